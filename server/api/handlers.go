@@ -1,0 +1,497 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+func (s *Server) apiNotFound(c *gin.Context) {
+	s.failCode(c, apperr.NotFound, "no API route %s %s", c.Request.Method, c.Request.URL.Path)
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c, 3*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.Error("health check failed", "request_id", requestID(c), "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "database": "ok"})
+}
+
+// ---- sign-in ----
+
+type userView struct {
+	ID                 uint       `json:"id"`
+	Email              string     `json:"email"`
+	Name               string     `json:"name"`
+	Role               string     `json:"role"`
+	CustomerID         *uint      `json:"customer_id"`
+	MustChangePassword bool       `json:"must_change_password"`
+	Disabled           bool       `json:"disabled"`
+	LastLoginAt        *time.Time `json:"last_login_at"`
+	CreatedAt          time.Time  `json:"created_at"`
+}
+
+func viewUser(u *store.User) userView {
+	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, CustomerID: u.CustomerID,
+		MustChangePassword: u.MustChangePassword, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+}
+
+func (s *Server) login(c *gin.Context) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	email := store.NormalizeEmail(in.Email)
+	if email == "" || in.Password == "" {
+		s.failCode(c, apperr.Invalid, "email and password are required")
+		return
+	}
+	if ok, wait := s.ipLimiter.Allow(c.ClientIP()); !ok {
+		s.tooMany(c, wait)
+		return
+	}
+	if ok, wait := s.accountLimiter.Allow(email); !ok {
+		s.tooMany(c, wait)
+		return
+	}
+	u, err := s.Store.UserByEmail(c, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(c, err)
+		return
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !auth.VerifyPassword(hash, in.Password) || u == nil || u.Disabled {
+		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", c.ClientIP())
+		s.failCode(c, apperr.InvalidCredentials, "wrong e-mail or password")
+		return
+	}
+	s.accountLimiter.Reset(email)
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Sessions.Renew(c, sess); err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess.Values = map[any]any{auth.UserIDKey: u.ID}
+	if err := sess.Save(c.Request, c.Writer); err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := s.Now().UTC()
+	u.LastLoginAt = &now
+	if err := s.Store.TouchLogin(c, u.ID, now); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, u, "auth.login", "user", u.ID, nil, nil)
+	c.JSON(http.StatusOK, gin.H{"user": viewUser(u)})
+}
+
+func (s *Server) tooMany(c *gin.Context, wait time.Duration) {
+	secs := int(wait.Seconds()) + 1
+	c.Header("Retry-After", strconv.Itoa(secs))
+	s.failCode(c, apperr.RateLimited, "too many sign-in attempts; try again in %d seconds", secs)
+}
+
+func (s *Server) logout(c *gin.Context) {
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess.Options.MaxAge = -1
+	if err := sess.Save(c.Request, c.Writer); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) me(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"user": viewUser(currentUser(c))})
+}
+
+func (s *Server) changePassword(c *gin.Context) {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	u := currentUser(c)
+	if ok, wait := s.accountLimiter.Allow(u.Email); !ok {
+		s.tooMany(c, wait)
+		return
+	}
+	if !auth.VerifyPassword(u.PasswordHash, in.Current) {
+		s.failCode(c, apperr.InvalidCredentials, "the current password is wrong")
+		return
+	}
+	if in.New == in.Current {
+		s.failCode(c, apperr.Invalid, "the new password must differ from the current one")
+		return
+	}
+	hash, err := auth.HashPassword(in.New)
+	if err != nil {
+		s.failCode(c, apperr.Invalid, "%s", err.Error())
+		return
+	}
+	if err := s.Store.SetPassword(c, u.ID, hash, false); err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess, _ := s.Sessions.Get(c.Request, SessionCookie)
+	keep := ""
+	if sess != nil {
+		keep = sess.ID
+	}
+	if err := s.Store.DeleteUserSessions(c, u.ID, keep); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.accountLimiter.Reset(u.Email)
+	s.audit(c, u, "user.password_changed", "user", u.ID, nil, nil)
+	c.Status(http.StatusNoContent)
+}
+
+// audit records an action; a failure to record is logged, not shown.
+func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType string, targetID uint, before, after any) {
+	e := &store.AuditEntry{Action: action, TargetType: targetType, TargetID: strconv.FormatUint(uint64(targetID), 10),
+		RequestID: requestID(c), IP: c.ClientIP()}
+	if actor != nil {
+		e.ActorUserID, e.ActorEmail = &actor.ID, actor.Email
+	}
+	if before != nil {
+		b, _ := json.Marshal(before)
+		e.Before = string(b)
+	}
+	if after != nil {
+		b, _ := json.Marshal(after)
+		e.After = string(b)
+	}
+	if err := s.Store.Audit(c, e); err != nil {
+		s.Log.Error("audit write failed", "request_id", requestID(c), "action", action, "err", err)
+	}
+}
+
+// ---- reads ----
+
+func (s *Server) system(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"version": s.Info.Version, "sandbox": s.Info.Sandbox,
+		"database": s.Store.Dialect, "base_url": s.Info.BaseURL})
+}
+
+func (s *Server) dashboard(c *gin.Context) {
+	scope := customerScope(currentUser(c))
+	counts, err := s.Store.CountByState(c, scope)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	type cell struct {
+		Marketplace string `json:"marketplace"`
+		State       string `json:"state"`
+		Count       int64  `json:"count"`
+	}
+	out := make([]cell, 0, len(counts))
+	var total int64
+	for _, sc := range counts {
+		out = append(out, cell{sc.Marketplace, sc.State, sc.Count})
+		total += sc.Count
+	}
+	var customers int64 = 1
+	if scope == 0 {
+		if customers, err = s.Store.CountCustomers(c); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"by_state": out, "total": total, "customers": customers})
+}
+
+type offerView struct {
+	ID            uint       `json:"id"`
+	Marketplace   string     `json:"marketplace"`
+	Name          string     `json:"name"`
+	MarketplaceID string     `json:"marketplace_id"`
+	IdentityModel string     `json:"identity_model"`
+	Plans         []planView `json:"plans"`
+}
+
+type planView struct {
+	ID               uint            `json:"id"`
+	PlanID           string          `json:"plan_id"`
+	Name             string          `json:"name"`
+	SeatBased        bool            `json:"seat_based"`
+	Dimensions       json.RawMessage `json:"dimensions"`
+	ActivationPolicy string          `json:"activation_policy"`
+}
+
+func (s *Server) listOffers(c *gin.Context) {
+	offers, err := s.Store.ListOffers(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]offerView, 0, len(offers))
+	for _, o := range offers {
+		ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID,
+			IdentityModel: o.IdentityModel, Plans: []planView{}}
+		for _, p := range o.Plans {
+			dims := json.RawMessage(p.Dimensions)
+			if !json.Valid(dims) {
+				dims = json.RawMessage("[]")
+			}
+			ov.Plans = append(ov.Plans, planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased,
+				Dimensions: dims, ActivationPolicy: p.ActivationPolicy})
+		}
+		out = append(out, ov)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (s *Server) listCustomers(c *gin.Context) {
+	p := params{c: c}
+	q := p.text("q", 200)
+	limit := p.intRange("limit", 50, 1, 200)
+	offset := p.intRange("offset", 0, 0, maxOffset)
+	if p.err != nil {
+		s.fail(c, p.err)
+		return
+	}
+	rows, total, err := s.Store.ListCustomers(c, q, limit, offset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	type view struct {
+		ID            uint      `json:"id"`
+		Name          string    `json:"name"`
+		Email         string    `json:"email"`
+		AWSAccountID  string    `json:"aws_account_id"`
+		AzureTenantID string    `json:"azure_tenant_id"`
+		Subscriptions int64     `json:"subscriptions"`
+		CreatedAt     time.Time `json:"created_at"`
+	}
+	items := make([]view, 0, len(rows))
+	for _, r := range rows {
+		items = append(items, view{r.ID, r.Name, r.Email, r.AWSAccountID, r.AzureTenantID, r.Subscriptions, r.CreatedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "limit": limit, "offset": offset})
+}
+
+func (s *Server) listUsers(c *gin.Context) {
+	us, err := s.Store.ListUsers(c, 0)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := make([]userView, 0, len(us))
+	for i := range us {
+		items = append(items, viewUser(&us[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+type inboxView struct {
+	ID             uint       `json:"id"`
+	Marketplace    string     `json:"marketplace"`
+	Source         string     `json:"source"`
+	DedupKey       string     `json:"dedup_key"`
+	Action         string     `json:"action"`
+	Status         string     `json:"status"`
+	Error          string     `json:"error"`
+	Attempts       int        `json:"attempts"`
+	SubscriptionID *uint      `json:"subscription_id"`
+	ReceivedAt     time.Time  `json:"received_at"`
+	ProcessedAt    *time.Time `json:"processed_at"`
+	Body           *string    `json:"body,omitempty"`
+	ContentType    *string    `json:"content_type,omitempty"`
+}
+
+func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
+	v := inboxView{ID: m.ID, Marketplace: m.Marketplace, Source: m.Source, DedupKey: m.DedupKey, Action: m.Action,
+		Status: m.Status, Error: m.Error, Attempts: m.Attempts, SubscriptionID: m.SubscriptionID,
+		ReceivedAt: m.ReceivedAt, ProcessedAt: m.ProcessedAt}
+	if withBody {
+		v.Body, v.ContentType = &m.Body, &m.ContentType
+	}
+	return v
+}
+
+func (s *Server) listInbox(c *gin.Context) {
+	p := params{c: c}
+	f := store.InboxFilter{
+		Marketplace: p.oneOf("marketplace", marketplaces),
+		Status:      p.oneOf("status", []string{store.InboxReceived, store.InboxProcessed, store.InboxFailed, store.InboxIgnored}),
+		Source:      p.text("source", 64),
+		Action:      p.text("action", 128),
+		Q:           p.text("q", 200),
+		Limit:       p.intRange("limit", 50, 1, 200),
+		Offset:      p.intRange("offset", 0, 0, maxOffset),
+	}
+	if p.err != nil {
+		s.fail(c, p.err)
+		return
+	}
+	rows, total, err := s.Store.ListInbox(c, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := make([]inboxView, 0, len(rows))
+	for i := range rows {
+		items = append(items, viewInbox(&rows[i], false))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "limit": f.Limit, "offset": f.Offset})
+}
+
+func (s *Server) getInbox(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	m, err := s.Store.GetInbox(c, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.failCode(c, apperr.NotFound, "inbox message %d does not exist", id)
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message": viewInbox(m, true)})
+}
+
+func (s *Server) pathID(c *gin.Context) (uint, bool) {
+	n, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	if err != nil || n == 0 {
+		s.failCode(c, apperr.Invalid, "id must be a positive whole number")
+		return 0, false
+	}
+	return uint(n), true
+}
+
+var marketplaces = []string{string(lifecycle.AWS), string(lifecycle.Azure)}
+
+// maxOffset bounds offset paging; deeper pages use the cursor.
+const maxOffset = 100000
+
+// params reads query parameters, keeping the first error.
+type params struct {
+	c   *gin.Context
+	err error
+}
+
+func (p *params) bad(format string, args ...any) {
+	if p.err == nil {
+		p.err = apperr.New(apperr.Invalid, format, args...)
+	}
+}
+
+func (p *params) text(name string, max int) string {
+	v := strings.TrimSpace(p.c.Query(name))
+	if len(v) > max {
+		p.bad("%s is longer than %d characters", name, max)
+		return ""
+	}
+	return v
+}
+
+func (p *params) intRange(name string, def, min, max int) int {
+	raw, ok := p.c.GetQuery(name)
+	if !ok || raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		p.bad("%s must be a whole number", name)
+		return def
+	}
+	if n < min || n > max {
+		p.bad("%s must be between %d and %d", name, min, max)
+		return def
+	}
+	return n
+}
+
+func (p *params) id(name string) uint {
+	raw := p.c.Query(name)
+	if raw == "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(raw, 10, 32)
+	if err != nil || n == 0 {
+		p.bad("%s must be a positive whole number", name)
+		return 0
+	}
+	return uint(n)
+}
+
+func (p *params) oneOf(name string, allowed []string) string {
+	v := p.c.Query(name)
+	if v == "" {
+		return ""
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.bad("%s must be one of %s", name, strings.Join(allowed, ", "))
+	return ""
+}
+
+// list reads a comma-separated list, each item one of allowed.
+func (p *params) list(name string, allowed []string) []string {
+	var out []string
+	for _, raw := range p.c.QueryArray(name) {
+		for _, v := range strings.Split(raw, ",") {
+			if v = strings.TrimSpace(v); v == "" {
+				continue
+			}
+			ok := false
+			for _, a := range allowed {
+				if v == a {
+					ok = true
+				}
+			}
+			if !ok {
+				p.bad("%s: unknown value %q (allowed: %s)", name, v, strings.Join(allowed, ", "))
+				return nil
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/store"
+)
+
+const ctxRequestID = "request_id"
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestContext gives every request an id (kept from X-Request-Id when it
+// is sane), logs it, recovers panics and counts it in the metrics.
+func (s *Server) requestContext(c *gin.Context) {
+	start := time.Now()
+	id := c.GetHeader("X-Request-Id")
+	if !validRequestID.MatchString(id) {
+		id = auth.RandomToken(12)
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Referrer-Policy", "same-origin")
+	c.Header("X-Frame-Options", "DENY")
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+
+	defer func() {
+		if p := recover(); p != nil {
+			s.Log.Error("panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.fail(c, fmt.Errorf("panic: %v", p))
+		}
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
+		s.metrics.duration.WithLabelValues(c.Request.Method, route).Observe(d.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.Log.Log(c.Request.Context(), level, "http", "request_id", id, "method", c.Request.Method,
+			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", c.ClientIP())
+	}()
+	c.Next()
+}
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// crossOrigin refuses cross-site state-changing requests on cookie routes.
+func (s *Server) crossOrigin(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
+		s.failCode(c, apperr.CrossOrigin, "cross-origin request refused")
+		return
+	}
+	c.Next()
+}
+
+// Who may call a route.
+type access struct {
+	roles      []string
+	anyPwState bool // allowed while a password change is required
+}
+
+var (
+	sellerRead  = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer}}
+	adminOnly   = access{roles: []string{store.RoleAdmin}}
+	anyUserRead = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer, store.RoleCustomerAdmin}}
+	signedIn    = access{roles: store.Roles, anyPwState: true}
+)
+
+const ctxUser = "user"
+
+// allow loads the session's user and checks the role.
+func (s *Server) allow(a access) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u, err := s.sessionUser(c)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if u == nil {
+			s.failCode(c, apperr.Unauthenticated, "sign in first")
+			return
+		}
+		if u.MustChangePassword && !a.anyPwState {
+			s.fail(c, &apperr.Error{Code: apperr.Forbidden, Message: "change your password first"})
+			return
+		}
+		ok := false
+		for _, r := range a.roles {
+			if u.Role == r {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			s.failCode(c, apperr.Forbidden, "your role (%s) may not do this", u.Role)
+			return
+		}
+		c.Set(ctxUser, u)
+		c.Next()
+	}
+}
+
+// sessionUser returns the signed-in user, or nil.
+func (s *Server) sessionUser(c *gin.Context) (*store.User, error) {
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		return nil, err
+	}
+	uid, ok := sess.Values[auth.UserIDKey].(uint)
+	if !ok {
+		return nil, nil
+	}
+	u, err := s.Store.UserByID(c, uid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, nil
+	}
+	return u, nil
+}
+
+func currentUser(c *gin.Context) *store.User {
+	u, _ := c.Get(ctxUser)
+	return u.(*store.User)
+}
+
+// customerScope is the customer a customer admin is confined to (0 for
+// seller staff, who see everything).
+func customerScope(u *store.User) uint {
+	if u.Role == store.RoleCustomerAdmin && u.CustomerID != nil {
+		return *u.CustomerID
+	}
+	return 0
+}
+
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body")
+		}
+		return err
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry, st *store.Store) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "marketgate_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "marketgate_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+	}
+	cs := []prometheus.Collector{m.requests, m.duration}
+	if sqlDB, err := st.W.DB(); err == nil {
+		cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "writer"))
+	}
+	if st.R != st.W {
+		if sqlDB, err := st.R.DB(); err == nil {
+			cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "reader"))
+		}
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

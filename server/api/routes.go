@@ -1,0 +1,46 @@
+package api
+
+import (
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes declares every route and who may call it.
+//
+//	public       anyone (health, metrics, sign-in, the portal's files)
+//	signedIn     any signed-in user, even one who must change the password
+//	anyUserRead  seller staff and customer admins (customer admins see only their customer)
+//	sellerRead   admin, operator, viewer
+//	adminOnly    admin
+func (s *Server) routes(r *gin.Engine) {
+	r.Use(s.requestContext)
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api", s.crossOrigin, noStore)
+	api.POST("/auth/login", s.login)
+	api.POST("/auth/logout", s.logout)
+	api.GET("/auth/me", s.allow(signedIn), s.me)
+	api.POST("/auth/password", s.allow(signedIn), s.changePassword)
+
+	api.GET("/system", s.allow(anyUserRead), s.system)
+	api.GET("/dashboard", s.allow(anyUserRead), s.dashboard)
+	api.GET("/subscriptions", s.allow(anyUserRead), s.listSubscriptions)
+	api.GET("/subscriptions/:id", s.allow(anyUserRead), s.getSubscription)
+	api.GET("/offers", s.allow(anyUserRead), s.listOffers)
+	api.GET("/customers", s.allow(sellerRead), s.listCustomers)
+	api.GET("/inbox", s.allow(sellerRead), s.listInbox)
+	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
+	api.GET("/users", s.allow(adminOnly), s.listUsers)
+
+	r.NoRoute(func(c *gin.Context) {
+		if c.Request.URL.Path == "/api" || strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			s.apiNotFound(c)
+			return
+		}
+		s.portal(c)
+	})
+}

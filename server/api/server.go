@@ -1,0 +1,123 @@
+// Package api is Marketgate's HTTP surface: the JSON API under /api, the
+// health and metrics endpoints, and the embedded portal. Every route is
+// declared, with who may call it, in routes.go.
+package api
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Info is what the Settings page shows about this instance.
+type Info struct {
+	Version string
+	Sandbox bool
+	BaseURL string
+}
+
+// Deps are the server's dependencies.
+type Deps struct {
+	Store    *store.Store
+	Sessions *auth.SessionStore
+	Log      *slog.Logger
+	Info     Info
+	Portal   fs.FS // the built portal; nil or without index.html: "not built" page
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Server holds the handlers.
+type Server struct {
+	Deps
+	ipLimiter      *auth.Limiter
+	accountLimiter *auth.Limiter
+	cop            *http.CrossOriginProtection
+	metrics        *httpMetrics
+}
+
+// SessionCookie is the session cookie's name.
+const SessionCookie = "marketgate_session"
+
+// New builds the server and its routes.
+func New(d Deps) (http.Handler, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		Deps:           d,
+		ipLimiter:      auth.NewLimiter(30, 5*time.Minute, d.Now),
+		accountLimiter: auth.NewLimiter(10, 15*time.Minute, d.Now),
+		cop:            http.NewCrossOriginProtection(),
+	}
+	if d.Info.BaseURL != "" {
+		u, err := url.Parse(d.Info.BaseURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, errors.New("base URL must be an absolute URL such as https://portal.example.com")
+		}
+		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, err
+		}
+	}
+	m, err := newHTTPMetrics(d.Registry, d.Store)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	s.routes(r)
+	return r, nil
+}
+
+// fail answers with err's client-facing form; internal errors are logged
+// with the request id and hidden.
+func (s *Server) fail(c *gin.Context, err error) {
+	ae := apperr.From(err)
+	if ae.Code == apperr.Internal {
+		s.Log.Error("request failed", "request_id", requestID(c), "method", c.Request.Method,
+			"path", c.FullPath(), "err", err)
+	}
+	c.AbortWithStatusJSON(apperr.Status(ae.Code), gin.H{"error": gin.H{
+		"code": ae.Code, "message": ae.Message, "request_id": requestID(c),
+	}})
+}
+
+func (s *Server) failCode(c *gin.Context, code, format string, args ...any) {
+	s.fail(c, apperr.New(code, format, args...))
+}
+
+// bindJSON decodes a JSON body into v with a clear error.
+func (s *Server) bindJSON(c *gin.Context, v any) bool {
+	ct := c.ContentType()
+	if ct != "application/json" {
+		s.failCode(c, apperr.Invalid, "the request body must be JSON (Content-Type: application/json)")
+		return false
+	}
+	if err := decodeJSON(c.Request.Body, v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.failCode(c, apperr.TooLarge, "the request body is larger than %d bytes", mbe.Limit)
+		} else {
+			s.failCode(c, apperr.Invalid, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,241 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+type ref struct {
+	ID   uint   `json:"id"`
+	Name string `json:"name"`
+}
+
+type offerRef struct {
+	ID            uint   `json:"id"`
+	Name          string `json:"name"`
+	MarketplaceID string `json:"marketplace_id"`
+}
+
+type planRef struct {
+	ID     uint   `json:"id"`
+	PlanID string `json:"plan_id"`
+	Name   string `json:"name"`
+}
+
+type subscriptionView struct {
+	ID                    uint       `json:"id"`
+	Marketplace           string     `json:"marketplace"`
+	State                 string     `json:"state"`
+	Name                  string     `json:"name"`
+	Customer              *ref       `json:"customer"`
+	Offer                 *offerRef  `json:"offer"`
+	Plan                  *planRef   `json:"plan"`
+	Quantity              int        `json:"quantity"`
+	AWSCustomerAccountID  string     `json:"aws_customer_account_id"`
+	AWSLicenseArn         string     `json:"aws_license_arn"`
+	AWSCustomerIdentifier string     `json:"aws_customer_identifier"`
+	AWSProductCode        string     `json:"aws_product_code"`
+	AzureSubscriptionID   string     `json:"azure_subscription_id"`
+	AzureTenantID         string     `json:"azure_tenant_id"`
+	TermStart             *time.Time `json:"term_start"`
+	TermEnd               *time.Time `json:"term_end"`
+	FreeTrial             bool       `json:"free_trial"`
+	IsTest                bool       `json:"is_test"`
+	AutoRenew             bool       `json:"auto_renew"`
+	Version               int        `json:"version"`
+	StateChangedAt        time.Time  `json:"state_changed_at"`
+	CreatedAt             time.Time  `json:"created_at"`
+	UpdatedAt             time.Time  `json:"updated_at"`
+}
+
+func viewSubscription(s *store.Subscription) subscriptionView {
+	return subscriptionView{
+		ID: s.ID, Marketplace: s.Marketplace, State: s.State, Name: s.Name, Quantity: s.Quantity,
+		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn,
+		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode,
+		AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
+		TermStart: s.TermStart, TermEnd: s.TermEnd, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
+		Version: s.Version, StateChangedAt: s.StateChangedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+}
+
+func viewRow(r *store.SubscriptionRow) subscriptionView {
+	v := viewSubscription(&r.Subscription)
+	if r.CustomerID != nil {
+		v.Customer = &ref{ID: *r.CustomerID, Name: r.CustomerName}
+	}
+	if r.OfferID != nil {
+		v.Offer = &offerRef{ID: *r.OfferID, Name: r.OfferName, MarketplaceID: r.OfferMarketplaceID}
+	}
+	if r.Subscription.PlanID != nil {
+		v.Plan = &planRef{ID: *r.Subscription.PlanID, PlanID: r.PlanKey, Name: r.PlanName}
+	}
+	return v
+}
+
+var stateNames = func() []string {
+	out := make([]string, len(lifecycle.States))
+	for i, s := range lifecycle.States {
+		out[i] = string(s)
+	}
+	return out
+}()
+
+// parseSort reads "a,-b": up to three known fields, each at most once.
+func parseSort(raw string) ([]store.SortField, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	parts := strings.Split(raw, ",")
+	if len(parts) > 3 {
+		return nil, apperr.New(apperr.Invalid, "sort takes at most 3 fields")
+	}
+	seen := map[string]bool{}
+	var out []store.SortField
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		sf := store.SortField{Field: strings.TrimPrefix(p, "-"), Desc: strings.HasPrefix(p, "-")}
+		if _, ok := store.SubscriptionSortFields[sf.Field]; !ok {
+			fields := make([]string, 0, len(store.SubscriptionSortFields))
+			for f := range store.SubscriptionSortFields {
+				fields = append(fields, f)
+			}
+			sort.Strings(fields)
+			return nil, apperr.New(apperr.Invalid, "cannot sort by %q; sort by one of %s, with - for descending",
+				sf.Field, strings.Join(fields, ", "))
+		}
+		if seen[sf.Field] {
+			return nil, apperr.New(apperr.Invalid, "sort names %s twice", sf.Field)
+		}
+		seen[sf.Field] = true
+		out = append(out, sf)
+	}
+	return out, nil
+}
+
+func (s *Server) listSubscriptions(c *gin.Context) {
+	p := params{c: c}
+	f := store.SubscriptionFilter{
+		Marketplaces: p.list("marketplace", marketplaces),
+		States:       p.list("state", stateNames),
+		OfferID:      p.id("offer"),
+		PlanID:       p.id("plan"),
+		CustomerID:   p.id("customer"),
+		Q:            p.text("q", 200),
+		Limit:        p.intRange("limit", 50, 1, 200),
+		Offset:       p.intRange("offset", 0, 0, maxOffset),
+		Cursor:       p.text("cursor", 4096),
+	}
+	if p.err != nil {
+		s.fail(c, p.err)
+		return
+	}
+	if f.Cursor != "" && f.Offset != 0 {
+		s.failCode(c, apperr.Invalid, "use either cursor or offset, not both")
+		return
+	}
+	var err error
+	if f.Sort, err = parseSort(c.Query("sort")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if scope := customerScope(currentUser(c)); scope != 0 {
+		if f.CustomerID != 0 && f.CustomerID != scope {
+			s.failCode(c, apperr.NotFound, "customer %d does not exist", f.CustomerID)
+			return
+		}
+		f.CustomerID = scope
+	}
+	page, err := s.Store.ListSubscriptions(c, f)
+	if errors.Is(err, store.ErrBadCursor) {
+		s.failCode(c, apperr.Invalid, "the cursor is invalid or belongs to another sort order")
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := make([]subscriptionView, 0, len(page.Items))
+	for i := range page.Items {
+		items = append(items, viewRow(&page.Items[i]))
+	}
+	var next *string
+	if page.NextCursor != "" {
+		next = &page.NextCursor
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": page.Total, "limit": f.Limit, "offset": f.Offset, "next_cursor": next})
+}
+
+type timelineView struct {
+	ID        uint            `json:"id"`
+	At        time.Time       `json:"at"`
+	Kind      string          `json:"kind"`
+	Source    string          `json:"source"`
+	Summary   string          `json:"summary"`
+	FromState string          `json:"from_state"`
+	ToState   string          `json:"to_state"`
+	Actor     string          `json:"actor"`
+	Payload   json.RawMessage `json:"payload"`
+	InboxID   *uint           `json:"inbox_id"`
+}
+
+func (s *Server) getSubscription(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	sub, err := s.Store.GetSubscription(c, id)
+	if err == nil {
+		if scope := customerScope(currentUser(c)); scope != 0 && (sub.CustomerID == nil || *sub.CustomerID != scope) {
+			err = store.ErrNotFound // another customer's subscription does not exist for this user
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.failCode(c, apperr.NotFound, "subscription %d does not exist", id)
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	evs, err := s.Store.Timeline(c, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	v := viewSubscription(sub)
+	if sub.Customer != nil {
+		v.Customer = &ref{ID: sub.Customer.ID, Name: sub.Customer.Name}
+	}
+	if sub.Offer != nil {
+		v.Offer = &offerRef{ID: sub.Offer.ID, Name: sub.Offer.Name, MarketplaceID: sub.Offer.MarketplaceID}
+	}
+	if sub.Plan != nil {
+		v.Plan = &planRef{ID: sub.Plan.ID, PlanID: sub.Plan.PlanID, Name: sub.Plan.Name}
+	}
+	tl := make([]timelineView, 0, len(evs))
+	for _, e := range evs {
+		var payload json.RawMessage
+		if e.Payload != "" {
+			if json.Valid([]byte(e.Payload)) {
+				payload = json.RawMessage(e.Payload)
+			} else {
+				b, _ := json.Marshal(e.Payload)
+				payload = b
+			}
+		}
+		tl = append(tl, timelineView{ID: e.ID, At: e.At, Kind: e.Kind, Source: e.Source, Summary: e.Summary,
+			FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID})
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl})
+}

@@ -1,0 +1,417 @@
+// Package app is Marketgate's command line: serve, migrate, user add and
+// version. main calls Run; end-to-end tests start the built binary.
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Version is set at build time (scripts/build.sh).
+var Version = "dev"
+
+// IO is the process's standard streams and environment.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Env            Env
+	Portal         iofs.FS // the embedded portal build (may lack index.html)
+}
+
+const usage = `Marketgate sells your SaaS through AWS Marketplace and Microsoft's commercial marketplace.
+
+Usage:
+  marketgate <command> [flags]
+
+Commands:
+  serve      run the server (portal, API, marketplace callbacks)
+  migrate    apply database migrations and exit
+  user add   create a user (seller staff or customer admin)
+  version    print the version
+
+Run "marketgate <command> --help" for a command's flags.
+`
+
+// Run runs the command line and returns the exit code.
+func Run(ctx context.Context, args []string, o IO) int {
+	if len(args) == 0 {
+		fmt.Fprint(o.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], o)
+	case "migrate":
+		err = migrate(ctx, args[1:], o)
+	case "user":
+		if len(args) < 2 || args[1] != "add" {
+			fmt.Fprint(o.Stderr, "usage: marketgate user add --email EMAIL --role ROLE [flags]\nRun \"marketgate user add --help\" for the flags.\n")
+			return 2
+		}
+		err = userAdd(ctx, args[2:], o)
+	case "version", "--version", "-version":
+		fmt.Fprintf(o.Stdout, "marketgate %s\n", Version)
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(o.Stdout, usage)
+	default:
+		fmt.Fprintf(o.Stderr, "marketgate: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(o.Stderr, "marketgate: %s\n", err)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "marketgate: %s\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func newFlagSet(name, about string, o IO) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: marketgate %s [flags]\n\n%s\n\nFlags:\n", name, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, v values) (*store.Store, error) {
+	return store.Open(ctx, store.Config{DataDir: v.str("data-dir"), DatabaseURL: v.str("database-url")})
+}
+
+func migrate(ctx context.Context, args []string, o IO) error {
+	fs := newFlagSet("migrate", "Apply every pending database migration, then exit. serve does this too at start-up.", o)
+	v, err := register(fs, o.Env, dbSettings)
+	if err != nil {
+		return err
+	}
+	status := fs.Bool("status", false, "only list the pending migrations")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pending, err := st.PendingMigrations()
+	if err != nil {
+		return err
+	}
+	if *status {
+		if len(pending) == 0 {
+			fmt.Fprintln(o.Stdout, "database is up to date")
+		}
+		for _, id := range pending {
+			fmt.Fprintln(o.Stdout, "pending:", id)
+		}
+		return nil
+	}
+	if err := st.Migrate(); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "applied %d migration(s); database is up to date\n", len(pending))
+	return nil
+}
+
+func userAdd(ctx context.Context, args []string, o IO) error {
+	fs := newFlagSet("user add", "Create a user. The password comes from --password-stdin (recommended) or --password.", o)
+	v, err := register(fs, o.Env, dbSettings)
+	if err != nil {
+		return err
+	}
+	email := fs.String("email", "", "e-mail address (required)")
+	name := fs.String("name", "", "display name")
+	role := fs.String("role", "", "role: "+strings.Join(store.Roles, ", ")+" (required)")
+	customer := fs.Uint("customer", 0, "customer id (required for customer_admin)")
+	password := fs.String("password", "", "password (visible in the process list: prefer --password-stdin)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !strings.Contains(*email, "@") {
+		return usageError{errors.New("--email is required and must be an e-mail address")}
+	}
+	validRole := false
+	for _, r := range store.Roles {
+		validRole = validRole || r == *role
+	}
+	if !validRole {
+		return usageError{fmt.Errorf("--role must be one of %s", strings.Join(store.Roles, ", "))}
+	}
+	if (*role == store.RoleCustomerAdmin) != (*customer != 0) {
+		return usageError{errors.New("--customer is required for customer_admin and only for it")}
+	}
+	pw := *password
+	if *fromStdin {
+		if pw != "" {
+			return usageError{errors.New("use --password or --password-stdin, not both")}
+		}
+		line, err := bufio.NewReader(o.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if pw == "" {
+		return usageError{errors.New("a password is required: --password-stdin or --password")}
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return usageError{err}
+	}
+	st, err := openStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		return err
+	}
+	u := &store.User{Email: *email, Name: *name, Role: *role, PasswordHash: hash}
+	if *customer != 0 {
+		c := uint(*customer)
+		u.CustomerID = &c
+	}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a user with e-mail %s already exists", store.NormalizeEmail(*email))
+		}
+		if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
+			return fmt.Errorf("customer %d does not exist", *customer)
+		}
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "created user %d: %s (%s)\n", u.ID, u.Email, u.Role)
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format: %q is not text or json", format)}
+}
+
+func serve(ctx context.Context, args []string, o IO) error {
+	fs := newFlagSet("serve", "Run Marketgate: the portal, the API and the marketplace callbacks.\n\n"+
+		"MARKETGATE_ADMIN_EMAIL and MARKETGATE_ADMIN_PASSWORD (or _FILE) make sure that admin exists at start-up,\n"+
+		"with that password. Without them, the first start with no users creates admin@localhost and prints a\n"+
+		"one-time password. MARKETGATE_SESSION_SECRET (or _FILE) signs session cookies; when unset a random key\n"+
+		"is kept in the database.", o)
+	v, err := register(fs, o.Env, serveSettings)
+	if err != nil {
+		return err
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sandboxMode, err := v.boolean("sandbox")
+	if err != nil {
+		return usageError{err}
+	}
+	log, err := newLogger(o.Stderr, v.str("log-format"), v.str("log-level"))
+	if err != nil {
+		return err
+	}
+	addr := v.str("addr")
+	baseURL := strings.TrimRight(v.str("base-url"), "/")
+	if baseURL == "" {
+		baseURL = "http://" + addr
+	}
+
+	st, err := openStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := ensureAdmin(ctx, st, o, log); err != nil {
+		return err
+	}
+	if sandboxMode {
+		n, err := sandbox.Seed(ctx, st, sandbox.SeedOptions{})
+		if err != nil {
+			return fmt.Errorf("sandbox seed: %w", err)
+		}
+		if n > 0 {
+			log.Info("sandbox: seeded demo data", "subscriptions", n)
+		}
+	}
+	key, err := sessionKey(ctx, st, o.Env)
+	if err != nil {
+		return err
+	}
+	sessions := auth.NewSessionStore(st, key, strings.HasPrefix(baseURL, "https://"), 12*time.Hour)
+
+	var portal iofs.FS = o.Portal
+	if portal != nil {
+		if _, err := iofs.Stat(portal, "index.html"); err != nil {
+			log.Warn("the portal is not built into this binary; run scripts/build.sh")
+		}
+	}
+	handler, err := api.New(api.Deps{
+		Store: st, Sessions: sessions, Log: log, Portal: portal,
+		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go sweepSessions(ctx, st, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("marketgate listening", "url", "http://"+ln.Addr().String(), "base_url", baseURL,
+		"database", st.Dialect, "sandbox", sandboxMode, "version", Version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	return srv.Shutdown(sctx)
+}
+
+// ensureAdmin applies MARKETGATE_ADMIN_EMAIL/_PASSWORD, or creates a first
+// admin with a one-time password when there are no users at all.
+func ensureAdmin(ctx context.Context, st *store.Store, o IO, log *slog.Logger) error {
+	email, err := o.Env.Get("MARKETGATE_ADMIN_EMAIL")
+	if err != nil {
+		return err
+	}
+	password, err := o.Env.Get("MARKETGATE_ADMIN_PASSWORD")
+	if err != nil {
+		return err
+	}
+	if (email == "") != (password == "") {
+		return usageError{errors.New("set both MARKETGATE_ADMIN_EMAIL and MARKETGATE_ADMIN_PASSWORD, or neither")}
+	}
+	if email != "" {
+		if !strings.Contains(email, "@") {
+			return usageError{errors.New("MARKETGATE_ADMIN_EMAIL must be an e-mail address")}
+		}
+		hash, err := auth.HashPassword(password)
+		if err != nil {
+			return usageError{fmt.Errorf("MARKETGATE_ADMIN_PASSWORD: %w", err)}
+		}
+		created, err := st.UpsertAdmin(ctx, email, hash)
+		if err != nil {
+			return err
+		}
+		log.Info("admin from the environment is ready", "email", store.NormalizeEmail(email), "created", created)
+		return nil
+	}
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw := auth.RandomToken(15)
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	u := &store.User{Email: "admin@localhost", Name: "Administrator", Role: store.RoleAdmin, PasswordHash: hash, MustChangePassword: true}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "\nCreated the first admin. Sign in once with this one-time password, then choose your own:\n"+
+		"  e-mail:   %s\n  password: %s\n\n", u.Email, pw)
+	return nil
+}
+
+func sessionKey(ctx context.Context, st *store.Store, env Env) ([]byte, error) {
+	secret, err := env.Get("MARKETGATE_SESSION_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	if secret != "" {
+		if len(secret) < 32 {
+			return nil, usageError{errors.New("MARKETGATE_SESSION_SECRET must have at least 32 characters")}
+		}
+		return []byte(secret), nil
+	}
+	k, err := st.SettingOnce(ctx, "session_hash_key", func() string { return auth.RandomToken(64) })
+	return []byte(k), err
+}
+
+func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
+				log.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				log.Debug("expired sessions removed", "count", strconv.FormatInt(n, 10))
+			}
+		}
+	}
+}

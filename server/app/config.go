@@ -1,0 +1,122 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Env reads configuration from the environment. A setting NAME may also
+// come from the file named by NAME_FILE (for secrets); NAME wins when both
+// are set.
+type Env func(string) string
+
+// Get returns NAME, or the trimmed contents of the file NAME_FILE.
+func (e Env) Get(name string) (string, error) {
+	if v := e(name); v != "" {
+		return v, nil
+	}
+	if path := e(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", nil
+}
+
+// setting is one flag with its environment variable.
+type setting struct {
+	flag, env, def, usage string
+	secret                bool
+	boolean               bool
+}
+
+// serveSettings are serve's flags; the README's settings table lists them.
+var serveSettings = []setting{
+	{flag: "addr", env: "MARKETGATE_ADDR", def: "127.0.0.1:8080", usage: "address to listen on"},
+	{flag: "data-dir", env: "MARKETGATE_DATA_DIR", def: "./data", usage: "directory of the SQLite database"},
+	{flag: "database-url", env: "MARKETGATE_DATABASE_URL", usage: "postgres:// URL: use Postgres instead of SQLite", secret: true},
+	{flag: "base-url", env: "MARKETGATE_BASE_URL", usage: "public URL of this instance, used in redirects and links (default http://ADDR)"},
+	{flag: "sandbox", env: "MARKETGATE_SANDBOX", def: "false", usage: "sandbox mode: demo data and simulated marketplaces, no cloud account", boolean: true},
+	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},
+	{flag: "log-level", env: "MARKETGATE_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error"},
+}
+
+// dbSettings are the flags of commands that only need the database.
+var dbSettings = []setting{serveSettings[1], serveSettings[2]}
+
+type values map[string]*string
+
+func (v values) str(name string) string { return *v[name] }
+
+func (v values) boolean(name string) (bool, error) {
+	s := strings.TrimSpace(*v[name])
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("--%s: %q is not true or false", name, s)
+	}
+	return b, nil
+}
+
+// register adds the settings to fs with defaults taken from env.
+func register(fs *flag.FlagSet, env Env, ss []setting) (values, error) {
+	out := values{}
+	for _, s := range ss {
+		def := s.def
+		v, err := env.Get(s.env)
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			def = v
+		}
+		usage := fmt.Sprintf("%s (env %s", s.usage, s.env)
+		if s.secret {
+			usage += " or " + s.env + "_FILE"
+		}
+		usage += ")"
+		p := new(string)
+		if s.boolean {
+			b, _ := strconv.ParseBool(def)
+			fs.Var(boolString{p}, s.flag, usage)
+			*p = strconv.FormatBool(b)
+			if v != "" {
+				*p = v // keep the raw env value so a typo is reported, not ignored
+			}
+		} else {
+			fs.StringVar(p, s.flag, def, usage)
+			if s.secret && v != "" {
+				// do not print secrets from the environment as defaults in --help
+				fs.Lookup(s.flag).DefValue = "(from environment)"
+			}
+		}
+		out[s.flag] = p
+	}
+	return out, nil
+}
+
+// boolString is a boolean flag that stores its text.
+type boolString struct{ p *string }
+
+func (b boolString) String() string {
+	if b.p == nil {
+		return "false"
+	}
+	return *b.p
+}
+func (b boolString) Set(s string) error {
+	if _, err := strconv.ParseBool(s); err != nil {
+		return errors.New("must be true or false")
+	}
+	*b.p = s
+	return nil
+}
+func (b boolString) IsBoolFlag() bool { return true }

@@ -1,0 +1,70 @@
+// Package apperr is the one error type the API returns to clients: a stable
+// code, a message meant for people, and an HTTP status. Anything else is an
+// internal error; its text is logged with the request id and never shown.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Codes.
+const (
+	Invalid            = "invalid_input"
+	Unauthenticated    = "unauthenticated"
+	InvalidCredentials = "invalid_credentials"
+	Forbidden          = "forbidden"
+	NotFound           = "not_found"
+	Conflict           = "conflict"
+	RateLimited        = "rate_limited"
+	CrossOrigin        = "cross_origin_request"
+	TooLarge           = "request_too_large"
+	Unavailable        = "unavailable"
+	Internal           = "internal"
+)
+
+var statuses = map[string]int{
+	Invalid:            http.StatusBadRequest,
+	Unauthenticated:    http.StatusUnauthorized,
+	InvalidCredentials: http.StatusUnauthorized,
+	Forbidden:          http.StatusForbidden,
+	NotFound:           http.StatusNotFound,
+	Conflict:           http.StatusConflict,
+	RateLimited:        http.StatusTooManyRequests,
+	CrossOrigin:        http.StatusForbidden,
+	TooLarge:           http.StatusRequestEntityTooLarge,
+	Unavailable:        http.StatusServiceUnavailable,
+	Internal:           http.StatusInternalServerError,
+}
+
+// Error is an error meant for the client.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// New builds an Error.
+func New(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Status maps a code to its HTTP status.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// From returns the client-facing error for err: the *Error it wraps, or
+// an internal error with a fixed message.
+func From(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "internal error"}
+}

@@ -1,0 +1,461 @@
+// Package lifecycle holds the unified subscription state machine of both
+// marketplaces as one pure function: Apply(current subscription, event)
+// returns the new state and the effects the caller must carry out. It reads
+// no clock, no database and no network, so every rule is table-tested.
+//
+// Ordering rule. Marketplace events arrive late, twice or out of order. Each
+// state-bearing event carries the time it happened (At). The state of a
+// subscription is the one implied by the newest state-bearing event it has
+// seen: an event older than the one that set the current state is recorded
+// but changes nothing. Whatever order a set of events arrives in, the final
+// state is therefore the same. On equal times the later stage of the life
+// (higher rank) wins, which keeps the result independent of arrival order.
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Marketplace names a marketplace.
+type Marketplace string
+
+const (
+	AWS   Marketplace = "aws"
+	Azure Marketplace = "azure"
+)
+
+// State is the unified subscription state.
+type State string
+
+const (
+	Pending            State = "pending"
+	Active             State = "active"
+	Suspended          State = "suspended"
+	UnsubscribePending State = "unsubscribe_pending"
+	Ended              State = "ended"
+	Failed             State = "failed"
+)
+
+// States lists every state in lifecycle order.
+var States = []State{Pending, Active, Suspended, UnsubscribePending, Ended, Failed}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// CanUse reports whether a customer in this state may use the product.
+func (s State) CanUse() bool { return s == Active || s == UnsubscribePending }
+
+// rank orders states along a subscription's life; it only breaks ties
+// between events that carry the same time.
+func (s State) rank() int {
+	switch s {
+	case Pending:
+		return 0
+	case Active, Suspended:
+		return 1
+	case UnsubscribePending:
+		return 2
+	default: // Ended, Failed
+		return 3
+	}
+}
+
+// Kind names an event.
+type Kind string
+
+const (
+	// AWS
+	AWSRegistered         Kind = "aws.registered"          // ResolveCustomer succeeded for a registration POST
+	AWSSubscribeSuccess   Kind = "aws.subscribe_success"   // SNS subscribe-success, EventBridge agreement created (NEW) / license updated
+	AWSSubscribeFail      Kind = "aws.subscribe_fail"      // SNS subscribe-fail
+	AWSUnsubscribePending Kind = "aws.unsubscribe_pending" // SNS unsubscribe-pending, EventBridge license deprovisioned
+	AWSUnsubscribeSuccess Kind = "aws.unsubscribe_success" // SNS unsubscribe-success, EventBridge agreement ended (revoking)
+	AWSEntitlements       Kind = "aws.entitlements"        // GetEntitlements result: EntitlementCurrent says whether any is current
+
+	// Microsoft
+	AzureResolved       Kind = "azure.resolved"        // purchase token resolved (PendingFulfillmentStart)
+	AzureActivated      Kind = "azure.activated"       // activate succeeded
+	AzureChangePlan     Kind = "azure.change_plan"     // webhook or publisher operation
+	AzureChangeQuantity Kind = "azure.change_quantity" // webhook or publisher operation
+	AzureRenew          Kind = "azure.renew"
+	AzureSuspend        Kind = "azure.suspend"
+	AzureReinstate      Kind = "azure.reinstate"
+	AzureUnsubscribe    Kind = "azure.unsubscribe"
+
+	// Either marketplace: the marketplace's own record, read back.
+	Reconciled Kind = "reconciled"
+)
+
+// Marketplace returns the marketplace an event kind belongs to ("" for both).
+func (k Kind) Marketplace() Marketplace {
+	switch k {
+	case AWSRegistered, AWSSubscribeSuccess, AWSSubscribeFail, AWSUnsubscribePending, AWSUnsubscribeSuccess, AWSEntitlements:
+		return AWS
+	case AzureResolved, AzureActivated, AzureChangePlan, AzureChangeQuantity, AzureRenew, AzureSuspend, AzureReinstate, AzureUnsubscribe:
+		return Azure
+	case Reconciled:
+		return ""
+	}
+	return "invalid"
+}
+
+// Subscription is what the rules read of a subscription.
+type Subscription struct {
+	Exists      bool // false: no record yet (the event may create it)
+	Marketplace Marketplace
+	State       State
+	StateAt     time.Time // when the event that set State happened
+	PlanID      string
+	Quantity    int
+	TermStart   time.Time
+	TermEnd     time.Time
+}
+
+// Event is something that happened to a subscription.
+type Event struct {
+	Kind Kind
+	At   time.Time // when it happened at the marketplace; callers use the receipt time when none is given
+
+	PlanID   string // ChangePlan, and the plan any event reports
+	Quantity int    // ChangeQuantity; 0 = not given
+
+	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry)
+
+	EntitlementCurrent bool  // AWSEntitlements: at least one entitlement is current
+	Observed           State // Reconciled: the state the marketplace reports
+}
+
+// Effect is work the caller must do after storing the outcome.
+type Effect string
+
+const (
+	GrantAccess       Effect = "grant_access"       // the customer may now use the product
+	RevokeAccess      Effect = "revoke_access"      // the customer may no longer use the product
+	FinalMetering     Effect = "final_metering"     // seal and send usage now (AWS unsubscribe-pending)
+	FetchEntitlements Effect = "fetch_entitlements" // call GetEntitlements for this subscription
+	PlanChanged       Effect = "plan_changed"
+	QuantityChanged   Effect = "quantity_changed"
+	TermChanged       Effect = "term_changed"
+)
+
+// Outcome is the result of applying an event.
+type Outcome struct {
+	Subscription Subscription // the subscription after the event
+	Changed      bool         // anything of Subscription changed
+	StateChanged bool
+	Summary      string // one line for the timeline
+	Effects      []Effect
+}
+
+// Apply computes what event e does to subscription s. It returns an error
+// only for an event that can never apply to s (wrong marketplace, unknown
+// kind, invalid payload); stale, duplicate or not-allowed events are a
+// normal outcome with Changed=false and a Summary that says why.
+func Apply(s Subscription, e Event) (Outcome, error) {
+	mp := e.Kind.Marketplace()
+	if mp == "invalid" {
+		return Outcome{}, fmt.Errorf("unknown event kind %q", e.Kind)
+	}
+	if s.Exists && mp != "" && s.Marketplace != mp {
+		return Outcome{}, fmt.Errorf("event %s does not apply to a %s subscription", e.Kind, s.Marketplace)
+	}
+	if !s.Exists {
+		if mp == "" {
+			return Outcome{}, fmt.Errorf("event %s needs an existing subscription", e.Kind)
+		}
+		s.Marketplace = mp
+	}
+	if e.Quantity < 0 {
+		return Outcome{}, fmt.Errorf("negative quantity %d", e.Quantity)
+	}
+	if e.Kind == Reconciled && !e.Observed.Valid() {
+		return Outcome{}, fmt.Errorf("reconciled event with unknown state %q", e.Observed)
+	}
+
+	r := rules{before: s, s: s, e: e}
+	r.apply()
+	return r.outcome(), nil
+}
+
+type rules struct {
+	before, s Subscription
+	e         Event
+	summary   string
+	changes   []string // plan and quantity changes, for the summary
+	unchanged []string // plan and quantity that were already so
+}
+
+func (r *rules) apply() {
+	e := r.e
+	switch e.Kind {
+	case AWSRegistered:
+		r.create("Registered through AWS Marketplace")
+		r.fill()
+		if r.before.Exists {
+			r.summary = "Registration received; state unchanged (" + string(r.s.State) + ")"
+		}
+	case AWSSubscribeSuccess:
+		r.fill()
+		r.to(Active, "Subscription active")
+	case AWSSubscribeFail:
+		r.to(Failed, "Subscription failed (payment or subscription problem at AWS)")
+	case AWSUnsubscribePending:
+		r.to(UnsubscribePending, "Unsubscribe pending: final usage is being sent")
+	case AWSUnsubscribeSuccess:
+		r.to(Ended, "Unsubscribed")
+	case AWSEntitlements:
+		r.fill()
+		r.term(time.Time{}, e.TermEnd)
+		if e.EntitlementCurrent {
+			r.to(Active, "Entitlement current")
+		} else {
+			r.to(Ended, "No current entitlement")
+		}
+	case AzureResolved:
+		r.create("Purchase resolved: pending activation")
+		r.fill()
+		r.term(e.TermStart, e.TermEnd)
+		if r.before.Exists && r.summary == "" {
+			r.summary = "Purchase token resolved again; state unchanged (" + string(r.s.State) + ")"
+		}
+	case AzureActivated:
+		r.from([]State{Pending}, Active, "Activated")
+	case AzureChangePlan:
+		r.require(Active)
+		if r.summary == "" {
+			if e.PlanID == "" {
+				r.summary = "Plan change without a plan: ignored"
+			} else {
+				r.plan(e.PlanID)
+				r.quantity(e.Quantity)
+			}
+		}
+	case AzureChangeQuantity:
+		r.require(Active)
+		if r.summary == "" {
+			if e.Quantity == 0 {
+				r.summary = "Quantity change without a quantity: ignored"
+			} else {
+				r.quantity(e.Quantity)
+			}
+		}
+	case AzureRenew:
+		r.require(Active, Suspended)
+		if r.summary == "" {
+			r.term(e.TermStart, e.TermEnd)
+			if r.summary == "" {
+				r.summary = "Renewed; term unchanged"
+			}
+		}
+	case AzureSuspend:
+		r.from([]State{Pending, Active}, Suspended, "Suspended")
+	case AzureReinstate:
+		r.from([]State{Suspended}, Active, "Reinstated")
+	case AzureUnsubscribe:
+		r.to(Ended, "Unsubscribed")
+	case Reconciled:
+		r.fill()
+		r.term(e.TermStart, e.TermEnd)
+		r.to(e.Observed, "Reconciled with the marketplace: "+string(e.Observed))
+	}
+}
+
+// create makes the record pending when it does not exist yet.
+func (r *rules) create(summary string) {
+	if r.s.Exists {
+		return
+	}
+	r.s.Exists = true
+	r.s.State = Pending
+	r.s.StateAt = r.e.At
+	r.summary = summary
+}
+
+// fill copies the plan and quantity an event reports without a change of
+// their own (registration, resolve, subscribe-success).
+func (r *rules) fill() {
+	if r.e.PlanID != "" && r.s.PlanID == "" {
+		r.plan(r.e.PlanID)
+	}
+	if r.e.Quantity > 0 && r.s.Quantity == 0 {
+		r.quantity(r.e.Quantity)
+	}
+}
+
+// newer reports whether the event is at least as new as the one that set
+// the current state, breaking ties by rank.
+func (r *rules) newer(to State) bool {
+	if !r.s.Exists || r.s.State == Pending {
+		// pending only says "created, nothing known yet": any state-bearing
+		// event moves it on, even one that happened before the record was
+		// created (AWS often confirms before the buyer registers).
+		return true
+	}
+	if r.e.At.After(r.s.StateAt) {
+		return true
+	}
+	if r.e.At.Equal(r.s.StateAt) {
+		return to.rank() > r.s.State.rank()
+	}
+	return false
+}
+
+// terminal reports whether nothing can move the subscription any more:
+// a Microsoft subscription that is unsubscribed never comes back (a new
+// purchase is a new subscription id).
+func (r *rules) terminal() bool {
+	return r.s.Exists && r.s.Marketplace == Azure && r.s.State == Ended
+}
+
+// to moves the subscription to state `to` when the event is newer than the
+// one that set the current state.
+func (r *rules) to(to State, summary string) {
+	switch {
+	case r.terminal() && to != Ended:
+		r.summary = "Ignored: the subscription has ended at the marketplace"
+	case r.s.Exists && r.s.State == to:
+		if r.e.At.After(r.s.StateAt) {
+			r.s.StateAt = r.e.At
+		}
+		if r.summary == "" {
+			r.summary = "Already " + string(to) + ": no change"
+		}
+	case !r.newer(to):
+		r.summary = fmt.Sprintf("Ignored: older than the event that made it %s", r.s.State)
+	default:
+		r.s.Exists = true
+		r.s.State = to
+		r.s.StateAt = r.e.At
+		r.summary = summary
+	}
+}
+
+// from moves to `to` only from one of the allowed states (Microsoft's
+// operations are valid from given states only).
+func (r *rules) from(allowed []State, to State, summary string) {
+	if r.s.State == to {
+		r.to(to, summary)
+		return
+	}
+	for _, a := range allowed {
+		if r.s.State == a {
+			r.to(to, summary)
+			return
+		}
+	}
+	r.summary = fmt.Sprintf("Ignored: %s is not possible from %s", r.e.Kind, r.s.State)
+}
+
+// require ignores the event unless the subscription is in one of the states.
+func (r *rules) require(states ...State) {
+	for _, st := range states {
+		if r.s.State == st {
+			return
+		}
+	}
+	r.summary = fmt.Sprintf("Ignored: %s is not possible from %s", r.e.Kind, r.s.State)
+}
+
+func (r *rules) plan(p string) {
+	if p == r.s.PlanID {
+		r.unchanged = append(r.unchanged, "plan already "+p)
+		return
+	}
+	if r.s.PlanID == "" {
+		r.changes = append(r.changes, "plan "+p)
+	} else {
+		r.changes = append(r.changes, "plan changed from "+r.s.PlanID+" to "+p)
+	}
+	r.s.PlanID = p
+}
+
+func (r *rules) quantity(q int) {
+	if q == 0 {
+		return
+	}
+	if q == r.s.Quantity {
+		r.unchanged = append(r.unchanged, fmt.Sprintf("quantity already %d", q))
+		return
+	}
+	if r.s.Quantity == 0 {
+		r.changes = append(r.changes, fmt.Sprintf("quantity %d", q))
+	} else {
+		r.changes = append(r.changes, fmt.Sprintf("quantity changed from %d to %d", r.s.Quantity, q))
+	}
+	r.s.Quantity = q
+}
+
+func (r *rules) term(start, end time.Time) {
+	changed := false
+	if !start.IsZero() && !start.Equal(r.s.TermStart) {
+		r.s.TermStart = start
+		changed = true
+	}
+	if !end.IsZero() && !end.Equal(r.s.TermEnd) {
+		r.s.TermEnd = end
+		changed = true
+	}
+	if changed && r.e.Kind == AzureRenew {
+		r.summary = "Renewed until " + r.s.TermEnd.Format("2006-01-02")
+	}
+}
+
+func (r *rules) outcome() Outcome {
+	b, s := r.before, r.s
+	o := Outcome{Subscription: s, Summary: r.summary}
+	o.StateChanged = !b.Exists || b.State != s.State
+	o.Changed = o.StateChanged || b.PlanID != s.PlanID || b.Quantity != s.Quantity ||
+		!b.TermStart.Equal(s.TermStart) || !b.TermEnd.Equal(s.TermEnd) || !b.StateAt.Equal(s.StateAt)
+
+	if o.StateChanged {
+		wasUsable := b.Exists && b.State.CanUse()
+		switch {
+		case s.State.CanUse() && !wasUsable:
+			o.Effects = append(o.Effects, GrantAccess)
+		case !s.State.CanUse() && wasUsable:
+			o.Effects = append(o.Effects, RevokeAccess)
+		}
+		if s.State == UnsubscribePending {
+			o.Effects = append(o.Effects, FinalMetering)
+		}
+	}
+	if b.PlanID != s.PlanID && b.PlanID != "" {
+		o.Effects = append(o.Effects, PlanChanged)
+	}
+	if b.Quantity != s.Quantity && b.Quantity != 0 {
+		o.Effects = append(o.Effects, QuantityChanged)
+	}
+	if b.Exists && !b.TermEnd.Equal(s.TermEnd) {
+		o.Effects = append(o.Effects, TermChanged)
+	}
+	if s.Marketplace == AWS && (r.e.Kind == AWSRegistered || r.e.Kind == AWSSubscribeSuccess) {
+		o.Effects = append(o.Effects, FetchEntitlements)
+	}
+	switch {
+	case len(r.changes) > 0 && o.Summary == "":
+		o.Summary = capitalize(strings.Join(r.changes, "; "))
+	case len(r.changes) > 0:
+		o.Summary += "; " + strings.Join(r.changes, "; ")
+	case o.Summary == "" && len(r.unchanged) > 0:
+		o.Summary = capitalize(strings.Join(r.unchanged, "; ")) + ": no change"
+	case o.Summary == "":
+		o.Summary = string(r.e.Kind)
+	}
+	return o
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

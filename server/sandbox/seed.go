@@ -1,0 +1,289 @@
+// Package sandbox runs Marketgate without a cloud account: demo data now,
+// simulated marketplaces as they arrive.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/store"
+)
+
+// SeedOptions tune the demo data.
+type SeedOptions struct {
+	Subscriptions int       // default 400
+	Customers     int       // default 150
+	Now           time.Time // default: the store's clock
+	Seed          uint64    // random seed; the same seed gives the same data
+}
+
+const seededKey = "sandbox_seeded_at"
+
+// Demo offers. Marketplace ids are what the simulated marketplaces will use.
+var demoOffers = []struct {
+	offer store.Offer
+	plans []store.Plan
+}{
+	{store.Offer{Marketplace: "aws", Name: "Acme Analytics", MarketplaceID: "acme4analytics7legacy", IdentityModel: "legacy"},
+		[]store.Plan{
+			{PlanID: "standard", Name: "Standard (pay as you go)", Dimensions: `[{"key":"api_calls","name":"API calls","unit":"call"},{"key":"storage_gb","name":"Storage","unit":"GB-hour"}]`, ActivationPolicy: store.ActivateAutomatic},
+		}},
+	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Contracts", MarketplaceID: "acme9contracts2ca", IdentityModel: "concurrent_agreements"},
+		[]store.Plan{
+			{PlanID: "basic_users", Name: "Basic (per user)", SeatBased: true, Dimensions: `[{"key":"basic_users","name":"Basic users","unit":"user"}]`, ActivationPolicy: store.ActivateAutomatic},
+			{PlanID: "premium_users", Name: "Premium (per user)", SeatBased: true, Dimensions: `[{"key":"premium_users","name":"Premium users","unit":"user"},{"key":"api_calls","name":"API calls over quota","unit":"call"}]`, ActivationPolicy: store.ActivateAutomatic},
+		}},
+	{store.Offer{Marketplace: "azure", Name: "Acme Analytics for Azure", MarketplaceID: "acme-analytics-saas"},
+		[]store.Plan{
+			{PlanID: "silver", Name: "Silver", Dimensions: `[{"key":"api_calls","name":"API calls","unit":"1000 calls"}]`, ActivationPolicy: store.ActivateAutomatic},
+			{PlanID: "gold", Name: "Gold", Dimensions: `[{"key":"api_calls","name":"API calls","unit":"1000 calls"}]`, ActivationPolicy: store.ActivateBuyerConfirms},
+		}},
+	{store.Offer{Marketplace: "azure", Name: "Acme Teams App", MarketplaceID: "acme-teams-app"},
+		[]store.Plan{
+			{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: `[]`, ActivationPolicy: store.ActivateSellerApproves},
+			{PlanID: "per-user-enterprise", Name: "Per user, enterprise", SeatBased: true, Dimensions: `[]`, ActivationPolicy: store.ActivateSellerApproves},
+		}},
+}
+
+var (
+	prefixes = []string{"Contoso", "Fabrikam", "Northwind", "Tailspin", "Adatum", "Litware", "Proseware", "Woodgrove",
+		"Wingtip", "Alpine", "Blue Yonder", "Coho", "Fourth Coffee", "Graphic Design", "Humongous", "Lucerne",
+		"Margie's", "Nod", "Relecloud", "Southridge", "Trey", "VanArsdel", "Wide World", "Datum", "Bellows", "Kinnear"}
+	suffixes = []string{"Corp", "Ltd", "Labs", "Group", "Systems", "Industries", "Health", "Bank", "Logistics",
+		"Retail", "Media", "Energy", "Insurance", "Software", "Foods", "Travel"}
+)
+
+// Seed fills an empty sandbox database with demo offers, customers and
+// subscriptions in every lifecycle state, each built by applying real
+// lifecycle events so that its timeline tells how it got there. It runs
+// once per database and returns how many subscriptions it created.
+func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
+	if o.Subscriptions == 0 {
+		o.Subscriptions = 400
+	}
+	if o.Customers == 0 {
+		o.Customers = 150
+	}
+	if o.Now.IsZero() {
+		o.Now = st.Now()
+	}
+	if o.Seed == 0 {
+		o.Seed = 20261124
+	}
+	if _, done, err := st.GetSetting(ctx, seededKey); err != nil || done {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 7))
+	created := 0
+	err := st.Tx(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&store.Setting{}).Where("key = ?", seededKey).Count(&n).Error; err != nil || n > 0 {
+			return err
+		}
+		now := o.Now.UTC()
+		offers := make([]store.Offer, len(demoOffers))
+		for i, d := range demoOffers {
+			of := d.offer
+			of.CreatedAt, of.UpdatedAt = now, now
+			for _, p := range d.plans {
+				p.CreatedAt, p.UpdatedAt = now, now
+				of.Plans = append(of.Plans, p)
+			}
+			if err := tx.Create(&of).Error; err != nil {
+				return err
+			}
+			offers[i] = of
+		}
+		customers := make([]store.Customer, o.Customers)
+		for i := range customers {
+			name := fmt.Sprintf("%s %s", prefixes[rng.IntN(len(prefixes))], suffixes[rng.IntN(len(suffixes))])
+			if i >= len(prefixes)*2 {
+				name = fmt.Sprintf("%s %d", name, i)
+			}
+			domain := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(name)) + ".example"
+			c := store.Customer{Name: name, Email: "it@" + domain, CreatedAt: now, UpdatedAt: now}
+			if rng.IntN(3) > 0 {
+				c.AWSAccountID = fmt.Sprintf("%012d", rng.Int64N(1e12))
+			}
+			if rng.IntN(2) == 0 || c.AWSAccountID == "" {
+				c.AzureTenantID = uuid(rng)
+			}
+			if err := tx.Create(&c).Error; err != nil {
+				return err
+			}
+			customers[i] = c
+		}
+		for i := 0; i < o.Subscriptions; i++ {
+			if err := seedSubscription(tx, rng, now, offers, customers); err != nil {
+				return err
+			}
+			created++
+		}
+		return tx.Create(&store.Setting{Key: seededKey, Value: now.Format(time.RFC3339), UpdatedAt: now}).Error
+	})
+	return created, err
+}
+
+type step struct {
+	ev      lifecycle.Event
+	payload map[string]any
+	source  string
+}
+
+func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) error {
+	var cust store.Customer
+	var offer store.Offer
+	for {
+		cust = customers[rng.IntN(len(customers))]
+		offer = offers[rng.IntN(len(offers))]
+		if (offer.Marketplace == "aws" && cust.AWSAccountID != "") || (offer.Marketplace == "azure" && cust.AzureTenantID != "") {
+			break
+		}
+	}
+	plan := offer.Plans[rng.IntN(len(offer.Plans))]
+	start := now.Add(-time.Duration(rng.IntN(365*24*60)) * time.Minute).Truncate(time.Second)
+	at := func(d time.Duration) time.Time {
+		t := start.Add(d)
+		if t.After(now) {
+			t = now.Add(-time.Minute)
+		}
+		return t
+	}
+	quantity := 0
+	if plan.SeatBased {
+		quantity = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
+	}
+	roll := rng.IntN(100)
+	ref := subscriptions.Ref{}
+	var steps []step
+	freeTrial := false
+	if offer.Marketplace == "aws" {
+		if offer.IdentityModel == "legacy" {
+			ref.AWSProductCode = offer.MarketplaceID
+			ref.AWSCustomerIdentifier = randomID(rng, "X", 11)
+		} else {
+			ref.AWSCustomerAccountID = cust.AWSAccountID
+			ref.AWSLicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
+		}
+		sns := func(action string) map[string]any {
+			m := map[string]any{"action": action, "product-code": offer.MarketplaceID}
+			if ref.AWSCustomerIdentifier != "" {
+				m["customer-identifier"] = ref.AWSCustomerIdentifier
+			} else {
+				m["customer-aws-account-id"] = cust.AWSAccountID
+				m["license-arn"] = ref.AWSLicenseArn
+			}
+			return m
+		}
+		freeTrial = rng.IntN(8) == 0
+		reg := step{lifecycle.Event{Kind: lifecycle.AWSRegistered, At: at(2 * time.Minute), PlanID: plan.PlanID, Quantity: quantity},
+			map[string]any{"resolved": map[string]any{"CustomerAWSAccountId": cust.AWSAccountID, "LicenseArn": ref.AWSLicenseArn,
+				"CustomerIdentifier": ref.AWSCustomerIdentifier, "ProductCode": offer.MarketplaceID}}, "aws_registration"}
+		ok := step{lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at(time.Minute), PlanID: plan.PlanID}, sns("subscribe-success"), "aws_sqs"}
+		switch {
+		case roll < 8:
+			steps = []step{reg}
+		case roll < 62:
+			steps = []step{ok, reg} // AWS often confirms before the buyer finishes registering
+			if rng.IntN(2) == 0 {
+				steps = []step{reg, ok}
+			}
+		case roll < 67:
+			steps = []step{reg, {lifecycle.Event{Kind: lifecycle.AWSSubscribeFail, At: at(3 * time.Minute)}, sns("subscribe-fail"), "aws_sqs"}}
+		case roll < 71:
+			steps = []step{reg, ok, {lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: now.Add(-time.Duration(1+rng.IntN(50)) * time.Minute)}, sns("unsubscribe-pending"), "aws_sqs"}}
+		default:
+			end := at(time.Duration(24+rng.IntN(24*200)) * time.Hour)
+			steps = []step{reg, ok,
+				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: end}, sns("unsubscribe-pending"), "aws_sqs"},
+				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: end.Add(time.Hour)}, sns("unsubscribe-success"), "aws_sqs"}}
+		}
+	} else {
+		ref.AzureSubscriptionID = uuid(rng)
+		if quantity == 0 && rng.IntN(3) == 0 {
+			quantity = 1
+		}
+		termEnd := start.AddDate(1, 0, 0)
+		hook := func(action string, status string) map[string]any {
+			return map[string]any{"id": uuid(rng), "activityId": uuid(rng), "subscriptionId": ref.AzureSubscriptionID,
+				"offerId": offer.MarketplaceID, "planId": plan.PlanID, "quantity": quantity, "action": action,
+				"status": status, "operationRequestSource": "Azure"}
+		}
+		resolved := step{lifecycle.Event{Kind: lifecycle.AzureResolved, At: at(0), PlanID: plan.PlanID, Quantity: quantity},
+			map[string]any{"id": ref.AzureSubscriptionID, "offerId": offer.MarketplaceID, "planId": plan.PlanID,
+				"quantity": quantity, "subscriptionName": cust.Name + " " + plan.Name}, "azure_landing"}
+		activated := step{lifecycle.Event{Kind: lifecycle.AzureActivated, At: at(5 * time.Minute)},
+			map[string]any{"planId": plan.PlanID, "quantity": quantity}, "portal"}
+		switch {
+		case roll < 10:
+			steps = []step{resolved}
+		case roll < 72:
+			steps = []step{resolved, activated}
+			if quantity > 1 && rng.IntN(4) == 0 {
+				q := quantity * 2
+				p := hook("ChangeQuantity", "InProgress")
+				p["quantity"] = q
+				steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at(30 * 24 * time.Hour), Quantity: q}, p, "azure_webhook"})
+			}
+			if termEnd.Before(now) {
+				steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureRenew, At: termEnd, TermStart: termEnd, TermEnd: termEnd.AddDate(1, 0, 0)}, hook("Renew", "Succeeded"), "azure_webhook"})
+			}
+		case roll < 80:
+			steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureSuspend, At: at(time.Duration(24+rng.IntN(24*90)) * time.Hour)}, hook("Suspend", "Succeeded"), "azure_webhook"}}
+		default:
+			steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureUnsubscribe, At: at(time.Duration(24+rng.IntN(24*200)) * time.Hour)}, hook("Unsubscribe", "Succeeded"), "azure_webhook"}}
+		}
+		steps[0].ev.TermStart, steps[0].ev.TermEnd = start, termEnd
+	}
+
+	init := func(s *store.Subscription) {
+		s.CustomerID, s.OfferID = &cust.ID, &offer.ID
+		s.Name = cust.Name + " – " + offer.Name
+		s.FreeTrial = freeTrial
+		s.IsTest = rng.IntN(25) == 0
+		s.AutoRenew = offer.Marketplace == "azure" && rng.IntN(5) > 0
+		s.AzureTenantID = ""
+		if offer.Marketplace == "azure" {
+			s.AzureTenantID = cust.AzureTenantID
+		}
+		s.CreatedAt = start
+	}
+	for _, stp := range steps {
+		payload, _ := json.Marshal(stp.payload)
+		if _, err := subscriptions.ApplyTx(tx, stp.ev.At, ref, stp.ev, subscriptions.Meta{Source: stp.source, Actor: "sandbox", Payload: string(payload)}, init); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func uuid(rng *rand.Rand) string {
+	h := hex(rng, 32)
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
+}
+
+func hex(rng *rand.Rand, n int) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = digits[rng.IntN(16)]
+	}
+	return string(b)
+}
+
+func randomID(rng *rand.Rand, prefix string, n int) string {
+	const chars = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+	b := []byte(prefix)
+	for len(b) < n {
+		b = append(b, chars[rng.IntN(len(chars))])
+	}
+	return string(b)
+}

@@ -1,0 +1,247 @@
+// Package subscriptions applies lifecycle events to stored subscriptions:
+// it finds the record by its marketplace identity, runs the pure rules of
+// server/lifecycle, and writes the outcome and a timeline entry in one
+// transaction with an optimistic-concurrency check.
+package subscriptions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Ref identifies a subscription: by id, or by one of its marketplace keys.
+type Ref struct {
+	ID uint
+
+	AWSCustomerAccountID  string // with AWSLicenseArn (concurrent agreements)
+	AWSLicenseArn         string
+	AWSCustomerIdentifier string // with AWSProductCode (legacy)
+	AWSProductCode        string
+
+	AzureSubscriptionID string
+}
+
+func (r Ref) where(tx *gorm.DB) (*gorm.DB, error) {
+	switch {
+	case r.ID != 0:
+		return tx.Where("id = ?", r.ID), nil
+	case r.AWSLicenseArn != "":
+		return tx.Where("aws_customer_account_id = ? AND aws_license_arn = ?", r.AWSCustomerAccountID, r.AWSLicenseArn), nil
+	case r.AWSCustomerIdentifier != "":
+		return tx.Where("aws_product_code = ? AND aws_customer_identifier = ?", r.AWSProductCode, r.AWSCustomerIdentifier), nil
+	case r.AzureSubscriptionID != "":
+		return tx.Where("azure_subscription_id = ?", r.AzureSubscriptionID), nil
+	}
+	return nil, errors.New("subscription reference has no key")
+}
+
+// Meta says where an event came from, for the timeline.
+type Meta struct {
+	Source  string // aws_registration, aws_sqs, azure_landing, azure_webhook, portal, reconcile, sandbox
+	Actor   string // "system" or the user's e-mail
+	Payload string // raw JSON, may be empty
+	InboxID *uint
+}
+
+// Init fills a subscription that the event creates (customer, offer, names,
+// flags); it is not called for an existing record.
+type Init func(s *store.Subscription)
+
+// Result is what Apply did.
+type Result struct {
+	Subscription *store.Subscription
+	Outcome      lifecycle.Outcome
+	Created      bool
+}
+
+// ErrConcurrent is returned when the record kept changing under us.
+var ErrConcurrent = errors.New("subscription changed concurrently")
+
+// Apply applies one event. It retries a lost optimistic-concurrency race a
+// few times, re-reading the record each time.
+func Apply(ctx context.Context, st *store.Store, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
+	if ev.At.IsZero() {
+		ev.At = st.Now()
+	}
+	ev.At = ev.At.UTC()
+	for attempt := 0; attempt < 5; attempt++ {
+		var res Result
+		err := st.Tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			res, err = applyTx(tx, st.Now(), ref, ev, meta, init)
+			return err
+		})
+		if errors.Is(err, ErrConcurrent) || errors.Is(err, gorm.ErrDuplicatedKey) {
+			continue // another writer got there first: read again
+		}
+		return res, err
+	}
+	return Result{}, ErrConcurrent
+}
+
+// ApplyTx is Apply inside a caller's transaction (no retry).
+func ApplyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
+	if ev.At.IsZero() {
+		ev.At = now
+	}
+	ev.At = ev.At.UTC()
+	return applyTx(tx, now, ref, ev, meta, init)
+}
+
+func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
+	q, err := ref.where(tx.Model(&store.Subscription{}))
+	if err != nil {
+		return Result{}, err
+	}
+	var rows []store.Subscription
+	if err := q.Preload("Plan").Limit(1).Find(&rows).Error; err != nil {
+		return Result{}, err
+	}
+	var cur *store.Subscription
+	if len(rows) == 1 {
+		cur = &rows[0]
+	}
+
+	in := lifecycle.Subscription{}
+	if cur != nil {
+		in = toLifecycle(cur)
+	}
+	out, err := lifecycle.Apply(in, ev)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Outcome: out}
+
+	sub := cur
+	from := ""
+	if cur == nil {
+		if !out.Subscription.Exists {
+			return res, nil
+		}
+		sub = &store.Subscription{
+			Marketplace:           string(out.Subscription.Marketplace),
+			AWSCustomerAccountID:  ref.AWSCustomerAccountID,
+			AWSLicenseArn:         ref.AWSLicenseArn,
+			AWSCustomerIdentifier: ref.AWSCustomerIdentifier,
+			AWSProductCode:        ref.AWSProductCode,
+			AzureSubscriptionID:   ref.AzureSubscriptionID,
+			CreatedAt:             now,
+		}
+		if init != nil {
+			init(sub)
+		}
+		res.Created = true
+	} else {
+		from = cur.State
+	}
+	if err := fromLifecycle(tx, sub, out.Subscription); err != nil {
+		return res, err
+	}
+	if out.Changed || res.Created {
+		var customer *store.Customer
+		if sub.CustomerID != nil {
+			var c store.Customer
+			if err := tx.First(&c, *sub.CustomerID).Error; err == nil {
+				customer = &c
+			}
+		}
+		sub.SearchText = store.SearchTextFor(sub, customer)
+		sub.UpdatedAt = now
+		if res.Created {
+			sub.Version = 1
+			if err := tx.Omit("Customer", "Offer", "Plan").Create(sub).Error; err != nil {
+				return res, err
+			}
+		} else {
+			r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).
+				Updates(map[string]any{
+					"state": sub.State, "state_changed_at": sub.StateChangedAt, "plan_id": sub.PlanID,
+					"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
+					"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
+				})
+			if r.Error != nil {
+				return res, r.Error
+			}
+			if r.RowsAffected != 1 {
+				return res, ErrConcurrent
+			}
+			sub.Version++
+		}
+	}
+	te := store.TimelineEvent{
+		SubscriptionID: sub.ID, At: ev.At, Kind: string(ev.Kind), Source: meta.Source,
+		Summary: out.Summary, FromState: from, ToState: sub.State, Actor: meta.Actor,
+		Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now,
+	}
+	if te.Actor == "" {
+		te.Actor = "system"
+	}
+	if err := tx.Create(&te).Error; err != nil {
+		return res, err
+	}
+	res.Subscription = sub
+	return res, nil
+}
+
+func toLifecycle(s *store.Subscription) lifecycle.Subscription {
+	out := lifecycle.Subscription{
+		Exists:      true,
+		Marketplace: lifecycle.Marketplace(s.Marketplace),
+		State:       lifecycle.State(s.State),
+		StateAt:     s.StateChangedAt.UTC(),
+		Quantity:    s.Quantity,
+	}
+	if s.Plan != nil {
+		out.PlanID = s.Plan.PlanID
+	}
+	if s.TermStart != nil {
+		out.TermStart = s.TermStart.UTC()
+	}
+	if s.TermEnd != nil {
+		out.TermEnd = s.TermEnd.UTC()
+	}
+	return out
+}
+
+// fromLifecycle copies the rules' result onto the stored record, resolving
+// the marketplace plan id to the offer's plan row.
+func fromLifecycle(tx *gorm.DB, s *store.Subscription, l lifecycle.Subscription) error {
+	s.State = string(l.State)
+	s.StateChangedAt = l.StateAt
+	s.Quantity = l.Quantity
+	s.TermStart = timePtr(l.TermStart)
+	s.TermEnd = timePtr(l.TermEnd)
+	cur := ""
+	if s.Plan != nil {
+		cur = s.Plan.PlanID
+	}
+	if l.PlanID != "" && l.PlanID != cur {
+		if s.OfferID == nil {
+			return fmt.Errorf("plan %q reported for a subscription without an offer", l.PlanID)
+		}
+		var p store.Plan
+		err := tx.Where("offer_id = ? AND plan_id = ?", *s.OfferID, l.PlanID).First(&p).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("plan %q is not a plan of offer %d", l.PlanID, *s.OfferID)
+		}
+		if err != nil {
+			return err
+		}
+		s.PlanID, s.Plan = &p.ID, &p
+	}
+	return nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

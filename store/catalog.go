@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// ListOffers returns every offer with its plans.
+func (s *Store) ListOffers(ctx context.Context) ([]Offer, error) {
+	var offers []Offer
+	err := s.R.WithContext(ctx).Preload("Plans", func(db *gorm.DB) *gorm.DB {
+		return db.Order("id")
+	}).Order("marketplace, name").Find(&offers).Error
+	return offers, err
+}
+
+// CustomerRow is a customer with its subscription count.
+type CustomerRow struct {
+	Customer
+	Subscriptions int64
+}
+
+// ListCustomers lists customers by name, with a text filter.
+func (s *Store) ListCustomers(ctx context.Context, q string, limit, offset int) ([]CustomerRow, int64, error) {
+	db := s.R.WithContext(ctx)
+	base := db.Table("customers AS c")
+	if t := NormalizeSearch(q); t != "" {
+		like := "%" + escapeLike(t) + "%"
+		base = base.Where(`LOWER(c.name) LIKE ? ESCAPE '\' OR LOWER(c.email) LIKE ? ESCAPE '\' OR c.aws_account_id LIKE ? ESCAPE '\' OR LOWER(c.azure_tenant_id) LIKE ? ESCAPE '\'`,
+			like, like, like, like)
+	}
+	base = base.Session(&gorm.Session{})
+	var total int64
+	if err := base.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var rows []CustomerRow
+	err := base.Select("c.*, (SELECT COUNT(*) FROM subscriptions s WHERE s.customer_id = c.id) AS subscriptions").
+		Order("c.name, c.id").Limit(limit).Offset(offset).Scan(&rows).Error
+	return rows, total, err
+}
+
+// CountCustomers counts customers.
+func (s *Store) CountCustomers(ctx context.Context) (int64, error) {
+	var n int64
+	return n, s.R.WithContext(ctx).Model(&Customer{}).Count(&n).Error
+}
+
+// InboxFilter selects inbox messages.
+type InboxFilter struct {
+	Marketplace string
+	Status      string
+	Source      string
+	Action      string
+	Q           string
+	Limit       int
+	Offset      int
+}
+
+// ListInbox lists inbound messages, newest first, without their bodies.
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, int64, error) {
+	q := s.R.WithContext(ctx).Model(&InboxMessage{})
+	if f.Marketplace != "" {
+		q = q.Where("marketplace = ?", f.Marketplace)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Source != "" {
+		q = q.Where("source = ?", f.Source)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if t := strings.TrimSpace(f.Q); t != "" {
+		q = q.Where(`dedup_key LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+	}
+	q = q.Session(&gorm.Session{})
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var items []InboxMessage
+	err := q.Omit("body", "headers").Order("received_at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&items).Error
+	return items, total, err
+}
+
+// GetInbox returns one inbound message with its body.
+func (s *Store) GetInbox(ctx context.Context, id uint) (*InboxMessage, error) {
+	var m InboxMessage
+	if err := s.R.WithContext(ctx).First(&m, id).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &m, nil
+}

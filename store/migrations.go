@@ -1,0 +1,275 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+)
+
+// Migrations are append-only: never edit one that has shipped, add a new
+// one. Each runs in its own transaction. The SQL is written once for both
+// databases; the placeholders below become each dialect's types.
+//
+//	{{id}}   integer primary key   | bigserial primary key
+//	{{ts}}   datetime              | timestamptz
+//	{{bool}} boolean (0/1)         | boolean
+//	{{ref}}  integer               | bigint (a foreign key column)
+var migrations = []struct {
+	id  string
+	sql string
+}{
+	{"202611240001_initial", `
+CREATE TABLE settings (
+	key varchar(100) PRIMARY KEY,
+	value text NOT NULL DEFAULT '',
+	updated_at {{ts}}
+);
+
+CREATE TABLE customers (
+	id {{id}},
+	name text NOT NULL DEFAULT '',
+	email text NOT NULL DEFAULT '',
+	aws_account_id varchar(12) NOT NULL DEFAULT '',
+	azure_tenant_id varchar(64) NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE INDEX customers_name ON customers (name);
+CREATE INDEX customers_aws_account ON customers (aws_account_id) WHERE aws_account_id <> '';
+CREATE UNIQUE INDEX customers_azure_tenant ON customers (azure_tenant_id) WHERE azure_tenant_id <> '';
+
+CREATE TABLE users (
+	id {{id}},
+	email varchar(320) NOT NULL,
+	name text NOT NULL DEFAULT '',
+	password_hash text NOT NULL DEFAULT '',
+	role varchar(32) NOT NULL,
+	customer_id {{ref}} REFERENCES customers (id) ON DELETE CASCADE,
+	must_change_password {{bool}} NOT NULL DEFAULT FALSE,
+	disabled {{bool}} NOT NULL DEFAULT FALSE,
+	last_login_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (role IN ('admin', 'operator', 'viewer', 'customer_admin')),
+	CHECK ((role = 'customer_admin') = (customer_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX users_email ON users (email);
+CREATE INDEX users_customer ON users (customer_id);
+
+CREATE TABLE sessions (
+	id varchar(64) PRIMARY KEY,
+	user_id {{ref}} REFERENCES users (id) ON DELETE CASCADE,
+	data text NOT NULL DEFAULT '',
+	expires_at {{ts}} NOT NULL,
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE api_keys (
+	id {{id}},
+	name text NOT NULL,
+	prefix varchar(32) NOT NULL,
+	hash varchar(128) NOT NULL,
+	scopes text NOT NULL DEFAULT '',
+	created_by {{ref}} REFERENCES users (id) ON DELETE SET NULL,
+	last_used_at {{ts}},
+	revoked_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX api_keys_hash ON api_keys (hash);
+
+CREATE TABLE offers (
+	id {{id}},
+	marketplace varchar(8) NOT NULL,
+	name text NOT NULL,
+	marketplace_id varchar(200) NOT NULL,
+	identity_model varchar(32) NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (marketplace IN ('aws', 'azure'))
+);
+CREATE UNIQUE INDEX offers_marketplace_id ON offers (marketplace, marketplace_id);
+
+CREATE TABLE plans (
+	id {{id}},
+	offer_id {{ref}} NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+	plan_id varchar(200) NOT NULL,
+	name text NOT NULL,
+	seat_based {{bool}} NOT NULL DEFAULT FALSE,
+	dimensions text NOT NULL DEFAULT '[]',
+	activation_policy varchar(32) NOT NULL DEFAULT 'automatic',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (activation_policy IN ('automatic', 'buyer_confirms', 'seller_approves'))
+);
+CREATE UNIQUE INDEX plans_offer_plan ON plans (offer_id, plan_id);
+
+CREATE TABLE subscriptions (
+	id {{id}},
+	marketplace varchar(8) NOT NULL,
+	state varchar(32) NOT NULL,
+	state_changed_at {{ts}} NOT NULL,
+	name text NOT NULL DEFAULT '',
+	customer_id {{ref}} REFERENCES customers (id),
+	offer_id {{ref}} REFERENCES offers (id),
+	plan_id {{ref}} REFERENCES plans (id),
+	quantity integer NOT NULL DEFAULT 0,
+	aws_customer_account_id varchar(12) NOT NULL DEFAULT '',
+	aws_license_arn varchar(2048) NOT NULL DEFAULT '',
+	aws_customer_identifier varchar(256) NOT NULL DEFAULT '',
+	aws_product_code varchar(256) NOT NULL DEFAULT '',
+	azure_subscription_id varchar(64) NOT NULL DEFAULT '',
+	azure_tenant_id varchar(64) NOT NULL DEFAULT '',
+	term_start {{ts}},
+	term_end {{ts}},
+	free_trial {{bool}} NOT NULL DEFAULT FALSE,
+	is_test {{bool}} NOT NULL DEFAULT FALSE,
+	auto_renew {{bool}} NOT NULL DEFAULT FALSE,
+	search_text text NOT NULL DEFAULT '',
+	version integer NOT NULL DEFAULT 1,
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (marketplace IN ('aws', 'azure')),
+	CHECK (state IN ('pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed')),
+	CHECK (quantity >= 0)
+);
+CREATE UNIQUE INDEX subscriptions_aws_ca ON subscriptions (aws_customer_account_id, aws_license_arn) WHERE aws_license_arn <> '';
+CREATE UNIQUE INDEX subscriptions_aws_legacy ON subscriptions (aws_product_code, aws_customer_identifier) WHERE aws_customer_identifier <> '';
+CREATE UNIQUE INDEX subscriptions_azure ON subscriptions (azure_subscription_id) WHERE azure_subscription_id <> '';
+CREATE INDEX subscriptions_created ON subscriptions (created_at, id);
+CREATE INDEX subscriptions_updated ON subscriptions (updated_at, id);
+CREATE INDEX subscriptions_state_created ON subscriptions (state, created_at, id);
+CREATE INDEX subscriptions_marketplace_created ON subscriptions (marketplace, created_at, id);
+CREATE INDEX subscriptions_quantity ON subscriptions (quantity, id);
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+CREATE INDEX subscriptions_offer ON subscriptions (offer_id, created_at, id);
+CREATE INDEX subscriptions_plan ON subscriptions (plan_id, created_at, id);
+
+CREATE TABLE timeline_events (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	at {{ts}} NOT NULL,
+	kind varchar(64) NOT NULL,
+	source varchar(64) NOT NULL DEFAULT '',
+	summary text NOT NULL DEFAULT '',
+	from_state varchar(32) NOT NULL DEFAULT '',
+	to_state varchar(32) NOT NULL DEFAULT '',
+	actor text NOT NULL DEFAULT '',
+	payload text NOT NULL DEFAULT '',
+	inbox_id {{ref}},
+	created_at {{ts}} NOT NULL
+);
+CREATE INDEX timeline_subscription ON timeline_events (subscription_id, at, id);
+
+CREATE TABLE inbox_messages (
+	id {{id}},
+	marketplace varchar(8) NOT NULL,
+	source varchar(64) NOT NULL,
+	dedup_key varchar(512) NOT NULL,
+	action varchar(128) NOT NULL DEFAULT '',
+	content_type text NOT NULL DEFAULT '',
+	headers text NOT NULL DEFAULT '',
+	body text NOT NULL,
+	status varchar(16) NOT NULL,
+	error text NOT NULL DEFAULT '',
+	attempts integer NOT NULL DEFAULT 0,
+	subscription_id {{ref}} REFERENCES subscriptions (id) ON DELETE SET NULL,
+	received_at {{ts}} NOT NULL,
+	processed_at {{ts}},
+	next_attempt_at {{ts}},
+	CHECK (status IN ('received', 'processed', 'failed', 'ignored'))
+);
+CREATE UNIQUE INDEX inbox_dedup ON inbox_messages (source, dedup_key);
+CREATE INDEX inbox_received ON inbox_messages (received_at, id);
+CREATE INDEX inbox_status ON inbox_messages (status, received_at);
+CREATE INDEX inbox_subscription ON inbox_messages (subscription_id);
+
+CREATE TABLE audit_log (
+	id {{id}},
+	at {{ts}} NOT NULL,
+	actor_user_id {{ref}},
+	actor_email text NOT NULL DEFAULT '',
+	action varchar(128) NOT NULL,
+	target_type varchar(64) NOT NULL DEFAULT '',
+	target_id varchar(128) NOT NULL DEFAULT '',
+	before text NOT NULL DEFAULT '',
+	after text NOT NULL DEFAULT '',
+	request_id varchar(64) NOT NULL DEFAULT '',
+	ip varchar(64) NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_at ON audit_log (at, id);
+`},
+}
+
+func (s *Store) dialectSQL(sql string) string {
+	var r *strings.Replacer
+	if s.Dialect == Postgres {
+		r = strings.NewReplacer("{{id}}", "bigserial PRIMARY KEY", "{{ts}}", "timestamptz", "{{bool}}", "boolean", "{{ref}}", "bigint")
+	} else {
+		r = strings.NewReplacer("{{id}}", "integer PRIMARY KEY", "{{ts}}", "datetime", "{{bool}}", "boolean", "{{ref}}", "integer")
+	}
+	return r.Replace(sql)
+}
+
+func (s *Store) migrator() *gormigrate.Gormigrate {
+	ms := make([]*gormigrate.Migration, 0, len(migrations))
+	for _, m := range migrations {
+		sql := s.dialectSQL(m.sql)
+		ms = append(ms, &gormigrate.Migration{
+			ID: m.id,
+			Migrate: func(tx *gorm.DB) error {
+				for _, stmt := range splitStatements(sql) {
+					if err := tx.Exec(stmt).Error; err != nil {
+						return fmt.Errorf("migration %s: %w", m.id, err)
+					}
+				}
+				return nil
+			},
+		})
+	}
+	return gormigrate.New(s.W, &gormigrate.Options{
+		TableName:                 "schema_migrations",
+		IDColumnName:              "id",
+		IDColumnSize:              255,
+		UseTransaction:            true,
+		ValidateUnknownMigrations: true,
+	}, ms)
+}
+
+// Migrate applies every pending migration.
+func (s *Store) Migrate() error { return s.migrator().Migrate() }
+
+// PendingMigrations lists the migrations not applied yet.
+func (s *Store) PendingMigrations() ([]string, error) {
+	var done []string
+	if s.W.Migrator().HasTable("schema_migrations") {
+		if err := s.W.Table("schema_migrations").Pluck("id", &done).Error; err != nil {
+			return nil, err
+		}
+	}
+	applied := map[string]bool{}
+	for _, id := range done {
+		applied[id] = true
+	}
+	var pending []string
+	for _, m := range migrations {
+		if !applied[m.id] {
+			pending = append(pending, m.id)
+		}
+	}
+	return pending, nil
+}
+
+func splitStatements(sql string) []string {
+	var out []string
+	for _, st := range strings.Split(sql, ";") {
+		if st = strings.TrimSpace(st); st != "" {
+			out = append(out, st)
+		}
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package store
+
+import "time"
+
+// The live models. Migrations (migrations.go) carry their own snapshots of
+// these structs; never AutoMigrate these at start-up.
+
+// Setting is a key/value row for instance-wide values (session keys, seed marks).
+type Setting struct {
+	Key       string `gorm:"primaryKey;size:100"`
+	Value     string
+	UpdatedAt time.Time
+}
+
+// Roles.
+const (
+	RoleAdmin         = "admin"
+	RoleOperator      = "operator"
+	RoleViewer        = "viewer"
+	RoleCustomerAdmin = "customer_admin"
+)
+
+// Roles lists every role.
+var Roles = []string{RoleAdmin, RoleOperator, RoleViewer, RoleCustomerAdmin}
+
+// User is a person who signs in: seller staff or a customer admin.
+type User struct {
+	ID                 uint `gorm:"primaryKey"`
+	Email              string
+	Name               string
+	PasswordHash       string
+	Role               string
+	CustomerID         *uint
+	MustChangePassword bool
+	Disabled           bool
+	LastLoginAt        *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Session is a signed-in browser session (gorilla/sessions data, encoded).
+type Session struct {
+	ID        string `gorm:"primaryKey;size:64"`
+	UserID    *uint
+	Data      string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// APIKey authenticates the seller's own application. Only a hash is kept.
+type APIKey struct {
+	ID         uint `gorm:"primaryKey"`
+	Name       string
+	Prefix     string
+	Hash       string
+	Scopes     string
+	CreatedBy  *uint
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+}
+
+// TableName keeps the table name readable.
+func (APIKey) TableName() string { return "api_keys" }
+
+// Offer is a product listed on one marketplace.
+type Offer struct {
+	ID          uint `gorm:"primaryKey"`
+	Marketplace string
+	Name        string
+	// MarketplaceID is the AWS product code or the Microsoft offer id.
+	MarketplaceID string
+	// IdentityModel: AWS "legacy" (CustomerIdentifier+ProductCode) or
+	// "concurrent_agreements" (CustomerAWSAccountId+LicenseArn); "" for Microsoft.
+	IdentityModel string
+	Plans         []Plan
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Activation policies.
+const (
+	ActivateAutomatic      = "automatic"
+	ActivateBuyerConfirms  = "buyer_confirms"
+	ActivateSellerApproves = "seller_approves"
+)
+
+// Plan is one plan (or AWS pricing dimension set) of an offer.
+type Plan struct {
+	ID               uint `gorm:"primaryKey"`
+	OfferID          uint
+	PlanID           string // the marketplace's plan id
+	Name             string
+	SeatBased        bool
+	Dimensions       string // JSON array of {key,name,unit}
+	ActivationPolicy string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Customer is a buying organisation.
+type Customer struct {
+	ID            uint `gorm:"primaryKey"`
+	Name          string
+	Email         string
+	AWSAccountID  string `gorm:"column:aws_account_id"`
+	AzureTenantID string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Subscription is one customer's subscription on one marketplace.
+type Subscription struct {
+	ID             uint `gorm:"primaryKey"`
+	Marketplace    string
+	State          string
+	StateChangedAt time.Time
+	Name           string
+	CustomerID     *uint
+	Customer       *Customer
+	OfferID        *uint
+	Offer          *Offer
+	PlanID         *uint
+	Plan           *Plan
+	Quantity       int
+
+	AWSCustomerAccountID  string `gorm:"column:aws_customer_account_id"`
+	AWSLicenseArn         string `gorm:"column:aws_license_arn"`
+	AWSCustomerIdentifier string `gorm:"column:aws_customer_identifier"`
+	AWSProductCode        string `gorm:"column:aws_product_code"`
+	AzureSubscriptionID   string
+	AzureTenantID         string
+
+	TermStart *time.Time
+	TermEnd   *time.Time
+	FreeTrial bool
+	IsTest    bool
+	AutoRenew bool
+
+	// SearchText is a lower-case digest of every searchable field.
+	SearchText string
+	Version    int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// TimelineEvent is one entry of a subscription's history.
+type TimelineEvent struct {
+	ID             uint `gorm:"primaryKey"`
+	SubscriptionID uint
+	At             time.Time
+	Kind           string
+	Source         string
+	Summary        string
+	FromState      string
+	ToState        string
+	Actor          string
+	Payload        string
+	InboxID        *uint
+	CreatedAt      time.Time
+}
+
+// Inbox statuses.
+const (
+	InboxReceived  = "received"
+	InboxProcessed = "processed"
+	InboxFailed    = "failed"
+	InboxIgnored   = "ignored"
+)
+
+// InboxMessage is one inbound message, stored raw before it is acknowledged.
+type InboxMessage struct {
+	ID             uint `gorm:"primaryKey"`
+	Marketplace    string
+	Source         string
+	DedupKey       string
+	Action         string
+	ContentType    string
+	Headers        string
+	Body           string
+	Status         string
+	Error          string
+	Attempts       int
+	SubscriptionID *uint
+	ReceivedAt     time.Time
+	ProcessedAt    *time.Time
+	NextAttemptAt  *time.Time
+}
+
+// TableName keeps the table name readable.
+func (InboxMessage) TableName() string { return "inbox_messages" }
+
+// AuditEntry records who did what.
+type AuditEntry struct {
+	ID          uint `gorm:"primaryKey"`
+	At          time.Time
+	ActorUserID *uint
+	ActorEmail  string
+	Action      string
+	TargetType  string
+	TargetID    string
+	Before      string
+	After       string
+	RequestID   string
+	IP          string
+}
+
+// TableName keeps the table name readable.
+func (AuditEntry) TableName() string { return "audit_log" }

@@ -1,0 +1,198 @@
+// Package store is Marketgate's persistence: gorm on SQLite (default) or
+// Postgres, versioned migrations and the queries the server needs.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when an optimistic-concurrency check fails or a
+// unique key is taken.
+var ErrConflict = errors.New("conflict")
+
+// Config says where the database is.
+type Config struct {
+	DataDir     string // SQLite: the file is DataDir/marketgate.db
+	DatabaseURL string // postgres:// or postgresql:// switches to Postgres
+	Logger      logger.Interface
+}
+
+// Store holds the database handles. On SQLite W is the single writer
+// connection and R a pool of readers (WAL lets them run beside the writer);
+// on Postgres both are the same pool.
+type Store struct {
+	W       *gorm.DB
+	R       *gorm.DB
+	Dialect string
+	Now     func() time.Time
+}
+
+// Open connects to the database. It does not migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	gcfg := func() *gorm.Config {
+		l := cfg.Logger
+		if l == nil {
+			l = logger.Discard
+		}
+		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
+	}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		db, err := gorm.Open(postgres.Open(u), gcfg())
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		s.W, s.R, s.Dialect = db, db, Postgres
+	} else if u != "" {
+		return nil, fmt.Errorf("database URL must start with postgres:// (or leave it empty for SQLite)")
+	} else {
+		if cfg.DataDir == "" {
+			return nil, errors.New("data directory is empty")
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		path := filepath.Join(cfg.DataDir, "marketgate.db")
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_busy_timeout", "10000")
+		q.Set("_foreign_keys", "on")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", "immediate")
+		q.Set("_loc", "UTC")
+		dsn := "file:" + path + "?" + q.Encode()
+		w, err := gorm.Open(sqlite.Open(dsn), gcfg())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		wdb, _ := w.DB()
+		wdb.SetMaxOpenConns(1) // one writer: SQLite allows one at a time anyway
+		wdb.SetConnMaxIdleTime(0)
+		q.Set("mode", "ro")
+		q.Del("_txlock")
+		q.Del("_journal_mode")
+		q.Del("_synchronous")
+		r, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite readers: %w", err)
+		}
+		rdb, _ := r.DB()
+		rdb.SetMaxOpenConns(8)
+		rdb.SetMaxIdleConns(8)
+		s.W, s.R, s.Dialect = w, r, SQLite
+		// Create the file and switch it to WAL before any reader opens it.
+		if err := w.WithContext(ctx).Exec("PRAGMA user_version").Error; err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that both handles answer.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range []*gorm.DB{s.W, s.R} {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the handles.
+func (s *Store) Close() error {
+	var errs []error
+	for i, db := range []*gorm.DB{s.W, s.R} {
+		if db == nil || (i == 1 && s.R == s.W) {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Tx runs fn in a write transaction.
+func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.W.WithContext(ctx).Transaction(fn)
+}
+
+// GetSetting returns a setting's value ("" and false when absent).
+func (s *Store) GetSetting(ctx context.Context, key string) (string, bool, error) {
+	var st Setting
+	err := s.R.WithContext(ctx).Where("key = ?", key).Limit(1).Find(&st).Error
+	if err != nil {
+		return "", false, err
+	}
+	return st.Value, st.Key != "", nil
+}
+
+// SetSetting writes a setting.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	return s.W.WithContext(ctx).Save(&Setting{Key: key, Value: value, UpdatedAt: s.Now()}).Error
+}
+
+// SettingOnce returns the setting, creating it with make() when absent;
+// concurrent callers all get the same value.
+func (s *Store) SettingOnce(ctx context.Context, key string, make func() string) (string, error) {
+	var out string
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		var st Setting
+		if err := tx.Where("key = ?", key).Limit(1).Find(&st).Error; err != nil {
+			return err
+		}
+		if st.Key != "" {
+			out = st.Value
+			return nil
+		}
+		out = make()
+		return tx.Create(&Setting{Key: key, Value: out, UpdatedAt: s.Now()}).Error
+	})
+	return out, err
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrConflict
+	}
+	return err
+}

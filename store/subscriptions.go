@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// SubscriptionRow is a subscription with the names a list shows.
+type SubscriptionRow struct {
+	Subscription
+	CustomerName       string
+	OfferName          string
+	OfferMarketplaceID string
+	PlanKey            string
+	PlanName           string
+}
+
+// SortField is one ORDER BY term.
+type SortField struct {
+	Field string
+	Desc  bool
+}
+
+// SubscriptionSortFields are the columns a list may be sorted by.
+var SubscriptionSortFields = map[string]string{
+	"created_at":  "s.created_at",
+	"updated_at":  "s.updated_at",
+	"state":       "s.state",
+	"marketplace": "s.marketplace",
+	"quantity":    "s.quantity",
+	"id":          "s.id",
+}
+
+// SubscriptionFilter selects and orders subscriptions. Limit must be set;
+// the caller validates ranges.
+type SubscriptionFilter struct {
+	Marketplaces []string
+	States       []string
+	OfferID      uint
+	PlanID       uint
+	CustomerID   uint
+	Q            string
+	Sort         []SortField
+	Limit        int
+	Offset       int
+	Cursor       string // from a previous page's NextCursor; replaces Offset
+}
+
+// SubscriptionPage is one page of a list.
+type SubscriptionPage struct {
+	Items      []SubscriptionRow
+	Total      int64
+	NextCursor string
+}
+
+// ErrBadCursor is returned for a cursor that does not fit the sort.
+var ErrBadCursor = fmt.Errorf("invalid cursor")
+
+// NormalizeSearch folds a search term the way SearchText is folded.
+func NormalizeSearch(q string) string { return strings.ToLower(strings.TrimSpace(q)) }
+
+// SearchTextFor builds a subscription's search digest from its fields and
+// its customer's.
+func SearchTextFor(s *Subscription, c *Customer) string {
+	parts := []string{s.Name, s.AWSCustomerAccountID, s.AWSLicenseArn, s.AWSCustomerIdentifier,
+		s.AWSProductCode, s.AzureSubscriptionID, s.AzureTenantID}
+	if c != nil {
+		parts = append(parts, c.Name, c.Email)
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strings.ToLower(p))
+		}
+	}
+	return b.String()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
+	if len(f.Marketplaces) > 0 {
+		q = q.Where("s.marketplace IN ?", f.Marketplaces)
+	}
+	if len(f.States) > 0 {
+		q = q.Where("s.state IN ?", f.States)
+	}
+	if f.OfferID != 0 {
+		q = q.Where("s.offer_id = ?", f.OfferID)
+	}
+	if f.PlanID != 0 {
+		q = q.Where("s.plan_id = ?", f.PlanID)
+	}
+	if f.CustomerID != 0 {
+		q = q.Where("s.customer_id = ?", f.CustomerID)
+	}
+	if t := NormalizeSearch(f.Q); t != "" {
+		q = q.Where(`s.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+	}
+	return q
+}
+
+// ListSubscriptions returns one page of subscriptions and the total that
+// match the filter.
+func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (SubscriptionPage, error) {
+	var page SubscriptionPage
+	sort := append([]SortField{}, f.Sort...)
+	if len(sort) == 0 {
+		sort = []SortField{{Field: "created_at", Desc: true}}
+	}
+	if sort[len(sort)-1].Field != "id" {
+		sort = append(sort, SortField{Field: "id", Desc: sort[len(sort)-1].Desc})
+	}
+	for _, sf := range sort {
+		if _, ok := SubscriptionSortFields[sf.Field]; !ok {
+			return page, fmt.Errorf("unknown sort field %q", sf.Field)
+		}
+	}
+
+	db := s.R.WithContext(ctx)
+	if err := f.where(db.Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
+		return page, err
+	}
+
+	q := f.where(db.Table("subscriptions AS s")).
+		Select(`s.*, COALESCE(c.name, '') AS customer_name, COALESCE(o.name, '') AS offer_name,
+			COALESCE(o.marketplace_id, '') AS offer_marketplace_id, COALESCE(p.plan_id, '') AS plan_key,
+			COALESCE(p.name, '') AS plan_name`).
+		Joins("LEFT JOIN customers c ON c.id = s.customer_id").
+		Joins("LEFT JOIN offers o ON o.id = s.offer_id").
+		Joins("LEFT JOIN plans p ON p.id = s.plan_id")
+	if f.Cursor != "" {
+		cond, args, err := keysetCondition(sort, f.Cursor)
+		if err != nil {
+			return page, err
+		}
+		q = q.Where(cond, args...)
+	} else if f.Offset > 0 {
+		q = q.Offset(f.Offset)
+	}
+	for _, sf := range sort {
+		dir := " ASC"
+		if sf.Desc {
+			dir = " DESC"
+		}
+		q = q.Order(SubscriptionSortFields[sf.Field] + dir)
+	}
+	if err := q.Limit(f.Limit).Scan(&page.Items).Error; err != nil {
+		return page, err
+	}
+	if len(page.Items) == f.Limit {
+		page.NextCursor = encodeCursor(sort, &page.Items[len(page.Items)-1].Subscription)
+	}
+	return page, nil
+}
+
+func sortValue(field string, s *Subscription) any {
+	switch field {
+	case "created_at":
+		return s.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case "updated_at":
+		return s.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case "state":
+		return s.State
+	case "marketplace":
+		return s.Marketplace
+	case "quantity":
+		return s.Quantity
+	case "id":
+		return s.ID
+	}
+	return nil
+}
+
+type cursor struct {
+	Sort   string `json:"s"`
+	Values []any  `json:"v"`
+}
+
+func sortKey(sort []SortField) string {
+	var b strings.Builder
+	for _, sf := range sort {
+		if sf.Desc {
+			b.WriteByte('-')
+		}
+		b.WriteString(sf.Field)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+func encodeCursor(sort []SortField, last *Subscription) string {
+	c := cursor{Sort: sortKey(sort)}
+	for _, sf := range sort {
+		c.Values = append(c.Values, sortValue(sf.Field, last))
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// keysetCondition turns a cursor into "(a,b,c) after (x,y,z)" in the sort's
+// directions: a > x OR (a = x AND (b > y OR (b = y AND c > z))).
+func keysetCondition(sort []SortField, token string) (string, []any, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", nil, ErrBadCursor
+	}
+	var c cursor
+	if err := json.Unmarshal(raw, &c); err != nil || c.Sort != sortKey(sort) || len(c.Values) != len(sort) {
+		return "", nil, ErrBadCursor
+	}
+	vals := make([]any, len(sort))
+	for i, sf := range sort {
+		switch sf.Field {
+		case "created_at", "updated_at":
+			str, ok := c.Values[i].(string)
+			t, err := time.Parse(time.RFC3339Nano, str)
+			if !ok || err != nil {
+				return "", nil, ErrBadCursor
+			}
+			vals[i] = t.UTC()
+		case "quantity", "id":
+			n, ok := c.Values[i].(float64)
+			if !ok {
+				return "", nil, ErrBadCursor
+			}
+			vals[i] = int64(n)
+		default:
+			str, ok := c.Values[i].(string)
+			if !ok {
+				return "", nil, ErrBadCursor
+			}
+			vals[i] = str
+		}
+	}
+	var build func(i int) (string, []any)
+	build = func(i int) (string, []any) {
+		col := SubscriptionSortFields[sort[i].Field]
+		op := ">"
+		if sort[i].Desc {
+			op = "<"
+		}
+		if i == len(sort)-1 {
+			return col + " " + op + " ?", []any{vals[i]}
+		}
+		rest, args := build(i + 1)
+		return "(" + col + " " + op + " ? OR (" + col + " = ? AND (" + rest + ")))", append([]any{vals[i], vals[i]}, args...)
+	}
+	cond, args := build(0)
+	return cond, args, nil
+}
+
+// GetSubscription returns one subscription with its customer, offer and plan.
+func (s *Store) GetSubscription(ctx context.Context, id uint) (*Subscription, error) {
+	var sub Subscription
+	err := s.R.WithContext(ctx).Preload("Customer").Preload("Offer").Preload("Plan").First(&sub, id).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &sub, nil
+}
+
+// Timeline returns a subscription's history, oldest first.
+func (s *Store) Timeline(ctx context.Context, subscriptionID uint) ([]TimelineEvent, error) {
+	var evs []TimelineEvent
+	err := s.R.WithContext(ctx).Where("subscription_id = ?", subscriptionID).Order("at ASC, id ASC").Find(&evs).Error
+	return evs, err
+}
+
+// StateCount is one cell of the dashboard's table.
+type StateCount struct {
+	Marketplace string
+	State       string
+	Count       int64
+}
+
+// CountByState counts subscriptions by marketplace and state.
+func (s *Store) CountByState(ctx context.Context, customerID uint) ([]StateCount, error) {
+	var out []StateCount
+	q := s.R.WithContext(ctx).Table("subscriptions").Select("marketplace, state, COUNT(*) AS count")
+	if customerID != 0 {
+		q = q.Where("customer_id = ?", customerID)
+	}
+	err := q.Group("marketplace, state").Order("marketplace, state").Scan(&out).Error
+	return out, err
+}
