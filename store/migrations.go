@@ -148,6 +148,14 @@ CREATE INDEX subscriptions_quantity ON subscriptions (quantity, id);
 CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
 CREATE INDEX subscriptions_offer ON subscriptions (offer_id, created_at, id);
 CREATE INDEX subscriptions_plan ON subscriptions (plan_id, created_at, id);
+CREATE INDEX subscriptions_filters ON subscriptions (state, marketplace, offer_id, plan_id);
+CREATE INDEX subscriptions_state_mp_created ON subscriptions (state, marketplace, created_at, id);
+CREATE INDEX subscriptions_state_mp_updated ON subscriptions (state, marketplace, updated_at, id);
+CREATE INDEX subscriptions_marketplace_filters ON subscriptions (marketplace, offer_id, plan_id);
+CREATE INDEX subscriptions_plan_offer ON subscriptions (plan_id, offer_id);
+CREATE INDEX subscriptions_aws_account ON subscriptions (aws_customer_account_id);
+CREATE INDEX subscriptions_azure_id ON subscriptions (azure_subscription_id);
+CREATE INDEX subscriptions_license ON subscriptions (aws_license_arn);
 
 CREATE TABLE timeline_events (
 	id {{id}},

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -106,10 +107,37 @@ func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("s.customer_id = ?", f.CustomerID)
 	}
 	if t := NormalizeSearch(f.Q); t != "" {
-		q = q.Where(`s.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+		if col := identityColumn(t); col != "" {
+			// A pasted marketplace id: an indexed lookup instead of a scan.
+			q = q.Where("s."+col+" = ?", identityValue(col, t))
+		} else {
+			q = q.Where(`s.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+		}
 	}
 	return q
 }
+
+var (
+	awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+	uuidPattern  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// identityColumn recognises a search term that is a whole marketplace
+// identity (an AWS account id, a license ARN, a Microsoft subscription id).
+func identityColumn(t string) string {
+	switch {
+	case awsAccountID.MatchString(t):
+		return "aws_customer_account_id"
+	case strings.HasPrefix(t, "arn:aws:license-manager:"):
+		return "aws_license_arn"
+	case uuidPattern.MatchString(t):
+		return "azure_subscription_id"
+	}
+	return ""
+}
+
+// identityValue undoes the search folding where the stored id keeps case.
+func identityValue(col, t string) string { return t }
 
 // ListSubscriptions returns one page of subscriptions and the total that
 // match the filter.
@@ -149,12 +177,20 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	} else if f.Offset > 0 {
 		q = q.Offset(f.Offset)
 	}
+	// With a substring search, walking an ORDER BY index to find a rare
+	// term visits every row out of order; "+col" keeps SQLite from using the
+	// index for ordering, so it scans once and sorts the matches instead.
+	noIndexOrder := s.Dialect == SQLite && NormalizeSearch(f.Q) != "" && identityColumn(NormalizeSearch(f.Q)) == ""
 	for _, sf := range sort {
 		dir := " ASC"
 		if sf.Desc {
 			dir = " DESC"
 		}
-		q = q.Order(SubscriptionSortFields[sf.Field] + dir)
+		col := SubscriptionSortFields[sf.Field]
+		if noIndexOrder {
+			col = "+" + col
+		}
+		q = q.Order(col + dir)
 	}
 	if err := q.Limit(f.Limit).Scan(&page.Items).Error; err != nil {
 		return page, err

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every check: formatting, go vet, staticcheck, Go tests with the race
+# detector on SQLite and a real PostgreSQL, the portal's type-check, lint and
+# unit tests, and a browser test in Chromium against the real binary.
+# Installs what it needs (PostgreSQL, Chromium, npm packages) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+trap stop_postgres EXIT
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [[ -n "$unformatted" ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+if ! command -v staticcheck >/dev/null && [[ ! -x "$(go env GOPATH)/bin/staticcheck" ]]; then
+  go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+PATH="$PATH:$(go env GOPATH)/bin" staticcheck ./...
+
+step "portal: type-check, lint, unit tests"
+frontend_deps
+(cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
+
+step "build"
+scripts/build.sh
+
+step "PostgreSQL for the store tests"
+start_postgres
+
+step "go test -race (SQLite and PostgreSQL, end-to-end against bin/marketgate)"
+MARKETGATE_BIN="$PWD/bin/marketgate" go test -race -count=1 ./...
+
+step "browser test (Chromium + playwright-core)"
+if ! command -v chromium >/dev/null; then
+  step "installing Chromium (apt-get)"
+  apt_install chromium
+fi
+(cd frontend && MARKETGATE_BIN="$PWD/../bin/marketgate" npm run --silent e2e)
+
+step "all checks passed"
