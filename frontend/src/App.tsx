@@ -1,0 +1,148 @@
+import { useEffect, useState } from 'react';
+import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
+import { api, ApiError, setUnauthenticatedHandler, type User } from './api';
+import { ErrorBox, Loading } from './components';
+import { Login } from './pages/Login';
+import { SubscriptionsPage } from './pages/Subscriptions';
+import { SubscriptionPage } from './pages/Subscription';
+import { CustomersPage, DashboardPage, MeteringPage, NotificationsPage, OffersPage, SettingsPage, UsersPage } from './pages/Other';
+
+const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean }[] = [
+  { to: '/', label: 'Dashboard', icon: 'dashboard' },
+  { to: '/subscriptions', label: 'Subscriptions', icon: 'th-list' },
+  { to: '/metering', label: 'Metering', icon: 'timeline-line-chart', sellerOnly: true },
+  { to: '/notifications', label: 'Notifications', icon: 'inbox', sellerOnly: true },
+  { to: '/customers', label: 'Customers', icon: 'people', sellerOnly: true },
+  { to: '/offers', label: 'Offers', icon: 'shop' },
+  { to: '/users', label: 'Users', icon: 'user', adminOnly: true },
+  { to: '/settings', label: 'Settings', icon: 'cog' },
+];
+
+function useTheme(): [boolean, () => void] {
+  const [dark, setDark] = useState(() => localStorage.getItem('mg-theme') === 'dark');
+  useEffect(() => {
+    document.body.classList.toggle(Classes.DARK, dark);
+    document.body.classList.toggle('mg-dark', dark);
+    localStorage.setItem('mg-theme', dark ? 'dark' : 'light');
+  }, [dark]);
+  return [dark, () => setDark((d) => !d)];
+}
+
+export function App() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  const qc = useQueryClient();
+  const me = useQuery({
+    queryKey: ['me'],
+    queryFn: () => api<{ user: User }>('/api/auth/me'),
+    retry: false,
+    staleTime: 60_000,
+  });
+
+  useEffect(() => {
+    setUnauthenticatedHandler(() => {
+      qc.setQueryData(['me'], null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
+    });
+    return () => setUnauthenticatedHandler(null);
+  }, [qc]);
+
+  if (location.pathname === '/login') {
+    return <Login />;
+  }
+  if (me.isPending) return <Loading />;
+  const unauth = (me.error instanceof ApiError && me.error.status === 401) || (me.isSuccess && !me.data);
+  if (unauth) {
+    const next = location.pathname + location.search;
+    return <Navigate to={'/login' + (next !== '/' ? '?next=' + encodeURIComponent(next) : '')} replace />;
+  }
+  if (me.isError) return <ErrorBox error={me.error} />;
+  const user = me.data!.user;
+  const signOut = async () => {
+    try {
+      await api('/api/auth/logout', { method: 'POST' });
+    } finally {
+      qc.clear();
+      navigate('/login');
+    }
+  };
+  return <Shell user={user} onSignOut={signOut} />;
+}
+
+function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+  const [dark, toggle] = useTheme();
+  const seller = user.role !== 'customer_admin';
+  return (
+    <div className="mg-shell">
+      <header className="mg-top">
+        <span className="mg-brand">Marketgate</span>
+        <span className="mg-spacer" />
+        <span data-testid="current-user">
+          {user.email} <Tag minimal>{user.role}</Tag>
+        </span>
+        <Button minimal small icon={dark ? 'flash' : 'moon'} onClick={toggle} aria-label="Toggle theme" title="Toggle dark/light theme" />
+        <Button minimal small icon="log-out" onClick={onSignOut} text="Sign out" />
+      </header>
+      <nav className="mg-side" aria-label="Main">
+        <Menu>
+          {NAV.filter((n) => (!n.adminOnly || user.role === 'admin') && (!n.sellerOnly || seller)).map((n) => (
+            <NavLink key={n.to} to={n.to} end={n.to === '/'} style={{ textDecoration: 'none' }}>
+              {({ isActive }) => <MenuItem icon={n.icon as never} text={n.label} active={isActive} tagName="span" />}
+            </NavLink>
+          ))}
+        </Menu>
+      </nav>
+      <main className="mg-main">
+        <Routes>
+          <Route path="/" element={<DashboardPage />} />
+          <Route path="/subscriptions" element={<SubscriptionsPage />} />
+          <Route path="/subscriptions/:id" element={<SubscriptionPage />} />
+          <Route path="/metering" element={<MeteringPage />} />
+          <Route path="/notifications" element={<NotificationsPage />} />
+          <Route path="/customers" element={<CustomersPage />} />
+          <Route path="/offers" element={<OffersPage />} />
+          <Route path="/users" element={<UsersPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
+          <Route path="*" element={<Callout intent="warning" title="Page not found" />} />
+        </Routes>
+      </main>
+      {user.must_change_password && <ChangePassword />}
+    </div>
+  );
+}
+
+function ChangePassword() {
+  const qc = useQueryClient();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await api('/api/auth/password', { method: 'POST', body: { current_password: current, new_password: next } });
+      await qc.invalidateQueries();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <Dialog isOpen title="Choose your own password" isCloseButtonShown={false}>
+      <form onSubmit={submit}>
+        <DialogBody>
+          <p>You signed in with a one-time password. Choose your own to continue.</p>
+          <FormGroup label="One-time password" labelFor="pw-current">
+            <InputGroup id="pw-current" type="password" value={current} onChange={(e) => setCurrent(e.target.value)} />
+          </FormGroup>
+          <FormGroup label="New password (at least 10 characters)" labelFor="pw-new">
+            <InputGroup id="pw-new" type="password" value={next} onChange={(e) => setNext(e.target.value)} />
+          </FormGroup>
+          {error !== null && <ErrorBox error={error} />}
+        </DialogBody>
+        <DialogFooter actions={<Button type="submit" intent="primary" text="Save password" />} />
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,166 @@
+// The portal's view of the Marketgate JSON API.
+
+export type Role = 'admin' | 'operator' | 'viewer' | 'customer_admin';
+
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  customer_id: number | null;
+  must_change_password: boolean;
+  disabled?: boolean;
+  last_login_at?: string | null;
+  created_at?: string;
+}
+
+export interface Subscription {
+  id: number;
+  marketplace: 'aws' | 'azure';
+  state: string;
+  name: string;
+  customer: { id: number; name: string } | null;
+  offer: { id: number; name: string; marketplace_id: string } | null;
+  plan: { id: number; plan_id: string; name: string } | null;
+  quantity: number;
+  aws_customer_account_id: string;
+  aws_license_arn: string;
+  aws_customer_identifier: string;
+  aws_product_code: string;
+  azure_subscription_id: string;
+  azure_tenant_id: string;
+  term_start: string | null;
+  term_end: string | null;
+  free_trial: boolean;
+  is_test: boolean;
+  auto_renew: boolean;
+  version: number;
+  state_changed_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TimelineEntry {
+  id: number;
+  at: string;
+  kind: string;
+  source: string;
+  summary: string;
+  from_state: string;
+  to_state: string;
+  actor: string;
+  payload: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+  next_cursor?: string | null;
+}
+
+export interface Plan {
+  id: number;
+  plan_id: string;
+  name: string;
+  seat_based: boolean;
+  dimensions: { key: string; name: string; unit: string }[];
+  activation_policy: string;
+}
+
+export interface Offer {
+  id: number;
+  marketplace: string;
+  name: string;
+  marketplace_id: string;
+  identity_model: string;
+  plans: Plan[];
+}
+
+export interface Customer {
+  id: number;
+  name: string;
+  email: string;
+  aws_account_id: string;
+  azure_tenant_id: string;
+  subscriptions: number;
+  created_at: string;
+}
+
+export interface InboxMessage {
+  id: number;
+  marketplace: string;
+  source: string;
+  dedup_key: string;
+  action: string;
+  status: string;
+  error: string;
+  attempts: number;
+  subscription_id: number | null;
+  received_at: string;
+  processed_at: string | null;
+  body?: string;
+  content_type?: string;
+}
+
+export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;
+
+/** An error the API returned: its code, message and request id. */
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  requestId: string;
+  constructor(status: number, code: string, message: string, requestId: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.requestId = requestId;
+  }
+}
+
+let onUnauthenticated: (() => void) | null = null;
+
+/** Registers what to do when the session is gone (go to sign-in). */
+export function setUnauthenticatedHandler(fn: (() => void) | null) {
+  onUnauthenticated = fn;
+}
+
+export async function api<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+  const res = await fetch(path, {
+    method: init?.method ?? 'GET',
+    headers: init?.body !== undefined ? { 'Content-Type': 'application/json' } : undefined,
+    body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
+    credentials: 'same-origin',
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
+    const e = new ApiError(
+      res.status,
+      err?.code ?? 'http_' + res.status,
+      err?.message ?? `The server answered ${res.status}.`,
+      err?.request_id ?? res.headers.get('X-Request-Id') ?? '',
+    );
+    if (res.status === 401 && e.code === 'unauthenticated' && onUnauthenticated) onUnauthenticated();
+    throw e;
+  }
+  return data as T;
+}
+
+/** Builds a query string from the non-empty values. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}

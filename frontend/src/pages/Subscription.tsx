@@ -1,0 +1,99 @@
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
+import { Button, Callout, H4, H5, Tag } from '@blueprintjs/core';
+import { api, type Subscription, type TimelineEntry } from '../api';
+import { ErrorBox, Loading } from '../components';
+import { formatDate, marketplaceName, stateIntent } from '../format';
+
+export function SubscriptionPage() {
+  const { id } = useParams();
+  const q = useQuery({
+    queryKey: ['subscription', id],
+    queryFn: () => api<{ subscription: Subscription; timeline: TimelineEntry[] }>('/api/subscriptions/' + id),
+  });
+  if (q.isPending) return <Loading />;
+  if (q.isError) return <ErrorBox error={q.error} />;
+  const s = q.data.subscription;
+  const rows: [string, React.ReactNode][] = [
+    ['Customer', s.customer ? <Link to={'/subscriptions?customer=' + s.customer.id}>{s.customer.name}</Link> : '—'],
+    ['Marketplace', marketplaceName[s.marketplace]],
+    ['Offer', s.offer ? `${s.offer.name} (${s.offer.marketplace_id})` : '—'],
+    ['Plan', s.plan ? `${s.plan.name} (${s.plan.plan_id})` : '—'],
+    ['Quantity', s.quantity],
+  ];
+  if (s.marketplace === 'aws') {
+    if (s.aws_license_arn) rows.push(['AWS account', s.aws_customer_account_id], ['License ARN', s.aws_license_arn]);
+    if (s.aws_customer_identifier) rows.push(['Customer identifier', s.aws_customer_identifier], ['Product code', s.aws_product_code]);
+  } else {
+    rows.push(['Subscription id', s.azure_subscription_id], ['Entra tenant', s.azure_tenant_id || '—']);
+  }
+  rows.push(
+    ['Term', `${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
+    ['Free trial', s.free_trial ? 'yes' : 'no'],
+    ['Test', s.is_test ? 'yes' : 'no'],
+    ['Auto-renew', s.auto_renew ? 'yes' : 'no'],
+    ['State since', formatDate(s.state_changed_at)],
+    ['Created', formatDate(s.created_at)],
+    ['Updated', formatDate(s.updated_at)],
+    ['Version', s.version],
+  );
+  return (
+    <div>
+      <H4>
+        {s.name || 'Subscription ' + s.id}{' '}
+        <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
+          {s.state}
+        </Tag>
+      </H4>
+      {s.marketplace === 'aws' && (
+        <Callout icon="info-sign" style={{ maxWidth: 900, marginBottom: 12 }}>
+          AWS gives sellers no API to change or cancel a buyer&apos;s subscription: buyers change it in AWS Marketplace, and
+          sellers use private offers in the AWS Marketplace Management Portal.
+        </Callout>
+      )}
+      <dl className="mg-grid" aria-label="Details">
+        {rows.map(([k, v]) => (
+          <div key={k} style={{ display: 'contents' }}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <H5 style={{ marginTop: 16 }}>Timeline</H5>
+      {q.data.timeline.length === 0 ? (
+        <p>No events yet.</p>
+      ) : (
+        <ol className="mg-timeline" aria-label="Timeline">
+          {q.data.timeline.map((e) => (
+            <TimelineItem key={e.id} e={e} />
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+function TimelineItem({ e }: { e: TimelineEntry }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <li data-testid="timeline-entry">
+      <div>
+        <strong>{formatDate(e.at)}</strong> · <code>{e.kind}</code> · {e.summary}
+        {e.from_state !== e.to_state && (
+          <>
+            {' '}
+            · {e.from_state || 'new'} → <Tag minimal intent={stateIntent(e.to_state)}>{e.to_state}</Tag>
+          </>
+        )}
+      </div>
+      <div style={{ opacity: 0.75 }}>
+        source {e.source || '—'} · by {e.actor}
+        {e.payload !== null && e.payload !== undefined && (
+          <Button minimal small icon={open ? 'chevron-up' : 'chevron-down'} text={open ? 'Hide payload' : 'Payload'} onClick={() => setOpen(!open)} />
+        )}
+      </div>
+      {open && <pre className="bp6-code-block">{JSON.stringify(e.payload, null, 2)}</pre>}
+    </li>
+  );
+}
