@@ -15,6 +15,6 @@ export default tseslint.config(
   {
     files: ['e2e/**/*.mjs'],
     extends: [js.configs.recommended],
-    languageOptions: { globals: globals.node },
+    languageOptions: { globals: { ...globals.node, document: 'readonly' } },
   },
 );

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// End-to-end tests of the real binary: MARKETGATE_BIN (scripts/test.sh
+// sets it) or one built here.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	binPath = os.Getenv("MARKETGATE_BIN")
+	var tmp string
+	if binPath == "" {
+		var err error
+		tmp, err = os.MkdirTemp("", "marketgate-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		binPath = filepath.Join(tmp, "marketgate")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	out  *bytes.Buffer
+	done chan error
+}
+
+func start(t *testing.T, dataDir string, env []string, args ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binPath, append([]string{"serve", "--addr", addr, "--data-dir", dataDir}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, url: "http://" + addr, out: out, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.done
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			t.Fatalf("marketgate exited early: %v\n%s", err, out)
+		default:
+		}
+		if r, err := http.Get(s.url + "/healthz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("marketgate did not become healthy\n%s", out)
+	return nil
+}
+
+func client(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+func postJSON(t *testing.T, c *http.Client, url, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	r, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func decode(t *testing.T, r *http.Response, v any) {
+	t.Helper()
+	defer r.Body.Close()
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeSandboxEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, []string{"MARKETGATE_ADMIN_EMAIL=ops@example.com", "MARKETGATE_ADMIN_PASSWORD=end-to-end-password"}, "--sandbox")
+	c := client(t)
+
+	// Without a session the API refuses.
+	r, _ := c.Get(s.url + "/api/subscriptions")
+	if r.StatusCode != 401 {
+		t.Fatalf("anonymous list: %d", r.StatusCode)
+	}
+	r.Body.Close()
+
+	r = postJSON(t, c, s.url+"/api/auth/login", `{"email":"ops@example.com","password":"end-to-end-password"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("login: %d", r.StatusCode)
+	}
+	r.Body.Close()
+
+	var page struct {
+		Items []struct {
+			ID    int    `json:"id"`
+			State string `json:"state"`
+		} `json:"items"`
+		Total int `json:"total"`
+	}
+	r, _ = c.Get(s.url + "/api/subscriptions?state=ended&marketplace=aws&limit=10")
+	decode(t, r, &page)
+	if page.Total == 0 || len(page.Items) == 0 {
+		t.Fatalf("sandbox has no ended AWS subscriptions: %+v", page)
+	}
+	for _, it := range page.Items {
+		if it.State != "ended" {
+			t.Fatalf("filter returned state %s", it.State)
+		}
+	}
+	var detail struct {
+		Subscription struct{ State string } `json:"subscription"`
+		Timeline     []struct{ Kind string } `json:"timeline"`
+	}
+	r, _ = c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, page.Items[0].ID))
+	decode(t, r, &detail)
+	if detail.Subscription.State != "ended" || len(detail.Timeline) < 2 {
+		t.Fatalf("detail: %+v", detail)
+	}
+	last := detail.Timeline[len(detail.Timeline)-1].Kind
+	if last != "aws.unsubscribe_success" {
+		t.Fatalf("an ended AWS subscription's last event is %s", last)
+	}
+
+	r, _ = c.Get(s.url + "/metrics")
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(body), `marketgate_http_requests_total{method="GET",route="/api/subscriptions",status="200"}`) {
+		t.Fatalf("metrics lack the request counter:\n%s", body)
+	}
+
+	// The portal's routes fall back to the app (or the "not built" page).
+	r, _ = c.Get(s.url + "/subscriptions/1")
+	if r.StatusCode != 200 || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("portal route: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	r.Body.Close()
+
+	// SIGTERM shuts down cleanly.
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, s.out)
+		}
+		s.done <- nil
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+
+	// A restart keeps the data and does not seed twice.
+	s2 := start(t, dir, []string{"MARKETGATE_ADMIN_EMAIL=ops@example.com", "MARKETGATE_ADMIN_PASSWORD=end-to-end-password"}, "--sandbox")
+	c2 := client(t)
+	postJSON(t, c2, s2.url+"/api/auth/login", `{"email":"ops@example.com","password":"end-to-end-password"}`).Body.Close()
+	var all struct{ Total int }
+	r, _ = c2.Get(s2.url + "/api/subscriptions?limit=1")
+	decode(t, r, &all)
+	if all.Total != 400 {
+		t.Fatalf("after restart: %d subscriptions, want the 400 seeded once", all.Total)
+	}
+}
+
+func TestFirstStartPrintsOneTimePassword(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, nil)
+	m := regexp.MustCompile(`e-mail:\s+(\S+)\s+password:\s+(\S+)`).FindStringSubmatch(s.out.String())
+	if m == nil {
+		t.Fatalf("no one-time password printed:\n%s", s.out)
+	}
+	c := client(t)
+	r := postJSON(t, c, s.url+"/api/auth/login", fmt.Sprintf(`{"email":%q,"password":%q}`, m[1], m[2]))
+	var me struct {
+		User struct {
+			MustChange bool `json:"must_change_password"`
+		} `json:"user"`
+	}
+	decode(t, r, &me)
+	if !me.User.MustChange {
+		t.Fatal("the one-time password does not require a change")
+	}
+	// Data routes wait for the new password.
+	r, _ = c.Get(s.url + "/api/subscriptions")
+	if r.StatusCode != 403 {
+		t.Fatalf("list before password change: %d", r.StatusCode)
+	}
+	r.Body.Close()
+	r = postJSON(t, c, s.url+"/api/auth/password", fmt.Sprintf(`{"current_password":%q,"new_password":"my-own-password-1"}`, m[2]))
+	if r.StatusCode != 204 {
+		t.Fatalf("password change: %d", r.StatusCode)
+	}
+	r, _ = c.Get(s.url + "/api/subscriptions")
+	if r.StatusCode != 200 {
+		t.Fatalf("list after password change: %d", r.StatusCode)
+	}
+	r.Body.Close()
+
+	// A second start prints no password.
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	s.done <- nil
+	s2 := start(t, dir, nil)
+	if strings.Contains(s2.out.String(), "one-time password") {
+		t.Fatal("a second start printed a password again")
+	}
+}
+
+func run(t *testing.T, stdin string, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+		want  string
+	}{
+		{"version", "", []string{"version"}, 0, "marketgate "},
+		{"no command", "", nil, 2, "Usage:"},
+		{"unknown command", "", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"serve help", "", []string{"serve", "--help"}, 0, "MARKETGATE_DATABASE_URL"},
+		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
+		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 1 migration"},
+		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
+		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
+		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},
+		{"user add bad role", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "root", "--password", "a-long-password"}, 2, "--role must be one of"},
+		{"user add short password", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "admin", "--password", "short"}, 2, "at least 10 characters"},
+		{"customer admin needs customer", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "customer_admin", "--password", "a-long-password"}, 2, "--customer is required"},
+		{"customer admin unknown customer", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "customer_admin", "--customer", "999", "--password", "a-long-password"}, 1, "customer 999 does not exist"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, code := run(t, c.stdin, nil, c.args...)
+			if code != c.code || !strings.Contains(out, c.want) {
+				t.Fatalf("exit %d (want %d), output:\n%s\nwant it to contain %q", code, c.code, out, c.want)
+			}
+		})
+	}
+
+	// The user added above can sign in to a server on the same data.
+	s := start(t, dir, nil)
+	r := postJSON(t, client(t), s.url+"/api/auth/login", `{"email":"viewer@example.com","password":"a-long-password"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("login as the added user: %d", r.StatusCode)
+	}
+	r.Body.Close()
+	sc := bufio.NewScanner(strings.NewReader(s.out.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "one-time password") {
+			t.Fatal("a one-time admin was created although users exist")
+		}
+	}
+}
+
+func TestAdminFromEnvironmentFile(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("password-from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, filepath.Join(dir, "data"), []string{"MARKETGATE_ADMIN_EMAIL=file@example.com", "MARKETGATE_ADMIN_PASSWORD_FILE=" + pwFile})
+	r := postJSON(t, client(t), s.url+"/api/auth/login", `{"email":"file@example.com","password":"password-from-a-file"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("login with the password from the file: %d", r.StatusCode)
+	}
+	r.Body.Close()
+}
