@@ -160,7 +160,7 @@ func TestServeSandboxEndToEnd(t *testing.T) {
 		}
 	}
 	var detail struct {
-		Subscription struct{ State string } `json:"subscription"`
+		Subscription struct{ State string }  `json:"subscription"`
 		Timeline     []struct{ Kind string } `json:"timeline"`
 	}
 	r, _ = c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, page.Items[0].ID))
