@@ -25,6 +25,8 @@ frontend_deps() {
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
     echo "$sum" > "$stamp"
   fi
+  # Some npm packages ship Go files; a go.mod here keeps them out of ./...
+  [[ -f frontend/node_modules/go.mod ]] || echo "module node_modules // keeps npm's Go files out of ./..." > frontend/node_modules/go.mod
 }
 
 # start_postgres starts a throw-away PostgreSQL server on loopback in a

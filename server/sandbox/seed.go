@@ -202,6 +202,9 @@ func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store
 			steps = []step{reg, ok, {lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: now.Add(-time.Duration(1+rng.IntN(50)) * time.Minute)}, sns("unsubscribe-pending"), "aws_sqs"}}
 		default:
 			end := at(time.Duration(24+rng.IntN(24*200)) * time.Hour)
+			if end.Add(time.Hour).After(now) {
+				end = now.Add(-2 * time.Hour)
+			}
 			steps = []step{reg, ok,
 				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: end}, sns("unsubscribe-pending"), "aws_sqs"},
 				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: end.Add(time.Hour)}, sns("unsubscribe-success"), "aws_sqs"}}
