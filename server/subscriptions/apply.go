@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/store"
@@ -99,6 +100,11 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	q, err := ref.where(tx.Model(&store.Subscription{}))
 	if err != nil {
 		return Result{}, err
+	}
+	if tx.Dialector.Name() == "postgres" {
+		// Writers of one subscription queue on its row instead of racing;
+		// SQLite's single writer connection already serialises them.
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var rows []store.Subscription
 	if err := q.Preload("Plan").Limit(1).Find(&rows).Error; err != nil {

@@ -1,0 +1,115 @@
+package subscriptions_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func offer(t *testing.T, st *store.Store) store.Offer {
+	t.Helper()
+	o := store.Offer{Marketplace: "aws", Name: "Acme", MarketplaceID: "prod-1", CreatedAt: t0, UpdatedAt: t0,
+		Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: t0, UpdatedAt: t0}}}
+	if err := st.W.Create(&o).Error; err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestBothOrdersEndTheSame(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := offer(t, st)
+		init := func(s *store.Subscription) { s.OfferID = &o.ID }
+		reg := lifecycle.Event{Kind: lifecycle.AWSRegistered, At: t0.Add(2 * time.Minute), PlanID: "std"}
+		ok := lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: t0.Add(time.Minute)}
+		results := map[string]store.Subscription{}
+		for name, order := range map[string][]lifecycle.Event{"confirmation first": {ok, reg}, "registration first": {reg, ok}} {
+			ref := subscriptions.Ref{AWSCustomerAccountID: "111122223333", AWSLicenseArn: "arn:" + name}
+			var last subscriptions.Result
+			for _, ev := range order {
+				r, err := subscriptions.Apply(ctx, st, ref, ev, subscriptions.Meta{Source: "test"}, init)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				last = r
+			}
+			s, err := st.GetSubscription(ctx, last.Subscription.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl, _ := st.Timeline(ctx, s.ID)
+			if s.State != "active" || s.Plan == nil || s.Plan.PlanID != "std" || len(tl) != 2 {
+				t.Fatalf("%s: state %s plan %v timeline %d", name, s.State, s.Plan, len(tl))
+			}
+			results[name] = *s
+		}
+		a, b := results["confirmation first"], results["registration first"]
+		if !a.StateChangedAt.Equal(b.StateChangedAt) || a.Quantity != b.Quantity {
+			t.Fatalf("orders differ: %+v vs %+v", a, b)
+		}
+	})
+}
+
+func TestConcurrentEventsNeverLoseAVersion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ref := subscriptions.Ref{AzureSubscriptionID: "c1a3e8b2-0000-4000-a000-000000000001"}
+		if _, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: lifecycle.AzureResolved, At: t0}, subscriptions.Meta{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: lifecycle.AzureActivated, At: t0.Add(time.Second)}, subscriptions.Meta{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// 20 quantity changes, each to a distinct value, in parallel.
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: t0.Add(time.Minute), Quantity: 100 + i}, subscriptions.Meta{}, nil)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent apply: %v", err)
+			}
+		}
+		var s store.Subscription
+		st.R.Where("azure_subscription_id = ?", ref.AzureSubscriptionID).First(&s)
+		tl, _ := st.Timeline(ctx, s.ID)
+		// created (1) + activated (2) + 20 distinct quantities = version 22.
+		if s.Version != 22 || len(tl) != 22 {
+			t.Fatalf("version %d, timeline %d; want 22 and 22", s.Version, len(tl))
+		}
+	})
+}
+
+func TestUnknownPlanStoresNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := offer(t, st)
+		_, err := subscriptions.Apply(ctx, st, subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "X1"},
+			lifecycle.Event{Kind: lifecycle.AWSRegistered, At: t0, PlanID: "platinum"}, subscriptions.Meta{}, func(s *store.Subscription) { s.OfferID = &o.ID })
+		if err == nil {
+			t.Fatal("an unknown plan was accepted")
+		}
+		var n int64
+		st.R.Model(&store.Subscription{}).Count(&n)
+		if n != 0 {
+			t.Fatalf("%d subscriptions stored", n)
+		}
+	})
+}
