@@ -27,7 +27,7 @@ func (s *Server) apiNotFound(c *gin.Context) {
 }
 
 func (s *Server) healthz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c, 3*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
 		s.Log.Error("health check failed", "request_id", requestID(c), "err", err)
@@ -77,7 +77,7 @@ func (s *Server) login(c *gin.Context) {
 		s.tooMany(c, wait)
 		return
 	}
-	u, err := s.Store.UserByEmail(c, email)
+	u, err := s.Store.UserByEmail(c.Request.Context(), email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.fail(c, err)
 		return
@@ -97,7 +97,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Sessions.Renew(c, sess); err != nil {
+	if err := s.Sessions.Renew(c.Request.Context(), sess); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -108,7 +108,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	now := s.Now().UTC()
 	u.LastLoginAt = &now
-	if err := s.Store.TouchLogin(c, u.ID, now); err != nil {
+	if err := s.Store.TouchLogin(c.Request.Context(), u.ID, now); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -166,7 +166,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "%s", err.Error())
 		return
 	}
-	if err := s.Store.SetPassword(c, u.ID, hash, false); err != nil {
+	if err := s.Store.SetPassword(c.Request.Context(), u.ID, hash, false); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -175,7 +175,7 @@ func (s *Server) changePassword(c *gin.Context) {
 	if sess != nil {
 		keep = sess.ID
 	}
-	if err := s.Store.DeleteUserSessions(c, u.ID, keep); err != nil {
+	if err := s.Store.DeleteUserSessions(c.Request.Context(), u.ID, keep); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -199,7 +199,7 @@ func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType str
 		b, _ := json.Marshal(after)
 		e.After = string(b)
 	}
-	if err := s.Store.Audit(c, e); err != nil {
+	if err := s.Store.Audit(c.Request.Context(), e); err != nil {
 		s.Log.Error("audit write failed", "request_id", requestID(c), "action", action, "err", err)
 	}
 }
@@ -213,7 +213,7 @@ func (s *Server) system(c *gin.Context) {
 
 func (s *Server) dashboard(c *gin.Context) {
 	scope := customerScope(currentUser(c))
-	counts, err := s.Store.CountByState(c, scope)
+	counts, err := s.Store.CountByState(c.Request.Context(), scope)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -231,7 +231,7 @@ func (s *Server) dashboard(c *gin.Context) {
 	}
 	var customers int64 = 1
 	if scope == 0 {
-		if customers, err = s.Store.CountCustomers(c); err != nil {
+		if customers, err = s.Store.CountCustomers(c.Request.Context()); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -258,7 +258,7 @@ type planView struct {
 }
 
 func (s *Server) listOffers(c *gin.Context) {
-	offers, err := s.Store.ListOffers(c)
+	offers, err := s.Store.ListOffers(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -289,7 +289,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		s.fail(c, p.err)
 		return
 	}
-	rows, total, err := s.Store.ListCustomers(c, q, limit, offset)
+	rows, total, err := s.Store.ListCustomers(c.Request.Context(), q, limit, offset)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -311,7 +311,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 }
 
 func (s *Server) listUsers(c *gin.Context) {
-	us, err := s.Store.ListUsers(c, 0)
+	us, err := s.Store.ListUsers(c.Request.Context(), 0)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -364,7 +364,7 @@ func (s *Server) listInbox(c *gin.Context) {
 		s.fail(c, p.err)
 		return
 	}
-	rows, total, err := s.Store.ListInbox(c, f)
+	rows, total, err := s.Store.ListInbox(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -381,7 +381,7 @@ func (s *Server) getInbox(c *gin.Context) {
 	if !ok {
 		return
 	}
-	m, err := s.Store.GetInbox(c, id)
+	m, err := s.Store.GetInbox(c.Request.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		s.failCode(c, apperr.NotFound, "inbox message %d does not exist", id)
 		return

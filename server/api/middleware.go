@@ -131,7 +131,7 @@ func (s *Server) sessionUser(c *gin.Context) (*store.User, error) {
 	if !ok {
 		return nil, nil
 	}
-	u, err := s.Store.UserByID(c, uid)
+	u, err := s.Store.UserByID(c.Request.Context(), uid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

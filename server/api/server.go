@@ -81,7 +81,7 @@ func New(d Deps) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.ContextWithFallback = true
+	r.ContextWithFallback = false // pass c.Request.Context() to anything that outlives the handler
 	s.routes(r)
 	return r, nil
 }

@@ -156,7 +156,7 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		}
 		f.CustomerID = scope
 	}
-	page, err := s.Store.ListSubscriptions(c, f)
+	page, err := s.Store.ListSubscriptions(c.Request.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
 		s.failCode(c, apperr.Invalid, "the cursor is invalid or belongs to another sort order")
 		return
@@ -194,7 +194,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 	if !ok {
 		return
 	}
-	sub, err := s.Store.GetSubscription(c, id)
+	sub, err := s.Store.GetSubscription(c.Request.Context(), id)
 	if err == nil {
 		if scope := customerScope(currentUser(c)); scope != 0 && (sub.CustomerID == nil || *sub.CustomerID != scope) {
 			err = store.ErrNotFound // another customer's subscription does not exist for this user
@@ -208,7 +208,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	evs, err := s.Store.Timeline(c, id)
+	evs, err := s.Store.Timeline(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
