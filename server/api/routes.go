@@ -5,6 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/marketgate/marketgate/server/apperr"
 )
 
 // routes declares every route and who may call it.
@@ -36,6 +38,9 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
 
+	r.NoMethod(func(c *gin.Context) {
+		s.failCode(c, apperr.MethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path)
+	})
 	r.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/api" || strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			s.apiNotFound(c)

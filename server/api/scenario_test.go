@@ -690,6 +690,7 @@ func TestOtherReads(t *testing.T) {
 			t.Fatalf("users: %+v", users)
 		}
 		b.get("/api/nope").errCode(t, 404, "not_found")
+		b.do("DELETE", "/api/subscriptions", "", nil).errCode(t, 405, "method_not_allowed")
 	})
 }
 

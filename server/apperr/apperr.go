@@ -16,6 +16,7 @@ const (
 	InvalidCredentials = "invalid_credentials"
 	Forbidden          = "forbidden"
 	NotFound           = "not_found"
+	MethodNotAllowed   = "method_not_allowed"
 	Conflict           = "conflict"
 	RateLimited        = "rate_limited"
 	CrossOrigin        = "cross_origin_request"
@@ -30,6 +31,7 @@ var statuses = map[string]int{
 	InvalidCredentials: http.StatusUnauthorized,
 	Forbidden:          http.StatusForbidden,
 	NotFound:           http.StatusNotFound,
+	MethodNotAllowed:   http.StatusMethodNotAllowed,
 	Conflict:           http.StatusConflict,
 	RateLimited:        http.StatusTooManyRequests,
 	CrossOrigin:        http.StatusForbidden,
