@@ -85,9 +85,9 @@ func register(fs *flag.FlagSet, env Env, ss []setting) (values, error) {
 		usage += ")"
 		p := new(string)
 		if s.boolean {
-			b, _ := strconv.ParseBool(def)
-			fs.Var(boolString{p}, s.flag, usage)
+			b, _ := strconv.ParseBool(s.def)
 			*p = strconv.FormatBool(b)
+			fs.Var(boolString{p}, s.flag, usage)
 			if v != "" {
 				*p = v // keep the raw env value so a typo is reported, not ignored
 			}
