@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ReceiveInbox stores an inbound message before it is acknowledged. A
+// message whose (source, dedup key) is already stored is not stored again:
+// the stored one is returned with isNew=false, so a redelivery is answered
+// from what was recorded the first time.
+func (s *Store) ReceiveInbox(ctx context.Context, m *InboxMessage) (stored *InboxMessage, isNew bool, err error) {
+	if m.Source == "" || m.DedupKey == "" {
+		return nil, false, errors.New("an inbox message needs a source and a dedup key")
+	}
+	if m.ReceivedAt.IsZero() {
+		m.ReceivedAt = s.Now()
+	}
+	if m.Status == "" {
+		m.Status = InboxReceived
+	}
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "source"}, {Name: "dedup_key"}}, DoNothing: true}).Create(m)
+		if r.Error != nil {
+			return r.Error
+		}
+		isNew = r.RowsAffected == 1
+		var got InboxMessage
+		if err := tx.Where("source = ? AND dedup_key = ?", m.Source, m.DedupKey).First(&got).Error; err != nil {
+			return err
+		}
+		stored = &got
+		return nil
+	})
+	return stored, isNew, err
+}
+
+// FinishInbox records the outcome of one processing attempt: processed or
+// ignored (done), or failed with the error and when to try again.
+func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string, subscriptionID *uint, retryAt *time.Time) error {
+	now := s.Now()
+	upd := map[string]any{"status": status, "error": errText, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": retryAt}
+	if status != InboxFailed {
+		upd["processed_at"] = now
+		upd["next_attempt_at"] = nil
+	}
+	if subscriptionID != nil {
+		upd["subscription_id"] = *subscriptionID
+	}
+	r := s.W.WithContext(ctx).Model(&InboxMessage{}).Where("id = ?", id).Updates(upd)
+	if r.Error != nil {
+		return r.Error
+	}
+	if r.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DueInbox lists failed messages whose retry time has come, oldest first.
+func (s *Store) DueInbox(ctx context.Context, limit int) ([]InboxMessage, error) {
+	var out []InboxMessage
+	err := s.R.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", InboxFailed, s.Now()).
+		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
+	return out, err
+}
