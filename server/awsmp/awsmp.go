@@ -1,0 +1,110 @@
+// Package awsmp talks to AWS Marketplace through aws-sdk-go-v2: building
+// the clients (each with its own endpoint) and classifying their errors.
+package awsmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+	"github.com/aws/smithy-go"
+)
+
+// Config says where the AWS services are.
+type Config struct {
+	Region           string // metering region (default us-east-1)
+	MeteringEndpoint string // empty: the SDK's default (or AWS_ENDPOINT_URL_MARKETPLACE_METERING)
+	StaticKeys       bool   // sign with dummy keys (sandbox fakes); otherwise the default credential chain
+	MaxAttempts      int    // SDK attempts per call (0: the SDK default, 3)
+}
+
+// MeteringAPI is the part of the metering client Marketgate uses.
+type MeteringAPI interface {
+	ResolveCustomer(ctx context.Context, in *mm.ResolveCustomerInput, opts ...func(*mm.Options)) (*mm.ResolveCustomerOutput, error)
+}
+
+// Client wraps the AWS clients.
+type Client struct {
+	Metering MeteringAPI
+}
+
+// New builds the clients.
+func New(ctx context.Context, c Config) (*Client, error) {
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(c.Region)}
+	if c.StaticKeys {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("sandbox", "sandbox", "")))
+	}
+	if c.MaxAttempts > 0 {
+		opts = append(opts, config.WithRetryMaxAttempts(c.MaxAttempts))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	metering := mm.NewFromConfig(cfg, func(o *mm.Options) {
+		if c.MeteringEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.MeteringEndpoint)
+		}
+	})
+	return &Client{Metering: metering}, nil
+}
+
+// Resolution errors, each with its own page for the buyer.
+var (
+	ErrInvalidToken = errors.New("the registration token is not valid")
+	ErrExpiredToken = errors.New("the registration token has expired")
+	ErrUnavailable  = errors.New("AWS Marketplace is not answering right now")
+	ErrDisabled     = errors.New("the AWS Marketplace metering API is disabled for this account or region")
+)
+
+// Customer is what a registration token resolves to.
+type Customer struct {
+	CustomerAWSAccountID string
+	LicenseArn           string
+	ProductCode          string
+	CustomerIdentifier   string
+}
+
+// ResolveCustomer resolves a registration token. The SDK retries
+// throttling and 5xx; what is left is classified for the buyer's page.
+func (c *Client) ResolveCustomer(ctx context.Context, token string) (Customer, error) {
+	if token == "" {
+		return Customer{}, ErrInvalidToken
+	}
+	out, err := c.Metering.ResolveCustomer(ctx, &mm.ResolveCustomerInput{RegistrationToken: aws.String(token)})
+	if err != nil {
+		return Customer{}, classify(err)
+	}
+	return Customer{
+		CustomerAWSAccountID: aws.ToString(out.CustomerAWSAccountId),
+		LicenseArn:           aws.ToString(out.LicenseArn),
+		ProductCode:          aws.ToString(out.ProductCode),
+		CustomerIdentifier:   aws.ToString(out.CustomerIdentifier),
+	}, nil
+}
+
+func classify(err error) error {
+	var invalid *mmtypes.InvalidTokenException
+	var expired *mmtypes.ExpiredTokenException
+	var disabled *mmtypes.DisabledApiException
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &invalid):
+		return fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	case errors.As(err, &expired):
+		return fmt.Errorf("%w: %v", ErrExpiredToken, err)
+	case errors.As(err, &disabled):
+		return fmt.Errorf("%w: %v", ErrDisabled, err)
+	case errors.As(err, &api) && api.ErrorCode() == "InvalidTokenException":
+		return fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
