@@ -211,6 +211,17 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_at ON audit_log (at, id);
 `},
+	{"202611240002_onboarding_tickets", `
+CREATE TABLE onboarding_tickets (
+	id {{id}},
+	token_hash varchar(64) NOT NULL,
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX onboarding_tickets_hash ON onboarding_tickets (token_hash);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -208,3 +208,14 @@ type AuditEntry struct {
 
 // TableName keeps the table name readable.
 func (AuditEntry) TableName() string { return "audit_log" }
+
+// OnboardingTicket lets a buyer who just registered through AWS create
+// their account: short-lived, single-use; only its hash is stored.
+type OnboardingTicket struct {
+	ID             uint `gorm:"primaryKey"`
+	TokenHash      string
+	SubscriptionID uint
+	ExpiresAt      time.Time
+	UsedAt         *time.Time
+	CreatedAt      time.Time
+}

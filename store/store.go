@@ -15,6 +15,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -169,22 +170,18 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 }
 
 // SettingOnce returns the setting, creating it with make() when absent;
-// concurrent callers all get the same value.
+// concurrent callers, on any replica, all get the same value.
 func (s *Store) SettingOnce(ctx context.Context, key string, make func() string) (string, error) {
-	var out string
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		var st Setting
-		if err := tx.Where("key = ?", key).Limit(1).Find(&st).Error; err != nil {
-			return err
-		}
-		if st.Key != "" {
-			out = st.Value
-			return nil
-		}
-		out = make()
-		return tx.Create(&Setting{Key: key, Value: out, UpdatedAt: s.Now()}).Error
-	})
-	return out, err
+	db := s.W.WithContext(ctx)
+	err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Key: key, Value: make(), UpdatedAt: s.Now()}).Error
+	if err != nil {
+		return "", err
+	}
+	var st Setting
+	if err := db.Where("key = ?", key).First(&st).Error; err != nil {
+		return "", err
+	}
+	return st.Value, nil
 }
 
 func notFound(err error) error {

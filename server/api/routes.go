@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -37,6 +38,26 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/inbox", s.allow(sellerRead), s.listInbox)
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
+
+	// Marketplace callbacks authenticate the marketplace's way, never by
+	// session: the AWS registration token resolves through ResolveCustomer.
+	// The POST comes from an AWS page (cross-site), so it sits outside the
+	// cross-origin check; the onboarding form checks it itself.
+	mp := r.Group("/marketplace", noStore)
+	mp.POST("/aws/register", s.awsRegister)
+	mp.GET("/aws/onboarding", s.awsOnboarding)
+	mp.POST("/aws/onboarding", s.awsOnboardingSubmit)
+	mp.GET("/aws/welcome", s.awsWelcome)
+
+	// Sandbox only: simulated marketplaces and buyer pages.
+	if s.SandboxAWS != nil {
+		sb := r.Group("/sandbox", noStore)
+		fake := gin.WrapH(http.StripPrefix("/sandbox/aws/metering", s.SandboxAWS))
+		sb.POST("/aws/metering", fake)
+		sb.POST("/aws/metering/*rest", fake)
+		sb.GET("/aws", s.sandboxAWS)
+		sb.POST("/aws/subscribe", s.sandboxAWSSubscribe)
+	}
 
 	r.NoMethod(func(c *gin.Context) {
 		s.failCode(c, apperr.MethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -36,6 +37,11 @@ type Deps struct {
 	Portal   fs.FS // the built portal; nil or without index.html: "not built" page
 	Registry *prometheus.Registry
 	Now      func() time.Time
+	AWS      AWSResolver // nil: AWS Marketplace is not configured
+
+	// SandboxAWS, in sandbox mode, is the simulated AWS Marketplace
+	// Metering service, served under /sandbox/aws/metering.
+	SandboxAWS *awsfake.Metering
 }
 
 // Server holds the handlers.

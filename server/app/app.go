@@ -19,7 +19,9 @@ import (
 
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -293,6 +295,24 @@ func serve(ctx context.Context, args []string, o IO) error {
 	}
 	sessions := auth.NewSessionStore(st, key, strings.HasPrefix(baseURL, "https://"), 12*time.Hour)
 
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint")}
+	var sandboxAWS *awsfake.Metering
+	if sandboxMode {
+		// The simulated AWS Marketplace runs inside this process; the real
+		// SDK client reaches it over HTTP like the real service.
+		sandboxAWS = awsfake.NewMetering(nil)
+		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: "http://" + ln.Addr().String() + "/sandbox/aws/metering", StaticKeys: true}
+	}
+	awsClient, err := awsmp.New(ctx, awsCfg)
+	if err != nil {
+		return err
+	}
+
 	var portal iofs.FS = o.Portal
 	if portal != nil {
 		if _, err := iofs.Stat(portal, "index.html"); err != nil {
@@ -302,15 +322,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 	handler, err := api.New(api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
+		AWS:  awsClient, SandboxAWS: sandboxAWS,
 	})
 	if err != nil {
 		return usageError{err}
 	}
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,412 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/store"
+)
+
+// AWSResolver resolves AWS registration tokens; *awsmp.Client is one.
+type AWSResolver interface {
+	ResolveCustomer(ctx context.Context, token string) (awsmp.Customer, error)
+}
+
+// onboardingTTL is how long the link to create the account works.
+const onboardingTTL = time.Hour
+
+// awsRegister answers the registration POST from AWS Marketplace (the
+// product's fulfillment URL). The token authenticates the buyer; it is
+// stored with the raw request in the inbox, never put in a URL or a log.
+func (s *Server) awsRegister(c *gin.Context) {
+	ctx := c.Request.Context()
+	raw, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		s.problem(c, http.StatusBadRequest, "We could not read your registration",
+			"The request from AWS Marketplace was too large or cut off. Return to AWS Marketplace and choose “Set up your account” again.",
+			awsMarketplaceURL, "Back to AWS Marketplace")
+		return
+	}
+	form, _ := url.ParseQuery(string(raw))
+	token := strings.TrimSpace(form.Get("x-amzn-marketplace-token"))
+	freeTrial := form.Get("x-amzn-marketplace-offer-type") == "free-trial"
+
+	dedup := "request:" + requestID(c)
+	if token != "" {
+		h := sha256.Sum256([]byte(token))
+		dedup = "token:" + hex.EncodeToString(h[:16])
+	}
+	msg, _, err := s.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_registration",
+		DedupKey: dedup, Action: "register", ContentType: c.ContentType(), Body: string(raw)})
+	if err != nil {
+		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
+		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
+			"Something went wrong on our side. Please try again in a minute.", "", "")
+		return
+	}
+	if token == "" {
+		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, "no x-amzn-marketplace-token in the form", nil, nil)
+		s.problem(c, http.StatusBadRequest, "This page is opened from AWS Marketplace",
+			"We did not receive a registration token. Open the product in AWS Marketplace and choose “Set up your account”.",
+			awsMarketplaceURL, "Go to AWS Marketplace")
+		return
+	}
+	if s.AWS == nil {
+		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, "AWS Marketplace is not configured", nil, nil)
+		s.problem(c, http.StatusServiceUnavailable, "Registration is not available yet",
+			"This seller has not connected AWS Marketplace yet. Your subscription is safe at AWS; please contact the seller.", "", "")
+		return
+	}
+
+	cust, err := s.AWS.ResolveCustomer(ctx, token)
+	if err != nil {
+		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, nil)
+		switch {
+		case errors.Is(err, awsmp.ErrExpiredToken):
+			s.Log.Warn("aws registration: expired token", "request_id", requestID(c))
+			s.problem(c, http.StatusBadRequest, "Your registration link has expired",
+				"Registration links from AWS Marketplace work for a few hours. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
+				awsMarketplaceURL, "Back to AWS Marketplace")
+		case errors.Is(err, awsmp.ErrInvalidToken):
+			s.Log.Warn("aws registration: invalid token", "request_id", requestID(c))
+			s.problem(c, http.StatusBadRequest, "We could not verify your registration",
+				"AWS Marketplace did not recognise this registration. Return to AWS Marketplace and choose “Set up your account” again.",
+				awsMarketplaceURL, "Back to AWS Marketplace")
+		default:
+			s.Log.Error("aws registration: resolve failed", "request_id", requestID(c), "err", err)
+			s.problem(c, http.StatusServiceUnavailable, "AWS Marketplace is not answering right now",
+				"Your subscription is safe. Please go back and try again in a few minutes.", "", "")
+		}
+		return
+	}
+
+	subID, err := s.recordAWSRegistration(ctx, cust, freeTrial, msg.ID)
+	if err != nil {
+		retry := s.Now().UTC().Add(time.Minute)
+		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, &retry)
+		s.Log.Error("aws registration: record", "request_id", requestID(c), "err", err)
+		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
+			"Something went wrong on our side. Please try again in a minute; your subscription at AWS is safe.", "", "")
+		return
+	}
+	if err := s.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "", &subID, nil); err != nil {
+		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
+	}
+	ticket := auth.RandomToken(32)
+	if err := s.Store.CreateTicket(ctx, ticket, subID, onboardingTTL); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/marketplace/aws/onboarding?ticket="+url.QueryEscape(ticket))
+}
+
+// recordAWSRegistration stores what ResolveCustomer said, field by field:
+// it never overwrites what a notification already set.
+func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer, freeTrial bool, inboxID uint) (uint, error) {
+	var subID uint
+	now := s.Now().UTC()
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var offer store.Offer
+		if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", cust.ProductCode).Limit(1).Find(&offer).Error; err != nil {
+			return err
+		}
+		var customerID *uint
+		if cust.CustomerAWSAccountID != "" {
+			var c store.Customer
+			if err := tx.Where("aws_account_id = ?", cust.CustomerAWSAccountID).Order("id").Limit(1).Find(&c).Error; err != nil {
+				return err
+			}
+			if c.ID == 0 {
+				c = store.Customer{AWSAccountID: cust.CustomerAWSAccountID, CreatedAt: now, UpdatedAt: now}
+				if err := tx.Create(&c).Error; err != nil {
+					return err
+				}
+			}
+			customerID = &c.ID
+		}
+		ref := subscriptions.Ref{AWSProductCode: cust.ProductCode, AWSCustomerIdentifier: cust.CustomerIdentifier}
+		if cust.LicenseArn != "" {
+			ref = subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn}
+		}
+		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
+		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
+			subscriptions.Meta{Source: "aws_registration", Actor: "buyer", Payload: string(payload), InboxID: &inboxID},
+			func(sub *store.Subscription) {
+				sub.CustomerID = customerID
+				if offer.ID != 0 {
+					sub.OfferID = &offer.ID
+				}
+				sub.AWSProductCode = cust.ProductCode
+				sub.FreeTrial = freeTrial
+			})
+		if err != nil {
+			return err
+		}
+		sub := res.Subscription
+		subID = sub.ID
+		upd := map[string]any{}
+		if sub.CustomerID == nil && customerID != nil {
+			upd["customer_id"] = *customerID
+		}
+		if sub.OfferID == nil && offer.ID != 0 {
+			upd["offer_id"] = offer.ID
+		}
+		if sub.AWSProductCode == "" && cust.ProductCode != "" {
+			upd["aws_product_code"] = cust.ProductCode
+		}
+		if freeTrial && !sub.FreeTrial {
+			upd["free_trial"] = true
+		}
+		if len(upd) == 0 {
+			return nil
+		}
+		upd["version"] = gorm.Expr("version + 1")
+		upd["updated_at"] = now
+		return tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
+	})
+	return subID, err
+}
+
+var onboardingPage = page("Set up your account", `<h1>Set up your {{.Product}} account</h1>
+<p>Thank you for subscribing through AWS Marketplace. Create the administrator account for your organisation; you can invite colleagues later.</p>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="/marketplace/aws/onboarding">
+<input type="hidden" name="ticket" value="{{.Ticket}}">
+<label for="company">Company</label><input id="company" name="company" value="{{.Company}}" required maxlength="200">
+<label for="name">Your name</label><input id="name" name="name" value="{{.Name}}" required maxlength="200">
+<label for="email">Work e-mail</label><input id="email" name="email" type="email" value="{{.Email}}" required maxlength="320">
+<label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" required minlength="10">
+<button type="submit">Create account</button>
+</form>`)
+
+var accountExistsPage = page("Account exists", `<h1>Your organisation already has an account</h1>
+<p>{{.Company}} is already set up{{if .Product}} for {{.Product}}{{end}}. Sign in with your account; if you cannot, ask your administrator to invite you.</p>
+<p><a class="button" href="/login">Sign in</a></p>`)
+
+var welcomePage = page("Welcome", `<h1>Welcome to {{.Product}}</h1>
+<dl><dt>Organisation</dt><dd>{{.Company}}</dd><dt>Plan</dt><dd>{{.Plan}}</dd><dt>Status</dt><dd>{{.State}}</dd></dl>
+{{if eq .State "pending"}}<p>AWS Marketplace is confirming your subscription; this usually takes a few minutes. You can sign in now — the product opens for use as soon as AWS confirms.</p>{{end}}
+{{if eq .State "failed"}}<p class="error">AWS Marketplace reported a problem with your subscription (for example the payment). Check your subscription in AWS Marketplace.</p>{{end}}
+<h2>Getting started</h2>
+<ol><li>Sign in to the portal with the e-mail and password you just chose.</li>
+<li>See your subscription, its plan and its state under <em>Subscriptions</em>.</li>
+<li>To change or cancel the subscription, use <a href="https://console.aws.amazon.com/marketplace/home#/subscriptions">Your Marketplace Software</a> in the AWS console.</li></ol>
+<p><a class="button" href="/subscriptions">Open the portal</a></p>`)
+
+func (s *Server) ticketProblem(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, store.ErrTicketUsed):
+		s.problem(c, http.StatusGone, "This link was already used",
+			"Your account was created with this link. Sign in to continue.", "/login", "Sign in")
+	case errors.Is(err, store.ErrTicketExpired), errors.Is(err, store.ErrNotFound):
+		s.problem(c, http.StatusGone, "This setup link has expired",
+			"Setup links work for one hour. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
+			awsMarketplaceURL, "Back to AWS Marketplace")
+	default:
+		s.fail(c, err)
+	}
+}
+
+// onboardingContext loads what the onboarding pages show.
+func (s *Server) onboardingContext(ctx context.Context, subID uint) (*store.Subscription, bool, error) {
+	sub, err := s.Store.GetSubscription(ctx, subID)
+	if err != nil {
+		return nil, false, err
+	}
+	hasAdmin := false
+	if sub.CustomerID != nil {
+		admins, err := s.Store.ListUsers(ctx, *sub.CustomerID)
+		if err != nil {
+			return nil, false, err
+		}
+		hasAdmin = len(admins) > 0
+	}
+	return sub, hasAdmin, nil
+}
+
+func productName(sub *store.Subscription) string {
+	if sub.Offer != nil && sub.Offer.Name != "" {
+		return sub.Offer.Name
+	}
+	return "your product"
+}
+
+func (s *Server) awsOnboarding(c *gin.Context) {
+	token := c.Query("ticket")
+	t, err := s.Store.Ticket(c.Request.Context(), token)
+	if err != nil {
+		s.ticketProblem(c, err)
+		return
+	}
+	sub, hasAdmin, err := s.onboardingContext(c.Request.Context(), t.SubscriptionID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	company := ""
+	if sub.Customer != nil {
+		company = sub.Customer.Name
+	}
+	if hasAdmin {
+		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Company": company, "Product": productName(sub)})
+		return
+	}
+	s.renderPage(c, http.StatusOK, onboardingPage, map[string]any{"Ticket": token, "Product": productName(sub), "Company": company})
+}
+
+func (s *Server) awsOnboardingSubmit(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
+		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		return
+	}
+	ctx := c.Request.Context()
+	token := c.PostForm("ticket")
+	t, err := s.Store.Ticket(ctx, token)
+	if err != nil {
+		s.ticketProblem(c, err)
+		return
+	}
+	sub, hasAdmin, err := s.onboardingContext(ctx, t.SubscriptionID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if hasAdmin {
+		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
+		return
+	}
+	in := map[string]any{"Ticket": token, "Product": productName(sub),
+		"Company": strings.TrimSpace(c.PostForm("company")), "Name": strings.TrimSpace(c.PostForm("name")),
+		"Email": store.NormalizeEmail(c.PostForm("email"))}
+	password := c.PostForm("password")
+	bad := func(msg string) {
+		in["Error"] = msg
+		s.renderPage(c, http.StatusBadRequest, onboardingPage, in)
+	}
+	switch {
+	case in["Company"] == "" || in["Name"] == "":
+		bad("Please fill in your company and your name.")
+		return
+	case len(in["Company"].(string)) > 200 || len(in["Name"].(string)) > 200:
+		bad("Company and name must be at most 200 characters.")
+		return
+	case !strings.Contains(in["Email"].(string), "@") || len(in["Email"].(string)) > 320:
+		bad("Please enter a valid e-mail address.")
+		return
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		bad("Your password: " + err.Error() + ".")
+		return
+	}
+	now := s.Now().UTC()
+	var user store.User
+	err = s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.UseTicket(tx, t.ID, now); err != nil {
+			return err
+		}
+		var cur store.Subscription
+		if err := tx.First(&cur, t.SubscriptionID).Error; err != nil {
+			return err
+		}
+		var cust store.Customer
+		if cur.CustomerID != nil {
+			if err := tx.First(&cust, *cur.CustomerID).Error; err != nil {
+				return err
+			}
+		}
+		if cust.Name == "" {
+			cust.Name = in["Company"].(string)
+		}
+		if cust.Email == "" {
+			cust.Email = in["Email"].(string)
+		}
+		if cust.CreatedAt.IsZero() {
+			cust.CreatedAt = now
+		}
+		cust.UpdatedAt = now
+		if err := tx.Save(&cust).Error; err != nil {
+			return err
+		}
+		cur.CustomerID = &cust.ID
+		if err := tx.Model(&store.Subscription{}).Where("id = ?", cur.ID).Updates(map[string]any{
+			"customer_id": cust.ID, "search_text": store.SearchTextFor(&cur, &cust),
+			"version": gorm.Expr("version + 1"), "updated_at": now}).Error; err != nil {
+			return err
+		}
+		user = store.User{Email: in["Email"].(string), Name: in["Name"].(string), PasswordHash: hash,
+			Role: store.RoleCustomerAdmin, CustomerID: &cust.ID, CreatedAt: now, UpdatedAt: now}
+		return tx.Create(&user).Error
+	})
+	switch {
+	case errors.Is(err, store.ErrTicketUsed):
+		s.ticketProblem(c, err)
+		return
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		bad("An account with this e-mail address already exists. Sign in instead, or use another address.")
+		return
+	case err != nil:
+		s.fail(c, err)
+		return
+	}
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err == nil {
+		err = s.Sessions.Renew(ctx, sess)
+	}
+	if err == nil {
+		sess.Values = map[any]any{auth.UserIDKey: user.ID}
+		err = sess.Save(c.Request, c.Writer)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, &user, "customer.onboarded", "subscription", t.SubscriptionID, nil, map[string]any{"company": in["Company"]})
+	c.Redirect(http.StatusSeeOther, "/marketplace/aws/welcome")
+}
+
+// awsWelcome is the first-use page after onboarding.
+func (s *Server) awsWelcome(c *gin.Context) {
+	u, err := s.sessionUser(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if u == nil || u.CustomerID == nil {
+		c.Redirect(http.StatusSeeOther, "/login")
+		return
+	}
+	page, err := s.Store.ListSubscriptions(c.Request.Context(), store.SubscriptionFilter{CustomerID: *u.CustomerID,
+		Marketplaces: []string{"aws"}, Limit: 1, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	data := map[string]any{"Product": "your product", "Company": "", "Plan": "—", "State": ""}
+	if len(page.Items) == 1 {
+		r := page.Items[0]
+		data["Company"], data["State"] = r.CustomerName, r.State
+		if r.OfferName != "" {
+			data["Product"] = r.OfferName
+		}
+		if r.PlanName != "" {
+			data["Plan"] = r.PlanName
+		}
+	}
+	s.renderPage(c, http.StatusOK, welcomePage, data)
+}
