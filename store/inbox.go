@@ -61,10 +61,10 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 	return nil
 }
 
-// DueInbox lists failed messages whose retry time has come, oldest first.
-func (s *Store) DueInbox(ctx context.Context, limit int) ([]InboxMessage, error) {
+// DueInbox lists a source's failed messages whose retry time has come, oldest first.
+func (s *Store) DueInbox(ctx context.Context, source string, limit int) ([]InboxMessage, error) {
 	var out []InboxMessage
-	err := s.R.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", InboxFailed, s.Now()).
+	err := s.R.WithContext(ctx).Where("source = ? AND status = ? AND next_attempt_at <= ?", source, InboxFailed, s.Now()).
 		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
 	return out, err
 }

@@ -61,13 +61,13 @@ func TestInboxRetries(t *testing.T) {
 		if err := st.FinishInbox(ctx, m.ID, store.InboxFailed, "database busy", nil, &past); err != nil {
 			t.Fatal(err)
 		}
-		due, _ := st.DueInbox(ctx, 10)
+		due, _ := st.DueInbox(ctx, "aws_sqs", 10)
 		if len(due) != 1 || due[0].Attempts != 1 || due[0].Error != "database busy" {
 			t.Fatalf("due: %+v", due)
 		}
 		future := time.Now().UTC().Add(time.Hour)
 		st.FinishInbox(ctx, m.ID, store.InboxFailed, "still busy", nil, &future)
-		if due, _ := st.DueInbox(ctx, 10); len(due) != 0 {
+		if due, _ := st.DueInbox(ctx, "aws_sqs", 10); len(due) != 0 {
 			t.Fatal("a message was due before its retry time")
 		}
 		if err := st.FinishInbox(ctx, m.ID, store.InboxProcessed, "", nil, nil); err != nil {

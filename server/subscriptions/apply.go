@@ -33,6 +33,9 @@ func (r Ref) where(tx *gorm.DB) (*gorm.DB, error) {
 	switch {
 	case r.ID != 0:
 		return tx.Where("id = ?", r.ID), nil
+	case r.AWSLicenseArn != "" && r.AWSCustomerAccountID == "":
+		// Some events carry the license alone; a license belongs to one account.
+		return tx.Where("aws_license_arn = ?", r.AWSLicenseArn), nil
 	case r.AWSLicenseArn != "":
 		return tx.Where("aws_customer_account_id = ? AND aws_license_arn = ?", r.AWSCustomerAccountID, r.AWSLicenseArn), nil
 	case r.AWSCustomerIdentifier != "":

@@ -1,0 +1,180 @@
+package awsmp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+func snsEnvelope(id string, at time.Time, msg map[string]any) string {
+	inner, _ := json.Marshal(msg)
+	b, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": id,
+		"TopicArn": "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-prod-legacy",
+		"Message": string(inner), "Timestamp": at.Format(time.RFC3339Nano)})
+	return string(b)
+}
+
+func event(id, detailType string, at time.Time, detail map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"version": "0", "id": id, "detail-type": detailType, "source": "aws.agreement-marketplace",
+		"time": at.Format(time.RFC3339), "detail": detail})
+	return string(b)
+}
+
+func legacyMsg(action string) map[string]any {
+	return map[string]any{"action": action, "customer-identifier": " X01EXAMPLEX", "product-code": "prod-legacy",
+		"offer-identifier": "offer-1", "isFreeTrialTermPresent": "true"}
+}
+
+func TestParseNotification(t *testing.T) {
+	at := time.Date(2026, 6, 2, 9, 14, 3, 0, time.UTC)
+	license := map[string]any{"license": map[string]any{"arn": "arn:aws:license-manager::845735284135:license:l-1"},
+		"acceptor": map[string]any{"accountId": "845735284135"}, "product": map[string]any{"code": "prod-ca"}}
+	objectMessage, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": "m-obj", "Message": legacyMsg("subscribe-fail")})
+	rawSNS, _ := json.Marshal(legacyMsg("unsubscribe-pending"))
+	cases := []struct {
+		name, body string
+		kind       lifecycle.Kind
+		dedup      string
+		ignored    bool
+		bad        bool
+	}{
+		{"sns subscribe-success", snsEnvelope("m-1", at, legacyMsg("subscribe-success")), lifecycle.AWSSubscribeSuccess, "sns:m-1", false, false},
+		{"sns message as object", string(objectMessage), lifecycle.AWSSubscribeFail, "sns:m-obj", false, false},
+		{"raw sns", string(rawSNS), lifecycle.AWSUnsubscribePending, "sqs:sqs-1", false, false},
+		{"sns unsubscribe-success", snsEnvelope("m-2", at, legacyMsg("unsubscribe-success")), lifecycle.AWSUnsubscribeSuccess, "sns:m-2", false, false},
+		{"entitlement-updated", snsEnvelope("m-3", at, map[string]any{"action": "entitlement-updated", "customer-identifier": "X", "product-code": "p"}), "", "sns:m-3", true, false},
+		{"unknown action", snsEnvelope("m-4", at, map[string]any{"action": "subscribe-maybe"}), "", "sns:m-4", true, false},
+		{"license updated", event("e-1", "License Updated - Manufacturer", at, license), lifecycle.AWSSubscribeSuccess, "event:e-1", false, false},
+		{"license deprovisioned", event("e-2", "License Deprovisioned - Manufacturer", at, license), lifecycle.AWSUnsubscribePending, "event:e-2", false, false},
+		{"agreement created", event("e-3", "Purchase Agreement Created - Proposer", at, map[string]any{}), "", "event:e-3", true, false},
+		{"advisory", event("e-4", "Some Advisory", at, nil), "", "event:e-4", true, false},
+		{"not json", "hello", "", "", false, true},
+		{"json but unknown", `{"hello":"world"}`, "", "", false, true},
+		{"sns without customer", snsEnvelope("m-5", at, map[string]any{"action": "subscribe-success"}), "", "", false, true},
+		{"license updated without arn", event("e-5", "License Updated", at, map[string]any{}), "", "", false, true},
+		{"sns message not json", `{"Type":"Notification","MessageId":"m-6","Message":"nope"}`, "", "", false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n, err := awsmp.ParseNotification(c.body, "sqs-1")
+			if c.bad {
+				if err == nil {
+					t.Fatalf("no error for %s", c.body)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Kind != c.kind || n.DedupKey != c.dedup || (n.Ignore != "") != c.ignored {
+				t.Fatalf("got %+v", n)
+			}
+		})
+	}
+	n, _ := awsmp.ParseNotification(snsEnvelope("m-1", at, legacyMsg("subscribe-success")), "")
+	if n.Ref.AWSCustomerIdentifier != "X01EXAMPLEX" || !n.FreeTrial || !n.At.Equal(at) || n.OfferIdentifier != "offer-1" {
+		t.Fatalf("fields: %+v", n)
+	}
+}
+
+func FuzzParseNotification(f *testing.F) {
+	at := time.Date(2026, 6, 2, 9, 0, 0, 0, time.UTC)
+	f.Add(snsEnvelope("m-1", at, legacyMsg("subscribe-success")))
+	f.Add(event("e-1", "License Updated - Manufacturer", at, map[string]any{"license": map[string]any{"arn": "a"}, "acceptor": map[string]any{"accountId": "1"}}))
+	f.Add(`{"action":"unsubscribe-success","customer-identifier":"X","product-code":"p"}`)
+	f.Add(`{"Type":"Notification","Message":{"action":1}}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		n, err := awsmp.ParseNotification(body, "sqs-id")
+		if err == nil && n.Kind == "" && n.Ignore == "" {
+			t.Fatalf("accepted without a kind or a reason to ignore: %q", body)
+		}
+		if err == nil && n.Kind != "" && n.Ref == (subscriptions.Ref{}) {
+			t.Fatalf("an event to apply without a subscription key: %q", body)
+		}
+	})
+}
+
+func processor(st *store.Store) *awsmp.Processor {
+	return &awsmp.Processor{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func TestProcessNotifications(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		offer := store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now}
+		st.W.Create(&offer)
+		p := processor(st)
+		at := now.Add(-time.Hour)
+
+		// A notification about a customer never seen creates the record.
+		body := snsEnvelope("m-1", at, legacyMsg("subscribe-success"))
+		if err := p.Receive(ctx, body, "sqs-1"); err != nil {
+			t.Fatal(err)
+		}
+		var sub store.Subscription
+		st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub)
+		if sub.State != "active" || sub.OfferID == nil || *sub.OfferID != offer.ID || !sub.FreeTrial {
+			t.Fatalf("created: %+v", sub)
+		}
+		// The same message again (SQS redelivery) changes nothing.
+		for i := 0; i < 5; i++ {
+			if err := p.Receive(ctx, body, fmt.Sprint("sqs-redelivery-", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var again store.Subscription
+		st.R.First(&again, sub.ID)
+		tl, _ := st.Timeline(ctx, sub.ID)
+		if again.Version != sub.Version || len(tl) != 1 {
+			t.Fatalf("redelivery changed the subscription: version %d→%d, timeline %d", sub.Version, again.Version, len(tl))
+		}
+		// Out of order: unsubscribe-success (newer) then unsubscribe-pending (older).
+		p.Receive(ctx, snsEnvelope("m-3", at.Add(2*time.Minute), legacyMsg("unsubscribe-success")), "sqs-3")
+		p.Receive(ctx, snsEnvelope("m-2", at.Add(time.Minute), legacyMsg("unsubscribe-pending")), "sqs-2")
+		st.R.First(&again, sub.ID)
+		if again.State != "ended" {
+			t.Fatalf("state %s after out-of-order unsubscribe", again.State)
+		}
+		// Unknown actions and garbage are stored, never thrown.
+		p.Receive(ctx, snsEnvelope("m-4", at, map[string]any{"action": "subscribe-maybe"}), "sqs-4")
+		p.Receive(ctx, "not json at all", "sqs-5")
+		var msgs []store.InboxMessage
+		st.R.Order("id").Find(&msgs)
+		statuses := map[string]string{}
+		for _, m := range msgs {
+			statuses[m.DedupKey] = m.Status
+		}
+		want := map[string]string{"sns:m-1": "processed", "sns:m-2": "processed", "sns:m-3": "processed", "sns:m-4": "ignored", "sqs:sqs-5": "failed"}
+		for k, v := range want {
+			if statuses[k] != v {
+				t.Fatalf("inbox %s = %q, want %q (all: %v)", k, statuses[k], v, statuses)
+			}
+		}
+		if len(msgs) != 5 {
+			t.Fatalf("%d inbox rows", len(msgs))
+		}
+		// EventBridge: a license for a new customer.
+		lic := map[string]any{"license": map[string]any{"arn": "arn:aws:license-manager::845735284135:license:l-9"},
+			"acceptor": map[string]any{"accountId": "845735284135"}, "product": map[string]any{"code": "prod-ca"}}
+		p.Receive(ctx, event("e-1", "License Updated - Manufacturer", at, lic), "sqs-6")
+		p.Receive(ctx, event("e-2", "License Deprovisioned - Manufacturer", at.Add(time.Minute), map[string]any{
+			"license": map[string]any{"arn": "arn:aws:license-manager::845735284135:license:l-9"}}), "sqs-7")
+		var ca store.Subscription
+		st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::845735284135:license:l-9").First(&ca)
+		if ca.State != "unsubscribe_pending" || ca.AWSCustomerAccountID != "845735284135" {
+			t.Fatalf("eventbridge: %+v", ca)
+		}
+	})
+}
