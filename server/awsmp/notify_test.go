@@ -20,7 +20,7 @@ func snsEnvelope(id string, at time.Time, msg map[string]any) string {
 	inner, _ := json.Marshal(msg)
 	b, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": id,
 		"TopicArn": "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-prod-legacy",
-		"Message": string(inner), "Timestamp": at.Format(time.RFC3339Nano)})
+		"Message":  string(inner), "Timestamp": at.Format(time.RFC3339Nano)})
 	return string(b)
 }
 
