@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,4 +351,65 @@ func TestAdminFromEnvironmentFile(t *testing.T) {
 		t.Fatalf("login with the password from the file: %d", r.StatusCode)
 	}
 	r.Body.Close()
+}
+
+// The AWS buyer's journey in the sandbox: subscribe on the simulated AWS
+// Marketplace, register, create the account, and see AWS's confirmation
+// arrive through the SQS queue.
+func TestSandboxAWSBuyerJourney(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c := client(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	form := func(path string, v url.Values) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		r, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := form("/sandbox/aws/subscribe", url.Values{"offer": {"1"}, "trial": {"true"}})
+	page, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	m := regexp.MustCompile(`name="x-amzn-marketplace-token" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no token on the sandbox page:\n%s", page)
+	}
+	r = form("/marketplace/aws/register", url.Values{"x-amzn-marketplace-token": {string(m[1])}, "x-amzn-marketplace-offer-type": {"free-trial"}})
+	r.Body.Close()
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/marketplace/aws/onboarding?ticket=") {
+		t.Fatalf("register: %d %s", r.StatusCode, loc)
+	}
+	ticket, _ := url.QueryUnescape(strings.TrimPrefix(loc, "/marketplace/aws/onboarding?ticket="))
+	r = form("/marketplace/aws/onboarding", url.Values{"ticket": {ticket}, "company": {"Journey Ltd"}, "name": {"Jo"},
+		"email": {"jo@journey.example"}, "password": {"journey-password"}})
+	r.Body.Close()
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("onboarding: %d", r.StatusCode)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Items []struct {
+				State     string `json:"state"`
+				FreeTrial bool   `json:"free_trial"`
+			} `json:"items"`
+		}
+		r, err := c.Get(s.url + "/api/subscriptions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &list)
+		if len(list.Items) == 1 && list.Items[0].State == "active" && list.Items[0].FreeTrial {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the customer admin's subscription did not become active: %+v\n%s", list, s.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -50,13 +49,16 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/aws/welcome", s.awsWelcome)
 
 	// Sandbox only: simulated marketplaces and buyer pages.
-	if s.SandboxAWS != nil {
+	if s.Sandbox != nil {
 		sb := r.Group("/sandbox", noStore)
-		fake := gin.WrapH(http.StripPrefix("/sandbox/aws/metering", s.SandboxAWS))
-		sb.POST("/aws/metering", fake)
-		sb.POST("/aws/metering/*rest", fake)
+		metering, queues := gin.WrapH(s.Sandbox.AWSMetering), gin.WrapH(s.Sandbox.AWSSQS)
+		sb.POST("/aws/metering", metering)
+		sb.POST("/aws/metering/*rest", metering)
+		sb.POST("/aws/sqs", queues)
+		sb.POST("/aws/sqs/*rest", queues)
 		sb.GET("/aws", s.sandboxAWS)
 		sb.POST("/aws/subscribe", s.sandboxAWSSubscribe)
+		sb.POST("/aws/notify", s.sandboxAWSNotify)
 	}
 
 	r.NoMethod(func(c *gin.Context) {

@@ -39,9 +39,16 @@ type Deps struct {
 	Now      func() time.Time
 	AWS      AWSResolver // nil: AWS Marketplace is not configured
 
-	// SandboxAWS, in sandbox mode, is the simulated AWS Marketplace
-	// Metering service, served under /sandbox/aws/metering.
-	SandboxAWS *awsfake.Metering
+	// Sandbox, in sandbox mode, holds the simulated marketplaces served
+	// under /sandbox.
+	Sandbox *Sandbox
+}
+
+// Sandbox is the simulated AWS Marketplace.
+type Sandbox struct {
+	AWSMetering *awsfake.Metering // under /sandbox/aws/metering
+	AWSSQS      *awsfake.SQS      // under /sandbox/aws/sqs
+	AWSQueueURL string            // the queue AWS's notifications go to
 }
 
 // Server holds the handlers.

@@ -300,13 +300,24 @@ func serve(ctx context.Context, args []string, o IO) error {
 		return err
 	}
 	defer ln.Close()
-	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint")}
-	var sandboxAWS *awsfake.Metering
+	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"), SQSEndpoint: v.str("aws-sqs-endpoint")}
+	var queues []string
+	for _, q := range strings.Split(v.str("aws-sqs-queue-urls"), ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			queues = append(queues, q)
+		}
+	}
+	var sb *api.Sandbox
 	if sandboxMode {
 		// The simulated AWS Marketplace runs inside this process; the real
-		// SDK client reaches it over HTTP like the real service.
-		sandboxAWS = awsfake.NewMetering(nil)
-		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: "http://" + ln.Addr().String() + "/sandbox/aws/metering", StaticKeys: true}
+		// SDK clients reach it over HTTP like the real services.
+		local := "http://" + ln.Addr().String()
+		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil),
+			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
+		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
+		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
+			SQSEndpoint: local + "/sandbox/aws/sqs", StaticKeys: true}
+		queues = []string{sb.AWSQueueURL}
 	}
 	awsClient, err := awsmp.New(ctx, awsCfg)
 	if err != nil {
@@ -322,7 +333,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 	handler, err := api.New(api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
-		AWS:  awsClient, SandboxAWS: sandboxAWS,
+		AWS:  awsClient, Sandbox: sb,
 	})
 	if err != nil {
 		return usageError{err}
@@ -338,6 +349,11 @@ func serve(ctx context.Context, args []string, o IO) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go sweepSessions(ctx, st, log)
+	proc := &awsmp.Processor{Store: st, Log: log}
+	for _, q := range queues {
+		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log}).Run(ctx)
+	}
+	go every(ctx, 30*time.Second, proc.RetryDue)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -414,6 +430,20 @@ func sessionKey(ctx context.Context, st *store.Store, env Env) ([]byte, error) {
 	}
 	k, err := st.SettingOnce(ctx, "session_hash_key", func() string { return auth.RandomToken(64) })
 	return []byte(k), err
+}
+
+// every runs fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
 }
 
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {

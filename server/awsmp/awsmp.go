@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 )
 
@@ -19,6 +20,7 @@ import (
 type Config struct {
 	Region           string // metering region (default us-east-1)
 	MeteringEndpoint string // empty: the SDK's default (or AWS_ENDPOINT_URL_MARKETPLACE_METERING)
+	SQSEndpoint      string // empty: the SDK's default (or AWS_ENDPOINT_URL_SQS)
 	StaticKeys       bool   // sign with dummy keys (sandbox fakes); otherwise the default credential chain
 	MaxAttempts      int    // SDK attempts per call (0: the SDK default, 3)
 }
@@ -31,6 +33,7 @@ type MeteringAPI interface {
 // Client wraps the AWS clients.
 type Client struct {
 	Metering MeteringAPI
+	SQS      SQSAPI
 }
 
 // New builds the clients.
@@ -54,7 +57,12 @@ func New(ctx context.Context, c Config) (*Client, error) {
 			o.BaseEndpoint = aws.String(c.MeteringEndpoint)
 		}
 	})
-	return &Client{Metering: metering}, nil
+	queue := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if c.SQSEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SQSEndpoint)
+		}
+	})
+	return &Client{Metering: metering, SQS: queue}, nil
 }
 
 // Resolution errors, each with its own page for the buyer.
