@@ -313,6 +313,9 @@ func TestCommands(t *testing.T) {
 		{"user add bad role", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "root", "--password", "a-long-password"}, 2, "--role must be one of"},
 		{"user add short password", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "admin", "--password", "short"}, 2, "at least 10 characters"},
 		{"customer admin needs customer", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "customer_admin", "--password", "a-long-password"}, 2, "--customer is required"},
+		{"apikey create", "", []string{"apikey", "create", "--data-dir", dir, "--name", "billing app"}, 0, "mgk_"},
+		{"apikey create without name", "", []string{"apikey", "create", "--data-dir", dir}, 2, "--name is required"},
+		{"apikey list", "", []string{"apikey", "list", "--data-dir", dir}, 0, "billing app\tactive\tnever used"},
 		{"customer admin unknown customer", "", []string{"user", "add", "--data-dir", dir, "--email", "x@example.com", "--role", "customer_admin", "--customer", "999", "--password", "a-long-password"}, 1, "customer 999 does not exist"},
 	}
 	for _, c := range cases {

@@ -38,6 +38,11 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
 
+	// The seller's application, authenticated by API key (no cookies, so
+	// no cross-origin check).
+	v1 := r.Group("/api/v1", noStore, s.apiKey)
+	v1.GET("/access", s.accessCheck)
+
 	// Marketplace callbacks authenticate the marketplace's way, never by
 	// session: the AWS registration token resolves through ResolveCustomer.
 	// The POST comes from an AWS page (cross-site), so it sits outside the

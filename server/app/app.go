@@ -45,6 +45,7 @@ Commands:
   serve      run the server (portal, API, marketplace callbacks)
   migrate    apply database migrations and exit
   user add   create a user (seller staff or customer admin)
+  apikey     create or list API keys for the seller's application
   version    print the version
 
 Run "marketgate <command> --help" for a command's flags.
@@ -68,6 +69,16 @@ func Run(ctx context.Context, args []string, o IO) int {
 			return 2
 		}
 		err = userAdd(ctx, args[2:], o)
+	case "apikey":
+		if len(args) < 2 || (args[1] != "create" && args[1] != "list") {
+			fmt.Fprint(o.Stderr, "usage: marketgate apikey create --name NAME | marketgate apikey list\n")
+			return 2
+		}
+		if args[1] == "create" {
+			err = apikeyCreate(ctx, args[2:], o)
+		} else {
+			err = apikeyList(ctx, args[2:], o)
+		}
 	case "version", "--version", "-version":
 		fmt.Fprintf(o.Stdout, "marketgate %s\n", Version)
 	case "help", "--help", "-help", "-h":
@@ -224,6 +235,71 @@ func userAdd(ctx context.Context, args []string, o IO) error {
 		return err
 	}
 	fmt.Fprintf(o.Stdout, "created user %d: %s (%s)\n", u.ID, u.Email, u.Role)
+	return nil
+}
+
+func apikeyCreate(ctx context.Context, args []string, o IO) error {
+	fs := newFlagSet("apikey create", "Create an API key for the seller's application. The key is printed once; only its hash is kept.", o)
+	v, err := register(fs, o.Env, dbSettings)
+	if err != nil {
+		return err
+	}
+	name := fs.String("name", "", "what the key is for (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" || len(*name) > 200 {
+		return usageError{errors.New("--name is required (at most 200 characters)")}
+	}
+	st, err := openStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		return err
+	}
+	key, prefix := api.NewAPIKey()
+	k := &store.APIKey{Name: strings.TrimSpace(*name), Prefix: prefix}
+	if err := st.CreateAPIKey(ctx, k, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stderr, "Created API key %d (%s). It is shown once; store it now:\n", k.ID, k.Name)
+	fmt.Fprintln(o.Stdout, key)
+	return nil
+}
+
+func apikeyList(ctx context.Context, args []string, o IO) error {
+	fs := newFlagSet("apikey list", "List API keys (never the keys themselves).", o)
+	v, err := register(fs, o.Env, dbSettings)
+	if err != nil {
+		return err
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		return err
+	}
+	keys, err := st.ListAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		used, state := "never used", "active"
+		if k.LastUsedAt != nil {
+			used = "last used " + k.LastUsedAt.Format(time.RFC3339)
+		}
+		if k.RevokedAt != nil {
+			state = "revoked"
+		}
+		fmt.Fprintf(o.Stdout, "%d\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, state, used)
+	}
 	return nil
 }
 
