@@ -50,6 +50,7 @@ export interface TimelineEntry {
   to_state: string;
   actor: string;
   payload: unknown;
+  inbox_id: number | null;
 }
 
 export interface Page<T> {

@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Callout, Card, Drawer, DrawerSize, H4, H5, HTMLSelect, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
@@ -201,7 +200,13 @@ export function NotificationsPage() {
   const marketplace = params.get('marketplace') ?? '';
   const status = params.get('status') ?? '';
   const offset = Number(params.get('offset') ?? 0) || 0;
-  const [open, setOpen] = useState<number | null>(null);
+  const open = params.get('message') ? Number(params.get('message')) : null;
+  const setOpen = (id: number | null) => {
+    const next = new URLSearchParams(params);
+    if (id === null) next.delete('message');
+    else next.set('message', String(id));
+    setParams(next);
+  };
   const list = useQuery({
     queryKey: ['inbox', marketplace, status, offset],
     queryFn: () => api<Page<InboxMessage>>('/api/inbox' + query({ marketplace, status, offset, limit: 50 })),
@@ -275,8 +280,19 @@ function InboxDetail({ id }: { id: number }) {
   if (q.isError) return <ErrorBox error={q.error} />;
   const m = q.data.message;
   let body = m.body ?? '';
+  let decoded = false;
   try {
-    body = JSON.stringify(JSON.parse(body), null, 2);
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    // SNS double-encodes its Message: show it decoded as well.
+    if (parsed && typeof parsed.Message === 'string') {
+      try {
+        parsed.Message = JSON.parse(parsed.Message) as unknown;
+        decoded = true;
+      } catch {
+        // a plain string message
+      }
+    }
+    body = JSON.stringify(parsed, null, 2);
   } catch {
     // not JSON: show it raw
   }
@@ -286,7 +302,10 @@ function InboxDetail({ id }: { id: number }) {
         {m.source} · {m.action} · {m.status} · attempts {m.attempts}
       </p>
       {m.error && <Callout intent="danger" title="Processing error">{m.error}</Callout>}
-      <pre className="bp6-code-block">{body}</pre>
+      {decoded && <p className="mg-error-id">The SNS Message field is shown decoded; the stored body keeps it as a JSON string.</p>}
+      <pre className="bp6-code-block" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+        {body}
+      </pre>
     </div>
   );
 }

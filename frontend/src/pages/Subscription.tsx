@@ -89,6 +89,12 @@ function TimelineItem({ e }: { e: TimelineEntry }) {
       </div>
       <div style={{ opacity: 0.75 }}>
         source {e.source || '—'} · by {e.actor}
+        {e.inbox_id !== null && (
+          <>
+            {' '}
+            · <Link to={'/notifications?message=' + e.inbox_id}>inbound message #{e.inbox_id}</Link>
+          </>
+        )}
         {e.payload !== null && e.payload !== undefined && (
           <Button minimal small icon={open ? 'chevron-up' : 'chevron-down'} text={open ? 'Hide payload' : 'Payload'} onClick={() => setOpen(!open)} />
         )}
