@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -21,8 +22,11 @@ type Config struct {
 	Region           string // metering region (default us-east-1)
 	MeteringEndpoint string // empty: the SDK's default (or AWS_ENDPOINT_URL_MARKETPLACE_METERING)
 	SQSEndpoint      string // empty: the SDK's default (or AWS_ENDPOINT_URL_SQS)
-	StaticKeys       bool   // sign with dummy keys (sandbox fakes); otherwise the default credential chain
-	MaxAttempts      int    // SDK attempts per call (0: the SDK default, 3)
+	// EntitlementEndpoint: empty is the SDK's default (or
+	// AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE); the service lives in us-east-1 only.
+	EntitlementEndpoint string
+	StaticKeys          bool // sign with dummy keys (sandbox fakes); otherwise the default credential chain
+	MaxAttempts         int  // SDK attempts per call (0: the SDK default, 3)
 }
 
 // MeteringAPI is the part of the metering client Marketgate uses.
@@ -32,8 +36,9 @@ type MeteringAPI interface {
 
 // Client wraps the AWS clients.
 type Client struct {
-	Metering MeteringAPI
-	SQS      SQSAPI
+	Metering    MeteringAPI
+	SQS         SQSAPI
+	Entitlement EntitlementAPI
 }
 
 // New builds the clients.
@@ -62,7 +67,13 @@ func New(ctx context.Context, c Config) (*Client, error) {
 			o.BaseEndpoint = aws.String(c.SQSEndpoint)
 		}
 	})
-	return &Client{Metering: metering, SQS: queue}, nil
+	entitlement := me.NewFromConfig(cfg, func(o *me.Options) {
+		o.Region = "us-east-1"
+		if c.EntitlementEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.EntitlementEndpoint)
+		}
+	})
+	return &Client{Metering: metering, SQS: queue, Entitlement: entitlement}, nil
 }
 
 // Resolution errors, each with its own page for the buyer.

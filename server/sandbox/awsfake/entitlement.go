@@ -1,0 +1,151 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entitlement is one dimension a buyer is entitled to.
+type Entitlement struct {
+	Identity
+	Dimension  string
+	Value      int32
+	Expiration time.Time
+}
+
+// Entitlements fakes AWSMPEntitlementService.GetEntitlements (AWS JSON
+// 1.1), with AWS's paging quirk: pages of PageSize (default 2), and an
+// empty page carrying a NextToken before the last one.
+type Entitlements struct {
+	mu       sync.Mutex
+	items    []Entitlement
+	PageSize int
+	fail     []string
+}
+
+// NewEntitlements returns an empty fake.
+func NewEntitlements() *Entitlements { return &Entitlements{PageSize: 2} }
+
+// Set replaces the entitlements of one license (or legacy customer).
+func (e *Entitlements) Set(id Identity, ents ...Entitlement) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kept := e.items[:0]
+	for _, it := range e.items {
+		if it.Identity != id {
+			kept = append(kept, it)
+		}
+	}
+	for _, it := range ents {
+		it.Identity = id
+		kept = append(kept, it)
+	}
+	e.items = kept
+}
+
+// FailNext makes the next n calls answer with the error code.
+func (e *Entitlements) FailNext(code string, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := 0; i < n; i++ {
+		e.fail = append(e.fail, code)
+	}
+}
+
+func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") != "AWSMPEntitlementService.GetEntitlements" {
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "unknown operation")
+		return
+	}
+	e.mu.Lock()
+	var code string
+	if len(e.fail) > 0 {
+		code, e.fail = e.fail[0], e.fail[1:]
+	}
+	e.mu.Unlock()
+	if code != "" {
+		status := http.StatusBadRequest
+		if code == "InternalServiceErrorException" {
+			status = http.StatusInternalServerError
+		}
+		writeError(w, status, code, "injected by the sandbox")
+		return
+	}
+	var in struct {
+		ProductCode string
+		Filter      map[string][]string
+		NextToken   string
+		MaxResults  int
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ProductCode == "" || len(in.ProductCode) > 255 {
+		writeError(w, http.StatusBadRequest, "InvalidParameterException", "ProductCode is required")
+		return
+	}
+	if in.Filter["CUSTOMER_IDENTIFIER"] != nil && in.Filter["CUSTOMER_AWS_ACCOUNT_ID"] != nil {
+		writeError(w, http.StatusBadRequest, "InvalidParameterException", "CUSTOMER_IDENTIFIER and CUSTOMER_AWS_ACCOUNT_ID are mutually exclusive")
+		return
+	}
+	match := func(key, v string) bool {
+		vals, ok := in.Filter[key]
+		if !ok {
+			return true
+		}
+		for _, x := range vals {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	e.mu.Lock()
+	var found []Entitlement
+	for _, it := range e.items {
+		if it.ProductCode == in.ProductCode && match("CUSTOMER_IDENTIFIER", it.CustomerIdentifier) &&
+			match("CUSTOMER_AWS_ACCOUNT_ID", it.CustomerAWSAccountID) && match("LICENSE_ARN", it.LicenseArn) && match("DIMENSION", it.Dimension) {
+			found = append(found, it)
+		}
+	}
+	size := e.PageSize
+	e.mu.Unlock()
+	// Tokens: "p<start>" for a page of entitlements, "e<start>" for the
+	// empty page AWS sends before the last one.
+	start, empty := 0, false
+	if in.NextToken != "" {
+		n, err := strconv.Atoi(in.NextToken[1:])
+		if err != nil || (in.NextToken[0] != 'p' && in.NextToken[0] != 'e') {
+			writeError(w, http.StatusBadRequest, "InvalidParameterException", "invalid NextToken")
+			return
+		}
+		start, empty = n, in.NextToken[0] == 'e'
+	}
+	out := map[string]any{"Entitlements": []any{}}
+	if empty {
+		if start < len(found) {
+			out["NextToken"] = fmt.Sprintf("p%d", start)
+		}
+		writeJSON(w, out)
+		return
+	}
+	end := min(start+size, len(found))
+	var page []any
+	for _, it := range found[start:end] {
+		page = append(page, map[string]any{"CustomerIdentifier": it.CustomerIdentifier, "CustomerAWSAccountId": it.CustomerAWSAccountID,
+			"LicenseArn": it.LicenseArn, "ProductCode": it.ProductCode, "Dimension": it.Dimension,
+			"ExpirationDate": it.Expiration.Unix(), "Value": map[string]int32{"IntegerValue": it.Value}})
+	}
+	if page != nil {
+		out["Entitlements"] = page
+	}
+	if end < len(found) {
+		out["NextToken"] = fmt.Sprintf("e%d", end) // an empty page comes next
+	}
+	if strings.TrimSpace(in.NextToken) == "" && len(found) == 0 {
+		out["NextToken"] = "e0" // even "nothing" starts with an empty page and a token
+	}
+	writeJSON(w, out)
+}
