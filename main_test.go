@@ -306,7 +306,7 @@ func TestCommands(t *testing.T) {
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
-		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 2 migration"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 3 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},

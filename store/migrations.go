@@ -222,6 +222,20 @@ CREATE TABLE onboarding_tickets (
 );
 CREATE UNIQUE INDEX onboarding_tickets_hash ON onboarding_tickets (token_hash);
 `},
+	{"202611240003_entitlements", `
+ALTER TABLE offers ADD COLUMN contract {{bool}} NOT NULL DEFAULT FALSE;
+CREATE TABLE entitlements (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	dimension varchar(256) NOT NULL,
+	kind varchar(16) NOT NULL,
+	value text NOT NULL DEFAULT '',
+	integer_value bigint,
+	expires_at {{ts}},
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX entitlements_dimension ON entitlements (subscription_id, dimension);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

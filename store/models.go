@@ -74,9 +74,11 @@ type Offer struct {
 	// IdentityModel: AWS "legacy" (CustomerIdentifier+ProductCode) or
 	// "concurrent_agreements" (CustomerAWSAccountId+LicenseArn); "" for Microsoft.
 	IdentityModel string
-	Plans         []Plan
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Contract: AWS contract pricing; access follows GetEntitlements.
+	Contract  bool
+	Plans     []Plan
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Activation policies.
@@ -218,4 +220,17 @@ type OnboardingTicket struct {
 	ExpiresAt      time.Time
 	UsedAt         *time.Time
 	CreatedAt      time.Time
+}
+
+// Entitlement is one contract dimension an AWS customer holds, as
+// GetEntitlements last reported it.
+type Entitlement struct {
+	ID             uint `gorm:"primaryKey"`
+	SubscriptionID uint
+	Dimension      string
+	Kind           string // integer, double, boolean, string
+	Value          string
+	IntegerValue   *int64
+	ExpiresAt      *time.Time
+	UpdatedAt      time.Time
 }

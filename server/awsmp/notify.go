@@ -19,6 +19,7 @@ type Notification struct {
 	Action   string // the SNS action, or the EventBridge detail-type without its role suffix
 	Kind     lifecycle.Kind
 	Ignore   string // why a known-shape message changes nothing (stored as ignored)
+	Refresh  bool   // entitlement-updated: read the entitlements again
 	Ref      subscriptions.Ref
 	At       time.Time // when AWS sent it (zero: unknown)
 
@@ -93,7 +94,10 @@ func parseSNSMessage(raw json.RawMessage) (Notification, error) {
 	}
 	n.Ref = subscriptions.Ref{AWSProductCode: n.ProductCode, AWSCustomerIdentifier: get("customer-identifier")}
 	if n.Action == "entitlement-updated" {
-		n.Ignore = "entitlement refresh (GetEntitlements) is not built yet; replay this message once it is"
+		if n.Ref.AWSCustomerIdentifier == "" || n.ProductCode == "" {
+			return n, fmt.Errorf("%w: entitlement-updated without customer-identifier or product-code", ErrUnreadable)
+		}
+		n.Refresh = true
 		return n, nil
 	}
 	kind, ok := snsActions[n.Action]

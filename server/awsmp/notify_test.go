@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -52,7 +54,7 @@ func TestParseNotification(t *testing.T) {
 		{"sns message as object", string(objectMessage), lifecycle.AWSSubscribeFail, "sns:m-obj", false, false},
 		{"raw sns", string(rawSNS), lifecycle.AWSUnsubscribePending, "sqs:sqs-1", false, false},
 		{"sns unsubscribe-success", snsEnvelope("m-2", at, legacyMsg("unsubscribe-success")), lifecycle.AWSUnsubscribeSuccess, "sns:m-2", false, false},
-		{"entitlement-updated", snsEnvelope("m-3", at, map[string]any{"action": "entitlement-updated", "customer-identifier": "X", "product-code": "p"}), "", "sns:m-3", true, false},
+		{"entitlement-updated", snsEnvelope("m-3", at, map[string]any{"action": "entitlement-updated", "customer-identifier": "X", "product-code": "p"}), "", "sns:m-3", false, false},
 		{"unknown action", snsEnvelope("m-4", at, map[string]any{"action": "subscribe-maybe"}), "", "sns:m-4", true, false},
 		{"license updated", event("e-1", "License Updated - Manufacturer", at, license), lifecycle.AWSSubscribeSuccess, "event:e-1", false, false},
 		{"license deprovisioned", event("e-2", "License Deprovisioned - Manufacturer", at, license), lifecycle.AWSUnsubscribePending, "event:e-2", false, false},
@@ -96,7 +98,7 @@ func FuzzParseNotification(f *testing.F) {
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, body string) {
 		n, err := awsmp.ParseNotification(body, "sqs-id")
-		if err == nil && n.Kind == "" && n.Ignore == "" {
+		if err == nil && n.Kind == "" && n.Ignore == "" && !n.Refresh {
 			t.Fatalf("accepted without a kind or a reason to ignore: %q", body)
 		}
 		if err == nil && n.Kind != "" && n.Ref == (subscriptions.Ref{}) {
@@ -175,6 +177,76 @@ func TestProcessNotifications(t *testing.T) {
 		st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::845735284135:license:l-9").First(&ca)
 		if ca.State != "unsubscribe_pending" || ca.AWSCustomerAccountID != "845735284135" {
 			t.Fatalf("eventbridge: %+v", ca)
+		}
+	})
+}
+
+func TestContractEntitlements(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		offers := []store.Offer{
+			{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-contract", Contract: true, CreatedAt: now, UpdatedAt: now},
+			{Marketplace: "aws", Name: "Contracts CA", MarketplaceID: "prod-contract-ca", Contract: true, IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now},
+		}
+		st.W.Create(&offers)
+		fake := awsfake.NewEntitlements()
+		srv := httptest.NewServer(fake)
+		defer srv.Close()
+		client, _ := awsmp.New(ctx, awsmp.Config{EntitlementEndpoint: srv.URL, StaticKeys: true, MaxAttempts: 1})
+		p := processor(st)
+		p.AWS = client
+
+		legacy := awsfake.Identity{CustomerIdentifier: "XCONTRACT", ProductCode: "prod-contract"}
+		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 25, Expiration: now.Add(365 * 24 * time.Hour)})
+		updated := func(id string) string {
+			return snsEnvelope(id, now, map[string]any{"action": "entitlement-updated", "customer-identifier": "XCONTRACT", "product-code": "prod-contract"})
+		}
+		if err := p.Receive(ctx, updated("m-1"), "q-1"); err != nil {
+			t.Fatal(err)
+		}
+		var sub store.Subscription
+		st.R.Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
+		var ents []store.Entitlement
+		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+		if sub.State != "active" || sub.TermEnd == nil || len(ents) != 1 || *ents[0].IntegerValue != 25 || ents[0].Dimension != "seats" {
+			t.Fatalf("after entitlement-updated: %+v %+v", sub, ents)
+		}
+		// The contract expires: the next entitlement-updated ends the subscription.
+		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 25, Expiration: now.Add(-time.Minute)})
+		p.Receive(ctx, updated("m-2"), "q-2")
+		st.R.First(&sub, sub.ID)
+		if sub.State != "ended" {
+			t.Fatalf("expired contract: %s", sub.State)
+		}
+		// An upgrade (new entitlement) makes it active again.
+		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 50, Expiration: now.Add(24 * time.Hour)})
+		p.Receive(ctx, updated("m-3"), "q-3")
+		st.R.First(&sub, sub.ID)
+		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 50 {
+			t.Fatalf("upgrade: %s %+v", sub.State, ents)
+		}
+
+		// Concurrent agreements: License Updated reads the license's entitlements.
+		ca := awsfake.Identity{CustomerAWSAccountID: "444455556666", LicenseArn: "arn:l-contract", ProductCode: "prod-contract-ca"}
+		fake.Set(ca, awsfake.Entitlement{Dimension: "users", Value: 5, Expiration: now.Add(time.Hour)})
+		p.Receive(ctx, event("e-9", "License Updated - Manufacturer", now, map[string]any{
+			"license": map[string]any{"arn": ca.LicenseArn}, "acceptor": map[string]any{"accountId": ca.CustomerAWSAccountID},
+			"product": map[string]any{"code": ca.ProductCode}}), "q-4")
+		var caSub store.Subscription
+		st.R.Where("aws_license_arn = ?", ca.LicenseArn).First(&caSub)
+		st.R.Where("subscription_id = ?", caSub.ID).Find(&ents)
+		if caSub.State != "active" || len(ents) != 1 || ents[0].Dimension != "users" {
+			t.Fatalf("license updated: %+v %+v", caSub, ents)
+		}
+		// AWS unavailable: the message is kept, failed, with a retry time.
+		fake.FailNext("InternalServiceErrorException", 1)
+		p.Receive(ctx, updated("m-4"), "q-5")
+		var m store.InboxMessage
+		st.R.Where("dedup_key = ?", "sns:m-4").First(&m)
+		if m.Status != store.InboxFailed || m.NextAttemptAt == nil {
+			t.Fatalf("throttled refresh: %+v", m)
 		}
 	})
 }

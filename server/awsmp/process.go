@@ -2,6 +2,7 @@ package awsmp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -21,6 +22,7 @@ const SourceSQS = "aws_sqs"
 type Processor struct {
 	Store *store.Store
 	Log   *slog.Logger
+	AWS   *Client // for GetEntitlements (contracts); nil: entitlements are not read
 }
 
 // Receive stores one SQS message body in the inbox and applies it. It
@@ -64,11 +66,19 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		p.Log.Warn("aws notification unreadable", "inbox_id", m.ID, "err", err)
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
 	}
+	now := p.Store.Now()
+	if n.Refresh {
+		subID, err := p.RefreshEntitlements(ctx, n.Ref, n.ProductCode, SourceSQS, &m.ID)
+		if err != nil {
+			return p.retryLater(ctx, m, err)
+		}
+		return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", subID, nil)
+	}
 	if n.Kind == "" {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
 	var subID uint
-	now := p.Store.Now()
+	contract := false
 	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var offer store.Offer
 		if n.ProductCode != "" {
@@ -93,6 +103,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		}
 		s := res.Subscription
 		subID = s.ID
+		contract = offer.Contract
 		upd := map[string]any{}
 		if s.OfferID == nil && offer.ID != 0 {
 			upd["offer_id"] = offer.ID
@@ -107,14 +118,94 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		return tx.Model(&store.Subscription{}).Where("id = ?", s.ID).Updates(upd).Error
 	})
 	if err != nil {
-		retry := now.Add(retryDelay(m.Attempts))
-		p.Log.Error("aws notification failed to apply", "inbox_id", m.ID, "err", err, "retry_at", retry)
-		if ferr := p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, &retry); ferr != nil {
-			return ferr
+		return p.retryLater(ctx, m, err)
+	}
+	if contract && n.Kind == lifecycle.AWSSubscribeSuccess {
+		// For contracts, access follows the entitlements: read them now. A
+		// failure retries the whole message, which is idempotent.
+		if _, err := p.RefreshEntitlements(ctx, n.Ref, n.ProductCode, SourceSQS, &m.ID); err != nil {
+			return p.retryLater(ctx, m, err)
 		}
-		return err
 	}
 	return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", &subID, nil)
+}
+
+func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err error) error {
+	retry := p.Store.Now().Add(retryDelay(m.Attempts))
+	p.Log.Error("aws notification failed to apply", "inbox_id", m.ID, "err", err, "retry_at", retry)
+	if ferr := p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, &retry); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// RefreshEntitlements reads a contract customer's entitlements from AWS,
+// stores them, and applies them: a current entitlement means active, none
+// or only expired ones mean ended. It returns the subscription's id.
+func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error) {
+	if p.AWS == nil {
+		return nil, errors.New("AWS entitlements are not configured")
+	}
+	ents, err := p.AWS.GetEntitlements(ctx, EntitlementQuery{ProductCode: productCode, LicenseArn: ref.AWSLicenseArn,
+		CustomerIdentifier: ref.AWSCustomerIdentifier})
+	if err != nil {
+		return nil, err
+	}
+	now := p.Store.Now()
+	current := false
+	var termEnd time.Time
+	for _, e := range ents {
+		current = current || e.Current(now)
+		if e.Expiration.After(termEnd) {
+			termEnd = e.Expiration
+		}
+	}
+	payload, _ := json.Marshal(map[string]any{"entitlements": ents})
+	var subID uint
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var offer store.Offer
+		if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
+			return err
+		}
+		res, err := subscriptions.ApplyTx(tx, now, ref,
+			lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd},
+			subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID},
+			func(s *store.Subscription) {
+				if offer.ID != 0 {
+					s.OfferID = &offer.ID
+				}
+				s.AWSProductCode = productCode
+			})
+		if err != nil {
+			return err
+		}
+		if res.Subscription == nil {
+			return errors.New("the entitlements created no subscription")
+		}
+		subID = res.Subscription.ID
+		if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
+			return err
+		}
+		for _, e := range ents {
+			row := store.Entitlement{SubscriptionID: subID, Dimension: e.Dimension, Kind: e.Kind, Value: e.Value, UpdatedAt: now}
+			if e.Kind == "integer" {
+				v := e.Integer
+				row.IntegerValue = &v
+			}
+			if !e.Expiration.IsZero() {
+				x := e.Expiration
+				row.ExpiresAt = &x
+			}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &subID, nil
 }
 
 // RetryDue applies the failed AWS messages whose retry time has come.
