@@ -68,8 +68,22 @@ func (s *Server) accessCheck(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "customer is required: an AWS account id, an AWS customer identifier, a license ARN, a Microsoft subscription id, an Entra tenant id or a Marketgate customer id")
 		return
 	}
-	if c.Query("dimension") != "" || c.Query("quantity") != "" {
-		s.failCode(c, apperr.Invalid, "dimension and quantity checks need contract entitlements, which this version does not read yet")
+	dimension := strings.TrimSpace(c.Query("dimension"))
+	quantity := int64(0)
+	if raw := c.Query("quantity"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 1 {
+			s.failCode(c, apperr.Invalid, "quantity must be a whole number of at least 1")
+			return
+		}
+		if dimension == "" {
+			s.failCode(c, apperr.Invalid, "quantity needs a dimension")
+			return
+		}
+		quantity = n
+	}
+	if len(dimension) > 256 {
+		s.failCode(c, apperr.Invalid, "dimension is longer than 256 characters")
 		return
 	}
 	q := s.Store.R.WithContext(c.Request.Context()).Preload("Customer").Preload("Offer").Preload("Plan")
@@ -106,5 +120,30 @@ func (s *Server) accessCheck(c *gin.Context) {
 	if best.Plan != nil {
 		v.Plan = &planRef{ID: best.Plan.ID, PlanID: best.Plan.PlanID, Name: best.Plan.Name}
 	}
-	c.JSON(http.StatusOK, gin.H{"allowed": lifecycle.State(best.State).CanUse(), "reason": accessReasons[best.State], "subscription": v})
+	allowed, reason := lifecycle.State(best.State).CanUse(), accessReasons[best.State]
+	out := gin.H{"subscription": v}
+	if dimension != "" && allowed {
+		var ent store.Entitlement
+		err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND dimension = ?", best.ID, dimension).Limit(1).Find(&ent).Error
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		now := s.Now()
+		switch {
+		case ent.ID == 0:
+			allowed, reason = false, "no entitlement for "+dimension
+		case ent.ExpiresAt != nil && !ent.ExpiresAt.After(now):
+			allowed, reason = false, "the entitlement for "+dimension+" expired on "+ent.ExpiresAt.Format("2006-01-02")
+		case quantity > 0 && (ent.IntegerValue == nil || *ent.IntegerValue < quantity):
+			allowed, reason = false, "entitled to "+ent.Value+" "+dimension+", fewer than the "+strconv.FormatInt(quantity, 10)+" asked for"
+		default:
+			reason = "entitled to " + ent.Value + " " + dimension
+		}
+		if ent.ID != 0 {
+			out["entitlement"] = gin.H{"dimension": ent.Dimension, "kind": ent.Kind, "value": ent.Value, "expires_at": ent.ExpiresAt}
+		}
+	}
+	out["allowed"], out["reason"] = allowed, reason
+	c.JSON(http.StatusOK, out)
 }

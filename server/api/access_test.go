@@ -88,7 +88,32 @@ func TestAccessCheck(t *testing.T) {
 		call("Bearer mgk_forged", "customer=111111111111").errCode(t, 401, "unauthenticated")
 		call("Basic abc", "customer=111111111111").errCode(t, 401, "unauthenticated")
 		call("Bearer "+key, "").errCode(t, 400, "invalid_input")
-		call("Bearer "+key, "customer=111111111111&dimension=users&quantity=5").errCode(t, 400, "invalid_input")
+		call("Bearer "+key, "customer=111111111111&quantity=5").errCode(t, 400, "invalid_input")
+		call("Bearer "+key, "customer=111111111111&dimension=users&quantity=0").errCode(t, 400, "invalid_input")
+		call("Bearer "+key, "customer=111111111111&dimension=users&quantity=x").errCode(t, 400, "invalid_input")
+
+		// Contract entitlements: 10 users until tomorrow, storage expired.
+		var active store.Subscription
+		st.R.Where("aws_license_arn = ?", "arn:l-active").First(&active)
+		ten := int64(10)
+		tomorrow, yesterday := now.Add(24*time.Hour), now.Add(-24*time.Hour)
+		st.W.Create(&[]store.Entitlement{
+			{SubscriptionID: active.ID, Dimension: "users", Kind: "integer", Value: "10", IntegerValue: &ten, ExpiresAt: &tomorrow, UpdatedAt: now},
+			{SubscriptionID: active.ID, Dimension: "storage", Kind: "integer", Value: "10", IntegerValue: &ten, ExpiresAt: &yesterday, UpdatedAt: now},
+		})
+		for q, want := range map[string]bool{
+			"dimension=users": true, "dimension=users&quantity=10": true, "dimension=users&quantity=11": false,
+			"dimension=storage": false, "dimension=gpus": false,
+		} {
+			var out struct {
+				Allowed bool
+				Reason  string
+			}
+			call("Bearer "+key, "customer=111111111111&"+q).json(t, &out)
+			if out.Allowed != want || out.Reason == "" {
+				t.Fatalf("%s: %+v", q, out)
+			}
+		}
 		// A session cookie is no API key.
 		e.user("a@example.com", store.RoleAdmin, nil)
 		e.login("a@example.com").get("/api/v1/access?customer=111111111111").errCode(t, 401, "unauthenticated")

@@ -27,6 +27,12 @@ type AWSResolver interface {
 	ResolveCustomer(ctx context.Context, token string) (awsmp.Customer, error)
 }
 
+// EntitlementRefresher reads a contract customer's entitlements; the AWS
+// notification processor is one.
+type EntitlementRefresher interface {
+	RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error)
+}
+
 // onboardingTTL is how long the link to create the account works.
 const onboardingTTL = time.Hour
 
@@ -95,7 +101,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 		return
 	}
 
-	subID, err := s.recordAWSRegistration(ctx, cust, freeTrial, msg.ID)
+	subID, contract, err := s.recordAWSRegistration(ctx, cust, freeTrial, msg.ID)
 	if err != nil {
 		retry := s.Now().UTC().Add(time.Minute)
 		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, &retry)
@@ -103,6 +109,17 @@ func (s *Server) awsRegister(c *gin.Context) {
 		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
 			"Something went wrong on our side. Please try again in a minute; your subscription at AWS is safe.", "", "")
 		return
+	}
+	if contract && s.AWSEvents != nil {
+		// For contracts, access follows the entitlements. If AWS does not
+		// answer now, entitlement-updated or License Updated will bring them.
+		ref := subscriptions.Ref{AWSProductCode: cust.ProductCode, AWSCustomerIdentifier: cust.CustomerIdentifier}
+		if cust.LicenseArn != "" {
+			ref = subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn}
+		}
+		if _, err := s.AWSEvents.RefreshEntitlements(ctx, ref, cust.ProductCode, "aws_registration", &msg.ID); err != nil {
+			s.Log.Warn("aws registration: entitlements not read", "request_id", requestID(c), "err", err)
+		}
 	}
 	if err := s.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "", &subID, nil); err != nil {
 		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
@@ -117,14 +134,16 @@ func (s *Server) awsRegister(c *gin.Context) {
 
 // recordAWSRegistration stores what ResolveCustomer said, field by field:
 // it never overwrites what a notification already set.
-func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer, freeTrial bool, inboxID uint) (uint, error) {
+func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer, freeTrial bool, inboxID uint) (uint, bool, error) {
 	var subID uint
+	contract := false
 	now := s.Now().UTC()
 	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var offer store.Offer
 		if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", cust.ProductCode).Limit(1).Find(&offer).Error; err != nil {
 			return err
 		}
+		contract = offer.Contract
 		var customerID *uint
 		if cust.CustomerAWSAccountID != "" {
 			var c store.Customer
@@ -179,7 +198,7 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 		upd["updated_at"] = now
 		return tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
 	})
-	return subID, err
+	return subID, contract, err
 }
 
 var onboardingPage = page("Set up your account", `<h1>Set up your {{.Product}} account</h1>

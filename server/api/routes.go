@@ -56,7 +56,9 @@ func (s *Server) routes(r *gin.Engine) {
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {
 		sb := r.Group("/sandbox", noStore)
-		metering, queues := gin.WrapH(s.Sandbox.AWSMetering), gin.WrapH(s.Sandbox.AWSSQS)
+		metering, queues, ents := gin.WrapH(s.Sandbox.AWSMetering), gin.WrapH(s.Sandbox.AWSSQS), gin.WrapH(s.Sandbox.AWSEntitlements)
+		sb.POST("/aws/entitlement", ents)
+		sb.POST("/aws/entitlement/*rest", ents)
 		sb.POST("/aws/metering", metering)
 		sb.POST("/aws/metering/*rest", metering)
 		sb.POST("/aws/sqs", queues)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -107,6 +108,7 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 		ident.CustomerIdentifier = "SBX" + auth.RandomToken(6)
 	}
 	trial := c.PostForm("trial") == "true"
+	s.sandboxEntitle(c, &offer, ident, 10)
 	token := s.Sandbox.AWSMetering.IssueToken(ident)
 	s.sandboxNotify(ident, "subscribe-success", trial)
 	s.renderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
@@ -127,6 +129,9 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		CustomerIdentifier: sub.AWSCustomerIdentifier, ProductCode: sub.AWSProductCode}
 	switch c.PostForm("action") {
 	case "subscribe-success":
+		if sub.Offer != nil {
+			s.sandboxEntitle(c, sub.Offer, ident, max(sub.Quantity, 1))
+		}
 		s.sandboxNotify(ident, "subscribe-success", sub.FreeTrial)
 	case "subscribe-fail":
 		if !s.sandboxNotify(ident, "subscribe-fail", sub.FreeTrial) {
@@ -147,4 +152,23 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/sandbox/aws")
+}
+
+// sandboxEntitle gives a contract buyer a year of the offer's first plan:
+// its dimensions at the quantity, as AWS would after a contract purchase.
+func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfake.Identity, quantity int) {
+	if !offer.Contract {
+		return
+	}
+	var plan store.Plan
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("offer_id = ?", offer.ID).Order("id").First(&plan).Error; err != nil {
+		return
+	}
+	var dims []struct{ Key string }
+	_ = json.Unmarshal([]byte(plan.Dimensions), &dims)
+	var ents []awsfake.Entitlement
+	for _, d := range dims {
+		ents = append(ents, awsfake.Entitlement{Dimension: d.Key, Value: int32(quantity), Expiration: s.Now().AddDate(1, 0, 0)})
+	}
+	s.Sandbox.AWSEntitlements.Set(ident, ents...)
 }

@@ -38,6 +38,8 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Now      func() time.Time
 	AWS      AWSResolver // nil: AWS Marketplace is not configured
+	// AWSEvents reads contract entitlements after a registration (nil: never).
+	AWSEvents EntitlementRefresher
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.
@@ -46,9 +48,10 @@ type Deps struct {
 
 // Sandbox is the simulated AWS Marketplace.
 type Sandbox struct {
-	AWSMetering *awsfake.Metering // under /sandbox/aws/metering
-	AWSSQS      *awsfake.SQS      // under /sandbox/aws/sqs
-	AWSQueueURL string            // the queue AWS's notifications go to
+	AWSMetering     *awsfake.Metering     // under /sandbox/aws/metering
+	AWSSQS          *awsfake.SQS          // under /sandbox/aws/sqs
+	AWSEntitlements *awsfake.Entitlements // under /sandbox/aws/entitlement
+	AWSQueueURL     string                // the queue AWS's notifications go to
 }
 
 // Server holds the handlers.

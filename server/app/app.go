@@ -376,7 +376,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 		return err
 	}
 	defer ln.Close()
-	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"), SQSEndpoint: v.str("aws-sqs-endpoint")}
+	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"),
+		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint")}
 	var queues []string
 	for _, q := range strings.Split(v.str("aws-sqs-queue-urls"), ",") {
 		if q = strings.TrimSpace(q); q != "" {
@@ -388,11 +389,11 @@ func serve(ctx context.Context, args []string, o IO) error {
 		// The simulated AWS Marketplace runs inside this process; the real
 		// SDK clients reach it over HTTP like the real services.
 		local := "http://" + ln.Addr().String()
-		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil),
+		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
 			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
-			SQSEndpoint: local + "/sandbox/aws/sqs", StaticKeys: true}
+			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}
 	}
 	awsClient, err := awsmp.New(ctx, awsCfg)
@@ -406,10 +407,11 @@ func serve(ctx context.Context, args []string, o IO) error {
 			log.Warn("the portal is not built into this binary; run scripts/build.sh")
 		}
 	}
+	proc := &awsmp.Processor{Store: st, Log: log, AWS: awsClient}
 	handler, err := api.New(api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
-		AWS:  awsClient, Sandbox: sb,
+		AWS:  awsClient, AWSEvents: proc, Sandbox: sb,
 	})
 	if err != nil {
 		return usageError{err}
@@ -425,7 +427,6 @@ func serve(ctx context.Context, args []string, o IO) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go sweepSessions(ctx, st, log)
-	proc := &awsmp.Processor{Store: st, Log: log}
 	for _, q := range queues {
 		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log}).Run(ctx)
 	}

@@ -45,6 +45,7 @@ var serveSettings = []setting{
 	{flag: "sandbox", env: "MARKETGATE_SANDBOX", def: "false", usage: "sandbox mode: demo data and simulated marketplaces, no cloud account", boolean: true},
 	{flag: "aws-region", env: "MARKETGATE_AWS_REGION", def: "us-east-1", usage: "AWS region of the Marketplace Metering API"},
 	{flag: "aws-metering-endpoint", env: "MARKETGATE_AWS_METERING_ENDPOINT", usage: "AWS Marketplace Metering endpoint URL (default: the SDK's; AWS_ENDPOINT_URL_MARKETPLACE_METERING also works)"},
+	{flag: "aws-entitlement-endpoint", env: "MARKETGATE_AWS_ENTITLEMENT_ENDPOINT", usage: "AWS Marketplace Entitlement endpoint URL (always us-east-1; AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE also works)"},
 	{flag: "aws-sqs-queue-urls", env: "MARKETGATE_AWS_SQS_QUEUE_URLS", usage: "comma-separated SQS queue URLs that receive the AWS Marketplace notifications"},
 	{flag: "aws-sqs-endpoint", env: "MARKETGATE_AWS_SQS_ENDPOINT", usage: "SQS endpoint URL (default: the SDK's; AWS_ENDPOINT_URL_SQS also works)"},
 	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},

@@ -36,7 +36,7 @@ var demoOffers = []struct {
 		[]store.Plan{
 			{PlanID: "standard", Name: "Standard (pay as you go)", Dimensions: `[{"key":"api_calls","name":"API calls","unit":"call"},{"key":"storage_gb","name":"Storage","unit":"GB-hour"}]`, ActivationPolicy: store.ActivateAutomatic},
 		}},
-	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Contracts", MarketplaceID: "acme9contracts2ca", IdentityModel: "concurrent_agreements"},
+	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Contracts", MarketplaceID: "acme9contracts2ca", IdentityModel: "concurrent_agreements", Contract: true},
 		[]store.Plan{
 			{PlanID: "basic_users", Name: "Basic (per user)", SeatBased: true, Dimensions: `[{"key":"basic_users","name":"Basic users","unit":"user"}]`, ActivationPolicy: store.ActivateAutomatic},
 			{PlanID: "premium_users", Name: "Premium (per user)", SeatBased: true, Dimensions: `[{"key":"premium_users","name":"Premium users","unit":"user"},{"key":"api_calls","name":"API calls over quota","unit":"call"}]`, ActivationPolicy: store.ActivateAutomatic},
