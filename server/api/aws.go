@@ -27,10 +27,11 @@ type AWSResolver interface {
 	ResolveCustomer(ctx context.Context, token string) (awsmp.Customer, error)
 }
 
-// EntitlementRefresher reads a contract customer's entitlements; the AWS
-// notification processor is one.
-type EntitlementRefresher interface {
+// AWSEvents processes AWS notifications and reads contract entitlements;
+// *awsmp.Processor is one.
+type AWSEvents interface {
 	RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error)
+	Apply(ctx context.Context, m *store.InboxMessage) error
 }
 
 // onboardingTTL is how long the link to create the account works.

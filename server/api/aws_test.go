@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,8 +40,9 @@ func newAWSEnv(t *testing.T, st *store.Store) *awsEnv {
 		t.Fatal(err)
 	}
 	logs := &strings.Builder{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
-		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), AWS: client,
+		Log: log, AWS: client, AWSEvents: &awsmp.Processor{Store: st, Log: log, AWS: client},
 		Info: api.Info{BaseURL: "http://portal.test"}})
 	if err != nil {
 		t.Fatal(err)
@@ -262,4 +264,49 @@ func TestAWSRegistrationExpiredToken(t *testing.T) {
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "has expired") {
 		t.Fatalf("expired token: %d %s", rec.Code, rec.Body)
 	}
+}
+
+func TestInboxReplay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAWSEnv(t, st)
+		ctx := context.Background()
+		body := awsfake.SNSNotification("subscribe-success", awsfake.Identity{CustomerIdentifier: "XREPLAY", ProductCode: "prod-legacy"}, false, time.Now())
+		retry := time.Now().Add(time.Hour)
+		m, _, err := st.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: "sns:replay-1", Action: "subscribe-success", Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.FinishInbox(ctx, m.ID, store.InboxFailed, "database was busy", nil, &retry)
+		reg, _, _ := st.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:x", Body: "x-amzn-marketplace-token=x"})
+
+		e.user("viewer@example.com", store.RoleViewer, nil)
+		e.user("ops@example.com", store.RoleOperator, nil)
+		path := fmt.Sprintf("/api/inbox/%d/replay", m.ID)
+		e.login("viewer@example.com").do("POST", path, "", nil).errCode(t, 403, "forbidden")
+		ops := e.login("ops@example.com")
+		r := ops.do("POST", path, "", nil)
+		var out struct{ Message struct{ Status string } }
+		r.json(t, &out)
+		if r.code != 200 || out.Message.Status != "processed" {
+			t.Fatalf("replay: %d %s", r.code, r.body)
+		}
+		var sub store.Subscription
+		if err := st.R.Where("aws_customer_identifier = ?", "XREPLAY").First(&sub).Error; err != nil || sub.State != "active" {
+			t.Fatalf("after replay: %+v %v", sub, err)
+		}
+		// Replaying again changes nothing.
+		ops.do("POST", path, "", nil)
+		var again store.Subscription
+		st.R.First(&again, sub.ID)
+		if again.Version != sub.Version {
+			t.Fatal("a second replay changed the subscription")
+		}
+		ops.do("POST", fmt.Sprintf("/api/inbox/%d/replay", reg.ID), "", nil).errCode(t, 409, "conflict")
+		ops.do("POST", "/api/inbox/999999/replay", "", nil).errCode(t, 404, "not_found")
+		var audits int64
+		st.R.Model(&store.AuditEntry{}).Where("action = ?", "inbox.replayed").Count(&audits)
+		if audits != 2 {
+			t.Fatalf("%d audit entries", audits)
+		}
+	})
 }

@@ -393,6 +393,41 @@ func (s *Server) getInbox(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"message": viewInbox(m, true)})
 }
 
+// replayInbox applies a stored inbound message again. Processing is
+// idempotent, so a replay of a processed message changes nothing.
+func (s *Server) replayInbox(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	m, err := s.Store.GetInbox(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.failCode(c, apperr.NotFound, "inbox message %d does not exist", id)
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if m.Source != "aws_sqs" || s.AWSEvents == nil {
+		s.failCode(c, apperr.Conflict, "%s messages cannot be replayed: a registration token is single-purpose; the buyer returns from the marketplace instead", m.Source)
+		return
+	}
+	before := viewInbox(m, false)
+	applyErr := s.AWSEvents.Apply(ctx, m)
+	after, err := s.Store.GetInbox(ctx, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "inbox.replayed", "inbox_message", id, before, viewInbox(after, false))
+	if applyErr != nil {
+		s.Log.Info("inbox replay failed", "request_id", requestID(c), "inbox_id", id, "err", applyErr)
+	}
+	c.JSON(http.StatusOK, gin.H{"message": viewInbox(after, true)})
+}
+
 func (s *Server) pathID(c *gin.Context) (uint, bool) {
 	n, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil || n == 0 {

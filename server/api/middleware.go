@@ -83,6 +83,7 @@ type access struct {
 var (
 	sellerRead  = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer}}
 	adminOnly   = access{roles: []string{store.RoleAdmin}}
+	sellerWrite = access{roles: []string{store.RoleAdmin, store.RoleOperator}}
 	anyUserRead = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer, store.RoleCustomerAdmin}}
 	signedIn    = access{roles: store.Roles, anyPwState: true}
 )

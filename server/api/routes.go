@@ -15,6 +15,7 @@ import (
 //	signedIn     any signed-in user, even one who must change the password
 //	anyUserRead  seller staff and customer admins (customer admins see only their customer)
 //	sellerRead   admin, operator, viewer
+//	sellerWrite  admin, operator
 //	adminOnly    admin
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(s.requestContext)
@@ -36,6 +37,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/customers", s.allow(sellerRead), s.listCustomers)
 	api.GET("/inbox", s.allow(sellerRead), s.listInbox)
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
+	api.POST("/inbox/:id/replay", s.allow(sellerWrite), s.replayInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
 
 	// The seller's application, authenticated by API key (no cookies, so

@@ -38,8 +38,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Now      func() time.Time
 	AWS      AWSResolver // nil: AWS Marketplace is not configured
-	// AWSEvents reads contract entitlements after a registration (nil: never).
-	AWSEvents EntitlementRefresher
+	// AWSEvents applies AWS notifications (replay) and reads contract
+	// entitlements after a registration; nil: neither.
+	AWSEvents AWSEvents
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.

@@ -1,6 +1,6 @@
 import { Link, useSearchParams } from 'react-router';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Callout, Card, Drawer, DrawerSize, H4, H5, HTMLSelect, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Callout, Card, Drawer, DrawerSize, H4, H5, HTMLSelect, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
 import { api, query, STATES, type Customer, type InboxMessage, type Offer, type Page, type User } from '../api';
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
@@ -275,7 +275,17 @@ export function NotificationsPage() {
 }
 
 function InboxDetail({ id }: { id: number }) {
+  const qc = useQueryClient();
+  const me = qc.getQueryData<{ user: User }>(['me']);
+  const canReplay = me?.user.role === 'admin' || me?.user.role === 'operator';
   const q = useQuery({ queryKey: ['inbox-message', id], queryFn: () => api<{ message: InboxMessage }>('/api/inbox/' + id) });
+  const replay = useMutation({
+    mutationFn: () => api<{ message: InboxMessage }>(`/api/inbox/${id}/replay`, { method: 'POST' }),
+    onSuccess: (res) => {
+      qc.setQueryData(['inbox-message', id], res);
+      void qc.invalidateQueries({ queryKey: ['inbox'] });
+    },
+  });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
   const m = q.data.message;
@@ -301,7 +311,19 @@ function InboxDetail({ id }: { id: number }) {
       <p>
         {m.source} · {m.action} · {m.status} · attempts {m.attempts}
       </p>
-      {m.error && <Callout intent="danger" title="Processing error">{m.error}</Callout>}
+      {m.error && <Callout intent={m.status === 'ignored' ? 'none' : 'danger'} title={m.status === 'ignored' ? 'Why it was ignored' : 'Processing error'}>{m.error}</Callout>}
+      {canReplay && m.source === 'aws_sqs' && (
+        <p>
+          <Button icon="refresh" text="Replay" loading={replay.isPending} onClick={() => replay.mutate()} />{' '}
+          <span className="mg-error-id">Applies the message again; processing is idempotent, so a processed message changes nothing.</span>
+        </p>
+      )}
+      {replay.isError && <ErrorBox error={replay.error} />}
+      {m.subscription_id && (
+        <p>
+          <Link to={'/subscriptions/' + m.subscription_id}>Subscription #{m.subscription_id}</Link>
+        </p>
+      )}
       {decoded && <p className="mg-error-id">The SNS Message field is shown decoded; the stored body keeps it as a JSON string.</p>}
       <pre className="bp6-code-block" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
         {body}
