@@ -161,6 +161,18 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		}
 	}
 	payload, _ := json.Marshal(map[string]any{"entitlements": ents})
+	note := "no entitlements"
+	if len(ents) > 0 {
+		parts := make([]string, 0, len(ents))
+		for _, e := range ents {
+			p := e.Dimension + "=" + e.Value
+			if !e.Expiration.IsZero() {
+				p += " until " + e.Expiration.Format("2006-01-02")
+			}
+			parts = append(parts, p)
+		}
+		note = "entitlements: " + strings.Join(parts, ", ")
+	}
 	var subID uint
 	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var offer store.Offer
@@ -169,7 +181,7 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		}
 		res, err := subscriptions.ApplyTx(tx, now, ref,
 			lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd},
-			subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID},
+			subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {
 					s.OfferID = &offer.ID

@@ -52,6 +52,7 @@ type Meta struct {
 	Actor   string // "system" or the user's e-mail
 	Payload string // raw JSON, may be empty
 	InboxID *uint
+	Note    string // appended to the timeline summary (what the event carried)
 }
 
 // Init fills a subscription that the event creates (customer, offer, names,
@@ -188,6 +189,9 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 		SubscriptionID: sub.ID, At: ev.At, Kind: string(ev.Kind), Source: meta.Source,
 		Summary: out.Summary, FromState: from, ToState: sub.State, Actor: meta.Actor,
 		Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now,
+	}
+	if meta.Note != "" {
+		te.Summary += " — " + meta.Note
 	}
 	if te.Actor == "" {
 		te.Actor = "system"
