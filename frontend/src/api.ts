@@ -53,6 +53,14 @@ export interface TimelineEntry {
   inbox_id: number | null;
 }
 
+export interface Entitlement {
+  dimension: string;
+  kind: string;
+  value: string;
+  expires_at: string | null;
+  updated_at: string;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;

@@ -237,5 +237,21 @@ func (s *Server) getSubscription(c *gin.Context) {
 		tl = append(tl, timelineView{ID: e.ID, At: e.At, Kind: e.Kind, Source: e.Source, Summary: e.Summary,
 			FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID})
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl})
+	var ents []store.Entitlement
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension").Find(&ents).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	type entView struct {
+		Dimension string     `json:"dimension"`
+		Kind      string     `json:"kind"`
+		Value     string     `json:"value"`
+		ExpiresAt *time.Time `json:"expires_at"`
+		UpdatedAt time.Time  `json:"updated_at"`
+	}
+	ev := make([]entView, 0, len(ents))
+	for _, e := range ents {
+		ev = append(ev, entView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev})
 }

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Callout, H4, H5, Tag } from '@blueprintjs/core';
-import { api, type Subscription, type TimelineEntry } from '../api';
+import { Button, Callout, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { api, type Entitlement, type Subscription, type TimelineEntry } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
@@ -10,7 +10,8 @@ export function SubscriptionPage() {
   const { id } = useParams();
   const q = useQuery({
     queryKey: ['subscription', id],
-    queryFn: () => api<{ subscription: Subscription; timeline: TimelineEntry[] }>('/api/subscriptions/' + id),
+    queryFn: () =>
+      api<{ subscription: Subscription; timeline: TimelineEntry[]; entitlements: Entitlement[] }>('/api/subscriptions/' + id),
   });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
@@ -60,6 +61,40 @@ export function SubscriptionPage() {
           </div>
         ))}
       </dl>
+      {(q.data.entitlements ?? []).length > 0 && (
+        <>
+          <H5 style={{ marginTop: 16 }}>Entitlements (AWS contract)</H5>
+          <HTMLTable compact className="mg-table" aria-label="Entitlements" style={{ maxWidth: 900 }}>
+            <thead>
+              <tr>
+                <th>Dimension</th>
+                <th>Value</th>
+                <th>Expires</th>
+                <th>Read from AWS</th>
+              </tr>
+            </thead>
+            <tbody>
+              {q.data.entitlements.map((e) => (
+                <tr key={e.dimension}>
+                  <td>
+                    <code>{e.dimension}</code>
+                  </td>
+                  <td>{e.value}</td>
+                  <td>
+                    {formatDate(e.expires_at)}
+                    {e.expires_at && new Date(e.expires_at) <= new Date() && (
+                      <Tag minimal intent="danger" style={{ marginLeft: 6 }}>
+                        expired
+                      </Tag>
+                    )}
+                  </td>
+                  <td>{formatDate(e.updated_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </HTMLTable>
+        </>
+      )}
       <H5 style={{ marginTop: 16 }}>Timeline</H5>
       {q.data.timeline.length === 0 ? (
         <p>No events yet.</p>
