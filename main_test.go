@@ -306,7 +306,7 @@ func TestCommands(t *testing.T) {
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
-		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 3 migration"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 4 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},
@@ -356,11 +356,12 @@ func TestAdminFromEnvironmentFile(t *testing.T) {
 	r.Body.Close()
 }
 
-// The AWS buyer's journey in the sandbox: subscribe on the simulated AWS
-// Marketplace, register, create the account, and see AWS's confirmation
-// arrive through the SQS queue.
-func TestSandboxAWSBuyerJourney(t *testing.T) {
-	s := start(t, t.TempDir(), nil, "--sandbox")
+// sandboxBuyer acts as an AWS buyer on a sandbox server: subscribe to an
+// offer on the simulated AWS Marketplace, register, create the account. It
+// returns the buyer's client (signed in as the customer admin) and a
+// function that posts a same-origin form.
+func sandboxBuyer(t *testing.T, s *server, offer string, trial bool, email string) (*http.Client, func(string, url.Values) *http.Response) {
+	t.Helper()
 	c := client(t)
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	form := func(path string, v url.Values) *http.Response {
@@ -374,14 +375,18 @@ func TestSandboxAWSBuyerJourney(t *testing.T) {
 		}
 		return r
 	}
-	r := form("/sandbox/aws/subscribe", url.Values{"offer": {"1"}, "trial": {"true"}})
+	r := form("/sandbox/aws/subscribe", url.Values{"offer": {offer}, "trial": {fmt.Sprint(trial)}})
 	page, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	m := regexp.MustCompile(`name="x-amzn-marketplace-token" value="([^"]+)"`).FindSubmatch(page)
 	if m == nil {
 		t.Fatalf("no token on the sandbox page:\n%s", page)
 	}
-	r = form("/marketplace/aws/register", url.Values{"x-amzn-marketplace-token": {string(m[1])}, "x-amzn-marketplace-offer-type": {"free-trial"}})
+	reg := url.Values{"x-amzn-marketplace-token": {string(m[1])}}
+	if trial {
+		reg.Set("x-amzn-marketplace-offer-type", "free-trial")
+	}
+	r = form("/marketplace/aws/register", reg)
 	r.Body.Close()
 	loc := r.Header.Get("Location")
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/marketplace/aws/onboarding?ticket=") {
@@ -389,13 +394,34 @@ func TestSandboxAWSBuyerJourney(t *testing.T) {
 	}
 	ticket, _ := url.QueryUnescape(strings.TrimPrefix(loc, "/marketplace/aws/onboarding?ticket="))
 	r = form("/marketplace/aws/onboarding", url.Values{"ticket": {ticket}, "company": {"Journey Ltd"}, "name": {"Jo"},
-		"email": {"jo@journey.example"}, "password": {"journey-password"}})
+		"email": {email}, "password": {"journey-password"}})
 	r.Body.Close()
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("onboarding: %d", r.StatusCode)
 	}
+	return c, form
+}
+
+// eventually polls check until it reports true, for up to 30 seconds (the
+// notifications travel through the simulated SQS queue).
+func eventually(t *testing.T, s *server, what string, check func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen\n%s", what, s.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The AWS buyer's journey in the sandbox: subscribe on the simulated AWS
+// Marketplace, register, create the account, and see AWS's confirmation
+// arrive through the SQS queue.
+func TestSandboxAWSBuyerJourney(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c, _ := sandboxBuyer(t, s, "1", true, "jo@journey.example")
+	eventually(t, s, "the free trial becoming active", func() bool {
 		var list struct {
 			Items []struct {
 				State     string `json:"state"`
@@ -407,12 +433,87 @@ func TestSandboxAWSBuyerJourney(t *testing.T) {
 			t.Fatal(err)
 		}
 		decode(t, r, &list)
-		if len(list.Items) == 1 && list.Items[0].State == "active" && list.Items[0].FreeTrial {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the customer admin's subscription did not become active: %+v\n%s", list, s.out)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return len(list.Items) == 1 && list.Items[0].State == "active" && list.Items[0].FreeTrial
+	})
+}
+
+// A contract on a concurrent-agreements product, bought, upgraded and left
+// to expire on the simulated AWS Marketplace: EventBridge agreement and
+// license events, entitlements read with the real SDK client.
+func TestSandboxAWSContractJourney(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c, form := sandboxBuyer(t, s, "2", false, "ken@contract.example")
+	type detail struct {
+		Subscription struct {
+			ID    uint   `json:"id"`
+			State string `json:"state"`
+		} `json:"subscription"`
+		Entitlements []struct {
+			Dimension string `json:"dimension"`
+			Value     string `json:"value"`
+		} `json:"entitlements"`
+		Agreements []struct {
+			AgreementID string `json:"agreement_id"`
+			Intent      string `json:"intent"`
+			Status      string `json:"status"`
+		} `json:"agreements"`
 	}
+	var id uint
+	read := func() detail {
+		t.Helper()
+		if id == 0 {
+			var list struct {
+				Items []struct {
+					ID uint `json:"id"`
+				} `json:"items"`
+			}
+			r, err := c.Get(s.url + "/api/subscriptions")
+			if err != nil {
+				t.Fatal(err)
+			}
+			decode(t, r, &list)
+			if len(list.Items) != 1 {
+				return detail{}
+			}
+			id = list.Items[0].ID
+		}
+		var d detail
+		r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &d)
+		return d
+	}
+	valuesAre := func(d detail, v string) bool {
+		if len(d.Entitlements) == 0 {
+			return false
+		}
+		for _, e := range d.Entitlements {
+			if e.Value != v {
+				return false
+			}
+		}
+		return true
+	}
+	eventually(t, s, "the contract becoming active with 10 of each dimension", func() bool {
+		d := read()
+		return d.Subscription.State == "active" && valuesAre(d, "10") && len(d.Agreements) == 1 &&
+			d.Agreements[0].Intent == "NEW" && d.Agreements[0].Status == "ACTIVE"
+	})
+	act := func(action string) {
+		t.Helper()
+		r := form("/sandbox/aws/notify", url.Values{"subscription": {fmt.Sprint(id)}, "action": {action}})
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sandbox %s: %d", action, r.StatusCode)
+		}
+	}
+	act("upgrade")
+	eventually(t, s, "the upgrade to 20", func() bool { d := read(); return d.Subscription.State == "active" && valuesAre(d, "20") })
+	act("expire")
+	eventually(t, s, "the expiry", func() bool {
+		d := read()
+		return d.Subscription.State == "ended" && len(d.Agreements) == 1 && d.Agreements[0].Status == "EXPIRED"
+	})
 }

@@ -236,6 +236,29 @@ CREATE TABLE entitlements (
 );
 CREATE UNIQUE INDEX entitlements_dimension ON entitlements (subscription_id, dimension);
 `},
+	{"202611260004_aws_agreements", `
+CREATE TABLE aws_agreements (
+	id {{id}},
+	agreement_id varchar(128) NOT NULL,
+	subscription_id {{ref}} REFERENCES subscriptions (id) ON DELETE SET NULL,
+	account_id varchar(32) NOT NULL DEFAULT '',
+	product_code varchar(255) NOT NULL DEFAULT '',
+	offer_id varchar(255) NOT NULL DEFAULT '',
+	intent varchar(32) NOT NULL DEFAULT '',
+	status varchar(32) NOT NULL DEFAULT '',
+	previous_agreement_id varchar(128) NOT NULL DEFAULT '',
+	starts_at {{ts}},
+	ends_at {{ts}},
+	ended_at {{ts}},
+	days_before_end integer,
+	auto_renewal varchar(8) NOT NULL DEFAULT '',
+	last_event_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX aws_agreements_agreement ON aws_agreements (agreement_id);
+CREATE INDEX aws_agreements_subscription ON aws_agreements (subscription_id);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

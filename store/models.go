@@ -234,3 +234,29 @@ type Entitlement struct {
 	ExpiresAt      *time.Time
 	UpdatedAt      time.Time
 }
+
+// AWSAgreement is an AWS Marketplace purchase agreement as its EventBridge
+// events described it. License Updated links it to a subscription (the
+// only event that names both the agreement and the license).
+type AWSAgreement struct {
+	ID                  uint `gorm:"primaryKey"`
+	AgreementID         string
+	SubscriptionID      *uint
+	AccountID           string
+	ProductCode         string
+	OfferID             string
+	Intent              string // NEW, RENEW, REPLACE, AMEND, as AWS sent it
+	Status              string // ACTIVE, CANCELLED, EXPIRED, TERMINATED, RENEWED, REPLACED, ... verbatim
+	PreviousAgreementID string
+	StartsAt            *time.Time
+	EndsAt              *time.Time
+	EndedAt             *time.Time // when Purchase Agreement Ended said so
+	DaysBeforeEnd       *int       // from the latest Purchase Agreement Ending
+	AutoRenewal         string     // "true", "false" or "" (not said)
+	LastEventAt         *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// TableName keeps gorm off its own pluralisation.
+func (AWSAgreement) TableName() string { return "aws_agreements" }

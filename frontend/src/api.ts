@@ -61,6 +61,20 @@ export interface Entitlement {
   updated_at: string;
 }
 
+export interface Agreement {
+  agreement_id: string;
+  offer_id: string;
+  intent: string;
+  status: string;
+  previous_agreement_id?: string;
+  starts_at: string | null;
+  ends_at: string | null;
+  ended_at: string | null;
+  days_before_end: number | null;
+  auto_renewal: boolean | null;
+  updated_at: string;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;

@@ -7,11 +7,13 @@ import (
 	"math/big"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
 )
@@ -29,11 +31,15 @@ AWS Marketplace does, and AWS's confirmation arrives on the notification queue.<
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
 {{range .Subs}}<form method="post" action="/sandbox/aws/notify" style="margin:.6em 0">
-<input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong><br>
+<input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
-<button type="submit" name="action" value="subscribe-fail">Payment fails</button>
+{{if not .License}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
 <button type="submit" name="action" value="cancel">Cancel</button>
-</form>{{else}}<p class="muted">None yet.</p>{{end}}`)
+{{if .Contract}}<button type="submit" name="action" value="upgrade">Upgrade contract (+10)</button>
+<button type="submit" name="action" value="expire">Let the contract expire</button>{{end}}
+</form>{{else}}<p class="muted">None yet.</p>{{end}}
+<p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
+products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned).</p>`)
 
 var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <form id="f" method="post" action="/marketplace/aws/register">
@@ -61,28 +67,42 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": subs.Items})
+	contract := map[uint]bool{}
+	for _, o := range aws {
+		contract[o.ID] = o.Contract
+	}
+	type row struct {
+		store.SubscriptionRow
+		Contract, License bool
+	}
+	rows := make([]row, 0, len(subs.Items))
+	for _, it := range subs.Items {
+		r := row{SubscriptionRow: it, License: it.AWSLicenseArn != ""}
+		if it.OfferID != nil {
+			r.Contract = contract[*it.OfferID]
+		}
+		rows = append(rows, r)
+	}
+	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows})
 }
 
-// sandboxNotify puts a notification on the sandbox queue, as AWS would; it
-// reports false when AWS has no such notification for this identity model.
-func (s *Server) sandboxNotify(id awsfake.Identity, action string, freeTrial bool) bool {
-	now := s.Now()
-	var body string
-	if id.LicenseArn != "" {
-		switch action {
-		case "subscribe-success":
-			body = awsfake.LicenseEvent("License Updated", id, now)
-		case "unsubscribe-pending":
-			body = awsfake.LicenseEvent("License Deprovisioned", id, now)
-		default:
-			return false // no EventBridge event carries this for a license
-		}
-	} else {
-		body = awsfake.SNSNotification(action, id, freeTrial, now)
-	}
+// sandboxSend puts a body on the sandbox queue, as AWS would.
+func (s *Server) sandboxSend(body string) {
 	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
-	return true
+}
+
+// sandboxAgreement returns the running agreement of a concurrent-agreements
+// subscription; for one the sandbox never sold (seeded data) it makes one
+// up and links it with a License Updated, as AWS's first event would.
+func (s *Server) sandboxAgreement(c *gin.Context, sub *store.Subscription, id awsfake.Identity) string {
+	var ag store.AWSAgreement
+	s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND ended_at IS NULL", sub.ID).Order("id DESC").Limit(1).Find(&ag)
+	if ag.AgreementID != "" {
+		return ag.AgreementID
+	}
+	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.Now()))
+	return agreement
 }
 
 func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
@@ -108,9 +128,24 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 		ident.CustomerIdentifier = "SBX" + auth.RandomToken(6)
 	}
 	trial := c.PostForm("trial") == "true"
-	s.sandboxEntitle(c, &offer, ident, 10)
+	s.sandboxEntitle(c, &offer, ident, 10, s.Now().AddDate(1, 0, 0))
 	token := s.Sandbox.AWSMetering.IssueToken(ident)
-	s.sandboxNotify(ident, "subscribe-success", trial)
+	now := s.Now()
+	if ident.LicenseArn != "" {
+		agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+		ev := awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: agreement, Intent: "NEW",
+			Status: "ACTIVE", Start: now, OfferID: "offer-sandbox-" + offer.MarketplaceID}
+		if offer.Contract {
+			ev.End = now.AddDate(1, 0, 0)
+		}
+		s.sandboxSend(ev.Body(now))
+		s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, agreement, now))
+	} else {
+		s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, trial, now))
+		if offer.Contract {
+			s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+		}
+	}
 	s.renderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
 }
 
@@ -127,36 +162,84 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	}
 	ident := awsfake.Identity{CustomerAWSAccountID: sub.AWSCustomerAccountID, LicenseArn: sub.AWSLicenseArn,
 		CustomerIdentifier: sub.AWSCustomerIdentifier, ProductCode: sub.AWSProductCode}
-	switch c.PostForm("action") {
+	contract := sub.Offer != nil && sub.Offer.Contract
+	license := ident.LicenseArn != ""
+	now := s.Now()
+	back := func(title, text string) {
+		s.problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
+	}
+	action := c.PostForm("action")
+	switch action {
 	case "subscribe-success":
-		if sub.Offer != nil {
-			s.sandboxEntitle(c, sub.Offer, ident, max(sub.Quantity, 1))
+		if contract {
+			s.sandboxEntitle(c, sub.Offer, ident, max(sub.Quantity, 1), now.AddDate(1, 0, 0))
 		}
-		s.sandboxNotify(ident, "subscribe-success", sub.FreeTrial)
+		if license {
+			s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, s.sandboxAgreement(c, sub, ident), now))
+		} else {
+			s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, sub.FreeTrial, now))
+		}
 	case "subscribe-fail":
-		if !s.sandboxNotify(ident, "subscribe-fail", sub.FreeTrial) {
-			s.problem(c, http.StatusBadRequest, "No such AWS event",
-				"AWS sends no payment-failure event that names a license (concurrent-agreement products).", "/sandbox/aws", "Back")
+		if license {
+			back("No such AWS event", "AWS sends no payment-failure event that names a license (concurrent-agreement products).")
 			return
 		}
+		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, now))
 	case "cancel":
-		s.sandboxNotify(ident, "unsubscribe-pending", false)
-		if ident.LicenseArn == "" {
-			// AWS completes the cancellation about an hour later; the sandbox
-			// sends it at once, dated a second after.
-			body := awsfake.SNSNotification("unsubscribe-success", ident, false, s.Now().Add(time.Second))
-			s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
+		// AWS completes a cancellation about an hour later; the sandbox
+		// sends the completion at once, dated a second after.
+		if license {
+			agreement := s.sandboxAgreement(c, sub, ident)
+			s.sandboxSend(awsfake.LicenseEvent("License Deprovisioned", ident, agreement, now))
+			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement,
+				Status: "CANCELLED"}.Body(now.Add(time.Second)))
+		} else {
+			s.sandboxSend(awsfake.SNSNotification("unsubscribe-pending", ident, false, now))
+			s.sandboxSend(awsfake.SNSNotification("unsubscribe-success", ident, false, now.Add(time.Second)))
+		}
+	case "upgrade", "expire":
+		if !contract {
+			back("Not a contract", "Only contract subscriptions have entitlements to upgrade or expire.")
+			return
+		}
+		if action == "upgrade" {
+			s.sandboxEntitle(c, sub.Offer, ident, s.sandboxEntitled(c, sub)+10, now.AddDate(1, 0, 0))
+		} else {
+			s.sandboxEntitle(c, sub.Offer, ident, s.sandboxEntitled(c, sub), now.Add(-time.Minute))
+		}
+		switch {
+		case !license:
+			s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+		case action == "upgrade":
+			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementAmended, Identity: ident,
+				AgreementID: s.sandboxAgreement(c, sub, ident), Intent: "AMEND", Status: "ACTIVE"}.Body(now))
+		default:
+			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident,
+				AgreementID: s.sandboxAgreement(c, sub, ident), Status: "EXPIRED"}.Body(now))
 		}
 	default:
-		s.problem(c, http.StatusBadRequest, "Unknown action", "Choose an action on the sandbox page.", "/sandbox/aws", "Back")
+		back("Unknown action", "Choose an action on the sandbox page.")
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/sandbox/aws")
 }
 
-// sandboxEntitle gives a contract buyer a year of the offer's first plan:
-// its dimensions at the quantity, as AWS would after a contract purchase.
-func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfake.Identity, quantity int) {
+// sandboxEntitled is the largest integer entitlement a subscription holds
+// (the sandbox grants every dimension the same value).
+func (s *Server) sandboxEntitled(c *gin.Context, sub *store.Subscription) int {
+	var v []int64
+	s.Store.R.WithContext(c.Request.Context()).Model(&store.Entitlement{}).Where("subscription_id = ? AND integer_value IS NOT NULL", sub.ID).
+		Order("integer_value DESC").Limit(1).Pluck("integer_value", &v)
+	if len(v) == 0 {
+		return max(sub.Quantity, 1)
+	}
+	return int(v[0])
+}
+
+// sandboxEntitle gives a contract buyer the offer's first plan until
+// expires: its dimensions at the quantity, as AWS would after a contract
+// purchase, upgrade or expiry.
+func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfake.Identity, quantity int, expires time.Time) {
 	if !offer.Contract {
 		return
 	}
@@ -168,7 +251,7 @@ func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfak
 	_ = json.Unmarshal([]byte(plan.Dimensions), &dims)
 	var ents []awsfake.Entitlement
 	for _, d := range dims {
-		ents = append(ents, awsfake.Entitlement{Dimension: d.Key, Value: int32(quantity), Expiration: s.Now().AddDate(1, 0, 0)})
+		ents = append(ents, awsfake.Entitlement{Dimension: d.Key, Value: int32(quantity), Expiration: expires})
 	}
 	s.Sandbox.AWSEntitlements.Set(ident, ents...)
 }

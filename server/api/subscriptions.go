@@ -253,5 +253,33 @@ func (s *Server) getSubscription(c *gin.Context) {
 	for _, e := range ents {
 		ev = append(ev, entView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev})
+	var ags []store.AWSAgreement
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at, id").Find(&ags).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	type agreementView struct {
+		AgreementID         string     `json:"agreement_id"`
+		OfferID             string     `json:"offer_id"`
+		Intent              string     `json:"intent"`
+		Status              string     `json:"status"`
+		PreviousAgreementID string     `json:"previous_agreement_id,omitempty"`
+		StartsAt            *time.Time `json:"starts_at"`
+		EndsAt              *time.Time `json:"ends_at"`
+		EndedAt             *time.Time `json:"ended_at"`
+		DaysBeforeEnd       *int       `json:"days_before_end"`
+		AutoRenewal         *bool      `json:"auto_renewal"`
+		UpdatedAt           time.Time  `json:"updated_at"`
+	}
+	av := make([]agreementView, 0, len(ags))
+	for _, a := range ags {
+		var renew *bool
+		if a.AutoRenewal != "" {
+			b := a.AutoRenewal == "true"
+			renew = &b
+		}
+		av = append(av, agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
+			a.EndedAt, a.DaysBeforeEnd, renew, a.UpdatedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av})
 }

@@ -26,6 +26,42 @@ type Notification struct {
 	ProductCode     string
 	OfferIdentifier string
 	FreeTrial       bool
+
+	// Agreement is what an EventBridge event said about the purchase
+	// agreement (License Updated and every Purchase Agreement event).
+	Agreement *Agreement
+}
+
+// Agreement is the agreement part of an EventBridge event. Enum values are
+// kept verbatim: AWS documents only some of them.
+type Agreement struct {
+	ID, Intent, Status, PreviousID string
+	AccountID, OfferID             string
+	StartsAt, EndsAt               time.Time
+	DaysBeforeEnd                  *int
+	AutoRenewal                    string // "true", "false" or ""
+}
+
+// Agreement event kinds (the detail-type without its role suffix).
+const (
+	AgreementCreated = "Purchase Agreement Created"
+	AgreementAmended = "Purchase Agreement Amended"
+	AgreementEnded   = "Purchase Agreement Ended"
+	AgreementEnding  = "Purchase Agreement Ending"
+)
+
+// Agreement end statuses that revoke access, and those that mean another
+// agreement took over (renewal, replacement): no revocation.
+var (
+	revokingEnd   = map[string]bool{"CANCELLED": true, "EXPIRED": true, "TERMINATED": true, "ROLLED_BACK": true}
+	supersededEnd = map[string]bool{"RENEWED": true, "REPLACED": true, "SUPERSEDED": true, "ARCHIVED": true}
+)
+
+// RevokesAccess reports whether an ended agreement's status takes access
+// away, and whether the status is one Marketgate knows at all.
+func RevokesAccess(status string) (revoke, known bool) {
+	s := strings.ToUpper(strings.TrimSpace(status))
+	return revokingEnd[s], revokingEnd[s] || supersededEnd[s]
 }
 
 // ErrUnreadable marks a body that is none of the known shapes.
@@ -123,13 +159,25 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 	for _, s := range roleSuffixes {
 		n.Action = strings.TrimSuffix(n.Action, s)
 	}
+	type times struct {
+		StartTime any `json:"startTime"`
+		EndTime   any `json:"endTime"`
+	}
 	var d struct {
+		times
 		Agreement struct {
-			ID     string `json:"id"`
-			Intent string `json:"intent"`
-			Status string `json:"status"`
+			times
+			ID                  string `json:"id"`
+			Intent              string `json:"intent"`
+			Status              string `json:"status"`
+			PreviousAgreementID string `json:"previousAgreementId"`
+			DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
+			AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
 		} `json:"agreement"`
-		Product struct {
+		PreviousAgreementID string `json:"previousAgreementId"`
+		DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
+		AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
+		Product             struct {
 			Code string `json:"code"`
 		} `json:"product"`
 		License struct {
@@ -147,6 +195,17 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 			return n, fmt.Errorf("%w: EventBridge detail: %v", ErrUnreadable, err)
 		}
 	}
+	if id := strings.TrimSpace(d.Agreement.ID); id != "" {
+		a := &Agreement{ID: id, Intent: strings.TrimSpace(d.Agreement.Intent), Status: strings.TrimSpace(d.Agreement.Status),
+			PreviousID: strings.TrimSpace(first(d.Agreement.PreviousAgreementID, d.PreviousAgreementID)),
+			AccountID:  strings.TrimSpace(d.Acceptor.AccountID), OfferID: strings.TrimSpace(d.Offer.ID),
+			StartsAt: anyTime(first(d.Agreement.StartTime, d.StartTime)), EndsAt: anyTime(first(d.Agreement.EndTime, d.EndTime)),
+			AutoRenewal: anyBool(first(d.Agreement.AutoRenewalEnabled, d.AutoRenewalEnabled))}
+		if v, ok := anyInt(first(d.Agreement.DaysBeforeEndTime, d.DaysBeforeEndTime)); ok {
+			a.DaysBeforeEnd = &v
+		}
+		n.Agreement = a
+	}
 	n.ProductCode, n.OfferIdentifier = d.Product.Code, d.Offer.ID
 	n.Ref = subscriptions.Ref{AWSCustomerAccountID: d.Acceptor.AccountID, AWSLicenseArn: d.License.Arn}
 	switch n.Action {
@@ -160,8 +219,13 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 			return n, fmt.Errorf("%w: License Deprovisioned without license.arn", ErrUnreadable)
 		}
 		n.Kind = lifecycle.AWSUnsubscribePending
-	case "Purchase Agreement Created", "Purchase Agreement Amended", "Purchase Agreement Ended":
-		n.Ignore = n.Action + " is recorded; agreements are applied through their License events until agreement tracking is built"
+	case AgreementCreated, AgreementAmended, AgreementEnded, AgreementEnding:
+		if n.Agreement == nil {
+			return n, fmt.Errorf("%w: %s without agreement.id", ErrUnreadable, n.Action)
+		}
+		if n.Action == AgreementEnded && n.Agreement.Status == "" {
+			return n, fmt.Errorf("%w: %s without agreement.status", ErrUnreadable, n.Action)
+		}
 	default:
 		n.Ignore = fmt.Sprintf("detail-type %q changes no subscription", n.Action)
 	}
@@ -181,4 +245,54 @@ func parseTime(s string) time.Time {
 		return t.UTC()
 	}
 	return time.Time{}
+}
+
+// first returns the first value that is not its type's zero value.
+func first[T comparable](vs ...T) T {
+	var zero T
+	for _, v := range vs {
+		if v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// anyTime reads an event time: an RFC 3339 string or epoch seconds.
+func anyTime(v any) time.Time {
+	switch t := v.(type) {
+	case string:
+		return parseTime(strings.TrimSpace(t))
+	case float64:
+		sec := int64(t)
+		return time.Unix(sec, int64((t-float64(sec))*1e9)).UTC()
+	}
+	return time.Time{}
+}
+
+func anyBool(v any) string {
+	switch b := v.(type) {
+	case bool:
+		return fmt.Sprint(b)
+	case string:
+		if s := strings.ToLower(strings.TrimSpace(b)); s == "true" || s == "false" {
+			return s
+		}
+	}
+	return ""
+}
+
+func anyInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case float64:
+		if x >= 0 && x < 1e6 && x == float64(int(x)) {
+			return int(x), true
+		}
+	case string:
+		var i int
+		if _, err := fmt.Sscanf(strings.TrimSpace(x), "%d", &i); err == nil && i >= 0 && i < 1e6 {
+			return i, true
+		}
+	}
+	return 0, false
 }

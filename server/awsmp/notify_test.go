@@ -58,7 +58,12 @@ func TestParseNotification(t *testing.T) {
 		{"unknown action", snsEnvelope("m-4", at, map[string]any{"action": "subscribe-maybe"}), "", "sns:m-4", true, false},
 		{"license updated", event("e-1", "License Updated - Manufacturer", at, license), lifecycle.AWSSubscribeSuccess, "event:e-1", false, false},
 		{"license deprovisioned", event("e-2", "License Deprovisioned - Manufacturer", at, license), lifecycle.AWSUnsubscribePending, "event:e-2", false, false},
-		{"agreement created", event("e-3", "Purchase Agreement Created - Proposer", at, map[string]any{}), "", "event:e-3", true, false},
+		{"agreement created", event("e-3", "Purchase Agreement Created - Proposer", at, agreementDetail("agmt-1", "NEW", "ACTIVE")), "", "event:e-3", false, false},
+		{"agreement ended", event("e-6", "Purchase Agreement Ended - Manufacturer", at, agreementDetail("agmt-1", "", "EXPIRED")), "", "event:e-6", false, false},
+		{"agreement ending", event("e-7", "Purchase Agreement Ending - Manufacturer", at, agreementDetail("agmt-1", "", "ACTIVE")), "", "event:e-7", false, false},
+		{"agreement renewal terms", event("e-8", "Purchase Agreement Renewal Terms Finalized - Proposer", at, agreementDetail("agmt-1", "", "")), "", "event:e-8", true, false},
+		{"agreement created without id", event("e-9", "Purchase Agreement Created - Proposer", at, map[string]any{}), "", "", false, true},
+		{"agreement ended without status", event("e-10", "Purchase Agreement Ended - Proposer", at, agreementDetail("agmt-1", "", "")), "", "", false, true},
 		{"advisory", event("e-4", "Some Advisory", at, nil), "", "event:e-4", true, false},
 		{"not json", "hello", "", "", false, true},
 		{"json but unknown", `{"hello":"world"}`, "", "", false, true},
@@ -89,6 +94,45 @@ func TestParseNotification(t *testing.T) {
 	}
 }
 
+func agreementDetail(id, intent, status string) map[string]any {
+	return map[string]any{"agreement": map[string]any{"id": id, "intent": intent, "status": status,
+		"startTime": "2026-06-01T00:00:00Z", "endTime": "2027-06-01T00:00:00Z", "daysBeforeEndTime": 30, "autoRenewalEnabled": false},
+		"acceptor": map[string]any{"accountId": "845735284135"}, "product": map[string]any{"code": "prod-ca"},
+		"offer": map[string]any{"id": "offer-9"}}
+}
+
+func TestParseAgreementFields(t *testing.T) {
+	at := time.Date(2026, 6, 2, 9, 14, 3, 0, time.UTC)
+	d := agreementDetail("agmt-7", "RENEW", "ACTIVE")
+	d["previousAgreementId"] = "agmt-6"
+	n, err := awsmp.ParseNotification(event("e-1", "Purchase Agreement Created - Manufacturer", at, d), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := n.Agreement
+	if a == nil || a.ID != "agmt-7" || a.Intent != "RENEW" || a.Status != "ACTIVE" || a.PreviousID != "agmt-6" ||
+		a.AccountID != "845735284135" || a.OfferID != "offer-9" || a.AutoRenewal != "false" ||
+		a.DaysBeforeEnd == nil || *a.DaysBeforeEnd != 30 ||
+		!a.StartsAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) || !a.EndsAt.Equal(time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("agreement: %+v", a)
+	}
+	// Epoch-second times at the detail level are read too.
+	d = map[string]any{"agreement": map[string]any{"id": "agmt-8"}, "startTime": 1780390800.0}
+	n, _ = awsmp.ParseNotification(event("e-2", "Purchase Agreement Amended", at, d), "")
+	if n.Agreement == nil || n.Agreement.StartsAt.Unix() != 1780390800 {
+		t.Fatalf("epoch start: %+v", n.Agreement)
+	}
+	for _, c := range []struct {
+		status        string
+		revoke, known bool
+	}{{"CANCELLED", true, true}, {"expired", true, true}, {"TERMINATED", true, true}, {"RENEWED", false, true},
+		{"REPLACED", false, true}, {"SOMETHING_NEW", false, false}} {
+		if r, k := awsmp.RevokesAccess(c.status); r != c.revoke || k != c.known {
+			t.Errorf("RevokesAccess(%q) = %v, %v", c.status, r, k)
+		}
+	}
+}
+
 func FuzzParseNotification(f *testing.F) {
 	at := time.Date(2026, 6, 2, 9, 0, 0, 0, time.UTC)
 	f.Add(snsEnvelope("m-1", at, legacyMsg("subscribe-success")))
@@ -96,9 +140,11 @@ func FuzzParseNotification(f *testing.F) {
 	f.Add(`{"action":"unsubscribe-success","customer-identifier":"X","product-code":"p"}`)
 	f.Add(`{"Type":"Notification","Message":{"action":1}}`)
 	f.Add(`[]`)
+	f.Add(event("e-2", "Purchase Agreement Ended - Proposer", at, agreementDetail("agmt-1", "", "CANCELLED")))
+	f.Add(`{"source":"aws.agreement-marketplace","id":"x","detail-type":"Purchase Agreement Ending","detail":{"agreement":{"id":"a","daysBeforeEndTime":"x","startTime":{}}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		n, err := awsmp.ParseNotification(body, "sqs-id")
-		if err == nil && n.Kind == "" && n.Ignore == "" && !n.Refresh {
+		if err == nil && n.Kind == "" && n.Ignore == "" && !n.Refresh && n.Agreement == nil {
 			t.Fatalf("accepted without a kind or a reason to ignore: %q", body)
 		}
 		if err == nil && n.Kind != "" && n.Ref == (subscriptions.Ref{}) {

@@ -74,6 +74,9 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		}
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", subID, nil)
 	}
+	if n.Kind == "" && n.Agreement != nil && strings.HasPrefix(n.Action, "Purchase Agreement ") && n.Ignore == "" {
+		return p.applyAgreement(ctx, m, n)
+	}
 	if n.Kind == "" {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
@@ -104,6 +107,9 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		s := res.Subscription
 		subID = s.ID
 		contract = offer.Contract
+		if err := p.linkAgreement(tx, now, n, s.ID, subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}); err != nil {
+			return err
+		}
 		upd := map[string]any{}
 		if s.OfferID == nil && offer.ID != 0 {
 			upd["offer_id"] = offer.ID
@@ -141,7 +147,8 @@ func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err e
 
 // RefreshEntitlements reads a contract customer's entitlements from AWS,
 // stores them, and applies them: a current entitlement means active, none
-// or only expired ones mean ended. It returns the subscription's id.
+// or only expired ones mean ended. The read is AWS's truth at the time of
+// reading, so it is dated now. It returns the subscription's id.
 func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error) {
 	if p.AWS == nil {
 		return nil, errors.New("AWS entitlements are not configured")

@@ -258,3 +258,28 @@ func timePtr(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// NoteTx records a timeline entry that changes no state (an agreement
+// ending soon, a superseded agreement) inside a caller's transaction.
+func NoteTx(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time, summary string, meta Meta) error {
+	var states []string
+	if err := tx.Model(&store.Subscription{}).Where("id = ?", subID).Pluck("state", &states).Error; err != nil {
+		return err
+	}
+	if len(states) == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	state := states[0]
+	if at.IsZero() {
+		at = now
+	}
+	if meta.Note != "" {
+		summary += " — " + meta.Note
+	}
+	actor := meta.Actor
+	if actor == "" {
+		actor = "system"
+	}
+	return tx.Create(&store.TimelineEvent{SubscriptionID: subID, At: at.UTC(), Kind: kind, Source: meta.Source, Summary: summary,
+		FromState: state, ToState: state, Actor: actor, Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now}).Error
+}

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Callout, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, type Entitlement, type Subscription, type TimelineEntry } from '../api';
+import { Button, Callout, Classes, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { api, type Agreement, type Entitlement, type Subscription, type TimelineEntry } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
@@ -11,7 +11,12 @@ export function SubscriptionPage() {
   const q = useQuery({
     queryKey: ['subscription', id],
     queryFn: () =>
-      api<{ subscription: Subscription; timeline: TimelineEntry[]; entitlements: Entitlement[] }>('/api/subscriptions/' + id),
+      api<{
+        subscription: Subscription;
+        timeline: TimelineEntry[];
+        entitlements: Entitlement[];
+        agreements: Agreement[];
+      }>('/api/subscriptions/' + id),
   });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
@@ -89,6 +94,50 @@ export function SubscriptionPage() {
                     )}
                   </td>
                   <td>{formatDate(e.updated_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </HTMLTable>
+        </>
+      )}
+      {(q.data.agreements ?? []).length > 0 && (
+        <>
+          <H5 style={{ marginTop: 16 }}>Agreements (AWS)</H5>
+          <HTMLTable compact className="mg-table" aria-label="Agreements" style={{ maxWidth: 900 }}>
+            <thead>
+              <tr>
+                <th>Agreement</th>
+                <th>Offer</th>
+                <th>Intent</th>
+                <th>Status</th>
+                <th>Term</th>
+                <th>Auto-renewal</th>
+              </tr>
+            </thead>
+            <tbody>
+              {q.data.agreements.map((a) => (
+                <tr key={a.agreement_id}>
+                  <td>
+                    <code>{a.agreement_id}</code>
+                    {a.previous_agreement_id && <div className={Classes.TEXT_MUTED}>follows {a.previous_agreement_id}</div>}
+                  </td>
+                  <td>{a.offer_id || '—'}</td>
+                  <td>{a.intent || '—'}</td>
+                  <td>
+                    <Tag minimal intent={a.ended_at ? 'none' : 'success'}>
+                      {a.status || (a.ended_at ? 'ended' : 'unknown')}
+                    </Tag>
+                    {a.ended_at && <span className={Classes.TEXT_MUTED}> since {formatDate(a.ended_at)}</span>}
+                    {!a.ended_at && a.days_before_end != null && (
+                      <Tag minimal intent="warning" style={{ marginLeft: 6 }}>
+                        ends in {a.days_before_end} days
+                      </Tag>
+                    )}
+                  </td>
+                  <td>
+                    {formatDate(a.starts_at)} → {formatDate(a.ends_at)}
+                  </td>
+                  <td>{a.auto_renewal == null ? '—' : a.auto_renewal ? 'on' : 'off'}</td>
                 </tr>
               ))}
             </tbody>

@@ -26,6 +26,14 @@ type Entitlements struct {
 	items    []Entitlement
 	PageSize int
 	fail     []string
+	queries  int // first-page requests: one per GetEntitlements walk
+}
+
+// Calls reports how many entitlement reads started (first pages only).
+func (e *Entitlements) Calls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.queries
 }
 
 // NewEntitlements returns an empty fake.
@@ -103,6 +111,9 @@ func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return false
 	}
 	e.mu.Lock()
+	if in.NextToken == "" {
+		e.queries++
+	}
 	var found []Entitlement
 	for _, it := range e.items {
 		if it.ProductCode == in.ProductCode && match("CUSTOMER_IDENTIFIER", it.CustomerIdentifier) &&

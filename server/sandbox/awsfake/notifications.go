@@ -12,20 +12,64 @@ func SNSNotification(action string, id Identity, freeTrial bool, at time.Time) s
 	if action == "subscribe-success" || action == "subscribe-fail" {
 		inner["isFreeTrialTermPresent"] = map[bool]string{true: "true", false: "false"}[freeTrial]
 	}
-	msg, _ := json.Marshal(inner)
 	topic := "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-" + id.ProductCode
+	if action == "entitlement-updated" {
+		delete(inner, "isFreeTrialTermPresent")
+		topic = "arn:aws:sns:us-east-1:287250355862:aws-mp-entitlement-notification-" + id.ProductCode
+	}
+	msg, _ := json.Marshal(inner)
 	b, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": newID(), "TopicArn": topic,
 		"Message": string(msg), "Timestamp": at.UTC().Format("2006-01-02T15:04:05.000Z"), "SignatureVersion": "1"})
 	return string(b)
 }
 
 // LicenseEvent is the SQS body of an EventBridge license event ("License
-// Updated", "License Deprovisioned") for a concurrent-agreements identity.
-func LicenseEvent(detailType string, id Identity, at time.Time) string {
-	b, _ := json.Marshal(map[string]any{"version": "0", "id": newID(), "detail-type": detailType + " - Manufacturer",
+// Updated", "License Deprovisioned") for a concurrent-agreements identity,
+// naming the agreement the license belongs to.
+func LicenseEvent(detailType string, id Identity, agreementID string, at time.Time) string {
+	return eventBody(detailType+" - Manufacturer", at, map[string]any{"requestId": newID(), "catalog": "AWSMarketplace",
+		"agreement": map[string]string{"id": agreementID},
+		"product":   map[string]string{"code": id.ProductCode}, "license": map[string]string{"arn": id.LicenseArn},
+		"acceptor": map[string]string{"accountId": id.CustomerAWSAccountID}})
+}
+
+// AgreementEvent is the SQS body of an EventBridge purchase-agreement event
+// ("Purchase Agreement Created", "Amended", "Ended", "Ending").
+type AgreementEvent struct {
+	DetailType    string // without the role suffix
+	Identity      Identity
+	AgreementID   string
+	Intent        string // NEW, RENEW, AMEND, ...
+	Status        string // ACTIVE, CANCELLED, EXPIRED, ...
+	Start, End    time.Time
+	DaysBeforeEnd int // Ending only
+	OfferID       string
+}
+
+// Body renders the event as AWS puts it on the queue (Proposer variant).
+func (e AgreementEvent) Body(at time.Time) string {
+	ag := map[string]any{"id": e.AgreementID, "status": e.Status}
+	if e.Intent != "" {
+		ag["intent"] = e.Intent
+	}
+	if !e.Start.IsZero() {
+		ag["startTime"] = e.Start.UTC().Format(time.RFC3339)
+	}
+	if !e.End.IsZero() {
+		ag["endTime"] = e.End.UTC().Format(time.RFC3339)
+	}
+	if e.DaysBeforeEnd > 0 {
+		ag["daysBeforeEndTime"] = e.DaysBeforeEnd
+	}
+	return eventBody(e.DetailType+" - Proposer", at, map[string]any{"requestId": newID(), "catalog": "AWSMarketplace",
+		"agreement": ag, "product": map[string]string{"code": e.Identity.ProductCode},
+		"acceptor": map[string]string{"accountId": e.Identity.CustomerAWSAccountID},
+		"proposer": map[string]string{"accountId": "000000000000"}, "offer": map[string]string{"id": e.OfferID}})
+}
+
+func eventBody(detailType string, at time.Time, detail map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"version": "0", "id": newID(), "detail-type": detailType,
 		"source": "aws.agreement-marketplace", "account": "000000000000", "time": at.UTC().Format(time.RFC3339), "region": "us-east-1",
-		"detail": map[string]any{"requestId": newID(), "catalog": "AWSMarketplace",
-			"product": map[string]string{"code": id.ProductCode}, "license": map[string]string{"arn": id.LicenseArn},
-			"acceptor": map[string]string{"accountId": id.CustomerAWSAccountID}}})
+		"detail": detail})
 	return string(b)
 }
