@@ -420,21 +420,31 @@ func eventually(t *testing.T, s *server, what string, check func() bool) {
 // arrive through the SQS queue.
 func TestSandboxAWSBuyerJourney(t *testing.T) {
 	s := start(t, t.TempDir(), nil, "--sandbox")
-	c, _ := sandboxBuyer(t, s, "1", true, "jo@journey.example")
-	eventually(t, s, "the free trial becoming active", func() bool {
-		var list struct {
-			Items []struct {
-				State     string `json:"state"`
-				FreeTrial bool   `json:"free_trial"`
-			} `json:"items"`
-		}
+	c, form := sandboxBuyer(t, s, "1", true, "jo@journey.example")
+	type item struct {
+		ID        uint   `json:"id"`
+		State     string `json:"state"`
+		FreeTrial bool   `json:"free_trial"`
+	}
+	mine := func() item {
+		var list struct{ Items []item }
 		r, err := c.Get(s.url + "/api/subscriptions")
 		if err != nil {
 			t.Fatal(err)
 		}
 		decode(t, r, &list)
-		return len(list.Items) == 1 && list.Items[0].State == "active" && list.Items[0].FreeTrial
-	})
+		if len(list.Items) != 1 {
+			return item{}
+		}
+		return list.Items[0]
+	}
+	eventually(t, s, "the free trial becoming active", func() bool { it := mine(); return it.State == "active" && it.FreeTrial })
+	// The buyer cancels: unsubscribe-pending now, unsubscribe-success when
+	// the simulated AWS completes the cancellation a few seconds later.
+	r := form("/sandbox/aws/notify", url.Values{"subscription": {fmt.Sprint(mine().ID)}, "action": {"cancel"}})
+	r.Body.Close()
+	eventually(t, s, "unsubscribe-pending", func() bool { st := mine().State; return st == "unsubscribe_pending" || st == "ended" })
+	eventually(t, s, "the cancellation completing", func() bool { return mine().State == "ended" })
 }
 
 // A contract on a concurrent-agreements product, bought, upgraded and left

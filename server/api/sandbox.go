@@ -86,6 +86,10 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows})
 }
 
+// SandboxCancelDelay is how long the simulated AWS takes to complete a
+// cancellation (AWS: about an hour), leaving time for the final usage.
+var SandboxCancelDelay = 5 * time.Second
+
 // sandboxSend puts a body on the sandbox queue, as AWS would.
 func (s *Server) sandboxSend(body string) {
 	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
@@ -171,6 +175,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	action := c.PostForm("action")
 	switch action {
 	case "subscribe-success":
+		s.Sandbox.AWSMetering.Subscribe(ident)
 		if contract {
 			s.sandboxEntitle(c, sub.Offer, ident, max(sub.Quantity, 1), now.AddDate(1, 0, 0))
 		}
@@ -186,17 +191,21 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		}
 		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, now))
 	case "cancel":
-		// AWS completes a cancellation about an hour later; the sandbox
-		// sends the completion at once, dated a second after.
+		// AWS completes a cancellation about an hour later, after the
+		// seller's final usage; the sandbox does so after SandboxCancelDelay.
+		var final string
 		if license {
 			agreement := s.sandboxAgreement(c, sub, ident)
 			s.sandboxSend(awsfake.LicenseEvent("License Deprovisioned", ident, agreement, now))
-			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement,
-				Status: "CANCELLED"}.Body(now.Add(time.Second)))
+			final = awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "CANCELLED"}.Body(now.Add(SandboxCancelDelay))
 		} else {
 			s.sandboxSend(awsfake.SNSNotification("unsubscribe-pending", ident, false, now))
-			s.sandboxSend(awsfake.SNSNotification("unsubscribe-success", ident, false, now.Add(time.Second)))
+			final = awsfake.SNSNotification("unsubscribe-success", ident, false, now.Add(SandboxCancelDelay))
 		}
+		time.AfterFunc(SandboxCancelDelay, func() {
+			s.Sandbox.AWSMetering.Unsubscribe(ident)
+			s.sandboxSend(final)
+		})
 	case "upgrade", "expire":
 		if !contract {
 			back("Not a contract", "Only contract subscriptions have entitlements to upgrade or expire.")

@@ -392,6 +392,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
 			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
+		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering); err != nil {
+			return err
+		}
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
 			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}

@@ -32,6 +32,7 @@ type Config struct {
 // MeteringAPI is the part of the metering client Marketgate uses.
 type MeteringAPI interface {
 	ResolveCustomer(ctx context.Context, in *mm.ResolveCustomerInput, opts ...func(*mm.Options)) (*mm.ResolveCustomerOutput, error)
+	BatchMeterUsage(ctx context.Context, in *mm.BatchMeterUsageInput, opts ...func(*mm.Options)) (*mm.BatchMeterUsageOutput, error)
 }
 
 // Client wraps the AWS clients.

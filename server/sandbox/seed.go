@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
@@ -289,4 +290,37 @@ func randomID(rng *rand.Rand, prefix string, n int) string {
 		b = append(b, chars[rng.IntN(len(chars))])
 	}
 	return string(b)
+}
+
+// LoadAWS tells the simulated AWS Marketplace what this database already
+// holds, as if AWS had sold it: every AWS subscription that is not over
+// may be metered, and each product meters the dimensions of its plans.
+func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering) error {
+	var offers []store.Offer
+	if err := st.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'aws'").Find(&offers).Error; err != nil {
+		return err
+	}
+	for _, o := range offers {
+		var dims []string
+		for _, p := range o.Plans {
+			var ds []struct{ Key string }
+			_ = json.Unmarshal([]byte(p.Dimensions), &ds)
+			for _, d := range ds {
+				dims = append(dims, d.Key)
+			}
+		}
+		if len(dims) > 0 {
+			m.SetDimensions(o.MarketplaceID, dims...)
+		}
+	}
+	var subs []store.Subscription
+	if err := st.R.WithContext(ctx).Where("marketplace = 'aws' AND state IN ?", []string{"pending", "active", "unsubscribe_pending"}).
+		Find(&subs).Error; err != nil {
+		return err
+	}
+	for _, s := range subs {
+		m.Subscribe(awsfake.Identity{CustomerAWSAccountID: s.AWSCustomerAccountID, LicenseArn: s.AWSLicenseArn,
+			CustomerIdentifier: s.AWSCustomerIdentifier, ProductCode: s.AWSProductCode})
+	}
+	return nil
 }

@@ -36,6 +36,13 @@ type Metering struct {
 	tokens map[string]token
 	fail   map[string][]string // operation → error codes to answer next, in order
 	calls  map[string]int
+
+	subscribed map[string]string          // identity key → product code
+	dimensions map[string]map[string]bool // product code → metering dimensions
+	metered    map[string]*MeteredRecord  // by identity, dimension and hour
+	seq        int
+	unprocess  int
+	drop       int
 }
 
 // NewMetering returns an empty fake; now is its clock (nil: time.Now).
@@ -43,7 +50,8 @@ func NewMetering(now func() time.Time) *Metering {
 	if now == nil {
 		now = time.Now
 	}
-	return &Metering{now: now, tokens: map[string]token{}, fail: map[string][]string{}, calls: map[string]int{}}
+	return &Metering{now: now, tokens: map[string]token{}, fail: map[string][]string{}, calls: map[string]int{},
+		subscribed: map[string]string{}, dimensions: map[string]map[string]bool{}, metered: map[string]*MeteredRecord{}}
 }
 
 // IssueToken creates a registration token for a buyer, as AWS does when the
@@ -54,6 +62,7 @@ func (m *Metering) IssueToken(id Identity) string {
 	t := "sandbox-" + hex.EncodeToString(b)
 	m.mu.Lock()
 	m.tokens[t] = token{id: id, issued: m.now()}
+	m.subscribed[identityKey(id)] = id.ProductCode
 	m.mu.Unlock()
 	return t
 }
@@ -93,7 +102,7 @@ func (m *Metering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Unlock()
 	if code != "" {
 		status := http.StatusBadRequest
-		if code == "InternalServiceErrorException" {
+		if code == "InternalServiceErrorException" || code == "ServiceUnavailable" {
 			status = http.StatusInternalServerError
 		}
 		writeError(w, status, code, "injected by the sandbox")
@@ -102,6 +111,8 @@ func (m *Metering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "ResolveCustomer":
 		m.resolveCustomer(w, r)
+	case "BatchMeterUsage":
+		m.batchMeterUsage(w, r)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the sandbox does not implement "+op)
 	}

@@ -1,0 +1,243 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// BatchMeterUsage, with the rules of the reference (aws-marketplace.md §4):
+//
+//	R1  at most 25 records and a body under 1 MB (ValidationException)
+//	R2  one product per call: a legacy request names its ProductCode, a
+//	    concurrent-agreements request names none and all its LicenseArns
+//	    belong to one product (InvalidLicenseException)
+//	R3  a Timestamp up to 24 hours old, not in the future
+//	R4  previous-month usage only until 06:00 UTC on the 1st
+//	R5  one record out of bounds fails the whole batch (TimestampOutOfBoundsException)
+//	R6  one record per customer, dimension and UTC hour
+//	R7  an identical resend succeeds again with the same MeteringRecordId
+//	R8  a different quantity for a metered hour is a DuplicateRecord; the first wins
+//	R9  Quantity is 0 or more
+//
+// Unknown or unsubscribed customers get CustomerNotSubscribed per record.
+
+// MeteredRecord is one record the fake accepted (billed).
+type MeteredRecord struct {
+	Key       string // the customer: "ca:<account>:<license>" or "legacy:<product>:<customer>"
+	Dimension string
+	Hour      time.Time
+	Timestamp time.Time
+	Quantity  int32
+	RecordID  string
+}
+
+type usageRecord struct {
+	CustomerIdentifier   string `json:",omitempty"`
+	CustomerAWSAccountId string `json:",omitempty"`
+	LicenseArn           string `json:",omitempty"`
+	Dimension            string
+	Quantity             *int32 `json:",omitempty"`
+	Timestamp            float64
+	UsageAllocations     json.RawMessage `json:",omitempty"`
+}
+
+// Subscribe makes an identity meterable (AWS: an active agreement).
+// IssueToken subscribes the identity it issues a token for.
+func (m *Metering) Subscribe(id Identity) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.subscribed[identityKey(id)] = id.ProductCode
+}
+
+// Unsubscribe makes further records for the identity fail with
+// CustomerNotSubscribed (AWS: after unsubscribe-success).
+func (m *Metering) Unsubscribe(id Identity) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.subscribed, identityKey(id))
+}
+
+// SetDimensions names a product's metering dimensions; records for other
+// dimensions fail the batch with InvalidUsageDimensionException. A product
+// without dimensions set accepts any.
+func (m *Metering) SetDimensions(productCode string, dims ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	set := map[string]bool{}
+	for _, d := range dims {
+		set[d] = true
+	}
+	m.dimensions[productCode] = set
+}
+
+// UnprocessNext puts the next n records into UnprocessedRecords (not billed).
+func (m *Metering) UnprocessNext(n int) {
+	m.mu.Lock()
+	m.unprocess += n
+	m.mu.Unlock()
+}
+
+// DropNext leaves the next n records out of both Results and
+// UnprocessedRecords (not billed), which callers must treat as pending.
+func (m *Metering) DropNext(n int) {
+	m.mu.Lock()
+	m.drop += n
+	m.mu.Unlock()
+}
+
+// Metered returns the billed records, oldest first.
+func (m *Metering) Metered() []MeteredRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]MeteredRecord, 0, len(m.metered))
+	for _, r := range m.metered {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RecordID < out[j].RecordID })
+	return out
+}
+
+func identityKey(id Identity) string {
+	if id.LicenseArn != "" {
+		return "ca:" + id.CustomerAWSAccountID + ":" + id.LicenseArn
+	}
+	return "legacy:" + id.ProductCode + ":" + id.CustomerIdentifier
+}
+
+// maxBatchBody is R1's request size limit.
+const maxBatchBody = 1 << 20
+
+func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBody+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ValidationException", "unreadable request")
+		return
+	}
+	if len(body) > maxBatchBody {
+		writeError(w, http.StatusBadRequest, "ValidationException", "the request must be smaller than 1 MB")
+		return
+	}
+	var in struct {
+		ProductCode  string
+		UsageRecords []usageRecord
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "ValidationException", "malformed request: "+err.Error())
+		return
+	}
+	if n := len(in.UsageRecords); n == 0 || n > 25 {
+		writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf("UsageRecords must hold 1 to 25 records, not %d", n))
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now().UTC()
+	// Validate the whole batch first: any failure here fails it all.
+	product := in.ProductCode
+	for _, u := range in.UsageRecords {
+		switch {
+		case u.LicenseArn != "" && u.CustomerIdentifier != "":
+			writeError(w, http.StatusBadRequest, "ValidationException", "a record names a CustomerIdentifier or a LicenseArn, not both")
+			return
+		case u.LicenseArn != "" && in.ProductCode != "":
+			writeError(w, http.StatusBadRequest, "InvalidProductCodeException", "a request with LicenseArn records carries no ProductCode")
+			return
+		case u.LicenseArn == "" && u.CustomerIdentifier == "":
+			writeError(w, http.StatusBadRequest, "InvalidCustomerIdentifierException", "a record needs a CustomerIdentifier or a LicenseArn")
+			return
+		case u.CustomerIdentifier != "" && in.ProductCode == "":
+			writeError(w, http.StatusBadRequest, "InvalidProductCodeException", "ProductCode is required for CustomerIdentifier records")
+			return
+		case u.LicenseArn != "" && u.CustomerAWSAccountId == "":
+			writeError(w, http.StatusBadRequest, "ValidationException", "CustomerAWSAccountId is required with LicenseArn")
+			return
+		case u.Dimension == "":
+			writeError(w, http.StatusBadRequest, "InvalidUsageDimensionException", "Dimension is required")
+			return
+		case u.Quantity != nil && *u.Quantity < 0:
+			writeError(w, http.StatusBadRequest, "ValidationException", "Quantity must be 0 or more")
+			return
+		}
+		if u.LicenseArn != "" {
+			if p, ok := m.subscribed["ca:"+u.CustomerAWSAccountId+":"+u.LicenseArn]; ok {
+				if product != "" && p != product {
+					writeError(w, http.StatusBadRequest, "InvalidLicenseException", "the licenses in one call must belong to one product")
+					return
+				}
+				product = p
+			}
+		}
+		if dims, ok := m.dimensions[product]; ok && !dims[u.Dimension] {
+			writeError(w, http.StatusBadRequest, "InvalidUsageDimensionException", "unknown dimension "+u.Dimension)
+			return
+		}
+		if !inBounds(epoch(u.Timestamp), now) {
+			writeError(w, http.StatusBadRequest, "TimestampOutOfBoundsException",
+				"a record's Timestamp is in the future, more than 24 hours old, or past the month-end cutoff")
+			return
+		}
+	}
+	results := []any{}
+	unprocessed := []any{}
+	for _, u := range in.UsageRecords {
+		echo := u
+		if echo.Quantity == nil {
+			zero := int32(0)
+			echo.Quantity = &zero
+		}
+		if m.drop > 0 {
+			m.drop--
+			continue
+		}
+		if m.unprocess > 0 {
+			m.unprocess--
+			unprocessed = append(unprocessed, echo)
+			continue
+		}
+		id := Identity{CustomerIdentifier: u.CustomerIdentifier, ProductCode: in.ProductCode, CustomerAWSAccountID: u.CustomerAWSAccountId, LicenseArn: u.LicenseArn}
+		key := identityKey(id)
+		if _, ok := m.subscribed[key]; !ok {
+			results = append(results, map[string]any{"Status": "CustomerNotSubscribed", "UsageRecord": echo})
+			continue
+		}
+		ts := epoch(u.Timestamp)
+		hour := ts.Truncate(time.Hour)
+		slot := key + "|" + u.Dimension + "|" + hour.Format(time.RFC3339)
+		prev, seen := m.metered[slot]
+		switch {
+		case !seen:
+			m.seq++
+			rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: *echo.Quantity,
+				RecordID: fmt.Sprintf("%08d-%s", m.seq, newID()[:12])}
+			m.metered[slot] = rec
+			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": rec.RecordID, "UsageRecord": echo})
+		case prev.Quantity == *echo.Quantity:
+			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": prev.RecordID, "UsageRecord": echo})
+		default:
+			results = append(results, map[string]any{"Status": "DuplicateRecord", "UsageRecord": echo})
+		}
+	}
+	writeJSON(w, map[string]any{"Results": results, "UnprocessedRecords": unprocessed})
+}
+
+func epoch(sec float64) time.Time {
+	whole, frac := math.Modf(sec)
+	return time.Unix(int64(whole), int64(frac*1e9)).UTC()
+}
+
+// inBounds applies R3 and R4.
+func inBounds(ts, now time.Time) bool {
+	if ts.After(now.Add(time.Minute)) || now.Sub(ts) > 24*time.Hour {
+		return false
+	}
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if ts.Before(monthStart) && now.Sub(monthStart) >= 6*time.Hour {
+		return false
+	}
+	return true
+}
