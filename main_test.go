@@ -305,6 +305,7 @@ func TestCommands(t *testing.T) {
 		{"serve help", "", []string{"serve", "--help"}, 0, "MARKETGATE_DATABASE_URL"},
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
+		{"sns verification in the sandbox", "", []string{"serve", "--data-dir", dir, "--sandbox", "--aws-sns-verify"}, 2, "cannot be used with --sandbox"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
 		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 4 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},

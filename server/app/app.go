@@ -335,6 +335,13 @@ func serve(ctx context.Context, args []string, o IO) error {
 	if err != nil {
 		return usageError{err}
 	}
+	verify, err := v.boolean("aws-sns-verify")
+	if err != nil {
+		return usageError{err}
+	}
+	if verify && sandboxMode {
+		return usageError{errors.New("--aws-sns-verify cannot be used with --sandbox: the simulated AWS does not sign its messages with SNS certificates")}
+	}
 	log, err := newLogger(o.Stderr, v.str("log-format"), v.str("log-level"))
 	if err != nil {
 		return err
@@ -378,12 +385,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 	defer ln.Close()
 	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"),
 		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint")}
-	var queues []string
-	for _, q := range strings.Split(v.str("aws-sqs-queue-urls"), ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			queues = append(queues, q)
-		}
-	}
+	queues := splitList(v.str("aws-sqs-queue-urls"))
 	var sb *api.Sandbox
 	if sandboxMode {
 		// The simulated AWS Marketplace runs inside this process; the real
@@ -411,6 +413,10 @@ func serve(ctx context.Context, args []string, o IO) error {
 		}
 	}
 	proc := &awsmp.Processor{Store: st, Log: log, AWS: awsClient}
+	if verify {
+		proc.SNS = &awsmp.SNSVerifier{TopicARNs: splitList(v.str("aws-sns-topic-arns"))}
+		log.Info("SNS signature verification on", "topics", len(proc.SNS.TopicARNs))
+	}
 	handler, err := api.New(api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
@@ -541,4 +547,15 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// splitList reads a comma-separated setting, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, q := range strings.Split(s, ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			out = append(out, q)
+		}
+	}
+	return out
 }

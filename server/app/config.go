@@ -48,6 +48,8 @@ var serveSettings = []setting{
 	{flag: "aws-entitlement-endpoint", env: "MARKETGATE_AWS_ENTITLEMENT_ENDPOINT", usage: "AWS Marketplace Entitlement endpoint URL (always us-east-1; AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE also works)"},
 	{flag: "aws-sqs-queue-urls", env: "MARKETGATE_AWS_SQS_QUEUE_URLS", usage: "comma-separated SQS queue URLs that receive the AWS Marketplace notifications"},
 	{flag: "aws-sqs-endpoint", env: "MARKETGATE_AWS_SQS_ENDPOINT", usage: "SQS endpoint URL (default: the SDK's; AWS_ENDPOINT_URL_SQS also works)"},
+	{flag: "aws-sns-verify", env: "MARKETGATE_AWS_SNS_VERIFY", def: "false", usage: "verify the signature of every SNS notification (certificate from sns.<region>.amazonaws.com); off by default: the SQS queue policy is the trust boundary", boolean: true},
+	{flag: "aws-sns-topic-arns", env: "MARKETGATE_AWS_SNS_TOPIC_ARNS", usage: "comma-separated SNS topic ARNs to accept notifications from (with --aws-sns-verify; empty: any topic)"},
 	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},
 	{flag: "log-level", env: "MARKETGATE_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error"},
 }

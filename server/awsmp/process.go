@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -22,7 +23,8 @@ const SourceSQS = "aws_sqs"
 type Processor struct {
 	Store *store.Store
 	Log   *slog.Logger
-	AWS   *Client // for GetEntitlements (contracts); nil: entitlements are not read
+	AWS   *Client      // for GetEntitlements (contracts); nil: entitlements are not read
+	SNS   *SNSVerifier // nil: SNS signatures are not checked (the queue policy is the trust boundary)
 }
 
 // Receive stores one SQS message body in the inbox and applies it. It
@@ -65,6 +67,19 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	if err != nil {
 		p.Log.Warn("aws notification unreadable", "inbox_id", m.ID, "err", err)
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
+	}
+	if p.SNS != nil && (n.Shape == "sns" || n.Shape == "sns-raw") {
+		verr := fmt.Errorf("%w: raw message delivery carries no signature; turn it off on the SQS subscription, or turn verification off", ErrSignature)
+		if n.Shape == "sns" {
+			verr = p.SNS.Verify(ctx, m.Body)
+		}
+		if errors.Is(verr, ErrSignature) {
+			p.Log.Warn("aws notification refused", "inbox_id", m.ID, "err", verr)
+			return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, verr.Error(), nil, nil)
+		}
+		if verr != nil {
+			return p.retryLater(ctx, m, verr)
+		}
 	}
 	now := p.Store.Now()
 	if n.Refresh {
