@@ -258,6 +258,7 @@ CREATE TABLE aws_agreements (
 );
 CREATE UNIQUE INDEX aws_agreements_agreement ON aws_agreements (agreement_id);
 CREATE INDEX aws_agreements_subscription ON aws_agreements (subscription_id);
+ALTER TABLE subscriptions ADD COLUMN aws_offer_id varchar(255) NOT NULL DEFAULT '';
 `},
 }
 

@@ -131,6 +131,7 @@ type Subscription struct {
 	AWSLicenseArn         string `gorm:"column:aws_license_arn"`
 	AWSCustomerIdentifier string `gorm:"column:aws_customer_identifier"`
 	AWSProductCode        string `gorm:"column:aws_product_code"`
+	AWSOfferID            string `gorm:"column:aws_offer_id"` // the AWS offer the buyer accepted last (offer-identifier, agreement offer.id)
 	AzureSubscriptionID   string
 	AzureTenantID         string
 

@@ -27,6 +27,7 @@ export interface Subscription {
   aws_license_arn: string;
   aws_customer_identifier: string;
   aws_product_code: string;
+  aws_offer_id: string;
   azure_subscription_id: string;
   azure_tenant_id: string;
   term_start: string | null;

@@ -45,6 +45,7 @@ type subscriptionView struct {
 	AWSLicenseArn         string     `json:"aws_license_arn"`
 	AWSCustomerIdentifier string     `json:"aws_customer_identifier"`
 	AWSProductCode        string     `json:"aws_product_code"`
+	AWSOfferID            string     `json:"aws_offer_id"`
 	AzureSubscriptionID   string     `json:"azure_subscription_id"`
 	AzureTenantID         string     `json:"azure_tenant_id"`
 	TermStart             *time.Time `json:"term_start"`
@@ -62,7 +63,7 @@ func viewSubscription(s *store.Subscription) subscriptionView {
 	return subscriptionView{
 		ID: s.ID, Marketplace: s.Marketplace, State: s.State, Name: s.Name, Quantity: s.Quantity,
 		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn,
-		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode,
+		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode, AWSOfferID: s.AWSOfferID,
 		AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
 		TermStart: s.TermStart, TermEnd: s.TermEnd, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
 		Version: s.Version, StateChangedAt: s.StateChangedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,

@@ -150,8 +150,11 @@ func (p *Processor) applyAgreement(ctx context.Context, m *store.InboxMessage, n
 		switch n.Action {
 		case AgreementCreated:
 			meta.Note = what + " created" + paren(n.Agreement.Intent)
-			_, err = subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at}, meta, nil)
-			return err
+			res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at}, meta, nil)
+			if err != nil || res.Subscription == nil {
+				return err
+			}
+			return setOffer(tx, now, res.Subscription, row.OfferID, at)
 		case AgreementAmended:
 			return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
 		case AgreementEnding:
@@ -233,12 +236,16 @@ func (p *Processor) linkAgreement(tx *gorm.DB, now time.Time, n Notification, su
 	if err != nil {
 		return err
 	}
-	if len(linked) > 0 || row.EndedAt == nil {
-		return nil // linked before (an end was applied then), or still running
+	if len(linked) > 0 {
+		return nil // linked before: its events were applied then
 	}
 	var sub store.Subscription
 	if err := tx.First(&sub, subID).Error; err != nil {
 		return err
+	}
+	if row.EndedAt == nil {
+		// A Created that came first named the offer.
+		return setOffer(tx, now, &sub, row.OfferID, at)
 	}
 	var out agreementOutcome
 	meta.Note = ""

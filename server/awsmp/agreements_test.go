@@ -80,7 +80,7 @@ func TestAgreementEvents(t *testing.T) {
 		// License Updated links it and activates the subscription.
 		recv(event("l-1", "License Updated - Manufacturer", at.Add(time.Minute), caLicense("111122223333", "1", "agmt-1", "prod-ca")))
 		s1 := subFor("1")
-		if a := agreement("agmt-1"); s1.State != "active" || a.SubscriptionID == nil || *a.SubscriptionID != s1.ID || a.Status != "ACTIVE" {
+		if a := agreement("agmt-1"); s1.State != "active" || s1.AWSOfferID != "offer-1" || a.SubscriptionID == nil || *a.SubscriptionID != s1.ID || a.Status != "ACTIVE" {
 			t.Fatalf("after link: sub %+v agreement %+v", s1, a)
 		}
 		// Ending: a note for the seller, no state change.

@@ -173,7 +173,7 @@ func TestProcessNotifications(t *testing.T) {
 		}
 		var sub store.Subscription
 		st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub)
-		if sub.State != "active" || sub.OfferID == nil || *sub.OfferID != offer.ID || !sub.FreeTrial {
+		if sub.State != "active" || sub.OfferID == nil || *sub.OfferID != offer.ID || !sub.FreeTrial || sub.AWSOfferID != "offer-1" {
 			t.Fatalf("created: %+v", sub)
 		}
 		// The same message again (SQS redelivery) changes nothing.
@@ -187,6 +187,17 @@ func TestProcessNotifications(t *testing.T) {
 		tl, _ := st.Timeline(ctx, sub.ID)
 		if again.Version != sub.Version || len(tl) != 1 {
 			t.Fatalf("redelivery changed the subscription: version %d→%d, timeline %d", sub.Version, again.Version, len(tl))
+		}
+		// An upgrade: subscribe-success again with the new offer; an older
+		// message naming the old offer, delivered late, does not undo it.
+		upgrade := legacyMsg("subscribe-success")
+		upgrade["offer-identifier"] = "offer-2"
+		p.Receive(ctx, snsEnvelope("m-up", at.Add(30*time.Second), upgrade), "sqs-up")
+		late := legacyMsg("subscribe-success")
+		p.Receive(ctx, snsEnvelope("m-late", at.Add(10*time.Second), late), "sqs-late")
+		st.R.First(&again, sub.ID)
+		if again.AWSOfferID != "offer-2" || again.State != "active" {
+			t.Fatalf("offer after upgrade and a late message: %q %s", again.AWSOfferID, again.State)
 		}
 		// Out of order: unsubscribe-success (newer) then unsubscribe-pending (older).
 		p.Receive(ctx, snsEnvelope("m-3", at.Add(2*time.Minute), legacyMsg("unsubscribe-success")), "sqs-3")
@@ -204,13 +215,14 @@ func TestProcessNotifications(t *testing.T) {
 		for _, m := range msgs {
 			statuses[m.DedupKey] = m.Status
 		}
-		want := map[string]string{"sns:m-1": "processed", "sns:m-2": "processed", "sns:m-3": "processed", "sns:m-4": "ignored", "sqs:sqs-5": "failed"}
+		want := map[string]string{"sns:m-1": "processed", "sns:m-2": "processed", "sns:m-3": "processed", "sns:m-4": "ignored", "sqs:sqs-5": "failed",
+			"sns:m-up": "processed", "sns:m-late": "processed"}
 		for k, v := range want {
 			if statuses[k] != v {
 				t.Fatalf("inbox %s = %q, want %q (all: %v)", k, statuses[k], v, statuses)
 			}
 		}
-		if len(msgs) != 5 {
+		if len(msgs) != 7 {
 			t.Fatalf("%d inbox rows", len(msgs))
 		}
 		// EventBridge: a license for a new customer.

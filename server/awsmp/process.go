@@ -132,6 +132,9 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		if n.FreeTrial && !s.FreeTrial {
 			upd["free_trial"] = true
 		}
+		if newerOffer(s, n.OfferIdentifier, n.At) {
+			upd["aws_offer_id"] = n.OfferIdentifier
+		}
 		if len(upd) == 0 {
 			return nil
 		}
@@ -252,4 +255,23 @@ func (p *Processor) RetryDue(ctx context.Context) {
 	for i := range due {
 		_ = p.Apply(ctx, &due[i])
 	}
+}
+
+// newerOffer reports whether an event's AWS offer id should replace the
+// stored one: AWS sends subscribe-success again with the new offer when a
+// buyer accepts an upgrade or a renewal, and an older event must not undo it.
+func newerOffer(s *store.Subscription, offerID string, at time.Time) bool {
+	if offerID == "" || offerID == s.AWSOfferID {
+		return false
+	}
+	return s.AWSOfferID == "" || at.IsZero() || !at.Before(s.StateChangedAt)
+}
+
+// setOffer stores a newer AWS offer id on a subscription.
+func setOffer(tx *gorm.DB, now time.Time, s *store.Subscription, offerID string, at time.Time) error {
+	if !newerOffer(s, offerID, at) {
+		return nil
+	}
+	return tx.Model(&store.Subscription{}).Where("id = ?", s.ID).
+		Updates(map[string]any{"aws_offer_id": offerID, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
 }

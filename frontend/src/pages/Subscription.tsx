@@ -31,6 +31,7 @@ export function SubscriptionPage() {
   if (s.marketplace === 'aws') {
     if (s.aws_license_arn) rows.push(['AWS account', s.aws_customer_account_id], ['License ARN', s.aws_license_arn]);
     if (s.aws_customer_identifier) rows.push(['Customer identifier', s.aws_customer_identifier], ['Product code', s.aws_product_code]);
+    rows.push(['AWS offer', s.aws_offer_id || '—']);
   } else {
     rows.push(['Subscription id', s.azure_subscription_id], ['Entra tenant', s.azure_tenant_id || '—']);
   }
