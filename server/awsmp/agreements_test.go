@@ -171,3 +171,70 @@ func TestAgreementAmendedReadsEntitlements(t *testing.T) {
 		}
 	})
 }
+
+// Every SNS action that has an EventBridge counterpart ends in the same
+// state when the same story is told through EventBridge.
+func TestEventBridgeVariantOfEachAction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
+		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		p := processor(st)
+		at := now.Add(-time.Hour)
+		type step struct{ sns, eb string } // the SNS action and its EventBridge detail-type ("" for none)
+		stories := []struct {
+			name  string
+			steps []step
+			want  string
+		}{
+			{"subscribe", []step{{"subscribe-success", "License Updated"}}, "active"},
+			{"agreement created", []step{{"subscribe-success", "Purchase Agreement Created"}}, "active"},
+			{"cancel pending", []step{{"subscribe-success", "License Updated"}, {"unsubscribe-pending", "License Deprovisioned"}}, "unsubscribe_pending"},
+			{"cancel complete", []step{{"subscribe-success", "License Updated"}, {"unsubscribe-pending", "License Deprovisioned"},
+				{"unsubscribe-success", "Purchase Agreement Ended"}}, "ended"},
+			{"resubscribe before completion", []step{{"subscribe-success", "License Updated"}, {"unsubscribe-pending", "License Deprovisioned"},
+				{"subscribe-success", "License Updated"}}, "active"},
+			{"end delivered first", []step{{"unsubscribe-success", "Purchase Agreement Ended"}, {"subscribe-success", "License Updated"}}, "ended"},
+		}
+		for i, story := range stories {
+			t.Run(story.name, func(t *testing.T) {
+				cust := fmt.Sprintf("XSTORY%d", i)
+				acct := fmt.Sprintf("5555%08d", i)
+				agreement := fmt.Sprintf("agmt-story-%d", i)
+				for j, s := range story.steps {
+					// The first step of "end delivered first" happens last.
+					when := at.Add(time.Duration(j) * time.Minute)
+					if story.name == "end delivered first" && j == 0 {
+						when = at.Add(10 * time.Minute)
+					}
+					msg := map[string]any{"action": s.sns, "customer-identifier": cust, "product-code": "prod-legacy"}
+					if err := p.Receive(ctx, snsEnvelope(fmt.Sprintf("sns-%d-%d", i, j), when, msg), fmt.Sprintf("q-s-%d-%d", i, j)); err != nil {
+						t.Fatal(err)
+					}
+					var body string
+					switch s.eb {
+					case "License Updated", "License Deprovisioned":
+						body = event(fmt.Sprintf("eb-%d-%d", i, j), s.eb+" - Manufacturer", when, caLicense(acct, fmt.Sprint(i), agreement, "prod-ca"))
+					case "Purchase Agreement Created":
+						// Created alone links nothing; AWS also sends License Updated.
+						body = agreementEvent(fmt.Sprintf("eb-%d-%d", i, j), s.eb+" - Proposer", when, agreement, "NEW", "ACTIVE", "", "prod-ca")
+						_ = p.Receive(ctx, body, fmt.Sprintf("q-e-%d-%d", i, j))
+						body = event(fmt.Sprintf("eb-lu-%d-%d", i, j), "License Updated - Manufacturer", when, caLicense(acct, fmt.Sprint(i), agreement, "prod-ca"))
+					case "Purchase Agreement Ended":
+						body = agreementEvent(fmt.Sprintf("eb-%d-%d", i, j), s.eb+" - Proposer", when, agreement, "", "CANCELLED", "", "prod-ca")
+					}
+					if err := p.Receive(ctx, body, fmt.Sprintf("q-e2-%d-%d", i, j)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var legacy, ca store.Subscription
+				st.R.Where("aws_customer_identifier = ?", cust).Limit(1).Find(&legacy)
+				st.R.Where("aws_customer_account_id = ?", acct).Limit(1).Find(&ca)
+				if legacy.State != story.want || ca.State != story.want {
+					t.Fatalf("SNS ended %q, EventBridge %q, want %q", legacy.State, ca.State, story.want)
+				}
+			})
+		}
+	})
+}
