@@ -307,7 +307,7 @@ func TestCommands(t *testing.T) {
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
 		{"sns verification in the sandbox", "", []string{"serve", "--data-dir", dir, "--sandbox", "--aws-sns-verify"}, 2, "cannot be used with --sandbox"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
-		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 4 migration"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 5 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},

@@ -260,6 +260,43 @@ CREATE UNIQUE INDEX aws_agreements_agreement ON aws_agreements (agreement_id);
 CREATE INDEX aws_agreements_subscription ON aws_agreements (subscription_id);
 ALTER TABLE subscriptions ADD COLUMN aws_offer_id varchar(255) NOT NULL DEFAULT '';
 `},
+	{"202611260005_azure", `
+ALTER TABLE plans ADD COLUMN reject_plan_change {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE plans ADD COLUMN reject_quantity_change {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE plans ADD COLUMN min_quantity integer NOT NULL DEFAULT 0;
+ALTER TABLE plans ADD COLUMN max_quantity integer NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN entra_object_id varchar(64) NOT NULL DEFAULT '';
+CREATE TABLE azure_operations (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	operation_id varchar(64) NOT NULL,
+	action varchar(32) NOT NULL,
+	source varchar(16) NOT NULL,
+	plan_id varchar(128) NOT NULL DEFAULT '',
+	quantity integer NOT NULL DEFAULT 0,
+	status varchar(32) NOT NULL,
+	error_message text NOT NULL DEFAULT '',
+	requested_by varchar(320) NOT NULL DEFAULT '',
+	attempts integer NOT NULL DEFAULT 0,
+	next_poll_at {{ts}},
+	finished_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX azure_operations_operation ON azure_operations (operation_id);
+CREATE INDEX azure_operations_open ON azure_operations (finished_at, next_poll_at);
+CREATE INDEX azure_operations_subscription ON azure_operations (subscription_id);
+CREATE TABLE azure_sign_ins (
+	id {{id}},
+	state_hash varchar(64) NOT NULL,
+	nonce varchar(64) NOT NULL,
+	purchase_token text NOT NULL,
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX azure_sign_ins_state ON azure_sign_ins (state_hash);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -33,6 +33,7 @@ type User struct {
 	CustomerID         *uint
 	MustChangePassword bool
 	Disabled           bool
+	EntraObjectID      string // customer admins who signed in with Microsoft Entra
 	LastLoginAt        *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
@@ -97,8 +98,14 @@ type Plan struct {
 	SeatBased        bool
 	Dimensions       string // JSON array of {key,name,unit}
 	ActivationPolicy string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// What a Microsoft customer may not change on their own (webhook
+	// ChangePlan/ChangeQuantity); quantities 0 mean no limit.
+	RejectPlanChange     bool
+	RejectQuantityChange bool
+	MinQuantity          int
+	MaxQuantity          int
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // Customer is a buying organisation.
@@ -261,3 +268,41 @@ type AWSAgreement struct {
 
 // TableName keeps gorm off its own pluralisation.
 func (AWSAgreement) TableName() string { return "aws_agreements" }
+
+// AzureOperation is a Microsoft SaaS operation Marketgate follows: one it
+// started (Partner) or one a webhook announced (Azure).
+type AzureOperation struct {
+	ID             uint `gorm:"primaryKey"`
+	SubscriptionID uint
+	OperationID    string
+	Action         string // Activate is not an operation; ChangePlan, ChangeQuantity, Unsubscribe, Suspend, Reinstate, Renew
+	Source         string // Partner (started here) or Azure (the customer)
+	PlanID         string
+	Quantity       int
+	Status         string // NotStarted, InProgress, Succeeded, Failed, Conflict, TimedOut
+	ErrorMessage   string
+	RequestedBy    string
+	Attempts       int
+	NextPollAt     *time.Time
+	FinishedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TableName keeps gorm off its own pluralisation.
+func (AzureOperation) TableName() string { return "azure_operations" }
+
+// AzureSignIn is a buyer on their way from the landing page through Entra
+// sign-in: the purchase token waits here, never in a URL or a cookie.
+type AzureSignIn struct {
+	ID            uint `gorm:"primaryKey"`
+	StateHash     string
+	Nonce         string
+	PurchaseToken string
+	ExpiresAt     time.Time
+	UsedAt        *time.Time
+	CreatedAt     time.Time
+}
+
+// TableName keeps gorm off its own pluralisation.
+func (AzureSignIn) TableName() string { return "azure_sign_ins" }

@@ -76,6 +76,20 @@ export interface Agreement {
   updated_at: string;
 }
 
+export interface AzureOperation {
+  operation_id: string;
+  action: string;
+  source: string;
+  plan_id?: string;
+  quantity?: number;
+  status: string;
+  error_message?: string;
+  requested_by?: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;

@@ -207,8 +207,17 @@ func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType str
 // ---- reads ----
 
 func (s *Server) system(c *gin.Context) {
+	ms := gin.H{"configured": s.Azure != nil}
+	if s.Azure != nil {
+		cfg := s.Azure.Client.Config()
+		ms["api_url"], ms["tenant_id"], ms["client_id"] = cfg.APIURL, cfg.TenantID, cfg.ClientID
+		ms["webhook_url"] = s.Info.BaseURL + "/marketplace/azure/webhook"
+		ms["landing_url"] = s.Info.BaseURL + "/marketplace/azure/landing"
+		ms["webhook_auth"] = map[bool]string{true: "off (emulator)", false: "Entra token"}[s.AzureInsecureWebhook]
+	}
 	c.JSON(http.StatusOK, gin.H{"version": s.Info.Version, "sandbox": s.Info.Sandbox,
-		"database": s.Store.Dialect, "base_url": s.Info.BaseURL})
+		"database": s.Store.Dialect, "base_url": s.Info.BaseURL, "aws": gin.H{"configured": s.AWS != nil,
+			"registration_url": s.Info.BaseURL + "/marketplace/aws/register"}, "microsoft": ms})
 }
 
 func (s *Server) dashboard(c *gin.Context) {

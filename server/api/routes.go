@@ -39,6 +39,10 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
 	api.POST("/inbox/:id/replay", s.allow(sellerWrite), s.replayInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
+	api.GET("/subscriptions/:id/azure/plans", s.allow(sellerRead), s.azurePlans)
+	api.POST("/subscriptions/:id/azure/activate", s.allow(sellerWrite), s.azureActivateSeller)
+	api.POST("/subscriptions/:id/azure/change", s.allow(sellerWrite), s.azureChange)
+	api.POST("/azure/reconcile", s.allow(sellerWrite), s.azureReconcile)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
@@ -54,6 +58,14 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/aws/onboarding", s.awsOnboarding)
 	mp.POST("/aws/onboarding", s.awsOnboardingSubmit)
 	mp.GET("/aws/welcome", s.awsWelcome)
+	// Microsoft: the landing page signs the buyer in with Entra (code flow,
+	// response_mode=query, so no cross-site POST); the webhook authenticates
+	// by Entra bearer token; the buyer's activate button is a same-origin form.
+	mp.GET("/azure/landing", s.azureLanding)
+	mp.GET("/azure/callback", s.azureCallback)
+	mp.GET("/azure/welcome", s.azureWelcome)
+	mp.POST("/azure/activate", s.azureActivateBuyer)
+	mp.POST("/azure/webhook", s.azureWebhook)
 
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {

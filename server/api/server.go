@@ -17,15 +17,17 @@ import (
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
 )
 
 // Info is what the Settings page shows about this instance.
 type Info struct {
-	Version string
-	Sandbox bool
-	BaseURL string
+	Version      string
+	Sandbox      bool
+	BaseURL      string
+	SupportEmail string // shown to buyers on the first-use pages
 }
 
 // Deps are the server's dependencies.
@@ -41,6 +43,15 @@ type Deps struct {
 	// AWSEvents applies AWS notifications (replay) and reads contract
 	// entitlements after a registration; nil: neither.
 	AWSEvents AWSEvents
+
+	// Azure handles Microsoft's marketplace (nil: not configured);
+	// AzureSignIn is the buyer's Entra sign-in on the landing page.
+	Azure       *azuremp.Processor
+	AzureSignIn *AzureSignIn
+	// AzureWebhook authenticates webhook calls. Nil refuses every call,
+	// unless AzureInsecureWebhook (local emulators only) lets them in.
+	AzureWebhook         *azuremp.WebhookVerifier
+	AzureInsecureWebhook bool
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.

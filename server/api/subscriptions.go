@@ -282,5 +282,14 @@ func (s *Server) getSubscription(c *gin.Context) {
 		av = append(av, agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
 			a.EndedAt, a.DaysBeforeEnd, renew, a.UpdatedAt})
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av})
+	var ops []store.AzureOperation
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at DESC, id DESC").Limit(50).Find(&ops).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	ov := make([]operationView, 0, len(ops))
+	for i := range ops {
+		ov = append(ov, viewOperation(&ops[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov})
 }

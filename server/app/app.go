@@ -387,6 +387,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint")}
 	queues := splitList(v.str("aws-sqs-queue-urls"))
 	var sb *api.Sandbox
+	var azSandbox *azureEndpoints
 	if sandboxMode {
 		// The simulated AWS Marketplace runs inside this process; the real
 		// SDK clients reach it over HTTP like the real services.
@@ -417,11 +418,19 @@ func serve(ctx context.Context, args []string, o IO) error {
 		proc.SNS = &awsmp.SNSVerifier{TopicARNs: splitList(v.str("aws-sns-topic-arns"))}
 		log.Info("SNS signature verification on", "topics", len(proc.SNS.TopicARNs))
 	}
-	handler, err := api.New(api.Deps{
+	az, err := setupAzure(v, st, log, baseURL, azSandbox)
+	if err != nil {
+		return err
+	}
+	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
-		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL},
+		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
 		AWS:  awsClient, AWSEvents: proc, Sandbox: sb,
-	})
+	}
+	if az != nil {
+		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
+	}
+	handler, err := api.New(deps)
 	if err != nil {
 		return usageError{err}
 	}
@@ -440,6 +449,13 @@ func serve(ctx context.Context, args []string, o IO) error {
 		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
+	if az != nil {
+		go every(ctx, 5*time.Second, func(ctx context.Context) {
+			az.proc.PollOperations(ctx)
+			az.proc.RetryDue(ctx)
+		})
+		go reconcileAzure(ctx, az, log)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -519,6 +535,27 @@ func sessionKey(ctx context.Context, st *store.Store, env Env) ([]byte, error) {
 }
 
 // every runs fn every interval until ctx ends.
+// reconcileAzure compares every Microsoft subscription with the
+// marketplace shortly after start and then every interval, so a lost
+// webhook leaves a subscription wrong for at most one interval.
+func reconcileAzure(ctx context.Context, az *azureParts, log *slog.Logger) {
+	run := func(ctx context.Context) {
+		rep, err := az.proc.Reconcile(ctx, "system")
+		if err != nil {
+			log.Error("microsoft reconciliation", "err", err)
+			return
+		}
+		log.Info("microsoft reconciliation", "seen", rep.Seen, "repaired", rep.Repaired, "failed", rep.Failed)
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(30 * time.Second):
+	}
+	run(ctx)
+	every(ctx, az.reconcileEvery, run)
+}
+
 func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

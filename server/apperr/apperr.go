@@ -22,6 +22,7 @@ const (
 	CrossOrigin        = "cross_origin_request"
 	TooLarge           = "request_too_large"
 	Unavailable        = "unavailable"
+	Upstream           = "marketplace_error"
 	Internal           = "internal"
 )
 
@@ -37,6 +38,7 @@ var statuses = map[string]int{
 	CrossOrigin:        http.StatusForbidden,
 	TooLarge:           http.StatusRequestEntityTooLarge,
 	Unavailable:        http.StatusServiceUnavailable,
+	Upstream:           http.StatusBadGateway,
 	Internal:           http.StatusInternalServerError,
 }
 

@@ -263,7 +263,11 @@ func (r *rules) apply() {
 	case AzureUnsubscribe:
 		r.to(Ended, "Unsubscribed")
 	case Reconciled:
-		r.fill()
+		// The marketplace's own record is the truth: repair plan and quantity too.
+		if e.PlanID != "" {
+			r.plan(e.PlanID)
+		}
+		r.quantity(e.Quantity)
 		r.term(e.TermStart, e.TermEnd)
 		r.to(e.Observed, "Reconciled with the marketplace: "+string(e.Observed))
 	}

@@ -344,13 +344,42 @@ export function MeteringPage() {
   );
 }
 
+interface SystemInfo {
+  version: string;
+  sandbox: boolean;
+  database: string;
+  base_url: string;
+  aws: { configured: boolean; registration_url: string };
+  microsoft: {
+    configured: boolean;
+    api_url?: string;
+    tenant_id?: string;
+    client_id?: string;
+    landing_url?: string;
+    webhook_url?: string;
+    webhook_auth?: string;
+  };
+}
+
+interface ReconcileReport {
+  seen: number;
+  repaired: number;
+  failed: number;
+  started_at: string;
+  finished_at: string;
+}
+
 export function SettingsPage() {
-  const q = useQuery({
-    queryKey: ['system'],
-    queryFn: () => api<{ version: string; sandbox: boolean; database: string; base_url: string }>('/api/system'),
+  const qc = useQueryClient();
+  const me = qc.getQueryData<{ user: User }>(['me']);
+  const canWrite = me?.user.role === 'admin' || me?.user.role === 'operator';
+  const q = useQuery({ queryKey: ['system'], queryFn: () => api<SystemInfo>('/api/system') });
+  const reconcile = useMutation({
+    mutationFn: () => api<{ report: ReconcileReport }>('/api/azure/reconcile', { method: 'POST' }),
   });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
+  const ms = q.data.microsoft;
   return (
     <div>
       <H4>Settings</H4>
@@ -358,15 +387,58 @@ export function SettingsPage() {
         <dt>Version</dt>
         <dd>{q.data.version}</dd>
         <dt>Mode</dt>
-        <dd>{q.data.sandbox ? 'sandbox (demo data)' : 'production'}</dd>
+        <dd>{q.data.sandbox ? 'sandbox (demo data, simulated marketplaces)' : 'production'}</dd>
         <dt>Database</dt>
         <dd>{q.data.database}</dd>
         <dt>Base URL</dt>
         <dd>{q.data.base_url}</dd>
       </dl>
-      <Callout icon="info-sign" style={{ marginTop: 12, maxWidth: 900 }}>
-        The state of each marketplace connection appears here once the AWS and Microsoft integrations are configured.
-      </Callout>
+      <H5 style={{ marginTop: 16 }}>AWS Marketplace</H5>
+      <dl className="mg-grid">
+        <dt>Fulfillment URL</dt>
+        <dd>
+          <code>{q.data.aws.registration_url}</code>
+        </dd>
+      </dl>
+      <H5 style={{ marginTop: 16 }}>Microsoft commercial marketplace</H5>
+      {!ms.configured ? (
+        <Callout icon="info-sign" style={{ maxWidth: 900 }}>
+          Not connected. Set MARKETGATE_AZURE_TENANT_ID, MARKETGATE_AZURE_CLIENT_ID and MARKETGATE_AZURE_CLIENT_SECRET.
+        </Callout>
+      ) : (
+        <>
+          <dl className="mg-grid">
+            <dt>Landing page URL</dt>
+            <dd>
+              <code>{ms.landing_url}</code>
+            </dd>
+            <dt>Connection webhook</dt>
+            <dd>
+              <code>{ms.webhook_url}</code>
+            </dd>
+            <dt>Webhook authentication</dt>
+            <dd>{ms.webhook_auth}</dd>
+            <dt>Tenant / app id</dt>
+            <dd>
+              {ms.tenant_id} / {ms.client_id}
+            </dd>
+            <dt>API</dt>
+            <dd>{ms.api_url}</dd>
+          </dl>
+          {canWrite && (
+            <p>
+              <Button icon="refresh" text="Reconcile now" loading={reconcile.isPending} onClick={() => reconcile.mutate()} />
+            </p>
+          )}
+          {reconcile.isError && <ErrorBox error={reconcile.error} />}
+          {reconcile.isSuccess && (
+            <Callout intent="success" style={{ maxWidth: 900 }} data-testid="reconcile-report">
+              Compared {reconcile.data.report.seen} subscriptions with Microsoft, repaired {reconcile.data.report.repaired}
+              {reconcile.data.report.failed > 0 && `, ${reconcile.data.report.failed} failed (see the server log)`}.
+            </Callout>
+          )}
+        </>
+      )}
     </div>
   );
 }

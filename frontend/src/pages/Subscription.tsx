@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Button, Callout, Classes, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type Entitlement, type Subscription, type TimelineEntry } from '../api';
+import { api, type Agreement, type AzureOperation, type Entitlement, type Subscription, type TimelineEntry } from '../api';
+import { AzurePanel } from './AzurePanel';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
@@ -16,7 +17,10 @@ export function SubscriptionPage() {
         timeline: TimelineEntry[];
         entitlements: Entitlement[];
         agreements: Agreement[];
+        operations: AzureOperation[];
       }>('/api/subscriptions/' + id),
+    // While a Microsoft operation runs, follow its progress.
+    refetchInterval: (query) => ((query.state.data?.operations ?? []).some((o) => o.finished_at === null) ? 3000 : false),
   });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
@@ -145,6 +149,7 @@ export function SubscriptionPage() {
           </HTMLTable>
         </>
       )}
+      {s.marketplace === 'azure' && <AzurePanel s={s} operations={q.data.operations ?? []} />}
       <H5 style={{ marginTop: 16 }}>Timeline</H5>
       {q.data.timeline.length === 0 ? (
         <p>No events yet.</p>

@@ -1,0 +1,804 @@
+package azuremp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Inbox and timeline sources.
+const (
+	SourceWebhook   = "azure_webhook"
+	SourceLanding   = "azure_landing"
+	SourcePortal    = "portal"
+	SourceReconcile = "reconcile"
+)
+
+// Operation tracking limits (reference §5.4).
+const (
+	pollFirst   = 5 * time.Second
+	pollMax     = 60 * time.Second
+	pollTimeout = time.Hour
+)
+
+// Processor applies what Microsoft says to the store: landings, webhooks,
+// operations and reconciliation.
+type Processor struct {
+	Store  *store.Store
+	Log    *slog.Logger
+	Client *Client
+}
+
+// marketplaceState maps Microsoft's status to the unified state.
+func marketplaceState(status string) (lifecycle.State, bool) {
+	switch strings.TrimSpace(status) {
+	case StatusPending, StatusNotStarted:
+		return lifecycle.Pending, true
+	case StatusSubscribed:
+		return lifecycle.Active, true
+	case StatusSuspended:
+		return lifecycle.Suspended, true
+	case StatusUnsubscribed:
+		return lifecycle.Ended, true
+	}
+	return "", false
+}
+
+// ensureCatalog returns our offer and plan for Microsoft's ids, adding
+// them to the catalog when the marketplace names ones we do not know yet.
+func ensureCatalog(tx *gorm.DB, now time.Time, offerID, planID string) (*store.Offer, *store.Plan, error) {
+	if offerID == "" {
+		return nil, nil, nil
+	}
+	var o store.Offer
+	if err := tx.Where("marketplace = 'azure' AND marketplace_id = ?", offerID).Limit(1).Find(&o).Error; err != nil {
+		return nil, nil, err
+	}
+	if o.ID == 0 {
+		o = store.Offer{Marketplace: "azure", Name: offerID, MarketplaceID: offerID, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&o).Error; err != nil {
+			return nil, nil, err
+		}
+	}
+	if planID == "" {
+		return &o, nil, nil
+	}
+	var p store.Plan
+	if err := tx.Where("offer_id = ? AND plan_id = ?", o.ID, planID).Limit(1).Find(&p).Error; err != nil {
+		return nil, nil, err
+	}
+	if p.ID == 0 {
+		p = store.Plan{OfferID: o.ID, PlanID: planID, Name: planID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic,
+			CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&p).Error; err != nil {
+			return nil, nil, err
+		}
+	}
+	return &o, &p, nil
+}
+
+// ensureCustomer returns the customer of an Entra tenant, creating it.
+func ensureCustomer(tx *gorm.DB, now time.Time, tenantID, name, email string) (*store.Customer, error) {
+	if tenantID == "" {
+		return nil, nil
+	}
+	var c store.Customer
+	if err := tx.Where("azure_tenant_id = ?", tenantID).Order("id").Limit(1).Find(&c).Error; err != nil {
+		return nil, err
+	}
+	if c.ID == 0 {
+		if name == "" {
+			name = "Microsoft tenant " + tenantID
+		}
+		c = store.Customer{Name: name, Email: email, AzureTenantID: tenantID, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&c).Error; err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// record applies one event to the subscription with Microsoft's id,
+// creating catalog entries and the customer as needed.
+func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*store.Subscription, error) {
+	offer, _, err := ensureCatalog(tx, now, s.OfferID, first(ev.PlanID, s.PlanID))
+	if err != nil {
+		return nil, err
+	}
+	if ev.PlanID != "" && ev.PlanID != s.PlanID && s.OfferID != "" {
+		if _, _, err := ensureCatalog(tx, now, s.OfferID, s.PlanID); err != nil {
+			return nil, err
+		}
+	}
+	cust, err := ensureCustomer(tx, now, s.Beneficiary.TenantID, organisation(s), s.Beneficiary.EmailID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := subscriptions.ApplyTx(tx, now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
+		sub.Name = s.Name
+		sub.AzureTenantID = s.Beneficiary.TenantID
+		sub.IsTest, sub.FreeTrial, sub.AutoRenew = s.IsTest, s.IsFreeTrial, s.AutoRenew
+		if offer != nil {
+			sub.OfferID = &offer.ID
+		}
+		if cust != nil {
+			sub.CustomerID = &cust.ID
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Subscription == nil {
+		return nil, fmt.Errorf("subscription %s is not known here yet", s.ID)
+	}
+	sub := res.Subscription
+	upd := map[string]any{}
+	if sub.CustomerID == nil && cust != nil {
+		upd["customer_id"] = cust.ID
+	}
+	if sub.OfferID == nil && offer != nil {
+		upd["offer_id"] = offer.ID
+	}
+	if sub.AzureTenantID == "" && s.Beneficiary.TenantID != "" {
+		upd["azure_tenant_id"] = s.Beneficiary.TenantID
+	}
+	if s.Name != "" && sub.Name != s.Name {
+		upd["name"] = s.Name
+	}
+	if len(upd) > 0 {
+		upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
+		if err := tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error; err != nil {
+			return nil, err
+		}
+	}
+	return sub, nil
+}
+
+func organisation(s Subscription) string {
+	if at := strings.LastIndex(s.Beneficiary.EmailID, "@"); at > 0 {
+		return s.Beneficiary.EmailID[at+1:]
+	}
+	return ""
+}
+
+func term(s Subscription) (time.Time, time.Time) { return s.Term.StartDate.Time, s.Term.EndDate.Time }
+
+// Landed is what the landing page learned.
+type Landed struct {
+	Subscription *store.Subscription
+	Resolved     Subscription
+	Plan         *store.Plan
+	Offer        *store.Offer
+	Customer     *store.Customer
+	User         *store.User // the signed-in buyer as customer admin (nil: not of the beneficiary tenant)
+}
+
+// Land resolves a purchase token for a signed-in buyer: the subscription is
+// stored (pending until activated) and the buyer becomes the customer admin
+// of their organisation when they belong to the beneficiary tenant.
+func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Landed, error) {
+	r, err := p.Client.Resolve(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	s := r.Subscription
+	body, _ := json.Marshal(map[string]any{"resolved": r, "signed_in": who})
+	msg, _, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceLanding,
+		DedupKey: "landing:" + newGUID(), Action: "Resolve", ContentType: "application/json", Body: string(body)})
+	if err != nil {
+		return nil, err
+	}
+	now := p.Store.Now()
+	out := &Landed{Resolved: s}
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		start, end := term(s)
+		meta := subscriptions.Meta{Source: SourceLanding, Actor: first(who.Email, "buyer"), Payload: string(body), InboxID: &msg.ID}
+		sub, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
+			TermStart: start, TermEnd: end}, meta)
+		if err != nil {
+			return err
+		}
+		// The landing page also opens for a live subscription ("Manage account"):
+		// take Microsoft's status as it is now.
+		if st, ok := marketplaceState(s.Status); ok && st != lifecycle.Pending && lifecycle.State(sub.State) != st {
+			meta.Note = "status at Microsoft: " + s.Status
+			if sub, err = record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID,
+				Quantity: s.Quantity, TermStart: start, TermEnd: end}, meta); err != nil {
+				return err
+			}
+		}
+		if err := tx.Preload("Offer").Preload("Plan").Preload("Customer").First(&out.Subscription, sub.ID).Error; err != nil {
+			return err
+		}
+		out.Offer, out.Plan, out.Customer = out.Subscription.Offer, out.Subscription.Plan, out.Subscription.Customer
+		if out.Customer != nil && who.TenantID != "" && strings.EqualFold(who.TenantID, out.Customer.AzureTenantID) {
+			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, who)
+			if err != nil {
+				return err
+			}
+			out.User = u
+		}
+		return nil
+	})
+	if err != nil {
+		_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, nil)
+		return nil, err
+	}
+	_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "", &out.Subscription.ID, nil)
+	return out, nil
+}
+
+// ensureCustomerAdmin makes the signed-in buyer a customer admin of the
+// customer, unless their e-mail already belongs to someone else's account.
+func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identity) (*store.User, error) {
+	var u store.User
+	q := tx.Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID)
+	if who.Email != "" {
+		q = q.Or("email = ?", who.Email)
+	}
+	if err := q.Order("id").Limit(1).Find(&u).Error; err != nil {
+		return nil, err
+	}
+	if u.ID != 0 {
+		if u.Role != "customer_admin" || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled {
+			return nil, nil // seller staff or another organisation's admin: not taken over
+		}
+		if u.EntraObjectID == "" && who.ObjectID != "" {
+			if err := tx.Model(&u).Update("entra_object_id", who.ObjectID).Error; err != nil {
+				return nil, err
+			}
+		}
+		return &u, nil
+	}
+	if who.Email == "" {
+		return nil, nil
+	}
+	u = store.User{Email: who.Email, Name: who.Name, Role: "customer_admin", CustomerID: &customerID, EntraObjectID: who.ObjectID,
+		CreatedAt: now, UpdatedAt: now}
+	return &u, tx.Create(&u).Error
+}
+
+// ErrNotPending: only a pending subscription can be activated.
+var ErrNotPending = errors.New("the subscription is not waiting for activation")
+
+// Activate activates a pending Microsoft subscription with the marketplace
+// and records it. A second call (double click, reload, a seller and a
+// buyer at once) finds it active and does nothing.
+func (p *Processor) Activate(ctx context.Context, subID uint, actor, source string) (*store.Subscription, error) {
+	var sub store.Subscription
+	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
+		return nil, err
+	}
+	if sub.Marketplace != "azure" {
+		return nil, errors.New("not a Microsoft subscription")
+	}
+	if sub.State == string(lifecycle.Active) {
+		return &sub, nil
+	}
+	if sub.State != string(lifecycle.Pending) || sub.Plan == nil {
+		return nil, ErrNotPending
+	}
+	if err := p.Client.Activate(ctx, sub.AzureSubscriptionID, sub.Plan.PlanID, sub.Quantity, sub.Plan.SeatBased); err != nil {
+		return nil, err
+	}
+	res, err := subscriptions.Apply(ctx, p.Store, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AzureActivated},
+		subscriptions.Meta{Source: source, Actor: actor}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Subscription, nil
+}
+
+// ParseWebhook reads a webhook body.
+func ParseWebhook(body []byte) (Operation, error) {
+	var op Operation
+	if err := json.Unmarshal(body, &op); err != nil {
+		return op, fmt.Errorf("the body is not a JSON object: %w", err)
+	}
+	if op.ID == "" || op.SubscriptionID == "" || op.Action == "" {
+		return op, errors.New("a webhook call needs id, subscriptionId and action")
+	}
+	return op, nil
+}
+
+// WebhookAnswer is what to answer Microsoft.
+type WebhookAnswer struct {
+	Status  int
+	Message string
+	InboxID uint
+	New     bool // first delivery: process it (after answering)
+}
+
+// ReceiveWebhook stores an authenticated webhook call in the inbox (dedup
+// by operation id) and decides a customer's plan or quantity change by the
+// plan's policy: a rejection is answered 400, which fails the operation.
+func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte) (WebhookAnswer, error) {
+	op, err := ParseWebhook(body)
+	if err != nil {
+		return WebhookAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
+	}
+	msg, isNew, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceWebhook,
+		DedupKey: "op:" + op.ID, Action: op.Action, ContentType: "application/json", Body: string(body)})
+	if err != nil {
+		return WebhookAnswer{}, err
+	}
+	if !isNew {
+		return WebhookAnswer{Status: http.StatusOK, InboxID: msg.ID}, nil
+	}
+	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
+		!strings.EqualFold(op.Status, "Succeeded") {
+		if reason, subID := p.policy(ctx, op); reason != "" {
+			_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "rejected: "+reason, subID, nil)
+			if subID != nil {
+				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+					return subscriptions.NoteTx(tx, p.Store.Now(), *subID, "azure.change_rejected", op.TimeStamp,
+						"Customer's "+op.Action+" rejected: "+reason, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Payload: string(body), InboxID: &msg.ID})
+				})
+			}
+			return WebhookAnswer{Status: http.StatusBadRequest, Message: reason, InboxID: msg.ID}, nil
+		}
+	}
+	return WebhookAnswer{Status: http.StatusOK, InboxID: msg.ID, New: true}, nil
+}
+
+// policy says why a customer's change must be rejected ("" to accept).
+func (p *Processor) policy(ctx context.Context, op Operation) (string, *uint) {
+	var sub store.Subscription
+	if err := p.Store.R.WithContext(ctx).Preload("Plan").Where("azure_subscription_id = ?", op.SubscriptionID).Limit(1).Find(&sub).Error; err != nil || sub.ID == 0 {
+		return "", nil // unknown here: accept; the landing page or reconciliation will record it
+	}
+	id := sub.ID
+	pl := sub.Plan
+	if pl == nil {
+		return "", &id
+	}
+	switch op.Action {
+	case "ChangePlan":
+		if pl.RejectPlanChange {
+			return fmt.Sprintf("plan %s cannot be changed by the customer; contact the seller", pl.PlanID), &id
+		}
+	case "ChangeQuantity":
+		if pl.RejectQuantityChange {
+			return fmt.Sprintf("the seat count of plan %s cannot be changed by the customer; contact the seller", pl.PlanID), &id
+		}
+		if pl.MinQuantity > 0 && op.Quantity > 0 && op.Quantity < pl.MinQuantity {
+			return fmt.Sprintf("plan %s needs at least %d seats", pl.PlanID, pl.MinQuantity), &id
+		}
+		if pl.MaxQuantity > 0 && op.Quantity > pl.MaxQuantity {
+			return fmt.Sprintf("plan %s allows at most %d seats", pl.PlanID, pl.MaxQuantity), &id
+		}
+	}
+	return "", &id
+}
+
+// ProcessWebhook confirms a stored webhook call with Get Operation and acts
+// on what Microsoft says, never on the payload alone.
+func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
+	call, err := ParseWebhook([]byte(m.Body))
+	if err != nil {
+		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
+	}
+	op, err := p.Client.GetOperation(ctx, call.SubscriptionID, call.ID)
+	if StatusOf(err) == http.StatusNotFound || (err == nil && (!strings.EqualFold(op.SubscriptionID, call.SubscriptionID) ||
+		!strings.EqualFold(op.Action, call.Action))) {
+		p.Log.Warn("azure webhook not confirmed by Get Operation", "inbox_id", m.ID, "operation", call.ID)
+		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, "rejected_unverified: Get Operation does not confirm this call", nil, nil)
+	}
+	if err != nil {
+		return p.retryLater(ctx, m, err)
+	}
+	if op.SubscriptionID == "" {
+		op.SubscriptionID = call.SubscriptionID
+	}
+	at := op.TimeStamp
+	if at.IsZero() {
+		at = call.TimeStamp
+	}
+	meta := subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Payload: m.Body, InboxID: &m.ID}
+	subID, status, reason, err := p.act(ctx, op, at, meta)
+	if err != nil {
+		return p.retryLater(ctx, m, err)
+	}
+	return p.Store.FinishInbox(ctx, m.ID, status, reason, subID, nil)
+}
+
+// act applies a confirmed operation.
+func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
+	now := p.Store.Now()
+	sub := func() (Subscription, error) { return p.Client.Get(ctx, op.SubscriptionID) }
+	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
+		var id uint
+		err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+			got, err := record(tx, now, s, ev, meta)
+			if got != nil {
+				id = got.ID
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &id, nil
+	}
+	switch op.Action {
+	case "ChangePlan", "ChangeQuantity":
+		s, err := sub()
+		if err != nil {
+			return nil, "", "", err
+		}
+		var subID uint
+		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+			got, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: at, PlanID: s.PlanID, Quantity: s.Quantity}, meta)
+			if err != nil {
+				return err
+			}
+			subID = got.ID
+			return track(tx, now, got.ID, op, "azure")
+		}); err != nil {
+			return nil, "", "", err
+		}
+		if strings.EqualFold(op.Status, "InProgress") && !strings.EqualFold(op.Source, "Partner") {
+			// Accepted by policy when the call arrived: say so now, then
+			// apply it when the operation has succeeded.
+			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil && StatusOf(err) != http.StatusNotFound {
+				return nil, "", "", err
+			}
+		}
+		if strings.EqualFold(op.Status, "Succeeded") {
+			if err := p.finishOperation(ctx, op, at); err != nil {
+				return nil, "", "", err
+			}
+		}
+		return &subID, store.InboxProcessed, "", nil
+	case "Renew":
+		s, err := sub()
+		if err != nil {
+			return nil, "", "", err
+		}
+		start, end := term(s)
+		id, err := apply(s, lifecycle.Event{Kind: lifecycle.AzureRenew, At: at, TermStart: start, TermEnd: end})
+		return id, store.InboxProcessed, "", err
+	case "Suspend", "Reinstate", "Unsubscribe":
+		s, err := sub()
+		if err != nil {
+			return nil, "", "", err
+		}
+		kind := map[string]lifecycle.Kind{"Suspend": lifecycle.AzureSuspend, "Reinstate": lifecycle.AzureReinstate, "Unsubscribe": lifecycle.AzureUnsubscribe}[op.Action]
+		if op.Action == "Reinstate" && strings.EqualFold(op.Status, "InProgress") {
+			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil {
+				p.Log.Warn("azure reinstate acknowledgement", "operation", op.ID, "err", err) // tolerated (reference §6.1)
+			}
+		}
+		id, err := apply(s, lifecycle.Event{Kind: kind, At: at})
+		if err == nil {
+			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
+		}
+		return id, store.InboxProcessed, "", err
+	case "Subscribe":
+		s, err := sub()
+		if err != nil {
+			return nil, "", "", err
+		}
+		id, _, err := p.reconcileOne(ctx, s, meta)
+		return id, store.InboxProcessed, "", err
+	}
+	return nil, store.InboxIgnored, fmt.Sprintf("action %q changes nothing here", op.Action), nil
+}
+
+// track starts following an operation (once).
+func track(tx *gorm.DB, now time.Time, subID uint, op Operation, by string) error {
+	var n int64
+	if err := tx.Model(&store.AzureOperation{}).Where("operation_id = ?", op.ID).Count(&n).Error; err != nil || n > 0 {
+		return err
+	}
+	next := now.Add(pollFirst)
+	return tx.Create(&store.AzureOperation{SubscriptionID: subID, OperationID: op.ID, Action: op.Action, Source: first(op.Source, "Azure"),
+		PlanID: op.PlanID, Quantity: op.Quantity, Status: first(op.Status, "InProgress"), RequestedBy: by, NextPollAt: &next,
+		CreatedAt: now, UpdatedAt: now}).Error
+}
+
+func finishTracked(tx *gorm.DB, now time.Time, opID, status, message string) error {
+	return tx.Model(&store.AzureOperation{}).Where("operation_id = ? AND finished_at IS NULL", opID).
+		Updates(map[string]any{"status": status, "error_message": message, "finished_at": now, "next_poll_at": nil, "updated_at": now}).Error
+}
+
+// finishOperation applies a succeeded operation (once) and closes it.
+func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.Time) error {
+	now := p.Store.Now()
+	s, err := p.Client.Get(ctx, op.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	var ev lifecycle.Event
+	note := "operation " + op.ID
+	switch op.Action {
+	case "ChangePlan":
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: first(op.PlanID, s.PlanID), Quantity: op.Quantity}
+	case "ChangeQuantity":
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity)}
+		if op.Quantity > 0 {
+			ev.Quantity = op.Quantity
+		}
+	case "Unsubscribe":
+		ev = lifecycle.Event{Kind: lifecycle.AzureUnsubscribe, At: at}
+	default:
+		ev = lifecycle.Event{Kind: lifecycle.Reconciled, At: at}
+		if st, ok := marketplaceState(s.Status); ok {
+			ev.Observed = st
+		} else {
+			return p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
+		}
+	}
+	return p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var tracked store.AzureOperation
+		if err := tx.Where("operation_id = ?", op.ID).Limit(1).Find(&tracked).Error; err != nil {
+			return err
+		}
+		if tracked.ID != 0 && tracked.FinishedAt != nil && tracked.Status == "Succeeded" {
+			return nil // applied before
+		}
+		if _, err := record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note}); err != nil {
+			return err
+		}
+		return finishTracked(tx, now, op.ID, "Succeeded", "")
+	})
+}
+
+// PollOperations follows the operations that are still running: every 5 s
+// at first, backing off to 60 s, for at most an hour.
+func (p *Processor) PollOperations(ctx context.Context) {
+	now := p.Store.Now()
+	var due []store.AzureOperation
+	if err := p.Store.R.WithContext(ctx).Where("finished_at IS NULL AND next_poll_at <= ?", now).Order("next_poll_at").Limit(50).Find(&due).Error; err != nil {
+		p.Log.Error("azure operations", "err", err)
+		return
+	}
+	for _, t := range due {
+		var sub store.Subscription
+		if err := p.Store.R.WithContext(ctx).First(&sub, t.SubscriptionID).Error; err != nil {
+			continue
+		}
+		op, err := p.Client.GetOperation(ctx, sub.AzureSubscriptionID, t.OperationID)
+		if err == nil {
+			if op.SubscriptionID == "" {
+				op.SubscriptionID = sub.AzureSubscriptionID
+			}
+			if op.Action == "" {
+				op.Action = t.Action
+			}
+			switch strings.TrimSpace(op.Status) {
+			case "Succeeded":
+				err = p.finishOperation(ctx, op, first2(op.TimeStamp, now))
+				if err == nil {
+					continue
+				}
+			case "Failed", "Conflict":
+				msg := first(op.ErrorMessage, op.ErrorStatus, op.Status)
+				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+					if err := finishTracked(tx, now, t.OperationID, op.Status, msg); err != nil {
+						return err
+					}
+					return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+						fmt.Sprintf("%s %s at Microsoft: %s", t.Action, strings.ToLower(op.Status), msg), subscriptions.Meta{Source: SourcePortal, Actor: "azure"})
+				})
+				continue
+			}
+		}
+		if err != nil {
+			p.Log.Warn("azure operation poll", "operation", t.OperationID, "err", err)
+		}
+		if now.Sub(t.CreatedAt) > pollTimeout {
+			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+				if err := finishTracked(tx, now, t.OperationID, "TimedOut", "no final status from Microsoft within an hour"); err != nil {
+					return err
+				}
+				return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+					t.Action+" timed out: Microsoft gave no final status within an hour", subscriptions.Meta{Source: SourcePortal, Actor: "system"})
+			})
+			continue
+		}
+		wait := pollFirst << min(t.Attempts, 4)
+		if wait > pollMax {
+			wait = pollMax
+		}
+		next := now.Add(wait)
+		p.Store.W.WithContext(ctx).Model(&store.AzureOperation{}).Where("id = ?", t.ID).
+			Updates(map[string]any{"attempts": t.Attempts + 1, "next_poll_at": next, "status": first(op.Status, t.Status), "updated_at": now})
+	}
+}
+
+func first2(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err error) error {
+	d := time.Minute << min(m.Attempts, 6)
+	retry := p.Store.Now().Add(d)
+	p.Log.Error("azure webhook failed to apply", "inbox_id", m.ID, "err", err, "retry_at", retry)
+	if ferr := p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, &retry); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// RetryDue processes the webhook calls whose retry time has come.
+func (p *Processor) RetryDue(ctx context.Context) {
+	due, err := p.Store.DueInbox(ctx, SourceWebhook, 50)
+	if err != nil {
+		p.Log.Error("azure inbox retry", "err", err)
+		return
+	}
+	for i := range due {
+		_ = p.ProcessWebhook(ctx, &due[i])
+	}
+}
+
+// ErrInvalidChange: a publisher change the marketplace would refuse.
+var ErrInvalidChange = errors.New("invalid change")
+
+// StartChange asks Microsoft for a plan change, a quantity change or a
+// cancellation of one of our subscriptions and follows the operation.
+func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID string, quantity int, actor string) (*store.AzureOperation, error) {
+	var sub store.Subscription
+	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
+		return nil, err
+	}
+	if sub.Marketplace != "azure" {
+		return nil, fmt.Errorf("%w: not a Microsoft subscription", ErrInvalidChange)
+	}
+	if sub.State != string(lifecycle.Active) && !(action == "Unsubscribe" && sub.State == string(lifecycle.Suspended)) {
+		return nil, fmt.Errorf("%w: the subscription is %s", ErrInvalidChange, sub.State)
+	}
+	var opID string
+	var err error
+	switch action {
+	case "ChangePlan":
+		if sub.Plan != nil && sub.Plan.PlanID == planID {
+			return nil, fmt.Errorf("%w: the subscription is already on plan %s", ErrInvalidChange, planID)
+		}
+		plans, perr := p.Client.ListAvailablePlans(ctx, sub.AzureSubscriptionID)
+		if perr != nil {
+			return nil, perr
+		}
+		ok := false
+		for _, pl := range plans {
+			ok = ok || pl.PlanID == planID
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: plan %s is not offered to this customer", ErrInvalidChange, planID)
+		}
+		opID, err = p.Client.ChangePlan(ctx, sub.AzureSubscriptionID, planID)
+	case "ChangeQuantity":
+		if quantity <= 0 || quantity == sub.Quantity {
+			return nil, fmt.Errorf("%w: the new quantity must be positive and differ from %d", ErrInvalidChange, sub.Quantity)
+		}
+		opID, err = p.Client.ChangeQuantity(ctx, sub.AzureSubscriptionID, quantity)
+	case "Unsubscribe":
+		opID, err = p.Client.Unsubscribe(ctx, sub.AzureSubscriptionID)
+	default:
+		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalidChange, action)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := p.Store.Now()
+	var t store.AzureOperation
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		if err := track(tx, now, sub.ID, Operation{ID: opID, Action: action, Source: "Partner", PlanID: planID, Quantity: quantity, Status: "InProgress"}, actor); err != nil {
+			return err
+		}
+		summary := map[string]string{"ChangePlan": "Plan change to " + planID, "ChangeQuantity": fmt.Sprintf("Quantity change to %d", quantity),
+			"Unsubscribe": "Cancellation"}[action] + " requested at Microsoft"
+		if err := subscriptions.NoteTx(tx, now, sub.ID, "azure.operation_started", now, summary, subscriptions.Meta{Source: SourcePortal, Actor: actor}); err != nil {
+			return err
+		}
+		return tx.Where("operation_id = ?", opID).First(&t).Error
+	})
+	return &t, err
+}
+
+// reconcileOne brings our record of one subscription in line with
+// Microsoft's; it returns our id and whether anything was repaired.
+func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subscriptions.Meta) (*uint, bool, error) {
+	st, ok := marketplaceState(s.Status)
+	if !ok {
+		return nil, false, nil
+	}
+	repaired := false
+	now := p.Store.Now()
+	start, end := term(s)
+	var id uint
+	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var cur store.Subscription
+		if err := tx.Preload("Plan").Where("azure_subscription_id = ?", s.ID).Limit(1).Find(&cur).Error; err != nil {
+			return err
+		}
+		var drift []string
+		if cur.ID == 0 {
+			drift = append(drift, "not known here")
+		} else {
+			if cur.State != string(st) {
+				drift = append(drift, "state "+cur.State+" → "+string(st))
+			}
+			if s.PlanID != "" && (cur.Plan == nil || cur.Plan.PlanID != s.PlanID) {
+				drift = append(drift, "plan → "+s.PlanID)
+			}
+			if s.Quantity > 0 && cur.Quantity != s.Quantity {
+				drift = append(drift, fmt.Sprintf("quantity %d → %d", cur.Quantity, s.Quantity))
+			}
+			if (st == lifecycle.Active || st == lifecycle.Suspended) && !end.IsZero() && (cur.TermEnd == nil || !cur.TermEnd.Equal(end)) {
+				drift = append(drift, "term end → "+end.Format("2006-01-02"))
+			}
+		}
+		if len(drift) == 0 {
+			id = cur.ID
+			return nil
+		}
+		repaired = true
+		if cur.ID == 0 {
+			if _, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
+				TermStart: start, TermEnd: end}, meta); err != nil {
+				return err
+			}
+		}
+		m := meta
+		m.Note = "repaired: " + strings.Join(drift, ", ")
+		got, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID, Quantity: s.Quantity,
+			TermStart: start, TermEnd: end}, m)
+		if err != nil {
+			return err
+		}
+		id = got.ID
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return &id, repaired, nil
+}
+
+// ReconcileReport is what a reconciliation run did.
+type ReconcileReport struct {
+	Seen     int       `json:"seen"`
+	Repaired int       `json:"repaired"`
+	Failed   int       `json:"failed"`
+	Started  time.Time `json:"started_at"`
+	Finished time.Time `json:"finished_at"`
+}
+
+// Reconcile lists every subscription at Microsoft (all pages) and repairs
+// drift in state, plan, quantity and term, each repair on the timeline.
+func (p *Processor) Reconcile(ctx context.Context, actor string) (ReconcileReport, error) {
+	rep := ReconcileReport{Started: p.Store.Now()}
+	err := p.Client.List(ctx, func(page []Subscription) error {
+		for _, s := range page {
+			rep.Seen++
+			_, repaired, err := p.reconcileOne(ctx, s, subscriptions.Meta{Source: SourceReconcile, Actor: actor})
+			if err != nil {
+				rep.Failed++
+				p.Log.Error("azure reconcile", "subscription", s.ID, "err", err)
+				continue
+			}
+			if repaired {
+				rep.Repaired++
+			}
+		}
+		return nil
+	})
+	rep.Finished = p.Store.Now()
+	return rep, err
+}
