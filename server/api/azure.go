@@ -27,6 +27,7 @@ import (
 type AzureSignIn struct {
 	OAuth    *oauth2.Config
 	IDTokens *azuremp.IDTokenVerifier
+	HTTP     *http.Client // for the code exchange (nil: the default client)
 }
 
 const azureSignInLifetime = 15 * time.Minute
@@ -91,7 +92,11 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	// The purchase token is not needed after this request.
 	defer s.Store.W.WithContext(context.WithoutCancel(ctx)).Model(&store.AzureSignIn{}).Where("id = ?", si.ID).Update("purchase_token", "")
-	tok, err := s.AzureSignIn.OAuth.Exchange(ctx, c.Query("code"))
+	xctx := ctx
+	if s.AzureSignIn.HTTP != nil {
+		xctx = context.WithValue(ctx, oauth2.HTTPClient, s.AzureSignIn.HTTP)
+	}
+	tok, err := s.AzureSignIn.OAuth.Exchange(xctx, c.Query("code"))
 	var who azuremp.Identity
 	if err == nil {
 		raw, _ := tok.Extra("id_token").(string)

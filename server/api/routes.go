@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -80,6 +81,15 @@ func (s *Server) routes(r *gin.Engine) {
 		sb.GET("/aws", s.sandboxAWS)
 		sb.POST("/aws/subscribe", s.sandboxAWSSubscribe)
 		sb.POST("/aws/notify", s.sandboxAWSNotify)
+		if s.Sandbox.AzureMarketplace != nil {
+			msAPI := gin.WrapH(http.StripPrefix("/sandbox/azure/api", s.Sandbox.AzureMarketplace))
+			entra := gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.Sandbox.AzureEntra))
+			sb.Any("/azure/api/*rest", msAPI)
+			sb.Any("/azure/entra/*rest", entra)
+			sb.GET("/azure", s.sandboxAzure)
+			sb.POST("/azure/purchase", s.sandboxAzurePurchase)
+			sb.POST("/azure/act", s.sandboxAzureAct)
+		}
 	}
 
 	r.NoMethod(func(c *gin.Context) {

@@ -19,6 +19,7 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -64,6 +65,9 @@ type Sandbox struct {
 	AWSSQS          *awsfake.SQS          // under /sandbox/aws/sqs
 	AWSEntitlements *awsfake.Entitlements // under /sandbox/aws/entitlement
 	AWSQueueURL     string                // the queue AWS's notifications go to
+
+	AzureEntra       *azurefake.Entra       // under /sandbox/azure/entra (the buyer's sign-in page)
+	AzureMarketplace *azurefake.Marketplace // under /sandbox/azure/api
 }
 
 // Server holds the handlers.

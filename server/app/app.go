@@ -401,6 +401,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
 			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}
+		if azSandbox, err = startAzureSandbox(ctx, st, sb, local); err != nil {
+			return err
+		}
 	}
 	awsClient, err := awsmp.New(ctx, awsCfg)
 	if err != nil {

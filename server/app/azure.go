@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,7 +13,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -30,8 +34,9 @@ type azureEndpoints struct {
 	TenantID, ClientID, Secret string
 	APIURL, MeteringURL        string
 	LoginURL                   string
+	BrowserLoginURL            string // where the buyer's browser signs in (default LoginURL)
 	TokenAuthority             string
-	TokenTLS                   *tls.Config
+	TokenTLS                   *tls.Config // trust for every server-to-Entra call (sandbox certificate)
 }
 
 // setupAzure reads the Microsoft settings. It returns nil parts when
@@ -51,7 +56,7 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 			e.MeteringURL = sb.MeteringURL
 		}
 		if e.LoginURL == "" {
-			e.LoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.TokenAuthority, sb.TokenTLS
+			e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
 		}
 	}
 	set := 0
@@ -83,14 +88,20 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 	}
 	cfg := azuremp.Config{TenantID: e.TenantID, ClientID: e.ClientID, ClientSecret: e.Secret, APIURL: e.APIURL,
 		MeteringURL: e.MeteringURL, LoginURL: e.LoginURL, TokenAuthority: e.TokenAuthority}
+	var entraHTTP *http.Client
 	if e.TokenTLS != nil {
-		cfg.TokenHTTP = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: e.TokenTLS}}
+		entraHTTP = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: e.TokenTLS}}
+		cfg.TokenHTTP = entraHTTP
 	}
 	client, err := azuremp.New(cfg)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	login := client.Config().LoginURL
+	browser := strings.TrimRight(e.BrowserLoginURL, "/")
+	if browser == "" {
+		browser = login
+	}
 	parts := &azureParts{
 		proc:           &azuremp.Processor{Store: st, Log: log, Client: client},
 		insecure:       insecure,
@@ -98,15 +109,61 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 		signIn: &api.AzureSignIn{
 			OAuth: &oauth2.Config{ClientID: e.ClientID, ClientSecret: e.Secret, RedirectURL: baseURL + "/marketplace/azure/callback",
 				Scopes: []string{"openid", "profile", "email"},
-				Endpoint: oauth2.Endpoint{AuthURL: login + "/organizations/oauth2/v2.0/authorize", TokenURL: login + "/organizations/oauth2/v2.0/token",
+				Endpoint: oauth2.Endpoint{AuthURL: browser + "/organizations/oauth2/v2.0/authorize", TokenURL: login + "/organizations/oauth2/v2.0/token",
 					AuthStyle: oauth2.AuthStyleInParams}},
-			IDTokens: azuremp.NewIDTokenVerifier(e.ClientID, login, nil),
+			IDTokens: azuremp.NewIDTokenVerifier(e.ClientID, login, entraHTTP),
+			HTTP:     entraHTTP,
 		},
 	}
 	if insecure {
 		log.Warn("MICROSOFT WEBHOOK AUTHENTICATION IS OFF (--azure-webhook-insecure): anyone who can reach this server can change subscriptions; use only with a local emulator")
 	} else {
-		parts.webhook = azuremp.NewWebhookVerifier(e.TenantID, e.ClientID, login, nil)
+		parts.webhook = azuremp.NewWebhookVerifier(e.TenantID, e.ClientID, login, entraHTTP)
 	}
 	return parts, nil
+}
+
+// The sandbox publisher's Entra identity (made up, stable across starts).
+const (
+	sandboxTenant = "6d1f0c2e-5a4b-4c3d-9e8f-0a1b2c3d4e5f"
+	sandboxClient = "3f2e1d0c-9b8a-4765-8432-10fedcba9876"
+)
+
+// startAzureSandbox runs the simulated Microsoft marketplace: the fulfillment,
+// operations and metering APIs under /sandbox/azure/api, and a simulated
+// Entra ID on its own https listener (azidentity accepts https authorities
+// only, at the root of a host), also reachable under /sandbox/azure/entra
+// for the buyer's browser. Webhooks go to this server's own webhook URL,
+// signed like Entra's.
+func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, local string) (*azureEndpoints, error) {
+	serverTLS, clientTLS, err := sandboxTLS()
+	if err != nil {
+		return nil, err
+	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	if err != nil {
+		return nil, err
+	}
+	entraBase := "https://" + tln.Addr().String()
+	entra := azurefake.NewEntra(entraBase, nil)
+	secret := auth.RandomToken(24)
+	entra.RegisterApp(sandboxTenant, sandboxClient, secret)
+	esrv := &http.Server{Handler: entra, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = esrv.Serve(tln) }()
+	go func() {
+		<-ctx.Done()
+		_ = esrv.Close()
+	}()
+	offers, err := sandbox.AzureOffers(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	mk := azurefake.NewMarketplace(azurefake.Options{Base: local + "/sandbox/azure/api", Entra: entra, PublisherID: "marketgate-sandbox",
+		Offers: offers, Webhook: azurefake.HTTPWebhook(&http.Client{Timeout: 10 * time.Second}, local+"/marketplace/azure/webhook"),
+		WebhookAudience: sandboxClient, WebhookTenant: sandboxTenant})
+	go mk.Run(ctx, time.Second)
+	sb.AzureEntra, sb.AzureMarketplace = entra, mk
+	return &azureEndpoints{TenantID: sandboxTenant, ClientID: sandboxClient, Secret: secret,
+		APIURL: local + "/sandbox/azure/api", MeteringURL: local + "/sandbox/azure/api",
+		LoginURL: entraBase, BrowserLoginURL: local + "/sandbox/azure/entra", TokenAuthority: entraBase, TokenTLS: clientTLS}, nil
 }

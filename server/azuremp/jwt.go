@@ -27,7 +27,7 @@ type KeySet struct {
 	// URL returns the JWKS URL (it may read an OpenID configuration first).
 	URL        func(ctx context.Context) (string, error)
 	HTTP       *http.Client
-	MinRefresh time.Duration // default 1 minute
+	MinRefresh time.Duration // default 10 seconds
 
 	mu      sync.Mutex
 	keys    map[string]*rsa.PublicKey
@@ -43,7 +43,7 @@ func (k *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	}
 	min := k.MinRefresh
 	if min == 0 {
-		min = time.Minute
+		min = 10 * time.Second
 	}
 	if k.keys != nil && time.Since(k.fetched) < min {
 		return nil, fmt.Errorf("%w: unknown signing key %q", ErrUnauthenticated, kid)

@@ -420,6 +420,9 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
 		var id uint
 		err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+			if _, err := ensureKnown(tx, now, s, meta); err != nil {
+				return err
+			}
 			got, err := record(tx, now, s, ev, meta)
 			if got != nil {
 				id = got.ID
@@ -439,12 +442,12 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 		}
 		var subID uint
 		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-			got, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: at, PlanID: s.PlanID, Quantity: s.Quantity}, meta)
+			id, err := ensureKnown(tx, now, s, meta)
 			if err != nil {
 				return err
 			}
-			subID = got.ID
-			return track(tx, now, got.ID, op, "azure")
+			subID = id
+			return track(tx, now, id, op, "azure")
 		}); err != nil {
 			return nil, "", "", err
 		}
@@ -494,6 +497,32 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 		return id, store.InboxProcessed, "", err
 	}
 	return nil, store.InboxIgnored, fmt.Sprintf("action %q changes nothing here", op.Action), nil
+}
+
+// ensureKnown returns our id for a Microsoft subscription, recording it
+// first when a webhook arrives before the buyer's landing page (in
+// Microsoft's current state, read with Get subscription).
+func ensureKnown(tx *gorm.DB, now time.Time, s Subscription, meta subscriptions.Meta) (uint, error) {
+	var id uint
+	if err := tx.Model(&store.Subscription{}).Where("azure_subscription_id = ?", s.ID).Limit(1).Pluck("id", &id).Error; err != nil || id != 0 {
+		return id, err
+	}
+	start, end := term(s)
+	m := meta
+	m.Note = "first heard of through a webhook, before the landing page"
+	got, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
+		TermStart: start, TermEnd: end}, m)
+	if err != nil {
+		return 0, err
+	}
+	if st, ok := marketplaceState(s.Status); ok && st != lifecycle.Pending {
+		m.Note = "status at Microsoft: " + s.Status
+		if got, err = record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID,
+			Quantity: s.Quantity, TermStart: start, TermEnd: end}, m); err != nil {
+			return 0, err
+		}
+	}
+	return got.ID, nil
 }
 
 // track starts following an operation (once).

@@ -103,6 +103,7 @@ func TestTransitions(t *testing.T) {
 	add("azure/effects/change_quantity", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangeQuantity, At: later, Quantity: 25}, want: Active, changed: true, effects: []Effect{QuantityChanged}})
 	add("azure/effects/renew", row{from: sub(Azure, Active), ev: Event{Kind: AzureRenew, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{TermChanged}})
 	add("azure/reconcile/suspended", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Suspended}, want: Suspended, changed: true, effects: []Effect{RevokeAccess}})
+	add("azure/reconcile/plan_drift", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Active, PlanID: "gold", Quantity: 12}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})
 	add("azure/reconcile/ended_is_final", row{from: sub(Azure, Ended), ev: Event{Kind: Reconciled, At: later, Observed: Active}, want: Ended, changed: false})
 
 	for name, r := range rows {

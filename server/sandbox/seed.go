@@ -14,6 +14,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
@@ -323,4 +324,34 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering) error {
 			CustomerIdentifier: s.AWSCustomerIdentifier, ProductCode: s.AWSProductCode})
 	}
 	return nil
+}
+
+// AzureOffers returns the Microsoft offers of the catalog as the simulated
+// marketplace sells them.
+func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error) {
+	var offers []store.Offer
+	if err := st.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'azure'").Order("id").Find(&offers).Error; err != nil {
+		return nil, err
+	}
+	out := make([]azurefake.Offer, 0, len(offers))
+	for _, o := range offers {
+		fo := azurefake.Offer{OfferID: o.MarketplaceID, Name: o.Name}
+		for _, p := range o.Plans {
+			var ds []struct{ Key string }
+			_ = json.Unmarshal([]byte(p.Dimensions), &ds)
+			fp := azurefake.Plan{PlanID: p.PlanID, DisplayName: p.Name, PerSeat: p.SeatBased, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity}
+			if fp.PerSeat && fp.MinQuantity == 0 {
+				fp.MinQuantity = 1
+			}
+			if fp.PerSeat && fp.MaxQuantity == 0 {
+				fp.MaxQuantity = 10000
+			}
+			for _, d := range ds {
+				fp.Dimensions = append(fp.Dimensions, d.Key)
+			}
+			fo.Plans = append(fo.Plans, fp)
+		}
+		out = append(out, fo)
+	}
+	return out, nil
 }

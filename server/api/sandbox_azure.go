@@ -1,0 +1,168 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/store"
+)
+
+// The sandbox's Microsoft buyer page: a person acts as a customer of
+// Microsoft's marketplace. Purchasing sends their browser to this seller's
+// landing page with a fresh token; the customer-side changes go through
+// the simulated marketplace, which calls this seller's webhook.
+
+var sandboxAzurePage = page("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
+<p>Act as a Microsoft customer. Purchasing sends your browser to this seller's landing page with a fresh purchase token,
+as Azure does after “Configure account”; you then sign in with the simulated Entra ID.</p>
+{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" style="margin:1em 0">
+<input type="hidden" name="offer" value="{{.MarketplaceID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}}</span><br>
+<label>Plan <select name="plan">{{range .Plans}}<option value="{{.PlanID}}">{{.Name}} ({{.PlanID}}){{if .SeatBased}} · per seat{{end}}</option>{{end}}</select></label>
+<label>Seats (per-seat plans) <input name="quantity" type="number" min="1" value="5"></label>
+<label>Your name <input name="name" value="Megan Bowen" maxlength="100"></label>
+<label>Organisation <input name="organization" value="Contoso" maxlength="100"></label>
+<button type="submit">Purchase and configure account</button>
+</form>{{else}}<p>No Microsoft offers yet.</p>{{end}}
+<h2>Recent Microsoft subscriptions</h2>
+{{range .Subs}}<form method="post" action="/sandbox/azure/act" style="margin:.8em 0">
+<input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.Name}} · {{.Plan}}{{if .Quantity}} · {{.Quantity}} seats{{end}} · at Microsoft: <strong>{{.Status}}</strong><br>
+<select name="plan" aria-label="New plan">{{range .Plans}}<option value="{{.}}">{{.}}</option>{{end}}</select>
+<button type="submit" name="action" value="ChangePlan">Change plan</button>
+<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" style="width:6em">
+<button type="submit" name="action" value="ChangeQuantity">Change seats</button>
+<button type="submit" name="action" value="Suspend">Payment fails (suspend)</button>
+<button type="submit" name="action" value="Reinstate">Reinstate</button>
+<button type="submit" name="action" value="Renew">Renew</button>
+<button type="submit" name="action" value="Unsubscribe">Unsubscribe</button>
+<button type="submit" name="action" value="Landing">Configure account again</button>
+</form>{{else}}<p class="muted">None yet.</p>{{end}}
+{{if .Message}}<p role="status">{{.Message}}</p>{{end}}`)
+
+func guid() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (s *Server) sandboxAzure(c *gin.Context) {
+	ctx := c.Request.Context()
+	var offers []store.Offer
+	if err := s.Store.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'azure'").Order("id").Find(&offers).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	var subs []store.Subscription
+	if err := s.Store.R.WithContext(ctx).Where("marketplace = 'azure'").Order("updated_at DESC").Limit(40).Find(&subs).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	plans := map[string][]string{}
+	for _, o := range offers {
+		for _, p := range o.Plans {
+			plans[o.MarketplaceID] = append(plans[o.MarketplaceID], p.PlanID)
+		}
+	}
+	type row struct {
+		ID                 uint
+		Name, Plan, Status string
+		Quantity           int
+		Plans              []string
+	}
+	var rows []row
+	for _, sub := range subs {
+		ms, ok := s.Sandbox.AzureMarketplace.Get(sub.AzureSubscriptionID)
+		if !ok {
+			continue // seeded demo data the simulated marketplace never sold
+		}
+		rows = append(rows, row{ID: sub.ID, Name: ms.Name, Plan: ms.PlanID, Status: ms.Status, Quantity: ms.Quantity, Plans: plans[ms.OfferID]})
+		if len(rows) == 15 {
+			break
+		}
+	}
+	s.renderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message")})
+}
+
+func (s *Server) sandboxAzurePurchase(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
+		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		return
+	}
+	name := strings.TrimSpace(c.PostForm("name"))
+	org := strings.TrimSpace(c.PostForm("organization"))
+	if name == "" || len(name) > 100 || org == "" || len(org) > 100 {
+		s.problem(c, http.StatusBadRequest, "Name and organisation are required", "Fill in both fields on the sandbox page.", "/sandbox/azure", "Back")
+		return
+	}
+	q, _ := strconv.Atoi(c.PostForm("quantity"))
+	domain := strings.ToLower(strings.Join(strings.FieldsFunc(org, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
+	if domain == "" {
+		domain = "org"
+	}
+	domain += "-" + guid()[:4] + ".example"
+	email := strings.ToLower(strings.Fields(name)[0]) + "@" + domain
+	buyer := azurefake.Party{EmailID: email, ObjectID: guid(), TenantID: guid()}
+	// The buyer can sign in to the simulated Entra with one click.
+	s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: name, Email: email, TenantID: buyer.TenantID, ObjectID: buyer.ObjectID, Organization: org})
+	_, token, err := s.Sandbox.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, buyer, org+" subscription")
+	if err != nil {
+		s.problem(c, http.StatusBadRequest, "The purchase did not go through", err.Error(), "/sandbox/azure", "Back")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/marketplace/azure/landing?token="+url.QueryEscape(token))
+}
+
+func (s *Server) sandboxAzureAct(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
+		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		return
+	}
+	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
+	var sub store.Subscription
+	if err := s.Store.R.WithContext(c.Request.Context()).First(&sub, id).Error; err != nil || sub.Marketplace != "azure" {
+		s.problem(c, http.StatusBadRequest, "Unknown subscription", "Choose a subscription on the sandbox page.", "/sandbox/azure", "Back")
+		return
+	}
+	mk := s.Sandbox.AzureMarketplace
+	ms := sub.AzureSubscriptionID
+	var err error
+	action := c.PostForm("action")
+	switch action {
+	case "ChangePlan":
+		_, err = mk.ChangePlan(ms, c.PostForm("plan"))
+	case "ChangeQuantity":
+		q, _ := strconv.Atoi(c.PostForm("quantity"))
+		_, err = mk.ChangeQuantity(ms, q)
+	case "Suspend":
+		_, err = mk.Suspend(ms)
+	case "Reinstate":
+		_, err = mk.Reinstate(ms)
+	case "Renew":
+		_, err = mk.Renew(ms)
+	case "Unsubscribe":
+		_, err = mk.Unsubscribe(ms)
+	case "Landing":
+		token, terr := mk.PurchaseToken(ms)
+		if terr == nil {
+			c.Redirect(http.StatusSeeOther, "/marketplace/azure/landing?token="+url.QueryEscape(token))
+			return
+		}
+		err = terr
+	default:
+		s.problem(c, http.StatusBadRequest, "Unknown action", "Choose an action on the sandbox page.", "/sandbox/azure", "Back")
+		return
+	}
+	msg := action + " sent: Microsoft called this seller's webhook."
+	if err != nil {
+		msg = action + " refused by the simulated marketplace: " + err.Error()
+	}
+	c.Redirect(http.StatusSeeOther, "/sandbox/azure?message="+url.QueryEscape(msg))
+}
