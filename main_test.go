@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -306,6 +307,9 @@ func TestCommands(t *testing.T) {
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
 		{"sns verification in the sandbox", "", []string{"serve", "--data-dir", dir, "--sandbox", "--aws-sns-verify"}, 2, "cannot be used with --sandbox"},
+		{"insecure webhook against Microsoft", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t", "--azure-client-id", "c",
+			"--azure-client-secret", "s", "--azure-webhook-insecure"}, 2, "refused when the API URL is https"},
+		{"half a Microsoft configuration", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t"}, 2, "set all of --azure-tenant-id"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
 		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 5 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
@@ -527,4 +531,92 @@ func TestSandboxAWSContractJourney(t *testing.T) {
 		d := read()
 		return d.Subscription.State == "ended" && len(d.Agreements) == 1 && d.Agreements[0].Status == "EXPIRED"
 	})
+}
+
+// The Microsoft buyer's journey in the sandbox: purchase on the simulated
+// marketplace, land, sign in with the simulated Entra ID, get activated,
+// then suspend from the customer side, which calls our webhook.
+func TestSandboxMicrosoftBuyerJourney(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c := client(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	do := func(method, u string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		if !strings.HasPrefix(u, "http") {
+			u = s.url + u
+		}
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, u, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		r, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		return r, string(b)
+	}
+	r, _ := do(http.MethodPost, "/sandbox/azure/purchase", url.Values{"offer": {"acme-analytics-saas"}, "plan": {"silver"},
+		"quantity": {"1"}, "name": {"Megan Bowen"}, "organization": {"Contoso"}})
+	landing := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(landing, "/marketplace/azure/landing?token=") {
+		t.Fatalf("purchase: %d %s", r.StatusCode, landing)
+	}
+	r, _ = do(http.MethodGet, landing, nil)
+	authorize := r.Header.Get("Location")
+	if r.StatusCode != http.StatusFound || !strings.Contains(authorize, "/sandbox/azure/entra/organizations/oauth2/v2.0/authorize") {
+		t.Fatalf("landing: %d %s", r.StatusCode, authorize)
+	}
+	_, page := do(http.MethodGet, authorize, nil)
+	// The buyer signs in as themself: the newest known user.
+	forms := regexp.MustCompile(`(?s)<form method="post">(.*?)</form>`).FindAllStringSubmatch(page, -1)
+	if len(forms) < 2 {
+		t.Fatalf("sign-in page:\n%s", page)
+	}
+	fields := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(forms[1][1], -1) {
+		fields.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if !strings.Contains(fields.Get("email"), "megan@contoso") {
+		t.Fatalf("the newest known user is not the buyer: %v", fields)
+	}
+	r, _ = do(http.MethodPost, authorize, fields)
+	callback := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(callback, "/marketplace/azure/callback?") {
+		t.Fatalf("sign-in: %d %s", r.StatusCode, callback)
+	}
+	r, body := do(http.MethodGet, callback, nil)
+	welcome := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(welcome, "/marketplace/azure/welcome?subscription=") {
+		t.Fatalf("callback: %d %s\n%s\n%s", r.StatusCode, welcome, body, s.out)
+	}
+	if _, page = do(http.MethodGet, welcome, nil); !strings.Contains(page, "Getting started") {
+		t.Fatalf("welcome:\n%s\n%s", page, s.out)
+	}
+	id := strings.TrimPrefix(welcome, "/marketplace/azure/welcome?subscription=")
+	state := func() string {
+		var d struct {
+			Subscription struct{ State string } `json:"subscription"`
+		}
+		r, err := c.Get(s.url + "/api/subscriptions/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &d)
+		return d.Subscription.State
+	}
+	if st := state(); st != "active" {
+		t.Fatalf("after landing: %s", st)
+	}
+	if r, _ = do(http.MethodPost, "/sandbox/azure/act", url.Values{"subscription": {id}, "action": {"Suspend"}}); r.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(r.Header.Get("Location"), "sent") {
+		t.Fatalf("suspend: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	eventually(t, s, "the suspension through the webhook", func() bool { return state() == "suspended" })
 }
