@@ -142,4 +142,43 @@ describe('portal in a real browser', () => {
       throw err;
     }
   });
+
+  it('a Microsoft buyer purchases, signs in and activates; the seller changes the plan and sees it succeed', async () => {
+    const buyerContext = await browser.newContext();
+    const buyer = await buyerContext.newPage();
+    try {
+      await buyer.goto(base + '/sandbox/azure');
+      const form = buyer.locator('form[action="/sandbox/azure/purchase"]').first();
+      await form.locator('select[name=plan]').selectOption('gold');
+      await form.getByRole('button', { name: 'Purchase and configure account' }).click();
+      await buyer.waitForURL(/\/sandbox\/azure\/entra\/.*authorize/);
+      // Sign in as the buyer who just purchased (the newest known user).
+      await buyer.locator('.known button').first().click();
+      await buyer.waitForURL(/\/marketplace\/azure\/welcome\?subscription=\d+/);
+      await buyer.getByRole('button', { name: 'Activate subscription' }).click();
+      await buyer.getByText('Getting started').waitFor();
+      const id = new URL(buyer.url()).searchParams.get('subscription');
+
+      await page.goto(base + '/subscriptions/' + id);
+      await page.getByTestId('subscription-state').waitFor();
+      assert.equal(await page.getByTestId('subscription-state').textContent(), 'active');
+      await page.getByRole('button', { name: 'Change plan' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel(/New plan/).waitFor();
+      await dialog.getByRole('button', { name: 'Change plan' }).click();
+      const row = page.getByTestId('azure-operation').first();
+      await row.waitFor();
+      assert.match(await row.textContent(), /ChangePlan → silver/);
+      // The portal follows the operation until Microsoft reports success.
+      await row.getByText('Succeeded').waitFor({ timeout: 45_000 });
+      await page.getByText('Silver (silver)').waitFor({ timeout: 10_000 });
+    } catch (err) {
+      const path = await shot('microsoft-failure');
+      await buyer.screenshot({ path: join(tmpdir(), 'marketgate-e2e-buyer.png'), fullPage: true }).catch(() => {});
+      console.error('screenshot:', path, '\nserver log:\n' + log.slice(-3000));
+      throw err;
+    } finally {
+      await buyerContext.close();
+    }
+  });
 });
