@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 )
@@ -45,13 +44,6 @@ as Azure does after “Configure account”; you then sign in with the simulated
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 {{if .Message}}<p role="status">{{.Message}}</p>{{end}}`)
 
-func guid() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
 
 func (s *Server) sandboxAzure(c *gin.Context) {
 	ctx := c.Request.Context()
@@ -107,9 +99,9 @@ func (s *Server) sandboxAzurePurchase(c *gin.Context) {
 	if domain == "" {
 		domain = "org"
 	}
-	domain += "-" + guid()[:4] + ".example"
+	domain += "-" + azuremp.NewGUID()[:4] + ".example"
 	email := strings.ToLower(strings.Fields(name)[0]) + "@" + domain
-	buyer := azurefake.Party{EmailID: email, ObjectID: guid(), TenantID: guid()}
+	buyer := azurefake.Party{EmailID: email, ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 	// The buyer can sign in to the simulated Entra with one click.
 	s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: name, Email: email, TenantID: buyer.TenantID, ObjectID: buyer.ObjectID, Organization: org})
 	_, token, err := s.Sandbox.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, buyer, org+" subscription")

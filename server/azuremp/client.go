@@ -142,7 +142,8 @@ type response struct {
 	header http.Header
 }
 
-func newGUID() string {
+// NewGUID returns a random (version 4) GUID, as Microsoft's ids look.
+func NewGUID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
@@ -173,8 +174,8 @@ func (c *Client) do(ctx context.Context, method, base, path string, query url.Va
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("x-ms-requestid", newGUID())
-	req.Header.Set("x-ms-correlationid", newGUID())
+	req.Header.Set("x-ms-requestid", NewGUID())
+	req.Header.Set("x-ms-correlationid", NewGUID())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

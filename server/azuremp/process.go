@@ -195,7 +195,7 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 	s := r.Subscription
 	body, _ := json.Marshal(map[string]any{"resolved": r, "signed_in": who})
 	msg, _, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceLanding,
-		DedupKey: "landing:" + newGUID(), Action: "Resolve", ContentType: "application/json", Body: string(body)})
+		DedupKey: "landing:" + NewGUID(), Action: "Resolve", ContentType: "application/json", Body: string(body)})
 	if err != nil {
 		return nil, err
 	}
