@@ -44,7 +44,6 @@ as Azure does after “Configure account”; you then sign in with the simulated
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 {{if .Message}}<p role="status">{{.Message}}</p>{{end}}`)
 
-
 func (s *Server) sandboxAzure(c *gin.Context) {
 	ctx := c.Request.Context()
 	var offers []store.Offer
