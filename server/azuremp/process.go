@@ -570,17 +570,21 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 		}
 	}
 	return p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var tracked store.AzureOperation
-		if err := tx.Where("operation_id = ?", op.ID).Limit(1).Find(&tracked).Error; err != nil {
-			return err
+		// Claim the operation: the webhook and the poller may both see it
+		// succeed; the row lock lets exactly one of them apply it.
+		res := tx.Model(&store.AzureOperation{}).Where("operation_id = ? AND finished_at IS NULL", op.ID).
+			Updates(map[string]any{"status": "Succeeded", "finished_at": now, "next_poll_at": nil, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
 		}
-		if tracked.ID != 0 && tracked.FinishedAt != nil && tracked.Status == "Succeeded" {
-			return nil // applied before
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&store.AzureOperation{}).Where("operation_id = ?", op.ID).Count(&n).Error; err != nil || n > 0 {
+				return err // finished before: applied then
+			}
 		}
-		if _, err := record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note}); err != nil {
-			return err
-		}
-		return finishTracked(tx, now, op.ID, "Succeeded", "")
+		_, err := record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note})
+		return err
 	})
 }
 
