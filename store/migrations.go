@@ -297,6 +297,70 @@ CREATE TABLE azure_sign_ins (
 );
 CREATE UNIQUE INDEX azure_sign_ins_state ON azure_sign_ins (state_hash);
 `},
+	{"202611260006_metering", `
+CREATE TABLE usage_events (
+	id {{id}},
+	event_id varchar(128) NOT NULL,
+	api_key_id {{ref}},
+	subscription_id {{ref}},
+	dimension varchar(256) NOT NULL DEFAULT '',
+	quantity double precision NOT NULL DEFAULT 0,
+	occurred_at {{ts}},
+	hour {{ts}},
+	late {{bool}} NOT NULL DEFAULT FALSE,
+	status varchar(16) NOT NULL,
+	reason varchar(300) NOT NULL DEFAULT '',
+	source varchar(16) NOT NULL DEFAULT 'api',
+	received_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX usage_events_event ON usage_events (event_id);
+CREATE INDEX usage_events_subscription ON usage_events (subscription_id, hour);
+CREATE TABLE usage_hours (
+	subscription_id {{ref}} NOT NULL,
+	dimension varchar(256) NOT NULL,
+	hour {{ts}} NOT NULL,
+	quantity double precision NOT NULL DEFAULT 0,
+	events integer NOT NULL DEFAULT 0,
+	sealed {{bool}} NOT NULL DEFAULT FALSE,
+	updated_at {{ts}} NOT NULL,
+	PRIMARY KEY (subscription_id, dimension, hour)
+);
+CREATE INDEX usage_hours_open ON usage_hours (sealed, hour);
+CREATE TABLE metering_records (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	marketplace varchar(8) NOT NULL,
+	dimension varchar(256) NOT NULL,
+	hour {{ts}} NOT NULL,
+	quantity double precision NOT NULL,
+	status varchar(24) NOT NULL,
+	marketplace_record_id varchar(128) NOT NULL DEFAULT '',
+	reason text NOT NULL DEFAULT '',
+	attempts integer NOT NULL DEFAULT 0,
+	next_attempt_at {{ts}},
+	lease_owner varchar(64) NOT NULL DEFAULT '',
+	lease_until {{ts}},
+	final {{bool}} NOT NULL DEFAULT FALSE,
+	aws_customer_account_id varchar(32) NOT NULL DEFAULT '',
+	aws_license_arn varchar(2048) NOT NULL DEFAULT '',
+	aws_customer_identifier varchar(255) NOT NULL DEFAULT '',
+	aws_product_code varchar(255) NOT NULL DEFAULT '',
+	azure_subscription_id varchar(64) NOT NULL DEFAULT '',
+	plan_id varchar(128) NOT NULL DEFAULT '',
+	sent_at {{ts}},
+	settled_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX metering_records_hour ON metering_records (subscription_id, dimension, hour);
+CREATE INDEX metering_records_due ON metering_records (status, next_attempt_at);
+CREATE INDEX metering_records_list ON metering_records (hour, id);
+CREATE TABLE leases (
+	name varchar(64) PRIMARY KEY,
+	owner varchar(128) NOT NULL,
+	until {{ts}} NOT NULL
+);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

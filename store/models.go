@@ -306,3 +306,65 @@ type AzureSignIn struct {
 
 // TableName keeps gorm off its own pluralisation.
 func (AzureSignIn) TableName() string { return "azure_sign_ins" }
+
+// Usage event and metering record statuses.
+const (
+	UsageAccepted = "accepted"
+	UsageRejected = "rejected"
+
+	RecordPending     = "pending"       // sealed, not yet settled with the marketplace
+	RecordAccepted    = "accepted"      // the marketplace billed it (or already held it, same quantity)
+	RecordDuplicate   = "duplicate"     // AWS: that hour was metered with another quantity
+	RecordConflict    = "conflict"      // Microsoft: the hour holds another quantity
+	RecordRejected    = "rejected"      // refused for good (reason says why)
+	RecordExpired     = "expired"       // past the marketplace's window; settle it another way
+	RecordNotSentZero = "not_sent_zero" // Microsoft: an idle hour (zero is not sent)
+	RecordNotActive   = "not_sent_inactive"
+)
+
+// UsageEvent is one usage report from the seller's app, as received.
+type UsageEvent struct {
+	ID             uint `gorm:"primaryKey"`
+	EventID        string
+	APIKeyID       *uint `gorm:"column:api_key_id"`
+	SubscriptionID *uint
+	Dimension      string
+	Quantity       float64
+	OccurredAt     *time.Time
+	Hour           *time.Time
+	Late           bool
+	Status         string
+	Reason         string
+	Source         string
+	ReceivedAt     time.Time
+}
+
+// MeteringRecord is one sealed hour of one dimension of one subscription:
+// exactly what is (or is not) sent to the marketplace, sent again
+// identically until it has a final status.
+type MeteringRecord struct {
+	ID                    uint `gorm:"primaryKey"`
+	SubscriptionID        uint
+	Marketplace           string
+	Dimension             string
+	Hour                  time.Time
+	Quantity              float64
+	Status                string
+	MarketplaceRecordID   string
+	Reason                string
+	Attempts              int
+	NextAttemptAt         *time.Time
+	LeaseOwner            string
+	LeaseUntil            *time.Time
+	Final                 bool   // sealed early: the customer cancelled (AWS unsubscribe-pending)
+	AWSCustomerAccountID  string `gorm:"column:aws_customer_account_id"`
+	AWSLicenseArn         string `gorm:"column:aws_license_arn"`
+	AWSCustomerIdentifier string `gorm:"column:aws_customer_identifier"`
+	AWSProductCode        string `gorm:"column:aws_product_code"`
+	AzureSubscriptionID   string
+	PlanID                string
+	SentAt                *time.Time
+	SettledAt             *time.Time
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}

@@ -1,0 +1,383 @@
+package metering
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+func onConflictNothing() clause.Expression { return clause.OnConflict{DoNothing: true} }
+
+// AWSSender is the part of the AWS client dispatch uses.
+type AWSSender interface {
+	BatchMeterUsage(ctx context.Context, productCode string, records []awsmp.UsageRecord) ([]awsmp.UsageResult, error)
+}
+
+// AzureSender is the part of the Microsoft client dispatch uses.
+type AzureSender interface {
+	BatchUsage(ctx context.Context, events []azuremp.UsageEvent) ([]azuremp.UsageResult, error)
+}
+
+// Timing of dispatch.
+const (
+	leaseTTL     = 2 * time.Minute
+	claimLimit   = 2000
+	expiringSoon = 20 * time.Hour // a pending record this old is about to expire (24 h)
+)
+
+func backoff(attempts int) time.Duration {
+	d := 15 * time.Second << min(attempts, 8)
+	if d > 30*time.Minute {
+		d = 30 * time.Minute
+	}
+	return d
+}
+
+// outcome is what to store for one record after a send.
+type outcome struct {
+	status, reason, marketplaceID string
+	retry                         bool
+	retryNow                      bool
+}
+
+// Dispatch sends every due pending record, in batches of at most 25 with
+// bounded concurrency, and stores each result. Records are claimed with a
+// lease first, so replicas never send the same record at the same time; a
+// crash leaves the lease to expire and the record is sent again,
+// identically. It returns how many records reached a final status.
+func (m *Meter) Dispatch(ctx context.Context) (int, error) {
+	now := m.Store.Now()
+	if err := m.expire(ctx, now); err != nil {
+		return 0, err
+	}
+	settled := 0
+	for round := 0; round < 50; round++ {
+		recs, err := m.claim(ctx, now)
+		if err != nil || len(recs) == 0 {
+			return settled, err
+		}
+		n, err := m.send(ctx, recs)
+		settled += n
+		if err != nil {
+			return settled, err
+		}
+		if len(recs) < claimLimit {
+			return settled, nil
+		}
+	}
+	return settled, nil
+}
+
+// expire settles what can no longer be sent: past the 24-hour window (and,
+// for AWS, the month-end cutoff), or for a subscription that has ended.
+func (m *Meter) expire(ctx context.Context, now time.Time) error {
+	cutoff := now.Add(-usageWindow)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("status = ? AND hour < ?", store.RecordPending, cutoff).
+		Updates(map[string]any{"status": store.RecordExpired, "reason": "not sent within the marketplace's 24-hour window; settle it another way",
+			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
+	if err != nil {
+		return err
+	}
+	if now.Sub(monthStart) >= 6*time.Hour {
+		if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+			Where("status = ? AND marketplace = ? AND hour < ?", store.RecordPending, "aws", monthStart).
+			Updates(map[string]any{"status": store.RecordExpired, "reason": "past AWS's month-end cutoff (06:00 UTC on the 1st)",
+				"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error; err != nil {
+			return err
+		}
+	}
+	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("status = ? AND subscription_id IN (?)", store.RecordPending,
+			m.Store.W.Model(&store.Subscription{}).Select("id").Where("state IN ?", []string{string(lifecycle.Ended), string(lifecycle.Failed), string(lifecycle.Pending)})).
+		Updates(map[string]any{"status": store.RecordNotActive, "reason": "the subscription is no longer active: nothing is sent",
+			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
+}
+
+// claim leases up to claimLimit due records for this process.
+func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecord, error) {
+	owner := m.Owner
+	if owner == "" {
+		owner = "marketgate"
+	}
+	until := now.Add(leaseTTL)
+	// Suspended subscriptions wait (Microsoft refuses them; they may be
+	// reinstated within the window).
+	due := m.Store.W.Model(&store.MeteringRecord{}).Select("metering_records.id").
+		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
+		Where("metering_records.status = ? AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
+			store.RecordPending, now, now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}).
+		Order("metering_records.hour, metering_records.id").Limit(claimLimit)
+	var ids []uint
+	if err := due.WithContext(ctx).Pluck("metering_records.id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var won []store.MeteringRecord
+	for _, chunk := range chunks(ids, 900) {
+		// The lease condition is re-checked by the UPDATE itself: of two
+		// replicas racing for a record, one updates it.
+		if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+			Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, store.RecordPending, now).
+			Updates(map[string]any{"lease_owner": owner, "lease_until": until}).Error; err != nil {
+			return nil, err
+		}
+		var got []store.MeteringRecord
+		if err := m.Store.W.WithContext(ctx).Where("id IN ? AND lease_owner = ? AND lease_until = ? AND status = ?", chunk, owner, until, store.RecordPending).
+			Find(&got).Error; err != nil {
+			return nil, err
+		}
+		won = append(won, got...)
+	}
+	return won, nil
+}
+
+// send groups the records as the APIs require and sends the batches.
+func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, error) {
+	var batches [][]*store.MeteringRecord
+	aws := map[string][]*store.MeteringRecord{}
+	var azure []*store.MeteringRecord
+	for i := range recs {
+		r := &recs[i]
+		switch r.Marketplace {
+		case "aws":
+			k := "legacy:" + r.AWSProductCode
+			if r.AWSLicenseArn != "" {
+				k = "ca:" + r.AWSProductCode
+			}
+			aws[k] = append(aws[k], r)
+		case "azure":
+			azure = append(azure, r)
+		}
+	}
+	keys := make([]string, 0, len(aws))
+	for k := range aws {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, c := range chunks(aws[k], awsmp.MaxBatch) {
+			batches = append(batches, c)
+		}
+	}
+	for _, c := range chunks(azure, azuremp.MaxUsageBatch) {
+		batches = append(batches, c)
+	}
+	conc := m.Concurrency
+	if conc <= 0 {
+		conc = 8
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	settled := 0
+	var firstErr error
+	for _, b := range batches {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(b []*store.MeteringRecord) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outs := m.sendBatch(ctx, b)
+			n, err := m.store(ctx, b, outs)
+			mu.Lock()
+			settled += n
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}(b)
+	}
+	wg.Wait()
+	return settled, firstErr
+}
+
+func (m *Meter) sendBatch(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if b[0].Marketplace == "aws" {
+		return m.sendAWS(ctx, b)
+	}
+	return m.sendAzure(ctx, b)
+}
+
+func retryAll(n int, reason string) []outcome {
+	out := make([]outcome, n)
+	for i := range out {
+		out[i] = outcome{retry: true, reason: reason}
+	}
+	return out
+}
+
+func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if m.AWS == nil {
+		return retryAll(len(b), "AWS is not configured")
+	}
+	recs := make([]awsmp.UsageRecord, len(b))
+	for i, r := range b {
+		recs[i] = awsmp.UsageRecord{CustomerAWSAccountID: r.AWSCustomerAccountID, LicenseArn: r.AWSLicenseArn,
+			CustomerIdentifier: r.AWSCustomerIdentifier, Dimension: r.Dimension, Quantity: int32(math.Round(r.Quantity)), Hour: r.Hour}
+		if r.AWSLicenseArn != "" {
+			recs[i].CustomerIdentifier = "" // never both identities for one customer
+		}
+	}
+	res, err := m.AWS.BatchMeterUsage(ctx, b[0].AWSProductCode, recs)
+	if err != nil {
+		var me *awsmp.MeterError
+		if errors.As(err, &me) && !me.Retryable {
+			switch {
+			case me.Code == "TimestampOutOfBoundsException":
+				// The whole batch failed for some records' age: expire those
+				// past the window, send the others again at once.
+				out := make([]outcome, len(b))
+				now := m.Store.Now()
+				for i, r := range b {
+					if now.Sub(r.Hour) > usageWindow || !sameMonthOrEarly(r.Hour, now) {
+						out[i] = outcome{status: store.RecordExpired, reason: "AWS: timestamp out of bounds"}
+					} else {
+						out[i] = outcome{retry: true, retryNow: true, reason: "sent again without the expired records"}
+					}
+				}
+				return out
+			case me.Code == "DisabledApiException" || strings.HasPrefix(me.Code, "AccessDenied") || me.Code == "UnrecognizedClientException":
+				return retryAll(len(b), "AWS configuration problem: "+me.Code)
+			case len(b) > 1:
+				// One bad record fails the batch: split to find it.
+				h := len(b) / 2
+				return append(m.sendAWS(ctx, b[:h]), m.sendAWS(ctx, b[h:])...)
+			default:
+				return []outcome{{status: store.RecordRejected, reason: "AWS: " + me.Code}}
+			}
+		}
+		m.Log.Warn("aws metering call failed", "records", len(b), "err", err)
+		return retryAll(len(b), "AWS: "+shortErr(err))
+	}
+	out := make([]outcome, len(b))
+	for i, r := range res {
+		switch r.Status {
+		case awsmp.UsageSuccess:
+			out[i] = outcome{status: store.RecordAccepted, marketplaceID: r.MeteringRecordID}
+		case awsmp.UsageDuplicateRecord:
+			out[i] = outcome{status: store.RecordDuplicate, reason: "AWS already holds another quantity for this hour (DuplicateRecord)"}
+		case awsmp.UsageCustomerNotSubscribed:
+			out[i] = outcome{status: store.RecordRejected, reason: "AWS: CustomerNotSubscribed"}
+		case awsmp.UsageUnprocessed:
+			out[i] = outcome{retry: true, reason: "AWS left it unprocessed"}
+		default:
+			out[i] = outcome{retry: true, reason: "AWS gave no result for it"}
+		}
+	}
+	return out
+}
+
+// sameMonthOrEarly: AWS takes last month's usage only until 06:00 on the 1st.
+func sameMonthOrEarly(hour, now time.Time) bool {
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return !hour.Before(monthStart) || now.Sub(monthStart) < 6*time.Hour
+}
+
+func (m *Meter) sendAzure(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if m.Azure == nil {
+		return retryAll(len(b), "Microsoft is not configured")
+	}
+	evs := make([]azuremp.UsageEvent, len(b))
+	for i, r := range b {
+		evs[i] = azuremp.UsageEvent{ResourceID: r.AzureSubscriptionID, PlanID: r.PlanID, Dimension: r.Dimension, Quantity: r.Quantity, Hour: r.Hour}
+	}
+	res, err := m.Azure.BatchUsage(ctx, evs)
+	if err != nil {
+		st := azuremp.StatusOf(err)
+		if st == 400 && len(b) > 1 {
+			h := len(b) / 2
+			return append(m.sendAzure(ctx, b[:h]), m.sendAzure(ctx, b[h:])...)
+		}
+		if st == 400 {
+			return []outcome{{status: store.RecordRejected, reason: "Microsoft: " + shortErr(err)}}
+		}
+		m.Log.Warn("microsoft metering call failed", "records", len(b), "err", err)
+		return retryAll(len(b), "Microsoft: "+shortErr(err))
+	}
+	out := make([]outcome, len(b))
+	for i, r := range res {
+		switch r.Status {
+		case azuremp.UsageAccepted:
+			out[i] = outcome{status: store.RecordAccepted, marketplaceID: r.UsageEventID}
+		case azuremp.UsageDuplicate:
+			if math.Abs(r.AcceptedQuantity-b[i].Quantity) < 1e-9 {
+				// Our own earlier send: Microsoft holds exactly this record.
+				out[i] = outcome{status: store.RecordAccepted, marketplaceID: r.UsageEventID, reason: "already held by Microsoft (resend)"}
+			} else {
+				out[i] = outcome{status: store.RecordConflict, marketplaceID: r.UsageEventID,
+					reason: fmt.Sprintf("Microsoft already holds %g for this hour", r.AcceptedQuantity)}
+			}
+		case azuremp.UsageExpired:
+			out[i] = outcome{status: store.RecordExpired, reason: "Microsoft: Expired"}
+		case azuremp.UsageError, azuremp.UsagePending:
+			out[i] = outcome{retry: true, reason: "Microsoft: " + first(r.Message, r.Status)}
+		default:
+			out[i] = outcome{status: store.RecordRejected, reason: "Microsoft: " + r.Status + first(": "+r.Message)}
+		}
+	}
+	return out
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// store writes the outcomes and releases the leases; only records this
+// process still leases are touched.
+func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
+	now := m.Store.Now()
+	settled := 0
+	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		for i, r := range b {
+			o := outs[i]
+			upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "lease_owner": "", "lease_until": nil, "updated_at": now, "sent_at": now}
+			if o.retry {
+				next := now.Add(backoff(r.Attempts))
+				if o.retryNow {
+					next = now
+				}
+				upd["next_attempt_at"], upd["reason"] = next, o.reason
+			} else {
+				upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.status, o.reason, o.marketplaceID, now
+				settled++
+			}
+			if err := tx.Model(&store.MeteringRecord{}).Where("id = ? AND lease_owner = ? AND status = ?", r.ID, r.LeaseOwner, store.RecordPending).
+				Updates(upd).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return settled, err
+}
+
+// Retry makes waiting or rejected records due now (the portal's retry):
+// they are sent again, identically, while the marketplace's window lasts.
+func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
+	now := m.Store.Now()
+	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("id IN ? AND status IN ? AND hour >= ?", ids, []string{store.RecordPending, store.RecordRejected}, now.Add(-usageWindow)).
+		Updates(map[string]any{"status": store.RecordPending, "next_attempt_at": nil, "settled_at": nil, "updated_at": now})
+	return res.RowsAffected, res.Error
+}

@@ -1,0 +1,711 @@
+// Package metering turns the usage the seller's app reports into hourly
+// records and sends them to AWS and Microsoft: never lost, never billed
+// twice.
+//
+// Usage adds up per (subscription, dimension, UTC hour) in usage_hours.
+// That row is the synchronisation point between ingestion and sealing:
+// ingestion adds to it only while it is not sealed, sealing marks it
+// sealed and reads its total in the same statement, so a late event either
+// counts in its hour or, marked late, in the current one — never in both,
+// never in neither. A sealed hour becomes exactly one metering record,
+// sent identically until the marketplace gives it a final status.
+package metering
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Limits of the usage API.
+const (
+	MaxBatch      = 1000
+	maxGroup      = 8000 // events written in one transaction (group commit)
+	futureSkew    = 5 * time.Minute
+	usageWindow   = 24 * time.Hour
+	maxEventIDLen = 128
+)
+
+// Event is one usage report.
+type Event struct {
+	ID           string    `json:"id"`
+	Customer     string    `json:"customer,omitempty"`
+	Subscription string    `json:"subscription,omitempty"`
+	Dimension    string    `json:"dimension"`
+	Quantity     float64   `json:"quantity"`
+	Timestamp    time.Time `json:"timestamp"`
+}
+
+// Result is what happened to one event.
+type Result struct {
+	ID             string     `json:"id"`
+	Status         string     `json:"status"` // accepted, duplicate, rejected
+	Reason         string     `json:"reason,omitempty"`
+	OriginalStatus string     `json:"original_status,omitempty"` // duplicate: what the first delivery got
+	SubscriptionID *uint      `json:"subscription_id,omitempty"`
+	Hour           *time.Time `json:"hour,omitempty"`
+	Late           bool       `json:"late,omitempty"` // counted in the current hour: its own was already sealed
+}
+
+// Meter ingests usage, seals hours and dispatches records.
+type Meter struct {
+	Store *store.Store
+	Log   *slog.Logger
+	Grace time.Duration // after an hour ends, before it is sealed (default 5 minutes)
+	Owner string        // this process, for leases
+
+	AWS   AWSSender   // nil: AWS records stay pending
+	Azure AzureSender // nil: Microsoft records stay pending
+
+	Concurrency int // batches in flight (default 8)
+
+	mu      sync.Mutex
+	queue   chan *ingestReq
+	started bool
+}
+
+type ingestReq struct {
+	ctx      context.Context
+	apiKeyID *uint
+	source   string
+	events   []Event
+	done     chan ingestRes
+}
+
+type ingestRes struct {
+	results []Result
+	err     error
+}
+
+func (m *Meter) grace() time.Duration {
+	if m.Grace > 0 {
+		return m.Grace
+	}
+	return 5 * time.Minute
+}
+
+// Start runs the group-commit writer: concurrent Ingest calls share one
+// transaction, which is what lets SQLite's single writer keep up.
+func (m *Meter) Start(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started {
+		return
+	}
+	m.started = true
+	m.queue = make(chan *ingestReq, 256)
+	go m.writer(ctx)
+}
+
+func (m *Meter) writer(ctx context.Context) {
+	for {
+		var first *ingestReq
+		select {
+		case <-ctx.Done():
+			return
+		case first = <-m.queue:
+		}
+		group := []*ingestReq{first}
+		n := len(first.events)
+	gather:
+		for n < maxGroup {
+			select {
+			case r := <-m.queue:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		results, err := m.ingestGroup(context.WithoutCancel(first.ctx), group)
+		for i, r := range group {
+			if err != nil {
+				r.done <- ingestRes{err: err}
+			} else {
+				r.done <- ingestRes{results: results[i]}
+			}
+		}
+	}
+}
+
+// Ingest records a batch of usage events; each gets its own result, and a
+// rejected event never rejects its neighbours. The error is for the batch
+// as a whole (the database), when nothing was recorded.
+func (m *Meter) Ingest(ctx context.Context, apiKeyID *uint, source string, events []Event) ([]Result, error) {
+	m.mu.Lock()
+	started := m.started
+	m.mu.Unlock()
+	req := &ingestReq{ctx: ctx, apiKeyID: apiKeyID, source: source, events: events}
+	if !started {
+		res, err := m.ingestGroup(ctx, []*ingestReq{req})
+		if err != nil {
+			return nil, err
+		}
+		return res[0], nil
+	}
+	req.done = make(chan ingestRes, 1)
+	select {
+	case m.queue <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	r := <-req.done // once queued, the group is written whatever the caller does
+	return r.results, r.err
+}
+
+// candidate is a subscription an event may count for.
+type candidate struct {
+	sub     store.Subscription
+	metered map[string]bool
+	planID  string
+}
+
+func (c *candidate) usable() bool {
+	return c.sub.State == string(lifecycle.Active) || c.sub.State == string(lifecycle.UnsubscribePending)
+}
+
+// meteredDimensions lists the dimensions of a plan that are billed by
+// usage. Contract offers bill by entitlement; only dimensions marked
+// "metered" are metered there.
+func meteredDimensions(p *store.Plan, contract bool) map[string]bool {
+	out := map[string]bool{}
+	if p == nil {
+		return out
+	}
+	for _, d := range parseDimensions(p.Dimensions) {
+		if !contract || d.Metered {
+			out[d.Key] = true
+		}
+	}
+	return out
+}
+
+type dimension struct {
+	Key     string `json:"key"`
+	Name    string `json:"name"`
+	Unit    string `json:"unit"`
+	Metered bool   `json:"metered"`
+}
+
+func parseDimensions(raw string) []dimension {
+	var ds []dimension
+	_ = jsonUnmarshal(raw, &ds)
+	return ds
+}
+
+type pending struct {
+	req, idx int
+	ev       Event
+	res      Result
+	sub      *candidate
+	hour     time.Time
+}
+
+// ingestGroup writes the events of several requests in one transaction.
+func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result, error) {
+	now := m.Store.Now()
+	out := make([][]Result, len(group))
+	var items []*pending
+	for ri, r := range group {
+		out[ri] = make([]Result, len(r.events))
+		for i, ev := range r.events {
+			p := &pending{req: ri, idx: i, ev: ev, res: Result{ID: ev.ID}}
+			if reason := validate(ev, now); reason != "" {
+				p.res.Status, p.res.Reason = store.UsageRejected, reason
+			}
+			items = append(items, p)
+		}
+	}
+	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		// Duplicates: of an earlier delivery, or within this group.
+		ids := make([]string, 0, len(items))
+		for _, p := range items {
+			if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
+				ids = append(ids, p.ev.ID)
+			}
+		}
+		prior := map[string]store.UsageEvent{}
+		for _, chunk := range chunks(ids, 900) {
+			var rows []store.UsageEvent
+			if err := tx.Select("event_id, status, reason, subscription_id, hour, late").Where("event_id IN ?", chunk).Find(&rows).Error; err != nil {
+				return err
+			}
+			for _, r := range rows {
+				prior[r.EventID] = r
+			}
+		}
+		seen := map[string]*pending{}
+		var fresh []*pending
+		for _, p := range items {
+			if p.ev.ID == "" || len(p.ev.ID) > maxEventIDLen {
+				continue // rejected by validate; not stored (no key to store it under)
+			}
+			if r, ok := prior[p.ev.ID]; ok {
+				p.res = Result{ID: p.ev.ID, Status: "duplicate", OriginalStatus: r.Status, Reason: r.Reason, SubscriptionID: r.SubscriptionID, Hour: r.Hour, Late: r.Late}
+				continue
+			}
+			if _, ok := seen[p.ev.ID]; ok {
+				p.res = Result{ID: p.ev.ID, Status: "duplicate"}
+				continue
+			}
+			seen[p.ev.ID] = p
+			fresh = append(fresh, p)
+		}
+		if err := m.resolve(tx, fresh); err != nil {
+			return err
+		}
+		// Hours: an event for a sealed hour counts, late, in the current one.
+		cur := now.Truncate(time.Hour)
+		if err := m.placeHours(tx, fresh, cur); err != nil {
+			return err
+		}
+		// Store every fresh event (rejected ones too: a repeat gets the same answer).
+		inserted, err := insertEvents(tx, fresh, group, now)
+		if err != nil {
+			return err
+		}
+		// Add the accepted ones to their hours.
+		return m.addToHours(tx, fresh, inserted, cur, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// In-group repeats get the first one's answer.
+	firstOf := map[string]Result{}
+	for _, p := range items {
+		if p.res.Status != "duplicate" && p.ev.ID != "" {
+			if _, ok := firstOf[p.ev.ID]; !ok {
+				firstOf[p.ev.ID] = p.res
+			}
+		}
+	}
+	for _, p := range items {
+		if p.res.Status == "duplicate" && p.res.OriginalStatus == "" {
+			f := firstOf[p.ev.ID]
+			p.res.OriginalStatus, p.res.Reason, p.res.SubscriptionID, p.res.Hour, p.res.Late = f.Status, f.Reason, f.SubscriptionID, f.Hour, f.Late
+		}
+		out[p.req][p.idx] = p.res
+	}
+	return out, nil
+}
+
+func validate(ev Event, now time.Time) string {
+	switch {
+	case strings.TrimSpace(ev.ID) == "":
+		return "id is required"
+	case len(ev.ID) > maxEventIDLen:
+		return "id is longer than 128 characters"
+	case strings.TrimSpace(ev.Customer) == "" && strings.TrimSpace(ev.Subscription) == "":
+		return "customer or subscription is required"
+	case strings.TrimSpace(ev.Dimension) == "" || len(ev.Dimension) > 256:
+		return "dimension is required (at most 256 characters)"
+	case math.IsNaN(ev.Quantity) || math.IsInf(ev.Quantity, 0) || ev.Quantity <= 0:
+		return "quantity must be a positive number"
+	case ev.Quantity > 1e12:
+		return "quantity is too large"
+	case ev.Timestamp.IsZero():
+		return "timestamp is required (RFC 3339)"
+	case ev.Timestamp.After(now.Add(futureSkew)):
+		return "timestamp is in the future"
+	case now.Sub(ev.Timestamp) > usageWindow:
+		return "timestamp is older than the open window (24 hours): the marketplaces no longer accept that hour"
+	}
+	return ""
+}
+
+// resolve finds each event's subscription.
+func (m *Meter) resolve(tx *gorm.DB, items []*pending) error {
+	refs := map[string]bool{}
+	subIDs := map[uint]bool{}
+	for _, p := range items {
+		if p.res.Status != "" {
+			continue
+		}
+		if s := strings.TrimSpace(p.ev.Subscription); s != "" {
+			if id, err := strconv.ParseUint(s, 10, 32); err == nil {
+				subIDs[uint(id)] = true
+			} else {
+				refs[s] = true // a marketplace id (Microsoft subscription, license ARN)
+			}
+		} else {
+			refs[strings.TrimSpace(p.ev.Customer)] = true
+		}
+	}
+	var subs []store.Subscription
+	if len(refs) > 0 {
+		list := make([]string, 0, len(refs))
+		var nums []uint64
+		for r := range refs {
+			list = append(list, r)
+			if id, err := strconv.ParseUint(r, 10, 32); err == nil && len(r) < 12 {
+				nums = append(nums, id)
+			}
+		}
+		q := tx.Preload("Plan").Preload("Offer").Where("aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?",
+			list, list, list, list, list)
+		if len(nums) > 0 {
+			q = q.Or("customer_id IN ?", nums)
+		}
+		if err := q.Order("id").Find(&subs).Error; err != nil {
+			return err
+		}
+	}
+	if len(subIDs) > 0 {
+		ids := make([]uint, 0, len(subIDs))
+		for id := range subIDs {
+			ids = append(ids, id)
+		}
+		var more []store.Subscription
+		if err := tx.Preload("Plan").Preload("Offer").Where("id IN ?", ids).Find(&more).Error; err != nil {
+			return err
+		}
+		subs = append(subs, more...)
+	}
+	byRef := map[string][]*candidate{}
+	byID := map[uint]*candidate{}
+	for i := range subs {
+		s := &subs[i]
+		if byID[s.ID] != nil {
+			continue
+		}
+		c := &candidate{sub: *s, metered: meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)}
+		if s.Plan != nil {
+			c.planID = s.Plan.PlanID
+		}
+		byID[s.ID] = c
+		for _, r := range []string{s.AWSCustomerAccountID, s.AWSCustomerIdentifier, s.AWSLicenseArn, s.AzureSubscriptionID, s.AzureTenantID} {
+			if r != "" && refs[r] {
+				byRef[r] = append(byRef[r], c)
+			}
+		}
+		if s.CustomerID != nil {
+			k := strconv.FormatUint(uint64(*s.CustomerID), 10)
+			if refs[k] {
+				byRef[k] = append(byRef[k], c)
+			}
+		}
+	}
+	for _, p := range items {
+		if p.res.Status != "" {
+			continue
+		}
+		var cands []*candidate
+		if s := strings.TrimSpace(p.ev.Subscription); s != "" {
+			if id, err := strconv.ParseUint(s, 10, 32); err == nil {
+				if c := byID[uint(id)]; c != nil {
+					cands = []*candidate{c}
+				}
+			} else {
+				cands = byRef[s]
+			}
+		} else {
+			cands = byRef[strings.TrimSpace(p.ev.Customer)]
+		}
+		p.sub = pick(cands, p.ev.Dimension)
+		switch {
+		case p.sub == nil:
+			p.res.Status, p.res.Reason = store.UsageRejected, "unknown customer or subscription"
+		case !p.sub.metered[p.ev.Dimension]:
+			p.res.Status, p.res.Reason = store.UsageRejected, fmt.Sprintf("dimension %q is not metered on plan %q", p.ev.Dimension, p.sub.planID)
+		case !p.sub.usable():
+			p.res.Status, p.res.Reason = store.UsageRejected, "subscription not active (it is "+p.sub.sub.State+"): nothing is metered"
+		case p.sub.sub.Marketplace == "aws" && p.ev.Quantity != math.Trunc(p.ev.Quantity):
+			p.res.Status, p.res.Reason = store.UsageRejected, "AWS meters whole numbers: quantity must be an integer"
+		}
+		if p.sub != nil {
+			id := p.sub.sub.ID
+			p.res.SubscriptionID = &id
+		}
+	}
+	return nil
+}
+
+// pick prefers a usable subscription that meters the dimension.
+func pick(cands []*candidate, dim string) *candidate {
+	var best *candidate
+	score := -1
+	for _, c := range cands {
+		s := 0
+		if c.metered[dim] {
+			s += 2
+		}
+		if c.usable() {
+			s++
+		}
+		if s > score {
+			best, score = c, s
+		}
+	}
+	return best
+}
+
+type hourKey struct {
+	sub  uint
+	dim  string
+	hour int64 // unix seconds of the hour's start
+}
+
+// placeHours gives each accepted event its hour: its own, or the current
+// one (late) when its own is sealed.
+func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur time.Time) error {
+	keys := map[hourKey]bool{}
+	var subs []uint
+	minHour := cur
+	for _, p := range items {
+		if p.res.Status != "" {
+			continue
+		}
+		p.hour = p.ev.Timestamp.UTC().Truncate(time.Hour)
+		if p.hour.After(cur) {
+			p.hour = cur // a few minutes of clock skew: counts now
+		}
+		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
+		if !keys[k] {
+			keys[k] = true
+			subs = append(subs, p.sub.sub.ID)
+			if p.hour.Before(minHour) {
+				minHour = p.hour
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sealed := map[hourKey]bool{}
+	for _, chunk := range chunks(dedupe(subs), 900) {
+		var rows []struct {
+			SubscriptionID uint
+			Dimension      string
+			Hour           time.Time
+		}
+		if err := tx.Table("usage_hours").Select("subscription_id, dimension, hour").
+			Where("sealed = ? AND subscription_id IN ? AND hour >= ?", true, chunk, minHour).Scan(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			sealed[hourKey{r.SubscriptionID, r.Dimension, r.Hour.Unix()}] = true
+		}
+	}
+	for _, p := range items {
+		if p.res.Status != "" {
+			continue
+		}
+		if sealed[hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}] {
+			if sealed[hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}] {
+				p.res.Status, p.res.Reason = store.UsageRejected, "the subscription's final usage was already sealed and sent"
+				continue
+			}
+			p.hour, p.res.Late = cur, true
+		}
+		h := p.hour
+		p.res.Hour = &h
+		p.res.Status = store.UsageAccepted
+	}
+	return nil
+}
+
+// insertEvents stores the fresh events; it returns the event ids this
+// transaction inserted (another replica may have won a race for an id).
+func insertEvents(tx *gorm.DB, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
+	inserted := map[string]bool{}
+	const cols = 12
+	for start := 0; start < len(items); start += 400 {
+		end := min(start+400, len(items))
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES ")
+		args := make([]any, 0, (end-start)*cols)
+		for i, p := range items[start:end] {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+			var subID *uint
+			if p.sub != nil {
+				id := p.sub.sub.ID
+				subID = &id
+			}
+			var occurred, hour *time.Time
+			if !p.ev.Timestamp.IsZero() {
+				t := p.ev.Timestamp.UTC()
+				occurred = &t
+			}
+			if p.res.Hour != nil {
+				hour = p.res.Hour
+			}
+			r := group[p.req]
+			dim := p.ev.Dimension
+			if len(dim) > 256 {
+				dim = dim[:256]
+			}
+			q := p.ev.Quantity
+			if math.IsNaN(q) || math.IsInf(q, 0) {
+				q = 0
+			}
+			reason := p.res.Reason
+			if len(reason) > 300 {
+				reason = reason[:300]
+			}
+			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, first(r.source, "api"), now)
+		}
+		sb.WriteString(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+		rows, err := tx.Raw(sb.String(), args...).Rows()
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range items {
+		if !inserted[p.ev.ID] {
+			// Another replica stored this id first: it counts there.
+			p.res = Result{ID: p.ev.ID, Status: "duplicate", OriginalStatus: p.res.Status}
+		}
+	}
+	return inserted, nil
+}
+
+// addToHours adds the accepted events to their hours; an hour sealed
+// meanwhile (another replica) sends its events to the current hour.
+func (m *Meter) addToHours(tx *gorm.DB, items []*pending, inserted map[string]bool, cur, now time.Time) error {
+	sums := map[hourKey]*[2]float64{}
+	var order []hourKey
+	for _, p := range items {
+		if p.res.Status != store.UsageAccepted || !inserted[p.ev.ID] {
+			continue
+		}
+		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()}
+		if sums[k] == nil {
+			sums[k] = &[2]float64{}
+			order = append(order, k)
+		}
+		sums[k][0] += p.ev.Quantity
+		sums[k][1]++
+	}
+	missed, err := upsertHours(tx, order, sums, now)
+	if err != nil {
+		return err
+	}
+	if len(missed) == 0 {
+		return nil
+	}
+	// Sealed between our read and our write (another replica): move to now.
+	moved := map[hourKey]*[2]float64{}
+	var order2 []hourKey
+	for _, k := range missed {
+		k2 := hourKey{k.sub, k.dim, cur.Unix()}
+		if moved[k2] == nil {
+			moved[k2] = &[2]float64{}
+			order2 = append(order2, k2)
+		}
+		moved[k2][0] += sums[k][0]
+		moved[k2][1] += sums[k][1]
+		if err := tx.Exec("UPDATE usage_events SET hour = ?, late = ? WHERE subscription_id = ? AND dimension = ? AND hour = ? AND received_at = ?",
+			cur, true, k.sub, k.dim, time.Unix(k.hour, 0).UTC(), now).Error; err != nil {
+			return err
+		}
+	}
+	if still, err := upsertHours(tx, order2, moved, now); err != nil || len(still) > 0 {
+		if err == nil {
+			err = errors.New("the current hour was sealed while usage was being added; try again")
+		}
+		return err
+	}
+	return nil
+}
+
+func upsertHours(tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time) ([]hourKey, error) {
+	var missed []hourKey
+	for start := 0; start < len(order); start += 500 {
+		end := min(start+500, len(order))
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES ")
+		args := make([]any, 0, (end-start)*7)
+		want := map[hourKey]bool{}
+		for i, k := range order[start:end] {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?,?,?,?,?,?,?)")
+			args = append(args, k.sub, k.dim, time.Unix(k.hour, 0).UTC(), sums[k][0], int(sums[k][1]), false, now)
+			want[k] = true
+		}
+		sb.WriteString(` ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
+events = usage_hours.events + excluded.events, updated_at = excluded.updated_at WHERE usage_hours.sealed = ?
+RETURNING subscription_id, dimension, hour`)
+		args = append(args, false)
+		rows, err := tx.Raw(sb.String(), args...).Rows()
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k hourKey
+			var h time.Time
+			if err := rows.Scan(&k.sub, &k.dim, &h); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			k.hour = h.UTC().Unix()
+			delete(want, k)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		for k := range want {
+			missed = append(missed, k)
+		}
+	}
+	return missed, nil
+}
+
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}
+
+func dedupe[T comparable](xs []T) []T {
+	seen := map[T]bool{}
+	out := xs[:0:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

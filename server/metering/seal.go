@@ -1,0 +1,225 @@
+package metering
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/store"
+)
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// sealMargin keeps sealing a little behind the point where ingestion stops
+// counting an event in its own hour, so the two never meet on one row.
+const sealMargin = time.Minute
+
+// sealable is the latest hour that may be sealed at now.
+func (m *Meter) sealable(now time.Time) time.Time {
+	return now.Add(-m.grace() - sealMargin).Truncate(time.Hour).Add(-time.Hour)
+}
+
+type meteredSub struct {
+	store.Subscription
+	dims []string
+}
+
+// Seal turns every finished hour (after the grace period) into metering
+// records: one per metered dimension of every active or unsubscribe-pending
+// subscription, zero when idle, plus any hour that holds usage. A
+// subscription whose customer cancelled (unsubscribe pending) has its
+// current hour sealed at once so its final usage goes out now. It returns
+// how many records it created. Safe to run on several replicas at once.
+func (m *Meter) Seal(ctx context.Context) (int, error) {
+	now := m.Store.Now()
+	last := m.sealable(now)
+	from := now.Add(-usageWindow).Truncate(time.Hour)
+	if v, ok, err := m.Store.GetSetting(ctx, "metering.sealed_through"); err != nil {
+		return 0, err
+	} else if ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && t.Add(time.Hour).After(from) {
+			from = t.Add(time.Hour)
+		}
+	}
+	subs, err := m.meteredSubscriptions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	created := 0
+	for h := from; !h.After(last); h = h.Add(time.Hour) {
+		n, err := m.sealHour(ctx, h, subs, now, false)
+		if err != nil {
+			return created, err
+		}
+		created += n
+		if err := m.Store.SetSetting(ctx, "metering.sealed_through", h.Format(time.RFC3339)); err != nil {
+			return created, err
+		}
+	}
+	// Cancelled customers: their last hours now (AWS gives about an hour).
+	var final []meteredSub
+	for _, s := range subs {
+		if s.State == string(lifecycle.UnsubscribePending) {
+			final = append(final, s)
+		}
+	}
+	if len(final) > 0 {
+		for h := last.Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
+			n, err := m.sealHour(ctx, h, final, now, true)
+			if err != nil {
+				return created, err
+			}
+			created += n
+		}
+	}
+	return created, nil
+}
+
+// meteredSubscriptions lists the subscriptions that get a record for every
+// hour: active or unsubscribe pending, on a plan with metered dimensions.
+func (m *Meter) meteredSubscriptions(ctx context.Context) ([]meteredSub, error) {
+	var subs []store.Subscription
+	if err := m.Store.R.WithContext(ctx).Preload("Plan").Preload("Offer").
+		Where("state IN ? AND plan_id IS NOT NULL", []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}).
+		Order("id").Find(&subs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]meteredSub, 0, len(subs))
+	for _, s := range subs {
+		var dims []string
+		for d := range meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract) {
+			dims = append(dims, d)
+		}
+		if len(dims) > 0 {
+			out = append(out, meteredSub{Subscription: s, dims: dims})
+		}
+	}
+	return out, nil
+}
+
+// sealHour seals one hour for the given subscriptions and for any other
+// subscription with usage in it.
+func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub, now time.Time, final bool) (int, error) {
+	type target struct {
+		sub *store.Subscription
+		dim string
+	}
+	var targets []target
+	seen := map[hourKey]bool{}
+	for i := range subs {
+		s := &subs[i]
+		if s.CreatedAt.After(hour.Add(time.Hour)) {
+			continue // did not exist yet in that hour
+		}
+		for _, d := range s.dims {
+			k := hourKey{s.ID, d, hour.Unix()}
+			seen[k] = true
+			targets = append(targets, target{&s.Subscription, d})
+		}
+	}
+	if !final {
+		// Usage of subscriptions that are no longer metered (ended, suspended)
+		// is sealed too, so it is visible; it is not sent.
+		var open []struct {
+			SubscriptionID uint
+			Dimension      string
+		}
+		if err := m.Store.R.WithContext(ctx).Table("usage_hours").Select("subscription_id, dimension").
+			Where("hour = ? AND sealed = ?", hour, false).Scan(&open).Error; err != nil {
+			return 0, err
+		}
+		var extra []uint
+		pairs := map[uint][]string{}
+		for _, o := range open {
+			if !seen[hourKey{o.SubscriptionID, o.Dimension, hour.Unix()}] {
+				extra = append(extra, o.SubscriptionID)
+				pairs[o.SubscriptionID] = append(pairs[o.SubscriptionID], o.Dimension)
+			}
+		}
+		if len(extra) > 0 {
+			var others []store.Subscription
+			if err := m.Store.R.WithContext(ctx).Preload("Plan").Where("id IN ?", dedupe(extra)).Find(&others).Error; err != nil {
+				return 0, err
+			}
+			for i := range others {
+				for _, d := range pairs[others[i].ID] {
+					targets = append(targets, target{&others[i], d})
+				}
+			}
+		}
+	}
+	created := 0
+	for start := 0; start < len(targets); start += 400 {
+		end := min(start+400, len(targets))
+		batch := targets[start:end]
+		err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+			// Seal the hour rows and read their totals in one statement.
+			var sb strings.Builder
+			sb.WriteString("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES ")
+			args := make([]any, 0, len(batch)*7+1)
+			for i, t := range batch {
+				if i > 0 {
+					sb.WriteString(",")
+				}
+				sb.WriteString("(?,?,?,?,?,?,?)")
+				args = append(args, t.sub.ID, t.dim, hour, 0.0, 0, true, now)
+			}
+			sb.WriteString(` ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET sealed = ?, updated_at = excluded.updated_at
+RETURNING subscription_id, dimension, quantity`)
+			args = append(args, true)
+			rows, err := tx.Raw(sb.String(), args...).Rows()
+			if err != nil {
+				return err
+			}
+			totals := map[hourKey]float64{}
+			for rows.Next() {
+				var id uint
+				var dim string
+				var q float64
+				if err := rows.Scan(&id, &dim, &q); err != nil {
+					rows.Close()
+					return err
+				}
+				totals[hourKey{id, dim, hour.Unix()}] = q
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			recs := make([]store.MeteringRecord, 0, len(batch))
+			for _, t := range batch {
+				q := totals[hourKey{t.sub.ID, t.dim, hour.Unix()}]
+				r := store.MeteringRecord{SubscriptionID: t.sub.ID, Marketplace: t.sub.Marketplace, Dimension: t.dim, Hour: hour, Quantity: q,
+					Status: store.RecordPending, Final: final, AWSCustomerAccountID: t.sub.AWSCustomerAccountID, AWSLicenseArn: t.sub.AWSLicenseArn,
+					AWSCustomerIdentifier: t.sub.AWSCustomerIdentifier, AWSProductCode: t.sub.AWSProductCode, AzureSubscriptionID: t.sub.AzureSubscriptionID,
+					CreatedAt: now, UpdatedAt: now}
+				if t.sub.Plan != nil {
+					r.PlanID = t.sub.Plan.PlanID
+				}
+				st := lifecycle.State(t.sub.State)
+				switch {
+				case st != lifecycle.Active && st != lifecycle.UnsubscribePending && st != lifecycle.Suspended:
+					r.Status, r.Reason = store.RecordNotActive, "the subscription is "+t.sub.State+": nothing is sent"
+					r.SettledAt = &now
+				case t.sub.Marketplace == "azure" && q == 0:
+					r.Status, r.Reason = store.RecordNotSentZero, "Microsoft does not accept zero: idle hour kept here"
+					r.SettledAt = &now
+				}
+				recs = append(recs, r)
+			}
+			res := tx.Clauses(onConflictNothing()).Create(&recs)
+			if res.Error != nil {
+				return res.Error
+			}
+			created += int(res.RowsAffected)
+			return nil
+		})
+		if err != nil {
+			return created, err
+		}
+	}
+	return created, nil
+}
