@@ -44,11 +44,17 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/subscriptions/:id/azure/activate", s.allow(sellerWrite), s.azureActivateSeller)
 	api.POST("/subscriptions/:id/azure/change", s.allow(sellerWrite), s.azureChange)
 	api.POST("/azure/reconcile", s.allow(sellerWrite), s.azureReconcile)
+	api.GET("/metering/health", s.allow(sellerRead), s.meteringHealth)
+	api.GET("/metering/records", s.allow(anyUserRead), s.listRecords)
+	api.POST("/metering/records/retry", s.allow(sellerWrite), s.retryRecords)
+	api.POST("/metering/usage", s.allow(sellerWrite), s.manualUsage)
+	api.GET("/subscriptions/:id/usage", s.allow(anyUserRead), s.usageSeries)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
 	v1 := r.Group("/api/v1", noStore, s.apiKey)
 	v1.GET("/access", s.accessCheck)
+	v1.POST("/usage", s.postUsage)
 
 	// Marketplace callbacks authenticate the marketplace's way, never by
 	// session: the AWS registration token resolves through ResolveCustomer.

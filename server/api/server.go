@@ -18,6 +18,7 @@ import (
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
@@ -53,6 +54,9 @@ type Deps struct {
 	// unless AzureInsecureWebhook (local emulators only) lets them in.
 	AzureWebhook         *azuremp.WebhookVerifier
 	AzureInsecureWebhook bool
+
+	// Meter ingests usage and follows metering records (nil: metering off).
+	Meter *metering.Meter
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
@@ -425,10 +427,19 @@ func serve(ctx context.Context, args []string, o IO) error {
 	if err != nil {
 		return err
 	}
+	grace, err := time.ParseDuration(v.str("metering-grace"))
+	if err != nil || grace < time.Minute || grace > time.Hour {
+		return usageError{fmt.Errorf("--metering-grace must be a duration from 1m to 1h, not %q", v.str("metering-grace"))}
+	}
+	host, _ := os.Hostname()
+	meter := &metering.Meter{Store: st, Log: log, Grace: grace, AWS: awsClient, Owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.RandomToken(6))}
+	if az != nil {
+		meter.Azure = az.proc.Client
+	}
 	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
-		AWS:  awsClient, AWSEvents: proc, Sandbox: sb,
+		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter,
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
@@ -452,6 +463,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
+	meter.Start(ctx)
+	go runMetering(ctx, meter, st, log)
 	if az != nil {
 		go every(ctx, 5*time.Second, func(ctx context.Context) {
 			az.proc.PollOperations(ctx)
@@ -538,6 +551,43 @@ func sessionKey(ctx context.Context, st *store.Store, env Env) ([]byte, error) {
 }
 
 // every runs fn every interval until ctx ends.
+// runMetering seals finished hours every 30 s (one replica at a time,
+// under a lease; sealing is idempotent anyway) and sends due records
+// every 5 s (records are leased one by one, so every replica helps).
+func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *slog.Logger) {
+	seal := time.NewTicker(30 * time.Second)
+	send := time.NewTicker(5 * time.Second)
+	defer seal.Stop()
+	defer send.Stop()
+	doSeal := func() {
+		if ok, err := st.TryLease(ctx, "metering.seal", m.Owner, 2*time.Minute); err != nil || !ok {
+			return
+		}
+		if n, err := m.Seal(ctx); err != nil {
+			log.Error("metering: sealing", "err", err)
+		} else if n > 0 {
+			log.Info("metering: hours sealed", "records", n)
+		}
+	}
+	doSend := func() {
+		if _, err := m.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			log.Error("metering: dispatch", "err", err)
+		}
+	}
+	doSeal()
+	doSend()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-seal.C:
+			doSeal()
+		case <-send.C:
+			doSend()
+		}
+	}
+}
+
 // reconcileAzure compares every Microsoft subscription with the
 // marketplace shortly after start and then every interval, so a lost
 // webhook leaves a subscription wrong for at most one interval.

@@ -37,12 +37,18 @@ type meteredSub struct {
 func (m *Meter) Seal(ctx context.Context) (int, error) {
 	now := m.Store.Now()
 	last := m.sealable(now)
-	from := now.Add(-usageWindow).Truncate(time.Hour)
+	// From the hour after the last one sealed, at most a day back (older
+	// hours could not be sent); the very first run starts with the latest
+	// finished hour, not with hours before Marketgate metered anything.
+	from := last
 	if v, ok, err := m.Store.GetSetting(ctx, "metering.sealed_through"); err != nil {
 		return 0, err
 	} else if ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil && t.Add(time.Hour).After(from) {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			from = t.Add(time.Hour)
+		}
+		if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
+			from = oldest
 		}
 	}
 	subs, err := m.meteredSubscriptions(ctx)

@@ -1,0 +1,395 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/store"
+)
+
+// usageEvent is one event as the seller's app sends it; decoded one at a
+// time so a malformed event is rejected alone.
+type usageEvent struct {
+	ID           string          `json:"id"`
+	Customer     string          `json:"customer"`
+	Subscription json.RawMessage `json:"subscription"`
+	Dimension    string          `json:"dimension"`
+	Quantity     json.RawMessage `json:"quantity"`
+	Timestamp    string          `json:"timestamp"`
+}
+
+// postUsage is POST /api/v1/usage: up to 1,000 events, one result each.
+func (s *Server) postUsage(c *gin.Context) {
+	if s.Meter == nil {
+		s.failCode(c, apperr.Unavailable, "metering is not running")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 4<<20+1))
+	if err != nil {
+		s.failCode(c, apperr.Invalid, "unreadable body")
+		return
+	}
+	if len(body) > 4<<20 {
+		s.failCode(c, apperr.TooLarge, "a usage batch is at most 4 MB")
+		return
+	}
+	var raws []json.RawMessage
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		err = json.Unmarshal(trimmed, &raws)
+	} else {
+		var wrap struct {
+			Events []json.RawMessage `json:"events"`
+		}
+		err = json.Unmarshal(trimmed, &wrap)
+		raws = wrap.Events
+	}
+	if err != nil {
+		s.failCode(c, apperr.Invalid, `send {"events":[{"id","customer" or "subscription","dimension","quantity","timestamp"}, …]}`)
+		return
+	}
+	if len(raws) == 0 || len(raws) > metering.MaxBatch {
+		s.failCode(c, apperr.Invalid, "a batch holds 1 to 1000 events, not %d", len(raws))
+		return
+	}
+	events := make([]metering.Event, len(raws))
+	malformed := map[int]string{}
+	for i, raw := range raws {
+		var e usageEvent
+		if err := json.Unmarshal(raw, &e); err != nil {
+			malformed[i] = "malformed event: " + err.Error()
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			events[i] = metering.Event{ID: id.ID}
+			continue
+		}
+		ev := metering.Event{ID: e.ID, Customer: e.Customer, Dimension: e.Dimension}
+		if len(e.Subscription) > 0 && string(e.Subscription) != "null" {
+			var sv string
+			if json.Unmarshal(e.Subscription, &sv) != nil {
+				sv = strings.TrimSpace(string(e.Subscription))
+			}
+			ev.Subscription = sv
+		}
+		if len(e.Quantity) > 0 {
+			var q float64
+			if err := json.Unmarshal(e.Quantity, &q); err != nil {
+				malformed[i] = "quantity must be a number"
+			}
+			ev.Quantity = q
+		}
+		if e.Timestamp != "" {
+			t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+			if err != nil {
+				malformed[i] = "timestamp must be RFC 3339, e.g. 2026-06-02T09:14:03Z"
+			}
+			ev.Timestamp = t
+		}
+		events[i] = ev
+	}
+	// Malformed events are answered without being stored (and without their
+	// id being taken); the others go through as one batch.
+	var good []metering.Event
+	var goodIdx []int
+	for i, ev := range events {
+		if _, bad := malformed[i]; !bad {
+			good = append(good, ev)
+			goodIdx = append(goodIdx, i)
+		}
+	}
+	var keyID *uint
+	if k, ok := c.Get(ctxAPIKey); ok {
+		id := k.(*store.APIKey).ID
+		keyID = &id
+	}
+	results := make([]metering.Result, len(events))
+	if len(good) > 0 {
+		res, err := s.Meter.Ingest(c.Request.Context(), keyID, "api", good)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		for j, i := range goodIdx {
+			results[i] = res[j]
+		}
+	}
+	counts := map[string]int{}
+	for i := range results {
+		if reason, bad := malformed[i]; bad {
+			results[i] = metering.Result{ID: events[i].ID, Status: store.UsageRejected, Reason: reason}
+		}
+		counts[results[i].Status]++
+	}
+	c.JSON(http.StatusOK, gin.H{"results": results, "accepted": counts[store.UsageAccepted], "duplicates": counts["duplicate"],
+		"rejected": counts[store.UsageRejected]})
+}
+
+// manualUsage is the portal's usage entry for sellers who do not call the API.
+func (s *Server) manualUsage(c *gin.Context) {
+	if s.Meter == nil {
+		s.failCode(c, apperr.Unavailable, "metering is not running")
+		return
+	}
+	var in struct {
+		SubscriptionID uint    `json:"subscription_id"`
+		Dimension      string  `json:"dimension"`
+		Quantity       float64 `json:"quantity"`
+		Timestamp      string  `json:"timestamp"`
+	}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	ts := s.Now()
+	if in.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339, in.Timestamp)
+		if err != nil {
+			s.failCode(c, apperr.Invalid, "timestamp must be RFC 3339")
+			return
+		}
+		ts = t
+	}
+	ev := metering.Event{ID: "manual-" + auth.RandomToken(16), Subscription: strconv.FormatUint(uint64(in.SubscriptionID), 10),
+		Dimension: strings.TrimSpace(in.Dimension), Quantity: in.Quantity, Timestamp: ts}
+	res, err := s.Meter.Ingest(c.Request.Context(), nil, "manual", []metering.Event{ev})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if res[0].Status != store.UsageAccepted {
+		s.failCode(c, apperr.Invalid, "%s", res[0].Reason)
+		return
+	}
+	s.audit(c, currentUser(c), "metering.manual_usage", "subscription", in.SubscriptionID, nil, in)
+	c.JSON(http.StatusOK, gin.H{"result": res[0]})
+}
+
+func (s *Server) meteringHealth(c *gin.Context) {
+	if s.Meter == nil {
+		s.failCode(c, apperr.Unavailable, "metering is not running")
+		return
+	}
+	h, err := s.Meter.HealthNow(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"health": h})
+}
+
+type recordView struct {
+	ID                  uint       `json:"id"`
+	SubscriptionID      uint       `json:"subscription_id"`
+	Marketplace         string     `json:"marketplace"`
+	Dimension           string     `json:"dimension"`
+	Hour                time.Time  `json:"hour"`
+	Quantity            float64    `json:"quantity"`
+	Status              string     `json:"status"`
+	MarketplaceRecordID string     `json:"marketplace_record_id,omitempty"`
+	Reason              string     `json:"reason,omitempty"`
+	Attempts            int        `json:"attempts"`
+	NextAttemptAt       *time.Time `json:"next_attempt_at"`
+	SentAt              *time.Time `json:"sent_at"`
+	SettledAt           *time.Time `json:"settled_at"`
+	Expiring            bool       `json:"expiring"`
+}
+
+// listRecords is the table of hourly records (JSON, or CSV with format=csv).
+func (s *Server) listRecords(c *gin.Context) {
+	q := s.Store.R.WithContext(c.Request.Context()).Model(&store.MeteringRecord{})
+	if u := currentUser(c); customerScope(u) != 0 {
+		q = q.Where("subscription_id IN (?)", s.Store.R.Model(&store.Subscription{}).Select("id").Where("customer_id = ?", customerScope(u)))
+	}
+	if v := c.Query("marketplace"); v != "" {
+		if v != "aws" && v != "azure" {
+			s.failCode(c, apperr.Invalid, "marketplace must be aws or azure")
+			return
+		}
+		q = q.Where("marketplace = ?", v)
+	}
+	if v := c.Query("subscription"); v != "" {
+		id, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			s.failCode(c, apperr.Invalid, "subscription must be a number")
+			return
+		}
+		q = q.Where("subscription_id = ?", id)
+	}
+	if v := c.Query("dimension"); v != "" {
+		q = q.Where("dimension = ?", v)
+	}
+	if v := c.Query("status"); v != "" {
+		statuses := strings.Split(v, ",")
+		for _, st := range statuses {
+			switch st {
+			case store.RecordPending, store.RecordAccepted, store.RecordDuplicate, store.RecordConflict, store.RecordRejected,
+				store.RecordExpired, store.RecordNotSentZero, store.RecordNotActive:
+			default:
+				s.failCode(c, apperr.Invalid, "unknown status %q", st)
+				return
+			}
+		}
+		q = q.Where("status IN ?", statuses)
+	}
+	for _, p := range []struct{ name, op string }{{"from", ">="}, {"to", "<"}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.failCode(c, apperr.Invalid, "%s must be RFC 3339", p.name)
+				return
+			}
+			q = q.Where("hour "+p.op+" ?", t)
+		}
+	}
+	csvOut := c.Query("format") == "csv"
+	limit, offset := 100, 0
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.failCode(c, apperr.Invalid, "limit must be 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	if v := c.Query("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100000 {
+			s.failCode(c, apperr.Invalid, "offset must be 0 to 100000")
+			return
+		}
+		offset = n
+	}
+	var total int64
+	if !csvOut {
+		if err := q.Count(&total).Error; err != nil {
+			s.fail(c, err)
+			return
+		}
+	} else {
+		limit, offset = 100000, 0
+	}
+	var recs []store.MeteringRecord
+	if err := q.Order("hour DESC, id DESC").Limit(limit).Offset(offset).Find(&recs).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := s.Now()
+	views := make([]recordView, 0, len(recs))
+	for _, r := range recs {
+		views = append(views, recordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
+			r.MarketplaceRecordID, r.Reason, r.Attempts, r.NextAttemptAt, r.SentAt, r.SettledAt,
+			r.Status == store.RecordPending && now.Sub(r.Hour) > 20*time.Hour})
+	}
+	if csvOut {
+		c.Header("Content-Type", "text/csv; charset=utf-8")
+		c.Header("Content-Disposition", `attachment; filename="metering-records.csv"`)
+		w := csv.NewWriter(c.Writer)
+		_ = w.Write([]string{"id", "subscription_id", "marketplace", "dimension", "hour", "quantity", "status", "marketplace_record_id", "reason", "attempts"})
+		for _, v := range views {
+			_ = w.Write([]string{strconv.FormatUint(uint64(v.ID), 10), strconv.FormatUint(uint64(v.SubscriptionID), 10), v.Marketplace, csvSafe(v.Dimension),
+				v.Hour.Format(time.RFC3339), strconv.FormatFloat(v.Quantity, 'f', -1, 64), v.Status, csvSafe(v.MarketplaceRecordID), csvSafe(v.Reason), strconv.Itoa(v.Attempts)})
+		}
+		w.Flush()
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": views, "total": total, "limit": limit, "offset": offset})
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// retryRecords sends waiting or rejected records again now.
+func (s *Server) retryRecords(c *gin.Context) {
+	var in struct {
+		IDs []uint `json:"ids"`
+	}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if s.Meter == nil {
+		s.failCode(c, apperr.Unavailable, "metering is not running")
+		return
+	}
+	if len(in.IDs) == 0 || len(in.IDs) > 1000 {
+		s.failCode(c, apperr.Invalid, "ids: 1 to 1000 record ids")
+		return
+	}
+	n, err := s.Meter.Retry(c.Request.Context(), in.IDs)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "metering.retry", "records", 0, nil, in)
+	c.JSON(http.StatusOK, gin.H{"retried": n})
+}
+
+// usageSeries is the chart data: usage per dimension per hour or day.
+func (s *Server) usageSeries(c *gin.Context) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	if err != nil {
+		s.failCode(c, apperr.Invalid, "subscription id must be a number")
+		return
+	}
+	var sub store.Subscription
+	if err := s.Store.R.WithContext(c.Request.Context()).First(&sub, id).Error; err != nil {
+		s.failCode(c, apperr.NotFound, "no subscription %d", id)
+		return
+	}
+	if u := currentUser(c); customerScope(u) != 0 && (sub.CustomerID == nil || *sub.CustomerID != customerScope(u)) {
+		s.failCode(c, apperr.NotFound, "no subscription %d", id)
+		return
+	}
+	day := c.DefaultQuery("granularity", "hour") == "day"
+	days := 2
+	if day {
+		days = 30
+	}
+	from := s.Now().Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
+	var rows []struct {
+		Dimension string
+		Hour      time.Time
+		Quantity  float64
+		Sealed    bool
+	}
+	if err := s.Store.R.WithContext(c.Request.Context()).Table("usage_hours").Select("dimension, hour, quantity, sealed").
+		Where("subscription_id = ? AND hour >= ?", id, from).Order("hour").Scan(&rows).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	type point struct {
+		At       time.Time `json:"at"`
+		Quantity float64   `json:"quantity"`
+	}
+	series := map[string][]point{}
+	for _, r := range rows {
+		at := r.Hour.UTC()
+		if day {
+			at = at.Truncate(24 * time.Hour)
+		}
+		ps := series[r.Dimension]
+		if n := len(ps); n > 0 && ps[n-1].At.Equal(at) {
+			ps[n-1].Quantity += r.Quantity
+		} else {
+			ps = append(ps, point{at, r.Quantity})
+		}
+		series[r.Dimension] = ps
+	}
+	c.JSON(http.StatusOK, gin.H{"granularity": map[bool]string{true: "day", false: "hour"}[day], "from": from, "series": series})
+}
