@@ -172,13 +172,9 @@ func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, err
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		for _, c := range chunks(aws[k], awsmp.MaxBatch) {
-			batches = append(batches, c)
-		}
+		batches = append(batches, chunks(aws[k], awsmp.MaxBatch)...)
 	}
-	for _, c := range chunks(azure, azuremp.MaxUsageBatch) {
-		batches = append(batches, c)
-	}
+	batches = append(batches, chunks(azure, azuremp.MaxUsageBatch)...)
 	conc := m.Concurrency
 	if conc <= 0 {
 		conc = 8
