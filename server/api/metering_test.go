@@ -62,7 +62,7 @@ func TestUsageAPIAndRecords(t *testing.T) {
 			{"id":"u4","customer":"XCONTOSO","dimension":"api_calls","quantity":1,"timestamp":"yesterday"},
 			{"id":"u5","subscription":%d,"dimension":"api_calls","quantity":3,"timestamp":%q}]}`, ts, ts, ts, mine.ID, ts))
 		var out struct {
-			Results []metering.Result `json:"results"`
+			Results                        []metering.Result `json:"results"`
 			Accepted, Rejected, Duplicates int
 		}
 		r.json(t, &out)
@@ -80,7 +80,7 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		for i := range many {
 			many[i] = fmt.Sprintf(`{"id":"m%d","customer":"XCONTOSO","dimension":"api_calls","quantity":1,"timestamp":%q}`, i, ts)
 		}
-		post("[" + strings.Join(many, ",") + "]").errCode(t, 400, "invalid_input")
+		post("["+strings.Join(many, ",")+"]").errCode(t, 400, "invalid_input")
 		post("not json").errCode(t, 400, "invalid_input")
 
 		// Sealed after the hour: a record of 15.
@@ -150,5 +150,55 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		if len(series.Series["api_calls"]) != 1 || series.Series["api_calls"][0].Quantity != 19 {
 			t.Fatalf("daily series: %+v", series)
 		}
+	})
+}
+
+func TestAPIKeyManagement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		e.user("admin@example.com", store.RoleAdmin, nil)
+		e.user("op@example.com", store.RoleOperator, nil)
+		admin := e.login("admin@example.com")
+		e.login("op@example.com").do(http.MethodPost, "/api/apikeys", `{"name":"x","scopes":["usage"]}`, nil).errCode(t, 403, "forbidden")
+		admin.do(http.MethodPost, "/api/apikeys", `{"name":"","scopes":["usage"]}`, nil).errCode(t, 400, "invalid_input")
+		admin.do(http.MethodPost, "/api/apikeys", `{"name":"x","scopes":["root"]}`, nil).errCode(t, 400, "invalid_input")
+		admin.do(http.MethodPost, "/api/apikeys", `{"name":"x","scopes":[]}`, nil).errCode(t, 400, "invalid_input")
+		r := admin.do(http.MethodPost, "/api/apikeys", `{"name":"billing","scopes":["access"]}`, nil)
+		var created struct {
+			Key    string `json:"key"`
+			APIKey struct {
+				ID     uint     `json:"id"`
+				Scopes []string `json:"scopes"`
+			} `json:"api_key"`
+		}
+		r.json(t, &created)
+		if r.code != 201 || !strings.HasPrefix(created.Key, api.APIKeyPrefix) || len(created.APIKey.Scopes) != 1 {
+			t.Fatalf("create: %d %s", r.code, r.body)
+		}
+		app := &browser{e: e}
+		hdr := map[string]string{"Authorization": "Bearer " + created.Key, "Sec-Fetch-Site": ""}
+		// The access scope may check access, not report usage.
+		if r := app.do(http.MethodGet, "/api/v1/access?customer=nobody", "", hdr); r.code != 200 {
+			t.Fatalf("access with the access scope: %d", r.code)
+		}
+		app.do(http.MethodPost, "/api/v1/usage", `[]`, hdr).errCode(t, 403, "forbidden")
+		// The list shows the key (never the secret) and its last use.
+		var list struct {
+			Items []struct {
+				Name       string     `json:"name"`
+				LastUsedAt *time.Time `json:"last_used_at"`
+			} `json:"items"`
+		}
+		lr := admin.get("/api/apikeys")
+		lr.json(t, &list)
+		if len(list.Items) != 1 || list.Items[0].LastUsedAt == nil || strings.Contains(string(lr.body), created.Key) {
+			t.Fatalf("list: %s", lr.body)
+		}
+		// Revoked: refused from then on.
+		if r := admin.do(http.MethodPost, fmt.Sprintf("/api/apikeys/%d/revoke", created.APIKey.ID), "", nil); r.code != 204 {
+			t.Fatalf("revoke: %d", r.code)
+		}
+		admin.do(http.MethodPost, fmt.Sprintf("/api/apikeys/%d/revoke", created.APIKey.ID), "", nil).errCode(t, 404, "not_found")
+		app.do(http.MethodGet, "/api/v1/access?customer=nobody", "", hdr).errCode(t, 401, "unauthenticated")
 	})
 }

@@ -40,6 +40,9 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)
 	api.POST("/inbox/:id/replay", s.allow(sellerWrite), s.replayInbox)
 	api.GET("/users", s.allow(adminOnly), s.listUsers)
+	api.GET("/apikeys", s.allow(adminOnly), s.listAPIKeys)
+	api.POST("/apikeys", s.allow(adminOnly), s.createAPIKey)
+	api.POST("/apikeys/:id/revoke", s.allow(adminOnly), s.revokeAPIKey)
 	api.GET("/subscriptions/:id/azure/plans", s.allow(sellerRead), s.azurePlans)
 	api.POST("/subscriptions/:id/azure/activate", s.allow(sellerWrite), s.azureActivateSeller)
 	api.POST("/subscriptions/:id/azure/change", s.allow(sellerWrite), s.azureChange)
@@ -53,8 +56,8 @@ func (s *Server) routes(r *gin.Engine) {
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
 	v1 := r.Group("/api/v1", noStore, s.apiKey)
-	v1.GET("/access", s.accessCheck)
-	v1.POST("/usage", s.postUsage)
+	v1.GET("/access", s.scope("access"), s.accessCheck)
+	v1.POST("/usage", s.scope("usage"), s.postUsage)
 
 	// Marketplace callbacks authenticate the marketplace's way, never by
 	// session: the AWS registration token resolves through ResolveCustomer.
