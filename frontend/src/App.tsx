@@ -7,7 +7,8 @@ import { ErrorBox, Loading } from './components';
 import { Login } from './pages/Login';
 import { SubscriptionsPage } from './pages/Subscriptions';
 import { SubscriptionPage } from './pages/Subscription';
-import { CustomersPage, DashboardPage, MeteringPage, NotificationsPage, OffersPage, SettingsPage, UsersPage } from './pages/Other';
+import { CustomersPage, DashboardPage, NotificationsPage, OffersPage, SettingsPage, UsersPage } from './pages/Other';
+import { MeteringPage } from './pages/Metering';
 
 const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean }[] = [
   { to: '/', label: 'Dashboard', icon: 'dashboard' },

@@ -1,6 +1,7 @@
 import { Link, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Card, Drawer, DrawerSize, H4, H5, HTMLSelect, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { ApiKeys } from './ApiKeys';
 import { api, query, STATES, type Customer, type InboxMessage, type Offer, type Page, type User } from '../api';
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
@@ -332,17 +333,6 @@ function InboxDetail({ id }: { id: number }) {
   );
 }
 
-export function MeteringPage() {
-  return (
-    <div>
-      <H4>Metering</H4>
-      <Callout icon="info-sign">
-        Metering — the usage API, hourly records and their dispatch history to AWS and Microsoft — arrives with the metering feature. No
-        metering data is recorded yet.
-      </Callout>
-    </div>
-  );
-}
 
 interface SystemInfo {
   version: string;
@@ -393,6 +383,7 @@ export function SettingsPage() {
         <dt>Base URL</dt>
         <dd>{q.data.base_url}</dd>
       </dl>
+      {me?.user.role === 'admin' && <ApiKeys />}
       <H5 style={{ marginTop: 16 }}>AWS Marketplace</H5>
       <dl className="mg-grid">
         <dt>Fulfillment URL</dt>

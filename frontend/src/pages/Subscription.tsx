@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
 import { api, type Agreement, type AzureOperation, type Entitlement, type Subscription, type TimelineEntry } from '../api';
 import { AzurePanel } from './AzurePanel';
+import { SubscriptionMetering } from './Metering';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
@@ -49,14 +50,8 @@ export function SubscriptionPage() {
     ['Updated', formatDate(s.updated_at)],
     ['Version', s.version],
   );
-  return (
+  const details = (
     <div>
-      <H4>
-        {s.name || 'Subscription ' + s.id}{' '}
-        <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
-          {s.state}
-        </Tag>
-      </H4>
       {s.marketplace === 'aws' && (
         <Callout icon="info-sign" style={{ maxWidth: 900, marginBottom: 12 }}>
           AWS gives sellers no API to change or cancel a buyer&apos;s subscription: buyers change it in AWS Marketplace, and
@@ -160,6 +155,20 @@ export function SubscriptionPage() {
           ))}
         </ol>
       )}
+    </div>
+  );
+  return (
+    <div>
+      <H4>
+        {s.name || 'Subscription ' + s.id}{' '}
+        <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
+          {s.state}
+        </Tag>
+      </H4>
+      <Tabs id="subscription-tabs" renderActiveTabPanelOnly>
+        <Tab id="details" title="Details" panel={details} />
+        <Tab id="metering" title="Metering" panel={<SubscriptionMetering id={s.id} />} />
+      </Tabs>
     </div>
   );
 }
