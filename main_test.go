@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -87,7 +88,12 @@ func (b *syncBuffer) String() string {
 
 func start(t *testing.T, dataDir string, env []string, args ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
+	return startOn(t, freeAddr(t), dataDir, env, args...)
+}
+
+// startOn starts the binary on a given address (a restart keeps its URL).
+func startOn(t *testing.T, addr, dataDir string, env []string, args ...string) *server {
+	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"serve", "--addr", addr, "--data-dir", dataDir}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
@@ -619,4 +625,234 @@ func TestSandboxMicrosoftBuyerJourney(t *testing.T) {
 		t.Fatalf("suspend: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	eventually(t, s, "the suspension through the webhook", func() bool { return state() == "suspended" })
+}
+
+// Crash safety of metering: the real binary in sandbox mode gets usage
+// continuously and is killed (SIGKILL) at random points 20 times, during
+// ingestion, sealing and dispatch, and restarted each time. Afterwards the
+// simulated AWS (which remembers across restarts) must hold, for every
+// (subscription, dimension, hour), exactly one billed quantity, equal to
+// the sum of the usage Marketgate accepted; no hour may be missing.
+func TestMeteringSurvivesKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the binary 20 times")
+	}
+	dir := t.TempDir()
+	out, code := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "crash test", "--scopes", "usage")
+	key := regexp.MustCompile(`mgk_[A-Za-z0-9_-]+`).FindString(out)
+	if code != 0 || key == "" {
+		t.Fatalf("apikey create: %d %s", code, out)
+	}
+	addr := freeAddr(t)
+	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=crash-test-password"}
+	args := []string{"--sandbox", "--metering-grace", "1m"}
+	var mu sync.Mutex
+	cur := startOn(t, addr, dir, env, args...)
+	base := "http://" + addr
+
+	// Active AWS subscriptions of the legacy offer (its plan meters api_calls and storage_gb).
+	c := client(t)
+	r := postJSON(t, c, base+"/api/auth/login", `{"email":"admin@example.com","password":"crash-test-password"}`)
+	r.Body.Close()
+	var list struct {
+		Items []struct {
+			ID                    uint   `json:"id"`
+			AWSCustomerIdentifier string `json:"aws_customer_identifier"`
+			AWSProductCode        string `json:"aws_product_code"`
+			Offer                 struct {
+				MarketplaceID string `json:"marketplace_id"`
+			} `json:"offer"`
+		} `json:"items"`
+	}
+	lr, err := c.Get(base + "/api/subscriptions?marketplace=aws&state=active&limit=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, lr, &list)
+	keyOf := map[uint]string{}
+	var customers []string
+	for _, it := range list.Items {
+		if it.Offer.MarketplaceID == "acme4analytics7legacy" && it.AWSCustomerIdentifier != "" && len(customers) < 12 {
+			keyOf[it.ID] = "legacy:" + it.AWSProductCode + ":" + it.AWSCustomerIdentifier
+			customers = append(customers, it.AWSCustomerIdentifier)
+		}
+	}
+	if len(customers) < 3 {
+		t.Fatalf("only %d meterable subscriptions in the sandbox", len(customers))
+	}
+
+	type slot struct {
+		sub  uint
+		dim  string
+		hour int64
+	}
+	expected := map[slot]float64{}
+	stop := make(chan struct{})
+	fed := make(chan int)
+	go func() {
+		hc := &http.Client{Timeout: 5 * time.Second}
+		batches := 0
+		for {
+			select {
+			case <-stop:
+				fed <- batches
+				return
+			default:
+			}
+			now := time.Now().UTC()
+			var evs []string
+			for i := 0; i < 40; i++ {
+				cust := customers[(batches*7+i)%len(customers)]
+				dim := []string{"api_calls", "storage_gb"}[i%2]
+				ts := now.Add(-time.Duration(2+(batches+i)%5)*time.Hour - time.Duration(i)*time.Minute)
+				evs = append(evs, fmt.Sprintf(`{"id":"b%d-%d","customer":%q,"dimension":%q,"quantity":%d,"timestamp":%q}`,
+					batches, i, cust, dim, 1+(batches+i)%9, ts.Format(time.RFC3339)))
+			}
+			body := "[" + strings.Join(evs, ",") + "]"
+			// Deliver this batch whatever happens to the server: the ids make retries safe.
+			for attempt := 0; ; attempt++ {
+				req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/usage", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := hc.Do(req)
+				if err == nil && res.StatusCode == 200 {
+					var got struct {
+						Results []struct {
+							Status         string     `json:"status"`
+							OriginalStatus string     `json:"original_status"`
+							SubscriptionID *uint      `json:"subscription_id"`
+							Hour           *time.Time `json:"hour"`
+						} `json:"results"`
+					}
+					_ = json.NewDecoder(res.Body).Decode(&got)
+					res.Body.Close()
+					mu.Lock()
+					for i, r := range got.Results {
+						if r.Status == "accepted" || (r.Status == "duplicate" && r.OriginalStatus == "accepted") {
+							var q float64
+							_, _ = fmt.Sscanf(regexp.MustCompile(`"quantity":(\d+)`).FindStringSubmatch(evs[i])[1], "%g", &q)
+							expected[slot{*r.SubscriptionID, []string{"api_calls", "storage_gb"}[i%2], r.Hour.Unix()}] += q
+						}
+					}
+					mu.Unlock()
+					break
+				}
+				if res != nil {
+					res.Body.Close()
+				}
+				time.Sleep(30 * time.Millisecond)
+			}
+			batches++
+		}
+	}()
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for i := 0; i < 20; i++ {
+		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+		_ = cur.cmd.Process.Signal(syscall.SIGKILL)
+		<-cur.done
+		cur.done <- nil // for the cleanup
+		cur = startOn(t, addr, dir, env, args...)
+	}
+	close(stop)
+	n := <-fed
+	if n < 10 {
+		t.Fatalf("only %d batches were delivered", n)
+	}
+
+	// Let it finish: every slot with usage reaches the simulated AWS.
+	path := filepath.Join(dir, "sandbox-aws-metered.jsonl")
+	type billed struct {
+		Key, Dimension string
+		Hour           time.Time
+		Quantity       int32
+	}
+	var recs []billed
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		recs = recs[:0]
+		have := map[string]bool{}
+		for _, line := range strings.Split(string(b), "\n") {
+			var r billed
+			if json.Unmarshal([]byte(line), &r) == nil && r.Key != "" {
+				recs = append(recs, r)
+				have[fmt.Sprintf("%s|%s|%d", r.Key, r.Dimension, r.Hour.Unix())] = true
+			}
+		}
+		missing := 0
+		var examples []string
+		current := time.Now().UTC().Truncate(time.Hour).Unix()
+		mu.Lock()
+		for s := range expected {
+			if s.hour >= current {
+				continue // late usage, counted in the open hour: checked below
+			}
+			if !have[fmt.Sprintf("%s|%s|%d", keyOf[s.sub], s.dim, s.hour)] {
+				missing++
+				if len(examples) < 5 {
+					examples = append(examples, fmt.Sprintf("%d/%s/%s", s.sub, s.dim, time.Unix(s.hour, 0).UTC().Format(time.RFC3339)))
+				}
+			}
+		}
+		mu.Unlock()
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d (subscription, dimension, hour) never reached AWS, e.g. %v\n%s", missing, len(expected), examples, cur.out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// Exactly one quantity per slot, equal to the accepted usage.
+	billedQ := map[string]map[int32]bool{}
+	for _, r := range recs {
+		k := fmt.Sprintf("%s|%s|%d", r.Key, r.Dimension, r.Hour.Unix())
+		if billedQ[k] == nil {
+			billedQ[k] = map[int32]bool{}
+		}
+		billedQ[k][r.Quantity] = true
+	}
+	for k, qs := range billedQ {
+		if len(qs) != 1 {
+			t.Errorf("%s billed with %d different quantities: %v", k, len(qs), qs)
+		}
+	}
+	// Usage for hours sealed before it arrived counts, late, in the hour
+	// that is still open; it is billed when that hour ends. Until then it
+	// must be held there in full.
+	current := time.Now().UTC().Truncate(time.Hour)
+	late := 0
+	for s, q := range expected {
+		if s.hour >= current.Unix() {
+			late++
+			var series struct {
+				Series map[string][]struct {
+					At       time.Time `json:"at"`
+					Quantity float64   `json:"quantity"`
+				} `json:"series"`
+			}
+			r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d/usage", base, s.sub))
+			if err != nil {
+				t.Fatal(err)
+			}
+			decode(t, r, &series)
+			held := -1.0
+			for _, p := range series.Series[s.dim] {
+				if p.At.Unix() == s.hour {
+					held = p.Quantity
+				}
+			}
+			if held != q {
+				t.Errorf("open hour %d/%s: accepted %g, held %g", s.sub, s.dim, q, held)
+			}
+			continue
+		}
+		k := fmt.Sprintf("%s|%s|%d", keyOf[s.sub], s.dim, s.hour)
+		if !billedQ[k][int32(q)] {
+			t.Errorf("%s: accepted %g, billed %v", k, q, billedQ[k])
+		}
+	}
+	t.Logf("%d batches of 40 events, %d (subscription, dimension, hour) slots (%d late, in the open hour), %d records billed, 20 kills",
+		n, len(expected), late, len(recs))
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -405,6 +406,13 @@ func serve(ctx context.Context, args []string, o IO) error {
 		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering); err != nil {
 			return err
 		}
+		// What the simulated AWS billed survives restarts, like AWS.
+		if err := os.MkdirAll(v.str("data-dir"), 0o750); err != nil {
+			return err
+		}
+		if err := sb.AWSMetering.PersistTo(filepath.Join(v.str("data-dir"), SandboxAWSMeteredFile)); err != nil {
+			return err
+		}
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
 			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}
@@ -565,9 +573,12 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 	defer seal.Stop()
 	defer send.Stop()
 	doSeal := func() {
-		if ok, err := st.TryLease(ctx, "metering.seal", m.Owner, 2*time.Minute); err != nil || !ok {
+		// The lease is held only while sealing: a replica that dies
+		// mid-seal blocks the others for a minute at most.
+		if ok, err := st.TryLease(ctx, "metering.seal", m.Owner, time.Minute); err != nil || !ok {
 			return
 		}
+		defer func() { _ = st.ReleaseLease(context.WithoutCancel(ctx), "metering.seal", m.Owner) }()
 		if n, err := m.Seal(ctx); err != nil {
 			log.Error("metering: sealing", "err", err)
 		} else if n > 0 {
@@ -592,6 +603,10 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 		}
 	}
 }
+
+// SandboxAWSMeteredFile, in the data directory, is what the simulated AWS
+// billed (one JSON record a line).
+const SandboxAWSMeteredFile = "sandbox-aws-metered.jsonl"
 
 // reconcileAzure compares every Microsoft subscription with the
 // marketplace shortly after start and then every interval, so a lost

@@ -33,7 +33,7 @@ type AzureSender interface {
 
 // Timing of dispatch.
 const (
-	leaseTTL     = 2 * time.Minute
+	leaseTTL     = 45 * time.Second // a crashed replica's records are sent again after this
 	claimLimit   = 2000
 	expiringSoon = 20 * time.Hour // a pending record this old is about to expire (24 h)
 )

@@ -47,9 +47,21 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			from = t.Add(time.Hour)
 		}
-		if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
-			from = oldest
-		}
+	}
+	// Usage reported for an hour before that (the first run, or an event
+	// for an earlier hour that was never sealed) is sealed too: no hour
+	// with usage is ever left behind.
+	regular := from // from here on, every metered subscription gets a record (zeros too)
+	var oldestOpen []time.Time
+	if err := m.Store.R.WithContext(ctx).Table("usage_hours").Where("sealed = ? AND hour < ?", false, from).
+		Order("hour").Limit(1).Pluck("hour", &oldestOpen).Error; err != nil {
+		return 0, err
+	}
+	if len(oldestOpen) == 1 && oldestOpen[0].Before(from) {
+		from = oldestOpen[0].UTC()
+	}
+	if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
+		from = oldest
 	}
 	subs, err := m.meteredSubscriptions(ctx)
 	if err != nil {
@@ -57,7 +69,11 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 	}
 	created := 0
 	for h := from; !h.After(last); h = h.Add(time.Hour) {
-		n, err := m.sealHour(ctx, h, subs, now, false)
+		hs := subs
+		if h.Before(regular) {
+			hs = nil // catching up: only the hours that hold usage
+		}
+		n, err := m.sealHour(ctx, h, hs, now, false)
 		if err != nil {
 			return created, err
 		}

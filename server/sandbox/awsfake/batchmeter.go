@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -215,6 +217,11 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 			rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: *echo.Quantity,
 				RecordID: fmt.Sprintf("%08d-%s", m.seq, newID()[:12])}
 			m.metered[slot] = rec
+			if m.log != nil {
+				// Written before the answer: what AWS billed is never forgotten.
+				b, _ := json.Marshal(rec)
+				_, _ = m.log.Write(append(b, '\n'))
+			}
 			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": rec.RecordID, "UsageRecord": echo})
 		case prev.Quantity == *echo.Quantity:
 			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": prev.RecordID, "UsageRecord": echo})
@@ -240,4 +247,54 @@ func inBounds(ts, now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// PersistTo keeps what the fake billed in a file (one JSON record a line),
+// reading back what an earlier run billed, so the simulated AWS remembers
+// across restarts of the process it runs in: an identical resend after a
+// crash is recognised, as AWS would.
+func (m *Metering) PersistTo(path string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			var r MeteredRecord
+			if line == "" || json.Unmarshal([]byte(line), &r) != nil {
+				continue // a line cut short by a crash
+			}
+			m.seq++
+			slot := r.Key + "|" + r.Dimension + "|" + r.Hour.UTC().Format(time.RFC3339)
+			if _, ok := m.metered[slot]; !ok {
+				rec := r
+				m.metered[slot] = &rec
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		_, _ = f.Write([]byte("\n")) // end a line a crash may have cut short
+	}
+	m.log = f
+	return nil
+}
+
+// ReadMetered reads a file written by PersistTo (for tests and tools).
+func ReadMetered(path string) ([]MeteredRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []MeteredRecord
+	for _, line := range strings.Split(string(b), "\n") {
+		var r MeteredRecord
+		if line != "" && json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

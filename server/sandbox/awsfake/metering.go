@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,7 @@ type Metering struct {
 	seq        int
 	unprocess  int
 	drop       int
+	log        *os.File // PersistTo
 }
 
 // NewMetering returns an empty fake; now is its clock (nil: time.Now).
