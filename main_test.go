@@ -21,6 +21,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
 )
 
 // End-to-end tests of the real binary: MARKETGATE_BIN (scripts/test.sh
@@ -855,4 +859,114 @@ func TestMeteringSurvivesKills(t *testing.T) {
 	}
 	t.Logf("%d batches of 40 events, %d (subscription, dimension, hour) slots (%d late, in the open hour), %d records billed, 20 kills",
 		n, len(expected), late, len(recs))
+}
+
+// Two replicas on one Postgres never send the same record twice: each runs
+// its own simulated AWS, and every (customer, dimension, hour) must reach
+// exactly one of them, once.
+func TestTwoReplicasOnPostgres(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skip(storetest.PostgresEnv + " is not set")
+	}
+	cfg := storetest.Config(t, store.Postgres)
+	db := []string{"--database-url", cfg.DatabaseURL}
+	out, code := run(t, "", nil, append([]string{"apikey", "create", "--name", "replicas", "--scopes", "usage"}, db...)...)
+	key := regexp.MustCompile(`mgk_[A-Za-z0-9_-]+`).FindString(out)
+	if code != 0 || key == "" {
+		t.Fatalf("apikey create: %d %s", code, out)
+	}
+	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=replica-password"}
+	// Small claims, so both replicas dispatch in the same moments.
+	args := append([]string{"--sandbox", "--metering-grace", "1m", "--metering-claim", "10", "--sandbox-latency", "400ms"}, db...)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	a := start(t, dirs[0], env, args...)
+	b := start(t, dirs[1], env, args...)
+
+	c := client(t)
+	r := postJSON(t, c, a.url+"/api/auth/login", `{"email":"admin@example.com","password":"replica-password"}`)
+	r.Body.Close()
+	var list struct {
+		Items []struct {
+			AWSCustomerIdentifier string `json:"aws_customer_identifier"`
+			Offer                 struct {
+				MarketplaceID string `json:"marketplace_id"`
+			} `json:"offer"`
+		} `json:"items"`
+	}
+	lr, err := c.Get(a.url + "/api/subscriptions?marketplace=aws&state=active&limit=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, lr, &list)
+	var customers []string
+	for _, it := range list.Items {
+		if it.Offer.MarketplaceID == "acme4analytics7legacy" && it.AWSCustomerIdentifier != "" && len(customers) < 10 {
+			customers = append(customers, it.AWSCustomerIdentifier)
+		}
+	}
+	// Usage through both replicas, for hours that are over.
+	now := time.Now().UTC()
+	wantSlots := map[string]bool{}
+	for batch := 0; batch < 40; batch++ {
+		var evs []string
+		for i := 0; i < 50; i++ {
+			cust := customers[(batch+i)%len(customers)]
+			dim := []string{"api_calls", "storage_gb"}[i%2]
+			ts := now.Add(-time.Duration(2+(batch+i)%4) * time.Hour).Truncate(time.Hour).Add(time.Duration(i) * time.Minute)
+			evs = append(evs, fmt.Sprintf(`{"id":"r%d-%d","customer":%q,"dimension":%q,"quantity":1,"timestamp":%q}`, batch, i, cust, dim, ts.Format(time.RFC3339)))
+			wantSlots[fmt.Sprintf("legacy:acme4analytics7legacy:%s|%s|%d", cust, dim, ts.Truncate(time.Hour).Unix())] = true
+		}
+		target := []*server{a, b}[batch%2]
+		req, _ := http.NewRequest(http.MethodPost, target.url+"/api/v1/usage", strings.NewReader("["+strings.Join(evs, ",")+"]"))
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("usage to replica %d: %v", batch%2, err)
+		}
+		res.Body.Close()
+	}
+	// Wait until every slot with usage is billed somewhere.
+	read := func() map[string][]string {
+		seen := map[string][]string{}
+		for i, d := range dirs {
+			recs, _ := awsfake.ReadMetered(filepath.Join(d, "sandbox-aws-metered.jsonl"))
+			for _, r := range recs {
+				k := fmt.Sprintf("%s|%s|%d", r.Key, r.Dimension, r.Hour.Unix())
+				seen[k] = append(seen[k], fmt.Sprintf("replica %d: %d", i, r.Quantity))
+			}
+		}
+		return seen
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	var seen map[string][]string
+	for {
+		seen = read()
+		missing := 0
+		for k := range wantSlots {
+			if len(seen[k]) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d slots never billed\n%s\n%s", missing, len(wantSlots), a.out, b.out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(6 * time.Second) // one more dispatch round on both replicas
+	seen = read()
+	perReplica := [2]int{}
+	for k, sends := range seen {
+		if len(sends) != 1 {
+			t.Errorf("%s was sent %d times: %v", k, len(sends), sends)
+		}
+		if strings.HasPrefix(sends[0], "replica 0") {
+			perReplica[0]++
+		} else {
+			perReplica[1]++
+		}
+	}
+	t.Logf("%d records billed once each; replica 0 sent %d, replica 1 sent %d", len(seen), perReplica[0], perReplica[1])
 }

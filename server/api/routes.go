@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -80,7 +81,7 @@ func (s *Server) routes(r *gin.Engine) {
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {
 		sb := r.Group("/sandbox", noStore)
-		metering, queues, ents := gin.WrapH(s.Sandbox.AWSMetering), gin.WrapH(s.Sandbox.AWSSQS), gin.WrapH(s.Sandbox.AWSEntitlements)
+		metering, queues, ents := s.slow(gin.WrapH(s.Sandbox.AWSMetering)), gin.WrapH(s.Sandbox.AWSSQS), s.slow(gin.WrapH(s.Sandbox.AWSEntitlements))
 		sb.POST("/aws/entitlement", ents)
 		sb.POST("/aws/entitlement/*rest", ents)
 		sb.POST("/aws/metering", metering)
@@ -91,7 +92,7 @@ func (s *Server) routes(r *gin.Engine) {
 		sb.POST("/aws/subscribe", s.sandboxAWSSubscribe)
 		sb.POST("/aws/notify", s.sandboxAWSNotify)
 		if s.Sandbox.AzureMarketplace != nil {
-			msAPI := gin.WrapH(http.StripPrefix("/sandbox/azure/api", s.Sandbox.AzureMarketplace))
+			msAPI := s.slow(gin.WrapH(http.StripPrefix("/sandbox/azure/api", s.Sandbox.AzureMarketplace)))
 			entra := gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.Sandbox.AzureEntra))
 			sb.Any("/azure/api/*rest", msAPI)
 			sb.Any("/azure/entra/*rest", entra)
@@ -111,4 +112,18 @@ func (s *Server) routes(r *gin.Engine) {
 		}
 		s.portal(c)
 	})
+}
+
+// slow adds the sandbox's configured latency to a simulated API.
+func (s *Server) slow(h gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d := s.Sandbox.Latency; d > 0 {
+			select {
+			case <-time.After(d):
+			case <-c.Request.Context().Done():
+				return
+			}
+		}
+		h(c)
+	}
 }

@@ -70,6 +70,10 @@ type Sandbox struct {
 	AWSEntitlements *awsfake.Entitlements // under /sandbox/aws/entitlement
 	AWSQueueURL     string                // the queue AWS's notifications go to
 
+	// Latency is added to every call of the simulated marketplace APIs
+	// (metering, fulfillment, SQS), to measure and test under realistic delays.
+	Latency time.Duration
+
 	AzureEntra       *azurefake.Entra       // under /sandbox/azure/entra (the buyer's sign-in page)
 	AzureMarketplace *azurefake.Marketplace // under /sandbox/azure/api
 }

@@ -403,6 +403,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
 			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
+		if sb.Latency, err = time.ParseDuration(v.str("sandbox-latency")); err != nil || sb.Latency < 0 || sb.Latency > time.Minute {
+			return usageError{fmt.Errorf("--sandbox-latency must be a duration up to 1m, not %q", v.str("sandbox-latency"))}
+		}
 		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering); err != nil {
 			return err
 		}
@@ -444,8 +447,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 	if err != nil || grace < time.Minute || grace > time.Hour {
 		return usageError{fmt.Errorf("--metering-grace must be a duration from 1m to 1h, not %q", v.str("metering-grace"))}
 	}
+	claim, err := strconv.Atoi(v.str("metering-claim"))
+	if err != nil || claim < 1 || claim > 100000 {
+		return usageError{fmt.Errorf("--metering-claim must be a number from 1 to 100000, not %q", v.str("metering-claim"))}
+	}
 	host, _ := os.Hostname()
-	meter := &metering.Meter{Store: st, Log: log, Grace: grace, AWS: awsClient, Owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.RandomToken(6))}
+	meter := &metering.Meter{Store: st, Log: log, Grace: grace, Claim: claim, AWS: awsClient, Owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), auth.RandomToken(6))}
 	if az != nil {
 		meter.Azure = az.proc.Client
 	}

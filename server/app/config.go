@@ -43,6 +43,7 @@ var serveSettings = []setting{
 	{flag: "database-url", env: "MARKETGATE_DATABASE_URL", usage: "postgres:// URL: use Postgres instead of SQLite", secret: true},
 	{flag: "base-url", env: "MARKETGATE_BASE_URL", usage: "public URL of this instance, used in redirects and links (default http://ADDR)"},
 	{flag: "sandbox", env: "MARKETGATE_SANDBOX", def: "false", usage: "sandbox mode: demo data and simulated marketplaces, no cloud account", boolean: true},
+	{flag: "sandbox-latency", env: "MARKETGATE_SANDBOX_LATENCY", def: "0s", usage: "sandbox only: latency added to every call of the simulated marketplace APIs (e.g. 50ms)"},
 	{flag: "aws-region", env: "MARKETGATE_AWS_REGION", def: "us-east-1", usage: "AWS region of the Marketplace Metering API"},
 	{flag: "aws-metering-endpoint", env: "MARKETGATE_AWS_METERING_ENDPOINT", usage: "AWS Marketplace Metering endpoint URL (default: the SDK's; AWS_ENDPOINT_URL_MARKETPLACE_METERING also works)"},
 	{flag: "aws-entitlement-endpoint", env: "MARKETGATE_AWS_ENTITLEMENT_ENDPOINT", usage: "AWS Marketplace Entitlement endpoint URL (always us-east-1; AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE also works)"},
@@ -60,6 +61,7 @@ var serveSettings = []setting{
 	{flag: "azure-reconcile-interval", env: "MARKETGATE_AZURE_RECONCILE_INTERVAL", def: "1h", usage: "how often Microsoft subscriptions are compared with the marketplace and repaired (Go duration, at least 1m)"},
 	{flag: "support-email", env: "MARKETGATE_SUPPORT_EMAIL", usage: "support address shown to buyers on the first-use pages"},
 	{flag: "metering-grace", env: "MARKETGATE_METERING_GRACE", def: "5m", usage: "how long after an hour ends its usage is still counted in it before the hour is sealed and sent (Go duration, 1m to 1h)"},
+	{flag: "metering-claim", env: "MARKETGATE_METERING_CLAIM", def: "2000", usage: "records one replica leases per dispatch round (smaller rounds share the work between replicas sooner)"},
 	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},
 	{flag: "log-level", env: "MARKETGATE_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error"},
 }

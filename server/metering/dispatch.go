@@ -34,7 +34,7 @@ type AzureSender interface {
 // Timing of dispatch.
 const (
 	leaseTTL     = 45 * time.Second // a crashed replica's records are sent again after this
-	claimLimit   = 2000
+	claimDefault = 2000
 	expiringSoon = 20 * time.Hour // a pending record this old is about to expire (24 h)
 )
 
@@ -74,7 +74,7 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return settled, err
 		}
-		if len(recs) < claimLimit {
+		if len(recs) < m.claimLimit() {
 			return settled, nil
 		}
 	}
@@ -108,20 +108,27 @@ func (m *Meter) expire(ctx context.Context, now time.Time) error {
 			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
 }
 
+func (m *Meter) claimLimit() int {
+	if m.Claim > 0 {
+		return m.Claim
+	}
+	return claimDefault
+}
+
 // claim leases up to claimLimit due records for this process.
 func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecord, error) {
 	owner := m.Owner
 	if owner == "" {
 		owner = "marketgate"
 	}
-	until := now.Add(leaseTTL)
+	until := now.Add(leaseTTL).Truncate(time.Microsecond) // as Postgres stores it: the lease is read back by value
 	// Suspended subscriptions wait (Microsoft refuses them; they may be
 	// reinstated within the window).
 	due := m.Store.W.Model(&store.MeteringRecord{}).Select("metering_records.id").
 		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
 		Where("metering_records.status = ? AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
 			store.RecordPending, now, now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}).
-		Order("metering_records.hour, metering_records.id").Limit(claimLimit)
+		Order("metering_records.hour, metering_records.id").Limit(m.claimLimit())
 	var ids []uint
 	if err := due.WithContext(ctx).Pluck("metering_records.id", &ids).Error; err != nil {
 		return nil, err

@@ -69,6 +69,7 @@ type Meter struct {
 	Azure AzureSender // nil: Microsoft records stay pending
 
 	Concurrency int // batches in flight (default 8)
+	Claim       int // records leased per dispatch round (default 2000)
 
 	mu      sync.Mutex
 	queue   chan *ingestReq
