@@ -44,8 +44,28 @@ func (s *Server) postUsage(c *gin.Context) {
 		s.failCode(c, apperr.TooLarge, "a usage batch is at most 4 MB")
 		return
 	}
-	var raws []json.RawMessage
 	trimmed := bytes.TrimSpace(body)
+	// Fast path: a well-formed batch decodes in one pass.
+	var typed []usageEvent
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		err = json.Unmarshal(trimmed, &typed)
+	} else {
+		var wrap struct {
+			Events []usageEvent `json:"events"`
+		}
+		err = json.Unmarshal(trimmed, &wrap)
+		typed = wrap.Events
+	}
+	if err == nil && len(typed) > 0 && len(typed) <= metering.MaxBatch {
+		events := make([]metering.Event, len(typed))
+		malformed := map[int]string{}
+		for i := range typed {
+			events[i] = typed[i].event(i, malformed)
+		}
+		s.ingestAndAnswer(c, events, malformed)
+		return
+	}
+	var raws []json.RawMessage
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		err = json.Unmarshal(trimmed, &raws)
 	} else {
@@ -76,30 +96,40 @@ func (s *Server) postUsage(c *gin.Context) {
 			events[i] = metering.Event{ID: id.ID}
 			continue
 		}
-		ev := metering.Event{ID: e.ID, Customer: e.Customer, Dimension: e.Dimension}
-		if len(e.Subscription) > 0 && string(e.Subscription) != "null" {
-			var sv string
-			if json.Unmarshal(e.Subscription, &sv) != nil {
-				sv = strings.TrimSpace(string(e.Subscription))
-			}
-			ev.Subscription = sv
-		}
-		if len(e.Quantity) > 0 {
-			var q float64
-			if err := json.Unmarshal(e.Quantity, &q); err != nil {
-				malformed[i] = "quantity must be a number"
-			}
-			ev.Quantity = q
-		}
-		if e.Timestamp != "" {
-			t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
-			if err != nil {
-				malformed[i] = "timestamp must be RFC 3339, e.g. 2026-06-02T09:14:03Z"
-			}
-			ev.Timestamp = t
-		}
-		events[i] = ev
+		events[i] = e.event(i, malformed)
 	}
+	s.ingestAndAnswer(c, events, malformed)
+}
+
+// event converts one decoded event, noting what is malformed in it.
+func (e *usageEvent) event(i int, malformed map[int]string) metering.Event {
+	ev := metering.Event{ID: e.ID, Customer: e.Customer, Dimension: e.Dimension}
+	if len(e.Subscription) > 0 && string(e.Subscription) != "null" {
+		var sv string
+		if json.Unmarshal(e.Subscription, &sv) != nil {
+			sv = strings.TrimSpace(string(e.Subscription))
+		}
+		ev.Subscription = sv
+	}
+	if len(e.Quantity) > 0 {
+		q, err := strconv.ParseFloat(string(e.Quantity), 64)
+		if err != nil {
+			malformed[i] = "quantity must be a number"
+		}
+		ev.Quantity = q
+	}
+	if e.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+		if err != nil {
+			malformed[i] = "timestamp must be RFC 3339, e.g. 2026-06-02T09:14:03Z"
+		}
+		ev.Timestamp = t
+	}
+	return ev
+}
+
+// ingestAndAnswer records the well-formed events and answers for all.
+func (s *Server) ingestAndAnswer(c *gin.Context, events []metering.Event, malformed map[int]string) {
 	// Malformed events are answered without being stored (and without their
 	// id being taken); the others go through as one batch.
 	var good []metering.Event

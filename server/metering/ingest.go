@@ -74,6 +74,22 @@ type Meter struct {
 	mu      sync.Mutex
 	queue   chan *ingestReq
 	started bool
+
+	cacheMu sync.Mutex
+	cache   map[string]cacheEntry // customer or subscription reference → candidates
+
+	stmts stmts
+}
+
+// cacheTTL bounds how long a customer reference is resolved from memory.
+// A state change (an ended subscription) may thus be seen by ingestion a
+// few seconds late; that is safe: sealing and dispatch read the state
+// again, and nothing is sent for a subscription that is not active.
+const cacheTTL = 3 * time.Second
+
+type cacheEntry struct {
+	cands []*candidate
+	at    time.Time
 }
 
 type ingestReq struct {
@@ -228,6 +244,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 			items = append(items, p)
 		}
 	}
+	m.prepare(ctx)
 	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
 		// Duplicates: of an earlier delivery, or within this group.
 		ids := make([]string, 0, len(items))
@@ -272,12 +289,12 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 			return err
 		}
 		// Store every fresh event (rejected ones too: a repeat gets the same answer).
-		inserted, err := insertEvents(tx, fresh, group, now)
+		inserted, err := m.insertEvents(ctx, tx, fresh, group, now)
 		if err != nil {
 			return err
 		}
 		// Add the accepted ones to their hours.
-		return m.addToHours(tx, fresh, inserted, cur, now)
+		return m.addToHours(ctx, tx, fresh, inserted, cur, now)
 	})
 	if err != nil {
 		return nil, err
@@ -325,95 +342,47 @@ func validate(ev Event, now time.Time) string {
 	return ""
 }
 
-// resolve finds each event's subscription.
+// resolve finds each event's subscription, from memory when the
+// reference was looked up in the last few seconds.
 func (m *Meter) resolve(tx *gorm.DB, items []*pending) error {
+	now := time.Now()
 	refs := map[string]bool{}
-	subIDs := map[uint]bool{}
 	for _, p := range items {
-		if p.res.Status != "" {
-			continue
+		if p.res.Status == "" {
+			refs[refOf(p.ev)] = true
 		}
-		if s := strings.TrimSpace(p.ev.Subscription); s != "" {
-			if id, err := strconv.ParseUint(s, 10, 32); err == nil {
-				subIDs[uint(id)] = true
-			} else {
-				refs[s] = true // a marketplace id (Microsoft subscription, license ARN)
-			}
+	}
+	found := map[string][]*candidate{}
+	var missing []string
+	m.cacheMu.Lock()
+	for r := range refs {
+		if e, ok := m.cache[r]; ok && now.Sub(e.at) < cacheTTL {
+			found[r] = e.cands
 		} else {
-			refs[strings.TrimSpace(p.ev.Customer)] = true
+			missing = append(missing, r)
 		}
 	}
-	var subs []store.Subscription
-	if len(refs) > 0 {
-		list := make([]string, 0, len(refs))
-		var nums []uint64
-		for r := range refs {
-			list = append(list, r)
-			if id, err := strconv.ParseUint(r, 10, 32); err == nil && len(r) < 12 {
-				nums = append(nums, id)
-			}
-		}
-		q := tx.Preload("Plan").Preload("Offer").Where("aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?",
-			list, list, list, list, list)
-		if len(nums) > 0 {
-			q = q.Or("customer_id IN ?", nums)
-		}
-		if err := q.Order("id").Find(&subs).Error; err != nil {
+	m.cacheMu.Unlock()
+	if len(missing) > 0 {
+		looked, err := lookup(tx, missing)
+		if err != nil {
 			return err
 		}
-	}
-	if len(subIDs) > 0 {
-		ids := make([]uint, 0, len(subIDs))
-		for id := range subIDs {
-			ids = append(ids, id)
+		m.cacheMu.Lock()
+		if m.cache == nil || len(m.cache) > 200000 {
+			m.cache = map[string]cacheEntry{}
 		}
-		var more []store.Subscription
-		if err := tx.Preload("Plan").Preload("Offer").Where("id IN ?", ids).Find(&more).Error; err != nil {
-			return err
+		for _, r := range missing {
+			found[r] = looked[r]
+			m.cache[r] = cacheEntry{cands: looked[r], at: now}
 		}
-		subs = append(subs, more...)
-	}
-	byRef := map[string][]*candidate{}
-	byID := map[uint]*candidate{}
-	for i := range subs {
-		s := &subs[i]
-		if byID[s.ID] != nil {
-			continue
-		}
-		c := &candidate{sub: *s, metered: meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)}
-		if s.Plan != nil {
-			c.planID = s.Plan.PlanID
-		}
-		byID[s.ID] = c
-		for _, r := range []string{s.AWSCustomerAccountID, s.AWSCustomerIdentifier, s.AWSLicenseArn, s.AzureSubscriptionID, s.AzureTenantID} {
-			if r != "" && refs[r] {
-				byRef[r] = append(byRef[r], c)
-			}
-		}
-		if s.CustomerID != nil {
-			k := strconv.FormatUint(uint64(*s.CustomerID), 10)
-			if refs[k] {
-				byRef[k] = append(byRef[k], c)
-			}
-		}
+		m.cacheMu.Unlock()
 	}
 	for _, p := range items {
 		if p.res.Status != "" {
 			continue
 		}
-		var cands []*candidate
-		if s := strings.TrimSpace(p.ev.Subscription); s != "" {
-			if id, err := strconv.ParseUint(s, 10, 32); err == nil {
-				if c := byID[uint(id)]; c != nil {
-					cands = []*candidate{c}
-				}
-			} else {
-				cands = byRef[s]
-			}
-		} else {
-			cands = byRef[strings.TrimSpace(p.ev.Customer)]
-		}
-		p.sub = pick(cands, p.ev.Dimension)
+		p.sub = pick(found[refOf(p.ev)], p.ev.Dimension)
 		switch {
 		case p.sub == nil:
 			p.res.Status, p.res.Reason = store.UsageRejected, "unknown customer or subscription"
@@ -430,6 +399,89 @@ func (m *Meter) resolve(tx *gorm.DB, items []*pending) error {
 		}
 	}
 	return nil
+}
+
+// refOf is the reference an event names: "#<id>" for a Marketgate
+// subscription id, else the marketplace id or customer reference.
+func refOf(ev Event) string {
+	if s := strings.TrimSpace(ev.Subscription); s != "" {
+		if _, err := strconv.ParseUint(s, 10, 32); err == nil {
+			return "#" + s
+		}
+		return s
+	}
+	return strings.TrimSpace(ev.Customer)
+}
+
+// lookup reads the subscriptions behind references.
+func lookup(tx *gorm.DB, refs []string) (map[string][]*candidate, error) {
+	var ids []uint64
+	var names, nums []string
+	for _, r := range refs {
+		if strings.HasPrefix(r, "#") {
+			id, _ := strconv.ParseUint(r[1:], 10, 32)
+			ids = append(ids, id)
+			continue
+		}
+		names = append(names, r)
+		if _, err := strconv.ParseUint(r, 10, 32); err == nil && len(r) < 12 {
+			nums = append(nums, r)
+		}
+	}
+	var subs []store.Subscription
+	for _, chunk := range chunks(names, 500) {
+		var got []store.Subscription
+		q := tx.Preload("Plan").Preload("Offer").Where("aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?",
+			chunk, chunk, chunk, chunk, chunk)
+		if err := q.Order("id").Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	for _, chunk := range chunks(nums, 500) {
+		var got []store.Subscription
+		if err := tx.Preload("Plan").Preload("Offer").Where("customer_id IN ?", chunk).Order("id").Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	for _, chunk := range chunks(ids, 500) {
+		var got []store.Subscription
+		if err := tx.Preload("Plan").Preload("Offer").Where("id IN ?", chunk).Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	want := map[string]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := map[string][]*candidate{}
+	seen := map[uint]*candidate{}
+	for i := range subs {
+		s := &subs[i]
+		c := seen[s.ID]
+		if c == nil {
+			c = &candidate{sub: *s, metered: meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)}
+			if s.Plan != nil {
+				c.planID = s.Plan.PlanID
+			}
+			seen[s.ID] = c
+		} else {
+			continue
+		}
+		keys := []string{s.AWSCustomerAccountID, s.AWSCustomerIdentifier, s.AWSLicenseArn, s.AzureSubscriptionID, s.AzureTenantID,
+			"#" + strconv.FormatUint(uint64(s.ID), 10)}
+		if s.CustomerID != nil {
+			keys = append(keys, strconv.FormatUint(uint64(*s.CustomerID), 10))
+		}
+		for _, k := range keys {
+			if k != "" && want[k] {
+				out[k] = append(out[k], c)
+			}
+		}
+	}
+	return out, nil
 }
 
 // pick prefers a usable subscription that meters the dimension.
@@ -518,19 +570,13 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur time.Time) error {
 
 // insertEvents stores the fresh events; it returns the event ids this
 // transaction inserted (another replica may have won a race for an id).
-func insertEvents(tx *gorm.DB, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
+func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
 	inserted := map[string]bool{}
 	const cols = 12
-	for start := 0; start < len(items); start += 400 {
-		end := min(start+400, len(items))
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES ")
+	for start := 0; start < len(items); start += eventChunk {
+		end := min(start+eventChunk, len(items))
 		args := make([]any, 0, (end-start)*cols)
-		for i, p := range items[start:end] {
-			if i > 0 {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		for _, p := range items[start:end] {
 			var subID *uint
 			if p.sub != nil {
 				id := p.sub.sub.ID
@@ -559,8 +605,7 @@ func insertEvents(tx *gorm.DB, items []*pending, group []*ingestReq, now time.Ti
 			}
 			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, first(r.source, "api"), now)
 		}
-		sb.WriteString(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
-		rows, err := tx.Raw(sb.String(), args...).Rows()
+		rows, err := m.queryRows(ctx, tx, insertEventsSQL(end-start), args, end-start == eventChunk)
 		if err != nil {
 			return nil, err
 		}
@@ -587,7 +632,7 @@ func insertEvents(tx *gorm.DB, items []*pending, group []*ingestReq, now time.Ti
 
 // addToHours adds the accepted events to their hours; an hour sealed
 // meanwhile (another replica) sends its events to the current hour.
-func (m *Meter) addToHours(tx *gorm.DB, items []*pending, inserted map[string]bool, cur, now time.Time) error {
+func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, inserted map[string]bool, cur, now time.Time) error {
 	sums := map[hourKey]*[2]float64{}
 	var order []hourKey
 	for _, p := range items {
@@ -602,7 +647,7 @@ func (m *Meter) addToHours(tx *gorm.DB, items []*pending, inserted map[string]bo
 		sums[k][0] += p.ev.Quantity
 		sums[k][1]++
 	}
-	missed, err := upsertHours(tx, order, sums, now)
+	missed, err := m.upsertHours(ctx, tx, order, sums, now)
 	if err != nil {
 		return err
 	}
@@ -625,7 +670,7 @@ func (m *Meter) addToHours(tx *gorm.DB, items []*pending, inserted map[string]bo
 			return err
 		}
 	}
-	if still, err := upsertHours(tx, order2, moved, now); err != nil || len(still) > 0 {
+	if still, err := m.upsertHours(ctx, tx, order2, moved, now); err != nil || len(still) > 0 {
 		if err == nil {
 			err = errors.New("the current hour was sealed while usage was being added; try again")
 		}
@@ -634,27 +679,18 @@ func (m *Meter) addToHours(tx *gorm.DB, items []*pending, inserted map[string]bo
 	return nil
 }
 
-func upsertHours(tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time) ([]hourKey, error) {
+func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time) ([]hourKey, error) {
 	var missed []hourKey
-	for start := 0; start < len(order); start += 500 {
-		end := min(start+500, len(order))
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES ")
-		args := make([]any, 0, (end-start)*7)
+	for start := 0; start < len(order); start += hourChunk {
+		end := min(start+hourChunk, len(order))
+		args := make([]any, 0, (end-start)*7+1)
 		want := map[hourKey]bool{}
-		for i, k := range order[start:end] {
-			if i > 0 {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,?,?,?,?)")
+		for _, k := range order[start:end] {
 			args = append(args, k.sub, k.dim, time.Unix(k.hour, 0).UTC(), sums[k][0], int(sums[k][1]), false, now)
 			want[k] = true
 		}
-		sb.WriteString(` ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
-events = usage_hours.events + excluded.events, updated_at = excluded.updated_at WHERE usage_hours.sealed = ?
-RETURNING subscription_id, dimension, hour`)
 		args = append(args, false)
-		rows, err := tx.Raw(sb.String(), args...).Rows()
+		rows, err := m.queryRows(ctx, tx, upsertHoursSQL(end-start), args, end-start == hourChunk)
 		if err != nil {
 			return nil, err
 		}
@@ -709,4 +745,22 @@ func first(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// Rows per multi-row statement; full chunks run as prepared statements.
+const (
+	eventChunk = 400
+	hourChunk  = 500
+)
+
+func insertEventsSQL(n int) string {
+	return "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
+		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+}
+
+func upsertHoursSQL(n int) string {
+	return "INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES " +
+		strings.Repeat("(?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?) ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
+events = usage_hours.events + excluded.events, updated_at = excluded.updated_at WHERE usage_hours.sealed = ?
+RETURNING subscription_id, dimension, hour`
 }

@@ -323,3 +323,30 @@ func TestSealAndDispatch(t *testing.T) {
 		}
 	})
 }
+
+// A full batch runs the prepared multi-row statements (on both databases).
+func TestIngestLargeBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		now := w.clk.now()
+		for round := 0; round < 2; round++ {
+			evs := make([]metering.Event, 1000)
+			for i := range evs {
+				evs[i] = metering.Event{ID: fmt.Sprintf("big-%d-%d", round, i), Customer: "XLEGACY", Dimension: []string{"api_calls", "storage_gb"}[i%2],
+					Quantity: 1, Timestamp: now.Add(-time.Duration(i%3) * time.Hour)}
+			}
+			for i, r := range w.ingest(evs...) {
+				if r.Status != "accepted" {
+					t.Fatalf("event %d: %+v", i, r)
+				}
+			}
+		}
+		var total float64
+		st.R.Table("usage_hours").Where("subscription_id = ?", w.legA.ID).Select("SUM(quantity)").Row().Scan(&total)
+		var n int64
+		st.R.Model(&store.UsageEvent{}).Count(&n)
+		if total != 2000 || n != 2000 {
+			t.Fatalf("counted %g in hours, %d events stored", total, n)
+		}
+	})
+}

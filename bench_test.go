@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/store"
+)
+
+// The metering measurements of scripts/bench.sh (MARKETGATE_BENCH=1): the
+// real binary over loopback HTTP on SQLite. Figures are logged, never
+// asserted: these machines are shared and noisy.
+
+func benchOn(t *testing.T) {
+	if os.Getenv("MARKETGATE_BENCH") == "" {
+		t.Skip("set MARKETGATE_BENCH=1 (scripts/bench.sh)")
+	}
+}
+
+// peakRSS reads a process's high-water resident set size.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "?"
+}
+
+// seedMetered adds n active AWS legacy subscriptions metering two
+// dimensions, created two days ago.
+func seedMetered(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Now().UTC().Add(-48 * time.Hour)
+	ids := make([]string, n)
+	err = st.Tx(ctx, func(tx *gorm.DB) error {
+		o := store.Offer{Marketplace: "aws", Name: "Bench", MarketplaceID: "benchproduct", IdentityModel: "legacy", CreatedAt: then, UpdatedAt: then,
+			Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: `[{"key":"api_calls"},{"key":"storage_gb"}]`, ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
+		if err := tx.Create(&o).Error; err != nil {
+			return err
+		}
+		subs := make([]store.Subscription, n)
+		for i := range subs {
+			ids[i] = fmt.Sprintf("BENCH%06d", i)
+			subs[i] = store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: then, OfferID: &o.ID, PlanID: &o.Plans[0].ID,
+				AWSCustomerIdentifier: ids[i], AWSProductCode: "benchproduct", Version: 1, CreatedAt: then, UpdatedAt: then}
+		}
+		return tx.CreateInBatches(subs, 500).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestBenchUsageAPI(t *testing.T) {
+	benchOn(t)
+	dir := t.TempDir()
+	customers := seedMetered(t, dir, 1000)
+	out, _ := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "bench")
+	key := strings.TrimSpace(out[strings.LastIndex(out, "mgk_"):])
+	s := start(t, dir, nil, "--sandbox")
+	const clients = 16
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	var seq atomic.Int64
+	now := time.Now().UTC().Format(time.RFC3339)
+	post := func(n int) error {
+		// Built with appends: the load generator shares the machine's two cores.
+		buf := make([]byte, 0, n*110)
+		buf = append(buf, '[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			id := seq.Add(1)
+			buf = append(buf, `{"id":"e`...)
+			buf = strconv.AppendInt(buf, id, 10)
+			buf = append(buf, `","customer":"`...)
+			buf = append(buf, customers[id%int64(len(customers))]...)
+			buf = append(buf, `","dimension":"api_calls","quantity":`...)
+			buf = strconv.AppendInt(buf, 1+id%5, 10)
+			buf = append(buf, `,"timestamp":"`...)
+			buf = append(buf, now...)
+			buf = append(buf, `"}`...)
+		}
+		buf = append(buf, ']')
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/api/v1/usage", bytes.NewReader(buf))
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("HTTP %d", res.StatusCode)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		return nil
+	}
+	runFor := func(batch int, d time.Duration) (float64, float64) {
+		var reqs atomic.Int64
+		var wg sync.WaitGroup
+		stop := time.Now().Add(d)
+		startAt := time.Now()
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					if err := post(batch); err != nil {
+						t.Error(err)
+						return
+					}
+					reqs.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		el := time.Since(startAt).Seconds()
+		return float64(reqs.Load()) / el, float64(reqs.Load()*int64(batch)) / el
+	}
+	runFor(100, time.Second) // warm up
+	var batched, single []float64
+	var singleReq []float64
+	for i := 0; i < 3; i++ {
+		_, ev := runFor(1000, 4*time.Second)
+		batched = append(batched, ev)
+		rq, _ := runFor(1, 4*time.Second)
+		single = append(single, rq)
+		singleReq = append(singleReq, rq)
+	}
+	// The ceiling: the same rows inserted into the same database without HTTP.
+	s.cmd.Process.Signal(os.Interrupt)
+	<-s.done
+	s.done <- nil
+	ceiling := insertCeiling(t, dir, customers)
+	t.Logf("usage API, SQLite, %d clients: batches of 1,000: %s events/s (median of 3); single-event batches: %s requests/s; plain inserts without HTTP: %s rows/s; peak RSS %s",
+		clients, med(batched), med(single), med(ceiling), peakRSSOf(s))
+}
+
+func peakRSSOf(s *server) string {
+	if s.cmd.ProcessState != nil {
+		if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			return strconv.FormatInt(ru.Maxrss/1024, 10) + " MB"
+		}
+	}
+	return peakRSS(s.cmd.Process.Pid)
+}
+
+func med(xs []float64) string {
+	c := append([]float64(nil), xs...)
+	for i := range c {
+		for j := i + 1; j < len(c); j++ {
+			if c[j] < c[i] {
+				c[i], c[j] = c[j], c[i]
+			}
+		}
+	}
+	return strconv.FormatFloat(c[len(c)/2], 'f', 0, 64)
+}
+
+// insertCeiling inserts usage_events and usage_hours rows like the API's
+// transactions do (batches of 1,000, one transaction each), in-process.
+func insertCeiling(t *testing.T, dir string, customers []string) []float64 {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var out []float64
+	n := 0
+	for round := 0; round < 3; round++ {
+		startAt := time.Now()
+		rows := 0
+		for time.Since(startAt) < 3*time.Second {
+			err := st.Tx(ctx, func(tx *gorm.DB) error {
+				var sb strings.Builder
+				args := make([]any, 0, 1000*5)
+				sb.WriteString("INSERT INTO usage_events (event_id, dimension, quantity, status, received_at) VALUES ")
+				for i := 0; i < 1000; i++ {
+					if i > 0 {
+						sb.WriteString(",")
+					}
+					sb.WriteString("(?,?,?,?,?)")
+					n++
+					args = append(args, "ceiling-"+strconv.Itoa(n), "api_calls", 1.0, "accepted", time.Now())
+				}
+				return tx.Exec(sb.String(), args...).Error
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows += 1000
+		}
+		out = append(out, float64(rows)/time.Since(startAt).Seconds())
+	}
+	return out
+}
+
+func TestBenchDispatch(t *testing.T) {
+	benchOn(t)
+	dir := t.TempDir()
+	seedMetered(t, dir, 10000)
+	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=bench-password"}
+	s := start(t, dir, env, "--sandbox", "--sandbox-latency", "50ms")
+	c := client(t)
+	r := postJSON(t, c, s.url+"/api/auth/login", `{"email":"admin@example.com","password":"bench-password"}`)
+	r.Body.Close()
+	health := func() metering.Health {
+		var h struct {
+			Health metering.Health `json:"health"`
+		}
+		res, err := c.Get(s.url + "/api/metering/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, res, &h)
+		return h.Health
+	}
+	// The first sealing at start makes 2 records for each subscription for the last hour.
+	var first time.Time
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		h := health()
+		if first.IsZero() && h.Pending > 0 {
+			first = time.Now()
+		}
+		if !first.IsZero() && h.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not drained: %+v", h)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	drain := time.Since(first)
+	h := health()
+	t.Logf("dispatch of the last hour's records of 10,000 subscriptions × 2 dimensions (plus the sandbox's own) with 50 ms per call: drained in %.1f s (from the first pending record seen), %d accepted, peak RSS %s",
+		drain.Seconds(), h.Accepted, peakRSS(s.cmd.Process.Pid))
+}
