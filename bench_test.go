@@ -149,13 +149,11 @@ func TestBenchUsageAPI(t *testing.T) {
 	}
 	runFor(100, time.Second) // warm up
 	var batched, single []float64
-	var singleReq []float64
 	for i := 0; i < 3; i++ {
 		_, ev := runFor(1000, 4*time.Second)
 		batched = append(batched, ev)
 		rq, _ := runFor(1, 4*time.Second)
 		single = append(single, rq)
-		singleReq = append(singleReq, rq)
 	}
 	// The ceiling: the same rows inserted into the same database without HTTP.
 	s.cmd.Process.Signal(os.Interrupt)

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Runs the Go benchmarks (subscription list at 100,000 subscriptions, the
-# answer to a Microsoft webhook call) and prints benchstat-ready output. Usage: scripts/bench.sh [-count N]
+# Runs the benchmarks and prints their figures (medians of repeated runs):
+#   - the subscription list at 100,000 subscriptions (go test -bench),
+#   - the answer to a Microsoft webhook call (go test -bench),
+#   - metering with the real binary over loopback HTTP on SQLite: the usage
+#     API with batches of 1,000 events and with single events at 16
+#     concurrent clients, beside plain inserts of the same rows (the
+#     ceiling); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
+#     of added latency per marketplace call; peak RSS of both.
+# Usage: scripts/bench.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 count="${2:-6}"
 [[ "${1:-}" == "-count" ]] || count=6
 out="${TMPDIR:-/tmp}/marketgate-bench.txt"
+frontend_deps
+bash scripts/build.sh >/dev/null
 {
   go test -run '^$' -bench . -benchtime 200x -count "$count" ./server/api/
   go test -run '^$' -bench . -benchtime 2000x -count "$count" ./server/azuremp/
+  go test -run '^$' -bench . -benchtime 30x -count "$count" ./server/metering/
+  MARKETGATE_BENCH=1 MARKETGATE_BIN="$PWD/bin/marketgate" go test -count=1 -timeout 20m -run 'TestBench' -v . | grep -E 'bench_test|^(ok|FAIL|---)'
 } | tee "$out"

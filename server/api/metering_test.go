@@ -117,6 +117,10 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		if health.Health.Pending != 2 {
 			t.Fatalf("health: %+v", health)
 		}
+		m.Observe(ctx)
+		if metrics := op.get("/metrics"); !strings.Contains(string(metrics.body), "marketgate_metering_records_pending 2") {
+			t.Fatalf("metrics:\n%s", metrics.body)
+		}
 		// Retry of a rejected record makes it pending again.
 		st.W.Model(&store.MeteringRecord{}).Where("id = ?", list.Items[0].ID).Updates(map[string]any{"status": "rejected"})
 		var retried struct{ Retried int }

@@ -118,6 +118,24 @@ func New(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if d.Meter != nil {
+		meter := d.Meter
+		for _, g := range []struct {
+			name, help string
+			get        func(metering.Health) int64
+		}{
+			{"marketgate_metering_records_pending", "Metering records sealed and not yet settled with the marketplace.", func(h metering.Health) int64 { return h.Pending }},
+			{"marketgate_metering_records_expiring", "Pending metering records older than 20 hours: the marketplaces' 24-hour window is closing.", func(h metering.Health) int64 { return h.Expiring }},
+			{"marketgate_metering_records_failed_24h", "Metering records rejected, duplicate or in conflict in the last 24 hours.", func(h metering.Health) int64 { return h.Failed }},
+			{"marketgate_metering_records_expired_7d", "Metering records never accepted within the window, last 7 days.", func(h metering.Health) int64 { return h.Expired }},
+		} {
+			get := g.get
+			if err := d.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+				func() float64 { return float64(get(meter.LastHealth())) })); err != nil {
+				return nil, err
+			}
+		}
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

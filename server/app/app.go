@@ -592,9 +592,15 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 			log.Info("metering: hours sealed", "records", n)
 		}
 	}
+	var warned time.Time
 	doSend := func() {
 		if _, err := m.Dispatch(ctx); err != nil && ctx.Err() == nil {
 			log.Error("metering: dispatch", "err", err)
+		}
+		m.Observe(ctx)
+		if h := m.LastHealth(); h.Expiring > 0 && time.Since(warned) > 10*time.Minute {
+			warned = time.Now()
+			log.Warn("metering: records close to the end of the 24-hour window", "expiring", h.Expiring, "pending", h.Pending)
 		}
 	}
 	doSeal()

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -79,6 +80,7 @@ type Meter struct {
 	cache   map[string]cacheEntry // customer or subscription reference → candidates
 
 	stmts stmts
+	last  atomic.Pointer[Health]
 }
 
 // cacheTTL bounds how long a customer reference is resolved from memory.

@@ -43,3 +43,18 @@ func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
 	}
 	return h, nil
 }
+
+// Observe computes the health and keeps it for the metrics endpoint.
+func (m *Meter) Observe(ctx context.Context) {
+	if h, err := m.HealthNow(ctx); err == nil {
+		m.last.Store(&h)
+	}
+}
+
+// LastHealth is the health as last observed (zero before the first time).
+func (m *Meter) LastHealth() Health {
+	if h := m.last.Load(); h != nil {
+		return *h
+	}
+	return Health{}
+}
