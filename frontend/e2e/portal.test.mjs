@@ -143,6 +143,42 @@ describe('portal in a real browser', () => {
     }
   });
 
+  it('enters usage for a subscription and sees it on its Metering tab and the Metering page', async () => {
+    try {
+      const id = await page.evaluate(async () => {
+        const r = await fetch('/api/subscriptions?marketplace=aws&state=active&limit=200');
+        const body = await r.json();
+        return body.items.find((s) => s.offer?.marketplace_id === 'acme4analytics7legacy')?.id;
+      });
+      assert.ok(id, 'an active AWS subscription on the metered offer');
+      await page.goto(base + '/subscriptions/' + id);
+      await page.getByRole('tab', { name: 'Metering' }).click();
+      await page.getByText('No usage reported in this period.').waitFor();
+      await page.getByRole('button', { name: 'Enter usage' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Dimension').fill('api_calls');
+      await dialog.getByLabel('Quantity').fill('7');
+      await dialog.getByRole('button', { name: 'Record usage' }).click();
+      await page.getByTestId('usage-chart').getByText('total 7').waitFor();
+      // An unknown dimension is refused with the reason.
+      await page.getByRole('button', { name: 'Enter usage' }).click();
+      await dialog.getByLabel('Dimension').fill('gpu_hours');
+      await dialog.getByRole('button', { name: 'Record usage' }).click();
+      await dialog.getByText('is not metered on plan').waitFor();
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+      await page.goto(base + '/metering');
+      await page.getByTestId('health-card').nth(4).waitFor(); // health at a glance
+      await page.getByLabel('Subscription').fill(String(id));
+      await page.waitForURL(new RegExp('subscription=' + id));
+      await page.getByTestId('records-summary').waitFor();
+    } catch (err) {
+      const path = await shot('metering-failure');
+      console.error('screenshot:', path, '\nserver log:\n' + log.slice(-3000));
+      throw err;
+    }
+  });
+
   it('a Microsoft buyer purchases, signs in and activates; the seller changes the plan and sees it succeed', async () => {
     const buyerContext = await browser.newContext();
     const buyer = await buyerContext.newPage();

@@ -399,7 +399,7 @@ func (s *Server) usageSeries(c *gin.Context) {
 		Sealed    bool
 	}
 	if err := s.Store.R.WithContext(c.Request.Context()).Table("usage_hours").Select("dimension, hour, quantity, sealed").
-		Where("subscription_id = ? AND hour >= ?", id, from).Order("hour").Scan(&rows).Error; err != nil {
+		Where("subscription_id = ? AND hour >= ? AND quantity > 0", id, from).Order("hour").Scan(&rows).Error; err != nil {
 		s.fail(c, err)
 		return
 	}
