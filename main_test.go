@@ -728,8 +728,13 @@ func TestMeteringSurvivesKills(t *testing.T) {
 							Hour           *time.Time `json:"hour"`
 						} `json:"results"`
 					}
-					_ = json.NewDecoder(res.Body).Decode(&got)
+					derr := json.NewDecoder(res.Body).Decode(&got)
 					res.Body.Close()
+					if derr != nil || len(got.Results) != len(evs) {
+						// Killed while answering: ask again (the ids make it safe).
+						time.Sleep(30 * time.Millisecond)
+						continue
+					}
 					mu.Lock()
 					for i, r := range got.Results {
 						if r.Status == "accepted" || (r.Status == "duplicate" && r.OriginalStatus == "accepted") {
