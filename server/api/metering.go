@@ -163,8 +163,66 @@ func (s *Server) ingestAndAnswer(c *gin.Context, events []metering.Event, malfor
 		}
 		counts[results[i].Status]++
 	}
-	c.JSON(http.StatusOK, gin.H{"results": results, "accepted": counts[store.UsageAccepted], "duplicates": counts["duplicate"],
-		"rejected": counts[store.UsageRejected]})
+	// Written by hand: a thousand results through reflection cost more than
+	// storing them.
+	buf := make([]byte, 0, 96*len(results)+80)
+	buf = append(buf, `{"results":[`...)
+	for i := range results {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendResult(buf, &results[i])
+	}
+	buf = append(buf, `],"accepted":`...)
+	buf = strconv.AppendInt(buf, int64(counts[store.UsageAccepted]), 10)
+	buf = append(buf, `,"duplicates":`...)
+	buf = strconv.AppendInt(buf, int64(counts["duplicate"]), 10)
+	buf = append(buf, `,"rejected":`...)
+	buf = strconv.AppendInt(buf, int64(counts[store.UsageRejected]), 10)
+	buf = append(buf, '}')
+	c.Data(http.StatusOK, "application/json; charset=utf-8", buf)
+}
+
+// appendResult writes one result as encoding/json would (same keys, same omissions).
+func appendResult(b []byte, r *metering.Result) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, r.Status)
+	if r.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, r.Reason)
+	}
+	if r.OriginalStatus != "" {
+		b = append(b, `,"original_status":`...)
+		b = appendJSONString(b, r.OriginalStatus)
+	}
+	if r.SubscriptionID != nil {
+		b = append(b, `,"subscription_id":`...)
+		b = strconv.AppendUint(b, uint64(*r.SubscriptionID), 10)
+	}
+	if r.Hour != nil {
+		b = append(b, `,"hour":"`...)
+		b = r.Hour.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	if r.Late {
+		b = append(b, `,"late":true`...)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s for JSON; plain ASCII goes straight through.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // manualUsage is the portal's usage entry for sellers who do not call the API.

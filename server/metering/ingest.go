@@ -607,6 +607,15 @@ func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending,
 			}
 			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, first(r.source, "api"), now)
 		}
+		if m.singleWriter() {
+			if err := m.execStmt(ctx, tx, insertEventsPlainSQL(end-start), args, end-start == eventChunk); err != nil {
+				return nil, err
+			}
+			for _, p := range items[start:end] {
+				inserted[p.ev.ID] = true
+			}
+			continue
+		}
 		rows, err := m.queryRows(ctx, tx, insertEventsSQL(end-start), args, end-start == eventChunk)
 		if err != nil {
 			return nil, err
@@ -692,6 +701,12 @@ func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, s
 			want[k] = true
 		}
 		args = append(args, false)
+		if m.singleWriter() {
+			if err := m.execStmt(ctx, tx, upsertHoursPlainSQL(end-start), args, end-start == hourChunk); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		rows, err := m.queryRows(ctx, tx, upsertHoursSQL(end-start), args, end-start == hourChunk)
 		if err != nil {
 			return nil, err
@@ -758,6 +773,14 @@ const (
 func insertEventsSQL(n int) string {
 	return "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
 		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+}
+
+func insertEventsPlainSQL(n int) string {
+	return strings.TrimSuffix(insertEventsSQL(n), " ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+}
+
+func upsertHoursPlainSQL(n int) string {
+	return strings.TrimSuffix(upsertHoursSQL(n), "\nRETURNING subscription_id, dimension, hour")
 }
 
 func upsertHoursSQL(n int) string {
