@@ -456,6 +456,13 @@ func serve(ctx context.Context, args []string, o IO) error {
 	if az != nil {
 		meter.Azure = az.proc.Client
 	}
+	proc.Final = func(ctx context.Context, id uint) {
+		go func() {
+			if err := meter.SealFinal(context.WithoutCancel(ctx), id); err != nil {
+				log.Error("metering: final records", "subscription", id, "err", err)
+			}
+		}()
+	}
 	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},

@@ -225,7 +225,10 @@ func TestProcessNotifications(t *testing.T) {
 		if len(msgs) != 7 {
 			t.Fatalf("%d inbox rows", len(msgs))
 		}
-		// EventBridge: a license for a new customer.
+		// EventBridge: a license for a new customer; its cancellation asks
+		// for the final metering records at once.
+		var finals []uint
+		p.Final = func(_ context.Context, id uint) { finals = append(finals, id) }
 		lic := map[string]any{"license": map[string]any{"arn": "arn:aws:license-manager::845735284135:license:l-9"},
 			"acceptor": map[string]any{"accountId": "845735284135"}, "product": map[string]any{"code": "prod-ca"}}
 		p.Receive(ctx, event("e-1", "License Updated - Manufacturer", at, lic), "sqs-6")
@@ -235,6 +238,9 @@ func TestProcessNotifications(t *testing.T) {
 		st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::845735284135:license:l-9").First(&ca)
 		if ca.State != "unsubscribe_pending" || ca.AWSCustomerAccountID != "845735284135" {
 			t.Fatalf("eventbridge: %+v", ca)
+		}
+		if len(finals) != 1 || finals[0] != ca.ID {
+			t.Fatalf("final metering asked for %v, want [%d]", finals, ca.ID)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,10 @@ type Processor struct {
 	Log   *slog.Logger
 	AWS   *Client      // for GetEntitlements (contracts); nil: entitlements are not read
 	SNS   *SNSVerifier // nil: SNS signatures are not checked (the queue policy is the trust boundary)
+	// Final is told when a customer cancelled (unsubscribe pending): their
+	// last usage must go out now, AWS allows about an hour. Nil: the next
+	// regular sealing pass does it.
+	Final func(ctx context.Context, subscriptionID uint)
 }
 
 // Receive stores one SQS message body in the inbox and applies it. It
@@ -96,7 +101,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
 	var subID uint
-	contract := false
+	contract, final := false, false
 	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var offer store.Offer
 		if n.ProductCode != "" {
@@ -122,6 +127,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		s := res.Subscription
 		subID = s.ID
 		contract = offer.Contract
+		final = slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
 		if err := p.linkAgreement(tx, now, n, s.ID, subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}); err != nil {
 			return err
 		}
@@ -143,6 +149,9 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	})
 	if err != nil {
 		return p.retryLater(ctx, m, err)
+	}
+	if final && p.Final != nil {
+		p.Final(ctx, subID)
 	}
 	if contract && n.Kind == lifecycle.AWSSubscribeSuccess {
 		// For contracts, access follows the entitlements: read them now. A

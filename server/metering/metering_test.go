@@ -350,3 +350,31 @@ func TestIngestLargeBatch(t *testing.T) {
 		}
 	})
 }
+
+// A cancelled customer's usage, current hour included, is sealed and sent at once.
+func TestFinalRecordsAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := context.Background()
+		now := w.clk.now()
+		w.ingest(metering.Event{ID: "f1", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 6, Timestamp: now.Add(-time.Minute)})
+		st.W.Model(&store.Subscription{}).Where("id = ?", w.legA.ID).Update("state", "unsubscribe_pending")
+		if err := w.m.SealFinal(ctx, w.legA.ID); err != nil {
+			t.Fatal(err)
+		}
+		cur := now.Truncate(time.Hour)
+		recs := w.records("subscription_id = ? AND hour = ? AND dimension = ?", w.legA.ID, cur, "api_calls")
+		if len(recs) != 1 || !recs[0].Final || recs[0].Quantity != 6 || recs[0].Status != store.RecordAccepted {
+			t.Fatalf("final record: %+v", recs)
+		}
+		// Later usage for that hour is refused: its final usage was already sent.
+		r := w.ingest(metering.Event{ID: "f2", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 1, Timestamp: now})
+		if r[0].Status != "rejected" || !strings.Contains(r[0].Reason, "final usage") {
+			t.Fatalf("after the final records: %+v", r[0])
+		}
+		// Other subscriptions are untouched.
+		if n := len(w.records("subscription_id <> ?", w.legA.ID)); n != 0 {
+			t.Fatalf("%d records of other subscriptions", n)
+		}
+	})
+}

@@ -245,3 +245,29 @@ RETURNING subscription_id, dimension, quantity`)
 	}
 	return created, nil
 }
+
+// SealFinal seals a cancelled customer's hours up to the current one and
+// sends them at once (AWS unsubscribe-pending: about an hour remains).
+func (m *Meter) SealFinal(ctx context.Context, subscriptionID uint) error {
+	subs, err := m.meteredSubscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	var mine []meteredSub
+	for _, s := range subs {
+		if s.ID == subscriptionID && s.State == string(lifecycle.UnsubscribePending) {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	now := m.Store.Now()
+	for h := m.sealable(now).Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
+		if _, err := m.sealHour(ctx, h, mine, now, true); err != nil {
+			return err
+		}
+	}
+	_, err = m.Dispatch(ctx)
+	return err
+}
