@@ -161,6 +161,9 @@ func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, lo
 	mk := azurefake.NewMarketplace(azurefake.Options{Base: local + "/sandbox/azure/api", Entra: entra, PublisherID: "marketgate-sandbox",
 		Offers: offers, Webhook: azurefake.HTTPWebhook(&http.Client{Timeout: 10 * time.Second}, local+"/marketplace/azure/webhook"),
 		WebhookAudience: sandboxClient, WebhookTenant: sandboxTenant})
+	if err := sandbox.ImportAzure(ctx, st, mk); err != nil {
+		return nil, err
+	}
 	go mk.Run(ctx, time.Second)
 	sb.AzureEntra, sb.AzureMarketplace = entra, mk
 	return &azureEndpoints{TenantID: sandboxTenant, ClientID: sandboxClient, Secret: secret,

@@ -773,7 +773,8 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 			if s.Quantity > 0 && cur.Quantity != s.Quantity {
 				drift = append(drift, fmt.Sprintf("quantity %d → %d", cur.Quantity, s.Quantity))
 			}
-			if (st == lifecycle.Active || st == lifecycle.Suspended) && !end.IsZero() && (cur.TermEnd == nil || !cur.TermEnd.Equal(end)) {
+			// Microsoft's term dates are dates: compare the days.
+			if (st == lifecycle.Active || st == lifecycle.Suspended) && !end.IsZero() && (cur.TermEnd == nil || !sameDay(*cur.TermEnd, end)) {
 				drift = append(drift, "term end → "+end.Format("2006-01-02"))
 			}
 		}
@@ -834,4 +835,10 @@ func (p *Processor) Reconcile(ctx context.Context, actor string) (ReconcileRepor
 	})
 	rep.Finished = p.Store.Now()
 	return rep, err
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.UTC().Date()
+	by, bm, bd := b.UTC().Date()
+	return ay == by && am == bm && ad == bd
 }

@@ -355,3 +355,42 @@ func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error
 	}
 	return out, nil
 }
+
+// ImportAzure gives the simulated Microsoft marketplace the Microsoft
+// subscriptions this database holds (the demo data), so reconciliation,
+// metering and the buyer page see the same subscriptions on both sides.
+func ImportAzure(ctx context.Context, st *store.Store, mk *azurefake.Marketplace) error {
+	var subs []store.Subscription
+	if err := st.R.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").
+		Where("marketplace = 'azure' AND azure_subscription_id <> ''").Find(&subs).Error; err != nil {
+		return err
+	}
+	status := map[string]string{"pending": azurefake.StatusPendingFulfillmentStart, "active": azurefake.StatusSubscribed,
+		"suspended": azurefake.StatusSuspended, "ended": azurefake.StatusUnsubscribed}
+	for _, s := range subs {
+		ms, ok := status[s.State]
+		if !ok || s.Offer == nil || s.Plan == nil {
+			continue
+		}
+		party := azurefake.Party{TenantID: s.AzureTenantID}
+		if s.Customer != nil {
+			party.EmailID = s.Customer.Email
+			if party.TenantID == "" {
+				party.TenantID = s.Customer.AzureTenantID
+			}
+		}
+		fs := azurefake.Subscription{ID: s.AzureSubscriptionID, OfferID: s.Offer.MarketplaceID, PlanID: s.Plan.PlanID, Name: s.Name,
+			Status: ms, Quantity: s.Quantity, Purchaser: party, Beneficiary: party, AutoRenew: s.AutoRenew, IsTest: s.IsTest,
+			IsFreeTrial: s.FreeTrial, Created: s.CreatedAt}
+		if s.TermStart != nil {
+			fs.StartDate = s.TermStart.UTC().Truncate(24 * time.Hour)
+		}
+		if s.TermEnd != nil {
+			fs.EndDate = s.TermEnd.UTC().Truncate(24 * time.Hour)
+		}
+		if err := mk.Import(fs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1261,3 +1261,45 @@ func (m *Marketplace) patchOperation(w http.ResponseWriter, r *http.Request, id,
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+// Import adds a subscription the marketplace already holds (the sandbox's
+// demo data), with its id, plan, status, seats and beneficiary as given. An
+// id already known is left as it is.
+func (m *Marketplace) Import(s Subscription) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.subs[s.ID]; ok {
+		return nil
+	}
+	p, ok := m.plan(s.OfferID, s.PlanID)
+	if !ok {
+		return fmt.Errorf("azurefake: no plan %q in offer %q", s.PlanID, s.OfferID)
+	}
+	now := m.now()
+	if s.PublisherID == "" {
+		s.PublisherID = m.o.PublisherID
+	}
+	if s.Name == "" {
+		s.Name = "SaaS subscription"
+	}
+	if !p.PerSeat {
+		s.Quantity = 0
+	}
+	if s.TermUnit == "" {
+		s.TermUnit = p.TermUnit
+	}
+	if s.AllowedCustomerOperations == nil {
+		s.AllowedCustomerOperations = []string{"Read", "Update", "Delete"}
+	}
+	if s.SandboxType == "" {
+		s.SandboxType, s.SessionMode = "None", "None"
+	}
+	if s.Created.IsZero() {
+		s.Created = now
+	}
+	s.LastModified = now
+	sub := &subscription{Subscription: s}
+	m.subs[s.ID] = sub
+	m.order = append(m.order, sub)
+	return nil
+}
