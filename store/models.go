@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The live models. Migrations (migrations.go) carry their own snapshots of
 // these structs; never AutoMigrate these at start-up.
@@ -106,6 +109,21 @@ type Plan struct {
 	MaxQuantity          int
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+}
+
+// Dimension is one entry of a plan's Dimensions.
+type Dimension struct {
+	Key     string `json:"key"`
+	Name    string `json:"name"`
+	Unit    string `json:"unit"`
+	Metered bool   `json:"metered"` // contract offers: billed by usage on top of the entitlement
+}
+
+// DimensionList reads the plan's dimensions (none when unreadable).
+func (p *Plan) DimensionList() []Dimension {
+	var ds []Dimension
+	_ = json.Unmarshal([]byte(p.Dimensions), &ds)
+	return ds
 }
 
 // Customer is a buying organisation.
@@ -321,6 +339,10 @@ const (
 	RecordNotSentZero = "not_sent_zero" // Microsoft: an idle hour (zero is not sent)
 	RecordNotActive   = "not_sent_inactive"
 )
+
+// RecordStatuses lists every metering record status.
+var RecordStatuses = []string{RecordPending, RecordAccepted, RecordDuplicate, RecordConflict, RecordRejected, RecordExpired,
+	RecordNotSentZero, RecordNotActive}
 
 // UsageEvent is one usage report from the seller's app, as received.
 type UsageEvent struct {

@@ -209,7 +209,7 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 				Subscription azuremp.Subscription `json:"subscription"`
 			} `json:"resolved"`
 		}
-		if jsonUnmarshal(msg.Body, &body) == nil {
+		if json.Unmarshal([]byte(msg.Body), &body) == nil {
 			rs := body.Resolved.Subscription
 			data["Purchaser"] = first(rs.Purchaser.EmailID, rs.Purchaser.TenantID, "—")
 			data["Beneficiary"] = first(rs.Beneficiary.EmailID, rs.Beneficiary.TenantID, "—")
@@ -461,5 +461,3 @@ func first(vs ...string) string {
 	}
 	return ""
 }
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -489,6 +489,19 @@ func (p *params) intRange(name string, def, min, max int) int {
 	return n
 }
 
+// time reads an RFC 3339 time (zero when absent).
+func (p *params) time(name string) time.Time {
+	raw := p.c.Query(name)
+	if raw == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		p.bad("%s must be an RFC 3339 time, e.g. 2026-06-02T09:00:00Z", name)
+	}
+	return t
+}
+
 func (p *params) id(name string) uint {
 	raw := p.c.Query(name)
 	if raw == "" {

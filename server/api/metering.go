@@ -300,64 +300,36 @@ func (s *Server) listRecords(c *gin.Context) {
 	if u := currentUser(c); customerScope(u) != 0 {
 		q = q.Where("subscription_id IN (?)", s.Store.R.Model(&store.Subscription{}).Select("id").Where("customer_id = ?", customerScope(u)))
 	}
-	if v := c.Query("marketplace"); v != "" {
-		if v != "aws" && v != "azure" {
-			s.failCode(c, apperr.Invalid, "marketplace must be aws or azure")
-			return
-		}
-		q = q.Where("marketplace = ?", v)
+	p := params{c: c}
+	mp := p.oneOf("marketplace", []string{"aws", "azure"})
+	sub := p.id("subscription")
+	dim := p.text("dimension", 256)
+	statuses := p.list("status", store.RecordStatuses)
+	from, to := p.time("from"), p.time("to")
+	csvOut := c.Query("format") == "csv"
+	limit := p.intRange("limit", 100, 1, 1000)
+	offset := p.intRange("offset", 0, 0, maxOffset)
+	if p.err != nil {
+		s.fail(c, p.err)
+		return
 	}
-	if v := c.Query("subscription"); v != "" {
-		id, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			s.failCode(c, apperr.Invalid, "subscription must be a number")
-			return
-		}
-		q = q.Where("subscription_id = ?", id)
+	if mp != "" {
+		q = q.Where("marketplace = ?", mp)
 	}
-	if v := c.Query("dimension"); v != "" {
-		q = q.Where("dimension = ?", v)
+	if sub != 0 {
+		q = q.Where("subscription_id = ?", sub)
 	}
-	if v := c.Query("status"); v != "" {
-		statuses := strings.Split(v, ",")
-		for _, st := range statuses {
-			switch st {
-			case store.RecordPending, store.RecordAccepted, store.RecordDuplicate, store.RecordConflict, store.RecordRejected,
-				store.RecordExpired, store.RecordNotSentZero, store.RecordNotActive:
-			default:
-				s.failCode(c, apperr.Invalid, "unknown status %q", st)
-				return
-			}
-		}
+	if dim != "" {
+		q = q.Where("dimension = ?", dim)
+	}
+	if len(statuses) > 0 {
 		q = q.Where("status IN ?", statuses)
 	}
-	for _, p := range []struct{ name, op string }{{"from", ">="}, {"to", "<"}} {
-		if v := c.Query(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				s.failCode(c, apperr.Invalid, "%s must be RFC 3339", p.name)
-				return
-			}
-			q = q.Where("hour "+p.op+" ?", t)
-		}
+	if !from.IsZero() {
+		q = q.Where("hour >= ?", from)
 	}
-	csvOut := c.Query("format") == "csv"
-	limit, offset := 100, 0
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.failCode(c, apperr.Invalid, "limit must be 1 to 1000")
-			return
-		}
-		limit = n
-	}
-	if v := c.Query("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100000 {
-			s.failCode(c, apperr.Invalid, "offset must be 0 to 100000")
-			return
-		}
-		offset = n
+	if !to.IsZero() {
+		q = q.Where("hour < ?", to)
 	}
 	var total int64
 	if !csvOut {
@@ -366,7 +338,7 @@ func (s *Server) listRecords(c *gin.Context) {
 			return
 		}
 	} else {
-		limit, offset = 100000, 0
+		limit, offset = maxOffset, 0 // the whole selection
 	}
 	var recs []store.MeteringRecord
 	if err := q.Order("hour DESC, id DESC").Limit(limit).Offset(offset).Find(&recs).Error; err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -256,10 +255,8 @@ func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfak
 	if err := s.Store.R.WithContext(c.Request.Context()).Where("offer_id = ?", offer.ID).Order("id").First(&plan).Error; err != nil {
 		return
 	}
-	var dims []struct{ Key string }
-	_ = json.Unmarshal([]byte(plan.Dimensions), &dims)
 	var ents []awsfake.Entitlement
-	for _, d := range dims {
+	for _, d := range plan.DimensionList() {
 		ents = append(ents, awsfake.Entitlement{Dimension: d.Key, Value: int32(quantity), Expiration: expires})
 	}
 	s.Sandbox.AWSEntitlements.Set(ident, ents...)

@@ -202,25 +202,12 @@ func meteredDimensions(p *store.Plan, contract bool) map[string]bool {
 	if p == nil {
 		return out
 	}
-	for _, d := range parseDimensions(p.Dimensions) {
+	for _, d := range p.DimensionList() {
 		if !contract || d.Metered {
 			out[d.Key] = true
 		}
 	}
 	return out
-}
-
-type dimension struct {
-	Key     string `json:"key"`
-	Name    string `json:"name"`
-	Unit    string `json:"unit"`
-	Metered bool   `json:"metered"`
-}
-
-func parseDimensions(raw string) []dimension {
-	var ds []dimension
-	_ = jsonUnmarshal(raw, &ds)
-	return ds
 }
 
 type pending struct {

@@ -2,7 +2,6 @@ package metering
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/store"
 )
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 // sealMargin keeps sealing a little behind the point where ingestion stops
 // counting an event in its own hour, so the two never meet on one row.

@@ -304,9 +304,7 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering) error {
 	for _, o := range offers {
 		var dims []string
 		for _, p := range o.Plans {
-			var ds []struct{ Key string }
-			_ = json.Unmarshal([]byte(p.Dimensions), &ds)
-			for _, d := range ds {
+			for _, d := range p.DimensionList() {
 				dims = append(dims, d.Key)
 			}
 		}
@@ -337,8 +335,6 @@ func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error
 	for _, o := range offers {
 		fo := azurefake.Offer{OfferID: o.MarketplaceID, Name: o.Name}
 		for _, p := range o.Plans {
-			var ds []struct{ Key string }
-			_ = json.Unmarshal([]byte(p.Dimensions), &ds)
 			fp := azurefake.Plan{PlanID: p.PlanID, DisplayName: p.Name, PerSeat: p.SeatBased, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity}
 			if fp.PerSeat && fp.MinQuantity == 0 {
 				fp.MinQuantity = 1
@@ -346,7 +342,7 @@ func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error
 			if fp.PerSeat && fp.MaxQuantity == 0 {
 				fp.MaxQuantity = 10000
 			}
-			for _, d := range ds {
+			for _, d := range p.DimensionList() {
 				fp.Dimensions = append(fp.Dimensions, d.Key)
 			}
 			fo.Plans = append(fo.Plans, fp)
