@@ -355,6 +355,7 @@ CREATE TABLE metering_records (
 CREATE UNIQUE INDEX metering_records_hour ON metering_records (subscription_id, dimension, hour);
 CREATE INDEX metering_records_due ON metering_records (status, next_attempt_at);
 CREATE INDEX metering_records_list ON metering_records (hour, id);
+CREATE INDEX metering_records_settled ON metering_records (status, settled_at);
 CREATE TABLE leases (
 	name varchar(64) PRIMARY KEY,
 	owner varchar(128) NOT NULL,

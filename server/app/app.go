@@ -600,24 +600,29 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 		}
 	}
 	var warned time.Time
-	doSend := func() {
-		if _, err := m.Dispatch(ctx); err != nil && ctx.Err() == nil {
-			log.Error("metering: dispatch", "err", err)
-		}
+	observe := func() {
+		// Six counts: every 30 s is plenty for the metrics and the warning.
 		m.Observe(ctx)
 		if h := m.LastHealth(); h.Expiring > 0 && time.Since(warned) > 10*time.Minute {
 			warned = time.Now()
 			log.Warn("metering: records close to the end of the 24-hour window", "expiring", h.Expiring, "pending", h.Pending)
 		}
 	}
+	doSend := func() {
+		if _, err := m.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			log.Error("metering: dispatch", "err", err)
+		}
+	}
 	doSeal()
 	doSend()
+	observe()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-seal.C:
 			doSeal()
+			observe()
 		case <-send.C:
 			doSend()
 		}
