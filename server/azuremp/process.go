@@ -211,12 +211,8 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 		}
 		// The landing page also opens for a live subscription ("Manage account"):
 		// take Microsoft's status as it is now.
-		if st, ok := marketplaceState(s.Status); ok && st != lifecycle.Pending && lifecycle.State(sub.State) != st {
-			meta.Note = "status at Microsoft: " + s.Status
-			if sub, err = record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID,
-				Quantity: s.Quantity, TermStart: start, TermEnd: end}, meta); err != nil {
-				return err
-			}
+		if sub, err = takeStatus(tx, now, s, sub, meta); err != nil {
+			return err
 		}
 		if err := tx.Preload("Offer").Preload("Plan").Preload("Customer").First(&out.Subscription, sub.ID).Error; err != nil {
 			return err
@@ -499,6 +495,20 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 	return nil, store.InboxIgnored, fmt.Sprintf("action %q changes nothing here", op.Action), nil
 }
 
+// takeStatus moves our record to Microsoft's status when that is further
+// along than pending and differs from ours (a subscription we first see
+// live, through "Manage account" or a webhook).
+func takeStatus(tx *gorm.DB, now time.Time, s Subscription, sub *store.Subscription, meta subscriptions.Meta) (*store.Subscription, error) {
+	st, ok := marketplaceState(s.Status)
+	if !ok || st == lifecycle.Pending || lifecycle.State(sub.State) == st {
+		return sub, nil
+	}
+	start, end := term(s)
+	meta.Note = "status at Microsoft: " + s.Status
+	return record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID,
+		Quantity: s.Quantity, TermStart: start, TermEnd: end}, meta)
+}
+
 // ensureKnown returns our id for a Microsoft subscription, recording it
 // first when a webhook arrives before the buyer's landing page (in
 // Microsoft's current state, read with Get subscription).
@@ -515,12 +525,8 @@ func ensureKnown(tx *gorm.DB, now time.Time, s Subscription, meta subscriptions.
 	if err != nil {
 		return 0, err
 	}
-	if st, ok := marketplaceState(s.Status); ok && st != lifecycle.Pending {
-		m.Note = "status at Microsoft: " + s.Status
-		if got, err = record(tx, now, s, lifecycle.Event{Kind: lifecycle.Reconciled, At: now, Observed: st, PlanID: s.PlanID,
-			Quantity: s.Quantity, TermStart: start, TermEnd: end}, m); err != nil {
-			return 0, err
-		}
+	if got, err = takeStatus(tx, now, s, got, m); err != nil {
+		return 0, err
 	}
 	return got.ID, nil
 }
@@ -612,7 +618,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 			}
 			switch strings.TrimSpace(op.Status) {
 			case "Succeeded":
-				err = p.finishOperation(ctx, op, first2(op.TimeStamp, now))
+				err = p.finishOperation(ctx, op, timeOr(op.TimeStamp, now))
 				if err == nil {
 					continue
 				}
@@ -651,7 +657,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 	}
 }
 
-func first2(t, def time.Time) time.Time {
+func timeOr(t, def time.Time) time.Time {
 	if t.IsZero() {
 		return def
 	}
