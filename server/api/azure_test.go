@@ -118,19 +118,12 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 // Microsoft subscription id, the purchase token and the buyer.
 func (e *azureEnv) buy(plan string, seats int) (string, string, azurefake.Party) {
 	e.t.Helper()
-	p := azurefake.Party{EmailID: fmt.Sprintf("buyer-%d@contoso.example", time.Now().UnixNano()), ObjectID: guid(), TenantID: guid()}
+	p := azurefake.Party{EmailID: fmt.Sprintf("buyer-%d@contoso.example", time.Now().UnixNano()), ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 	id, token, err := e.mk.Purchase(msOffer, plan, seats, p, p, "Contoso "+plan)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return id, token, p
-}
-
-func guid() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	h := fmt.Sprintf("%x", b)
-	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:]
 }
 
 // land walks the buyer's browser through the landing page and the Entra
@@ -331,7 +324,7 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 			}
 			return c
 		}
-		body := fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Suspend","status":"Succeeded","timeStamp":"2026-06-02T09:12:03.3851234Z"}`, guid(), msID)
+		body := fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Suspend","status":"Succeeded","timeStamp":"2026-06-02T09:12:03.3851234Z"}`, azuremp.NewGUID(), msID)
 		cases := map[string]string{
 			"no token":        "",
 			"not bearer":      "Basic " + good,
@@ -340,8 +333,8 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 			"expired":         "Bearer " + e.entra.Sign(claims(map[string]any{"exp": now.Add(-10 * time.Minute).Unix(), "nbf": now.Add(-time.Hour).Unix()})),
 			"no expiry":       "Bearer " + e.entra.Sign(claims(map[string]any{"exp": nil})),
 			"wrong audience":  "Bearer " + e.entra.Sign(claims(map[string]any{"aud": "someone-else"})),
-			"wrong tenant":    "Bearer " + e.entra.Sign(claims(map[string]any{"tid": guid()})),
-			"wrong app":       "Bearer " + e.entra.Sign(claims(map[string]any{"azp": guid(), "appid": guid()})),
+			"wrong tenant":    "Bearer " + e.entra.Sign(claims(map[string]any{"tid": azuremp.NewGUID()})),
+			"wrong app":       "Bearer " + e.entra.Sign(claims(map[string]any{"azp": azuremp.NewGUID(), "appid": azuremp.NewGUID()})),
 			"wrong issuer":    "Bearer " + e.entra.Sign(claims(map[string]any{"iss": "https://evil.example/" + msTenant + "/v2.0"})),
 			"alg none":        "Bearer " + strings.Join([]string{base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)), parts[1], ""}, "."),
 			"not yet valid":   "Bearer " + e.entra.Sign(claims(map[string]any{"nbf": now.Add(time.Hour).Unix()})),
@@ -362,7 +355,7 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 		// Accepted forms: v2 token with azp only, and the api:// audience.
 		for _, c := range []map[string]any{{"appid": nil}, {"aud": "api://" + msClient}} {
 			r := anon.do(http.MethodPost, "/marketplace/azure/webhook",
-				fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, guid(), msID),
+				fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, azuremp.NewGUID(), msID),
 				map[string]string{"Authorization": "Bearer " + e.entra.Sign(claims(c))})
 			if r.code != 200 {
 				t.Fatalf("valid token %v: %d %s", c, r.code, r.body)
@@ -372,7 +365,7 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 		e.entra.RotateKey()
 		e.webhook.Keys.MinRefresh = time.Millisecond
 		time.Sleep(5 * time.Millisecond)
-		r := anon.do(http.MethodPost, "/marketplace/azure/webhook", fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, guid(), msID),
+		r := anon.do(http.MethodPost, "/marketplace/azure/webhook", fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, azuremp.NewGUID(), msID),
 			map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})
 		if r.code != 200 {
 			t.Fatalf("after a key rotation: %d %s", r.code, r.body)
@@ -462,15 +455,30 @@ func TestAzureWebhooks(t *testing.T) {
 		}
 		eventually(t, "unsubscribe", func() bool { return e.ours(msID).State == "ended" })
 
+		// A call with a valid token but no usable body: 400, nothing stored.
+		var stored int64
+		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&stored)
+		for _, body := range []string{`not json`, `{"subscriptionId":"x","action":"Suspend"}`, `{"id":"op","action":"Suspend"}`, `[]`} {
+			r := (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook", body,
+				map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})
+			if r.code != http.StatusBadRequest {
+				t.Fatalf("body %s: %d %s", body, r.code, r.body)
+			}
+		}
+		var after int64
+		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&after)
+		if after != stored {
+			t.Fatalf("malformed calls were stored: %d → %d", stored, after)
+		}
 		// Unknown actions are stored and answered 200.
 		r := (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook",
-			fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, guid(), msID),
+			fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Transfer"}`, azuremp.NewGUID(), msID),
 			map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})
 		if r.code != 200 {
 			t.Fatalf("unknown action: %d", r.code)
 		}
 		// A call Get Operation does not confirm (made-up operation id) changes nothing.
-		fake := guid()
+		fake := azuremp.NewGUID()
 		r = (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook",
 			fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Unsubscribe","status":"Succeeded"}`, fake, lockedID),
 			map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})

@@ -103,8 +103,9 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		if list.Total != 1 || list.Items[0].Quantity != 15 || list.Items[0].Status != "pending" {
 			t.Fatalf("records: %+v", list)
 		}
-		op.get("/api/metering/records?status=bogus").errCode(t, 400, "invalid_input")
-		op.get("/api/metering/records?from=yesterday").errCode(t, 400, "invalid_input")
+		for _, q := range []string{"status=bogus", "from=yesterday", "subscription=abc", "marketplace=gcp", "limit=0", "offset=-1"} {
+			op.get("/api/metering/records?" + q).errCode(t, 400, "invalid_input")
+		}
 		csvResp := op.get("/api/metering/records?format=csv")
 		rows, err := csv.NewReader(strings.NewReader(string(csvResp.body))).ReadAll()
 		if err != nil || len(rows) != 3 || rows[0][0] != "id" || !strings.HasPrefix(csvResp.hdr.Get("Content-Type"), "text/csv") {
@@ -133,6 +134,10 @@ func TestUsageAPIAndRecords(t *testing.T) {
 			t.Fatalf("manual: %d %s", r.code, r.body)
 		}
 		op.do(http.MethodPost, "/api/metering/usage", fmt.Sprintf(`{"subscription_id":%d,"dimension":"api_calls","quantity":4}`, ended.ID), nil).errCode(t, 400, "invalid_input")
+		op.do(http.MethodPost, "/api/metering/usage", fmt.Sprintf(`{"subscription_id":%d,"dimension":"api_calls","quantity":4,"timestamp":"now"}`, mine.ID), nil).errCode(t, 400, "invalid_input")
+		op.do(http.MethodPost, "/api/metering/usage", fmt.Sprintf(`{"subscription_id":%d,"dimension":"api_calls","quantity":-4}`, mine.ID), nil).errCode(t, 400, "invalid_input")
+		op.do(http.MethodPost, "/api/metering/records/retry", `{"ids":[]}`, nil).errCode(t, 400, "invalid_input")
+		op.do(http.MethodPost, "/api/metering/records/retry", `{"ids":"all"}`, nil).errCode(t, 400, "invalid_input")
 		e.user("viewer@example.com", store.RoleViewer, nil)
 		e.login("viewer@example.com").do(http.MethodPost, "/api/metering/usage", `{}`, nil).errCode(t, 403, "forbidden")
 
@@ -203,6 +208,7 @@ func TestAPIKeyManagement(t *testing.T) {
 			t.Fatalf("revoke: %d", r.code)
 		}
 		admin.do(http.MethodPost, fmt.Sprintf("/api/apikeys/%d/revoke", created.APIKey.ID), "", nil).errCode(t, 404, "not_found")
+		admin.do(http.MethodPost, "/api/apikeys/abc/revoke", "", nil).errCode(t, 400, "invalid_input")
 		app.do(http.MethodGet, "/api/v1/access?customer=nobody", "", hdr).errCode(t, 401, "unauthenticated")
 	})
 }
