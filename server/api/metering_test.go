@@ -104,7 +104,7 @@ func TestUsageAPIAndRecords(t *testing.T) {
 			t.Fatalf("records: %+v", list)
 		}
 		for _, q := range []string{"status=bogus", "from=yesterday", "subscription=abc", "marketplace=gcp", "limit=0", "offset=-1"} {
-			op.get("/api/metering/records?" + q).errCode(t, 400, "invalid_input")
+			op.get("/api/metering/records?"+q).errCode(t, 400, "invalid_input")
 		}
 		csvResp := op.get("/api/metering/records?format=csv")
 		rows, err := csv.NewReader(strings.NewReader(string(csvResp.body))).ReadAll()
