@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -137,7 +138,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	sub := landed.Subscription
 	if sub.State == string(lifecycle.Pending) && landed.Plan != nil && landed.Plan.ActivationPolicy == store.ActivateAutomatic {
-		if _, err := s.Azure.Activate(ctx, sub.ID, first(who.Email, "buyer"), azuremp.SourceLanding); err != nil {
+		if _, err := s.Azure.Activate(ctx, sub.ID, cmp.Or(who.Email, "buyer"), azuremp.SourceLanding); err != nil {
 			s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
 		}
 	}
@@ -193,7 +194,7 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 		data["Product"] = sub.Offer.Name
 	}
 	if sub.Plan != nil {
-		data["Plan"], data["Policy"] = first(sub.Plan.Name, sub.Plan.PlanID), sub.Plan.ActivationPolicy
+		data["Plan"], data["Policy"] = cmp.Or(sub.Plan.Name, sub.Plan.PlanID), sub.Plan.ActivationPolicy
 		if !sub.Plan.SeatBased {
 			data["Quantity"] = 0
 		}
@@ -211,8 +212,8 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 		}
 		if json.Unmarshal([]byte(msg.Body), &body) == nil {
 			rs := body.Resolved.Subscription
-			data["Purchaser"] = first(rs.Purchaser.EmailID, rs.Purchaser.TenantID, "—")
-			data["Beneficiary"] = first(rs.Beneficiary.EmailID, rs.Beneficiary.TenantID, "—")
+			data["Purchaser"] = cmp.Or(rs.Purchaser.EmailID, rs.Purchaser.TenantID, "—")
+			data["Beneficiary"] = cmp.Or(rs.Beneficiary.EmailID, rs.Beneficiary.TenantID, "—")
 		}
 	}
 	return data
@@ -320,7 +321,7 @@ func (s *Server) azurePlans(c *gin.Context) {
 	}
 	out := make([]planView, 0, len(plans))
 	for _, p := range plans {
-		out = append(out, planView{p.PlanID, first(p.DisplayName, p.PlanID), p.IsPricePerSeat, int(p.MinQuantity), int(p.MaxQuantity), p.IsPrivate})
+		out = append(out, planView{p.PlanID, cmp.Or(p.DisplayName, p.PlanID), p.IsPricePerSeat, int(p.MinQuantity), int(p.MaxQuantity), p.IsPrivate})
 	}
 	c.JSON(http.StatusOK, gin.H{"plans": out})
 }
@@ -354,7 +355,7 @@ func (s *Server) marketplaceFail(c *gin.Context, err error) {
 		s.failCode(c, apperr.Conflict, "the subscription is not waiting for activation")
 	case errors.As(err, &ae):
 		s.Log.Warn("microsoft marketplace error", "request_id", requestID(c), "status", ae.Status, "ms_request_id", ae.RequestID, "body", ae.Body)
-		s.failCode(c, apperr.Upstream, "Microsoft answered: %s", first(ae.Message, http.StatusText(ae.Status)))
+		s.failCode(c, apperr.Upstream, "Microsoft answered: %s", cmp.Or(ae.Message, http.StatusText(ae.Status)))
 	default:
 		s.Log.Error("microsoft marketplace unreachable", "request_id", requestID(c), "err", err)
 		s.failCode(c, apperr.Upstream, "Microsoft's marketplace is not answering; try again in a moment")
@@ -451,13 +452,4 @@ func (s *Server) azureReconcile(c *gin.Context) {
 	}
 	s.audit(c, currentUser(c), "azure.reconcile", "system", 0, nil, rep)
 	c.JSON(http.StatusOK, gin.H{"report": rep})
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

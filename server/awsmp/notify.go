@@ -1,6 +1,7 @@
 package awsmp
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,11 +198,11 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 	}
 	if id := strings.TrimSpace(d.Agreement.ID); id != "" {
 		a := &Agreement{ID: id, Intent: strings.TrimSpace(d.Agreement.Intent), Status: strings.TrimSpace(d.Agreement.Status),
-			PreviousID: strings.TrimSpace(first(d.Agreement.PreviousAgreementID, d.PreviousAgreementID)),
+			PreviousID: strings.TrimSpace(cmp.Or(d.Agreement.PreviousAgreementID, d.PreviousAgreementID)),
 			AccountID:  strings.TrimSpace(d.Acceptor.AccountID), OfferID: strings.TrimSpace(d.Offer.ID),
-			StartsAt: anyTime(first(d.Agreement.StartTime, d.StartTime)), EndsAt: anyTime(first(d.Agreement.EndTime, d.EndTime)),
-			AutoRenewal: anyBool(first(d.Agreement.AutoRenewalEnabled, d.AutoRenewalEnabled))}
-		if v, ok := anyInt(first(d.Agreement.DaysBeforeEndTime, d.DaysBeforeEndTime)); ok {
+			StartsAt: anyTime(cmp.Or(d.Agreement.StartTime, d.StartTime)), EndsAt: anyTime(cmp.Or(d.Agreement.EndTime, d.EndTime)),
+			AutoRenewal: anyBool(cmp.Or(d.Agreement.AutoRenewalEnabled, d.AutoRenewalEnabled))}
+		if v, ok := anyInt(cmp.Or(d.Agreement.DaysBeforeEndTime, d.DaysBeforeEndTime)); ok {
 			a.DaysBeforeEnd = &v
 		}
 		n.Agreement = a
@@ -245,17 +246,6 @@ func parseTime(s string) time.Time {
 		return t.UTC()
 	}
 	return time.Time{}
-}
-
-// first returns the first value that is not its type's zero value.
-func first[T comparable](vs ...T) T {
-	var zero T
-	for _, v := range vs {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }
 
 // anyTime reads an event time: an RFC 3339 string or epoch seconds.

@@ -6,6 +6,7 @@ package azuremp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -214,7 +215,7 @@ func apiError(r *response) *APIError {
 	if json.Unmarshal(r.body, &v) == nil {
 		e.Code, e.Message = v.Code, v.Message
 		if v.Error != nil {
-			e.Code, e.Message = first(v.Error.Code, e.Code), first(v.Error.Message, e.Message)
+			e.Code, e.Message = cmp.Or(v.Error.Code, e.Code), cmp.Or(v.Error.Message, e.Message)
 		}
 	} else {
 		e.Message = strings.TrimSpace(string(r.body))
@@ -223,15 +224,6 @@ func apiError(r *response) *APIError {
 		e.Message = e.Message[:500]
 	}
 	return e
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Resolve turns a purchase token (as the landing page received it, already

@@ -1,6 +1,7 @@
 package azuremp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"encoding/base64"
@@ -166,7 +167,7 @@ type WebhookVerifier struct {
 // NewWebhookVerifier reads the signing keys from the publisher tenant's
 // OpenID configuration.
 func NewWebhookVerifier(tenantID, clientID, loginURL string, hc *http.Client) *WebhookVerifier {
-	loginURL = strings.TrimRight(first(loginURL, DefaultLoginURL), "/")
+	loginURL = strings.TrimRight(cmp.Or(loginURL, DefaultLoginURL), "/")
 	ks := &KeySet{HTTP: hc}
 	ks.URL = func(ctx context.Context) (string, error) {
 		var conf struct {
@@ -229,7 +230,7 @@ type IDTokenVerifier struct {
 
 // NewIDTokenVerifier reads the signing keys common to every tenant.
 func NewIDTokenVerifier(clientID, loginURL string, hc *http.Client) *IDTokenVerifier {
-	loginURL = strings.TrimRight(first(loginURL, DefaultLoginURL), "/")
+	loginURL = strings.TrimRight(cmp.Or(loginURL, DefaultLoginURL), "/")
 	ks := &KeySet{HTTP: hc}
 	ks.URL = func(context.Context) (string, error) { return loginURL + "/common/discovery/v2.0/keys", nil }
 	return &IDTokenVerifier{ClientID: clientID, LoginURL: loginURL, Keys: ks}

@@ -1,6 +1,7 @@
 package azuremp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,7 @@ func (c *Client) BatchUsage(ctx context.Context, events []UsageEvent) ([]UsageRe
 		}
 		res[i].Status, res[i].UsageEventID = strings.TrimSpace(it.Status), it.UsageEventID
 		if it.Error != nil {
-			res[i].Message = first(it.Error.Message, it.Error.Code)
+			res[i].Message = cmp.Or(it.Error.Message, it.Error.Code)
 			if am := it.Error.AdditionalInfo.AcceptedMessage; am != nil {
 				res[i].UsageEventID, res[i].AcceptedQuantity = am.UsageEventID, float64(am.Quantity)
 			}

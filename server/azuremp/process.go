@@ -1,6 +1,7 @@
 package azuremp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -112,7 +113,7 @@ func ensureCustomer(tx *gorm.DB, now time.Time, tenantID, name, email string) (*
 // record applies one event to the subscription with Microsoft's id,
 // creating catalog entries and the customer as needed.
 func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*store.Subscription, error) {
-	offer, _, err := ensureCatalog(tx, now, s.OfferID, first(ev.PlanID, s.PlanID))
+	offer, _, err := ensureCatalog(tx, now, s.OfferID, cmp.Or(ev.PlanID, s.PlanID))
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 	out := &Landed{Resolved: s}
 	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 		start, end := term(s)
-		meta := subscriptions.Meta{Source: SourceLanding, Actor: first(who.Email, "buyer"), Payload: string(body), InboxID: &msg.ID}
+		meta := subscriptions.Meta{Source: SourceLanding, Actor: cmp.Or(who.Email, "buyer"), Payload: string(body), InboxID: &msg.ID}
 		sub, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
 			TermStart: start, TermEnd: end}, meta)
 		if err != nil {
@@ -538,8 +539,8 @@ func track(tx *gorm.DB, now time.Time, subID uint, op Operation, by string) erro
 		return err
 	}
 	next := now.Add(pollFirst)
-	return tx.Create(&store.AzureOperation{SubscriptionID: subID, OperationID: op.ID, Action: op.Action, Source: first(op.Source, "Azure"),
-		PlanID: op.PlanID, Quantity: op.Quantity, Status: first(op.Status, "InProgress"), RequestedBy: by, NextPollAt: &next,
+	return tx.Create(&store.AzureOperation{SubscriptionID: subID, OperationID: op.ID, Action: op.Action, Source: cmp.Or(op.Source, "Azure"),
+		PlanID: op.PlanID, Quantity: op.Quantity, Status: cmp.Or(op.Status, "InProgress"), RequestedBy: by, NextPollAt: &next,
 		CreatedAt: now, UpdatedAt: now}).Error
 }
 
@@ -559,7 +560,7 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 	note := "operation " + op.ID
 	switch op.Action {
 	case "ChangePlan":
-		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: first(op.PlanID, s.PlanID), Quantity: op.Quantity}
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: cmp.Or(op.PlanID, s.PlanID), Quantity: op.Quantity}
 	case "ChangeQuantity":
 		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity)}
 		if op.Quantity > 0 {
@@ -623,7 +624,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 					continue
 				}
 			case "Failed", "Conflict":
-				msg := first(op.ErrorMessage, op.ErrorStatus, op.Status)
+				msg := cmp.Or(op.ErrorMessage, op.ErrorStatus, op.Status)
 				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 					if err := finishTracked(tx, now, t.OperationID, op.Status, msg); err != nil {
 						return err
@@ -653,7 +654,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 		}
 		next := now.Add(wait)
 		p.Store.W.WithContext(ctx).Model(&store.AzureOperation{}).Where("id = ?", t.ID).
-			Updates(map[string]any{"attempts": t.Attempts + 1, "next_poll_at": next, "status": first(op.Status, t.Status), "updated_at": now})
+			Updates(map[string]any{"attempts": t.Attempts + 1, "next_poll_at": next, "status": cmp.Or(op.Status, t.Status), "updated_at": now})
 	}
 }
 

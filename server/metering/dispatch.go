@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -330,9 +331,13 @@ func (m *Meter) sendAzure(ctx context.Context, b []*store.MeteringRecord) []outc
 		case azuremp.UsageExpired:
 			out[i] = outcome{status: store.RecordExpired, reason: "Microsoft: Expired"}
 		case azuremp.UsageError, azuremp.UsagePending:
-			out[i] = outcome{retry: true, reason: "Microsoft: " + first(r.Message, r.Status)}
+			out[i] = outcome{retry: true, reason: "Microsoft: " + cmp.Or(r.Message, r.Status)}
 		default:
-			out[i] = outcome{status: store.RecordRejected, reason: "Microsoft: " + r.Status + first(": "+r.Message)}
+			reason := "Microsoft: " + r.Status
+			if r.Message != "" {
+				reason += ": " + r.Message
+			}
+			out[i] = outcome{status: store.RecordRejected, reason: reason}
 		}
 	}
 	return out

@@ -12,6 +12,7 @@
 package metering
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -592,7 +593,7 @@ func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending,
 			if len(reason) > 300 {
 				reason = reason[:300]
 			}
-			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, first(r.source, "api"), now)
+			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, cmp.Or(r.source, "api"), now)
 		}
 		if m.singleWriter() {
 			if err := m.execStmt(ctx, tx, insertEventsPlainSQL(end-start), args, end-start == eventChunk); err != nil {
@@ -740,15 +741,6 @@ func dedupe[T comparable](xs []T) []T {
 		}
 	}
 	return out
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Rows per multi-row statement; full chunks run as prepared statements.
