@@ -378,3 +378,36 @@ func TestFinalRecordsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// Microsoft's per-item refusals settle the record as rejected, with the reason.
+func TestMicrosoftRejections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := context.Background()
+		h8 := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
+		st.SetSetting(ctx, "metering.sealed_through", h8.Add(-time.Hour).Format(time.RFC3339))
+		// A subscription Microsoft does not know, and one it has suspended while we still think it active.
+		ghost := w.msC
+		ghost.ID, ghost.AzureSubscriptionID, ghost.CreatedAt = 0, "00000000-0000-4000-8000-000000000000", w.msC.CreatedAt
+		if err := st.W.Create(&ghost).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := w.ms.SetStatusSilently(w.msC.AzureSubscriptionID, "Suspended"); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range []store.Subscription{ghost, w.msC} {
+			w.ingest(metering.Event{ID: fmt.Sprintf("r%d", i), Subscription: s.AzureSubscriptionID, Dimension: "api_calls", Quantity: 3, Timestamp: h8.Add(10 * time.Minute)})
+		}
+		w.m.Seal(ctx)
+		w.m.Dispatch(ctx)
+		for _, c := range []struct {
+			sub    uint
+			reason string
+		}{{ghost.ID, "ResourceNotFound"}, {w.msC.ID, "ResourceNotActive"}} {
+			r := w.records("subscription_id = ? AND hour = ?", c.sub, h8)
+			if len(r) != 1 || r[0].Status != store.RecordRejected || !strings.Contains(r[0].Reason, c.reason) || strings.HasSuffix(r[0].Reason, ": ") {
+				t.Fatalf("%s: %+v", c.reason, r)
+			}
+		}
+	})
+}
