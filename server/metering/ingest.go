@@ -653,10 +653,13 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 	if len(missed) == 0 {
 		return nil
 	}
-	// Sealed between our read and our write (another replica): move to now.
+	// Sealed between our read and our write (another replica, Postgres):
+	// those events count, late, in the current hour, and say so.
+	gone := map[hourKey]bool{}
 	moved := map[hourKey]*[2]float64{}
 	var order2 []hourKey
 	for _, k := range missed {
+		gone[k] = true
 		k2 := hourKey{k.sub, k.dim, cur.Unix()}
 		if moved[k2] == nil {
 			moved[k2] = &[2]float64{}
@@ -664,8 +667,17 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 		}
 		moved[k2][0] += sums[k][0]
 		moved[k2][1] += sums[k][1]
-		if err := tx.Exec("UPDATE usage_events SET hour = ?, late = ? WHERE subscription_id = ? AND dimension = ? AND hour = ? AND received_at = ?",
-			cur, true, k.sub, k.dim, time.Unix(k.hour, 0).UTC(), now).Error; err != nil {
+	}
+	var ids []string
+	for _, p := range items {
+		if p.res.Status == store.UsageAccepted && inserted[p.ev.ID] && gone[hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()}] {
+			h := cur
+			p.res.Hour, p.res.Late = &h, true
+			ids = append(ids, p.ev.ID)
+		}
+	}
+	for _, chunk := range chunks(ids, 900) {
+		if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).Updates(map[string]any{"hour": cur, "late": true}).Error; err != nil {
 			return err
 		}
 	}
