@@ -362,6 +362,46 @@ CREATE TABLE leases (
 	until {{ts}} NOT NULL
 );
 `},
+	{"202611270007_seats", `
+ALTER TABLE plans ADD COLUMN allow_over_assignment {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE plans ADD COLUMN auto_assign_seats {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE plans ADD COLUMN over_quantity_policy varchar(32) NOT NULL DEFAULT 'keep_all';
+CREATE TABLE seats (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	customer_id {{ref}} REFERENCES customers (id) ON DELETE CASCADE,
+	email varchar(320) NOT NULL DEFAULT '',
+	entra_object_id varchar(64) NOT NULL DEFAULT '',
+	name text NOT NULL DEFAULT '',
+	source varchar(16) NOT NULL,
+	assigned_by varchar(320) NOT NULL DEFAULT '',
+	assigned_at {{ts}} NOT NULL,
+	last_checked_at {{ts}},
+	CHECK (email <> '' OR entra_object_id <> ''),
+	CHECK (source IN ('manual', 'import', 'auto'))
+);
+CREATE UNIQUE INDEX seats_email ON seats (subscription_id, email) WHERE email <> '';
+CREATE UNIQUE INDEX seats_object ON seats (subscription_id, entra_object_id) WHERE entra_object_id <> '';
+CREATE INDEX seats_order ON seats (subscription_id, assigned_at, id);
+CREATE TABLE admin_invites (
+	id {{id}},
+	customer_id {{ref}} NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+	email varchar(320) NOT NULL,
+	token_hash varchar(64) NOT NULL,
+	created_by varchar(320) NOT NULL DEFAULT '',
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	used_by {{ref}} REFERENCES users (id) ON DELETE SET NULL,
+	revoked_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX admin_invites_token ON admin_invites (token_hash);
+CREATE INDEX admin_invites_customer ON admin_invites (customer_id, created_at);
+ALTER TABLE azure_sign_ins ADD COLUMN purpose varchar(16) NOT NULL DEFAULT 'landing';
+ALTER TABLE azure_sign_ins ADD COLUMN next_path text NOT NULL DEFAULT '';
+ALTER TABLE azure_sign_ins ADD COLUMN invite_id {{ref}};
+CREATE INDEX users_entra_object ON users (entra_object_id) WHERE entra_object_id <> '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -107,9 +107,23 @@ type Plan struct {
 	RejectQuantityChange bool
 	MinQuantity          int
 	MaxQuantity          int
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// Seats (per-user plans): whether customer admins may assign more seats
+	// than bought (flagged), whether the seat check hands out a free seat on
+	// a user's first check, and what it answers for seats over the quantity.
+	AllowOverAssignment bool
+	AutoAssignSeats     bool
+	OverQuantityPolicy  string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
+
+// Over-quantity policies: what the seat check answers for the seats
+// assigned beyond the quantity (after the quantity dropped) until the
+// customer admin chooses whom to release.
+const (
+	OverQuantityKeepAll          = "keep_all"          // every seat holder keeps access
+	OverQuantityNewestUnlicensed = "newest_unlicensed" // the most recently assigned seats beyond the quantity lose access
+)
 
 // Dimension is one entry of a plan's Dimensions.
 type Dimension struct {
@@ -317,6 +331,9 @@ type AzureSignIn struct {
 	StateHash     string
 	Nonce         string
 	PurchaseToken string
+	Purpose       string // landing, login, invite
+	NextPath      string // login: where to go after signing in
+	InviteID      *uint  // invite: the invitation being accepted
 	ExpiresAt     time.Time
 	UsedAt        *time.Time
 	CreatedAt     time.Time
@@ -389,4 +406,41 @@ type MeteringRecord struct {
 	SettledAt             *time.Time
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+}
+
+// Seat sources.
+const (
+	SeatManual = "manual"
+	SeatImport = "import"
+	SeatAuto   = "auto"
+)
+
+// Seat is one user of a customer holding a seat of a per-user subscription,
+// known by e-mail, Entra object id, or both.
+type Seat struct {
+	ID             uint       `gorm:"primaryKey" json:"id"`
+	SubscriptionID uint       `json:"subscription_id"`
+	CustomerID     *uint      `json:"-"`
+	Email          string     `json:"email"`
+	EntraObjectID  string     `json:"entra_object_id"`
+	Name           string     `json:"name"`
+	Source         string     `json:"source"`
+	AssignedBy     string     `json:"assigned_by"`
+	AssignedAt     time.Time  `json:"assigned_at"`
+	LastCheckedAt  *time.Time `json:"last_checked_at"`
+}
+
+// AdminInvite invites someone to become a customer admin of an
+// organisation; only the token's hash is kept.
+type AdminInvite struct {
+	ID         uint       `gorm:"primaryKey" json:"id"`
+	CustomerID uint       `json:"customer_id"`
+	Email      string     `json:"email"`
+	TokenHash  string     `json:"-"`
+	CreatedBy  string     `json:"created_by"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	UsedAt     *time.Time `json:"used_at"`
+	UsedBy     *uint      `json:"-"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	CreatedAt  time.Time  `json:"created_at"`
 }

@@ -16,7 +16,7 @@ import (
 // API key scopes: what the seller's app may call with a key. A key with no
 // scopes (created before scopes existed, or by `apikey create` without
 // --scopes) may call everything.
-var APIKeyScopes = []string{"usage", "access"}
+var APIKeyScopes = []string{"usage", "access", "seats"}
 
 // ParseScopes checks a list of scopes.
 func ParseScopes(list []string) (string, bool) {

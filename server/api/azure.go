@@ -74,6 +74,12 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	if e := c.Query("error"); e != "" {
 		s.Log.Info("entra sign-in refused", "request_id", requestID(c), "error", e)
+		var prior store.AzureSignIn
+		if s.Store.R.WithContext(ctx).Where("state_hash = ?", hashState(c.Query("state"))).Limit(1).Find(&prior).Error == nil &&
+			prior.Purpose != "" && prior.Purpose != "landing" {
+			loginFailed(c, "Microsoft did not sign you in ("+e+").")
+			return
+		}
 		s.problem(c, http.StatusUnauthorized, "Sign-in did not complete",
 			"Microsoft did not sign you in ("+e+"). Open the subscription in the Azure portal and choose “Configure account” to try again.", "", "")
 		return
@@ -102,6 +108,16 @@ func (s *Server) azureCallback(c *gin.Context) {
 	if err == nil {
 		raw, _ := tok.Extra("id_token").(string)
 		who, err = s.AzureSignIn.IDTokens.Verify(ctx, raw, si.Nonce)
+	}
+	portal := si.Purpose == "login" || si.Purpose == "invite"
+	if err != nil && portal {
+		s.Log.Warn("entra portal sign-in failed", "request_id", requestID(c), "err", err)
+		loginFailed(c, "We could not confirm your Microsoft sign-in. Please try again.")
+		return
+	}
+	if portal {
+		s.finishMicrosoftSignIn(c, &si, who)
+		return
 	}
 	if err != nil {
 		s.Log.Warn("entra sign-in failed", "request_id", requestID(c), "err", err)

@@ -86,6 +86,7 @@ var (
 	sellerWrite = access{roles: []string{store.RoleAdmin, store.RoleOperator}}
 	anyUserRead = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer, store.RoleCustomerAdmin}}
 	signedIn    = access{roles: store.Roles, anyPwState: true}
+	manageSeats = access{roles: []string{store.RoleAdmin, store.RoleOperator, store.RoleCustomerAdmin}}
 )
 
 const ctxUser = "user"

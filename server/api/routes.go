@@ -19,6 +19,7 @@ import (
 //	sellerRead   admin, operator, viewer
 //	sellerWrite  admin, operator
 //	adminOnly    admin
+//	manageSeats  admin, operator, customer admin (their own customer only)
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(s.requestContext)
 
@@ -29,6 +30,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/auth/login", s.login)
 	api.POST("/auth/logout", s.logout)
 	api.GET("/auth/me", s.allow(signedIn), s.me)
+	api.GET("/auth/options", s.authOptions)
 	api.POST("/auth/password", s.allow(signedIn), s.changePassword)
 
 	api.GET("/system", s.allow(anyUserRead), s.system)
@@ -53,12 +55,22 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/metering/records/retry", s.allow(sellerWrite), s.retryRecords)
 	api.POST("/metering/usage", s.allow(sellerWrite), s.manualUsage)
 	api.GET("/subscriptions/:id/usage", s.allow(anyUserRead), s.usageSeries)
+	api.GET("/subscriptions/:id/seats", s.allow(anyUserRead), s.listSeats)
+	api.GET("/subscriptions/:id/seats/export", s.allow(anyUserRead), s.exportSeats)
+	api.POST("/subscriptions/:id/seats", s.allow(manageSeats), s.assignSeat)
+	api.POST("/subscriptions/:id/seats/import", s.allow(manageSeats), s.importSeats)
+	api.POST("/subscriptions/:id/seats/release", s.allow(manageSeats), s.releaseSeats)
+	api.DELETE("/subscriptions/:id/seats/:seat", s.allow(manageSeats), s.releaseSeat)
+	api.GET("/customer-admins", s.allow(anyUserRead), s.listCustomerAdmins)
+	api.POST("/customer-admins/invites", s.allow(manageSeats), s.createInvite)
+	api.POST("/customer-admins/invites/:id/revoke", s.allow(manageSeats), s.revokeInvite)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
 	v1 := r.Group("/api/v1", noStore, s.apiKey)
 	v1.GET("/access", s.scope("access"), s.accessCheck)
 	v1.POST("/usage", s.scope("usage"), s.postUsage)
+	v1.GET("/seats/check", s.scope("seats"), s.seatCheck)
 
 	// Marketplace callbacks authenticate the marketplace's way, never by
 	// session: the AWS registration token resolves through ResolveCustomer.
@@ -77,6 +89,13 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/azure/welcome", s.azureWelcome)
 	mp.POST("/azure/activate", s.azureActivateBuyer)
 	mp.POST("/azure/webhook", s.azureWebhook)
+
+	// Customer admins: accepting an invitation (the link is the credential;
+	// the form checks its origin itself), and signing in with Microsoft
+	// Entra (the same callback as the landing page).
+	r.GET("/invite", noStore, s.invite)
+	r.POST("/invite", noStore, s.acceptInvite)
+	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
 
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 )
@@ -85,6 +86,7 @@ type Server struct {
 	accountLimiter *auth.Limiter
 	cop            *http.CrossOriginProtection
 	metrics        *httpMetrics
+	seats          *seats.Service
 }
 
 // SessionCookie is the session cookie's name.
@@ -103,6 +105,7 @@ func New(d Deps) (http.Handler, error) {
 		ipLimiter:      auth.NewLimiter(30, 5*time.Minute, d.Now),
 		accountLimiter: auth.NewLimiter(10, 15*time.Minute, d.Now),
 		cop:            http.NewCrossOriginProtection(),
+		seats:          &seats.Service{Store: d.Store},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)

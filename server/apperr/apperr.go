@@ -18,6 +18,8 @@ const (
 	NotFound           = "not_found"
 	MethodNotAllowed   = "method_not_allowed"
 	Conflict           = "conflict"
+	NoFreeSeat         = "no_free_seat"
+	NotSeatBased       = "not_seat_based"
 	RateLimited        = "rate_limited"
 	CrossOrigin        = "cross_origin_request"
 	TooLarge           = "request_too_large"
@@ -34,6 +36,8 @@ var statuses = map[string]int{
 	NotFound:           http.StatusNotFound,
 	MethodNotAllowed:   http.StatusMethodNotAllowed,
 	Conflict:           http.StatusConflict,
+	NoFreeSeat:         http.StatusConflict,
+	NotSeatBased:       http.StatusConflict,
 	RateLimited:        http.StatusTooManyRequests,
 	CrossOrigin:        http.StatusForbidden,
 	TooLarge:           http.StatusRequestEntityTooLarge,

@@ -210,11 +210,13 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 	var subID uint
 	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var offer store.Offer
-		if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
+		if err := tx.Preload("Plans").Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
 			return err
 		}
+		seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
 		res, err := subscriptions.ApplyTx(tx, now, ref,
-			lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd},
+			lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
+				PlanID: seatPlan, Quantity: seats},
 			subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {
@@ -252,6 +254,34 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		return nil, err
 	}
 	return &subID, nil
+}
+
+// seatEntitlement finds the per-user plan a contract's current entitlements
+// buy and its seats: the plan whose non-metered dimensions the customer is
+// entitled to, the seats being the sum of those integer entitlements.
+func seatEntitlement(plans []store.Plan, ents []Entitlement, now time.Time) (string, int) {
+	held := map[string]int64{}
+	for _, e := range ents {
+		if e.Current(now) && e.Kind == "integer" && e.Integer > 0 {
+			held[e.Dimension] += e.Integer
+		}
+	}
+	best, seats := "", 0
+	for _, p := range plans {
+		if !p.SeatBased {
+			continue
+		}
+		n := int64(0)
+		for _, d := range p.DimensionList() {
+			if !d.Metered {
+				n += held[d.Key]
+			}
+		}
+		if n > int64(seats) && n <= 1<<31-1 {
+			best, seats = p.PlanID, int(n)
+		}
+	}
+	return best, seats
 }
 
 // RetryDue applies the failed AWS messages whose retry time has come.

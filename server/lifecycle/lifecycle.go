@@ -213,7 +213,12 @@ func (r *rules) apply() {
 	case AWSUnsubscribeSuccess:
 		r.to(Ended, "Unsubscribed")
 	case AWSEntitlements:
-		r.fill()
+		// GetEntitlements is AWS's current truth: a contract's seat plan and
+		// quantity follow it (an upgrade raises the seats).
+		if e.PlanID != "" {
+			r.plan(e.PlanID)
+		}
+		r.quantity(e.Quantity)
 		r.term(time.Time{}, e.TermEnd)
 		if e.EntitlementCurrent {
 			r.to(Active, "Entitlement current")

@@ -41,7 +41,7 @@ var demoOffers = []struct {
 	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Contracts", MarketplaceID: "acme9contracts2ca", IdentityModel: "concurrent_agreements", Contract: true},
 		[]store.Plan{
 			{PlanID: "basic_users", Name: "Basic (per user)", SeatBased: true, Dimensions: `[{"key":"basic_users","name":"Basic users","unit":"user"}]`, ActivationPolicy: store.ActivateAutomatic},
-			{PlanID: "premium_users", Name: "Premium (per user)", SeatBased: true, Dimensions: `[{"key":"premium_users","name":"Premium users","unit":"user"},{"key":"api_calls","name":"API calls over quota","unit":"call"}]`, ActivationPolicy: store.ActivateAutomatic},
+			{PlanID: "premium_users", Name: "Premium (per user)", SeatBased: true, Dimensions: `[{"key":"premium_users","name":"Premium users","unit":"user"},{"key":"api_calls","name":"API calls over quota","unit":"call","metered":true}]`, ActivationPolicy: store.ActivateAutomatic},
 		}},
 	{store.Offer{Marketplace: "azure", Name: "Acme Analytics for Azure", MarketplaceID: "acme-analytics-saas"},
 		[]store.Plan{

@@ -1,0 +1,256 @@
+package seats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/store"
+)
+
+// Reasons the seat check gives (stable: the seller's app may branch on them).
+const (
+	ReasonAssigned       = "seat_assigned"
+	ReasonAutoAssigned   = "seat_auto_assigned"
+	ReasonNoSeat         = "no_seat"
+	ReasonNoFreeSeat     = "no_free_seat"
+	ReasonOverQuantity   = "seat_over_quantity"
+	ReasonNotActive      = "subscription_not_active"
+	ReasonUnknown        = "unknown_customer"
+	ReasonNoSeatBasedSub = "no_seat_based_subscription"
+)
+
+// Query asks whether a user of an organisation holds a seat. The
+// organisation is named by exactly one of CustomerID, TenantID (Entra) or
+// AWSAccountID; Offer (a marketplace offer id or AWS product code)
+// narrows it to one product.
+type Query struct {
+	CustomerID   uint
+	TenantID     string
+	AWSAccountID string
+	User         User
+	Offer        string
+}
+
+// CheckedSubscription is the subscription an answer is about.
+type CheckedSubscription struct {
+	ID            uint   `json:"id"`
+	Marketplace   string `json:"marketplace"`
+	State         string `json:"state"`
+	Offer         string `json:"offer"`
+	Plan          string `json:"plan"`
+	SeatsBought   int    `json:"seats_bought"`
+	SeatsAssigned int    `json:"seats_assigned"`
+}
+
+// Answer is the seat check's answer.
+type Answer struct {
+	Licensed     bool                 `json:"licensed"`
+	Reason       string               `json:"reason"`
+	Message      string               `json:"message"`
+	Subscription *CheckedSubscription `json:"subscription"`
+	Seat         *store.Seat          `json:"seat"`
+}
+
+type candidate struct {
+	ID          uint
+	State       string
+	Quantity    int
+	Marketplace string
+	CreatedAt   time.Time
+	PlanID      string
+	PlanName    string
+	Auto        bool
+	AllowOver   bool
+	Policy      string
+	OfferID     string
+	OfferName   string
+}
+
+func (c *candidate) view(assigned int) *CheckedSubscription {
+	return &CheckedSubscription{ID: c.ID, Marketplace: c.Marketplace, State: c.State, Offer: c.OfferID, Plan: c.PlanID,
+		SeatsBought: c.Quantity, SeatsAssigned: assigned}
+}
+
+// checkTouchEvery bounds how often a check writes a seat's last-checked
+// time (the check is a read; most answers write nothing).
+const checkTouchEvery = time.Hour
+
+// Check answers whether the user holds a seat, handing out a free one
+// first when the plan auto-assigns.
+func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
+	db := s.Store.R.WithContext(ctx)
+	var customers []uint
+	cq := db.Model(&store.Customer{})
+	switch {
+	case q.CustomerID != 0:
+		cq = cq.Where("id = ?", q.CustomerID)
+	case q.TenantID != "":
+		cq = cq.Where("azure_tenant_id = ? AND azure_tenant_id <> ''", q.TenantID)
+	case q.AWSAccountID != "":
+		cq = cq.Where("aws_account_id = ? AND aws_account_id <> ''", q.AWSAccountID)
+	default:
+		return nil, errors.New("no organisation")
+	}
+	if err := cq.Limit(20).Pluck("id", &customers).Error; err != nil {
+		return nil, err
+	}
+	if len(customers) == 0 {
+		return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
+	}
+	sq := db.Table("subscriptions s").
+		Select(`s.id, s.state, s.quantity, s.marketplace, s.created_at, p.plan_id, p.name AS plan_name,
+			p.auto_assign_seats AS auto, p.allow_over_assignment AS allow_over, p.over_quantity_policy AS policy,
+			o.marketplace_id AS offer_id, o.name AS offer_name`).
+		Joins("JOIN plans p ON p.id = s.plan_id").Joins("LEFT JOIN offers o ON o.id = s.offer_id").
+		Where("s.customer_id IN ? AND p.seat_based", customers)
+	if q.Offer != "" {
+		sq = sq.Where("o.marketplace_id = ?", q.Offer)
+	}
+	var cands []candidate
+	if err := sq.Scan(&cands).Error; err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		msg := "This organisation has no per-user subscription"
+		if q.Offer != "" {
+			msg += " of " + q.Offer
+		}
+		return &Answer{Reason: ReasonNoSeatBasedSub, Message: msg + "."}, nil
+	}
+	// Usable subscriptions first, then the newest.
+	sort.SliceStable(cands, func(i, j int) bool {
+		ui, uj := Usable(cands[i].State), Usable(cands[j].State)
+		if ui != uj {
+			return ui
+		}
+		return cands[i].CreatedAt.After(cands[j].CreatedAt)
+	})
+	byID := map[uint]*candidate{}
+	ids := make([]uint, len(cands))
+	for i := range cands {
+		ids[i], byID[cands[i].ID] = cands[i].ID, &cands[i]
+	}
+	seat, err := findSeat(db, ids, q.User)
+	if err != nil {
+		return nil, err
+	}
+	if seat != nil {
+		return s.held(ctx, db, byID[seat.SubscriptionID], seat)
+	}
+	c := &cands[0]
+	if !Usable(c.State) {
+		n, err := count(db, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &Answer{Reason: ReasonNotActive, Subscription: c.view(n),
+			Message: fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)}, nil
+	}
+	for i := range cands {
+		if c := &cands[i]; c.Auto && Usable(c.State) {
+			a, err := s.autoAssign(ctx, c, q.User)
+			if err == nil || !isNoFreeSeat(err) {
+				return a, err
+			}
+		}
+	}
+	n, err := count(db, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Auto {
+		return &Answer{Reason: ReasonNoFreeSeat, Subscription: c.view(n),
+			Message: fmt.Sprintf("Every seat is taken (%d bought, %d assigned): a customer admin can release one or buy more.", c.Quantity, n)}, nil
+	}
+	return &Answer{Reason: ReasonNoSeat, Subscription: c.view(n),
+		Message: "This user holds no seat: a customer admin of the organisation can assign one."}, nil
+}
+
+func isNoFreeSeat(err error) bool {
+	var nf *NoFreeSeatError
+	return errors.As(err, &nf)
+}
+
+// held answers for a user who holds a seat.
+func (s *Service) held(ctx context.Context, db *gorm.DB, c *candidate, seat *store.Seat) (*Answer, error) {
+	n, err := count(db, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	a := &Answer{Subscription: c.view(n), Seat: seat}
+	if !Usable(c.State) {
+		a.Reason, a.Message = ReasonNotActive, fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)
+		return a, nil
+	}
+	if n > c.Quantity && c.Policy == store.OverQuantityNewestUnlicensed {
+		var before int64
+		err := db.Model(&store.Seat{}).Where("subscription_id = ? AND (assigned_at < ? OR (assigned_at = ? AND id <= ?))",
+			c.ID, seat.AssignedAt, seat.AssignedAt, seat.ID).Count(&before).Error
+		if err != nil {
+			return nil, err
+		}
+		if int(before) > c.Quantity {
+			a.Reason = ReasonOverQuantity
+			a.Message = fmt.Sprintf("The organisation has %d seats assigned but %d bought; this seat is one of the newest beyond the quantity. A customer admin chooses whom to release, or buys more.", n, c.Quantity)
+			return a, nil
+		}
+	}
+	a.Licensed, a.Reason, a.Message = true, ReasonAssigned, "This user holds a seat."
+	s.touch(ctx, seat)
+	return a, nil
+}
+
+// touch records when a seat was last checked, at most once an hour.
+func (s *Service) touch(ctx context.Context, seat *store.Seat) {
+	now := s.Store.Now()
+	if seat.LastCheckedAt != nil && now.Sub(*seat.LastCheckedAt) < checkTouchEvery {
+		return
+	}
+	err := s.Store.W.WithContext(context.WithoutCancel(ctx)).Model(&store.Seat{}).
+		Where("id = ? AND (last_checked_at IS NULL OR last_checked_at < ?)", seat.ID, now.Add(-checkTouchEvery)).
+		Update("last_checked_at", now).Error
+	if err == nil {
+		seat.LastCheckedAt = &now
+	}
+}
+
+// autoAssign hands a free seat to a user on first check (first come,
+// first served): the transaction holds the subscription, so two checks
+// never take the last seat twice.
+func (s *Service) autoAssign(ctx context.Context, c *candidate, u User) (*Answer, error) {
+	var a *Answer
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		sub, err := load(tx, c.ID, true)
+		if err != nil {
+			return err
+		}
+		if !Usable(sub.State) {
+			return &NoFreeSeatError{Bought: sub.Quantity}
+		}
+		now := s.Store.Now()
+		seat, err := assign(tx, now, sub, u, "", store.SeatAuto, "seat check")
+		if errors.Is(err, ErrTaken) {
+			// Another check of the same user got there first.
+			n, cerr := count(tx, sub.ID)
+			a = &Answer{Licensed: true, Reason: ReasonAssigned, Message: "This user holds a seat.", Subscription: c.view(n), Seat: seat}
+			return cerr
+		}
+		if err != nil {
+			return err
+		}
+		seat.LastCheckedAt = &now
+		if err := tx.Model(seat).Update("last_checked_at", now).Error; err != nil {
+			return err
+		}
+		n, err := count(tx, sub.ID)
+		a = &Answer{Licensed: true, Reason: ReasonAutoAssigned, Subscription: c.view(n), Seat: seat,
+			Message: "A free seat was assigned to this user on first use."}
+		return err
+	})
+	return a, err
+}

@@ -1,0 +1,313 @@
+// Package seats keeps who holds the seats of per-user subscriptions:
+// customer admins assign and release them (one at a time or from a CSV
+// file), and the seller's application asks whether a user holds one.
+//
+// The rules: never more seats assigned than bought unless the plan allows
+// over-assignment; when the quantity drops below the seats assigned nobody
+// loses a seat silently — the newest seats beyond the quantity are marked
+// "over" and the plan's over-quantity policy decides what the seat check
+// answers for them until an admin chooses whom to release. An ended
+// subscription keeps its seat list (the check answers "not active"), so a
+// reinstated or renewed subscription finds its users where they were.
+package seats
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/marketgate/marketgate/store"
+)
+
+// Errors a caller shows to people.
+var (
+	ErrNotSeatBased = errors.New("this plan is not per-user: it has no seats to assign")
+	ErrClosed       = errors.New("the subscription has ended: seats can no longer be assigned")
+	ErrTaken        = errors.New("this user already holds a seat")
+)
+
+// NoFreeSeatError: every seat bought is assigned.
+type NoFreeSeatError struct{ Bought, Assigned int }
+
+func (e *NoFreeSeatError) Error() string {
+	return fmt.Sprintf("no free seat: %d bought, %d assigned", e.Bought, e.Assigned)
+}
+
+// InvalidUserError: the value is neither an e-mail address nor an Entra object id.
+type InvalidUserError struct{ Value string }
+
+func (e *InvalidUserError) Error() string {
+	return fmt.Sprintf("%q is not an e-mail address or an Entra object id", e.Value)
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// User identifies a seat holder: an e-mail address, an Entra object id, or both.
+type User struct {
+	Email    string
+	ObjectID string
+}
+
+func (u User) String() string { return cmp.Or(u.Email, u.ObjectID) }
+
+// ParseUser reads "ann@contoso.com" or an Entra object id (a GUID).
+func ParseUser(v string) (User, error) {
+	v = strings.TrimSpace(v)
+	if guidRE.MatchString(v) {
+		return User{ObjectID: strings.ToLower(v)}, nil
+	}
+	if email, ok := parseEmail(v); ok {
+		return User{Email: email}, nil
+	}
+	return User{}, &InvalidUserError{Value: v}
+}
+
+func parseEmail(v string) (string, bool) {
+	if len(v) > 320 || strings.ContainsAny(v, " \t<>,;\"") || strings.Count(v, "@") != 1 {
+		return "", false
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v {
+		return "", false
+	}
+	at := strings.LastIndexByte(v, '@')
+	if at < 1 || !strings.Contains(v[at+1:], ".") || strings.HasSuffix(v, ".") {
+		return "", false
+	}
+	return store.NormalizeEmail(v), true
+}
+
+// Service reads and changes seats.
+type Service struct {
+	Store *store.Store
+}
+
+// Summary is what a subscription's seats look like.
+type Summary struct {
+	SeatBased           bool   `json:"seat_based"`
+	Bought              int    `json:"bought"`
+	Assigned            int    `json:"assigned"`
+	Free                int    `json:"free"`
+	Over                int    `json:"over"`
+	AllowOverAssignment bool   `json:"allow_over_assignment"`
+	OverQuantityPolicy  string `json:"over_quantity_policy"`
+	AutoAssign          bool   `json:"auto_assign"`
+	Usable              bool   `json:"usable"`
+	State               string `json:"state"`
+}
+
+// OverPolicy is a plan's over-quantity policy ("" reads as keep_all).
+func OverPolicy(p *store.Plan) string {
+	if p != nil && p.OverQuantityPolicy == store.OverQuantityNewestUnlicensed {
+		return store.OverQuantityNewestUnlicensed
+	}
+	return store.OverQuantityKeepAll
+}
+
+// Usable reports whether a subscription's state lets its users in.
+func Usable(state string) bool { return state == "active" || state == "unsubscribe_pending" }
+
+func closed(state string) bool { return state == "ended" || state == "failed" }
+
+func summarize(sub *store.Subscription, assigned int) Summary {
+	sm := Summary{State: sub.State, Usable: Usable(sub.State), Assigned: assigned, OverQuantityPolicy: OverPolicy(sub.Plan)}
+	if sub.Plan == nil || !sub.Plan.SeatBased {
+		return sm
+	}
+	sm.SeatBased, sm.Bought = true, sub.Quantity
+	sm.AllowOverAssignment, sm.AutoAssign = sub.Plan.AllowOverAssignment, sub.Plan.AutoAssignSeats
+	sm.Free = max(sm.Bought-assigned, 0)
+	sm.Over = max(assigned-sm.Bought, 0)
+	return sm
+}
+
+func count(tx *gorm.DB, subID uint) (int, error) {
+	var n int64
+	err := tx.Model(&store.Seat{}).Where("subscription_id = ?", subID).Count(&n).Error
+	return int(n), err
+}
+
+// load reads a subscription with its plan; on Postgres inside a
+// transaction it locks the row so that seat changes of one subscription
+// queue (SQLite's single writer connection already serialises them).
+func load(tx *gorm.DB, subID uint, lock bool) (*store.Subscription, error) {
+	q := tx.Preload("Plan")
+	if lock && tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
+	}
+	var sub store.Subscription
+	if err := q.First(&sub, subID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, store.ErrNotFound
+		}
+		return nil, err
+	}
+	return &sub, nil
+}
+
+// Summary returns the seats summary of a subscription.
+func (s *Service) Summary(ctx context.Context, sub *store.Subscription) (Summary, error) {
+	n, err := count(s.Store.R.WithContext(ctx), sub.ID)
+	return summarize(sub, n), err
+}
+
+// Item is a seat as listed: Over marks the seats beyond the quantity.
+type Item struct {
+	store.Seat
+	Over bool `json:"over"`
+}
+
+// overIDs returns the ids of the seats beyond the quantity: the newest ones.
+func overIDs(tx *gorm.DB, subID uint, over int) (map[uint]bool, error) {
+	out := map[uint]bool{}
+	if over <= 0 {
+		return out, nil
+	}
+	var ids []uint
+	err := tx.Model(&store.Seat{}).Where("subscription_id = ?", subID).
+		Order("assigned_at DESC, id DESC").Limit(over).Pluck("id", &ids).Error
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
+}
+
+// List returns a page of a subscription's seats, oldest first, matching q
+// (part of the e-mail, name or object id).
+func (s *Service) List(ctx context.Context, sub *store.Subscription, q string, limit, offset int) ([]Item, int, Summary, error) {
+	db := s.Store.R.WithContext(ctx)
+	n, err := count(db, sub.ID)
+	if err != nil {
+		return nil, 0, Summary{}, err
+	}
+	sm := summarize(sub, n)
+	base := db.Model(&store.Seat{}).Where("subscription_id = ?", sub.ID)
+	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+		base = base.Where(`(email LIKE ? ESCAPE '\' OR entra_object_id LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`, like, like, like)
+	}
+	var total int64
+	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, sm, err
+	}
+	var rows []store.Seat
+	if err := base.Order("assigned_at, id").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+		return nil, 0, sm, err
+	}
+	over, err := overIDs(db, sub.ID, sm.Over)
+	if err != nil {
+		return nil, 0, sm, err
+	}
+	items := make([]Item, len(rows))
+	for i, r := range rows {
+		items[i] = Item{Seat: r, Over: over[r.ID]}
+	}
+	return items, int(total), sm, nil
+}
+
+// All returns every seat of a subscription, oldest first (for export).
+func (s *Service) All(ctx context.Context, sub *store.Subscription) ([]Item, error) {
+	items, _, _, err := s.List(ctx, sub, "", 1<<30, 0)
+	return items, err
+}
+
+// findSeat looks a user up among the seats of the given subscriptions.
+// The repeated "<> ''" lets both databases use the partial unique indexes.
+func findSeat(tx *gorm.DB, subIDs []uint, u User) (*store.Seat, error) {
+	var rows []store.Seat
+	q := tx.Where("subscription_id IN ?", subIDs)
+	switch {
+	case u.Email != "" && u.ObjectID != "":
+		q = q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
+	case u.Email != "":
+		q = q.Where("email = ? AND email <> ''", u.Email)
+	default:
+		q = q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
+	}
+	if err := q.Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return &rows[0], nil
+}
+
+// assign adds a seat inside a transaction that holds the subscription.
+func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, source, actor string) (*store.Seat, error) {
+	if sub.Plan == nil || !sub.Plan.SeatBased {
+		return nil, ErrNotSeatBased
+	}
+	if closed(sub.State) {
+		return nil, ErrClosed
+	}
+	if have, err := findSeat(tx, []uint{sub.ID}, u); err != nil {
+		return nil, err
+	} else if have != nil {
+		return have, ErrTaken
+	}
+	n, err := count(tx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	if n >= sub.Quantity && !sub.Plan.AllowOverAssignment {
+		return nil, &NoFreeSeatError{Bought: sub.Quantity, Assigned: n}
+	}
+	seat := &store.Seat{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, Email: u.Email, EntraObjectID: u.ObjectID,
+		Name: strings.TrimSpace(name), Source: source, AssignedBy: actor, AssignedAt: now}
+	if err := tx.Create(seat).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, ErrTaken
+		}
+		return nil, err
+	}
+	return seat, nil
+}
+
+// Assign gives a user a seat.
+func (s *Service) Assign(ctx context.Context, subID uint, u User, name, actor string) (*store.Seat, Summary, error) {
+	var seat *store.Seat
+	var sm Summary
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		sub, err := load(tx, subID, true)
+		if err != nil {
+			return err
+		}
+		if seat, err = assign(tx, s.Store.Now(), sub, u, name, store.SeatManual, actor); err != nil {
+			return err
+		}
+		n, err := count(tx, sub.ID)
+		sm = summarize(sub, n)
+		return err
+	})
+	return seat, sm, err
+}
+
+// Release removes seats (ids of this subscription only) and returns how
+// many were removed.
+func (s *Service) Release(ctx context.Context, subID uint, ids []uint) (int, Summary, error) {
+	var released int
+	var sm Summary
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		sub, err := load(tx, subID, true)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			r := tx.Where("subscription_id = ? AND id IN ?", subID, ids).Delete(&store.Seat{})
+			if r.Error != nil {
+				return r.Error
+			}
+			released = int(r.RowsAffected)
+		}
+		n, err := count(tx, sub.ID)
+		sm = summarize(sub, n)
+		return err
+	})
+	return released, sm, err
+}
