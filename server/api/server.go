@@ -20,8 +20,8 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
-	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
 

@@ -220,7 +220,7 @@ func (s *Service) All(ctx context.Context, sub *store.Subscription) ([]Item, err
 }
 
 // findSeat looks a user up among the seats of the given subscriptions.
-// The repeated "<> ''" lets both databases use the partial unique indexes.
+// The repeated "<> ”" lets both databases use the partial unique indexes.
 func findSeat(tx *gorm.DB, subIDs []uint, u User) (*store.Seat, error) {
 	var rows []store.Seat
 	q := tx.Where("subscription_id IN ?", subIDs)
