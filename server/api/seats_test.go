@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -408,6 +410,148 @@ func TestSeatCheckAutoAssignFirstComeFirstServed(t *testing.T) {
 		r := apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&email="+holder.Email)
 		if !strings.Contains(string(r.body), `"reason":"seat_assigned"`) {
 			t.Fatalf("second check: %s", r.body)
+		}
+	})
+}
+
+// TestCustomerAdminIsolation calls every portal API route as a customer
+// admin of organisation A with organisation B's ids: B's data is never
+// shown or changed, and seller-only routes refuse. A route added without
+// a row here fails the test, so the table stays complete.
+func TestCustomerAdminIsolation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		w := newSeatWorld(t, st)
+		e.user("seller@seller.com", store.RoleAdmin, nil)
+		e.user("it@contoso.com", store.RoleCustomerAdmin, &w.custA)
+		e.user("it@fabrikam.com", store.RoleCustomerAdmin, &w.custB)
+		b := e.login("it@fabrikam.com")
+		if r := b.do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/seats", w.subB), `{"user":"secret@fabrikam.com"}`, nil); r.code != 201 {
+			t.Fatalf("B's seat: %d %s", r.code, r.body)
+		}
+		var invite struct {
+			Invite struct{ ID uint } `json:"invite"`
+		}
+		b.do(http.MethodPost, "/api/customer-admins/invites", `{"email":"invitee@fabrikam.com"}`, nil).json(t, &invite)
+		var seatB store.Seat
+		must(t, st.R.Where("subscription_id = ?", w.subB).First(&seatB).Error)
+		var subBefore store.Subscription
+		must(t, st.R.First(&subBefore, w.subB).Error)
+
+		a := e.login("it@contoso.com")
+		markers := []string{"Fabrikam", tenantB, "secret@fabrikam.com", "invitee@fabrikam.com", fmt.Sprintf("sub-%d-", w.custB)}
+		ids := strings.NewReplacer(":id", fmt.Sprint(w.subB), ":seat", fmt.Sprint(seatB.ID))
+		csvHdr := map[string]string{"Content-Type": "text/csv"}
+		const (
+			self   = "self"   // the caller's own session or account
+			seller = "seller" // must refuse customer admins (403)
+			byID   = "byID"   // names B's resource: 403 or 404
+			list   = "list"   // answers with the caller's own data only
+		)
+		type route struct {
+			class string
+			path  string // with the query and B's ids; "" = the route's path
+			body  string
+			hdr   map[string]string
+		}
+		table := map[string]route{
+			"POST /api/auth/login":                       {class: self},
+			"POST /api/auth/logout":                      {class: self},
+			"GET /api/auth/me":                           {class: self},
+			"GET /api/auth/options":                      {class: self},
+			"POST /api/auth/password":                    {class: self},
+			"GET /api/system":                            {class: list},
+			"GET /api/dashboard":                         {class: list},
+			"GET /api/subscriptions":                     {class: list, path: fmt.Sprintf("/api/subscriptions?customer=%d&q=fabrikam", w.custB)},
+			"GET /api/subscriptions/:id":                 {class: byID},
+			"GET /api/offers":                            {class: list},
+			"GET /api/customers":                         {class: seller},
+			"GET /api/inbox":                             {class: seller},
+			"GET /api/inbox/:id":                         {class: seller},
+			"POST /api/inbox/:id/replay":                 {class: seller},
+			"GET /api/users":                             {class: seller},
+			"GET /api/apikeys":                           {class: seller},
+			"POST /api/apikeys":                          {class: seller, body: `{"name":"x","scopes":["seats"]}`},
+			"POST /api/apikeys/:id/revoke":               {class: seller},
+			"GET /api/subscriptions/:id/azure/plans":     {class: seller},
+			"POST /api/subscriptions/:id/azure/activate": {class: seller},
+			"POST /api/subscriptions/:id/azure/change":   {class: seller, body: `{"action":"unsubscribe"}`},
+			"POST /api/azure/reconcile":                  {class: seller},
+			"GET /api/metering/health":                   {class: seller},
+			"GET /api/metering/records":                  {class: list, path: fmt.Sprintf("/api/metering/records?subscription=%d", w.subB)},
+			"POST /api/metering/records/retry":           {class: seller, body: `{"ids":[1]}`},
+			"POST /api/metering/usage":                   {class: seller, body: `{}`},
+			"GET /api/subscriptions/:id/usage":           {class: byID},
+			"GET /api/subscriptions/:id/seats":           {class: byID},
+			"GET /api/subscriptions/:id/seats/export":    {class: byID},
+			"POST /api/subscriptions/:id/seats":          {class: byID, body: `{"user":"mallory@contoso.com"}`},
+			"POST /api/subscriptions/:id/seats/import":   {class: byID, path: fmt.Sprintf("/api/subscriptions/%d/seats/import?mode=replace&apply=true", w.subB), body: "mallory@contoso.com\n", hdr: csvHdr},
+			"POST /api/subscriptions/:id/seats/release":  {class: byID, body: fmt.Sprintf(`{"ids":[%d]}`, seatB.ID)},
+			"DELETE /api/subscriptions/:id/seats/:seat":  {class: byID},
+			"GET /api/customer-admins":                   {class: list, path: fmt.Sprintf("/api/customer-admins?customer_id=%d", w.custB)},
+			// A customer admin always invites into their own organisation.
+			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
+			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
+		}
+		eng, ok := e.h.(interface{ Routes() gin.RoutesInfo })
+		if !ok {
+			t.Fatal("the handler does not list its routes")
+		}
+		seen := 0
+		for _, ri := range eng.Routes() {
+			if !strings.HasPrefix(ri.Path, "/api/") || strings.HasPrefix(ri.Path, "/api/v1/") {
+				continue
+			}
+			name := ri.Method + " " + ri.Path
+			rt, ok := table[name]
+			if !ok {
+				t.Errorf("%s: not classified for customer admins — add it to this table", name)
+				continue
+			}
+			seen++
+			if rt.class == self {
+				continue
+			}
+			path := rt.path
+			if path == "" {
+				path = ids.Replace(ri.Path)
+			}
+			r := a.do(ri.Method, path, rt.body, rt.hdr)
+			for _, m := range markers {
+				if strings.Contains(string(r.body), m) {
+					t.Errorf("%s: shows organisation B's %q: %.300s", name, m, r.body)
+				}
+			}
+			switch rt.class {
+			case seller:
+				if r.code != 403 {
+					t.Errorf("%s: seller-only route answered %d to a customer admin", name, r.code)
+				}
+			case byID:
+				if r.code != 403 && r.code != 404 {
+					t.Errorf("%s: B's resource answered %d: %.200s", name, r.code, r.body)
+				}
+			case list: // their own data, or B "does not exist"
+				if r.code != 200 && r.code != 201 && r.code != 404 {
+					t.Errorf("%s: %d %.200s", name, r.code, r.body)
+				}
+			}
+		}
+		if seen != len(table) {
+			t.Errorf("the table names %d routes that no longer exist", len(table)-seen)
+		}
+		// Nothing of B changed.
+		var seatsB []store.Seat
+		must(t, st.R.Where("subscription_id = ?", w.subB).Find(&seatsB).Error)
+		var inv store.AdminInvite
+		must(t, st.R.First(&inv, invite.Invite.ID).Error)
+		var subAfter store.Subscription
+		must(t, st.R.First(&subAfter, w.subB).Error)
+		var invitesB int64
+		st.R.Model(&store.AdminInvite{}).Where("customer_id = ?", w.custB).Count(&invitesB)
+		if len(seatsB) != 1 || seatsB[0].Email != "secret@fabrikam.com" || inv.RevokedAt != nil || invitesB != 1 ||
+			subAfter.Version != subBefore.Version || subAfter.State != subBefore.State {
+			t.Fatalf("organisation B changed: seats %+v, invite %+v, %d invites, subscription v%d→v%d", seatsB, inv, invitesB, subBefore.Version, subAfter.Version)
 		}
 	})
 }
