@@ -74,7 +74,7 @@ func TestCustomerAdminInvitationsAndMicrosoftSignIn(t *testing.T) {
 			t.Helper()
 			var out struct {
 				Invite struct{ ID uint } `json:"invite"`
-				URL    string           `json:"url"`
+				URL    string            `json:"url"`
 			}
 			r := owner.do(http.MethodPost, "/api/customer-admins/invites", fmt.Sprintf(`{"email":%q}`, email), nil)
 			r.json(t, &out)
