@@ -250,7 +250,9 @@ func TestContractEntitlements(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 		offers := []store.Offer{
-			{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-contract", Contract: true, CreatedAt: now, UpdatedAt: now},
+			{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-contract", Contract: true, CreatedAt: now, UpdatedAt: now,
+				Plans: []store.Plan{{PlanID: "per-seat", Name: "Per seat", SeatBased: true, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now,
+					Dimensions: `[{"key":"seats","name":"Seats","unit":"user"},{"key":"calls","name":"Calls","unit":"call","metered":true}]`}}},
 			{Marketplace: "aws", Name: "Contracts CA", MarketplaceID: "prod-contract-ca", Contract: true, IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now},
 		}
 		st.W.Create(&offers)
@@ -270,11 +272,15 @@ func TestContractEntitlements(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sub store.Subscription
-		st.R.Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
+		st.R.Preload("Plan").Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
 		var ents []store.Entitlement
 		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
 		if sub.State != "active" || sub.TermEnd == nil || len(ents) != 1 || *ents[0].IntegerValue != 25 || ents[0].Dimension != "seats" {
 			t.Fatalf("after entitlement-updated: %+v %+v", sub, ents)
+		}
+		// The seat plan and its seats come from the entitlement.
+		if sub.Plan == nil || sub.Plan.PlanID != "per-seat" || sub.Quantity != 25 {
+			t.Fatalf("seats from the entitlement: plan %+v, quantity %d", sub.Plan, sub.Quantity)
 		}
 		// The contract expires: the next entitlement-updated ends the subscription.
 		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 25, Expiration: now.Add(-time.Minute)})
@@ -288,8 +294,8 @@ func TestContractEntitlements(t *testing.T) {
 		p.Receive(ctx, updated("m-3"), "q-3")
 		st.R.First(&sub, sub.ID)
 		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
-		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 50 {
-			t.Fatalf("upgrade: %s %+v", sub.State, ents)
+		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 50 || sub.Quantity != 50 {
+			t.Fatalf("upgrade: %s %d %+v", sub.State, sub.Quantity, ents)
 		}
 
 		// Concurrent agreements: License Updated reads the license's entitlements.

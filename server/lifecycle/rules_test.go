@@ -65,6 +65,8 @@ func TestTransitions(t *testing.T) {
 	add("aws/effects/failed", row{from: sub(AWS, Active), ev: Event{Kind: AWSSubscribeFail, At: later}, want: Failed, changed: true, effects: []Effect{RevokeAccess}})
 	// Contracts: entitlements.
 	add("aws/entitlement/current", row{from: sub(AWS, Pending), ev: Event{Kind: AWSEntitlements, At: later, EntitlementCurrent: true, TermEnd: at(60 * 24 * 365)}, want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged}})
+	// A contract's seats follow the entitlements: an upgrade raises them.
+	add("aws/entitlement/seats_raised", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later, EntitlementCurrent: true, PlanID: "gold", Quantity: 20}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})
 	add("aws/entitlement/expired", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later}, want: Ended, changed: true, effects: []Effect{RevokeAccess}})
 
 	// Microsoft.
