@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,4 +280,144 @@ func TestBenchDispatch(t *testing.T) {
 	h := health()
 	t.Logf("dispatch of the last hour's records of 10,000 subscriptions × 2 dimensions (plus the sandbox's own) with 50 ms per call: drained in %.1f s (from the first pending record seen), %d accepted, peak RSS %s",
 		drain.Seconds(), h.Accepted, peakRSS(s.cmd.Process.Pid))
+}
+
+// TestBenchSeatCheck measures GET /api/v1/seats/check on the real binary
+// over loopback with SQLite at 10,000 customers × 100 seats (one per-user
+// Microsoft subscription each, 1,000,000 seats): requests per second and
+// the 99th-percentile latency at 16 concurrent clients, nine checks in ten
+// for a seat holder and one for a user without a seat.
+func TestBenchSeatCheck(t *testing.T) {
+	benchOn(t)
+	const customers, seatsEach, clients = 10000, 100, 16
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	tenant := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+	began := time.Now()
+	err = st.Tx(ctx, func(tx *gorm.DB) error {
+		then := time.Now().UTC().Add(-48 * time.Hour)
+		o := store.Offer{Marketplace: "azure", Name: "Bench seats", MarketplaceID: "bench-seats", CreatedAt: then, UpdatedAt: then,
+			Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
+		if err := tx.Create(&o).Error; err != nil {
+			return err
+		}
+		for base := 0; base < customers; base += 500 {
+			cs := make([]store.Customer, 0, 500)
+			for i := base; i < base+500; i++ {
+				cs = append(cs, store.Customer{Name: fmt.Sprintf("Customer %d", i), AzureTenantID: tenant(i), CreatedAt: then, UpdatedAt: then})
+			}
+			if err := tx.Create(&cs).Error; err != nil {
+				return err
+			}
+			subs := make([]store.Subscription, len(cs))
+			for i := range cs {
+				subs[i] = store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: then, CustomerID: &cs[i].ID, OfferID: &o.ID,
+					PlanID: &o.Plans[0].ID, Quantity: seatsEach, AzureSubscriptionID: fmt.Sprintf("bench-%d", base+i), Version: 1, CreatedAt: then, UpdatedAt: then}
+			}
+			if err := tx.Create(&subs).Error; err != nil {
+				return err
+			}
+			var sql strings.Builder
+			args := make([]any, 0, 4*seatsEach)
+			for i := range subs {
+				sql.Reset()
+				args = args[:0]
+				sql.WriteString("INSERT INTO seats (subscription_id, customer_id, email, source, assigned_at) VALUES ")
+				for u := 0; u < seatsEach; u++ {
+					if u > 0 {
+						sql.WriteString(",")
+					}
+					sql.WriteString("(?, ?, ?, 'manual', ?)")
+					args = append(args, subs[i].ID, cs[i].ID, fmt.Sprintf("user%d@c%d.example", u, base+i), then)
+				}
+				if err := tx.Exec(sql.String(), args...).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %d customers × %d seats in %s", customers, seatsEach, time.Since(began).Round(time.Second))
+	out, _ := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "bench", "--scopes", "seats")
+	key := strings.TrimSpace(out[strings.LastIndex(out, "mgk_"):])
+	s := start(t, dir, nil)
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var seq atomic.Int64
+	check := func() (bool, error) {
+		n := seq.Add(1)
+		c := int(n*7919) % customers
+		u := int(n % (seatsEach + seatsEach/9)) // about one in ten beyond the seats
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/seats/check?tenant_id=%s&email=user%d@c%d.example", s.url, tenant(c), u, c), nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := hc.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			return false, fmt.Errorf("HTTP %d %s", res.StatusCode, body)
+		}
+		licensed := bytes.Contains(body, []byte(`"licensed":true`))
+		if licensed != (u < seatsEach) {
+			return false, fmt.Errorf("user%d@c%d: licensed=%v: %s", u, c, licensed, body)
+		}
+		return licensed, nil
+	}
+	runFor := func(d time.Duration) (float64, time.Duration) {
+		var wg sync.WaitGroup
+		lat := make([][]time.Duration, clients)
+		stop := time.Now().Add(d)
+		startAt := time.Now()
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					t0 := time.Now()
+					if _, err := check(); err != nil {
+						t.Error(err)
+						return
+					}
+					lat[c] = append(lat[c], time.Since(t0))
+				}
+			}()
+		}
+		wg.Wait()
+		var all []time.Duration
+		for _, l := range lat {
+			all = append(all, l...)
+		}
+		slices.Sort(all)
+		if len(all) == 0 {
+			return 0, 0
+		}
+		return float64(len(all)) / time.Since(startAt).Seconds(), all[len(all)*99/100]
+	}
+	runFor(time.Second) // warm up
+	var rates, p99s []float64
+	for i := 0; i < 3; i++ {
+		r, p := runFor(4 * time.Second)
+		rates, p99s = append(rates, r), append(p99s, float64(p.Microseconds())/1000)
+	}
+	t.Logf("seat check, SQLite, %d customers × %d seats, %d clients: %s requests/s (median of 3 runs of 4 s), p99 %s ms (median); peak RSS %s",
+		customers, seatsEach, clients, med(rates), strconv.FormatFloat(medF(p99s), 'f', 2, 64), peakRSS(s.cmd.Process.Pid))
+}
+
+func medF(xs []float64) float64 {
+	c := slices.Clone(xs)
+	slices.Sort(c)
+	return c[len(c)/2]
 }

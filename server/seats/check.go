@@ -83,37 +83,41 @@ const checkTouchEvery = time.Hour
 // Check answers whether the user holds a seat, handing out a free one
 // first when the plan auto-assigns.
 func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
-	db := s.Store.R.WithContext(ctx)
-	var customers []uint
-	cq := db.Model(&store.Customer{})
+	db := s.reads().WithContext(ctx)
+	var org string
+	var arg any
 	switch {
 	case q.CustomerID != 0:
-		cq = cq.Where("id = ?", q.CustomerID)
+		org, arg = "c.id = ?", q.CustomerID
 	case q.TenantID != "":
-		cq = cq.Where("azure_tenant_id = ? AND azure_tenant_id <> ''", q.TenantID)
+		org, arg = "c.azure_tenant_id = ? AND c.azure_tenant_id <> ''", q.TenantID
 	case q.AWSAccountID != "":
-		cq = cq.Where("aws_account_id = ? AND aws_account_id <> ''", q.AWSAccountID)
+		org, arg = "c.aws_account_id = ? AND c.aws_account_id <> ''", q.AWSAccountID
 	default:
 		return nil, errors.New("no organisation")
-	}
-	if err := cq.Limit(20).Pluck("id", &customers).Error; err != nil {
-		return nil, err
-	}
-	if len(customers) == 0 {
-		return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
 	}
 	sq := db.Table("subscriptions s").
 		Select(`s.id, s.state, s.quantity, s.marketplace, s.created_at, p.plan_id, p.name AS plan_name,
 			p.auto_assign_seats AS auto, p.allow_over_assignment AS allow_over, p.over_quantity_policy AS policy,
 			o.marketplace_id AS offer_id, o.name AS offer_name`).
+		Joins("JOIN customers c ON c.id = s.customer_id").
 		Joins("JOIN plans p ON p.id = s.plan_id").Joins("LEFT JOIN offers o ON o.id = s.offer_id").
-		Where("s.customer_id IN ? AND p.seat_based", customers)
+		Where(org, arg).Where("p.seat_based")
 	if q.Offer != "" {
 		sq = sq.Where("o.marketplace_id = ?", q.Offer)
 	}
 	var cands []candidate
 	if err := sq.Scan(&cands).Error; err != nil {
 		return nil, err
+	}
+	if len(cands) == 0 {
+		var known int64
+		if err := db.Table("customers c").Where(org, arg).Limit(1).Count(&known).Error; err != nil {
+			return nil, err
+		}
+		if known == 0 {
+			return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
+		}
 	}
 	if len(cands) == 0 {
 		msg := "This organisation has no per-user subscription"
@@ -135,12 +139,12 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	for i := range cands {
 		ids[i], byID[cands[i].ID] = cands[i].ID, &cands[i]
 	}
-	seat, err := findSeat(db, ids, q.User)
+	seat, assigned, err := findSeatCounted(db, ids, q.User)
 	if err != nil {
 		return nil, err
 	}
 	if seat != nil {
-		return s.held(ctx, db, byID[seat.SubscriptionID], seat)
+		return s.held(ctx, db, byID[seat.SubscriptionID], seat, assigned)
 	}
 	c := &cands[0]
 	if !Usable(c.State) {
@@ -171,17 +175,37 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 		Message: "This user holds no seat: a customer admin of the organisation can assign one."}, nil
 }
 
+// findSeatCounted is findSeat with the number of seats of the holder's
+// subscription, in one statement.
+func findSeatCounted(db *gorm.DB, subIDs []uint, u User) (*store.Seat, int, error) {
+	var rows []struct {
+		store.Seat
+		Assigned int
+	}
+	q := db.Table("seats").Select("seats.*, (SELECT count(*) FROM seats x WHERE x.subscription_id = seats.subscription_id) AS assigned").
+		Where("subscription_id IN ?", subIDs)
+	switch {
+	case u.Email != "" && u.ObjectID != "":
+		q = q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
+	case u.Email != "":
+		q = q.Where("email = ? AND email <> ''", u.Email)
+	default:
+		q = q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
+	}
+	if err := q.Order("id").Limit(1).Scan(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, 0, err
+	}
+	seat := rows[0].Seat
+	return &seat, rows[0].Assigned, nil
+}
+
 func isNoFreeSeat(err error) bool {
 	var nf *NoFreeSeatError
 	return errors.As(err, &nf)
 }
 
 // held answers for a user who holds a seat.
-func (s *Service) held(ctx context.Context, db *gorm.DB, c *candidate, seat *store.Seat) (*Answer, error) {
-	n, err := count(db, c.ID)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) held(ctx context.Context, db *gorm.DB, c *candidate, seat *store.Seat, n int) (*Answer, error) {
 	a := &Answer{Subscription: c.view(n), Seat: seat}
 	if !Usable(c.State) {
 		a.Reason, a.Message = ReasonNotActive, fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)
@@ -205,17 +229,62 @@ func (s *Service) held(ctx context.Context, db *gorm.DB, c *candidate, seat *sto
 	return a, nil
 }
 
-// touch records when a seat was last checked, at most once an hour.
-func (s *Service) touch(ctx context.Context, seat *store.Seat) {
+// touch records when a seat was last checked, at most once an hour per
+// seat. The writes are batched off the request: the check stays a read, and
+// the single SQLite writer sees one statement per few hundred seats. A
+// crash loses at most the last batch of these informational times.
+func (s *Service) touch(_ context.Context, seat *store.Seat) {
 	now := s.Store.Now()
 	if seat.LastCheckedAt != nil && now.Sub(*seat.LastCheckedAt) < checkTouchEvery {
 		return
 	}
-	err := s.Store.W.WithContext(context.WithoutCancel(ctx)).Model(&store.Seat{}).
-		Where("id = ? AND (last_checked_at IS NULL OR last_checked_at < ?)", seat.ID, now.Add(-checkTouchEvery)).
-		Update("last_checked_at", now).Error
-	if err == nil {
-		seat.LastCheckedAt = &now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[uint]struct{}{}
+	}
+	s.pending[seat.ID] = struct{}{}
+	if s.flushing || (len(s.pending) < touchBatch && now.Sub(s.lastFlush) < touchEvery) {
+		return
+	}
+	batch := make([]uint, 0, len(s.pending))
+	for id := range s.pending {
+		batch = append(batch, id)
+	}
+	s.pending, s.flushing, s.lastFlush = nil, true, now
+	go s.flushTouches(batch, now)
+}
+
+const (
+	touchBatch = 500
+	touchEvery = 2 * time.Second
+)
+
+func (s *Service) flushTouches(ids []uint, at time.Time) {
+	defer func() {
+		s.mu.Lock()
+		s.flushing = false
+		s.mu.Unlock()
+	}()
+	for len(ids) > 0 {
+		n := min(len(ids), touchBatch)
+		_ = s.Store.W.Model(&store.Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids[:n], at.Add(-checkTouchEvery)).
+			Update("last_checked_at", at).Error
+		ids = ids[n:]
+	}
+}
+
+// FlushTouches writes the pending last-checked times now (shutdown, tests).
+func (s *Service) FlushTouches() {
+	s.mu.Lock()
+	batch := make([]uint, 0, len(s.pending))
+	for id := range s.pending {
+		batch = append(batch, id)
+	}
+	s.pending = nil
+	s.mu.Unlock()
+	if len(batch) > 0 {
+		s.flushTouches(batch, s.Store.Now())
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -88,6 +89,21 @@ func parseEmail(v string) (string, bool) {
 // Service reads and changes seats.
 type Service struct {
 	Store *store.Store
+
+	hotOnce sync.Once
+	hot     *gorm.DB // reads with cached prepared statements (the seat check)
+
+	mu        sync.Mutex
+	pending   map[uint]struct{} // seats checked, last-checked time not yet written
+	flushing  bool
+	lastFlush time.Time
+}
+
+// reads is the read pool with prepared statements kept for reuse: the
+// seat check runs the same few statements at a high rate.
+func (s *Service) reads() *gorm.DB {
+	s.hotOnce.Do(func() { s.hot = s.Store.R.Session(&gorm.Session{PrepareStmt: true}) })
+	return s.hot
 }
 
 // Summary is what a subscription's seats look like.
