@@ -6,7 +6,8 @@
 #     API with batches of 1,000 events and with single events at 16
 #     concurrent clients, beside plain inserts of the same rows (the
 #     ceiling); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
-#     of added latency per marketplace call; peak RSS of both.
+#     of added latency per marketplace call; peak RSS of both; the seat check
+#     at 10,000 customers × 100 seats (requests/s and p99 latency).
 # Usage: scripts/bench.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,6 +14,7 @@ import (
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -264,6 +265,19 @@ type planView struct {
 	SeatBased        bool            `json:"seat_based"`
 	Dimensions       json.RawMessage `json:"dimensions"`
 	ActivationPolicy string          `json:"activation_policy"`
+	// Seats (per-user plans).
+	AllowOverAssignment bool   `json:"allow_over_assignment"`
+	AutoAssignSeats     bool   `json:"auto_assign_seats"`
+	OverQuantityPolicy  string `json:"over_quantity_policy"`
+}
+
+func viewPlan(p *store.Plan) planView {
+	dims := json.RawMessage(p.Dimensions)
+	if !json.Valid(dims) {
+		dims = json.RawMessage("[]")
+	}
+	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
+		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p)}
 }
 
 func (s *Server) listOffers(c *gin.Context) {
@@ -276,17 +290,62 @@ func (s *Server) listOffers(c *gin.Context) {
 	for _, o := range offers {
 		ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID,
 			IdentityModel: o.IdentityModel, Plans: []planView{}}
-		for _, p := range o.Plans {
-			dims := json.RawMessage(p.Dimensions)
-			if !json.Valid(dims) {
-				dims = json.RawMessage("[]")
-			}
-			ov.Plans = append(ov.Plans, planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased,
-				Dimensions: dims, ActivationPolicy: p.ActivationPolicy})
+		for i := range o.Plans {
+			ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
 		}
 		out = append(out, ov)
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// updatePlanSeats sets a plan's seat policies (admins): per-user or not,
+// over-assignment, auto-assignment on first check, and what the seat check
+// answers for seats over the quantity.
+func (s *Server) updatePlanSeats(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	var in struct {
+		SeatBased           *bool   `json:"seat_based"`
+		AllowOverAssignment *bool   `json:"allow_over_assignment"`
+		AutoAssignSeats     *bool   `json:"auto_assign_seats"`
+		OverQuantityPolicy  *string `json:"over_quantity_policy"`
+	}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if in.OverQuantityPolicy != nil && *in.OverQuantityPolicy != store.OverQuantityKeepAll && *in.OverQuantityPolicy != store.OverQuantityNewestUnlicensed {
+		s.failCode(c, apperr.Invalid, "over_quantity_policy must be %s or %s", store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed)
+		return
+	}
+	ctx := c.Request.Context()
+	var p store.Plan
+	if err := s.Store.W.WithContext(ctx).First(&p, id).Error; err != nil {
+		s.failCode(c, apperr.NotFound, "plan %d does not exist", id)
+		return
+	}
+	before := viewPlan(&p)
+	set := map[string]any{"updated_at": s.Now().UTC()}
+	if in.SeatBased != nil {
+		set["seat_based"], p.SeatBased = *in.SeatBased, *in.SeatBased
+	}
+	if in.AllowOverAssignment != nil {
+		set["allow_over_assignment"], p.AllowOverAssignment = *in.AllowOverAssignment, *in.AllowOverAssignment
+	}
+	if in.AutoAssignSeats != nil {
+		set["auto_assign_seats"], p.AutoAssignSeats = *in.AutoAssignSeats, *in.AutoAssignSeats
+	}
+	if in.OverQuantityPolicy != nil {
+		set["over_quantity_policy"], p.OverQuantityPolicy = *in.OverQuantityPolicy, *in.OverQuantityPolicy
+	}
+	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", id).Updates(set).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	after := viewPlan(&p)
+	s.audit(c, currentUser(c), "plan.seats", "plan", p.ID, before, after)
+	c.JSON(http.StatusOK, gin.H{"plan": after})
 }
 
 func (s *Server) listCustomers(c *gin.Context) {

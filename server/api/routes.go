@@ -38,6 +38,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/subscriptions", s.allow(anyUserRead), s.listSubscriptions)
 	api.GET("/subscriptions/:id", s.allow(anyUserRead), s.getSubscription)
 	api.GET("/offers", s.allow(anyUserRead), s.listOffers)
+	api.PATCH("/plans/:id/seats", s.allow(adminOnly), s.updatePlanSeats)
 	api.GET("/customers", s.allow(sellerRead), s.listCustomers)
 	api.GET("/inbox", s.allow(sellerRead), s.listInbox)
 	api.GET("/inbox/:id", s.allow(sellerRead), s.getInbox)

@@ -642,7 +642,7 @@ func TestOtherReads(t *testing.T) {
 
 		var offers struct {
 			Items []struct {
-				Plans []struct{ Dimensions []map[string]string }
+				Plans []struct{ Dimensions []map[string]any }
 			}
 		}
 		b.get("/api/offers").json(t, &offers)

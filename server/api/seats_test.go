@@ -263,7 +263,15 @@ func TestSeatsWhenTheQuantityDrops(t *testing.T) {
 		if ok, why := check("cy@contoso.com"); !ok || why != "seat_assigned" {
 			t.Fatalf("keep_all: %v %s", ok, why)
 		}
-		must(t, st.W.Model(&store.Plan{}).Where("id = ?", w.plans["per-user"].ID).Update("over_quantity_policy", store.OverQuantityNewestUnlicensed).Error)
+		// The seller changes the plan's policy.
+		e.user("seller@seller.com", store.RoleAdmin, nil)
+		seller := e.login("seller@seller.com")
+		planPath := fmt.Sprintf("/api/plans/%d/seats", w.plans["per-user"].ID)
+		seller.do(http.MethodPatch, planPath, `{"over_quantity_policy":"random"}`, nil).errCode(t, 400, "invalid_input")
+		admin.do(http.MethodPatch, planPath, `{"over_quantity_policy":"newest_unlicensed"}`, nil).errCode(t, 403, "forbidden")
+		if r := seller.do(http.MethodPatch, planPath, `{"over_quantity_policy":"newest_unlicensed"}`, nil); r.code != 200 || !strings.Contains(string(r.body), `"over_quantity_policy":"newest_unlicensed"`) {
+			t.Fatalf("plan policy: %d %s", r.code, r.body)
+		}
 		if ok, why := check("cy@contoso.com"); ok || why != "seat_over_quantity" {
 			t.Fatalf("newest_unlicensed, newest seat: %v %s", ok, why)
 		}
@@ -465,6 +473,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"GET /api/subscriptions":                     {class: list, path: fmt.Sprintf("/api/subscriptions?customer=%d&q=fabrikam", w.custB)},
 			"GET /api/subscriptions/:id":                 {class: byID},
 			"GET /api/offers":                            {class: list},
+			"PATCH /api/plans/:id/seats":                 {class: seller, body: `{"auto_assign_seats":true}`},
 			"GET /api/customers":                         {class: seller},
 			"GET /api/inbox":                             {class: seller},
 			"GET /api/inbox/:id":                         {class: seller},
