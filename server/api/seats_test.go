@@ -15,6 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -244,7 +246,23 @@ func TestSeatsWhenTheQuantityDrops(t *testing.T) {
 			admin.do(http.MethodPost, path, fmt.Sprintf(`{"user":%q}`, u), nil)
 			time.Sleep(2 * time.Millisecond) // distinct assignment times
 		}
-		must(t, st.W.Model(&store.Subscription{}).Where("id = ?", w.subA).Update("quantity", 2).Error)
+		// Microsoft reports fewer seats (the customer lowered the quantity).
+		_, err := subscriptions.Apply(context.Background(), st, subscriptions.Ref{AzureSubscriptionID: fmt.Sprintf("sub-%d-per-user", w.custA)},
+			lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, Quantity: 2}, subscriptions.Meta{Source: "test"}, nil)
+		must(t, err)
+		var note store.TimelineEvent
+		must(t, st.R.Where("subscription_id = ? AND kind = ?", w.subA, lifecycle.AzureChangeQuantity).First(&note).Error)
+		if !strings.Contains(note.Summary, "3 seats assigned, 1 over the new quantity") {
+			t.Fatalf("timeline does not say seats are over: %q", note.Summary)
+		}
+		// The seller sees the flag on the subscription.
+		var detail struct {
+			Seats *struct{ Bought, Assigned, Over int } `json:"seats"`
+		}
+		admin.get(fmt.Sprintf("/api/subscriptions/%d", w.subA)).json(t, &detail)
+		if detail.Seats == nil || detail.Seats.Over != 1 || detail.Seats.Bought != 2 || detail.Seats.Assigned != 3 {
+			t.Fatalf("subscription seats summary: %+v", detail.Seats)
+		}
 		got := admin.seats(t, w.subA, "")
 		if got.Summary.Over != 1 || got.Summary.Free != 0 || got.Items[2].Email != "cy@contoso.com" || !got.Items[2].Over || got.Items[0].Over || got.Items[1].Over {
 			t.Fatalf("over quantity not marked on the newest seat: %+v", got)

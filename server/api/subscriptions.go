@@ -12,6 +12,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -291,5 +292,14 @@ func (s *Server) getSubscription(c *gin.Context) {
 	for i := range ops {
 		ov = append(ov, viewOperation(&ops[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov})
+	var seatSummary *seats.Summary
+	if sub.Plan != nil && sub.Plan.SeatBased {
+		sm, err := s.seats.Summary(c.Request.Context(), sub)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		seatSummary = &sm // over > 0 flags seats beyond the quantity for the seller
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary})
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -192,6 +193,18 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	}
 	if meta.Note != "" {
 		te.Summary += " — " + meta.Note
+	}
+	if !res.Created && slices.Contains(out.Effects, lifecycle.QuantityChanged) && sub.Plan != nil && sub.Plan.SeatBased {
+		// Nobody loses a seat silently: say so when the seats assigned now
+		// exceed the quantity; the customer admin chooses whom to release.
+		var assigned int64
+		if err := tx.Model(&store.Seat{}).Where("subscription_id = ?", sub.ID).Count(&assigned).Error; err != nil {
+			return res, err
+		}
+		if int(assigned) > sub.Quantity {
+			te.Summary += fmt.Sprintf(" — %d seats assigned, %d over the new quantity: marked for the customer admin to choose whom to release",
+				assigned, int(assigned)-sub.Quantity)
+		}
 	}
 	if te.Actor == "" {
 		te.Actor = "system"
