@@ -2,80 +2,27 @@
 // through playwright-core. Run by scripts/test.sh after scripts/build.sh.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BIN = resolve(process.env.MARKETGATE_BIN || '../bin/marketgate');
-const EMAIL = 'admin@example.com';
-const PASSWORD = 'e2e-admin-password-42';
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-    srv.on('error', rej);
-  });
-}
-
-async function waitHealthy(url, proc) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error('marketgate exited with ' + proc.exitCode);
-    try {
-      const r = await fetch(url + '/healthz');
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('marketgate did not become healthy');
-}
+import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate } from './harness.mjs';
 
 describe('portal in a real browser', () => {
-  let proc;
+  let mg;
   let browser;
   let page;
   let base;
-  let dataDir;
-  let log = '';
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'marketgate-e2e-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    proc = spawn(BIN, ['serve', '--sandbox', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-      env: { ...process.env, MARKETGATE_ADMIN_EMAIL: EMAIL, MARKETGATE_ADMIN_PASSWORD: PASSWORD },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout.on('data', (d) => (log += d));
-    proc.stderr.on('data', (d) => (log += d));
-    await waitHealthy(base, proc);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-    });
+    mg = await startMarketgate();
+    base = mg.base;
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
 
   after(async () => {
     await browser?.close();
-    proc?.kill('SIGTERM');
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    mg?.stop();
   });
 
-  async function shot(name) {
-    const path = join(tmpdir(), `marketgate-e2e-${name}.png`);
-    await page.screenshot({ path, fullPage: true }).catch(() => {});
-    return path;
-  }
+  const shot = (name) => screenshot(page, name);
 
   async function total() {
     const text = await page.getByTestId('pager-summary').textContent();
@@ -138,7 +85,7 @@ describe('portal in a real browser', () => {
       assert.equal(await total(), found);
     } catch (err) {
       const path = await shot('failure');
-      console.error('screenshot:', path, '\nserver log:\n' + log.slice(-3000));
+      console.error('screenshot:', path, '\nserver log:\n' + mg.log().slice(-3000));
       throw err;
     }
   });
@@ -174,7 +121,7 @@ describe('portal in a real browser', () => {
       await page.getByTestId('records-summary').waitFor();
     } catch (err) {
       const path = await shot('metering-failure');
-      console.error('screenshot:', path, '\nserver log:\n' + log.slice(-3000));
+      console.error('screenshot:', path, '\nserver log:\n' + mg.log().slice(-3000));
       throw err;
     }
   });
@@ -210,8 +157,8 @@ describe('portal in a real browser', () => {
       await page.getByText('Silver (silver)').waitFor({ timeout: 10_000 });
     } catch (err) {
       const path = await shot('microsoft-failure');
-      await buyer.screenshot({ path: join(tmpdir(), 'marketgate-e2e-buyer.png'), fullPage: true }).catch(() => {});
-      console.error('screenshot:', path, '\nserver log:\n' + log.slice(-3000));
+      await screenshot(buyer, 'buyer');
+      console.error('screenshot:', path, '\nserver log:\n' + mg.log().slice(-3000));
       throw err;
     } finally {
       await buyerContext.close();

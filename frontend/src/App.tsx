@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
@@ -6,17 +6,22 @@ import { api, ApiError, setUnauthenticatedHandler, type User } from './api';
 import { ErrorBox, Loading } from './components';
 import { Login } from './pages/Login';
 import { SubscriptionsPage } from './pages/Subscriptions';
-import { SubscriptionPage } from './pages/Subscription';
 import { CustomersPage, DashboardPage, NotificationsPage, OffersPage, SettingsPage, UsersPage } from './pages/Other';
-import { MeteringPage } from './pages/Metering';
 
-const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean }[] = [
+// Pages most visits do not need load on first use.
+const SubscriptionPage = lazy(() => import('./pages/Subscription').then((m) => ({ default: m.SubscriptionPage })));
+const MeteringPage = lazy(() => import('./pages/Metering').then((m) => ({ default: m.MeteringPage })));
+const TeamPage = lazy(() => import('./pages/Team').then((m) => ({ default: m.TeamPage })));
+
+// Customer admins see only the items that are not sellerOnly or adminOnly.
+const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean; customerOnly?: boolean }[] = [
   { to: '/', label: 'Dashboard', icon: 'dashboard' },
   { to: '/subscriptions', label: 'Subscriptions', icon: 'th-list' },
   { to: '/metering', label: 'Metering', icon: 'timeline-line-chart', sellerOnly: true },
   { to: '/notifications', label: 'Notifications', icon: 'inbox', sellerOnly: true },
   { to: '/customers', label: 'Customers', icon: 'people', sellerOnly: true },
-  { to: '/offers', label: 'Offers', icon: 'shop' },
+  { to: '/offers', label: 'Offers', icon: 'shop', sellerOnly: true },
+  { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
   { to: '/users', label: 'Users', icon: 'user', adminOnly: true },
   { to: '/settings', label: 'Settings', icon: 'cog' },
 ];
@@ -88,7 +93,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
       </header>
       <nav className="mg-side" aria-label="Main">
         <Menu>
-          {NAV.filter((n) => (!n.adminOnly || user.role === 'admin') && (!n.sellerOnly || seller)).map((n) => (
+          {NAV.filter((n) => (!n.adminOnly || user.role === 'admin') && (!n.sellerOnly || seller) && (!n.customerOnly || !seller)).map((n) => (
             <NavLink key={n.to} to={n.to} end={n.to === '/'} style={{ textDecoration: 'none' }}>
               {({ isActive }) => <MenuItem icon={n.icon as never} text={n.label} active={isActive} tagName="span" />}
             </NavLink>
@@ -96,18 +101,22 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
         </Menu>
       </nav>
       <main className="mg-main">
-        <Routes>
-          <Route path="/" element={<DashboardPage />} />
-          <Route path="/subscriptions" element={<SubscriptionsPage />} />
-          <Route path="/subscriptions/:id" element={<SubscriptionPage />} />
-          <Route path="/metering" element={<MeteringPage />} />
-          <Route path="/notifications" element={<NotificationsPage />} />
-          <Route path="/customers" element={<CustomersPage />} />
-          <Route path="/offers" element={<OffersPage />} />
-          <Route path="/users" element={<UsersPage />} />
-          <Route path="/settings" element={<SettingsPage />} />
-          <Route path="*" element={<Callout intent="warning" title="Page not found" />} />
-        </Routes>
+        <Suspense fallback={<Loading />}>
+          <Routes>
+            <Route path="/" element={<DashboardPage />} />
+            <Route path="/subscriptions" element={<SubscriptionsPage />} />
+            <Route path="/subscriptions/:id" element={<SubscriptionPage />} />
+            <Route path="/metering" element={<MeteringPage />} />
+            <Route path="/notifications" element={<NotificationsPage />} />
+            <Route path="/customers" element={<CustomersPage />} />
+            <Route path="/customers/:id/admins" element={<TeamPage />} />
+            <Route path="/team" element={<TeamPage />} />
+            <Route path="/offers" element={<OffersPage />} />
+            <Route path="/users" element={<UsersPage />} />
+            <Route path="/settings" element={<SettingsPage />} />
+            <Route path="*" element={<Callout intent="warning" title="Page not found" />} />
+          </Routes>
+        </Suspense>
       </main>
       {user.must_change_password && <ChangePassword />}
     </div>

@@ -142,6 +142,77 @@ export interface InboxMessage {
   content_type?: string;
 }
 
+// Seats of a per-user subscription (issue 7).
+export interface SeatSummary {
+  seat_based: boolean;
+  bought: number;
+  assigned: number;
+  free: number;
+  over: number;
+  allow_over_assignment: boolean;
+  over_quantity_policy: 'keep_all' | 'newest_unlicensed' | string;
+  auto_assign: boolean;
+  usable: boolean;
+  state: string;
+  can_manage: boolean;
+  more_seats?: { text: string; url: string; label: string } | null;
+}
+
+export interface Seat {
+  id: number;
+  email: string;
+  entra_object_id: string;
+  name: string;
+  source: 'manual' | 'import' | 'auto' | string;
+  assigned_by: string;
+  assigned_at: string;
+  over: boolean;
+  last_checked_at: string | null;
+}
+
+export interface SeatList {
+  summary: SeatSummary;
+  items: Seat[];
+  total: number;
+}
+
+export interface SeatImportResult {
+  applied: boolean;
+  mode: 'add' | 'replace';
+  add: { line: number; user: string; name?: string }[];
+  keep: { line: number; user: string }[];
+  release: { id: number; user: string }[];
+  refused: { line: number; value: string; reason: string }[];
+  summary: SeatSummary;
+}
+
+// Customer admins of an organisation and their invitations.
+export interface CustomerAdmin {
+  id: number;
+  email: string;
+  name: string;
+  entra: boolean;
+  password: boolean;
+  last_login_at: string | null;
+  disabled: boolean;
+}
+
+export interface AdminInvite {
+  id: number;
+  email: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface CustomerAdmins {
+  customer: { id: number; name: string; azure_tenant_id: string; aws_account_id: string };
+  admins: CustomerAdmin[];
+  invites: AdminInvite[];
+}
+
 export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;
 
 /** An error the API returned: its code, message and request id. */
@@ -164,11 +235,16 @@ export function setUnauthenticatedHandler(fn: (() => void) | null) {
   onUnauthenticated = fn;
 }
 
-export async function api<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+/**
+ * Calls the API. The body goes as JSON, unless contentType is given: then a
+ * string body is sent as it is (e.g. a CSV file as text/csv).
+ */
+export async function api<T>(path: string, init?: { method?: string; body?: unknown; contentType?: string }): Promise<T> {
+  const raw = init?.contentType !== undefined;
   const res = await fetch(path, {
     method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'Content-Type': 'application/json' } : undefined,
-    body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
+    headers: init?.body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json' } : undefined,
+    body: init?.body !== undefined ? (raw ? String(init.body) : JSON.stringify(init.body)) : undefined,
     credentials: 'same-origin',
   });
   if (res.status === 204) return undefined as T;

@@ -2,10 +2,10 @@ import { Button, Callout, HTMLSelect, NonIdealState, Spinner } from '@blueprintj
 import { ApiError } from './api';
 
 /** Shows a failed request: the server's message and its request id. */
-export function ErrorBox({ error }: { error: unknown }) {
+export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   const e = error instanceof ApiError ? error : null;
   return (
-    <Callout intent="danger" title={e?.status === 404 ? 'Not found' : 'Something went wrong'} role="alert">
+    <Callout intent="danger" title={title ?? (e?.status === 404 ? 'Not found' : 'Something went wrong')} role="alert">
       <div>{e ? e.message : error instanceof Error ? error.message : 'Unknown error'}</div>
       {e?.requestId && <div className="mg-error-id">request id: {e.requestId}</div>}
     </Callout>

@@ -18,6 +18,7 @@ interface ApiKey {
 const scopeHelp: Record<string, string> = {
   usage: 'report usage (POST /api/v1/usage)',
   access: 'ask whether a customer may use the product (GET /api/v1/access)',
+  seats: 'ask whether a user holds a seat (GET /api/v1/seats/check)',
 };
 
 // ApiKeys: the keys the seller's application uses (admins only).

@@ -1,9 +1,14 @@
 import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
-import { useQueryClient } from '@tanstack/react-query';
-import { Button, Card, FormGroup, H3, InputGroup } from '@blueprintjs/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { AnchorButton, Button, Callout, Card, Divider, FormGroup, H3, InputGroup } from '@blueprintjs/core';
 import { api, type User } from '../api';
 import { ErrorBox } from '../components';
+
+/** Where to go after signing in: a path on this site, else the dashboard. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
 
 export function Login() {
   const [email, setEmail] = useState('');
@@ -13,6 +18,14 @@ export function Login() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const qc = useQueryClient();
+  const next = safeNext(params.get('next'));
+  const failure = params.get('error');
+  const options = useQuery({
+    queryKey: ['auth-options'],
+    queryFn: () => api<{ microsoft: boolean }>('/api/auth/options'),
+    staleTime: Infinity,
+    retry: false,
+  });
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -21,8 +34,7 @@ export function Login() {
     try {
       const res = await api<{ user: User }>('/api/auth/login', { method: 'POST', body: { email, password } });
       qc.setQueryData(['me'], res);
-      const next = params.get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+      navigate(next, { replace: true });
     } catch (err) {
       setError(err);
     } finally {
@@ -35,6 +47,24 @@ export function Login() {
       <form onSubmit={submit} aria-label="Sign in">
         <Card elevation={2}>
           <H3>Sign in to Marketgate</H3>
+          {failure && (
+            <Callout intent="danger" title="Sign-in did not work" role="alert" style={{ marginBottom: 12 }} data-testid="login-error">
+              {failure}
+            </Callout>
+          )}
+          {options.data?.microsoft && (
+            <>
+              <AnchorButton
+                fill
+                large
+                icon="key"
+                text="Sign in with Microsoft"
+                href={'/auth/microsoft?next=' + encodeURIComponent(next)}
+                data-testid="microsoft-sign-in"
+              />
+              <Divider style={{ margin: '12px 0' }} />
+            </>
+          )}
           <FormGroup label="E-mail" labelFor="email">
             <InputGroup id="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
           </FormGroup>

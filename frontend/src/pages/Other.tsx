@@ -7,6 +7,8 @@ import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
 export function DashboardPage() {
+  const me = useQueryClient().getQueryData<{ user: User }>(['me']);
+  const seller = me?.user.role !== 'customer_admin';
   const q = useQuery({
     queryKey: ['dashboard'],
     queryFn: () => api<{ by_state: { marketplace: string; state: string; count: number }[]; total: number; customers: number }>('/api/dashboard'),
@@ -24,12 +26,14 @@ export function DashboardPage() {
             <Link to="/subscriptions">{q.data.total}</Link>
           </H4>
         </Card>
-        <Card>
-          <div>Customers</div>
-          <H4>
-            <Link to="/customers">{q.data.customers}</Link>
-          </H4>
-        </Card>
+        {seller && (
+          <Card>
+            <div>Customers</div>
+            <H4>
+              <Link to="/customers">{q.data.customers}</Link>
+            </H4>
+          </Card>
+        )}
       </div>
       <HTMLTable compact bordered aria-label="Subscriptions by state">
         <thead>
@@ -91,6 +95,7 @@ export function CustomersPage() {
               <th>AWS account</th>
               <th>Entra tenant</th>
               <th>Subscriptions</th>
+              <th>Admins</th>
               <th>Created</th>
             </tr>
           </thead>
@@ -104,6 +109,9 @@ export function CustomersPage() {
                 <td>{c.azure_tenant_id || '—'}</td>
                 <td>
                   <Link to={'/subscriptions?customer=' + c.id}>{c.subscriptions}</Link>
+                </td>
+                <td>
+                  <Link to={`/customers/${c.id}/admins`}>admins &amp; invitations</Link>
                 </td>
                 <td>{formatDate(c.created_at)}</td>
               </tr>

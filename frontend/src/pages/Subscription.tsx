@@ -1,15 +1,29 @@
 import { useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Button, Callout, Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
 import { api, type Agreement, type AzureOperation, type Entitlement, type Subscription, type TimelineEntry } from '../api';
 import { AzurePanel } from './AzurePanel';
 import { SubscriptionMetering } from './Metering';
+import { SeatsTab, seatsQuery } from './Seats';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
+const TABS = ['details', 'metering', 'seats'];
+
 export function SubscriptionPage() {
-  const { id } = useParams();
+  const { id = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const tab = TABS.includes(params.get('tab') ?? '') ? params.get('tab')! : 'details';
+  const setTab = (t: string) => {
+    // Search and paging belong to one tab: a new tab starts afresh.
+    const next = new URLSearchParams();
+    if (t !== 'details') next.set('tab', t);
+    setParams(next);
+  };
+  // Whether the plan is per-user decides if there is a Seats tab. The first
+  // page of seats is what the Seats tab shows first, so it is fetched once.
+  const seats = useQuery({ ...seatsQuery(id, '', 0), enabled: id !== '' });
   const q = useQuery({
     queryKey: ['subscription', id],
     queryFn: () =>
@@ -165,9 +179,25 @@ export function SubscriptionPage() {
           {s.state}
         </Tag>
       </H4>
-      <Tabs id="subscription-tabs" renderActiveTabPanelOnly>
+      <Tabs id="subscription-tabs" renderActiveTabPanelOnly selectedTabId={tab} onChange={(t) => setTab(String(t))}>
         <Tab id="details" title="Details" panel={details} />
         <Tab id="metering" title="Metering" panel={<SubscriptionMetering id={s.id} />} />
+        {(seats.data?.summary.seat_based || seats.isError || tab === 'seats') && (
+          <Tab
+            id="seats"
+            title={
+              <>
+                Seats
+                {seats.data?.summary.seat_based && (
+                  <Tag minimal round intent={seats.data.summary.over > 0 ? 'danger' : 'none'} style={{ marginLeft: 6 }}>
+                    {seats.data.summary.assigned}/{seats.data.summary.bought}
+                  </Tag>
+                )}
+              </>
+            }
+            panel={<SeatsTab id={id} />}
+          />
+        )}
       </Tabs>
     </div>
   );
