@@ -402,6 +402,96 @@ ALTER TABLE azure_sign_ins ADD COLUMN next_path text NOT NULL DEFAULT '';
 ALTER TABLE azure_sign_ins ADD COLUMN invite_id {{ref}};
 CREATE INDEX users_entra_object ON users (entra_object_id) WHERE entra_object_id <> '';
 `},
+	{"202611270008_outbox_webhooks_alerts", `
+CREATE TABLE events (
+	id {{id}},
+	event_id varchar(40) NOT NULL,
+	type varchar(64) NOT NULL,
+	subscription_id {{ref}},
+	customer_id {{ref}},
+	occurred_at {{ts}} NOT NULL,
+	data text NOT NULL,
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX events_event_id ON events (event_id);
+CREATE INDEX events_created ON events (created_at);
+CREATE TABLE webhook_endpoints (
+	id {{id}},
+	url text NOT NULL,
+	description text NOT NULL DEFAULT '',
+	secret text NOT NULL,
+	event_types text NOT NULL DEFAULT '*',
+	enabled {{bool}} NOT NULL DEFAULT TRUE,
+	disabled_reason text NOT NULL DEFAULT '',
+	disabled_at {{ts}},
+	failing_since {{ts}},
+	consecutive_failures integer NOT NULL DEFAULT 0,
+	last_success_at {{ts}},
+	created_by varchar(320) NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+	id {{id}},
+	endpoint_id {{ref}} NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+	event_id {{ref}} NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+	order_key varchar(64) NOT NULL DEFAULT '',
+	status varchar(16) NOT NULL,
+	attempts integer NOT NULL DEFAULT 0,
+	next_attempt_at {{ts}} NOT NULL,
+	lease_owner varchar(128) NOT NULL DEFAULT '',
+	lease_until {{ts}},
+	last_attempt_at {{ts}},
+	response_status integer NOT NULL DEFAULT 0,
+	response_excerpt text NOT NULL DEFAULT '',
+	error text NOT NULL DEFAULT '',
+	delivered_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	CHECK (status IN ('pending', 'succeeded', 'failed'))
+);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (endpoint_id, event_id);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, order_key, status, id);
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, id);
+ALTER TABLE metering_records ADD COLUMN expiry_warned_at {{ts}};
+CREATE TABLE alert_channels (
+	id {{id}},
+	kind varchar(16) NOT NULL,
+	name text NOT NULL DEFAULT '',
+	target text NOT NULL,
+	alert_types text NOT NULL DEFAULT '*',
+	enabled {{bool}} NOT NULL DEFAULT TRUE,
+	last_sent_at {{ts}},
+	last_error text NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (kind IN ('email', 'slack', 'teams'))
+);
+CREATE TABLE alerts (
+	id {{id}},
+	type varchar(40) NOT NULL,
+	key varchar(200) NOT NULL,
+	title text NOT NULL,
+	detail text NOT NULL DEFAULT '',
+	link text NOT NULL DEFAULT '',
+	count integer NOT NULL DEFAULT 1,
+	first_at {{ts}} NOT NULL,
+	last_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX alerts_type_key ON alerts (type, key);
+CREATE INDEX alerts_last ON alerts (last_at);
+CREATE TABLE alert_notices (
+	id {{id}},
+	alert_id {{ref}} NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+	channel_id {{ref}} NOT NULL REFERENCES alert_channels (id) ON DELETE CASCADE,
+	notified_at {{ts}},
+	notified_count integer NOT NULL DEFAULT 0,
+	attempts integer NOT NULL DEFAULT 0,
+	next_attempt_at {{ts}},
+	last_error text NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX alert_notices_once ON alert_notices (alert_id, channel_id);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -444,3 +444,101 @@ type AdminInvite struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	CreatedAt  time.Time  `json:"created_at"`
 }
+
+// Event is an outbox row: something that happened, written in the same
+// transaction as the change, for the webhook endpoints that listen.
+type Event struct {
+	ID             uint `gorm:"primaryKey"`
+	EventID        string
+	Type           string
+	SubscriptionID *uint
+	CustomerID     *uint
+	OccurredAt     time.Time
+	Data           string
+	CreatedAt      time.Time
+}
+
+// WebhookEndpoint is one of the seller's receivers of signed event deliveries.
+type WebhookEndpoint struct {
+	ID                  uint       `gorm:"primaryKey" json:"id"`
+	URL                 string     `json:"url"`
+	Description         string     `json:"description"`
+	Secret              string     `json:"-"`
+	EventTypes          string     `json:"-"`
+	Enabled             bool       `json:"enabled"`
+	DisabledReason      string     `json:"disabled_reason"`
+	DisabledAt          *time.Time `json:"disabled_at"`
+	FailingSince        *time.Time `json:"failing_since"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	LastSuccessAt       *time.Time `json:"last_success_at"`
+	CreatedBy           string     `json:"created_by"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+}
+
+// Webhook delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed" // gave up after the retry period
+)
+
+// WebhookDelivery is one event to one endpoint, with its last attempt.
+type WebhookDelivery struct {
+	ID              uint       `gorm:"primaryKey"`
+	EndpointID      uint
+	EventID         uint
+	OrderKey        string // deliveries with the same key reach an endpoint in order
+	Status          string
+	Attempts        int
+	NextAttemptAt   time.Time
+	LeaseOwner      string
+	LeaseUntil      *time.Time
+	LastAttemptAt   *time.Time
+	ResponseStatus  int
+	ResponseExcerpt string
+	Error           string
+	DeliveredAt     *time.Time
+	CreatedAt       time.Time
+}
+
+// AlertChannel is where alerts go: an e-mail address or a Slack- or
+// Teams-compatible incoming webhook.
+type AlertChannel struct {
+	ID         uint       `gorm:"primaryKey" json:"id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name"`
+	Target     string     `json:"target"`
+	AlertTypes string     `json:"-"`
+	Enabled    bool       `json:"enabled"`
+	LastSentAt *time.Time `json:"last_sent_at"`
+	LastError  string     `json:"last_error"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Alert is something that needs a person; repeats of the same type and
+// key add to its count instead of raising new alerts.
+type Alert struct {
+	ID      uint      `gorm:"primaryKey" json:"id"`
+	Type    string    `json:"type"`
+	Key     string    `json:"key"`
+	Title   string    `json:"title"`
+	Detail  string    `json:"detail"`
+	Link    string    `json:"link"`
+	Count   int       `json:"count"`
+	FirstAt time.Time `json:"first_at"`
+	LastAt  time.Time `json:"last_at"`
+}
+
+// AlertNotice is what one channel was told about one alert.
+type AlertNotice struct {
+	ID            uint `gorm:"primaryKey"`
+	AlertID       uint
+	ChannelID     uint
+	NotifiedAt    *time.Time
+	NotifiedCount int
+	Attempts      int
+	NextAttemptAt *time.Time
+	LastError     string
+}

@@ -47,6 +47,20 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/apikeys", s.allow(adminOnly), s.listAPIKeys)
 	api.POST("/apikeys", s.allow(adminOnly), s.createAPIKey)
 	api.POST("/apikeys/:id/revoke", s.allow(adminOnly), s.revokeAPIKey)
+	api.GET("/webhooks", s.allow(adminOnly), s.listWebhooks)
+	api.POST("/webhooks", s.allow(adminOnly), s.createWebhook)
+	api.PATCH("/webhooks/:id", s.allow(adminOnly), s.updateWebhook)
+	api.DELETE("/webhooks/:id", s.allow(adminOnly), s.deleteWebhook)
+	api.POST("/webhooks/:id/rotate-secret", s.allow(adminOnly), s.rotateWebhookSecret)
+	api.POST("/webhooks/:id/test", s.allow(adminOnly), s.testWebhook)
+	api.GET("/webhooks/:id/deliveries", s.allow(adminOnly), s.listDeliveries)
+	api.POST("/webhooks/:id/deliveries/:delivery/redeliver", s.allow(adminOnly), s.redeliver)
+	api.GET("/alerts", s.allow(sellerRead), s.listAlerts)
+	api.GET("/alerts/channels", s.allow(adminOnly), s.listAlertChannels)
+	api.POST("/alerts/channels", s.allow(adminOnly), s.createAlertChannel)
+	api.PATCH("/alerts/channels/:id", s.allow(adminOnly), s.updateAlertChannel)
+	api.DELETE("/alerts/channels/:id", s.allow(adminOnly), s.deleteAlertChannel)
+	api.POST("/alerts/channels/:id/test", s.allow(adminOnly), s.testAlertChannel)
 	api.GET("/subscriptions/:id/azure/plans", s.allow(sellerRead), s.azurePlans)
 	api.POST("/subscriptions/:id/azure/activate", s.allow(sellerWrite), s.azureActivateSeller)
 	api.POST("/subscriptions/:id/azure/change", s.allow(sellerWrite), s.azureChange)
@@ -72,6 +86,9 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.GET("/access", s.scope("access"), s.accessCheck)
 	v1.POST("/usage", s.scope("usage"), s.postUsage)
 	v1.GET("/seats/check", s.scope("seats"), s.seatCheck)
+	// Its OpenAPI document is public: it describes the API and holds no data.
+	r.GET("/api/v1/openapi.json", noStore, s.openAPIJSON)
+	r.GET("/api/v1/openapi.yaml", noStore, s.openAPIYAML)
 
 	// Marketplace callbacks authenticate the marketplace's way, never by
 	// session: the AWS registration token resolves through ResolveCustomer.

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
@@ -58,6 +59,9 @@ type Deps struct {
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
+
+	// Alerts sends alerts to the seller's team (nil: test buttons refuse).
+	Alerts *alerts.Service
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.

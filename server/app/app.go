@@ -19,12 +19,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -463,10 +465,18 @@ func serve(ctx context.Context, args []string, o IO) error {
 			}
 		}()
 	}
+	alertSvc := &alerts.Service{Store: st, Log: log, BaseURL: baseURL}
+	if addr := v.str("smtp-addr"); addr != "" {
+		if v.str("smtp-from") == "" {
+			return usageError{errors.New("--smtp-addr needs --smtp-from (the sender of e-mail alerts)")}
+		}
+		alertSvc.SMTP = &alerts.SMTP{Addr: addr, Username: v.str("smtp-username"), Password: v.str("smtp-password"), From: v.str("smtp-from")}
+	}
+	hooks := &webhooks.Dispatcher{Store: st, Log: log, Owner: meter.Owner, OnDisabled: alertSvc.EndpointDisabled}
 	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
-		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter,
+		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc,
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
@@ -492,6 +502,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 	go every(ctx, 30*time.Second, proc.RetryDue)
 	meter.Start(ctx)
 	go runMetering(ctx, meter, st, log)
+	go hooks.Run(ctx, time.Second)
+	go runAlerts(ctx, alertSvc, st, meter.Owner, log)
 	if az != nil {
 		go every(ctx, 5*time.Second, func(ctx context.Context) {
 			az.proc.PollOperations(ctx)
@@ -603,6 +615,9 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 	observe := func() {
 		// Six counts: every 30 s is plenty for the metrics and the warning.
 		m.Observe(ctx)
+		if _, err := m.WarnExpiring(ctx); err != nil && ctx.Err() == nil {
+			log.Error("metering: expiry warnings", "err", err)
+		}
 		if h := m.LastHealth(); h.Expiring > 0 && time.Since(warned) > 10*time.Minute {
 			warned = time.Now()
 			log.Warn("metering: records close to the end of the 24-hour window", "expiring", h.Expiring, "pending", h.Pending)
@@ -627,6 +642,23 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 			doSend()
 		}
 	}
+}
+
+// runAlerts raises the alerts the stored state calls for and sends them,
+// every 30 s, one replica at a time (under a lease).
+func runAlerts(ctx context.Context, a *alerts.Service, st *store.Store, owner string, log *slog.Logger) {
+	every(ctx, 30*time.Second, func(ctx context.Context) {
+		if ok, err := st.TryLease(ctx, "alerts", owner, 2*time.Minute); err != nil || !ok {
+			return
+		}
+		defer func() { _ = st.ReleaseLease(context.WithoutCancel(ctx), "alerts", owner) }()
+		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("alerts: sweep", "err", err)
+		}
+		if _, err := a.Notify(ctx); err != nil && ctx.Err() == nil {
+			log.Error("alerts: notify", "err", err)
+		}
+	})
 }
 
 // SandboxAWSMeteredFile, in the data directory, is what the simulated AWS

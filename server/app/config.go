@@ -62,6 +62,10 @@ var serveSettings = []setting{
 	{flag: "support-email", env: "MARKETGATE_SUPPORT_EMAIL", usage: "support address shown to buyers on the first-use pages"},
 	{flag: "metering-grace", env: "MARKETGATE_METERING_GRACE", def: "5m", usage: "how long after an hour ends its usage is still counted in it before the hour is sealed and sent (Go duration, 1m to 1h)"},
 	{flag: "metering-claim", env: "MARKETGATE_METERING_CLAIM", def: "2000", usage: "records one replica leases per dispatch round (smaller rounds share the work between replicas sooner)"},
+	{flag: "smtp-addr", env: "MARKETGATE_SMTP_ADDR", usage: "SMTP server (host:port) for e-mail alerts; STARTTLS is used when the server offers it"},
+	{flag: "smtp-username", env: "MARKETGATE_SMTP_USERNAME", usage: "SMTP user name (empty: no authentication)"},
+	{flag: "smtp-password", env: "MARKETGATE_SMTP_PASSWORD", usage: "SMTP password", secret: true},
+	{flag: "smtp-from", env: "MARKETGATE_SMTP_FROM", usage: "sender of e-mail alerts, e.g. \"Marketgate <alerts@example.com>\""},
 	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},
 	{flag: "log-level", env: "MARKETGATE_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error"},
 }

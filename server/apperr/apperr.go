@@ -25,6 +25,7 @@ const (
 	TooLarge           = "request_too_large"
 	Unavailable        = "unavailable"
 	Upstream           = "marketplace_error"
+	DeliveryFailed     = "delivery_failed"
 	Internal           = "internal"
 )
 
@@ -43,6 +44,7 @@ var statuses = map[string]int{
 	TooLarge:           http.StatusRequestEntityTooLarge,
 	Unavailable:        http.StatusServiceUnavailable,
 	Upstream:           http.StatusBadGateway,
+	DeliveryFailed:     http.StatusBadGateway,
 	Internal:           http.StatusInternalServerError,
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -231,8 +232,27 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 			return errors.New("the entitlements created no subscription")
 		}
 		subID = res.Subscription.ID
+		var before []store.Entitlement
+		if err := tx.Where("subscription_id = ?", subID).Find(&before).Error; err != nil {
+			return err
+		}
 		if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
 			return err
+		}
+		if entitlementsDiffer(before, ents) {
+			view := make([]map[string]any, len(ents))
+			for i, e := range ents {
+				var exp *time.Time
+				if !e.Expiration.IsZero() {
+					x := e.Expiration.UTC()
+					exp = &x
+				}
+				view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
+			}
+			if err := webhooks.EmitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
+				map[string]any{"entitlements": view}); err != nil {
+				return err
+			}
 		}
 		for _, e := range ents {
 			row := store.Entitlement{SubscriptionID: subID, Dimension: e.Dimension, Kind: e.Kind, Value: e.Value, UpdatedAt: now}
@@ -254,6 +274,33 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		return nil, err
 	}
 	return &subID, nil
+}
+
+// entitlementsDiffer reports whether a GetEntitlements read changed what
+// was stored (dimension, value, expiry).
+func entitlementsDiffer(before []store.Entitlement, now []Entitlement) bool {
+	if len(before) != len(now) {
+		return true
+	}
+	key := func(dim, val string, exp time.Time) string {
+		return dim + "\x00" + val + "\x00" + exp.UTC().Format(time.RFC3339)
+	}
+	have := map[string]int{}
+	for _, b := range before {
+		var exp time.Time
+		if b.ExpiresAt != nil {
+			exp = *b.ExpiresAt
+		}
+		have[key(b.Dimension, b.Value, exp)]++
+	}
+	for _, e := range now {
+		k := key(e.Dimension, e.Value, e.Expiration)
+		if have[k] == 0 {
+			return true
+		}
+		have[k]--
+	}
+	return false
 }
 
 // seatEntitlement finds the per-user plan a contract's current entitlements

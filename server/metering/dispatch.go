@@ -17,6 +17,7 @@ import (
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -87,18 +88,13 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 func (m *Meter) expire(ctx context.Context, now time.Time) error {
 	cutoff := now.Add(-usageWindow)
 	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("status = ? AND hour < ?", store.RecordPending, cutoff).
-		Updates(map[string]any{"status": store.RecordExpired, "reason": "not sent within the marketplace's 24-hour window; settle it another way",
-			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
-	if err != nil {
+	if err := m.expireWhere(ctx, now, "not sent within the marketplace's 24-hour window; settle it another way",
+		"status = ? AND hour < ?", store.RecordPending, cutoff); err != nil {
 		return err
 	}
 	if now.Sub(monthStart) >= 6*time.Hour {
-		if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-			Where("status = ? AND marketplace = ? AND hour < ?", store.RecordPending, "aws", monthStart).
-			Updates(map[string]any{"status": store.RecordExpired, "reason": "past AWS's month-end cutoff (06:00 UTC on the 1st)",
-				"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error; err != nil {
+		if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st)",
+			"status = ? AND marketplace = ? AND hour < ?", store.RecordPending, "aws", monthStart); err != nil {
 			return err
 		}
 	}
@@ -107,6 +103,29 @@ func (m *Meter) expire(ctx context.Context, now time.Time) error {
 			m.Store.W.Model(&store.Subscription{}).Select("id").Where("state IN ?", []string{string(lifecycle.Ended), string(lifecycle.Failed), string(lifecycle.Pending)})).
 		Updates(map[string]any{"status": store.RecordNotActive, "reason": "the subscription is no longer active: nothing is sent",
 			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
+}
+
+// expireWhere settles the records matching the condition as expired and,
+// in the same transaction, tells the seller's systems about each.
+func (m *Meter) expireWhere(ctx context.Context, now time.Time, reason, cond string, args ...any) error {
+	set := map[string]any{"status": store.RecordExpired, "reason": reason, "settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}
+	return m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		listening, err := webhooks.Listening(tx, webhooks.MeteringRecordExpired)
+		if err != nil {
+			return err
+		}
+		if !listening {
+			return tx.Model(&store.MeteringRecord{}).Where(cond, args...).Updates(set).Error
+		}
+		var ids []uint
+		if err := tx.Model(&store.MeteringRecord{}).Where(cond, args...).Order("id").Limit(1000).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+			return err
+		}
+		if err := tx.Model(&store.MeteringRecord{}).Where("id IN ? AND status = ?", ids, store.RecordPending).Updates(set).Error; err != nil {
+			return err
+		}
+		return emitRecords(tx, now, webhooks.MeteringRecordExpired, ids)
+	})
 }
 
 func (m *Meter) claimLimit() int {
@@ -357,6 +376,7 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 	now := m.Store.Now()
 	settled := 0
 	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var refused []uint
 		for i, r := range b {
 			o := outs[i]
 			upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "lease_owner": "", "lease_until": nil, "updated_at": now, "sent_at": now}
@@ -370,12 +390,21 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 				upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.status, o.reason, o.marketplaceID, now
 				settled++
 			}
-			if err := tx.Model(&store.MeteringRecord{}).Where("id = ? AND lease_owner = ? AND status = ?", r.ID, r.LeaseOwner, store.RecordPending).
-				Updates(upd).Error; err != nil {
-				return err
+			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND lease_owner = ? AND status = ?", r.ID, r.LeaseOwner, store.RecordPending).
+				Updates(upd)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 && !o.retry && o.status != store.RecordAccepted && o.status != store.RecordExpired {
+				refused = append(refused, r.ID) // rejected, duplicate or conflict: someone should look
+			}
+			if res.RowsAffected == 1 && !o.retry && o.status == store.RecordExpired {
+				if err := emitRecords(tx, now, webhooks.MeteringRecordExpired, []uint{r.ID}); err != nil {
+					return err
+				}
 			}
 		}
-		return nil
+		return emitRecords(tx, now, webhooks.MeteringRecordRejected, refused)
 	})
 	return settled, err
 }

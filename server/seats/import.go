@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
 
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -255,6 +257,7 @@ func (s *Service) Import(ctx context.Context, subID uint, lines []Line, refused 
 		}
 		assigned := len(have) - len(releaseIDs)
 		now := s.Store.Now()
+		var added []store.Seat
 		for _, l := range adds {
 			if assigned >= sub.Quantity && !sub.Plan.AllowOverAssignment {
 				out.Refused = append(out.Refused, Refusal{Line: l.Line, Value: l.User.String(),
@@ -269,12 +272,25 @@ func (s *Service) Import(ctx context.Context, subID uint, lines []Line, refused 
 				if err := tx.Create(seat).Error; err != nil {
 					return err
 				}
+				added = append(added, *seat)
 			}
 		}
 		if apply && len(releaseIDs) > 0 {
 			if err := tx.Where("subscription_id = ? AND id IN ?", sub.ID, releaseIDs).Delete(&store.Seat{}).Error; err != nil {
 				return err
 			}
+			var gone []store.Seat
+			for _, h := range have {
+				if slices.Contains(releaseIDs, h.ID) {
+					gone = append(gone, h)
+				}
+			}
+			if err := emitSeats(tx, now, sub.ID, webhooks.SeatReleased, gone); err != nil {
+				return err
+			}
+		}
+		if err := emitSeats(tx, now, sub.ID, webhooks.SeatAssigned, added); err != nil {
+			return err
 		}
 		out.Applied = apply
 		out.Summary = summarize(sub, assigned)

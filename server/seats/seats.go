@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -282,7 +283,26 @@ func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, s
 		}
 		return nil, err
 	}
+	if err := emitSeats(tx, now, sub.ID, webhooks.SeatAssigned, []store.Seat{*seat}); err != nil {
+		return nil, err
+	}
 	return seat, nil
+}
+
+// emitSeats tells the seller's systems about seats assigned or released.
+func emitSeats(tx *gorm.DB, now time.Time, subID uint, typ string, seats []store.Seat) error {
+	if len(seats) == 0 {
+		return nil
+	}
+	if ok, err := webhooks.Listening(tx, typ); err != nil || !ok {
+		return err
+	}
+	for i := range seats {
+		if err := webhooks.EmitSubscription(tx, now, subID, now, []string{typ}, map[string]any{"seat": seats[i]}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Assign gives a user a seat.
@@ -315,11 +335,18 @@ func (s *Service) Release(ctx context.Context, subID uint, ids []uint) (int, Sum
 			return err
 		}
 		if len(ids) > 0 {
+			var gone []store.Seat
+			if err := tx.Where("subscription_id = ? AND id IN ?", subID, ids).Find(&gone).Error; err != nil {
+				return err
+			}
 			r := tx.Where("subscription_id = ? AND id IN ?", subID, ids).Delete(&store.Seat{})
 			if r.Error != nil {
 				return r.Error
 			}
 			released = int(r.RowsAffected)
+			if err := emitSeats(tx, s.Store.Now(), subID, webhooks.SeatReleased, gone); err != nil {
+				return err
+			}
 		}
 		n, err := count(tx, sub.ID)
 		sm = summarize(sub, n)

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -212,8 +213,51 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	if err := tx.Create(&te).Error; err != nil {
 		return res, err
 	}
+	// The outbox: the seller's systems hear of it in this same transaction.
+	if types := eventTypes(res.Created, from, sub.State, out.Effects); len(types) > 0 {
+		change := map[string]any{"kind": ev.Kind, "from_state": from, "to_state": sub.State, "summary": te.Summary,
+			"source": meta.Source, "actor": te.Actor}
+		if err := webhooks.EmitSubscription(tx, now, sub.ID, ev.At, types, map[string]any{"change": change}); err != nil {
+			return res, err
+		}
+	}
 	res.Subscription = sub
 	return res, nil
+}
+
+// eventTypes names the webhook events a change makes.
+func eventTypes(created bool, from, to string, effects []lifecycle.Effect) []string {
+	var out []string
+	if created {
+		out = append(out, webhooks.SubscriptionCreated)
+	}
+	if from != to {
+		switch lifecycle.State(to) {
+		case lifecycle.Active:
+			if from == string(lifecycle.Suspended) {
+				out = append(out, webhooks.SubscriptionReinstated)
+			} else {
+				out = append(out, webhooks.SubscriptionActivated)
+			}
+		case lifecycle.Suspended:
+			out = append(out, webhooks.SubscriptionSuspended)
+		case lifecycle.UnsubscribePending:
+			out = append(out, webhooks.SubscriptionUnsubscribePending)
+		case lifecycle.Ended:
+			out = append(out, webhooks.SubscriptionEnded)
+		case lifecycle.Failed:
+			out = append(out, webhooks.SubscriptionFailed)
+		}
+	}
+	if !created {
+		if slices.Contains(effects, lifecycle.PlanChanged) {
+			out = append(out, webhooks.SubscriptionPlanChanged)
+		}
+		if slices.Contains(effects, lifecycle.QuantityChanged) {
+			out = append(out, webhooks.SubscriptionQuantityChanged)
+		}
+	}
+	return out
 }
 
 func toLifecycle(s *store.Subscription) lifecycle.Subscription {

@@ -1,0 +1,335 @@
+// Package alerts tells the seller's team when something needs a person:
+// by e-mail (SMTP) or through a Slack- or Teams-compatible incoming
+// webhook. Alerts are rows keyed by type and subject; repeats add to the
+// count instead of raising new ones, and each channel hears of an alert at
+// once, then at most once per window with the number of repeats — no
+// alert storms.
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"net/smtp"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/store"
+)
+
+// Alert types.
+const (
+	MarketplaceFailing = "marketplace_failing"
+	MeteringExpiring   = "metering_expiring"
+	MeteringRejected   = "metering_rejected"
+	InboxFailed        = "inbox_failed"
+	WebhookDisabled    = "webhook_disabled"
+	ApprovalWaiting    = "approval_waiting"
+)
+
+// Types lists the alert types a channel may choose.
+var Types = []struct {
+	Type, Description string
+}{
+	{MarketplaceFailing, "calls to a marketplace keep failing (metering records retried again and again)"},
+	{MeteringExpiring, "metering records are close to the end of the marketplace's 24-hour window"},
+	{MeteringRejected, "a marketplace refused metering records, or holds another quantity for their hour"},
+	{InboxFailed, "an inbound marketplace message failed to apply"},
+	{WebhookDisabled, "an outbound webhook endpoint kept failing and was disabled"},
+	{ApprovalWaiting, "a subscription waits for the seller's approval"},
+}
+
+// KnownType reports whether t is an alert type.
+func KnownType(t string) bool {
+	return slices.ContainsFunc(Types, func(x struct{ Type, Description string }) bool { return x.Type == t })
+}
+
+func wants(types, t string) bool {
+	for _, x := range strings.Split(types, ",") {
+		if x = strings.TrimSpace(x); x == t || x == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// SMTP is how e-mail alerts are sent.
+type SMTP struct {
+	Addr     string // host:port
+	Username string
+	Password string
+	From     string
+}
+
+// Service raises alerts and sends them.
+type Service struct {
+	Store   *store.Store
+	Log     *slog.Logger
+	SMTP    *SMTP        // nil: e-mail alerts are not available
+	HTTP    *http.Client // for incoming webhooks (nil: 10 s timeout)
+	BaseURL string       // links in alerts
+	// Window: after the first notice, a channel hears of an alert's repeats
+	// at most once per window (default 1 h).
+	Window time.Duration
+}
+
+func (s *Service) window() time.Duration {
+	if s.Window > 0 {
+		return s.Window
+	}
+	return time.Hour
+}
+
+func (s *Service) client() *http.Client {
+	if s.HTTP != nil {
+		return s.HTTP
+	}
+	return &http.Client{Timeout: 10 * time.Second}
+}
+
+// Raise records n occurrences of an alert (type and key identify it).
+func (s *Service) Raise(ctx context.Context, typ, key, title, detail, link string, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	now := s.Store.Now()
+	return s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var a store.Alert
+		if err := tx.Where("type = ? AND key = ?", typ, key).Limit(1).Find(&a).Error; err != nil {
+			return err
+		}
+		if a.ID == 0 {
+			a = store.Alert{Type: typ, Key: key, Title: title, Detail: detail, Link: link, Count: n, FirstAt: now, LastAt: now}
+			return tx.Create(&a).Error
+		}
+		return tx.Model(&store.Alert{}).Where("id = ?", a.ID).Updates(map[string]any{"title": title, "detail": detail, "link": link,
+			"count": gorm.Expr("count + ?", n), "last_at": now}).Error
+	})
+}
+
+// Notify sends what each enabled channel has not heard yet: a new alert at
+// once, repeats of a known one at most once per window. It returns how
+// many messages it sent.
+func (s *Service) Notify(ctx context.Context) (int, error) {
+	now := s.Store.Now()
+	db := s.Store.W.WithContext(ctx)
+	var chans []store.AlertChannel
+	if err := db.Where("enabled").Order("id").Find(&chans).Error; err != nil {
+		return 0, err
+	}
+	if len(chans) == 0 {
+		return 0, nil
+	}
+	var recent []store.Alert
+	if err := db.Where("last_at > ?", now.Add(-7*24*time.Hour)).Order("id").Find(&recent).Error; err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, ch := range chans {
+		for _, a := range recent {
+			if !wants(ch.AlertTypes, a.Type) {
+				continue
+			}
+			var n store.AlertNotice
+			if err := db.Where("alert_id = ? AND channel_id = ?", a.ID, ch.ID).Limit(1).Find(&n).Error; err != nil {
+				return sent, err
+			}
+			if n.NextAttemptAt != nil && n.NextAttemptAt.After(now) {
+				continue // backing off after a failed send
+			}
+			first := n.NotifiedAt == nil
+			if !first && (a.Count <= n.NotifiedCount || now.Sub(*n.NotifiedAt) < s.window()) {
+				continue // nothing new, or told recently: coalesce
+			}
+			subject, text := s.message(&a, n.NotifiedCount)
+			err := s.send(ctx, &ch, subject, text, s.link(a.Link))
+			var upd map[string]any
+			if err != nil {
+				next := now.Add(time.Duration(min(1<<min(n.Attempts, 6), 60)) * time.Minute)
+				upd = map[string]any{"attempts": n.Attempts + 1, "next_attempt_at": next, "last_error": err.Error()}
+				s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).Update("last_error", err.Error())
+				if s.Log != nil {
+					s.Log.Warn("alert not sent", "channel", ch.ID, "kind", ch.Kind, "err", err)
+				}
+			} else {
+				sent++
+				upd = map[string]any{"notified_at": now, "notified_count": a.Count, "attempts": 0, "next_attempt_at": nil, "last_error": ""}
+				s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).
+					Updates(map[string]any{"last_sent_at": now, "last_error": ""})
+			}
+			if n.ID == 0 {
+				n = store.AlertNotice{AlertID: a.ID, ChannelID: ch.ID}
+				if err := db.Create(&n).Error; err != nil {
+					return sent, err
+				}
+			}
+			if err := db.Model(&store.AlertNotice{}).Where("id = ?", n.ID).Updates(upd).Error; err != nil {
+				return sent, err
+			}
+		}
+	}
+	return sent, nil
+}
+
+func (s *Service) link(l string) string {
+	if l == "" || strings.HasPrefix(l, "http") {
+		return l
+	}
+	return strings.TrimRight(s.BaseURL, "/") + l
+}
+
+// message is an alert's subject and text; told says how many occurrences
+// the channel already heard of.
+func (s *Service) message(a *store.Alert, told int) (string, string) {
+	subject := "[Marketgate] " + a.Title
+	var b strings.Builder
+	b.WriteString(a.Title)
+	if a.Detail != "" {
+		b.WriteString("\n" + a.Detail)
+	}
+	if told > 0 {
+		fmt.Fprintf(&b, "\nSeen %d more times since the last notice (%d in all since %s).", a.Count-told, a.Count, a.FirstAt.UTC().Format(time.RFC1123))
+	} else if a.Count > 1 {
+		fmt.Fprintf(&b, "\nSeen %d times since %s.", a.Count, a.FirstAt.UTC().Format(time.RFC1123))
+	}
+	return subject, b.String()
+}
+
+// ErrNoSMTP: e-mail alerts need SMTP settings.
+var ErrNoSMTP = errors.New("e-mail alerts need SMTP settings (MARKETGATE_SMTP_ADDR and MARKETGATE_SMTP_FROM)")
+
+// SendTest sends a test message to a channel.
+func (s *Service) SendTest(ctx context.Context, ch *store.AlertChannel) error {
+	err := s.send(ctx, ch, "[Marketgate] Test alert", "This is a test alert from Marketgate. Alerts for this channel will look like this.", s.link("/settings"))
+	now := s.Store.Now()
+	upd := map[string]any{"last_error": ""}
+	if err != nil {
+		upd["last_error"] = err.Error()
+	} else {
+		upd["last_sent_at"] = now
+	}
+	s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).Updates(upd)
+	return err
+}
+
+func (s *Service) send(ctx context.Context, ch *store.AlertChannel, subject, text, link string) error {
+	switch ch.Kind {
+	case "email":
+		return s.sendMail(ch.Target, subject, text, link)
+	case "slack":
+		body := map[string]any{"text": text + linkLine(link)}
+		return s.post(ctx, ch.Target, body)
+	case "teams":
+		card := map[string]any{"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": subject,
+			"title": subject, "text": strings.ReplaceAll(text, "\n", "\n\n") + linkLine(link)}
+		return s.post(ctx, ch.Target, card)
+	}
+	return fmt.Errorf("unknown channel kind %q", ch.Kind)
+}
+
+func linkLine(link string) string {
+	if link == "" {
+		return ""
+	}
+	return "\n" + link
+}
+
+func (s *Service) post(ctx context.Context, target string, body any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := s.client().Do(req)
+	if err != nil {
+		return fmt.Errorf("incoming webhook: %w", err)
+	}
+	defer res.Body.Close()
+	excerpt, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return fmt.Errorf("incoming webhook answered HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(excerpt)))
+	}
+	return nil
+}
+
+func (s *Service) sendMail(to, subject, text, link string) error {
+	if s.SMTP == nil || s.SMTP.Addr == "" || s.SMTP.From == "" {
+		return ErrNoSMTP
+	}
+	host, _, err := net.SplitHostPort(s.SMTP.Addr)
+	if err != nil {
+		return fmt.Errorf("SMTP address: %w", err)
+	}
+	var auth smtp.Auth
+	if s.SMTP.Username != "" {
+		auth = smtp.PlainAuth("", s.SMTP.Username, s.SMTP.Password, host)
+	}
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
+	msg := "From: " + s.SMTP.From + "\r\nTo: " + to + "\r\nSubject: " + mimeHeader(subject) +
+		"\r\nDate: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\nMessage-ID: <" + hex.EncodeToString(id) + "@marketgate>" +
+		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+		strings.ReplaceAll(text+linkLine(link), "\n", "\r\n") + "\r\n"
+	from := s.SMTP.From
+	if a, err := mail.ParseAddress(from); err == nil {
+		from = a.Address
+	}
+	if err := smtp.SendMail(s.SMTP.Addr, auth, from, []string{to}, []byte(msg)); err != nil {
+		return fmt.Errorf("SMTP: %w", err)
+	}
+	return nil
+}
+
+func mimeHeader(s string) string {
+	for _, r := range s {
+		if r > 127 {
+			return "=?utf-8?q?" + strings.NewReplacer("=", "=3D", "?", "=3F", "_", "=5F", " ", "_").Replace(qp(s)) + "?="
+		}
+	}
+	return s
+}
+
+func qp(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c > 127 {
+			fmt.Fprintf(&b, "=%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// ValidTarget checks a channel's target for its kind.
+func ValidTarget(kind, target string) error {
+	switch kind {
+	case "email":
+		a, err := mail.ParseAddress(target)
+		if err != nil || a.Address != target {
+			return errors.New("target must be an e-mail address")
+		}
+	case "slack", "teams":
+		u, err := url.Parse(target)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("target must be the incoming webhook's http(s) URL")
+		}
+	default:
+		return errors.New("kind must be email, slack or teams")
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/marketgate/marketgate/store"
+)
+
+const sweptKey = "alerts_swept_at"
+
+// Sweep raises the alerts the stored state calls for since the last sweep:
+// inbound messages that failed to apply, metering records rejected or
+// nearing the end of their window, records the marketplaces keep refusing
+// with transient errors, and subscriptions waiting for the seller's
+// approval. It reads what is stored, so a crash loses nothing: the next
+// sweep (on any replica) sees the same rows. Callers hold a lease.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.Store.Now()
+	since := now.Add(-time.Hour) // the first sweep looks back an hour
+	if v, ok, err := s.Store.GetSetting(ctx, sweptKey); err != nil {
+		return err
+	} else if ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			since = t
+		}
+	}
+	db := s.Store.R.WithContext(ctx)
+
+	// Inbound messages that failed to apply, per source.
+	var failed []struct {
+		Source string
+		N      int
+		Err    string
+	}
+	if err := db.Model(&store.InboxMessage{}).Select("source, count(*) AS n, max(error) AS err").
+		Where("status = ? AND received_at > ? AND received_at <= ?", store.InboxFailed, since, now).Group("source").Scan(&failed).Error; err != nil {
+		return err
+	}
+	for _, f := range failed {
+		if err := s.Raise(ctx, InboxFailed, "inbox:"+f.Source, fmt.Sprintf("Inbound %s messages failed to apply", f.Source),
+			fmt.Sprintf("%d new since the last check; for example: %s", f.N, short(f.Err)), "/notifications?status=failed", f.N); err != nil {
+			return err
+		}
+	}
+
+	// Metering records refused for good, and records near the window's end.
+	var refused []struct {
+		Marketplace string
+		N           int
+		Reason      string
+	}
+	if err := db.Model(&store.MeteringRecord{}).Select("marketplace, count(*) AS n, max(reason) AS reason").
+		Where("status IN ? AND settled_at > ? AND settled_at <= ?", []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, since, now).
+		Group("marketplace").Scan(&refused).Error; err != nil {
+		return err
+	}
+	for _, r := range refused {
+		if err := s.Raise(ctx, MeteringRejected, "metering:rejected:"+r.Marketplace, fmt.Sprintf("%s refused metering records", name(r.Marketplace)),
+			fmt.Sprintf("%d records refused or in conflict; for example: %s", r.N, short(r.Reason)), "/metering?status=rejected,duplicate,conflict", r.N); err != nil {
+			return err
+		}
+	}
+	var expiring int64
+	if err := db.Model(&store.MeteringRecord{}).Where("expiry_warned_at > ? AND expiry_warned_at <= ?", since, now).Count(&expiring).Error; err != nil {
+		return err
+	}
+	if err := s.Raise(ctx, MeteringExpiring, "metering:expiring", "Metering records are about to expire",
+		fmt.Sprintf("%d records are still not accepted 20 hours after their hour; the marketplaces take them for 24 hours only.", expiring),
+		"/metering?status=pending", int(expiring)); err != nil {
+		return err
+	}
+
+	// Transient failures that keep coming back: the marketplace is not answering.
+	var failing []struct {
+		Marketplace string
+		N           int
+		Reason      string
+	}
+	if err := db.Model(&store.MeteringRecord{}).Select("marketplace, count(*) AS n, max(reason) AS reason").
+		Where("status = ? AND attempts >= ? AND updated_at > ? AND updated_at <= ?", store.RecordPending, 5, since, now).
+		Group("marketplace").Scan(&failing).Error; err != nil {
+		return err
+	}
+	for _, f := range failing {
+		if err := s.Raise(ctx, MarketplaceFailing, "marketplace:"+f.Marketplace, fmt.Sprintf("Calls to %s keep failing", name(f.Marketplace)),
+			fmt.Sprintf("%d metering records failed five times or more; the last answer: %s", f.N, short(f.Reason)), "/metering?status=pending", f.N); err != nil {
+			return err
+		}
+	}
+
+	// Subscriptions waiting for the seller's approval.
+	var waiting []struct {
+		ID   uint
+		Name string
+	}
+	if err := db.Table("subscriptions s").Select("s.id, s.name").Joins("JOIN plans p ON p.id = s.plan_id").
+		Where("s.state = ? AND p.activation_policy = ? AND s.created_at > ? AND s.created_at <= ?", "pending", store.ActivateSellerApproves, since, now).
+		Scan(&waiting).Error; err != nil {
+		return err
+	}
+	for _, w := range waiting {
+		if err := s.Raise(ctx, ApprovalWaiting, fmt.Sprintf("approval:%d", w.ID), "A subscription waits for your approval",
+			fmt.Sprintf("%q was purchased with a plan the seller approves; it is not active (nor billed) until someone approves it.", w.Name),
+			fmt.Sprintf("/subscriptions/%d", w.ID), 1); err != nil {
+			return err
+		}
+	}
+	return s.Store.SetSetting(ctx, sweptKey, now.Format(time.RFC3339Nano))
+}
+
+func name(mp string) string {
+	switch mp {
+	case "aws":
+		return "AWS Marketplace"
+	case "azure":
+		return "Microsoft's marketplace"
+	}
+	return mp
+}
+
+func short(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	if s == "" {
+		return "(no message)"
+	}
+	return s
+}
+
+// EndpointDisabled raises the alert for a webhook endpoint that was disabled.
+func (s *Service) EndpointDisabled(ctx context.Context, ep *store.WebhookEndpoint) {
+	if err := s.Raise(ctx, WebhookDisabled, fmt.Sprintf("webhook:%d", ep.ID), "A webhook endpoint was disabled",
+		fmt.Sprintf("%s: %s. Fix the receiver, then enable the endpoint again; its waiting deliveries resume.", ep.URL, ep.DisabledReason),
+		fmt.Sprintf("/webhooks/%d", ep.ID), 1); err != nil && s.Log != nil {
+		s.Log.Error("alert", "err", err)
+	}
+}

@@ -1,0 +1,63 @@
+package metering
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/webhooks"
+	"github.com/marketgate/marketgate/store"
+)
+
+// recordData is a metering record as webhook events carry it.
+func recordData(r *store.MeteringRecord) map[string]any {
+	return map[string]any{"id": r.ID, "subscription_id": r.SubscriptionID, "marketplace": r.Marketplace, "dimension": r.Dimension,
+		"hour": r.Hour.UTC(), "quantity": r.Quantity, "status": r.Status, "reason": r.Reason, "attempts": r.Attempts}
+}
+
+// emitRecords tells the seller's systems about records (rejected, expiring,
+// expired), in the transaction that changed them.
+func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if ok, err := webhooks.Listening(tx, typ); err != nil || !ok {
+		return err
+	}
+	var recs []store.MeteringRecord
+	if err := tx.Where("id IN ?", ids).Order("id").Find(&recs).Error; err != nil {
+		return err
+	}
+	for i := range recs {
+		if err := webhooks.EmitSubscription(tx, now, recs[i].SubscriptionID, now, []string{typ},
+			map[string]any{"record": recordData(&recs[i])}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WarnExpiring marks the pending records whose 24-hour window is closing
+// (older than 20 hours) and emits metering.record_expiring once for each.
+// It returns how many it marked.
+func (m *Meter) WarnExpiring(ctx context.Context) (int, error) {
+	now := m.Store.Now()
+	var ids []uint
+	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("status = ? AND hour < ? AND expiry_warned_at IS NULL", store.RecordPending, now.Add(-expiringSoon)).
+		Order("id").Limit(500).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		r := tx.Model(&store.MeteringRecord{}).Where("id IN ? AND expiry_warned_at IS NULL", ids).Update("expiry_warned_at", now)
+		if r.Error != nil {
+			return r.Error
+		}
+		n = int(r.RowsAffected)
+		return emitRecords(tx, now, webhooks.MeteringRecordExpiring, ids)
+	})
+	return n, err
+}
