@@ -32,11 +32,19 @@ type env struct {
 
 func newEnv(t *testing.T, st *store.Store, portal fstest.MapFS) *env {
 	t.Helper()
+	return newEnvWith(t, st, func(d *api.Deps) {
+		if portal != nil {
+			d.Portal = portal
+		}
+	})
+}
+
+// newEnvWith is newEnv with dependencies set by the test.
+func newEnvWith(t *testing.T, st *store.Store, set func(*api.Deps)) *env {
+	t.Helper()
 	d := api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Info: api.Info{Version: "test", BaseURL: "http://portal.test"}}
-	if portal != nil {
-		d.Portal = portal
-	}
+	set(&d)
 	h, err := api.New(d)
 	if err != nil {
 		t.Fatal(err)
