@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -35,13 +36,14 @@ func (s *Server) postUsage(c *gin.Context) {
 		s.failCode(c, apperr.Unavailable, "metering is not running")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 4<<20+1))
+	body, err := io.ReadAll(c.Request.Body) // at most 1 MiB (requestContext)
 	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			s.failCode(c, apperr.TooLarge, "a usage batch is at most 1 MiB: split it")
+			return
+		}
 		s.failCode(c, apperr.Invalid, "unreadable body")
-		return
-	}
-	if len(body) > 4<<20 {
-		s.failCode(c, apperr.TooLarge, "a usage batch is at most 4 MB")
 		return
 	}
 	trimmed := bytes.TrimSpace(body)

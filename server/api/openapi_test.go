@@ -240,8 +240,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "usage: not JSON", method: post, path: "/api/v1/usage", key: all, body: "not json", status: 400, code: "invalid_input"},
 			{name: "usage: no events", method: post, path: "/api/v1/usage", key: all, body: `{"events":[]}`, status: 400, code: "invalid_input"},
 			{name: "usage: 1,001 events", method: post, path: "/api/v1/usage", key: all, body: "[" + strings.Join(many, ",") + "]", status: 400, code: "invalid_input"},
-			// The document promises 400 past 1 MiB (the request limit of every route).
-			{name: "usage: over 1 MiB", method: post, path: "/api/v1/usage", key: all, body: "[" + strings.Join(huge, ",") + "]", reqValid: true, status: 400, code: "invalid_input"},
+			// Past 1 MiB (the request limit of every route): 413.
+			{name: "usage: over 1 MiB", method: post, path: "/api/v1/usage", key: all, body: "[" + strings.Join(huge, ",") + "]", reqValid: true, status: 413, code: "request_too_large"},
 			{name: "usage: no key", method: post, path: "/api/v1/usage", body: `{"events":[]}`, status: 401, code: "unauthenticated"},
 			{name: "usage: wrong scope", method: post, path: "/api/v1/usage", key: accessOnly, reqValid: true, status: 403, code: "forbidden",
 				body: "[" + ev("x1", "XACME", "api_calls", 1, ts(-time.Minute)) + "]"},
