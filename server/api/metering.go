@@ -3,8 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
