@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -278,6 +279,28 @@ func TestSweep(t *testing.T) {
 			if again[i].Count != as[i].Count {
 				t.Fatalf("a second sweep counted %s again", again[i].Type)
 			}
+		}
+	})
+}
+
+// TestRepeatedCallFailures: a marketplace call failing again and again
+// raises one alert (at the threshold and every threshold after); a success
+// starts the count again.
+func TestRepeatedCallFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		calls := &alerts.Calls{Alerts: &alerts.Service{Store: st}, Threshold: 3}
+		boom := errors.New("connection refused")
+		for i := 0; i < 2; i++ {
+			calls.Observe("aws", "SQS ReceiveMessage", boom)
+		}
+		calls.Observe("aws", "SQS ReceiveMessage", nil)
+		for i := 0; i < 7; i++ {
+			calls.Observe("aws", "SQS ReceiveMessage", boom)
+		}
+		var as []store.Alert
+		st.R.Find(&as)
+		if len(as) != 1 || as[0].Type != alerts.MarketplaceFailing || as[0].Count != 2 || !strings.Contains(as[0].Detail, "6 times in a row") {
+			t.Fatalf("alerts: %+v", as)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/marketgate/marketgate/store"
@@ -138,5 +139,48 @@ func (s *Service) EndpointDisabled(ctx context.Context, ep *store.WebhookEndpoin
 		fmt.Sprintf("%s: %s. Fix the receiver, then enable the endpoint again; its waiting deliveries resume.", ep.URL, ep.DisabledReason),
 		fmt.Sprintf("/webhooks/%d", ep.ID), 1); err != nil && s.Log != nil {
 		s.Log.Error("alert", "err", err)
+	}
+}
+
+// Calls follows calls to a marketplace made in this process (SQS polling,
+// Microsoft reconciliation) and raises marketplace_failing when one keeps
+// failing: at Threshold failures in a row, and again at every further
+// Threshold (coalescing keeps that from becoming a storm).
+type Calls struct {
+	Alerts    *Service
+	Threshold int // default 5
+
+	mu     sync.Mutex
+	streak map[string]int
+}
+
+// Observe records a call's outcome (err nil: it worked).
+func (c *Calls) Observe(marketplace, call string, err error) {
+	if c == nil || c.Alerts == nil {
+		return
+	}
+	th := c.Threshold
+	if th <= 0 {
+		th = 5
+	}
+	key := marketplace + ":" + call
+	c.mu.Lock()
+	if c.streak == nil {
+		c.streak = map[string]int{}
+	}
+	if err == nil {
+		delete(c.streak, key)
+		c.mu.Unlock()
+		return
+	}
+	c.streak[key]++
+	n := c.streak[key]
+	c.mu.Unlock()
+	if n%th != 0 {
+		return
+	}
+	if rerr := c.Alerts.Raise(context.Background(), MarketplaceFailing, "marketplace:"+key, fmt.Sprintf("Calls to %s keep failing", name(marketplace)),
+		fmt.Sprintf("%s failed %d times in a row; the last error: %s", call, n, short(err.Error())), "/settings", 1); rerr != nil && c.Alerts.Log != nil {
+		c.Alerts.Log.Error("alert", "err", rerr)
 	}
 }

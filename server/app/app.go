@@ -496,8 +496,10 @@ func serve(ctx context.Context, args []string, o IO) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go sweepSessions(ctx, st, log)
+	calls := &alerts.Calls{Alerts: alertSvc}
 	for _, q := range queues {
-		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log}).Run(ctx)
+		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log,
+			Observe: func(err error) { calls.Observe("aws", "SQS ReceiveMessage", err) }}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
 	meter.Start(ctx)
@@ -509,7 +511,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 			az.proc.PollOperations(ctx)
 			az.proc.RetryDue(ctx)
 		})
-		go reconcileAzure(ctx, az, log)
+		// Reconciliation runs hourly: two failures in a row are worth a look.
+		go reconcileAzure(ctx, az, log, &alerts.Calls{Alerts: alertSvc, Threshold: 2})
 	}
 
 	errc := make(chan error, 1)
@@ -668,9 +671,12 @@ const SandboxAWSMeteredFile = "sandbox-aws-metered.jsonl"
 // reconcileAzure compares every Microsoft subscription with the
 // marketplace shortly after start and then every interval, so a lost
 // webhook leaves a subscription wrong for at most one interval.
-func reconcileAzure(ctx context.Context, az *azureParts, log *slog.Logger) {
+func reconcileAzure(ctx context.Context, az *azureParts, log *slog.Logger, calls *alerts.Calls) {
 	run := func(ctx context.Context) {
 		rep, err := az.proc.Reconcile(ctx, "system")
+		if ctx.Err() == nil {
+			calls.Observe("azure", "reconciliation (List subscriptions)", err)
+		}
 		if err != nil {
 			log.Error("microsoft reconciliation", "err", err)
 			return

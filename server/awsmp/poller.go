@@ -23,6 +23,8 @@ type Poller struct {
 	Processor *Processor
 	Log       *slog.Logger
 	Wait      int32 // long-poll seconds (default 20)
+	// Observe, when set, hears how each receive went (alerts on repeated failures).
+	Observe func(err error)
 }
 
 // Run polls until ctx ends.
@@ -35,6 +37,9 @@ func (p *Poller) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(p.QueueURL),
 			MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
+		if p.Observe != nil && ctx.Err() == nil {
+			p.Observe(err)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
