@@ -246,7 +246,13 @@ func (s *Server) dashboard(c *gin.Context) {
 			return
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"by_state": out, "total": total, "customers": customers})
+	more, err := s.dashboardMore(c, scope)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	more["by_state"], more["total"], more["customers"] = out, total, customers
+	c.JSON(http.StatusOK, more)
 }
 
 type offerView struct {

@@ -1,0 +1,115 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+func TestUserManagementAndAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		me := e.user("admin@seller.com", store.RoleAdmin, nil)
+		admin := e.login("admin@seller.com")
+
+		admin.do(http.MethodPost, "/api/users", `{"email":"nope","role":"viewer"}`, nil).errCode(t, 400, "invalid_input")
+		admin.do(http.MethodPost, "/api/users", `{"email":"ann@seller.com","role":"customer_admin"}`, nil).errCode(t, 400, "invalid_input")
+		var created struct {
+			User struct {
+				ID                 uint
+				MustChangePassword bool `json:"must_change_password"`
+			}
+			Password string
+		}
+		r := admin.do(http.MethodPost, "/api/users", `{"email":"Ann@Seller.com","name":"Ann","role":"operator"}`, nil)
+		r.json(t, &created)
+		if r.code != 201 || created.Password == "" || !created.User.MustChangePassword {
+			t.Fatalf("create: %d %s", r.code, r.body)
+		}
+		admin.do(http.MethodPost, "/api/users", `{"email":"ann@seller.com","role":"viewer"}`, nil).errCode(t, 409, "conflict")
+		// The invitee signs in with the one-time password and must change it.
+		ann := &browser{e: e}
+		if r := ann.do(http.MethodPost, "/api/auth/login", fmt.Sprintf(`{"email":"ann@seller.com","password":%q}`, created.Password), nil); r.code != 200 {
+			t.Fatalf("one-time password: %d", r.code)
+		}
+		ann.get("/api/subscriptions").errCode(t, 403, "forbidden")
+
+		path := fmt.Sprintf("/api/users/%d", created.User.ID)
+		if r := admin.do(http.MethodPatch, path, `{"role":"admin"}`, nil); r.code != 200 || !strings.Contains(string(r.body), `"role":"admin"`) {
+			t.Fatalf("promote: %d %s", r.code, r.body)
+		}
+		admin.do(http.MethodPatch, path, `{"role":"customer_admin"}`, nil).errCode(t, 400, "invalid_input")
+		self := fmt.Sprintf("/api/users/%d", me.ID)
+		admin.do(http.MethodPatch, self, `{"role":"viewer"}`, nil).errCode(t, 409, "conflict")
+		admin.do(http.MethodPatch, self, `{"disabled":true}`, nil).errCode(t, 409, "conflict")
+		// Disabling signs the user out at once.
+		if r := admin.do(http.MethodPatch, path, `{"disabled":true}`, nil); r.code != 200 {
+			t.Fatalf("disable: %d %s", r.code, r.body)
+		}
+		ann.get("/api/auth/me").errCode(t, 401, "unauthenticated")
+		admin.do(http.MethodPatch, "/api/users/999999", `{"disabled":true}`, nil).errCode(t, 404, "not_found")
+
+		// The last admin stays an admin.
+		e.user("solo@other.com", store.RoleViewer, nil)
+		var last int64
+		st.R.Model(&store.User{}).Where("role = 'admin' AND NOT disabled").Count(&last)
+		if last != 1 {
+			t.Fatalf("%d enabled admins", last)
+		}
+
+		// The audit log: who did what, filterable, exportable.
+		var log struct {
+			Items []struct {
+				Actor  string
+				Action string
+				Before string
+				After  string
+			}
+			Total int
+		}
+		admin.get("/api/audit?action=user.").json(t, &log)
+		if log.Total != 3 || log.Items[0].Action != "user.update" || log.Items[0].Actor != "admin@seller.com" ||
+			!strings.Contains(log.Items[0].Before, `"disabled":false`) || !strings.Contains(log.Items[0].After, `"disabled":true`) {
+			t.Fatalf("audit: %+v", log)
+		}
+		admin.get("/api/audit?from=yesterday").errCode(t, 400, "invalid_input")
+		if r := admin.get("/api/audit?format=csv&action=user.create"); r.code != 200 || !strings.HasPrefix(string(r.body), "at,actor,action") ||
+			strings.Count(string(r.body), "\n") != 2 {
+			t.Fatalf("csv: %s", r.body)
+		}
+	})
+}
+
+func TestDashboardFigures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		w := newSeatWorld(t, st)
+		e.user("admin@seller.com", store.RoleAdmin, nil)
+		e.user("it@contoso.com", store.RoleCustomerAdmin, &w.custA)
+		it := e.login("it@contoso.com")
+		it.do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/seats", w.subA), `{"user":"ann@contoso.com"}`, nil)
+		var d struct {
+			Seats         struct{ Sold, Assigned int }
+			CreatedPerDay []struct {
+				Day   string
+				Count int
+			} `json:"created_per_day"`
+			InboxFailed *int `json:"inbox_failed"`
+			Total       int
+		}
+		e.login("admin@seller.com").get("/api/dashboard").json(t, &d)
+		// Per-user and active: A's 3 + B's 5 + A's auto-assigning 3.
+		if d.Seats.Sold != 11 || d.Seats.Assigned != 1 || len(d.CreatedPerDay) != 30 || d.CreatedPerDay[29].Count != 4 || d.InboxFailed == nil || d.Total != 4 {
+			t.Fatalf("seller dashboard: %+v", d)
+		}
+		d.InboxFailed = nil
+		it.get("/api/dashboard").json(t, &d)
+		if d.Seats.Sold != 6 || d.Total != 3 || d.InboxFailed != nil {
+			t.Fatalf("customer admin dashboard: %+v", d)
+		}
+	})
+}
