@@ -302,6 +302,15 @@ func TestRepeatedCallFailures(t *testing.T) {
 		if len(as) != 1 || as[0].Type != alerts.MarketplaceFailing || as[0].Count != 2 || !strings.Contains(as[0].Detail, "6 times in a row") {
 			t.Fatalf("alerts: %+v", as)
 		}
+		// The Settings page's view: last success, last error.
+		calls.Observe("azure", "batchUsageEvent", nil)
+		snap := calls.Snapshot()
+		if a := snap["aws"]; a.LastSuccessAt == nil || a.LastErrorAt == nil || a.LastError != "connection refused" || !a.LastErrorAt.After(*a.LastSuccessAt) {
+			t.Fatalf("aws connection: %+v", a)
+		}
+		if z := snap["azure"]; z.LastSuccessAt == nil || z.LastErrorAt != nil {
+			t.Fatalf("azure connection: %+v", z)
+		}
 	})
 }
 

@@ -148,25 +148,64 @@ func (s *Service) EndpointDisabled(ctx context.Context, ep *store.WebhookEndpoin
 // Threshold (coalescing keeps that from becoming a storm).
 type Calls struct {
 	Alerts    *Service
-	Threshold int // default 5
+	Threshold int            // default 5
+	For       map[string]int // thresholds of particular calls (rare calls deserve a lower one)
 
 	mu     sync.Mutex
 	streak map[string]int
+	conns  map[string]*Connection
+}
+
+// Connection is how calls to one marketplace went lately (this process).
+type Connection struct {
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	LastErrorAt   *time.Time `json:"last_error_at"`
+	LastError     string     `json:"last_error"`
+	LastCall      string     `json:"last_call"`
+}
+
+// Snapshot returns each marketplace's connection state.
+func (c *Calls) Snapshot() map[string]Connection {
+	out := map[string]Connection{}
+	if c == nil {
+		return out
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range c.conns {
+		out[k] = *v
+	}
+	return out
 }
 
 // Observe records a call's outcome (err nil: it worked).
 func (c *Calls) Observe(marketplace, call string, err error) {
-	if c == nil || c.Alerts == nil {
+	if c == nil {
 		return
 	}
 	th := c.Threshold
+	if v, ok := c.For[call]; ok {
+		th = v
+	}
 	if th <= 0 {
 		th = 5
 	}
 	key := marketplace + ":" + call
+	now := time.Now().UTC()
 	c.mu.Lock()
 	if c.streak == nil {
-		c.streak = map[string]int{}
+		c.streak, c.conns = map[string]int{}, map[string]*Connection{}
+	}
+	conn := c.conns[marketplace]
+	if conn == nil {
+		conn = &Connection{}
+		c.conns[marketplace] = conn
+	}
+	conn.LastCall = call
+	if err == nil {
+		conn.LastSuccessAt = &now
+	} else {
+		conn.LastErrorAt, conn.LastError = &now, short(err.Error())
 	}
 	if err == nil {
 		delete(c.streak, key)
@@ -176,7 +215,7 @@ func (c *Calls) Observe(marketplace, call string, err error) {
 	c.streak[key]++
 	n := c.streak[key]
 	c.mu.Unlock()
-	if n%th != 0 {
+	if n%th != 0 || c.Alerts == nil {
 		return
 	}
 	if rerr := c.Alerts.Raise(context.Background(), MarketplaceFailing, "marketplace:"+key, fmt.Sprintf("Calls to %s keep failing", name(marketplace)),

@@ -216,9 +216,18 @@ func (s *Server) system(c *gin.Context) {
 		ms["landing_url"] = s.Info.BaseURL + "/marketplace/azure/landing"
 		ms["webhook_auth"] = map[bool]string{true: "off (emulator)", false: "Entra token"}[s.AzureInsecureWebhook]
 	}
+	aws := gin.H{"configured": s.AWS != nil, "registration_url": s.Info.BaseURL + "/marketplace/aws/register"}
+	if s.Connections != nil {
+		conns := s.Connections()
+		if cn, ok := conns["aws"]; ok {
+			aws["connection"] = cn
+		}
+		if cn, ok := conns["azure"]; ok {
+			ms["connection"] = cn
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{"version": s.Info.Version, "sandbox": s.Info.Sandbox,
-		"database": s.Store.Dialect, "base_url": s.Info.BaseURL, "aws": gin.H{"configured": s.AWS != nil,
-			"registration_url": s.Info.BaseURL + "/marketplace/aws/register"}, "microsoft": ms})
+		"database": s.Store.Dialect, "base_url": s.Info.BaseURL, "aws": aws, "microsoft": ms})
 }
 
 func (s *Server) dashboard(c *gin.Context) {

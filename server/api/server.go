@@ -62,6 +62,8 @@ type Deps struct {
 
 	// Alerts sends alerts to the seller's team (nil: test buttons refuse).
 	Alerts *alerts.Service
+	// Connections reports how calls to each marketplace went lately.
+	Connections func() map[string]alerts.Connection
 
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.

@@ -466,6 +466,10 @@ func serve(ctx context.Context, args []string, o IO) error {
 		}()
 	}
 	alertSvc := &alerts.Service{Store: st, Log: log, BaseURL: baseURL}
+	// Marketplace calls: the Settings page's connection state, and an alert
+	// when one keeps failing (hourly reconciliation: after two).
+	calls := &alerts.Calls{Alerts: alertSvc, For: map[string]int{azureReconcileCall: 2}}
+	meter.OnCall = calls.Observe
 	if addr := v.str("smtp-addr"); addr != "" {
 		if v.str("smtp-from") == "" {
 			return usageError{errors.New("--smtp-addr needs --smtp-from (the sender of e-mail alerts)")}
@@ -476,7 +480,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
-		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc,
+		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc, Connections: calls.Snapshot,
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
@@ -496,7 +500,6 @@ func serve(ctx context.Context, args []string, o IO) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go sweepSessions(ctx, st, log)
-	calls := &alerts.Calls{Alerts: alertSvc}
 	for _, q := range queues {
 		go (&awsmp.Poller{SQS: awsClient.SQS, QueueURL: q, Processor: proc, Log: log,
 			Observe: func(err error) { calls.Observe("aws", "SQS ReceiveMessage", err) }}).Run(ctx)
@@ -511,8 +514,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 			az.proc.PollOperations(ctx)
 			az.proc.RetryDue(ctx)
 		})
-		// Reconciliation runs hourly: two failures in a row are worth a look.
-		go reconcileAzure(ctx, az, log, &alerts.Calls{Alerts: alertSvc, Threshold: 2})
+		go reconcileAzure(ctx, az, log, calls)
 	}
 
 	errc := make(chan error, 1)
@@ -647,6 +649,8 @@ func runMetering(ctx context.Context, m *metering.Meter, st *store.Store, log *s
 	}
 }
 
+const azureReconcileCall = "reconciliation (List subscriptions)"
+
 // runAlerts raises the alerts the stored state calls for and sends them,
 // every 30 s, one replica at a time (under a lease).
 func runAlerts(ctx context.Context, a *alerts.Service, st *store.Store, owner string, log *slog.Logger) {
@@ -675,7 +679,7 @@ func reconcileAzure(ctx context.Context, az *azureParts, log *slog.Logger, calls
 	run := func(ctx context.Context) {
 		rep, err := az.proc.Reconcile(ctx, "system")
 		if ctx.Err() == nil {
-			calls.Observe("azure", "reconciliation (List subscriptions)", err)
+			calls.Observe("azure", azureReconcileCall, err)
 		}
 		if err != nil {
 			log.Error("microsoft reconciliation", "err", err)

@@ -105,6 +105,17 @@ func (m *Meter) expire(ctx context.Context, now time.Time) error {
 			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
 }
 
+func (m *Meter) observe(marketplace, call string, err error) {
+	if m.OnCall == nil {
+		return
+	}
+	var me *awsmp.MeterError
+	if errors.As(err, &me) && !me.Retryable {
+		err = nil // the marketplace answered; the refusal is about the records
+	}
+	m.OnCall(marketplace, call, err)
+}
+
 // expireWhere settles the records matching the condition as expired and,
 // in the same transaction, tells the seller's systems about each.
 func (m *Meter) expireWhere(ctx context.Context, now time.Time, reason, cond string, args ...any) error {
@@ -259,6 +270,7 @@ func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 		}
 	}
 	res, err := m.AWS.BatchMeterUsage(ctx, b[0].AWSProductCode, recs)
+	m.observe("aws", "BatchMeterUsage", err)
 	if err != nil {
 		var me *awsmp.MeterError
 		if errors.As(err, &me) && !me.Retryable {
@@ -322,6 +334,11 @@ func (m *Meter) sendAzure(ctx context.Context, b []*store.MeteringRecord) []outc
 		evs[i] = azuremp.UsageEvent{ResourceID: r.AzureSubscriptionID, PlanID: r.PlanID, Dimension: r.Dimension, Quantity: r.Quantity, Hour: r.Hour}
 	}
 	res, err := m.Azure.BatchUsage(ctx, evs)
+	if st := azuremp.StatusOf(err); err == nil || st == 400 {
+		m.observe("azure", "batchUsageEvent", nil) // answered: refusals are per record
+	} else {
+		m.observe("azure", "batchUsageEvent", err)
+	}
 	if err != nil {
 		st := azuremp.StatusOf(err)
 		if st == 400 && len(b) > 1 {

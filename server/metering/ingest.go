@@ -73,6 +73,11 @@ type Meter struct {
 	Concurrency int // batches in flight (default 8)
 	Claim       int // records leased per dispatch round (default 2000)
 
+	// OnCall, when set, hears how each marketplace call went: err is nil
+	// when the marketplace answered (even with per-record refusals), and
+	// the error when it could not be reached, throttled or failed.
+	OnCall func(marketplace, call string, err error)
+
 	mu      sync.Mutex
 	queue   chan *ingestReq
 	started bool
