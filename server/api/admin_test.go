@@ -113,3 +113,65 @@ func TestDashboardFigures(t *testing.T) {
 		}
 	})
 }
+
+func TestOffersAndPlansEditing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		e.user("admin@seller.com", store.RoleAdmin, nil)
+		e.user("op@seller.com", store.RoleOperator, nil)
+		admin := e.login("admin@seller.com")
+		e.login("op@seller.com").do(http.MethodPost, "/api/offers", `{"marketplace":"azure","name":"X","marketplace_id":"x"}`, nil).errCode(t, 403, "forbidden")
+		bad := []string{
+			`{"marketplace":"gcp","name":"X","marketplace_id":"x"}`,
+			`{"marketplace":"aws","name":"X","marketplace_id":"Has Spaces","identity_model":"legacy"}`,
+			`{"marketplace":"aws","name":"X","marketplace_id":"prodcode"}`,
+			`{"marketplace":"azure","name":"","marketplace_id":"teams"}`,
+			`{"marketplace":"azure","name":"X","marketplace_id":"teams","contract":true}`,
+		}
+		for _, b := range bad {
+			admin.do(http.MethodPost, "/api/offers", b, nil).errCode(t, 400, "invalid_input")
+		}
+		var o struct {
+			Offer struct{ ID uint } `json:"offer"`
+		}
+		r := admin.do(http.MethodPost, "/api/offers", `{"marketplace":"azure","name":"Teams app","marketplace_id":"teams-app"}`, nil)
+		r.json(t, &o)
+		if r.code != 201 {
+			t.Fatalf("create offer: %d %s", r.code, r.body)
+		}
+		admin.do(http.MethodPost, "/api/offers", `{"marketplace":"azure","name":"Again","marketplace_id":"teams-app"}`, nil).errCode(t, 409, "conflict")
+		admin.do(http.MethodPatch, fmt.Sprintf("/api/offers/%d", o.Offer.ID), `{"marketplace_id":"other"}`, nil).errCode(t, 400, "invalid_input")
+		plans := fmt.Sprintf("/api/offers/%d/plans", o.Offer.ID)
+		badPlans := []string{
+			`{"plan_id":"has space","name":"X"}`,
+			`{"plan_id":"p","name":"X","activation_policy":"whenever"}`,
+			`{"plan_id":"p","name":"X","seat_based":true,"min_quantity":10,"max_quantity":5}`,
+			`{"plan_id":"p","name":"X","auto_assign_seats":true}`,
+			`{"plan_id":"p","name":"X","dimensions":[{"key":"a"},{"key":"a"}]}`,
+		}
+		for _, b := range badPlans {
+			admin.do(http.MethodPost, plans, b, nil).errCode(t, 400, "invalid_input")
+		}
+		var p struct {
+			Plan struct {
+				ID         uint
+				Dimensions []struct{ Key string }
+			} `json:"plan"`
+		}
+		r = admin.do(http.MethodPost, plans, `{"plan_id":"per-user","name":"Per user","seat_based":true,"max_quantity":500,"activation_policy":"seller_approves","dimensions":[{"key":"calls","name":"Calls","unit":"call"}]}`, nil)
+		r.json(t, &p)
+		if r.code != 201 || len(p.Plan.Dimensions) != 1 {
+			t.Fatalf("create plan: %d %s", r.code, r.body)
+		}
+		admin.do(http.MethodPost, plans, `{"plan_id":"per-user","name":"Twice"}`, nil).errCode(t, 409, "conflict")
+		path := fmt.Sprintf("/api/plans/%d", p.Plan.ID)
+		admin.do(http.MethodPatch, path, `{"plan_id":"renamed"}`, nil).errCode(t, 400, "invalid_input")
+		if r := admin.do(http.MethodPatch, path, `{"reject_quantity_change":true,"auto_assign_seats":true}`, nil); r.code != 200 ||
+			!strings.Contains(string(r.body), `"reject_quantity_change":true`) || !strings.Contains(string(r.body), `"auto_assign_seats":true`) {
+			t.Fatalf("update plan: %d %s", r.code, r.body)
+		}
+		if r := admin.get("/api/offers"); !strings.Contains(string(r.body), `"max_quantity":500`) {
+			t.Fatalf("offers list: %s", r.body)
+		}
+	})
+}

@@ -270,6 +270,7 @@ type offerView struct {
 	Name          string     `json:"name"`
 	MarketplaceID string     `json:"marketplace_id"`
 	IdentityModel string     `json:"identity_model"`
+	Contract      bool       `json:"contract"`
 	Plans         []planView `json:"plans"`
 }
 
@@ -280,6 +281,11 @@ type planView struct {
 	SeatBased        bool            `json:"seat_based"`
 	Dimensions       json.RawMessage `json:"dimensions"`
 	ActivationPolicy string          `json:"activation_policy"`
+	// What a Microsoft customer may not change on their own; 0: no limit.
+	RejectPlanChange     bool `json:"reject_plan_change"`
+	RejectQuantityChange bool `json:"reject_quantity_change"`
+	MinQuantity          int  `json:"min_quantity"`
+	MaxQuantity          int  `json:"max_quantity"`
 	// Seats (per-user plans).
 	AllowOverAssignment bool   `json:"allow_over_assignment"`
 	AutoAssignSeats     bool   `json:"auto_assign_seats"`
@@ -292,6 +298,7 @@ func viewPlan(p *store.Plan) planView {
 		dims = json.RawMessage("[]")
 	}
 	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
+		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
 		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p)}
 }
 
@@ -303,12 +310,7 @@ func (s *Server) listOffers(c *gin.Context) {
 	}
 	out := make([]offerView, 0, len(offers))
 	for _, o := range offers {
-		ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID,
-			IdentityModel: o.IdentityModel, Plans: []planView{}}
-		for i := range o.Plans {
-			ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
-		}
-		out = append(out, ov)
+		out = append(out, viewOffer(&o))
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
 }

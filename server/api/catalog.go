@@ -1,0 +1,300 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/store"
+)
+
+var (
+	awsProductCode = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
+	msOfferID      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
+	planIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$`)
+	dimensionKey   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+)
+
+type offerInput struct {
+	Marketplace   *string `json:"marketplace"`
+	Name          *string `json:"name"`
+	MarketplaceID *string `json:"marketplace_id"`
+	IdentityModel *string `json:"identity_model"`
+	Contract      *bool   `json:"contract"`
+}
+
+// validOffer checks an offer as it would be stored.
+func validOffer(o *store.Offer) error {
+	switch o.Marketplace {
+	case "aws":
+		if !awsProductCode.MatchString(o.MarketplaceID) {
+			return errors.New("marketplace_id: an AWS product code is 1 to 64 lower-case letters and digits")
+		}
+		if o.IdentityModel != "legacy" && o.IdentityModel != "concurrent_agreements" {
+			return errors.New("identity_model: legacy (CustomerIdentifier + ProductCode) or concurrent_agreements (CustomerAWSAccountId + LicenseArn)")
+		}
+	case "azure":
+		if !msOfferID.MatchString(o.MarketplaceID) {
+			return errors.New("marketplace_id: a Microsoft offer id is up to 50 lower-case letters, digits, hyphens and underscores")
+		}
+		if o.IdentityModel != "" || o.Contract {
+			return errors.New("identity_model and contract are for AWS offers only")
+		}
+	default:
+		return errors.New("marketplace must be aws or azure")
+	}
+	if n := strings.TrimSpace(o.Name); n == "" || len(n) > 200 {
+		return errors.New("name: 1 to 200 characters")
+	}
+	return nil
+}
+
+func (s *Server) createOffer(c *gin.Context) {
+	var in offerInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	now := s.Now().UTC()
+	o := store.Offer{CreatedAt: now, UpdatedAt: now}
+	applyOffer(&o, &in)
+	if err := validOffer(&o); err != nil {
+		s.failCode(c, apperr.Invalid, "%s", err.Error())
+		return
+	}
+	if err := s.Store.W.WithContext(c.Request.Context()).Create(&o).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			s.failCode(c, apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "offer.create", "offer", o.ID, nil, viewOffer(&o))
+	c.JSON(http.StatusCreated, gin.H{"offer": viewOffer(&o)})
+}
+
+func applyOffer(o *store.Offer, in *offerInput) {
+	if in.Marketplace != nil {
+		o.Marketplace = *in.Marketplace
+	}
+	if in.Name != nil {
+		o.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.MarketplaceID != nil {
+		o.MarketplaceID = strings.TrimSpace(*in.MarketplaceID)
+	}
+	if in.IdentityModel != nil {
+		o.IdentityModel = *in.IdentityModel
+	}
+	if in.Contract != nil {
+		o.Contract = *in.Contract
+	}
+}
+
+func viewOffer(o *store.Offer) offerView {
+	ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID, IdentityModel: o.IdentityModel,
+		Contract: o.Contract, Plans: []planView{}}
+	for i := range o.Plans {
+		ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
+	}
+	return ov
+}
+
+// updateOffer changes an offer's name, identity model or contract flag;
+// its marketplace and marketplace id identify it and do not change.
+func (s *Server) updateOffer(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	var in offerInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if in.Marketplace != nil || in.MarketplaceID != nil {
+		s.failCode(c, apperr.Invalid, "an offer's marketplace and marketplace_id identify it and cannot change: create another offer")
+		return
+	}
+	ctx := c.Request.Context()
+	var o store.Offer
+	if err := s.Store.W.WithContext(ctx).Preload("Plans").First(&o, id).Error; err != nil {
+		s.failCode(c, apperr.NotFound, "offer %d does not exist", id)
+		return
+	}
+	before := viewOffer(&o)
+	applyOffer(&o, &in)
+	if err := validOffer(&o); err != nil {
+		s.failCode(c, apperr.Invalid, "%s", err.Error())
+		return
+	}
+	if err := s.Store.W.WithContext(ctx).Model(&store.Offer{}).Where("id = ?", o.ID).Updates(map[string]any{"name": o.Name,
+		"identity_model": o.IdentityModel, "contract": o.Contract, "updated_at": s.Now().UTC()}).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(&o))
+	c.JSON(http.StatusOK, gin.H{"offer": viewOffer(&o)})
+}
+
+type planInput struct {
+	PlanID               *string            `json:"plan_id"`
+	Name                 *string            `json:"name"`
+	SeatBased            *bool              `json:"seat_based"`
+	Dimensions           *[]store.Dimension `json:"dimensions"`
+	ActivationPolicy     *string            `json:"activation_policy"`
+	RejectPlanChange     *bool              `json:"reject_plan_change"`
+	RejectQuantityChange *bool              `json:"reject_quantity_change"`
+	MinQuantity          *int               `json:"min_quantity"`
+	MaxQuantity          *int               `json:"max_quantity"`
+	AllowOverAssignment  *bool              `json:"allow_over_assignment"`
+	AutoAssignSeats      *bool              `json:"auto_assign_seats"`
+	OverQuantityPolicy   *string            `json:"over_quantity_policy"`
+}
+
+func applyPlan(p *store.Plan, in *planInput) error {
+	if in.PlanID != nil {
+		p.PlanID = strings.TrimSpace(*in.PlanID)
+	}
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.SeatBased != nil {
+		p.SeatBased = *in.SeatBased
+	}
+	if in.Dimensions != nil {
+		seen := map[string]bool{}
+		for i, d := range *in.Dimensions {
+			if !dimensionKey.MatchString(d.Key) {
+				return fmt.Errorf("dimensions[%d].key: 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i)
+			}
+			if seen[d.Key] {
+				return fmt.Errorf("dimensions[%d].key: %q is listed twice", i, d.Key)
+			}
+			seen[d.Key] = true
+			if len(d.Name) > 200 || len(d.Unit) > 50 {
+				return fmt.Errorf("dimensions[%d]: name up to 200 characters, unit up to 50", i)
+			}
+		}
+		b, _ := json.Marshal(*in.Dimensions)
+		p.Dimensions = string(b)
+	}
+	if in.ActivationPolicy != nil {
+		p.ActivationPolicy = *in.ActivationPolicy
+	}
+	if in.RejectPlanChange != nil {
+		p.RejectPlanChange = *in.RejectPlanChange
+	}
+	if in.RejectQuantityChange != nil {
+		p.RejectQuantityChange = *in.RejectQuantityChange
+	}
+	if in.MinQuantity != nil {
+		p.MinQuantity = *in.MinQuantity
+	}
+	if in.MaxQuantity != nil {
+		p.MaxQuantity = *in.MaxQuantity
+	}
+	if in.AllowOverAssignment != nil {
+		p.AllowOverAssignment = *in.AllowOverAssignment
+	}
+	if in.AutoAssignSeats != nil {
+		p.AutoAssignSeats = *in.AutoAssignSeats
+	}
+	if in.OverQuantityPolicy != nil {
+		p.OverQuantityPolicy = *in.OverQuantityPolicy
+	}
+	switch {
+	case !planIDPattern.MatchString(p.PlanID):
+		return errors.New("plan_id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
+	case p.Name == "" || len(p.Name) > 200:
+		return errors.New("name: 1 to 200 characters")
+	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
+		return errors.New("activation_policy: automatic, buyer_confirms or seller_approves")
+	case p.MinQuantity < 0 || p.MaxQuantity < 0 || (p.MaxQuantity > 0 && p.MinQuantity > p.MaxQuantity):
+		return errors.New("min_quantity and max_quantity: 0 (no limit) or 0 ≤ min ≤ max")
+	case p.OverQuantityPolicy != "" && !oneOf(p.OverQuantityPolicy, []string{store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed}):
+		return errors.New("over_quantity_policy: keep_all or newest_unlicensed")
+	case !p.SeatBased && (p.AllowOverAssignment || p.AutoAssignSeats || p.MinQuantity > 0 || p.MaxQuantity > 0):
+		return errors.New("seat policies and quantity limits are for per-user plans (seat_based)")
+	}
+	return nil
+}
+
+func (s *Server) createPlan(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	var in planInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	ctx := c.Request.Context()
+	var o store.Offer
+	if err := s.Store.W.WithContext(ctx).First(&o, id).Error; err != nil {
+		s.failCode(c, apperr.NotFound, "offer %d does not exist", id)
+		return
+	}
+	now := s.Now().UTC()
+	p := store.Plan{OfferID: o.ID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic, OverQuantityPolicy: store.OverQuantityKeepAll,
+		CreatedAt: now, UpdatedAt: now}
+	if err := applyPlan(&p, &in); err != nil {
+		s.failCode(c, apperr.Invalid, "%s", err.Error())
+		return
+	}
+	if err := s.Store.W.WithContext(ctx).Create(&p).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			s.failCode(c, apperr.Conflict, "offer %s already has a plan %s", o.MarketplaceID, p.PlanID)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "plan.create", "plan", p.ID, nil, viewPlan(&p))
+	c.JSON(http.StatusCreated, gin.H{"plan": viewPlan(&p)})
+}
+
+// updatePlan changes a plan; its plan id identifies it at the marketplace
+// and does not change.
+func (s *Server) updatePlan(c *gin.Context) {
+	id, ok := s.pathID(c)
+	if !ok {
+		return
+	}
+	var in planInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if in.PlanID != nil {
+		s.failCode(c, apperr.Invalid, "a plan's plan_id identifies it at the marketplace and cannot change: create another plan")
+		return
+	}
+	ctx := c.Request.Context()
+	var p store.Plan
+	if err := s.Store.W.WithContext(ctx).First(&p, id).Error; err != nil {
+		s.failCode(c, apperr.NotFound, "plan %d does not exist", id)
+		return
+	}
+	before := viewPlan(&p)
+	if err := applyPlan(&p, &in); err != nil {
+		s.failCode(c, apperr.Invalid, "%s", err.Error())
+		return
+	}
+	p.UpdatedAt = s.Now().UTC()
+	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{
+		"name": p.Name, "seat_based": p.SeatBased, "dimensions": p.Dimensions, "activation_policy": p.ActivationPolicy,
+		"reject_plan_change": p.RejectPlanChange, "reject_quantity_change": p.RejectQuantityChange, "min_quantity": p.MinQuantity,
+		"max_quantity": p.MaxQuantity, "allow_over_assignment": p.AllowOverAssignment, "auto_assign_seats": p.AutoAssignSeats,
+		"over_quantity_policy": p.OverQuantityPolicy, "updated_at": p.UpdatedAt}).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "plan.update", "plan", p.ID, before, viewPlan(&p))
+	c.JSON(http.StatusOK, gin.H{"plan": viewPlan(&p)})
+}
