@@ -492,6 +492,9 @@ CREATE TABLE alert_notices (
 );
 CREATE UNIQUE INDEX alert_notices_once ON alert_notices (alert_id, channel_id);
 `},
+	{"202611270009_delivery_headers", `
+ALTER TABLE webhook_deliveries ADD COLUMN request_headers text NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

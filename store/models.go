@@ -498,6 +498,7 @@ type WebhookDelivery struct {
 	ResponseStatus  int
 	ResponseExcerpt string
 	Error           string
+	RequestHeaders  string // JSON: the headers of the last attempt, as sent
 	DeliveredAt     *time.Time
 	CreatedAt       time.Time
 }

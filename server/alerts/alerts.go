@@ -213,7 +213,7 @@ var ErrNoSMTP = errors.New("e-mail alerts need SMTP settings (MARKETGATE_SMTP_AD
 
 // SendTest sends a test message to a channel.
 func (s *Service) SendTest(ctx context.Context, ch *store.AlertChannel) error {
-	err := s.send(ctx, ch, "[Marketgate] Test alert", "This is a test alert from Marketgate. Alerts for this channel will look like this.", s.link("/settings"))
+	err := s.send(ctx, ch, "[Marketgate] Test alert", "This is a test alert from Marketgate. Alerts for this channel will look like this.", s.link("/alerts"))
 	now := s.Store.Now()
 	upd := map[string]any{"last_error": ""}
 	if err != nil {

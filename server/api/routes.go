@@ -56,6 +56,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/apikeys/:id/revoke", s.allow(adminOnly), s.revokeAPIKey)
 	api.GET("/webhooks", s.allow(adminOnly), s.listWebhooks)
 	api.POST("/webhooks", s.allow(adminOnly), s.createWebhook)
+	api.GET("/webhooks/:id", s.allow(adminOnly), s.getWebhook)
 	api.PATCH("/webhooks/:id", s.allow(adminOnly), s.updateWebhook)
 	api.DELETE("/webhooks/:id", s.allow(adminOnly), s.deleteWebhook)
 	api.POST("/webhooks/:id/rotate-secret", s.allow(adminOnly), s.rotateWebhookSecret)

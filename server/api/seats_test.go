@@ -523,6 +523,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"POST /api/subscriptions/:id/seats/release":             {class: byID, body: fmt.Sprintf(`{"ids":[%d]}`, seatB.ID)},
 			"DELETE /api/subscriptions/:id/seats/:seat":             {class: byID},
 			"GET /api/webhooks":                                     {class: seller},
+			"GET /api/webhooks/:id":                                 {class: seller},
 			"POST /api/webhooks":                                    {class: seller, body: `{"url":"https://x.example","event_types":["*"]}`},
 			"PATCH /api/webhooks/:id":                               {class: seller, body: `{"enabled":false}`},
 			"DELETE /api/webhooks/:id":                              {class: seller},

@@ -128,6 +128,14 @@ func (s *Server) webhookByID(c *gin.Context) (*store.WebhookEndpoint, bool) {
 	return &ep, true
 }
 
+func (s *Server) getWebhook(c *gin.Context) {
+	ep, ok := s.webhookByID(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"endpoint": s.viewEndpoint(c, ep), "event_types": webhooks.Types})
+}
+
 func (s *Server) updateWebhook(c *gin.Context) {
 	ep, ok := s.webhookByID(c)
 	if !ok {
@@ -239,13 +247,12 @@ func (s *Server) viewDelivery(ep *store.WebhookEndpoint, d *store.WebhookDeliver
 		ResponseExcerpt: d.ResponseExcerpt, Error: d.Error, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt}
 	body, _ := webhooks.BodyOf(ev)
 	v.Request.Body = body
-	ts := ev.CreatedAt.Unix()
-	if d.LastAttemptAt != nil {
-		ts = d.LastAttemptAt.Unix()
+	// The headers of the last attempt, as sent; before the first attempt,
+	// what will be sent (its timestamp and signature are the attempt's own).
+	if d.RequestHeaders != "" && json.Unmarshal([]byte(d.RequestHeaders), &v.Request.Headers) == nil && v.Request.Headers != nil {
+		return v
 	}
-	sig, _ := webhooks.Sign(ep.Secret, ev.EventID, ts, body)
-	v.Request.Headers = map[string]string{"content-type": "application/json", "webhook-id": ev.EventID,
-		"webhook-timestamp": strconv.FormatInt(ts, 10), "webhook-signature": sig}
+	v.Request.Headers = map[string]string{"content-type": "application/json", "webhook-id": ev.EventID, "user-agent": "Marketgate-Webhooks/1"}
 	return v
 }
 
@@ -473,7 +480,14 @@ func (s *Server) updateAlertChannel(c *gin.Context) {
 	if in.AlertTypes != nil {
 		types = *in.AlertTypes
 	}
-	joined, err := s.checkChannel(ch.Kind, ch.Target, types)
+	var joined string
+	var err error
+	if in.Target != nil || (in.Enabled != nil && *in.Enabled) {
+		joined, err = s.checkChannel(ch.Kind, ch.Target, types)
+	} else {
+		// Renaming, retyping or pausing needs no SMTP settings.
+		joined, err = checkTypes(types, alerts.KnownType)
+	}
 	if err != nil {
 		s.failCode(c, apperr.Invalid, "%s", err.Error())
 		return

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
@@ -136,7 +137,8 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 				ID             uint
 				EventType      string `json:"event_type"`
 				Status         string
-				ResponseStatus int `json:"response_status"`
+				ResponseStatus int        `json:"response_status"`
+				DeliveredAt    *time.Time `json:"delivered_at"`
 				Request        struct {
 					Headers map[string]string
 					Body    json.RawMessage
@@ -149,6 +151,14 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 			log.Items[0].Request.Headers["webhook-id"] == "" {
 			t.Fatalf("delivery log: %+v", log)
 		}
+		// The log shows the headers as sent, not as they would be now.
+		if got := log.Items[0].Request.Headers; got["webhook-timestamp"] != h.Get("webhook-timestamp") ||
+			got["webhook-signature"] != h.Get("webhook-signature") || got["user-agent"] != h.Get("User-Agent") {
+			t.Fatalf("logged headers %v, sent %v", got, h)
+		}
+		if r := admin.get(ep); r.code != 200 || !strings.Contains(string(r.body), `"pending":0`) {
+			t.Fatalf("one endpoint: %d %s", r.code, r.body)
+		}
 		admin.get(ep+"/deliveries?status=lost").errCode(t, 400, "invalid_input")
 
 		// The receiver breaks; a redelivery records its answer.
@@ -160,7 +170,7 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 		}
 		drain()
 		admin.get(ep+"/deliveries").json(t, &log)
-		if log.Items[0].Status != "pending" || log.Items[0].ResponseStatus != 500 {
+		if log.Items[0].Status != "pending" || log.Items[0].ResponseStatus != 500 || log.Items[0].DeliveredAt != nil {
 			t.Fatalf("failed redelivery: %+v", log.Items[0])
 		}
 		var excerpt struct {

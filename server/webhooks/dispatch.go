@@ -275,8 +275,9 @@ func (d *Dispatcher) record(ctx context.Context, c *claimed, ev *store.Event, a 
 	now := d.Store.Now()
 	var disabled *store.WebhookEndpoint
 	err := d.Store.Tx(ctx, func(tx *gorm.DB) error {
+		hdrs, _ := json.Marshal(a.Headers)
 		upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_attempt_at": now, "response_status": a.Status,
-			"response_excerpt": a.Excerpt, "error": a.Err, "lease_owner": "", "lease_until": nil}
+			"response_excerpt": a.Excerpt, "error": a.Err, "lease_owner": "", "lease_until": nil, "request_headers": string(hdrs)}
 		if a.Accepted {
 			upd["status"], upd["delivered_at"] = store.DeliverySucceeded, now
 		} else if now.Sub(ev.CreatedAt) >= d.GiveUpAfter {
@@ -348,7 +349,7 @@ var ErrNotFound = errors.New("not found")
 // Redeliver makes a delivery due now again (same event, same webhook-id).
 func Redeliver(ctx context.Context, st *store.Store, endpointID, deliveryID uint) error {
 	r := st.W.WithContext(ctx).Model(&store.WebhookDelivery{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
-		Updates(map[string]any{"status": store.DeliveryPending, "next_attempt_at": st.Now(), "lease_owner": "", "lease_until": nil})
+		Updates(map[string]any{"status": store.DeliveryPending, "next_attempt_at": st.Now(), "lease_owner": "", "lease_until": nil, "delivered_at": nil})
 	if r.Error != nil {
 		return r.Error
 	}
