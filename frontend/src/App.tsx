@@ -12,6 +12,8 @@ import { CustomersPage, DashboardPage, NotificationsPage, OffersPage, SettingsPa
 const SubscriptionPage = lazy(() => import('./pages/Subscription').then((m) => ({ default: m.SubscriptionPage })));
 const MeteringPage = lazy(() => import('./pages/Metering').then((m) => ({ default: m.MeteringPage })));
 const TeamPage = lazy(() => import('./pages/Team').then((m) => ({ default: m.TeamPage })));
+const WebhooksPage = lazy(() => import('./pages/Webhooks').then((m) => ({ default: m.WebhooksPage })));
+const AlertsPage = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.AlertsPage })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
 const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean; customerOnly?: boolean }[] = [
@@ -21,6 +23,8 @@ const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; selle
   { to: '/notifications', label: 'Notifications', icon: 'inbox', sellerOnly: true },
   { to: '/customers', label: 'Customers', icon: 'people', sellerOnly: true },
   { to: '/offers', label: 'Offers', icon: 'shop', sellerOnly: true },
+  { to: '/webhooks', label: 'Webhooks', icon: 'send-message', adminOnly: true },
+  { to: '/alerts', label: 'Alerts', icon: 'notifications', sellerOnly: true },
   { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
   { to: '/users', label: 'Users', icon: 'user', adminOnly: true },
   { to: '/settings', label: 'Settings', icon: 'cog' },
@@ -112,6 +116,9 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
             <Route path="/customers/:id/admins" element={<TeamPage />} />
             <Route path="/team" element={<TeamPage />} />
             <Route path="/offers" element={<OffersPage />} />
+            <Route path="/webhooks" element={<WebhooksPage />} />
+            <Route path="/webhooks/:id" element={<WebhooksPage />} />
+            <Route path="/alerts" element={<AlertsPage />} />
             <Route path="/users" element={<UsersPage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<Callout intent="warning" title="Page not found" />} />

@@ -105,7 +105,16 @@ export interface Plan {
   seat_based: boolean;
   dimensions: { key: string; name: string; unit: string }[];
   activation_policy: string;
+  // Seat policies of per-user plans (issue 7; editable since issue 8).
+  allow_over_assignment: boolean;
+  auto_assign_seats: boolean;
+  over_quantity_policy: OverQuantityPolicy;
 }
+
+export type OverQuantityPolicy = 'keep_all' | 'newest_unlicensed';
+
+/** The seat policies PATCH /api/plans/:id/seats takes. */
+export type PlanSeatPolicies = Pick<Plan, 'seat_based' | 'allow_over_assignment' | 'auto_assign_seats' | 'over_quantity_policy'>;
 
 export interface Offer {
   id: number;
@@ -211,6 +220,82 @@ export interface CustomerAdmins {
   customer: { id: number; name: string; azure_tenant_id: string; aws_account_id: string };
   admins: CustomerAdmin[];
   invites: AdminInvite[];
+}
+
+// Outbound webhooks and alerts (issue 8).
+
+/** An event or alert type with what it means. */
+export interface TypeInfo {
+  type: string;
+  description: string;
+}
+
+export interface WebhookEndpoint {
+  id: number;
+  url: string;
+  description: string;
+  /** ["*"] for every type. */
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string;
+  disabled_at: string | null;
+  failing_since: string | null;
+  consecutive_failures: number;
+  last_success_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  /** Deliveries waiting. */
+  pending: number;
+  /** Deliveries given up. */
+  failed: number;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookDelivery {
+  id: number;
+  event_id: string;
+  event_type: string;
+  subscription_id: number | null;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  response_status: number;
+  response_excerpt: string;
+  error: string;
+  delivered_at: string | null;
+  created_at: string;
+  request?: { headers: Record<string, string>; body: unknown } | null;
+}
+
+export type AlertChannelKind = 'email' | 'slack' | 'teams';
+
+export interface AlertChannel {
+  id: number;
+  kind: AlertChannelKind;
+  name: string;
+  target: string;
+  /** ["*"] for every type. */
+  alert_types: string[];
+  enabled: boolean;
+  last_sent_at: string | null;
+  last_error: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlertItem {
+  id: number;
+  type: string;
+  key: string;
+  title: string;
+  detail: string;
+  link: string;
+  count: number;
+  first_at: string;
+  last_at: string;
 }
 
 export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;

@@ -1,8 +1,10 @@
+import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Card, Drawer, DrawerSize, H4, H5, HTMLSelect, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
 import { ApiKeys } from './ApiKeys';
-import { api, query, STATES, type Customer, type InboxMessage, type Offer, type Page, type User } from '../api';
+import { PlanSeatsDialog, PlanSeatSummary } from './PlanSeats';
+import { api, query, STATES, type Customer, type InboxMessage, type Offer, type Page, type Plan, type User } from '../api';
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 
@@ -125,13 +127,18 @@ export function CustomersPage() {
 }
 
 export function OffersPage() {
+  const me = useQueryClient().getQueryData<{ user: User }>(['me'])?.user;
+  const admin = me?.role === 'admin';
+  const [editing, setEditing] = useState<Plan | null>(null);
   const q = useQuery({ queryKey: ['offers'], queryFn: () => api<{ items: Offer[] }>('/api/offers') });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
   return (
     <div>
       <H4>Offers &amp; plans</H4>
-      <p style={{ opacity: 0.75 }}>Read-only for now: creating and editing offers comes with the full publisher portal.</p>
+      <p style={{ opacity: 0.75 }}>
+        Offers and plans come from the marketplaces&apos; listings.{admin ? ' Admins set the seat policies of each plan here; they decide what the seat check answers.' : ''}
+      </p>
       {q.data.items.length === 0 && <Empty title="No offers yet" />}
       {q.data.items.map((o) => (
         <Card key={o.id} style={{ marginBottom: 12 }}>
@@ -139,32 +146,41 @@ export function OffersPage() {
             {o.name} <Tag minimal>{marketplaceName[o.marketplace]}</Tag> <code>{o.marketplace_id}</code>
             {o.identity_model && <Tag minimal style={{ marginLeft: 6 }}>{o.identity_model}</Tag>}
           </H5>
-          <HTMLTable compact className="mg-table">
+          <HTMLTable compact className="mg-table mg-static" aria-label={'Plans of ' + o.name}>
             <thead>
               <tr>
                 <th>Plan id</th>
                 <th>Name</th>
-                <th>Pricing</th>
                 <th>Metered dimensions</th>
                 <th>Activation</th>
+                <th>Seats</th>
+                {admin && <th />}
               </tr>
             </thead>
             <tbody>
               {o.plans.map((p) => (
-                <tr key={p.id}>
+                <tr key={p.id} data-testid="plan-row">
                   <td>
                     <code>{p.plan_id}</code>
                   </td>
                   <td>{p.name}</td>
-                  <td>{p.seat_based ? 'per seat' : 'flat'}</td>
                   <td>{p.dimensions.map((d) => `${d.name} (${d.unit})`).join(', ') || '—'}</td>
                   <td>{p.activation_policy.replace('_', ' ')}</td>
+                  <td className="mg-prose">
+                    <PlanSeatSummary p={p} />
+                  </td>
+                  {admin && (
+                    <td>
+                      <Button small minimal icon="people" text="Seat policies…" onClick={() => setEditing(p)} />
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
           </HTMLTable>
         </Card>
       ))}
+      {editing && <PlanSeatsDialog plan={editing} onClose={() => setEditing(null)} />}
     </div>
   );
 }
