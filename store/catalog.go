@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -55,8 +56,12 @@ type InboxFilter struct {
 	Source      string
 	Action      string
 	Q           string
-	Limit       int
-	Offset      int
+	// SubscriptionID limits to one subscription's messages; From/To to a
+	// receipt time range (zero: open).
+	SubscriptionID uint
+	From, To       time.Time
+	Limit          int
+	Offset         int
 }
 
 // ListInbox lists inbound messages, newest first, without their bodies.
@@ -76,6 +81,15 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, i
 	}
 	if t := strings.TrimSpace(f.Q); t != "" {
 		q = q.Where(`dedup_key LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+	}
+	if f.SubscriptionID != 0 {
+		q = q.Where("subscription_id = ?", f.SubscriptionID)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("received_at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("received_at < ?", f.To)
 	}
 	q = q.Session(&gorm.Session{})
 	var total int64

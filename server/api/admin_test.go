@@ -175,3 +175,45 @@ func TestOffersAndPlansEditing(t *testing.T) {
 		}
 	})
 }
+
+func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		seeded(t, st)
+		e := newEnv(t, st, nil)
+		e.user("admin@seller.com", store.RoleAdmin, nil)
+		admin := e.login("admin@seller.com")
+		awsTotal := count(t, st, "marketplace = 'aws'")
+		r := admin.get("/api/subscriptions?format=csv&marketplace=aws&sort=-created_at")
+		lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+		if r.code != 200 || !strings.HasPrefix(lines[0], "id,marketplace,state") || int64(len(lines)-1) != awsTotal ||
+			r.hdr.Get("Content-Disposition") == "" {
+			t.Fatalf("export: %d, %d rows for %d subscriptions", r.code, len(lines)-1, awsTotal)
+		}
+		for _, l := range lines[1:] {
+			if !strings.Contains(l, ",aws,") {
+				t.Fatalf("export ignores the filter: %s", l)
+			}
+		}
+		// AWS has no read API: the raw view is the messages stored for it.
+		var sub store.Subscription
+		must(t, st.R.Where("marketplace = 'aws'").First(&sub).Error)
+		if r := admin.get(fmt.Sprintf("/api/subscriptions/%d/raw", sub.ID)); r.code != 200 || !strings.Contains(string(r.body), `"messages"`) {
+			t.Fatalf("raw: %d %s", r.code, r.body)
+		}
+		// The detail carries the audit entries of the subscription.
+		if r := admin.get(fmt.Sprintf("/api/subscriptions/%d", sub.ID)); !strings.Contains(string(r.body), `"audit":[]`) {
+			t.Fatalf("detail without audit: %.200s", r.body)
+		}
+		// Inbox filters by time and subscription.
+		admin.get("/api/inbox?from=soon").errCode(t, 400, "invalid_input")
+		var inbox struct{ Total int }
+		admin.get("/api/inbox?from=2999-01-01T00:00:00Z").json(t, &inbox)
+		if inbox.Total != 0 {
+			t.Fatalf("inbox from the future: %d", inbox.Total)
+		}
+		admin.get("/api/inbox?subscription=999999").json(t, &inbox)
+		if inbox.Total != 0 {
+			t.Fatalf("inbox of no subscription: %d", inbox.Total)
+		}
+	})
+}

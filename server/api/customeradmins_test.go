@@ -193,3 +193,17 @@ func TestCustomerAdminInvitationsAndMicrosoftSignIn(t *testing.T) {
 		}
 	})
 }
+
+func TestAzureRawRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		msID, token, buyer := e.buy("seats", 4)
+		e.land(&browser{e: e.env}, token, buyer)
+		sub := e.ours(msID)
+		e.user("viewer@seller.com", store.RoleViewer, nil)
+		r := e.login("viewer@seller.com").get(fmt.Sprintf("/api/subscriptions/%d/raw", sub.ID))
+		if r.code != 200 || !strings.Contains(string(r.body), msID) || !strings.Contains(string(r.body), "Get subscription") {
+			t.Fatalf("raw: %d %s", r.code, r.body)
+		}
+	})
+}

@@ -437,13 +437,16 @@ func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
 func (s *Server) listInbox(c *gin.Context) {
 	p := params{c: c}
 	f := store.InboxFilter{
-		Marketplace: p.oneOf("marketplace", marketplaces),
-		Status:      p.oneOf("status", []string{store.InboxReceived, store.InboxProcessed, store.InboxFailed, store.InboxIgnored}),
-		Source:      p.text("source", 64),
-		Action:      p.text("action", 128),
-		Q:           p.text("q", 200),
-		Limit:       p.intRange("limit", 50, 1, 200),
-		Offset:      p.intRange("offset", 0, 0, maxOffset),
+		Marketplace:    p.oneOf("marketplace", marketplaces),
+		Status:         p.oneOf("status", []string{store.InboxReceived, store.InboxProcessed, store.InboxFailed, store.InboxIgnored}),
+		Source:         p.text("source", 64),
+		Action:         p.text("action", 128),
+		Q:              p.text("q", 200),
+		From:           p.time("from"),
+		To:             p.time("to"),
+		SubscriptionID: p.id("subscription"),
+		Limit:          p.intRange("limit", 50, 1, 200),
+		Offset:         p.intRange("offset", 0, 0, maxOffset),
 	}
 	if p.err != nil {
 		s.fail(c, p.err)

@@ -37,6 +37,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.GET("/dashboard", s.allow(anyUserRead), s.dashboard)
 	api.GET("/subscriptions", s.allow(anyUserRead), s.listSubscriptions)
 	api.GET("/subscriptions/:id", s.allow(anyUserRead), s.getSubscription)
+	api.GET("/subscriptions/:id/raw", s.allow(sellerRead), s.subscriptionRaw)
 	api.GET("/offers", s.allow(anyUserRead), s.listOffers)
 	api.POST("/offers", s.allow(adminOnly), s.createOffer)
 	api.PATCH("/offers/:id", s.allow(adminOnly), s.updateOffer)

@@ -490,6 +490,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"GET /api/dashboard":                                    {class: list},
 			"GET /api/subscriptions":                                {class: list, path: fmt.Sprintf("/api/subscriptions?customer=%d&q=fabrikam", w.custB)},
 			"GET /api/subscriptions/:id":                            {class: byID},
+			"GET /api/subscriptions/:id/raw":                        {class: seller},
 			"GET /api/offers":                                       {class: list},
 			"PATCH /api/plans/:id/seats":                            {class: seller, body: `{"auto_assign_seats":true}`},
 			"GET /api/customers":                                    {class: seller},

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,6 +160,10 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		}
 		f.CustomerID = scope
 	}
+	if c.Query("format") == "csv" {
+		s.subscriptionsCSV(c, f)
+		return
+	}
 	page, err := s.Store.ListSubscriptions(c.Request.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
 		s.failCode(c, apperr.Invalid, "the cursor is invalid or belongs to another sort order")
@@ -176,6 +182,63 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		next = &page.NextCursor
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "total": page.Total, "limit": f.Limit, "offset": f.Offset, "next_cursor": next})
+}
+
+// csvMaxRows bounds one export.
+const csvMaxRows = 200000
+
+// subscriptionsCSV streams the filtered set as CSV, page by page (keyset),
+// in the list's sort order.
+func (s *Server) subscriptionsCSV(c *gin.Context, f store.SubscriptionFilter) {
+	f.Limit, f.Offset, f.Cursor = 1000, 0, ""
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="subscriptions.csv"`)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write([]string{"id", "marketplace", "state", "name", "customer", "offer", "plan", "quantity", "aws_customer_account_id",
+		"aws_customer_identifier", "aws_license_arn", "aws_product_code", "azure_subscription_id", "term_start", "term_end",
+		"free_trial", "created_at", "updated_at"})
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	rows := 0
+	for rows < csvMaxRows {
+		page, err := s.Store.ListSubscriptions(c.Request.Context(), f)
+		if err != nil {
+			s.Log.Error("subscriptions export", "request_id", requestID(c), "err", err)
+			_ = w.Write([]string{"# export interrupted: see the server log, request " + requestID(c)})
+			break
+		}
+		for i := range page.Items {
+			v := viewRow(&page.Items[i])
+			name := func(r *ref) string {
+				if r == nil {
+					return ""
+				}
+				return r.Name
+			}
+			offer, plan := "", ""
+			if v.Offer != nil {
+				offer = v.Offer.MarketplaceID
+			}
+			if v.Plan != nil {
+				plan = v.Plan.PlanID
+			}
+			created, updated := v.CreatedAt, v.UpdatedAt
+			_ = w.Write([]string{strconv.FormatUint(uint64(v.ID), 10), v.Marketplace, v.State, csvSafe(v.Name), csvSafe(name(v.Customer)),
+				csvSafe(offer), csvSafe(plan), strconv.Itoa(v.Quantity), v.AWSCustomerAccountID, csvSafe(v.AWSCustomerIdentifier),
+				csvSafe(v.AWSLicenseArn), csvSafe(v.AWSProductCode), csvSafe(v.AzureSubscriptionID), ts(v.TermStart), ts(v.TermEnd),
+				strconv.FormatBool(v.FreeTrial), ts(&created), ts(&updated)})
+		}
+		rows += len(page.Items)
+		if page.NextCursor == "" || len(page.Items) == 0 {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	w.Flush()
 }
 
 type timelineView struct {
@@ -301,5 +364,57 @@ func (s *Server) getSubscription(c *gin.Context) {
 		}
 		seatSummary = &sm // over > 0 flags seats beyond the quantity for the seller
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary})
+	// Seller staff also see who did what to it (the audit log's entries).
+	audit := []auditView{}
+	if customerScope(currentUser(c)) == 0 {
+		var rows []store.AuditEntry
+		if err := s.Store.R.WithContext(c.Request.Context()).Where("target_type = ? AND target_id = ?", "subscription", strconv.FormatUint(uint64(id), 10)).
+			Order("at, id").Limit(500).Find(&rows).Error; err != nil {
+			s.fail(c, err)
+			return
+		}
+		for _, r := range rows {
+			audit = append(audit, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary,
+		"audit": audit})
+}
+
+// subscriptionRaw is the marketplace's own record of a subscription:
+// Microsoft's Get subscription, read now; for AWS, which has no such call,
+// the inbound messages stored for it (registration, notifications), newest
+// first, with their bodies.
+func (s *Server) subscriptionRaw(c *gin.Context) {
+	sub, ok := s.scopedSubscription(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	out := gin.H{"marketplace": sub.Marketplace}
+	if sub.Marketplace == "azure" {
+		if s.Azure == nil {
+			s.failCode(c, apperr.Unavailable, "Microsoft's marketplace is not configured on this instance")
+			return
+		}
+		ms, err := s.Azure.Client.Get(ctx, sub.AzureSubscriptionID)
+		if err != nil {
+			s.marketplaceFail(c, err)
+			return
+		}
+		out["source"], out["record"], out["read_at"] = "Microsoft SaaS Fulfillment API: Get subscription", ms, s.Now().UTC()
+		c.JSON(http.StatusOK, out)
+		return
+	}
+	var msgs []store.InboxMessage
+	if err := s.Store.R.WithContext(ctx).Where("subscription_id = ?", sub.ID).Order("received_at DESC, id DESC").Limit(20).Find(&msgs).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	views := make([]inboxView, 0, len(msgs))
+	for i := range msgs {
+		views = append(views, viewInbox(&msgs[i], true))
+	}
+	out["source"], out["messages"] = "AWS Marketplace messages stored for this subscription (AWS has no API to read a subscription)", views
+	c.JSON(http.StatusOK, out)
 }
