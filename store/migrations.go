@@ -495,6 +495,9 @@ CREATE UNIQUE INDEX alert_notices_once ON alert_notices (alert_id, channel_id);
 	{"202611270009_delivery_headers", `
 ALTER TABLE webhook_deliveries ADD COLUMN request_headers text NOT NULL DEFAULT '';
 `},
+	{"202611270010_usage_events_lean", `
+DROP INDEX usage_events_subscription;
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

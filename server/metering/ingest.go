@@ -89,6 +89,11 @@ type Meter struct {
 	last  atomic.Pointer[Health]
 }
 
+// sqliteTimeLayout is how the SQLite driver writes a time (its
+// SQLiteTimestampFormats[0]); binding text in this layout stores the same
+// bytes a time.Time would.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
 // cacheTTL bounds how long a customer reference is resolved from memory.
 // A state change (an ended subscription) may thus be seen by ingestion a
 // few seconds late; that is safe: sealing and dispatch read the state
@@ -568,24 +573,56 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur time.Time) error {
 func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
 	inserted := map[string]bool{}
 	const cols = 12
+	// SQLite: arguments in the form the driver would bind them anyway
+	// (times as its text layout, ids as integers), so that database/sql
+	// has nothing to convert and repeated times are formatted once.
+	lite := m.singleWriter()
+	var nowArg any = now
+	hours := map[int64]string{}
+	var lastTS time.Time
+	var lastTSText string
+	liteTime := func(t time.Time) string {
+		if t.Equal(lastTS) && lastTSText != "" {
+			return lastTSText
+		}
+		lastTS, lastTSText = t, t.UTC().Format(sqliteTimeLayout)
+		return lastTSText
+	}
+	if lite {
+		nowArg = now.UTC().Format(sqliteTimeLayout)
+	}
 	for start := 0; start < len(items); start += eventChunk {
 		end := min(start+eventChunk, len(items))
 		args := make([]any, 0, (end-start)*cols)
 		for _, p := range items[start:end] {
-			var subID *uint
+			var subID, occurred, hour any
 			if p.sub != nil {
-				id := p.sub.sub.ID
-				subID = &id
+				subID = int64(p.sub.sub.ID)
 			}
-			var occurred, hour *time.Time
 			if !p.ev.Timestamp.IsZero() {
-				t := p.ev.Timestamp.UTC()
-				occurred = &t
+				if lite {
+					occurred = liteTime(p.ev.Timestamp)
+				} else {
+					occurred = p.ev.Timestamp.UTC()
+				}
 			}
-			if p.res.Hour != nil {
-				hour = p.res.Hour
+			if h := p.res.Hour; h != nil {
+				if lite {
+					txt, ok := hours[h.Unix()]
+					if !ok {
+						txt = h.UTC().Format(sqliteTimeLayout)
+						hours[h.Unix()] = txt
+					}
+					hour = txt
+				} else {
+					hour = h.UTC()
+				}
 			}
 			r := group[p.req]
+			var keyID any
+			if r.apiKeyID != nil {
+				keyID = int64(*r.apiKeyID)
+			}
 			dim := p.ev.Dimension
 			if len(dim) > 256 {
 				dim = dim[:256]
@@ -598,7 +635,7 @@ func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending,
 			if len(reason) > 300 {
 				reason = reason[:300]
 			}
-			args = append(args, p.ev.ID, r.apiKeyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, cmp.Or(r.source, "api"), now)
+			args = append(args, p.ev.ID, keyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, cmp.Or(r.source, "api"), nowArg)
 		}
 		if m.singleWriter() {
 			if err := m.execStmt(ctx, tx, insertEventsPlainSQL(end-start), args, end-start == eventChunk); err != nil {
@@ -697,12 +734,26 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 
 func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time) ([]hourKey, error) {
 	var missed []hourKey
+	lite := m.singleWriter()
+	var nowArg any = now
+	if lite {
+		nowArg = now.UTC().Format(sqliteTimeLayout)
+	}
+	hours := map[int64]any{}
 	for start := 0; start < len(order); start += hourChunk {
 		end := min(start+hourChunk, len(order))
 		args := make([]any, 0, (end-start)*7+1)
 		want := map[hourKey]bool{}
 		for _, k := range order[start:end] {
-			args = append(args, k.sub, k.dim, time.Unix(k.hour, 0).UTC(), sums[k][0], int(sums[k][1]), false, now)
+			h, ok := hours[k.hour]
+			if !ok {
+				h = time.Unix(k.hour, 0).UTC()
+				if lite {
+					h = time.Unix(k.hour, 0).UTC().Format(sqliteTimeLayout)
+				}
+				hours[k.hour] = h
+			}
+			args = append(args, int64(k.sub), k.dim, h, sums[k][0], int64(sums[k][1]), false, nowArg)
 			want[k] = true
 		}
 		args = append(args, false)
