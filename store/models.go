@@ -485,7 +485,7 @@ const (
 
 // WebhookDelivery is one event to one endpoint, with its last attempt.
 type WebhookDelivery struct {
-	ID              uint       `gorm:"primaryKey"`
+	ID              uint `gorm:"primaryKey"`
 	EndpointID      uint
 	EventID         uint
 	OrderKey        string // deliveries with the same key reach an endpoint in order
