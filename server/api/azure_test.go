@@ -130,32 +130,11 @@ func (e *azureEnv) buy(plan string, seats int) (string, string, azurefake.Party)
 // sign-in as the given user, and returns the callback's answer.
 func (e *azureEnv) land(b *browser, token string, who azurefake.Party) resp {
 	e.t.Helper()
-	r := b.get("/marketplace/azure/landing?token=" + url.QueryEscape(token))
-	if r.code != http.StatusFound {
-		e.t.Fatalf("landing: %d %s", r.code, r.body)
-	}
-	authURL := r.hdr.Get("Location")
-	if strings.Contains(authURL, url.QueryEscape(token)) || strings.Contains(authURL, token) {
-		e.t.Fatal("the purchase token leaked into the sign-in URL")
-	}
-	// The browser at Entra: sign in as the buyer.
-	c := e.esrv.Client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	form := url.Values{"name": {"Buyer"}, "email": {who.EmailID}, "org": {"Contoso"}, "tenant_id": {who.TenantID}, "object_id": {who.ObjectID}}
-	u, _ := url.Parse(authURL)
-	for k, v := range u.Query() {
-		form[k] = v
-	}
-	res, err := c.PostForm(authURL, form)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	res.Body.Close()
-	cb, _ := url.Parse(res.Header.Get("Location"))
-	if res.StatusCode != http.StatusSeeOther || cb.Query().Get("code") == "" {
-		e.t.Fatalf("entra sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
-	}
-	return b.get(cb.RequestURI())
+	return e.signInWithEntra(b, "/marketplace/azure/landing?token="+url.QueryEscape(token), who, func(authURL string) {
+		if strings.Contains(authURL, url.QueryEscape(token)) || strings.Contains(authURL, token) {
+			e.t.Fatal("the purchase token leaked into the sign-in URL")
+		}
+	})
 }
 
 func (e *azureEnv) ours(msID string) store.Subscription {

@@ -275,6 +275,12 @@ func (s *Server) updatePlan(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "a plan's plan_id identifies it at the marketplace and cannot change: create another plan")
 		return
 	}
+	s.savePlan(c, id, &in, "plan.update")
+}
+
+// savePlan applies a change to a plan, validates the result, stores it and
+// writes the audit entry.
+func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string) {
 	ctx := c.Request.Context()
 	var p store.Plan
 	if err := s.Store.W.WithContext(ctx).First(&p, id).Error; err != nil {
@@ -282,7 +288,7 @@ func (s *Server) updatePlan(c *gin.Context) {
 		return
 	}
 	before := viewPlan(&p)
-	if err := applyPlan(&p, &in); err != nil {
+	if err := applyPlan(&p, in); err != nil {
 		s.failCode(c, apperr.Invalid, "%s", err.Error())
 		return
 	}
@@ -295,6 +301,6 @@ func (s *Server) updatePlan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.audit(c, currentUser(c), "plan.update", "plan", p.ID, before, viewPlan(&p))
+	s.audit(c, currentUser(c), action, "plan", p.ID, before, viewPlan(&p))
 	c.JSON(http.StatusOK, gin.H{"plan": viewPlan(&p)})
 }

@@ -48,16 +48,7 @@ func (s *Server) adminCustomer(c *gin.Context, requested uint) (*store.Customer,
 		s.failCode(c, apperr.Invalid, "customer_id is required")
 		return nil, false
 	}
-	var cu store.Customer
-	if err := s.Store.R.WithContext(c.Request.Context()).First(&cu, id).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			s.failCode(c, apperr.NotFound, "customer %d does not exist", id)
-		} else {
-			s.fail(c, err)
-		}
-		return nil, false
-	}
-	return &cu, true
+	return byID[store.Customer](s, c, id, "customer")
 }
 
 // listCustomerAdmins lists an organisation's customer admins and invitations.

@@ -16,13 +16,16 @@ import (
 
 // signInWithEntra follows a redirect to the simulated Entra, signs in as
 // who and returns our callback's answer.
-func (e *azureEnv) signInWithEntra(b *browser, start string, who azurefake.Party) resp {
+func (e *azureEnv) signInWithEntra(b *browser, start string, who azurefake.Party, checks ...func(authURL string)) resp {
 	e.t.Helper()
 	r := b.get(start)
 	if r.code != http.StatusFound {
 		e.t.Fatalf("%s: %d %s", start, r.code, r.body)
 	}
 	authURL := r.hdr.Get("Location")
+	for _, check := range checks {
+		check(authURL)
+	}
 	c := e.esrv.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	form := url.Values{"name": {"Someone"}, "email": {who.EmailID}, "org": {"Contoso"}, "tenant_id": {who.TenantID}, "object_id": {who.ObjectID}}

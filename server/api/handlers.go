@@ -332,37 +332,8 @@ func (s *Server) updatePlanSeats(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	if in.OverQuantityPolicy != nil && *in.OverQuantityPolicy != store.OverQuantityKeepAll && *in.OverQuantityPolicy != store.OverQuantityNewestUnlicensed {
-		s.failCode(c, apperr.Invalid, "over_quantity_policy must be %s or %s", store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed)
-		return
-	}
-	ctx := c.Request.Context()
-	var p store.Plan
-	if err := s.Store.W.WithContext(ctx).First(&p, id).Error; err != nil {
-		s.failCode(c, apperr.NotFound, "plan %d does not exist", id)
-		return
-	}
-	before := viewPlan(&p)
-	set := map[string]any{"updated_at": s.Now().UTC()}
-	if in.SeatBased != nil {
-		set["seat_based"], p.SeatBased = *in.SeatBased, *in.SeatBased
-	}
-	if in.AllowOverAssignment != nil {
-		set["allow_over_assignment"], p.AllowOverAssignment = *in.AllowOverAssignment, *in.AllowOverAssignment
-	}
-	if in.AutoAssignSeats != nil {
-		set["auto_assign_seats"], p.AutoAssignSeats = *in.AutoAssignSeats, *in.AutoAssignSeats
-	}
-	if in.OverQuantityPolicy != nil {
-		set["over_quantity_policy"], p.OverQuantityPolicy = *in.OverQuantityPolicy, *in.OverQuantityPolicy
-	}
-	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", id).Updates(set).Error; err != nil {
-		s.fail(c, err)
-		return
-	}
-	after := viewPlan(&p)
-	s.audit(c, currentUser(c), "plan.seats", "plan", p.ID, before, after)
-	c.JSON(http.StatusOK, gin.H{"plan": after})
+	s.savePlan(c, id, &planInput{SeatBased: in.SeatBased, AllowOverAssignment: in.AllowOverAssignment,
+		AutoAssignSeats: in.AutoAssignSeats, OverQuantityPolicy: in.OverQuantityPolicy}, "plan.seats")
 }
 
 func (s *Server) listCustomers(c *gin.Context) {

@@ -111,21 +111,32 @@ func (s *Server) createWebhook(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"endpoint": s.viewEndpoint(c, &ep), "secret": ep.Secret})
 }
 
-func (s *Server) webhookByID(c *gin.Context) (*store.WebhookEndpoint, bool) {
+// byPathID loads the row named by the path's :id, answering 404 (with
+// what it is) or the error itself when it cannot.
+func byPathID[T any](s *Server, c *gin.Context, what string) (*T, bool) {
 	id, ok := s.pathID(c)
 	if !ok {
 		return nil, false
 	}
-	var ep store.WebhookEndpoint
-	if err := s.Store.W.WithContext(c.Request.Context()).First(&ep, id).Error; err != nil {
+	return byID[T](s, c, id, what)
+}
+
+// byID loads a row by id, answering 404 (with what it is) when it does not exist.
+func byID[T any](s *Server, c *gin.Context, id uint, what string) (*T, bool) {
+	var row T
+	if err := s.Store.W.WithContext(c.Request.Context()).First(&row, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			s.failCode(c, apperr.NotFound, "webhook endpoint %d does not exist", id)
+			s.failCode(c, apperr.NotFound, "%s %d does not exist", what, id)
 		} else {
 			s.fail(c, err)
 		}
 		return nil, false
 	}
-	return &ep, true
+	return &row, true
+}
+
+func (s *Server) webhookByID(c *gin.Context) (*store.WebhookEndpoint, bool) {
+	return byPathID[store.WebhookEndpoint](s, c, "webhook endpoint")
 }
 
 func (s *Server) getWebhook(c *gin.Context) {
@@ -439,20 +450,7 @@ func (s *Server) createAlertChannel(c *gin.Context) {
 }
 
 func (s *Server) channelByID(c *gin.Context) (*store.AlertChannel, bool) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return nil, false
-	}
-	var ch store.AlertChannel
-	if err := s.Store.W.WithContext(c.Request.Context()).First(&ch, id).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			s.failCode(c, apperr.NotFound, "alert channel %d does not exist", id)
-		} else {
-			s.fail(c, err)
-		}
-		return nil, false
-	}
-	return &ch, true
+	return byPathID[store.AlertChannel](s, c, "alert channel")
 }
 
 func (s *Server) updateAlertChannel(c *gin.Context) {

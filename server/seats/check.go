@@ -182,16 +182,8 @@ func findSeatCounted(db *gorm.DB, subIDs []uint, u User) (*store.Seat, int, erro
 		store.Seat
 		Assigned int
 	}
-	q := db.Table("seats").Select("seats.*, (SELECT count(*) FROM seats x WHERE x.subscription_id = seats.subscription_id) AS assigned").
-		Where("subscription_id IN ?", subIDs)
-	switch {
-	case u.Email != "" && u.ObjectID != "":
-		q = q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
-	case u.Email != "":
-		q = q.Where("email = ? AND email <> ''", u.Email)
-	default:
-		q = q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
-	}
+	q := whereUser(db.Table("seats").Select("seats.*, (SELECT count(*) FROM seats x WHERE x.subscription_id = seats.subscription_id) AS assigned").
+		Where("subscription_id IN ?", subIDs), u)
 	if err := q.Order("id").Limit(1).Scan(&rows).Error; err != nil || len(rows) == 0 {
 		return nil, 0, err
 	}

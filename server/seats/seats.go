@@ -240,19 +240,23 @@ func (s *Service) All(ctx context.Context, sub *store.Subscription) ([]Item, err
 // The repeated "<> ”" lets both databases use the partial unique indexes.
 func findSeat(tx *gorm.DB, subIDs []uint, u User) (*store.Seat, error) {
 	var rows []store.Seat
-	q := tx.Where("subscription_id IN ?", subIDs)
-	switch {
-	case u.Email != "" && u.ObjectID != "":
-		q = q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
-	case u.Email != "":
-		q = q.Where("email = ? AND email <> ''", u.Email)
-	default:
-		q = q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
-	}
-	if err := q.Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+	if err := whereUser(tx.Where("subscription_id IN ?", subIDs), u).Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
 		return nil, err
 	}
 	return &rows[0], nil
+}
+
+// whereUser matches a user's seat by e-mail or Entra object id (either,
+// when both are known).
+func whereUser(q *gorm.DB, u User) *gorm.DB {
+	switch {
+	case u.Email != "" && u.ObjectID != "":
+		return q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
+	case u.Email != "":
+		return q.Where("email = ? AND email <> ''", u.Email)
+	default:
+		return q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
+	}
 }
 
 // assign adds a seat inside a transaction that holds the subscription.
