@@ -498,6 +498,9 @@ ALTER TABLE webhook_deliveries ADD COLUMN request_headers text NOT NULL DEFAULT 
 	{"202611270010_usage_events_lean", `
 DROP INDEX usage_events_subscription;
 `},
+	{"202611270011_timeline_recent", `
+CREATE INDEX timeline_at ON timeline_events (at, id);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -36,6 +36,8 @@ var SubscriptionSortFields = map[string]string{
 	"marketplace": "s.marketplace",
 	"quantity":    "s.quantity",
 	"id":          "s.id",
+	// when the state last changed (for example: ended, newest first)
+	"state_changed_at": "s.state_changed_at",
 }
 
 // SubscriptionFilter selects and orders subscriptions. Limit must be set;
@@ -47,10 +49,14 @@ type SubscriptionFilter struct {
 	PlanID       uint
 	CustomerID   uint
 	Q            string
-	Sort         []SortField
-	Limit        int
-	Offset       int
-	Cursor       string // from a previous page's NextCursor; replaces Offset
+	SeatBased    bool // only per-user plans
+	// Time ranges (zero: open): created, and state last changed.
+	CreatedFrom, CreatedTo time.Time
+	ChangedFrom, ChangedTo time.Time
+	Sort                   []SortField
+	Limit                  int
+	Offset                 int
+	Cursor                 string // from a previous page's NextCursor; replaces Offset
 }
 
 // SubscriptionPage is one page of a list.
@@ -106,6 +112,21 @@ func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
 	if f.CustomerID != 0 {
 		q = q.Where("s.customer_id = ?", f.CustomerID)
 	}
+	if f.SeatBased {
+		q = q.Where("s.plan_id IN (SELECT id FROM plans WHERE seat_based)")
+	}
+	for _, r := range []struct {
+		col  string
+		from time.Time
+		to   time.Time
+	}{{"s.created_at", f.CreatedFrom, f.CreatedTo}, {"s.state_changed_at", f.ChangedFrom, f.ChangedTo}} {
+		if !r.from.IsZero() {
+			q = q.Where(r.col+" >= ?", r.from.UTC())
+		}
+		if !r.to.IsZero() {
+			q = q.Where(r.col+" < ?", r.to.UTC())
+		}
+	}
 	if t := NormalizeSearch(f.Q); t != "" {
 		if col := identityColumn(t); col != "" {
 			// A pasted marketplace id: an indexed lookup instead of a scan.
@@ -139,10 +160,9 @@ func identityColumn(t string) string {
 // identityValue undoes the search folding where the stored id keeps case.
 func identityValue(col, t string) string { return t }
 
-// ListSubscriptions returns one page of subscriptions and the total that
-// match the filter.
-func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (SubscriptionPage, error) {
-	var page SubscriptionPage
+// listQuery builds the ordered, filtered query of a list (without limit)
+// and the full sort it orders by.
+func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter) (*gorm.DB, []SortField, error) {
 	sort := append([]SortField{}, f.Sort...)
 	if len(sort) == 0 {
 		sort = []SortField{{Field: "created_at", Desc: true}}
@@ -152,16 +172,10 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	}
 	for _, sf := range sort {
 		if _, ok := SubscriptionSortFields[sf.Field]; !ok {
-			return page, fmt.Errorf("unknown sort field %q", sf.Field)
+			return nil, nil, fmt.Errorf("unknown sort field %q", sf.Field)
 		}
 	}
-
-	db := s.R.WithContext(ctx)
-	if err := f.where(db.Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
-		return page, err
-	}
-
-	q := f.where(db.Table("subscriptions AS s")).
+	q := f.where(s.R.WithContext(ctx).Table("subscriptions AS s")).
 		Select(`s.*, COALESCE(c.name, '') AS customer_name, COALESCE(o.name, '') AS offer_name,
 			COALESCE(o.marketplace_id, '') AS offer_marketplace_id, COALESCE(p.plan_id, '') AS plan_key,
 			COALESCE(p.name, '') AS plan_name`).
@@ -171,7 +185,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	if f.Cursor != "" {
 		cond, args, err := keysetCondition(sort, f.Cursor)
 		if err != nil {
-			return page, err
+			return nil, nil, err
 		}
 		q = q.Where(cond, args...)
 	} else if f.Offset > 0 {
@@ -192,6 +206,20 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 		}
 		q = q.Order(col + dir)
 	}
+	return q, sort, nil
+}
+
+// ListSubscriptions returns one page of subscriptions and the total that
+// match the filter.
+func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (SubscriptionPage, error) {
+	var page SubscriptionPage
+	q, sort, err := s.listQuery(ctx, f)
+	if err != nil {
+		return page, err
+	}
+	if err := f.where(s.R.WithContext(ctx).Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
+		return page, err
+	}
 	if err := q.Limit(f.Limit).Scan(&page.Items).Error; err != nil {
 		return page, err
 	}
@@ -201,12 +229,39 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	return page, nil
 }
 
+// EachSubscription calls fn for every subscription the filter matches, in
+// its order, reading them in one pass (exports); at most max rows.
+func (s *Store) EachSubscription(ctx context.Context, f SubscriptionFilter, max int, fn func(*SubscriptionRow) error) error {
+	f.Cursor, f.Offset = "", 0
+	q, _, err := s.listQuery(ctx, f)
+	if err != nil {
+		return err
+	}
+	rows, err := q.Limit(max).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r SubscriptionRow
+		if err := s.R.ScanRows(rows, &r); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func sortValue(field string, s *Subscription) any {
 	switch field {
 	case "created_at":
 		return s.CreatedAt.UTC().Format(time.RFC3339Nano)
 	case "updated_at":
 		return s.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case "state_changed_at":
+		return s.StateChangedAt.UTC().Format(time.RFC3339Nano)
 	case "state":
 		return s.State
 	case "marketplace":
@@ -259,7 +314,7 @@ func keysetCondition(sort []SortField, token string) (string, []any, error) {
 	vals := make([]any, len(sort))
 	for i, sf := range sort {
 		switch sf.Field {
-		case "created_at", "updated_at":
+		case "created_at", "updated_at", "state_changed_at":
 			str, ok := c.Values[i].(string)
 			t, err := time.Parse(time.RFC3339Nano, str)
 			if !ok || err != nil {

@@ -294,7 +294,7 @@ func (s *Server) dashboardMore(c *gin.Context, scope uint) (gin.H, error) {
 		Summary        string    `json:"summary"`
 		ToState        string    `json:"to_state"`
 	}
-	rq := db.Table("timeline_events t").Select("t.id, t.subscription_id, t.at, t.kind, t.summary, t.to_state").Order("t.id DESC").Limit(10)
+	rq := db.Table("timeline_events t").Select("t.id, t.subscription_id, t.at, t.kind, t.summary, t.to_state").Order("t.at DESC, t.id DESC").Limit(10)
 	if scope != 0 {
 		rq = rq.Joins("JOIN subscriptions s ON s.id = t.subscription_id").Where("s.customer_id = ?", scope)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -194,6 +195,56 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 				t.Fatalf("export ignores the filter: %s", l)
 			}
 		}
+		// Filters the dashboard links to: per-user plans, creation and state-change ranges.
+		seatTotal := count(t, st, "plan_id IN (SELECT id FROM plans WHERE seat_based)")
+		var page listResp
+		admin.get("/api/subscriptions?seat_based=true&limit=200").json(t, &page)
+		if page.Total != seatTotal || seatTotal == 0 {
+			t.Fatalf("seat_based: %d, want %d", page.Total, seatTotal)
+		}
+		cut := time.Now().UTC().Add(-90 * 24 * time.Hour)
+		admin.get("/api/subscriptions?created_from=" + cut.Format(time.RFC3339) + "&limit=200").json(t, &page)
+		if want := count(t, st, "created_at >= ?", cut); page.Total != want {
+			t.Fatalf("created_from: %d, want %d", page.Total, want)
+		}
+		admin.get("/api/subscriptions?state=ended&changed_to=" + cut.Format(time.RFC3339) + "&limit=200").json(t, &page)
+		if want := count(t, st, "state = 'ended' AND state_changed_at < ?", cut); page.Total != want {
+			t.Fatalf("changed_to: %d, want %d", page.Total, want)
+		}
+		admin.get("/api/subscriptions?created_from=last+week").errCode(t, 400, "invalid_input")
+		// Sorted by the last state change, newest first, through every cursor page.
+		var seen []string
+		next := ""
+		for {
+			path := "/api/subscriptions?sort=-state_changed_at&limit=7"
+			if next != "" {
+				path += "&cursor=" + next
+			}
+			var pg struct {
+				Items []struct {
+					StateChangedAt string `json:"state_changed_at"`
+				}
+				NextCursor *string `json:"next_cursor"`
+			}
+			admin.get(path).json(t, &pg)
+			for _, it := range pg.Items {
+				seen = append(seen, it.StateChangedAt)
+			}
+			if pg.NextCursor == nil {
+				break
+			}
+			next = *pg.NextCursor
+		}
+		if int64(len(seen)) != count(t, st, "1 = 1") {
+			t.Fatalf("cursor pages by state_changed_at: %d rows", len(seen))
+		}
+		for i := 1; i < len(seen); i++ {
+			a, _ := time.Parse(time.RFC3339Nano, seen[i-1])
+			b, _ := time.Parse(time.RFC3339Nano, seen[i])
+			if b.After(a) {
+				t.Fatalf("not newest first at %d: %s then %s", i, seen[i-1], seen[i])
+			}
+		}
 		// AWS has no read API: the raw view is the messages stored for it.
 		var sub store.Subscription
 		must(t, st.R.Where("marketplace = 'aws'").First(&sub).Error)
@@ -203,6 +254,17 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 		// The detail carries the audit entries of the subscription.
 		if r := admin.get(fmt.Sprintf("/api/subscriptions/%d", sub.ID)); !strings.Contains(string(r.body), `"audit":[]`) {
 			t.Fatalf("detail without audit: %.200s", r.body)
+		}
+		// Metering records close to the end of their window.
+		now := time.Now().UTC()
+		for i, age := range []time.Duration{21 * time.Hour, time.Hour} {
+			must(t, st.W.Create(&store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprint("d", i),
+				Hour: now.Add(-age).Truncate(time.Hour), Status: store.RecordPending, CreatedAt: now, UpdatedAt: now}).Error)
+		}
+		var recs struct{ Total int }
+		admin.get("/api/metering/records?expiring=true").json(t, &recs)
+		if recs.Total != 1 {
+			t.Fatalf("expiring records: %d, want 1", recs.Total)
 		}
 		// Inbox filters by time and subscription.
 		admin.get("/api/inbox?from=soon").errCode(t, 400, "invalid_input")

@@ -390,7 +390,7 @@ func (s *Server) azureActivateSeller(c *gin.Context) {
 		s.marketplaceFail(c, err)
 		return
 	}
-	s.audit(c, u, "azure.activate", "subscription", sub.ID, nil, nil)
+	s.audit(c, u, "azure.activate", "subscription", sub.ID, map[string]any{"state": sub.State}, map[string]any{"state": got.State})
 	c.JSON(http.StatusOK, gin.H{"subscription": viewSubscription(got)})
 }
 
@@ -430,7 +430,11 @@ func (s *Server) azureChange(c *gin.Context) {
 		s.marketplaceFail(c, err)
 		return
 	}
-	s.audit(c, u, "azure."+strings.ToLower(in.Action), "subscription", sub.ID, nil, in)
+	before := map[string]any{"state": sub.State, "quantity": sub.Quantity, "plan_id": ""}
+	if sub.Plan != nil {
+		before["plan_id"] = sub.Plan.PlanID
+	}
+	s.audit(c, u, "azure."+strings.ToLower(in.Action), "subscription", sub.ID, before, in)
 	c.JSON(http.StatusAccepted, gin.H{"operation": viewOperation(op)})
 }
 

@@ -205,7 +205,8 @@ func TestAzureRawRecord(t *testing.T) {
 		sub := e.ours(msID)
 		e.user("viewer@seller.com", store.RoleViewer, nil)
 		r := e.login("viewer@seller.com").get(fmt.Sprintf("/api/subscriptions/%d/raw", sub.ID))
-		if r.code != 200 || !strings.Contains(string(r.body), msID) || !strings.Contains(string(r.body), "Get subscription") {
+		if r.code != 200 || !strings.Contains(string(r.body), msID) || !strings.Contains(string(r.body), "Get subscription") ||
+			!strings.Contains(string(r.body), `"saasSubscriptionStatus"`) {
 			t.Fatalf("raw: %d %s", r.code, r.body)
 		}
 	})

@@ -307,6 +307,7 @@ func (s *Server) listRecords(c *gin.Context) {
 	sub := p.id("subscription")
 	dim := p.text("dimension", 256)
 	statuses := p.list("status", store.RecordStatuses)
+	expiring := p.oneOf("expiring", []string{"true", "false"}) == "true"
 	from, to := p.time("from"), p.time("to")
 	csvOut := c.Query("format") == "csv"
 	limit := p.intRange("limit", 100, 1, 1000)
@@ -326,6 +327,10 @@ func (s *Server) listRecords(c *gin.Context) {
 	}
 	if len(statuses) > 0 {
 		q = q.Where("status IN ?", statuses)
+	}
+	if expiring {
+		// Pending and older than 20 hours: the marketplaces' 24-hour window is closing.
+		q = q.Where("status = ? AND hour < ?", store.RecordPending, s.Now().UTC().Add(-metering.ExpiringSoon))
 	}
 	if !from.IsZero() {
 		q = q.Where("hour >= ?", from)

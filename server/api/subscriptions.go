@@ -139,6 +139,11 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		Limit:        p.intRange("limit", 50, 1, 200),
 		Offset:       p.intRange("offset", 0, 0, maxOffset),
 		Cursor:       p.text("cursor", 4096),
+		CreatedFrom:  p.time("created_from"),
+		CreatedTo:    p.time("created_to"),
+		ChangedFrom:  p.time("changed_from"),
+		ChangedTo:    p.time("changed_to"),
+		SeatBased:    p.oneOf("seat_based", []string{"true", "false"}) == "true",
 	}
 	if p.err != nil {
 		s.fail(c, p.err)
@@ -187,56 +192,41 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 // csvMaxRows bounds one export.
 const csvMaxRows = 200000
 
-// subscriptionsCSV streams the filtered set as CSV, page by page (keyset),
-// in the list's sort order.
+// subscriptionsCSV streams the filtered set as CSV, in the list's sort
+// order, read in one pass.
 func (s *Server) subscriptionsCSV(c *gin.Context, f store.SubscriptionFilter) {
-	f.Limit, f.Offset, f.Cursor = 1000, 0, ""
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="subscriptions.csv"`)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"id", "marketplace", "state", "name", "customer", "offer", "plan", "quantity", "aws_customer_account_id",
 		"aws_customer_identifier", "aws_license_arn", "aws_product_code", "azure_subscription_id", "term_start", "term_end",
-		"free_trial", "created_at", "updated_at"})
+		"free_trial", "state_changed_at", "created_at", "updated_at"})
 	ts := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	rows := 0
-	for rows < csvMaxRows {
-		page, err := s.Store.ListSubscriptions(c.Request.Context(), f)
-		if err != nil {
-			s.Log.Error("subscriptions export", "request_id", requestID(c), "err", err)
-			_ = w.Write([]string{"# export interrupted: see the server log, request " + requestID(c)})
-			break
+	err := s.Store.EachSubscription(c.Request.Context(), f, csvMaxRows, func(r *store.SubscriptionRow) error {
+		v := viewRow(r)
+		customer, offer, plan := "", "", ""
+		if v.Customer != nil {
+			customer = v.Customer.Name
 		}
-		for i := range page.Items {
-			v := viewRow(&page.Items[i])
-			name := func(r *ref) string {
-				if r == nil {
-					return ""
-				}
-				return r.Name
-			}
-			offer, plan := "", ""
-			if v.Offer != nil {
-				offer = v.Offer.MarketplaceID
-			}
-			if v.Plan != nil {
-				plan = v.Plan.PlanID
-			}
-			created, updated := v.CreatedAt, v.UpdatedAt
-			_ = w.Write([]string{strconv.FormatUint(uint64(v.ID), 10), v.Marketplace, v.State, csvSafe(v.Name), csvSafe(name(v.Customer)),
-				csvSafe(offer), csvSafe(plan), strconv.Itoa(v.Quantity), v.AWSCustomerAccountID, csvSafe(v.AWSCustomerIdentifier),
-				csvSafe(v.AWSLicenseArn), csvSafe(v.AWSProductCode), csvSafe(v.AzureSubscriptionID), ts(v.TermStart), ts(v.TermEnd),
-				strconv.FormatBool(v.FreeTrial), ts(&created), ts(&updated)})
+		if v.Offer != nil {
+			offer = v.Offer.MarketplaceID
 		}
-		rows += len(page.Items)
-		if page.NextCursor == "" || len(page.Items) == 0 {
-			break
+		if v.Plan != nil {
+			plan = v.Plan.PlanID
 		}
-		f.Cursor = page.NextCursor
+		return w.Write([]string{strconv.FormatUint(uint64(v.ID), 10), v.Marketplace, v.State, csvSafe(v.Name), csvSafe(customer),
+			csvSafe(offer), csvSafe(plan), strconv.Itoa(v.Quantity), v.AWSCustomerAccountID, csvSafe(v.AWSCustomerIdentifier),
+			csvSafe(v.AWSLicenseArn), csvSafe(v.AWSProductCode), csvSafe(v.AzureSubscriptionID), ts(v.TermStart), ts(v.TermEnd),
+			strconv.FormatBool(v.FreeTrial), ts(&v.StateChangedAt), ts(&v.CreatedAt), ts(&v.UpdatedAt)})
+	})
+	if err != nil {
+		s.Log.Error("subscriptions export", "request_id", requestID(c), "err", err)
+		_ = w.Write([]string{"# export interrupted: see the server log, request " + requestID(c)})
 	}
 	w.Flush()
 }
@@ -397,7 +387,7 @@ func (s *Server) subscriptionRaw(c *gin.Context) {
 			s.failCode(c, apperr.Unavailable, "Microsoft's marketplace is not configured on this instance")
 			return
 		}
-		ms, err := s.Azure.Client.Get(ctx, sub.AzureSubscriptionID)
+		ms, err := s.Azure.Client.GetRaw(ctx, sub.AzureSubscriptionID)
 		if err != nil {
 			s.marketplaceFail(c, err)
 			return

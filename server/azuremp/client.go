@@ -290,6 +290,18 @@ func (c *Client) Get(ctx context.Context, subID string) (Subscription, error) {
 	return s, nil
 }
 
+// GetRaw reads one subscription as Microsoft sends it (the portal's Raw view).
+func (c *Client) GetRaw(ctx context.Context, subID string) (json.RawMessage, error) {
+	r, err := c.do(ctx, http.MethodGet, c.cfg.APIURL, "/saas/subscriptions/"+url.PathEscape(subID), nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(r.body) {
+		return nil, errors.New("get subscription: the answer is not JSON")
+	}
+	return json.RawMessage(r.body), nil
+}
+
 // List calls fn with every page of the publisher's subscriptions. The next
 // page is asked of the configured base URL with the continuation token from
 // @nextLink; a token seen before ends the walk.

@@ -37,7 +37,8 @@ type AzureSender interface {
 const (
 	leaseTTL     = 45 * time.Second // a crashed replica's records are sent again after this
 	claimDefault = 2000
-	expiringSoon = 20 * time.Hour // a pending record this old is about to expire (24 h)
+	// ExpiringSoon: a pending record this old is about to expire (24 h).
+	ExpiringSoon = 20 * time.Hour
 )
 
 func backoff(attempts int) time.Duration {

@@ -45,7 +45,7 @@ func (m *Meter) WarnExpiring(ctx context.Context) (int, error) {
 	now := m.Store.Now()
 	var ids []uint
 	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("status = ? AND hour < ? AND expiry_warned_at IS NULL", store.RecordPending, now.Add(-expiringSoon)).
+		Where("status = ? AND hour < ? AND expiry_warned_at IS NULL", store.RecordPending, now.Add(-ExpiringSoon)).
 		Order("id").Limit(500).Pluck("id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return 0, err

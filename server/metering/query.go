@@ -31,7 +31,7 @@ func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
 		q   *gorm.DB
 	}{
 		{&h.Pending, recs().Where("status = ?", store.RecordPending)},
-		{&h.Expiring, recs().Where("status = ? AND hour < ?", store.RecordPending, now.Add(-expiringSoon))},
+		{&h.Expiring, recs().Where("status = ? AND hour < ?", store.RecordPending, now.Add(-ExpiringSoon))},
 		{&h.Accepted, recs().Where("status = ? AND settled_at >= ?", store.RecordAccepted, now.Add(-24*time.Hour))},
 		{&h.Failed, recs().Where("status IN ? AND settled_at >= ?", []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, now.Add(-24*time.Hour))},
 		{&h.Expired, recs().Where("status = ? AND hour >= ?", store.RecordExpired, now.Add(-7*24*time.Hour))},
