@@ -249,6 +249,10 @@ describe('seats in a real browser', () => {
       // Per-user plans need the seller's approval.
       await seller.goto(`${mg.base}/subscriptions/${id}`);
       await seller.getByRole('button', { name: 'Approve and activate' }).click();
+      // The confirmation says that activation starts billing.
+      const confirm = seller.getByRole('dialog');
+      await confirm.getByText('Activation starts billing.').waitFor();
+      await confirm.getByRole('button', { name: 'Activate' }).click();
       await seller.getByTestId('subscription-state').getByText('active').waitFor({ timeout: 30_000 });
       const sub = await waitState(buyer, id, 'active');
 

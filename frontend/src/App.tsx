@@ -6,7 +6,7 @@ import { api, ApiError, setUnauthenticatedHandler, type User } from './api';
 import { ErrorBox, Loading } from './components';
 import { Login } from './pages/Login';
 import { SubscriptionsPage } from './pages/Subscriptions';
-import { CustomersPage, DashboardPage, NotificationsPage, OffersPage, SettingsPage, UsersPage } from './pages/Other';
+import { DashboardPage } from './pages/Dashboard';
 
 // Pages most visits do not need load on first use.
 const SubscriptionPage = lazy(() => import('./pages/Subscription').then((m) => ({ default: m.SubscriptionPage })));
@@ -14,6 +14,13 @@ const MeteringPage = lazy(() => import('./pages/Metering').then((m) => ({ defaul
 const TeamPage = lazy(() => import('./pages/Team').then((m) => ({ default: m.TeamPage })));
 const WebhooksPage = lazy(() => import('./pages/Webhooks').then((m) => ({ default: m.WebhooksPage })));
 const AlertsPage = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.AlertsPage })));
+const NotificationsPage = lazy(() => import('./pages/Notifications').then((m) => ({ default: m.NotificationsPage })));
+const CustomersPage = lazy(() => import('./pages/Customers').then((m) => ({ default: m.CustomersPage })));
+const CustomerPage = lazy(() => import('./pages/Customers').then((m) => ({ default: m.CustomerPage })));
+const OffersPage = lazy(() => import('./pages/Offers').then((m) => ({ default: m.OffersPage })));
+const UsersPage = lazy(() => import('./pages/Users').then((m) => ({ default: m.UsersPage })));
+const AuditPage = lazy(() => import('./pages/Audit').then((m) => ({ default: m.AuditPage })));
+const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
 const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean; customerOnly?: boolean }[] = [
@@ -27,6 +34,7 @@ const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; selle
   { to: '/alerts', label: 'Alerts', icon: 'notifications', sellerOnly: true },
   { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
   { to: '/users', label: 'Users', icon: 'user', adminOnly: true },
+  { to: '/audit', label: 'Audit log', icon: 'history', adminOnly: true },
   { to: '/settings', label: 'Settings', icon: 'cog' },
 ];
 
@@ -112,7 +120,9 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
             <Route path="/subscriptions/:id" element={<SubscriptionPage />} />
             <Route path="/metering" element={<MeteringPage />} />
             <Route path="/notifications" element={<NotificationsPage />} />
+            <Route path="/notifications/:id" element={<NotificationsPage />} />
             <Route path="/customers" element={<CustomersPage />} />
+            <Route path="/customers/:id" element={<CustomerPage />} />
             <Route path="/customers/:id/admins" element={<TeamPage />} />
             <Route path="/team" element={<TeamPage />} />
             <Route path="/offers" element={<OffersPage />} />
@@ -120,6 +130,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
             <Route path="/webhooks/:id" element={<WebhooksPage />} />
             <Route path="/alerts" element={<AlertsPage />} />
             <Route path="/users" element={<UsersPage />} />
+            <Route path="/audit" element={<AuditPage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<Callout intent="warning" title="Page not found" />} />
           </Routes>

@@ -1,11 +1,17 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Dialog, DialogBody, DialogFooter, FormGroup, H5, HTMLSelect, HTMLTable, NumericInput, Tag } from '@blueprintjs/core';
-import { api, type AzureOperation, type Subscription, type User } from '../api';
-import { ErrorBox } from '../components';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { FormGroup, HTMLSelect, HTMLTable, NumericInput, Tag } from '@blueprintjs/core';
+import { api, type AzureOperation, type SeatSummary, type Subscription } from '../api';
+import { ErrorBox, Loading } from '../components';
 import { formatDate } from '../format';
+import { ActionDialog } from './SubDialog';
+import { operationIntent } from './SubTimeline';
 
-interface AvailablePlan {
+// The seller's actions on a Microsoft subscription. Every change but
+// activation is asynchronous at Microsoft: the API answers 202 with the
+// operation, and its progress shows in the subscription's operations.
+
+export interface AvailablePlan {
   plan_id: string;
   name: string;
   per_seat: boolean;
@@ -14,190 +20,209 @@ interface AvailablePlan {
   private: boolean;
 }
 
-const running = (o: AzureOperation) => o.finished_at === null;
+export const azurePlansQuery = (id: number) => ({
+  queryKey: ['azure-plans', id],
+  queryFn: () => api<{ plans: AvailablePlan[] }>(`/api/subscriptions/${id}/azure/plans`),
+  staleTime: 60_000,
+});
 
-// AzurePanel: the seller's operations on a Microsoft subscription. Every
-// change is asynchronous at Microsoft; its progress shows below and the
-// page refreshes while one is running.
-export function AzurePanel({ s, operations }: { s: Subscription; operations: AzureOperation[] }) {
-  const qc = useQueryClient();
-  const me = qc.getQueryData<{ user: User }>(['me']);
-  const canWrite = me?.user.role === 'admin' || me?.user.role === 'operator';
-  const [dialog, setDialog] = useState<null | 'plan' | 'quantity' | 'cancel'>(null);
-  const refresh = () => qc.invalidateQueries({ queryKey: ['subscription', String(s.id)] });
-  const activate = useMutation({
-    mutationFn: () => api(`/api/subscriptions/${s.id}/azure/activate`, { method: 'POST' }),
-    onSuccess: refresh,
-  });
-  const busy = operations.some(running);
+/** What an operation does, in a few words. */
+export function describeOperation(o: AzureOperation): string {
+  switch (o.action) {
+    case 'ChangePlan':
+      return `ChangePlan → ${o.plan_id ?? ''}`;
+    case 'ChangeQuantity':
+      return `ChangeQuantity → ${o.quantity ?? ''}`;
+    default:
+      return o.action;
+  }
+}
+
+/** The subscription's Microsoft operations, newest first. */
+export function AzureOperationsTable({ operations }: { operations: AzureOperation[] }) {
+  if (operations.length === 0) return <p className="sub-hint">No operations yet.</p>;
   return (
-    <>
-      <H5 style={{ marginTop: 16 }}>Microsoft operations</H5>
-      {canWrite && (
-        <div style={{ display: 'flex', gap: 8, marginBottom: 8 }}>
-          {s.state === 'pending' && (
-            <Button intent="primary" icon="tick" text="Approve and activate" loading={activate.isPending} onClick={() => activate.mutate()} />
-          )}
-          {s.state === 'active' && (
-            <>
-              <Button icon="swap-horizontal" text="Change plan" disabled={busy} onClick={() => setDialog('plan')} />
-              {s.plan && <Button icon="people" text="Change seats" disabled={busy} onClick={() => setDialog('quantity')} />}
-            </>
-          )}
-          {(s.state === 'active' || s.state === 'suspended') && (
-            <Button intent="danger" icon="cross" text="Unsubscribe" disabled={busy} onClick={() => setDialog('cancel')} />
-          )}
-        </div>
-      )}
-      {activate.isError && <ErrorBox error={activate.error} />}
-      {operations.length === 0 ? (
-        <p>No operations yet.</p>
-      ) : (
-        <HTMLTable compact className="mg-table" aria-label="Operations" style={{ maxWidth: 900 }}>
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Action</th>
-              <th>By</th>
-              <th>Status</th>
-              <th>Finished</th>
+    <div className="sub-xscroll">
+      <HTMLTable compact className="mg-table mg-static" aria-label="Operations">
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Action</th>
+            <th>By</th>
+            <th>Status</th>
+            <th>Finished</th>
+          </tr>
+        </thead>
+        <tbody>
+          {operations.map((o) => (
+            <tr key={o.operation_id} data-testid="azure-operation">
+              <td>{formatDate(o.created_at)}</td>
+              <td>{describeOperation(o)}</td>
+              <td>{o.source === 'Partner' ? o.requested_by || 'seller' : 'customer'}</td>
+              <td className="mg-wrap">
+                <Tag minimal intent={operationIntent(o)}>
+                  {o.status}
+                </Tag>
+                {o.error_message && <div role="alert">{o.error_message}</div>}
+              </td>
+              <td>{formatDate(o.finished_at)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {operations.map((o) => (
-              <tr key={o.operation_id} data-testid="azure-operation">
-                <td>{formatDate(o.created_at)}</td>
-                <td>
-                  {o.action}
-                  {o.plan_id && ` → ${o.plan_id}`}
-                  {o.action === 'ChangeQuantity' && o.quantity ? ` → ${o.quantity}` : ''}
-                </td>
-                <td>{o.source === 'Partner' ? o.requested_by || 'seller' : 'customer'}</td>
-                <td>
-                  <Tag minimal intent={o.status === 'Succeeded' ? 'success' : running(o) ? 'primary' : 'danger'}>{o.status}</Tag>
-                  {o.error_message && <div role="alert">{o.error_message}</div>}
-                </td>
-                <td>{formatDate(o.finished_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
-      )}
-      {dialog === 'plan' && <ChangePlanDialog s={s} onClose={() => setDialog(null)} onDone={refresh} />}
-      {dialog === 'quantity' && <ChangeQuantityDialog s={s} onClose={() => setDialog(null)} onDone={refresh} />}
-      {dialog === 'cancel' && <UnsubscribeDialog s={s} onClose={() => setDialog(null)} onDone={refresh} />}
-    </>
+          ))}
+        </tbody>
+      </HTMLTable>
+    </div>
   );
 }
 
-function useChange(s: Subscription, onDone: () => void, onClose: () => void) {
+type Started = (op: AzureOperation) => void;
+
+function useChange(s: Subscription, onStarted: Started, onClose: () => void) {
   return useMutation({
     mutationFn: (body: { action: string; plan_id?: string; quantity?: number }) =>
       api<{ operation: AzureOperation }>(`/api/subscriptions/${s.id}/azure/change`, { method: 'POST', body }),
-    onSuccess: () => {
-      onDone();
+    onSuccess: (res) => {
+      onStarted(res.operation);
       onClose();
     },
   });
 }
 
-function ChangePlanDialog({ s, onClose, onDone }: { s: Subscription; onClose: () => void; onDone: () => void }) {
-  const plans = useQuery({
-    queryKey: ['azure-plans', s.id],
-    queryFn: () => api<{ plans: AvailablePlan[] }>(`/api/subscriptions/${s.id}/azure/plans`),
+export function ActivateDialog({ s, onDone, onClose }: { s: Subscription; onDone: () => void; onClose: () => void }) {
+  const activate = useMutation({
+    mutationFn: () => api<{ subscription: Subscription }>(`/api/subscriptions/${s.id}/azure/activate`, { method: 'POST' }),
+    onSuccess: () => {
+      onDone();
+      onClose();
+    },
   });
+  const what = s.plan ? `${s.plan.name} (${s.plan.plan_id})` : 'the plan';
+  return (
+    <ActionDialog
+      title="Activate at Microsoft"
+      consequence={
+        <>
+          <strong>Activation starts billing.</strong> Microsoft starts charging the customer for {what}
+          {s.quantity > 0 ? `, ${s.quantity} seat${s.quantity === 1 ? '' : 's'},` : ''} from now on. Activate once the customer&apos;s account is
+          ready; it cannot be taken back (only unsubscribed).
+        </>
+      }
+      confirm="Activate"
+      pending={activate.isPending}
+      error={activate.error}
+      onConfirm={() => activate.mutate()}
+      onClose={onClose}
+    />
+  );
+}
+
+export function ChangePlanDialog({ s, onStarted, onClose }: { s: Subscription; onStarted: Started; onClose: () => void }) {
+  const plans = useQuery(azurePlansQuery(s.id));
   const others = (plans.data?.plans ?? []).filter((p) => p.plan_id !== s.plan?.plan_id);
   const [plan, setPlan] = useState('');
-  const change = useChange(s, onDone, onClose);
+  const change = useChange(s, onStarted, onClose);
   const chosen = plan || others[0]?.plan_id || '';
+  const target = others.find((p) => p.plan_id === chosen);
   return (
-    <Dialog isOpen onClose={onClose} title="Change plan">
-      <DialogBody>
-        {plans.isError && <ErrorBox error={plans.error} />}
-        {plans.isSuccess && others.length === 0 && <p>Microsoft offers this customer no other plan.</p>}
-        {others.length > 0 && (
-          <FormGroup label="New plan (plans Microsoft offers this customer)" labelFor="plan">
-            <HTMLSelect id="plan" value={chosen} onChange={(e) => setPlan(e.target.value)}>
-              {others.map((p) => (
-                <option key={p.plan_id} value={p.plan_id}>
-                  {p.name} ({p.plan_id}){p.private ? ' · private' : ''}
-                </option>
-              ))}
-            </HTMLSelect>
-          </FormGroup>
-        )}
-        <p>Change a plan only after the customer has approved it. Microsoft applies it asynchronously.</p>
-        {change.isError && <ErrorBox error={change.error} />}
-      </DialogBody>
-      <DialogFooter
-        actions={
-          <>
-            <Button text="Cancel" onClick={onClose} />
-            <Button
-              intent="primary"
-              text="Change plan"
-              disabled={!chosen}
-              loading={change.isPending}
-              onClick={() => change.mutate({ action: 'ChangePlan', plan_id: chosen })}
-            />
-          </>
-        }
-      />
-    </Dialog>
-  );
-}
-
-function ChangeQuantityDialog({ s, onClose, onDone }: { s: Subscription; onClose: () => void; onDone: () => void }) {
-  const [q, setQ] = useState(s.quantity || 1);
-  const change = useChange(s, onDone, onClose);
-  return (
-    <Dialog isOpen onClose={onClose} title="Change seats">
-      <DialogBody>
-        <FormGroup label="Seats" labelFor="seats" helperText={`Now ${s.quantity}. Change seats only after the customer has approved it.`}>
-          <NumericInput id="seats" min={1} value={q} onValueChange={(v) => setQ(v)} />
+    <ActionDialog
+      title="Change plan"
+      consequence={
+        <>
+          Microsoft moves the customer from {s.plan ? `${s.plan.name} (${s.plan.plan_id})` : 'the current plan'} to{' '}
+          {target ? `${target.name} (${target.plan_id})` : 'the new plan'} and bills the new plan&apos;s price from the change on. Change a plan
+          only after the customer has agreed. Microsoft applies it asynchronously; its progress shows on this page.
+        </>
+      }
+      confirm="Change plan"
+      pending={change.isPending}
+      error={change.error ?? (plans.isError ? plans.error : null)}
+      disabled={!chosen}
+      onConfirm={() => change.mutate({ action: 'ChangePlan', plan_id: chosen })}
+      onClose={onClose}
+    >
+      {plans.isPending && <Loading />}
+      {plans.isSuccess && others.length === 0 && <p data-testid="no-other-plan">Microsoft offers this customer no other plan.</p>}
+      {others.length > 0 && (
+        <FormGroup label="New plan (plans Microsoft offers this customer)" labelFor="plan">
+          <HTMLSelect id="plan" value={chosen} onChange={(e) => setPlan(e.target.value)}>
+            {others.map((p) => (
+              <option key={p.plan_id} value={p.plan_id}>
+                {p.name} ({p.plan_id}){p.per_seat ? ' · per seat' : ''}
+                {p.private ? ' · private' : ''}
+              </option>
+            ))}
+          </HTMLSelect>
         </FormGroup>
-        {change.isError && <ErrorBox error={change.error} />}
-      </DialogBody>
-      <DialogFooter
-        actions={
-          <>
-            <Button text="Cancel" onClick={onClose} />
-            <Button
-              intent="primary"
-              text="Change seats"
-              disabled={!Number.isInteger(q) || q < 1 || q === s.quantity}
-              loading={change.isPending}
-              onClick={() => change.mutate({ action: 'ChangeQuantity', quantity: q })}
-            />
-          </>
-        }
-      />
-    </Dialog>
+      )}
+    </ActionDialog>
   );
 }
 
-function UnsubscribeDialog({ s, onClose, onDone }: { s: Subscription; onClose: () => void; onDone: () => void }) {
-  const change = useChange(s, onDone, onClose);
+export function ChangeSeatsDialog(props: { s: Subscription; seats: SeatSummary | null; onStarted: Started; onClose: () => void }) {
+  const { s, seats, onStarted, onClose } = props;
+  const plans = useQuery(azurePlansQuery(s.id));
+  const current = plans.data?.plans.find((p) => p.plan_id === s.plan?.plan_id);
+  const min = Math.max(1, current?.min_quantity || 1);
+  const max = current?.max_quantity || 1_000_000;
+  const [q, setQ] = useState(s.quantity || 1);
+  const change = useChange(s, onStarted, onClose);
+  const valid = Number.isInteger(q) && q >= min && q <= max && q !== s.quantity;
+  const over = seats?.seat_based ? seats.assigned - q : 0;
+  return (
+    <ActionDialog
+      title="Change seats"
+      consequence={
+        <>
+          Microsoft bills the customer for {valid ? q : 'the new number of'} seats instead of {s.quantity} from the change on. Change seats only
+          after the customer has agreed. Microsoft applies it asynchronously; its progress shows on this page.
+          {valid && over > 0 && (
+            <div style={{ marginTop: 6 }} data-testid="seats-over">
+              {seats!.assigned} seats are assigned: {over} of them will be over the quantity ({seats!.over_quantity_policy === 'newest_unlicensed' ? 'the newest lose their licence' : 'they keep working until released'}).
+            </div>
+          )}
+        </>
+      }
+      confirm="Change seats"
+      pending={change.isPending}
+      error={change.error}
+      disabled={!valid}
+      onConfirm={() => change.mutate({ action: 'ChangeQuantity', quantity: q })}
+      onClose={onClose}
+    >
+      <FormGroup
+        label="Seats"
+        labelFor="seats"
+        helperText={`Now ${s.quantity}.${current ? ` The plan allows ${min}–${current.max_quantity || 'any'}.` : ''}`}
+      >
+        <NumericInput id="seats" min={min} max={max} value={q} onValueChange={(v) => setQ(v)} allowNumericCharactersOnly />
+      </FormGroup>
+      {plans.isError && <ErrorBox error={plans.error} title="Microsoft's plan limits could not be read" />}
+    </ActionDialog>
+  );
+}
+
+export function UnsubscribeDialog({ s, onStarted, onClose }: { s: Subscription; onStarted: Started; onClose: () => void }) {
+  const change = useChange(s, onStarted, onClose);
   const hours = (Date.now() - new Date(s.created_at).getTime()) / 3_600_000;
   return (
-    <Dialog isOpen onClose={onClose} title="Unsubscribe at Microsoft">
-      <DialogBody>
-        <Callout intent="warning">
+    <ActionDialog
+      title="Unsubscribe at Microsoft"
+      intent="danger"
+      consequence={
+        <>
+          <strong>A marketplace unsubscribe cannot be undone.</strong> Microsoft ends the subscription and the customer loses access at once; to
+          come back they buy again.{' '}
           {hours < 72
             ? 'This subscription is less than 72 hours old: Microsoft does not charge the customer for it.'
-            : 'This subscription is more than 72 hours old: Microsoft bills the customer for the current term, and the customer loses access at once.'}
-        </Callout>
-        <p style={{ marginTop: 8 }}>The cancellation cannot be undone. The customer&apos;s data is kept for at least 7 days.</p>
-        {change.isError && <ErrorBox error={change.error} />}
-      </DialogBody>
-      <DialogFooter
-        actions={
-          <>
-            <Button text="Keep the subscription" onClick={onClose} />
-            <Button intent="danger" text="Unsubscribe" loading={change.isPending} onClick={() => change.mutate({ action: 'Unsubscribe' })} />
-          </>
-        }
-      />
-    </Dialog>
+            : 'This subscription is more than 72 hours old: Microsoft bills the customer for the current term.'}{' '}
+          The customer&apos;s data is kept for at least 7 days.
+        </>
+      }
+      cancel="Keep the subscription"
+      confirm="Unsubscribe"
+      pending={change.isPending}
+      error={change.error}
+      onConfirm={() => change.mutate({ action: 'Unsubscribe' })}
+      onClose={onClose}
+    />
   );
 }

@@ -88,7 +88,15 @@ export function PlanSeatsDialog({ plan, onClose }: { plan: Plan; onClose: () => 
   return (
     <Dialog isOpen title={`Seat policies — ${plan.name}`} onClose={onClose} style={{ width: 640 }}>
       <DialogBody>
-        <Switch label="Per user: the quantity is a number of seats" checked={v.seat_based} onChange={(e) => set('seat_based', e.currentTarget.checked)} />
+        <Switch
+          label="Per user: the quantity is a number of seats"
+          checked={v.seat_based}
+          onChange={(e) => {
+            const on = e.currentTarget.checked;
+            // A flat plan has no seat policies: the server refuses them on one.
+            setV((x) => (on ? { ...x, seat_based: true } : { ...x, seat_based: false, allow_over_assignment: false, auto_assign_seats: false }));
+          }}
+        />
         <div style={{ paddingLeft: 24, opacity: v.seat_based ? 1 : 0.5 }}>
           <Switch
             label="Allow over-assignment: customer admins may assign more seats than bought (flagged)"

@@ -1,188 +1,110 @@
-import { useState } from 'react';
+import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type AzureOperation, type Entitlement, type Subscription, type TimelineEntry } from '../api';
-import { AzurePanel } from './AzurePanel';
+import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
+import { api, type Agreement, type AzureOperation, type Entitlement, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
+import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from './Metering';
 import { SeatsTab, seatsQuery } from './Seats';
+import { isSeller, SubActions, useRole } from './SubActions';
+import { SubRaw } from './SubRaw';
+import { mergeTimeline, Timeline, TimelineTab, type AuditEntry, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
+import './SubDash.css';
 
-const TABS = ['details', 'metering', 'seats'];
+export interface SubscriptionDetail {
+  subscription: Subscription;
+  timeline: TimelineEntry[];
+  entitlements: Entitlement[];
+  agreements: Agreement[];
+  operations: AzureOperation[];
+  seats?: SeatSummary | null;
+  /** Seller staff only. */
+  audit?: AuditEntry[];
+}
+
+export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
+type TabId = (typeof TABS)[number];
+
+/** How often the page reads the subscription while Microsoft works on it. */
+export const POLL_MS = 2000;
 
 export function SubscriptionPage() {
   const { id = '' } = useParams();
   const [params, setParams] = useSearchParams();
-  const tab = TABS.includes(params.get('tab') ?? '') ? params.get('tab')! : 'details';
-  const setTab = (t: string) => {
-    // Search and paging belong to one tab: a new tab starts afresh.
-    const next = new URLSearchParams();
-    if (t !== 'details') next.set('tab', t);
-    setParams(next);
-  };
+  const role = useRole();
+  const seller = isSeller(role);
   // Whether the plan is per-user decides if there is a Seats tab. The first
   // page of seats is what the Seats tab shows first, so it is fetched once.
   const seats = useQuery({ ...seatsQuery(id, '', 0), enabled: id !== '' });
   const q = useQuery({
     queryKey: ['subscription', id],
-    queryFn: () =>
-      api<{
-        subscription: Subscription;
-        timeline: TimelineEntry[];
-        entitlements: Entitlement[];
-        agreements: Agreement[];
-        operations: AzureOperation[];
-      }>('/api/subscriptions/' + id),
+    queryFn: () => api<SubscriptionDetail>('/api/subscriptions/' + id),
     // While a Microsoft operation runs, follow its progress.
-    refetchInterval: (query) => ((query.state.data?.operations ?? []).some((o) => o.finished_at === null) ? 3000 : false),
+    refetchInterval: (query) => ((query.state.data?.operations ?? []).some((o) => o.finished_at === null) ? POLL_MS : false),
   });
+  const merged = useMemo(
+    () => (q.data ? mergeTimeline(q.data.timeline ?? [], q.data.operations ?? [], q.data.audit ?? []) : []),
+    [q.data],
+  );
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
   const s = q.data.subscription;
-  const rows: [string, React.ReactNode][] = [
-    ['Customer', s.customer ? <Link to={'/subscriptions?customer=' + s.customer.id}>{s.customer.name}</Link> : '—'],
-    ['Marketplace', marketplaceName[s.marketplace]],
-    ['Offer', s.offer ? `${s.offer.name} (${s.offer.marketplace_id})` : '—'],
-    ['Plan', s.plan ? `${s.plan.name} (${s.plan.plan_id})` : '—'],
-    ['Quantity', s.quantity],
-  ];
-  if (s.marketplace === 'aws') {
-    if (s.aws_license_arn) rows.push(['AWS account', s.aws_customer_account_id], ['License ARN', s.aws_license_arn]);
-    if (s.aws_customer_identifier) rows.push(['Customer identifier', s.aws_customer_identifier], ['Product code', s.aws_product_code]);
-    rows.push(['AWS offer', s.aws_offer_id || '—']);
-  } else {
-    rows.push(['Subscription id', s.azure_subscription_id], ['Entra tenant', s.azure_tenant_id || '—']);
-  }
-  rows.push(
-    ['Term', `${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
-    ['Free trial', s.free_trial ? 'yes' : 'no'],
-    ['Test', s.is_test ? 'yes' : 'no'],
-    ['Auto-renew', s.auto_renew ? 'yes' : 'no'],
-    ['State since', formatDate(s.state_changed_at)],
-    ['Created', formatDate(s.created_at)],
-    ['Updated', formatDate(s.updated_at)],
-    ['Version', s.version],
+  const aws = s.marketplace === 'aws';
+  const hasSeats = !!(seats.data?.summary.seat_based || seats.isError);
+  const available: TabId[] = TABS.filter(
+    (t) => (t !== 'seats' || hasSeats || params.get('tab') === 'seats') && (t !== 'entitlements' || aws) && (t !== 'raw' || seller),
   );
-  const details = (
-    <div>
-      {s.marketplace === 'aws' && (
-        <Callout icon="info-sign" style={{ maxWidth: 900, marginBottom: 12 }}>
-          AWS gives sellers no API to change or cancel a buyer&apos;s subscription: buyers change it in AWS Marketplace, and
-          sellers use private offers in the AWS Marketplace Management Portal.
-        </Callout>
-      )}
-      <dl className="mg-grid" aria-label="Details">
-        {rows.map(([k, v]) => (
-          <div key={k} style={{ display: 'contents' }}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
-      {(q.data.entitlements ?? []).length > 0 && (
-        <>
-          <H5 style={{ marginTop: 16 }}>Entitlements (AWS contract)</H5>
-          <HTMLTable compact className="mg-table" aria-label="Entitlements" style={{ maxWidth: 900 }}>
-            <thead>
-              <tr>
-                <th>Dimension</th>
-                <th>Value</th>
-                <th>Expires</th>
-                <th>Read from AWS</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.entitlements.map((e) => (
-                <tr key={e.dimension}>
-                  <td>
-                    <code>{e.dimension}</code>
-                  </td>
-                  <td>{e.value}</td>
-                  <td>
-                    {formatDate(e.expires_at)}
-                    {e.expires_at && new Date(e.expires_at) <= new Date() && (
-                      <Tag minimal intent="danger" style={{ marginLeft: 6 }}>
-                        expired
-                      </Tag>
-                    )}
-                  </td>
-                  <td>{formatDate(e.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </HTMLTable>
-        </>
-      )}
-      {(q.data.agreements ?? []).length > 0 && (
-        <>
-          <H5 style={{ marginTop: 16 }}>Agreements (AWS)</H5>
-          <HTMLTable compact className="mg-table" aria-label="Agreements" style={{ maxWidth: 900 }}>
-            <thead>
-              <tr>
-                <th>Agreement</th>
-                <th>Offer</th>
-                <th>Intent</th>
-                <th>Status</th>
-                <th>Term</th>
-                <th>Auto-renewal</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.agreements.map((a) => (
-                <tr key={a.agreement_id}>
-                  <td>
-                    <code>{a.agreement_id}</code>
-                    {a.previous_agreement_id && <div className={Classes.TEXT_MUTED}>follows {a.previous_agreement_id}</div>}
-                  </td>
-                  <td>{a.offer_id || '—'}</td>
-                  <td>{a.intent || '—'}</td>
-                  <td>
-                    <Tag minimal intent={a.ended_at ? 'none' : 'success'}>
-                      {a.status || (a.ended_at ? 'ended' : 'unknown')}
-                    </Tag>
-                    {a.ended_at && <span className={Classes.TEXT_MUTED}> since {formatDate(a.ended_at)}</span>}
-                    {!a.ended_at && a.days_before_end != null && (
-                      <Tag minimal intent="warning" style={{ marginLeft: 6 }}>
-                        ends in {a.days_before_end} days
-                      </Tag>
-                    )}
-                  </td>
-                  <td>
-                    {formatDate(a.starts_at)} → {formatDate(a.ends_at)}
-                  </td>
-                  <td>{a.auto_renewal == null ? '—' : a.auto_renewal ? 'on' : 'off'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </HTMLTable>
-        </>
-      )}
-      {s.marketplace === 'azure' && <AzurePanel s={s} operations={q.data.operations ?? []} />}
-      <H5 style={{ marginTop: 16 }}>Timeline</H5>
-      {q.data.timeline.length === 0 ? (
-        <p>No events yet.</p>
-      ) : (
-        <ol className="mg-timeline" aria-label="Timeline">
-          {q.data.timeline.map((e) => (
-            <TimelineItem key={e.id} e={e} />
-          ))}
-        </ol>
-      )}
-    </div>
-  );
+  const asked = params.get('tab') === 'details' ? 'overview' : params.get('tab');
+  const tab: TabId = available.find((t) => t === asked) ?? 'overview';
+  const setTab = (t: string) => {
+    // Search, paging and filters belong to one tab: a new tab starts afresh.
+    const next = new URLSearchParams();
+    if (t !== 'overview') next.set('tab', t);
+    setParams(next);
+  };
+  const setParam = (k: string, v: string) => {
+    const next = new URLSearchParams(params);
+    if (v) next.set(k, v);
+    else next.delete(k);
+    setParams(next, { replace: true });
+  };
+  const filter = (['event', 'operation', 'audit'].includes(params.get('show') ?? '') ? params.get('show') : 'all') as TimelineFilter;
+  const newestFirst = params.get('order') === 'newest';
+  const summary = q.data.seats ?? seats.data?.summary ?? null;
+
   return (
     <div>
-      <H4>
-        {s.name || 'Subscription ' + s.id}{' '}
+      <div className="sub-title">
+        <H4>{s.name || 'Subscription ' + s.id}</H4>
         <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
           {s.state}
         </Tag>
-      </H4>
+        <Tag minimal>{marketplaceName[s.marketplace] ?? s.marketplace}</Tag>
+        <span className={Classes.TEXT_MUTED}>#{s.id}</span>
+      </div>
+      <SubActions s={s} operations={q.data.operations ?? []} seats={summary} />
       <Tabs id="subscription-tabs" renderActiveTabPanelOnly selectedTabId={tab} onChange={(t) => setTab(String(t))}>
-        <Tab id="details" title="Details" panel={details} />
-        <Tab id="metering" title="Metering" panel={<SubscriptionMetering id={s.id} />} />
-        {(seats.data?.summary.seat_based || seats.isError || tab === 'seats') && (
+        <Tab id="overview" title="Overview" panel={<Overview d={q.data} merged={merged} seats={summary} seller={seller} onTab={setTab} />} />
+        <Tab
+          id="timeline"
+          title={
+            <>
+              Timeline <Tag minimal round>{merged.length}</Tag>
+            </>
+          }
+          panel={
+            <TimelineTab
+              entries={merged}
+              filter={filter}
+              newestFirst={newestFirst}
+              onFilter={(f) => setParam('show', f === 'all' ? '' : f)}
+              onOrder={(n) => setParam('order', n ? 'newest' : '')}
+            />
+          }
+        />
+        {available.includes('seats') && (
           <Tab
             id="seats"
             title={
@@ -198,37 +120,227 @@ export function SubscriptionPage() {
             panel={<SeatsTab id={id} />}
           />
         )}
+        <Tab id="metering" title="Metering" panel={<SubscriptionMetering id={s.id} />} />
+        {available.includes('entitlements') && (
+          <Tab id="entitlements" title="Entitlements" panel={<Entitlements entitlements={q.data.entitlements ?? []} agreements={q.data.agreements ?? []} />} />
+        )}
+        {available.includes('raw') && <Tab id="raw" title="Raw" panel={<SubRaw id={s.id} />} />}
       </Tabs>
     </div>
   );
 }
 
-function TimelineItem({ e }: { e: TimelineEntry }) {
-  const [open, setOpen] = useState(false);
+function Overview(props: {
+  d: SubscriptionDetail;
+  merged: ReturnType<typeof mergeTimeline>;
+  seats: SeatSummary | null;
+  seller: boolean;
+  onTab: (t: string) => void;
+}) {
+  const { d, merged, seats, seller, onTab } = props;
+  const s = d.subscription;
+  const rows: [string, React.ReactNode][] = [
+    [
+      'Customer',
+      s.customer ? (
+        <span key="customer">
+          {seller ? <Link to={'/customers/' + s.customer.id}>{s.customer.name}</Link> : s.customer.name}{' '}
+          <Link to={'/subscriptions?customer=' + s.customer.id} className="sub-hint">
+            all subscriptions
+          </Link>
+        </span>
+      ) : (
+        '—'
+      ),
+    ],
+    ['Marketplace', marketplaceName[s.marketplace]],
+    ['Offer', s.offer ? `${s.offer.name} (${s.offer.marketplace_id})` : '—'],
+    ['Plan', s.plan ? `${s.plan.name} (${s.plan.plan_id})` : '—'],
+    ['Quantity', s.quantity],
+  ];
+  if (seats?.seat_based) {
+    rows.push([
+      'Seats',
+      <Link
+        key="seats"
+        to="?tab=seats"
+        onClick={(e) => {
+          e.preventDefault();
+          onTab('seats');
+        }}
+        data-testid="overview-seats"
+      >
+        {seats.bought} bought · {seats.assigned} assigned · {seats.free} free{seats.over > 0 ? ` · ${seats.over} over` : ''}
+      </Link>,
+    ]);
+  }
+  rows.push(
+    ['Term', `${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
+    [
+      'Flags',
+      <span className="sub-flags" key="flags" data-testid="flags">
+        {s.free_trial && <Tag minimal>free trial</Tag>}
+        {s.is_test && <Tag minimal>test</Tag>}
+        <Tag minimal>{s.auto_renew ? 'auto-renew' : 'no auto-renew'}</Tag>
+      </span>,
+    ],
+    ['State since', formatDate(s.state_changed_at)],
+    ['Created', formatDate(s.created_at)],
+    ['Updated', formatDate(s.updated_at)],
+    ['Version', s.version],
+  );
+  const ids: [string, string][] =
+    s.marketplace === 'aws'
+      ? [
+          ['AWS account', s.aws_customer_account_id],
+          ['Customer identifier', s.aws_customer_identifier],
+          ['License ARN', s.aws_license_arn],
+          ['Product code', s.aws_product_code],
+          ['AWS offer', s.aws_offer_id],
+        ]
+      : [
+          ['Subscription id', s.azure_subscription_id],
+          ['Entra tenant', s.azure_tenant_id],
+        ];
+  const latest = merged.slice(-5).reverse();
   return (
-    <li data-testid="timeline-entry">
+    <div className="sub-overview">
       <div>
-        <strong>{formatDate(e.at)}</strong> · <code>{e.kind}</code> · {e.summary}
-        {e.from_state !== e.to_state && (
+        <H5>Subscription</H5>
+        <dl className="mg-grid" aria-label="Details">
+          {rows.map(([k, v]) => (
+            <div key={k} style={{ display: 'contents' }}>
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div>
+        <H5>Marketplace identities</H5>
+        <dl className="mg-grid" aria-label="Marketplace identities">
+          {ids.map(([k, v]) => (
+            <div key={k} style={{ display: 'contents' }}>
+              <dt>{k}</dt>
+              <dd>{v ? <code>{v}</code> : '—'}</dd>
+            </div>
+          ))}
+        </dl>
+        {s.marketplace === 'azure' && (
           <>
-            {' '}
-            · {e.from_state || 'new'} → <Tag minimal intent={stateIntent(e.to_state)}>{e.to_state}</Tag>
+            <H5 style={{ marginTop: 12 }}>Microsoft operations</H5>
+            <AzureOperationsTable operations={d.operations ?? []} />
           </>
         )}
       </div>
-      <div style={{ opacity: 0.75 }}>
-        source {e.source || '—'} · by {e.actor}
-        {e.inbox_id !== null && (
-          <>
-            {' '}
-            · <Link to={'/notifications?message=' + e.inbox_id}>inbound message #{e.inbox_id}</Link>
-          </>
-        )}
-        {e.payload !== null && e.payload !== undefined && (
-          <Button minimal small icon={open ? 'chevron-up' : 'chevron-down'} text={open ? 'Hide payload' : 'Payload'} onClick={() => setOpen(!open)} />
-        )}
+      <div style={{ gridColumn: '1 / -1' }}>
+        <H5>
+          Latest activity{' '}
+          <Link
+            to="?tab=timeline"
+            onClick={(e) => {
+              e.preventDefault();
+              onTab('timeline');
+            }}
+            style={{ fontSize: 12, fontWeight: 'normal' }}
+          >
+            full timeline ({merged.length})
+          </Link>
+        </H5>
+        <Timeline entries={latest} />
       </div>
-      {open && <pre className="bp6-code-block">{JSON.stringify(e.payload, null, 2)}</pre>}
-    </li>
+    </div>
+  );
+}
+
+/** AWS contracts: what the buyer is entitled to, and the agreements behind it. */
+export function Entitlements({ entitlements, agreements }: { entitlements: Entitlement[]; agreements: Agreement[] }) {
+  return (
+    <div>
+      <H5>Entitlements</H5>
+      {entitlements.length === 0 ? (
+        <p className="sub-hint" data-testid="no-entitlements">
+          No entitlements: AWS reports entitlements for contract products only.
+        </p>
+      ) : (
+        <HTMLTable compact className="mg-table mg-static" aria-label="Entitlements" style={{ maxWidth: 1000 }}>
+          <thead>
+            <tr>
+              <th>Dimension</th>
+              <th>Kind</th>
+              <th>Value</th>
+              <th>Expires</th>
+              <th>Read from AWS</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entitlements.map((e) => (
+              <tr key={e.dimension}>
+                <td>
+                  <code>{e.dimension}</code>
+                </td>
+                <td>{e.kind || '—'}</td>
+                <td>{e.value}</td>
+                <td>
+                  {formatDate(e.expires_at)}
+                  {e.expires_at && new Date(e.expires_at) <= new Date() && (
+                    <Tag minimal intent="danger" style={{ marginLeft: 6 }}>
+                      expired
+                    </Tag>
+                  )}
+                </td>
+                <td>{formatDate(e.updated_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </HTMLTable>
+      )}
+      <H5 style={{ marginTop: 16 }}>Agreements</H5>
+      {agreements.length === 0 ? (
+        <p className="sub-hint" data-testid="no-agreements">
+          No agreements recorded (AWS sends them for offers with concurrent agreements).
+        </p>
+      ) : (
+        <HTMLTable compact className="mg-table mg-static" aria-label="Agreements" style={{ maxWidth: 1100 }}>
+          <thead>
+            <tr>
+              <th>Agreement</th>
+              <th>Offer</th>
+              <th>Intent</th>
+              <th>Status</th>
+              <th>Term</th>
+              <th>Auto-renewal</th>
+            </tr>
+          </thead>
+          <tbody>
+            {agreements.map((a) => (
+              <tr key={a.agreement_id}>
+                <td>
+                  <code>{a.agreement_id}</code>
+                  {a.previous_agreement_id && <div className={Classes.TEXT_MUTED}>follows {a.previous_agreement_id}</div>}
+                </td>
+                <td>{a.offer_id || '—'}</td>
+                <td>{a.intent || '—'}</td>
+                <td>
+                  <Tag minimal intent={a.ended_at ? 'none' : 'success'}>
+                    {a.status || (a.ended_at ? 'ended' : 'unknown')}
+                  </Tag>
+                  {a.ended_at && <span className={Classes.TEXT_MUTED}> since {formatDate(a.ended_at)}</span>}
+                  {!a.ended_at && a.days_before_end != null && (
+                    <Tag minimal intent="warning" style={{ marginLeft: 6 }}>
+                      ends in {a.days_before_end} days
+                    </Tag>
+                  )}
+                </td>
+                <td>
+                  {formatDate(a.starts_at)} → {formatDate(a.ends_at)}
+                </td>
+                <td>{a.auto_renewal == null ? '—' : a.auto_renewal ? 'on' : 'off'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </HTMLTable>
+      )}
+    </div>
   );
 }
