@@ -314,3 +314,49 @@ func (s *Server) dashboardMore(c *gin.Context, scope uint) (gin.H, error) {
 	}
 	return out, nil
 }
+
+// resetPassword gives a user a new one-time password (shown once; it must
+// be changed at first sign-in) and signs them out everywhere.
+func (s *Server) resetPassword(c *gin.Context) {
+	u, ok := byPathID[store.User](s, c, "user")
+	if !ok {
+		return
+	}
+	if u.ID == currentUser(c).ID {
+		s.failCode(c, apperr.Conflict, "change your own password with your current one (account menu)")
+		return
+	}
+	password := auth.RandomToken(12)
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if err := s.Store.SetPassword(ctx, u.ID, hash, true); err != nil {
+		s.fail(c, err)
+		return
+	}
+	_ = s.Store.DeleteUserSessions(ctx, u.ID, "")
+	s.audit(c, currentUser(c), "user.reset_password", "user", u.ID, nil, nil)
+	c.JSON(http.StatusOK, gin.H{"user": viewUser(u), "password": password})
+}
+
+// getCustomer is one organisation with its identities and counts.
+func (s *Server) getCustomer(c *gin.Context) {
+	cu, ok := byPathID[store.Customer](s, c, "customer")
+	if !ok {
+		return
+	}
+	db := s.Store.R.WithContext(c.Request.Context())
+	var subs, active, admins int64
+	if err := db.Model(&store.Subscription{}).Where("customer_id = ?", cu.ID).Count(&subs).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	db.Model(&store.Subscription{}).Where("customer_id = ? AND state IN ?", cu.ID, []string{"active", "unsubscribe_pending"}).Count(&active)
+	db.Model(&store.User{}).Where("customer_id = ? AND role = ?", cu.ID, store.RoleCustomerAdmin).Count(&admins)
+	c.JSON(http.StatusOK, gin.H{"customer": gin.H{"id": cu.ID, "name": cu.Name, "email": cu.Email, "aws_account_id": cu.AWSAccountID,
+		"azure_tenant_id": cu.AzureTenantID, "created_at": cu.CreatedAt, "updated_at": cu.UpdatedAt,
+		"subscriptions": subs, "active_subscriptions": active, "admins": admins}})
+}

@@ -53,6 +53,21 @@ func TestUserManagementAndAuditLog(t *testing.T) {
 		}
 		ann.get("/api/auth/me").errCode(t, 401, "unauthenticated")
 		admin.do(http.MethodPatch, "/api/users/999999", `{"disabled":true}`, nil).errCode(t, 404, "not_found")
+		// A lost one-time password: the admin issues another; the old one stops working.
+		admin.do(http.MethodPatch, path, `{"disabled":false}`, nil)
+		var reset struct{ Password string }
+		admin.do(http.MethodPost, path+"/reset-password", "", nil).json(t, &reset)
+		if reset.Password == "" || reset.Password == created.Password {
+			t.Fatalf("reset: %+v", reset)
+		}
+		again := &browser{e: e}
+		again.do(http.MethodPost, "/api/auth/login", fmt.Sprintf(`{"email":"ann@seller.com","password":%q}`, created.Password), nil).errCode(t, 401, "invalid_credentials")
+		if r := again.do(http.MethodPost, "/api/auth/login", fmt.Sprintf(`{"email":"ann@seller.com","password":%q}`, reset.Password), nil); r.code != 200 ||
+			!strings.Contains(string(r.body), `"must_change_password":true`) {
+			t.Fatalf("new one-time password: %d %s", r.code, r.body)
+		}
+		admin.do(http.MethodPost, self+"/reset-password", "", nil).errCode(t, 409, "conflict")
+		admin.do(http.MethodPatch, path, `{"disabled":true}`, nil)
 
 		// The last admin stays an admin.
 		e.user("solo@other.com", store.RoleViewer, nil)
@@ -72,8 +87,8 @@ func TestUserManagementAndAuditLog(t *testing.T) {
 			}
 			Total int
 		}
-		admin.get("/api/audit?action=user.").json(t, &log)
-		if log.Total != 3 || log.Items[0].Action != "user.update" || log.Items[0].Actor != "admin@seller.com" ||
+		admin.get("/api/audit?action=user.update").json(t, &log)
+		if log.Total != 4 || log.Items[0].Action != "user.update" || log.Items[0].Actor != "admin@seller.com" ||
 			!strings.Contains(log.Items[0].Before, `"disabled":false`) || !strings.Contains(log.Items[0].After, `"disabled":true`) {
 			t.Fatalf("audit: %+v", log)
 		}
@@ -106,6 +121,21 @@ func TestDashboardFigures(t *testing.T) {
 		// Per-user and active: A's 3 + B's 5 + A's auto-assigning 3.
 		if d.Seats.Sold != 11 || d.Seats.Assigned != 1 || len(d.CreatedPerDay) != 30 || d.CreatedPerDay[29].Count != 4 || d.InboxFailed == nil || d.Total != 4 {
 			t.Fatalf("seller dashboard: %+v", d)
+		}
+		// Customer admins learn nothing of the seller's configuration.
+		if r := it.get("/api/system"); r.code != 200 || strings.Contains(string(r.body), `"aws"`) || strings.Contains(string(r.body), "base_url") {
+			t.Fatalf("system for a customer admin: %s", r.body)
+		}
+		var cust struct {
+			Customer struct {
+				Name          string
+				Subscriptions int
+				Admins        int
+			}
+		}
+		e.login("admin@seller.com").get(fmt.Sprintf("/api/customers/%d", w.custA)).json(t, &cust)
+		if cust.Customer.Name != "Contoso" || cust.Customer.Subscriptions != 3 || cust.Customer.Admins != 1 {
+			t.Fatalf("customer: %+v", cust)
 		}
 		d.InboxFailed = nil
 		it.get("/api/dashboard").json(t, &d)
@@ -203,11 +233,11 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 			t.Fatalf("seat_based: %d, want %d", page.Total, seatTotal)
 		}
 		cut := time.Now().UTC().Add(-90 * 24 * time.Hour)
-		admin.get("/api/subscriptions?created_from=" + cut.Format(time.RFC3339) + "&limit=200").json(t, &page)
+		admin.get("/api/subscriptions?created_from="+cut.Format(time.RFC3339)+"&limit=200").json(t, &page)
 		if want := count(t, st, "created_at >= ?", cut); page.Total != want {
 			t.Fatalf("created_from: %d, want %d", page.Total, want)
 		}
-		admin.get("/api/subscriptions?state=ended&changed_to=" + cut.Format(time.RFC3339) + "&limit=200").json(t, &page)
+		admin.get("/api/subscriptions?state=ended&changed_to="+cut.Format(time.RFC3339)+"&limit=200").json(t, &page)
 		if want := count(t, st, "state = 'ended' AND state_changed_at < ?", cut); page.Total != want {
 			t.Fatalf("changed_to: %d, want %d", page.Total, want)
 		}

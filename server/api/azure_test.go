@@ -472,6 +472,22 @@ func TestAzureWebhooks(t *testing.T) {
 		if e.ours(lockedID).State != "active" {
 			t.Fatal("an unconfirmed Unsubscribe ended the subscription")
 		}
+		// Replayed from the portal: confirmed with Get Operation again, still
+		// unconfirmed, still nothing changes; the message says so.
+		var m store.InboxMessage
+		st.R.Where("dedup_key = ?", "op:"+fake).First(&m)
+		e.user("ops@seller.com", store.RoleOperator, nil)
+		ops := e.login("ops@seller.com")
+		if r := ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", m.ID), "", nil); r.code != 200 ||
+			!strings.Contains(string(r.body), "rejected_unverified") || !strings.Contains(string(r.body), `"headers"`) {
+			t.Fatalf("replay of a webhook call: %d %s", r.code, r.body)
+		}
+		if e.ours(lockedID).State != "active" {
+			t.Fatal("a replayed unconfirmed Unsubscribe ended the subscription")
+		}
+		var landing store.InboxMessage
+		st.R.Where("source = ?", azuremp.SourceLanding).First(&landing)
+		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", landing.ID), "", nil).errCode(t, 409, "conflict")
 	})
 }
 

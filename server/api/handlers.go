@@ -13,6 +13,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
@@ -208,6 +209,11 @@ func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType str
 // ---- reads ----
 
 func (s *Server) system(c *gin.Context) {
+	if customerScope(currentUser(c)) != 0 {
+		// Customer admins: nothing of the seller's configuration.
+		c.JSON(http.StatusOK, gin.H{"version": s.Info.Version, "sandbox": s.Info.Sandbox})
+		return
+	}
 	ms := gin.H{"configured": s.Azure != nil}
 	if s.Azure != nil {
 		cfg := s.Azure.Client.Config()
@@ -372,9 +378,34 @@ func (s *Server) listUsers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	items := make([]userView, 0, len(us))
+	names := map[uint]string{}
+	var ids []uint
+	for _, u := range us {
+		if u.CustomerID != nil {
+			ids = append(ids, *u.CustomerID)
+		}
+	}
+	if len(ids) > 0 {
+		var cs []store.Customer
+		if err := s.Store.R.WithContext(c.Request.Context()).Select("id", "name").Where("id IN ?", ids).Find(&cs).Error; err != nil {
+			s.fail(c, err)
+			return
+		}
+		for _, cu := range cs {
+			names[cu.ID] = cu.Name
+		}
+	}
+	type row struct {
+		userView
+		CustomerName string `json:"customer_name,omitempty"`
+	}
+	items := make([]row, 0, len(us))
 	for i := range us {
-		items = append(items, viewUser(&us[i]))
+		r := row{userView: viewUser(&us[i])}
+		if us[i].CustomerID != nil {
+			r.CustomerName = names[*us[i].CustomerID]
+		}
+		items = append(items, r)
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items})
 }
@@ -393,6 +424,7 @@ type inboxView struct {
 	ProcessedAt    *time.Time `json:"processed_at"`
 	Body           *string    `json:"body,omitempty"`
 	ContentType    *string    `json:"content_type,omitempty"`
+	Headers        *string    `json:"headers,omitempty"`
 }
 
 func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
@@ -400,7 +432,7 @@ func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
 		Status: m.Status, Error: m.Error, Attempts: m.Attempts, SubscriptionID: m.SubscriptionID,
 		ReceivedAt: m.ReceivedAt, ProcessedAt: m.ProcessedAt}
 	if withBody {
-		v.Body, v.ContentType = &m.Body, &m.ContentType
+		v.Body, v.ContentType, v.Headers = &m.Body, &m.ContentType, &m.Headers
 	}
 	return v
 }
@@ -469,12 +501,21 @@ func (s *Server) replayInbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if m.Source != "aws_sqs" || s.AWSEvents == nil {
-		s.failCode(c, apperr.Conflict, "%s messages cannot be replayed: a registration token is single-purpose; the buyer returns from the marketplace instead", m.Source)
+	var apply func(context.Context, *store.InboxMessage) error
+	switch {
+	case m.Source == "aws_sqs" && s.AWSEvents != nil:
+		apply = s.AWSEvents.Apply
+	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
+		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first
+	case m.Source == "aws_registration" || m.Source == azuremp.SourceLanding:
+		s.failCode(c, apperr.Conflict, "%s messages cannot be replayed: the marketplace's purchase token works for the buyer's visit only; the buyer opens the product from the marketplace again", m.Source)
+		return
+	default:
+		s.failCode(c, apperr.Conflict, "%s messages cannot be replayed on this instance", m.Source)
 		return
 	}
 	before := viewInbox(m, false)
-	applyErr := s.AWSEvents.Apply(ctx, m)
+	applyErr := apply(ctx, m)
 	after, err := s.Store.GetInbox(ctx, id)
 	if err != nil {
 		s.fail(c, err)

@@ -498,6 +498,8 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"GET /api/inbox/:id":                                    {class: seller},
 			"POST /api/inbox/:id/replay":                            {class: seller},
 			"GET /api/users":                                        {class: seller},
+			"POST /api/users/:id/reset-password":                    {class: seller},
+			"GET /api/customers/:id":                                {class: seller},
 			"POST /api/offers":                                      {class: seller, body: `{"marketplace":"azure","name":"X","marketplace_id":"x"}`},
 			"PATCH /api/offers/:id":                                 {class: seller, body: `{"name":"X"}`},
 			"POST /api/offers/:id/plans":                            {class: seller, body: `{"plan_id":"x","name":"X"}`},
