@@ -1,7 +1,8 @@
 // Browser test of the seller's admin pages (issue 6), per role, against the
 // sandbox: Notifications (filters in the URL, the payload viewer, replay),
 // Customers, Offers & plans (create and edit with validation), Users (one-time
-// password, forced password change, role change, deactivation), the Audit log
+// password, forced password change, a new one-time password, role change,
+// deactivation), the Audit log
 // (entries, diff, CSV export) and Settings (connections, sandbox pages).
 // Then the same pages as an operator, a viewer and a customer admin.
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +21,7 @@ describe('admin pages in a real browser, per role', () => {
   let staff; // the user the admin adds: operator, then viewer, then deactivated
   const stamp = Date.now().toString(36);
   const staffEmail = `e2e-${stamp}@example.com`;
-  const staffPassword = 'staff-password-e2e-42';
+  let staffPassword = 'staff-password-e2e-42'; // changes with the new one-time password
   let failedId; // a failed SQS message in the inbox
 
   before(async () => {
@@ -151,6 +152,14 @@ describe('admin pages in a real browser, per role', () => {
       await admin.getByText('No messages match these filters').waitFor();
       await admin.getByRole('button', { name: 'Any time' }).click();
       await admin.getByTestId('inbox-row').first().waitFor();
+
+      // A registration cannot be replayed: the reason shows, no button; its request headers have a section.
+      const registration = (await api(admin, '/api/inbox?source=aws_registration')).items[0];
+      await admin.goto(`${mg.base}/notifications/${registration.id}`);
+      const regDetail = admin.getByTestId('inbox-detail');
+      await regDetail.getByTestId('replay-refusal').getByText(/purchase token works for the buyer’s visit only/).waitFor();
+      assert.equal(await regDetail.getByRole('button', { name: 'Replay…' }).count(), 0);
+      await regDetail.getByTestId('headers').or(regDetail.getByTestId('headers-none')).waitFor();
 
       // A deep link opens one message, with the link to its subscription.
       const processed = (await api(admin, '/api/inbox?status=processed&source=aws_sqs')).items[0];
@@ -324,6 +333,54 @@ describe('admin pages in a real browser, per role', () => {
     }
   });
 
+  it('admin: a new one-time password signs the operator out everywhere; they must change it at their next sign-in', async () => {
+    try {
+      await admin.goto(mg.base + '/users');
+      const row = admin.getByTestId('user-row').filter({ hasText: staffEmail });
+      await row.getByText('active', { exact: true }).waitFor(); // changed their one-time password already
+      // Never for one's own account.
+      assert.equal(await admin.getByTestId('user-row').filter({ hasText: EMAIL }).getByRole('button', { name: /New one-time password/ }).count(), 0);
+      await row.getByRole('button', { name: 'New one-time password…' }).click();
+      const confirm = admin.getByRole('alertdialog');
+      const text = confirm.getByTestId('reset-confirm-text');
+      await text.getByText(/signed out everywhere/).waitFor();
+      assert.match(await text.textContent(), /must change it at their first sign-in/);
+      await confirm.getByRole('button', { name: 'Sign out and issue a new password' }).click();
+      const callout = admin.getByTestId('one-time-password-callout');
+      await callout.getByText(`${staffEmail} has a new one-time password — it is shown only once`).waitFor();
+      const oneTime = (await admin.getByTestId('one-time-password').textContent()).trim();
+      assert.ok(oneTime.length >= 12, 'a one-time password: ' + oneTime);
+      await callout.getByRole('button', { name: 'Copy password' }).click();
+      assert.equal(await admin.evaluate(() => navigator.clipboard.readText()), oneTime);
+      await row.getByText('must change password').waitFor();
+      await screenshot(admin, 'admin-users-new-one-time-password');
+      await callout.getByRole('button', { name: /Done/ }).click();
+      await callout.waitFor({ state: 'detached' });
+
+      // The operator's open session has ended; the old password no longer works.
+      await staff.goto(mg.base + '/customers');
+      await staff.waitForURL(/\/login/);
+      await staff.fill('#email', staffEmail);
+      await staff.fill('#password', staffPassword);
+      await staff.click('button[type=submit]');
+      await staff.getByText('wrong e-mail or password').waitFor();
+      // The new one works once: a new password first.
+      await staff.fill('#password', oneTime);
+      await staff.click('button[type=submit]');
+      const change = staff.getByRole('dialog', { name: 'Choose your own password' });
+      await change.waitFor();
+      staffPassword = 'staff-password-e2e-43';
+      await change.getByLabel('One-time password').fill(oneTime);
+      await change.getByLabel(/New password/).fill(staffPassword);
+      await change.getByRole('button', { name: 'Save password' }).click();
+      await change.waitFor({ state: 'detached' });
+      await staff.getByTestId('current-user').getByText('operator').waitFor();
+    } catch (err) {
+      await failed('admin-reset-failure', staff);
+      throw err;
+    }
+  });
+
   it('admin: makes the operator a viewer, who then only reads; deactivating signs them out at once', async () => {
     try {
       const row = admin.getByTestId('user-row').filter({ hasText: staffEmail });
@@ -449,6 +506,12 @@ describe('admin pages in a real browser, per role', () => {
       const listed = await admin.getByTestId('customer-subscription').count();
       const viaApi = await api(admin, `/api/subscriptions?customer=${id}&limit=1`);
       assert.equal(listed, Math.min(viaApi.total, 50));
+      // The header's figures (GET /api/customers/:id) are those of the lists they link to.
+      assert.equal(await admin.getByTestId('customer-subscriptions').textContent(), String(viaApi.total));
+      const active = await api(admin, `/api/subscriptions?customer=${id}&state=active,unsubscribe_pending&limit=1`);
+      assert.equal(await admin.getByTestId('customer-active').textContent(), `${active.total} active`);
+      const team = await api(admin, `/api/customer-admins?customer_id=${id}`);
+      assert.equal(await admin.getByTestId('customer-admins-count').textContent(), String(team.admins.length));
       await screenshot(admin, 'admin-customer');
       await admin.getByRole('button', { name: 'Manage admins & invitations' }).click();
       await admin.waitForURL(new RegExp(`/customers/${id}/admins$`));

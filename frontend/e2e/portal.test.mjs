@@ -9,6 +9,7 @@ describe('portal in a real browser', () => {
   let browser;
   let page;
   let base;
+  let azureId; // the Microsoft subscription bought below
 
   before(async () => {
     mg = await startMarketgate();
@@ -141,6 +142,7 @@ describe('portal in a real browser', () => {
       await buyer.getByRole('button', { name: 'Activate subscription' }).click();
       await buyer.getByText('Getting started').waitFor();
       const id = new URL(buyer.url()).searchParams.get('subscription');
+      azureId = Number(id);
 
       await page.goto(base + '/subscriptions/' + id);
       await page.getByTestId('subscription-state').waitFor();
@@ -162,6 +164,59 @@ describe('portal in a real browser', () => {
       throw err;
     } finally {
       await buyerContext.close();
+    }
+  });
+
+  it('replays a Microsoft webhook call from the inbox (Microsoft confirms it again); the landing-page message says why it cannot be', async () => {
+    try {
+      assert.ok(azureId, 'the Microsoft subscription of the previous test');
+      // The customer renews in Microsoft's portal: Microsoft calls the webhook.
+      const r = await fetch(base + '/sandbox/azure/act', {
+        method: 'POST',
+        headers: { Origin: base, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ subscription: String(azureId), action: 'Renew' }),
+        redirect: 'manual',
+      });
+      assert.equal(r.status, 303);
+      assert.match(new URL(r.headers.get('location'), base).searchParams.get('message'), /^Renew sent/);
+      const inbox = (q) => page.evaluate(async (q) => (await (await fetch('/api/inbox?' + q)).json()).items, q);
+      let call;
+      const deadline = Date.now() + 30_000;
+      while (!call && Date.now() < deadline) {
+        call = (await inbox(`source=azure_webhook&action=Renew&subscription=${azureId}&status=processed`))[0];
+        if (!call) await new Promise((res) => setTimeout(res, 300));
+      }
+      assert.ok(call, 'the Renew webhook call was processed');
+
+      await page.goto(`${base}/notifications/${call.id}`);
+      const detail = page.getByTestId('inbox-detail');
+      await detail.getByTestId('replay-hint').getByText(/Get Operation/).waitFor();
+      await detail.getByRole('button', { name: 'Replay…' }).click();
+      const confirm = page.getByRole('alertdialog');
+      await confirm.getByText(/asks Microsoft to confirm the operation again \(Get Operation\)/).waitFor();
+      await confirm.getByRole('button', { name: 'Replay message' }).click();
+      await detail.getByTestId('replay-result').getByText(/now processed/).waitFor();
+      assert.equal(await detail.getByTestId('detail-status').textContent(), 'processed');
+      assert.match(await detail.textContent(), /after 2 attempts/);
+      await screenshot(page, 'notification-webhook-replayed');
+
+      // The buyer's landing-page resolve: its purchase token was for that visit only.
+      const landing = (await inbox(`source=azure_landing&subscription=${azureId}`))[0];
+      assert.ok(landing, 'the landing-page message of the purchase');
+      await page.goto(`${base}/notifications/${landing.id}`);
+      await detail.getByTestId('replay-refusal').getByText(/purchase token works for the buyer’s visit only/).waitFor();
+      assert.equal(await detail.getByRole('button', { name: 'Replay…' }).count(), 0);
+      // The server refuses it too, with that reason.
+      const refused = await page.evaluate(async (id) => {
+        const res = await fetch(`/api/inbox/${id}/replay`, { method: 'POST' });
+        return { status: res.status, body: await res.json() };
+      }, landing.id);
+      assert.equal(refused.status, 409);
+      assert.match(refused.body.error.message, /purchase token works for the buyer's visit only/);
+    } catch (err) {
+      const path = await shot('replay-failure');
+      console.error('screenshot:', path, '\nserver log:\n' + mg.log().slice(-3000));
+      throw err;
     }
   });
 });

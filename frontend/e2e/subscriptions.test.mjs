@@ -94,6 +94,124 @@ describe('subscriptions in a real browser', () => {
       await page.waitForURL(/\/metering\?status=pending$/);
     }));
 
+  /** Every subscription of a list query (all pages, through the cursor). */
+  async function all(query) {
+    const items = [];
+    let cursor = '';
+    do {
+      const page = await api('/api/subscriptions?' + query + '&limit=200' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      assert.ok(Array.isArray(page.items), JSON.stringify(page));
+      items.push(...page.items);
+      cursor = page.next_cursor ?? '';
+    } while (cursor);
+    return items;
+  }
+
+  /** Waits until the list shows the answer to the list request it made for `query` (the pager's total). */
+  async function listed(response) {
+    const body = await (await response).json();
+    await page.waitForFunction(
+      (n) => (document.querySelector('[data-testid=pager-summary]')?.textContent ?? '').endsWith('of ' + n),
+      body.total,
+    );
+    if (body.total > 0) await page.getByTestId('subscription-row').first().waitFor();
+    return body;
+  }
+
+  const listRequest = (pred) =>
+    page.waitForResponse((r) => {
+      const u = new URL(r.url());
+      return u.pathname === '/api/subscriptions' && !u.searchParams.has('cursor') && pred(u.searchParams);
+    });
+
+  it('dashboard: seats, 30-day totals, chart bars and expiring metering open exactly what they count', () =>
+    step('dashboard-exact', async () => {
+      const dash = await api('/api/dashboard');
+      await page.goto(mg.base + '/');
+      await page.getByTestId('day-chart').waitFor();
+
+      // Seats sold: the per-user subscriptions in the states that hold seats, and nothing else.
+      const seats = page.getByTestId('stat-seats');
+      const soldLink = seats.getByRole('link', { name: String(dash.seats.sold), exact: true });
+      assert.ok(dash.seats.sold > 0, 'the sandbox sells seats');
+      const perUser = new Set((await api('/api/offers')).items.flatMap((o) => o.plans.filter((p) => p.seat_based).map((p) => p.id)));
+      const holding = (await all('state=active,unsubscribe_pending')).filter((s) => perUser.has(s.plan?.id));
+      let answer = listRequest((p) => p.get('seat_based') === 'true');
+      await soldLink.click();
+      await page.waitForURL(
+        (u) => u.pathname === '/subscriptions' && u.searchParams.get('seat_based') === 'true' && u.searchParams.get('state') === 'active,unsubscribe_pending',
+      );
+      let body = await listed(answer);
+      assert.equal(body.total, holding.length, 'every per-user subscription holding seats, and only those');
+      await page.getByTestId('seat-based-filter').getByText('per-user plans').waitFor();
+      const byId = new Map(holding.map((s) => [String(s.id), s]));
+      const shown = await cells('id', 'plan', 'state');
+      assert.ok(shown.length > 0);
+      for (const [id, plan, state] of shown) {
+        assert.ok(byId.has(id), `row ${id} (${plan}, ${state}) is a per-user subscription holding seats`);
+        assert.ok(perUser.has(byId.get(id).plan.id) && ['active', 'unsubscribe_pending'].includes(state), `row ${id}: ${plan}, ${state}`);
+      }
+      const listedSeats = (await all('state=active,unsubscribe_pending&seat_based=true')).reduce((n, s) => n + s.quantity, 0);
+      assert.equal(listedSeats, dash.seats.sold, 'the seats of the listed subscriptions add up to the seats sold');
+      await screenshot(page, 'dashboard-seats-list');
+
+      // New in 30 days: from the chart's first day (UTC midnight).
+      const since = dash.created_per_day[0].day;
+      const sum = (xs) => xs.reduce((n, x) => n + x.count, 0);
+      await page.goBack();
+      answer = listRequest((p) => p.has('created_from'));
+      await page.getByTestId('new-30').click();
+      await page.waitForURL((u) => u.searchParams.get('created_from') === since + 'T00:00:00Z');
+      body = await listed(answer);
+      assert.equal(body.total, sum(dash.created_per_day));
+      await page.getByTestId('created-filter').getByText(`created since ${since} (UTC)`).waitFor();
+      assert.ok((await cells('created_at')).every(([at]) => at >= since), 'created on or after ' + since);
+
+      // Ended in 30 days, latest first, with the "State changed" column.
+      await page.goBack();
+      answer = listRequest((p) => p.get('state') === 'ended' && p.has('changed_from'));
+      await page.getByTestId('ended-30').click();
+      await page.waitForURL((u) => u.searchParams.get('changed_from') === since + 'T00:00:00Z' && u.searchParams.get('sort') === '-state_changed_at');
+      body = await listed(answer);
+      assert.equal(body.total, sum(dash.ended_per_day));
+      await page.getByTestId('changed-filter').getByText(`state changed since ${since} (UTC)`).waitFor();
+      if (body.total > 0) {
+        const rows = await cells('state', 'state_changed_at');
+        assert.ok(rows.every(([st]) => st === 'ended'), 'every row ended');
+        const changed = rows.map(([, at]) => at);
+        assert.deepEqual(changed, [...changed].sort().reverse(), 'latest first');
+        assert.ok(changed.every((at) => at >= since));
+      }
+
+      // A bar: the subscriptions created on that day (the busiest one).
+      const busiest = [...dash.created_per_day].sort((a, b) => b.count - a.count)[0];
+      assert.ok(busiest.count > 0, 'the sandbox created subscriptions in the last 30 days');
+      await page.goBack();
+      answer = listRequest((p) => p.has('created_to'));
+      await page.getByTestId('chart-new-' + busiest.day).click();
+      await page.waitForURL((u) => u.searchParams.get('created_from') === busiest.day + 'T00:00:00Z' && u.searchParams.has('created_to'));
+      body = await listed(answer);
+      assert.equal(body.total, busiest.count, `created on ${busiest.day}`);
+      await page.getByTestId('created-filter').getByText(`created on ${busiest.day} (UTC)`).waitFor();
+      assert.ok((await cells('created_at')).every(([at]) => at.startsWith(busiest.day)));
+      // Its filter tag removes it: back to the whole list.
+      answer = listRequest((p) => !p.has('created_from'));
+      await page.getByTestId('created-filter').getByRole('button').click();
+      await page.waitForURL((u) => u.pathname === '/subscriptions' && !u.searchParams.has('created_from') && !u.searchParams.has('created_to'));
+      body = await listed(answer);
+      assert.equal(body.total, dash.total);
+
+      // Metering: "expiring" is the API's own filter (pending, over 20 hours old).
+      await page.goto(mg.base + '/');
+      const records = page.waitForResponse((r) => r.url().includes('/api/metering/records?') && r.url().includes('expiring=true'));
+      await page.getByTestId('metering-expiring').click();
+      await page.waitForURL(/\/metering\?expiring=true$/);
+      assert.equal((await records).status(), 200);
+      await page.getByTestId('expiring-filter').waitFor();
+      await page.getByTestId('records-summary').waitFor();
+      assert.match(await page.getByTestId('metering-export').getAttribute('href'), /expiring=true/);
+    }));
+
   it('multi-sort with shift-click, the column chooser and the keyboard', () =>
     step('table', async () => {
       await page.goto(mg.base + '/subscriptions');
@@ -109,9 +227,13 @@ describe('subscriptions in a real browser', () => {
       await page.waitForURL(/sort=state%2Cquantity$/);
       await page.locator('thead th[data-column=quantity]').click({ modifiers: ['Shift'] });
       await page.waitForURL(/sort=state%2C-quantity$/);
-      await sorted;
+      // The rows on screen are the sorted answer's (not the previous order's): wait for them, not for time.
+      const sortedIds = (await (await sorted).json()).items.map((s) => String(s.id));
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=sort-rank]').length === 2);
-      await page.waitForTimeout(200);
+      await page.waitForFunction((ids) => {
+        const shown = [...document.querySelectorAll('[data-testid=subscription-row]')].map((tr) => tr.children[0].textContent.trim());
+        return shown.length > 0 && shown.every((id, i) => id === ids[i]);
+      }, sortedIds);
       const rows = await cells('state', 'quantity');
       for (let i = 1; i < rows.length; i++) {
         const [s0, q0] = rows[i - 1];

@@ -12,6 +12,8 @@ export interface User {
   disabled?: boolean;
   last_login_at?: string | null;
   created_at?: string;
+  /** GET /api/users: the organisation's name, for customer admins. */
+  customer_name?: string;
 }
 
 export interface Subscription {
@@ -135,6 +137,22 @@ export interface Customer {
   created_at: string;
 }
 
+/** One organisation (GET /api/customers/:id). */
+export interface CustomerDetail {
+  id: number;
+  name: string;
+  email: string;
+  aws_account_id: string;
+  azure_tenant_id: string;
+  created_at: string;
+  updated_at: string;
+  subscriptions: number;
+  /** Active or unsubscribe pending. */
+  active_subscriptions: number;
+  /** Its customer admins (deactivated ones too). */
+  admins: number;
+}
+
 export interface InboxMessage {
   id: number;
   marketplace: string;
@@ -149,6 +167,8 @@ export interface InboxMessage {
   processed_at: string | null;
   body?: string;
   content_type?: string;
+  /** GET /api/inbox/:id: the stored request headers, a JSON object as a string ("" when none were stored). */
+  headers?: string;
 }
 
 // Seats of a per-user subscription (issue 7).

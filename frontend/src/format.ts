@@ -23,3 +23,11 @@ export function stateIntent(state: string): Intent {
 }
 
 export const marketplaceName: Record<string, string> = { aws: 'AWS', azure: 'Microsoft' };
+
+/** A UTC day ("2026-11-27") as the RFC 3339 time it starts at, and the start of the next day. */
+export function dayRange(day: string): { from: string; to: string } {
+  const start = new Date(day + 'T00:00:00Z');
+  const next = new Date(start.getTime() + 86_400_000);
+  const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { from: iso(start), to: iso(next) };
+}

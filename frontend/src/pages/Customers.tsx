@@ -5,7 +5,7 @@ import { useRef } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Button, Classes, H4, H5, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, STATES, type Customer, type CustomerAdmins, type Page, type Subscription } from '../api';
+import { api, query, STATES, type Customer, type CustomerAdmins, type CustomerDetail, type Page, type Subscription } from '../api';
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from './common';
@@ -119,7 +119,11 @@ function CustomerDetail({ id }: { id: number }) {
   const state = f.get('state');
   const offset = f.num('offset', 0);
   const limit = 50;
-  // The organisation and its admins (there is no GET /api/customers/:id).
+  // The organisation with its counts; its admins and invitations come from their own page's API.
+  const detail = useQuery({
+    queryKey: ['customer', id],
+    queryFn: () => api<{ customer: CustomerDetail }>(`/api/customers/${id}`),
+  });
   const org = useQuery({
     queryKey: ['customer-admins', String(id)],
     queryFn: () => api<CustomerAdmins>('/api/customer-admins' + query({ customer_id: id })),
@@ -131,22 +135,46 @@ function CustomerDetail({ id }: { id: number }) {
   });
   const items = subs.data?.items ?? [];
   const keys = useRowKeys(items.length, (i) => navigate('/subscriptions/' + items[i].id));
-  if (org.isPending) return <Loading />;
-  if (org.isError) return <ErrorBox error={org.error} />;
-  const { customer, admins, invites } = org.data;
+  if (detail.isPending) return <Loading />;
+  if (detail.isError) return <ErrorBox error={detail.error} title={`Customer #${id}`} />;
+  const customer = detail.data.customer;
+  const admins = org.data?.admins ?? [];
+  const invites = org.data?.invites ?? [];
   const open = invites.filter((i) => !i.used_at && !i.revoked_at && new Date(i.expires_at) > new Date()).length;
   return (
     <div>
       <H4>
         <Link to="/customers">Customers</Link> / <span data-testid="customer-name">{customer.name}</span>
       </H4>
-      <dl className="mg-grid">
+      <dl className="mg-grid" aria-label="Customer" data-testid="customer-header">
         <dt>Customer id</dt>
         <dd>{customer.id}</dd>
+        <dt>E-mail</dt>
+        <dd data-testid="customer-email">{customer.email || '—'}</dd>
         <dt>AWS account</dt>
         <dd>{customer.aws_account_id || '—'}</dd>
         <dt>Entra tenant</dt>
         <dd>{customer.azure_tenant_id || '—'}</dd>
+        <dt>Subscriptions</dt>
+        <dd>
+          <Link to={'/subscriptions' + query({ customer: id })} data-testid="customer-subscriptions">
+            {customer.subscriptions}
+          </Link>
+          {' · '}
+          <Link to={'/subscriptions' + query({ customer: id, state: 'active,unsubscribe_pending' })} data-testid="customer-active" title="Active or unsubscribe pending">
+            {customer.active_subscriptions} active
+          </Link>
+        </dd>
+        <dt>Customer admins</dt>
+        <dd>
+          <Link to={`/customers/${id}/admins`} data-testid="customer-admins-count">
+            {customer.admins}
+          </Link>
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatDate(customer.created_at)} UTC</dd>
+        <dt>Updated</dt>
+        <dd>{formatDate(customer.updated_at)} UTC</dd>
       </dl>
 
       <H5 style={{ marginTop: 16 }}>
@@ -211,7 +239,7 @@ function CustomerDetail({ id }: { id: number }) {
       {subs.data && subs.data.total > limit && <Pager offset={offset} limit={limit} total={subs.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} />}
 
       <H5 style={{ marginTop: 16 }}>
-        Customer admins <Tag minimal round>{admins.length}</Tag>
+        Customer admins <Tag minimal round>{customer.admins}</Tag>
       </H5>
       <p>
         <Button icon="people" text="Manage admins & invitations" onClick={() => navigate(`/customers/${id}/admins`)} />{' '}
@@ -220,9 +248,11 @@ function CustomerDetail({ id }: { id: number }) {
           assign its seats.
         </span>
       </p>
-      {admins.length === 0 ? (
+      {org.isError && <ErrorBox error={org.error} title="The customer admins could not be loaded" />}
+      {org.isPending && <Loading />}
+      {org.isSuccess && admins.length === 0 ? (
         <p className={Classes.TEXT_MUTED}>No customer admins yet: invite one from the admins page.</p>
-      ) : (
+      ) : admins.length === 0 ? null : (
         <HTMLTable compact striped className="mg-table mg-static" aria-label="Customer admins" style={{ maxWidth: 900 }}>
           <thead>
             <tr>

@@ -78,10 +78,18 @@ describe('Dashboard', () => {
     expect(screen.getByTestId('metering-failed').textContent).toBe('4');
     expect(href(screen.getByTestId('metering-failed'))).toBe('/metering?status=rejected,duplicate,conflict');
     expect(href(screen.getByTestId('metering-expired'))).toBe('/metering?status=expired');
-    expect(href(within(screen.getByTestId('stat-seats')).getByText('800'))).toBe('/subscriptions?state=active,unsubscribe_pending&sort=-quantity');
+    // Seats count only per-user plans in the states that hold seats: the link lists exactly those.
+    expect(href(within(screen.getByTestId('stat-seats')).getByText('800'))).toBe('/subscriptions?state=active,unsubscribe_pending&seat_based=true');
     expect(screen.getByTestId('seats-assigned').textContent).toBe('600 assigned');
+    expect(href(screen.getByTestId('seats-assigned'))).toBe('/subscriptions?state=active,unsubscribe_pending&seat_based=true');
+    // Expiring: pending for over 20 hours, the API's own filter.
+    expect(screen.getByTestId('metering-expiring').textContent).toBe('2');
+    expect(href(screen.getByTestId('metering-expiring'))).toBe('/metering?expiring=true');
+    // The 30-day totals: from the chart's first day (UTC midnight), as the API counts them.
     expect(screen.getByTestId('new-30').textContent).toBe('7');
+    expect(href(screen.getByTestId('new-30'))).toBe('/subscriptions?created_from=2026-11-01T00:00:00Z');
     expect(screen.getByTestId('ended-30').textContent).toBe('3');
+    expect(href(screen.getByTestId('ended-30'))).toBe('/subscriptions?state=ended&changed_from=2026-11-01T00:00:00Z&sort=-state_changed_at');
     const ev = screen.getByTestId('recent-event');
     expect(href(within(ev).getByText('#400'))).toBe('/subscriptions/400?tab=timeline');
     // A click navigates in the app.
@@ -96,6 +104,24 @@ describe('Dashboard', () => {
     const titles = [...chart.querySelectorAll('title')].map((t) => t.textContent);
     expect(titles).toContain('2026-11-30: 5 new');
     expect(titles).toContain('2026-11-11: 3 ended');
+  });
+
+  it("each bar links to that day's subscriptions: created on it, or ended on it", async () => {
+    renderAs('admin', seller);
+    await screen.findByTestId('day-chart');
+    const created = screen.getByTestId('chart-new-2026-11-30');
+    expect(created.getAttribute('aria-label')).toBe('2026-11-30: 5 new');
+    // The day ends where the next one starts (the API's "to" is exclusive), across the month's end too.
+    expect(href(created)).toBe('/subscriptions?created_from=2026-11-30T00:00:00Z&created_to=2026-12-01T00:00:00Z');
+    const ended = screen.getByTestId('chart-ended-2026-11-11');
+    expect(ended.getAttribute('aria-label')).toBe('2026-11-11: 3 ended');
+    expect(href(ended)).toBe('/subscriptions?state=ended&changed_from=2026-11-11T00:00:00Z&changed_to=2026-11-12T00:00:00Z&sort=-state_changed_at');
+    // A day without any is a link too (to an empty list), so every slot is clickable.
+    expect(href(screen.getByTestId('chart-ended-2026-11-01'))).toBe(
+      '/subscriptions?state=ended&changed_from=2026-11-01T00:00:00Z&changed_to=2026-11-02T00:00:00Z&sort=-state_changed_at',
+    );
+    fireEvent.click(ended);
+    expect(decodeURIComponent(path)).toBe('/subscriptions?state=ended&changed_from=2026-11-11T00:00:00Z&changed_to=2026-11-12T00:00:00Z&sort=-state_changed_at');
   });
 
   it('hides the seller-only figures from a customer admin', async () => {

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Card, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
 import { api, query, STATES, type User } from '../api';
 import { ErrorBox, Loading } from '../components';
-import { formatDate, marketplaceName, stateIntent } from '../format';
+import { dayRange, formatDate, marketplaceName, stateIntent } from '../format';
 import './SubDash.css';
 
 export interface DayCount {
@@ -32,6 +32,28 @@ const SEAT_STATES = 'active,unsubscribe_pending';
 const METERING_FAILED = 'rejected,duplicate,conflict';
 
 const subs = (p: Record<string, string>) => '/subscriptions' + query(p);
+
+/** The subscriptions on per-user plans that count seats (sold and assigned). */
+export const SEATS_LINK = subs({ state: SEAT_STATES, seat_based: 'true' });
+/** Pending metering records older than 20 hours (GET /api/metering/records?expiring=true). */
+export const EXPIRING_LINK = '/metering?expiring=true';
+
+/** Subscriptions created on a UTC day ("2026-11-27"), or from that day on (`onward`). */
+export function createdLink(day: string, onward = false): string {
+  const r = dayRange(day);
+  return subs(onward ? { created_from: r.from } : { created_from: r.from, created_to: r.to });
+}
+
+/** Subscriptions that ended on a UTC day, or from that day on (`onward`); latest first. */
+export function endedLink(day: string, onward = false): string {
+  const r = dayRange(day);
+  return subs({ state: 'ended', changed_from: r.from, ...(onward ? {} : { changed_to: r.to }), sort: '-state_changed_at' });
+}
+
+/** The first day of the 30 days the API counts (UTC midnight 29 days ago), when it sent none. */
+function firstDay(xs: DayCount[]): string {
+  return xs[0]?.day ?? new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+}
 
 function MiniStat(props: { label: string; value: number; to: string; title?: string; tone?: 'danger' | 'warning'; testid: string }) {
   const { label, value, to, title, tone, testid } = props;
@@ -79,6 +101,8 @@ export function DashboardPage() {
   const created = d.created_per_day ?? [];
   const ended = d.ended_per_day ?? [];
   const sum = (xs: DayCount[]) => xs.reduce((n, x) => n + x.count, 0);
+  // The 30-day totals link to exactly what they count: from the first day of the chart on.
+  const since = firstDay(created.length ? created : ended);
   const m = d.metering;
   return (
     <div>
@@ -93,10 +117,10 @@ export function DashboardPage() {
             testid="stat-seats"
             label="Seats sold / assigned"
             value={d.seats.sold}
-            to={subs({ state: SEAT_STATES, sort: '-quantity' })}
+            to={SEATS_LINK}
             sub={
               <>
-                <Link to={subs({ state: SEAT_STATES, sort: '-quantity' })} data-testid="seats-assigned">
+                <Link to={SEATS_LINK} data-testid="seats-assigned">
                   {d.seats.assigned} assigned
                 </Link>
                 {d.seats.sold > 0 && ` · ${Math.round((d.seats.assigned / d.seats.sold) * 100)}%`}
@@ -126,7 +150,7 @@ export function DashboardPage() {
                 label="expiring"
                 title="Pending for over 20 hours: the marketplaces' 24-hour window is closing"
                 value={m.expiring}
-                to="/metering?status=pending"
+                to={EXPIRING_LINK}
                 tone={m.expiring > 0 ? 'warning' : undefined}
               />
               <MiniStat
@@ -208,14 +232,14 @@ export function DashboardPage() {
             <span>
               <span className="dash-swatch" style={{ background: NEW_COLOR }} />
               new:{' '}
-              <Link to={subs({ sort: '-created_at' })} data-testid="new-30">
+              <Link to={createdLink(since, true)} data-testid="new-30">
                 {sum(created)}
               </Link>
             </span>
             <span>
               <span className="dash-swatch" style={{ background: ENDED_COLOR }} />
               ended:{' '}
-              <Link to={subs({ state: 'ended', sort: '-updated_at' })} data-testid="ended-30">
+              <Link to={endedLink(since, true)} data-testid="ended-30">
                 {sum(ended)}
               </Link>
             </span>
@@ -249,7 +273,11 @@ export function DashboardPage() {
 const NEW_COLOR = '#2d72d2';
 const ENDED_COLOR = '#cd4246';
 
-/** Bars per day, new and ended side by side (SVG, no library). */
+/**
+ * Bars per day, new and ended side by side (SVG, no library). Each bar links
+ * to that day's subscriptions: created on it, or ended on it (UTC days, as
+ * the API counts them); the whole height of its slot is the link.
+ */
 export function DayChart({ created, ended }: { created: DayCount[]; ended: DayCount[] }) {
   const w = 640;
   const h = 150;
@@ -263,9 +291,17 @@ export function DayChart({ created, ended }: { created: DayCount[]; ended: DayCo
   const slot = (w - left) / Math.max(days.length, 1);
   const bw = Math.max(1, slot / 2 - 1);
   const y = (n: number) => ((h - bottom - 8) * n) / max;
+  const top = 8;
+  const bar = (x: number, n: number, color: string, to: string, label: string, testid: string) => (
+    <Link to={to} aria-label={label} data-testid={testid} className="dash-bar">
+      <title>{label}</title>
+      <rect x={x} y={top} width={bw} height={h - bottom - top} fill="transparent" />
+      <rect x={x} y={h - bottom - y(n)} width={bw} height={y(n)} fill={color} />
+    </Link>
+  );
   return (
     <figure className="dash-chart" style={{ margin: '4px 0 0' }} data-testid="day-chart">
-      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label="New and ended subscriptions per day">
+      <svg viewBox={`0 0 ${w} ${h}`} role="group" aria-label="New and ended subscriptions per day">
         <line x1={left} y1={h - bottom} x2={w} y2={h - bottom} stroke="currentColor" opacity={0.4} />
         <text x={0} y={12} fontSize={10} fill="currentColor">
           {max}
@@ -279,12 +315,8 @@ export function DayChart({ created, ended }: { created: DayCount[]; ended: DayCo
           const e = get(ended, day);
           return (
             <g key={day} data-testid="chart-day">
-              <rect x={x} y={h - bottom - y(n)} width={bw} height={y(n)} fill={NEW_COLOR}>
-                <title>{`${day}: ${n} new`}</title>
-              </rect>
-              <rect x={x + bw + 1} y={h - bottom - y(e)} width={bw} height={y(e)} fill={ENDED_COLOR}>
-                <title>{`${day}: ${e} ended`}</title>
-              </rect>
+              {bar(x, n, NEW_COLOR, createdLink(day), `${day}: ${n} new`, 'chart-new-' + day)}
+              {bar(x + bw + 1, e, ENDED_COLOR, endedLink(day), `${day}: ${e} ended`, 'chart-ended-' + day)}
               {(i === days.length - 1 || (i % 7 === 0 && i < days.length - 4)) && (
                 <text x={x} y={h - 4} fontSize={10} fill="currentColor">
                   {day.slice(5)}

@@ -76,23 +76,32 @@ function useCanWrite() {
 
 const PAGE = 50;
 
+/** The records list's filters in the URL, passed to GET /api/metering/records as they are. */
+export const RECORD_FILTERS = ['marketplace', 'subscription', 'dimension', 'status', 'expiring', 'from', 'to'] as const;
+
 export function MeteringPage() {
   const [params, setParams] = useSearchParams();
   const [entry, setEntry] = useState(false);
   const canWrite = useCanWrite();
   const health = useQuery({ queryKey: ['metering-health'], queryFn: () => api<{ health: Health }>('/api/metering/health'), refetchInterval: 15_000 });
   const filters = new URLSearchParams();
-  for (const k of ['marketplace', 'subscription', 'dimension', 'status', 'from', 'to']) {
+  for (const k of RECORD_FILTERS) {
     const v = params.get(k);
     if (v) filters.set(k, v);
   }
-  const set = (k: string, v: string) => {
+  const setAll = (changes: Record<string, string>) => {
     const next = new URLSearchParams(params);
-    if (v) next.set(k, v);
-    else next.delete(k);
-    next.delete('offset');
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!('offset' in changes)) next.delete('offset');
     setParams(next);
   };
+  const set = (k: string, v: string) => setAll({ [k]: v });
+  // The health cards are presets: a status, or the expiring records (pending, over 20 hours old).
+  const preset = (status: string) => setAll({ status, expiring: '' });
+  const expiring = params.get('expiring') ?? '';
   const toISO = (v: string) => (v ? new Date(v).toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
   const fromISO = (v: string | null) => (v ? v.slice(0, 16) : '');
   const h = health.data?.health;
@@ -102,11 +111,16 @@ export function MeteringPage() {
       {health.isError && <ErrorBox error={health.error} />}
       {h && (
         <div style={{ display: 'flex', gap: 12, flexWrap: 'wrap', marginBottom: 12 }} aria-label="Metering health">
-          <HealthCard label="Pending" value={h.pending} onClick={() => set('status', 'pending')} />
-          <HealthCard label="Expiring (over 20 h old)" value={h.expiring} intent={h.expiring > 0 ? 'warning' : 'none'} onClick={() => set('status', 'pending')} />
-          <HealthCard label="Accepted (24 h)" value={h.accepted} intent="success" onClick={() => set('status', 'accepted')} />
-          <HealthCard label="Failed (24 h)" value={h.failed} intent={h.failed > 0 ? 'danger' : 'none'} onClick={() => set('status', 'rejected,duplicate,conflict')} />
-          <HealthCard label="Expired (7 days)" value={h.expired} intent={h.expired > 0 ? 'danger' : 'none'} onClick={() => set('status', 'expired')} />
+          <HealthCard label="Pending" value={h.pending} onClick={() => preset('pending')} />
+          <HealthCard
+            label="Expiring (over 20 h old)"
+            value={h.expiring}
+            intent={h.expiring > 0 ? 'warning' : 'none'}
+            onClick={() => setAll({ expiring: 'true', status: '' })}
+          />
+          <HealthCard label="Accepted (24 h)" value={h.accepted} intent="success" onClick={() => preset('accepted')} />
+          <HealthCard label="Failed (24 h)" value={h.failed} intent={h.failed > 0 ? 'danger' : 'none'} onClick={() => preset('rejected,duplicate,conflict')} />
+          <HealthCard label="Expired (7 days)" value={h.expired} intent={h.expired > 0 ? 'danger' : 'none'} onClick={() => preset('expired')} />
           <HealthCard label="Open usage hours" value={h.unsealed_usage_hours} />
         </div>
       )}
@@ -146,8 +160,22 @@ export function MeteringPage() {
         <FormGroup label="To" labelFor="f-to" style={{ margin: 0 }}>
           <input id="f-to" className="bp6-input" type="datetime-local" value={fromISO(params.get('to'))} onChange={(e) => set('to', toISO(e.target.value))} />
         </FormGroup>
+        {expiring && (
+          <Tag
+            large
+            minimal
+            intent="warning"
+            icon="filter"
+            onRemove={() => set('expiring', '')}
+            data-testid="expiring-filter"
+            title="expiring=true: pending records whose hour is over 20 hours old; the marketplaces accept usage for 24 hours"
+            style={{ alignSelf: 'flex-end' }}
+          >
+            {expiring === 'true' ? 'expiring: pending for over 20 h' : `expiring=${expiring}`}
+          </Tag>
+        )}
         <ButtonGroup>
-          <a className="bp6-button" href={'/api/metering/records?' + filters.toString() + (filters.size ? '&' : '') + 'format=csv'} download>
+          <a className="bp6-button" data-testid="metering-export" href={'/api/metering/records?' + filters.toString() + (filters.size ? '&' : '') + 'format=csv'} download>
             Export CSV
           </a>
           {canWrite && <Button icon="add" text="Enter usage" onClick={() => setEntry(true)} />}

@@ -146,18 +146,72 @@ describe('Notifications: the inbox', () => {
     expect(where()).toBe('/notifications/8?marketplace=aws');
   });
 
-  it('viewers read but are not offered replay; registrations say why they cannot be replayed', async () => {
+  it('viewers read but are not offered replay', async () => {
     renderAt('/notifications/7', 'viewer');
     const detail = await screen.findByTestId('inbox-detail');
     expect(within(detail).queryByRole('button', { name: 'Replay…' })).toBeNull();
-    cleanup();
-    renderAt('/notifications/7', 'operator', (c) =>
-      c.url === '/api/inbox/7' ? json(200, { message: { ...msg({ source: 'aws_registration', action: 'register' }), body: 'x-amzn-marketplace-token=abc' } }) : undefined,
+    expect(within(detail).queryByTestId('replay-refusal')).toBeNull();
+  });
+
+  it.each([
+    ['aws_registration', 'register', 'x-amzn-marketplace-token=abc', 'AWS registration messages cannot be replayed'],
+    ['azure_landing', 'Resolve', '{"resolved":{}}', 'Microsoft landing page messages cannot be replayed'],
+  ])('a %s message is not offered for replay: the reason the server gives shows instead', async (source, action, body, title) => {
+    const calls = renderAt('/notifications/7', 'operator', (c) =>
+      c.url === '/api/inbox/7' ? json(200, { message: { ...msg({ source, action, marketplace: source.split('_')[0] }), body } }) : undefined,
     );
-    const d2 = await screen.findByTestId('inbox-detail');
-    expect((within(d2).getByRole('button', { name: 'Replay…' }) as HTMLButtonElement).disabled).toBe(true);
-    expect(d2.textContent).toContain('its token is single-use');
-    expect(within(d2).getByTestId('payload-form').textContent).toContain('x-amzn-marketplace-token');
+    const detail = await screen.findByTestId('inbox-detail');
+    expect(within(detail).queryByRole('button', { name: 'Replay…' })).toBeNull();
+    const why = within(detail).getByTestId('replay-refusal');
+    expect(why.textContent).toContain(title);
+    expect(why.textContent).toContain('purchase token works for the buyer’s visit only');
+    expect(why.textContent).toContain('opens the product from the marketplace again');
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    // The body still shows (a registration is a form post).
+    if (source === 'aws_registration') expect(within(detail).getByTestId('payload-form').textContent).toContain('x-amzn-marketplace-token');
+  });
+
+  it('a Microsoft webhook call is replayed: confirmed with Get Operation again, as the confirmation says', async () => {
+    const webhook = msg({ marketplace: 'azure', source: 'azure_webhook', action: 'Unsubscribe', dedup_key: 'op:abc', error: 'Get Operation: 503' });
+    const calls = renderAt('/notifications/7', 'operator', (c) => {
+      if (c.method === 'POST')
+        return json(200, { message: { ...webhook, status: 'failed', attempts: 2, error: 'rejected_unverified: Get Operation does not confirm this call', body: '{}' } });
+      if (c.url === '/api/inbox/7') return json(200, { message: { ...webhook, body: '{"id":"abc","action":"Unsubscribe"}', content_type: 'application/json' } });
+      return undefined;
+    });
+    const detail = await screen.findByTestId('inbox-detail');
+    expect(within(detail).getByTestId('replay-hint').textContent).toContain('Get Operation');
+    fireEvent.click(within(detail).getByRole('button', { name: 'Replay…' }));
+    const confirm = await screen.findByRole('alertdialog');
+    expect(confirm.textContent).toContain('asks Microsoft to confirm the operation again (Get Operation)');
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Replay message' }));
+    expect((await screen.findByTestId('replay-result')).textContent).toContain('it failed again');
+    expect(within(detail).getByTestId('processing-error').textContent).toContain('rejected_unverified');
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.url)).toEqual(['/api/inbox/7/replay']);
+  });
+
+  it('shows the stored request headers: a table sorted by name, the text when it is not JSON, a note when none were stored', async () => {
+    const headers = JSON.stringify({ 'X-Amz-Sns-Message-Type': 'Notification', 'Content-Type': 'application/json', Accept: ['*/*', 'text/plain'] });
+    renderAt('/notifications/7', 'viewer', (c) => (c.url === '/api/inbox/7' ? json(200, { message: { ...msg(), body, headers } }) : undefined));
+    let detail = await screen.findByTestId('inbox-detail');
+    const rows = within(detail).getAllByTestId('header-row').map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['Accept', '*/*, text/plain'],
+      ['Content-Type', 'application/json'],
+      ['X-Amz-Sns-Message-Type', 'Notification'],
+    ]);
+    expect(within(within(detail).getByTestId('headers')).getByRole('button', { name: 'Copy headers' })).toBeTruthy();
+    cleanup();
+
+    renderAt('/notifications/7', 'viewer', (c) => (c.url === '/api/inbox/7' ? json(200, { message: { ...msg(), body, headers: 'not json' } }) : undefined));
+    detail = await screen.findByTestId('inbox-detail');
+    expect(within(detail).getByTestId('headers-raw').textContent).toBe('not json');
+    cleanup();
+
+    renderAt('/notifications/7', 'viewer', (c) => (c.url === '/api/inbox/7' ? json(200, { message: { ...msg(), body, headers: '' } }) : undefined));
+    detail = await screen.findByTestId('inbox-detail');
+    expect(within(detail).getByTestId('headers-none').textContent).toContain('No request headers were stored');
+    expect(within(detail).queryByTestId('header-row')).toBeNull();
   });
 
   it('customer admins see "not allowed" and nothing is fetched', async () => {

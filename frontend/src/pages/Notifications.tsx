@@ -2,16 +2,18 @@
 // Microsoft landing-page resolves and webhook calls) with its raw body,
 // processing status and error. Filters live in the URL
 // (/notifications?marketplace=&source=&action=&status=&from=&to=&subscription=&q=&offset=&limit=);
-// /notifications/:id opens one message over the list.
+// /notifications/:id opens one message over the list, with its request
+// headers and body.
 import { useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Callout, Classes, Drawer, H4, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
+import { Alert, Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
 import { api, query, type InboxMessage, type Page } from '../api';
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName } from '../format';
-import { FilterText, RequireRole, SELLER, TimeRange, useMe, useRowKeys, useUrlFilters, WRITERS } from './common';
+import { CopyButton, FilterText, RequireRole, SELLER, TimeRange, useMe, useRowKeys, useUrlFilters, WRITERS } from './common';
 import { PayloadViewer } from './Payload';
+import { REPLAYABLE_SOURCES, replayEffect, replayRefusal } from './replay';
 
 export const INBOX_STATUSES = ['received', 'processed', 'failed', 'ignored'] as const;
 
@@ -219,7 +221,8 @@ export function InboxDetail({ id }: { id: number }) {
   if (q.isPending) return <div className="mg-drawer-body"><Loading /></div>;
   if (q.isError) return <div className="mg-drawer-body"><ErrorBox error={q.error} /></div>;
   const m = q.data.message;
-  const replayable = m.source === 'aws_sqs';
+  // Registrations and landing-page resolves are refused by the server (409): say why instead of offering it.
+  const refused = replayRefusal(m.source);
   return (
     <div className="mg-drawer-body" data-testid="inbox-detail">
       <dl className="mg-grid">
@@ -276,25 +279,26 @@ export function InboxDetail({ id }: { id: number }) {
         </Callout>
       )}
       {replay.isError && <ErrorBox error={replay.error} title="Replay refused" />}
-      {canReplay && (
+      {canReplay && refused && (
+        <Callout icon="disable" style={{ margin: '10px 0' }} data-testid="replay-refusal" title={`${SOURCES[m.source] ?? m.source} messages cannot be replayed`}>
+          {refused}
+        </Callout>
+      )}
+      {canReplay && !refused && (
         <div className="mg-toolbar" style={{ margin: '10px 0' }}>
-          <Button
-            icon="redo"
-            intent={m.status === 'failed' ? 'primary' : 'none'}
-            text="Replay…"
-            disabled={!replayable}
-            loading={replay.isPending}
-            onClick={() => setConfirm(true)}
-          />
-          <span className={Classes.TEXT_MUTED} style={{ maxWidth: 560 }}>
-            {replayable
-              ? 'Applies the message again. Processing is idempotent: a message that was already applied changes nothing.'
-              : m.source === 'aws_registration'
-                ? 'A registration cannot be replayed: its token is single-use. The buyer returns from AWS Marketplace instead.'
-                : 'Microsoft calls cannot be replayed from here; reconciliation (Settings) compares every subscription with Microsoft.'}
+          <Button icon="redo" intent={m.status === 'failed' ? 'primary' : 'none'} text="Replay…" loading={replay.isPending} onClick={() => setConfirm(true)} />
+          <span className={Classes.TEXT_MUTED} style={{ maxWidth: 560 }} data-testid="replay-hint">
+            {m.source === 'azure_webhook'
+              ? 'Confirms the call with Microsoft again (Get Operation) and acts on what Microsoft reports. Processing is idempotent: what was already applied changes nothing.'
+              : (REPLAYABLE_SOURCES as readonly string[]).includes(m.source)
+                ? 'Applies the message again. Processing is idempotent: a message that was already applied changes nothing.'
+                : 'Applies the message again, if the server can replay messages of this source.'}
           </span>
         </div>
       )}
+      <H6 style={{ marginTop: 12 }}>Request headers</H6>
+      <StoredHeaders raw={m.headers ?? ''} />
+      <H6 style={{ marginTop: 12 }}>Body</H6>
       <PayloadViewer body={m.body ?? ''} contentType={m.content_type} />
       <Alert
         isOpen={confirm}
@@ -307,8 +311,7 @@ export function InboxDetail({ id }: { id: number }) {
         onCancel={() => setConfirm(false)}
       >
         <p>
-          Replay message #{m.id} ({m.action || m.source})? Marketgate applies it again
-          {m.subscription_id ? ` to subscription #${m.subscription_id}` : ' to the customer it names'}.
+          Replay message #{m.id} ({m.action || m.source}){m.subscription_id ? ` of subscription #${m.subscription_id}` : ''}? {replayEffect(m.source)}
         </p>
         <p>
           {m.status === 'failed'
@@ -317,6 +320,56 @@ export function InboxDetail({ id }: { id: number }) {
           The replay is written to the audit log.
         </p>
       </Alert>
+    </div>
+  );
+}
+
+/** The stored request headers (a JSON object in a string) as name and value pairs, sorted; null when they are not an object. */
+export function parseHeaders(raw: string): [string, string][] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  return Object.entries(parsed as Record<string, unknown>)
+    .map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.map(String).join(', ') : typeof v === 'string' ? v : JSON.stringify(v)])
+    .sort((a, b) => a[0].toLowerCase().localeCompare(b[0].toLowerCase()));
+}
+
+/** The request headers stored with a message: a table, the text when it is not a JSON object, or a note when there are none. */
+export function StoredHeaders({ raw }: { raw: string }) {
+  if (!raw.trim())
+    return (
+      <p className={Classes.TEXT_MUTED} data-testid="headers-none">
+        No request headers were stored with this message.
+      </p>
+    );
+  const pairs = parseHeaders(raw);
+  return (
+    <div data-testid="headers">
+      {pairs === null ? (
+        <pre className="mg-payload-raw" data-testid="headers-raw">
+          {raw}
+        </pre>
+      ) : pairs.length === 0 ? (
+        <p className={Classes.TEXT_MUTED}>No request headers were stored with this message.</p>
+      ) : (
+        <HTMLTable compact bordered className="mg-table mg-static" aria-label="Request headers">
+          <tbody>
+            {pairs.map(([k, v]) => (
+              <tr key={k} data-testid="header-row">
+                <td>
+                  <code>{k}</code>
+                </td>
+                <td className="mg-wrap">{v}</td>
+              </tr>
+            ))}
+          </tbody>
+        </HTMLTable>
+      )}
+      <CopyButton text={raw} label="Copy headers" />
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { ErrorBox } from '../components';
 import { formatDate } from '../format';
 import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, UnsubscribeDialog } from './AzurePanel';
 import { ActionDialog } from './SubDialog';
+import { replayEffect, replayRefusal } from './replay';
 
 export const AWS_PORTAL = 'https://aws.amazon.com/marketplace/management/';
 
@@ -49,7 +50,9 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
     enabled: act,
   });
   const lastFailed = failed.data?.items[0];
-  const replayable = lastFailed?.source === 'aws_sqs';
+  // Registrations and landing-page resolves cannot be replayed (the server answers 409): say why.
+  const refused = lastFailed ? replayRefusal(lastFailed.source) : null;
+  const replayable = !!lastFailed && refused === null;
   const [replayed, setReplayed] = useState<InboxMessage | null>(null);
   const replay = useMutation({
     mutationFn: (id: number) => api<{ message: InboxMessage }>(`/api/inbox/${id}/replay`, { method: 'POST' }),
@@ -91,9 +94,9 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
           {buttons}
           {busy && act && azure && <span className="sub-hint">Changes wait until Microsoft finishes the running operation.</span>}
           {act && lastFailed && !replayable && (
-            <span className="sub-hint">
+            <span className="sub-hint" data-testid="replay-refusal">
               The last failed message, <Link to={'/notifications/' + lastFailed.id}>#{lastFailed.id}</Link> ({lastFailed.source}), cannot be
-              replayed.
+              replayed: {refused}
             </span>
           )}
         </div>
@@ -164,9 +167,9 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
           title={`Replay message #${lastFailed.id}`}
           consequence={
             <>
-              Applies the {lastFailed.source} message <code>{lastFailed.action || 'message'}</code> received {formatDate(lastFailed.received_at)}{' '}
-              again, as if it had just arrived; the subscription may change state. Processing is idempotent: what was already applied is not applied
-              twice.
+              Replays the {lastFailed.source} message <code>{lastFailed.action || 'message'}</code> received {formatDate(lastFailed.received_at)}.{' '}
+              {replayEffect(lastFailed.source)} The subscription may change state. Processing is idempotent: what was already applied is not
+              applied twice.
             </>
           }
           confirm="Replay"

@@ -2,7 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   clickSort,
   DEFAULT_COLUMNS,
+  defaultColumns,
   deleteView,
+  describeRange,
   formatColumns,
   formatSort,
   loadViews,
@@ -74,6 +76,30 @@ describe('column chooser state', () => {
     expect(formatColumns(DEFAULT_COLUMNS)).toBe('');
     expect(formatColumns(toggleColumn(DEFAULT_COLUMNS, 'flags'))).toBe(DEFAULT_COLUMNS.filter((c) => c !== 'flags').join(','));
   });
+
+  it('a list by state change shows "State changed" by default, and it can still be hidden', () => {
+    expect(defaultColumns(new URLSearchParams('state=ended'))).toEqual(DEFAULT_COLUMNS);
+    const byChange = ['id', 'customer', 'marketplace', 'offer', 'plan', 'quantity', 'state', 'flags', 'state_changed_at', 'created_at', 'updated_at'];
+    for (const q of ['sort=-state_changed_at', 'sort=state,state_changed_at', 'changed_from=2026-11-01T00:00:00Z', 'changed_to=2026-11-01T00:00:00Z']) {
+      expect(defaultColumns(new URLSearchParams(q))).toEqual(byChange);
+    }
+    const defaults = defaultColumns(new URLSearchParams('sort=-state_changed_at'));
+    expect(parseColumns(null, defaults)).toEqual(byChange);
+    expect(formatColumns(byChange, defaults)).toBe('');
+    // Hiding it there is a choice of its own: the URL says so.
+    expect(formatColumns(toggleColumn(defaults, 'state_changed_at'), defaults)).toBe(DEFAULT_COLUMNS.join(','));
+  });
+});
+
+describe('time range filters', () => {
+  it('reads a whole UTC day as that day, other ranges as they are', () => {
+    expect(describeRange('created', '2026-11-30T00:00:00Z', '2026-12-01T00:00:00Z')).toBe('created on 2026-11-30 (UTC)');
+    expect(describeRange('state changed', '2026-10-29T00:00:00Z', '')).toBe('state changed since 2026-10-29 (UTC)');
+    expect(describeRange('created', '', '2026-11-02T06:30:00Z')).toBe('created before 2026-11-02 06:30 (UTC)');
+    expect(describeRange('created', '2026-11-01T00:00:00Z', '2026-11-03T00:00:00Z')).toBe('created 2026-11-01 – 2026-11-03 (UTC)');
+    expect(describeRange('created', 'nonsense', '')).toBe('created since nonsense (UTC)');
+    expect(describeRange('created', '', '')).toBe('');
+  });
 });
 
 describe('saved views', () => {
@@ -85,6 +111,15 @@ describe('saved views', () => {
     expect(viewQuery(p)).toBe('state=active&q=contoso');
     expect(viewQuery(new URLSearchParams('q=a&marketplace=aws&sort=state,-quantity&cols=id,state'))).toBe(
       'marketplace=aws&q=a&sort=state%2C-quantity&cols=id%2Cstate',
+    );
+  });
+
+  it('keeps the per-user and time range filters (the dashboard links)', () => {
+    const p = new URLSearchParams(
+      'sort=-state_changed_at&changed_to=2026-11-12T00:00:00Z&changed_from=2026-11-11T00:00:00Z&state=ended&seat_based=true&created_to=2026-12-01T00:00:00Z&created_from=2026-11-30T00:00:00Z',
+    );
+    expect(viewQuery(p)).toBe(
+      'state=ended&seat_based=true&created_from=2026-11-30T00%3A00%3A00Z&created_to=2026-12-01T00%3A00%3A00Z&changed_from=2026-11-11T00%3A00%3A00Z&changed_to=2026-11-12T00%3A00%3A00Z&sort=-state_changed_at',
     );
   });
 

@@ -61,25 +61,37 @@ export const COLUMNS: { id: string; label: string; sort?: string }[] = [
   { id: 'state', label: 'State', sort: 'state' },
   { id: 'flags', label: 'Flags' },
   { id: 'term_end', label: 'Term ends' },
-  { id: 'state_changed_at', label: 'State since' },
+  { id: 'state_changed_at', label: 'State changed', sort: 'state_changed_at' },
   { id: 'created_at', label: 'Created', sort: 'created_at' },
   { id: 'updated_at', label: 'Updated', sort: 'updated_at' },
 ];
 
 export const DEFAULT_COLUMNS = ['id', 'customer', 'marketplace', 'offer', 'plan', 'quantity', 'state', 'flags', 'created_at', 'updated_at'];
 
+/**
+ * The default columns for these URL parameters: a list filtered or sorted by
+ * when the state changed (the dashboard's "ended" links) shows that column
+ * too, so the order and the range are visible.
+ */
+export function defaultColumns(params?: URLSearchParams): string[] {
+  const byChange =
+    !!params && (!!params.get('changed_from') || !!params.get('changed_to') || parseSort(params.get('sort') ?? '').some((k) => k.field === 'state_changed_at'));
+  if (!byChange) return DEFAULT_COLUMNS;
+  return COLUMNS.map((c) => c.id).filter((c) => c === 'state_changed_at' || DEFAULT_COLUMNS.includes(c));
+}
+
 /** The visible columns named by the URL's `cols` (the default when absent or empty). */
-export function parseColumns(raw: string | null): string[] {
+export function parseColumns(raw: string | null, defaults: string[] = DEFAULT_COLUMNS): string[] {
   const known = new Set(COLUMNS.map((c) => c.id));
   const wanted = new Set((raw ?? '').split(',').filter((c) => known.has(c)));
-  if (wanted.size === 0) return DEFAULT_COLUMNS;
+  if (wanted.size === 0) return defaults;
   return COLUMNS.map((c) => c.id).filter((c) => wanted.has(c));
 }
 
 /** The URL value for a set of visible columns: '' for the default. */
-export function formatColumns(cols: string[]): string {
+export function formatColumns(cols: string[], defaults: string[] = DEFAULT_COLUMNS): string {
   const ordered = COLUMNS.map((c) => c.id).filter((c) => cols.includes(c));
-  return ordered.join(',') === DEFAULT_COLUMNS.join(',') ? '' : ordered.join(',');
+  return ordered.join(',') === defaults.join(',') ? '' : ordered.join(',');
 }
 
 /** Shows or hides one column; the last visible column stays. */
@@ -88,10 +100,49 @@ export function toggleColumn(cols: string[], id: string): string[] {
   return COLUMNS.map((c) => c.id).filter((c) => c === id || cols.includes(c));
 }
 
+// Time ranges of the list (created_from/created_to, changed_from/changed_to):
+// RFC 3339 in the URL, as the API takes them; from inclusive, to exclusive.
+
+/** "2026-11-27T00:00:00Z" → "2026-11-27"; other times to the minute; anything else as it is. */
+function shortTime(iso: string): string {
+  const d = new Date(iso);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(iso) || Number.isNaN(d.getTime())) return iso;
+  const s = d.toISOString();
+  return s.endsWith('T00:00:00.000Z') ? s.slice(0, 10) : s.slice(0, 16).replace('T', ' ');
+}
+
+/** How a filter tag reads a range: "created on 2026-11-27", "state changed since 2026-10-29", … (UTC). */
+export function describeRange(what: string, from: string, to: string): string {
+  if (from && to) {
+    const a = new Date(from).getTime();
+    const b = new Date(to).getTime();
+    if (shortTime(from).length === 10 && b - a === 86_400_000) return `${what} on ${shortTime(from)} (UTC)`;
+    return `${what} ${shortTime(from)} – ${shortTime(to)} (UTC)`;
+  }
+  if (from) return `${what} since ${shortTime(from)} (UTC)`;
+  if (to) return `${what} before ${shortTime(to)} (UTC)`;
+  return '';
+}
+
 // Saved views: named sets of the URL parameters below, kept in this browser.
 
+/** The list's filters in the URL, in the order the API takes them (GET /api/subscriptions). */
+export const FILTER_PARAMS = [
+  'marketplace',
+  'state',
+  'offer',
+  'plan',
+  'customer',
+  'q',
+  'seat_based',
+  'created_from',
+  'created_to',
+  'changed_from',
+  'changed_to',
+] as const;
+
 /** The URL parameters a view holds: filters, search, sort and columns. */
-export const VIEW_PARAMS = ['marketplace', 'state', 'offer', 'plan', 'customer', 'q', 'sort', 'cols'] as const;
+export const VIEW_PARAMS = [...FILTER_PARAMS, 'sort', 'cols'] as const;
 
 export interface SavedView {
   name: string;
@@ -108,7 +159,10 @@ export function viewQuery(params: URLSearchParams): string {
     const v = params.get(k);
     if (!v) continue;
     if (k === 'sort' && v === DEFAULT_SORT) continue;
-    if (k === 'cols' && formatColumns(parseColumns(v)) === '') continue;
+    if (k === 'cols') {
+      const defaults = defaultColumns(params);
+      if (formatColumns(parseColumns(v, defaults), defaults) === '') continue;
+    }
     out.set(k, v);
   }
   return out.toString();

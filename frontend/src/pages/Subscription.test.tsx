@@ -232,18 +232,32 @@ describe('Subscription actions: confirmations', () => {
     renderAs('operator', '/subscriptions/10');
     fireEvent.click(await screen.findByRole('button', { name: 'Replay failed message #77' }));
     const dialog = await screen.findByRole('dialog');
-    expect(within(dialog).getByTestId('consequence').textContent).toMatch(/Applies the aws_sqs message subscribe-success received .* again/);
+    expect(within(dialog).getByTestId('consequence').textContent).toMatch(/Replays the aws_sqs message subscribe-success received .*\. Marketgate applies it again/);
     expect(within(dialog).getByText('subscription not found')).toBeTruthy();
     fireEvent.click(within(dialog).getByRole('button', { name: 'Replay' }));
     expect((await screen.findByTestId('replay-result')).textContent).toContain('Message #77 replayed: processed.');
     expect(posts(calls).map((c) => c.url)).toEqual(['/api/inbox/77/replay']);
   });
 
-  it('a failed message that cannot be replayed is not offered as an action', async () => {
-    mockApi({ sub: azure, failedMessage: { id: 78, source: 'azure_webhook', action: 'ChangePlan', error: 'x' } });
+  it('a failed Microsoft webhook call is offered for replay, confirmed with Microsoft again', async () => {
+    const calls = mockApi({ sub: azure, failedMessage: { id: 78, source: 'azure_webhook', action: 'Unsubscribe', error: 'Get Operation: 503' } });
     renderAs('operator', '/subscriptions/9');
-    expect(await screen.findByText(/cannot be\s+replayed/)).toBeTruthy();
+    fireEvent.click(await screen.findByRole('button', { name: 'Replay failed message #78' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(within(dialog).getByTestId('consequence').textContent).toContain('asks Microsoft to confirm the operation again (Get Operation)');
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Replay' }));
+    expect((await screen.findByTestId('replay-result')).textContent).toContain('Message #78 replayed: processed.');
+    expect(posts(calls).map((c) => c.url)).toEqual(['/api/inbox/78/replay']);
+  });
+
+  it.each(['azure_landing', 'aws_registration'])('a failed %s message is not offered for replay; the reason shows instead', async (source) => {
+    const calls = mockApi({ sub: azure, failedMessage: { id: 79, source, action: 'Resolve', error: 'x' } });
+    renderAs('operator', '/subscriptions/9');
+    const why = await screen.findByTestId('replay-refusal');
+    expect(why.textContent).toMatch(/#79 \(.+\), cannot be\s+replayed: The marketplace’s purchase token works for the buyer’s visit only/);
+    expect(within(why).getByRole('link', { name: '#79' }).getAttribute('href')).toBe('/notifications/79');
     expect(screen.queryByRole('button', { name: /Replay/ })).toBeNull();
+    expect(posts(calls)).toEqual([]);
   });
 });
 

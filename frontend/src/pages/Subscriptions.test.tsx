@@ -293,3 +293,88 @@ describe('Subscriptions table, grown up', () => {
     await waitFor(() => expect(new URLSearchParams(location).get('customer')).toBeNull());
   });
 });
+
+describe('Subscriptions: the dashboard’s filters (per-user plans, created and state-changed ranges)', () => {
+  const dashboardLink =
+    '/subscriptions?state=ended&seat_based=true&created_from=2026-11-01T00%3A00%3A00Z&created_to=2026-11-30T00%3A00%3A00Z&changed_from=2026-11-11T00%3A00%3A00Z&changed_to=2026-11-12T00%3A00%3A00Z&sort=-state_changed_at';
+  const sent = {
+    state: 'ended',
+    seat_based: 'true',
+    created_from: '2026-11-01T00:00:00Z',
+    created_to: '2026-11-30T00:00:00Z',
+    changed_from: '2026-11-11T00:00:00Z',
+    changed_to: '2026-11-12T00:00:00Z',
+    sort: '-state_changed_at',
+  };
+
+  it('sends them to the API and the CSV export, and shows each as a tag', async () => {
+    const calls = mockList({ '': { items: [sub], next_cursor: null } }, 1);
+    renderAt(dashboardLink);
+    await screen.findAllByTestId('subscription-row');
+    expect(Object.fromEntries(listCalls(calls)[0])).toEqual({ ...sent, limit: '100' });
+    const csv = screen.getByTestId('export-csv').getAttribute('href')!;
+    expect(Object.fromEntries(new URLSearchParams(csv.split('?')[1]))).toEqual({ ...sent, format: 'csv' });
+    expect(screen.getByTestId('seat-based-filter').textContent).toBe('per-user plans');
+    expect(screen.getByTestId('created-filter').textContent).toBe('created 2026-11-01 – 2026-11-30 (UTC)');
+    expect(screen.getByTestId('changed-filter').textContent).toBe('state changed on 2026-11-11 (UTC)');
+    // Sorted by the state change: that column shows, marked as the sort.
+    const th = screen.getByRole('columnheader', { name: 'State changed' });
+    expect(th.getAttribute('aria-sort')).toBe('descending');
+    expect(screen.getByTestId('sort-summary').textContent).toContain('State changed ↓');
+  });
+
+  it('a tag removes its filter (both ends of a range) and the list is asked again without it', async () => {
+    const calls = mockList({ '': { items: [sub], next_cursor: null } }, 1);
+    renderAt(dashboardLink);
+    await screen.findAllByTestId('subscription-row');
+    await act(async () => {
+      fireEvent.click(within(screen.getByTestId('changed-filter')).getByRole('button'));
+    });
+    await waitFor(() => expect(new URLSearchParams(location).get('changed_from')).toBeNull());
+    expect(new URLSearchParams(location).get('changed_to')).toBeNull();
+    expect(new URLSearchParams(location).get('created_from')).toBe('2026-11-01T00:00:00Z');
+    await waitFor(() => expect(listCalls(calls).at(-1)!.get('changed_from')).toBeNull());
+    expect(listCalls(calls).at(-1)!.get('seat_based')).toBe('true');
+
+    await act(async () => {
+      fireEvent.click(within(screen.getByTestId('seat-based-filter')).getByRole('button'));
+    });
+    await waitFor(() => expect(new URLSearchParams(location).get('seat_based')).toBeNull());
+    await waitFor(() => expect(listCalls(calls).at(-1)!.get('seat_based')).toBeNull());
+    expect(screen.queryByTestId('seat-based-filter')).toBeNull();
+
+    // Clear filters removes the rest, keeping the sort.
+    fireEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await waitFor(() => expect(location).toBe('?sort=-state_changed_at'));
+    expect(screen.queryByTestId('created-filter')).toBeNull();
+  });
+
+  it('a saved view keeps them and brings them back', async () => {
+    mockList({ '': { items: [sub], next_cursor: null } }, 1);
+    renderAt(dashboardLink);
+    await screen.findAllByTestId('subscription-row');
+    fireEvent.click(screen.getByRole('button', { name: /Views/ }));
+    fireEvent.change(await screen.findByLabelText('View name'), { target: { value: 'Ended seats' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save view' }));
+    expect(await screen.findByTestId('current-view')).toBeTruthy();
+    cleanup();
+
+    const calls = mockList({ '': { items: [sub], next_cursor: null } }, 1);
+    renderAt('/subscriptions?view=' + encodeURIComponent('Ended seats'));
+    await waitFor(() => expect(Object.fromEntries(new URLSearchParams(location))).toEqual(sent));
+    await waitFor(() => expect(Object.fromEntries(listCalls(calls).at(-1)!)).toEqual({ ...sent, limit: '100' }));
+    expect(await screen.findByTestId('changed-filter')).toBeTruthy();
+  });
+
+  it('"State changed" is a sortable column', async () => {
+    const calls = mockList({ '': { items: [sub], next_cursor: null } }, 1);
+    renderAt('/subscriptions?cols=id,state,state_changed_at');
+    await screen.findAllByTestId('subscription-row');
+    fireEvent.click(screen.getByText('State changed'));
+    await waitFor(() => expect(new URLSearchParams(location).get('sort')).toBe('state_changed_at'));
+    await waitFor(() => expect(listCalls(calls).at(-1)!.get('sort')).toBe('state_changed_at'));
+    fireEvent.click(screen.getByText('State changed'));
+    await waitFor(() => expect(new URLSearchParams(location).get('sort')).toBe('-state_changed_at'));
+    expect(screen.getByText('State changed').closest('th')!.getAttribute('aria-sort')).toBe('descending');
+  });
+});

@@ -9,8 +9,11 @@ import { formatDate, marketplaceName, stateIntent } from '../format';
 import {
   clickSort,
   COLUMNS,
+  defaultColumns,
   DEFAULT_SORT,
   deleteView,
+  describeRange,
+  FILTER_PARAMS,
   formatColumns,
   formatSort,
   loadViews,
@@ -81,15 +84,13 @@ export function SubscriptionsPage() {
   const location = useLocation();
   const searchRef = useRef<HTMLInputElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
-  const marketplace = params.get('marketplace') ?? '';
-  const state = params.get('state') ?? '';
-  const offer = params.get('offer') ?? '';
-  const plan = params.get('plan') ?? '';
-  const customer = params.get('customer') ?? '';
-  const q = params.get('q') ?? '';
+  // Every filter of the URL goes to the API, the CSV export and saved views.
+  const filters = Object.fromEntries(FILTER_PARAMS.map((k) => [k, params.get(k) ?? ''])) as Record<(typeof FILTER_PARAMS)[number], string>;
+  const { marketplace, state, offer, plan, q } = filters;
   const sort = params.get('sort') || DEFAULT_SORT;
   const sortKeys = useMemo(() => parseSort(sort), [sort]);
-  const visible = useMemo(() => parseColumns(params.get('cols')), [params]);
+  const columnDefaults = useMemo(() => defaultColumns(params), [params]);
+  const visible = useMemo(() => parseColumns(params.get('cols'), columnDefaults), [params, columnDefaults]);
   const viewName = params.get('view');
   const [text, setText] = useState(q);
   const [views, setViews] = useState<SavedView[]>(() => loadViews());
@@ -137,7 +138,6 @@ export function SubscriptionsPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text]);
 
-  const filters = { marketplace, state, offer, plan, customer, q };
   const listKey = JSON.stringify([filters, sort]);
   const offers = useQuery({ queryKey: ['offers'], queryFn: () => api<{ items: Offer[] }>('/api/offers'), staleTime: 60_000 });
   const list = useInfiniteQuery({
@@ -306,7 +306,7 @@ export function SubscriptionsPage() {
 
   const offerList = offers.data?.items ?? [];
   const planOptions = offerList.filter((o) => !offer || String(o.id) === offer).flatMap((o) => o.plans.map((p) => ({ ...p, offer: o.name })));
-  const filtered = marketplace || state || offer || plan || customer || q;
+  const filtered = FILTER_PARAMS.some((k) => filters[k]);
   const currentView = views.find((v) => v.params === viewQuery(params));
   const csv = '/api/subscriptions' + query({ ...filters, sort, format: 'csv' });
 
@@ -375,11 +375,7 @@ export function SubscriptionsPage() {
             </option>
           ))}
         </HTMLSelect>
-        {customer && (
-          <Tag minimal onRemove={() => update({ customer: '' })} data-testid="customer-filter">
-            customer #{customer}
-          </Tag>
-        )}
+        <FilterTags filters={filters} onRemove={update} />
         {filtered && (
           <Button
             variant="minimal"
@@ -394,7 +390,7 @@ export function SubscriptionsPage() {
           />
         )}
         <span className="sub-grow" />
-        <ColumnChooser visible={visible} onChange={(cols) => update({ cols: formatColumns(cols) })} />
+        <ColumnChooser visible={visible} onChange={(cols) => update({ cols: formatColumns(cols.length ? cols : columnDefaults, columnDefaults) })} />
         <ViewsMenu
           views={views}
           current={currentView?.name}
@@ -495,6 +491,45 @@ export function SubscriptionsPage() {
       )}
       {list.isFetchNextPageError && <ErrorBox error={list.error} title="Could not load more subscriptions" />}
     </div>
+  );
+}
+
+/**
+ * The filters without a control of their own (set by links: the dashboard,
+ * a customer), each a tag that removes it.
+ */
+function FilterTags({ filters, onRemove }: { filters: Record<string, string>; onRemove: (changes: Record<string, string>) => void }) {
+  const tags: { id: string; text: string; clear: Record<string, string>; title?: string }[] = [];
+  if (filters.customer) tags.push({ id: 'customer-filter', text: `customer #${filters.customer}`, clear: { customer: '' } });
+  if (filters.seat_based)
+    tags.push({
+      id: 'seat-based-filter',
+      text: filters.seat_based === 'true' ? 'per-user plans' : `seat_based=${filters.seat_based}`,
+      title: 'Only subscriptions of plans sold per user (seats)',
+      clear: { seat_based: '' },
+    });
+  if (filters.created_from || filters.created_to)
+    tags.push({
+      id: 'created-filter',
+      text: describeRange('created', filters.created_from, filters.created_to),
+      title: `created_from=${filters.created_from || '…'} created_to=${filters.created_to || '…'} (the end is not included)`,
+      clear: { created_from: '', created_to: '' },
+    });
+  if (filters.changed_from || filters.changed_to)
+    tags.push({
+      id: 'changed-filter',
+      text: describeRange('state changed', filters.changed_from, filters.changed_to),
+      title: `changed_from=${filters.changed_from || '…'} changed_to=${filters.changed_to || '…'} (the end is not included)`,
+      clear: { changed_from: '', changed_to: '' },
+    });
+  return (
+    <>
+      {tags.map((t) => (
+        <Tag key={t.id} minimal icon="filter" title={t.title} onRemove={() => onRemove(t.clear)} data-testid={t.id}>
+          {t.text}
+        </Tag>
+      ))}
+    </>
   );
 }
 

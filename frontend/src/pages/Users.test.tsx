@@ -21,20 +21,17 @@ const users = [
   user({ id: 1, email: 'me@example.com', name: 'Me', role: 'admin' }),
   user({ id: 2, email: 'olga@example.com', name: 'Olga', role: 'admin' }),
   user({ id: 3, email: 'vic@example.com', name: 'Vic', role: 'viewer', disabled: true }),
-  user({ id: 20, email: 'it@contoso.com', role: 'customer_admin', customer_id: 3 }),
-  user({ id: 21, email: 'ops@contoso.com', role: 'customer_admin', customer_id: 3 }),
-  user({ id: 22, email: 'it@fabrikam.com', role: 'customer_admin', customer_id: 4 }),
+  user({ id: 20, email: 'it@contoso.com', role: 'customer_admin', customer_id: 3, customer_name: 'Contoso' }),
+  user({ id: 21, email: 'ops@contoso.com', role: 'customer_admin', customer_id: 3, customer_name: 'Contoso' }),
+  user({ id: 22, email: 'it@fabrikam.com', role: 'customer_admin', customer_id: 4, customer_name: 'Fabrikam' }),
 ];
 
-const org = (id: number, name: string) => ({ customer: { id, name, azure_tenant_id: '', aws_account_id: '' }, admins: [], invites: [] });
-
-function renderAt(role: Role = 'admin', handler?: (c: Call) => Response | undefined) {
-  return renderRoutes('/users', role, { '/users': <UsersPage /> }, (c) => {
+function renderAt(role: Role = 'admin', handler?: (c: Call) => Response | undefined, url = '/users') {
+  return renderRoutes(url, role, { '/users': <UsersPage /> }, (c) => {
     const h = handler?.(c);
     if (h) return h;
-    if (c.url === '/api/customer-admins?customer_id=3') return json(200, org(3, 'Contoso'));
-    if (c.url === '/api/customer-admins?customer_id=4') return json(200, org(4, 'Fabrikam'));
-    return json(200, { items: users });
+    if (c.url === '/api/users') return json(200, { items: users });
+    return refusal(404, 'not_found', 'unexpected ' + c.method + ' ' + c.url, 'r0');
   });
 }
 
@@ -46,8 +43,8 @@ afterEach(() => {
 });
 
 describe('Users', () => {
-  it('lists seller staff, and customer admins grouped by organisation with a link to it', async () => {
-    renderAt();
+  it('lists seller staff, and customer admins grouped by organisation (named by GET /api/users) with a link to it', async () => {
+    const calls = renderAt();
     await screen.findAllByTestId('user-row');
     expect(screen.getAllByTestId('user-row').map((r) => r.textContent!.split(' ')[0])).toEqual(['me@example.com', 'olga@example.com', 'vic@example.com']);
     const groups = screen.getAllByTestId('customer-admin-group');
@@ -59,6 +56,20 @@ describe('Users', () => {
     // My own account cannot be demoted or deactivated from here.
     expect((within(row('me@example.com')).getByLabelText('Role of me@example.com') as HTMLSelectElement).disabled).toBe(true);
     expect(within(row('me@example.com')).queryByRole('button', { name: /Deactivate/ })).toBeNull();
+    // One request for the whole page: the names come with the users.
+    expect(calls.map((c) => c.url)).toEqual(['/api/users']);
+  });
+
+  it('a customer admin whose organisation has no name shows its id; the filter matches organisation names', async () => {
+    renderAt('admin', (c) =>
+      c.url === '/api/users' ? json(200, { items: [...users, user({ id: 23, email: 'x@nameless.com', role: 'customer_admin', customer_id: 9 })] }) : undefined,
+    );
+    const groups = await screen.findAllByTestId('customer-admin-group');
+    expect(groups.map((g) => within(g).getAllByRole('link')[0].textContent)).toEqual(['Contoso', 'Fabrikam', 'Customer #9']);
+    cleanup();
+    renderAt('admin', undefined, '/users?q=fabri');
+    await screen.findAllByTestId('customer-admin-group');
+    expect(screen.getAllByTestId('customer-admin-row').map((r) => r.textContent!.split('—')[0])).toEqual(['it@fabrikam.com']);
   });
 
   it('deactivating says they are signed out at once; the server’s refusal (last admin) is shown with its request id', async () => {
@@ -129,6 +140,51 @@ describe('Users', () => {
     fireEvent.change(within(dialog).getByLabelText('E-mail'), { target: { value: 'olga@example.com' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Add user' }));
     expect(await within(dialog).findByText('olga@example.com already has an account')).toBeTruthy();
+    expect(screen.queryByTestId('one-time-password')).toBeNull();
+  });
+
+  it('a new one-time password: not for oneself; asks first, saying they are signed out everywhere and must change it; shown once with Copy', async () => {
+    const calls = renderAt('admin', (c) =>
+      c.method === 'POST' ? json(200, { user: { ...users[1], must_change_password: true }, password: 'Zq9-new-one-time' }) : undefined,
+    );
+    await screen.findAllByTestId('user-row');
+    expect(within(row('me@example.com')).queryByRole('button', { name: /New one-time password/ })).toBeNull();
+    // Staff, deactivated staff and customer admins may get one.
+    for (const email of ['olga@example.com', 'vic@example.com', 'it@contoso.com']) {
+      expect(within(row(email)).getByRole('button', { name: 'New one-time password…' })).toBeTruthy();
+    }
+    const listed = calls.filter((c) => c.url === '/api/users').length;
+    fireEvent.click(within(row('olga@example.com')).getByRole('button', { name: 'New one-time password…' }));
+    const confirm = await screen.findByRole('alertdialog');
+    const text = within(confirm).getByTestId('reset-confirm-text').textContent!;
+    expect(text).toContain('olga@example.com');
+    expect(text).toContain('signed out everywhere');
+    expect(text).toContain('must change it at their first sign-in');
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Sign out and issue a new password' }));
+
+    expect((await screen.findByTestId('one-time-password')).textContent).toBe('Zq9-new-one-time');
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [c.url, c.body])).toEqual([['/api/users/2/reset-password', '']]);
+    const callout = screen.getByTestId('one-time-password-callout');
+    expect(callout.textContent).toContain('olga@example.com has a new one-time password — it is shown only once');
+    expect(callout.textContent).toContain('signed out everywhere');
+    expect(callout.textContent).toContain('must choose their own password');
+    expect(within(callout).getByRole('button', { name: 'Copy password' })).toBeTruthy();
+    // The list is read again (their status: must change password).
+    await waitFor(() => expect(calls.filter((c) => c.url === '/api/users').length).toBeGreaterThan(listed));
+    fireEvent.click(within(callout).getByRole('button', { name: /Done/ }));
+    expect(screen.queryByTestId('one-time-password')).toBeNull();
+  });
+
+  it('a refused new one-time password shows the server’s reason and request id, and no password', async () => {
+    renderAt('admin', (c) => (c.method === 'POST' ? refusal(404, 'not_found', 'user 21 does not exist', 'req-gone') : undefined));
+    await screen.findAllByTestId('user-row');
+    fireEvent.click(within(row('ops@contoso.com')).getByRole('button', { name: 'New one-time password…' }));
+    fireEvent.click(within(await screen.findByRole('alertdialog')).getByRole('button', { name: 'Sign out and issue a new password' }));
+    const refused = await screen.findByTestId('user-refusal');
+    expect(refused.textContent).toContain('Refused: ops@contoso.com — new one-time password');
+    expect(refused.textContent).toContain('user 21 does not exist');
+    expect(refused.textContent).toContain('request id: req-gone');
     expect(screen.queryByTestId('one-time-password')).toBeNull();
   });
 

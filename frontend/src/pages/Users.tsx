@@ -1,9 +1,10 @@
 // Users: the seller's staff and their roles (add with a one-time password,
-// change role, deactivate and reactivate), and the customer admins of each
-// organisation. Admins only. /users?q= filters the lists.
+// change role, deactivate and reactivate, issue a new one-time password), and
+// the customer admins of each organisation. Admins only. /users?q= filters
+// the lists (e-mail, name, organisation).
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   Alert,
   Button,
@@ -22,7 +23,7 @@ import {
   RadioGroup,
   Tag,
 } from '@blueprintjs/core';
-import { api, query, type CustomerAdmins, type Role, type User } from '../api';
+import { api, type Role, type User } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { formatDate } from '../format';
 import { ADMINS, CopyButton, FilterText, RequireRole, useMe, useUrlFilters } from './common';
@@ -45,14 +46,18 @@ export function UsersPage() {
 
 type Pending = { user: User; change: { role: SellerRole } | { disabled: boolean } } | null;
 
+/** A one-time password to pass on: of a new user, or a new one of an existing user. */
+type OneTime = { user: User; password: string; reset: boolean };
+
 function Users() {
   const qc = useQueryClient();
   const me = useMe();
   const f = useUrlFilters();
   const filter = f.get('q').toLowerCase();
   const [adding, setAdding] = useState(false);
-  const [created, setCreated] = useState<{ user: User; password: string } | null>(null);
+  const [created, setCreated] = useState<OneTime | null>(null);
   const [pending, setPending] = useState<Pending>(null);
+  const [resetting, setResetting] = useState<User | null>(null);
   const [refusal, setRefusal] = useState<{ user: User; what: string; error: unknown } | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const q = useQuery({ queryKey: ['users'], queryFn: () => api<{ items: User[] }>('/api/users') });
@@ -72,20 +77,33 @@ function Users() {
       setRefusal({ user: p.user, what: describe(p.change), error });
     },
   });
+  // A new one-time password: the old one stops working and every session ends (POST /api/users/:id/reset-password).
+  const reset = useMutation({
+    mutationFn: (u: User) => api<{ user: User; password: string }>(`/api/users/${u.id}/reset-password`, { method: 'POST' }),
+    onMutate: () => {
+      setRefusal(null);
+      setDone(null);
+      setCreated(null);
+    },
+    onSuccess: (r, u) => {
+      setResetting(null);
+      // The list has the user's name and organisation; the answer has the new password.
+      setCreated({ user: { ...u, ...r.user }, password: r.password, reset: true });
+      void qc.invalidateQueries({ queryKey: ['users'] });
+    },
+    onError: (error, u) => {
+      setResetting(null);
+      setRefusal({ user: u, what: 'new one-time password', error });
+    },
+  });
   const users = q.data?.items ?? [];
-  const match = (u: User) => !filter || u.email.toLowerCase().includes(filter) || u.name.toLowerCase().includes(filter);
+  const match = (u: User) =>
+    !filter || [u.email, u.name, u.customer_name ?? ''].some((t) => t.toLowerCase().includes(filter));
   const staff = users.filter((u) => u.role !== 'customer_admin' && match(u));
   const customerAdmins = users.filter((u) => u.role === 'customer_admin' && match(u));
   const orgIds = [...new Set(customerAdmins.map((u) => u.customer_id).filter((id): id is number => id !== null))];
-  // The organisations' names (GET /api/users gives only their ids).
-  const orgs = useQueries({
-    queries: orgIds.map((id) => ({
-      queryKey: ['customer-admins', String(id)],
-      queryFn: () => api<CustomerAdmins>('/api/customer-admins' + query({ customer_id: id })),
-      staleTime: 60_000,
-    })),
-  });
-  const orgName = (id: number) => orgs[orgIds.indexOf(id)]?.data?.customer.name;
+  // GET /api/users names each customer admin's organisation.
+  const orgName = (id: number) => customerAdmins.find((u) => u.customer_id === id && u.customer_name)?.customer_name;
 
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
@@ -93,22 +111,55 @@ function Users() {
     setRefusal(null);
     setPending({ user, change });
   };
+  const askReset = (user: User) => {
+    setRefusal(null);
+    setResetting(user);
+  };
+  const resetButton = (u: User) => (
+    <Button small minimal icon="key" text="New one-time password…" onClick={() => askReset(u)} disabled={reset.isPending} />
+  );
   return (
     <div>
       <H4>Users</H4>
       <div className="mg-toolbar">
         <Button icon="new-person" intent="primary" text="Add user" onClick={() => setAdding(true)} />
-        <FilterText value={f.get('q')} onCommit={(v) => f.set({ q: v })} label="Filter users" placeholder="e-mail or name" width={220} icon="search" />
+        <FilterText
+          value={f.get('q')}
+          onCommit={(v) => f.set({ q: v })}
+          label="Filter users"
+          placeholder="e-mail, name or organisation"
+          width={240}
+          icon="search"
+        />
       </div>
       {created && (
-        <Callout intent="success" icon="key" title={`${created.user.email} can sign in with this one-time password — it is shown only once`} className="mg-once" data-testid="one-time-password-callout">
+        <Callout
+          intent="success"
+          icon="key"
+          title={
+            created.reset
+              ? `${created.user.email} has a new one-time password — it is shown only once`
+              : `${created.user.email} can sign in with this one-time password — it is shown only once`
+          }
+          className="mg-once"
+          data-testid="one-time-password-callout"
+        >
           <p>
             <code data-testid="one-time-password">{created.password}</code> <CopyButton text={created.password} label="Copy password" />
           </p>
-          <p>
-            Pass it on over a safe channel. It works for the first sign-in only: {created.user.email} must choose their own password at once. Marketgate
-            keeps only a hash: it cannot be shown again.
-          </p>
+          {created.reset ? (
+            <p>
+              Pass it on over a safe channel. Their previous password no longer works and they were signed out everywhere. It works for the next
+              sign-in only: {created.user.email} must choose their own password at once.
+              {created.user.disabled ? ' The account stays deactivated until an admin reactivates it.' : ''} Marketgate keeps only a hash: it
+              cannot be shown again.
+            </p>
+          ) : (
+            <p>
+              Pass it on over a safe channel. It works for the first sign-in only: {created.user.email} must choose their own password at once.
+              Marketgate keeps only a hash: it cannot be shown again.
+            </p>
+          )}
           <Button small text="Done — I have passed it on" onClick={() => setCreated(null)} />
         </Callout>
       )}
@@ -145,7 +196,7 @@ function Users() {
                   {u.email} {self && <Tag minimal>you</Tag>}
                 </td>
                 <td>{u.name || '—'}</td>
-                <td>
+                <td className="mg-role">
                   <HTMLSelect
                     minimal
                     value={u.role}
@@ -166,13 +217,20 @@ function Users() {
                 </td>
                 <td>{formatDate(u.last_login_at)}</td>
                 <td>{formatDate(u.created_at)}</td>
-                <td>
+                <td className="mg-actions">
                   {self ? (
-                    <span className={Classes.TEXT_MUTED}>your own account</span>
-                  ) : u.disabled ? (
-                    <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
+                    <span className={Classes.TEXT_MUTED} title="Change your own password with your current one">
+                      your own account
+                    </span>
                   ) : (
-                    <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
+                    <>
+                      {u.disabled ? (
+                        <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
+                      ) : (
+                        <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
+                      )}
+                      {resetButton(u)}
+                    </>
                   )}
                 </td>
               </tr>
@@ -208,12 +266,13 @@ function Users() {
                       <UserStatus u={u} />
                     </td>
                     <td style={{ width: 160 }}>last sign-in {formatDate(u.last_login_at)}</td>
-                    <td>
+                    <td className="mg-actions">
                       {u.disabled ? (
                         <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
                       ) : (
                         <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
                       )}
+                      {u.id !== me?.id && resetButton(u)}
                     </td>
                   </tr>
                 ))}
@@ -229,7 +288,7 @@ function Users() {
             setAdding(false);
             setDone(null);
             setRefusal(null);
-            setCreated(r);
+            setCreated({ ...r, reset: false });
             void qc.invalidateQueries({ queryKey: ['users'] });
           }}
         />
@@ -245,6 +304,29 @@ function Users() {
         onCancel={() => setPending(null)}
       >
         {pending && <Consequence p={pending} />}
+      </Alert>
+      <Alert
+        isOpen={resetting !== null}
+        icon="key"
+        intent="warning"
+        confirmButtonText="Sign out and issue a new password"
+        cancelButtonText="Cancel"
+        loading={reset.isPending}
+        onConfirm={() => resetting && reset.mutate(resetting)}
+        onCancel={() => setResetting(null)}
+      >
+        {resetting && (
+          <div data-testid="reset-confirm-text">
+            <p>
+              Give <strong>{resetting.email}</strong> a new one-time password? Their current password stops working and they are{' '}
+              <strong>signed out everywhere</strong> — every session they have open ends.
+            </p>
+            <p>
+              They <strong>must change it at their first sign-in</strong> with it. You see it once, next, to pass on over a safe channel.
+              {resetting.disabled ? ' The account stays deactivated until an admin reactivates it.' : ''}
+            </p>
+          </div>
+        )}
       </Alert>
     </div>
   );
