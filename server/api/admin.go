@@ -246,7 +246,8 @@ func (s *Server) dashboardMore(c *gin.Context, scope uint) (gin.H, error) {
 		return nil, err
 	}
 	var assigned int64
-	aq := db.Table("seats x").Joins("JOIN subscriptions s ON s.id = x.subscription_id").Where("s.state IN ?", []string{"active", "unsubscribe_pending"})
+	aq := db.Table("seats x").Joins("JOIN subscriptions s ON s.id = x.subscription_id").Joins("JOIN plans p ON p.id = s.plan_id").
+		Where("p.seat_based AND s.state IN ?", []string{"active", "unsubscribe_pending"})
 	if scope != 0 {
 		aq = aq.Where("s.customer_id = ?", scope)
 	}
@@ -332,14 +333,27 @@ func (s *Server) resetPassword(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if u.Disabled {
+		s.failCode(c, apperr.Conflict, "the account is deactivated: reactivate it first")
+		return
+	}
 	ctx := c.Request.Context()
 	if err := s.Store.SetPassword(ctx, u.ID, hash, true); err != nil {
 		s.fail(c, err)
 		return
 	}
-	_ = s.Store.DeleteUserSessions(ctx, u.ID, "")
-	s.audit(c, currentUser(c), "user.reset_password", "user", u.ID, nil, nil)
-	c.JSON(http.StatusOK, gin.H{"user": viewUser(u), "password": password})
+	if err := s.Store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+		s.fail(c, err) // the password changed, but old sessions may live: say so
+		return
+	}
+	after, err := s.Store.UserByID(ctx, u.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "user.reset_password", "user", u.ID,
+		map[string]any{"must_change_password": u.MustChangePassword}, map[string]any{"must_change_password": true, "sessions": "ended"})
+	c.JSON(http.StatusOK, gin.H{"user": viewUser(after), "password": password})
 }
 
 // getCustomer is one organisation with its identities and counts.
@@ -350,12 +364,19 @@ func (s *Server) getCustomer(c *gin.Context) {
 	}
 	db := s.Store.R.WithContext(c.Request.Context())
 	var subs, active, admins int64
-	if err := db.Model(&store.Subscription{}).Where("customer_id = ?", cu.ID).Count(&subs).Error; err != nil {
-		s.fail(c, err)
-		return
+	for _, q := range []struct {
+		n *int64
+		q *gorm.DB
+	}{
+		{&subs, db.Model(&store.Subscription{}).Where("customer_id = ?", cu.ID)},
+		{&active, db.Model(&store.Subscription{}).Where("customer_id = ? AND state IN ?", cu.ID, []string{"active", "unsubscribe_pending"})},
+		{&admins, db.Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", cu.ID, store.RoleCustomerAdmin)},
+	} {
+		if err := q.q.Count(q.n).Error; err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
-	db.Model(&store.Subscription{}).Where("customer_id = ? AND state IN ?", cu.ID, []string{"active", "unsubscribe_pending"}).Count(&active)
-	db.Model(&store.User{}).Where("customer_id = ? AND role = ?", cu.ID, store.RoleCustomerAdmin).Count(&admins)
 	c.JSON(http.StatusOK, gin.H{"customer": gin.H{"id": cu.ID, "name": cu.Name, "email": cu.Email, "aws_account_id": cu.AWSAccountID,
 		"azure_tenant_id": cu.AzureTenantID, "created_at": cu.CreatedAt, "updated_at": cu.UpdatedAt,
 		"subscriptions": subs, "active_subscriptions": active, "admins": admins}})

@@ -59,7 +59,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 		dedup = "token:" + hex.EncodeToString(h[:16])
 	}
 	msg, _, err := s.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_registration",
-		DedupKey: dedup, Action: "register", ContentType: c.ContentType(), Body: string(raw)})
+		DedupKey: dedup, Action: "register", ContentType: c.ContentType(), Body: string(raw), Headers: inboxHeaders(c.Request)})
 	if err != nil {
 		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
 		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",

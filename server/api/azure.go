@@ -295,7 +295,7 @@ func (s *Server) azureWebhook(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "unreadable body")
 		return
 	}
-	ans, err := s.Azure.ReceiveWebhook(ctx, body)
+	ans, err := s.Azure.ReceiveWebhook(ctx, body, inboxHeaders(c.Request))
 	if err != nil {
 		s.fail(c, err) // not stored: Microsoft retries
 		return

@@ -488,6 +488,16 @@ func TestAzureWebhooks(t *testing.T) {
 		var landing store.InboxMessage
 		st.R.Where("source = ?", azuremp.SourceLanding).First(&landing)
 		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", landing.ID), "", nil).errCode(t, 409, "conflict")
+		// The stored headers keep no credential.
+		if r := ops.get(fmt.Sprintf("/api/inbox/%d", m.ID)); !strings.Contains(string(r.body), "verified, not stored") || strings.Contains(string(r.body), "Bearer ey") {
+			t.Fatalf("stored headers: %s", r.body)
+		}
+		// A customer change the plan refused is never replayed: it would approve it at Microsoft.
+		var refused store.InboxMessage
+		if err := st.R.Where("source = ? AND error LIKE ?", azuremp.SourceWebhook, "rejected: %").First(&refused).Error; err != nil {
+			t.Fatal(err)
+		}
+		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", refused.ID), "", nil).errCode(t, 409, "conflict")
 	})
 }
 

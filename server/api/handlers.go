@@ -505,6 +505,10 @@ func (s *Server) replayInbox(c *gin.Context) {
 	switch {
 	case m.Source == "aws_sqs" && s.AWSEvents != nil:
 		apply = s.AWSEvents.Apply
+	case azuremp.RejectedByPolicy(m):
+		s.failCode(c, apperr.Conflict, "this customer change was refused by the plan's policy when it arrived (%s); replaying it would approve it at Microsoft",
+			strings.TrimPrefix(m.Error, "rejected: "))
+		return
 	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
 		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first
 	case m.Source == "aws_registration" || m.Source == azuremp.SourceLanding:

@@ -206,3 +206,21 @@ func newHTTPMetrics(reg *prometheus.Registry, st *store.Store) (*httpMetrics, er
 	}
 	return m, nil
 }
+
+// inboxHeaders keeps the request headers worth reading later with an
+// inbound message (as JSON). Credentials are never stored: a bearer token
+// (Microsoft's webhook) is noted as verified, cookies are left out.
+func inboxHeaders(r *http.Request) string {
+	keep := map[string]string{}
+	for _, h := range []string{"Content-Type", "Content-Length", "User-Agent", "Referer", "Origin", "X-Forwarded-For",
+		"X-Ms-Requestid", "X-Ms-Correlationid", "X-Request-Id"} {
+		if v := r.Header.Get(h); v != "" {
+			keep[h] = v
+		}
+	}
+	if r.Header.Get("Authorization") != "" {
+		keep["Authorization"] = "(a bearer token: verified, not stored)"
+	}
+	b, _ := json.Marshal(keep)
+	return string(b)
+}

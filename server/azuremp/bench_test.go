@@ -33,7 +33,7 @@ func BenchmarkWebhookAnswer(b *testing.B) {
 			b.Fatal(err)
 		}
 		body := fmt.Sprintf(`{"id":"op-%d","subscriptionId":"s-%d","action":"Suspend","status":"Succeeded"}`, i, i%50)
-		if ans, err := p.ReceiveWebhook(ctx, []byte(body)); err != nil || ans.Status != 200 {
+		if ans, err := p.ReceiveWebhook(ctx, []byte(body), ""); err != nil || ans.Status != 200 {
 			b.Fatal(ans, err)
 		}
 	}

@@ -320,13 +320,13 @@ type WebhookAnswer struct {
 // ReceiveWebhook stores an authenticated webhook call in the inbox (dedup
 // by operation id) and decides a customer's plan or quantity change by the
 // plan's policy: a rejection is answered 400, which fails the operation.
-func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte) (WebhookAnswer, error) {
+func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte, headers string) (WebhookAnswer, error) {
 	op, err := ParseWebhook(body)
 	if err != nil {
 		return WebhookAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
 	}
 	msg, isNew, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceWebhook,
-		DedupKey: "op:" + op.ID, Action: op.Action, ContentType: "application/json", Body: string(body)})
+		DedupKey: "op:" + op.ID, Action: op.Action, ContentType: "application/json", Body: string(body), Headers: headers})
 	if err != nil {
 		return WebhookAnswer{}, err
 	}
@@ -336,7 +336,7 @@ func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte) (WebhookAns
 	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
 		!strings.EqualFold(op.Status, "Succeeded") {
 		if reason, subID := p.policy(ctx, op); reason != "" {
-			_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "rejected: "+reason, subID, nil)
+			_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, policyRejected+reason, subID, nil)
 			if subID != nil {
 				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
 					return subscriptions.NoteTx(tx, p.Store.Now(), *subID, "azure.change_rejected", op.TimeStamp,
@@ -347,6 +347,19 @@ func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte) (WebhookAns
 		}
 	}
 	return WebhookAnswer{Status: http.StatusOK, InboxID: msg.ID, New: true}, nil
+}
+
+// policyRejected prefixes the stored reason of a customer change the plan refused.
+const policyRejected = "rejected: "
+
+// ErrRejectedByPolicy: the call is a customer change the plan's policy
+// refused (answered 400); it is never processed afterwards.
+var ErrRejectedByPolicy = errors.New("this customer change was refused by the plan's policy; processing it would approve it at Microsoft")
+
+// RejectedByPolicy reports whether a stored webhook call was refused by
+// the plan's policy when it arrived.
+func RejectedByPolicy(m *store.InboxMessage) bool {
+	return m.Source == SourceWebhook && strings.HasPrefix(m.Error, policyRejected)
 }
 
 // policy says why a customer's change must be rejected ("" to accept).
@@ -382,6 +395,9 @@ func (p *Processor) policy(ctx context.Context, op Operation) (string, *uint) {
 // ProcessWebhook confirms a stored webhook call with Get Operation and acts
 // on what Microsoft says, never on the payload alone.
 func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
+	if RejectedByPolicy(m) {
+		return ErrRejectedByPolicy // processing it would approve at Microsoft what the plan refused
+	}
 	call, err := ParseWebhook([]byte(m.Body))
 	if err != nil {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
