@@ -40,5 +40,6 @@ if ! command -v chromium >/dev/null; then
   apt_install chromium
 fi
 (cd frontend && MARKETGATE_BIN="$PWD/../bin/marketgate" npm run --silent e2e)
+echo "screenshots of every page (per role): frontend/e2e/artifacts/"
 
 step "all checks passed"

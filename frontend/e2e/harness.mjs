@@ -1,10 +1,11 @@
 // Shared by the browser tests: starts the real binary in sandbox mode on a
 // free port and Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const BIN = resolve(process.env.MARKETGATE_BIN || '../bin/marketgate');
@@ -72,9 +73,13 @@ export function launchBrowser() {
   });
 }
 
-/** Saves a full-page screenshot into the temporary directory and returns its path. */
+/** The test artifacts' folder: MARKETGATE_E2E_ARTIFACTS, or frontend/e2e/artifacts (git-ignored). */
+export const artifactsDir = process.env.MARKETGATE_E2E_ARTIFACTS || join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+mkdirSync(artifactsDir, { recursive: true });
+
+/** Saves a full-page screenshot into the artifacts folder and returns its path. */
 export async function screenshot(page, name) {
-  const path = join(tmpdir(), `marketgate-e2e-${name}.png`);
+  const path = join(artifactsDir, `${name}.png`);
   await page.screenshot({ path, fullPage: true }).catch(() => {});
   return path;
 }
