@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate } from './harness.mjs';
+import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate, signInAt } from './harness.mjs';
 
 const QUEUE = '/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications';
 
@@ -38,13 +38,7 @@ describe('admin pages in a real browser, per role', () => {
     mg?.stop();
   });
 
-  async function signIn(page, email, password) {
-    await page.goto(mg.base + '/login');
-    await page.fill('#email', email);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-    await page.getByTestId('current-user').waitFor();
-  }
+  const signIn = (page, email, password) => signInAt(page, mg.base, email, password);
 
   async function failed(name, ...pages) {
     for (const [i, p] of [admin, ...pages].entries()) if (p) console.error('screenshot:', await screenshot(p, `${name}-${i}`));

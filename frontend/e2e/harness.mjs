@@ -83,3 +83,12 @@ export async function screenshot(page, name) {
   await page.screenshot({ path, fullPage: true }).catch(() => {});
   return path;
 }
+
+/** Signs in through the portal's form and waits for the signed-in shell. */
+export async function signInAt(page, base, email, password) {
+  await page.goto(base + '/login');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.getByTestId('current-user').waitFor();
+}

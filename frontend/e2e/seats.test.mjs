@@ -4,7 +4,7 @@
 // user holds a seat.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate } from './harness.mjs';
+import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate, signInAt } from './harness.mjs';
 
 describe('seats in a real browser', () => {
   let mg;
@@ -37,13 +37,7 @@ describe('seats in a real browser', () => {
     mg?.stop();
   });
 
-  async function signIn(page, email, password) {
-    await page.goto(mg.base + '/login');
-    await page.fill('#email', email);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-    await page.getByTestId('current-user').waitFor();
-  }
+  const signIn = (page, email, password) => signInAt(page, mg.base, email, password);
 
   /** GET /api/v1/seats/check as the seller's application. */
   async function seatCheck(params) {

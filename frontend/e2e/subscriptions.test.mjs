@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate } from './harness.mjs';
+import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate, signInAt } from './harness.mjs';
 
 describe('subscriptions in a real browser', () => {
   let mg;
@@ -27,13 +27,7 @@ describe('subscriptions in a real browser', () => {
     mg?.stop();
   });
 
-  async function signIn(p, email, password) {
-    await p.goto(mg.base + '/login');
-    await p.fill('#email', email);
-    await p.fill('#password', password);
-    await p.click('button[type=submit]');
-    await p.getByTestId('current-user').waitFor();
-  }
+  const signIn = (page, email, password) => signInAt(page, mg.base, email, password);
 
   /** Runs a step; on failure saves a screenshot and prints the server log. */
   async function step(name, fn, p = page) {

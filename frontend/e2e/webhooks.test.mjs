@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate } from './harness.mjs';
+import { EMAIL, PASSWORD, launchBrowser, screenshot, startMarketgate, signInAt } from './harness.mjs';
 
 /**
  * Verifies a Standard Webhooks delivery: HMAC-SHA256 of `${id}.${timestamp}.${body}`
@@ -89,11 +89,7 @@ describe('webhooks and alerts in a real browser', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: mg.base });
     page = await context.newPage();
-    await page.goto(mg.base + '/login');
-    await page.fill('#email', EMAIL);
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.getByTestId('current-user').waitFor();
+    await signInAt(page, mg.base, EMAIL, PASSWORD);
   });
 
   after(async () => {
