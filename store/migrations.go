@@ -501,6 +501,24 @@ DROP INDEX usage_events_subscription;
 	{"202611270011_timeline_recent", `
 CREATE INDEX timeline_at ON timeline_events (at, id);
 `},
+	{"202611270012_staff_invites", `
+CREATE TABLE staff_invites (
+	id {{id}},
+	email varchar(320) NOT NULL,
+	name text NOT NULL DEFAULT '',
+	role varchar(32) NOT NULL,
+	token_hash varchar(64) NOT NULL,
+	created_by varchar(320) NOT NULL DEFAULT '',
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	used_by {{ref}} REFERENCES users (id) ON DELETE SET NULL,
+	revoked_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	CHECK (role IN ('admin', 'operator', 'viewer'))
+);
+CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
+CREATE INDEX staff_invites_created ON staff_invites (created_at);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -543,3 +543,19 @@ type AlertNotice struct {
 	NextAttemptAt *time.Time
 	LastError     string
 }
+
+// StaffInvite invites someone to join the seller's staff with a role;
+// only the token's hash is kept.
+type StaffInvite struct {
+	ID        uint       `gorm:"primaryKey" json:"id"`
+	Email     string     `json:"email"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	TokenHash string     `json:"-"`
+	CreatedBy string     `json:"created_by"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	UsedAt    *time.Time `json:"used_at"`
+	UsedBy    *uint      `json:"-"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	CreatedAt time.Time  `json:"created_at"`
+}

@@ -309,3 +309,63 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 		}
 	})
 }
+
+func TestStaffInvitations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		e.user("admin@seller.com", store.RoleAdmin, nil)
+		admin := e.login("admin@seller.com")
+		admin.do(http.MethodPost, "/api/users/invites", `{"email":"bea@seller.com","role":"customer_admin"}`, nil).errCode(t, 400, "invalid_input")
+		admin.do(http.MethodPost, "/api/users/invites", `{"email":"admin@seller.com","role":"viewer"}`, nil).errCode(t, 409, "conflict")
+		invite := func(email string) (uint, string) {
+			t.Helper()
+			var out struct {
+				Invite struct{ ID uint } `json:"invite"`
+				URL    string            `json:"url"`
+			}
+			r := admin.do(http.MethodPost, "/api/users/invites", fmt.Sprintf(`{"email":%q,"name":"Bea","role":"viewer"}`, email), nil)
+			r.json(t, &out)
+			if r.code != 201 || !strings.Contains(out.URL, "/invite?token=") {
+				t.Fatalf("invite: %d %s", r.code, r.body)
+			}
+			return out.Invite.ID, out.URL[strings.Index(out.URL, "/invite"):]
+		}
+		_, link := invite("bea@seller.com")
+		bea := &browser{e: e}
+		if r := bea.get(link); r.code != 200 || !strings.Contains(string(r.body), "as viewer") {
+			t.Fatalf("invite page: %d %s", r.code, r.body)
+		}
+		token := link[strings.Index(link, "=")+1:]
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		if r := bea.do(http.MethodPost, "/invite", "token="+token+"&name=Bea&password="+testPassword, form); r.code != http.StatusSeeOther {
+			t.Fatalf("accept: %d %s", r.code, r.body)
+		}
+		var me struct{ User struct{ Email, Role string } }
+		bea.get("/api/auth/me").json(t, &me)
+		if me.User.Email != "bea@seller.com" || me.User.Role != "viewer" {
+			t.Fatalf("signed in as %+v", me.User)
+		}
+		if r := (&browser{e: e}).get(link); r.code != http.StatusGone {
+			t.Fatalf("used link: %d", r.code)
+		}
+		id2, link2 := invite("cy@seller.com")
+		if r := admin.do(http.MethodPost, fmt.Sprintf("/api/users/invites/%d/revoke", id2), "", nil); r.code != 200 {
+			t.Fatalf("revoke: %d %s", r.code, r.body)
+		}
+		if r := (&browser{e: e}).get(link2); r.code != http.StatusGone {
+			t.Fatalf("revoked link: %d", r.code)
+		}
+		var list struct {
+			Items []struct {
+				Email     string
+				UsedAt    *string `json:"used_at"`
+				RevokedAt *string `json:"revoked_at"`
+			}
+		}
+		admin.get("/api/users/invites").json(t, &list)
+		if len(list.Items) != 2 || list.Items[0].RevokedAt == nil || list.Items[1].UsedAt == nil {
+			t.Fatalf("invitations: %+v", list.Items)
+		}
+		admin.do(http.MethodPost, "/api/users/invites/999999/revoke", "", nil).errCode(t, 404, "not_found")
+	})
+}

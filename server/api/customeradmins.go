@@ -182,7 +182,7 @@ func (s *Server) revokeInvite(c *gin.Context) {
 // ---- accepting an invitation (server-rendered pages) ----
 
 var invitePage = page("Join your organisation", `<h1>Join {{.Company}}</h1>
-<p>{{.By}} invited <strong>{{.Email}}</strong> to manage {{.Company}}'s subscriptions and seats.</p>
+<p>{{.By}} invited <strong>{{.Email}}</strong> {{.Purpose}}.</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 {{if .Microsoft}}<p><a class="button" href="/auth/microsoft?invite={{.Token}}">Sign in with Microsoft</a></p>
 <p>Use your {{.Company}} work account. Or choose a password instead:</p>{{end}}
@@ -222,7 +222,8 @@ func (s *Server) inviteProblem(c *gin.Context, err error) {
 }
 
 func (s *Server) inviteData(c *gin.Context, inv *store.AdminInvite, cu *store.Customer, token string) map[string]any {
-	return map[string]any{"Token": token, "Company": cmpOr(cu.Name, "your organisation"), "Email": inv.Email,
+	company := cmpOr(cu.Name, "your organisation")
+	return map[string]any{"Token": token, "Company": company, "Email": inv.Email, "Purpose": "to manage " + company + "'s subscriptions and seats",
 		"By": cmpOr(inv.CreatedBy, "An administrator"), "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != ""}
 }
 
@@ -233,17 +234,39 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// invitation is a usable invitation link of either kind: to become a
+// customer admin, or to join the seller's staff.
+type invitation struct {
+	data map[string]any                                                         // the page's
+	use  func(ctx context.Context, fill func(*store.User)) (*store.User, error) // accept it, once
+}
+
+// findInvitation looks a token up among customer-admin and staff invitations.
+func (s *Server) findInvitation(ctx context.Context, c *gin.Context, token string) (*invitation, error) {
+	inv, cu, err := s.inviteByToken(ctx, token)
+	if err == nil {
+		return &invitation{data: s.inviteData(c, inv, cu, token),
+			use: func(ctx context.Context, fill func(*store.User)) (*store.User, error) {
+				return s.useInvite(ctx, inv, fill)
+			}}, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return s.findStaffInvitation(ctx, token)
+}
+
 func (s *Server) invite(c *gin.Context) {
 	token := c.Query("token")
-	inv, cu, err := s.inviteByToken(c.Request.Context(), token)
+	inv, err := s.findInvitation(c.Request.Context(), c, token)
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
 	}
-	s.renderPage(c, http.StatusOK, invitePage, s.inviteData(c, inv, cu, token))
+	s.renderPage(c, http.StatusOK, invitePage, inv.data)
 }
 
-// acceptInvite creates the customer admin with a password and signs them in.
+// acceptInvite creates the invited account with a password and signs it in.
 func (s *Server) acceptInvite(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
 		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
@@ -251,13 +274,13 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	token := c.PostForm("token")
-	inv, cu, err := s.inviteByToken(ctx, token)
+	inv, err := s.findInvitation(ctx, c, token)
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
 	}
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
-	data := s.inviteData(c, inv, cu, token)
+	data := inv.data
 	data["Name"] = name
 	if name == "" || len(name) > 200 {
 		data["Error"] = "Enter your name (up to 200 characters)."
@@ -274,7 +297,7 @@ func (s *Server) acceptInvite(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	u, err := s.useInvite(ctx, inv, func(u *store.User) { u.Name, u.PasswordHash = name, hash })
+	u, err := inv.use(ctx, func(u *store.User) { u.Name, u.PasswordHash = name, hash })
 	if err != nil {
 		s.acceptFailed(c, err)
 		return
