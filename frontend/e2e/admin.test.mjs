@@ -2,7 +2,7 @@
 // sandbox: Notifications (filters in the URL, the payload viewer, replay),
 // Customers, Offers & plans (create and edit with validation), Users (one-time
 // password, forced password change, a new one-time password, role change,
-// deactivation), the Audit log
+// deactivation, invitations by link: accepted and revoked), the Audit log
 // (entries, diff, CSV export) and Settings (connections, sandbox pages).
 // Then the same pages as an operator, a viewer and a customer admin.
 import { after, before, describe, it } from 'node:test';
@@ -264,7 +264,7 @@ describe('admin pages in a real browser, per role', () => {
       await nav(admin).getByText('Users').click();
       await admin.waitForURL(/\/users$/);
       await admin.getByTestId('user-row').first().waitFor();
-      await admin.getByRole('button', { name: 'Add user' }).click();
+      await admin.getByRole('button', { name: 'Add with a one-time password…' }).click();
       const dialog = admin.getByRole('dialog');
       await dialog.getByLabel('E-mail').fill(staffEmail);
       await dialog.getByLabel('Name').fill('Olive Operator');
@@ -480,6 +480,96 @@ describe('admin pages in a real browser, per role', () => {
     } catch (err) {
       await failed('admin-audit-failure');
       throw err;
+    }
+  });
+
+  it('admin: invites a viewer by a link that works once — they join signed in; a revoked invitation’s link no longer works', async () => {
+    const inviteeEmail = `invitee-${stamp}@example.com`;
+    const revokedEmail = `revoked-${stamp}@example.com`;
+    const inviteeCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const invitee = await inviteeCtx.newPage();
+    const strangerCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const stranger = await strangerCtx.newPage();
+    /** Invites someone through the dialog; returns the link it shows once (read back from the clipboard). */
+    async function invite(email, name, role) {
+      await admin.getByRole('button', { name: 'Invite user' }).click();
+      const dialog = admin.getByRole('dialog');
+      await dialog.getByLabel('E-mail').fill(email);
+      await dialog.getByLabel('Name').fill(name);
+      await dialog.getByText(new RegExp(`^${role} —`)).click();
+      await dialog.getByRole('button', { name: 'Create invitation link' }).click();
+      const shown = (await dialog.getByTestId('invite-url').textContent()).trim();
+      assert.match(shown, new RegExp('^' + mg.base.replace(/[.:/]/g, '\\$&') + '/invite\\?token=\\S{16,}$'));
+      assert.match(await dialog.getByTestId('invite-link-note').textContent(), /works once, for 7 days/);
+      await dialog.getByRole('button', { name: 'Copy link' }).click();
+      const copied = await admin.evaluate(() => navigator.clipboard.readText());
+      assert.equal(copied, shown);
+      await screenshot(admin, `admin-users-invite-${role}`);
+      await dialog.getByRole('button', { name: /Done/ }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert.equal(await admin.getByText(shown).count(), 0, 'the link is shown once');
+      return copied;
+    }
+    const inviteRow = (email) => admin.getByTestId('invite-row').filter({ hasText: email });
+    try {
+      await admin.goto(mg.base + '/users');
+      await admin.getByTestId('user-row').first().waitFor();
+      const link = await invite(inviteeEmail, 'Ivy Invitee', 'viewer');
+      let row = inviteRow(inviteeEmail);
+      await row.getByTestId('invite-state').getByText('pending', { exact: true }).waitFor();
+      const cells = (await row.locator('td').allTextContents()).map((t) => t.trim());
+      assert.deepEqual(cells.slice(0, 3), [`${inviteeEmail} — Ivy Invitee`, 'viewer', EMAIL]);
+
+      // Another invitation, revoked: its link stops working.
+      const revokedLink = await invite(revokedEmail, 'Rex Revoked', 'operator');
+      await inviteRow(revokedEmail).getByRole('button', { name: 'Revoke…' }).click();
+      const confirm = admin.getByRole('alertdialog');
+      await confirm.getByTestId('revoke-confirm-text').getByText(/stops working at once/).waitFor();
+      await confirm.getByRole('button', { name: 'Revoke invitation' }).click();
+      await admin.getByTestId('invite-updated').getByText(`The invitation for ${revokedEmail} is revoked`).waitFor();
+      await inviteRow(revokedEmail).getByTestId('invite-state').getByText('revoked', { exact: true }).waitFor();
+      assert.equal(await inviteRow(revokedEmail).getByRole('button', { name: /Revoke/ }).count(), 0);
+      const gone = await stranger.goto(revokedLink);
+      assert.equal(gone.status(), 410);
+      await stranger.getByText('This invitation no longer works').waitFor();
+      await screenshot(stranger, 'invite-revoked');
+
+      // The invitee opens the link in a browser of their own, chooses a name and password, and is signed in as a viewer.
+      const opened = await invitee.goto(link);
+      assert.equal(opened.status(), 200);
+      await invitee.getByText(inviteeEmail).first().waitFor();
+      assert.equal(await invitee.inputValue('#name'), 'Ivy Invitee');
+      await screenshot(invitee, 'invite-page');
+      await invitee.fill('#name', 'Ivy Viewer');
+      await invitee.fill('#password', 'invitee-password-e2e-42');
+      await invitee.click('button[type=submit]');
+      await invitee.waitForURL(mg.base + '/');
+      const me = invitee.getByTestId('current-user');
+      await me.getByText('viewer', { exact: true }).waitFor();
+      assert.match(await me.textContent(), new RegExp(inviteeEmail.replace(/[.]/g, '\\.')));
+      const items = await navItems(invitee);
+      assert.ok(!items.includes('Users') && items.includes('Notifications'), items.join(','));
+      await screenshot(invitee, 'invitee-signed-in');
+      // The link worked once.
+      const again = await stranger.goto(link);
+      assert.equal(again.status(), 410);
+
+      // The admin sees the invitation accepted and the new viewer among the staff.
+      await admin.reload();
+      row = inviteRow(inviteeEmail);
+      await row.getByTestId('invite-state').getByText('accepted', { exact: true }).waitFor();
+      assert.equal(await row.getByRole('button', { name: /Revoke/ }).count(), 0);
+      const staffRow = admin.getByTestId('user-row').filter({ hasText: inviteeEmail });
+      await staffRow.getByText('Ivy Viewer').waitFor();
+      assert.equal(await staffRow.getByLabel(`Role of ${inviteeEmail}`).inputValue(), 'viewer');
+      await staffRow.getByText('active', { exact: true }).waitFor();
+      await screenshot(admin, 'admin-users-invitations');
+    } catch (err) {
+      await failed('admin-invite-failure', invitee, stranger);
+      throw err;
+    } finally {
+      await inviteeCtx.close();
+      await strangerCtx.close();
     }
   });
 

@@ -16,6 +16,19 @@ export interface User {
   customer_name?: string;
 }
 
+/** An invitation of seller staff (GET /api/users/invites); the link itself is returned only when it is made. */
+export interface UserInvite {
+  id: number;
+  email: string;
+  name: string;
+  role: Exclude<Role, 'customer_admin'>;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Subscription {
   id: number;
   marketplace: 'aws' | 'azure';

@@ -367,5 +367,11 @@ func TestStaffInvitations(t *testing.T) {
 			t.Fatalf("invitations: %+v", list.Items)
 		}
 		admin.do(http.MethodPost, "/api/users/invites/999999/revoke", "", nil).errCode(t, 404, "not_found")
+		// Inviting an address again: the newest link wins, the older one stops working.
+		_, first := invite("dee@seller.com")
+		invite("dee@seller.com")
+		if r := (&browser{e: e}).get(first); r.code != http.StatusGone {
+			t.Fatalf("an older invitation still works: %d", r.code)
+		}
 	})
 }

@@ -54,7 +54,15 @@ func (s *Server) createStaffInvite(c *gin.Context) {
 	now := s.Now().UTC()
 	inv := store.StaffInvite{Email: who.Email, Name: strings.TrimSpace(in.Name), Role: in.Role, TokenHash: hashState(token), CreatedBy: u.Email,
 		ExpiresAt: now.Add(inviteLifetime), CreatedAt: now}
-	if err := s.Store.W.WithContext(ctx).Create(&inv).Error; err != nil {
+	// The newest link wins: older pending invitations of the address stop working.
+	err = s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&store.StaffInvite{}).Where("email = ? AND used_at IS NULL AND revoked_at IS NULL", inv.Email).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Create(&inv).Error
+	})
+	if err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import type { Role } from '../api';
-import { AuditDiff, AuditPage, diffAudit, type AuditEntry } from './Audit';
+import { AuditDiff, AuditPage, diffAudit, targetLink, type AuditEntry } from './Audit';
 import { json, paramsOf, renderRoutes, type Call } from './testutil';
 
 const before = JSON.stringify({ id: 2, email: 'olga@example.com', role: 'admin', disabled: false, tags: ['a', 'b'] });
@@ -101,6 +101,14 @@ describe('Audit log page', () => {
     await waitFor(() => expect(paramsOf(calls.at(-1)!.url).target_type).toBe('plan'));
     expect(paramsOf(screen.getByTestId('where').textContent!).offset).toBeUndefined();
     expect(paramsOf(screen.getByTestId('audit-export').getAttribute('href')!).target_type).toBe('plan');
+  });
+
+  it('staff invitations (user.invite, user.invite_revoke) are a target type of their own, linked to the Users page', async () => {
+    renderAt('/audit');
+    await screen.findAllByTestId('audit-row');
+    const types = [...(screen.getByLabelText('Target type') as HTMLSelectElement).options].map((o) => o.value);
+    expect(types).toContain('staff_invite');
+    expect(targetLink('staff_invite', '4')).toBe('/users');
   });
 
   it('a deep link to an entry opens it', async () => {

@@ -42,7 +42,7 @@ const ACTION_PREFIXES = [
   'customer_admin.',
 ];
 
-const TARGET_TYPES = ['user', 'subscription', 'customer', 'offer', 'plan', 'inbox_message', 'api_key', 'webhook', 'alert_channel', 'records', 'system'];
+const TARGET_TYPES = ['user', 'staff_invite', 'subscription', 'customer', 'offer', 'plan', 'inbox_message', 'api_key', 'webhook', 'alert_channel', 'records', 'system'];
 
 /** Where a target lives in the portal, when it has a page. */
 export function targetLink(type: string, id: string): string | null {
@@ -59,6 +59,7 @@ export function targetLink(type: string, id: string): string | null {
     case 'plan':
       return '/offers';
     case 'user':
+    case 'staff_invite':
       return '/users';
     case 'api_key':
       return '/settings';

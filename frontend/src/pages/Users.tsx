@@ -1,7 +1,9 @@
-// Users: the seller's staff and their roles (add with a one-time password,
-// change role, deactivate and reactivate, issue a new one-time password), and
-// the customer admins of each organisation. Admins only. /users?q= filters
-// the lists (e-mail, name, organisation).
+// Users: the seller's staff and their roles (invite with a one-time link —
+// the usual way —, or add with a one-time password; change role, deactivate
+// and reactivate, issue a new one-time password), the staff invitations
+// (pending, accepted, expired, revoked; revoke a pending one), and the
+// customer admins of each organisation. Admins only. /users?q= filters the
+// lists (e-mail, name, organisation).
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -23,10 +25,10 @@ import {
   RadioGroup,
   Tag,
 } from '@blueprintjs/core';
-import { api, type Role, type User } from '../api';
+import { api, ApiError, type Role, type User, type UserInvite } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { formatDate } from '../format';
-import { ADMINS, CopyButton, FilterText, RequireRole, useMe, useUrlFilters } from './common';
+import { ADMINS, CopyButton, FilterText, RequireRole, fieldError, useMe, useUrlFilters } from './common';
 
 type SellerRole = Exclude<Role, 'customer_admin'>;
 
@@ -55,6 +57,7 @@ function Users() {
   const f = useUrlFilters();
   const filter = f.get('q').toLowerCase();
   const [adding, setAdding] = useState(false);
+  const [inviting, setInviting] = useState(false);
   const [created, setCreated] = useState<OneTime | null>(null);
   const [pending, setPending] = useState<Pending>(null);
   const [resetting, setResetting] = useState<User | null>(null);
@@ -122,7 +125,15 @@ function Users() {
     <div>
       <H4>Users</H4>
       <div className="mg-toolbar">
-        <Button icon="new-person" intent="primary" text="Add user" onClick={() => setAdding(true)} />
+        <Button icon="envelope" intent="primary" text="Invite user" onClick={() => setInviting(true)} />
+        <Button
+          small
+          minimal
+          icon="key"
+          text="Add with a one-time password…"
+          title="Create the account now with a one-time password you pass on yourself (when an invitation link cannot be sent)"
+          onClick={() => setAdding(true)}
+        />
         <FilterText
           value={f.get('q')}
           onCommit={(v) => f.set({ q: v })}
@@ -240,6 +251,8 @@ function Users() {
       </HTMLTable>
       {staff.length === 0 && <p className={Classes.TEXT_MUTED}>No seller user matches “{filter}”.</p>}
 
+      <Invitations filter={filter} />
+
       <H5 style={{ marginTop: 20 }}>Customer admins</H5>
       <p className={Classes.TEXT_MUTED}>
         Each sees only their own organisation&apos;s subscriptions and seats. They join by invitation from their organisation or sign in with Microsoft
@@ -281,6 +294,7 @@ function Users() {
         </div>
       ))}
 
+      {inviting && <InviteDialog onClose={() => setInviting(false)} />}
       {adding && (
         <AddUserDialog
           onClose={() => setAdding(false)}
@@ -387,7 +401,7 @@ function AddUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated:
     onSuccess: onCreated,
   });
   return (
-    <Dialog isOpen onClose={onClose} title="Add a seller user" style={{ width: 560 }}>
+    <Dialog isOpen onClose={onClose} title="Add a seller user with a one-time password" style={{ width: 560 }}>
       <form
         aria-label="Add a seller user"
         onSubmit={(e) => {
@@ -409,7 +423,10 @@ function AddUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated:
               ))}
             </RadioGroup>
           </FormGroup>
-          <p className={Classes.TEXT_MUTED}>Marketgate makes a one-time password and shows it once; they choose their own at first sign-in.</p>
+          <p className={Classes.TEXT_MUTED}>
+            The account exists at once. Marketgate makes a one-time password and shows it once; they choose their own at first sign-in. To let them
+            choose their password themselves, use “Invite user” instead.
+          </p>
           {create.isError && <ErrorBox error={create.error} title="Not added" />}
         </DialogBody>
         <DialogFooter
@@ -417,6 +434,254 @@ function AddUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated:
             <>
               <Button text="Cancel" onClick={onClose} />
               <Button type="submit" intent="primary" text="Add user" disabled={!email.trim()} loading={create.isPending} />
+            </>
+          }
+        />
+      </form>
+    </Dialog>
+  );
+}
+
+export type InviteState = 'pending' | 'accepted' | 'expired' | 'revoked';
+
+/** Where an invitation stands: accepted and revoked are final; a pending one expires at expires_at. */
+export function inviteState(i: UserInvite, now: Date = new Date()): InviteState {
+  if (i.used_at) return 'accepted';
+  if (i.revoked_at) return 'revoked';
+  if (new Date(i.expires_at).getTime() <= now.getTime()) return 'expired';
+  return 'pending';
+}
+
+const STATE_INTENT: Record<InviteState, 'primary' | 'success' | 'warning' | 'none'> = {
+  pending: 'primary',
+  accepted: 'success',
+  expired: 'warning',
+  revoked: 'none',
+};
+
+const article = (role: SellerRole) => (role === 'viewer' ? 'a' : 'an');
+
+/** The staff invitations (GET /api/users/invites, newest first), with Revoke for pending ones. */
+function Invitations({ filter }: { filter: string }) {
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['user-invites'], queryFn: () => api<{ items: UserInvite[] }>('/api/users/invites') });
+  const [revoking, setRevoking] = useState<UserInvite | null>(null);
+  const [outcome, setOutcome] = useState<{ invite: UserInvite; error?: unknown } | null>(null);
+  const revoke = useMutation({
+    mutationFn: (i: UserInvite) => api<{ invite: UserInvite }>(`/api/users/invites/${i.id}/revoke`, { method: 'POST' }),
+    onMutate: () => setOutcome(null),
+    onSuccess: (r, i) => {
+      setRevoking(null);
+      setOutcome({ invite: { ...i, ...r.invite } });
+      void qc.invalidateQueries({ queryKey: ['user-invites'] });
+    },
+    onError: (error, i) => {
+      setRevoking(null);
+      setOutcome({ invite: i, error });
+      // Accepted meanwhile (409) or gone (404): show where it stands now.
+      void qc.invalidateQueries({ queryKey: ['user-invites'] });
+      void qc.invalidateQueries({ queryKey: ['users'] });
+    },
+  });
+  const now = new Date();
+  const items = q.data?.items ?? [];
+  const shown = items.filter((i) => !filter || [i.email, i.name ?? ''].some((t) => t.toLowerCase().includes(filter)));
+  const pending = items.filter((i) => inviteState(i, now) === 'pending').length;
+  return (
+    <section aria-label="Pending invitations" data-testid="invitations">
+      <H5 style={{ marginTop: 20 }}>
+        Pending invitations{' '}
+        {q.isSuccess && (
+          <Tag minimal round intent={pending > 0 ? 'primary' : 'none'} data-testid="pending-invites">
+            {pending} pending
+          </Tag>
+        )}
+      </H5>
+      <p className={Classes.TEXT_MUTED}>
+        An invitation link works once, for 7 days: with it they choose their name and password and join with the role you gave. Revoke a pending
+        one to stop its link working.
+      </p>
+      {outcome &&
+        (outcome.error ? (
+          <div className="mg-once" data-testid="invite-refusal">
+            <ErrorBox error={outcome.error} title={`Refused: ${outcome.invite.email} — revoke invitation`} />
+          </div>
+        ) : (
+          <Callout intent="success" icon="tick" className="mg-once" role="status" data-testid="invite-updated">
+            The invitation for {outcome.invite.email} is revoked: its link no longer works.
+          </Callout>
+        ))}
+      {q.isPending ? (
+        <Loading />
+      ) : q.isError ? (
+        <ErrorBox error={q.error} title="The invitations could not be loaded" />
+      ) : items.length === 0 ? (
+        <p className={Classes.TEXT_MUTED} data-testid="invites-empty">
+          No invitations yet. “Invite user” makes a link to pass on.
+        </p>
+      ) : shown.length === 0 ? (
+        <p className={Classes.TEXT_MUTED} data-testid="invites-empty">
+          No invitation matches “{filter}”.
+        </p>
+      ) : (
+        <HTMLTable compact striped className="mg-table mg-static" aria-label="Invitations">
+          <thead>
+            <tr>
+              <th>E-mail</th>
+              <th>Role</th>
+              <th>Invited by</th>
+              <th>Sent</th>
+              <th>Expires</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((i) => {
+              const st = inviteState(i, now);
+              const when = st === 'accepted' ? i.used_at : st === 'revoked' ? i.revoked_at : null;
+              return (
+                <tr
+                  key={i.id}
+                  data-testid="invite-row"
+                  className={outcome?.error && outcome.invite.id === i.id ? 'mg-row-selected' : st !== 'pending' ? 'mg-muted-row' : undefined}
+                >
+                  <td>
+                    {i.email}
+                    {i.name && <span className={Classes.TEXT_MUTED}> — {i.name}</span>}
+                  </td>
+                  <td title={ROLE_HELP[i.role]}>{i.role}</td>
+                  <td>{i.created_by || '—'}</td>
+                  <td>{formatDate(i.created_at)}</td>
+                  <td>{formatDate(i.expires_at)}</td>
+                  <td>
+                    <Tag minimal intent={STATE_INTENT[st]} data-testid="invite-state" title={when ? `${st} ${formatDate(when)} UTC` : undefined}>
+                      {st}
+                    </Tag>
+                  </td>
+                  <td className="mg-actions">
+                    {st === 'pending' && (
+                      <Button
+                        small
+                        minimal
+                        icon="disable"
+                        intent="danger"
+                        text="Revoke…"
+                        disabled={revoke.isPending}
+                        onClick={() => {
+                          setOutcome(null);
+                          setRevoking(i);
+                        }}
+                      />
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </HTMLTable>
+      )}
+      <Alert
+        isOpen={revoking !== null}
+        icon="disable"
+        intent="danger"
+        confirmButtonText="Revoke invitation"
+        cancelButtonText="Cancel"
+        loading={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate(revoking)}
+        onCancel={() => setRevoking(null)}
+      >
+        {revoking && (
+          <p data-testid="revoke-confirm-text">
+            Revoke the invitation of <strong>{revoking.email}</strong> as {article(revoking.role)} {revoking.role}? Its link{' '}
+            <strong>stops working at once</strong>: whoever opens it is told it no longer works. You can invite them again.
+          </p>
+        )}
+      </Alert>
+    </section>
+  );
+}
+
+/** Invite a seller user: e-mail, name and role; the answer's link is shown once, to copy and pass on. */
+function InviteDialog({ onClose }: { onClose: () => void }) {
+  const qc = useQueryClient();
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<SellerRole>('viewer');
+  const create = useMutation({
+    mutationFn: () =>
+      api<{ invite: UserInvite; url: string }>('/api/users/invites', {
+        method: 'POST',
+        body: { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), role },
+      }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['user-invites'] }),
+  });
+  const made = create.data;
+  const message = create.error instanceof ApiError ? create.error.message : undefined;
+  if (made) {
+    const inv = made.invite;
+    return (
+      // The link is shown only here: a stray click or Escape must not lose it.
+      <Dialog isOpen onClose={onClose} title={`Invitation for ${inv.email}`} style={{ width: 640 }} canOutsideClickClose={false} canEscapeKeyClose={false}>
+        <DialogBody>
+          <Callout intent="success" icon="envelope" title="Pass this link on — it is shown only now" data-testid="invite-link">
+            <p>
+              <code data-testid="invite-url" style={{ userSelect: 'all', wordBreak: 'break-all' }}>
+                {made.url}
+              </code>{' '}
+              <CopyButton text={made.url} label="Copy link" />
+            </p>
+            <p data-testid="invite-link-note">
+              It works <strong>once</strong>, for <strong>7 days</strong> (until {formatDate(inv.expires_at)} UTC). With it {inv.email} chooses a name
+              and password and joins as {article(inv.role)} <strong>{inv.role}</strong>. Marketgate keeps only a hash: it cannot be shown again — if
+              it is lost, revoke the invitation and invite them again.
+            </p>
+          </Callout>
+        </DialogBody>
+        <DialogFooter actions={<Button intent="primary" text="Done — I have passed it on" onClick={onClose} />} />
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog isOpen onClose={onClose} title="Invite a seller user" style={{ width: 560 }}>
+      <form
+        aria-label="Invite a seller user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <DialogBody>
+          <FormGroup label="E-mail" labelFor="invite-email" intent={fieldError(message, 'email') ? 'danger' : 'none'}>
+            <InputGroup
+              id="invite-email"
+              type="email"
+              value={email}
+              onValueChange={setEmail}
+              autoFocus
+              intent={fieldError(message, 'email') ? 'danger' : 'none'}
+            />
+          </FormGroup>
+          <FormGroup label="Name" labelInfo="(optional — they confirm it when they join)" labelFor="invite-name">
+            <InputGroup id="invite-name" value={name} onValueChange={setName} maxLength={200} />
+          </FormGroup>
+          <FormGroup label="Role">
+            <RadioGroup selectedValue={role} onChange={(e) => setRole(e.currentTarget.value as SellerRole)}>
+              {(['viewer', 'operator', 'admin'] as const).map((r) => (
+                <Radio key={r} value={r} label={`${r} — ${ROLE_HELP[r]}`} />
+              ))}
+            </RadioGroup>
+          </FormGroup>
+          <p className={Classes.TEXT_MUTED}>
+            Marketgate makes a link for you to pass on, shown once. It works once, for 7 days: with it they choose their own password.
+          </p>
+          {create.isError && <ErrorBox error={create.error} title="Not invited" />}
+        </DialogBody>
+        <DialogFooter
+          actions={
+            <>
+              <Button text="Cancel" onClick={onClose} />
+              <Button type="submit" intent="primary" icon="envelope" text="Create invitation link" disabled={!email.trim()} loading={create.isPending} />
             </>
           }
         />
