@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -20,26 +21,39 @@ var sellerRoles = []string{store.RoleAdmin, store.RoleOperator, store.RoleViewer
 
 // createUser adds a seller staff member with a one-time password (shown
 // once; it must be changed at first sign-in).
-func (s *Server) createUser(c *gin.Context) {
-	var in struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
-		Role  string `json:"role"`
-	}
+// staffInput is a new seller staff member: e-mail (folded), name, role.
+type staffInput struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// bindStaff reads and checks a staffInput (400 invalid_input otherwise).
+func (s *Server) bindStaff(c *gin.Context) (staffInput, bool) {
+	var in staffInput
 	if !s.bindJSON(c, &in) {
-		return
+		return in, false
 	}
 	who, err := seats.ParseUser(in.Email)
 	if err != nil || who.Email == "" {
 		s.failCode(c, apperr.Invalid, "email is not an e-mail address")
-		return
+		return in, false
 	}
 	if !oneOf(in.Role, sellerRoles) {
 		s.failCode(c, apperr.Invalid, "role must be one of %s (customer admins are invited by their organisation)", strings.Join(sellerRoles, ", "))
-		return
+		return in, false
 	}
-	if len(in.Name) > 200 {
+	in.Email, in.Name = who.Email, strings.TrimSpace(in.Name)
+	if utf8.RuneCountInString(in.Name) > 200 {
 		s.failCode(c, apperr.Invalid, "name is longer than 200 characters")
+		return in, false
+	}
+	return in, true
+}
+
+func (s *Server) createUser(c *gin.Context) {
+	in, ok := s.bindStaff(c)
+	if !ok {
 		return
 	}
 	password := auth.RandomToken(12)
@@ -49,11 +63,11 @@ func (s *Server) createUser(c *gin.Context) {
 		return
 	}
 	now := s.Now().UTC()
-	u := &store.User{Email: who.Email, Name: strings.TrimSpace(in.Name), Role: in.Role, PasswordHash: hash, MustChangePassword: true,
+	u := &store.User{Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash, MustChangePassword: true,
 		CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(c.Request.Context(), u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			s.failCode(c, apperr.Conflict, "%s already has an account", who.Email)
+			s.failCode(c, apperr.Conflict, "%s already has an account", in.Email)
 			return
 		}
 		s.fail(c, err)

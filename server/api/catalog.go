@@ -80,22 +80,20 @@ func (s *Server) createOffer(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"offer": viewOffer(&o)})
 }
 
+// setIf copies a field a PATCH body gave (non-nil) onto the row.
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 func applyOffer(o *store.Offer, in *offerInput) {
-	if in.Marketplace != nil {
-		o.Marketplace = *in.Marketplace
-	}
-	if in.Name != nil {
-		o.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.MarketplaceID != nil {
-		o.MarketplaceID = strings.TrimSpace(*in.MarketplaceID)
-	}
-	if in.IdentityModel != nil {
-		o.IdentityModel = *in.IdentityModel
-	}
-	if in.Contract != nil {
-		o.Contract = *in.Contract
-	}
+	setIf(&o.Marketplace, in.Marketplace)
+	setIf(&o.Name, in.Name)
+	setIf(&o.MarketplaceID, in.MarketplaceID)
+	setIf(&o.IdentityModel, in.IdentityModel)
+	setIf(&o.Contract, in.Contract)
+	o.Name, o.MarketplaceID = strings.TrimSpace(o.Name), strings.TrimSpace(o.MarketplaceID)
 }
 
 func viewOffer(o *store.Offer) offerView {
@@ -159,15 +157,18 @@ type planInput struct {
 }
 
 func applyPlan(p *store.Plan, in *planInput) error {
-	if in.PlanID != nil {
-		p.PlanID = strings.TrimSpace(*in.PlanID)
-	}
-	if in.Name != nil {
-		p.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.SeatBased != nil {
-		p.SeatBased = *in.SeatBased
-	}
+	setIf(&p.PlanID, in.PlanID)
+	setIf(&p.Name, in.Name)
+	p.PlanID, p.Name = strings.TrimSpace(p.PlanID), strings.TrimSpace(p.Name)
+	setIf(&p.SeatBased, in.SeatBased)
+	setIf(&p.ActivationPolicy, in.ActivationPolicy)
+	setIf(&p.RejectPlanChange, in.RejectPlanChange)
+	setIf(&p.RejectQuantityChange, in.RejectQuantityChange)
+	setIf(&p.MinQuantity, in.MinQuantity)
+	setIf(&p.MaxQuantity, in.MaxQuantity)
+	setIf(&p.AllowOverAssignment, in.AllowOverAssignment)
+	setIf(&p.AutoAssignSeats, in.AutoAssignSeats)
+	setIf(&p.OverQuantityPolicy, in.OverQuantityPolicy)
 	if in.Dimensions != nil {
 		seen := map[string]bool{}
 		for i, d := range *in.Dimensions {
@@ -184,30 +185,6 @@ func applyPlan(p *store.Plan, in *planInput) error {
 		}
 		b, _ := json.Marshal(*in.Dimensions)
 		p.Dimensions = string(b)
-	}
-	if in.ActivationPolicy != nil {
-		p.ActivationPolicy = *in.ActivationPolicy
-	}
-	if in.RejectPlanChange != nil {
-		p.RejectPlanChange = *in.RejectPlanChange
-	}
-	if in.RejectQuantityChange != nil {
-		p.RejectQuantityChange = *in.RejectQuantityChange
-	}
-	if in.MinQuantity != nil {
-		p.MinQuantity = *in.MinQuantity
-	}
-	if in.MaxQuantity != nil {
-		p.MaxQuantity = *in.MaxQuantity
-	}
-	if in.AllowOverAssignment != nil {
-		p.AllowOverAssignment = *in.AllowOverAssignment
-	}
-	if in.AutoAssignSeats != nil {
-		p.AutoAssignSeats = *in.AutoAssignSeats
-	}
-	if in.OverQuantityPolicy != nil {
-		p.OverQuantityPolicy = *in.OverQuantityPolicy
 	}
 	switch {
 	case !planIDPattern.MatchString(p.PlanID):

@@ -317,15 +317,27 @@ func (s *Server) acceptFailed(c *gin.Context, err error) {
 	}
 }
 
-// useInvite marks the invitation used and creates the customer admin in one
-// transaction, so a link works exactly once.
+// useInvite accepts a customer-admin invitation: the customer admin is
+// created, once.
 func (s *Server) useInvite(ctx context.Context, inv *store.AdminInvite, fill func(*store.User)) (*store.User, error) {
 	now := s.Now().UTC()
 	u := &store.User{Email: inv.Email, Role: store.RoleCustomerAdmin, CustomerID: &inv.CustomerID, CreatedAt: now, UpdatedAt: now}
 	fill(u)
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		r := tx.Model(&store.AdminInvite{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", inv.ID, now).
-			Update("used_at", now)
+	if err := s.acceptOnce(ctx, &store.AdminInvite{}, inv.ID, u, now); err != nil {
+		return nil, err
+	}
+	_ = s.Store.Audit(ctx, &store.AuditEntry{At: now, ActorUserID: &u.ID, ActorEmail: u.Email, Action: "customer_admin.join",
+		TargetType: "customer", TargetID: strconv.FormatUint(uint64(inv.CustomerID), 10)})
+	return u, nil
+}
+
+// acceptOnce marks an invitation (a row of model's table: customer-admin
+// or staff invitations) used and creates its user in one transaction, so a
+// link works exactly once: ErrTicketUsed when it was used, revoked or
+// expired meanwhile, ErrConflict when the e-mail has an account.
+func (s *Server) acceptOnce(ctx context.Context, model any, id uint, u *store.User, now time.Time) error {
+	return s.Store.Tx(ctx, func(tx *gorm.DB) error {
+		r := tx.Model(model).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", id, now).Update("used_at", now)
 		if r.Error != nil {
 			return r.Error
 		}
@@ -342,14 +354,8 @@ func (s *Server) useInvite(ctx context.Context, inv *store.AdminInvite, fill fun
 		if err := tx.Create(u).Error; err != nil {
 			return err
 		}
-		return tx.Model(&store.AdminInvite{}).Where("id = ?", inv.ID).Update("used_by", u.ID).Error
+		return tx.Model(model).Where("id = ?", id).Update("used_by", u.ID).Error
 	})
-	if err != nil {
-		return nil, err
-	}
-	_ = s.Store.Audit(ctx, &store.AuditEntry{At: now, ActorUserID: &u.ID, ActorEmail: u.Email, Action: "customer_admin.join",
-		TargetType: "customer", TargetID: strconv.FormatUint(uint64(inv.CustomerID), 10)})
-	return u, nil
 }
 
 // startSession signs a user in (a fresh session id) and sends the browser on.

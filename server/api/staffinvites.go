@@ -6,44 +6,25 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
-	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
 
 // createStaffInvite invites someone to the seller's staff with a role; the
 // link is shown once, works once, for 7 days.
 func (s *Server) createStaffInvite(c *gin.Context) {
-	var in struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
-		Role  string `json:"role"`
-	}
-	if !s.bindJSON(c, &in) {
-		return
-	}
-	who, err := seats.ParseUser(in.Email)
-	if err != nil || who.Email == "" {
-		s.failCode(c, apperr.Invalid, "email is not an e-mail address")
-		return
-	}
-	if !oneOf(in.Role, sellerRoles) {
-		s.failCode(c, apperr.Invalid, "role must be one of %s (customer admins are invited by their organisation)", strings.Join(sellerRoles, ", "))
-		return
-	}
-	if len(in.Name) > 200 {
-		s.failCode(c, apperr.Invalid, "name is longer than 200 characters")
+	in, ok := s.bindStaff(c)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	if _, err := s.Store.UserByEmail(ctx, who.Email); err == nil {
-		s.failCode(c, apperr.Conflict, "%s already has an account", who.Email)
+	if _, err := s.Store.UserByEmail(ctx, in.Email); err == nil {
+		s.failCode(c, apperr.Conflict, "%s already has an account", in.Email)
 		return
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.fail(c, err)
@@ -52,10 +33,10 @@ func (s *Server) createStaffInvite(c *gin.Context) {
 	u := currentUser(c)
 	token := auth.RandomToken(24)
 	now := s.Now().UTC()
-	inv := store.StaffInvite{Email: who.Email, Name: strings.TrimSpace(in.Name), Role: in.Role, TokenHash: hashState(token), CreatedBy: u.Email,
+	inv := store.StaffInvite{Email: in.Email, Name: in.Name, Role: in.Role, TokenHash: hashState(token), CreatedBy: u.Email,
 		ExpiresAt: now.Add(inviteLifetime), CreatedAt: now}
 	// The newest link wins: older pending invitations of the address stop working.
-	err = s.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&store.StaffInvite{}).Where("email = ? AND used_at IS NULL AND revoked_at IS NULL", inv.Email).
 			Update("revoked_at", now).Error; err != nil {
 			return err
@@ -122,34 +103,13 @@ func (s *Server) findStaffInvitation(ctx context.Context, token string) (*invita
 	}}, nil
 }
 
-// useStaffInvite marks the invitation used and creates the user in one
-// transaction, so a link works exactly once.
+// useStaffInvite accepts a staff invitation: the user is created with the
+// invitation's role, once.
 func (s *Server) useStaffInvite(ctx context.Context, inv *store.StaffInvite, fill func(*store.User)) (*store.User, error) {
 	now := s.Now().UTC()
 	u := &store.User{Email: inv.Email, Name: inv.Name, Role: inv.Role, CreatedAt: now, UpdatedAt: now}
 	fill(u)
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		r := tx.Model(&store.StaffInvite{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", inv.ID, now).
-			Update("used_at", now)
-		if r.Error != nil {
-			return r.Error
-		}
-		if r.RowsAffected != 1 {
-			return store.ErrTicketUsed
-		}
-		var taken int64
-		if err := tx.Model(&store.User{}).Where("email = ?", u.Email).Count(&taken).Error; err != nil {
-			return err
-		}
-		if taken > 0 {
-			return store.ErrConflict
-		}
-		if err := tx.Create(u).Error; err != nil {
-			return err
-		}
-		return tx.Model(&store.StaffInvite{}).Where("id = ?", inv.ID).Update("used_by", u.ID).Error
-	})
-	if err != nil {
+	if err := s.acceptOnce(ctx, &store.StaffInvite{}, inv.ID, u, now); err != nil {
 		return nil, err
 	}
 	_ = s.Store.Audit(ctx, &store.AuditEntry{At: now, ActorUserID: &u.ID, ActorEmail: u.Email, Action: "user.join",
