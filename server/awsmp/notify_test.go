@@ -268,8 +268,21 @@ func TestContractEntitlements(t *testing.T) {
 		updated := func(id string) string {
 			return snsEnvelope(id, now, map[string]any{"action": "entitlement-updated", "customer-identifier": "XCONTRACT", "product-code": "prod-contract"})
 		}
+		// The seller's system listens to entitlement changes.
+		st.W.Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "entitlement.changed", Enabled: true,
+			CreatedAt: now, UpdatedAt: now})
+		changes := func() int64 {
+			var n int64
+			st.R.Model(&store.Event{}).Where("type = ?", "entitlement.changed").Count(&n)
+			return n
+		}
 		if err := p.Receive(ctx, updated("m-1"), "q-1"); err != nil {
 			t.Fatal(err)
+		}
+		// The same entitlements read again (another notification) change nothing.
+		p.Receive(ctx, updated("m-1b"), "q-1b")
+		if n := changes(); n != 1 {
+			t.Fatalf("entitlement events after a first read and an identical one: %d", n)
 		}
 		var sub store.Subscription
 		st.R.Preload("Plan").Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
@@ -296,6 +309,9 @@ func TestContractEntitlements(t *testing.T) {
 		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
 		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 50 || sub.Quantity != 50 {
 			t.Fatalf("upgrade: %s %d %+v", sub.State, sub.Quantity, ents)
+		}
+		if n := changes(); n != 3 { // first read, expiry, upgrade
+			t.Fatalf("entitlement events: %d, want 3", n)
 		}
 
 		// Concurrent agreements: License Updated reads the license's entitlements.

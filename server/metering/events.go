@@ -29,9 +29,18 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 	if err := tx.Where("id IN ?", ids).Order("id").Find(&recs).Error; err != nil {
 		return err
 	}
+	// One event a record, read with its subscription once.
+	bySub := map[uint][]map[string]any{}
+	var subs []uint
 	for i := range recs {
-		if err := webhooks.EmitSubscription(tx, now, recs[i].SubscriptionID, now, []string{typ},
-			map[string]any{"record": recordData(&recs[i])}); err != nil {
+		id := recs[i].SubscriptionID
+		if bySub[id] == nil {
+			subs = append(subs, id)
+		}
+		bySub[id] = append(bySub[id], map[string]any{"record": recordData(&recs[i])})
+	}
+	for _, id := range subs {
+		if err := webhooks.EmitSubscription(tx, now, id, now, []string{typ}, bySub[id]...); err != nil {
 			return err
 		}
 	}

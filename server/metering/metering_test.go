@@ -411,3 +411,65 @@ func TestMicrosoftRejections(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordEventsForWebhooks: records refused by the marketplace, close
+// to the end of their window, or expired reach the seller's endpoints as
+// events written with the change, each once, carrying the record and the
+// subscription.
+func TestRecordEventsForWebhooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := context.Background()
+		ep := store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "metering.record_rejected,metering.record_expiring,metering.record_expired",
+			Enabled: true, CreatedAt: w.clk.now(), UpdatedAt: w.clk.now()}
+		if err := st.W.Create(&ep).Error; err != nil {
+			t.Fatal(err)
+		}
+		h8 := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
+		st.SetSetting(ctx, "metering.sealed_through", h8.Add(-time.Hour).Format(time.RFC3339))
+		if err := w.ms.SetStatusSilently(w.msC.AzureSubscriptionID, "Suspended"); err != nil {
+			t.Fatal(err)
+		}
+		w.ingest(metering.Event{ID: "x1", Subscription: w.msC.AzureSubscriptionID, Dimension: "api_calls", Quantity: 3, Timestamp: h8.Add(10 * time.Minute)})
+		w.m.Seal(ctx)
+		w.m.Dispatch(ctx)
+		events := func(typ string) []store.Event {
+			var evs []store.Event
+			st.R.Where("type = ?", typ).Order("id").Find(&evs)
+			return evs
+		}
+		rej := events("metering.record_rejected")
+		if len(rej) != 1 || !strings.Contains(rej[0].Data, "ResourceNotActive") || !strings.Contains(rej[0].Data, `"subscription":{`) ||
+			rej[0].SubscriptionID == nil || *rej[0].SubscriptionID != w.msC.ID {
+			t.Fatalf("rejected: %+v", rej)
+		}
+		var n int64
+		st.R.Model(&store.WebhookDelivery{}).Where("endpoint_id = ?", ep.ID).Count(&n)
+		if n != 1 {
+			t.Fatalf("%d deliveries for one event", n)
+		}
+		// 21 hours later the AWS records still pending (the fake refuses nothing;
+		// make AWS unreachable) are close to the end of the window: warned once.
+		w.m.AWS = nil
+		w.ingest(metering.Event{ID: "x2", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 2, Timestamp: w.clk.now().Add(-5 * time.Minute)})
+		w.clk.set(w.clk.now().Add(2 * time.Hour))
+		w.m.Seal(ctx)
+		w.m.Dispatch(ctx)
+		w.clk.set(w.clk.now().Add(21 * time.Hour))
+		if k, err := w.m.WarnExpiring(ctx); err != nil || k == 0 {
+			t.Fatalf("warned %d: %v", k, err)
+		}
+		if k, _ := w.m.WarnExpiring(ctx); k != 0 {
+			t.Fatalf("warned again: %d", k)
+		}
+		if len(events("metering.record_expiring")) == 0 {
+			t.Fatal("no expiring events")
+		}
+		// Past 24 hours they expire, with an event each.
+		w.clk.set(w.clk.now().Add(4 * time.Hour))
+		w.m.Dispatch(ctx)
+		if exp := events("metering.record_expired"); len(exp) == 0 || !strings.Contains(exp[0].Data, `"status":"expired"`) {
+			t.Fatalf("expired: %+v", exp)
+		}
+	})
+}

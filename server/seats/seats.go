@@ -293,20 +293,17 @@ func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, s
 	return seat, nil
 }
 
-// emitSeats tells the seller's systems about seats assigned or released.
+// emitSeats tells the seller's systems about seats assigned or released
+// (one event a seat).
 func emitSeats(tx *gorm.DB, now time.Time, subID uint, typ string, seats []store.Seat) error {
 	if len(seats) == 0 {
 		return nil
 	}
-	if ok, err := webhooks.Listening(tx, typ); err != nil || !ok {
-		return err
-	}
+	extras := make([]map[string]any, len(seats))
 	for i := range seats {
-		if err := webhooks.EmitSubscription(tx, now, subID, now, []string{typ}, map[string]any{"seat": seats[i]}); err != nil {
-			return err
-		}
+		extras[i] = map[string]any{"seat": seats[i]}
 	}
-	return nil
+	return webhooks.EmitSubscription(tx, now, subID, now, []string{typ}, extras...)
 }
 
 // Assign gives a user a seat.

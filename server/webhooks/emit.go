@@ -98,20 +98,39 @@ type Event struct {
 // that listens to its type, inside the caller's transaction. Nothing is
 // written when no endpoint listens.
 func Emit(tx *gorm.DB, now time.Time, e Event) error {
-	var eps []store.WebhookEndpoint
-	q := tx.Select("id", "event_types").Where("enabled")
-	if e.Only != 0 {
-		q = q.Where("id = ?", e.Only)
-	}
-	if err := q.Find(&eps).Error; err != nil {
+	eps, err := endpoints(tx, e.Only)
+	if err != nil {
 		return err
 	}
-	var targets []uint
-	for _, ep := range eps {
-		if e.Only != 0 || listens(ep.EventTypes, e.Type) {
-			targets = append(targets, ep.ID)
+	return emitTo(tx, now, e, eps.targets(e.Type, e.Only != 0))
+}
+
+// listeners is the enabled endpoints and the event types each listens to.
+type listeners []store.WebhookEndpoint
+
+func endpoints(tx *gorm.DB, only uint) (listeners, error) {
+	var eps []store.WebhookEndpoint
+	q := tx.Select("id", "event_types").Where("enabled")
+	if only != 0 {
+		q = q.Where("id = ?", only)
+	}
+	return eps, q.Find(&eps).Error
+}
+
+// targets are the endpoints an event of type t goes to (all of them when
+// the event was sent to one endpoint on purpose).
+func (l listeners) targets(t string, all bool) []uint {
+	var out []uint
+	for _, ep := range l {
+		if all || listens(ep.EventTypes, t) {
+			out = append(out, ep.ID)
 		}
 	}
+	return out
+}
+
+// emitTo writes the event and its deliveries to the given endpoints.
+func emitTo(tx *gorm.DB, now time.Time, e Event, targets []uint) error {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -198,40 +217,53 @@ func LoadSubscription(tx *gorm.DB, id uint) (*SubscriptionData, error) {
 // Listening reports whether any enabled endpoint listens to one of the
 // types (callers skip building an event's data when none does).
 func Listening(tx *gorm.DB, types ...string) (bool, error) {
-	var eps []string
-	if err := tx.Model(&store.WebhookEndpoint{}).Where("enabled").Pluck("event_types", &eps).Error; err != nil {
+	eps, err := endpoints(tx, 0)
+	if err != nil {
 		return false, err
 	}
-	for _, ep := range eps {
-		for _, t := range types {
-			if listens(ep, t) {
-				return true, nil
-			}
+	for _, t := range types {
+		if len(eps.targets(t, false)) > 0 {
+			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// EmitSubscription emits events about a subscription with its current state
-// as data, plus extra fields (for example the change).
-func EmitSubscription(tx *gorm.DB, now time.Time, subID uint, at time.Time, types []string, extra map[string]any) error {
-	if len(types) == 0 {
-		return nil
-	}
-	if ok, err := Listening(tx, types...); err != nil || !ok {
+// EmitSubscription emits events of the given types about a subscription,
+// its current state as data: one per type, or one per type for each of
+// extras (fields added to the data, for example the change or a seat). The
+// endpoints and the subscription are read once; nothing is read further
+// when no endpoint listens.
+func EmitSubscription(tx *gorm.DB, now time.Time, subID uint, at time.Time, types []string, extras ...map[string]any) error {
+	eps, err := endpoints(tx, 0)
+	if err != nil {
 		return err
+	}
+	targets := map[string][]uint{}
+	for _, t := range types {
+		if ts := eps.targets(t, false); len(ts) > 0 {
+			targets[t] = ts
+		}
+	}
+	if len(targets) == 0 {
+		return nil
 	}
 	sd, err := LoadSubscription(tx, subID)
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"subscription": sd}
-	for k, v := range extra {
-		data[k] = v
+	if len(extras) == 0 {
+		extras = []map[string]any{nil}
 	}
-	for _, t := range types {
-		if err := Emit(tx, now, Event{Type: t, SubscriptionID: &sd.ID, CustomerID: sd.CustomerID, At: at, Data: data}); err != nil {
-			return err
+	for _, extra := range extras {
+		data := map[string]any{"subscription": sd}
+		for k, v := range extra {
+			data[k] = v
+		}
+		for _, t := range types {
+			if err := emitTo(tx, now, Event{Type: t, SubscriptionID: &sd.ID, CustomerID: sd.CustomerID, At: at, Data: data}, targets[t]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
