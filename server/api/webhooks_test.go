@@ -280,3 +280,36 @@ func TestAlertChannelsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestSeatImportEvents: an applied import tells the seller's systems of
+// every seat it assigned and released, a preview of none.
+func TestSeatImportEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		w := newSeatWorld(t, st)
+		now := time.Now().UTC()
+		must(t, st.W.Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "seat.assigned,seat.released",
+			Enabled: true, CreatedAt: now, UpdatedAt: now}).Error)
+		e.user("it@contoso.com", store.RoleCustomerAdmin, &w.custA)
+		it := e.login("it@contoso.com")
+		path := fmt.Sprintf("/api/subscriptions/%d/seats", w.subA)
+		it.do(http.MethodPost, path, `{"user":"old@contoso.com"}`, nil)
+		count := func(typ string) int64 {
+			var n int64
+			st.R.Model(&store.Event{}).Where("type = ?", typ).Count(&n)
+			return n
+		}
+		it.csv(path+"/import?mode=replace", "ann@contoso.com\nbob@contoso.com\n")
+		if count("seat.assigned") != 1 || count("seat.released") != 0 {
+			t.Fatal("a preview wrote events")
+		}
+		if r := it.csv(path+"/import?mode=replace&apply=true", "ann@contoso.com\nbob@contoso.com\n"); r.code != 200 {
+			t.Fatalf("import: %d %s", r.code, r.body)
+		}
+		var released store.Event
+		st.R.Where("type = ?", "seat.released").First(&released)
+		if count("seat.assigned") != 3 || count("seat.released") != 1 || !strings.Contains(released.Data, "old@contoso.com") {
+			t.Fatalf("events: %d assigned, %d released %s", count("seat.assigned"), count("seat.released"), released.Data)
+		}
+	})
+}
