@@ -4,26 +4,7 @@ import { MemoryRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { AlertChannel, AlertItem, Role } from '../api';
 import { AlertsPage } from './Alerts';
-
-function json(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-interface Call {
-  method: string;
-  url: string;
-  body: string;
-}
-
-function mockFetch(handler: (c: Call) => Response | undefined) {
-  const calls: Call[] = [];
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const c = { method: init?.method ?? 'GET', url: String(input), body: String(init?.body ?? '') };
-    calls.push(c);
-    return handler(c) ?? json(404, { error: { code: 'not_found', message: 'unexpected ' + c.method + ' ' + c.url, request_id: 'r0' } });
-  });
-  return calls;
-}
+import { json, mockFetch } from './testutil';
 
 const alertTypes = [
   { type: 'marketplace_failing', description: 'calls to a marketplace keep failing' },

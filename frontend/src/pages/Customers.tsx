@@ -9,6 +9,7 @@ import { api, query, STATES, type Customer, type CustomerAdmins, type CustomerDe
 import { Empty, ErrorBox, Loading, Pager } from '../components';
 import { formatDate, marketplaceName, stateIntent } from '../format';
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from './common';
+import { AdminsTable } from './Team';
 
 export function CustomersPage() {
   return (
@@ -253,28 +254,7 @@ function CustomerDetail({ id }: { id: number }) {
       {org.isSuccess && admins.length === 0 ? (
         <p className={Classes.TEXT_MUTED}>No customer admins yet: invite one from the admins page.</p>
       ) : admins.length === 0 ? null : (
-        <HTMLTable compact striped className="mg-table mg-static" aria-label="Customer admins" style={{ maxWidth: 900 }}>
-          <thead>
-            <tr>
-              <th>E-mail</th>
-              <th>Name</th>
-              <th>Signs in with</th>
-              <th>Last sign-in</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {admins.map((a) => (
-              <tr key={a.id} data-testid="customer-admin">
-                <td>{a.email}</td>
-                <td>{a.name || '—'}</td>
-                <td>{[a.entra && 'Microsoft Entra', a.password && 'password'].filter(Boolean).join(', ') || '—'}</td>
-                <td>{formatDate(a.last_login_at)}</td>
-                <td>{a.disabled ? <Tag minimal>disabled</Tag> : <Tag minimal intent="success">active</Tag>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <AdminsTable admins={admins} label="Customer admins" rowTestId="customer-admin" className="mg-table mg-static" />
       )}
     </div>
   );

@@ -73,30 +73,7 @@ export function TeamPage() {
       {admins.length === 0 ? (
         <p>No admins yet.</p>
       ) : (
-        <HTMLTable compact striped className="mg-table" aria-label="Admins" style={{ maxWidth: 900 }}>
-          <thead>
-            <tr>
-              <th>E-mail</th>
-              <th>Name</th>
-              <th>Signs in with</th>
-              <th>Last sign-in</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {admins.map((a) => (
-              <tr key={a.id} data-testid="admin-row">
-                <td>{a.email}</td>
-                <td>{a.name || '—'}</td>
-                <td>
-                  {a.entra && <Tag minimal>Microsoft</Tag>} {a.password && <Tag minimal>password</Tag>}
-                </td>
-                <td>{a.last_login_at ? formatDate(a.last_login_at) : 'never'}</td>
-                <td>{a.disabled ? <Tag minimal intent="danger">disabled</Tag> : 'active'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <AdminsTable admins={admins} label="Admins" rowTestId="admin-row" />
       )}
       <H5 style={{ marginTop: 16 }}>Invitations</H5>
       {canManage && (
@@ -186,5 +163,35 @@ export function TeamPage() {
         </HTMLTable>
       )}
     </div>
+  );
+}
+
+/** An organisation's customer admins: how each signs in, when last, and whether they may. */
+export function AdminsTable({ admins, label, rowTestId, className = 'mg-table' }: { admins: CustomerAdmins['admins']; label: string; rowTestId: string; className?: string }) {
+  return (
+    <HTMLTable compact striped className={className} aria-label={label} style={{ maxWidth: 900 }}>
+      <thead>
+        <tr>
+          <th>E-mail</th>
+          <th>Name</th>
+          <th>Signs in with</th>
+          <th>Last sign-in</th>
+          <th>Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {admins.map((a) => (
+          <tr key={a.id} data-testid={rowTestId}>
+            <td>{a.email}</td>
+            <td>{a.name || '—'}</td>
+            <td>
+              {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>password</Tag>}
+            </td>
+            <td>{a.last_login_at ? formatDate(a.last_login_at) : 'never'}</td>
+            <td>{a.disabled ? <Tag minimal intent="danger">disabled</Tag> : <Tag minimal intent="success">active</Tag>}</td>
+          </tr>
+        ))}
+      </tbody>
+    </HTMLTable>
   );
 }

@@ -4,26 +4,7 @@ import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { WebhookDelivery, WebhookEndpoint } from '../api';
 import { pollEvery, WebhooksPage } from './Webhooks';
-
-function json(status: number, body: unknown) {
-  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-interface Call {
-  method: string;
-  url: string;
-  body: string;
-}
-
-function mockFetch(handler: (c: Call) => Response | undefined) {
-  const calls: Call[] = [];
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const c = { method: init?.method ?? 'GET', url: String(input), body: String(init?.body ?? '') };
-    calls.push(c);
-    return handler(c) ?? json(404, { error: { code: 'not_found', message: 'unexpected ' + c.method + ' ' + c.url, request_id: 'r0' } });
-  });
-  return calls;
-}
+import { json, mockFetch } from './testutil';
 
 const eventTypes = [
   { type: 'subscription.created', description: 'a subscription was recorded for the first time' },

@@ -7,7 +7,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { Role } from '../api';
 
 export function json(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
 export const refusal = (status: number, code: string, message: string, requestId: string) =>
@@ -17,6 +17,17 @@ export interface Call {
   method: string;
   url: string;
   body: string;
+}
+
+/** Mocks fetch: calls are recorded; what the handler does not answer is a 404. */
+export function mockFetch(handler: (c: Call) => Response | undefined) {
+  const calls: Call[] = [];
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const c = { method: init?.method ?? 'GET', url: String(input), body: String(init?.body ?? '') };
+    calls.push(c);
+    return handler(c) ?? json(404, { error: { code: 'not_found', message: 'unexpected ' + c.method + ' ' + c.url, request_id: 'r0' } });
+  });
+  return calls;
 }
 
 function Where() {
