@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -222,16 +223,9 @@ func (s *Server) inviteProblem(c *gin.Context, err error) {
 }
 
 func (s *Server) inviteData(c *gin.Context, inv *store.AdminInvite, cu *store.Customer, token string) map[string]any {
-	company := cmpOr(cu.Name, "your organisation")
+	company := cmp.Or(cu.Name, "your organisation")
 	return map[string]any{"Token": token, "Company": company, "Email": inv.Email, "Purpose": "to manage " + company + "'s subscriptions and seats",
-		"By": cmpOr(inv.CreatedBy, "An administrator"), "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != ""}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+		"By": cmp.Or(inv.CreatedBy, "An administrator"), "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != ""}
 }
 
 // invitation is a usable invitation link of either kind: to become a
@@ -441,7 +435,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 		}
 		if cu.AzureTenantID == "" || !strings.EqualFold(cu.AzureTenantID, who.TenantID) {
 			s.problem(c, http.StatusForbidden, "Use your organisation's Microsoft account",
-				"The account you signed in with does not belong to "+cmpOr(cu.Name, "the organisation")+"'s Microsoft Entra tenant. Sign in with your work account, or choose a password on the invitation page.", "", "")
+				"The account you signed in with does not belong to "+cmp.Or(cu.Name, "the organisation")+"'s Microsoft Entra tenant. Sign in with your work account, or choose a password on the invitation page.", "", "")
 			return
 		}
 		if who.ObjectID != "" {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -97,7 +98,7 @@ func (s *Server) findStaffInvitation(ctx context.Context, token string) (*invita
 		return nil, store.ErrTicketUsed
 	}
 	data := map[string]any{"Token": token, "Company": "the seller's team", "Email": inv.Email, "Name": inv.Name,
-		"Purpose": "to the seller's portal as " + inv.Role, "By": cmpOr(inv.CreatedBy, "An administrator"), "Microsoft": false}
+		"Purpose": "to the seller's portal as " + inv.Role, "By": cmp.Or(inv.CreatedBy, "An administrator"), "Microsoft": false}
 	return &invitation{data: data, use: func(ctx context.Context, fill func(*store.User)) (*store.User, error) {
 		return s.useStaffInvite(ctx, &inv, fill)
 	}}, nil

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func emitTo(tx *gorm.DB, now time.Time, e Event, targets []uint) error {
 	}
 	order := ""
 	if e.SubscriptionID != nil {
-		order = "sub:" + itoa(*e.SubscriptionID)
+		order = "sub:" + strconv.FormatUint(uint64(*e.SubscriptionID), 10)
 	}
 	ds := make([]store.WebhookDelivery, len(targets))
 	for i, id := range targets {
@@ -157,15 +158,6 @@ func emitTo(tx *gorm.DB, now time.Time, e Event, targets []uint) error {
 			NextAttemptAt: now, CreatedAt: now}
 	}
 	return tx.Create(&ds).Error
-}
-
-func itoa(n uint) string {
-	b := []byte{}
-	for n > 0 || len(b) == 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
 }
 
 // SubscriptionData is a subscription as events carry it: its current state.
