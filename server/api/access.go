@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,8 +88,13 @@ func (s *Server) accessCheck(c *gin.Context) {
 		return
 	}
 	q := s.Store.R.WithContext(c.Request.Context()).Preload("Customer").Preload("Offer").Preload("Plan")
-	cond := "aws_customer_account_id = ? OR aws_customer_identifier = ? OR aws_license_arn = ? OR azure_subscription_id = ? OR azure_tenant_id = ?"
-	args := []any{customer, customer, customer, customer, customer}
+	// Every identity a subscription carries finds it. An AWS account id also
+	// finds the subscriptions of the customer it belongs to: a legacy
+	// buyer's account id may be known only from the registration, which
+	// stores it on the customer (SNS messages carry no account id).
+	cond := `aws_customer_account_id = ? OR aws_customer_identifier = ? OR aws_license_arn = ? OR azure_subscription_id = ? OR azure_tenant_id = ?
+		OR customer_id IN (SELECT id FROM customers WHERE aws_account_id = ? AND aws_account_id <> '')`
+	args := []any{customer, customer, customer, customer, customer, customer}
 	if id, err := strconv.ParseUint(customer, 10, 32); err == nil && len(customer) < 12 {
 		cond += " OR customer_id = ?"
 		args = append(args, id)
@@ -122,7 +128,24 @@ func (s *Server) accessCheck(c *gin.Context) {
 	}
 	allowed, reason := lifecycle.State(best.State).CanUse(), accessReasons[best.State]
 	out := gin.H{"subscription": v}
-	if dimension != "" && allowed {
+	contract := best.Marketplace == "aws" && best.Offer != nil && best.Offer.Contract
+	if dimension != "" && allowed && !contract {
+		// Only AWS contracts entitle a customer to a dimension (GetEntitlements
+		// serves contract products only); every other subscription may use
+		// what its plan offers, its usage metered and billed by the hour.
+		reason += "; " + dimension + " needs no entitlement: only AWS contracts have entitlements"
+		if best.Plan != nil && slices.ContainsFunc(best.Plan.DimensionList(), func(d store.Dimension) bool { return d.Key == dimension }) {
+			reason = accessReasons[best.State] + "; " + dimension + " is billed by usage on plan " + best.Plan.PlanID
+		}
+	}
+	if dimension != "" && allowed && contract && best.Plan != nil &&
+		slices.ContainsFunc(best.Plan.DimensionList(), func(d store.Dimension) bool { return d.Key == dimension && d.Metered }) {
+		// A contract with consumption: the dimension is billed by usage on
+		// top of the contract, so AWS holds no entitlement for it.
+		reason += "; " + dimension + " is billed by usage on top of the contract"
+		contract = false
+	}
+	if dimension != "" && allowed && contract {
 		var ent store.Entitlement
 		err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND dimension = ?", best.ID, dimension).Limit(1).Find(&ent).Error
 		if err != nil {

@@ -114,11 +114,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 	if contract && s.AWSEvents != nil {
 		// For contracts, access follows the entitlements. If AWS does not
 		// answer now, entitlement-updated or License Updated will bring them.
-		ref := subscriptions.Ref{AWSProductCode: cust.ProductCode, AWSCustomerIdentifier: cust.CustomerIdentifier}
-		if cust.LicenseArn != "" {
-			ref = subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn}
-		}
-		if _, err := s.AWSEvents.RefreshEntitlements(ctx, ref, cust.ProductCode, "aws_registration", &msg.ID); err != nil {
+		if _, err := s.AWSEvents.RefreshEntitlements(ctx, resolvedRef(cust), cust.ProductCode, "aws_registration", &msg.ID); err != nil {
 			s.Log.Warn("aws registration: entitlements not read", "request_id", requestID(c), "err", err)
 		}
 	}
@@ -159,10 +155,7 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 			}
 			customerID = &c.ID
 		}
-		ref := subscriptions.Ref{AWSProductCode: cust.ProductCode, AWSCustomerIdentifier: cust.CustomerIdentifier}
-		if cust.LicenseArn != "" {
-			ref = subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn}
-		}
+		ref := resolvedRef(cust)
 		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
 		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
 			subscriptions.Meta{Source: "aws_registration", Actor: "buyer", Payload: string(payload), InboxID: &inboxID},
@@ -200,6 +193,15 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 		return tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
 	})
 	return subID, contract, err
+}
+
+// resolvedRef is every identity ResolveCustomer gave. Legacy products get
+// the CustomerIdentifier and also the CustomerAWSAccountId, LicenseArn and
+// ProductCode (reference §3): one purchase, one subscription carrying them
+// all, found again by whichever of them a later message names.
+func resolvedRef(cust awsmp.Customer) subscriptions.Ref {
+	return subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn,
+		AWSCustomerIdentifier: cust.CustomerIdentifier, AWSProductCode: cust.ProductCode}
 }
 
 var onboardingPage = page("Set up your account", `<h1>Set up your {{.Product}} account</h1>

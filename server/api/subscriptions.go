@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
@@ -367,8 +368,15 @@ func (s *Server) getSubscription(c *gin.Context) {
 			audit = append(audit, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
 		}
 	}
+	// The one identity AWS usage is sent under (never both models for one
+	// customer): what the next metering record will carry.
+	var metering *awsmp.MeteringIdentity
+	if sub.Marketplace == "aws" {
+		id := awsmp.MeteringIdentityFor(awsmp.OfferModel(sub), sub)
+		metering = &id
+	}
 	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary,
-		"audit": audit})
+		"audit": audit, "aws_metering_identity": metering})
 }
 
 // subscriptionRaw is the marketplace's own record of a subscription:

@@ -74,6 +74,11 @@ func (c *Client) BatchMeterUsage(ctx context.Context, productCode string, record
 		if (r.LicenseArn == "") != legacy {
 			return nil, errors.New("BatchMeterUsage: one call carries either license or legacy records, not both")
 		}
+		if r.LicenseArn != "" && r.CustomerIdentifier != "" {
+			// AWS: CustomerIdentifier and CustomerAWSAccountId are mutually
+			// exclusive in one UsageRecord; the model is chosen at sealing.
+			return nil, errors.New("BatchMeterUsage: a record names a CustomerIdentifier and a LicenseArn; it must carry one identity model")
+		}
 		u := mmtypes.UsageRecord{Dimension: aws.String(r.Dimension), Quantity: aws.Int32(r.Quantity), Timestamp: aws.Time(r.Hour.UTC())}
 		if legacy {
 			u.CustomerIdentifier = aws.String(r.CustomerIdentifier)

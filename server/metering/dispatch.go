@@ -262,13 +262,13 @@ func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 	if m.AWS == nil {
 		return retryAll(len(b), "AWS is not configured")
 	}
+	// Each record carries the one identity model its product is metered
+	// under, stamped when it was sealed (awsmp.MeteringIdentityFor): it is
+	// sent exactly as stored.
 	recs := make([]awsmp.UsageRecord, len(b))
 	for i, r := range b {
 		recs[i] = awsmp.UsageRecord{CustomerAWSAccountID: r.AWSCustomerAccountID, LicenseArn: r.AWSLicenseArn,
 			CustomerIdentifier: r.AWSCustomerIdentifier, Dimension: r.Dimension, Quantity: int32(math.Round(r.Quantity)), Hour: r.Hour}
-		if r.AWSLicenseArn != "" {
-			recs[i].CustomerIdentifier = "" // never both identities for one customer
-		}
 	}
 	res, err := m.AWS.BatchMeterUsage(ctx, b[0].AWSProductCode, recs)
 	m.observe("aws", "BatchMeterUsage", err)

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/store"
 )
@@ -161,7 +162,7 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 		}
 		if len(extra) > 0 {
 			var others []store.Subscription
-			if err := m.Store.R.WithContext(ctx).Preload("Plan").Where("id IN ?", dedupe(extra)).Find(&others).Error; err != nil {
+			if err := m.Store.R.WithContext(ctx).Preload("Plan").Preload("Offer").Where("id IN ?", dedupe(extra)).Find(&others).Error; err != nil {
 				return 0, err
 			}
 			for i := range others {
@@ -212,9 +213,17 @@ RETURNING subscription_id, dimension, quantity`)
 			for _, t := range batch {
 				q := totals[hourKey{t.sub.ID, t.dim, hour.Unix()}]
 				r := store.MeteringRecord{SubscriptionID: t.sub.ID, Marketplace: t.sub.Marketplace, Dimension: t.dim, Hour: hour, Quantity: q,
-					Status: store.RecordPending, Final: final, AWSCustomerAccountID: t.sub.AWSCustomerAccountID, AWSLicenseArn: t.sub.AWSLicenseArn,
-					AWSCustomerIdentifier: t.sub.AWSCustomerIdentifier, AWSProductCode: t.sub.AWSProductCode, AzureSubscriptionID: t.sub.AzureSubscriptionID,
-					CreatedAt: now, UpdatedAt: now}
+					Status: store.RecordPending, Final: final, AzureSubscriptionID: t.sub.AzureSubscriptionID, CreatedAt: now, UpdatedAt: now}
+				var missing string
+				if t.sub.Marketplace == "aws" {
+					// The record carries one identity model only, chosen for
+					// the product in one place (awsmp.MeteringIdentityFor).
+					id := awsmp.MeteringIdentityFor(awsmp.OfferModel(t.sub), t.sub)
+					r.AWSProductCode = t.sub.AWSProductCode // one product per call (R2), both models
+					r.AWSCustomerIdentifier = id.CustomerIdentifier
+					r.AWSCustomerAccountID, r.AWSLicenseArn = id.CustomerAWSAccountID, id.LicenseArn
+					missing = id.Missing
+				}
 				if t.sub.Plan != nil {
 					r.PlanID = t.sub.Plan.PlanID
 				}
@@ -222,6 +231,9 @@ RETURNING subscription_id, dimension, quantity`)
 				switch {
 				case st != lifecycle.Active && st != lifecycle.UnsubscribePending && st != lifecycle.Suspended:
 					r.Status, r.Reason = store.RecordNotActive, "the subscription is "+t.sub.State+": nothing is sent"
+					r.SettledAt = &now
+				case missing != "":
+					r.Status, r.Reason = store.RecordRejected, "cannot be sent to AWS: "+missing
 					r.SettledAt = &now
 				case t.sub.Marketplace == "azure" && q == 0:
 					r.Status, r.Reason = store.RecordNotSentZero, "Microsoft does not accept zero: idle hour kept here"

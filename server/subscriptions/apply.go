@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -19,7 +20,13 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-// Ref identifies a subscription: by id, or by one of its marketplace keys.
+// Ref identifies a subscription: by id, or by the marketplace identities
+// an event carries. An AWS event may carry several at once: for products
+// integrated before the concurrent-agreement model, ResolveCustomer answers
+// the CustomerIdentifier AND CustomerAWSAccountId, LicenseArn and ProductCode
+// (reference §1, §3). One purchase is one subscription carrying every
+// identity AWS gave, so a Ref finds the subscription that holds ANY of its
+// identities, and the identities it carries are merged onto it.
 type Ref struct {
 	ID uint
 
@@ -32,20 +39,57 @@ type Ref struct {
 }
 
 func (r Ref) where(tx *gorm.DB) (*gorm.DB, error) {
-	switch {
-	case r.ID != 0:
+	if r.ID != 0 {
 		return tx.Where("id = ?", r.ID), nil
+	}
+	var conds []string
+	var args []any
+	switch {
 	case r.AWSLicenseArn != "" && r.AWSCustomerAccountID == "":
 		// Some events carry the license alone; a license belongs to one account.
-		return tx.Where("aws_license_arn = ?", r.AWSLicenseArn), nil
+		conds, args = append(conds, "aws_license_arn = ?"), append(args, r.AWSLicenseArn)
 	case r.AWSLicenseArn != "":
-		return tx.Where("aws_customer_account_id = ? AND aws_license_arn = ?", r.AWSCustomerAccountID, r.AWSLicenseArn), nil
-	case r.AWSCustomerIdentifier != "":
-		return tx.Where("aws_product_code = ? AND aws_customer_identifier = ?", r.AWSProductCode, r.AWSCustomerIdentifier), nil
-	case r.AzureSubscriptionID != "":
+		conds, args = append(conds, "(aws_customer_account_id = ? AND aws_license_arn = ?)"), append(args, r.AWSCustomerAccountID, r.AWSLicenseArn)
+	}
+	if r.AWSCustomerIdentifier != "" {
+		conds, args = append(conds, "(aws_product_code = ? AND aws_customer_identifier = ?)"), append(args, r.AWSProductCode, r.AWSCustomerIdentifier)
+	}
+	if len(conds) > 0 {
+		return tx.Where("marketplace = 'aws' AND ("+strings.Join(conds, " OR ")+")", args...), nil
+	}
+	if r.AzureSubscriptionID != "" {
 		return tx.Where("azure_subscription_id = ?", r.AzureSubscriptionID), nil
 	}
 	return nil, errors.New("subscription reference has no key")
+}
+
+// mergeIdentities lists the AWS identities the reference carries that the
+// subscription lacks (column → value). A stored identity is never
+// replaced: events that name another license find the subscription by
+// another of its identities and leave the stored one as it is.
+func (r Ref) mergeIdentities(s *store.Subscription) map[string]any {
+	out := map[string]any{}
+	fill := func(col string, dst *string, v string) {
+		if v != "" && *dst == "" {
+			*dst = v
+			out[col] = v
+		}
+	}
+	if s.Marketplace != "aws" {
+		return out
+	}
+	if r.AWSLicenseArn != "" && r.AWSCustomerAccountID != "" && s.AWSLicenseArn == "" && s.AWSCustomerAccountID == "" {
+		fill("aws_customer_account_id", &s.AWSCustomerAccountID, r.AWSCustomerAccountID)
+		fill("aws_license_arn", &s.AWSLicenseArn, r.AWSLicenseArn)
+	}
+	if r.AWSCustomerIdentifier != "" && r.AWSProductCode != "" && s.AWSCustomerIdentifier == "" {
+		if s.AWSProductCode == "" || s.AWSProductCode == r.AWSProductCode {
+			fill("aws_product_code", &s.AWSProductCode, r.AWSProductCode)
+			fill("aws_customer_identifier", &s.AWSCustomerIdentifier, r.AWSCustomerIdentifier)
+		}
+	}
+	fill("aws_product_code", &s.AWSProductCode, r.AWSProductCode)
+	return out
 }
 
 // Meta says where an event came from, for the timeline.
@@ -113,11 +157,11 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var rows []store.Subscription
-	if err := q.Preload("Plan").Limit(1).Find(&rows).Error; err != nil {
+	if err := q.Preload("Plan").Order("id").Limit(2).Find(&rows).Error; err != nil {
 		return Result{}, err
 	}
 	var cur *store.Subscription
-	if len(rows) == 1 {
+	if len(rows) > 0 {
 		cur = &rows[0]
 	}
 
@@ -133,6 +177,8 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 
 	sub := cur
 	from := ""
+	var notes []string
+	merged := map[string]any{}
 	if cur == nil {
 		if !out.Subscription.Exists {
 			return res, nil
@@ -152,11 +198,28 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 		res.Created = true
 	} else {
 		from = cur.State
+		if len(rows) > 1 {
+			// Two records hold identities of this one purchase (stored before
+			// identities were merged): act on the older, merge nothing, say so.
+			notes = append(notes, fmt.Sprintf("the identities also name subscription %d: not merged", rows[1].ID))
+		} else {
+			merged = ref.mergeIdentities(sub)
+			if len(merged) > 0 {
+				notes = append(notes, "identities added: "+identityNote(merged))
+			}
+		}
 	}
 	if err := fromLifecycle(tx, sub, out.Subscription); err != nil {
 		return res, err
 	}
-	if out.Changed || res.Created {
+	planned, err := defaultPlan(tx, sub)
+	if err != nil {
+		return res, err
+	}
+	if planned != "" {
+		notes = append(notes, planned)
+	}
+	if out.Changed || res.Created || len(merged) > 0 || planned != "" {
 		var customer *store.Customer
 		if sub.CustomerID != nil {
 			var c store.Customer
@@ -172,12 +235,15 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 				return res, err
 			}
 		} else {
-			r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).
-				Updates(map[string]any{
-					"state": sub.State, "state_changed_at": sub.StateChangedAt, "plan_id": sub.PlanID,
-					"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
-					"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
-				})
+			upd := map[string]any{
+				"state": sub.State, "state_changed_at": sub.StateChangedAt, "plan_id": sub.PlanID,
+				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
+				"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
+			}
+			for k, v := range merged {
+				upd[k] = v
+			}
+			r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).Updates(upd)
 			if r.Error != nil {
 				return res, r.Error
 			}
@@ -194,6 +260,9 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	}
 	if meta.Note != "" {
 		te.Summary += " — " + meta.Note
+	}
+	for _, n := range notes {
+		te.Summary += " — " + n
 	}
 	if !res.Created && slices.Contains(out.Effects, lifecycle.QuantityChanged) && sub.Plan != nil && sub.Plan.SeatBased {
 		// Nobody loses a seat silently: say so when the seats assigned now
@@ -307,6 +376,41 @@ func fromLifecycle(tx *gorm.DB, s *store.Subscription, l lifecycle.Subscription)
 		s.PlanID, s.Plan = &p.ID, &p
 	}
 	return nil
+}
+
+// identityNote lists merged identities for the timeline, in a fixed order.
+func identityNote(m map[string]any) string {
+	var parts []string
+	for _, k := range []string{"aws_customer_identifier", "aws_product_code", "aws_customer_account_id", "aws_license_arn"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %v", strings.TrimPrefix(k, "aws_"), v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// defaultPlan gives an AWS subscription of a non-contract offer the
+// offer's plan when it has none. AWS SaaS subscriptions have no plans: the
+// product's metering dimensions apply to every buyer from the start
+// ("metering may begin" with subscribe-success, reference §6.3), so the
+// offer's default plan (its first) carries them. Contract subscriptions
+// get their plan from the entitlements instead. It returns a timeline note
+// when it assigned one.
+func defaultPlan(tx *gorm.DB, s *store.Subscription) (string, error) {
+	if s.Marketplace != "aws" || s.PlanID != nil || s.OfferID == nil {
+		return "", nil
+	}
+	var o store.Offer
+	if err := tx.Where("id = ?", *s.OfferID).Limit(1).Find(&o).Error; err != nil || o.ID == 0 || o.Contract {
+		return "", err
+	}
+	var plans []store.Plan
+	if err := tx.Where("offer_id = ?", o.ID).Order("id").Limit(1).Find(&plans).Error; err != nil || len(plans) == 0 {
+		return "", err
+	}
+	p := plans[0]
+	s.PlanID, s.Plan = &p.ID, &p
+	return fmt.Sprintf("plan %s: the offer's default plan (AWS SaaS subscriptions meter the product's dimensions)", p.PlanID), nil
 }
 
 func timePtr(t time.Time) *time.Time {
