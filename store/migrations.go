@@ -519,6 +519,15 @@ CREATE TABLE staff_invites (
 CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
 CREATE INDEX staff_invites_created ON staff_invites (created_at);
 `},
+	// AWS SaaS subscriptions that are not contracts meter the product's
+	// dimensions from the start: give those stored without a plan their
+	// offer's default plan (its first), as events now do.
+	{"202612030013_aws_default_plans", `
+UPDATE subscriptions SET plan_id = (SELECT MIN(p.id) FROM plans p WHERE p.offer_id = subscriptions.offer_id), version = version + 1
+WHERE marketplace = 'aws' AND plan_id IS NULL
+	AND offer_id IN (SELECT id FROM offers WHERE marketplace = 'aws' AND NOT contract)
+	AND EXISTS (SELECT 1 FROM plans p WHERE p.offer_id = subscriptions.offer_id);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -53,7 +53,9 @@ type usageRecord struct {
 func (m *Metering) Subscribe(id Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.subscribed[identityKey(id)] = id.ProductCode
+	for _, k := range identityKeys(id) {
+		m.subscribed[k] = id.ProductCode
+	}
 }
 
 // Unsubscribe makes further records for the identity fail with
@@ -61,7 +63,9 @@ func (m *Metering) Subscribe(id Identity) {
 func (m *Metering) Unsubscribe(id Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.subscribed, identityKey(id))
+	for _, k := range identityKeys(id) {
+		delete(m.subscribed, k)
+	}
 }
 
 // SetDimensions names a product's metering dimensions; records for other
@@ -109,6 +113,27 @@ func identityKey(id Identity) string {
 		return "ca:" + id.CustomerAWSAccountID + ":" + id.LicenseArn
 	}
 	return "legacy:" + id.ProductCode + ":" + id.CustomerIdentifier
+}
+
+// identityKeys are the keys a buyer can be metered under. For products
+// integrated before the concurrent-agreement model, ResolveCustomer answers
+// the CustomerIdentifier AND CustomerAWSAccountId, LicenseArn and
+// ProductCode (reference §1, §3), and AWS accepts records under either
+// model: "records with ProductCode and records with LicenseArn for one
+// customer and hour are billed twice". The fake bills both too, so a test
+// sees a double charge in Metered() instead of a refusal that would hide it.
+func identityKeys(id Identity) []string {
+	var out []string
+	if id.CustomerIdentifier != "" {
+		out = append(out, "legacy:"+id.ProductCode+":"+id.CustomerIdentifier)
+	}
+	if id.LicenseArn != "" {
+		out = append(out, "ca:"+id.CustomerAWSAccountID+":"+id.LicenseArn)
+	}
+	if len(out) == 0 {
+		out = append(out, identityKey(id))
+	}
+	return out
 }
 
 // maxBatchBody is R1's request size limit.

@@ -64,7 +64,9 @@ func (m *Metering) IssueToken(id Identity) string {
 	t := "sandbox-" + hex.EncodeToString(b)
 	m.mu.Lock()
 	m.tokens[t] = token{id: id, issued: m.now()}
-	m.subscribed[identityKey(id)] = id.ProductCode
+	for _, k := range identityKeys(id) {
+		m.subscribed[k] = id.ProductCode
+	}
 	m.mu.Unlock()
 	return t
 }
