@@ -147,3 +147,46 @@ func TestSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationGivesAWSSubscriptionsTheirDefaultPlan: AWS SaaS
+// subscriptions that are not contracts meter the product's dimensions from
+// the start; the ones stored without a plan get their offer's first plan,
+// contracts (plan from the entitlements) and Microsoft keep theirs.
+func TestMigrationGivesAWSSubscriptionsTheirDefaultPlan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Now().UTC()
+		mk := func(contract bool, code string) store.Offer {
+			o := store.Offer{Marketplace: "aws", Name: code, MarketplaceID: code, IdentityModel: "legacy", Contract: contract, CreatedAt: now, UpdatedAt: now,
+				Plans: []store.Plan{{PlanID: "first", Name: "First", Dimensions: `[{"key":"api_calls"}]`, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now},
+					{PlanID: "second", Name: "Second", Dimensions: `[]`, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now}}}
+			if err := st.W.Create(&o).Error; err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		payg, contract := mk(false, "payg"), mk(true, "contract")
+		sub := func(o store.Offer, ident string) store.Subscription {
+			s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, OfferID: &o.ID, AWSCustomerIdentifier: ident,
+				AWSProductCode: o.MarketplaceID, Version: 1, CreatedAt: now, UpdatedAt: now}
+			if err := st.W.Create(&s).Error; err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		a, b := sub(payg, "XA"), sub(contract, "XB")
+		if err := st.W.Exec("DELETE FROM schema_migrations WHERE id = ?", "202612030013_aws_default_plans").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Migrate(); err != nil {
+			t.Fatal(err)
+		}
+		var got []store.Subscription
+		st.R.Order("id").Find(&got)
+		if got[0].ID != a.ID || got[0].PlanID == nil || *got[0].PlanID != payg.Plans[0].ID || got[0].Version != 2 {
+			t.Fatalf("pay-as-you-go: %+v", got[0])
+		}
+		if got[1].ID != b.ID || got[1].PlanID != nil {
+			t.Fatalf("contract: %+v", got[1])
+		}
+	})
+}
