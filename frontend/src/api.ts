@@ -56,6 +56,22 @@ export interface Subscription {
   updated_at: string;
 }
 
+/**
+ * The one identity an AWS subscription's usage is sent under (AWS: never
+ * meter one customer under both models in the same hour): the offer's
+ * identity model, or inferred from what AWS gave when the offer has none.
+ */
+export interface AWSMeteringIdentity {
+  model: 'legacy' | 'concurrent_agreements' | '';
+  source: 'offer' | 'inferred';
+  customer_identifier: string;
+  product_code: string;
+  customer_aws_account_id: string;
+  license_arn: string;
+  /** What AWS has not given yet for this model ("" when usage can be sent). */
+  missing: string;
+}
+
 export interface TimelineEntry {
   id: number;
   at: string;

@@ -53,6 +53,9 @@ function mockApi(w: World) {
       return json(200, {
         subscription: w.sub, operations, entitlements: [{ dimension: 'users', kind: 'Integer', value: '25', expires_at: '2027-01-01T00:00:00Z', updated_at: old }],
         agreements: [],
+        aws_metering_identity: w.sub.marketplace === 'aws'
+          ? { model: 'concurrent_agreements', source: 'offer', customer_identifier: '', product_code: '', customer_aws_account_id: w.sub.aws_customer_account_id, license_arn: w.sub.aws_license_arn, missing: '' }
+          : null,
         timeline: [{ id: 1, at: old, kind: 'azure.resolved', source: 'azure_landing', summary: 'Purchase resolved', from_state: '', to_state: 'pending', actor: 'sandbox', payload: { planId: 'silver' }, inbox_id: null }],
         audit: [{ id: 5, at: '2026-01-02T00:00:00Z', actor: 'ops@seller.example', action: 'azure.changequantity', target_type: 'subscription', target_id: String(id), before: '', after: '{"quantity":3}', request_id: 'rq-5', ip: '10.0.0.1' }],
       });
@@ -322,6 +325,11 @@ describe('Subscription tabs', () => {
     fireEvent.click(screen.getByRole('tab', { name: 'Overview' }));
     await waitFor(() => expect(search).toBe(''));
     expect(within(screen.getByLabelText('Marketplace identities')).getByText('123456789012')).toBeTruthy();
+    // ...and the one identity model usage is sent to AWS under.
+    const metered = screen.getByTestId('metering-identity');
+    expect(metered.textContent).toContain('CustomerAWSAccountId + LicenseArn (concurrent agreements)');
+    expect(metered.textContent).toContain("(the offer's identity model)");
+    expect(metered.textContent).toContain('123456789012 · arn:aws:license-manager::123:license:l-1');
     expect(within(screen.getByTestId('flags')).getByText('test')).toBeTruthy();
   });
 });

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type AzureOperation, type Entitlement, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
+import { api, type Agreement, type AWSMeteringIdentity, type AzureOperation, type Entitlement, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from './Metering';
 import { SeatsTab, seatsQuery } from './Seats';
@@ -20,6 +20,8 @@ export interface SubscriptionDetail {
   agreements: Agreement[];
   operations: AzureOperation[];
   seats?: SeatSummary | null;
+  /** AWS only: the identity usage is metered under. */
+  aws_metering_identity?: AWSMeteringIdentity | null;
   /** Seller staff only. */
   audit?: AuditEntry[];
 }
@@ -226,6 +228,7 @@ function Overview(props: {
             </div>
           ))}
         </dl>
+        {d.aws_metering_identity && <MeteredAs id={d.aws_metering_identity} />}
         {s.marketplace === 'azure' && (
           <>
             <H5 style={{ marginTop: 12 }}>Microsoft operations</H5>
@@ -250,6 +253,36 @@ function Overview(props: {
         <Timeline entries={latest} />
       </div>
     </div>
+  );
+}
+
+const modelNames: Record<string, string> = {
+  legacy: 'CustomerIdentifier + ProductCode (legacy)',
+  concurrent_agreements: 'CustomerAWSAccountId + LicenseArn (concurrent agreements)',
+};
+
+/** Which one of the AWS identities the hourly usage records carry. */
+function MeteredAs({ id }: { id: AWSMeteringIdentity }) {
+  const value =
+    id.model === 'legacy'
+      ? `${id.customer_identifier || '—'} · ${id.product_code || '—'}`
+      : id.model === 'concurrent_agreements'
+        ? `${id.customer_aws_account_id || '—'} · ${id.license_arn || '—'}`
+        : '';
+  return (
+    <dl className="mg-grid" aria-label="Metering identity" data-testid="metering-identity" style={{ marginTop: 8 }}>
+      <dt>Metered as</dt>
+      <dd>
+        {id.model ? modelNames[id.model] ?? id.model : 'not known yet'}
+        <span className="sub-hint">{id.source === 'offer' ? " (the offer's identity model)" : ' (inferred: the offer names no identity model)'}</span>
+        {value && (
+          <div>
+            <code>{value}</code>
+          </div>
+        )}
+        {id.missing && <div className={Classes.TEXT_MUTED}>Usage cannot be sent yet: {id.missing}.</div>}
+      </dd>
+    </dl>
   );
 }
 
