@@ -397,9 +397,15 @@ func TestAccessByAccountIDAndDimension(t *testing.T) {
 		now := e.clock.Now()
 		cust := store.Customer{Name: "Old Legacy", AWSAccountID: "123412341234", CreatedAt: now, UpdatedAt: now}
 		st.W.Create(&cust)
+		var offer store.Offer
+		st.R.Preload("Plans").Where("marketplace_id = ?", "prodlegacysaas").First(&offer)
 		old := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, CustomerID: &cust.ID, AWSCustomerIdentifier: "XOLD",
-			AWSProductCode: "prodlegacysaas", Version: 1, CreatedAt: now, UpdatedAt: now}
+			AWSProductCode: "prodlegacysaas", OfferID: &offer.ID, PlanID: &offer.Plans[0].ID, Version: 1, CreatedAt: now, UpdatedAt: now}
 		st.W.Create(&old)
+		// Usage names it by that account id too.
+		if r := e.usage(t, "123412341234", 3); r.Status != "accepted" || r.SubscriptionID == nil || *r.SubscriptionID != old.ID {
+			t.Fatalf("usage by the account id on the customer row: %+v", r)
+		}
 
 		cases := []struct {
 			name, query string

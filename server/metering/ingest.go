@@ -431,8 +431,12 @@ func lookup(tx *gorm.DB, refs []string) (map[string][]*candidate, error) {
 	var subs []store.Subscription
 	for _, chunk := range chunks(names, 500) {
 		var got []store.Subscription
-		q := tx.Preload("Plan").Preload("Offer").Where("aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?",
-			chunk, chunk, chunk, chunk, chunk)
+		// An AWS account id also names the subscriptions of the customer
+		// registered with it (a legacy buyer's account id may be known only
+		// from the registration, which stores it on the customer).
+		q := tx.Preload("Plan").Preload("Offer").Preload("Customer").Where(`aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?
+			OR customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`,
+			chunk, chunk, chunk, chunk, chunk, chunk)
 		if err := q.Order("id").Find(&got).Error; err != nil {
 			return nil, err
 		}
@@ -474,6 +478,9 @@ func lookup(tx *gorm.DB, refs []string) (map[string][]*candidate, error) {
 			"#" + strconv.FormatUint(uint64(s.ID), 10)}
 		if s.CustomerID != nil {
 			keys = append(keys, strconv.FormatUint(uint64(*s.CustomerID), 10))
+		}
+		if s.Customer != nil && s.Customer.AWSAccountID != "" && s.Customer.AWSAccountID != s.AWSCustomerAccountID {
+			keys = append(keys, s.Customer.AWSAccountID)
 		}
 		for _, k := range keys {
 			if k != "" && want[k] {
