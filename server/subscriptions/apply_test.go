@@ -2,6 +2,8 @@ package subscriptions_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +112,63 @@ func TestUnknownPlanStoresNothing(t *testing.T) {
 		st.R.Model(&store.Subscription{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("%d subscriptions stored", n)
+		}
+	})
+}
+
+// TestAnyIdentityFindsTheOnePurchase: for legacy products ResolveCustomer
+// answers the CustomerIdentifier AND CustomerAWSAccountId, LicenseArn and
+// ProductCode (reference §1, §3); an SNS message names only the customer
+// identifier, an EventBridge event only the account and license. Each finds
+// the one subscription; identities are added, never replaced.
+func TestAnyIdentityFindsTheOnePurchase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := offer(t, st)
+		init := func(s *store.Subscription) { s.OfferID = &o.ID }
+		apply := func(ref subscriptions.Ref, k lifecycle.Kind, at time.Time) subscriptions.Result {
+			t.Helper()
+			r, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: k, At: at}, subscriptions.Meta{Source: "test"}, init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		sns := subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XONE"}
+		resolved := subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XONE", AWSCustomerAccountID: "111122223333", AWSLicenseArn: "arn:l-1"}
+		license := subscriptions.Ref{AWSCustomerAccountID: "111122223333", AWSLicenseArn: "arn:l-1"}
+		first := apply(sns, lifecycle.AWSSubscribeSuccess, t0)
+		second := apply(resolved, lifecycle.AWSRegistered, t0.Add(time.Minute))
+		// A later event naming another license does not replace the stored one.
+		third := apply(subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XONE", AWSCustomerAccountID: "111122223333", AWSLicenseArn: "arn:l-2"},
+			lifecycle.AWSSubscribeSuccess, t0.Add(2*time.Minute))
+		fourth := apply(license, lifecycle.AWSUnsubscribePending, t0.Add(3*time.Minute))
+		for _, r := range []subscriptions.Result{second, third, fourth} {
+			if r.Created || r.Subscription.ID != first.Subscription.ID {
+				t.Fatalf("another subscription: %+v", r.Subscription)
+			}
+		}
+		s, _ := st.GetSubscription(ctx, first.Subscription.ID)
+		if s.AWSCustomerAccountID != "111122223333" || s.AWSLicenseArn != "arn:l-1" || s.AWSCustomerIdentifier != "XONE" || s.State != "unsubscribe_pending" {
+			t.Fatalf("stored: %+v", s)
+		}
+		// The default plan of a non-contract AWS offer came with it.
+		if s.Plan == nil || s.Plan.PlanID != "std" {
+			t.Fatalf("plan: %+v", s.Plan)
+		}
+
+		// Two records stored before identities were merged: the older one is
+		// acted on, nothing is merged (unique identities), the timeline says so.
+		a := apply(subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XTWO"}, lifecycle.AWSSubscribeSuccess, t0)
+		b := apply(subscriptions.Ref{AWSCustomerAccountID: "444455556666", AWSLicenseArn: "arn:l-two"}, lifecycle.AWSRegistered, t0)
+		r := apply(subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XTWO", AWSCustomerAccountID: "444455556666", AWSLicenseArn: "arn:l-two"},
+			lifecycle.AWSRegistered, t0.Add(time.Minute))
+		if r.Subscription.ID != a.Subscription.ID || r.Created {
+			t.Fatalf("acted on %d, want the older %d", r.Subscription.ID, a.Subscription.ID)
+		}
+		tl, _ := st.Timeline(ctx, a.Subscription.ID)
+		if last := tl[len(tl)-1].Summary; !strings.Contains(last, fmt.Sprintf("also name subscription %d: not merged", b.Subscription.ID)) {
+			t.Fatalf("timeline: %q", last)
 		}
 	})
 }
