@@ -236,7 +236,7 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 			}
 		} else {
 			upd := map[string]any{
-				"state": sub.State, "state_changed_at": sub.StateChangedAt, "plan_id": sub.PlanID,
+				"state": sub.State, "state_changed_at": sub.StateChangedAt, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
 				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
 				"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
 			}
@@ -396,21 +396,33 @@ func identityNote(m map[string]any) string {
 // offer's default plan (its first) carries them. Contract subscriptions
 // get their plan from the entitlements instead. It returns a timeline note
 // when it assigned one.
+//
+// A subscription first seen before its product had an offer is linked to
+// the offer here once the seller has created it.
 func defaultPlan(tx *gorm.DB, s *store.Subscription) (string, error) {
-	if s.Marketplace != "aws" || s.PlanID != nil || s.OfferID == nil {
+	if s.Marketplace != "aws" || s.PlanID != nil || (s.OfferID == nil && s.AWSProductCode == "") {
 		return "", nil
 	}
 	var o store.Offer
-	if err := tx.Where("id = ?", *s.OfferID).Limit(1).Find(&o).Error; err != nil || o.ID == 0 || o.Contract {
+	q := tx.Where("marketplace = 'aws' AND marketplace_id = ?", s.AWSProductCode)
+	if s.OfferID != nil {
+		q = tx.Where("id = ?", *s.OfferID)
+	}
+	if err := q.Limit(1).Find(&o).Error; err != nil || o.ID == 0 || o.Contract {
 		return "", err
 	}
 	var plans []store.Plan
 	if err := tx.Where("offer_id = ?", o.ID).Order("id").Limit(1).Find(&plans).Error; err != nil || len(plans) == 0 {
 		return "", err
 	}
+	linked := ""
+	if s.OfferID == nil {
+		s.OfferID = &o.ID
+		linked = "offer " + o.MarketplaceID + " linked; "
+	}
 	p := plans[0]
 	s.PlanID, s.Plan = &p.ID, &p
-	return fmt.Sprintf("plan %s: the offer's default plan (AWS SaaS subscriptions meter the product's dimensions)", p.PlanID), nil
+	return fmt.Sprintf("%splan %s: the offer's default plan (AWS SaaS subscriptions meter the product's dimensions)", linked, p.PlanID), nil
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -172,3 +172,26 @@ func TestAnyIdentityFindsTheOnePurchase(t *testing.T) {
 		}
 	})
 }
+
+// TestProductFirstSeenBeforeItsOffer: a notification about an unknown
+// product still creates the record (DESIGN: nothing is lost); once the
+// seller has created the offer, the next event links it and its default
+// plan, so the product's dimensions are metered without a database edit.
+func TestProductFirstSeenBeforeItsOffer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ref := subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XEARLY"}
+		r, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: t0}, subscriptions.Meta{Source: "test"}, nil)
+		if err != nil || r.Subscription.OfferID != nil || r.Subscription.PlanID != nil {
+			t.Fatalf("first: %+v %v", r.Subscription, err)
+		}
+		o := offer(t, st)
+		if _, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: t0.Add(time.Hour)}, subscriptions.Meta{Source: "test"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := st.GetSubscription(ctx, r.Subscription.ID)
+		if s.OfferID == nil || *s.OfferID != o.ID || s.Plan == nil || s.Plan.PlanID != "std" {
+			t.Fatalf("after the offer exists: %+v", s)
+		}
+	})
+}
