@@ -211,6 +211,10 @@ func appendResult(b []byte, r *metering.Result) []byte {
 	if r.Late {
 		b = append(b, `,"late":true`...)
 	}
+	if r.Code != "" {
+		b = append(b, `,"code":`...)
+		b = appendJSONString(b, r.Code)
+	}
 	return append(b, '}')
 }
 

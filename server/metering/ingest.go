@@ -528,7 +528,8 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) er
 	keys := map[hourKey]bool{}
 	var subs []uint
 	minHour := cur
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	nowUTC := now.UTC()
+	monthStart := time.Date(nowUTC.Year(), nowUTC.Month(), 1, 0, 0, 0, 0, time.UTC)
 	for _, p := range items {
 		if p.res.Status != "" {
 			continue
