@@ -36,7 +36,10 @@ func drain(t *testing.T, p *awsmp.Processor, bodies ...string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { (&awsmp.Poller{SQS: client, QueueURL: queue, Processor: p, Log: p.Log, Wait: 1}).Run(ctx); close(done) }()
+	go func() {
+		(&awsmp.Poller{SQS: client, QueueURL: queue, Processor: p, Log: p.Log, Wait: 1}).Run(ctx)
+		close(done)
+	}()
 	waitFor(t, "the queue to drain", func() bool { return fake.Len(queue) == 0 })
 	cancel()
 	<-done
