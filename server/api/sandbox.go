@@ -94,6 +94,9 @@ func (s *Server) sandboxSend(body string) {
 	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
 }
 
+// SandboxTrialDays is the free trial the sandbox's trial offers give.
+const SandboxTrialDays = 14
+
 // sandboxAgreement returns the running agreement of a concurrent-agreements
 // subscription; for one the sandbox never sold (seeded data) it makes one
 // up and links it with a License Updated, as AWS's first event would.
@@ -104,6 +107,9 @@ func (s *Server) sandboxAgreement(c *gin.Context, sub *store.Subscription, id aw
 		return ag.AgreementID
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+	if s.Sandbox.AWSAgreements != nil {
+		s.Sandbox.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
+	}
 	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.Now()))
 	return agreement
 }
@@ -140,6 +146,15 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 			Status: "ACTIVE", Start: now, OfferID: "offer-sandbox-" + offer.MarketplaceID}
 		if offer.Contract {
 			ev.End = now.AddDate(1, 0, 0)
+		}
+		if s.Sandbox.AWSAgreements != nil {
+			// The terms the buyer accepted, as GetAgreementTerms answers them
+			// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
+			terms := awsfake.AgreementTerms{Start: now}
+			if trial {
+				terms.FreeTrialDays = SandboxTrialDays
+			}
+			s.Sandbox.AWSAgreements.SetTerms(agreement, terms)
 		}
 		s.sandboxSend(ev.Body(now))
 		s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, agreement, now))
