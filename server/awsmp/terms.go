@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
+	"github.com/aws/smithy-go"
 	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/store"
@@ -113,7 +114,14 @@ func (p *Processor) readTerms(ctx context.Context, row *store.AWSAgreement) erro
 		return db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "unavailable",
 			"terms_error": "", "terms_next_at": nil, "updated_at": now}).Error
 	case err != nil:
-		next := now.Add(retryDelay(row.TermsAttempts))
+		// Throttling, server faults and network failures are retried with
+		// backoff; AWS's refusals (access denied — a channel partner's
+		// agreement —, not found, validation) are final: the free trial
+		// stays unknown with the reason, and the agreement is not read again.
+		var next any
+		if transientTermsError(err) {
+			next = now.Add(retryDelay(row.TermsAttempts))
+		}
 		if uerr := db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "error",
 			"terms_error": clip(err.Error(), 512), "terms_attempts": gorm.Expr("terms_attempts + 1"), "terms_next_at": next, "updated_at": now}).Error; uerr != nil {
 			return uerr
@@ -145,6 +153,18 @@ func (p *Processor) readTerms(ctx context.Context, row *store.AWSAgreement) erro
 	})
 }
 
+func transientTermsError(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return true // network, timeout, unreadable answer
+	}
+	switch api.ErrorCode() {
+	case "ThrottlingException", "InternalServerException", "ServiceUnavailableException", "RequestTimeout":
+		return true
+	}
+	return api.ErrorFault() == smithy.FaultServer
+}
+
 // FreeTrial is a subscription's AWS free trial as the portal shows it.
 type FreeTrial struct {
 	Status      string     `json:"status"` // active, ended, none, unknown (not read yet, or no Agreement API in this partition)
@@ -158,7 +178,7 @@ type FreeTrial struct {
 // agreements' terms: the newest agreement whose terms were read decides.
 func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 	var best *store.AWSAgreement
-	unavailable, pending := false, false
+	unavailable, pending, failed := false, false, ""
 	for i := range ags {
 		a := &ags[i]
 		switch a.TermsStatus {
@@ -168,6 +188,8 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 			}
 		case "unavailable":
 			unavailable = true
+		case "error":
+			failed = a.TermsError
 		default:
 			pending = true
 		}
@@ -190,6 +212,8 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 		return FreeTrial{Status: "unknown", Note: "this AWS partition has no Agreement Service to read the terms from"}
 	case pending:
 		return FreeTrial{Status: "unknown", Note: "the agreement's terms have not been read yet"}
+	case failed != "":
+		return FreeTrial{Status: "unknown", Note: "AWS did not give the agreement's terms: " + failed}
 	}
 	return FreeTrial{Status: "unknown", Note: "no AWS agreement is linked to this subscription"}
 }

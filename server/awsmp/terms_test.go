@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,22 @@ func TestAgreementTermsFailuresRetry(t *testing.T) {
 		st.R.First(&a, a.ID)
 		if a.TermsStatus != "read" || a.FreeTrialDays == nil || *a.FreeTrialDays != 7 {
 			t.Fatalf("after the retry: %+v", a)
+		}
+		// AWS's refusal (here: no such agreement for this seller) is final:
+		// not retried, the free trial unknown with the reason.
+		drain(t, p, event("l-x", "License Updated - Manufacturer", now, caLicense("111122223333", "x", "agmt-x", "prod-ca")))
+		p.ReadTerms(ctx)
+		var x store.AWSAgreement
+		st.R.Where("agreement_id = ?", "agmt-x").First(&x)
+		if x.TermsStatus != "error" || x.TermsNextAt != nil || !strings.Contains(x.TermsError, "ResourceNotFoundException") {
+			t.Fatalf("refused read: %+v", x)
+		}
+		calls := fake.Calls()
+		if p.ReadTerms(ctx); fake.Calls() != calls {
+			t.Fatal("a refused read was retried")
+		}
+		if ft := awsmp.FreeTrialOf([]store.AWSAgreement{x}, now); ft.Status != "unknown" || !strings.Contains(ft.Note, "ResourceNotFoundException") {
+			t.Fatalf("free trial after a refusal: %+v", ft)
 		}
 	})
 }
