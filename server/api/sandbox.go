@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +37,13 @@ AWS Marketplace does, and AWS's confirmation arrives on the notification queue.<
 <button type="submit" name="action" value="cancel">Cancel</button>
 {{if .Contract}}<button type="submit" name="action" value="upgrade">Upgrade contract (+10)</button>
 <button type="submit" name="action" value="expire">Let the contract expire</button>{{end}}
+{{if .License}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
+<button type="submit" name="action" value="agreement-event">Send this agreement event</button>{{end}}
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 <p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
-products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned).</p>`)
+products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned), and
+can be sent any of the agreement events that change no state (ending, renewal, cancellation request, billing adjustment,
+advisory, disbursement paused).</p>`)
 
 var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <form id="f" method="post" action="/marketplace/aws/register">
@@ -82,7 +87,11 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		}
 		rows = append(rows, r)
 	}
-	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows})
+	notices := make([]string, 0, len(awsfake.SandboxNotices))
+	for _, n := range awsfake.SandboxNotices {
+		notices = append(notices, n.DetailType)
+	}
+	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
 }
 
 // SandboxCancelDelay is how long the simulated AWS takes to complete a
@@ -240,6 +249,25 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident,
 				AgreementID: s.sandboxAgreement(c, sub, ident), Status: "EXPIRED"}.Body(now))
 		}
+	case "agreement-event":
+		// The agreement events that change no state: AWS sends them for a
+		// running agreement; they show on the timeline, and some alert.
+		if !license {
+			back("No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge).")
+			return
+		}
+		i := slices.IndexFunc(awsfake.SandboxNotices, func(n awsfake.Notice) bool { return n.DetailType == c.PostForm("event") })
+		if i < 0 {
+			back("Unknown event", "Choose an agreement event on the sandbox page.")
+			return
+		}
+		n := awsfake.SandboxNotices[i]
+		agreement := s.sandboxAgreement(c, sub, ident)
+		var extra map[string]any
+		if n.Extra != nil {
+			extra = n.Extra(agreement, now)
+		}
+		s.sandboxSend(awsfake.AgreementNotice(n.DetailType, ident, agreement, extra, now))
 	default:
 		back("Unknown action", "Choose an action on the sandbox page.")
 		return

@@ -511,8 +511,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 			Observe: func(err error) { calls.Observe("aws", "SQS ReceiveMessage", err) }}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
-	// Agreements' terms (free trials) are read once the agreement is linked.
-	go every(ctx, 30*time.Second, func(ctx context.Context) { proc.ReadTerms(ctx) })
+	// Agreements' terms (free trials) are read soon after the agreement is
+	// linked (an indexed look-up when there is nothing to read).
+	go every(ctx, 5*time.Second, func(ctx context.Context) { proc.ReadTerms(ctx) })
 	meter.Start(ctx)
 	go runMetering(ctx, meter, st, log)
 	go hooks.Run(ctx, time.Second)
