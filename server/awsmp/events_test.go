@@ -324,3 +324,31 @@ func reload(st *store.Store, id uint) store.Subscription {
 }
 
 func itoa(v uint) string { return strconv.FormatUint(uint64(v), 10) }
+
+// TestSeventeenAgreementDetailTypesAreKnown: every detail type AWS
+// documents for agreements is classified (a lifecycle kind or a known
+// note), in both role variants, and the notes also without their
+// "Purchase" prefix (AWS's pages name some both ways); none is unknown.
+func TestSeventeenAgreementDetailTypesAreKnown(t *testing.T) {
+	if len(awsmp.AgreementEventTypes) != 17 {
+		t.Fatalf("%d agreement detail types listed, AWS documents 17", len(awsmp.AgreementEventTypes))
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	d := caLicense("111122223333", "1", "agmt-1", "prod-ca")
+	d["agreement"] = map[string]any{"id": "agmt-1", "status": "EXPIRED"}
+	for _, et := range awsmp.AgreementEventTypes {
+		names := []string{et.DetailType + " - Manufacturer", et.DetailType + " - Proposer"}
+		lifecycle := et.DetailType == awsmp.AgreementCreated || et.DetailType == awsmp.AgreementAmended ||
+			et.DetailType == awsmp.AgreementEnded || et.DetailType == awsmp.AgreementEnding
+		if short := strings.TrimPrefix(et.DetailType, "Purchase "); short != et.DetailType && !lifecycle {
+			names = append(names, short+" - Proposer")
+		}
+		for _, name := range names {
+			n, err := awsmp.ParseNotification(event("e-"+name, name, at, d), "")
+			known := err == nil && (n.Kind != "" || (n.Note == nil && n.Agreement != nil && n.Ignore == "") || (n.Note != nil && n.Note.Known))
+			if !known {
+				t.Errorf("%q: not classified (%+v, %v)", name, n.Note, err)
+			}
+		}
+	}
+}
