@@ -100,7 +100,12 @@ func New(ctx context.Context, c Config) (*Client, error) {
 		}
 	})
 	entitlement := me.NewFromConfig(cfg, func(o *me.Options) {
+		// In the commercial partition the service lives in us-east-1 only;
+		// elsewhere (the European Sovereign Cloud) in the partition's region.
 		o.Region = "us-east-1"
+		if c.Partition != "" && c.Partition != PartitionAWS {
+			o.Region = c.Region
+		}
 		if c.EntitlementEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.EntitlementEndpoint)
 		}

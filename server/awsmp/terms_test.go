@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
+	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	"github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/schemas"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
@@ -177,6 +178,9 @@ func TestEuropeanSovereignCloudHasNoAgreementTerms(t *testing.T) {
 		}
 		if client.Agreement != nil {
 			t.Fatal("an Agreement Service client in a partition without the service")
+		}
+		if r := client.Entitlement.(interface{ Options() me.Options }).Options().Region; r != "eusc-de-east-1" {
+			t.Fatalf("entitlement region %q in the European Sovereign Cloud", r)
 		}
 		p := processor(st)
 		p.AWS = client
