@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
-	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	"github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/schemas"
+	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/marketgate/marketgate/server/awsmp"
