@@ -543,6 +543,86 @@ func TestSandboxAWSContractJourney(t *testing.T) {
 	})
 }
 
+// A free-trial purchase of a concurrent-agreements product in the sandbox:
+// the simulated Agreement Service answers GetAgreementTerms with a 14-day
+// FreeTrialPricingTerm, which the subscription shows; then the buyer page
+// sends agreement events that change no state, and each lands on the
+// subscription's timeline (the real binary, the real SDK clients, the
+// simulated SQS queue).
+func TestSandboxAWSAgreementEventsAndFreeTrial(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c, form := sandboxBuyer(t, s, "2", true, "tia@trial.example")
+	type detail struct {
+		Subscription struct {
+			ID    uint   `json:"id"`
+			State string `json:"state"`
+		} `json:"subscription"`
+		FreeTrial *struct {
+			Status string     `json:"status"`
+			Days   *int       `json:"days"`
+			EndsAt *time.Time `json:"ends_at"`
+		} `json:"free_trial"`
+		Timeline []struct {
+			Kind    string `json:"kind"`
+			Summary string `json:"summary"`
+		} `json:"timeline"`
+	}
+	var id uint
+	read := func() detail {
+		t.Helper()
+		if id == 0 {
+			var list struct {
+				Items []struct {
+					ID uint `json:"id"`
+				} `json:"items"`
+			}
+			r, err := c.Get(s.url + "/api/subscriptions")
+			if err != nil {
+				t.Fatal(err)
+			}
+			decode(t, r, &list)
+			if len(list.Items) != 1 {
+				return detail{}
+			}
+			id = list.Items[0].ID
+		}
+		var d detail
+		r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &d)
+		return d
+	}
+	eventually(t, s, "the 14-day free trial from the agreement's terms", func() bool {
+		d := read()
+		return d.Subscription.State == "active" && d.FreeTrial != nil && d.FreeTrial.Status == "active" &&
+			d.FreeTrial.Days != nil && *d.FreeTrial.Days == 14 && d.FreeTrial.EndsAt != nil
+	})
+	for _, ev := range []struct{ detailType, kind string }{
+		{"Purchase Agreement Advisory Issued", "aws.advisory_issued"},
+		{"Agreement Cancellation Request Pending Approval", "aws.cancellation_request"},
+		{"Purchase Agreement Disbursement Paused", "aws.disbursement_paused"},
+	} {
+		r := form("/sandbox/aws/notify", url.Values{"subscription": {fmt.Sprint(id)}, "action": {"agreement-event"}, "event": {ev.detailType}})
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sandbox %s: %d", ev.detailType, r.StatusCode)
+		}
+		eventually(t, s, ev.detailType+" on the timeline", func() bool {
+			for _, e := range read().Timeline {
+				if e.Kind == ev.kind {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if d := read(); d.Subscription.State != "active" {
+		t.Fatalf("agreement notes changed the state: %s", d.Subscription.State)
+	}
+}
+
 // The Microsoft buyer's journey in the sandbox: purchase on the simulated
 // marketplace, land, sign in with the simulated Entra ID, get activated,
 // then suspend from the customer side, which calls our webhook.

@@ -519,6 +519,16 @@ CREATE TABLE staff_invites (
 CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
 CREATE INDEX staff_invites_created ON staff_invites (created_at);
 `},
+	{"202612030015_aws_agreement_terms", `
+ALTER TABLE aws_agreements ADD COLUMN terms_status varchar(16) NOT NULL DEFAULT '';
+ALTER TABLE aws_agreements ADD COLUMN terms_error varchar(512) NOT NULL DEFAULT '';
+ALTER TABLE aws_agreements ADD COLUMN terms_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE aws_agreements ADD COLUMN terms_next_at {{ts}};
+ALTER TABLE aws_agreements ADD COLUMN terms_read_at {{ts}};
+ALTER TABLE aws_agreements ADD COLUMN free_trial_days integer;
+ALTER TABLE aws_agreements ADD COLUMN free_trial_ends_at {{ts}};
+CREATE INDEX aws_agreements_terms ON aws_agreements (terms_status, terms_next_at);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -294,8 +294,17 @@ type AWSAgreement struct {
 	DaysBeforeEnd       *int       // from the latest Purchase Agreement Ending
 	AutoRenewal         string     // "true", "false" or "" (not said)
 	LastEventAt         *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// The agreement's terms as GetAgreementTerms answered them (read once
+	// the agreement is linked to a subscription).
+	TermsStatus     string     // "" not read yet, "read", "unavailable" (no Agreement API in this partition), "error" (retried)
+	TermsError      string     // the last failure
+	TermsAttempts   int        // failed reads so far
+	TermsNextAt     *time.Time // the next read after a failure
+	TermsReadAt     *time.Time
+	FreeTrialDays   *int       // the FreeTrialPricingTerm's duration (AWS allows 5 to 31 days); nil: no free trial, or not known
+	FreeTrialEndsAt *time.Time // the agreement's start plus that duration, when the start is known
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName keeps gorm off its own pluralisation.

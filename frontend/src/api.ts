@@ -88,7 +88,20 @@ export interface Agreement {
   ended_at: string | null;
   days_before_end: number | null;
   auto_renewal: boolean | null;
+  /** GetAgreementTerms: '' not read yet, 'read', 'unavailable' (no Agreement Service in this AWS partition), 'error' (retried). */
+  terms_status: string;
+  free_trial_days: number | null;
+  free_trial_ends_at: string | null;
   updated_at: string;
+}
+
+/** An AWS subscription's free trial, from its agreements' terms. */
+export interface FreeTrial {
+  status: 'active' | 'ended' | 'none' | 'unknown';
+  days: number | null;
+  ends_at: string | null;
+  agreement_id?: string;
+  note?: string;
 }
 
 export interface AzureOperation {

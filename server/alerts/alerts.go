@@ -38,6 +38,10 @@ const (
 	InboxFailed        = "inbox_failed"
 	WebhookDisabled    = "webhook_disabled"
 	ApprovalWaiting    = "approval_waiting"
+	AgreementEnding    = "agreement_ending"
+	RenewalUpcoming    = "renewal_upcoming"
+	AgreementAdvisory  = "agreement_advisory"
+	DisbursementPaused = "disbursement_paused"
 )
 
 // Types lists the alert types a channel may choose.
@@ -50,6 +54,10 @@ var Types = []struct {
 	{InboxFailed, "an inbound marketplace message failed to apply"},
 	{WebhookDisabled, "an outbound webhook endpoint kept failing and was disabled"},
 	{ApprovalWaiting, "a subscription waits for the seller's approval"},
+	{AgreementEnding, "AWS: an agreement ends in 180, 120, 90, 60 or 30 days"},
+	{RenewalUpcoming, "AWS: an agreement is about to renew"},
+	{AgreementAdvisory, "AWS issued an advisory on an agreement"},
+	{DisbursementPaused, "AWS paused disbursements (payments to you) for an agreement"},
 }
 
 // KnownType reports whether t is an alert type.

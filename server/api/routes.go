@@ -135,6 +135,11 @@ func (s *Server) routes(r *gin.Engine) {
 		metering, queues, ents := s.slow(gin.WrapH(s.Sandbox.AWSMetering)), gin.WrapH(s.Sandbox.AWSSQS), s.slow(gin.WrapH(s.Sandbox.AWSEntitlements))
 		sb.POST("/aws/entitlement", ents)
 		sb.POST("/aws/entitlement/*rest", ents)
+		if s.Sandbox.AWSAgreements != nil {
+			agreements := s.slow(gin.WrapH(s.Sandbox.AWSAgreements))
+			sb.POST("/aws/agreement", agreements)
+			sb.POST("/aws/agreement/*rest", agreements)
+		}
 		sb.POST("/aws/metering", metering)
 		sb.POST("/aws/metering/*rest", metering)
 		sb.POST("/aws/sqs", queues)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +37,13 @@ AWS Marketplace does, and AWS's confirmation arrives on the notification queue.<
 <button type="submit" name="action" value="cancel">Cancel</button>
 {{if .Contract}}<button type="submit" name="action" value="upgrade">Upgrade contract (+10)</button>
 <button type="submit" name="action" value="expire">Let the contract expire</button>{{end}}
+{{if .License}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
+<button type="submit" name="action" value="agreement-event">Send this agreement event</button>{{end}}
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 <p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
-products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned).</p>`)
+products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned), and
+can be sent any of the agreement events that change no state (ending, renewal, cancellation request, billing adjustment,
+advisory, disbursement paused).</p>`)
 
 var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <form id="f" method="post" action="/marketplace/aws/register">
@@ -82,7 +87,11 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		}
 		rows = append(rows, r)
 	}
-	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows})
+	notices := make([]string, 0, len(awsfake.SandboxNotices))
+	for _, n := range awsfake.SandboxNotices {
+		notices = append(notices, n.DetailType)
+	}
+	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
 }
 
 // SandboxCancelDelay is how long the simulated AWS takes to complete a
@@ -94,6 +103,9 @@ func (s *Server) sandboxSend(body string) {
 	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
 }
 
+// SandboxTrialDays is the free trial the sandbox's trial offers give.
+const SandboxTrialDays = 14
+
 // sandboxAgreement returns the running agreement of a concurrent-agreements
 // subscription; for one the sandbox never sold (seeded data) it makes one
 // up and links it with a License Updated, as AWS's first event would.
@@ -104,6 +116,9 @@ func (s *Server) sandboxAgreement(c *gin.Context, sub *store.Subscription, id aw
 		return ag.AgreementID
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+	if s.Sandbox.AWSAgreements != nil {
+		s.Sandbox.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
+	}
 	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.Now()))
 	return agreement
 }
@@ -140,6 +155,15 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 			Status: "ACTIVE", Start: now, OfferID: "offer-sandbox-" + offer.MarketplaceID}
 		if offer.Contract {
 			ev.End = now.AddDate(1, 0, 0)
+		}
+		if s.Sandbox.AWSAgreements != nil {
+			// The terms the buyer accepted, as GetAgreementTerms answers them
+			// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
+			terms := awsfake.AgreementTerms{Start: now}
+			if trial {
+				terms.FreeTrialDays = SandboxTrialDays
+			}
+			s.Sandbox.AWSAgreements.SetTerms(agreement, terms)
 		}
 		s.sandboxSend(ev.Body(now))
 		s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, agreement, now))
@@ -225,6 +249,25 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident,
 				AgreementID: s.sandboxAgreement(c, sub, ident), Status: "EXPIRED"}.Body(now))
 		}
+	case "agreement-event":
+		// The agreement events that change no state: AWS sends them for a
+		// running agreement; they show on the timeline, and some alert.
+		if !license {
+			back("No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge).")
+			return
+		}
+		i := slices.IndexFunc(awsfake.SandboxNotices, func(n awsfake.Notice) bool { return n.DetailType == c.PostForm("event") })
+		if i < 0 {
+			back("Unknown event", "Choose an agreement event on the sandbox page.")
+			return
+		}
+		n := awsfake.SandboxNotices[i]
+		agreement := s.sandboxAgreement(c, sub, ident)
+		var extra map[string]any
+		if n.Extra != nil {
+			extra = n.Extra(agreement, now)
+		}
+		s.sandboxSend(awsfake.AgreementNotice(n.DetailType, ident, agreement, extra, now))
 	default:
 		back("Unknown action", "Choose an action on the sandbox page.")
 		return

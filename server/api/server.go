@@ -72,10 +72,11 @@ type Deps struct {
 
 // Sandbox is the simulated AWS Marketplace.
 type Sandbox struct {
-	AWSMetering     *awsfake.Metering     // under /sandbox/aws/metering
-	AWSSQS          *awsfake.SQS          // under /sandbox/aws/sqs
-	AWSEntitlements *awsfake.Entitlements // under /sandbox/aws/entitlement
-	AWSQueueURL     string                // the queue AWS's notifications go to
+	AWSMetering     *awsfake.Metering         // under /sandbox/aws/metering
+	AWSSQS          *awsfake.SQS              // under /sandbox/aws/sqs
+	AWSEntitlements *awsfake.Entitlements     // under /sandbox/aws/entitlement
+	AWSAgreements   *awsfake.AgreementService // under /sandbox/aws/agreement (GetAgreementTerms); nil: none
+	AWSQueueURL     string                    // the queue AWS's notifications go to
 
 	// Latency is added to every call of the simulated marketplace APIs
 	// (metering, fulfillment, SQS), to measure and test under realistic delays.

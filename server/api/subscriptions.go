@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
@@ -324,6 +325,9 @@ func (s *Server) getSubscription(c *gin.Context) {
 		EndedAt             *time.Time `json:"ended_at"`
 		DaysBeforeEnd       *int       `json:"days_before_end"`
 		AutoRenewal         *bool      `json:"auto_renewal"`
+		TermsStatus         string     `json:"terms_status"` // "" not read yet, read, unavailable (no Agreement Service), error
+		FreeTrialDays       *int       `json:"free_trial_days"`
+		FreeTrialEndsAt     *time.Time `json:"free_trial_ends_at"`
 		UpdatedAt           time.Time  `json:"updated_at"`
 	}
 	av := make([]agreementView, 0, len(ags))
@@ -334,7 +338,13 @@ func (s *Server) getSubscription(c *gin.Context) {
 			renew = &b
 		}
 		av = append(av, agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
-			a.EndedAt, a.DaysBeforeEnd, renew, a.UpdatedAt})
+			a.EndedAt, a.DaysBeforeEnd, renew, a.TermsStatus, a.FreeTrialDays, a.FreeTrialEndsAt, a.UpdatedAt})
+	}
+	// AWS free trials, from the agreements' terms (GetAgreementTerms).
+	var trial *awsmp.FreeTrial
+	if sub.Marketplace == "aws" {
+		ft := awsmp.FreeTrialOf(ags, s.Now())
+		trial = &ft
 	}
 	var ops []store.AzureOperation
 	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at DESC, id DESC").Limit(50).Find(&ops).Error; err != nil {
@@ -368,7 +378,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary,
-		"audit": audit})
+		"audit": audit, "free_trial": trial})
 }
 
 // subscriptionRaw is the marketplace's own record of a subscription:

@@ -394,7 +394,11 @@ func serve(ctx context.Context, args []string, o IO) error {
 	}
 	defer ln.Close()
 	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"),
-		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint")}
+		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint"),
+		Partition: v.str("aws-partition"), AgreementEndpoint: v.str("aws-agreement-endpoint"), AgreementRegion: v.str("aws-agreement-region")}
+	if err := awsmp.CheckPartition(awsCfg.Partition); err != nil {
+		return usageError{fmt.Errorf("--aws-partition: %w", err)}
+	}
 	queues := splitList(v.str("aws-sqs-queue-urls"))
 	var sb *api.Sandbox
 	var azSandbox *azureEndpoints
@@ -403,7 +407,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 		// SDK clients reach it over HTTP like the real services.
 		local := "http://" + ln.Addr().String()
 		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
-			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
+			AWSAgreements: awsfake.NewAgreementService(),
+			AWSQueueURL:   local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
 		if sb.Latency, err = time.ParseDuration(v.str("sandbox-latency")); err != nil || sb.Latency < 0 || sb.Latency > time.Minute {
 			return usageError{fmt.Errorf("--sandbox-latency must be a duration up to 1m, not %q", v.str("sandbox-latency"))}
@@ -419,7 +424,8 @@ func serve(ctx context.Context, args []string, o IO) error {
 			return err
 		}
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
-			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
+			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement",
+			AgreementEndpoint: local + "/sandbox/aws/agreement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}
 		if azSandbox, err = startAzureSandbox(ctx, st, sb, local); err != nil {
 			return err
@@ -505,6 +511,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 			Observe: func(err error) { calls.Observe("aws", "SQS ReceiveMessage", err) }}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
+	// Agreements' terms (free trials) are read soon after the agreement is
+	// linked (an indexed look-up when there is nothing to read).
+	go every(ctx, 5*time.Second, func(ctx context.Context) { proc.ReadTerms(ctx) })
 	meter.Start(ctx)
 	go runMetering(ctx, meter, st, log)
 	go hooks.Run(ctx, time.Second)

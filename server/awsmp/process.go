@@ -95,8 +95,11 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		}
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", subID, nil)
 	}
-	if n.Kind == "" && n.Agreement != nil && strings.HasPrefix(n.Action, "Purchase Agreement ") && n.Ignore == "" {
+	if n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "" {
 		return p.applyAgreement(ctx, m, n)
+	}
+	if n.Kind == "" && n.Note != nil {
+		return p.applyNote(ctx, m, n)
 	}
 	if n.Kind == "" {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)

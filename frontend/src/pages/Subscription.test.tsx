@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { AzureOperation, Role, Subscription } from '../api';
-import { SubscriptionPage } from './Subscription';
+import type { AzureOperation, FreeTrial, Role, Subscription } from '../api';
+import { freeTrialText, SubscriptionPage } from './Subscription';
 import { AWS_PORTAL } from './SubActions';
 
 function json(status: number, body: unknown) {
@@ -36,6 +36,7 @@ interface World {
   after?: AzureOperation[][];
   failedMessage?: { id: number; source: string; action: string; error: string };
   change?: (body: unknown) => Response;
+  freeTrial?: FreeTrial;
 }
 
 function mockApi(w: World) {
@@ -52,7 +53,7 @@ function mockApi(w: World) {
       if (started && w.after) operations = w.after[Math.min(polls++, w.after.length - 1)];
       return json(200, {
         subscription: w.sub, operations, entitlements: [{ dimension: 'users', kind: 'Integer', value: '25', expires_at: '2027-01-01T00:00:00Z', updated_at: old }],
-        agreements: [],
+        agreements: [], free_trial: w.freeTrial ?? null,
         timeline: [{ id: 1, at: old, kind: 'azure.resolved', source: 'azure_landing', summary: 'Purchase resolved', from_state: '', to_state: 'pending', actor: 'sandbox', payload: { planId: 'silver' }, inbox_id: null }],
         audit: [{ id: 5, at: '2026-01-02T00:00:00Z', actor: 'ops@seller.example', action: 'azure.changequantity', target_type: 'subscription', target_id: String(id), before: '', after: '{"quantity":3}', request_id: 'rq-5', ip: '10.0.0.1' }],
       });
@@ -323,5 +324,35 @@ describe('Subscription tabs', () => {
     await waitFor(() => expect(search).toBe(''));
     expect(within(screen.getByLabelText('Marketplace identities')).getByText('123456789012')).toBeTruthy();
     expect(within(screen.getByTestId('flags')).getByText('test')).toBeTruthy();
+  });
+});
+
+describe('AWS free trial', () => {
+  it('the Overview says until when the free trial from the agreement terms runs', async () => {
+    mockApi({ sub: { ...aws, free_trial: true }, freeTrial: { status: 'active', days: 14, ends_at: '2026-12-17T00:00:00Z', agreement_id: 'agmt-1' } });
+    renderAs('admin', '/subscriptions/10');
+    expect((await screen.findByTestId('free-trial')).textContent).toBe('Free trial until 2026-12-17 (14 days)');
+  });
+
+  it('a partition without the Agreement Service shows the free trial as unknown, not an error', async () => {
+    const note = 'this AWS partition has no Agreement Service to read the terms from';
+    mockApi({ sub: aws, freeTrial: { status: 'unknown', days: null, ends_at: null, note } });
+    renderAs('admin', '/subscriptions/10');
+    expect((await screen.findByTestId('free-trial')).textContent).toBe('Unknown — ' + note);
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('words every status', () => {
+    expect(freeTrialText({ status: 'ended', days: 7, ends_at: '2026-11-08T00:00:00Z' })).toBe('Free trial ended 2026-11-08 (7 days)');
+    expect(freeTrialText({ status: 'none', days: null, ends_at: null })).toBe('No free trial');
+    expect(freeTrialText({ status: 'active', days: 5, ends_at: null, note: "the agreement's start date is not known yet" }))
+      .toBe("Free trial (5 days) — the agreement's start date is not known yet");
+  });
+
+  it('a Microsoft subscription has no AWS free-trial line', async () => {
+    mockApi({ sub: azure });
+    renderAs('admin', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.queryByTestId('free-trial')).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type AzureOperation, type Entitlement, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
+import { api, type Agreement, type AzureOperation, type Entitlement, type FreeTrial, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from './Metering';
 import { SeatsTab, seatsQuery } from './Seats';
@@ -22,6 +22,23 @@ export interface SubscriptionDetail {
   seats?: SeatSummary | null;
   /** Seller staff only. */
   audit?: AuditEntry[];
+  /** AWS only: the free trial from the agreement's terms. */
+  free_trial?: FreeTrial | null;
+}
+
+/** The Overview's free-trial line: "Free trial until <date>" when AWS's terms say so. */
+export function freeTrialText(ft: FreeTrial): string {
+  const day = (s: string | null) => formatDate(s).slice(0, 10);
+  const days = ft.days ? ` (${ft.days} days)` : '';
+  switch (ft.status) {
+    case 'active':
+      return ft.ends_at ? `Free trial until ${day(ft.ends_at)}${days}` : `Free trial${days}${ft.note ? ' — ' + ft.note : ''}`;
+    case 'ended':
+      return `Free trial ended ${day(ft.ends_at)}${days}`;
+    case 'none':
+      return 'No free trial';
+  }
+  return `Unknown${ft.note ? ' — ' + ft.note : ''}`;
 }
 
 export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
@@ -172,6 +189,14 @@ function Overview(props: {
       >
         {seats.bought} bought · {seats.assigned} assigned · {seats.free} free{seats.over > 0 ? ` · ${seats.over} over` : ''}
       </Link>,
+    ]);
+  }
+  if (d.free_trial) {
+    rows.push([
+      'Free trial',
+      <span key="trial" data-testid="free-trial">
+        {freeTrialText(d.free_trial)}
+      </span>,
     ]);
   }
   rows.push(
@@ -329,6 +354,11 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
                   {!a.ended_at && a.days_before_end != null && (
                     <Tag minimal intent="warning" style={{ marginLeft: 6 }}>
                       ends in {a.days_before_end} days
+                    </Tag>
+                  )}
+                  {a.free_trial_days != null && (
+                    <Tag minimal style={{ marginLeft: 6 }}>
+                      {a.free_trial_ends_at ? `free trial until ${formatDate(a.free_trial_ends_at).slice(0, 10)}` : 'free trial'}
                     </Tag>
                   )}
                 </td>
