@@ -519,6 +519,15 @@ CREATE TABLE staff_invites (
 CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
 CREATE INDEX staff_invites_created ON staff_invites (created_at);
 `},
+	// Microsoft fidelity: plans learned from Microsoft wait for the seller's
+	// review; the term unit as Microsoft sent it; the answer a webhook call
+	// got, so a redelivery gets the same one.
+	{"202612030017_azure_fidelity", `
+ALTER TABLE plans ADD COLUMN needs_review {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE subscriptions ADD COLUMN term_unit varchar(32) NOT NULL DEFAULT '';
+ALTER TABLE inbox_messages ADD COLUMN answer_status integer NOT NULL DEFAULT 0;
+ALTER TABLE inbox_messages ADD COLUMN answer_body text NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

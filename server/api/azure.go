@@ -300,12 +300,15 @@ func (s *Server) azureWebhook(c *gin.Context) {
 		s.fail(c, err) // not stored: Microsoft retries
 		return
 	}
+	// A redelivery gets the answer the first delivery got (stored with it).
 	if ans.Status != http.StatusOK {
 		c.JSON(ans.Status, gin.H{"error": gin.H{"code": "rejected", "message": ans.Message, "request_id": requestID(c)}})
-		return
+	} else {
+		c.JSON(http.StatusOK, gin.H{"status": "received"})
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "received"})
 	if ans.New {
+		// Confirmed with Get Operation after the answer; a refused change is
+		// only recorded (never approved), an accepted one is acted on.
 		go func(id uint) {
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()

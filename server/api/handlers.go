@@ -507,7 +507,7 @@ func (s *Server) replayInbox(c *gin.Context) {
 		apply = s.AWSEvents.Apply
 	case azuremp.RejectedByPolicy(m):
 		s.failCode(c, apperr.Conflict, "this customer change was refused by the plan's policy when it arrived (%s); replaying it would approve it at Microsoft",
-			strings.TrimPrefix(m.Error, "rejected: "))
+			azuremp.RejectionReason(m))
 		return
 	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
 		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first
