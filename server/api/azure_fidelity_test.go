@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -157,4 +160,181 @@ func lastTimelineSummary(t *testing.T, st *store.Store, id uint) string {
 	var ev store.TimelineEvent
 	st.R.Where("subscription_id = ?", id).Order("id DESC").Limit(1).Find(&ev)
 	return ev.Summary
+}
+
+func form(subID uint) (string, map[string]string) {
+	return fmt.Sprintf("subscription=%d", subID), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+}
+
+// Reference §3: purchaser and beneficiary "differ for CSP or reseller
+// purchases; seats and sign-in belong to the beneficiary tenant". Whoever
+// Microsoft sends with a valid token and signs in reaches that purchase's
+// welcome page, may activate it when the plan lets the buyer, is told who
+// administers it; the beneficiary's organisation gets its customer admin
+// (issue 14, defect 1). Every activation policy.
+func TestAzurePurchaserFromAnotherTenant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		for _, tc := range []struct {
+			plan      string
+			landed    string // state right after the landing page
+			canAct    bool   // the purchaser sees (and may use) the Activate button
+			activated bool   // state after the purchaser posts the form
+		}{
+			{"auto", "active", false, true},
+			{"confirm", "pending", true, true},
+			{"approve", "pending", false, false},
+		} {
+			t.Run(tc.plan, func(t *testing.T) {
+				purchaser := azurefake.Party{EmailID: "buyer@procurement-" + tc.plan + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
+				beneficiary := azurefake.Party{EmailID: "it@fabrikam-" + tc.plan + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
+				msID, token, err := e.mk.Purchase(msOffer, tc.plan, 0, purchaser, beneficiary, "Fabrikam "+tc.plan)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mailsBefore := len(e.sent())
+				b := &browser{e: e.env}
+				r := e.land(b, token, purchaser)
+				if r.code != http.StatusSeeOther {
+					t.Fatalf("callback: %d %s", r.code, r.body)
+				}
+				page := b.get(r.hdr.Get("Location"))
+				body := string(page.body)
+				if page.code != http.StatusOK || !strings.Contains(body, "Administered by") || !strings.Contains(body, beneficiary.EmailID) {
+					t.Fatalf("welcome page for the purchaser: %d %s", page.code, body)
+				}
+				sub := e.ours(msID)
+				if sub.State != tc.landed {
+					t.Fatalf("after landing: %s, want %s", sub.State, tc.landed)
+				}
+				if strings.Contains(body, "Activate subscription") != tc.canAct {
+					t.Fatalf("activate button shown=%v, want %v: %s", !tc.canAct, tc.canAct, body)
+				}
+				// The purchaser is no one's customer admin; the beneficiary's organisation is the customer.
+				var cust store.Customer
+				st.R.First(&cust, *sub.CustomerID)
+				if _, err := st.UserByEmail(context.Background(), purchaser.EmailID); err == nil || cust.AzureTenantID != beneficiary.TenantID {
+					t.Fatalf("purchaser got an account, or customer %+v", cust)
+				}
+				// The beneficiary is invited by e-mail, once.
+				mails := e.sent()[mailsBefore:]
+				if len(mails) != 1 || mails[0].To != beneficiary.EmailID || !strings.Contains(mails[0].Text, "/invite?token=") {
+					t.Fatalf("invitation mails: %+v", mails)
+				}
+				// The purchaser activates when the plan lets the buyer (and only then: issue 15 finding 2).
+				f, h := form(sub.ID)
+				r = b.do(http.MethodPost, "/marketplace/azure/activate", f, h)
+				want := map[bool]int{true: http.StatusSeeOther, false: http.StatusForbidden}[tc.activated || tc.landed == "active"]
+				if r.code != want {
+					t.Fatalf("purchaser activates: %d, want %d: %s", r.code, want, r.body)
+				}
+				ms, _ := e.mk.Get(msID)
+				if got := e.ours(msID).State; (got == "active") != tc.activated || (ms.Status == "Subscribed") != tc.activated {
+					t.Fatalf("after the purchaser's activation: ours %s, Microsoft %s", got, ms.Status)
+				}
+				// Opening it again ("Manage account") invites no one twice.
+				tok2, _ := e.mk.PurchaseToken(msID)
+				e.land(&browser{e: e.env}, tok2, purchaser)
+				if n := len(e.sent()) - mailsBefore; n != 1 {
+					t.Fatalf("%d invitations", n)
+				}
+				// The beneficiary accepts the invitation and administers the subscription.
+				link := mails[0].Text[strings.Index(mails[0].Text, "/invite?token="):]
+				link = strings.TrimSpace(link)
+				admin := &browser{e: e.env}
+				tok := strings.TrimPrefix(link, "/invite?token=")
+				tokDecoded, _ := url.QueryUnescape(tok)
+				r = admin.do(http.MethodPost, "/invite", url.Values{"token": {tokDecoded}, "name": {"Fabrikam IT"}, "password": {"a long enough password 1"}}.Encode(),
+					map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+				if r.code != http.StatusSeeOther {
+					t.Fatalf("accept the invitation: %d %s", r.code, r.body)
+				}
+				if email, cid := admin.me(t); email != beneficiary.EmailID || cid == nil || *cid != cust.ID {
+					t.Fatalf("beneficiary admin: %s %v", email, cid)
+				}
+				if page := admin.get(fmt.Sprintf("/marketplace/azure/welcome?subscription=%d", sub.ID)); page.code != 200 || !strings.Contains(string(page.body), "(you)") {
+					t.Fatalf("welcome page for the admin: %d %s", page.code, page.body)
+				}
+				// Another purchase's page stays closed to this purchaser.
+				other, otherTok, otherWho := e.buy("auto", 0)
+				e.land(&browser{e: e.env}, otherTok, otherWho)
+				if r := b.get(fmt.Sprintf("/marketplace/azure/welcome?subscription=%d", e.ours(other).ID)); r.code != http.StatusForbidden {
+					t.Fatalf("someone else's purchase: %d", r.code)
+				}
+			})
+		}
+	})
+}
+
+// Issue 15, finding 2: the plan's activation policy holds on every path;
+// a customer admin cannot activate a plan the seller approves.
+func TestAzureBuyerCannotActivateWhatTheSellerApproves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		msID, token, who := e.buy("approve", 0)
+		b := &browser{e: e.env}
+		e.land(b, token, who)
+		if email, _ := b.me(t); email != who.EmailID {
+			t.Fatalf("the buyer is not signed in as customer admin: %q", email)
+		}
+		sub := e.ours(msID)
+		f, h := form(sub.ID)
+		if r := b.do(http.MethodPost, "/marketplace/azure/activate", f, h); r.code != http.StatusForbidden {
+			t.Fatalf("customer admin activates a seller-approved plan: %d %s", r.code, r.body)
+		}
+		if ms, _ := e.mk.Get(msID); e.ours(msID).State != "pending" || ms.Status != "PendingFulfillmentStart" {
+			t.Fatalf("activated against the policy: %s / %s", e.ours(msID).State, ms.Status)
+		}
+		// The seller still can.
+		e.user("operator@example.com", store.RoleOperator, nil)
+		if r := e.login("operator@example.com").do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/azure/activate", sub.ID), "", nil); r.code != 200 {
+			t.Fatalf("seller activate: %d %s", r.code, r.body)
+		}
+	})
+}
+
+// Issue 15, finding 6: once a customer admin is bound to an Entra object
+// id, another identity of the same tenant with the same e-mail claim does
+// not sign in as them (portal sign-in and landing page alike).
+func TestAzureBoundAdminMatchedByObjectIDOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		_, token, who := e.buy("auto", 0)
+		e.land(&browser{e: e.env}, token, who) // binds who.ObjectID
+		var admin store.User
+		st.R.Where("email = ?", who.EmailID).First(&admin)
+		if admin.EntraObjectID != who.ObjectID {
+			t.Fatalf("not bound: %+v", admin)
+		}
+		impostor := azurefake.Party{EmailID: who.EmailID, ObjectID: azuremp.NewGUID(), TenantID: who.TenantID}
+		b := &browser{e: e.env}
+		r := e.signInWithEntra(b, "/auth/microsoft", impostor)
+		if loc := r.hdr.Get("Location"); !strings.HasPrefix(loc, "/login?error=") {
+			t.Fatalf("impostor signed in: %d %s", r.code, loc)
+		}
+		if email, _ := b.me(t); email != "" {
+			t.Fatalf("impostor is signed in as %s", email)
+		}
+		// Through the landing page of a purchase of that organisation: no session as the admin either.
+		msID, tok2, err := e.mk.Purchase(msOffer, "confirm", 0, who, who, "Second")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2 := &browser{e: e.env}
+		e.land(b2, tok2, impostor)
+		if email, _ := b2.me(t); email != "" {
+			t.Fatalf("impostor signed in through the landing page as %s", email)
+		}
+		// The bound admin from another tenant with the same object id is not them either.
+		elsewhere := azurefake.Party{EmailID: who.EmailID, ObjectID: who.ObjectID, TenantID: azuremp.NewGUID()}
+		if r := e.signInWithEntra(&browser{e: e.env}, "/auth/microsoft", elsewhere); !strings.HasPrefix(r.hdr.Get("Location"), "/login?error=") {
+			t.Fatalf("object id from another tenant signed in: %s", r.hdr.Get("Location"))
+		}
+		// The real admin still signs in.
+		real := &browser{e: e.env}
+		if r := e.signInWithEntra(real, "/auth/microsoft", who); r.code != http.StatusSeeOther || strings.HasPrefix(r.hdr.Get("Location"), "/login") {
+			t.Fatalf("admin sign-in: %d %s", r.code, r.hdr.Get("Location"))
+		}
+		_ = msID
+	})
 }

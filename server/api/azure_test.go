@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,9 +51,20 @@ type azureEnv struct {
 	// lose, when set, makes Microsoft's webhook calls fail on the way (no
 	// answer reaches Microsoft; our server never sees them).
 	lose atomic.Bool
+
+	mailMu sync.Mutex
+	mails  []sentMail // what Marketgate e-mailed
 }
 
-func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
+type sentMail struct{ To, Subject, Text string }
+
+func (e *azureEnv) sent() []sentMail {
+	e.mailMu.Lock()
+	defer e.mailMu.Unlock()
+	return append([]sentMail(nil), e.mails...)
+}
+
+func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)) *azureEnv {
 	t.Helper()
 	esrv := httptest.NewUnstartedServer(nil)
 	esrv.StartTLS()
@@ -67,7 +79,7 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 	deliver := azurefake.HTTPWebhook(nil, ours.URL+"/marketplace/azure/webhook")
 	msrv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(msrv.Close)
-	e.mk = azurefake.NewMarketplace(azurefake.Options{Base: msrv.URL, Entra: entra, PublisherID: "acme",
+	mo := azurefake.Options{Base: msrv.URL, Entra: entra, PublisherID: "acme",
 		Offers: []azurefake.Offer{{OfferID: msOffer, Name: "Acme SaaS", Plans: []azurefake.Plan{
 			{PlanID: "auto", DisplayName: "Automatic"}, {PlanID: "confirm", DisplayName: "Buyer confirms"},
 			{PlanID: "approve", DisplayName: "Seller approves"},
@@ -80,7 +92,11 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 			}
 			return deliver(ctx, body, authorization)
 		},
-		WebhookAudience: msClient, WebhookTenant: msTenant})
+		WebhookAudience: msClient, WebhookTenant: msTenant}
+	for _, o := range opts {
+		o(&mo)
+	}
+	e.mk = azurefake.NewMarketplace(mo)
 	msrv.Config.Handler = e.mk
 
 	client, err := azuremp.New(azuremp.Config{TenantID: msTenant, ClientID: msClient, ClientSecret: msSecret, APIURL: msrv.URL,
@@ -97,7 +113,13 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 			OAuth: &oauth2.Config{ClientID: msClient, ClientSecret: msSecret, RedirectURL: "http://portal.test/marketplace/azure/callback",
 				Scopes: []string{"openid", "profile", "email"}, Endpoint: oauth2.Endpoint{AuthURL: esrv.URL + "/organizations/oauth2/v2.0/authorize",
 					TokenURL: esrv.URL + "/organizations/oauth2/v2.0/token", AuthStyle: oauth2.AuthStyleInParams}},
-			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client()},
+			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client(),
+			Mail: func(_ context.Context, to, subject, text string) error {
+				e.mailMu.Lock()
+				defer e.mailMu.Unlock()
+				e.mails = append(e.mails, sentMail{to, subject, text})
+				return nil
+			}},
 		AzureWebhook: e.webhook})
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
@@ -82,13 +84,72 @@ func ensureCatalog(tx *gorm.DB, now time.Time, offerID, planID string) (*store.O
 		return nil, nil, err
 	}
 	if p.ID == 0 {
+		// Not learned from Microsoft (learnPlans could not ask): a flat
+		// placeholder the seller must review.
 		p = store.Plan{OfferID: o.ID, PlanID: planID, Name: planID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic,
-			CreatedAt: now, UpdatedAt: now}
+			NeedsReview: true, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&p).Error; err != nil {
 			return nil, nil, err
 		}
 	}
 	return &o, &p, nil
+}
+
+// learnPlans adds the plans of an offer that the catalog does not know yet,
+// in the shape Microsoft gives them (listAvailablePlans: display name,
+// isPricePerSeat, metering dimensions), marked for the seller's review.
+// It asks Microsoft only when one of planIDs is unknown here; when it
+// cannot, ensureCatalog falls back to a placeholder, also marked.
+func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, planIDs ...string) {
+	if offerID == "" || msSubID == "" {
+		return
+	}
+	var known []string
+	if err := p.Store.R.WithContext(ctx).Model(&store.Plan{}).Joins("JOIN offers ON offers.id = plans.offer_id").
+		Where("offers.marketplace = 'azure' AND offers.marketplace_id = ?", offerID).Pluck("plans.plan_id", &known).Error; err != nil {
+		p.Log.Warn("azure: reading the catalog", "offer", offerID, "err", err)
+		return
+	}
+	missing := false
+	for _, id := range planIDs {
+		missing = missing || (id != "" && !slices.Contains(known, id))
+	}
+	if !missing {
+		return
+	}
+	plans, err := p.Client.ListAvailablePlans(ctx, msSubID)
+	if err != nil {
+		p.Log.Warn("azure: listAvailablePlans for a plan not in the catalog", "offer", offerID, "err", err)
+		return
+	}
+	now := p.Store.Now()
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		o, _, err := ensureCatalog(tx, now, offerID, "")
+		if err != nil || o == nil {
+			return err
+		}
+		for _, ap := range plans {
+			if ap.PlanID == "" || slices.Contains(known, ap.PlanID) {
+				continue
+			}
+			dims := []store.Dimension{}
+			for _, d := range ap.PlanComponents.MeteringDimensions {
+				if d.ID != "" {
+					dims = append(dims, store.Dimension{Key: d.ID, Name: cmp.Or(d.DisplayName, d.ID), Unit: d.UnitOfMeasure})
+				}
+			}
+			b, _ := json.Marshal(dims)
+			pl := store.Plan{OfferID: o.ID, PlanID: ap.PlanID, Name: cmp.Or(strings.TrimSpace(ap.DisplayName), ap.PlanID), SeatBased: ap.IsPricePerSeat,
+				Dimensions: string(b), ActivationPolicy: store.ActivateAutomatic, NeedsReview: true, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "offer_id"}, {Name: "plan_id"}}, DoNothing: true}).Create(&pl).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		p.Log.Warn("azure: storing plans learned from Microsoft", "offer", offerID, "err", err)
+	}
 }
 
 // ensureCustomer returns the customer of an Entra tenant, creating it.
@@ -159,6 +220,12 @@ func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta
 	if s.Name != "" && sub.Name != s.Name {
 		upd["name"] = s.Name
 	}
+	// The term unit as Microsoft sends it, known to us or not (P1M … P5Y,
+	// PAY, or a value added later): stored and shown, never refused.
+	if u := strings.TrimSpace(s.Term.TermUnit); u != "" && sub.TermUnit != u && len(u) <= 32 {
+		upd["term_unit"] = u
+		sub.TermUnit = u
+	}
 	if len(upd) > 0 {
 		upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
 		if err := tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error; err != nil {
@@ -184,19 +251,36 @@ type Landed struct {
 	Plan         *store.Plan
 	Offer        *store.Offer
 	Customer     *store.Customer
-	User         *store.User // the signed-in buyer as customer admin (nil: not of the beneficiary tenant)
+	// User is the signed-in buyer as customer admin of the beneficiary's
+	// organisation; nil when they cannot be one (another tenant — a
+	// procurement team, a reseller, a parent company — or their e-mail
+	// belongs to another account).
+	User *store.User
+	// Purchaser: the signed-in person is not of the beneficiary's tenant.
+	Purchaser bool
 }
 
 // Land resolves a purchase token for a signed-in buyer: the subscription is
 // stored (pending until activated) and the buyer becomes the customer admin
 // of their organisation when they belong to the beneficiary tenant.
+// Whoever signed in with a valid token may see the purchase; the caller
+// invites the beneficiary when no one of that organisation administers it.
 func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Landed, error) {
 	r, err := p.Client.Resolve(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	s := r.Subscription
-	body, _ := json.Marshal(map[string]any{"resolved": r, "signed_in": who})
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID)
+	// Microsoft's answer as it was sent (its own field names), and who signed in.
+	raw := r.Raw
+	if len(raw) == 0 || !json.Valid(raw) {
+		raw, _ = json.Marshal(r)
+	}
+	body, _ := json.Marshal(struct {
+		Resolved json.RawMessage `json:"resolved"`
+		SignedIn Identity        `json:"signed_in"`
+	}{raw, who})
 	msg, _, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceLanding,
 		DedupKey: "landing:" + NewGUID(), Action: "Resolve", ContentType: "application/json", Body: string(body)})
 	if err != nil {
@@ -222,11 +306,13 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 		}
 		out.Offer, out.Plan, out.Customer = out.Subscription.Offer, out.Subscription.Plan, out.Subscription.Customer
 		if out.Customer != nil && who.TenantID != "" && strings.EqualFold(who.TenantID, out.Customer.AzureTenantID) {
-			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, who)
+			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, out.Customer.AzureTenantID, who)
 			if err != nil {
 				return err
 			}
 			out.User = u
+		} else {
+			out.Purchaser = true
 		}
 		return nil
 	})
@@ -240,17 +326,27 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 
 // ensureCustomerAdmin makes the signed-in buyer a customer admin of the
 // customer, unless their e-mail already belongs to someone else's account.
-func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identity) (*store.User, error) {
+// An account bound to an Entra object id is matched by that id (within the
+// customer's tenant) only, never by e-mail: another identity of the tenant
+// with the same email claim is not that person.
+func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, tenantID string, who Identity) (*store.User, error) {
 	var u store.User
-	q := tx.Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID)
-	if who.Email != "" {
-		q = q.Or("email = ?", who.Email)
+	if who.ObjectID != "" {
+		if err := tx.Where("entra_object_id = ?", who.ObjectID).Order("id").Limit(1).Find(&u).Error; err != nil {
+			return nil, err
+		}
 	}
-	if err := q.Order("id").Limit(1).Find(&u).Error; err != nil {
-		return nil, err
+	if u.ID == 0 && who.Email != "" {
+		if err := tx.Where("email = ?", store.NormalizeEmail(who.Email)).Order("id").Limit(1).Find(&u).Error; err != nil {
+			return nil, err
+		}
+		if u.ID != 0 && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
+			return nil, nil // bound to another Entra identity
+		}
 	}
 	if u.ID != 0 {
-		if u.Role != "customer_admin" || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled {
+		if u.Role != store.RoleCustomerAdmin || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled ||
+			!strings.EqualFold(who.TenantID, tenantID) {
 			return nil, nil // seller staff or another organisation's admin: not taken over
 		}
 		if u.EntraObjectID == "" && who.ObjectID != "" {
@@ -263,7 +359,7 @@ func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identi
 	if who.Email == "" {
 		return nil, nil
 	}
-	u = store.User{Email: who.Email, Name: who.Name, Role: "customer_admin", CustomerID: &customerID, EntraObjectID: who.ObjectID,
+	u = store.User{Email: store.NormalizeEmail(who.Email), Name: who.Name, Role: store.RoleCustomerAdmin, CustomerID: &customerID, EntraObjectID: who.ObjectID,
 		CreatedAt: now, UpdatedAt: now}
 	return &u, tx.Create(&u).Error
 }
@@ -271,9 +367,24 @@ func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identi
 // ErrNotPending: only a pending subscription can be activated.
 var ErrNotPending = errors.New("the subscription is not waiting for activation")
 
+// ErrNeedsSellerApproval: the plan's policy lets only the seller activate.
+var ErrNeedsSellerApproval = errors.New("the seller approves new subscriptions of this plan")
+
+// MayActivate reports whether the buyer's side (the landing page, the
+// buyer's Activate button) may activate a subscription on this plan; the
+// seller may always. Every activation path asks it on the server.
+func MayActivate(pl *store.Plan, source string) bool {
+	if source == SourcePortal {
+		return true
+	}
+	return pl != nil && (pl.ActivationPolicy == store.ActivateAutomatic || pl.ActivationPolicy == store.ActivateBuyerConfirms)
+}
+
 // Activate activates a pending Microsoft subscription with the marketplace
-// and records it. A second call (double click, reload, a seller and a
-// buyer at once) finds it active and does nothing.
+// and records it, with the term Microsoft reports right after. A second
+// call (double click, reload, a seller and a buyer at once) finds it
+// active and does nothing. source says who asks: SourcePortal (the seller)
+// or SourceLanding (the buyer), checked against the plan's policy.
 func (p *Processor) Activate(ctx context.Context, subID uint, actor, source string) (*store.Subscription, error) {
 	var sub store.Subscription
 	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
@@ -288,13 +399,38 @@ func (p *Processor) Activate(ctx context.Context, subID uint, actor, source stri
 	if sub.State != string(lifecycle.Pending) || sub.Plan == nil {
 		return nil, ErrNotPending
 	}
-	if err := p.Client.Activate(ctx, sub.AzureSubscriptionID, sub.Plan.PlanID, sub.Quantity, sub.Plan.SeatBased); err != nil {
-		return nil, err
+	if !MayActivate(sub.Plan, source) {
+		return nil, ErrNeedsSellerApproval
 	}
-	res, err := subscriptions.Apply(ctx, p.Store, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AzureActivated},
-		subscriptions.Meta{Source: source, Actor: actor}, nil)
+	// Activate with the plan and quantity Microsoft holds: a quantity only
+	// when Microsoft's subscription has one (per-seat plans, §4.2), whatever
+	// our catalog says about the plan.
+	ms, err := p.Client.Get(ctx, sub.AzureSubscriptionID)
 	if err != nil {
 		return nil, err
+	}
+	planID := cmp.Or(ms.PlanID, sub.Plan.PlanID)
+	if err := p.Client.Activate(ctx, sub.AzureSubscriptionID, planID, ms.Quantity, ms.Quantity > 0); err != nil {
+		return nil, err
+	}
+	ev := lifecycle.Event{Kind: lifecycle.AzureActivated}
+	unit := ""
+	// Read it back: the term starts at activation (§3), shown at once.
+	if after, err := p.Client.Get(ctx, sub.AzureSubscriptionID); err == nil {
+		ev.TermStart, ev.TermEnd = term(after)
+		unit = after.Term.TermUnit
+	} else {
+		p.Log.Warn("azure: reading the subscription back after activation", "subscription", sub.ID, "err", err)
+	}
+	res, err := subscriptions.Apply(ctx, p.Store, subscriptions.Ref{ID: sub.ID}, ev, subscriptions.Meta{Source: source, Actor: actor}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if unit != "" && unit != res.Subscription.TermUnit {
+		if err := p.Store.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Update("term_unit", unit).Error; err != nil {
+			return nil, err
+		}
+		res.Subscription.TermUnit = unit
 	}
 	return res.Subscription, nil
 }
@@ -545,7 +681,13 @@ func (p *Processor) retryRejected(ctx context.Context, m *store.InboxMessage, er
 // act applies a confirmed operation.
 func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
 	now := p.Store.Now()
-	sub := func() (Subscription, error) { return p.Client.Get(ctx, op.SubscriptionID) }
+	sub := func() (Subscription, error) {
+		s, err := p.Client.Get(ctx, op.SubscriptionID)
+		if err == nil {
+			p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
+		}
+		return s, err
+	}
 	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
 		var id uint
 		err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
@@ -706,13 +848,15 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 	if err != nil {
 		return err
 	}
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
 	var ev lifecycle.Event
 	note := "operation " + op.ID
+	start, end := term(s) // read back after the change: the term is current at once
 	switch op.Action {
 	case "ChangePlan":
-		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: cmp.Or(op.PlanID, s.PlanID), Quantity: op.Quantity}
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: cmp.Or(op.PlanID, s.PlanID), Quantity: op.Quantity, TermStart: start, TermEnd: end}
 	case "ChangeQuantity":
-		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity)}
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity), TermStart: start, TermEnd: end}
 		if op.Quantity > 0 {
 			ev.Quantity = op.Quantity
 		}
@@ -908,6 +1052,7 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 	if !ok {
 		return nil, false, nil
 	}
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID)
 	repaired := false
 	now := p.Store.Now()
 	start, end := term(s)
