@@ -2,11 +2,11 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
