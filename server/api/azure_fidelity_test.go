@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
@@ -336,5 +337,202 @@ func TestAzureBoundAdminMatchedByObjectIDOnly(t *testing.T) {
 			t.Fatalf("admin sign-in: %d %s", r.code, r.hdr.Get("Location"))
 		}
 		_ = msID
+	})
+}
+
+// Plans the catalog does not know yet (issue 14, defect 3) and term units
+// (reference §3 plus PAY and values Microsoft adds later).
+func withNewPlans(o *azurefake.Options) {
+	o.Offers[0].Plans = append(o.Offers[0].Plans,
+		azurefake.Plan{PlanID: "team", DisplayName: "Team (per user)", PerSeat: true, MinQuantity: 1, MaxQuantity: 100, Dimensions: []string{"api_calls"}, TermUnit: "P1Y"},
+		azurefake.Plan{PlanID: "payg", DisplayName: "Pay as you go", Dimensions: []string{"gb_stored"}, TermUnit: "PAY"},
+		azurefake.Plan{PlanID: "p3y", DisplayName: "Three years", TermUnit: "P3Y"},
+		azurefake.Plan{PlanID: "future", DisplayName: "Future term", TermUnit: "P18M"},
+	)
+}
+
+// Reference §4.5 (listAvailablePlans: isPricePerSeat, displayName,
+// meteringDimensions) and §4.2 (quantity only on per-seat plans, equal to
+// the purchased one): a plan first seen in a purchase is learned from
+// Microsoft, marked for review, and activated with the quantity it has.
+func TestAzurePlanLearnedFromMicrosoft(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st, withNewPlans)
+		// Microsoft does not answer listAvailablePlans: a placeholder, still
+		// marked for review; activation takes Microsoft's quantity anyway.
+		e.mk.FailNext("plans", 500, `{"error":{"code":"InternalError","message":"try later"}}`)
+		p3yID, tok, w := e.buy("p3y", 0)
+		e.land(&browser{e: e.env}, tok, w)
+		var p3y store.Plan
+		st.R.Where("plan_id = ?", "p3y").First(&p3y)
+		if ms, _ := e.mk.Get(p3yID); !p3y.NeedsReview || p3y.Name != "p3y" || ms.Status != "Subscribed" {
+			t.Fatalf("placeholder plan: %+v, Microsoft %s", p3y, ms.Status)
+		}
+
+		msID, token, who := e.buy("team", 7)
+		b := &browser{e: e.env}
+		r := e.land(b, token, who)
+		sub := e.ours(msID)
+		ms, _ := e.mk.Get(msID)
+		if sub.State != "active" || ms.Status != "Subscribed" || sub.Quantity != 7 {
+			t.Fatalf("per-seat plan not in the catalog: ours %s/%d, Microsoft %s", sub.State, sub.Quantity, ms.Status)
+		}
+		p := sub.Plan
+		if p == nil || !p.SeatBased || p.Name != "Team (per user)" || !p.NeedsReview || !strings.Contains(p.Dimensions, `"api_calls"`) {
+			t.Fatalf("learned plan: %+v", p)
+		}
+		// The other plans of the offer that the catalog lacked were learned with it.
+		var payg store.Plan
+		st.R.Where("plan_id = ?", "payg").First(&payg)
+		if payg.SeatBased || !payg.NeedsReview || !strings.Contains(payg.Dimensions, "gb_stored") {
+			t.Fatalf("payg: %+v", payg)
+		}
+		// The welcome page shows its seats.
+		if page := b.get(r.hdr.Get("Location")); page.code != 200 || !strings.Contains(string(page.body), "<dt>Seats</dt><dd>7</dd>") ||
+			!strings.Contains(string(page.body), "new to the seller") {
+			t.Fatalf("welcome: %d %s", page.code, page.body)
+		}
+		// Shown to the seller as needing review; saving the plan marks it reviewed.
+		e.user("admin@example.com", store.RoleAdmin, nil)
+		admin := e.login("admin@example.com")
+		var offers struct {
+			Items []struct {
+				Plans []struct {
+					ID          uint   `json:"id"`
+					PlanID      string `json:"plan_id"`
+					NeedsReview bool   `json:"needs_review"`
+				} `json:"plans"`
+			} `json:"items"`
+		}
+		admin.get("/api/offers").json(t, &offers)
+		review := map[string]bool{}
+		for _, o := range offers.Items {
+			for _, pl := range o.Plans {
+				review[pl.PlanID] = pl.NeedsReview
+			}
+		}
+		if !review["team"] || review["auto"] {
+			t.Fatalf("needs_review in the portal: %v", review)
+		}
+		if r := admin.do(http.MethodPatch, fmt.Sprintf("/api/plans/%d", p.ID), `{"activation_policy":"automatic"}`, nil); r.code != 200 {
+			t.Fatalf("save plan: %d %s", r.code, r.body)
+		}
+		if got := e.ours(msID).Plan; got.NeedsReview {
+			t.Fatal("still needs review after the seller saved it")
+		}
+		// A flat plan Microsoft does not price per seat is activated without a quantity.
+		flat, tok, w := e.buy("payg", 0)
+		e.land(&browser{e: e.env}, tok, w)
+		if ms, _ := e.mk.Get(flat); ms.Status != "Subscribed" || e.ours(flat).State != "active" {
+			t.Fatalf("flat learned plan: Microsoft %s, ours %s", ms.Status, e.ours(flat).State)
+		}
+	})
+}
+
+// Issue 14, defect 4: the term is there right after activation, and after
+// a change that succeeded, without waiting for a reconciliation.
+// Term units (reference §3 plus 2026's PAY, and any value Microsoft adds)
+// are stored and shown as sent, never a failed activation or webhook.
+func TestAzureTermAfterActivationAndUnits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st, withNewPlans)
+		msID, token, who := e.buy("confirm", 0)
+		b := &browser{e: e.env}
+		r := e.land(b, token, who)
+		f, h := form(e.ours(msID).ID)
+		b.do(http.MethodPost, "/marketplace/azure/activate", f, h)
+		sub := e.ours(msID)
+		ms, _ := e.mk.Get(msID)
+		if sub.State != "active" || sub.TermStart == nil || sub.TermEnd == nil || !sameDate(*sub.TermEnd, ms.EndDate) || sub.TermUnit != "P1M" {
+			t.Fatalf("term after activation: %v – %v (%s), Microsoft %v", sub.TermStart, sub.TermEnd, sub.TermUnit, ms.EndDate)
+		}
+		if page := b.get(r.hdr.Get("Location")); !strings.Contains(string(page.body), "1 month, "+ms.StartDate.Format("2006-01-02")) {
+			t.Fatalf("term on the welcome page: %s", page.body)
+		}
+		for unit, plan := range map[string]string{"PAY": "payg", "P3Y": "p3y", "P18M": "future", "P1Y": "team"} {
+			id, tok, w := e.buy(plan, 0)
+			r := e.land(&browser{e: e.env}, tok, w)
+			if r.code != http.StatusSeeOther {
+				t.Fatalf("%s: landing %d %s", unit, r.code, r.body)
+			}
+			got := e.ours(id)
+			if got.State != "active" || got.TermUnit != unit || got.TermEnd == nil {
+				t.Fatalf("%s: %s, unit %q, end %v", unit, got.State, got.TermUnit, got.TermEnd)
+			}
+			e.user("op-"+plan+"@example.com", store.RoleOperator, nil)
+			var detail struct {
+				Subscription struct {
+					TermUnit string `json:"term_unit"`
+				} `json:"subscription"`
+			}
+			e.login("op-"+plan+"@example.com").get(fmt.Sprintf("/api/subscriptions/%d", got.ID)).json(t, &detail)
+			if detail.Subscription.TermUnit != unit {
+				t.Fatalf("%s in the portal: %q", unit, detail.Subscription.TermUnit)
+			}
+			// A webhook for it (Renew) is processed, not failed.
+			if _, err := e.mk.Renew(id); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, unit+" renewal processed", func() bool {
+				var m store.InboxMessage
+				st.R.Where("source = ? AND subscription_id = ? AND action = ?", azuremp.SourceWebhook, got.ID, "Renew").Limit(1).Find(&m)
+				return m.Status == store.InboxProcessed
+			})
+		}
+		// After a customer's seat change succeeds the term is read back too.
+		seatsID, tok, w := e.buy("seats", 5)
+		e.land(&browser{e: e.env}, tok, w)
+		st.W.Model(&store.Subscription{}).Where("azure_subscription_id = ?", seatsID).Updates(map[string]any{"term_start": nil, "term_end": nil})
+		if _, err := e.mk.ChangeQuantity(seatsID, 9); err != nil {
+			t.Fatal(err)
+		}
+		e.pollUntil(t, "9 seats with the term", func() bool { s := e.ours(seatsID); return s.Quantity == 9 && s.TermEnd != nil })
+	})
+}
+
+func sameDate(a, b time.Time) bool { return a.UTC().Format("2006-01-02") == b.UTC().Format("2006-01-02") }
+
+// Issue 14, defect 5: the landing payload is stored as Microsoft sent it
+// (camelCase, reference §2: "field names are camelCase and case-sensitive").
+func TestAzureLandingPayloadAsMicrosoftSentIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		_, token, who := e.buy("seats", 3)
+		e.land(&browser{e: e.env}, token, who)
+		var m store.InboxMessage
+		st.R.Where("source = ?", azuremp.SourceLanding).Order("id DESC").First(&m)
+		for _, want := range []string{`"subscriptionName"`, `"saasSubscriptionStatus"`, `"beneficiary"`, `"emailId"`, `"tenantId"`, `"signed_in"`} {
+			if !strings.Contains(m.Body, want) {
+				t.Fatalf("stored landing payload lacks %s: %s", want, m.Body)
+			}
+		}
+		for _, goName := range []string{`"ID"`, `"Beneficiary"`, `"EmailID"`, `"SubscriptionName"`} {
+			if strings.Contains(m.Body, goName) {
+				t.Fatalf("stored landing payload has Go field name %s: %s", goName, m.Body)
+			}
+		}
+		e.user("viewer@example.com", store.RoleViewer, nil)
+		if r := e.login("viewer@example.com").get(fmt.Sprintf("/api/inbox/%d", m.ID)); r.code != 200 || !strings.Contains(string(r.body), `saasSubscriptionStatus`) {
+			t.Fatalf("shown: %d %s", r.code, r.body)
+		}
+	})
+}
+
+// Reference §6.1: Subscribe, "acknowledge, no action: refresh from GET
+// subscription" — answered 200, confirmed, processed, nothing broken.
+func TestAzureSubscribeWebhook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st, func(o *azurefake.Options) { o.SubscribeWebhook = true })
+		msID, token, who := e.buy("auto", 0)
+		e.land(&browser{e: e.env}, token, who)
+		e.mk.Tick()
+		eventually(t, "the Subscribe call processed", func() bool {
+			var m store.InboxMessage
+			st.R.Where("source = ? AND action = ?", azuremp.SourceWebhook, "Subscribe").Limit(1).Find(&m)
+			return m.ID != 0 && m.Status == store.InboxProcessed && m.AnswerStatus == http.StatusOK
+		})
+		if s := e.ours(msID); s.State != "active" || e.timeline(s.ID, "azure.activated") != 1 {
+			t.Fatalf("after Subscribe: %s, %d activations", s.State, e.timeline(s.ID, "azure.activated"))
+		}
 	})
 }
