@@ -490,7 +490,9 @@ func TestAzureTermAfterActivationAndUnits(t *testing.T) {
 	})
 }
 
-func sameDate(a, b time.Time) bool { return a.UTC().Format("2006-01-02") == b.UTC().Format("2006-01-02") }
+func sameDate(a, b time.Time) bool {
+	return a.UTC().Format("2006-01-02") == b.UTC().Format("2006-01-02")
+}
 
 // Issue 14, defect 5: the landing payload is stored as Microsoft sent it
 // (camelCase, reference §2: "field names are camelCase and case-sensitive").
