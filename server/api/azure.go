@@ -37,6 +37,10 @@ type AzureSignIn struct {
 	// purchaser cannot administer the subscription (nil: no e-mail set up;
 	// the seller invites them from the portal).
 	Mail func(ctx context.Context, to, subject, text string) error
+	// SimulatedEntra, outside the sandbox (--azure-simulated-entra), is
+	// the simulated Entra ID the buyer's browser signs in with, served
+	// under /sandbox/azure/entra.
+	SimulatedEntra http.Handler
 }
 
 // Session keys of a purchaser who signed in on the landing page but does
