@@ -143,3 +143,80 @@ func TestSimulatedEntraWithoutTheSandbox(t *testing.T) {
 		return len(list.Items) == 1 && list.Items[0].Quantity == 5
 	})
 }
+
+// The sandbox's /sandbox/azure makes a purchase where purchaser and
+// beneficiary are in different tenants, so a newcomer can walk it: the
+// purchaser lands, is told who administers it, and the beneficiary's
+// invitation (kept by the sandbox, which has no mail server) makes them
+// the customer admin.
+func TestSandboxMicrosoftPurchaseForAnotherOrganisation(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c := client(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	do := func(c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		if !strings.HasPrefix(u, "http") {
+			u = s.url + u
+		}
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, u, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		r, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		return r, string(b)
+	}
+	r, _ := do(c, http.MethodPost, "/sandbox/azure/purchase", url.Values{"offer": {"acme-analytics-saas"}, "plan": {"silver"},
+		"quantity": {"2"}, "name": {"Rita Reseller"}, "organization": {"Northwind"}, "beneficiary": {"Fabrikam"}})
+	landing := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(landing, "/marketplace/azure/landing?token=") {
+		t.Fatalf("purchase: %d %s", r.StatusCode, landing)
+	}
+	r, _ = do(c, http.MethodGet, landing, nil)
+	authorize := r.Header.Get("Location")
+	_, page := do(c, http.MethodGet, authorize, nil)
+	forms := regexp.MustCompile(`(?s)<form method="post">(.*?)</form>`).FindAllStringSubmatch(page, -1)
+	if len(forms) < 3 {
+		t.Fatalf("sign-in page:\n%s", page)
+	}
+	fields := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(forms[1][1], -1) {
+		fields.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if !strings.HasPrefix(fields.Get("email"), "rita@northwind") {
+		t.Fatalf("the first known user is not the purchaser: %v", fields)
+	}
+	r, _ = do(c, http.MethodPost, authorize, fields)
+	r, body := do(c, http.MethodGet, r.Header.Get("Location"), nil)
+	welcome := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(welcome, "/marketplace/azure/welcome?subscription=") {
+		t.Fatalf("callback: %d %s\n%s", r.StatusCode, welcome, body)
+	}
+	if _, page = do(c, http.MethodGet, welcome, nil); !strings.Contains(page, "Administered by") || !strings.Contains(page, "it@fabrikam") {
+		t.Fatalf("welcome for the purchaser:\n%s", page)
+	}
+	// The invitation, as the sandbox kept it.
+	_, page = do(c, http.MethodGet, "/sandbox/azure", nil)
+	m := regexp.MustCompile(`/invite\?token=([A-Za-z0-9_%\-]+)`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "To it@fabrikam") {
+		t.Fatalf("no invitation on the sandbox page:\n%s", page)
+	}
+	tok, _ := url.QueryUnescape(m[1])
+	it := client(t)
+	it.CheckRedirect = c.CheckRedirect
+	if r, body := do(it, http.MethodPost, "/invite", url.Values{"token": {tok}, "name": {"Fabrikam IT"}, "password": {"a long sandbox password 7"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept the invitation: %d %s", r.StatusCode, body)
+	}
+	if _, page = do(it, http.MethodGet, welcome, nil); !strings.Contains(page, "(you)") {
+		t.Fatalf("welcome for the beneficiary's admin:\n%s", page)
+	}
+}

@@ -498,8 +498,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 		if standaloneEntra != nil {
 			az.signIn.SimulatedEntra = standaloneEntra
 		}
-		if alertSvc.SMTP != nil {
+		switch {
+		case alertSvc.SMTP != nil:
 			az.signIn.Mail = alertSvc.SendMail // the beneficiary's invitation (purchaser of another tenant)
+		case sandboxMode:
+			az.signIn.SandboxMail = &api.SandboxMail{} // shown on /sandbox/azure
+			az.signIn.Mail = az.signIn.SandboxMail.Send
 		}
 	}
 	handler, err := api.New(deps)
