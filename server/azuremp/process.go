@@ -767,12 +767,13 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 			return nil, "", "", err
 		}
 		kind := map[string]lifecycle.Kind{"Suspend": lifecycle.AzureSuspend, "Reinstate": lifecycle.AzureReinstate, "Unsubscribe": lifecycle.AzureUnsubscribe}[op.Action]
+		start, end := term(s)
 		if op.Action == "Reinstate" && strings.EqualFold(op.Status, "InProgress") {
 			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil {
 				p.Log.Warn("azure reinstate acknowledgement", "operation", op.ID, "err", err) // tolerated (reference §6.1)
 			}
 		}
-		id, err := apply(s, lifecycle.Event{Kind: kind, At: at})
+		id, err := apply(s, lifecycle.Event{Kind: kind, At: at, TermStart: start, TermEnd: end})
 		if err == nil {
 			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
 		}

@@ -268,8 +268,14 @@ func (r *rules) apply() {
 		}
 	case AzureSuspend:
 		r.from([]State{Pending, Active}, Suspended, "Suspended")
+		if r.s.State == Suspended {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureReinstate:
 		r.from([]State{Suspended}, Active, "Reinstated")
+		if r.s.State == Active {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureUnsubscribe:
 		r.to(Ended, "Unsubscribed")
 	case Reconciled:
