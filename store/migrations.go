@@ -529,6 +529,15 @@ ALTER TABLE aws_agreements ADD COLUMN free_trial_days integer;
 ALTER TABLE aws_agreements ADD COLUMN free_trial_ends_at {{ts}};
 CREATE INDEX aws_agreements_terms ON aws_agreements (terms_status, terms_next_at);
 `},
+	// Microsoft fidelity: plans learned from Microsoft wait for the seller's
+	// review; the term unit as Microsoft sent it; the answer a webhook call
+	// got, so a redelivery gets the same one.
+	{"202612030017_azure_fidelity", `
+ALTER TABLE plans ADD COLUMN needs_review {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE subscriptions ADD COLUMN term_unit varchar(32) NOT NULL DEFAULT '';
+ALTER TABLE inbox_messages ADD COLUMN answer_status integer NOT NULL DEFAULT 0;
+ALTER TABLE inbox_messages ADD COLUMN answer_body text NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -113,8 +113,12 @@ type Plan struct {
 	AllowOverAssignment bool
 	AutoAssignSeats     bool
 	OverQuantityPolicy  string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// NeedsReview: the plan was learned from the marketplace (a purchase
+	// of a plan not in the catalog yet); the seller should check its
+	// policies.
+	NeedsReview bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Over-quantity policies: what the seat check answers for the seats
@@ -176,6 +180,7 @@ type Subscription struct {
 
 	TermStart *time.Time
 	TermEnd   *time.Time
+	TermUnit  string // Microsoft's term.termUnit as sent (P1M, P1Y, …, PAY, or any value it adds)
 	FreeTrial bool
 	IsTest    bool
 	AutoRenew bool
@@ -228,6 +233,10 @@ type InboxMessage struct {
 	ReceivedAt     time.Time
 	ProcessedAt    *time.Time
 	NextAttemptAt  *time.Time
+	// AnswerStatus and AnswerBody: what the first delivery was answered
+	// (webhooks), so that a redelivery gets the same answer.
+	AnswerStatus int
+	AnswerBody   string
 }
 
 // TableName keeps the table name readable.

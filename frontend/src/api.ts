@@ -47,6 +47,8 @@ export interface Subscription {
   azure_tenant_id: string;
   term_start: string | null;
   term_end: string | null;
+  /** Microsoft's term unit as sent (P1M … P5Y, PAY, or a value Microsoft adds later); "" for AWS. */
+  term_unit: string;
   free_trial: boolean;
   is_test: boolean;
   auto_renew: boolean;

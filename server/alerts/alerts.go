@@ -274,6 +274,12 @@ func (s *Service) post(ctx context.Context, target string, body any) error {
 	return nil
 }
 
+// SendMail sends one plain-text e-mail with the SMTP settings (ErrNoSMTP
+// without them): the beneficiary's invitation after a Microsoft purchase.
+func (s *Service) SendMail(_ context.Context, to, subject, text string) error {
+	return s.sendMail(to, subject, text, "")
+}
+
 func (s *Service) sendMail(to, subject, text, link string) error {
 	if s.SMTP == nil || s.SMTP.Addr == "" || s.SMTP.From == "" {
 		return ErrNoSMTP

@@ -270,7 +270,8 @@ func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string)
 		return
 	}
 	p.UpdatedAt = s.Now().UTC()
-	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{
+	p.NeedsReview = false // a seller saved it: reviewed
+	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{"needs_review": false,
 		"name": p.Name, "seat_based": p.SeatBased, "dimensions": p.Dimensions, "activation_policy": p.ActivationPolicy,
 		"reject_plan_change": p.RejectPlanChange, "reject_quantity_change": p.RejectQuantityChange, "min_quantity": p.MinQuantity,
 		"max_quantity": p.MaxQuantity, "allow_over_assignment": p.AllowOverAssignment, "auto_assign_seats": p.AutoAssignSeats,

@@ -457,13 +457,19 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 		s.startSession(c, u, "/")
 		return
 	}
-	// A returning customer admin: known by Entra object id, or by e-mail
-	// within the organisation whose Entra tenant signed them in.
+	// A returning customer admin: known by Entra object id within the
+	// organisation whose Entra tenant signed them in; an admin not bound
+	// to an object id yet, by e-mail within that organisation (then bound).
+	// Once bound, only the object id and tenant match: another identity of
+	// the tenant with the same email claim is not that admin.
 	var u store.User
 	q := s.Store.W.WithContext(ctx).Where("role = ? AND NOT disabled", store.RoleCustomerAdmin)
 	found := false
-	if who.ObjectID != "" {
-		if err := q.Session(&gorm.Session{}).Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID).Limit(1).Find(&u).Error; err != nil {
+	if who.ObjectID != "" && who.TenantID != "" {
+		if err := q.Session(&gorm.Session{}).Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID).
+			Where("customer_id IN (?)", s.Store.W.Model(&store.Customer{}).Select("id").
+				Where("LOWER(azure_tenant_id) = ? AND azure_tenant_id <> ''", strings.ToLower(who.TenantID))).
+			Limit(1).Find(&u).Error; err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -476,7 +482,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 			return
 		}
 		if cu.ID != 0 {
-			if err := q.Session(&gorm.Session{}).Where("email = ? AND customer_id = ?", store.NormalizeEmail(who.Email), cu.ID).Limit(1).Find(&u).Error; err != nil {
+			if err := q.Session(&gorm.Session{}).Where("email = ? AND customer_id = ? AND entra_object_id = ''", store.NormalizeEmail(who.Email), cu.ID).Limit(1).Find(&u).Error; err != nil {
 				s.fail(c, err)
 				return
 			}

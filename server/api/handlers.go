@@ -296,6 +296,9 @@ type planView struct {
 	AllowOverAssignment bool   `json:"allow_over_assignment"`
 	AutoAssignSeats     bool   `json:"auto_assign_seats"`
 	OverQuantityPolicy  string `json:"over_quantity_policy"`
+	// NeedsReview: learned from the marketplace (a purchase of a plan not in
+	// the catalog); saving the plan marks it reviewed.
+	NeedsReview bool `json:"needs_review"`
 }
 
 func viewPlan(p *store.Plan) planView {
@@ -305,7 +308,7 @@ func viewPlan(p *store.Plan) planView {
 	}
 	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
 		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
-		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p)}
+		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
 }
 
 func (s *Server) listOffers(c *gin.Context) {
@@ -507,7 +510,7 @@ func (s *Server) replayInbox(c *gin.Context) {
 		apply = s.AWSEvents.Apply
 	case azuremp.RejectedByPolicy(m):
 		s.failCode(c, apperr.Conflict, "this customer change was refused by the plan's policy when it arrived (%s); replaying it would approve it at Microsoft",
-			strings.TrimPrefix(m.Error, "rejected: "))
+			azuremp.RejectionReason(m))
 		return
 	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
 		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first

@@ -129,6 +129,11 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
 
+	// The simulated Entra ID alone (--azure-simulated-entra, without the sandbox).
+	if s.AzureSignIn != nil && s.AzureSignIn.SimulatedEntra != nil && (s.Sandbox == nil || s.Sandbox.AzureMarketplace == nil) {
+		r.Any("/sandbox/azure/entra/*rest", noStore, gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.AzureSignIn.SimulatedEntra)))
+	}
+
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {
 		sb := r.Group("/sandbox", noStore)

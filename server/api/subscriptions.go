@@ -54,6 +54,7 @@ type subscriptionView struct {
 	AzureTenantID         string     `json:"azure_tenant_id"`
 	TermStart             *time.Time `json:"term_start"`
 	TermEnd               *time.Time `json:"term_end"`
+	TermUnit              string     `json:"term_unit"`
 	FreeTrial             bool       `json:"free_trial"`
 	IsTest                bool       `json:"is_test"`
 	AutoRenew             bool       `json:"auto_renew"`
@@ -69,7 +70,7 @@ func viewSubscription(s *store.Subscription) subscriptionView {
 		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn,
 		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode, AWSOfferID: s.AWSOfferID,
 		AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
-		TermStart: s.TermStart, TermEnd: s.TermEnd, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
+		TermStart: s.TermStart, TermEnd: s.TermEnd, TermUnit: s.TermUnit, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
 		Version: s.Version, StateChangedAt: s.StateChangedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -431,6 +432,16 @@ func serve(ctx context.Context, args []string, o IO) error {
 			return err
 		}
 	}
+	simulatedEntra, err := v.boolean("azure-simulated-entra")
+	if err != nil {
+		return usageError{err}
+	}
+	var standaloneEntra *azurefake.Entra
+	if simulatedEntra && !sandboxMode { // --sandbox runs it anyway
+		if standaloneEntra, azSandbox, err = startStandaloneEntra(ctx, v, "http://"+ln.Addr().String(), log); err != nil {
+			return err
+		}
+	}
 	awsClient, err := awsmp.New(ctx, awsCfg)
 	if err != nil {
 		return err
@@ -490,6 +501,16 @@ func serve(ctx context.Context, args []string, o IO) error {
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
+		if standaloneEntra != nil {
+			az.signIn.SimulatedEntra = standaloneEntra
+		}
+		switch {
+		case alertSvc.SMTP != nil:
+			az.signIn.Mail = alertSvc.SendMail // the beneficiary's invitation (purchaser of another tenant)
+		case sandboxMode:
+			az.signIn.SandboxMail = &api.SandboxMail{} // shown on /sandbox/azure
+			az.signIn.Mail = az.signIn.SandboxMail.Send
+		}
 	}
 	handler, err := api.New(deps)
 	if err != nil {

@@ -61,6 +61,7 @@ var serveSettings = []setting{
 	{flag: "azure-metering-url", env: "MARKETGATE_AZURE_METERING_URL", usage: "Microsoft metering base URL (default: the API URL)"},
 	{flag: "azure-login-url", env: "MARKETGATE_AZURE_LOGIN_URL", usage: "Entra authority host for sign-in and signing keys (default https://login.microsoftonline.com)"},
 	{flag: "azure-webhook-insecure", env: "MARKETGATE_AZURE_WEBHOOK_INSECURE", def: "false", usage: "accept webhook calls without an Entra token: local emulators only; refused when the API URL is https", boolean: true},
+	{flag: "azure-simulated-entra", env: "MARKETGATE_AZURE_SIMULATED_ENTRA", def: "false", usage: "run the sandbox's simulated Entra ID (buyer sign-in, the publisher's tokens) without the rest of the sandbox: no demo data, no simulated marketplace; to run against Microsoft's SaaS API emulator offline (anyone can sign in as anyone: never in production)", boolean: true},
 	{flag: "azure-reconcile-interval", env: "MARKETGATE_AZURE_RECONCILE_INTERVAL", def: "1h", usage: "how often Microsoft subscriptions are compared with the marketplace and repaired (Go duration, at least 1m)"},
 	{flag: "support-email", env: "MARKETGATE_SUPPORT_EMAIL", usage: "support address shown to buyers on the first-use pages"},
 	{flag: "metering-grace", env: "MARKETGATE_METERING_GRACE", def: "5m", usage: "how long after an hour ends its usage is still counted in it before the hour is sealed and sent (Go duration, 1m to 1h)"},

@@ -217,8 +217,10 @@ func (v *WebhookVerifier) Verify(ctx context.Context, authorization string) erro
 
 // Identity is a buyer who signed in with Entra.
 type Identity struct {
-	TenantID, ObjectID string
-	Name, Email        string
+	TenantID string `json:"tenant_id"`
+	ObjectID string `json:"object_id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
 }
 
 // IDTokenVerifier checks the id_token of a (multi-tenant) sign-in.

@@ -128,7 +128,7 @@ type Event struct {
 	PlanID   string // ChangePlan, and the plan any event reports
 	Quantity int    // ChangeQuantity; 0 = not given
 
-	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry)
+	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry); Microsoft's term read back after activation and changes
 
 	EntitlementCurrent bool  // AWSEntitlements: at least one entitlement is current
 	Observed           State // Reconciled: the state the marketplace reports
@@ -234,6 +234,9 @@ func (r *rules) apply() {
 		}
 	case AzureActivated:
 		r.from([]State{Pending}, Active, "Activated")
+		if r.s.State == Active {
+			r.term(e.TermStart, e.TermEnd) // read back from Microsoft right after activating
+		}
 	case AzureChangePlan:
 		r.require(Active)
 		if r.summary == "" {
@@ -242,6 +245,7 @@ func (r *rules) apply() {
 			} else {
 				r.plan(e.PlanID)
 				r.quantity(e.Quantity)
+				r.term(e.TermStart, e.TermEnd)
 			}
 		}
 	case AzureChangeQuantity:
@@ -251,6 +255,7 @@ func (r *rules) apply() {
 				r.summary = "Quantity change without a quantity: ignored"
 			} else {
 				r.quantity(e.Quantity)
+				r.term(e.TermStart, e.TermEnd)
 			}
 		}
 	case AzureRenew:
@@ -263,8 +268,14 @@ func (r *rules) apply() {
 		}
 	case AzureSuspend:
 		r.from([]State{Pending, Active}, Suspended, "Suspended")
+		if r.s.State == Suspended {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureReinstate:
 		r.from([]State{Suspended}, Active, "Reinstated")
+		if r.s.State == Active {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureUnsubscribe:
 		r.to(Ended, "Unsubscribed")
 	case Reconciled:

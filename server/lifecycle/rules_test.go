@@ -103,6 +103,12 @@ func TestTransitions(t *testing.T) {
 	add("azure/effects/unsubscribe", row{from: sub(Azure, Active), ev: Event{Kind: AzureUnsubscribe, At: later}, want: Ended, changed: true, effects: []Effect{RevokeAccess}})
 	add("azure/effects/change_plan", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangePlan, At: later, PlanID: "gold"}, want: Active, changed: true, effects: []Effect{PlanChanged}})
 	add("azure/effects/change_quantity", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangeQuantity, At: later, Quantity: 25}, want: Active, changed: true, effects: []Effect{QuantityChanged}})
+	// Microsoft's term is read back right after activation and after a change that succeeded.
+	add("azure/term/activate", row{from: sub(Azure, Pending), ev: Event{Kind: AzureActivated, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged}})
+	add("azure/term/activate_ignored_from_suspended", row{from: sub(Azure, Suspended), ev: Event{Kind: AzureActivated, At: later, TermStart: at(100), TermEnd: at(200)}, want: Suspended, changed: false})
+	add("azure/term/change_plan", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangePlan, At: later, PlanID: "gold", TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{PlanChanged, TermChanged}})
+	add("azure/term/reinstate", row{from: sub(Azure, Suspended), ev: Event{Kind: AzureReinstate, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged}})
+	add("azure/term/change_quantity", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangeQuantity, At: later, Quantity: 25, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{QuantityChanged, TermChanged}})
 	add("azure/effects/renew", row{from: sub(Azure, Active), ev: Event{Kind: AzureRenew, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{TermChanged}})
 	add("azure/reconcile/suspended", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Suspended}, want: Suspended, changed: true, effects: []Effect{RevokeAccess}})
 	add("azure/reconcile/plan_drift", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Active, PlanID: "gold", Quantity: 12}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})

@@ -15,7 +15,7 @@ const azure: Subscription = {
   id: 9, marketplace: 'azure', state: 'active', name: 'Contoso Analytics', customer: { id: 1, name: 'Contoso' },
   offer: { id: 1, name: 'Acme Analytics', marketplace_id: 'acme-analytics' }, plan: { id: 2, plan_id: 'silver', name: 'Silver' }, quantity: 3,
   aws_customer_account_id: '', aws_license_arn: '', aws_customer_identifier: '', aws_product_code: '', aws_offer_id: '',
-  azure_subscription_id: '5bbe8cb8-e734-4b74-ae28-62f3eea2ebc6', azure_tenant_id: 'tenant-1', term_start: old, term_end: '2027-01-01T00:00:00Z',
+  azure_subscription_id: '5bbe8cb8-e734-4b74-ae28-62f3eea2ebc6', azure_tenant_id: 'tenant-1', term_start: old, term_end: '2027-01-01T00:00:00Z', term_unit: 'P1Y',
   free_trial: false, is_test: true, auto_renew: true, version: 2, state_changed_at: old, created_at: old, updated_at: old,
 };
 const aws: Subscription = {
@@ -299,6 +299,25 @@ describe('Subscription tabs', () => {
     await waitFor(() => expect(new URLSearchParams(search).get('show')).toBe('audit'));
     expect(new URLSearchParams(search).get('tab')).toBe('timeline');
     expect(screen.getAllByTestId('timeline-entry').map((e) => e.getAttribute('data-type'))).toEqual(['audit']);
+  });
+
+  it("shows Microsoft's term unit with the term, and a unit it does not know as Microsoft sent it", async () => {
+    mockApi({ sub: azure });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^1 year · 2026-01-01 00:00 → 2027-01-01 00:00$/)).toBeTruthy();
+    cleanup();
+    vi.restoreAllMocks();
+    mockApi({ sub: { ...azure, term_unit: 'PAY' } });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^pay as you go · /)).toBeTruthy();
+    cleanup();
+    vi.restoreAllMocks();
+    mockApi({ sub: { ...azure, term_unit: 'P18M' } });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^P18M · /)).toBeTruthy();
   });
 
   it('shows the raw record pretty on the Raw tab', async () => {

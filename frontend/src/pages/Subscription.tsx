@@ -10,7 +10,7 @@ import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
 import { mergeTimeline, Timeline, TimelineTab, type AuditEntry, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../components';
-import { formatDate, marketplaceName, stateIntent } from '../format';
+import { formatDate, marketplaceName, stateIntent, termUnit } from '../format';
 import './SubDash.css';
 
 export interface SubscriptionDetail {
@@ -200,7 +200,7 @@ function Overview(props: {
     ]);
   }
   rows.push(
-    ['Term', `${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
+    ['Term', `${s.term_unit ? termUnit(s.term_unit) + ' · ' : ''}${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
     [
       'Flags',
       <span className="sub-flags" key="flags" data-testid="flags">

@@ -928,3 +928,42 @@ func TestTermEnd(t *testing.T) {
 		}
 	}
 }
+
+// §4.2: omit quantity on plans that are not per-seat; a quantity sent for
+// one is a quantity mismatch (400) and the subscription stays pending.
+func TestActivateQuantityOnlyOnPerSeatPlans(t *testing.T) {
+	e := newEnv(t, 100)
+	id, _ := e.purchase("flat", 0)
+	if resp, _ := e.call("POST", "/saas/subscriptions/"+id+"/activate", map[string]any{"planId": "flat", "quantity": 1}, nil); resp.StatusCode != 400 {
+		t.Fatalf("quantity on a flat plan: %d", resp.StatusCode)
+	}
+	if s, _ := e.mp.Get(id); s.Status != StatusPendingFulfillmentStart {
+		t.Fatalf("status %s", s.Status)
+	}
+	if resp, b := e.call("POST", "/saas/subscriptions/"+id+"/activate", map[string]any{"planId": "flat"}, nil); resp.StatusCode != 200 {
+		e.e(resp, b)
+	}
+}
+
+// §6.1 Subscribe (listed in current revisions, "acknowledge"): with
+// SubscribeWebhook, an activation is followed by a Succeeded Subscribe
+// call that Get Operation confirms.
+func TestSubscribeWebhook(t *testing.T) {
+	e := newEnv(t, 100)
+	e.mp.o.SubscribeWebhook = true
+	var got []byte
+	e.setHook(func(body []byte, _ string) int { got = body; return 200 })
+	id := e.activated("silver", 5)
+	e.mp.Tick()
+	var p struct {
+		ID, Action, Status, SubscriptionID string
+		Subscription                       struct{ SaasSubscriptionStatus string }
+	}
+	if err := json.Unmarshal(got, &p); err != nil || p.Action != "Subscribe" || p.Status != OpSucceeded || p.SubscriptionID != id ||
+		p.Subscription.SaasSubscriptionStatus != StatusSubscribed {
+		t.Fatalf("webhook %s", got)
+	}
+	if resp, b := e.call("GET", "/saas/subscriptions/"+id+"/operations/"+p.ID, nil, nil); resp.StatusCode != 200 || !strings.Contains(string(b), `"action":"Subscribe"`) {
+		t.Fatalf("get operation %d %s", resp.StatusCode, b)
+	}
+}
