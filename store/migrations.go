@@ -519,6 +519,12 @@ CREATE TABLE staff_invites (
 CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
 CREATE INDEX staff_invites_created ON staff_invites (created_at);
 `},
+	// GetEntitlements may list one dimension more than once (an expired
+	// grant beside the current one): every grant is stored as AWS returns it.
+	{"202612030014_entitlement_grants", `
+DROP INDEX entitlements_dimension;
+CREATE INDEX entitlements_subscription_dimension ON entitlements (subscription_id, dimension);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -371,12 +371,15 @@ func entitlementsDiffer(before []store.Entitlement, now []Entitlement) bool {
 
 // seatEntitlement finds the per-user plan a contract's current entitlements
 // buy and its seats: the plan whose non-metered dimensions the customer is
-// entitled to, the seats being the sum of those integer entitlements.
+// entitled to, the seats being the sum of those integer entitlements over
+// the plan's dimensions. Only current grants count; when AWS lists one
+// dimension twice, the larger current grant counts (an expired grant beside
+// a renewed or upgraded one is history, not more seats).
 func seatEntitlement(plans []store.Plan, ents []Entitlement, now time.Time) (string, int) {
 	held := map[string]int64{}
 	for _, e := range ents {
 		if e.Current(now) && e.Kind == "integer" && e.Integer > 0 {
-			held[e.Dimension] += e.Integer
+			held[e.Dimension] = max(held[e.Dimension], e.Integer)
 		}
 	}
 	best, seats := "", 0
