@@ -525,6 +525,11 @@ CREATE INDEX staff_invites_created ON staff_invites (created_at);
 DROP INDEX entitlements_dimension;
 CREATE INDEX entitlements_subscription_dimension ON entitlements (subscription_id, dimension);
 `},
+	// What set a subscription's state: an entitlement read may undo an end
+	// that a read made (an expired contract renewed), never a cancellation.
+	{"202612030014_subscription_state_kind", `
+ALTER TABLE subscriptions ADD COLUMN state_kind varchar(64) NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

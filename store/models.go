@@ -157,14 +157,18 @@ type Subscription struct {
 	Marketplace    string
 	State          string
 	StateChangedAt time.Time
-	Name           string
-	CustomerID     *uint
-	Customer       *Customer
-	OfferID        *uint
-	Offer          *Offer
-	PlanID         *uint
-	Plan           *Plan
-	Quantity       int
+	// StateKind is the kind of the event that set State ("" for records
+	// older than the column): a contract ended by an expired entitlement may
+	// come back on a later read, one ended by a cancellation never does.
+	StateKind  string
+	Name       string
+	CustomerID *uint
+	Customer   *Customer
+	OfferID    *uint
+	Offer      *Offer
+	PlanID     *uint
+	Plan       *Plan
+	Quantity   int
 
 	AWSCustomerAccountID  string `gorm:"column:aws_customer_account_id"`
 	AWSLicenseArn         string `gorm:"column:aws_license_arn"`
