@@ -172,32 +172,10 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 		s.Sandbox.AWSEntitlements.Set(ident, grants...)
 	}
 	token := s.Sandbox.AWSMetering.IssueToken(ident)
-	for _, body := range SandboxPurchase(ident, offer, trial, "agmt-"+strings.ToLower(auth.RandomToken(12)), now) {
+	for _, body := range awsfake.Purchase(ident, offer.Contract, trial, "agmt-"+strings.ToLower(auth.RandomToken(12)), "offer-sandbox-"+offer.MarketplaceID, now) {
 		s.sandboxSend(body)
 	}
 	s.renderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
-}
-
-// SandboxPurchase is what AWS puts on the seller's queue when a buyer
-// subscribes (reference §6): for a legacy product subscribe-success on the
-// subscription topic, and entitlement-updated on the entitlement topic for
-// a contract; for a concurrent-agreements product Purchase Agreement
-// Created (intent NEW) and License Updated, the event that names the
-// license.
-func SandboxPurchase(ident awsfake.Identity, offer store.Offer, trial bool, agreementID string, now time.Time) []string {
-	if ident.LicenseArn == "" {
-		out := []string{awsfake.SNSNotification("subscribe-success", ident, trial, now)}
-		if offer.Contract {
-			out = append(out, awsfake.SNSNotification("entitlement-updated", ident, false, now))
-		}
-		return out
-	}
-	ev := awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: agreementID, Intent: "NEW",
-		Status: "ACTIVE", Start: now, OfferID: "offer-sandbox-" + offer.MarketplaceID}
-	if offer.Contract {
-		ev.End = now.AddDate(1, 0, 0)
-	}
-	return []string{ev.Body(now), awsfake.LicenseEvent("License Updated", ident, agreementID, now)}
 }
 
 // contractGrants is what a contract buys: the chosen tier's contract
@@ -263,19 +241,12 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		// seller's final usage; the sandbox does so after SandboxCancelDelay.
 		// Then the contract's grants end (GetEntitlements lists them
 		// expired) and metering is refused, before AWS says it is over.
-		var pending, final []string
+		agreement := ""
 		if license {
-			agreement := s.sandboxAgreement(c, sub, ident)
-			pending = []string{awsfake.LicenseEvent("License Deprovisioned", ident, agreement, now)}
-			final = []string{awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "CANCELLED"}.Body(now.Add(SandboxCancelDelay))}
-		} else {
-			pending = []string{awsfake.SNSNotification("unsubscribe-pending", ident, false, now)}
-			final = []string{awsfake.SNSNotification("unsubscribe-success", ident, false, now.Add(SandboxCancelDelay))}
-			if contract {
-				// "always entitlement-updated, for … a cancellation" (reference §6.4)
-				final = append(final, awsfake.SNSNotification("entitlement-updated", ident, false, now.Add(SandboxCancelDelay)))
-			}
+			agreement = s.sandboxAgreement(c, sub, ident)
 		}
+		pending := awsfake.CancelRequested(ident, agreement, now)
+		final := awsfake.CancelCompleted(ident, contract, agreement, now.Add(SandboxCancelDelay))
 		for _, b := range pending {
 			s.sandboxSend(b)
 		}
@@ -307,10 +278,8 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 				}
 			}
 			s.Sandbox.AWSEntitlements.Set(ident, grants...)
-			if license {
-				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementAmended, Identity: ident, AgreementID: agreement, Intent: "AMEND", Status: "ACTIVE"}.Body(now))
-			} else {
-				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+			for _, b := range awsfake.ContractChanged(ident, agreement, now) {
+				s.sandboxSend(b)
 			}
 		case "expire":
 			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
