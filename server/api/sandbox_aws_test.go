@@ -259,3 +259,119 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 		}
 	})
 }
+
+// TestSandboxWalksEveryAWSCase: what a newcomer can do in /sandbox/aws, and
+// what the simulated AWS answers, as AWS documents it. Both identity models
+// (reference §1): ResolveCustomer answers a concurrent-agreements buyer with
+// an account id and a license and no CustomerIdentifier (§3); legacy buyers'
+// notifications are SNS messages, concurrent-agreement buyers' EventBridge
+// events (§6). Both product types: GetEntitlements answers contract
+// dimensions only (§5; a tier's metered dimensions are consumption), a
+// SaaS subscription has none.
+func TestSandboxWalksEveryAWSCase(t *testing.T) {
+	old := api.SandboxCancelDelay
+	api.SandboxCancelDelay = 100 * time.Millisecond
+	t.Cleanup(func() { api.SandboxCancelDelay = old })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newSandboxEnv(t, st)
+		shapes := func(sub store.Subscription) map[string]bool {
+			var msgs []store.InboxMessage
+			e.st.R.Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
+			out := map[string]bool{}
+			for _, m := range msgs {
+				n, err := awsmp.ParseNotification(m.Body, "x")
+				if err != nil {
+					t.Fatalf("stored message unreadable: %v", err)
+				}
+				out[n.Shape+":"+n.Action] = true
+			}
+			return out
+		}
+		grants := func(sub store.Subscription) map[string]string {
+			var ents []store.Entitlement
+			e.st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+			out := map[string]string{}
+			for _, g := range ents {
+				out[g.Dimension] = g.Value
+			}
+			return out
+		}
+		cases := []struct {
+			offer, plan string
+			license     bool
+			grants      map[string]string
+			messages    []string
+		}{
+			{"legacy-saas", "", false, map[string]string{}, []string{"sns:subscribe-success"}},
+			{"ca-saas", "", true, map[string]string{}, []string{"eventbridge:License Updated"}},
+			{"legacy-contract", "basic_users", false, map[string]string{"basic_users": "10"}, []string{"sns:subscribe-success", "sns:entitlement-updated"}},
+			{"ca-contract", "basic_users", true, map[string]string{"basic_users": "10"}, []string{"eventbridge:License Updated"}},
+			{"ca-contract", "premium_users", true, map[string]string{"premium_users": "10"}, []string{"eventbridge:License Updated"}},
+			{"legacy-contract", "premium_users", false, map[string]string{"premium_users": "10"}, []string{"sns:entitlement-updated"}},
+		}
+		for _, c := range cases {
+			t.Run(c.offer+"/"+c.plan, func(t *testing.T) {
+				e.t = t
+				sub := e.buy(c.offer, c.plan)
+				if sub.State != "active" {
+					t.Fatalf("bought: %s", sub.State)
+				}
+				if c.license != (sub.AWSLicenseArn != "" && sub.AWSCustomerAccountID != "") || c.license == (sub.AWSCustomerIdentifier != "") {
+					t.Fatalf("identity: account %q license %q customer identifier %q", sub.AWSCustomerAccountID, sub.AWSLicenseArn, sub.AWSCustomerIdentifier)
+				}
+				got := grants(sub)
+				if len(got) != len(c.grants) {
+					t.Fatalf("entitlements %v, want %v", got, c.grants)
+				}
+				for k, v := range c.grants {
+					if got[k] != v {
+						t.Fatalf("entitlements %v, want %v", got, c.grants)
+					}
+				}
+				seen := shapes(sub)
+				for _, m := range c.messages {
+					if !seen[m] {
+						t.Fatalf("messages %v, want %s among them", seen, m)
+					}
+				}
+				if strings.Contains(c.offer, "contract") {
+					// expire, then renew: ended by the expiry, active again by the renewal.
+					e.act(sub, "expire")
+					if s := e.waitState(sub.ID, "ended"); s.State != "ended" {
+						t.Fatal(s.State)
+					}
+					if c.license {
+						// EventBridge times are whole seconds, and on equal
+						// times the end wins (lifecycle ordering rule): a
+						// renewal comes at least a second after the expiry.
+						time.Sleep(1100 * time.Millisecond)
+					}
+					e.act(sub, "renew")
+					s := e.waitState(sub.ID, "active")
+					if s.TermEnd == nil || !s.TermEnd.After(time.Now().AddDate(0, 11, 0)) || s.Quantity != 10 {
+						t.Fatalf("renewed: term end %v, %d seats", s.TermEnd, s.Quantity)
+					}
+				}
+				if !c.license {
+					e.act(sub, "subscribe-fail")
+					e.waitState(sub.ID, "failed")
+					e.act(sub, "subscribe-success")
+					e.waitState(sub.ID, "active")
+				}
+				e.act(sub, "cancel")
+				e.waitState(sub.ID, "unsubscribe_pending")
+				e.waitState(sub.ID, "ended")
+			})
+		}
+		// The page lists every offer with its identity model and kind.
+		req := httptest.NewRequest(http.MethodGet, "/sandbox/aws", nil)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		for _, want := range []string{"legacy identity (SNS notifications)", "concurrent agreements (EventBridge events)",
+			"SaaS subscription", "contract with consumption", `name="plan"`, "Renew the contract"} {
+			if !strings.Contains(rec.Body.String(), want) {
+				t.Fatalf("the sandbox page lacks %q", want)
+			}
+		}
+	})
+}
