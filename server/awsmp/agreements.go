@@ -224,7 +224,8 @@ func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, 
 	switch n.Action {
 	case AgreementCreated:
 		meta.Note = what + " created" + paren(n.Agreement.Intent)
-		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at}, meta, nil)
+		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
+			TermStart: n.Agreement.StartsAt, TermEnd: n.Agreement.EndsAt}, meta, nil)
 		if err != nil || res.Subscription == nil {
 			return err
 		}

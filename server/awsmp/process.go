@@ -124,7 +124,22 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	var subID uint
 	final := false
 	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
-		res, err := subscriptions.ApplyTx(tx, now, n.Ref, lifecycle.Event{Kind: n.Kind, At: n.At},
+		ev := lifecycle.Event{Kind: n.Kind, At: n.At}
+		if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
+			// License Updated names the agreement; a Purchase Agreement
+			// Created that came first gave its term.
+			var ag store.AWSAgreement
+			if err := tx.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&ag).Error; err != nil {
+				return store.InboxOutcome{}, err
+			}
+			if ag.StartsAt != nil && ag.EndedAt == nil {
+				ev.TermStart = *ag.StartsAt
+				if ag.EndsAt != nil {
+					ev.TermEnd = *ag.EndsAt
+				}
+			}
+		}
+		res, err := subscriptions.ApplyTx(tx, now, n.Ref, ev,
 			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {

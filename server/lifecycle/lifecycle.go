@@ -129,7 +129,7 @@ type Event struct {
 	PlanID   string // ChangePlan, and the plan any event reports
 	Quantity int    // ChangeQuantity; 0 = not given
 
-	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry)
+	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry), AWSSubscribeSuccess (agreement)
 
 	EntitlementCurrent bool  // AWSEntitlements: at least one entitlement is current
 	Observed           State // Reconciled: the state the marketplace reports
@@ -206,6 +206,9 @@ func (r *rules) apply() {
 		}
 	case AWSSubscribeSuccess:
 		r.fill()
+		if !r.s.Exists || !e.At.Before(r.s.StateAt) {
+			r.term(e.TermStart, e.TermEnd) // a purchase agreement's start and end, when the event names them
+		}
 		r.to(Active, "Subscription active")
 	case AWSSubscribeFail:
 		r.to(Failed, "Subscription failed (payment or subscription problem at AWS)")

@@ -68,6 +68,12 @@ func TestTransitions(t *testing.T) {
 	// A contract's seats follow the entitlements: an upgrade raises them.
 	add("aws/entitlement/seats_raised", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later, EntitlementCurrent: true, PlanID: "gold", Quantity: 20}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})
 	add("aws/entitlement/expired", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later}, want: Ended, changed: true, effects: []Effect{RevokeAccess}})
+	// A purchase agreement's term (EventBridge Purchase Agreement Created:
+	// startTime, endTime) comes with the confirmation; a stale one does not.
+	add("aws/subscribe_success/agreement_term", row{from: sub(AWS, Pending), ev: Event{Kind: AWSSubscribeSuccess, At: later, TermStart: later, TermEnd: at(60 * 24 * 365)},
+		want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged, FetchEntitlements}})
+	add("aws/subscribe_success/stale_term", row{from: sub(AWS, Active), ev: Event{Kind: AWSSubscribeSuccess, At: at(-5), TermStart: at(-5), TermEnd: at(99)},
+		want: Active, changed: false})
 	// A read only moves forwards (reference §5: GetEntitlements is read
 	// after entitlement-updated, which AWS sends "for a new contract, an
 	// upgrade, a renewal, a cancellation or an expiry alike"; §6.3: after a
