@@ -157,18 +157,15 @@ type Subscription struct {
 	Marketplace    string
 	State          string
 	StateChangedAt time.Time
-	// StateKind is the kind of the event that set State ("" for records
-	// older than the column): a contract ended by an expired entitlement may
-	// come back on a later read, one ended by a cancellation never does.
-	StateKind  string
-	Name       string
-	CustomerID *uint
-	Customer   *Customer
-	OfferID    *uint
-	Offer      *Offer
-	PlanID     *uint
-	Plan       *Plan
-	Quantity   int
+	StateKind      string // the kind of the event that set State ("" before it was stored); see lifecycle's entitlement rule
+	Name           string
+	CustomerID     *uint
+	Customer       *Customer
+	OfferID        *uint
+	Offer          *Offer
+	PlanID         *uint
+	Plan           *Plan
+	Quantity       int
 
 	AWSCustomerAccountID  string `gorm:"column:aws_customer_account_id"`
 	AWSLicenseArn         string `gorm:"column:aws_license_arn"`
