@@ -538,6 +538,17 @@ ALTER TABLE subscriptions ADD COLUMN term_unit varchar(32) NOT NULL DEFAULT '';
 ALTER TABLE inbox_messages ADD COLUMN answer_status integer NOT NULL DEFAULT 0;
 ALTER TABLE inbox_messages ADD COLUMN answer_body text NOT NULL DEFAULT '';
 `},
+	// GetEntitlements may list one dimension more than once (an expired
+	// grant beside the current one): every grant is stored as AWS returns it.
+	{"202612030014_entitlement_grants", `
+DROP INDEX entitlements_dimension;
+CREATE INDEX entitlements_subscription_dimension ON entitlements (subscription_id, dimension);
+`},
+	// What set a subscription's state: an entitlement read may undo an end
+	// that a read made (an expired contract renewed), never a cancellation.
+	{"202612030014_subscription_state_kind", `
+ALTER TABLE subscriptions ADD COLUMN state_kind varchar(64) NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

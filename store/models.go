@@ -161,6 +161,7 @@ type Subscription struct {
 	Marketplace    string
 	State          string
 	StateChangedAt time.Time
+	StateKind      string // the kind of the event that set State ("" before it was stored); see lifecycle's entitlement rule
 	Name           string
 	CustomerID     *uint
 	Customer       *Customer

@@ -654,7 +654,7 @@ func TestOtherReads(t *testing.T) {
 			}
 		}
 		b.get("/api/offers").json(t, &offers)
-		if len(offers.Items) != 4 || len(offers.Items[0].Plans) == 0 {
+		if len(offers.Items) != 6 || len(offers.Items[0].Plans) == 0 { // the demo offers: four AWS (legacy and concurrent agreements, SaaS and contract), two Microsoft
 			t.Fatalf("offers: %+v", offers)
 		}
 		var customers struct {

@@ -295,7 +295,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 			FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID})
 	}
 	var ents []store.Entitlement
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension").Find(&ents).Error; err != nil {
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension, id").Find(&ents).Error; err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -414,7 +414,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 		if sb.Latency, err = time.ParseDuration(v.str("sandbox-latency")); err != nil || sb.Latency < 0 || sb.Latency > time.Minute {
 			return usageError{fmt.Errorf("--sandbox-latency must be a duration up to 1m, not %q", v.str("sandbox-latency"))}
 		}
-		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering); err != nil {
+		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering, sb.AWSEntitlements); err != nil {
 			return err
 		}
 		// What the simulated AWS billed survives restarts, like AWS.

@@ -128,76 +128,141 @@ func (p *Processor) applyAgreement(ctx context.Context, m *store.InboxMessage, n
 		at = now
 	}
 	meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
-	var out agreementOutcome
-	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		out = agreementOutcome{status: store.InboxProcessed}
-		row, err := upsertAgreement(tx, now, n.Action, at, n.Agreement, n.ProductCode, nil)
-		if err != nil {
-			return err
-		}
-		if row.SubscriptionID == nil {
-			// Nothing to act on until License Updated names the license.
-			// Ending and Amended concern a running agreement: shown on the
-			// buyer's subscription when the license or account names
-			// exactly one (a note only: the agreement stays unlinked).
-			if n.Action != AgreementEnding && n.Action != AgreementAmended {
-				return nil
-			}
-			id, err := findSubscription(tx, n)
-			if err != nil || id == nil {
-				return err
-			}
-			out.subID = id
-			kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
-			if n.Action == AgreementEnding {
-				kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
-			}
-			_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
-			return err
-		}
-		var sub store.Subscription
-		if err := tx.Preload("Offer").First(&sub, *row.SubscriptionID).Error; err != nil {
-			return err
-		}
-		out.subID = &sub.ID
-		ref := subscriptions.Ref{ID: sub.ID}
-		what := fmt.Sprintf("agreement %s", row.AgreementID)
-		if sub.Offer != nil && sub.Offer.Contract && n.Action != AgreementEnding {
-			// A contract's access follows its entitlements: read them after
-			// the event, so the state is AWS's own answer whatever the order
-			// and the precision of the events' times.
-			out.refresh = true
-			out.ref = subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
-				AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}
-			out.product = sub.AWSProductCode
-		}
-		switch n.Action {
-		case AgreementCreated:
-			meta.Note = what + " created" + paren(n.Agreement.Intent)
-			res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at}, meta, nil)
-			if err != nil || res.Subscription == nil {
-				return err
-			}
-			return setOffer(tx, now, res.Subscription, row.OfferID, at)
-		case AgreementAmended:
-			return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
-		case AgreementEnding:
-			_, err := noteOnce(tx, now, sub.ID, KindAgreementEnding, at, endingSummary(row.AgreementID, n.Agreement), meta, eventData(n))
-			return err
-		case AgreementEnded:
-			return p.endAgreement(tx, now, row, &sub, at, meta, &out)
-		}
-		return nil
-	})
+	read, err := p.agreementEntitlements(ctx, n)
 	if err != nil {
 		return p.retryLater(ctx, m, err)
 	}
+	var out agreementOutcome
+	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+		out = agreementOutcome{status: store.InboxProcessed}
+		if err := p.agreementTx(tx, now, at, n, meta, &out); err != nil {
+			return store.InboxOutcome{}, err
+		}
+		if out.refresh && read != nil && out.subID != nil && read.subID == *out.subID {
+			if _, err := p.applyEntitlementsTx(tx, now, &read.entitlementRead, SourceSQS, &m.ID); err != nil {
+				return store.InboxOutcome{}, err
+			}
+			out.refresh = false
+		}
+		return store.InboxOutcome{Status: out.status, Error: out.reason, SubscriptionID: out.subID}, nil
+	})
+	if err != nil {
+		return err
+	}
 	if out.refresh {
+		// The agreement was linked to its subscription after the read above
+		// (License Updated committed meanwhile): read again. Applying a read
+		// twice changes nothing.
 		if _, err := p.RefreshEntitlements(ctx, out.ref, out.product, SourceSQS, &m.ID); err != nil {
-			return p.retryLater(ctx, m, err)
+			p.Log.Warn("aws agreement: entitlements not read; the next entitlement event reads them", "inbox_id", m.ID, "err", err)
 		}
 	}
-	return p.Store.FinishInbox(ctx, m.ID, out.status, out.reason, out.subID, nil)
+	return nil
+}
+
+// agreementEntitlements reads, before the transaction, the entitlements of
+// the contract subscription an agreement event acts on (nil when it acts on
+// none, or not on a contract).
+func (p *Processor) agreementEntitlements(ctx context.Context, n Notification) (*linkedRead, error) {
+	if n.Action == AgreementEnding {
+		return nil, nil
+	}
+	db := p.Store.R.WithContext(ctx)
+	var row store.AWSAgreement
+	if err := db.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&row).Error; err != nil {
+		return nil, err
+	}
+	subID := row.SubscriptionID
+	if subID == nil && n.Agreement.PreviousID != "" {
+		var prev store.AWSAgreement
+		if err := db.Where("agreement_id = ?", n.Agreement.PreviousID).Limit(1).Find(&prev).Error; err != nil {
+			return nil, err
+		}
+		subID = prev.SubscriptionID
+	}
+	if subID == nil {
+		return nil, nil
+	}
+	var sub store.Subscription
+	if err := db.Preload("Offer").Limit(1).Find(&sub, *subID).Error; err != nil || sub.ID == 0 || sub.Offer == nil || !sub.Offer.Contract {
+		return nil, err
+	}
+	r, err := p.readEntitlements(ctx, subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
+		AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}, sub.AWSProductCode)
+	if err != nil {
+		return nil, err
+	}
+	return &linkedRead{entitlementRead: *r, subID: sub.ID}, nil
+}
+
+// linkedRead is an entitlement read for a known subscription.
+type linkedRead struct {
+	entitlementRead
+	subID uint
+}
+
+// agreementTx applies a Purchase Agreement event inside the transaction
+// that marks its message done.
+func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, meta subscriptions.Meta, out *agreementOutcome) error {
+	row, err := upsertAgreement(tx, now, n.Action, at, n.Agreement, n.ProductCode, nil)
+	if err != nil {
+		return err
+	}
+	if row.SubscriptionID == nil {
+		// Nothing to act on until License Updated names the license.
+		// Ending and Amended concern a running agreement: shown on the
+		// buyer's subscription when the license or account names
+		// exactly one (a note only: the agreement stays unlinked).
+		if n.Action != AgreementEnding && n.Action != AgreementAmended {
+			return nil
+		}
+		id, err := findSubscription(tx, n)
+		if err != nil || id == nil {
+			return err
+		}
+		out.subID = id
+		kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
+		if n.Action == AgreementEnding {
+			kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
+		}
+		_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
+		return err
+	}
+	var sub store.Subscription
+	if err := tx.Preload("Offer").First(&sub, *row.SubscriptionID).Error; err != nil {
+		return err
+	}
+	out.subID = &sub.ID
+	ref := subscriptions.Ref{ID: sub.ID}
+	what := fmt.Sprintf("agreement %s", row.AgreementID)
+	if sub.Offer != nil && sub.Offer.Contract && n.Action != AgreementEnding {
+		// A contract's access follows its entitlements: they are applied
+		// after the event (read before the transaction), so the state is
+		// AWS's own answer whatever the order and the precision of the
+		// events' times.
+		out.refresh = true
+		out.ref = subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
+			AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}
+		out.product = sub.AWSProductCode
+	}
+	switch n.Action {
+	case AgreementCreated:
+		meta.Note = what + " created" + paren(n.Agreement.Intent)
+		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
+			TermStart: n.Agreement.StartsAt, TermEnd: n.Agreement.EndsAt}, meta, nil)
+		if err != nil || res.Subscription == nil {
+			return err
+		}
+		return setOffer(tx, now, res.Subscription, row.OfferID, at)
+	case AgreementAmended:
+		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
+	case AgreementEnding:
+		_, err := noteOnce(tx, now, sub.ID, KindAgreementEnding, at, endingSummary(row.AgreementID, n.Agreement), meta, eventData(n))
+		return err
+	case AgreementEnded:
+		return p.endAgreement(tx, now, row, &sub, at, meta, out)
+	}
+	return nil
 }
 
 // endAgreement applies an ended agreement to its linked subscription.

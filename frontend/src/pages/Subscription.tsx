@@ -299,8 +299,8 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
             </tr>
           </thead>
           <tbody>
-            {entitlements.map((e) => (
-              <tr key={e.dimension}>
+            {entitlements.map((e, i) => (
+              <tr key={`${e.dimension}-${i}`}>
                 <td>
                   <code>{e.dimension}</code>
                 </td>

@@ -44,6 +44,7 @@ type AgreementEvent struct {
 	Start, End    time.Time
 	DaysBeforeEnd int // Ending only
 	OfferID       string
+	PreviousID    string // RENEW: the agreement this one renews
 }
 
 // Body renders the event as AWS puts it on the queue (Proposer variant).
@@ -57,6 +58,9 @@ func (e AgreementEvent) Body(at time.Time) string {
 	}
 	if !e.End.IsZero() {
 		ag["endTime"] = e.End.UTC().Format(time.RFC3339)
+	}
+	if e.PreviousID != "" {
+		ag["previousAgreementId"] = e.PreviousID
 	}
 	if e.DaysBeforeEnd > 0 {
 		ag["daysBeforeEndTime"] = e.DaysBeforeEnd
