@@ -70,7 +70,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	if err := s.Raise(ctx, MeteringExpiring, "metering:expiring", "Metering records are about to expire",
-		fmt.Sprintf("%d records are still not accepted 20 hours after their hour; the marketplaces take them for 24 hours only.", expiring),
+		fmt.Sprintf("%d records are still not accepted 4 hours before the marketplace stops taking them (24 hours after their hour; on AWS 06:00 UTC on the 1st for a past month).", expiring),
 		"/metering?status=pending", int(expiring)); err != nil {
 		return err
 	}

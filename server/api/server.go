@@ -135,7 +135,7 @@ func New(d Deps) (http.Handler, error) {
 			get        func(metering.Health) int64
 		}{
 			{"marketgate_metering_records_pending", "Metering records sealed and not yet settled with the marketplace.", func(h metering.Health) int64 { return h.Pending }},
-			{"marketgate_metering_records_expiring", "Pending metering records older than 20 hours: the marketplaces' 24-hour window is closing.", func(h metering.Health) int64 { return h.Expiring }},
+			{"marketgate_metering_records_expiring", "Pending metering records at most 4 hours before their deadline (24 hours after their hour; AWS: 06:00 UTC on the 1st for a past month).", func(h metering.Health) int64 { return h.Expiring }},
 			{"marketgate_metering_records_failed_24h", "Metering records rejected, duplicate or in conflict in the last 24 hours.", func(h metering.Health) int64 { return h.Failed }},
 			{"marketgate_metering_records_expired_7d", "Metering records never accepted within the window, last 7 days.", func(h metering.Health) int64 { return h.Expired }},
 		} {

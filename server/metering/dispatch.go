@@ -47,7 +47,9 @@ const (
 	// otherwise claim them once the lease ran out).
 	renewEvery   = leaseTTL / 3
 	claimDefault = 2000
-	// ExpiringSoon: a pending record this old is about to expire (24 h).
+	// ExpiringSoon: a pending record this old is about to expire by the
+	// 24-hour window. The warning comes ExpiryWarning before the record's
+	// deadline (sendDeadline): for AWS's last hours of a month, earlier.
 	ExpiringSoon = 20 * time.Hour
 )
 
@@ -65,6 +67,7 @@ type outcome struct {
 	retry                         bool
 	retryNow                      bool
 	lost                          bool // not sent: this pass no longer holds the record's lease
+	unsent                        bool // settled without a send (past its deadline)
 }
 
 // Dispatch sends every due pending record, in batches of at most 25 with
@@ -75,12 +78,12 @@ type outcome struct {
 // a pass takes. A crash leaves the lease to expire and the record is sent
 // again, identically. It returns how many records reached a final status.
 func (m *Meter) Dispatch(ctx context.Context) (int, error) {
-	if err := m.expire(ctx, m.Store.Now()); err != nil {
+	if err := m.expire(ctx, m.now()); err != nil {
 		return 0, err
 	}
 	settled := 0
 	for round := 0; round < 50; round++ {
-		recs, err := m.claim(ctx, m.Store.Now())
+		recs, err := m.claim(ctx, m.now())
 		if err != nil || len(recs) == 0 {
 			return settled, err
 		}
@@ -96,20 +99,22 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 	return settled, nil
 }
 
-// expire settles what can no longer be sent: past the 24-hour window (and,
-// for AWS, the month-end cutoff), or for a subscription that has ended.
+// expire settles what can no longer be sent: past its deadline
+// (sendDeadline: the 24-hour window and, for AWS, the month-end cutoff), or
+// for a subscription that has ended. A record leased to a pass is left to
+// it: that pass stores the answer of a call made in time, and settles the
+// record as expired itself instead of sending it late (guarded).
 func (m *Meter) expire(ctx context.Context, now time.Time) error {
-	cutoff := now.Add(-usageWindow)
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	now = now.UTC()
+	w, wa := windowBy(now)
 	if err := m.expireWhere(ctx, now, "not sent within the marketplace's 24-hour window; settle it another way",
-		"status = ? AND hour <= ?", store.RecordPending, cutoff); err != nil {
+		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+w, append([]any{store.RecordPending, now}, wa...)...); err != nil {
 		return err
 	}
-	if now.Sub(monthStart) >= awsMonthClose {
-		if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st)",
-			"status = ? AND marketplace = ? AND hour < ?", store.RecordPending, "aws", monthStart); err != nil {
-			return err
-		}
+	c, ca := monthCutoffBy(now)
+	if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st): AWS no longer takes usage of that month",
+		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+c, append([]any{store.RecordPending, now}, ca...)...); err != nil {
+		return err
 	}
 	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
 		Where("status = ? AND subscription_id IN (?)", store.RecordPending,
@@ -247,11 +252,11 @@ func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, err
 	var mu sync.Mutex
 	settled := 0
 	var firstErr error
-	lastRenew := m.Store.Now()
+	lastRenew := m.now()
 	for _, b := range batches {
 		wg.Add(1)
 		sem <- struct{}{}
-		if now := m.Store.Now(); now.Sub(lastRenew) >= renewEvery {
+		if now := m.now(); now.Sub(lastRenew) >= renewEvery {
 			// A long pass: keep the records still queued (and in flight).
 			if err := m.renewClaim(ctx, b[0].LeaseOwner, now); err != nil {
 				m.Log.Warn("metering: renewing leases", "err", err)
@@ -303,7 +308,7 @@ func (m *Meter) hold(ctx context.Context, b []*store.MeteringRecord) ([]*store.M
 	}
 	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
 		Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, store.RecordPending).
-		Update("lease_until", m.Store.Now().Add(leaseTTL))
+		Update("lease_until", m.now().Add(leaseTTL))
 	if res.Error != nil {
 		return nil, res.Error
 	}
@@ -330,26 +335,34 @@ func (m *Meter) hold(ctx context.Context, b []*store.MeteringRecord) ([]*store.M
 
 // guarded sends a batch with send, but only the records whose lease this
 // pass still holds (renewed just before; send's marketplace call ends
-// within callTimeout); the others are left alone.
+// within callTimeout) and whose deadline (sendDeadline) has not passed: a
+// record past it is never sent, it is settled as expired with the
+// deadline as the reason (a pass may run past 06:00 UTC on the 1st, a
+// batch may wait for its turn). The others are left alone.
 func (m *Meter) guarded(ctx context.Context, b []*store.MeteringRecord, send func(context.Context, []*store.MeteringRecord) []outcome) []outcome {
 	out := make([]outcome, len(b))
 	held, err := m.hold(ctx, b)
 	if err != nil {
 		m.Log.Warn("metering: lease not renewed; batch not sent", "records", len(b), "err", err)
 	}
-	if len(held) == 0 {
-		for i := range out {
-			out[i] = outcome{lost: true}
+	at := map[uint]outcome{}
+	now := m.now()
+	live := held[:0:0]
+	for _, r := range held {
+		if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
+			at[r.ID] = outcome{status: store.RecordExpired, reason: deadlinePassedReason(r.Marketplace, r.Hour), unsent: true}
+			continue
 		}
-		return out
+		live = append(live, r)
 	}
-	if len(held) == len(b) {
+	if len(live) == len(b) {
 		return send(ctx, b)
 	}
-	res := send(ctx, held)
-	at := map[uint]outcome{}
-	for i, r := range held {
-		at[r.ID] = res[i]
+	if len(live) > 0 {
+		res := send(ctx, live)
+		for i, r := range live {
+			at[r.ID] = res[i]
+		}
 	}
 	for i, r := range b {
 		o, ok := at[r.ID]
@@ -424,7 +437,7 @@ func (m *Meter) callAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 				// The whole batch failed for some records' age: expire those
 				// past the window, send the others again at once.
 				out := make([]outcome, len(b))
-				now := m.Store.Now()
+				now := m.now()
 				for i, r := range b {
 					if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
 						out[i] = outcome{status: store.RecordExpired, reason: "AWS: timestamp out of bounds"}
@@ -538,7 +551,7 @@ func shortErr(err error) string {
 // store writes the outcomes and releases the leases; only records this
 // process still leases are touched.
 func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
-	now := m.Store.Now()
+	now := m.now()
 	settled := 0
 	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var refused []uint
@@ -548,6 +561,9 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 				continue // another replica holds it now
 			}
 			upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "lease_owner": "", "lease_until": nil, "updated_at": now, "sent_at": now}
+			if o.unsent {
+				upd = map[string]any{"lease_owner": "", "lease_until": nil, "updated_at": now}
+			}
 			if o.retry {
 				next := now.Add(backoff(r.Attempts))
 				if o.retryNow {
@@ -580,11 +596,49 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 }
 
 // Retry makes waiting or rejected records due now (the portal's retry):
-// they are sent again, identically, while the marketplace's window lasts.
+// they are sent again, identically, while the marketplace takes them
+// (sendDeadline). A chosen record past its deadline is not made due: it
+// is settled as expired with the deadline and what it was before, and
+// never sent (a record in flight at a replica is left to it). It returns
+// how many records were made due.
 func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
-	now := m.Store.Now()
+	now := m.now()
+	past, pa := deadlineBy(now)
+	statuses := []string{store.RecordPending, store.RecordRejected}
+	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var gone []store.MeteringRecord
+		if err := tx.Select("id, marketplace, hour, status, reason").
+			Where("id IN ? AND status IN ? AND (lease_until IS NULL OR lease_until < ?) AND "+past, append([]any{ids, statuses, now}, pa...)...).
+			Find(&gone).Error; err != nil || len(gone) == 0 {
+			return err
+		}
+		done := make([]uint, 0, len(gone))
+		for _, r := range gone {
+			reason := deadlinePassedReason(r.Marketplace, r.Hour) + " again (it was " + r.Status
+			if r.Reason != "" {
+				reason += ": " + r.Reason
+			}
+			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND status = ?", r.ID, r.Status).
+				Updates(map[string]any{"status": store.RecordExpired, "reason": reason + ")", "settled_at": now, "updated_at": now,
+					"next_attempt_at": nil, "lease_owner": "", "lease_until": nil})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				done = append(done, r.ID)
+			}
+		}
+		return emitRecords(tx, now, webhooks.MeteringRecordExpired, done)
+	})
+	if err != nil {
+		return 0, err
+	}
 	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("id IN ? AND status IN ? AND hour >= ?", ids, []string{store.RecordPending, store.RecordRejected}, now.Add(-usageWindow)).
+		Where("id IN ? AND status IN ? AND NOT "+past, append([]any{ids, statuses}, pa...)...).
 		Updates(map[string]any{"status": store.RecordPending, "next_attempt_at": nil, "settled_at": nil, "updated_at": now})
 	return res.RowsAffected, res.Error
 }
+
+// now is the store's clock in UTC: every time metering computes or binds
+// is UTC, whatever the clock's location (SQLite compares times as text).
+func (m *Meter) now() time.Time { return m.Store.Now().UTC() }

@@ -235,7 +235,7 @@ type pending struct {
 
 // ingestGroup writes the events of several requests in one transaction.
 func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result, error) {
-	now := m.Store.Now()
+	now := m.now()
 	out := make([][]Result, len(group))
 	var items []*pending
 	for ri, r := range group {
@@ -528,13 +528,14 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) er
 	keys := map[hourKey]bool{}
 	var subs []uint
 	minHour := cur
-	nowUTC := now.UTC()
-	monthStart := time.Date(nowUTC.Year(), nowUTC.Month(), 1, 0, 0, 0, 0, time.UTC)
+	month := monthStart(now)
 	for _, p := range items {
 		if p.res.Status != "" {
 			continue
 		}
-		if p.sub.sub.Marketplace == "aws" && p.ev.Timestamp.Before(monthStart) && !now.Before(monthStart.Add(awsMonthClose)) {
+		// AWS's month-end cutoff passed for its month (R4): whichever hour
+		// it went into, that month's usage is closed.
+		if p.sub.sub.Marketplace == "aws" && p.ev.Timestamp.Before(month) && !now.Before(month.Add(awsMonthClose)) {
 			p.res.Status, p.res.Reason = store.UsageRejected, monthClosedReason(p.ev.Timestamp)
 			continue
 		}

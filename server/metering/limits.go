@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/marketgate/marketgate/store"
 )
 
 // What the marketplaces accept for one hour's record, so that an accepted
@@ -48,17 +50,73 @@ func marketplaceName(marketplace string) string {
 // (its Timestamp / effectiveStartTime is the hour's start): 24 hours after
 // it (AWS R3: "up to 24 hours in the past"; Microsoft M2: "within the past
 // 24 h"), and for AWS, for an hour of a month that has ended, 06:00 UTC on
-// the 1st of the next month (R4), whichever comes first.
+// the 1st of the next month (R4: "a record for 31 March 23:00 can be sent
+// until 1 April 05:59:59 UTC"), whichever comes first.
+//
+// It is the one rule for a record's deadline: acceptance (placeHours), the
+// check right before a send (guarded), expiry, the portal's retry and the
+// expiry warning all use it, the last three through its SQL form
+// deadlineBy, which a test holds to the same answers on both databases.
 func sendDeadline(marketplace string, hour time.Time) time.Time {
-	d := hour.Add(usageWindow)
+	h := hour.UTC()
+	d := h.Add(usageWindow)
 	if marketplace == "aws" {
-		h := hour.UTC()
-		next := time.Date(h.Year(), h.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0).Add(awsMonthClose)
-		if next.Before(d) {
+		if next := monthStart(h).AddDate(0, 1, 0).Add(awsMonthClose); next.Before(d) {
 			d = next
 		}
 	}
 	return d
+}
+
+// monthStart is the start of t's month in UTC, whatever t's location.
+func monthStart(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// windowBy and monthCutoffBy are sendDeadline as SQL conditions on
+// metering_records: the record's deadline is at or before t, by the
+// 24-hour window (hour + 24 h <= t) or by AWS's month-end cutoff (the 06:00
+// UTC on the 1st after the record's month is at or before t, that is, the
+// hour lies before the month in which t - 6 h falls). Times are bound in
+// UTC: SQLite compares them as text.
+func windowBy(t time.Time) (string, []any) {
+	return "hour <= ?", []any{t.UTC().Add(-usageWindow)}
+}
+
+func monthCutoffBy(t time.Time) (string, []any) {
+	return "marketplace = ? AND hour < ?", []any{"aws", monthStart(t.UTC().Add(-awsMonthClose))}
+}
+
+// deadlineBy: the record's sendDeadline is at or before t.
+func deadlineBy(t time.Time) (string, []any) {
+	w, wa := windowBy(t)
+	c, ca := monthCutoffBy(t)
+	return "(" + w + " OR (" + c + "))", append(wa, ca...)
+}
+
+// ExpiryWarning is how long before its deadline (sendDeadline) a record
+// still pending is announced as expiring: 20 hours after its hour for the
+// 24-hour window, earlier for the last hours of a month on AWS.
+const ExpiryWarning = usageWindow - ExpiringSoon
+
+// ExpiringBy is the SQL condition, on metering_records, of the pending
+// records to warn about at now: their deadline is at most ExpiryWarning
+// away (or already passed).
+func ExpiringBy(now time.Time) (string, []any) {
+	c, a := deadlineBy(now.Add(ExpiryWarning))
+	return "status = ? AND " + c, append([]any{store.RecordPending}, a...)
+}
+
+// Expiring tells whether a pending record of this hour is to be warned
+// about at now: ExpiringBy for one record.
+func Expiring(marketplace string, hour, now time.Time) bool {
+	return !now.Add(ExpiryWarning).Before(sendDeadline(marketplace, hour))
+}
+
+func deadlinePassedReason(marketplace string, hour time.Time) string {
+	return fmt.Sprintf("%s: %s takes the record of the hour %s only until %s; not sent",
+		reasonPastDeadline, marketplaceName(marketplace), hour.UTC().Format(stamp), sendDeadline(marketplace, hour).Format(stamp))
 }
 
 // Stable codes of the rejections that concern the marketplaces' limits.
@@ -86,6 +144,7 @@ const (
 	reasonHourClosed   = "too late for its hour"
 	reasonHourTotalMax = "the hour's total would pass"
 	reasonFinalSent    = "the subscription's final usage was already sealed and sent"
+	reasonPastDeadline = "past the marketplace's deadline"
 )
 
 // reasonCode is the stable code of a rejection reason ("" when it has none).
@@ -106,7 +165,7 @@ func tooOldReason(now time.Time) string {
 
 func monthClosedReason(ts time.Time) string {
 	t := ts.UTC()
-	closed := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0).Add(awsMonthClose)
+	closed := monthStart(t).AddDate(0, 1, 0).Add(awsMonthClose)
 	return fmt.Sprintf("%s: AWS takes usage of %s only until %s (06:00 UTC on the 1st of the next month)", reasonMonthClosed, t.Format("January 2006"), closed.Format(stamp))
 }
 

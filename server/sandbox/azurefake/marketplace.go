@@ -156,6 +156,7 @@ type Marketplace struct {
 
 	usage      []*UsageEvent
 	usageByKey map[string]*UsageEvent
+	flight     inFlight // usage events in calls not yet answered (SetLatency, InFlightOverlaps)
 
 	calls []WebhookCall
 }
