@@ -368,15 +368,7 @@ func (s *Server) startSession(c *gin.Context, u *store.User, next string) {
 		return
 	}
 	_ = s.Store.TouchLogin(ctx, u.ID, s.Now().UTC())
-	c.Redirect(http.StatusSeeOther, safeNext(next))
-}
-
-// safeNext keeps a post-sign-in redirect on this site.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
+	c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
 
 // ---- Sign in with Microsoft (portal) ----
@@ -395,7 +387,7 @@ func (s *Server) microsoftSignIn(c *gin.Context) {
 	ctx := c.Request.Context()
 	state, nonce := auth.RandomToken(24), auth.RandomToken(24)
 	now := s.Now().UTC()
-	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: safeNext(c.Query("next")),
+	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: SafeNext(c.Query("next")),
 		ExpiresAt: now.Add(azureSignInLifetime), CreatedAt: now}
 	if token := c.Query("invite"); token != "" {
 		inv, _, err := s.inviteByToken(ctx, token)
