@@ -519,6 +519,16 @@ CREATE TABLE staff_invites (
 CREATE UNIQUE INDEX staff_invites_token ON staff_invites (token_hash);
 CREATE INDEX staff_invites_created ON staff_invites (created_at);
 `},
+	{"202612030018_throttles", `
+CREATE TABLE throttles (
+	key varchar(100) PRIMARY KEY,
+	count integer NOT NULL DEFAULT 0,
+	first_at {{ts}} NOT NULL,
+	last_at {{ts}} NOT NULL,
+	blocked_until {{ts}}
+);
+CREATE INDEX throttles_last ON throttles (last_at);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -58,12 +58,17 @@ func (s *Server) requestContext(c *gin.Context) {
 			level = slog.LevelError
 		}
 		s.Log.Log(c.Request.Context(), level, "http", "request_id", id, "method", c.Request.Method,
-			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", c.ClientIP())
+			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", ClientIP(c))
 	}()
 	c.Next()
 }
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// ClientIP is the client's address: the connection's, or, when the
+// connection comes from a configured trusted proxy (Deps.TrustedProxies),
+// the one that proxy forwarded. Use it for rate limits, logs and the audit.
+func ClientIP(c *gin.Context) string { return c.ClientIP() }
 
 // crossOrigin refuses cross-site state-changing requests on cookie routes.
 func (s *Server) crossOrigin(c *gin.Context) {

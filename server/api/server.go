@@ -5,6 +5,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,11 @@ type Deps struct {
 	// Connections reports how calls to each marketplace went lately.
 	Connections func() map[string]alerts.Connection
 
+	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse
+	// proxies whose X-Forwarded-For / X-Real-IP name the client. Empty:
+	// no proxy is trusted and the client is the connection's address.
+	TrustedProxies []string
+
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.
 	Sandbox *Sandbox
@@ -88,8 +94,7 @@ type Sandbox struct {
 // Server holds the handlers.
 type Server struct {
 	Deps
-	ipLimiter      *auth.Limiter
-	accountLimiter *auth.Limiter
+	throttle       *auth.Throttle
 	cop            *http.CrossOriginProtection
 	metrics        *httpMetrics
 	seats          *seats.Service
@@ -108,8 +113,7 @@ func New(d Deps) (http.Handler, error) {
 	}
 	s := &Server{
 		Deps:           d,
-		ipLimiter:      auth.NewLimiter(30, 5*time.Minute, d.Now),
-		accountLimiter: auth.NewLimiter(10, 15*time.Minute, d.Now),
+		throttle:       auth.NewThrottle(d.Store, d.Now),
 		cop:            http.NewCrossOriginProtection(),
 		seats:          &seats.Service{Store: d.Store},
 	}
@@ -147,6 +151,11 @@ func New(d Deps) (http.Handler, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts X-Forwarded-For from everyone unless told otherwise.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	r.RemoteIPHeaders = []string{"X-Forwarded-For", "X-Real-IP"}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = false // pass c.Request.Context() to anything that outlives the handler
 	s.routes(r)

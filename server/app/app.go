@@ -481,6 +481,7 @@ func serve(ctx context.Context, args []string, o IO) error {
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
 		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc, Connections: calls.Snapshot,
+		TrustedProxies: splitList(v.str("trusted-proxies")),
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure

@@ -59,6 +59,7 @@ var serveSettings = []setting{
 	{flag: "azure-login-url", env: "MARKETGATE_AZURE_LOGIN_URL", usage: "Entra authority host for sign-in and signing keys (default https://login.microsoftonline.com)"},
 	{flag: "azure-webhook-insecure", env: "MARKETGATE_AZURE_WEBHOOK_INSECURE", def: "false", usage: "accept webhook calls without an Entra token: local emulators only; refused when the API URL is https", boolean: true},
 	{flag: "azure-reconcile-interval", env: "MARKETGATE_AZURE_RECONCILE_INTERVAL", def: "1h", usage: "how often Microsoft subscriptions are compared with the marketplace and repaired (Go duration, at least 1m)"},
+	{flag: "trusted-proxies", env: "MARKETGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For/X-Real-IP name the client (empty: trust none, the client is the connection's address)"},
 	{flag: "support-email", env: "MARKETGATE_SUPPORT_EMAIL", usage: "support address shown to buyers on the first-use pages"},
 	{flag: "metering-grace", env: "MARKETGATE_METERING_GRACE", def: "5m", usage: "how long after an hour ends its usage is still counted in it before the hour is sealed and sent (Go duration, 1m to 1h)"},
 	{flag: "metering-claim", env: "MARKETGATE_METERING_CLAIM", def: "2000", usage: "records one replica leases per dispatch round (smaller rounds share the work between replicas sooner)"},
