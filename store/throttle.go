@@ -31,10 +31,10 @@ func (s *Store) ThrottleHit(ctx context.Context, key string, idle, window time.D
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		restart := gorm.Expr("(throttles.last_at <= ? OR throttles.first_at <= ?)", now.Add(-idle), now.Add(-window))
 		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoUpdates: clause.Assignments(map[string]any{
-			"count":    gorm.Expr("CASE WHEN ? THEN 1 ELSE throttles.count + 1 END", restart),
-			"first_at": gorm.Expr("CASE WHEN ? THEN ? ELSE throttles.first_at END", restart, now),
+			"count":         gorm.Expr("CASE WHEN ? THEN 1 ELSE throttles.count + 1 END", restart),
+			"first_at":      gorm.Expr("CASE WHEN ? THEN ? ELSE throttles.first_at END", restart, now),
 			"blocked_until": gorm.Expr("CASE WHEN ? THEN NULL ELSE throttles.blocked_until END", restart),
-			"last_at":  now,
+			"last_at":       now,
 		})}).Create(&Throttle{Key: key, Count: 1, FirstAt: now, LastAt: now})
 		if r.Error != nil {
 			return r.Error

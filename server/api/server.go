@@ -94,10 +94,10 @@ type Sandbox struct {
 // Server holds the handlers.
 type Server struct {
 	Deps
-	throttle       *auth.Throttle
-	cop            *http.CrossOriginProtection
-	metrics        *httpMetrics
-	seats          *seats.Service
+	throttle *auth.Throttle
+	cop      *http.CrossOriginProtection
+	metrics  *httpMetrics
+	seats    *seats.Service
 }
 
 // SessionCookie is the session cookie's name.
@@ -112,10 +112,10 @@ func New(d Deps) (http.Handler, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		Deps:           d,
-		throttle:       auth.NewThrottle(d.Store, d.Now),
-		cop:            http.NewCrossOriginProtection(),
-		seats:          &seats.Service{Store: d.Store},
+		Deps:     d,
+		throttle: auth.NewThrottle(d.Store, d.Now),
+		cop:      http.NewCrossOriginProtection(),
+		seats:    &seats.Service{Store: d.Store},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)
