@@ -529,6 +529,15 @@ CREATE TABLE throttles (
 );
 CREATE INDEX throttles_last ON throttles (last_at);
 `},
+	{"202612030018_retention", `
+CREATE INDEX azure_sign_ins_expires ON azure_sign_ins (expires_at);
+CREATE INDEX onboarding_tickets_expires ON onboarding_tickets (expires_at);
+UPDATE inbox_messages SET body = 'x-amzn-marketplace-token=%28not+stored%29' WHERE source = 'aws_registration';
+UPDATE azure_sign_ins SET purchase_token = '' WHERE used_at IS NOT NULL;
+`},
+	{"202612030018_sessions_hashed", `
+DELETE FROM sessions;
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

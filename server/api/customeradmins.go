@@ -384,6 +384,9 @@ func (s *Server) microsoftSignIn(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/login?error="+url.QueryEscape("Sign-in with Microsoft is not set up on this portal."))
 		return
 	}
+	if !s.allowAnonymous(c, "microsoft-sign-in", signInStartLimit) {
+		return
+	}
 	ctx := c.Request.Context()
 	state, nonce := auth.RandomToken(24), auth.RandomToken(24)
 	now := s.Now().UTC()

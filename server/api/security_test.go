@@ -1,9 +1,15 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
 
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/azuremp"
@@ -93,4 +99,170 @@ func TestMicrosoftSignInNextStaysOnSite(t *testing.T) {
 			t.Fatalf("stored next path %q", si.NextPath)
 		}
 	})
+}
+
+// Issue 15, findings 4 and 11: "POST /marketplace/aws/register stores any
+// body up to 1 MiB as a failed inbox row without a token"; "the AWS
+// registration token stays in the stored inbox body and the viewer role
+// can read it". No token: no row. A token: only the documented fields,
+// bounded, the token itself not kept. Per client, a few per minute.
+func TestAWSRegisterStoresOnlyBoundedUsefulData(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAWSEnv(t, st)
+		rows := func() int64 { return inboxCount(t, st) }
+		junk := url.Values{"x": {strings.Repeat("A", 900<<10)}}
+		if r := e.register(junk); r.code != http.StatusBadRequest {
+			t.Fatalf("junk: %d", r.code)
+		}
+		if r := e.register(url.Values{"comment": {"no token here"}}); r.code != http.StatusBadRequest {
+			t.Fatalf("no token: %d", r.code)
+		}
+		if r := e.register(url.Values{"x-amzn-marketplace-token": {strings.Repeat("t", 5000)}}); r.code != http.StatusBadRequest {
+			t.Fatalf("oversized token: %d", r.code)
+		}
+		if n := rows(); n != 0 {
+			t.Fatalf("%d inbox rows stored without a usable token", n)
+		}
+
+		token := e.fake.IssueToken(caBuyer)
+		form := url.Values{"x-amzn-marketplace-token": {token}, "x-amzn-marketplace-offer-type": {"free-trial"}, "extra": {strings.Repeat("B", 10000)}}
+		if r := e.register(form); r.code != http.StatusSeeOther {
+			t.Fatalf("register: %d %s", r.code, r.body)
+		}
+		var m store.InboxMessage
+		must(t, st.W.Where("source = ?", "aws_registration").First(&m).Error)
+		if strings.Contains(m.Body, token) || strings.Contains(m.Body, "BBBB") || len(m.Body) > 200 ||
+			!strings.Contains(m.Body, "x-amzn-marketplace-offer-type=free-trial") {
+			t.Fatalf("stored body %q", m.Body)
+		}
+		// The viewer role reads the inbox: no token there.
+		e.user("viewer@seller.example", store.RoleViewer, nil)
+		v := e.login("viewer@seller.example")
+		if r := v.get(fmt.Sprintf("/api/inbox/%d", m.ID)); r.code != 200 || strings.Contains(string(r.body), token) {
+			t.Fatalf("inbox as viewer: %d %s", r.code, r.body)
+		}
+	})
+}
+
+func TestPublicEndpointsRateLimitedPerClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		for _, c := range []struct {
+			path string
+			n    int
+		}{{"/marketplace/azure/landing?token=abc", 30}, {"/auth/microsoft", 30}} {
+			b := &browser{e: e.env, ip: "198.51.100.30"}
+			for i := 0; i < c.n; i++ {
+				if r := b.get(c.path); r.code != http.StatusFound {
+					t.Fatalf("%s #%d: %d", c.path, i, r.code)
+				}
+			}
+			r := b.get(c.path)
+			if r.code != http.StatusTooManyRequests || r.hdr.Get("Retry-After") == "" {
+				t.Fatalf("%s over the allowance: %d", c.path, r.code)
+			}
+			if r := (&browser{e: e.env, ip: "198.51.100.31"}).get(c.path); r.code != http.StatusFound {
+				t.Fatalf("%s from another client: %d", c.path, r.code)
+			}
+		}
+		var n int64
+		st.W.Model(&store.AzureSignIn{}).Count(&n)
+		if n != 62 {
+			t.Fatalf("%d sign-ins stored, want 62 (none past the allowance)", n)
+		}
+		// AWS registration: 20 per 10 minutes per client.
+		a := newAWSEnv(t, st)
+		for i := 0; i < 20; i++ {
+			a.register(url.Values{"x-amzn-marketplace-token": {fmt.Sprintf("forged-%d", i)}})
+		}
+		if r := a.register(url.Values{"x-amzn-marketplace-token": {"forged-x"}}); r.code != http.StatusTooManyRequests {
+			t.Fatalf("registration over the allowance: %d", r.code)
+		}
+	})
+}
+
+// Everything anonymous visitors create has a retention period, and
+// abandoned Microsoft purchase tokens are blanked when their sign-in expires.
+func TestRetentionPurge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		clk := &clock{t: time.Now().UTC()}
+		st.Now = clk.now
+		b := &browser{e: e.env}
+		b.get("/marketplace/azure/landing?token=abandoned-purchase-token")
+		b.get("/auth/microsoft")
+		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:old",
+			Status: store.InboxFailed, ReceivedAt: clk.now().Add(-31 * 24 * time.Hour)}).Error)
+		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:new",
+			Status: store.InboxFailed, ReceivedAt: clk.now()}).Error)
+		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: "sns:old",
+			Status: store.InboxFailed, ReceivedAt: clk.now().Add(-31 * 24 * time.Hour)}).Error)
+		_, err := st.ThrottleHit(context.Background(), "rate:test", time.Minute, time.Minute, clk.now())
+		must(t, err)
+
+		// Expired (15 minutes): the purchase token goes at once.
+		clk.add(16 * time.Minute)
+		p1, err := st.Purge(context.Background(), store.DefaultRetention)
+		must(t, err)
+		if p1.PurchaseTokens != 1 || p1.FailedRegistrations != 1 || p1.SignIns != 0 {
+			t.Fatalf("first purge %+v", p1)
+		}
+		var left int64
+		st.W.Model(&store.AzureSignIn{}).Where("purchase_token <> ''").Count(&left)
+		if left != 0 {
+			t.Fatalf("%d purchase tokens kept after their sign-in expired", left)
+		}
+		// A day later the rows and counters go.
+		clk.add(25 * time.Hour)
+		p, err := st.Purge(context.Background(), store.DefaultRetention)
+		must(t, err)
+		if p.SignIns != 2 || p.FailedRegistrations != 0 || p.Throttles < 1 {
+			t.Fatalf("purged %+v", p)
+		}
+		if n := inboxCount(t, st); n != 2 {
+			t.Fatalf("%d inbox rows left, want the recent registration and the SQS message", n)
+		}
+	})
+}
+
+// Finding 11: "session ids are stored unhashed". The table holds the
+// SHA-256 of the cookie's id; a row's key used as a cookie signs nobody in.
+func TestSessionIDsStoredHashed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		e.user("a@example.com", store.RoleAdmin, nil)
+		b := e.login("a@example.com")
+		codec := securecookie.New([]byte(strings.Repeat("s", 64)), nil)
+		codec.SetSerializer(securecookie.GobEncoder{})
+		var id string
+		must(t, codec.Decode(api.SessionCookie, strings.TrimPrefix(b.cookie, api.SessionCookie+"="), &id))
+		var rows []store.Session
+		must(t, st.W.Find(&rows).Error)
+		if len(rows) != 1 || rows[0].ID == id || rows[0].ID != store.SessionKey(id) {
+			t.Fatalf("stored session id %q for cookie id %q", rows[0].ID, id)
+		}
+		forged, err := codec.Encode(api.SessionCookie, rows[0].ID)
+		must(t, err)
+		thief := &browser{e: e, cookie: api.SessionCookie + "=" + forged}
+		if r := thief.get("/api/auth/me"); r.code != http.StatusUnauthorized {
+			t.Fatalf("the stored key works as a session id: %d", r.code)
+		}
+		// Signing out removes the row.
+		b.do("POST", "/api/auth/logout", "", nil)
+		if n := len(rows); n != 1 || b.get("/api/auth/me").code != http.StatusUnauthorized {
+			t.Fatal("still signed in")
+		}
+		var n int64
+		st.W.Model(&store.Session{}).Count(&n)
+		if n != 0 {
+			t.Fatalf("%d sessions after sign-out", n)
+		}
+	})
+}
+
+func inboxCount(t *testing.T, st *store.Store) int64 {
+	t.Helper()
+	var n int64
+	must(t, st.W.Model(&store.InboxMessage{}).Count(&n).Error)
+	return n
 }

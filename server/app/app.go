@@ -710,6 +710,8 @@ func every(ctx context.Context, interval time.Duration, fn func(context.Context)
 	}
 }
 
+// sweepSessions removes expired sessions and everything else past its
+// retention period (store.DefaultRetention), hourly.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -718,10 +720,11 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
-				log.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				log.Debug("expired sessions removed", "count", strconv.FormatInt(n, 10))
+			if n, err := st.Purge(ctx, store.DefaultRetention); err != nil {
+				log.Warn("retention sweep failed", "err", err)
+			} else {
+				log.Debug("retention sweep", "sessions", n.Sessions, "sign_ins", n.SignIns, "purchase_tokens", n.PurchaseTokens,
+					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles)
 			}
 		}
 	}
