@@ -340,6 +340,9 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 	case len(in["Company"].(string)) > 200 || len(in["Name"].(string)) > 200:
 		bad("Company and name must be at most 200 characters.")
 		return
+	case auth.HasControl(in["Company"].(string)) || auth.HasControl(in["Name"].(string)):
+		bad("Company and name must not contain control characters.")
+		return
 	case !strings.Contains(in["Email"].(string), "@") || len(in["Email"].(string)) > 320:
 		bad("Please enter a valid e-mail address.")
 		return

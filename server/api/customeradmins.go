@@ -276,12 +276,12 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
 	data := inv.data
 	data["Name"] = name
-	if name == "" || len(name) > 200 {
+	if name == "" || len(name) > 200 || auth.HasControl(name) {
 		data["Error"] = "Enter your name (up to 200 characters)."
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
-	if err := auth.CheckPasswordRules(password); err != nil {
+	if err := auth.CheckPasswordRules(password, name, inv.data["Email"].(string)); err != nil {
 		data["Error"] = err.Error()
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,8 +168,8 @@ func customerScope(u *store.User) uint {
 
 func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty body")
 		}
@@ -177,7 +178,14 @@ func decodeJSON(r io.Reader, v any) error {
 	if dec.More() {
 		return errors.New("unexpected data after the JSON value")
 	}
-	return nil
+	// null decodes into anything as "nothing": a PATCH of null would
+	// change nothing yet answer 200 and write an audit entry.
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return errors.New("the body is null; send a JSON object")
+	}
+	inner := json.NewDecoder(bytes.NewReader(raw))
+	inner.DisallowUnknownFields()
+	return inner.Decode(v)
 }
 
 type httpMetrics struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
@@ -265,4 +266,81 @@ func inboxCount(t *testing.T, st *store.Store) int64 {
 	var n int64
 	must(t, st.W.Model(&store.InboxMessage{}).Count(&n).Error)
 	return n
+}
+
+// Issue 15, finding 12: "a webhook token issued in the future is
+// accepted". iat is checked with the same 5 minutes of skew as exp and nbf.
+func TestWebhookTokenIssuedInTheFutureRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAzureEnv(t, st)
+		msID, token, who := e.buy("seats", 5)
+		e.land(&browser{e: e.env}, token, who)
+		now := time.Now()
+		claims := map[string]any{"iss": e.entra.Issuer(msTenant), "aud": msClient, "tid": msTenant, "azp": azuremp.Resource,
+			"appid": azuremp.Resource, "iat": now.Add(2 * time.Hour).Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(3 * time.Hour).Unix()}
+		body := fmt.Sprintf(`{"id":"%s","subscriptionId":"%s","action":"Suspend","status":"Succeeded","timeStamp":"2026-06-02T09:12:03.3851234Z"}`, azuremp.NewGUID(), msID)
+		r := (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook", body,
+			map[string]string{"Authorization": "Bearer " + e.entra.Sign(claims), "Sec-Fetch-Site": ""})
+		r.errCode(t, http.StatusUnauthorized, "unauthenticated")
+		// Within the skew it is still accepted (clocks differ a little).
+		claims["iat"] = now.Add(time.Minute).Unix()
+		r = (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook", body,
+			map[string]string{"Authorization": "Bearer " + e.entra.Sign(claims), "Sec-Fetch-Site": ""})
+		if r.code == http.StatusUnauthorized {
+			t.Fatalf("a token issued a minute ahead was refused: %s", r.body)
+		}
+	})
+}
+
+// Finding 12: "PATCH /api/offers/1 with body null answers 200 and writes
+// an audit row" — now 400 invalid_input, nothing audited.
+func TestPatchWithNullBodyRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		e.user("a@example.com", store.RoleAdmin, nil)
+		b := e.login("a@example.com")
+		r := b.do(http.MethodPost, "/api/offers", `{"marketplace":"aws","name":"Acme","marketplace_id":"prod1","identity_model":"legacy"}`, nil)
+		if r.code != http.StatusCreated {
+			t.Fatalf("create offer: %d %s", r.code, r.body)
+		}
+		var audits, after int64
+		st.W.Model(&store.AuditEntry{}).Count(&audits)
+		var o struct{ ID uint }
+		r.json(t, &o)
+		for _, body := range []string{"null", " null ", "\tnull\n"} {
+			b.do(http.MethodPatch, fmt.Sprintf("/api/offers/%d", o.ID), body, nil).errCode(t, http.StatusBadRequest, "invalid_input")
+		}
+		st.W.Model(&store.AuditEntry{}).Count(&after)
+		if after != audits {
+			t.Fatalf("%d audit rows written for null bodies", after-audits)
+		}
+	})
+}
+
+// Finding 12: "aaaaaaaaaa and ten NUL characters pass" the password rule;
+// control characters are refused wherever a name is typed.
+func TestPasswordAndNameRules(t *testing.T) {
+	for _, pw := range []string{"aaaaaaaaaa", strings.Repeat("\x00", 10), "password123", "Password1!", "qwertyuiop", "1234567890",
+		"Summer2024!", "iloveyou12", "letmein2024", "correct-horse\x07battery"} {
+		if err := auth.CheckPasswordRules(pw); err == nil {
+			t.Errorf("%q accepted", pw)
+		}
+	}
+	if err := auth.CheckPasswordRules("ann.smith@contoso.example", "ann.smith@contoso.example"); err == nil {
+		t.Error("the e-mail address as password accepted")
+	}
+	for _, pw := range []string{testPassword, "staff-password-e2e-43", "zq8#Lp2vX!-x"} {
+		if err := auth.CheckPasswordRules(pw); err != nil {
+			t.Errorf("%q refused: %v", pw, err)
+		}
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, nil)
+		admin := e.user("a@example.com", store.RoleAdmin, nil)
+		b := e.login("a@example.com")
+		b.do(http.MethodPost, "/api/users", `{"email":"x@example.com","name":"X\u0000Y","role":"viewer"}`, nil).errCode(t, 400, "invalid_input")
+		b.do(http.MethodPatch, fmt.Sprintf("/api/users/%d", admin.ID), `{"name":"Ann\u001b[2J"}`, nil).errCode(t, 400, "invalid_input")
+		b.do(http.MethodPost, "/api/offers", `{"marketplace":"aws","name":"Acme\r\nX","marketplace_id":"prod1","identity_model":"legacy"}`, nil).errCode(t, 400, "invalid_input")
+		b.do(http.MethodPost, "/api/auth/password", `{"current_password":"`+testPassword+`","new_password":"aaaaaaaaaa"}`, nil).errCode(t, 400, "invalid_input")
+	})
 }
