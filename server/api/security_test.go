@@ -344,3 +344,22 @@ func TestPasswordAndNameRules(t *testing.T) {
 		b.do(http.MethodPost, "/api/auth/password", `{"current_password":"`+testPassword+`","new_password":"aaaaaaaaaa"}`, nil).errCode(t, 400, "invalid_input")
 	})
 }
+
+// Finding 12: "/metrics is open to anyone" — with a token only the bearer reads it.
+func TestMetricsToken(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	e := newEnvWith(t, st, func(d *api.Deps) { d.MetricsToken = "scrape-secret" })
+	b := &browser{e: e}
+	for _, h := range []string{"", "Bearer wrong", "scrape-secret", "Bearer scrape-secret-and-more"} {
+		if r := b.do(http.MethodGet, "/metrics", "", map[string]string{"Authorization": h}); r.code != http.StatusUnauthorized {
+			t.Fatalf("Authorization %q: %d", h, r.code)
+		}
+	}
+	if r := b.do(http.MethodGet, "/metrics", "", map[string]string{"Authorization": "Bearer scrape-secret"}); r.code != 200 {
+		t.Fatalf("with the token: %d", r.code)
+	}
+	off := newEnvWith(t, st, func(d *api.Deps) { d.MetricsElsewhere = true })
+	if r := (&browser{e: off}).get("/metrics"); r.code != http.StatusNotFound {
+		t.Fatal("metrics served although they live on their own address")
+	}
+}

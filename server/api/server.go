@@ -71,6 +71,12 @@ type Deps struct {
 	// no proxy is trusted and the client is the connection's address.
 	TrustedProxies []string
 
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	// MetricsElsewhere: /metrics is served on its own address (see
+	// MetricsHandler), not by this handler.
+	MetricsToken     string
+	MetricsElsewhere bool
+
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.
 	Sandbox *Sandbox
