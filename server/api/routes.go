@@ -20,7 +20,8 @@ import (
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
 func (s *Server) routes(r *gin.Engine) {
-	r.Use(s.requestContext)
+	r.Use(s.requestContext, s.securityHeaders)
+	r.GET("/page-assets/:file", pageAsset)
 
 	r.GET("/healthz", s.healthz)
 	if !s.MetricsElsewhere {

@@ -24,12 +24,12 @@ import (
 var sandboxAWSPage = page("Sandbox: AWS buyer", `<h1>Sandbox: buy on AWS Marketplace</h1>
 <p>Act as an AWS buyer. Subscribing sends your browser to this seller's registration URL with a fresh token, exactly as
 AWS Marketplace does, and AWS's confirmation arrives on the notification queue.</p>
-{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" style="margin:1em 0">
+{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" class="sandbox-item">
 <input type="hidden" name="offer" value="{{.ID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}} · {{.IdentityModel}}</span><br>
 <button type="submit" name="trial" value="false">Subscribe</button> <button type="submit" name="trial" value="true">Start a free trial</button>
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/aws/notify" style="margin:.6em 0">
+{{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
 {{if not .License}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
@@ -45,7 +45,7 @@ var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <input type="hidden" name="x-amzn-marketplace-token" value="{{.Token}}">
 {{if .Trial}}<input type="hidden" name="x-amzn-marketplace-offer-type" value="free-trial">{{end}}
 <noscript><button type="submit">Continue</button></noscript></form>
-<script>document.getElementById('f').submit()</script>`)
+<script src="/page-assets/autosubmit.js"></script>`)
 
 func (s *Server) sandboxAWS(c *gin.Context) {
 	ctx := c.Request.Context()

@@ -21,7 +21,7 @@ import (
 var sandboxAzurePage = page("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
 <p>Act as a Microsoft customer. Purchasing sends your browser to this seller's landing page with a fresh purchase token,
 as Azure does after “Configure account”; you then sign in with the simulated Entra ID.</p>
-{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" style="margin:1em 0">
+{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" class="sandbox-item">
 <input type="hidden" name="offer" value="{{.MarketplaceID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}}</span><br>
 <label>Plan <select name="plan">{{range .Plans}}<option value="{{.PlanID}}">{{.Name}} ({{.PlanID}}){{if .SeatBased}} · per seat{{end}}</option>{{end}}</select></label>
 <label>Seats (per-seat plans) <input name="quantity" type="number" min="1" value="5"></label>
@@ -30,11 +30,11 @@ as Azure does after “Configure account”; you then sign in with the simulated
 <button type="submit">Purchase and configure account</button>
 </form>{{else}}<p>No Microsoft offers yet.</p>{{end}}
 <h2>Recent Microsoft subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/azure/act" style="margin:.8em 0">
+{{range .Subs}}<form method="post" action="/sandbox/azure/act" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.Name}} · {{.Plan}}{{if .Quantity}} · {{.Quantity}} seats{{end}} · at Microsoft: <strong>{{.Status}}</strong><br>
 <select name="plan" aria-label="New plan">{{range .Plans}}<option value="{{.}}">{{.}}</option>{{end}}</select>
 <button type="submit" name="action" value="ChangePlan">Change plan</button>
-<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" style="width:6em">
+<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" class="narrow">
 <button type="submit" name="action" value="ChangeQuantity">Change seats</button>
 <button type="submit" name="action" value="Suspend">Payment fails (suspend)</button>
 <button type="submit" name="action" value="Reinstate">Reinstate</button>

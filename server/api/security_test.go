@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -14,6 +16,7 @@ import (
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -361,5 +364,59 @@ func TestMetricsToken(t *testing.T) {
 	off := newEnvWith(t, st, func(d *api.Deps) { d.MetricsElsewhere = true })
 	if r := (&browser{e: off}).get("/metrics"); r.code != http.StatusNotFound {
 		t.Fatal("metrics served although they live on their own address")
+	}
+}
+
+// Issue 15, finding 10: "No Content-Security-Policy and no HSTS. A strict
+// CSP on the portal and server pages (no inline script), HSTS when the
+// base URL is https, frame-ancestors 'none', nosniff, Referrer-Policy."
+func TestSecurityHeadersPerPageType(t *testing.T) {
+	portal := fstest.MapFS{"index.html": {Data: []byte(`<!doctype html><script type="module" src="/assets/app.js"></script>`)},
+		"assets/app.js": {Data: []byte(`console.log(1)`)}}
+	inline := regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	for _, base := range []string{"http://portal.test", "https://portal.example"} {
+		st := storetest.Open(t, store.SQLite)
+		e := newEnvWith(t, st, func(d *api.Deps) {
+			d.Portal, d.Info.BaseURL = portal, base
+			d.Sandbox = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil)}
+		})
+		b := &browser{e: e}
+		for name, path := range map[string]string{
+			"portal page": "/subscriptions", "portal asset": "/assets/app.js", "API": "/api/auth/me",
+			"server page": "/invite?token=nope", "page asset": "/page-assets/page.css", "not found": "/api/nope",
+			"metrics": "/metrics", "sandbox page": "/sandbox/aws",
+		} {
+			r := b.get(path)
+			h := r.hdr
+			csp := h.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self';", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("%s %s: CSP %q lacks %q", base, name, csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+				t.Errorf("%s: CSP allows unsafe sources: %q", name, csp)
+			}
+			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+				t.Errorf("%s: nosniff %q, Referrer-Policy %q", name, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
+			}
+			if hsts := h.Get("Strict-Transport-Security"); (hsts != "") != strings.HasPrefix(base, "https") {
+				t.Errorf("%s %s: HSTS %q", base, name, hsts)
+			}
+			if strings.HasPrefix(h.Get("Content-Type"), "text/html") && inline.Match(r.body) {
+				t.Errorf("%s: inline script or style in the page: %s", name, inline.Find(r.body))
+			}
+		}
+	}
+	// The server pages' layout and the "portal not built" page link their
+	// styles; the auto-post page its script.
+	st := storetest.Open(t, store.SQLite)
+	e := newEnv(t, st, nil)
+	r := (&browser{e: e}).get("/")
+	if !strings.Contains(string(r.body), `href="/page-assets/page.css"`) || inline.Match(r.body) {
+		t.Fatalf("not-built page: %s", r.body)
+	}
+	if r := (&browser{e: e}).get("/page-assets/autosubmit.js"); r.code != 200 || !strings.HasPrefix(r.hdr.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("autosubmit.js: %d %s", r.code, r.hdr.Get("Content-Type"))
 	}
 }

@@ -101,6 +101,7 @@ type Sandbox struct {
 type Server struct {
 	Deps
 	throttle *auth.Throttle
+	hsts     bool // the base URL is https
 	cop      *http.CrossOriginProtection
 	metrics  *httpMetrics
 	seats    *seats.Service
@@ -131,6 +132,7 @@ func New(d Deps) (http.Handler, error) {
 		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
 			return nil, err
 		}
+		s.hsts = u.Scheme == "https"
 	}
 	m, err := newHTTPMetrics(d.Registry, d.Store)
 	if err != nil {
