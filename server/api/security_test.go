@@ -341,9 +341,21 @@ func TestPasswordAndNameRules(t *testing.T) {
 		e := newEnv(t, st, nil)
 		admin := e.user("a@example.com", store.RoleAdmin, nil)
 		b := e.login("a@example.com")
-		b.do(http.MethodPost, "/api/users", `{"email":"x@example.com","name":"X\u0000Y","role":"viewer"}`, nil).errCode(t, 400, "invalid_input")
-		b.do(http.MethodPatch, fmt.Sprintf("/api/users/%d", admin.ID), `{"name":"Ann\u001b[2J"}`, nil).errCode(t, 400, "invalid_input")
-		b.do(http.MethodPost, "/api/offers", `{"marketplace":"aws","name":"Acme\r\nX","marketplace_id":"prod1","identity_model":"legacy"}`, nil).errCode(t, 400, "invalid_input")
+		r := b.do(http.MethodPost, "/api/offers", `{"marketplace":"aws","name":"Acme\r\nX","marketplace_id":"prod1","identity_model":"legacy"}`, nil)
+		r.errCode(t, 400, "invalid_input")
+		if !strings.Contains(string(r.body), "control characters") {
+			t.Errorf("offer refused for another reason: %s", r.body)
+		}
+		for _, r := range []resp{
+			b.do(http.MethodPost, "/api/users", `{"email":"x@example.com","name":"X\u0000Y","role":"viewer"}`, nil),
+			b.do(http.MethodPatch, fmt.Sprintf("/api/users/%d", admin.ID), `{"name":"Ann\u001b[2J"}`, nil),
+			b.do(http.MethodPost, "/api/alerts/channels", `{"kind":"email","name":"Ops\u0000","target":"ops@example.com","alert_types":[]}`, nil),
+		} {
+			r.errCode(t, 400, "invalid_input")
+			if !strings.Contains(string(r.body), "control characters") {
+				t.Errorf("refused for another reason: %s", r.body)
+			}
+		}
 		b.do(http.MethodPost, "/api/auth/password", `{"current_password":"`+testPassword+`","new_password":"aaaaaaaaaa"}`, nil).errCode(t, 400, "invalid_input")
 	})
 }
