@@ -549,6 +549,25 @@ CREATE INDEX entitlements_subscription_dimension ON entitlements (subscription_i
 	{"202612030014_subscription_state_kind", `
 ALTER TABLE subscriptions ADD COLUMN state_kind varchar(64) NOT NULL DEFAULT '';
 `},
+	{"202612030018_throttles", `
+CREATE TABLE throttles (
+	key varchar(100) PRIMARY KEY,
+	count integer NOT NULL DEFAULT 0,
+	first_at {{ts}} NOT NULL,
+	last_at {{ts}} NOT NULL,
+	blocked_until {{ts}}
+);
+CREATE INDEX throttles_last ON throttles (last_at);
+`},
+	{"202612030018_retention", `
+CREATE INDEX azure_sign_ins_expires ON azure_sign_ins (expires_at);
+CREATE INDEX onboarding_tickets_expires ON onboarding_tickets (expires_at);
+UPDATE inbox_messages SET body = 'x-amzn-marketplace-token=%28not+stored%29' WHERE source = 'aws_registration';
+UPDATE azure_sign_ins SET purchase_token = '' WHERE used_at IS NOT NULL;
+`},
+	{"202612030018_sessions_hashed", `
+DELETE FROM sessions;
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -56,6 +56,10 @@ const (
 
 const azureSignInLifetime = 15 * time.Minute
 
+// maxPurchaseToken bounds the landing page's token kept meanwhile (Microsoft's
+// are well under 2 KB).
+const maxPurchaseToken = 8 << 10
+
 func hashState(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
@@ -69,8 +73,11 @@ func (s *Server) azureLanding(c *gin.Context) {
 		s.problem(c, http.StatusServiceUnavailable, "Not set up yet", "This seller has not connected Microsoft's marketplace yet. Please try again later.", "", "")
 		return
 	}
+	if !s.allowAnonymous(c, "azure-landing", landingLimit) {
+		return
+	}
 	token := c.Query("token")
-	if strings.TrimSpace(token) == "" {
+	if strings.TrimSpace(token) == "" || len(token) > maxPurchaseToken {
 		s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
 			"The link has no purchase token. Reopen the SaaS subscription in the Azure portal or the Microsoft 365 admin center and choose “Configure account” again.",
 			"https://portal.azure.com/#blade/HubsExtension/BrowseResourceBlade/resourceType/Microsoft.SaaS%2Fresources", "Open the Azure portal")

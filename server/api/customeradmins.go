@@ -276,12 +276,12 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
 	data := inv.data
 	data["Name"] = name
-	if name == "" || len(name) > 200 {
+	if name == "" || len(name) > 200 || auth.HasControl(name) {
 		data["Error"] = "Enter your name (up to 200 characters)."
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
-	if err := auth.CheckPasswordRules(password); err != nil {
+	if err := auth.CheckPasswordRules(password, name, inv.data["Email"].(string)); err != nil {
 		data["Error"] = err.Error()
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
@@ -368,15 +368,7 @@ func (s *Server) startSession(c *gin.Context, u *store.User, next string) {
 		return
 	}
 	_ = s.Store.TouchLogin(ctx, u.ID, s.Now().UTC())
-	c.Redirect(http.StatusSeeOther, safeNext(next))
-}
-
-// safeNext keeps a post-sign-in redirect on this site.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
+	c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
 
 // ---- Sign in with Microsoft (portal) ----
@@ -392,10 +384,13 @@ func (s *Server) microsoftSignIn(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/login?error="+url.QueryEscape("Sign-in with Microsoft is not set up on this portal."))
 		return
 	}
+	if !s.allowAnonymous(c, "microsoft-sign-in", signInStartLimit) {
+		return
+	}
 	ctx := c.Request.Context()
 	state, nonce := auth.RandomToken(24), auth.RandomToken(24)
 	now := s.Now().UTC()
-	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: safeNext(c.Query("next")),
+	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: SafeNext(c.Query("next")),
 		ExpiresAt: now.Add(azureSignInLifetime), CreatedAt: now}
 	if token := c.Query("invite"); token != "" {
 		inv, _, err := s.inviteByToken(ctx, token)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/marketgate/marketgate/server/apperr"
 )
@@ -21,10 +20,17 @@ import (
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
 func (s *Server) routes(r *gin.Engine) {
-	r.Use(s.requestContext)
+	r.Use(s.requestContext, s.securityHeaders)
+	r.GET("/page-assets/:file", pageAsset)
 
 	r.GET("/healthz", s.healthz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	if !s.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(s.Registry, s.MetricsToken)))
+	} else {
+		r.GET("/metrics", func(c *gin.Context) {
+			s.failCode(c, apperr.NotFound, "metrics are served on their own address (--metrics-addr)")
+		})
+	}
 
 	api := r.Group("/api", s.crossOrigin, noStore)
 	api.POST("/auth/login", s.login)

@@ -25,15 +25,15 @@ var sandboxAWSPage = page("Sandbox: AWS buyer", `<h1>Sandbox: buy on AWS Marketp
 AWS Marketplace does, and AWS's notifications arrive on the notification queue: SNS messages (subscription and
 entitlement topics) for legacy products, EventBridge events for concurrent-agreement products. Contracts hold
 entitlements that GetEntitlements answers; a contract with consumption also meters its usage dimensions.</p>
-{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" style="margin:1em 0">
+{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" class="sandbox-item">
 <input type="hidden" name="offer" value="{{.ID}}"><strong>{{.Name}}</strong>
 <span class="muted">{{.MarketplaceID}} · {{.Model}} · {{.Kind}}</span><br>
 {{if .Contract}}<label>Contract tier <select name="plan">{{range .Tiers}}<option value="{{.PlanID}}">{{.Name}}{{if .Consumption}} (contract with consumption){{end}}</option>{{end}}</select></label>
-<label>units <input name="units" type="number" min="1" max="100000" value="10" style="width:6em"></label><br>{{end}}
+<label>units <input name="units" type="number" min="1" max="100000" value="10" class="narrow"></label><br>{{end}}
 <button type="submit" name="trial" value="false">Subscribe</button>{{if not .Contract}} <button type="submit" name="trial" value="true">Start a free trial</button>{{end}}
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/aws/notify" style="margin:.6em 0">
+{{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
 {{if not .License}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
@@ -56,7 +56,7 @@ var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <input type="hidden" name="x-amzn-marketplace-token" value="{{.Token}}">
 {{if .Trial}}<input type="hidden" name="x-amzn-marketplace-offer-type" value="free-trial">{{end}}
 <noscript><button type="submit">Continue</button></noscript></form>
-<script>document.getElementById('f').submit()</script>`)
+<script src="/page-assets/autosubmit.js"></script>`)
 
 // sandboxTier is a contract tier a buyer can choose: a plan and whether it
 // also meters usage (a contract with consumption).

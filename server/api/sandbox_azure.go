@@ -24,7 +24,7 @@ import (
 var sandboxAzurePage = page("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
 <p>Act as a Microsoft customer. Purchasing sends your browser to this seller's landing page with a fresh purchase token,
 as Azure does after “Configure account”; you then sign in with the simulated Entra ID.</p>
-{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" style="margin:1em 0">
+{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" class="sandbox-item">
 <input type="hidden" name="offer" value="{{.MarketplaceID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}}</span><br>
 <label>Plan <select name="plan">{{range .Plans}}<option value="{{.PlanID}}">{{.Name}} ({{.PlanID}}){{if .SeatBased}} · per seat{{end}}</option>{{end}}</select></label>
 <label>Seats (per-seat plans) <input name="quantity" type="number" min="1" value="5"></label>
@@ -35,11 +35,11 @@ as Azure does after “Configure account”; you then sign in with the simulated
 <button type="submit">Purchase and configure account</button>
 </form>{{else}}<p>No Microsoft offers yet.</p>{{end}}
 <h2>Recent Microsoft subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/azure/act" style="margin:.8em 0">
+{{range .Subs}}<form method="post" action="/sandbox/azure/act" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.Name}} · {{.Plan}}{{if .Quantity}} · {{.Quantity}} seats{{end}} · at Microsoft: <strong>{{.Status}}</strong><br>
 <select name="plan" aria-label="New plan">{{range .Plans}}<option value="{{.}}">{{.}}</option>{{end}}</select>
 <button type="submit" name="action" value="ChangePlan">Change plan</button>
-<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" style="width:6em">
+<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" class="narrow">
 <button type="submit" name="action" value="ChangeQuantity">Change seats</button>
 <button type="submit" name="action" value="Suspend">Payment fails (suspend)</button>
 <button type="submit" name="action" value="Reinstate">Reinstate</button>
@@ -50,7 +50,7 @@ as Azure does after “Configure account”; you then sign in with the simulated
 {{if .Message}}<p role="status">{{.Message}}</p>{{end}}
 {{if .Mails}}<h2>E-mail Marketgate sent</h2>
 <p class="muted">No mail server in the sandbox: the beneficiary's invitation (a purchase for another organisation) shows here.</p>
-{{range .Mails}}<details><summary>To {{.To}}: {{.Subject}}</summary><pre style="white-space:pre-wrap">{{.Text}}</pre></details>{{end}}{{end}}`)
+{{range .Mails}}<details><summary>To {{.To}}: {{.Subject}}</summary><pre class="mail">{{.Text}}</pre></details>{{end}}{{end}}`)
 
 // SandboxMail keeps the e-mails Marketgate sent in the sandbox (where no
 // mail server is set up), newest first, for the buyer page to show: a

@@ -114,14 +114,14 @@ func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
-// parse checks the signature (RS256 only), exp and nbf (5 minutes of skew)
+// parse checks the signature (RS256 only), exp, nbf and iat (5 minutes of skew)
 // and returns the claims.
 func parse(ctx context.Context, keys *KeySet, raw string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		return keys.Key(ctx, kid)
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
