@@ -316,12 +316,14 @@ func TestCommands(t *testing.T) {
 		{"serve help", "", []string{"serve", "--help"}, 0, "MARKETGATE_DATABASE_URL"},
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad sandbox value", "", []string{"serve", "--data-dir", dir, "--sandbox=maybe"}, 2, "invalid boolean"},
+		// Issue 15, finding 12: the sandbox's simulated Entra signs anyone in as anyone.
+		{"sandbox on a public address", "", []string{"serve", "--data-dir", filepath.Join(dir, "sb"), "--sandbox", "--addr", "0.0.0.0:0"}, 2, "not a loopback address"},
 		{"sns verification in the sandbox", "", []string{"serve", "--data-dir", dir, "--sandbox", "--aws-sns-verify"}, 2, "cannot be used with --sandbox"},
 		{"insecure webhook against Microsoft", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t", "--azure-client-id", "c",
 			"--azure-client-secret", "s", "--azure-webhook-insecure"}, 2, "refused when the API URL is https"},
 		{"half a Microsoft configuration", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t"}, 2, "set all of --azure-tenant-id"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
-		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 13 migration"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "migration(s); database is up to date"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},
@@ -541,6 +543,86 @@ func TestSandboxAWSContractJourney(t *testing.T) {
 		d := read()
 		return d.Subscription.State == "ended" && len(d.Agreements) == 1 && d.Agreements[0].Status == "EXPIRED"
 	})
+}
+
+// A free-trial purchase of a concurrent-agreements product in the sandbox:
+// the simulated Agreement Service answers GetAgreementTerms with a 14-day
+// FreeTrialPricingTerm, which the subscription shows; then the buyer page
+// sends agreement events that change no state, and each lands on the
+// subscription's timeline (the real binary, the real SDK clients, the
+// simulated SQS queue).
+func TestSandboxAWSAgreementEventsAndFreeTrial(t *testing.T) {
+	s := start(t, t.TempDir(), nil, "--sandbox")
+	c, form := sandboxBuyer(t, s, "2", true, "tia@trial.example")
+	type detail struct {
+		Subscription struct {
+			ID    uint   `json:"id"`
+			State string `json:"state"`
+		} `json:"subscription"`
+		FreeTrial *struct {
+			Status string     `json:"status"`
+			Days   *int       `json:"days"`
+			EndsAt *time.Time `json:"ends_at"`
+		} `json:"free_trial"`
+		Timeline []struct {
+			Kind    string `json:"kind"`
+			Summary string `json:"summary"`
+		} `json:"timeline"`
+	}
+	var id uint
+	read := func() detail {
+		t.Helper()
+		if id == 0 {
+			var list struct {
+				Items []struct {
+					ID uint `json:"id"`
+				} `json:"items"`
+			}
+			r, err := c.Get(s.url + "/api/subscriptions")
+			if err != nil {
+				t.Fatal(err)
+			}
+			decode(t, r, &list)
+			if len(list.Items) != 1 {
+				return detail{}
+			}
+			id = list.Items[0].ID
+		}
+		var d detail
+		r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &d)
+		return d
+	}
+	eventually(t, s, "the 14-day free trial from the agreement's terms", func() bool {
+		d := read()
+		return d.Subscription.State == "active" && d.FreeTrial != nil && d.FreeTrial.Status == "active" &&
+			d.FreeTrial.Days != nil && *d.FreeTrial.Days == 14 && d.FreeTrial.EndsAt != nil
+	})
+	for _, ev := range []struct{ detailType, kind string }{
+		{"Purchase Agreement Advisory Issued", "aws.advisory_issued"},
+		{"Agreement Cancellation Request Pending Approval", "aws.cancellation_request"},
+		{"Purchase Agreement Disbursement Paused", "aws.disbursement_paused"},
+	} {
+		r := form("/sandbox/aws/notify", url.Values{"subscription": {fmt.Sprint(id)}, "action": {"agreement-event"}, "event": {ev.detailType}})
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sandbox %s: %d", ev.detailType, r.StatusCode)
+		}
+		eventually(t, s, ev.detailType+" on the timeline", func() bool {
+			for _, e := range read().Timeline {
+				if e.Kind == ev.kind {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if d := read(); d.Subscription.State != "active" {
+		t.Fatalf("agreement notes changed the state: %s", d.Subscription.State)
+	}
 }
 
 // The Microsoft buyer's journey in the sandbox: purchase on the simulated
@@ -974,4 +1056,40 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 		}
 	}
 	t.Logf("%d records billed once each; replica 0 sent %d, replica 1 sent %d", len(seen), perReplica[0], perReplica[1])
+}
+
+// Issue 15, finding 12: "/metrics is open to anyone". With --metrics-addr
+// it is served only there (and with --metrics-token only to the bearer);
+// --sandbox-public lets the sandbox listen beyond loopback, loudly.
+func TestMetricsAddressTokenAndPublicSandbox(t *testing.T) {
+	maddr := freeAddr(t)
+	s := start(t, t.TempDir(), nil, "--metrics-addr", maddr, "--metrics-token", "scrape-secret")
+	if r, err := http.Get(s.url + "/metrics"); err != nil || r.StatusCode != 404 {
+		t.Fatalf("metrics on the main address: %v %v", err, r)
+	}
+	if r, err := http.Get("http://" + maddr + "/metrics"); err != nil || r.StatusCode != 401 {
+		t.Fatalf("metrics without the token: %v %v", err, r)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+maddr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer scrape-secret")
+	r, err := http.DefaultClient.Do(req)
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("metrics with the token: %v %v", err, r)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(body), "marketgate_http_requests_total") {
+		t.Fatalf("metrics body: %.300s", body)
+	}
+
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	dir := t.TempDir()
+	sb := startOn(t, "127.0.0.1:"+port, dir, nil, "--sandbox")
+	_ = sb.cmd.Process.Kill()
+	<-sb.done
+	sb.done <- nil // the cleanup waits once more
+	pub := startOn(t, "0.0.0.0:"+port, dir, nil, "--sandbox", "--sandbox-public")
+	if !strings.Contains(pub.out.String(), "SANDBOX ON A NON-LOOPBACK ADDRESS") {
+		t.Fatalf("no loud warning:\n%s", pub.out)
+	}
 }

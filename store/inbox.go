@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -59,6 +60,52 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 		return ErrNotFound
 	}
 	return nil
+}
+
+// ErrInboxTaken means another attempt at the same stored message committed
+// first (a redelivery racing the original, two replicas, a replay): the
+// attempt kept nothing.
+var ErrInboxTaken = errors.New("the inbox message was processed by another attempt")
+
+// InboxOutcome is how one apply attempt of a stored message ended.
+type InboxOutcome struct {
+	Status         string // InboxProcessed or InboxIgnored
+	Error          string // why it was ignored
+	SubscriptionID *uint
+}
+
+// ApplyInbox runs fn, which applies a stored message, and records the
+// outcome in the same transaction: a message is never applied without being
+// marked done, nor marked without being applied, so a crash anywhere leaves
+// either both or neither, and a redelivery after a crash applies it once.
+//
+// The attempt is claimed first, against the attempt count m was read with:
+// a concurrent attempt at the same message waits for the row and then finds
+// it taken (ErrInboxTaken), keeping nothing of its own fn. When fn fails,
+// nothing is kept and the caller records the failure (FinishInbox).
+func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *gorm.DB) (InboxOutcome, error)) error {
+	return s.Tx(ctx, func(tx *gorm.DB) error {
+		r := tx.Model(&InboxMessage{}).Where("id = ? AND attempts = ?", m.ID, m.Attempts).
+			Update("attempts", gorm.Expr("attempts + 1"))
+		if r.Error != nil {
+			return r.Error
+		}
+		if r.RowsAffected != 1 {
+			return ErrInboxTaken
+		}
+		out, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		if out.Status != InboxProcessed && out.Status != InboxIgnored {
+			return fmt.Errorf("an applied inbox message ends processed or ignored, not %q", out.Status)
+		}
+		upd := map[string]any{"status": out.Status, "error": out.Error, "processed_at": s.Now(), "next_attempt_at": nil}
+		if out.SubscriptionID != nil {
+			upd["subscription_id"] = *out.SubscriptionID
+		}
+		return tx.Model(&InboxMessage{}).Where("id = ?", m.ID).Updates(upd).Error
+	})
 }
 
 // DueInbox lists a source's failed messages whose retry time has come, oldest first.

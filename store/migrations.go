@@ -528,6 +528,55 @@ WHERE marketplace = 'aws' AND plan_id IS NULL
 	AND offer_id IN (SELECT id FROM offers WHERE marketplace = 'aws' AND NOT contract)
 	AND EXISTS (SELECT 1 FROM plans p WHERE p.offer_id = subscriptions.offer_id);
 `},
+	{"202612030015_aws_agreement_terms", `
+ALTER TABLE aws_agreements ADD COLUMN terms_status varchar(16) NOT NULL DEFAULT '';
+ALTER TABLE aws_agreements ADD COLUMN terms_error varchar(512) NOT NULL DEFAULT '';
+ALTER TABLE aws_agreements ADD COLUMN terms_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE aws_agreements ADD COLUMN terms_next_at {{ts}};
+ALTER TABLE aws_agreements ADD COLUMN terms_read_at {{ts}};
+ALTER TABLE aws_agreements ADD COLUMN free_trial_days integer;
+ALTER TABLE aws_agreements ADD COLUMN free_trial_ends_at {{ts}};
+CREATE INDEX aws_agreements_terms ON aws_agreements (terms_status, terms_next_at);
+`},
+	// Microsoft fidelity: plans learned from Microsoft wait for the seller's
+	// review; the term unit as Microsoft sent it; the answer a webhook call
+	// got, so a redelivery gets the same one.
+	{"202612030017_azure_fidelity", `
+ALTER TABLE plans ADD COLUMN needs_review {{bool}} NOT NULL DEFAULT FALSE;
+ALTER TABLE subscriptions ADD COLUMN term_unit varchar(32) NOT NULL DEFAULT '';
+ALTER TABLE inbox_messages ADD COLUMN answer_status integer NOT NULL DEFAULT 0;
+ALTER TABLE inbox_messages ADD COLUMN answer_body text NOT NULL DEFAULT '';
+`},
+	// GetEntitlements may list one dimension more than once (an expired
+	// grant beside the current one): every grant is stored as AWS returns it.
+	{"202612030014_entitlement_grants", `
+DROP INDEX entitlements_dimension;
+CREATE INDEX entitlements_subscription_dimension ON entitlements (subscription_id, dimension);
+`},
+	// What set a subscription's state: an entitlement read may undo an end
+	// that a read made (an expired contract renewed), never a cancellation.
+	{"202612030014_subscription_state_kind", `
+ALTER TABLE subscriptions ADD COLUMN state_kind varchar(64) NOT NULL DEFAULT '';
+`},
+	{"202612030018_throttles", `
+CREATE TABLE throttles (
+	key varchar(100) PRIMARY KEY,
+	count integer NOT NULL DEFAULT 0,
+	first_at {{ts}} NOT NULL,
+	last_at {{ts}} NOT NULL,
+	blocked_until {{ts}}
+);
+CREATE INDEX throttles_last ON throttles (last_at);
+`},
+	{"202612030018_retention", `
+CREATE INDEX azure_sign_ins_expires ON azure_sign_ins (expires_at);
+CREATE INDEX onboarding_tickets_expires ON onboarding_tickets (expires_at);
+UPDATE inbox_messages SET body = 'x-amzn-marketplace-token=%28not+stored%29' WHERE source = 'aws_registration';
+UPDATE azure_sign_ins SET purchase_token = '' WHERE used_at IS NOT NULL;
+`},
+	{"202612030018_sessions_hashed", `
+DELETE FROM sessions;
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -113,8 +113,12 @@ type Plan struct {
 	AllowOverAssignment bool
 	AutoAssignSeats     bool
 	OverQuantityPolicy  string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// NeedsReview: the plan was learned from the marketplace (a purchase
+	// of a plan not in the catalog yet); the seller should check its
+	// policies.
+	NeedsReview bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Over-quantity policies: what the seat check answers for the seats
@@ -157,6 +161,7 @@ type Subscription struct {
 	Marketplace    string
 	State          string
 	StateChangedAt time.Time
+	StateKind      string // the kind of the event that set State ("" before it was stored); see lifecycle's entitlement rule
 	Name           string
 	CustomerID     *uint
 	Customer       *Customer
@@ -176,6 +181,7 @@ type Subscription struct {
 
 	TermStart *time.Time
 	TermEnd   *time.Time
+	TermUnit  string // Microsoft's term.termUnit as sent (P1M, P1Y, …, PAY, or any value it adds)
 	FreeTrial bool
 	IsTest    bool
 	AutoRenew bool
@@ -228,6 +234,10 @@ type InboxMessage struct {
 	ReceivedAt     time.Time
 	ProcessedAt    *time.Time
 	NextAttemptAt  *time.Time
+	// AnswerStatus and AnswerBody: what the first delivery was answered
+	// (webhooks), so that a redelivery gets the same answer.
+	AnswerStatus int
+	AnswerBody   string
 }
 
 // TableName keeps the table name readable.
@@ -294,8 +304,17 @@ type AWSAgreement struct {
 	DaysBeforeEnd       *int       // from the latest Purchase Agreement Ending
 	AutoRenewal         string     // "true", "false" or "" (not said)
 	LastEventAt         *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// The agreement's terms as GetAgreementTerms answered them (read once
+	// the agreement is linked to a subscription).
+	TermsStatus     string     // "" not read yet, "read", "unavailable" (no Agreement API in this partition), "error" (retried)
+	TermsError      string     // the last failure
+	TermsAttempts   int        // failed reads so far
+	TermsNextAt     *time.Time // the next read after a failure
+	TermsReadAt     *time.Time
+	FreeTrialDays   *int       // the FreeTrialPricingTerm's duration (AWS allows 5 to 31 days); nil: no free trial, or not known
+	FreeTrialEndsAt *time.Time // the agreement's start plus that duration, when the start is known
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName keeps gorm off its own pluralisation.

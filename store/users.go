@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -87,18 +89,31 @@ func (s *Store) TouchLogin(ctx context.Context, userID uint, at time.Time) error
 	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("last_login_at", at).Error
 }
 
-// SessionByID returns a live session.
+// SessionKey is how a session id is stored: its SHA-256, so a copy of the
+// database (or a read of the table) does not hand out live sessions. The
+// cookie carries the id itself.
+func SessionKey(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+// SessionByID returns a live session by the id the cookie carries; the
+// row's ID is the stored key (SessionKey).
 func (s *Store) SessionByID(ctx context.Context, id string) (*Session, error) {
 	var ss Session
-	err := s.R.WithContext(ctx).Where("id = ? AND expires_at > ?", id, s.Now()).First(&ss).Error
+	err := s.R.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), s.Now()).First(&ss).Error
 	if err != nil {
 		return nil, notFound(err)
 	}
 	return &ss, nil
 }
 
-// SaveSession inserts or updates a session.
+// SaveSession inserts or updates a session; ss.ID is the cookie's id and
+// is stored as SessionKey(ss.ID).
 func (s *Store) SaveSession(ctx context.Context, ss *Session) error {
+	row := *ss
+	row.ID = SessionKey(ss.ID)
+	ss = &row
 	now := s.Now()
 	if ss.CreatedAt.IsZero() {
 		ss.CreatedAt = now
@@ -109,12 +124,12 @@ func (s *Store) SaveSession(ctx context.Context, ss *Session) error {
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.W.WithContext(ctx).Where("id = ?", id).Delete(&Session{}).Error
+	return s.W.WithContext(ctx).Where("id = ?", SessionKey(id)).Delete(&Session{}).Error
 }
 
 // DeleteUserSessions signs a user out everywhere except keepID.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID uint, keepID string) error {
-	return s.W.WithContext(ctx).Where("user_id = ? AND id <> ?", userID, keepID).Delete(&Session{}).Error
+	return s.W.WithContext(ctx).Where("user_id = ? AND id <> ?", userID, SessionKey(keepID)).Delete(&Session{}).Error
 }
 
 // DeleteExpiredSessions removes sessions past their expiry.

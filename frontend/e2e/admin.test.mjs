@@ -88,7 +88,7 @@ describe('admin pages in a real browser, per role', () => {
         redirect: 'manual',
       });
       assert.equal(r.status, 303);
-      await fetch(mg.base + '/marketplace/aws/register', { method: 'POST' });
+      await fetch(mg.base + '/marketplace/aws/register', { method: 'POST', body: new URLSearchParams({ 'x-amzn-marketplace-token': 'e2e-not-a-token' }) });
       const failedSqs = await waitInbox(admin, 'status=failed&source=aws_sqs', 1);
       failedId = failedSqs[0].id;
       await waitInbox(admin, 'status=processed', 1);

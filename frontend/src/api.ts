@@ -47,6 +47,8 @@ export interface Subscription {
   azure_tenant_id: string;
   term_start: string | null;
   term_end: string | null;
+  /** Microsoft's term unit as sent (P1M … P5Y, PAY, or a value Microsoft adds later); "" for AWS. */
+  term_unit: string;
   free_trial: boolean;
   is_test: boolean;
   auto_renew: boolean;
@@ -104,7 +106,20 @@ export interface Agreement {
   ended_at: string | null;
   days_before_end: number | null;
   auto_renewal: boolean | null;
+  /** GetAgreementTerms: '' not read yet, 'read', 'unavailable' (no Agreement Service in this AWS partition), 'error' (retried). */
+  terms_status: string;
+  free_trial_days: number | null;
+  free_trial_ends_at: string | null;
   updated_at: string;
+}
+
+/** An AWS subscription's free trial, from its agreements' terms. */
+export interface FreeTrial {
+  status: 'active' | 'ended' | 'none' | 'unknown';
+  days: number | null;
+  ends_at: string | null;
+  agreement_id?: string;
+  note?: string;
 }
 
 export interface AzureOperation {

@@ -7,6 +7,22 @@ export function formatDate(s: string | null | undefined): string {
   return d.toISOString().slice(0, 16).replace('T', ' ');
 }
 
+const TERM_UNITS: Record<string, string> = {
+  P1M: '1 month',
+  P1Y: '1 year',
+  P2Y: '2 years',
+  P3Y: '3 years',
+  P4Y: '4 years',
+  P5Y: '5 years',
+  PAY: 'pay as you go',
+};
+
+/** Names Microsoft's term unit; a value Marketgate does not know is shown as Microsoft sent it. */
+export function termUnit(u: string | null | undefined): string {
+  if (!u) return '';
+  return TERM_UNITS[u.toUpperCase()] ?? u;
+}
+
 export function stateIntent(state: string): Intent {
   switch (state) {
     case 'active':

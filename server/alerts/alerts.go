@@ -38,6 +38,10 @@ const (
 	InboxFailed        = "inbox_failed"
 	WebhookDisabled    = "webhook_disabled"
 	ApprovalWaiting    = "approval_waiting"
+	AgreementEnding    = "agreement_ending"
+	RenewalUpcoming    = "renewal_upcoming"
+	AgreementAdvisory  = "agreement_advisory"
+	DisbursementPaused = "disbursement_paused"
 )
 
 // Types lists the alert types a channel may choose.
@@ -50,6 +54,10 @@ var Types = []struct {
 	{InboxFailed, "an inbound marketplace message failed to apply"},
 	{WebhookDisabled, "an outbound webhook endpoint kept failing and was disabled"},
 	{ApprovalWaiting, "a subscription waits for the seller's approval"},
+	{AgreementEnding, "AWS: an agreement ends in 180, 120, 90, 60 or 30 days"},
+	{RenewalUpcoming, "AWS: an agreement is about to renew"},
+	{AgreementAdvisory, "AWS issued an advisory on an agreement"},
+	{DisbursementPaused, "AWS paused disbursements (payments to you) for an agreement"},
 }
 
 // KnownType reports whether t is an alert type.
@@ -264,6 +272,12 @@ func (s *Service) post(ctx context.Context, target string, body any) error {
 		return fmt.Errorf("incoming webhook answered HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(excerpt)))
 	}
 	return nil
+}
+
+// SendMail sends one plain-text e-mail with the SMTP settings (ErrNoSMTP
+// without them): the beneficiary's invitation after a Microsoft purchase.
+func (s *Service) SendMail(_ context.Context, to, subject, text string) error {
+	return s.sendMail(to, subject, text, "")
 }
 
 func (s *Service) sendMail(to, subject, text, link string) error {

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	if err := s.Raise(ctx, MeteringExpiring, "metering:expiring", "Metering records are about to expire",
-		fmt.Sprintf("%d records are still not accepted 20 hours after their hour; the marketplaces take them for 24 hours only.", expiring),
+		fmt.Sprintf("%d records are still not accepted 4 hours before the marketplace stops taking them (24 hours after their hour; on AWS 06:00 UTC on the 1st for a past month).", expiring),
 		"/metering?status=pending", int(expiring)); err != nil {
 		return err
 	}
@@ -109,7 +110,65 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.sweepAgreements(ctx, since, now); err != nil {
+		return err
+	}
 	return s.Store.SetSetting(ctx, sweptKey, now.Format(time.RFC3339Nano))
+}
+
+// agreementAlerts are the AWS agreement events a seller must act on: the
+// timeline kind the SQS processor writes for each (server/awsmp), the
+// detail type it stores in the inbox, the alert type and its title.
+var agreementAlerts = []struct{ kind, detailType, typ, title string }{
+	{"aws.agreement_ending", "Purchase Agreement Ending", AgreementEnding, "An AWS agreement is ending"},
+	{"aws.renewal_upcoming", "Purchase Agreement Renewal Upcoming", RenewalUpcoming, "An AWS agreement renews soon"},
+	{"aws.advisory_issued", "Purchase Agreement Advisory Issued", AgreementAdvisory, "AWS issued an advisory on an agreement"},
+	{"aws.disbursement_paused", "Purchase Agreement Disbursement Paused", DisbursementPaused, "AWS paused disbursements for an agreement"},
+}
+
+// sweepAgreements raises an alert per subscription for each such event
+// written on a timeline since the last sweep (repeats, such as Ending at
+// 90 then 60 days, add to its count), and one per type for those no
+// subscription matched (they wait in the notification log).
+func (s *Service) sweepAgreements(ctx context.Context, since, now time.Time) error {
+	db := s.Store.R.WithContext(ctx)
+	kinds := make([]string, 0, len(agreementAlerts))
+	for _, a := range agreementAlerts {
+		kinds = append(kinds, a.kind)
+	}
+	var notes []struct {
+		SubscriptionID uint
+		Kind           string
+		Summary        string
+		Name           string
+	}
+	if err := db.Table("timeline_events t").Select("t.subscription_id, t.kind, t.summary, s.name").
+		Joins("JOIN subscriptions s ON s.id = t.subscription_id").
+		Where("t.kind IN ? AND t.created_at > ? AND t.created_at <= ?", kinds, since, now).Order("t.id").Scan(&notes).Error; err != nil {
+		return err
+	}
+	for _, a := range agreementAlerts {
+		for _, n := range notes {
+			if n.Kind != a.kind {
+				continue
+			}
+			if err := s.Raise(ctx, a.typ, fmt.Sprintf("%s:%d", a.typ, n.SubscriptionID), a.title,
+				fmt.Sprintf("%s: %s", n.Name, n.Summary), fmt.Sprintf("/subscriptions/%d", n.SubscriptionID), 1); err != nil {
+				return err
+			}
+		}
+		var unmatched int64
+		if err := db.Model(&store.InboxMessage{}).Where("source = ? AND action = ? AND subscription_id IS NULL AND status = ? AND received_at > ? AND received_at <= ?",
+			"aws_sqs", a.detailType, store.InboxProcessed, since, now).Count(&unmatched).Error; err != nil {
+			return err
+		}
+		if err := s.Raise(ctx, a.typ, a.typ+":unmatched", a.title,
+			fmt.Sprintf("%d %s events match no subscription yet (no License Updated linked their agreement); see the notification log.", unmatched, a.detailType),
+			"/notifications?source=aws_sqs&action="+url.QueryEscape(a.detailType), int(unmatched)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func name(mp string) string {

@@ -146,13 +146,17 @@ func (s *Server) accessCheck(c *gin.Context) {
 		contract = false
 	}
 	if dimension != "" && allowed && contract {
-		var ent store.Entitlement
-		err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND dimension = ?", best.ID, dimension).Limit(1).Find(&ent).Error
+		var grants []store.Entitlement
+		err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND dimension = ?", best.ID, dimension).Order("id").Find(&grants).Error
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
 		now := s.Now()
+		var ent store.Entitlement // AWS may list an expired grant beside the current one
+		if g := store.BestEntitlement(grants, now); g != nil {
+			ent = *g
+		}
 		switch {
 		case ent.ID == 0:
 			allowed, reason = false, "no entitlement for "+dimension

@@ -48,6 +48,10 @@ func (s *Server) bindStaff(c *gin.Context) (staffInput, bool) {
 		s.failCode(c, apperr.Invalid, "name is longer than 200 characters")
 		return in, false
 	}
+	if auth.HasControl(in.Name) {
+		s.failCode(c, apperr.Invalid, "name must not contain control characters")
+		return in, false
+	}
 	return in, true
 }
 
@@ -117,6 +121,9 @@ func (s *Server) updateUser(c *gin.Context) {
 		if in.Name != nil {
 			if len(*in.Name) > 200 {
 				return apperr.New(apperr.Invalid, "name is longer than 200 characters")
+			}
+			if auth.HasControl(*in.Name) {
+				return apperr.New(apperr.Invalid, "name must not contain control characters")
 			}
 			set["name"], u.Name = strings.TrimSpace(*in.Name), strings.TrimSpace(*in.Name)
 		}

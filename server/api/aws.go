@@ -34,6 +34,12 @@ type AWSEvents interface {
 	Apply(ctx context.Context, m *store.InboxMessage) error
 }
 
+// Registration POSTs come from anyone's browser: bounded and rate-limited.
+const (
+	maxRegisterBody  = 16 << 10 // the form has two short fields
+	maxRegisterToken = 4096
+)
+
 // onboardingTTL is how long the link to create the account works.
 const onboardingTTL = time.Hour
 
@@ -42,8 +48,11 @@ const onboardingTTL = time.Hour
 // stored with the raw request in the inbox, never put in a URL or a log.
 func (s *Server) awsRegister(c *gin.Context) {
 	ctx := c.Request.Context()
-	raw, err := io.ReadAll(c.Request.Body)
-	if err != nil {
+	if !s.allowAnonymous(c, "aws-register", registerLimit) {
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxRegisterBody+1))
+	if err != nil || len(raw) > maxRegisterBody {
 		s.problem(c, http.StatusBadRequest, "We could not read your registration",
 			"The request from AWS Marketplace was too large or cut off. Return to AWS Marketplace and choose “Set up your account” again.",
 			awsMarketplaceURL, "Back to AWS Marketplace")
@@ -51,26 +60,32 @@ func (s *Server) awsRegister(c *gin.Context) {
 	}
 	form, _ := url.ParseQuery(string(raw))
 	token := strings.TrimSpace(form.Get("x-amzn-marketplace-token"))
-	freeTrial := form.Get("x-amzn-marketplace-offer-type") == "free-trial"
+	offerType := form.Get("x-amzn-marketplace-offer-type")
+	freeTrial := offerType == "free-trial"
+	// Without a token (or with something no token looks like) nothing is
+	// stored: only a registration AWS could have sent is worth keeping.
+	if token == "" || len(token) > maxRegisterToken || hasUnsafeByte(token) {
+		s.Log.Info("aws registration without a usable token", "request_id", requestID(c), "ip", ClientIP(c), "bytes", len(raw))
+		s.problem(c, http.StatusBadRequest, "This page is opened from AWS Marketplace",
+			"We did not receive a registration token. Open the product in AWS Marketplace and choose “Set up your account”.",
+			awsMarketplaceURL, "Go to AWS Marketplace")
+		return
+	}
 
-	dedup := "request:" + requestID(c)
-	if token != "" {
-		h := sha256.Sum256([]byte(token))
-		dedup = "token:" + hex.EncodeToString(h[:16])
+	h := sha256.Sum256([]byte(token))
+	dedup := "token:" + hex.EncodeToString(h[:16])
+	// The stored body keeps the documented fields only, and never the token
+	// (a credential for the buyer's visit; registrations are not replayed).
+	kept := url.Values{"x-amzn-marketplace-token": {"(not stored; sha256 " + hex.EncodeToString(h[:8]) + "…)"}}
+	if offerType != "" {
+		kept.Set("x-amzn-marketplace-offer-type", truncate(offerType, 32))
 	}
 	msg, _, err := s.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_registration",
-		DedupKey: dedup, Action: "register", ContentType: c.ContentType(), Body: string(raw), Headers: inboxHeaders(c.Request)})
+		DedupKey: dedup, Action: "register", ContentType: truncate(c.ContentType(), 100), Body: kept.Encode(), Headers: inboxHeaders(c.Request)})
 	if err != nil {
 		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
 		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
 			"Something went wrong on our side. Please try again in a minute.", "", "")
-		return
-	}
-	if token == "" {
-		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, "no x-amzn-marketplace-token in the form", nil, nil)
-		s.problem(c, http.StatusBadRequest, "This page is opened from AWS Marketplace",
-			"We did not receive a registration token. Open the product in AWS Marketplace and choose “Set up your account”.",
-			awsMarketplaceURL, "Go to AWS Marketplace")
 		return
 	}
 	if s.AWS == nil {
@@ -326,6 +341,9 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 		return
 	case len(in["Company"].(string)) > 200 || len(in["Name"].(string)) > 200:
 		bad("Company and name must be at most 200 characters.")
+		return
+	case auth.HasControl(in["Company"].(string)) || auth.HasControl(in["Name"].(string)):
+		bad("Company and name must not contain control characters.")
 		return
 	case !strings.Contains(in["Email"].(string), "@") || len(in["Email"].(string)) > 320:
 		bad("Please enter a valid e-mail address.")

@@ -7,19 +7,23 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
+	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -29,9 +33,32 @@ type AzureSignIn struct {
 	OAuth    *oauth2.Config
 	IDTokens *azuremp.IDTokenVerifier
 	HTTP     *http.Client // for the code exchange (nil: the default client)
+	// Mail sends a plain-text e-mail: the invitation of a beneficiary whose
+	// purchaser cannot administer the subscription (nil: no e-mail set up;
+	// the seller invites them from the portal).
+	Mail func(ctx context.Context, to, subject, text string) error
+	// SimulatedEntra, outside the sandbox (--azure-simulated-entra), is
+	// the simulated Entra ID the buyer's browser signs in with, served
+	// under /sandbox/azure/entra.
+	SimulatedEntra http.Handler
+	// SandboxMail, in the sandbox without SMTP, keeps what Mail sent for
+	// the sandbox's buyer page.
+	SandboxMail *SandboxMail
 }
 
+// Session keys of a purchaser who signed in on the landing page but does
+// not administer the subscription (another tenant): they may see that
+// purchase's welcome page, and activate it when the plan lets the buyer.
+const (
+	azureLandedKey   = "azure_landed"
+	azureLandedByKey = "azure_landed_by"
+)
+
 const azureSignInLifetime = 15 * time.Minute
+
+// maxPurchaseToken bounds the landing page's token kept meanwhile (Microsoft's
+// are well under 2 KB).
+const maxPurchaseToken = 8 << 10
 
 func hashState(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -46,8 +73,11 @@ func (s *Server) azureLanding(c *gin.Context) {
 		s.problem(c, http.StatusServiceUnavailable, "Not set up yet", "This seller has not connected Microsoft's marketplace yet. Please try again later.", "", "")
 		return
 	}
+	if !s.allowAnonymous(c, "azure-landing", landingLimit) {
+		return
+	}
 	token := c.Query("token")
-	if strings.TrimSpace(token) == "" {
+	if strings.TrimSpace(token) == "" || len(token) > maxPurchaseToken {
 		s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
 			"The link has no purchase token. Reopen the SaaS subscription in the Azure portal or the Microsoft 365 admin center and choose “Configure account” again.",
 			"https://portal.azure.com/#blade/HubsExtension/BrowseResourceBlade/resourceType/Microsoft.SaaS%2Fresources", "Open the Azure portal")
@@ -137,23 +167,31 @@ func (s *Server) azureCallback(c *gin.Context) {
 			"Your purchase is safe. Please try again in a few minutes from the Azure portal (“Configure account”).", "", "")
 		return
 	}
-	if landed.User != nil {
-		sess, err := s.Sessions.Get(c.Request, SessionCookie)
-		if err == nil {
-			err = s.Sessions.Renew(ctx, sess)
-		}
-		if err == nil {
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err == nil {
+		err = s.Sessions.Renew(ctx, sess)
+	}
+	if err == nil {
+		if landed.User != nil {
 			sess.Values = map[any]any{auth.UserIDKey: landed.User.ID}
-			err = sess.Save(c.Request, c.Writer)
+		} else {
+			// Signed in with Microsoft for this purchase, but not its administrator.
+			sess.Values = map[any]any{azureLandedKey: landed.Subscription.ID, azureLandedByKey: cmp.Or(who.Email, who.ObjectID)}
 		}
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
+		err = sess.Save(c.Request, c.Writer)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if landed.User != nil {
 		_ = s.Store.TouchLogin(ctx, landed.User.ID, now)
+	} else {
+		s.inviteBeneficiary(c, landed)
 	}
 	sub := landed.Subscription
-	if sub.State == string(lifecycle.Pending) && landed.Plan != nil && landed.Plan.ActivationPolicy == store.ActivateAutomatic {
+	if sub.State == string(lifecycle.Pending) && landed.Plan != nil && landed.Plan.ActivationPolicy == store.ActivateAutomatic &&
+		azuremp.MayActivate(landed.Plan, azuremp.SourceLanding) {
 		if _, err := s.Azure.Activate(ctx, sub.ID, cmp.Or(who.Email, "buyer"), azuremp.SourceLanding); err != nil {
 			s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
 		}
@@ -162,9 +200,13 @@ func (s *Server) azureCallback(c *gin.Context) {
 }
 
 var azureWelcomePage = page("Welcome", `<h1>{{if eq .State "active"}}Welcome to {{.Product}}{{else}}Your {{.Product}} subscription{{end}}</h1>
+{{if .NeedsReview}}<p class="muted">This plan is new to the seller; they may contact you about it.</p>{{end}}
 <dl><dt>Subscription</dt><dd>{{.Name}}</dd><dt>Offer</dt><dd>{{.Product}}</dd><dt>Plan</dt><dd>{{.Plan}}</dd>
 {{if .Quantity}}<dt>Seats</dt><dd>{{.Quantity}}</dd>{{end}}
-<dt>Purchaser</dt><dd>{{.Purchaser}}</dd><dt>Beneficiary</dt><dd>{{.Beneficiary}}</dd><dt>Status</dt><dd>{{.State}}</dd></dl>
+{{if .Term}}<dt>Term</dt><dd>{{.Term}}</dd>{{end}}
+<dt>Purchaser</dt><dd>{{.Purchaser}}</dd><dt>Beneficiary</dt><dd>{{.Beneficiary}}</dd><dt>Status</dt><dd>{{.State}}</dd>
+<dt>Administered by</dt><dd>{{.Admin}}</dd></dl>
+{{if .AdminNote}}<p>{{.AdminNote}}</p>{{end}}
 {{if eq .State "pending"}}
  {{if eq .Policy "buyer_confirms"}}{{if .CanAct}}<form method="post" action="/marketplace/azure/activate">
  <input type="hidden" name="subscription" value="{{.ID}}"><p>Check the details above, then activate. Billing starts when you activate.</p>
@@ -173,52 +215,98 @@ var azureWelcomePage = page("Welcome", `<h1>{{if eq .State "active"}}Welcome to 
  {{else}}<p>We are activating your subscription. Reload this page in a moment.</p>{{end}}
 {{else if eq .State "active"}}
 <h2>Getting started</h2>
-<ol><li>Open the portal and sign in with your Microsoft account{{if .CanAct}} (you are signed in now){{end}}.</li>
+{{if .IsAdmin}}<ol><li>Open the portal and sign in with your Microsoft account (you are signed in now).</li>
 <li>Assign seats to your colleagues under <em>Seats</em>{{if .Quantity}} — your plan has {{.Quantity}}{{end}}.</li>
 <li>Change the plan or the number of seats in the Azure portal or the Microsoft 365 admin center.</li></ol>
-<p>Need help? Contact the seller's support{{if .Support}} at <a href="mailto:{{.Support}}">{{.Support}}</a>{{end}}.</p>
 <p><a class="button" href="/subscriptions/{{.ID}}">Open the portal</a></p>
+{{else}}<p>The subscription is active. {{.Admin}} administers it: they sign in to the portal with their Microsoft account to assign seats{{if .Quantity}} ({{.Quantity}} on this plan){{end}}.</p>{{end}}
+<p>Need help? Contact the seller's support{{if .Support}} at <a href="mailto:{{.Support}}">{{.Support}}</a>{{end}}.</p>
 {{else}}<p>This subscription is {{.State}} at Microsoft. Manage it in the Azure portal.</p>{{end}}`)
 
-// azureWelcome shows a Microsoft subscription to its customer admin (or to
-// seller staff): the welcome page while pending, the first-use page once
-// active.
+// welcomeViewer says who is looking at a Microsoft subscription's welcome
+// page: its customer admin or seller staff (a user), or the purchaser who
+// signed in for it on the landing page (by, the e-mail they signed in with).
+func (s *Server) welcomeViewer(c *gin.Context, sub *store.Subscription) (u *store.User, by string, ok bool, err error) {
+	u, err = s.sessionUser(c)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if u != nil && (u.Role != store.RoleCustomerAdmin || (u.CustomerID != nil && sub.CustomerID != nil && *u.CustomerID == *sub.CustomerID)) {
+		return u, u.Email, true, nil
+	}
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if id, _ := sess.Values[azureLandedKey].(uint); id != 0 && id == sub.ID {
+		by, _ := sess.Values[azureLandedByKey].(string)
+		return nil, cmp.Or(by, "buyer"), true, nil
+	}
+	return nil, "", false, nil
+}
+
+// azureWelcome shows a Microsoft subscription to whoever signed in for it
+// on the landing page (its customer admin, or a purchaser of another
+// tenant) or to seller staff: the welcome page while pending, the
+// first-use page once active.
 func (s *Server) azureWelcome(c *gin.Context) {
 	ctx := c.Request.Context()
-	u, err := s.sessionUser(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
 	var sub store.Subscription
 	if id == 0 || s.Store.R.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").First(&sub, id).Error != nil || sub.Marketplace != "azure" {
 		s.problem(c, http.StatusNotFound, "Subscription not found", "Open the subscription from the Azure portal (“Configure account”).", "", "")
 		return
 	}
-	if u == nil || (u.Role == "customer_admin" && (u.CustomerID == nil || sub.CustomerID == nil || *u.CustomerID != *sub.CustomerID)) {
+	u, _, ok, err := s.welcomeViewer(c, &sub)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !ok {
 		s.problem(c, http.StatusForbidden, "Sign in first", "Open the subscription from the Azure portal (“Configure account”) to sign in with your Microsoft account.", "", "")
 		return
 	}
 	s.renderPage(c, http.StatusOK, azureWelcomePage, s.azureWelcomeData(ctx, &sub, u))
 }
 
+// termUnits names Microsoft's term units; any other value is shown as sent.
+var termUnits = map[string]string{"P1M": "1 month", "P1Y": "1 year", "P2Y": "2 years", "P3Y": "3 years", "P4Y": "4 years", "P5Y": "5 years",
+	"PAY": "pay as you go"}
+
+// termText describes a subscription's term: its unit and dates.
+func termText(sub *store.Subscription) string {
+	var parts []string
+	if sub.TermUnit != "" {
+		parts = append(parts, cmp.Or(termUnits[strings.ToUpper(sub.TermUnit)], sub.TermUnit))
+	}
+	if sub.TermStart != nil && sub.TermEnd != nil {
+		parts = append(parts, sub.TermStart.UTC().Format("2006-01-02")+" – "+sub.TermEnd.UTC().Format("2006-01-02"))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, u *store.User) map[string]any {
+	isAdmin := u != nil && u.Role == store.RoleCustomerAdmin
 	data := map[string]any{"ID": sub.ID, "Name": sub.Name, "State": sub.State, "Product": "the product", "Plan": "—", "Quantity": sub.Quantity,
-		"Purchaser": "—", "Beneficiary": "—", "Policy": "", "CanAct": u != nil && u.Role == "customer_admin", "Support": s.Info.SupportEmail}
+		"Purchaser": "—", "Beneficiary": "—", "Policy": "", "IsAdmin": isAdmin, "Support": s.Info.SupportEmail, "Term": termText(sub),
+		"Admin": "—", "AdminNote": "", "NeedsReview": false}
 	if sub.Offer != nil {
 		data["Product"] = sub.Offer.Name
 	}
 	if sub.Plan != nil {
 		data["Plan"], data["Policy"] = cmp.Or(sub.Plan.Name, sub.Plan.PlanID), sub.Plan.ActivationPolicy
+		data["NeedsReview"] = sub.Plan.NeedsReview
 		if !sub.Plan.SeatBased {
 			data["Quantity"] = 0
 		}
 	}
+	// The buyer (customer admin or purchaser) may activate when the plan lets the buyer; seller staff use the portal.
+	data["CanAct"] = (u == nil || isAdmin) && azuremp.MayActivate(sub.Plan, azuremp.SourceLanding)
 	if sub.Customer != nil {
 		data["Beneficiary"] = sub.Customer.Name
 	}
 	// Purchaser and beneficiary as Microsoft reported them at the landing.
+	beneficiaryEmail := ""
 	var msg store.InboxMessage
 	if s.Store.R.WithContext(ctx).Where("subscription_id = ? AND source = ?", sub.ID, azuremp.SourceLanding).Order("id DESC").Limit(1).Find(&msg).Error == nil && msg.ID != 0 {
 		var body struct {
@@ -230,37 +318,138 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 			rs := body.Resolved.Subscription
 			data["Purchaser"] = cmp.Or(rs.Purchaser.EmailID, rs.Purchaser.TenantID, "—")
 			data["Beneficiary"] = cmp.Or(rs.Beneficiary.EmailID, rs.Beneficiary.TenantID, "—")
+			beneficiaryEmail = rs.Beneficiary.EmailID
+		}
+	}
+	// Who administers it: the organisation's customer admins, or who was invited.
+	if sub.CustomerID != nil {
+		org := "the beneficiary's organisation"
+		if sub.Customer != nil && sub.Customer.Name != "" {
+			org = sub.Customer.Name
+		}
+		var admins []string
+		s.Store.R.WithContext(ctx).Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", *sub.CustomerID, store.RoleCustomerAdmin).
+			Order("id").Limit(3).Pluck("email", &admins)
+		var invited []string
+		s.Store.R.WithContext(ctx).Model(&store.AdminInvite{}).Where("customer_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", *sub.CustomerID, s.Now()).
+			Order("id").Limit(3).Pluck("email", &invited)
+		switch {
+		case isAdmin:
+			data["Admin"] = u.Email + " (you)"
+		case len(admins) > 0:
+			data["Admin"] = strings.Join(admins, ", ") + " (" + org + ")"
+		case len(invited) > 0:
+			data["Admin"] = strings.Join(invited, ", ") + " (" + org + ")"
+			data["AdminNote"] = "We sent " + strings.Join(invited, ", ") + " an invitation to administer this subscription: they accept it, then assign seats to their colleagues."
+		case beneficiaryEmail != "":
+			data["Admin"] = beneficiaryEmail + " (" + org + ")"
+			data["AdminNote"] = "The seller will invite " + beneficiaryEmail + " to administer this subscription."
+		default:
+			data["Admin"] = org
+			data["AdminNote"] = "The seller will invite an administrator of " + org + "."
 		}
 	}
 	return data
 }
 
-// azureActivateBuyer is the buyer's "Activate subscription" button.
+// inviteBeneficiary gives the beneficiary's organisation its customer admin
+// when the person who landed cannot be one (a purchaser of another tenant,
+// or an e-mail taken by another account): Microsoft's beneficiary e-mail
+// is invited by e-mail, once, unless the organisation has an admin or a
+// pending invitation already. Without e-mail set up, the seller is told on
+// the subscription's timeline to invite them from the portal.
+func (s *Server) inviteBeneficiary(c *gin.Context, landed *azuremp.Landed) {
+	ctx := c.Request.Context()
+	cu, email := landed.Customer, store.NormalizeEmail(landed.Resolved.Beneficiary.EmailID)
+	if cu == nil || landed.Subscription == nil {
+		return
+	}
+	var admins, pending int64
+	now := s.Now().UTC()
+	if err := s.Store.R.WithContext(ctx).Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", cu.ID, store.RoleCustomerAdmin).Count(&admins).Error; err != nil || admins > 0 {
+		return
+	}
+	if err := s.Store.R.WithContext(ctx).Model(&store.AdminInvite{}).Where("customer_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", cu.ID, now).
+		Count(&pending).Error; err != nil || pending > 0 {
+		return
+	}
+	note := func(summary string) {
+		_ = s.Store.Tx(ctx, func(tx *gorm.DB) error {
+			return subscriptions.NoteTx(tx, now, landed.Subscription.ID, "azure.admin_needed", now, summary,
+				subscriptions.Meta{Source: azuremp.SourceLanding, Actor: "marketgate"})
+		})
+	}
+	if _, err := s.Store.UserByEmail(ctx, email); email == "" || !strings.Contains(email, "@") || err == nil {
+		note("No customer admin yet: the person who opened the landing page is not of the beneficiary's organisation; invite an administrator of " + cu.Name + " from the customer's page")
+		return
+	}
+	if s.AzureSignIn == nil || s.AzureSignIn.Mail == nil {
+		note("No customer admin yet: the purchaser is of another organisation; invite the beneficiary " + email + " from the customer's page (e-mail is not set up)")
+		return
+	}
+	token := auth.RandomToken(24)
+	inv := store.AdminInvite{CustomerID: cu.ID, Email: email, TokenHash: hashState(token), CreatedBy: "Microsoft purchase", ExpiresAt: now.Add(inviteLifetime), CreatedAt: now}
+	if err := s.Store.W.WithContext(ctx).Create(&inv).Error; err != nil {
+		s.Log.Error("azure: inviting the beneficiary", "request_id", requestID(c), "err", err)
+		return
+	}
+	product := "the product"
+	if landed.Offer != nil {
+		product = landed.Offer.Name
+	}
+	link := s.baseURL(c) + "/invite?token=" + url.QueryEscape(token)
+	text := fmt.Sprintf("%s bought %s for %s on Microsoft's marketplace.\n\nYou are invited to administer the subscription: sign in with your Microsoft work account or choose a password here (the link works once, for 7 days):\n\n%s\n",
+		cmp.Or(landed.Resolved.Purchaser.EmailID, "Someone"), product, cu.Name, link)
+	if err := s.AzureSignIn.Mail(ctx, email, "You are invited to administer "+product, text); err != nil {
+		s.Log.Warn("azure: the beneficiary's invitation was not sent", "request_id", requestID(c), "err", err)
+		_ = s.Store.W.WithContext(ctx).Model(&inv).Update("revoked_at", now).Error
+		note("No customer admin yet: the invitation e-mail to " + email + " could not be sent; invite them from the customer's page")
+		return
+	}
+	note("No customer admin yet: invited the beneficiary " + email + " by e-mail (the purchaser is of another organisation)")
+	_ = s.Store.Audit(ctx, &store.AuditEntry{At: now, ActorEmail: "marketgate", Action: "customer_admin.invite", TargetType: "customer",
+		TargetID: strconv.FormatUint(uint64(cu.ID), 10), After: fmt.Sprintf(`{"email":%q,"invite":%d,"reason":"microsoft purchase"}`, email, inv.ID)})
+}
+
+// azureActivateBuyer is the buyer's "Activate subscription" button: the
+// customer admin, or the purchaser who signed in for this purchase, when
+// the plan lets the buyer activate.
 func (s *Server) azureActivateBuyer(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
 		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
 		return
 	}
 	ctx := c.Request.Context()
-	u, err := s.sessionUser(c)
+	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
+	var sub store.Subscription
+	if id == 0 || s.Store.R.WithContext(ctx).Preload("Plan").First(&sub, id).Error != nil || sub.Marketplace != "azure" {
+		s.problem(c, http.StatusForbidden, "Not allowed", "Only the buyer who opened this purchase from Microsoft can activate it.", "", "")
+		return
+	}
+	u, by, ok, err := s.welcomeViewer(c, &sub)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
-	var sub store.Subscription
-	if u == nil || u.Role != "customer_admin" || id == 0 || s.Store.R.WithContext(ctx).First(&sub, id).Error != nil ||
-		sub.CustomerID == nil || u.CustomerID == nil || *sub.CustomerID != *u.CustomerID || sub.Marketplace != "azure" {
-		s.problem(c, http.StatusForbidden, "Not allowed", "Only an administrator of the beneficiary organisation can activate this subscription.", "", "")
+	if !ok || (u != nil && u.Role != store.RoleCustomerAdmin) {
+		s.problem(c, http.StatusForbidden, "Not allowed", "Only the buyer who opened this purchase from Microsoft can activate it.", "", "")
 		return
 	}
-	if _, err := s.Azure.Activate(ctx, sub.ID, u.Email, azuremp.SourceLanding); err != nil && !errors.Is(err, azuremp.ErrNotPending) {
+	back := "/marketplace/azure/welcome?subscription=" + strconv.FormatUint(id, 10)
+	_, err = s.Azure.Activate(ctx, sub.ID, by, azuremp.SourceLanding)
+	switch {
+	case err == nil || errors.Is(err, azuremp.ErrNotPending):
+	case errors.Is(err, azuremp.ErrNeedsSellerApproval):
+		s.problem(c, http.StatusForbidden, "The seller activates this subscription",
+			"The seller reviews new subscriptions of this plan and activates them; billing starts then. You can close this page.", back, "Back")
+		return
+	default:
 		s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
 		s.problem(c, http.StatusBadGateway, "Activation did not go through", "Microsoft did not confirm the activation: "+marketplaceMessage(err)+". Please try again in a moment.",
-			"/marketplace/azure/welcome?subscription="+strconv.FormatUint(id, 10), "Back")
+			back, "Back")
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/marketplace/azure/welcome?subscription="+strconv.FormatUint(id, 10))
+	c.Redirect(http.StatusSeeOther, back)
 }
 
 // marketplaceMessage is Microsoft's own message for the seller or buyer.
@@ -300,12 +489,15 @@ func (s *Server) azureWebhook(c *gin.Context) {
 		s.fail(c, err) // not stored: Microsoft retries
 		return
 	}
+	// A redelivery gets the answer the first delivery got (stored with it).
 	if ans.Status != http.StatusOK {
 		c.JSON(ans.Status, gin.H{"error": gin.H{"code": "rejected", "message": ans.Message, "request_id": requestID(c)}})
-		return
+	} else {
+		c.JSON(http.StatusOK, gin.H{"status": "received"})
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "received"})
 	if ans.New {
+		// Confirmed with Get Operation after the answer; a refused change is
+		// only recorded (never approved), an accepted one is acted on.
 		go func(id uint) {
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,9 +48,23 @@ type azureEnv struct {
 	webhook *azuremp.WebhookVerifier
 	esrv    *httptest.Server
 	now     time.Time
+	// lose, when set, makes Microsoft's webhook calls fail on the way (no
+	// answer reaches Microsoft; our server never sees them).
+	lose atomic.Bool
+
+	mailMu sync.Mutex
+	mails  []sentMail // what Marketgate e-mailed
 }
 
-func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
+type sentMail struct{ To, Subject, Text string }
+
+func (e *azureEnv) sent() []sentMail {
+	e.mailMu.Lock()
+	defer e.mailMu.Unlock()
+	return append([]sentMail(nil), e.mails...)
+}
+
+func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)) *azureEnv {
 	t.Helper()
 	esrv := httptest.NewUnstartedServer(nil)
 	esrv.StartTLS()
@@ -59,17 +76,27 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 	e := &azureEnv{entra: entra, esrv: esrv}
 	ours := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(ours.Close)
+	deliver := azurefake.HTTPWebhook(nil, ours.URL+"/marketplace/azure/webhook")
 	msrv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(msrv.Close)
-	e.mk = azurefake.NewMarketplace(azurefake.Options{Base: msrv.URL, Entra: entra, PublisherID: "acme",
+	mo := azurefake.Options{Base: msrv.URL, Entra: entra, PublisherID: "acme",
 		Offers: []azurefake.Offer{{OfferID: msOffer, Name: "Acme SaaS", Plans: []azurefake.Plan{
 			{PlanID: "auto", DisplayName: "Automatic"}, {PlanID: "confirm", DisplayName: "Buyer confirms"},
 			{PlanID: "approve", DisplayName: "Seller approves"},
 			{PlanID: "seats", DisplayName: "Seats", PerSeat: true, MinQuantity: 1, MaxQuantity: 50},
 			{PlanID: "locked", DisplayName: "Locked seats", PerSeat: true, MinQuantity: 1, MaxQuantity: 50},
 		}}},
-		PartnerDelay: time.Second, Webhook: azurefake.HTTPWebhook(nil, ours.URL+"/marketplace/azure/webhook"),
-		WebhookAudience: msClient, WebhookTenant: msTenant})
+		PartnerDelay: time.Second, Webhook: func(ctx context.Context, body []byte, authorization string) (int, error) {
+			if e.lose.Load() {
+				return 0, errors.New("connection reset")
+			}
+			return deliver(ctx, body, authorization)
+		},
+		WebhookAudience: msClient, WebhookTenant: msTenant}
+	for _, o := range opts {
+		o(&mo)
+	}
+	e.mk = azurefake.NewMarketplace(mo)
 	msrv.Config.Handler = e.mk
 
 	client, err := azuremp.New(azuremp.Config{TenantID: msTenant, ClientID: msClient, ClientSecret: msSecret, APIURL: msrv.URL,
@@ -86,7 +113,13 @@ func newAzureEnv(t *testing.T, st *store.Store) *azureEnv {
 			OAuth: &oauth2.Config{ClientID: msClient, ClientSecret: msSecret, RedirectURL: "http://portal.test/marketplace/azure/callback",
 				Scopes: []string{"openid", "profile", "email"}, Endpoint: oauth2.Endpoint{AuthURL: esrv.URL + "/organizations/oauth2/v2.0/authorize",
 					TokenURL: esrv.URL + "/organizations/oauth2/v2.0/token", AuthStyle: oauth2.AuthStyleInParams}},
-			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client()},
+			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client(),
+			Mail: func(_ context.Context, to, subject, text string) error {
+				e.mailMu.Lock()
+				defer e.mailMu.Unlock()
+				e.mails = append(e.mails, sentMail{to, subject, text})
+				return nil
+			}},
 		AzureWebhook: e.webhook})
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +444,9 @@ func TestAzureWebhooks(t *testing.T) {
 		if o, _ := e.mk.Operation(msID, opID); o.Status != "Failed" {
 			t.Fatalf("over the limit: operation %s", o.Status)
 		}
-		if got := e.ours(msID); got.Quantity != 12 || e.timeline(got.ID, "azure.change_rejected") != 1 {
+		// Recorded on the timeline once Get Operation has confirmed the call.
+		eventually(t, "the refusal on the timeline", func() bool { return e.timeline(sub.ID, "azure.change_rejected") == 1 })
+		if got := e.ours(msID); got.Quantity != 12 {
 			t.Fatalf("rejected change: quantity %d", got.Quantity)
 		}
 
@@ -466,7 +501,7 @@ func TestAzureWebhooks(t *testing.T) {
 		}
 		eventually(t, "the unconfirmed call marked", func() bool {
 			var m store.InboxMessage
-			st.R.Where("dedup_key = ?", "op:"+fake).Limit(1).Find(&m)
+			st.R.Where("body LIKE ?", "%"+fake+"%").Limit(1).Find(&m)
 			return m.Status == store.InboxFailed && strings.HasPrefix(m.Error, "rejected_unverified")
 		})
 		if e.ours(lockedID).State != "active" {
@@ -475,7 +510,7 @@ func TestAzureWebhooks(t *testing.T) {
 		// Replayed from the portal: confirmed with Get Operation again, still
 		// unconfirmed, still nothing changes; the message says so.
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "op:"+fake).First(&m)
+		st.R.Where("body LIKE ?", "%"+fake+"%").First(&m)
 		e.user("ops@seller.com", store.RoleOperator, nil)
 		ops := e.login("ops@seller.com")
 		if r := ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", m.ID), "", nil); r.code != 200 ||

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -50,8 +51,8 @@ func validOffer(o *store.Offer) error {
 	default:
 		return errors.New("marketplace must be aws or azure")
 	}
-	if n := strings.TrimSpace(o.Name); n == "" || len(n) > 200 {
-		return errors.New("name: 1 to 200 characters")
+	if n := strings.TrimSpace(o.Name); n == "" || len(n) > 200 || auth.HasControl(n) {
+		return errors.New("name: 1 to 200 characters, no control characters")
 	}
 	return nil
 }
@@ -189,8 +190,8 @@ func applyPlan(p *store.Plan, in *planInput) error {
 	switch {
 	case !planIDPattern.MatchString(p.PlanID):
 		return errors.New("plan_id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
-	case p.Name == "" || len(p.Name) > 200:
-		return errors.New("name: 1 to 200 characters")
+	case p.Name == "" || len(p.Name) > 200 || auth.HasControl(p.Name):
+		return errors.New("name: 1 to 200 characters, no control characters")
 	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
 		return errors.New("activation_policy: automatic, buyer_confirms or seller_approves")
 	case p.MinQuantity < 0 || p.MaxQuantity < 0 || (p.MaxQuantity > 0 && p.MinQuantity > p.MaxQuantity):
@@ -270,7 +271,8 @@ func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string)
 		return
 	}
 	p.UpdatedAt = s.Now().UTC()
-	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{
+	p.NeedsReview = false // a seller saved it: reviewed
+	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{"needs_review": false,
 		"name": p.Name, "seat_based": p.SeatBased, "dimensions": p.Dimensions, "activation_policy": p.ActivationPolicy,
 		"reject_plan_change": p.RejectPlanChange, "reject_quantity_change": p.RejectQuantityChange, "min_quantity": p.MinQuantity,
 		"max_quantity": p.MaxQuantity, "allow_over_assignment": p.AllowOverAssignment, "auto_assign_seats": p.AutoAssignSeats,

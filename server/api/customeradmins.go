@@ -276,12 +276,12 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
 	data := inv.data
 	data["Name"] = name
-	if name == "" || len(name) > 200 {
+	if name == "" || len(name) > 200 || auth.HasControl(name) {
 		data["Error"] = "Enter your name (up to 200 characters)."
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
-	if err := auth.CheckPasswordRules(password); err != nil {
+	if err := auth.CheckPasswordRules(password, name, inv.data["Email"].(string)); err != nil {
 		data["Error"] = err.Error()
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
@@ -368,15 +368,7 @@ func (s *Server) startSession(c *gin.Context, u *store.User, next string) {
 		return
 	}
 	_ = s.Store.TouchLogin(ctx, u.ID, s.Now().UTC())
-	c.Redirect(http.StatusSeeOther, safeNext(next))
-}
-
-// safeNext keeps a post-sign-in redirect on this site.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
+	c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
 
 // ---- Sign in with Microsoft (portal) ----
@@ -392,10 +384,13 @@ func (s *Server) microsoftSignIn(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/login?error="+url.QueryEscape("Sign-in with Microsoft is not set up on this portal."))
 		return
 	}
+	if !s.allowAnonymous(c, "microsoft-sign-in", signInStartLimit) {
+		return
+	}
 	ctx := c.Request.Context()
 	state, nonce := auth.RandomToken(24), auth.RandomToken(24)
 	now := s.Now().UTC()
-	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: safeNext(c.Query("next")),
+	si := store.AzureSignIn{StateHash: hashState(state), Nonce: nonce, Purpose: "login", NextPath: SafeNext(c.Query("next")),
 		ExpiresAt: now.Add(azureSignInLifetime), CreatedAt: now}
 	if token := c.Query("invite"); token != "" {
 		inv, _, err := s.inviteByToken(ctx, token)
@@ -457,13 +452,19 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 		s.startSession(c, u, "/")
 		return
 	}
-	// A returning customer admin: known by Entra object id, or by e-mail
-	// within the organisation whose Entra tenant signed them in.
+	// A returning customer admin: known by Entra object id within the
+	// organisation whose Entra tenant signed them in; an admin not bound
+	// to an object id yet, by e-mail within that organisation (then bound).
+	// Once bound, only the object id and tenant match: another identity of
+	// the tenant with the same email claim is not that admin.
 	var u store.User
 	q := s.Store.W.WithContext(ctx).Where("role = ? AND NOT disabled", store.RoleCustomerAdmin)
 	found := false
-	if who.ObjectID != "" {
-		if err := q.Session(&gorm.Session{}).Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID).Limit(1).Find(&u).Error; err != nil {
+	if who.ObjectID != "" && who.TenantID != "" {
+		if err := q.Session(&gorm.Session{}).Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID).
+			Where("customer_id IN (?)", s.Store.W.Model(&store.Customer{}).Select("id").
+				Where("LOWER(azure_tenant_id) = ? AND azure_tenant_id <> ''", strings.ToLower(who.TenantID))).
+			Limit(1).Find(&u).Error; err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -476,7 +477,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 			return
 		}
 		if cu.ID != 0 {
-			if err := q.Session(&gorm.Session{}).Where("email = ? AND customer_id = ?", store.NormalizeEmail(who.Email), cu.ID).Limit(1).Find(&u).Error; err != nil {
+			if err := q.Session(&gorm.Session{}).Where("email = ? AND customer_id = ? AND entra_object_id = ''", store.NormalizeEmail(who.Email), cu.ID).Limit(1).Find(&u).Error; err != nil {
 				s.fail(c, err)
 				return
 			}

@@ -71,11 +71,11 @@ func (s *Server) login(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "email and password are required")
 		return
 	}
-	if ok, wait := s.ipLimiter.Allow(c.ClientIP()); !ok {
-		s.tooMany(c, wait)
+	ctx, ip := c.Request.Context(), ClientIP(c)
+	if wait, err := s.throttle.LoginWait(ctx, email, ip); err != nil {
+		s.fail(c, err)
 		return
-	}
-	if ok, wait := s.accountLimiter.Allow(email); !ok {
+	} else if wait > 0 {
 		s.tooMany(c, wait)
 		return
 	}
@@ -89,11 +89,17 @@ func (s *Server) login(c *gin.Context) {
 		hash = u.PasswordHash
 	}
 	if !auth.VerifyPassword(hash, in.Password) || u == nil || u.Disabled {
-		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", c.ClientIP())
+		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", ip)
+		if err := s.throttle.LoginFailed(ctx, email, ip); err != nil {
+			s.fail(c, err)
+			return
+		}
 		s.failCode(c, apperr.InvalidCredentials, "wrong e-mail or password")
 		return
 	}
-	s.accountLimiter.Reset(email)
+	if err := s.throttle.LoginSucceeded(ctx, email, ip); err != nil {
+		s.Log.Warn("sign-in throttle reset", "request_id", requestID(c), "err", err)
+	}
 	sess, err := s.Sessions.Get(c.Request, SessionCookie)
 	if err != nil {
 		s.fail(c, err)
@@ -151,11 +157,19 @@ func (s *Server) changePassword(c *gin.Context) {
 		return
 	}
 	u := currentUser(c)
-	if ok, wait := s.accountLimiter.Allow(u.Email); !ok {
+	ctx, ip := c.Request.Context(), ClientIP(c)
+	if wait, err := s.throttle.LoginWait(ctx, u.Email, ip); err != nil {
+		s.fail(c, err)
+		return
+	} else if wait > 0 {
 		s.tooMany(c, wait)
 		return
 	}
 	if !auth.VerifyPassword(u.PasswordHash, in.Current) {
+		if err := s.throttle.LoginFailed(ctx, u.Email, ip); err != nil {
+			s.fail(c, err)
+			return
+		}
 		s.failCode(c, apperr.InvalidCredentials, "the current password is wrong")
 		return
 	}
@@ -181,7 +195,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.accountLimiter.Reset(u.Email)
+	_ = s.throttle.LoginSucceeded(ctx, u.Email, ip)
 	s.audit(c, u, "user.password_changed", "user", u.ID, nil, nil)
 	c.Status(http.StatusNoContent)
 }
@@ -189,7 +203,7 @@ func (s *Server) changePassword(c *gin.Context) {
 // audit records an action; a failure to record is logged, not shown.
 func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType string, targetID uint, before, after any) {
 	e := &store.AuditEntry{Action: action, TargetType: targetType, TargetID: strconv.FormatUint(uint64(targetID), 10),
-		RequestID: requestID(c), IP: c.ClientIP()}
+		RequestID: requestID(c), IP: ClientIP(c)}
 	if actor != nil {
 		e.ActorUserID, e.ActorEmail = &actor.ID, actor.Email
 	}
@@ -296,6 +310,9 @@ type planView struct {
 	AllowOverAssignment bool   `json:"allow_over_assignment"`
 	AutoAssignSeats     bool   `json:"auto_assign_seats"`
 	OverQuantityPolicy  string `json:"over_quantity_policy"`
+	// NeedsReview: learned from the marketplace (a purchase of a plan not in
+	// the catalog); saving the plan marks it reviewed.
+	NeedsReview bool `json:"needs_review"`
 }
 
 func viewPlan(p *store.Plan) planView {
@@ -305,7 +322,7 @@ func viewPlan(p *store.Plan) planView {
 	}
 	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
 		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
-		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p)}
+		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
 }
 
 func (s *Server) listOffers(c *gin.Context) {
@@ -507,7 +524,7 @@ func (s *Server) replayInbox(c *gin.Context) {
 		apply = s.AWSEvents.Apply
 	case azuremp.RejectedByPolicy(m):
 		s.failCode(c, apperr.Conflict, "this customer change was refused by the plan's policy when it arrived (%s); replaying it would approve it at Microsoft",
-			strings.TrimPrefix(m.Error, "rejected: "))
+			azuremp.RejectionReason(m))
 		return
 	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
 		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first

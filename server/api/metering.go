@@ -211,6 +211,10 @@ func appendResult(b []byte, r *metering.Result) []byte {
 	if r.Late {
 		b = append(b, `,"late":true`...)
 	}
+	if r.Code != "" {
+		b = append(b, `,"code":`...)
+		b = appendJSONString(b, r.Code)
+	}
 	return append(b, '}')
 }
 
@@ -329,8 +333,9 @@ func (s *Server) listRecords(c *gin.Context) {
 		q = q.Where("status IN ?", statuses)
 	}
 	if expiring {
-		// Pending and older than 20 hours: the marketplaces' 24-hour window is closing.
-		q = q.Where("status = ? AND hour < ?", store.RecordPending, s.Now().UTC().Add(-metering.ExpiringSoon))
+		// Pending, its deadline (24 hours, or AWS's month-end cutoff) near.
+		cond, args := metering.ExpiringBy(s.Now())
+		q = q.Where(cond, args...)
 	}
 	if !from.IsZero() {
 		q = q.Where("hour >= ?", from)
@@ -357,7 +362,7 @@ func (s *Server) listRecords(c *gin.Context) {
 	for _, r := range recs {
 		views = append(views, recordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
 			r.MarketplaceRecordID, r.Reason, r.Attempts, r.NextAttemptAt, r.SentAt, r.SettledAt,
-			r.Status == store.RecordPending && now.Sub(r.Hour) > 20*time.Hour})
+			r.Status == store.RecordPending && metering.Expiring(r.Marketplace, r.Hour, now)})
 	}
 	if csvOut {
 		c.Header("Content-Type", "text/csv; charset=utf-8")

@@ -18,6 +18,7 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		{ID: "e\"3\\<x>&\u00e9\n", Status: "rejected", Reason: `dimension "gpu" is not metered on plan "std"`},
 		{ID: "e4", Status: "duplicate", OriginalStatus: "accepted", SubscriptionID: &id, Hour: &h},
 		{ID: "", Status: "rejected", Reason: "id is required"},
+		{ID: "e5", Status: "duplicate", OriginalStatus: "rejected", Reason: "too late for its hour: …", Code: metering.CodeHourClosed},
 	} {
 		want, _ := json.Marshal(r)
 		if got := string(appendResult(nil, &r)); got != string(want) {

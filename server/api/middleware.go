@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,9 +36,6 @@ func (s *Server) requestContext(c *gin.Context) {
 	}
 	c.Set(ctxRequestID, id)
 	c.Header("X-Request-Id", id)
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.Header("Referrer-Policy", "same-origin")
-	c.Header("X-Frame-Options", "DENY")
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
 
 	defer func() {
@@ -58,12 +56,17 @@ func (s *Server) requestContext(c *gin.Context) {
 			level = slog.LevelError
 		}
 		s.Log.Log(c.Request.Context(), level, "http", "request_id", id, "method", c.Request.Method,
-			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", c.ClientIP())
+			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", ClientIP(c))
 	}()
 	c.Next()
 }
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// ClientIP is the client's address: the connection's, or, when the
+// connection comes from a configured trusted proxy (Deps.TrustedProxies),
+// the one that proxy forwarded. Use it for rate limits, logs and the audit.
+func ClientIP(c *gin.Context) string { return c.ClientIP() }
 
 // crossOrigin refuses cross-site state-changing requests on cookie routes.
 func (s *Server) crossOrigin(c *gin.Context) {
@@ -162,8 +165,8 @@ func customerScope(u *store.User) uint {
 
 func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty body")
 		}
@@ -172,7 +175,14 @@ func decodeJSON(r io.Reader, v any) error {
 	if dec.More() {
 		return errors.New("unexpected data after the JSON value")
 	}
-	return nil
+	// null decodes into anything as "nothing": a PATCH of null would
+	// change nothing yet answer 200 and write an audit entry.
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return errors.New("the body is null; send a JSON object")
+	}
+	inner := json.NewDecoder(bytes.NewReader(raw))
+	inner.DisallowUnknownFields()
+	return inner.Decode(v)
 }
 
 type httpMetrics struct {

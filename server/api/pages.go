@@ -12,15 +12,7 @@ import (
 var pageTemplates = template.Must(template.New("layout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · Marketgate</title>
-<style>
-body{font:15px/1.5 system-ui,-apple-system,sans-serif;color:#1c2127;background:#f6f7f9;margin:0}
-main{max-width:34em;margin:3em auto;background:#fff;padding:2em;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
-h1{font-size:1.4em;margin-top:0} label{display:block;margin:.8em 0 .2em;font-weight:600}
-input{width:100%;box-sizing:border-box;padding:.5em;font:inherit;border:1px solid #abb3bf;border-radius:4px}
-button,.button{display:inline-block;margin-top:1.2em;padding:.6em 1.2em;background:#2d72d2;color:#fff;border:0;border-radius:4px;font:inherit;text-decoration:none;cursor:pointer}
-.error{background:#fcebeb;color:#ac2f33;padding:.7em 1em;border-radius:4px} .muted{color:#5f6b7c;font-size:.9em}
-dl{display:grid;grid-template-columns:9em 1fr;gap:.3em 1em} dt{color:#5f6b7c}
-</style></head><body><main>{{template "body" .}}</main></body></html>`))
+<link rel="stylesheet" href="/page-assets/page.css"></head><body><main>{{template "body" .}}</main></body></html>`))
 
 // pageTitles holds each page's browser title, by template name.
 var pageTitles = map[*template.Template]string{}

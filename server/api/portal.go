@@ -15,8 +15,8 @@ import (
 )
 
 const notBuiltPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Marketgate</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#1c2127}code{background:#eef;padding:.1em .3em}</style>
-</head><body><h1>Marketgate</h1><p>The portal is not built into this binary.</p>
+<link rel="stylesheet" href="/page-assets/page.css">
+</head><body class="plain"><h1>Marketgate</h1><p>The portal is not built into this binary.</p>
 <p>Run <code>scripts/build.sh</code> (or <code>scripts/run.sh</code>) to build it, then start Marketgate again.
 The API under <code>/api</code>, <code>/healthz</code> and <code>/metrics</code> work without it.</p></body></html>`
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/marketgate/marketgate/server/apperr"
 )
@@ -21,10 +20,17 @@ import (
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
 func (s *Server) routes(r *gin.Engine) {
-	r.Use(s.requestContext)
+	r.Use(s.requestContext, s.securityHeaders)
+	r.GET("/page-assets/:file", pageAsset)
 
 	r.GET("/healthz", s.healthz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	if !s.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(s.Registry, s.MetricsToken)))
+	} else {
+		r.GET("/metrics", func(c *gin.Context) {
+			s.failCode(c, apperr.NotFound, "metrics are served on their own address (--metrics-addr)")
+		})
+	}
 
 	api := r.Group("/api", s.crossOrigin, noStore)
 	api.POST("/auth/login", s.login)
@@ -129,12 +135,22 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
 
+	// The simulated Entra ID alone (--azure-simulated-entra, without the sandbox).
+	if s.AzureSignIn != nil && s.AzureSignIn.SimulatedEntra != nil && (s.Sandbox == nil || s.Sandbox.AzureMarketplace == nil) {
+		r.Any("/sandbox/azure/entra/*rest", noStore, gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.AzureSignIn.SimulatedEntra)))
+	}
+
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {
 		sb := r.Group("/sandbox", noStore)
 		metering, queues, ents := s.slow(gin.WrapH(s.Sandbox.AWSMetering)), gin.WrapH(s.Sandbox.AWSSQS), s.slow(gin.WrapH(s.Sandbox.AWSEntitlements))
 		sb.POST("/aws/entitlement", ents)
 		sb.POST("/aws/entitlement/*rest", ents)
+		if s.Sandbox.AWSAgreements != nil {
+			agreements := s.slow(gin.WrapH(s.Sandbox.AWSAgreements))
+			sb.POST("/aws/agreement", agreements)
+			sb.POST("/aws/agreement/*rest", agreements)
+		}
 		sb.POST("/aws/metering", metering)
 		sb.POST("/aws/metering/*rest", metering)
 		sb.POST("/aws/sqs", queues)

@@ -1,10 +1,9 @@
 package api
 
 import (
-	"crypto/rand"
-	"fmt"
-	"math/big"
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,29 +22,48 @@ import (
 
 var sandboxAWSPage = page("Sandbox: AWS buyer", `<h1>Sandbox: buy on AWS Marketplace</h1>
 <p>Act as an AWS buyer. Subscribing sends your browser to this seller's registration URL with a fresh token, exactly as
-AWS Marketplace does, and AWS's confirmation arrives on the notification queue.</p>
-{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" style="margin:1em 0">
-<input type="hidden" name="offer" value="{{.ID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}} · {{.IdentityModel}}</span><br>
-<button type="submit" name="trial" value="false">Subscribe</button> <button type="submit" name="trial" value="true">Start a free trial</button>
+AWS Marketplace does, and AWS's notifications arrive on the notification queue: SNS messages (subscription and
+entitlement topics) for legacy products, EventBridge events for concurrent-agreement products. Contracts hold
+entitlements that GetEntitlements answers; a contract with consumption also meters its usage dimensions.</p>
+{{range .Offers}}<form method="post" action="/sandbox/aws/subscribe" class="sandbox-item">
+<input type="hidden" name="offer" value="{{.ID}}"><strong>{{.Name}}</strong>
+<span class="muted">{{.MarketplaceID}} · {{.Model}} · {{.Kind}}</span><br>
+{{if .Contract}}<label>Contract tier <select name="plan">{{range .Tiers}}<option value="{{.PlanID}}">{{.Name}}{{if .Consumption}} (contract with consumption){{end}}</option>{{end}}</select></label>
+<label>units <input name="units" type="number" min="1" max="100000" value="10" class="narrow"></label><br>{{end}}
+<button type="submit" name="trial" value="false">Subscribe</button>{{if not .Contract}} <button type="submit" name="trial" value="true">Start a free trial</button>{{end}}
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/aws/notify" style="margin:.6em 0">
+{{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
 {{if not .License}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
 <button type="submit" name="action" value="cancel">Cancel</button>
 {{if .Contract}}<button type="submit" name="action" value="upgrade">Upgrade contract (+10)</button>
-<button type="submit" name="action" value="expire">Let the contract expire</button>{{end}}
+<button type="submit" name="action" value="expire">Let the contract expire</button>
+<button type="submit" name="action" value="renew">Renew the contract</button>{{end}}
+{{if .License}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
+<button type="submit" name="action" value="agreement-event">Send this agreement event</button>{{end}}
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 <p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
-products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned).</p>`)
+products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned), and
+can be sent any of the agreement events that change no state (ending, renewal, cancellation request, billing adjustment,
+advisory, disbursement paused).</p>
+<p class="muted">Cancelling takes the simulated AWS a few seconds (AWS: about an hour, for the final usage): then the
+cancellation completes, a contract's entitlements end, and metering for the buyer is refused (CustomerNotSubscribed).</p>`)
 
 var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
 <form id="f" method="post" action="/marketplace/aws/register">
 <input type="hidden" name="x-amzn-marketplace-token" value="{{.Token}}">
 {{if .Trial}}<input type="hidden" name="x-amzn-marketplace-offer-type" value="free-trial">{{end}}
 <noscript><button type="submit">Continue</button></noscript></form>
-<script>document.getElementById('f').submit()</script>`)
+<script src="/page-assets/autosubmit.js"></script>`)
+
+// sandboxTier is a contract tier a buyer can choose: a plan and whether it
+// also meters usage (a contract with consumption).
+type sandboxTier struct {
+	PlanID, Name string
+	Consumption  bool
+}
 
 func (s *Server) sandboxAWS(c *gin.Context) {
 	ctx := c.Request.Context()
@@ -54,21 +72,47 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var aws []store.Offer
+	type offerRow struct {
+		store.Offer
+		Model, Kind string
+		Tiers       []sandboxTier
+	}
+	var aws []offerRow
+	contract := map[uint]bool{}
 	for _, o := range offers {
-		if o.Marketplace == "aws" {
-			aws = append(aws, o)
+		if o.Marketplace != "aws" {
+			continue
 		}
+		contract[o.ID] = o.Contract
+		r := offerRow{Offer: o, Model: "legacy identity (SNS notifications)", Kind: "SaaS subscription"}
+		if o.IdentityModel == "concurrent_agreements" {
+			r.Model = "concurrent agreements (EventBridge events)"
+		}
+		if o.Contract {
+			r.Kind = "contract"
+			var plans []store.Plan
+			if err := s.Store.R.WithContext(ctx).Where("offer_id = ?", o.ID).Order("id").Find(&plans).Error; err != nil {
+				s.fail(c, err)
+				return
+			}
+			for _, p := range plans {
+				t := sandboxTier{PlanID: p.PlanID, Name: p.Name}
+				for _, d := range p.DimensionList() {
+					t.Consumption = t.Consumption || d.Metered
+				}
+				if t.Consumption {
+					r.Kind = "contract, contract with consumption"
+				}
+				r.Tiers = append(r.Tiers, t)
+			}
+		}
+		aws = append(aws, r)
 	}
 	subs, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{Marketplaces: []string{"aws"}, Limit: 15,
 		Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	contract := map[uint]bool{}
-	for _, o := range aws {
-		contract[o.ID] = o.Contract
 	}
 	type row struct {
 		store.SubscriptionRow
@@ -82,7 +126,11 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		}
 		rows = append(rows, r)
 	}
-	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows})
+	notices := make([]string, 0, len(awsfake.SandboxNotices))
+	for _, n := range awsfake.SandboxNotices {
+		notices = append(notices, n.DetailType)
+	}
+	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
 }
 
 // SandboxCancelDelay is how long the simulated AWS takes to complete a
@@ -94,16 +142,22 @@ func (s *Server) sandboxSend(body string) {
 	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
 }
 
+// SandboxTrialDays is the free trial the sandbox's trial offers give.
+const SandboxTrialDays = 14
+
 // sandboxAgreement returns the running agreement of a concurrent-agreements
 // subscription; for one the sandbox never sold (seeded data) it makes one
 // up and links it with a License Updated, as AWS's first event would.
 func (s *Server) sandboxAgreement(c *gin.Context, sub *store.Subscription, id awsfake.Identity) string {
-	var ag store.AWSAgreement
-	s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND ended_at IS NULL", sub.ID).Order("id DESC").Limit(1).Find(&ag)
+	var ag store.AWSAgreement // the running agreement, else the last one (a renewal names it)
+	s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", sub.ID).Order("ended_at IS NOT NULL, id DESC").Limit(1).Find(&ag)
 	if ag.AgreementID != "" {
 		return ag.AgreementID
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+	if s.Sandbox.AWSAgreements != nil {
+		s.Sandbox.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
+	}
 	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.Now()))
 	return agreement
 }
@@ -116,40 +170,62 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 	id, err := strconv.ParseUint(c.PostForm("offer"), 10, 32)
 	var offer store.Offer
 	if err == nil {
-		err = s.Store.R.WithContext(c.Request.Context()).Where("id = ? AND marketplace = 'aws'", id).First(&offer).Error
+		err = s.Store.R.WithContext(c.Request.Context()).Preload("Plans").Where("id = ? AND marketplace = 'aws'", id).First(&offer).Error
 	}
 	if err != nil {
 		s.problem(c, http.StatusBadRequest, "Unknown offer", "Choose an offer on the sandbox page.", "/sandbox/aws", "Back")
 		return
 	}
-	ident := awsfake.Identity{ProductCode: offer.MarketplaceID}
-	if offer.IdentityModel == "concurrent_agreements" {
-		n, _ := rand.Int(rand.Reader, big.NewInt(1e12))
-		ident.CustomerAWSAccountID = fmt.Sprintf("%012d", n.Int64())
-		ident.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", ident.CustomerAWSAccountID, auth.RandomToken(12))
-	} else {
-		ident.CustomerIdentifier = "SBX" + auth.RandomToken(6)
-	}
-	trial := c.PostForm("trial") == "true"
-	s.sandboxEntitle(c, &offer, ident, 10, s.Now().AddDate(1, 0, 0))
-	token := s.Sandbox.AWSMetering.IssueToken(ident)
+	ident := awsfake.NewIdentity(offer.MarketplaceID, offer.IdentityModel == "concurrent_agreements")
+	trial := c.PostForm("trial") == "true" && !offer.Contract
 	now := s.Now()
-	if ident.LicenseArn != "" {
-		agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
-		ev := awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: agreement, Intent: "NEW",
-			Status: "ACTIVE", Start: now, OfferID: "offer-sandbox-" + offer.MarketplaceID}
-		if offer.Contract {
-			ev.End = now.AddDate(1, 0, 0)
+	if offer.Contract {
+		units, err := strconv.Atoi(cmp.Or(c.PostForm("units"), "10"))
+		grants := contractGrants(offer.Plans, c.PostForm("plan"), units, now.AddDate(1, 0, 0))
+		if err != nil || units < 1 || units > 100000 || len(grants) == 0 {
+			s.problem(c, http.StatusBadRequest, "Choose a contract tier", "Choose one of the offer's contract tiers and from 1 to 100,000 units.", "/sandbox/aws", "Back")
+			return
 		}
-		s.sandboxSend(ev.Body(now))
-		s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, agreement, now))
-	} else {
-		s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, trial, now))
-		if offer.Contract {
-			s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+		s.Sandbox.AWSEntitlements.Set(ident, grants...)
+	}
+	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
+	if ident.LicenseArn != "" && s.Sandbox.AWSAgreements != nil {
+		// The terms the buyer accepted, as GetAgreementTerms answers them
+		// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
+		terms := awsfake.AgreementTerms{Start: now}
+		if trial {
+			terms.FreeTrialDays = SandboxTrialDays
 		}
+		s.Sandbox.AWSAgreements.SetTerms(agreement, terms)
+	}
+	token := s.Sandbox.AWSMetering.IssueToken(ident)
+	for _, body := range awsfake.Purchase(ident, offer.Contract, trial, agreement, "offer-sandbox-"+offer.MarketplaceID, now) {
+		s.sandboxSend(body)
 	}
 	s.renderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
+}
+
+// contractGrants is what a contract buys: the chosen tier's contract
+// dimensions at the units bought, until expires. A tier's metered
+// dimensions are consumption, billed through BatchMeterUsage, not
+// entitlements. The first tier when planID names none.
+func contractGrants(plans []store.Plan, planID string, units int, expires time.Time) []awsfake.Entitlement {
+	var plan *store.Plan
+	for i := range plans {
+		if plans[i].PlanID == planID || (plan == nil && planID == "") {
+			plan = &plans[i]
+		}
+	}
+	if plan == nil {
+		return nil
+	}
+	var out []awsfake.Entitlement
+	for _, d := range plan.DimensionList() {
+		if !d.Metered {
+			out = append(out, awsfake.Entitlement{Dimension: d.Key, Value: int32(units), Expiration: expires})
+		}
+	}
+	return out
 }
 
 func (s *Server) sandboxAWSNotify(c *gin.Context) {
@@ -171,13 +247,11 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	back := func(title, text string) {
 		s.problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
 	}
+	grants := s.Sandbox.AWSEntitlements.Of(ident)
 	action := c.PostForm("action")
 	switch action {
 	case "subscribe-success":
 		s.Sandbox.AWSMetering.Subscribe(ident)
-		if contract {
-			s.sandboxEntitle(c, sub.Offer, ident, max(sub.Quantity, 1), now.AddDate(1, 0, 0))
-		}
 		if license {
 			s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, s.sandboxAgreement(c, sub, ident), now))
 		} else {
@@ -192,72 +266,104 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	case "cancel":
 		// AWS completes a cancellation about an hour later, after the
 		// seller's final usage; the sandbox does so after SandboxCancelDelay.
-		var final string
+		// Then the contract's grants end (GetEntitlements lists them
+		// expired) and metering is refused, before AWS says it is over.
+		agreement := ""
 		if license {
-			agreement := s.sandboxAgreement(c, sub, ident)
-			s.sandboxSend(awsfake.LicenseEvent("License Deprovisioned", ident, agreement, now))
-			final = awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "CANCELLED"}.Body(now.Add(SandboxCancelDelay))
-		} else {
-			s.sandboxSend(awsfake.SNSNotification("unsubscribe-pending", ident, false, now))
-			final = awsfake.SNSNotification("unsubscribe-success", ident, false, now.Add(SandboxCancelDelay))
+			agreement = s.sandboxAgreement(c, sub, ident)
+		}
+		pending := awsfake.CancelRequested(ident, agreement, now)
+		final := awsfake.CancelCompleted(ident, contract, agreement, now.Add(SandboxCancelDelay))
+		for _, b := range pending {
+			s.sandboxSend(b)
 		}
 		time.AfterFunc(SandboxCancelDelay, func() {
+			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(SandboxCancelDelay))
 			s.Sandbox.AWSMetering.Unsubscribe(ident)
-			s.sandboxSend(final)
+			for _, b := range final {
+				s.sandboxSend(b)
+			}
 		})
-	case "upgrade", "expire":
+	case "upgrade", "expire", "renew":
 		if !contract {
-			back("Not a contract", "Only contract subscriptions have entitlements to upgrade or expire.")
+			back("Not a contract", "Only contract subscriptions have entitlements to upgrade, expire or renew.")
 			return
 		}
-		if action == "upgrade" {
-			s.sandboxEntitle(c, sub.Offer, ident, s.sandboxEntitled(c, sub)+10, now.AddDate(1, 0, 0))
-		} else {
-			s.sandboxEntitle(c, sub.Offer, ident, s.sandboxEntitled(c, sub), now.Add(-time.Minute))
+		if len(grants) == 0 {
+			back("No contract at AWS", "The simulated AWS holds no entitlements for this buyer (it forgets them when the sandbox restarts without them stored).")
+			return
 		}
-		switch {
-		case !license:
-			s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
-		case action == "upgrade":
-			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementAmended, Identity: ident,
-				AgreementID: s.sandboxAgreement(c, sub, ident), Intent: "AMEND", Status: "ACTIVE"}.Body(now))
-		default:
-			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident,
-				AgreementID: s.sandboxAgreement(c, sub, ident), Status: "EXPIRED"}.Body(now))
+		agreement := ""
+		if license {
+			agreement = s.sandboxAgreement(c, sub, ident)
 		}
+		switch action {
+		case "upgrade":
+			for i := range grants {
+				if grants[i].Expiration.After(now) {
+					grants[i].Value += 10
+				}
+			}
+			s.Sandbox.AWSEntitlements.Set(ident, grants...)
+			for _, b := range awsfake.ContractChanged(ident, agreement, now) {
+				s.sandboxSend(b)
+			}
+		case "expire":
+			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
+			s.Sandbox.AWSMetering.Unsubscribe(ident)
+			if license {
+				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "EXPIRED"}.Body(now))
+			} else {
+				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+			}
+		case "renew":
+			// A renewal is a new term: the grants again for a year. AWS sends
+			// subscribe-success again on a renewal (reference §6.3) and
+			// entitlement-updated; for concurrent agreements a new agreement
+			// (intent RENEW, naming the one it renews) and License Updated.
+			renewed := make([]awsfake.Entitlement, 0, len(grants))
+			seen := map[string]bool{}
+			for i := len(grants) - 1; i >= 0; i-- { // the latest grant of each dimension
+				if g := grants[i]; !seen[g.Dimension] {
+					seen[g.Dimension] = true
+					g.Expiration = now.AddDate(1, 0, 0)
+					renewed = append(renewed, g)
+				}
+			}
+			s.Sandbox.AWSEntitlements.Set(ident, renewed...)
+			s.Sandbox.AWSMetering.Subscribe(ident)
+			if license {
+				next := "agmt-" + strings.ToLower(auth.RandomToken(12))
+				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: next, Intent: "RENEW",
+					PreviousID: agreement, Status: "ACTIVE", Start: now, End: now.AddDate(1, 0, 0), OfferID: "offer-sandbox-" + ident.ProductCode}.Body(now))
+				s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, next, now))
+			} else {
+				s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, false, now))
+				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
+			}
+		}
+	case "agreement-event":
+		// The agreement events that change no state: AWS sends them for a
+		// running agreement; they show on the timeline, and some alert.
+		if !license {
+			back("No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge).")
+			return
+		}
+		i := slices.IndexFunc(awsfake.SandboxNotices, func(n awsfake.Notice) bool { return n.DetailType == c.PostForm("event") })
+		if i < 0 {
+			back("Unknown event", "Choose an agreement event on the sandbox page.")
+			return
+		}
+		n := awsfake.SandboxNotices[i]
+		agreement := s.sandboxAgreement(c, sub, ident)
+		var extra map[string]any
+		if n.Extra != nil {
+			extra = n.Extra(agreement, now)
+		}
+		s.sandboxSend(awsfake.AgreementNotice(n.DetailType, ident, agreement, extra, now))
 	default:
 		back("Unknown action", "Choose an action on the sandbox page.")
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/sandbox/aws")
-}
-
-// sandboxEntitled is the largest integer entitlement a subscription holds
-// (the sandbox grants every dimension the same value).
-func (s *Server) sandboxEntitled(c *gin.Context, sub *store.Subscription) int {
-	var v []int64
-	s.Store.R.WithContext(c.Request.Context()).Model(&store.Entitlement{}).Where("subscription_id = ? AND integer_value IS NOT NULL", sub.ID).
-		Order("integer_value DESC").Limit(1).Pluck("integer_value", &v)
-	if len(v) == 0 {
-		return max(sub.Quantity, 1)
-	}
-	return int(v[0])
-}
-
-// sandboxEntitle gives a contract buyer the offer's first plan until
-// expires: its dimensions at the quantity, as AWS would after a contract
-// purchase, upgrade or expiry.
-func (s *Server) sandboxEntitle(c *gin.Context, offer *store.Offer, ident awsfake.Identity, quantity int, expires time.Time) {
-	if !offer.Contract {
-		return
-	}
-	var plan store.Plan
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("offer_id = ?", offer.ID).Order("id").First(&plan).Error; err != nil {
-		return
-	}
-	var ents []awsfake.Entitlement
-	for _, d := range plan.DimensionList() {
-		ents = append(ents, awsfake.Entitlement{Dimension: d.Key, Value: int32(quantity), Expiration: expires})
-	}
-	s.Sandbox.AWSEntitlements.Set(ident, ents...)
 }

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,20 +24,22 @@ import (
 var sandboxAzurePage = page("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
 <p>Act as a Microsoft customer. Purchasing sends your browser to this seller's landing page with a fresh purchase token,
 as Azure does after “Configure account”; you then sign in with the simulated Entra ID.</p>
-{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" style="margin:1em 0">
+{{range .Offers}}<form method="post" action="/sandbox/azure/purchase" class="sandbox-item">
 <input type="hidden" name="offer" value="{{.MarketplaceID}}"><strong>{{.Name}}</strong> <span class="muted">{{.MarketplaceID}}</span><br>
 <label>Plan <select name="plan">{{range .Plans}}<option value="{{.PlanID}}">{{.Name}} ({{.PlanID}}){{if .SeatBased}} · per seat{{end}}</option>{{end}}</select></label>
 <label>Seats (per-seat plans) <input name="quantity" type="number" min="1" value="5"></label>
 <label>Your name <input name="name" value="Megan Bowen" maxlength="100"></label>
 <label>Organisation <input name="organization" value="Contoso" maxlength="100"></label>
+<label>Buying for another organisation (a reseller, a procurement team, a parent company): beneficiary
+<input name="beneficiary" placeholder="e.g. Fabrikam (empty: your own)" maxlength="100"></label>
 <button type="submit">Purchase and configure account</button>
 </form>{{else}}<p>No Microsoft offers yet.</p>{{end}}
 <h2>Recent Microsoft subscriptions</h2>
-{{range .Subs}}<form method="post" action="/sandbox/azure/act" style="margin:.8em 0">
+{{range .Subs}}<form method="post" action="/sandbox/azure/act" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.Name}} · {{.Plan}}{{if .Quantity}} · {{.Quantity}} seats{{end}} · at Microsoft: <strong>{{.Status}}</strong><br>
 <select name="plan" aria-label="New plan">{{range .Plans}}<option value="{{.}}">{{.}}</option>{{end}}</select>
 <button type="submit" name="action" value="ChangePlan">Change plan</button>
-<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" style="width:6em">
+<input name="quantity" type="number" min="1" value="{{.Quantity}}" aria-label="Seats" class="narrow">
 <button type="submit" name="action" value="ChangeQuantity">Change seats</button>
 <button type="submit" name="action" value="Suspend">Payment fails (suspend)</button>
 <button type="submit" name="action" value="Reinstate">Reinstate</button>
@@ -42,7 +47,39 @@ as Azure does after “Configure account”; you then sign in with the simulated
 <button type="submit" name="action" value="Unsubscribe">Unsubscribe</button>
 <button type="submit" name="action" value="Landing">Configure account again</button>
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
-{{if .Message}}<p role="status">{{.Message}}</p>{{end}}`)
+{{if .Message}}<p role="status">{{.Message}}</p>{{end}}
+{{if .Mails}}<h2>E-mail Marketgate sent</h2>
+<p class="muted">No mail server in the sandbox: the beneficiary's invitation (a purchase for another organisation) shows here.</p>
+{{range .Mails}}<details><summary>To {{.To}}: {{.Subject}}</summary><pre class="mail">{{.Text}}</pre></details>{{end}}{{end}}`)
+
+// SandboxMail keeps the e-mails Marketgate sent in the sandbox (where no
+// mail server is set up), newest first, for the buyer page to show: a
+// newcomer follows the beneficiary's invitation from there.
+type SandboxMail struct {
+	mu   sync.Mutex
+	sent []SandboxMessage
+}
+
+// SandboxMessage is one e-mail the sandbox kept.
+type SandboxMessage struct{ To, Subject, Text string }
+
+// Send keeps one e-mail (the newest 20).
+func (m *SandboxMail) Send(_ context.Context, to, subject, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append([]SandboxMessage{{to, subject, text}}, m.sent...)
+	if len(m.sent) > 20 {
+		m.sent = m.sent[:20]
+	}
+	return nil
+}
+
+// Sent returns the kept e-mails, newest first.
+func (m *SandboxMail) Sent() []SandboxMessage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]SandboxMessage(nil), m.sent...)
+}
 
 func (s *Server) sandboxAzure(c *gin.Context) {
 	ctx := c.Request.Context()
@@ -79,7 +116,14 @@ func (s *Server) sandboxAzure(c *gin.Context) {
 			break
 		}
 	}
-	s.renderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message")})
+	var mails []SandboxMessage
+	if s.AzureSignIn != nil && s.AzureSignIn.SandboxMail != nil {
+		mails = s.AzureSignIn.SandboxMail.Sent()
+		if len(mails) > 5 {
+			mails = mails[:5]
+		}
+	}
+	s.renderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message"), "Mails": mails})
 }
 
 func (s *Server) sandboxAzurePurchase(c *gin.Context) {
@@ -101,9 +145,23 @@ func (s *Server) sandboxAzurePurchase(c *gin.Context) {
 	domain += "-" + azuremp.NewGUID()[:4] + ".example"
 	email := strings.ToLower(strings.Fields(name)[0]) + "@" + domain
 	buyer := azurefake.Party{EmailID: email, ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
-	// The buyer can sign in to the simulated Entra with one click.
+	beneficiary, subName := buyer, org+" subscription"
+	// Purchaser and beneficiary in different Entra tenants (reference §3:
+	// "they differ for CSP or reseller purchases"): the beneficiary's IT
+	// administrator can sign in too, after the purchaser.
+	if b := strings.TrimSpace(c.PostForm("beneficiary")); b != "" {
+		if len(b) > 100 {
+			s.problem(c, http.StatusBadRequest, "The beneficiary's name is too long", "Up to 100 characters.", "/sandbox/azure", "Back")
+			return
+		}
+		bdomain := strings.ToLower(strings.Join(strings.FieldsFunc(b, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
+		beneficiary = azurefake.Party{EmailID: "it@" + cmp.Or(bdomain, "beneficiary") + "-" + azuremp.NewGUID()[:4] + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
+		subName = b + " subscription (bought by " + org + ")"
+		s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: b + " IT", Email: beneficiary.EmailID, TenantID: beneficiary.TenantID, ObjectID: beneficiary.ObjectID, Organization: b})
+	}
+	// The buyer can sign in to the simulated Entra with one click (first in the list).
 	s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: name, Email: email, TenantID: buyer.TenantID, ObjectID: buyer.ObjectID, Organization: org})
-	_, token, err := s.Sandbox.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, buyer, org+" subscription")
+	_, token, err := s.Sandbox.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, beneficiary, subName)
 	if err != nil {
 		s.problem(c, http.StatusBadRequest, "The purchase did not go through", err.Error(), "/sandbox/azure", "Back")
 		return

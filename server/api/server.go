@@ -5,6 +5,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,17 @@ type Deps struct {
 	// Connections reports how calls to each marketplace went lately.
 	Connections func() map[string]alerts.Connection
 
+	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse
+	// proxies whose X-Forwarded-For / X-Real-IP name the client. Empty:
+	// no proxy is trusted and the client is the connection's address.
+	TrustedProxies []string
+
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	// MetricsElsewhere: /metrics is served on its own address (see
+	// MetricsHandler), not by this handler.
+	MetricsToken     string
+	MetricsElsewhere bool
+
 	// Sandbox, in sandbox mode, holds the simulated marketplaces served
 	// under /sandbox.
 	Sandbox *Sandbox
@@ -72,10 +84,11 @@ type Deps struct {
 
 // Sandbox is the simulated AWS Marketplace.
 type Sandbox struct {
-	AWSMetering     *awsfake.Metering     // under /sandbox/aws/metering
-	AWSSQS          *awsfake.SQS          // under /sandbox/aws/sqs
-	AWSEntitlements *awsfake.Entitlements // under /sandbox/aws/entitlement
-	AWSQueueURL     string                // the queue AWS's notifications go to
+	AWSMetering     *awsfake.Metering         // under /sandbox/aws/metering
+	AWSSQS          *awsfake.SQS              // under /sandbox/aws/sqs
+	AWSEntitlements *awsfake.Entitlements     // under /sandbox/aws/entitlement
+	AWSAgreements   *awsfake.AgreementService // under /sandbox/aws/agreement (GetAgreementTerms); nil: none
+	AWSQueueURL     string                    // the queue AWS's notifications go to
 
 	// Latency is added to every call of the simulated marketplace APIs
 	// (metering, fulfillment, SQS), to measure and test under realistic delays.
@@ -88,11 +101,11 @@ type Sandbox struct {
 // Server holds the handlers.
 type Server struct {
 	Deps
-	ipLimiter      *auth.Limiter
-	accountLimiter *auth.Limiter
-	cop            *http.CrossOriginProtection
-	metrics        *httpMetrics
-	seats          *seats.Service
+	throttle *auth.Throttle
+	hsts     bool // the base URL is https
+	cop      *http.CrossOriginProtection
+	metrics  *httpMetrics
+	seats    *seats.Service
 }
 
 // SessionCookie is the session cookie's name.
@@ -107,11 +120,10 @@ func New(d Deps) (http.Handler, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		Deps:           d,
-		ipLimiter:      auth.NewLimiter(30, 5*time.Minute, d.Now),
-		accountLimiter: auth.NewLimiter(10, 15*time.Minute, d.Now),
-		cop:            http.NewCrossOriginProtection(),
-		seats:          &seats.Service{Store: d.Store},
+		Deps:     d,
+		throttle: auth.NewThrottle(d.Store, d.Now),
+		cop:      http.NewCrossOriginProtection(),
+		seats:    &seats.Service{Store: d.Store},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)
@@ -121,6 +133,7 @@ func New(d Deps) (http.Handler, error) {
 		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
 			return nil, err
 		}
+		s.hsts = u.Scheme == "https"
 	}
 	m, err := newHTTPMetrics(d.Registry, d.Store)
 	if err != nil {
@@ -134,7 +147,7 @@ func New(d Deps) (http.Handler, error) {
 			get        func(metering.Health) int64
 		}{
 			{"marketgate_metering_records_pending", "Metering records sealed and not yet settled with the marketplace.", func(h metering.Health) int64 { return h.Pending }},
-			{"marketgate_metering_records_expiring", "Pending metering records older than 20 hours: the marketplaces' 24-hour window is closing.", func(h metering.Health) int64 { return h.Expiring }},
+			{"marketgate_metering_records_expiring", "Pending metering records at most 4 hours before their deadline (24 hours after their hour; AWS: 06:00 UTC on the 1st for a past month).", func(h metering.Health) int64 { return h.Expiring }},
 			{"marketgate_metering_records_failed_24h", "Metering records rejected, duplicate or in conflict in the last 24 hours.", func(h metering.Health) int64 { return h.Failed }},
 			{"marketgate_metering_records_expired_7d", "Metering records never accepted within the window, last 7 days.", func(h metering.Health) int64 { return h.Expired }},
 		} {
@@ -147,6 +160,11 @@ func New(d Deps) (http.Handler, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts X-Forwarded-For from everyone unless told otherwise.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	r.RemoteIPHeaders = []string{"X-Forwarded-For", "X-Real-IP"}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = false // pass c.Request.Context() to anything that outlives the handler
 	s.routes(r)

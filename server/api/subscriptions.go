@@ -54,6 +54,7 @@ type subscriptionView struct {
 	AzureTenantID         string     `json:"azure_tenant_id"`
 	TermStart             *time.Time `json:"term_start"`
 	TermEnd               *time.Time `json:"term_end"`
+	TermUnit              string     `json:"term_unit"`
 	FreeTrial             bool       `json:"free_trial"`
 	IsTest                bool       `json:"is_test"`
 	AutoRenew             bool       `json:"auto_renew"`
@@ -69,7 +70,7 @@ func viewSubscription(s *store.Subscription) subscriptionView {
 		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn,
 		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode, AWSOfferID: s.AWSOfferID,
 		AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
-		TermStart: s.TermStart, TermEnd: s.TermEnd, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
+		TermStart: s.TermStart, TermEnd: s.TermEnd, TermUnit: s.TermUnit, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
 		Version: s.Version, StateChangedAt: s.StateChangedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }
@@ -294,7 +295,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 			FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID})
 	}
 	var ents []store.Entitlement
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension").Find(&ents).Error; err != nil {
+	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension, id").Find(&ents).Error; err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -325,6 +326,9 @@ func (s *Server) getSubscription(c *gin.Context) {
 		EndedAt             *time.Time `json:"ended_at"`
 		DaysBeforeEnd       *int       `json:"days_before_end"`
 		AutoRenewal         *bool      `json:"auto_renewal"`
+		TermsStatus         string     `json:"terms_status"` // "" not read yet, read, unavailable (no Agreement Service), error
+		FreeTrialDays       *int       `json:"free_trial_days"`
+		FreeTrialEndsAt     *time.Time `json:"free_trial_ends_at"`
 		UpdatedAt           time.Time  `json:"updated_at"`
 	}
 	av := make([]agreementView, 0, len(ags))
@@ -335,7 +339,13 @@ func (s *Server) getSubscription(c *gin.Context) {
 			renew = &b
 		}
 		av = append(av, agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
-			a.EndedAt, a.DaysBeforeEnd, renew, a.UpdatedAt})
+			a.EndedAt, a.DaysBeforeEnd, renew, a.TermsStatus, a.FreeTrialDays, a.FreeTrialEndsAt, a.UpdatedAt})
+	}
+	// AWS free trials, from the agreements' terms (GetAgreementTerms).
+	var trial *awsmp.FreeTrial
+	if sub.Marketplace == "aws" {
+		ft := awsmp.FreeTrialOf(ags, s.Now())
+		trial = &ft
 	}
 	var ops []store.AzureOperation
 	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at DESC, id DESC").Limit(50).Find(&ops).Error; err != nil {
@@ -376,7 +386,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 		metering = &id
 	}
 	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary,
-		"audit": audit, "aws_metering_identity": metering})
+		"audit": audit, "aws_metering_identity": metering, "free_trial": trial})
 }
 
 // subscriptionRaw is the marketplace's own record of a subscription:

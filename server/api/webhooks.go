@@ -14,6 +14,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -433,6 +434,10 @@ func (s *Server) createAlertChannel(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
+	if auth.HasControl(in.Name) {
+		s.failCode(c, apperr.Invalid, "name must not contain control characters")
+		return
+	}
 	types, err := s.checkChannel(in.Kind, strings.TrimSpace(in.Target), in.AlertTypes)
 	if err != nil {
 		s.failCode(c, apperr.Invalid, "%s", err.Error())
@@ -469,6 +474,10 @@ func (s *Server) updateAlertChannel(c *gin.Context) {
 	}
 	before := viewChannel(ch)
 	if in.Name != nil {
+		if auth.HasControl(*in.Name) {
+			s.failCode(c, apperr.Invalid, "name must not contain control characters")
+			return
+		}
 		ch.Name = *in.Name
 	}
 	if in.Target != nil {

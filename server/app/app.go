@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
@@ -26,6 +28,7 @@ import (
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -393,8 +396,26 @@ func serve(ctx context.Context, args []string, o IO) error {
 		return err
 	}
 	defer ln.Close()
+	if sandboxMode {
+		public, err := v.boolean("sandbox-public")
+		if err != nil {
+			return usageError{err}
+		}
+		if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+			if !public {
+				return usageError{fmt.Errorf("--sandbox listens on %s, which is not a loopback address: the simulated Microsoft Entra signs anyone in as anyone. "+
+					"Use --addr 127.0.0.1:PORT, or add --sandbox-public to allow it on a network you trust", ln.Addr())}
+			}
+			log.Warn("SANDBOX ON A NON-LOOPBACK ADDRESS: anyone who reaches " + ln.Addr().String() +
+				" can sign in as any customer admin through the simulated Microsoft Entra. Never use real data or expose it to the internet.")
+		}
+	}
 	awsCfg := awsmp.Config{Region: v.str("aws-region"), MeteringEndpoint: v.str("aws-metering-endpoint"),
-		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint")}
+		SQSEndpoint: v.str("aws-sqs-endpoint"), EntitlementEndpoint: v.str("aws-entitlement-endpoint"),
+		Partition: v.str("aws-partition"), AgreementEndpoint: v.str("aws-agreement-endpoint"), AgreementRegion: v.str("aws-agreement-region")}
+	if err := awsmp.CheckPartition(awsCfg.Partition); err != nil {
+		return usageError{fmt.Errorf("--aws-partition: %w", err)}
+	}
 	queues := splitList(v.str("aws-sqs-queue-urls"))
 	var sb *api.Sandbox
 	var azSandbox *azureEndpoints
@@ -403,12 +424,13 @@ func serve(ctx context.Context, args []string, o IO) error {
 		// SDK clients reach it over HTTP like the real services.
 		local := "http://" + ln.Addr().String()
 		sb = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
-			AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
+			AWSAgreements: awsfake.NewAgreementService(),
+			AWSQueueURL:   local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 		sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
 		if sb.Latency, err = time.ParseDuration(v.str("sandbox-latency")); err != nil || sb.Latency < 0 || sb.Latency > time.Minute {
 			return usageError{fmt.Errorf("--sandbox-latency must be a duration up to 1m, not %q", v.str("sandbox-latency"))}
 		}
-		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering); err != nil {
+		if err := sandbox.LoadAWS(ctx, st, sb.AWSMetering, sb.AWSEntitlements); err != nil {
 			return err
 		}
 		// What the simulated AWS billed survives restarts, like AWS.
@@ -419,9 +441,20 @@ func serve(ctx context.Context, args []string, o IO) error {
 			return err
 		}
 		awsCfg = awsmp.Config{Region: "us-east-1", MeteringEndpoint: local + "/sandbox/aws/metering",
-			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement", StaticKeys: true}
+			SQSEndpoint: local + "/sandbox/aws/sqs", EntitlementEndpoint: local + "/sandbox/aws/entitlement",
+			AgreementEndpoint: local + "/sandbox/aws/agreement", StaticKeys: true}
 		queues = []string{sb.AWSQueueURL}
 		if azSandbox, err = startAzureSandbox(ctx, st, sb, local); err != nil {
+			return err
+		}
+	}
+	simulatedEntra, err := v.boolean("azure-simulated-entra")
+	if err != nil {
+		return usageError{err}
+	}
+	var standaloneEntra *azurefake.Entra
+	if simulatedEntra && !sandboxMode { // --sandbox runs it anyway
+		if standaloneEntra, azSandbox, err = startStandaloneEntra(ctx, v, "http://"+ln.Addr().String(), log); err != nil {
 			return err
 		}
 	}
@@ -481,9 +514,21 @@ func serve(ctx context.Context, args []string, o IO) error {
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
 		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc, Connections: calls.Snapshot,
+		TrustedProxies: splitList(v.str("trusted-proxies")),
+		Registry:       prometheus.NewRegistry(), MetricsToken: v.str("metrics-token"), MetricsElsewhere: v.str("metrics-addr") != "",
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
+		if standaloneEntra != nil {
+			az.signIn.SimulatedEntra = standaloneEntra
+		}
+		switch {
+		case alertSvc.SMTP != nil:
+			az.signIn.Mail = alertSvc.SendMail // the beneficiary's invitation (purchaser of another tenant)
+		case sandboxMode:
+			az.signIn.SandboxMail = &api.SandboxMail{} // shown on /sandbox/azure
+			az.signIn.Mail = az.signIn.SandboxMail.Send
+		}
 	}
 	handler, err := api.New(deps)
 	if err != nil {
@@ -505,6 +550,9 @@ func serve(ctx context.Context, args []string, o IO) error {
 			Observe: func(err error) { calls.Observe("aws", "SQS ReceiveMessage", err) }}).Run(ctx)
 	}
 	go every(ctx, 30*time.Second, proc.RetryDue)
+	// Agreements' terms (free trials) are read soon after the agreement is
+	// linked (an indexed look-up when there is nothing to read).
+	go every(ctx, 5*time.Second, func(ctx context.Context) { proc.ReadTerms(ctx) })
 	meter.Start(ctx)
 	go runMetering(ctx, meter, st, log)
 	go hooks.Run(ctx, time.Second)
@@ -517,7 +565,19 @@ func serve(ctx context.Context, args []string, o IO) error {
 		go reconcileAzure(ctx, az, log, calls)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if maddr := v.str("metrics-addr"); maddr != "" {
+		mln, err := net.Listen("tcp", maddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler(deps.Registry, deps.MetricsToken))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		defer msrv.Close()
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("marketgate listening", "url", "http://"+ln.Addr().String(), "base_url", baseURL,
 		"database", st.Dialect, "sandbox", sandboxMode, "version", Version)
@@ -709,6 +769,8 @@ func every(ctx context.Context, interval time.Duration, fn func(context.Context)
 	}
 }
 
+// sweepSessions removes expired sessions and everything else past its
+// retention period (store.DefaultRetention), hourly.
 func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -717,10 +779,11 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
-				log.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				log.Debug("expired sessions removed", "count", strconv.FormatInt(n, 10))
+			if n, err := st.Purge(ctx, store.DefaultRetention); err != nil {
+				log.Warn("retention sweep failed", "err", err)
+			} else {
+				log.Debug("retention sweep", "sessions", n.Sessions, "sign_ins", n.SignIns, "purchase_tokens", n.PurchaseTokens,
+					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles)
 			}
 		}
 	}

@@ -136,24 +136,11 @@ const (
 // for the buyer's browser. Webhooks go to this server's own webhook URL,
 // signed like Entra's.
 func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, local string) (*azureEndpoints, error) {
-	serverTLS, clientTLS, err := sandboxTLS()
-	if err != nil {
-		return nil, err
-	}
-	tln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
-	if err != nil {
-		return nil, err
-	}
-	entraBase := "https://" + tln.Addr().String()
-	entra := azurefake.NewEntra(entraBase, nil)
 	secret := auth.RandomToken(24)
-	entra.RegisterApp(sandboxTenant, sandboxClient, secret)
-	esrv := &http.Server{Handler: entra, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = esrv.Serve(tln) }()
-	go func() {
-		<-ctx.Done()
-		_ = esrv.Close()
-	}()
+	entra, ep, err := startSimulatedEntra(ctx, sandboxTenant, sandboxClient, secret, local)
+	if err != nil {
+		return nil, err
+	}
 	offers, err := sandbox.AzureOffers(ctx, st)
 	if err != nil {
 		return nil, err
@@ -166,7 +153,58 @@ func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, lo
 	}
 	go mk.Run(ctx, time.Second)
 	sb.AzureEntra, sb.AzureMarketplace = entra, mk
-	return &azureEndpoints{TenantID: sandboxTenant, ClientID: sandboxClient, Secret: secret,
-		APIURL: local + "/sandbox/azure/api", MeteringURL: local + "/sandbox/azure/api",
-		LoginURL: entraBase, BrowserLoginURL: local + "/sandbox/azure/entra", TokenAuthority: entraBase, TokenTLS: clientTLS}, nil
+	ep.APIURL, ep.MeteringURL = local+"/sandbox/azure/api", local+"/sandbox/azure/api"
+	return ep, nil
+}
+
+// startSimulatedEntra runs the simulated Entra ID on its own https
+// listener on the loopback interface (azidentity accepts https authorities
+// only, at the root of a host), with the publisher's app registered; the
+// buyer's browser reaches it under /sandbox/azure/entra of this server.
+func startSimulatedEntra(ctx context.Context, tenant, client, secret, local string) (*azurefake.Entra, *azureEndpoints, error) {
+	serverTLS, clientTLS, err := sandboxTLS()
+	if err != nil {
+		return nil, nil, err
+	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	if err != nil {
+		return nil, nil, err
+	}
+	entraBase := "https://" + tln.Addr().String()
+	entra := azurefake.NewEntra(entraBase, nil)
+	entra.RegisterApp(tenant, client, secret)
+	esrv := &http.Server{Handler: entra, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = esrv.Serve(tln) }()
+	go func() {
+		<-ctx.Done()
+		_ = esrv.Close()
+	}()
+	return entra, &azureEndpoints{TenantID: tenant, ClientID: client, Secret: secret, LoginURL: entraBase,
+		BrowserLoginURL: local + "/sandbox/azure/entra", TokenAuthority: entraBase, TokenTLS: clientTLS}, nil
+}
+
+// startStandaloneEntra is --azure-simulated-entra without --sandbox: the
+// simulated Entra ID signs buyers in and issues the publisher's tokens, and
+// nothing else of the sandbox runs (no demo data, no simulated
+// marketplace), so the real Microsoft client can be pointed at Microsoft's
+// SaaS API emulator on a clean database. The publisher's app is the one
+// configured (--azure-tenant-id, --azure-client-id, --azure-client-secret),
+// or the sandbox's when none is.
+func startStandaloneEntra(ctx context.Context, v values, local string, log *slog.Logger) (*azurefake.Entra, *azureEndpoints, error) {
+	if v.str("azure-login-url") != "" {
+		return nil, nil, usageError{errors.New("--azure-simulated-entra replaces --azure-login-url: set one of them")}
+	}
+	tenant, client, secret := v.str("azure-tenant-id"), v.str("azure-client-id"), v.str("azure-client-secret")
+	if tenant == "" && client == "" && secret == "" {
+		tenant, client, secret = sandboxTenant, sandboxClient, auth.RandomToken(24)
+	} else if tenant == "" || client == "" || secret == "" {
+		return nil, nil, usageError{errors.New("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")}
+	}
+	entra, ep, err := startSimulatedEntra(ctx, tenant, client, secret, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Warn("SIMULATED ENTRA ID IS ON (--azure-simulated-entra): anyone can sign in as any Microsoft user; use only offline, with an emulator",
+		"sign_in", local+"/sandbox/azure/entra", "tenant", tenant, "client_id", client)
+	return entra, ep, nil
 }

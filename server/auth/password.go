@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	zxcvbn "github.com/ccojocar/zxcvbn-go"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -27,15 +28,43 @@ func HashPassword(pw string) (string, error) {
 	return string(h), err
 }
 
-// CheckPasswordRules says what is wrong with a new password.
-func CheckPasswordRules(pw string) error {
+// minGuessBits is the least estimated strength (log2 of the guesses
+// zxcvbn needs) of a new password. Below it are the passwords of the
+// breached-password frequency lists zxcvbn embeds and their common
+// manglings ("password123", "Summer2024!", "qwertyuiop", "aaaaaaaaaa"),
+// all under 2^16 guesses; a length-only rule let them through.
+const minGuessBits = 16
+
+// CheckPasswordRules says what is wrong with a new password: too short or
+// long, control characters, or common (in or near the breached-password
+// lists of github.com/ccojocar/zxcvbn-go, a maintained zxcvbn port).
+// userInputs (the e-mail, the name) count as known to an attacker.
+func CheckPasswordRules(pw string, userInputs ...string) error {
 	if utf8.RuneCountInString(pw) < MinPasswordLength {
 		return fmt.Errorf("password must have at least %d characters", MinPasswordLength)
 	}
 	if len(pw) > maxPasswordBytes {
 		return fmt.Errorf("password must be at most %d bytes", maxPasswordBytes)
 	}
+	if !utf8.ValidString(pw) || HasControl(pw) {
+		return errors.New("password must not contain control characters")
+	}
+	inputs := append([]string{"marketgate"}, userInputs...)
+	if m := zxcvbn.PasswordStrength(pw, inputs); m.Entropy < minGuessBits {
+		return errors.New("password is too common or too easy to guess; use a longer phrase of unrelated words")
+	}
 	return nil
+}
+
+// HasControl reports control characters (C0, DEL, C1), which have no
+// place in a password or in anything a person types as a name.
+func HasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return true
+		}
+	}
+	return false
 }
 
 // dummyHash keeps sign-in for unknown accounts as slow as for known ones.

@@ -13,7 +13,8 @@ import (
 )
 
 // SessionStore is a gorilla/sessions Store that keeps session data in the
-// database; the cookie carries only the signed session id, so signing out
+// database (keyed by the SHA-256 of the id, see store.SessionKey); the
+// cookie carries only the signed session id, so signing out
 // (or an admin disabling a user) ends the session everywhere at once.
 type SessionStore struct {
 	st      *store.Store

@@ -10,6 +10,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -35,6 +36,13 @@ import (
 // upsertAgreement records what an event said about an agreement and returns
 // the stored row. subID links the agreement when it is not linked yet.
 func upsertAgreement(tx *gorm.DB, now time.Time, action string, at time.Time, a *Agreement, productCode string, subID *uint) (*store.AWSAgreement, error) {
+	// Values are stored as AWS sent them, cut to their columns' widths
+	// (the inbox keeps the whole message): an unexpected long enum value
+	// must not fail the message on a database that enforces widths.
+	c := *a
+	c.ID, c.Status, c.Intent, c.AccountID = clip(c.ID, 128), clip(c.Status, 32), clip(c.Intent, 32), clip(c.AccountID, 32)
+	c.OfferID, c.PreviousID, productCode = clip(c.OfferID, 255), clip(c.PreviousID, 128), clip(productCode, 255)
+	a = &c
 	var row store.AWSAgreement
 	res := tx.Where("agreement_id = ?", a.ID).Limit(1).Find(&row)
 	if res.Error != nil {
@@ -120,69 +128,141 @@ func (p *Processor) applyAgreement(ctx context.Context, m *store.InboxMessage, n
 		at = now
 	}
 	meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
-	var out agreementOutcome
-	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		out = agreementOutcome{status: store.InboxProcessed}
-		row, err := upsertAgreement(tx, now, n.Action, at, n.Agreement, n.ProductCode, nil)
-		if err != nil {
-			return err
-		}
-		if row.SubscriptionID == nil {
-			// Nothing to act on until License Updated names the license.
-			return nil
-		}
-		var sub store.Subscription
-		if err := tx.Preload("Offer").First(&sub, *row.SubscriptionID).Error; err != nil {
-			return err
-		}
-		out.subID = &sub.ID
-		ref := subscriptions.Ref{ID: sub.ID}
-		what := fmt.Sprintf("agreement %s", row.AgreementID)
-		if sub.Offer != nil && sub.Offer.Contract && n.Action != AgreementEnding {
-			// A contract's access follows its entitlements: read them after
-			// the event, so the state is AWS's own answer whatever the order
-			// and the precision of the events' times.
-			out.refresh = true
-			out.ref = subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
-				AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}
-			out.product = sub.AWSProductCode
-		}
-		switch n.Action {
-		case AgreementCreated:
-			meta.Note = what + " created" + paren(n.Agreement.Intent)
-			res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at}, meta, nil)
-			if err != nil || res.Subscription == nil {
-				return err
-			}
-			return setOffer(tx, now, res.Subscription, row.OfferID, at)
-		case AgreementAmended:
-			return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
-		case AgreementEnding:
-			summary := what + " is ending"
-			if d := n.Agreement.DaysBeforeEnd; d != nil {
-				summary = fmt.Sprintf("%s ends in %d days", what, *d)
-			}
-			switch n.Agreement.AutoRenewal {
-			case "true":
-				summary += " (auto-renewal on)"
-			case "false":
-				summary += " (auto-renewal off)"
-			}
-			return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_ending", at, summary, meta)
-		case AgreementEnded:
-			return p.endAgreement(tx, now, row, &sub, at, meta, &out)
-		}
-		return nil
-	})
+	read, err := p.agreementEntitlements(ctx, n)
 	if err != nil {
 		return p.retryLater(ctx, m, err)
 	}
+	var out agreementOutcome
+	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+		out = agreementOutcome{status: store.InboxProcessed}
+		if err := p.agreementTx(tx, now, at, n, meta, &out); err != nil {
+			return store.InboxOutcome{}, err
+		}
+		if out.refresh && read != nil && out.subID != nil && read.subID == *out.subID {
+			if _, err := p.applyEntitlementsTx(tx, now, &read.entitlementRead, SourceSQS, &m.ID); err != nil {
+				return store.InboxOutcome{}, err
+			}
+			out.refresh = false
+		}
+		return store.InboxOutcome{Status: out.status, Error: out.reason, SubscriptionID: out.subID}, nil
+	})
+	if err != nil {
+		return err
+	}
 	if out.refresh {
+		// The agreement was linked to its subscription after the read above
+		// (License Updated committed meanwhile): read again. Applying a read
+		// twice changes nothing.
 		if _, err := p.RefreshEntitlements(ctx, out.ref, out.product, SourceSQS, &m.ID); err != nil {
-			return p.retryLater(ctx, m, err)
+			p.Log.Warn("aws agreement: entitlements not read; the next entitlement event reads them", "inbox_id", m.ID, "err", err)
 		}
 	}
-	return p.Store.FinishInbox(ctx, m.ID, out.status, out.reason, out.subID, nil)
+	return nil
+}
+
+// agreementEntitlements reads, before the transaction, the entitlements of
+// the contract subscription an agreement event acts on (nil when it acts on
+// none, or not on a contract).
+func (p *Processor) agreementEntitlements(ctx context.Context, n Notification) (*linkedRead, error) {
+	if n.Action == AgreementEnding {
+		return nil, nil
+	}
+	db := p.Store.R.WithContext(ctx)
+	var row store.AWSAgreement
+	if err := db.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&row).Error; err != nil {
+		return nil, err
+	}
+	subID := row.SubscriptionID
+	if subID == nil && n.Agreement.PreviousID != "" {
+		var prev store.AWSAgreement
+		if err := db.Where("agreement_id = ?", n.Agreement.PreviousID).Limit(1).Find(&prev).Error; err != nil {
+			return nil, err
+		}
+		subID = prev.SubscriptionID
+	}
+	if subID == nil {
+		return nil, nil
+	}
+	var sub store.Subscription
+	if err := db.Preload("Offer").Limit(1).Find(&sub, *subID).Error; err != nil || sub.ID == 0 || sub.Offer == nil || !sub.Offer.Contract {
+		return nil, err
+	}
+	r, err := p.readEntitlements(ctx, subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
+		AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}, sub.AWSProductCode)
+	if err != nil {
+		return nil, err
+	}
+	return &linkedRead{entitlementRead: *r, subID: sub.ID}, nil
+}
+
+// linkedRead is an entitlement read for a known subscription.
+type linkedRead struct {
+	entitlementRead
+	subID uint
+}
+
+// agreementTx applies a Purchase Agreement event inside the transaction
+// that marks its message done.
+func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, meta subscriptions.Meta, out *agreementOutcome) error {
+	row, err := upsertAgreement(tx, now, n.Action, at, n.Agreement, n.ProductCode, nil)
+	if err != nil {
+		return err
+	}
+	if row.SubscriptionID == nil {
+		// Nothing to act on until License Updated names the license.
+		// Ending and Amended concern a running agreement: shown on the
+		// buyer's subscription when the license or account names
+		// exactly one (a note only: the agreement stays unlinked).
+		if n.Action != AgreementEnding && n.Action != AgreementAmended {
+			return nil
+		}
+		id, err := findSubscription(tx, n)
+		if err != nil || id == nil {
+			return err
+		}
+		out.subID = id
+		kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
+		if n.Action == AgreementEnding {
+			kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
+		}
+		_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
+		return err
+	}
+	var sub store.Subscription
+	if err := tx.Preload("Offer").First(&sub, *row.SubscriptionID).Error; err != nil {
+		return err
+	}
+	out.subID = &sub.ID
+	ref := subscriptions.Ref{ID: sub.ID}
+	what := fmt.Sprintf("agreement %s", row.AgreementID)
+	if sub.Offer != nil && sub.Offer.Contract && n.Action != AgreementEnding {
+		// A contract's access follows its entitlements: they are applied
+		// after the event (read before the transaction), so the state is
+		// AWS's own answer whatever the order and the precision of the
+		// events' times.
+		out.refresh = true
+		out.ref = subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
+			AWSCustomerIdentifier: sub.AWSCustomerIdentifier, AWSProductCode: sub.AWSProductCode}
+		out.product = sub.AWSProductCode
+	}
+	switch n.Action {
+	case AgreementCreated:
+		meta.Note = what + " created" + paren(n.Agreement.Intent)
+		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
+			TermStart: n.Agreement.StartsAt, TermEnd: n.Agreement.EndsAt}, meta, nil)
+		if err != nil || res.Subscription == nil {
+			return err
+		}
+		return setOffer(tx, now, res.Subscription, row.OfferID, at)
+	case AgreementAmended:
+		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
+	case AgreementEnding:
+		_, err := noteOnce(tx, now, sub.ID, KindAgreementEnding, at, endingSummary(row.AgreementID, n.Agreement), meta, eventData(n))
+		return err
+	case AgreementEnded:
+		return p.endAgreement(tx, now, row, &sub, at, meta, out)
+	}
+	return nil
 }
 
 // endAgreement applies an ended agreement to its linked subscription.
@@ -252,9 +332,184 @@ func (p *Processor) linkAgreement(tx *gorm.DB, now time.Time, n Notification, su
 	return p.endAgreement(tx, now, row, &sub, *row.EndedAt, meta, &out)
 }
 
+// endingSummary is the note of Purchase Agreement Ending (sent 180, 120,
+// 90, 60 and 30 days before the agreement ends).
+func endingSummary(id string, a *Agreement) string {
+	summary := fmt.Sprintf("agreement %s is ending", id)
+	if d := a.DaysBeforeEnd; d != nil {
+		summary = fmt.Sprintf("agreement %s ends in %d days", id, *d)
+	}
+	if !a.EndsAt.IsZero() {
+		summary += " (on " + a.EndsAt.Format("2006-01-02") + ")"
+	}
+	return summary + autoRenewal(a)
+}
+
 func paren(s string) string {
 	if s == "" {
 		return ""
 	}
 	return " (" + s + ")"
+}
+
+// lifecycleAgreement are the Purchase Agreement events that can change a
+// linked subscription's state.
+var lifecycleAgreement = map[string]bool{AgreementCreated: true, AgreementAmended: true, AgreementEnded: true, AgreementEnding: true}
+
+// findSubscription finds the subscription an event is about, without
+// creating one: by the agreement (once License Updated linked it), by the
+// license ARN, then by the legacy identity, then by the buyer's account
+// (and product) when that names exactly one subscription still running
+// (or, failing that, exactly one at all). It answers nil when nothing
+// matches or the account holds several candidates: a note is never put on
+// a guessed subscription.
+func findSubscription(tx *gorm.DB, n Notification) (*uint, error) {
+	if n.Agreement != nil && n.Agreement.ID != "" {
+		var ids []uint
+		if err := tx.Model(&store.AWSAgreement{}).Where("agreement_id = ? AND subscription_id IS NOT NULL", n.Agreement.ID).
+			Pluck("subscription_id", &ids).Error; err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			return &ids[0], nil
+		}
+	}
+	one := func(q *gorm.DB) (*uint, error) {
+		var subs []store.Subscription
+		if err := q.Select("id", "state").Order("id").Limit(50).Find(&subs).Error; err != nil {
+			return nil, err
+		}
+		var running []uint
+		for _, s := range subs {
+			if s.State != "ended" && s.State != "failed" {
+				running = append(running, s.ID)
+			}
+		}
+		switch {
+		case len(running) == 1:
+			return &running[0], nil
+		case len(running) == 0 && len(subs) == 1:
+			return &subs[0].ID, nil
+		}
+		return nil, nil
+	}
+	aws := func() *gorm.DB { return tx.Model(&store.Subscription{}).Where("marketplace = 'aws'") }
+	if arn := n.Ref.AWSLicenseArn; arn != "" {
+		if id, err := one(aws().Where("aws_license_arn = ?", arn)); id != nil || err != nil {
+			return id, err
+		}
+	}
+	if ci := n.Ref.AWSCustomerIdentifier; ci != "" {
+		q := aws().Where("aws_customer_identifier = ?", ci)
+		if n.ProductCode != "" {
+			q = q.Where("aws_product_code = ?", n.ProductCode)
+		}
+		if id, err := one(q); id != nil || err != nil {
+			return id, err
+		}
+	}
+	acct := n.Ref.AWSCustomerAccountID
+	if acct == "" && n.Agreement != nil {
+		acct = n.Agreement.AccountID
+	}
+	if acct != "" {
+		q := aws().Where("aws_customer_account_id = ?", acct)
+		if n.ProductCode != "" {
+			q = q.Where("aws_product_code = ?", n.ProductCode)
+		}
+		return one(q)
+	}
+	return nil, nil
+}
+
+// noteOnce writes an event's timeline note unless the same note is there
+// already (AWS sends the Manufacturer and the Proposer variant of one
+// event, with their own ids: the second changes nothing), and emits the
+// webhook event of the seller-facing kinds. It reports whether it wrote.
+func noteOnce(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time, summary string, meta subscriptions.Meta, data map[string]any) (bool, error) {
+	var seen int64
+	if err := tx.Model(&store.TimelineEvent{}).Where("subscription_id = ? AND kind = ? AND at = ? AND summary = ?", subID, kind, at.UTC(), summary).
+		Count(&seen).Error; err != nil {
+		return false, err
+	}
+	if seen > 0 {
+		return false, nil
+	}
+	if err := subscriptions.NoteTx(tx, now, subID, kind, at, summary, meta); err != nil {
+		return false, err
+	}
+	if t := webhookFor[kind]; t != "" {
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["summary"] = summary
+		if err := webhooks.EmitSubscription(tx, now, subID, at, []string{t}, data); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// webhookFor is the outbound event type of the notes a seller must act on.
+var webhookFor = map[string]string{
+	KindAgreementEnding:    webhooks.AgreementEnding,
+	KindRenewalUpcoming:    webhooks.AgreementRenewalUpcoming,
+	KindAdvisoryIssued:     webhooks.AgreementAdvisoryIssued,
+	KindDisbursementPaused: webhooks.AgreementDisbursementPaused,
+}
+
+// eventData is the "agreement" part of an agreement webhook event.
+func eventData(n Notification) map[string]any {
+	ag := map[string]any{"detail_type": n.Action}
+	if a := n.Agreement; a != nil {
+		ag["id"] = a.ID
+		if a.DaysBeforeEnd != nil {
+			ag["days_before_end"] = *a.DaysBeforeEnd
+		}
+		if !a.EndsAt.IsZero() {
+			ag["ends_at"] = a.EndsAt
+		}
+		if a.AutoRenewal != "" {
+			ag["auto_renewal"] = a.AutoRenewal == "true"
+		}
+	}
+	return map[string]any{"agreement": ag, "aws_event_id": strings.TrimPrefix(n.DedupKey, "event:")}
+}
+
+// applyNote shows an event that changes no state on its subscription's
+// timeline: the agreement events besides the lifecycle ones, and unknown
+// detail types and SNS actions. It never fails a message for want of a
+// subscription: with none found the message is kept, processed, and
+// listed in the notification log.
+func (p *Processor) applyNote(ctx context.Context, m *store.InboxMessage, n Notification) error {
+	now := p.Store.Now()
+	at := n.At
+	if at.IsZero() {
+		at = m.ReceivedAt
+	}
+	if at.IsZero() {
+		at = now
+	}
+	status, reason := store.InboxProcessed, ""
+	if !n.Note.Known {
+		status, reason = store.InboxIgnored, n.Ignore
+	}
+	var subID *uint
+	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		id, err := findSubscription(tx, n)
+		if err != nil || id == nil {
+			if err == nil && n.Note.Known {
+				reason = "no subscription matches this event's agreement, license or account yet; it is kept here"
+			}
+			return err
+		}
+		subID = id
+		meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
+		_, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n))
+		return err
+	})
+	if err != nil {
+		return p.retryLater(ctx, m, err)
+	}
+	return p.Store.FinishInbox(ctx, m.ID, status, reason, subID, nil)
 }

@@ -3,6 +3,7 @@
 package awsmp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
@@ -27,6 +29,32 @@ type Config struct {
 	EntitlementEndpoint string
 	StaticKeys          bool // sign with dummy keys (sandbox fakes); otherwise the default credential chain
 	MaxAttempts         int  // SDK attempts per call (0: the SDK default, 3)
+
+	// Partition is the AWS partition Marketgate sells in: "aws" (the
+	// default, the commercial regions) or "aws-eusc" (the AWS European
+	// Sovereign Cloud). The Agreement Service (GetAgreementTerms, hence
+	// free-trial terms) exists only in "aws"; elsewhere it is not called
+	// unless AgreementEndpoint names one, and free trials show as unknown.
+	Partition string
+	// AgreementEndpoint: empty is the SDK's default (or
+	// AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT); AgreementRegion defaults to us-east-1.
+	AgreementEndpoint string
+	AgreementRegion   string
+}
+
+// Partitions Marketgate knows.
+const (
+	PartitionAWS  = "aws"
+	PartitionEUSC = "aws-eusc"
+)
+
+// CheckPartition validates a partition setting.
+func CheckPartition(p string) error {
+	switch p {
+	case "", PartitionAWS, PartitionEUSC:
+		return nil
+	}
+	return fmt.Errorf("unknown AWS partition %q: use %q or %q (European Sovereign Cloud)", p, PartitionAWS, PartitionEUSC)
 }
 
 // MeteringAPI is the part of the metering client Marketgate uses.
@@ -40,6 +68,9 @@ type Client struct {
 	Metering    MeteringAPI
 	SQS         SQSAPI
 	Entitlement EntitlementAPI
+	// Agreement is nil where the partition has no Agreement Service.
+	Agreement AgreementAPI
+	Partition string
 }
 
 // New builds the clients.
@@ -69,12 +100,26 @@ func New(ctx context.Context, c Config) (*Client, error) {
 		}
 	})
 	entitlement := me.NewFromConfig(cfg, func(o *me.Options) {
+		// In the commercial partition the service lives in us-east-1 only;
+		// elsewhere (the European Sovereign Cloud) in the partition's region.
 		o.Region = "us-east-1"
+		if c.Partition != "" && c.Partition != PartitionAWS {
+			o.Region = c.Region
+		}
 		if c.EntitlementEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.EntitlementEndpoint)
 		}
 	})
-	return &Client{Metering: metering, SQS: queue, Entitlement: entitlement}, nil
+	out := &Client{Metering: metering, SQS: queue, Entitlement: entitlement, Partition: cmp.Or(c.Partition, PartitionAWS)}
+	if out.Partition == PartitionAWS || c.AgreementEndpoint != "" {
+		out.Agreement = ma.NewFromConfig(cfg, func(o *ma.Options) {
+			o.Region = cmp.Or(c.AgreementRegion, "us-east-1")
+			if c.AgreementEndpoint != "" {
+				o.BaseEndpoint = aws.String(c.AgreementEndpoint)
+			}
+		})
+	}
+	return out, nil
 }
 
 // Resolution errors, each with its own page for the buyer.

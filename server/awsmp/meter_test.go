@@ -144,6 +144,40 @@ func TestBatchMeterUsageFakeLimits(t *testing.T) {
 	}
 }
 
+// The fake enforces UsageRecord.Quantity's documented range, "Type:
+// Integer, Valid Range: Minimum value of 0. Maximum value of 2147483647"
+// (AWS Marketplace Metering API Reference, UsageRecord), for any client:
+// 2147483648 fails the call with ValidationException (nothing billed),
+// 2147483647 is billed. Our client cannot even express more (an int32),
+// which is why ingestion keeps every hour within the range.
+func TestBatchMeterUsageFakeQuantityRange(t *testing.T) {
+	now := time.Date(2026, 6, 2, 9, 20, 0, 0, time.UTC)
+	fake := awsfake.NewMetering(func() time.Time { return now })
+	fake.Subscribe(awsfake.Identity{CustomerIdentifier: "X", ProductCode: "p"})
+	call := func(q string) *httptest.ResponseRecorder {
+		body := fmt.Sprintf(`{"ProductCode":"p","UsageRecords":[{"CustomerIdentifier":"X","Dimension":"d","Quantity":%s,"Timestamp":%d}]}`,
+			q, now.Truncate(time.Hour).Add(-time.Hour).Unix())
+		req, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "AWSMPMeteringService.BatchMeterUsage")
+		w := httptest.NewRecorder()
+		fake.ServeHTTP(w, req)
+		return w
+	}
+	for _, q := range []string{"2147483648", "-1", "-2147483648", "1.5"} {
+		if w := call(q); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "ValidationException") ||
+			!strings.Contains(w.Body.String(), "0 to 2147483647") {
+			t.Fatalf("Quantity %s: %d %s", q, w.Code, w.Body.String())
+		}
+	}
+	if len(fake.Metered()) != 0 {
+		t.Fatal("an out-of-range quantity was billed")
+	}
+	if w := call("2147483647"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"Success"`) ||
+		len(fake.Metered()) != 1 || fake.Metered()[0].Quantity != 2147483647 {
+		t.Fatalf("Quantity 2147483647: %d %s", w.Code, w.Body.String())
+	}
+}
+
 // Month-end cutoff (R4): last month's usage is accepted until 06:00 UTC on the 1st.
 func TestBatchMeterUsageMonthEnd(t *testing.T) {
 	ctx := context.Background()

@@ -31,6 +31,11 @@ type Notification struct {
 	// Agreement is what an EventBridge event said about the purchase
 	// agreement (License Updated and every Purchase Agreement event).
 	Agreement *Agreement
+
+	// Note is set for a message that changes no state but is shown on the
+	// subscription's timeline: the agreement events that are not lifecycle
+	// events, and unknown detail types and SNS actions (kept and shown).
+	Note *EventNote
 }
 
 // Agreement is the agreement part of an EventBridge event. Enum values are
@@ -139,7 +144,8 @@ func parseSNSMessage(raw json.RawMessage) (Notification, error) {
 	}
 	kind, ok := snsActions[n.Action]
 	if !ok {
-		n.Ignore = fmt.Sprintf("unknown action %q", n.Action)
+		n.Ignore = fmt.Sprintf("unknown action %q: kept and shown, nothing changed", n.Action)
+		unknownAction(&n)
 		return n, nil
 	}
 	if n.Ref.AWSCustomerIdentifier == "" || n.ProductCode == "" {
@@ -228,7 +234,7 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 			return n, fmt.Errorf("%w: %s without agreement.status", ErrUnreadable, n.Action)
 		}
 	default:
-		n.Ignore = fmt.Sprintf("detail-type %q changes no subscription", n.Action)
+		classifyNote(&n, top["detail"])
 	}
 	return n, nil
 }

@@ -61,7 +61,7 @@ func TestParseNotification(t *testing.T) {
 		{"agreement created", event("e-3", "Purchase Agreement Created - Proposer", at, agreementDetail("agmt-1", "NEW", "ACTIVE")), "", "event:e-3", false, false},
 		{"agreement ended", event("e-6", "Purchase Agreement Ended - Manufacturer", at, agreementDetail("agmt-1", "", "EXPIRED")), "", "event:e-6", false, false},
 		{"agreement ending", event("e-7", "Purchase Agreement Ending - Manufacturer", at, agreementDetail("agmt-1", "", "ACTIVE")), "", "event:e-7", false, false},
-		{"agreement renewal terms", event("e-8", "Purchase Agreement Renewal Terms Finalized - Proposer", at, agreementDetail("agmt-1", "", "")), "", "event:e-8", true, false},
+		{"agreement renewal terms", event("e-8", "Purchase Agreement Renewal Terms Finalized - Proposer", at, agreementDetail("agmt-1", "", "")), "", "event:e-8", false, false},
 		{"agreement created without id", event("e-9", "Purchase Agreement Created - Proposer", at, map[string]any{}), "", "", false, true},
 		{"agreement ended without status", event("e-10", "Purchase Agreement Ended - Proposer", at, agreementDetail("agmt-1", "", "")), "", "", false, true},
 		{"advisory", event("e-4", "Some Advisory", at, nil), "", "event:e-4", true, false},
@@ -144,7 +144,7 @@ func FuzzParseNotification(f *testing.F) {
 	f.Add(`{"source":"aws.agreement-marketplace","id":"x","detail-type":"Purchase Agreement Ending","detail":{"agreement":{"id":"a","daysBeforeEndTime":"x","startTime":{}}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		n, err := awsmp.ParseNotification(body, "sqs-id")
-		if err == nil && n.Kind == "" && n.Ignore == "" && !n.Refresh && n.Agreement == nil {
+		if err == nil && n.Kind == "" && n.Ignore == "" && !n.Refresh && n.Agreement == nil && n.Note == nil {
 			t.Fatalf("accepted without a kind or a reason to ignore: %q", body)
 		}
 		if err == nil && n.Kind != "" && n.Ref == (subscriptions.Ref{}) {

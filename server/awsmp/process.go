@@ -89,28 +89,60 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	}
 	now := p.Store.Now()
 	if n.Refresh {
-		subID, err := p.RefreshEntitlements(ctx, n.Ref, n.ProductCode, SourceSQS, &m.ID)
+		// entitlement-updated: AWS's answer is read first, then applied and
+		// the message marked done in one transaction.
+		read, err := p.readEntitlements(ctx, n.Ref, n.ProductCode)
 		if err != nil {
 			return p.retryLater(ctx, m, err)
 		}
-		return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", subID, nil)
+		return p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+			subID, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID)
+			return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, err
+		})
 	}
-	if n.Kind == "" && n.Agreement != nil && strings.HasPrefix(n.Action, "Purchase Agreement ") && n.Ignore == "" {
+	if n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "" {
 		return p.applyAgreement(ctx, m, n)
+	}
+	if n.Kind == "" && n.Note != nil {
+		return p.applyNote(ctx, m, n)
 	}
 	if n.Kind == "" {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
+	var offer store.Offer
+	if n.ProductCode != "" {
+		if err := p.Store.R.WithContext(ctx).Where("marketplace = 'aws' AND marketplace_id = ?", n.ProductCode).Limit(1).Find(&offer).Error; err != nil {
+			return p.retryLater(ctx, m, err)
+		}
+	}
+	var read *entitlementRead
+	if offer.Contract && n.Kind == lifecycle.AWSSubscribeSuccess {
+		// For contracts, access follows the entitlements: read them now
+		// (outside the transaction: no write lock is held across a call to
+		// AWS) and apply them after the event, in the same transaction.
+		if read, err = p.readEntitlements(ctx, n.Ref, n.ProductCode); err != nil {
+			return p.retryLater(ctx, m, err)
+		}
+	}
 	var subID uint
-	contract, final := false, false
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var offer store.Offer
-		if n.ProductCode != "" {
-			if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", n.ProductCode).Limit(1).Find(&offer).Error; err != nil {
-				return err
+	final := false
+	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+		ev := lifecycle.Event{Kind: n.Kind, At: n.At}
+		if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
+			// License Updated names the agreement; a Purchase Agreement
+			// Created that came first gave its term.
+			var ag store.AWSAgreement
+			if err := tx.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&ag).Error; err != nil {
+				return store.InboxOutcome{}, err
+			}
+			if ag.StartsAt != nil && ag.EndedAt == nil {
+				ev.TermStart = *ag.StartsAt
+				if ag.EndsAt != nil {
+					ev.TermEnd = *ag.EndsAt
+				}
 			}
 		}
-		res, err := subscriptions.ApplyTx(tx, now, n.Ref, lifecycle.Event{Kind: n.Kind, At: n.At},
+		res, err := subscriptions.ApplyTx(tx, now, n.Ref, ev,
 			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {
@@ -120,17 +152,16 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 				s.FreeTrial = n.FreeTrial
 			})
 		if err != nil {
-			return err
+			return store.InboxOutcome{}, err
 		}
 		if res.Subscription == nil {
-			return errors.New("the event created no subscription")
+			return store.InboxOutcome{}, errors.New("the event created no subscription")
 		}
 		s := res.Subscription
 		subID = s.ID
-		contract = offer.Contract
 		final = slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
 		if err := p.linkAgreement(tx, now, n, s.ID, subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}); err != nil {
-			return err
+			return store.InboxOutcome{}, err
 		}
 		upd := map[string]any{}
 		if s.OfferID == nil && offer.ID != 0 {
@@ -142,26 +173,42 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		if newerOffer(s, n.OfferIdentifier, n.At) {
 			upd["aws_offer_id"] = n.OfferIdentifier
 		}
-		if len(upd) == 0 {
-			return nil
+		if len(upd) > 0 {
+			upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
+			if err := tx.Model(&store.Subscription{}).Where("id = ?", s.ID).Updates(upd).Error; err != nil {
+				return store.InboxOutcome{}, err
+			}
 		}
-		upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
-		return tx.Model(&store.Subscription{}).Where("id = ?", s.ID).Updates(upd).Error
+		if read != nil {
+			if _, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID); err != nil {
+				return store.InboxOutcome{}, err
+			}
+		}
+		return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, nil
 	})
 	if err != nil {
-		return p.retryLater(ctx, m, err)
+		return err
 	}
 	if final && p.Final != nil {
 		p.Final(ctx, subID)
 	}
-	if contract && n.Kind == lifecycle.AWSSubscribeSuccess {
-		// For contracts, access follows the entitlements: read them now. A
-		// failure retries the whole message, which is idempotent.
-		if _, err := p.RefreshEntitlements(ctx, n.Ref, n.ProductCode, SourceSQS, &m.ID); err != nil {
-			return p.retryLater(ctx, m, err)
-		}
+	return nil
+}
+
+// applyOnce applies a stored message and marks it done in one transaction
+// (store.ApplyInbox). A failure keeps nothing and schedules a retry; an
+// attempt that another one beat (a redelivery racing the original, another
+// replica, a replay) keeps nothing either and is not an error.
+func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *gorm.DB) (store.InboxOutcome, error)) error {
+	err := p.Store.ApplyInbox(ctx, m, fn)
+	if errors.Is(err, store.ErrInboxTaken) {
+		p.Log.Info("aws notification already applied by another attempt", "inbox_id", m.ID)
+		return nil
 	}
-	return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, "", &subID, nil)
+	if err != nil {
+		return p.retryLater(ctx, m, err)
+	}
+	return nil
 }
 
 func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err error) error {
@@ -173,11 +220,15 @@ func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err e
 	return err
 }
 
-// RefreshEntitlements reads a contract customer's entitlements from AWS,
-// stores them, and applies them: a current entitlement means active, none
-// or only expired ones mean ended. The read is AWS's truth at the time of
-// reading, so it is dated now. It returns the subscription's id.
-func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error) {
+// entitlementRead is one GetEntitlements answer, read before the
+// transaction that applies it.
+type entitlementRead struct {
+	ref         subscriptions.Ref
+	productCode string
+	ents        []Entitlement
+}
+
+func (p *Processor) readEntitlements(ctx context.Context, ref subscriptions.Ref, productCode string) (*entitlementRead, error) {
 	if p.AWS == nil {
 		return nil, errors.New("AWS entitlements are not configured")
 	}
@@ -186,14 +237,51 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 	if err != nil {
 		return nil, err
 	}
-	now := p.Store.Now()
+	return &entitlementRead{ref: ref, productCode: productCode, ents: ents}, nil
+}
+
+// RefreshEntitlements reads a contract customer's entitlements from AWS,
+// stores them, and applies them (see applyEntitlementsTx). It returns the
+// subscription's id.
+func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error) {
+	read, err := p.readEntitlements(ctx, ref, productCode)
+	if err != nil {
+		return nil, err
+	}
+	var subID uint
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		subID, err = p.applyEntitlementsTx(tx, p.Store.Now(), read, source, inboxID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &subID, nil
+}
+
+// applyEntitlementsTx stores a GetEntitlements answer as AWS gave it (every
+// grant, an expired one beside a current one for the same dimension
+// included) and applies it: plan, seats and term follow the current grants
+// only; a current grant means active, none means ended (the lifecycle rules
+// decide what a read may change). The read is AWS's truth at the time of
+// reading, so it is dated now.
+func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
+	ents, ref, productCode := read.ents, read.ref, read.productCode
 	current := false
-	var termEnd time.Time
+	var termEnd, lastEnd time.Time
 	for _, e := range ents {
-		current = current || e.Current(now)
-		if e.Expiration.After(termEnd) {
-			termEnd = e.Expiration
+		if e.Current(now) {
+			current = true
+			if e.Expiration.After(termEnd) {
+				termEnd = e.Expiration
+			}
 		}
+		if e.Expiration.After(lastEnd) {
+			lastEnd = e.Expiration
+		}
+	}
+	if !current {
+		termEnd = lastEnd // when it ended
 	}
 	payload, _ := json.Marshal(map[string]any{"entitlements": ents})
 	note := "no entitlements"
@@ -204,76 +292,72 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 			if !e.Expiration.IsZero() {
 				p += " until " + e.Expiration.Format("2006-01-02")
 			}
+			if !e.Current(now) {
+				p += " (expired)"
+			}
 			parts = append(parts, p)
 		}
 		note = "entitlements: " + strings.Join(parts, ", ")
 	}
-	var subID uint
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var offer store.Offer
-		if err := tx.Preload("Plans").Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
-			return err
-		}
-		seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
-		res, err := subscriptions.ApplyTx(tx, now, ref,
-			lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
-				PlanID: seatPlan, Quantity: seats},
-			subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
-			func(s *store.Subscription) {
-				if offer.ID != 0 {
-					s.OfferID = &offer.ID
-				}
-				s.AWSProductCode = productCode
-			})
-		if err != nil {
-			return err
-		}
-		if res.Subscription == nil {
-			return errors.New("the entitlements created no subscription")
-		}
-		subID = res.Subscription.ID
-		var before []store.Entitlement
-		if err := tx.Where("subscription_id = ?", subID).Find(&before).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
-			return err
-		}
-		if entitlementsDiffer(before, ents) {
-			view := make([]map[string]any, len(ents))
-			for i, e := range ents {
-				var exp *time.Time
-				if !e.Expiration.IsZero() {
-					x := e.Expiration.UTC()
-					exp = &x
-				}
-				view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
-			}
-			if err := webhooks.EmitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
-				map[string]any{"entitlements": view}); err != nil {
-				return err
-			}
-		}
-		for _, e := range ents {
-			row := store.Entitlement{SubscriptionID: subID, Dimension: e.Dimension, Kind: e.Kind, Value: e.Value, UpdatedAt: now}
-			if e.Kind == "integer" {
-				v := e.Integer
-				row.IntegerValue = &v
-			}
-			if !e.Expiration.IsZero() {
-				x := e.Expiration
-				row.ExpiresAt = &x
-			}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	var offer store.Offer
+	if err := tx.Preload("Plans").Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
+		return 0, err
 	}
-	return &subID, nil
+	seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
+	res, err := subscriptions.ApplyTx(tx, now, ref,
+		lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
+			PlanID: seatPlan, Quantity: seats},
+		subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
+		func(s *store.Subscription) {
+			if offer.ID != 0 {
+				s.OfferID = &offer.ID
+			}
+			s.AWSProductCode = productCode
+		})
+	if err != nil {
+		return 0, err
+	}
+	if res.Subscription == nil {
+		return 0, errors.New("the entitlements created no subscription")
+	}
+	subID := res.Subscription.ID
+	var before []store.Entitlement
+	if err := tx.Where("subscription_id = ?", subID).Find(&before).Error; err != nil {
+		return 0, err
+	}
+	if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
+		return 0, err
+	}
+	if entitlementsDiffer(before, ents) {
+		view := make([]map[string]any, len(ents))
+		for i, e := range ents {
+			var exp *time.Time
+			if !e.Expiration.IsZero() {
+				x := e.Expiration.UTC()
+				exp = &x
+			}
+			view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
+		}
+		if err := webhooks.EmitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
+			map[string]any{"entitlements": view}); err != nil {
+			return 0, err
+		}
+	}
+	for _, e := range ents {
+		row := store.Entitlement{SubscriptionID: subID, Dimension: e.Dimension, Kind: e.Kind, Value: e.Value, UpdatedAt: now}
+		if e.Kind == "integer" {
+			v := e.Integer
+			row.IntegerValue = &v
+		}
+		if !e.Expiration.IsZero() {
+			x := e.Expiration
+			row.ExpiresAt = &x
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return 0, err
+		}
+	}
+	return subID, nil
 }
 
 // entitlementsDiffer reports whether a GetEntitlements read changed what
@@ -305,12 +389,15 @@ func entitlementsDiffer(before []store.Entitlement, now []Entitlement) bool {
 
 // seatEntitlement finds the per-user plan a contract's current entitlements
 // buy and its seats: the plan whose non-metered dimensions the customer is
-// entitled to, the seats being the sum of those integer entitlements.
+// entitled to, the seats being the sum of those integer entitlements over
+// the plan's dimensions. Only current grants count; when AWS lists one
+// dimension twice, the larger current grant counts (an expired grant beside
+// a renewed or upgraded one is history, not more seats).
 func seatEntitlement(plans []store.Plan, ents []Entitlement, now time.Time) (string, int) {
 	held := map[string]int64{}
 	for _, e := range ents {
 		if e.Current(now) && e.Kind == "integer" && e.Integer > 0 {
-			held[e.Dimension] += e.Integer
+			held[e.Dimension] = max(held[e.Dimension], e.Integer)
 		}
 	}
 	best, seats := "", 0

@@ -240,6 +240,7 @@ func (c *Client) Resolve(ctx context.Context, token string) (Resolved, error) {
 	if err := json.Unmarshal(r.body, &out); err != nil {
 		return Resolved{}, fmt.Errorf("resolve: unreadable answer: %w", err)
 	}
+	out.Raw = json.RawMessage(bytes.TrimSpace(r.body))
 	if out.Subscription.ID == "" {
 		out.Subscription.ID = out.ID
 	}

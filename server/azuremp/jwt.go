@@ -114,14 +114,14 @@ func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
-// parse checks the signature (RS256 only), exp and nbf (5 minutes of skew)
+// parse checks the signature (RS256 only), exp, nbf and iat (5 minutes of skew)
 // and returns the claims.
 func parse(ctx context.Context, keys *KeySet, raw string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		return keys.Key(ctx, kid)
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
@@ -217,8 +217,10 @@ func (v *WebhookVerifier) Verify(ctx context.Context, authorization string) erro
 
 // Identity is a buyer who signed in with Entra.
 type Identity struct {
-	TenantID, ObjectID string
-	Name, Email        string
+	TenantID string `json:"tenant_id"`
+	ObjectID string `json:"object_id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
 }
 
 // IDTokenVerifier checks the id_token of a (multi-tenant) sign-in.

@@ -3,15 +3,19 @@ package azuremp
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
@@ -80,13 +84,72 @@ func ensureCatalog(tx *gorm.DB, now time.Time, offerID, planID string) (*store.O
 		return nil, nil, err
 	}
 	if p.ID == 0 {
+		// Not learned from Microsoft (learnPlans could not ask): a flat
+		// placeholder the seller must review.
 		p = store.Plan{OfferID: o.ID, PlanID: planID, Name: planID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic,
-			CreatedAt: now, UpdatedAt: now}
+			NeedsReview: true, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&p).Error; err != nil {
 			return nil, nil, err
 		}
 	}
 	return &o, &p, nil
+}
+
+// learnPlans adds the plans of an offer that the catalog does not know yet,
+// in the shape Microsoft gives them (listAvailablePlans: display name,
+// isPricePerSeat, metering dimensions), marked for the seller's review.
+// It asks Microsoft only when one of planIDs is unknown here; when it
+// cannot, ensureCatalog falls back to a placeholder, also marked.
+func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, planIDs ...string) {
+	if offerID == "" || msSubID == "" {
+		return
+	}
+	var known []string
+	if err := p.Store.R.WithContext(ctx).Model(&store.Plan{}).Joins("JOIN offers ON offers.id = plans.offer_id").
+		Where("offers.marketplace = 'azure' AND offers.marketplace_id = ?", offerID).Pluck("plans.plan_id", &known).Error; err != nil {
+		p.Log.Warn("azure: reading the catalog", "offer", offerID, "err", err)
+		return
+	}
+	missing := false
+	for _, id := range planIDs {
+		missing = missing || (id != "" && !slices.Contains(known, id))
+	}
+	if !missing {
+		return
+	}
+	plans, err := p.Client.ListAvailablePlans(ctx, msSubID)
+	if err != nil {
+		p.Log.Warn("azure: listAvailablePlans for a plan not in the catalog", "offer", offerID, "err", err)
+		return
+	}
+	now := p.Store.Now()
+	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		o, _, err := ensureCatalog(tx, now, offerID, "")
+		if err != nil || o == nil {
+			return err
+		}
+		for _, ap := range plans {
+			if ap.PlanID == "" || slices.Contains(known, ap.PlanID) {
+				continue
+			}
+			dims := []store.Dimension{}
+			for _, d := range ap.PlanComponents.MeteringDimensions {
+				if d.ID != "" {
+					dims = append(dims, store.Dimension{Key: d.ID, Name: cmp.Or(d.DisplayName, d.ID), Unit: d.UnitOfMeasure})
+				}
+			}
+			b, _ := json.Marshal(dims)
+			pl := store.Plan{OfferID: o.ID, PlanID: ap.PlanID, Name: cmp.Or(strings.TrimSpace(ap.DisplayName), ap.PlanID), SeatBased: ap.IsPricePerSeat,
+				Dimensions: string(b), ActivationPolicy: store.ActivateAutomatic, NeedsReview: true, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "offer_id"}, {Name: "plan_id"}}, DoNothing: true}).Create(&pl).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		p.Log.Warn("azure: storing plans learned from Microsoft", "offer", offerID, "err", err)
+	}
 }
 
 // ensureCustomer returns the customer of an Entra tenant, creating it.
@@ -157,6 +220,12 @@ func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta
 	if s.Name != "" && sub.Name != s.Name {
 		upd["name"] = s.Name
 	}
+	// The term unit as Microsoft sends it, known to us or not (P1M … P5Y,
+	// PAY, or a value added later): stored and shown, never refused.
+	if u := strings.TrimSpace(s.Term.TermUnit); u != "" && sub.TermUnit != u && len(u) <= 32 {
+		upd["term_unit"] = u
+		sub.TermUnit = u
+	}
 	if len(upd) > 0 {
 		upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
 		if err := tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error; err != nil {
@@ -182,19 +251,36 @@ type Landed struct {
 	Plan         *store.Plan
 	Offer        *store.Offer
 	Customer     *store.Customer
-	User         *store.User // the signed-in buyer as customer admin (nil: not of the beneficiary tenant)
+	// User is the signed-in buyer as customer admin of the beneficiary's
+	// organisation; nil when they cannot be one (another tenant — a
+	// procurement team, a reseller, a parent company — or their e-mail
+	// belongs to another account).
+	User *store.User
+	// Purchaser: the signed-in person is not of the beneficiary's tenant.
+	Purchaser bool
 }
 
 // Land resolves a purchase token for a signed-in buyer: the subscription is
 // stored (pending until activated) and the buyer becomes the customer admin
 // of their organisation when they belong to the beneficiary tenant.
+// Whoever signed in with a valid token may see the purchase; the caller
+// invites the beneficiary when no one of that organisation administers it.
 func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Landed, error) {
 	r, err := p.Client.Resolve(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	s := r.Subscription
-	body, _ := json.Marshal(map[string]any{"resolved": r, "signed_in": who})
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID)
+	// Microsoft's answer as it was sent (its own field names), and who signed in.
+	raw := r.Raw
+	if len(raw) == 0 || !json.Valid(raw) {
+		raw, _ = json.Marshal(r)
+	}
+	body, _ := json.Marshal(struct {
+		Resolved json.RawMessage `json:"resolved"`
+		SignedIn Identity        `json:"signed_in"`
+	}{raw, who})
 	msg, _, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceLanding,
 		DedupKey: "landing:" + NewGUID(), Action: "Resolve", ContentType: "application/json", Body: string(body)})
 	if err != nil {
@@ -220,11 +306,13 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 		}
 		out.Offer, out.Plan, out.Customer = out.Subscription.Offer, out.Subscription.Plan, out.Subscription.Customer
 		if out.Customer != nil && who.TenantID != "" && strings.EqualFold(who.TenantID, out.Customer.AzureTenantID) {
-			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, who)
+			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, out.Customer.AzureTenantID, who)
 			if err != nil {
 				return err
 			}
 			out.User = u
+		} else {
+			out.Purchaser = true
 		}
 		return nil
 	})
@@ -238,17 +326,27 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 
 // ensureCustomerAdmin makes the signed-in buyer a customer admin of the
 // customer, unless their e-mail already belongs to someone else's account.
-func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identity) (*store.User, error) {
+// An account bound to an Entra object id is matched by that id (within the
+// customer's tenant) only, never by e-mail: another identity of the tenant
+// with the same email claim is not that person.
+func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, tenantID string, who Identity) (*store.User, error) {
 	var u store.User
-	q := tx.Where("entra_object_id = ? AND entra_object_id <> ''", who.ObjectID)
-	if who.Email != "" {
-		q = q.Or("email = ?", who.Email)
+	if who.ObjectID != "" {
+		if err := tx.Where("entra_object_id = ?", who.ObjectID).Order("id").Limit(1).Find(&u).Error; err != nil {
+			return nil, err
+		}
 	}
-	if err := q.Order("id").Limit(1).Find(&u).Error; err != nil {
-		return nil, err
+	if u.ID == 0 && who.Email != "" {
+		if err := tx.Where("email = ?", store.NormalizeEmail(who.Email)).Order("id").Limit(1).Find(&u).Error; err != nil {
+			return nil, err
+		}
+		if u.ID != 0 && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
+			return nil, nil // bound to another Entra identity
+		}
 	}
 	if u.ID != 0 {
-		if u.Role != "customer_admin" || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled {
+		if u.Role != store.RoleCustomerAdmin || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled ||
+			!strings.EqualFold(who.TenantID, tenantID) {
 			return nil, nil // seller staff or another organisation's admin: not taken over
 		}
 		if u.EntraObjectID == "" && who.ObjectID != "" {
@@ -261,7 +359,7 @@ func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identi
 	if who.Email == "" {
 		return nil, nil
 	}
-	u = store.User{Email: who.Email, Name: who.Name, Role: "customer_admin", CustomerID: &customerID, EntraObjectID: who.ObjectID,
+	u = store.User{Email: store.NormalizeEmail(who.Email), Name: who.Name, Role: store.RoleCustomerAdmin, CustomerID: &customerID, EntraObjectID: who.ObjectID,
 		CreatedAt: now, UpdatedAt: now}
 	return &u, tx.Create(&u).Error
 }
@@ -269,9 +367,24 @@ func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, who Identi
 // ErrNotPending: only a pending subscription can be activated.
 var ErrNotPending = errors.New("the subscription is not waiting for activation")
 
+// ErrNeedsSellerApproval: the plan's policy lets only the seller activate.
+var ErrNeedsSellerApproval = errors.New("the seller approves new subscriptions of this plan")
+
+// MayActivate reports whether the buyer's side (the landing page, the
+// buyer's Activate button) may activate a subscription on this plan; the
+// seller may always. Every activation path asks it on the server.
+func MayActivate(pl *store.Plan, source string) bool {
+	if source == SourcePortal {
+		return true
+	}
+	return pl != nil && (pl.ActivationPolicy == store.ActivateAutomatic || pl.ActivationPolicy == store.ActivateBuyerConfirms)
+}
+
 // Activate activates a pending Microsoft subscription with the marketplace
-// and records it. A second call (double click, reload, a seller and a
-// buyer at once) finds it active and does nothing.
+// and records it, with the term Microsoft reports right after. A second
+// call (double click, reload, a seller and a buyer at once) finds it
+// active and does nothing. source says who asks: SourcePortal (the seller)
+// or SourceLanding (the buyer), checked against the plan's policy.
 func (p *Processor) Activate(ctx context.Context, subID uint, actor, source string) (*store.Subscription, error) {
 	var sub store.Subscription
 	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
@@ -286,13 +399,38 @@ func (p *Processor) Activate(ctx context.Context, subID uint, actor, source stri
 	if sub.State != string(lifecycle.Pending) || sub.Plan == nil {
 		return nil, ErrNotPending
 	}
-	if err := p.Client.Activate(ctx, sub.AzureSubscriptionID, sub.Plan.PlanID, sub.Quantity, sub.Plan.SeatBased); err != nil {
-		return nil, err
+	if !MayActivate(sub.Plan, source) {
+		return nil, ErrNeedsSellerApproval
 	}
-	res, err := subscriptions.Apply(ctx, p.Store, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AzureActivated},
-		subscriptions.Meta{Source: source, Actor: actor}, nil)
+	// Activate with the plan and quantity Microsoft holds: a quantity only
+	// when Microsoft's subscription has one (per-seat plans, §4.2), whatever
+	// our catalog says about the plan.
+	ms, err := p.Client.Get(ctx, sub.AzureSubscriptionID)
 	if err != nil {
 		return nil, err
+	}
+	planID := cmp.Or(ms.PlanID, sub.Plan.PlanID)
+	if err := p.Client.Activate(ctx, sub.AzureSubscriptionID, planID, ms.Quantity, ms.Quantity > 0); err != nil {
+		return nil, err
+	}
+	ev := lifecycle.Event{Kind: lifecycle.AzureActivated}
+	unit := ""
+	// Read it back: the term starts at activation (§3), shown at once.
+	if after, err := p.Client.Get(ctx, sub.AzureSubscriptionID); err == nil {
+		ev.TermStart, ev.TermEnd = term(after)
+		unit = after.Term.TermUnit
+	} else {
+		p.Log.Warn("azure: reading the subscription back after activation", "subscription", sub.ID, "err", err)
+	}
+	res, err := subscriptions.Apply(ctx, p.Store, subscriptions.Ref{ID: sub.ID}, ev, subscriptions.Meta{Source: source, Actor: actor}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if unit != "" && unit != res.Subscription.TermUnit {
+		if err := p.Store.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Update("term_unit", unit).Error; err != nil {
+			return nil, err
+		}
+		res.Subscription.TermUnit = unit
 	}
 	return res.Subscription, nil
 }
@@ -317,108 +455,166 @@ type WebhookAnswer struct {
 	New     bool // first delivery: process it (after answering)
 }
 
-// ReceiveWebhook stores an authenticated webhook call in the inbox (dedup
-// by operation id) and decides a customer's plan or quantity change by the
-// plan's policy: a rejection is answered 400, which fails the operation.
+// callKey is the dedup key of one webhook call before Get Operation has
+// confirmed it: its exact bytes. Only a confirmed operation claims "op:"+id
+// (claimOperation), so a forged call that reuses a genuine operation id
+// cannot suppress Microsoft's own delivery (reference §6.3, §6.4).
+func callKey(body []byte) string {
+	h := sha256.Sum256(body)
+	return "call:" + hex.EncodeToString(h[:])
+}
+
+func operationKey(opID string) string { return "op:" + opID }
+
+// answerOf is what a stored call was answered; a redelivery gets the same.
+// Calls stored before answers were kept: 400 for a refused change, else 200.
+func answerOf(m *store.InboxMessage) WebhookAnswer {
+	switch {
+	case m.AnswerStatus != 0:
+		return WebhookAnswer{Status: m.AnswerStatus, Message: m.AnswerBody, InboxID: m.ID}
+	case strings.HasPrefix(m.Error, policyRejected):
+		return WebhookAnswer{Status: http.StatusBadRequest, Message: strings.TrimPrefix(m.Error, policyRejected), InboxID: m.ID}
+	}
+	return WebhookAnswer{Status: http.StatusOK, InboxID: m.ID}
+}
+
+// ReceiveWebhook stores an authenticated webhook call in the inbox and
+// decides a customer's plan or quantity change by the plan's policy: a
+// rejection is answered 400, which fails the operation. A redelivery (the
+// operation already confirmed, or the same call byte for byte) is answered
+// what the first delivery was answered, and changes nothing.
 func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte, headers string) (WebhookAnswer, error) {
 	op, err := ParseWebhook(body)
 	if err != nil {
 		return WebhookAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
 	}
-	msg, isNew, err := p.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "azure", Source: SourceWebhook,
-		DedupKey: "op:" + op.ID, Action: op.Action, ContentType: "application/json", Body: string(body), Headers: headers})
+	for _, key := range []string{operationKey(op.ID), callKey(body)} {
+		var prior store.InboxMessage
+		if err := p.Store.R.WithContext(ctx).Where("source = ? AND dedup_key = ?", SourceWebhook, key).Limit(1).Find(&prior).Error; err != nil {
+			return WebhookAnswer{}, err
+		}
+		if prior.ID != 0 {
+			return answerOf(&prior), nil
+		}
+	}
+	ans := WebhookAnswer{Status: http.StatusOK}
+	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
+		!strings.EqualFold(op.Status, "Succeeded") {
+		if reason := p.policy(ctx, op); reason != "" {
+			ans = WebhookAnswer{Status: http.StatusBadRequest, Message: reason}
+		}
+	}
+	m := &store.InboxMessage{Marketplace: "azure", Source: SourceWebhook, DedupKey: callKey(body), Action: op.Action,
+		ContentType: "application/json", Body: string(body), Headers: headers, AnswerStatus: ans.Status, AnswerBody: ans.Message}
+	if ans.Status != http.StatusOK {
+		m.Error = policyRejected + ans.Message
+	}
+	msg, isNew, err := p.Store.ReceiveInbox(ctx, m)
 	if err != nil {
 		return WebhookAnswer{}, err
 	}
 	if !isNew {
-		return WebhookAnswer{Status: http.StatusOK, InboxID: msg.ID}, nil
+		return answerOf(msg), nil // the same call, stored meanwhile
 	}
-	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
-		!strings.EqualFold(op.Status, "Succeeded") {
-		if reason, subID := p.policy(ctx, op); reason != "" {
-			_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, policyRejected+reason, subID, nil)
-			if subID != nil {
-				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
-					return subscriptions.NoteTx(tx, p.Store.Now(), *subID, "azure.change_rejected", op.TimeStamp,
-						"Customer's "+op.Action+" rejected: "+reason, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Payload: string(body), InboxID: &msg.ID})
-				})
-			}
-			return WebhookAnswer{Status: http.StatusBadRequest, Message: reason, InboxID: msg.ID}, nil
-		}
-	}
-	return WebhookAnswer{Status: http.StatusOK, InboxID: msg.ID, New: true}, nil
+	ans.InboxID, ans.New = msg.ID, true
+	return ans, nil
 }
 
 // policyRejected prefixes the stored reason of a customer change the plan refused.
 const policyRejected = "rejected: "
 
-// ErrRejectedByPolicy: the call is a customer change the plan's policy
-// refused (answered 400); it is never processed afterwards.
-var ErrRejectedByPolicy = errors.New("this customer change was refused by the plan's policy; processing it would approve it at Microsoft")
-
 // RejectedByPolicy reports whether a stored webhook call was refused by
 // the plan's policy when it arrived.
 func RejectedByPolicy(m *store.InboxMessage) bool {
-	return m.Source == SourceWebhook && strings.HasPrefix(m.Error, policyRejected)
+	return m.Source == SourceWebhook && (m.AnswerStatus == http.StatusBadRequest || strings.HasPrefix(m.Error, policyRejected))
+}
+
+// RejectionReason is the reason a refused customer change was given.
+func RejectionReason(m *store.InboxMessage) string {
+	return answerOf(m).Message
 }
 
 // policy says why a customer's change must be rejected ("" to accept).
-func (p *Processor) policy(ctx context.Context, op Operation) (string, *uint) {
+func (p *Processor) policy(ctx context.Context, op Operation) string {
 	var sub store.Subscription
 	if err := p.Store.R.WithContext(ctx).Preload("Plan").Where("azure_subscription_id = ?", op.SubscriptionID).Limit(1).Find(&sub).Error; err != nil || sub.ID == 0 {
-		return "", nil // unknown here: accept; the landing page or reconciliation will record it
+		return "" // unknown here: accept; the landing page or reconciliation will record it
 	}
-	id := sub.ID
 	pl := sub.Plan
 	if pl == nil {
-		return "", &id
+		return ""
 	}
 	switch op.Action {
 	case "ChangePlan":
 		if pl.RejectPlanChange {
-			return fmt.Sprintf("plan %s cannot be changed by the customer; contact the seller", pl.PlanID), &id
+			return fmt.Sprintf("plan %s cannot be changed by the customer; contact the seller", pl.PlanID)
 		}
 	case "ChangeQuantity":
 		if pl.RejectQuantityChange {
-			return fmt.Sprintf("the seat count of plan %s cannot be changed by the customer; contact the seller", pl.PlanID), &id
+			return fmt.Sprintf("the seat count of plan %s cannot be changed by the customer; contact the seller", pl.PlanID)
 		}
 		if pl.MinQuantity > 0 && op.Quantity > 0 && op.Quantity < pl.MinQuantity {
-			return fmt.Sprintf("plan %s needs at least %d seats", pl.PlanID, pl.MinQuantity), &id
+			return fmt.Sprintf("plan %s needs at least %d seats", pl.PlanID, pl.MinQuantity)
 		}
 		if pl.MaxQuantity > 0 && op.Quantity > pl.MaxQuantity {
-			return fmt.Sprintf("plan %s allows at most %d seats", pl.PlanID, pl.MaxQuantity), &id
+			return fmt.Sprintf("plan %s allows at most %d seats", pl.PlanID, pl.MaxQuantity)
 		}
 	}
-	return "", &id
+	return ""
 }
 
 // ProcessWebhook confirms a stored webhook call with Get Operation and acts
-// on what Microsoft says, never on the payload alone.
+// on what Microsoft says, never on the payload alone. Only a confirmed
+// call claims its operation id and touches the subscription; an
+// unconfirmed one is marked rejected_unverified and writes nothing else.
 func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
-	if RejectedByPolicy(m) {
-		return ErrRejectedByPolicy // processing it would approve at Microsoft what the plan refused
-	}
 	call, err := ParseWebhook([]byte(m.Body))
 	if err != nil {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
 	}
+	rejected := RejectedByPolicy(m)
 	op, err := p.Client.GetOperation(ctx, call.SubscriptionID, call.ID)
 	if StatusOf(err) == http.StatusNotFound || (err == nil && (!strings.EqualFold(op.SubscriptionID, call.SubscriptionID) ||
 		!strings.EqualFold(op.Action, call.Action))) {
 		p.Log.Warn("azure webhook not confirmed by Get Operation", "inbox_id", m.ID, "operation", call.ID)
+		if rejected {
+			// Keep the refusal on the message: it must never be replayed as an approval.
+			return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, policyRejected+RejectionReason(m)+" (rejected_unverified: Get Operation does not confirm this call)", nil, nil)
+		}
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, "rejected_unverified: Get Operation does not confirm this call", nil, nil)
 	}
 	if err != nil {
+		if rejected {
+			return p.retryRejected(ctx, m, err)
+		}
 		return p.retryLater(ctx, m, err)
 	}
 	if op.SubscriptionID == "" {
 		op.SubscriptionID = call.SubscriptionID
+	}
+	dup, err := p.claimOperation(ctx, m, call.ID)
+	if err != nil {
+		if rejected {
+			return p.retryRejected(ctx, m, err)
+		}
+		return p.retryLater(ctx, m, err)
+	}
+	if dup != 0 {
+		// Another delivery of this operation (a retry with a different body) was confirmed first.
+		reason := fmt.Sprintf("duplicate of inbox message %d (the same operation)", dup)
+		if rejected {
+			reason = policyRejected + RejectionReason(m) + "; " + reason
+		}
+		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, reason, nil, nil)
 	}
 	at := op.TimeStamp
 	if at.IsZero() {
 		at = call.TimeStamp
 	}
 	meta := subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Payload: m.Body, InboxID: &m.ID}
+	if rejected {
+		return p.noteRejected(ctx, m, call, at, meta)
+	}
 	subID, status, reason, err := p.act(ctx, op, at, meta)
 	if err != nil {
 		return p.retryLater(ctx, m, err)
@@ -426,10 +622,72 @@ func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) e
 	return p.Store.FinishInbox(ctx, m.ID, status, reason, subID, nil)
 }
 
+// claimOperation makes a confirmed call the one delivery of its operation:
+// its dedup key becomes "op:"+id. It returns the id of the message that
+// claimed the operation before (0 when this one did).
+func (p *Processor) claimOperation(ctx context.Context, m *store.InboxMessage, opID string) (uint, error) {
+	key := operationKey(opID)
+	if m.DedupKey == key {
+		return 0, nil // claimed before (a replay)
+	}
+	other := func() (uint, error) {
+		var id uint
+		err := p.Store.W.WithContext(ctx).Model(&store.InboxMessage{}).Where("source = ? AND dedup_key = ? AND id <> ?", SourceWebhook, key, m.ID).
+			Limit(1).Pluck("id", &id).Error
+		return id, err
+	}
+	if id, err := other(); err != nil || id != 0 {
+		return id, err
+	}
+	if err := p.Store.W.WithContext(ctx).Model(&store.InboxMessage{}).Where("id = ?", m.ID).Update("dedup_key", key).Error; err != nil {
+		if id, oerr := other(); oerr == nil && id != 0 {
+			return id, nil // claimed meanwhile by a concurrent delivery (unique index)
+		}
+		return 0, err
+	}
+	m.DedupKey = key
+	return 0, nil
+}
+
+// noteRejected records a refused customer change, once Get Operation has
+// confirmed it, on the subscription's timeline. Nothing is sent to
+// Microsoft: the 400 answer already failed the operation.
+func (p *Processor) noteRejected(ctx context.Context, m *store.InboxMessage, call Operation, at time.Time, meta subscriptions.Meta) error {
+	reason := RejectionReason(m)
+	var subID uint
+	if err := p.Store.R.WithContext(ctx).Model(&store.Subscription{}).Where("azure_subscription_id = ?", call.SubscriptionID).
+		Limit(1).Pluck("id", &subID).Error; err != nil {
+		return p.retryRejected(ctx, m, err)
+	}
+	if subID != 0 {
+		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+			return subscriptions.NoteTx(tx, p.Store.Now(), subID, "azure.change_rejected", at, "Customer's "+call.Action+" rejected: "+reason, meta)
+		}); err != nil {
+			return p.retryRejected(ctx, m, err)
+		}
+		return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, policyRejected+reason, &subID, nil)
+	}
+	return p.Store.FinishInbox(ctx, m.ID, store.InboxProcessed, policyRejected+reason, nil, nil)
+}
+
+// retryRejected keeps a refused change for another confirmation attempt,
+// with its refusal kept in the error text.
+func (p *Processor) retryRejected(ctx context.Context, m *store.InboxMessage, err error) error {
+	retry := p.Store.Now().Add(time.Minute << min(m.Attempts, 6))
+	p.Log.Warn("azure refused change: confirmation failed", "inbox_id", m.ID, "err", err, "retry_at", retry)
+	return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, policyRejected+RejectionReason(m), nil, &retry)
+}
+
 // act applies a confirmed operation.
 func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
 	now := p.Store.Now()
-	sub := func() (Subscription, error) { return p.Client.Get(ctx, op.SubscriptionID) }
+	sub := func() (Subscription, error) {
+		s, err := p.Client.Get(ctx, op.SubscriptionID)
+		if err == nil {
+			p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
+		}
+		return s, err
+	}
 	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
 		var id uint
 		err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
@@ -465,8 +723,26 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 			return nil, "", "", err
 		}
 		if strings.EqualFold(op.Status, "InProgress") && !strings.EqualFold(op.Source, "Partner") {
-			// Accepted by policy when the call arrived: say so now, then
-			// apply it when the operation has succeeded.
+			// The policy again, on Microsoft's own operation (Get Operation),
+			// not the payload the call carried: a call whose payload passed
+			// must not approve a change the plan refuses.
+			if reason := p.policy(ctx, op); reason != "" {
+				if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, false); err != nil && StatusOf(err) != http.StatusNotFound {
+					return nil, "", "", err
+				}
+				err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+					if err := finishTracked(tx, now, op.ID, "Failed", reason); err != nil {
+						return err
+					}
+					return subscriptions.NoteTx(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
+				})
+				if err != nil {
+					return nil, "", "", err
+				}
+				return &subID, store.InboxProcessed, policyRejected + reason, nil
+			}
+			// Accepted by policy: say so now, then apply it when the
+			// operation has succeeded.
 			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil && StatusOf(err) != http.StatusNotFound {
 				return nil, "", "", err
 			}
@@ -491,12 +767,13 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 			return nil, "", "", err
 		}
 		kind := map[string]lifecycle.Kind{"Suspend": lifecycle.AzureSuspend, "Reinstate": lifecycle.AzureReinstate, "Unsubscribe": lifecycle.AzureUnsubscribe}[op.Action]
+		start, end := term(s)
 		if op.Action == "Reinstate" && strings.EqualFold(op.Status, "InProgress") {
 			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil {
 				p.Log.Warn("azure reinstate acknowledgement", "operation", op.ID, "err", err) // tolerated (reference §6.1)
 			}
 		}
-		id, err := apply(s, lifecycle.Event{Kind: kind, At: at})
+		id, err := apply(s, lifecycle.Event{Kind: kind, At: at, TermStart: start, TermEnd: end})
 		if err == nil {
 			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
 		}
@@ -572,13 +849,15 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 	if err != nil {
 		return err
 	}
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
 	var ev lifecycle.Event
 	note := "operation " + op.ID
+	start, end := term(s) // read back after the change: the term is current at once
 	switch op.Action {
 	case "ChangePlan":
-		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: cmp.Or(op.PlanID, s.PlanID), Quantity: op.Quantity}
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangePlan, At: at, PlanID: cmp.Or(op.PlanID, s.PlanID), Quantity: op.Quantity, TermStart: start, TermEnd: end}
 	case "ChangeQuantity":
-		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity)}
+		ev = lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at, Quantity: max(op.Quantity, s.Quantity), TermStart: start, TermEnd: end}
 		if op.Quantity > 0 {
 			ev.Quantity = op.Quantity
 		}
@@ -774,6 +1053,7 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 	if !ok {
 		return nil, false, nil
 	}
+	p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID)
 	repaired := false
 	now := p.Store.Now()
 	start, end := term(s)

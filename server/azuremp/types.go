@@ -85,6 +85,8 @@ type Resolved struct {
 	PlanID           string       `json:"planId"`
 	Quantity         Number       `json:"quantity"`
 	Subscription     Subscription `json:"subscription"`
+	// Raw is the answer as Microsoft sent it (stored and shown as such).
+	Raw json.RawMessage `json:"-"`
 }
 
 // AvailablePlan is one plan from listAvailablePlans.
@@ -97,6 +99,19 @@ type AvailablePlan struct {
 	MaxQuantity    Number `json:"maxQuantity"`
 	IsPricePerSeat bool   `json:"isPricePerSeat"`
 	IsStopSell     bool   `json:"isStopSell"`
+	PlanComponents struct {
+		RecurrentBillingTerms []struct {
+			TermUnit string `json:"termUnit"`
+		} `json:"recurrentBillingTerms"`
+		MeteringDimensions []MeteringDimension `json:"meteringDimensions"`
+	} `json:"planComponents"`
+}
+
+// MeteringDimension is one custom meter of a plan (listAvailablePlans).
+type MeteringDimension struct {
+	ID            string `json:"id"`
+	DisplayName   string `json:"displayName"`
+	UnitOfMeasure string `json:"unitOfMeasure"`
 }
 
 // Operation is one asynchronous change.

@@ -114,6 +114,7 @@ type Subscription struct {
 	Marketplace Marketplace
 	State       State
 	StateAt     time.Time // when the event that set State happened
+	StateBy     Kind      // the kind of that event ("" unknown)
 	PlanID      string
 	Quantity    int
 	TermStart   time.Time
@@ -128,7 +129,7 @@ type Event struct {
 	PlanID   string // ChangePlan, and the plan any event reports
 	Quantity int    // ChangeQuantity; 0 = not given
 
-	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry)
+	TermStart, TermEnd time.Time // Renew, Reconciled, AWSEntitlements (expiry), AWSSubscribeSuccess (agreement); Microsoft's term read back after activation and changes
 
 	EntitlementCurrent bool  // AWSEntitlements: at least one entitlement is current
 	Observed           State // Reconciled: the state the marketplace reports
@@ -205,6 +206,9 @@ func (r *rules) apply() {
 		}
 	case AWSSubscribeSuccess:
 		r.fill()
+		if !r.s.Exists || !e.At.Before(r.s.StateAt) {
+			r.term(e.TermStart, e.TermEnd) // a purchase agreement's start and end, when the event names them
+		}
 		r.to(Active, "Subscription active")
 	case AWSSubscribeFail:
 		r.to(Failed, "Subscription failed (payment or subscription problem at AWS)")
@@ -213,18 +217,21 @@ func (r *rules) apply() {
 	case AWSUnsubscribeSuccess:
 		r.to(Ended, "Unsubscribed")
 	case AWSEntitlements:
-		// GetEntitlements is AWS's current truth: a contract's seat plan and
-		// quantity follow it (an upgrade raises the seats).
+		// GetEntitlements is AWS's current truth about what a contract
+		// buyer holds: the seat plan and quantity follow it (an upgrade
+		// raises the seats). The state follows it only forwards. A read
+		// may lag the lifecycle notifications (AWS may still list the
+		// cancelled contract's grant), so it never undoes a cancellation,
+		// a payment failure or an end that a notification made: only a new
+		// subscribe-success does (AWS sends one when the buyer resubscribes
+		// or accepts a renewal). An end that a read made (the contract
+		// expired) is undone by a later read that finds a current grant.
 		if e.PlanID != "" {
 			r.plan(e.PlanID)
 		}
 		r.quantity(e.Quantity)
 		r.term(time.Time{}, e.TermEnd)
-		if e.EntitlementCurrent {
-			r.to(Active, "Entitlement current")
-		} else {
-			r.to(Ended, "No current entitlement")
-		}
+		r.entitlementState()
 	case AzureResolved:
 		r.create("Purchase resolved: pending activation")
 		r.fill()
@@ -234,6 +241,9 @@ func (r *rules) apply() {
 		}
 	case AzureActivated:
 		r.from([]State{Pending}, Active, "Activated")
+		if r.s.State == Active {
+			r.term(e.TermStart, e.TermEnd) // read back from Microsoft right after activating
+		}
 	case AzureChangePlan:
 		r.require(Active)
 		if r.summary == "" {
@@ -242,6 +252,7 @@ func (r *rules) apply() {
 			} else {
 				r.plan(e.PlanID)
 				r.quantity(e.Quantity)
+				r.term(e.TermStart, e.TermEnd)
 			}
 		}
 	case AzureChangeQuantity:
@@ -251,6 +262,7 @@ func (r *rules) apply() {
 				r.summary = "Quantity change without a quantity: ignored"
 			} else {
 				r.quantity(e.Quantity)
+				r.term(e.TermStart, e.TermEnd)
 			}
 		}
 	case AzureRenew:
@@ -263,8 +275,14 @@ func (r *rules) apply() {
 		}
 	case AzureSuspend:
 		r.from([]State{Pending, Active}, Suspended, "Suspended")
+		if r.s.State == Suspended {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureReinstate:
 		r.from([]State{Suspended}, Active, "Reinstated")
+		if r.s.State == Active {
+			r.term(e.TermStart, e.TermEnd)
+		}
 	case AzureUnsubscribe:
 		r.to(Ended, "Unsubscribed")
 	case Reconciled:
@@ -286,7 +304,65 @@ func (r *rules) create(summary string) {
 	r.s.Exists = true
 	r.s.State = Pending
 	r.s.StateAt = r.e.At
+	r.s.StateBy = r.e.Kind
 	r.summary = summary
+}
+
+// entitlementState applies what a GetEntitlements read says to the state.
+//
+//	from                      current grant        no current grant
+//	no record, pending        active               pending (nothing bought yet)
+//	active                    active (unchanged)   ended
+//	unsubscribe_pending       unchanged            ended
+//	ended by a read (expiry)  active               unchanged
+//	ended otherwise, failed   unchanged            unchanged
+//
+// A read that changes nothing leaves StateAt alone: it is dated when it was
+// read, and must not make a later-processed notification look stale.
+func (r *rules) entitlementState() {
+	st := r.s.State
+	keep := func(summary string) {
+		if r.summary == "" {
+			r.summary = summary
+		}
+	}
+	if r.e.EntitlementCurrent {
+		switch {
+		case !r.s.Exists || st == Pending:
+			r.to(Active, "Entitlement current")
+		case st == Active:
+			keep("Entitlement current; already active")
+		case st == Ended && r.s.StateBy == AWSEntitlements:
+			r.to(Active, "Entitlement current again: the contract was renewed or upgraded at AWS")
+		default:
+			keep(fmt.Sprintf("Entitlement current, but the subscription stays %s: a read never undoes %s; a new subscribe-success does",
+				st, cause(r.s.StateBy)))
+		}
+		return
+	}
+	switch {
+	case !r.s.Exists:
+		r.create("No current entitlement yet: pending")
+	case st == Pending:
+		keep("No current entitlement yet: still pending")
+	case st == Active || st == UnsubscribePending:
+		r.to(Ended, "No current entitlement")
+	default:
+		keep("No current entitlement; already " + string(st))
+	}
+}
+
+// cause names, for a timeline, the event that set a state.
+func cause(k Kind) string {
+	switch k {
+	case AWSUnsubscribePending, AWSUnsubscribeSuccess:
+		return "the buyer's cancellation"
+	case AWSSubscribeFail:
+		return "the failed subscription"
+	case "":
+		return "how it got there"
+	}
+	return "the event " + string(k)
 }
 
 // fill copies the plan and quantity an event reports without a change of
@@ -334,6 +410,7 @@ func (r *rules) to(to State, summary string) {
 	case r.s.Exists && r.s.State == to:
 		if r.e.At.After(r.s.StateAt) {
 			r.s.StateAt = r.e.At
+			r.s.StateBy = r.e.Kind
 		}
 		if r.summary == "" {
 			r.summary = "Already " + string(to) + ": no change"
@@ -344,6 +421,7 @@ func (r *rules) to(to State, summary string) {
 		r.s.Exists = true
 		r.s.State = to
 		r.s.StateAt = r.e.At
+		r.s.StateBy = r.e.Kind
 		r.summary = summary
 	}
 }
@@ -423,7 +501,7 @@ func (r *rules) outcome() Outcome {
 	o := Outcome{Subscription: s, Summary: r.summary}
 	o.StateChanged = !b.Exists || b.State != s.State
 	o.Changed = o.StateChanged || b.PlanID != s.PlanID || b.Quantity != s.Quantity ||
-		!b.TermStart.Equal(s.TermStart) || !b.TermEnd.Equal(s.TermEnd) || !b.StateAt.Equal(s.StateAt)
+		!b.TermStart.Equal(s.TermStart) || !b.TermEnd.Equal(s.TermEnd) || !b.StateAt.Equal(s.StateAt) || b.StateBy != s.StateBy
 
 	if o.StateChanged {
 		wasUsable := b.Exists && b.State.CanUse()

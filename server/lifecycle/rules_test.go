@@ -68,6 +68,38 @@ func TestTransitions(t *testing.T) {
 	// A contract's seats follow the entitlements: an upgrade raises them.
 	add("aws/entitlement/seats_raised", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later, EntitlementCurrent: true, PlanID: "gold", Quantity: 20}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})
 	add("aws/entitlement/expired", row{from: sub(AWS, Active), ev: Event{Kind: AWSEntitlements, At: later}, want: Ended, changed: true, effects: []Effect{RevokeAccess}})
+	// A purchase agreement's term (EventBridge Purchase Agreement Created:
+	// startTime, endTime) comes with the confirmation; a stale one does not.
+	add("aws/subscribe_success/agreement_term", row{from: sub(AWS, Pending), ev: Event{Kind: AWSSubscribeSuccess, At: later, TermStart: later, TermEnd: at(60 * 24 * 365)},
+		want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged, FetchEntitlements}})
+	add("aws/subscribe_success/stale_term", row{from: sub(AWS, Active), ev: Event{Kind: AWSSubscribeSuccess, At: at(-5), TermStart: at(-5), TermEnd: at(99)},
+		want: Active, changed: false})
+	// A read only moves forwards (reference §5: GetEntitlements is read
+	// after entitlement-updated, which AWS sends "for a new contract, an
+	// upgrade, a renewal, a cancellation or an expiry alike"; §6.3: after a
+	// cancellation only a new subscribe-success brings the buyer back). A
+	// read that lags a cancellation must not undo it.
+	byRead := func(st State, by Kind) Subscription { s := sub(AWS, st); s.StateBy = by; return s }
+	current := Event{Kind: AWSEntitlements, At: later, EntitlementCurrent: true}
+	noGrant := Event{Kind: AWSEntitlements, At: later}
+	for name, r := range map[string]row{
+		"none/current":                    {from: none, ev: current, want: Active, changed: true},
+		"none/no_grant":                   {from: none, ev: noGrant, want: Pending, changed: true},
+		"pending/no_grant":                {from: byRead(Pending, AWSRegistered), ev: noGrant, want: Pending, changed: false},
+		"active/current":                  {from: byRead(Active, AWSSubscribeSuccess), ev: current, want: Active, changed: false},
+		"unsubscribe_pending/current":     {from: byRead(UnsubscribePending, AWSUnsubscribePending), ev: current, want: UnsubscribePending, changed: false},
+		"unsubscribe_pending/no_grant":    {from: byRead(UnsubscribePending, AWSUnsubscribePending), ev: noGrant, want: Ended, changed: true, effects: []Effect{RevokeAccess}},
+		"ended_by_unsubscribe/current":    {from: byRead(Ended, AWSUnsubscribeSuccess), ev: current, want: Ended, changed: false},
+		"ended_by_unknown/current":        {from: byRead(Ended, ""), ev: current, want: Ended, changed: false},
+		"ended_by_read/current":           {from: byRead(Ended, AWSEntitlements), ev: current, want: Active, changed: true, effects: []Effect{GrantAccess}},
+		"ended_by_read/no_grant":          {from: byRead(Ended, AWSEntitlements), ev: noGrant, want: Ended, changed: false},
+		"failed/current":                  {from: byRead(Failed, AWSSubscribeFail), ev: current, want: Failed, changed: false},
+		"failed/no_grant":                 {from: byRead(Failed, AWSSubscribeFail), ev: noGrant, want: Failed, changed: false},
+		"ended_by_unsubscribe/no_grant":   {from: byRead(Ended, AWSUnsubscribeSuccess), ev: noGrant, want: Ended, changed: false},
+		"active_by_read/stale_is_ignored": {from: byRead(Active, AWSEntitlements), ev: Event{Kind: AWSEntitlements, At: at(-5)}, want: Active, changed: false},
+	} {
+		add("aws/entitlement_read/"+name, r)
+	}
 
 	// Microsoft.
 	azStates := []State{Pending, Active, Suspended, Ended}
@@ -103,6 +135,12 @@ func TestTransitions(t *testing.T) {
 	add("azure/effects/unsubscribe", row{from: sub(Azure, Active), ev: Event{Kind: AzureUnsubscribe, At: later}, want: Ended, changed: true, effects: []Effect{RevokeAccess}})
 	add("azure/effects/change_plan", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangePlan, At: later, PlanID: "gold"}, want: Active, changed: true, effects: []Effect{PlanChanged}})
 	add("azure/effects/change_quantity", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangeQuantity, At: later, Quantity: 25}, want: Active, changed: true, effects: []Effect{QuantityChanged}})
+	// Microsoft's term is read back right after activation and after a change that succeeded.
+	add("azure/term/activate", row{from: sub(Azure, Pending), ev: Event{Kind: AzureActivated, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged}})
+	add("azure/term/activate_ignored_from_suspended", row{from: sub(Azure, Suspended), ev: Event{Kind: AzureActivated, At: later, TermStart: at(100), TermEnd: at(200)}, want: Suspended, changed: false})
+	add("azure/term/change_plan", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangePlan, At: later, PlanID: "gold", TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{PlanChanged, TermChanged}})
+	add("azure/term/reinstate", row{from: sub(Azure, Suspended), ev: Event{Kind: AzureReinstate, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{GrantAccess, TermChanged}})
+	add("azure/term/change_quantity", row{from: sub(Azure, Active), ev: Event{Kind: AzureChangeQuantity, At: later, Quantity: 25, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{QuantityChanged, TermChanged}})
 	add("azure/effects/renew", row{from: sub(Azure, Active), ev: Event{Kind: AzureRenew, At: later, TermStart: at(100), TermEnd: at(200)}, want: Active, changed: true, effects: []Effect{TermChanged}})
 	add("azure/reconcile/suspended", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Suspended}, want: Suspended, changed: true, effects: []Effect{RevokeAccess}})
 	add("azure/reconcile/plan_drift", row{from: sub(Azure, Active), ev: Event{Kind: Reconciled, At: later, Observed: Active, PlanID: "gold", Quantity: 12}, want: Active, changed: true, effects: []Effect{PlanChanged, QuantityChanged}})
@@ -253,6 +291,38 @@ func kinds(evs []Event) []Kind {
 		out[i] = e.Kind
 	}
 	return out
+}
+
+// TestCancelledContractStaysEnded is issue 13's defect 10 as a rule: a
+// contract bought, raised and cancelled ends; the entitlement read that the
+// end's own message triggers, which AWS may still answer with the
+// cancelled grant, leaves it ended and dated by the cancellation; a later
+// subscribe-success (the buyer buys again) reactivates it.
+func TestCancelledContractStaysEnded(t *testing.T) {
+	s := none
+	apply := func(e Event) Outcome {
+		t.Helper()
+		out, err := Apply(s, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = out.Subscription
+		return out
+	}
+	apply(Event{Kind: AWSSubscribeSuccess, At: at(1)})
+	apply(Event{Kind: AWSEntitlements, At: at(2), EntitlementCurrent: true, PlanID: "seats", Quantity: 10})
+	apply(Event{Kind: AWSEntitlements, At: at(3), EntitlementCurrent: true, PlanID: "seats", Quantity: 20})
+	apply(Event{Kind: AWSUnsubscribePending, At: at(4)})
+	apply(Event{Kind: AWSUnsubscribeSuccess, At: at(5)})
+	out := apply(Event{Kind: AWSEntitlements, At: at(6), EntitlementCurrent: true, PlanID: "seats", Quantity: 20})
+	if s.State != Ended || out.StateChanged || slices.Contains(out.Effects, GrantAccess) || !s.StateAt.Equal(at(5)) || s.StateBy != AWSUnsubscribeSuccess {
+		t.Fatalf("a stale read after the cancellation: %+v (%s)", s, out.Summary)
+	}
+	// A notification processed after the read but sent before it still counts.
+	apply(Event{Kind: AWSSubscribeSuccess, At: at(5).Add(30 * time.Second)})
+	if s.State != Active {
+		t.Fatalf("a resubscription after the read: %s", s.State)
+	}
 }
 
 func TestResubscription(t *testing.T) {

@@ -3,6 +3,8 @@ package metering
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -35,9 +37,19 @@ type AzureSender interface {
 
 // Timing of dispatch.
 const (
-	leaseTTL     = 45 * time.Second // a crashed replica's records are sent again after this
+	leaseTTL = 45 * time.Second // a crashed replica's records are sent again after this
+	// callTimeout bounds one marketplace call: it ends well before the
+	// lease renewed just before it, so a record is never still in flight
+	// here when another replica may take it.
+	callTimeout = leaseTTL - 10*time.Second
+	// renewEvery: how often a pass renews the leases of the records it
+	// still has queued, so a long pass keeps them (another replica would
+	// otherwise claim them once the lease ran out).
+	renewEvery   = leaseTTL / 3
 	claimDefault = 2000
-	// ExpiringSoon: a pending record this old is about to expire (24 h).
+	// ExpiringSoon: a pending record this old is about to expire by the
+	// 24-hour window. The warning comes ExpiryWarning before the record's
+	// deadline (sendDeadline): for AWS's last hours of a month, earlier.
 	ExpiringSoon = 20 * time.Hour
 )
 
@@ -54,21 +66,24 @@ type outcome struct {
 	status, reason, marketplaceID string
 	retry                         bool
 	retryNow                      bool
+	lost                          bool // not sent: this pass no longer holds the record's lease
+	unsent                        bool // settled without a send (past its deadline)
 }
 
 // Dispatch sends every due pending record, in batches of at most 25 with
 // bounded concurrency, and stores each result. Records are claimed with a
-// lease first, so replicas never send the same record at the same time; a
-// crash leaves the lease to expire and the record is sent again,
-// identically. It returns how many records reached a final status.
+// lease first, and the lease is renewed while the pass lasts and checked
+// (and renewed) just before every marketplace call, which ends before the
+// lease does: a record is in flight at one replica at a time, however long
+// a pass takes. A crash leaves the lease to expire and the record is sent
+// again, identically. It returns how many records reached a final status.
 func (m *Meter) Dispatch(ctx context.Context) (int, error) {
-	now := m.Store.Now()
-	if err := m.expire(ctx, now); err != nil {
+	if err := m.expire(ctx, m.now()); err != nil {
 		return 0, err
 	}
 	settled := 0
 	for round := 0; round < 50; round++ {
-		recs, err := m.claim(ctx, now)
+		recs, err := m.claim(ctx, m.now())
 		if err != nil || len(recs) == 0 {
 			return settled, err
 		}
@@ -84,20 +99,22 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 	return settled, nil
 }
 
-// expire settles what can no longer be sent: past the 24-hour window (and,
-// for AWS, the month-end cutoff), or for a subscription that has ended.
+// expire settles what can no longer be sent: past its deadline
+// (sendDeadline: the 24-hour window and, for AWS, the month-end cutoff), or
+// for a subscription that has ended. A record leased to a pass is left to
+// it: that pass stores the answer of a call made in time, and settles the
+// record as expired itself instead of sending it late (guarded).
 func (m *Meter) expire(ctx context.Context, now time.Time) error {
-	cutoff := now.Add(-usageWindow)
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	now = now.UTC()
+	w, wa := windowBy(now)
 	if err := m.expireWhere(ctx, now, "not sent within the marketplace's 24-hour window; settle it another way",
-		"status = ? AND hour < ?", store.RecordPending, cutoff); err != nil {
+		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+w, append([]any{store.RecordPending, now}, wa...)...); err != nil {
 		return err
 	}
-	if now.Sub(monthStart) >= 6*time.Hour {
-		if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st)",
-			"status = ? AND marketplace = ? AND hour < ?", store.RecordPending, "aws", monthStart); err != nil {
-			return err
-		}
+	c, ca := monthCutoffBy(now)
+	if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st): AWS no longer takes usage of that month",
+		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+c, append([]any{store.RecordPending, now}, ca...)...); err != nil {
+		return err
 	}
 	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
 		Where("status = ? AND subscription_id IN (?)", store.RecordPending,
@@ -147,13 +164,25 @@ func (m *Meter) claimLimit() int {
 	return claimDefault
 }
 
-// claim leases up to claimLimit due records for this process.
-func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecord, error) {
-	owner := m.Owner
-	if owner == "" {
-		owner = "marketgate"
+// leaseToken names one claim: the process (Owner) and a random part, so
+// that two passes of one process (the regular one and a cancelled
+// customer's final send) never take each other's records for their own.
+// It fits the lease_owner column (64 characters).
+func (m *Meter) leaseToken() string {
+	owner := cmp.Or(m.Owner, "marketgate")
+	if len(owner) > 40 {
+		owner = owner[:40]
 	}
-	until := now.Add(leaseTTL).Truncate(time.Microsecond) // as Postgres stores it: the lease is read back by value
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return owner + "/" + hex.EncodeToString(b)
+}
+
+// claim leases up to claimLimit due records for this pass; the records
+// carry the claim's token as their LeaseOwner.
+func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecord, error) {
+	owner := m.leaseToken()
+	until := now.Add(leaseTTL)
 	// Suspended subscriptions wait (Microsoft refuses them; they may be
 	// reinstated within the window).
 	due := m.Store.W.Model(&store.MeteringRecord{}).Select("metering_records.id").
@@ -178,7 +207,7 @@ func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecor
 			return nil, err
 		}
 		var got []store.MeteringRecord
-		if err := m.Store.W.WithContext(ctx).Where("id IN ? AND lease_owner = ? AND lease_until = ? AND status = ?", chunk, owner, until, store.RecordPending).
+		if err := m.Store.W.WithContext(ctx).Where("id IN ? AND lease_owner = ? AND status = ?", chunk, owner, store.RecordPending).
 			Find(&got).Error; err != nil {
 			return nil, err
 		}
@@ -223,9 +252,17 @@ func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, err
 	var mu sync.Mutex
 	settled := 0
 	var firstErr error
+	lastRenew := m.now()
 	for _, b := range batches {
 		wg.Add(1)
 		sem <- struct{}{}
+		if now := m.now(); now.Sub(lastRenew) >= renewEvery {
+			// A long pass: keep the records still queued (and in flight).
+			if err := m.renewClaim(ctx, b[0].LeaseOwner, now); err != nil {
+				m.Log.Warn("metering: renewing leases", "err", err)
+			}
+			lastRenew = now
+		}
 		go func(b []*store.MeteringRecord) {
 			defer wg.Done()
 			defer func() { <-sem }()
@@ -250,6 +287,93 @@ func (m *Meter) sendBatch(ctx context.Context, b []*store.MeteringRecord) []outc
 	return m.sendAzure(ctx, b)
 }
 
+// renewClaim extends the lease of every record of a claim this pass still
+// holds (queued or in flight).
+func (m *Meter) renewClaim(ctx context.Context, token string, now time.Time) error {
+	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("lease_owner = ? AND status = ?", token, store.RecordPending).
+		Update("lease_until", now.Add(leaseTTL)).Error
+}
+
+// hold renews the leases of a batch just before it is sent and returns the
+// records this pass still holds. A record whose lease ran out and which
+// another replica claimed since carries that replica's token: it is left
+// to that replica. The check and the renewal are one statement, so of two
+// replicas one holds a record at any time.
+func (m *Meter) hold(ctx context.Context, b []*store.MeteringRecord) ([]*store.MeteringRecord, error) {
+	token := b[0].LeaseOwner
+	ids := make([]uint, len(b))
+	for i, r := range b {
+		ids[i] = r.ID
+	}
+	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, store.RecordPending).
+		Update("lease_until", m.now().Add(leaseTTL))
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == int64(len(b)) {
+		return b, nil
+	}
+	var still []uint
+	if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
+		Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, store.RecordPending).Pluck("id", &still).Error; err != nil {
+		return nil, err
+	}
+	keep := map[uint]bool{}
+	for _, id := range still {
+		keep[id] = true
+	}
+	var held []*store.MeteringRecord
+	for _, r := range b {
+		if keep[r.ID] {
+			held = append(held, r)
+		}
+	}
+	return held, nil
+}
+
+// guarded sends a batch with send, but only the records whose lease this
+// pass still holds (renewed just before; send's marketplace call ends
+// within callTimeout) and whose deadline (sendDeadline) has not passed: a
+// record past it is never sent, it is settled as expired with the
+// deadline as the reason (a pass may run past 06:00 UTC on the 1st, a
+// batch may wait for its turn). The others are left alone.
+func (m *Meter) guarded(ctx context.Context, b []*store.MeteringRecord, send func(context.Context, []*store.MeteringRecord) []outcome) []outcome {
+	out := make([]outcome, len(b))
+	held, err := m.hold(ctx, b)
+	if err != nil {
+		m.Log.Warn("metering: lease not renewed; batch not sent", "records", len(b), "err", err)
+	}
+	at := map[uint]outcome{}
+	now := m.now()
+	live := held[:0:0]
+	for _, r := range held {
+		if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
+			at[r.ID] = outcome{status: store.RecordExpired, reason: deadlinePassedReason(r.Marketplace, r.Hour), unsent: true}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == len(b) {
+		return send(ctx, b)
+	}
+	if len(live) > 0 {
+		res := send(ctx, live)
+		for i, r := range live {
+			at[r.ID] = res[i]
+		}
+	}
+	for i, r := range b {
+		o, ok := at[r.ID]
+		if !ok {
+			o = outcome{lost: true}
+		}
+		out[i] = o
+	}
+	return out
+}
+
 func retryAll(n int, reason string) []outcome {
 	out := make([]outcome, n)
 	for i := range out {
@@ -259,8 +383,39 @@ func retryAll(n int, reason string) []outcome {
 }
 
 func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if len(b) == 0 {
+		return nil
+	}
 	if m.AWS == nil {
 		return retryAll(len(b), "AWS is not configured")
+	}
+	// A quantity AWS cannot take (ingestion keeps every hour within it;
+	// this guards hours stored before it did) is never sent as garbage.
+	var sendable []*store.MeteringRecord
+	out := make([]outcome, len(b))
+	for i, r := range b {
+		if q := math.Round(r.Quantity); q < 0 || q > MaxHourAWS {
+			out[i] = outcome{status: store.RecordRejected, reason: fmt.Sprintf("quantity %.0f is outside what AWS accepts for one record (0 to %d): not sent", q, int64(MaxHourAWS))}
+			continue
+		}
+		sendable = append(sendable, r)
+	}
+	if len(sendable) < len(b) {
+		res := m.sendAWS(ctx, sendable)
+		for i, j := 0, 0; i < len(b); i++ {
+			if out[i].status == "" {
+				out[i] = res[j]
+				j++
+			}
+		}
+		return out
+	}
+	return m.guarded(ctx, b, m.callAWS)
+}
+
+func (m *Meter) callAWS(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if len(b) == 0 {
+		return nil
 	}
 	// Each record carries the one identity model its product is metered
 	// under, stamped when it was sealed (awsmp.MeteringIdentityFor): it is
@@ -270,7 +425,9 @@ func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 		recs[i] = awsmp.UsageRecord{CustomerAWSAccountID: r.AWSCustomerAccountID, LicenseArn: r.AWSLicenseArn,
 			CustomerIdentifier: r.AWSCustomerIdentifier, Dimension: r.Dimension, Quantity: int32(math.Round(r.Quantity)), Hour: r.Hour}
 	}
-	res, err := m.AWS.BatchMeterUsage(ctx, b[0].AWSProductCode, recs)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	res, err := m.AWS.BatchMeterUsage(cctx, b[0].AWSProductCode, recs)
+	cancel()
 	m.observe("aws", "BatchMeterUsage", err)
 	if err != nil {
 		var me *awsmp.MeterError
@@ -280,9 +437,9 @@ func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 				// The whole batch failed for some records' age: expire those
 				// past the window, send the others again at once.
 				out := make([]outcome, len(b))
-				now := m.Store.Now()
+				now := m.now()
 				for i, r := range b {
-					if now.Sub(r.Hour) > usageWindow || !sameMonthOrEarly(r.Hour, now) {
+					if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
 						out[i] = outcome{status: store.RecordExpired, reason: "AWS: timestamp out of bounds"}
 					} else {
 						out[i] = outcome{retry: true, retryNow: true, reason: "sent again without the expired records"}
@@ -320,21 +477,24 @@ func (m *Meter) sendAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 	return out
 }
 
-// sameMonthOrEarly: AWS takes last month's usage only until 06:00 on the 1st.
-func sameMonthOrEarly(hour, now time.Time) bool {
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	return !hour.Before(monthStart) || now.Sub(monthStart) < 6*time.Hour
-}
-
 func (m *Meter) sendAzure(ctx context.Context, b []*store.MeteringRecord) []outcome {
+	if len(b) == 0 {
+		return nil
+	}
 	if m.Azure == nil {
 		return retryAll(len(b), "Microsoft is not configured")
 	}
+	return m.guarded(ctx, b, m.callAzure)
+}
+
+func (m *Meter) callAzure(ctx context.Context, b []*store.MeteringRecord) []outcome {
 	evs := make([]azuremp.UsageEvent, len(b))
 	for i, r := range b {
 		evs[i] = azuremp.UsageEvent{ResourceID: r.AzureSubscriptionID, PlanID: r.PlanID, Dimension: r.Dimension, Quantity: r.Quantity, Hour: r.Hour}
 	}
-	res, err := m.Azure.BatchUsage(ctx, evs)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	res, err := m.Azure.BatchUsage(cctx, evs)
+	cancel()
 	if st := azuremp.StatusOf(err); err == nil || st == 400 {
 		m.observe("azure", "batchUsageEvent", nil) // answered: refusals are per record
 	} else {
@@ -391,13 +551,19 @@ func shortErr(err error) string {
 // store writes the outcomes and releases the leases; only records this
 // process still leases are touched.
 func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
-	now := m.Store.Now()
+	now := m.now()
 	settled := 0
 	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var refused []uint
 		for i, r := range b {
 			o := outs[i]
+			if o.lost {
+				continue // another replica holds it now
+			}
 			upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "lease_owner": "", "lease_until": nil, "updated_at": now, "sent_at": now}
+			if o.unsent {
+				upd = map[string]any{"lease_owner": "", "lease_until": nil, "updated_at": now}
+			}
 			if o.retry {
 				next := now.Add(backoff(r.Attempts))
 				if o.retryNow {
@@ -406,12 +572,14 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 				upd["next_attempt_at"], upd["reason"] = next, o.reason
 			} else {
 				upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.status, o.reason, o.marketplaceID, now
-				settled++
 			}
 			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND lease_owner = ? AND status = ?", r.ID, r.LeaseOwner, store.RecordPending).
 				Updates(upd)
 			if res.Error != nil {
 				return res.Error
+			}
+			if res.RowsAffected == 1 && !o.retry {
+				settled++
 			}
 			if res.RowsAffected == 1 && !o.retry && o.status != store.RecordAccepted && o.status != store.RecordExpired {
 				refused = append(refused, r.ID) // rejected, duplicate or conflict: someone should look
@@ -428,11 +596,49 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 }
 
 // Retry makes waiting or rejected records due now (the portal's retry):
-// they are sent again, identically, while the marketplace's window lasts.
+// they are sent again, identically, while the marketplace takes them
+// (sendDeadline). A chosen record past its deadline is not made due: it
+// is settled as expired with the deadline and what it was before, and
+// never sent (a record in flight at a replica is left to it). It returns
+// how many records were made due.
 func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
-	now := m.Store.Now()
+	now := m.now()
+	past, pa := deadlineBy(now)
+	statuses := []string{store.RecordPending, store.RecordRejected}
+	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		var gone []store.MeteringRecord
+		if err := tx.Select("id, marketplace, hour, status, reason").
+			Where("id IN ? AND status IN ? AND (lease_until IS NULL OR lease_until < ?) AND "+past, append([]any{ids, statuses, now}, pa...)...).
+			Find(&gone).Error; err != nil || len(gone) == 0 {
+			return err
+		}
+		done := make([]uint, 0, len(gone))
+		for _, r := range gone {
+			reason := deadlinePassedReason(r.Marketplace, r.Hour) + " again (it was " + r.Status
+			if r.Reason != "" {
+				reason += ": " + r.Reason
+			}
+			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND status = ?", r.ID, r.Status).
+				Updates(map[string]any{"status": store.RecordExpired, "reason": reason + ")", "settled_at": now, "updated_at": now,
+					"next_attempt_at": nil, "lease_owner": "", "lease_until": nil})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				done = append(done, r.ID)
+			}
+		}
+		return emitRecords(tx, now, webhooks.MeteringRecordExpired, done)
+	})
+	if err != nil {
+		return 0, err
+	}
 	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("id IN ? AND status IN ? AND hour >= ?", ids, []string{store.RecordPending, store.RecordRejected}, now.Add(-usageWindow)).
+		Where("id IN ? AND status IN ? AND NOT "+past, append([]any{ids, statuses}, pa...)...).
 		Updates(map[string]any{"status": store.RecordPending, "next_attempt_at": nil, "settled_at": nil, "updated_at": now})
 	return res.RowsAffected, res.Error
 }
+
+// now is the store's clock in UTC: every time metering computes or binds
+// is UTC, whatever the clock's location (SQLite compares times as text).
+func (m *Meter) now() time.Time { return m.Store.Now().UTC() }

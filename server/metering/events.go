@@ -47,14 +47,16 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 	return nil
 }
 
-// WarnExpiring marks the pending records whose 24-hour window is closing
-// (older than 20 hours) and emits metering.record_expiring once for each.
-// It returns how many it marked.
+// WarnExpiring marks the pending records whose deadline (sendDeadline: the
+// 24-hour window or, for AWS, the month-end cutoff, whichever comes first)
+// is at most ExpiryWarning away, and emits metering.record_expiring once for
+// each. It returns how many it marked.
 func (m *Meter) WarnExpiring(ctx context.Context) (int, error) {
-	now := m.Store.Now()
+	now := m.now()
 	var ids []uint
+	cond, args := ExpiringBy(now)
 	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("status = ? AND hour < ? AND expiry_warned_at IS NULL", store.RecordPending, now.Add(-ExpiringSoon)).
+		Where(cond+" AND expiry_warned_at IS NULL", args...).
 		Order("id").Limit(500).Pluck("id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return 0, err

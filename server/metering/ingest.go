@@ -58,6 +58,10 @@ type Result struct {
 	SubscriptionID *uint      `json:"subscription_id,omitempty"`
 	Hour           *time.Time `json:"hour,omitempty"`
 	Late           bool       `json:"late,omitempty"` // counted in the current hour: its own was already sealed
+	// Code is a stable code for rejections about the marketplaces' limits
+	// (usage_too_old, usage_month_closed, usage_hour_closed,
+	// usage_hour_total_max, usage_final_sent); Reason says it in words.
+	Code string `json:"code,omitempty"`
 }
 
 // Meter ingests usage, seals hours and dispatches records.
@@ -231,7 +235,7 @@ type pending struct {
 
 // ingestGroup writes the events of several requests in one transaction.
 func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result, error) {
-	now := m.Store.Now()
+	now := m.now()
 	out := make([][]Result, len(group))
 	var items []*pending
 	for ri, r := range group {
@@ -285,7 +289,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 		}
 		// Hours: an event for a sealed hour counts, late, in the current one.
 		cur := now.Truncate(time.Hour)
-		if err := m.placeHours(tx, fresh, cur); err != nil {
+		if err := m.placeHours(tx, fresh, cur, now); err != nil {
 			return err
 		}
 		// Store every fresh event (rejected ones too: a repeat gets the same answer).
@@ -313,6 +317,9 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 			f := firstOf[p.ev.ID]
 			p.res.OriginalStatus, p.res.Reason, p.res.SubscriptionID, p.res.Hour, p.res.Late = f.Status, f.Reason, f.SubscriptionID, f.Hour, f.Late
 		}
+		if p.res.Status == store.UsageRejected || p.res.OriginalStatus == store.UsageRejected {
+			p.res.Code = reasonCode(p.res.Reason)
+		}
 		out[p.req][p.idx] = p.res
 	}
 	return out, nil
@@ -337,7 +344,7 @@ func validate(ev Event, now time.Time) string {
 	case ev.Timestamp.After(now.Add(futureSkew)):
 		return "timestamp is in the future"
 	case now.Sub(ev.Timestamp) > usageWindow:
-		return "timestamp is older than the open window (24 hours): the marketplaces no longer accept that hour"
+		return tooOldReason(now)
 	}
 	return ""
 }
@@ -517,57 +524,107 @@ type hourKey struct {
 }
 
 // placeHours gives each accepted event its hour: its own, or the current
-// one (late) when its own is sealed.
-func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur time.Time) error {
+// one (late) when its own is sealed. An event is accepted only if what it
+// adds can still be sent: AWS's month-end cutoff has not passed for its
+// month, its own hour can still be sealed and sent before the marketplace
+// stops taking that hour, and the hour's total stays within what the
+// marketplace accepts for one record. The totals read here are those this
+// transaction adds to; the add itself checks the limit again
+// (addToHours), so events of concurrent transactions cannot jointly pass it.
+func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) error {
 	keys := map[hourKey]bool{}
 	var subs []uint
 	minHour := cur
+	month := monthStart(now)
 	for _, p := range items {
 		if p.res.Status != "" {
+			continue
+		}
+		// AWS's month-end cutoff passed for its month (R4): whichever hour
+		// it went into, that month's usage is closed.
+		if p.sub.sub.Marketplace == "aws" && p.ev.Timestamp.Before(month) && !now.Before(month.Add(awsMonthClose)) {
+			p.res.Status, p.res.Reason = store.UsageRejected, monthClosedReason(p.ev.Timestamp)
 			continue
 		}
 		p.hour = p.ev.Timestamp.UTC().Truncate(time.Hour)
 		if p.hour.After(cur) {
 			p.hour = cur // a few minutes of clock skew: counts now
 		}
-		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
-		if !keys[k] {
-			keys[k] = true
-			subs = append(subs, p.sub.sub.ID)
-			if p.hour.Before(minHour) {
-				minHour = p.hour
+		for _, h := range []time.Time{p.hour, cur} {
+			k := hourKey{p.sub.sub.ID, p.ev.Dimension, h.Unix()}
+			if !keys[k] {
+				keys[k] = true
+				subs = append(subs, p.sub.sub.ID)
 			}
+		}
+		if p.hour.Before(minHour) {
+			minHour = p.hour
 		}
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	sealed := map[hourKey]bool{}
+	type hourState struct {
+		sealed bool
+		total  float64
+	}
+	state := map[hourKey]*hourState{}
 	for _, chunk := range chunks(dedupe(subs), 900) {
 		var rows []struct {
 			SubscriptionID uint
 			Dimension      string
 			Hour           time.Time
+			Sealed         bool
+			Quantity       float64
 		}
-		if err := tx.Table("usage_hours").Select("subscription_id, dimension, hour").
-			Where("sealed = ? AND subscription_id IN ? AND hour >= ?", true, chunk, minHour).Scan(&rows).Error; err != nil {
+		if err := tx.Table("usage_hours").Select("subscription_id, dimension, hour, sealed, quantity").
+			Where("subscription_id IN ? AND hour >= ?", chunk, minHour).Scan(&rows).Error; err != nil {
 			return err
 		}
 		for _, r := range rows {
-			sealed[hourKey{r.SubscriptionID, r.Dimension, r.Hour.Unix()}] = true
+			k := hourKey{r.SubscriptionID, r.Dimension, r.Hour.UTC().Unix()}
+			if keys[k] {
+				state[k] = &hourState{sealed: r.Sealed, total: r.Quantity}
+			}
 		}
+	}
+	get := func(k hourKey) *hourState {
+		if state[k] == nil {
+			state[k] = &hourState{}
+		}
+		return state[k]
 	}
 	for _, p := range items {
 		if p.res.Status != "" {
 			continue
 		}
-		if sealed[hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}] {
-			if sealed[hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}] {
-				p.res.Status, p.res.Reason = store.UsageRejected, "the subscription's final usage was already sealed and sent"
+		mp := p.sub.sub.Marketplace
+		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
+		if get(k).sealed {
+			if get(hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}).sealed {
+				p.res.Status, p.res.Reason = store.UsageRejected, reasonFinalSent
 				continue
 			}
 			p.hour, p.res.Late = cur, true
+			k = hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}
+		} else if p.hour.Before(cur) {
+			// Its own hour, still open: it is sealed once the grace period
+			// has passed, then sent; the marketplace must still take it then.
+			sealAt := p.hour.Add(time.Hour + m.grace() + sealMargin)
+			if sealAt.Before(now) {
+				sealAt = now
+			}
+			if dl := sendDeadline(mp, p.hour); sealAt.Add(sendSlack).After(dl) {
+				p.res.Status, p.res.Reason = store.UsageRejected, hourClosedReason(mp, p.hour, dl)
+				continue
+			}
 		}
+		hs := get(k)
+		if total := hs.total + p.ev.Quantity; total > hourLimit(mp) {
+			p.res.Status, p.res.Reason, p.res.Late = store.UsageRejected, hourTotalReason(mp, p.hour, total), false
+			continue
+		}
+		hs.total += p.ev.Quantity
 		h := p.hour
 		p.res.Hour = &h
 		p.res.Status = store.UsageAccepted
@@ -678,68 +735,116 @@ func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending,
 	return inserted, nil
 }
 
-// addToHours adds the accepted events to their hours; an hour sealed
-// meanwhile (another replica) sends its events to the current hour.
+// addToHours adds the accepted events to their hours, each hour only while
+// it is open and within the marketplace's limit (checked by the statement
+// that adds). On Postgres another replica may seal an hour, or add to it,
+// between placeHours' read and this write: the row, locked by then, is read
+// again and those events are placed again — late in the current hour when
+// their hour was sealed, refused when the total would pass the limit.
 func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, inserted map[string]bool, cur, now time.Time) error {
-	sums := map[hourKey]*[2]float64{}
-	var order []hourKey
+	var pend []*pending
 	for _, p := range items {
-		if p.res.Status != store.UsageAccepted || !inserted[p.ev.ID] {
-			continue
+		if p.res.Status == store.UsageAccepted && inserted[p.ev.ID] {
+			pend = append(pend, p)
 		}
-		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()}
-		if sums[k] == nil {
-			sums[k] = &[2]float64{}
-			order = append(order, k)
+	}
+	keyOf := func(p *pending) hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
+	for attempt := 0; len(pend) > 0; attempt++ {
+		if attempt == 3 {
+			return errors.New("usage hours changed while usage was being added; try again")
 		}
-		sums[k][0] += p.ev.Quantity
-		sums[k][1]++
-	}
-	missed, err := m.upsertHours(ctx, tx, order, sums, now)
-	if err != nil {
-		return err
-	}
-	if len(missed) == 0 {
-		return nil
-	}
-	// Sealed between our read and our write (another replica, Postgres):
-	// those events count, late, in the current hour, and say so.
-	gone := map[hourKey]bool{}
-	moved := map[hourKey]*[2]float64{}
-	var order2 []hourKey
-	for _, k := range missed {
-		gone[k] = true
-		k2 := hourKey{k.sub, k.dim, cur.Unix()}
-		if moved[k2] == nil {
-			moved[k2] = &[2]float64{}
-			order2 = append(order2, k2)
+		var missed []hourKey
+		for _, mp := range []string{"aws", "azure"} {
+			sums := map[hourKey]*[2]float64{}
+			var order []hourKey
+			for _, p := range pend {
+				if (p.sub.sub.Marketplace == "aws") != (mp == "aws") {
+					continue
+				}
+				k := keyOf(p)
+				if sums[k] == nil {
+					sums[k] = &[2]float64{}
+					order = append(order, k)
+				}
+				sums[k][0] += p.ev.Quantity
+				sums[k][1]++
+			}
+			ms, err := m.upsertHours(ctx, tx, order, sums, now, hourLimit(mp))
+			if err != nil {
+				return err
+			}
+			missed = append(missed, ms...)
 		}
-		moved[k2][0] += sums[k][0]
-		moved[k2][1] += sums[k][1]
-	}
-	var ids []string
-	for _, p := range items {
-		if p.res.Status == store.UsageAccepted && inserted[p.ev.ID] && gone[hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()}] {
-			h := cur
-			p.res.Hour, p.res.Late = &h, true
+		if len(missed) == 0 {
+			return nil
+		}
+		type hourState struct {
+			Sealed   bool
+			Quantity float64
+		}
+		state := map[hourKey]hourState{}
+		for _, k := range missed {
+			var st hourState
+			if err := tx.Table("usage_hours").Select("sealed, quantity").
+				Where("subscription_id = ? AND dimension = ? AND hour = ?", k.sub, k.dim, time.Unix(k.hour, 0).UTC()).Scan(&st).Error; err != nil {
+				return err
+			}
+			state[k] = st
+		}
+		var next, moved []*pending
+		refused := map[string][]string{} // reason → event ids
+		added := map[hourKey]float64{}
+		for _, p := range pend {
+			k := keyOf(p)
+			st, gone := state[k]
+			if !gone {
+				continue
+			}
+			mp := p.sub.sub.Marketplace
+			switch {
+			case st.Sealed && k.hour == cur.Unix():
+				p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reasonFinalSent, SubscriptionID: p.res.SubscriptionID}
+				refused[p.res.Reason] = append(refused[p.res.Reason], p.ev.ID)
+			case st.Sealed:
+				h := cur
+				p.res.Hour, p.res.Late = &h, true
+				moved = append(moved, p)
+				next = append(next, p)
+			case st.Quantity+added[k]+p.ev.Quantity > hourLimit(mp):
+				reason := hourTotalReason(mp, *p.res.Hour, st.Quantity+added[k]+p.ev.Quantity)
+				p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reason, SubscriptionID: p.res.SubscriptionID}
+				refused[reason] = append(refused[reason], p.ev.ID)
+			default:
+				added[k] += p.ev.Quantity
+				next = append(next, p)
+			}
+		}
+		var ids []string
+		for _, p := range moved {
 			ids = append(ids, p.ev.ID)
 		}
-	}
-	for _, chunk := range chunks(ids, 900) {
-		if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).Updates(map[string]any{"hour": cur, "late": true}).Error; err != nil {
-			return err
+		for _, chunk := range chunks(ids, 900) {
+			if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).Updates(map[string]any{"hour": cur, "late": true}).Error; err != nil {
+				return err
+			}
 		}
-	}
-	if still, err := m.upsertHours(ctx, tx, order2, moved, now); err != nil || len(still) > 0 {
-		if err == nil {
-			err = errors.New("the current hour was sealed while usage was being added; try again")
+		for reason, ids := range refused {
+			for _, chunk := range chunks(ids, 900) {
+				if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).
+					Updates(map[string]any{"status": store.UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
+					return err
+				}
+			}
 		}
-		return err
+		pend = next
 	}
 	return nil
 }
 
-func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time) ([]hourKey, error) {
+// upsertHours adds the sums to their hours, where an hour is open and stays
+// within limit; it returns the hours it could not add to (Postgres only:
+// on SQLite nothing changes between placeHours' read and this write).
+func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time, limit float64) ([]hourKey, error) {
 	var missed []hourKey
 	lite := m.singleWriter()
 	var nowArg any = now
@@ -763,7 +868,7 @@ func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, s
 			args = append(args, int64(k.sub), k.dim, h, sums[k][0], int64(sums[k][1]), false, nowArg)
 			want[k] = true
 		}
-		args = append(args, false)
+		args = append(args, false, limit)
 		if m.singleWriter() {
 			if err := m.execStmt(ctx, tx, upsertHoursPlainSQL(end-start), args, end-start == hourChunk); err != nil {
 				return nil, err
@@ -840,6 +945,7 @@ func upsertHoursPlainSQL(n int) string {
 func upsertHoursSQL(n int) string {
 	return "INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES " +
 		strings.Repeat("(?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?) ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
-events = usage_hours.events + excluded.events, updated_at = excluded.updated_at WHERE usage_hours.sealed = ?
+events = usage_hours.events + excluded.events, updated_at = excluded.updated_at
+WHERE usage_hours.sealed = ? AND usage_hours.quantity + excluded.quantity <= ?
 RETURNING subscription_id, dimension, hour`
 }

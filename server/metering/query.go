@@ -12,7 +12,7 @@ import (
 // Health is metering at a glance.
 type Health struct {
 	Pending  int64 `json:"pending"`  // sealed, waiting to be sent or retried
-	Expiring int64 `json:"expiring"` // pending and older than 20 hours: the 24-hour window is closing
+	Expiring int64 `json:"expiring"` // pending, its deadline (24 h, or AWS's month-end cutoff) at most 4 hours away
 	Accepted int64 `json:"accepted"` // settled in the last 24 hours
 	Failed   int64 `json:"failed"`   // rejected, duplicate or conflict in the last 24 hours
 	Expired  int64 `json:"expired"`  // never accepted within the window (last 7 days)
@@ -21,8 +21,9 @@ type Health struct {
 
 // HealthNow counts records by what needs attention.
 func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
-	now := m.Store.Now()
+	now := m.now()
 	var h Health
+	expiring, expiringArgs := ExpiringBy(now)
 	db := m.Store.R.WithContext(ctx)
 	count := func(dst *int64, q *gorm.DB) error { return q.Count(dst).Error }
 	recs := func() *gorm.DB { return db.Model(&store.MeteringRecord{}) }
@@ -31,7 +32,7 @@ func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
 		q   *gorm.DB
 	}{
 		{&h.Pending, recs().Where("status = ?", store.RecordPending)},
-		{&h.Expiring, recs().Where("status = ? AND hour < ?", store.RecordPending, now.Add(-ExpiringSoon))},
+		{&h.Expiring, recs().Where(expiring, expiringArgs...)},
 		{&h.Accepted, recs().Where("status = ? AND settled_at >= ?", store.RecordAccepted, now.Add(-24*time.Hour))},
 		{&h.Failed, recs().Where("status IN ? AND settled_at >= ?", []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, now.Add(-24*time.Hour))},
 		{&h.Expired, recs().Where("status = ? AND hour >= ?", store.RecordExpired, now.Add(-7*24*time.Hour))},

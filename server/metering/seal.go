@@ -33,7 +33,7 @@ type meteredSub struct {
 // current hour sealed at once so its final usage goes out now. It returns
 // how many records it created. Safe to run on several replicas at once.
 func (m *Meter) Seal(ctx context.Context) (int, error) {
-	now := m.Store.Now()
+	now := m.now()
 	last := m.sealable(now)
 	// From the hour after the last one sealed, at most a day back (older
 	// hours could not be sent); the very first run starts with the latest
@@ -271,7 +271,7 @@ func (m *Meter) SealFinal(ctx context.Context, subscriptionID uint) error {
 	if len(mine) == 0 {
 		return nil
 	}
-	now := m.Store.Now()
+	now := m.now()
 	for h := m.sealable(now).Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
 		if _, err := m.sealHour(ctx, h, mine, now, true); err != nil {
 			return err

@@ -53,6 +53,16 @@ var demoOffers = []struct {
 			{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: `[]`, ActivationPolicy: store.ActivateSellerApproves},
 			{PlanID: "per-user-enterprise", Name: "Per user, enterprise", SeatBased: true, Dimensions: `[]`, ActivationPolicy: store.ActivateSellerApproves},
 		}},
+	// Added later (ids stay stable): the other two AWS cases, so the sandbox has
+	// a SaaS subscription and a contract under each identity model.
+	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Cloud", MarketplaceID: "acme5cloud8ca", IdentityModel: "concurrent_agreements"},
+		[]store.Plan{
+			{PlanID: "standard", Name: "Standard (pay as you go)", Dimensions: `[{"key":"api_calls","name":"API calls","unit":"call"}]`, ActivationPolicy: store.ActivateAutomatic},
+		}},
+	{store.Offer{Marketplace: "aws", Name: "Acme Analytics Enterprise", MarketplaceID: "acme6enterprise3legacy", IdentityModel: "legacy", Contract: true},
+		[]store.Plan{
+			{PlanID: "enterprise_users", Name: "Enterprise (per user)", SeatBased: true, Dimensions: `[{"key":"enterprise_users","name":"Enterprise users","unit":"user"}]`, ActivationPolicy: store.ActivateAutomatic},
+		}},
 }
 
 var (
@@ -64,9 +74,13 @@ var (
 )
 
 // Seed fills an empty sandbox database with demo offers, customers and
-// subscriptions in every lifecycle state, each built by applying real
-// lifecycle events so that its timeline tells how it got there. It runs
-// once per database and returns how many subscriptions it created.
+// subscriptions in every lifecycle state. Microsoft subscriptions are built
+// by applying real lifecycle events, so that each timeline tells how it got
+// there. AWS subscriptions are made by the real flows against a simulated
+// AWS: the buyer's registration POST through the registration handler,
+// AWS's notifications through the notification processor, contracts' grants
+// read with GetEntitlements (seedAWS). It runs once per database and returns
+// how many subscriptions it created.
 func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 	if o.Subscriptions == 0 {
 		o.Subscriptions = 400
@@ -85,6 +99,7 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 7))
 	created := 0
+	var buyers []awsBuyer
 	err := st.Tx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&store.Setting{}).Where("key = ?", seededKey).Count(&n).Error; err != nil || n > 0 {
@@ -124,14 +139,25 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 			customers[i] = c
 		}
 		for i := 0; i < o.Subscriptions; i++ {
-			if err := seedSubscription(tx, rng, now, offers, customers); err != nil {
+			b, err := seedSubscription(tx, rng, now, offers, customers)
+			if err != nil {
 				return err
 			}
-			created++
+			if b != nil {
+				buyers = append(buyers, *b)
+			} else {
+				created++
+			}
 		}
+		// Marked now: an interrupted first start leaves fewer AWS demo
+		// subscriptions rather than a second set of offers.
 		return tx.Create(&store.Setting{Key: seededKey, Value: now.Format(time.RFC3339), UpdatedAt: now}).Error
 	})
-	return created, err
+	if err != nil {
+		return created, err
+	}
+	n, err := seedAWS(ctx, st, o.Now.UTC(), buyers)
+	return created + n, err
 }
 
 type step struct {
@@ -140,7 +166,7 @@ type step struct {
 	source  string
 }
 
-func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) error {
+func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) (*awsBuyer, error) {
 	var cust store.Customer
 	var offer store.Offer
 	for {
@@ -168,49 +194,21 @@ func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store
 	var steps []step
 	freeTrial := false
 	if offer.Marketplace == "aws" {
+		b := &awsBuyer{offer: offer, plan: plan, customer: cust, start: start, roll: roll, units: quantity,
+			freeTrial: !offer.Contract && rng.IntN(8) == 0, isTest: rng.IntN(25) == 0,
+			identity: awsfake.Identity{ProductCode: offer.MarketplaceID}, agreement: "agmt-" + hex(rng, 24),
+			cancelAgo: time.Duration(1+rng.IntN(50)) * time.Minute, lifetime: time.Duration(24+rng.IntN(24*200)) * time.Hour,
+			upgrade: rng.IntN(3) == 0}
 		if offer.IdentityModel == "legacy" {
-			ref.AWSProductCode = offer.MarketplaceID
-			ref.AWSCustomerIdentifier = randomID(rng, "X", 11)
+			b.identity.CustomerIdentifier = randomID(rng, "X", 11)
 		} else {
-			ref.AWSCustomerAccountID = cust.AWSAccountID
-			ref.AWSLicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
+			b.identity.CustomerAWSAccountID = cust.AWSAccountID
+			b.identity.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
 		}
-		sns := func(action string) map[string]any {
-			m := map[string]any{"action": action, "product-code": offer.MarketplaceID}
-			if ref.AWSCustomerIdentifier != "" {
-				m["customer-identifier"] = ref.AWSCustomerIdentifier
-			} else {
-				m["customer-aws-account-id"] = cust.AWSAccountID
-				m["license-arn"] = ref.AWSLicenseArn
-			}
-			return m
+		if b.units == 0 {
+			b.units = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
 		}
-		freeTrial = rng.IntN(8) == 0
-		reg := step{lifecycle.Event{Kind: lifecycle.AWSRegistered, At: at(2 * time.Minute), PlanID: plan.PlanID, Quantity: quantity},
-			map[string]any{"resolved": map[string]any{"CustomerAWSAccountId": cust.AWSAccountID, "LicenseArn": ref.AWSLicenseArn,
-				"CustomerIdentifier": ref.AWSCustomerIdentifier, "ProductCode": offer.MarketplaceID}}, "aws_registration"}
-		ok := step{lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at(time.Minute), PlanID: plan.PlanID}, sns("subscribe-success"), "aws_sqs"}
-		switch {
-		case roll < 8:
-			steps = []step{reg}
-		case roll < 62:
-			steps = []step{ok, reg} // AWS often confirms before the buyer finishes registering
-			if rng.IntN(2) == 0 {
-				steps = []step{reg, ok}
-			}
-		case roll < 67:
-			steps = []step{reg, {lifecycle.Event{Kind: lifecycle.AWSSubscribeFail, At: at(3 * time.Minute)}, sns("subscribe-fail"), "aws_sqs"}}
-		case roll < 71:
-			steps = []step{reg, ok, {lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: now.Add(-time.Duration(1+rng.IntN(50)) * time.Minute)}, sns("unsubscribe-pending"), "aws_sqs"}}
-		default:
-			end := at(time.Duration(24+rng.IntN(24*200)) * time.Hour)
-			if end.Add(time.Hour).After(now) {
-				end = now.Add(-2 * time.Hour)
-			}
-			steps = []step{reg, ok,
-				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribePending, At: end}, sns("unsubscribe-pending"), "aws_sqs"},
-				{lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: end.Add(time.Hour)}, sns("unsubscribe-success"), "aws_sqs"}}
-		}
+		return b, nil
 	} else {
 		ref.AzureSubscriptionID = uuid(rng)
 		if quantity == 0 && rng.IntN(3) == 0 {
@@ -264,10 +262,10 @@ func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store
 	for _, stp := range steps {
 		payload, _ := json.Marshal(stp.payload)
 		if _, err := subscriptions.ApplyTx(tx, stp.ev.At, ref, stp.ev, subscriptions.Meta{Source: stp.source, Actor: "sandbox", Payload: string(payload)}, init); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func uuid(rng *rand.Rand) string {
@@ -295,8 +293,9 @@ func randomID(rng *rand.Rand, prefix string, n int) string {
 
 // LoadAWS tells the simulated AWS Marketplace what this database already
 // holds, as if AWS had sold it: every AWS subscription that is not over
-// may be metered, and each product meters the dimensions of its plans.
-func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering) error {
+// may be metered, each product meters the dimensions of its plans, and
+// each contract holds the grants GetEntitlements last answered for it.
+func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *awsfake.Entitlements) error {
 	var offers []store.Offer
 	if err := st.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'aws'").Find(&offers).Error; err != nil {
 		return err
@@ -320,6 +319,32 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering) error {
 	for _, s := range subs {
 		m.Subscribe(awsfake.Identity{CustomerAWSAccountID: s.AWSCustomerAccountID, LicenseArn: s.AWSLicenseArn,
 			CustomerIdentifier: s.AWSCustomerIdentifier, ProductCode: s.AWSProductCode})
+	}
+	if ents == nil {
+		return nil
+	}
+	var held []store.Entitlement
+	if err := st.R.WithContext(ctx).Where("kind = 'integer'").Order("subscription_id, id").Find(&held).Error; err != nil {
+		return err
+	}
+	bySub := map[uint][]awsfake.Entitlement{}
+	for _, e := range held {
+		g := awsfake.Entitlement{Dimension: e.Dimension}
+		if e.IntegerValue != nil {
+			g.Value = int32(min(max(*e.IntegerValue, 0), 1<<31-1))
+		}
+		if e.ExpiresAt != nil {
+			g.Expiration = *e.ExpiresAt
+		}
+		bySub[e.SubscriptionID] = append(bySub[e.SubscriptionID], g)
+	}
+	var owners []store.Subscription
+	if err := st.R.WithContext(ctx).Where("marketplace = 'aws' AND id IN (SELECT subscription_id FROM entitlements)").Find(&owners).Error; err != nil {
+		return err
+	}
+	for _, s := range owners {
+		ents.Set(awsfake.Identity{CustomerAWSAccountID: s.AWSCustomerAccountID, LicenseArn: s.AWSLicenseArn,
+			CustomerIdentifier: s.AWSCustomerIdentifier, ProductCode: s.AWSProductCode}, bySub[s.ID]...)
 	}
 	return nil
 }

@@ -236,7 +236,7 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 			}
 		} else {
 			upd := map[string]any{
-				"state": sub.State, "state_changed_at": sub.StateChangedAt, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
+				"state": sub.State, "state_changed_at": sub.StateChangedAt, "state_kind": sub.StateKind, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
 				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
 				"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
 			}
@@ -335,6 +335,7 @@ func toLifecycle(s *store.Subscription) lifecycle.Subscription {
 		Marketplace: lifecycle.Marketplace(s.Marketplace),
 		State:       lifecycle.State(s.State),
 		StateAt:     s.StateChangedAt.UTC(),
+		StateBy:     lifecycle.Kind(s.StateKind),
 		Quantity:    s.Quantity,
 	}
 	if s.Plan != nil {
@@ -354,6 +355,7 @@ func toLifecycle(s *store.Subscription) lifecycle.Subscription {
 func fromLifecycle(tx *gorm.DB, s *store.Subscription, l lifecycle.Subscription) error {
 	s.State = string(l.State)
 	s.StateChangedAt = l.StateAt
+	s.StateKind = string(l.StateBy)
 	s.Quantity = l.Quantity
 	s.TermStart = timePtr(l.TermStart)
 	s.TermEnd = timePtr(l.TermEnd)

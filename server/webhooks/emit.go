@@ -36,6 +36,10 @@ const (
 	MeteringRecordRejected         = "metering.record_rejected"
 	MeteringRecordExpiring         = "metering.record_expiring"
 	MeteringRecordExpired          = "metering.record_expired"
+	AgreementEnding                = "agreement.ending"
+	AgreementRenewalUpcoming       = "agreement.renewal_upcoming"
+	AgreementAdvisoryIssued        = "agreement.advisory_issued"
+	AgreementDisbursementPaused    = "agreement.disbursement_paused"
 	Test                           = "webhook.test"
 )
 
@@ -58,6 +62,10 @@ var Types = []struct {
 	{MeteringRecordRejected, "the marketplace refused an hourly metering record, or holds another quantity for its hour"},
 	{MeteringRecordExpiring, "an hourly metering record is close to the end of the marketplace's 24-hour window"},
 	{MeteringRecordExpired, "an hourly metering record can no longer be sent; settle it another way"},
+	{AgreementEnding, "AWS: an agreement ends in 180, 120, 90, 60 or 30 days (days_before_end; auto_renewal says whether it renews)"},
+	{AgreementRenewalUpcoming, "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
+	{AgreementAdvisoryIssued, "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
+	{AgreementDisbursementPaused, "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
 	{Test, "sent by the portal's “Send test event” button"},
 }
 

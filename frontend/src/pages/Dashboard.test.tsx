@@ -82,7 +82,7 @@ describe('Dashboard', () => {
     expect(href(within(screen.getByTestId('stat-seats')).getByText('800'))).toBe('/subscriptions?state=active,unsubscribe_pending&seat_based=true');
     expect(screen.getByTestId('seats-assigned').textContent).toBe('600 assigned');
     expect(href(screen.getByTestId('seats-assigned'))).toBe('/subscriptions?state=active,unsubscribe_pending&seat_based=true');
-    // Expiring: pending for over 20 hours, the API's own filter.
+    // Expiring: pending, deadline within 4 hours, the API's own filter.
     expect(screen.getByTestId('metering-expiring').textContent).toBe('2');
     expect(href(screen.getByTestId('metering-expiring'))).toBe('/metering?expiring=true');
     // The 30-day totals: from the chart's first day (UTC midnight), as the API counts them.

@@ -35,7 +35,7 @@ const subs = (p: Record<string, string>) => '/subscriptions' + query(p);
 
 /** The subscriptions on per-user plans that count seats (sold and assigned). */
 export const SEATS_LINK = subs({ state: SEAT_STATES, seat_based: 'true' });
-/** Pending metering records older than 20 hours (GET /api/metering/records?expiring=true). */
+/** Pending metering records at most 4 hours before their deadline (GET /api/metering/records?expiring=true). */
 export const EXPIRING_LINK = '/metering?expiring=true';
 
 /** Subscriptions created on a UTC day ("2026-11-27"), or from that day on (`onward`). */
@@ -148,7 +148,7 @@ export function DashboardPage() {
               <MiniStat
                 testid="metering-expiring"
                 label="expiring"
-                title="Pending for over 20 hours: the marketplaces' 24-hour window is closing"
+                title="Pending, at most 4 hours before the marketplace stops taking them (24 hours after their hour; AWS: 06:00 UTC on the 1st for a past month)"
                 value={m.expiring}
                 to={EXPIRING_LINK}
                 tone={m.expiring > 0 ? 'warning' : undefined}

@@ -3,6 +3,7 @@ import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { Login } from './Login';
+import { safeNext } from '../safeNext';
 
 function renderAt(url: string, microsoft: boolean) {
   vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(JSON.stringify({ microsoft }), { status: 200 }));
@@ -29,6 +30,13 @@ describe('Login page', () => {
     expect(link.textContent).toContain('Sign in with Microsoft');
     expect(link.getAttribute('href')).toBe('/auth/microsoft?next=' + encodeURIComponent('/subscriptions/4?tab=seats'));
   });
+
+  it.each(['//evil.example/', '/\\evil.example', '/\t/evil.example', '/%09/evil.example', '/%2F%2Fevil.example', 'https://evil.example', 'javascript:alert(1)', '/x%0d%0aSet-Cookie:a'])(
+    'never sends next off the site: %s',
+    (bad) => {
+      expect(safeNext(bad)).toBe('/');
+    },
+  );
 
   it('never sends next off the site', async () => {
     renderAt('/login?next=' + encodeURIComponent('//evil.example/'), true);

@@ -4,11 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, Card, Divider, FormGroup, H3, InputGroup } from '@blueprintjs/core';
 import { api, type User } from '../api';
 import { ErrorBox } from '../components';
-
-/** Where to go after signing in: a path on this site, else the dashboard. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
-}
+import { safeNext } from '../safeNext';
 
 export function Login() {
   const [email, setEmail] = useState('');

@@ -44,7 +44,7 @@ describe('Metering: the expiring filter', () => {
     const csv = screen.getByTestId('metering-export').getAttribute('href')!;
     expect(paramsOf(csv)).toEqual({ marketplace: 'aws', expiring: 'true', format: 'csv' });
     const tag = screen.getByTestId('expiring-filter');
-    expect(tag.textContent).toBe('expiring: pending for over 20 h');
+    expect(tag.textContent).toBe('expiring: pending, deadline within 4 h');
 
     await act(async () => {
       fireEvent.click(within(tag).getByRole('button'));

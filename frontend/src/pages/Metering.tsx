@@ -99,7 +99,7 @@ export function MeteringPage() {
     setParams(next);
   };
   const set = (k: string, v: string) => setAll({ [k]: v });
-  // The health cards are presets: a status, or the expiring records (pending, over 20 hours old).
+  // The health cards are presets: a status, or the expiring records (pending, deadline within 4 hours).
   const preset = (status: string) => setAll({ status, expiring: '' });
   const expiring = params.get('expiring') ?? '';
   const toISO = (v: string) => (v ? new Date(v).toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
@@ -168,10 +168,10 @@ export function MeteringPage() {
             icon="filter"
             onRemove={() => set('expiring', '')}
             data-testid="expiring-filter"
-            title="expiring=true: pending records whose hour is over 20 hours old; the marketplaces accept usage for 24 hours"
+            title="expiring=true: pending records at most 4 hours before their deadline (24 hours after their hour; AWS: 06:00 UTC on the 1st for a past month)"
             style={{ alignSelf: 'flex-end' }}
           >
-            {expiring === 'true' ? 'expiring: pending for over 20 h' : `expiring=${expiring}`}
+            {expiring === 'true' ? 'expiring: pending, deadline within 4 h' : `expiring=${expiring}`}
           </Tag>
         )}
         <ButtonGroup>

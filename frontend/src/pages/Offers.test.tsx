@@ -18,6 +18,7 @@ const plan = (over: Partial<PlanFull> = {}): PlanFull => ({
   allow_over_assignment: false,
   auto_assign_seats: false,
   over_quantity_policy: 'keep_all',
+  needs_review: false,
   ...over,
 });
 
@@ -159,5 +160,12 @@ describe('Offers & plans', () => {
     expect(screen.queryByRole('button', { name: /Edit/ })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Add plan…' })).toBeNull();
     expect(screen.getByTestId('plan-row').textContent).toContain('api_calls');
+  });
+  it('marks a plan learned from Microsoft as needing review, and only that one', async () => {
+    renderAt('viewer', () =>
+      json(200, { items: [{ ...offers.items[0], plans: [plan(), plan({ id: 12, plan_id: 'team', name: 'Team', needs_review: true })] }] }),
+    );
+    const rows = await screen.findAllByTestId('plan-row');
+    expect(rows.map((r) => within(r).queryByText('needs review') !== null)).toEqual([false, true]);
   });
 });

@@ -40,6 +40,8 @@ export interface Dimension {
 /** A plan as GET /api/offers returns it. */
 export interface PlanFull extends Plan {
   dimensions: Dimension[];
+  /** Learned from Microsoft at a purchase (not in the catalog before); saving the plan marks it reviewed. */
+  needs_review: boolean;
   reject_plan_change: boolean;
   reject_quantity_change: boolean;
   min_quantity: number;
@@ -142,7 +144,18 @@ function Offers() {
                     <td>
                       <code>{p.plan_id}</code>
                     </td>
-                    <td>{p.name}</td>
+                    <td>
+                      {p.name}{' '}
+                      {p.needs_review && (
+                        <Tag
+                          minimal
+                          intent="warning"
+                          title="Learned from Microsoft when a customer bought it: check its activation, customer changes and seats, then save it."
+                        >
+                          needs review
+                        </Tag>
+                      )}
+                    </td>
                     <td className="mg-prose" style={{ minWidth: 160 }}>
                       {p.dimensions.length === 0
                         ? '—'

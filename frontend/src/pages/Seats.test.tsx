@@ -276,7 +276,7 @@ describe('Subscription page tabs', () => {
     id: 9, marketplace: 'azure', state: 'active', name: 'Contoso Teams', customer: { id: 1, name: 'Contoso' },
     offer: { id: 1, name: 'Acme Teams App', marketplace_id: 'acme-teams-app' }, plan: { id: 2, plan_id: 'per-user', name: 'Per user' }, quantity: 3,
     aws_customer_account_id: '', aws_license_arn: '', aws_customer_identifier: '', aws_product_code: '', aws_offer_id: '', azure_subscription_id: 'x',
-    azure_tenant_id: 't', term_start: null, term_end: null, free_trial: false, is_test: false, auto_renew: true, version: 1,
+    azure_tenant_id: 't', term_start: null, term_end: null, term_unit: '', free_trial: false, is_test: false, auto_renew: true, version: 1,
     state_changed_at: '2026-01-01T00:00:00Z', created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-02T00:00:00Z',
   };
   function renderPage(url: string) {

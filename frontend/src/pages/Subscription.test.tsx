@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { AzureOperation, Role, Subscription } from '../api';
-import { SubscriptionPage } from './Subscription';
+import type { AzureOperation, FreeTrial, Role, Subscription } from '../api';
+import { freeTrialText, SubscriptionPage } from './Subscription';
 import { AWS_PORTAL } from './SubActions';
 
 function json(status: number, body: unknown) {
@@ -15,7 +15,7 @@ const azure: Subscription = {
   id: 9, marketplace: 'azure', state: 'active', name: 'Contoso Analytics', customer: { id: 1, name: 'Contoso' },
   offer: { id: 1, name: 'Acme Analytics', marketplace_id: 'acme-analytics' }, plan: { id: 2, plan_id: 'silver', name: 'Silver' }, quantity: 3,
   aws_customer_account_id: '', aws_license_arn: '', aws_customer_identifier: '', aws_product_code: '', aws_offer_id: '',
-  azure_subscription_id: '5bbe8cb8-e734-4b74-ae28-62f3eea2ebc6', azure_tenant_id: 'tenant-1', term_start: old, term_end: '2027-01-01T00:00:00Z',
+  azure_subscription_id: '5bbe8cb8-e734-4b74-ae28-62f3eea2ebc6', azure_tenant_id: 'tenant-1', term_start: old, term_end: '2027-01-01T00:00:00Z', term_unit: 'P1Y',
   free_trial: false, is_test: true, auto_renew: true, version: 2, state_changed_at: old, created_at: old, updated_at: old,
 };
 const aws: Subscription = {
@@ -36,6 +36,7 @@ interface World {
   after?: AzureOperation[][];
   failedMessage?: { id: number; source: string; action: string; error: string };
   change?: (body: unknown) => Response;
+  freeTrial?: FreeTrial;
 }
 
 function mockApi(w: World) {
@@ -52,7 +53,7 @@ function mockApi(w: World) {
       if (started && w.after) operations = w.after[Math.min(polls++, w.after.length - 1)];
       return json(200, {
         subscription: w.sub, operations, entitlements: [{ dimension: 'users', kind: 'Integer', value: '25', expires_at: '2027-01-01T00:00:00Z', updated_at: old }],
-        agreements: [],
+        agreements: [], free_trial: w.freeTrial ?? null,
         aws_metering_identity: w.sub.marketplace === 'aws'
           ? { model: 'concurrent_agreements', source: 'offer', customer_identifier: '', product_code: '', customer_aws_account_id: w.sub.aws_customer_account_id, license_arn: w.sub.aws_license_arn, missing: '' }
           : null,
@@ -303,6 +304,25 @@ describe('Subscription tabs', () => {
     expect(screen.getAllByTestId('timeline-entry').map((e) => e.getAttribute('data-type'))).toEqual(['audit']);
   });
 
+  it("shows Microsoft's term unit with the term, and a unit it does not know as Microsoft sent it", async () => {
+    mockApi({ sub: azure });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^1 year · 2026-01-01 00:00 → 2027-01-01 00:00$/)).toBeTruthy();
+    cleanup();
+    vi.restoreAllMocks();
+    mockApi({ sub: { ...azure, term_unit: 'PAY' } });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^pay as you go · /)).toBeTruthy();
+    cleanup();
+    vi.restoreAllMocks();
+    mockApi({ sub: { ...azure, term_unit: 'P18M' } });
+    renderAs('viewer', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.getByText(/^P18M · /)).toBeTruthy();
+  });
+
   it('shows the raw record pretty on the Raw tab', async () => {
     mockApi({ sub: azure });
     renderAs('viewer', '/subscriptions/9?tab=raw');
@@ -331,5 +351,35 @@ describe('Subscription tabs', () => {
     expect(metered.textContent).toContain("(the offer's identity model)");
     expect(metered.textContent).toContain('123456789012 · arn:aws:license-manager::123:license:l-1');
     expect(within(screen.getByTestId('flags')).getByText('test')).toBeTruthy();
+  });
+});
+
+describe('AWS free trial', () => {
+  it('the Overview says until when the free trial from the agreement terms runs', async () => {
+    mockApi({ sub: { ...aws, free_trial: true }, freeTrial: { status: 'active', days: 14, ends_at: '2026-12-17T00:00:00Z', agreement_id: 'agmt-1' } });
+    renderAs('admin', '/subscriptions/10');
+    expect((await screen.findByTestId('free-trial')).textContent).toBe('Free trial until 2026-12-17 (14 days)');
+  });
+
+  it('a partition without the Agreement Service shows the free trial as unknown, not an error', async () => {
+    const note = 'this AWS partition has no Agreement Service to read the terms from';
+    mockApi({ sub: aws, freeTrial: { status: 'unknown', days: null, ends_at: null, note } });
+    renderAs('admin', '/subscriptions/10');
+    expect((await screen.findByTestId('free-trial')).textContent).toBe('Unknown — ' + note);
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('words every status', () => {
+    expect(freeTrialText({ status: 'ended', days: 7, ends_at: '2026-11-08T00:00:00Z' })).toBe('Free trial ended 2026-11-08 (7 days)');
+    expect(freeTrialText({ status: 'none', days: null, ends_at: null })).toBe('No free trial');
+    expect(freeTrialText({ status: 'active', days: 5, ends_at: null, note: "the agreement's start date is not known yet" }))
+      .toBe("Free trial (5 days) — the agreement's start date is not known yet");
+  });
+
+  it('a Microsoft subscription has no AWS free-trial line', async () => {
+    mockApi({ sub: azure });
+    renderAs('admin', '/subscriptions/9');
+    await screen.findByText('Contoso Analytics');
+    expect(screen.queryByTestId('free-trial')).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type AWSMeteringIdentity, type AzureOperation, type Entitlement, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
+import { api, type Agreement, type AWSMeteringIdentity, type AzureOperation, type Entitlement, type FreeTrial, type SeatSummary, type Subscription, type TimelineEntry } from '../api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from './Metering';
 import { SeatsTab, seatsQuery } from './Seats';
@@ -10,7 +10,7 @@ import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
 import { mergeTimeline, Timeline, TimelineTab, type AuditEntry, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../components';
-import { formatDate, marketplaceName, stateIntent } from '../format';
+import { formatDate, marketplaceName, stateIntent, termUnit } from '../format';
 import './SubDash.css';
 
 export interface SubscriptionDetail {
@@ -24,6 +24,23 @@ export interface SubscriptionDetail {
   aws_metering_identity?: AWSMeteringIdentity | null;
   /** Seller staff only. */
   audit?: AuditEntry[];
+  /** AWS only: the free trial from the agreement's terms. */
+  free_trial?: FreeTrial | null;
+}
+
+/** The Overview's free-trial line: "Free trial until <date>" when AWS's terms say so. */
+export function freeTrialText(ft: FreeTrial): string {
+  const day = (s: string | null) => formatDate(s).slice(0, 10);
+  const days = ft.days ? ` (${ft.days} days)` : '';
+  switch (ft.status) {
+    case 'active':
+      return ft.ends_at ? `Free trial until ${day(ft.ends_at)}${days}` : `Free trial${days}${ft.note ? ' — ' + ft.note : ''}`;
+    case 'ended':
+      return `Free trial ended ${day(ft.ends_at)}${days}`;
+    case 'none':
+      return 'No free trial';
+  }
+  return `Unknown${ft.note ? ' — ' + ft.note : ''}`;
 }
 
 export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
@@ -176,8 +193,16 @@ function Overview(props: {
       </Link>,
     ]);
   }
+  if (d.free_trial) {
+    rows.push([
+      'Free trial',
+      <span key="trial" data-testid="free-trial">
+        {freeTrialText(d.free_trial)}
+      </span>,
+    ]);
+  }
   rows.push(
-    ['Term', `${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
+    ['Term', `${s.term_unit ? termUnit(s.term_unit) + ' · ' : ''}${formatDate(s.term_start)} → ${formatDate(s.term_end)}`],
     [
       'Flags',
       <span className="sub-flags" key="flags" data-testid="flags">
@@ -307,8 +332,8 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
             </tr>
           </thead>
           <tbody>
-            {entitlements.map((e) => (
-              <tr key={e.dimension}>
+            {entitlements.map((e, i) => (
+              <tr key={`${e.dimension}-${i}`}>
                 <td>
                   <code>{e.dimension}</code>
                 </td>
@@ -362,6 +387,11 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
                   {!a.ended_at && a.days_before_end != null && (
                     <Tag minimal intent="warning" style={{ marginLeft: 6 }}>
                       ends in {a.days_before_end} days
+                    </Tag>
+                  )}
+                  {a.free_trial_days != null && (
+                    <Tag minimal style={{ marginLeft: 6 }}>
+                      {a.free_trial_ends_at ? `free trial until ${formatDate(a.free_trial_ends_at).slice(0, 10)}` : 'free trial'}
                     </Tag>
                   )}
                 </td>

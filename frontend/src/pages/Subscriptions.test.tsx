@@ -12,7 +12,7 @@ const sub = {
   id: 7, marketplace: 'aws', state: 'active', name: 'Contoso', customer: { id: 1, name: 'Contoso Ltd' },
   offer: { id: 1, name: 'Acme', marketplace_id: 'p' }, plan: { id: 2, plan_id: 'std', name: 'Standard' }, quantity: 3,
   aws_customer_account_id: '', aws_license_arn: '', aws_customer_identifier: '', aws_product_code: '', aws_offer_id: '', azure_subscription_id: '',
-  azure_tenant_id: '', term_start: null, term_end: null, free_trial: true, is_test: false, auto_renew: false, version: 1,
+  azure_tenant_id: '', term_start: null, term_end: null, term_unit: '', free_trial: true, is_test: false, auto_renew: false, version: 1,
   state_changed_at: '2026-01-01T00:00:00Z', created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-02T00:00:00Z',
 };
 

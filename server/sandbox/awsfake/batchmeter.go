@@ -24,7 +24,9 @@ import (
 //	R6  one record per customer, dimension and UTC hour
 //	R7  an identical resend succeeds again with the same MeteringRecordId
 //	R8  a different quantity for a metered hour is a DuplicateRecord; the first wins
-//	R9  Quantity is 0 or more
+//	R9  Quantity is an Integer from 0 to 2147483647 ("Type: Integer, Valid
+//	    Range: Minimum value of 0. Maximum value of 2147483647", API
+//	    Reference, UsageRecord): anything else fails the call (ValidationException)
 //
 // Unknown or unsubscribed customers get CustomerNotSubscribed per record.
 
@@ -43,7 +45,7 @@ type usageRecord struct {
 	CustomerAWSAccountId string `json:",omitempty"`
 	LicenseArn           string `json:",omitempty"`
 	Dimension            string
-	Quantity             *int32 `json:",omitempty"`
+	Quantity             *float64 `json:",omitempty"` // read as a number: a value outside int32 gets AWS's answer, not a decoding error
 	Timestamp            float64
 	UsageAllocations     json.RawMessage `json:",omitempty"`
 }
@@ -94,6 +96,37 @@ func (m *Metering) DropNext(n int) {
 	m.mu.Lock()
 	m.drop += n
 	m.mu.Unlock()
+}
+
+// SetLatency makes every BatchMeterUsage call run f once its request is
+// read and before it is answered, outside the fake's lock, while its
+// records count as in flight: the marketplace's latency, as a test
+// simulates it (advancing a fake clock, waiting a little).
+func (m *Metering) SetLatency(f func()) {
+	m.mu.Lock()
+	m.latency = f
+	m.mu.Unlock()
+}
+
+// InFlightOverlaps lists the records (customer|dimension|hour) that arrived
+// while the same record was still in flight in another call: two senders
+// at once.
+func (m *Metering) InFlightOverlaps() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.overlaps...)
+}
+
+// Received counts how often each record (customer|dimension|hour) arrived
+// in a BatchMeterUsage call, whatever the answer.
+func (m *Metering) Received() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, len(m.received))
+	for k, n := range m.received {
+		out[k] = n
+	}
+	return out
 }
 
 // Metered returns the billed records, oldest first.
@@ -161,6 +194,30 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf("UsageRecords must hold 1 to 25 records, not %d", n))
 		return
 	}
+	// The records are in flight from here until the answer.
+	keys := make([]string, len(in.UsageRecords))
+	m.mu.Lock()
+	for i, u := range in.UsageRecords {
+		id := Identity{CustomerIdentifier: u.CustomerIdentifier, ProductCode: in.ProductCode, CustomerAWSAccountID: u.CustomerAWSAccountId, LicenseArn: u.LicenseArn}
+		keys[i] = identityKey(id) + "|" + u.Dimension + "|" + epoch(u.Timestamp).Truncate(time.Hour).Format(time.RFC3339)
+		if m.inFlight[keys[i]] > 0 {
+			m.overlaps = append(m.overlaps, keys[i])
+		}
+		m.inFlight[keys[i]]++
+		m.received[keys[i]]++
+	}
+	latency := m.latency
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		for _, k := range keys {
+			m.inFlight[k]--
+		}
+		m.mu.Unlock()
+	}()
+	if latency != nil {
+		latency()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now().UTC()
@@ -186,8 +243,9 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 		case u.Dimension == "":
 			writeError(w, http.StatusBadRequest, "InvalidUsageDimensionException", "Dimension is required")
 			return
-		case u.Quantity != nil && *u.Quantity < 0:
-			writeError(w, http.StatusBadRequest, "ValidationException", "Quantity must be 0 or more")
+		case u.Quantity != nil && (*u.Quantity < 0 || *u.Quantity > math.MaxInt32 || *u.Quantity != math.Trunc(*u.Quantity)):
+			writeError(w, http.StatusBadRequest, "ValidationException",
+				fmt.Sprintf("1 validation error detected: Value '%v' at 'usageRecords.member.quantity' failed to satisfy constraint: Member must be an integer from 0 to 2147483647", *u.Quantity))
 			return
 		}
 		if u.LicenseArn != "" {
@@ -214,9 +272,10 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 	for _, u := range in.UsageRecords {
 		echo := u
 		if echo.Quantity == nil {
-			zero := int32(0)
+			zero := 0.0
 			echo.Quantity = &zero
 		}
+		qty := int32(*echo.Quantity) // within int32: checked above
 		if m.drop > 0 {
 			m.drop--
 			continue
@@ -239,7 +298,7 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !seen:
 			m.seq++
-			rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: *echo.Quantity,
+			rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: qty,
 				RecordID: fmt.Sprintf("%08d-%s", m.seq, newID()[:12])}
 			m.metered[slot] = rec
 			if m.log != nil {
@@ -248,7 +307,7 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 				_, _ = m.log.Write(append(b, '\n'))
 			}
 			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": rec.RecordID, "UsageRecord": echo})
-		case prev.Quantity == *echo.Quantity:
+		case prev.Quantity == qty:
 			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": prev.RecordID, "UsageRecord": echo})
 		default:
 			results = append(results, map[string]any{"Status": "DuplicateRecord", "UsageRecord": echo})

@@ -56,6 +56,34 @@ func (e *Entitlements) Set(id Identity, ents ...Entitlement) {
 	e.items = kept
 }
 
+// Of returns the entitlements of one license (or legacy customer), as
+// GetEntitlements would list them.
+func (e *Entitlements) Of(id Identity) []Entitlement {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Entitlement
+	for _, it := range e.items {
+		if it.Identity == id {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Expire ends every grant of one license (or legacy customer) that would
+// still be valid at `at`, as AWS does when a contract is cancelled or
+// expires: GetEntitlements then lists it with that past ExpirationDate
+// ("a past date … means not entitled", reference §5).
+func (e *Entitlements) Expire(id Identity, at time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range e.items {
+		if e.items[i].Identity == id && e.items[i].Expiration.After(at) {
+			e.items[i].Expiration = at
+		}
+	}
+}
+
 // FailNext makes the next n calls answer with the error code.
 func (e *Entitlements) FailNext(code string, n int) {
 	e.mu.Lock()

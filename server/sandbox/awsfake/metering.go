@@ -45,6 +45,11 @@ type Metering struct {
 	unprocess  int
 	drop       int
 	log        *os.File // PersistTo
+
+	latency  func()         // SetLatency
+	inFlight map[string]int // records (customer|dimension|hour) in calls not yet answered
+	overlaps []string       // records that arrived while the same record was in flight
+	received map[string]int // how often each record arrived
 }
 
 // NewMetering returns an empty fake; now is its clock (nil: time.Now).
@@ -53,7 +58,8 @@ func NewMetering(now func() time.Time) *Metering {
 		now = time.Now
 	}
 	return &Metering{now: now, tokens: map[string]token{}, fail: map[string][]string{}, calls: map[string]int{},
-		subscribed: map[string]string{}, dimensions: map[string]map[string]bool{}, metered: map[string]*MeteredRecord{}}
+		subscribed: map[string]string{}, dimensions: map[string]map[string]bool{}, metered: map[string]*MeteredRecord{},
+		inFlight: map[string]int{}, received: map[string]int{}}
 }
 
 // IssueToken creates a registration token for a buyer, as AWS does when the

@@ -44,6 +44,7 @@ type AgreementEvent struct {
 	Start, End    time.Time
 	DaysBeforeEnd int // Ending only
 	OfferID       string
+	PreviousID    string // RENEW: the agreement this one renews
 }
 
 // Body renders the event as AWS puts it on the queue (Proposer variant).
@@ -57,6 +58,9 @@ func (e AgreementEvent) Body(at time.Time) string {
 	}
 	if !e.End.IsZero() {
 		ag["endTime"] = e.End.UTC().Format(time.RFC3339)
+	}
+	if e.PreviousID != "" {
+		ag["previousAgreementId"] = e.PreviousID
 	}
 	if e.DaysBeforeEnd > 0 {
 		ag["daysBeforeEndTime"] = e.DaysBeforeEnd
@@ -72,4 +76,69 @@ func eventBody(detailType string, at time.Time, detail map[string]any) string {
 		"source": "aws.agreement-marketplace", "account": "000000000000", "time": at.UTC().Format(time.RFC3339), "region": "us-east-1",
 		"detail": detail})
 	return string(b)
+}
+
+// AgreementNotice is the SQS body of one of the agreement events that
+// change no state (renewal, cancellation request, billing adjustment,
+// advisory, disbursement): the detail type without its role suffix, and
+// the event's own object (agreementCancellationRequest,
+// billingAdjustmentRequest, …) beside the agreement, product and acceptor.
+func AgreementNotice(detailType string, id Identity, agreementID string, extra map[string]any, at time.Time) string {
+	d := map[string]any{"requestId": newID(), "catalog": "AWSMarketplace",
+		"agreement": map[string]any{"id": agreementID}, "product": map[string]string{"code": id.ProductCode},
+		"acceptor": map[string]string{"accountId": id.CustomerAWSAccountID}, "proposer": map[string]string{"accountId": "000000000000"}}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return eventBody(detailType+" - Proposer", at, d)
+}
+
+// Notice is one agreement event the sandbox can send: its detail type
+// (without the role suffix) and its own detail objects.
+type Notice struct {
+	DetailType string
+	Extra      func(agreementID string, at time.Time) map[string]any // nil: the agreement only
+}
+
+// SandboxNotices are the agreement events the sandbox's buyer page can
+// send for a concurrent-agreements subscription, with a plausible detail.
+var SandboxNotices = []Notice{
+	{"Purchase Agreement Ending", func(a string, at time.Time) map[string]any {
+		return map[string]any{"agreement": map[string]any{"id": a, "daysBeforeEndTime": 30, "endTime": at.AddDate(0, 0, 30).UTC().Format(time.RFC3339),
+			"autoRenewalEnabled": false}}
+	}},
+	{"Purchase Agreement Renewal Upcoming", func(a string, at time.Time) map[string]any {
+		return map[string]any{"agreement": map[string]any{"id": a, "daysBeforeEndTime": 30, "endTime": at.AddDate(0, 0, 30).UTC().Format(time.RFC3339),
+			"autoRenewalEnabled": true}, "renewalSummary": map[string]any{"lockoutStartTime": at.AddDate(0, 0, 23).UTC().Format(time.RFC3339), "lockoutReached": false}}
+	}},
+	{"Purchase Agreement Renewal Terms Finalized", nil},
+	{"Agreement Cancellation Request Pending Approval", cancellation("PENDING_APPROVAL")},
+	{"Agreement Cancellation Request Approved", cancellation("APPROVED")},
+	{"Agreement Cancellation Request Rejected", cancellation("REJECTED")},
+	{"Agreement Cancellation Request Cancelled", cancellation("CANCELLED")},
+	{"Purchase Agreement Billing Adjustment Completed", adjustment("COMPLETED", "")},
+	{"Purchase Agreement Billing Adjustment Failed", adjustment("VALIDATION_FAILED", "the invoice was already refunded")},
+	{"Purchase Agreement Advisory Issued", func(string, time.Time) map[string]any {
+		return map[string]any{"advisory": map[string]any{"type": "PAYMENT_OVERDUE", "description": "the buyer's payment is overdue"}}
+	}},
+	{"Purchase Agreement Advisory Resolved", func(string, time.Time) map[string]any {
+		return map[string]any{"advisory": map[string]any{"type": "PAYMENT_OVERDUE"}}
+	}},
+	{"Purchase Agreement Disbursement Paused", func(string, time.Time) map[string]any {
+		return map[string]any{"disbursement": map[string]any{"reason": "the seller's tax information is incomplete"}}
+	}},
+}
+
+func cancellation(status string) func(string, time.Time) map[string]any {
+	return func(_ string, at time.Time) map[string]any {
+		return map[string]any{"agreementCancellationRequest": map[string]any{"id": "acr-sandbox", "reasonCode": "INCORRECT_TERMS_ACCEPTED",
+			"statusCode": status, "createdAt": at.UTC().Format(time.RFC3339), "updatedAt": at.UTC().Format(time.RFC3339)}}
+	}
+}
+
+func adjustment(status, message string) func(string, time.Time) map[string]any {
+	return func(a string, at time.Time) map[string]any {
+		return map[string]any{"billingAdjustmentRequest": map[string]any{"billingAdjustmentRequestId": "ba-sandbox", "agreementId": a,
+			"adjustmentAmount": "100.00", "currencyCode": "USD", "originalInvoiceId": "inv-sandbox", "status": status, "statusMessage": message}}
+	}
 }

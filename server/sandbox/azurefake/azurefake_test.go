@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -928,3 +929,83 @@ func TestTermEnd(t *testing.T) {
 		}
 	}
 }
+
+// §4.2: omit quantity on plans that are not per-seat; a quantity sent for
+// one is a quantity mismatch (400) and the subscription stays pending.
+func TestActivateQuantityOnlyOnPerSeatPlans(t *testing.T) {
+	e := newEnv(t, 100)
+	id, _ := e.purchase("flat", 0)
+	if resp, _ := e.call("POST", "/saas/subscriptions/"+id+"/activate", map[string]any{"planId": "flat", "quantity": 1}, nil); resp.StatusCode != 400 {
+		t.Fatalf("quantity on a flat plan: %d", resp.StatusCode)
+	}
+	if s, _ := e.mp.Get(id); s.Status != StatusPendingFulfillmentStart {
+		t.Fatalf("status %s", s.Status)
+	}
+	if resp, b := e.call("POST", "/saas/subscriptions/"+id+"/activate", map[string]any{"planId": "flat"}, nil); resp.StatusCode != 200 {
+		e.e(resp, b)
+	}
+}
+
+// §6.1 Subscribe (listed in current revisions, "acknowledge"): with
+// SubscribeWebhook, an activation is followed by a Succeeded Subscribe
+// call that Get Operation confirms.
+func TestSubscribeWebhook(t *testing.T) {
+	e := newEnv(t, 100)
+	e.mp.o.SubscribeWebhook = true
+	var got []byte
+	e.setHook(func(body []byte, _ string) int { got = body; return 200 })
+	id := e.activated("silver", 5)
+	e.mp.Tick()
+	var p struct {
+		ID, Action, Status, SubscriptionID string
+		Subscription                       struct{ SaasSubscriptionStatus string }
+	}
+	if err := json.Unmarshal(got, &p); err != nil || p.Action != "Subscribe" || p.Status != OpSucceeded || p.SubscriptionID != id ||
+		p.Subscription.SaasSubscriptionStatus != StatusSubscribed {
+		t.Fatalf("webhook %s", got)
+	}
+	if resp, b := e.call("GET", "/saas/subscriptions/"+id+"/operations/"+p.ID, nil, nil); resp.StatusCode != 200 || !strings.Contains(string(b), `"action":"Subscribe"`) {
+		t.Fatalf("get operation %d %s", resp.StatusCode, b)
+	}
+}
+
+// The fake tells a sender's mistakes about one event per resource,
+// dimension and hour (M1): an event sent while the same event is still in
+// flight in another call is reported, whatever Microsoft then answers
+// (Duplicate here), and every arrival is counted.
+func TestMeteringInFlight(t *testing.T) {
+	e := newEnv(t, 100)
+	id := e.activated("silver", 5)
+	ev := func(dim, eff string) map[string]any {
+		return map[string]any{"resourceId": id, "quantity": 3.0, "dimension": dim, "effectiveStartTime": eff, "planId": "silver"}
+	}
+	// The first call's latency sends the same event (another minute of the
+	// same hour) and another one while the first is in flight.
+	var first atomic.Bool
+	e.mp.SetLatency(func() {
+		if first.CompareAndSwap(false, true) {
+			if resp, b := e.call("POST", "/usageEvent", ev("api_calls", "2026-06-02T08:30:00Z"), nil); resp.StatusCode != 200 {
+				e.e(resp, b)
+			}
+		}
+	})
+	resp, b := e.call("POST", "/batchUsageEvent", map[string]any{"request": []any{ev("api_calls", "2026-06-02T08:00:00Z"), ev("email", "2026-06-02T08:00:00Z")}}, nil)
+	if resp.StatusCode != 200 || !strings.Contains(b2s(b), `"Duplicate"`) {
+		t.Fatalf("batch %d %s", resp.StatusCode, b)
+	}
+	key := id + "|api_calls|2026-06-02T08:00:00Z"
+	if o := e.mp.InFlightOverlaps(); len(o) != 1 || o[0] != key {
+		t.Fatalf("overlaps %v", o)
+	}
+	if r := e.mp.Received(); len(r) != 2 || r[key] != 2 || r[id+"|email|2026-06-02T08:00:00Z"] != 1 {
+		t.Fatalf("received %v", r)
+	}
+	// Answered: nothing is in flight any more.
+	e.mp.SetLatency(nil)
+	e.call("POST", "/usageEvent", ev("api_calls", "2026-06-02T08:45:00Z"), nil)
+	if o := e.mp.InFlightOverlaps(); len(o) != 1 {
+		t.Fatalf("overlaps after the answers %v", o)
+	}
+}
+
+func b2s(b []byte) string { return string(b) }

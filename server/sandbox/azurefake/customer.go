@@ -77,16 +77,22 @@ func (m *Marketplace) customerChange(subID, action string, target func(*subscrip
 		return id, nil
 	}
 	status, err := m.deliver(body)
-	if err == nil && status >= 400 && status < 500 {
-		// A 4xx answer rejects the change (§6.1, §6.3 step 3).
-		m.mu.Lock()
-		if op.Status == OpInProgress {
-			op.Status, op.ErrorStatusCode = OpFailed, strconv.Itoa(status)
-			op.ErrorMessage = fmt.Sprintf("The publisher's webhook rejected the change (HTTP %d)", status)
-		}
-		m.mu.Unlock()
-	}
+	m.answered(op, status, err)
 	return id, nil
+}
+
+// answered applies the publisher's answer to a customer change's webhook:
+// a 4xx rejects the change while it is InProgress (§6.1, §6.3 step 3).
+func (m *Marketplace) answered(op *operation, status int, err error) {
+	if err != nil || status < 400 || status >= 500 || op.Source != SourceAzure || (op.Action != "ChangePlan" && op.Action != "ChangeQuantity") {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if op.Status == OpInProgress {
+		op.Status, op.ErrorStatusCode = OpFailed, strconv.Itoa(status)
+		op.ErrorMessage = fmt.Sprintf("The publisher's webhook rejected the change (HTTP %d)", status)
+	}
 }
 
 // Suspend suspends a Subscribed subscription (e.g. a failed payment) and
@@ -168,5 +174,7 @@ func (m *Marketplace) RedeliverWebhook(subID, opID string) (int, error) {
 	if body == nil {
 		return 0, errors.New("azurefake: no webhook was sent for this operation")
 	}
-	return m.deliver(body)
+	status, err := m.deliver(body)
+	m.answered(op, status, err)
+	return status, err
 }

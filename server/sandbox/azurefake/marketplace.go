@@ -57,6 +57,10 @@ type Options struct {
 	// the audience and tenant of webhook tokens. When set, API calls must
 	// also carry a token of this app and tenant (403 otherwise, §1).
 	WebhookAudience, WebhookTenant string
+	// SubscribeWebhook: after an activation, send a Succeeded "Subscribe"
+	// webhook (§6.1: listed in current revisions of the webhook page as
+	// "acknowledge, no action").
+	SubscribeWebhook bool
 }
 
 // Offer is a SaaS offer with its plans.
@@ -73,7 +77,7 @@ type Plan struct {
 	Dimensions               []string
 	Private                  bool
 	Included                 map[string]float64 // dimension → units included in the base fee (meteredQuantityIncluded)
-	TermUnit                 string             // P1M (default), P1Y, P2Y, P3Y, P4Y, P5Y
+	TermUnit                 string             // P1M (default), P1Y, P2Y, P3Y, P4Y, P5Y, PAY, or any value Microsoft adds
 }
 
 // Party is a purchaser or beneficiary.
@@ -152,6 +156,7 @@ type Marketplace struct {
 
 	usage      []*UsageEvent
 	usageByKey map[string]*UsageEvent
+	flight     inFlight // usage events in calls not yet answered (SetLatency, InFlightOverlaps)
 
 	calls []WebhookCall
 }
@@ -949,7 +954,16 @@ func (m *Marketplace) activate(w http.ResponseWriter, r *http.Request, id string
 		apiError(w, http.StatusBadRequest, "BadRequest", "The planId does not match the purchased plan "+s.PlanID)
 		return
 	}
-	if q, ok := in.Quantity.int(); (in.Quantity.set || in.Quantity.bad) && s.Quantity != 0 && (!ok || q != s.Quantity) {
+	// §4.2: "omit quantity on plans that are not per-seat"; on a per-seat
+	// plan it must be the purchased one (400: plan or quantity mismatch).
+	p, _ := m.plan(s.OfferID, s.PlanID)
+	sent := in.Quantity.set || in.Quantity.bad
+	q, qok := in.Quantity.int()
+	switch {
+	case sent && (p == nil || !p.PerSeat):
+		apiError(w, http.StatusBadRequest, "BadRequest", "The plan "+s.PlanID+" is not priced per seat: omit the quantity")
+		return
+	case sent && (!qok || q != s.Quantity):
 		apiError(w, http.StatusBadRequest, "BadRequest", "The quantity does not match the purchased quantity "+strconv.Itoa(s.Quantity))
 		return
 	}
@@ -958,6 +972,11 @@ func (m *Marketplace) activate(w http.ResponseWriter, r *http.Request, id string
 	s.StartDate = dateOf(now)
 	s.EndDate = termEnd(s.StartDate, s.TermUnit)
 	s.LastModified = now
+	if m.o.SubscribeWebhook && m.o.Webhook != nil {
+		op := m.newOpLocked(s, "Subscribe", SourceAzure, OpSucceeded, now)
+		op.payload = m.payloadLocked(s, op)
+		m.outbox = append(m.outbox, op.payload) // delivered with the next call or Tick
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,93 @@ import (
 //	M6  resourceId is a known subscription (ResourceNotFound); planId is its current plan
 //	    (BadArgument); dimension is on that plan (InvalidDimension)
 //	M7  the subscription is Subscribed (ResourceNotActive)
+
+// inFlight follows the usage events (resourceId|dimension|hour) of calls
+// not yet answered, to show whether a sender has one event in flight twice
+// at once. It has its own lock: latency runs outside the marketplace's.
+type inFlight struct {
+	mu       sync.Mutex
+	latency  func()
+	now      map[string]int
+	overlaps []string
+	received map[string]int
+}
+
+// SetLatency makes every usageEvent and batchUsageEvent call run f once its
+// request is read and before it is judged and answered, outside the
+// marketplace's lock, while its events count as in flight: Microsoft's
+// latency, as a test simulates it (advancing a fake clock, waiting a
+// little).
+func (m *Marketplace) SetLatency(f func()) {
+	m.flight.mu.Lock()
+	m.flight.latency = f
+	m.flight.mu.Unlock()
+}
+
+// InFlightOverlaps lists the usage events (resourceId|dimension|hour) that
+// arrived while the same event was still in flight in another call: two
+// senders at once.
+func (m *Marketplace) InFlightOverlaps() []string {
+	m.flight.mu.Lock()
+	defer m.flight.mu.Unlock()
+	return append([]string(nil), m.flight.overlaps...)
+}
+
+// Received counts how often each usage event (resourceId|dimension|hour)
+// arrived in a usageEvent or batchUsageEvent call, whatever the answer.
+func (m *Marketplace) Received() map[string]int {
+	m.flight.mu.Lock()
+	defer m.flight.mu.Unlock()
+	out := make(map[string]int, len(m.flight.received))
+	for k, n := range m.flight.received {
+		out[k] = n
+	}
+	return out
+}
+
+// usageKey names an event as M1 counts them; an unreadable time keeps its text.
+func usageKey(in usageIn) string {
+	res := in.ResourceID
+	if res == "" {
+		res = in.ResourceURI
+	}
+	hour := in.EffectiveStartTime
+	if t, ok := parseTime(in.EffectiveStartTime); ok {
+		hour = t.Truncate(time.Hour).Format(time.RFC3339)
+	}
+	return res + "|" + in.Dimension + "|" + hour
+}
+
+// arrive marks the events in flight, runs the latency, and returns the
+// function that ends their flight (once answered).
+func (m *Marketplace) arrive(evs []usageIn) func() {
+	f := &m.flight
+	keys := make([]string, len(evs))
+	f.mu.Lock()
+	if f.now == nil {
+		f.now, f.received = map[string]int{}, map[string]int{}
+	}
+	for i, ev := range evs {
+		keys[i] = usageKey(ev)
+		if f.now[keys[i]] > 0 {
+			f.overlaps = append(f.overlaps, keys[i])
+		}
+		f.now[keys[i]]++
+		f.received[keys[i]]++
+	}
+	latency := f.latency
+	f.mu.Unlock()
+	if latency != nil {
+		latency()
+	}
+	return func() {
+		f.mu.Lock()
+		for _, k := range keys {
+			f.now[k]--
+		}
+		f.mu.Unlock()
+	}
+}
 
 // UsageEvent is one accepted usage event.
 type UsageEvent struct {
@@ -182,6 +270,7 @@ func (m *Marketplace) usageEvent(w http.ResponseWriter, r *http.Request) {
 		writeJSONStatus(w, http.StatusBadRequest, badArgument("usageEventRequest", "The request body is not valid JSON.", "BadArgument"))
 		return
 	}
+	defer m.arrive([]usageIn{in})()
 	m.mu.Lock()
 	v := m.meterLocked(in, m.now())
 	m.mu.Unlock()
@@ -216,13 +305,19 @@ func (m *Marketplace) batchUsageEvent(w http.ResponseWriter, r *http.Request) {
 		writeJSONStatus(w, http.StatusBadRequest, badArgument("request", "A batch holds 1 to 25 usage events, not "+strconv.Itoa(n)+".", "BadArgument"))
 		return
 	}
+	evs := make([]usageIn, len(in.Request))
+	bad := make([]bool, len(in.Request))
+	for i, raw := range in.Request {
+		bad[i] = json.Unmarshal(raw, &evs[i]) != nil
+	}
+	defer m.arrive(evs)()
 	m.mu.Lock()
 	now := m.now()
 	out := make([]usageOut, 0, len(in.Request))
-	for _, raw := range in.Request {
-		var ev usageIn
+	for i := range in.Request {
+		ev := evs[i]
 		var v verdict
-		if err := json.Unmarshal(raw, &ev); err != nil {
+		if bad[i] {
 			v = verdict{status: "BadArgument", message: "The usage event is malformed.", out: usageOut{MessageTime: sentinelTime}}
 		} else {
 			v = m.meterLocked(ev, now)

@@ -1,0 +1,55 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// rateLimit is an allowance per client address for a public endpoint.
+type rateLimit struct {
+	n   int
+	per time.Duration
+}
+
+// Allowances of the public pages that store something. A buyer uses each a
+// handful of times; a script filling the database is stopped early.
+var (
+	registerLimit    = rateLimit{20, 10 * time.Minute} // POST /marketplace/aws/register
+	landingLimit     = rateLimit{30, 10 * time.Minute} // GET /marketplace/azure/landing
+	signInStartLimit = rateLimit{30, 10 * time.Minute} // GET /auth/microsoft
+)
+
+// allowAnonymous counts a request of kind from the client and answers 429
+// (a page: these are browser routes) once the allowance is used.
+func (s *Server) allowAnonymous(c *gin.Context, kind string, l rateLimit) bool {
+	ok, wait, err := s.throttle.Allow(c.Request.Context(), kind, ClientIP(c), l.n, l.per)
+	if err != nil {
+		s.Log.Error("rate limit", "request_id", requestID(c), "kind", kind, "err", err)
+		s.problem(c, http.StatusServiceUnavailable, "Please try again", "Something went wrong on our side. Please try again in a minute.", "", "")
+		c.Abort()
+		return false
+	}
+	if !ok {
+		secs := int(wait.Seconds()) + 1
+		c.Header("Retry-After", strconv.Itoa(secs))
+		s.problem(c, http.StatusTooManyRequests, "Too many requests",
+			"Too many requests came from your network. Please try again in "+strconv.Itoa(secs)+" seconds.", "", "")
+		c.Abort()
+		return false
+	}
+	return true
+}
+
+// truncate bounds a stored string to n bytes (on a UTF-8 boundary).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,219 @@
+package awsmp
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
+	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
+	"github.com/aws/smithy-go"
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/store"
+)
+
+// AgreementAPI is the part of the Agreement Service client Marketgate uses.
+type AgreementAPI interface {
+	GetAgreementTerms(ctx context.Context, in *ma.GetAgreementTermsInput, opts ...func(*ma.Options)) (*ma.GetAgreementTermsOutput, error)
+}
+
+// Terms is what Marketgate reads from an agreement's accepted terms.
+type Terms struct {
+	FreeTrial      bool
+	FreeTrialDays  int       // 0 when the trial's duration is not one Marketgate can read
+	AgreementStart time.Time // the ValidityTerm's start date, when the terms give it
+}
+
+// ErrNoAgreementAPI means the partition has no Agreement Service (the AWS
+// European Sovereign Cloud): the terms are unknown, not wrong.
+var ErrNoAgreementAPI = errors.New("the AWS Agreement Service is not available in this partition")
+
+// GetAgreementTerms reads an agreement's accepted terms, every page. A
+// FreeTrialPricingTerm means a free trial; AWS allows 5 to 31 days, given
+// as an ISO 8601 duration ("P14D").
+func (c *Client) GetAgreementTerms(ctx context.Context, agreementID string) (Terms, error) {
+	if c == nil || c.Agreement == nil {
+		return Terms{}, ErrNoAgreementAPI
+	}
+	var out Terms
+	in := &ma.GetAgreementTermsInput{AgreementId: aws.String(agreementID), MaxResults: aws.Int32(50)}
+	seen := map[string]bool{}
+	for {
+		page, err := c.Agreement.GetAgreementTerms(ctx, in)
+		if err != nil {
+			return Terms{}, err
+		}
+		for _, t := range page.AcceptedTerms {
+			switch v := t.(type) {
+			case *matypes.AcceptedTermMemberFreeTrialPricingTerm:
+				out.FreeTrial = true
+				out.FreeTrialDays = isoDays(aws.ToString(v.Value.Duration))
+			case *matypes.AcceptedTermMemberValidityTerm:
+				if v.Value.AgreementStartDate != nil {
+					out.AgreementStart = v.Value.AgreementStartDate.UTC()
+				}
+			}
+		}
+		next := aws.ToString(page.NextToken)
+		if next == "" || seen[next] {
+			return out, nil
+		}
+		seen[next] = true
+		in.NextToken = aws.String(next)
+	}
+}
+
+var isoDuration = regexp.MustCompile(`^P(?:(\d+)W)?(?:(\d+)D)?$`)
+
+// isoDays reads a duration of whole days or weeks ("P14D", "P2W"); 0 for
+// anything else.
+func isoDays(s string) int {
+	m := isoDuration.FindStringSubmatch(s)
+	if m == nil || (m[1] == "" && m[2] == "") {
+		return 0
+	}
+	w, _ := strconv.Atoi(m[1])
+	d, _ := strconv.Atoi(m[2])
+	if w > 1000 || d > 10000 {
+		return 0
+	}
+	return w*7 + d
+}
+
+// ReadTerms reads the terms of linked agreements not read yet (and retries
+// failed reads with backoff), storing each agreement's free trial. Where
+// the partition has no Agreement Service the agreements are marked
+// "unavailable": the free trial is unknown, and nothing fails. It returns
+// how many agreements it looked at.
+func (p *Processor) ReadTerms(ctx context.Context) int {
+	now := p.Store.Now()
+	var rows []store.AWSAgreement
+	if err := p.Store.R.WithContext(ctx).Where("subscription_id IS NOT NULL AND (terms_status = '' OR (terms_status = ? AND terms_next_at <= ?))", "error", now).
+		Order("id").Limit(20).Find(&rows).Error; err != nil {
+		p.Log.Error("aws agreement terms", "err", err)
+		return 0
+	}
+	for _, row := range rows {
+		if err := p.readTerms(ctx, &row); err != nil {
+			p.Log.Warn("aws agreement terms not read", "agreement", row.AgreementID, "err", err)
+		}
+	}
+	return len(rows)
+}
+
+func (p *Processor) readTerms(ctx context.Context, row *store.AWSAgreement) error {
+	terms, err := p.AWS.GetAgreementTerms(ctx, row.AgreementID)
+	now := p.Store.Now()
+	db := p.Store.W.WithContext(ctx)
+	switch {
+	case errors.Is(err, ErrNoAgreementAPI):
+		return db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "unavailable",
+			"terms_error": "", "terms_next_at": nil, "updated_at": now}).Error
+	case err != nil:
+		// Throttling, server faults and network failures are retried with
+		// backoff; AWS's refusals (access denied — a channel partner's
+		// agreement —, not found, validation) are final: the free trial
+		// stays unknown with the reason, and the agreement is not read again.
+		var next any
+		if transientTermsError(err) {
+			next = now.Add(retryDelay(row.TermsAttempts))
+		}
+		if uerr := db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "error",
+			"terms_error": clip(err.Error(), 512), "terms_attempts": gorm.Expr("terms_attempts + 1"), "terms_next_at": next, "updated_at": now}).Error; uerr != nil {
+			return uerr
+		}
+		return err
+	}
+	upd := map[string]any{"terms_status": "read", "terms_error": "", "terms_next_at": nil, "terms_read_at": now,
+		"free_trial_days": nil, "free_trial_ends_at": nil, "updated_at": now}
+	if terms.FreeTrial {
+		upd["free_trial_days"] = terms.FreeTrialDays // 0: a trial whose duration Marketgate could not read
+		start := terms.AgreementStart
+		if start.IsZero() && row.StartsAt != nil {
+			start = *row.StartsAt
+		}
+		if !start.IsZero() && terms.FreeTrialDays > 0 {
+			upd["free_trial_ends_at"] = start.AddDate(0, 0, terms.FreeTrialDays).UTC()
+		}
+	}
+	return p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(upd).Error; err != nil {
+			return err
+		}
+		if !terms.FreeTrial || row.SubscriptionID == nil {
+			return nil
+		}
+		// The subscription carries the free-trial flag whichever way AWS said it.
+		return tx.Model(&store.Subscription{}).Where("id = ? AND NOT free_trial", *row.SubscriptionID).
+			Updates(map[string]any{"free_trial": true, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+	})
+}
+
+func transientTermsError(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return true // network, timeout, unreadable answer
+	}
+	switch api.ErrorCode() {
+	case "ThrottlingException", "InternalServerException", "ServiceUnavailableException", "RequestTimeout":
+		return true
+	}
+	return api.ErrorFault() == smithy.FaultServer
+}
+
+// FreeTrial is a subscription's AWS free trial as the portal shows it.
+type FreeTrial struct {
+	Status      string     `json:"status"` // active, ended, none, unknown (not read yet, or no Agreement API in this partition)
+	Days        *int       `json:"days"`
+	EndsAt      *time.Time `json:"ends_at"`
+	AgreementID string     `json:"agreement_id,omitempty"`
+	Note        string     `json:"note,omitempty"`
+}
+
+// FreeTrialOf summarises the free trial of a subscription from its
+// agreements' terms: the newest agreement whose terms were read decides.
+func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
+	var best *store.AWSAgreement
+	unavailable, pending, failed := false, false, ""
+	for i := range ags {
+		a := &ags[i]
+		switch a.TermsStatus {
+		case "read":
+			if best == nil || a.CreatedAt.After(best.CreatedAt) || (a.CreatedAt.Equal(best.CreatedAt) && a.ID > best.ID) {
+				best = a
+			}
+		case "unavailable":
+			unavailable = true
+		case "error":
+			failed = a.TermsError
+		default:
+			pending = true
+		}
+	}
+	switch {
+	case best != nil && best.FreeTrialDays != nil:
+		ft := FreeTrial{Status: "active", Days: best.FreeTrialDays, EndsAt: best.FreeTrialEndsAt, AgreementID: best.AgreementID}
+		switch {
+		case *best.FreeTrialDays == 0:
+			ft.Days, ft.Note = nil, "AWS gave the trial's duration in a form Marketgate does not read"
+		case best.FreeTrialEndsAt == nil:
+			ft.Note = "the agreement's start date is not known yet"
+		case !now.Before(*best.FreeTrialEndsAt):
+			ft.Status = "ended"
+		}
+		return ft
+	case best != nil:
+		return FreeTrial{Status: "none", AgreementID: best.AgreementID}
+	case unavailable:
+		return FreeTrial{Status: "unknown", Note: "this AWS partition has no Agreement Service to read the terms from"}
+	case pending:
+		return FreeTrial{Status: "unknown", Note: "the agreement's terms have not been read yet"}
+	case failed != "":
+		return FreeTrial{Status: "unknown", Note: "AWS did not give the agreement's terms: " + failed}
+	}
+	return FreeTrial{Status: "unknown", Note: "no AWS agreement is linked to this subscription"}
+}

@@ -1,0 +1,300 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go/encoding/cbor"
+)
+
+// AgreementService fakes the AWS Marketplace Agreement Service
+// (AWSMPCommerceService_v20200301) for GetAgreementTerms. The service
+// speaks AWS JSON 1.0 (POST /, X-Amz-Target
+// "AWSMPCommerceService_v20200301.GetAgreementTerms") and, since the SDK
+// release of October 2026, Smithy RPC v2 CBOR (POST
+// /service/AWSMPCommerceService_v20200301/operation/GetAgreementTerms,
+// Smithy-Protocol: rpc-v2-cbor), which aws-sdk-go-v2's client
+// (marketplaceagreement v1.30.8) prefers. Both are answered. Members are
+// camelCase; timestamps are epoch seconds (a JSON number, or CBOR tag 1);
+// an accepted term is a union: an object with exactly one member
+// ("freeTrialPricingTerm", "validityTerm", …).
+type AgreementService struct {
+	mu       sync.Mutex
+	terms    map[string][]map[string]any // agreement id → accepted terms
+	PageSize int                         // terms per page when the caller asks for more (default 2: paging is exercised)
+	fail     []string
+	calls    int
+}
+
+// NewAgreementService returns an empty fake.
+func NewAgreementService() *AgreementService {
+	return &AgreementService{terms: map[string][]map[string]any{}, PageSize: 2}
+}
+
+// AgreementTerms is what the sandbox's buyers accept.
+type AgreementTerms struct {
+	FreeTrialDays int       // 0: no FreeTrialPricingTerm
+	Start         time.Time // the ValidityTerm's agreementStartDate (zero: none)
+	Dimensions    []string  // granted by the free trial
+}
+
+// SetTerms records an agreement's accepted terms (a legal term, a
+// validity term, and a free-trial term when FreeTrialDays > 0).
+func (f *AgreementService) SetTerms(agreementID string, t AgreementTerms) {
+	terms := []map[string]any{
+		{"legalTerm": map[string]any{"id": "term-legal", "type": "LegalTerm",
+			"documents": []any{map[string]any{"type": "StandardEula", "url": "https://aws.amazon.com/marketplace/eula"}}}},
+	}
+	validity := map[string]any{"id": "term-validity", "type": "ValidityTerm", "agreementDuration": "P12M"}
+	if !t.Start.IsZero() {
+		validity["agreementStartDate"] = t.Start.UTC()
+	}
+	terms = append(terms, map[string]any{"validityTerm": validity})
+	if t.FreeTrialDays > 0 {
+		grants := []any{}
+		for _, d := range t.Dimensions {
+			grants = append(grants, map[string]any{"dimensionKey": d})
+		}
+		terms = append(terms, map[string]any{"freeTrialPricingTerm": map[string]any{"id": "term-trial", "type": "FreeTrialPricingTerm",
+			"duration": fmt.Sprintf("P%dD", t.FreeTrialDays), "grants": grants}})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.terms[agreementID] = terms
+}
+
+// FailNext makes the next n calls answer with the error code.
+func (f *AgreementService) FailNext(code string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < n; i++ {
+		f.fail = append(f.fail, code)
+	}
+}
+
+// Calls is how many requests the fake answered.
+func (f *AgreementService) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+const agreementService = "AWSMPCommerceService_v20200301"
+
+var agreementIDPattern = regexp.MustCompile(`^[A-Za-z0-9_/-]{1,64}$`)
+
+func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cborWire := r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor"
+	op := ""
+	switch {
+	case r.Method != http.MethodPost:
+	case cborWire && strings.HasSuffix(r.URL.Path, "/service/"+agreementService+"/operation/GetAgreementTerms"):
+		op = "GetAgreementTerms"
+	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
+		op = "GetAgreementTerms"
+	}
+	reply := func(status int, v map[string]any) {
+		if cborWire {
+			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+			w.Header().Set("Content-Type", "application/cbor")
+			w.WriteHeader(status)
+			_, _ = w.Write(cbor.Encode(toCBOR(v)))
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(toJSON(v))
+	}
+	fail := func(status int, code, msg string, extra map[string]any) {
+		v := map[string]any{"__type": code, "message": msg}
+		for k, x := range extra {
+			v[k] = x
+		}
+		reply(status, v)
+	}
+	if op == "" {
+		fail(http.StatusBadRequest, "UnknownOperationException", "unknown operation", nil)
+		return
+	}
+	f.mu.Lock()
+	f.calls++
+	var code string
+	if len(f.fail) > 0 {
+		code, f.fail = f.fail[0], f.fail[1:]
+	}
+	f.mu.Unlock()
+	if code != "" {
+		status := http.StatusBadRequest
+		if code == "InternalServerException" {
+			status = http.StatusInternalServerError
+		}
+		fail(status, code, "injected by the sandbox", nil)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		fail(http.StatusBadRequest, "ValidationException", "unreadable body", nil)
+		return
+	}
+	in, err := decodeInput(body, cborWire)
+	if err != nil {
+		fail(http.StatusBadRequest, "SerializationException", err.Error(), nil)
+		return
+	}
+	id, _ := in["agreementId"].(string)
+	if id == "" {
+		fail(http.StatusBadRequest, "ValidationException", "agreementId is required", map[string]any{"reason": "MISSING_AGREEMENT_ID"})
+		return
+	}
+	if !agreementIDPattern.MatchString(id) {
+		fail(http.StatusBadRequest, "ValidationException", "agreementId is not valid", map[string]any{"reason": "INVALID_AGREEMENT_ID"})
+		return
+	}
+	max := f.PageSize
+	if v, ok := in["maxResults"]; ok {
+		n, ok := v.(int64)
+		if !ok || n < 1 || n > 50 {
+			fail(http.StatusBadRequest, "ValidationException", "maxResults must be 1 to 50", map[string]any{"reason": "INVALID_MAX_RESULTS"})
+			return
+		}
+		max = min(int(n), max)
+	}
+	f.mu.Lock()
+	terms, ok := f.terms[id]
+	f.mu.Unlock()
+	if !ok {
+		fail(http.StatusBadRequest, "ResourceNotFoundException", "agreement "+id+" not found", map[string]any{"resourceId": id, "resourceType": "Agreement"})
+		return
+	}
+	start := 0
+	if tok, _ := in["nextToken"].(string); tok != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(tok, "t-"))
+		if err != nil || n < 0 || n > len(terms) {
+			fail(http.StatusBadRequest, "ValidationException", "nextToken is not valid", map[string]any{"reason": "INVALID_NEXT_TOKEN"})
+			return
+		}
+		start = n
+	}
+	end := min(start+max, len(terms))
+	page := make([]any, 0, end-start)
+	for _, t := range terms[start:end] {
+		page = append(page, t)
+	}
+	out := map[string]any{"acceptedTerms": page}
+	if end < len(terms) {
+		out["nextToken"] = "t-" + strconv.Itoa(end)
+	}
+	reply(http.StatusOK, out)
+}
+
+// decodeInput reads the request's members; integers come back as int64.
+func decodeInput(body []byte, cborWire bool) (map[string]any, error) {
+	out := map[string]any{}
+	if len(body) == 0 {
+		return out, nil
+	}
+	if !cborWire {
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			if n, ok := v.(json.Number); ok {
+				i, err := n.Int64()
+				if err != nil {
+					return nil, fmt.Errorf("%s is not an integer", k)
+				}
+				out[k] = i
+				continue
+			}
+			out[k] = v
+		}
+		return out, nil
+	}
+	v, err := cbor.Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(cbor.Map)
+	if !ok {
+		return nil, fmt.Errorf("the body is not a CBOR map")
+	}
+	for k, x := range m {
+		switch y := x.(type) {
+		case cbor.String:
+			out[k] = string(y)
+		case cbor.Uint:
+			out[k] = int64(y)
+		case cbor.NegInt:
+			out[k] = -int64(y)
+		}
+	}
+	return out, nil
+}
+
+// toJSON renders timestamps as epoch seconds (AWS JSON 1.0).
+func toJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, y := range x {
+			out[k] = toJSON(y)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, y := range x {
+			out[i] = toJSON(y)
+		}
+		return out
+	case time.Time:
+		return x.Unix()
+	}
+	return v
+}
+
+// toCBOR renders a value the way the RPC v2 CBOR protocol encodes it
+// (timestamps as tag 1 over epoch seconds).
+func toCBOR(v any) cbor.Value {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := cbor.Map{}
+		for _, k := range keys {
+			out[k] = toCBOR(x[k])
+		}
+		return out
+	case []any:
+		out := make(cbor.List, len(x))
+		for i, y := range x {
+			out[i] = toCBOR(y)
+		}
+		return out
+	case string:
+		return cbor.String(x)
+	case bool:
+		return cbor.Bool(x)
+	case int:
+		if x < 0 {
+			return cbor.NegInt(uint64(-x))
+		}
+		return cbor.Uint(uint64(x))
+	case time.Time:
+		return &cbor.Tag{ID: 1, Value: cbor.Uint(uint64(x.Unix()))}
+	}
+	return &cbor.Nil{}
+}

@@ -1,0 +1,280 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/store"
+)
+
+// awsWorld is the demo data's own simulated AWS Marketplace and the real
+// Marketgate parts that answer it: the registration handler, the
+// notification processor and the SDK clients, all on the seed's clock. AWS
+// demo subscriptions are made by driving them, so what is stored is what
+// the real flows store: the inbox (Raw), the timeline with each message,
+// the entitlements GetEntitlements answered, the term and seats they give.
+type awsWorld struct {
+	clock time.Time
+	st    store.Store // the seed's store: the same database, the seed's clock
+	h     http.Handler
+	proc  *awsmp.Processor
+	meter *awsfake.Metering
+	ents  *awsfake.Entitlements
+}
+
+// handlerTransport serves HTTP requests with a handler, in process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+func newAWSWorld(st *store.Store) (*awsWorld, error) {
+	w := &awsWorld{st: *st}
+	w.st.Now = func() time.Time { return w.clock }
+	w.meter = awsfake.NewMetering(func() time.Time { return w.clock })
+	w.ents = awsfake.NewEntitlements()
+	mux := http.NewServeMux()
+	mux.Handle("/metering", w.meter)
+	mux.Handle("/entitlement", w.ents)
+	hc := &http.Client{Transport: handlerTransport{mux}}
+	creds := credentials.NewStaticCredentialsProvider("sandbox", "sandbox", "")
+	client := &awsmp.Client{
+		Metering: mm.New(mm.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/metering"),
+			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
+		Entitlement: me.New(me.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/entitlement"),
+			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w.proc = &awsmp.Processor{Store: &w.st, Log: log, AWS: client}
+	key := make([]byte, 64)
+	_, _ = rand.Read(key)
+	h, err := api.New(api.Deps{Store: &w.st, Sessions: auth.NewSessionStore(&w.st, key, false, time.Hour), Log: log,
+		AWS: client, AWSEvents: w.proc, Now: func() time.Time { return w.clock }, Info: api.Info{BaseURL: "http://seed.invalid"}})
+	if err != nil {
+		return nil, err
+	}
+	w.h = h
+	return w, nil
+}
+
+// deliver hands AWS's messages to the notification processor, as the
+// poller does with what it reads from SQS, at the seed's clock.
+func (w *awsWorld) deliver(ctx context.Context, at time.Time, bodies []string) error {
+	w.clock = at
+	for _, b := range bodies {
+		msgID := make([]byte, 8)
+		_, _ = rand.Read(msgID)
+		if err := w.proc.Receive(ctx, b, fmt.Sprintf("seed-%x", msgID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// register is the buyer's browser posting AWS's registration form.
+func (w *awsWorld) register(at time.Time, token string, freeTrial bool) error {
+	w.clock = at
+	form := url.Values{"x-amzn-marketplace-token": {token}}
+	if freeTrial {
+		form.Set("x-amzn-marketplace-offer-type", "free-trial")
+	}
+	req := httptest.NewRequest(http.MethodPost, "/marketplace/aws/register", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		return fmt.Errorf("registration answered %d", rec.Code)
+	}
+	return nil
+}
+
+// contractGrants is what a contract tier buys: its contract (non-metered)
+// dimensions at the units bought; metered dimensions are consumption.
+func contractGrants(plan store.Plan, units int, expires time.Time) []awsfake.Entitlement {
+	var out []awsfake.Entitlement
+	for _, d := range plan.DimensionList() {
+		if !d.Metered {
+			out = append(out, awsfake.Entitlement{Dimension: d.Key, Value: int32(units), Expiration: expires})
+		}
+	}
+	return out
+}
+
+// awsBuyer is one AWS demo subscription to make: who buys what, when, and
+// how its life goes on (roll, as for Microsoft's).
+type awsBuyer struct {
+	offer             store.Offer
+	plan              store.Plan
+	customer          store.Customer
+	identity          awsfake.Identity
+	agreement         string
+	start             time.Time
+	roll, units       int
+	freeTrial, isTest bool
+	upgrade           bool
+	cancelAgo         time.Duration // unsubscribe pending: cancelled this long ago
+	lifetime          time.Duration // ended: cancelled this long after the start
+}
+
+// seedAWS makes the AWS demo subscriptions by driving the real flows.
+func seedAWS(ctx context.Context, st *store.Store, now time.Time, buyers []awsBuyer) (int, error) {
+	if len(buyers) == 0 {
+		return 0, nil
+	}
+	w, err := newAWSWorld(st)
+	if err != nil {
+		return 0, err
+	}
+	made := 0
+	for _, b := range buyers {
+		if err := w.live(ctx, now, b); err != nil {
+			return made, fmt.Errorf("AWS demo subscription for %s: %w", b.customer.Name, err)
+		}
+		made++
+	}
+	return made, nil
+}
+
+// live walks one buyer through AWS: purchase, registration, and what comes
+// after, each step at its own time, never after now.
+func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
+	at := func(t time.Time) time.Time {
+		if t.After(now) {
+			return now.Add(-time.Minute)
+		}
+		return t
+	}
+	id, contract, t := b.identity, b.offer.Contract, b.start
+	paid := b.roll >= 8 && !(b.roll >= 62 && b.roll < 67) // 0–7 not confirmed yet, 62–66 payment fails
+	legacy := id.LicenseArn == ""
+	if contract && paid {
+		w.ents.Set(id, contractGrants(b.plan, b.units, t.AddDate(1, 0, 0))...)
+	}
+	w.clock = t
+	token := w.meter.IssueToken(id)
+	purchase := awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, at(t.Add(time.Minute)))
+	register := func() error { return w.register(at(t.Add(2*time.Minute)), token, b.freeTrial) }
+	switch {
+	case b.roll < 8:
+		return w.finish(ctx, b, register())
+	case b.roll < 62 && b.roll%2 == 0:
+		// AWS often confirms before the buyer finishes registering.
+		if err := w.deliver(ctx, at(t.Add(time.Minute)), purchase); err != nil {
+			return err
+		}
+		if err := register(); err != nil {
+			return err
+		}
+	case b.roll >= 62 && b.roll < 67:
+		if err := register(); err != nil {
+			return err
+		}
+		if legacy { // AWS sends no payment-failure event that names a license
+			if err := w.deliver(ctx, at(t.Add(3*time.Minute)), []string{awsfake.SNSNotification("subscribe-fail", id, b.freeTrial, at(t.Add(3*time.Minute)))}); err != nil {
+				return err
+			}
+		}
+		return w.finish(ctx, b, nil)
+	default:
+		if err := register(); err != nil {
+			return err
+		}
+		// AWS confirmed the payment after the buyer had registered.
+		confirmed := at(t.Add(3 * time.Minute))
+		purchase = awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, confirmed)
+		if err := w.deliver(ctx, confirmed, purchase); err != nil {
+			return err
+		}
+	}
+	up := t.Add(30 * 24 * time.Hour)
+	if contract && b.upgrade && up.Before(now.Add(-2*time.Hour)) && (b.roll < 71 || up.Before(t.Add(b.lifetime))) {
+		grants := w.ents.Of(id)
+		for i := range grants {
+			grants[i].Value += 10
+		}
+		w.clock = up
+		w.ents.Set(id, grants...)
+		if err := w.deliver(ctx, up, awsfake.ContractChanged(id, b.agreement, up)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case b.roll < 62:
+	case b.roll < 71:
+		cancel := now.Add(-b.cancelAgo)
+		if err := w.deliver(ctx, cancel, awsfake.CancelRequested(id, b.agreement, cancel)); err != nil {
+			return err
+		}
+	default:
+		end := at(t.Add(b.lifetime))
+		if end.Add(time.Hour).After(now) {
+			end = now.Add(-2 * time.Hour)
+		}
+		if err := w.deliver(ctx, end, awsfake.CancelRequested(id, b.agreement, end)); err != nil {
+			return err
+		}
+		done := end.Add(time.Hour) // AWS: about an hour for the final usage
+		w.clock = done
+		w.ents.Expire(id, done)
+		w.meter.Unsubscribe(id)
+		if err := w.deliver(ctx, done, awsfake.CancelCompleted(id, contract, b.agreement, done)); err != nil {
+			return err
+		}
+	}
+	return w.finish(ctx, b, nil)
+}
+
+// finish gives the subscription what the buyer's onboarding form and the
+// seller would: the customer (legacy identities carry no account), a name,
+// the test flag.
+func (w *awsWorld) finish(ctx context.Context, b awsBuyer, err error) error {
+	if err != nil {
+		return err
+	}
+	q := w.st.W.WithContext(ctx).Model(&store.Subscription{})
+	if b.identity.LicenseArn != "" {
+		q = q.Where("aws_customer_account_id = ? AND aws_license_arn = ?", b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
+	} else {
+		q = q.Where("aws_product_code = ? AND aws_customer_identifier = ?", b.identity.ProductCode, b.identity.CustomerIdentifier)
+	}
+	var sub store.Subscription
+	if err := q.Session(&gorm.Session{}).Limit(1).Find(&sub).Error; err != nil {
+		return err
+	}
+	if sub.ID == 0 {
+		return fmt.Errorf("the flows made no subscription for %+v", b.identity)
+	}
+	sub.CustomerID = &b.customer.ID
+	sub.Name = b.customer.Name + " – " + b.offer.Name
+	upd := map[string]any{"customer_id": b.customer.ID, "name": sub.Name, "is_test": b.isTest,
+		"search_text": store.SearchTextFor(&sub, &b.customer), "version": gorm.Expr("version + 1")}
+	if sub.PlanID == nil && !b.offer.Contract {
+		// A SaaS subscription meters its offer's dimensions from
+		// registration on; where the flows leave it without a plan the seed
+		// gives it the offer's, so the demo can be metered.
+		upd["plan_id"] = b.plan.ID
+	}
+	return w.st.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
+}

@@ -1,0 +1,108 @@
+package sandbox_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// TestSeededAWSSubscriptionsAreWhatTheFlowsMake is issue 13's defect 11:
+// the demo AWS subscriptions must be what the real flows produce. Checked
+// against AWS's contract: every notification is stored before it is applied
+// (reference §6.1), so every timeline entry from SQS has its stored message
+// (Raw); a contract's access follows GetEntitlements (§5), so an active
+// contract holds a current grant, its seats and term come from it; and the
+// timeline, read in time order, is one story (each entry starts where the
+// one before ended; nothing is registered after it was already confirmed as
+// a new record).
+func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+		n, err := sandbox.Seed(ctx, st, sandbox.SeedOptions{Subscriptions: 120, Customers: 30, Now: now})
+		if err != nil || n != 120 {
+			t.Fatalf("seeded %d: %v", n, err)
+		}
+		var subs []store.Subscription
+		st.R.Preload("Offer").Preload("Plan").Where("marketplace = 'aws'").Find(&subs)
+		states := map[string]int{}
+		kinds := map[string]bool{}
+		for _, s := range subs {
+			states[s.State]++
+			if s.Offer == nil || s.CustomerID == nil || s.Name == "" {
+				t.Fatalf("subscription %d without offer, customer or name", s.ID)
+			}
+			kind := s.Offer.IdentityModel + map[bool]string{true: "/contract", false: "/saas"}[s.Offer.Contract]
+			kinds[kind] = true
+			tl, _ := st.Timeline(ctx, s.ID)
+			prev := ""
+			for _, e := range tl {
+				if e.FromState != prev {
+					t.Fatalf("subscription %d: %q (%s → %s at %s) follows %q", s.ID, e.Summary, e.FromState, e.ToState, e.At, prev)
+				}
+				prev = e.ToState
+				if e.At.After(now) {
+					t.Fatalf("subscription %d: an entry after now: %s", s.ID, e.At)
+				}
+				if e.Source == "aws_sqs" || e.Source == "aws_registration" {
+					var m store.InboxMessage
+					if e.InboxID == nil || st.R.First(&m, *e.InboxID).Error != nil || m.SubscriptionID == nil || *m.SubscriptionID != s.ID {
+						t.Fatalf("subscription %d: %q has no stored message of its own", s.ID, e.Summary)
+					}
+				}
+			}
+			if prev != s.State {
+				t.Fatalf("subscription %d is %s, its timeline ends %s", s.ID, s.State, prev)
+			}
+			var ents []store.Entitlement
+			st.R.Where("subscription_id = ?", s.ID).Find(&ents)
+			current := 0
+			for _, g := range ents {
+				if g.Current(now) {
+					current++
+				}
+			}
+			switch {
+			case !s.Offer.Contract && len(ents) > 0:
+				t.Fatalf("subscription %d: entitlements on a non-contract product", s.ID)
+			case s.Offer.Contract && s.State == "active" && (current == 0 || s.Quantity == 0 || s.TermEnd == nil || !s.TermEnd.After(now) || s.Plan == nil):
+				t.Fatalf("active contract %d: %d current grants, %d seats, term end %v, plan %v", s.ID, current, s.Quantity, s.TermEnd, s.Plan)
+			case s.Offer.Contract && s.State == "active" && s.AWSLicenseArn != "" && s.TermStart == nil:
+				t.Fatalf("active contract %d without the agreement's start", s.ID)
+			case s.Offer.Contract && s.State == "ended" && current > 0:
+				t.Fatalf("ended contract %d still holds %d current grants", s.ID, current)
+			}
+		}
+		for _, st := range []string{"pending", "active", "unsubscribe_pending", "ended", "failed"} {
+			if states[st] == 0 {
+				t.Errorf("no seeded AWS subscription is %s (%v)", st, states)
+			}
+		}
+		for _, k := range []string{"legacy/saas", "legacy/contract", "concurrent_agreements/saas", "concurrent_agreements/contract"} {
+			if !kinds[k] {
+				t.Errorf("no seeded AWS subscription of %s", k)
+			}
+		}
+
+		// The live simulated AWS learns what the database holds: a contract
+		// holds at AWS the grants it holds here.
+		m, ents := awsfake.NewMetering(nil), awsfake.NewEntitlements()
+		if err := sandbox.LoadAWS(ctx, st, m, ents); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subs {
+			if s.Offer.Contract && s.State == "active" {
+				id := awsfake.Identity{CustomerAWSAccountID: s.AWSCustomerAccountID, LicenseArn: s.AWSLicenseArn,
+					CustomerIdentifier: s.AWSCustomerIdentifier, ProductCode: s.AWSProductCode}
+				if len(ents.Of(id)) == 0 {
+					t.Fatalf("contract %d holds nothing at the simulated AWS after a restart", s.ID)
+				}
+			}
+		}
+	})
+}
