@@ -553,7 +553,9 @@ func TestSandboxAWSContractJourney(t *testing.T) {
 // simulated SQS queue).
 func TestSandboxAWSAgreementEventsAndFreeTrial(t *testing.T) {
 	s := start(t, t.TempDir(), nil, "--sandbox")
-	c, form := sandboxBuyer(t, s, "2", true, "tia@trial.example")
+	// Offer 5: the concurrent-agreements SaaS subscription product (a free
+	// trial is offered on subscriptions; offer 2 is a contract).
+	c, form := sandboxBuyer(t, s, "5", true, "tia@trial.example")
 	type detail struct {
 		Subscription struct {
 			ID    uint   `json:"id"`
