@@ -81,6 +81,24 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 				t.Fatalf("ended contract %d still holds %d current grants", s.ID, current)
 			}
 		}
+		// One buyer, one subscription, carrying every identity AWS gave
+		// (reference §1, §3): a legacy buyer the CustomerIdentifier and the
+		// account and license ResolveCustomer also answers; no identity is
+		// on two subscriptions.
+		seenRef := map[string]uint{}
+		for _, s := range subs {
+			legacy := s.Offer.IdentityModel == "legacy"
+			if s.AWSCustomerAccountID == "" || s.AWSLicenseArn == "" || s.AWSProductCode == "" || legacy != (s.AWSCustomerIdentifier != "") {
+				t.Fatalf("%s subscription %d: account %q, license %q, product %q, customer identifier %q", s.Offer.IdentityModel, s.ID,
+					s.AWSCustomerAccountID, s.AWSLicenseArn, s.AWSProductCode, s.AWSCustomerIdentifier)
+			}
+			for _, ref := range []string{s.AWSLicenseArn, s.AWSCustomerIdentifier} {
+				if other, dup := seenRef[ref]; ref != "" && dup {
+					t.Fatalf("subscriptions %d and %d share %s", other, s.ID, ref)
+				}
+				seenRef[ref] = s.ID
+			}
+		}
 		for _, st := range []string{"pending", "active", "unsubscribe_pending", "ended", "failed"} {
 			if states[st] == 0 {
 				t.Errorf("no seeded AWS subscription is %s (%v)", st, states)
