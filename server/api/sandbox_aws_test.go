@@ -243,12 +243,13 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 						t.Fatalf("moved back after the cancellation: %s → %s (%s)", te.FromState, te.ToState, te.Summary)
 					}
 				}
-				ref := sub.AWSCustomerIdentifier
-				if sub.AWSLicenseArn != "" {
-					ref = sub.AWSLicenseArn
-				}
-				if allowed, reason := e.access(ref); allowed {
-					t.Fatalf("access after the cancellation: allowed (%s)", reason)
+				for _, ref := range []string{sub.AWSCustomerIdentifier, sub.AWSCustomerAccountID, sub.AWSLicenseArn} {
+					if ref == "" {
+						continue
+					}
+					if allowed, reason := e.access(ref); allowed {
+						t.Fatalf("access by %s after the cancellation: allowed (%s)", ref, reason)
+					}
 				}
 				// What AWS answers now: the grant, expired.
 				var ents []store.Entitlement
