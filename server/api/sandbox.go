@@ -36,12 +36,12 @@ entitlements that GetEntitlements answers; a contract with consumption also mete
 {{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
-{{if not .License}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
+{{if not .CA}}<button type="submit" name="action" value="subscribe-fail">Payment fails</button>{{end}}
 <button type="submit" name="action" value="cancel">Cancel</button>
 {{if .Contract}}<button type="submit" name="action" value="upgrade">Upgrade contract (+10)</button>
 <button type="submit" name="action" value="expire">Let the contract expire</button>
 <button type="submit" name="action" value="renew">Renew the contract</button>{{end}}
-{{if .License}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
+{{if .CA}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
 <button type="submit" name="action" value="agreement-event">Send this agreement event</button>{{end}}
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 <p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
@@ -116,11 +116,12 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 	}
 	type row struct {
 		store.SubscriptionRow
-		Contract, License bool
+		Contract bool
+		CA       bool // a concurrent-agreements buyer: EventBridge events, not SNS (awsfake.Identity.Legacy)
 	}
 	rows := make([]row, 0, len(subs.Items))
 	for _, it := range subs.Items {
-		r := row{SubscriptionRow: it, License: it.AWSLicenseArn != ""}
+		r := row{SubscriptionRow: it, CA: !awsfake.Identity{CustomerIdentifier: it.AWSCustomerIdentifier}.Legacy()}
 		if it.OfferID != nil {
 			r.Contract = contract[*it.OfferID]
 		}
@@ -189,7 +190,7 @@ func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
 		s.Sandbox.AWSEntitlements.Set(ident, grants...)
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
-	if ident.LicenseArn != "" && s.Sandbox.AWSAgreements != nil {
+	if !ident.Legacy() && s.Sandbox.AWSAgreements != nil {
 		// The terms the buyer accepted, as GetAgreementTerms answers them
 		// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
 		terms := awsfake.AgreementTerms{Start: now}
@@ -242,7 +243,10 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	ident := awsfake.Identity{CustomerAWSAccountID: sub.AWSCustomerAccountID, LicenseArn: sub.AWSLicenseArn,
 		CustomerIdentifier: sub.AWSCustomerIdentifier, ProductCode: sub.AWSProductCode}
 	contract := sub.Offer != nil && sub.Offer.Contract
-	license := ident.LicenseArn != ""
+	// Which model the buyer is, and so whether AWS tells of them by
+	// EventBridge (concurrent agreements) or SNS (legacy, even when the
+	// legacy buyer also has a license).
+	ca := !ident.Legacy()
 	now := s.Now()
 	back := func(title, text string) {
 		s.problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
@@ -252,14 +256,14 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	switch action {
 	case "subscribe-success":
 		s.Sandbox.AWSMetering.Subscribe(ident)
-		if license {
+		if ca {
 			s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, s.sandboxAgreement(c, sub, ident), now))
 		} else {
 			s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, sub.FreeTrial, now))
 		}
 	case "subscribe-fail":
-		if license {
-			back("No such AWS event", "AWS sends no payment-failure event that names a license (concurrent-agreement products).")
+		if ca {
+			back("No such AWS event", "AWS sends no payment-failure event for concurrent-agreement products (EventBridge).")
 			return
 		}
 		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, now))
@@ -269,7 +273,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		// Then the contract's grants end (GetEntitlements lists them
 		// expired) and metering is refused, before AWS says it is over.
 		agreement := ""
-		if license {
+		if ca {
 			agreement = s.sandboxAgreement(c, sub, ident)
 		}
 		pending := awsfake.CancelRequested(ident, agreement, now)
@@ -294,7 +298,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 			return
 		}
 		agreement := ""
-		if license {
+		if ca {
 			agreement = s.sandboxAgreement(c, sub, ident)
 		}
 		switch action {
@@ -311,7 +315,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		case "expire":
 			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
 			s.Sandbox.AWSMetering.Unsubscribe(ident)
-			if license {
+			if ca {
 				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "EXPIRED"}.Body(now))
 			} else {
 				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
@@ -332,7 +336,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 			}
 			s.Sandbox.AWSEntitlements.Set(ident, renewed...)
 			s.Sandbox.AWSMetering.Subscribe(ident)
-			if license {
+			if ca {
 				next := "agmt-" + strings.ToLower(auth.RandomToken(12))
 				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: next, Intent: "RENEW",
 					PreviousID: agreement, Status: "ACTIVE", Start: now, End: now.AddDate(1, 0, 0), OfferID: "offer-sandbox-" + ident.ProductCode}.Body(now))
@@ -345,7 +349,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	case "agreement-event":
 		// The agreement events that change no state: AWS sends them for a
 		// running agreement; they show on the timeline, and some alert.
-		if !license {
+		if !ca {
 			back("No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge).")
 			return
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
+	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -32,6 +33,7 @@ type sandboxEnv struct {
 	sb     *api.Sandbox
 	apiKey string
 	offers map[string]store.Offer
+	meter  *metering.Meter
 }
 
 func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
@@ -49,8 +51,9 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	proc := &awsmp.Processor{Store: st, Log: log, AWS: client}
+	meter := &metering.Meter{Store: st, Log: log, Owner: "sandbox-test", AWS: client}
 	h, err = api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
-		Log: log, AWS: client, AWSEvents: proc, Sandbox: sb, Info: api.Info{BaseURL: srv.URL}})
+		Log: log, AWS: client, AWSEvents: proc, Meter: meter, Sandbox: sb, Info: api.Info{BaseURL: srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +90,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 		t.Fatal(err)
 	}
-	return &sandboxEnv{t: t, st: st, h: h, sb: sb, apiKey: key, offers: offers}
+	return &sandboxEnv{t: t, st: st, h: h, sb: sb, apiKey: key, offers: offers, meter: meter}
 }
 
 func (e *sandboxEnv) post(path string, form url.Values, hdr map[string]string) *httptest.ResponseRecorder {
@@ -240,12 +243,13 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 						t.Fatalf("moved back after the cancellation: %s → %s (%s)", te.FromState, te.ToState, te.Summary)
 					}
 				}
-				ref := sub.AWSCustomerIdentifier
-				if sub.AWSLicenseArn != "" {
-					ref = sub.AWSLicenseArn
-				}
-				if allowed, reason := e.access(ref); allowed {
-					t.Fatalf("access after the cancellation: allowed (%s)", reason)
+				for _, ref := range []string{sub.AWSCustomerIdentifier, sub.AWSCustomerAccountID, sub.AWSLicenseArn} {
+					if ref == "" {
+						continue
+					}
+					if allowed, reason := e.access(ref); allowed {
+						t.Fatalf("access by %s after the cancellation: allowed (%s)", ref, reason)
+					}
 				}
 				// What AWS answers now: the grant, expired.
 				var ents []store.Entitlement
@@ -263,8 +267,8 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 // TestSandboxWalksEveryAWSCase: what a newcomer can do in /sandbox/aws, and
 // what the simulated AWS answers, as AWS documents it. Both identity models
 // (reference §1): ResolveCustomer answers a concurrent-agreements buyer with
-// an account id and a license and no CustomerIdentifier (§3); legacy buyers'
-// notifications are SNS messages, concurrent-agreement buyers' EventBridge
+// an account id and a license and no CustomerIdentifier, a legacy buyer with
+// all four (§3); legacy buyers' notifications are SNS messages, concurrent-agreement buyers' EventBridge
 // events (§6). Both product types: GetEntitlements answers contract
 // dimensions only (§5; a tier's metered dimensions are consumption), a
 // SaaS subscription has none.
@@ -298,7 +302,7 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 		}
 		cases := []struct {
 			offer, plan string
-			license     bool
+			ca          bool // a concurrent-agreements buyer
 			grants      map[string]string
 			messages    []string
 		}{
@@ -316,7 +320,10 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 				if sub.State != "active" {
 					t.Fatalf("bought: %s", sub.State)
 				}
-				if c.license != (sub.AWSLicenseArn != "" && sub.AWSCustomerAccountID != "") || c.license == (sub.AWSCustomerIdentifier != "") {
+				// Every buyer has an account and a license; a legacy buyer the
+				// CustomerIdentifier too (§3: "Legacy products also return
+				// CustomerIdentifier"), a concurrent-agreements buyer none.
+				if sub.AWSLicenseArn == "" || sub.AWSCustomerAccountID == "" || sub.AWSProductCode == "" || c.ca == (sub.AWSCustomerIdentifier != "") {
 					t.Fatalf("identity: account %q license %q customer identifier %q", sub.AWSCustomerAccountID, sub.AWSLicenseArn, sub.AWSCustomerIdentifier)
 				}
 				got := grants(sub)
@@ -340,7 +347,7 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 					if s := e.waitState(sub.ID, "ended"); s.State != "ended" {
 						t.Fatal(s.State)
 					}
-					if c.license {
+					if c.ca {
 						// EventBridge times are whole seconds, and on equal
 						// times the end wins (lifecycle ordering rule): a
 						// renewal comes at least a second after the expiry.
@@ -352,7 +359,7 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 						t.Fatalf("renewed: term end %v, %d seats", s.TermEnd, s.Quantity)
 					}
 				}
-				if !c.license {
+				if !c.ca {
 					e.act(sub, "subscribe-fail")
 					e.waitState(sub.ID, "failed")
 					e.act(sub, "subscribe-success")
@@ -372,6 +379,164 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 			if !strings.Contains(rec.Body.String(), want) {
 				t.Fatalf("the sandbox page lacks %q", want)
 			}
+		}
+	})
+}
+
+// TestSandboxLegacyBuyerIsOneSubscription walks a legacy product's purchase
+// in /sandbox/aws (a SaaS subscription and a contract with consumption).
+// AWS's rules it checks (reference):
+//   - §3: for a legacy product, ResolveCustomer answers CustomerAWSAccountId,
+//     LicenseArn and ProductCode, and "Legacy products also return
+//     CustomerIdentifier"; §6.3/§6.4: its SNS messages name only
+//     customer-identifier and product-code. One purchase is one subscription
+//     carrying all four identities, whichever message named it.
+//   - §1: "NEVER meter the same customer in the same hour under both
+//     models": a legacy product is metered by CustomerIdentifier +
+//     ProductCode, so the simulated AWS receives no record under the license.
+//   - the access check answers the same by customer identifier and by
+//     account id; after unsubscribe-success ("revoke access") both refuse,
+//     and the contract stays ended.
+func TestSandboxLegacyBuyerIsOneSubscription(t *testing.T) {
+	old := api.SandboxCancelDelay
+	// Long enough for the final usage to be sent after unsubscribe-pending,
+	// before the cancellation completes (AWS: about an hour).
+	api.SandboxCancelDelay = 1500 * time.Millisecond
+	t.Cleanup(func() { api.SandboxCancelDelay = old })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newSandboxEnv(t, st)
+		for _, c := range []struct {
+			offer, plan string
+			dimension   string // asked of the access check: a dimension of the plan
+			grants      map[string]string
+		}{
+			{"legacy-saas", "", "api_calls", map[string]string{}},
+			{"legacy-contract", "premium_users", "premium_users", map[string]string{"premium_users": "10"}},
+		} {
+			t.Run(c.offer, func(t *testing.T) {
+				e.t = t
+				sub := e.buy(c.offer, c.plan) // fails unless the purchase made exactly one subscription
+				if sub.State != "active" || sub.AWSCustomerIdentifier == "" || sub.AWSCustomerAccountID == "" || sub.AWSLicenseArn == "" ||
+					sub.AWSProductCode != e.offers[c.offer].MarketplaceID {
+					t.Fatalf("bought: %s, customer identifier %q, account %q, license %q, product %q", sub.State,
+						sub.AWSCustomerIdentifier, sub.AWSCustomerAccountID, sub.AWSLicenseArn, sub.AWSProductCode)
+				}
+				var byLicense, byCustomer []store.Subscription
+				st.R.Where("aws_customer_account_id = ? AND aws_license_arn = ?", sub.AWSCustomerAccountID, sub.AWSLicenseArn).Find(&byLicense)
+				st.R.Where("aws_product_code = ? AND aws_customer_identifier = ?", sub.AWSProductCode, sub.AWSCustomerIdentifier).Find(&byCustomer)
+				if len(byLicense) != 1 || len(byCustomer) != 1 || byLicense[0].ID != sub.ID || byCustomer[0].ID != sub.ID {
+					t.Fatalf("by license %d subscriptions, by customer identifier %d; want both the one bought", len(byLicense), len(byCustomer))
+				}
+				// The messages were SNS only, on the subscription (and for a
+				// contract the entitlement) topic; none names a license.
+				var msgs []store.InboxMessage
+				st.R.Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
+				if len(msgs) == 0 {
+					t.Fatal("no notification reached the subscription")
+				}
+				for _, m := range msgs {
+					n, err := awsmp.ParseNotification(m.Body, "x")
+					if err != nil || n.Shape != "sns" || strings.Contains(m.Body, sub.AWSLicenseArn) {
+						t.Fatalf("a legacy buyer's notification: %v %.200s", err, m.Body)
+					}
+				}
+				var ents []store.Entitlement
+				st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+				got := map[string]string{}
+				for _, g := range ents {
+					got[g.Dimension] = g.Value
+				}
+				if len(got) != len(c.grants) || (len(c.grants) > 0 && got[c.plan] != c.grants[c.plan]) {
+					t.Fatalf("entitlements %v, want %v (GetEntitlements by CUSTOMER_IDENTIFIER)", got, c.grants)
+				}
+
+				// The access check: the same answer by every reference.
+				refs := []string{sub.AWSCustomerIdentifier, sub.AWSCustomerAccountID}
+				check := func(want bool) {
+					t.Helper()
+					for _, q := range []string{"", "&dimension=" + c.dimension + "&quantity=5"} {
+						for _, ref := range refs {
+							req := httptest.NewRequest(http.MethodGet, "/api/v1/access?customer="+url.QueryEscape(ref)+q, nil)
+							req.Header.Set("Authorization", "Bearer "+e.apiKey)
+							rec := httptest.NewRecorder()
+							e.h.ServeHTTP(rec, req)
+							var out struct {
+								Allowed        bool
+								Reason         string
+								SubscriptionID *uint `json:"subscription_id"`
+							}
+							if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
+								t.Fatalf("access: %d %s", rec.Code, rec.Body.String())
+							}
+							if out.Allowed != want {
+								t.Fatalf("access by %s%s: allowed=%v (%s), want %v", ref, q, out.Allowed, out.Reason, want)
+							}
+						}
+					}
+				}
+				check(true)
+
+				// Usage by either reference lands on the one subscription.
+				ts := time.Now().UTC().Add(-time.Second).Format(time.RFC3339)
+				for i, ref := range refs {
+					req := httptest.NewRequest(http.MethodPost, "/api/v1/usage", strings.NewReader(
+						`{"events":[{"id":"legacy-`+itoa(sub.ID)+`-`+strconv.Itoa(i)+`","customer":"`+ref+`","dimension":"api_calls","quantity":7,"timestamp":"`+ts+`"}]}`))
+					req.Header.Set("Authorization", "Bearer "+e.apiKey)
+					req.Header.Set("Content-Type", "application/json")
+					rec := httptest.NewRecorder()
+					e.h.ServeHTTP(rec, req)
+					var out struct{ Results []metering.Result }
+					if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 || len(out.Results) != 1 ||
+						out.Results[0].Status != "accepted" || out.Results[0].SubscriptionID == nil || *out.Results[0].SubscriptionID != sub.ID {
+						t.Fatalf("usage by %s: %d %s", ref, rec.Code, rec.Body.String())
+					}
+				}
+
+				// Cancel: unsubscribe-pending, the final hour sealed and sent
+				// at once (§6.3), then unsubscribe-success.
+				e.act(sub, "cancel")
+				e.waitState(sub.ID, "unsubscribe_pending")
+				if err := e.meter.SealFinal(ctx, sub.ID); err != nil {
+					t.Fatal(err)
+				}
+				legacyKey := "legacy:" + sub.AWSProductCode + ":" + sub.AWSCustomerIdentifier
+				caKey := "ca:" + sub.AWSCustomerAccountID + ":" + sub.AWSLicenseArn
+				received := 0
+				for k, n := range e.sb.AWSMetering.Received() {
+					switch {
+					case strings.HasPrefix(k, caKey+"|"):
+						t.Fatalf("the simulated AWS received %d record(s) under the license: %s", n, k)
+					case strings.HasPrefix(k, legacyKey+"|"):
+						received += n
+					}
+				}
+				var billed int32
+				for _, r := range e.sb.AWSMetering.Metered() {
+					switch r.Key {
+					case caKey:
+						t.Fatalf("billed under the license: %+v", r)
+					case legacyKey:
+						billed += r.Quantity
+					}
+				}
+				if received == 0 || billed != 14 {
+					t.Fatalf("AWS received %d record(s) under the customer identifier and billed %d, want the 14 calls", received, billed)
+				}
+
+				sub = e.waitState(sub.ID, "ended")
+				check(false)
+				e.settle()
+				st.R.First(&sub, sub.ID)
+				if sub.State != "ended" {
+					t.Fatalf("after the cancellation: %s", sub.State)
+				}
+				for _, te := range e.timeline(sub.ID) {
+					if te.FromState == "ended" && te.ToState != "ended" {
+						t.Fatalf("moved back after the cancellation: %s → %s (%s)", te.FromState, te.ToState, te.Summary)
+					}
+				}
+			})
 		}
 	})
 }

@@ -199,11 +199,13 @@ func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store
 			identity: awsfake.Identity{ProductCode: offer.MarketplaceID}, agreement: "agmt-" + hex(rng, 24),
 			cancelAgo: time.Duration(1+rng.IntN(50)) * time.Minute, lifetime: time.Duration(24+rng.IntN(24*200)) * time.Hour,
 			upgrade: rng.IntN(3) == 0}
+		// What ResolveCustomer answers (reference §1, §3): the buyer's
+		// account and license, and for a legacy product the
+		// CustomerIdentifier too, all four at once.
+		b.identity.CustomerAWSAccountID = cust.AWSAccountID
+		b.identity.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
 		if offer.IdentityModel == "legacy" {
 			b.identity.CustomerIdentifier = randomID(rng, "X", 11)
-		} else {
-			b.identity.CustomerAWSAccountID = cust.AWSAccountID
-			b.identity.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
 		}
 		if b.units == 0 {
 			b.units = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]

@@ -168,7 +168,7 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 	}
 	id, contract, t := b.identity, b.offer.Contract, b.start
 	paid := b.roll >= 8 && !(b.roll >= 62 && b.roll < 67) // 0–7 not confirmed yet, 62–66 payment fails
-	legacy := id.LicenseArn == ""
+	legacy := id.Legacy()
 	if contract && paid {
 		w.ents.Set(id, contractGrants(b.plan, b.units, t.AddDate(1, 0, 0))...)
 	}
@@ -191,7 +191,7 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 		if err := register(); err != nil {
 			return err
 		}
-		if legacy { // AWS sends no payment-failure event that names a license
+		if legacy { // AWS sends no payment-failure event to concurrent-agreement products
 			if err := w.deliver(ctx, at(t.Add(3*time.Minute)), []string{awsfake.SNSNotification("subscribe-fail", id, b.freeTrial, at(t.Add(3*time.Minute)))}); err != nil {
 				return err
 			}
@@ -247,17 +247,19 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 }
 
 // finish gives the subscription what the buyer's onboarding form and the
-// seller would: the customer (legacy identities carry no account), a name,
-// the test flag.
+// seller would: the customer, a name, the test flag. The subscription is
+// found by the key of the buyer's model: a legacy buyer's product code and
+// CustomerIdentifier (they carry an account and a license too), else
+// account and license.
 func (w *awsWorld) finish(ctx context.Context, b awsBuyer, err error) error {
 	if err != nil {
 		return err
 	}
 	q := w.st.W.WithContext(ctx).Model(&store.Subscription{})
-	if b.identity.LicenseArn != "" {
-		q = q.Where("aws_customer_account_id = ? AND aws_license_arn = ?", b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
-	} else {
+	if b.identity.Legacy() {
 		q = q.Where("aws_product_code = ? AND aws_customer_identifier = ?", b.identity.ProductCode, b.identity.CustomerIdentifier)
+	} else {
+		q = q.Where("aws_customer_account_id = ? AND aws_license_arn = ?", b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
 	}
 	var sub store.Subscription
 	if err := q.Session(&gorm.Session{}).Limit(1).Find(&sub).Error; err != nil {

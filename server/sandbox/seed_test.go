@@ -72,10 +72,31 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 				t.Fatalf("subscription %d: entitlements on a non-contract product", s.ID)
 			case s.Offer.Contract && s.State == "active" && (current == 0 || s.Quantity == 0 || s.TermEnd == nil || !s.TermEnd.After(now) || s.Plan == nil):
 				t.Fatalf("active contract %d: %d current grants, %d seats, term end %v, plan %v", s.ID, current, s.Quantity, s.TermEnd, s.Plan)
-			case s.Offer.Contract && s.State == "active" && s.AWSLicenseArn != "" && s.TermStart == nil:
+			case s.Offer.Contract && s.State == "active" && s.AWSCustomerIdentifier == "" && s.TermStart == nil:
+				// A concurrent-agreements contract: Purchase Agreement Created
+				// gives the term. A legacy buyer has a license too, but AWS
+				// tells them only by SNS, which names no agreement (§6.3, §6.4).
 				t.Fatalf("active contract %d without the agreement's start", s.ID)
 			case s.Offer.Contract && s.State == "ended" && current > 0:
 				t.Fatalf("ended contract %d still holds %d current grants", s.ID, current)
+			}
+		}
+		// One buyer, one subscription, carrying every identity AWS gave
+		// (reference §1, §3): a legacy buyer the CustomerIdentifier and the
+		// account and license ResolveCustomer also answers; no identity is
+		// on two subscriptions.
+		seenRef := map[string]uint{}
+		for _, s := range subs {
+			legacy := s.Offer.IdentityModel == "legacy"
+			if s.AWSCustomerAccountID == "" || s.AWSLicenseArn == "" || s.AWSProductCode == "" || legacy != (s.AWSCustomerIdentifier != "") {
+				t.Fatalf("%s subscription %d: account %q, license %q, product %q, customer identifier %q", s.Offer.IdentityModel, s.ID,
+					s.AWSCustomerAccountID, s.AWSLicenseArn, s.AWSProductCode, s.AWSCustomerIdentifier)
+			}
+			for _, ref := range []string{s.AWSLicenseArn, s.AWSCustomerIdentifier} {
+				if other, dup := seenRef[ref]; ref != "" && dup {
+					t.Fatalf("subscriptions %d and %d share %s", other, s.ID, ref)
+				}
+				seenRef[ref] = s.ID
 			}
 		}
 		for _, st := range []string{"pending", "active", "unsubscribe_pending", "ended", "failed"} {

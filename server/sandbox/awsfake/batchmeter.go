@@ -141,11 +141,14 @@ func (m *Metering) Metered() []MeteredRecord {
 	return out
 }
 
+// identityKey is the key of the identity's model (Legacy): a legacy buyer
+// is known by product code and CustomerIdentifier even when AWS also gave
+// them an account and a license; anyone else by account and license.
 func identityKey(id Identity) string {
-	if id.LicenseArn != "" {
-		return "ca:" + id.CustomerAWSAccountID + ":" + id.LicenseArn
+	if id.Legacy() {
+		return "legacy:" + id.ProductCode + ":" + id.CustomerIdentifier
 	}
-	return "legacy:" + id.ProductCode + ":" + id.CustomerIdentifier
+	return "ca:" + id.CustomerAWSAccountID + ":" + id.LicenseArn
 }
 
 // identityKeys are the keys a buyer can be metered under. For products
@@ -156,15 +159,9 @@ func identityKey(id Identity) string {
 // customer and hour are billed twice". The fake bills both too, so a test
 // sees a double charge in Metered() instead of a refusal that would hide it.
 func identityKeys(id Identity) []string {
-	var out []string
-	if id.CustomerIdentifier != "" {
-		out = append(out, "legacy:"+id.ProductCode+":"+id.CustomerIdentifier)
-	}
-	if id.LicenseArn != "" {
+	out := []string{identityKey(id)}
+	if id.Legacy() && id.LicenseArn != "" {
 		out = append(out, "ca:"+id.CustomerAWSAccountID+":"+id.LicenseArn)
-	}
-	if len(out) == 0 {
-		out = append(out, identityKey(id))
 	}
 	return out
 }

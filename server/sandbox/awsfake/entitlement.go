@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,15 +40,30 @@ func (e *Entitlements) Calls() int {
 // NewEntitlements returns an empty fake.
 func NewEntitlements() *Entitlements { return &Entitlements{PageSize: 2} }
 
+// The grants are kept per buyer, by the key of the buyer's model
+// (identityKey): a legacy buyer's by product code and CustomerIdentifier,
+// whether the caller names them with or without the account and license
+// AWS also gave them; a concurrent-agreements buyer's by account and
+// license. Each grant carries the buyer's full identity, so GetEntitlements
+// finds it by any filter AWS allows (CUSTOMER_IDENTIFIER for a legacy
+// product, CUSTOMER_AWS_ACCOUNT_ID or LICENSE_ARN otherwise).
+
 // Set replaces the entitlements of one license (or legacy customer).
 func (e *Entitlements) Set(id Identity, ents ...Entitlement) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	key := identityKey(id)
 	kept := e.items[:0]
 	for _, it := range e.items {
-		if it.Identity != id {
+		if identityKey(it.Identity) != key {
 			kept = append(kept, it)
+			continue
 		}
+		// The caller may name the buyer by fewer fields than AWS gave
+		// them (a legacy customer without their license): keep the rest.
+		id.CustomerAWSAccountID = cmp.Or(id.CustomerAWSAccountID, it.CustomerAWSAccountID)
+		id.LicenseArn = cmp.Or(id.LicenseArn, it.LicenseArn)
+		id.CustomerIdentifier = cmp.Or(id.CustomerIdentifier, it.CustomerIdentifier)
 	}
 	for _, it := range ents {
 		it.Identity = id
@@ -61,9 +77,10 @@ func (e *Entitlements) Set(id Identity, ents ...Entitlement) {
 func (e *Entitlements) Of(id Identity) []Entitlement {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	key := identityKey(id)
 	var out []Entitlement
 	for _, it := range e.items {
-		if it.Identity == id {
+		if identityKey(it.Identity) == key {
 			out = append(out, it)
 		}
 	}
@@ -77,8 +94,9 @@ func (e *Entitlements) Of(id Identity) []Entitlement {
 func (e *Entitlements) Expire(id Identity, at time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	key := identityKey(id)
 	for i := range e.items {
-		if e.items[i].Identity == id && e.items[i].Expiration.After(at) {
+		if identityKey(e.items[i].Identity) == key && e.items[i].Expiration.After(at) {
 			e.items[i].Expiration = at
 		}
 	}
