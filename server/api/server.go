@@ -20,6 +20,7 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/seats"
@@ -59,6 +60,12 @@ type Deps struct {
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
+
+	// Outbound says which addresses webhook endpoints and Slack/Teams
+	// alert channels may have (default: public ones only). The dispatcher
+	// and the alert service enforce it at connect time; the API checks
+	// entered URLs with it.
+	Outbound netguard.Policy
 
 	// Alerts sends alerts to the seller's team (nil: test buttons refuse).
 	Alerts *alerts.Service

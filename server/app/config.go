@@ -66,6 +66,7 @@ var serveSettings = []setting{
 	{flag: "smtp-username", env: "MARKETGATE_SMTP_USERNAME", usage: "SMTP user name (empty: no authentication)"},
 	{flag: "smtp-password", env: "MARKETGATE_SMTP_PASSWORD", usage: "SMTP password", secret: true},
 	{flag: "smtp-from", env: "MARKETGATE_SMTP_FROM", usage: "sender of e-mail alerts, e.g. \"Marketgate <alerts@example.com>\""},
+	{flag: "outbound-allow-private", env: "MARKETGATE_OUTBOUND_ALLOW_PRIVATE", def: "false", usage: "let webhook endpoints and Slack/Teams alert channels reach loopback and private-network addresses (refused by default; link-local and cloud metadata addresses stay refused)", boolean: true},
 	{flag: "log-format", env: "MARKETGATE_LOG_FORMAT", def: "text", usage: "log format: text or json"},
 	{flag: "log-level", env: "MARKETGATE_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error"},
 }
