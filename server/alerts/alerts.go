@@ -77,14 +77,14 @@ type SMTP struct {
 
 // Service raises alerts and sends them.
 type Service struct {
-	Store   *store.Store
-	Log     *slog.Logger
-	SMTP    *SMTP        // nil: e-mail alerts are not available
-	HTTP    *http.Client // for incoming webhooks (nil: Policy's client, 10 s timeout, no redirects)
+	Store *store.Store
+	Log   *slog.Logger
+	SMTP  *SMTP        // nil: e-mail alerts are not available
+	HTTP  *http.Client // for incoming webhooks (nil: Policy's client, 10 s timeout, no redirects)
 	// Policy says which addresses Slack and Teams targets may have
 	// (default: public ones only).
-	Policy netguard.Policy
-	BaseURL string       // links in alerts
+	Policy  netguard.Policy
+	BaseURL string // links in alerts
 	// Window: after the first notice, a channel hears of an alert's repeats
 	// at most once per window (default 1 h).
 	Window time.Duration

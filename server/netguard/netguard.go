@@ -79,7 +79,7 @@ func prefixes(ss ...string) []netip.Prefix {
 
 // Check says whether an address may be called.
 func (p Policy) Check(ip netip.Addr) error {
-	ip = ip.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	ip = ip.Unmap()         // ::ffff:127.0.0.1 is 127.0.0.1
 	if nat64.Contains(ip) { // 64:ff9b::7f00:1 reaches 127.0.0.1 through a NAT64 gateway
 		b := ip.As16()
 		ip = netip.AddrFrom4([4]byte(b[12:16]))

@@ -41,7 +41,7 @@ func TestCheckAddresses(t *testing.T) {
 		{"::", false, false},
 		{"224.0.0.1", false, false},
 		{"255.255.255.255", false, false},
-		{"64:ff9b::7f00:1", false, true},    // NAT64 of 127.0.0.1
+		{"64:ff9b::7f00:1", false, true},     // NAT64 of 127.0.0.1
 		{"64:ff9b::a9fe:a9fe", false, false}, // NAT64 of 169.254.169.254
 		{"2002:7f00:1::1", false, false},     // 6to4 of 127.0.0.1
 		{"172.32.0.1", true, true},
@@ -92,7 +92,7 @@ func TestClientRefusesAfterResolution(t *testing.T) {
 	defer srv.Close()
 	byName := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	for _, u := range []string{srv.URL, byName} {
-		res, err := netguard.Policy{}.Client(5 * time.Second).Post(u, "application/json", strings.NewReader("{}"))
+		res, err := netguard.Policy{}.Client(5*time.Second).Post(u, "application/json", strings.NewReader("{}"))
 		if err == nil {
 			res.Body.Close()
 			t.Fatalf("%s: answered %d, want refused", u, res.StatusCode)
@@ -125,7 +125,7 @@ func TestClientFollowsNoRedirect(t *testing.T) {
 		http.Redirect(w, r, target.URL+"/internal", http.StatusTemporaryRedirect)
 	}))
 	defer bounce.Close()
-	res, err := netguard.Policy{AllowPrivate: true}.Client(5 * time.Second).Post(bounce.URL, "application/json", strings.NewReader("{}"))
+	res, err := netguard.Policy{AllowPrivate: true}.Client(5*time.Second).Post(bounce.URL, "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ type Dispatcher struct {
 	HTTP  *http.Client // nil: Policy's client, 10 s timeout, no redirects
 	// Policy says which addresses endpoints may have (default: public ones only).
 	Policy netguard.Policy
-	Owner string       // this process, for leases
+	Owner  string // this process, for leases
 
 	// GiveUpAfter: a delivery not accepted this long after its event is
 	// marked failed (default 26 h: more than a day of retries).
@@ -91,9 +91,9 @@ type Dispatcher struct {
 }
 
 const (
-	leaseFor     = 60 * time.Second
-	claimBatch   = 50
-	inFlight     = 8
+	leaseFor   = 60 * time.Second
+	claimBatch = 50
+	inFlight   = 8
 	// excerptBytes of an endpoint's answer are kept in the delivery log:
 	// enough for a status message, too little to read a page through it.
 	excerptBytes = 256
