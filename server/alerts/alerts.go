@@ -285,6 +285,9 @@ func (s *Service) post(ctx context.Context, target string, body any) error {
 	return nil
 }
 
+// SendMail sends one plain-text e-mail (e-mail verification links).
+func (s *Service) SendMail(to, subject, text string) error { return s.sendMail(to, subject, text, "") }
+
 func (s *Service) sendMail(to, subject, text, link string) error {
 	if s.SMTP == nil || s.SMTP.Addr == "" || s.SMTP.From == "" {
 		return ErrNoSMTP

@@ -382,7 +382,7 @@ func safeNext(next string) string {
 // ---- Sign in with Microsoft (portal) ----
 
 func (s *Server) authOptions(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"microsoft": s.AzureSignIn != nil})
+	c.JSON(http.StatusOK, gin.H{"microsoft": s.AzureSignIn != nil, "sso": s.ssoInfo()})
 }
 
 // microsoftSignIn starts an Entra sign-in for the portal: a returning

@@ -51,11 +51,14 @@ type userView struct {
 	Disabled           bool       `json:"disabled"`
 	LastLoginAt        *time.Time `json:"last_login_at"`
 	CreatedAt          time.Time  `json:"created_at"`
+	TwoFactorEnabled   bool       `json:"two_factor_enabled"`
+	SSO                bool       `json:"sso"` // bound to the company's identity provider
 }
 
 func viewUser(u *store.User) userView {
 	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, CustomerID: u.CustomerID,
-		MustChangePassword: u.MustChangePassword, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+		MustChangePassword: u.MustChangePassword, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt,
+		TwoFactorEnabled: u.TOTPEnabledAt != nil, SSO: u.OIDCSubject != ""}
 }
 
 func (s *Server) login(c *gin.Context) {
@@ -90,10 +93,15 @@ func (s *Server) login(c *gin.Context) {
 	}
 	if !auth.VerifyPassword(hash, in.Password) || u == nil || u.Disabled {
 		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", c.ClientIP())
+		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "password"})
 		s.failCode(c, apperr.InvalidCredentials, "wrong e-mail or password")
 		return
 	}
 	s.accountLimiter.Reset(email)
+	if u.TOTPEnabledAt != nil { // second step: twofactor.go
+		s.startTwoFactor(c, u)
+		return
+	}
 	sess, err := s.Sessions.Get(c.Request, SessionCookie)
 	if err != nil {
 		s.fail(c, err)
@@ -114,8 +122,8 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.audit(c, u, "auth.login", "user", u.ID, nil, nil)
-	c.JSON(http.StatusOK, gin.H{"user": viewUser(u)})
+	s.auditSignIn(c, "auth.login", u.Email, u, map[string]any{"method": "password"})
+	s.me(c, u)
 }
 
 func (s *Server) tooMany(c *gin.Context, wait time.Duration) {
@@ -138,8 +146,15 @@ func (s *Server) logout(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) me(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"user": viewUser(currentUser(c))})
+func (s *Server) getMe(c *gin.Context) { s.me(c, currentUser(c)) }
+
+func (s *Server) me(c *gin.Context, u *store.User) {
+	v, err := s.viewMe(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": v})
 }
 
 func (s *Server) changePassword(c *gin.Context) {

@@ -29,7 +29,15 @@ func (s *Server) routes(r *gin.Engine) {
 	api := r.Group("/api", s.crossOrigin, noStore)
 	api.POST("/auth/login", s.login)
 	api.POST("/auth/logout", s.logout)
-	api.GET("/auth/me", s.allow(signedIn), s.me)
+	api.GET("/auth/me", s.allow(signedIn), s.getMe)
+	api.POST("/auth/login/2fa", s.loginSecondFactor)
+	api.POST("/auth/2fa/setup", s.allow(signedIn), s.twoFactorSetup)
+	api.GET("/auth/2fa/qr.png", s.allow(signedIn), s.twoFactorQR)
+	api.POST("/auth/2fa/enable", s.allow(signedIn), s.twoFactorEnable)
+	api.POST("/auth/2fa/disable", s.allow(signedIn), s.twoFactorDisable)
+	api.POST("/auth/2fa/recovery-codes", s.allow(signedIn), s.twoFactorRecoveryCodes)
+	api.GET("/security", s.allow(adminOnly), s.getSecuritySettings)
+	api.PUT("/security", s.allow(adminOnly), s.putSecuritySettings)
 	api.GET("/auth/options", s.authOptions)
 	api.POST("/auth/password", s.allow(signedIn), s.changePassword)
 
@@ -128,6 +136,10 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/invite", noStore, s.invite)
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
+	// Seller staff: single sign-on with the company's identity provider
+	// (OpenID Connect; the state travels in a signed, encrypted cookie).
+	r.GET("/auth/sso", noStore, s.ssoStart)
+	r.GET("/auth/sso/callback", noStore, s.ssoCallback)
 
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {

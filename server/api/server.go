@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/securecookie"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marketgate/marketgate/server/alerts"
@@ -61,6 +63,16 @@ type Deps struct {
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
 
+	// SSO signs seller staff in with the company's identity provider
+	// (nil: not configured). SSOStateKey (64 bytes) signs and encrypts the
+	// sign-in's state cookie; all replicas need the same one.
+	SSO         *auth.SSO
+	SSOStateKey []byte
+
+	// Mail sends e-mail (nil: mail is not configured); with it, an e-mail
+	// address is verified before it becomes an account's identity.
+	Mail Mailer
+
 	// Outbound says which addresses webhook endpoints and Slack/Teams
 	// alert channels may have (default: public ones only). The dispatcher
 	// and the alert service enforce it at connect time; the API checks
@@ -100,6 +112,14 @@ type Server struct {
 	cop            *http.CrossOriginProtection
 	metrics        *httpMetrics
 	seats          *seats.Service
+	secSettings    securitySettings
+	ssoOnce        sync.Once
+	ssoCodecV      securecookie.Codec
+}
+
+// Mailer sends one plain-text e-mail.
+type Mailer interface {
+	SendMail(to, subject, text string) error
 }
 
 // SessionCookie is the session cookie's name.

@@ -492,6 +492,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
 	}
+	if deps.SSO, deps.SSOStateKey, err = setupSSO(v, baseURL, key); err != nil {
+		return err
+	}
+	if alertSvc.SMTP != nil {
+		deps.Mail = alertSvc
+	}
 	handler, err := api.New(deps)
 	if err != nil {
 		return usageError{err}
