@@ -48,8 +48,8 @@ type User struct {
 	// OIDCSubject binds a seller staff account to its identity provider
 	// account ("issuer|sub"); once set, single sign-on matches by it only.
 	OIDCSubject string `gorm:"column:oidc_subject"`
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Session is a signed-in browser session (gorilla/sessions data, encoded).
