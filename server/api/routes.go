@@ -121,6 +121,10 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/aws/onboarding", s.awsOnboarding)
 	mp.POST("/aws/onboarding", s.awsOnboardingSubmit)
 	mp.GET("/aws/welcome", s.awsWelcome)
+	// The e-mail verification link (when mail is configured): the GET shows
+	// a button, the same-origin POST creates the account.
+	mp.GET("/aws/verify", s.awsVerify)
+	mp.POST("/aws/verify", s.awsVerifySubmit)
 	// Microsoft: the landing page signs the buyer in with Entra (code flow,
 	// response_mode=query, so no cross-site POST); the webhook authenticates
 	// by Entra bearer token; the buyer's activate button is a same-origin form.
