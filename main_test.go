@@ -321,7 +321,7 @@ func TestCommands(t *testing.T) {
 			"--azure-client-secret", "s", "--azure-webhook-insecure"}, 2, "refused when the API URL is https"},
 		{"half a Microsoft configuration", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t"}, 2, "set all of --azure-tenant-id"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
-		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 12 migration"},
+		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "applied 13 migration"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},
