@@ -374,6 +374,11 @@ func (s *Server) startSession(c *gin.Context, u *store.User, next string) {
 		return
 	}
 	_ = s.Store.TouchLogin(ctx, u.ID, s.Now().UTC())
+	method := "invitation"
+	if u.EntraObjectID != "" {
+		method = "microsoft"
+	}
+	s.auditSignIn(c, "auth.login", u.Email, u, map[string]any{"method": method})
 	c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
