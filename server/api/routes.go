@@ -64,6 +64,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/users/invites/:id/revoke", s.allow(adminOnly), s.revokeStaffInvite)
 	api.PATCH("/users/:id", s.allow(adminOnly), s.updateUser)
 	api.POST("/users/:id/reset-password", s.allow(adminOnly), s.resetPassword)
+	api.POST("/users/:id/reset-2fa", s.allow(adminOnly), s.resetTwoFactor)
 	api.GET("/audit", s.allow(adminOnly), s.listAudit)
 	api.GET("/apikeys", s.allow(adminOnly), s.listAPIKeys)
 	api.POST("/apikeys", s.allow(adminOnly), s.createAPIKey)

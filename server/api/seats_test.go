@@ -510,6 +510,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"POST /api/users/invites":                               {class: seller, body: `{"email":"x@y.example","role":"viewer"}`},
 			"POST /api/users/invites/:id/revoke":                    {class: seller},
 			"POST /api/users/:id/reset-password":                    {class: seller},
+			"POST /api/users/:id/reset-2fa":                         {class: seller},
 			"GET /api/customers/:id":                                {class: seller},
 			"POST /api/offers":                                      {class: seller, body: `{"marketplace":"azure","name":"X","marketplace_id":"x"}`},
 			"PATCH /api/offers/:id":                                 {class: seller, body: `{"name":"X"}`},

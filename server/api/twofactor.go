@@ -418,3 +418,38 @@ func (s *Server) putSecuritySettings(c *gin.Context) {
 	}
 	s.getSecuritySettings(c)
 }
+
+// resetTwoFactor turns another user's two-factor authentication off (an
+// admin, for someone who lost the phone and the recovery codes); their
+// sessions end, and if an admin requires it they set it up again at the
+// next sign-in.
+func (s *Server) resetTwoFactor(c *gin.Context) {
+	u, ok := byPathID[store.User](s, c, "user")
+	if !ok {
+		return
+	}
+	if u.ID == currentUser(c).ID {
+		s.failCode(c, apperr.Conflict, "turn your own two-factor authentication off in Settings")
+		return
+	}
+	if u.TOTPEnabledAt == nil {
+		s.failCode(c, apperr.Conflict, "two-factor authentication is not on for this user")
+		return
+	}
+	ctx := c.Request.Context()
+	if err := s.Store.DisableTOTP(ctx, u.ID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+		s.fail(c, err)
+		return
+	}
+	after, err := s.Store.UserByID(ctx, u.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.audit(c, currentUser(c), "user.2fa_reset", "user", u.ID, gin.H{"two_factor": true}, gin.H{"two_factor": false, "sessions": "ended"})
+	c.JSON(http.StatusOK, gin.H{"user": viewUser(after)})
+}

@@ -149,6 +149,24 @@ func TestTwoFactorSignIn(t *testing.T) {
 			t.Fatalf("auth.login_failed rows: %+v", rows)
 		}
 
+		// An admin can reset another user's second factor (lost phone and
+		// codes): their sessions end; never their own this way.
+		e.user("second@seller.com", store.RoleAdmin, nil)
+		second := e.login("second@seller.com")
+		var target struct{ User struct{ ID uint } }
+		b.get("/api/auth/me").json(t, &target)
+		second.do(http.MethodPost, fmt.Sprintf("/api/users/%d/reset-2fa", target.User.ID), "", nil).json(t, &struct{}{})
+		if r := b.get("/api/subscriptions"); r.code != 401 {
+			t.Fatalf("after a reset the user's session lives on: %d", r.code)
+		}
+		if rows := auditRows(t, st, "user.2fa_reset"); len(rows) != 1 {
+			t.Fatalf("user.2fa_reset rows: %d", len(rows))
+		}
+		second.do(http.MethodPost, fmt.Sprintf("/api/users/%d/reset-2fa", target.User.ID), "", nil).errCode(t, 409, "conflict")
+		b = e.login("admin@seller.com")
+		enrol(t, b, *now)
+		*now = now.Add(30 * time.Second)
+
 		// Turning it off needs the password; then the password signs in alone.
 		b.do(http.MethodPost, "/api/auth/2fa/disable", `{"current_password":"wrong-password-1"}`, nil).errCode(t, 401, "invalid_credentials")
 		if r := b.do(http.MethodPost, "/api/auth/2fa/disable", fmt.Sprintf(`{"current_password":%q}`, testPassword), nil); r.code != 204 {
