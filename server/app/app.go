@@ -796,7 +796,8 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 				log.Warn("retention sweep failed", "err", err)
 			} else {
 				log.Debug("retention sweep", "sessions", n.Sessions, "sign_ins", n.SignIns, "purchase_tokens", n.PurchaseTokens,
-					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles)
+					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles,
+					"email_verifications", n.EmailVerifications)
 			}
 		}
 	}
