@@ -66,6 +66,9 @@ func (s *Server) ssoStart(c *gin.Context) {
 		loginFailed(c, "Single sign-on is not set up on this portal.")
 		return
 	}
+	if !s.allowAnonymous(c, "sso-start", ssoLimit) {
+		return
+	}
 	st := ssoState{State: auth.RandomToken(24), Nonce: auth.RandomToken(24), Verifier: oauth2.GenerateVerifier(), Next: SafeNext(c.Query("next"))}
 	enc, err := securecookie.EncodeMulti(ssoCookie, st, s.ssoCodec())
 	if err != nil {
@@ -86,6 +89,11 @@ func (s *Server) ssoStart(c *gin.Context) {
 func (s *Server) ssoCallback(c *gin.Context) {
 	if s.SSO == nil {
 		loginFailed(c, "Single sign-on is not set up on this portal.")
+		return
+	}
+	// A state cookie can be replayed until it expires, and refusals are
+	// audited: the callback has its own per-client allowance (finding 4).
+	if !s.allowAnonymous(c, "sso-callback", ssoLimit) {
 		return
 	}
 	ctx := c.Request.Context()

@@ -307,3 +307,57 @@ func TestSingleSignOn(t *testing.T) {
 		}
 	})
 }
+
+// Issue 15, finding 4: "Unauthenticated endpoints store only bounded,
+// useful data, are rate-limited per client". A state cookie can be
+// replayed until it expires and every refused callback writes an audit
+// row, so the callback (and the start) have a per-client allowance.
+func TestSingleSignOnRateLimitedPerClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newOIDCProvider(t)
+		e := ssoEnv(t, st, p)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/auth/sso", nil))
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusFound || err != nil {
+			t.Fatalf("start: %d %q", rec.Code, rec.Header().Get("Location"))
+		}
+		var stateCookie *http.Cookie
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == "marketgate_sso" {
+				stateCookie = c
+			}
+		}
+		callback := func(ip string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodGet, "/auth/sso/callback?error=access_denied&state="+url.QueryEscape(loc.Query().Get("state")), nil)
+			req.RemoteAddr = ip + ":40000"
+			req.AddCookie(stateCookie)
+			out := httptest.NewRecorder()
+			e.h.ServeHTTP(out, req)
+			return out
+		}
+		for i := 0; i < 30; i++ {
+			loginError(t, callback("198.51.100.40"))
+		}
+		if out := callback("198.51.100.40"); out.Code != http.StatusTooManyRequests || out.Header().Get("Retry-After") == "" {
+			t.Fatalf("callback over the allowance: %d", out.Code)
+		}
+		if n := len(auditRows(t, st, "auth.login_failed")); n != 30 {
+			t.Fatalf("refused callbacks audited: %d, want 30 (none past the allowance)", n)
+		}
+		loginError(t, callback("198.51.100.41")) // another client is not affected
+
+		for i := 1; i < 30; i++ { // the start's own allowance (one used above)
+			start := httptest.NewRecorder()
+			e.h.ServeHTTP(start, httptest.NewRequest(http.MethodGet, "/auth/sso", nil))
+			if start.Code != http.StatusFound {
+				t.Fatalf("start #%d: %d", i, start.Code)
+			}
+		}
+		start := httptest.NewRecorder()
+		e.h.ServeHTTP(start, httptest.NewRequest(http.MethodGet, "/auth/sso", nil))
+		if start.Code != http.StatusTooManyRequests {
+			t.Fatalf("start over the allowance: %d", start.Code)
+		}
+	})
+}
