@@ -23,7 +23,9 @@ func TestWebhookSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=webhook-test-password"}
-	s := startOn(t, addr, dir, env, "--sandbox")
+	// The receiver runs on this machine: allow private networks, as a
+	// seller with an internal endpoint would.
+	s := startOn(t, addr, dir, env, "--sandbox", "--outbound-allow-private")
 	base := "http://" + addr
 	c := client(t)
 	postJSON(t, c, base+"/api/auth/login", `{"email":"admin@example.com","password":"webhook-test-password"}`).Body.Close()
@@ -110,7 +112,7 @@ func TestWebhookSurvivesKill(t *testing.T) {
 	up = true
 	mu.Unlock()
 
-	startOn(t, addr, dir, env, "--sandbox")
+	startOn(t, addr, dir, env, "--sandbox", "--outbound-allow-private")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()

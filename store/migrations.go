@@ -577,6 +577,38 @@ UPDATE azure_sign_ins SET purchase_token = '' WHERE used_at IS NOT NULL;
 	{"202612030018_sessions_hashed", `
 DELETE FROM sessions;
 `},
+	// Issue 15: two-factor authentication (TOTP and recovery codes) for
+	// password accounts, single sign-on (OIDC) subjects, and e-mail
+	// addresses verified before they become an account's identity.
+	{"202612030019_two_factor_sso_email_verification", `
+ALTER TABLE users ADD COLUMN totp_secret text NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_pending_secret text NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_enabled_at {{ts}};
+ALTER TABLE users ADD COLUMN totp_last_step bigint NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN oidc_subject text NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject <> '';
+CREATE TABLE recovery_codes (
+	id {{id}},
+	user_id {{ref}} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	code_hash varchar(64) NOT NULL,
+	used_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
+CREATE TABLE email_verifications (
+	id {{id}},
+	token_hash varchar(64) NOT NULL,
+	purpose varchar(32) NOT NULL,
+	email varchar(320) NOT NULL,
+	ticket_id {{ref}} REFERENCES onboarding_tickets (id) ON DELETE CASCADE,
+	data text NOT NULL DEFAULT '',
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX email_verifications_token ON email_verifications (token_hash);
+CREATE INDEX email_verifications_expires ON email_verifications (expires_at);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -38,8 +38,18 @@ type User struct {
 	Disabled           bool
 	EntraObjectID      string // customer admins who signed in with Microsoft Entra
 	LastLoginAt        *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Two-factor authentication (TOTP): the secret once confirmed, the one
+	// being set up, when it was turned on, and the last time step used (a
+	// code works once).
+	TOTPSecret        string     `gorm:"column:totp_secret"`
+	TOTPPendingSecret string     `gorm:"column:totp_pending_secret"`
+	TOTPEnabledAt     *time.Time `gorm:"column:totp_enabled_at"`
+	TOTPLastStep      int64      `gorm:"column:totp_last_step"`
+	// OIDCSubject binds a seller staff account to its identity provider
+	// account ("issuer|sub"); once set, single sign-on matches by it only.
+	OIDCSubject string `gorm:"column:oidc_subject"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Session is a signed-in browser session (gorilla/sessions data, encoded).

@@ -28,7 +28,7 @@ var DefaultRetention = Retention{SignIns: 24 * time.Hour, Tickets: 7 * 24 * time
 
 // Purged counts what one Purge removed, by kind.
 type Purged struct {
-	SignIns, PurchaseTokens, Tickets, FailedRegistrations, Throttles, Sessions int64
+	SignIns, PurchaseTokens, Tickets, FailedRegistrations, Throttles, Sessions, EmailVerifications int64
 }
 
 // Purge deletes what has outlived its retention period.
@@ -54,6 +54,12 @@ func (s *Store) Purge(ctx context.Context, r Retention) (Purged, error) {
 		return p, res.Error
 	}
 	p.FailedRegistrations = res.RowsAffected
+	// E-mail verification links (their data holds the chosen password's
+	// hash): once used or expired, at once.
+	if res = db.Where("expires_at < ? OR used_at IS NOT NULL", now).Delete(&EmailVerification{}); res.Error != nil {
+		return p, res.Error
+	}
+	p.EmailVerifications = res.RowsAffected
 	var err error
 	if p.Throttles, err = s.PurgeThrottles(ctx, now.Add(-r.Throttles), now); err != nil {
 		return p, err

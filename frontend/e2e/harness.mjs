@@ -40,14 +40,14 @@ export async function waitHealthy(url, proc) {
 
 /**
  * Starts `marketgate serve --sandbox` with a fresh data directory and a seller
- * admin (EMAIL, PASSWORD). Returns { base, log(), stop() }.
+ * admin (EMAIL, PASSWORD); extraArgs are more serve flags. Returns { base, log(), stop() }.
  */
-export async function startMarketgate() {
+export async function startMarketgate(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'marketgate-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let log = '';
-  const proc = spawn(BIN, ['serve', '--sandbox', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const proc = spawn(BIN, ['serve', '--sandbox', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...extraArgs], {
     env: { ...process.env, MARKETGATE_ADMIN_EMAIL: EMAIL, MARKETGATE_ADMIN_PASSWORD: PASSWORD },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

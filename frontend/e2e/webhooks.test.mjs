@@ -84,7 +84,8 @@ describe('webhooks and alerts in a real browser', () => {
   let endpointId;
 
   before(async () => {
-    [mg, hooks, slack] = await Promise.all([startMarketgate(), startReceiver(), startReceiver()]);
+    // The receivers run on this machine: allow private networks, as a seller with internal endpoints would.
+    [mg, hooks, slack] = await Promise.all([startMarketgate(['--outbound-allow-private']), startReceiver(), startReceiver()]);
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: mg.base });

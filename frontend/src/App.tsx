@@ -21,6 +21,7 @@ const OffersPage = lazy(() => import('./pages/Offers').then((m) => ({ default: m
 const UsersPage = lazy(() => import('./pages/Users').then((m) => ({ default: m.UsersPage })));
 const AuditPage = lazy(() => import('./pages/Audit').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
+const TwoFactorCard = lazy(() => import('./pages/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
 const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean; customerOnly?: boolean }[] = [
@@ -137,7 +138,22 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
         </Suspense>
       </main>
       {user.must_change_password && <ChangePassword />}
+      {!user.must_change_password && user.must_enable_two_factor && <RequireTwoFactor user={user} />}
     </div>
+  );
+}
+
+/** An admin requires two-factor authentication: set it up before anything else. */
+function RequireTwoFactor({ user }: { user: User }) {
+  return (
+    <Dialog isOpen title="Set up two-factor authentication" isCloseButtonShown={false} style={{ width: 680 }}>
+      <DialogBody>
+        <p>An admin requires two-factor authentication for all seller staff. Set it up to continue.</p>
+        <Suspense fallback={<Loading />}>
+          <TwoFactorCard user={user} />
+        </Suspense>
+      </DialogBody>
+    </Dialog>
   );
 }
 

@@ -14,6 +14,37 @@ export interface User {
   created_at?: string;
   /** GET /api/users: the organisation's name, for customer admins. */
   customer_name?: string;
+  /** Two-factor authentication (TOTP) is on for this account. */
+  two_factor_enabled?: boolean;
+  /** The account signs in with the company's identity provider (single sign-on). */
+  sso?: boolean;
+  /** GET /api/auth/me: an admin requires two-factor authentication and this account has none yet. */
+  must_enable_two_factor?: boolean;
+  /** GET /api/auth/me: unused recovery codes left. */
+  recovery_codes_left?: number;
+}
+
+/** GET /api/auth/options: the sign-in methods this portal offers. */
+export interface AuthOptions {
+  microsoft: boolean;
+  /** Single sign-on for seller staff (OpenID Connect), or null. */
+  sso?: { name: string; url: string } | null;
+}
+
+/** POST /api/auth/login: signed in, or the second step is needed. */
+export type LoginAnswer = { user: User; two_factor_required?: undefined } | { two_factor_required: true; user?: undefined };
+
+/** POST /api/auth/2fa/setup: the new secret (shown until confirmed). */
+export interface TwoFactorSetup {
+  secret: string;
+  otpauth_uri: string;
+  qr_code_url: string;
+}
+
+/** GET/PUT /api/security: instance-wide security settings (admins). */
+export interface SecuritySettings {
+  require_two_factor: boolean;
+  sso: { name: string; url: string } | null;
 }
 
 /** An invitation of seller staff (GET /api/users/invites); the link itself is returned only when it is made. */

@@ -27,6 +27,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -84,11 +85,14 @@ type SMTP struct {
 
 // Service raises alerts and sends them.
 type Service struct {
-	Store   *store.Store
-	Log     *slog.Logger
-	SMTP    *SMTP        // nil: e-mail alerts are not available
-	HTTP    *http.Client // for incoming webhooks (nil: 10 s timeout)
-	BaseURL string       // links in alerts
+	Store *store.Store
+	Log   *slog.Logger
+	SMTP  *SMTP        // nil: e-mail alerts are not available
+	HTTP  *http.Client // for incoming webhooks (nil: Policy's client, 10 s timeout, no redirects)
+	// Policy says which addresses Slack and Teams targets may have
+	// (default: public ones only).
+	Policy  netguard.Policy
+	BaseURL string // links in alerts
 	// Window: after the first notice, a channel hears of an alert's repeats
 	// at most once per window (default 1 h).
 	Window time.Duration
@@ -105,7 +109,7 @@ func (s *Service) client() *http.Client {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return s.Policy.Client(10 * time.Second)
 }
 
 // Raise records n occurrences of an alert (type and key identify it).
@@ -264,18 +268,34 @@ func (s *Service) post(ctx context.Context, target string, body any) error {
 	req.Header.Set("Content-Type", "application/json")
 	res, err := s.client().Do(req)
 	if err != nil {
-		return fmt.Errorf("incoming webhook: %w", err)
+		if netguard.Refused(err) {
+			return errors.New("incoming webhook: its address is not allowed (loopback, private, link-local or reserved)")
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Timeout() {
+			return errors.New("incoming webhook: no answer in time")
+		}
+		return errors.New("incoming webhook: could not connect")
 	}
 	defer res.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+	// The answer's text is not shown (an admin could read other servers'
+	// pages through it); a little goes to the log.
+	excerpt, _ := io.ReadAll(io.LimitReader(res.Body, 200))
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("incoming webhook answered HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(excerpt)))
+		if s.Log != nil {
+			s.Log.Warn("incoming webhook refused the alert", "status", res.StatusCode, "answer", strings.TrimSpace(string(excerpt)))
+		}
+		if res.StatusCode >= 300 && res.StatusCode < 400 {
+			return fmt.Errorf("incoming webhook answered HTTP %d (a redirect, not followed)", res.StatusCode)
+		}
+		return fmt.Errorf("incoming webhook answered HTTP %d", res.StatusCode)
 	}
 	return nil
 }
 
 // SendMail sends one plain-text e-mail with the SMTP settings (ErrNoSMTP
-// without them): the beneficiary's invitation after a Microsoft purchase.
+// without them): the beneficiary's invitation after a Microsoft purchase and
+// the e-mail verification links.
 func (s *Service) SendMail(_ context.Context, to, subject, text string) error {
 	return s.sendMail(to, subject, text, "")
 }

@@ -20,6 +20,7 @@ var (
 	registerLimit    = rateLimit{20, 10 * time.Minute} // POST /marketplace/aws/register
 	landingLimit     = rateLimit{30, 10 * time.Minute} // GET /marketplace/azure/landing
 	signInStartLimit = rateLimit{30, 10 * time.Minute} // GET /auth/microsoft
+	ssoLimit         = rateLimit{30, 10 * time.Minute} // GET /auth/sso and GET /auth/sso/callback, each
 )
 
 // allowAnonymous counts a request of kind from the client and answers 429

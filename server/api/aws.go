@@ -354,9 +354,22 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 		bad("Your password: " + err.Error() + ".")
 		return
 	}
+	if s.Mail != nil { // the address is verified before it becomes the account's identity (emailverify.go)
+		s.sendOnboardingVerification(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash)
+		return
+	}
+	s.finishOnboarding(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash, bad)
+}
+
+// finishOnboarding creates the buyer's organisation and first admin from
+// the onboarding form (at once, or once the e-mail address is verified),
+// using the ticket, and signs them in.
+func (s *Server) finishOnboarding(c *gin.Context, t *store.OnboardingTicket, company, name, email, hash string, bad func(string)) {
+	ctx := c.Request.Context()
+	in := map[string]any{"Company": company, "Name": name, "Email": email}
 	now := s.Now().UTC()
 	var user store.User
-	err = s.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
 		if err := store.UseTicket(tx, t.ID, now); err != nil {
 			return err
 		}

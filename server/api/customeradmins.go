@@ -119,12 +119,18 @@ func (s *Server) createInvite(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if existing, err := s.Store.UserByEmail(ctx, who.Email); err == nil {
-		if existing.CustomerID != nil && *existing.CustomerID == cu.ID {
+		switch {
+		case existing.CustomerID != nil && *existing.CustomerID == cu.ID:
 			s.failCode(c, apperr.Conflict, "%s is already an admin of %s", who.Email, cu.Name)
-		} else {
+			return
+		case customerScope(currentUser(c)) == 0:
 			s.failCode(c, apperr.Conflict, "%s already has an account; ask the seller for help", who.Email)
+			return
 		}
-		return
+		// A customer admin is not told that the address has an account
+		// elsewhere (issue 15, finding 9): the invitation is made as for
+		// any address, and only the address's owner learns, on accepting,
+		// that it already has an account.
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.fail(c, err)
 		return
@@ -368,13 +374,18 @@ func (s *Server) startSession(c *gin.Context, u *store.User, next string) {
 		return
 	}
 	_ = s.Store.TouchLogin(ctx, u.ID, s.Now().UTC())
+	method := "invitation"
+	if u.EntraObjectID != "" {
+		method = "microsoft"
+	}
+	s.auditSignIn(c, "auth.login", u.Email, u, map[string]any{"method": method})
 	c.Redirect(http.StatusSeeOther, SafeNext(next))
 }
 
 // ---- Sign in with Microsoft (portal) ----
 
 func (s *Server) authOptions(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"microsoft": s.AzureSignIn != nil})
+	c.JSON(http.StatusOK, gin.H{"microsoft": s.AzureSignIn != nil, "sso": s.ssoInfo()})
 }
 
 // microsoftSignIn starts an Entra sign-in for the portal: a returning

@@ -51,11 +51,14 @@ type userView struct {
 	Disabled           bool       `json:"disabled"`
 	LastLoginAt        *time.Time `json:"last_login_at"`
 	CreatedAt          time.Time  `json:"created_at"`
+	TwoFactorEnabled   bool       `json:"two_factor_enabled"`
+	SSO                bool       `json:"sso"` // bound to the company's identity provider
 }
 
 func viewUser(u *store.User) userView {
 	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, CustomerID: u.CustomerID,
-		MustChangePassword: u.MustChangePassword, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt}
+		MustChangePassword: u.MustChangePassword, Disabled: u.Disabled, LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt,
+		TwoFactorEnabled: u.TOTPEnabledAt != nil, SSO: u.OIDCSubject != ""}
 }
 
 func (s *Server) login(c *gin.Context) {
@@ -94,7 +97,15 @@ func (s *Server) login(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
+		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "password"})
 		s.failCode(c, apperr.InvalidCredentials, "wrong e-mail or password")
+		return
+	}
+	if u.TOTPEnabledAt != nil {
+		// Second step (twofactor.go): the failures of this account and
+		// client are forgotten only once it is passed too, so a known
+		// password does not buy unthrottled guesses at the code.
+		s.startTwoFactor(c, u)
 		return
 	}
 	if err := s.throttle.LoginSucceeded(ctx, email, ip); err != nil {
@@ -120,8 +131,8 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.audit(c, u, "auth.login", "user", u.ID, nil, nil)
-	c.JSON(http.StatusOK, gin.H{"user": viewUser(u)})
+	s.auditSignIn(c, "auth.login", u.Email, u, map[string]any{"method": "password"})
+	s.me(c, u)
 }
 
 func (s *Server) tooMany(c *gin.Context, wait time.Duration) {
@@ -144,8 +155,15 @@ func (s *Server) logout(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) me(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"user": viewUser(currentUser(c))})
+func (s *Server) getMe(c *gin.Context) { s.me(c, currentUser(c)) }
+
+func (s *Server) me(c *gin.Context, u *store.User) {
+	v, err := s.viewMe(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": v})
 }
 
 func (s *Server) changePassword(c *gin.Context) {

@@ -110,6 +110,15 @@ func (s *Server) allow(a access) gin.HandlerFunc {
 			s.fail(c, &apperr.Error{Code: apperr.Forbidden, Message: "change your password first"})
 			return
 		}
+		if !a.anyPwState {
+			if must, err := s.mustEnableTwoFactor(c, u); err != nil || must {
+				if err == nil {
+					err = &apperr.Error{Code: apperr.Forbidden, Message: "set up two-factor authentication first: an admin requires it"}
+				}
+				s.fail(c, err)
+				return
+			}
+		}
 		ok := false
 		for _, r := range a.roles {
 			if u.Role == r {

@@ -35,7 +35,15 @@ func (s *Server) routes(r *gin.Engine) {
 	api := r.Group("/api", s.crossOrigin, noStore)
 	api.POST("/auth/login", s.login)
 	api.POST("/auth/logout", s.logout)
-	api.GET("/auth/me", s.allow(signedIn), s.me)
+	api.GET("/auth/me", s.allow(signedIn), s.getMe)
+	api.POST("/auth/login/2fa", s.loginSecondFactor)
+	api.POST("/auth/2fa/setup", s.allow(signedIn), s.twoFactorSetup)
+	api.GET("/auth/2fa/qr.png", s.allow(signedIn), s.twoFactorQR)
+	api.POST("/auth/2fa/enable", s.allow(signedIn), s.twoFactorEnable)
+	api.POST("/auth/2fa/disable", s.allow(signedIn), s.twoFactorDisable)
+	api.POST("/auth/2fa/recovery-codes", s.allow(signedIn), s.twoFactorRecoveryCodes)
+	api.GET("/security", s.allow(adminOnly), s.getSecuritySettings)
+	api.PUT("/security", s.allow(adminOnly), s.putSecuritySettings)
 	api.GET("/auth/options", s.authOptions)
 	api.POST("/auth/password", s.allow(signedIn), s.changePassword)
 
@@ -62,6 +70,7 @@ func (s *Server) routes(r *gin.Engine) {
 	api.POST("/users/invites/:id/revoke", s.allow(adminOnly), s.revokeStaffInvite)
 	api.PATCH("/users/:id", s.allow(adminOnly), s.updateUser)
 	api.POST("/users/:id/reset-password", s.allow(adminOnly), s.resetPassword)
+	api.POST("/users/:id/reset-2fa", s.allow(adminOnly), s.resetTwoFactor)
 	api.GET("/audit", s.allow(adminOnly), s.listAudit)
 	api.GET("/apikeys", s.allow(adminOnly), s.listAPIKeys)
 	api.POST("/apikeys", s.allow(adminOnly), s.createAPIKey)
@@ -119,6 +128,10 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/aws/onboarding", s.awsOnboarding)
 	mp.POST("/aws/onboarding", s.awsOnboardingSubmit)
 	mp.GET("/aws/welcome", s.awsWelcome)
+	// The e-mail verification link (when mail is configured): the GET shows
+	// a button, the same-origin POST creates the account.
+	mp.GET("/aws/verify", s.awsVerify)
+	mp.POST("/aws/verify", s.awsVerifySubmit)
 	// Microsoft: the landing page signs the buyer in with Entra (code flow,
 	// response_mode=query, so no cross-site POST); the webhook authenticates
 	// by Entra bearer token; the buyer's activate button is a same-origin form.
@@ -134,6 +147,10 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/invite", noStore, s.invite)
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
+	// Seller staff: single sign-on with the company's identity provider
+	// (OpenID Connect; the state travels in a signed, encrypted cookie).
+	r.GET("/auth/sso", noStore, s.ssoStart)
+	r.GET("/auth/sso/callback", noStore, s.ssoCallback)
 
 	// The simulated Entra ID alone (--azure-simulated-entra, without the sandbox).
 	if s.AzureSignIn != nil && s.AzureSignIn.SimulatedEntra != nil && (s.Sandbox == nil || s.Sandbox.AzureMarketplace == nil) {

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,9 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/securecookie"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marketgate/marketgate/server/alerts"
@@ -21,6 +24,7 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/seats"
@@ -60,6 +64,22 @@ type Deps struct {
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
+
+	// SSO signs seller staff in with the company's identity provider
+	// (nil: not configured). SSOStateKey (64 bytes) signs and encrypts the
+	// sign-in's state cookie; all replicas need the same one.
+	SSO         *auth.SSO
+	SSOStateKey []byte
+
+	// Mail sends e-mail (nil: mail is not configured); with it, an e-mail
+	// address is verified before it becomes an account's identity.
+	Mail Mailer
+
+	// Outbound says which addresses webhook endpoints and Slack/Teams
+	// alert channels may have (default: public ones only). The dispatcher
+	// and the alert service enforce it at connect time; the API checks
+	// entered URLs with it.
+	Outbound netguard.Policy
 
 	// Alerts sends alerts to the seller's team (nil: test buttons refuse).
 	Alerts *alerts.Service
@@ -101,11 +121,19 @@ type Sandbox struct {
 // Server holds the handlers.
 type Server struct {
 	Deps
-	throttle *auth.Throttle
-	hsts     bool // the base URL is https
-	cop      *http.CrossOriginProtection
-	metrics  *httpMetrics
-	seats    *seats.Service
+	throttle    *auth.Throttle
+	hsts        bool // the base URL is https
+	cop         *http.CrossOriginProtection
+	metrics     *httpMetrics
+	seats       *seats.Service
+	secSettings securitySettings
+	ssoOnce     sync.Once
+	ssoCodecV   securecookie.Codec
+}
+
+// Mailer sends one plain-text e-mail.
+type Mailer interface {
+	SendMail(ctx context.Context, to, subject, text string) error
 }
 
 // SessionCookie is the session cookie's name.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -57,12 +56,10 @@ func checkTypes(types []string, known func(string) bool) (string, error) {
 	return strings.Join(types, ","), nil
 }
 
-func checkURL(raw string) error {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
-		return errors.New("url must be an absolute http(s) URL")
-	}
-	return nil
+// checkURL checks an endpoint's URL as entered; the address it resolves
+// to is checked again on every connection (netguard).
+func (s *Server) checkURL(raw string) error {
+	return s.Outbound.CheckURL(raw)
 }
 
 func (s *Server) listWebhooks(c *gin.Context) {
@@ -87,7 +84,7 @@ func (s *Server) createWebhook(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	if err := checkURL(in.URL); err != nil {
+	if err := s.checkURL(in.URL); err != nil {
 		s.failCode(c, apperr.Invalid, "%s", err.Error())
 		return
 	}
@@ -166,7 +163,7 @@ func (s *Server) updateWebhook(c *gin.Context) {
 	now := s.Now().UTC()
 	set := map[string]any{"updated_at": now}
 	if in.URL != nil {
-		if err := checkURL(*in.URL); err != nil {
+		if err := s.checkURL(*in.URL); err != nil {
 			s.failCode(c, apperr.Invalid, "%s", err.Error())
 			return
 		}
@@ -417,6 +414,11 @@ func (s *Server) listAlertChannels(c *gin.Context) {
 func (s *Server) checkChannel(kind, target string, types []string) (string, error) {
 	if err := alerts.ValidTarget(kind, target); err != nil {
 		return "", err
+	}
+	if kind == "slack" || kind == "teams" {
+		if err := s.Outbound.CheckURL(target); err != nil {
+			return "", errors.New(strings.Replace(err.Error(), "url", "target", 1))
+		}
 	}
 	if kind == "email" && (s.Alerts == nil || s.Alerts.SMTP == nil || s.Alerts.SMTP.Addr == "") {
 		return "", alerts.ErrNoSMTP

@@ -18,6 +18,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -59,7 +60,9 @@ func verifies(secret string, h http.Header, body []byte) bool {
 
 func TestWebhookEndpointsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st, nil)
+		// The endpoints run on this machine: the operator allowed private networks.
+		local := netguard.Policy{AllowPrivate: true}
+		e := newEnvWith(t, st, func(d *api.Deps) { d.Outbound = local })
 		w := newSeatWorld(t, st)
 		e.user("admin@seller.com", store.RoleAdmin, nil)
 		e.user("op@seller.com", store.RoleOperator, nil)
@@ -68,7 +71,7 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 		rec := &capture{}
 		srv := httptest.NewServer(rec)
 		defer srv.Close()
-		d := &webhooks.Dispatcher{Store: st}
+		d := &webhooks.Dispatcher{Store: st, Policy: local}
 		drain := func() {
 			for i := 0; i < 3; i++ {
 				if _, err := d.Once(context.Background()); err != nil {
@@ -225,7 +228,8 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 
 func TestAlertChannelsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st, nil)
+		local := netguard.Policy{AllowPrivate: true} // the channels run on this machine
+		e := newEnvWith(t, st, func(d *api.Deps) { d.Outbound = local })
 		e.user("admin@seller.com", store.RoleAdmin, nil)
 		e.user("viewer@seller.com", store.RoleViewer, nil)
 		admin := e.login("admin@seller.com")
@@ -271,7 +275,7 @@ func TestAlertChannelsAPI(t *testing.T) {
 		}
 
 		// With the alert service: the test button reaches the channel, or says why not.
-		e2 := newEnvWith(t, st, func(d *api.Deps) { d.Alerts = &alerts.Service{Store: st} })
+		e2 := newEnvWith(t, st, func(d *api.Deps) { d.Alerts, d.Outbound = &alerts.Service{Store: st, Policy: local}, local })
 		admin2 := e2.login("admin@seller.com")
 		admin2.do(http.MethodPost, "/api/alerts/channels", fmt.Sprintf(`{"kind":"teams","target":%q,"alert_types":["*"]}`, srv.URL), nil).json(t, &ch)
 		path = fmt.Sprintf("/api/alerts/channels/%d", ch.Channel.ID)

@@ -26,6 +26,7 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
@@ -498,7 +499,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 			}
 		}()
 	}
-	alertSvc := &alerts.Service{Store: st, Log: log, BaseURL: baseURL}
+	allowPrivate, err := v.boolean("outbound-allow-private")
+	if err != nil {
+		return usageError{err}
+	}
+	outbound := netguard.Policy{AllowPrivate: allowPrivate}
+	alertSvc := &alerts.Service{Store: st, Log: log, BaseURL: baseURL, Policy: outbound}
 	// Marketplace calls: the Settings page's connection state, and an alert
 	// when one keeps failing (hourly reconciliation: after two).
 	calls := &alerts.Calls{Alerts: alertSvc, For: map[string]int{azureReconcileCall: 2}}
@@ -509,13 +515,14 @@ func serve(ctx context.Context, args []string, o IO) error {
 		}
 		alertSvc.SMTP = &alerts.SMTP{Addr: addr, Username: v.str("smtp-username"), Password: v.str("smtp-password"), From: v.str("smtp-from")}
 	}
-	hooks := &webhooks.Dispatcher{Store: st, Log: log, Owner: meter.Owner, OnDisabled: alertSvc.EndpointDisabled}
+	hooks := &webhooks.Dispatcher{Store: st, Log: log, Owner: meter.Owner, OnDisabled: alertSvc.EndpointDisabled, Policy: outbound}
 	deps := api.Deps{
 		Store: st, Sessions: sessions, Log: log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: sandboxMode, BaseURL: baseURL, SupportEmail: v.str("support-email")},
 		AWS:  awsClient, AWSEvents: proc, Sandbox: sb, Meter: meter, Alerts: alertSvc, Connections: calls.Snapshot,
 		TrustedProxies: splitList(v.str("trusted-proxies")),
 		Registry:       prometheus.NewRegistry(), MetricsToken: v.str("metrics-token"), MetricsElsewhere: v.str("metrics-addr") != "",
+		Outbound: outbound,
 	}
 	if az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
@@ -529,6 +536,12 @@ func serve(ctx context.Context, args []string, o IO) error {
 			az.signIn.SandboxMail = &api.SandboxMail{} // shown on /sandbox/azure
 			az.signIn.Mail = az.signIn.SandboxMail.Send
 		}
+	}
+	if deps.SSO, deps.SSOStateKey, err = setupSSO(v, baseURL, key); err != nil {
+		return err
+	}
+	if alertSvc.SMTP != nil {
+		deps.Mail = alertSvc
 	}
 	handler, err := api.New(deps)
 	if err != nil {
@@ -783,7 +796,8 @@ func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 				log.Warn("retention sweep failed", "err", err)
 			} else {
 				log.Debug("retention sweep", "sessions", n.Sessions, "sign_ins", n.SignIns, "purchase_tokens", n.PurchaseTokens,
-					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles)
+					"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles,
+					"email_verifications", n.EmailVerifications)
 			}
 		}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -70,8 +71,10 @@ func BodyOf(ev *store.Event) ([]byte, error) {
 type Dispatcher struct {
 	Store *store.Store
 	Log   *slog.Logger
-	HTTP  *http.Client // nil: a client with a 10 s timeout that follows no redirects
-	Owner string       // this process, for leases
+	HTTP  *http.Client // nil: Policy's client, 10 s timeout, no redirects
+	// Policy says which addresses endpoints may have (default: public ones only).
+	Policy netguard.Policy
+	Owner  string // this process, for leases
 
 	// GiveUpAfter: a delivery not accepted this long after its event is
 	// marked failed (default 26 h: more than a day of retries).
@@ -88,17 +91,18 @@ type Dispatcher struct {
 }
 
 const (
-	leaseFor     = 60 * time.Second
-	claimBatch   = 50
-	inFlight     = 8
-	excerptBytes = 2048
+	leaseFor   = 60 * time.Second
+	claimBatch = 50
+	inFlight   = 8
+	// excerptBytes of an endpoint's answer are kept in the delivery log:
+	// enough for a status message, too little to read a page through it.
+	excerptBytes = 256
 )
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		if d.HTTP == nil {
-			d.HTTP = &http.Client{Timeout: 10 * time.Second,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			d.HTTP = d.Policy.Client(10 * time.Second)
 		}
 		if d.GiveUpAfter == 0 {
 			d.GiveUpAfter = 26 * time.Hour
@@ -240,6 +244,9 @@ func (d *Dispatcher) Send(ctx context.Context, url, secret string, ev *store.Eve
 	res, err := d.HTTP.Do(req)
 	if err != nil {
 		a.Err = err.Error()
+		if netguard.Refused(err) {
+			a.Err = "refused: the endpoint's address is not allowed (" + refusedWhy(err) + ")"
+		}
 		return a
 	}
 	defer res.Body.Close()
@@ -369,4 +376,13 @@ func (d *Dispatcher) Prune(ctx context.Context, keep time.Duration) error {
 	}
 	return db.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.event_id = events.id)", before).
 		Delete(&store.Event{}).Error
+}
+
+// refusedWhy is the address part of a refusal, without Go's dial wrapping.
+func refusedWhy(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, netguard.ErrRefused.Error()+": "); i >= 0 {
+		return msg[i+len(netguard.ErrRefused.Error())+2:]
+	}
+	return netguard.ErrRefused.Error()
 }

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
@@ -163,7 +164,7 @@ func TestLifecycleEventsAreSignedAndOrdered(t *testing.T) {
 				return 0
 			}
 		})
-		d := &webhooks.Dispatcher{Store: st, Backoff: func(int) time.Duration { return 0 }}
+		d := &webhooks.Dispatcher{Store: st, Policy: localOnly, Backoff: func(int) time.Duration { return 0 }}
 		drain(t, d, 40)
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
@@ -215,7 +216,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		clock := time.Now().UTC()
 		st.Now = func() time.Time { return clock }
 		var disabled []string
-		d := &webhooks.Dispatcher{Store: st, GiveUpAfter: 3 * time.Hour, DisableAfter: 2 * time.Hour,
+		d := &webhooks.Dispatcher{Store: st, Policy: localOnly, GiveUpAfter: 3 * time.Hour, DisableAfter: 2 * time.Hour,
 			OnDisabled: func(_ context.Context, e *store.WebhookEndpoint) { disabled = append(disabled, e.DisabledReason) }}
 		apply(t, st, subscriptions.Ref{AWSProductCode: "p", AWSCustomerIdentifier: "X"}, clock.Add(-time.Minute), lifecycle.AWSSubscribeSuccess)
 		var waits []time.Duration
@@ -300,3 +301,7 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// localOnly lets the tests reach their local endpoints, as an operator
+// with --outbound-allow-private would.
+var localOnly = netguard.Policy{AllowPrivate: true}

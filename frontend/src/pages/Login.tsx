@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, Card, Divider, FormGroup, H3, InputGroup } from '@blueprintjs/core';
-import { api, type User } from '../api';
+import { api, type AuthOptions, type LoginAnswer } from '../api';
 import { ErrorBox } from '../components';
 import { safeNext } from '../safeNext';
 
@@ -11,6 +11,10 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // After the password, accounts with two-factor authentication send a code.
+  const [secondStep, setSecondStep] = useState(false);
+  const [code, setCode] = useState('');
+  const [useRecovery, setUseRecovery] = useState(false);
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const qc = useQueryClient();
@@ -18,7 +22,7 @@ export function Login() {
   const failure = params.get('error');
   const options = useQuery({
     queryKey: ['auth-options'],
-    queryFn: () => api<{ microsoft: boolean }>('/api/auth/options'),
+    queryFn: () => api<AuthOptions>('/api/auth/options'),
     staleTime: Infinity,
     retry: false,
   });
@@ -28,7 +32,14 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api<{ user: User }>('/api/auth/login', { method: 'POST', body: { email, password } });
+      const res = secondStep
+        ? await api<LoginAnswer>('/api/auth/login/2fa', { method: 'POST', body: useRecovery ? { recovery_code: code } : { code } })
+        : await api<LoginAnswer>('/api/auth/login', { method: 'POST', body: { email, password } });
+      if (res.two_factor_required) {
+        setSecondStep(true);
+        setPassword('');
+        return;
+      }
       qc.setQueryData(['me'], res);
       navigate(next, { replace: true });
     } catch (err) {
@@ -48,7 +59,21 @@ export function Login() {
               {failure}
             </Callout>
           )}
-          {options.data?.microsoft && (
+          {options.data?.sso && !secondStep && (
+            <>
+              <AnchorButton
+                fill
+                large
+                icon="office"
+                intent="primary"
+                text={'Sign in with ' + options.data.sso.name}
+                href={options.data.sso.url + '?next=' + encodeURIComponent(next)}
+                data-testid="sso-sign-in"
+              />
+              <Divider style={{ margin: '12px 0' }} />
+            </>
+          )}
+          {options.data?.microsoft && !secondStep && (
             <>
               <AnchorButton
                 fill
@@ -61,14 +86,45 @@ export function Login() {
               <Divider style={{ margin: '12px 0' }} />
             </>
           )}
-          <FormGroup label="E-mail" labelFor="email">
-            <InputGroup id="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
-          </FormGroup>
-          <FormGroup label="Password" labelFor="password">
-            <InputGroup id="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
-          </FormGroup>
+          {secondStep ? (
+            <>
+              <p data-testid="two-factor-step">
+                {useRecovery
+                  ? 'Enter one of your recovery codes. Each works once.'
+                  : 'Enter the 6-digit code from your authenticator app.'}
+              </p>
+              <FormGroup label={useRecovery ? 'Recovery code' : 'Code'} labelFor="code">
+                <InputGroup
+                  id="code"
+                  autoComplete="one-time-code"
+                  inputMode={useRecovery ? 'text' : 'numeric'}
+                  value={code}
+                  onChange={(e) => setCode(e.target.value)}
+                  autoFocus
+                />
+              </FormGroup>
+              <Button
+                minimal
+                small
+                text={useRecovery ? 'Use the authenticator app instead' : 'Use a recovery code instead'}
+                onClick={() => {
+                  setUseRecovery((r) => !r);
+                  setCode('');
+                }}
+              />
+            </>
+          ) : (
+            <>
+              <FormGroup label="E-mail" labelFor="email">
+                <InputGroup id="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+              </FormGroup>
+              <FormGroup label="Password" labelFor="password">
+                <InputGroup id="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+              </FormGroup>
+            </>
+          )}
           {error !== null && <ErrorBox error={error} />}
-          <Button type="submit" intent="primary" fill loading={busy} text="Sign in" style={{ marginTop: 8 }} />
+          <Button type="submit" intent="primary" fill loading={busy} text={secondStep ? 'Verify' : 'Sign in'} style={{ marginTop: 8 }} />
         </Card>
       </form>
     </div>

@@ -7,6 +7,7 @@ import { api } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { formatDate } from '../format';
 import { ApiKeys } from './ApiKeys';
+import { SecurityCard, TwoFactorCard } from './TwoFactor';
 import { CopyButton, useMe, WRITERS } from './common';
 
 export interface Connection {
@@ -180,8 +181,10 @@ export function SettingsPage() {
             />
           </div>
           {me?.role === 'admin' && <ApiKeys />}
+          {me?.role === 'admin' && <SecurityCard />}
         </>
       )}
+      {me && <TwoFactorCard user={me} />}
     </div>
   );
 }

@@ -417,3 +417,35 @@ describe('Users', () => {
     await waitFor(() => expect(calls).toHaveLength(0));
   });
 });
+
+describe('Users: two-factor authentication and single sign-on', () => {
+  afterEach(() => {
+    cleanup();
+    vi.restoreAllMocks();
+  });
+
+  it('tags accounts with 2FA or SSO and lets an admin reset a lost second factor', async () => {
+    const list = [
+      user({ id: 1, email: 'me@example.com', role: 'admin', two_factor_enabled: true }),
+      user({ id: 5, email: 'tfa@example.com', role: 'operator', two_factor_enabled: true }),
+      user({ id: 6, email: 'sso@example.com', role: 'viewer', sso: true }),
+    ];
+    const calls = renderAt('admin', (c) => {
+      if (c.url === '/api/users') return json(200, { items: list });
+      if (c.url === '/api/users/5/reset-2fa') {
+        list[1] = { ...list[1], two_factor_enabled: false };
+        return json(200, { user: list[1] });
+      }
+      return undefined;
+    });
+    const rows = await screen.findAllByTestId('user-row');
+    const row = (email: string) => rows.find((r) => r.textContent?.includes(email))!;
+    expect(within(row('tfa@example.com')).getByText('2FA')).toBeTruthy();
+    expect(within(row('sso@example.com')).getByText('SSO')).toBeTruthy();
+    // Never one's own (that is in Settings).
+    expect(within(row('me@example.com')).queryByTestId('reset-2fa')).toBeNull();
+    fireEvent.click(within(row('tfa@example.com')).getByTestId('reset-2fa'));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url === '/api/users/5/reset-2fa')).toBe(true));
+    await waitFor(() => expect(screen.queryAllByTestId('reset-2fa')).toHaveLength(0));
+  });
+});

@@ -99,6 +99,12 @@ function Users() {
       setRefusal({ user: u, what: 'new one-time password', error });
     },
   });
+  // Two-factor reset for someone who lost the phone and the recovery codes (POST /api/users/:id/reset-2fa).
+  const resetTwoFactor = useMutation({
+    mutationFn: (u: User) => api<{ user: User }>(`/api/users/${u.id}/reset-2fa`, { method: 'POST' }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['users'] }),
+    onError: (error, u) => setRefusal({ user: u, what: 'two-factor reset', error }),
+  });
   const users = q.data?.items ?? [];
   const match = (u: User) =>
     !filter || [u.email, u.name, u.customer_name ?? ''].some((t) => t.toLowerCase().includes(filter));
@@ -224,7 +230,17 @@ function Users() {
                   </HTMLSelect>
                 </td>
                 <td>
-                  <UserStatus u={u} />
+                  <UserStatus u={u} />{' '}
+                  {u.sso && (
+                    <Tag minimal title="Signs in with the company's identity provider">
+                      SSO
+                    </Tag>
+                  )}
+                  {u.two_factor_enabled && (
+                    <Tag minimal intent="success" title="Two-factor authentication is on">
+                      2FA
+                    </Tag>
+                  )}
                 </td>
                 <td>{formatDate(u.last_login_at)}</td>
                 <td>{formatDate(u.created_at)}</td>
@@ -241,6 +257,18 @@ function Users() {
                         <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
                       )}
                       {resetButton(u)}
+                      {u.two_factor_enabled && (
+                        <Button
+                          small
+                          minimal
+                          icon="mobile-phone"
+                          text="Reset 2FA"
+                          title="Turns two-factor authentication off and ends the user's sessions (lost phone and recovery codes)"
+                          loading={resetTwoFactor.isPending && resetTwoFactor.variables?.id === u.id}
+                          onClick={() => resetTwoFactor.mutate(u)}
+                          data-testid="reset-2fa"
+                        />
+                      )}
                     </>
                   )}
                 </td>

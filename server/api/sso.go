@@ -1,0 +1,212 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/securecookie"
+	"golang.org/x/oauth2"
+
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/store"
+)
+
+// Single sign-on for seller staff (OpenID Connect, auth.SSO). The flow's
+// state, nonce and PKCE verifier travel in a short-lived encrypted,
+// signed cookie scoped to /auth/sso, so starting a sign-in writes nothing
+// to the database. Accounts are matched by the provider's subject once
+// bound; a first sign-in creates the account just in time with the role
+// the provider's groups map to, and a sign-in whose groups map to no role
+// is refused. Each sign-in brings the role up to date with the groups.
+
+const (
+	ssoCookie   = "marketgate_sso"
+	ssoLifetime = 10 * time.Minute
+)
+
+type ssoState struct {
+	State, Nonce, Verifier, Next string
+}
+
+func (s *Server) ssoCodec() securecookie.Codec {
+	s.ssoOnce.Do(func() {
+		hashKey, blockKey := s.SSOStateKey, []byte(nil)
+		if len(hashKey) < 64 {
+			hashKey = securecookie.GenerateRandomKey(64) // one replica only: set SSOStateKey
+		}
+		hashKey, blockKey = hashKey[:32], hashKey[32:64]
+		codec := securecookie.New(hashKey, blockKey)
+		codec.MaxAge(int(ssoLifetime.Seconds()))
+		s.ssoCodecV = codec
+	})
+	return s.ssoCodecV
+}
+
+// ssoInfo tells the login page whether to offer the button.
+func (s *Server) ssoInfo() any {
+	if s.SSO == nil {
+		return nil
+	}
+	return gin.H{"name": s.SSO.Name, "url": "/auth/sso"}
+}
+
+func (s *Server) ssoCookie(c *gin.Context, value string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: ssoCookie, Value: value, Path: "/auth/sso", MaxAge: maxAge,
+		HttpOnly: true, Secure: strings.HasPrefix(s.Info.BaseURL, "https://"), SameSite: http.SameSiteLaxMode})
+}
+
+// ssoStart sends the browser to the identity provider.
+func (s *Server) ssoStart(c *gin.Context) {
+	if s.SSO == nil {
+		loginFailed(c, "Single sign-on is not set up on this portal.")
+		return
+	}
+	if !s.allowAnonymous(c, "sso-start", ssoLimit) {
+		return
+	}
+	st := ssoState{State: auth.RandomToken(24), Nonce: auth.RandomToken(24), Verifier: oauth2.GenerateVerifier(), Next: SafeNext(c.Query("next"))}
+	enc, err := securecookie.EncodeMulti(ssoCookie, st, s.ssoCodec())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	to, err := s.SSO.AuthURL(c.Request.Context(), st.State, st.Nonce, st.Verifier)
+	if err != nil {
+		s.Log.Error("single sign-on unavailable", "request_id", requestID(c), "err", err)
+		loginFailed(c, "Your company's sign-in cannot be reached right now. Try again in a moment, or sign in with a password.")
+		return
+	}
+	s.ssoCookie(c, enc, int(ssoLifetime.Seconds()))
+	c.Redirect(http.StatusFound, to)
+}
+
+// ssoCallback finishes the sign-in.
+func (s *Server) ssoCallback(c *gin.Context) {
+	if s.SSO == nil {
+		loginFailed(c, "Single sign-on is not set up on this portal.")
+		return
+	}
+	// A state cookie can be replayed until it expires, and refusals are
+	// audited: the callback has its own per-client allowance (finding 4).
+	if !s.allowAnonymous(c, "sso-callback", ssoLimit) {
+		return
+	}
+	ctx := c.Request.Context()
+	var st ssoState
+	ck, err := c.Request.Cookie(ssoCookie)
+	if err == nil {
+		err = securecookie.DecodeMulti(ssoCookie, ck.Value, &st, s.ssoCodec())
+	}
+	s.ssoCookie(c, "", -1) // one use
+	if err != nil || st.State == "" || subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
+		loginFailed(c, "This sign-in expired or was started in another browser. Please try again.")
+		return
+	}
+	if e := c.Query("error"); e != "" {
+		s.auditSignIn(c, "auth.login_failed", "", nil, map[string]any{"method": "sso", "reason": "provider: " + truncate(e, 64)})
+		loginFailed(c, "Your company's sign-in did not sign you in ("+truncate(e, 64)+").")
+		return
+	}
+	who, err := s.SSO.Exchange(ctx, c.Query("code"), st.Verifier, st.Nonce)
+	if err != nil {
+		s.Log.Warn("single sign-on failed", "request_id", requestID(c), "err", err)
+		s.auditSignIn(c, "auth.login_failed", "", nil, map[string]any{"method": "sso", "reason": "token not accepted"})
+		loginFailed(c, "Your company's sign-in could not be confirmed. Please try again.")
+		return
+	}
+	email := store.NormalizeEmail(who.Email)
+	role := s.SSO.MapRole(who.Groups)
+	if role == "" {
+		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "sso", "reason": "no group maps to a role"})
+		loginFailed(c, "Your account at "+s.SSO.Name+" is not in a group that may use this portal. Ask your administrator for access.")
+		return
+	}
+	u, why, err := s.ssoAccount(c, who, email, role)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if u == nil {
+		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "sso", "reason": why})
+		loginFailed(c, why)
+		return
+	}
+	if s.completeSignIn(c, u, "sso") {
+		c.Redirect(http.StatusSeeOther, SafeNext(st.Next))
+	}
+}
+
+// ssoAccount finds, binds or creates the account for a provider identity,
+// and keeps its role in step with the groups. A nil user comes with the
+// reason (for the person) the sign-in is refused.
+func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role string) (*store.User, string, error) {
+	ctx := c.Request.Context()
+	now := s.Now().UTC()
+	for attempt := 0; attempt < 2; attempt++ {
+		u, err := s.Store.UserByOIDCSubject(ctx, who.Subject)
+		if err == nil {
+			if u.Disabled {
+				return nil, "This account is disabled. Ask an admin.", nil
+			}
+			if u.Role != role {
+				if err := s.Store.W.WithContext(ctx).Model(&store.User{}).Where("id = ?", u.ID).
+					Updates(map[string]any{"role": role, "updated_at": now}).Error; err != nil {
+					return nil, "", err
+				}
+				s.audit(c, u, "user.role_synced", "user", u.ID, gin.H{"role": u.Role}, gin.H{"role": role, "source": "sso groups"})
+				u.Role = role
+			}
+			return u, "", nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, "", err
+		}
+		if email == "" || !strings.Contains(email, "@") {
+			return nil, "Your company's sign-in did not tell us your e-mail address. Ask your administrator to release the email claim.", nil
+		}
+		existing, err := s.Store.UserByEmail(ctx, email)
+		switch {
+		case err == nil:
+			// Bind an existing staff account only on a verified address,
+			// never a customer admin's, never one bound elsewhere.
+			if existing.Role == store.RoleCustomerAdmin || existing.OIDCSubject != "" || !who.EmailVerified || existing.Disabled {
+				return nil, "An account with this e-mail address already exists and cannot be linked to your company's sign-in. Ask an admin.", nil
+			}
+			r := s.Store.W.WithContext(ctx).Model(&store.User{}).Where("id = ? AND oidc_subject = ''", existing.ID).
+				Updates(map[string]any{"oidc_subject": who.Subject, "role": role, "updated_at": now})
+			if r.Error != nil {
+				return nil, "", r.Error
+			}
+			if r.RowsAffected == 1 {
+				s.audit(c, existing, "user.sso_linked", "user", existing.ID, gin.H{"role": existing.Role}, gin.H{"role": role})
+			}
+			continue // read it back by subject
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, "", err
+		}
+		name := strings.TrimSpace(who.Name)
+		if name == "" {
+			name = email
+		}
+		nu := &store.User{Email: email, Name: truncate(name, 200), Role: role, OIDCSubject: who.Subject, CreatedAt: now, UpdatedAt: now}
+		if err := s.Store.CreateUser(ctx, nu); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				continue // another sign-in of the same person won the race
+			}
+			return nil, "", err
+		}
+		s.audit(c, nu, "user.created_sso", "user", nu.ID, nil, gin.H{"email": email, "role": role})
+		return nu, "", nil
+	}
+	return nil, "", errors.New("single sign-on: the account changed while signing in")
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
