@@ -191,17 +191,33 @@ func TestServeSandboxEndToEnd(t *testing.T) {
 		}
 	}
 	var detail struct {
-		Subscription struct{ State string }  `json:"subscription"`
-		Timeline     []struct{ Kind string } `json:"timeline"`
+		Subscription struct{ State string } `json:"subscription"`
+		Timeline     []struct {
+			Kind      string `json:"kind"`
+			FromState string `json:"from_state"`
+			ToState   string `json:"to_state"`
+		} `json:"timeline"`
 	}
 	r, _ = c.Get(fmt.Sprintf("%s/api/subscriptions/%d", s.url, page.Items[0].ID))
 	decode(t, r, &detail)
 	if detail.Subscription.State != "ended" || len(detail.Timeline) < 2 {
 		t.Fatalf("detail: %+v", detail)
 	}
-	last := detail.Timeline[len(detail.Timeline)-1].Kind
-	if last != "aws.unsubscribe_success" {
-		t.Fatalf("an ended AWS subscription's last event is %s", last)
+	// The timeline tells how it ended: the last change of state is into
+	// "ended", by AWS's word (unsubscribe-success, an agreement that ended,
+	// or a contract's entitlements read as expired — AWS also sends
+	// entitlement-updated after a contract's cancellation, so a note may
+	// follow), and nothing after it moved the state again.
+	ending := ""
+	for _, e := range detail.Timeline {
+		if e.FromState != e.ToState && e.ToState != "" {
+			ending = e.Kind + " → " + e.ToState
+		}
+	}
+	switch ending {
+	case "aws.unsubscribe_success → ended", "aws.agreement_ended → ended", "aws.entitlements → ended":
+	default:
+		t.Fatalf("an ended AWS subscription's last change of state is %q: %+v", ending, detail.Timeline)
 	}
 
 	r, _ = c.Get(s.url + "/metrics")
