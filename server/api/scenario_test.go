@@ -341,7 +341,16 @@ func TestListSubscriptions(t *testing.T) {
 		if all.Total != 120 || len(all.Items) != 120 {
 			t.Fatalf("total %d items %d", all.Total, len(all.Items))
 		}
+		// The newest subscription with an offer and a plan (the seed makes
+		// AWS subscriptions through the real flows: a contract AWS has not
+		// confirmed yet has no plan).
 		first := all.Items[0]
+		for _, it := range all.Items {
+			if it.Offer != nil && it.Plan != nil && it.Customer != nil {
+				first = it
+				break
+			}
+		}
 
 		t.Run("filters", func(t *testing.T) {
 			l := list("marketplace=aws&state=active,pending&limit=200")
