@@ -191,6 +191,27 @@ func (s *Store) SettingOnce(ctx context.Context, key string, make func() string)
 	return st.Value, nil
 }
 
+// IsUniqueViolation says whether err is a unique-key violation, on SQLite
+// and Postgres alike (the connection translates both to
+// gorm.ErrDuplicatedKey), or the ErrConflict this package makes of one.
+func IsUniqueViolation(err error) bool {
+	return errors.Is(err, gorm.ErrDuplicatedKey) || errors.Is(err, ErrConflict)
+}
+
+// WriteOrConflict runs write inside a savepoint of tx. When a unique key
+// is already taken (typically by a concurrent transaction that created the
+// same row first and committed), it rolls back to the savepoint, so tx
+// stays usable (Postgres would abort the whole transaction otherwise), and
+// returns ErrConflict: the caller re-reads and works on the row that won.
+// On Postgres, READ COMMITTED (the default) lets the next statement see it.
+func WriteOrConflict(tx *gorm.DB, write func(tx *gorm.DB) error) error {
+	err := tx.Transaction(write) // nested: a SAVEPOINT on both databases
+	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound

@@ -156,19 +156,23 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 			return err
 		}
 		contract = offer.Contract
-		var customerID *uint
-		if cust.CustomerAWSAccountID != "" {
+		// The account's customer, when it has one already. A new one is
+		// made only after the subscription is ours (created, or locked for
+		// update on Postgres), so that registrations of one buyer racing
+		// each other (or a notification) make one customer, not one each.
+		findCustomer := func() (*uint, error) {
+			if cust.CustomerAWSAccountID == "" {
+				return nil, nil
+			}
 			var c store.Customer
-			if err := tx.Where("aws_account_id = ?", cust.CustomerAWSAccountID).Order("id").Limit(1).Find(&c).Error; err != nil {
-				return err
+			if err := tx.Where("aws_account_id = ?", cust.CustomerAWSAccountID).Order("id").Limit(1).Find(&c).Error; err != nil || c.ID == 0 {
+				return nil, err
 			}
-			if c.ID == 0 {
-				c = store.Customer{AWSAccountID: cust.CustomerAWSAccountID, CreatedAt: now, UpdatedAt: now}
-				if err := tx.Create(&c).Error; err != nil {
-					return err
-				}
-			}
-			customerID = &c.ID
+			return &c.ID, nil
+		}
+		customerID, err := findCustomer()
+		if err != nil {
+			return err
 		}
 		ref := resolvedRef(cust)
 		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
@@ -188,7 +192,19 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 		sub := res.Subscription
 		subID = sub.ID
 		upd := map[string]any{}
-		if sub.CustomerID == nil && customerID != nil {
+		if sub.CustomerID == nil && cust.CustomerAWSAccountID != "" {
+			if customerID == nil {
+				if customerID, err = findCustomer(); err != nil {
+					return err
+				}
+			}
+			if customerID == nil {
+				c := store.Customer{AWSAccountID: cust.CustomerAWSAccountID, CreatedAt: now, UpdatedAt: now}
+				if err := tx.Create(&c).Error; err != nil {
+					return err
+				}
+				customerID = &c.ID
+			}
 			upd["customer_id"] = *customerID
 		}
 		if sub.OfferID == nil && offer.ID != 0 {

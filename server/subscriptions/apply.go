@@ -137,14 +137,36 @@ func Apply(ctx context.Context, st *store.Store, ref Ref, ev lifecycle.Event, me
 	return Result{}, ErrConcurrent
 }
 
-// ApplyTx is Apply inside a caller's transaction (no retry).
+// ApplyTx is Apply inside a caller's transaction. It does not retry an
+// optimistic-concurrency loss (the caller's transaction decides), but it
+// does survive a concurrent creator: when the subscription it would create
+// was created meanwhile by another transaction (a unique identity index is
+// taken), it re-reads and applies the event to the row that won. AWS does
+// not order events against each other or against the registration POST
+// (reference §2, §6), so the registration and the SQS processor may both
+// create the same new buyer's subscription at once; neither may fail.
 func ApplyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
 	if ev.At.IsZero() {
 		ev.At = now
 	}
 	ev.At = ev.At.UTC()
-	return applyTx(tx, now, ref, ev, meta, init)
+	for attempt := 0; ; attempt++ {
+		res, err := applyTx(tx, now, ref, ev, meta, init)
+		if errors.Is(err, errCreatedMeanwhile) && attempt < maxCreateRaces {
+			continue // the insert was rolled back to its savepoint: read the winner
+		}
+		return res, err
+	}
 }
+
+// maxCreateRaces bounds the re-reads after a lost insert. One is enough
+// unless the winner's identities and ours are spread over several rows
+// being created at the same moment.
+const maxCreateRaces = 3
+
+// errCreatedMeanwhile says a concurrent transaction created a subscription
+// holding one of the reference's identities after we looked for it.
+var errCreatedMeanwhile = fmt.Errorf("subscription created concurrently: %w", gorm.ErrDuplicatedKey)
 
 func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
 	q, err := ref.where(tx.Model(&store.Subscription{}))
@@ -231,7 +253,15 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 		sub.UpdatedAt = now
 		if res.Created {
 			sub.Version = 1
-			if err := tx.Omit("Customer", "Offer", "Plan").Create(sub).Error; err != nil {
+			// In a savepoint: on Postgres a failed INSERT aborts the whole
+			// transaction otherwise, and the caller's other work with it.
+			err := store.WriteOrConflict(tx, func(tx *gorm.DB) error {
+				return tx.Omit("Customer", "Offer", "Plan").Create(sub).Error
+			})
+			if errors.Is(err, store.ErrConflict) {
+				return Result{}, errCreatedMeanwhile
+			}
+			if err != nil {
 				return res, err
 			}
 		} else {
@@ -243,11 +273,21 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 			for k, v := range merged {
 				upd[k] = v
 			}
-			r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).Updates(upd)
-			if r.Error != nil {
-				return res, r.Error
+			var affected int64
+			err := store.WriteOrConflict(tx, func(tx *gorm.DB) error {
+				r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).Updates(upd)
+				affected = r.RowsAffected
+				return r.Error
+			})
+			if errors.Is(err, store.ErrConflict) && len(merged) > 0 {
+				// An identity we merge was just given to a subscription
+				// created meanwhile: read again (both rows then).
+				return Result{}, errCreatedMeanwhile
 			}
-			if r.RowsAffected != 1 {
+			if err != nil {
+				return res, err
+			}
+			if affected != 1 {
 				return res, ErrConcurrent
 			}
 			sub.Version++
