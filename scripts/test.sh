@@ -32,7 +32,7 @@ step "PostgreSQL for the store tests"
 start_postgres
 
 step "go test -race (SQLite and PostgreSQL, end-to-end against bin/marketgate)"
-MARKETGATE_BIN="$PWD/bin/marketgate" go test -race -count=1 ./...
+MARKETGATE_BIN="$PWD/bin/marketgate" go test -race -count=1 -timeout 30m ./...
 
 step "browser test (Chromium + playwright-core)"
 if ! command -v chromium >/dev/null; then
