@@ -175,20 +175,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		return
 	}
 	u := currentUser(c)
-	ctx, ip := c.Request.Context(), ClientIP(c)
-	if wait, err := s.throttle.LoginWait(ctx, u.Email, ip); err != nil {
-		s.fail(c, err)
-		return
-	} else if wait > 0 {
-		s.tooMany(c, wait)
-		return
-	}
-	if !auth.VerifyPassword(u.PasswordHash, in.Current) {
-		if err := s.throttle.LoginFailed(ctx, u.Email, ip); err != nil {
-			s.fail(c, err)
-			return
-		}
-		s.failCode(c, apperr.InvalidCredentials, "the current password is wrong")
+	if !s.currentPasswordOK(c, u, in.Current, "") {
 		return
 	}
 	if in.New == in.Current {
@@ -213,7 +200,6 @@ func (s *Server) changePassword(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	_ = s.throttle.LoginSucceeded(ctx, u.Email, ip)
 	s.audit(c, u, "user.password_changed", "user", u.ID, nil, nil)
 	c.Status(http.StatusNoContent)
 }

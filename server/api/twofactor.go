@@ -232,8 +232,15 @@ func (s *Server) checkCurrentPassword(c *gin.Context, u *store.User, pw string) 
 		s.failCode(c, apperr.Conflict, "two-factor authentication is for password accounts; your company's sign-in provides its own")
 		return false
 	}
-	// Throttled like a sign-in (as changePassword is): a stolen session
-	// does not buy unthrottled guesses at the password.
+	return s.currentPasswordOK(c, u, pw, "auth.password_check_failed")
+}
+
+// currentPasswordOK checks a signed-in user's current password before a
+// change to their own account, throttled like a sign-in (per account and
+// client, growing delays): a stolen session does not buy unthrottled
+// guesses at the password. A wrong password is audited as failedAudit
+// (when given). It answers the client itself when it returns false.
+func (s *Server) currentPasswordOK(c *gin.Context, u *store.User, pw, failedAudit string) bool {
 	ctx, ip := c.Request.Context(), ClientIP(c)
 	if wait, err := s.throttle.LoginWait(ctx, u.Email, ip); err != nil {
 		s.fail(c, err)
@@ -247,7 +254,9 @@ func (s *Server) checkCurrentPassword(c *gin.Context, u *store.User, pw string) 
 			s.fail(c, err)
 			return false
 		}
-		s.auditSignIn(c, "auth.password_check_failed", u.Email, u, nil)
+		if failedAudit != "" {
+			s.auditSignIn(c, failedAudit, u.Email, u, nil)
+		}
 		s.failCode(c, apperr.InvalidCredentials, "the current password is wrong")
 		return false
 	}
