@@ -155,7 +155,15 @@ func (s *Server) logout(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) getMe(c *gin.Context) { s.me(c, currentUser(c)) }
+// meAnswer is the signed-in user.
+type meAnswer struct {
+	User meView `json:"user"`
+}
+
+func (s *Server) getMe(c *gin.Context) (meAnswer, error) {
+	v, err := s.viewMe(c, currentUser(c))
+	return meAnswer{User: v}, err
+}
 
 func (s *Server) me(c *gin.Context, u *store.User) {
 	v, err := s.viewMe(c, u)
@@ -329,17 +337,21 @@ func viewPlan(p *store.Plan) planView {
 		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
 }
 
-func (s *Server) listOffers(c *gin.Context) {
+// list is a list answer.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func (s *Server) listOffers(c *gin.Context) (list[offerView], error) {
 	offers, err := s.Store.ListOffers(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
-		return
+		return list[offerView]{}, err
 	}
 	out := make([]offerView, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, viewOffer(&o))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
+	return list[offerView]{Items: out}, nil
 }
 
 // updatePlanSeats sets a plan's seat policies (admins): per-user or not,

@@ -75,7 +75,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 
 	// Every /api/v1 route is documented, and every documented operation is a route.
-	eng := e.h.(interface{ Routes() gin.RoutesInfo })
+	eng := e.engine.(interface{ Routes() gin.RoutesInfo })
 	routes := map[string]bool{}
 	for _, ri := range eng.Routes() {
 		if p, ok := strings.CutPrefix(ri.Path, "/api/v1/"); ok {

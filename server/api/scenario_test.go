@@ -25,9 +25,10 @@ import (
 const testPassword = "correct-horse-battery"
 
 type env struct {
-	t  *testing.T
-	st *store.Store
-	h  http.Handler
+	t      *testing.T
+	st     *store.Store
+	h      http.Handler // the server, its portal API answers checked against the contract
+	engine http.Handler // the server itself
 }
 
 func newEnv(t *testing.T, st *store.Store, portal fstest.MapFS) *env {
@@ -49,7 +50,7 @@ func newEnvWith(t *testing.T, st *store.Store, set func(*api.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, h: h}
+	return &env{t: t, st: st, h: checkContract(t, h), engine: h}
 }
 
 func (e *env) user(email, role string, customer *uint) *store.User {

@@ -557,7 +557,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
 			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
 		}
-		eng, ok := e.h.(interface{ Routes() gin.RoutesInfo })
+		eng, ok := e.engine.(interface{ Routes() gin.RoutesInfo })
 		if !ok {
 			t.Fatal("the handler does not list its routes")
 		}

@@ -129,6 +129,8 @@ type Server struct {
 	secSettings securitySettings
 	ssoOnce     sync.Once
 	ssoCodecV   securecookie.Codec
+
+	portalRoutes []route // the portal API's routes, as registered (see handle.go)
 }
 
 // Mailer sends one plain-text e-mail.
@@ -202,7 +204,7 @@ func New(d Deps) (http.Handler, error) {
 // fail answers with err's client-facing form; internal errors are logged
 // with the request id and hidden.
 func (s *Server) fail(c *gin.Context, err error) {
-	ae := apperr.From(err)
+	ae := clientError(err)
 	if ae.Code == apperr.Internal {
 		s.Log.Error("request failed", "request_id", requestID(c), "method", c.Request.Method,
 			"path", c.FullPath(), "err", err)
