@@ -7,6 +7,8 @@ source scripts/lib.sh
 
 if [[ "${1:-}" != "--go-only" ]]; then
   frontend_deps
+  step "the portal API's contract (OpenAPI document and TypeScript types)"
+  portal_contract
   step "building the portal"
   (cd frontend && npm run --silent build)
 fi

@@ -29,6 +29,14 @@ frontend_deps() {
   [[ -f frontend/node_modules/go.mod ]] || echo "module node_modules // keeps npm's Go files out of ./..." > frontend/node_modules/go.mod
 }
 
+# portal_contract writes the portal API's OpenAPI document, made from the
+# server's Go types (server/api/contract.go), and the portal's TypeScript
+# types generated from it (frontend/src/shared/api/). Both are committed.
+portal_contract() {
+  go run ./server/api/gencontract frontend/src/shared/api/portal-openapi.json
+  (cd frontend && npm run --silent gen:api >/dev/null)
+}
+
 # start_postgres starts a throw-away PostgreSQL server on loopback in a
 # temporary directory (installing it when missing) and exports
 # MARKETGATE_TEST_POSTGRES_URL. stop_postgres stops it.

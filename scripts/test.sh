@@ -21,9 +21,18 @@ if ! command -v staticcheck >/dev/null && [[ ! -x "$(go env GOPATH)/bin/staticch
 fi
 PATH="$PATH:$(go env GOPATH)/bin" staticcheck ./...
 
-step "portal: type-check, lint, unit tests"
+step "portal: the API contract, type-check, lint, unit tests"
 frontend_deps
+contract=(frontend/src/shared/api/portal-openapi.json frontend/src/shared/api/schema.gen.ts)
+before=$(cat "${contract[@]}" 2>/dev/null | sha256sum)
+# The portal's types come from the server's Go types: regenerate them, so a
+# field the portal reads that the API no longer sends fails the type-check.
+portal_contract
 (cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent test)
+if [[ "$(cat "${contract[@]}" | sha256sum)" != "$before" ]]; then
+  echo "the portal API's contract was stale: ${contract[*]} now match the Go types; commit them" >&2
+  exit 1
+fi
 
 step "build"
 scripts/build.sh
