@@ -20,7 +20,7 @@ func offer(t *testing.T, st *store.Store) store.Offer {
 	t.Helper()
 	o := store.Offer{Marketplace: "aws", Name: "Acme", MarketplaceID: "prod-1", CreatedAt: t0, UpdatedAt: t0,
 		Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: t0, UpdatedAt: t0}}}
-	if err := st.W.Create(&o).Error; err != nil {
+	if err := st.TestingDB(t).Create(&o).Error; err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -90,7 +90,7 @@ func TestConcurrentEventsNeverLoseAVersion(t *testing.T) {
 			}
 		}
 		var s store.Subscription
-		st.R.Where("azure_subscription_id = ?", ref.AzureSubscriptionID).First(&s)
+		st.TestingReadDB(t).Where("azure_subscription_id = ?", ref.AzureSubscriptionID).First(&s)
 		tl, _ := st.Timeline(ctx, s.ID)
 		// created (1) + activated (2) + 20 distinct quantities = version 22.
 		if s.Version != 22 || len(tl) != 22 {
@@ -109,7 +109,7 @@ func TestUnknownPlanStoresNothing(t *testing.T) {
 			t.Fatal("an unknown plan was accepted")
 		}
 		var n int64
-		st.R.Model(&store.Subscription{}).Count(&n)
+		st.TestingReadDB(t).Model(&store.Subscription{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("%d subscriptions stored", n)
 		}
