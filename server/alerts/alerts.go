@@ -25,8 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/store"
 )
@@ -117,19 +115,7 @@ func (s *Service) Raise(ctx context.Context, typ, key, title, detail, link strin
 	if n <= 0 {
 		return nil
 	}
-	now := s.Store.Now()
-	return s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var a store.Alert
-		if err := tx.Where("type = ? AND key = ?", typ, key).Limit(1).Find(&a).Error; err != nil {
-			return err
-		}
-		if a.ID == 0 {
-			a = store.Alert{Type: typ, Key: key, Title: title, Detail: detail, Link: link, Count: n, FirstAt: now, LastAt: now}
-			return tx.Create(&a).Error
-		}
-		return tx.Model(&store.Alert{}).Where("id = ?", a.ID).Updates(map[string]any{"title": title, "detail": detail, "link": link,
-			"count": gorm.Expr("count + ?", n), "last_at": now}).Error
-	})
+	return s.Store.RaiseAlert(ctx, typ, key, title, detail, link, n, s.Store.Now())
 }
 
 // Notify sends what each enabled channel has not heard yet: a new alert at
@@ -137,16 +123,12 @@ func (s *Service) Raise(ctx context.Context, typ, key, title, detail, link strin
 // many messages it sent.
 func (s *Service) Notify(ctx context.Context) (int, error) {
 	now := s.Store.Now()
-	db := s.Store.W.WithContext(ctx)
-	var chans []store.AlertChannel
-	if err := db.Where("enabled").Order("id").Find(&chans).Error; err != nil {
+	chans, err := s.Store.EnabledAlertChannels(ctx)
+	if err != nil || len(chans) == 0 {
 		return 0, err
 	}
-	if len(chans) == 0 {
-		return 0, nil
-	}
-	var recent []store.Alert
-	if err := db.Where("last_at > ?", now.Add(-7*24*time.Hour)).Order("id").Find(&recent).Error; err != nil {
+	recent, err := s.Store.AlertsSince(ctx, now.Add(-7*24*time.Hour))
+	if err != nil {
 		return 0, err
 	}
 	sent := 0
@@ -155,8 +137,8 @@ func (s *Service) Notify(ctx context.Context) (int, error) {
 			if !wants(ch.AlertTypes, a.Type) {
 				continue
 			}
-			var n store.AlertNotice
-			if err := db.Where("alert_id = ? AND channel_id = ?", a.ID, ch.ID).Limit(1).Find(&n).Error; err != nil {
+			n, err := s.Store.AlertNoticeOf(ctx, a.ID, ch.ID)
+			if err != nil {
 				return sent, err
 			}
 			if n.NextAttemptAt != nil && n.NextAttemptAt.After(now) {
@@ -167,28 +149,20 @@ func (s *Service) Notify(ctx context.Context) (int, error) {
 				continue // nothing new, or told recently: coalesce
 			}
 			subject, text := s.message(&a, n.NotifiedCount)
-			err := s.send(ctx, &ch, subject, text, s.link(a.Link))
-			var upd map[string]any
-			if err != nil {
+			if serr := s.send(ctx, &ch, subject, text, s.link(a.Link)); serr != nil {
 				next := now.Add(time.Duration(min(1<<min(n.Attempts, 6), 60)) * time.Minute)
-				upd = map[string]any{"attempts": n.Attempts + 1, "next_attempt_at": next, "last_error": err.Error()}
-				s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).Update("last_error", err.Error())
+				_ = s.Store.AlertChannelFailed(ctx, ch.ID, serr.Error())
 				if s.Log != nil {
-					s.Log.Warn("alert not sent", "channel", ch.ID, "kind", ch.Kind, "err", err)
+					s.Log.Warn("alert not sent", "channel", ch.ID, "kind", ch.Kind, "err", serr)
 				}
-			} else {
-				sent++
-				upd = map[string]any{"notified_at": now, "notified_count": a.Count, "attempts": 0, "next_attempt_at": nil, "last_error": ""}
-				s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).
-					Updates(map[string]any{"last_sent_at": now, "last_error": ""})
-			}
-			if n.ID == 0 {
-				n = store.AlertNotice{AlertID: a.ID, ChannelID: ch.ID}
-				if err := db.Create(&n).Error; err != nil {
+				if err := s.Store.AlertNoticeFailed(ctx, n, n.Attempts+1, next, serr.Error()); err != nil {
 					return sent, err
 				}
+				continue
 			}
-			if err := db.Model(&store.AlertNotice{}).Where("id = ?", n.ID).Updates(upd).Error; err != nil {
+			sent++
+			_ = s.Store.AlertChannelSent(ctx, ch.ID, now)
+			if err := s.Store.AlertNoticeSent(ctx, n, now, a.Count); err != nil {
 				return sent, err
 			}
 		}
@@ -226,14 +200,11 @@ var ErrNoSMTP = errors.New("e-mail alerts need SMTP settings (MARKETGATE_SMTP_AD
 // SendTest sends a test message to a channel.
 func (s *Service) SendTest(ctx context.Context, ch *store.AlertChannel) error {
 	err := s.send(ctx, ch, "[Marketgate] Test alert", "This is a test alert from Marketgate. Alerts for this channel will look like this.", s.link("/alerts"))
-	now := s.Store.Now()
-	upd := map[string]any{"last_error": ""}
 	if err != nil {
-		upd["last_error"] = err.Error()
+		_ = s.Store.AlertChannelFailed(ctx, ch.ID, err.Error())
 	} else {
-		upd["last_sent_at"] = now
+		_ = s.Store.AlertChannelSent(ctx, ch.ID, s.Store.Now())
 	}
-	s.Store.W.WithContext(ctx).Model(&store.AlertChannel{}).Where("id = ?", ch.ID).Updates(upd)
 	return err
 }
 

@@ -131,7 +131,7 @@ func channel(t *testing.T, st *store.Store, kind, target, types string) *store.A
 	t.Helper()
 	now := time.Now().UTC()
 	ch := &store.AlertChannel{Kind: kind, Target: target, AlertTypes: types, Enabled: true, CreatedAt: now, UpdatedAt: now}
-	if err := st.W.Create(ch).Error; err != nil {
+	if err := st.TestingDB(t).Create(ch).Error; err != nil {
 		t.Fatal(err)
 	}
 	return ch
@@ -220,7 +220,7 @@ func TestFailingChannelBacksOff(t *testing.T) {
 			t.Fatalf("sent %d through a refusing channel", n)
 		}
 		var got store.AlertChannel
-		st.R.First(&got, ch.ID)
+		st.TestingReadDB(t).First(&got, ch.ID)
 		if !strings.Contains(got.LastError, "HTTP 403") {
 			t.Fatalf("channel error: %q", got.LastError)
 		}
@@ -249,7 +249,7 @@ func TestSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		db := st.W
+		db := st.TestingDB(t)
 		must(t, db.Create(&store.InboxMessage{Marketplace: "aws", Source: "sqs", DedupKey: "m1", Status: store.InboxFailed, Error: "unknown product",
 			Body: "{}", ReceivedAt: now.Add(-time.Minute)}).Error)
 		o := store.Offer{Marketplace: "azure", Name: "O", MarketplaceID: "o", CreatedAt: now, UpdatedAt: now,
@@ -264,7 +264,7 @@ func TestSweep(t *testing.T) {
 		st.Now = func() time.Time { return now.Add(time.Second) }
 		must(t, svc.Sweep(ctx))
 		var as []store.Alert
-		st.R.Order("type").Find(&as)
+		st.TestingReadDB(t).Order("type").Find(&as)
 		types := []string{}
 		for _, a := range as {
 			types = append(types, a.Type+"="+a.Detail[:min(len(a.Detail), 12)])
@@ -275,7 +275,7 @@ func TestSweep(t *testing.T) {
 		st.Now = func() time.Time { return now.Add(time.Minute) }
 		must(t, svc.Sweep(ctx))
 		var again []store.Alert
-		st.R.Order("type").Find(&again)
+		st.TestingReadDB(t).Order("type").Find(&again)
 		for i := range again {
 			if again[i].Count != as[i].Count {
 				t.Fatalf("a second sweep counted %s again", again[i].Type)
@@ -299,7 +299,7 @@ func TestRepeatedCallFailures(t *testing.T) {
 			calls.Observe("aws", "SQS ReceiveMessage", boom)
 		}
 		var as []store.Alert
-		st.R.Find(&as)
+		st.TestingReadDB(t).Find(&as)
 		if len(as) != 1 || as[0].Type != alerts.MarketplaceFailing || as[0].Count != 2 || !strings.Contains(as[0].Detail, "6 times in a row") {
 			t.Fatalf("alerts: %+v", as)
 		}

@@ -29,16 +29,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 			since = t
 		}
 	}
-	db := s.Store.R.WithContext(ctx)
-
 	// Inbound messages that failed to apply, per source.
-	var failed []struct {
-		Source string
-		N      int
-		Err    string
-	}
-	if err := db.Model(&store.InboxMessage{}).Select("source, count(*) AS n, max(error) AS err").
-		Where("status = ? AND received_at > ? AND received_at <= ?", store.InboxFailed, since, now).Group("source").Scan(&failed).Error; err != nil {
+	failed, err := s.Store.FailedInboxBetween(ctx, since, now)
+	if err != nil {
 		return err
 	}
 	for _, f := range failed {
@@ -49,14 +42,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 
 	// Metering records refused for good, and records near the window's end.
-	var refused []struct {
-		Marketplace string
-		N           int
-		Reason      string
-	}
-	if err := db.Model(&store.MeteringRecord{}).Select("marketplace, count(*) AS n, max(reason) AS reason").
-		Where("status IN ? AND settled_at > ? AND settled_at <= ?", []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, since, now).
-		Group("marketplace").Scan(&refused).Error; err != nil {
+	refused, err := s.Store.RefusedMeteringBetween(ctx, since, now)
+	if err != nil {
 		return err
 	}
 	for _, r := range refused {
@@ -65,25 +52,19 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
-	var expiring int64
-	if err := db.Model(&store.MeteringRecord{}).Where("expiry_warned_at > ? AND expiry_warned_at <= ?", since, now).Count(&expiring).Error; err != nil {
+	expiring, err := s.Store.ExpiryWarnedBetween(ctx, since, now)
+	if err != nil {
 		return err
 	}
 	if err := s.Raise(ctx, MeteringExpiring, "metering:expiring", "Metering records are about to expire",
 		fmt.Sprintf("%d records are still not accepted 4 hours before the marketplace stops taking them (24 hours after their hour; on AWS 06:00 UTC on the 1st for a past month).", expiring),
-		"/metering?status=pending", int(expiring)); err != nil {
+		"/metering?status=pending", expiring); err != nil {
 		return err
 	}
 
 	// Transient failures that keep coming back: the marketplace is not answering.
-	var failing []struct {
-		Marketplace string
-		N           int
-		Reason      string
-	}
-	if err := db.Model(&store.MeteringRecord{}).Select("marketplace, count(*) AS n, max(reason) AS reason").
-		Where("status = ? AND attempts >= ? AND updated_at > ? AND updated_at <= ?", store.RecordPending, 5, since, now).
-		Group("marketplace").Scan(&failing).Error; err != nil {
+	failing, err := s.Store.FailingMeteringBetween(ctx, 5, since, now)
+	if err != nil {
 		return err
 	}
 	for _, f := range failing {
@@ -94,13 +75,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 
 	// Subscriptions waiting for the seller's approval.
-	var waiting []struct {
-		ID   uint
-		Name string
-	}
-	if err := db.Table("subscriptions s").Select("s.id, s.name").Joins("JOIN plans p ON p.id = s.plan_id").
-		Where("s.state = ? AND p.activation_policy = ? AND s.created_at > ? AND s.created_at <= ?", "pending", store.ActivateSellerApproves, since, now).
-		Scan(&waiting).Error; err != nil {
+	waiting, err := s.Store.AwaitingApprovalBetween(ctx, since, now)
+	if err != nil {
 		return err
 	}
 	for _, w := range waiting {
@@ -131,20 +107,12 @@ var agreementAlerts = []struct{ kind, detailType, typ, title string }{
 // 90 then 60 days, add to its count), and one per type for those no
 // subscription matched (they wait in the notification log).
 func (s *Service) sweepAgreements(ctx context.Context, since, now time.Time) error {
-	db := s.Store.R.WithContext(ctx)
 	kinds := make([]string, 0, len(agreementAlerts))
 	for _, a := range agreementAlerts {
 		kinds = append(kinds, a.kind)
 	}
-	var notes []struct {
-		SubscriptionID uint
-		Kind           string
-		Summary        string
-		Name           string
-	}
-	if err := db.Table("timeline_events t").Select("t.subscription_id, t.kind, t.summary, s.name").
-		Joins("JOIN subscriptions s ON s.id = t.subscription_id").
-		Where("t.kind IN ? AND t.created_at > ? AND t.created_at <= ?", kinds, since, now).Order("t.id").Scan(&notes).Error; err != nil {
+	notes, err := s.Store.TimelineNotesBetween(ctx, kinds, since, now)
+	if err != nil {
 		return err
 	}
 	for _, a := range agreementAlerts {
@@ -157,14 +125,13 @@ func (s *Service) sweepAgreements(ctx context.Context, since, now time.Time) err
 				return err
 			}
 		}
-		var unmatched int64
-		if err := db.Model(&store.InboxMessage{}).Where("source = ? AND action = ? AND subscription_id IS NULL AND status = ? AND received_at > ? AND received_at <= ?",
-			"aws_sqs", a.detailType, store.InboxProcessed, since, now).Count(&unmatched).Error; err != nil {
+		unmatched, err := s.Store.UnmatchedInboxBetween(ctx, "aws_sqs", a.detailType, since, now)
+		if err != nil {
 			return err
 		}
 		if err := s.Raise(ctx, a.typ, a.typ+":unmatched", a.title,
 			fmt.Sprintf("%d %s events match no subscription yet (no License Updated linked their agreement); see the notification log.", unmatched, a.detailType),
-			"/notifications?source=aws_sqs&action="+url.QueryEscape(a.detailType), int(unmatched)); err != nil {
+			"/notifications?source=aws_sqs&action="+url.QueryEscape(a.detailType), unmatched); err != nil {
 			return err
 		}
 	}

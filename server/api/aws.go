@@ -176,7 +176,7 @@ func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer,
 		}
 		ref := resolvedRef(cust)
 		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
-		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
+		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref, lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
 			subscriptions.Meta{Source: "aws_registration", Actor: "buyer", Payload: string(payload), InboxID: &inboxID},
 			func(sub *store.Subscription) {
 				sub.CustomerID = customerID

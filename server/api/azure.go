@@ -375,7 +375,7 @@ func (s *Server) inviteBeneficiary(c *gin.Context, landed *azuremp.Landed) {
 	}
 	note := func(summary string) {
 		_ = s.Store.Tx(ctx, func(tx *gorm.DB) error {
-			return subscriptions.NoteTx(tx, now, landed.Subscription.ID, "azure.admin_needed", now, summary,
+			return subscriptions.NoteTx(store.LegacyTx(tx), now, landed.Subscription.ID, "azure.admin_needed", now, summary,
 				subscriptions.Meta{Source: azuremp.SourceLanding, Actor: "marketgate"})
 		})
 	}

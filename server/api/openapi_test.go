@@ -481,7 +481,7 @@ func newOpenAPIFixtures(t *testing.T, st *store.Store, now time.Time) *openAPIFi
 
 	svc := &seats.Service{Store: st}
 	assign := func(sub uint, user seats.User, source string) {
-		seat, _, err := svc.Assign(ctx, sub, user, "", "admin@example.com")
+		seat, _, err := svc.Assign(ctx, 0, sub, user, "", "admin@example.com")
 		must(t, err)
 		must(t, db.Model(seat).Update("source", source).Error)
 	}
@@ -491,7 +491,7 @@ func newOpenAPIFixtures(t *testing.T, st *store.Store, now time.Time) *openAPIFi
 	must(t, db.Model(&store.Subscription{}).Where("id = ?", subNorthwind).Update("state", "suspended").Error)
 	// Two seats, then the quantity drops to one under newest_unlicensed.
 	for i, u := range []string{"oldest@litware.com", "newest@litware.com"} {
-		seat, _, err := svc.Assign(ctx, subOver, seats.User{Email: u}, "", "admin@example.com")
+		seat, _, err := svc.Assign(ctx, 0, subOver, seats.User{Email: u}, "", "admin@example.com")
 		must(t, err)
 		must(t, db.Model(seat).Update("assigned_at", then.Add(time.Duration(i)*time.Minute)).Error)
 	}

@@ -147,7 +147,7 @@ func (s *Server) assignSeat(c *gin.Context) {
 		return
 	}
 	u := currentUser(c)
-	seat, sm, err := s.seats.Assign(c.Request.Context(), sub.ID, who, in.Name, u.Email)
+	seat, sm, err := s.seats.Assign(c.Request.Context(), customerScope(u), sub.ID, who, in.Name, u.Email)
 	if err != nil {
 		s.seatError(c, sub, err)
 		return
@@ -167,7 +167,7 @@ func (s *Server) releaseSeat(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "seat id must be a positive whole number")
 		return
 	}
-	n, sm, err := s.seats.Release(c.Request.Context(), sub.ID, []uint{uint(id)})
+	n, sm, err := s.seats.Release(c.Request.Context(), customerScope(currentUser(c)), sub.ID, []uint{uint(id)})
 	if err != nil {
 		s.seatError(c, sub, err)
 		return
@@ -197,7 +197,7 @@ func (s *Server) releaseSeats(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "ids must list between 1 and %d seats", seats.MaxImportLines)
 		return
 	}
-	n, sm, err := s.seats.Release(c.Request.Context(), sub.ID, in.IDs)
+	n, sm, err := s.seats.Release(c.Request.Context(), customerScope(currentUser(c)), sub.ID, in.IDs)
 	if err != nil {
 		s.seatError(c, sub, err)
 		return
@@ -270,7 +270,7 @@ func (s *Server) importSeats(c *gin.Context) {
 	}
 	doApply := apply == "true" || apply == "1"
 	u := currentUser(c)
-	res, err := s.seats.Import(c.Request.Context(), sub.ID, lines, refused, mode, doApply, u.Email)
+	res, err := s.seats.Import(c.Request.Context(), customerScope(u), sub.ID, lines, refused, mode, doApply, u.Email)
 	if err != nil {
 		s.seatError(c, sub, err)
 		return

@@ -368,7 +368,7 @@ func (s *Server) testWebhook(c *gin.Context) {
 	u := currentUser(c)
 	var did uint
 	err := s.Store.Tx(c.Request.Context(), func(tx *gorm.DB) error {
-		if err := webhooks.Emit(tx, now, webhooks.Event{Type: webhooks.Test, Only: ep.ID,
+		if err := webhooks.Emit(store.LegacyTx(tx), now, webhooks.Event{Type: webhooks.Test, Only: ep.ID,
 			Data: map[string]any{"message": "A test event from Marketgate.", "sent_by": u.Email}}); err != nil {
 			return err
 		}

@@ -129,8 +129,8 @@ func (t *Throttle) Allow(ctx context.Context, kind, client string, limit int, wi
 	if n <= limit {
 		return true, 0, nil
 	}
-	var row store.Throttle
-	if err := t.Store.W.WithContext(ctx).Where("key = ?", key).First(&row).Error; err != nil {
+	row, err := t.Store.ThrottleRow(ctx, key)
+	if err != nil {
 		return false, window, nil
 	}
 	return false, row.FirstAt.Add(window).Sub(now), nil

@@ -248,14 +248,14 @@ func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, 
 	switch n.Action {
 	case AgreementCreated:
 		meta.Note = what + " created" + paren(n.Agreement.Intent)
-		res, err := subscriptions.ApplyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
+		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
 			TermStart: n.Agreement.StartsAt, TermEnd: n.Agreement.EndsAt}, meta, nil)
 		if err != nil || res.Subscription == nil {
 			return err
 		}
 		return setOffer(tx, now, res.Subscription, row.OfferID, at)
 	case AgreementAmended:
-		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
+		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
 	case AgreementEnding:
 		_, err := noteOnce(tx, now, sub.ID, KindAgreementEnding, at, endingSummary(row.AgreementID, n.Agreement), meta, eventData(n))
 		return err
@@ -271,10 +271,10 @@ func (p *Processor) endAgreement(tx *gorm.DB, now time.Time, row *store.AWSAgree
 	revoke, known := RevokesAccess(row.Status)
 	if !known {
 		out.status, out.reason = store.InboxIgnored, fmt.Sprintf("agreement status %q is not one Marketgate knows; access was not revoked", row.Status)
-		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_ended", at, what+": unknown status, access kept — check the agreement in AWS Marketplace", meta)
+		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at, what+": unknown status, access kept — check the agreement in AWS Marketplace", meta)
 	}
 	if !revoke {
-		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_ended", at, what+": superseded, access kept", meta)
+		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at, what+": superseded, access kept", meta)
 	}
 	var others []string
 	if err := tx.Model(&store.AWSAgreement{}).Where("subscription_id = ? AND agreement_id <> ? AND ended_at IS NULL", sub.ID, row.AgreementID).
@@ -282,11 +282,11 @@ func (p *Processor) endAgreement(tx *gorm.DB, now time.Time, row *store.AWSAgree
 		return err
 	}
 	if len(others) > 0 {
-		return subscriptions.NoteTx(tx, now, sub.ID, "aws.agreement_ended", at,
+		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at,
 			what+": access kept, agreement "+strings.Join(others, ", ")+" still covers it", meta)
 	}
 	meta.Note = what
-	_, err := subscriptions.ApplyTx(tx, now, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: at}, meta, nil)
+	_, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: at}, meta, nil)
 	return err
 }
 
@@ -435,7 +435,7 @@ func noteOnce(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time,
 	if seen > 0 {
 		return false, nil
 	}
-	if err := subscriptions.NoteTx(tx, now, subID, kind, at, summary, meta); err != nil {
+	if err := subscriptions.NoteTx(store.LegacyTx(tx), now, subID, kind, at, summary, meta); err != nil {
 		return false, err
 	}
 	if t := webhookFor[kind]; t != "" {
@@ -443,7 +443,7 @@ func noteOnce(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time,
 			data = map[string]any{}
 		}
 		data["summary"] = summary
-		if err := webhooks.EmitSubscription(tx, now, subID, at, []string{t}, data); err != nil {
+		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, subID, at, []string{t}, data); err != nil {
 			return false, err
 		}
 	}

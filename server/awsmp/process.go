@@ -142,7 +142,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 				}
 			}
 		}
-		res, err := subscriptions.ApplyTx(tx, now, n.Ref, ev,
+		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, n.Ref, ev,
 			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {
@@ -304,7 +304,7 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 		return 0, err
 	}
 	seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
-	res, err := subscriptions.ApplyTx(tx, now, ref,
+	res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref,
 		lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
 			PlanID: seatPlan, Quantity: seats},
 		subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
@@ -338,7 +338,7 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 			}
 			view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
 		}
-		if err := webhooks.EmitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
+		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, subID, now, []string{webhooks.EntitlementChanged},
 			map[string]any{"entitlements": view}); err != nil {
 			return 0, err
 		}

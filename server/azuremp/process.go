@@ -189,7 +189,7 @@ func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta
 	if err != nil {
 		return nil, err
 	}
-	res, err := subscriptions.ApplyTx(tx, now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
+	res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
 		sub.Name = s.Name
 		sub.AzureTenantID = s.Beneficiary.TenantID
 		sub.IsTest, sub.FreeTrial, sub.AutoRenew = s.IsTest, s.IsFreeTrial, s.AutoRenew
@@ -661,7 +661,7 @@ func (p *Processor) noteRejected(ctx context.Context, m *store.InboxMessage, cal
 	}
 	if subID != 0 {
 		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-			return subscriptions.NoteTx(tx, p.Store.Now(), subID, "azure.change_rejected", at, "Customer's "+call.Action+" rejected: "+reason, meta)
+			return subscriptions.NoteTx(store.LegacyTx(tx), p.Store.Now(), subID, "azure.change_rejected", at, "Customer's "+call.Action+" rejected: "+reason, meta)
 		}); err != nil {
 			return p.retryRejected(ctx, m, err)
 		}
@@ -734,7 +734,7 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 					if err := finishTracked(tx, now, op.ID, "Failed", reason); err != nil {
 						return err
 					}
-					return subscriptions.NoteTx(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
+					return subscriptions.NoteTx(store.LegacyTx(tx), now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
 				})
 				if err != nil {
 					return nil, "", "", err
@@ -924,7 +924,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 					if err := finishTracked(tx, now, t.OperationID, op.Status, msg); err != nil {
 						return err
 					}
-					return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+					return subscriptions.NoteTx(store.LegacyTx(tx), now, t.SubscriptionID, "azure.operation_failed", now,
 						fmt.Sprintf("%s %s at Microsoft: %s", t.Action, strings.ToLower(op.Status), msg), subscriptions.Meta{Source: SourcePortal, Actor: "azure"})
 				})
 				continue
@@ -938,7 +938,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 				if err := finishTracked(tx, now, t.OperationID, "TimedOut", "no final status from Microsoft within an hour"); err != nil {
 					return err
 				}
-				return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+				return subscriptions.NoteTx(store.LegacyTx(tx), now, t.SubscriptionID, "azure.operation_failed", now,
 					t.Action+" timed out: Microsoft gave no final status within an hour", subscriptions.Meta{Source: SourcePortal, Actor: "system"})
 			})
 			continue
@@ -1038,7 +1038,7 @@ func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID 
 		}
 		summary := map[string]string{"ChangePlan": "Plan change to " + planID, "ChangeQuantity": fmt.Sprintf("Quantity change to %d", quantity),
 			"Unsubscribe": "Cancellation"}[action] + " requested at Microsoft"
-		if err := subscriptions.NoteTx(tx, now, sub.ID, "azure.operation_started", now, summary, subscriptions.Meta{Source: SourcePortal, Actor: actor}); err != nil {
+		if err := subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "azure.operation_started", now, summary, subscriptions.Meta{Source: SourcePortal, Actor: actor}); err != nil {
 			return err
 		}
 		return tx.Where("operation_id = ?", opID).First(&t).Error

@@ -139,7 +139,7 @@ func (m *Meter) observe(marketplace, call string, err error) {
 func (m *Meter) expireWhere(ctx context.Context, now time.Time, reason, cond string, args ...any) error {
 	set := map[string]any{"status": store.RecordExpired, "reason": reason, "settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}
 	return m.Store.Tx(ctx, func(tx *gorm.DB) error {
-		listening, err := webhooks.Listening(tx, webhooks.MeteringRecordExpired)
+		listening, err := webhooks.Listening(store.LegacyTx(tx), webhooks.MeteringRecordExpired)
 		if err != nil {
 			return err
 		}

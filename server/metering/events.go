@@ -22,7 +22,7 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if ok, err := webhooks.Listening(tx, typ); err != nil || !ok {
+	if ok, err := webhooks.Listening(store.LegacyTx(tx), typ); err != nil || !ok {
 		return err
 	}
 	var recs []store.MeteringRecord
@@ -40,7 +40,7 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 		bySub[id] = append(bySub[id], map[string]any{"record": recordData(&recs[i])})
 	}
 	for _, id := range subs {
-		if err := webhooks.EmitSubscription(tx, now, id, now, []string{typ}, bySub[id]...); err != nil {
+		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, id, now, []string{typ}, bySub[id]...); err != nil {
 			return err
 		}
 	}

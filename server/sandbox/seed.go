@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
@@ -100,9 +98,8 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 7))
 	created := 0
 	var buyers []awsBuyer
-	err := st.Tx(ctx, func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&store.Setting{}).Where("key = ?", seededKey).Count(&n).Error; err != nil || n > 0 {
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if done, err := tx.HasSetting(seededKey); err != nil || done {
 			return err
 		}
 		now := o.Now.UTC()
@@ -114,7 +111,7 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 				p.CreatedAt, p.UpdatedAt = now, now
 				of.Plans = append(of.Plans, p)
 			}
-			if err := tx.Create(&of).Error; err != nil {
+			if err := tx.CreateOfferWithPlans(&of); err != nil {
 				return err
 			}
 			offers[i] = of
@@ -133,7 +130,7 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 			if rng.IntN(2) == 0 || c.AWSAccountID == "" {
 				c.AzureTenantID = uuid(rng)
 			}
-			if err := tx.Create(&c).Error; err != nil {
+			if err := tx.CreateCustomer(&c); err != nil {
 				return err
 			}
 			customers[i] = c
@@ -151,7 +148,7 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 		}
 		// Marked now: an interrupted first start leaves fewer AWS demo
 		// subscriptions rather than a second set of offers.
-		return tx.Create(&store.Setting{Key: seededKey, Value: now.Format(time.RFC3339), UpdatedAt: now}).Error
+		return tx.CreateSetting(seededKey, now.Format(time.RFC3339), now)
 	})
 	if err != nil {
 		return created, err
@@ -166,7 +163,7 @@ type step struct {
 	source  string
 }
 
-func seedSubscription(tx *gorm.DB, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) (*awsBuyer, error) {
+func seedSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) (*awsBuyer, error) {
 	var cust store.Customer
 	var offer store.Offer
 	for {
@@ -298,8 +295,8 @@ func randomID(rng *rand.Rand, prefix string, n int) string {
 // may be metered, each product meters the dimensions of its plans, and
 // each contract holds the grants GetEntitlements last answered for it.
 func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *awsfake.Entitlements) error {
-	var offers []store.Offer
-	if err := st.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'aws'").Find(&offers).Error; err != nil {
+	offers, err := st.OffersWithPlans(ctx, "aws")
+	if err != nil {
 		return err
 	}
 	for _, o := range offers {
@@ -313,9 +310,8 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *aw
 			m.SetDimensions(o.MarketplaceID, dims...)
 		}
 	}
-	var subs []store.Subscription
-	if err := st.R.WithContext(ctx).Where("marketplace = 'aws' AND state IN ?", []string{"pending", "active", "unsubscribe_pending"}).
-		Find(&subs).Error; err != nil {
+	subs, err := st.SubscriptionsInStates(ctx, "aws", []string{"pending", "active", "unsubscribe_pending"})
+	if err != nil {
 		return err
 	}
 	for _, s := range subs {
@@ -325,8 +321,8 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *aw
 	if ents == nil {
 		return nil
 	}
-	var held []store.Entitlement
-	if err := st.R.WithContext(ctx).Where("kind = 'integer'").Order("subscription_id, id").Find(&held).Error; err != nil {
+	held, err := st.IntegerEntitlements(ctx)
+	if err != nil {
 		return err
 	}
 	bySub := map[uint][]awsfake.Entitlement{}
@@ -340,8 +336,8 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *aw
 		}
 		bySub[e.SubscriptionID] = append(bySub[e.SubscriptionID], g)
 	}
-	var owners []store.Subscription
-	if err := st.R.WithContext(ctx).Where("marketplace = 'aws' AND id IN (SELECT subscription_id FROM entitlements)").Find(&owners).Error; err != nil {
+	owners, err := st.AWSSubscriptionsWithEntitlements(ctx)
+	if err != nil {
 		return err
 	}
 	for _, s := range owners {
@@ -354,8 +350,8 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *aw
 // AzureOffers returns the Microsoft offers of the catalog as the simulated
 // marketplace sells them.
 func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error) {
-	var offers []store.Offer
-	if err := st.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'azure'").Order("id").Find(&offers).Error; err != nil {
+	offers, err := st.OffersWithPlans(ctx, "azure")
+	if err != nil {
 		return nil, err
 	}
 	out := make([]azurefake.Offer, 0, len(offers))
@@ -383,9 +379,8 @@ func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error
 // subscriptions this database holds (the demo data), so reconciliation,
 // metering and the buyer page see the same subscriptions on both sides.
 func ImportAzure(ctx context.Context, st *store.Store, mk *azurefake.Marketplace) error {
-	var subs []store.Subscription
-	if err := st.R.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").
-		Where("marketplace = 'azure' AND azure_subscription_id <> ''").Find(&subs).Error; err != nil {
+	subs, err := st.AzureSubscriptionsWithDetails(ctx)
+	if err != nil {
 		return err
 	}
 	status := map[string]string{"pending": azurefake.StatusPendingFulfillmentStart, "active": azurefake.StatusSubscribed,

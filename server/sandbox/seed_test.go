@@ -29,7 +29,7 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 			t.Fatalf("seeded %d: %v", n, err)
 		}
 		var subs []store.Subscription
-		st.R.Preload("Offer").Preload("Plan").Where("marketplace = 'aws'").Find(&subs)
+		st.TestingReadDB(t).Preload("Offer").Preload("Plan").Where("marketplace = 'aws'").Find(&subs)
 		states := map[string]int{}
 		kinds := map[string]bool{}
 		for _, s := range subs {
@@ -51,7 +51,7 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 				}
 				if e.Source == "aws_sqs" || e.Source == "aws_registration" {
 					var m store.InboxMessage
-					if e.InboxID == nil || st.R.First(&m, *e.InboxID).Error != nil || m.SubscriptionID == nil || *m.SubscriptionID != s.ID {
+					if e.InboxID == nil || st.TestingReadDB(t).First(&m, *e.InboxID).Error != nil || m.SubscriptionID == nil || *m.SubscriptionID != s.ID {
 						t.Fatalf("subscription %d: %q has no stored message of its own", s.ID, e.Summary)
 					}
 				}
@@ -60,7 +60,7 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 				t.Fatalf("subscription %d is %s, its timeline ends %s", s.ID, s.State, prev)
 			}
 			var ents []store.Entitlement
-			st.R.Where("subscription_id = ?", s.ID).Find(&ents)
+			st.TestingReadDB(t).Where("subscription_id = ?", s.ID).Find(&ents)
 			current := 0
 			for _, g := range ents {
 				if g.Current(now) {

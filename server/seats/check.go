@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -56,22 +54,10 @@ type Answer struct {
 	Seat         *store.Seat          `json:"seat"`
 }
 
-type candidate struct {
-	ID          uint
-	State       string
-	Quantity    int
-	Marketplace string
-	CreatedAt   time.Time
-	PlanID      string
-	PlanName    string
-	Auto        bool
-	AllowOver   bool
-	Policy      string
-	OfferID     string
-	OfferName   string
-}
+// candidate is a per-user subscription of the organisation.
+type candidate = store.SeatCandidate
 
-func (c *candidate) view(assigned int) *CheckedSubscription {
+func view(c *candidate, assigned int) *CheckedSubscription {
 	return &CheckedSubscription{ID: c.ID, Marketplace: c.Marketplace, State: c.State, Offer: c.OfferID, Plan: c.PlanID,
 		SeatsBought: c.Quantity, SeatsAssigned: assigned}
 }
@@ -83,39 +69,18 @@ const checkTouchEvery = time.Hour
 // Check answers whether the user holds a seat, handing out a free one
 // first when the plan auto-assigns.
 func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
-	db := s.reads().WithContext(ctx)
-	var org string
-	var arg any
-	switch {
-	case q.CustomerID != 0:
-		org, arg = "c.id = ?", q.CustomerID
-	case q.TenantID != "":
-		org, arg = "c.azure_tenant_id = ? AND c.azure_tenant_id <> ''", q.TenantID
-	case q.AWSAccountID != "":
-		org, arg = "c.aws_account_id = ? AND c.aws_account_id <> ''", q.AWSAccountID
-	default:
-		return nil, errors.New("no organisation")
-	}
-	sq := db.Table("subscriptions s").
-		Select(`s.id, s.state, s.quantity, s.marketplace, s.created_at, p.plan_id, p.name AS plan_name,
-			p.auto_assign_seats AS auto, p.allow_over_assignment AS allow_over, p.over_quantity_policy AS policy,
-			o.marketplace_id AS offer_id, o.name AS offer_name`).
-		Joins("JOIN customers c ON c.id = s.customer_id").
-		Joins("JOIN plans p ON p.id = s.plan_id").Joins("LEFT JOIN offers o ON o.id = s.offer_id").
-		Where(org, arg).Where("p.seat_based")
-	if q.Offer != "" {
-		sq = sq.Where("o.marketplace_id = ?", q.Offer)
-	}
-	var cands []candidate
-	if err := sq.Scan(&cands).Error; err != nil {
+	db := s.reads(ctx)
+	org := store.SeatOrganisation{CustomerID: q.CustomerID, TenantID: q.TenantID, AWSAccountID: q.AWSAccountID}
+	cands, err := db.SeatCandidates(org, q.Offer)
+	if err != nil {
 		return nil, err
 	}
 	if len(cands) == 0 {
-		var known int64
-		if err := db.Table("customers c").Where(org, arg).Limit(1).Count(&known).Error; err != nil {
+		known, err := db.OrganisationKnown(org)
+		if err != nil {
 			return nil, err
 		}
-		if known == 0 {
+		if !known {
 			return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
 		}
 	}
@@ -139,7 +104,7 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	for i := range cands {
 		ids[i], byID[cands[i].ID] = cands[i].ID, &cands[i]
 	}
-	seat, assigned, err := findSeatCounted(db, ids, q.User)
+	seat, assigned, err := db.FindSeatCounted(ids, q.User.Email, q.User.ObjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +113,11 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	}
 	c := &cands[0]
 	if !Usable(c.State) {
-		n, err := count(db, c.ID)
+		n, err := db.CountSeats(c.ID)
 		if err != nil {
 			return nil, err
 		}
-		return &Answer{Reason: ReasonNotActive, Subscription: c.view(n),
+		return &Answer{Reason: ReasonNotActive, Subscription: view(c, n),
 			Message: fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)}, nil
 	}
 	for i := range cands {
@@ -163,32 +128,16 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 			}
 		}
 	}
-	n, err := count(db, c.ID)
+	n, err := db.CountSeats(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	if c.Auto {
-		return &Answer{Reason: ReasonNoFreeSeat, Subscription: c.view(n),
+		return &Answer{Reason: ReasonNoFreeSeat, Subscription: view(c, n),
 			Message: fmt.Sprintf("Every seat is taken (%d bought, %d assigned): a customer admin can release one or buy more.", c.Quantity, n)}, nil
 	}
-	return &Answer{Reason: ReasonNoSeat, Subscription: c.view(n),
+	return &Answer{Reason: ReasonNoSeat, Subscription: view(c, n),
 		Message: "This user holds no seat: a customer admin of the organisation can assign one."}, nil
-}
-
-// findSeatCounted is findSeat with the number of seats of the holder's
-// subscription, in one statement.
-func findSeatCounted(db *gorm.DB, subIDs []uint, u User) (*store.Seat, int, error) {
-	var rows []struct {
-		store.Seat
-		Assigned int
-	}
-	q := whereUser(db.Table("seats").Select("seats.*, (SELECT count(*) FROM seats x WHERE x.subscription_id = seats.subscription_id) AS assigned").
-		Where("subscription_id IN ?", subIDs), u)
-	if err := q.Order("id").Limit(1).Scan(&rows).Error; err != nil || len(rows) == 0 {
-		return nil, 0, err
-	}
-	seat := rows[0].Seat
-	return &seat, rows[0].Assigned, nil
 }
 
 func isNoFreeSeat(err error) bool {
@@ -197,20 +146,18 @@ func isNoFreeSeat(err error) bool {
 }
 
 // held answers for a user who holds a seat.
-func (s *Service) held(ctx context.Context, db *gorm.DB, c *candidate, seat *store.Seat, n int) (*Answer, error) {
-	a := &Answer{Subscription: c.view(n), Seat: seat}
+func (s *Service) held(ctx context.Context, db *store.Tx, c *candidate, seat *store.Seat, n int) (*Answer, error) {
+	a := &Answer{Subscription: view(c, n), Seat: seat}
 	if !Usable(c.State) {
 		a.Reason, a.Message = ReasonNotActive, fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)
 		return a, nil
 	}
 	if n > c.Quantity && c.Policy == store.OverQuantityNewestUnlicensed {
-		var before int64
-		err := db.Model(&store.Seat{}).Where("subscription_id = ? AND (assigned_at < ? OR (assigned_at = ? AND id <= ?))",
-			c.ID, seat.AssignedAt, seat.AssignedAt, seat.ID).Count(&before).Error
+		before, err := db.SeatRank(seat)
 		if err != nil {
 			return nil, err
 		}
-		if int(before) > c.Quantity {
+		if before > c.Quantity {
 			a.Reason = ReasonOverQuantity
 			a.Message = fmt.Sprintf("The organisation has %d seats assigned but %d bought; this seat is one of the newest beyond the quantity. A customer admin chooses whom to release, or buys more.", n, c.Quantity)
 			return a, nil
@@ -260,8 +207,7 @@ func (s *Service) flushTouches(ids []uint, at time.Time) {
 	}()
 	for len(ids) > 0 {
 		n := min(len(ids), touchBatch)
-		_ = s.Store.W.Model(&store.Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids[:n], at.Add(-checkTouchEvery)).
-			Update("last_checked_at", at).Error
+		_ = s.Store.TouchSeats(context.Background(), ids[:n], at, at.Add(-checkTouchEvery))
 		ids = ids[n:]
 	}
 }
@@ -285,8 +231,8 @@ func (s *Service) FlushTouches() {
 // never take the last seat twice.
 func (s *Service) autoAssign(ctx context.Context, c *candidate, u User) (*Answer, error) {
 	var a *Answer
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		sub, err := load(tx, c.ID, true)
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		sub, err := tx.SeatSubscription(c.ID, 0, true)
 		if err != nil {
 			return err
 		}
@@ -297,19 +243,19 @@ func (s *Service) autoAssign(ctx context.Context, c *candidate, u User) (*Answer
 		seat, err := assign(tx, now, sub, u, "", store.SeatAuto, "seat check")
 		if errors.Is(err, ErrTaken) {
 			// Another check of the same user got there first.
-			n, cerr := count(tx, sub.ID)
-			a = &Answer{Licensed: true, Reason: ReasonAssigned, Message: "This user holds a seat.", Subscription: c.view(n), Seat: seat}
+			n, cerr := tx.CountSeats(sub.ID)
+			a = &Answer{Licensed: true, Reason: ReasonAssigned, Message: "This user holds a seat.", Subscription: view(c, n), Seat: seat}
 			return cerr
 		}
 		if err != nil {
 			return err
 		}
 		seat.LastCheckedAt = &now
-		if err := tx.Model(seat).Update("last_checked_at", now).Error; err != nil {
+		if err := tx.MarkSeatChecked(seat.ID, now); err != nil {
 			return err
 		}
-		n, err := count(tx, sub.ID)
-		a = &Answer{Licensed: true, Reason: ReasonAutoAssigned, Subscription: c.view(n), Seat: seat,
+		n, err := tx.CountSeats(sub.ID)
+		a = &Answer{Licensed: true, Reason: ReasonAutoAssigned, Subscription: view(c, n), Seat: seat,
 			Message: "A free seat was assigned to this user on first use."}
 		return err
 	})

@@ -22,7 +22,7 @@ func BenchmarkCheck(b *testing.B) {
 	ctx := context.Background()
 	tenant := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
 	then := time.Now().UTC().Add(-time.Hour)
-	err := st.Tx(ctx, func(tx *gorm.DB) error {
+	err := st.TestingDB(b).WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		o := store.Offer{Marketplace: "azure", Name: "Bench", MarketplaceID: "bench", CreatedAt: then, UpdatedAt: then,
 			Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
 		if err := tx.Create(&o).Error; err != nil {

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -197,15 +195,16 @@ func header(rec []string) (map[string]int, bool) {
 	return cols, user || email || object
 }
 
-// Import assigns (and, in replace mode, releases) seats from parsed lines.
-// Without apply nothing is written: the result says what would happen.
-func (s *Service) Import(ctx context.Context, subID uint, lines []Line, refused []Refusal, mode string, apply bool, actor string) (*ImportResult, error) {
+// Import assigns (and, in replace mode, releases) seats of a subscription
+// of customerID (0: any) from parsed lines. Without apply nothing is
+// written: the result says what would happen.
+func (s *Service) Import(ctx context.Context, customerID, subID uint, lines []Line, refused []Refusal, mode string, apply bool, actor string) (*ImportResult, error) {
 	if mode != ModeReplace {
 		mode = ModeAdd
 	}
 	out := &ImportResult{Mode: mode, Add: []Row{}, Keep: []Row{}, Release: []Released{}, Refused: append([]Refusal{}, refused...)}
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		sub, err := load(tx, subID, apply)
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		sub, err := tx.SeatSubscription(subID, customerID, apply)
 		if err != nil {
 			return err
 		}
@@ -215,8 +214,8 @@ func (s *Service) Import(ctx context.Context, subID uint, lines []Line, refused 
 		if closed(sub.State) {
 			return ErrClosed
 		}
-		var have []store.Seat
-		if err := tx.Where("subscription_id = ?", sub.ID).Order("assigned_at, id").Find(&have).Error; err != nil {
+		have, err := tx.SeatsOf(sub.ID)
+		if err != nil {
 			return err
 		}
 		byEmail, byObject := map[string]*store.Seat{}, map[string]*store.Seat{}
@@ -269,14 +268,14 @@ func (s *Service) Import(ctx context.Context, subID uint, lines []Line, refused 
 			if apply {
 				seat := &store.Seat{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, Email: l.User.Email, EntraObjectID: l.User.ObjectID,
 					Name: strings.TrimSpace(l.Name), Source: store.SeatImport, AssignedBy: actor, AssignedAt: now}
-				if err := tx.Create(seat).Error; err != nil {
+				if err := tx.CreateSeat(seat); err != nil {
 					return err
 				}
 				added = append(added, *seat)
 			}
 		}
 		if apply && len(releaseIDs) > 0 {
-			if err := tx.Where("subscription_id = ? AND id IN ?", sub.ID, releaseIDs).Delete(&store.Seat{}).Error; err != nil {
+			if _, err := tx.DeleteSeats(sub.ID, releaseIDs); err != nil {
 				return err
 			}
 			var gone []store.Seat

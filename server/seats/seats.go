@@ -22,9 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -88,11 +85,16 @@ func parseEmail(v string) (string, bool) {
 }
 
 // Service reads and changes seats.
+//
+// The methods that change the seats of a subscription take the customer
+// scope of the person acting: a customer admin's customer id (another
+// customer's subscription is then store.ErrNotFound), 0 for the seller's
+// staff.
 type Service struct {
 	Store *store.Store
 
 	hotOnce sync.Once
-	hot     *gorm.DB // reads with cached prepared statements (the seat check)
+	hot     *store.Tx // reads with cached prepared statements (the seat check)
 
 	mu        sync.Mutex
 	pending   map[uint]struct{} // seats checked, last-checked time not yet written
@@ -102,9 +104,9 @@ type Service struct {
 
 // reads is the read pool with prepared statements kept for reuse: the
 // seat check runs the same few statements at a high rate.
-func (s *Service) reads() *gorm.DB {
-	s.hotOnce.Do(func() { s.hot = s.Store.R.Session(&gorm.Session{PrepareStmt: true}) })
-	return s.hot
+func (s *Service) reads(ctx context.Context) *store.Tx {
+	s.hotOnce.Do(func() { s.hot = s.Store.PreparedReads() })
+	return s.hot.WithContext(ctx)
 }
 
 // Summary is what a subscription's seats look like.
@@ -146,33 +148,9 @@ func summarize(sub *store.Subscription, assigned int) Summary {
 	return sm
 }
 
-func count(tx *gorm.DB, subID uint) (int, error) {
-	var n int64
-	err := tx.Model(&store.Seat{}).Where("subscription_id = ?", subID).Count(&n).Error
-	return int(n), err
-}
-
-// load reads a subscription with its plan; on Postgres inside a
-// transaction it locks the row so that seat changes of one subscription
-// queue (SQLite's single writer connection already serialises them).
-func load(tx *gorm.DB, subID uint, lock bool) (*store.Subscription, error) {
-	q := tx.Preload("Plan")
-	if lock && tx.Dialector.Name() == "postgres" {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: clause.CurrentTable}})
-	}
-	var sub store.Subscription
-	if err := q.First(&sub, subID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, store.ErrNotFound
-		}
-		return nil, err
-	}
-	return &sub, nil
-}
-
 // Summary returns the seats summary of a subscription.
 func (s *Service) Summary(ctx context.Context, sub *store.Subscription) (Summary, error) {
-	n, err := count(s.Store.R.WithContext(ctx), sub.ID)
+	n, err := s.Store.Reads(ctx).CountSeats(sub.ID)
 	return summarize(sub, n), err
 }
 
@@ -183,14 +161,12 @@ type Item struct {
 }
 
 // overIDs returns the ids of the seats beyond the quantity: the newest ones.
-func overIDs(tx *gorm.DB, subID uint, over int) (map[uint]bool, error) {
+func overIDs(tx *store.Tx, subID uint, over int) (map[uint]bool, error) {
 	out := map[uint]bool{}
 	if over <= 0 {
 		return out, nil
 	}
-	var ids []uint
-	err := tx.Model(&store.Seat{}).Where("subscription_id = ?", subID).
-		Order("assigned_at DESC, id DESC").Limit(over).Pluck("id", &ids).Error
+	ids, err := tx.NewestSeatIDs(subID, over)
 	for _, id := range ids {
 		out[id] = true
 	}
@@ -200,23 +176,14 @@ func overIDs(tx *gorm.DB, subID uint, over int) (map[uint]bool, error) {
 // List returns a page of a subscription's seats, oldest first, matching q
 // (part of the e-mail, name or object id).
 func (s *Service) List(ctx context.Context, sub *store.Subscription, q string, limit, offset int) ([]Item, int, Summary, error) {
-	db := s.Store.R.WithContext(ctx)
-	n, err := count(db, sub.ID)
+	db := s.Store.Reads(ctx)
+	n, err := db.CountSeats(sub.ID)
 	if err != nil {
 		return nil, 0, Summary{}, err
 	}
 	sm := summarize(sub, n)
-	base := db.Model(&store.Seat{}).Where("subscription_id = ?", sub.ID)
-	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
-		base = base.Where(`(email LIKE ? ESCAPE '\' OR entra_object_id LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`, like, like, like)
-	}
-	var total int64
-	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, 0, sm, err
-	}
-	var rows []store.Seat
-	if err := base.Order("assigned_at, id").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+	rows, total, err := db.ListSeats(sub.ID, strings.ToLower(strings.TrimSpace(q)), limit, offset)
+	if err != nil {
 		return nil, 0, sm, err
 	}
 	over, err := overIDs(db, sub.ID, sm.Over)
@@ -227,7 +194,7 @@ func (s *Service) List(ctx context.Context, sub *store.Subscription, q string, l
 	for i, r := range rows {
 		items[i] = Item{Seat: r, Over: over[r.ID]}
 	}
-	return items, int(total), sm, nil
+	return items, total, sm, nil
 }
 
 // All returns every seat of a subscription, oldest first (for export).
@@ -237,30 +204,12 @@ func (s *Service) All(ctx context.Context, sub *store.Subscription) ([]Item, err
 }
 
 // findSeat looks a user up among the seats of the given subscriptions.
-// The repeated "<> ”" lets both databases use the partial unique indexes.
-func findSeat(tx *gorm.DB, subIDs []uint, u User) (*store.Seat, error) {
-	var rows []store.Seat
-	if err := whereUser(tx.Where("subscription_id IN ?", subIDs), u).Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
-		return nil, err
-	}
-	return &rows[0], nil
-}
-
-// whereUser matches a user's seat by e-mail or Entra object id (either,
-// when both are known).
-func whereUser(q *gorm.DB, u User) *gorm.DB {
-	switch {
-	case u.Email != "" && u.ObjectID != "":
-		return q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", u.Email, u.ObjectID)
-	case u.Email != "":
-		return q.Where("email = ? AND email <> ''", u.Email)
-	default:
-		return q.Where("entra_object_id = ? AND entra_object_id <> ''", u.ObjectID)
-	}
+func findSeat(tx *store.Tx, subIDs []uint, u User) (*store.Seat, error) {
+	return tx.FindSeat(subIDs, u.Email, u.ObjectID)
 }
 
 // assign adds a seat inside a transaction that holds the subscription.
-func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, source, actor string) (*store.Seat, error) {
+func assign(tx *store.Tx, now time.Time, sub *store.Subscription, u User, name, source, actor string) (*store.Seat, error) {
 	if sub.Plan == nil || !sub.Plan.SeatBased {
 		return nil, ErrNotSeatBased
 	}
@@ -272,7 +221,7 @@ func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, s
 	} else if have != nil {
 		return have, ErrTaken
 	}
-	n, err := count(tx, sub.ID)
+	n, err := tx.CountSeats(sub.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -281,8 +230,8 @@ func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, s
 	}
 	seat := &store.Seat{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, Email: u.Email, EntraObjectID: u.ObjectID,
 		Name: strings.TrimSpace(name), Source: source, AssignedBy: actor, AssignedAt: now}
-	if err := tx.Create(seat).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
+	if err := tx.CreateSeat(seat); err != nil {
+		if store.IsUniqueViolation(err) {
 			return nil, ErrTaken
 		}
 		return nil, err
@@ -295,7 +244,7 @@ func assign(tx *gorm.DB, now time.Time, sub *store.Subscription, u User, name, s
 
 // emitSeats tells the seller's systems about seats assigned or released
 // (one event a seat).
-func emitSeats(tx *gorm.DB, now time.Time, subID uint, typ string, seats []store.Seat) error {
+func emitSeats(tx *store.Tx, now time.Time, subID uint, typ string, seats []store.Seat) error {
 	if len(seats) == 0 {
 		return nil
 	}
@@ -306,50 +255,48 @@ func emitSeats(tx *gorm.DB, now time.Time, subID uint, typ string, seats []store
 	return webhooks.EmitSubscription(tx, now, subID, now, []string{typ}, extras...)
 }
 
-// Assign gives a user a seat.
-func (s *Service) Assign(ctx context.Context, subID uint, u User, name, actor string) (*store.Seat, Summary, error) {
+// Assign gives a user a seat of a subscription of customerID (0: any).
+func (s *Service) Assign(ctx context.Context, customerID, subID uint, u User, name, actor string) (*store.Seat, Summary, error) {
 	var seat *store.Seat
 	var sm Summary
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		sub, err := load(tx, subID, true)
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		sub, err := tx.SeatSubscription(subID, customerID, true)
 		if err != nil {
 			return err
 		}
 		if seat, err = assign(tx, s.Store.Now(), sub, u, name, store.SeatManual, actor); err != nil {
 			return err
 		}
-		n, err := count(tx, sub.ID)
+		n, err := tx.CountSeats(sub.ID)
 		sm = summarize(sub, n)
 		return err
 	})
 	return seat, sm, err
 }
 
-// Release removes seats (ids of this subscription only) and returns how
-// many were removed.
-func (s *Service) Release(ctx context.Context, subID uint, ids []uint) (int, Summary, error) {
+// Release removes seats (ids of this subscription of customerID only; 0:
+// any customer) and returns how many were removed.
+func (s *Service) Release(ctx context.Context, customerID, subID uint, ids []uint) (int, Summary, error) {
 	var released int
 	var sm Summary
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		sub, err := load(tx, subID, true)
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		sub, err := tx.SeatSubscription(subID, customerID, true)
 		if err != nil {
 			return err
 		}
 		if len(ids) > 0 {
-			var gone []store.Seat
-			if err := tx.Where("subscription_id = ? AND id IN ?", subID, ids).Find(&gone).Error; err != nil {
+			gone, err := tx.SeatsByID(subID, ids)
+			if err != nil {
 				return err
 			}
-			r := tx.Where("subscription_id = ? AND id IN ?", subID, ids).Delete(&store.Seat{})
-			if r.Error != nil {
-				return r.Error
+			if released, err = tx.DeleteSeats(subID, ids); err != nil {
+				return err
 			}
-			released = int(r.RowsAffected)
 			if err := emitSeats(tx, s.Store.Now(), subID, webhooks.SeatReleased, gone); err != nil {
 				return err
 			}
 		}
-		n, err := count(tx, sub.ID)
+		n, err := tx.CountSeats(sub.ID)
 		sm = summarize(sub, n)
 		return err
 	})

@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
@@ -38,29 +35,9 @@ type Ref struct {
 	AzureSubscriptionID string
 }
 
-func (r Ref) where(tx *gorm.DB) (*gorm.DB, error) {
-	if r.ID != 0 {
-		return tx.Where("id = ?", r.ID), nil
-	}
-	var conds []string
-	var args []any
-	switch {
-	case r.AWSLicenseArn != "" && r.AWSCustomerAccountID == "":
-		// Some events carry the license alone; a license belongs to one account.
-		conds, args = append(conds, "aws_license_arn = ?"), append(args, r.AWSLicenseArn)
-	case r.AWSLicenseArn != "":
-		conds, args = append(conds, "(aws_customer_account_id = ? AND aws_license_arn = ?)"), append(args, r.AWSCustomerAccountID, r.AWSLicenseArn)
-	}
-	if r.AWSCustomerIdentifier != "" {
-		conds, args = append(conds, "(aws_product_code = ? AND aws_customer_identifier = ?)"), append(args, r.AWSProductCode, r.AWSCustomerIdentifier)
-	}
-	if len(conds) > 0 {
-		return tx.Where("marketplace = 'aws' AND ("+strings.Join(conds, " OR ")+")", args...), nil
-	}
-	if r.AzureSubscriptionID != "" {
-		return tx.Where("azure_subscription_id = ?", r.AzureSubscriptionID), nil
-	}
-	return nil, errors.New("subscription reference has no key")
+func (r Ref) keys() store.SubscriptionKeys {
+	return store.SubscriptionKeys{ID: r.ID, AWSCustomerAccountID: r.AWSCustomerAccountID, AWSLicenseArn: r.AWSLicenseArn,
+		AWSCustomerIdentifier: r.AWSCustomerIdentifier, AWSProductCode: r.AWSProductCode, AzureSubscriptionID: r.AzureSubscriptionID}
 }
 
 // mergeIdentities lists the AWS identities the reference carries that the
@@ -124,12 +101,12 @@ func Apply(ctx context.Context, st *store.Store, ref Ref, ev lifecycle.Event, me
 	ev.At = ev.At.UTC()
 	for attempt := 0; attempt < 5; attempt++ {
 		var res Result
-		err := st.Tx(ctx, func(tx *gorm.DB) error {
+		err := st.InTx(ctx, func(tx *store.Tx) error {
 			var err error
 			res, err = applyTx(tx, st.Now(), ref, ev, meta, init)
 			return err
 		})
-		if errors.Is(err, ErrConcurrent) || errors.Is(err, gorm.ErrDuplicatedKey) {
+		if errors.Is(err, ErrConcurrent) || store.IsUniqueViolation(err) {
 			continue // another writer got there first: read again
 		}
 		return res, err
@@ -145,7 +122,7 @@ func Apply(ctx context.Context, st *store.Store, ref Ref, ev lifecycle.Event, me
 // not order events against each other or against the registration POST
 // (reference §2, §6), so the registration and the SQS processor may both
 // create the same new buyer's subscription at once; neither may fail.
-func ApplyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
+func ApplyTx(tx *store.Tx, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
 	if ev.At.IsZero() {
 		ev.At = now
 	}
@@ -165,21 +142,15 @@ func ApplyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 const maxCreateRaces = 3
 
 // errCreatedMeanwhile says a concurrent transaction created a subscription
-// holding one of the reference's identities after we looked for it.
-var errCreatedMeanwhile = fmt.Errorf("subscription created concurrently: %w", gorm.ErrDuplicatedKey)
+// holding one of the reference's identities after we looked for it. It is
+// returned wrapped with the unique-key violation (store.IsUniqueViolation).
+var errCreatedMeanwhile = errors.New("subscription created concurrently")
 
-func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
-	q, err := ref.where(tx.Model(&store.Subscription{}))
+func applyTx(tx *store.Tx, now time.Time, ref Ref, ev lifecycle.Event, meta Meta, init Init) (Result, error) {
+	// On Postgres the rows are locked: writers of one subscription queue
+	// on its row instead of racing.
+	rows, err := tx.SubscriptionsByKeys(ref.keys(), 2)
 	if err != nil {
-		return Result{}, err
-	}
-	if tx.Dialector.Name() == "postgres" {
-		// Writers of one subscription queue on its row instead of racing;
-		// SQLite's single writer connection already serialises them.
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var rows []store.Subscription
-	if err := q.Preload("Plan").Order("id").Limit(2).Find(&rows).Error; err != nil {
 		return Result{}, err
 	}
 	var cur *store.Subscription
@@ -244,22 +215,20 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	if out.Changed || res.Created || len(merged) > 0 || planned != "" {
 		var customer *store.Customer
 		if sub.CustomerID != nil {
-			var c store.Customer
-			if err := tx.First(&c, *sub.CustomerID).Error; err == nil {
-				customer = &c
+			if customer, err = tx.SubscriptionCustomer(*sub.CustomerID); err != nil {
+				return res, err
 			}
 		}
+		stored := sub.SearchText
 		sub.SearchText = store.SearchTextFor(sub, customer)
 		sub.UpdatedAt = now
 		if res.Created {
 			sub.Version = 1
 			// In a savepoint: on Postgres a failed INSERT aborts the whole
 			// transaction otherwise, and the caller's other work with it.
-			err := store.WriteOrConflict(tx, func(tx *gorm.DB) error {
-				return tx.Omit("Customer", "Offer", "Plan").Create(sub).Error
-			})
+			err := tx.Savepoint(func(tx *store.Tx) error { return tx.CreateSubscription(sub) })
 			if errors.Is(err, store.ErrConflict) {
-				return Result{}, errCreatedMeanwhile
+				return Result{}, fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
 			}
 			if err != nil {
 				return res, err
@@ -267,27 +236,34 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 		} else {
 			upd := map[string]any{
 				"state": sub.State, "state_changed_at": sub.StateChangedAt, "state_kind": sub.StateKind, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
-				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd,
-				"search_text": sub.SearchText, "updated_at": now, "version": sub.Version + 1,
+				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd, "updated_at": now,
 			}
 			for k, v := range merged {
 				upd[k] = v
 			}
-			var affected int64
-			err := store.WriteOrConflict(tx, func(tx *gorm.DB) error {
-				r := tx.Model(&store.Subscription{}).Where("id = ? AND version = ?", sub.ID, sub.Version).Updates(upd)
-				affected = r.RowsAffected
-				return r.Error
+			lost := false
+			err := tx.Savepoint(func(tx *store.Tx) error {
+				err := tx.UpdateSubscription(sub.ID, sub.Version, upd)
+				if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+					lost = true // another writer changed (or removed) it since we read it
+					return nil
+				}
+				if err == nil && len(merged) == 0 && sub.SearchText != stored {
+					// UpdateSubscription refreshes the digest when an identity
+					// changes; a digest gone stale otherwise is refreshed too.
+					err = tx.RefreshSearchText(sub.ID)
+				}
+				return err
 			})
 			if errors.Is(err, store.ErrConflict) && len(merged) > 0 {
 				// An identity we merge was just given to a subscription
 				// created meanwhile: read again (both rows then).
-				return Result{}, errCreatedMeanwhile
+				return Result{}, fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
 			}
 			if err != nil {
 				return res, err
 			}
-			if affected != 1 {
+			if lost {
 				return res, ErrConcurrent
 			}
 			sub.Version++
@@ -307,19 +283,19 @@ func applyTx(tx *gorm.DB, now time.Time, ref Ref, ev lifecycle.Event, meta Meta,
 	if !res.Created && slices.Contains(out.Effects, lifecycle.QuantityChanged) && sub.Plan != nil && sub.Plan.SeatBased {
 		// Nobody loses a seat silently: say so when the seats assigned now
 		// exceed the quantity; the customer admin chooses whom to release.
-		var assigned int64
-		if err := tx.Model(&store.Seat{}).Where("subscription_id = ?", sub.ID).Count(&assigned).Error; err != nil {
+		assigned, err := tx.CountSeats(sub.ID)
+		if err != nil {
 			return res, err
 		}
-		if int(assigned) > sub.Quantity {
+		if assigned > sub.Quantity {
 			te.Summary += fmt.Sprintf(" — %d seats assigned, %d over the new quantity: marked for the customer admin to choose whom to release",
-				assigned, int(assigned)-sub.Quantity)
+				assigned, assigned-sub.Quantity)
 		}
 	}
 	if te.Actor == "" {
 		te.Actor = "system"
 	}
-	if err := tx.Create(&te).Error; err != nil {
+	if err := tx.AddTimelineEvent(&te); err != nil {
 		return res, err
 	}
 	// The outbox: the seller's systems hear of it in this same transaction.
@@ -392,7 +368,7 @@ func toLifecycle(s *store.Subscription) lifecycle.Subscription {
 
 // fromLifecycle copies the rules' result onto the stored record, resolving
 // the marketplace plan id to the offer's plan row.
-func fromLifecycle(tx *gorm.DB, s *store.Subscription, l lifecycle.Subscription) error {
+func fromLifecycle(tx *store.Tx, s *store.Subscription, l lifecycle.Subscription) error {
 	s.State = string(l.State)
 	s.StateChangedAt = l.StateAt
 	s.StateKind = string(l.StateBy)
@@ -407,15 +383,14 @@ func fromLifecycle(tx *gorm.DB, s *store.Subscription, l lifecycle.Subscription)
 		if s.OfferID == nil {
 			return fmt.Errorf("plan %q reported for a subscription without an offer", l.PlanID)
 		}
-		var p store.Plan
-		err := tx.Where("offer_id = ? AND plan_id = ?", *s.OfferID, l.PlanID).First(&p).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		p, err := tx.OfferPlan(*s.OfferID, l.PlanID)
+		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("plan %q is not a plan of offer %d", l.PlanID, *s.OfferID)
 		}
 		if err != nil {
 			return err
 		}
-		s.PlanID, s.Plan = &p.ID, &p
+		s.PlanID, s.Plan = &p.ID, p
 	}
 	return nil
 }
@@ -441,20 +416,16 @@ func identityNote(m map[string]any) string {
 //
 // A subscription first seen before its product had an offer is linked to
 // the offer here once the seller has created it.
-func defaultPlan(tx *gorm.DB, s *store.Subscription) (string, error) {
+func defaultPlan(tx *store.Tx, s *store.Subscription) (string, error) {
 	if s.Marketplace != "aws" || s.PlanID != nil || (s.OfferID == nil && s.AWSProductCode == "") {
 		return "", nil
 	}
-	var o store.Offer
-	q := tx.Where("marketplace = 'aws' AND marketplace_id = ?", s.AWSProductCode)
-	if s.OfferID != nil {
-		q = tx.Where("id = ?", *s.OfferID)
-	}
-	if err := q.Limit(1).Find(&o).Error; err != nil || o.ID == 0 || o.Contract {
+	o, err := tx.AWSOfferFor(s.OfferID, s.AWSProductCode)
+	if err != nil || o == nil || o.Contract {
 		return "", err
 	}
-	var plans []store.Plan
-	if err := tx.Where("offer_id = ?", o.ID).Order("id").Limit(1).Find(&plans).Error; err != nil || len(plans) == 0 {
+	p, err := tx.FirstPlanOf(o.ID)
+	if err != nil || p == nil {
 		return "", err
 	}
 	linked := ""
@@ -462,8 +433,7 @@ func defaultPlan(tx *gorm.DB, s *store.Subscription) (string, error) {
 		s.OfferID = &o.ID
 		linked = "offer " + o.MarketplaceID + " linked; "
 	}
-	p := plans[0]
-	s.PlanID, s.Plan = &p.ID, &p
+	s.PlanID, s.Plan = &p.ID, p
 	return fmt.Sprintf("%splan %s: the offer's default plan (AWS SaaS subscriptions meter the product's dimensions)", linked, p.PlanID), nil
 }
 
@@ -476,15 +446,11 @@ func timePtr(t time.Time) *time.Time {
 
 // NoteTx records a timeline entry that changes no state (an agreement
 // ending soon, a superseded agreement) inside a caller's transaction.
-func NoteTx(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time, summary string, meta Meta) error {
-	var states []string
-	if err := tx.Model(&store.Subscription{}).Where("id = ?", subID).Pluck("state", &states).Error; err != nil {
+func NoteTx(tx *store.Tx, now time.Time, subID uint, kind string, at time.Time, summary string, meta Meta) error {
+	state, err := tx.SubscriptionState(subID)
+	if err != nil {
 		return err
 	}
-	if len(states) == 0 {
-		return gorm.ErrRecordNotFound
-	}
-	state := states[0]
 	if at.IsZero() {
 		at = now
 	}
@@ -495,6 +461,6 @@ func NoteTx(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time, s
 	if actor == "" {
 		actor = "system"
 	}
-	return tx.Create(&store.TimelineEvent{SubscriptionID: subID, At: at.UTC(), Kind: kind, Source: meta.Source, Summary: summary,
-		FromState: state, ToState: state, Actor: actor, Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now}).Error
+	return tx.AddTimelineEvent(&store.TimelineEvent{SubscriptionID: subID, At: at.UTC(), Kind: kind, Source: meta.Source, Summary: summary,
+		FromState: state, ToState: state, Actor: actor, Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now})
 }

@@ -20,7 +20,7 @@ func offer(t *testing.T, st *store.Store) store.Offer {
 	t.Helper()
 	o := store.Offer{Marketplace: "aws", Name: "Acme", MarketplaceID: "prod-1", CreatedAt: t0, UpdatedAt: t0,
 		Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: t0, UpdatedAt: t0}}}
-	if err := st.W.Create(&o).Error; err != nil {
+	if err := st.TestingDB(t).Create(&o).Error; err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -90,7 +90,7 @@ func TestConcurrentEventsNeverLoseAVersion(t *testing.T) {
 			}
 		}
 		var s store.Subscription
-		st.R.Where("azure_subscription_id = ?", ref.AzureSubscriptionID).First(&s)
+		st.TestingReadDB(t).Where("azure_subscription_id = ?", ref.AzureSubscriptionID).First(&s)
 		tl, _ := st.Timeline(ctx, s.ID)
 		// created (1) + activated (2) + 20 distinct quantities = version 22.
 		if s.Version != 22 || len(tl) != 22 {
@@ -109,7 +109,7 @@ func TestUnknownPlanStoresNothing(t *testing.T) {
 			t.Fatal("an unknown plan was accepted")
 		}
 		var n int64
-		st.R.Model(&store.Subscription{}).Count(&n)
+		st.TestingReadDB(t).Model(&store.Subscription{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("%d subscriptions stored", n)
 		}
@@ -192,6 +192,57 @@ func TestProductFirstSeenBeforeItsOffer(t *testing.T) {
 		s, _ := st.GetSubscription(ctx, r.Subscription.ID)
 		if s.OfferID == nil || *s.OfferID != o.ID || s.Plan == nil || s.Plan.PlanID != "std" {
 			t.Fatalf("after the offer exists: %+v", s)
+		}
+	})
+}
+
+// TestSearchDigestFollowsEveryChange: the search digest (store.SearchTextFor)
+// is what the subscription and its customer hold after every change: an
+// identity merged onto it, and a customer renamed since the last change
+// (the next change refreshes a stale digest). Each change is one version.
+func TestSearchDigestFollowsEveryChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		o := offer(t, st)
+		cust := store.Customer{Name: "Contoso Ltd", Email: "it@contoso.example", CreatedAt: t0, UpdatedAt: t0}
+		if err := st.TestingDB(t).Create(&cust).Error; err != nil {
+			t.Fatal(err)
+		}
+		init := func(s *store.Subscription) { s.OfferID, s.CustomerID = &o.ID, &cust.ID }
+		apply := func(ref subscriptions.Ref, k lifecycle.Kind, at time.Time) *store.Subscription {
+			t.Helper()
+			r, err := subscriptions.Apply(ctx, st, ref, lifecycle.Event{Kind: k, At: at}, subscriptions.Meta{Source: "test"}, init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s store.Subscription
+			if err := st.TestingReadDB(t).First(&s, r.Subscription.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			var c store.Customer
+			st.TestingReadDB(t).First(&c, cust.ID)
+			if want := store.SearchTextFor(&s, &c); s.SearchText != want {
+				t.Fatalf("after %s: digest %q, want %q", k, s.SearchText, want)
+			}
+			return &s
+		}
+		s := apply(subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XDIGEST"}, lifecycle.AWSSubscribeSuccess, t0)
+		if s.Version != 1 || !strings.Contains(s.SearchText, "xdigest") || !strings.Contains(s.SearchText, "contoso ltd") {
+			t.Fatalf("created: version %d, digest %q", s.Version, s.SearchText)
+		}
+		s = apply(subscriptions.Ref{AWSProductCode: "prod-1", AWSCustomerIdentifier: "XDIGEST", AWSCustomerAccountID: "777788889999", AWSLicenseArn: "arn:l-digest"},
+			lifecycle.AWSRegistered, t0.Add(time.Minute))
+		if s.Version != 2 || !strings.Contains(s.SearchText, "777788889999") || !strings.Contains(s.SearchText, "arn:l-digest") {
+			t.Fatalf("identities merged: version %d, digest %q", s.Version, s.SearchText)
+		}
+		// The customer is renamed behind the subscription's back: the next
+		// change brings the digest up to date.
+		if err := st.TestingDB(t).Model(&store.Customer{}).Where("id = ?", cust.ID).Update("name", "Fabrikam Inc").Error; err != nil {
+			t.Fatal(err)
+		}
+		s = apply(subscriptions.Ref{AWSCustomerAccountID: "777788889999", AWSLicenseArn: "arn:l-digest"}, lifecycle.AWSUnsubscribePending, t0.Add(2*time.Minute))
+		if s.Version != 3 || s.State != "unsubscribe_pending" || !strings.Contains(s.SearchText, "fabrikam inc") || strings.Contains(s.SearchText, "contoso ltd") {
+			t.Fatalf("after the rename: version %d, state %s, digest %q", s.Version, s.State, s.SearchText)
 		}
 	})
 }

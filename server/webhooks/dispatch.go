@@ -20,8 +20,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/store"
 )
@@ -158,11 +156,7 @@ func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-type claimed struct {
-	store.WebhookDelivery
-	URL    string
-	Secret string
-}
+type claimed = store.ClaimedDelivery
 
 // Once claims the deliveries that are due and whose endpoint is enabled —
 // only the oldest waiting one of each subscription per endpoint, so that
@@ -170,30 +164,9 @@ type claimed struct {
 // stores the results. It returns how many it attempted.
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 	d.init()
-	now := d.Store.Now()
-	db := d.Store.W.WithContext(ctx)
-	var due []claimed
-	err := db.Table("webhook_deliveries d").
-		Select("d.*, e.url, e.secret").
-		Joins("JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled").
-		Where("d.status = ? AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)", store.DeliveryPending, now, now).
-		Where(`(d.order_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
-			AND p.order_key = d.order_key AND p.status = ? AND p.id < d.id))`, store.DeliveryPending).
-		Order("d.id").Limit(claimBatch).Scan(&due).Error
+	mine, err := d.Store.ClaimDeliveries(ctx, d.Owner, d.Store.Now(), leaseFor, claimBatch)
 	if err != nil {
 		return 0, err
-	}
-	var mine []claimed
-	for _, c := range due {
-		r := db.Model(&store.WebhookDelivery{}).
-			Where("id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", c.ID, store.DeliveryPending, now).
-			Updates(map[string]any{"lease_owner": d.Owner, "lease_until": now.Add(leaseFor)})
-		if r.Error != nil {
-			return 0, r.Error
-		}
-		if r.RowsAffected == 1 {
-			mine = append(mine, c)
-		}
 	}
 	sem := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
@@ -263,16 +236,16 @@ func (d *Dispatcher) Send(ctx context.Context, url, secret string, ev *store.Eve
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, c *claimed) {
-	var ev store.Event
-	if err := d.Store.W.WithContext(ctx).First(&ev, c.EventID).Error; err != nil {
+	ev, err := d.Store.OutboxEvent(ctx, c.EventID)
+	if err != nil {
 		d.Log.Error("webhook event", "delivery", c.ID, "err", err)
 		return
 	}
-	a := d.Send(ctx, c.URL, c.Secret, &ev)
+	a := d.Send(ctx, c.URL, c.Secret, ev)
 	if ctx.Err() != nil {
 		return // shutting down: the lease runs out and the delivery is tried again
 	}
-	if err := d.record(context.WithoutCancel(ctx), c, &ev, a); err != nil {
+	if err := d.record(context.WithoutCancel(ctx), c, ev, a); err != nil {
 		d.Log.Error("webhook delivery result", "delivery", c.ID, "err", err)
 	}
 }
@@ -281,44 +254,39 @@ func (d *Dispatcher) deliver(ctx context.Context, c *claimed) {
 func (d *Dispatcher) record(ctx context.Context, c *claimed, ev *store.Event, a Attempt) error {
 	now := d.Store.Now()
 	var disabled *store.WebhookEndpoint
-	err := d.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err := d.Store.InTx(ctx, func(tx *store.Tx) error {
 		hdrs, _ := json.Marshal(a.Headers)
-		upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_attempt_at": now, "response_status": a.Status,
-			"response_excerpt": a.Excerpt, "error": a.Err, "lease_owner": "", "lease_until": nil, "request_headers": string(hdrs)}
+		at := store.DeliveryAttempt{At: now, ResponseStatus: a.Status, Excerpt: a.Excerpt, Error: a.Err, RequestHeaders: string(hdrs)}
 		if a.Accepted {
-			upd["status"], upd["delivered_at"] = store.DeliverySucceeded, now
+			at.Status = store.DeliverySucceeded
 		} else if now.Sub(ev.CreatedAt) >= d.GiveUpAfter {
-			upd["status"] = store.DeliveryFailed
-			upd["error"] = a.Err + fmt.Sprintf(" — gave up after %s of retries", d.GiveUpAfter)
+			at.Status = store.DeliveryFailed
+			at.Error = a.Err + fmt.Sprintf(" — gave up after %s of retries", d.GiveUpAfter)
 		} else {
-			upd["next_attempt_at"] = now.Add(d.backoff(c.Attempts + 1))
+			at.NextAttemptAt = now.Add(d.backoff(c.Attempts + 1))
 		}
-		r := tx.Model(&store.WebhookDelivery{}).Where("id = ? AND lease_owner = ?", c.ID, d.Owner).Updates(upd)
-		if r.Error != nil || r.RowsAffected == 0 {
-			return r.Error // the lease ran out and someone else took it
+		if ok, err := tx.SettleDelivery(c.ID, d.Owner, at); err != nil || !ok {
+			return err // the lease ran out and someone else took it
 		}
 		if a.Accepted {
-			return tx.Model(&store.WebhookEndpoint{}).Where("id = ?", c.EndpointID).
-				Updates(map[string]any{"consecutive_failures": 0, "failing_since": nil, "last_success_at": now}).Error
+			return tx.WebhookEndpointSucceeded(c.EndpointID, now)
 		}
-		var ep store.WebhookEndpoint
-		if err := tx.First(&ep, c.EndpointID).Error; err != nil {
+		ep, err := tx.WebhookEndpointByID(c.EndpointID)
+		if err != nil {
 			return err
 		}
 		since := now
 		if ep.FailingSince != nil {
 			since = *ep.FailingSince
 		}
-		set := map[string]any{"consecutive_failures": ep.ConsecutiveFailures + 1, "failing_since": since}
+		reason := ""
 		if ep.Enabled && now.Sub(since) >= d.DisableAfter {
-			reason := fmt.Sprintf("every delivery failed for %s (%d attempts in a row); the last: %s", roundDur(now.Sub(since)),
+			reason = fmt.Sprintf("every delivery failed for %s (%d attempts in a row); the last: %s", roundDur(now.Sub(since)),
 				ep.ConsecutiveFailures+1, errText(a))
-			set["enabled"], set["disabled_reason"], set["disabled_at"] = false, reason, now
 			ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, reason, &now
-			disabled = &ep
+			disabled = ep
 		}
-		set["updated_at"] = now
-		return tx.Model(&store.WebhookEndpoint{}).Where("id = ?", ep.ID).Updates(set).Error
+		return tx.WebhookEndpointFailed(ep.ID, ep.ConsecutiveFailures+1, since, now, reason)
 	})
 	if err == nil && disabled != nil {
 		d.Log.Warn("webhook endpoint disabled", "endpoint", disabled.ID, "url", disabled.URL, "reason", disabled.DisabledReason)
@@ -355,27 +323,17 @@ var ErrNotFound = errors.New("not found")
 
 // Redeliver makes a delivery due now again (same event, same webhook-id).
 func Redeliver(ctx context.Context, st *store.Store, endpointID, deliveryID uint) error {
-	r := st.W.WithContext(ctx).Model(&store.WebhookDelivery{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
-		Updates(map[string]any{"status": store.DeliveryPending, "next_attempt_at": st.Now(), "lease_owner": "", "lease_until": nil, "delivered_at": nil})
-	if r.Error != nil {
-		return r.Error
-	}
-	if r.RowsAffected == 0 {
+	err := st.RedeliverWebhook(ctx, endpointID, deliveryID, st.Now())
+	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
 	}
-	return nil
+	return err
 }
 
 // Prune deletes finished deliveries, and events no delivery waits for,
 // older than keep.
 func (d *Dispatcher) Prune(ctx context.Context, keep time.Duration) error {
-	before := d.Store.Now().Add(-keep)
-	db := d.Store.W.WithContext(ctx)
-	if err := db.Where("status <> ? AND created_at < ?", store.DeliveryPending, before).Delete(&store.WebhookDelivery{}).Error; err != nil {
-		return err
-	}
-	return db.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.event_id = events.id)", before).
-		Delete(&store.Event{}).Error
+	return d.Store.PruneWebhookOutbox(ctx, d.Store.Now().Add(-keep))
 }
 
 // refusedWhy is the address part of a refusal, without Go's dial wrapping.

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -106,7 +104,7 @@ type Event struct {
 // Emit writes an event to the outbox and one delivery per enabled endpoint
 // that listens to its type, inside the caller's transaction. Nothing is
 // written when no endpoint listens.
-func Emit(tx *gorm.DB, now time.Time, e Event) error {
+func Emit(tx *store.Tx, now time.Time, e Event) error {
 	eps, err := endpoints(tx, e.Only)
 	if err != nil {
 		return err
@@ -117,13 +115,8 @@ func Emit(tx *gorm.DB, now time.Time, e Event) error {
 // listeners is the enabled endpoints and the event types each listens to.
 type listeners []store.WebhookEndpoint
 
-func endpoints(tx *gorm.DB, only uint) (listeners, error) {
-	var eps []store.WebhookEndpoint
-	q := tx.Select("id", "event_types").Where("enabled")
-	if only != 0 {
-		q = q.Where("id = ?", only)
-	}
-	return eps, q.Find(&eps).Error
+func endpoints(tx *store.Tx, only uint) (listeners, error) {
+	return tx.WebhookListeners(only)
 }
 
 // targets are the endpoints an event of type t goes to (all of them when
@@ -139,7 +132,7 @@ func (l listeners) targets(t string, all bool) []uint {
 }
 
 // emitTo writes the event and its deliveries to the given endpoints.
-func emitTo(tx *gorm.DB, now time.Time, e Event, targets []uint) error {
+func emitTo(tx *store.Tx, now time.Time, e Event, targets []uint) error {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -153,19 +146,11 @@ func emitTo(tx *gorm.DB, now time.Time, e Event, targets []uint) error {
 	}
 	ev := store.Event{EventID: NewEventID(), Type: e.Type, SubscriptionID: e.SubscriptionID, CustomerID: e.CustomerID,
 		OccurredAt: at.UTC(), Data: string(data), CreatedAt: now}
-	if err := tx.Create(&ev).Error; err != nil {
-		return err
-	}
 	order := ""
 	if e.SubscriptionID != nil {
 		order = "sub:" + strconv.FormatUint(uint64(*e.SubscriptionID), 10)
 	}
-	ds := make([]store.WebhookDelivery, len(targets))
-	for i, id := range targets {
-		ds[i] = store.WebhookDelivery{EndpointID: id, EventID: ev.ID, OrderKey: order, Status: store.DeliveryPending,
-			NextAttemptAt: now, CreatedAt: now}
-	}
-	return tx.Create(&ds).Error
+	return tx.EnqueueEvent(&ev, targets, order)
 }
 
 // SubscriptionData is a subscription as events carry it: its current state.
@@ -193,9 +178,9 @@ type SubscriptionData struct {
 }
 
 // LoadSubscription reads a subscription's current state for an event.
-func LoadSubscription(tx *gorm.DB, id uint) (*SubscriptionData, error) {
-	var s store.Subscription
-	if err := tx.Preload("Plan").Preload("Offer").Preload("Customer").First(&s, id).Error; err != nil {
+func LoadSubscription(tx *store.Tx, id uint) (*SubscriptionData, error) {
+	s, err := tx.SubscriptionForEvent(id)
+	if err != nil {
 		return nil, err
 	}
 	d := &SubscriptionData{ID: s.ID, Marketplace: s.Marketplace, State: s.State, Name: s.Name, Quantity: s.Quantity, CustomerID: s.CustomerID,
@@ -216,7 +201,7 @@ func LoadSubscription(tx *gorm.DB, id uint) (*SubscriptionData, error) {
 
 // Listening reports whether any enabled endpoint listens to one of the
 // types (callers skip building an event's data when none does).
-func Listening(tx *gorm.DB, types ...string) (bool, error) {
+func Listening(tx *store.Tx, types ...string) (bool, error) {
 	eps, err := endpoints(tx, 0)
 	if err != nil {
 		return false, err
@@ -234,7 +219,7 @@ func Listening(tx *gorm.DB, types ...string) (bool, error) {
 // extras (fields added to the data, for example the change or a seat). The
 // endpoints and the subscription are read once; nothing is read further
 // when no endpoint listens.
-func EmitSubscription(tx *gorm.DB, now time.Time, subID uint, at time.Time, types []string, extras ...map[string]any) error {
+func EmitSubscription(tx *store.Tx, now time.Time, subID uint, at time.Time, types []string, extras ...map[string]any) error {
 	eps, err := endpoints(tx, 0)
 	if err != nil {
 		return err

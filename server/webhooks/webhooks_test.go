@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/subscriptions"
@@ -114,7 +112,7 @@ func endpoint(t *testing.T, st *store.Store, url, types string) *store.WebhookEn
 	t.Helper()
 	now := time.Now().UTC()
 	ep := &store.WebhookEndpoint{URL: url, Secret: webhooks.NewSecret(), EventTypes: types, Enabled: true, CreatedAt: now, UpdatedAt: now}
-	if err := st.W.Create(ep).Error; err != nil {
+	if err := st.TestingDB(t).Create(ep).Error; err != nil {
 		t.Fatal(err)
 	}
 	return ep
@@ -172,8 +170,8 @@ func TestLifecycleEventsAreSignedAndOrdered(t *testing.T) {
 			t.Fatalf("bad signatures or bodies: %v", rec.bad)
 		}
 		var subA, subB store.Subscription
-		st.R.Where("aws_customer_identifier = 'A'").First(&subA)
-		st.R.Where("azure_subscription_id = 'b-1'").First(&subB)
+		st.TestingReadDB(t).Where("aws_customer_identifier = 'A'").First(&subA)
+		st.TestingReadDB(t).Where("azure_subscription_id = 'b-1'").First(&subB)
 		// The data is the subscription's state when the event was written.
 		gotA, gotB := strings.Join(rec.bySub[subA.ID], ","), strings.Join(rec.bySub[subB.ID], ",")
 		if gotA != "subscription.created@pending,subscription.activated@active,subscription.unsubscribe_pending@unsubscribe_pending,subscription.ended@ended" {
@@ -183,7 +181,7 @@ func TestLifecycleEventsAreSignedAndOrdered(t *testing.T) {
 			t.Errorf("subscription B: %s", gotB)
 		}
 		var n int64
-		st.R.Model(&store.WebhookDelivery{}).Where("endpoint_id = ?", quiet.ID).Count(&n)
+		st.TestingReadDB(t).Model(&store.WebhookDelivery{}).Where("endpoint_id = ?", quiet.ID).Count(&n)
 		if n != 0 {
 			t.Errorf("%d deliveries for an endpoint that listens to seats only", n)
 		}
@@ -193,7 +191,7 @@ func TestLifecycleEventsAreSignedAndOrdered(t *testing.T) {
 			}
 		}
 		var ds []store.WebhookDelivery
-		st.R.Where("endpoint_id = ?", ep.ID).Find(&ds)
+		st.TestingReadDB(t).Where("endpoint_id = ?", ep.ID).Find(&ds)
 		for _, dl := range ds {
 			if dl.Status != store.DeliverySucceeded || dl.Attempts != 3 || dl.ResponseStatus != 204 {
 				t.Errorf("delivery %d: %s after %d attempts, HTTP %d", dl.ID, dl.Status, dl.Attempts, dl.ResponseStatus)
@@ -223,7 +221,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		for i := 0; i < 6; i++ {
 			drain(t, d, 1)
 			var dl store.WebhookDelivery
-			st.R.Order("id").First(&dl)
+			st.TestingReadDB(t).Order("id").First(&dl)
 			waits = append(waits, dl.NextAttemptAt.Sub(clock))
 			clock = dl.NextAttemptAt
 		}
@@ -238,7 +236,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 			clock = clock.Add(10 * time.Minute)
 			drain(t, d, 1)
 		}
-		st.R.First(&got, ep.ID)
+		st.TestingReadDB(t).First(&got, ep.ID)
 		if got.Enabled || !strings.Contains(got.DisabledReason, "HTTP 500") || len(disabled) != 1 {
 			t.Fatalf("not disabled: %+v %v", got, disabled)
 		}
@@ -250,11 +248,11 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 			t.Fatalf("a disabled endpoint was called")
 		}
 		// Past the retry period the delivery is given up, visibly.
-		must(t, st.W.Model(&store.WebhookEndpoint{}).Where("id = ?", ep.ID).Updates(map[string]any{"enabled": true, "failing_since": nil}).Error)
+		must(t, st.TestingDB(t).Model(&store.WebhookEndpoint{}).Where("id = ?", ep.ID).Updates(map[string]any{"enabled": true, "failing_since": nil}).Error)
 		clock = clock.Add(3 * time.Hour)
 		drain(t, d, 1)
 		var dl store.WebhookDelivery
-		st.R.Order("id").First(&dl)
+		st.TestingReadDB(t).Order("id").First(&dl)
 		if dl.Status != store.DeliveryFailed || !strings.Contains(dl.Error, "gave up") {
 			t.Fatalf("not given up: %+v", dl)
 		}
@@ -262,7 +260,7 @@ func TestRetriesGiveUpAndDisable(t *testing.T) {
 		rec.set(func(r *receiver) { r.fail = nil })
 		must(t, webhooks.Redeliver(context.Background(), st, ep.ID, dl.ID))
 		drain(t, d, 1)
-		st.R.First(&dl, dl.ID)
+		st.TestingReadDB(t).First(&dl, dl.ID)
 		if dl.Status != store.DeliverySucceeded {
 			t.Fatalf("redelivery: %+v", dl)
 		}
@@ -277,7 +275,7 @@ func TestEmitIsPartOfTheTransaction(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		_, srv := newReceiver(t)
 		endpoint(t, st, srv.URL, "*")
-		err := st.Tx(context.Background(), func(tx *gorm.DB) error {
+		err := st.InTx(context.Background(), func(tx *store.Tx) error {
 			if err := webhooks.Emit(tx, time.Now(), webhooks.Event{Type: webhooks.SeatAssigned, Data: map[string]any{"x": 1}}); err != nil {
 				return err
 			}
@@ -287,8 +285,8 @@ func TestEmitIsPartOfTheTransaction(t *testing.T) {
 			t.Fatal("no error")
 		}
 		var events, deliveries int64
-		st.R.Model(&store.Event{}).Count(&events)
-		st.R.Model(&store.WebhookDelivery{}).Count(&deliveries)
+		st.TestingReadDB(t).Model(&store.Event{}).Count(&events)
+		st.TestingReadDB(t).Model(&store.WebhookDelivery{}).Count(&deliveries)
 		if events != 0 || deliveries != 0 {
 			t.Fatalf("a rolled-back change left %d events, %d deliveries", events, deliveries)
 		}
