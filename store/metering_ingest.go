@@ -234,7 +234,7 @@ func (t *Tx) UsageHour(subscriptionID uint, dimension string, hour time.Time) (s
 type NewUsageEvent struct {
 	EventID        string
 	APIKeyID       *uint
-	SubscriptionID *uint
+	SubscriptionID uint   // 0: none (no subscription matched)
 	Dimension      string // cut to 256 characters
 	Quantity       float64
 	OccurredAt     time.Time // zero: none
@@ -278,8 +278,8 @@ func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []N
 		for i := start; i < end; i++ {
 			e := &evs[i]
 			var subID, occurred, hour, keyID any
-			if e.SubscriptionID != nil {
-				subID = int64(*e.SubscriptionID)
+			if e.SubscriptionID != 0 {
+				subID = int64(e.SubscriptionID)
 			}
 			if !e.OccurredAt.IsZero() {
 				if lite {

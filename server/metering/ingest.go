@@ -596,8 +596,7 @@ func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending
 		e.EventID, e.APIKeyID, e.Dimension, e.Quantity, e.OccurredAt = p.ev.ID, r.apiKeyID, p.ev.Dimension, p.ev.Quantity, p.ev.Timestamp
 		e.Hour, e.Late, e.Status, e.Reason, e.Source = p.res.Hour, p.res.Late, p.res.Status, p.res.Reason, cmp.Or(r.source, "api")
 		if p.sub != nil {
-			id := p.sub.sub.ID
-			e.SubscriptionID = &id
+			e.SubscriptionID = p.sub.sub.ID
 		}
 	}
 	inserted, err := tx.InsertUsageEvents(ctx, &m.stmts, evs, now)
