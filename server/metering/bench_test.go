@@ -21,13 +21,13 @@ func BenchmarkIngest(b *testing.B) {
 	then := time.Now().UTC().Add(-48 * time.Hour)
 	o := store.Offer{Marketplace: "aws", Name: "Bench", MarketplaceID: "p", IdentityModel: "legacy", CreatedAt: then, UpdatedAt: then,
 		Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: `[{"key":"api_calls"}]`, ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
-	st.W.Create(&o)
+	st.TestingDB(b).Create(&o)
 	subs := make([]store.Subscription, 1000)
 	for i := range subs {
 		subs[i] = store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: then, OfferID: &o.ID, PlanID: &o.Plans[0].ID,
 			AWSCustomerIdentifier: fmt.Sprintf("C%04d", i), AWSProductCode: "p", Version: 1, CreatedAt: then, UpdatedAt: then}
 	}
-	st.W.CreateInBatches(subs, 500)
+	st.TestingDB(b).CreateInBatches(subs, 500)
 	m := &metering.Meter{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	now := time.Now().UTC()
 	b.ResetTimer()

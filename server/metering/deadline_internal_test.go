@@ -40,7 +40,7 @@ func TestDeadlineSQLIsSendDeadline(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		start := time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)
 		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: start, Version: 1, CreatedAt: start, UpdatedAt: start}
-		if err := st.W.Create(&sub).Error; err != nil {
+		if err := st.TestingDB(t).Create(&sub).Error; err != nil {
 			t.Fatal(err)
 		}
 		var recs []store.MeteringRecord
@@ -50,7 +50,7 @@ func TestDeadlineSQLIsSendDeadline(t *testing.T) {
 					Quantity: 1, Status: store.RecordPending, CreatedAt: start, UpdatedAt: start})
 			}
 		}
-		if err := st.W.CreateInBatches(&recs, 100).Error; err != nil {
+		if err := st.TestingDB(t).CreateInBatches(&recs, 100).Error; err != nil {
 			t.Fatal(err)
 		}
 		locs := []*time.Location{time.UTC, tokyo}
@@ -62,7 +62,7 @@ func TestDeadlineSQLIsSendDeadline(t *testing.T) {
 				now := at.In(loc)
 				check := func(what, cond string, args []any, want func(r store.MeteringRecord) bool) {
 					var ids []uint
-					if err := st.R.Model(&store.MeteringRecord{}).Where(cond, args...).Order("id").Pluck("id", &ids).Error; err != nil {
+					if err := st.TestingReadDB(t).Model(&store.MeteringRecord{}).Where(cond, args...).Order("id").Pluck("id", &ids).Error; err != nil {
 						t.Fatal(err)
 					}
 					got := map[uint]bool{}

@@ -35,7 +35,7 @@ func (w *world) pending(sub store.Subscription, dim string, hour time.Time, q fl
 	if sub.Marketplace == "azure" {
 		r.PlanID = "silver"
 	}
-	if err := w.st.W.Create(&r).Error; err != nil {
+	if err := w.st.TestingDB(w.t).Create(&r).Error; err != nil {
 		w.t.Fatal(err)
 	}
 	return r
@@ -79,7 +79,7 @@ func TestExpiryWarningBeforeMonthEndCutoff(t *testing.T) {
 				fresh := w.pending(w.caB, "api_calls", time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), 5)
 				warned := func() map[uint]bool {
 					var ids []uint
-					st.R.Model(&store.MeteringRecord{}).Where("expiry_warned_at IS NOT NULL").Pluck("id", &ids)
+					st.TestingReadDB(t).Model(&store.MeteringRecord{}).Where("expiry_warned_at IS NOT NULL").Pluck("id", &ids)
 					out := map[uint]bool{}
 					for _, id := range ids {
 						out[id] = true
@@ -218,7 +218,7 @@ func TestPastDeadlineNeverSent(t *testing.T) {
 		h20 := time.Date(2026, 6, 30, 20, 0, 0, 0, time.UTC)
 		refused := w.pending(w.legA, "storage_gb", h20, 4)
 		msRefused := w.pending(w.msC, "api_calls", h20, 4)
-		st.W.Model(&store.MeteringRecord{}).Where("id IN ?", []uint{refused.ID, msRefused.ID}).
+		st.TestingDB(t).Model(&store.MeteringRecord{}).Where("id IN ?", []uint{refused.ID, msRefused.ID}).
 			Updates(map[string]any{"status": store.RecordRejected, "reason": "refused earlier"})
 		n, err := w.m.Retry(ctx, []uint{refused.ID, msRefused.ID})
 		if err != nil || n != 1 {

@@ -13,17 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
-
-func onConflictNothing() clause.Expression { return clause.OnConflict{DoNothing: true} }
 
 // AWSSender is the part of the AWS client dispatch uses.
 type AWSSender interface {
@@ -106,21 +101,14 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 // record as expired itself instead of sending it late (guarded).
 func (m *Meter) expire(ctx context.Context, now time.Time) error {
 	now = now.UTC()
-	w, wa := windowBy(now)
-	if err := m.expireWhere(ctx, now, "not sent within the marketplace's 24-hour window; settle it another way",
-		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+w, append([]any{store.RecordPending, now}, wa...)...); err != nil {
+	if err := m.expireWhere(ctx, now, "not sent within the marketplace's 24-hour window; settle it another way", windowBy(now)); err != nil {
 		return err
 	}
-	c, ca := monthCutoffBy(now)
-	if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st): AWS no longer takes usage of that month",
-		"status = ? AND (lease_until IS NULL OR lease_until < ?) AND "+c, append([]any{store.RecordPending, now}, ca...)...); err != nil {
+	if err := m.expireWhere(ctx, now, "past AWS's month-end cutoff (06:00 UTC on the 1st): AWS no longer takes usage of that month", monthCutoffBy(now)); err != nil {
 		return err
 	}
-	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("status = ? AND subscription_id IN (?)", store.RecordPending,
-			m.Store.W.Model(&store.Subscription{}).Select("id").Where("state IN ?", []string{string(lifecycle.Ended), string(lifecycle.Failed), string(lifecycle.Pending)})).
-		Updates(map[string]any{"status": store.RecordNotActive, "reason": "the subscription is no longer active: nothing is sent",
-			"settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
+	return m.Store.Writes(ctx).SettleRecordsOfSubscriptionsIn([]string{string(lifecycle.Ended), string(lifecycle.Failed), string(lifecycle.Pending)},
+		now, "the subscription is no longer active: nothing is sent")
 }
 
 func (m *Meter) observe(marketplace, call string, err error) {
@@ -134,23 +122,23 @@ func (m *Meter) observe(marketplace, call string, err error) {
 	m.OnCall(marketplace, call, err)
 }
 
-// expireWhere settles the records matching the condition as expired and,
-// in the same transaction, tells the seller's systems about each.
-func (m *Meter) expireWhere(ctx context.Context, now time.Time, reason, cond string, args ...any) error {
-	set := map[string]any{"status": store.RecordExpired, "reason": reason, "settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}
-	return m.Store.Tx(ctx, func(tx *gorm.DB) error {
-		listening, err := webhooks.Listening(store.LegacyTx(tx), webhooks.MeteringRecordExpired)
+// expireWhere settles the pending records past the deadline d that no
+// pass leases as expired and, in the same transaction, tells the seller's
+// systems about each.
+func (m *Meter) expireWhere(ctx context.Context, now time.Time, reason string, d store.RecordDeadline) error {
+	return m.Store.InTx(ctx, func(tx *store.Tx) error {
+		listening, err := webhooks.Listening(tx, webhooks.MeteringRecordExpired)
 		if err != nil {
 			return err
 		}
 		if !listening {
-			return tx.Model(&store.MeteringRecord{}).Where(cond, args...).Updates(set).Error
+			return tx.ExpirePendingPastDeadline(d, now, reason)
 		}
-		var ids []uint
-		if err := tx.Model(&store.MeteringRecord{}).Where(cond, args...).Order("id").Limit(1000).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		ids, err := tx.PendingRecordsPastDeadline(d, now, 1000)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if err := tx.Model(&store.MeteringRecord{}).Where("id IN ? AND status = ?", ids, store.RecordPending).Updates(set).Error; err != nil {
+		if err := tx.ExpirePendingRecords(ids, now, reason); err != nil {
 			return err
 		}
 		return emitRecords(tx, now, webhooks.MeteringRecordExpired, ids)
@@ -185,35 +173,17 @@ func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecor
 	until := now.Add(leaseTTL)
 	// Suspended subscriptions wait (Microsoft refuses them; they may be
 	// reinstated within the window).
-	due := m.Store.W.Model(&store.MeteringRecord{}).Select("metering_records.id").
-		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
-		Where("metering_records.status = ? AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
-			store.RecordPending, now, now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}).
-		Order("metering_records.hour, metering_records.id").Limit(m.claimLimit())
-	var ids []uint
-	if err := due.WithContext(ctx).Pluck("metering_records.id", &ids).Error; err != nil {
+	w := m.Store.Writes(ctx)
+	ids, err := w.DueRecordIDs(now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}, m.claimLimit())
+	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var won []store.MeteringRecord
-	for _, chunk := range chunks(ids, 900) {
-		// The lease condition is re-checked by the UPDATE itself: of two
-		// replicas racing for a record, one updates it.
-		if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-			Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, store.RecordPending, now).
-			Updates(map[string]any{"lease_owner": owner, "lease_until": until}).Error; err != nil {
-			return nil, err
-		}
-		var got []store.MeteringRecord
-		if err := m.Store.W.WithContext(ctx).Where("id IN ? AND lease_owner = ? AND status = ?", chunk, owner, store.RecordPending).
-			Find(&got).Error; err != nil {
-			return nil, err
-		}
-		won = append(won, got...)
-	}
-	return won, nil
+	// The lease condition is re-checked by the UPDATE itself: of two
+	// replicas racing for a record, one updates it.
+	return w.LeaseRecords(ids, owner, now, until)
 }
 
 // send groups the records as the APIs require and sends the batches.
@@ -290,9 +260,7 @@ func (m *Meter) sendBatch(ctx context.Context, b []*store.MeteringRecord) []outc
 // renewClaim extends the lease of every record of a claim this pass still
 // holds (queued or in flight).
 func (m *Meter) renewClaim(ctx context.Context, token string, now time.Time) error {
-	return m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("lease_owner = ? AND status = ?", token, store.RecordPending).
-		Update("lease_until", now.Add(leaseTTL)).Error
+	return m.Store.Writes(ctx).RenewLeases(token, now.Add(leaseTTL))
 }
 
 // hold renews the leases of a batch just before it is sent and returns the
@@ -306,18 +274,16 @@ func (m *Meter) hold(ctx context.Context, b []*store.MeteringRecord) ([]*store.M
 	for i, r := range b {
 		ids[i] = r.ID
 	}
-	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, store.RecordPending).
-		Update("lease_until", m.now().Add(leaseTTL))
-	if res.Error != nil {
-		return nil, res.Error
+	w := m.Store.Writes(ctx)
+	n, err := w.RenewHeldLeases(ids, token, m.now().Add(leaseTTL))
+	if err != nil {
+		return nil, err
 	}
-	if res.RowsAffected == int64(len(b)) {
+	if n == int64(len(b)) {
 		return b, nil
 	}
-	var still []uint
-	if err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, store.RecordPending).Pluck("id", &still).Error; err != nil {
+	still, err := w.HeldRecordIDs(ids, token)
+	if err != nil {
 		return nil, err
 	}
 	keep := map[uint]bool{}
@@ -553,38 +519,31 @@ func shortErr(err error) string {
 func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
 	now := m.now()
 	settled := 0
-	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
 		var refused []uint
 		for i, r := range b {
 			o := outs[i]
 			if o.lost {
 				continue // another replica holds it now
 			}
-			upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "lease_owner": "", "lease_until": nil, "updated_at": now, "sent_at": now}
-			if o.unsent {
-				upd = map[string]any{"lease_owner": "", "lease_until": nil, "updated_at": now}
-			}
+			ro := store.RecordOutcome{Unsent: o.unsent, Retry: o.retry, Status: o.status, Reason: o.reason, MarketplaceRecordID: o.marketplaceID}
 			if o.retry {
-				next := now.Add(backoff(r.Attempts))
+				ro.NextAttemptAt = now.Add(backoff(r.Attempts))
 				if o.retryNow {
-					next = now
+					ro.NextAttemptAt = now
 				}
-				upd["next_attempt_at"], upd["reason"] = next, o.reason
-			} else {
-				upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.status, o.reason, o.marketplaceID, now
 			}
-			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND lease_owner = ? AND status = ?", r.ID, r.LeaseOwner, store.RecordPending).
-				Updates(upd)
-			if res.Error != nil {
-				return res.Error
+			stored, err := tx.StoreRecordOutcome(r.ID, r.LeaseOwner, ro, now)
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 1 && !o.retry {
+			if stored && !o.retry {
 				settled++
 			}
-			if res.RowsAffected == 1 && !o.retry && o.status != store.RecordAccepted && o.status != store.RecordExpired {
+			if stored && !o.retry && o.status != store.RecordAccepted && o.status != store.RecordExpired {
 				refused = append(refused, r.ID) // rejected, duplicate or conflict: someone should look
 			}
-			if res.RowsAffected == 1 && !o.retry && o.status == store.RecordExpired {
+			if stored && !o.retry && o.status == store.RecordExpired {
 				if err := emitRecords(tx, now, webhooks.MeteringRecordExpired, []uint{r.ID}); err != nil {
 					return err
 				}
@@ -603,13 +562,11 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 // how many records were made due.
 func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
 	now := m.now()
-	past, pa := deadlineBy(now)
+	past := deadlineAt(now)
 	statuses := []string{store.RecordPending, store.RecordRejected}
-	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var gone []store.MeteringRecord
-		if err := tx.Select("id, marketplace, hour, status, reason").
-			Where("id IN ? AND status IN ? AND (lease_until IS NULL OR lease_until < ?) AND "+past, append([]any{ids, statuses, now}, pa...)...).
-			Find(&gone).Error; err != nil || len(gone) == 0 {
+	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
+		gone, err := tx.RecordsPastDeadlineIn(ids, statuses, past, now)
+		if err != nil || len(gone) == 0 {
 			return err
 		}
 		done := make([]uint, 0, len(gone))
@@ -618,13 +575,11 @@ func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
 			if r.Reason != "" {
 				reason += ": " + r.Reason
 			}
-			res := tx.Model(&store.MeteringRecord{}).Where("id = ? AND status = ?", r.ID, r.Status).
-				Updates(map[string]any{"status": store.RecordExpired, "reason": reason + ")", "settled_at": now, "updated_at": now,
-					"next_attempt_at": nil, "lease_owner": "", "lease_until": nil})
-			if res.Error != nil {
-				return res.Error
+			ok, err := tx.ExpireRecordFrom(r.ID, r.Status, now, reason+")")
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 1 {
+			if ok {
 				done = append(done, r.ID)
 			}
 		}
@@ -633,10 +588,7 @@ func (m *Meter) Retry(ctx context.Context, ids []uint) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	res := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where("id IN ? AND status IN ? AND NOT "+past, append([]any{ids, statuses}, pa...)...).
-		Updates(map[string]any{"status": store.RecordPending, "next_attempt_at": nil, "settled_at": nil, "updated_at": now})
-	return res.RowsAffected, res.Error
+	return m.Store.Writes(ctx).MakeRecordsDue(ids, statuses, past, now)
 }
 
 // now is the store's clock in UTC: every time metering computes or binds

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -18,15 +16,15 @@ func recordData(r *store.MeteringRecord) map[string]any {
 
 // emitRecords tells the seller's systems about records (rejected, expiring,
 // expired), in the transaction that changed them.
-func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
+func emitRecords(tx *store.Tx, now time.Time, typ string, ids []uint) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if ok, err := webhooks.Listening(store.LegacyTx(tx), typ); err != nil || !ok {
+	if ok, err := webhooks.Listening(tx, typ); err != nil || !ok {
 		return err
 	}
-	var recs []store.MeteringRecord
-	if err := tx.Where("id IN ?", ids).Order("id").Find(&recs).Error; err != nil {
+	recs, err := tx.MeteringRecordsByID(ids)
+	if err != nil {
 		return err
 	}
 	// One event a record, read with its subscription once.
@@ -40,7 +38,7 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 		bySub[id] = append(bySub[id], map[string]any{"record": recordData(&recs[i])})
 	}
 	for _, id := range subs {
-		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, id, now, []string{typ}, bySub[id]...); err != nil {
+		if err := webhooks.EmitSubscription(tx, now, id, now, []string{typ}, bySub[id]...); err != nil {
 			return err
 		}
 	}
@@ -53,21 +51,17 @@ func emitRecords(tx *gorm.DB, now time.Time, typ string, ids []uint) error {
 // each. It returns how many it marked.
 func (m *Meter) WarnExpiring(ctx context.Context) (int, error) {
 	now := m.now()
-	var ids []uint
-	cond, args := ExpiringBy(now)
-	err := m.Store.W.WithContext(ctx).Model(&store.MeteringRecord{}).
-		Where(cond+" AND expiry_warned_at IS NULL", args...).
-		Order("id").Limit(500).Pluck("id", &ids).Error
+	ids, err := m.Store.Writes(ctx).ExpiringRecordIDs(expiringAt(now), 500)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	n := 0
-	err = m.Store.Tx(ctx, func(tx *gorm.DB) error {
-		r := tx.Model(&store.MeteringRecord{}).Where("id IN ? AND expiry_warned_at IS NULL", ids).Update("expiry_warned_at", now)
-		if r.Error != nil {
-			return r.Error
+	err = m.Store.InTx(ctx, func(tx *store.Tx) error {
+		marked, err := tx.MarkRecordsWarned(ids, now)
+		if err != nil {
+			return err
 		}
-		n = int(r.RowsAffected)
+		n = int(marked)
 		return emitRecords(tx, now, webhooks.MeteringRecordExpiring, ids)
 	})
 	return n, err

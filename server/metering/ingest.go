@@ -24,8 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/store"
 )
@@ -89,14 +87,9 @@ type Meter struct {
 	cacheMu sync.Mutex
 	cache   map[string]cacheEntry // customer or subscription reference → candidates
 
-	stmts stmts
+	stmts store.UsageStatements // ingestion's prepared statements
 	last  atomic.Pointer[Health]
 }
-
-// sqliteTimeLayout is how the SQLite driver writes a time (its
-// SQLiteTimestampFormats[0]); binding text in this layout stores the same
-// bytes a time.Time would.
-const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
 // cacheTTL bounds how long a customer reference is resolved from memory.
 // A state change (an ended subscription) may thus be seen by ingestion a
@@ -248,8 +241,8 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 			items = append(items, p)
 		}
 	}
-	m.prepare(ctx)
-	err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+	m.Store.PrepareUsageStatements(ctx, &m.stmts)
+	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
 		// Duplicates: of an earlier delivery, or within this group.
 		ids := make([]string, 0, len(items))
 		for _, p := range items {
@@ -257,15 +250,9 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 				ids = append(ids, p.ev.ID)
 			}
 		}
-		prior := map[string]store.UsageEvent{}
-		for _, chunk := range chunks(ids, 900) {
-			var rows []store.UsageEvent
-			if err := tx.Select("event_id, status, reason, subscription_id, hour, late").Where("event_id IN ?", chunk).Find(&rows).Error; err != nil {
-				return err
-			}
-			for _, r := range rows {
-				prior[r.EventID] = r
-			}
+		prior, err := tx.UsageEventsByID(ids)
+		if err != nil {
+			return err
 		}
 		seen := map[string]*pending{}
 		var fresh []*pending
@@ -351,7 +338,7 @@ func validate(ev Event, now time.Time) string {
 
 // resolve finds each event's subscription, from memory when the
 // reference was looked up in the last few seconds.
-func (m *Meter) resolve(tx *gorm.DB, items []*pending) error {
+func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 	now := time.Now()
 	refs := map[string]bool{}
 	for _, p := range items {
@@ -421,13 +408,13 @@ func refOf(ev Event) string {
 }
 
 // lookup reads the subscriptions behind references.
-func lookup(tx *gorm.DB, refs []string) (map[string][]*candidate, error) {
-	var ids []uint64
+func lookup(tx *store.Tx, refs []string) (map[string][]*candidate, error) {
+	var ids []uint
 	var names, nums []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "#") {
 			id, _ := strconv.ParseUint(r[1:], 10, 32)
-			ids = append(ids, id)
+			ids = append(ids, uint(id))
 			continue
 		}
 		names = append(names, r)
@@ -435,33 +422,9 @@ func lookup(tx *gorm.DB, refs []string) (map[string][]*candidate, error) {
 			nums = append(nums, r)
 		}
 	}
-	var subs []store.Subscription
-	for _, chunk := range chunks(names, 500) {
-		var got []store.Subscription
-		// An AWS account id also names the subscriptions of the customer
-		// registered with it (a legacy buyer's account id may be known only
-		// from the registration, which stores it on the customer).
-		q := tx.Preload("Plan").Preload("Offer").Preload("Customer").Where(`aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?
-			OR customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`,
-			chunk, chunk, chunk, chunk, chunk, chunk)
-		if err := q.Order("id").Find(&got).Error; err != nil {
-			return nil, err
-		}
-		subs = append(subs, got...)
-	}
-	for _, chunk := range chunks(nums, 500) {
-		var got []store.Subscription
-		if err := tx.Preload("Plan").Preload("Offer").Where("customer_id IN ?", chunk).Order("id").Find(&got).Error; err != nil {
-			return nil, err
-		}
-		subs = append(subs, got...)
-	}
-	for _, chunk := range chunks(ids, 500) {
-		var got []store.Subscription
-		if err := tx.Preload("Plan").Preload("Offer").Where("id IN ?", chunk).Find(&got).Error; err != nil {
-			return nil, err
-		}
-		subs = append(subs, got...)
+	subs, err := tx.SubscriptionsForUsage(names, nums, ids)
+	if err != nil {
+		return nil, err
 	}
 	want := map[string]bool{}
 	for _, r := range refs {
@@ -531,7 +494,7 @@ type hourKey struct {
 // marketplace accepts for one record. The totals read here are those this
 // transaction adds to; the add itself checks the limit again
 // (addToHours), so events of concurrent transactions cannot jointly pass it.
-func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) error {
+func (m *Meter) placeHours(tx *store.Tx, items []*pending, cur, now time.Time) error {
 	keys := map[hourKey]bool{}
 	var subs []uint
 	minHour := cur
@@ -569,23 +532,14 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) er
 		total  float64
 	}
 	state := map[hourKey]*hourState{}
-	for _, chunk := range chunks(dedupe(subs), 900) {
-		var rows []struct {
-			SubscriptionID uint
-			Dimension      string
-			Hour           time.Time
-			Sealed         bool
-			Quantity       float64
-		}
-		if err := tx.Table("usage_hours").Select("subscription_id, dimension, hour, sealed, quantity").
-			Where("subscription_id IN ? AND hour >= ?", chunk, minHour).Scan(&rows).Error; err != nil {
-			return err
-		}
-		for _, r := range rows {
-			k := hourKey{r.SubscriptionID, r.Dimension, r.Hour.UTC().Unix()}
-			if keys[k] {
-				state[k] = &hourState{sealed: r.Sealed, total: r.Quantity}
-			}
+	rows, err := tx.UsageHoursFrom(dedupe(subs), minHour)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		k := hourKey{r.SubscriptionID, r.Dimension, r.Hour.UTC().Unix()}
+		if keys[k] {
+			state[k] = &hourState{sealed: r.Sealed, total: r.Quantity}
 		}
 	}
 	get := func(k hourKey) *hourState {
@@ -634,97 +588,20 @@ func (m *Meter) placeHours(tx *gorm.DB, items []*pending, cur, now time.Time) er
 
 // insertEvents stores the fresh events; it returns the event ids this
 // transaction inserted (another replica may have won a race for an id).
-func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
-	inserted := map[string]bool{}
-	const cols = 12
-	// SQLite: arguments in the form the driver would bind them anyway
-	// (times as its text layout, ids as integers), so that database/sql
-	// has nothing to convert and repeated times are formatted once.
-	lite := m.singleWriter()
-	var nowArg any = now
-	hours := map[int64]string{}
-	var lastTS time.Time
-	var lastTSText string
-	liteTime := func(t time.Time) string {
-		if t.Equal(lastTS) && lastTSText != "" {
-			return lastTSText
+func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
+	evs := make([]store.NewUsageEvent, len(items))
+	for i, p := range items {
+		r := group[p.req]
+		e := &evs[i]
+		e.EventID, e.APIKeyID, e.Dimension, e.Quantity, e.OccurredAt = p.ev.ID, r.apiKeyID, p.ev.Dimension, p.ev.Quantity, p.ev.Timestamp
+		e.Hour, e.Late, e.Status, e.Reason, e.Source = p.res.Hour, p.res.Late, p.res.Status, p.res.Reason, cmp.Or(r.source, "api")
+		if p.sub != nil {
+			e.SubscriptionID = p.sub.sub.ID
 		}
-		lastTS, lastTSText = t, t.UTC().Format(sqliteTimeLayout)
-		return lastTSText
 	}
-	if lite {
-		nowArg = now.UTC().Format(sqliteTimeLayout)
-	}
-	for start := 0; start < len(items); start += eventChunk {
-		end := min(start+eventChunk, len(items))
-		args := make([]any, 0, (end-start)*cols)
-		for _, p := range items[start:end] {
-			var subID, occurred, hour any
-			if p.sub != nil {
-				subID = int64(p.sub.sub.ID)
-			}
-			if !p.ev.Timestamp.IsZero() {
-				if lite {
-					occurred = liteTime(p.ev.Timestamp)
-				} else {
-					occurred = p.ev.Timestamp.UTC()
-				}
-			}
-			if h := p.res.Hour; h != nil {
-				if lite {
-					txt, ok := hours[h.Unix()]
-					if !ok {
-						txt = h.UTC().Format(sqliteTimeLayout)
-						hours[h.Unix()] = txt
-					}
-					hour = txt
-				} else {
-					hour = h.UTC()
-				}
-			}
-			r := group[p.req]
-			var keyID any
-			if r.apiKeyID != nil {
-				keyID = int64(*r.apiKeyID)
-			}
-			dim := p.ev.Dimension
-			if len(dim) > 256 {
-				dim = dim[:256]
-			}
-			q := p.ev.Quantity
-			if math.IsNaN(q) || math.IsInf(q, 0) {
-				q = 0
-			}
-			reason := p.res.Reason
-			if len(reason) > 300 {
-				reason = reason[:300]
-			}
-			args = append(args, p.ev.ID, keyID, subID, dim, q, occurred, hour, p.res.Late, p.res.Status, reason, cmp.Or(r.source, "api"), nowArg)
-		}
-		if m.singleWriter() {
-			if err := m.execStmt(ctx, tx, insertEventsPlainSQL(end-start), args, end-start == eventChunk); err != nil {
-				return nil, err
-			}
-			for _, p := range items[start:end] {
-				inserted[p.ev.ID] = true
-			}
-			continue
-		}
-		rows, err := m.queryRows(ctx, tx, insertEventsSQL(end-start), args, end-start == eventChunk)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[id] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
+	inserted, err := tx.InsertUsageEvents(ctx, &m.stmts, evs, now)
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range items {
 		if !inserted[p.ev.ID] {
@@ -741,7 +618,7 @@ func (m *Meter) insertEvents(ctx context.Context, tx *gorm.DB, items []*pending,
 // between placeHours' read and this write: the row, locked by then, is read
 // again and those events are placed again — late in the current hour when
 // their hour was sealed, refused when the total would pass the limit.
-func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, inserted map[string]bool, cur, now time.Time) error {
+func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, inserted map[string]bool, cur, now time.Time) error {
 	var pend []*pending
 	for _, p := range items {
 		if p.res.Status == store.UsageAccepted && inserted[p.ev.ID] {
@@ -769,11 +646,17 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 				sums[k][0] += p.ev.Quantity
 				sums[k][1]++
 			}
-			ms, err := m.upsertHours(ctx, tx, order, sums, now, hourLimit(mp))
+			adds := make([]store.UsageHourAdd, len(order))
+			for i, k := range order {
+				adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
+			}
+			ms, err := tx.AddToUsageHours(ctx, &m.stmts, adds, now, hourLimit(mp))
 			if err != nil {
 				return err
 			}
-			missed = append(missed, ms...)
+			for _, a := range ms {
+				missed = append(missed, hourKey{a.SubscriptionID, a.Dimension, a.Hour.Unix()})
+			}
 		}
 		if len(missed) == 0 {
 			return nil
@@ -785,8 +668,8 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 		state := map[hourKey]hourState{}
 		for _, k := range missed {
 			var st hourState
-			if err := tx.Table("usage_hours").Select("sealed, quantity").
-				Where("subscription_id = ? AND dimension = ? AND hour = ?", k.sub, k.dim, time.Unix(k.hour, 0).UTC()).Scan(&st).Error; err != nil {
+			var err error
+			if st.Sealed, st.Quantity, err = tx.UsageHour(k.sub, k.dim, time.Unix(k.hour, 0).UTC()); err != nil {
 				return err
 			}
 			state[k] = st
@@ -823,80 +706,17 @@ func (m *Meter) addToHours(ctx context.Context, tx *gorm.DB, items []*pending, i
 		for _, p := range moved {
 			ids = append(ids, p.ev.ID)
 		}
-		for _, chunk := range chunks(ids, 900) {
-			if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).Updates(map[string]any{"hour": cur, "late": true}).Error; err != nil {
-				return err
-			}
+		if err := tx.MoveUsageEventsLate(ids, cur); err != nil {
+			return err
 		}
 		for reason, ids := range refused {
-			for _, chunk := range chunks(ids, 900) {
-				if err := tx.Model(&store.UsageEvent{}).Where("event_id IN ?", chunk).
-					Updates(map[string]any{"status": store.UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
-					return err
-				}
+			if err := tx.RejectUsageEvents(ids, reason); err != nil {
+				return err
 			}
 		}
 		pend = next
 	}
 	return nil
-}
-
-// upsertHours adds the sums to their hours, where an hour is open and stays
-// within limit; it returns the hours it could not add to (Postgres only:
-// on SQLite nothing changes between placeHours' read and this write).
-func (m *Meter) upsertHours(ctx context.Context, tx *gorm.DB, order []hourKey, sums map[hourKey]*[2]float64, now time.Time, limit float64) ([]hourKey, error) {
-	var missed []hourKey
-	lite := m.singleWriter()
-	var nowArg any = now
-	if lite {
-		nowArg = now.UTC().Format(sqliteTimeLayout)
-	}
-	hours := map[int64]any{}
-	for start := 0; start < len(order); start += hourChunk {
-		end := min(start+hourChunk, len(order))
-		args := make([]any, 0, (end-start)*7+1)
-		want := map[hourKey]bool{}
-		for _, k := range order[start:end] {
-			h, ok := hours[k.hour]
-			if !ok {
-				h = time.Unix(k.hour, 0).UTC()
-				if lite {
-					h = time.Unix(k.hour, 0).UTC().Format(sqliteTimeLayout)
-				}
-				hours[k.hour] = h
-			}
-			args = append(args, int64(k.sub), k.dim, h, sums[k][0], int64(sums[k][1]), false, nowArg)
-			want[k] = true
-		}
-		args = append(args, false, limit)
-		if m.singleWriter() {
-			if err := m.execStmt(ctx, tx, upsertHoursPlainSQL(end-start), args, end-start == hourChunk); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		rows, err := m.queryRows(ctx, tx, upsertHoursSQL(end-start), args, end-start == hourChunk)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k hourKey
-			var h time.Time
-			if err := rows.Scan(&k.sub, &k.dim, &h); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			k.hour = h.UTC().Unix()
-			delete(want, k)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		for k := range want {
-			missed = append(missed, k)
-		}
-	}
-	return missed, nil
 }
 
 func chunks[T any](xs []T, n int) [][]T {
@@ -921,31 +741,4 @@ func dedupe[T comparable](xs []T) []T {
 		}
 	}
 	return out
-}
-
-// Rows per multi-row statement; full chunks run as prepared statements.
-const (
-	eventChunk = 400
-	hourChunk  = 500
-)
-
-func insertEventsSQL(n int) string {
-	return "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
-		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-}
-
-func insertEventsPlainSQL(n int) string {
-	return strings.TrimSuffix(insertEventsSQL(n), " ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
-}
-
-func upsertHoursPlainSQL(n int) string {
-	return strings.TrimSuffix(upsertHoursSQL(n), "\nRETURNING subscription_id, dimension, hour")
-}
-
-func upsertHoursSQL(n int) string {
-	return "INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES " +
-		strings.Repeat("(?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?) ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
-events = usage_hours.events + excluded.events, updated_at = excluded.updated_at
-WHERE usage_hours.sealed = ? AND usage_hours.quantity + excluded.quantity <= ?
-RETURNING subscription_id, dimension, hour`
 }

@@ -23,12 +23,12 @@ func TestLostLeaseIsNotSent(t *testing.T) {
 		st.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now,
 			AWSCustomerIdentifier: "X", AWSProductCode: "p"}
-		if err := st.W.Create(&sub).Error; err != nil {
+		if err := st.TestingDB(t).Create(&sub).Error; err != nil {
 			t.Fatal(err)
 		}
 		rec := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: "d", Hour: now.Truncate(time.Hour).Add(-time.Hour),
 			Quantity: 5, Status: store.RecordPending, AWSCustomerIdentifier: "X", AWSProductCode: "p", CreatedAt: now, UpdatedAt: now}
-		if err := st.W.Create(&rec).Error; err != nil {
+		if err := st.TestingDB(t).Create(&rec).Error; err != nil {
 			t.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -69,7 +69,7 @@ func TestLostLeaseIsNotSent(t *testing.T) {
 			t.Fatalf("b stored %d, %v", n, err)
 		}
 		var final store.MeteringRecord
-		st.R.First(&final, rec.ID)
+		st.TestingReadDB(t).First(&final, rec.ID)
 		if final.Status != store.RecordAccepted || final.Attempts != 1 || final.LeaseOwner != "" {
 			t.Fatalf("record %+v", final)
 		}

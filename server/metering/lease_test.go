@@ -67,7 +67,7 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 			}
 			sub := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: start, OfferID: w.msC.OfferID, PlanID: w.msC.PlanID,
 				Version: 1, AzureSubscriptionID: id, CreatedAt: start, UpdatedAt: start}
-			if err := st.W.Create(&sub).Error; err != nil {
+			if err := st.TestingDB(t).Create(&sub).Error; err != nil {
 				t.Fatal(err)
 			}
 			for h := 2; h < 22; h++ {
@@ -77,7 +77,7 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 			}
 		}
 	}
-	if err := st.W.CreateInBatches(&recs, 200).Error; err != nil {
+	if err := st.TestingDB(t).CreateInBatches(&recs, 200).Error; err != nil {
 		t.Fatal(err)
 	}
 	w.m.Claim, w.m.Concurrency = 800, 4
@@ -100,7 +100,7 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 				// claimed what it could (or is done).
 				for i := 0; i < 5000; i++ {
 					var n int64
-					st.R.Model(&store.MeteringRecord{}).Where("lease_owner LIKE ?", "replica-2%").Count(&n)
+					st.TestingReadDB(t).Model(&store.MeteringRecord{}).Where("lease_owner LIKE ?", "replica-2%").Count(&n)
 					select {
 					case <-done:
 						return

@@ -74,37 +74,42 @@ func monthStart(t time.Time) time.Time {
 	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// windowBy and monthCutoffBy are sendDeadline as SQL conditions on
-// metering_records: the record's deadline is at or before t, by the
-// 24-hour window (hour + 24 h <= t) or by AWS's month-end cutoff (the 06:00
-// UTC on the 1st after the record's month is at or before t, that is, the
-// hour lies before the month in which t - 6 h falls). Times are bound in
-// UTC: SQLite compares them as text.
-func windowBy(t time.Time) (string, []any) {
-	return "hour <= ?", []any{t.UTC().Add(-usageWindow)}
+// windowBy and monthCutoffBy are sendDeadline as selections of
+// metering_records (the store writes their SQL): the record's deadline is
+// at or before t, by the 24-hour window (hour + 24 h <= t) or by AWS's
+// month-end cutoff (the 06:00 UTC on the 1st after the record's month is
+// at or before t, that is, the hour lies before the month in which t - 6 h
+// falls).
+func windowBy(t time.Time) store.RecordDeadline {
+	return store.RecordDeadline{WindowEnd: t.UTC().Add(-usageWindow)}
 }
 
-func monthCutoffBy(t time.Time) (string, []any) {
-	return "marketplace = ? AND hour < ?", []any{"aws", monthStart(t.UTC().Add(-awsMonthClose))}
+func monthCutoffBy(t time.Time) store.RecordDeadline {
+	return store.RecordDeadline{AWSMonthStart: monthStart(t.UTC().Add(-awsMonthClose))}
 }
 
-// deadlineBy: the record's sendDeadline is at or before t.
-func deadlineBy(t time.Time) (string, []any) {
-	w, wa := windowBy(t)
-	c, ca := monthCutoffBy(t)
-	return "(" + w + " OR (" + c + "))", append(wa, ca...)
+// deadlineAt: the record's sendDeadline is at or before t.
+func deadlineAt(t time.Time) store.RecordDeadline {
+	return store.RecordDeadline{WindowEnd: windowBy(t).WindowEnd, AWSMonthStart: monthCutoffBy(t).AWSMonthStart}
 }
+
+// deadlineBy is deadlineAt as an SQL condition on metering_records.
+func deadlineBy(t time.Time) (string, []any) { return deadlineAt(t).SQL() }
 
 // ExpiryWarning is how long before its deadline (sendDeadline) a record
 // still pending is announced as expiring: 20 hours after its hour for the
 // 24-hour window, earlier for the last hours of a month on AWS.
 const ExpiryWarning = usageWindow - ExpiringSoon
 
+// expiringAt selects the records whose deadline is at most ExpiryWarning
+// away at now (or already passed).
+func expiringAt(now time.Time) store.RecordDeadline { return deadlineAt(now.Add(ExpiryWarning)) }
+
 // ExpiringBy is the SQL condition, on metering_records, of the pending
 // records to warn about at now: their deadline is at most ExpiryWarning
 // away (or already passed).
 func ExpiringBy(now time.Time) (string, []any) {
-	c, a := deadlineBy(now.Add(ExpiryWarning))
+	c, a := expiringAt(now).SQL()
 	return "status = ? AND " + c, append([]any{store.RecordPending}, a...)
 }
 

@@ -24,7 +24,7 @@ func (c *clock) advance(d time.Duration) time.Time {
 func hourTotal(t *testing.T, st *store.Store, sub uint, dim string, hour time.Time) float64 {
 	t.Helper()
 	var q []float64
-	if err := st.R.Table("usage_hours").Where("subscription_id = ? AND dimension = ? AND hour = ?", sub, dim, hour).Pluck("quantity", &q).Error; err != nil {
+	if err := st.TestingReadDB(t).Table("usage_hours").Where("subscription_id = ? AND dimension = ? AND hour = ?", sub, dim, hour).Pluck("quantity", &q).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(q) == 0 {
@@ -66,7 +66,7 @@ func TestHourTotalWithinMarketplaceLimit(t *testing.T) {
 			t.Fatalf("hour total %v", q)
 		}
 		// Microsoft: an hour already holding 2^53 - 1 - 5e11.
-		if err := st.W.Exec("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES (?,?,?,?,?,?,?)",
+		if err := st.TestingDB(t).Exec("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES (?,?,?,?,?,?,?)",
 			w.msC.ID, "api_calls", h8, float64(metering.MaxHourAzure)-5e11, 1, false, h8).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestHourLimitUnderConcurrentIngest(t *testing.T) {
 			t.Fatalf("accepted %d events, hour holds %v; want 7 and 2,100,000,000 (the 8th would pass 2,147,483,647)", accepted, total)
 		}
 		var stored int64
-		st.R.Model(&store.UsageEvent{}).Where("status = ?", "accepted").Count(&stored)
+		st.TestingReadDB(t).Model(&store.UsageEvent{}).Where("status = ?", "accepted").Count(&stored)
 		if stored != 7 {
 			t.Fatalf("%d events stored as accepted", stored)
 		}
@@ -148,7 +148,7 @@ func TestRecordBeyondAWSRangeNotSent(t *testing.T) {
 		h8 := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
 		rec := store.MeteringRecord{SubscriptionID: w.legA.ID, Marketplace: "aws", Dimension: "api_calls", Hour: h8, Quantity: 3e9, Status: store.RecordPending,
 			AWSCustomerIdentifier: "XLEGACY", AWSProductCode: "prod-legacy", CreatedAt: h8, UpdatedAt: h8}
-		if err := st.W.Create(&rec).Error; err != nil {
+		if err := st.TestingDB(t).Create(&rec).Error; err != nil {
 			t.Fatal(err)
 		}
 		w.m.Dispatch(context.Background())
@@ -224,7 +224,7 @@ func TestAcceptedUsageIsBillable(t *testing.T) {
 		// Before 06:00, June's open last hour is taken only while it can
 		// still be sealed and sent before the cutoff.
 		w.clk.set(time.Date(2026, 7, 1, 5, 50, 0, 0, time.UTC))
-		st.W.Exec("DELETE FROM usage_hours WHERE dimension = ? AND hour = ?", "storage_gb", june.Truncate(time.Hour))
+		st.TestingDB(t).Exec("DELETE FROM usage_hours WHERE dimension = ? AND hour = ?", "storage_gb", june.Truncate(time.Hour))
 		if r := w.ingest(metering.Event{ID: "june-early", Customer: "XLEGACY", Dimension: "storage_gb", Quantity: 1, Timestamp: june}); r[0].Status != "accepted" {
 			t.Fatalf("before the cutoff: %+v", r[0])
 		}

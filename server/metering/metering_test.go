@@ -87,11 +87,11 @@ func newWorld(t *testing.T, st *store.Store) *world {
 	dims := `[{"key":"api_calls","name":"API calls","unit":"call"},{"key":"storage_gb","name":"Storage","unit":"GB"}]`
 	mk := func(mp, name, code, ident string, plan string, planDims string) (store.Offer, store.Plan) {
 		o := store.Offer{Marketplace: mp, Name: name, MarketplaceID: code, IdentityModel: ident, CreatedAt: now, UpdatedAt: now}
-		if err := st.W.Create(&o).Error; err != nil {
+		if err := st.TestingDB(t).Create(&o).Error; err != nil {
 			t.Fatal(err)
 		}
 		p := store.Plan{OfferID: o.ID, PlanID: plan, Name: plan, Dimensions: planDims, ActivationPolicy: store.ActivateAutomatic, CreatedAt: now, UpdatedAt: now}
-		if err := st.W.Create(&p).Error; err != nil {
+		if err := st.TestingDB(t).Create(&p).Error; err != nil {
 			t.Fatal(err)
 		}
 		return o, p
@@ -103,7 +103,7 @@ func newWorld(t *testing.T, st *store.Store) *world {
 		s := store.Subscription{Marketplace: o.Marketplace, State: state, StateChangedAt: now, OfferID: &o.ID, PlanID: &p.ID, Version: 1,
 			CreatedAt: now, UpdatedAt: now}
 		f(&s)
-		if err := st.W.Create(&s).Error; err != nil {
+		if err := st.TestingDB(t).Create(&s).Error; err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -140,7 +140,7 @@ func (w *world) ingest(evs ...metering.Event) []metering.Result {
 
 func (w *world) records(where string, args ...any) []store.MeteringRecord {
 	var recs []store.MeteringRecord
-	q := w.st.R.Order("hour, subscription_id, dimension")
+	q := w.st.TestingReadDB(w.t).Order("hour, subscription_id, dimension")
 	if where != "" {
 		q = q.Where(where, args...)
 	}
@@ -187,7 +187,7 @@ func TestIngestResults(t *testing.T) {
 			Quantity float64
 			Events   int
 		}
-		st.R.Table("usage_hours").Where("subscription_id = ?", w.legA.ID).Scan(&hours)
+		st.TestingReadDB(t).Table("usage_hours").Where("subscription_id = ?", w.legA.ID).Scan(&hours)
 		if len(hours) != 1 || hours[0].Quantity != 10 || hours[0].Events != 1 {
 			t.Fatalf("counted: %+v", hours)
 		}
@@ -262,7 +262,7 @@ func TestSealAndDispatch(t *testing.T) {
 		for _, r := range w.records("hour = ?", h8) {
 			before[r.ID] = r.MarketplaceRecordID
 		}
-		st.W.Model(&store.MeteringRecord{}).Where("hour = ?", h8).Updates(map[string]any{"status": store.RecordPending, "marketplace_record_id": "", "settled_at": nil})
+		st.TestingDB(t).Model(&store.MeteringRecord{}).Where("hour = ?", h8).Updates(map[string]any{"status": store.RecordPending, "marketplace_record_id": "", "settled_at": nil})
 		if _, err := w.m.Dispatch(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestSealAndDispatch(t *testing.T) {
 			t.Fatal("the resend was billed again")
 		}
 		// Another quantity for a settled hour (another writer, a bug): duplicate / conflict, never billed.
-		st.W.Model(&store.MeteringRecord{}).Where("hour = ? AND quantity > 0", h8).Updates(map[string]any{"status": store.RecordPending, "quantity": 99})
+		st.TestingDB(t).Model(&store.MeteringRecord{}).Where("hour = ? AND quantity > 0", h8).Updates(map[string]any{"status": store.RecordPending, "quantity": 99})
 		w.m.Dispatch(ctx)
 		for _, r := range w.records("hour = ? AND quantity = 99", h8) {
 			if (r.Marketplace == "aws" && r.Status != store.RecordDuplicate) || (r.Marketplace == "azure" && r.Status != store.RecordConflict) {
@@ -342,9 +342,9 @@ func TestIngestLargeBatch(t *testing.T) {
 			}
 		}
 		var total float64
-		st.R.Table("usage_hours").Where("subscription_id = ?", w.legA.ID).Select("SUM(quantity)").Row().Scan(&total)
+		st.TestingReadDB(t).Table("usage_hours").Where("subscription_id = ?", w.legA.ID).Select("SUM(quantity)").Row().Scan(&total)
 		var n int64
-		st.R.Model(&store.UsageEvent{}).Count(&n)
+		st.TestingReadDB(t).Model(&store.UsageEvent{}).Count(&n)
 		if total != 2000 || n != 2000 {
 			t.Fatalf("counted %g in hours, %d events stored", total, n)
 		}
@@ -358,7 +358,7 @@ func TestFinalRecordsAtOnce(t *testing.T) {
 		ctx := context.Background()
 		now := w.clk.now()
 		w.ingest(metering.Event{ID: "f1", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 6, Timestamp: now.Add(-time.Minute)})
-		st.W.Model(&store.Subscription{}).Where("id = ?", w.legA.ID).Update("state", "unsubscribe_pending")
+		st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", w.legA.ID).Update("state", "unsubscribe_pending")
 		if err := w.m.SealFinal(ctx, w.legA.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +389,7 @@ func TestMicrosoftRejections(t *testing.T) {
 		// A subscription Microsoft does not know, and one it has suspended while we still think it active.
 		ghost := w.msC
 		ghost.ID, ghost.AzureSubscriptionID, ghost.CreatedAt = 0, "00000000-0000-4000-8000-000000000000", w.msC.CreatedAt
-		if err := st.W.Create(&ghost).Error; err != nil {
+		if err := st.TestingDB(t).Create(&ghost).Error; err != nil {
 			t.Fatal(err)
 		}
 		if err := w.ms.SetStatusSilently(w.msC.AzureSubscriptionID, "Suspended"); err != nil {
@@ -422,7 +422,7 @@ func TestRecordEventsForWebhooks(t *testing.T) {
 		ctx := context.Background()
 		ep := store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "metering.record_rejected,metering.record_expiring,metering.record_expired",
 			Enabled: true, CreatedAt: w.clk.now(), UpdatedAt: w.clk.now()}
-		if err := st.W.Create(&ep).Error; err != nil {
+		if err := st.TestingDB(t).Create(&ep).Error; err != nil {
 			t.Fatal(err)
 		}
 		h8 := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
@@ -435,7 +435,7 @@ func TestRecordEventsForWebhooks(t *testing.T) {
 		w.m.Dispatch(ctx)
 		events := func(typ string) []store.Event {
 			var evs []store.Event
-			st.R.Where("type = ?", typ).Order("id").Find(&evs)
+			st.TestingReadDB(t).Where("type = ?", typ).Order("id").Find(&evs)
 			return evs
 		}
 		rej := events("metering.record_rejected")
@@ -444,7 +444,7 @@ func TestRecordEventsForWebhooks(t *testing.T) {
 			t.Fatalf("rejected: %+v", rej)
 		}
 		var n int64
-		st.R.Model(&store.WebhookDelivery{}).Where("endpoint_id = ?", ep.ID).Count(&n)
+		st.TestingReadDB(t).Model(&store.WebhookDelivery{}).Where("endpoint_id = ?", ep.ID).Count(&n)
 		if n != 1 {
 			t.Fatalf("%d deliveries for one event", n)
 		}

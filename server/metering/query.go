@@ -3,10 +3,6 @@ package metering
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
-
-	"github.com/marketgate/marketgate/store"
 )
 
 // Health is metering at a glance.
@@ -22,27 +18,8 @@ type Health struct {
 // HealthNow counts records by what needs attention.
 func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
 	now := m.now()
-	var h Health
-	expiring, expiringArgs := ExpiringBy(now)
-	db := m.Store.R.WithContext(ctx)
-	count := func(dst *int64, q *gorm.DB) error { return q.Count(dst).Error }
-	recs := func() *gorm.DB { return db.Model(&store.MeteringRecord{}) }
-	for _, c := range []struct {
-		dst *int64
-		q   *gorm.DB
-	}{
-		{&h.Pending, recs().Where("status = ?", store.RecordPending)},
-		{&h.Expiring, recs().Where(expiring, expiringArgs...)},
-		{&h.Accepted, recs().Where("status = ? AND settled_at >= ?", store.RecordAccepted, now.Add(-24*time.Hour))},
-		{&h.Failed, recs().Where("status IN ? AND settled_at >= ?", []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, now.Add(-24*time.Hour))},
-		{&h.Expired, recs().Where("status = ? AND hour >= ?", store.RecordExpired, now.Add(-7*24*time.Hour))},
-		{&h.Unsealed, db.Table("usage_hours").Where("sealed = ?", false)},
-	} {
-		if err := count(c.dst, c.q); err != nil {
-			return h, err
-		}
-	}
-	return h, nil
+	c, err := m.Store.Reads(ctx).MeteringHealth(expiringAt(now), now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
+	return Health{Pending: c.Pending, Expiring: c.Expiring, Accepted: c.Accepted, Failed: c.Failed, Expired: c.Expired, Unsealed: c.Unsealed}, err
 }
 
 // Observe computes the health and keeps it for the metrics endpoint.

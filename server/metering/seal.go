@@ -2,10 +2,7 @@ package metering
 
 import (
 	"context"
-	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
@@ -50,13 +47,12 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 	// for an earlier hour that was never sealed) is sealed too: no hour
 	// with usage is ever left behind.
 	regular := from // from here on, every metered subscription gets a record (zeros too)
-	var oldestOpen []time.Time
-	if err := m.Store.R.WithContext(ctx).Table("usage_hours").Where("sealed = ? AND hour < ?", false, from).
-		Order("hour").Limit(1).Pluck("hour", &oldestOpen).Error; err != nil {
+	oldestOpen, ok, err := m.Store.Reads(ctx).OldestOpenUsageHour(from)
+	if err != nil {
 		return 0, err
 	}
-	if len(oldestOpen) == 1 && oldestOpen[0].Before(from) {
-		from = oldestOpen[0].UTC()
+	if ok && oldestOpen.Before(from) {
+		from = oldestOpen.UTC()
 	}
 	if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
 		from = oldest
@@ -102,10 +98,8 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 // meteredSubscriptions lists the subscriptions that get a record for every
 // hour: active or unsubscribe pending, on a plan with metered dimensions.
 func (m *Meter) meteredSubscriptions(ctx context.Context) ([]meteredSub, error) {
-	var subs []store.Subscription
-	if err := m.Store.R.WithContext(ctx).Preload("Plan").Preload("Offer").
-		Where("state IN ? AND plan_id IS NOT NULL", []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}).
-		Order("id").Find(&subs).Error; err != nil {
+	subs, err := m.Store.Reads(ctx).SubscriptionsInStatesWithPlan([]string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]meteredSub, 0, len(subs))
@@ -144,12 +138,8 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 	if !final {
 		// Usage of subscriptions that are no longer metered (ended, suspended)
 		// is sealed too, so it is visible; it is not sent.
-		var open []struct {
-			SubscriptionID uint
-			Dimension      string
-		}
-		if err := m.Store.R.WithContext(ctx).Table("usage_hours").Select("subscription_id, dimension").
-			Where("hour = ? AND sealed = ?", hour, false).Scan(&open).Error; err != nil {
+		open, err := m.Store.Reads(ctx).OpenUsageHours(hour)
+		if err != nil {
 			return 0, err
 		}
 		var extra []uint
@@ -161,8 +151,8 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 			}
 		}
 		if len(extra) > 0 {
-			var others []store.Subscription
-			if err := m.Store.R.WithContext(ctx).Preload("Plan").Preload("Offer").Where("id IN ?", dedupe(extra)).Find(&others).Error; err != nil {
+			others, err := m.Store.Reads(ctx).SubscriptionsWithPlanByID(dedupe(extra))
+			if err != nil {
 				return 0, err
 			}
 			for i := range others {
@@ -176,42 +166,19 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 	for start := 0; start < len(targets); start += 400 {
 		end := min(start+400, len(targets))
 		batch := targets[start:end]
-		err := m.Store.Tx(ctx, func(tx *gorm.DB) error {
+		err := m.Store.InTx(ctx, func(tx *store.Tx) error {
 			// Seal the hour rows and read their totals in one statement.
-			var sb strings.Builder
-			sb.WriteString("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES ")
-			args := make([]any, 0, len(batch)*7+1)
+			series := make([]store.UsageSeries, len(batch))
 			for i, t := range batch {
-				if i > 0 {
-					sb.WriteString(",")
-				}
-				sb.WriteString("(?,?,?,?,?,?,?)")
-				args = append(args, t.sub.ID, t.dim, hour, 0.0, 0, true, now)
+				series[i] = store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}
 			}
-			sb.WriteString(` ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET sealed = ?, updated_at = excluded.updated_at
-RETURNING subscription_id, dimension, quantity`)
-			args = append(args, true)
-			rows, err := tx.Raw(sb.String(), args...).Rows()
+			totals, err := tx.SealUsageHours(hour, series, now)
 			if err != nil {
-				return err
-			}
-			totals := map[hourKey]float64{}
-			for rows.Next() {
-				var id uint
-				var dim string
-				var q float64
-				if err := rows.Scan(&id, &dim, &q); err != nil {
-					rows.Close()
-					return err
-				}
-				totals[hourKey{id, dim, hour.Unix()}] = q
-			}
-			if err := rows.Close(); err != nil {
 				return err
 			}
 			recs := make([]store.MeteringRecord, 0, len(batch))
 			for _, t := range batch {
-				q := totals[hourKey{t.sub.ID, t.dim, hour.Unix()}]
+				q := totals[store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}]
 				r := store.MeteringRecord{SubscriptionID: t.sub.ID, Marketplace: t.sub.Marketplace, Dimension: t.dim, Hour: hour, Quantity: q,
 					Status: store.RecordPending, Final: final, AzureSubscriptionID: t.sub.AzureSubscriptionID, CreatedAt: now, UpdatedAt: now}
 				var missing string
@@ -241,11 +208,11 @@ RETURNING subscription_id, dimension, quantity`)
 				}
 				recs = append(recs, r)
 			}
-			res := tx.Clauses(onConflictNothing()).Create(&recs)
-			if res.Error != nil {
-				return res.Error
+			n, err := tx.CreateMeteringRecords(recs)
+			if err != nil {
+				return err
 			}
-			created += int(res.RowsAffected)
+			created += int(n)
 			return nil
 		})
 		if err != nil {

@@ -1,0 +1,474 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The queries of usage ingestion (server/metering). Usage adds up per
+// (subscription, dimension, UTC hour) in usage_hours; ingestion writes
+// the events and adds them to their hours in one transaction, with large
+// multi-row statements prepared once per process.
+
+// Rows per multi-row statement of ingestion; full chunks run as prepared
+// statements (see UsageStatements).
+const (
+	UsageEventChunk = 400
+	UsageHourChunk  = 500
+)
+
+// sqliteTimeLayout is how the SQLite driver writes a time (its
+// SQLiteTimestampFormats[0]); binding text in this layout stores the same
+// bytes a time.Time would.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// UsageStatements holds the prepared statements for the large multi-row
+// statements of ingestion: preparing a statement of hundreds of rows costs
+// as much as running it, and full chunks always have the same text. The
+// zero value is ready; one is kept per process (per Meter) and made ready
+// by Store.PrepareUsageStatements.
+type UsageStatements struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (us *UsageStatements) get(q string) *sql.Stmt {
+	if us == nil {
+		return nil
+	}
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	return us.m[q]
+}
+
+// PrepareUsageStatements makes the full-chunk statements of ingestion
+// ready, outside any transaction (SQLite has one writer connection: a
+// transaction holds it). It does so once; a statement that cannot be
+// prepared simply runs unprepared.
+func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements) {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if us.m != nil {
+		return
+	}
+	us.m = map[string]*sql.Stmt{}
+	db, err := s.W.DB()
+	if err != nil {
+		return
+	}
+	qs := []string{insertEventsSQL(UsageEventChunk), upsertHoursSQL(UsageHourChunk)}
+	if s.Dialect == SQLite {
+		qs = append(qs, insertEventsPlainSQL(UsageEventChunk), upsertHoursPlainSQL(UsageHourChunk))
+	}
+	for _, q := range qs {
+		key := q
+		if s.Dialect == Postgres {
+			key = dollars(q)
+		}
+		if st, err := db.PrepareContext(ctx, key); err == nil {
+			us.m[key] = st
+		}
+	}
+}
+
+// singleWriter: on SQLite one transaction writes at a time, and ingestion
+// has already read, in its own transaction, which ids exist and which hours
+// are sealed: nothing can change under it, so its statements need not
+// report back what they did (RETURNING), which is a third of their cost.
+func (t *Tx) singleWriter() bool { return t.dialect == SQLite }
+
+// queryRows runs a statement returning rows inside the transaction,
+// prepared once per process when its text is one of the few full-chunk
+// shapes.
+func (t *Tx) queryRows(ctx context.Context, us *UsageStatements, q string, args []any, cache bool) (*sql.Rows, error) {
+	sqlTx, ok := t.db.Statement.ConnPool.(*sql.Tx)
+	if !ok || !cache {
+		return t.db.Raw(q, args...).Rows()
+	}
+	if t.dialect == Postgres {
+		q = dollars(q)
+	}
+	st := us.get(q)
+	if st == nil {
+		// Not prepared yet (see PrepareUsageStatements): run it directly this time.
+		return sqlTx.QueryContext(ctx, q, args...)
+	}
+	return sqlTx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+// execStmt runs a statement without rows, prepared when it is a full chunk.
+func (t *Tx) execStmt(ctx context.Context, us *UsageStatements, q string, args []any, cache bool) error {
+	sqlTx, ok := t.db.Statement.ConnPool.(*sql.Tx)
+	if !ok || !cache {
+		return t.db.Exec(q, args...).Error
+	}
+	st := us.get(q)
+	var err error
+	if st == nil {
+		_, err = sqlTx.ExecContext(ctx, q, args...)
+	} else {
+		_, err = sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return err
+}
+
+// dollars numbers the placeholders for Postgres ($1, $2, …).
+func dollars(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + len(q)/4)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// UsageEventsByID reads the stored events with these ids (event_id), by
+// id: what an earlier delivery of each got (status, reason, subscription,
+// hour, late).
+func (t *Tx) UsageEventsByID(ids []string) (map[string]UsageEvent, error) {
+	prior := map[string]UsageEvent{}
+	for start := 0; start < len(ids); start += 900 {
+		var rows []UsageEvent
+		if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
+			Where("event_id IN ?", ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			prior[r.EventID] = r
+		}
+	}
+	return prior, nil
+}
+
+// SubscriptionsForUsage reads, with their plan and offer, the
+// subscriptions usage may name: by a marketplace reference in refs (AWS
+// account id, customer identifier or license ARN, Microsoft subscription
+// or tenant id; an AWS account id also names the subscriptions of the
+// customer registered with it, whose customer is loaded too), by customer
+// id in customerIDs, and by subscription id in ids. A subscription may be
+// listed more than once.
+func (t *Tx) SubscriptionsForUsage(refs, customerIDs []string, ids []uint) ([]Subscription, error) {
+	var subs []Subscription
+	for start := 0; start < len(refs); start += 500 {
+		chunk := refs[start:min(start+500, len(refs))]
+		var got []Subscription
+		// A legacy buyer's account id may be known only from the
+		// registration, which stores it on the customer.
+		q := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?
+			OR customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`,
+			chunk, chunk, chunk, chunk, chunk, chunk)
+		if err := q.Order("id").Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	for start := 0; start < len(customerIDs); start += 500 {
+		var got []Subscription
+		if err := t.db.Preload("Plan").Preload("Offer").Where("customer_id IN ?", customerIDs[start:min(start+500, len(customerIDs))]).
+			Order("id").Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	for start := 0; start < len(ids); start += 500 {
+		got, err := t.SubscriptionsWithPlanByID(ids[start:min(start+500, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
+	}
+	return subs, nil
+}
+
+// UsageHourState is one usage_hours row: a subscription's usage of one
+// dimension in one UTC hour, and whether it is sealed.
+type UsageHourState struct {
+	SubscriptionID uint
+	Dimension      string
+	Hour           time.Time
+	Sealed         bool
+	Quantity       float64
+}
+
+// UsageHoursFrom reads the usage hours of these subscriptions from the
+// given hour on.
+func (t *Tx) UsageHoursFrom(subIDs []uint, from time.Time) ([]UsageHourState, error) {
+	var out []UsageHourState
+	for start := 0; start < len(subIDs); start += 900 {
+		var rows []UsageHourState
+		if err := t.db.Table("usage_hours").Select("subscription_id, dimension, hour, sealed, quantity").
+			Where("subscription_id IN ? AND hour >= ?", subIDs[start:min(start+900, len(subIDs))], from).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// UsageHour reads one usage hour: whether it is sealed and its total (an
+// hour not stored yet is open and empty).
+func (t *Tx) UsageHour(subscriptionID uint, dimension string, hour time.Time) (sealed bool, quantity float64, err error) {
+	var st struct {
+		Sealed   bool
+		Quantity float64
+	}
+	err = t.db.Table("usage_hours").Select("sealed, quantity").
+		Where("subscription_id = ? AND dimension = ? AND hour = ?", subscriptionID, dimension, hour).Scan(&st).Error
+	return st.Sealed, st.Quantity, err
+}
+
+// NewUsageEvent is one usage event as ingestion stores it (rejected ones
+// too: a repeat gets the same answer).
+type NewUsageEvent struct {
+	EventID        string
+	APIKeyID       *uint
+	SubscriptionID uint   // 0: none (no subscription matched)
+	Dimension      string // cut to 256 characters
+	Quantity       float64
+	OccurredAt     time.Time // zero: none
+	Hour           *time.Time
+	Late           bool
+	Status         string
+	Reason         string // cut to 300 characters
+	Source         string
+}
+
+// InsertUsageEvents stores new usage events in multi-row statements
+// (prepared for full chunks, see UsageStatements) and returns the event
+// ids this transaction inserted: an id another replica stored first is
+// left out (Postgres). On SQLite, the single writer, the caller has read
+// in this transaction which ids exist: every event is inserted and the
+// statement does not report back.
+func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []NewUsageEvent, now time.Time) (map[string]bool, error) {
+	inserted := make(map[string]bool, len(evs))
+	const cols = 12
+	// SQLite: arguments in the form the driver would bind them anyway
+	// (times as its text layout, ids as integers), so that database/sql
+	// has nothing to convert and repeated times are formatted once.
+	lite := t.singleWriter()
+	var nowArg any = now
+	hours := map[int64]string{}
+	var lastTS time.Time
+	var lastTSText string
+	liteTime := func(ts time.Time) string {
+		if ts.Equal(lastTS) && lastTSText != "" {
+			return lastTSText
+		}
+		lastTS, lastTSText = ts, ts.UTC().Format(sqliteTimeLayout)
+		return lastTSText
+	}
+	if lite {
+		nowArg = now.UTC().Format(sqliteTimeLayout)
+	}
+	for start := 0; start < len(evs); start += UsageEventChunk {
+		end := min(start+UsageEventChunk, len(evs))
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			e := &evs[i]
+			var subID, occurred, hour, keyID any
+			if e.SubscriptionID != 0 {
+				subID = int64(e.SubscriptionID)
+			}
+			if !e.OccurredAt.IsZero() {
+				if lite {
+					occurred = liteTime(e.OccurredAt)
+				} else {
+					occurred = e.OccurredAt.UTC()
+				}
+			}
+			if h := e.Hour; h != nil {
+				if lite {
+					txt, ok := hours[h.Unix()]
+					if !ok {
+						txt = h.UTC().Format(sqliteTimeLayout)
+						hours[h.Unix()] = txt
+					}
+					hour = txt
+				} else {
+					hour = h.UTC()
+				}
+			}
+			if e.APIKeyID != nil {
+				keyID = int64(*e.APIKeyID)
+			}
+			dim := e.Dimension
+			if len(dim) > 256 {
+				dim = dim[:256]
+			}
+			q := e.Quantity
+			if math.IsNaN(q) || math.IsInf(q, 0) {
+				q = 0
+			}
+			reason := e.Reason
+			if len(reason) > 300 {
+				reason = reason[:300]
+			}
+			args = append(args, e.EventID, keyID, subID, dim, q, occurred, hour, e.Late, e.Status, reason, e.Source, nowArg)
+		}
+		if lite {
+			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, end-start == UsageEventChunk); err != nil {
+				return nil, err
+			}
+			for i := start; i < end; i++ {
+				inserted[evs[i].EventID] = true
+			}
+			continue
+		}
+		rows, err := t.queryRows(ctx, us, insertEventsSQL(end-start), args, end-start == UsageEventChunk)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return inserted, nil
+}
+
+// UsageHourAdd is usage to add to one hour: its total and number of events.
+type UsageHourAdd struct {
+	SubscriptionID uint
+	Dimension      string
+	Hour           time.Time
+	Quantity       float64
+	Events         int64
+}
+
+// AddToUsageHours adds usage to its hours, each hour only while it is open
+// and its total stays within limit (checked by the statement that adds),
+// in multi-row statements prepared for full chunks. It returns the adds
+// that did not happen: the hour was sealed or the total would have passed
+// limit (Postgres only: on SQLite, the single writer, nothing changes
+// between the caller's read of the hours and this write, so nothing is
+// reported back).
+func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []UsageHourAdd, now time.Time, limit float64) ([]UsageHourAdd, error) {
+	type key struct {
+		sub  uint
+		dim  string
+		hour int64
+	}
+	var missed []UsageHourAdd
+	lite := t.singleWriter()
+	var nowArg any = now
+	if lite {
+		nowArg = now.UTC().Format(sqliteTimeLayout)
+	}
+	hours := map[int64]any{}
+	for start := 0; start < len(adds); start += UsageHourChunk {
+		end := min(start+UsageHourChunk, len(adds))
+		args := make([]any, 0, (end-start)*7+2)
+		var want map[key]int
+		if !lite {
+			want = make(map[key]int, end-start)
+		}
+		for i := start; i < end; i++ {
+			a := &adds[i]
+			u := a.Hour.Unix()
+			h, ok := hours[u]
+			if !ok {
+				h = time.Unix(u, 0).UTC()
+				if lite {
+					h = time.Unix(u, 0).UTC().Format(sqliteTimeLayout)
+				}
+				hours[u] = h
+			}
+			args = append(args, int64(a.SubscriptionID), a.Dimension, h, a.Quantity, a.Events, false, nowArg)
+			if want != nil {
+				want[key{a.SubscriptionID, a.Dimension, u}] = i
+			}
+		}
+		args = append(args, false, limit)
+		if lite {
+			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, end-start == UsageHourChunk); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, end-start == UsageHourChunk)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k key
+			var h time.Time
+			if err := rows.Scan(&k.sub, &k.dim, &h); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			k.hour = h.UTC().Unix()
+			delete(want, k)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		for _, i := range want {
+			missed = append(missed, adds[i])
+		}
+	}
+	return missed, nil
+}
+
+// MoveUsageEventsLate moves stored events to another hour, marked late
+// (their own hour was sealed while they were being added).
+func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour time.Time) error {
+	for start := 0; start < len(eventIDs); start += 900 {
+		if err := t.db.Model(&UsageEvent{}).Where("event_id IN ?", eventIDs[start:min(start+900, len(eventIDs))]).
+			Updates(map[string]any{"hour": hour, "late": true}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RejectUsageEvents marks stored events rejected for reason: they count in
+// no hour.
+func (t *Tx) RejectUsageEvents(eventIDs []string, reason string) error {
+	for start := 0; start < len(eventIDs); start += 900 {
+		if err := t.db.Model(&UsageEvent{}).Where("event_id IN ?", eventIDs[start:min(start+900, len(eventIDs))]).
+			Updates(map[string]any{"status": UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertEventsSQL(n int) string {
+	return "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
+		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+}
+
+func insertEventsPlainSQL(n int) string {
+	return strings.TrimSuffix(insertEventsSQL(n), " ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+}
+
+func upsertHoursPlainSQL(n int) string {
+	return strings.TrimSuffix(upsertHoursSQL(n), "\nRETURNING subscription_id, dimension, hour")
+}
+
+func upsertHoursSQL(n int) string {
+	return "INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES " +
+		strings.Repeat("(?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?) ON CONFLICT (subscription_id, dimension, hour) DO UPDATE SET quantity = usage_hours.quantity + excluded.quantity,
+events = usage_hours.events + excluded.events, updated_at = excluded.updated_at
+WHERE usage_hours.sealed = ? AND usage_hours.quantity + excluded.quantity <= ?
+RETURNING subscription_id, dimension, hour`
+}
