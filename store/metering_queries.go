@@ -14,7 +14,6 @@ import (
 // dispatch leases records before sending them and stores each outcome only
 // while it still holds the lease.
 
-
 // RecordDeadline selects metering records by their send deadline (the
 // rule itself, sendDeadline, lives in server/metering): a record is
 // selected when its hour is at or before WindowEnd (the marketplace's
