@@ -14,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -310,7 +310,7 @@ func TestSeatsWhenTheQuantityDrops(t *testing.T) {
 
 func seatKey(t *testing.T, st *store.Store) string {
 	t.Helper()
-	key, prefix := api.NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	must(t, st.CreateAPIKey(context.Background(), &store.APIKey{Name: "app", Prefix: prefix, Scopes: "seats"}, key))
 	return key
 }
@@ -382,7 +382,7 @@ func TestSeatCheck(t *testing.T) {
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA).errCode(t, 400, "invalid_input")
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&email=nope").errCode(t, 400, "invalid_input")
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&object_id=nope").errCode(t, 400, "invalid_input")
-		usageKey, prefix := api.NewAPIKey()
+		usageKey, prefix := auth.NewAPIKey()
 		must(t, st.CreateAPIKey(context.Background(), &store.APIKey{Name: "usage only", Prefix: prefix, Scopes: "usage"}, usageKey))
 		apiGet(e, usageKey, "/api/v1/seats/check?tenant_id="+tenantA+"&email=ann@contoso.com").errCode(t, 403, "forbidden")
 
