@@ -110,4 +110,3 @@ func (s *Server) revokeAPIKey(c *gin.Context) (NoContent, error) {
 	s.audit(c, currentUser(c), "apikey.revoke", "api_key", uint(id), nil, nil)
 	return NoContent{}, nil
 }
-
