@@ -608,11 +608,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		var seatsB []store.Seat
 		must(t, st.R.Where("subscription_id = ?", w.subB).Find(&seatsB).Error)
 		var inv store.Invitation
-		must(t, st.R.First(&inv, invite.Invite.ID).Error)
+		must(t, st.TestingReadDB(t).First(&inv, invite.Invite.ID).Error)
 		var subAfter store.Subscription
 		must(t, st.R.First(&subAfter, w.subB).Error)
 		var invitesB int64
-		st.R.Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
+		st.TestingReadDB(t).Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
 		if len(seatsB) != 1 || seatsB[0].Email != "secret@fabrikam.com" || inv.RevokedAt != nil || invitesB != 1 ||
 			subAfter.Version != subBefore.Version || subAfter.State != subBefore.State {
 			t.Fatalf("organisation B changed: seats %+v, invite %+v, %d invites, subscription v%d→v%d", seatsB, inv, invitesB, subBefore.Version, subAfter.Version)
