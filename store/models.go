@@ -459,21 +459,6 @@ type Seat struct {
 	LastCheckedAt  *time.Time `json:"last_checked_at"`
 }
 
-// AdminInvite invites someone to become a customer admin of an
-// organisation; only the token's hash is kept.
-type AdminInvite struct {
-	ID         uint       `gorm:"primaryKey" json:"id"`
-	CustomerID uint       `json:"customer_id"`
-	Email      string     `json:"email"`
-	TokenHash  string     `json:"-"`
-	CreatedBy  string     `json:"created_by"`
-	ExpiresAt  time.Time  `json:"expires_at"`
-	UsedAt     *time.Time `json:"used_at"`
-	UsedBy     *uint      `json:"-"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-	CreatedAt  time.Time  `json:"created_at"`
-}
-
 // Event is an outbox row: something that happened, written in the same
 // transaction as the change, for the webhook endpoints that listen.
 type Event struct {
@@ -571,20 +556,4 @@ type AlertNotice struct {
 	Attempts      int
 	NextAttemptAt *time.Time
 	LastError     string
-}
-
-// StaffInvite invites someone to join the seller's staff with a role;
-// only the token's hash is kept.
-type StaffInvite struct {
-	ID        uint       `gorm:"primaryKey" json:"id"`
-	Email     string     `json:"email"`
-	Name      string     `json:"name"`
-	Role      string     `json:"role"`
-	TokenHash string     `json:"-"`
-	CreatedBy string     `json:"created_by"`
-	ExpiresAt time.Time  `json:"expires_at"`
-	UsedAt    *time.Time `json:"used_at"`
-	UsedBy    *uint      `json:"-"`
-	RevokedAt *time.Time `json:"revoked_at"`
-	CreatedAt time.Time  `json:"created_at"`
 }

@@ -182,3 +182,13 @@ func (s *Store) PruneWebhookOutbox(ctx context.Context, before time.Time) error 
 	return db.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.event_id = events.id)", before).
 		Delete(&Event{}).Error
 }
+
+// LatestDeliveryID is the id of an endpoint's newest delivery (0: none).
+func (t *Tx) LatestDeliveryID(endpointID uint) (uint, error) {
+	var ids []uint
+	err := t.db.Model(&WebhookDelivery{}).Where("endpoint_id = ?", endpointID).Order("id DESC").Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	return ids[0], nil
+}

@@ -15,22 +15,13 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-// APIKeyPrefix starts every key, so leaked keys are easy to recognise.
-const APIKeyPrefix = "mgk_"
-
-// NewAPIKey makes a new secret key; its first characters are its public prefix.
-func NewAPIKey() (key, prefix string) {
-	key = APIKeyPrefix + auth.RandomToken(30)
-	return key, key[:len(APIKeyPrefix)+8]
-}
-
 const ctxAPIKey = "api_key"
 
 // apiKey authenticates the seller's application by its API key.
 func (s *Server) apiKey(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	key, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || !strings.HasPrefix(key, APIKeyPrefix) {
+	if !ok || !strings.HasPrefix(key, auth.APIKeyPrefix) {
 		c.Header("WWW-Authenticate", `Bearer realm="marketgate"`)
 		s.failCode(c, apperr.Unauthenticated, "send an API key: Authorization: Bearer mgk_…")
 		return

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -23,7 +23,7 @@ func TestAccessDecidesOnTheCurrentGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st, nil)
-		key, prefix := api.NewAPIKey()
+		key, prefix := auth.NewAPIKey()
 		if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 			t.Fatal(err)
 		}

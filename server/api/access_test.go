@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -18,11 +18,11 @@ func TestAccessCheck(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st, nil)
-		key, prefix := api.NewAPIKey()
+		key, prefix := auth.NewAPIKey()
 		if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 			t.Fatal(err)
 		}
-		revoked, rprefix := api.NewAPIKey()
+		revoked, rprefix := auth.NewAPIKey()
 		now := time.Now().UTC()
 		st.CreateAPIKey(ctx, &store.APIKey{Name: "old", Prefix: rprefix, RevokedAt: &now}, revoked)
 

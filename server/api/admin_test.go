@@ -72,7 +72,7 @@ func TestUserManagementAndAuditLog(t *testing.T) {
 		// The last admin stays an admin.
 		e.user("solo@other.com", store.RoleViewer, nil)
 		var last int64
-		st.R.Model(&store.User{}).Where("role = 'admin' AND NOT disabled").Count(&last)
+		st.TestingReadDB(t).Model(&store.User{}).Where("role = 'admin' AND NOT disabled").Count(&last)
 		if last != 1 {
 			t.Fatalf("%d enabled admins", last)
 		}

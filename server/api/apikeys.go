@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,31 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/store"
 )
 
-// API key scopes: what the seller's app may call with a key. A key with no
-// scopes (created before scopes existed, or by `apikey create` without
-// --scopes) may call everything.
-var APIKeyScopes = []string{"usage", "access", "seats"}
-
-// ParseScopes checks a list of scopes.
-func ParseScopes(list []string) (string, bool) {
-	var out []string
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if !slices.Contains(APIKeyScopes, s) {
-			return "", false
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return strings.Join(out, ","), true
-}
+// API keys of the seller's application (admins): list, create (the key is
+// shown once), revoke. Keys and their scopes are made in auth.
 
 // scope refuses keys without the scope.
 func (s *Server) scope(name string) gin.HandlerFunc {
@@ -66,64 +46,67 @@ func viewAPIKey(k *store.APIKey) apiKeyView {
 	return apiKeyView{k.ID, k.Name, k.Prefix, scopes, k.LastUsedAt, k.RevokedAt, k.CreatedAt}
 }
 
-func (s *Server) listAPIKeys(c *gin.Context) {
+// apiKeyList is the keys (newest first) and the scopes a key may have.
+type apiKeyList struct {
+	Items  []apiKeyView `json:"items"`
+	Scopes []string     `json:"scopes"`
+}
+
+func (s *Server) listAPIKeys(c *gin.Context) (apiKeyList, error) {
 	keys, err := s.Store.ListAPIKeys(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
-		return
+		return apiKeyList{}, err
 	}
 	out := make([]apiKeyView, 0, len(keys))
 	for i := range keys {
 		out = append(out, viewAPIKey(&keys[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out, "scopes": APIKeyScopes})
+	return apiKeyList{Items: out, Scopes: auth.APIKeyScopes}, nil
 }
 
-func (s *Server) createAPIKey(c *gin.Context) {
-	var in struct {
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes"`
-	}
-	if !s.bindJSON(c, &in) {
-		return
-	}
+// apiKeyInput is a new key: what it is for and what it may call.
+type apiKeyInput struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+}
+
+// apiKeyCreated is a new key, shown this once, and its record.
+type apiKeyCreated struct {
+	Key    string     `json:"key"`
+	APIKey apiKeyView `json:"api_key"`
+}
+
+func (s *Server) createAPIKey(c *gin.Context, in apiKeyInput) (apiKeyCreated, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > 200 {
-		s.failCode(c, apperr.Invalid, "name is required (at most 200 characters)")
-		return
+		return apiKeyCreated{}, apperr.New(apperr.Invalid, "name is required (at most 200 characters)")
 	}
-	scopes, ok := ParseScopes(in.Scopes)
+	scopes, ok := auth.ParseScopes(in.Scopes)
 	if !ok || scopes == "" {
-		s.failCode(c, apperr.Invalid, "scopes: one or more of %s", strings.Join(APIKeyScopes, ", "))
-		return
+		return apiKeyCreated{}, apperr.New(apperr.Invalid, "scopes: one or more of %s", strings.Join(auth.APIKeyScopes, ", "))
 	}
 	u := currentUser(c)
-	key, prefix := NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	k := &store.APIKey{Name: name, Prefix: prefix, Scopes: scopes, CreatedBy: &u.ID}
 	if err := s.Store.CreateAPIKey(c.Request.Context(), k, key); err != nil {
-		s.fail(c, err)
-		return
+		return apiKeyCreated{}, err
 	}
 	s.audit(c, u, "apikey.create", "api_key", k.ID, nil, viewAPIKey(k))
-	c.JSON(http.StatusCreated, gin.H{"key": key, "api_key": viewAPIKey(k)})
+	return apiKeyCreated{Key: key, APIKey: viewAPIKey(k)}, nil
 }
 
-func (s *Server) revokeAPIKey(c *gin.Context) {
+func (s *Server) revokeAPIKey(c *gin.Context) (NoContent, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil {
-		s.failCode(c, apperr.Invalid, "id must be a number")
-		return
+		return NoContent{}, apperr.New(apperr.Invalid, "id must be a number")
 	}
-	now := s.Now()
-	res := s.Store.W.WithContext(c.Request.Context()).Model(&store.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
-	if res.Error != nil {
-		s.fail(c, res.Error)
-		return
+	revoked, err := s.Store.RevokeAPIKey(c.Request.Context(), uint(id), s.Now())
+	if err != nil {
+		return NoContent{}, err
 	}
-	if res.RowsAffected == 0 {
-		s.failCode(c, apperr.NotFound, "no active API key %d", id)
-		return
+	if !revoked {
+		return NoContent{}, apperr.New(apperr.NotFound, "no active API key %d", id)
 	}
 	s.audit(c, currentUser(c), "apikey.revoke", "api_key", uint(id), nil, nil)
-	c.Status(http.StatusNoContent)
+	return NoContent{}, nil
 }

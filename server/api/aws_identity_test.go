@@ -92,7 +92,7 @@ func newIdentityEnv(t *testing.T, st *store.Store) *identityEnv {
 		t.Fatal(err)
 	}
 	e := &identityEnv{awsEnv: &awsEnv{env: &env{t: t, st: st, h: h}, fake: mfake, log: &strings.Builder{}}, clock: clock, ents: efake, proc: proc, meter: m}
-	key, prefix := api.NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	if err := st.CreateAPIKey(context.Background(), &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
+	"github.com/marketgate/marketgate/server/invitations"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -330,9 +331,7 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 		var admins []string
 		s.Store.R.WithContext(ctx).Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", *sub.CustomerID, store.RoleCustomerAdmin).
 			Order("id").Limit(3).Pluck("email", &admins)
-		var invited []string
-		s.Store.R.WithContext(ctx).Model(&store.AdminInvite{}).Where("customer_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", *sub.CustomerID, s.Now()).
-			Order("id").Limit(3).Pluck("email", &invited)
+		invited, _ := s.invitations().Pending(ctx, invitations.CustomerAdmins(*sub.CustomerID), 3)
 		switch {
 		case isAdmin:
 			data["Admin"] = u.Email + " (you)"
@@ -364,13 +363,12 @@ func (s *Server) inviteBeneficiary(c *gin.Context, landed *azuremp.Landed) {
 	if cu == nil || landed.Subscription == nil {
 		return
 	}
-	var admins, pending int64
+	var admins int64
 	now := s.Now().UTC()
 	if err := s.Store.R.WithContext(ctx).Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", cu.ID, store.RoleCustomerAdmin).Count(&admins).Error; err != nil || admins > 0 {
 		return
 	}
-	if err := s.Store.R.WithContext(ctx).Model(&store.AdminInvite{}).Where("customer_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", cu.ID, now).
-		Count(&pending).Error; err != nil || pending > 0 {
+	if pending, err := s.invitations().Pending(ctx, invitations.CustomerAdmins(cu.ID), 1); err != nil || len(pending) > 0 {
 		return
 	}
 	note := func(summary string) {
@@ -387,9 +385,8 @@ func (s *Server) inviteBeneficiary(c *gin.Context, landed *azuremp.Landed) {
 		note("No customer admin yet: the purchaser is of another organisation; invite the beneficiary " + email + " from the customer's page (e-mail is not set up)")
 		return
 	}
-	token := auth.RandomToken(24)
-	inv := store.AdminInvite{CustomerID: cu.ID, Email: email, TokenHash: hashState(token), CreatedBy: "Microsoft purchase", ExpiresAt: now.Add(inviteLifetime), CreatedAt: now}
-	if err := s.Store.W.WithContext(ctx).Create(&inv).Error; err != nil {
+	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteCustomerAdmin, CustomerID: cu.ID, Email: email, CreatedBy: "Microsoft purchase"})
+	if err != nil {
 		s.Log.Error("azure: inviting the beneficiary", "request_id", requestID(c), "err", err)
 		return
 	}
@@ -402,7 +399,7 @@ func (s *Server) inviteBeneficiary(c *gin.Context, landed *azuremp.Landed) {
 		cmp.Or(landed.Resolved.Purchaser.EmailID, "Someone"), product, cu.Name, link)
 	if err := s.AzureSignIn.Mail(ctx, email, "You are invited to administer "+product, text); err != nil {
 		s.Log.Warn("azure: the beneficiary's invitation was not sent", "request_id", requestID(c), "err", err)
-		_ = s.Store.W.WithContext(ctx).Model(&inv).Update("revoked_at", now).Error
+		_, _, _ = s.invitations().Revoke(ctx, invitations.CustomerAdmins(cu.ID), inv.ID)
 		note("No customer admin yet: the invitation e-mail to " + email + " could not be sent; invite them from the customer's page")
 		return
 	}

@@ -139,7 +139,7 @@ func TestCustomerAdminInvitationsAndMicrosoftSignIn(t *testing.T) {
 			t.Fatalf("revoked link: %d", r.code)
 		}
 		id4, tok4 := invite("slow@contoso.example")
-		must(t, st.W.Model(&store.AdminInvite{}).Where("id = ?", id4).Update("expires_at", time.Now().Add(-time.Minute)).Error)
+		must(t, st.TestingDB(t).Model(&store.Invitation{}).Where("id = ?", id4).Update("expires_at", time.Now().Add(-time.Minute)).Error)
 		body = url.Values{"token": {tok4}, "name": {"Slow"}, "password": {testPassword}}.Encode()
 		if r := (&browser{e: e.env}).do(http.MethodPost, "/invite", body, form); r.code != http.StatusGone {
 			t.Fatalf("expired link: %d", r.code)

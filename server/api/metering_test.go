@@ -45,7 +45,7 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		}
 		mine, theirs := mk(custs[0], "XCONTOSO", "active"), mk(custs[1], "XFABRIKAM", "active")
 		ended := mk(custs[0], "XOLD", "ended")
-		key, prefix := api.NewAPIKey()
+		key, prefix := auth.NewAPIKey()
 		if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestAPIKeyManagement(t *testing.T) {
 			} `json:"api_key"`
 		}
 		r.json(t, &created)
-		if r.code != 201 || !strings.HasPrefix(created.Key, api.APIKeyPrefix) || len(created.APIKey.Scopes) != 1 {
+		if r.code != 201 || !strings.HasPrefix(created.Key, auth.APIKeyPrefix) || len(created.APIKey.Scopes) != 1 {
 			t.Fatalf("create: %d %s", r.code, r.body)
 		}
 		app := &browser{e: e}

@@ -135,34 +135,6 @@ func (s *Server) allow(a access) gin.HandlerFunc {
 	}
 }
 
-// sessionUser returns the signed-in user, or nil.
-func (s *Server) sessionUser(c *gin.Context) (*store.User, error) {
-	sess, err := s.Sessions.Get(c.Request, SessionCookie)
-	if err != nil {
-		return nil, err
-	}
-	uid, ok := sess.Values[auth.UserIDKey].(uint)
-	if !ok {
-		return nil, nil
-	}
-	u, err := s.Store.UserByID(c.Request.Context(), uid)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled {
-		return nil, nil
-	}
-	return u, nil
-}
-
-func currentUser(c *gin.Context) *store.User {
-	u, _ := c.Get(ctxUser)
-	return u.(*store.User)
-}
-
 // customerScope is the customer a customer admin is confined to (0 for
 // seller staff, who see everything).
 func customerScope(u *store.User) uint {

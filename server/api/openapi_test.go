@@ -146,14 +146,14 @@ func TestOpenAPIResponses(t *testing.T) {
 		noMeter := mkEnv(st, nil)
 		// A store whose database is gone: every call fails inside.
 		broken := storetest.Open(t, st.Dialect)
-		brokenKey, brokenPrefix := api.NewAPIKey()
+		brokenKey, brokenPrefix := auth.NewAPIKey()
 		must(t, broken.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: brokenPrefix}, brokenKey))
 		down := mkEnv(broken, meter)
 		must(t, broken.Close())
 
 		f := newOpenAPIFixtures(t, st, clock)
 		key := func(scopes string, revoked bool) string {
-			k, prefix := api.NewAPIKey()
+			k, prefix := auth.NewAPIKey()
 			ak := &store.APIKey{Name: "app " + scopes, Prefix: prefix, Scopes: scopes}
 			if revoked {
 				ak.RevokedAt = &clock
@@ -396,7 +396,7 @@ func TestOpenAPIResponses(t *testing.T) {
 // bearerKey is the document's apiKey scheme: a Marketgate key in the
 // Authorization header (whether the key is known is the server's business).
 func bearerKey(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if !strings.HasPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer "+api.APIKeyPrefix) {
+	if !strings.HasPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer "+auth.APIKeyPrefix) {
 		return in.NewError(errors.New("no API key"))
 	}
 	return nil

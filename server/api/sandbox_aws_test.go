@@ -86,7 +86,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 		}
 		offers[k] = o
 	}
-	key, prefix := api.NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 		t.Fatal(err)
 	}

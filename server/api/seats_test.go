@@ -14,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -310,7 +310,7 @@ func TestSeatsWhenTheQuantityDrops(t *testing.T) {
 
 func seatKey(t *testing.T, st *store.Store) string {
 	t.Helper()
-	key, prefix := api.NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	must(t, st.CreateAPIKey(context.Background(), &store.APIKey{Name: "app", Prefix: prefix, Scopes: "seats"}, key))
 	return key
 }
@@ -382,7 +382,7 @@ func TestSeatCheck(t *testing.T) {
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA).errCode(t, 400, "invalid_input")
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&email=nope").errCode(t, 400, "invalid_input")
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&object_id=nope").errCode(t, 400, "invalid_input")
-		usageKey, prefix := api.NewAPIKey()
+		usageKey, prefix := auth.NewAPIKey()
 		must(t, st.CreateAPIKey(context.Background(), &store.APIKey{Name: "usage only", Prefix: prefix, Scopes: "usage"}, usageKey))
 		apiGet(e, usageKey, "/api/v1/seats/check?tenant_id="+tenantA+"&email=ann@contoso.com").errCode(t, 403, "forbidden")
 
@@ -608,12 +608,12 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		// Nothing of B changed.
 		var seatsB []store.Seat
 		must(t, st.R.Where("subscription_id = ?", w.subB).Find(&seatsB).Error)
-		var inv store.AdminInvite
-		must(t, st.R.First(&inv, invite.Invite.ID).Error)
+		var inv store.Invitation
+		must(t, st.TestingReadDB(t).First(&inv, invite.Invite.ID).Error)
 		var subAfter store.Subscription
 		must(t, st.R.First(&subAfter, w.subB).Error)
 		var invitesB int64
-		st.R.Model(&store.AdminInvite{}).Where("customer_id = ?", w.custB).Count(&invitesB)
+		st.TestingReadDB(t).Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
 		if len(seatsB) != 1 || seatsB[0].Email != "secret@fabrikam.com" || inv.RevokedAt != nil || invitesB != 1 ||
 			subAfter.Version != subBefore.Version || subAfter.State != subBefore.State {
 			t.Fatalf("organisation B changed: seats %+v, invite %+v, %d invites, subscription v%d→v%d", seatsB, inv, invitesB, subBefore.Version, subAfter.Version)

@@ -47,14 +47,6 @@ func (s *Server) ssoCodec() securecookie.Codec {
 	return s.ssoCodecV
 }
 
-// ssoInfo tells the login page whether to offer the button.
-func (s *Server) ssoInfo() any {
-	if s.SSO == nil {
-		return nil
-	}
-	return gin.H{"name": s.SSO.Name, "url": "/auth/sso"}
-}
-
 func (s *Server) ssoCookie(c *gin.Context, value string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: ssoCookie, Value: value, Path: "/auth/sso", MaxAge: maxAge,
 		HttpOnly: true, Secure: strings.HasPrefix(s.Info.BaseURL, "https://"), SameSite: http.SameSiteLaxMode})
@@ -136,9 +128,11 @@ func (s *Server) ssoCallback(c *gin.Context) {
 		loginFailed(c, why)
 		return
 	}
-	if s.completeSignIn(c, u, "sso") {
-		c.Redirect(http.StatusSeeOther, SafeNext(st.Next))
+	if err := s.signIn(c, u, "sso"); err != nil {
+		s.fail(c, err)
+		return
 	}
+	c.Redirect(http.StatusSeeOther, SafeNext(st.Next))
 }
 
 // ssoAccount finds, binds or creates the account for a provider identity,
@@ -154,11 +148,10 @@ func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role stri
 				return nil, "This account is disabled. Ask an admin.", nil
 			}
 			if u.Role != role {
-				if err := s.Store.W.WithContext(ctx).Model(&store.User{}).Where("id = ?", u.ID).
-					Updates(map[string]any{"role": role, "updated_at": now}).Error; err != nil {
+				if err := s.Store.SetUserRole(ctx, u.ID, role, now); err != nil {
 					return nil, "", err
 				}
-				s.audit(c, u, "user.role_synced", "user", u.ID, gin.H{"role": u.Role}, gin.H{"role": role, "source": "sso groups"})
+				s.audit(c, u, "user.role_synced", "user", u.ID, map[string]any{"role": u.Role}, map[string]any{"role": role, "source": "sso groups"})
 				u.Role = role
 			}
 			return u, "", nil
@@ -177,13 +170,12 @@ func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role stri
 			if existing.Role == store.RoleCustomerAdmin || existing.OIDCSubject != "" || !who.EmailVerified || existing.Disabled {
 				return nil, "An account with this e-mail address already exists and cannot be linked to your company's sign-in. Ask an admin.", nil
 			}
-			r := s.Store.W.WithContext(ctx).Model(&store.User{}).Where("id = ? AND oidc_subject = ''", existing.ID).
-				Updates(map[string]any{"oidc_subject": who.Subject, "role": role, "updated_at": now})
-			if r.Error != nil {
-				return nil, "", r.Error
+			linked, err := s.Store.LinkOIDCSubject(ctx, existing.ID, who.Subject, role, now)
+			if err != nil {
+				return nil, "", err
 			}
-			if r.RowsAffected == 1 {
-				s.audit(c, existing, "user.sso_linked", "user", existing.ID, gin.H{"role": existing.Role}, gin.H{"role": role})
+			if linked {
+				s.audit(c, existing, "user.sso_linked", "user", existing.ID, map[string]any{"role": existing.Role}, map[string]any{"role": role})
 			}
 			continue // read it back by subject
 		case !errors.Is(err, store.ErrNotFound):
@@ -200,7 +192,7 @@ func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role stri
 			}
 			return nil, "", err
 		}
-		s.audit(c, nu, "user.created_sso", "user", nu.ID, nil, gin.H{"email": email, "role": role})
+		s.audit(c, nu, "user.created_sso", "user", nu.ID, nil, map[string]any{"email": email, "role": role})
 		return nu, "", nil
 	}
 	return nil, "", errors.New("single sign-on: the account changed while signing in")

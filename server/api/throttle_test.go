@@ -166,7 +166,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		}
 		lastLoginIP := func() string {
 			var a store.AuditEntry
-			must(t, st.W.Where("action = ?", "auth.login").Order("id DESC").First(&a).Error)
+			must(t, st.TestingDB(t).Where("action = ?", "auth.login").Order("id DESC").First(&a).Error)
 			return a.IP
 		}
 		if ip := lastLoginIP(); ip != "192.0.2.50" {

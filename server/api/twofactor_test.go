@@ -30,7 +30,7 @@ func clockEnv(t *testing.T, st *store.Store, set func(*api.Deps)) (*env, *time.T
 func auditRows(t *testing.T, st *store.Store, action string) []store.AuditEntry {
 	t.Helper()
 	var rows []store.AuditEntry
-	if err := st.W.Where("action = ?", action).Order("id").Find(&rows).Error; err != nil {
+	if err := st.TestingDB(t).Where("action = ?", action).Order("id").Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rows {

@@ -303,7 +303,7 @@ func TestSeatImportEvents(t *testing.T) {
 		e := newEnv(t, st, nil)
 		w := newSeatWorld(t, st)
 		now := time.Now().UTC()
-		must(t, st.W.Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "seat.assigned,seat.released",
+		must(t, st.TestingDB(t).Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "seat.assigned,seat.released",
 			Enabled: true, CreatedAt: now, UpdatedAt: now}).Error)
 		e.user("it@contoso.com", store.RoleCustomerAdmin, &w.custA)
 		it := e.login("it@contoso.com")
@@ -311,7 +311,7 @@ func TestSeatImportEvents(t *testing.T) {
 		it.do(http.MethodPost, path, `{"user":"old@contoso.com"}`, nil)
 		count := func(typ string) int64 {
 			var n int64
-			st.R.Model(&store.Event{}).Where("type = ?", typ).Count(&n)
+			st.TestingReadDB(t).Model(&store.Event{}).Where("type = ?", typ).Count(&n)
 			return n
 		}
 		it.csv(path+"/import?mode=replace", "ann@contoso.com\nbob@contoso.com\n")
@@ -322,7 +322,7 @@ func TestSeatImportEvents(t *testing.T) {
 			t.Fatalf("import: %d %s", r.code, r.body)
 		}
 		var released store.Event
-		st.R.Where("type = ?", "seat.released").First(&released)
+		st.TestingReadDB(t).Where("type = ?", "seat.released").First(&released)
 		if count("seat.assigned") != 3 || count("seat.released") != 1 || !strings.Contains(released.Data, "old@contoso.com") {
 			t.Fatalf("events: %d assigned, %d released %s", count("seat.assigned"), count("seat.released"), released.Data)
 		}

@@ -254,16 +254,16 @@ func apikeyCreate(ctx context.Context, args []string, o IO) error {
 		return err
 	}
 	name := fs.String("name", "", "what the key is for (required)")
-	scopeList := fs.String("scopes", "", "comma-separated scopes: "+strings.Join(api.APIKeyScopes, ", ")+" (default: all)")
+	scopeList := fs.String("scopes", "", "comma-separated scopes: "+strings.Join(auth.APIKeyScopes, ", ")+" (default: all)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" || len(*name) > 200 {
 		return usageError{errors.New("--name is required (at most 200 characters)")}
 	}
-	scopes, ok := api.ParseScopes(strings.Split(*scopeList, ","))
+	scopes, ok := auth.ParseScopes(strings.Split(*scopeList, ","))
 	if !ok {
-		return usageError{fmt.Errorf("--scopes: one or more of %s", strings.Join(api.APIKeyScopes, ", "))}
+		return usageError{fmt.Errorf("--scopes: one or more of %s", strings.Join(auth.APIKeyScopes, ", "))}
 	}
 	st, err := openStore(ctx, v)
 	if err != nil {
@@ -273,7 +273,7 @@ func apikeyCreate(ctx context.Context, args []string, o IO) error {
 	if err := st.Migrate(); err != nil {
 		return err
 	}
-	key, prefix := api.NewAPIKey()
+	key, prefix := auth.NewAPIKey()
 	k := &store.APIKey{Name: strings.TrimSpace(*name), Prefix: prefix, Scopes: scopes}
 	if err := st.CreateAPIKey(ctx, k, key); err != nil {
 		return err

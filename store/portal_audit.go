@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// AuditFilter selects audit entries; empty fields select all.
+type AuditFilter struct {
+	Actor      string // part of the actor's e-mail (case-insensitive)
+	Action     string // prefix of the action
+	TargetType string
+	TargetID   string
+	From, To   time.Time // at >= From, at < To
+	Limit      int
+	Offset     int
+}
+
+// ListAudit lists audit entries, newest first, with the number matching.
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int64, error) {
+	q := s.R.WithContext(ctx).Model(&AuditEntry{})
+	if f.Actor != "" {
+		q = q.Where("actor_email LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.Actor))+"%")
+	}
+	if f.Action != "" {
+		q = q.Where("action LIKE ? ESCAPE '\\'", escapeLike(f.Action)+"%")
+	}
+	if f.TargetType != "" {
+		q = q.Where("target_type = ?", f.TargetType)
+	}
+	if f.TargetID != "" {
+		q = q.Where("target_id = ?", f.TargetID)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
+	}
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	rows := []AuditEntry{}
+	if err := q.Order("at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Queries of the seller's outbound webhook endpoints and their deliveries
+// as the portal manages them (the dispatcher's own are in server/webhooks).
+
+// ListWebhookEndpoints lists the endpoints in the order they were made.
+func (s *Store) ListWebhookEndpoints(ctx context.Context) ([]WebhookEndpoint, error) {
+	eps := []WebhookEndpoint{}
+	return eps, s.R.WithContext(ctx).Order("id").Find(&eps).Error
+}
+
+// CountWebhookDeliveries counts an endpoint's pending and failed deliveries.
+func (s *Store) CountWebhookDeliveries(ctx context.Context, endpointID uint) (pending, failed int64, err error) {
+	db := s.R.WithContext(ctx).Model(&WebhookDelivery{})
+	if err = db.Session(&gorm.Session{}).Where("endpoint_id = ? AND status = ?", endpointID, DeliveryPending).Count(&pending).Error; err != nil {
+		return 0, 0, err
+	}
+	err = db.Session(&gorm.Session{}).Where("endpoint_id = ? AND status = ?", endpointID, DeliveryFailed).Count(&failed).Error
+	return pending, failed, err
+}
+
+// CreateWebhookEndpoint stores a new endpoint.
+func (s *Store) CreateWebhookEndpoint(ctx context.Context, ep *WebhookEndpoint) error {
+	return s.W.WithContext(ctx).Create(ep).Error
+}
+
+// UpdateWebhookEndpoint writes changes (column → value) to an endpoint;
+// with resumeAt set, its pending deliveries are due again at that time (an
+// endpoint enabled again starts afresh).
+func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id uint, changes map[string]any, resumeAt *time.Time) error {
+	db := s.W.WithContext(ctx)
+	if resumeAt != nil {
+		if err := db.Model(&WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", id, DeliveryPending).
+			Update("next_attempt_at", *resumeAt).Error; err != nil {
+			return err
+		}
+	}
+	return db.Model(&WebhookEndpoint{}).Where("id = ?", id).Updates(changes).Error
+}
+
+// DeleteWebhookEndpoint removes an endpoint (its deliveries go with it).
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id uint) error {
+	return s.W.WithContext(ctx).Delete(&WebhookEndpoint{}, id).Error
+}
+
+// WebhookDeliveryFilter selects an endpoint's deliveries.
+type WebhookDeliveryFilter struct {
+	EndpointID    uint
+	Status        string // empty: any
+	Limit, Offset int
+}
+
+// ListWebhookDeliveries lists an endpoint's deliveries, newest first, with
+// their events and the number matching.
+func (s *Store) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, map[uint]*Event, int64, error) {
+	db := s.R.WithContext(ctx)
+	q := db.Model(&WebhookDelivery{}).Where("endpoint_id = ?", f.EndpointID)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, nil, 0, err
+	}
+	var ds []WebhookDelivery
+	if err := q.Order("id DESC").Limit(f.Limit).Offset(f.Offset).Find(&ds).Error; err != nil {
+		return nil, nil, 0, err
+	}
+	ids := make([]uint, len(ds))
+	for i, d := range ds {
+		ids[i] = d.EventID
+	}
+	var evs []Event
+	if err := db.Where("id IN ?", ids).Find(&evs).Error; err != nil {
+		return nil, nil, 0, err
+	}
+	byID := make(map[uint]*Event, len(evs))
+	for i := range evs {
+		byID[evs[i].ID] = &evs[i]
+	}
+	return ds, byID, total, nil
+}
+
+// WebhookDeliveryWithEvent reads one delivery of an endpoint and its
+// event; ErrNotFound when the endpoint has no such delivery.
+func (s *Store) WebhookDeliveryWithEvent(ctx context.Context, endpointID, id uint) (*WebhookDelivery, *Event, error) {
+	db := s.W.WithContext(ctx)
+	var d WebhookDelivery
+	if err := db.Where("id = ? AND endpoint_id = ?", id, endpointID).Take(&d).Error; err != nil {
+		return nil, nil, notFound(err)
+	}
+	var ev Event
+	if err := db.Where("id = ?", d.EventID).Take(&ev).Error; err != nil {
+		return nil, nil, notFound(err)
+	}
+	return &d, &ev, nil
+}
