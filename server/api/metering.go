@@ -379,14 +379,6 @@ func (s *Server) listRecords(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"items": views, "total": total, "limit": limit, "offset": offset})
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // retryRecords sends waiting or rejected records again now.
 func (s *Server) retryRecords(c *gin.Context) {
 	var in struct {

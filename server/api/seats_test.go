@@ -485,6 +485,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"POST /api/auth/logout":                                 {class: self},
 			"GET /api/auth/me":                                      {class: self},
 			"GET /api/auth/options":                                 {class: self},
+			"GET /api/openapi.json":                                 {class: self}, // public: describes the API, holds no data
 			"POST /api/auth/password":                               {class: self},
 			"POST /api/auth/login/2fa":                              {class: self},
 			"POST /api/auth/2fa/setup":                              {class: self},
