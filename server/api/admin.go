@@ -376,29 +376,3 @@ func (s *Server) resetPassword(c *gin.Context) {
 		map[string]any{"must_change_password": u.MustChangePassword}, map[string]any{"must_change_password": true, "sessions": "ended"})
 	c.JSON(http.StatusOK, gin.H{"user": viewUser(after), "password": password})
 }
-
-// getCustomer is one organisation with its identities and counts.
-func (s *Server) getCustomer(c *gin.Context) {
-	cu, ok := byPathID[store.Customer](s, c, "customer")
-	if !ok {
-		return
-	}
-	db := s.Store.R.WithContext(c.Request.Context())
-	var subs, active, admins int64
-	for _, q := range []struct {
-		n *int64
-		q *gorm.DB
-	}{
-		{&subs, db.Model(&store.Subscription{}).Where("customer_id = ?", cu.ID)},
-		{&active, db.Model(&store.Subscription{}).Where("customer_id = ? AND state IN ?", cu.ID, []string{"active", "unsubscribe_pending"})},
-		{&admins, db.Model(&store.User{}).Where("customer_id = ? AND role = ? AND NOT disabled", cu.ID, store.RoleCustomerAdmin)},
-	} {
-		if err := q.q.Count(q.n).Error; err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	c.JSON(http.StatusOK, gin.H{"customer": gin.H{"id": cu.ID, "name": cu.Name, "email": cu.Email, "aws_account_id": cu.AWSAccountID,
-		"azure_tenant_id": cu.AzureTenantID, "created_at": cu.CreatedAt, "updated_at": cu.UpdatedAt,
-		"subscriptions": subs, "active_subscriptions": active, "admins": admins}})
-}

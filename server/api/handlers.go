@@ -13,7 +13,6 @@ import (
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
-	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -292,110 +291,6 @@ func (s *Server) dashboard(c *gin.Context) {
 	}
 	more["by_state"], more["total"], more["customers"] = out, total, customers
 	c.JSON(http.StatusOK, more)
-}
-
-type offerView struct {
-	ID            uint       `json:"id"`
-	Marketplace   string     `json:"marketplace"`
-	Name          string     `json:"name"`
-	MarketplaceID string     `json:"marketplace_id"`
-	IdentityModel string     `json:"identity_model"`
-	Contract      bool       `json:"contract"`
-	Plans         []planView `json:"plans"`
-}
-
-type planView struct {
-	ID               uint            `json:"id"`
-	PlanID           string          `json:"plan_id"`
-	Name             string          `json:"name"`
-	SeatBased        bool            `json:"seat_based"`
-	Dimensions       json.RawMessage `json:"dimensions"`
-	ActivationPolicy string          `json:"activation_policy"`
-	// What a Microsoft customer may not change on their own; 0: no limit.
-	RejectPlanChange     bool `json:"reject_plan_change"`
-	RejectQuantityChange bool `json:"reject_quantity_change"`
-	MinQuantity          int  `json:"min_quantity"`
-	MaxQuantity          int  `json:"max_quantity"`
-	// Seats (per-user plans).
-	AllowOverAssignment bool   `json:"allow_over_assignment"`
-	AutoAssignSeats     bool   `json:"auto_assign_seats"`
-	OverQuantityPolicy  string `json:"over_quantity_policy"`
-	// NeedsReview: learned from the marketplace (a purchase of a plan not in
-	// the catalog); saving the plan marks it reviewed.
-	NeedsReview bool `json:"needs_review"`
-}
-
-func viewPlan(p *store.Plan) planView {
-	dims := json.RawMessage(p.Dimensions)
-	if !json.Valid(dims) {
-		dims = json.RawMessage("[]")
-	}
-	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
-		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
-		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
-}
-
-func (s *Server) listOffers(c *gin.Context) (list[offerView], error) {
-	offers, err := s.Store.ListOffers(c.Request.Context())
-	if err != nil {
-		return list[offerView]{}, err
-	}
-	out := make([]offerView, 0, len(offers))
-	for _, o := range offers {
-		out = append(out, viewOffer(&o))
-	}
-	return list[offerView]{Items: out}, nil
-}
-
-// updatePlanSeats sets a plan's seat policies (admins): per-user or not,
-// over-assignment, auto-assignment on first check, and what the seat check
-// answers for seats over the quantity.
-func (s *Server) updatePlanSeats(c *gin.Context) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return
-	}
-	var in struct {
-		SeatBased           *bool   `json:"seat_based"`
-		AllowOverAssignment *bool   `json:"allow_over_assignment"`
-		AutoAssignSeats     *bool   `json:"auto_assign_seats"`
-		OverQuantityPolicy  *string `json:"over_quantity_policy"`
-	}
-	if !s.bindJSON(c, &in) {
-		return
-	}
-	s.savePlan(c, id, &planInput{SeatBased: in.SeatBased, AllowOverAssignment: in.AllowOverAssignment,
-		AutoAssignSeats: in.AutoAssignSeats, OverQuantityPolicy: in.OverQuantityPolicy}, "plan.seats")
-}
-
-func (s *Server) listCustomers(c *gin.Context) {
-	p := params{c: c}
-	q := p.text("q", 200)
-	limit := p.intRange("limit", 50, 1, 200)
-	offset := p.intRange("offset", 0, 0, maxOffset)
-	if p.err != nil {
-		s.fail(c, p.err)
-		return
-	}
-	rows, total, err := s.Store.ListCustomers(c.Request.Context(), q, limit, offset)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	type view struct {
-		ID            uint      `json:"id"`
-		Name          string    `json:"name"`
-		Email         string    `json:"email"`
-		AWSAccountID  string    `json:"aws_account_id"`
-		AzureTenantID string    `json:"azure_tenant_id"`
-		Subscriptions int64     `json:"subscriptions"`
-		CreatedAt     time.Time `json:"created_at"`
-	}
-	items := make([]view, 0, len(rows))
-	for _, r := range rows {
-		items = append(items, view{r.ID, r.Name, r.Email, r.AWSAccountID, r.AzureTenantID, r.Subscriptions, r.CreatedAt})
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "limit": limit, "offset": offset})
 }
 
 func (s *Server) listUsers(c *gin.Context) {
