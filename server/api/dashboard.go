@@ -19,9 +19,9 @@ type stateCount struct {
 	Count       int64  `json:"count"`
 }
 
-// seatFigures are the seats sold (the quantities of live per-user
+// dashboardSeatsView are the seats sold (the quantities of live per-user
 // subscriptions) and assigned on them.
-type seatFigures struct {
+type dashboardSeatsView struct {
 	Sold     int64 `json:"sold"`
 	Assigned int64 `json:"assigned"`
 }
@@ -44,13 +44,13 @@ type recentEventView struct {
 
 // dashboardView is the dashboard's figures.
 type dashboardView struct {
-	ByState       []stateCount      `json:"by_state"`
-	Total         int64             `json:"total"`
-	Customers     int64             `json:"customers"` // 1 for a customer admin
-	Seats         seatFigures       `json:"seats"`
-	CreatedPerDay []dayCount        `json:"created_per_day"` // the last 30 days, oldest first
-	EndedPerDay   []dayCount        `json:"ended_per_day"`
-	RecentEvents  []recentEventView `json:"recent_events"` // the latest 10
+	ByState       []stateCount       `json:"by_state"`
+	Total         int64              `json:"total"`
+	Customers     int64              `json:"customers"` // 1 for a customer admin
+	Seats         dashboardSeatsView `json:"seats"`
+	CreatedPerDay []dayCount         `json:"created_per_day"` // the last 30 days, oldest first
+	EndedPerDay   []dayCount         `json:"ended_per_day"`
+	RecentEvents  []recentEventView  `json:"recent_events"` // the latest 10
 	// Seller staff only.
 	InboxFailed *int64 `json:"inbox_failed,omitempty"`
 	// Seller staff only, when metering runs: its last health figures.
@@ -86,7 +86,7 @@ func (s *Server) dashboard(c *gin.Context) (dashboardView, error) {
 	if err != nil {
 		return dashboardView{}, err
 	}
-	out.Seats = seatFigures{Sold: f.SeatsSold, Assigned: f.SeatsAssigned}
+	out.Seats = dashboardSeatsView{Sold: f.SeatsSold, Assigned: f.SeatsAssigned}
 	out.CreatedPerDay, out.EndedPerDay = dayCounts(f.Created), dayCounts(f.Ended)
 	out.RecentEvents = make([]recentEventView, 0, len(f.Recent))
 	for _, e := range f.Recent {

@@ -16,7 +16,7 @@ import (
 // registrations and notifications, Microsoft's landing and webhook calls),
 // stored before it is applied, and replayable (seller staff).
 
-type inboxView struct {
+type inboxMessageView struct {
 	ID             uint       `json:"id"`
 	Marketplace    string     `json:"marketplace"`
 	Source         string     `json:"source"`
@@ -33,8 +33,8 @@ type inboxView struct {
 	Headers        *string    `json:"headers,omitempty"`
 }
 
-func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
-	v := inboxView{ID: m.ID, Marketplace: m.Marketplace, Source: m.Source, DedupKey: m.DedupKey, Action: m.Action,
+func viewInbox(m *store.InboxMessage, withBody bool) inboxMessageView {
+	v := inboxMessageView{ID: m.ID, Marketplace: m.Marketplace, Source: m.Source, DedupKey: m.DedupKey, Action: m.Action,
 		Status: m.Status, Error: m.Error, Attempts: m.Attempts, SubscriptionID: m.SubscriptionID,
 		ReceivedAt: m.ReceivedAt, ProcessedAt: m.ProcessedAt}
 	if withBody {
@@ -45,10 +45,10 @@ func viewInbox(m *store.InboxMessage, withBody bool) inboxView {
 
 // inboxList is a page of inbound messages, without their bodies.
 type inboxList struct {
-	Items  []inboxView `json:"items"`
-	Total  int64       `json:"total"`
-	Limit  int         `json:"limit"`
-	Offset int         `json:"offset"`
+	Items  []inboxMessageView `json:"items"`
+	Total  int64              `json:"total"`
+	Limit  int                `json:"limit"`
+	Offset int                `json:"offset"`
 }
 
 func (s *Server) listInbox(c *gin.Context) (inboxList, error) {
@@ -72,7 +72,7 @@ func (s *Server) listInbox(c *gin.Context) (inboxList, error) {
 	if err != nil {
 		return inboxList{}, err
 	}
-	out := inboxList{Items: make([]inboxView, 0, len(rows)), Total: total, Limit: f.Limit, Offset: f.Offset}
+	out := inboxList{Items: make([]inboxMessageView, 0, len(rows)), Total: total, Limit: f.Limit, Offset: f.Offset}
 	for i := range rows {
 		out.Items = append(out.Items, viewInbox(&rows[i], false))
 	}
@@ -81,7 +81,7 @@ func (s *Server) listInbox(c *gin.Context) (inboxList, error) {
 
 // inboxAnswer is one inbound message with its body.
 type inboxAnswer struct {
-	Message inboxView `json:"message"`
+	Message inboxMessageView `json:"message"`
 }
 
 // inboxMessage loads the message named by the path's :id.

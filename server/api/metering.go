@@ -296,7 +296,7 @@ func (s *Server) meteringHealth(c *gin.Context) (meteringHealthAnswer, error) {
 	return meteringHealthAnswer{Health: meteringHealthView{h}}, nil
 }
 
-type recordView struct {
+type meteringRecordView struct {
 	ID                  uint       `json:"id"`
 	SubscriptionID      uint       `json:"subscription_id"`
 	Marketplace         string     `json:"marketplace"`
@@ -313,17 +313,17 @@ type recordView struct {
 	Expiring            bool       `json:"expiring"`
 }
 
-// recordList is a page of hourly metering records.
-type recordList struct {
-	Items  []recordView `json:"items"`
-	Total  int64        `json:"total"`
-	Limit  int          `json:"limit"`
-	Offset int          `json:"offset"`
+// meteringRecordList is a page of hourly metering records.
+type meteringRecordList struct {
+	Items  []meteringRecordView `json:"items"`
+	Total  int64                `json:"total"`
+	Limit  int                  `json:"limit"`
+	Offset int                  `json:"offset"`
 }
 
 // listRecords is the table of hourly records (JSON), or with format=csv
 // the whole selection as a CSV file, written by the handler itself.
-func (s *Server) listRecords(c *gin.Context) (recordList, error) {
+func (s *Server) listRecords(c *gin.Context) (meteringRecordList, error) {
 	p := params{c: c}
 	f := store.RecordFilter{
 		CustomerID:     customerScope(currentUser(c)),
@@ -338,7 +338,7 @@ func (s *Server) listRecords(c *gin.Context) (recordList, error) {
 	f.Limit = p.intRange("limit", 100, 1, 1000)
 	f.Offset = p.intRange("offset", 0, 0, maxOffset)
 	if p.err != nil {
-		return recordList{}, p.err
+		return meteringRecordList{}, p.err
 	}
 	if expiring {
 		// Pending, its deadline (24 hours, or AWS's month-end cutoff) near.
@@ -349,12 +349,12 @@ func (s *Server) listRecords(c *gin.Context) (recordList, error) {
 	}
 	recs, total, err := s.Store.ListRecords(c.Request.Context(), f)
 	if err != nil {
-		return recordList{}, err
+		return meteringRecordList{}, err
 	}
 	now := s.Now()
-	views := make([]recordView, 0, len(recs))
+	views := make([]meteringRecordView, 0, len(recs))
 	for _, r := range recs {
-		views = append(views, recordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
+		views = append(views, meteringRecordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
 			r.MarketplaceRecordID, r.Reason, r.Attempts, r.NextAttemptAt, r.SentAt, r.SettledAt,
 			r.Status == store.RecordPending && metering.Expiring(r.Marketplace, r.Hour, now)})
 	}
@@ -368,35 +368,35 @@ func (s *Server) listRecords(c *gin.Context) (recordList, error) {
 				v.Hour.Format(time.RFC3339), strconv.FormatFloat(v.Quantity, 'f', -1, 64), v.Status, csvSafe(v.MarketplaceRecordID), csvSafe(v.Reason), strconv.Itoa(v.Attempts)})
 		}
 		w.Flush()
-		return recordList{}, nil
+		return meteringRecordList{}, nil
 	}
-	return recordList{Items: views, Total: total, Limit: f.Limit, Offset: f.Offset}, nil
+	return meteringRecordList{Items: views, Total: total, Limit: f.Limit, Offset: f.Offset}, nil
 }
 
-// recordIDs names metering records.
-type recordIDs struct {
+// meteringRecordIDs names metering records.
+type meteringRecordIDs struct {
 	IDs []uint `json:"ids"`
 }
 
-// recordsRetried is how many records a retry queued.
-type recordsRetried struct {
+// meteringRecordsRetried is how many records a retry queued.
+type meteringRecordsRetried struct {
 	Retried int64 `json:"retried"`
 }
 
 // retryRecords sends waiting or rejected records again now.
-func (s *Server) retryRecords(c *gin.Context, in recordIDs) (recordsRetried, error) {
+func (s *Server) retryRecords(c *gin.Context, in meteringRecordIDs) (meteringRecordsRetried, error) {
 	if s.Meter == nil {
-		return recordsRetried{}, apperr.New(apperr.Unavailable, "metering is not running")
+		return meteringRecordsRetried{}, apperr.New(apperr.Unavailable, "metering is not running")
 	}
 	if len(in.IDs) == 0 || len(in.IDs) > 1000 {
-		return recordsRetried{}, apperr.New(apperr.Invalid, "ids: 1 to 1000 record ids")
+		return meteringRecordsRetried{}, apperr.New(apperr.Invalid, "ids: 1 to 1000 record ids")
 	}
 	n, err := s.Meter.Retry(c.Request.Context(), in.IDs)
 	if err != nil {
-		return recordsRetried{}, err
+		return meteringRecordsRetried{}, err
 	}
 	s.audit(c, currentUser(c), "metering.retry", "records", 0, nil, in)
-	return recordsRetried{Retried: n}, nil
+	return meteringRecordsRetried{Retried: n}, nil
 }
 
 // usagePoint is a dimension's usage in one hour or day.

@@ -221,16 +221,34 @@ func (s *Server) exportSeats(c *gin.Context) {
 	w.Flush()
 }
 
+// seatImportLine is a line of the file an import adds or keeps.
+type seatImportLine struct{ seats.Row }
+
+// seatImportRelease is a seat an import releases.
+type seatImportRelease struct{ seats.Released }
+
+// seatImportRefusal is a line an import does not take, and why.
+type seatImportRefusal struct{ seats.Refusal }
+
 // seatImport is an import's preview or outcome: whom it adds, keeps,
 // releases and refuses, and the summary after.
 type seatImport struct {
-	Applied bool             `json:"applied"`
-	Mode    string           `json:"mode"`
-	Add     []seats.Row      `json:"add"`
-	Keep    []seats.Row      `json:"keep"`
-	Release []seats.Released `json:"release"`
-	Refused []seats.Refusal  `json:"refused"`
-	Summary seatSummaryView  `json:"summary"`
+	Applied bool                `json:"applied"`
+	Mode    string              `json:"mode"`
+	Add     []seatImportLine    `json:"add"`
+	Keep    []seatImportLine    `json:"keep"`
+	Release []seatImportRelease `json:"release"`
+	Refused []seatImportRefusal `json:"refused"`
+	Summary seatSummaryView     `json:"summary"`
+}
+
+// wrapAll wraps each element of a list (never nil) in its answer type.
+func wrapAll[T, V any](in []T, wrap func(T) V) []V {
+	out := make([]V, 0, len(in))
+	for _, x := range in {
+		out = append(out, wrap(x))
+	}
+	return out
 }
 
 // importSeats previews or applies a CSV file of users (the body is the
@@ -276,8 +294,11 @@ func (s *Server) importSeats(c *gin.Context) (seatImport, error) {
 		s.audit(c, u, "seat.import", "subscription", sub.ID, nil,
 			map[string]any{"mode": res.Mode, "added": len(res.Add), "released": len(res.Release), "refused": len(res.Refused)})
 	}
-	return seatImport{Applied: res.Applied, Mode: res.Mode, Add: res.Add, Keep: res.Keep, Release: res.Release,
-		Refused: res.Refused, Summary: s.seatSummary(c, sub, res.Summary)}, nil
+	line := func(r seats.Row) seatImportLine { return seatImportLine{r} }
+	return seatImport{Applied: res.Applied, Mode: res.Mode, Add: wrapAll(res.Add, line), Keep: wrapAll(res.Keep, line),
+		Release: wrapAll(res.Release, func(r seats.Released) seatImportRelease { return seatImportRelease{r} }),
+		Refused: wrapAll(res.Refused, func(r seats.Refusal) seatImportRefusal { return seatImportRefusal{r} }),
+		Summary: s.seatSummary(c, sub, res.Summary)}, nil
 }
 
 // seatCheck answers the seller's application: does this user of this

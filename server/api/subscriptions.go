@@ -18,7 +18,7 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-type ref struct {
+type customerRef struct {
 	ID   uint   `json:"id"`
 	Name string `json:"name"`
 }
@@ -36,31 +36,31 @@ type planRef struct {
 }
 
 type subscriptionView struct {
-	ID                    uint       `json:"id"`
-	Marketplace           string     `json:"marketplace"`
-	State                 string     `json:"state"`
-	Name                  string     `json:"name"`
-	Customer              *ref       `json:"customer"`
-	Offer                 *offerRef  `json:"offer"`
-	Plan                  *planRef   `json:"plan"`
-	Quantity              int        `json:"quantity"`
-	AWSCustomerAccountID  string     `json:"aws_customer_account_id"`
-	AWSLicenseArn         string     `json:"aws_license_arn"`
-	AWSCustomerIdentifier string     `json:"aws_customer_identifier"`
-	AWSProductCode        string     `json:"aws_product_code"`
-	AWSOfferID            string     `json:"aws_offer_id"`
-	AzureSubscriptionID   string     `json:"azure_subscription_id"`
-	AzureTenantID         string     `json:"azure_tenant_id"`
-	TermStart             *time.Time `json:"term_start"`
-	TermEnd               *time.Time `json:"term_end"`
-	TermUnit              string     `json:"term_unit"`
-	FreeTrial             bool       `json:"free_trial"`
-	IsTest                bool       `json:"is_test"`
-	AutoRenew             bool       `json:"auto_renew"`
-	Version               int        `json:"version"`
-	StateChangedAt        time.Time  `json:"state_changed_at"`
-	CreatedAt             time.Time  `json:"created_at"`
-	UpdatedAt             time.Time  `json:"updated_at"`
+	ID                    uint         `json:"id"`
+	Marketplace           string       `json:"marketplace"`
+	State                 string       `json:"state"`
+	Name                  string       `json:"name"`
+	Customer              *customerRef `json:"customer"`
+	Offer                 *offerRef    `json:"offer"`
+	Plan                  *planRef     `json:"plan"`
+	Quantity              int          `json:"quantity"`
+	AWSCustomerAccountID  string       `json:"aws_customer_account_id"`
+	AWSLicenseArn         string       `json:"aws_license_arn"`
+	AWSCustomerIdentifier string       `json:"aws_customer_identifier"`
+	AWSProductCode        string       `json:"aws_product_code"`
+	AWSOfferID            string       `json:"aws_offer_id"`
+	AzureSubscriptionID   string       `json:"azure_subscription_id"`
+	AzureTenantID         string       `json:"azure_tenant_id"`
+	TermStart             *time.Time   `json:"term_start"`
+	TermEnd               *time.Time   `json:"term_end"`
+	TermUnit              string       `json:"term_unit"`
+	FreeTrial             bool         `json:"free_trial"`
+	IsTest                bool         `json:"is_test"`
+	AutoRenew             bool         `json:"auto_renew"`
+	Version               int          `json:"version"`
+	StateChangedAt        time.Time    `json:"state_changed_at"`
+	CreatedAt             time.Time    `json:"created_at"`
+	UpdatedAt             time.Time    `json:"updated_at"`
 }
 
 func viewSubscription(s *store.Subscription) subscriptionView {
@@ -77,7 +77,7 @@ func viewSubscription(s *store.Subscription) subscriptionView {
 func viewRow(r *store.SubscriptionRow) subscriptionView {
 	v := viewSubscription(&r.Subscription)
 	if r.CustomerID != nil {
-		v.Customer = &ref{ID: *r.CustomerID, Name: r.CustomerName}
+		v.Customer = &customerRef{ID: *r.CustomerID, Name: r.CustomerName}
 	}
 	if r.OfferID != nil {
 		v.Offer = &offerRef{ID: *r.OfferID, Name: r.OfferName, MarketplaceID: r.OfferMarketplaceID}
@@ -276,6 +276,10 @@ type agreementView struct {
 	UpdatedAt           time.Time  `json:"updated_at"`
 }
 
+// seatCountsView is a per-user subscription's seats: bought, assigned,
+// free, over the quantity, and the plan's seat policies.
+type seatCountsView struct{ seats.Summary }
+
 // subscriptionDetail is a subscription's page: the subscription, its
 // history and what the marketplaces and the seller did with it.
 type subscriptionDetail struct {
@@ -285,7 +289,7 @@ type subscriptionDetail struct {
 	Agreements   []agreementView   `json:"agreements"`
 	Operations   []operationView   `json:"operations"`
 	// Seats: per-user plans only (over > 0 flags seats beyond the quantity).
-	Seats *seats.Summary `json:"seats"`
+	Seats *seatCountsView `json:"seats"`
 	// Audit: who did what to it; empty for customer admins.
 	Audit []auditView `json:"audit"`
 	// AWSMeteringIdentity: the one identity AWS usage is sent under (never
@@ -301,7 +305,7 @@ type subscriptionDetail struct {
 func viewSubscriptionWith(sub *store.Subscription) subscriptionView {
 	v := viewSubscription(sub)
 	if sub.Customer != nil {
-		v.Customer = &ref{ID: sub.Customer.ID, Name: sub.Customer.Name}
+		v.Customer = &customerRef{ID: sub.Customer.ID, Name: sub.Customer.Name}
 	}
 	if sub.Offer != nil {
 		v.Offer = &offerRef{ID: sub.Offer.ID, Name: sub.Offer.Name, MarketplaceID: sub.Offer.MarketplaceID}
@@ -397,7 +401,7 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 		if err != nil {
 			return subscriptionDetail{}, err
 		}
-		out.Seats = &sm
+		out.Seats = &seatCountsView{sm}
 	}
 	if customerScope(currentUser(c)) == 0 {
 		rows, err := s.Store.SubscriptionAudit(ctx, id, 500)
@@ -418,11 +422,11 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 // subscriptionRecord is the marketplace's own record of a subscription:
 // Microsoft's (Record, ReadAt), or for AWS the messages stored for it.
 type subscriptionRecord struct {
-	Marketplace string          `json:"marketplace"`
-	Source      string          `json:"source"`
-	Record      json.RawMessage `json:"record,omitempty"`
-	ReadAt      *time.Time      `json:"read_at,omitempty"`
-	Messages    *[]inboxView    `json:"messages,omitempty"`
+	Marketplace string              `json:"marketplace"`
+	Source      string              `json:"source"`
+	Record      json.RawMessage     `json:"record,omitempty"`
+	ReadAt      *time.Time          `json:"read_at,omitempty"`
+	Messages    *[]inboxMessageView `json:"messages,omitempty"`
 }
 
 // subscriptionRaw is the marketplace's own record of a subscription:
@@ -453,7 +457,7 @@ func (s *Server) subscriptionRaw(c *gin.Context) (subscriptionRecord, error) {
 	if err != nil {
 		return subscriptionRecord{}, err
 	}
-	views := make([]inboxView, 0, len(msgs))
+	views := make([]inboxMessageView, 0, len(msgs))
 	for i := range msgs {
 		views = append(views, viewInbox(&msgs[i], true))
 	}
