@@ -23,6 +23,13 @@ type customerRowView struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
+// customerQuery names the customers list's query parameters.
+type customerQuery struct {
+	Q      string `form:"q"` // part of the name, e-mail, AWS account or tenant id
+	Limit  int    `form:"limit"`
+	Offset int    `form:"offset"`
+}
+
 // customerList is a page of customers.
 type customerList struct {
 	Items  []customerRowView `json:"items"`

@@ -43,6 +43,20 @@ func viewInbox(m *store.InboxMessage, withBody bool) inboxMessageView {
 	return v
 }
 
+// inboxQuery names the inbox list's query parameters.
+type inboxQuery struct {
+	Marketplace  string    `form:"marketplace"`
+	Status       string    `form:"status"`
+	Source       string    `form:"source"`
+	Action       string    `form:"action"`
+	Q            string    `form:"q"` // part of the deduplication key
+	From         time.Time `form:"from"`
+	To           time.Time `form:"to"`
+	Subscription uint      `form:"subscription"`
+	Limit        int       `form:"limit"`
+	Offset       int       `form:"offset"`
+}
+
 // inboxList is a page of inbound messages, without their bodies.
 type inboxList struct {
 	Items  []inboxMessageView `json:"items"`

@@ -313,6 +313,20 @@ type meteringRecordView struct {
 	Expiring            bool       `json:"expiring"`
 }
 
+// meteringRecordQuery names the records list's query parameters.
+type meteringRecordQuery struct {
+	Marketplace  string    `form:"marketplace"`
+	Subscription uint      `form:"subscription"`
+	Dimension    string    `form:"dimension"`
+	Status       string    `form:"status"`   // comma-separated statuses
+	Expiring     string    `form:"expiring"` // true: pending records near their deadline
+	From         time.Time `form:"from"`
+	To           time.Time `form:"to"`
+	Limit        int       `form:"limit"`
+	Offset       int       `form:"offset"`
+	Format       string    `form:"format"` // csv: the whole selection as a CSV file
+}
+
 // meteringRecordList is a page of hourly metering records.
 type meteringRecordList struct {
 	Items  []meteringRecordView `json:"items"`
@@ -411,6 +425,11 @@ type usageSeriesView struct {
 	Granularity string                  `json:"granularity"` // hour or day
 	From        time.Time               `json:"from"`
 	Series      map[string][]usagePoint `json:"series"`
+}
+
+// usageSeriesQuery names the usage chart's query parameter.
+type usageSeriesQuery struct {
+	Granularity string `form:"granularity"` // hour (default) or day
 }
 
 // usageSeries is the chart data: usage per dimension per hour or day.

@@ -80,6 +80,19 @@ type seatView struct {
 	seats.Item
 }
 
+// seatQuery names the seat list's query parameters.
+type seatQuery struct {
+	Q      string `form:"q"` // part of the e-mail, name or object id
+	Limit  int    `form:"limit"`
+	Offset int    `form:"offset"`
+}
+
+// seatImportQuery names the import's query parameters.
+type seatImportQuery struct {
+	Mode  string `form:"mode"`  // add (default) or replace
+	Apply string `form:"apply"` // true: apply; else a preview
+}
+
 // seatList is a page of a subscription's seats with its summary.
 type seatList struct {
 	Summary seatSummaryView `json:"summary"`

@@ -128,6 +128,27 @@ func parseSort(raw string) ([]store.SortField, error) {
 	return out, nil
 }
 
+// subscriptionQuery names the subscriptions list's query parameters
+// (parsed by listSubscriptions; this type describes them in the contract).
+type subscriptionQuery struct {
+	Marketplace string    `form:"marketplace"` // comma-separated: aws, azure
+	State       string    `form:"state"`       // comma-separated states
+	Offer       uint      `form:"offer"`
+	Plan        uint      `form:"plan"`
+	Customer    uint      `form:"customer"`
+	Q           string    `form:"q"`
+	Sort        string    `form:"sort"` // up to 3 fields, - for descending: -updated_at,id
+	Limit       int       `form:"limit"`
+	Offset      int       `form:"offset"`
+	Cursor      string    `form:"cursor"`
+	CreatedFrom time.Time `form:"created_from"`
+	CreatedTo   time.Time `form:"created_to"`
+	ChangedFrom time.Time `form:"changed_from"`
+	ChangedTo   time.Time `form:"changed_to"`
+	SeatBased   string    `form:"seat_based"` // true or false
+	Format      string    `form:"format"`     // csv: the whole set as a CSV file
+}
+
 // subscriptionList is a page of subscriptions.
 type subscriptionList struct {
 	Items      []subscriptionView `json:"items"`
