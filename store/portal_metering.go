@@ -68,8 +68,8 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]MeteringReco
 	return recs, total, err
 }
 
-// UsageHour is one hour of a subscription's usage of one dimension.
-type UsageHour struct {
+// HourlyUsage is one hour of a subscription's usage of one dimension.
+type HourlyUsage struct {
 	Dimension string
 	Hour      time.Time
 	Quantity  float64
@@ -78,8 +78,8 @@ type UsageHour struct {
 
 // UsageSince lists a subscription's non-zero usage hours from from on,
 // oldest first.
-func (s *Store) UsageSince(ctx context.Context, subID uint, from time.Time) ([]UsageHour, error) {
-	var rows []UsageHour
+func (s *Store) UsageSince(ctx context.Context, subID uint, from time.Time) ([]HourlyUsage, error) {
+	var rows []HourlyUsage
 	err := s.Reads(ctx).db.Table("usage_hours").Select("dimension, hour, quantity, sealed").
 		Where("subscription_id = ? AND hour >= ? AND quantity > 0", subID, from).Order("hour").Scan(&rows).Error
 	return rows, err
