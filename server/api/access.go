@@ -78,20 +78,9 @@ func (s *Server) accessCheck(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "dimension is longer than 256 characters")
 		return
 	}
-	q := s.Store.R.WithContext(c.Request.Context()).Preload("Customer").Preload("Offer").Preload("Plan")
-	// Every identity a subscription carries finds it. An AWS account id also
-	// finds the subscriptions of the customer it belongs to: a legacy
-	// buyer's account id may be known only from the registration, which
-	// stores it on the customer (SNS messages carry no account id).
-	cond := `aws_customer_account_id = ? OR aws_customer_identifier = ? OR aws_license_arn = ? OR azure_subscription_id = ? OR azure_tenant_id = ?
-		OR customer_id IN (SELECT id FROM customers WHERE aws_account_id = ? AND aws_account_id <> '')`
-	args := []any{customer, customer, customer, customer, customer, customer}
-	if id, err := strconv.ParseUint(customer, 10, 32); err == nil && len(customer) < 12 {
-		cond += " OR customer_id = ?"
-		args = append(args, id)
-	}
-	var subs []store.Subscription
-	if err := q.Where(cond, args...).Order("id").Limit(100).Find(&subs).Error; err != nil {
+	// Every identity a subscription carries finds it (see AccessCandidates).
+	subs, err := s.Store.AccessCandidates(c.Request.Context(), customer)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -107,16 +96,7 @@ func (s *Server) accessCheck(c *gin.Context) {
 			break
 		}
 	}
-	v := viewSubscription(best)
-	if best.Customer != nil {
-		v.Customer = &ref{ID: best.Customer.ID, Name: best.Customer.Name}
-	}
-	if best.Offer != nil {
-		v.Offer = &offerRef{ID: best.Offer.ID, Name: best.Offer.Name, MarketplaceID: best.Offer.MarketplaceID}
-	}
-	if best.Plan != nil {
-		v.Plan = &planRef{ID: best.Plan.ID, PlanID: best.Plan.PlanID, Name: best.Plan.Name}
-	}
+	v := viewSubscriptionWith(best)
 	allowed, reason := lifecycle.State(best.State).CanUse(), accessReasons[best.State]
 	out := gin.H{"subscription": v}
 	contract := best.Marketplace == "aws" && best.Offer != nil && best.Offer.Contract
@@ -137,8 +117,7 @@ func (s *Server) accessCheck(c *gin.Context) {
 		contract = false
 	}
 	if dimension != "" && allowed && contract {
-		var grants []store.Entitlement
-		err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ? AND dimension = ?", best.ID, dimension).Order("id").Find(&grants).Error
+		grants, err := s.Store.DimensionEntitlements(c.Request.Context(), best.ID, dimension)
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -231,27 +231,34 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// manualUsageInput is one usage figure entered in the portal.
+type manualUsageInput struct {
+	SubscriptionID uint    `json:"subscription_id"`
+	Dimension      string  `json:"dimension"`
+	Quantity       float64 `json:"quantity"`
+	Timestamp      string  `json:"timestamp"` // RFC 3339; empty: now
+}
+
+// usageResultView is what became of one usage event.
+type usageResultView struct {
+	metering.Result
+}
+
+// manualUsageAnswer is the outcome of a manual usage entry.
+type manualUsageAnswer struct {
+	Result usageResultView `json:"result"`
+}
+
 // manualUsage is the portal's usage entry for sellers who do not call the API.
-func (s *Server) manualUsage(c *gin.Context) {
+func (s *Server) manualUsage(c *gin.Context, in manualUsageInput) (manualUsageAnswer, error) {
 	if s.Meter == nil {
-		s.failCode(c, apperr.Unavailable, "metering is not running")
-		return
-	}
-	var in struct {
-		SubscriptionID uint    `json:"subscription_id"`
-		Dimension      string  `json:"dimension"`
-		Quantity       float64 `json:"quantity"`
-		Timestamp      string  `json:"timestamp"`
-	}
-	if !s.bindJSON(c, &in) {
-		return
+		return manualUsageAnswer{}, apperr.New(apperr.Unavailable, "metering is not running")
 	}
 	ts := s.Now()
 	if in.Timestamp != "" {
 		t, err := time.Parse(time.RFC3339, in.Timestamp)
 		if err != nil {
-			s.failCode(c, apperr.Invalid, "timestamp must be RFC 3339")
-			return
+			return manualUsageAnswer{}, apperr.New(apperr.Invalid, "timestamp must be RFC 3339")
 		}
 		ts = t
 	}
@@ -259,31 +266,37 @@ func (s *Server) manualUsage(c *gin.Context) {
 		Dimension: strings.TrimSpace(in.Dimension), Quantity: in.Quantity, Timestamp: ts}
 	res, err := s.Meter.Ingest(c.Request.Context(), nil, "manual", []metering.Event{ev})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return manualUsageAnswer{}, err
 	}
 	if res[0].Status != store.UsageAccepted {
-		s.failCode(c, apperr.Invalid, "%s", res[0].Reason)
-		return
+		return manualUsageAnswer{}, apperr.New(apperr.Invalid, "%s", res[0].Reason)
 	}
 	s.audit(c, currentUser(c), "metering.manual_usage", "subscription", in.SubscriptionID, nil, in)
-	c.JSON(http.StatusOK, gin.H{"result": res[0]})
+	return manualUsageAnswer{Result: usageResultView{res[0]}}, nil
 }
 
-func (s *Server) meteringHealth(c *gin.Context) {
+// meteringHealthView counts the records that need attention.
+type meteringHealthView struct {
+	metering.Health
+}
+
+// meteringHealthAnswer is the metering page's health figures.
+type meteringHealthAnswer struct {
+	Health meteringHealthView `json:"health"`
+}
+
+func (s *Server) meteringHealth(c *gin.Context) (meteringHealthAnswer, error) {
 	if s.Meter == nil {
-		s.failCode(c, apperr.Unavailable, "metering is not running")
-		return
+		return meteringHealthAnswer{}, apperr.New(apperr.Unavailable, "metering is not running")
 	}
 	h, err := s.Meter.HealthNow(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
-		return
+		return meteringHealthAnswer{}, err
 	}
-	c.JSON(http.StatusOK, gin.H{"health": h})
+	return meteringHealthAnswer{Health: meteringHealthView{h}}, nil
 }
 
-type recordView struct {
+type meteringRecordView struct {
 	ID                  uint       `json:"id"`
 	SubscriptionID      uint       `json:"subscription_id"`
 	Marketplace         string     `json:"marketplace"`
@@ -300,67 +313,62 @@ type recordView struct {
 	Expiring            bool       `json:"expiring"`
 }
 
-// listRecords is the table of hourly records (JSON, or CSV with format=csv).
-func (s *Server) listRecords(c *gin.Context) {
-	q := s.Store.R.WithContext(c.Request.Context()).Model(&store.MeteringRecord{})
-	if u := currentUser(c); customerScope(u) != 0 {
-		q = q.Where("subscription_id IN (?)", s.Store.R.Model(&store.Subscription{}).Select("id").Where("customer_id = ?", customerScope(u)))
-	}
+// meteringRecordQuery names the records list's query parameters.
+type meteringRecordQuery struct {
+	Marketplace  string    `form:"marketplace"`
+	Subscription uint      `form:"subscription"`
+	Dimension    string    `form:"dimension"`
+	Status       string    `form:"status"`   // comma-separated statuses
+	Expiring     string    `form:"expiring"` // true: pending records near their deadline
+	From         time.Time `form:"from"`
+	To           time.Time `form:"to"`
+	Limit        int       `form:"limit"`
+	Offset       int       `form:"offset"`
+	Format       string    `form:"format"` // csv: the whole selection as a CSV file
+}
+
+// meteringRecordList is a page of hourly metering records.
+type meteringRecordList struct {
+	Items  []meteringRecordView `json:"items"`
+	Total  int64                `json:"total"`
+	Limit  int                  `json:"limit"`
+	Offset int                  `json:"offset"`
+}
+
+// listRecords is the table of hourly records (JSON), or with format=csv
+// the whole selection as a CSV file, written by the handler itself.
+func (s *Server) listRecords(c *gin.Context) (meteringRecordList, error) {
 	p := params{c: c}
-	mp := p.oneOf("marketplace", []string{"aws", "azure"})
-	sub := p.id("subscription")
-	dim := p.text("dimension", 256)
-	statuses := p.list("status", store.RecordStatuses)
+	f := store.RecordFilter{
+		CustomerID:     customerScope(currentUser(c)),
+		Marketplace:    p.oneOf("marketplace", []string{"aws", "azure"}),
+		SubscriptionID: p.id("subscription"),
+		Dimension:      p.text("dimension", 256),
+		Statuses:       p.list("status", store.RecordStatuses),
+	}
 	expiring := p.oneOf("expiring", []string{"true", "false"}) == "true"
-	from, to := p.time("from"), p.time("to")
+	f.From, f.To = p.time("from"), p.time("to")
 	csvOut := c.Query("format") == "csv"
-	limit := p.intRange("limit", 100, 1, 1000)
-	offset := p.intRange("offset", 0, 0, maxOffset)
+	f.Limit = p.intRange("limit", 100, 1, 1000)
+	f.Offset = p.intRange("offset", 0, 0, maxOffset)
 	if p.err != nil {
-		s.fail(c, p.err)
-		return
-	}
-	if mp != "" {
-		q = q.Where("marketplace = ?", mp)
-	}
-	if sub != 0 {
-		q = q.Where("subscription_id = ?", sub)
-	}
-	if dim != "" {
-		q = q.Where("dimension = ?", dim)
-	}
-	if len(statuses) > 0 {
-		q = q.Where("status IN ?", statuses)
+		return meteringRecordList{}, p.err
 	}
 	if expiring {
 		// Pending, its deadline (24 hours, or AWS's month-end cutoff) near.
-		cond, args := metering.ExpiringBy(s.Now())
-		q = q.Where(cond, args...)
+		f.Expiring, f.ExpiringArgs = metering.ExpiringBy(s.Now())
 	}
-	if !from.IsZero() {
-		q = q.Where("hour >= ?", from)
+	if csvOut {
+		f.Limit, f.Offset, f.NoTotal = maxOffset, 0, true // the whole selection
 	}
-	if !to.IsZero() {
-		q = q.Where("hour < ?", to)
-	}
-	var total int64
-	if !csvOut {
-		if err := q.Count(&total).Error; err != nil {
-			s.fail(c, err)
-			return
-		}
-	} else {
-		limit, offset = maxOffset, 0 // the whole selection
-	}
-	var recs []store.MeteringRecord
-	if err := q.Order("hour DESC, id DESC").Limit(limit).Offset(offset).Find(&recs).Error; err != nil {
-		s.fail(c, err)
-		return
+	recs, total, err := s.Store.ListRecords(c.Request.Context(), f)
+	if err != nil {
+		return meteringRecordList{}, err
 	}
 	now := s.Now()
-	views := make([]recordView, 0, len(recs))
+	views := make([]meteringRecordView, 0, len(recs))
 	for _, r := range recs {
-		views = append(views, recordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
+		views = append(views, meteringRecordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
 			r.MarketplaceRecordID, r.Reason, r.Attempts, r.NextAttemptAt, r.SentAt, r.SettledAt,
 			r.Status == store.RecordPending && metering.Expiring(r.Marketplace, r.Hour, now)})
 	}
@@ -374,59 +382,65 @@ func (s *Server) listRecords(c *gin.Context) {
 				v.Hour.Format(time.RFC3339), strconv.FormatFloat(v.Quantity, 'f', -1, 64), v.Status, csvSafe(v.MarketplaceRecordID), csvSafe(v.Reason), strconv.Itoa(v.Attempts)})
 		}
 		w.Flush()
-		return
+		return meteringRecordList{}, nil
 	}
-	c.JSON(http.StatusOK, gin.H{"items": views, "total": total, "limit": limit, "offset": offset})
+	return meteringRecordList{Items: views, Total: total, Limit: f.Limit, Offset: f.Offset}, nil
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+// meteringRecordIDs names metering records.
+type meteringRecordIDs struct {
+	IDs []uint `json:"ids"`
+}
+
+// meteringRecordsRetried is how many records a retry queued.
+type meteringRecordsRetried struct {
+	Retried int64 `json:"retried"`
 }
 
 // retryRecords sends waiting or rejected records again now.
-func (s *Server) retryRecords(c *gin.Context) {
-	var in struct {
-		IDs []uint `json:"ids"`
-	}
-	if !s.bindJSON(c, &in) {
-		return
-	}
+func (s *Server) retryRecords(c *gin.Context, in meteringRecordIDs) (meteringRecordsRetried, error) {
 	if s.Meter == nil {
-		s.failCode(c, apperr.Unavailable, "metering is not running")
-		return
+		return meteringRecordsRetried{}, apperr.New(apperr.Unavailable, "metering is not running")
 	}
 	if len(in.IDs) == 0 || len(in.IDs) > 1000 {
-		s.failCode(c, apperr.Invalid, "ids: 1 to 1000 record ids")
-		return
+		return meteringRecordsRetried{}, apperr.New(apperr.Invalid, "ids: 1 to 1000 record ids")
 	}
 	n, err := s.Meter.Retry(c.Request.Context(), in.IDs)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return meteringRecordsRetried{}, err
 	}
 	s.audit(c, currentUser(c), "metering.retry", "records", 0, nil, in)
-	c.JSON(http.StatusOK, gin.H{"retried": n})
+	return meteringRecordsRetried{Retried: n}, nil
+}
+
+// usagePoint is a dimension's usage in one hour or day.
+type usagePoint struct {
+	At       time.Time `json:"at"`
+	Quantity float64   `json:"quantity"`
+}
+
+// usageSeriesView is a subscription's usage chart: per dimension, its
+// usage per hour (two days) or per day (thirty days).
+type usageSeriesView struct {
+	Granularity string                  `json:"granularity"` // hour or day
+	From        time.Time               `json:"from"`
+	Series      map[string][]usagePoint `json:"series"`
+}
+
+// usageSeriesQuery names the usage chart's query parameter.
+type usageSeriesQuery struct {
+	Granularity string `form:"granularity"` // hour (default) or day
 }
 
 // usageSeries is the chart data: usage per dimension per hour or day.
-func (s *Server) usageSeries(c *gin.Context) {
+func (s *Server) usageSeries(c *gin.Context) (usageSeriesView, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil {
-		s.failCode(c, apperr.Invalid, "subscription id must be a number")
-		return
+		return usageSeriesView{}, apperr.New(apperr.Invalid, "subscription id must be a number")
 	}
-	var sub store.Subscription
-	if err := s.Store.R.WithContext(c.Request.Context()).First(&sub, id).Error; err != nil {
-		s.failCode(c, apperr.NotFound, "no subscription %d", id)
-		return
-	}
-	if u := currentUser(c); customerScope(u) != 0 && (sub.CustomerID == nil || *sub.CustomerID != customerScope(u)) {
-		s.failCode(c, apperr.NotFound, "no subscription %d", id)
-		return
+	ctx := c.Request.Context()
+	if _, err := s.Store.ScopedSubscription(ctx, uint(id), customerScope(currentUser(c))); err != nil {
+		return usageSeriesView{}, apperr.New(apperr.NotFound, "no subscription %d", id)
 	}
 	day := c.DefaultQuery("granularity", "hour") == "day"
 	days := 2
@@ -434,22 +448,11 @@ func (s *Server) usageSeries(c *gin.Context) {
 		days = 30
 	}
 	from := s.Now().Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
-	var rows []struct {
-		Dimension string
-		Hour      time.Time
-		Quantity  float64
-		Sealed    bool
+	rows, err := s.Store.UsageSince(ctx, uint(id), from)
+	if err != nil {
+		return usageSeriesView{}, err
 	}
-	if err := s.Store.R.WithContext(c.Request.Context()).Table("usage_hours").Select("dimension, hour, quantity, sealed").
-		Where("subscription_id = ? AND hour >= ? AND quantity > 0", id, from).Order("hour").Scan(&rows).Error; err != nil {
-		s.fail(c, err)
-		return
-	}
-	type point struct {
-		At       time.Time `json:"at"`
-		Quantity float64   `json:"quantity"`
-	}
-	series := map[string][]point{}
+	series := map[string][]usagePoint{}
 	for _, r := range rows {
 		at := r.Hour.UTC()
 		if day {
@@ -459,9 +462,9 @@ func (s *Server) usageSeries(c *gin.Context) {
 		if n := len(ps); n > 0 && ps[n-1].At.Equal(at) {
 			ps[n-1].Quantity += r.Quantity
 		} else {
-			ps = append(ps, point{at, r.Quantity})
+			ps = append(ps, usagePoint{at, r.Quantity})
 		}
 		series[r.Dimension] = ps
 	}
-	c.JSON(http.StatusOK, gin.H{"granularity": map[bool]string{true: "day", false: "hour"}[day], "from": from, "series": series})
+	return usageSeriesView{Granularity: map[bool]string{true: "day", false: "hour"}[day], From: from, Series: series}, nil
 }

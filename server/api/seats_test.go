@@ -481,11 +481,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			hdr   map[string]string
 		}
 		table := map[string]route{
-			"GET /api/openapi.json":                                 {class: self}, // the portal API's document: no data
 			"POST /api/auth/login":                                  {class: self},
 			"POST /api/auth/logout":                                 {class: self},
 			"GET /api/auth/me":                                      {class: self},
 			"GET /api/auth/options":                                 {class: self},
+			"GET /api/openapi.json":                                 {class: self}, // public: describes the API, holds no data
 			"POST /api/auth/password":                               {class: self},
 			"POST /api/auth/login/2fa":                              {class: self},
 			"POST /api/auth/2fa/setup":                              {class: self},

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-type ref struct {
+type customerRef struct {
 	ID   uint   `json:"id"`
 	Name string `json:"name"`
 }
@@ -37,31 +36,31 @@ type planRef struct {
 }
 
 type subscriptionView struct {
-	ID                    uint       `json:"id"`
-	Marketplace           string     `json:"marketplace"`
-	State                 string     `json:"state"`
-	Name                  string     `json:"name"`
-	Customer              *ref       `json:"customer"`
-	Offer                 *offerRef  `json:"offer"`
-	Plan                  *planRef   `json:"plan"`
-	Quantity              int        `json:"quantity"`
-	AWSCustomerAccountID  string     `json:"aws_customer_account_id"`
-	AWSLicenseArn         string     `json:"aws_license_arn"`
-	AWSCustomerIdentifier string     `json:"aws_customer_identifier"`
-	AWSProductCode        string     `json:"aws_product_code"`
-	AWSOfferID            string     `json:"aws_offer_id"`
-	AzureSubscriptionID   string     `json:"azure_subscription_id"`
-	AzureTenantID         string     `json:"azure_tenant_id"`
-	TermStart             *time.Time `json:"term_start"`
-	TermEnd               *time.Time `json:"term_end"`
-	TermUnit              string     `json:"term_unit"`
-	FreeTrial             bool       `json:"free_trial"`
-	IsTest                bool       `json:"is_test"`
-	AutoRenew             bool       `json:"auto_renew"`
-	Version               int        `json:"version"`
-	StateChangedAt        time.Time  `json:"state_changed_at"`
-	CreatedAt             time.Time  `json:"created_at"`
-	UpdatedAt             time.Time  `json:"updated_at"`
+	ID                    uint         `json:"id"`
+	Marketplace           string       `json:"marketplace"`
+	State                 string       `json:"state"`
+	Name                  string       `json:"name"`
+	Customer              *customerRef `json:"customer"`
+	Offer                 *offerRef    `json:"offer"`
+	Plan                  *planRef     `json:"plan"`
+	Quantity              int          `json:"quantity"`
+	AWSCustomerAccountID  string       `json:"aws_customer_account_id"`
+	AWSLicenseArn         string       `json:"aws_license_arn"`
+	AWSCustomerIdentifier string       `json:"aws_customer_identifier"`
+	AWSProductCode        string       `json:"aws_product_code"`
+	AWSOfferID            string       `json:"aws_offer_id"`
+	AzureSubscriptionID   string       `json:"azure_subscription_id"`
+	AzureTenantID         string       `json:"azure_tenant_id"`
+	TermStart             *time.Time   `json:"term_start"`
+	TermEnd               *time.Time   `json:"term_end"`
+	TermUnit              string       `json:"term_unit"`
+	FreeTrial             bool         `json:"free_trial"`
+	IsTest                bool         `json:"is_test"`
+	AutoRenew             bool         `json:"auto_renew"`
+	Version               int          `json:"version"`
+	StateChangedAt        time.Time    `json:"state_changed_at"`
+	CreatedAt             time.Time    `json:"created_at"`
+	UpdatedAt             time.Time    `json:"updated_at"`
 }
 
 func viewSubscription(s *store.Subscription) subscriptionView {
@@ -78,7 +77,7 @@ func viewSubscription(s *store.Subscription) subscriptionView {
 func viewRow(r *store.SubscriptionRow) subscriptionView {
 	v := viewSubscription(&r.Subscription)
 	if r.CustomerID != nil {
-		v.Customer = &ref{ID: *r.CustomerID, Name: r.CustomerName}
+		v.Customer = &customerRef{ID: *r.CustomerID, Name: r.CustomerName}
 	}
 	if r.OfferID != nil {
 		v.Offer = &offerRef{ID: *r.OfferID, Name: r.OfferName, MarketplaceID: r.OfferMarketplaceID}
@@ -129,7 +128,39 @@ func parseSort(raw string) ([]store.SortField, error) {
 	return out, nil
 }
 
-func (s *Server) listSubscriptions(c *gin.Context) {
+// subscriptionQuery names the subscriptions list's query parameters
+// (parsed by listSubscriptions; this type describes them in the contract).
+type subscriptionQuery struct {
+	Marketplace string    `form:"marketplace"` // comma-separated: aws, azure
+	State       string    `form:"state"`       // comma-separated states
+	Offer       uint      `form:"offer"`
+	Plan        uint      `form:"plan"`
+	Customer    uint      `form:"customer"`
+	Q           string    `form:"q"`
+	Sort        string    `form:"sort"` // up to 3 fields, - for descending: -updated_at,id
+	Limit       int       `form:"limit"`
+	Offset      int       `form:"offset"`
+	Cursor      string    `form:"cursor"`
+	CreatedFrom time.Time `form:"created_from"`
+	CreatedTo   time.Time `form:"created_to"`
+	ChangedFrom time.Time `form:"changed_from"`
+	ChangedTo   time.Time `form:"changed_to"`
+	SeatBased   string    `form:"seat_based"` // true or false
+	Format      string    `form:"format"`     // csv: the whole set as a CSV file
+}
+
+// subscriptionList is a page of subscriptions.
+type subscriptionList struct {
+	Items      []subscriptionView `json:"items"`
+	Total      int64              `json:"total"`
+	Limit      int                `json:"limit"`
+	Offset     int                `json:"offset"`
+	NextCursor *string            `json:"next_cursor"` // null on the last page
+}
+
+// listSubscriptions is the subscriptions table (JSON), or with format=csv
+// the whole filtered set as a CSV file, streamed by the handler itself.
+func (s *Server) listSubscriptions(c *gin.Context) (subscriptionList, error) {
 	p := params{c: c}
 	f := store.SubscriptionFilter{
 		Marketplaces: p.list("marketplace", marketplaces),
@@ -148,47 +179,40 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		SeatBased:    p.oneOf("seat_based", []string{"true", "false"}) == "true",
 	}
 	if p.err != nil {
-		s.fail(c, p.err)
-		return
+		return subscriptionList{}, p.err
 	}
 	if f.Cursor != "" && f.Offset != 0 {
-		s.failCode(c, apperr.Invalid, "use either cursor or offset, not both")
-		return
+		return subscriptionList{}, apperr.New(apperr.Invalid, "use either cursor or offset, not both")
 	}
 	var err error
 	if f.Sort, err = parseSort(c.Query("sort")); err != nil {
-		s.fail(c, err)
-		return
+		return subscriptionList{}, err
 	}
 	if scope := customerScope(currentUser(c)); scope != 0 {
 		if f.CustomerID != 0 && f.CustomerID != scope {
-			s.failCode(c, apperr.NotFound, "customer %d does not exist", f.CustomerID)
-			return
+			return subscriptionList{}, apperr.New(apperr.NotFound, "customer %d does not exist", f.CustomerID)
 		}
 		f.CustomerID = scope
 	}
 	if c.Query("format") == "csv" {
 		s.subscriptionsCSV(c, f)
-		return
+		return subscriptionList{}, nil
 	}
 	page, err := s.Store.ListSubscriptions(c.Request.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
-		s.failCode(c, apperr.Invalid, "the cursor is invalid or belongs to another sort order")
-		return
+		return subscriptionList{}, apperr.New(apperr.Invalid, "the cursor is invalid or belongs to another sort order")
 	}
 	if err != nil {
-		s.fail(c, err)
-		return
+		return subscriptionList{}, err
 	}
-	items := make([]subscriptionView, 0, len(page.Items))
+	out := subscriptionList{Items: make([]subscriptionView, 0, len(page.Items)), Total: page.Total, Limit: f.Limit, Offset: f.Offset}
 	for i := range page.Items {
-		items = append(items, viewRow(&page.Items[i]))
+		out.Items = append(out.Items, viewRow(&page.Items[i]))
 	}
-	var next *string
 	if page.NextCursor != "" {
-		next = &page.NextCursor
+		out.NextCursor = &page.NextCursor
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": page.Total, "limit": f.Limit, "offset": f.Offset, "next_cursor": next})
+	return out, nil
 }
 
 // csvMaxRows bounds one export.
@@ -234,45 +258,75 @@ func (s *Server) subscriptionsCSV(c *gin.Context, f store.SubscriptionFilter) {
 }
 
 type timelineView struct {
-	ID        uint            `json:"id"`
-	At        time.Time       `json:"at"`
-	Kind      string          `json:"kind"`
-	Source    string          `json:"source"`
-	Summary   string          `json:"summary"`
-	FromState string          `json:"from_state"`
-	ToState   string          `json:"to_state"`
-	Actor     string          `json:"actor"`
-	Payload   json.RawMessage `json:"payload"`
-	InboxID   *uint           `json:"inbox_id"`
+	ID        uint             `json:"id"`
+	At        time.Time        `json:"at"`
+	Kind      string           `json:"kind"`
+	Source    string           `json:"source"`
+	Summary   string           `json:"summary"`
+	FromState string           `json:"from_state"`
+	ToState   string           `json:"to_state"`
+	Actor     string           `json:"actor"`
+	Payload   *json.RawMessage `json:"payload"`
+	InboxID   *uint            `json:"inbox_id"`
 }
 
-func (s *Server) getSubscription(c *gin.Context) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return
-	}
-	sub, err := s.Store.GetSubscription(c.Request.Context(), id)
-	if err == nil {
-		if scope := customerScope(currentUser(c)); scope != 0 && (sub.CustomerID == nil || *sub.CustomerID != scope) {
-			err = store.ErrNotFound // another customer's subscription does not exist for this user
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		s.failCode(c, apperr.NotFound, "subscription %d does not exist", id)
-		return
-	}
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	evs, err := s.Store.Timeline(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
+// entitlementView is one of a subscription's AWS entitlements.
+type entitlementView struct {
+	Dimension string     `json:"dimension"`
+	Kind      string     `json:"kind"`
+	Value     string     `json:"value"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// agreementView is one of a subscription's AWS agreements.
+type agreementView struct {
+	AgreementID         string     `json:"agreement_id"`
+	OfferID             string     `json:"offer_id"`
+	Intent              string     `json:"intent"`
+	Status              string     `json:"status"`
+	PreviousAgreementID string     `json:"previous_agreement_id,omitempty"`
+	StartsAt            *time.Time `json:"starts_at"`
+	EndsAt              *time.Time `json:"ends_at"`
+	EndedAt             *time.Time `json:"ended_at"`
+	DaysBeforeEnd       *int       `json:"days_before_end"`
+	AutoRenewal         *bool      `json:"auto_renewal"`
+	TermsStatus         string     `json:"terms_status"` // "" not read yet, read, unavailable (no Agreement Service), error
+	FreeTrialDays       *int       `json:"free_trial_days"`
+	FreeTrialEndsAt     *time.Time `json:"free_trial_ends_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+}
+
+// seatCountsView is a per-user subscription's seats: bought, assigned,
+// free, over the quantity, and the plan's seat policies.
+type seatCountsView struct{ seats.Summary }
+
+// subscriptionDetail is a subscription's page: the subscription, its
+// history and what the marketplaces and the seller did with it.
+type subscriptionDetail struct {
+	Subscription subscriptionView  `json:"subscription"`
+	Timeline     []timelineView    `json:"timeline"`
+	Entitlements []entitlementView `json:"entitlements"`
+	Agreements   []agreementView   `json:"agreements"`
+	Operations   []operationView   `json:"operations"`
+	// Seats: per-user plans only (over > 0 flags seats beyond the quantity).
+	Seats *seatCountsView `json:"seats"`
+	// Audit: who did what to it; empty for customer admins.
+	Audit []auditView `json:"audit"`
+	// AWSMeteringIdentity: the one identity AWS usage is sent under (never
+	// both models for one customer), what the next metering record will
+	// carry; AWS only.
+	AWSMeteringIdentity *awsmp.MeteringIdentity `json:"aws_metering_identity"`
+	// FreeTrial: AWS free trials, from the agreements' terms (GetAgreementTerms).
+	FreeTrial *awsmp.FreeTrial `json:"free_trial"`
+}
+
+// viewSubscriptionWith is a subscription's view with its customer, offer
+// and plan (when loaded).
+func viewSubscriptionWith(sub *store.Subscription) subscriptionView {
 	v := viewSubscription(sub)
 	if sub.Customer != nil {
-		v.Customer = &ref{ID: sub.Customer.ID, Name: sub.Customer.Name}
+		v.Customer = &customerRef{ID: sub.Customer.ID, Name: sub.Customer.Name}
 	}
 	if sub.Offer != nil {
 		v.Offer = &offerRef{ID: sub.Offer.ID, Name: sub.Offer.Name, MarketplaceID: sub.Offer.MarketplaceID}
@@ -280,149 +334,154 @@ func (s *Server) getSubscription(c *gin.Context) {
 	if sub.Plan != nil {
 		v.Plan = &planRef{ID: sub.Plan.ID, PlanID: sub.Plan.PlanID, Name: sub.Plan.Name}
 	}
-	tl := make([]timelineView, 0, len(evs))
-	for _, e := range evs {
-		var payload json.RawMessage
-		if e.Payload != "" {
-			if json.Valid([]byte(e.Payload)) {
-				payload = json.RawMessage(e.Payload)
-			} else {
-				b, _ := json.Marshal(e.Payload)
-				payload = b
-			}
+	return v
+}
+
+func viewTimeline(e *store.TimelineEvent) timelineView {
+	var payload *json.RawMessage // null when there is none
+	if e.Payload != "" {
+		p := json.RawMessage(e.Payload)
+		if !json.Valid(p) {
+			p, _ = json.Marshal(e.Payload)
 		}
-		tl = append(tl, timelineView{ID: e.ID, At: e.At, Kind: e.Kind, Source: e.Source, Summary: e.Summary,
-			FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID})
+		payload = &p
 	}
-	var ents []store.Entitlement
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("dimension, id").Find(&ents).Error; err != nil {
-		s.fail(c, err)
-		return
+	return timelineView{ID: e.ID, At: e.At, Kind: e.Kind, Source: e.Source, Summary: e.Summary,
+		FromState: e.FromState, ToState: e.ToState, Actor: e.Actor, Payload: payload, InboxID: e.InboxID}
+}
+
+func viewAgreement(a *store.AWSAgreement) agreementView {
+	var renew *bool
+	if a.AutoRenewal != "" {
+		b := a.AutoRenewal == "true"
+		renew = &b
 	}
-	type entView struct {
-		Dimension string     `json:"dimension"`
-		Kind      string     `json:"kind"`
-		Value     string     `json:"value"`
-		ExpiresAt *time.Time `json:"expires_at"`
-		UpdatedAt time.Time  `json:"updated_at"`
+	return agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
+		a.EndedAt, a.DaysBeforeEnd, renew, a.TermsStatus, a.FreeTrialDays, a.FreeTrialEndsAt, a.UpdatedAt}
+}
+
+// scopedSubscription loads the subscription named by the path's :id; a
+// subscription of another customer than a customer admin's own does not
+// exist for them.
+func (s *Server) scopedSubscription(c *gin.Context) (*store.Subscription, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return nil, err
 	}
-	ev := make([]entView, 0, len(ents))
+	sub, err := s.Store.ScopedSubscription(c.Request.Context(), id, customerScope(currentUser(c)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.NotFound, "subscription %d does not exist", id)
+	}
+	return sub, err
+}
+
+func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
+	sub, err := s.scopedSubscription(c)
+	if err != nil {
+		return subscriptionDetail{}, err
+	}
+	ctx, id := c.Request.Context(), sub.ID
+	evs, err := s.Store.Timeline(ctx, id)
+	if err != nil {
+		return subscriptionDetail{}, err
+	}
+	out := subscriptionDetail{Subscription: viewSubscriptionWith(sub), Timeline: make([]timelineView, 0, len(evs)), Audit: []auditView{}}
+	for i := range evs {
+		out.Timeline = append(out.Timeline, viewTimeline(&evs[i]))
+	}
+	ents, err := s.Store.SubscriptionEntitlements(ctx, id)
+	if err != nil {
+		return subscriptionDetail{}, err
+	}
+	out.Entitlements = make([]entitlementView, 0, len(ents))
 	for _, e := range ents {
-		ev = append(ev, entView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
+		out.Entitlements = append(out.Entitlements, entitlementView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
 	}
-	var ags []store.AWSAgreement
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at, id").Find(&ags).Error; err != nil {
-		s.fail(c, err)
-		return
+	ags, err := s.Store.SubscriptionAgreements(ctx, id)
+	if err != nil {
+		return subscriptionDetail{}, err
 	}
-	type agreementView struct {
-		AgreementID         string     `json:"agreement_id"`
-		OfferID             string     `json:"offer_id"`
-		Intent              string     `json:"intent"`
-		Status              string     `json:"status"`
-		PreviousAgreementID string     `json:"previous_agreement_id,omitempty"`
-		StartsAt            *time.Time `json:"starts_at"`
-		EndsAt              *time.Time `json:"ends_at"`
-		EndedAt             *time.Time `json:"ended_at"`
-		DaysBeforeEnd       *int       `json:"days_before_end"`
-		AutoRenewal         *bool      `json:"auto_renewal"`
-		TermsStatus         string     `json:"terms_status"` // "" not read yet, read, unavailable (no Agreement Service), error
-		FreeTrialDays       *int       `json:"free_trial_days"`
-		FreeTrialEndsAt     *time.Time `json:"free_trial_ends_at"`
-		UpdatedAt           time.Time  `json:"updated_at"`
+	out.Agreements = make([]agreementView, 0, len(ags))
+	for i := range ags {
+		out.Agreements = append(out.Agreements, viewAgreement(&ags[i]))
 	}
-	av := make([]agreementView, 0, len(ags))
-	for _, a := range ags {
-		var renew *bool
-		if a.AutoRenewal != "" {
-			b := a.AutoRenewal == "true"
-			renew = &b
-		}
-		av = append(av, agreementView{a.AgreementID, a.OfferID, a.Intent, a.Status, a.PreviousAgreementID, a.StartsAt, a.EndsAt,
-			a.EndedAt, a.DaysBeforeEnd, renew, a.TermsStatus, a.FreeTrialDays, a.FreeTrialEndsAt, a.UpdatedAt})
-	}
-	// AWS free trials, from the agreements' terms (GetAgreementTerms).
-	var trial *awsmp.FreeTrial
 	if sub.Marketplace == "aws" {
 		ft := awsmp.FreeTrialOf(ags, s.Now())
-		trial = &ft
+		out.FreeTrial = &ft
 	}
-	var ops []store.AzureOperation
-	if err := s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", id).Order("created_at DESC, id DESC").Limit(50).Find(&ops).Error; err != nil {
-		s.fail(c, err)
-		return
+	ops, err := s.Store.SubscriptionOperations(ctx, id, 50)
+	if err != nil {
+		return subscriptionDetail{}, err
 	}
-	ov := make([]operationView, 0, len(ops))
+	out.Operations = make([]operationView, 0, len(ops))
 	for i := range ops {
-		ov = append(ov, viewOperation(&ops[i]))
+		out.Operations = append(out.Operations, viewOperation(&ops[i]))
 	}
-	var seatSummary *seats.Summary
 	if sub.Plan != nil && sub.Plan.SeatBased {
-		sm, err := s.seats.Summary(c.Request.Context(), sub)
+		sm, err := s.seats.Summary(ctx, sub)
 		if err != nil {
-			s.fail(c, err)
-			return
+			return subscriptionDetail{}, err
 		}
-		seatSummary = &sm // over > 0 flags seats beyond the quantity for the seller
+		out.Seats = &seatCountsView{sm}
 	}
-	// Seller staff also see who did what to it (the audit log's entries).
-	audit := []auditView{}
 	if customerScope(currentUser(c)) == 0 {
-		var rows []store.AuditEntry
-		if err := s.Store.R.WithContext(c.Request.Context()).Where("target_type = ? AND target_id = ?", "subscription", strconv.FormatUint(uint64(id), 10)).
-			Order("at, id").Limit(500).Find(&rows).Error; err != nil {
-			s.fail(c, err)
-			return
+		rows, err := s.Store.SubscriptionAudit(ctx, id, 500)
+		if err != nil {
+			return subscriptionDetail{}, err
 		}
 		for _, r := range rows {
-			audit = append(audit, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
+			out.Audit = append(out.Audit, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
 		}
 	}
-	// The one identity AWS usage is sent under (never both models for one
-	// customer): what the next metering record will carry.
-	var metering *awsmp.MeteringIdentity
 	if sub.Marketplace == "aws" {
-		id := awsmp.MeteringIdentityFor(awsmp.OfferModel(sub), sub)
-		metering = &id
+		mi := awsmp.MeteringIdentityFor(awsmp.OfferModel(sub), sub)
+		out.AWSMeteringIdentity = &mi
 	}
-	c.JSON(http.StatusOK, gin.H{"subscription": v, "timeline": tl, "entitlements": ev, "agreements": av, "operations": ov, "seats": seatSummary,
-		"audit": audit, "aws_metering_identity": metering, "free_trial": trial})
+	return out, nil
+}
+
+// subscriptionRecord is the marketplace's own record of a subscription:
+// Microsoft's (Record, ReadAt), or for AWS the messages stored for it.
+type subscriptionRecord struct {
+	Marketplace string              `json:"marketplace"`
+	Source      string              `json:"source"`
+	Record      json.RawMessage     `json:"record,omitempty"`
+	ReadAt      *time.Time          `json:"read_at,omitempty"`
+	Messages    *[]inboxMessageView `json:"messages,omitempty"`
 }
 
 // subscriptionRaw is the marketplace's own record of a subscription:
 // Microsoft's Get subscription, read now; for AWS, which has no such call,
 // the inbound messages stored for it (registration, notifications), newest
 // first, with their bodies.
-func (s *Server) subscriptionRaw(c *gin.Context) {
-	sub, ok := s.scopedSubscription(c)
-	if !ok {
-		return
+func (s *Server) subscriptionRaw(c *gin.Context) (subscriptionRecord, error) {
+	sub, err := s.scopedSubscription(c)
+	if err != nil {
+		return subscriptionRecord{}, err
 	}
 	ctx := c.Request.Context()
-	out := gin.H{"marketplace": sub.Marketplace}
+	out := subscriptionRecord{Marketplace: sub.Marketplace}
 	if sub.Marketplace == "azure" {
 		if s.Azure == nil {
-			s.failCode(c, apperr.Unavailable, "Microsoft's marketplace is not configured on this instance")
-			return
+			return subscriptionRecord{}, apperr.New(apperr.Unavailable, "Microsoft's marketplace is not configured on this instance")
 		}
 		ms, err := s.Azure.Client.GetRaw(ctx, sub.AzureSubscriptionID)
 		if err != nil {
 			s.marketplaceFail(c, err)
-			return
+			return subscriptionRecord{}, nil
 		}
-		out["source"], out["record"], out["read_at"] = "Microsoft SaaS Fulfillment API: Get subscription", ms, s.Now().UTC()
-		c.JSON(http.StatusOK, out)
-		return
+		at := s.Now().UTC()
+		out.Source, out.Record, out.ReadAt = "Microsoft SaaS Fulfillment API: Get subscription", json.RawMessage(ms), &at
+		return out, nil
 	}
-	var msgs []store.InboxMessage
-	if err := s.Store.R.WithContext(ctx).Where("subscription_id = ?", sub.ID).Order("received_at DESC, id DESC").Limit(20).Find(&msgs).Error; err != nil {
-		s.fail(c, err)
-		return
+	msgs, err := s.Store.SubscriptionMessages(ctx, sub.ID, 20)
+	if err != nil {
+		return subscriptionRecord{}, err
 	}
-	views := make([]inboxView, 0, len(msgs))
+	views := make([]inboxMessageView, 0, len(msgs))
 	for i := range msgs {
 		views = append(views, viewInbox(&msgs[i], true))
 	}
-	out["source"], out["messages"] = "AWS Marketplace messages stored for this subscription (AWS has no API to read a subscription)", views
-	c.JSON(http.StatusOK, out)
+	out.Source, out.Messages = "AWS Marketplace messages stored for this subscription (AWS has no API to read a subscription)", &views
+	return out, nil
 }

@@ -4,17 +4,72 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
+
+// The catalog: offers and their plans, as the seller sells them on each
+// marketplace. Everyone signed in reads it; admins edit it.
+
+type offerView struct {
+	ID            uint       `json:"id"`
+	Marketplace   string     `json:"marketplace"`
+	Name          string     `json:"name"`
+	MarketplaceID string     `json:"marketplace_id"`
+	IdentityModel string     `json:"identity_model"`
+	Contract      bool       `json:"contract"`
+	Plans         []planView `json:"plans"`
+}
+
+type planView struct {
+	ID               uint            `json:"id"`
+	PlanID           string          `json:"plan_id"`
+	Name             string          `json:"name"`
+	SeatBased        bool            `json:"seat_based"`
+	Dimensions       json.RawMessage `json:"dimensions"`
+	ActivationPolicy string          `json:"activation_policy"`
+	// What a Microsoft customer may not change on their own; 0: no limit.
+	RejectPlanChange     bool `json:"reject_plan_change"`
+	RejectQuantityChange bool `json:"reject_quantity_change"`
+	MinQuantity          int  `json:"min_quantity"`
+	MaxQuantity          int  `json:"max_quantity"`
+	// Seats (per-user plans).
+	AllowOverAssignment bool   `json:"allow_over_assignment"`
+	AutoAssignSeats     bool   `json:"auto_assign_seats"`
+	OverQuantityPolicy  string `json:"over_quantity_policy"`
+	// NeedsReview: learned from the marketplace (a purchase of a plan not in
+	// the catalog); saving the plan marks it reviewed.
+	NeedsReview bool `json:"needs_review"`
+}
+
+func viewPlan(p *store.Plan) planView {
+	dims := json.RawMessage(p.Dimensions)
+	if !json.Valid(dims) {
+		dims = json.RawMessage("[]")
+	}
+	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
+		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
+		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
+}
+
+func (s *Server) listOffers(c *gin.Context) (list[offerView], error) {
+	offers, err := s.Store.ListOffers(c.Request.Context())
+	if err != nil {
+		return list[offerView]{}, err
+	}
+	out := make([]offerView, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, viewOffer(&o))
+	}
+	return list[offerView]{Items: out}, nil
+}
 
 var (
 	awsProductCode = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
@@ -57,28 +112,26 @@ func validOffer(o *store.Offer) error {
 	return nil
 }
 
-func (s *Server) createOffer(c *gin.Context) {
-	var in offerInput
-	if !s.bindJSON(c, &in) {
-		return
-	}
+// offerAnswer is one offer with its plans.
+type offerAnswer struct {
+	Offer offerView `json:"offer"`
+}
+
+func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error) {
 	now := s.Now().UTC()
 	o := store.Offer{CreatedAt: now, UpdatedAt: now}
 	applyOffer(&o, &in)
 	if err := validOffer(&o); err != nil {
-		s.failCode(c, apperr.Invalid, "%s", err.Error())
-		return
+		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
-	if err := s.Store.W.WithContext(c.Request.Context()).Create(&o).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			s.failCode(c, apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
-			return
+	if err := s.Store.CreateOffer(c.Request.Context(), &o); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return offerAnswer{}, apperr.New(apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
 		}
-		s.fail(c, err)
-		return
+		return offerAnswer{}, err
 	}
 	s.audit(c, currentUser(c), "offer.create", "offer", o.ID, nil, viewOffer(&o))
-	c.JSON(http.StatusCreated, gin.H{"offer": viewOffer(&o)})
+	return offerAnswer{Offer: viewOffer(&o)}, nil
 }
 
 // setIf copies a field a PATCH body gave (non-nil) onto the row.
@@ -108,38 +161,29 @@ func viewOffer(o *store.Offer) offerView {
 
 // updateOffer changes an offer's name, identity model or contract flag;
 // its marketplace and marketplace id identify it and do not change.
-func (s *Server) updateOffer(c *gin.Context) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return
-	}
-	var in offerInput
-	if !s.bindJSON(c, &in) {
-		return
+func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return offerAnswer{}, err
 	}
 	if in.Marketplace != nil || in.MarketplaceID != nil {
-		s.failCode(c, apperr.Invalid, "an offer's marketplace and marketplace_id identify it and cannot change: create another offer")
-		return
+		return offerAnswer{}, apperr.New(apperr.Invalid, "an offer's marketplace and marketplace_id identify it and cannot change: create another offer")
 	}
 	ctx := c.Request.Context()
-	var o store.Offer
-	if err := s.Store.W.WithContext(ctx).Preload("Plans").First(&o, id).Error; err != nil {
-		s.failCode(c, apperr.NotFound, "offer %d does not exist", id)
-		return
+	o, err := s.Store.OfferByID(ctx, id, true)
+	if err != nil {
+		return offerAnswer{}, apperr.New(apperr.NotFound, "offer %d does not exist", id)
 	}
-	before := viewOffer(&o)
-	applyOffer(&o, &in)
-	if err := validOffer(&o); err != nil {
-		s.failCode(c, apperr.Invalid, "%s", err.Error())
-		return
+	before := viewOffer(o)
+	applyOffer(o, &in)
+	if err := validOffer(o); err != nil {
+		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
-	if err := s.Store.W.WithContext(ctx).Model(&store.Offer{}).Where("id = ?", o.ID).Updates(map[string]any{"name": o.Name,
-		"identity_model": o.IdentityModel, "contract": o.Contract, "updated_at": s.Now().UTC()}).Error; err != nil {
-		s.fail(c, err)
-		return
+	if err := s.Store.UpdateOffer(ctx, o, s.Now().UTC()); err != nil {
+		return offerAnswer{}, err
 	}
-	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(&o))
-	c.JSON(http.StatusOK, gin.H{"offer": viewOffer(&o)})
+	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(o))
+	return offerAnswer{Offer: viewOffer(o)}, nil
 }
 
 type planInput struct {
@@ -204,82 +248,87 @@ func applyPlan(p *store.Plan, in *planInput) error {
 	return nil
 }
 
-func (s *Server) createPlan(c *gin.Context) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return
-	}
-	var in planInput
-	if !s.bindJSON(c, &in) {
-		return
+// planAnswer is one plan.
+type planAnswer struct {
+	Plan planView `json:"plan"`
+}
+
+func (s *Server) createPlan(c *gin.Context, in planInput) (planAnswer, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return planAnswer{}, err
 	}
 	ctx := c.Request.Context()
-	var o store.Offer
-	if err := s.Store.W.WithContext(ctx).First(&o, id).Error; err != nil {
-		s.failCode(c, apperr.NotFound, "offer %d does not exist", id)
-		return
+	o, err := s.Store.OfferByID(ctx, id, false)
+	if err != nil {
+		return planAnswer{}, apperr.New(apperr.NotFound, "offer %d does not exist", id)
 	}
 	now := s.Now().UTC()
 	p := store.Plan{OfferID: o.ID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic, OverQuantityPolicy: store.OverQuantityKeepAll,
 		CreatedAt: now, UpdatedAt: now}
 	if err := applyPlan(&p, &in); err != nil {
-		s.failCode(c, apperr.Invalid, "%s", err.Error())
-		return
+		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
-	if err := s.Store.W.WithContext(ctx).Create(&p).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			s.failCode(c, apperr.Conflict, "offer %s already has a plan %s", o.MarketplaceID, p.PlanID)
-			return
+	if err := s.Store.CreatePlan(ctx, &p); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return planAnswer{}, apperr.New(apperr.Conflict, "offer %s already has a plan %s", o.MarketplaceID, p.PlanID)
 		}
-		s.fail(c, err)
-		return
+		return planAnswer{}, err
 	}
 	s.audit(c, currentUser(c), "plan.create", "plan", p.ID, nil, viewPlan(&p))
-	c.JSON(http.StatusCreated, gin.H{"plan": viewPlan(&p)})
+	return planAnswer{Plan: viewPlan(&p)}, nil
 }
 
 // updatePlan changes a plan; its plan id identifies it at the marketplace
 // and does not change.
-func (s *Server) updatePlan(c *gin.Context) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return
-	}
-	var in planInput
-	if !s.bindJSON(c, &in) {
-		return
+func (s *Server) updatePlan(c *gin.Context, in planInput) (planAnswer, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return planAnswer{}, err
 	}
 	if in.PlanID != nil {
-		s.failCode(c, apperr.Invalid, "a plan's plan_id identifies it at the marketplace and cannot change: create another plan")
-		return
+		return planAnswer{}, apperr.New(apperr.Invalid, "a plan's plan_id identifies it at the marketplace and cannot change: create another plan")
 	}
-	s.savePlan(c, id, &in, "plan.update")
+	return s.savePlan(c, id, &in, "plan.update")
+}
+
+// planSeatsInput is a plan's seat policies (a PATCH: absent fields stay).
+type planSeatsInput struct {
+	SeatBased           *bool   `json:"seat_based"`
+	AllowOverAssignment *bool   `json:"allow_over_assignment"`
+	AutoAssignSeats     *bool   `json:"auto_assign_seats"`
+	OverQuantityPolicy  *string `json:"over_quantity_policy"`
+}
+
+// updatePlanSeats sets a plan's seat policies (admins): per-user or not,
+// over-assignment, auto-assignment on first check, and what the seat check
+// answers for seats over the quantity.
+func (s *Server) updatePlanSeats(c *gin.Context, in planSeatsInput) (planAnswer, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return planAnswer{}, err
+	}
+	return s.savePlan(c, id, &planInput{SeatBased: in.SeatBased, AllowOverAssignment: in.AllowOverAssignment,
+		AutoAssignSeats: in.AutoAssignSeats, OverQuantityPolicy: in.OverQuantityPolicy}, "plan.seats")
 }
 
 // savePlan applies a change to a plan, validates the result, stores it and
 // writes the audit entry.
-func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string) {
+func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string) (planAnswer, error) {
 	ctx := c.Request.Context()
-	var p store.Plan
-	if err := s.Store.W.WithContext(ctx).First(&p, id).Error; err != nil {
-		s.failCode(c, apperr.NotFound, "plan %d does not exist", id)
-		return
+	p, err := s.Store.PlanByID(ctx, id)
+	if err != nil {
+		return planAnswer{}, apperr.New(apperr.NotFound, "plan %d does not exist", id)
 	}
-	before := viewPlan(&p)
-	if err := applyPlan(&p, in); err != nil {
-		s.failCode(c, apperr.Invalid, "%s", err.Error())
-		return
+	before := viewPlan(p)
+	if err := applyPlan(p, in); err != nil {
+		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
 	p.UpdatedAt = s.Now().UTC()
 	p.NeedsReview = false // a seller saved it: reviewed
-	if err := s.Store.W.WithContext(ctx).Model(&store.Plan{}).Where("id = ?", p.ID).Updates(map[string]any{"needs_review": false,
-		"name": p.Name, "seat_based": p.SeatBased, "dimensions": p.Dimensions, "activation_policy": p.ActivationPolicy,
-		"reject_plan_change": p.RejectPlanChange, "reject_quantity_change": p.RejectQuantityChange, "min_quantity": p.MinQuantity,
-		"max_quantity": p.MaxQuantity, "allow_over_assignment": p.AllowOverAssignment, "auto_assign_seats": p.AutoAssignSeats,
-		"over_quantity_policy": p.OverQuantityPolicy, "updated_at": p.UpdatedAt}).Error; err != nil {
-		s.fail(c, err)
-		return
+	if err := s.Store.SavePlan(ctx, p); err != nil {
+		return planAnswer{}, err
 	}
-	s.audit(c, currentUser(c), action, "plan", p.ID, before, viewPlan(&p))
-	c.JSON(http.StatusOK, gin.H{"plan": viewPlan(&p)})
+	s.audit(c, currentUser(c), action, "plan", p.ID, before, viewPlan(p))
+	return planAnswer{Plan: viewPlan(p)}, nil
 }

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The queries behind the portal's metering pages.
+
+// RecordFilter selects hourly metering records.
+type RecordFilter struct {
+	CustomerID     uint // a customer admin's scope (0: every customer's)
+	Marketplace    string
+	SubscriptionID uint
+	Dimension      string
+	Statuses       []string
+	// Expiring, when set, is the SQL condition (with its arguments) of the
+	// records near their deadline, as the metering package defines it
+	// (metering.ExpiringBy).
+	Expiring     string
+	ExpiringArgs []any
+	From, To     time.Time // the record's hour, From inclusive, To exclusive (zero: open)
+	Limit        int
+	Offset       int
+	NoTotal      bool // skip counting the whole selection (an export)
+}
+
+// ListRecords lists metering records, newest hour first, and counts the
+// whole selection (unless NoTotal).
+func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]MeteringRecord, int64, error) {
+	db := s.Reads(ctx).db
+	q := db.Model(&MeteringRecord{})
+	if f.CustomerID != 0 {
+		q = q.Where("subscription_id IN (?)", db.Model(&Subscription{}).Select("id").Where("customer_id = ?", f.CustomerID))
+	}
+	if f.Marketplace != "" {
+		q = q.Where("marketplace = ?", f.Marketplace)
+	}
+	if f.SubscriptionID != 0 {
+		q = q.Where("subscription_id = ?", f.SubscriptionID)
+	}
+	if f.Dimension != "" {
+		q = q.Where("dimension = ?", f.Dimension)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if f.Expiring != "" {
+		q = q.Where(f.Expiring, f.ExpiringArgs...)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("hour >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("hour < ?", f.To)
+	}
+	q = q.Session(&gorm.Session{})
+	var total int64
+	if !f.NoTotal {
+		if err := q.Count(&total).Error; err != nil {
+			return nil, 0, err
+		}
+	}
+	var recs []MeteringRecord
+	err := q.Order("hour DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&recs).Error
+	return recs, total, err
+}
+
+// HourlyUsage is one hour of a subscription's usage of one dimension.
+type HourlyUsage struct {
+	Dimension string
+	Hour      time.Time
+	Quantity  float64
+	Sealed    bool
+}
+
+// UsageSince lists a subscription's non-zero usage hours from from on,
+// oldest first.
+func (s *Store) UsageSince(ctx context.Context, subID uint, from time.Time) ([]HourlyUsage, error) {
+	var rows []HourlyUsage
+	err := s.Reads(ctx).db.Table("usage_hours").Select("dimension, hour, quantity, sealed").
+		Where("subscription_id = ? AND hour >= ? AND quantity > 0", subID, from).Order("hour").Scan(&rows).Error
+	return rows, err
+}
