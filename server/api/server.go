@@ -61,6 +61,11 @@ type Deps struct {
 	// unless AzureInsecureWebhook (local emulators only) lets them in.
 	AzureWebhook         *azuremp.WebhookVerifier
 	AzureInsecureWebhook bool
+	// AzureWebhookReceived hands a new webhook call, stored in the inbox
+	// and answered, to the background job that confirms it with Get
+	// Operation and applies it (required with Azure; the job also retries
+	// failed calls, so a call is never lost when this is slow).
+	AzureWebhookReceived func(inboxID uint)
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
@@ -146,6 +151,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Azure != nil && d.AzureWebhookReceived == nil {
+		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureWebhookReceived)")
 	}
 	s := &Server{
 		Deps:     d,
