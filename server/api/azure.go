@@ -41,9 +41,6 @@ type AzureSignIn struct {
 	// the simulated Entra ID the buyer's browser signs in with, served
 	// under /sandbox/azure/entra.
 	SimulatedEntra http.Handler
-	// SandboxMail, in the sandbox without SMTP, keeps what Mail sent for
-	// the sandbox's buyer page.
-	SandboxMail *SandboxMail
 }
 
 // Session keys of a purchaser who signed in on the landing page but does

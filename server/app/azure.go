@@ -16,6 +16,7 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -129,7 +130,7 @@ const (
 // only, at the root of a host), also reachable under /sandbox/azure/entra
 // for the buyer's browser. Webhooks go to this server's own webhook URL,
 // signed like Entra's.
-func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, local string) (*sandboxEntra, error) {
+func startAzureSandbox(ctx context.Context, st *store.Store, sb *console.Console, local string) (*sandboxEntra, error) {
 	secret := auth.RandomToken(24)
 	entra, ep, err := startSimulatedEntra(ctx, sandboxTenant, sandboxClient, secret, local)
 	if err != nil {

@@ -153,10 +153,10 @@ func (w *wiring) jobList() []jobs.Job {
 				return nil
 			}})
 	}
-	if w.sb != nil && w.sb.api.AzureMarketplace != nil {
+	if w.sb != nil && w.sb.console.AzureMarketplace != nil {
 		// The simulated Microsoft marketplace completes its due operations
 		// and sends its webhooks.
-		mk := w.sb.api.AzureMarketplace
+		mk := w.sb.console.AzureMarketplace
 		list = append(list, jobs.Job{Name: jobSandboxAzure, Every: time.Second, Run: func(context.Context) error { mk.Tick(); return nil }})
 	}
 	return list

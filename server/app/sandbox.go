@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 )
 
 // SandboxAWSMeteredFile, in the data directory, is what the simulated AWS
@@ -18,7 +18,7 @@ const SandboxAWSMeteredFile = "sandbox-aws-metered.jsonl"
 
 // sandboxParts are the simulated marketplaces of sandbox mode.
 type sandboxParts struct {
-	api *api.Sandbox
+	console *console.Console
 }
 
 // sandboxEntra is the simulated Entra ID and where it is.
@@ -35,7 +35,7 @@ func (w *wiring) sandbox(ctx context.Context) error {
 		return nil
 	}
 	local := w.local
-	sb := &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
+	sb := &console.Console{Store: w.st, AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
 		AWSAgreements: awsfake.NewAgreementService(), Latency: w.cfg.SandboxLatency,
 		AWSQueueURL: local + "/sandbox/aws/sqs/000000000000/marketgate-sandbox-notifications"}
 	sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
@@ -55,7 +55,7 @@ func (w *wiring) sandbox(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.sb, w.entra = &sandboxParts{api: sb}, entra
+	w.sb, w.entra = &sandboxParts{console: sb}, entra
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -340,7 +341,7 @@ func (w *wiring) handler(context.Context) error {
 		Outbound: w.outbound,
 	}
 	if w.sb != nil {
-		deps.Sandbox = w.sb.api
+		deps.Sandbox = w.sb.console.Mount
 	}
 	if az := w.az; az != nil {
 		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
@@ -352,8 +353,8 @@ func (w *wiring) handler(context.Context) error {
 		case w.alertSvc.SMTP != nil:
 			az.signIn.Mail = w.alertSvc.SendMail // the beneficiary's invitation (purchaser of another tenant)
 		case w.sb != nil:
-			az.signIn.SandboxMail = &api.SandboxMail{} // shown on /sandbox/azure
-			az.signIn.Mail = az.signIn.SandboxMail.Send
+			w.sb.console.Mail = &console.Mail{} // shown on /sandbox/azure
+			az.signIn.Mail = w.sb.console.Mail.Send
 		}
 	}
 	var err error

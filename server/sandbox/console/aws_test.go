@@ -1,4 +1,4 @@
-package api_test
+package console_test
 
 import (
 	"context"
@@ -19,18 +19,19 @@ import (
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
 
-// sandboxEnv is `serve --sandbox` in a test: the simulated AWS served by
+// sandboxEnv is `serve --sandbox` in a test (the console mounted on the API): the simulated AWS served by
 // the server itself, the real SDK clients pointed at it, the real poller
 // reading its queue.
 type sandboxEnv struct {
 	t      *testing.T
 	st     *store.Store
 	h      http.Handler
-	sb     *api.Sandbox
+	sb     *console.Console
 	apiKey string
 	offers map[string]store.Offer
 	meter  *metering.Meter
@@ -41,7 +42,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	sb := &api.Sandbox{AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
+	sb := &console.Console{Store: st, AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
 		AWSQueueURL: srv.URL + "/sandbox/aws/sqs/000000000000/notifications"}
 	sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
 	client, err := awsmp.New(ctx, awsmp.Config{MeteringEndpoint: srv.URL + "/sandbox/aws/metering", SQSEndpoint: srv.URL + "/sandbox/aws/sqs",
@@ -53,7 +54,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	proc := &awsmp.Processor{Store: st, Log: log, AWS: client}
 	meter := &metering.Meter{Store: st, Log: log, Owner: "sandbox-test", AWS: client}
 	h, err = api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
-		Log: log, AWS: client, AWSEvents: proc, Meter: meter, Sandbox: sb, Info: api.Info{BaseURL: srv.URL}})
+		Log: log, AWS: client, AWSEvents: proc, Meter: meter, Sandbox: sb.Mount, Info: api.Info{BaseURL: srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +220,9 @@ func itoa(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 // access"). The subscription ends and stays ended, and the access check
 // refuses the customer.
 func TestSandboxCancelledContractStaysEnded(t *testing.T) {
-	old := api.SandboxCancelDelay
-	api.SandboxCancelDelay = 100 * time.Millisecond
-	t.Cleanup(func() { api.SandboxCancelDelay = old })
+	old := console.CancelDelay
+	console.CancelDelay = 100 * time.Millisecond
+	t.Cleanup(func() { console.CancelDelay = old })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newSandboxEnv(t, st)
 		for _, offer := range []string{"ca-contract", "legacy-contract"} {
@@ -273,9 +274,9 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 // dimensions only (§5; a tier's metered dimensions are consumption), a
 // SaaS subscription has none.
 func TestSandboxWalksEveryAWSCase(t *testing.T) {
-	old := api.SandboxCancelDelay
-	api.SandboxCancelDelay = 100 * time.Millisecond
-	t.Cleanup(func() { api.SandboxCancelDelay = old })
+	old := console.CancelDelay
+	console.CancelDelay = 100 * time.Millisecond
+	t.Cleanup(func() { console.CancelDelay = old })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newSandboxEnv(t, st)
 		shapes := func(sub store.Subscription) map[string]bool {
@@ -398,11 +399,11 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 //     account id; after unsubscribe-success ("revoke access") both refuse,
 //     and the contract stays ended.
 func TestSandboxLegacyBuyerIsOneSubscription(t *testing.T) {
-	old := api.SandboxCancelDelay
+	old := console.CancelDelay
 	// Long enough for the final usage to be sent after unsubscribe-pending,
 	// before the cancellation completes (AWS: about an hour).
-	api.SandboxCancelDelay = 1500 * time.Millisecond
-	t.Cleanup(func() { api.SandboxCancelDelay = old })
+	console.CancelDelay = 1500 * time.Millisecond
+	t.Cleanup(func() { console.CancelDelay = old })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newSandboxEnv(t, st)
