@@ -17,8 +17,8 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
-	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
