@@ -46,19 +46,7 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 	e := azureEndpoints{TenantID: c.Azure.TenantID, ClientID: c.Azure.ClientID, Secret: c.Azure.ClientSecret,
 		APIURL: c.Azure.APIURL, MeteringURL: c.Azure.MeteringURL, LoginURL: c.Azure.LoginURL}
 	if sb != nil {
-		// Each sandbox part steps aside when its real setting is given.
-		if e.TenantID == "" && e.ClientID == "" && e.Secret == "" {
-			e.TenantID, e.ClientID, e.Secret = sb.TenantID, sb.ClientID, sb.Secret
-		}
-		if e.APIURL == "" {
-			e.APIURL = sb.APIURL
-		}
-		if e.MeteringURL == "" {
-			e.MeteringURL = sb.MeteringURL
-		}
-		if e.LoginURL == "" {
-			e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
-		}
+		e.fillFrom(sb)
 	}
 	set := 0
 	for _, x := range []string{e.TenantID, e.ClientID, e.Secret} {
@@ -116,6 +104,23 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 		parts.webhook = azuremp.NewWebhookVerifier(e.TenantID, e.ClientID, login, entraHTTP)
 	}
 	return parts, nil
+}
+
+// fillFrom takes the simulated Microsoft's endpoints where no real
+// setting is given: each sandbox part steps aside when its setting is.
+func (e *azureEndpoints) fillFrom(sb *azureEndpoints) {
+	if e.TenantID == "" && e.ClientID == "" && e.Secret == "" {
+		e.TenantID, e.ClientID, e.Secret = sb.TenantID, sb.ClientID, sb.Secret
+	}
+	if e.APIURL == "" {
+		e.APIURL = sb.APIURL
+	}
+	if e.MeteringURL == "" {
+		e.MeteringURL = sb.MeteringURL
+	}
+	if e.LoginURL == "" {
+		e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
+	}
 }
 
 // The sandbox publisher's Entra identity (made up, stable across starts).

@@ -110,9 +110,10 @@ type OIDCConfig struct {
 	ClientSecret string            // --oidc-client-secret
 	RoleClaim    string            // --oidc-role-claim
 	RoleMap      map[string]string // --oidc-role-map, parsed (by Validate, with Issuer)
-	roleMapText  string
-	Name         string   // --oidc-name
-	Scopes       []string // --oidc-scopes
+	Name         string            // --oidc-name
+	Scopes       []string          // --oidc-scopes
+
+	roleMapText string // --oidc-role-map as given
 }
 
 // setting is one flag with its environment variable and the Config field
@@ -339,42 +340,61 @@ func (c *Config) Validate() error {
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
-	bad := func(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+	for _, check := range []func() error{c.checkMarketplaces, c.checkOIDC, c.checkSecrets} {
+		if err := check(); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkMarketplaces() error {
 	if c.AWS.SNSVerify && c.Sandbox {
-		return bad("--aws-sns-verify cannot be used with --sandbox: the simulated AWS does not sign its messages with SNS certificates")
+		return errors.New("--aws-sns-verify cannot be used with --sandbox: the simulated AWS does not sign its messages with SNS certificates")
 	}
 	if c.SMTP.Addr != "" && c.SMTP.From == "" {
-		return bad("--smtp-addr needs --smtp-from (the sender of e-mail alerts)")
+		return errors.New("--smtp-addr needs --smtp-from (the sender of e-mail alerts)")
 	}
 	if n := countSet(c.Azure.TenantID, c.Azure.ClientID, c.Azure.ClientSecret); n != 0 && n != 3 {
-		return bad("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")
+		return errors.New("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")
 	}
 	if c.Azure.SimulatedEntra && !c.Sandbox && c.Azure.LoginURL != "" {
-		return bad("--azure-simulated-entra replaces --azure-login-url: set one of them")
+		return errors.New("--azure-simulated-entra replaces --azure-login-url: set one of them")
 	}
-	if c.OIDC.Issuer != "" {
-		if u, err := url.Parse(c.OIDC.Issuer); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			return bad("--oidc-issuer must be the provider's issuer URL, not %q", c.OIDC.Issuer)
-		}
-		if c.OIDC.ClientID == "" || c.OIDC.ClientSecret == "" {
-			return bad("--oidc-issuer needs --oidc-client-id and --oidc-client-secret")
-		}
-		if c.OIDC.roleMapText != "" || c.OIDC.RoleMap == nil {
-			m, err := auth.ParseRoleMap(c.OIDC.roleMapText)
-			if err != nil {
-				return bad("--oidc-role-map: %w", err)
-			}
-			c.OIDC.RoleMap = m
-		}
+	return nil
+}
+
+// checkOIDC checks single sign-on's settings (only with an issuer) and
+// parses the role map.
+func (c *Config) checkOIDC() error {
+	if c.OIDC.Issuer == "" {
+		return nil
 	}
+	if u, err := url.Parse(c.OIDC.Issuer); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("--oidc-issuer must be the provider's issuer URL, not %q", c.OIDC.Issuer)
+	}
+	if c.OIDC.ClientID == "" || c.OIDC.ClientSecret == "" {
+		return errors.New("--oidc-issuer needs --oidc-client-id and --oidc-client-secret")
+	}
+	if c.OIDC.roleMapText != "" || c.OIDC.RoleMap == nil {
+		m, err := auth.ParseRoleMap(c.OIDC.roleMapText)
+		if err != nil {
+			return fmt.Errorf("--oidc-role-map: %w", err)
+		}
+		c.OIDC.RoleMap = m
+	}
+	return nil
+}
+
+func (c *Config) checkSecrets() error {
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
-		return bad("set both MARKETGATE_ADMIN_EMAIL and MARKETGATE_ADMIN_PASSWORD, or neither")
+		return errors.New("set both MARKETGATE_ADMIN_EMAIL and MARKETGATE_ADMIN_PASSWORD, or neither")
 	}
 	if c.AdminEmail != "" && !strings.Contains(c.AdminEmail, "@") {
-		return bad("MARKETGATE_ADMIN_EMAIL must be an e-mail address")
+		return errors.New("MARKETGATE_ADMIN_EMAIL must be an e-mail address")
 	}
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
-		return bad("MARKETGATE_SESSION_SECRET must have at least 32 characters")
+		return errors.New("MARKETGATE_SESSION_SECRET must have at least 32 characters")
 	}
 	return nil
 }

@@ -116,6 +116,14 @@ func (w *wiring) jobList() []jobs.Job {
 		// A long poll (20 s) after another; 1 s doubling to a minute after a failure.
 		list = append(list, jobs.Job{Name: jobAWSQueue + " " + q, Immediately: true, Backoff: time.Second, Run: p.Once})
 	}
+	return append(list, w.azureJobs()...)
+}
+
+// azureJobs are Microsoft's (none when it is not configured) and the
+// simulated Microsoft marketplace's.
+func (w *wiring) azureJobs() []jobs.Job {
+	var list []jobs.Job
+	st, log := w.st, w.log
 	if az := w.az; az != nil {
 		w.azureInbox = &pending{}
 		list = append(list,
