@@ -124,7 +124,8 @@ func start(ctx context.Context, cfg *Config, o IO, c *closers) (*Running, error)
 // gracefully and returns nil) or the server fails (its error).
 func (r *Running) Wait() error {
 	err := <-r.errc
-	if err == nil {
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		err = nil // the context ended, or Stop
 		r.log.Info("shutting down")
 	}
 	if serr := r.Stop(); err == nil {
@@ -291,12 +292,15 @@ func (w *wiring) marketplaces(ctx context.Context) error {
 	return err
 }
 
-// metering: the meter (sealing, sending, final records at a cancellation).
-func (w *wiring) metering(context.Context) error {
+// metering: the meter (its group-commit writer of usage events runs until
+// ctx ends; sealing and sending are jobs) and the final records at a
+// cancellation.
+func (w *wiring) metering(ctx context.Context) error {
 	w.meter = &metering.Meter{Store: w.st, Log: w.log, Grace: w.cfg.MeteringGrace, Claim: w.cfg.MeteringClaim, AWS: w.aws, Owner: w.owner}
 	if w.az != nil {
 		w.meter.Azure = w.az.proc.Client
 	}
+	w.meter.Start(ctx)
 	meter, log := w.meter, w.log
 	w.awsProc.Final = func(ctx context.Context, id uint) {
 		go func() {
