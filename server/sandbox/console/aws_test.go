@@ -275,7 +275,9 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 // SaaS subscription has none.
 func TestSandboxWalksEveryAWSCase(t *testing.T) {
 	old := console.CancelDelay
-	console.CancelDelay = 100 * time.Millisecond
+	// Long enough to see the pending cancellation before it completes
+	// under the race detector on a busy machine (100 ms was not).
+	console.CancelDelay = time.Second
 	t.Cleanup(func() { console.CancelDelay = old })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newSandboxEnv(t, st)
