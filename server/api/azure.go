@@ -42,9 +42,6 @@ type AzureSignIn struct {
 	// the simulated Entra ID the buyer's browser signs in with, served
 	// under /sandbox/azure/entra.
 	SimulatedEntra http.Handler
-	// SandboxMail, in the sandbox without SMTP, keeps what Mail sent for
-	// the sandbox's buyer page.
-	SandboxMail *SandboxMail
 }
 
 // Session keys of a purchaser who signed in on the landing page but does
@@ -492,16 +489,11 @@ func (s *Server) azureWebhook(c *gin.Context) {
 	} else {
 		c.JSON(http.StatusOK, gin.H{"status": "received"})
 	}
-	if ans.New {
-		// Confirmed with Get Operation after the answer; a refused change is
-		// only recorded (never approved), an accepted one is acted on.
-		go func(id uint) {
-			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			if m, err := s.Store.GetInbox(bg, id); err == nil {
-				_ = s.Azure.ProcessWebhook(bg, m)
-			}
-		}(ans.InboxID)
+	if ans.New && s.AzureWebhookReceived != nil {
+		// Confirmed with Get Operation after the answer, by the background
+		// job; a refused change is only recorded (never approved), an
+		// accepted one is acted on.
+		s.AzureWebhookReceived(ans.InboxID)
 	}
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -155,37 +154,13 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/auth/sso/callback", noStore, s.ssoCallback)
 
 	// The simulated Entra ID alone (--azure-simulated-entra, without the sandbox).
-	if s.AzureSignIn != nil && s.AzureSignIn.SimulatedEntra != nil && (s.Sandbox == nil || s.Sandbox.AzureMarketplace == nil) {
+	if s.AzureSignIn != nil && s.AzureSignIn.SimulatedEntra != nil && s.Sandbox == nil {
 		r.Any("/sandbox/azure/entra/*rest", noStore, gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.AzureSignIn.SimulatedEntra)))
 	}
 
 	// Sandbox only: simulated marketplaces and buyer pages.
 	if s.Sandbox != nil {
-		sb := r.Group("/sandbox", noStore)
-		metering, queues, ents := s.slow(gin.WrapH(s.Sandbox.AWSMetering)), gin.WrapH(s.Sandbox.AWSSQS), s.slow(gin.WrapH(s.Sandbox.AWSEntitlements))
-		sb.POST("/aws/entitlement", ents)
-		sb.POST("/aws/entitlement/*rest", ents)
-		if s.Sandbox.AWSAgreements != nil {
-			agreements := s.slow(gin.WrapH(s.Sandbox.AWSAgreements))
-			sb.POST("/aws/agreement", agreements)
-			sb.POST("/aws/agreement/*rest", agreements)
-		}
-		sb.POST("/aws/metering", metering)
-		sb.POST("/aws/metering/*rest", metering)
-		sb.POST("/aws/sqs", queues)
-		sb.POST("/aws/sqs/*rest", queues)
-		sb.GET("/aws", s.sandboxAWS)
-		sb.POST("/aws/subscribe", s.sandboxAWSSubscribe)
-		sb.POST("/aws/notify", s.sandboxAWSNotify)
-		if s.Sandbox.AzureMarketplace != nil {
-			msAPI := s.slow(gin.WrapH(http.StripPrefix("/sandbox/azure/api", s.Sandbox.AzureMarketplace)))
-			entra := gin.WrapH(http.StripPrefix("/sandbox/azure/entra", s.Sandbox.AzureEntra))
-			sb.Any("/azure/api/*rest", msAPI)
-			sb.Any("/azure/entra/*rest", entra)
-			sb.GET("/azure", s.sandboxAzure)
-			sb.POST("/azure/purchase", s.sandboxAzurePurchase)
-			sb.POST("/azure/act", s.sandboxAzureAct)
-		}
+		s.Sandbox(r.Group("/sandbox", noStore), pages{s})
 	}
 
 	r.NoMethod(func(c *gin.Context) {
@@ -198,18 +173,4 @@ func (s *Server) routes(r *gin.Engine) {
 		}
 		s.portal(c)
 	})
-}
-
-// slow adds the sandbox's configured latency to a simulated API.
-func (s *Server) slow(h gin.HandlerFunc) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if d := s.Sandbox.Latency; d > 0 {
-			select {
-			case <-time.After(d):
-			case <-c.Request.Context().Done():
-				return
-			}
-		}
-		h(c)
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -390,7 +391,7 @@ func TestSecurityHeadersPerPageType(t *testing.T) {
 		st := storetest.Open(t, store.SQLite)
 		e := newEnvWith(t, st, func(d *api.Deps) {
 			d.Portal, d.Info.BaseURL = portal, base
-			d.Sandbox = &api.Sandbox{AWSMetering: awsfake.NewMetering(nil)}
+			d.Sandbox = (&console.Console{Store: st, AWSMetering: awsfake.NewMetering(nil)}).Mount
 		})
 		b := &browser{e: e}
 		for name, path := range map[string]string{

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -25,8 +26,6 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
-	"github.com/marketgate/marketgate/server/sandbox/awsfake"
-	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
@@ -61,6 +60,11 @@ type Deps struct {
 	// unless AzureInsecureWebhook (local emulators only) lets them in.
 	AzureWebhook         *azuremp.WebhookVerifier
 	AzureInsecureWebhook bool
+	// AzureWebhookReceived hands a new webhook call, stored in the inbox
+	// and answered, to the background job that confirms it with Get
+	// Operation and applies it (required with Azure; the job also retries
+	// failed calls, so a call is never lost when this is slow).
+	AzureWebhookReceived func(inboxID uint)
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
@@ -97,26 +101,43 @@ type Deps struct {
 	MetricsToken     string
 	MetricsElsewhere bool
 
-	// Sandbox, in sandbox mode, holds the simulated marketplaces served
-	// under /sandbox.
-	Sandbox *Sandbox
+	// Sandbox, in sandbox mode, mounts the simulated marketplaces and the
+	// buyer pages under /sandbox (server/sandbox/console).
+	Sandbox Mount
 }
 
-// Sandbox is the simulated AWS Marketplace.
-type Sandbox struct {
-	AWSMetering     *awsfake.Metering         // under /sandbox/aws/metering
-	AWSSQS          *awsfake.SQS              // under /sandbox/aws/sqs
-	AWSEntitlements *awsfake.Entitlements     // under /sandbox/aws/entitlement
-	AWSAgreements   *awsfake.AgreementService // under /sandbox/aws/agreement (GetAgreementTerms); nil: none
-	AWSQueueURL     string                    // the queue AWS's notifications go to
+// Mount adds routes to the server's router (r is a group under a prefix),
+// behind the server's middleware: request ids, security headers, logs and
+// metrics. p renders pages the way the server's own pages are.
+type Mount func(r *gin.RouterGroup, p Pages)
 
-	// Latency is added to every call of the simulated marketplace APIs
-	// (metering, fulfillment, SQS), to measure and test under realistic delays.
-	Latency time.Duration
-
-	AzureEntra       *azurefake.Entra       // under /sandbox/azure/entra (the buyer's sign-in page)
-	AzureMarketplace *azurefake.Marketplace // under /sandbox/azure/api
+// Pages is what a mounted handler shares with the server: its
+// server-rendered pages, its errors and its cross-origin check.
+type Pages interface {
+	// RenderPage writes a page made by NewPage (never cached).
+	RenderPage(c *gin.Context, status int, t *template.Template, data map[string]any)
+	// Problem tells a person what happened and where to go back to.
+	Problem(c *gin.Context, status int, title, message, link, linkText string)
+	// Fail answers with err's client-facing form (internals logged).
+	Fail(c *gin.Context, err error)
+	// CheckOrigin refuses a cross-site form post.
+	CheckOrigin(r *http.Request) error
 }
+
+// NewPage makes a page in the server pages' layout.
+func NewPage(title, body string) *template.Template { return page(title, body) }
+
+// pages is the server's Pages.
+type pages struct{ s *Server }
+
+func (p pages) RenderPage(c *gin.Context, status int, t *template.Template, data map[string]any) {
+	p.s.renderPage(c, status, t, data)
+}
+func (p pages) Problem(c *gin.Context, status int, title, message, link, linkText string) {
+	p.s.problem(c, status, title, message, link, linkText)
+}
+func (p pages) Fail(c *gin.Context, err error)    { p.s.fail(c, err) }
+func (p pages) CheckOrigin(r *http.Request) error { return p.s.cop.Check(r) }
 
 // Server holds the handlers.
 type Server struct {
@@ -148,6 +169,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Azure != nil && d.AzureWebhookReceived == nil {
+		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureWebhookReceived)")
 	}
 	s := &Server{
 		Deps:     d,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
+	"github.com/marketgate/marketgate/server/sandbox/console"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -41,23 +41,12 @@ type azureEndpoints struct {
 
 // setupAzure reads the Microsoft settings. It returns nil parts when
 // Microsoft is not configured at all.
-func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb *azureEndpoints) (*azureParts, error) {
-	e := azureEndpoints{TenantID: v.str("azure-tenant-id"), ClientID: v.str("azure-client-id"), Secret: v.str("azure-client-secret"),
-		APIURL: v.str("azure-api-url"), MeteringURL: v.str("azure-metering-url"), LoginURL: v.str("azure-login-url")}
+func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints) (*azureParts, error) {
+	baseURL := c.BaseURL
+	e := azureEndpoints{TenantID: c.Azure.TenantID, ClientID: c.Azure.ClientID, Secret: c.Azure.ClientSecret,
+		APIURL: c.Azure.APIURL, MeteringURL: c.Azure.MeteringURL, LoginURL: c.Azure.LoginURL}
 	if sb != nil {
-		// Each sandbox part steps aside when its real setting is given.
-		if e.TenantID == "" && e.ClientID == "" && e.Secret == "" {
-			e.TenantID, e.ClientID, e.Secret = sb.TenantID, sb.ClientID, sb.Secret
-		}
-		if e.APIURL == "" {
-			e.APIURL = sb.APIURL
-		}
-		if e.MeteringURL == "" {
-			e.MeteringURL = sb.MeteringURL
-		}
-		if e.LoginURL == "" {
-			e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
-		}
+		e.fillFrom(sb)
 	}
 	set := 0
 	for _, x := range []string{e.TenantID, e.ClientID, e.Secret} {
@@ -71,10 +60,7 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 	if set != 3 {
 		return nil, usageError{errors.New("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")}
 	}
-	insecure, err := v.boolean("azure-webhook-insecure")
-	if err != nil {
-		return nil, usageError{err}
-	}
+	insecure := c.Azure.WebhookInsecure
 	apiURL := e.APIURL
 	if apiURL == "" {
 		apiURL = azuremp.DefaultAPIURL
@@ -82,10 +68,7 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 	if insecure && strings.HasPrefix(strings.ToLower(apiURL), "https://") {
 		return nil, usageError{errors.New("--azure-webhook-insecure is only for local emulators and is refused when the API URL is https")}
 	}
-	every, err := time.ParseDuration(v.str("azure-reconcile-interval"))
-	if err != nil || every < time.Minute {
-		return nil, usageError{fmt.Errorf("--azure-reconcile-interval must be a duration of at least 1m, not %q", v.str("azure-reconcile-interval"))}
-	}
+	every := c.Azure.ReconcileInterval
 	cfg := azuremp.Config{TenantID: e.TenantID, ClientID: e.ClientID, ClientSecret: e.Secret, APIURL: e.APIURL,
 		MeteringURL: e.MeteringURL, LoginURL: e.LoginURL, TokenAuthority: e.TokenAuthority}
 	var entraHTTP *http.Client
@@ -123,6 +106,23 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 	return parts, nil
 }
 
+// fillFrom takes the simulated Microsoft's endpoints where no real
+// setting is given: each sandbox part steps aside when its setting is.
+func (e *azureEndpoints) fillFrom(sb *azureEndpoints) {
+	if e.TenantID == "" && e.ClientID == "" && e.Secret == "" {
+		e.TenantID, e.ClientID, e.Secret = sb.TenantID, sb.ClientID, sb.Secret
+	}
+	if e.APIURL == "" {
+		e.APIURL = sb.APIURL
+	}
+	if e.MeteringURL == "" {
+		e.MeteringURL = sb.MeteringURL
+	}
+	if e.LoginURL == "" {
+		e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
+	}
+}
+
 // The sandbox publisher's Entra identity (made up, stable across starts).
 const (
 	sandboxTenant = "6d1f0c2e-5a4b-4c3d-9e8f-0a1b2c3d4e5f"
@@ -135,7 +135,7 @@ const (
 // only, at the root of a host), also reachable under /sandbox/azure/entra
 // for the buyer's browser. Webhooks go to this server's own webhook URL,
 // signed like Entra's.
-func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, local string) (*azureEndpoints, error) {
+func startAzureSandbox(ctx context.Context, st *store.Store, sb *console.Console, local string) (*sandboxEntra, error) {
 	secret := auth.RandomToken(24)
 	entra, ep, err := startSimulatedEntra(ctx, sandboxTenant, sandboxClient, secret, local)
 	if err != nil {
@@ -151,10 +151,9 @@ func startAzureSandbox(ctx context.Context, st *store.Store, sb *api.Sandbox, lo
 	if err := sandbox.ImportAzure(ctx, st, mk); err != nil {
 		return nil, err
 	}
-	go mk.Run(ctx, time.Second)
 	sb.AzureEntra, sb.AzureMarketplace = entra, mk
 	ep.APIURL, ep.MeteringURL = local+"/sandbox/azure/api", local+"/sandbox/azure/api"
-	return ep, nil
+	return &sandboxEntra{entra: entra, endpoints: ep}, nil
 }
 
 // startSimulatedEntra runs the simulated Entra ID on its own https
@@ -190,21 +189,17 @@ func startSimulatedEntra(ctx context.Context, tenant, client, secret, local stri
 // SaaS API emulator on a clean database. The publisher's app is the one
 // configured (--azure-tenant-id, --azure-client-id, --azure-client-secret),
 // or the sandbox's when none is.
-func startStandaloneEntra(ctx context.Context, v values, local string, log *slog.Logger) (*azurefake.Entra, *azureEndpoints, error) {
-	if v.str("azure-login-url") != "" {
-		return nil, nil, usageError{errors.New("--azure-simulated-entra replaces --azure-login-url: set one of them")}
-	}
-	tenant, client, secret := v.str("azure-tenant-id"), v.str("azure-client-id"), v.str("azure-client-secret")
+func startStandaloneEntra(ctx context.Context, c *Config, local string, log *slog.Logger) (*sandboxEntra, error) {
+	// Config.Validate refused --azure-login-url beside it, and a partial app.
+	tenant, client, secret := c.Azure.TenantID, c.Azure.ClientID, c.Azure.ClientSecret
 	if tenant == "" && client == "" && secret == "" {
 		tenant, client, secret = sandboxTenant, sandboxClient, auth.RandomToken(24)
-	} else if tenant == "" || client == "" || secret == "" {
-		return nil, nil, usageError{errors.New("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")}
 	}
 	entra, ep, err := startSimulatedEntra(ctx, tenant, client, secret, local)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	log.Warn("SIMULATED ENTRA ID IS ON (--azure-simulated-entra): anyone can sign in as any Microsoft user; use only offline, with an emulator",
 		"sign_in", local+"/sandbox/azure/entra", "tenant", tenant, "client_id", client)
-	return entra, ep, nil
+	return &sandboxEntra{entra: entra, endpoints: ep}, nil
 }

@@ -27,20 +27,12 @@ type Poller struct {
 	Observe func(err error)
 }
 
-// Run polls until ctx ends.
+// Run polls until ctx ends, waiting after a failed receive (1 s doubling
+// up to a minute). The server runs Once on its job runner instead.
 func (p *Poller) Run(ctx context.Context) {
-	wait := p.Wait
-	if wait == 0 {
-		wait = 20
-	}
 	backoff := time.Second
 	for ctx.Err() == nil {
-		out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(p.QueueURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
-		if p.Observe != nil && ctx.Err() == nil {
-			p.Observe(err)
-		}
-		if err != nil {
+		if err := p.Once(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -54,15 +46,34 @@ func (p *Poller) Run(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
-		for _, m := range out.Messages {
-			if err := p.Processor.Receive(ctx, aws.ToString(m.Body), aws.ToString(m.MessageId)); err != nil {
-				// Not stored: leave it in the queue; it comes back after its visibility timeout.
-				p.Log.Error("aws notification not stored; left in the queue", "queue", p.QueueURL, "err", err)
-				continue
-			}
-			if _, err := p.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(p.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				p.Log.Warn("sqs delete failed; the redelivery will be deduplicated", "err", err)
-			}
+	}
+}
+
+// Once long-polls the queue once and stores and deletes what it receives.
+// The error is the receive's (a message that is not stored is logged and
+// left in the queue).
+func (p *Poller) Once(ctx context.Context) error {
+	wait := p.Wait
+	if wait == 0 {
+		wait = 20
+	}
+	out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(p.QueueURL),
+		MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
+	if p.Observe != nil && ctx.Err() == nil {
+		p.Observe(err)
+	}
+	if err != nil {
+		return err
+	}
+	for _, m := range out.Messages {
+		if err := p.Processor.Receive(ctx, aws.ToString(m.Body), aws.ToString(m.MessageId)); err != nil {
+			// Not stored: leave it in the queue; it comes back after its visibility timeout.
+			p.Log.Error("aws notification not stored; left in the queue", "queue", p.QueueURL, "err", err)
+			continue
+		}
+		if _, err := p.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(p.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			p.Log.Warn("sqs delete failed; the redelivery will be deduplicated", "err", err)
 		}
 	}
+	return nil
 }

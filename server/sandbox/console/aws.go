@@ -1,4 +1,4 @@
-package api
+package console
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/marketgate/marketgate/server/api"
+
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
@@ -20,7 +22,7 @@ import (
 // goes through the same registration POST AWS would send, and the
 // simulated AWS puts the same notifications on the SQS queue that AWS would.
 
-var sandboxAWSPage = page("Sandbox: AWS buyer", `<h1>Sandbox: buy on AWS Marketplace</h1>
+var sandboxAWSPage = api.NewPage("Sandbox: AWS buyer", `<h1>Sandbox: buy on AWS Marketplace</h1>
 <p>Act as an AWS buyer. Subscribing sends your browser to this seller's registration URL with a fresh token, exactly as
 AWS Marketplace does, and AWS's notifications arrive on the notification queue: SNS messages (subscription and
 entitlement topics) for legacy products, EventBridge events for concurrent-agreement products. Contracts hold
@@ -51,7 +53,7 @@ advisory, disbursement paused).</p>
 <p class="muted">Cancelling takes the simulated AWS a few seconds (AWS: about an hour, for the final usage): then the
 cancellation completes, a contract's entitlements end, and metering for the buyer is refused (CustomerNotSubscribed).</p>`)
 
-var autoPostPage = page("Redirecting", `<h1>Redirecting to the seller…</h1>
+var autoPostPage = api.NewPage("Redirecting", `<h1>Redirecting to the seller…</h1>
 <form id="f" method="post" action="/marketplace/aws/register">
 <input type="hidden" name="x-amzn-marketplace-token" value="{{.Token}}">
 {{if .Trial}}<input type="hidden" name="x-amzn-marketplace-offer-type" value="free-trial">{{end}}
@@ -65,11 +67,11 @@ type sandboxTier struct {
 	Consumption  bool
 }
 
-func (s *Server) sandboxAWS(c *gin.Context) {
+func (s *Console) sandboxAWS(c *gin.Context) {
 	ctx := c.Request.Context()
 	offers, err := s.Store.ListOffers(ctx)
 	if err != nil {
-		s.fail(c, err)
+		s.pages.Fail(c, err)
 		return
 	}
 	type offerRow struct {
@@ -90,9 +92,9 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 		}
 		if o.Contract {
 			r.Kind = "contract"
-			var plans []store.Plan
-			if err := s.Store.R.WithContext(ctx).Where("offer_id = ?", o.ID).Order("id").Find(&plans).Error; err != nil {
-				s.fail(c, err)
+			plans, err := s.Store.SandboxPlans(ctx, o.ID)
+			if err != nil {
+				s.pages.Fail(c, err)
 				return
 			}
 			for _, p := range plans {
@@ -111,7 +113,7 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 	subs, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{Marketplaces: []string{"aws"}, Limit: 15,
 		Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 	if err != nil {
-		s.fail(c, err)
+		s.pages.Fail(c, err)
 		return
 	}
 	type row struct {
@@ -131,79 +133,79 @@ func (s *Server) sandboxAWS(c *gin.Context) {
 	for _, n := range awsfake.SandboxNotices {
 		notices = append(notices, n.DetailType)
 	}
-	s.renderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
+	s.pages.RenderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
 }
 
-// SandboxCancelDelay is how long the simulated AWS takes to complete a
+// CancelDelay is how long the simulated AWS takes to complete a
 // cancellation (AWS: about an hour), leaving time for the final usage.
-var SandboxCancelDelay = 5 * time.Second
+var CancelDelay = 5 * time.Second
 
 // sandboxSend puts a body on the sandbox queue, as AWS would.
-func (s *Server) sandboxSend(body string) {
-	s.Sandbox.AWSSQS.Send(s.Sandbox.AWSQueueURL, body)
+func (s *Console) sandboxSend(body string) {
+	s.AWSSQS.Send(s.AWSQueueURL, body)
 }
 
-// SandboxTrialDays is the free trial the sandbox's trial offers give.
-const SandboxTrialDays = 14
+// TrialDays is the free trial the sandbox's trial offers give.
+const TrialDays = 14
 
 // sandboxAgreement returns the running agreement of a concurrent-agreements
 // subscription; for one the sandbox never sold (seeded data) it makes one
 // up and links it with a License Updated, as AWS's first event would.
-func (s *Server) sandboxAgreement(c *gin.Context, sub *store.Subscription, id awsfake.Identity) string {
-	var ag store.AWSAgreement // the running agreement, else the last one (a renewal names it)
-	s.Store.R.WithContext(c.Request.Context()).Where("subscription_id = ?", sub.ID).Order("ended_at IS NOT NULL, id DESC").Limit(1).Find(&ag)
+func (s *Console) sandboxAgreement(c *gin.Context, sub *store.Subscription, id awsfake.Identity) string {
+	// the running agreement, else the last one (a renewal names it)
+	ag, _ := s.Store.SandboxLatestAgreement(c.Request.Context(), sub.ID)
 	if ag.AgreementID != "" {
 		return ag.AgreementID
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
-	if s.Sandbox.AWSAgreements != nil {
-		s.Sandbox.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
+	if s.AWSAgreements != nil {
+		s.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
 	}
-	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.Now()))
+	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.now()))
 	return agreement
 }
 
-func (s *Server) sandboxAWSSubscribe(c *gin.Context) {
-	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+func (s *Console) sandboxAWSSubscribe(c *gin.Context) {
+	if err := s.pages.CheckOrigin(c.Request); err != nil {
+		s.pages.Problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
 		return
 	}
 	id, err := strconv.ParseUint(c.PostForm("offer"), 10, 32)
-	var offer store.Offer
+	var offer *store.Offer
 	if err == nil {
-		err = s.Store.R.WithContext(c.Request.Context()).Preload("Plans").Where("id = ? AND marketplace = 'aws'", id).First(&offer).Error
+		offer, err = s.Store.SandboxOffer(c.Request.Context(), "aws", uint(id))
 	}
 	if err != nil {
-		s.problem(c, http.StatusBadRequest, "Unknown offer", "Choose an offer on the sandbox page.", "/sandbox/aws", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, "Unknown offer", "Choose an offer on the sandbox page.", "/sandbox/aws", "Back")
 		return
 	}
 	ident := awsfake.NewIdentity(offer.MarketplaceID, offer.IdentityModel == "concurrent_agreements")
 	trial := c.PostForm("trial") == "true" && !offer.Contract
-	now := s.Now()
+	now := s.now()
 	if offer.Contract {
 		units, err := strconv.Atoi(cmp.Or(c.PostForm("units"), "10"))
 		grants := contractGrants(offer.Plans, c.PostForm("plan"), units, now.AddDate(1, 0, 0))
 		if err != nil || units < 1 || units > 100000 || len(grants) == 0 {
-			s.problem(c, http.StatusBadRequest, "Choose a contract tier", "Choose one of the offer's contract tiers and from 1 to 100,000 units.", "/sandbox/aws", "Back")
+			s.pages.Problem(c, http.StatusBadRequest, "Choose a contract tier", "Choose one of the offer's contract tiers and from 1 to 100,000 units.", "/sandbox/aws", "Back")
 			return
 		}
-		s.Sandbox.AWSEntitlements.Set(ident, grants...)
+		s.AWSEntitlements.Set(ident, grants...)
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
-	if !ident.Legacy() && s.Sandbox.AWSAgreements != nil {
+	if !ident.Legacy() && s.AWSAgreements != nil {
 		// The terms the buyer accepted, as GetAgreementTerms answers them
 		// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
 		terms := awsfake.AgreementTerms{Start: now}
 		if trial {
-			terms.FreeTrialDays = SandboxTrialDays
+			terms.FreeTrialDays = TrialDays
 		}
-		s.Sandbox.AWSAgreements.SetTerms(agreement, terms)
+		s.AWSAgreements.SetTerms(agreement, terms)
 	}
-	token := s.Sandbox.AWSMetering.IssueToken(ident)
+	token := s.AWSMetering.IssueToken(ident)
 	for _, body := range awsfake.Purchase(ident, offer.Contract, trial, agreement, "offer-sandbox-"+offer.MarketplaceID, now) {
 		s.sandboxSend(body)
 	}
-	s.renderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
+	s.pages.RenderPage(c, http.StatusOK, autoPostPage, map[string]any{"Token": token, "Trial": trial})
 }
 
 // contractGrants is what a contract buys: the chosen tier's contract
@@ -229,15 +231,15 @@ func contractGrants(plans []store.Plan, planID string, units int, expires time.T
 	return out
 }
 
-func (s *Server) sandboxAWSNotify(c *gin.Context) {
-	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+func (s *Console) sandboxAWSNotify(c *gin.Context) {
+	if err := s.pages.CheckOrigin(c.Request); err != nil {
+		s.pages.Problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
 		return
 	}
 	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
 	sub, err := s.Store.GetSubscription(c.Request.Context(), uint(id))
 	if err != nil || sub.Marketplace != "aws" {
-		s.problem(c, http.StatusBadRequest, "Unknown subscription", "Choose a subscription on the sandbox page.", "/sandbox/aws", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, "Unknown subscription", "Choose a subscription on the sandbox page.", "/sandbox/aws", "Back")
 		return
 	}
 	ident := awsfake.Identity{CustomerAWSAccountID: sub.AWSCustomerAccountID, LicenseArn: sub.AWSLicenseArn,
@@ -247,15 +249,15 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 	// EventBridge (concurrent agreements) or SNS (legacy, even when the
 	// legacy buyer also has a license).
 	ca := !ident.Legacy()
-	now := s.Now()
+	now := s.now()
 	back := func(title, text string) {
-		s.problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
 	}
-	grants := s.Sandbox.AWSEntitlements.Of(ident)
+	grants := s.AWSEntitlements.Of(ident)
 	action := c.PostForm("action")
 	switch action {
 	case "subscribe-success":
-		s.Sandbox.AWSMetering.Subscribe(ident)
+		s.AWSMetering.Subscribe(ident)
 		if ca {
 			s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, s.sandboxAgreement(c, sub, ident), now))
 		} else {
@@ -269,7 +271,7 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, now))
 	case "cancel":
 		// AWS completes a cancellation about an hour later, after the
-		// seller's final usage; the sandbox does so after SandboxCancelDelay.
+		// seller's final usage; the sandbox does so after CancelDelay.
 		// Then the contract's grants end (GetEntitlements lists them
 		// expired) and metering is refused, before AWS says it is over.
 		agreement := ""
@@ -277,13 +279,13 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 			agreement = s.sandboxAgreement(c, sub, ident)
 		}
 		pending := awsfake.CancelRequested(ident, agreement, now)
-		final := awsfake.CancelCompleted(ident, contract, agreement, now.Add(SandboxCancelDelay))
+		final := awsfake.CancelCompleted(ident, contract, agreement, now.Add(CancelDelay))
 		for _, b := range pending {
 			s.sandboxSend(b)
 		}
-		time.AfterFunc(SandboxCancelDelay, func() {
-			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(SandboxCancelDelay))
-			s.Sandbox.AWSMetering.Unsubscribe(ident)
+		time.AfterFunc(CancelDelay, func() {
+			s.AWSEntitlements.Expire(ident, now.Add(CancelDelay))
+			s.AWSMetering.Unsubscribe(ident)
 			for _, b := range final {
 				s.sandboxSend(b)
 			}
@@ -308,13 +310,13 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 					grants[i].Value += 10
 				}
 			}
-			s.Sandbox.AWSEntitlements.Set(ident, grants...)
+			s.AWSEntitlements.Set(ident, grants...)
 			for _, b := range awsfake.ContractChanged(ident, agreement, now) {
 				s.sandboxSend(b)
 			}
 		case "expire":
-			s.Sandbox.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
-			s.Sandbox.AWSMetering.Unsubscribe(ident)
+			s.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
+			s.AWSMetering.Unsubscribe(ident)
 			if ca {
 				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "EXPIRED"}.Body(now))
 			} else {
@@ -334,8 +336,8 @@ func (s *Server) sandboxAWSNotify(c *gin.Context) {
 					renewed = append(renewed, g)
 				}
 			}
-			s.Sandbox.AWSEntitlements.Set(ident, renewed...)
-			s.Sandbox.AWSMetering.Subscribe(ident)
+			s.AWSEntitlements.Set(ident, renewed...)
+			s.AWSMetering.Subscribe(ident)
 			if ca {
 				next := "agmt-" + strings.ToLower(auth.RandomToken(12))
 				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: next, Intent: "RENEW",

@@ -1,4 +1,4 @@
-package api
+package console
 
 import (
 	"cmp"
@@ -11,9 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/marketgate/marketgate/server/api"
+
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
-	"github.com/marketgate/marketgate/store"
 )
 
 // The sandbox's Microsoft buyer page: a person acts as a customer of
@@ -21,7 +22,7 @@ import (
 // landing page with a fresh token; the customer-side changes go through
 // the simulated marketplace, which calls this seller's webhook.
 
-var sandboxAzurePage = page("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
+var sandboxAzurePage = api.NewPage("Sandbox: Microsoft buyer", `<h1>Sandbox: buy on Microsoft's marketplace</h1>
 <p>Act as a Microsoft customer. Purchasing sends your browser to this seller's landing page with a fresh purchase token,
 as Azure does after “Configure account”; you then sign in with the simulated Entra ID.</p>
 {{range .Offers}}<form method="post" action="/sandbox/azure/purchase" class="sandbox-item">
@@ -52,22 +53,22 @@ as Azure does after “Configure account”; you then sign in with the simulated
 <p class="muted">No mail server in the sandbox: the beneficiary's invitation (a purchase for another organisation) shows here.</p>
 {{range .Mails}}<details><summary>To {{.To}}: {{.Subject}}</summary><pre class="mail">{{.Text}}</pre></details>{{end}}{{end}}`)
 
-// SandboxMail keeps the e-mails Marketgate sent in the sandbox (where no
+// Mail keeps the e-mails Marketgate sent in the sandbox (where no
 // mail server is set up), newest first, for the buyer page to show: a
 // newcomer follows the beneficiary's invitation from there.
-type SandboxMail struct {
+type Mail struct {
 	mu   sync.Mutex
-	sent []SandboxMessage
+	sent []Message
 }
 
-// SandboxMessage is one e-mail the sandbox kept.
-type SandboxMessage struct{ To, Subject, Text string }
+// Message is one e-mail the sandbox kept.
+type Message struct{ To, Subject, Text string }
 
 // Send keeps one e-mail (the newest 20).
-func (m *SandboxMail) Send(_ context.Context, to, subject, text string) error {
+func (m *Mail) Send(_ context.Context, to, subject, text string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sent = append([]SandboxMessage{{to, subject, text}}, m.sent...)
+	m.sent = append([]Message{{to, subject, text}}, m.sent...)
 	if len(m.sent) > 20 {
 		m.sent = m.sent[:20]
 	}
@@ -75,22 +76,22 @@ func (m *SandboxMail) Send(_ context.Context, to, subject, text string) error {
 }
 
 // Sent returns the kept e-mails, newest first.
-func (m *SandboxMail) Sent() []SandboxMessage {
+func (m *Mail) Sent() []Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]SandboxMessage(nil), m.sent...)
+	return append([]Message(nil), m.sent...)
 }
 
-func (s *Server) sandboxAzure(c *gin.Context) {
+func (s *Console) sandboxAzure(c *gin.Context) {
 	ctx := c.Request.Context()
-	var offers []store.Offer
-	if err := s.Store.R.WithContext(ctx).Preload("Plans").Where("marketplace = 'azure'").Order("id").Find(&offers).Error; err != nil {
-		s.fail(c, err)
+	offers, err := s.Store.SandboxOffers(ctx, "azure")
+	if err != nil {
+		s.pages.Fail(c, err)
 		return
 	}
-	var subs []store.Subscription
-	if err := s.Store.R.WithContext(ctx).Where("marketplace = 'azure'").Order("updated_at DESC").Limit(40).Find(&subs).Error; err != nil {
-		s.fail(c, err)
+	subs, err := s.Store.SandboxRecentSubscriptions(ctx, "azure", 40)
+	if err != nil {
+		s.pages.Fail(c, err)
 		return
 	}
 	plans := map[string][]string{}
@@ -107,7 +108,7 @@ func (s *Server) sandboxAzure(c *gin.Context) {
 	}
 	var rows []row
 	for _, sub := range subs {
-		ms, ok := s.Sandbox.AzureMarketplace.Get(sub.AzureSubscriptionID)
+		ms, ok := s.AzureMarketplace.Get(sub.AzureSubscriptionID)
 		if !ok {
 			continue // seeded demo data the simulated marketplace never sold
 		}
@@ -116,25 +117,25 @@ func (s *Server) sandboxAzure(c *gin.Context) {
 			break
 		}
 	}
-	var mails []SandboxMessage
-	if s.AzureSignIn != nil && s.AzureSignIn.SandboxMail != nil {
-		mails = s.AzureSignIn.SandboxMail.Sent()
+	var mails []Message
+	if s.Mail != nil {
+		mails = s.Mail.Sent()
 		if len(mails) > 5 {
 			mails = mails[:5]
 		}
 	}
-	s.renderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message"), "Mails": mails})
+	s.pages.RenderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message"), "Mails": mails})
 }
 
-func (s *Server) sandboxAzurePurchase(c *gin.Context) {
-	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+func (s *Console) sandboxAzurePurchase(c *gin.Context) {
+	if err := s.pages.CheckOrigin(c.Request); err != nil {
+		s.pages.Problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
 		return
 	}
 	name := strings.TrimSpace(c.PostForm("name"))
 	org := strings.TrimSpace(c.PostForm("organization"))
 	if name == "" || len(name) > 100 || org == "" || len(org) > 100 {
-		s.problem(c, http.StatusBadRequest, "Name and organisation are required", "Fill in both fields on the sandbox page.", "/sandbox/azure", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, "Name and organisation are required", "Fill in both fields on the sandbox page.", "/sandbox/azure", "Back")
 		return
 	}
 	q, _ := strconv.Atoi(c.PostForm("quantity"))
@@ -151,38 +152,37 @@ func (s *Server) sandboxAzurePurchase(c *gin.Context) {
 	// administrator can sign in too, after the purchaser.
 	if b := strings.TrimSpace(c.PostForm("beneficiary")); b != "" {
 		if len(b) > 100 {
-			s.problem(c, http.StatusBadRequest, "The beneficiary's name is too long", "Up to 100 characters.", "/sandbox/azure", "Back")
+			s.pages.Problem(c, http.StatusBadRequest, "The beneficiary's name is too long", "Up to 100 characters.", "/sandbox/azure", "Back")
 			return
 		}
 		bdomain := strings.ToLower(strings.Join(strings.FieldsFunc(b, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
 		beneficiary = azurefake.Party{EmailID: "it@" + cmp.Or(bdomain, "beneficiary") + "-" + azuremp.NewGUID()[:4] + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 		subName = b + " subscription (bought by " + org + ")"
-		s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: b + " IT", Email: beneficiary.EmailID, TenantID: beneficiary.TenantID, ObjectID: beneficiary.ObjectID, Organization: b})
+		s.AzureEntra.AddUser(azurefake.User{Name: b + " IT", Email: beneficiary.EmailID, TenantID: beneficiary.TenantID, ObjectID: beneficiary.ObjectID, Organization: b})
 	}
 	// The buyer can sign in to the simulated Entra with one click (first in the list).
-	s.Sandbox.AzureEntra.AddUser(azurefake.User{Name: name, Email: email, TenantID: buyer.TenantID, ObjectID: buyer.ObjectID, Organization: org})
-	_, token, err := s.Sandbox.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, beneficiary, subName)
+	s.AzureEntra.AddUser(azurefake.User{Name: name, Email: email, TenantID: buyer.TenantID, ObjectID: buyer.ObjectID, Organization: org})
+	_, token, err := s.AzureMarketplace.Purchase(c.PostForm("offer"), c.PostForm("plan"), q, buyer, beneficiary, subName)
 	if err != nil {
-		s.problem(c, http.StatusBadRequest, "The purchase did not go through", err.Error(), "/sandbox/azure", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, "The purchase did not go through", err.Error(), "/sandbox/azure", "Back")
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/marketplace/azure/landing?token="+url.QueryEscape(token))
 }
 
-func (s *Server) sandboxAzureAct(c *gin.Context) {
-	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+func (s *Console) sandboxAzureAct(c *gin.Context) {
+	if err := s.pages.CheckOrigin(c.Request); err != nil {
+		s.pages.Problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
 		return
 	}
 	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
-	var sub store.Subscription
-	if err := s.Store.R.WithContext(c.Request.Context()).First(&sub, id).Error; err != nil || sub.Marketplace != "azure" {
-		s.problem(c, http.StatusBadRequest, "Unknown subscription", "Choose a subscription on the sandbox page.", "/sandbox/azure", "Back")
+	sub, err := s.Store.SandboxSubscription(c.Request.Context(), uint(id))
+	if err != nil || sub.Marketplace != "azure" {
+		s.pages.Problem(c, http.StatusBadRequest, "Unknown subscription", "Choose a subscription on the sandbox page.", "/sandbox/azure", "Back")
 		return
 	}
-	mk := s.Sandbox.AzureMarketplace
+	mk := s.AzureMarketplace
 	ms := sub.AzureSubscriptionID
-	var err error
 	action := c.PostForm("action")
 	switch action {
 	case "ChangePlan":
@@ -206,7 +206,7 @@ func (s *Server) sandboxAzureAct(c *gin.Context) {
 		}
 		err = terr
 	default:
-		s.problem(c, http.StatusBadRequest, "Unknown action", "Choose an action on the sandbox page.", "/sandbox/azure", "Back")
+		s.pages.Problem(c, http.StatusBadRequest, "Unknown action", "Choose an action on the sandbox page.", "/sandbox/azure", "Back")
 		return
 	}
 	msg := action + " sent: Microsoft called this seller's webhook."
