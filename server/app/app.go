@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/store"
 )
