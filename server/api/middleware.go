@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
@@ -181,15 +180,7 @@ func newHTTPMetrics(reg *prometheus.Registry, st *store.Store) (*httpMetrics, er
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration}
-	if sqlDB, err := st.W.DB(); err == nil {
-		cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "writer"))
-	}
-	if st.R != st.W {
-		if sqlDB, err := st.R.DB(); err == nil {
-			cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "reader"))
-		}
-	}
+	cs := append([]prometheus.Collector{m.requests, m.duration}, st.Collectors()...)
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
