@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/server/webhooks"
@@ -95,7 +93,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		if err != nil {
 			return p.retryLater(ctx, m, err)
 		}
-		return p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+		return p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
 			subID, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID)
 			return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, err
 		})
@@ -111,7 +109,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	}
 	var offer store.Offer
 	if n.ProductCode != "" {
-		if err := p.Store.R.WithContext(ctx).Where("marketplace = 'aws' AND marketplace_id = ?", n.ProductCode).Limit(1).Find(&offer).Error; err != nil {
+		if offer, err = p.Store.Reads(ctx).AWSOffer(n.ProductCode, false); err != nil {
 			return p.retryLater(ctx, m, err)
 		}
 	}
@@ -126,13 +124,13 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	}
 	var subID uint
 	final := false
-	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+	err = p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
 		ev := lifecycle.Event{Kind: n.Kind, At: n.At}
 		if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
 			// License Updated names the agreement; a Purchase Agreement
 			// Created that came first gave its term.
-			var ag store.AWSAgreement
-			if err := tx.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&ag).Error; err != nil {
+			ag, err := tx.AWSAgreement(n.Agreement.ID)
+			if err != nil {
 				return store.InboxOutcome{}, err
 			}
 			if ag.StartsAt != nil && ag.EndedAt == nil {
@@ -142,7 +140,7 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 				}
 			}
 		}
-		res, err := subscriptions.ApplyTx(tx, now, n.Ref, ev,
+		res, err := applyTx(tx, now, n.Ref, ev,
 			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
 			func(s *store.Subscription) {
 				if offer.ID != 0 {
@@ -174,8 +172,8 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 			upd["aws_offer_id"] = n.OfferIdentifier
 		}
 		if len(upd) > 0 {
-			upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
-			if err := tx.Model(&store.Subscription{}).Where("id = ?", s.ID).Updates(upd).Error; err != nil {
+			upd["updated_at"] = now
+			if err := tx.UpdateSubscription(s.ID, 0, upd); err != nil {
 				return store.InboxOutcome{}, err
 			}
 		}
@@ -199,8 +197,8 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 // (store.ApplyInbox). A failure keeps nothing and schedules a retry; an
 // attempt that another one beat (a redelivery racing the original, another
 // replica, a replay) keeps nothing either and is not an error.
-func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *gorm.DB) (store.InboxOutcome, error)) error {
-	err := p.Store.ApplyInbox(ctx, m, fn)
+func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *store.Tx) (store.InboxOutcome, error)) error {
+	err := p.Store.ApplyInboxTx(ctx, m, fn)
 	if errors.Is(err, store.ErrInboxTaken) {
 		p.Log.Info("aws notification already applied by another attempt", "inbox_id", m.ID)
 		return nil
@@ -249,7 +247,7 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		return nil, err
 	}
 	var subID uint
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err = p.Store.InTx(ctx, func(tx *store.Tx) error {
 		subID, err = p.applyEntitlementsTx(tx, p.Store.Now(), read, source, inboxID)
 		return err
 	})
@@ -265,7 +263,7 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 // only; a current grant means active, none means ended (the lifecycle rules
 // decide what a read may change). The read is AWS's truth at the time of
 // reading, so it is dated now.
-func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
+func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
 	ents, ref, productCode := read.ents, read.ref, read.productCode
 	current := false
 	var termEnd, lastEnd time.Time
@@ -299,12 +297,12 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 		}
 		note = "entitlements: " + strings.Join(parts, ", ")
 	}
-	var offer store.Offer
-	if err := tx.Preload("Plans").Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
+	offer, err := tx.AWSOffer(productCode, true)
+	if err != nil {
 		return 0, err
 	}
 	seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
-	res, err := subscriptions.ApplyTx(tx, now, ref,
+	res, err := applyTx(tx, now, ref,
 		lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
 			PlanID: seatPlan, Quantity: seats},
 		subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
@@ -321,11 +319,11 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 		return 0, errors.New("the entitlements created no subscription")
 	}
 	subID := res.Subscription.ID
-	var before []store.Entitlement
-	if err := tx.Where("subscription_id = ?", subID).Find(&before).Error; err != nil {
+	before, err := tx.AWSEntitlements(subID)
+	if err != nil {
 		return 0, err
 	}
-	if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
+	if err := tx.DeleteAWSEntitlements(subID); err != nil {
 		return 0, err
 	}
 	if entitlementsDiffer(before, ents) {
@@ -338,7 +336,7 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 			}
 			view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
 		}
-		if err := webhooks.EmitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
+		if err := emitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
 			map[string]any{"entitlements": view}); err != nil {
 			return 0, err
 		}
@@ -353,7 +351,7 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 			x := e.Expiration
 			row.ExpiresAt = &x
 		}
-		if err := tx.Create(&row).Error; err != nil {
+		if err := tx.AddAWSEntitlement(&row); err != nil {
 			return 0, err
 		}
 	}
@@ -441,10 +439,9 @@ func newerOffer(s *store.Subscription, offerID string, at time.Time) bool {
 }
 
 // setOffer stores a newer AWS offer id on a subscription.
-func setOffer(tx *gorm.DB, now time.Time, s *store.Subscription, offerID string, at time.Time) error {
+func setOffer(tx *store.Tx, now time.Time, s *store.Subscription, offerID string, at time.Time) error {
 	if !newerOffer(s, offerID, at) {
 		return nil
 	}
-	return tx.Model(&store.Subscription{}).Where("id = ?", s.ID).
-		Updates(map[string]any{"aws_offer_id": offerID, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+	return tx.UpdateSubscription(s.ID, 0, map[string]any{"aws_offer_id": offerID, "updated_at": now})
 }
