@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
@@ -255,28 +254,28 @@ func (w *awsWorld) finish(ctx context.Context, b awsBuyer, err error) error {
 	if err != nil {
 		return err
 	}
-	q := w.st.W.WithContext(ctx).Model(&store.Subscription{})
+	tx := w.st.Writes(ctx)
+	var sub *store.Subscription
 	if b.identity.Legacy() {
-		q = q.Where("aws_product_code = ? AND aws_customer_identifier = ?", b.identity.ProductCode, b.identity.CustomerIdentifier)
+		sub, err = tx.AWSSubscriptionByCustomerIdentifier(b.identity.ProductCode, b.identity.CustomerIdentifier)
 	} else {
-		q = q.Where("aws_customer_account_id = ? AND aws_license_arn = ?", b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
+		sub, err = tx.AWSSubscriptionByLicense(b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
 	}
-	var sub store.Subscription
-	if err := q.Session(&gorm.Session{}).Limit(1).Find(&sub).Error; err != nil {
+	if err != nil {
 		return err
 	}
-	if sub.ID == 0 {
+	if sub == nil {
 		return fmt.Errorf("the flows made no subscription for %+v", b.identity)
 	}
-	sub.CustomerID = &b.customer.ID
-	sub.Name = b.customer.Name + " – " + b.offer.Name
-	upd := map[string]any{"customer_id": b.customer.ID, "name": sub.Name, "is_test": b.isTest,
-		"search_text": store.SearchTextFor(&sub, &b.customer), "version": gorm.Expr("version + 1")}
+	// The seed keeps the time the flows last changed it (updated_at); the
+	// search digest follows the customer and the name.
+	upd := map[string]any{"customer_id": b.customer.ID, "name": b.customer.Name + " – " + b.offer.Name, "is_test": b.isTest,
+		"updated_at": sub.UpdatedAt}
 	if sub.PlanID == nil && !b.offer.Contract {
 		// A SaaS subscription meters its offer's dimensions from
 		// registration on; where the flows leave it without a plan the seed
 		// gives it the offer's, so the demo can be metered.
 		upd["plan_id"] = b.plan.ID
 	}
-	return w.st.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
+	return tx.UpdateSubscription(sub.ID, 0, upd)
 }
