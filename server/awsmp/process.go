@@ -72,21 +72,12 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		p.Log.Warn("aws notification unreadable", "inbox_id", m.ID, "err", err)
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
 	}
-	if p.SNS != nil && (n.Shape == "sns" || n.Shape == "sns-raw") {
-		verr := fmt.Errorf("%w: raw message delivery carries no signature; turn it off on the SQS subscription, or turn verification off", ErrSignature)
-		if n.Shape == "sns" {
-			verr = p.SNS.Verify(ctx, m.Body)
-		}
-		if errors.Is(verr, ErrSignature) {
-			p.Log.Warn("aws notification refused", "inbox_id", m.ID, "err", verr)
-			return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, verr.Error(), nil, nil)
-		}
-		if verr != nil {
-			return p.retryLater(ctx, m, verr)
-		}
+	if handled, err := p.checkSignature(ctx, m, n); handled {
+		return err
 	}
 	now := p.Store.Now()
-	if n.Refresh {
+	switch {
+	case n.Refresh:
 		// entitlement-updated: AWS's answer is read first, then applied and
 		// the message marked done in one transaction.
 		read, err := p.readEntitlements(ctx, n.Ref, n.ProductCode)
@@ -97,17 +88,42 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 			subID, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID)
 			return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, err
 		})
-	}
-	if n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "" {
+	case n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "":
 		return p.applyAgreement(ctx, m, n)
-	}
-	if n.Kind == "" && n.Note != nil {
+	case n.Kind == "" && n.Note != nil:
 		return p.applyNote(ctx, m, n)
-	}
-	if n.Kind == "" {
+	case n.Kind == "":
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
+	return p.applyEvent(ctx, m, n, now)
+}
+
+// checkSignature checks an SNS message's signature when verification is
+// on. handled says the message is dealt with (refused, or its retry
+// scheduled) and Apply returns err.
+func (p *Processor) checkSignature(ctx context.Context, m *store.InboxMessage, n Notification) (handled bool, err error) {
+	if p.SNS == nil || (n.Shape != "sns" && n.Shape != "sns-raw") {
+		return false, nil
+	}
+	verr := fmt.Errorf("%w: raw message delivery carries no signature; turn it off on the SQS subscription, or turn verification off", ErrSignature)
+	if n.Shape == "sns" {
+		verr = p.SNS.Verify(ctx, m.Body)
+	}
+	if errors.Is(verr, ErrSignature) {
+		p.Log.Warn("aws notification refused", "inbox_id", m.ID, "err", verr)
+		return true, p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, verr.Error(), nil, nil)
+	}
+	if verr != nil {
+		return true, p.retryLater(ctx, m, verr)
+	}
+	return false, nil
+}
+
+// applyEvent applies a lifecycle event (subscribe-success, unsubscribe,
+// License Updated, ...) to its subscription, creating it when new.
+func (p *Processor) applyEvent(ctx context.Context, m *store.InboxMessage, n Notification, now time.Time) error {
 	var offer store.Offer
+	var err error
 	if n.ProductCode != "" {
 		if offer, err = p.Store.Reads(ctx).AWSOffer(n.ProductCode, false); err != nil {
 			return p.retryLater(ctx, m, err)
@@ -125,62 +141,10 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	var subID uint
 	final := false
 	err = p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
-		ev := lifecycle.Event{Kind: n.Kind, At: n.At}
-		if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
-			// License Updated names the agreement; a Purchase Agreement
-			// Created that came first gave its term.
-			ag, err := tx.AWSAgreement(n.Agreement.ID)
-			if err != nil {
-				return store.InboxOutcome{}, err
-			}
-			if ag.StartsAt != nil && ag.EndedAt == nil {
-				ev.TermStart = *ag.StartsAt
-				if ag.EndsAt != nil {
-					ev.TermEnd = *ag.EndsAt
-				}
-			}
-		}
-		res, err := applyTx(tx, now, n.Ref, ev,
-			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
-			func(s *store.Subscription) {
-				if offer.ID != 0 {
-					s.OfferID = &offer.ID
-				}
-				s.AWSProductCode = n.ProductCode
-				s.FreeTrial = n.FreeTrial
-			})
+		var err error
+		subID, final, err = p.eventTx(tx, now, m, n, offer, read)
 		if err != nil {
 			return store.InboxOutcome{}, err
-		}
-		if res.Subscription == nil {
-			return store.InboxOutcome{}, errors.New("the event created no subscription")
-		}
-		s := res.Subscription
-		subID = s.ID
-		final = slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
-		if err := p.linkAgreement(tx, now, n, s.ID, subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}); err != nil {
-			return store.InboxOutcome{}, err
-		}
-		upd := map[string]any{}
-		if s.OfferID == nil && offer.ID != 0 {
-			upd["offer_id"] = offer.ID
-		}
-		if n.FreeTrial && !s.FreeTrial {
-			upd["free_trial"] = true
-		}
-		if newerOffer(s, n.OfferIdentifier, n.At) {
-			upd["aws_offer_id"] = n.OfferIdentifier
-		}
-		if len(upd) > 0 {
-			upd["updated_at"] = now
-			if err := tx.UpdateSubscription(s.ID, 0, upd); err != nil {
-				return store.InboxOutcome{}, err
-			}
-		}
-		if read != nil {
-			if _, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID); err != nil {
-				return store.InboxOutcome{}, err
-			}
 		}
 		return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, nil
 	})
@@ -191,6 +155,74 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		p.Final(ctx, subID)
 	}
 	return nil
+}
+
+// eventTx is applyEvent's transaction. It returns the subscription's id
+// and whether the customer's final usage must go out now.
+func (p *Processor) eventTx(tx *store.Tx, now time.Time, m *store.InboxMessage, n Notification, offer store.Offer, read *entitlementRead) (uint, bool, error) {
+	ev := lifecycle.Event{Kind: n.Kind, At: n.At}
+	if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
+		// License Updated names the agreement; a Purchase Agreement
+		// Created that came first gave its term.
+		ag, err := tx.AWSAgreement(n.Agreement.ID)
+		if err != nil {
+			return 0, false, err
+		}
+		if ag.StartsAt != nil && ag.EndedAt == nil {
+			ev.TermStart = *ag.StartsAt
+			if ag.EndsAt != nil {
+				ev.TermEnd = *ag.EndsAt
+			}
+		}
+	}
+	meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
+	res, err := applyTx(tx, now, n.Ref, ev, meta, func(s *store.Subscription) {
+		if offer.ID != 0 {
+			s.OfferID = &offer.ID
+		}
+		s.AWSProductCode = n.ProductCode
+		s.FreeTrial = n.FreeTrial
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if res.Subscription == nil {
+		return 0, false, errors.New("the event created no subscription")
+	}
+	s := res.Subscription
+	final := slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
+	if err := p.linkAgreement(tx, now, n, s.ID, meta); err != nil {
+		return 0, false, err
+	}
+	if err := completeFromEvent(tx, now, s, n, offer); err != nil {
+		return 0, false, err
+	}
+	if read != nil {
+		if _, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID); err != nil {
+			return 0, false, err
+		}
+	}
+	return s.ID, final, nil
+}
+
+// completeFromEvent adds what an event says and an existing subscription
+// lacks: its offer, the free-trial flag, a newer AWS offer id.
+func completeFromEvent(tx *store.Tx, now time.Time, s *store.Subscription, n Notification, offer store.Offer) error {
+	upd := map[string]any{}
+	if s.OfferID == nil && offer.ID != 0 {
+		upd["offer_id"] = offer.ID
+	}
+	if n.FreeTrial && !s.FreeTrial {
+		upd["free_trial"] = true
+	}
+	if newerOffer(s, n.OfferIdentifier, n.At) {
+		upd["aws_offer_id"] = n.OfferIdentifier
+	}
+	if len(upd) == 0 {
+		return nil
+	}
+	upd["updated_at"] = now
+	return tx.UpdateSubscription(s.ID, 0, upd)
 }
 
 // applyOnce applies a stored message and marks it done in one transaction
@@ -265,38 +297,9 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 // reading, so it is dated now.
 func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
 	ents, ref, productCode := read.ents, read.ref, read.productCode
-	current := false
-	var termEnd, lastEnd time.Time
-	for _, e := range ents {
-		if e.Current(now) {
-			current = true
-			if e.Expiration.After(termEnd) {
-				termEnd = e.Expiration
-			}
-		}
-		if e.Expiration.After(lastEnd) {
-			lastEnd = e.Expiration
-		}
-	}
-	if !current {
-		termEnd = lastEnd // when it ended
-	}
+	current, termEnd := entitlementTerm(ents, now)
 	payload, _ := json.Marshal(map[string]any{"entitlements": ents})
-	note := "no entitlements"
-	if len(ents) > 0 {
-		parts := make([]string, 0, len(ents))
-		for _, e := range ents {
-			p := e.Dimension + "=" + e.Value
-			if !e.Expiration.IsZero() {
-				p += " until " + e.Expiration.Format("2006-01-02")
-			}
-			if !e.Current(now) {
-				p += " (expired)"
-			}
-			parts = append(parts, p)
-		}
-		note = "entitlements: " + strings.Join(parts, ", ")
-	}
+	note := entitlementNote(ents, now)
 	offer, err := tx.AWSOffer(productCode, true)
 	if err != nil {
 		return 0, err
@@ -319,12 +322,59 @@ func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entit
 		return 0, errors.New("the entitlements created no subscription")
 	}
 	subID := res.Subscription.ID
+	return subID, storeEntitlements(tx, now, subID, ents)
+}
+
+// entitlementTerm says whether a read holds a current grant, and the term's
+// end: the latest current grant's expiry, or when the last grant ended.
+func entitlementTerm(ents []Entitlement, now time.Time) (bool, time.Time) {
+	current := false
+	var termEnd, lastEnd time.Time
+	for _, e := range ents {
+		if e.Current(now) {
+			current = true
+			if e.Expiration.After(termEnd) {
+				termEnd = e.Expiration
+			}
+		}
+		if e.Expiration.After(lastEnd) {
+			lastEnd = e.Expiration
+		}
+	}
+	if !current {
+		termEnd = lastEnd // when it ended
+	}
+	return current, termEnd
+}
+
+// entitlementNote is the timeline's summary of a read.
+func entitlementNote(ents []Entitlement, now time.Time) string {
+	if len(ents) == 0 {
+		return "no entitlements"
+	}
+	parts := make([]string, 0, len(ents))
+	for _, e := range ents {
+		p := e.Dimension + "=" + e.Value
+		if !e.Expiration.IsZero() {
+			p += " until " + e.Expiration.Format("2006-01-02")
+		}
+		if !e.Current(now) {
+			p += " (expired)"
+		}
+		parts = append(parts, p)
+	}
+	return "entitlements: " + strings.Join(parts, ", ")
+}
+
+// storeEntitlements replaces a subscription's stored entitlements with a
+// read, and emits entitlement.changed when the read changed them.
+func storeEntitlements(tx *store.Tx, now time.Time, subID uint, ents []Entitlement) error {
 	before, err := tx.AWSEntitlements(subID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := tx.DeleteAWSEntitlements(subID); err != nil {
-		return 0, err
+		return err
 	}
 	if entitlementsDiffer(before, ents) {
 		view := make([]map[string]any, len(ents))
@@ -338,7 +388,7 @@ func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entit
 		}
 		if err := emitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
 			map[string]any{"entitlements": view}); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	for _, e := range ents {
@@ -352,10 +402,10 @@ func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entit
 			row.ExpiresAt = &x
 		}
 		if err := tx.AddAWSEntitlement(&row); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return subID, nil
+	return nil
 }
 
 // entitlementsDiffer reports whether a GetEntitlements read changed what

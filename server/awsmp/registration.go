@@ -161,15 +161,11 @@ func (r *Registration) record(ctx context.Context, cust Customer, freeTrial bool
 		// made only after the subscription is ours (created, or locked for
 		// update on Postgres), so that registrations of one buyer racing
 		// each other (or a notification) make one customer, not one each.
-		findCustomer := func() (*uint, error) {
-			if cust.CustomerAWSAccountID == "" {
-				return nil, nil
+		var customerID *uint
+		if cust.CustomerAWSAccountID != "" {
+			if customerID, err = tx.CustomerIDByAWSAccount(cust.CustomerAWSAccountID); err != nil {
+				return err
 			}
-			return tx.CustomerIDByAWSAccount(cust.CustomerAWSAccountID)
-		}
-		customerID, err := findCustomer()
-		if err != nil {
-			return err
 		}
 		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
 		res, err := applyTx(tx, now, ResolvedRef(cust), lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
@@ -185,40 +181,48 @@ func (r *Registration) record(ctx context.Context, cust Customer, freeTrial bool
 		if err != nil {
 			return err
 		}
-		sub := res.Subscription
-		subID = sub.ID
-		upd := map[string]any{}
-		if sub.CustomerID == nil && cust.CustomerAWSAccountID != "" {
-			if customerID == nil {
-				if customerID, err = findCustomer(); err != nil {
-					return err
-				}
-			}
-			if customerID == nil {
-				id, err := tx.CreateAWSCustomer(cust.CustomerAWSAccountID, now)
-				if err != nil {
-					return err
-				}
-				customerID = &id
-			}
-			upd["customer_id"] = *customerID
-		}
-		if sub.OfferID == nil && offer.ID != 0 {
-			upd["offer_id"] = offer.ID
-		}
-		if sub.AWSProductCode == "" && cust.ProductCode != "" {
-			upd["aws_product_code"] = cust.ProductCode
-		}
-		if freeTrial && !sub.FreeTrial {
-			upd["free_trial"] = true
-		}
-		if len(upd) == 0 {
-			return nil
-		}
-		upd["updated_at"] = now
-		return tx.UpdateSubscription(sub.ID, 0, upd)
+		subID = res.Subscription.ID
+		return completeRegistration(tx, now, res.Subscription, cust, offer, freeTrial, customerID)
 	})
 	return subID, contract, err
+}
+
+// completeRegistration adds what ResolveCustomer said and a subscription
+// made earlier (by a notification) lacks: the account's customer (made
+// now when the account has none), the offer, the product code, the
+// free-trial flag. customerID is the account's customer found before.
+func completeRegistration(tx *store.Tx, now time.Time, sub *store.Subscription, cust Customer, offer store.Offer, freeTrial bool, customerID *uint) error {
+	upd := map[string]any{}
+	if sub.CustomerID == nil && cust.CustomerAWSAccountID != "" {
+		var err error
+		if customerID == nil {
+			if customerID, err = tx.CustomerIDByAWSAccount(cust.CustomerAWSAccountID); err != nil {
+				return err
+			}
+		}
+		if customerID == nil {
+			id, err := tx.CreateAWSCustomer(cust.CustomerAWSAccountID, now)
+			if err != nil {
+				return err
+			}
+			customerID = &id
+		}
+		upd["customer_id"] = *customerID
+	}
+	if sub.OfferID == nil && offer.ID != 0 {
+		upd["offer_id"] = offer.ID
+	}
+	if sub.AWSProductCode == "" && cust.ProductCode != "" {
+		upd["aws_product_code"] = cust.ProductCode
+	}
+	if freeTrial && !sub.FreeTrial {
+		upd["free_trial"] = true
+	}
+	if len(upd) == 0 {
+		return nil
+	}
+	upd["updated_at"] = now
+	return tx.UpdateSubscription(sub.ID, 0, upd)
 }
 
 // ResolvedRef is every identity ResolveCustomer gave. Legacy products get
