@@ -81,7 +81,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 		for i := range o.Plans {
 			o.Plans[i].ID = 0
 		}
-		if err := st.W.Create(&o).Error; err != nil {
+		if err := st.TestingDB(t).Create(&o).Error; err != nil {
 			t.Fatal(err)
 		}
 		offers[k] = o
@@ -113,7 +113,7 @@ var tokenField = regexp.MustCompile(`name="x-amzn-marketplace-token" value="([^"
 func (e *sandboxEnv) buy(offer, plan string) store.Subscription {
 	e.t.Helper()
 	var before int64
-	e.st.R.Model(&store.Subscription{}).Count(&before)
+	e.st.TestingReadDB(e.t).Model(&store.Subscription{}).Count(&before)
 	rec := e.post("/sandbox/aws/subscribe", url.Values{"offer": {itoa(e.offers[offer].ID)}, "plan": {plan}, "units": {"10"}, "trial": {"false"}}, nil)
 	m := tokenField.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 200 || m == nil {
@@ -130,9 +130,9 @@ func (e *sandboxEnv) buy(offer, plan string) store.Subscription {
 	}
 	e.settle()
 	var subs []store.Subscription
-	e.st.R.Preload("Plan").Where("aws_product_code = ?", e.offers[offer].MarketplaceID).Order("id DESC").Find(&subs)
+	e.st.TestingReadDB(e.t).Preload("Plan").Where("aws_product_code = ?", e.offers[offer].MarketplaceID).Order("id DESC").Find(&subs)
 	var after int64
-	e.st.R.Model(&store.Subscription{}).Count(&after)
+	e.st.TestingReadDB(e.t).Model(&store.Subscription{}).Count(&after)
 	if len(subs) == 0 || after != before+1 {
 		e.t.Fatalf("one purchase made %d subscriptions", after-before)
 	}
@@ -154,13 +154,13 @@ func (e *sandboxEnv) settle() {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var open int64
-		e.st.R.Model(&store.InboxMessage{}).Where("source = 'aws_sqs' AND status IN ?", []string{store.InboxReceived, store.InboxFailed}).Count(&open)
+		e.st.TestingReadDB(e.t).Model(&store.InboxMessage{}).Where("source = 'aws_sqs' AND status IN ?", []string{store.InboxReceived, store.InboxFailed}).Count(&open)
 		if e.sb.AWSSQS.Len(e.sb.AWSQueueURL) == 0 && open == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
 			var failed []store.InboxMessage
-			e.st.R.Where("status = ?", store.InboxFailed).Find(&failed)
+			e.st.TestingReadDB(e.t).Where("status = ?", store.InboxFailed).Find(&failed)
 			e.t.Fatalf("the queue did not settle: %d queued, %d open (%+v)", e.sb.AWSSQS.Len(e.sb.AWSQueueURL), open, failed)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -173,10 +173,10 @@ func (e *sandboxEnv) waitState(id uint, state string) store.Subscription {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var s store.Subscription
-		e.st.R.Preload("Plan").First(&s, id)
+		e.st.TestingReadDB(e.t).Preload("Plan").First(&s, id)
 		if s.State == state {
 			e.settle()
-			e.st.R.Preload("Plan").First(&s, id)
+			e.st.TestingReadDB(e.t).Preload("Plan").First(&s, id)
 			return s
 		}
 		if time.Now().After(deadline) {
@@ -204,7 +204,7 @@ func (e *sandboxEnv) access(customer string) (allowed bool, reason string) {
 
 func (e *sandboxEnv) timeline(id uint) []store.TimelineEvent {
 	var tl []store.TimelineEvent
-	e.st.R.Where("subscription_id = ?", id).Order("id").Find(&tl)
+	e.st.TestingReadDB(e.t).Where("subscription_id = ?", id).Order("id").Find(&tl)
 	return tl
 }
 
@@ -232,7 +232,7 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 					t.Fatalf("bought: %s, %d seats", sub.State, sub.Quantity)
 				}
 				e.act(sub, "upgrade")
-				e.st.R.First(&sub, sub.ID)
+				e.st.TestingReadDB(t).First(&sub, sub.ID)
 				if sub.Quantity != 20 {
 					t.Fatalf("raised to %d seats, want 20", sub.Quantity)
 				}
@@ -253,7 +253,7 @@ func TestSandboxCancelledContractStaysEnded(t *testing.T) {
 				}
 				// What AWS answers now: the grant, expired.
 				var ents []store.Entitlement
-				e.st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+				e.st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 				for _, g := range ents {
 					if g.Current(time.Now()) {
 						t.Fatalf("a current grant after the cancellation: %+v", g)
@@ -280,7 +280,7 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 		e := newSandboxEnv(t, st)
 		shapes := func(sub store.Subscription) map[string]bool {
 			var msgs []store.InboxMessage
-			e.st.R.Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
+			e.st.TestingReadDB(t).Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
 			out := map[string]bool{}
 			for _, m := range msgs {
 				n, err := awsmp.ParseNotification(m.Body, "x")
@@ -293,7 +293,7 @@ func TestSandboxWalksEveryAWSCase(t *testing.T) {
 		}
 		grants := func(sub store.Subscription) map[string]string {
 			var ents []store.Entitlement
-			e.st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+			e.st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 			out := map[string]string{}
 			for _, g := range ents {
 				out[g.Dimension] = g.Value
@@ -423,15 +423,15 @@ func TestSandboxLegacyBuyerIsOneSubscription(t *testing.T) {
 						sub.AWSCustomerIdentifier, sub.AWSCustomerAccountID, sub.AWSLicenseArn, sub.AWSProductCode)
 				}
 				var byLicense, byCustomer []store.Subscription
-				st.R.Where("aws_customer_account_id = ? AND aws_license_arn = ?", sub.AWSCustomerAccountID, sub.AWSLicenseArn).Find(&byLicense)
-				st.R.Where("aws_product_code = ? AND aws_customer_identifier = ?", sub.AWSProductCode, sub.AWSCustomerIdentifier).Find(&byCustomer)
+				st.TestingReadDB(t).Where("aws_customer_account_id = ? AND aws_license_arn = ?", sub.AWSCustomerAccountID, sub.AWSLicenseArn).Find(&byLicense)
+				st.TestingReadDB(t).Where("aws_product_code = ? AND aws_customer_identifier = ?", sub.AWSProductCode, sub.AWSCustomerIdentifier).Find(&byCustomer)
 				if len(byLicense) != 1 || len(byCustomer) != 1 || byLicense[0].ID != sub.ID || byCustomer[0].ID != sub.ID {
 					t.Fatalf("by license %d subscriptions, by customer identifier %d; want both the one bought", len(byLicense), len(byCustomer))
 				}
 				// The messages were SNS only, on the subscription (and for a
 				// contract the entitlement) topic; none names a license.
 				var msgs []store.InboxMessage
-				st.R.Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
+				st.TestingReadDB(t).Where("subscription_id = ? AND source = 'aws_sqs'", sub.ID).Find(&msgs)
 				if len(msgs) == 0 {
 					t.Fatal("no notification reached the subscription")
 				}
@@ -442,7 +442,7 @@ func TestSandboxLegacyBuyerIsOneSubscription(t *testing.T) {
 					}
 				}
 				var ents []store.Entitlement
-				st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+				st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 				got := map[string]string{}
 				for _, g := range ents {
 					got[g.Dimension] = g.Value
@@ -527,7 +527,7 @@ func TestSandboxLegacyBuyerIsOneSubscription(t *testing.T) {
 				sub = e.waitState(sub.ID, "ended")
 				check(false)
 				e.settle()
-				st.R.First(&sub, sub.ID)
+				st.TestingReadDB(t).First(&sub, sub.ID)
 				if sub.State != "ended" {
 					t.Fatalf("after the cancellation: %s", sub.State)
 				}
