@@ -2,10 +2,12 @@ package awsmp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -81,4 +83,104 @@ func Onboard(ctx context.Context, st *store.Store, now time.Time, t *store.Onboa
 		return nil, err
 	}
 	return &user, nil
+}
+
+// E-mail verification (issue 15, finding 9): when mail is configured, the
+// onboarding form does not create the account at once; it is kept with a
+// link sent to the address, and the account is created when its owner
+// opens the link and confirms.
+
+// verifyOnboarding is the purpose of the onboarding's verification links.
+const verifyOnboarding = "aws_onboarding"
+
+// VerificationLifetime is how long a verification link works.
+const VerificationLifetime = 24 * time.Hour
+
+// The states of a verification link that end the confirmation.
+var (
+	ErrVerificationExpired = errors.New("the verification link is unknown or has expired")
+	ErrVerificationUsed    = errors.New("the verification link was used")
+)
+
+// onboardingData is the form a verification link keeps.
+type onboardingData struct {
+	Company      string `json:"company"`
+	Name         string `json:"name"`
+	PasswordHash string `json:"password_hash"`
+}
+
+// RequestVerification keeps an onboarding form until its e-mail address is
+// confirmed and returns the token of the link to send. Links used or
+// expired are removed first: a link is kept until used or expired, no
+// longer (its data holds the chosen password's hash).
+func RequestVerification(ctx context.Context, st *store.Store, now time.Time, t *store.OnboardingTicket, o Onboarding) (string, error) {
+	tx := st.Writes(ctx)
+	if err := tx.DeleteSpentEmailVerifications(now); err != nil {
+		return "", err
+	}
+	token := auth.RandomToken(32)
+	data, _ := json.Marshal(onboardingData{Company: o.Company, Name: o.Name, PasswordHash: o.PasswordHash})
+	v := store.EmailVerification{TokenHash: store.HashToken(token), Purpose: verifyOnboarding, Email: o.Email, TicketID: &t.ID,
+		Data: string(data), ExpiresAt: now.Add(VerificationLifetime), CreatedAt: now}
+	if err := tx.CreateEmailVerification(&v); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// PendingOnboarding is an onboarding form waiting for its e-mail address
+// to be confirmed.
+type PendingOnboarding struct {
+	Onboarding
+	VerificationID uint
+	TicketID       *uint
+}
+
+// PendingVerification reads the form a verification link keeps; the link
+// is ErrVerificationExpired (unknown, or expired by now) or
+// ErrVerificationUsed.
+func PendingVerification(ctx context.Context, st *store.Store, now time.Time, token string) (*PendingOnboarding, error) {
+	v, err := st.Writes(ctx).EmailVerificationByToken(token, verifyOnboarding)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && !now.Before(v.ExpiresAt):
+		return nil, ErrVerificationExpired
+	case err != nil:
+		return nil, err
+	case v.UsedAt != nil:
+		return nil, ErrVerificationUsed
+	}
+	var d onboardingData
+	_ = json.Unmarshal([]byte(v.Data), &d)
+	return &PendingOnboarding{Onboarding: Onboarding{Company: d.Company, Name: d.Name, Email: v.Email, PasswordHash: d.PasswordHash},
+		VerificationID: v.ID, TicketID: v.TicketID}, nil
+}
+
+// VerificationTicket is the onboarding ticket a pending form is for:
+// store.ErrNotFound when it is gone, store.ErrTicketUsed when it was used.
+func VerificationTicket(ctx context.Context, st *store.Store, p *PendingOnboarding) (*store.OnboardingTicket, error) {
+	if p.TicketID == nil {
+		return nil, store.ErrNotFound
+	}
+	t, err := st.Writes(ctx).OnboardingTicketByID(*p.TicketID)
+	if err != nil {
+		return nil, store.ErrNotFound
+	}
+	if t.UsedAt != nil {
+		return nil, store.ErrTicketUsed
+	}
+	return t, nil
+}
+
+// UseVerification marks a pending form's link used and forgets the form
+// (the caller has it): store.ErrTicketUsed when another request used the
+// link first.
+func UseVerification(ctx context.Context, st *store.Store, now time.Time, p *PendingOnboarding) error {
+	ok, err := st.Writes(ctx).UseEmailVerification(p.VerificationID, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return store.ErrTicketUsed
+	}
+	return nil
 }

@@ -267,3 +267,63 @@ func TestOnboardCreatesTheOrganisationOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestOnboardingVerificationLink: with mail configured the form waits for
+// its address to be confirmed (issue 15, finding 9): the link keeps the
+// form for 24 hours, works once, and forgets the form (it holds a
+// password's hash) once used; a link past its lifetime is expired.
+func TestOnboardingVerificationLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newRegistrationEnv(t, st)
+		ticket, err := e.reg.Register(ctx, awsmp.RegistrationForm{Token: e.fake.IssueToken(caBuyer)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := st.Ticket(ctx, ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := awsmp.Onboarding{Company: "Acme Corp", Name: "Ada", Email: "ada@acme.test", PasswordHash: "hash"}
+		token, err := awsmp.RequestVerification(ctx, st, e.clock, tk, form)
+		if err != nil || token == "" {
+			t.Fatalf("request: %q, %v", token, err)
+		}
+		if _, err := awsmp.PendingVerification(ctx, st, e.clock, "another-token"); !errors.Is(err, awsmp.ErrVerificationExpired) {
+			t.Fatalf("an unknown link: %v, want ErrVerificationExpired", err)
+		}
+		if _, err := awsmp.PendingVerification(ctx, st, e.clock.Add(awsmp.VerificationLifetime), token); !errors.Is(err, awsmp.ErrVerificationExpired) {
+			t.Fatalf("a link 24 hours old: %v, want ErrVerificationExpired", err)
+		}
+		p, err := awsmp.PendingVerification(ctx, st, e.clock.Add(time.Hour), token)
+		if err != nil || p.Onboarding != form || p.TicketID == nil || *p.TicketID != tk.ID {
+			t.Fatalf("pending %+v, %v; want the form for ticket %d", p, err, tk.ID)
+		}
+		if got, err := awsmp.VerificationTicket(ctx, st, p); err != nil || got.ID != tk.ID {
+			t.Fatalf("ticket %+v, %v", got, err)
+		}
+		if err := awsmp.UseVerification(ctx, st, e.clock, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := awsmp.UseVerification(ctx, st, e.clock, p); !errors.Is(err, store.ErrTicketUsed) {
+			t.Fatalf("a second use: %v, want ErrTicketUsed", err)
+		}
+		if _, err := awsmp.PendingVerification(ctx, st, e.clock, token); !errors.Is(err, awsmp.ErrVerificationUsed) {
+			t.Fatalf("a used link: %v, want ErrVerificationUsed", err)
+		}
+		var kept []store.EmailVerification
+		st.TestingReadDB(t).Find(&kept)
+		if len(kept) != 1 || kept[0].Data != "" {
+			t.Fatalf("kept %+v: a used link forgets the form", kept)
+		}
+		// The next request removes the used link.
+		if _, err := awsmp.RequestVerification(ctx, st, e.clock, tk, form); err != nil {
+			t.Fatal(err)
+		}
+		kept = nil
+		st.TestingReadDB(t).Find(&kept)
+		if len(kept) != 1 || kept[0].UsedAt != nil {
+			t.Fatalf("kept %+v: the used link must be gone", kept)
+		}
+	})
+}
