@@ -190,38 +190,20 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
 		return
 	}
-	in := map[string]any{"Ticket": token, "Product": productName(sub),
-		"Company": strings.TrimSpace(c.PostForm("company")), "Name": strings.TrimSpace(c.PostForm("name")),
-		"Email": store.NormalizeEmail(c.PostForm("email"))}
-	password := c.PostForm("password")
+	o, problem := awsmp.CheckOnboarding(c.PostForm("company"), c.PostForm("name"), c.PostForm("email"), c.PostForm("password"))
 	bad := func(msg string) {
-		in["Error"] = msg
-		s.renderPage(c, http.StatusBadRequest, onboardingPage, in)
+		s.renderPage(c, http.StatusBadRequest, onboardingPage, map[string]any{"Ticket": token, "Product": productName(sub),
+			"Company": o.Company, "Name": o.Name, "Email": o.Email, "Error": msg})
 	}
-	switch {
-	case in["Company"] == "" || in["Name"] == "":
-		bad("Please fill in your company and your name.")
-		return
-	case len(in["Company"].(string)) > 200 || len(in["Name"].(string)) > 200:
-		bad("Company and name must be at most 200 characters.")
-		return
-	case auth.HasControl(in["Company"].(string)) || auth.HasControl(in["Name"].(string)):
-		bad("Company and name must not contain control characters.")
-		return
-	case !strings.Contains(in["Email"].(string), "@") || len(in["Email"].(string)) > 320:
-		bad("Please enter a valid e-mail address.")
-		return
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		bad("Your password: " + err.Error() + ".")
+	if problem != "" {
+		bad(problem)
 		return
 	}
 	if s.Mail != nil { // the address is verified before it becomes the account's identity (emailverify.go)
-		s.sendOnboardingVerification(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash)
+		s.sendOnboardingVerification(c, t, o.Company, o.Name, o.Email, o.PasswordHash)
 		return
 	}
-	s.finishOnboarding(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash, bad)
+	s.finishOnboarding(c, t, o.Company, o.Name, o.Email, o.PasswordHash, bad)
 }
 
 // finishOnboarding creates the buyer's organisation and first admin from

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/marketgate/marketgate/server/auth"
@@ -38,6 +39,30 @@ func OnboardingState(ctx context.Context, st *store.Store, subID uint) (*store.S
 type Onboarding struct {
 	Company, Name, Email string
 	PasswordHash         string
+}
+
+// CheckOnboarding reads the onboarding form: the company, name and e-mail
+// address as kept (trimmed, the address normalised) and the password's
+// hash, or the problem to show the buyer (the form is shown again with
+// what they typed).
+func CheckOnboarding(company, name, email, password string) (Onboarding, string) {
+	o := Onboarding{Company: strings.TrimSpace(company), Name: strings.TrimSpace(name), Email: store.NormalizeEmail(email)}
+	switch {
+	case o.Company == "" || o.Name == "":
+		return o, "Please fill in your company and your name."
+	case len(o.Company) > 200 || len(o.Name) > 200:
+		return o, "Company and name must be at most 200 characters."
+	case auth.HasControl(o.Company) || auth.HasControl(o.Name):
+		return o, "Company and name must not contain control characters."
+	case !strings.Contains(o.Email, "@") || len(o.Email) > 320:
+		return o, "Please enter a valid e-mail address."
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return o, "Your password: " + err.Error() + "."
+	}
+	o.PasswordHash = hash
+	return o, ""
 }
 
 // Onboard uses a ticket to create the buyer's organisation (or complete
