@@ -49,6 +49,28 @@ func upsertAgreement(tx *store.Tx, now time.Time, action string, at time.Time, a
 	if row.ID == 0 {
 		row = store.AWSAgreement{AgreementID: a.ID, CreatedAt: now}
 	}
+	mergeAgreement(&row, action, at, a, productCode)
+	if row.SubscriptionID == nil && subID != nil {
+		v := *subID
+		row.SubscriptionID = &v
+	}
+	if row.SubscriptionID == nil && row.PreviousAgreementID != "" {
+		// A renewal or replacement continues the subscription of the
+		// agreement it follows.
+		prev, err := tx.AWSAgreement(row.PreviousAgreementID)
+		if err != nil {
+			return nil, err
+		}
+		row.SubscriptionID = prev.SubscriptionID
+	}
+	row.UpdatedAt = now
+	return &row, tx.SaveAWSAgreement(&row)
+}
+
+// mergeAgreement writes what an event says of an agreement over its row:
+// fields it gives (an empty one keeps what is stored), intent and status
+// from the newest event, an Ended status final.
+func mergeAgreement(row *store.AWSAgreement, action string, at time.Time, a *Agreement, productCode string) {
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
@@ -87,21 +109,6 @@ func upsertAgreement(tx *store.Tx, now time.Time, action string, at time.Time, a
 		v := *a.DaysBeforeEnd
 		row.DaysBeforeEnd = &v
 	}
-	if row.SubscriptionID == nil && subID != nil {
-		v := *subID
-		row.SubscriptionID = &v
-	}
-	if row.SubscriptionID == nil && row.PreviousAgreementID != "" {
-		// A renewal or replacement continues the subscription of the
-		// agreement it follows.
-		prev, err := tx.AWSAgreement(row.PreviousAgreementID)
-		if err != nil {
-			return nil, err
-		}
-		row.SubscriptionID = prev.SubscriptionID
-	}
-	row.UpdatedAt = now
-	return &row, tx.SaveAWSAgreement(&row)
 }
 
 // agreementOutcome is what applying an agreement event did.
@@ -206,24 +213,7 @@ func (p *Processor) agreementTx(tx *store.Tx, now, at time.Time, n Notification,
 		return err
 	}
 	if row.SubscriptionID == nil {
-		// Nothing to act on until License Updated names the license.
-		// Ending and Amended concern a running agreement: shown on the
-		// buyer's subscription when the license or account names
-		// exactly one (a note only: the agreement stays unlinked).
-		if n.Action != AgreementEnding && n.Action != AgreementAmended {
-			return nil
-		}
-		id, err := findSubscription(tx, n)
-		if err != nil || id == nil {
-			return err
-		}
-		out.subID = id
-		kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
-		if n.Action == AgreementEnding {
-			kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
-		}
-		_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
-		return err
+		return noteUnlinked(tx, now, at, n, row, meta, out)
 	}
 	sub, err := tx.AWSSubscription(*row.SubscriptionID, true)
 	if err != nil {
@@ -260,6 +250,28 @@ func (p *Processor) agreementTx(tx *store.Tx, now, at time.Time, n Notification,
 		return p.endAgreement(tx, now, row, sub, at, meta, out)
 	}
 	return nil
+}
+
+// noteUnlinked handles an event of an agreement not linked yet: nothing to
+// act on until License Updated names the license. Ending and Amended
+// concern a running agreement: shown on the buyer's subscription when the
+// license or account names exactly one (a note only: the agreement stays
+// unlinked).
+func noteUnlinked(tx *store.Tx, now, at time.Time, n Notification, row *store.AWSAgreement, meta subscriptions.Meta, out *agreementOutcome) error {
+	if n.Action != AgreementEnding && n.Action != AgreementAmended {
+		return nil
+	}
+	id, err := findSubscription(tx, n)
+	if err != nil || id == nil {
+		return err
+	}
+	out.subID = id
+	kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
+	if n.Action == AgreementEnding {
+		kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
+	}
+	_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
+	return err
 }
 
 // endAgreement applies an ended agreement to its linked subscription.
@@ -368,43 +380,48 @@ func findSubscription(tx *store.Tx, n Notification) (*uint, error) {
 			return &ids[0], nil
 		}
 	}
-	one := func(key store.AWSKey, value, productCode string) (*uint, error) {
-		subs, err := tx.AWSSubscriptionStates(key, value, productCode)
-		if err != nil {
-			return nil, err
-		}
-		var running []uint
-		for _, s := range subs {
-			if s.State != "ended" && s.State != "failed" {
-				running = append(running, s.ID)
-			}
-		}
-		switch {
-		case len(running) == 1:
-			return &running[0], nil
-		case len(running) == 0 && len(subs) == 1:
-			return &subs[0].ID, nil
-		}
-		return nil, nil
-	}
-	if arn := n.Ref.AWSLicenseArn; arn != "" {
-		if id, err := one(store.AWSByLicenseArn, arn, ""); id != nil || err != nil {
-			return id, err
-		}
-	}
-	if ci := n.Ref.AWSCustomerIdentifier; ci != "" {
-		if id, err := one(store.AWSByCustomerIdentifier, ci, n.ProductCode); id != nil || err != nil {
-			return id, err
-		}
-	}
 	acct := n.Ref.AWSCustomerAccountID
 	if acct == "" && n.Agreement != nil {
 		acct = n.Agreement.AccountID
 	}
-	if acct != "" {
-		return one(store.AWSByAccount, acct, n.ProductCode)
+	for _, by := range []struct {
+		key            store.AWSKey
+		value, product string
+	}{
+		{store.AWSByLicenseArn, n.Ref.AWSLicenseArn, ""},
+		{store.AWSByCustomerIdentifier, n.Ref.AWSCustomerIdentifier, n.ProductCode},
+		{store.AWSByAccount, acct, n.ProductCode},
+	} {
+		if by.value == "" {
+			continue
+		}
+		subs, err := tx.AWSSubscriptionStates(by.key, by.value, by.product)
+		if err != nil {
+			return nil, err
+		}
+		if id := onlyCandidate(subs); id != nil {
+			return id, nil
+		}
 	}
 	return nil, nil
+}
+
+// onlyCandidate is the one subscription still running among subs, or the
+// only one at all; nil when there are several (or none).
+func onlyCandidate(subs []store.Subscription) *uint {
+	var running []uint
+	for _, s := range subs {
+		if s.State != "ended" && s.State != "failed" {
+			running = append(running, s.ID)
+		}
+	}
+	switch {
+	case len(running) == 1:
+		return &running[0]
+	case len(running) == 0 && len(subs) == 1:
+		return &subs[0].ID
+	}
+	return nil
 }
 
 // noteOnce writes an event's timeline note unless the same note is there
