@@ -12,19 +12,16 @@ import (
 
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
-	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
 
 // AWSResolver resolves AWS registration tokens; *awsmp.Client is one.
-type AWSResolver interface {
-	ResolveCustomer(ctx context.Context, token string) (awsmp.Customer, error)
-}
+type AWSResolver = awsmp.Resolver
 
 // AWSEvents processes AWS notifications and reads contract entitlements;
 // *awsmp.Processor is one.
 type AWSEvents interface {
-	RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error)
+	awsmp.EntitlementRefresher
 	Apply(ctx context.Context, m *store.InboxMessage) error
 }
 
