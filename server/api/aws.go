@@ -2,35 +2,26 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
-	"github.com/marketgate/marketgate/server/lifecycle"
-	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
 
 // AWSResolver resolves AWS registration tokens; *awsmp.Client is one.
-type AWSResolver interface {
-	ResolveCustomer(ctx context.Context, token string) (awsmp.Customer, error)
-}
+type AWSResolver = awsmp.Resolver
 
 // AWSEvents processes AWS notifications and reads contract entitlements;
 // *awsmp.Processor is one.
 type AWSEvents interface {
-	RefreshEntitlements(ctx context.Context, ref subscriptions.Ref, productCode, source string, inboxID *uint) (*uint, error)
+	awsmp.EntitlementRefresher
 	Apply(ctx context.Context, m *store.InboxMessage) error
 }
 
@@ -39,9 +30,6 @@ const (
 	maxRegisterBody  = 16 << 10 // the form has two short fields
 	maxRegisterToken = 4096
 )
-
-// onboardingTTL is how long the link to create the account works.
-const onboardingTTL = time.Hour
 
 // awsRegister answers the registration POST from AWS Marketplace (the
 // product's fulfillment URL). The token authenticates the buyer; it is
@@ -61,7 +49,6 @@ func (s *Server) awsRegister(c *gin.Context) {
 	form, _ := url.ParseQuery(string(raw))
 	token := strings.TrimSpace(form.Get("x-amzn-marketplace-token"))
 	offerType := form.Get("x-amzn-marketplace-offer-type")
-	freeTrial := offerType == "free-trial"
 	// Without a token (or with something no token looks like) nothing is
 	// stored: only a registration AWS could have sent is worth keeping.
 	if token == "" || len(token) > maxRegisterToken || hasUnsafeByte(token) {
@@ -72,167 +59,36 @@ func (s *Server) awsRegister(c *gin.Context) {
 		return
 	}
 
-	h := sha256.Sum256([]byte(token))
-	dedup := "token:" + hex.EncodeToString(h[:16])
-	// The stored body keeps the documented fields only, and never the token
-	// (a credential for the buyer's visit; registrations are not replayed).
-	kept := url.Values{"x-amzn-marketplace-token": {"(not stored; sha256 " + hex.EncodeToString(h[:8]) + "…)"}}
-	if offerType != "" {
-		kept.Set("x-amzn-marketplace-offer-type", truncate(offerType, 32))
-	}
-	msg, _, err := s.Store.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_registration",
-		DedupKey: dedup, Action: "register", ContentType: truncate(c.ContentType(), 100), Body: kept.Encode(), Headers: inboxHeaders(c.Request)})
-	if err != nil {
-		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
+	reg := awsmp.Registration{Store: s.Store, Log: s.Log.With("request_id", requestID(c)), Resolver: s.AWS,
+		Entitlements: s.AWSEvents, Now: s.Now}
+	ticket, err := reg.Register(ctx, awsmp.RegistrationForm{Token: token, OfferType: offerType,
+		ContentType: c.ContentType(), Headers: inboxHeaders(c.Request)})
+	switch {
+	case errors.Is(err, awsmp.ErrRegistrationNotStored):
 		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
 			"Something went wrong on our side. Please try again in a minute.", "", "")
-		return
-	}
-	if s.AWS == nil {
-		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, "AWS Marketplace is not configured", nil, nil)
+	case errors.Is(err, awsmp.ErrRegistrationNotConfigured):
 		s.problem(c, http.StatusServiceUnavailable, "Registration is not available yet",
 			"This seller has not connected AWS Marketplace yet. Your subscription is safe at AWS; please contact the seller.", "", "")
-		return
-	}
-
-	cust, err := s.AWS.ResolveCustomer(ctx, token)
-	if err != nil {
-		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, nil)
-		switch {
-		case errors.Is(err, awsmp.ErrExpiredToken):
-			s.Log.Warn("aws registration: expired token", "request_id", requestID(c))
-			s.problem(c, http.StatusBadRequest, "Your registration link has expired",
-				"Registration links from AWS Marketplace work for a few hours. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
-				awsMarketplaceURL, "Back to AWS Marketplace")
-		case errors.Is(err, awsmp.ErrInvalidToken):
-			s.Log.Warn("aws registration: invalid token", "request_id", requestID(c))
-			s.problem(c, http.StatusBadRequest, "We could not verify your registration",
-				"AWS Marketplace did not recognise this registration. Return to AWS Marketplace and choose “Set up your account” again.",
-				awsMarketplaceURL, "Back to AWS Marketplace")
-		default:
-			s.Log.Error("aws registration: resolve failed", "request_id", requestID(c), "err", err)
-			s.problem(c, http.StatusServiceUnavailable, "AWS Marketplace is not answering right now",
-				"Your subscription is safe. Please go back and try again in a few minutes.", "", "")
-		}
-		return
-	}
-
-	subID, contract, err := s.recordAWSRegistration(ctx, cust, freeTrial, msg.ID)
-	if err != nil {
-		retry := s.Now().UTC().Add(time.Minute)
-		_ = s.Store.FinishInbox(ctx, msg.ID, store.InboxFailed, err.Error(), nil, &retry)
-		s.Log.Error("aws registration: record", "request_id", requestID(c), "err", err)
+	case errors.Is(err, awsmp.ErrExpiredToken):
+		s.problem(c, http.StatusBadRequest, "Your registration link has expired",
+			"Registration links from AWS Marketplace work for a few hours. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
+			awsMarketplaceURL, "Back to AWS Marketplace")
+	case errors.Is(err, awsmp.ErrInvalidToken):
+		s.problem(c, http.StatusBadRequest, "We could not verify your registration",
+			"AWS Marketplace did not recognise this registration. Return to AWS Marketplace and choose “Set up your account” again.",
+			awsMarketplaceURL, "Back to AWS Marketplace")
+	case errors.Is(err, awsmp.ErrResolveUnavailable):
+		s.problem(c, http.StatusServiceUnavailable, "AWS Marketplace is not answering right now",
+			"Your subscription is safe. Please go back and try again in a few minutes.", "", "")
+	case errors.Is(err, awsmp.ErrRegistrationNotRecorded):
 		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
 			"Something went wrong on our side. Please try again in a minute; your subscription at AWS is safe.", "", "")
-		return
-	}
-	if contract && s.AWSEvents != nil {
-		// For contracts, access follows the entitlements. If AWS does not
-		// answer now, entitlement-updated or License Updated will bring them.
-		if _, err := s.AWSEvents.RefreshEntitlements(ctx, resolvedRef(cust), cust.ProductCode, "aws_registration", &msg.ID); err != nil {
-			s.Log.Warn("aws registration: entitlements not read", "request_id", requestID(c), "err", err)
-		}
-	}
-	if err := s.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "", &subID, nil); err != nil {
-		s.Log.Error("aws registration: inbox", "request_id", requestID(c), "err", err)
-	}
-	ticket := auth.RandomToken(32)
-	if err := s.Store.CreateTicket(ctx, ticket, subID, onboardingTTL); err != nil {
+	case err != nil:
 		s.fail(c, err)
-		return
+	default:
+		c.Redirect(http.StatusSeeOther, "/marketplace/aws/onboarding?ticket="+url.QueryEscape(ticket))
 	}
-	c.Redirect(http.StatusSeeOther, "/marketplace/aws/onboarding?ticket="+url.QueryEscape(ticket))
-}
-
-// recordAWSRegistration stores what ResolveCustomer said, field by field:
-// it never overwrites what a notification already set.
-func (s *Server) recordAWSRegistration(ctx context.Context, cust awsmp.Customer, freeTrial bool, inboxID uint) (uint, bool, error) {
-	var subID uint
-	contract := false
-	now := s.Now().UTC()
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var offer store.Offer
-		if err := tx.Where("marketplace = 'aws' AND marketplace_id = ?", cust.ProductCode).Limit(1).Find(&offer).Error; err != nil {
-			return err
-		}
-		contract = offer.Contract
-		// The account's customer, when it has one already. A new one is
-		// made only after the subscription is ours (created, or locked for
-		// update on Postgres), so that registrations of one buyer racing
-		// each other (or a notification) make one customer, not one each.
-		findCustomer := func() (*uint, error) {
-			if cust.CustomerAWSAccountID == "" {
-				return nil, nil
-			}
-			var c store.Customer
-			if err := tx.Where("aws_account_id = ?", cust.CustomerAWSAccountID).Order("id").Limit(1).Find(&c).Error; err != nil || c.ID == 0 {
-				return nil, err
-			}
-			return &c.ID, nil
-		}
-		customerID, err := findCustomer()
-		if err != nil {
-			return err
-		}
-		ref := resolvedRef(cust)
-		payload, _ := json.Marshal(map[string]any{"resolved": cust, "free_trial": freeTrial})
-		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref, lifecycle.Event{Kind: lifecycle.AWSRegistered, At: now},
-			subscriptions.Meta{Source: "aws_registration", Actor: "buyer", Payload: string(payload), InboxID: &inboxID},
-			func(sub *store.Subscription) {
-				sub.CustomerID = customerID
-				if offer.ID != 0 {
-					sub.OfferID = &offer.ID
-				}
-				sub.AWSProductCode = cust.ProductCode
-				sub.FreeTrial = freeTrial
-			})
-		if err != nil {
-			return err
-		}
-		sub := res.Subscription
-		subID = sub.ID
-		upd := map[string]any{}
-		if sub.CustomerID == nil && cust.CustomerAWSAccountID != "" {
-			if customerID == nil {
-				if customerID, err = findCustomer(); err != nil {
-					return err
-				}
-			}
-			if customerID == nil {
-				c := store.Customer{AWSAccountID: cust.CustomerAWSAccountID, CreatedAt: now, UpdatedAt: now}
-				if err := tx.Create(&c).Error; err != nil {
-					return err
-				}
-				customerID = &c.ID
-			}
-			upd["customer_id"] = *customerID
-		}
-		if sub.OfferID == nil && offer.ID != 0 {
-			upd["offer_id"] = offer.ID
-		}
-		if sub.AWSProductCode == "" && cust.ProductCode != "" {
-			upd["aws_product_code"] = cust.ProductCode
-		}
-		if freeTrial && !sub.FreeTrial {
-			upd["free_trial"] = true
-		}
-		if len(upd) == 0 {
-			return nil
-		}
-		upd["version"] = gorm.Expr("version + 1")
-		upd["updated_at"] = now
-		return tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
-	})
-	return subID, contract, err
-}
-
-// resolvedRef is every identity ResolveCustomer gave. Legacy products get
-// the CustomerIdentifier and also the CustomerAWSAccountId, LicenseArn and
-// ProductCode (reference §3): one purchase, one subscription carrying them
-// all, found again by whichever of them a later message names.
-func resolvedRef(cust awsmp.Customer) subscriptions.Ref {
-	return subscriptions.Ref{AWSCustomerAccountID: cust.CustomerAWSAccountID, AWSLicenseArn: cust.LicenseArn,
-		AWSCustomerIdentifier: cust.CustomerIdentifier, AWSProductCode: cust.ProductCode}
 }
 
 var onboardingPage = page("Set up your account", `<h1>Set up your {{.Product}} account</h1>
@@ -277,19 +133,7 @@ func (s *Server) ticketProblem(c *gin.Context, err error) {
 
 // onboardingContext loads what the onboarding pages show.
 func (s *Server) onboardingContext(ctx context.Context, subID uint) (*store.Subscription, bool, error) {
-	sub, err := s.Store.GetSubscription(ctx, subID)
-	if err != nil {
-		return nil, false, err
-	}
-	hasAdmin := false
-	if sub.CustomerID != nil {
-		admins, err := s.Store.ListUsers(ctx, *sub.CustomerID)
-		if err != nil {
-			return nil, false, err
-		}
-		hasAdmin = len(admins) > 0
-	}
-	return sub, hasAdmin, nil
+	return awsmp.OnboardingState(ctx, s.Store, subID)
 }
 
 func productName(sub *store.Subscription) string {
@@ -343,38 +187,20 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
 		return
 	}
-	in := map[string]any{"Ticket": token, "Product": productName(sub),
-		"Company": strings.TrimSpace(c.PostForm("company")), "Name": strings.TrimSpace(c.PostForm("name")),
-		"Email": store.NormalizeEmail(c.PostForm("email"))}
-	password := c.PostForm("password")
+	o, problem := awsmp.CheckOnboarding(c.PostForm("company"), c.PostForm("name"), c.PostForm("email"), c.PostForm("password"))
 	bad := func(msg string) {
-		in["Error"] = msg
-		s.renderPage(c, http.StatusBadRequest, onboardingPage, in)
+		s.renderPage(c, http.StatusBadRequest, onboardingPage, map[string]any{"Ticket": token, "Product": productName(sub),
+			"Company": o.Company, "Name": o.Name, "Email": o.Email, "Error": msg})
 	}
-	switch {
-	case in["Company"] == "" || in["Name"] == "":
-		bad("Please fill in your company and your name.")
-		return
-	case len(in["Company"].(string)) > 200 || len(in["Name"].(string)) > 200:
-		bad("Company and name must be at most 200 characters.")
-		return
-	case auth.HasControl(in["Company"].(string)) || auth.HasControl(in["Name"].(string)):
-		bad("Company and name must not contain control characters.")
-		return
-	case !strings.Contains(in["Email"].(string), "@") || len(in["Email"].(string)) > 320:
-		bad("Please enter a valid e-mail address.")
-		return
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		bad("Your password: " + err.Error() + ".")
+	if problem != "" {
+		bad(problem)
 		return
 	}
 	if s.Mail != nil { // the address is verified before it becomes the account's identity (emailverify.go)
-		s.sendOnboardingVerification(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash)
+		s.sendOnboardingVerification(c, t, o.Company, o.Name, o.Email, o.PasswordHash)
 		return
 	}
-	s.finishOnboarding(c, t, in["Company"].(string), in["Name"].(string), in["Email"].(string), hash, bad)
+	s.finishOnboarding(c, t, o.Company, o.Name, o.Email, o.PasswordHash, bad)
 }
 
 // finishOnboarding creates the buyer's organisation and first admin from
@@ -382,51 +208,12 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 // using the ticket, and signs them in.
 func (s *Server) finishOnboarding(c *gin.Context, t *store.OnboardingTicket, company, name, email, hash string, bad func(string)) {
 	ctx := c.Request.Context()
-	in := map[string]any{"Company": company, "Name": name, "Email": email}
-	now := s.Now().UTC()
-	var user store.User
-	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
-		if err := store.UseTicket(tx, t.ID, now); err != nil {
-			return err
-		}
-		var cur store.Subscription
-		if err := tx.First(&cur, t.SubscriptionID).Error; err != nil {
-			return err
-		}
-		var cust store.Customer
-		if cur.CustomerID != nil {
-			if err := tx.First(&cust, *cur.CustomerID).Error; err != nil {
-				return err
-			}
-		}
-		if cust.Name == "" {
-			cust.Name = in["Company"].(string)
-		}
-		if cust.Email == "" {
-			cust.Email = in["Email"].(string)
-		}
-		if cust.CreatedAt.IsZero() {
-			cust.CreatedAt = now
-		}
-		cust.UpdatedAt = now
-		if err := tx.Save(&cust).Error; err != nil {
-			return err
-		}
-		cur.CustomerID = &cust.ID
-		if err := tx.Model(&store.Subscription{}).Where("id = ?", cur.ID).Updates(map[string]any{
-			"customer_id": cust.ID, "search_text": store.SearchTextFor(&cur, &cust),
-			"version": gorm.Expr("version + 1"), "updated_at": now}).Error; err != nil {
-			return err
-		}
-		user = store.User{Email: in["Email"].(string), Name: in["Name"].(string), PasswordHash: hash,
-			Role: store.RoleCustomerAdmin, CustomerID: &cust.ID, CreatedAt: now, UpdatedAt: now}
-		return tx.Create(&user).Error
-	})
+	user, err := awsmp.Onboard(ctx, s.Store, s.Now().UTC(), t, awsmp.Onboarding{Company: company, Name: name, Email: email, PasswordHash: hash})
 	switch {
 	case errors.Is(err, store.ErrTicketUsed):
 		s.ticketProblem(c, err)
 		return
-	case errors.Is(err, gorm.ErrDuplicatedKey):
+	case errors.Is(err, awsmp.ErrAccountExists):
 		bad("An account with this e-mail address already exists. Sign in instead, or use another address.")
 		return
 	case err != nil:
@@ -445,7 +232,7 @@ func (s *Server) finishOnboarding(c *gin.Context, t *store.OnboardingTicket, com
 		s.fail(c, err)
 		return
 	}
-	s.audit(c, &user, "customer.onboarded", "subscription", t.SubscriptionID, nil, map[string]any{"company": in["Company"]})
+	s.audit(c, user, "customer.onboarded", "subscription", t.SubscriptionID, nil, map[string]any{"company": company})
 	c.Redirect(http.StatusSeeOther, "/marketplace/aws/welcome")
 }
 

@@ -88,7 +88,7 @@ func newIdentityEnv(t *testing.T, st *store.Store) *identityEnv {
 		{Marketplace: "aws", Name: "CA SaaS", MarketplaceID: "prodcasaas", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now,
 			Plans: []store.Plan{plan("payg", `[{"key":"api_calls"}]`, false)}},
 	}
-	if err := st.W.Create(&offers).Error; err != nil {
+	if err := st.TestingDB(t).Create(&offers).Error; err != nil {
 		t.Fatal(err)
 	}
 	e := &identityEnv{awsEnv: &awsEnv{env: &env{t: t, st: st, h: h}, fake: mfake, log: &strings.Builder{}}, clock: clock, ents: efake, proc: proc, meter: m}
@@ -112,7 +112,7 @@ func (e *identityEnv) subscribeSuccess(t *testing.T, id awsfake.Identity) {
 		t.Fatal(err)
 	}
 	var m store.InboxMessage
-	e.st.R.Where("source = ?", awsmp.SourceSQS).Order("id DESC").First(&m)
+	e.st.TestingReadDB(t).Where("source = ?", awsmp.SourceSQS).Order("id DESC").First(&m)
 	if m.Status != store.InboxProcessed {
 		t.Fatalf("subscribe-success: %s %s", m.Status, m.Error)
 	}
@@ -235,7 +235,7 @@ func TestLegacyBuyerIsOneSubscription(t *testing.T) {
 			e.clock.Add(time.Second)
 		}
 		var total int64
-		st.R.Model(&store.Subscription{}).Count(&total)
+		st.TestingReadDB(t).Model(&store.Subscription{}).Count(&total)
 		if total != int64(len(buys)) {
 			t.Fatalf("%d subscriptions for %d purchases", total, len(buys))
 		}
@@ -314,7 +314,7 @@ func TestLegacyBuyerIsOneSubscription(t *testing.T) {
 			}
 		}
 		var recs []store.MeteringRecord
-		st.R.Where("status <> ?", store.RecordAccepted).Find(&recs)
+		st.TestingReadDB(t).Where("status <> ?", store.RecordAccepted).Find(&recs)
 		if len(recs) != 0 {
 			t.Fatalf("records not accepted: %+v", recs)
 		}
@@ -347,7 +347,7 @@ func TestFreshPayAsYouGoSubscriptionIsMetered(t *testing.T) {
 			}
 		}
 		var caSub store.Subscription
-		st.R.Where("aws_license_arn = ?", ca.LicenseArn).First(&caSub)
+		st.TestingReadDB(t).Where("aws_license_arn = ?", ca.LicenseArn).First(&caSub)
 		d := e.detail(t, caSub.ID)
 		if d.Subscription.State != "active" || d.Subscription.Plan == nil || d.Subscription.Plan.PlanID != "payg" ||
 			d.Identity == nil || d.Identity.Model != awsmp.ModelConcurrentAgreements || d.Identity.LicenseArn != ca.LicenseArn {
@@ -368,7 +368,7 @@ func TestFreshPayAsYouGoSubscriptionIsMetered(t *testing.T) {
 			t.Fatalf("AWS billed %+v", got)
 		}
 		var recs []store.MeteringRecord
-		st.R.Order("id").Find(&recs)
+		st.TestingReadDB(t).Order("id").Find(&recs)
 		if len(recs) != 2 || recs[0].Status != store.RecordAccepted || recs[1].Status != store.RecordAccepted {
 			t.Fatalf("records: %+v", recs)
 		}
@@ -396,12 +396,12 @@ func TestAccessByAccountIDAndDimension(t *testing.T) {
 		// customer row, the subscription keyed by the customer identifier.
 		now := e.clock.Now()
 		cust := store.Customer{Name: "Old Legacy", AWSAccountID: "123412341234", CreatedAt: now, UpdatedAt: now}
-		st.W.Create(&cust)
+		st.TestingDB(t).Create(&cust)
 		var offer store.Offer
-		st.R.Preload("Plans").Where("marketplace_id = ?", "prodlegacysaas").First(&offer)
+		st.TestingReadDB(t).Preload("Plans").Where("marketplace_id = ?", "prodlegacysaas").First(&offer)
 		old := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, CustomerID: &cust.ID, AWSCustomerIdentifier: "XOLD",
 			AWSProductCode: "prodlegacysaas", OfferID: &offer.ID, PlanID: &offer.Plans[0].ID, Version: 1, CreatedAt: now, UpdatedAt: now}
-		st.W.Create(&old)
+		st.TestingDB(t).Create(&old)
 		// Usage names it by that account id too.
 		if r := e.usage(t, "123412341234", 3); r.Status != "accepted" || r.SubscriptionID == nil || *r.SubscriptionID != old.ID {
 			t.Fatalf("usage by the account id on the customer row: %+v", r)

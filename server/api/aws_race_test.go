@@ -81,7 +81,7 @@ func TestAWSRegistrationRacingNotificationsMakeOneSubscription(t *testing.T) {
 				}
 
 				var subs []store.Subscription
-				if err := st.R.Where("aws_product_code = ?", tc.buyer.ProductCode).Find(&subs).Error; err != nil {
+				if err := st.TestingReadDB(t).Where("aws_product_code = ?", tc.buyer.ProductCode).Find(&subs).Error; err != nil {
 					t.Fatal(err)
 				}
 				if len(subs) != 1 {
@@ -93,14 +93,14 @@ func TestAWSRegistrationRacingNotificationsMakeOneSubscription(t *testing.T) {
 					t.Fatalf("subscription does not carry every identity: %+v", s)
 				}
 				var customers int64
-				if err := st.R.Model(&store.Customer{}).Where("aws_account_id = ?", tc.buyer.CustomerAWSAccountID).Count(&customers).Error; err != nil {
+				if err := st.TestingReadDB(t).Model(&store.Customer{}).Where("aws_account_id = ?", tc.buyer.CustomerAWSAccountID).Count(&customers).Error; err != nil {
 					t.Fatal(err)
 				}
 				if customers != 1 {
 					t.Fatalf("%d customers for account %s, want 1", customers, tc.buyer.CustomerAWSAccountID)
 				}
 				var inbox []store.InboxMessage
-				if err := st.R.Where("subscription_id = ? OR subscription_id IS NULL", s.ID).Find(&inbox).Error; err != nil {
+				if err := st.TestingReadDB(t).Where("subscription_id = ? OR subscription_id IS NULL", s.ID).Find(&inbox).Error; err != nil {
 					t.Fatal(err)
 				}
 				processed := 0

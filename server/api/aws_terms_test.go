@@ -28,7 +28,7 @@ func TestSubscriptionShowsAWSFreeTrial(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		fake := awsfake.NewAgreementService()
 		srv := httptest.NewServer(fake)
 		defer srv.Close()
@@ -75,7 +75,7 @@ func TestSubscriptionShowsAWSFreeTrial(t *testing.T) {
 		}
 		subOf := func(n string) uint {
 			var s store.Subscription
-			st.R.Where("aws_license_arn LIKE ?", "%l-"+n).First(&s)
+			st.TestingReadDB(t).Where("aws_license_arn LIKE ?", "%l-"+n).First(&s)
 			return s.ID
 		}
 		admin.get(fmt.Sprintf("/api/subscriptions/%d", subOf("1"))).json(t, &detail)

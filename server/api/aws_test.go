@@ -52,7 +52,7 @@ func newAWSEnv(t *testing.T, st *store.Store) *awsEnv {
 		{Marketplace: "aws", Name: "Acme Contracts", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now},
 		{Marketplace: "aws", Name: "Acme Legacy", MarketplaceID: "prod-legacy", IdentityModel: "legacy", CreatedAt: now, UpdatedAt: now},
 	}
-	if err := st.W.Create(&offers).Error; err != nil {
+	if err := st.TestingDB(t).Create(&offers).Error; err != nil {
 		t.Fatal(err)
 	}
 	return &awsEnv{env: &env{t: t, st: st, h: h}, fake: fake, log: logs}
@@ -75,7 +75,7 @@ var caBuyer = awsfake.Identity{CustomerAWSAccountID: "111122223333", LicenseArn:
 func (e *awsEnv) subscription(t *testing.T) store.Subscription {
 	t.Helper()
 	var subs []store.Subscription
-	if err := e.st.R.Find(&subs).Error; err != nil {
+	if err := e.st.TestingReadDB(t).Find(&subs).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(subs) != 1 {
@@ -102,7 +102,7 @@ func TestAWSRegistrationAndOnboarding(t *testing.T) {
 			t.Fatalf("stored: %+v", sub)
 		}
 		var inbox []store.InboxMessage
-		st.R.Find(&inbox)
+		st.TestingReadDB(t).Find(&inbox)
 		if len(inbox) != 1 || inbox[0].Status != store.InboxProcessed || inbox[0].SubscriptionID == nil || *inbox[0].SubscriptionID != sub.ID {
 			t.Fatalf("inbox: %+v", inbox)
 		}
@@ -113,7 +113,7 @@ func TestAWSRegistrationAndOnboarding(t *testing.T) {
 		}
 		e.subscription(t)
 		var n int64
-		st.R.Model(&store.InboxMessage{}).Count(&n)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Count(&n)
 		if n != 1 {
 			t.Fatalf("%d inbox rows after a double submit", n)
 		}
@@ -236,7 +236,7 @@ func TestAWSRegistrationProblems(t *testing.T) {
 		})
 	}
 	var failed int64
-	st.R.Model(&store.InboxMessage{}).Where("status = ?", store.InboxFailed).Count(&failed)
+	st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("status = ?", store.InboxFailed).Count(&failed)
 	if failed != 2 {
 		t.Fatalf("%d failed inbox rows, want 2 (every request with a token is kept; one without stores nothing)", failed)
 	}
@@ -291,20 +291,20 @@ func TestInboxReplay(t *testing.T) {
 			t.Fatalf("replay: %d %s", r.code, r.body)
 		}
 		var sub store.Subscription
-		if err := st.R.Where("aws_customer_identifier = ?", "XREPLAY").First(&sub).Error; err != nil || sub.State != "active" {
+		if err := st.TestingReadDB(t).Where("aws_customer_identifier = ?", "XREPLAY").First(&sub).Error; err != nil || sub.State != "active" {
 			t.Fatalf("after replay: %+v %v", sub, err)
 		}
 		// Replaying again changes nothing.
 		ops.do("POST", path, "", nil)
 		var again store.Subscription
-		st.R.First(&again, sub.ID)
+		st.TestingReadDB(t).First(&again, sub.ID)
 		if again.Version != sub.Version {
 			t.Fatal("a second replay changed the subscription")
 		}
 		ops.do("POST", fmt.Sprintf("/api/inbox/%d/replay", reg.ID), "", nil).errCode(t, 409, "conflict")
 		ops.do("POST", "/api/inbox/999999/replay", "", nil).errCode(t, 404, "not_found")
 		var audits int64
-		st.R.Model(&store.AuditEntry{}).Where("action = ?", "inbox.replayed").Count(&audits)
+		st.TestingReadDB(t).Model(&store.AuditEntry{}).Where("action = ?", "inbox.replayed").Count(&audits)
 		if audits != 2 {
 			t.Fatalf("%d audit entries", audits)
 		}

@@ -1,16 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
-	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -19,18 +16,8 @@ import (
 // to the address, and the account is created when its owner opens the
 // link and confirms (a POST: mail scanners that fetch links create
 // nothing). The form's answer is the same whether or not the address has
-// an account, so it tells nobody which addresses exist.
-
-const (
-	verifyOnboarding = "aws_onboarding"
-	verifyLifetime   = 24 * time.Hour
-)
-
-type onboardingData struct {
-	Company      string `json:"company"`
-	Name         string `json:"name"`
-	PasswordHash string `json:"password_hash"`
-}
+// an account, so it tells nobody which addresses exist. The flow lives in
+// server/awsmp (RequestVerification, PendingVerification, UseVerification).
 
 var checkInboxPage = page("Check your inbox", `<h1>Check your inbox</h1>
 <p>We sent a link to <strong>{{.Email}}</strong>. Open it within 24 hours to confirm the address and finish setting up {{.Product}}.</p>
@@ -50,18 +37,9 @@ func (s *Server) sendOnboardingVerification(c *gin.Context, t *store.OnboardingT
 		s.fail(c, err)
 		return
 	}
-	// Retention: a link is kept until used or expired, no longer (its data
-	// holds the chosen password's hash).
-	if err := s.Store.W.WithContext(ctx).Where("expires_at < ? OR used_at IS NOT NULL", s.Now().UTC()).Delete(&store.EmailVerification{}).Error; err != nil {
-		s.fail(c, err)
-		return
-	}
-	token := auth.RandomToken(32)
-	data, _ := json.Marshal(onboardingData{Company: company, Name: name, PasswordHash: hash})
-	now := s.Now().UTC()
-	v := store.EmailVerification{TokenHash: store.HashToken(token), Purpose: verifyOnboarding, Email: email, TicketID: &t.ID,
-		Data: string(data), ExpiresAt: now.Add(verifyLifetime), CreatedAt: now}
-	if err := s.Store.W.WithContext(ctx).Create(&v).Error; err != nil {
+	token, err := awsmp.RequestVerification(ctx, s.Store, s.Now().UTC(), t,
+		awsmp.Onboarding{Company: company, Name: name, Email: email, PasswordHash: hash})
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -78,34 +56,31 @@ func (s *Server) sendOnboardingVerification(c *gin.Context, t *store.OnboardingT
 }
 
 // verification loads a usable verification link.
-func (s *Server) verification(c *gin.Context, token string) (*store.EmailVerification, bool) {
-	var v store.EmailVerification
-	err := s.Store.W.WithContext(c.Request.Context()).Where("token_hash = ? AND purpose = ?", store.HashToken(token), verifyOnboarding).First(&v).Error
+func (s *Server) verification(c *gin.Context, token string) (*awsmp.PendingOnboarding, bool) {
+	p, err := awsmp.PendingVerification(c.Request.Context(), s.Store, s.Now(), token)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound) || err == nil && !s.Now().Before(v.ExpiresAt):
+	case errors.Is(err, awsmp.ErrVerificationExpired):
 		s.problem(c, http.StatusGone, "This link has expired",
 			"Confirmation links work for 24 hours. Return to AWS Marketplace and choose “Set up your account” again.", awsMarketplaceURL, "Back to AWS Marketplace")
+		return nil, false
+	case errors.Is(err, awsmp.ErrVerificationUsed):
+		s.problem(c, http.StatusGone, "This link was already used", "Your account was created with this link. Sign in to continue.", "/login", "Sign in")
 		return nil, false
 	case err != nil:
 		s.fail(c, err)
 		return nil, false
-	case v.UsedAt != nil:
-		s.problem(c, http.StatusGone, "This link was already used", "Your account was created with this link. Sign in to continue.", "/login", "Sign in")
-		return nil, false
 	}
-	return &v, true
+	return p, true
 }
 
 // awsVerify shows the confirmation button (a GET changes nothing).
 func (s *Server) awsVerify(c *gin.Context) {
 	token := c.Query("token")
-	v, ok := s.verification(c, token)
+	p, ok := s.verification(c, token)
 	if !ok {
 		return
 	}
-	var d onboardingData
-	_ = json.Unmarshal([]byte(v.Data), &d)
-	s.renderPage(c, http.StatusOK, confirmEmailPage, map[string]any{"Email": v.Email, "Company": d.Company, "Token": token})
+	s.renderPage(c, http.StatusOK, confirmEmailPage, map[string]any{"Email": p.Email, "Company": p.Company, "Token": token})
 }
 
 // awsVerifySubmit creates the account the link was sent for.
@@ -115,21 +90,13 @@ func (s *Server) awsVerifySubmit(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	v, ok := s.verification(c, c.PostForm("token"))
+	p, ok := s.verification(c, c.PostForm("token"))
 	if !ok {
 		return
 	}
-	if v.TicketID == nil {
-		s.ticketProblem(c, store.ErrNotFound)
-		return
-	}
-	var t store.OnboardingTicket
-	if err := s.Store.W.WithContext(ctx).First(&t, *v.TicketID).Error; err != nil {
-		s.ticketProblem(c, store.ErrNotFound)
-		return
-	}
-	if t.UsedAt != nil {
-		s.ticketProblem(c, store.ErrTicketUsed)
+	t, err := awsmp.VerificationTicket(ctx, s.Store, p)
+	if err != nil {
+		s.ticketProblem(c, err)
 		return
 	}
 	sub, hasAdmin, err := s.onboardingContext(ctx, t.SubscriptionID)
@@ -141,18 +108,15 @@ func (s *Server) awsVerifySubmit(c *gin.Context) {
 		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
 		return
 	}
-	r := s.Store.W.WithContext(ctx).Model(&store.EmailVerification{}).Where("id = ? AND used_at IS NULL", v.ID).Updates(map[string]any{"used_at": s.Now().UTC(), "data": ""})
-	if r.Error != nil {
-		s.fail(c, r.Error)
+	switch err := awsmp.UseVerification(ctx, s.Store, s.Now().UTC(), p); {
+	case errors.Is(err, store.ErrTicketUsed):
+		s.ticketProblem(c, err)
+		return
+	case err != nil:
+		s.fail(c, err)
 		return
 	}
-	if r.RowsAffected != 1 {
-		s.ticketProblem(c, store.ErrTicketUsed)
-		return
-	}
-	var d onboardingData
-	_ = json.Unmarshal([]byte(v.Data), &d)
-	s.finishOnboarding(c, &t, d.Company, d.Name, v.Email, d.PasswordHash, func(string) {
+	s.finishOnboarding(c, t, p.Company, p.Name, p.Email, p.PasswordHash, func(string) {
 		// Only the mailbox's owner gets here, so saying so reveals nothing.
 		s.problem(c, http.StatusConflict, "This e-mail address already has an account",
 			"Sign in with it, or set up your organisation with another address from AWS Marketplace.", "/login", "Sign in")

@@ -2,11 +2,10 @@ package awsmp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
@@ -35,7 +34,7 @@ import (
 
 // upsertAgreement records what an event said about an agreement and returns
 // the stored row. subID links the agreement when it is not linked yet.
-func upsertAgreement(tx *gorm.DB, now time.Time, action string, at time.Time, a *Agreement, productCode string, subID *uint) (*store.AWSAgreement, error) {
+func upsertAgreement(tx *store.Tx, now time.Time, action string, at time.Time, a *Agreement, productCode string, subID *uint) (*store.AWSAgreement, error) {
 	// Values are stored as AWS sent them, cut to their columns' widths
 	// (the inbox keeps the whole message): an unexpected long enum value
 	// must not fail the message on a database that enforces widths.
@@ -43,15 +42,35 @@ func upsertAgreement(tx *gorm.DB, now time.Time, action string, at time.Time, a 
 	c.ID, c.Status, c.Intent, c.AccountID = clip(c.ID, 128), clip(c.Status, 32), clip(c.Intent, 32), clip(c.AccountID, 32)
 	c.OfferID, c.PreviousID, productCode = clip(c.OfferID, 255), clip(c.PreviousID, 128), clip(productCode, 255)
 	a = &c
-	var row store.AWSAgreement
-	res := tx.Where("agreement_id = ?", a.ID).Limit(1).Find(&row)
-	if res.Error != nil {
-		return nil, res.Error
+	row, err := tx.AWSAgreement(a.ID)
+	if err != nil {
+		return nil, err
 	}
-	isNew := res.RowsAffected == 0
-	if isNew {
+	if row.ID == 0 {
 		row = store.AWSAgreement{AgreementID: a.ID, CreatedAt: now}
 	}
+	mergeAgreement(&row, action, at, a, productCode)
+	if row.SubscriptionID == nil && subID != nil {
+		v := *subID
+		row.SubscriptionID = &v
+	}
+	if row.SubscriptionID == nil && row.PreviousAgreementID != "" {
+		// A renewal or replacement continues the subscription of the
+		// agreement it follows.
+		prev, err := tx.AWSAgreement(row.PreviousAgreementID)
+		if err != nil {
+			return nil, err
+		}
+		row.SubscriptionID = prev.SubscriptionID
+	}
+	row.UpdatedAt = now
+	return &row, tx.SaveAWSAgreement(&row)
+}
+
+// mergeAgreement writes what an event says of an agreement over its row:
+// fields it gives (an empty one keeps what is stored), intent and status
+// from the newest event, an Ended status final.
+func mergeAgreement(row *store.AWSAgreement, action string, at time.Time, a *Agreement, productCode string) {
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
@@ -90,24 +109,6 @@ func upsertAgreement(tx *gorm.DB, now time.Time, action string, at time.Time, a 
 		v := *a.DaysBeforeEnd
 		row.DaysBeforeEnd = &v
 	}
-	if row.SubscriptionID == nil && subID != nil {
-		v := *subID
-		row.SubscriptionID = &v
-	}
-	if row.SubscriptionID == nil && row.PreviousAgreementID != "" {
-		// A renewal or replacement continues the subscription of the
-		// agreement it follows.
-		var prev store.AWSAgreement
-		if err := tx.Where("agreement_id = ?", row.PreviousAgreementID).Limit(1).Find(&prev).Error; err != nil {
-			return nil, err
-		}
-		row.SubscriptionID = prev.SubscriptionID
-	}
-	row.UpdatedAt = now
-	if isNew {
-		return &row, tx.Create(&row).Error
-	}
-	return &row, tx.Save(&row).Error
 }
 
 // agreementOutcome is what applying an agreement event did.
@@ -133,7 +134,7 @@ func (p *Processor) applyAgreement(ctx context.Context, m *store.InboxMessage, n
 		return p.retryLater(ctx, m, err)
 	}
 	var out agreementOutcome
-	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+	err = p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
 		out = agreementOutcome{status: store.InboxProcessed}
 		if err := p.agreementTx(tx, now, at, n, meta, &out); err != nil {
 			return store.InboxOutcome{}, err
@@ -167,15 +168,15 @@ func (p *Processor) agreementEntitlements(ctx context.Context, n Notification) (
 	if n.Action == AgreementEnding {
 		return nil, nil
 	}
-	db := p.Store.R.WithContext(ctx)
-	var row store.AWSAgreement
-	if err := db.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&row).Error; err != nil {
+	db := p.Store.Reads(ctx)
+	row, err := db.AWSAgreement(n.Agreement.ID)
+	if err != nil {
 		return nil, err
 	}
 	subID := row.SubscriptionID
 	if subID == nil && n.Agreement.PreviousID != "" {
-		var prev store.AWSAgreement
-		if err := db.Where("agreement_id = ?", n.Agreement.PreviousID).Limit(1).Find(&prev).Error; err != nil {
+		prev, err := db.AWSAgreement(n.Agreement.PreviousID)
+		if err != nil {
 			return nil, err
 		}
 		subID = prev.SubscriptionID
@@ -183,8 +184,11 @@ func (p *Processor) agreementEntitlements(ctx context.Context, n Notification) (
 	if subID == nil {
 		return nil, nil
 	}
-	var sub store.Subscription
-	if err := db.Preload("Offer").Limit(1).Find(&sub, *subID).Error; err != nil || sub.ID == 0 || sub.Offer == nil || !sub.Offer.Contract {
+	sub, err := db.AWSSubscription(*subID, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || sub.Offer == nil || !sub.Offer.Contract {
 		return nil, err
 	}
 	r, err := p.readEntitlements(ctx, subscriptions.Ref{AWSCustomerAccountID: sub.AWSCustomerAccountID, AWSLicenseArn: sub.AWSLicenseArn,
@@ -203,33 +207,16 @@ type linkedRead struct {
 
 // agreementTx applies a Purchase Agreement event inside the transaction
 // that marks its message done.
-func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, meta subscriptions.Meta, out *agreementOutcome) error {
+func (p *Processor) agreementTx(tx *store.Tx, now, at time.Time, n Notification, meta subscriptions.Meta, out *agreementOutcome) error {
 	row, err := upsertAgreement(tx, now, n.Action, at, n.Agreement, n.ProductCode, nil)
 	if err != nil {
 		return err
 	}
 	if row.SubscriptionID == nil {
-		// Nothing to act on until License Updated names the license.
-		// Ending and Amended concern a running agreement: shown on the
-		// buyer's subscription when the license or account names
-		// exactly one (a note only: the agreement stays unlinked).
-		if n.Action != AgreementEnding && n.Action != AgreementAmended {
-			return nil
-		}
-		id, err := findSubscription(tx, n)
-		if err != nil || id == nil {
-			return err
-		}
-		out.subID = id
-		kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
-		if n.Action == AgreementEnding {
-			kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
-		}
-		_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
-		return err
+		return noteUnlinked(tx, now, at, n, row, meta, out)
 	}
-	var sub store.Subscription
-	if err := tx.Preload("Offer").First(&sub, *row.SubscriptionID).Error; err != nil {
+	sub, err := tx.AWSSubscription(*row.SubscriptionID, true)
+	if err != nil {
 		return err
 	}
 	out.subID = &sub.ID
@@ -248,51 +235,72 @@ func (p *Processor) agreementTx(tx *gorm.DB, now, at time.Time, n Notification, 
 	switch n.Action {
 	case AgreementCreated:
 		meta.Note = what + " created" + paren(n.Agreement.Intent)
-		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
+		res, err := applyTx(tx, now, ref, lifecycle.Event{Kind: lifecycle.AWSSubscribeSuccess, At: at,
 			TermStart: n.Agreement.StartsAt, TermEnd: n.Agreement.EndsAt}, meta, nil)
 		if err != nil || res.Subscription == nil {
 			return err
 		}
 		return setOffer(tx, now, res.Subscription, row.OfferID, at)
 	case AgreementAmended:
-		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
+		return noteTx(tx, now, sub.ID, "aws.agreement_amended", at, what+" amended"+paren(n.Agreement.Intent), meta)
 	case AgreementEnding:
 		_, err := noteOnce(tx, now, sub.ID, KindAgreementEnding, at, endingSummary(row.AgreementID, n.Agreement), meta, eventData(n))
 		return err
 	case AgreementEnded:
-		return p.endAgreement(tx, now, row, &sub, at, meta, out)
+		return p.endAgreement(tx, now, row, sub, at, meta, out)
 	}
 	return nil
 }
 
+// noteUnlinked handles an event of an agreement not linked yet: nothing to
+// act on until License Updated names the license. Ending and Amended
+// concern a running agreement: shown on the buyer's subscription when the
+// license or account names exactly one (a note only: the agreement stays
+// unlinked).
+func noteUnlinked(tx *store.Tx, now, at time.Time, n Notification, row *store.AWSAgreement, meta subscriptions.Meta, out *agreementOutcome) error {
+	if n.Action != AgreementEnding && n.Action != AgreementAmended {
+		return nil
+	}
+	id, err := findSubscription(tx, n)
+	if err != nil || id == nil {
+		return err
+	}
+	out.subID = id
+	kind, summary := "aws.agreement_amended", fmt.Sprintf("agreement %s amended%s", row.AgreementID, paren(n.Agreement.Intent))
+	if n.Action == AgreementEnding {
+		kind, summary = KindAgreementEnding, endingSummary(row.AgreementID, n.Agreement)
+	}
+	_, err = noteOnce(tx, now, *id, kind, at, summary, meta, eventData(n))
+	return err
+}
+
 // endAgreement applies an ended agreement to its linked subscription.
-func (p *Processor) endAgreement(tx *gorm.DB, now time.Time, row *store.AWSAgreement, sub *store.Subscription, at time.Time, meta subscriptions.Meta, out *agreementOutcome) error {
+func (p *Processor) endAgreement(tx *store.Tx, now time.Time, row *store.AWSAgreement, sub *store.Subscription, at time.Time, meta subscriptions.Meta, out *agreementOutcome) error {
 	what := fmt.Sprintf("agreement %s ended (%s)", row.AgreementID, row.Status)
 	revoke, known := RevokesAccess(row.Status)
 	if !known {
 		out.status, out.reason = store.InboxIgnored, fmt.Sprintf("agreement status %q is not one Marketgate knows; access was not revoked", row.Status)
-		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at, what+": unknown status, access kept — check the agreement in AWS Marketplace", meta)
+		return noteTx(tx, now, sub.ID, "aws.agreement_ended", at, what+": unknown status, access kept — check the agreement in AWS Marketplace", meta)
 	}
 	if !revoke {
-		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at, what+": superseded, access kept", meta)
+		return noteTx(tx, now, sub.ID, "aws.agreement_ended", at, what+": superseded, access kept", meta)
 	}
-	var others []string
-	if err := tx.Model(&store.AWSAgreement{}).Where("subscription_id = ? AND agreement_id <> ? AND ended_at IS NULL", sub.ID, row.AgreementID).
-		Pluck("agreement_id", &others).Error; err != nil {
+	others, err := tx.OtherRunningAWSAgreements(sub.ID, row.AgreementID)
+	if err != nil {
 		return err
 	}
 	if len(others) > 0 {
-		return subscriptions.NoteTx(store.LegacyTx(tx), now, sub.ID, "aws.agreement_ended", at,
+		return noteTx(tx, now, sub.ID, "aws.agreement_ended", at,
 			what+": access kept, agreement "+strings.Join(others, ", ")+" still covers it", meta)
 	}
 	meta.Note = what
-	_, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: at}, meta, nil)
+	_, err = applyTx(tx, now, subscriptions.Ref{ID: sub.ID}, lifecycle.Event{Kind: lifecycle.AWSUnsubscribeSuccess, At: at}, meta, nil)
 	return err
 }
 
 // linkAgreement is called inside License Updated's transaction: it links
 // the agreement to the subscription and applies an end that arrived first.
-func (p *Processor) linkAgreement(tx *gorm.DB, now time.Time, n Notification, subID uint, meta subscriptions.Meta) error {
+func (p *Processor) linkAgreement(tx *store.Tx, now time.Time, n Notification, subID uint, meta subscriptions.Meta) error {
 	if n.Agreement == nil {
 		return nil
 	}
@@ -300,9 +308,8 @@ func (p *Processor) linkAgreement(tx *gorm.DB, now time.Time, n Notification, su
 	if at.IsZero() {
 		at = now
 	}
-	var linked []uint
-	if err := tx.Model(&store.AWSAgreement{}).Where("agreement_id = ? AND subscription_id IS NOT NULL", n.Agreement.ID).
-		Pluck("subscription_id", &linked).Error; err != nil {
+	linked, err := tx.AWSAgreementLinks(n.Agreement.ID)
+	if err != nil {
 		return err
 	}
 	if len(linked) > 0 && linked[0] != subID {
@@ -319,17 +326,17 @@ func (p *Processor) linkAgreement(tx *gorm.DB, now time.Time, n Notification, su
 	if len(linked) > 0 {
 		return nil // linked before: its events were applied then
 	}
-	var sub store.Subscription
-	if err := tx.First(&sub, subID).Error; err != nil {
+	sub, err := tx.AWSSubscription(subID, false)
+	if err != nil {
 		return err
 	}
 	if row.EndedAt == nil {
 		// A Created that came first named the offer.
-		return setOffer(tx, now, &sub, row.OfferID, at)
+		return setOffer(tx, now, sub, row.OfferID, at)
 	}
 	var out agreementOutcome
 	meta.Note = ""
-	return p.endAgreement(tx, now, row, &sub, *row.EndedAt, meta, &out)
+	return p.endAgreement(tx, now, row, sub, *row.EndedAt, meta, &out)
 }
 
 // endingSummary is the note of Purchase Agreement Ending (sent 180, 120,
@@ -363,79 +370,73 @@ var lifecycleAgreement = map[string]bool{AgreementCreated: true, AgreementAmende
 // (or, failing that, exactly one at all). It answers nil when nothing
 // matches or the account holds several candidates: a note is never put on
 // a guessed subscription.
-func findSubscription(tx *gorm.DB, n Notification) (*uint, error) {
+func findSubscription(tx *store.Tx, n Notification) (*uint, error) {
 	if n.Agreement != nil && n.Agreement.ID != "" {
-		var ids []uint
-		if err := tx.Model(&store.AWSAgreement{}).Where("agreement_id = ? AND subscription_id IS NOT NULL", n.Agreement.ID).
-			Pluck("subscription_id", &ids).Error; err != nil {
+		ids, err := tx.AWSAgreementLinks(n.Agreement.ID)
+		if err != nil {
 			return nil, err
 		}
 		if len(ids) > 0 {
 			return &ids[0], nil
 		}
 	}
-	one := func(q *gorm.DB) (*uint, error) {
-		var subs []store.Subscription
-		if err := q.Select("id", "state").Order("id").Limit(50).Find(&subs).Error; err != nil {
-			return nil, err
-		}
-		var running []uint
-		for _, s := range subs {
-			if s.State != "ended" && s.State != "failed" {
-				running = append(running, s.ID)
-			}
-		}
-		switch {
-		case len(running) == 1:
-			return &running[0], nil
-		case len(running) == 0 && len(subs) == 1:
-			return &subs[0].ID, nil
-		}
-		return nil, nil
-	}
-	aws := func() *gorm.DB { return tx.Model(&store.Subscription{}).Where("marketplace = 'aws'") }
-	if arn := n.Ref.AWSLicenseArn; arn != "" {
-		if id, err := one(aws().Where("aws_license_arn = ?", arn)); id != nil || err != nil {
-			return id, err
-		}
-	}
-	if ci := n.Ref.AWSCustomerIdentifier; ci != "" {
-		q := aws().Where("aws_customer_identifier = ?", ci)
-		if n.ProductCode != "" {
-			q = q.Where("aws_product_code = ?", n.ProductCode)
-		}
-		if id, err := one(q); id != nil || err != nil {
-			return id, err
-		}
-	}
 	acct := n.Ref.AWSCustomerAccountID
 	if acct == "" && n.Agreement != nil {
 		acct = n.Agreement.AccountID
 	}
-	if acct != "" {
-		q := aws().Where("aws_customer_account_id = ?", acct)
-		if n.ProductCode != "" {
-			q = q.Where("aws_product_code = ?", n.ProductCode)
+	for _, by := range []struct {
+		key            store.AWSKey
+		value, product string
+	}{
+		{store.AWSByLicenseArn, n.Ref.AWSLicenseArn, ""},
+		{store.AWSByCustomerIdentifier, n.Ref.AWSCustomerIdentifier, n.ProductCode},
+		{store.AWSByAccount, acct, n.ProductCode},
+	} {
+		if by.value == "" {
+			continue
 		}
-		return one(q)
+		subs, err := tx.AWSSubscriptionStates(by.key, by.value, by.product)
+		if err != nil {
+			return nil, err
+		}
+		if id := onlyCandidate(subs); id != nil {
+			return id, nil
+		}
 	}
 	return nil, nil
+}
+
+// onlyCandidate is the one subscription still running among subs, or the
+// only one at all; nil when there are several (or none).
+func onlyCandidate(subs []store.Subscription) *uint {
+	var running []uint
+	for _, s := range subs {
+		if s.State != "ended" && s.State != "failed" {
+			running = append(running, s.ID)
+		}
+	}
+	switch {
+	case len(running) == 1:
+		return &running[0]
+	case len(running) == 0 && len(subs) == 1:
+		return &subs[0].ID
+	}
+	return nil
 }
 
 // noteOnce writes an event's timeline note unless the same note is there
 // already (AWS sends the Manufacturer and the Proposer variant of one
 // event, with their own ids: the second changes nothing), and emits the
 // webhook event of the seller-facing kinds. It reports whether it wrote.
-func noteOnce(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time, summary string, meta subscriptions.Meta, data map[string]any) (bool, error) {
-	var seen int64
-	if err := tx.Model(&store.TimelineEvent{}).Where("subscription_id = ? AND kind = ? AND at = ? AND summary = ?", subID, kind, at.UTC(), summary).
-		Count(&seen).Error; err != nil {
+func noteOnce(tx *store.Tx, now time.Time, subID uint, kind string, at time.Time, summary string, meta subscriptions.Meta, data map[string]any) (bool, error) {
+	seen, err := tx.TimelineNoteExists(subID, kind, at, summary)
+	if err != nil {
 		return false, err
 	}
-	if seen > 0 {
+	if seen {
 		return false, nil
 	}
-	if err := subscriptions.NoteTx(store.LegacyTx(tx), now, subID, kind, at, summary, meta); err != nil {
+	if err := noteTx(tx, now, subID, kind, at, summary, meta); err != nil {
 		return false, err
 	}
 	if t := webhookFor[kind]; t != "" {
@@ -443,7 +444,7 @@ func noteOnce(tx *gorm.DB, now time.Time, subID uint, kind string, at time.Time,
 			data = map[string]any{}
 		}
 		data["summary"] = summary
-		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, subID, at, []string{t}, data); err != nil {
+		if err := emitSubscription(tx, now, subID, at, []string{t}, data); err != nil {
 			return false, err
 		}
 	}
@@ -495,7 +496,7 @@ func (p *Processor) applyNote(ctx context.Context, m *store.InboxMessage, n Noti
 		status, reason = store.InboxIgnored, n.Ignore
 	}
 	var subID *uint
-	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
 		id, err := findSubscription(tx, n)
 		if err != nil || id == nil {
 			if err == nil && n.Note.Known {

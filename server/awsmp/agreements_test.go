@@ -32,7 +32,7 @@ func TestAgreementEvents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-2 * time.Hour)
 		seq := 0
@@ -46,17 +46,17 @@ func TestAgreementEvents(t *testing.T) {
 		subFor := func(n string) store.Subscription {
 			t.Helper()
 			var s store.Subscription
-			st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::111122223333:license:l-"+n).Limit(1).Find(&s)
+			st.TestingReadDB(t).Where("aws_license_arn = ?", "arn:aws:license-manager::111122223333:license:l-"+n).Limit(1).Find(&s)
 			return s
 		}
 		agreement := func(id string) store.AWSAgreement {
 			var a store.AWSAgreement
-			st.R.Where("agreement_id = ?", id).Limit(1).Find(&a)
+			st.TestingReadDB(t).Where("agreement_id = ?", id).Limit(1).Find(&a)
 			return a
 		}
 		inbox := func(key string) store.InboxMessage {
 			var m store.InboxMessage
-			st.R.Where("dedup_key = ?", "event:"+key).Limit(1).Find(&m)
+			st.TestingReadDB(t).Where("dedup_key = ?", "event:"+key).Limit(1).Find(&m)
 			return m
 		}
 		timelineHas := func(subID uint, text string) bool {
@@ -146,7 +146,7 @@ func TestAgreementAmendedReadsEntitlements(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-k", Contract: true, IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-k", Contract: true, IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		fake := awsfake.NewEntitlements()
 		srv := httptest.NewServer(fake)
 		defer srv.Close()
@@ -160,9 +160,9 @@ func TestAgreementAmendedReadsEntitlements(t *testing.T) {
 		fake.Set(id, awsfake.Entitlement{Dimension: "seats", Value: 40, Expiration: now.AddDate(1, 0, 0)})
 		p.Receive(ctx, agreementEvent("a-1", "Purchase Agreement Amended - Proposer", now, "agmt-k", "AMEND", "ACTIVE", "", "prod-k"), "q-2")
 		var sub store.Subscription
-		st.R.Where("aws_license_arn = ?", id.LicenseArn).First(&sub)
+		st.TestingReadDB(t).Where("aws_license_arn = ?", id.LicenseArn).First(&sub)
 		var ents []store.Entitlement
-		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+		st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 40 {
 			t.Fatalf("amended: %s %+v", sub.State, ents)
 		}
@@ -178,8 +178,8 @@ func TestEventBridgeVariantOfEachAction(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-time.Hour)
 		type step struct{ sns, eb string } // the SNS action and its EventBridge detail-type ("" for none)
@@ -229,8 +229,8 @@ func TestEventBridgeVariantOfEachAction(t *testing.T) {
 					}
 				}
 				var legacy, ca store.Subscription
-				st.R.Where("aws_customer_identifier = ?", cust).Limit(1).Find(&legacy)
-				st.R.Where("aws_customer_account_id = ?", acct).Limit(1).Find(&ca)
+				st.TestingReadDB(t).Where("aws_customer_identifier = ?", cust).Limit(1).Find(&legacy)
+				st.TestingReadDB(t).Where("aws_customer_account_id = ?", acct).Limit(1).Find(&ca)
 				if legacy.State != story.want || ca.State != story.want {
 					t.Fatalf("SNS ended %q, EventBridge %q, want %q", legacy.State, ca.State, story.want)
 				}

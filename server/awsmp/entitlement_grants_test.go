@@ -23,7 +23,7 @@ func TestEntitlementListedTwiceForOneDimension(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-contract", Contract: true, CreatedAt: now, UpdatedAt: now,
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-contract", Contract: true, CreatedAt: now, UpdatedAt: now,
 			Plans: []store.Plan{{PlanID: "per-seat", Name: "Per seat", SeatBased: true, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now,
 				Dimensions: `[{"key":"seats","name":"Seats","unit":"user"}]`}}})
 		fake := awsfake.NewEntitlements()
@@ -45,15 +45,15 @@ func TestEntitlementListedTwiceForOneDimension(t *testing.T) {
 				t.Fatal(err)
 			}
 			var msg store.InboxMessage
-			st.R.Where("dedup_key = ?", "sns:"+m).First(&msg)
+			st.TestingReadDB(t).Where("dedup_key = ?", "sns:"+m).First(&msg)
 			if msg.Status != store.InboxProcessed {
 				t.Fatalf("%s: inbox %s (%s)", m, msg.Status, msg.Error)
 			}
 		}
 		var sub store.Subscription
-		st.R.Preload("Plan").Where("aws_customer_identifier = ?", "XTWICE").First(&sub)
+		st.TestingReadDB(t).Preload("Plan").Where("aws_customer_identifier = ?", "XTWICE").First(&sub)
 		var ents []store.Entitlement
-		st.R.Where("subscription_id = ?", sub.ID).Order("id").Find(&ents)
+		st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Order("id").Find(&ents)
 		if len(ents) != 2 || *ents[0].IntegerValue != 25 || !ents[0].ExpiresAt.Equal(oldEnd) || *ents[1].IntegerValue != 35 || !ents[1].ExpiresAt.Equal(newEnd) {
 			t.Fatalf("stored grants: %+v", ents)
 		}
@@ -70,8 +70,8 @@ func TestEntitlementListedTwiceForOneDimension(t *testing.T) {
 		if err := p.Receive(ctx, updated("m-3"), "q-m-3"); err != nil {
 			t.Fatal(err)
 		}
-		st.R.First(&sub, sub.ID)
-		st.R.Where("subscription_id = ?", sub.ID).Order("id").Find(&ents)
+		st.TestingReadDB(t).First(&sub, sub.ID)
+		st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Order("id").Find(&ents)
 		if sub.Quantity != 45 || len(ents) != 2 || *ents[1].IntegerValue != 45 {
 			t.Fatalf("after the raise: quantity %d, grants %+v", sub.Quantity, ents)
 		}

@@ -56,13 +56,13 @@ func TestEveryAgreementEventIsStoredAndShown(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
-		st.W.Create(&store.WebhookEndpoint{URL: "https://hooks.example/in", Secret: webhooks.NewSecret(), EventTypes: "*", Enabled: true, CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.WebhookEndpoint{URL: "https://hooks.example/in", Secret: webhooks.NewSecret(), EventTypes: "*", Enabled: true, CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-time.Hour)
 		drain(t, p, event("lic-1", "License Updated - Manufacturer", at, caLicense("111122223333", "1", "agmt-1", "prod-ca")))
 		var sub store.Subscription
-		if err := st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::111122223333:license:l-1").First(&sub).Error; err != nil || sub.State != "active" {
+		if err := st.TestingReadDB(t).Where("aws_license_arn = ?", "arn:aws:license-manager::111122223333:license:l-1").First(&sub).Error; err != nil || sub.State != "active" {
 			t.Fatalf("subscription: %+v %v", sub, err)
 		}
 
@@ -143,7 +143,7 @@ func TestEveryAgreementEventIsStoredAndShown(t *testing.T) {
 		}
 		for _, c := range cases {
 			var m store.InboxMessage
-			st.R.Where("dedup_key = ?", "event:"+c.id).First(&m)
+			st.TestingReadDB(t).Where("dedup_key = ?", "event:"+c.id).First(&m)
 			if m.Status != c.status || m.SubscriptionID == nil || *m.SubscriptionID != sub.ID {
 				t.Errorf("%s: inbox %s (%s) subscription %v, want %s on %d", c.detailType, m.Status, m.Error, m.SubscriptionID, c.status, sub.ID)
 			}
@@ -152,14 +152,14 @@ func TestEveryAgreementEventIsStoredAndShown(t *testing.T) {
 			}
 			if c.webhook != "" {
 				var evs []store.Event
-				st.R.Where("type = ? AND subscription_id = ?", c.webhook, sub.ID).Find(&evs)
+				st.TestingReadDB(t).Where("type = ? AND subscription_id = ?", c.webhook, sub.ID).Find(&evs)
 				if len(evs) != 1 || !strings.Contains(evs[0].Data, `"agmt-1"`) {
 					t.Errorf("%s: %d %s webhook events, want 1 naming the agreement", c.detailType, len(evs), c.webhook)
 				}
 			}
 		}
 		var second store.InboxMessage
-		st.R.Where("dedup_key = ?", "event:ev-ending-2").First(&second)
+		st.TestingReadDB(t).Where("dedup_key = ?", "event:ev-ending-2").First(&second)
 		if second.Status != store.InboxProcessed {
 			t.Fatalf("second variant: %+v", second)
 		}
@@ -173,12 +173,12 @@ func TestEveryAgreementEventIsStoredAndShown(t *testing.T) {
 				continue
 			}
 			var a store.Alert
-			st.R.Where("type = ? AND key = ?", c.alert, c.alert+":"+itoa(sub.ID)).First(&a)
+			st.TestingReadDB(t).Where("type = ? AND key = ?", c.alert, c.alert+":"+itoa(sub.ID)).First(&a)
 			if a.ID == 0 || !strings.Contains(a.Detail, c.summary) || a.Link != "/subscriptions/"+itoa(sub.ID) {
 				t.Errorf("%s: alert %+v", c.detailType, a)
 			}
 		}
-		if sub2 := reload(st, sub.ID); sub2.State != "active" {
+		if sub2 := reload(t, st, sub.ID); sub2.State != "active" {
 			t.Fatalf("notes changed the state: %s", sub2.State)
 		}
 	})
@@ -193,7 +193,7 @@ func TestAgreementEventsFindTheirSubscription(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-time.Hour)
 		drain(t, p,
@@ -202,7 +202,7 @@ func TestAgreementEventsFindTheirSubscription(t *testing.T) {
 			event("l-b2", "License Updated - Manufacturer", at, caLicense("222222222222", "b2", "agmt-b2", "prod-ca")))
 		subOf := func(n string) uint {
 			var s store.Subscription
-			st.R.Where("aws_license_arn LIKE ?", "%:license:l-"+n).First(&s)
+			st.TestingReadDB(t).Where("aws_license_arn LIKE ?", "%:license:l-"+n).First(&s)
 			return s.ID
 		}
 		adv := func(id, agreement string, extra map[string]any) string {
@@ -224,7 +224,7 @@ func TestAgreementEventsFindTheirSubscription(t *testing.T) {
 		want := map[string]uint{"by-license": subOf("b2"), "by-account": subOf("a"), "ambiguous": 0, "by-agreement": subOf("b1")}
 		for key, sub := range want {
 			var m store.InboxMessage
-			st.R.Where("dedup_key = ?", "event:"+key).First(&m)
+			st.TestingReadDB(t).Where("dedup_key = ?", "event:"+key).First(&m)
 			if m.Status != store.InboxProcessed {
 				t.Errorf("%s: status %s (%s)", key, m.Status, m.Error)
 			}
@@ -237,7 +237,7 @@ func TestAgreementEventsFindTheirSubscription(t *testing.T) {
 			}
 		}
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "event:ambiguous").First(&m)
+		st.TestingReadDB(t).Where("dedup_key = ?", "event:ambiguous").First(&m)
 		if !strings.Contains(m.Error, "no subscription matches") {
 			t.Fatalf("unmatched event's reason: %q", m.Error)
 		}
@@ -247,7 +247,7 @@ func TestAgreementEventsFindTheirSubscription(t *testing.T) {
 			t.Fatal(err)
 		}
 		var a store.Alert
-		st.R.Where("key = ?", alerts.AgreementAdvisory+":unmatched").First(&a)
+		st.TestingReadDB(t).Where("key = ?", alerts.AgreementAdvisory+":unmatched").First(&a)
 		if a.Count != 1 || !strings.Contains(a.Link, "/notifications") {
 			t.Fatalf("unmatched alert: %+v", a)
 		}
@@ -263,8 +263,8 @@ func TestUnknownValuesAreKeptNotFailed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-time.Hour)
 		long := "SUSPENDED_PENDING_A_VERY_LONG_REVIEW_BY_AWS_TRUST_AND_SAFETY"
@@ -277,9 +277,9 @@ func TestUnknownValuesAreKeptNotFailed(t *testing.T) {
 			agreementEvent("e-1", "Purchase Agreement Ended - Proposer", at.Add(2*time.Minute), "agmt-1", "", long, "", "prod-ca"))
 
 		var legacy store.Subscription
-		st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&legacy)
+		st.TestingReadDB(t).Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&legacy)
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "sns:m-2").First(&m)
+		st.TestingReadDB(t).Where("dedup_key = ?", "sns:m-2").First(&m)
 		if m.Status != store.InboxIgnored || m.SubscriptionID == nil || *m.SubscriptionID != legacy.ID || !strings.Contains(m.Error, "subscribe-paused") {
 			t.Fatalf("unknown SNS action: %+v", m)
 		}
@@ -289,19 +289,19 @@ func TestUnknownValuesAreKeptNotFailed(t *testing.T) {
 		}
 
 		var a store.AWSAgreement
-		st.R.Where("agreement_id = ?", "agmt-1").First(&a)
+		st.TestingReadDB(t).Where("agreement_id = ?", "agmt-1").First(&a)
 		if a.Intent != "MIGRATE" || a.Status != long[:32] || a.EndedAt == nil {
 			t.Fatalf("agreement: %+v", a)
 		}
 		for _, key := range []string{"event:c-1", "event:e-1"} {
 			var m store.InboxMessage
-			st.R.Where("dedup_key = ?", key).First(&m)
+			st.TestingReadDB(t).Where("dedup_key = ?", key).First(&m)
 			if m.Status == store.InboxFailed || m.Status == store.InboxReceived {
 				t.Fatalf("%s: %s %s", key, m.Status, m.Error)
 			}
 		}
 		var ca store.Subscription
-		st.R.Where("aws_license_arn LIKE ?", "%l-1").First(&ca)
+		st.TestingReadDB(t).Where("aws_license_arn LIKE ?", "%l-1").First(&ca)
 		if ca.State != "active" {
 			t.Fatalf("an unknown end status revoked access: %s", ca.State)
 		}
@@ -317,9 +317,10 @@ func hasNote(tl []store.TimelineEvent, kind, text string) bool {
 	return false
 }
 
-func reload(st *store.Store, id uint) store.Subscription {
+func reload(t testing.TB, st *store.Store, id uint) store.Subscription {
+	t.Helper()
 	var s store.Subscription
-	st.R.First(&s, id)
+	st.TestingReadDB(t).First(&s, id)
 	return s
 }
 

@@ -22,7 +22,7 @@ type killAfterApply struct{ dead atomic.Bool }
 
 func (k *killAfterApply) install(t *testing.T, st *store.Store) {
 	t.Helper()
-	err := st.W.Callback().Update().Before("gorm:update").Register("test:kill_after_apply", func(db *gorm.DB) {
+	err := st.TestingDB(t).Callback().Update().Before("gorm:update").Register("test:kill_after_apply", func(db *gorm.DB) {
 		if db.Statement.Table != "inbox_messages" {
 			return
 		}
@@ -38,7 +38,7 @@ func (k *killAfterApply) install(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.W.Callback().Update().Remove("test:kill_after_apply") })
+	t.Cleanup(func() { _ = st.TestingDB(t).Callback().Update().Remove("test:kill_after_apply") })
 }
 
 // TestRedeliveryAfterACrashAppliesOnce: AWS's rule is "DeleteMessage only
@@ -51,14 +51,14 @@ func TestRedeliveryAfterACrashAppliesOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
 		p := processor(st)
 		at := now.Add(-time.Hour)
 		if err := p.Receive(ctx, snsEnvelope("m-ok", at, legacyMsg("subscribe-success")), "sqs-ok"); err != nil {
 			t.Fatal(err)
 		}
 		var before store.Subscription
-		st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&before)
+		st.TestingReadDB(t).Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&before)
 
 		kill := &killAfterApply{}
 		kill.install(t, st)
@@ -68,7 +68,7 @@ func TestRedeliveryAfterACrashAppliesOnce(t *testing.T) {
 			t.Fatal("the kill point was never reached")
 		}
 		kill.dead.Store(false) // restart; SQS delivers the message again (it was never deleted)
-		if err := st.W.Callback().Update().Remove("test:kill_after_apply"); err != nil {
+		if err := st.TestingDB(t).Callback().Update().Remove("test:kill_after_apply"); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
@@ -79,11 +79,11 @@ func TestRedeliveryAfterACrashAppliesOnce(t *testing.T) {
 		p.RetryDue(ctx)
 
 		var after store.Subscription
-		st.R.First(&after, before.ID)
+		st.TestingReadDB(t).First(&after, before.ID)
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "sns:m-cancel").First(&m)
+		st.TestingReadDB(t).Where("dedup_key = ?", "sns:m-cancel").First(&m)
 		var entries int64
-		st.R.Model(&store.TimelineEvent{}).Where("inbox_id = ?", m.ID).Count(&entries)
+		st.TestingReadDB(t).Model(&store.TimelineEvent{}).Where("inbox_id = ?", m.ID).Count(&entries)
 		if after.State != "unsubscribe_pending" || m.Status != store.InboxProcessed {
 			t.Fatalf("after the redelivery: state %s, inbox %s", after.State, m.Status)
 		}
@@ -100,7 +100,7 @@ func TestConcurrentAttemptsApplyOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now})
 		body := snsEnvelope("m-1", now.Add(-time.Minute), legacyMsg("subscribe-success"))
 		m, _, err := st.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: "sns:m-1", Body: body})
 		if err != nil {
@@ -117,11 +117,11 @@ func TestConcurrentAttemptsApplyOnce(t *testing.T) {
 		}
 		wg.Wait()
 		var subs []store.Subscription
-		st.R.Find(&subs)
+		st.TestingReadDB(t).Find(&subs)
 		var entries int64
-		st.R.Model(&store.TimelineEvent{}).Where("inbox_id = ?", m.ID).Count(&entries)
+		st.TestingReadDB(t).Model(&store.TimelineEvent{}).Where("inbox_id = ?", m.ID).Count(&entries)
 		var got store.InboxMessage
-		st.R.First(&got, m.ID)
+		st.TestingReadDB(t).First(&got, m.ID)
 		if len(subs) != 1 || entries != 1 || got.Status != store.InboxProcessed || got.Attempts != 1 {
 			t.Fatalf("%d subscriptions, %d timeline entries, inbox %s after %d attempts", len(subs), entries, got.Status, got.Attempts)
 		}

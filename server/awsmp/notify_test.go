@@ -162,7 +162,7 @@ func TestProcessNotifications(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 		offer := store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", CreatedAt: now, UpdatedAt: now}
-		st.W.Create(&offer)
+		st.TestingDB(t).Create(&offer)
 		p := processor(st)
 		at := now.Add(-time.Hour)
 
@@ -172,7 +172,7 @@ func TestProcessNotifications(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sub store.Subscription
-		st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub)
+		st.TestingReadDB(t).Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub)
 		if sub.State != "active" || sub.OfferID == nil || *sub.OfferID != offer.ID || !sub.FreeTrial || sub.AWSOfferID != "offer-1" {
 			t.Fatalf("created: %+v", sub)
 		}
@@ -183,7 +183,7 @@ func TestProcessNotifications(t *testing.T) {
 			}
 		}
 		var again store.Subscription
-		st.R.First(&again, sub.ID)
+		st.TestingReadDB(t).First(&again, sub.ID)
 		tl, _ := st.Timeline(ctx, sub.ID)
 		if again.Version != sub.Version || len(tl) != 1 {
 			t.Fatalf("redelivery changed the subscription: version %d→%d, timeline %d", sub.Version, again.Version, len(tl))
@@ -195,14 +195,14 @@ func TestProcessNotifications(t *testing.T) {
 		p.Receive(ctx, snsEnvelope("m-up", at.Add(30*time.Second), upgrade), "sqs-up")
 		late := legacyMsg("subscribe-success")
 		p.Receive(ctx, snsEnvelope("m-late", at.Add(10*time.Second), late), "sqs-late")
-		st.R.First(&again, sub.ID)
+		st.TestingReadDB(t).First(&again, sub.ID)
 		if again.AWSOfferID != "offer-2" || again.State != "active" {
 			t.Fatalf("offer after upgrade and a late message: %q %s", again.AWSOfferID, again.State)
 		}
 		// Out of order: unsubscribe-success (newer) then unsubscribe-pending (older).
 		p.Receive(ctx, snsEnvelope("m-3", at.Add(2*time.Minute), legacyMsg("unsubscribe-success")), "sqs-3")
 		p.Receive(ctx, snsEnvelope("m-2", at.Add(time.Minute), legacyMsg("unsubscribe-pending")), "sqs-2")
-		st.R.First(&again, sub.ID)
+		st.TestingReadDB(t).First(&again, sub.ID)
 		if again.State != "ended" {
 			t.Fatalf("state %s after out-of-order unsubscribe", again.State)
 		}
@@ -210,7 +210,7 @@ func TestProcessNotifications(t *testing.T) {
 		p.Receive(ctx, snsEnvelope("m-4", at, map[string]any{"action": "subscribe-maybe"}), "sqs-4")
 		p.Receive(ctx, "not json at all", "sqs-5")
 		var msgs []store.InboxMessage
-		st.R.Order("id").Find(&msgs)
+		st.TestingReadDB(t).Order("id").Find(&msgs)
 		statuses := map[string]string{}
 		for _, m := range msgs {
 			statuses[m.DedupKey] = m.Status
@@ -235,7 +235,7 @@ func TestProcessNotifications(t *testing.T) {
 		p.Receive(ctx, event("e-2", "License Deprovisioned - Manufacturer", at.Add(time.Minute), map[string]any{
 			"license": map[string]any{"arn": "arn:aws:license-manager::845735284135:license:l-9"}}), "sqs-7")
 		var ca store.Subscription
-		st.R.Where("aws_license_arn = ?", "arn:aws:license-manager::845735284135:license:l-9").First(&ca)
+		st.TestingReadDB(t).Where("aws_license_arn = ?", "arn:aws:license-manager::845735284135:license:l-9").First(&ca)
 		if ca.State != "unsubscribe_pending" || ca.AWSCustomerAccountID != "845735284135" {
 			t.Fatalf("eventbridge: %+v", ca)
 		}
@@ -255,7 +255,7 @@ func TestContractEntitlements(t *testing.T) {
 					Dimensions: `[{"key":"seats","name":"Seats","unit":"user"},{"key":"calls","name":"Calls","unit":"call","metered":true}]`}}},
 			{Marketplace: "aws", Name: "Contracts CA", MarketplaceID: "prod-contract-ca", Contract: true, IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now},
 		}
-		st.W.Create(&offers)
+		st.TestingDB(t).Create(&offers)
 		fake := awsfake.NewEntitlements()
 		srv := httptest.NewServer(fake)
 		defer srv.Close()
@@ -269,11 +269,11 @@ func TestContractEntitlements(t *testing.T) {
 			return snsEnvelope(id, now, map[string]any{"action": "entitlement-updated", "customer-identifier": "XCONTRACT", "product-code": "prod-contract"})
 		}
 		// The seller's system listens to entitlement changes.
-		st.W.Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "entitlement.changed", Enabled: true,
+		st.TestingDB(t).Create(&store.WebhookEndpoint{URL: "http://127.0.0.1:1/hook", Secret: "whsec_AAAA", EventTypes: "entitlement.changed", Enabled: true,
 			CreatedAt: now, UpdatedAt: now})
 		changes := func() int64 {
 			var n int64
-			st.R.Model(&store.Event{}).Where("type = ?", "entitlement.changed").Count(&n)
+			st.TestingReadDB(t).Model(&store.Event{}).Where("type = ?", "entitlement.changed").Count(&n)
 			return n
 		}
 		if err := p.Receive(ctx, updated("m-1"), "q-1"); err != nil {
@@ -285,9 +285,9 @@ func TestContractEntitlements(t *testing.T) {
 			t.Fatalf("entitlement events after a first read and an identical one: %d", n)
 		}
 		var sub store.Subscription
-		st.R.Preload("Plan").Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
+		st.TestingReadDB(t).Preload("Plan").Where("aws_customer_identifier = ?", "XCONTRACT").First(&sub)
 		var ents []store.Entitlement
-		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+		st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 		if sub.State != "active" || sub.TermEnd == nil || len(ents) != 1 || *ents[0].IntegerValue != 25 || ents[0].Dimension != "seats" {
 			t.Fatalf("after entitlement-updated: %+v %+v", sub, ents)
 		}
@@ -298,15 +298,15 @@ func TestContractEntitlements(t *testing.T) {
 		// The contract expires: the next entitlement-updated ends the subscription.
 		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 25, Expiration: now.Add(-time.Minute)})
 		p.Receive(ctx, updated("m-2"), "q-2")
-		st.R.First(&sub, sub.ID)
+		st.TestingReadDB(t).First(&sub, sub.ID)
 		if sub.State != "ended" {
 			t.Fatalf("expired contract: %s", sub.State)
 		}
 		// An upgrade (new entitlement) makes it active again.
 		fake.Set(legacy, awsfake.Entitlement{Dimension: "seats", Value: 50, Expiration: now.Add(24 * time.Hour)})
 		p.Receive(ctx, updated("m-3"), "q-3")
-		st.R.First(&sub, sub.ID)
-		st.R.Where("subscription_id = ?", sub.ID).Find(&ents)
+		st.TestingReadDB(t).First(&sub, sub.ID)
+		st.TestingReadDB(t).Where("subscription_id = ?", sub.ID).Find(&ents)
 		if sub.State != "active" || len(ents) != 1 || *ents[0].IntegerValue != 50 || sub.Quantity != 50 {
 			t.Fatalf("upgrade: %s %d %+v", sub.State, sub.Quantity, ents)
 		}
@@ -321,8 +321,8 @@ func TestContractEntitlements(t *testing.T) {
 			"license": map[string]any{"arn": ca.LicenseArn}, "acceptor": map[string]any{"accountId": ca.CustomerAWSAccountID},
 			"product": map[string]any{"code": ca.ProductCode}}), "q-4")
 		var caSub store.Subscription
-		st.R.Where("aws_license_arn = ?", ca.LicenseArn).First(&caSub)
-		st.R.Where("subscription_id = ?", caSub.ID).Find(&ents)
+		st.TestingReadDB(t).Where("aws_license_arn = ?", ca.LicenseArn).First(&caSub)
+		st.TestingReadDB(t).Where("subscription_id = ?", caSub.ID).Find(&ents)
 		if caSub.State != "active" || len(ents) != 1 || ents[0].Dimension != "users" {
 			t.Fatalf("license updated: %+v %+v", caSub, ents)
 		}
@@ -330,7 +330,7 @@ func TestContractEntitlements(t *testing.T) {
 		fake.FailNext("InternalServiceErrorException", 1)
 		p.Receive(ctx, updated("m-4"), "q-5")
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "sns:m-4").First(&m)
+		st.TestingReadDB(t).Where("dedup_key = ?", "sns:m-4").First(&m)
 		if m.Status != store.InboxFailed || m.NextAttemptAt == nil {
 			t.Fatalf("throttled refresh: %+v", m)
 		}

@@ -63,12 +63,12 @@ func TestPollerStoresAppliesAndDeletes(t *testing.T) {
 		<-done
 
 		var msgs []store.InboxMessage
-		st.R.Order("id").Find(&msgs)
+		st.TestingReadDB(t).Order("id").Find(&msgs)
 		if len(msgs) != 3 {
 			t.Fatalf("%d inbox rows, want 3 (the duplicate is one)", len(msgs))
 		}
 		var sub store.Subscription
-		if err := st.R.Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub).Error; err != nil || sub.State != "active" {
+		if err := st.TestingReadDB(t).Where("aws_customer_identifier = ?", "X01EXAMPLEX").First(&sub).Error; err != nil || sub.State != "active" {
 			t.Fatalf("subscription: %+v %v", sub, err)
 		}
 	})
@@ -82,7 +82,7 @@ func TestPollerLeavesUnstoredMessagesInTheQueue(t *testing.T) {
 	queue := srv.URL + "/000000000000/notifications"
 	fake.CreateQueue(queue)
 	fake.Send(queue, snsEnvelope("m-1", time.Now(), legacyMsg("subscribe-success")))
-	db, _ := st.W.DB()
+	db, _ := st.TestingDB(t).DB()
 	db.Close() // the database is down: nothing can be stored
 
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)

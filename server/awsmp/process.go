@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/server/webhooks"
@@ -74,44 +72,60 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 		p.Log.Warn("aws notification unreadable", "inbox_id", m.ID, "err", err)
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
 	}
-	if p.SNS != nil && (n.Shape == "sns" || n.Shape == "sns-raw") {
-		verr := fmt.Errorf("%w: raw message delivery carries no signature; turn it off on the SQS subscription, or turn verification off", ErrSignature)
-		if n.Shape == "sns" {
-			verr = p.SNS.Verify(ctx, m.Body)
-		}
-		if errors.Is(verr, ErrSignature) {
-			p.Log.Warn("aws notification refused", "inbox_id", m.ID, "err", verr)
-			return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, verr.Error(), nil, nil)
-		}
-		if verr != nil {
-			return p.retryLater(ctx, m, verr)
-		}
+	if handled, err := p.checkSignature(ctx, m, n); handled {
+		return err
 	}
 	now := p.Store.Now()
-	if n.Refresh {
+	switch {
+	case n.Refresh:
 		// entitlement-updated: AWS's answer is read first, then applied and
 		// the message marked done in one transaction.
 		read, err := p.readEntitlements(ctx, n.Ref, n.ProductCode)
 		if err != nil {
 			return p.retryLater(ctx, m, err)
 		}
-		return p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
+		return p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
 			subID, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID)
 			return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, err
 		})
-	}
-	if n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "" {
+	case n.Kind == "" && n.Agreement != nil && lifecycleAgreement[n.Action] && n.Ignore == "":
 		return p.applyAgreement(ctx, m, n)
-	}
-	if n.Kind == "" && n.Note != nil {
+	case n.Kind == "" && n.Note != nil:
 		return p.applyNote(ctx, m, n)
-	}
-	if n.Kind == "" {
+	case n.Kind == "":
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxIgnored, n.Ignore, nil, nil)
 	}
+	return p.applyEvent(ctx, m, n, now)
+}
+
+// checkSignature checks an SNS message's signature when verification is
+// on. handled says the message is dealt with (refused, or its retry
+// scheduled) and Apply returns err.
+func (p *Processor) checkSignature(ctx context.Context, m *store.InboxMessage, n Notification) (handled bool, err error) {
+	if p.SNS == nil || (n.Shape != "sns" && n.Shape != "sns-raw") {
+		return false, nil
+	}
+	verr := fmt.Errorf("%w: raw message delivery carries no signature; turn it off on the SQS subscription, or turn verification off", ErrSignature)
+	if n.Shape == "sns" {
+		verr = p.SNS.Verify(ctx, m.Body)
+	}
+	if errors.Is(verr, ErrSignature) {
+		p.Log.Warn("aws notification refused", "inbox_id", m.ID, "err", verr)
+		return true, p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, verr.Error(), nil, nil)
+	}
+	if verr != nil {
+		return true, p.retryLater(ctx, m, verr)
+	}
+	return false, nil
+}
+
+// applyEvent applies a lifecycle event (subscribe-success, unsubscribe,
+// License Updated, ...) to its subscription, creating it when new.
+func (p *Processor) applyEvent(ctx context.Context, m *store.InboxMessage, n Notification, now time.Time) error {
 	var offer store.Offer
+	var err error
 	if n.ProductCode != "" {
-		if err := p.Store.R.WithContext(ctx).Where("marketplace = 'aws' AND marketplace_id = ?", n.ProductCode).Limit(1).Find(&offer).Error; err != nil {
+		if offer, err = p.Store.Reads(ctx).AWSOffer(n.ProductCode, false); err != nil {
 			return p.retryLater(ctx, m, err)
 		}
 	}
@@ -126,63 +140,11 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	}
 	var subID uint
 	final := false
-	err = p.applyOnce(ctx, m, func(tx *gorm.DB) (store.InboxOutcome, error) {
-		ev := lifecycle.Event{Kind: n.Kind, At: n.At}
-		if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
-			// License Updated names the agreement; a Purchase Agreement
-			// Created that came first gave its term.
-			var ag store.AWSAgreement
-			if err := tx.Where("agreement_id = ?", n.Agreement.ID).Limit(1).Find(&ag).Error; err != nil {
-				return store.InboxOutcome{}, err
-			}
-			if ag.StartsAt != nil && ag.EndedAt == nil {
-				ev.TermStart = *ag.StartsAt
-				if ag.EndsAt != nil {
-					ev.TermEnd = *ag.EndsAt
-				}
-			}
-		}
-		res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, n.Ref, ev,
-			subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID},
-			func(s *store.Subscription) {
-				if offer.ID != 0 {
-					s.OfferID = &offer.ID
-				}
-				s.AWSProductCode = n.ProductCode
-				s.FreeTrial = n.FreeTrial
-			})
+	err = p.applyOnce(ctx, m, func(tx *store.Tx) (store.InboxOutcome, error) {
+		var err error
+		subID, final, err = p.eventTx(tx, now, m, n, offer, read)
 		if err != nil {
 			return store.InboxOutcome{}, err
-		}
-		if res.Subscription == nil {
-			return store.InboxOutcome{}, errors.New("the event created no subscription")
-		}
-		s := res.Subscription
-		subID = s.ID
-		final = slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
-		if err := p.linkAgreement(tx, now, n, s.ID, subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}); err != nil {
-			return store.InboxOutcome{}, err
-		}
-		upd := map[string]any{}
-		if s.OfferID == nil && offer.ID != 0 {
-			upd["offer_id"] = offer.ID
-		}
-		if n.FreeTrial && !s.FreeTrial {
-			upd["free_trial"] = true
-		}
-		if newerOffer(s, n.OfferIdentifier, n.At) {
-			upd["aws_offer_id"] = n.OfferIdentifier
-		}
-		if len(upd) > 0 {
-			upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
-			if err := tx.Model(&store.Subscription{}).Where("id = ?", s.ID).Updates(upd).Error; err != nil {
-				return store.InboxOutcome{}, err
-			}
-		}
-		if read != nil {
-			if _, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID); err != nil {
-				return store.InboxOutcome{}, err
-			}
 		}
 		return store.InboxOutcome{Status: store.InboxProcessed, SubscriptionID: &subID}, nil
 	})
@@ -195,12 +157,80 @@ func (p *Processor) Apply(ctx context.Context, m *store.InboxMessage) error {
 	return nil
 }
 
+// eventTx is applyEvent's transaction. It returns the subscription's id
+// and whether the customer's final usage must go out now.
+func (p *Processor) eventTx(tx *store.Tx, now time.Time, m *store.InboxMessage, n Notification, offer store.Offer, read *entitlementRead) (uint, bool, error) {
+	ev := lifecycle.Event{Kind: n.Kind, At: n.At}
+	if n.Agreement != nil && n.Kind == lifecycle.AWSSubscribeSuccess {
+		// License Updated names the agreement; a Purchase Agreement
+		// Created that came first gave its term.
+		ag, err := tx.AWSAgreement(n.Agreement.ID)
+		if err != nil {
+			return 0, false, err
+		}
+		if ag.StartsAt != nil && ag.EndedAt == nil {
+			ev.TermStart = *ag.StartsAt
+			if ag.EndsAt != nil {
+				ev.TermEnd = *ag.EndsAt
+			}
+		}
+	}
+	meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
+	res, err := applyTx(tx, now, n.Ref, ev, meta, func(s *store.Subscription) {
+		if offer.ID != 0 {
+			s.OfferID = &offer.ID
+		}
+		s.AWSProductCode = n.ProductCode
+		s.FreeTrial = n.FreeTrial
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if res.Subscription == nil {
+		return 0, false, errors.New("the event created no subscription")
+	}
+	s := res.Subscription
+	final := slices.Contains(res.Outcome.Effects, lifecycle.FinalMetering)
+	if err := p.linkAgreement(tx, now, n, s.ID, meta); err != nil {
+		return 0, false, err
+	}
+	if err := completeFromEvent(tx, now, s, n, offer); err != nil {
+		return 0, false, err
+	}
+	if read != nil {
+		if _, err := p.applyEntitlementsTx(tx, now, read, SourceSQS, &m.ID); err != nil {
+			return 0, false, err
+		}
+	}
+	return s.ID, final, nil
+}
+
+// completeFromEvent adds what an event says and an existing subscription
+// lacks: its offer, the free-trial flag, a newer AWS offer id.
+func completeFromEvent(tx *store.Tx, now time.Time, s *store.Subscription, n Notification, offer store.Offer) error {
+	upd := map[string]any{}
+	if s.OfferID == nil && offer.ID != 0 {
+		upd["offer_id"] = offer.ID
+	}
+	if n.FreeTrial && !s.FreeTrial {
+		upd["free_trial"] = true
+	}
+	if newerOffer(s, n.OfferIdentifier, n.At) {
+		upd["aws_offer_id"] = n.OfferIdentifier
+	}
+	if len(upd) == 0 {
+		return nil
+	}
+	upd["updated_at"] = now
+	return tx.UpdateSubscription(s.ID, 0, upd)
+}
+
 // applyOnce applies a stored message and marks it done in one transaction
 // (store.ApplyInbox). A failure keeps nothing and schedules a retry; an
 // attempt that another one beat (a redelivery racing the original, another
 // replica, a replay) keeps nothing either and is not an error.
-func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *gorm.DB) (store.InboxOutcome, error)) error {
-	err := p.Store.ApplyInbox(ctx, m, fn)
+func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *store.Tx) (store.InboxOutcome, error)) error {
+	err := p.Store.ApplyInboxTx(ctx, m, fn)
 	if errors.Is(err, store.ErrInboxTaken) {
 		p.Log.Info("aws notification already applied by another attempt", "inbox_id", m.ID)
 		return nil
@@ -249,7 +279,7 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 		return nil, err
 	}
 	var subID uint
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err = p.Store.InTx(ctx, func(tx *store.Tx) error {
 		subID, err = p.applyEntitlementsTx(tx, p.Store.Now(), read, source, inboxID)
 		return err
 	})
@@ -265,46 +295,17 @@ func (p *Processor) RefreshEntitlements(ctx context.Context, ref subscriptions.R
 // only; a current grant means active, none means ended (the lifecycle rules
 // decide what a read may change). The read is AWS's truth at the time of
 // reading, so it is dated now.
-func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
+func (p *Processor) applyEntitlementsTx(tx *store.Tx, now time.Time, read *entitlementRead, source string, inboxID *uint) (uint, error) {
 	ents, ref, productCode := read.ents, read.ref, read.productCode
-	current := false
-	var termEnd, lastEnd time.Time
-	for _, e := range ents {
-		if e.Current(now) {
-			current = true
-			if e.Expiration.After(termEnd) {
-				termEnd = e.Expiration
-			}
-		}
-		if e.Expiration.After(lastEnd) {
-			lastEnd = e.Expiration
-		}
-	}
-	if !current {
-		termEnd = lastEnd // when it ended
-	}
+	current, termEnd := entitlementTerm(ents, now)
 	payload, _ := json.Marshal(map[string]any{"entitlements": ents})
-	note := "no entitlements"
-	if len(ents) > 0 {
-		parts := make([]string, 0, len(ents))
-		for _, e := range ents {
-			p := e.Dimension + "=" + e.Value
-			if !e.Expiration.IsZero() {
-				p += " until " + e.Expiration.Format("2006-01-02")
-			}
-			if !e.Current(now) {
-				p += " (expired)"
-			}
-			parts = append(parts, p)
-		}
-		note = "entitlements: " + strings.Join(parts, ", ")
-	}
-	var offer store.Offer
-	if err := tx.Preload("Plans").Where("marketplace = 'aws' AND marketplace_id = ?", productCode).Limit(1).Find(&offer).Error; err != nil {
+	note := entitlementNote(ents, now)
+	offer, err := tx.AWSOffer(productCode, true)
+	if err != nil {
 		return 0, err
 	}
 	seatPlan, seats := seatEntitlement(offer.Plans, ents, now)
-	res, err := subscriptions.ApplyTx(store.LegacyTx(tx), now, ref,
+	res, err := applyTx(tx, now, ref,
 		lifecycle.Event{Kind: lifecycle.AWSEntitlements, At: now, EntitlementCurrent: current, TermEnd: termEnd,
 			PlanID: seatPlan, Quantity: seats},
 		subscriptions.Meta{Source: source, Actor: "aws", Payload: string(payload), InboxID: inboxID, Note: note},
@@ -321,12 +322,59 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 		return 0, errors.New("the entitlements created no subscription")
 	}
 	subID := res.Subscription.ID
-	var before []store.Entitlement
-	if err := tx.Where("subscription_id = ?", subID).Find(&before).Error; err != nil {
-		return 0, err
+	return subID, storeEntitlements(tx, now, subID, ents)
+}
+
+// entitlementTerm says whether a read holds a current grant, and the term's
+// end: the latest current grant's expiry, or when the last grant ended.
+func entitlementTerm(ents []Entitlement, now time.Time) (bool, time.Time) {
+	current := false
+	var termEnd, lastEnd time.Time
+	for _, e := range ents {
+		if e.Current(now) {
+			current = true
+			if e.Expiration.After(termEnd) {
+				termEnd = e.Expiration
+			}
+		}
+		if e.Expiration.After(lastEnd) {
+			lastEnd = e.Expiration
+		}
 	}
-	if err := tx.Where("subscription_id = ?", subID).Delete(&store.Entitlement{}).Error; err != nil {
-		return 0, err
+	if !current {
+		termEnd = lastEnd // when it ended
+	}
+	return current, termEnd
+}
+
+// entitlementNote is the timeline's summary of a read.
+func entitlementNote(ents []Entitlement, now time.Time) string {
+	if len(ents) == 0 {
+		return "no entitlements"
+	}
+	parts := make([]string, 0, len(ents))
+	for _, e := range ents {
+		p := e.Dimension + "=" + e.Value
+		if !e.Expiration.IsZero() {
+			p += " until " + e.Expiration.Format("2006-01-02")
+		}
+		if !e.Current(now) {
+			p += " (expired)"
+		}
+		parts = append(parts, p)
+	}
+	return "entitlements: " + strings.Join(parts, ", ")
+}
+
+// storeEntitlements replaces a subscription's stored entitlements with a
+// read, and emits entitlement.changed when the read changed them.
+func storeEntitlements(tx *store.Tx, now time.Time, subID uint, ents []Entitlement) error {
+	before, err := tx.AWSEntitlements(subID)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteAWSEntitlements(subID); err != nil {
+		return err
 	}
 	if entitlementsDiffer(before, ents) {
 		view := make([]map[string]any, len(ents))
@@ -338,9 +386,9 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 			}
 			view[i] = map[string]any{"dimension": e.Dimension, "kind": e.Kind, "value": e.Value, "expires_at": exp, "current": e.Current(now)}
 		}
-		if err := webhooks.EmitSubscription(store.LegacyTx(tx), now, subID, now, []string{webhooks.EntitlementChanged},
+		if err := emitSubscription(tx, now, subID, now, []string{webhooks.EntitlementChanged},
 			map[string]any{"entitlements": view}); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	for _, e := range ents {
@@ -353,11 +401,11 @@ func (p *Processor) applyEntitlementsTx(tx *gorm.DB, now time.Time, read *entitl
 			x := e.Expiration
 			row.ExpiresAt = &x
 		}
-		if err := tx.Create(&row).Error; err != nil {
-			return 0, err
+		if err := tx.AddAWSEntitlement(&row); err != nil {
+			return err
 		}
 	}
-	return subID, nil
+	return nil
 }
 
 // entitlementsDiffer reports whether a GetEntitlements read changed what
@@ -441,10 +489,9 @@ func newerOffer(s *store.Subscription, offerID string, at time.Time) bool {
 }
 
 // setOffer stores a newer AWS offer id on a subscription.
-func setOffer(tx *gorm.DB, now time.Time, s *store.Subscription, offerID string, at time.Time) error {
+func setOffer(tx *store.Tx, now time.Time, s *store.Subscription, offerID string, at time.Time) error {
 	if !newerOffer(s, offerID, at) {
 		return nil
 	}
-	return tx.Model(&store.Subscription{}).Where("id = ?", s.ID).
-		Updates(map[string]any{"aws_offer_id": offerID, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+	return tx.UpdateSubscription(s.ID, 0, map[string]any{"aws_offer_id": offerID, "updated_at": now})
 }

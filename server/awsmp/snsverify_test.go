@@ -188,12 +188,12 @@ func TestProcessorVerifiesSNS(t *testing.T) {
 			}
 		}
 		var subs []store.Subscription
-		st.R.Find(&subs)
+		st.TestingReadDB(t).Find(&subs)
 		if len(subs) != 1 || subs[0].AWSCustomerIdentifier != "XSIGNED" || subs[0].State != "active" {
 			t.Fatalf("subscriptions: %+v", subs)
 		}
 		var msgs []store.InboxMessage
-		st.R.Order("id").Find(&msgs)
+		st.TestingReadDB(t).Order("id").Find(&msgs)
 		if len(msgs) != 3 || msgs[0].Status != store.InboxProcessed {
 			t.Fatalf("inbox: %+v", msgs)
 		}

@@ -11,7 +11,6 @@ import (
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
 	"github.com/aws/smithy-go"
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/store"
 )
@@ -91,9 +90,8 @@ func isoDays(s string) int {
 // how many agreements it looked at.
 func (p *Processor) ReadTerms(ctx context.Context) int {
 	now := p.Store.Now()
-	var rows []store.AWSAgreement
-	if err := p.Store.R.WithContext(ctx).Where("subscription_id IS NOT NULL AND (terms_status = '' OR (terms_status = ? AND terms_next_at <= ?))", "error", now).
-		Order("id").Limit(20).Find(&rows).Error; err != nil {
+	rows, err := p.Store.Reads(ctx).AWSAgreementsDueForTerms(now, 20)
+	if err != nil {
 		p.Log.Error("aws agreement terms", "err", err)
 		return 0
 	}
@@ -108,48 +106,48 @@ func (p *Processor) ReadTerms(ctx context.Context) int {
 func (p *Processor) readTerms(ctx context.Context, row *store.AWSAgreement) error {
 	terms, err := p.AWS.GetAgreementTerms(ctx, row.AgreementID)
 	now := p.Store.Now()
-	db := p.Store.W.WithContext(ctx)
+	db := p.Store.Writes(ctx)
 	switch {
 	case errors.Is(err, ErrNoAgreementAPI):
-		return db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "unavailable",
-			"terms_error": "", "terms_next_at": nil, "updated_at": now}).Error
+		return db.SetAWSTermsUnavailable(row.ID, now)
 	case err != nil:
 		// Throttling, server faults and network failures are retried with
 		// backoff; AWS's refusals (access denied — a channel partner's
 		// agreement —, not found, validation) are final: the free trial
 		// stays unknown with the reason, and the agreement is not read again.
-		var next any
+		var next *time.Time
 		if transientTermsError(err) {
-			next = now.Add(retryDelay(row.TermsAttempts))
+			t := now.Add(retryDelay(row.TermsAttempts))
+			next = &t
 		}
-		if uerr := db.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(map[string]any{"terms_status": "error",
-			"terms_error": clip(err.Error(), 512), "terms_attempts": gorm.Expr("terms_attempts + 1"), "terms_next_at": next, "updated_at": now}).Error; uerr != nil {
+		if uerr := db.SetAWSTermsFailed(row.ID, clip(err.Error(), 512), next, now); uerr != nil {
 			return uerr
 		}
 		return err
 	}
-	upd := map[string]any{"terms_status": "read", "terms_error": "", "terms_next_at": nil, "terms_read_at": now,
-		"free_trial_days": nil, "free_trial_ends_at": nil, "updated_at": now}
+	var days *int
+	var ends *time.Time
 	if terms.FreeTrial {
-		upd["free_trial_days"] = terms.FreeTrialDays // 0: a trial whose duration Marketgate could not read
+		d := terms.FreeTrialDays // 0: a trial whose duration Marketgate could not read
+		days = &d
 		start := terms.AgreementStart
 		if start.IsZero() && row.StartsAt != nil {
 			start = *row.StartsAt
 		}
 		if !start.IsZero() && terms.FreeTrialDays > 0 {
-			upd["free_trial_ends_at"] = start.AddDate(0, 0, terms.FreeTrialDays).UTC()
+			e := start.AddDate(0, 0, terms.FreeTrialDays).UTC()
+			ends = &e
 		}
 	}
-	return p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&store.AWSAgreement{}).Where("id = ?", row.ID).Updates(upd).Error; err != nil {
+	return p.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetAWSTermsRead(row.ID, days, ends, now); err != nil {
 			return err
 		}
 		if !terms.FreeTrial || row.SubscriptionID == nil {
 			return nil
 		}
 		// The subscription carries the free-trial flag whichever way AWS said it.
-		return tx.Model(&store.Subscription{}).Where("id = ? AND NOT free_trial", *row.SubscriptionID).
-			Updates(map[string]any{"free_trial": true, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+		return setFreeTrial(tx, *row.SubscriptionID, now)
 	})
 }
 
@@ -216,4 +214,23 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 		return FreeTrial{Status: "unknown", Note: "AWS did not give the agreement's terms: " + failed}
 	}
 	return FreeTrial{Status: "unknown", Note: "no AWS agreement is linked to this subscription"}
+}
+
+// setFreeTrial flags a subscription as a free trial, unless it is one
+// already (then nothing changes, its version included).
+func setFreeTrial(tx *store.Tx, subID uint, now time.Time) error {
+	for attempt := 0; ; attempt++ {
+		sub, err := tx.AWSSubscription(subID, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || sub.FreeTrial {
+			return err
+		}
+		err = tx.UpdateSubscription(subID, sub.Version, map[string]any{"free_trial": true, "updated_at": now})
+		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
+			return err
+		}
+		// Another writer changed it meanwhile: read it again.
+	}
 }

@@ -50,7 +50,7 @@ func TestFreeTrialFromAgreementTerms(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, st *store.Store) {
 				ctx := context.Background()
 				now := time.Now().UTC().Truncate(time.Second)
-				st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+				st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 				fake := awsfake.NewAgreementService()
 				srv := httptest.NewServer(fake)
 				defer srv.Close()
@@ -74,13 +74,13 @@ func TestFreeTrialFromAgreementTerms(t *testing.T) {
 					t.Fatalf("%d calls: the terms come in pages of 2 and every page must be read", fake.Calls())
 				}
 				var a store.AWSAgreement
-				st.R.Where("agreement_id = ?", "agmt-t").First(&a)
+				st.TestingReadDB(t).Where("agreement_id = ?", "agmt-t").First(&a)
 				wantEnd := start.AddDate(0, 0, 14)
 				if a.TermsStatus != "read" || a.FreeTrialDays == nil || *a.FreeTrialDays != 14 || a.FreeTrialEndsAt == nil || !a.FreeTrialEndsAt.Equal(wantEnd) {
 					t.Fatalf("agreement terms: %+v", a)
 				}
 				var sub store.Subscription
-				st.R.First(&sub, *a.SubscriptionID)
+				st.TestingReadDB(t).First(&sub, *a.SubscriptionID)
 				if !sub.FreeTrial {
 					t.Fatal("the subscription is not flagged as a free trial")
 				}
@@ -92,7 +92,7 @@ func TestFreeTrialFromAgreementTerms(t *testing.T) {
 					t.Fatalf("after its end: %+v", ft)
 				}
 				var b store.AWSAgreement
-				st.R.Where("agreement_id = ?", "agmt-n").First(&b)
+				st.TestingReadDB(t).Where("agreement_id = ?", "agmt-n").First(&b)
 				if b.TermsStatus != "read" || b.FreeTrialDays != nil {
 					t.Fatalf("no trial: %+v", b)
 				}
@@ -116,7 +116,7 @@ func TestAgreementTermsFailuresRetry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		fake := awsfake.NewAgreementService()
 		srv := httptest.NewServer(fake)
 		defer srv.Close()
@@ -126,22 +126,22 @@ func TestAgreementTermsFailuresRetry(t *testing.T) {
 		fake.FailNext("ThrottlingException", 1)
 		drain(t, p, event("l-r", "License Updated - Manufacturer", now, caLicense("111122223333", "r", "agmt-r", "prod-ca")))
 		var m store.InboxMessage
-		st.R.Where("dedup_key = ?", "event:l-r").First(&m)
+		st.TestingReadDB(t).Where("dedup_key = ?", "event:l-r").First(&m)
 		if m.Status != store.InboxProcessed {
 			t.Fatalf("message: %+v", m)
 		}
 		p.ReadTerms(ctx)
 		var a store.AWSAgreement
-		st.R.Where("agreement_id = ?", "agmt-r").First(&a)
+		st.TestingReadDB(t).Where("agreement_id = ?", "agmt-r").First(&a)
 		if a.TermsStatus != "error" || a.TermsAttempts != 1 || a.TermsNextAt == nil || !a.TermsNextAt.After(now) || a.TermsError == "" {
 			t.Fatalf("after a throttled read: %+v", a)
 		}
 		if n := p.ReadTerms(ctx); n != 0 {
 			t.Fatal("retried before its time")
 		}
-		st.W.Model(&store.AWSAgreement{}).Where("id = ?", a.ID).Update("terms_next_at", now.Add(-time.Second))
+		st.TestingDB(t).Model(&store.AWSAgreement{}).Where("id = ?", a.ID).Update("terms_next_at", now.Add(-time.Second))
 		p.ReadTerms(ctx)
-		st.R.First(&a, a.ID)
+		st.TestingReadDB(t).First(&a, a.ID)
 		if a.TermsStatus != "read" || a.FreeTrialDays == nil || *a.FreeTrialDays != 7 {
 			t.Fatalf("after the retry: %+v", a)
 		}
@@ -150,7 +150,7 @@ func TestAgreementTermsFailuresRetry(t *testing.T) {
 		drain(t, p, event("l-x", "License Updated - Manufacturer", now, caLicense("111122223333", "x", "agmt-x", "prod-ca")))
 		p.ReadTerms(ctx)
 		var x store.AWSAgreement
-		st.R.Where("agreement_id = ?", "agmt-x").First(&x)
+		st.TestingReadDB(t).Where("agreement_id = ?", "agmt-x").First(&x)
 		if x.TermsStatus != "error" || x.TermsNextAt != nil || !strings.Contains(x.TermsError, "ResourceNotFoundException") {
 			t.Fatalf("refused read: %+v", x)
 		}
@@ -171,7 +171,7 @@ func TestEuropeanSovereignCloudHasNoAgreementTerms(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		st.W.Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
 		client, err := awsmp.New(ctx, awsmp.Config{Region: "eusc-de-east-1", Partition: awsmp.PartitionEUSC, StaticKeys: true})
 		if err != nil {
 			t.Fatal(err)
@@ -187,9 +187,9 @@ func TestEuropeanSovereignCloudHasNoAgreementTerms(t *testing.T) {
 		drain(t, p, event("l-e", "License Updated - Manufacturer", now, caLicense("111122223333", "e", "agmt-e", "prod-ca")))
 		p.ReadTerms(ctx)
 		var a store.AWSAgreement
-		st.R.Where("agreement_id = ?", "agmt-e").First(&a)
+		st.TestingReadDB(t).Where("agreement_id = ?", "agmt-e").First(&a)
 		var sub store.Subscription
-		st.R.First(&sub, *a.SubscriptionID)
+		st.TestingReadDB(t).First(&sub, *a.SubscriptionID)
 		if a.TermsStatus != "unavailable" || a.TermsError != "" || sub.State != "active" {
 			t.Fatalf("agreement %+v, subscription %s", a, sub.State)
 		}

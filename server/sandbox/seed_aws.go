@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
-	"gorm.io/gorm"
 
 	"github.com/marketgate/marketgate/server/api"
 	"github.com/marketgate/marketgate/server/auth"
@@ -166,9 +165,25 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 		}
 		return t
 	}
+	more, err := w.buy(ctx, b, at)
+	if err != nil || !more {
+		return w.finish(ctx, now, b, err)
+	}
+	if err := w.upgrade(ctx, now, b); err != nil {
+		return err
+	}
+	if err := w.cancel(ctx, now, b, at); err != nil {
+		return err
+	}
+	return w.finish(ctx, now, b, nil)
+}
+
+// buy walks the purchase and the registration, in the order the buyer's
+// roll says; more is false for a buyer whose story ends there (not
+// confirmed yet, payment failed).
+func (w *awsWorld) buy(ctx context.Context, b awsBuyer, at func(time.Time) time.Time) (more bool, err error) {
 	id, contract, t := b.identity, b.offer.Contract, b.start
 	paid := b.roll >= 8 && !(b.roll >= 62 && b.roll < 67) // 0–7 not confirmed yet, 62–66 payment fails
-	legacy := id.Legacy()
 	if contract && paid {
 		w.ents.Set(id, contractGrants(b.plan, b.units, t.AddDate(1, 0, 0))...)
 	}
@@ -178,72 +193,69 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 	register := func() error { return w.register(at(t.Add(2*time.Minute)), token, b.freeTrial) }
 	switch {
 	case b.roll < 8:
-		return w.finish(ctx, b, register())
+		return false, register()
 	case b.roll < 62 && b.roll%2 == 0:
 		// AWS often confirms before the buyer finishes registering.
 		if err := w.deliver(ctx, at(t.Add(time.Minute)), purchase); err != nil {
-			return err
+			return false, err
 		}
-		if err := register(); err != nil {
-			return err
-		}
+		return true, register()
 	case b.roll >= 62 && b.roll < 67:
-		if err := register(); err != nil {
-			return err
+		if err := register(); err != nil || !id.Legacy() { // AWS sends no payment-failure event to concurrent-agreement products
+			return false, err
 		}
-		if legacy { // AWS sends no payment-failure event to concurrent-agreement products
-			if err := w.deliver(ctx, at(t.Add(3*time.Minute)), []string{awsfake.SNSNotification("subscribe-fail", id, b.freeTrial, at(t.Add(3*time.Minute)))}); err != nil {
-				return err
-			}
-		}
-		return w.finish(ctx, b, nil)
-	default:
-		if err := register(); err != nil {
-			return err
-		}
-		// AWS confirmed the payment after the buyer had registered.
-		confirmed := at(t.Add(3 * time.Minute))
-		purchase = awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, confirmed)
-		if err := w.deliver(ctx, confirmed, purchase); err != nil {
-			return err
-		}
+		failed := at(t.Add(3 * time.Minute))
+		return false, w.deliver(ctx, failed, []string{awsfake.SNSNotification("subscribe-fail", id, b.freeTrial, failed)})
 	}
+	if err := register(); err != nil {
+		return false, err
+	}
+	// AWS confirmed the payment after the buyer had registered.
+	confirmed := at(t.Add(3 * time.Minute))
+	purchase = awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, confirmed)
+	return true, w.deliver(ctx, confirmed, purchase)
+}
+
+// upgrade raises a contract's units a month after the purchase, for the
+// buyers whose roll says so (while the contract runs).
+func (w *awsWorld) upgrade(ctx context.Context, now time.Time, b awsBuyer) error {
+	t := b.start
 	up := t.Add(30 * 24 * time.Hour)
-	if contract && b.upgrade && up.Before(now.Add(-2*time.Hour)) && (b.roll < 71 || up.Before(t.Add(b.lifetime))) {
-		grants := w.ents.Of(id)
-		for i := range grants {
-			grants[i].Value += 10
-		}
-		w.clock = up
-		w.ents.Set(id, grants...)
-		if err := w.deliver(ctx, up, awsfake.ContractChanged(id, b.agreement, up)); err != nil {
-			return err
-		}
+	if !b.offer.Contract || !b.upgrade || !up.Before(now.Add(-2*time.Hour)) || (b.roll >= 71 && !up.Before(t.Add(b.lifetime))) {
+		return nil
 	}
+	grants := w.ents.Of(b.identity)
+	for i := range grants {
+		grants[i].Value += 10
+	}
+	w.clock = up
+	w.ents.Set(b.identity, grants...)
+	return w.deliver(ctx, up, awsfake.ContractChanged(b.identity, b.agreement, up))
+}
+
+// cancel ends the buyers whose roll says so: cancelled a while ago
+// (unsubscribe pending), or cancelled and ended after their lifetime.
+func (w *awsWorld) cancel(ctx context.Context, now time.Time, b awsBuyer, at func(time.Time) time.Time) error {
+	id := b.identity
 	switch {
 	case b.roll < 62:
+		return nil
 	case b.roll < 71:
 		cancel := now.Add(-b.cancelAgo)
-		if err := w.deliver(ctx, cancel, awsfake.CancelRequested(id, b.agreement, cancel)); err != nil {
-			return err
-		}
-	default:
-		end := at(t.Add(b.lifetime))
-		if end.Add(time.Hour).After(now) {
-			end = now.Add(-2 * time.Hour)
-		}
-		if err := w.deliver(ctx, end, awsfake.CancelRequested(id, b.agreement, end)); err != nil {
-			return err
-		}
-		done := end.Add(time.Hour) // AWS: about an hour for the final usage
-		w.clock = done
-		w.ents.Expire(id, done)
-		w.meter.Unsubscribe(id)
-		if err := w.deliver(ctx, done, awsfake.CancelCompleted(id, contract, b.agreement, done)); err != nil {
-			return err
-		}
+		return w.deliver(ctx, cancel, awsfake.CancelRequested(id, b.agreement, cancel))
 	}
-	return w.finish(ctx, b, nil)
+	end := at(b.start.Add(b.lifetime))
+	if end.Add(time.Hour).After(now) {
+		end = now.Add(-2 * time.Hour)
+	}
+	if err := w.deliver(ctx, end, awsfake.CancelRequested(id, b.agreement, end)); err != nil {
+		return err
+	}
+	done := end.Add(time.Hour) // AWS: about an hour for the final usage
+	w.clock = done
+	w.ents.Expire(id, done)
+	w.meter.Unsubscribe(id)
+	return w.deliver(ctx, done, awsfake.CancelCompleted(id, b.offer.Contract, b.agreement, done))
 }
 
 // finish gives the subscription what the buyer's onboarding form and the
@@ -251,32 +263,33 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 // found by the key of the buyer's model: a legacy buyer's product code and
 // CustomerIdentifier (they carry an account and a license too), else
 // account and license.
-func (w *awsWorld) finish(ctx context.Context, b awsBuyer, err error) error {
+func (w *awsWorld) finish(ctx context.Context, now time.Time, b awsBuyer, err error) error {
 	if err != nil {
 		return err
 	}
-	q := w.st.W.WithContext(ctx).Model(&store.Subscription{})
+	tx := w.st.Writes(ctx)
+	var sub *store.Subscription
 	if b.identity.Legacy() {
-		q = q.Where("aws_product_code = ? AND aws_customer_identifier = ?", b.identity.ProductCode, b.identity.CustomerIdentifier)
+		sub, err = tx.AWSSubscriptionByCustomerIdentifier(b.identity.ProductCode, b.identity.CustomerIdentifier)
 	} else {
-		q = q.Where("aws_customer_account_id = ? AND aws_license_arn = ?", b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
+		sub, err = tx.AWSSubscriptionByLicense(b.identity.CustomerAWSAccountID, b.identity.LicenseArn)
 	}
-	var sub store.Subscription
-	if err := q.Session(&gorm.Session{}).Limit(1).Find(&sub).Error; err != nil {
+	if err != nil {
 		return err
 	}
-	if sub.ID == 0 {
+	if sub == nil {
 		return fmt.Errorf("the flows made no subscription for %+v", b.identity)
 	}
-	sub.CustomerID = &b.customer.ID
-	sub.Name = b.customer.Name + " – " + b.offer.Name
-	upd := map[string]any{"customer_id": b.customer.ID, "name": sub.Name, "is_test": b.isTest,
-		"search_text": store.SearchTextFor(&sub, &b.customer), "version": gorm.Expr("version + 1")}
+	// Changed by the seller at the seed's present (the portal lists the AWS
+	// demo subscriptions as the latest changed, in the order they were
+	// made); the search digest follows the customer and the name.
+	upd := map[string]any{"customer_id": b.customer.ID, "name": b.customer.Name + " – " + b.offer.Name, "is_test": b.isTest,
+		"updated_at": now}
 	if sub.PlanID == nil && !b.offer.Contract {
 		// A SaaS subscription meters its offer's dimensions from
 		// registration on; where the flows leave it without a plan the seed
 		// gives it the offer's, so the demo can be metered.
 		upd["plan_id"] = b.plan.ID
 	}
-	return w.st.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error
+	return tx.UpdateSubscription(sub.ID, 0, upd)
 }
