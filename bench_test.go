@@ -216,7 +216,7 @@ func insertCeiling(t *testing.T, dir string, customers []string) []float64 {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	db, _ := st.W.DB()
+	db, _ := st.TestingDB(t).DB()
 	const rows = 400
 	q := "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
 		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", rows-1) + "(?,?,?,?,?,?,?,?,?,?,?,?)"

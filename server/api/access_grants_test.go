@@ -37,15 +37,15 @@ func TestAccessDecidesOnTheCurrentGrant(t *testing.T) {
 		// customers are checked against them).
 		offer := store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prod-twice", Contract: true,
 			IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now}
-		if err := st.W.Create(&offer).Error; err != nil {
+		if err := st.TestingDB(t).Create(&offer).Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := st.W.Model(&store.Subscription{}).Where("id = ?", res.Subscription.ID).Update("offer_id", offer.ID).Error; err != nil {
+		if err := st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", res.Subscription.ID).Update("offer_id", offer.ID).Error; err != nil {
 			t.Fatal(err)
 		}
 		old, cur := now.Add(-24*time.Hour), now.Add(300*24*time.Hour)
 		v25, v35 := int64(25), int64(35)
-		st.W.Create(&[]store.Entitlement{
+		st.TestingDB(t).Create(&[]store.Entitlement{
 			{SubscriptionID: res.Subscription.ID, Dimension: "seats", Kind: "integer", Value: "25", IntegerValue: &v25, ExpiresAt: &old, UpdatedAt: now},
 			{SubscriptionID: res.Subscription.ID, Dimension: "seats", Kind: "integer", Value: "35", IntegerValue: &v35, ExpiresAt: &cur, UpdatedAt: now},
 		})

@@ -94,14 +94,14 @@ func TestAccessCheck(t *testing.T) {
 
 		// Contract entitlements: 10 users until tomorrow, storage expired.
 		var active store.Subscription
-		st.R.Where("aws_license_arn = ?", "arn:l-active").First(&active)
+		st.TestingReadDB(t).Where("aws_license_arn = ?", "arn:l-active").First(&active)
 		contract := store.Offer{Marketplace: "aws", Name: "Contracts", MarketplaceID: "prodcontract", IdentityModel: "concurrent_agreements", Contract: true,
 			CreatedAt: now, UpdatedAt: now}
-		st.W.Create(&contract)
-		st.W.Model(&store.Subscription{}).Where("id = ?", active.ID).Update("offer_id", contract.ID)
+		st.TestingDB(t).Create(&contract)
+		st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", active.ID).Update("offer_id", contract.ID)
 		ten := int64(10)
 		tomorrow, yesterday := now.Add(24*time.Hour), now.Add(-24*time.Hour)
-		st.W.Create(&[]store.Entitlement{
+		st.TestingDB(t).Create(&[]store.Entitlement{
 			{SubscriptionID: active.ID, Dimension: "users", Kind: "integer", Value: "10", IntegerValue: &ten, ExpiresAt: &tomorrow, UpdatedAt: now},
 			{SubscriptionID: active.ID, Dimension: "storage", Kind: "integer", Value: "10", IntegerValue: &ten, ExpiresAt: &yesterday, UpdatedAt: now},
 		})

@@ -277,7 +277,7 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 		}
 		// AWS has no read API: the raw view is the messages stored for it.
 		var sub store.Subscription
-		must(t, st.R.Where("marketplace = 'aws'").First(&sub).Error)
+		must(t, st.TestingReadDB(t).Where("marketplace = 'aws'").First(&sub).Error)
 		if r := admin.get(fmt.Sprintf("/api/subscriptions/%d/raw", sub.ID)); r.code != 200 || !strings.Contains(string(r.body), `"messages"`) {
 			t.Fatalf("raw: %d %s", r.code, r.body)
 		}
@@ -288,7 +288,7 @@ func TestSubscriptionsExportRawAndInboxFilters(t *testing.T) {
 		// Metering records close to the end of their window.
 		now := time.Now().UTC()
 		for i, age := range []time.Duration{21 * time.Hour, time.Hour} {
-			must(t, st.W.Create(&store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprint("d", i),
+			must(t, st.TestingDB(t).Create(&store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprint("d", i),
 				Hour: now.Add(-age).Truncate(time.Hour), Status: store.RecordPending, CreatedAt: now, UpdatedAt: now}).Error)
 		}
 		var recs struct{ Total int }

@@ -76,7 +76,7 @@ func benchSeed(b *testing.B, st *store.Store, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.W.Exec("ANALYZE").Error; err != nil {
+	if err := st.TestingDB(b).Exec("ANALYZE").Error; err != nil {
 		b.Fatal(err)
 	}
 }

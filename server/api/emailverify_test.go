@@ -142,12 +142,12 @@ func TestOnboardingVerifiesEmail(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
-		if err := st.W.Create(&store.Offer{Marketplace: "aws", Name: "Acme Contracts", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+		if err := st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "Acme Contracts", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now}).Error; err != nil {
 			t.Fatal(err)
 		}
 		// Someone of another organisation already has an account.
 		other := store.Customer{Name: "Other Org", CreatedAt: now, UpdatedAt: now}
-		must(t, st.W.Create(&other).Error)
+		must(t, st.TestingDB(t).Create(&other).Error)
 		must(t, st.CreateUser(context.Background(), &store.User{Email: "taken@other.example", Role: store.RoleCustomerAdmin, CustomerID: &other.ID, CreatedAt: now, UpdatedAt: now}))
 
 		e := &env{t: t, st: st, h: h}

@@ -34,13 +34,13 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		then := clock.Add(-72 * time.Hour)
 		offer := store.Offer{Marketplace: "aws", Name: "Legacy", MarketplaceID: "prod-legacy", IdentityModel: "legacy", CreatedAt: then, UpdatedAt: then,
 			Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: `[{"key":"api_calls"}]`, ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
-		st.W.Create(&offer)
+		st.TestingDB(t).Create(&offer)
 		custs := []store.Customer{{Name: "Contoso", CreatedAt: then, UpdatedAt: then}, {Name: "Fabrikam", CreatedAt: then, UpdatedAt: then}}
-		st.W.Create(&custs)
+		st.TestingDB(t).Create(&custs)
 		mk := func(c store.Customer, ident, state string) store.Subscription {
 			s := store.Subscription{Marketplace: "aws", State: state, StateChangedAt: then, CustomerID: &c.ID, OfferID: &offer.ID, PlanID: &offer.Plans[0].ID,
 				AWSCustomerIdentifier: ident, AWSProductCode: "prod-legacy", Version: 1, CreatedAt: then, UpdatedAt: then}
-			st.W.Create(&s)
+			st.TestingDB(t).Create(&s)
 			return s
 		}
 		mine, theirs := mk(custs[0], "XCONTOSO", "active"), mk(custs[1], "XFABRIKAM", "active")
@@ -123,7 +123,7 @@ func TestUsageAPIAndRecords(t *testing.T) {
 			t.Fatalf("metrics:\n%s", metrics.body)
 		}
 		// Retry of a rejected record makes it pending again.
-		st.W.Model(&store.MeteringRecord{}).Where("id = ?", list.Items[0].ID).Updates(map[string]any{"status": "rejected"})
+		st.TestingDB(t).Model(&store.MeteringRecord{}).Where("id = ?", list.Items[0].ID).Updates(map[string]any{"status": "rejected"})
 		var retried struct{ Retried int }
 		op.do(http.MethodPost, "/api/metering/records/retry", fmt.Sprintf(`{"ids":[%d]}`, list.Items[0].ID), nil).json(t, &retried)
 		if retried.Retried != 1 {

@@ -413,7 +413,7 @@ type openAPIFixtures struct {
 func newOpenAPIFixtures(t *testing.T, st *store.Store, now time.Time) *openAPIFixtures {
 	t.Helper()
 	ctx := context.Background()
-	db := st.W.WithContext(ctx)
+	db := st.TestingDB(t).WithContext(ctx)
 	then := now.Add(-72 * time.Hour)
 	f := &openAPIFixtures{}
 	offer := func(mp, name, id string, contract bool, plans ...store.Plan) store.Offer {

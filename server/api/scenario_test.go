@@ -316,7 +316,7 @@ type listResp struct {
 func count(t *testing.T, st *store.Store, where string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := st.R.Table("subscriptions").Where(where, args...).Count(&n).Error; err != nil {
+	if err := st.TestingReadDB(t).Table("subscriptions").Where(where, args...).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -518,8 +518,8 @@ func TestRolesAndCustomerScope(t *testing.T) {
 		e := newEnv(t, st, nil)
 		seeded(t, st)
 		var custA, custB store.Subscription
-		st.R.Where("customer_id IS NOT NULL").Order("id").First(&custA)
-		st.R.Where("customer_id <> ?", *custA.CustomerID).Order("id").First(&custB)
+		st.TestingReadDB(t).Where("customer_id IS NOT NULL").Order("id").First(&custA)
+		st.TestingReadDB(t).Where("customer_id <> ?", *custA.CustomerID).Order("id").First(&custB)
 		e.user("viewer@example.com", store.RoleViewer, nil)
 		e.user("operator@example.com", store.RoleOperator, nil)
 		e.user("ca@example.com", store.RoleCustomerAdmin, custA.CustomerID)
@@ -594,7 +594,7 @@ func TestDisabledUserRefused(t *testing.T) {
 		e := newEnv(t, st, nil)
 		u := e.user("a@example.com", store.RoleAdmin, nil)
 		b := e.login("a@example.com")
-		st.W.Model(&store.User{}).Where("id = ?", u.ID).Update("disabled", true)
+		st.TestingDB(t).Model(&store.User{}).Where("id = ?", u.ID).Update("disabled", true)
 		b.get("/api/auth/me").errCode(t, 401, "unauthenticated")
 		(&browser{e: e}).do("POST", "/api/auth/login", `{"email":"a@example.com","password":"`+testPassword+`"}`, nil).errCode(t, 401, "invalid_credentials")
 	})
@@ -611,7 +611,7 @@ func TestOtherReads(t *testing.T) {
 			{Marketplace: "aws", Source: "aws_sqs", DedupKey: "m-1", Action: "subscribe-success", Body: `{"a":1}`, Status: store.InboxProcessed, ReceivedAt: now},
 			{Marketplace: "azure", Source: "azure_webhook", DedupKey: "op-1", Action: "Suspend", Body: `{"b":2}`, Status: store.InboxFailed, Error: "boom", ReceivedAt: now},
 		}
-		if err := st.W.Create(&msgs).Error; err != nil {
+		if err := st.TestingDB(t).Create(&msgs).Error; err != nil {
 			t.Fatal(err)
 		}
 		var inbox struct {
@@ -705,7 +705,7 @@ func TestHealthMetricsAndInternalErrors(t *testing.T) {
 		t.Fatalf("request id %q", got)
 	}
 	// A database failure is an internal error whose detail is not shown.
-	rdb, _ := st.R.DB()
+	rdb, _ := st.TestingReadDB(t).DB()
 	rdb.Close()
 	r = b.get("/api/offers")
 	r.errCode(t, 500, "internal")

@@ -36,7 +36,7 @@ type seatWorld struct {
 func newSeatWorld(t *testing.T, st *store.Store) *seatWorld {
 	t.Helper()
 	ctx := context.Background()
-	db := st.W.WithContext(ctx)
+	db := st.TestingDB(t).WithContext(ctx)
 	now := time.Now().UTC()
 	offer := store.Offer{Marketplace: "azure", Name: "Teams App", MarketplaceID: "teams-app", CreatedAt: now, UpdatedAt: now}
 	must(t, db.Create(&offer).Error)
@@ -228,7 +228,7 @@ func TestSeatsAssignReleaseImportExport(t *testing.T) {
 
 		// The timeline of who did what is in the audit log.
 		var audits int64
-		st.R.Model(&store.AuditEntry{}).Where("action LIKE 'seat.%'").Count(&audits)
+		st.TestingReadDB(t).Model(&store.AuditEntry{}).Where("action LIKE 'seat.%'").Count(&audits)
 		if audits < 5 {
 			t.Fatalf("audit entries: %d", audits)
 		}
@@ -251,7 +251,7 @@ func TestSeatsWhenTheQuantityDrops(t *testing.T) {
 			lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, Quantity: 2}, subscriptions.Meta{Source: "test"}, nil)
 		must(t, err)
 		var note store.TimelineEvent
-		must(t, st.R.Where("subscription_id = ? AND kind = ?", w.subA, lifecycle.AzureChangeQuantity).First(&note).Error)
+		must(t, st.TestingReadDB(t).Where("subscription_id = ? AND kind = ?", w.subA, lifecycle.AzureChangeQuantity).First(&note).Error)
 		if !strings.Contains(note.Summary, "3 seats assigned, 1 over the new quantity") {
 			t.Fatalf("timeline does not say seats are over: %q", note.Summary)
 		}
@@ -330,7 +330,7 @@ func TestSeatCheck(t *testing.T) {
 		e.user("it@contoso.com", store.RoleCustomerAdmin, &w.custA)
 		admin := e.login("it@contoso.com")
 		// The auto-assigning plan is tested on its own below.
-		must(t, st.W.Model(&store.Subscription{}).Where("id = ?", w.autoA).Update("state", "ended").Error)
+		must(t, st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", w.autoA).Update("state", "ended").Error)
 		admin.do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/seats", w.subA), `{"user":"ann@contoso.com"}`, nil)
 		admin.do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/seats", w.subA), `{"user":"11111111-2222-4333-8444-555555555555"}`, nil)
 		key := seatKey(t, st)
@@ -387,7 +387,7 @@ func TestSeatCheck(t *testing.T) {
 		apiGet(e, usageKey, "/api/v1/seats/check?tenant_id="+tenantA+"&email=ann@contoso.com").errCode(t, 403, "forbidden")
 
 		// A suspended subscription licenses nobody, seat or not.
-		must(t, st.W.Model(&store.Subscription{}).Where("id = ?", w.subA).Update("state", "suspended").Error)
+		must(t, st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", w.subA).Update("state", "suspended").Error)
 		if a := ask("tenant_id=" + tenantA + "&email=ann@contoso.com&offer=teams-app"); a.Licensed || a.Reason != "subscription_not_active" {
 			t.Fatalf("suspended: %+v", a)
 		}
@@ -401,7 +401,7 @@ func TestSeatCheckAutoAssignFirstComeFirstServed(t *testing.T) {
 		e := newEnv(t, st, nil)
 		w := newSeatWorld(t, st)
 		// Only the auto-assigning subscription is active for customer A.
-		must(t, st.W.Model(&store.Subscription{}).Where("id IN ?", []uint{w.subA, w.flatA}).Update("state", "ended").Error)
+		must(t, st.TestingDB(t).Model(&store.Subscription{}).Where("id IN ?", []uint{w.subA, w.flatA}).Update("state", "ended").Error)
 		key := seatKey(t, st)
 		var mu sync.Mutex
 		reasons := map[string]int{}
@@ -426,13 +426,13 @@ func TestSeatCheckAutoAssignFirstComeFirstServed(t *testing.T) {
 			t.Fatalf("auto-assignment: %v", reasons)
 		}
 		var seats int64
-		st.R.Model(&store.Seat{}).Where("subscription_id = ? AND source = 'auto'", w.autoA).Count(&seats)
+		st.TestingReadDB(t).Model(&store.Seat{}).Where("subscription_id = ? AND source = 'auto'", w.autoA).Count(&seats)
 		if seats != 3 {
 			t.Fatalf("seats handed out: %d", seats)
 		}
 		// A user who got one keeps it on the next check.
 		var holder store.Seat
-		must(t, st.R.Where("subscription_id = ?", w.autoA).First(&holder).Error)
+		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.autoA).First(&holder).Error)
 		r := apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&email="+holder.Email)
 		if !strings.Contains(string(r.body), `"reason":"seat_assigned"`) {
 			t.Fatalf("second check: %s", r.body)
@@ -460,9 +460,9 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		}
 		b.do(http.MethodPost, "/api/customer-admins/invites", `{"email":"invitee@fabrikam.com"}`, nil).json(t, &invite)
 		var seatB store.Seat
-		must(t, st.R.Where("subscription_id = ?", w.subB).First(&seatB).Error)
+		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.subB).First(&seatB).Error)
 		var subBefore store.Subscription
-		must(t, st.R.First(&subBefore, w.subB).Error)
+		must(t, st.TestingReadDB(t).First(&subBefore, w.subB).Error)
 
 		a := e.login("it@contoso.com")
 		markers := []string{"Fabrikam", tenantB, "secret@fabrikam.com", "invitee@fabrikam.com", fmt.Sprintf("sub-%d-", w.custB)}
@@ -607,11 +607,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		}
 		// Nothing of B changed.
 		var seatsB []store.Seat
-		must(t, st.R.Where("subscription_id = ?", w.subB).Find(&seatsB).Error)
+		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.subB).Find(&seatsB).Error)
 		var inv store.Invitation
 		must(t, st.TestingReadDB(t).First(&inv, invite.Invite.ID).Error)
 		var subAfter store.Subscription
-		must(t, st.R.First(&subAfter, w.subB).Error)
+		must(t, st.TestingReadDB(t).First(&subAfter, w.subB).Error)
 		var invitesB int64
 		st.TestingReadDB(t).Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
 		if len(seatsB) != 1 || seatsB[0].Email != "secret@fabrikam.com" || inv.RevokedAt != nil || invitesB != 1 ||

@@ -74,8 +74,8 @@ func TestMicrosoftSignInNextStaysOnSite(t *testing.T) {
 		e := newAzureEnv(t, st)
 		who := azurefake.Party{EmailID: "ann@contoso.example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 		cu := store.Customer{Name: "Contoso", AzureTenantID: who.TenantID, CreatedAt: e.now, UpdatedAt: e.now}
-		must(t, st.W.Create(&cu).Error)
-		must(t, st.W.Create(&store.User{Email: who.EmailID, Role: store.RoleCustomerAdmin, CustomerID: &cu.ID,
+		must(t, st.TestingDB(t).Create(&cu).Error)
+		must(t, st.TestingDB(t).Create(&store.User{Email: who.EmailID, Role: store.RoleCustomerAdmin, CustomerID: &cu.ID,
 			EntraObjectID: who.ObjectID}).Error)
 		for raw, want := range map[string]string{
 			"/%09/evil.example":            "/",
@@ -99,7 +99,7 @@ func TestMicrosoftSignInNextStaysOnSite(t *testing.T) {
 			t.Fatalf("start: %d", r.code)
 		}
 		var si store.AzureSignIn
-		must(t, st.W.Order("id DESC").First(&si).Error)
+		must(t, st.TestingDB(t).Order("id DESC").First(&si).Error)
 		if si.NextPath != "/" {
 			t.Fatalf("stored next path %q", si.NextPath)
 		}
@@ -135,7 +135,7 @@ func TestAWSRegisterStoresOnlyBoundedUsefulData(t *testing.T) {
 			t.Fatalf("register: %d %s", r.code, r.body)
 		}
 		var m store.InboxMessage
-		must(t, st.W.Where("source = ?", "aws_registration").First(&m).Error)
+		must(t, st.TestingDB(t).Where("source = ?", "aws_registration").First(&m).Error)
 		if strings.Contains(m.Body, token) || strings.Contains(m.Body, "BBBB") || len(m.Body) > 200 ||
 			!strings.Contains(m.Body, "x-amzn-marketplace-offer-type=free-trial") {
 			t.Fatalf("stored body %q", m.Body)
@@ -171,7 +171,7 @@ func TestPublicEndpointsRateLimitedPerClient(t *testing.T) {
 			}
 		}
 		var n int64
-		st.W.Model(&store.AzureSignIn{}).Count(&n)
+		st.TestingDB(t).Model(&store.AzureSignIn{}).Count(&n)
 		if n != 62 {
 			t.Fatalf("%d sign-ins stored, want 62 (none past the allowance)", n)
 		}
@@ -196,11 +196,11 @@ func TestRetentionPurge(t *testing.T) {
 		b := &browser{e: e.env}
 		b.get("/marketplace/azure/landing?token=abandoned-purchase-token")
 		b.get("/auth/microsoft")
-		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:old",
+		must(t, st.TestingDB(t).Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:old",
 			Status: store.InboxFailed, ReceivedAt: clk.now().Add(-31 * 24 * time.Hour)}).Error)
-		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:new",
+		must(t, st.TestingDB(t).Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_registration", DedupKey: "token:new",
 			Status: store.InboxFailed, ReceivedAt: clk.now()}).Error)
-		must(t, st.W.Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: "sns:old",
+		must(t, st.TestingDB(t).Create(&store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: "sns:old",
 			Status: store.InboxFailed, ReceivedAt: clk.now().Add(-31 * 24 * time.Hour)}).Error)
 		_, err := st.ThrottleHit(context.Background(), "rate:test", time.Minute, time.Minute, clk.now())
 		must(t, err)
@@ -213,7 +213,7 @@ func TestRetentionPurge(t *testing.T) {
 			t.Fatalf("first purge %+v", p1)
 		}
 		var left int64
-		st.W.Model(&store.AzureSignIn{}).Where("purchase_token <> ''").Count(&left)
+		st.TestingDB(t).Model(&store.AzureSignIn{}).Where("purchase_token <> ''").Count(&left)
 		if left != 0 {
 			t.Fatalf("%d purchase tokens kept after their sign-in expired", left)
 		}
@@ -242,7 +242,7 @@ func TestSessionIDsStoredHashed(t *testing.T) {
 		var id string
 		must(t, codec.Decode(api.SessionCookie, strings.TrimPrefix(b.cookie, api.SessionCookie+"="), &id))
 		var rows []store.Session
-		must(t, st.W.Find(&rows).Error)
+		must(t, st.TestingDB(t).Find(&rows).Error)
 		if len(rows) != 1 || rows[0].ID == id || rows[0].ID != store.SessionKey(id) {
 			t.Fatalf("stored session id %q for cookie id %q", rows[0].ID, id)
 		}
@@ -258,7 +258,7 @@ func TestSessionIDsStoredHashed(t *testing.T) {
 			t.Fatal("still signed in")
 		}
 		var n int64
-		st.W.Model(&store.Session{}).Count(&n)
+		st.TestingDB(t).Model(&store.Session{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("%d sessions after sign-out", n)
 		}
@@ -268,7 +268,7 @@ func TestSessionIDsStoredHashed(t *testing.T) {
 func inboxCount(t *testing.T, st *store.Store) int64 {
 	t.Helper()
 	var n int64
-	must(t, st.W.Model(&store.InboxMessage{}).Count(&n).Error)
+	must(t, st.TestingDB(t).Model(&store.InboxMessage{}).Count(&n).Error)
 	return n
 }
 
@@ -308,13 +308,13 @@ func TestPatchWithNullBodyRefused(t *testing.T) {
 			t.Fatalf("create offer: %d %s", r.code, r.body)
 		}
 		var audits, after int64
-		st.W.Model(&store.AuditEntry{}).Count(&audits)
+		st.TestingDB(t).Model(&store.AuditEntry{}).Count(&audits)
 		var o struct{ ID uint }
 		r.json(t, &o)
 		for _, body := range []string{"null", " null ", "\tnull\n"} {
 			b.do(http.MethodPatch, fmt.Sprintf("/api/offers/%d", o.ID), body, nil).errCode(t, http.StatusBadRequest, "invalid_input")
 		}
-		st.W.Model(&store.AuditEntry{}).Count(&after)
+		st.TestingDB(t).Model(&store.AuditEntry{}).Count(&after)
 		if after != audits {
 			t.Fatalf("%d audit rows written for null bodies", after-audits)
 		}

@@ -44,7 +44,7 @@ func TestOutboundDestinationsRefused(t *testing.T) {
 		defer srv.Close()
 		byName := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 		ep := store.WebhookEndpoint{URL: byName, Secret: webhooks.NewSecret(), EventTypes: "*", Enabled: true}
-		if err := st.W.Create(&ep).Error; err != nil {
+		if err := st.TestingDB(t).Create(&ep).Error; err != nil {
 			t.Fatal(err)
 		}
 		if r := admin.do(http.MethodPost, fmt.Sprintf("/api/webhooks/%d/test", ep.ID), "", nil); r.code/100 != 2 {
@@ -55,7 +55,7 @@ func TestOutboundDestinationsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		var dl store.WebhookDelivery
-		if err := st.W.Where("endpoint_id = ?", ep.ID).First(&dl).Error; err != nil {
+		if err := st.TestingDB(t).Where("endpoint_id = ?", ep.ID).First(&dl).Error; err != nil {
 			t.Fatal(err)
 		}
 		if hits.Load() != 0 || !strings.Contains(dl.Error, "refused") || dl.ResponseExcerpt != "" {
@@ -65,7 +65,7 @@ func TestOutboundDestinationsRefused(t *testing.T) {
 		// A Teams channel saved with a name now resolving to loopback: the
 		// test button says it was refused, shows nothing of any answer.
 		ch := store.AlertChannel{Kind: "teams", Target: byName, AlertTypes: "*", Enabled: true}
-		if err := st.W.Create(&ch).Error; err != nil {
+		if err := st.TestingDB(t).Create(&ch).Error; err != nil {
 			t.Fatal(err)
 		}
 		r := admin.do(http.MethodPost, fmt.Sprintf("/api/alerts/channels/%d/test", ch.ID), "", nil)
@@ -118,7 +118,7 @@ func TestOutboundAllowPrivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		var dl store.WebhookDelivery
-		if err := st.W.Where("endpoint_id = ?", ep.Endpoint.ID).First(&dl).Error; err != nil {
+		if err := st.TestingDB(t).Where("endpoint_id = ?", ep.Endpoint.ID).First(&dl).Error; err != nil {
 			t.Fatal(err)
 		}
 		if dl.ResponseStatus != 500 || len(dl.ResponseExcerpt) != 256 {
