@@ -61,7 +61,7 @@ func seedMetered(t *testing.T, dir string, n int) []string {
 	}
 	then := time.Now().UTC().Add(-48 * time.Hour)
 	ids := make([]string, n)
-	err = st.Tx(ctx, func(tx *gorm.DB) error {
+	err = st.TestingDB(t).WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		o := store.Offer{Marketplace: "aws", Name: "Bench", MarketplaceID: "benchproduct", IdentityModel: "legacy", CreatedAt: then, UpdatedAt: then,
 			Plans: []store.Plan{{PlanID: "std", Name: "Standard", Dimensions: `[{"key":"api_calls"},{"key":"storage_gb"}]`, ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
 		if err := tx.Create(&o).Error; err != nil {
@@ -319,7 +319,7 @@ func TestBenchSeatCheck(t *testing.T) {
 	}
 	tenant := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
 	began := time.Now()
-	err = st.Tx(ctx, func(tx *gorm.DB) error {
+	err = st.TestingDB(t).WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		then := time.Now().UTC().Add(-48 * time.Hour)
 		o := store.Offer{Marketplace: "azure", Name: "Bench seats", MarketplaceID: "bench-seats", CreatedAt: then, UpdatedAt: then,
 			Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}

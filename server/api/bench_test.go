@@ -27,7 +27,7 @@ func benchSeed(b *testing.B, st *store.Store, n int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	states := []string{"active", "active", "active", "active", "pending", "suspended", "unsubscribe_pending", "ended", "ended", "failed"}
-	err := st.Tx(context.Background(), func(tx *gorm.DB) error {
+	err := st.TestingDB(b).Transaction(func(tx *gorm.DB) error {
 		var offers []store.Offer
 		for i, mp := range []string{"aws", "aws", "azure", "azure"} {
 			o := store.Offer{Marketplace: mp, Name: fmt.Sprintf("Offer %d", i), MarketplaceID: fmt.Sprintf("offer-%d", i),
