@@ -15,78 +15,22 @@ import (
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/seats"
+	"github.com/marketgate/marketgate/server/views"
 	"github.com/marketgate/marketgate/store"
 )
 
-type customerRef struct {
-	ID   uint   `json:"id"`
-	Name string `json:"name"`
-}
+// The subscription's one shape (server/views), shared with the outbound
+// webhook events.
+type (
+	customerRef      = views.CustomerRef
+	offerRef         = views.OfferRef
+	planRef          = views.PlanRef
+	subscriptionView = views.Subscription
+)
 
-type offerRef struct {
-	ID            uint   `json:"id"`
-	Name          string `json:"name"`
-	MarketplaceID string `json:"marketplace_id"`
-}
+func viewSubscription(s *store.Subscription) subscriptionView { return views.Of(s) }
 
-type planRef struct {
-	ID     uint   `json:"id"`
-	PlanID string `json:"plan_id"`
-	Name   string `json:"name"`
-}
-
-type subscriptionView struct {
-	ID                    uint         `json:"id"`
-	Marketplace           string       `json:"marketplace"`
-	State                 string       `json:"state"`
-	Name                  string       `json:"name"`
-	Customer              *customerRef `json:"customer"`
-	Offer                 *offerRef    `json:"offer"`
-	Plan                  *planRef     `json:"plan"`
-	Quantity              int          `json:"quantity"`
-	AWSCustomerAccountID  string       `json:"aws_customer_account_id"`
-	AWSLicenseArn         string       `json:"aws_license_arn"`
-	AWSCustomerIdentifier string       `json:"aws_customer_identifier"`
-	AWSProductCode        string       `json:"aws_product_code"`
-	AWSOfferID            string       `json:"aws_offer_id"`
-	AzureSubscriptionID   string       `json:"azure_subscription_id"`
-	AzureTenantID         string       `json:"azure_tenant_id"`
-	TermStart             *time.Time   `json:"term_start"`
-	TermEnd               *time.Time   `json:"term_end"`
-	TermUnit              string       `json:"term_unit"`
-	FreeTrial             bool         `json:"free_trial"`
-	IsTest                bool         `json:"is_test"`
-	AutoRenew             bool         `json:"auto_renew"`
-	Version               int          `json:"version"`
-	StateChangedAt        time.Time    `json:"state_changed_at"`
-	CreatedAt             time.Time    `json:"created_at"`
-	UpdatedAt             time.Time    `json:"updated_at"`
-}
-
-func viewSubscription(s *store.Subscription) subscriptionView {
-	return subscriptionView{
-		ID: s.ID, Marketplace: s.Marketplace, State: s.State, Name: s.Name, Quantity: s.Quantity,
-		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn,
-		AWSCustomerIdentifier: s.AWSCustomerIdentifier, AWSProductCode: s.AWSProductCode, AWSOfferID: s.AWSOfferID,
-		AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
-		TermStart: s.TermStart, TermEnd: s.TermEnd, TermUnit: s.TermUnit, FreeTrial: s.FreeTrial, IsTest: s.IsTest, AutoRenew: s.AutoRenew,
-		Version: s.Version, StateChangedAt: s.StateChangedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
-	}
-}
-
-func viewRow(r *store.SubscriptionRow) subscriptionView {
-	v := viewSubscription(&r.Subscription)
-	if r.CustomerID != nil {
-		v.Customer = &customerRef{ID: *r.CustomerID, Name: r.CustomerName}
-	}
-	if r.OfferID != nil {
-		v.Offer = &offerRef{ID: *r.OfferID, Name: r.OfferName, MarketplaceID: r.OfferMarketplaceID}
-	}
-	if r.Subscription.PlanID != nil {
-		v.Plan = &planRef{ID: *r.Subscription.PlanID, PlanID: r.PlanKey, Name: r.PlanName}
-	}
-	return v
-}
+func viewRow(r *store.SubscriptionRow) subscriptionView { return views.OfRow(r) }
 
 var stateNames = func() []string {
 	out := make([]string, len(lifecycle.States))
@@ -323,19 +267,7 @@ type subscriptionDetail struct {
 
 // viewSubscriptionWith is a subscription's view with its customer, offer
 // and plan (when loaded).
-func viewSubscriptionWith(sub *store.Subscription) subscriptionView {
-	v := viewSubscription(sub)
-	if sub.Customer != nil {
-		v.Customer = &customerRef{ID: sub.Customer.ID, Name: sub.Customer.Name}
-	}
-	if sub.Offer != nil {
-		v.Offer = &offerRef{ID: sub.Offer.ID, Name: sub.Offer.Name, MarketplaceID: sub.Offer.MarketplaceID}
-	}
-	if sub.Plan != nil {
-		v.Plan = &planRef{ID: sub.Plan.ID, PlanID: sub.Plan.PlanID, Name: sub.Plan.Name}
-	}
-	return v
-}
+func viewSubscriptionWith(sub *store.Subscription) subscriptionView { return views.OfLoaded(sub) }
 
 func viewTimeline(e *store.TimelineEvent) timelineView {
 	var payload *json.RawMessage // null when there is none

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marketgate/marketgate/server/views"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -153,50 +154,15 @@ func emitTo(tx *store.Tx, now time.Time, e Event, targets []uint) error {
 	return tx.EnqueueEvent(&ev, targets, order)
 }
 
-// SubscriptionData is a subscription as events carry it: its current state.
-type SubscriptionData struct {
-	ID                    uint       `json:"id"`
-	Marketplace           string     `json:"marketplace"`
-	State                 string     `json:"state"`
-	Name                  string     `json:"name"`
-	Offer                 string     `json:"offer"` // the marketplace's offer id or AWS product code
-	Plan                  string     `json:"plan"`  // the marketplace's plan id
-	Quantity              int        `json:"quantity"`
-	CustomerID            *uint      `json:"customer_id"`
-	CustomerName          string     `json:"customer_name,omitempty"`
-	AWSCustomerAccountID  string     `json:"aws_customer_account_id,omitempty"`
-	AWSLicenseArn         string     `json:"aws_license_arn,omitempty"`
-	AWSCustomerIdentifier string     `json:"aws_customer_identifier,omitempty"`
-	AWSProductCode        string     `json:"aws_product_code,omitempty"`
-	AzureSubscriptionID   string     `json:"azure_subscription_id,omitempty"`
-	AzureTenantID         string     `json:"azure_tenant_id,omitempty"`
-	TermStart             *time.Time `json:"term_start"`
-	TermEnd               *time.Time `json:"term_end"`
-	FreeTrial             bool       `json:"free_trial"`
-	IsTest                bool       `json:"is_test"`
-	Version               int        `json:"version"`
-}
-
-// LoadSubscription reads a subscription's current state for an event.
-func LoadSubscription(tx *store.Tx, id uint) (*SubscriptionData, error) {
+// LoadSubscription reads a subscription's current state for an event, in
+// the shape the portal API answers it (views.Subscription).
+func LoadSubscription(tx *store.Tx, id uint) (*views.Subscription, error) {
 	s, err := tx.SubscriptionForEvent(id)
 	if err != nil {
 		return nil, err
 	}
-	d := &SubscriptionData{ID: s.ID, Marketplace: s.Marketplace, State: s.State, Name: s.Name, Quantity: s.Quantity, CustomerID: s.CustomerID,
-		AWSCustomerAccountID: s.AWSCustomerAccountID, AWSLicenseArn: s.AWSLicenseArn, AWSCustomerIdentifier: s.AWSCustomerIdentifier,
-		AWSProductCode: s.AWSProductCode, AzureSubscriptionID: s.AzureSubscriptionID, AzureTenantID: s.AzureTenantID,
-		TermStart: s.TermStart, TermEnd: s.TermEnd, FreeTrial: s.FreeTrial, IsTest: s.IsTest, Version: s.Version}
-	if s.Offer != nil {
-		d.Offer = s.Offer.MarketplaceID
-	}
-	if s.Plan != nil {
-		d.Plan = s.Plan.PlanID
-	}
-	if s.Customer != nil {
-		d.CustomerName = s.Customer.Name
-	}
-	return d, nil
+	v := views.OfLoaded(s)
+	return &v, nil
 }
 
 // Listening reports whether any enabled endpoint listens to one of the
@@ -240,13 +206,17 @@ func EmitSubscription(tx *store.Tx, now time.Time, subID uint, at time.Time, typ
 	if len(extras) == 0 {
 		extras = []map[string]any{nil}
 	}
+	var customerID *uint
+	if sd.Customer != nil {
+		customerID = &sd.Customer.ID
+	}
 	for _, extra := range extras {
 		data := map[string]any{"subscription": sd}
 		for k, v := range extra {
 			data[k] = v
 		}
 		for _, t := range types {
-			if err := emitTo(tx, now, Event{Type: t, SubscriptionID: &sd.ID, CustomerID: sd.CustomerID, At: at, Data: data}, targets[t]); err != nil {
+			if err := emitTo(tx, now, Event{Type: t, SubscriptionID: &sd.ID, CustomerID: customerID, At: at, Data: data}, targets[t]); err != nil {
 				return err
 			}
 		}
