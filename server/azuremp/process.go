@@ -14,9 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -62,37 +59,33 @@ func marketplaceState(status string) (lifecycle.State, bool) {
 
 // ensureCatalog returns our offer and plan for Microsoft's ids, adding
 // them to the catalog when the marketplace names ones we do not know yet.
-func ensureCatalog(tx *gorm.DB, now time.Time, offerID, planID string) (*store.Offer, *store.Plan, error) {
+func ensureCatalog(tx *store.Tx, now time.Time, offerID, planID string) (*store.Offer, *store.Plan, error) {
 	if offerID == "" {
 		return nil, nil, nil
 	}
-	var o store.Offer
-	if err := tx.Where("marketplace = 'azure' AND marketplace_id = ?", offerID).Limit(1).Find(&o).Error; err != nil {
-		return nil, nil, err
+	o, err := tx.AzureOffer(offerID)
+	if errors.Is(err, store.ErrNotFound) {
+		o = &store.Offer{Marketplace: "azure", Name: offerID, MarketplaceID: offerID, CreatedAt: now, UpdatedAt: now}
+		err = tx.CreateAzureOffer(o)
 	}
-	if o.ID == 0 {
-		o = store.Offer{Marketplace: "azure", Name: offerID, MarketplaceID: offerID, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&o).Error; err != nil {
-			return nil, nil, err
-		}
+	if err != nil {
+		return nil, nil, err
 	}
 	if planID == "" {
-		return &o, nil, nil
+		return o, nil, nil
 	}
-	var p store.Plan
-	if err := tx.Where("offer_id = ? AND plan_id = ?", o.ID, planID).Limit(1).Find(&p).Error; err != nil {
-		return nil, nil, err
-	}
-	if p.ID == 0 {
+	p, err := tx.AzurePlan(o.ID, planID)
+	if errors.Is(err, store.ErrNotFound) {
 		// Not learned from Microsoft (learnPlans could not ask): a flat
 		// placeholder the seller must review.
-		p = store.Plan{OfferID: o.ID, PlanID: planID, Name: planID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic,
+		p = &store.Plan{OfferID: o.ID, PlanID: planID, Name: planID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic,
 			NeedsReview: true, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&p).Error; err != nil {
-			return nil, nil, err
-		}
+		err = tx.CreateAzurePlan(p)
 	}
-	return &o, &p, nil
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, p, nil
 }
 
 // learnPlans adds the plans of an offer that the catalog does not know yet,
@@ -104,9 +97,8 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 	if offerID == "" || msSubID == "" {
 		return
 	}
-	var known []string
-	if err := p.Store.R.WithContext(ctx).Model(&store.Plan{}).Joins("JOIN offers ON offers.id = plans.offer_id").
-		Where("offers.marketplace = 'azure' AND offers.marketplace_id = ?", offerID).Pluck("plans.plan_id", &known).Error; err != nil {
+	known, err := p.Store.Reads(ctx).AzurePlanIDs(offerID)
+	if err != nil {
 		p.Log.Warn("azure: reading the catalog", "offer", offerID, "err", err)
 		return
 	}
@@ -123,7 +115,7 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 		return
 	}
 	now := p.Store.Now()
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err = p.Store.InTx(ctx, func(tx *store.Tx) error {
 		o, _, err := ensureCatalog(tx, now, offerID, "")
 		if err != nil || o == nil {
 			return err
@@ -141,7 +133,7 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 			b, _ := json.Marshal(dims)
 			pl := store.Plan{OfferID: o.ID, PlanID: ap.PlanID, Name: cmp.Or(strings.TrimSpace(ap.DisplayName), ap.PlanID), SeatBased: ap.IsPricePerSeat,
 				Dimensions: string(b), ActivationPolicy: store.ActivateAutomatic, NeedsReview: true, CreatedAt: now, UpdatedAt: now}
-			if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "offer_id"}, {Name: "plan_id"}}, DoNothing: true}).Create(&pl).Error; err != nil {
+			if err := tx.AddAzurePlanOnce(&pl); err != nil {
 				return err
 			}
 		}
@@ -153,29 +145,27 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 }
 
 // ensureCustomer returns the customer of an Entra tenant, creating it.
-func ensureCustomer(tx *gorm.DB, now time.Time, tenantID, name, email string) (*store.Customer, error) {
+func ensureCustomer(tx *store.Tx, now time.Time, tenantID, name, email string) (*store.Customer, error) {
 	if tenantID == "" {
 		return nil, nil
 	}
-	var c store.Customer
-	if err := tx.Where("azure_tenant_id = ?", tenantID).Order("id").Limit(1).Find(&c).Error; err != nil {
-		return nil, err
-	}
-	if c.ID == 0 {
+	c, err := tx.AzureCustomer(tenantID)
+	if errors.Is(err, store.ErrNotFound) {
 		if name == "" {
 			name = "Microsoft tenant " + tenantID
 		}
-		c = store.Customer{Name: name, Email: email, AzureTenantID: tenantID, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&c).Error; err != nil {
-			return nil, err
-		}
+		c = &store.Customer{Name: name, Email: email, AzureTenantID: tenantID, CreatedAt: now, UpdatedAt: now}
+		err = tx.CreateAzureCustomer(c)
 	}
-	return &c, nil
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // record applies one event to the subscription with Microsoft's id,
 // creating catalog entries and the customer as needed.
-func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*store.Subscription, error) {
+func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*store.Subscription, error) {
 	offer, _, err := ensureCatalog(tx, now, s.OfferID, cmp.Or(ev.PlanID, s.PlanID))
 	if err != nil {
 		return nil, err
@@ -189,7 +179,7 @@ func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta
 	if err != nil {
 		return nil, err
 	}
-	res, err := subscriptions.ApplyTx(tx, now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
+	res, err := subscriptions.ApplyIn(tx, now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
 		sub.Name = s.Name
 		sub.AzureTenantID = s.Beneficiary.TenantID
 		sub.IsTest, sub.FreeTrial, sub.AutoRenew = s.IsTest, s.IsFreeTrial, s.AutoRenew
@@ -227,8 +217,8 @@ func record(tx *gorm.DB, now time.Time, s Subscription, ev lifecycle.Event, meta
 		sub.TermUnit = u
 	}
 	if len(upd) > 0 {
-		upd["version"], upd["updated_at"] = gorm.Expr("version + 1"), now
-		if err := tx.Model(&store.Subscription{}).Where("id = ?", sub.ID).Updates(upd).Error; err != nil {
+		upd["updated_at"] = now
+		if err := tx.UpdateSubscription(sub.ID, 0, upd); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +278,7 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 	}
 	now := p.Store.Now()
 	out := &Landed{Resolved: s}
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	err = p.Store.InTx(ctx, func(tx *store.Tx) error {
 		start, end := term(s)
 		meta := subscriptions.Meta{Source: SourceLanding, Actor: cmp.Or(who.Email, "buyer"), Payload: string(body), InboxID: &msg.ID}
 		sub, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
@@ -301,7 +291,7 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 		if sub, err = takeStatus(tx, now, s, sub, meta); err != nil {
 			return err
 		}
-		if err := tx.Preload("Offer").Preload("Plan").Preload("Customer").First(&out.Subscription, sub.ID).Error; err != nil {
+		if out.Subscription, err = tx.SubscriptionDetail(sub.ID); err != nil {
 			return err
 		}
 		out.Offer, out.Plan, out.Customer = out.Subscription.Offer, out.Subscription.Plan, out.Subscription.Customer
@@ -329,39 +319,41 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 // An account bound to an Entra object id is matched by that id (within the
 // customer's tenant) only, never by e-mail: another identity of the tenant
 // with the same email claim is not that person.
-func ensureCustomerAdmin(tx *gorm.DB, now time.Time, customerID uint, tenantID string, who Identity) (*store.User, error) {
-	var u store.User
+func ensureCustomerAdmin(tx *store.Tx, now time.Time, customerID uint, tenantID string, who Identity) (*store.User, error) {
+	var u *store.User
+	var err error
 	if who.ObjectID != "" {
-		if err := tx.Where("entra_object_id = ?", who.ObjectID).Order("id").Limit(1).Find(&u).Error; err != nil {
+		if u, err = tx.UserByEntraObjectID(who.ObjectID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if u.ID == 0 && who.Email != "" {
-		if err := tx.Where("email = ?", store.NormalizeEmail(who.Email)).Order("id").Limit(1).Find(&u).Error; err != nil {
+	if u == nil && who.Email != "" {
+		if u, err = tx.UserWithEmail(who.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		if u.ID != 0 && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
+		if u != nil && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
 			return nil, nil // bound to another Entra identity
 		}
 	}
-	if u.ID != 0 {
+	if u != nil {
 		if u.Role != store.RoleCustomerAdmin || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled ||
 			!strings.EqualFold(who.TenantID, tenantID) {
 			return nil, nil // seller staff or another organisation's admin: not taken over
 		}
 		if u.EntraObjectID == "" && who.ObjectID != "" {
-			if err := tx.Model(&u).Update("entra_object_id", who.ObjectID).Error; err != nil {
+			if err := tx.BindEntraObjectID(u.ID, who.ObjectID); err != nil {
 				return nil, err
 			}
+			u.EntraObjectID = who.ObjectID
 		}
-		return &u, nil
+		return u, nil
 	}
 	if who.Email == "" {
 		return nil, nil
 	}
-	u = store.User{Email: store.NormalizeEmail(who.Email), Name: who.Name, Role: store.RoleCustomerAdmin, CustomerID: &customerID, EntraObjectID: who.ObjectID,
+	u = &store.User{Email: store.NormalizeEmail(who.Email), Name: who.Name, Role: store.RoleCustomerAdmin, CustomerID: &customerID, EntraObjectID: who.ObjectID,
 		CreatedAt: now, UpdatedAt: now}
-	return &u, tx.Create(&u).Error
+	return u, tx.CreateEntraUser(u)
 }
 
 // ErrNotPending: only a pending subscription can be activated.
@@ -386,15 +378,15 @@ func MayActivate(pl *store.Plan, source string) bool {
 // active and does nothing. source says who asks: SourcePortal (the seller)
 // or SourceLanding (the buyer), checked against the plan's policy.
 func (p *Processor) Activate(ctx context.Context, subID uint, actor, source string) (*store.Subscription, error) {
-	var sub store.Subscription
-	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
+	sub, err := p.Store.Reads(ctx).SubscriptionDetail(subID)
+	if err != nil {
 		return nil, err
 	}
 	if sub.Marketplace != "azure" {
 		return nil, errors.New("not a Microsoft subscription")
 	}
 	if sub.State == string(lifecycle.Active) {
-		return &sub, nil
+		return sub, nil
 	}
 	if sub.State != string(lifecycle.Pending) || sub.Plan == nil {
 		return nil, ErrNotPending
@@ -427,7 +419,7 @@ func (p *Processor) Activate(ctx context.Context, subID uint, actor, source stri
 		return nil, err
 	}
 	if unit != "" && unit != res.Subscription.TermUnit {
-		if err := p.Store.W.WithContext(ctx).Model(&store.Subscription{}).Where("id = ?", sub.ID).Update("term_unit", unit).Error; err != nil {
+		if err := p.Store.Writes(ctx).UpdateSubscription(sub.ID, 0, map[string]any{"term_unit": unit}); err != nil {
 			return nil, err
 		}
 		res.Subscription.TermUnit = unit
@@ -489,12 +481,12 @@ func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte, headers str
 		return WebhookAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
 	}
 	for _, key := range []string{operationKey(op.ID), callKey(body)} {
-		var prior store.InboxMessage
-		if err := p.Store.R.WithContext(ctx).Where("source = ? AND dedup_key = ?", SourceWebhook, key).Limit(1).Find(&prior).Error; err != nil {
-			return WebhookAnswer{}, err
+		prior, err := p.Store.Reads(ctx).InboxByKey(SourceWebhook, key)
+		if err == nil {
+			return answerOf(prior), nil
 		}
-		if prior.ID != 0 {
-			return answerOf(&prior), nil
+		if !errors.Is(err, store.ErrNotFound) {
+			return WebhookAnswer{}, err
 		}
 	}
 	ans := WebhookAnswer{Status: http.StatusOK}
@@ -536,8 +528,8 @@ func RejectionReason(m *store.InboxMessage) string {
 
 // policy says why a customer's change must be rejected ("" to accept).
 func (p *Processor) policy(ctx context.Context, op Operation) string {
-	var sub store.Subscription
-	if err := p.Store.R.WithContext(ctx).Preload("Plan").Where("azure_subscription_id = ?", op.SubscriptionID).Limit(1).Find(&sub).Error; err != nil || sub.ID == 0 {
+	sub, err := p.Store.Reads(ctx).AzureSubscription(op.SubscriptionID)
+	if err != nil {
 		return "" // unknown here: accept; the landing page or reconciliation will record it
 	}
 	pl := sub.Plan
@@ -630,16 +622,11 @@ func (p *Processor) claimOperation(ctx context.Context, m *store.InboxMessage, o
 	if m.DedupKey == key {
 		return 0, nil // claimed before (a replay)
 	}
-	other := func() (uint, error) {
-		var id uint
-		err := p.Store.W.WithContext(ctx).Model(&store.InboxMessage{}).Where("source = ? AND dedup_key = ? AND id <> ?", SourceWebhook, key, m.ID).
-			Limit(1).Pluck("id", &id).Error
-		return id, err
-	}
+	other := func() (uint, error) { return p.Store.Writes(ctx).InboxIDWithKey(SourceWebhook, key, m.ID) }
 	if id, err := other(); err != nil || id != 0 {
 		return id, err
 	}
-	if err := p.Store.W.WithContext(ctx).Model(&store.InboxMessage{}).Where("id = ?", m.ID).Update("dedup_key", key).Error; err != nil {
+	if err := p.Store.Writes(ctx).SetInboxKey(m.ID, key); err != nil {
 		if id, oerr := other(); oerr == nil && id != 0 {
 			return id, nil // claimed meanwhile by a concurrent delivery (unique index)
 		}
@@ -654,14 +641,13 @@ func (p *Processor) claimOperation(ctx context.Context, m *store.InboxMessage, o
 // Microsoft: the 400 answer already failed the operation.
 func (p *Processor) noteRejected(ctx context.Context, m *store.InboxMessage, call Operation, at time.Time, meta subscriptions.Meta) error {
 	reason := RejectionReason(m)
-	var subID uint
-	if err := p.Store.R.WithContext(ctx).Model(&store.Subscription{}).Where("azure_subscription_id = ?", call.SubscriptionID).
-		Limit(1).Pluck("id", &subID).Error; err != nil {
+	subID, err := p.Store.Reads(ctx).AzureSubscriptionID(call.SubscriptionID)
+	if err != nil {
 		return p.retryRejected(ctx, m, err)
 	}
 	if subID != 0 {
-		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-			return subscriptions.NoteTx(tx, p.Store.Now(), subID, "azure.change_rejected", at, "Customer's "+call.Action+" rejected: "+reason, meta)
+		if err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+			return subscriptions.NoteIn(tx, p.Store.Now(), subID, "azure.change_rejected", at, "Customer's "+call.Action+" rejected: "+reason, meta)
 		}); err != nil {
 			return p.retryRejected(ctx, m, err)
 		}
@@ -690,7 +676,7 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 	}
 	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
 		var id uint
-		err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		err := p.Store.InTx(ctx, func(tx *store.Tx) error {
 			if _, err := ensureKnown(tx, now, s, meta); err != nil {
 				return err
 			}
@@ -712,7 +698,7 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 			return nil, "", "", err
 		}
 		var subID uint
-		if err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
+		if err := p.Store.InTx(ctx, func(tx *store.Tx) error {
 			id, err := ensureKnown(tx, now, s, meta)
 			if err != nil {
 				return err
@@ -730,11 +716,11 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 				if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, false); err != nil && StatusOf(err) != http.StatusNotFound {
 					return nil, "", "", err
 				}
-				err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-					if err := finishTracked(tx, now, op.ID, "Failed", reason); err != nil {
+				err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+					if err := finishTracked(tx, op.ID, "Failed", reason); err != nil {
 						return err
 					}
-					return subscriptions.NoteTx(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
+					return subscriptions.NoteIn(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
 				})
 				if err != nil {
 					return nil, "", "", err
@@ -775,7 +761,7 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 		}
 		id, err := apply(s, lifecycle.Event{Kind: kind, At: at, TermStart: start, TermEnd: end})
 		if err == nil {
-			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
+			_ = p.Store.InTx(ctx, func(tx *store.Tx) error { return finishTracked(tx, op.ID, "Succeeded", "") })
 		}
 		return id, store.InboxProcessed, "", err
 	case "Subscribe":
@@ -792,7 +778,7 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 // takeStatus moves our record to Microsoft's status when that is further
 // along than pending and differs from ours (a subscription we first see
 // live, through "Manage account" or a webhook).
-func takeStatus(tx *gorm.DB, now time.Time, s Subscription, sub *store.Subscription, meta subscriptions.Meta) (*store.Subscription, error) {
+func takeStatus(tx *store.Tx, now time.Time, s Subscription, sub *store.Subscription, meta subscriptions.Meta) (*store.Subscription, error) {
 	st, ok := marketplaceState(s.Status)
 	if !ok || st == lifecycle.Pending || lifecycle.State(sub.State) == st {
 		return sub, nil
@@ -806,9 +792,8 @@ func takeStatus(tx *gorm.DB, now time.Time, s Subscription, sub *store.Subscript
 // ensureKnown returns our id for a Microsoft subscription, recording it
 // first when a webhook arrives before the buyer's landing page (in
 // Microsoft's current state, read with Get subscription).
-func ensureKnown(tx *gorm.DB, now time.Time, s Subscription, meta subscriptions.Meta) (uint, error) {
-	var id uint
-	if err := tx.Model(&store.Subscription{}).Where("azure_subscription_id = ?", s.ID).Limit(1).Pluck("id", &id).Error; err != nil || id != 0 {
+func ensureKnown(tx *store.Tx, now time.Time, s Subscription, meta subscriptions.Meta) (uint, error) {
+	if id, err := tx.AzureSubscriptionID(s.ID); err != nil || id != 0 {
 		return id, err
 	}
 	start, end := term(s)
@@ -826,20 +811,20 @@ func ensureKnown(tx *gorm.DB, now time.Time, s Subscription, meta subscriptions.
 }
 
 // track starts following an operation (once).
-func track(tx *gorm.DB, now time.Time, subID uint, op Operation, by string) error {
-	var n int64
-	if err := tx.Model(&store.AzureOperation{}).Where("operation_id = ?", op.ID).Count(&n).Error; err != nil || n > 0 {
+func track(tx *store.Tx, now time.Time, subID uint, op Operation, by string) error {
+	if known, err := tx.AzureOperationKnown(op.ID); err != nil || known {
 		return err
 	}
 	next := now.Add(pollFirst)
-	return tx.Create(&store.AzureOperation{SubscriptionID: subID, OperationID: op.ID, Action: op.Action, Source: cmp.Or(op.Source, "Azure"),
+	return tx.CreateAzureOperation(&store.AzureOperation{SubscriptionID: subID, OperationID: op.ID, Action: op.Action, Source: cmp.Or(op.Source, "Azure"),
 		PlanID: op.PlanID, Quantity: op.Quantity, Status: cmp.Or(op.Status, "InProgress"), RequestedBy: by, NextPollAt: &next,
-		CreatedAt: now, UpdatedAt: now}).Error
+		CreatedAt: now, UpdatedAt: now})
 }
 
-func finishTracked(tx *gorm.DB, now time.Time, opID, status, message string) error {
-	return tx.Model(&store.AzureOperation{}).Where("operation_id = ? AND finished_at IS NULL", opID).
-		Updates(map[string]any{"status": status, "error_message": message, "finished_at": now, "next_poll_at": nil, "updated_at": now}).Error
+// finishTracked closes a followed operation with its final status.
+func finishTracked(tx *store.Tx, opID, status, message string) error {
+	_, err := tx.FinishAzureOperation(opID, status, message)
+	return err
 }
 
 // finishOperation applies a succeeded operation (once) and closes it.
@@ -868,24 +853,22 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 		if st, ok := marketplaceState(s.Status); ok {
 			ev.Observed = st
 		} else {
-			return p.Store.Tx(ctx, func(tx *gorm.DB) error { return finishTracked(tx, now, op.ID, "Succeeded", "") })
+			return p.Store.InTx(ctx, func(tx *store.Tx) error { return finishTracked(tx, op.ID, "Succeeded", "") })
 		}
 	}
-	return p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	return p.Store.InTx(ctx, func(tx *store.Tx) error {
 		// Claim the operation: the webhook and the poller may both see it
 		// succeed; the row lock lets exactly one of them apply it.
-		res := tx.Model(&store.AzureOperation{}).Where("operation_id = ? AND finished_at IS NULL", op.ID).
-			Updates(map[string]any{"status": "Succeeded", "finished_at": now, "next_poll_at": nil, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
+		claimed, err := tx.FinishAzureOperation(op.ID, "Succeeded", "")
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&store.AzureOperation{}).Where("operation_id = ?", op.ID).Count(&n).Error; err != nil || n > 0 {
+		if !claimed {
+			if known, err := tx.AzureOperationKnown(op.ID); err != nil || known {
 				return err // finished before: applied then
 			}
 		}
-		_, err := record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note})
+		_, err = record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note})
 		return err
 	})
 }
@@ -894,14 +877,14 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 // at first, backing off to 60 s, for at most an hour.
 func (p *Processor) PollOperations(ctx context.Context) {
 	now := p.Store.Now()
-	var due []store.AzureOperation
-	if err := p.Store.R.WithContext(ctx).Where("finished_at IS NULL AND next_poll_at <= ?", now).Order("next_poll_at").Limit(50).Find(&due).Error; err != nil {
+	due, err := p.Store.Reads(ctx).DueAzureOperations(now, 50)
+	if err != nil {
 		p.Log.Error("azure operations", "err", err)
 		return
 	}
 	for _, t := range due {
-		var sub store.Subscription
-		if err := p.Store.R.WithContext(ctx).First(&sub, t.SubscriptionID).Error; err != nil {
+		sub, err := p.Store.GetSubscription(ctx, t.SubscriptionID)
+		if err != nil {
 			continue
 		}
 		op, err := p.Client.GetOperation(ctx, sub.AzureSubscriptionID, t.OperationID)
@@ -920,11 +903,11 @@ func (p *Processor) PollOperations(ctx context.Context) {
 				}
 			case "Failed", "Conflict":
 				msg := cmp.Or(op.ErrorMessage, op.ErrorStatus, op.Status)
-				_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
-					if err := finishTracked(tx, now, t.OperationID, op.Status, msg); err != nil {
+				_ = p.Store.InTx(ctx, func(tx *store.Tx) error {
+					if err := finishTracked(tx, t.OperationID, op.Status, msg); err != nil {
 						return err
 					}
-					return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+					return subscriptions.NoteIn(tx, now, t.SubscriptionID, "azure.operation_failed", now,
 						fmt.Sprintf("%s %s at Microsoft: %s", t.Action, strings.ToLower(op.Status), msg), subscriptions.Meta{Source: SourcePortal, Actor: "azure"})
 				})
 				continue
@@ -934,11 +917,11 @@ func (p *Processor) PollOperations(ctx context.Context) {
 			p.Log.Warn("azure operation poll", "operation", t.OperationID, "err", err)
 		}
 		if now.Sub(t.CreatedAt) > pollTimeout {
-			_ = p.Store.Tx(ctx, func(tx *gorm.DB) error {
-				if err := finishTracked(tx, now, t.OperationID, "TimedOut", "no final status from Microsoft within an hour"); err != nil {
+			_ = p.Store.InTx(ctx, func(tx *store.Tx) error {
+				if err := finishTracked(tx, t.OperationID, "TimedOut", "no final status from Microsoft within an hour"); err != nil {
 					return err
 				}
-				return subscriptions.NoteTx(tx, now, t.SubscriptionID, "azure.operation_failed", now,
+				return subscriptions.NoteIn(tx, now, t.SubscriptionID, "azure.operation_failed", now,
 					t.Action+" timed out: Microsoft gave no final status within an hour", subscriptions.Meta{Source: SourcePortal, Actor: "system"})
 			})
 			continue
@@ -948,8 +931,7 @@ func (p *Processor) PollOperations(ctx context.Context) {
 			wait = pollMax
 		}
 		next := now.Add(wait)
-		p.Store.W.WithContext(ctx).Model(&store.AzureOperation{}).Where("id = ?", t.ID).
-			Updates(map[string]any{"attempts": t.Attempts + 1, "next_poll_at": next, "status": cmp.Or(op.Status, t.Status), "updated_at": now})
+		_ = p.Store.Writes(ctx).PollAzureOperationLater(t.ID, t.Attempts+1, cmp.Or(op.Status, t.Status), next)
 	}
 }
 
@@ -988,8 +970,8 @@ var ErrInvalidChange = errors.New("invalid change")
 // StartChange asks Microsoft for a plan change, a quantity change or a
 // cancellation of one of our subscriptions and follows the operation.
 func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID string, quantity int, actor string) (*store.AzureOperation, error) {
-	var sub store.Subscription
-	if err := p.Store.R.WithContext(ctx).Preload("Plan").First(&sub, subID).Error; err != nil {
+	sub, err := p.Store.Reads(ctx).SubscriptionDetail(subID)
+	if err != nil {
 		return nil, err
 	}
 	if sub.Marketplace != "azure" {
@@ -999,7 +981,6 @@ func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID 
 		return nil, fmt.Errorf("%w: the subscription is %s", ErrInvalidChange, sub.State)
 	}
 	var opID string
-	var err error
 	switch action {
 	case "ChangePlan":
 		if sub.Plan != nil && sub.Plan.PlanID == planID {
@@ -1031,19 +1012,20 @@ func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID 
 		return nil, err
 	}
 	now := p.Store.Now()
-	var t store.AzureOperation
-	err = p.Store.Tx(ctx, func(tx *gorm.DB) error {
+	var t *store.AzureOperation
+	err = p.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := track(tx, now, sub.ID, Operation{ID: opID, Action: action, Source: "Partner", PlanID: planID, Quantity: quantity, Status: "InProgress"}, actor); err != nil {
 			return err
 		}
 		summary := map[string]string{"ChangePlan": "Plan change to " + planID, "ChangeQuantity": fmt.Sprintf("Quantity change to %d", quantity),
 			"Unsubscribe": "Cancellation"}[action] + " requested at Microsoft"
-		if err := subscriptions.NoteTx(tx, now, sub.ID, "azure.operation_started", now, summary, subscriptions.Meta{Source: SourcePortal, Actor: actor}); err != nil {
+		if err := subscriptions.NoteIn(tx, now, sub.ID, "azure.operation_started", now, summary, subscriptions.Meta{Source: SourcePortal, Actor: actor}); err != nil {
 			return err
 		}
-		return tx.Where("operation_id = ?", opID).First(&t).Error
+		t, err = tx.AzureOperationByID(opID)
+		return err
 	})
-	return &t, err
+	return t, err
 }
 
 // reconcileOne brings our record of one subscription in line with
@@ -1058,9 +1040,12 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 	now := p.Store.Now()
 	start, end := term(s)
 	var id uint
-	err := p.Store.Tx(ctx, func(tx *gorm.DB) error {
-		var cur store.Subscription
-		if err := tx.Preload("Plan").Where("azure_subscription_id = ?", s.ID).Limit(1).Find(&cur).Error; err != nil {
+	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.AzureSubscription(s.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			cur, err = &store.Subscription{}, nil
+		}
+		if err != nil {
 			return err
 		}
 		var drift []string
