@@ -484,7 +484,7 @@ func (s *Server) azureWebhook(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "unreadable body")
 		return
 	}
-	ans, err := s.Azure.ReceiveWebhook(ctx, body, inboxHeaders(c.Request))
+	ans, err := s.Azure.ReceiveNotification(ctx, body, inboxHeaders(c.Request))
 	if err != nil {
 		s.fail(c, err) // not stored: Microsoft retries
 		return
@@ -502,7 +502,7 @@ func (s *Server) azureWebhook(c *gin.Context) {
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
 			if m, err := s.Store.GetInbox(bg, id); err == nil {
-				_ = s.Azure.ProcessWebhook(bg, m)
+				_ = s.Azure.ProcessNotification(bg, m)
 			}
 		}(ans.InboxID)
 	}

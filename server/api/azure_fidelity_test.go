@@ -54,7 +54,7 @@ func TestAzureRejectedChangeRedeliveredGetsTheSameAnswer(t *testing.T) {
 		}
 		eventually(t, "the refusal recorded", func() bool { return e.timeline(sub.ID, "azure.change_rejected") == 1 })
 		var rows int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ? AND body LIKE ?", azuremp.SourceWebhook, "%"+opID+"%").Count(&rows)
+		st.R.Model(&store.InboxMessage{}).Where("source = ? AND body LIKE ?", azuremp.SourceNotification, "%"+opID+"%").Count(&rows)
 		if got := e.ours(msID); got.Quantity != 5 || rows != 1 {
 			t.Fatalf("after ten redeliveries: quantity %d, %d inbox rows", got.Quantity, rows)
 		}
@@ -116,11 +116,11 @@ func TestAzureUnconfirmedCallCannotSuppressTheGenuineOne(t *testing.T) {
 		}
 		eventually(t, "the forged calls marked unverified", func() bool {
 			var n int64
-			st.R.Model(&store.InboxMessage{}).Where("source = ? AND error LIKE ?", azuremp.SourceWebhook, "rejected_unverified%").Count(&n)
+			st.R.Model(&store.InboxMessage{}).Where("source = ? AND error LIKE ?", azuremp.SourceNotification, "rejected_unverified%").Count(&n)
 			return n == 2
 		})
 		var linked int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ? AND subscription_id IS NOT NULL AND error LIKE ?", azuremp.SourceWebhook, "rejected_unverified%").Count(&linked)
+		st.R.Model(&store.InboxMessage{}).Where("source = ? AND subscription_id IS NOT NULL AND error LIKE ?", azuremp.SourceNotification, "rejected_unverified%").Count(&linked)
 		if got := e.ours(msID); got.State != "active" || e.timelineCount(sub.ID) != entries || linked != 0 {
 			t.Fatalf("unconfirmed calls changed something: %s, timeline %d → %d, %d linked", got.State, entries, e.timelineCount(sub.ID), linked)
 		}
@@ -475,7 +475,7 @@ func TestAzureTermAfterActivationAndUnits(t *testing.T) {
 			}
 			eventually(t, unit+" renewal processed", func() bool {
 				var m store.InboxMessage
-				st.R.Where("source = ? AND subscription_id = ? AND action = ?", azuremp.SourceWebhook, got.ID, "Renew").Limit(1).Find(&m)
+				st.R.Where("source = ? AND subscription_id = ? AND action = ?", azuremp.SourceNotification, got.ID, "Renew").Limit(1).Find(&m)
 				return m.Status == store.InboxProcessed
 			})
 		}
@@ -530,7 +530,7 @@ func TestAzureSubscribeWebhook(t *testing.T) {
 		e.mk.Tick()
 		eventually(t, "the Subscribe call processed", func() bool {
 			var m store.InboxMessage
-			st.R.Where("source = ? AND action = ?", azuremp.SourceWebhook, "Subscribe").Limit(1).Find(&m)
+			st.R.Where("source = ? AND action = ?", azuremp.SourceNotification, "Subscribe").Limit(1).Find(&m)
 			return m.ID != 0 && m.Status == store.InboxProcessed && m.AnswerStatus == http.StatusOK
 		})
 		if s := e.ours(msID); s.State != "active" || e.timeline(s.ID, "azure.activated") != 1 {

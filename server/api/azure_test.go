@@ -45,7 +45,7 @@ type azureEnv struct {
 	entra   *azurefake.Entra
 	mk      *azurefake.Marketplace
 	proc    *azuremp.Processor
-	webhook *azuremp.WebhookVerifier
+	webhook *azuremp.NotificationVerifier
 	esrv    *httptest.Server
 	now     time.Time
 	// lose, when set, makes Microsoft's webhook calls fail on the way (no
@@ -106,7 +106,7 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.proc = &azuremp.Processor{Store: st, Log: log, Client: client}
-	e.webhook = azuremp.NewWebhookVerifier(msTenant, msClient, esrv.URL, esrv.Client())
+	e.webhook = azuremp.NewNotificationVerifier(msTenant, msClient, esrv.URL, esrv.Client())
 	h, err := api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
 		Log: log, Info: api.Info{BaseURL: "http://portal.test"}, Azure: e.proc,
 		AzureSignIn: &api.AzureSignIn{
@@ -360,7 +360,7 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 			})
 		}
 		var n int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&n)
+		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&n)
 		if after := e.ours(msID); n != 0 || after.Version != before.Version || after.State != "active" {
 			t.Fatalf("refused calls changed something: %d inbox rows, %s v%d → v%d", n, after.State, before.Version, after.Version)
 		}
@@ -471,7 +471,7 @@ func TestAzureWebhooks(t *testing.T) {
 
 		// A call with a valid token but no usable body: 400, nothing stored.
 		var stored int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&stored)
+		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&stored)
 		for _, body := range []string{`not json`, `{"subscriptionId":"x","action":"Suspend"}`, `{"id":"op","action":"Suspend"}`, `[]`} {
 			r := (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook", body,
 				map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})
@@ -480,7 +480,7 @@ func TestAzureWebhooks(t *testing.T) {
 			}
 		}
 		var after int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&after)
+		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&after)
 		if after != stored {
 			t.Fatalf("malformed calls were stored: %d → %d", stored, after)
 		}
@@ -529,7 +529,7 @@ func TestAzureWebhooks(t *testing.T) {
 		}
 		// A customer change the plan refused is never replayed: it would approve it at Microsoft.
 		var refused store.InboxMessage
-		if err := st.R.Where("source = ? AND error LIKE ?", azuremp.SourceWebhook, "rejected: %").First(&refused).Error; err != nil {
+		if err := st.R.Where("source = ? AND error LIKE ?", azuremp.SourceNotification, "rejected: %").First(&refused).Error; err != nil {
 			t.Fatal(err)
 		}
 		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", refused.ID), "", nil).errCode(t, 409, "conflict")

@@ -24,7 +24,7 @@ import (
 type azureParts struct {
 	proc           *azuremp.Processor
 	signIn         *api.AzureSignIn
-	webhook        *azuremp.WebhookVerifier
+	webhook        *azuremp.NotificationVerifier
 	insecure       bool
 	reconcileEvery time.Duration
 }
@@ -118,7 +118,7 @@ func setupAzure(v values, st *store.Store, log *slog.Logger, baseURL string, sb 
 	if insecure {
 		log.Warn("MICROSOFT WEBHOOK AUTHENTICATION IS OFF (--azure-webhook-insecure): anyone who can reach this server can change subscriptions; use only with a local emulator")
 	} else {
-		parts.webhook = azuremp.NewWebhookVerifier(e.TenantID, e.ClientID, login, entraHTTP)
+		parts.webhook = azuremp.NewNotificationVerifier(e.TenantID, e.ClientID, login, entraHTTP)
 	}
 	return parts, nil
 }

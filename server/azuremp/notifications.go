@@ -16,27 +16,28 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-// ParseWebhook reads a webhook body.
-func ParseWebhook(body []byte) (Operation, error) {
+// ParseNotification reads the body of a Microsoft notification (the call
+// Microsoft's documentation names the webhook).
+func ParseNotification(body []byte) (Operation, error) {
 	var op Operation
 	if err := json.Unmarshal(body, &op); err != nil {
 		return op, fmt.Errorf("the body is not a JSON object: %w", err)
 	}
 	if op.ID == "" || op.SubscriptionID == "" || op.Action == "" {
-		return op, errors.New("a webhook call needs id, subscriptionId and action")
+		return op, errors.New("a webhook call needs id, subscriptionId and action") // Microsoft's word, in the answer
 	}
 	return op, nil
 }
 
-// WebhookAnswer is what to answer Microsoft.
-type WebhookAnswer struct {
+// NotificationAnswer is what to answer Microsoft.
+type NotificationAnswer struct {
 	Status  int
 	Message string
 	InboxID uint
 	New     bool // first delivery: process it (after answering)
 }
 
-// callKey is the dedup key of one webhook call before Get Operation has
+// callKey is the dedup key of one notification before Get Operation has
 // confirmed it: its exact bytes. Only a confirmed operation claims "op:"+id
 // (claimOperation), so a forged call that reuses a genuine operation id
 // cannot suppress Microsoft's own delivery (reference §6.3, §6.4).
@@ -49,50 +50,50 @@ func operationKey(opID string) string { return "op:" + opID }
 
 // answerOf is what a stored call was answered; a redelivery gets the same.
 // Calls stored before answers were kept: 400 for a refused change, else 200.
-func answerOf(m *store.InboxMessage) WebhookAnswer {
+func answerOf(m *store.InboxMessage) NotificationAnswer {
 	switch {
 	case m.AnswerStatus != 0:
-		return WebhookAnswer{Status: m.AnswerStatus, Message: m.AnswerBody, InboxID: m.ID}
+		return NotificationAnswer{Status: m.AnswerStatus, Message: m.AnswerBody, InboxID: m.ID}
 	case strings.HasPrefix(m.Error, policyRejected):
-		return WebhookAnswer{Status: http.StatusBadRequest, Message: strings.TrimPrefix(m.Error, policyRejected), InboxID: m.ID}
+		return NotificationAnswer{Status: http.StatusBadRequest, Message: strings.TrimPrefix(m.Error, policyRejected), InboxID: m.ID}
 	}
-	return WebhookAnswer{Status: http.StatusOK, InboxID: m.ID}
+	return NotificationAnswer{Status: http.StatusOK, InboxID: m.ID}
 }
 
-// ReceiveWebhook stores an authenticated webhook call in the inbox and
+// ReceiveNotification stores an authenticated notification in the inbox and
 // decides a customer's plan or quantity change by the plan's policy: a
 // rejection is answered 400, which fails the operation. A redelivery (the
 // operation already confirmed, or the same call byte for byte) is answered
 // what the first delivery was answered, and changes nothing.
-func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte, headers string) (WebhookAnswer, error) {
-	op, err := ParseWebhook(body)
+func (p *Processor) ReceiveNotification(ctx context.Context, body []byte, headers string) (NotificationAnswer, error) {
+	op, err := ParseNotification(body)
 	if err != nil {
-		return WebhookAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
+		return NotificationAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
 	}
 	for _, key := range []string{operationKey(op.ID), callKey(body)} {
-		prior, err := p.Store.Reads(ctx).InboxByKey(SourceWebhook, key)
+		prior, err := p.Store.Reads(ctx).InboxByKey(SourceNotification, key)
 		if err == nil {
 			return answerOf(prior), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return WebhookAnswer{}, err
+			return NotificationAnswer{}, err
 		}
 	}
-	ans := WebhookAnswer{Status: http.StatusOK}
+	ans := NotificationAnswer{Status: http.StatusOK}
 	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
 		!strings.EqualFold(op.Status, "Succeeded") {
 		if reason := p.policy(ctx, op); reason != "" {
-			ans = WebhookAnswer{Status: http.StatusBadRequest, Message: reason}
+			ans = NotificationAnswer{Status: http.StatusBadRequest, Message: reason}
 		}
 	}
-	m := &store.InboxMessage{Marketplace: "azure", Source: SourceWebhook, DedupKey: callKey(body), Action: op.Action,
+	m := &store.InboxMessage{Marketplace: "azure", Source: SourceNotification, DedupKey: callKey(body), Action: op.Action,
 		ContentType: "application/json", Body: string(body), Headers: headers, AnswerStatus: ans.Status, AnswerBody: ans.Message}
 	if ans.Status != http.StatusOK {
 		m.Error = policyRejected + ans.Message
 	}
 	msg, isNew, err := p.Store.ReceiveInbox(ctx, m)
 	if err != nil {
-		return WebhookAnswer{}, err
+		return NotificationAnswer{}, err
 	}
 	if !isNew {
 		return answerOf(msg), nil // the same call, stored meanwhile
@@ -104,10 +105,10 @@ func (p *Processor) ReceiveWebhook(ctx context.Context, body []byte, headers str
 // policyRejected prefixes the stored reason of a customer change the plan refused.
 const policyRejected = "rejected: "
 
-// RejectedByPolicy reports whether a stored webhook call was refused by
+// RejectedByPolicy reports whether a stored notification was refused by
 // the plan's policy when it arrived.
 func RejectedByPolicy(m *store.InboxMessage) bool {
-	return m.Source == SourceWebhook && (m.AnswerStatus == http.StatusBadRequest || strings.HasPrefix(m.Error, policyRejected))
+	return m.Source == SourceNotification && (m.AnswerStatus == http.StatusBadRequest || strings.HasPrefix(m.Error, policyRejected))
 }
 
 // RejectionReason is the reason a refused customer change was given.
@@ -144,12 +145,12 @@ func (p *Processor) policy(ctx context.Context, op Operation) string {
 	return ""
 }
 
-// ProcessWebhook confirms a stored webhook call with Get Operation and acts
+// ProcessNotification confirms a stored notification with Get Operation and acts
 // on what Microsoft says, never on the payload alone. Only a confirmed
 // call claims its operation id and touches the subscription; an
 // unconfirmed one is marked rejected_unverified and writes nothing else.
-func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
-	call, err := ParseWebhook([]byte(m.Body))
+func (p *Processor) ProcessNotification(ctx context.Context, m *store.InboxMessage) error {
+	call, err := ParseNotification([]byte(m.Body))
 	if err != nil {
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, nil)
 	}
@@ -157,7 +158,7 @@ func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) e
 	op, err := p.Client.GetOperation(ctx, call.SubscriptionID, call.ID)
 	if StatusOf(err) == http.StatusNotFound || (err == nil && (!strings.EqualFold(op.SubscriptionID, call.SubscriptionID) ||
 		!strings.EqualFold(op.Action, call.Action))) {
-		p.Log.Warn("azure webhook not confirmed by Get Operation", "inbox_id", m.ID, "operation", call.ID)
+		p.Log.Warn("azure notification not confirmed by Get Operation", "inbox_id", m.ID, "operation", call.ID)
 		if rejected {
 			// Keep the refusal on the message: it must never be replayed as an approval.
 			return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, policyRejected+RejectionReason(m)+" (rejected_unverified: Get Operation does not confirm this call)", nil, nil)
@@ -192,7 +193,7 @@ func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) e
 	if at.IsZero() {
 		at = call.TimeStamp
 	}
-	meta := subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Payload: m.Body, InboxID: &m.ID}
+	meta := subscriptions.Meta{Source: SourceNotification, Actor: "azure", Payload: m.Body, InboxID: &m.ID}
 	if rejected {
 		return p.noteRejected(ctx, m, call, at, meta)
 	}
@@ -211,7 +212,7 @@ func (p *Processor) claimOperation(ctx context.Context, m *store.InboxMessage, o
 	if m.DedupKey == key {
 		return 0, nil // claimed before (a replay)
 	}
-	other := func() (uint, error) { return p.Store.Writes(ctx).InboxIDWithKey(SourceWebhook, key, m.ID) }
+	other := func() (uint, error) { return p.Store.Writes(ctx).InboxIDWithKey(SourceNotification, key, m.ID) }
 	if id, err := other(); err != nil || id != 0 {
 		return id, err
 	}
@@ -367,21 +368,47 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err error) error {
 	d := time.Minute << min(m.Attempts, 6)
 	retry := p.Store.Now().Add(d)
-	p.Log.Error("azure webhook failed to apply", "inbox_id", m.ID, "err", err, "retry_at", retry)
+	p.Log.Error("azure notification failed to apply", "inbox_id", m.ID, "err", err, "retry_at", retry)
 	if ferr := p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, err.Error(), nil, &retry); ferr != nil {
 		return ferr
 	}
 	return err
 }
 
-// RetryDue processes the webhook calls whose retry time has come.
+// RetryDue processes the notifications whose retry time has come.
 func (p *Processor) RetryDue(ctx context.Context) {
-	due, err := p.Store.DueInbox(ctx, SourceWebhook, 50)
+	due, err := p.Store.DueInbox(ctx, SourceNotification, 50)
 	if err != nil {
 		p.Log.Error("azure inbox retry", "err", err)
 		return
 	}
 	for i := range due {
-		_ = p.ProcessWebhook(ctx, &due[i])
+		_ = p.ProcessNotification(ctx, &due[i])
 	}
+}
+
+// Names from before "webhook" meant only the seller's outbound endpoints
+// (server/webhooks); Microsoft's inbound call is a notification here.
+const (
+	// Deprecated: use SourceNotification.
+	SourceWebhook = SourceNotification
+)
+
+// ProcessWebhook is ProcessNotification.
+//
+// Deprecated: use ProcessNotification.
+func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
+	return p.ProcessNotification(ctx, m)
+}
+
+// WebhookVerifier is NotificationVerifier.
+//
+// Deprecated: use NotificationVerifier.
+type WebhookVerifier = NotificationVerifier
+
+// NewWebhookVerifier is NewNotificationVerifier.
+//
+// Deprecated: use NewNotificationVerifier.
+func NewWebhookVerifier(tenantID, clientID, loginURL string, hc *http.Client) *NotificationVerifier {
+	return NewNotificationVerifier(tenantID, clientID, loginURL, hc)
 }

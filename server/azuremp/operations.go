@@ -60,7 +60,7 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 		}
 	}
 	return p.Store.InTx(ctx, func(tx *store.Tx) error {
-		// Claim the operation: the webhook and the poller may both see it
+		// Claim the operation: the notification and the poller may both see it
 		// succeed; the row lock lets exactly one of them apply it.
 		claimed, err := tx.FinishAzureOperation(op.ID, "Succeeded", "")
 		if err != nil {
@@ -71,7 +71,7 @@ func (p *Processor) finishOperation(ctx context.Context, op Operation, at time.T
 				return err // finished before: applied then
 			}
 		}
-		_, err = record(tx, now, s, ev, subscriptions.Meta{Source: SourceWebhook, Actor: "azure", Note: note})
+		_, err = record(tx, now, s, ev, subscriptions.Meta{Source: SourceNotification, Actor: "azure", Note: note})
 		return err
 	})
 }

@@ -16,12 +16,12 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-// Inbox and timeline sources.
+// Inbox and timeline sources (stored values: they keep their spelling).
 const (
-	SourceWebhook   = "azure_webhook"
-	SourceLanding   = "azure_landing"
-	SourcePortal    = "portal"
-	SourceReconcile = "reconcile"
+	SourceNotification = "azure_webhook" // Microsoft's notifications
+	SourceLanding      = "azure_landing"
+	SourcePortal       = "portal"
+	SourceReconcile    = "reconcile"
 )
 
 // Operation tracking limits (reference §5.4).
@@ -31,7 +31,7 @@ const (
 	pollTimeout = time.Hour
 )
 
-// Processor applies what Microsoft says to the store: landings, webhooks,
+// Processor applies what Microsoft says to the store: landings, notifications,
 // operations and reconciliation.
 type Processor struct {
 	Store  *store.Store
@@ -233,7 +233,7 @@ func term(s Subscription) (time.Time, time.Time) { return s.Term.StartDate.Time,
 
 // takeStatus moves our record to Microsoft's status when that is further
 // along than pending and differs from ours (a subscription we first see
-// live, through "Manage account" or a webhook).
+// live, through "Manage account" or a notification).
 func takeStatus(tx *store.Tx, now time.Time, s Subscription, sub *store.Subscription, meta subscriptions.Meta) (*store.Subscription, error) {
 	st, ok := marketplaceState(s.Status)
 	if !ok || st == lifecycle.Pending || lifecycle.State(sub.State) == st {
@@ -246,7 +246,7 @@ func takeStatus(tx *store.Tx, now time.Time, s Subscription, sub *store.Subscrip
 }
 
 // ensureKnown returns our id for a Microsoft subscription, recording it
-// first when a webhook arrives before the buyer's landing page (in
+// first when a notification arrives before the buyer's landing page (in
 // Microsoft's current state, read with Get subscription).
 func ensureKnown(tx *store.Tx, now time.Time, s Subscription, meta subscriptions.Meta) (uint, error) {
 	if id, err := tx.AzureSubscriptionID(s.ID); err != nil || id != 0 {
@@ -254,7 +254,7 @@ func ensureKnown(tx *store.Tx, now time.Time, s Subscription, meta subscriptions
 	}
 	start, end := term(s)
 	m := meta
-	m.Note = "first heard of through a webhook, before the landing page"
+	m.Note = "first heard of through a webhook, before the landing page" // shown on the timeline as before
 	got, err := record(tx, now, s, lifecycle.Event{Kind: lifecycle.AzureResolved, At: now, PlanID: s.PlanID, Quantity: s.Quantity,
 		TermStart: start, TermEnd: end}, m)
 	if err != nil {
