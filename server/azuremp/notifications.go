@@ -102,6 +102,19 @@ func (p *Processor) ReceiveNotification(ctx context.Context, body []byte, header
 	return ans, nil
 }
 
+// ProcessSoon confirms and applies a newly stored notification in the
+// background, once Microsoft has been answered (within two minutes;
+// RetryDue tries again when this fails).
+func (p *Processor) ProcessSoon(ctx context.Context, inboxID uint) {
+	go func() {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if m, err := p.Store.GetInbox(bg, inboxID); err == nil {
+			_ = p.ProcessNotification(bg, m)
+		}
+	}()
+}
+
 // policyRejected prefixes the stored reason of a customer change the plan refused.
 const policyRejected = "rejected: "
 

@@ -148,9 +148,42 @@ func timeOr(t, def time.Time) time.Time {
 // ErrInvalidChange: a publisher change the marketplace would refuse.
 var ErrInvalidChange = errors.New("invalid change")
 
+// MaxQuantity is the largest seat count a seller's quantity change may ask for.
+const MaxQuantity = 1_000_000
+
+// CheckChange checks a seller's change request before anything is asked
+// of Microsoft: ChangePlan needs a plan id, ChangeQuantity a quantity
+// between 1 and MaxQuantity, and nothing else is a change.
+func CheckChange(action, planID string, quantity int) error {
+	switch action {
+	case "ChangePlan":
+		if strings.TrimSpace(planID) == "" {
+			return fmt.Errorf("%w: plan_id is required", ErrInvalidChange)
+		}
+	case "ChangeQuantity":
+		if quantity <= 0 || quantity > MaxQuantity {
+			return fmt.Errorf("%w: quantity must be between 1 and 1000000", ErrInvalidChange)
+		}
+	case "Unsubscribe":
+	default:
+		return fmt.Errorf("%w: action must be ChangePlan, ChangeQuantity or Unsubscribe", ErrInvalidChange)
+	}
+	return nil
+}
+
+// AvailablePlans lists the plans Microsoft offers one of our
+// subscriptions to switch to.
+func (p *Processor) AvailablePlans(ctx context.Context, sub *store.Subscription) ([]AvailablePlan, error) {
+	return p.Client.ListAvailablePlans(ctx, sub.AzureSubscriptionID)
+}
+
 // StartChange asks Microsoft for a plan change, a quantity change or a
 // cancellation of one of our subscriptions and follows the operation.
+// The request is checked first (CheckChange).
 func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID string, quantity int, actor string) (*store.AzureOperation, error) {
+	if err := CheckChange(action, planID, quantity); err != nil {
+		return nil, err
+	}
 	sub, err := p.Store.Reads(ctx).SubscriptionDetail(subID)
 	if err != nil {
 		return nil, err
