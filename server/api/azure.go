@@ -58,7 +58,7 @@ func (s *Server) azureSubscription(c *gin.Context) (*store.Subscription, bool) {
 		s.failCode(c, apperr.Invalid, "subscription id must be a number")
 		return nil, false
 	}
-	sub, err := s.Azure.Subscription(c.Request.Context(), uint(id))
+	sub, err := s.Azure.StoredSubscription(c.Request.Context(), uint(id))
 	if err != nil {
 		s.failCode(c, apperr.NotFound, "no Microsoft subscription %d", id)
 		return nil, false

@@ -253,7 +253,7 @@ func (s *Server) azureReads() *azuremp.Processor {
 func (s *Server) azureWelcome(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
-	sub, err := s.azureReads().Subscription(ctx, uint(id))
+	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
 		s.problem(c, http.StatusNotFound, "Subscription not found", "Open the subscription from the Azure portal (“Configure account”).", "", "")
 		return
@@ -350,7 +350,7 @@ func (s *Server) azureActivateBuyer(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
-	sub, err := s.azureReads().Subscription(ctx, uint(id))
+	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
 		s.problem(c, http.StatusForbidden, "Not allowed", "Only the buyer who opened this purchase from Microsoft can activate it.", "", "")
 		return

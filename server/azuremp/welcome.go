@@ -16,10 +16,10 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
-// Subscription returns one of our Microsoft subscriptions with its offer,
+// StoredSubscription returns one of our Microsoft subscriptions with its offer,
 // plan and customer; store.ErrNotFound when there is none with that id or
 // it is not Microsoft's.
-func (p *Processor) Subscription(ctx context.Context, id uint) (*store.Subscription, error) {
+func (p *Processor) StoredSubscription(ctx context.Context, id uint) (*store.Subscription, error) {
 	if id == 0 {
 		return nil, store.ErrNotFound
 	}
