@@ -179,7 +179,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	if landed.User != nil {
 		_ = s.Store.TouchLogin(ctx, landed.User.ID, now)
 	} else {
-		s.Azure.InviteBeneficiary(ctx, landed, azuremp.Invitation{Mail: s.AzureSignIn.Mail, Lifetime: inviteLifetime, Now: now,
+		s.Azure.InviteBeneficiary(ctx, landed, azuremp.Invitation{Mail: s.AzureSignIn.Mail, Invitations: azureInvitations{s}, Now: now,
 			URL: func(token string) string { return s.baseURL(c) + "/invite?token=" + url.QueryEscape(token) },
 			Log: s.Log.With("request_id", requestID(c))})
 	}
@@ -306,7 +306,7 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 	if sub.Customer != nil {
 		data["Beneficiary"] = sub.Customer.Name
 	}
-	facts := s.azureReads().Welcome(ctx, sub, s.Now())
+	facts := s.azureReads().Welcome(ctx, sub, azureInvitations{s})
 	// Purchaser and beneficiary as Microsoft reported them at the landing.
 	beneficiaryEmail := ""
 	if rs := facts.Resolved; rs != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
@@ -56,9 +55,22 @@ type WelcomeFacts struct {
 	Admins, Invited []string
 }
 
+// Invitations are the invitations to administer a customer (one of its
+// customer admins) that the Microsoft flows make and show.
+type Invitations interface {
+	// Pending lists up to limit addresses invited to administer the
+	// customer whose invitation is still open.
+	Pending(ctx context.Context, customerID uint, limit int) ([]string, error)
+	// Invite stores a new invitation and returns its id and the secret
+	// token of its link.
+	Invite(ctx context.Context, customerID uint, email, createdBy string) (id uint, token string, err error)
+	// Revoke revokes an invitation.
+	Revoke(ctx context.Context, customerID, id uint) error
+}
+
 // Welcome gathers the welcome page's facts about a subscription (with its
-// customer loaded); now decides which invitations are still open.
-func (p *Processor) Welcome(ctx context.Context, sub *store.Subscription, now time.Time) WelcomeFacts {
+// customer loaded).
+func (p *Processor) Welcome(ctx context.Context, sub *store.Subscription, invites Invitations) WelcomeFacts {
 	var out WelcomeFacts
 	rd := p.Store.Reads(ctx)
 	if msg, err := rd.LatestInboxOf(sub.ID, SourceLanding); err == nil {
@@ -73,7 +85,7 @@ func (p *Processor) Welcome(ctx context.Context, sub *store.Subscription, now ti
 	}
 	if sub.CustomerID != nil {
 		out.Admins, _ = rd.CustomerAdminEmails(*sub.CustomerID, 3)
-		out.Invited, _ = rd.PendingAdminInviteEmails(*sub.CustomerID, now, 3)
+		out.Invited, _ = invites.Pending(ctx, *sub.CustomerID, 3)
 	}
 	return out
 }
@@ -82,11 +94,11 @@ func (p *Processor) Welcome(ctx context.Context, sub *store.Subscription, now ti
 type Invitation struct {
 	// Mail sends a plain-text e-mail; nil when e-mail is not set up.
 	Mail func(ctx context.Context, to, subject, text string) error
+	// Invitations keeps the invitation.
+	Invitations Invitations
 	// URL is the invitation page's address for a token.
 	URL func(token string) string
-	// Lifetime is how long the invitation works (once).
-	Lifetime time.Duration
-	Now      time.Time
+	Now time.Time
 	// Log says what went wrong (with the request's id).
 	Log *slog.Logger
 }
@@ -107,7 +119,7 @@ func (p *Processor) InviteBeneficiary(ctx context.Context, landed *Landed, in In
 	if admins, err := rd.CountCustomerAdmins(cu.ID); err != nil || admins > 0 {
 		return
 	}
-	if pending, err := rd.CountPendingAdminInvites(cu.ID, now); err != nil || pending > 0 {
+	if pending, err := in.Invitations.Pending(ctx, cu.ID, 1); err != nil || len(pending) > 0 {
 		return
 	}
 	note := func(summary string) {
@@ -124,10 +136,8 @@ func (p *Processor) InviteBeneficiary(ctx context.Context, landed *Landed, in In
 		note("No customer admin yet: the purchaser is of another organisation; invite the beneficiary " + email + " from the customer's page (e-mail is not set up)")
 		return
 	}
-	token := auth.RandomToken(24)
-	inv := store.AdminInvite{CustomerID: cu.ID, Email: email, TokenHash: store.HashToken(token), CreatedBy: "Microsoft purchase",
-		ExpiresAt: now.Add(in.Lifetime), CreatedAt: now}
-	if err := p.Store.Writes(ctx).CreateBeneficiaryInvite(&inv); err != nil {
+	invID, token, err := in.Invitations.Invite(ctx, cu.ID, email, "Microsoft purchase")
+	if err != nil {
 		in.Log.Error("azure: inviting the beneficiary", "err", err)
 		return
 	}
@@ -139,11 +149,11 @@ func (p *Processor) InviteBeneficiary(ctx context.Context, landed *Landed, in In
 		cmp.Or(landed.Resolved.Purchaser.EmailID, "Someone"), product, cu.Name, in.URL(token))
 	if err := in.Mail(ctx, email, "You are invited to administer "+product, text); err != nil {
 		in.Log.Warn("azure: the beneficiary's invitation was not sent", "err", err)
-		_ = p.Store.Writes(ctx).RevokeBeneficiaryInvite(inv.ID, now)
+		_ = in.Invitations.Revoke(ctx, cu.ID, invID)
 		note("No customer admin yet: the invitation e-mail to " + email + " could not be sent; invite them from the customer's page")
 		return
 	}
 	note("No customer admin yet: invited the beneficiary " + email + " by e-mail (the purchaser is of another organisation)")
 	_ = p.Store.Audit(ctx, &store.AuditEntry{At: now, ActorEmail: "marketgate", Action: "customer_admin.invite", TargetType: "customer",
-		TargetID: strconv.FormatUint(uint64(cu.ID), 10), After: fmt.Sprintf(`{"email":%q,"invite":%d,"reason":"microsoft purchase"}`, email, inv.ID)})
+		TargetID: strconv.FormatUint(uint64(cu.ID), 10), After: fmt.Sprintf(`{"email":%q,"invite":%d,"reason":"microsoft purchase"}`, email, invID)})
 }
