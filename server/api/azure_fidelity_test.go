@@ -25,7 +25,7 @@ func (e *azureEnv) postWebhook(body string) resp {
 
 func (e *azureEnv) timelineCount(id uint) int {
 	var n int64
-	e.st.R.Model(&store.TimelineEvent{}).Where("subscription_id = ?", id).Count(&n)
+	e.st.TestingReadDB(e.t).Model(&store.TimelineEvent{}).Where("subscription_id = ?", id).Count(&n)
 	return int(n)
 }
 
@@ -54,7 +54,7 @@ func TestAzureRejectedChangeRedeliveredGetsTheSameAnswer(t *testing.T) {
 		}
 		eventually(t, "the refusal recorded", func() bool { return e.timeline(sub.ID, "azure.change_rejected") == 1 })
 		var rows int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ? AND body LIKE ?", azuremp.SourceWebhook, "%"+opID+"%").Count(&rows)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ? AND body LIKE ?", azuremp.SourceNotification, "%"+opID+"%").Count(&rows)
 		if got := e.ours(msID); got.Quantity != 5 || rows != 1 {
 			t.Fatalf("after ten redeliveries: quantity %d, %d inbox rows", got.Quantity, rows)
 		}
@@ -116,11 +116,11 @@ func TestAzureUnconfirmedCallCannotSuppressTheGenuineOne(t *testing.T) {
 		}
 		eventually(t, "the forged calls marked unverified", func() bool {
 			var n int64
-			st.R.Model(&store.InboxMessage{}).Where("source = ? AND error LIKE ?", azuremp.SourceWebhook, "rejected_unverified%").Count(&n)
+			st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ? AND error LIKE ?", azuremp.SourceNotification, "rejected_unverified%").Count(&n)
 			return n == 2
 		})
 		var linked int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ? AND subscription_id IS NOT NULL AND error LIKE ?", azuremp.SourceWebhook, "rejected_unverified%").Count(&linked)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ? AND subscription_id IS NOT NULL AND error LIKE ?", azuremp.SourceNotification, "rejected_unverified%").Count(&linked)
 		if got := e.ours(msID); got.State != "active" || e.timelineCount(sub.ID) != entries || linked != 0 {
 			t.Fatalf("unconfirmed calls changed something: %s, timeline %d → %d, %d linked", got.State, entries, e.timelineCount(sub.ID), linked)
 		}
@@ -159,7 +159,7 @@ func TestAzureUnconfirmedCallCannotSuppressTheGenuineOne(t *testing.T) {
 func lastTimelineSummary(t *testing.T, st *store.Store, id uint) string {
 	t.Helper()
 	var ev store.TimelineEvent
-	st.R.Where("subscription_id = ?", id).Order("id DESC").Limit(1).Find(&ev)
+	st.TestingReadDB(t).Where("subscription_id = ?", id).Order("id DESC").Limit(1).Find(&ev)
 	return ev.Summary
 }
 
@@ -213,7 +213,7 @@ func TestAzurePurchaserFromAnotherTenant(t *testing.T) {
 				}
 				// The purchaser is no one's customer admin; the beneficiary's organisation is the customer.
 				var cust store.Customer
-				st.R.First(&cust, *sub.CustomerID)
+				st.TestingReadDB(t).First(&cust, *sub.CustomerID)
 				if _, err := st.UserByEmail(context.Background(), purchaser.EmailID); err == nil || cust.AzureTenantID != beneficiary.TenantID {
 					t.Fatalf("purchaser got an account, or customer %+v", cust)
 				}
@@ -303,7 +303,7 @@ func TestAzureBoundAdminMatchedByObjectIDOnly(t *testing.T) {
 		_, token, who := e.buy("auto", 0)
 		e.land(&browser{e: e.env}, token, who) // binds who.ObjectID
 		var admin store.User
-		st.R.Where("email = ?", who.EmailID).First(&admin)
+		st.TestingReadDB(t).Where("email = ?", who.EmailID).First(&admin)
 		if admin.EntraObjectID != who.ObjectID {
 			t.Fatalf("not bound: %+v", admin)
 		}
@@ -364,7 +364,7 @@ func TestAzurePlanLearnedFromMicrosoft(t *testing.T) {
 		p3yID, tok, w := e.buy("p3y", 0)
 		e.land(&browser{e: e.env}, tok, w)
 		var p3y store.Plan
-		st.R.Where("plan_id = ?", "p3y").First(&p3y)
+		st.TestingReadDB(t).Where("plan_id = ?", "p3y").First(&p3y)
 		if ms, _ := e.mk.Get(p3yID); !p3y.NeedsReview || p3y.Name != "p3y" || ms.Status != "Subscribed" {
 			t.Fatalf("placeholder plan: %+v, Microsoft %s", p3y, ms.Status)
 		}
@@ -383,7 +383,7 @@ func TestAzurePlanLearnedFromMicrosoft(t *testing.T) {
 		}
 		// The other plans of the offer that the catalog lacked were learned with it.
 		var payg store.Plan
-		st.R.Where("plan_id = ?", "payg").First(&payg)
+		st.TestingReadDB(t).Where("plan_id = ?", "payg").First(&payg)
 		if payg.SeatBased || !payg.NeedsReview || !strings.Contains(payg.Dimensions, "gb_stored") {
 			t.Fatalf("payg: %+v", payg)
 		}
@@ -475,14 +475,14 @@ func TestAzureTermAfterActivationAndUnits(t *testing.T) {
 			}
 			eventually(t, unit+" renewal processed", func() bool {
 				var m store.InboxMessage
-				st.R.Where("source = ? AND subscription_id = ? AND action = ?", azuremp.SourceWebhook, got.ID, "Renew").Limit(1).Find(&m)
+				st.TestingReadDB(t).Where("source = ? AND subscription_id = ? AND action = ?", azuremp.SourceNotification, got.ID, "Renew").Limit(1).Find(&m)
 				return m.Status == store.InboxProcessed
 			})
 		}
 		// After a customer's seat change succeeds the term is read back too.
 		seatsID, tok, w := e.buy("seats", 5)
 		e.land(&browser{e: e.env}, tok, w)
-		st.W.Model(&store.Subscription{}).Where("azure_subscription_id = ?", seatsID).Updates(map[string]any{"term_start": nil, "term_end": nil})
+		st.TestingDB(t).Model(&store.Subscription{}).Where("azure_subscription_id = ?", seatsID).Updates(map[string]any{"term_start": nil, "term_end": nil})
 		if _, err := e.mk.ChangeQuantity(seatsID, 9); err != nil {
 			t.Fatal(err)
 		}
@@ -502,7 +502,7 @@ func TestAzureLandingPayloadAsMicrosoftSentIt(t *testing.T) {
 		_, token, who := e.buy("seats", 3)
 		e.land(&browser{e: e.env}, token, who)
 		var m store.InboxMessage
-		st.R.Where("source = ?", azuremp.SourceLanding).Order("id DESC").First(&m)
+		st.TestingReadDB(t).Where("source = ?", azuremp.SourceLanding).Order("id DESC").First(&m)
 		for _, want := range []string{`"subscriptionName"`, `"saasSubscriptionStatus"`, `"beneficiary"`, `"emailId"`, `"tenantId"`, `"signed_in"`} {
 			if !strings.Contains(m.Body, want) {
 				t.Fatalf("stored landing payload lacks %s: %s", want, m.Body)
@@ -530,7 +530,7 @@ func TestAzureSubscribeWebhook(t *testing.T) {
 		e.mk.Tick()
 		eventually(t, "the Subscribe call processed", func() bool {
 			var m store.InboxMessage
-			st.R.Where("source = ? AND action = ?", azuremp.SourceWebhook, "Subscribe").Limit(1).Find(&m)
+			st.TestingReadDB(t).Where("source = ? AND action = ?", azuremp.SourceNotification, "Subscribe").Limit(1).Find(&m)
 			return m.ID != 0 && m.Status == store.InboxProcessed && m.AnswerStatus == http.StatusOK
 		})
 		if s := e.ours(msID); s.State != "active" || e.timeline(s.ID, "azure.activated") != 1 {

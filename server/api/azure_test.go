@@ -45,7 +45,7 @@ type azureEnv struct {
 	entra   *azurefake.Entra
 	mk      *azurefake.Marketplace
 	proc    *azuremp.Processor
-	webhook *azuremp.WebhookVerifier
+	webhook *azuremp.NotificationVerifier
 	esrv    *httptest.Server
 	now     time.Time
 	// lose, when set, makes Microsoft's webhook calls fail on the way (no
@@ -106,7 +106,7 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.proc = &azuremp.Processor{Store: st, Log: log, Client: client}
-	e.webhook = azuremp.NewWebhookVerifier(msTenant, msClient, esrv.URL, esrv.Client())
+	e.webhook = azuremp.NewNotificationVerifier(msTenant, msClient, esrv.URL, esrv.Client())
 	h, err := api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
 		Log: log, Info: api.Info{BaseURL: "http://portal.test"}, Azure: e.proc,
 		AzureSignIn: &api.AzureSignIn{
@@ -136,7 +136,7 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 	e.env = &env{t: t, st: st, h: h}
 	e.now = time.Now().UTC()
 	offer := store.Offer{Marketplace: "azure", Name: "Acme SaaS", MarketplaceID: msOffer, CreatedAt: e.now, UpdatedAt: e.now}
-	if err := st.W.Create(&offer).Error; err != nil {
+	if err := st.TestingDB(t).Create(&offer).Error; err != nil {
 		t.Fatal(err)
 	}
 	plans := []store.Plan{
@@ -149,7 +149,7 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 	for i := range plans {
 		plans[i].Dimensions, plans[i].CreatedAt, plans[i].UpdatedAt = "[]", e.now, e.now
 	}
-	if err := st.W.Create(&plans).Error; err != nil {
+	if err := st.TestingDB(t).Create(&plans).Error; err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -181,13 +181,13 @@ func (e *azureEnv) land(b *browser, token string, who azurefake.Party) resp {
 func (e *azureEnv) ours(msID string) store.Subscription {
 	e.t.Helper()
 	var s store.Subscription
-	e.st.R.Preload("Plan").Where("azure_subscription_id = ?", msID).Limit(1).Find(&s)
+	e.st.TestingReadDB(e.t).Preload("Plan").Where("azure_subscription_id = ?", msID).Limit(1).Find(&s)
 	return s
 }
 
 func (e *azureEnv) timeline(id uint, kind string) int {
 	var n int64
-	e.st.R.Model(&store.TimelineEvent{}).Where("subscription_id = ? AND kind = ?", id, kind).Count(&n)
+	e.st.TestingReadDB(e.t).Model(&store.TimelineEvent{}).Where("subscription_id = ? AND kind = ?", id, kind).Count(&n)
 	return int(n)
 }
 
@@ -223,9 +223,9 @@ func TestAzureLanding(t *testing.T) {
 		}
 		// The buyer is now the customer admin of their organisation (keyed by tenant) and signed in.
 		var u store.User
-		st.R.Where("email = ?", who.EmailID).First(&u)
+		st.TestingReadDB(t).Where("email = ?", who.EmailID).First(&u)
 		var cust store.Customer
-		st.R.First(&cust, *sub.CustomerID)
+		st.TestingReadDB(t).First(&cust, *sub.CustomerID)
 		if u.Role != "customer_admin" || u.CustomerID == nil || *u.CustomerID != cust.ID || cust.AzureTenantID != who.TenantID {
 			t.Fatalf("customer admin: %+v %+v", u, cust)
 		}
@@ -368,7 +368,7 @@ func TestAzureWebhookAuthentication(t *testing.T) {
 			})
 		}
 		var n int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&n)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&n)
 		if after := e.ours(msID); n != 0 || after.Version != before.Version || after.State != "active" {
 			t.Fatalf("refused calls changed something: %d inbox rows, %s v%d → v%d", n, after.State, before.Version, after.Version)
 		}
@@ -427,7 +427,7 @@ func TestAzureWebhooks(t *testing.T) {
 			}
 		}
 		var n int64
-		st.R.Model(&store.InboxMessage{}).Where("dedup_key = ?", "op:"+opID).Count(&n)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("dedup_key = ?", "op:"+opID).Count(&n)
 		if got := e.ours(msID); got.Version != v || n != 1 || e.timeline(got.ID, "azure.suspend") != 1 {
 			t.Fatalf("500 deliveries: version %d → %d, %d inbox rows, %d suspend entries", v, got.Version, n, e.timeline(got.ID, "azure.suspend"))
 		}
@@ -479,7 +479,7 @@ func TestAzureWebhooks(t *testing.T) {
 
 		// A call with a valid token but no usable body: 400, nothing stored.
 		var stored int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&stored)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&stored)
 		for _, body := range []string{`not json`, `{"subscriptionId":"x","action":"Suspend"}`, `{"id":"op","action":"Suspend"}`, `[]`} {
 			r := (&browser{e: e.env}).do(http.MethodPost, "/marketplace/azure/webhook", body,
 				map[string]string{"Authorization": "Bearer " + e.entra.WebhookToken(msTenant, msClient)})
@@ -488,7 +488,7 @@ func TestAzureWebhooks(t *testing.T) {
 			}
 		}
 		var after int64
-		st.R.Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceWebhook).Count(&after)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Where("source = ?", azuremp.SourceNotification).Count(&after)
 		if after != stored {
 			t.Fatalf("malformed calls were stored: %d → %d", stored, after)
 		}
@@ -509,7 +509,7 @@ func TestAzureWebhooks(t *testing.T) {
 		}
 		eventually(t, "the unconfirmed call marked", func() bool {
 			var m store.InboxMessage
-			st.R.Where("body LIKE ?", "%"+fake+"%").Limit(1).Find(&m)
+			st.TestingReadDB(t).Where("body LIKE ?", "%"+fake+"%").Limit(1).Find(&m)
 			return m.Status == store.InboxFailed && strings.HasPrefix(m.Error, "rejected_unverified")
 		})
 		if e.ours(lockedID).State != "active" {
@@ -518,7 +518,7 @@ func TestAzureWebhooks(t *testing.T) {
 		// Replayed from the portal: confirmed with Get Operation again, still
 		// unconfirmed, still nothing changes; the message says so.
 		var m store.InboxMessage
-		st.R.Where("body LIKE ?", "%"+fake+"%").First(&m)
+		st.TestingReadDB(t).Where("body LIKE ?", "%"+fake+"%").First(&m)
 		e.user("ops@seller.com", store.RoleOperator, nil)
 		ops := e.login("ops@seller.com")
 		if r := ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", m.ID), "", nil); r.code != 200 ||
@@ -529,7 +529,7 @@ func TestAzureWebhooks(t *testing.T) {
 			t.Fatal("a replayed unconfirmed Unsubscribe ended the subscription")
 		}
 		var landing store.InboxMessage
-		st.R.Where("source = ?", azuremp.SourceLanding).First(&landing)
+		st.TestingReadDB(t).Where("source = ?", azuremp.SourceLanding).First(&landing)
 		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", landing.ID), "", nil).errCode(t, 409, "conflict")
 		// The stored headers keep no credential.
 		if r := ops.get(fmt.Sprintf("/api/inbox/%d", m.ID)); !strings.Contains(string(r.body), "verified, not stored") || strings.Contains(string(r.body), "Bearer ey") {
@@ -537,7 +537,7 @@ func TestAzureWebhooks(t *testing.T) {
 		}
 		// A customer change the plan refused is never replayed: it would approve it at Microsoft.
 		var refused store.InboxMessage
-		if err := st.R.Where("source = ? AND error LIKE ?", azuremp.SourceWebhook, "rejected: %").First(&refused).Error; err != nil {
+		if err := st.TestingReadDB(t).Where("source = ? AND error LIKE ?", azuremp.SourceNotification, "rejected: %").First(&refused).Error; err != nil {
 			t.Fatal(err)
 		}
 		ops.do(http.MethodPost, fmt.Sprintf("/api/inbox/%d/replay", refused.ID), "", nil).errCode(t, 409, "conflict")
@@ -552,7 +552,7 @@ func (e *azureEnv) pollUntil(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not happen", what)
 		}
-		e.st.W.Model(&store.AzureOperation{}).Where("finished_at IS NULL").Update("next_poll_at", time.Now().Add(-time.Second))
+		e.st.TestingDB(e.t).Model(&store.AzureOperation{}).Where("finished_at IS NULL").Update("next_poll_at", time.Now().Add(-time.Second))
 		e.mk.Tick()
 		e.proc.PollOperations(context.Background())
 		time.Sleep(50 * time.Millisecond)

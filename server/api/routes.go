@@ -140,7 +140,7 @@ func (s *Server) routes(r *gin.Engine) {
 	mp.GET("/azure/callback", s.azureCallback)
 	mp.GET("/azure/welcome", s.azureWelcome)
 	mp.POST("/azure/activate", s.azureActivateBuyer)
-	mp.POST("/azure/webhook", s.azureWebhook)
+	mp.POST("/azure/webhook", s.azureNotification)
 
 	// Customer admins: accepting an invitation (the link is the credential;
 	// the form checks its origin itself), and signing in with Microsoft

@@ -24,7 +24,7 @@ import (
 type azureParts struct {
 	proc           *azuremp.Processor
 	signIn         *api.AzureSignIn
-	webhook        *azuremp.WebhookVerifier
+	webhook        *azuremp.NotificationVerifier
 	insecure       bool
 	reconcileEvery time.Duration
 }
@@ -99,9 +99,9 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 		},
 	}
 	if insecure {
-		log.Warn("MICROSOFT WEBHOOK AUTHENTICATION IS OFF (--azure-webhook-insecure): anyone who can reach this server can change subscriptions; use only with a local emulator")
+		log.Warn("MICROSOFT NOTIFICATION AUTHENTICATION IS OFF (--azure-webhook-insecure): anyone who can reach this server can change subscriptions; use only with a local emulator")
 	} else {
-		parts.webhook = azuremp.NewWebhookVerifier(e.TenantID, e.ClientID, login, entraHTTP)
+		parts.webhook = azuremp.NewNotificationVerifier(e.TenantID, e.ClientID, login, entraHTTP)
 	}
 	return parts, nil
 }
@@ -133,7 +133,7 @@ const (
 // operations and metering APIs under /sandbox/azure/api, and a simulated
 // Entra ID on its own https listener (azidentity accepts https authorities
 // only, at the root of a host), also reachable under /sandbox/azure/entra
-// for the buyer's browser. Webhooks go to this server's own webhook URL,
+// for the buyer's browser. Notifications go to this server's own notification URL,
 // signed like Entra's.
 func startAzureSandbox(ctx context.Context, st *store.Store, sb *console.Console, local string) (*sandboxEntra, error) {
 	secret := auth.RandomToken(24)

@@ -23,7 +23,7 @@ func BenchmarkWebhookAnswer(b *testing.B) {
 	entra := azurefake.NewEntra(esrv.URL, nil)
 	esrv.Config.Handler = entra
 	st := storetest.Open(b, "sqlite")
-	v := azuremp.NewWebhookVerifier("t1", "c1", esrv.URL, esrv.Client())
+	v := azuremp.NewNotificationVerifier("t1", "c1", esrv.URL, esrv.Client())
 	p := &azuremp.Processor{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	token := "Bearer " + entra.WebhookToken("t1", "c1")
 	ctx := context.Background()
@@ -33,7 +33,7 @@ func BenchmarkWebhookAnswer(b *testing.B) {
 			b.Fatal(err)
 		}
 		body := fmt.Sprintf(`{"id":"op-%d","subscriptionId":"s-%d","action":"Suspend","status":"Succeeded"}`, i, i%50)
-		if ans, err := p.ReceiveWebhook(ctx, []byte(body), ""); err != nil || ans.Status != 200 {
+		if ans, err := p.ReceiveNotification(ctx, []byte(body), ""); err != nil || ans.Status != 200 {
 			b.Fatal(ans, err)
 		}
 	}

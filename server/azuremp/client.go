@@ -1,7 +1,15 @@
 // Package azuremp talks to Microsoft's commercial marketplace: the SaaS
 // Fulfillment v2 and Operations APIs with an Entra client-credentials token
 // (azidentity), lenient decoding of what Microsoft and its emulator send,
-// and verification of the Entra tokens on webhook calls and sign-ins.
+// and verification of the Entra tokens on Microsoft's notifications and sign-ins.
+// It also holds the flows built on them: the buyer's landing (Entra
+// sign-in, resolve, welcome, activation), Microsoft's notifications, the
+// seller's plan, seat and cancellation operations, and reconciliation.
+//
+// Names: a "notification" is Microsoft's inbound call about a
+// subscription (Microsoft's documentation calls it the webhook; its URL
+// and stored source keep that word); "webhook" in this codebase means
+// the seller's outbound endpoints (server/webhooks) only.
 package azuremp
 
 import (
@@ -26,7 +34,7 @@ import (
 )
 
 // Resource is the marketplace's application id: tokens are issued for it,
-// and webhook tokens come from it.
+// and the notification tokens come from it.
 const Resource = "20e940b3-4c77-4b0b-9a53-9e16a1b010a7"
 
 // APIVersion is the only api-version the SaaS API accepts.

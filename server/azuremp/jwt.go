@@ -156,17 +156,18 @@ func audience(c jwt.MapClaims) []string {
 	return nil
 }
 
-// WebhookVerifier authenticates the marketplace's webhook calls: an Entra
+// NotificationVerifier authenticates the marketplace's notifications (its
+// webhook calls, in Microsoft's words): an Entra
 // token for our app, from our tenant, issued to the marketplace.
-type WebhookVerifier struct {
+type NotificationVerifier struct {
 	TenantID, ClientID string
 	LoginURL           string
 	Keys               *KeySet
 }
 
-// NewWebhookVerifier reads the signing keys from the publisher tenant's
+// NewNotificationVerifier reads the signing keys from the publisher tenant's
 // OpenID configuration.
-func NewWebhookVerifier(tenantID, clientID, loginURL string, hc *http.Client) *WebhookVerifier {
+func NewNotificationVerifier(tenantID, clientID, loginURL string, hc *http.Client) *NotificationVerifier {
 	loginURL = strings.TrimRight(cmp.Or(loginURL, DefaultLoginURL), "/")
 	ks := &KeySet{HTTP: hc}
 	ks.URL = func(ctx context.Context) (string, error) {
@@ -181,11 +182,11 @@ func NewWebhookVerifier(tenantID, clientID, loginURL string, hc *http.Client) *W
 		}
 		return conf.JWKSURI, nil
 	}
-	return &WebhookVerifier{TenantID: tenantID, ClientID: clientID, LoginURL: loginURL, Keys: ks}
+	return &NotificationVerifier{TenantID: tenantID, ClientID: clientID, LoginURL: loginURL, Keys: ks}
 }
 
 // Verify checks an Authorization header. Any failure wraps ErrUnauthenticated.
-func (v *WebhookVerifier) Verify(ctx context.Context, authorization string) error {
+func (v *NotificationVerifier) Verify(ctx context.Context, authorization string) error {
 	raw, ok := strings.CutPrefix(strings.TrimSpace(authorization), "Bearer ")
 	if !ok || strings.TrimSpace(raw) == "" {
 		return fmt.Errorf("%w: no bearer token", ErrUnauthenticated)

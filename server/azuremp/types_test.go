@@ -79,7 +79,7 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add(`[]`)
 	f.Add(`{"id":1}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		op, err := ParseWebhook([]byte(body))
+		op, err := ParseNotification([]byte(body))
 		if err == nil && (op.ID == "" || op.SubscriptionID == "" || op.Action == "") {
 			t.Fatalf("accepted without id, subscriptionId or action: %q", body)
 		}
