@@ -18,13 +18,13 @@ func (s *Server) azureNotification(c *gin.Context) {
 		s.failCode(c, apperr.NotFound, "Microsoft's marketplace is not configured")
 		return
 	}
-	if s.AzureWebhook != nil {
-		if err := s.AzureWebhook.Verify(ctx, c.GetHeader("Authorization")); err != nil {
+	if s.AzureNotifications != nil {
+		if err := s.AzureNotifications.Verify(ctx, c.GetHeader("Authorization")); err != nil {
 			s.Log.Warn("azure notification refused", "request_id", requestID(c), "ip", c.ClientIP(), "err", err)
 			s.failCode(c, apperr.Unauthenticated, "the webhook token was refused")
 			return
 		}
-	} else if !s.AzureInsecureWebhook {
+	} else if !s.AzureInsecureNotifications {
 		s.failCode(c, apperr.Unauthenticated, "webhook authentication is not configured")
 		return
 	}
@@ -44,10 +44,10 @@ func (s *Server) azureNotification(c *gin.Context) {
 	} else {
 		c.JSON(http.StatusOK, gin.H{"status": "received"})
 	}
-	if ans.New && s.AzureWebhookReceived != nil {
+	if ans.New && s.AzureNotificationReceived != nil {
 		// Confirmed with Get Operation after the answer, by the background
 		// job; a refused change is only recorded (never approved), an
 		// accepted one is acted on.
-		s.AzureWebhookReceived(ans.InboxID)
+		s.AzureNotificationReceived(ans.InboxID)
 	}
 }

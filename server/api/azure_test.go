@@ -120,12 +120,12 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 				e.mails = append(e.mails, sentMail{to, subject, text})
 				return nil
 			}},
-		AzureWebhook: e.webhook,
+		AzureNotifications: e.webhook,
 		// What the server's azure.inbox job does when nudged.
-		AzureWebhookReceived: func(id uint) {
+		AzureNotificationReceived: func(id uint) {
 			go func() {
 				if m, err := st.GetInbox(context.Background(), id); err == nil {
-					_ = e.proc.ProcessWebhook(context.Background(), m)
+					_ = e.proc.ProcessNotification(context.Background(), m)
 				}
 			}()
 		}})

@@ -134,8 +134,8 @@ func (s *Server) replayInbox(c *gin.Context) (inboxAnswer, error) {
 	case azuremp.RejectedByPolicy(m):
 		return inboxAnswer{}, apperr.New(apperr.Conflict, "this customer change was refused by the plan's policy when it arrived (%s); replaying it would approve it at Microsoft",
 			azuremp.RejectionReason(m))
-	case m.Source == azuremp.SourceWebhook && s.Azure != nil:
-		apply = s.Azure.ProcessWebhook // confirmed with Get Operation again first
+	case m.Source == azuremp.SourceNotification && s.Azure != nil:
+		apply = s.Azure.ProcessNotification // confirmed with Get Operation again first
 	case m.Source == "aws_registration" || m.Source == azuremp.SourceLanding:
 		return inboxAnswer{}, apperr.New(apperr.Conflict, "%s messages cannot be replayed: the marketplace's purchase token works for the buyer's visit only; the buyer opens the product from the marketplace again", m.Source)
 	default:

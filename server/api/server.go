@@ -56,15 +56,15 @@ type Deps struct {
 	// AzureSignIn is the buyer's Entra sign-in on the landing page.
 	Azure       *azuremp.Processor
 	AzureSignIn *AzureSignIn
-	// AzureWebhook authenticates webhook calls. Nil refuses every call,
-	// unless AzureInsecureWebhook (local emulators only) lets them in.
-	AzureWebhook         *azuremp.WebhookVerifier
-	AzureInsecureWebhook bool
-	// AzureWebhookReceived hands a new webhook call, stored in the inbox
+	// AzureNotifications authenticates webhook calls. Nil refuses every call,
+	// unless AzureInsecureNotifications (local emulators only) lets them in.
+	AzureNotifications         *azuremp.NotificationVerifier
+	AzureInsecureNotifications bool
+	// AzureNotificationReceived hands a new webhook call, stored in the inbox
 	// and answered, to the background job that confirms it with Get
 	// Operation and applies it (required with Azure; the job also retries
 	// failed calls, so a call is never lost when this is slow).
-	AzureWebhookReceived func(inboxID uint)
+	AzureNotificationReceived func(inboxID uint)
 
 	// Meter ingests usage and follows metering records (nil: metering off).
 	Meter *metering.Meter
@@ -170,8 +170,8 @@ func New(d Deps) (http.Handler, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	if d.Azure != nil && d.AzureWebhookReceived == nil {
-		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureWebhookReceived)")
+	if d.Azure != nil && d.AzureNotificationReceived == nil {
+		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureNotificationReceived)")
 	}
 	s := &Server{
 		Deps:     d,

@@ -54,7 +54,7 @@ func (s *Server) system(c *gin.Context) (systemView, error) {
 	if s.Azure != nil {
 		cfg := s.Azure.Client.Config()
 		webhook, landing := s.Info.BaseURL+"/marketplace/azure/webhook", s.Info.BaseURL+"/marketplace/azure/landing"
-		auth := map[bool]string{true: "off (emulator)", false: "Entra token"}[s.AzureInsecureWebhook]
+		auth := map[bool]string{true: "off (emulator)", false: "Entra token"}[s.AzureInsecureNotifications]
 		ms.APIURL, ms.TenantID, ms.ClientID = &cfg.APIURL, &cfg.TenantID, &cfg.ClientID
 		ms.WebhookURL, ms.LandingURL, ms.WebhookAuth = &webhook, &landing, &auth
 	}

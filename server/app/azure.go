@@ -60,7 +60,7 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 	if set != 3 {
 		return nil, usageError{errors.New("set all of --azure-tenant-id, --azure-client-id and --azure-client-secret, or none")}
 	}
-	insecure := c.Azure.WebhookInsecure
+	insecure := c.Azure.InsecureNotifications
 	apiURL := e.APIURL
 	if apiURL == "" {
 		apiURL = azuremp.DefaultAPIURL

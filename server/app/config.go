@@ -93,7 +93,7 @@ type AzureConfig struct {
 	APIURL            string        // --azure-api-url
 	MeteringURL       string        // --azure-metering-url
 	LoginURL          string        // --azure-login-url
-	WebhookInsecure   bool          // --azure-webhook-insecure
+	InsecureNotifications   bool          // --azure-webhook-insecure
 	SimulatedEntra    bool          // --azure-simulated-entra
 	ReconcileInterval time.Duration // --azure-reconcile-interval (at least 1m)
 }
@@ -218,7 +218,7 @@ var serveSettings = []setting{
 	{flag: "azure-login-url", env: "MARKETGATE_AZURE_LOGIN_URL", usage: "Entra authority host for sign-in and signing keys (default https://login.microsoftonline.com)",
 		set: text(func(c *Config) *string { return &c.Azure.LoginURL })},
 	{flag: "azure-webhook-insecure", env: "MARKETGATE_AZURE_WEBHOOK_INSECURE", def: "false", usage: "accept webhook calls without an Entra token: local emulators only; refused when the API URL is https", boolean: true,
-		set: boolean(func(c *Config) *bool { return &c.Azure.WebhookInsecure })},
+		set: boolean(func(c *Config) *bool { return &c.Azure.InsecureNotifications })},
 	{flag: "azure-simulated-entra", env: "MARKETGATE_AZURE_SIMULATED_ENTRA", def: "false", usage: "run the sandbox's simulated Entra ID (buyer sign-in, the publisher's tokens) without the rest of the sandbox: no demo data, no simulated marketplace; to run against Microsoft's SaaS API emulator offline (anyone can sign in as anyone: never in production)", boolean: true,
 		set: boolean(func(c *Config) *bool { return &c.Azure.SimulatedEntra })},
 	{flag: "azure-reconcile-interval", env: "MARKETGATE_AZURE_RECONCILE_INTERVAL", def: "1h", usage: "how often Microsoft subscriptions are compared with the marketplace and repaired (Go duration, at least 1m)",

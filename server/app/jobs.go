@@ -135,7 +135,7 @@ func (w *wiring) azureJobs() []jobs.Job {
 					// recorded (never approved), an accepted one is acted on.
 					bg, cancel := context.WithTimeout(ctx, 2*time.Minute)
 					if m, err := st.GetInbox(bg, id); err == nil {
-						_ = az.proc.ProcessWebhook(bg, m)
+						_ = az.proc.ProcessNotification(bg, m)
 					}
 					cancel()
 				}
@@ -189,9 +189,9 @@ func (w *wiring) observeMetering() func(context.Context) error {
 	}
 }
 
-// azureWebhookReceived hands a new Microsoft webhook call (stored in the
+// azureNotificationReceived hands a new Microsoft notification (stored in the
 // inbox and answered) to the azure.inbox job, at once.
-func (w *wiring) azureWebhookReceived(inboxID uint) {
+func (w *wiring) azureNotificationReceived(inboxID uint) {
 	w.azureInbox.add(inboxID)
 	w.runner.Nudge(jobAzureInbox)
 }

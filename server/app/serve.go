@@ -348,8 +348,8 @@ func (w *wiring) handler(context.Context) error {
 		deps.Sandbox = w.sb.console.Mount
 	}
 	if az := w.az; az != nil {
-		deps.Azure, deps.AzureSignIn, deps.AzureWebhook, deps.AzureInsecureWebhook = az.proc, az.signIn, az.webhook, az.insecure
-		deps.AzureWebhookReceived = w.azureWebhookReceived
+		deps.Azure, deps.AzureSignIn, deps.AzureNotifications, deps.AzureInsecureNotifications = az.proc, az.signIn, az.webhook, az.insecure
+		deps.AzureNotificationReceived = w.azureNotificationReceived
 		if w.entra != nil && w.sb == nil {
 			az.signIn.SimulatedEntra = w.entra.entra
 		}

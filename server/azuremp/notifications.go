@@ -386,22 +386,3 @@ func (p *Processor) RetryDue(ctx context.Context) {
 		_ = p.ProcessNotification(ctx, &due[i])
 	}
 }
-
-// The old names of Microsoft's notification, from before "webhook" meant
-// only the seller's outbound endpoints (server/webhooks). They stay until
-// the files still using them (server/api's handlers.go and server.go,
-// server/app) are renamed; new code uses the notification names.
-const SourceWebhook = SourceNotification
-
-// ProcessWebhook is the old name of ProcessNotification.
-func (p *Processor) ProcessWebhook(ctx context.Context, m *store.InboxMessage) error {
-	return p.ProcessNotification(ctx, m)
-}
-
-// WebhookVerifier is the old name of NotificationVerifier.
-type WebhookVerifier = NotificationVerifier
-
-// NewWebhookVerifier is the old name of NewNotificationVerifier.
-func NewWebhookVerifier(tenantID, clientID, loginURL string, hc *http.Client) *NotificationVerifier {
-	return NewNotificationVerifier(tenantID, clientID, loginURL, hc)
-}
