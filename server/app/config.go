@@ -87,15 +87,15 @@ type AWSConfig struct {
 
 // AzureConfig is Microsoft's marketplace's part of Config.
 type AzureConfig struct {
-	TenantID          string        // --azure-tenant-id
-	ClientID          string        // --azure-client-id
-	ClientSecret      string        // --azure-client-secret
-	APIURL            string        // --azure-api-url
-	MeteringURL       string        // --azure-metering-url
-	LoginURL          string        // --azure-login-url
-	InsecureNotifications   bool          // --azure-webhook-insecure
-	SimulatedEntra    bool          // --azure-simulated-entra
-	ReconcileInterval time.Duration // --azure-reconcile-interval (at least 1m)
+	TenantID              string        // --azure-tenant-id
+	ClientID              string        // --azure-client-id
+	ClientSecret          string        // --azure-client-secret
+	APIURL                string        // --azure-api-url
+	MeteringURL           string        // --azure-metering-url
+	LoginURL              string        // --azure-login-url
+	InsecureNotifications bool          // --azure-webhook-insecure
+	SimulatedEntra        bool          // --azure-simulated-entra
+	ReconcileInterval     time.Duration // --azure-reconcile-interval (at least 1m)
 }
 
 // SMTPConfig is the mail server of e-mail alerts (Addr empty: none).
