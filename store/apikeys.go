@@ -19,13 +19,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey, key string) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.Now()
 	}
-	return notFound(s.W.WithContext(ctx).Create(k).Error)
+	return notFound(s.w.WithContext(ctx).Create(k).Error)
 }
 
 // APIKeyByKey finds a key that is not revoked.
 func (s *Store) APIKeyByKey(ctx context.Context, key string) (*APIKey, error) {
 	var k APIKey
-	if err := s.R.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", HashAPIKey(key)).First(&k).Error; err != nil {
+	if err := s.r.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", HashAPIKey(key)).First(&k).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &k, nil
@@ -37,11 +37,11 @@ func (s *Store) TouchAPIKey(ctx context.Context, k *APIKey) error {
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Minute {
 		return nil
 	}
-	return s.W.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error
+	return s.w.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error
 }
 
 // ListAPIKeys lists keys, newest first.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	var ks []APIKey
-	return ks, s.R.WithContext(ctx).Order("id DESC").Find(&ks).Error
+	return ks, s.r.WithContext(ctx).Order("id DESC").Find(&ks).Error
 }

@@ -9,7 +9,7 @@ import "context"
 // is none).
 func (s *Store) ThrottleRow(ctx context.Context, key string) (*Throttle, error) {
 	var row Throttle
-	if err := s.W.WithContext(ctx).Where("key = ?", key).First(&row).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("key = ?", key).First(&row).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &row, nil

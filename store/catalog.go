@@ -11,7 +11,7 @@ import (
 // ListOffers returns every offer with its plans.
 func (s *Store) ListOffers(ctx context.Context) ([]Offer, error) {
 	var offers []Offer
-	err := s.R.WithContext(ctx).Preload("Plans", func(db *gorm.DB) *gorm.DB {
+	err := s.r.WithContext(ctx).Preload("Plans", func(db *gorm.DB) *gorm.DB {
 		return db.Order("id")
 	}).Order("marketplace, name").Find(&offers).Error
 	return offers, err
@@ -25,7 +25,7 @@ type CustomerRow struct {
 
 // ListCustomers lists customers by name, with a text filter.
 func (s *Store) ListCustomers(ctx context.Context, q string, limit, offset int) ([]CustomerRow, int64, error) {
-	db := s.R.WithContext(ctx)
+	db := s.r.WithContext(ctx)
 	base := db.Table("customers AS c")
 	if t := NormalizeSearch(q); t != "" {
 		like := "%" + escapeLike(t) + "%"
@@ -46,7 +46,7 @@ func (s *Store) ListCustomers(ctx context.Context, q string, limit, offset int) 
 // CountCustomers counts customers.
 func (s *Store) CountCustomers(ctx context.Context) (int64, error) {
 	var n int64
-	return n, s.R.WithContext(ctx).Model(&Customer{}).Count(&n).Error
+	return n, s.r.WithContext(ctx).Model(&Customer{}).Count(&n).Error
 }
 
 // InboxFilter selects inbox messages.
@@ -66,7 +66,7 @@ type InboxFilter struct {
 
 // ListInbox lists inbound messages, newest first, without their bodies.
 func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, int64, error) {
-	q := s.R.WithContext(ctx).Model(&InboxMessage{})
+	q := s.r.WithContext(ctx).Model(&InboxMessage{})
 	if f.Marketplace != "" {
 		q = q.Where("marketplace = ?", f.Marketplace)
 	}
@@ -104,7 +104,7 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, i
 // GetInbox returns one inbound message with its body.
 func (s *Store) GetInbox(ctx context.Context, id uint) (*InboxMessage, error) {
 	var m InboxMessage
-	if err := s.R.WithContext(ctx).First(&m, id).Error; err != nil {
+	if err := s.r.WithContext(ctx).First(&m, id).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &m, nil

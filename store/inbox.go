@@ -24,7 +24,7 @@ func (s *Store) ReceiveInbox(ctx context.Context, m *InboxMessage) (stored *Inbo
 	if m.Status == "" {
 		m.Status = InboxReceived
 	}
-	err = s.Tx(ctx, func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "source"}, {Name: "dedup_key"}}, DoNothing: true}).Create(m)
 		if r.Error != nil {
 			return r.Error
@@ -52,7 +52,7 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 	if subscriptionID != nil {
 		upd["subscription_id"] = *subscriptionID
 	}
-	r := s.W.WithContext(ctx).Model(&InboxMessage{}).Where("id = ?", id).Updates(upd)
+	r := s.w.WithContext(ctx).Model(&InboxMessage{}).Where("id = ?", id).Updates(upd)
 	if r.Error != nil {
 		return r.Error
 	}
@@ -83,8 +83,8 @@ type InboxOutcome struct {
 // a concurrent attempt at the same message waits for the row and then finds
 // it taken (ErrInboxTaken), keeping nothing of its own fn. When fn fails,
 // nothing is kept and the caller records the failure (FinishInbox).
-func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *gorm.DB) (InboxOutcome, error)) error {
-	return s.Tx(ctx, func(tx *gorm.DB) error {
+func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *Tx) (InboxOutcome, error)) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		r := tx.Model(&InboxMessage{}).Where("id = ? AND attempts = ?", m.ID, m.Attempts).
 			Update("attempts", gorm.Expr("attempts + 1"))
 		if r.Error != nil {
@@ -93,7 +93,7 @@ func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *gor
 		if r.RowsAffected != 1 {
 			return ErrInboxTaken
 		}
-		out, err := fn(tx)
+		out, err := fn(s.wrap(tx))
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *gor
 // DueInbox lists a source's failed messages whose retry time has come, oldest first.
 func (s *Store) DueInbox(ctx context.Context, source string, limit int) ([]InboxMessage, error) {
 	var out []InboxMessage
-	err := s.R.WithContext(ctx).Where("source = ? AND status = ? AND next_attempt_at <= ?", source, InboxFailed, s.Now()).
+	err := s.r.WithContext(ctx).Where("source = ? AND status = ? AND next_attempt_at <= ?", source, InboxFailed, s.Now()).
 		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
 	return out, err
 }

@@ -34,7 +34,7 @@ func TestInboxStoresEachMessageOnce(t *testing.T) {
 		}
 		wg.Wait()
 		var n int64
-		st.R.Model(&store.InboxMessage{}).Count(&n)
+		st.TestingReadDB(t).Model(&store.InboxMessage{}).Count(&n)
 		if n != 1 {
 			t.Fatalf("%d rows", n)
 		}

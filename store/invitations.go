@@ -59,7 +59,7 @@ func (f InvitationFilter) apply(q *gorm.DB) *gorm.DB {
 // invitations of the same kind and address are revoked in the same
 // transaction (the newest link wins).
 func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, supersede bool) error {
-	return s.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if supersede {
 			if err := tx.Model(&Invitation{}).Where("kind = ? AND email = ? AND used_at IS NULL AND revoked_at IS NULL", inv.Kind, inv.Email).
 				Update("revoked_at", inv.CreatedAt).Error; err != nil {
@@ -73,7 +73,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, supersede
 // ListInvitations lists invitations, newest first, at most limit.
 func (s *Store) ListInvitations(ctx context.Context, f InvitationFilter, limit int) ([]Invitation, error) {
 	invs := []Invitation{}
-	err := f.apply(s.R.WithContext(ctx)).Order("created_at DESC, id DESC").Limit(limit).Find(&invs).Error
+	err := f.apply(s.r.WithContext(ctx)).Order("created_at DESC, id DESC").Limit(limit).Find(&invs).Error
 	return invs, err
 }
 
@@ -81,7 +81,7 @@ func (s *Store) ListInvitations(ctx context.Context, f InvitationFilter, limit i
 // work at now, oldest first, at most limit.
 func (s *Store) PendingInvitationEmails(ctx context.Context, f InvitationFilter, now time.Time, limit int) ([]string, error) {
 	emails := []string{}
-	err := f.apply(s.R.WithContext(ctx).Model(&Invitation{})).Where("used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", now).
+	err := f.apply(s.r.WithContext(ctx).Model(&Invitation{})).Where("used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", now).
 		Order("id").Limit(limit).Pluck("email", &emails).Error
 	return emails, err
 }
@@ -90,7 +90,7 @@ func (s *Store) PendingInvitationEmails(ctx context.Context, f InvitationFilter,
 // there is none (or it is of another kind or organisation).
 func (s *Store) InvitationByID(ctx context.Context, f InvitationFilter, id uint) (*Invitation, error) {
 	var inv Invitation
-	if err := f.apply(s.W.WithContext(ctx)).Where("id = ?", id).Take(&inv).Error; err != nil {
+	if err := f.apply(s.w.WithContext(ctx)).Where("id = ?", id).Take(&inv).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &inv, nil
@@ -100,7 +100,7 @@ func (s *Store) InvitationByID(ctx context.Context, f InvitationFilter, id uint)
 // state; ErrNotFound when there is none.
 func (s *Store) InvitationByTokenHash(ctx context.Context, hash string) (*Invitation, error) {
 	var inv Invitation
-	if err := s.W.WithContext(ctx).Where("token_hash = ?", hash).Take(&inv).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("token_hash = ?", hash).Take(&inv).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &inv, nil
@@ -109,7 +109,7 @@ func (s *Store) InvitationByTokenHash(ctx context.Context, hash string) (*Invita
 // RevokeInvitation makes an unused link stop working from at; false when
 // it was used or revoked meanwhile.
 func (s *Store) RevokeInvitation(ctx context.Context, id uint, at time.Time) (bool, error) {
-	r := s.W.WithContext(ctx).Model(&Invitation{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", id).Update("revoked_at", at)
+	r := s.w.WithContext(ctx).Model(&Invitation{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", id).Update("revoked_at", at)
 	return r.RowsAffected == 1, r.Error
 }
 
@@ -118,7 +118,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, id uint, at time.Time) (bo
 // used, revoked or expired meanwhile, ErrConflict when the e-mail has an
 // account.
 func (s *Store) AcceptInvitation(ctx context.Context, id uint, u *User, now time.Time) error {
-	return s.W.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r := tx.Model(&Invitation{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", id, now).Update("used_at", now)
 		if r.Error != nil {
 			return r.Error

@@ -10,7 +10,7 @@ import (
 // a periodic job at a time.
 func (s *Store) TryLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
 	now := s.Now()
-	res := s.W.WithContext(ctx).Exec(`INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+	res := s.w.WithContext(ctx).Exec(`INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
 WHERE leases.until < ? OR leases.owner = excluded.owner`, name, owner, now.Add(ttl), now)
 	if res.Error != nil {
@@ -21,5 +21,5 @@ WHERE leases.until < ? OR leases.owner = excluded.owner`, name, owner, now.Add(t
 
 // ReleaseLease gives a lease up (when owner holds it).
 func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
-	return s.W.WithContext(ctx).Exec(`DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner).Error
+	return s.w.WithContext(ctx).Exec(`DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner).Error
 }

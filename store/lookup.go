@@ -9,7 +9,7 @@ import "context"
 // it; queries with conditions get their own method.
 func Row[T any](ctx context.Context, s *Store, id uint) (*T, error) {
 	var row T
-	if err := s.W.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &row, nil

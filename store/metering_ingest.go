@@ -57,7 +57,7 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 		return
 	}
 	us.m = map[string]*sql.Stmt{}
-	db, err := s.W.DB()
+	db, err := s.w.DB()
 	if err != nil {
 		return
 	}

@@ -9,11 +9,11 @@ import (
 // (go_sql_* with db_name "writer" and, on SQLite, "reader").
 func (s *Store) Collectors() []prometheus.Collector {
 	var cs []prometheus.Collector
-	if sqlDB, err := s.W.DB(); err == nil {
+	if sqlDB, err := s.w.DB(); err == nil {
 		cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "writer"))
 	}
-	if s.R != s.W {
-		if sqlDB, err := s.R.DB(); err == nil {
+	if s.r != s.w {
+		if sqlDB, err := s.r.DB(); err == nil {
 			cs = append(cs, collectors.NewDBStatsCollector(sqlDB, "reader"))
 		}
 	}

@@ -674,7 +674,7 @@ func (s *Store) migrator() *gormigrate.Gormigrate {
 			},
 		})
 	}
-	return gormigrate.New(s.W, &gormigrate.Options{
+	return gormigrate.New(s.w, &gormigrate.Options{
 		TableName:                 "schema_migrations",
 		IDColumnName:              "id",
 		IDColumnSize:              255,
@@ -689,8 +689,8 @@ func (s *Store) Migrate() error { return s.migrator().Migrate() }
 // PendingMigrations lists the migrations not applied yet.
 func (s *Store) PendingMigrations() ([]string, error) {
 	var done []string
-	if s.W.Migrator().HasTable("schema_migrations") {
-		if err := s.W.Table("schema_migrations").Pluck("id", &done).Error; err != nil {
+	if s.w.Migrator().HasTable("schema_migrations") {
+		if err := s.w.Table("schema_migrations").Pluck("id", &done).Error; err != nil {
 			return nil, err
 		}
 	}

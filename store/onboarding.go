@@ -25,14 +25,14 @@ func hashToken(t string) string {
 // buyer's browser carries.
 func (s *Store) CreateTicket(ctx context.Context, token string, subscriptionID uint, ttl time.Duration) error {
 	now := s.Now()
-	return s.W.WithContext(ctx).Create(&OnboardingTicket{TokenHash: hashToken(token), SubscriptionID: subscriptionID,
+	return s.w.WithContext(ctx).Create(&OnboardingTicket{TokenHash: hashToken(token), SubscriptionID: subscriptionID,
 		ExpiresAt: now.Add(ttl), CreatedAt: now}).Error
 }
 
 // Ticket returns a usable ticket, or ErrNotFound / ErrTicketUsed / ErrTicketExpired.
 func (s *Store) Ticket(ctx context.Context, token string) (*OnboardingTicket, error) {
 	var t OnboardingTicket
-	if err := s.W.WithContext(ctx).Where("token_hash = ?", hashToken(token)).First(&t).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("token_hash = ?", hashToken(token)).First(&t).Error; err != nil {
 		return nil, notFound(err)
 	}
 	switch {

@@ -21,7 +21,7 @@ type AuditFilter struct {
 
 // ListAudit lists audit entries, newest first, with the number matching.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int64, error) {
-	q := s.R.WithContext(ctx).Model(&AuditEntry{})
+	q := s.r.WithContext(ctx).Model(&AuditEntry{})
 	if f.Actor != "" {
 		q = q.Where("actor_email LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.Actor))+"%")
 	}

@@ -17,7 +17,7 @@ func (s *Store) CustomerNames(ctx context.Context, ids []uint) (map[uint]string,
 		return names, nil
 	}
 	var cs []Customer
-	if err := s.R.WithContext(ctx).Select("id", "name").Where("id IN ?", ids).Find(&cs).Error; err != nil {
+	if err := s.r.WithContext(ctx).Select("id", "name").Where("id IN ?", ids).Find(&cs).Error; err != nil {
 		return nil, err
 	}
 	for _, c := range cs {
@@ -50,13 +50,13 @@ func (t *Tx) UpdateUser(id uint, changes map[string]any) error {
 // SetUserRole changes a user's role (single sign-on keeps it in step with
 // the provider's groups).
 func (s *Store) SetUserRole(ctx context.Context, id uint, role string, at time.Time) error {
-	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{"role": role, "updated_at": at}).Error
+	return s.w.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(map[string]any{"role": role, "updated_at": at}).Error
 }
 
 // LinkOIDCSubject binds a staff account not bound yet to a single sign-on
 // subject and gives it role; false when it was bound meanwhile.
 func (s *Store) LinkOIDCSubject(ctx context.Context, id uint, subject, role string, at time.Time) (bool, error) {
-	r := s.W.WithContext(ctx).Model(&User{}).Where("id = ? AND oidc_subject = ''", id).
+	r := s.w.WithContext(ctx).Model(&User{}).Where("id = ? AND oidc_subject = ''", id).
 		Updates(map[string]any{"oidc_subject": subject, "role": role, "updated_at": at})
 	return r.RowsAffected == 1, r.Error
 }
@@ -64,14 +64,14 @@ func (s *Store) LinkOIDCSubject(ctx context.Context, id uint, subject, role stri
 // ListCustomerAdmins lists an organisation's customer admins by e-mail.
 func (s *Store) ListCustomerAdmins(ctx context.Context, customerID uint) ([]User, error) {
 	users := []User{}
-	err := s.R.WithContext(ctx).Where("customer_id = ? AND role = ?", customerID, RoleCustomerAdmin).Order("email").Find(&users).Error
+	err := s.r.WithContext(ctx).Where("customer_id = ? AND role = ?", customerID, RoleCustomerAdmin).Order("email").Find(&users).Error
 	return users, err
 }
 
 // CountUsersWithEntraObjectID counts the accounts bound to an Entra object id.
 func (s *Store) CountUsersWithEntraObjectID(ctx context.Context, objectID string) (int64, error) {
 	var n int64
-	err := s.W.WithContext(ctx).Model(&User{}).Where("entra_object_id = ?", objectID).Count(&n).Error
+	err := s.w.WithContext(ctx).Model(&User{}).Where("entra_object_id = ?", objectID).Count(&n).Error
 	return n, err
 }
 
@@ -80,9 +80,9 @@ func (s *Store) CountUsersWithEntraObjectID(ctx context.Context, objectID string
 // ErrNotFound when there is none.
 func (s *Store) CustomerAdminByEntra(ctx context.Context, objectID, tenantID string) (*User, error) {
 	var u User
-	err := s.W.WithContext(ctx).Where("role = ? AND NOT disabled", RoleCustomerAdmin).
+	err := s.w.WithContext(ctx).Where("role = ? AND NOT disabled", RoleCustomerAdmin).
 		Where("entra_object_id = ? AND entra_object_id <> ''", objectID).
-		Where("customer_id IN (?)", s.W.Model(&Customer{}).Select("id").
+		Where("customer_id IN (?)", s.w.Model(&Customer{}).Select("id").
 			Where("LOWER(azure_tenant_id) = ? AND azure_tenant_id <> ''", strings.ToLower(tenantID))).
 		Limit(1).Find(&u).Error
 	if err != nil {
@@ -98,7 +98,7 @@ func (s *Store) CustomerAdminByEntra(ctx context.Context, objectID, tenantID str
 // lower-case); ErrNotFound when there is none.
 func (s *Store) CustomerByAzureTenant(ctx context.Context, tenantID string) (*Customer, error) {
 	var cu Customer
-	if err := s.W.WithContext(ctx).Where("azure_tenant_id = ? AND azure_tenant_id <> ''", strings.ToLower(tenantID)).Limit(1).Find(&cu).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("azure_tenant_id = ? AND azure_tenant_id <> ''", strings.ToLower(tenantID)).Limit(1).Find(&cu).Error; err != nil {
 		return nil, err
 	}
 	if cu.ID == 0 {
@@ -112,7 +112,7 @@ func (s *Store) CustomerByAzureTenant(ctx context.Context, tenantID string) (*Cu
 // ErrNotFound when there is none.
 func (s *Store) UnboundCustomerAdminByEmail(ctx context.Context, email string, customerID uint) (*User, error) {
 	var u User
-	if err := s.W.WithContext(ctx).Where("role = ? AND NOT disabled", RoleCustomerAdmin).
+	if err := s.w.WithContext(ctx).Where("role = ? AND NOT disabled", RoleCustomerAdmin).
 		Where("email = ? AND customer_id = ? AND entra_object_id = ''", email, customerID).Limit(1).Find(&u).Error; err != nil {
 		return nil, err
 	}
@@ -124,11 +124,11 @@ func (s *Store) UnboundCustomerAdminByEmail(ctx context.Context, email string, c
 
 // BindEntraObjectID binds a user to an Entra object id.
 func (s *Store) BindEntraObjectID(ctx context.Context, userID uint, objectID string) error {
-	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("entra_object_id", objectID).Error
+	return s.w.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("entra_object_id", objectID).Error
 }
 
 // CreatePortalSignIn stores a portal sign-in with Microsoft under way
 // (purpose login or invite).
 func (s *Store) CreatePortalSignIn(ctx context.Context, si *AzureSignIn) error {
-	return s.W.WithContext(ctx).Create(si).Error
+	return s.w.WithContext(ctx).Create(si).Error
 }

@@ -13,12 +13,12 @@ import (
 // ListWebhookEndpoints lists the endpoints in the order they were made.
 func (s *Store) ListWebhookEndpoints(ctx context.Context) ([]WebhookEndpoint, error) {
 	eps := []WebhookEndpoint{}
-	return eps, s.R.WithContext(ctx).Order("id").Find(&eps).Error
+	return eps, s.r.WithContext(ctx).Order("id").Find(&eps).Error
 }
 
 // CountWebhookDeliveries counts an endpoint's pending and failed deliveries.
 func (s *Store) CountWebhookDeliveries(ctx context.Context, endpointID uint) (pending, failed int64, err error) {
-	db := s.R.WithContext(ctx).Model(&WebhookDelivery{})
+	db := s.r.WithContext(ctx).Model(&WebhookDelivery{})
 	if err = db.Session(&gorm.Session{}).Where("endpoint_id = ? AND status = ?", endpointID, DeliveryPending).Count(&pending).Error; err != nil {
 		return 0, 0, err
 	}
@@ -28,14 +28,14 @@ func (s *Store) CountWebhookDeliveries(ctx context.Context, endpointID uint) (pe
 
 // CreateWebhookEndpoint stores a new endpoint.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, ep *WebhookEndpoint) error {
-	return s.W.WithContext(ctx).Create(ep).Error
+	return s.w.WithContext(ctx).Create(ep).Error
 }
 
 // UpdateWebhookEndpoint writes changes (column → value) to an endpoint;
 // with resumeAt set, its pending deliveries are due again at that time (an
 // endpoint enabled again starts afresh).
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id uint, changes map[string]any, resumeAt *time.Time) error {
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	if resumeAt != nil {
 		if err := db.Model(&WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", id, DeliveryPending).
 			Update("next_attempt_at", *resumeAt).Error; err != nil {
@@ -47,7 +47,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id uint, changes map[
 
 // DeleteWebhookEndpoint removes an endpoint (its deliveries go with it).
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id uint) error {
-	return s.W.WithContext(ctx).Delete(&WebhookEndpoint{}, id).Error
+	return s.w.WithContext(ctx).Delete(&WebhookEndpoint{}, id).Error
 }
 
 // WebhookDeliveryFilter selects an endpoint's deliveries.
@@ -60,7 +60,7 @@ type WebhookDeliveryFilter struct {
 // ListWebhookDeliveries lists an endpoint's deliveries, newest first, with
 // their events and the number matching.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, map[uint]*Event, int64, error) {
-	db := s.R.WithContext(ctx)
+	db := s.r.WithContext(ctx)
 	q := db.Model(&WebhookDelivery{}).Where("endpoint_id = ?", f.EndpointID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
@@ -91,7 +91,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilt
 // WebhookDeliveryWithEvent reads one delivery of an endpoint and its
 // event; ErrNotFound when the endpoint has no such delivery.
 func (s *Store) WebhookDeliveryWithEvent(ctx context.Context, endpointID, id uint) (*WebhookDelivery, *Event, error) {
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	var d WebhookDelivery
 	if err := db.Where("id = ? AND endpoint_id = ?", id, endpointID).Take(&d).Error; err != nil {
 		return nil, nil, notFound(err)

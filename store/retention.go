@@ -35,7 +35,7 @@ type Purged struct {
 func (s *Store) Purge(ctx context.Context, r Retention) (Purged, error) {
 	var p Purged
 	now := s.Now().UTC()
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	res := db.Model(&AzureSignIn{}).Where("expires_at <= ? AND purchase_token <> ''", now).Update("purchase_token", "")
 	if res.Error != nil {
 		return p, res.Error

@@ -25,7 +25,7 @@ func TestPurgeRemovesUsedAndExpiredEmailVerifications(t *testing.T) {
 			{TokenHash: store.HashToken("used"), Email: "used@example.com", ExpiresAt: now.Add(time.Hour), UsedAt: &used},
 		} {
 			v.Purpose, v.Data, v.CreatedAt = "aws_onboarding", `{"password_hash":"x"}`, now.Add(-time.Hour)
-			if err := st.W.Create(&v).Error; err != nil {
+			if err := st.TestingDB(t).Create(&v).Error; err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -34,7 +34,7 @@ func TestPurgeRemovesUsedAndExpiredEmailVerifications(t *testing.T) {
 			t.Fatal(err)
 		}
 		var left []store.EmailVerification
-		if err := st.W.Find(&left).Error; err != nil {
+		if err := st.TestingDB(t).Find(&left).Error; err != nil {
 			t.Fatal(err)
 		}
 		if p.EmailVerifications != 2 || len(left) != 1 || left[0].Email != "live@example.com" {

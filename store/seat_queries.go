@@ -150,7 +150,7 @@ func (t *Tx) MarkSeatChecked(id uint, at time.Time) error {
 // TouchSeats records that seats were checked at at, on those not marked
 // since notSince.
 func (s *Store) TouchSeats(ctx context.Context, ids []uint, at, notSince time.Time) error {
-	return s.W.WithContext(ctx).Model(&Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids, notSince).
+	return s.w.WithContext(ctx).Model(&Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids, notSince).
 		Update("last_checked_at", at).Error
 }
 
@@ -230,7 +230,7 @@ func (t *Tx) OrganisationKnown(org SeatOrganisation) (bool, error) {
 // reuse, for queries run at a high rate (the seat check). Keep the Tx and
 // use it WithContext per call: its statement cache lives as long as it.
 func (s *Store) PreparedReads() *Tx {
-	return s.wrap(s.R.Session(&gorm.Session{PrepareStmt: true}))
+	return s.wrap(s.r.Session(&gorm.Session{PrepareStmt: true}))
 }
 
 // WithContext returns t running under ctx.

@@ -35,7 +35,7 @@ func HashToken(t string) string { return hashToken(t) }
 
 // SetPendingTOTP stores a TOTP secret being set up.
 func (s *Store) SetPendingTOTP(ctx context.Context, userID uint, secret string) error {
-	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
+	return s.w.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
 		Updates(map[string]any{"totp_pending_secret": secret, "updated_at": s.Now()}).Error
 }
 
@@ -44,7 +44,7 @@ func (s *Store) SetPendingTOTP(ctx context.Context, userID uint, secret string) 
 // step of the code that confirmed it (used, so it cannot be replayed).
 func (s *Store) EnableTOTP(ctx context.Context, userID uint, secret string, step int64, codeHashes []string) error {
 	now := s.Now()
-	return s.Tx(ctx, func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{"totp_secret": secret, "totp_pending_secret": "",
 			"totp_enabled_at": now, "totp_last_step": step, "updated_at": now}).Error; err != nil {
 			return err
@@ -56,7 +56,7 @@ func (s *Store) EnableTOTP(ctx context.Context, userID uint, secret string, step
 // DisableTOTP turns two-factor authentication off and drops the recovery codes.
 func (s *Store) DisableTOTP(ctx context.Context, userID uint) error {
 	now := s.Now()
-	return s.Tx(ctx, func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{"totp_secret": "", "totp_pending_secret": "",
 			"totp_enabled_at": nil, "totp_last_step": 0, "updated_at": now}).Error; err != nil {
 			return err
@@ -67,7 +67,7 @@ func (s *Store) DisableTOTP(ctx context.Context, userID uint) error {
 
 // ReplaceRecoveryCodes gives a user a new set of recovery codes.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID uint, codeHashes []string) error {
-	return s.Tx(ctx, func(tx *gorm.DB) error { return replaceRecoveryCodes(tx, userID, codeHashes, s.Now()) })
+	return s.tx(ctx, func(tx *gorm.DB) error { return replaceRecoveryCodes(tx, userID, codeHashes, s.Now()) })
 }
 
 func replaceRecoveryCodes(tx *gorm.DB, userID uint, hashes []string, now time.Time) error {
@@ -85,13 +85,13 @@ func replaceRecoveryCodes(tx *gorm.DB, userID uint, hashes []string, now time.Ti
 // UseTOTPStep records that a code of this time step was used; false when
 // this step (or a later one) was used already: a code works once.
 func (s *Store) UseTOTPStep(ctx context.Context, userID uint, step int64) (bool, error) {
-	r := s.W.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", userID, step).Update("totp_last_step", step)
+	r := s.w.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", userID, step).Update("totp_last_step", step)
 	return r.RowsAffected == 1, r.Error
 }
 
 // UseRecoveryCode spends a recovery code; false when it is unknown or spent.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID uint, codeHash string) (bool, error) {
-	r := s.W.WithContext(ctx).Model(&RecoveryCode{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, codeHash).
+	r := s.w.WithContext(ctx).Model(&RecoveryCode{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, codeHash).
 		Update("used_at", s.Now())
 	return r.RowsAffected == 1, r.Error
 }
@@ -99,14 +99,14 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID uint, codeHash strin
 // RecoveryCodesLeft counts a user's unused recovery codes.
 func (s *Store) RecoveryCodesLeft(ctx context.Context, userID uint) (int64, error) {
 	var n int64
-	err := s.R.WithContext(ctx).Model(&RecoveryCode{}).Where("user_id = ? AND used_at IS NULL", userID).Count(&n).Error
+	err := s.r.WithContext(ctx).Model(&RecoveryCode{}).Where("user_id = ? AND used_at IS NULL", userID).Count(&n).Error
 	return n, err
 }
 
 // UserByOIDCSubject finds the account bound to an identity provider account.
 func (s *Store) UserByOIDCSubject(ctx context.Context, subject string) (*User, error) {
 	var u User
-	if err := s.W.WithContext(ctx).Where("oidc_subject = ?", subject).First(&u).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("oidc_subject = ?", subject).First(&u).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &u, nil

@@ -35,7 +35,7 @@ func (t *Tx) CreateCustomer(c *Customer) error {
 // OffersWithPlans returns a marketplace's offers with their plans, by id.
 func (s *Store) OffersWithPlans(ctx context.Context, marketplace string) ([]Offer, error) {
 	var offers []Offer
-	err := s.R.WithContext(ctx).Preload("Plans").Where("marketplace = ?", marketplace).Order("id").Find(&offers).Error
+	err := s.r.WithContext(ctx).Preload("Plans").Where("marketplace = ?", marketplace).Order("id").Find(&offers).Error
 	return offers, err
 }
 
@@ -43,7 +43,7 @@ func (s *Store) OffersWithPlans(ctx context.Context, marketplace string) ([]Offe
 // the states.
 func (s *Store) SubscriptionsInStates(ctx context.Context, marketplace string, states []string) ([]Subscription, error) {
 	var subs []Subscription
-	err := s.R.WithContext(ctx).Where("marketplace = ? AND state IN ?", marketplace, states).Find(&subs).Error
+	err := s.r.WithContext(ctx).Where("marketplace = ? AND state IN ?", marketplace, states).Find(&subs).Error
 	return subs, err
 }
 
@@ -51,7 +51,7 @@ func (s *Store) SubscriptionsInStates(ctx context.Context, marketplace string, s
 // by subscription then id.
 func (s *Store) IntegerEntitlements(ctx context.Context) ([]Entitlement, error) {
 	var held []Entitlement
-	err := s.R.WithContext(ctx).Where("kind = 'integer'").Order("subscription_id, id").Find(&held).Error
+	err := s.r.WithContext(ctx).Where("kind = 'integer'").Order("subscription_id, id").Find(&held).Error
 	return held, err
 }
 
@@ -59,7 +59,7 @@ func (s *Store) IntegerEntitlements(ctx context.Context) ([]Entitlement, error) 
 // grants.
 func (s *Store) AWSSubscriptionsWithEntitlements(ctx context.Context) ([]Subscription, error) {
 	var owners []Subscription
-	err := s.R.WithContext(ctx).Where("marketplace = 'aws' AND id IN (SELECT subscription_id FROM entitlements)").Find(&owners).Error
+	err := s.r.WithContext(ctx).Where("marketplace = 'aws' AND id IN (SELECT subscription_id FROM entitlements)").Find(&owners).Error
 	return owners, err
 }
 
@@ -67,7 +67,7 @@ func (s *Store) AWSSubscriptionsWithEntitlements(ctx context.Context) ([]Subscri
 // have a Microsoft id, with their offer, plan and customer.
 func (s *Store) AzureSubscriptionsWithDetails(ctx context.Context) ([]Subscription, error) {
 	var subs []Subscription
-	err := s.R.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").
+	err := s.r.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").
 		Where("marketplace = 'azure' AND azure_subscription_id <> ''").Find(&subs).Error
 	return subs, err
 }

@@ -39,12 +39,14 @@ type Config struct {
 	Logger      logger.Interface
 }
 
-// Store holds the database handles. On SQLite W is the single writer
-// connection and R a pool of readers (WAL lets them run beside the writer);
-// on Postgres both are the same pool.
+// Store owns the database: every query is one of its methods (or of Tx,
+// for those that share a transaction), and its handles stay inside this
+// package. On SQLite w is the single writer connection and r a pool of
+// readers (WAL lets them run beside the writer); on Postgres both are the
+// same pool.
 type Store struct {
-	W       *gorm.DB
-	R       *gorm.DB
+	w       *gorm.DB // the writer (SQLite: one connection)
+	r       *gorm.DB // the readers (SQLite: a pool beside the writer; Postgres: the same pool)
 	Dialect string
 	Now     func() time.Time
 }
@@ -71,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		s.W, s.R, s.Dialect = db, db, Postgres
+		s.w, s.r, s.Dialect = db, db, Postgres
 	} else if u != "" {
 		return nil, fmt.Errorf("database URL must start with postgres:// (or leave it empty for SQLite)")
 	} else {
@@ -110,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		rdb, _ := r.DB()
 		rdb.SetMaxOpenConns(8)
 		rdb.SetMaxIdleConns(8)
-		s.W, s.R, s.Dialect = w, r, SQLite
+		s.w, s.r, s.Dialect = w, r, SQLite
 		// Create the file and switch it to WAL before any reader opens it.
 		if err := w.WithContext(ctx).Exec("PRAGMA user_version").Error; err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -130,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Ping checks that both handles answer.
 func (s *Store) Ping(ctx context.Context) error {
-	for _, db := range []*gorm.DB{s.W, s.R} {
+	for _, db := range []*gorm.DB{s.w, s.r} {
 		sqlDB, err := db.DB()
 		if err != nil {
 			return err
@@ -145,8 +147,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the handles.
 func (s *Store) Close() error {
 	var errs []error
-	for i, db := range []*gorm.DB{s.W, s.R} {
-		if db == nil || (i == 1 && s.R == s.W) {
+	for i, db := range []*gorm.DB{s.w, s.r} {
+		if db == nil || (i == 1 && s.r == s.w) {
 			continue
 		}
 		if sqlDB, err := db.DB(); err == nil {
@@ -156,15 +158,16 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Tx runs fn in a write transaction.
-func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.W.WithContext(ctx).Transaction(fn)
+// tx runs fn in a write transaction on the gorm handle (for this
+// package's own multi-statement methods; other packages use InTx).
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.w.WithContext(ctx).Transaction(fn)
 }
 
 // GetSetting returns a setting's value ("" and false when absent).
 func (s *Store) GetSetting(ctx context.Context, key string) (string, bool, error) {
 	var st Setting
-	err := s.R.WithContext(ctx).Where("key = ?", key).Limit(1).Find(&st).Error
+	err := s.r.WithContext(ctx).Where("key = ?", key).Limit(1).Find(&st).Error
 	if err != nil {
 		return "", false, err
 	}
@@ -173,13 +176,13 @@ func (s *Store) GetSetting(ctx context.Context, key string) (string, bool, error
 
 // SetSetting writes a setting.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	return s.W.WithContext(ctx).Save(&Setting{Key: key, Value: value, UpdatedAt: s.Now()}).Error
+	return s.w.WithContext(ctx).Save(&Setting{Key: key, Value: value, UpdatedAt: s.Now()}).Error
 }
 
 // SettingOnce returns the setting, creating it with make() when absent;
 // concurrent callers, on any replica, all get the same value.
 func (s *Store) SettingOnce(ctx context.Context, key string, make func() string) (string, error) {
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Key: key, Value: make(), UpdatedAt: s.Now()}).Error
 	if err != nil {
 		return "", err
@@ -198,19 +201,6 @@ func IsUniqueViolation(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey) || errors.Is(err, ErrConflict)
 }
 
-// WriteOrConflict runs write inside a savepoint of tx. When a unique key
-// is already taken (typically by a concurrent transaction that created the
-// same row first and committed), it rolls back to the savepoint, so tx
-// stays usable (Postgres would abort the whole transaction otherwise), and
-// returns ErrConflict: the caller re-reads and works on the row that won.
-// On Postgres, READ COMMITTED (the default) lets the next statement see it.
-func WriteOrConflict(tx *gorm.DB, write func(tx *gorm.DB) error) error {
-	err := tx.Transaction(write) // nested: a SAVEPOINT on both databases
-	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	}
-	return err
-}
 
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {

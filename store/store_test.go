@@ -22,7 +22,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		}
 		for _, table := range []string{"settings", "customers", "users", "sessions", "api_keys", "offers", "plans",
 			"subscriptions", "timeline_events", "inbox_messages", "audit_log"} {
-			if !st.W.Migrator().HasTable(table) {
+			if !st.TestingDB(t).Migrator().HasTable(table) {
 				t.Errorf("table %s missing", table)
 			}
 		}
@@ -38,7 +38,7 @@ func TestIdentityKeysAreUnique(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		create := func(s store.Subscription) error {
-			return st.W.WithContext(ctx).Omit("Customer", "Offer", "Plan").Create(&s).Error
+			return st.TestingDB(t).WithContext(ctx).Omit("Customer", "Offer", "Plan").Create(&s).Error
 		}
 		ca := newSub("aws")
 		ca.AWSCustomerAccountID, ca.AWSLicenseArn = "111122223333", "arn:aws:license-manager::111122223333:license:l-1"
@@ -159,7 +159,7 @@ func TestMigrationGivesAWSSubscriptionsTheirDefaultPlan(t *testing.T) {
 			o := store.Offer{Marketplace: "aws", Name: code, MarketplaceID: code, IdentityModel: "legacy", Contract: contract, CreatedAt: now, UpdatedAt: now,
 				Plans: []store.Plan{{PlanID: "first", Name: "First", Dimensions: `[{"key":"api_calls"}]`, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now},
 					{PlanID: "second", Name: "Second", Dimensions: `[]`, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now}}}
-			if err := st.W.Create(&o).Error; err != nil {
+			if err := st.TestingDB(t).Create(&o).Error; err != nil {
 				t.Fatal(err)
 			}
 			return o
@@ -168,20 +168,20 @@ func TestMigrationGivesAWSSubscriptionsTheirDefaultPlan(t *testing.T) {
 		sub := func(o store.Offer, ident string) store.Subscription {
 			s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, OfferID: &o.ID, AWSCustomerIdentifier: ident,
 				AWSProductCode: o.MarketplaceID, Version: 1, CreatedAt: now, UpdatedAt: now}
-			if err := st.W.Create(&s).Error; err != nil {
+			if err := st.TestingDB(t).Create(&s).Error; err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}
 		a, b := sub(payg, "XA"), sub(contract, "XB")
-		if err := st.W.Exec("DELETE FROM schema_migrations WHERE id = ?", "202612030013_aws_default_plans").Error; err != nil {
+		if err := st.TestingDB(t).Exec("DELETE FROM schema_migrations WHERE id = ?", "202612030013_aws_default_plans").Error; err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Migrate(); err != nil {
 			t.Fatal(err)
 		}
 		var got []store.Subscription
-		st.R.Order("id").Find(&got)
+		st.TestingReadDB(t).Order("id").Find(&got)
 		if got[0].ID != a.ID || got[0].PlanID == nil || *got[0].PlanID != payg.Plans[0].ID || got[0].Version != 2 {
 			t.Fatalf("pay-as-you-go: %+v", got[0])
 		}

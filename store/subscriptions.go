@@ -175,7 +175,7 @@ func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter) (*gorm.DB, 
 			return nil, nil, fmt.Errorf("unknown sort field %q", sf.Field)
 		}
 	}
-	q := f.where(s.R.WithContext(ctx).Table("subscriptions AS s")).
+	q := f.where(s.r.WithContext(ctx).Table("subscriptions AS s")).
 		Select(`s.*, COALESCE(c.name, '') AS customer_name, COALESCE(o.name, '') AS offer_name,
 			COALESCE(o.marketplace_id, '') AS offer_marketplace_id, COALESCE(p.plan_id, '') AS plan_key,
 			COALESCE(p.name, '') AS plan_name`).
@@ -217,7 +217,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	if err != nil {
 		return page, err
 	}
-	if err := f.where(s.R.WithContext(ctx).Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
+	if err := f.where(s.r.WithContext(ctx).Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
 		return page, err
 	}
 	if err := q.Limit(f.Limit).Scan(&page.Items).Error; err != nil {
@@ -244,7 +244,7 @@ func (s *Store) EachSubscription(ctx context.Context, f SubscriptionFilter, max 
 	defer rows.Close()
 	for rows.Next() {
 		var r SubscriptionRow
-		if err := s.R.ScanRows(rows, &r); err != nil {
+		if err := s.r.ScanRows(rows, &r); err != nil {
 			return err
 		}
 		if err := fn(&r); err != nil {
@@ -355,7 +355,7 @@ func keysetCondition(sort []SortField, token string) (string, []any, error) {
 // GetSubscription returns one subscription with its customer, offer and plan.
 func (s *Store) GetSubscription(ctx context.Context, id uint) (*Subscription, error) {
 	var sub Subscription
-	err := s.R.WithContext(ctx).Preload("Customer").Preload("Offer").Preload("Plan").First(&sub, id).Error
+	err := s.r.WithContext(ctx).Preload("Customer").Preload("Offer").Preload("Plan").First(&sub, id).Error
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -365,7 +365,7 @@ func (s *Store) GetSubscription(ctx context.Context, id uint) (*Subscription, er
 // Timeline returns a subscription's history, oldest first.
 func (s *Store) Timeline(ctx context.Context, subscriptionID uint) ([]TimelineEvent, error) {
 	var evs []TimelineEvent
-	err := s.R.WithContext(ctx).Where("subscription_id = ?", subscriptionID).Order("at ASC, id ASC").Find(&evs).Error
+	err := s.r.WithContext(ctx).Where("subscription_id = ?", subscriptionID).Order("at ASC, id ASC").Find(&evs).Error
 	return evs, err
 }
 
@@ -379,7 +379,7 @@ type StateCount struct {
 // CountByState counts subscriptions by marketplace and state.
 func (s *Store) CountByState(ctx context.Context, customerID uint) ([]StateCount, error) {
 	var out []StateCount
-	q := s.R.WithContext(ctx).Table("subscriptions").Select("marketplace, state, COUNT(*) AS count")
+	q := s.r.WithContext(ctx).Table("subscriptions").Select("marketplace, state, COUNT(*) AS count")
 	if customerID != 0 {
 		q = q.Where("customer_id = ?", customerID)
 	}

@@ -13,11 +13,11 @@ import (
 // queries.
 func (s *Store) TestingDB(t testing.TB) *gorm.DB {
 	t.Helper()
-	return s.W
+	return s.w
 }
 
 // TestingReadDB is TestingDB for the reader pool.
 func (s *Store) TestingReadDB(t testing.TB) *gorm.DB {
 	t.Helper()
-	return s.R
+	return s.r
 }

@@ -28,7 +28,7 @@ func (Throttle) TableName() string { return "throttles" }
 // replicas are serialised by the row's upsert.
 func (s *Store) ThrottleHit(ctx context.Context, key string, idle, window time.Duration, now time.Time) (int, error) {
 	var out Throttle
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		restart := gorm.Expr("(throttles.last_at <= ? OR throttles.first_at <= ?)", now.Add(-idle), now.Add(-window))
 		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoUpdates: clause.Assignments(map[string]any{
 			"count":         gorm.Expr("CASE WHEN ? THEN 1 ELSE throttles.count + 1 END", restart),
@@ -46,7 +46,7 @@ func (s *Store) ThrottleHit(ctx context.Context, key string, idle, window time.D
 
 // ThrottleBlock refuses key until the given time (never shortening a block).
 func (s *Store) ThrottleBlock(ctx context.Context, key string, until time.Time) error {
-	return s.W.WithContext(ctx).Model(&Throttle{}).
+	return s.w.WithContext(ctx).Model(&Throttle{}).
 		Where("key = ? AND (blocked_until IS NULL OR blocked_until < ?)", key, until).
 		Update("blocked_until", until).Error
 }
@@ -55,7 +55,7 @@ func (s *Store) ThrottleBlock(ctx context.Context, key string, until time.Time) 
 // at now (zero time: none).
 func (s *Store) ThrottleBlockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error) {
 	var rows []Throttle
-	if err := s.W.WithContext(ctx).Where("key IN ? AND blocked_until > ?", keys, now).Find(&rows).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("key IN ? AND blocked_until > ?", keys, now).Find(&rows).Error; err != nil {
 		return time.Time{}, err
 	}
 	var until time.Time
@@ -69,11 +69,11 @@ func (s *Store) ThrottleBlockedUntil(ctx context.Context, keys []string, now tim
 
 // ThrottleReset forgets a key.
 func (s *Store) ThrottleReset(ctx context.Context, key string) error {
-	return s.W.WithContext(ctx).Where("key = ?", key).Delete(&Throttle{}).Error
+	return s.w.WithContext(ctx).Where("key = ?", key).Delete(&Throttle{}).Error
 }
 
 // PurgeThrottles removes counters quiet since before and no longer blocking.
 func (s *Store) PurgeThrottles(ctx context.Context, before, now time.Time) (int64, error) {
-	r := s.W.WithContext(ctx).Where("last_at < ? AND (blocked_until IS NULL OR blocked_until <= ?)", before, now).Delete(&Throttle{})
+	r := s.w.WithContext(ctx).Where("last_at < ? AND (blocked_until IS NULL OR blocked_until <= ?)", before, now).Delete(&Throttle{})
 	return r.RowsAffected, r.Error
 }

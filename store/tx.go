@@ -30,17 +30,17 @@ func (s *Store) wrap(db *gorm.DB) *Tx { return &Tx{db: db, now: s.Now, dialect: 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
 // rolls back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.W.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
+	return s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
 }
 
 // Reads returns the queries on the reader pool (on SQLite, readers run
 // beside the one writer). Use it for reads that need no transaction.
-func (s *Store) Reads(ctx context.Context) *Tx { return s.wrap(s.R.WithContext(ctx)) }
+func (s *Store) Reads(ctx context.Context) *Tx { return s.wrap(s.r.WithContext(ctx)) }
 
 // Writes returns the queries on the writer, each statement on its own
 // (no transaction): for single writes and for reads that must see the
 // latest committed write.
-func (s *Store) Writes(ctx context.Context) *Tx { return s.wrap(s.W.WithContext(ctx)) }
+func (s *Store) Writes(ctx context.Context) *Tx { return s.wrap(s.w.WithContext(ctx)) }
 
 // Now is the store's clock (UTC).
 func (t *Tx) Now() time.Time { return t.now() }

@@ -16,13 +16,13 @@ func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(
 // CreateUser inserts a user; ErrConflict when the e-mail is taken.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	u.Email = NormalizeEmail(u.Email)
-	return notFound(s.W.WithContext(ctx).Create(u).Error)
+	return notFound(s.w.WithContext(ctx).Create(u).Error)
 }
 
 // UserByEmail finds a user by e-mail.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	if err := s.W.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).First(&u).Error; err != nil {
+	if err := s.w.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).First(&u).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &u, nil
@@ -31,7 +31,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
 	var u User
-	if err := s.R.WithContext(ctx).First(&u, id).Error; err != nil {
+	if err := s.r.WithContext(ctx).First(&u, id).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &u, nil
@@ -40,14 +40,14 @@ func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
 // CountUsers counts every user.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.W.WithContext(ctx).Model(&User{}).Count(&n).Error
+	err := s.w.WithContext(ctx).Model(&User{}).Count(&n).Error
 	return n, err
 }
 
 // ListUsers lists users, seller staff first; customerID limits to one customer.
 func (s *Store) ListUsers(ctx context.Context, customerID uint) ([]User, error) {
 	var us []User
-	q := s.R.WithContext(ctx).Order("customer_id IS NOT NULL, email")
+	q := s.r.WithContext(ctx).Order("customer_id IS NOT NULL, email")
 	if customerID != 0 {
 		q = q.Where("customer_id = ?", customerID)
 	}
@@ -56,7 +56,7 @@ func (s *Store) ListUsers(ctx context.Context, customerID uint) ([]User, error) 
 
 // SetPassword stores a new password hash and clears must-change.
 func (s *Store) SetPassword(ctx context.Context, userID uint, hash string, mustChange bool) error {
-	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
+	return s.w.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
 		Updates(map[string]any{"password_hash": hash, "must_change_password": mustChange, "updated_at": s.Now()}).Error
 }
 
@@ -65,7 +65,7 @@ func (s *Store) SetPassword(ctx context.Context, userID uint, hash string, mustC
 // whether the user was created.
 func (s *Store) UpsertAdmin(ctx context.Context, email, hash string) (bool, error) {
 	created := false
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		err := tx.Where("email = ?", NormalizeEmail(email)).Limit(1).Find(&u).Error
 		if err != nil {
@@ -86,7 +86,7 @@ func (s *Store) UpsertAdmin(ctx context.Context, email, hash string) (bool, erro
 
 // TouchLogin records a successful sign-in.
 func (s *Store) TouchLogin(ctx context.Context, userID uint, at time.Time) error {
-	return s.W.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("last_login_at", at).Error
+	return s.w.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("last_login_at", at).Error
 }
 
 // SessionKey is how a session id is stored: its SHA-256, so a copy of the
@@ -101,7 +101,7 @@ func SessionKey(id string) string {
 // row's ID is the stored key (SessionKey).
 func (s *Store) SessionByID(ctx context.Context, id string) (*Session, error) {
 	var ss Session
-	err := s.R.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), s.Now()).First(&ss).Error
+	err := s.r.WithContext(ctx).Where("id = ? AND expires_at > ?", SessionKey(id), s.Now()).First(&ss).Error
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -119,22 +119,22 @@ func (s *Store) SaveSession(ctx context.Context, ss *Session) error {
 		ss.CreatedAt = now
 	}
 	ss.UpdatedAt = now
-	return s.W.WithContext(ctx).Save(ss).Error
+	return s.w.WithContext(ctx).Save(ss).Error
 }
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.W.WithContext(ctx).Where("id = ?", SessionKey(id)).Delete(&Session{}).Error
+	return s.w.WithContext(ctx).Where("id = ?", SessionKey(id)).Delete(&Session{}).Error
 }
 
 // DeleteUserSessions signs a user out everywhere except keepID.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID uint, keepID string) error {
-	return s.W.WithContext(ctx).Where("user_id = ? AND id <> ?", userID, SessionKey(keepID)).Delete(&Session{}).Error
+	return s.w.WithContext(ctx).Where("user_id = ? AND id <> ?", userID, SessionKey(keepID)).Delete(&Session{}).Error
 }
 
 // DeleteExpiredSessions removes sessions past their expiry.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	r := s.W.WithContext(ctx).Where("expires_at <= ?", s.Now()).Delete(&Session{})
+	r := s.w.WithContext(ctx).Where("expires_at <= ?", s.Now()).Delete(&Session{})
 	return r.RowsAffected, r.Error
 }
 
@@ -143,5 +143,5 @@ func (s *Store) Audit(ctx context.Context, e *AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	return s.W.WithContext(ctx).Create(e).Error
+	return s.w.WithContext(ctx).Create(e).Error
 }

@@ -62,7 +62,7 @@ type ClaimedDelivery struct {
 // subscription's events in order. A delivery another owner claimed
 // meanwhile is left out.
 func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]ClaimedDelivery, error) {
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	var due []ClaimedDelivery
 	err := db.Table("webhook_deliveries d").
 		Select("d.*, e.url, e.secret").
@@ -92,7 +92,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 // OutboxEvent reads an outbox event by its row id.
 func (s *Store) OutboxEvent(ctx context.Context, id uint) (*Event, error) {
 	var ev Event
-	if err := s.W.WithContext(ctx).First(&ev, id).Error; err != nil {
+	if err := s.w.WithContext(ctx).First(&ev, id).Error; err != nil {
 		return nil, notFound(err)
 	}
 	return &ev, nil
@@ -161,7 +161,7 @@ func (t *Tx) WebhookEndpointFailed(id uint, failures int, since, at time.Time, d
 // (same event, same webhook-id). A delivery not of that endpoint is
 // ErrNotFound.
 func (s *Store) RedeliverWebhook(ctx context.Context, endpointID, deliveryID uint, now time.Time) error {
-	r := s.W.WithContext(ctx).Model(&WebhookDelivery{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
+	r := s.w.WithContext(ctx).Model(&WebhookDelivery{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
 		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": now, "lease_owner": "", "lease_until": nil, "delivered_at": nil})
 	if r.Error != nil {
 		return r.Error
@@ -175,7 +175,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, endpointID, deliveryID uin
 // PruneWebhookOutbox deletes finished deliveries created before before,
 // then the events of that age no delivery refers to.
 func (s *Store) PruneWebhookOutbox(ctx context.Context, before time.Time) error {
-	db := s.W.WithContext(ctx)
+	db := s.w.WithContext(ctx)
 	if err := db.Where("status <> ? AND created_at < ?", DeliveryPending, before).Delete(&WebhookDelivery{}).Error; err != nil {
 		return err
 	}

@@ -230,7 +230,7 @@ func completeFromEvent(tx *store.Tx, now time.Time, s *store.Subscription, n Not
 // attempt that another one beat (a redelivery racing the original, another
 // replica, a replay) keeps nothing either and is not an error.
 func (p *Processor) applyOnce(ctx context.Context, m *store.InboxMessage, fn func(tx *store.Tx) (store.InboxOutcome, error)) error {
-	err := p.Store.ApplyInboxTx(ctx, m, fn)
+	err := p.Store.ApplyInbox(ctx, m, fn)
 	if errors.Is(err, store.ErrInboxTaken) {
 		p.Log.Info("aws notification already applied by another attempt", "inbox_id", m.ID)
 		return nil
