@@ -399,8 +399,7 @@ func (s *Server) subscriptionRaw(c *gin.Context) (subscriptionRecord, error) {
 		}
 		ms, err := s.Azure.Client.GetRaw(ctx, sub.AzureSubscriptionID)
 		if err != nil {
-			s.marketplaceFail(c, err)
-			return subscriptionRecord{}, nil
+			return subscriptionRecord{}, s.marketplaceError(c, err)
 		}
 		at := s.Now().UTC()
 		out.Source, out.Record, out.ReadAt = "Microsoft SaaS Fulfillment API: Get subscription", json.RawMessage(ms), &at
