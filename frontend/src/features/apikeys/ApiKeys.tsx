@@ -1,0 +1,141 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Callout, Checkbox, Dialog, DialogBody, DialogFooter, FormGroup, H5, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { api } from '../../shared/api/api';
+import { ErrorBox, Loading } from '../../shared/components/components';
+import { formatDate } from '../../shared/format';
+
+interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+const scopeHelp: Record<string, string> = {
+  usage: 'report usage (POST /api/v1/usage)',
+  access: 'ask whether a customer may use the product (GET /api/v1/access)',
+  seats: 'ask whether a user holds a seat (GET /api/v1/seats/check)',
+};
+
+// ApiKeys: the keys the seller's application uses (admins only).
+export function ApiKeys() {
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['apikeys'], queryFn: () => api<{ items: ApiKey[]; scopes: string[] }>('/api/apikeys') });
+  const [creating, setCreating] = useState(false);
+  const [shown, setShown] = useState<string | null>(null);
+  const revoke = useMutation({
+    mutationFn: (id: number) => api(`/api/apikeys/${id}/revoke`, { method: 'POST' }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['apikeys'] }),
+  });
+  return (
+    <>
+      <H5 style={{ marginTop: 16 }}>API keys</H5>
+      <p>Your application sends one in <code>Authorization: Bearer mgk_…</code>. Only a hash is stored: a key is shown once, when created.</p>
+      {shown && (
+        <Callout intent="success" title="Copy the key now — it will not be shown again" style={{ maxWidth: 900, marginBottom: 8 }}>
+          <code data-testid="new-api-key" style={{ userSelect: 'all' }}>
+            {shown}
+          </code>{' '}
+          <Button small icon="duplicate" text="Copy" onClick={() => void navigator.clipboard?.writeText(shown)} />
+        </Callout>
+      )}
+      <Button icon="key" text="Create API key" onClick={() => setCreating(true)} style={{ marginBottom: 8 }} />
+      {q.isPending && <Loading />}
+      {q.isError && <ErrorBox error={q.error} />}
+      {revoke.isError && <ErrorBox error={revoke.error} />}
+      {q.isSuccess && (
+        <HTMLTable compact className="mg-table" aria-label="API keys" style={{ maxWidth: 900 }}>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Key</th>
+              <th>Scopes</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {q.data.items.map((k) => (
+              <tr key={k.id} data-testid="api-key">
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix}…</code>
+                </td>
+                <td>{k.scopes.length === 0 ? 'all' : k.scopes.join(', ')}</td>
+                <td>{formatDate(k.created_at)}</td>
+                <td>{k.last_used_at ? formatDate(k.last_used_at) : 'never'}</td>
+                <td>
+                  {k.revoked_at ? (
+                    <Tag minimal>revoked {formatDate(k.revoked_at)}</Tag>
+                  ) : (
+                    <Button
+                      small
+                      intent="danger"
+                      text="Revoke"
+                      onClick={() => {
+                        if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
+                      }}
+                    />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </HTMLTable>
+      )}
+      {creating && q.isSuccess && (
+        <CreateKeyDialog
+          scopes={q.data.scopes}
+          onClose={() => setCreating(false)}
+          onCreated={(key) => {
+            setShown(key);
+            setCreating(false);
+            void qc.invalidateQueries({ queryKey: ['apikeys'] });
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function CreateKeyDialog({ scopes, onClose, onCreated }: { scopes: string[]; onClose: () => void; onCreated: (key: string) => void }) {
+  const [name, setName] = useState('');
+  const [chosen, setChosen] = useState<string[]>(scopes);
+  const create = useMutation({
+    mutationFn: () => api<{ key: string }>('/api/apikeys', { method: 'POST', body: { name, scopes: chosen } }),
+    onSuccess: (r) => onCreated(r.key),
+  });
+  return (
+    <Dialog isOpen onClose={onClose} title="Create API key">
+      <DialogBody>
+        <FormGroup label="Name (what uses it)" labelFor="key-name">
+          <InputGroup id="key-name" value={name} onValueChange={setName} maxLength={200} placeholder="billing service" />
+        </FormGroup>
+        <FormGroup label="Scopes">
+          {scopes.map((s) => (
+            <Checkbox
+              key={s}
+              checked={chosen.includes(s)}
+              label={`${s} — ${scopeHelp[s] ?? s}`}
+              onChange={() => setChosen(chosen.includes(s) ? chosen.filter((x) => x !== s) : [...chosen, s])}
+            />
+          ))}
+        </FormGroup>
+        {create.isError && <ErrorBox error={create.error} />}
+      </DialogBody>
+      <DialogFooter
+        actions={
+          <>
+            <Button text="Cancel" onClick={onClose} />
+            <Button intent="primary" text="Create" disabled={!name.trim() || chosen.length === 0} loading={create.isPending} onClick={() => create.mutate()} />
+          </>
+        }
+      />
+    </Dialog>
+  );
+}
