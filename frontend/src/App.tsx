@@ -2,7 +2,7 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
-import { api, ApiError, setUnauthenticatedHandler, type User } from './shared/api/api';
+import { api, queryKeys, ApiError, setUnauthenticatedHandler, type User } from './shared/api';
 import { ErrorBox, Loading } from './shared/components/components';
 import { Login } from './features/auth/Login';
 import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
@@ -54,16 +54,16 @@ export function App() {
   const location = useLocation();
   const qc = useQueryClient();
   const me = useQuery({
-    queryKey: ['me'],
-    queryFn: () => api<{ user: User }>('/api/auth/me'),
+    queryKey: queryKeys.me,
+    queryFn: () => api.auth.me(),
     retry: false,
     staleTime: 60_000,
   });
 
   useEffect(() => {
     setUnauthenticatedHandler(() => {
-      qc.setQueryData(['me'], null);
-      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
+      qc.setQueryData(queryKeys.me, null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== queryKeys.me[0] });
     });
     return () => setUnauthenticatedHandler(null);
   }, [qc]);
@@ -81,7 +81,7 @@ export function App() {
   const user = me.data!.user;
   const signOut = async () => {
     try {
-      await api('/api/auth/logout', { method: 'POST' });
+      await api.auth.logout();
     } finally {
       qc.clear();
       navigate('/login');
@@ -166,7 +166,7 @@ function ChangePassword() {
     e.preventDefault();
     setError(null);
     try {
-      await api('/api/auth/password', { method: 'POST', body: { current_password: current, new_password: next } });
+      await api.auth.changePassword(current, next);
       await qc.invalidateQueries();
     } catch (err) {
       setError(err);

@@ -47,3 +47,6 @@ export function dayRange(day: string): { from: string; to: string } {
   const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return { from: iso(start), to: iso(next) };
 }
+
+/** A subscription's states, in the order the portal lists them. */
+export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;

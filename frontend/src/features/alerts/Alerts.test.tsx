@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { AlertChannel, AlertItem, Role } from '../../shared/api/api';
+import type { AlertChannel, AlertItem, Role } from '../../shared/api';
 import { AlertsPage } from './Alerts';
 import { json, mockFetch } from '../../shared/test/testutil';
 

@@ -17,18 +17,11 @@ import {
   InputGroup,
   Tag,
 } from '@blueprintjs/core';
-import { api, type AlertChannel, type AlertChannelKind, type AlertItem, type TypeInfo, type User } from '../../shared/api/api';
+import { api, queryKeys, type User, type TypeInfo, type AlertChannelKind, type AlertChannel } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
 
-interface ChannelList {
-  items: AlertChannel[];
-  alert_types: TypeInfo[];
-  email_configured: boolean;
-}
-
-const CHANNELS_KEY = ['alert-channels'];
 
 export const kindLabel: Record<AlertChannelKind, string> = { email: 'E-mail', slack: 'Slack', teams: 'Microsoft Teams' };
 
@@ -49,7 +42,7 @@ const targetHelp: Record<AlertChannelKind, { label: string; placeholder: string;
 // AlertsPage (/alerts): where alerts go (admins) and what was raised
 // recently (seller staff).
 export function AlertsPage() {
-  const me = useQueryClient().getQueryData<{ user: User }>(['me'])?.user;
+  const me = useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user;
   return (
     <div>
       <H4>Alerts</H4>
@@ -65,7 +58,7 @@ export function AlertsPage() {
 }
 
 function Channels() {
-  const q = useQuery({ queryKey: CHANNELS_KEY, queryFn: () => api<ChannelList>('/api/alerts/channels') });
+  const q = useQuery({ queryKey: queryKeys.alertChannels, queryFn: api.alerts.channels });
   const [editing, setEditing] = useState<AlertChannel | 'new' | null>(null);
   return (
     <section aria-label="Alert channels" style={{ marginBottom: 20 }}>
@@ -121,16 +114,16 @@ const COLUMNS = 8;
 export function ChannelRow({ c, onEdit }: { c: AlertChannel; onEdit: () => void }) {
   const qc = useQueryClient();
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const refresh = () => qc.invalidateQueries({ queryKey: CHANNELS_KEY });
+  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.alertChannels });
   const test = useMutation({
-    mutationFn: () => api<{ sent: boolean }>(`/api/alerts/channels/${c.id}/test`, { method: 'POST' }),
+    mutationFn: () => api.alerts.testChannel(c.id),
     onSettled: refresh, // last sent / last error change
   });
   const change = useMutation({
     mutationFn: (what: 'enable' | 'disable' | 'delete'): Promise<{ channel: AlertChannel } | undefined> =>
       what === 'delete'
-        ? api<undefined>(`/api/alerts/channels/${c.id}`, { method: 'DELETE' })
-        : api<{ channel: AlertChannel }>(`/api/alerts/channels/${c.id}`, { method: 'PATCH', body: { enabled: what === 'enable' } }),
+        ? api.alerts.removeChannel(c.id)
+        : api.alerts.updateChannel(c.id, { enabled: what === 'enable' }),
     onSuccess: refresh,
     onSettled: () => setConfirmDelete(false),
   });
@@ -213,11 +206,11 @@ export function ChannelDialog(props: { channel?: AlertChannel; alertTypes: TypeI
     mutationFn: () => {
       const body = { name: name.trim(), target: target.trim(), alert_types: typesOf(types) };
       return channel
-        ? api<{ channel: AlertChannel }>(`/api/alerts/channels/${channel.id}`, { method: 'PATCH', body })
-        : api<{ channel: AlertChannel }>('/api/alerts/channels', { method: 'POST', body: { kind, ...body } });
+        ? api.alerts.updateChannel(channel.id, body)
+        : api.alerts.createChannel({ kind, ...body });
     },
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: CHANNELS_KEY });
+      void qc.invalidateQueries({ queryKey: queryKeys.alertChannels });
       onClose();
     },
   });
@@ -271,8 +264,8 @@ export function ChannelDialog(props: { channel?: AlertChannel; alertTypes: TypeI
 
 function RecentAlerts() {
   const q = useQuery({
-    queryKey: ['alerts'],
-    queryFn: () => api<{ items: AlertItem[] }>('/api/alerts?limit=50'),
+    queryKey: queryKeys.alerts,
+    queryFn: () => api.alerts.recent(50),
     refetchInterval: 60_000,
   });
   return (

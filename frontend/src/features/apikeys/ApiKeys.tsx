@@ -1,19 +1,9 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Checkbox, Dialog, DialogBody, DialogFooter, FormGroup, H5, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
-import { api } from '../../shared/api/api';
+import { api, queryKeys } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
-
-interface ApiKey {
-  id: number;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  last_used_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-}
 
 const scopeHelp: Record<string, string> = {
   usage: 'report usage (POST /api/v1/usage)',
@@ -24,12 +14,12 @@ const scopeHelp: Record<string, string> = {
 // ApiKeys: the keys the seller's application uses (admins only).
 export function ApiKeys() {
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['apikeys'], queryFn: () => api<{ items: ApiKey[]; scopes: string[] }>('/api/apikeys') });
+  const q = useQuery({ queryKey: queryKeys.apiKeys, queryFn: api.apiKeys.list });
   const [creating, setCreating] = useState(false);
   const [shown, setShown] = useState<string | null>(null);
   const revoke = useMutation({
-    mutationFn: (id: number) => api(`/api/apikeys/${id}/revoke`, { method: 'POST' }),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['apikeys'] }),
+    mutationFn: (id: number) => api.apiKeys.revoke(id),
+    onSuccess: () => qc.invalidateQueries({ queryKey: queryKeys.apiKeys }),
   });
   return (
     <>
@@ -95,7 +85,7 @@ export function ApiKeys() {
           onCreated={(key) => {
             setShown(key);
             setCreating(false);
-            void qc.invalidateQueries({ queryKey: ['apikeys'] });
+            void qc.invalidateQueries({ queryKey: queryKeys.apiKeys });
           }}
         />
       )}
@@ -107,7 +97,7 @@ function CreateKeyDialog({ scopes, onClose, onCreated }: { scopes: string[]; onC
   const [name, setName] = useState('');
   const [chosen, setChosen] = useState<string[]>(scopes);
   const create = useMutation({
-    mutationFn: () => api<{ key: string }>('/api/apikeys', { method: 'POST', body: { name, scopes: chosen } }),
+    mutationFn: () => api.apiKeys.create(name, chosen),
     onSuccess: (r) => onCreated(r.key),
   });
   return (

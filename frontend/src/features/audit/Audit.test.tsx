@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import type { Role } from '../../shared/api/api';
-import { AuditDiff, AuditPage, diffAudit, targetLink, type AuditEntry } from './Audit';
+import type { Role, AuditEntry } from '../../shared/api';
+import { AuditDiff, AuditPage, diffAudit, targetLink } from './Audit';
 import { json, paramsOf, renderRoutes, type Call } from '../../shared/test/testutil';
 
 const before = JSON.stringify({ id: 2, email: 'olga@example.com', role: 'admin', disabled: false, tags: ['a', 'b'] });

@@ -5,24 +5,10 @@ import { Fragment, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { AnchorButton, Button, ButtonGroup, Classes, H4, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, type Page } from '../../shared/api/api';
+import { api, query, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ADMINS, FilterText, JsonTree, RequireRole, TimeRange, useRowKeys, useUrlFilters } from '../../shared/components/common';
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target_type: string;
-  target_id: string;
-  /** JSON, or "" when nothing was recorded. */
-  before: string;
-  after: string;
-  request_id: string;
-  ip: string;
-}
 
 export const AUDIT_FILTERS = ['actor', 'action', 'target_type', 'target_id', 'from', 'to'] as const;
 
@@ -86,8 +72,8 @@ function AuditLog() {
   const offset = f.num('offset', 0);
   const entry = f.num('entry', 0);
   const list = useQuery({
-    queryKey: ['audit', values, limit, offset],
-    queryFn: () => api<Page<AuditEntry>>('/api/audit' + query({ ...values, limit, offset: offset || undefined })),
+    queryKey: queryKeys.audit(values, limit, offset),
+    queryFn: () => api.audit.list({ ...values, limit, offset: offset || undefined }),
     placeholderData: keepPreviousData,
   });
   const items = list.data?.items ?? [];
@@ -96,7 +82,7 @@ function AuditLog() {
   const filtered = AUDIT_FILTERS.some((k) => values[k]);
   const clear = () => f.set(Object.fromEntries(AUDIT_FILTERS.map((k) => [k, ''])));
   const types = values.target_type && !TARGET_TYPES.includes(values.target_type) ? [...TARGET_TYPES, values.target_type] : TARGET_TYPES;
-  const csv = '/api/audit' + query({ ...values, format: 'csv' });
+  const csv = api.audit.csvUrl(values);
   return (
     <div>
       <H4>Audit log</H4>

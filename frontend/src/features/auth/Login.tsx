@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, Card, Divider, FormGroup, H3, InputGroup } from '@blueprintjs/core';
-import { api, type AuthOptions, type LoginAnswer } from '../../shared/api/api';
+import { api, queryKeys } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { safeNext } from '../../shared/safeNext';
 
@@ -21,8 +21,8 @@ export function Login() {
   const next = safeNext(params.get('next'));
   const failure = params.get('error');
   const options = useQuery({
-    queryKey: ['auth-options'],
-    queryFn: () => api<AuthOptions>('/api/auth/options'),
+    queryKey: queryKeys.authOptions,
+    queryFn: () => api.auth.options(),
     staleTime: Infinity,
     retry: false,
   });
@@ -33,14 +33,14 @@ export function Login() {
     setError(null);
     try {
       const res = secondStep
-        ? await api<LoginAnswer>('/api/auth/login/2fa', { method: 'POST', body: useRecovery ? { recovery_code: code } : { code } })
-        : await api<LoginAnswer>('/api/auth/login', { method: 'POST', body: { email, password } });
+        ? await api.auth.loginTwoFactor(useRecovery ? { recovery_code: code } : { code })
+        : await api.auth.login(email, password);
       if (res.two_factor_required) {
         setSecondStep(true);
         setPassword('');
         return;
       }
-      qc.setQueryData(['me'], res);
+      qc.setQueryData(queryKeys.me, res);
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);

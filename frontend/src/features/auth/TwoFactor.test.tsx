@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { User } from '../../shared/api/api';
+import type { User } from '../../shared/api';
 import { SecurityCard, TwoFactorCard } from './TwoFactor';
 import { json, mockFetch, refusal } from '../../shared/test/testutil';
 

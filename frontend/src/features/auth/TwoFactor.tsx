@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Card, Classes, Code, FormGroup, H5, InputGroup, Switch, Tag } from '@blueprintjs/core';
-import { api, type SecuritySettings, type TwoFactorSetup, type User } from '../../shared/api/api';
+import { api, queryKeys, type User, type TwoFactorSetup } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { CopyButton } from '../../shared/components/common';
 
@@ -26,16 +26,16 @@ export function TwoFactorCard({ user }: { user: User }) {
   const [code, setCode] = useState('');
   const [setup, setSetup] = useState<TwoFactorSetup | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
-  const refreshMe = () => qc.invalidateQueries({ queryKey: ['me'] });
+  const refreshMe = () => qc.invalidateQueries({ queryKey: queryKeys.me });
   const start = useMutation({
-    mutationFn: () => api<TwoFactorSetup>('/api/auth/2fa/setup', { method: 'POST', body: { current_password: password } }),
+    mutationFn: () => api.auth.twoFactorSetup(password),
     onSuccess: (s) => {
       setSetup(s);
       setPassword('');
     },
   });
   const enable = useMutation({
-    mutationFn: () => api<{ recovery_codes: string[] }>('/api/auth/2fa/enable', { method: 'POST', body: { code } }),
+    mutationFn: () => api.auth.twoFactorEnable(code),
     onSuccess: (r) => {
       setCodes(r.recovery_codes);
       setSetup(null);
@@ -43,7 +43,7 @@ export function TwoFactorCard({ user }: { user: User }) {
     },
   });
   const disable = useMutation({
-    mutationFn: () => api('/api/auth/2fa/disable', { method: 'POST', body: { current_password: password } }),
+    mutationFn: () => api.auth.twoFactorDisable(password),
     onSuccess: () => {
       setPassword('');
       setCodes(null);
@@ -51,7 +51,7 @@ export function TwoFactorCard({ user }: { user: User }) {
     },
   });
   const regenerate = useMutation({
-    mutationFn: () => api<{ recovery_codes: string[] }>('/api/auth/2fa/recovery-codes', { method: 'POST', body: { current_password: password } }),
+    mutationFn: () => api.auth.recoveryCodes(password),
     onSuccess: (r) => {
       setCodes(r.recovery_codes);
       setPassword('');
@@ -144,12 +144,12 @@ export function TwoFactorCard({ user }: { user: User }) {
 /** Admins: require two-factor authentication of all seller staff. */
 export function SecurityCard() {
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['security'], queryFn: () => api<SecuritySettings>('/api/security') });
+  const q = useQuery({ queryKey: queryKeys.security, queryFn: api.security.get });
   const save = useMutation({
-    mutationFn: (require: boolean) => api<SecuritySettings>('/api/security', { method: 'PUT', body: { require_two_factor: require } }),
+    mutationFn: (require: boolean) => api.security.setRequireTwoFactor(require),
     onSuccess: (s) => {
-      qc.setQueryData(['security'], s);
-      void qc.invalidateQueries({ queryKey: ['me'] });
+      qc.setQueryData(queryKeys.security, s);
+      void qc.invalidateQueries({ queryKey: queryKeys.me });
     },
   });
   if (q.isPending) return <Loading />;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, screen, within } from '@testing-library/react';
-import type { CustomerDetail } from '../../shared/api/api';
+import type { CustomerDetail } from '../../shared/api';
 import { CustomerPage } from './Customers';
 import { json, refusal, renderRoutes, type Call } from '../../shared/test/testutil';
 

@@ -5,9 +5,9 @@ import { useRef } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Button, Classes, H4, H5, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, STATES, type Customer, type CustomerAdmins, type CustomerDetail, type Page, type Subscription } from '../../shared/api/api';
+import { api, query, queryKeys, type CustomerDetail } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
-import { formatDate, marketplaceName, stateIntent } from '../../shared/format';
+import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { AdminsTable } from '../team/Team';
 
@@ -36,8 +36,8 @@ function CustomerList() {
   const offset = f.num('offset', 0);
   const limit = f.num('limit', 50);
   const list = useQuery({
-    queryKey: ['customers', q, offset, limit],
-    queryFn: () => api<Page<Customer>>('/api/customers' + query({ q, offset: offset || undefined, limit })),
+    queryKey: queryKeys.customers.list(q, offset, limit),
+    queryFn: () => api.customers.list({ q, offset: offset || undefined, limit }),
     placeholderData: keepPreviousData,
   });
   const items = list.data?.items ?? [];
@@ -122,16 +122,16 @@ function CustomerDetail({ id }: { id: number }) {
   const limit = 50;
   // The organisation with its counts; its admins and invitations come from their own page's API.
   const detail = useQuery({
-    queryKey: ['customer', id],
-    queryFn: () => api<{ customer: CustomerDetail }>(`/api/customers/${id}`),
+    queryKey: queryKeys.customers.detail(id),
+    queryFn: () => api.customers.get(id),
   });
   const org = useQuery({
-    queryKey: ['customer-admins', String(id)],
-    queryFn: () => api<CustomerAdmins>('/api/customer-admins' + query({ customer_id: id })),
+    queryKey: queryKeys.customerAdmins(id),
+    queryFn: () => api.customerAdmins.list(id),
   });
   const subs = useQuery({
-    queryKey: ['subscriptions', 'customer', id, state, offset],
-    queryFn: () => api<Page<Subscription>>('/api/subscriptions' + query({ customer: id, state, sort: '-created_at', limit, offset: offset || undefined })),
+    queryKey: queryKeys.subscriptions.ofCustomer(id, state, offset),
+    queryFn: () => api.subscriptions.list({ customer: id, state, sort: '-created_at', limit, offset: offset || undefined }),
     placeholderData: keepPreviousData,
   });
   const items = subs.data?.items ?? [];

@@ -1,29 +1,10 @@
 import { Link } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Card, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, STATES, type User } from '../../shared/api/api';
+import { api, query, queryKeys, type User, type DayCount } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
-import { dayRange, formatDate, marketplaceName, stateIntent } from '../../shared/format';
+import { dayRange, formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import '../subscriptions/SubDash.css';
-
-export interface DayCount {
-  day: string;
-  count: number;
-}
-
-export interface Dashboard {
-  by_state: { marketplace: string; state: string; count: number }[];
-  total: number;
-  customers: number;
-  seats?: { sold: number; assigned: number };
-  created_per_day?: DayCount[];
-  ended_per_day?: DayCount[];
-  recent_events?: { id: number; subscription_id: number; at: string; kind: string; summary: string; to_state: string }[];
-  /** Seller staff only. */
-  inbox_failed?: number;
-  /** Seller staff only. */
-  metering?: { pending: number; expiring: number; accepted: number; failed: number; expired: number; unsealed_usage_hours: number };
-}
 
 const MARKETPLACES = ['aws', 'azure'];
 /** The states that count seats as sold (GET /api/dashboard counts these). */
@@ -81,11 +62,11 @@ function Stat(props: { label: string; value: number | string; to?: string; sub?:
 }
 
 export function DashboardPage() {
-  const me = useQueryClient().getQueryData<{ user: User }>(['me']);
+  const me = useQueryClient().getQueryData<{ user: User }>(queryKeys.me);
   const seller = !!me && me.user.role !== 'customer_admin';
   const q = useQuery({
-    queryKey: ['dashboard'],
-    queryFn: () => api<Dashboard>('/api/dashboard'),
+    queryKey: queryKeys.dashboard,
+    queryFn: () => api.dashboard.get(),
     refetchInterval: 30_000,
   });
   if (q.isPending) return <Loading />;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { MeteringPage, type MeteringRecord } from './Metering';
+import type { MeteringRecord } from '../../shared/api';
+import { MeteringPage } from './Metering';
 import { json, paramsOf, renderRoutes, type Call } from '../../shared/test/testutil';
 
 const record = (over: Partial<MeteringRecord> = {}): MeteringRecord => ({

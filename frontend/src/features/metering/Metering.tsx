@@ -20,35 +20,9 @@ import {
   Tag,
   type Intent,
 } from '@blueprintjs/core';
-import { api, type User } from '../../shared/api/api';
+import { api, queryKeys, type User, type MeteringRecord } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate, marketplaceName } from '../../shared/format';
-
-export interface MeteringRecord {
-  id: number;
-  subscription_id: number;
-  marketplace: 'aws' | 'azure';
-  dimension: string;
-  hour: string;
-  quantity: number;
-  status: string;
-  marketplace_record_id?: string;
-  reason?: string;
-  attempts: number;
-  next_attempt_at: string | null;
-  sent_at: string | null;
-  settled_at: string | null;
-  expiring: boolean;
-}
-
-interface Health {
-  pending: number;
-  expiring: number;
-  accepted: number;
-  failed: number;
-  expired: number;
-  unsealed_usage_hours: number;
-}
 
 const STATUSES = ['pending', 'accepted', 'rejected', 'duplicate', 'conflict', 'expired', 'not_sent_zero', 'not_sent_inactive'];
 
@@ -70,7 +44,7 @@ export function statusIntent(s: string): Intent {
 
 function useCanWrite() {
   const qc = useQueryClient();
-  const me = qc.getQueryData<{ user: User }>(['me']);
+  const me = qc.getQueryData<{ user: User }>(queryKeys.me);
   return me?.user.role === 'admin' || me?.user.role === 'operator';
 }
 
@@ -83,7 +57,7 @@ export function MeteringPage() {
   const [params, setParams] = useSearchParams();
   const [entry, setEntry] = useState(false);
   const canWrite = useCanWrite();
-  const health = useQuery({ queryKey: ['metering-health'], queryFn: () => api<{ health: Health }>('/api/metering/health'), refetchInterval: 15_000 });
+  const health = useQuery({ queryKey: queryKeys.metering.health, queryFn: api.metering.health, refetchInterval: 15_000 });
   const filters = new URLSearchParams();
   for (const k of RECORD_FILTERS) {
     const v = params.get(k);
@@ -175,7 +149,7 @@ export function MeteringPage() {
           </Tag>
         )}
         <ButtonGroup>
-          <a className="bp6-button" data-testid="metering-export" href={'/api/metering/records?' + filters.toString() + (filters.size ? '&' : '') + 'format=csv'} download>
+          <a className="bp6-button" data-testid="metering-export" href={api.metering.recordsCsvUrl(filters)} download>
             Export CSV
           </a>
           {canWrite && <Button icon="add" text="Enter usage" onClick={() => setEntry(true)} />}
@@ -207,16 +181,16 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
   qs.set('limit', String(PAGE));
   qs.set('offset', String(offset));
   const q = useQuery({
-    queryKey: ['metering-records', qs.toString()],
-    queryFn: () => api<{ items: MeteringRecord[]; total: number }>('/api/metering/records?' + qs.toString()),
+    queryKey: queryKeys.metering.records.page(qs.toString()),
+    queryFn: () => api.metering.records(qs),
     placeholderData: keepPreviousData,
   });
   const retry = useMutation({
-    mutationFn: (ids: number[]) => api<{ retried: number }>('/api/metering/records/retry', { method: 'POST', body: { ids } }),
+    mutationFn: (ids: number[]) => api.metering.retry(ids),
     onSuccess: () => {
       setSelected(new Set());
-      void qc.invalidateQueries({ queryKey: ['metering-records'] });
-      void qc.invalidateQueries({ queryKey: ['metering-health'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.metering.records.all });
+      void qc.invalidateQueries({ queryKey: queryKeys.metering.health });
     },
   });
   if (q.isPending) return <Loading />;
@@ -324,18 +298,15 @@ function UsageEntryDialog({ onClose, subscription }: { onClose: () => void; subs
   const [at, setAt] = useState('');
   const save = useMutation({
     mutationFn: () =>
-      api('/api/metering/usage', {
-        method: 'POST',
-        body: {
-          subscription_id: Number(sub),
-          dimension: dim,
-          quantity: qty,
-          ...(at ? { timestamp: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
-        },
+      api.metering.enterUsage({
+        subscription_id: Number(sub),
+        dimension: dim,
+        quantity: qty,
+        ...(at ? { timestamp: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
       }),
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['metering-health'] });
-      void qc.invalidateQueries({ queryKey: ['usage'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.metering.health });
+      void qc.invalidateQueries({ queryKey: queryKeys.usage.all });
       onClose();
     },
   });
@@ -369,11 +340,6 @@ function UsageEntryDialog({ onClose, subscription }: { onClose: () => void; subs
   );
 }
 
-interface Series {
-  granularity: 'hour' | 'day';
-  series: Record<string, { at: string; quantity: number }[]>;
-}
-
 // SubscriptionMetering is the subscription page's Metering tab.
 export function SubscriptionMetering({ id }: { id: number }) {
   const [day, setDay] = useState(false);
@@ -381,8 +347,8 @@ export function SubscriptionMetering({ id }: { id: number }) {
   const [entry, setEntry] = useState(false);
   const canWrite = useCanWrite();
   const q = useQuery({
-    queryKey: ['usage', id, day],
-    queryFn: () => api<Series>(`/api/subscriptions/${id}/usage?granularity=${day ? 'day' : 'hour'}`),
+    queryKey: queryKeys.subscription.usage(id, day),
+    queryFn: () => api.subscriptions.usage(id, day ? 'day' : 'hour'),
   });
   return (
     <div>

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import type { InboxMessage, Role } from '../../shared/api/api';
+import type { InboxMessage, Role } from '../../shared/api';
 import { NotificationsPage } from './Notifications';
 import { json, paramsOf, refusal, renderRoutes, type Call } from '../../shared/test/testutil';
 

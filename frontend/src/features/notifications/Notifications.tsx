@@ -8,7 +8,7 @@ import { useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
-import { api, query, type InboxMessage, type Page } from '../../shared/api/api';
+import { api, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate, marketplaceName } from '../../shared/format';
 import { CopyButton, FilterText, RequireRole, SELLER, TimeRange, useMe, useRowKeys, useUrlFilters, WRITERS } from '../../shared/components/common';
@@ -69,8 +69,8 @@ function Inbox() {
   const limit = f.num('limit', 50);
   const offset = f.num('offset', 0);
   const list = useQuery({
-    queryKey: ['inbox', values, limit, offset],
-    queryFn: () => api<Page<InboxMessage>>('/api/inbox' + query({ ...values, limit, offset: offset || undefined })),
+    queryKey: queryKeys.inbox.list(values, limit, offset),
+    queryFn: () => api.inbox.list({ ...values, limit, offset: offset || undefined }),
     placeholderData: keepPreviousData,
   });
   const items = list.data?.items ?? [];
@@ -207,14 +207,14 @@ export function InboxDetail({ id }: { id: number }) {
   const me = useMe();
   const canReplay = !!me && WRITERS.includes(me.role);
   const [confirm, setConfirm] = useState(false);
-  const q = useQuery({ queryKey: ['inbox-message', id], queryFn: () => api<{ message: InboxMessage }>('/api/inbox/' + id) });
+  const q = useQuery({ queryKey: queryKeys.inbox.message(id), queryFn: () => api.inbox.get(id) });
   const replay = useMutation({
-    mutationFn: () => api<{ message: InboxMessage }>(`/api/inbox/${id}/replay`, { method: 'POST' }),
+    mutationFn: () => api.inbox.replay(id),
     onSuccess: (res) => {
-      qc.setQueryData(['inbox-message', id], res);
+      qc.setQueryData(queryKeys.inbox.message(id), res);
       setConfirm(false);
-      void qc.invalidateQueries({ queryKey: ['inbox'] });
-      if (res.message.subscription_id) void qc.invalidateQueries({ queryKey: ['subscription'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.inbox.all });
+      if (res.message.subscription_id) void qc.invalidateQueries({ queryKey: queryKeys.subscription.all });
     },
     onError: () => setConfirm(false),
   });

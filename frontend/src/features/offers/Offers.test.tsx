@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import type { Role } from '../../shared/api/api';
-import { OffersPage, type OfferFull, type PlanFull } from './Offers';
+import type { Role, OfferFull, PlanFull } from '../../shared/api';
+import { OffersPage } from './Offers';
 import { json, refusal, renderRoutes, type Call } from '../../shared/test/testutil';
 
 const plan = (over: Partial<PlanFull> = {}): PlanFull => ({

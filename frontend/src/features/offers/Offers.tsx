@@ -24,35 +24,11 @@ import {
   Switch,
   Tag,
 } from '@blueprintjs/core';
-import { api, ApiError, type Offer, type OverQuantityPolicy, type Plan } from '../../shared/api/api';
+import { api, queryKeys, ApiError, type OverQuantityPolicy, type Dimension, type PlanFull, type OfferFull } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { marketplaceName } from '../../shared/format';
 import { ADMINS, fieldError, RequireRole, SELLER, useMe } from '../../shared/components/common';
 import { consequences, PlanSeatsDialog, PlanSeatSummary } from './PlanSeats';
-
-export interface Dimension {
-  key: string;
-  name: string;
-  unit: string;
-  metered?: boolean;
-}
-
-/** A plan as GET /api/offers returns it. */
-export interface PlanFull extends Plan {
-  dimensions: Dimension[];
-  /** Learned from Microsoft at a purchase (not in the catalog before); saving the plan marks it reviewed. */
-  needs_review: boolean;
-  reject_plan_change: boolean;
-  reject_quantity_change: boolean;
-  min_quantity: number;
-  max_quantity: number;
-}
-
-export interface OfferFull extends Offer {
-  marketplace: 'aws' | 'azure';
-  contract: boolean;
-  plans: PlanFull[];
-}
 
 export const ACTIVATION: Record<string, { label: string; help: string }> = {
   automatic: { label: 'Automatic', help: 'activated as soon as the buyer arrives from the marketplace' },
@@ -79,7 +55,7 @@ function Offers() {
   const me = useMe();
   const admin = !!me && ADMINS.includes(me.role);
   const [editing, setEditing] = useState<Editing>(null);
-  const q = useQuery({ queryKey: ['offers'], queryFn: () => api<{ items: OfferFull[] }>('/api/offers') });
+  const q = useQuery({ queryKey: queryKeys.offers, queryFn: api.offers.list });
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
   return (
@@ -239,9 +215,9 @@ export function OfferDialog({ offer, onClose }: { offer?: OfferFull; onClose: ()
   const changes = Object.keys(body()).length;
   const save = useMutation({
     mutationFn: () =>
-      offer ? api<{ offer: OfferFull }>('/api/offers/' + offer.id, { method: 'PATCH', body: body() }) : api<{ offer: OfferFull }>('/api/offers', { method: 'POST', body: body() }),
+      offer ? api.offers.update(offer.id, body()) : api.offers.create(body()),
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['offers'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.offers });
       onClose();
     },
   });
@@ -410,10 +386,10 @@ export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: 
   const save = useMutation({
     mutationFn: () =>
       plan
-        ? api<{ plan: PlanFull }>('/api/plans/' + plan.id, { method: 'PATCH', body: changed })
-        : api<{ plan: PlanFull }>(`/api/offers/${offer.id}/plans`, { method: 'POST', body: { plan_id: v.plan_id.trim(), ...full } }),
+        ? api.offers.updatePlan(plan.id, changed)
+        : api.offers.createPlan(offer.id, { plan_id: v.plan_id.trim(), ...full }),
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['offers'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.offers });
       onClose();
     },
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { Offer, Plan, Role } from '../../shared/api/api';
+import type { Offer, Plan, Role } from '../../shared/api';
 import { OffersPage } from './Offers';
 
 function json(status: number, body: unknown) {

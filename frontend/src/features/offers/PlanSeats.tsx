@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, FormGroup, HTMLSelect, Switch, Tag } from '@blueprintjs/core';
-import { api, type OverQuantityPolicy, type Plan, type PlanSeatPolicies } from '../../shared/api/api';
+import { api, queryKeys, type Plan, type OverQuantityPolicy, type PlanSeatPolicies } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 
 export const policyLabel: Record<OverQuantityPolicy, string> = {
@@ -76,12 +76,9 @@ export function PlanSeatsDialog({ plan, onClose }: { plan: Plan; onClose: () => 
   const effects = consequences(before, v);
   const save = useMutation({
     mutationFn: () =>
-      api<{ plan: Plan }>(`/api/plans/${plan.id}/seats`, {
-        method: 'PATCH',
-        body: Object.fromEntries(changed.map((k) => [k, v[k]])),
-      }),
+      api.offers.updatePlanSeats(plan.id, Object.fromEntries(changed.map((k) => [k, v[k]]))),
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['offers'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.offers });
       onClose();
     },
   });

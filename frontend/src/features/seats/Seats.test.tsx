@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { Seat, SeatImportResult, SeatSummary } from '../../shared/api/api';
+import type { Seat, SeatImportResult, SeatSummary } from '../../shared/api';
 import { SeatsTab } from './Seats';
 import { SubscriptionPage } from '../subscriptions/Subscription';
 

@@ -22,7 +22,7 @@ import {
   Tag,
   TextArea,
 } from '@blueprintjs/core';
-import { api, ApiError, query, type Seat, type SeatImportResult, type SeatList, type SeatSummary } from '../../shared/api/api';
+import { api, queryKeys, ApiError, type SeatSummary, type Seat, type SeatImportResult } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 
@@ -31,8 +31,8 @@ export const SEAT_PAGE = 50;
 /** The seats request the subscription page and the Seats tab share. */
 export function seatsQuery(id: string, q: string, offset: number) {
   return {
-    queryKey: ['seats', id, q, offset],
-    queryFn: () => api<SeatList>(`/api/subscriptions/${id}/seats` + query({ q, limit: SEAT_PAGE, offset })),
+    queryKey: queryKeys.seats.page(id, q, offset),
+    queryFn: () => api.seats.list(id, { q, limit: SEAT_PAGE, offset }),
   };
 }
 
@@ -73,16 +73,16 @@ export function SeatsTab({ id }: { id: string }) {
   }, [text]);
 
   const list = useQuery({ ...seatsQuery(id, q, offset), placeholderData: keepPreviousData });
-  const refresh = () => qc.invalidateQueries({ queryKey: ['seats', id] });
+  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.seats.of(id) });
 
   const release = useMutation({
     mutationFn: (seats: Seat[]) =>
       seats.length === 1
-        ? api<{ summary: SeatSummary }>(`/api/subscriptions/${id}/seats/${seats[0].id}`, { method: 'DELETE' })
-        : api<{ released: number; summary: SeatSummary }>(`/api/subscriptions/${id}/seats/release`, {
-            method: 'POST',
-            body: { ids: seats.map((s) => s.id) },
-          }),
+        ? api.seats.release(id, seats[0].id)
+        : api.seats.releaseMany(
+            id,
+            seats.map((s) => s.id),
+          ),
     onSuccess: () => {
       setSelected([]);
       void refresh();
@@ -146,7 +146,7 @@ export function SeatsTab({ id }: { id: string }) {
           style={{ width: 300 }}
           aria-label="Search seats"
         />
-        <AnchorButton icon="download" text="Export CSV" href={`/api/subscriptions/${id}/seats/export`} />
+        <AnchorButton icon="download" text="Export CSV" href={api.seats.exportUrl(id)} />
         {manage && <Button icon="import" text="Import…" onClick={() => setImporting(true)} />}
         {manage && (
           <Button
@@ -290,7 +290,7 @@ function AssignForm({ id, summary, onAssigned }: { id: string; summary: SeatSumm
   const [user, setUser] = useState('');
   const [name, setName] = useState('');
   const assign = useMutation({
-    mutationFn: () => api<{ seat: Seat; summary: SeatSummary }>(`/api/subscriptions/${id}/seats`, { method: 'POST', body: { user: user.trim(), name: name.trim() } }),
+    mutationFn: () => api.seats.assign(id, { user: user.trim(), name: name.trim() }),
     onSuccess: () => {
       setUser('');
       setName('');
@@ -342,11 +342,7 @@ function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: () => v
   const [applied, setApplied] = useState<SeatImportResult | null>(null);
   const run = useMutation({
     mutationFn: (apply: boolean) =>
-      api<SeatImportResult>(`/api/subscriptions/${id}/seats/import` + query({ mode, apply: String(apply) }), {
-        method: 'POST',
-        body: text,
-        contentType: 'text/csv',
-      }),
+      api.seats.import(id, text, mode, apply),
     onSuccess: (r, apply) => {
       if (apply) {
         setApplied(r);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, screen, within } from '@testing-library/react';
-import type { Role } from '../../shared/api/api';
-import { connectionState, SettingsPage, type SystemInfo } from './Settings';
+import type { Role, SystemInfo } from '../../shared/api';
+import { connectionState, SettingsPage } from './Settings';
 import { json, renderRoutes } from '../../shared/test/testutil';
 
 const system: SystemInfo = {

@@ -3,45 +3,12 @@
 // the sandbox's buyer pages, Microsoft reconciliation and the API keys.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Button, Callout, Card, Classes, H4, H5, Tag } from '@blueprintjs/core';
-import { api } from '../../shared/api/api';
+import { api, queryKeys, type Connection } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ApiKeys } from '../apikeys/ApiKeys';
 import { SecurityCard, TwoFactorCard } from '../auth/TwoFactor';
 import { CopyButton, useMe, WRITERS } from '../../shared/components/common';
-
-export interface Connection {
-  last_success_at: string | null;
-  last_error_at: string | null;
-  last_error: string;
-  last_call: string;
-}
-
-export interface SystemInfo {
-  version: string;
-  sandbox: boolean;
-  database: string;
-  base_url: string;
-  aws: { configured: boolean; registration_url: string; connection?: Connection };
-  microsoft: {
-    configured: boolean;
-    api_url?: string;
-    tenant_id?: string;
-    client_id?: string;
-    landing_url?: string;
-    webhook_url?: string;
-    webhook_auth?: string;
-    connection?: Connection;
-  };
-}
-
-interface ReconcileReport {
-  seen: number;
-  repaired: number;
-  failed: number;
-  started_at: string;
-  finished_at: string;
-}
 
 /** How long ago, roughly. */
 export function ago(iso: string | null | undefined, now = Date.now()): string {
@@ -68,9 +35,9 @@ export function SettingsPage() {
   const me = useMe();
   const seller = me?.role !== 'customer_admin';
   const canWrite = !!me && WRITERS.includes(me.role);
-  const q = useQuery({ queryKey: ['system'], queryFn: () => api<SystemInfo>('/api/system'), refetchInterval: seller ? 30_000 : false });
+  const q = useQuery({ queryKey: queryKeys.system, queryFn: api.system.get, refetchInterval: seller ? 30_000 : false });
   const reconcile = useMutation({
-    mutationFn: () => api<{ report: ReconcileReport }>('/api/azure/reconcile', { method: 'POST' }),
+    mutationFn: () => api.system.reconcileAzure(),
     onSuccess: () => void q.refetch(),
   });
   if (q.isPending) return <Loading />;

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { FormGroup, HTMLSelect, HTMLTable, NumericInput, Tag } from '@blueprintjs/core';
-import { api, type AzureOperation, type SeatSummary, type Subscription } from '../../shared/api/api';
+import { api, queryKeys, type Subscription, type AzureOperation, type SeatSummary } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ActionDialog } from './SubDialog';
@@ -11,18 +11,9 @@ import { operationIntent } from './SubTimeline';
 // activation is asynchronous at Microsoft: the API answers 202 with the
 // operation, and its progress shows in the subscription's operations.
 
-export interface AvailablePlan {
-  plan_id: string;
-  name: string;
-  per_seat: boolean;
-  min_quantity: number;
-  max_quantity: number;
-  private: boolean;
-}
-
 export const azurePlansQuery = (id: number) => ({
-  queryKey: ['azure-plans', id],
-  queryFn: () => api<{ plans: AvailablePlan[] }>(`/api/subscriptions/${id}/azure/plans`),
+  queryKey: queryKeys.subscription.azurePlans(id),
+  queryFn: () => api.subscriptions.azurePlans(id),
   staleTime: 60_000,
 });
 
@@ -79,7 +70,7 @@ type Started = (op: AzureOperation) => void;
 function useChange(s: Subscription, onStarted: Started, onClose: () => void) {
   return useMutation({
     mutationFn: (body: { action: string; plan_id?: string; quantity?: number }) =>
-      api<{ operation: AzureOperation }>(`/api/subscriptions/${s.id}/azure/change`, { method: 'POST', body }),
+      api.subscriptions.azureChange(s.id, body),
     onSuccess: (res) => {
       onStarted(res.operation);
       onClose();
@@ -89,7 +80,7 @@ function useChange(s: Subscription, onStarted: Started, onClose: () => void) {
 
 export function ActivateDialog({ s, onDone, onClose }: { s: Subscription; onDone: () => void; onClose: () => void }) {
   const activate = useMutation({
-    mutationFn: () => api<{ subscription: Subscription }>(`/api/subscriptions/${s.id}/azure/activate`, { method: 'POST' }),
+    mutationFn: () => api.subscriptions.azureActivate(s.id),
     onSuccess: () => {
       onDone();
       onClose();

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, ProgressBar } from '@blueprintjs/core';
-import { api, query, type AzureOperation, type InboxMessage, type Page, type Role, type SeatSummary, type Subscription, type User } from '../../shared/api/api';
+import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatSummary } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, UnsubscribeDialog } from './AzurePanel';
@@ -13,7 +13,7 @@ export const AWS_PORTAL = 'https://aws.amazon.com/marketplace/management/';
 
 /** The signed-in user's role (App loads it before any page). */
 export function useRole(): Role | undefined {
-  return useQueryClient().getQueryData<{ user: User }>(['me'])?.user.role;
+  return useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user.role;
 }
 
 /** Who may act on subscriptions: admins and operators. */
@@ -37,7 +37,7 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
   // Operations started from this page: their outcome shows when they finish.
   const [watched, setWatched] = useState<string[]>([]);
   const [activated, setActivated] = useState(false);
-  const refresh = () => qc.invalidateQueries({ queryKey: ['subscription', String(s.id)] });
+  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.subscription.detail(s.id) });
   const started = (op: AzureOperation) => {
     setWatched((w) => [op.operation_id, ...w]);
     void refresh();
@@ -45,8 +45,8 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
 
   // The newest failed inbound message of this subscription, to replay.
   const failed = useQuery({
-    queryKey: ['inbox', 'failed-of', s.id],
-    queryFn: () => api<Page<InboxMessage>>('/api/inbox' + query({ subscription: s.id, status: 'failed', limit: 1 })),
+    queryKey: queryKeys.inbox.failedOf(s.id),
+    queryFn: () => api.inbox.list({ subscription: s.id, status: 'failed', limit: 1 }),
     enabled: act,
   });
   const lastFailed = failed.data?.items[0];
@@ -55,12 +55,12 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
   const replayable = !!lastFailed && refused === null;
   const [replayed, setReplayed] = useState<InboxMessage | null>(null);
   const replay = useMutation({
-    mutationFn: (id: number) => api<{ message: InboxMessage }>(`/api/inbox/${id}/replay`, { method: 'POST' }),
+    mutationFn: (id: number) => api.inbox.replay(id),
     onSuccess: (res) => {
       setReplayed(res.message);
       setDialog(null);
       void refresh();
-      void qc.invalidateQueries({ queryKey: ['inbox'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.inbox.all });
     },
   });
 

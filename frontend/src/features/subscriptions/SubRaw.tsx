@@ -1,20 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { Button, Tag } from '@blueprintjs/core';
-import { api, type InboxMessage } from '../../shared/api/api';
+import { api, queryKeys } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate, marketplaceName } from '../../shared/format';
 import { pretty } from './SubTimeline';
-
-interface Raw {
-  marketplace: 'aws' | 'azure';
-  source: string;
-  /** Microsoft: its Get subscription answer. */
-  record?: unknown;
-  read_at?: string;
-  /** AWS: the stored messages, newest first, with their bodies. */
-  messages?: InboxMessage[];
-}
 
 /** A stored body, pretty: JSON indented, SNS's double-encoded Message decoded. */
 export function prettyBody(body: string | undefined): string {
@@ -36,7 +26,7 @@ export function prettyBody(body: string | undefined): string {
 
 /** The Raw tab: the marketplace's own record of the subscription (seller staff). */
 export function SubRaw({ id }: { id: number }) {
-  const q = useQuery({ queryKey: ['subscription-raw', id], queryFn: () => api<Raw>(`/api/subscriptions/${id}/raw`), staleTime: 0 });
+  const q = useQuery({ queryKey: queryKeys.subscription.raw(id), queryFn: () => api.subscriptions.raw(id), staleTime: 0 });
   return (
     <div className="sub-raw">
       <div className="sub-tl-controls">

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
-import type { AzureOperation, TimelineEntry } from '../../shared/api/api';
-import { mergeTimeline, Timeline, TimelineTab, type AuditEntry } from './SubTimeline';
+import type { AzureOperation, TimelineEntry, AuditEntry } from '../../shared/api';
+import { mergeTimeline, Timeline, TimelineTab } from './SubTimeline';
 
 const ev = (id: number, at: string, kind: string, extra: Partial<TimelineEntry> = {}): TimelineEntry => ({
   id, at, kind, source: 'aws_sqs', summary: kind + ' happened', from_state: 'active', to_state: 'active', actor: 'system', payload: { kind },

@@ -1,24 +1,8 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { Button, ButtonGroup, Tag, type Intent } from '@blueprintjs/core';
-import type { AzureOperation, TimelineEntry } from '../../shared/api/api';
+import type { AuditEntry, AzureOperation, TimelineEntry } from '../../shared/api';
 import { formatDate, stateIntent } from '../../shared/format';
-
-/** An audit log entry about the subscription (seller staff see them). */
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target_type: string;
-  target_id: string;
-  /** JSON text, or empty. */
-  before: string;
-  /** JSON text, or empty. */
-  after: string;
-  request_id: string;
-  ip: string;
-}
 
 /** One line of the merged timeline. */
 export type MergedEntry =

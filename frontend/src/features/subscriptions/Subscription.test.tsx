@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { AzureOperation, FreeTrial, Role, Subscription } from '../../shared/api/api';
+import type { AzureOperation, FreeTrial, Role, Subscription } from '../../shared/api';
 import { freeTrialText, SubscriptionPage } from './Subscription';
 import { AWS_PORTAL } from './SubActions';
 

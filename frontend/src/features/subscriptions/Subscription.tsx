@@ -2,31 +2,16 @@ import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, type Agreement, type AWSMeteringIdentity, type AzureOperation, type Entitlement, type FreeTrial, type SeatSummary, type Subscription, type TimelineEntry } from '../../shared/api/api';
+import { api, queryKeys, type AWSMeteringIdentity, type Entitlement, type Agreement, type FreeTrial, type SeatSummary, type SubscriptionDetail } from '../../shared/api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from '../metering/Metering';
 import { SeatsTab, seatsQuery } from '../seats/Seats';
 import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
-import { mergeTimeline, Timeline, TimelineTab, type AuditEntry, type TimelineFilter } from './SubTimeline';
+import { mergeTimeline, Timeline, TimelineTab, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate, marketplaceName, stateIntent, termUnit } from '../../shared/format';
 import './SubDash.css';
-
-export interface SubscriptionDetail {
-  subscription: Subscription;
-  timeline: TimelineEntry[];
-  entitlements: Entitlement[];
-  agreements: Agreement[];
-  operations: AzureOperation[];
-  seats?: SeatSummary | null;
-  /** AWS only: the identity usage is metered under. */
-  aws_metering_identity?: AWSMeteringIdentity | null;
-  /** Seller staff only. */
-  audit?: AuditEntry[];
-  /** AWS only: the free trial from the agreement's terms. */
-  free_trial?: FreeTrial | null;
-}
 
 /** The Overview's free-trial line: "Free trial until <date>" when AWS's terms say so. */
 export function freeTrialText(ft: FreeTrial): string {
@@ -58,8 +43,8 @@ export function SubscriptionPage() {
   // page of seats is what the Seats tab shows first, so it is fetched once.
   const seats = useQuery({ ...seatsQuery(id, '', 0), enabled: id !== '' });
   const q = useQuery({
-    queryKey: ['subscription', id],
-    queryFn: () => api<SubscriptionDetail>('/api/subscriptions/' + id),
+    queryKey: queryKeys.subscription.detail(id),
+    queryFn: () => api.subscriptions.get(id),
     // While a Microsoft operation runs, follow its progress.
     refetchInterval: (query) => ((query.state.data?.operations ?? []).some((o) => o.finished_at === null) ? POLL_MS : false),
   });

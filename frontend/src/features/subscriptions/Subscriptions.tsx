@@ -3,9 +3,9 @@ import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type VisibilityState } from '@tanstack/react-table';
 import { AnchorButton, Button, Callout, Checkbox, H4, HTMLSelect, Icon, InputGroup, Menu, MenuDivider, MenuItem, PopoverNext, Tag } from '@blueprintjs/core';
-import { api, query, STATES, type Offer, type Page, type Subscription } from '../../shared/api/api';
+import { api, queryKeys, type Subscription } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
-import { formatDate, marketplaceName, stateIntent } from '../../shared/format';
+import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import {
   clickSort,
   COLUMNS,
@@ -139,10 +139,10 @@ export function SubscriptionsPage() {
   }, [text]);
 
   const listKey = JSON.stringify([filters, sort]);
-  const offers = useQuery({ queryKey: ['offers'], queryFn: () => api<{ items: Offer[] }>('/api/offers'), staleTime: 60_000 });
+  const offers = useQuery({ queryKey: queryKeys.offers, queryFn: api.offers.list, staleTime: 60_000 });
   const list = useInfiniteQuery({
-    queryKey: ['subscriptions', filters, sort],
-    queryFn: ({ pageParam }) => api<Page<Subscription>>('/api/subscriptions' + query({ ...filters, sort, limit: PAGE_SIZE, cursor: pageParam })),
+    queryKey: queryKeys.subscriptions.list(filters, sort),
+    queryFn: ({ pageParam }) => api.subscriptions.list({ ...filters, sort, limit: PAGE_SIZE, cursor: pageParam }),
     initialPageParam: '',
     getNextPageParam: (last) => last.next_cursor || undefined,
     placeholderData: keepPreviousData,
@@ -308,7 +308,7 @@ export function SubscriptionsPage() {
   const planOptions = offerList.filter((o) => !offer || String(o.id) === offer).flatMap((o) => o.plans.map((p) => ({ ...p, offer: o.name })));
   const filtered = FILTER_PARAMS.some((k) => filters[k]);
   const currentView = views.find((v) => v.params === viewQuery(params));
-  const csv = '/api/subscriptions' + query({ ...filters, sort, format: 'csv' });
+  const csv = api.subscriptions.csvUrl({ ...filters, sort });
 
   const headerClick = (field: string, e: React.MouseEvent) => {
     const next = formatSort(clickSort(sortKeys, field, e.shiftKey));

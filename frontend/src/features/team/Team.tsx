@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Classes, H4, H5, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
-import { api, query, type AdminInvite, type CustomerAdmins, type User } from '../../shared/api/api';
+import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 
@@ -19,24 +19,21 @@ function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'succe
 export function TeamPage() {
   const { id } = useParams();
   const qc = useQueryClient();
-  const me = qc.getQueryData<{ user: User }>(['me'])?.user;
+  const me = qc.getQueryData<{ user: User }>(queryKeys.me)?.user;
   const seller = me?.role !== 'customer_admin';
   const canManage = me?.role === 'admin' || me?.role === 'operator' || me?.role === 'customer_admin';
   const customerId = seller ? id : undefined;
-  const key = ['customer-admins', customerId ?? 'own'];
+  const key = queryKeys.customerAdmins(customerId);
   const q = useQuery({
     queryKey: key,
-    queryFn: () => api<CustomerAdmins>('/api/customer-admins' + query({ customer_id: customerId })),
+    queryFn: () => api.customerAdmins.list(customerId),
   });
   const [email, setEmail] = useState('');
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const [copied, setCopied] = useState(false);
   const invite = useMutation({
     mutationFn: () =>
-      api<{ invite: AdminInvite; url: string }>('/api/customer-admins/invites', {
-        method: 'POST',
-        body: customerId ? { email: email.trim(), customer_id: Number(customerId) } : { email: email.trim() },
-      }),
+      api.customerAdmins.invite(customerId ? { email: email.trim(), customer_id: Number(customerId) } : { email: email.trim() }),
     onSuccess: (r) => {
       setLink({ email: r.invite.email, url: r.url });
       setCopied(false);
@@ -45,7 +42,7 @@ export function TeamPage() {
     },
   });
   const revoke = useMutation({
-    mutationFn: (inviteId: number) => api<{ invite: AdminInvite }>(`/api/customer-admins/invites/${inviteId}/revoke`, { method: 'POST' }),
+    mutationFn: (inviteId: number) => api.customerAdmins.revokeInvite(inviteId),
     onSuccess: () => qc.invalidateQueries({ queryKey: key }),
   });
 

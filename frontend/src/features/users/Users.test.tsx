@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import type { Role, User, UserInvite } from '../../shared/api/api';
+import type { Role, User, UserInvite } from '../../shared/api';
 import { UsersPage, inviteState } from './Users';
 import { json, refusal, renderRoutes, type Call } from '../../shared/test/testutil';
 

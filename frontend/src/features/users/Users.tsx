@@ -25,7 +25,7 @@ import {
   RadioGroup,
   Tag,
 } from '@blueprintjs/core';
-import { api, ApiError, type Role, type User, type UserInvite } from '../../shared/api/api';
+import { api, queryKeys, ApiError, type Role, type User, type UserInvite } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ADMINS, CopyButton, FilterText, RequireRole, fieldError, useMe, useUrlFilters } from '../../shared/components/common';
@@ -63,9 +63,9 @@ function Users() {
   const [resetting, setResetting] = useState<User | null>(null);
   const [refusal, setRefusal] = useState<{ user: User; what: string; error: unknown } | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const q = useQuery({ queryKey: ['users'], queryFn: () => api<{ items: User[] }>('/api/users') });
+  const q = useQuery({ queryKey: queryKeys.users, queryFn: api.users.list });
   const update = useMutation({
-    mutationFn: (p: NonNullable<Pending>) => api<{ user: User }>('/api/users/' + p.user.id, { method: 'PATCH', body: p.change }),
+    mutationFn: (p: NonNullable<Pending>) => api.users.update(p.user.id, p.change),
     onMutate: () => {
       setRefusal(null);
       setDone(null);
@@ -73,7 +73,7 @@ function Users() {
     onSuccess: (r, p) => {
       setPending(null);
       setDone(`${r.user.email}: ${describe(p.change)}.`);
-      void qc.invalidateQueries({ queryKey: ['users'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.users });
     },
     onError: (error, p) => {
       setPending(null);
@@ -82,7 +82,7 @@ function Users() {
   });
   // A new one-time password: the old one stops working and every session ends (POST /api/users/:id/reset-password).
   const reset = useMutation({
-    mutationFn: (u: User) => api<{ user: User; password: string }>(`/api/users/${u.id}/reset-password`, { method: 'POST' }),
+    mutationFn: (u: User) => api.users.resetPassword(u.id),
     onMutate: () => {
       setRefusal(null);
       setDone(null);
@@ -92,7 +92,7 @@ function Users() {
       setResetting(null);
       // The list has the user's name and organisation; the answer has the new password.
       setCreated({ user: { ...u, ...r.user }, password: r.password, reset: true });
-      void qc.invalidateQueries({ queryKey: ['users'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.users });
     },
     onError: (error, u) => {
       setResetting(null);
@@ -101,8 +101,8 @@ function Users() {
   });
   // Two-factor reset for someone who lost the phone and the recovery codes (POST /api/users/:id/reset-2fa).
   const resetTwoFactor = useMutation({
-    mutationFn: (u: User) => api<{ user: User }>(`/api/users/${u.id}/reset-2fa`, { method: 'POST' }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['users'] }),
+    mutationFn: (u: User) => api.users.resetTwoFactor(u.id),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: queryKeys.users }),
     onError: (error, u) => setRefusal({ user: u, what: 'two-factor reset', error }),
   });
   const users = q.data?.items ?? [];
@@ -331,7 +331,7 @@ function Users() {
             setDone(null);
             setRefusal(null);
             setCreated({ ...r, reset: false });
-            void qc.invalidateQueries({ queryKey: ['users'] });
+            void qc.invalidateQueries({ queryKey: queryKeys.users });
           }}
         />
       )}
@@ -425,7 +425,7 @@ function AddUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated:
   const [name, setName] = useState('');
   const [role, setRole] = useState<SellerRole>('viewer');
   const create = useMutation({
-    mutationFn: () => api<{ user: User; password: string }>('/api/users', { method: 'POST', body: { email: email.trim(), name: name.trim(), role } }),
+    mutationFn: () => api.users.create({ email: email.trim(), name: name.trim(), role }),
     onSuccess: onCreated,
   });
   return (
@@ -492,23 +492,23 @@ const article = (role: SellerRole) => (role === 'viewer' ? 'a' : 'an');
 /** The staff invitations (GET /api/users/invites, newest first), with Revoke for pending ones. */
 function Invitations({ filter }: { filter: string }) {
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['user-invites'], queryFn: () => api<{ items: UserInvite[] }>('/api/users/invites') });
+  const q = useQuery({ queryKey: queryKeys.userInvites, queryFn: api.users.invites });
   const [revoking, setRevoking] = useState<UserInvite | null>(null);
   const [outcome, setOutcome] = useState<{ invite: UserInvite; error?: unknown } | null>(null);
   const revoke = useMutation({
-    mutationFn: (i: UserInvite) => api<{ invite: UserInvite }>(`/api/users/invites/${i.id}/revoke`, { method: 'POST' }),
+    mutationFn: (i: UserInvite) => api.users.revokeInvite(i.id),
     onMutate: () => setOutcome(null),
     onSuccess: (r, i) => {
       setRevoking(null);
       setOutcome({ invite: { ...i, ...r.invite } });
-      void qc.invalidateQueries({ queryKey: ['user-invites'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.userInvites });
     },
     onError: (error, i) => {
       setRevoking(null);
       setOutcome({ invite: i, error });
       // Accepted meanwhile (409) or gone (404): show where it stands now.
-      void qc.invalidateQueries({ queryKey: ['user-invites'] });
-      void qc.invalidateQueries({ queryKey: ['users'] });
+      void qc.invalidateQueries({ queryKey: queryKeys.userInvites });
+      void qc.invalidateQueries({ queryKey: queryKeys.users });
     },
   });
   const now = new Date();
@@ -638,11 +638,8 @@ function InviteDialog({ onClose }: { onClose: () => void }) {
   const [role, setRole] = useState<SellerRole>('viewer');
   const create = useMutation({
     mutationFn: () =>
-      api<{ invite: UserInvite; url: string }>('/api/users/invites', {
-        method: 'POST',
-        body: { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), role },
-      }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['user-invites'] }),
+      api.users.invite({ email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), role }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: queryKeys.userInvites }),
   });
   const made = create.data;
   const message = create.error instanceof ApiError ? create.error.message : undefined;

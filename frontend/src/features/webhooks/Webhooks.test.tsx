@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { WebhookDelivery, WebhookEndpoint } from '../../shared/api/api';
+import type { WebhookDelivery, WebhookEndpoint } from '../../shared/api';
 import { pollEvery, WebhooksPage } from './Webhooks';
 import { json, mockFetch } from '../../shared/test/testutil';
 

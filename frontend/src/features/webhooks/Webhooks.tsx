@@ -20,18 +20,12 @@ import {
   Tag,
   type Intent,
 } from '@blueprintjs/core';
-import { api, query, type DeliveryStatus, type TypeInfo, type WebhookDelivery, type WebhookEndpoint } from '../../shared/api/api';
+import { api, queryKeys, type TypeInfo, type WebhookEndpoint, type DeliveryStatus, type WebhookDelivery } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
 
-interface WebhookList {
-  items: WebhookEndpoint[];
-  event_types: TypeInfo[];
-}
-
-const LIST_KEY = ['webhooks'];
-const listQuery = { queryKey: LIST_KEY, queryFn: () => api<WebhookList>('/api/webhooks') };
+const listQuery = { queryKey: queryKeys.webhooks, queryFn: api.webhooks.list };
 export const DELIVERY_PAGE = 50;
 const TEST_EVENT = 'webhook.test';
 
@@ -160,8 +154,8 @@ function EndpointActions(props: { ep: WebhookEndpoint; eventTypes: TypeInfo[]; o
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const refresh = () => {
-    void qc.invalidateQueries({ queryKey: LIST_KEY });
-    void qc.invalidateQueries({ queryKey: ['webhook-deliveries', ep.id] });
+    void qc.invalidateQueries({ queryKey: queryKeys.webhooks });
+    void qc.invalidateQueries({ queryKey: queryKeys.webhookDeliveries.of(ep.id) });
   };
   const act = useMutation({
     mutationFn: (what: 'enable' | 'disable' | 'rotate' | 'delete'): Promise<{ endpoint: WebhookEndpoint; secret?: string } | undefined> => {
@@ -169,17 +163,17 @@ function EndpointActions(props: { ep: WebhookEndpoint; eventTypes: TypeInfo[]; o
       switch (what) {
         case 'enable':
         case 'disable':
-          return api<{ endpoint: WebhookEndpoint }>(`/api/webhooks/${ep.id}`, { method: 'PATCH', body: { enabled: what === 'enable' } });
+          return api.webhooks.update(ep.id, { enabled: what === 'enable' });
         case 'rotate':
-          return api<{ endpoint: WebhookEndpoint; secret: string }>(`/api/webhooks/${ep.id}/rotate-secret`, { method: 'POST' });
+          return api.webhooks.rotateSecret(ep.id);
         case 'delete':
-          return api<undefined>(`/api/webhooks/${ep.id}`, { method: 'DELETE' });
+          return api.webhooks.remove(ep.id);
       }
     },
     onSuccess: (r, what) => {
       if (what === 'rotate' && r?.secret) setSecret(r.secret);
       if (what === 'delete') {
-        qc.removeQueries({ queryKey: ['webhook-deliveries', ep.id] });
+        qc.removeQueries({ queryKey: queryKeys.webhookDeliveries.of(ep.id) });
         onDeleted?.();
       }
       refresh();
@@ -262,11 +256,11 @@ export function EndpointDialog({ ep, eventTypes, onClose }: { ep?: WebhookEndpoi
     mutationFn: () => {
       const body = { url: url.trim(), description: description.trim(), event_types: typesOf(types) };
       return ep
-        ? api<{ endpoint: WebhookEndpoint; secret?: string }>(`/api/webhooks/${ep.id}`, { method: 'PATCH', body })
-        : api<{ endpoint: WebhookEndpoint; secret?: string }>('/api/webhooks', { method: 'POST', body });
+        ? api.webhooks.update(ep.id, body)
+        : api.webhooks.create(body);
     },
     onSuccess: (r) => {
-      void qc.invalidateQueries({ queryKey: LIST_KEY });
+      void qc.invalidateQueries({ queryKey: queryKeys.webhooks });
       if (!ep && r.secret) setCreated({ endpoint: r.endpoint, secret: r.secret });
       else onClose();
     },
@@ -404,9 +398,9 @@ function EndpointPage({ id }: { id: number }) {
   const list = useQuery(listQuery);
   const ep = list.data?.items.find((e) => e.id === id);
   const deliveries = useQuery({
-    queryKey: ['webhook-deliveries', id, status, offset],
+    queryKey: queryKeys.webhookDeliveries.page(id, status, offset),
     queryFn: () =>
-      api<{ items: WebhookDelivery[]; total: number }>(`/api/webhooks/${id}/deliveries` + query({ status, limit: DELIVERY_PAGE, offset })),
+      api.webhooks.deliveries(id, { status, limit: DELIVERY_PAGE, offset }),
     placeholderData: keepPreviousData,
     refetchInterval: (q) => pollEvery(q.state.data?.items, ep?.pending ?? 0),
   });
@@ -415,11 +409,11 @@ function EndpointPage({ id }: { id: number }) {
   useQuery({ ...listQuery, refetchInterval: polling });
 
   const refreshLog = () => {
-    void qc.invalidateQueries({ queryKey: ['webhook-deliveries', id] });
-    void qc.invalidateQueries({ queryKey: LIST_KEY });
+    void qc.invalidateQueries({ queryKey: queryKeys.webhookDeliveries.of(id) });
+    void qc.invalidateQueries({ queryKey: queryKeys.webhooks });
   };
   const test = useMutation({
-    mutationFn: () => api<{ delivery: WebhookDelivery }>(`/api/webhooks/${id}/test`, { method: 'POST' }),
+    mutationFn: () => api.webhooks.sendTest(id),
     onSuccess: (r) => {
       setSent(r.delivery);
       // Show the first page, where the new delivery is, unless the filter hides it.
@@ -573,7 +567,7 @@ const COLUMNS = 10;
 function DeliveryRow(props: { endpointId: number; d: WebhookDelivery; open: boolean; onToggle: () => void; onRedelivered: () => void }) {
   const { endpointId, d, open, onToggle, onRedelivered } = props;
   const redeliver = useMutation({
-    mutationFn: () => api<{ delivery: WebhookDelivery }>(`/api/webhooks/${endpointId}/deliveries/${d.id}/redeliver`, { method: 'POST' }),
+    mutationFn: () => api.webhooks.redeliver(endpointId, d.id),
     onSuccess: onRedelivered,
   });
   const ok = d.response_status >= 200 && d.response_status < 300;

@@ -1,5 +1,5 @@
 import { Checkbox, Classes, FormGroup, Radio, RadioGroup } from '@blueprintjs/core';
-import type { TypeInfo } from '../api/api';
+import type { TypeInfo } from '../api';
 
 /** What a webhook endpoint or alert channel listens to: everything, or the ticked types. */
 export interface TypeChoice {

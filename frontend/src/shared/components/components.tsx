@@ -1,5 +1,5 @@
 import { Button, Callout, HTMLSelect, NonIdealState, Spinner } from '@blueprintjs/core';
-import { ApiError } from '../api/api';
+import { ApiError } from '../api';
 
 /** Shows a failed request: the server's message and its request id. */
 export function ErrorBox({ error, title }: { error: unknown; title?: string }) {

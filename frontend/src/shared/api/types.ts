@@ -1,4 +1,7 @@
-// The portal's view of the Marketgate JSON API.
+// The wire types of the portal API: every request and answer body the
+// portal sends or reads, named after what it is. Hand-written for now; they
+// are to be generated from the API's OpenAPI document, so no feature
+// declares a wire type of its own.
 
 export type Role = 'admin' | 'operator' | 'viewer' | 'customer_admin';
 
@@ -393,68 +396,182 @@ export interface AlertItem {
   last_at: string;
 }
 
-export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;
+// Metering (issue 4).
 
-/** An error the API returned: its code, message and request id. */
-export class ApiError extends Error {
-  status: number;
-  code: string;
-  requestId: string;
-  constructor(status: number, code: string, message: string, requestId: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.requestId = requestId;
-  }
+export interface MeteringRecord {
+  id: number;
+  subscription_id: number;
+  marketplace: 'aws' | 'azure';
+  dimension: string;
+  hour: string;
+  quantity: number;
+  status: string;
+  marketplace_record_id?: string;
+  reason?: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  sent_at: string | null;
+  settled_at: string | null;
+  expiring: boolean;
 }
 
-let onUnauthenticated: (() => void) | null = null;
-
-/** Registers what to do when the session is gone (go to sign-in). */
-export function setUnauthenticatedHandler(fn: (() => void) | null) {
-  onUnauthenticated = fn;
+export interface MeteringHealth {
+  pending: number;
+  expiring: number;
+  accepted: number;
+  failed: number;
+  expired: number;
+  unsealed_usage_hours: number;
 }
 
-/**
- * Calls the API. The body goes as JSON, unless contentType is given: then a
- * string body is sent as it is (e.g. a CSV file as text/csv).
- */
-export async function api<T>(path: string, init?: { method?: string; body?: unknown; contentType?: string }): Promise<T> {
-  const raw = init?.contentType !== undefined;
-  const res = await fetch(path, {
-    method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json' } : undefined,
-    body: init?.body !== undefined ? (raw ? String(init.body) : JSON.stringify(init.body)) : undefined,
-    credentials: 'same-origin',
-  });
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let data: unknown = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
-    const e = new ApiError(
-      res.status,
-      err?.code ?? 'http_' + res.status,
-      err?.message ?? `The server answered ${res.status}.`,
-      err?.request_id ?? res.headers.get('X-Request-Id') ?? '',
-    );
-    if (res.status === 401 && e.code === 'unauthenticated' && onUnauthenticated) onUnauthenticated();
-    throw e;
-  }
-  return data as T;
+export interface UsageSeries {
+  granularity: 'hour' | 'day';
+  series: Record<string, { at: string; quantity: number }[]>;
 }
 
-/** Builds a query string from the non-empty values. */
-export function query(params: Record<string, string | number | undefined | null>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? '?' + s : '';
+// Offers and plans as the Offers page edits them.
+
+export interface Dimension {
+  key: string;
+  name: string;
+  unit: string;
+  metered?: boolean;
+}
+
+/** A plan as GET /api/offers returns it. */
+export interface PlanFull extends Plan {
+  dimensions: Dimension[];
+  /** Learned from Microsoft at a purchase (not in the catalog before); saving the plan marks it reviewed. */
+  needs_review: boolean;
+  reject_plan_change: boolean;
+  reject_quantity_change: boolean;
+  min_quantity: number;
+  max_quantity: number;
+}
+
+export interface OfferFull extends Offer {
+  marketplace: 'aws' | 'azure';
+  contract: boolean;
+  plans: PlanFull[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  /** JSON, or "" when nothing was recorded. */
+  before: string;
+  after: string;
+  request_id: string;
+  ip: string;
+}
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface Connection {
+  last_success_at: string | null;
+  last_error_at: string | null;
+  last_error: string;
+  last_call: string;
+}
+
+export interface SystemInfo {
+  version: string;
+  sandbox: boolean;
+  database: string;
+  base_url: string;
+  aws: { configured: boolean; registration_url: string; connection?: Connection };
+  microsoft: {
+    configured: boolean;
+    api_url?: string;
+    tenant_id?: string;
+    client_id?: string;
+    landing_url?: string;
+    webhook_url?: string;
+    webhook_auth?: string;
+    connection?: Connection;
+  };
+}
+
+export interface ReconcileReport {
+  seen: number;
+  repaired: number;
+  failed: number;
+  started_at: string;
+  finished_at: string;
+}
+
+export interface WebhookList {
+  items: WebhookEndpoint[];
+  event_types: TypeInfo[];
+}
+
+export interface AlertChannelList {
+  items: AlertChannel[];
+  alert_types: TypeInfo[];
+  email_configured: boolean;
+}
+
+export interface DayCount {
+  day: string;
+  count: number;
+}
+
+export interface Dashboard {
+  by_state: { marketplace: string; state: string; count: number }[];
+  total: number;
+  customers: number;
+  seats?: { sold: number; assigned: number };
+  created_per_day?: DayCount[];
+  ended_per_day?: DayCount[];
+  recent_events?: { id: number; subscription_id: number; at: string; kind: string; summary: string; to_state: string }[];
+  /** Seller staff only. */
+  inbox_failed?: number;
+  /** Seller staff only. */
+  metering?: { pending: number; expiring: number; accepted: number; failed: number; expired: number; unsealed_usage_hours: number };
+}
+
+export interface SubscriptionDetail {
+  subscription: Subscription;
+  timeline: TimelineEntry[];
+  entitlements: Entitlement[];
+  agreements: Agreement[];
+  operations: AzureOperation[];
+  seats?: SeatSummary | null;
+  /** AWS only: the identity usage is metered under. */
+  aws_metering_identity?: AWSMeteringIdentity | null;
+  /** Seller staff only. */
+  audit?: AuditEntry[];
+  /** AWS only: the free trial from the agreement's terms. */
+  free_trial?: FreeTrial | null;
+}
+
+export interface AvailablePlan {
+  plan_id: string;
+  name: string;
+  per_seat: boolean;
+  min_quantity: number;
+  max_quantity: number;
+  private: boolean;
+}
+
+export interface SubscriptionRaw {
+  marketplace: 'aws' | 'azure';
+  source: string;
+  /** Microsoft: its Get subscription answer. */
+  record?: unknown;
+  read_at?: string;
+  /** AWS: the stored messages, newest first, with their bodies. */
+  messages?: InboxMessage[];
 }
