@@ -2,7 +2,6 @@ import { Fragment, useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  Alert,
   Button,
   Callout,
   Classes,
@@ -19,6 +18,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, type User, type TypeInfo, type AlertChannelKind, type AlertChannel } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
 
@@ -157,12 +157,11 @@ export function ChannelRow({ c, onEdit }: { c: AlertChannel; onEdit: () => void 
             onClick={() => change.mutate(c.enabled ? 'disable' : 'enable')}
           />
           <Button small minimal icon="trash" intent="danger" text="Delete" onClick={() => setConfirmDelete(true)} />
-          <Alert
+          <ConfirmDialog
             isOpen={confirmDelete}
             intent="danger"
             icon="trash"
-            confirmButtonText="Delete channel"
-            cancelButtonText="Cancel"
+            confirmText="Delete channel"
             loading={change.isPending}
             onConfirm={() => change.mutate('delete')}
             onCancel={() => setConfirmDelete(false)}
@@ -170,7 +169,7 @@ export function ChannelRow({ c, onEdit }: { c: AlertChannel; onEdit: () => void 
             <p>
               Delete the channel <strong>{c.name}</strong>? Alerts stop going to {c.target}. To pause it instead, disable it.
             </p>
-          </Alert>
+          </ConfirmDialog>
         </td>
       </tr>
       {(test.isSuccess || test.isError || change.isError) && (

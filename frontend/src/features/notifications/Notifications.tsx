@@ -7,9 +7,10 @@
 import { useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
+import { Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate, marketplaceName } from '../../shared/format';
 import { CopyButton, FilterText, RequireRole, SELLER, TimeRange, useMe, useRowKeys, useUrlFilters, WRITERS } from '../../shared/components/common';
 import { PayloadViewer } from './Payload';
@@ -300,12 +301,11 @@ export function InboxDetail({ id }: { id: number }) {
       <StoredHeaders raw={m.headers ?? ''} />
       <H6 style={{ marginTop: 12 }}>Body</H6>
       <PayloadViewer body={m.body ?? ''} contentType={m.content_type} />
-      <Alert
+      <ConfirmDialog
         isOpen={confirm}
         icon="redo"
         intent="primary"
-        confirmButtonText="Replay message"
-        cancelButtonText="Cancel"
+        confirmText="Replay message"
         loading={replay.isPending}
         onConfirm={() => replay.mutate()}
         onCancel={() => setConfirm(false)}
@@ -319,7 +319,7 @@ export function InboxDetail({ id }: { id: number }) {
             : 'It was already applied, so nothing changes.'}{' '}
           The replay is written to the audit log.
         </p>
-      </Alert>
+      </ConfirmDialog>
     </div>
   );
 }

@@ -2,7 +2,6 @@ import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  Alert,
   AnchorButton,
   Button,
   Callout,
@@ -24,6 +23,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, type SeatSummary, type Seat, type SeatImportResult } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 
 export const SEAT_PAGE = 50;
@@ -212,12 +212,11 @@ export function SeatsTab({ id }: { id: string }) {
         </HTMLTable>
       )}
       <Pager offset={offset} limit={SEAT_PAGE} total={total} onOffset={(o) => update({ offset: String(o) })} />
-      <Alert
+      <ConfirmDialog
         isOpen={confirm !== null}
         intent="danger"
         icon="warning-sign"
-        confirmButtonText={confirm && confirm.length > 1 ? `Release ${confirm.length} seats` : 'Release seat'}
-        cancelButtonText="Cancel"
+        confirmText={confirm && confirm.length > 1 ? `Release ${confirm.length} seats` : 'Release seat'}
         loading={release.isPending}
         onConfirm={() => confirm && release.mutate(confirm)}
         onCancel={() => setConfirm(null)}
@@ -236,7 +235,7 @@ export function SeatsTab({ id }: { id: string }) {
             {confirm && confirm.length > 10 && ` and ${confirm.length - 10} more`}.
           </p>
         )}
-      </Alert>
+      </ConfirmDialog>
       {importing && <ImportDialog id={id} onClose={() => setImporting(false)} onApplied={refresh} />}
     </div>
   );

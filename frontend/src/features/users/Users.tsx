@@ -8,7 +8,6 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  Alert,
   Button,
   Callout,
   Classes,
@@ -27,6 +26,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, type Role, type User, type UserInvite } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { ADMINS, CopyButton, FilterText, RequireRole, fieldError, useMe, useUrlFilters } from '../../shared/components/common';
 
@@ -335,24 +335,22 @@ function Users() {
           }}
         />
       )}
-      <Alert
+      <ConfirmDialog
         isOpen={pending !== null}
         icon={pending && 'disabled' in pending.change ? (pending.change.disabled ? 'disable' : 'unlock') : 'person'}
         intent={pending && 'disabled' in pending.change && pending.change.disabled ? 'danger' : 'primary'}
-        confirmButtonText={pending ? confirmText(pending.change) : ''}
-        cancelButtonText="Cancel"
+        confirmText={pending ? confirmText(pending.change) : ''}
         loading={update.isPending}
         onConfirm={() => pending && update.mutate(pending)}
         onCancel={() => setPending(null)}
       >
         {pending && <Consequence p={pending} />}
-      </Alert>
-      <Alert
+      </ConfirmDialog>
+      <ConfirmDialog
         isOpen={resetting !== null}
         icon="key"
         intent="warning"
-        confirmButtonText="Sign out and issue a new password"
-        cancelButtonText="Cancel"
+        confirmText="Sign out and issue a new password"
         loading={reset.isPending}
         onConfirm={() => resetting && reset.mutate(resetting)}
         onCancel={() => setResetting(null)}
@@ -369,7 +367,7 @@ function Users() {
             </p>
           </div>
         )}
-      </Alert>
+      </ConfirmDialog>
     </div>
   );
 }
@@ -609,12 +607,11 @@ function Invitations({ filter }: { filter: string }) {
           </tbody>
         </HTMLTable>
       )}
-      <Alert
+      <ConfirmDialog
         isOpen={revoking !== null}
         icon="disable"
         intent="danger"
-        confirmButtonText="Revoke invitation"
-        cancelButtonText="Cancel"
+        confirmText="Revoke invitation"
         loading={revoke.isPending}
         onConfirm={() => revoking && revoke.mutate(revoking)}
         onCancel={() => setRevoking(null)}
@@ -625,7 +622,7 @@ function Invitations({ filter }: { filter: string }) {
             <strong>stops working at once</strong>: whoever opens it is told it no longer works. You can invite them again.
           </p>
         )}
-      </Alert>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -2,7 +2,6 @@ import { Fragment, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  Alert,
   Button,
   Callout,
   Classes,
@@ -22,6 +21,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, type TypeInfo, type WebhookEndpoint, type DeliveryStatus, type WebhookDelivery } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
 
@@ -201,12 +201,11 @@ function EndpointActions(props: { ep: WebhookEndpoint; eventTypes: TypeInfo[]; o
       )}
       <Button small={small} minimal={small} icon="key" text="Rotate secret" onClick={() => setConfirm('rotate')} />
       <Button small={small} minimal={small} icon="trash" intent="danger" text="Delete" onClick={() => setConfirm('delete')} />
-      <Alert
+      <ConfirmDialog
         isOpen={confirm !== null}
         intent={confirm === 'disable' ? 'warning' : 'danger'}
         icon={confirm === 'rotate' ? 'key' : confirm === 'delete' ? 'trash' : 'pause'}
-        confirmButtonText={confirm === 'rotate' ? 'Rotate secret' : confirm === 'delete' ? 'Delete endpoint' : 'Disable endpoint'}
-        cancelButtonText="Cancel"
+        confirmText={confirm === 'rotate' ? 'Rotate secret' : confirm === 'delete' ? 'Delete endpoint' : 'Disable endpoint'}
         loading={act.isPending}
         onConfirm={() => confirm && act.mutate(confirm)}
         onCancel={() => setConfirm(null)}
@@ -230,7 +229,7 @@ function EndpointActions(props: { ep: WebhookEndpoint; eventTypes: TypeInfo[]; o
             undone.
           </p>
         )}
-      </Alert>
+      </ConfirmDialog>
       {editing && <EndpointDialog ep={ep} eventTypes={eventTypes} onClose={() => setEditing(false)} />}
       {secret && (
         <Dialog isOpen title="New signing secret" onClose={() => setSecret(null)} canOutsideClickClose={false} style={{ width: 680 }}>
