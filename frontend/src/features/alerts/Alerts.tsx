@@ -18,6 +18,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, type User, type TypeInfo, type AlertChannelKind, type AlertChannel } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
@@ -274,50 +275,43 @@ function RecentAlerts() {
       {q.isError && <ErrorBox error={q.error} />}
       {q.isSuccess && q.data.items.length === 0 && <Empty title="No alerts" action={<span>Nothing has needed attention.</span>} />}
       {q.isSuccess && q.data.items.length > 0 && (
-        <HTMLTable compact striped className="mg-table mg-static" aria-label="Recent alerts">
-          <thead>
-            <tr>
-              <th>Type</th>
-              <th>Title</th>
-              <th>Detail</th>
-              <th>Count</th>
-              <th>First seen</th>
-              <th>Last seen</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {q.data.items.map((a) => (
-              <tr key={a.id} data-testid="alert-row">
-                <td>
-                  <Tag minimal intent="warning">
-                    {a.type}
-                  </Tag>
-                </td>
-                <td className="mg-prose" style={{ maxWidth: 300 }}>
-                  {a.title}
-                </td>
-                <td className="mg-prose" style={{ maxWidth: 420 }}>
-                  {a.detail || '—'}
-                </td>
-                <td>{a.count}</td>
-                <td>{formatDate(a.first_at)}</td>
-                <td>{formatDate(a.last_at)}</td>
-                <td>
-                  {a.link ? (
-                    a.link.startsWith('/') ? (
-                      <Link to={a.link}>open</Link>
-                    ) : (
-                      <a href={a.link} target="_blank" rel="noreferrer">
-                        open
-                      </a>
-                    )
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Recent alerts"
+          staticLook
+          rows={q.data.items}
+          rowKey={(a) => a.id}
+          rowProps={() => ({ 'data-testid': 'alert-row' })}
+          columns={[
+            {
+              id: 'type',
+              header: 'Type',
+              cell: (a) => (
+                <Tag minimal intent="warning">
+                  {a.type}
+                </Tag>
+              ),
+            },
+            { id: 'title', header: 'Title', className: 'mg-prose', style: { maxWidth: 300 }, cell: (a) => a.title },
+            { id: 'detail', header: 'Detail', className: 'mg-prose', style: { maxWidth: 420 }, cell: (a) => a.detail || '—' },
+            { id: 'count', header: 'Count', cell: (a) => a.count },
+            { id: 'first', header: 'First seen', cell: (a) => formatDate(a.first_at) },
+            { id: 'last', header: 'Last seen', cell: (a) => formatDate(a.last_at) },
+            {
+              id: 'link',
+              header: '',
+              cell: (a) =>
+                a.link ? (
+                  a.link.startsWith('/') ? (
+                    <Link to={a.link}>open</Link>
+                  ) : (
+                    <a href={a.link} target="_blank" rel="noreferrer">
+                      open
+                    </a>
+                  )
+                ) : null,
+            },
+          ]}
+        />
       )}
     </section>
   );

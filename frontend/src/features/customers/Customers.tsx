@@ -4,9 +4,10 @@
 import { useRef } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Button, Classes, H4, H5, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
+import { Button, Classes, H4, H5, HTMLSelect, Tag } from '@blueprintjs/core';
 import { api, query, queryKeys, type CustomerDetail } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { AdminsTable } from '../team/Team';
@@ -60,52 +61,27 @@ function CustomerList() {
       {list.isPending && <Loading />}
       {list.isSuccess && items.length === 0 && <Empty title={q ? `No customer matches “${q}”` : 'No customers yet'} />}
       {items.length > 0 && (
-        <HTMLTable compact striped interactive className="mg-table" aria-label="Customers" style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}>
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Name</th>
-              <th>E-mail</th>
-              <th>AWS account</th>
-              <th>Entra tenant</th>
-              <th>Subscriptions</th>
-              <th>Admins</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((c, i) => (
-              <tr
-                key={c.id}
-                data-testid="customer-row"
-                className={i === keys.selected ? 'mg-row-selected' : undefined}
-                ref={i === keys.selected ? keys.rowRef : undefined}
-                onClick={() => navigate('/customers/' + c.id)}
-              >
-                <td>{c.id}</td>
-                <td>
-                  <Link to={'/customers/' + c.id} onClick={(e) => e.stopPropagation()}>
-                    {c.name}
-                  </Link>
-                </td>
-                <td>{c.email || '—'}</td>
-                <td>{c.aws_account_id || '—'}</td>
-                <td>{c.azure_tenant_id || '—'}</td>
-                <td>
-                  <Link to={'/subscriptions?customer=' + c.id} onClick={(e) => e.stopPropagation()}>
-                    {c.subscriptions}
-                  </Link>
-                </td>
-                <td>
-                  <Link to={`/customers/${c.id}/admins`} onClick={(e) => e.stopPropagation()}>
-                    admins &amp; invitations
-                  </Link>
-                </td>
-                <td>{formatDate(c.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Customers"
+          rows={items}
+          rowKey={(c) => c.id}
+          interactive
+          style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}
+          activeIndex={keys.selected}
+          onRowOpen={(c) => navigate('/customers/' + c.id)}
+          openOnClick
+          rowProps={(_, i) => ({ 'data-testid': 'customer-row', ref: i === keys.selected ? keys.rowRef : undefined })}
+          columns={[
+            { id: 'id', header: 'ID', cell: (c) => c.id },
+            { id: 'name', header: 'Name', cell: (c) => <Link to={'/customers/' + c.id}>{c.name}</Link> },
+            { id: 'email', header: 'E-mail', cell: (c) => c.email || '—' },
+            { id: 'aws', header: 'AWS account', cell: (c) => c.aws_account_id || '—' },
+            { id: 'tenant', header: 'Entra tenant', cell: (c) => c.azure_tenant_id || '—' },
+            { id: 'subscriptions', header: 'Subscriptions', cell: (c) => <Link to={'/subscriptions?customer=' + c.id}>{c.subscriptions}</Link> },
+            { id: 'admins', header: 'Admins', cell: (c) => <Link to={`/customers/${c.id}/admins`}>admins &amp; invitations</Link> },
+            { id: 'created', header: 'Created', cell: (c) => formatDate(c.created_at) },
+          ]}
+        />
       )}
       {list.data && (
         <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
@@ -194,48 +170,34 @@ function CustomerDetail({ id }: { id: number }) {
       {subs.isPending && <Loading />}
       {subs.isSuccess && items.length === 0 && <p className={Classes.TEXT_MUTED}>{state ? `No ${state} subscriptions.` : 'No subscriptions.'}</p>}
       {items.length > 0 && (
-        <HTMLTable compact striped interactive className="mg-table" aria-label="Subscriptions of the customer">
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Marketplace</th>
-              <th>Offer</th>
-              <th>Plan</th>
-              <th>Qty</th>
-              <th>State</th>
-              <th>Created</th>
-              <th>Term ends</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s, i) => (
-              <tr
-                key={s.id}
-                data-testid="customer-subscription"
-                className={i === keys.selected ? 'mg-row-selected' : undefined}
-                ref={i === keys.selected ? keys.rowRef : undefined}
-                onClick={() => navigate('/subscriptions/' + s.id)}
-              >
-                <td>
-                  <Link to={'/subscriptions/' + s.id} onClick={(e) => e.stopPropagation()}>
-                    {s.id}
-                  </Link>
-                </td>
-                <td>{marketplaceName[s.marketplace] ?? s.marketplace}</td>
-                <td>{s.offer?.name ?? '—'}</td>
-                <td>{s.plan ? `${s.plan.name} (${s.plan.plan_id})` : '—'}</td>
-                <td>{s.quantity}</td>
-                <td>
-                  <Tag minimal intent={stateIntent(s.state)}>
-                    {s.state}
-                  </Tag>
-                </td>
-                <td>{formatDate(s.created_at)}</td>
-                <td>{formatDate(s.term_end)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Subscriptions of the customer"
+          rows={items}
+          rowKey={(s) => s.id}
+          interactive
+          activeIndex={keys.selected}
+          onRowOpen={(s) => navigate('/subscriptions/' + s.id)}
+          openOnClick
+          rowProps={(_, i) => ({ 'data-testid': 'customer-subscription', ref: i === keys.selected ? keys.rowRef : undefined })}
+          columns={[
+            { id: 'id', header: 'ID', cell: (s) => <Link to={'/subscriptions/' + s.id}>{s.id}</Link> },
+            { id: 'marketplace', header: 'Marketplace', cell: (s) => marketplaceName[s.marketplace] ?? s.marketplace },
+            { id: 'offer', header: 'Offer', cell: (s) => s.offer?.name ?? '—' },
+            { id: 'plan', header: 'Plan', cell: (s) => (s.plan ? `${s.plan.name} (${s.plan.plan_id})` : '—') },
+            { id: 'qty', header: 'Qty', cell: (s) => s.quantity },
+            {
+              id: 'state',
+              header: 'State',
+              cell: (s) => (
+                <Tag minimal intent={stateIntent(s.state)}>
+                  {s.state}
+                </Tag>
+              ),
+            },
+            { id: 'created', header: 'Created', cell: (s) => formatDate(s.created_at) },
+            { id: 'term_end', header: 'Term ends', cell: (s) => formatDate(s.term_end) },
+          ]}
+        />
       )}
       {subs.data && subs.data.total > limit && <Pager offset={offset} limit={limit} total={subs.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} />}
 

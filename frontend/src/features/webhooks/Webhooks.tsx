@@ -21,6 +21,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, type TypeInfo, type WebhookEndpoint, type DeliveryStatus, type WebhookDelivery } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
@@ -71,51 +72,45 @@ function EndpointList() {
         <Empty title="No webhook endpoints" action={<span>Add one to be told when subscriptions and seats change.</span>} />
       )}
       {list.isSuccess && list.data.items.length > 0 && (
-        <HTMLTable compact striped className="mg-table mg-static" aria-label="Webhook endpoints">
-          <thead>
-            <tr>
-              <th>URL</th>
-              <th>Events</th>
-              <th>Status</th>
-              <th>Failing since</th>
-              <th>Pending</th>
-              <th>Failed</th>
-              <th>Last success</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((e) => (
-              <tr key={e.id} data-testid="endpoint-row">
-                <td className="mg-wrap" style={{ maxWidth: 380 }}>
+        <DataTable
+          label="Webhook endpoints"
+          staticLook
+          rows={list.data.items}
+          rowKey={(e) => e.id}
+          rowProps={() => ({ 'data-testid': 'endpoint-row' })}
+          columns={[
+            {
+              id: 'url',
+              header: 'URL',
+              className: 'mg-wrap',
+              style: { maxWidth: 380 },
+              cell: (e) => (
+                <>
                   <Link to={`/webhooks/${e.id}`}>{e.url}</Link>
                   {e.description && <div className={Classes.TEXT_MUTED}>{e.description}</div>}
-                </td>
-                <td>
-                  <TypeList types={e.event_types} />
-                </td>
-                <td className="mg-prose" style={{ maxWidth: 280 }}>
-                  <EndpointStatus e={e} />
-                </td>
-                <td>
-                  {e.failing_since ? (
-                    <span className="mg-stat-danger">
-                      {formatDate(e.failing_since)} ({e.consecutive_failures} {e.consecutive_failures === 1 ? 'failure' : 'failures'})
-                    </span>
-                  ) : (
-                    '—'
-                  )}
-                </td>
-                <td>{e.pending > 0 ? <Link to={`/webhooks/${e.id}?status=pending`}>{e.pending}</Link> : 0}</td>
-                <td>{e.failed > 0 ? <Link to={`/webhooks/${e.id}?status=failed`}>{e.failed}</Link> : 0}</td>
-                <td>{e.last_success_at ? formatDate(e.last_success_at) : 'never'}</td>
-                <td>
-                  <EndpointActions ep={e} eventTypes={list.data.event_types} onError={setActionError} small />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+                </>
+              ),
+            },
+            { id: 'events', header: 'Events', cell: (e) => <TypeList types={e.event_types} /> },
+            { id: 'status', header: 'Status', className: 'mg-prose', style: { maxWidth: 280 }, cell: (e) => <EndpointStatus e={e} /> },
+            {
+              id: 'failing',
+              header: 'Failing since',
+              cell: (e) =>
+                e.failing_since ? (
+                  <span className="mg-stat-danger">
+                    {formatDate(e.failing_since)} ({e.consecutive_failures} {e.consecutive_failures === 1 ? 'failure' : 'failures'})
+                  </span>
+                ) : (
+                  '—'
+                ),
+            },
+            { id: 'pending', header: 'Pending', cell: (e) => (e.pending > 0 ? <Link to={`/webhooks/${e.id}?status=pending`}>{e.pending}</Link> : 0) },
+            { id: 'failed', header: 'Failed', cell: (e) => (e.failed > 0 ? <Link to={`/webhooks/${e.id}?status=failed`}>{e.failed}</Link> : 0) },
+            { id: 'last_success', header: 'Last success', cell: (e) => (e.last_success_at ? formatDate(e.last_success_at) : 'never') },
+            { id: 'actions', header: '', cell: (e) => <EndpointActions ep={e} eventTypes={list.data.event_types} onError={setActionError} small /> },
+          ]}
+        />
       )}
       {creating && list.isSuccess && <EndpointDialog eventTypes={list.data.event_types} onClose={() => setCreating(false)} />}
     </div>

@@ -5,7 +5,7 @@
 //   - a sortable header is focusable; Enter or Space sorts by it (shift adds
 //     it to a server-side multi-sort), like a click;
 //   - with onRowOpen, rows are focusable and Enter opens the focused row.
-import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type KeyboardEvent, type ReactNode } from 'react';
+import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type KeyboardEvent, type ReactNode, type Ref } from 'react';
 import { Checkbox, HTMLTable, Icon } from '@blueprintjs/core';
 import { getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from '@tanstack/react-table';
 import { Empty, Loading } from './components';
@@ -47,7 +47,7 @@ export interface Selection<T> {
   selectable?: (row: T) => boolean;
 }
 
-type RowAttributes = HTMLAttributes<HTMLTableRowElement> & { 'data-testid'?: string; [data: `data-${string}`]: string | undefined };
+type RowAttributes = HTMLAttributes<HTMLTableRowElement> & { 'data-testid'?: string; ref?: Ref<HTMLTableRowElement> };
 
 export interface DataTableProps<T> {
   /** The rows; undefined while loading. */
@@ -66,7 +66,7 @@ export interface DataTableProps<T> {
   /** Enter on a focused row (and a click when openOnClick) opens it. */
   onRowOpen?: (row: T, index: number) => void;
   openOnClick?: boolean;
-  /** The keyboard-selected row (highlighted). */
+  /** The keyboard-selected row (highlighted, see useRowKeys). */
   activeIndex?: number;
   rowProps?: (row: T, index: number) => RowAttributes;
   /** Rendered after a row (for example its expanded details), spanning the columns. */
@@ -214,7 +214,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
             <Fragment key={r.id}>
               <tr
                 {...extra}
-                className={[extra.className, active ? 'mg-selected' : ''].filter(Boolean).join(' ') || undefined}
+                className={[extra.className, active ? 'mg-row-selected' : ''].filter(Boolean).join(' ') || undefined}
                 aria-selected={activeIndex !== undefined || selection ? active || (selection?.isSelected(row) ?? false) : undefined}
                 tabIndex={open ? 0 : extra.tabIndex}
                 onKeyDown={
