@@ -18,7 +18,6 @@ import {
   H4,
   H5,
   HTMLSelect,
-  HTMLTable,
   InputGroup,
   Radio,
   RadioGroup,
@@ -26,6 +25,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, type Role, type User, type UserInvite } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { ADMINS, CopyButton, FilterText, RequireRole, fieldError, useMe, useUrlFilters } from '../../shared/components/common';
@@ -192,91 +192,102 @@ function Users() {
       )}
 
       <H5>Seller staff</H5>
-      <HTMLTable compact striped className="mg-table mg-static" aria-label="Seller staff">
-        <thead>
-          <tr>
-            <th>E-mail</th>
-            <th>Name</th>
-            <th>Role</th>
-            <th>Status</th>
-            <th>Last sign-in</th>
-            <th>Added</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {staff.map((u) => {
-            const self = u.id === me?.id;
-            return (
-              <tr key={u.id} data-testid="user-row" className={u.disabled ? 'mg-muted-row' : refusal?.user.id === u.id ? 'mg-row-selected' : undefined}>
-                <td>
-                  {u.email} {self && <Tag minimal>you</Tag>}
-                </td>
-                <td>{u.name || '—'}</td>
-                <td className="mg-role">
-                  <HTMLSelect
-                    minimal
-                    value={u.role}
-                    disabled={self || update.isPending}
-                    aria-label={`Role of ${u.email}`}
-                    title={self ? 'You cannot change your own role: ask another admin' : ROLE_HELP[u.role as SellerRole]}
-                    onChange={(e) => ask(u, { role: e.currentTarget.value as SellerRole })}
-                  >
-                    {(['admin', 'operator', 'viewer'] as const).map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </HTMLSelect>
-                </td>
-                <td>
-                  <UserStatus u={u} />{' '}
-                  {u.sso && (
-                    <Tag minimal title="Signs in with the company's identity provider">
-                      SSO
-                    </Tag>
-                  )}
-                  {u.two_factor_enabled && (
-                    <Tag minimal intent="success" title="Two-factor authentication is on">
-                      2FA
-                    </Tag>
-                  )}
-                </td>
-                <td>{formatDate(u.last_login_at)}</td>
-                <td>{formatDate(u.created_at)}</td>
-                <td className="mg-actions">
-                  {self ? (
-                    <span className={Classes.TEXT_MUTED} title="Change your own password with your current one">
-                      your own account
-                    </span>
+      <DataTable
+        label="Seller staff"
+        staticLook
+        rows={staff}
+        rowKey={(u) => u.id}
+        rowProps={(u) => ({ 'data-testid': 'user-row', className: u.disabled ? 'mg-muted-row' : refusal?.user.id === u.id ? 'mg-row-selected' : undefined })}
+        columns={[
+          {
+            id: 'email',
+            header: 'E-mail',
+            cell: (u) => (
+              <>
+                {u.email} {u.id === me?.id && <Tag minimal>you</Tag>}
+              </>
+            ),
+          },
+          { id: 'name', header: 'Name', cell: (u) => u.name || '—' },
+          {
+            id: 'role',
+            header: 'Role',
+            className: 'mg-role',
+            cell: (u) => {
+              const self = u.id === me?.id;
+              return (
+                <HTMLSelect
+                  minimal
+                  value={u.role}
+                  disabled={self || update.isPending}
+                  aria-label={`Role of ${u.email}`}
+                  title={self ? 'You cannot change your own role: ask another admin' : ROLE_HELP[u.role as SellerRole]}
+                  onChange={(e) => ask(u, { role: e.currentTarget.value as SellerRole })}
+                >
+                  {(['admin', 'operator', 'viewer'] as const).map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </HTMLSelect>
+              );
+            },
+          },
+          {
+            id: 'status',
+            header: 'Status',
+            cell: (u) => (
+              <>
+                <UserStatus u={u} />{' '}
+                {u.sso && (
+                  <Tag minimal title="Signs in with the company's identity provider">
+                    SSO
+                  </Tag>
+                )}
+                {u.two_factor_enabled && (
+                  <Tag minimal intent="success" title="Two-factor authentication is on">
+                    2FA
+                  </Tag>
+                )}
+              </>
+            ),
+          },
+          { id: 'last_login', header: 'Last sign-in', cell: (u) => formatDate(u.last_login_at) },
+          { id: 'created', header: 'Added', cell: (u) => formatDate(u.created_at) },
+          {
+            id: 'actions',
+            header: '',
+            className: 'mg-actions',
+            cell: (u) =>
+              u.id === me?.id ? (
+                <span className={Classes.TEXT_MUTED} title="Change your own password with your current one">
+                  your own account
+                </span>
+              ) : (
+                <>
+                  {u.disabled ? (
+                    <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
                   ) : (
-                    <>
-                      {u.disabled ? (
-                        <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
-                      ) : (
-                        <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
-                      )}
-                      {resetButton(u)}
-                      {u.two_factor_enabled && (
-                        <Button
-                          small
-                          minimal
-                          icon="mobile-phone"
-                          text="Reset 2FA"
-                          title="Turns two-factor authentication off and ends the user's sessions (lost phone and recovery codes)"
-                          loading={resetTwoFactor.isPending && resetTwoFactor.variables?.id === u.id}
-                          onClick={() => resetTwoFactor.mutate(u)}
-                          data-testid="reset-2fa"
-                        />
-                      )}
-                    </>
+                    <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
                   )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </HTMLTable>
+                  {resetButton(u)}
+                  {u.two_factor_enabled && (
+                    <Button
+                      small
+                      minimal
+                      icon="mobile-phone"
+                      text="Reset 2FA"
+                      title="Turns two-factor authentication off and ends the user's sessions (lost phone and recovery codes)"
+                      loading={resetTwoFactor.isPending && resetTwoFactor.variables?.id === u.id}
+                      onClick={() => resetTwoFactor.mutate(u)}
+                      data-testid="reset-2fa"
+                    />
+                  )}
+                </>
+              ),
+          },
+        ]}
+      />
       {staff.length === 0 && <p className={Classes.TEXT_MUTED}>No seller user matches “{filter}”.</p>}
 
       <Invitations filter={filter} />
@@ -295,30 +306,36 @@ function Users() {
               admins &amp; invitations
             </Link>
           </div>
-          <HTMLTable compact striped className="mg-table mg-static" aria-label={`Customer admins of ${orgName(id) ?? id}`} style={{ maxWidth: 1000 }}>
-            <tbody>
-              {customerAdmins
-                .filter((u) => u.customer_id === id)
-                .map((u) => (
-                  <tr key={u.id} data-testid="customer-admin-row" className={u.disabled ? 'mg-muted-row' : undefined}>
-                    <td style={{ width: 280 }}>{u.email}</td>
-                    <td style={{ width: 200 }}>{u.name || '—'}</td>
-                    <td style={{ width: 160 }}>
-                      <UserStatus u={u} />
-                    </td>
-                    <td style={{ width: 160 }}>last sign-in {formatDate(u.last_login_at)}</td>
-                    <td className="mg-actions">
-                      {u.disabled ? (
-                        <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
-                      ) : (
-                        <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
-                      )}
-                      {u.id !== me?.id && resetButton(u)}
-                    </td>
-                  </tr>
-                ))}
-            </tbody>
-          </HTMLTable>
+          <DataTable
+            label={`Customer admins of ${orgName(id) ?? id}`}
+            header={false}
+            staticLook
+            style={{ maxWidth: 1000 }}
+            rows={customerAdmins.filter((u) => u.customer_id === id)}
+            rowKey={(u) => u.id}
+            rowProps={(u) => ({ 'data-testid': 'customer-admin-row', className: u.disabled ? 'mg-muted-row' : undefined })}
+            columns={[
+              { id: 'email', header: 'E-mail', style: { width: 280 }, cell: (u) => u.email },
+              { id: 'name', header: 'Name', style: { width: 200 }, cell: (u) => u.name || '—' },
+              { id: 'status', header: 'Status', style: { width: 160 }, cell: (u) => <UserStatus u={u} /> },
+              { id: 'last_login', header: 'Last sign-in', style: { width: 160 }, cell: (u) => `last sign-in ${formatDate(u.last_login_at)}` },
+              {
+                id: 'actions',
+                header: '',
+                className: 'mg-actions',
+                cell: (u) => (
+                  <>
+                    {u.disabled ? (
+                      <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
+                    ) : (
+                      <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
+                    )}
+                    {u.id !== me?.id && resetButton(u)}
+                  </>
+                ),
+              },
+            ]}
+          />
         </div>
       ))}
 
@@ -550,62 +567,65 @@ function Invitations({ filter }: { filter: string }) {
           No invitation matches “{filter}”.
         </p>
       ) : (
-        <HTMLTable compact striped className="mg-table mg-static" aria-label="Invitations">
-          <thead>
-            <tr>
-              <th>E-mail</th>
-              <th>Role</th>
-              <th>Invited by</th>
-              <th>Sent</th>
-              <th>Expires</th>
-              <th>State</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((i) => {
-              const st = inviteState(i, now);
-              const when = st === 'accepted' ? i.used_at : st === 'revoked' ? i.revoked_at : null;
-              return (
-                <tr
-                  key={i.id}
-                  data-testid="invite-row"
-                  className={outcome?.error && outcome.invite.id === i.id ? 'mg-row-selected' : st !== 'pending' ? 'mg-muted-row' : undefined}
-                >
-                  <td>
-                    {i.email}
-                    {i.name && <span className={Classes.TEXT_MUTED}> — {i.name}</span>}
-                  </td>
-                  <td title={ROLE_HELP[i.role]}>{i.role}</td>
-                  <td>{i.created_by || '—'}</td>
-                  <td>{formatDate(i.created_at)}</td>
-                  <td>{formatDate(i.expires_at)}</td>
-                  <td>
-                    <Tag minimal intent={STATE_INTENT[st]} data-testid="invite-state" title={when ? `${st} ${formatDate(when)} UTC` : undefined}>
-                      {st}
-                    </Tag>
-                  </td>
-                  <td className="mg-actions">
-                    {st === 'pending' && (
-                      <Button
-                        small
-                        minimal
-                        icon="disable"
-                        intent="danger"
-                        text="Revoke…"
-                        disabled={revoke.isPending}
-                        onClick={() => {
-                          setOutcome(null);
-                          setRevoking(i);
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Invitations"
+          staticLook
+          rows={shown}
+          rowKey={(i) => i.id}
+          rowProps={(i) => ({
+            'data-testid': 'invite-row',
+            className: outcome?.error && outcome.invite.id === i.id ? 'mg-row-selected' : inviteState(i, now) !== 'pending' ? 'mg-muted-row' : undefined,
+          })}
+          columns={[
+            {
+              id: 'email',
+              header: 'E-mail',
+              cell: (i) => (
+                <>
+                  {i.email}
+                  {i.name && <span className={Classes.TEXT_MUTED}> — {i.name}</span>}
+                </>
+              ),
+            },
+            { id: 'role', header: 'Role', cellProps: (i) => ({ title: ROLE_HELP[i.role] }), cell: (i) => i.role },
+            { id: 'by', header: 'Invited by', cell: (i) => i.created_by || '—' },
+            { id: 'sent', header: 'Sent', cell: (i) => formatDate(i.created_at) },
+            { id: 'expires', header: 'Expires', cell: (i) => formatDate(i.expires_at) },
+            {
+              id: 'state',
+              header: 'State',
+              cell: (i) => {
+                const st = inviteState(i, now);
+                const when = st === 'accepted' ? i.used_at : st === 'revoked' ? i.revoked_at : null;
+                return (
+                  <Tag minimal intent={STATE_INTENT[st]} data-testid="invite-state" title={when ? `${st} ${formatDate(when)} UTC` : undefined}>
+                    {st}
+                  </Tag>
+                );
+              },
+            },
+            {
+              id: 'actions',
+              header: '',
+              className: 'mg-actions',
+              cell: (i) =>
+                inviteState(i, now) === 'pending' && (
+                  <Button
+                    small
+                    minimal
+                    icon="disable"
+                    intent="danger"
+                    text="Revoke…"
+                    disabled={revoke.isPending}
+                    onClick={() => {
+                      setOutcome(null);
+                      setRevoking(i);
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
       <ConfirmDialog
         isOpen={revoking !== null}

@@ -5,7 +5,7 @@
 //   - a sortable header is focusable; Enter or Space sorts by it (shift adds
 //     it to a server-side multi-sort), like a click;
 //   - with onRowOpen, rows are focusable and Enter opens the focused row.
-import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type KeyboardEvent, type ReactNode, type Ref } from 'react';
+import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type KeyboardEvent, type ReactNode, type Ref, type TdHTMLAttributes } from 'react';
 import { Checkbox, HTMLTable, Icon } from '@blueprintjs/core';
 import { getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from '@tanstack/react-table';
 import { Empty, Loading } from './components';
@@ -22,6 +22,8 @@ export interface Column<T> {
   title?: string;
   className?: string;
   style?: CSSProperties;
+  /** Attributes of one cell (a title, a test id). */
+  cellProps?: (row: T) => TdHTMLAttributes<HTMLTableCellElement> & { 'data-testid'?: string };
   headerClassName?: string;
   headerStyle?: CSSProperties;
 }
@@ -81,6 +83,8 @@ export interface DataTableProps<T> {
   /** The static look of the admin pages' tables (no hover). */
   staticLook?: boolean;
   testId?: string;
+  /** false: no header row (a list whose cells say what they are). */
+  header?: boolean;
 }
 
 export function DataTable<T>(props: DataTableProps<T>) {
@@ -134,7 +138,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
       aria-label={label}
       data-testid={props.testId}
     >
-      <thead>
+      <thead hidden={props.header === false} style={props.header === false ? { display: 'none' } : undefined}>
         <tr>
           {selection && (
             <th style={{ width: 30 }}>
@@ -248,7 +252,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                 {r.getVisibleCells().map((cell) => {
                   const c = byId.get(cell.column.id)!;
                   return (
-                    <td key={cell.id} className={c.className} style={c.style}>
+                    <td key={cell.id} className={c.className} style={c.style} {...c.cellProps?.(row)}>
                       {c.cell(row, i)}
                     </td>
                   );
