@@ -216,7 +216,7 @@ function CustomerDetail({ id }: { id: number }) {
       {org.isSuccess && admins.length === 0 ? (
         <p className={Classes.TEXT_MUTED}>No customer admins yet: invite one from the admins page.</p>
       ) : admins.length === 0 ? null : (
-        <AdminsTable admins={admins} label="Customer admins" rowTestId="customer-admin" className="mg-table mg-static" />
+        <AdminsTable admins={admins} label="Customer admins" rowTestId="customer-admin" staticLook />
       )}
     </div>
   );

@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H4, H5, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 
 function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
@@ -114,81 +115,79 @@ export function TeamPage() {
       {invites.length === 0 ? (
         <p>No invitations.</p>
       ) : (
-        <HTMLTable compact striped className="mg-table" aria-label="Invitations" style={{ maxWidth: 900 }}>
-          <thead>
-            <tr>
-              <th>E-mail</th>
-              <th>Invited by</th>
-              <th>Sent</th>
-              <th>Expires</th>
-              <th>Status</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {invites.map((i) => {
-              const st = inviteStatus(i, now);
-              return (
-                <tr key={i.id} data-testid="invite-row">
-                  <td>{i.email}</td>
-                  <td>{i.created_by || '—'}</td>
-                  <td>{formatDate(i.created_at)}</td>
-                  <td>{formatDate(i.expires_at)}</td>
-                  <td>
-                    <Tag minimal intent={st.intent}>
-                      {st.text}
-                    </Tag>
-                  </td>
-                  <td>
-                    {canManage && st.text === 'open' && (
-                      <Button
-                        small
-                        minimal
-                        intent="danger"
-                        text="Revoke"
-                        loading={revoke.isPending && revoke.variables === i.id}
-                        onClick={() => {
-                          if (window.confirm(`Revoke the invitation for ${i.email}? The link stops working.`)) revoke.mutate(i.id);
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Invitations"
+          style={{ maxWidth: 900 }}
+          rows={invites}
+          rowKey={(i) => i.id}
+          rowProps={() => ({ 'data-testid': 'invite-row' })}
+          columns={[
+            { id: 'email', header: 'E-mail', cell: (i) => i.email },
+            { id: 'by', header: 'Invited by', cell: (i) => i.created_by || '—' },
+            { id: 'sent', header: 'Sent', cell: (i) => formatDate(i.created_at) },
+            { id: 'expires', header: 'Expires', cell: (i) => formatDate(i.expires_at) },
+            {
+              id: 'status',
+              header: 'Status',
+              cell: (i) => {
+                const st = inviteStatus(i, now);
+                return (
+                  <Tag minimal intent={st.intent}>
+                    {st.text}
+                  </Tag>
+                );
+              },
+            },
+            {
+              id: 'actions',
+              header: '',
+              cell: (i) =>
+                canManage &&
+                inviteStatus(i, now).text === 'open' && (
+                  <Button
+                    small
+                    minimal
+                    intent="danger"
+                    text="Revoke"
+                    loading={revoke.isPending && revoke.variables === i.id}
+                    onClick={() => {
+                      if (window.confirm(`Revoke the invitation for ${i.email}? The link stops working.`)) revoke.mutate(i.id);
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
     </div>
   );
 }
 
 /** An organisation's customer admins: how each signs in, when last, and whether they may. */
-export function AdminsTable({ admins, label, rowTestId, className = 'mg-table' }: { admins: CustomerAdmins['admins']; label: string; rowTestId: string; className?: string }) {
+export function AdminsTable({ admins, label, rowTestId, staticLook }: { admins: CustomerAdmins['admins']; label: string; rowTestId: string; staticLook?: boolean }) {
   return (
-    <HTMLTable compact striped className={className} aria-label={label} style={{ maxWidth: 900 }}>
-      <thead>
-        <tr>
-          <th>E-mail</th>
-          <th>Name</th>
-          <th>Signs in with</th>
-          <th>Last sign-in</th>
-          <th>Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {admins.map((a) => (
-          <tr key={a.id} data-testid={rowTestId}>
-            <td>{a.email}</td>
-            <td>{a.name || '—'}</td>
-            <td>
+    <DataTable
+      label={label}
+      staticLook={staticLook}
+      style={{ maxWidth: 900 }}
+      rows={admins}
+      rowKey={(a) => a.id}
+      rowProps={() => ({ 'data-testid': rowTestId })}
+      columns={[
+        { id: 'email', header: 'E-mail', cell: (a) => a.email },
+        { id: 'name', header: 'Name', cell: (a) => a.name || '—' },
+        {
+          id: 'signin',
+          header: 'Signs in with',
+          cell: (a) => (
+            <>
               {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>password</Tag>}
-            </td>
-            <td>{a.last_login_at ? formatDate(a.last_login_at) : 'never'}</td>
-            <td>{a.disabled ? <Tag minimal intent="danger">disabled</Tag> : <Tag minimal intent="success">active</Tag>}</td>
-          </tr>
-        ))}
-      </tbody>
-    </HTMLTable>
+            </>
+          ),
+        },
+        { id: 'last_login', header: 'Last sign-in', cell: (a) => (a.last_login_at ? formatDate(a.last_login_at) : 'never') },
+        { id: 'status', header: 'Status', cell: (a) => (a.disabled ? <Tag minimal intent="danger">disabled</Tag> : <Tag minimal intent="success">active</Tag>) },
+      ]}
+    />
   );
 }
