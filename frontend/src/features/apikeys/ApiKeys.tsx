@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Checkbox, Dialog, DialogBody, DialogFooter, FormGroup, H5, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { Button, Callout, Checkbox, Dialog, DialogBody, DialogFooter, FormGroup, H5, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 
 const scopeHelp: Record<string, string> = {
@@ -38,45 +39,38 @@ export function ApiKeys() {
       {q.isError && <ErrorBox error={q.error} />}
       {revoke.isError && <ErrorBox error={revoke.error} />}
       {q.isSuccess && (
-        <HTMLTable compact className="mg-table" aria-label="API keys" style={{ maxWidth: 900 }}>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Key</th>
-              <th>Scopes</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {q.data.items.map((k) => (
-              <tr key={k.id} data-testid="api-key">
-                <td>{k.name}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{k.scopes.length === 0 ? 'all' : k.scopes.join(', ')}</td>
-                <td>{formatDate(k.created_at)}</td>
-                <td>{k.last_used_at ? formatDate(k.last_used_at) : 'never'}</td>
-                <td>
-                  {k.revoked_at ? (
-                    <Tag minimal>revoked {formatDate(k.revoked_at)}</Tag>
-                  ) : (
-                    <Button
-                      small
-                      intent="danger"
-                      text="Revoke"
-                      onClick={() => {
-                        if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
-                      }}
-                    />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="API keys"
+          striped={false}
+          style={{ maxWidth: 900 }}
+          rows={q.data.items}
+          rowKey={(k) => k.id}
+          rowProps={() => ({ 'data-testid': 'api-key' })}
+          columns={[
+            { id: 'name', header: 'Name', cell: (k) => k.name },
+            { id: 'key', header: 'Key', cell: (k) => <code>{k.prefix}…</code> },
+            { id: 'scopes', header: 'Scopes', cell: (k) => (k.scopes.length === 0 ? 'all' : k.scopes.join(', ')) },
+            { id: 'created', header: 'Created', cell: (k) => formatDate(k.created_at) },
+            { id: 'last_used', header: 'Last used', cell: (k) => (k.last_used_at ? formatDate(k.last_used_at) : 'never') },
+            {
+              id: 'actions',
+              header: '',
+              cell: (k) =>
+                k.revoked_at ? (
+                  <Tag minimal>revoked {formatDate(k.revoked_at)}</Tag>
+                ) : (
+                  <Button
+                    small
+                    intent="danger"
+                    text="Revoke"
+                    onClick={() => {
+                      if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
       )}
       {creating && q.isSuccess && (
         <CreateKeyDialog

@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { FormGroup, HTMLSelect, HTMLTable, NumericInput, Tag } from '@blueprintjs/core';
+import { FormGroup, HTMLSelect, NumericInput, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Subscription, type AzureOperation, type SeatSummary } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { ActionDialog } from './SubDialog';
 import { operationIntent } from './SubTimeline';
@@ -34,33 +35,33 @@ export function AzureOperationsTable({ operations }: { operations: AzureOperatio
   if (operations.length === 0) return <p className="sub-hint">No operations yet.</p>;
   return (
     <div className="sub-xscroll">
-      <HTMLTable compact className="mg-table mg-static" aria-label="Operations">
-        <thead>
-          <tr>
-            <th>Started</th>
-            <th>Action</th>
-            <th>By</th>
-            <th>Status</th>
-            <th>Finished</th>
-          </tr>
-        </thead>
-        <tbody>
-          {operations.map((o) => (
-            <tr key={o.operation_id} data-testid="azure-operation">
-              <td>{formatDate(o.created_at)}</td>
-              <td>{describeOperation(o)}</td>
-              <td>{o.source === 'Partner' ? o.requested_by || 'seller' : 'customer'}</td>
-              <td className="mg-wrap">
+      <DataTable
+        label="Operations"
+        staticLook
+        striped={false}
+        rows={operations}
+        rowKey={(o) => o.operation_id}
+        rowProps={() => ({ 'data-testid': 'azure-operation' })}
+        columns={[
+          { id: 'started', header: 'Started', cell: (o) => formatDate(o.created_at) },
+          { id: 'action', header: 'Action', cell: (o) => describeOperation(o) },
+          { id: 'by', header: 'By', cell: (o) => (o.source === 'Partner' ? o.requested_by || 'seller' : 'customer') },
+          {
+            id: 'status',
+            header: 'Status',
+            className: 'mg-wrap',
+            cell: (o) => (
+              <>
                 <Tag minimal intent={operationIntent(o)}>
                   {o.status}
                 </Tag>
                 {o.error_message && <div role="alert">{o.error_message}</div>}
-              </td>
-              <td>{formatDate(o.finished_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </HTMLTable>
+              </>
+            ),
+          },
+          { id: 'finished', header: 'Finished', cell: (o) => formatDate(o.finished_at) },
+        ]}
+      />
     </div>
   );
 }

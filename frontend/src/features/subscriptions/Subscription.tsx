@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Classes, H4, H5, HTMLTable, Tab, Tabs, Tag } from '@blueprintjs/core';
+import { Classes, H4, H5, Tab, Tabs, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type AWSMeteringIdentity, type Entitlement, type Agreement, type FreeTrial, type SeatSummary, type SubscriptionDetail } from '../../shared/api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from '../metering/Metering';
@@ -10,6 +10,7 @@ import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
 import { mergeTimeline, Timeline, TimelineTab, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate, marketplaceName, stateIntent, termUnit } from '../../shared/format';
 import './SubDash.css';
 
@@ -306,37 +307,34 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
           No entitlements: AWS reports entitlements for contract products only.
         </p>
       ) : (
-        <HTMLTable compact className="mg-table mg-static" aria-label="Entitlements" style={{ maxWidth: 1000 }}>
-          <thead>
-            <tr>
-              <th>Dimension</th>
-              <th>Kind</th>
-              <th>Value</th>
-              <th>Expires</th>
-              <th>Read from AWS</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entitlements.map((e, i) => (
-              <tr key={`${e.dimension}-${i}`}>
-                <td>
-                  <code>{e.dimension}</code>
-                </td>
-                <td>{e.kind || '—'}</td>
-                <td>{e.value}</td>
-                <td>
+        <DataTable
+          label="Entitlements"
+          staticLook
+          striped={false}
+          style={{ maxWidth: 1000 }}
+          rows={entitlements}
+          rowKey={(e, i) => `${e.dimension}-${i}`}
+          columns={[
+            { id: 'dimension', header: 'Dimension', cell: (e) => <code>{e.dimension}</code> },
+            { id: 'kind', header: 'Kind', cell: (e) => e.kind || '—' },
+            { id: 'value', header: 'Value', cell: (e) => e.value },
+            {
+              id: 'expires',
+              header: 'Expires',
+              cell: (e) => (
+                <>
                   {formatDate(e.expires_at)}
                   {e.expires_at && new Date(e.expires_at) <= new Date() && (
                     <Tag minimal intent="danger" style={{ marginLeft: 6 }}>
                       expired
                     </Tag>
                   )}
-                </td>
-                <td>{formatDate(e.updated_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+                </>
+              ),
+            },
+            { id: 'read', header: 'Read from AWS', cell: (e) => formatDate(e.updated_at) },
+          ]}
+        />
       )}
       <H5 style={{ marginTop: 16 }}>Agreements</H5>
       {agreements.length === 0 ? (
@@ -344,27 +342,31 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
           No agreements recorded (AWS sends them for offers with concurrent agreements).
         </p>
       ) : (
-        <HTMLTable compact className="mg-table mg-static" aria-label="Agreements" style={{ maxWidth: 1100 }}>
-          <thead>
-            <tr>
-              <th>Agreement</th>
-              <th>Offer</th>
-              <th>Intent</th>
-              <th>Status</th>
-              <th>Term</th>
-              <th>Auto-renewal</th>
-            </tr>
-          </thead>
-          <tbody>
-            {agreements.map((a) => (
-              <tr key={a.agreement_id}>
-                <td>
+        <DataTable
+          label="Agreements"
+          staticLook
+          striped={false}
+          style={{ maxWidth: 1100 }}
+          rows={agreements}
+          rowKey={(a) => a.agreement_id}
+          columns={[
+            {
+              id: 'agreement',
+              header: 'Agreement',
+              cell: (a) => (
+                <>
                   <code>{a.agreement_id}</code>
                   {a.previous_agreement_id && <div className={Classes.TEXT_MUTED}>follows {a.previous_agreement_id}</div>}
-                </td>
-                <td>{a.offer_id || '—'}</td>
-                <td>{a.intent || '—'}</td>
-                <td>
+                </>
+              ),
+            },
+            { id: 'offer', header: 'Offer', cell: (a) => a.offer_id || '—' },
+            { id: 'intent', header: 'Intent', cell: (a) => a.intent || '—' },
+            {
+              id: 'status',
+              header: 'Status',
+              cell: (a) => (
+                <>
                   <Tag minimal intent={a.ended_at ? 'none' : 'success'}>
                     {a.status || (a.ended_at ? 'ended' : 'unknown')}
                   </Tag>
@@ -379,15 +381,21 @@ export function Entitlements({ entitlements, agreements }: { entitlements: Entit
                       {a.free_trial_ends_at ? `free trial until ${formatDate(a.free_trial_ends_at).slice(0, 10)}` : 'free trial'}
                     </Tag>
                   )}
-                </td>
-                <td>
+                </>
+              ),
+            },
+            {
+              id: 'term',
+              header: 'Term',
+              cell: (a) => (
+                <>
                   {formatDate(a.starts_at)} → {formatDate(a.ends_at)}
-                </td>
-                <td>{a.auto_renewal == null ? '—' : a.auto_renewal ? 'on' : 'off'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+                </>
+              ),
+            },
+            { id: 'auto_renewal', header: 'Auto-renewal', cell: (a) => (a.auto_renewal == null ? '—' : a.auto_renewal ? 'on' : 'off') },
+          ]}
+        />
       )}
     </div>
   );

@@ -55,7 +55,7 @@ export interface DataTableProps<T> {
   /** The rows; undefined while loading. */
   rows: T[] | undefined;
   columns: Column<T>[];
-  rowKey: (row: T) => string | number;
+  rowKey: (row: T, index: number) => string | number;
   /** The table's accessible name. */
   label: string;
   loading?: boolean;
@@ -110,7 +110,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
     getCoreRowModel: getCoreRowModel(),
     getSortedRowModel: getSortedRowModel(),
     manualSorting: !!serverSort,
-    getRowId: (r) => String(rowKey(r)),
+    getRowId: (r, i) => String(rowKey(r, i)),
   });
 
   if (loading || rows === undefined) return loading ? <Loading /> : null;
