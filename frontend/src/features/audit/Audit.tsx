@@ -1,12 +1,13 @@
 // The audit log: who did what and when, with the values before and after.
 // Filters live in the URL (/audit?actor=&action=&target_type=&target_id=&from=&to=&offset=&limit=&entry=);
 // the CSV export takes the same filters. Admins only.
-import { Fragment, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { AnchorButton, Button, ButtonGroup, Classes, H4, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, queryKeys } from '../../shared/api';
+import { api, query, queryKeys, type AuditEntry } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { ADMINS, FilterText, JsonTree, RequireRole, TimeRange, useRowKeys, useUrlFilters } from '../../shared/components/common';
 
@@ -113,87 +114,81 @@ function AuditLog() {
         <Empty title={filtered ? 'No entries match these filters' : 'Nothing recorded yet'} action={filtered ? <Button text="Clear filters" onClick={clear} /> : undefined} />
       )}
       {items.length > 0 && (
-        <HTMLTable compact striped interactive className="mg-table" aria-label="Audit entries" style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}>
-          <thead>
-            <tr>
-              <th />
-              <th>When (UTC)</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Changed</th>
-              <th>IP</th>
-              <th>Request id</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((e, i) => {
-              const open = e.id === entry;
-              const link = targetLink(e.target_type, e.target_id);
-              const changed = diffAudit(e.before, e.after).filter((r) => r.kind !== 'same');
-              return (
-                <Fragment key={e.id}>
-                  <tr
-                    data-testid="audit-row"
-                    className={open ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined}
-                    ref={i === keys.selected ? keys.rowRef : undefined}
-                    aria-expanded={open}
-                    onClick={() => {
-                      keys.setSelected(i);
-                      toggle(e.id);
-                    }}
-                  >
-                    <td style={{ width: 16 }}>{open ? '▾' : '▸'}</td>
-                    <td>{formatDate(e.at)}</td>
-                    <td>
-                      <Link to={'/audit' + query({ actor: e.actor })} onClick={(ev) => ev.stopPropagation()} title="Only this actor">
-                        {e.actor || '—'}
-                      </Link>
-                    </td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td>
-                      {e.target_type}{' '}
-                      {link ? (
-                        <Link to={link} onClick={(ev) => ev.stopPropagation()}>
-                          #{e.target_id}
-                        </Link>
-                      ) : (
-                        `#${e.target_id}`
-                      )}{' '}
-                      <Link
-                        to={'/audit' + query({ target_type: e.target_type, target_id: e.target_id })}
-                        onClick={(ev) => ev.stopPropagation()}
-                        className={Classes.TEXT_MUTED}
-                        title="Every entry about this target"
-                      >
-                        history
-                      </Link>
-                    </td>
-                    <td className="mg-cell-error" title={changed.map((r) => r.path).join(', ')}>
-                      {changed.length === 0 ? '—' : changed.slice(0, 4).map((r) => r.path).join(', ') + (changed.length > 4 ? ` +${changed.length - 4}` : '')}
-                    </td>
-                    <td>{e.ip}</td>
-                    <td>
-                      <code>{e.request_id}</code>
-                    </td>
-                  </tr>
-                  {open && (
-                    <tr className="mg-detail-row">
-                      <td />
-                      <td colSpan={7}>
-                        <div className="mg-audit-detail">
-                          <AuditDiff before={e.before} after={e.after} />
-                        </div>
-                      </td>
-                    </tr>
-                  )}
-                </Fragment>
-              );
-            })}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Audit entries"
+          interactive
+          style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}
+          rows={items}
+          rowKey={(e) => e.id}
+          onRowOpen={(e, i) => {
+            keys.setSelected(i);
+            toggle(e.id);
+          }}
+          rowProps={(e, i) => ({
+            'data-testid': 'audit-row',
+            className: e.id === entry ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined,
+            ref: i === keys.selected ? keys.rowRef : undefined,
+            'aria-expanded': e.id === entry,
+            onClick: (ev) => {
+              if ((ev.target as HTMLElement).closest('a')) return;
+              keys.setSelected(i);
+              toggle(e.id);
+            },
+          })}
+          afterRow={(e) =>
+            e.id === entry && (
+              <tr className="mg-detail-row">
+                <td />
+                <td colSpan={7}>
+                  <div className="mg-audit-detail">
+                    <AuditDiff before={e.before} after={e.after} />
+                  </div>
+                </td>
+              </tr>
+            )
+          }
+          columns={[
+            { id: 'open', header: '', style: { width: 16 }, cell: (e) => (e.id === entry ? '▾' : '▸') },
+            { id: 'at', header: 'When (UTC)', cell: (e) => formatDate(e.at) },
+            {
+              id: 'actor',
+              header: 'Actor',
+              cell: (e) => (
+                <Link to={'/audit' + query({ actor: e.actor })} title="Only this actor">
+                  {e.actor || '—'}
+                </Link>
+              ),
+            },
+            { id: 'action', header: 'Action', cell: (e) => <code>{e.action}</code> },
+            {
+              id: 'target',
+              header: 'Target',
+              cell: (e) => {
+                const link = targetLink(e.target_type, e.target_id);
+                return (
+                  <>
+                    {e.target_type} {link ? <Link to={link}>#{e.target_id}</Link> : `#${e.target_id}`}{' '}
+                    <Link to={'/audit' + query({ target_type: e.target_type, target_id: e.target_id })} className={Classes.TEXT_MUTED} title="Every entry about this target">
+                      history
+                    </Link>
+                  </>
+                );
+              },
+            },
+            {
+              id: 'changed',
+              header: 'Changed',
+              className: 'mg-cell-error',
+              cellProps: (e) => ({ title: changedOf(e).map((r) => r.path).join(', ') }),
+              cell: (e) => {
+                const changed = changedOf(e);
+                return changed.length === 0 ? '—' : changed.slice(0, 4).map((r) => r.path).join(', ') + (changed.length > 4 ? ` +${changed.length - 4}` : '');
+              },
+            },
+            { id: 'ip', header: 'IP', cell: (e) => e.ip },
+            { id: 'request_id', header: 'Request id', cell: (e) => <code>{e.request_id}</code> },
+          ]}
+        />
       )}
       {list.data && (
         <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '', entry: '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
@@ -204,6 +199,9 @@ function AuditLog() {
 }
 
 // ---- the before/after view ----
+
+/** The paths an entry changed. */
+const changedOf = (e: AuditEntry) => diffAudit(e.before, e.after).filter((r) => r.kind !== 'same');
 
 export type DiffKind = 'changed' | 'added' | 'removed' | 'same';
 export interface DiffRow {
