@@ -6,7 +6,6 @@ import {
   ButtonGroup,
   Callout,
   Card,
-  Checkbox,
   Dialog,
   DialogBody,
   DialogFooter,
@@ -14,7 +13,6 @@ import {
   H4,
   H5,
   HTMLSelect,
-  HTMLTable,
   InputGroup,
   NumericInput,
   Tag,
@@ -22,6 +20,7 @@ import {
 } from '@blueprintjs/core';
 import { api, queryKeys, type User, type MeteringRecord } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate, marketplaceName } from '../../shared/format';
 
 const STATUSES = ['pending', 'accepted', 'rejected', 'duplicate', 'conflict', 'expired', 'not_sent_zero', 'not_sent_inactive'];
@@ -213,50 +212,38 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
       {items.length === 0 ? (
         <p>No metering records match.</p>
       ) : (
-        <HTMLTable compact striped className="mg-table" aria-label="Metering records" style={{ width: '100%' }}>
-          <thead>
-            <tr>
-              {canWrite && <th />}
-              <th>Hour (UTC)</th>
-              <th>Subscription</th>
-              <th>Marketplace</th>
-              <th>Dimension</th>
-              <th style={{ textAlign: 'right' }}>Quantity</th>
-              <th>Status</th>
-              <th>Attempts</th>
-              <th>Marketplace id / reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((r) => (
-              <tr key={r.id} data-testid="metering-record">
-                {canWrite && (
-                  <td>
-                    {retryable(r) && (
-                      <Checkbox
-                        aria-label={`select record ${r.id}`}
-                        checked={selected.has(r.id)}
-                        onChange={() => {
-                          const n = new Set(selected);
-                          if (n.has(r.id)) n.delete(r.id);
-                          else n.add(r.id);
-                          setSelected(n);
-                        }}
-                        style={{ margin: 0 }}
-                      />
-                    )}
-                  </td>
-                )}
-                <td>{r.hour.slice(0, 13).replace('T', ' ')}:00</td>
-                <td>
-                  <Link to={'/subscriptions/' + r.subscription_id}>#{r.subscription_id}</Link>
-                </td>
-                <td>{marketplaceName[r.marketplace]}</td>
-                <td>
-                  <code>{r.dimension}</code>
-                </td>
-                <td style={{ textAlign: 'right' }}>{r.quantity}</td>
-                <td>
+        <DataTable
+          label="Metering records"
+          style={{ width: '100%' }}
+          rows={items}
+          rowKey={(r) => r.id}
+          rowProps={() => ({ 'data-testid': 'metering-record' })}
+          selection={
+            canWrite
+              ? {
+                  isSelected: (r) => selected.has(r.id),
+                  onToggle: (r) => {
+                    const n = new Set(selected);
+                    if (n.has(r.id)) n.delete(r.id);
+                    else n.add(r.id);
+                    setSelected(n);
+                  },
+                  label: (r) => `select record ${r.id}`,
+                  selectable: retryable,
+                }
+              : undefined
+          }
+          columns={[
+            { id: 'hour', header: 'Hour (UTC)', cell: (r) => `${r.hour.slice(0, 13).replace('T', ' ')}:00` },
+            { id: 'subscription', header: 'Subscription', cell: (r) => <Link to={'/subscriptions/' + r.subscription_id}>#{r.subscription_id}</Link> },
+            { id: 'marketplace', header: 'Marketplace', cell: (r) => marketplaceName[r.marketplace] },
+            { id: 'dimension', header: 'Dimension', cell: (r) => <code>{r.dimension}</code> },
+            { id: 'quantity', header: 'Quantity', headerStyle: { textAlign: 'right' }, style: { textAlign: 'right' }, cell: (r) => r.quantity },
+            {
+              id: 'status',
+              header: 'Status',
+              cell: (r) => (
+                <>
                   <Tag minimal intent={statusIntent(r.status)}>
                     {r.status}
                   </Tag>
@@ -265,19 +252,32 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
                       expiring
                     </Tag>
                   )}
-                </td>
-                <td>
+                </>
+              ),
+            },
+            {
+              id: 'attempts',
+              header: 'Attempts',
+              cell: (r) => (
+                <>
                   {r.attempts}
                   {r.status === 'pending' && r.next_attempt_at && <div style={{ opacity: 0.7 }}>next {formatDate(r.next_attempt_at)}</div>}
-                </td>
-                <td style={{ maxWidth: 360, wordBreak: 'break-word' }}>
+                </>
+              ),
+            },
+            {
+              id: 'reason',
+              header: 'Marketplace id / reason',
+              style: { maxWidth: 360, wordBreak: 'break-word' },
+              cell: (r) => (
+                <>
                   {r.marketplace_record_id && <code>{r.marketplace_record_id}</code>}
                   {r.reason && <div>{r.reason}</div>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       <div style={{ display: 'flex', gap: 8, alignItems: 'center', marginTop: 8 }}>
         <Button icon="chevron-left" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - PAGE))} aria-label="Previous page" />

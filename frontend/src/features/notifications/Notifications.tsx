@@ -10,6 +10,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate, marketplaceName } from '../../shared/format';
 import { CopyButton, FilterText, RequireRole, SELLER, TimeRange, useMe, useRowKeys, useUrlFilters, WRITERS } from '../../shared/components/common';
@@ -133,64 +134,44 @@ function Inbox() {
         />
       )}
       {items.length > 0 && (
-        <HTMLTable compact striped interactive className="mg-table" aria-label="Inbound messages" style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Received</th>
-              <th>Marketplace</th>
-              <th>Source</th>
-              <th>Action</th>
-              <th>Status</th>
-              <th>Tries</th>
-              <th>Subscription</th>
-              <th>Dedup key</th>
-              <th>Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((m, i) => (
-              <tr
-                key={m.id}
-                data-testid="inbox-row"
-                className={m.id === openId ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined}
-                ref={i === keys.selected ? keys.rowRef : undefined}
-                aria-selected={i === keys.selected}
-                onClick={() => {
-                  keys.setSelected(i);
-                  open(m.id);
-                }}
-              >
-                <td>{m.id}</td>
-                <td>{formatDate(m.received_at)}</td>
-                <td>{marketplaceName[m.marketplace] ?? m.marketplace}</td>
-                <td>{SOURCES[m.source] ?? m.source}</td>
-                <td>{m.action || '—'}</td>
-                <td>
-                  <Tag minimal intent={statusIntent(m.status)} data-testid="inbox-status">
-                    {m.status}
-                  </Tag>
-                </td>
-                <td>{m.attempts}</td>
-                <td>
-                  {m.subscription_id ? (
-                    <Link to={'/subscriptions/' + m.subscription_id} onClick={(e) => e.stopPropagation()}>
-                      #{m.subscription_id}
-                    </Link>
-                  ) : (
-                    '—'
-                  )}
-                </td>
-                <td className="mg-ellipsis" title={m.dedup_key}>
-                  <code>{m.dedup_key}</code>
-                </td>
-                <td className="mg-cell-error" title={m.error}>
-                  {m.error}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Inbound messages"
+          interactive
+          style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}
+          rows={items}
+          rowKey={(m) => m.id}
+          onRowOpen={(m, i) => {
+            keys.setSelected(i);
+            open(m.id);
+          }}
+          openOnClick
+          rowProps={(m, i) => ({
+            'data-testid': 'inbox-row',
+            className: m.id === openId ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined,
+            ref: i === keys.selected ? keys.rowRef : undefined,
+            'aria-selected': i === keys.selected,
+          })}
+          columns={[
+            { id: 'id', header: '#', cell: (m) => m.id },
+            { id: 'received', header: 'Received', cell: (m) => formatDate(m.received_at) },
+            { id: 'marketplace', header: 'Marketplace', cell: (m) => marketplaceName[m.marketplace] ?? m.marketplace },
+            { id: 'source', header: 'Source', cell: (m) => SOURCES[m.source] ?? m.source },
+            { id: 'action', header: 'Action', cell: (m) => m.action || '—' },
+            {
+              id: 'status',
+              header: 'Status',
+              cell: (m) => (
+                <Tag minimal intent={statusIntent(m.status)} data-testid="inbox-status">
+                  {m.status}
+                </Tag>
+              ),
+            },
+            { id: 'tries', header: 'Tries', cell: (m) => m.attempts },
+            { id: 'subscription', header: 'Subscription', cell: (m) => (m.subscription_id ? <Link to={'/subscriptions/' + m.subscription_id}>#{m.subscription_id}</Link> : '—') },
+            { id: 'dedup', header: 'Dedup key', className: 'mg-ellipsis', cellProps: (m) => ({ title: m.dedup_key }), cell: (m) => <code>{m.dedup_key}</code> },
+            { id: 'error', header: 'Error', className: 'mg-cell-error', cellProps: (m) => ({ title: m.error }), cell: (m) => m.error },
+          ]}
+        />
       )}
       {list.data && (
         <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />

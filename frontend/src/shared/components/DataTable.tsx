@@ -219,7 +219,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
               <tr
                 {...extra}
                 className={[extra.className, active ? 'mg-row-selected' : ''].filter(Boolean).join(' ') || undefined}
-                aria-selected={activeIndex !== undefined || selection ? active || (selection?.isSelected(row) ?? false) : undefined}
+                aria-selected={activeIndex !== undefined || selection ? active || (selection?.isSelected(row) ?? false) : extra['aria-selected']}
                 tabIndex={open ? 0 : extra.tabIndex}
                 onKeyDown={
                   open
