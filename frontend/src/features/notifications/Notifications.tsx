@@ -7,7 +7,7 @@
 import { useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, HTMLTable, Tag, type Intent } from '@blueprintjs/core';
+import { Button, Callout, Classes, Drawer, H4, H6, HTMLSelect, Tag, type Intent } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
@@ -337,18 +337,20 @@ export function StoredHeaders({ raw }: { raw: string }) {
       ) : pairs.length === 0 ? (
         <p className={Classes.TEXT_MUTED}>No request headers were stored with this message.</p>
       ) : (
-        <HTMLTable compact bordered className="mg-table mg-static" aria-label="Request headers">
-          <tbody>
-            {pairs.map(([k, v]) => (
-              <tr key={k} data-testid="header-row">
-                <td>
-                  <code>{k}</code>
-                </td>
-                <td className="mg-wrap">{v}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          label="Request headers"
+          header={false}
+          staticLook
+          striped={false}
+          bordered
+          rows={pairs}
+          rowKey={([k]) => k}
+          rowProps={() => ({ 'data-testid': 'header-row' })}
+          columns={[
+            { id: 'name', header: 'Name', cell: ([k]) => <code>{k}</code> },
+            { id: 'value', header: 'Value', className: 'mg-wrap', cell: ([, v]) => v },
+          ]}
+        />
       )}
       <CopyButton text={raw} label="Copy headers" />
     </div>

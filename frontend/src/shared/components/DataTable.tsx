@@ -79,6 +79,7 @@ export interface DataTableProps<T> {
   style?: CSSProperties;
   compact?: boolean;
   striped?: boolean;
+  bordered?: boolean;
   interactive?: boolean;
   /** The static look of the admin pages' tables (no hover). */
   staticLook?: boolean;
@@ -132,6 +133,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
     <HTMLTable
       compact={props.compact ?? true}
       striped={props.striped ?? true}
+      bordered={props.bordered}
       interactive={props.interactive ?? !!onRowOpen}
       className={classes}
       style={props.style}
