@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Checkbox, Dialog, DialogBody, DialogFooter, FormGroup, H5, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
-import { ErrorBox, Loading } from '../../shared/components/components';
+import { ErrorBox } from '../../shared/components/components';
+import { QueryState } from '../../shared/components/QueryState';
 import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 
@@ -35,43 +36,43 @@ export function ApiKeys() {
         </Callout>
       )}
       <Button icon="key" text="Create API key" onClick={() => setCreating(true)} style={{ marginBottom: 8 }} />
-      {q.isPending && <Loading />}
-      {q.isError && <ErrorBox error={q.error} />}
       {revoke.isError && <ErrorBox error={revoke.error} />}
-      {q.isSuccess && (
-        <DataTable
-          label="API keys"
-          striped={false}
-          style={{ maxWidth: 900 }}
-          rows={q.data.items}
-          rowKey={(k) => k.id}
-          rowProps={() => ({ 'data-testid': 'api-key' })}
-          columns={[
-            { id: 'name', header: 'Name', cell: (k) => k.name },
-            { id: 'key', header: 'Key', cell: (k) => <code>{k.prefix}…</code> },
-            { id: 'scopes', header: 'Scopes', cell: (k) => (k.scopes.length === 0 ? 'all' : k.scopes.join(', ')) },
-            { id: 'created', header: 'Created', cell: (k) => formatDate(k.created_at) },
-            { id: 'last_used', header: 'Last used', cell: (k) => (k.last_used_at ? formatDate(k.last_used_at) : 'never') },
-            {
-              id: 'actions',
-              header: '',
-              cell: (k) =>
-                k.revoked_at ? (
-                  <Tag minimal>revoked {formatDate(k.revoked_at)}</Tag>
-                ) : (
-                  <Button
-                    small
-                    intent="danger"
-                    text="Revoke"
-                    onClick={() => {
-                      if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
-                    }}
-                  />
-                ),
-            },
-          ]}
-        />
-      )}
+      <QueryState query={q}>
+        {(data) => (
+          <DataTable
+            label="API keys"
+            striped={false}
+            style={{ maxWidth: 900 }}
+            rows={data.items}
+            rowKey={(k) => k.id}
+            rowProps={() => ({ 'data-testid': 'api-key' })}
+            columns={[
+              { id: 'name', header: 'Name', cell: (k) => k.name },
+              { id: 'key', header: 'Key', cell: (k) => <code>{k.prefix}…</code> },
+              { id: 'scopes', header: 'Scopes', cell: (k) => (k.scopes.length === 0 ? 'all' : k.scopes.join(', ')) },
+              { id: 'created', header: 'Created', cell: (k) => formatDate(k.created_at) },
+              { id: 'last_used', header: 'Last used', cell: (k) => (k.last_used_at ? formatDate(k.last_used_at) : 'never') },
+              {
+                id: 'actions',
+                header: '',
+                cell: (k) =>
+                  k.revoked_at ? (
+                    <Tag minimal>revoked {formatDate(k.revoked_at)}</Tag>
+                  ) : (
+                    <Button
+                      small
+                      intent="danger"
+                      text="Revoke"
+                      onClick={() => {
+                        if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
+                      }}
+                    />
+                  ),
+              },
+            ]}
+          />
+        )}
+      </QueryState>
       {creating && q.isSuccess && (
         <CreateKeyDialog
           scopes={q.data.scopes}
