@@ -2,26 +2,26 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
-import { api, ApiError, setUnauthenticatedHandler, type User } from './api';
-import { ErrorBox, Loading } from './components';
-import { Login } from './pages/Login';
-import { SubscriptionsPage } from './pages/Subscriptions';
-import { DashboardPage } from './pages/Dashboard';
+import { api, queryKeys, ApiError, setUnauthenticatedHandler, type User } from './shared/api';
+import { ErrorBox, Loading } from './shared/components/components';
+import { Login } from './features/auth/Login';
+import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
+import { DashboardPage } from './features/dashboard/Dashboard';
 
 // Pages most visits do not need load on first use.
-const SubscriptionPage = lazy(() => import('./pages/Subscription').then((m) => ({ default: m.SubscriptionPage })));
-const MeteringPage = lazy(() => import('./pages/Metering').then((m) => ({ default: m.MeteringPage })));
-const TeamPage = lazy(() => import('./pages/Team').then((m) => ({ default: m.TeamPage })));
-const WebhooksPage = lazy(() => import('./pages/Webhooks').then((m) => ({ default: m.WebhooksPage })));
-const AlertsPage = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.AlertsPage })));
-const NotificationsPage = lazy(() => import('./pages/Notifications').then((m) => ({ default: m.NotificationsPage })));
-const CustomersPage = lazy(() => import('./pages/Customers').then((m) => ({ default: m.CustomersPage })));
-const CustomerPage = lazy(() => import('./pages/Customers').then((m) => ({ default: m.CustomerPage })));
-const OffersPage = lazy(() => import('./pages/Offers').then((m) => ({ default: m.OffersPage })));
-const UsersPage = lazy(() => import('./pages/Users').then((m) => ({ default: m.UsersPage })));
-const AuditPage = lazy(() => import('./pages/Audit').then((m) => ({ default: m.AuditPage })));
-const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
-const TwoFactorCard = lazy(() => import('./pages/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
+const SubscriptionPage = lazy(() => import('./features/subscriptions/Subscription').then((m) => ({ default: m.SubscriptionPage })));
+const MeteringPage = lazy(() => import('./features/metering/Metering').then((m) => ({ default: m.MeteringPage })));
+const TeamPage = lazy(() => import('./features/team/Team').then((m) => ({ default: m.TeamPage })));
+const WebhooksPage = lazy(() => import('./features/webhooks/Webhooks').then((m) => ({ default: m.WebhooksPage })));
+const AlertsPage = lazy(() => import('./features/alerts/Alerts').then((m) => ({ default: m.AlertsPage })));
+const NotificationsPage = lazy(() => import('./features/notifications/Notifications').then((m) => ({ default: m.NotificationsPage })));
+const CustomersPage = lazy(() => import('./features/customers/Customers').then((m) => ({ default: m.CustomersPage })));
+const CustomerPage = lazy(() => import('./features/customers/Customers').then((m) => ({ default: m.CustomerPage })));
+const OffersPage = lazy(() => import('./features/offers/Offers').then((m) => ({ default: m.OffersPage })));
+const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ default: m.UsersPage })));
+const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
+const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
+const TwoFactorCard = lazy(() => import('./features/auth/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
 const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; sellerOnly?: boolean; customerOnly?: boolean }[] = [
@@ -54,16 +54,16 @@ export function App() {
   const location = useLocation();
   const qc = useQueryClient();
   const me = useQuery({
-    queryKey: ['me'],
-    queryFn: () => api<{ user: User }>('/api/auth/me'),
+    queryKey: queryKeys.me,
+    queryFn: () => api.auth.me(),
     retry: false,
     staleTime: 60_000,
   });
 
   useEffect(() => {
     setUnauthenticatedHandler(() => {
-      qc.setQueryData(['me'], null);
-      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
+      qc.setQueryData(queryKeys.me, null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== queryKeys.me[0] });
     });
     return () => setUnauthenticatedHandler(null);
   }, [qc]);
@@ -81,7 +81,7 @@ export function App() {
   const user = me.data!.user;
   const signOut = async () => {
     try {
-      await api('/api/auth/logout', { method: 'POST' });
+      await api.auth.logout();
     } finally {
       qc.clear();
       navigate('/login');
@@ -166,7 +166,7 @@ function ChangePassword() {
     e.preventDefault();
     setError(null);
     try {
-      await api('/api/auth/password', { method: 'POST', body: { current_password: current, new_password: next } });
+      await api.auth.changePassword(current, next);
       await qc.invalidateQueries();
     } catch (err) {
       setError(err);

@@ -5,7 +5,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App } from './App';
-import { ApiError } from './api';
+import { ApiError } from './shared/api';
 
 const client = new QueryClient({
   defaultOptions: {

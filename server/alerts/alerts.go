@@ -43,10 +43,14 @@ const (
 	DisbursementPaused = "disbursement_paused"
 )
 
+// EventType is one alert type and what it means, as the portal shows it.
+type EventType struct {
+	Type        string `json:"type"`
+	Description string `json:"description"`
+}
+
 // Types lists the alert types a channel may choose.
-var Types = []struct {
-	Type, Description string
-}{
+var Types = []EventType{
 	{MarketplaceFailing, "calls to a marketplace keep failing (metering records retried again and again)"},
 	{MeteringExpiring, "metering records are close to the end of the marketplace's 24-hour window"},
 	{MeteringRejected, "a marketplace refused metering records, or holds another quantity for their hour"},
@@ -61,7 +65,7 @@ var Types = []struct {
 
 // KnownType reports whether t is an alert type.
 func KnownType(t string) bool {
-	return slices.ContainsFunc(Types, func(x struct{ Type, Description string }) bool { return x.Type == t })
+	return slices.ContainsFunc(Types, func(x EventType) bool { return x.Type == t })
 }
 
 func wants(types, t string) bool {

@@ -42,10 +42,14 @@ const (
 	Test                           = "webhook.test"
 )
 
+// EventType is one event type and what it means, as the portal shows it.
+type EventType struct {
+	Type        string `json:"type"`
+	Description string `json:"description"`
+}
+
 // Types lists the event types an endpoint may choose, with what they mean.
-var Types = []struct {
-	Type, Description string
-}{
+var Types = []EventType{
 	{SubscriptionCreated, "a subscription was recorded for the first time (registration, landing page, notification or webhook)"},
 	{SubscriptionActivated, "a subscription became active: the customer may use the product"},
 	{SubscriptionPlanChanged, "the plan changed"},
@@ -70,7 +74,7 @@ var Types = []struct {
 
 // KnownType reports whether t is an event type.
 func KnownType(t string) bool {
-	return slices.ContainsFunc(Types, func(x struct{ Type, Description string }) bool { return x.Type == t })
+	return slices.ContainsFunc(Types, func(x EventType) bool { return x.Type == t })
 }
 
 // listens reports whether an endpoint's event types include t ("*" = all

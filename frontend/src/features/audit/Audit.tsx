@@ -1,0 +1,309 @@
+// The audit log: who did what and when, with the values before and after.
+// Filters live in the URL (/audit?actor=&action=&target_type=&target_id=&from=&to=&offset=&limit=&entry=);
+// the CSV export takes the same filters. Admins only.
+import { useRef, useState } from 'react';
+import { Link } from 'react-router';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { AnchorButton, Button, ButtonGroup, Classes, H4, HTMLSelect, HTMLTable, Tag } from '@blueprintjs/core';
+import { api, query, queryKeys, type AuditEntry } from '../../shared/api';
+import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
+import { formatDate } from '../../shared/format';
+import { ADMINS, FilterText, JsonTree, RequireRole, TimeRange, useRowKeys, useUrlFilters } from '../../shared/components/common';
+
+export const AUDIT_FILTERS = ['actor', 'action', 'target_type', 'target_id', 'from', 'to'] as const;
+
+const ACTION_PREFIXES = [
+  'auth.',
+  'user.',
+  'offer.',
+  'plan.',
+  'inbox.',
+  'apikey.',
+  'webhook.',
+  'alert_channel.',
+  'azure.',
+  'seat.',
+  'metering.',
+  'customer.',
+  'customer_admin.',
+];
+
+const TARGET_TYPES = ['user', 'staff_invite', 'subscription', 'customer', 'offer', 'plan', 'inbox_message', 'api_key', 'webhook', 'alert_channel', 'records', 'system'];
+
+/** Where a target lives in the portal, when it has a page. */
+export function targetLink(type: string, id: string): string | null {
+  switch (type) {
+    case 'subscription':
+      return '/subscriptions/' + id;
+    case 'inbox_message':
+      return '/notifications/' + id;
+    case 'customer':
+      return '/customers/' + id;
+    case 'webhook':
+      return '/webhooks/' + id;
+    case 'offer':
+    case 'plan':
+      return '/offers';
+    case 'user':
+    case 'staff_invite':
+      return '/users';
+    case 'api_key':
+      return '/settings';
+    case 'alert_channel':
+      return '/alerts';
+    default:
+      return null;
+  }
+}
+
+export function AuditPage() {
+  return (
+    <RequireRole roles={ADMINS} what="the audit log">
+      <AuditLog />
+    </RequireRole>
+  );
+}
+
+function AuditLog() {
+  const f = useUrlFilters();
+  const search = useRef<HTMLInputElement>(null);
+  const values = Object.fromEntries(AUDIT_FILTERS.map((k) => [k, f.get(k)])) as Record<(typeof AUDIT_FILTERS)[number], string>;
+  const limit = f.num('limit', 50);
+  const offset = f.num('offset', 0);
+  const entry = f.num('entry', 0);
+  const list = useQuery({
+    queryKey: queryKeys.audit(values, limit, offset),
+    queryFn: () => api.audit.list({ ...values, limit, offset: offset || undefined }),
+    placeholderData: keepPreviousData,
+  });
+  const items = list.data?.items ?? [];
+  const toggle = (id: number) => f.set({ entry: entry === id ? '' : id }, true);
+  const keys = useRowKeys(items.length, (i) => toggle(items[i].id), search);
+  const filtered = AUDIT_FILTERS.some((k) => values[k]);
+  const clear = () => f.set(Object.fromEntries(AUDIT_FILTERS.map((k) => [k, ''])));
+  const types = values.target_type && !TARGET_TYPES.includes(values.target_type) ? [...TARGET_TYPES, values.target_type] : TARGET_TYPES;
+  const csv = api.audit.csvUrl(values);
+  return (
+    <div>
+      <H4>Audit log</H4>
+      <div className="mg-toolbar" role="search" aria-label="Filter the audit log">
+        <FilterText value={values.actor} onCommit={(v) => f.set({ actor: v })} label="Actor" placeholder="actor e-mail  ( / )" icon="user" width={200} inputRef={search} />
+        <FilterText value={values.action} onCommit={(v) => f.set({ action: v })} label="Action prefix" placeholder="action, e.g. user." list="mg-audit-actions" icon="tag" width={170} />
+        <datalist id="mg-audit-actions">
+          {ACTION_PREFIXES.map((a) => (
+            <option key={a} value={a} />
+          ))}
+        </datalist>
+        <HTMLSelect value={values.target_type} onChange={(e) => f.set({ target_type: e.currentTarget.value })} aria-label="Target type">
+          <option value="">Any target</option>
+          {types.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </HTMLSelect>
+        <FilterText value={values.target_id} onCommit={(v) => f.set({ target_id: v })} label="Target id" placeholder="target id" width={110} icon="th-filtered" />
+        <TimeRange from={values.from} to={values.to} onChange={(from, to) => f.set({ from, to })} />
+        {filtered && <Button small minimal icon="filter-remove" text="Clear filters" onClick={clear} />}
+        <AnchorButton small icon="export" text="Export CSV" href={csv} download="audit-log.csv" data-testid="audit-export" title="The filtered entries (up to 100,000) as CSV" />
+      </div>
+      {list.isError && <ErrorBox error={list.error} />}
+      {list.isPending && <Loading />}
+      {list.isSuccess && items.length === 0 && (
+        <Empty title={filtered ? 'No entries match these filters' : 'Nothing recorded yet'} action={filtered ? <Button text="Clear filters" onClick={clear} /> : undefined} />
+      )}
+      {items.length > 0 && (
+        <DataTable
+          label="Audit entries"
+          interactive
+          style={{ opacity: list.isPlaceholderData ? 0.6 : 1 }}
+          rows={items}
+          rowKey={(e) => e.id}
+          onRowOpen={(e, i) => {
+            keys.setSelected(i);
+            toggle(e.id);
+          }}
+          rowProps={(e, i) => ({
+            'data-testid': 'audit-row',
+            className: e.id === entry ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined,
+            ref: i === keys.selected ? keys.rowRef : undefined,
+            'aria-expanded': e.id === entry,
+            onClick: (ev) => {
+              if ((ev.target as HTMLElement).closest('a')) return;
+              keys.setSelected(i);
+              toggle(e.id);
+            },
+          })}
+          afterRow={(e) =>
+            e.id === entry && (
+              <tr className="mg-detail-row">
+                <td />
+                <td colSpan={7}>
+                  <div className="mg-audit-detail">
+                    <AuditDiff before={e.before} after={e.after} />
+                  </div>
+                </td>
+              </tr>
+            )
+          }
+          columns={[
+            { id: 'open', header: '', style: { width: 16 }, cell: (e) => (e.id === entry ? '▾' : '▸') },
+            { id: 'at', header: 'When (UTC)', cell: (e) => formatDate(e.at) },
+            {
+              id: 'actor',
+              header: 'Actor',
+              cell: (e) => (
+                <Link to={'/audit' + query({ actor: e.actor })} title="Only this actor">
+                  {e.actor || '—'}
+                </Link>
+              ),
+            },
+            { id: 'action', header: 'Action', cell: (e) => <code>{e.action}</code> },
+            {
+              id: 'target',
+              header: 'Target',
+              cell: (e) => {
+                const link = targetLink(e.target_type, e.target_id);
+                return (
+                  <>
+                    {e.target_type} {link ? <Link to={link}>#{e.target_id}</Link> : `#${e.target_id}`}{' '}
+                    <Link to={'/audit' + query({ target_type: e.target_type, target_id: e.target_id })} className={Classes.TEXT_MUTED} title="Every entry about this target">
+                      history
+                    </Link>
+                  </>
+                );
+              },
+            },
+            {
+              id: 'changed',
+              header: 'Changed',
+              className: 'mg-cell-error',
+              cellProps: (e) => ({ title: changedOf(e).map((r) => r.path).join(', ') }),
+              cell: (e) => {
+                const changed = changedOf(e);
+                return changed.length === 0 ? '—' : changed.slice(0, 4).map((r) => r.path).join(', ') + (changed.length > 4 ? ` +${changed.length - 4}` : '');
+              },
+            },
+            { id: 'ip', header: 'IP', cell: (e) => e.ip },
+            { id: 'request_id', header: 'Request id', cell: (e) => <code>{e.request_id}</code> },
+          ]}
+        />
+      )}
+      {list.data && (
+        <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '', entry: '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
+      )}
+      {list.isSuccess && <p className={Classes.TEXT_MUTED}>↑/↓ to move, Enter to open an entry, / to filter by actor.</p>}
+    </div>
+  );
+}
+
+// ---- the before/after view ----
+
+/** The paths an entry changed. */
+const changedOf = (e: AuditEntry) => diffAudit(e.before, e.after).filter((r) => r.kind !== 'same');
+
+export type DiffKind = 'changed' | 'added' | 'removed' | 'same';
+export interface DiffRow {
+  path: string;
+  before?: string;
+  after?: string;
+  kind: DiffKind;
+}
+
+function parse(s: string): { ok: boolean; value: unknown } {
+  if (!s) return { ok: false, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(s) };
+  } catch {
+    return { ok: true, value: s };
+  }
+}
+
+/** Flattens JSON into "a.b[0].c" → JSON text of the value; empty objects and arrays stay whole. */
+export function flatten(v: unknown, prefix = '', out: Map<string, string> = new Map()): Map<string, string> {
+  if (v !== null && typeof v === 'object') {
+    const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [`${prefix}[${i}]`, x]) : Object.entries(v).map(([k, x]) => [prefix ? `${prefix}.${k}` : k, x]);
+    if (entries.length === 0) out.set(prefix || '(value)', JSON.stringify(v));
+    for (const [p, x] of entries) flatten(x, p, out);
+    return out;
+  }
+  out.set(prefix || '(value)', JSON.stringify(v));
+  return out;
+}
+
+/** Field by field, what an audit entry changed. */
+export function diffAudit(before: string, after: string): DiffRow[] {
+  const b = parse(before);
+  const a = parse(after);
+  const fb = b.ok ? flatten(b.value) : new Map<string, string>();
+  const fa = a.ok ? flatten(a.value) : new Map<string, string>();
+  const paths = [...fa.keys(), ...[...fb.keys()].filter((k) => !fa.has(k))];
+  return paths.map((path) => {
+    const x = fb.get(path);
+    const y = fa.get(path);
+    const kind: DiffKind = x === undefined ? 'added' : y === undefined ? 'removed' : x === y ? 'same' : 'changed';
+    return { path, before: x, after: y, kind };
+  });
+}
+
+export function AuditDiff({ before, after }: { before: string; after: string }) {
+  const [showSame, setShowSame] = useState(false);
+  const [view, setView] = useState<'fields' | 'json'>('fields');
+  if (!before && !after) return <p className={Classes.TEXT_MUTED}>No values are recorded for this action.</p>;
+  const rows = diffAudit(before, after);
+  const same = rows.filter((r) => r.kind === 'same').length;
+  const shown = rows.filter((r) => showSame || r.kind !== 'same');
+  const summary = !before ? 'created' : !after ? 'removed' : `${rows.length - same} ${rows.length - same === 1 ? 'field' : 'fields'} changed`;
+  return (
+    <div data-testid="audit-diff">
+      <div className="mg-toolbar">
+        <ButtonGroup>
+          <Button small text="Changes" active={view === 'fields'} onClick={() => setView('fields')} />
+          <Button small text="Before / after JSON" active={view === 'json'} onClick={() => setView('json')} />
+        </ButtonGroup>
+        <Tag minimal data-testid="diff-summary">
+          {summary}
+        </Tag>
+        {view === 'fields' && same > 0 && (
+          <Button small minimal text={showSame ? 'Hide unchanged' : `Show ${same} unchanged`} onClick={() => setShowSame(!showSame)} />
+        )}
+      </div>
+      {view === 'fields' ? (
+        shown.length === 0 ? (
+          <p className={Classes.TEXT_MUTED}>Nothing changed.</p>
+        ) : (
+          <HTMLTable compact bordered className="mg-table mg-diff" aria-label="Changes">
+            <thead>
+              <tr>
+                <th>Field</th>
+                <th>Before</th>
+                <th>After</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((r) => (
+                <tr key={r.path} className={'mg-diff-' + r.kind} data-testid="diff-row" data-kind={r.kind}>
+                  <td>{r.path}</td>
+                  <td className={r.kind === 'changed' || r.kind === 'removed' ? 'mg-diff-old' : undefined}>{r.before ?? ''}</td>
+                  <td>{r.after ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </HTMLTable>
+        )
+      ) : (
+        <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0,1fr) minmax(0,1fr)', gap: 12 }}>
+          <div>
+            <div className="mg-section">Before</div>
+            {before ? <JsonTree value={parse(before).value} label="Before" /> : <p className={Classes.TEXT_MUTED}>nothing (created)</p>}
+          </div>
+          <div>
+            <div className="mg-section">After</div>
+            {after ? <JsonTree value={parse(after).value} label="After" /> : <p className={Classes.TEXT_MUTED}>nothing (removed)</p>}
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

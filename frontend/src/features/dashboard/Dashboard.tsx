@@ -1,0 +1,312 @@
+import { Link } from 'react-router';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Card, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { api, query, queryKeys, type User, type DayCount } from '../../shared/api';
+import { ErrorBox, Loading } from '../../shared/components/components';
+import { dayRange, formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
+import '../subscriptions/SubDash.css';
+
+const MARKETPLACES = ['aws', 'azure'];
+/** The states that count seats as sold (GET /api/dashboard counts these). */
+const SEAT_STATES = 'active,unsubscribe_pending';
+/** The Metering page's "failed" filter. */
+const METERING_FAILED = 'rejected,duplicate,conflict';
+
+const subs = (p: Record<string, string>) => '/subscriptions' + query(p);
+
+/** The subscriptions on per-user plans that count seats (sold and assigned). */
+export const SEATS_LINK = subs({ state: SEAT_STATES, seat_based: 'true' });
+/** Pending metering records at most 4 hours before their deadline (GET /api/metering/records?expiring=true). */
+export const EXPIRING_LINK = '/metering?expiring=true';
+
+/** Subscriptions created on a UTC day ("2026-11-27"), or from that day on (`onward`). */
+export function createdLink(day: string, onward = false): string {
+  const r = dayRange(day);
+  return subs(onward ? { created_from: r.from } : { created_from: r.from, created_to: r.to });
+}
+
+/** Subscriptions that ended on a UTC day, or from that day on (`onward`); latest first. */
+export function endedLink(day: string, onward = false): string {
+  const r = dayRange(day);
+  return subs({ state: 'ended', changed_from: r.from, ...(onward ? {} : { changed_to: r.to }), sort: '-state_changed_at' });
+}
+
+/** The first day of the 30 days the API counts (UTC midnight 29 days ago), when it sent none. */
+function firstDay(xs: DayCount[]): string {
+  return xs[0]?.day ?? new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+}
+
+function MiniStat(props: { label: string; value: number; to: string; title?: string; tone?: 'danger' | 'warning'; testid: string }) {
+  const { label, value, to, title, tone, testid } = props;
+  return (
+    <div title={title}>
+      <Link to={to} className={'dash-n' + (tone ? ' dash-' + tone : '')} data-testid={testid}>
+        {value}
+      </Link>
+      <div className="dash-sub">{label}</div>
+    </div>
+  );
+}
+
+function Stat(props: { label: string; value: number | string; to?: string; sub?: React.ReactNode; tone?: 'danger' | 'warning'; testid: string }) {
+  const { label, value, to, sub, tone, testid } = props;
+  return (
+    <Card className="dash-card" data-testid={testid}>
+      <div className="dash-label" title={label}>
+        {label}
+      </div>
+      <div className={'dash-n' + (tone ? ' dash-' + tone : '')}>{to ? <Link to={to}>{value}</Link> : value}</div>
+      {sub && <div className="dash-sub">{sub}</div>}
+    </Card>
+  );
+}
+
+export function DashboardPage() {
+  const me = useQueryClient().getQueryData<{ user: User }>(queryKeys.me);
+  const seller = !!me && me.user.role !== 'customer_admin';
+  const q = useQuery({
+    queryKey: queryKeys.dashboard,
+    queryFn: () => api.dashboard.get(),
+    refetchInterval: 30_000,
+  });
+  if (q.isPending) return <Loading />;
+  if (q.isError) return <ErrorBox error={q.error} title="The dashboard could not be loaded" />;
+  const d = q.data;
+  const count = (mp: string, st: string) => d.by_state.find((c) => c.marketplace === mp && c.state === st)?.count ?? 0;
+  const byState = (st: string) => d.by_state.filter((c) => c.state === st).reduce((n, c) => n + c.count, 0);
+  const byMarketplace = (mp: string) => d.by_state.filter((c) => c.marketplace === mp).reduce((n, c) => n + c.count, 0);
+  // States the API knows beyond the usual ones still show.
+  const states = [...STATES, ...d.by_state.map((c) => c.state).filter((s) => !(STATES as readonly string[]).includes(s))].filter(
+    (s, i, all) => all.indexOf(s) === i,
+  );
+  const created = d.created_per_day ?? [];
+  const ended = d.ended_per_day ?? [];
+  const sum = (xs: DayCount[]) => xs.reduce((n, x) => n + x.count, 0);
+  // The 30-day totals link to exactly what they count: from the first day of the chart on.
+  const since = firstDay(created.length ? created : ended);
+  const m = d.metering;
+  return (
+    <div>
+      <H4>Dashboard</H4>
+      <div className="dash-cards">
+        <Stat testid="stat-total" label="Subscriptions" value={d.total} to="/subscriptions" />
+        <Stat testid="stat-active" label="Active" value={byState('active')} to={subs({ state: 'active' })} />
+        <Stat testid="stat-pending" label="Pending" value={byState('pending')} to={subs({ state: 'pending' })} tone={byState('pending') > 0 ? 'warning' : undefined} />
+        {seller && <Stat testid="stat-customers" label="Customers" value={d.customers} to="/customers" />}
+        {d.seats && (
+          <Stat
+            testid="stat-seats"
+            label="Seats sold / assigned"
+            value={d.seats.sold}
+            to={SEATS_LINK}
+            sub={
+              <>
+                <Link to={SEATS_LINK} data-testid="seats-assigned">
+                  {d.seats.assigned} assigned
+                </Link>
+                {d.seats.sold > 0 && ` · ${Math.round((d.seats.assigned / d.seats.sold) * 100)}%`}
+              </>
+            }
+          />
+        )}
+        {seller && d.inbox_failed !== undefined && (
+          <Stat
+            testid="stat-inbox-failed"
+            label="Inbox: failed messages"
+            sub="inbound marketplace messages"
+            value={d.inbox_failed}
+            to="/notifications?status=failed"
+            tone={d.inbox_failed > 0 ? 'danger' : undefined}
+          />
+        )}
+        {seller && m && (
+          <Card className="dash-card dash-wide" data-testid="stat-metering">
+            <div className="dash-label">
+              <Link to="/metering">Metering health</Link>
+            </div>
+            <div className="dash-multi">
+              <MiniStat testid="metering-pending" label="pending" value={m.pending} to="/metering?status=pending" />
+              <MiniStat
+                testid="metering-expiring"
+                label="expiring"
+                title="Pending, at most 4 hours before the marketplace stops taking them (24 hours after their hour; AWS: 06:00 UTC on the 1st for a past month)"
+                value={m.expiring}
+                to={EXPIRING_LINK}
+                tone={m.expiring > 0 ? 'warning' : undefined}
+              />
+              <MiniStat
+                testid="metering-failed"
+                label="failed (24 h)"
+                value={m.failed}
+                to={'/metering?status=' + METERING_FAILED}
+                tone={m.failed > 0 ? 'danger' : undefined}
+              />
+              <MiniStat
+                testid="metering-expired"
+                label="expired (7 d)"
+                value={m.expired}
+                to="/metering?status=expired"
+                tone={m.expired > 0 ? 'danger' : undefined}
+              />
+            </div>
+          </Card>
+        )}
+      </div>
+      <div className="dash-grid">
+        <div>
+          <H5>Subscriptions by state and marketplace</H5>
+          <HTMLTable compact bordered className="mg-table dash-table" aria-label="Subscriptions by state">
+            <thead>
+              <tr>
+                <th>State</th>
+                {MARKETPLACES.map((mp) => (
+                  <th key={mp}>
+                    <Link to={subs({ marketplace: mp })}>{marketplaceName[mp]}</Link>
+                  </th>
+                ))}
+                <th>All</th>
+              </tr>
+            </thead>
+            <tbody>
+              {states.map((st) => (
+                <tr key={st}>
+                  <td>
+                    <Tag minimal intent={stateIntent(st)}>
+                      {st}
+                    </Tag>
+                  </td>
+                  {MARKETPLACES.map((mp) => (
+                    <td key={mp}>
+                      <Link to={subs({ state: st, marketplace: mp })} data-testid={`count-${mp}-${st}`}>
+                        {count(mp, st)}
+                      </Link>
+                    </td>
+                  ))}
+                  <td>
+                    <Link to={subs({ state: st })} data-testid={`count-all-${st}`}>
+                      {byState(st)}
+                    </Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th>All</th>
+                {MARKETPLACES.map((mp) => (
+                  <th key={mp}>
+                    <Link to={subs({ marketplace: mp })} data-testid={`count-${mp}-all`}>
+                      {byMarketplace(mp)}
+                    </Link>
+                  </th>
+                ))}
+                <th>
+                  <Link to="/subscriptions">{d.total}</Link>
+                </th>
+              </tr>
+            </tfoot>
+          </HTMLTable>
+        </div>
+        <div>
+          <H5>New and ended subscriptions, last 30 days</H5>
+          <div className="dash-legend">
+            <span>
+              <span className="dash-swatch" style={{ background: NEW_COLOR }} />
+              new:{' '}
+              <Link to={createdLink(since, true)} data-testid="new-30">
+                {sum(created)}
+              </Link>
+            </span>
+            <span>
+              <span className="dash-swatch" style={{ background: ENDED_COLOR }} />
+              ended:{' '}
+              <Link to={endedLink(since, true)} data-testid="ended-30">
+                {sum(ended)}
+              </Link>
+            </span>
+          </div>
+          <DayChart created={created} ended={ended} />
+          <H5 style={{ marginTop: 12 }}>Recent events</H5>
+          {(d.recent_events ?? []).length === 0 ? (
+            <p className="sub-hint">No events yet.</p>
+          ) : (
+            <ul className="dash-events" aria-label="Recent events">
+              {(d.recent_events ?? []).map((e) => (
+                <li key={e.id} data-testid="recent-event">
+                  <span className="dash-when">{formatDate(e.at)}</span>
+                  <Link to={`/subscriptions/${e.subscription_id}?tab=timeline`}>#{e.subscription_id}</Link>
+                  <span>{e.summary}</span>
+                  {e.to_state && (
+                    <Tag minimal intent={stateIntent(e.to_state)}>
+                      {e.to_state}
+                    </Tag>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const NEW_COLOR = '#2d72d2';
+const ENDED_COLOR = '#cd4246';
+
+/**
+ * Bars per day, new and ended side by side (SVG, no library). Each bar links
+ * to that day's subscriptions: created on it, or ended on it (UTC days, as
+ * the API counts them); the whole height of its slot is the link.
+ */
+export function DayChart({ created, ended }: { created: DayCount[]; ended: DayCount[] }) {
+  const w = 640;
+  const h = 150;
+  const left = 28;
+  const bottom = 18;
+  const days = created.map((c) => c.day);
+  for (const e of ended) if (!days.includes(e.day)) days.push(e.day);
+  days.sort();
+  const get = (xs: DayCount[], day: string) => xs.find((x) => x.day === day)?.count ?? 0;
+  const max = Math.max(1, ...created.map((c) => c.count), ...ended.map((c) => c.count));
+  const slot = (w - left) / Math.max(days.length, 1);
+  const bw = Math.max(1, slot / 2 - 1);
+  const y = (n: number) => ((h - bottom - 8) * n) / max;
+  const top = 8;
+  const bar = (x: number, n: number, color: string, to: string, label: string, testid: string) => (
+    <Link to={to} aria-label={label} data-testid={testid} className="dash-bar">
+      <title>{label}</title>
+      <rect x={x} y={top} width={bw} height={h - bottom - top} fill="transparent" />
+      <rect x={x} y={h - bottom - y(n)} width={bw} height={y(n)} fill={color} />
+    </Link>
+  );
+  return (
+    <figure className="dash-chart" style={{ margin: '4px 0 0' }} data-testid="day-chart">
+      <svg viewBox={`0 0 ${w} ${h}`} role="group" aria-label="New and ended subscriptions per day">
+        <line x1={left} y1={h - bottom} x2={w} y2={h - bottom} stroke="currentColor" opacity={0.4} />
+        <text x={0} y={12} fontSize={10} fill="currentColor">
+          {max}
+        </text>
+        <text x={0} y={h - bottom} fontSize={10} fill="currentColor">
+          0
+        </text>
+        {days.map((day, i) => {
+          const x = left + i * slot;
+          const n = get(created, day);
+          const e = get(ended, day);
+          return (
+            <g key={day} data-testid="chart-day">
+              {bar(x, n, NEW_COLOR, createdLink(day), `${day}: ${n} new`, 'chart-new-' + day)}
+              {bar(x + bw + 1, e, ENDED_COLOR, endedLink(day), `${day}: ${e} ended`, 'chart-ended-' + day)}
+              {(i === days.length - 1 || (i % 7 === 0 && i < days.length - 4)) && (
+                <text x={x} y={h - 4} fontSize={10} fill="currentColor">
+                  {day.slice(5)}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+    </figure>
+  );
+}

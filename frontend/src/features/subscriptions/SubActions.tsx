@@ -1,0 +1,192 @@
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { AnchorButton, Button, Callout, ProgressBar } from '@blueprintjs/core';
+import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatSummary } from '../../shared/api';
+import { ErrorBox } from '../../shared/components/components';
+import { formatDate } from '../../shared/format';
+import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, UnsubscribeDialog } from './AzurePanel';
+import { ActionDialog } from './SubDialog';
+import { replayEffect, replayRefusal } from '../notifications/replay';
+
+export const AWS_PORTAL = 'https://aws.amazon.com/marketplace/management/';
+
+/** The signed-in user's role (App loads it before any page). */
+export function useRole(): Role | undefined {
+  return useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user.role;
+}
+
+/** Who may act on subscriptions: admins and operators. */
+export const canAct = (role: Role | undefined) => role === 'admin' || role === 'operator';
+export const isSeller = (role: Role | undefined) => role === 'admin' || role === 'operator' || role === 'viewer';
+
+type Dialog = null | 'activate' | 'plan' | 'seats' | 'unsubscribe' | 'replay';
+
+/**
+ * The subscription's action toolbar: the marketplace actions the role may
+ * take (each behind a confirmation), the progress of Microsoft's operations
+ * and their outcome. AWS gives sellers no API for changes: the toolbar says
+ * so and links to the AWS Marketplace Management Portal.
+ */
+export function SubActions(props: { s: Subscription; operations: AzureOperation[]; seats: SeatSummary | null }) {
+  const { s, operations, seats } = props;
+  const role = useRole();
+  const qc = useQueryClient();
+  const act = canAct(role);
+  const [dialog, setDialog] = useState<Dialog>(null);
+  // Operations started from this page: their outcome shows when they finish.
+  const [watched, setWatched] = useState<string[]>([]);
+  const [activated, setActivated] = useState(false);
+  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.subscription.detail(s.id) });
+  const started = (op: AzureOperation) => {
+    setWatched((w) => [op.operation_id, ...w]);
+    void refresh();
+  };
+
+  // The newest failed inbound message of this subscription, to replay.
+  const failed = useQuery({
+    queryKey: queryKeys.inbox.failedOf(s.id),
+    queryFn: () => api.inbox.list({ subscription: s.id, status: 'failed', limit: 1 }),
+    enabled: act,
+  });
+  const lastFailed = failed.data?.items[0];
+  // Registrations and landing-page resolves cannot be replayed (the server answers 409): say why.
+  const refused = lastFailed ? replayRefusal(lastFailed.source) : null;
+  const replayable = !!lastFailed && refused === null;
+  const [replayed, setReplayed] = useState<InboxMessage | null>(null);
+  const replay = useMutation({
+    mutationFn: (id: number) => api.inbox.replay(id),
+    onSuccess: (res) => {
+      setReplayed(res.message);
+      setDialog(null);
+      void refresh();
+      void qc.invalidateQueries({ queryKey: queryKeys.inbox.all });
+    },
+  });
+
+  if (!isSeller(role)) return null;
+  const running = operations.filter((o) => o.finished_at === null);
+  const busy = running.length > 0;
+  const results = operations.filter((o) => watched.includes(o.operation_id) && o.finished_at !== null);
+  const azure = s.marketplace === 'azure';
+  const buttons: React.ReactNode[] = [];
+  if (act && azure) {
+    if (s.state === 'pending')
+      buttons.push(<Button key="activate" intent="primary" icon="tick" text="Approve and activate" onClick={() => setDialog('activate')} />);
+    if (s.state === 'active') {
+      buttons.push(
+        <Button key="plan" icon="swap-horizontal" text="Change plan" disabled={busy} onClick={() => setDialog('plan')} />,
+        <Button key="seats" icon="people" text="Change seats" disabled={busy} onClick={() => setDialog('seats')} />,
+      );
+    }
+    if (s.state === 'active' || s.state === 'suspended')
+      buttons.push(<Button key="unsubscribe" intent="danger" icon="cross" text="Unsubscribe" disabled={busy} onClick={() => setDialog('unsubscribe')} />);
+  }
+  if (act && lastFailed && replayable)
+    buttons.push(
+      <Button key="replay" icon="refresh" text={`Replay failed message #${lastFailed.id}`} onClick={() => setDialog('replay')} />,
+    );
+
+  return (
+    <div data-testid="sub-actions">
+      {(buttons.length > 0 || (act && lastFailed && !replayable) || (busy && act)) && (
+        <div className="sub-actions" role="toolbar" aria-label="Actions">
+          {buttons}
+          {busy && act && azure && <span className="sub-hint">Changes wait until Microsoft finishes the running operation.</span>}
+          {act && lastFailed && !replayable && (
+            <span className="sub-hint" data-testid="replay-refusal">
+              The last failed message, <Link to={'/notifications/' + lastFailed.id}>#{lastFailed.id}</Link> ({lastFailed.source}), cannot be
+              replayed: {refused}
+            </span>
+          )}
+        </div>
+      )}
+      {!azure && (
+        <Callout icon="info-sign" className="sub-callout" data-testid="aws-no-api">
+          AWS offers sellers no API to change or cancel a buyer&apos;s subscription: buyers change or cancel it in AWS Marketplace, and sellers
+          work with private offers and agreements in the AWS Marketplace Management Portal.{' '}
+          <AnchorButton
+            size="small"
+            variant="minimal"
+            intent="primary"
+            endIcon="share"
+            href={AWS_PORTAL}
+            target="_blank"
+            rel="noopener noreferrer"
+            text="AWS Marketplace Management Portal"
+          />
+        </Callout>
+      )}
+      {running.map((o) => (
+        <Callout key={o.operation_id} compact intent="primary" icon="refresh" className="sub-progress" data-testid="operation-progress">
+          Microsoft is applying <strong>{describeOperation(o)}</strong>: {o.status} (started {formatDate(o.created_at)}
+          {o.requested_by ? ` by ${o.requested_by}` : ''}). This page follows it.
+          <ProgressBar intent="primary" animate stripes />
+        </Callout>
+      ))}
+      {results.map((o) => (
+        <Callout
+          key={o.operation_id}
+          compact
+          intent={o.status === 'Succeeded' ? 'success' : 'danger'}
+          className="sub-progress"
+          data-testid="operation-result"
+        >
+          <strong>
+            {o.status === 'Succeeded' ? `Microsoft applied ${describeOperation(o)}.` : `Microsoft did not apply ${describeOperation(o)}: ${o.status}.`}
+          </strong>{' '}
+          {o.error_message && <span role="alert">Microsoft: {o.error_message}</span>}
+          <Button size="small" variant="minimal" text="Dismiss" onClick={() => setWatched((w) => w.filter((x) => x !== o.operation_id))} />
+        </Callout>
+      ))}
+      {activated && (
+        <Callout compact intent="success" className="sub-progress" data-testid="activated">
+          <strong>Activated at Microsoft:</strong> billing has started.{' '}
+          <Button size="small" variant="minimal" text="Dismiss" onClick={() => setActivated(false)} />
+        </Callout>
+      )}
+      {replayed && (
+        <Callout compact intent={replayed.status === 'failed' ? 'danger' : 'success'} className="sub-progress" data-testid="replay-result">
+          <strong>
+            Message #{replayed.id} replayed: {replayed.status}.
+          </strong>{' '}
+          {replayed.error && <span>{replayed.error}</span>}
+          <Button size="small" variant="minimal" text="Dismiss" onClick={() => setReplayed(null)} />
+        </Callout>
+      )}
+      {failed.isError && <ErrorBox error={failed.error} title="Failed messages could not be read" />}
+      {dialog === 'activate' && <ActivateDialog s={s} onDone={() => {
+            setActivated(true);
+            void refresh();
+          }} onClose={() => setDialog(null)} />}
+      {dialog === 'plan' && <ChangePlanDialog s={s} onStarted={started} onClose={() => setDialog(null)} />}
+      {dialog === 'seats' && <ChangeSeatsDialog s={s} seats={seats} onStarted={started} onClose={() => setDialog(null)} />}
+      {dialog === 'unsubscribe' && <UnsubscribeDialog s={s} onStarted={started} onClose={() => setDialog(null)} />}
+      {dialog === 'replay' && lastFailed && (
+        <ActionDialog
+          title={`Replay message #${lastFailed.id}`}
+          consequence={
+            <>
+              Replays the {lastFailed.source} message <code>{lastFailed.action || 'message'}</code> received {formatDate(lastFailed.received_at)}.{' '}
+              {replayEffect(lastFailed.source)} The subscription may change state. Processing is idempotent: what was already applied is not
+              applied twice.
+            </>
+          }
+          confirm="Replay"
+          pending={replay.isPending}
+          error={replay.error}
+          onConfirm={() => replay.mutate(lastFailed.id)}
+          onClose={() => setDialog(null)}
+        >
+          <div>
+            Why it failed{lastFailed.attempts ? ` (after ${lastFailed.attempts} attempt${lastFailed.attempts === 1 ? '' : 's'})` : ''}:{' '}
+            <span className="dash-danger">{lastFailed.error || 'no error recorded'}</span>
+          </div>
+          <div style={{ marginTop: 4 }}>
+            <Link to={'/notifications/' + lastFailed.id}>Open the message</Link>
+          </div>
+        </ActionDialog>
+      )}
+    </div>
+  );
+}

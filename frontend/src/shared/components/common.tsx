@@ -1,0 +1,354 @@
+// Shared by the seller's admin pages (Notifications, Customers, Offers,
+// Users, Audit, Settings): who is signed in, the "not allowed" state, URL
+// filters, a collapsible JSON viewer, copy buttons and keyboard navigation.
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { Button, HTMLSelect, InputGroup, NonIdealState, Tooltip } from '@blueprintjs/core';
+import { queryKeys, type Role, type User } from '../api';
+import './admin.css';
+
+/** The signed-in user (the App loads it before any page renders). */
+export function useMe(): User | undefined {
+  return useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user;
+}
+
+export const SELLER: Role[] = ['admin', 'operator', 'viewer'];
+export const WRITERS: Role[] = ['admin', 'operator'];
+export const ADMINS: Role[] = ['admin'];
+
+/**
+ * Renders the page only for the given roles; anyone else (a customer admin
+ * following a link, an operator opening an admin page) sees a clear
+ * "not allowed" state instead of a failed request.
+ */
+export function RequireRole({ roles, what, children }: { roles: Role[]; what: string; children: ReactNode }) {
+  const me = useMe();
+  if (me && roles.includes(me.role)) return <>{children}</>;
+  const description =
+    me?.role === 'customer_admin'
+      ? `${what[0].toUpperCase() + what.slice(1)} belongs to the seller's staff. Your account manages your own organisation's subscriptions, seats and admins.`
+      : roles.length === 1 && roles[0] === 'admin'
+        ? `Only admins may open ${what}. Ask an admin if you need it.`
+        : `Your role (${me?.role ?? 'none'}) may not open ${what}.`;
+  return (
+    <div data-testid="not-allowed">
+      <NonIdealState icon="lock" title="Not allowed" description={description} action={<Link to="/">Go to the dashboard</Link>} />
+    </div>
+  );
+}
+
+/** The page's filters in the URL: set() changes some and returns to the first page. */
+export function useUrlFilters() {
+  const [params, setParams] = useSearchParams();
+  const get = (k: string) => params.get(k) ?? '';
+  const set = (changes: Record<string, string | number | null | undefined>, keepPage = false) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === '' || v === null || v === undefined) next.delete(k);
+      else next.set(k, String(v));
+    }
+    if (!keepPage) next.delete('offset');
+    setParams(next);
+  };
+  const num = (k: string, def: number) => {
+    const n = Number(params.get(k));
+    return Number.isFinite(n) && n > 0 ? n : def;
+  };
+  return { params, get, set, num };
+}
+
+/**
+ * A text filter bound to one URL parameter: typing updates the URL after a
+ * short pause (Enter at once), and the box follows the URL when it changes
+ * (back button, links).
+ */
+export function FilterText(props: {
+  value: string;
+  onCommit: (v: string) => void;
+  label: string;
+  placeholder?: string;
+  width?: number;
+  icon?: 'search' | 'filter' | 'user' | 'tag' | 'th-filtered';
+  inputRef?: React.Ref<HTMLInputElement>;
+  type?: string;
+  /** The id of a <datalist> of suggestions. */
+  list?: string;
+}) {
+  const { value, onCommit } = props;
+  const [text, setText] = useState(value);
+  const [seen, setSeen] = useState(value);
+  if (seen !== value) {
+    // The URL changed from elsewhere: show it.
+    setSeen(value);
+    setText(value);
+  }
+  const latest = useRef(onCommit);
+  useEffect(() => {
+    latest.current = onCommit;
+  });
+  useEffect(() => {
+    if (text.trim() === value) return;
+    const t = setTimeout(() => latest.current(text.trim()), 350);
+    return () => clearTimeout(t);
+  }, [text, value]);
+  return (
+    <InputGroup
+      inputRef={props.inputRef}
+      type={props.type ?? 'search'}
+      leftIcon={props.icon ?? 'filter'}
+      placeholder={props.placeholder}
+      aria-label={props.label}
+      title={props.label}
+      value={text}
+      list={props.list}
+      style={{ width: props.width ?? 180 }}
+      onValueChange={setText}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' && text.trim() !== value) onCommit(text.trim());
+        if (e.key === 'Escape' && text) {
+          setText('');
+          onCommit('');
+        }
+      }}
+    />
+  );
+}
+
+const PRESETS: { label: string; ms: number }[] = [
+  { label: 'last hour', ms: 3600_000 },
+  { label: 'last 24 hours', ms: 86_400_000 },
+  { label: 'last 7 days', ms: 7 * 86_400_000 },
+  { label: 'last 30 days', ms: 30 * 86_400_000 },
+];
+
+/** "2026-11-27T01:00:00Z" → "2026-11-27T01:00" for a datetime-local box (UTC). */
+export function toLocalInput(iso: string): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 16);
+}
+
+/** "2026-11-27T01:00" (UTC) → "2026-11-27T01:00:00Z", as the API takes it (RFC 3339). */
+export function fromLocalInput(v: string): string {
+  return v ? v + ':00Z' : '';
+}
+
+/** From and to (UTC) in the URL as RFC 3339, with a few quick ranges. */
+export function TimeRange({ from, to, onChange }: { from: string; to: string; onChange: (from: string, to: string) => void }) {
+  return (
+    <span className="mg-time-range">
+      <HTMLSelect
+        minimal
+        aria-label="Time range"
+        value=""
+        onChange={(e) => {
+          const ms = Number(e.currentTarget.value);
+          if (ms > 0) onChange(new Date(Date.now() - ms).toISOString().slice(0, 17) + '00Z', '');
+        }}
+      >
+        <option value="">{from || to ? 'custom range' : 'any time'}</option>
+        {PRESETS.map((p) => (
+          <option key={p.ms} value={p.ms}>
+            {p.label}
+          </option>
+        ))}
+      </HTMLSelect>
+      <label>
+        from
+        <input
+          className="bp6-input bp6-small"
+          type="datetime-local"
+          aria-label="From (UTC)"
+          value={toLocalInput(from)}
+          onChange={(e) => onChange(fromLocalInput(e.currentTarget.value), to)}
+        />
+      </label>
+      <label>
+        to
+        <input
+          className="bp6-input bp6-small"
+          type="datetime-local"
+          aria-label="To (UTC)"
+          value={toLocalInput(to)}
+          onChange={(e) => onChange(from, fromLocalInput(e.currentTarget.value))}
+        />
+      </label>
+      <span className="mg-muted">UTC</span>
+      {(from || to) && <Button small minimal icon="cross" aria-label="Any time" title="Any time" onClick={() => onChange('', '')} />}
+    </span>
+  );
+}
+
+/** Copies text to the clipboard and says so. */
+export function CopyButton({ text, label = 'Copy', small = true }: { text: string; label?: string; small?: boolean }) {
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    if (!done) return;
+    const t = setTimeout(() => setDone(false), 1500);
+    return () => clearTimeout(t);
+  }, [done]);
+  return (
+    <Tooltip content="Copied" isOpen={done} placement="top">
+      <Button
+        small={small}
+        minimal
+        icon={done ? 'tick' : 'duplicate'}
+        text={label}
+        onClick={() => {
+          void navigator.clipboard?.writeText(text).catch(() => {});
+          setDone(true);
+        }}
+      />
+    </Tooltip>
+  );
+}
+
+/** Whether a key goes to a control of its own (a box, a button, a link, a menu) rather than the list. */
+function ownKeys(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  return ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON', 'A'].includes(el.tagName) || el.isContentEditable || !!el.closest('[role=menu], [role=tablist], nav');
+}
+
+/**
+ * Keyboard navigation of a list: ↑/↓ (or k/j) move the selection, Enter
+ * opens the selected row, "/" focuses the search box. Ignored while a
+ * control has the focus (typing, a button, a link) or a dialog is open.
+ */
+export function useRowKeys(count: number, open: (index: number) => void, search?: React.RefObject<HTMLInputElement | null>) {
+  const [selected, setSelected] = useState(-1);
+  const sel = Math.min(selected, count - 1);
+  const handler = useRef<(e: KeyboardEvent) => void>(() => {});
+  useEffect(() => {
+    handler.current = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+      // "/" works from anywhere but a text box; the arrows and Enter only when no control has the focus.
+      if (e.key === '/' ? ['INPUT', 'SELECT', 'TEXTAREA'].includes((e.target as HTMLElement)?.tagName) : ownKeys(e.target)) return;
+      if (document.body.classList.contains('bp6-overlay-open')) return;
+      if (e.key === '/' && search?.current) {
+        e.preventDefault();
+        search.current.focus();
+      } else if ((e.key === 'ArrowDown' || e.key === 'j') && count > 0) {
+        e.preventDefault();
+        setSelected(Math.min(count - 1, sel + 1));
+      } else if ((e.key === 'ArrowUp' || e.key === 'k') && count > 0) {
+        e.preventDefault();
+        setSelected(Math.max(0, sel - 1));
+      } else if (e.key === 'Enter' && sel >= 0) {
+        e.preventDefault();
+        open(sel);
+      }
+    };
+  });
+  useEffect(() => {
+    const h = (e: KeyboardEvent) => handler.current(e);
+    document.addEventListener('keydown', h);
+    return () => document.removeEventListener('keydown', h);
+  }, []);
+  const rowRef = useCallback((el: HTMLTableRowElement | null) => {
+    el?.scrollIntoView?.({ block: 'nearest' });
+  }, []);
+  return { selected: sel, setSelected, rowRef };
+}
+
+/** Why a field was refused: the server says "field: what is wrong". */
+export function fieldError(message: string | undefined, field: string): string | undefined {
+  if (!message) return undefined;
+  return message.startsWith(field + ':') || message.startsWith(field + ' ') ? message : undefined;
+}
+
+// ---- JSON viewer ----
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * A pretty, collapsible view of a JSON value; `depth` levels start open
+ * (remount it with a new key and depth to expand or collapse everything).
+ */
+export function JsonTree({ value, depth = 3, label }: { value: unknown; depth?: number; label?: string }) {
+  return (
+    <div className="mg-json" role="tree" aria-label={label ?? 'JSON'}>
+      <JsonNode value={value as Json} level={0} openDepth={depth} last />
+    </div>
+  );
+}
+
+function JsonNode({ name, value, level, openDepth, last }: { name?: string | number; value: Json; level: number; openDepth: number; last: boolean }) {
+  const [open, setOpen] = useState(level < openDepth);
+  const comma = last ? '' : ',';
+  const key =
+    name === undefined ? null : typeof name === 'number' ? null : (
+      <>
+        <span className="mg-json-key">&quot;{name}&quot;</span>:{' '}
+      </>
+    );
+  if (value === null || typeof value !== 'object') {
+    return (
+      <div className="mg-json-line" role="treeitem">
+        {key}
+        <JsonScalar value={value} />
+        {comma}
+      </div>
+    );
+  }
+  const isArray = Array.isArray(value);
+  const entries: [string | number, Json][] = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
+  const [openCh, closeCh] = isArray ? ['[', ']'] : ['{', '}'];
+  if (entries.length === 0) {
+    return (
+      <div className="mg-json-line" role="treeitem">
+        {key}
+        {openCh}
+        {closeCh}
+        {comma}
+      </div>
+    );
+  }
+  const what = isArray ? `${entries.length} ${entries.length === 1 ? 'item' : 'items'}` : `${entries.length} ${entries.length === 1 ? 'key' : 'keys'}`;
+  return (
+    <div role="treeitem" aria-expanded={open}>
+      <div className="mg-json-line">
+        <button
+          type="button"
+          className="mg-json-toggle"
+          aria-label={`${open ? 'Collapse' : 'Expand'} ${name ?? 'root'}`}
+          onClick={() => setOpen(!open)}
+        >
+          {open ? '▾' : '▸'}
+        </button>
+        {key}
+        {openCh}
+        {!open && (
+          <>
+            <button type="button" className="mg-json-more" onClick={() => setOpen(true)} tabIndex={-1}>
+              … {what}
+            </button>
+            {closeCh}
+            {comma}
+          </>
+        )}
+      </div>
+      {open && (
+        <>
+          <div className="mg-json-children" role="group">
+            {entries.map(([k, v], i) => (
+              <JsonNode key={k} name={k} value={v} level={level + 1} openDepth={openDepth} last={i === entries.length - 1} />
+            ))}
+          </div>
+          <div className="mg-json-line">
+            {closeCh}
+            {comma}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
+function JsonScalar({ value }: { value: null | boolean | number | string }) {
+  if (value === null) return <span className="mg-json-null">null</span>;
+  if (typeof value === 'string') return <span className="mg-json-string">{JSON.stringify(value)}</span>;
+  if (typeof value === 'number') return <span className="mg-json-number">{value}</span>;
+  return <span className="mg-json-bool">{String(value)}</span>;
+}
