@@ -253,72 +253,16 @@ type NewUsageEvent struct {
 // statement does not report back.
 func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []NewUsageEvent, now time.Time) (map[string]bool, error) {
 	inserted := make(map[string]bool, len(evs))
-	const cols = 12
-	// SQLite: arguments in the form the driver would bind them anyway
-	// (times as its text layout, ids as integers), so that database/sql
-	// has nothing to convert and repeated times are formatted once.
-	lite := t.singleWriter()
-	var nowArg any = now
-	hours := map[int64]string{}
-	var lastTS time.Time
-	var lastTSText string
-	liteTime := func(ts time.Time) string {
-		if ts.Equal(lastTS) && lastTSText != "" {
-			return lastTSText
-		}
-		lastTS, lastTSText = ts, ts.UTC().Format(sqliteTimeLayout)
-		return lastTSText
-	}
-	if lite {
-		nowArg = now.UTC().Format(sqliteTimeLayout)
-	}
+	enc := newUsageEventArgs(t.singleWriter(), now)
 	for start := 0; start < len(evs); start += UsageEventChunk {
 		end := min(start+UsageEventChunk, len(evs))
-		args := make([]any, 0, (end-start)*cols)
+		args := make([]any, 0, (end-start)*usageEventCols)
 		for i := start; i < end; i++ {
-			e := &evs[i]
-			var subID, occurred, hour, keyID any
-			if e.SubscriptionID != 0 {
-				subID = int64(e.SubscriptionID)
-			}
-			if !e.OccurredAt.IsZero() {
-				if lite {
-					occurred = liteTime(e.OccurredAt)
-				} else {
-					occurred = e.OccurredAt.UTC()
-				}
-			}
-			if h := e.Hour; h != nil {
-				if lite {
-					txt, ok := hours[h.Unix()]
-					if !ok {
-						txt = h.UTC().Format(sqliteTimeLayout)
-						hours[h.Unix()] = txt
-					}
-					hour = txt
-				} else {
-					hour = h.UTC()
-				}
-			}
-			if e.APIKeyID != nil {
-				keyID = int64(*e.APIKeyID)
-			}
-			dim := e.Dimension
-			if len(dim) > 256 {
-				dim = dim[:256]
-			}
-			q := e.Quantity
-			if math.IsNaN(q) || math.IsInf(q, 0) {
-				q = 0
-			}
-			reason := e.Reason
-			if len(reason) > 300 {
-				reason = reason[:300]
-			}
-			args = append(args, e.EventID, keyID, subID, dim, q, occurred, hour, e.Late, e.Status, reason, e.Source, nowArg)
+			args = enc.append(args, &evs[i])
 		}
-		if lite {
-			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, end-start == UsageEventChunk); err != nil {
+		full := end-start == UsageEventChunk
+		if enc.lite {
+			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, full); err != nil {
 				return nil, err
 			}
 			for i := start; i < end; i++ {
@@ -326,23 +270,107 @@ func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []N
 			}
 			continue
 		}
-		rows, err := t.queryRows(ctx, us, insertEventsSQL(end-start), args, end-start == UsageEventChunk)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[id] = true
-		}
-		if err := rows.Close(); err != nil {
+		if err := t.insertEventsReturning(ctx, us, end-start, args, full, inserted); err != nil {
 			return nil, err
 		}
 	}
 	return inserted, nil
+}
+
+// insertEventsReturning inserts n events (Postgres) and marks in inserted
+// the ids the statement reports it inserted.
+func (t *Tx) insertEventsReturning(ctx context.Context, us *UsageStatements, n int, args []any, full bool, inserted map[string]bool) error {
+	rows, err := t.queryRows(ctx, us, insertEventsSQL(n), args, full)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		inserted[id] = true
+	}
+	return rows.Close()
+}
+
+// usageEventCols is the number of arguments per event of the insert.
+const usageEventCols = 12
+
+// usageEventArgs makes the insert's arguments. On SQLite they are in the
+// form the driver would bind them anyway (times as its text layout, ids as
+// integers), so that database/sql has nothing to convert and repeated
+// times are formatted once.
+type usageEventArgs struct {
+	lite       bool
+	now        any
+	hours      map[int64]string // SQLite: hour → its text
+	lastTS     time.Time        // SQLite: the last occurrence time formatted…
+	lastTSText string           // …and its text
+}
+
+func newUsageEventArgs(lite bool, now time.Time) usageEventArgs {
+	a := usageEventArgs{lite: lite, now: now, hours: map[int64]string{}}
+	if lite {
+		a.now = now.UTC().Format(sqliteTimeLayout)
+	}
+	return a
+}
+
+// append appends the event's arguments, in the insert's column order.
+func (a *usageEventArgs) append(args []any, e *NewUsageEvent) []any {
+	var subID, occurred, hour, keyID any
+	if e.SubscriptionID != 0 {
+		subID = int64(e.SubscriptionID)
+	}
+	if !e.OccurredAt.IsZero() {
+		occurred = a.occurred(e.OccurredAt)
+	}
+	if e.Hour != nil {
+		hour = a.hour(*e.Hour)
+	}
+	if e.APIKeyID != nil {
+		keyID = int64(*e.APIKeyID)
+	}
+	q := e.Quantity
+	if math.IsNaN(q) || math.IsInf(q, 0) {
+		q = 0
+	}
+	return append(args, e.EventID, keyID, subID, cutUsageText(e.Dimension, 256), q, occurred, hour, e.Late, e.Status, cutUsageText(e.Reason, 300), e.Source, a.now)
+}
+
+// occurred is an occurrence time as bound; on SQLite events in a row
+// mostly share it, so the last one's text is kept.
+func (a *usageEventArgs) occurred(ts time.Time) any {
+	if !a.lite {
+		return ts.UTC()
+	}
+	if !ts.Equal(a.lastTS) || a.lastTSText == "" {
+		a.lastTS, a.lastTSText = ts, ts.UTC().Format(sqliteTimeLayout)
+	}
+	return a.lastTSText
+}
+
+// hour is an hour as bound; on SQLite each hour's text is formatted once.
+func (a *usageEventArgs) hour(h time.Time) any {
+	if !a.lite {
+		return h.UTC()
+	}
+	txt, ok := a.hours[h.Unix()]
+	if !ok {
+		txt = h.UTC().Format(sqliteTimeLayout)
+		a.hours[h.Unix()] = txt
+	}
+	return txt
+}
+
+// cutUsageText shortens s to at most n bytes.
+func cutUsageText(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // UsageHourAdd is usage to add to one hour: its total and number of events.

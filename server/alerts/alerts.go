@@ -141,37 +141,44 @@ func (s *Service) Notify(ctx context.Context) (int, error) {
 			if !wants(ch.AlertTypes, a.Type) {
 				continue
 			}
-			n, err := s.Store.AlertNoticeOf(ctx, a.ID, ch.ID)
+			ok, err := s.notify(ctx, now, &ch, &a)
+			if ok {
+				sent++
+			}
 			if err != nil {
-				return sent, err
-			}
-			if n.NextAttemptAt != nil && n.NextAttemptAt.After(now) {
-				continue // backing off after a failed send
-			}
-			first := n.NotifiedAt == nil
-			if !first && (a.Count <= n.NotifiedCount || now.Sub(*n.NotifiedAt) < s.window()) {
-				continue // nothing new, or told recently: coalesce
-			}
-			subject, text := s.message(&a, n.NotifiedCount)
-			if serr := s.send(ctx, &ch, subject, text, s.link(a.Link)); serr != nil {
-				next := now.Add(time.Duration(min(1<<min(n.Attempts, 6), 60)) * time.Minute)
-				_ = s.Store.AlertChannelFailed(ctx, ch.ID, serr.Error())
-				if s.Log != nil {
-					s.Log.Warn("alert not sent", "channel", ch.ID, "kind", ch.Kind, "err", serr)
-				}
-				if err := s.Store.AlertNoticeFailed(ctx, n, n.Attempts+1, next, serr.Error()); err != nil {
-					return sent, err
-				}
-				continue
-			}
-			sent++
-			_ = s.Store.AlertChannelSent(ctx, ch.ID, now)
-			if err := s.Store.AlertNoticeSent(ctx, n, now, a.Count); err != nil {
 				return sent, err
 			}
 		}
 	}
 	return sent, nil
+}
+
+// notify tells one channel of one alert unless it heard of it recently or
+// is backing off; it reports whether a message was sent. A failed send is
+// recorded for the next attempt, not returned.
+func (s *Service) notify(ctx context.Context, now time.Time, ch *store.AlertChannel, a *store.Alert) (bool, error) {
+	n, err := s.Store.AlertNoticeOf(ctx, a.ID, ch.ID)
+	if err != nil {
+		return false, err
+	}
+	if n.NextAttemptAt != nil && n.NextAttemptAt.After(now) {
+		return false, nil // backing off after a failed send
+	}
+	first := n.NotifiedAt == nil
+	if !first && (a.Count <= n.NotifiedCount || now.Sub(*n.NotifiedAt) < s.window()) {
+		return false, nil // nothing new, or told recently: coalesce
+	}
+	subject, text := s.message(a, n.NotifiedCount)
+	if serr := s.send(ctx, ch, subject, text, s.link(a.Link)); serr != nil {
+		next := now.Add(time.Duration(min(1<<min(n.Attempts, 6), 60)) * time.Minute)
+		_ = s.Store.AlertChannelFailed(ctx, ch.ID, serr.Error())
+		if s.Log != nil {
+			s.Log.Warn("alert not sent", "channel", ch.ID, "kind", ch.Kind, "err", serr)
+		}
+		return false, s.Store.AlertNoticeFailed(ctx, n, n.Attempts+1, next, serr.Error())
+	}
+	_ = s.Store.AlertChannelSent(ctx, ch.ID, now)
+	return true, s.Store.AlertNoticeSent(ctx, n, now, a.Count)
 }
 
 func (s *Service) link(l string) string {

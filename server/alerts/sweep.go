@@ -21,15 +21,41 @@ const sweptKey = "alerts_swept_at"
 // sweep (on any replica) sees the same rows. Callers hold a lease.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.Store.Now()
-	since := now.Add(-time.Hour) // the first sweep looks back an hour
-	if v, ok, err := s.Store.GetSetting(ctx, sweptKey); err != nil {
+	since, err := s.lastSwept(ctx, now)
+	if err != nil {
 		return err
-	} else if ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			since = t
-		}
 	}
-	// Inbound messages that failed to apply, per source.
+	if err := s.sweepInbox(ctx, since, now); err != nil {
+		return err
+	}
+	if err := s.sweepMetering(ctx, since, now); err != nil {
+		return err
+	}
+	if err := s.sweepApprovals(ctx, since, now); err != nil {
+		return err
+	}
+	if err := s.sweepAgreements(ctx, since, now); err != nil {
+		return err
+	}
+	return s.Store.SetSetting(ctx, sweptKey, now.Format(time.RFC3339Nano))
+}
+
+// lastSwept is when the last sweep ran; the first sweep looks back an hour.
+func (s *Service) lastSwept(ctx context.Context, now time.Time) (time.Time, error) {
+	since := now.Add(-time.Hour)
+	v, ok, err := s.Store.GetSetting(ctx, sweptKey)
+	if err != nil || !ok {
+		return since, err
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		since = t
+	}
+	return since, nil
+}
+
+// sweepInbox raises an alert per source for inbound messages that failed
+// to apply.
+func (s *Service) sweepInbox(ctx context.Context, since, now time.Time) error {
 	failed, err := s.Store.FailedInboxBetween(ctx, since, now)
 	if err != nil {
 		return err
@@ -40,8 +66,13 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Metering records refused for good, and records near the window's end.
+// sweepMetering raises the alerts for metering records refused for good,
+// records near the window's end, and transient failures that keep coming
+// back (the marketplace is not answering).
+func (s *Service) sweepMetering(ctx context.Context, since, now time.Time) error {
 	refused, err := s.Store.RefusedMeteringBetween(ctx, since, now)
 	if err != nil {
 		return err
@@ -61,8 +92,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 		"/metering?status=pending", expiring); err != nil {
 		return err
 	}
-
-	// Transient failures that keep coming back: the marketplace is not answering.
 	failing, err := s.Store.FailingMeteringBetween(ctx, 5, since, now)
 	if err != nil {
 		return err
@@ -73,8 +102,12 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Subscriptions waiting for the seller's approval.
+// sweepApprovals raises an alert per subscription waiting for the seller's
+// approval.
+func (s *Service) sweepApprovals(ctx context.Context, since, now time.Time) error {
 	waiting, err := s.Store.AwaitingApprovalBetween(ctx, since, now)
 	if err != nil {
 		return err
@@ -86,10 +119,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.sweepAgreements(ctx, since, now); err != nil {
-		return err
-	}
-	return s.Store.SetSetting(ctx, sweptKey, now.Format(time.RFC3339Nano))
+	return nil
 }
 
 // agreementAlerts are the AWS agreement events a seller must act on: the

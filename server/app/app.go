@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,21 +57,9 @@ func Run(ctx context.Context, args []string, o IO) int {
 	case "migrate":
 		err = migrate(ctx, args[1:], o)
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
-			fmt.Fprint(o.Stderr, "usage: marketgate user add --email EMAIL --role ROLE [flags]\nRun \"marketgate user add --help\" for the flags.\n")
-			return 2
-		}
-		err = userAdd(ctx, args[2:], o)
+		return userCommand(ctx, args[1:], o)
 	case "apikey":
-		if len(args) < 2 || (args[1] != "create" && args[1] != "list") {
-			fmt.Fprint(o.Stderr, "usage: marketgate apikey create --name NAME | marketgate apikey list\n")
-			return 2
-		}
-		if args[1] == "create" {
-			err = apikeyCreate(ctx, args[2:], o)
-		} else {
-			err = apikeyList(ctx, args[2:], o)
-		}
+		return apikeyCommand(ctx, args[1:], o)
 	case "version", "--version", "-version":
 		fmt.Fprintf(o.Stdout, "marketgate %s\n", Version)
 	case "help", "--help", "-help", "-h":
@@ -79,6 +68,33 @@ func Run(ctx context.Context, args []string, o IO) int {
 		fmt.Fprintf(o.Stderr, "marketgate: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	return exitCode(o, err)
+}
+
+// userCommand runs "user add".
+func userCommand(ctx context.Context, args []string, o IO) int {
+	if len(args) < 1 || args[0] != "add" {
+		fmt.Fprint(o.Stderr, "usage: marketgate user add --email EMAIL --role ROLE [flags]\nRun \"marketgate user add --help\" for the flags.\n")
+		return 2
+	}
+	return exitCode(o, userAdd(ctx, args[1:], o))
+}
+
+// apikeyCommand runs "apikey create" and "apikey list".
+func apikeyCommand(ctx context.Context, args []string, o IO) int {
+	switch {
+	case len(args) >= 1 && args[0] == "create":
+		return exitCode(o, apikeyCreate(ctx, args[1:], o))
+	case len(args) >= 1 && args[0] == "list":
+		return exitCode(o, apikeyList(ctx, args[1:], o))
+	}
+	fmt.Fprint(o.Stderr, "usage: marketgate apikey create --name NAME | marketgate apikey list\n")
+	return 2
+}
+
+// exitCode reports a command's error and gives its exit code: 0 for
+// success and --help, 2 for a usage error, 1 otherwise.
+func exitCode(o IO, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -175,47 +191,70 @@ func migrate(ctx context.Context, args []string, o IO) error {
 	return nil
 }
 
+// userAddArgs are the flags of "user add".
+type userAddArgs struct {
+	email, name, role string
+	customer          uint
+	password          string
+	fromStdin         bool
+}
+
+// validate checks the e-mail address, the role and that a customer is
+// named exactly for a customer admin.
+func (a *userAddArgs) validate() error {
+	if !strings.Contains(a.email, "@") {
+		return usageError{errors.New("--email is required and must be an e-mail address")}
+	}
+	if !slices.Contains(store.Roles, a.role) {
+		return usageError{fmt.Errorf("--role must be one of %s", strings.Join(store.Roles, ", "))}
+	}
+	if (a.role == store.RoleCustomerAdmin) != (a.customer != 0) {
+		return usageError{errors.New("--customer is required for customer_admin and only for it")}
+	}
+	return nil
+}
+
+// readPassword is --password, or the first line of stdin with --password-stdin.
+func (a *userAddArgs) readPassword(stdin io.Reader) (string, error) {
+	pw := a.password
+	if a.fromStdin {
+		if pw != "" {
+			return "", usageError{errors.New("use --password or --password-stdin, not both")}
+		}
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if pw == "" {
+		return "", usageError{errors.New("a password is required: --password-stdin or --password")}
+	}
+	return pw, nil
+}
+
 func userAdd(ctx context.Context, args []string, o IO) error {
 	fs := newFlagSet("user add", "Create a user. The password comes from --password-stdin (recommended) or --password.", o.Stderr)
 	db, err := dbFlags(fs, o.Env)
 	if err != nil {
 		return err
 	}
-	email := fs.String("email", "", "e-mail address (required)")
-	name := fs.String("name", "", "display name")
-	role := fs.String("role", "", "role: "+strings.Join(store.Roles, ", ")+" (required)")
-	customer := fs.Uint("customer", 0, "customer id (required for customer_admin)")
-	password := fs.String("password", "", "password (visible in the process list: prefer --password-stdin)")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	var a userAddArgs
+	fs.StringVar(&a.email, "email", "", "e-mail address (required)")
+	fs.StringVar(&a.name, "name", "", "display name")
+	fs.StringVar(&a.role, "role", "", "role: "+strings.Join(store.Roles, ", ")+" (required)")
+	fs.UintVar(&a.customer, "customer", 0, "customer id (required for customer_admin)")
+	fs.StringVar(&a.password, "password", "", "password (visible in the process list: prefer --password-stdin)")
+	fs.BoolVar(&a.fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !strings.Contains(*email, "@") {
-		return usageError{errors.New("--email is required and must be an e-mail address")}
+	if err := a.validate(); err != nil {
+		return err
 	}
-	validRole := false
-	for _, r := range store.Roles {
-		validRole = validRole || r == *role
-	}
-	if !validRole {
-		return usageError{fmt.Errorf("--role must be one of %s", strings.Join(store.Roles, ", "))}
-	}
-	if (*role == store.RoleCustomerAdmin) != (*customer != 0) {
-		return usageError{errors.New("--customer is required for customer_admin and only for it")}
-	}
-	pw := *password
-	if *fromStdin {
-		if pw != "" {
-			return usageError{errors.New("use --password or --password-stdin, not both")}
-		}
-		line, err := bufio.NewReader(o.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		pw = strings.TrimRight(line, "\r\n")
-	}
-	if pw == "" {
-		return usageError{errors.New("a password is required: --password-stdin or --password")}
+	pw, err := a.readPassword(o.Stdin)
+	if err != nil {
+		return err
 	}
 	hash, err := auth.HashPassword(pw)
 	if err != nil {
@@ -233,22 +272,27 @@ func userAdd(ctx context.Context, args []string, o IO) error {
 	if err := st.Migrate(); err != nil {
 		return err
 	}
-	u := &store.User{Email: *email, Name: *name, Role: *role, PasswordHash: hash}
-	if *customer != 0 {
-		c := uint(*customer)
+	u := &store.User{Email: a.email, Name: a.name, Role: a.role, PasswordHash: hash}
+	if a.customer != 0 {
+		c := a.customer
 		u.CustomerID = &c
 	}
 	if err := st.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("a user with e-mail %s already exists", store.NormalizeEmail(*email))
-		}
-		if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
-			return fmt.Errorf("customer %d does not exist", *customer)
-		}
-		return err
+		return a.createError(err)
 	}
 	fmt.Fprintf(o.Stdout, "created user %d: %s (%s)\n", u.ID, u.Email, u.Role)
 	return nil
+}
+
+// createError says what a failed CreateUser means for the command line.
+func (a *userAddArgs) createError(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("a user with e-mail %s already exists", store.NormalizeEmail(a.email))
+	}
+	if strings.Contains(strings.ToLower(err.Error()), "foreign key") {
+		return fmt.Errorf("customer %d does not exist", a.customer)
+	}
+	return err
 }
 
 func apikeyCreate(ctx context.Context, args []string, o IO) error {

@@ -195,21 +195,25 @@ type rules struct {
 	unchanged []string // plan and quantity that were already so
 }
 
+// apply runs the rules of the event's marketplace (Apply has rejected
+// unknown kinds and kinds of the other marketplace).
 func (r *rules) apply() {
-	e := r.e
-	switch e.Kind {
+	switch r.e.Kind.Marketplace() {
+	case AWS:
+		r.applyAWS()
+	case Azure:
+		r.applyAzure()
+	case "":
+		r.reconciled()
+	}
+}
+
+func (r *rules) applyAWS() {
+	switch r.e.Kind {
 	case AWSRegistered:
-		r.create("Registered through AWS Marketplace")
-		r.fill()
-		if r.before.Exists {
-			r.summary = "Registration received; state unchanged (" + string(r.s.State) + ")"
-		}
+		r.awsRegistered()
 	case AWSSubscribeSuccess:
-		r.fill()
-		if !r.s.Exists || !e.At.Before(r.s.StateAt) {
-			r.term(e.TermStart, e.TermEnd) // a purchase agreement's start and end, when the event names them
-		}
-		r.to(Active, "Subscription active")
+		r.awsSubscribeSuccess()
 	case AWSSubscribeFail:
 		r.to(Failed, "Subscription failed (payment or subscription problem at AWS)")
 	case AWSUnsubscribePending:
@@ -217,82 +221,127 @@ func (r *rules) apply() {
 	case AWSUnsubscribeSuccess:
 		r.to(Ended, "Unsubscribed")
 	case AWSEntitlements:
-		// GetEntitlements is AWS's current truth about what a contract
-		// buyer holds: the seat plan and quantity follow it (an upgrade
-		// raises the seats). The state follows it only forwards. A read
-		// may lag the lifecycle notifications (AWS may still list the
-		// cancelled contract's grant), so it never undoes a cancellation,
-		// a payment failure or an end that a notification made: only a new
-		// subscribe-success does (AWS sends one when the buyer resubscribes
-		// or accepts a renewal). An end that a read made (the contract
-		// expired) is undone by a later read that finds a current grant.
-		if e.PlanID != "" {
-			r.plan(e.PlanID)
-		}
-		r.quantity(e.Quantity)
-		r.term(time.Time{}, e.TermEnd)
-		r.entitlementState()
+		r.awsEntitlements()
+	}
+}
+
+func (r *rules) applyAzure() {
+	switch r.e.Kind {
 	case AzureResolved:
-		r.create("Purchase resolved: pending activation")
-		r.fill()
-		r.term(e.TermStart, e.TermEnd)
-		if r.before.Exists && r.summary == "" {
-			r.summary = "Purchase token resolved again; state unchanged (" + string(r.s.State) + ")"
-		}
+		r.azureResolved()
 	case AzureActivated:
-		r.from([]State{Pending}, Active, "Activated")
-		if r.s.State == Active {
-			r.term(e.TermStart, e.TermEnd) // read back from Microsoft right after activating
-		}
+		r.fromReadingTerm([]State{Pending}, Active, "Activated") // term read back from Microsoft right after activating
 	case AzureChangePlan:
-		r.require(Active)
-		if r.summary == "" {
-			if e.PlanID == "" {
-				r.summary = "Plan change without a plan: ignored"
-			} else {
-				r.plan(e.PlanID)
-				r.quantity(e.Quantity)
-				r.term(e.TermStart, e.TermEnd)
-			}
-		}
+		r.azureChangePlan()
 	case AzureChangeQuantity:
-		r.require(Active)
-		if r.summary == "" {
-			if e.Quantity == 0 {
-				r.summary = "Quantity change without a quantity: ignored"
-			} else {
-				r.quantity(e.Quantity)
-				r.term(e.TermStart, e.TermEnd)
-			}
-		}
+		r.azureChangeQuantity()
 	case AzureRenew:
-		r.require(Active, Suspended)
-		if r.summary == "" {
-			r.term(e.TermStart, e.TermEnd)
-			if r.summary == "" {
-				r.summary = "Renewed; term unchanged"
-			}
-		}
+		r.azureRenew()
 	case AzureSuspend:
-		r.from([]State{Pending, Active}, Suspended, "Suspended")
-		if r.s.State == Suspended {
-			r.term(e.TermStart, e.TermEnd)
-		}
+		r.fromReadingTerm([]State{Pending, Active}, Suspended, "Suspended")
 	case AzureReinstate:
-		r.from([]State{Suspended}, Active, "Reinstated")
-		if r.s.State == Active {
-			r.term(e.TermStart, e.TermEnd)
-		}
+		r.fromReadingTerm([]State{Suspended}, Active, "Reinstated")
 	case AzureUnsubscribe:
 		r.to(Ended, "Unsubscribed")
-	case Reconciled:
-		// The marketplace's own record is the truth: repair plan and quantity too.
-		if e.PlanID != "" {
-			r.plan(e.PlanID)
-		}
-		r.quantity(e.Quantity)
-		r.term(e.TermStart, e.TermEnd)
-		r.to(e.Observed, "Reconciled with the marketplace: "+string(e.Observed))
+	}
+}
+
+func (r *rules) awsRegistered() {
+	r.create("Registered through AWS Marketplace")
+	r.fill()
+	if r.before.Exists {
+		r.summary = "Registration received; state unchanged (" + string(r.s.State) + ")"
+	}
+}
+
+func (r *rules) awsSubscribeSuccess() {
+	r.fill()
+	if !r.s.Exists || !r.e.At.Before(r.s.StateAt) {
+		r.term(r.e.TermStart, r.e.TermEnd) // a purchase agreement's start and end, when the event names them
+	}
+	r.to(Active, "Subscription active")
+}
+
+// awsEntitlements applies a GetEntitlements read, AWS's current truth about
+// what a contract buyer holds: the seat plan and quantity follow it (an
+// upgrade raises the seats). The state follows it only forwards. A read may
+// lag the lifecycle notifications (AWS may still list the cancelled
+// contract's grant), so it never undoes a cancellation, a payment failure or
+// an end that a notification made: only a new subscribe-success does (AWS
+// sends one when the buyer resubscribes or accepts a renewal). An end that a
+// read made (the contract expired) is undone by a later read that finds a
+// current grant.
+func (r *rules) awsEntitlements() {
+	if r.e.PlanID != "" {
+		r.plan(r.e.PlanID)
+	}
+	r.quantity(r.e.Quantity)
+	r.term(time.Time{}, r.e.TermEnd)
+	r.entitlementState()
+}
+
+func (r *rules) azureResolved() {
+	r.create("Purchase resolved: pending activation")
+	r.fill()
+	r.term(r.e.TermStart, r.e.TermEnd)
+	if r.before.Exists && r.summary == "" {
+		r.summary = "Purchase token resolved again; state unchanged (" + string(r.s.State) + ")"
+	}
+}
+
+func (r *rules) azureChangePlan() {
+	r.require(Active)
+	switch {
+	case r.summary != "": // not possible from this state
+	case r.e.PlanID == "":
+		r.summary = "Plan change without a plan: ignored"
+	default:
+		r.plan(r.e.PlanID)
+		r.quantity(r.e.Quantity)
+		r.term(r.e.TermStart, r.e.TermEnd)
+	}
+}
+
+func (r *rules) azureChangeQuantity() {
+	r.require(Active)
+	switch {
+	case r.summary != "": // not possible from this state
+	case r.e.Quantity == 0:
+		r.summary = "Quantity change without a quantity: ignored"
+	default:
+		r.quantity(r.e.Quantity)
+		r.term(r.e.TermStart, r.e.TermEnd)
+	}
+}
+
+func (r *rules) azureRenew() {
+	r.require(Active, Suspended)
+	if r.summary != "" {
+		return // not possible from this state
+	}
+	r.term(r.e.TermStart, r.e.TermEnd)
+	if r.summary == "" {
+		r.summary = "Renewed; term unchanged"
+	}
+}
+
+// reconciled applies the marketplace's own record, the truth: it repairs
+// plan and quantity too.
+func (r *rules) reconciled() {
+	if r.e.PlanID != "" {
+		r.plan(r.e.PlanID)
+	}
+	r.quantity(r.e.Quantity)
+	r.term(r.e.TermStart, r.e.TermEnd)
+	r.to(r.e.Observed, "Reconciled with the marketplace: "+string(r.e.Observed))
+}
+
+// fromReadingTerm is from, and when the subscription is then in state `to`,
+// takes the term the event read back from the marketplace.
+func (r *rules) fromReadingTerm(allowed []State, to State, summary string) {
+	r.from(allowed, to, summary)
+	if r.s.State == to {
+		r.term(r.e.TermStart, r.e.TermEnd)
 	}
 }
 
@@ -498,46 +547,76 @@ func (r *rules) term(start, end time.Time) {
 
 func (r *rules) outcome() Outcome {
 	b, s := r.before, r.s
-	o := Outcome{Subscription: s, Summary: r.summary}
+	o := Outcome{Subscription: s, Summary: r.summarize()}
 	o.StateChanged = !b.Exists || b.State != s.State
-	o.Changed = o.StateChanged || b.PlanID != s.PlanID || b.Quantity != s.Quantity ||
-		!b.TermStart.Equal(s.TermStart) || !b.TermEnd.Equal(s.TermEnd) || !b.StateAt.Equal(s.StateAt) || b.StateBy != s.StateBy
+	o.Changed = o.StateChanged || r.detailsChanged()
+	o.Effects = append(r.stateEffects(o.StateChanged), r.changeEffects()...)
+	return o
+}
 
-	if o.StateChanged {
-		wasUsable := b.Exists && b.State.CanUse()
-		switch {
-		case s.State.CanUse() && !wasUsable:
-			o.Effects = append(o.Effects, GrantAccess)
-		case !s.State.CanUse() && wasUsable:
-			o.Effects = append(o.Effects, RevokeAccess)
-		}
-		if s.State == UnsubscribePending {
-			o.Effects = append(o.Effects, FinalMetering)
-		}
+// detailsChanged reports whether anything but the state itself changed.
+func (r *rules) detailsChanged() bool {
+	b, s := r.before, r.s
+	return b.PlanID != s.PlanID || b.Quantity != s.Quantity ||
+		!b.TermStart.Equal(s.TermStart) || !b.TermEnd.Equal(s.TermEnd) || !b.StateAt.Equal(s.StateAt) || b.StateBy != s.StateBy
+}
+
+// stateEffects is the work a change of state asks for: access granted or
+// revoked, final usage sent.
+func (r *rules) stateEffects(stateChanged bool) []Effect {
+	if !stateChanged {
+		return nil
 	}
+	var effs []Effect
+	b, s := r.before, r.s
+	wasUsable := b.Exists && b.State.CanUse()
+	switch {
+	case s.State.CanUse() && !wasUsable:
+		effs = append(effs, GrantAccess)
+	case !s.State.CanUse() && wasUsable:
+		effs = append(effs, RevokeAccess)
+	}
+	if s.State == UnsubscribePending {
+		effs = append(effs, FinalMetering)
+	}
+	return effs
+}
+
+// changeEffects is the work changes of plan, quantity and term ask for,
+// and the entitlements to fetch after an AWS purchase.
+func (r *rules) changeEffects() []Effect {
+	var effs []Effect
+	b, s := r.before, r.s
 	if b.PlanID != s.PlanID && b.PlanID != "" {
-		o.Effects = append(o.Effects, PlanChanged)
+		effs = append(effs, PlanChanged)
 	}
 	if b.Quantity != s.Quantity && b.Quantity != 0 {
-		o.Effects = append(o.Effects, QuantityChanged)
+		effs = append(effs, QuantityChanged)
 	}
 	if b.Exists && !b.TermEnd.Equal(s.TermEnd) {
-		o.Effects = append(o.Effects, TermChanged)
+		effs = append(effs, TermChanged)
 	}
 	if s.Marketplace == AWS && (r.e.Kind == AWSRegistered || r.e.Kind == AWSSubscribeSuccess) {
-		o.Effects = append(o.Effects, FetchEntitlements)
+		effs = append(effs, FetchEntitlements)
 	}
+	return effs
+}
+
+// summarize is the timeline line: what the rules said, then the plan and
+// quantity changes.
+func (r *rules) summarize() string {
+	summary := r.summary
 	switch {
-	case len(r.changes) > 0 && o.Summary == "":
-		o.Summary = capitalize(strings.Join(r.changes, "; "))
+	case len(r.changes) > 0 && summary == "":
+		return capitalize(strings.Join(r.changes, "; "))
 	case len(r.changes) > 0:
-		o.Summary += "; " + strings.Join(r.changes, "; ")
-	case o.Summary == "" && len(r.unchanged) > 0:
-		o.Summary = capitalize(strings.Join(r.unchanged, "; ")) + ": no change"
-	case o.Summary == "":
-		o.Summary = string(r.e.Kind)
+		return summary + "; " + strings.Join(r.changes, "; ")
+	case summary == "" && len(r.unchanged) > 0:
+		return capitalize(strings.Join(r.unchanged, "; ")) + ": no change"
+	case summary == "":
+		return string(r.e.Kind)
 	}
-	return o
+	return summary
 }
 
 func capitalize(s string) string {

@@ -396,51 +396,68 @@ func (m *Meter) callAWS(ctx context.Context, b []*store.MeteringRecord) []outcom
 	cancel()
 	m.observe("aws", "BatchMeterUsage", err)
 	if err != nil {
-		var me *awsmp.MeterError
-		if errors.As(err, &me) && !me.Retryable {
-			switch {
-			case me.Code == "TimestampOutOfBoundsException":
-				// The whole batch failed for some records' age: expire those
-				// past the window, send the others again at once.
-				out := make([]outcome, len(b))
-				now := m.now()
-				for i, r := range b {
-					if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
-						out[i] = outcome{status: store.RecordExpired, reason: "AWS: timestamp out of bounds"}
-					} else {
-						out[i] = outcome{retry: true, retryNow: true, reason: "sent again without the expired records"}
-					}
-				}
-				return out
-			case me.Code == "DisabledApiException" || strings.HasPrefix(me.Code, "AccessDenied") || me.Code == "UnrecognizedClientException":
-				return retryAll(len(b), "AWS configuration problem: "+me.Code)
-			case len(b) > 1:
-				// One bad record fails the batch: split to find it.
-				h := len(b) / 2
-				return append(m.sendAWS(ctx, b[:h]), m.sendAWS(ctx, b[h:])...)
-			default:
-				return []outcome{{status: store.RecordRejected, reason: "AWS: " + me.Code}}
-			}
-		}
-		m.Log.Warn("aws metering call failed", "records", len(b), "err", err)
-		return retryAll(len(b), "AWS: "+shortErr(err))
+		return m.awsCallFailed(ctx, b, err)
 	}
 	out := make([]outcome, len(b))
 	for i, r := range res {
-		switch r.Status {
-		case awsmp.UsageSuccess:
-			out[i] = outcome{status: store.RecordAccepted, marketplaceID: r.MeteringRecordID}
-		case awsmp.UsageDuplicateRecord:
-			out[i] = outcome{status: store.RecordDuplicate, reason: "AWS already holds another quantity for this hour (DuplicateRecord)"}
-		case awsmp.UsageCustomerNotSubscribed:
-			out[i] = outcome{status: store.RecordRejected, reason: "AWS: CustomerNotSubscribed"}
-		case awsmp.UsageUnprocessed:
-			out[i] = outcome{retry: true, reason: "AWS left it unprocessed"}
-		default:
-			out[i] = outcome{retry: true, reason: "AWS gave no result for it"}
+		out[i] = awsOutcome(r)
+	}
+	return out
+}
+
+// awsCallFailed is what a failed BatchMeterUsage call means for its
+// records: a refusal AWS will repeat is acted on (expired records dropped,
+// a configuration problem reported, the batch split to find the bad
+// record); anything else is retried.
+func (m *Meter) awsCallFailed(ctx context.Context, b []*store.MeteringRecord, err error) []outcome {
+	var me *awsmp.MeterError
+	if !errors.As(err, &me) || me.Retryable {
+		m.Log.Warn("aws metering call failed", "records", len(b), "err", err)
+		return retryAll(len(b), "AWS: "+shortErr(err))
+	}
+	switch {
+	case me.Code == "TimestampOutOfBoundsException":
+		return m.expireOutOfBounds(b)
+	case me.Code == "DisabledApiException" || strings.HasPrefix(me.Code, "AccessDenied") || me.Code == "UnrecognizedClientException":
+		return retryAll(len(b), "AWS configuration problem: "+me.Code)
+	case len(b) > 1:
+		// One bad record fails the batch: split to find it.
+		h := len(b) / 2
+		return append(m.sendAWS(ctx, b[:h]), m.sendAWS(ctx, b[h:])...)
+	default:
+		return []outcome{{status: store.RecordRejected, reason: "AWS: " + me.Code}}
+	}
+}
+
+// expireOutOfBounds answers a batch that failed for some records' age:
+// expire those past the window, send the others again at once.
+func (m *Meter) expireOutOfBounds(b []*store.MeteringRecord) []outcome {
+	out := make([]outcome, len(b))
+	now := m.now()
+	for i, r := range b {
+		if !now.Before(sendDeadline(r.Marketplace, r.Hour)) {
+			out[i] = outcome{status: store.RecordExpired, reason: "AWS: timestamp out of bounds"}
+		} else {
+			out[i] = outcome{retry: true, retryNow: true, reason: "sent again without the expired records"}
 		}
 	}
 	return out
+}
+
+// awsOutcome is what AWS's result for one record means.
+func awsOutcome(r awsmp.UsageResult) outcome {
+	switch r.Status {
+	case awsmp.UsageSuccess:
+		return outcome{status: store.RecordAccepted, marketplaceID: r.MeteringRecordID}
+	case awsmp.UsageDuplicateRecord:
+		return outcome{status: store.RecordDuplicate, reason: "AWS already holds another quantity for this hour (DuplicateRecord)"}
+	case awsmp.UsageCustomerNotSubscribed:
+		return outcome{status: store.RecordRejected, reason: "AWS: CustomerNotSubscribed"}
+	case awsmp.UsageUnprocessed:
+		return outcome{retry: true, reason: "AWS left it unprocessed"}
+	default:
+		return outcome{retry: true, reason: "AWS gave no result for it"}
+	}
 }
 
 func (m *Meter) sendAzure(ctx context.Context, b []*store.MeteringRecord) []outcome {
@@ -526,32 +543,40 @@ func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []out
 			if o.lost {
 				continue // another replica holds it now
 			}
-			ro := store.RecordOutcome{Unsent: o.unsent, Retry: o.retry, Status: o.status, Reason: o.reason, MarketplaceRecordID: o.marketplaceID}
-			if o.retry {
-				ro.NextAttemptAt = now.Add(backoff(r.Attempts))
-				if o.retryNow {
-					ro.NextAttemptAt = now
-				}
-			}
-			stored, err := tx.StoreRecordOutcome(r.ID, r.LeaseOwner, ro, now)
+			stored, err := tx.StoreRecordOutcome(r.ID, r.LeaseOwner, o.recordOutcome(r.Attempts, now), now)
 			if err != nil {
 				return err
 			}
-			if stored && !o.retry {
-				settled++
+			if !stored || o.retry {
+				continue
 			}
-			if stored && !o.retry && o.status != store.RecordAccepted && o.status != store.RecordExpired {
-				refused = append(refused, r.ID) // rejected, duplicate or conflict: someone should look
-			}
-			if stored && !o.retry && o.status == store.RecordExpired {
+			settled++
+			switch o.status {
+			case store.RecordAccepted:
+			case store.RecordExpired:
 				if err := emitRecords(tx, now, webhooks.MeteringRecordExpired, []uint{r.ID}); err != nil {
 					return err
 				}
+			default:
+				refused = append(refused, r.ID) // rejected, duplicate or conflict: someone should look
 			}
 		}
 		return emitRecords(tx, now, webhooks.MeteringRecordRejected, refused)
 	})
 	return settled, err
+}
+
+// recordOutcome is the outcome as stored, with the next attempt's time
+// when it is retried (after attempts earlier ones).
+func (o outcome) recordOutcome(attempts int, now time.Time) store.RecordOutcome {
+	ro := store.RecordOutcome{Unsent: o.unsent, Retry: o.retry, Status: o.status, Reason: o.reason, MarketplaceRecordID: o.marketplaceID}
+	if o.retry {
+		ro.NextAttemptAt = now.Add(backoff(attempts))
+		if o.retryNow {
+			ro.NextAttemptAt = now
+		}
+	}
+	return ro
 }
 
 // Retry makes waiting or rejected records due now (the portal's retry):

@@ -229,47 +229,12 @@ type pending struct {
 // ingestGroup writes the events of several requests in one transaction.
 func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result, error) {
 	now := m.now()
-	out := make([][]Result, len(group))
-	var items []*pending
-	for ri, r := range group {
-		out[ri] = make([]Result, len(r.events))
-		for i, ev := range r.events {
-			p := &pending{req: ri, idx: i, ev: ev, res: Result{ID: ev.ID}}
-			if reason := validate(ev, now); reason != "" {
-				p.res.Status, p.res.Reason = store.UsageRejected, reason
-			}
-			items = append(items, p)
-		}
-	}
+	out, items := validateGroup(group, now)
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-		// Duplicates: of an earlier delivery, or within this group.
-		ids := make([]string, 0, len(items))
-		for _, p := range items {
-			if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
-				ids = append(ids, p.ev.ID)
-			}
-		}
-		prior, err := tx.UsageEventsByID(ids)
+		fresh, err := freshEvents(tx, items)
 		if err != nil {
 			return err
-		}
-		seen := map[string]*pending{}
-		var fresh []*pending
-		for _, p := range items {
-			if p.ev.ID == "" || len(p.ev.ID) > maxEventIDLen {
-				continue // rejected by validate; not stored (no key to store it under)
-			}
-			if r, ok := prior[p.ev.ID]; ok {
-				p.res = Result{ID: p.ev.ID, Status: "duplicate", OriginalStatus: r.Status, Reason: r.Reason, SubscriptionID: r.SubscriptionID, Hour: r.Hour, Late: r.Late}
-				continue
-			}
-			if _, ok := seen[p.ev.ID]; ok {
-				p.res = Result{ID: p.ev.ID, Status: "duplicate"}
-				continue
-			}
-			seen[p.ev.ID] = p
-			fresh = append(fresh, p)
 		}
 		if err := m.resolve(tx, fresh); err != nil {
 			return err
@@ -290,7 +255,64 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	if err != nil {
 		return nil, err
 	}
-	// In-group repeats get the first one's answer.
+	answer(items, out)
+	return out, nil
+}
+
+// validateGroup lists the group's events, rejecting the invalid ones, and
+// makes room for every request's results.
+func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
+	out := make([][]Result, len(group))
+	var items []*pending
+	for ri, r := range group {
+		out[ri] = make([]Result, len(r.events))
+		for i, ev := range r.events {
+			p := &pending{req: ri, idx: i, ev: ev, res: Result{ID: ev.ID}}
+			if reason := validate(ev, now); reason != "" {
+				p.res.Status, p.res.Reason = store.UsageRejected, reason
+			}
+			items = append(items, p)
+		}
+	}
+	return out, items
+}
+
+// freshEvents answers the duplicates, of an earlier delivery or within
+// this group, and returns the events seen for the first time.
+func freshEvents(tx *store.Tx, items []*pending) ([]*pending, error) {
+	ids := make([]string, 0, len(items))
+	for _, p := range items {
+		if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
+			ids = append(ids, p.ev.ID)
+		}
+	}
+	prior, err := tx.UsageEventsByID(ids)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]*pending{}
+	var fresh []*pending
+	for _, p := range items {
+		if p.ev.ID == "" || len(p.ev.ID) > maxEventIDLen {
+			continue // rejected by validate; not stored (no key to store it under)
+		}
+		if r, ok := prior[p.ev.ID]; ok {
+			p.res = Result{ID: p.ev.ID, Status: "duplicate", OriginalStatus: r.Status, Reason: r.Reason, SubscriptionID: r.SubscriptionID, Hour: r.Hour, Late: r.Late}
+			continue
+		}
+		if _, ok := seen[p.ev.ID]; ok {
+			p.res = Result{ID: p.ev.ID, Status: "duplicate"}
+			continue
+		}
+		seen[p.ev.ID] = p
+		fresh = append(fresh, p)
+	}
+	return fresh, nil
+}
+
+// answer puts each event's result in its request's place; in-group repeats
+// get the first one's answer.
+func answer(items []*pending, out [][]Result) {
 	firstOf := map[string]Result{}
 	for _, p := range items {
 		if p.res.Status != "duplicate" && p.ev.ID != "" {
@@ -309,7 +331,6 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 		}
 		out[p.req][p.idx] = p.res
 	}
-	return out, nil
 }
 
 func validate(ev Event, now time.Time) string {
@@ -339,13 +360,28 @@ func validate(ev Event, now time.Time) string {
 // resolve finds each event's subscription, from memory when the
 // reference was looked up in the last few seconds.
 func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
-	now := time.Now()
 	refs := map[string]bool{}
 	for _, p := range items {
 		if p.res.Status == "" {
 			refs[refOf(p.ev)] = true
 		}
 	}
+	found, err := m.candidates(tx, refs)
+	if err != nil {
+		return err
+	}
+	for _, p := range items {
+		if p.res.Status == "" {
+			p.counter(found[refOf(p.ev)])
+		}
+	}
+	return nil
+}
+
+// candidates gives each reference's subscriptions: from the cache while
+// fresh, else looked up (and cached).
+func (m *Meter) candidates(tx *store.Tx, refs map[string]bool) (map[string][]*candidate, error) {
+	now := time.Now()
 	found := map[string][]*candidate{}
 	var missing []string
 	m.cacheMu.Lock()
@@ -357,42 +393,42 @@ func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 		}
 	}
 	m.cacheMu.Unlock()
-	if len(missing) > 0 {
-		looked, err := lookup(tx, missing)
-		if err != nil {
-			return err
-		}
-		m.cacheMu.Lock()
-		if m.cache == nil || len(m.cache) > 200000 {
-			m.cache = map[string]cacheEntry{}
-		}
-		for _, r := range missing {
-			found[r] = looked[r]
-			m.cache[r] = cacheEntry{cands: looked[r], at: now}
-		}
-		m.cacheMu.Unlock()
+	if len(missing) == 0 {
+		return found, nil
 	}
-	for _, p := range items {
-		if p.res.Status != "" {
-			continue
-		}
-		p.sub = pick(found[refOf(p.ev)], p.ev.Dimension)
-		switch {
-		case p.sub == nil:
-			p.res.Status, p.res.Reason = store.UsageRejected, "unknown customer or subscription"
-		case !p.sub.metered[p.ev.Dimension]:
-			p.res.Status, p.res.Reason = store.UsageRejected, fmt.Sprintf("dimension %q is not metered on plan %q", p.ev.Dimension, p.sub.planID)
-		case !p.sub.usable():
-			p.res.Status, p.res.Reason = store.UsageRejected, "subscription not active (it is "+p.sub.sub.State+"): nothing is metered"
-		case p.sub.sub.Marketplace == "aws" && p.ev.Quantity != math.Trunc(p.ev.Quantity):
-			p.res.Status, p.res.Reason = store.UsageRejected, "AWS meters whole numbers: quantity must be an integer"
-		}
-		if p.sub != nil {
-			id := p.sub.sub.ID
-			p.res.SubscriptionID = &id
-		}
+	looked, err := lookup(tx, missing)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	if m.cache == nil || len(m.cache) > 200000 {
+		m.cache = map[string]cacheEntry{}
+	}
+	for _, r := range missing {
+		found[r] = looked[r]
+		m.cache[r] = cacheEntry{cands: looked[r], at: now}
+	}
+	return found, nil
+}
+
+// counter picks, of the subscriptions the event's reference names, the one
+// it counts for, and rejects the event when that one cannot meter it.
+func (p *pending) counter(cands []*candidate) {
+	p.sub = pick(cands, p.ev.Dimension)
+	switch {
+	case p.sub == nil:
+		p.res.Status, p.res.Reason = store.UsageRejected, "unknown customer or subscription"
+		return
+	case !p.sub.metered[p.ev.Dimension]:
+		p.res.Status, p.res.Reason = store.UsageRejected, fmt.Sprintf("dimension %q is not metered on plan %q", p.ev.Dimension, p.sub.planID)
+	case !p.sub.usable():
+		p.res.Status, p.res.Reason = store.UsageRejected, "subscription not active (it is "+p.sub.sub.State+"): nothing is metered"
+	case p.sub.sub.Marketplace == "aws" && p.ev.Quantity != math.Trunc(p.ev.Quantity):
+		p.res.Status, p.res.Reason = store.UsageRejected, "AWS meters whole numbers: quantity must be an integer"
+	}
+	id := p.sub.sub.ID
+	p.res.SubscriptionID = &id
 }
 
 // refOf is the reference an event names: "#<id>" for a Marketgate
@@ -409,8 +445,38 @@ func refOf(ev Event) string {
 
 // lookup reads the subscriptions behind references.
 func lookup(tx *store.Tx, refs []string) (map[string][]*candidate, error) {
-	var ids []uint
-	var names, nums []string
+	names, nums, ids := splitRefs(refs)
+	subs, err := tx.SubscriptionsForUsage(names, nums, ids)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := map[string][]*candidate{}
+	seen := map[uint]bool{}
+	var buf [8]string
+	for i := range subs {
+		s := &subs[i]
+		if seen[s.ID] {
+			continue
+		}
+		seen[s.ID] = true
+		c := newCandidate(s)
+		for _, k := range usageRefs(buf[:0], s) {
+			if k != "" && want[k] {
+				out[k] = append(out[k], c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// splitRefs sorts references into names (marketplace ids, customer
+// references), the numeric ones among them (Marketgate customer ids) and
+// Marketgate subscription ids ("#<id>").
+func splitRefs(refs []string) (names, nums []string, ids []uint) {
 	for _, r := range refs {
 		if strings.HasPrefix(r, "#") {
 			id, _ := strconv.ParseUint(r[1:], 10, 32)
@@ -422,43 +488,29 @@ func lookup(tx *store.Tx, refs []string) (map[string][]*candidate, error) {
 			nums = append(nums, r)
 		}
 	}
-	subs, err := tx.SubscriptionsForUsage(names, nums, ids)
-	if err != nil {
-		return nil, err
+	return names, nums, ids
+}
+
+func newCandidate(s *store.Subscription) *candidate {
+	c := &candidate{sub: *s, metered: meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)}
+	if s.Plan != nil {
+		c.planID = s.Plan.PlanID
 	}
-	want := map[string]bool{}
-	for _, r := range refs {
-		want[r] = true
+	return c
+}
+
+// usageRefs appends to dst the references usage may name a subscription
+// by ("" for identities it lacks).
+func usageRefs(dst []string, s *store.Subscription) []string {
+	dst = append(dst, s.AWSCustomerAccountID, s.AWSCustomerIdentifier, s.AWSLicenseArn, s.AzureSubscriptionID, s.AzureTenantID,
+		"#"+strconv.FormatUint(uint64(s.ID), 10))
+	if s.CustomerID != nil {
+		dst = append(dst, strconv.FormatUint(uint64(*s.CustomerID), 10))
 	}
-	out := map[string][]*candidate{}
-	seen := map[uint]*candidate{}
-	for i := range subs {
-		s := &subs[i]
-		c := seen[s.ID]
-		if c == nil {
-			c = &candidate{sub: *s, metered: meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)}
-			if s.Plan != nil {
-				c.planID = s.Plan.PlanID
-			}
-			seen[s.ID] = c
-		} else {
-			continue
-		}
-		keys := []string{s.AWSCustomerAccountID, s.AWSCustomerIdentifier, s.AWSLicenseArn, s.AzureSubscriptionID, s.AzureTenantID,
-			"#" + strconv.FormatUint(uint64(s.ID), 10)}
-		if s.CustomerID != nil {
-			keys = append(keys, strconv.FormatUint(uint64(*s.CustomerID), 10))
-		}
-		if s.Customer != nil && s.Customer.AWSAccountID != "" && s.Customer.AWSAccountID != s.AWSCustomerAccountID {
-			keys = append(keys, s.Customer.AWSAccountID)
-		}
-		for _, k := range keys {
-			if k != "" && want[k] {
-				out[k] = append(out[k], c)
-			}
-		}
+	if s.Customer != nil && s.Customer.AWSAccountID != "" && s.Customer.AWSAccountID != s.AWSCustomerAccountID {
+		dst = append(dst, s.Customer.AWSAccountID)
 	}
-	return out, nil
+	return dst
 }
 
 // pick prefers a usable subscription that meters the dimension.
@@ -495,9 +547,29 @@ type hourKey struct {
 // transaction adds to; the add itself checks the limit again
 // (addToHours), so events of concurrent transactions cannot jointly pass it.
 func (m *Meter) placeHours(tx *store.Tx, items []*pending, cur, now time.Time) error {
-	keys := map[hourKey]bool{}
-	var subs []uint
-	minHour := cur
+	keys, subs, minHour := ownHours(items, cur, now)
+	if len(keys) == 0 {
+		return nil
+	}
+	hours, err := readHours(tx, keys, subs, minHour)
+	if err != nil {
+		return err
+	}
+	for _, p := range items {
+		if p.res.Status == "" {
+			m.place(p, hours, cur, now)
+		}
+	}
+	return nil
+}
+
+// ownHours gives each event still in the running its own hour (the
+// current one at most), rejecting those of a month AWS has closed. It
+// returns the hours the events may count in (their own and the current
+// one), the subscriptions of those and the earliest hour.
+func ownHours(items []*pending, cur, now time.Time) (keys map[hourKey]bool, subs []uint, minHour time.Time) {
+	keys = map[hourKey]bool{}
+	minHour = cur
 	month := monthStart(now)
 	for _, p := range items {
 		if p.res.Status != "" {
@@ -524,17 +596,33 @@ func (m *Meter) placeHours(tx *store.Tx, items []*pending, cur, now time.Time) e
 			minHour = p.hour
 		}
 	}
-	if len(keys) == 0 {
-		return nil
+	return keys, subs, minHour
+}
+
+// hourState is what placeHours knows of an hour: sealed, and the total
+// stored plus what this transaction adds.
+type hourState struct {
+	sealed bool
+	total  float64
+}
+
+// hourStates are the hours events are placed in.
+type hourStates map[hourKey]*hourState
+
+// get is the hour's state; an hour not stored yet is open and empty.
+func (hs hourStates) get(k hourKey) *hourState {
+	if hs[k] == nil {
+		hs[k] = &hourState{}
 	}
-	type hourState struct {
-		sealed bool
-		total  float64
-	}
-	state := map[hourKey]*hourState{}
+	return hs[k]
+}
+
+// readHours reads the stored state of the hours keys names.
+func readHours(tx *store.Tx, keys map[hourKey]bool, subs []uint, minHour time.Time) (hourStates, error) {
+	state := hourStates{}
 	rows, err := tx.UsageHoursFrom(dedupe(subs), minHour)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range rows {
 		k := hourKey{r.SubscriptionID, r.Dimension, r.Hour.UTC().Unix()}
@@ -542,48 +630,51 @@ func (m *Meter) placeHours(tx *store.Tx, items []*pending, cur, now time.Time) e
 			state[k] = &hourState{sealed: r.Sealed, total: r.Quantity}
 		}
 	}
-	get := func(k hourKey) *hourState {
-		if state[k] == nil {
-			state[k] = &hourState{}
+	return state, nil
+}
+
+// place accepts the event in its own hour, or late in the current one when
+// its own is sealed, or rejects it: the current hour is sealed too, its own
+// hour could no longer be sent in time, or the hour's total would pass the
+// marketplace's limit.
+func (m *Meter) place(p *pending, hours hourStates, cur, now time.Time) {
+	mp := p.sub.sub.Marketplace
+	k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
+	if hours.get(k).sealed {
+		if hours.get(hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}).sealed {
+			p.res.Status, p.res.Reason = store.UsageRejected, reasonFinalSent
+			return
 		}
-		return state[k]
+		p.hour, p.res.Late = cur, true
+		k = hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}
+	} else if p.hour.Before(cur) {
+		if dl, late := m.missesDeadline(mp, p.hour, now); late {
+			p.res.Status, p.res.Reason = store.UsageRejected, hourClosedReason(mp, p.hour, dl)
+			return
+		}
 	}
-	for _, p := range items {
-		if p.res.Status != "" {
-			continue
-		}
-		mp := p.sub.sub.Marketplace
-		k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
-		if get(k).sealed {
-			if get(hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}).sealed {
-				p.res.Status, p.res.Reason = store.UsageRejected, reasonFinalSent
-				continue
-			}
-			p.hour, p.res.Late = cur, true
-			k = hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}
-		} else if p.hour.Before(cur) {
-			// Its own hour, still open: it is sealed once the grace period
-			// has passed, then sent; the marketplace must still take it then.
-			sealAt := p.hour.Add(time.Hour + m.grace() + sealMargin)
-			if sealAt.Before(now) {
-				sealAt = now
-			}
-			if dl := sendDeadline(mp, p.hour); sealAt.Add(sendSlack).After(dl) {
-				p.res.Status, p.res.Reason = store.UsageRejected, hourClosedReason(mp, p.hour, dl)
-				continue
-			}
-		}
-		hs := get(k)
-		if total := hs.total + p.ev.Quantity; total > hourLimit(mp) {
-			p.res.Status, p.res.Reason, p.res.Late = store.UsageRejected, hourTotalReason(mp, p.hour, total), false
-			continue
-		}
-		hs.total += p.ev.Quantity
-		h := p.hour
-		p.res.Hour = &h
-		p.res.Status = store.UsageAccepted
+	hs := hours.get(k)
+	if total := hs.total + p.ev.Quantity; total > hourLimit(mp) {
+		p.res.Status, p.res.Reason, p.res.Late = store.UsageRejected, hourTotalReason(mp, p.hour, total), false
+		return
 	}
-	return nil
+	hs.total += p.ev.Quantity
+	h := p.hour
+	p.res.Hour = &h
+	p.res.Status = store.UsageAccepted
+}
+
+// missesDeadline reports whether a past hour, still open, would reach the
+// marketplace too late: it is sealed once the grace period has passed,
+// then sent, and the marketplace must still take it then. dl is the
+// marketplace's deadline for the hour.
+func (m *Meter) missesDeadline(mp string, hour, now time.Time) (dl time.Time, late bool) {
+	sealAt := hour.Add(time.Hour + m.grace() + sealMargin)
+	if sealAt.Before(now) {
+		sealAt = now
+	}
+	dl = sendDeadline(mp, hour)
+	return dl, sealAt.Add(sendSlack).After(dl)
 }
 
 // insertEvents stores the fresh events; it returns the event ids this
@@ -625,32 +716,13 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 			pend = append(pend, p)
 		}
 	}
-	keyOf := func(p *pending) hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
 	for attempt := 0; len(pend) > 0; attempt++ {
 		if attempt == 3 {
 			return errors.New("usage hours changed while usage was being added; try again")
 		}
 		var missed []hourKey
 		for _, mp := range []string{"aws", "azure"} {
-			sums := map[hourKey]*[2]float64{}
-			var order []hourKey
-			for _, p := range pend {
-				if (p.sub.sub.Marketplace == "aws") != (mp == "aws") {
-					continue
-				}
-				k := keyOf(p)
-				if sums[k] == nil {
-					sums[k] = &[2]float64{}
-					order = append(order, k)
-				}
-				sums[k][0] += p.ev.Quantity
-				sums[k][1]++
-			}
-			adds := make([]store.UsageHourAdd, len(order))
-			for i, k := range order {
-				adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
-			}
-			ms, err := tx.AddToUsageHours(ctx, &m.stmts, adds, now, hourLimit(mp))
+			ms, err := tx.AddToUsageHours(ctx, &m.stmts, hourSums(pend, mp), now, hourLimit(mp))
 			if err != nil {
 				return err
 			}
@@ -661,60 +733,107 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 		if len(missed) == 0 {
 			return nil
 		}
-		type hourState struct {
-			Sealed   bool
-			Quantity float64
-		}
-		state := map[hourKey]hourState{}
-		for _, k := range missed {
-			var st hourState
-			var err error
-			if st.Sealed, st.Quantity, err = tx.UsageHour(k.sub, k.dim, time.Unix(k.hour, 0).UTC()); err != nil {
-				return err
-			}
-			state[k] = st
-		}
-		var next, moved []*pending
-		refused := map[string][]string{} // reason → event ids
-		added := map[hourKey]float64{}
-		for _, p := range pend {
-			k := keyOf(p)
-			st, gone := state[k]
-			if !gone {
-				continue
-			}
-			mp := p.sub.sub.Marketplace
-			switch {
-			case st.Sealed && k.hour == cur.Unix():
-				p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reasonFinalSent, SubscriptionID: p.res.SubscriptionID}
-				refused[p.res.Reason] = append(refused[p.res.Reason], p.ev.ID)
-			case st.Sealed:
-				h := cur
-				p.res.Hour, p.res.Late = &h, true
-				moved = append(moved, p)
-				next = append(next, p)
-			case st.Quantity+added[k]+p.ev.Quantity > hourLimit(mp):
-				reason := hourTotalReason(mp, *p.res.Hour, st.Quantity+added[k]+p.ev.Quantity)
-				p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reason, SubscriptionID: p.res.SubscriptionID}
-				refused[reason] = append(refused[reason], p.ev.ID)
-			default:
-				added[k] += p.ev.Quantity
-				next = append(next, p)
-			}
-		}
-		var ids []string
-		for _, p := range moved {
-			ids = append(ids, p.ev.ID)
-		}
-		if err := tx.MoveUsageEventsLate(ids, cur); err != nil {
+		var err error
+		if pend, err = replaceMissed(tx, pend, missed, cur); err != nil {
 			return err
 		}
-		for reason, ids := range refused {
-			if err := tx.RejectUsageEvents(ids, reason); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// hourKey is the hour an accepted event was placed in.
+func (p *pending) hourKey() hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
+
+// hourSums adds up the events of one marketplace per hour, in the order
+// the hours first appear.
+func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
+	sums := map[hourKey]*[2]float64{}
+	var order []hourKey
+	for _, p := range pend {
+		if (p.sub.sub.Marketplace == "aws") != (mp == "aws") {
+			continue
 		}
-		pend = next
+		k := p.hourKey()
+		if sums[k] == nil {
+			sums[k] = &[2]float64{}
+			order = append(order, k)
+		}
+		sums[k][0] += p.ev.Quantity
+		sums[k][1]++
+	}
+	adds := make([]store.UsageHourAdd, len(order))
+	for i, k := range order {
+		adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
+	}
+	return adds
+}
+
+// storedHour is an hour as read again after an add missed it.
+type storedHour struct {
+	Sealed   bool
+	Quantity float64
+}
+
+// replaceMissed places again the events of the hours the add missed (the
+// rows read again): late in the current hour when theirs was sealed,
+// refused when the current hour is sealed too or the total would pass the
+// limit. It stores those moves and refusals and returns the events still
+// to add.
+func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Time) ([]*pending, error) {
+	state := map[hourKey]storedHour{}
+	for _, k := range missed {
+		var st storedHour
+		var err error
+		if st.Sealed, st.Quantity, err = tx.UsageHour(k.sub, k.dim, time.Unix(k.hour, 0).UTC()); err != nil {
+			return nil, err
+		}
+		state[k] = st
+	}
+	var next, moved []*pending
+	refused := map[string][]string{} // reason → event ids
+	added := map[hourKey]float64{}
+	for _, p := range pend {
+		k := p.hourKey()
+		st, gone := state[k]
+		if !gone {
+			continue
+		}
+		mp := p.sub.sub.Marketplace
+		switch {
+		case st.Sealed && k.hour == cur.Unix():
+			p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reasonFinalSent, SubscriptionID: p.res.SubscriptionID}
+			refused[p.res.Reason] = append(refused[p.res.Reason], p.ev.ID)
+		case st.Sealed:
+			h := cur
+			p.res.Hour, p.res.Late = &h, true
+			moved = append(moved, p)
+			next = append(next, p)
+		case st.Quantity+added[k]+p.ev.Quantity > hourLimit(mp):
+			reason := hourTotalReason(mp, *p.res.Hour, st.Quantity+added[k]+p.ev.Quantity)
+			p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reason, SubscriptionID: p.res.SubscriptionID}
+			refused[reason] = append(refused[reason], p.ev.ID)
+		default:
+			added[k] += p.ev.Quantity
+			next = append(next, p)
+		}
+	}
+	return next, storeReplaced(tx, moved, refused, cur)
+}
+
+// storeReplaced marks the moved events late in the current hour and the
+// refused ones rejected.
+func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur time.Time) error {
+	var ids []string
+	for _, p := range moved {
+		ids = append(ids, p.ev.ID)
+	}
+	if err := tx.MoveUsageEventsLate(ids, cur); err != nil {
+		return err
+	}
+	for reason, ids := range refused {
+		if err := tx.RejectUsageEvents(ids, reason); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -32,30 +32,9 @@ type meteredSub struct {
 func (m *Meter) Seal(ctx context.Context) (int, error) {
 	now := m.now()
 	last := m.sealable(now)
-	// From the hour after the last one sealed, at most a day back (older
-	// hours could not be sent); the very first run starts with the latest
-	// finished hour, not with hours before Marketgate metered anything.
-	from := last
-	if v, ok, err := m.Store.GetSetting(ctx, "metering.sealed_through"); err != nil {
-		return 0, err
-	} else if ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			from = t.Add(time.Hour)
-		}
-	}
-	// Usage reported for an hour before that (the first run, or an event
-	// for an earlier hour that was never sealed) is sealed too: no hour
-	// with usage is ever left behind.
-	regular := from // from here on, every metered subscription gets a record (zeros too)
-	oldestOpen, ok, err := m.Store.Reads(ctx).OldestOpenUsageHour(from)
+	from, regular, err := m.sealFrom(ctx, last, now)
 	if err != nil {
 		return 0, err
-	}
-	if ok && oldestOpen.Before(from) {
-		from = oldestOpen.UTC()
-	}
-	if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
-		from = oldest
 	}
 	subs, err := m.meteredSubscriptions(ctx)
 	if err != nil {
@@ -83,14 +62,55 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 			final = append(final, s)
 		}
 	}
-	if len(final) > 0 {
-		for h := last.Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
-			n, err := m.sealHour(ctx, h, final, now, true)
-			if err != nil {
-				return created, err
-			}
-			created += n
+	n, err := m.sealFinalHours(ctx, final, last, now)
+	return created + n, err
+}
+
+// sealFrom is the first hour to seal, and regular the first from which
+// every metered subscription gets a record (zeros too). It is the hour
+// after the last one sealed, at most a day back (older hours could not be
+// sent); the very first run starts with the latest finished hour (last),
+// not with hours before Marketgate metered anything. Usage reported for an
+// hour before that (the first run, or an event for an earlier hour that was
+// never sealed) is sealed too: no hour with usage is ever left behind.
+func (m *Meter) sealFrom(ctx context.Context, last, now time.Time) (from, regular time.Time, err error) {
+	from = last
+	v, ok, err := m.Store.GetSetting(ctx, "metering.sealed_through")
+	if err != nil {
+		return from, regular, err
+	}
+	if ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			from = t.Add(time.Hour)
 		}
+	}
+	regular = from
+	oldestOpen, ok, err := m.Store.Reads(ctx).OldestOpenUsageHour(from)
+	if err != nil {
+		return from, regular, err
+	}
+	if ok && oldestOpen.Before(from) {
+		from = oldestOpen.UTC()
+	}
+	if oldest := now.Add(-usageWindow).Truncate(time.Hour); from.Before(oldest) {
+		from = oldest
+	}
+	return from, regular, nil
+}
+
+// sealFinalHours seals, for cancelled customers, the hours after last up
+// to the current one.
+func (m *Meter) sealFinalHours(ctx context.Context, final []meteredSub, last, now time.Time) (int, error) {
+	if len(final) == 0 {
+		return 0, nil
+	}
+	created := 0
+	for h := last.Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
+		n, err := m.sealHour(ctx, h, final, now, true)
+		if err != nil {
+			return created, err
+		}
+		created += n
 	}
 	return created, nil
 }
@@ -115,14 +135,39 @@ func (m *Meter) meteredSubscriptions(ctx context.Context) ([]meteredSub, error) 
 	return out, nil
 }
 
+// sealTarget is one series (subscription, dimension) an hour is sealed for.
+type sealTarget struct {
+	sub *store.Subscription
+	dim string
+}
+
 // sealHour seals one hour for the given subscriptions and for any other
 // subscription with usage in it.
 func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub, now time.Time, final bool) (int, error) {
-	type target struct {
-		sub *store.Subscription
-		dim string
+	targets, seen := meteredTargets(subs, hour)
+	if !final {
+		others, err := m.unmeteredTargets(ctx, hour, seen)
+		if err != nil {
+			return 0, err
+		}
+		targets = append(targets, others...)
 	}
-	var targets []target
+	created := 0
+	for start := 0; start < len(targets); start += 400 {
+		end := min(start+400, len(targets))
+		n, err := m.sealBatch(ctx, hour, targets[start:end], now, final)
+		created += n
+		if err != nil {
+			return created, err
+		}
+	}
+	return created, nil
+}
+
+// meteredTargets lists the series of the subscriptions that existed in the
+// hour, and marks them seen.
+func meteredTargets(subs []meteredSub, hour time.Time) ([]sealTarget, map[hourKey]bool) {
+	var targets []sealTarget
 	seen := map[hourKey]bool{}
 	for i := range subs {
 		s := &subs[i]
@@ -132,94 +177,104 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 		for _, d := range s.dims {
 			k := hourKey{s.ID, d, hour.Unix()}
 			seen[k] = true
-			targets = append(targets, target{&s.Subscription, d})
+			targets = append(targets, sealTarget{&s.Subscription, d})
 		}
 	}
-	if !final {
-		// Usage of subscriptions that are no longer metered (ended, suspended)
-		// is sealed too, so it is visible; it is not sent.
-		open, err := m.Store.Reads(ctx).OpenUsageHours(hour)
-		if err != nil {
-			return 0, err
-		}
-		var extra []uint
-		pairs := map[uint][]string{}
-		for _, o := range open {
-			if !seen[hourKey{o.SubscriptionID, o.Dimension, hour.Unix()}] {
-				extra = append(extra, o.SubscriptionID)
-				pairs[o.SubscriptionID] = append(pairs[o.SubscriptionID], o.Dimension)
-			}
-		}
-		if len(extra) > 0 {
-			others, err := m.Store.Reads(ctx).SubscriptionsWithPlanByID(dedupe(extra))
-			if err != nil {
-				return 0, err
-			}
-			for i := range others {
-				for _, d := range pairs[others[i].ID] {
-					targets = append(targets, target{&others[i], d})
-				}
-			}
+	return targets, seen
+}
+
+// unmeteredTargets lists the series with usage in the hour that are not
+// seen: usage of subscriptions that are no longer metered (ended,
+// suspended) is sealed too, so it is visible; it is not sent.
+func (m *Meter) unmeteredTargets(ctx context.Context, hour time.Time, seen map[hourKey]bool) ([]sealTarget, error) {
+	open, err := m.Store.Reads(ctx).OpenUsageHours(hour)
+	if err != nil {
+		return nil, err
+	}
+	var extra []uint
+	pairs := map[uint][]string{}
+	for _, o := range open {
+		if !seen[hourKey{o.SubscriptionID, o.Dimension, hour.Unix()}] {
+			extra = append(extra, o.SubscriptionID)
+			pairs[o.SubscriptionID] = append(pairs[o.SubscriptionID], o.Dimension)
 		}
 	}
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	others, err := m.Store.Reads(ctx).SubscriptionsWithPlanByID(dedupe(extra))
+	if err != nil {
+		return nil, err
+	}
+	var targets []sealTarget
+	for i := range others {
+		for _, d := range pairs[others[i].ID] {
+			targets = append(targets, sealTarget{&others[i], d})
+		}
+	}
+	return targets, nil
+}
+
+// sealBatch seals the hour of a batch of series and creates their records,
+// in one transaction. It returns how many records it created.
+func (m *Meter) sealBatch(ctx context.Context, hour time.Time, batch []sealTarget, now time.Time, final bool) (int, error) {
 	created := 0
-	for start := 0; start < len(targets); start += 400 {
-		end := min(start+400, len(targets))
-		batch := targets[start:end]
-		err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-			// Seal the hour rows and read their totals in one statement.
-			series := make([]store.UsageSeries, len(batch))
-			for i, t := range batch {
-				series[i] = store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}
-			}
-			totals, err := tx.SealUsageHours(hour, series, now)
-			if err != nil {
-				return err
-			}
-			recs := make([]store.MeteringRecord, 0, len(batch))
-			for _, t := range batch {
-				q := totals[store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}]
-				r := store.MeteringRecord{SubscriptionID: t.sub.ID, Marketplace: t.sub.Marketplace, Dimension: t.dim, Hour: hour, Quantity: q,
-					Status: store.RecordPending, Final: final, AzureSubscriptionID: t.sub.AzureSubscriptionID, CreatedAt: now, UpdatedAt: now}
-				var missing string
-				if t.sub.Marketplace == "aws" {
-					// The record carries one identity model only, chosen for
-					// the product in one place (awsmp.MeteringIdentityFor).
-					id := awsmp.MeteringIdentityFor(awsmp.OfferModel(t.sub), t.sub)
-					r.AWSProductCode = t.sub.AWSProductCode // one product per call (R2), both models
-					r.AWSCustomerIdentifier = id.CustomerIdentifier
-					r.AWSCustomerAccountID, r.AWSLicenseArn = id.CustomerAWSAccountID, id.LicenseArn
-					missing = id.Missing
-				}
-				if t.sub.Plan != nil {
-					r.PlanID = t.sub.Plan.PlanID
-				}
-				st := lifecycle.State(t.sub.State)
-				switch {
-				case st != lifecycle.Active && st != lifecycle.UnsubscribePending && st != lifecycle.Suspended:
-					r.Status, r.Reason = store.RecordNotActive, "the subscription is "+t.sub.State+": nothing is sent"
-					r.SettledAt = &now
-				case missing != "":
-					r.Status, r.Reason = store.RecordRejected, "cannot be sent to AWS: "+missing
-					r.SettledAt = &now
-				case t.sub.Marketplace == "azure" && q == 0:
-					r.Status, r.Reason = store.RecordNotSentZero, "Microsoft does not accept zero: idle hour kept here"
-					r.SettledAt = &now
-				}
-				recs = append(recs, r)
-			}
-			n, err := tx.CreateMeteringRecords(recs)
-			if err != nil {
-				return err
-			}
-			created += int(n)
-			return nil
-		})
-		if err != nil {
-			return created, err
+	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
+		// Seal the hour rows and read their totals in one statement.
+		series := make([]store.UsageSeries, len(batch))
+		for i, t := range batch {
+			series[i] = store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}
 		}
+		totals, err := tx.SealUsageHours(hour, series, now)
+		if err != nil {
+			return err
+		}
+		recs := make([]store.MeteringRecord, 0, len(batch))
+		for _, t := range batch {
+			q := totals[store.UsageSeries{SubscriptionID: t.sub.ID, Dimension: t.dim}]
+			recs = append(recs, t.record(hour, q, &now, final))
+		}
+		n, err := tx.CreateMeteringRecords(recs)
+		if err != nil {
+			return err
+		}
+		created += int(n)
+		return nil
+	})
+	return created, err
+}
+
+// record is the metering record of the series' sealed hour, with total q;
+// settled at once (now) when nothing is to be sent.
+func (t sealTarget) record(hour time.Time, q float64, now *time.Time, final bool) store.MeteringRecord {
+	r := store.MeteringRecord{SubscriptionID: t.sub.ID, Marketplace: t.sub.Marketplace, Dimension: t.dim, Hour: hour, Quantity: q,
+		Status: store.RecordPending, Final: final, AzureSubscriptionID: t.sub.AzureSubscriptionID, CreatedAt: *now, UpdatedAt: *now}
+	var missing string
+	if t.sub.Marketplace == "aws" {
+		// The record carries one identity model only, chosen for
+		// the product in one place (awsmp.MeteringIdentityFor).
+		id := awsmp.MeteringIdentityFor(awsmp.OfferModel(t.sub), t.sub)
+		r.AWSProductCode = t.sub.AWSProductCode // one product per call (R2), both models
+		r.AWSCustomerIdentifier = id.CustomerIdentifier
+		r.AWSCustomerAccountID, r.AWSLicenseArn = id.CustomerAWSAccountID, id.LicenseArn
+		missing = id.Missing
 	}
-	return created, nil
+	if t.sub.Plan != nil {
+		r.PlanID = t.sub.Plan.PlanID
+	}
+	st := lifecycle.State(t.sub.State)
+	switch {
+	case st != lifecycle.Active && st != lifecycle.UnsubscribePending && st != lifecycle.Suspended:
+		r.Status, r.Reason = store.RecordNotActive, "the subscription is "+t.sub.State+": nothing is sent"
+		r.SettledAt = now
+	case missing != "":
+		r.Status, r.Reason = store.RecordRejected, "cannot be sent to AWS: "+missing
+		r.SettledAt = now
+	case t.sub.Marketplace == "azure" && q == 0:
+		r.Status, r.Reason = store.RecordNotSentZero, "Microsoft does not accept zero: idle hour kept here"
+		r.SettledAt = now
+	}
+	return r
 }
 
 // SealFinal seals a cancelled customer's hours up to the current one and
@@ -239,10 +294,8 @@ func (m *Meter) SealFinal(ctx context.Context, subscriptionID uint) error {
 		return nil
 	}
 	now := m.now()
-	for h := m.sealable(now).Add(time.Hour); !h.After(now.Truncate(time.Hour)); h = h.Add(time.Hour) {
-		if _, err := m.sealHour(ctx, h, mine, now, true); err != nil {
-			return err
-		}
+	if _, err := m.sealFinalHours(ctx, mine, m.sealable(now), now); err != nil {
+		return err
 	}
 	_, err = m.Dispatch(ctx)
 	return err

@@ -76,29 +76,9 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 		return nil, err
 	}
 	if len(cands) == 0 {
-		known, err := db.OrganisationKnown(org)
-		if err != nil {
-			return nil, err
-		}
-		if !known {
-			return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
-		}
+		return noCandidate(db, org, q.Offer)
 	}
-	if len(cands) == 0 {
-		msg := "This organisation has no per-user subscription"
-		if q.Offer != "" {
-			msg += " of " + q.Offer
-		}
-		return &Answer{Reason: ReasonNoSeatBasedSub, Message: msg + "."}, nil
-	}
-	// Usable subscriptions first, then the newest.
-	sort.SliceStable(cands, func(i, j int) bool {
-		ui, uj := Usable(cands[i].State), Usable(cands[j].State)
-		if ui != uj {
-			return ui
-		}
-		return cands[i].CreatedAt.After(cands[j].CreatedAt)
-	})
+	sortCandidates(cands)
 	byID := map[uint]*candidate{}
 	ids := make([]uint, len(cands))
 	for i := range cands {
@@ -111,6 +91,40 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	if seat != nil {
 		return s.held(ctx, db, byID[seat.SubscriptionID], seat, assigned)
 	}
+	return s.unseated(ctx, db, cands, q.User)
+}
+
+// noCandidate answers for an organisation without a per-user subscription
+// (of the offer): unknown, or known without one.
+func noCandidate(db *store.Tx, org store.SeatOrganisation, offer string) (*Answer, error) {
+	known, err := db.OrganisationKnown(org)
+	if err != nil {
+		return nil, err
+	}
+	if !known {
+		return &Answer{Reason: ReasonUnknown, Message: "This organisation has no subscription: it can subscribe in the marketplace."}, nil
+	}
+	msg := "This organisation has no per-user subscription"
+	if offer != "" {
+		msg += " of " + offer
+	}
+	return &Answer{Reason: ReasonNoSeatBasedSub, Message: msg + "."}, nil
+}
+
+// sortCandidates puts usable subscriptions first, then the newest.
+func sortCandidates(cands []candidate) {
+	sort.SliceStable(cands, func(i, j int) bool {
+		ui, uj := Usable(cands[i].State), Usable(cands[j].State)
+		if ui != uj {
+			return ui
+		}
+		return cands[i].CreatedAt.After(cands[j].CreatedAt)
+	})
+}
+
+// unseated answers for a user who holds no seat of the (sorted)
+// candidates: a free seat of an auto-assigning one, else why not.
+func (s *Service) unseated(ctx context.Context, db *store.Tx, cands []candidate, u User) (*Answer, error) {
 	c := &cands[0]
 	if !Usable(c.State) {
 		n, err := db.CountSeats(c.ID)
@@ -122,7 +136,7 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	}
 	for i := range cands {
 		if c := &cands[i]; c.Auto && Usable(c.State) {
-			a, err := s.autoAssign(ctx, c, q.User)
+			a, err := s.autoAssign(ctx, c, u)
 			if err == nil || !isNoFreeSeat(err) {
 				return a, err
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
@@ -86,16 +87,11 @@ var headerNames = map[string]string{
 // Lines that name no valid user, or a user listed before, are refused.
 func ParseCSV(data []byte) ([]Line, []Refusal, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	if bytes.Count(data[:min(len(data), 4096)], []byte(";")) > bytes.Count(data[:min(len(data), 4096)], []byte(",")) {
-		r.Comma = ';' // spreadsheets in many locales save with semicolons
-	}
+	r := csvReader(data)
 	cols := map[string]int{"user": 0, "name": 1}
 	var lines []Line
 	var refused []Refusal
-	seen := map[string]int{}
+	seen := seenUsers{}
 	first := true
 	for {
 		rec, err := r.Read()
@@ -103,11 +99,7 @@ func ParseCSV(data []byte) ([]Line, []Refusal, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, nil, &FileError{Line: pe.Line, Msg: pe.Err.Error()}
-			}
-			return nil, nil, &FileError{Msg: err.Error()}
+			return nil, nil, fileError(err)
 		}
 		lineNo, _ := r.FieldPos(0)
 		if first {
@@ -120,64 +112,111 @@ func ParseCSV(data []byte) ([]Line, []Refusal, error) {
 		if len(lines)+len(refused) >= MaxImportLines {
 			return nil, nil, &FileError{Line: lineNo, Msg: fmt.Sprintf("more than %d lines: split the file", MaxImportLines)}
 		}
-		get := func(k string) string {
-			if i, ok := cols[k]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
 		raw := strings.Join(rec, ",")
 		if strings.TrimSpace(strings.ReplaceAll(raw, ",", "")) == "" {
 			continue // an empty row
 		}
-		var u User
-		var bad string
-		if v := get("user"); v != "" {
-			pu, err := ParseUser(v)
-			if err != nil {
-				bad = err.Error()
-			}
-			u = pu
-		}
-		if v := get("email"); v != "" && bad == "" {
-			if e, ok := parseEmail(v); ok {
-				u.Email = e
-			} else {
-				bad = fmt.Sprintf("%q is not an e-mail address", v)
-			}
-		}
-		if v := get("object"); v != "" && bad == "" {
-			if guidRE.MatchString(v) {
-				u.ObjectID = strings.ToLower(v)
-			} else {
-				bad = fmt.Sprintf("%q is not an Entra object id (a GUID)", v)
-			}
-		}
-		if bad == "" && u.Email == "" && u.ObjectID == "" {
-			bad = "no e-mail address or Entra object id"
-		}
+		row := csvRow{rec: rec, cols: cols}
+		u, bad := row.user()
 		if bad != "" {
 			refused = append(refused, Refusal{Line: lineNo, Value: raw, Reason: bad})
 			continue
 		}
-		dup := 0
-		for _, k := range []string{"e:" + u.Email, "o:" + u.ObjectID} {
-			if len(k) > 2 && seen[k] != 0 && dup == 0 {
-				dup = seen[k]
-			}
-		}
-		if dup != 0 {
+		if dup := seen.line(u); dup != 0 {
 			refused = append(refused, Refusal{Line: lineNo, Value: u.String(), Reason: fmt.Sprintf("listed before, on line %d", dup)})
 			continue
 		}
-		for _, k := range []string{"e:" + u.Email, "o:" + u.ObjectID} {
-			if len(k) > 2 {
-				seen[k] = lineNo
-			}
-		}
-		lines = append(lines, Line{Line: lineNo, User: u, Name: get("name")})
+		seen.add(u, lineNo)
+		lines = append(lines, Line{Line: lineNo, User: u, Name: row.get("name")})
 	}
 	return lines, refused, nil
+}
+
+// csvReader reads the file's records, with semicolons as the separator when
+// its start has more of them than commas.
+func csvReader(data []byte) *csv.Reader {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	if bytes.Count(data[:min(len(data), 4096)], []byte(";")) > bytes.Count(data[:min(len(data), 4096)], []byte(",")) {
+		r.Comma = ';' // spreadsheets in many locales save with semicolons
+	}
+	return r
+}
+
+// fileError says where the file stops being CSV.
+func fileError(err error) *FileError {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &FileError{Line: pe.Line, Msg: pe.Err.Error()}
+	}
+	return &FileError{Msg: err.Error()}
+}
+
+// csvRow is one record with the columns the header (or the default) names.
+type csvRow struct {
+	rec  []string
+	cols map[string]int
+}
+
+// get is the trimmed value of column k ("" when the row has none).
+func (row csvRow) get(k string) string {
+	if i, ok := row.cols[k]; ok && i < len(row.rec) {
+		return strings.TrimSpace(row.rec[i])
+	}
+	return ""
+}
+
+// user is the user the row names, or why it names no valid one.
+func (row csvRow) user() (u User, bad string) {
+	if v := row.get("user"); v != "" {
+		pu, err := ParseUser(v)
+		if err != nil {
+			return pu, err.Error()
+		}
+		u = pu
+	}
+	if v := row.get("email"); v != "" {
+		e, ok := parseEmail(v)
+		if !ok {
+			return u, fmt.Sprintf("%q is not an e-mail address", v)
+		}
+		u.Email = e
+	}
+	if v := row.get("object"); v != "" {
+		if !guidRE.MatchString(v) {
+			return u, fmt.Sprintf("%q is not an Entra object id (a GUID)", v)
+		}
+		u.ObjectID = strings.ToLower(v)
+	}
+	if u.Email == "" && u.ObjectID == "" {
+		return u, "no e-mail address or Entra object id"
+	}
+	return u, ""
+}
+
+// seenUsers remembers the line each e-mail address and object id was
+// first listed on.
+type seenUsers map[string]int
+
+func seenKeys(u User) []string { return []string{"e:" + u.Email, "o:" + u.ObjectID} }
+
+// line is the line that listed u before (by e-mail, then object id), 0 if none.
+func (s seenUsers) line(u User) int {
+	for _, k := range seenKeys(u) {
+		if len(k) > 2 && s[k] != 0 {
+			return s[k]
+		}
+	}
+	return 0
+}
+
+func (s seenUsers) add(u User, line int) {
+	for _, k := range seenKeys(u) {
+		if len(k) > 2 {
+			s[k] = line
+		}
+	}
 }
 
 func header(rec []string) (map[string]int, bool) {
@@ -204,91 +243,30 @@ func (s *Service) Import(ctx context.Context, customerID, subID uint, lines []Li
 	}
 	out := &ImportResult{Mode: mode, Add: []Row{}, Keep: []Row{}, Release: []Released{}, Refused: append([]Refusal{}, refused...)}
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		sub, err := tx.SeatSubscription(subID, customerID, apply)
+		sub, err := importTarget(tx, subID, customerID, apply)
 		if err != nil {
 			return err
-		}
-		if sub.Plan == nil || !sub.Plan.SeatBased {
-			return ErrNotSeatBased
-		}
-		if closed(sub.State) {
-			return ErrClosed
 		}
 		have, err := tx.SeatsOf(sub.ID)
 		if err != nil {
 			return err
 		}
-		byEmail, byObject := map[string]*store.Seat{}, map[string]*store.Seat{}
-		for i := range have {
-			if e := have[i].Email; e != "" {
-				byEmail[e] = &have[i]
-			}
-			if o := have[i].EntraObjectID; o != "" {
-				byObject[o] = &have[i]
-			}
-		}
-		kept := map[uint]bool{}
-		var adds []Line
-		for _, l := range lines {
-			seat := byEmail[l.User.Email]
-			if seat == nil {
-				seat = byObject[l.User.ObjectID]
-			}
-			if seat == nil {
-				adds = append(adds, l)
-				continue
-			}
-			if kept[seat.ID] {
-				out.Refused = append(out.Refused, Refusal{Line: l.Line, Value: l.User.String(), Reason: "the same seat holder is listed before"})
-				continue
-			}
-			kept[seat.ID] = true
-			out.Keep = append(out.Keep, Row{Line: l.Line, User: l.User.String(), Name: l.Name})
-		}
+		kept, adds := out.match(have, lines)
 		var releaseIDs []uint
 		if mode == ModeReplace {
-			for _, h := range have {
-				if !kept[h.ID] {
-					releaseIDs = append(releaseIDs, h.ID)
-					out.Release = append(out.Release, Released{ID: h.ID, User: holder(h)})
-				}
-			}
+			releaseIDs = out.releaseUnkept(have, kept)
 		}
-		assigned := len(have) - len(releaseIDs)
-		now := s.Store.Now()
-		var added []store.Seat
-		for _, l := range adds {
-			if assigned >= sub.Quantity && !sub.Plan.AllowOverAssignment {
-				out.Refused = append(out.Refused, Refusal{Line: l.Line, Value: l.User.String(),
-					Reason: (&NoFreeSeatError{Bought: sub.Quantity, Assigned: assigned}).Error()})
-				continue
-			}
-			assigned++
-			out.Add = append(out.Add, Row{Line: l.Line, User: l.User.String(), Name: l.Name})
-			if apply {
-				seat := &store.Seat{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, Email: l.User.Email, EntraObjectID: l.User.ObjectID,
-					Name: strings.TrimSpace(l.Name), Source: store.SeatImport, AssignedBy: actor, AssignedAt: now}
-				if err := tx.CreateSeat(seat); err != nil {
-					return err
-				}
-				added = append(added, *seat)
-			}
+		im := seatImport{tx: tx, sub: sub, now: s.Store.Now(), apply: apply, actor: actor, out: out}
+		assigned, added, err := im.assign(adds, len(have)-len(releaseIDs))
+		if err != nil {
+			return err
 		}
 		if apply && len(releaseIDs) > 0 {
-			if _, err := tx.DeleteSeats(sub.ID, releaseIDs); err != nil {
-				return err
-			}
-			var gone []store.Seat
-			for _, h := range have {
-				if slices.Contains(releaseIDs, h.ID) {
-					gone = append(gone, h)
-				}
-			}
-			if err := emitSeats(tx, now, sub.ID, webhooks.SeatReleased, gone); err != nil {
+			if err := im.release(have, releaseIDs); err != nil {
 				return err
 			}
 		}
-		if err := emitSeats(tx, now, sub.ID, webhooks.SeatAssigned, added); err != nil {
+		if err := emitSeats(tx, im.now, sub.ID, webhooks.SeatAssigned, added); err != nil {
 			return err
 		}
 		out.Applied = apply
@@ -299,6 +277,117 @@ func (s *Service) Import(ctx context.Context, customerID, subID uint, lines []Li
 		return nil, err
 	}
 	return out, nil
+}
+
+// importTarget is the subscription seats are imported into: seat-based
+// and not closed.
+func importTarget(tx *store.Tx, subID, customerID uint, lock bool) (*store.Subscription, error) {
+	sub, err := tx.SeatSubscription(subID, customerID, lock)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Plan == nil || !sub.Plan.SeatBased {
+		return nil, ErrNotSeatBased
+	}
+	if closed(sub.State) {
+		return nil, ErrClosed
+	}
+	return sub, nil
+}
+
+// match sorts the lines into seats kept (a holder listed again, by e-mail
+// or object id) and lines to add; a holder listed twice is refused.
+func (out *ImportResult) match(have []store.Seat, lines []Line) (kept map[uint]bool, adds []Line) {
+	byEmail, byObject := map[string]*store.Seat{}, map[string]*store.Seat{}
+	for i := range have {
+		if e := have[i].Email; e != "" {
+			byEmail[e] = &have[i]
+		}
+		if o := have[i].EntraObjectID; o != "" {
+			byObject[o] = &have[i]
+		}
+	}
+	kept = map[uint]bool{}
+	for _, l := range lines {
+		seat := byEmail[l.User.Email]
+		if seat == nil {
+			seat = byObject[l.User.ObjectID]
+		}
+		if seat == nil {
+			adds = append(adds, l)
+			continue
+		}
+		if kept[seat.ID] {
+			out.Refused = append(out.Refused, Refusal{Line: l.Line, Value: l.User.String(), Reason: "the same seat holder is listed before"})
+			continue
+		}
+		kept[seat.ID] = true
+		out.Keep = append(out.Keep, Row{Line: l.Line, User: l.User.String(), Name: l.Name})
+	}
+	return kept, adds
+}
+
+// releaseUnkept lists (replace mode) the seats the file does not keep.
+func (out *ImportResult) releaseUnkept(have []store.Seat, kept map[uint]bool) []uint {
+	var releaseIDs []uint
+	for _, h := range have {
+		if !kept[h.ID] {
+			releaseIDs = append(releaseIDs, h.ID)
+			out.Release = append(out.Release, Released{ID: h.ID, User: holder(h)})
+		}
+	}
+	return releaseIDs
+}
+
+// seatImport is one import's writes (none unless apply).
+type seatImport struct {
+	tx    *store.Tx
+	sub   *store.Subscription
+	now   time.Time
+	apply bool
+	actor string
+	out   *ImportResult
+}
+
+// assign adds seats for the lines while seats are free (or the plan allows
+// over-assignment), refusing the rest. It returns the seats assigned then
+// and those it created.
+func (im *seatImport) assign(adds []Line, assigned int) (int, []store.Seat, error) {
+	sub, out := im.sub, im.out
+	var added []store.Seat
+	for _, l := range adds {
+		if assigned >= sub.Quantity && !sub.Plan.AllowOverAssignment {
+			out.Refused = append(out.Refused, Refusal{Line: l.Line, Value: l.User.String(),
+				Reason: (&NoFreeSeatError{Bought: sub.Quantity, Assigned: assigned}).Error()})
+			continue
+		}
+		assigned++
+		out.Add = append(out.Add, Row{Line: l.Line, User: l.User.String(), Name: l.Name})
+		if !im.apply {
+			continue
+		}
+		seat := &store.Seat{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, Email: l.User.Email, EntraObjectID: l.User.ObjectID,
+			Name: strings.TrimSpace(l.Name), Source: store.SeatImport, AssignedBy: im.actor, AssignedAt: im.now}
+		if err := im.tx.CreateSeat(seat); err != nil {
+			return 0, nil, err
+		}
+		added = append(added, *seat)
+	}
+	return assigned, added, nil
+}
+
+// release deletes the seats to release and tells the seller's systems.
+func (im *seatImport) release(have []store.Seat, releaseIDs []uint) error {
+	if _, err := im.tx.DeleteSeats(im.sub.ID, releaseIDs); err != nil {
+		return err
+	}
+	var gone []store.Seat
+	for _, h := range have {
+		if slices.Contains(releaseIDs, h.ID) {
+			gone = append(gone, h)
+		}
+	}
+	return emitSeats(im.tx, im.now, im.sub.ID, webhooks.SeatReleased, gone)
 }
 
 func holder(s store.Seat) string {

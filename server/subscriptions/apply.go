@@ -153,161 +153,221 @@ func applyTx(tx *store.Tx, now time.Time, ref Ref, ev lifecycle.Event, meta Meta
 	if err != nil {
 		return Result{}, err
 	}
-	var cur *store.Subscription
-	if len(rows) > 0 {
-		cur = &rows[0]
-	}
-
 	in := lifecycle.Subscription{}
-	if cur != nil {
-		in = toLifecycle(cur)
+	if len(rows) > 0 {
+		in = toLifecycle(&rows[0])
 	}
 	out, err := lifecycle.Apply(in, ev)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Outcome: out}
+	if len(rows) == 0 && !out.Subscription.Exists {
+		return res, nil
+	}
+	c := newChange(tx, now, ref, rows, out, init)
+	res.Created = c.created
+	if err := c.save(); err != nil {
+		if errors.Is(err, errCreatedMeanwhile) {
+			return Result{}, err
+		}
+		return res, err
+	}
+	if err := c.record(ev, meta); err != nil {
+		return res, err
+	}
+	res.Subscription = c.sub
+	return res, nil
+}
 
-	sub := cur
-	from := ""
-	var notes []string
-	merged := map[string]any{}
-	if cur == nil {
-		if !out.Subscription.Exists {
-			return res, nil
-		}
-		sub = &store.Subscription{
-			Marketplace:           string(out.Subscription.Marketplace),
-			AWSCustomerAccountID:  ref.AWSCustomerAccountID,
-			AWSLicenseArn:         ref.AWSLicenseArn,
-			AWSCustomerIdentifier: ref.AWSCustomerIdentifier,
-			AWSProductCode:        ref.AWSProductCode,
-			AzureSubscriptionID:   ref.AzureSubscriptionID,
-			CreatedAt:             now,
-		}
-		if init != nil {
-			init(sub)
-		}
-		res.Created = true
-	} else {
-		from = cur.State
-		if len(rows) > 1 {
-			// Two records hold identities of this one purchase (stored before
-			// identities were merged): act on the older, merge nothing, say so.
-			notes = append(notes, fmt.Sprintf("the identities also name subscription %d: not merged", rows[1].ID))
-		} else {
-			merged = ref.mergeIdentities(sub)
-			if len(merged) > 0 {
-				notes = append(notes, "identities added: "+identityNote(merged))
-			}
+// change is one event's outcome being written to a subscription record.
+type change struct {
+	tx      *store.Tx
+	now     time.Time
+	out     lifecycle.Outcome
+	sub     *store.Subscription // the record: the stored one, or a new one
+	created bool                // sub is new
+	from    string              // the state before ("" when created)
+	merged  map[string]any      // identity columns the reference adds
+	notes   []string            // for the timeline
+}
+
+// newChange picks the record the outcome applies to: the first of rows
+// (merging the reference's identities into it unless a second row holds
+// some too), or a new one.
+func newChange(tx *store.Tx, now time.Time, ref Ref, rows []store.Subscription, out lifecycle.Outcome, init Init) *change {
+	c := &change{tx: tx, now: now, out: out, merged: map[string]any{}}
+	switch {
+	case len(rows) == 0:
+		c.sub = ref.newSubscription(out.Subscription.Marketplace, now, init)
+		c.created = true
+	case len(rows) > 1:
+		// Two records hold identities of this one purchase (stored before
+		// identities were merged): act on the older, merge nothing, say so.
+		c.sub, c.from = &rows[0], rows[0].State
+		c.notes = append(c.notes, fmt.Sprintf("the identities also name subscription %d: not merged", rows[1].ID))
+	default:
+		c.sub, c.from = &rows[0], rows[0].State
+		c.merged = ref.mergeIdentities(c.sub)
+		if len(c.merged) > 0 {
+			c.notes = append(c.notes, "identities added: "+identityNote(c.merged))
 		}
 	}
-	if err := fromLifecycle(tx, sub, out.Subscription); err != nil {
-		return res, err
+	return c
+}
+
+// newSubscription is the record an event creates for the reference.
+func (r Ref) newSubscription(mp lifecycle.Marketplace, now time.Time, init Init) *store.Subscription {
+	sub := &store.Subscription{
+		Marketplace:           string(mp),
+		AWSCustomerAccountID:  r.AWSCustomerAccountID,
+		AWSLicenseArn:         r.AWSLicenseArn,
+		AWSCustomerIdentifier: r.AWSCustomerIdentifier,
+		AWSProductCode:        r.AWSProductCode,
+		AzureSubscriptionID:   r.AzureSubscriptionID,
+		CreatedAt:             now,
 	}
-	planned, err := defaultPlan(tx, sub)
+	if init != nil {
+		init(sub)
+	}
+	return sub
+}
+
+// save copies the outcome onto the record and writes it when anything
+// changed.
+func (c *change) save() error {
+	if err := fromLifecycle(c.tx, c.sub, c.out.Subscription); err != nil {
+		return err
+	}
+	planned, err := defaultPlan(c.tx, c.sub)
 	if err != nil {
-		return res, err
+		return err
 	}
 	if planned != "" {
-		notes = append(notes, planned)
+		c.notes = append(c.notes, planned)
 	}
-	if out.Changed || res.Created || len(merged) > 0 || planned != "" {
-		var customer *store.Customer
-		if sub.CustomerID != nil {
-			if customer, err = tx.SubscriptionCustomer(*sub.CustomerID); err != nil {
-				return res, err
-			}
-		}
-		stored := sub.SearchText
-		sub.SearchText = store.SearchTextFor(sub, customer)
-		sub.UpdatedAt = now
-		if res.Created {
-			sub.Version = 1
-			// In a savepoint: on Postgres a failed INSERT aborts the whole
-			// transaction otherwise, and the caller's other work with it.
-			err := tx.Savepoint(func(tx *store.Tx) error { return tx.CreateSubscription(sub) })
-			if errors.Is(err, store.ErrConflict) {
-				return Result{}, fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
-			}
-			if err != nil {
-				return res, err
-			}
-		} else {
-			upd := map[string]any{
-				"state": sub.State, "state_changed_at": sub.StateChangedAt, "state_kind": sub.StateKind, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
-				"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd, "updated_at": now,
-			}
-			for k, v := range merged {
-				upd[k] = v
-			}
-			lost := false
-			err := tx.Savepoint(func(tx *store.Tx) error {
-				err := tx.UpdateSubscription(sub.ID, sub.Version, upd)
-				if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-					lost = true // another writer changed (or removed) it since we read it
-					return nil
-				}
-				if err == nil && len(merged) == 0 && sub.SearchText != stored {
-					// UpdateSubscription refreshes the digest when an identity
-					// changes; a digest gone stale otherwise is refreshed too.
-					err = tx.RefreshSearchText(sub.ID)
-				}
-				return err
-			})
-			if errors.Is(err, store.ErrConflict) && len(merged) > 0 {
-				// An identity we merge was just given to a subscription
-				// created meanwhile: read again (both rows then).
-				return Result{}, fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
-			}
-			if err != nil {
-				return res, err
-			}
-			if lost {
-				return res, ErrConcurrent
-			}
-			sub.Version++
+	if !c.out.Changed && !c.created && len(c.merged) == 0 && planned == "" {
+		return nil
+	}
+	var customer *store.Customer
+	if c.sub.CustomerID != nil {
+		if customer, err = c.tx.SubscriptionCustomer(*c.sub.CustomerID); err != nil {
+			return err
 		}
 	}
+	stored := c.sub.SearchText
+	c.sub.SearchText = store.SearchTextFor(c.sub, customer)
+	c.sub.UpdatedAt = c.now
+	if c.created {
+		return c.insert()
+	}
+	return c.update(stored)
+}
+
+// insert creates the record; errCreatedMeanwhile when another transaction
+// created one with the same identities first.
+func (c *change) insert() error {
+	c.sub.Version = 1
+	// In a savepoint: on Postgres a failed INSERT aborts the whole
+	// transaction otherwise, and the caller's other work with it.
+	err := c.tx.Savepoint(func(tx *store.Tx) error { return tx.CreateSubscription(c.sub) })
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
+	}
+	return err
+}
+
+// update writes the record if nobody changed it since we read it
+// (ErrConcurrent otherwise). storedSearch is the search text it was read with.
+func (c *change) update(storedSearch string) error {
+	sub := c.sub
+	upd := map[string]any{
+		"state": sub.State, "state_changed_at": sub.StateChangedAt, "state_kind": sub.StateKind, "offer_id": sub.OfferID, "plan_id": sub.PlanID,
+		"quantity": sub.Quantity, "term_start": sub.TermStart, "term_end": sub.TermEnd, "updated_at": c.now,
+	}
+	for k, v := range c.merged {
+		upd[k] = v
+	}
+	lost := false
+	err := c.tx.Savepoint(func(tx *store.Tx) error {
+		err := tx.UpdateSubscription(sub.ID, sub.Version, upd)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			lost = true // another writer changed (or removed) it since we read it
+			return nil
+		}
+		if err == nil && len(c.merged) == 0 && sub.SearchText != storedSearch {
+			// UpdateSubscription refreshes the digest when an identity
+			// changes; a digest gone stale otherwise is refreshed too.
+			err = tx.RefreshSearchText(sub.ID)
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) && len(c.merged) > 0 {
+		// An identity we merge was just given to a subscription
+		// created meanwhile: read again (both rows then).
+		return fmt.Errorf("%w: %w", errCreatedMeanwhile, err)
+	}
+	if err != nil {
+		return err
+	}
+	if lost {
+		return ErrConcurrent
+	}
+	sub.Version++
+	return nil
+}
+
+// record writes the timeline event and, in the same transaction, the
+// outbox's webhook events.
+func (c *change) record(ev lifecycle.Event, meta Meta) error {
+	sub := c.sub
 	te := store.TimelineEvent{
 		SubscriptionID: sub.ID, At: ev.At, Kind: string(ev.Kind), Source: meta.Source,
-		Summary: out.Summary, FromState: from, ToState: sub.State, Actor: meta.Actor,
-		Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: now,
+		Summary: c.out.Summary, FromState: c.from, ToState: sub.State, Actor: meta.Actor,
+		Payload: meta.Payload, InboxID: meta.InboxID, CreatedAt: c.now,
 	}
 	if meta.Note != "" {
 		te.Summary += " — " + meta.Note
 	}
-	for _, n := range notes {
+	for _, n := range c.notes {
 		te.Summary += " — " + n
 	}
-	if !res.Created && slices.Contains(out.Effects, lifecycle.QuantityChanged) && sub.Plan != nil && sub.Plan.SeatBased {
-		// Nobody loses a seat silently: say so when the seats assigned now
-		// exceed the quantity; the customer admin chooses whom to release.
-		assigned, err := tx.CountSeats(sub.ID)
-		if err != nil {
-			return res, err
-		}
-		if assigned > sub.Quantity {
-			te.Summary += fmt.Sprintf(" — %d seats assigned, %d over the new quantity: marked for the customer admin to choose whom to release",
-				assigned, assigned-sub.Quantity)
-		}
+	over, err := c.seatsOverNote()
+	if err != nil {
+		return err
 	}
+	te.Summary += over
 	if te.Actor == "" {
 		te.Actor = "system"
 	}
-	if err := tx.AddTimelineEvent(&te); err != nil {
-		return res, err
+	if err := c.tx.AddTimelineEvent(&te); err != nil {
+		return err
 	}
 	// The outbox: the seller's systems hear of it in this same transaction.
-	if types := eventTypes(res.Created, from, sub.State, out.Effects); len(types) > 0 {
-		change := map[string]any{"kind": ev.Kind, "from_state": from, "to_state": sub.State, "summary": te.Summary,
+	if types := eventTypes(c.created, c.from, sub.State, c.out.Effects); len(types) > 0 {
+		change := map[string]any{"kind": ev.Kind, "from_state": c.from, "to_state": sub.State, "summary": te.Summary,
 			"source": meta.Source, "actor": te.Actor}
-		if err := webhooks.EmitSubscription(tx, now, sub.ID, ev.At, types, map[string]any{"change": change}); err != nil {
-			return res, err
+		if err := webhooks.EmitSubscription(c.tx, c.now, sub.ID, ev.At, types, map[string]any{"change": change}); err != nil {
+			return err
 		}
 	}
-	res.Subscription = sub
-	return res, nil
+	return nil
+}
+
+// seatsOverNote is the timeline's note when a seat-based subscription's
+// quantity fell below the seats assigned: nobody loses a seat silently, the
+// customer admin chooses whom to release. "" otherwise.
+func (c *change) seatsOverNote() (string, error) {
+	sub := c.sub
+	if c.created || !slices.Contains(c.out.Effects, lifecycle.QuantityChanged) || sub.Plan == nil || !sub.Plan.SeatBased {
+		return "", nil
+	}
+	assigned, err := c.tx.CountSeats(sub.ID)
+	if err != nil || assigned <= sub.Quantity {
+		return "", err
+	}
+	return fmt.Sprintf(" — %d seats assigned, %d over the new quantity: marked for the customer admin to choose whom to release",
+		assigned, assigned-sub.Quantity), nil
 }
 
 // eventTypes names the webhook events a change makes.
