@@ -75,59 +75,10 @@ func portalOpenAPI(o contractOptions) ([]byte, error) {
 	paths := map[string]map[string]any{}
 	for _, rt := range portalRoutesOf() {
 		p, params := openAPIPath(rt.Path)
-		op := map[string]any{
-			"operationId": operationID(rt),
-			"x-access":    accessName(rt),
+		op, err := g.operation(rt, params)
+		if err != nil {
+			return nil, err
 		}
-		if rt.Summary != "" {
-			op["summary"] = rt.Summary
-		}
-		var parameters []any
-		for _, name := range params {
-			parameters = append(parameters, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		if rt.Query != nil {
-			for _, f := range fieldsOf(rt.Query) {
-				name := strings.Split(f.Tag.Get("form"), ",")[0]
-				if name == "" || name == "-" {
-					continue
-				}
-				sch, err := g.schema(f.Type)
-				if err != nil {
-					return nil, fmt.Errorf("%s %s query %s: %w", rt.Method, rt.Path, name, err)
-				}
-				parameters = append(parameters, map[string]any{"name": name, "in": "query", "schema": sch})
-			}
-		}
-		if parameters != nil {
-			op["parameters"] = parameters
-		}
-		if rt.Body != nil {
-			sch, err := g.schema(rt.Body)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s body: %w", rt.Method, rt.Path, err)
-			}
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": sch}}}
-		}
-		responses := map[string]any{"default": map[string]any{
-			"description": "An error: a stable code, a message for people and the request id.",
-			"content":     map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
-		}}
-		switch {
-		case rt.Answer == reflect.TypeFor[NoContent]():
-			responses["204"] = map[string]any{"description": "Done."}
-		case rt.Answer != nil:
-			sch, err := g.schema(rt.Answer)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s answer: %w", rt.Method, rt.Path, err)
-			}
-			responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK.",
-				"content": map[string]any{"application/json": map[string]any{"schema": sch}}}
-		default:
-			responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK (not described by a Go type).",
-				"content": map[string]any{rt.Raw: map[string]any{}}}
-		}
-		op["responses"] = responses
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
@@ -167,6 +118,86 @@ func portalOpenAPI(o contractOptions) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// operation describes one route: its id, access, summary, path and
+// query parameters, body and answers (schemas made in that order).
+func (g *schemaGen) operation(rt route, params []string) (map[string]any, error) {
+	op := map[string]any{
+		"operationId": operationID(rt),
+		"x-access":    accessName(rt),
+	}
+	if rt.Summary != "" {
+		op["summary"] = rt.Summary
+	}
+	parameters, err := g.parameters(rt, params)
+	if err != nil {
+		return nil, err
+	}
+	if parameters != nil {
+		op["parameters"] = parameters
+	}
+	if rt.Body != nil {
+		sch, err := g.schema(rt.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s body: %w", rt.Method, rt.Path, err)
+		}
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": sch}}}
+	}
+	responses, err := g.responses(rt)
+	if err != nil {
+		return nil, err
+	}
+	op["responses"] = responses
+	return op, nil
+}
+
+// parameters are a route's path parameters and the fields of its query
+// type (by their form tag); nil for none.
+func (g *schemaGen) parameters(rt route, params []string) ([]any, error) {
+	var parameters []any
+	for _, name := range params {
+		parameters = append(parameters, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	if rt.Query == nil {
+		return parameters, nil
+	}
+	for _, f := range fieldsOf(rt.Query) {
+		name := strings.Split(f.Tag.Get("form"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		sch, err := g.schema(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s query %s: %w", rt.Method, rt.Path, name, err)
+		}
+		parameters = append(parameters, map[string]any{"name": name, "in": "query", "schema": sch})
+	}
+	return parameters, nil
+}
+
+// responses are a route's answer (204, a typed JSON answer or a raw
+// content type) and the error answer every route may give.
+func (g *schemaGen) responses(rt route) (map[string]any, error) {
+	responses := map[string]any{"default": map[string]any{
+		"description": "An error: a stable code, a message for people and the request id.",
+		"content":     map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
+	}}
+	switch {
+	case rt.Answer == reflect.TypeFor[NoContent]():
+		responses["204"] = map[string]any{"description": "Done."}
+	case rt.Answer != nil:
+		sch, err := g.schema(rt.Answer)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s answer: %w", rt.Method, rt.Path, err)
+		}
+		responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK.",
+			"content": map[string]any{"application/json": map[string]any{"schema": sch}}}
+	default:
+		responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK (not described by a Go type).",
+			"content": map[string]any{rt.Raw: map[string]any{}}}
+	}
+	return responses, nil
 }
 
 var pathParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
@@ -249,31 +280,12 @@ func (g *schemaGen) schema(t reflect.Type) (map[string]any, error) {
 	case t == rawJSONType:
 		return map[string]any{}, nil
 	}
+	if sch, ok := scalarSchema(t.Kind()); ok {
+		return sch, nil
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		inner, err := g.schema(t.Elem())
-		if err != nil {
-			return nil, err
-		}
-		if ref, ok := inner["$ref"]; ok {
-			return map[string]any{"nullable": true, "allOf": []any{map[string]any{"$ref": ref}}}, nil
-		}
-		out := map[string]any{"nullable": true}
-		for k, v := range inner {
-			out[k] = v
-		}
-		return out, nil
-	case reflect.String:
-		return map[string]any{"type": "string"}, nil
-	case reflect.Bool:
-		return map[string]any{"type": "boolean"}, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}, nil
-	case reflect.Float32, reflect.Float64:
-		return map[string]any{"type": "number"}, nil
-	case reflect.Interface:
-		return map[string]any{}, nil
+		return g.nullable(t.Elem())
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return map[string]any{"type": "string", "format": "byte"}, nil
@@ -296,22 +308,63 @@ func (g *schemaGen) schema(t reflect.Type) (map[string]any, error) {
 		if t.Name() == "" {
 			return g.object(t)
 		}
-		if name, ok := g.names[t]; ok {
-			return map[string]any{"$ref": "#/components/schemas/" + name}, nil
-		}
-		name := schemaName(t)
-		if other, ok := g.taken[name]; ok && other != t {
-			return nil, fmt.Errorf("two answer types are both named %s (%s and %s): rename one", name, other, t)
-		}
-		g.names[t], g.taken[name] = name, t
-		obj, err := g.object(t)
-		if err != nil {
-			return nil, err
-		}
-		g.schemas[name] = obj
-		return map[string]any{"$ref": "#/components/schemas/" + name}, nil
+		return g.component(t)
 	}
 	return nil, fmt.Errorf("type %s has no JSON schema", t)
+}
+
+// scalarSchema is the schema of a string, boolean, number or interface
+// (anything) kind; false for other kinds.
+func scalarSchema(k reflect.Kind) (map[string]any, bool) {
+	switch k {
+	case reflect.String:
+		return map[string]any{"type": "string"}, true
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}, true
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}, true
+	case reflect.Interface:
+		return map[string]any{}, true
+	}
+	return nil, false
+}
+
+// nullable is the schema of a pointer to elem: elem's schema, nullable.
+func (g *schemaGen) nullable(elem reflect.Type) (map[string]any, error) {
+	inner, err := g.schema(elem)
+	if err != nil {
+		return nil, err
+	}
+	if ref, ok := inner["$ref"]; ok {
+		return map[string]any{"nullable": true, "allOf": []any{map[string]any{"$ref": ref}}}, nil
+	}
+	out := map[string]any{"nullable": true}
+	for k, v := range inner {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// component refers to the named struct's component schema, making it the
+// first time; two types with one schema name are an error.
+func (g *schemaGen) component(t reflect.Type) (map[string]any, error) {
+	if name, ok := g.names[t]; ok {
+		return map[string]any{"$ref": "#/components/schemas/" + name}, nil
+	}
+	name := schemaName(t)
+	if other, ok := g.taken[name]; ok && other != t {
+		return nil, fmt.Errorf("two answer types are both named %s (%s and %s): rename one", name, other, t)
+	}
+	g.names[t], g.taken[name] = name, t
+	obj, err := g.object(t)
+	if err != nil {
+		return nil, err
+	}
+	g.schemas[name] = obj
+	return map[string]any{"$ref": "#/components/schemas/" + name}, nil
 }
 
 // fieldsOf lists a struct's fields, embedded structs flattened.

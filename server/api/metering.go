@@ -48,7 +48,24 @@ func (s *Server) postUsage(c *gin.Context) {
 	}
 	trimmed := bytes.TrimSpace(body)
 	// Fast path: a well-formed batch decodes in one pass.
+	if events, malformed, ok := decodeUsageBatch(trimmed); ok {
+		s.ingestAndAnswer(c, events, malformed)
+		return
+	}
+	events, malformed, err := decodeUsageEvents(trimmed)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.ingestAndAnswer(c, events, malformed)
+}
+
+// decodeUsageBatch decodes a well-formed batch (an array of events or
+// {"events": [...]}, 1 to MaxBatch of them) in one pass; false when it is
+// not one, for decodeUsageEvents to look at each event alone.
+func decodeUsageBatch(trimmed []byte) ([]metering.Event, map[int]string, bool) {
 	var typed []usageEvent
+	var err error
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		err = json.Unmarshal(trimmed, &typed)
 	} else {
@@ -58,16 +75,23 @@ func (s *Server) postUsage(c *gin.Context) {
 		err = json.Unmarshal(trimmed, &wrap)
 		typed = wrap.Events
 	}
-	if err == nil && len(typed) > 0 && len(typed) <= metering.MaxBatch {
-		events := make([]metering.Event, len(typed))
-		malformed := map[int]string{}
-		for i := range typed {
-			events[i] = typed[i].event(i, malformed)
-		}
-		s.ingestAndAnswer(c, events, malformed)
-		return
+	if err != nil || len(typed) == 0 || len(typed) > metering.MaxBatch {
+		return nil, nil, false
 	}
+	events := make([]metering.Event, len(typed))
+	malformed := map[int]string{}
+	for i := range typed {
+		events[i] = typed[i].event(i, malformed)
+	}
+	return events, malformed, true
+}
+
+// decodeUsageEvents decodes a batch event by event: a malformed event is
+// noted (keeping its id when it has one) and the others go through. A body
+// that is not a batch of 1 to MaxBatch events is an apperr.Invalid.
+func decodeUsageEvents(trimmed []byte) ([]metering.Event, map[int]string, error) {
 	var raws []json.RawMessage
+	var err error
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		err = json.Unmarshal(trimmed, &raws)
 	} else {
@@ -78,12 +102,10 @@ func (s *Server) postUsage(c *gin.Context) {
 		raws = wrap.Events
 	}
 	if err != nil {
-		s.failCode(c, apperr.Invalid, `send {"events":[{"id","customer" or "subscription","dimension","quantity","timestamp"}, …]}`)
-		return
+		return nil, nil, apperr.New(apperr.Invalid, `send {"events":[{"id","customer" or "subscription","dimension","quantity","timestamp"}, …]}`)
 	}
 	if len(raws) == 0 || len(raws) > metering.MaxBatch {
-		s.failCode(c, apperr.Invalid, "a batch holds 1 to 1000 events, not %d", len(raws))
-		return
+		return nil, nil, apperr.New(apperr.Invalid, "a batch holds 1 to 1000 events, not %d", len(raws))
 	}
 	events := make([]metering.Event, len(raws))
 	malformed := map[int]string{}
@@ -100,7 +122,7 @@ func (s *Server) postUsage(c *gin.Context) {
 		}
 		events[i] = e.event(i, malformed)
 	}
-	s.ingestAndAnswer(c, events, malformed)
+	return events, malformed, nil
 }
 
 // event converts one decoded event, noting what is malformed in it.

@@ -215,22 +215,37 @@ func applyPlan(p *store.Plan, in *planInput) error {
 	setIf(&p.AutoAssignSeats, in.AutoAssignSeats)
 	setIf(&p.OverQuantityPolicy, in.OverQuantityPolicy)
 	if in.Dimensions != nil {
-		seen := map[string]bool{}
-		for i, d := range *in.Dimensions {
-			if !dimensionKey.MatchString(d.Key) {
-				return fmt.Errorf("dimensions[%d].key: 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i)
-			}
-			if seen[d.Key] {
-				return fmt.Errorf("dimensions[%d].key: %q is listed twice", i, d.Key)
-			}
-			seen[d.Key] = true
-			if len(d.Name) > 200 || len(d.Unit) > 50 {
-				return fmt.Errorf("dimensions[%d]: name up to 200 characters, unit up to 50", i)
-			}
+		dims, err := dimensionsJSON(*in.Dimensions)
+		if err != nil {
+			return err
 		}
-		b, _ := json.Marshal(*in.Dimensions)
-		p.Dimensions = string(b)
+		p.Dimensions = dims
 	}
+	return validatePlan(p)
+}
+
+// dimensionsJSON checks a plan's dimensions (keys as the marketplace knows
+// them, each once; names and units not too long) and encodes them.
+func dimensionsJSON(dims []store.Dimension) (string, error) {
+	seen := map[string]bool{}
+	for i, d := range dims {
+		if !dimensionKey.MatchString(d.Key) {
+			return "", fmt.Errorf("dimensions[%d].key: 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i)
+		}
+		if seen[d.Key] {
+			return "", fmt.Errorf("dimensions[%d].key: %q is listed twice", i, d.Key)
+		}
+		seen[d.Key] = true
+		if len(d.Name) > 200 || len(d.Unit) > 50 {
+			return "", fmt.Errorf("dimensions[%d]: name up to 200 characters, unit up to 50", i)
+		}
+	}
+	b, _ := json.Marshal(dims)
+	return string(b), nil
+}
+
+// validatePlan checks a plan's fields once the changes are applied.
+func validatePlan(p *store.Plan) error {
 	switch {
 	case !planIDPattern.MatchString(p.PlanID):
 		return errors.New("plan_id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
@@ -238,6 +253,13 @@ func applyPlan(p *store.Plan, in *planInput) error {
 		return errors.New("name: 1 to 200 characters, no control characters")
 	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
 		return errors.New("activation_policy: automatic, buyer_confirms or seller_approves")
+	}
+	return validatePlanSeats(p)
+}
+
+// validatePlanSeats checks a plan's quantity limits and seat policies.
+func validatePlanSeats(p *store.Plan) error {
+	switch {
 	case p.MinQuantity < 0 || p.MaxQuantity < 0 || (p.MaxQuantity > 0 && p.MinQuantity > p.MaxQuantity):
 		return errors.New("min_quantity and max_quantity: 0 (no limit) or 0 ≤ min ≤ max")
 	case p.OverQuantityPolicy != "" && !oneOf(p.OverQuantityPolicy, []string{store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed}):

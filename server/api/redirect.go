@@ -20,17 +20,8 @@ func SafeNext(next string) string {
 	if next == "" || len(next) > maxNextLength || !strings.HasPrefix(next, "/") || hasUnsafeByte(next) {
 		return "/"
 	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
-		return "/"
-	}
-	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || hasUnsafeByte(u.Path) {
-		return "/"
-	}
-	if q, err := url.QueryUnescape(u.RawQuery); err != nil || hasUnsafeByte(q) {
-		return "/"
-	}
-	if hasUnsafeByte(u.Fragment) {
+	u, ok := parseLocalPath(next)
+	if !ok {
 		return "/"
 	}
 	out := u.EscapedPath()
@@ -45,6 +36,23 @@ func SafeNext(next string) string {
 		return "/"
 	}
 	return out
+}
+
+// parseLocalPath parses next and accepts it only as a path on this site:
+// no scheme, host, user or opaque part, and a path, query and fragment
+// that do not decode to anything hasUnsafeByte refuses.
+func parseLocalPath(next string) (*url.URL, bool) {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return nil, false
+	}
+	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || hasUnsafeByte(u.Path) {
+		return nil, false
+	}
+	if q, err := url.QueryUnescape(u.RawQuery); err != nil || hasUnsafeByte(q) {
+		return nil, false
+	}
+	return u, !hasUnsafeByte(u.Fragment)
 }
 
 // hasUnsafeByte reports control characters (C0, DEL, and the C1 range as

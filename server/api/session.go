@@ -63,27 +63,13 @@ func (s *Server) login(c *gin.Context, in loginInput) (loginAnswer, error) {
 	if email == "" || in.Password == "" {
 		return loginAnswer{}, apperr.New(apperr.Invalid, "email and password are required")
 	}
-	ctx, ip := c.Request.Context(), ClientIP(c)
-	if wait, err := s.throttle.LoginWait(ctx, email, ip); err != nil {
-		return loginAnswer{}, err
-	} else if wait > 0 {
-		return loginAnswer{}, s.tooMany(c, wait)
-	}
-	u, err := s.Store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	ip := ClientIP(c)
+	if err := s.loginThrottle(c, email, ip); err != nil {
 		return loginAnswer{}, err
 	}
-	hash := ""
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	if !auth.VerifyPassword(hash, in.Password) || u == nil || u.Disabled {
-		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", ip)
-		if err := s.throttle.LoginFailed(ctx, email, ip); err != nil {
-			return loginAnswer{}, err
-		}
-		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "password"})
-		return loginAnswer{}, apperr.New(apperr.InvalidCredentials, "wrong e-mail or password")
+	u, err := s.passwordUser(c, email, ip, in.Password)
+	if err != nil {
+		return loginAnswer{}, err
 	}
 	if u.TOTPEnabledAt != nil {
 		// Second step (twofactor.go): the failures of this account and
@@ -94,31 +80,60 @@ func (s *Server) login(c *gin.Context, in loginInput) (loginAnswer, error) {
 		}
 		return loginAnswer{TwoFactorRequired: true}, nil
 	}
-	if err := s.throttle.LoginSucceeded(ctx, email, ip); err != nil {
-		s.Log.Warn("sign-in throttle reset", "request_id", requestID(c), "err", err)
-	}
-	sess, err := s.Sessions.Get(c.Request, SessionCookie)
-	if err != nil {
+	s.forgetLoginFailures(c, email, ip)
+	if err := s.signIn(c, u, "password"); err != nil {
 		return loginAnswer{}, err
 	}
-	if err := s.Sessions.Renew(ctx, sess); err != nil {
-		return loginAnswer{}, err
-	}
-	sess.Values = map[any]any{auth.UserIDKey: u.ID}
-	if err := sess.Save(c.Request, c.Writer); err != nil {
-		return loginAnswer{}, err
-	}
-	now := s.Now().UTC()
-	u.LastLoginAt = &now
-	if err := s.Store.TouchLogin(ctx, u.ID, now); err != nil {
-		return loginAnswer{}, err
-	}
-	s.auditSignIn(c, "auth.login", u.Email, u, map[string]any{"method": "password"})
 	v, err := s.viewMe(c, u)
 	if err != nil {
 		return loginAnswer{}, err
 	}
 	return loginAnswer{User: &v}, nil
+}
+
+// loginThrottle refuses a sign-in step while this account and client must
+// wait after failures (429 with Retry-After).
+func (s *Server) loginThrottle(c *gin.Context, email, ip string) error {
+	wait, err := s.throttle.LoginWait(c.Request.Context(), email, ip)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return s.tooMany(c, wait)
+	}
+	return nil
+}
+
+// passwordUser is the enabled account with this e-mail and password; a
+// wrong one counts as a failure (throttle, log, audit) and is refused
+// without saying which part was wrong.
+func (s *Server) passwordUser(c *gin.Context, email, ip, password string) (*store.User, error) {
+	ctx := c.Request.Context()
+	u, err := s.Store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !auth.VerifyPassword(hash, password) || u == nil || u.Disabled {
+		s.Log.Info("sign-in refused", "request_id", requestID(c), "email", email, "ip", ip)
+		if err := s.throttle.LoginFailed(ctx, email, ip); err != nil {
+			return nil, err
+		}
+		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "password"})
+		return nil, apperr.New(apperr.InvalidCredentials, "wrong e-mail or password")
+	}
+	return u, nil
+}
+
+// forgetLoginFailures resets the throttle of this account and client once
+// a sign-in succeeded (a failure to reset is only logged).
+func (s *Server) forgetLoginFailures(c *gin.Context, email, ip string) {
+	if err := s.throttle.LoginSucceeded(c.Request.Context(), email, ip); err != nil {
+		s.Log.Warn("sign-in throttle reset", "request_id", requestID(c), "err", err)
+	}
 }
 
 // tooMany is the answer to a throttled sign-in (with Retry-After).

@@ -144,17 +144,7 @@ func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role stri
 	for attempt := 0; attempt < 2; attempt++ {
 		u, err := s.Store.UserByOIDCSubject(ctx, who.Subject)
 		if err == nil {
-			if u.Disabled {
-				return nil, "This account is disabled. Ask an admin.", nil
-			}
-			if u.Role != role {
-				if err := s.Store.SetUserRole(ctx, u.ID, role, now); err != nil {
-					return nil, "", err
-				}
-				s.audit(c, u, "user.role_synced", "user", u.ID, map[string]any{"role": u.Role}, map[string]any{"role": role, "source": "sso groups"})
-				u.Role = role
-			}
-			return u, "", nil
+			return s.syncSSORole(c, u, role, now)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, "", err
@@ -162,40 +152,81 @@ func (s *Server) ssoAccount(c *gin.Context, who *auth.Identity, email, role stri
 		if email == "" || !strings.Contains(email, "@") {
 			return nil, "Your company's sign-in did not tell us your e-mail address. Ask your administrator to release the email claim.", nil
 		}
-		existing, err := s.Store.UserByEmail(ctx, email)
-		switch {
-		case err == nil:
-			// Bind an existing staff account only on a verified address,
-			// never a customer admin's, never one bound elsewhere.
-			if existing.Role == store.RoleCustomerAdmin || existing.OIDCSubject != "" || !who.EmailVerified || existing.Disabled {
-				return nil, "An account with this e-mail address already exists and cannot be linked to your company's sign-in. Ask an admin.", nil
-			}
-			linked, err := s.Store.LinkOIDCSubject(ctx, existing.ID, who.Subject, role, now)
-			if err != nil {
-				return nil, "", err
-			}
-			if linked {
-				s.audit(c, existing, "user.sso_linked", "user", existing.ID, map[string]any{"role": existing.Role}, map[string]any{"role": role})
-			}
+		bound, reason, err := s.bindSSOByEmail(c, who, email, role, now)
+		if err != nil || reason != "" {
+			return nil, reason, err
+		}
+		if bound {
 			continue // read it back by subject
-		case !errors.Is(err, store.ErrNotFound):
+		}
+		nu, err := s.createSSOUser(c, who, email, role, now)
+		if errors.Is(err, store.ErrConflict) {
+			continue // another sign-in of the same person won the race
+		}
+		if err != nil {
 			return nil, "", err
 		}
-		name := strings.TrimSpace(who.Name)
-		if name == "" {
-			name = email
-		}
-		nu := &store.User{Email: email, Name: truncate(name, 200), Role: role, OIDCSubject: who.Subject, CreatedAt: now, UpdatedAt: now}
-		if err := s.Store.CreateUser(ctx, nu); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				continue // another sign-in of the same person won the race
-			}
-			return nil, "", err
-		}
-		s.audit(c, nu, "user.created_sso", "user", nu.ID, nil, map[string]any{"email": email, "role": role})
 		return nu, "", nil
 	}
 	return nil, "", errors.New("single sign-on: the account changed while signing in")
+}
+
+// syncSSORole refuses a disabled account and keeps its role in step with
+// the provider's groups.
+func (s *Server) syncSSORole(c *gin.Context, u *store.User, role string, now time.Time) (*store.User, string, error) {
+	if u.Disabled {
+		return nil, "This account is disabled. Ask an admin.", nil
+	}
+	if u.Role != role {
+		if err := s.Store.SetUserRole(c.Request.Context(), u.ID, role, now); err != nil {
+			return nil, "", err
+		}
+		s.audit(c, u, "user.role_synced", "user", u.ID, map[string]any{"role": u.Role}, map[string]any{"role": role, "source": "sso groups"})
+		u.Role = role
+	}
+	return u, "", nil
+}
+
+// bindSSOByEmail binds the provider identity to the existing account with
+// this e-mail address; bound is false when there is none. A refusal comes
+// with its reason (for the person).
+func (s *Server) bindSSOByEmail(c *gin.Context, who *auth.Identity, email, role string, now time.Time) (bound bool, reason string, err error) {
+	ctx := c.Request.Context()
+	existing, err := s.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	// Bind an existing staff account only on a verified address,
+	// never a customer admin's, never one bound elsewhere.
+	if existing.Role == store.RoleCustomerAdmin || existing.OIDCSubject != "" || !who.EmailVerified || existing.Disabled {
+		return false, "An account with this e-mail address already exists and cannot be linked to your company's sign-in. Ask an admin.", nil
+	}
+	linked, err := s.Store.LinkOIDCSubject(ctx, existing.ID, who.Subject, role, now)
+	if err != nil {
+		return false, "", err
+	}
+	if linked {
+		s.audit(c, existing, "user.sso_linked", "user", existing.ID, map[string]any{"role": existing.Role}, map[string]any{"role": role})
+	}
+	return true, "", nil
+}
+
+// createSSOUser creates the staff account of a provider identity
+// (store.ErrConflict when another sign-in created it first).
+func (s *Server) createSSOUser(c *gin.Context, who *auth.Identity, email, role string, now time.Time) (*store.User, error) {
+	name := strings.TrimSpace(who.Name)
+	if name == "" {
+		name = email
+	}
+	nu := &store.User{Email: email, Name: truncate(name, 200), Role: role, OIDCSubject: who.Subject, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateUser(c.Request.Context(), nu); err != nil {
+		return nil, err
+	}
+	s.audit(c, nu, "user.created_sso", "user", nu.ID, nil, map[string]any{"email": email, "role": role})
+	return nu, nil
 }
 
 func jsonString(v any) string {

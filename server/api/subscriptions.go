@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -321,13 +322,8 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 	for i := range evs {
 		out.Timeline = append(out.Timeline, viewTimeline(&evs[i]))
 	}
-	ents, err := s.Store.SubscriptionEntitlements(ctx, id)
-	if err != nil {
+	if out.Entitlements, err = s.subscriptionEntitlementViews(ctx, id); err != nil {
 		return subscriptionDetail{}, err
-	}
-	out.Entitlements = make([]entitlementView, 0, len(ents))
-	for _, e := range ents {
-		out.Entitlements = append(out.Entitlements, entitlementView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
 	}
 	ags, err := s.Store.SubscriptionAgreements(ctx, id)
 	if err != nil {
@@ -341,13 +337,8 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 		ft := awsmp.FreeTrialOf(ags, s.Now())
 		out.FreeTrial = &ft
 	}
-	ops, err := s.Store.SubscriptionOperations(ctx, id, 50)
-	if err != nil {
+	if out.Operations, err = s.subscriptionOperationViews(ctx, id); err != nil {
 		return subscriptionDetail{}, err
-	}
-	out.Operations = make([]operationView, 0, len(ops))
-	for i := range ops {
-		out.Operations = append(out.Operations, viewOperation(&ops[i]))
 	}
 	if sub.Plan != nil && sub.Plan.SeatBased {
 		sm, err := s.seats.Summary(ctx, sub)
@@ -357,17 +348,53 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 		out.Seats = &seatCountsView{sm}
 	}
 	if customerScope(currentUser(c)) == 0 {
-		rows, err := s.Store.SubscriptionAudit(ctx, id, 500)
-		if err != nil {
+		if out.Audit, err = s.subscriptionAuditViews(ctx, id); err != nil {
 			return subscriptionDetail{}, err
-		}
-		for _, r := range rows {
-			out.Audit = append(out.Audit, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
 		}
 	}
 	if sub.Marketplace == "aws" {
 		mi := awsmp.MeteringIdentityFor(awsmp.OfferModel(sub), sub)
 		out.AWSMeteringIdentity = &mi
+	}
+	return out, nil
+}
+
+// subscriptionEntitlementViews are the subscription's entitlements.
+func (s *Server) subscriptionEntitlementViews(ctx context.Context, id uint) ([]entitlementView, error) {
+	ents, err := s.Store.SubscriptionEntitlements(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]entitlementView, 0, len(ents))
+	for _, e := range ents {
+		out = append(out, entitlementView{e.Dimension, e.Kind, e.Value, e.ExpiresAt, e.UpdatedAt})
+	}
+	return out, nil
+}
+
+// subscriptionOperationViews are the subscription's latest 50 operations.
+func (s *Server) subscriptionOperationViews(ctx context.Context, id uint) ([]operationView, error) {
+	ops, err := s.Store.SubscriptionOperations(ctx, id, 50)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]operationView, 0, len(ops))
+	for i := range ops {
+		out = append(out, viewOperation(&ops[i]))
+	}
+	return out, nil
+}
+
+// subscriptionAuditViews are the subscription's latest 500 audit entries
+// (never null).
+func (s *Server) subscriptionAuditViews(ctx context.Context, id uint) ([]auditView, error) {
+	rows, err := s.Store.SubscriptionAudit(ctx, id, 500)
+	if err != nil {
+		return nil, err
+	}
+	out := []auditView{}
+	for _, r := range rows {
+		out = append(out, auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP})
 	}
 	return out, nil
 }

@@ -61,57 +61,67 @@ func (s *Server) loginSecondFactor(c *gin.Context, in secondFactorInput) (meAnsw
 	if (in.Code == "") == (in.RecoveryCode == "") {
 		return meAnswer{}, apperr.New(apperr.Invalid, "send either code (from the authenticator app) or recovery_code")
 	}
-	ctx := c.Request.Context()
-	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	u, err := s.pendingTwoFactorUser(c)
 	if err != nil {
 		return meAnswer{}, err
-	}
-	uid, _ := sess.Values[pendingTwoFactorKey].(uint)
-	at, _ := sess.Values[pendingTwoFactorAt].(int64)
-	if uid == 0 || s.Now().Sub(time.Unix(at, 0)) > pendingTwoFactorFor {
-		return meAnswer{}, apperr.New(apperr.Unauthenticated, "sign in with your password first (the second step waits %d minutes)", int(pendingTwoFactorFor.Minutes()))
-	}
-	u, err := s.Store.UserByID(ctx, uid)
-	if err != nil || u.Disabled || u.TOTPEnabledAt == nil {
-		return meAnswer{}, apperr.New(apperr.Unauthenticated, "sign in with your password first")
 	}
 	// A wrong code counts like a wrong password for this account and
 	// client (the same growing delays, shared by all replicas); passing
 	// the second step forgets them.
 	ip := ClientIP(c)
-	if wait, err := s.throttle.LoginWait(ctx, u.Email, ip); err != nil {
+	if err := s.loginThrottle(c, u.Email, ip); err != nil {
 		return meAnswer{}, err
-	} else if wait > 0 {
-		return meAnswer{}, s.tooMany(c, wait)
 	}
-	method, ok := "totp", false
-	if in.Code != "" {
-		if step, valid := auth.CheckTOTP(u.TOTPSecret, in.Code, s.Now()); valid {
-			if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
-				return meAnswer{}, err
-			}
-		}
-	} else {
-		method = "recovery_code"
-		if ok, err = s.Store.UseRecoveryCode(ctx, u.ID, auth.HashRecoveryCode(in.RecoveryCode)); err != nil {
-			return meAnswer{}, err
-		}
+	method, ok, err := s.useSecondFactor(c, u, in)
+	if err != nil {
+		return meAnswer{}, err
 	}
 	if !ok {
-		if err := s.throttle.LoginFailed(ctx, u.Email, ip); err != nil {
+		if err := s.throttle.LoginFailed(c.Request.Context(), u.Email, ip); err != nil {
 			return meAnswer{}, err
 		}
 		s.auditSignIn(c, "auth.2fa_failed", u.Email, u, map[string]any{"method": method})
 		return meAnswer{}, apperr.New(apperr.InvalidCredentials, "wrong or already used code")
 	}
-	if err := s.throttle.LoginSucceeded(ctx, u.Email, ip); err != nil {
-		s.Log.Warn("sign-in throttle reset", "request_id", requestID(c), "err", err)
-	}
+	s.forgetLoginFailures(c, u.Email, ip)
 	if err := s.signIn(c, u, "password+"+method); err != nil {
 		return meAnswer{}, err
 	}
 	v, err := s.viewMe(c, u)
 	return meAnswer{User: v}, err
+}
+
+// pendingTwoFactorUser is the account that passed the password step in
+// this session, within pendingTwoFactorFor, and still has two-factor on.
+func (s *Server) pendingTwoFactorUser(c *gin.Context) (*store.User, error) {
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		return nil, err
+	}
+	uid, _ := sess.Values[pendingTwoFactorKey].(uint)
+	at, _ := sess.Values[pendingTwoFactorAt].(int64)
+	if uid == 0 || s.Now().Sub(time.Unix(at, 0)) > pendingTwoFactorFor {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in with your password first (the second step waits %d minutes)", int(pendingTwoFactorFor.Minutes()))
+	}
+	u, err := s.Store.UserByID(c.Request.Context(), uid)
+	if err != nil || u.Disabled || u.TOTPEnabledAt == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in with your password first")
+	}
+	return u, nil
+}
+
+// useSecondFactor checks and uses up the TOTP code (its time step) or the
+// recovery code; it answers the method and whether the code was good.
+func (s *Server) useSecondFactor(c *gin.Context, u *store.User, in secondFactorInput) (method string, ok bool, err error) {
+	ctx := c.Request.Context()
+	if in.Code == "" {
+		ok, err = s.Store.UseRecoveryCode(ctx, u.ID, auth.HashRecoveryCode(in.RecoveryCode))
+		return "recovery_code", ok, err
+	}
+	if step, valid := auth.CheckTOTP(u.TOTPSecret, in.Code, s.Now()); valid {
+		ok, err = s.Store.UseTOTPStep(ctx, u.ID, step)
+	}
+	return "totp", ok, err
 }
 
 // checkCurrentPassword guards the two-factor settings of one's own account.

@@ -164,38 +164,11 @@ func (s *Server) updateUser(c *gin.Context, in userChanges) (userAnswer, error) 
 		}
 		before = viewUser(u)
 		set := map[string]any{"updated_at": s.Now().UTC()}
-		if in.Name != nil {
-			if len(*in.Name) > 200 {
-				return apperr.New(apperr.Invalid, "name is longer than 200 characters")
-			}
-			if auth.HasControl(*in.Name) {
-				return apperr.New(apperr.Invalid, "name must not contain control characters")
-			}
-			set["name"], u.Name = strings.TrimSpace(*in.Name), strings.TrimSpace(*in.Name)
+		if err := applyUserChanges(u, in, me.ID, set); err != nil {
+			return err
 		}
-		if in.Role != nil && *in.Role != u.Role {
-			if u.Role == store.RoleCustomerAdmin || !oneOf(*in.Role, sellerRoles) {
-				return apperr.New(apperr.Invalid, "role must be one of %s, for seller staff", strings.Join(sellerRoles, ", "))
-			}
-			if u.ID == me.ID {
-				return apperr.New(apperr.Conflict, "you cannot change your own role")
-			}
-			set["role"], u.Role = *in.Role, *in.Role
-		}
-		if in.Disabled != nil && *in.Disabled != u.Disabled {
-			if u.ID == me.ID {
-				return apperr.New(apperr.Conflict, "you cannot disable your own account")
-			}
-			set["disabled"], u.Disabled = *in.Disabled, *in.Disabled
-		}
-		if before.Role == store.RoleAdmin && !before.Disabled && (u.Role != store.RoleAdmin || u.Disabled) {
-			admins, err := tx.CountActiveAdminsExcept(u.ID)
-			if err != nil {
-				return err
-			}
-			if admins == 0 {
-				return apperr.New(apperr.Conflict, "this is the last admin: make someone else admin first")
-			}
+		if err := keepLastAdmin(tx, before, u); err != nil {
+			return err
 		}
 		return tx.UpdateUser(u.ID, set)
 	})
@@ -208,6 +181,52 @@ func (s *Server) updateUser(c *gin.Context, in userChanges) (userAnswer, error) 
 	after := viewUser(u)
 	s.audit(c, me, "user.update", "user", u.ID, before, after)
 	return userAnswer{User: after}, nil
+}
+
+// applyUserChanges checks the changes and applies them to u and to set
+// (the columns to update); meID is the signed-in user, who cannot change
+// their own role or disable themselves.
+func applyUserChanges(u *store.User, in userChanges, meID uint, set map[string]any) error {
+	if in.Name != nil {
+		if len(*in.Name) > 200 {
+			return apperr.New(apperr.Invalid, "name is longer than 200 characters")
+		}
+		if auth.HasControl(*in.Name) {
+			return apperr.New(apperr.Invalid, "name must not contain control characters")
+		}
+		set["name"], u.Name = strings.TrimSpace(*in.Name), strings.TrimSpace(*in.Name)
+	}
+	if in.Role != nil && *in.Role != u.Role {
+		if u.Role == store.RoleCustomerAdmin || !oneOf(*in.Role, sellerRoles) {
+			return apperr.New(apperr.Invalid, "role must be one of %s, for seller staff", strings.Join(sellerRoles, ", "))
+		}
+		if u.ID == meID {
+			return apperr.New(apperr.Conflict, "you cannot change your own role")
+		}
+		set["role"], u.Role = *in.Role, *in.Role
+	}
+	if in.Disabled != nil && *in.Disabled != u.Disabled {
+		if u.ID == meID {
+			return apperr.New(apperr.Conflict, "you cannot disable your own account")
+		}
+		set["disabled"], u.Disabled = *in.Disabled, *in.Disabled
+	}
+	return nil
+}
+
+// keepLastAdmin refuses a change (before → u) that would leave no active admin.
+func keepLastAdmin(tx *store.Tx, before userView, u *store.User) error {
+	if before.Role != store.RoleAdmin || before.Disabled || (u.Role == store.RoleAdmin && !u.Disabled) {
+		return nil
+	}
+	admins, err := tx.CountActiveAdminsExcept(u.ID)
+	if err != nil {
+		return err
+	}
+	if admins == 0 {
+		return apperr.New(apperr.Conflict, "this is the last admin: make someone else admin first")
+	}
+	return nil
 }
 
 // resetPassword gives a user a new one-time password (shown once; it must

@@ -152,73 +152,103 @@ func describe(spec noteSpec, agreementID string, a *Agreement, raw json.RawMessa
 	if agreementID != "" {
 		what = "agreement " + agreementID
 	}
-	why := func(parts ...string) string {
-		var kept []string
-		for _, p := range parts {
-			if p = strings.TrimSpace(p); p != "" {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) == 0 {
-			return ""
-		}
-		return ": " + strings.Join(kept, "; ")
-	}
 	c := d.Cancellation
-	req := "cancellation request"
-	if c.ID != "" {
-		req += " " + c.ID
-	}
+	req := cancellationLabel(d)
 	b := d.Billing
-	adj := "billing adjustment"
-	if id := cmp.Or(b.BillingID, b.ID); id != "" {
-		adj += " " + id
-	}
-	amount := ""
-	if v := cmpAny(b.Amount); v != "" {
-		amount = strings.TrimSpace(v + " " + b.Currency)
-		if b.OriginalInvoiceID != "" {
-			amount += " against invoice " + b.OriginalInvoiceID
-		}
-	}
+	adj := billingLabel(d)
 	switch spec.base {
 	case RenewalUpcoming:
-		s := what + " renews soon"
-		if a != nil && a.DaysBeforeEnd != nil {
-			s = fmt.Sprintf("%s renews in %d days", what, *a.DaysBeforeEnd)
-		}
-		if a != nil && !a.EndsAt.IsZero() {
-			s += " (on " + a.EndsAt.Format("2006-01-02") + ")"
-		}
-		if t := anyTime(d.Renewal["lockoutStartTime"]); !t.IsZero() {
-			s += "; the buyer can change auto-renewal until " + t.Format("2006-01-02")
-		}
-		return s + autoRenewal(a)
+		return renewalUpcomingText(what, a, d)
 	case RenewalTermsFinalized:
 		return what + ": the renewal's terms are final (the price uplift the buyer will pay is fixed)"
 	case CancellationRequestPending:
 		return fmt.Sprintf("%s for %s is waiting for the buyer, who has 7 days to approve or reject it (no answer approves it)%s",
-			req, what, why(reasonText(c.ReasonCode)))
+			req, what, noteWhy(reasonText(c.ReasonCode)))
 	case CancellationRequestApproved:
 		return fmt.Sprintf("%s for %s was approved: AWS ends the agreement", req, what)
 	case CancellationRequestRejected:
-		return fmt.Sprintf("%s for %s was rejected by the buyer: the agreement continues%s", req, what, why(c.StatusMessage))
+		return fmt.Sprintf("%s for %s was rejected by the buyer: the agreement continues%s", req, what, noteWhy(c.StatusMessage))
 	case CancellationRequestCancelled:
 		return fmt.Sprintf("%s for %s was withdrawn by the seller: the agreement continues", req, what)
 	case BillingAdjustmentCompleted:
-		return fmt.Sprintf("%s for %s completed%s", adj, what, why(refundText(amount)))
+		return fmt.Sprintf("%s for %s completed%s", adj, what, noteWhy(refundText(adjustmentAmount(d))))
 	case BillingAdjustmentFailed:
-		return fmt.Sprintf("%s for %s failed%s", adj, what, why(b.StatusMessage, b.Status, d.Reason, d.Message))
+		return fmt.Sprintf("%s for %s failed%s", adj, what, noteWhy(b.StatusMessage, b.Status, d.Reason, d.Message))
 	case AdvisoryIssued:
 		return fmt.Sprintf("AWS issued an advisory on %s%s — check the agreement in AWS Marketplace", what,
-			why(cmpAny(d.Advisory["type"]), cmpAny(d.Advisory["description"]), cmpAny(d.Advisory["message"]), d.Message))
+			noteWhy(cmpAny(d.Advisory["type"]), cmpAny(d.Advisory["description"]), cmpAny(d.Advisory["message"]), d.Message))
 	case AdvisoryResolved:
-		return fmt.Sprintf("AWS resolved the advisory on %s%s", what, why(cmpAny(d.Advisory["type"])))
+		return fmt.Sprintf("AWS resolved the advisory on %s%s", what, noteWhy(cmpAny(d.Advisory["type"])))
 	case DisbursementPaused:
 		return fmt.Sprintf("AWS paused disbursements for %s%s — payments to the seller wait until it is resolved", what,
-			why(cmpAny(d.Disbursement["reason"]), cmpAny(d.Disbursement["reasonCode"]), d.Reason, d.Message))
+			noteWhy(cmpAny(d.Disbursement["reason"]), cmpAny(d.Disbursement["reasonCode"]), d.Reason, d.Message))
 	}
 	return what + ": " + spec.base
+}
+
+// noteWhy joins the given (non-blank) reasons as ": a; b", "" for none.
+func noteWhy(parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(kept, "; ")
+}
+
+// cancellationLabel names the event's cancellation request (with its id
+// when given).
+func cancellationLabel(d eventDetail) string {
+	req := "cancellation request"
+	if d.Cancellation.ID != "" {
+		req += " " + d.Cancellation.ID
+	}
+	return req
+}
+
+// billingLabel names the event's billing adjustment (with its id when given).
+func billingLabel(d eventDetail) string {
+	adj := "billing adjustment"
+	if id := cmp.Or(d.Billing.BillingID, d.Billing.ID); id != "" {
+		adj += " " + id
+	}
+	return adj
+}
+
+// adjustmentAmount is the billing adjustment's amount with its currency
+// and the invoice it corrects, "" when no amount is given.
+func adjustmentAmount(d eventDetail) string {
+	b := d.Billing
+	v := cmpAny(b.Amount)
+	if v == "" {
+		return ""
+	}
+	amount := strings.TrimSpace(v + " " + b.Currency)
+	if b.OriginalInvoiceID != "" {
+		amount += " against invoice " + b.OriginalInvoiceID
+	}
+	return amount
+}
+
+// renewalUpcomingText summarises a Renewal Upcoming event: when the
+// agreement renews, until when the buyer can change auto-renewal, and
+// whether it is on.
+func renewalUpcomingText(what string, a *Agreement, d eventDetail) string {
+	s := what + " renews soon"
+	if a != nil && a.DaysBeforeEnd != nil {
+		s = fmt.Sprintf("%s renews in %d days", what, *a.DaysBeforeEnd)
+	}
+	if a != nil && !a.EndsAt.IsZero() {
+		s += " (on " + a.EndsAt.Format("2006-01-02") + ")"
+	}
+	if t := anyTime(d.Renewal["lockoutStartTime"]); !t.IsZero() {
+		s += "; the buyer can change auto-renewal until " + t.Format("2006-01-02")
+	}
+	return s + autoRenewal(a)
 }
 
 func autoRenewal(a *Agreement) string {

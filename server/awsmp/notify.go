@@ -157,6 +157,43 @@ func parseSNSMessage(raw json.RawMessage) (Notification, error) {
 
 var roleSuffixes = []string{" - Manufacturer", " - Proposer", " - Acceptor"}
 
+// eventTimes are the start and end an EventBridge detail (or its
+// agreement) may carry.
+type eventTimes struct {
+	StartTime any `json:"startTime"`
+	EndTime   any `json:"endTime"`
+}
+
+// eventBridgeDetail is the part of an EventBridge event's detail parseEvent
+// reads; agreement fields may sit in the agreement object or beside it.
+type eventBridgeDetail struct {
+	eventTimes
+	Agreement struct {
+		eventTimes
+		ID                  string `json:"id"`
+		Intent              string `json:"intent"`
+		Status              string `json:"status"`
+		PreviousAgreementID string `json:"previousAgreementId"`
+		DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
+		AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
+	} `json:"agreement"`
+	PreviousAgreementID string `json:"previousAgreementId"`
+	DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
+	AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
+	Product             struct {
+		Code string `json:"code"`
+	} `json:"product"`
+	License struct {
+		Arn string `json:"arn"`
+	} `json:"license"`
+	Acceptor struct {
+		AccountID string `json:"accountId"`
+	} `json:"acceptor"`
+	Offer struct {
+		ID string `json:"id"`
+	} `json:"offer"`
+}
+
 func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 	n := Notification{Shape: "eventbridge", DedupKey: "event:" + str(top["id"]), At: parseTime(str(top["time"]))}
 	if str(top["id"]) == "" {
@@ -166,77 +203,61 @@ func parseEvent(top map[string]json.RawMessage) (Notification, error) {
 	for _, s := range roleSuffixes {
 		n.Action = strings.TrimSuffix(n.Action, s)
 	}
-	type times struct {
-		StartTime any `json:"startTime"`
-		EndTime   any `json:"endTime"`
-	}
-	var d struct {
-		times
-		Agreement struct {
-			times
-			ID                  string `json:"id"`
-			Intent              string `json:"intent"`
-			Status              string `json:"status"`
-			PreviousAgreementID string `json:"previousAgreementId"`
-			DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
-			AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
-		} `json:"agreement"`
-		PreviousAgreementID string `json:"previousAgreementId"`
-		DaysBeforeEndTime   any    `json:"daysBeforeEndTime"`
-		AutoRenewalEnabled  any    `json:"autoRenewalEnabled"`
-		Product             struct {
-			Code string `json:"code"`
-		} `json:"product"`
-		License struct {
-			Arn string `json:"arn"`
-		} `json:"license"`
-		Acceptor struct {
-			AccountID string `json:"accountId"`
-		} `json:"acceptor"`
-		Offer struct {
-			ID string `json:"id"`
-		} `json:"offer"`
-	}
+	var d eventBridgeDetail
 	if raw := top["detail"]; raw != nil {
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return n, fmt.Errorf("%w: EventBridge detail: %v", ErrUnreadable, err)
 		}
 	}
-	if id := strings.TrimSpace(d.Agreement.ID); id != "" {
-		a := &Agreement{ID: id, Intent: strings.TrimSpace(d.Agreement.Intent), Status: strings.TrimSpace(d.Agreement.Status),
-			PreviousID: strings.TrimSpace(cmp.Or(d.Agreement.PreviousAgreementID, d.PreviousAgreementID)),
-			AccountID:  strings.TrimSpace(d.Acceptor.AccountID), OfferID: strings.TrimSpace(d.Offer.ID),
-			StartsAt: anyTime(cmp.Or(d.Agreement.StartTime, d.StartTime)), EndsAt: anyTime(cmp.Or(d.Agreement.EndTime, d.EndTime)),
-			AutoRenewal: anyBool(cmp.Or(d.Agreement.AutoRenewalEnabled, d.AutoRenewalEnabled))}
-		if v, ok := anyInt(cmp.Or(d.Agreement.DaysBeforeEndTime, d.DaysBeforeEndTime)); ok {
-			a.DaysBeforeEnd = &v
-		}
-		n.Agreement = a
-	}
+	n.Agreement = d.agreement()
 	n.ProductCode, n.OfferIdentifier = d.Product.Code, d.Offer.ID
 	n.Ref = subscriptions.Ref{AWSCustomerAccountID: d.Acceptor.AccountID, AWSLicenseArn: d.License.Arn}
+	err := classifyEvent(&n, d, top["detail"])
+	return n, err
+}
+
+// agreement is the agreement the detail names, nil when it names none.
+func (d *eventBridgeDetail) agreement() *Agreement {
+	id := strings.TrimSpace(d.Agreement.ID)
+	if id == "" {
+		return nil
+	}
+	a := &Agreement{ID: id, Intent: strings.TrimSpace(d.Agreement.Intent), Status: strings.TrimSpace(d.Agreement.Status),
+		PreviousID: strings.TrimSpace(cmp.Or(d.Agreement.PreviousAgreementID, d.PreviousAgreementID)),
+		AccountID:  strings.TrimSpace(d.Acceptor.AccountID), OfferID: strings.TrimSpace(d.Offer.ID),
+		StartsAt: anyTime(cmp.Or(d.Agreement.StartTime, d.StartTime)), EndsAt: anyTime(cmp.Or(d.Agreement.EndTime, d.EndTime)),
+		AutoRenewal: anyBool(cmp.Or(d.Agreement.AutoRenewalEnabled, d.AutoRenewalEnabled))}
+	if v, ok := anyInt(cmp.Or(d.Agreement.DaysBeforeEndTime, d.DaysBeforeEndTime)); ok {
+		a.DaysBeforeEnd = &v
+	}
+	return a
+}
+
+// classifyEvent sets the lifecycle kind of a license event, checks that an
+// agreement event names its agreement, and makes any other event a note.
+func classifyEvent(n *Notification, d eventBridgeDetail, detail json.RawMessage) error {
 	switch n.Action {
 	case "License Updated":
 		if d.License.Arn == "" || d.Acceptor.AccountID == "" {
-			return n, fmt.Errorf("%w: License Updated without license.arn or acceptor.accountId", ErrUnreadable)
+			return fmt.Errorf("%w: License Updated without license.arn or acceptor.accountId", ErrUnreadable)
 		}
 		n.Kind = lifecycle.AWSSubscribeSuccess
 	case "License Deprovisioned":
 		if d.License.Arn == "" {
-			return n, fmt.Errorf("%w: License Deprovisioned without license.arn", ErrUnreadable)
+			return fmt.Errorf("%w: License Deprovisioned without license.arn", ErrUnreadable)
 		}
 		n.Kind = lifecycle.AWSUnsubscribePending
 	case AgreementCreated, AgreementAmended, AgreementEnded, AgreementEnding:
 		if n.Agreement == nil {
-			return n, fmt.Errorf("%w: %s without agreement.id", ErrUnreadable, n.Action)
+			return fmt.Errorf("%w: %s without agreement.id", ErrUnreadable, n.Action)
 		}
 		if n.Action == AgreementEnded && n.Agreement.Status == "" {
-			return n, fmt.Errorf("%w: %s without agreement.status", ErrUnreadable, n.Action)
+			return fmt.Errorf("%w: %s without agreement.status", ErrUnreadable, n.Action)
 		}
 	default:
-		classifyNote(&n, top["detail"])
+		classifyNote(n, detail)
 	}
-	return n, nil
+	return nil
 }
 
 func str(raw json.RawMessage) string {

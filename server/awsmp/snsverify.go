@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,79 +62,109 @@ const certTTL = 24 * time.Hour
 // wrapping ErrSignature for a message that must not be trusted, and another
 // error when the certificate could not be fetched (try again later).
 func (v *SNSVerifier) Verify(ctx context.Context, body string) error {
-	var env map[string]any
+	var env signedEnvelope
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		return fmt.Errorf("%w: not JSON", ErrSignature)
 	}
-	get := func(k string) string { s, _ := env[k].(string); return s }
-	if get("Type") != "Notification" {
-		return fmt.Errorf("%w: only Notification messages are accepted, not %q", ErrSignature, get("Type"))
+	if err := v.checkEnvelope(env); err != nil {
+		return err
 	}
-	if len(v.TopicARNs) > 0 {
-		ok := false
-		for _, a := range v.TopicARNs {
-			ok = ok || a == get("TopicArn")
-		}
-		if !ok {
-			return fmt.Errorf("%w: topic %q is not on the allow-list", ErrSignature, get("TopicArn"))
-		}
+	hash, err := snsSignatureHash(env.get("SignatureVersion"))
+	if err != nil {
+		return err
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.get("Signature"))
+	if err != nil || len(sig) == 0 {
+		return fmt.Errorf("%w: Signature is missing or not base64", ErrSignature)
+	}
+	pub, err := v.signingKey(ctx, env.get("SigningCertURL"))
+	if err != nil {
+		return err
+	}
+	if err := rsa.VerifyPKCS1v15(pub, hash, snsDigest(hash, env.stringToSign()), sig); err != nil {
+		return fmt.Errorf("%w: the signature does not match", ErrSignature)
+	}
+	return nil
+}
+
+// signedEnvelope is an SNS message as SQS delivers it.
+type signedEnvelope map[string]any
+
+// get answers a string member ("" when absent or not a string).
+func (env signedEnvelope) get(k string) string { s, _ := env[k].(string); return s }
+
+// checkEnvelope accepts only Notification messages from an allowed topic
+// (when an allow-list is set) whose Message is a string.
+func (v *SNSVerifier) checkEnvelope(env signedEnvelope) error {
+	if env.get("Type") != "Notification" {
+		return fmt.Errorf("%w: only Notification messages are accepted, not %q", ErrSignature, env.get("Type"))
+	}
+	if len(v.TopicARNs) > 0 && !slices.Contains(v.TopicARNs, env.get("TopicArn")) {
+		return fmt.Errorf("%w: topic %q is not on the allow-list", ErrSignature, env.get("TopicArn"))
 	}
 	if _, isString := env["Message"].(string); !isString {
 		return fmt.Errorf("%w: Message is not a string as SNS sends it", ErrSignature)
 	}
-	var hash crypto.Hash
-	switch get("SignatureVersion") {
+	return nil
+}
+
+// snsSignatureHash is the hash of a SignatureVersion: SHA1 for 1, SHA256 for 2.
+func snsSignatureHash(version string) (crypto.Hash, error) {
+	switch version {
 	case "1":
-		hash = crypto.SHA1
+		return crypto.SHA1, nil
 	case "2":
-		hash = crypto.SHA256
-	default:
-		return fmt.Errorf("%w: unknown SignatureVersion %q", ErrSignature, get("SignatureVersion"))
+		return crypto.SHA256, nil
 	}
-	sig, err := base64.StdEncoding.DecodeString(get("Signature"))
-	if err != nil || len(sig) == 0 {
-		return fmt.Errorf("%w: Signature is missing or not base64", ErrSignature)
-	}
-	u, err := url.Parse(get("SigningCertURL"))
+	return 0, fmt.Errorf("%w: unknown SignatureVersion %q", ErrSignature, version)
+}
+
+// signingKey checks that certURL is an SNS certificate URL, fetches the
+// certificate and answers its RSA key when it is valid now.
+func (v *SNSVerifier) signingKey(ctx context.Context, certURL string) (*rsa.PublicKey, error) {
+	u, err := url.Parse(certURL)
 	if err != nil || u.Scheme != "https" || !certHost.MatchString(u.Hostname()) || u.Port() != "" || !strings.HasSuffix(u.Path, ".pem") {
-		return fmt.Errorf("%w: SigningCertURL %q is not an SNS certificate URL", ErrSignature, get("SigningCertURL"))
+		return nil, fmt.Errorf("%w: SigningCertURL %q is not an SNS certificate URL", ErrSignature, certURL)
 	}
 	cert, err := v.cert(ctx, u.String())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
 	if t := now(); t.Before(cert.NotBefore) || t.After(cert.NotAfter) {
-		return fmt.Errorf("%w: the signing certificate is not valid now", ErrSignature)
+		return nil, fmt.Errorf("%w: the signing certificate is not valid now", ErrSignature)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return fmt.Errorf("%w: the signing certificate has no RSA key", ErrSignature)
+		return nil, fmt.Errorf("%w: the signing certificate has no RSA key", ErrSignature)
 	}
-	// The string SNS signs: these fields, in this order, each name and
-	// value on its own line; Subject only when present.
+	return pub, nil
+}
+
+// stringToSign is the string SNS signs: these fields, in this order, each
+// name and value on its own line; Subject only when present.
+func (env signedEnvelope) stringToSign() string {
 	var b strings.Builder
 	for _, k := range []string{"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"} {
 		if _, present := env[k]; !present && k == "Subject" {
 			continue
 		}
-		b.WriteString(k + "\n" + get(k) + "\n")
+		b.WriteString(k + "\n" + env.get(k) + "\n")
 	}
-	var digest []byte
+	return b.String()
+}
+
+// snsDigest hashes s with SHA1 or SHA256.
+func snsDigest(hash crypto.Hash, s string) []byte {
 	if hash == crypto.SHA1 {
-		d := sha1.Sum([]byte(b.String()))
-		digest = d[:]
-	} else {
-		d := sha256.Sum256([]byte(b.String()))
-		digest = d[:]
+		d := sha1.Sum([]byte(s))
+		return d[:]
 	}
-	if err := rsa.VerifyPKCS1v15(pub, hash, digest, sig); err != nil {
-		return fmt.Errorf("%w: the signature does not match", ErrSignature)
-	}
-	return nil
+	d := sha256.Sum256([]byte(s))
+	return d[:]
 }
 
 // cert returns the certificate at url, from the cache when fresh.

@@ -80,18 +80,7 @@ var (
 // read with GetEntitlements (seedAWS). It runs once per database and returns
 // how many subscriptions it created.
 func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
-	if o.Subscriptions == 0 {
-		o.Subscriptions = 400
-	}
-	if o.Customers == 0 {
-		o.Customers = 150
-	}
-	if o.Now.IsZero() {
-		o.Now = st.Now()
-	}
-	if o.Seed == 0 {
-		o.Seed = 20261124
-	}
+	o = o.withDefaults(st)
 	if _, done, err := st.GetSetting(ctx, seededKey); err != nil || done {
 		return 0, err
 	}
@@ -103,37 +92,13 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 			return err
 		}
 		now := o.Now.UTC()
-		offers := make([]store.Offer, len(demoOffers))
-		for i, d := range demoOffers {
-			of := d.offer
-			of.CreatedAt, of.UpdatedAt = now, now
-			for _, p := range d.plans {
-				p.CreatedAt, p.UpdatedAt = now, now
-				of.Plans = append(of.Plans, p)
-			}
-			if err := tx.CreateOfferWithPlans(&of); err != nil {
-				return err
-			}
-			offers[i] = of
+		offers, err := seedOffers(tx, now)
+		if err != nil {
+			return err
 		}
-		customers := make([]store.Customer, o.Customers)
-		for i := range customers {
-			name := fmt.Sprintf("%s %s", prefixes[rng.IntN(len(prefixes))], suffixes[rng.IntN(len(suffixes))])
-			if i >= len(prefixes)*2 {
-				name = fmt.Sprintf("%s %d", name, i)
-			}
-			domain := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(name)) + ".example"
-			c := store.Customer{Name: name, Email: "it@" + domain, CreatedAt: now, UpdatedAt: now}
-			if rng.IntN(3) > 0 {
-				c.AWSAccountID = fmt.Sprintf("%012d", rng.Int64N(1e12))
-			}
-			if rng.IntN(2) == 0 || c.AWSAccountID == "" {
-				c.AzureTenantID = uuid(rng)
-			}
-			if err := tx.CreateCustomer(&c); err != nil {
-				return err
-			}
-			customers[i] = c
+		customers, err := seedCustomers(tx, rng, now, o.Customers)
+		if err != nil {
+			return err
 		}
 		for i := 0; i < o.Subscriptions; i++ {
 			b, err := seedSubscription(tx, rng, now, offers, customers)
@@ -157,24 +122,167 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 	return created + n, err
 }
 
+// withDefaults fills the options left zero: 400 subscriptions, 150
+// customers, the store's clock and a fixed random seed.
+func (o SeedOptions) withDefaults(st *store.Store) SeedOptions {
+	if o.Subscriptions == 0 {
+		o.Subscriptions = 400
+	}
+	if o.Customers == 0 {
+		o.Customers = 150
+	}
+	if o.Now.IsZero() {
+		o.Now = st.Now()
+	}
+	if o.Seed == 0 {
+		o.Seed = 20261124
+	}
+	return o
+}
+
+// seedOffers creates the demo offers with their plans.
+func seedOffers(tx *store.Tx, now time.Time) ([]store.Offer, error) {
+	offers := make([]store.Offer, len(demoOffers))
+	for i, d := range demoOffers {
+		of := d.offer
+		of.CreatedAt, of.UpdatedAt = now, now
+		for _, p := range d.plans {
+			p.CreatedAt, p.UpdatedAt = now, now
+			of.Plans = append(of.Plans, p)
+		}
+		if err := tx.CreateOfferWithPlans(&of); err != nil {
+			return nil, err
+		}
+		offers[i] = of
+	}
+	return offers, nil
+}
+
+// seedCustomers creates n demo customers, each with an AWS account, an
+// Azure tenant or both.
+func seedCustomers(tx *store.Tx, rng *rand.Rand, now time.Time, n int) ([]store.Customer, error) {
+	customers := make([]store.Customer, n)
+	for i := range customers {
+		name := fmt.Sprintf("%s %s", prefixes[rng.IntN(len(prefixes))], suffixes[rng.IntN(len(suffixes))])
+		if i >= len(prefixes)*2 {
+			name = fmt.Sprintf("%s %d", name, i)
+		}
+		domain := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(name)) + ".example"
+		c := store.Customer{Name: name, Email: "it@" + domain, CreatedAt: now, UpdatedAt: now}
+		if rng.IntN(3) > 0 {
+			c.AWSAccountID = fmt.Sprintf("%012d", rng.Int64N(1e12))
+		}
+		if rng.IntN(2) == 0 || c.AWSAccountID == "" {
+			c.AzureTenantID = uuid(rng)
+		}
+		if err := tx.CreateCustomer(&c); err != nil {
+			return nil, err
+		}
+		customers[i] = c
+	}
+	return customers, nil
+}
+
 type step struct {
 	ev      lifecycle.Event
 	payload map[string]any
 	source  string
 }
 
+// seedPick is what one demo subscription is drawn from: who bought which
+// plan when, the roll that decides its lifecycle, and its seats.
+type seedPick struct {
+	cust     store.Customer
+	offer    store.Offer
+	plan     store.Plan
+	start    time.Time
+	roll     int
+	quantity int
+}
+
+// seedSubscription draws one demo subscription. A Microsoft one is made
+// here by applying its lifecycle events; an AWS one is answered as a buyer
+// for seedAWS to drive through the real flows.
 func seedSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, offers []store.Offer, customers []store.Customer) (*awsBuyer, error) {
-	var cust store.Customer
-	var offer store.Offer
+	var pk seedPick
+	pk.cust, pk.offer = pickCustomerOffer(rng, offers, customers)
+	pk.plan = pk.offer.Plans[rng.IntN(len(pk.offer.Plans))]
+	pk.start = now.Add(-time.Duration(rng.IntN(365*24*60)) * time.Minute).Truncate(time.Second)
+	if pk.plan.SeatBased {
+		pk.quantity = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
+	}
+	pk.roll = rng.IntN(100)
+	if pk.offer.Marketplace == "aws" {
+		return newAWSBuyer(rng, pk), nil
+	}
+	return nil, seedAzureSubscription(tx, rng, now, pk)
+}
+
+// pickCustomerOffer draws a customer and an offer of a marketplace the
+// customer has an account with.
+func pickCustomerOffer(rng *rand.Rand, offers []store.Offer, customers []store.Customer) (store.Customer, store.Offer) {
 	for {
-		cust = customers[rng.IntN(len(customers))]
-		offer = offers[rng.IntN(len(offers))]
+		cust := customers[rng.IntN(len(customers))]
+		offer := offers[rng.IntN(len(offers))]
 		if (offer.Marketplace == "aws" && cust.AWSAccountID != "") || (offer.Marketplace == "azure" && cust.AzureTenantID != "") {
-			break
+			return cust, offer
 		}
 	}
-	plan := offer.Plans[rng.IntN(len(offer.Plans))]
-	start := now.Add(-time.Duration(rng.IntN(365*24*60)) * time.Minute).Truncate(time.Second)
+}
+
+// newAWSBuyer draws the AWS buyer of a demo subscription.
+func newAWSBuyer(rng *rand.Rand, pk seedPick) *awsBuyer {
+	offer, cust := pk.offer, pk.cust
+	b := &awsBuyer{offer: offer, plan: pk.plan, customer: cust, start: pk.start, roll: pk.roll, units: pk.quantity,
+		freeTrial: !offer.Contract && rng.IntN(8) == 0, isTest: rng.IntN(25) == 0,
+		identity: awsfake.Identity{ProductCode: offer.MarketplaceID}, agreement: "agmt-" + hex(rng, 24),
+		cancelAgo: time.Duration(1+rng.IntN(50)) * time.Minute, lifetime: time.Duration(24+rng.IntN(24*200)) * time.Hour,
+		upgrade: rng.IntN(3) == 0}
+	// What ResolveCustomer answers (reference §1, §3): the buyer's
+	// account and license, and for a legacy product the
+	// CustomerIdentifier too, all four at once.
+	b.identity.CustomerAWSAccountID = cust.AWSAccountID
+	b.identity.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
+	if offer.IdentityModel == "legacy" {
+		b.identity.CustomerIdentifier = randomID(rng, "X", 11)
+	}
+	if b.units == 0 {
+		b.units = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
+	}
+	return b
+}
+
+// seedAzureSubscription makes a Microsoft demo subscription by applying
+// the lifecycle events azureSteps draws.
+func seedAzureSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, pk seedPick) error {
+	ref, steps := azureSteps(rng, now, pk)
+	cust, offer := pk.cust, pk.offer
+	init := func(s *store.Subscription) {
+		s.CustomerID, s.OfferID = &cust.ID, &offer.ID
+		s.Name = cust.Name + " – " + offer.Name
+		s.FreeTrial = false
+		s.IsTest = rng.IntN(25) == 0
+		s.AutoRenew = offer.Marketplace == "azure" && rng.IntN(5) > 0
+		s.AzureTenantID = ""
+		if offer.Marketplace == "azure" {
+			s.AzureTenantID = cust.AzureTenantID
+		}
+		s.CreatedAt = pk.start
+	}
+	for _, stp := range steps {
+		payload, _ := json.Marshal(stp.payload)
+		if _, err := subscriptions.ApplyTx(tx, stp.ev.At, ref, stp.ev, subscriptions.Meta{Source: stp.source, Actor: "sandbox", Payload: string(payload)}, init); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// azureSteps draws the lifecycle of a Microsoft demo subscription: resolved
+// only, active (maybe with more seats, renewed after a year), suspended or
+// unsubscribed, by the pick's roll.
+func azureSteps(rng *rand.Rand, now time.Time, pk seedPick) (subscriptions.Ref, []step) {
+	offer, plan, cust, start, roll, quantity := pk.offer, pk.plan, pk.cust, pk.start, pk.roll, pk.quantity
 	at := func(d time.Duration) time.Time {
 		t := start.Add(d)
 		if t.After(now) {
@@ -182,89 +290,44 @@ func seedSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, offers []stor
 		}
 		return t
 	}
-	quantity := 0
-	if plan.SeatBased {
-		quantity = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
-	}
-	roll := rng.IntN(100)
 	ref := subscriptions.Ref{}
 	var steps []step
-	freeTrial := false
-	if offer.Marketplace == "aws" {
-		b := &awsBuyer{offer: offer, plan: plan, customer: cust, start: start, roll: roll, units: quantity,
-			freeTrial: !offer.Contract && rng.IntN(8) == 0, isTest: rng.IntN(25) == 0,
-			identity: awsfake.Identity{ProductCode: offer.MarketplaceID}, agreement: "agmt-" + hex(rng, 24),
-			cancelAgo: time.Duration(1+rng.IntN(50)) * time.Minute, lifetime: time.Duration(24+rng.IntN(24*200)) * time.Hour,
-			upgrade: rng.IntN(3) == 0}
-		// What ResolveCustomer answers (reference §1, §3): the buyer's
-		// account and license, and for a legacy product the
-		// CustomerIdentifier too, all four at once.
-		b.identity.CustomerAWSAccountID = cust.AWSAccountID
-		b.identity.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", cust.AWSAccountID, hex(rng, 32))
-		if offer.IdentityModel == "legacy" {
-			b.identity.CustomerIdentifier = randomID(rng, "X", 11)
-		}
-		if b.units == 0 {
-			b.units = []int{5, 10, 25, 50, 100, 250}[rng.IntN(6)]
-		}
-		return b, nil
-	} else {
-		ref.AzureSubscriptionID = uuid(rng)
-		if quantity == 0 && rng.IntN(3) == 0 {
-			quantity = 1
-		}
-		termEnd := start.AddDate(1, 0, 0)
-		hook := func(action string, status string) map[string]any {
-			return map[string]any{"id": uuid(rng), "activityId": uuid(rng), "subscriptionId": ref.AzureSubscriptionID,
-				"offerId": offer.MarketplaceID, "planId": plan.PlanID, "quantity": quantity, "action": action,
-				"status": status, "operationRequestSource": "Azure"}
-		}
-		resolved := step{lifecycle.Event{Kind: lifecycle.AzureResolved, At: at(0), PlanID: plan.PlanID, Quantity: quantity},
-			map[string]any{"id": ref.AzureSubscriptionID, "offerId": offer.MarketplaceID, "planId": plan.PlanID,
-				"quantity": quantity, "subscriptionName": cust.Name + " " + plan.Name}, "azure_landing"}
-		activated := step{lifecycle.Event{Kind: lifecycle.AzureActivated, At: at(5 * time.Minute)},
-			map[string]any{"planId": plan.PlanID, "quantity": quantity}, "portal"}
-		switch {
-		case roll < 10:
-			steps = []step{resolved}
-		case roll < 72:
-			steps = []step{resolved, activated}
-			if quantity > 1 && rng.IntN(4) == 0 {
-				q := quantity * 2
-				p := hook("ChangeQuantity", "InProgress")
-				p["quantity"] = q
-				steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at(30 * 24 * time.Hour), Quantity: q}, p, "azure_webhook"})
-			}
-			if termEnd.Before(now) {
-				steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureRenew, At: termEnd, TermStart: termEnd, TermEnd: termEnd.AddDate(1, 0, 0)}, hook("Renew", "Succeeded"), "azure_webhook"})
-			}
-		case roll < 80:
-			steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureSuspend, At: at(time.Duration(24+rng.IntN(24*90)) * time.Hour)}, hook("Suspend", "Succeeded"), "azure_webhook"}}
-		default:
-			steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureUnsubscribe, At: at(time.Duration(24+rng.IntN(24*200)) * time.Hour)}, hook("Unsubscribe", "Succeeded"), "azure_webhook"}}
-		}
-		steps[0].ev.TermStart, steps[0].ev.TermEnd = start, termEnd
+	ref.AzureSubscriptionID = uuid(rng)
+	if quantity == 0 && rng.IntN(3) == 0 {
+		quantity = 1
 	}
-
-	init := func(s *store.Subscription) {
-		s.CustomerID, s.OfferID = &cust.ID, &offer.ID
-		s.Name = cust.Name + " – " + offer.Name
-		s.FreeTrial = freeTrial
-		s.IsTest = rng.IntN(25) == 0
-		s.AutoRenew = offer.Marketplace == "azure" && rng.IntN(5) > 0
-		s.AzureTenantID = ""
-		if offer.Marketplace == "azure" {
-			s.AzureTenantID = cust.AzureTenantID
-		}
-		s.CreatedAt = start
+	termEnd := start.AddDate(1, 0, 0)
+	hook := func(action string, status string) map[string]any {
+		return map[string]any{"id": uuid(rng), "activityId": uuid(rng), "subscriptionId": ref.AzureSubscriptionID,
+			"offerId": offer.MarketplaceID, "planId": plan.PlanID, "quantity": quantity, "action": action,
+			"status": status, "operationRequestSource": "Azure"}
 	}
-	for _, stp := range steps {
-		payload, _ := json.Marshal(stp.payload)
-		if _, err := subscriptions.ApplyTx(tx, stp.ev.At, ref, stp.ev, subscriptions.Meta{Source: stp.source, Actor: "sandbox", Payload: string(payload)}, init); err != nil {
-			return nil, err
+	resolved := step{lifecycle.Event{Kind: lifecycle.AzureResolved, At: at(0), PlanID: plan.PlanID, Quantity: quantity},
+		map[string]any{"id": ref.AzureSubscriptionID, "offerId": offer.MarketplaceID, "planId": plan.PlanID,
+			"quantity": quantity, "subscriptionName": cust.Name + " " + plan.Name}, "azure_landing"}
+	activated := step{lifecycle.Event{Kind: lifecycle.AzureActivated, At: at(5 * time.Minute)},
+		map[string]any{"planId": plan.PlanID, "quantity": quantity}, "portal"}
+	switch {
+	case roll < 10:
+		steps = []step{resolved}
+	case roll < 72:
+		steps = []step{resolved, activated}
+		if quantity > 1 && rng.IntN(4) == 0 {
+			q := quantity * 2
+			p := hook("ChangeQuantity", "InProgress")
+			p["quantity"] = q
+			steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureChangeQuantity, At: at(30 * 24 * time.Hour), Quantity: q}, p, "azure_webhook"})
 		}
+		if termEnd.Before(now) {
+			steps = append(steps, step{lifecycle.Event{Kind: lifecycle.AzureRenew, At: termEnd, TermStart: termEnd, TermEnd: termEnd.AddDate(1, 0, 0)}, hook("Renew", "Succeeded"), "azure_webhook"})
+		}
+	case roll < 80:
+		steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureSuspend, At: at(time.Duration(24+rng.IntN(24*90)) * time.Hour)}, hook("Suspend", "Succeeded"), "azure_webhook"}}
+	default:
+		steps = []step{resolved, activated, {lifecycle.Event{Kind: lifecycle.AzureUnsubscribe, At: at(time.Duration(24+rng.IntN(24*200)) * time.Hour)}, hook("Unsubscribe", "Succeeded"), "azure_webhook"}}
 	}
-	return nil, nil
+	steps[0].ev.TermStart, steps[0].ev.TermEnd = start, termEnd
+	return ref, steps
 }
 
 func uuid(rng *rand.Rand) string {

@@ -92,97 +92,149 @@ const agreementService = "AWSMPCommerceService_v20200301"
 var agreementIDPattern = regexp.MustCompile(`^[A-Za-z0-9_/-]{1,64}$`)
 
 func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cborWire := r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor"
-	op := ""
-	switch {
-	case r.Method != http.MethodPost:
-	case cborWire && strings.HasSuffix(r.URL.Path, "/service/"+agreementService+"/operation/GetAgreementTerms"):
-		op = "GetAgreementTerms"
-	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
-		op = "GetAgreementTerms"
+	out := agreementWire{w: w, cbor: r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor"}
+	if agreementOperation(r, out.cbor) == "" {
+		out.fail(&agreementFault{http.StatusBadRequest, "UnknownOperationException", "unknown operation", nil})
+		return
 	}
-	reply := func(status int, v map[string]any) {
-		if cborWire {
-			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-			w.Header().Set("Content-Type", "application/cbor")
-			w.WriteHeader(status)
-			_, _ = w.Write(cbor.Encode(toCBOR(v)))
-			return
+	if code := f.startCall(); code != "" {
+		status := http.StatusBadRequest
+		if code == "InternalServerException" {
+			status = http.StatusInternalServerError
 		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(toJSON(v))
+		out.fail(&agreementFault{status, code, "injected by the sandbox", nil})
+		return
 	}
-	fail := func(status int, code, msg string, extra map[string]any) {
-		v := map[string]any{"__type": code, "message": msg}
-		for k, x := range extra {
-			v[k] = x
-		}
-		reply(status, v)
-	}
-	if op == "" {
-		fail(http.StatusBadRequest, "UnknownOperationException", "unknown operation", nil)
+	in, bad := f.readTermsRequest(r, out.cbor)
+	if bad != nil {
+		out.fail(bad)
 		return
 	}
 	f.mu.Lock()
+	terms, ok := f.terms[in.agreementID]
+	f.mu.Unlock()
+	if !ok {
+		out.fail(&agreementFault{http.StatusBadRequest, "ResourceNotFoundException", "agreement " + in.agreementID + " not found",
+			map[string]any{"resourceId": in.agreementID, "resourceType": "Agreement"}})
+		return
+	}
+	start := 0
+	if in.nextToken != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(in.nextToken, "t-"))
+		if err != nil || n < 0 || n > len(terms) {
+			out.fail(&agreementFault{http.StatusBadRequest, "ValidationException", "nextToken is not valid", map[string]any{"reason": "INVALID_NEXT_TOKEN"}})
+			return
+		}
+		start = n
+	}
+	out.reply(http.StatusOK, termsPage(terms, start, in.maxResults))
+}
+
+// agreementOperation names the operation a request calls on either wire
+// protocol ("" for one the fake does not serve).
+func agreementOperation(r *http.Request, cborWire bool) string {
+	switch {
+	case r.Method != http.MethodPost:
+	case cborWire && strings.HasSuffix(r.URL.Path, "/service/"+agreementService+"/operation/GetAgreementTerms"):
+		return "GetAgreementTerms"
+	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
+		return "GetAgreementTerms"
+	}
+	return ""
+}
+
+// agreementWire answers in the protocol the request came in: Smithy RPC v2
+// CBOR or AWS JSON 1.0.
+type agreementWire struct {
+	w    http.ResponseWriter
+	cbor bool
+}
+
+func (a agreementWire) reply(status int, v map[string]any) {
+	if a.cbor {
+		a.w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		a.w.Header().Set("Content-Type", "application/cbor")
+		a.w.WriteHeader(status)
+		_, _ = a.w.Write(cbor.Encode(toCBOR(v)))
+		return
+	}
+	a.w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	a.w.WriteHeader(status)
+	_ = json.NewEncoder(a.w).Encode(toJSON(v))
+}
+
+// agreementFault is an error answer of the Agreement Service: its status,
+// __type, message and any further members (reason, resourceId, …).
+type agreementFault struct {
+	status int
+	code   string
+	msg    string
+	extra  map[string]any
+}
+
+func (a agreementWire) fail(e *agreementFault) {
+	v := map[string]any{"__type": e.code, "message": e.msg}
+	for k, x := range e.extra {
+		v[k] = x
+	}
+	a.reply(e.status, v)
+}
+
+// startCall counts a call and answers the next error code FailNext
+// injected, if any.
+func (f *AgreementService) startCall() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls++
 	var code string
 	if len(f.fail) > 0 {
 		code, f.fail = f.fail[0], f.fail[1:]
 	}
-	f.mu.Unlock()
-	if code != "" {
-		status := http.StatusBadRequest
-		if code == "InternalServerException" {
-			status = http.StatusInternalServerError
-		}
-		fail(status, code, "injected by the sandbox", nil)
-		return
-	}
+	return code
+}
+
+// termsRequest is a GetAgreementTerms request once read and checked.
+type termsRequest struct {
+	agreementID string
+	maxResults  int // the page size: the fake's PageSize unless the request asks for fewer
+	nextToken   string
+}
+
+// readTermsRequest reads and checks a GetAgreementTerms request: its
+// agreementId and maxResults.
+func (f *AgreementService) readTermsRequest(r *http.Request, cborWire bool) (termsRequest, *agreementFault) {
+	var out termsRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		fail(http.StatusBadRequest, "ValidationException", "unreadable body", nil)
-		return
+		return out, &agreementFault{http.StatusBadRequest, "ValidationException", "unreadable body", nil}
 	}
 	in, err := decodeInput(body, cborWire)
 	if err != nil {
-		fail(http.StatusBadRequest, "SerializationException", err.Error(), nil)
-		return
+		return out, &agreementFault{http.StatusBadRequest, "SerializationException", err.Error(), nil}
 	}
 	id, _ := in["agreementId"].(string)
 	if id == "" {
-		fail(http.StatusBadRequest, "ValidationException", "agreementId is required", map[string]any{"reason": "MISSING_AGREEMENT_ID"})
-		return
+		return out, &agreementFault{http.StatusBadRequest, "ValidationException", "agreementId is required", map[string]any{"reason": "MISSING_AGREEMENT_ID"}}
 	}
 	if !agreementIDPattern.MatchString(id) {
-		fail(http.StatusBadRequest, "ValidationException", "agreementId is not valid", map[string]any{"reason": "INVALID_AGREEMENT_ID"})
-		return
+		return out, &agreementFault{http.StatusBadRequest, "ValidationException", "agreementId is not valid", map[string]any{"reason": "INVALID_AGREEMENT_ID"}}
 	}
 	max := f.PageSize
 	if v, ok := in["maxResults"]; ok {
 		n, ok := v.(int64)
 		if !ok || n < 1 || n > 50 {
-			fail(http.StatusBadRequest, "ValidationException", "maxResults must be 1 to 50", map[string]any{"reason": "INVALID_MAX_RESULTS"})
-			return
+			return out, &agreementFault{http.StatusBadRequest, "ValidationException", "maxResults must be 1 to 50", map[string]any{"reason": "INVALID_MAX_RESULTS"}}
 		}
 		max = min(int(n), max)
 	}
-	f.mu.Lock()
-	terms, ok := f.terms[id]
-	f.mu.Unlock()
-	if !ok {
-		fail(http.StatusBadRequest, "ResourceNotFoundException", "agreement "+id+" not found", map[string]any{"resourceId": id, "resourceType": "Agreement"})
-		return
-	}
-	start := 0
-	if tok, _ := in["nextToken"].(string); tok != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(tok, "t-"))
-		if err != nil || n < 0 || n > len(terms) {
-			fail(http.StatusBadRequest, "ValidationException", "nextToken is not valid", map[string]any{"reason": "INVALID_NEXT_TOKEN"})
-			return
-		}
-		start = n
-	}
+	out.agreementID, out.maxResults = id, max
+	out.nextToken, _ = in["nextToken"].(string)
+	return out, nil
+}
+
+// termsPage answers up to max terms from start, with the token of the
+// next page when more follow.
+func termsPage(terms []map[string]any, start, max int) map[string]any {
 	end := min(start+max, len(terms))
 	page := make([]any, 0, end-start)
 	for _, t := range terms[start:end] {
@@ -192,7 +244,7 @@ func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if end < len(terms) {
 		out["nextToken"] = "t-" + strconv.Itoa(end)
 	}
-	reply(http.StatusOK, out)
+	return out
 }
 
 // decodeInput reads the request's members; integers come back as int64.

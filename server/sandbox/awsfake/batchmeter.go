@@ -169,100 +169,44 @@ func identityKeys(id Identity) []string {
 // maxBatchBody is R1's request size limit.
 const maxBatchBody = 1 << 20
 
+// awsError is an error answer of a fake AWS API: the HTTP status, the
+// exception type (__type) and its message.
+type awsError struct {
+	status  int
+	code    string
+	message string
+}
+
+func badRequest(code, message string) *awsError {
+	return &awsError{status: http.StatusBadRequest, code: code, message: message}
+}
+
+func (e *awsError) write(w http.ResponseWriter) { writeError(w, e.status, e.code, e.message) }
+
+// batchRequest is the body of a BatchMeterUsage call.
+type batchRequest struct {
+	ProductCode  string
+	UsageRecords []usageRecord
+}
+
 func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBody+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "ValidationException", "unreadable request")
-		return
-	}
-	if len(body) > maxBatchBody {
-		writeError(w, http.StatusBadRequest, "ValidationException", "the request must be smaller than 1 MB")
-		return
-	}
-	var in struct {
-		ProductCode  string
-		UsageRecords []usageRecord
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "ValidationException", "malformed request: "+err.Error())
-		return
-	}
-	if n := len(in.UsageRecords); n == 0 || n > 25 {
-		writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf("UsageRecords must hold 1 to 25 records, not %d", n))
+	in, bad := readBatchRequest(r)
+	if bad != nil {
+		bad.write(w)
 		return
 	}
 	// The records are in flight from here until the answer.
-	keys := make([]string, len(in.UsageRecords))
-	m.mu.Lock()
-	for i, u := range in.UsageRecords {
-		id := Identity{CustomerIdentifier: u.CustomerIdentifier, ProductCode: in.ProductCode, CustomerAWSAccountID: u.CustomerAWSAccountId, LicenseArn: u.LicenseArn}
-		keys[i] = identityKey(id) + "|" + u.Dimension + "|" + epoch(u.Timestamp).Truncate(time.Hour).Format(time.RFC3339)
-		if m.inFlight[keys[i]] > 0 {
-			m.overlaps = append(m.overlaps, keys[i])
-		}
-		m.inFlight[keys[i]]++
-		m.received[keys[i]]++
-	}
-	latency := m.latency
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		for _, k := range keys {
-			m.inFlight[k]--
-		}
-		m.mu.Unlock()
-	}()
+	keys, latency := m.startInFlight(in)
+	defer m.endInFlight(keys)
 	if latency != nil {
 		latency()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now().UTC()
 	// Validate the whole batch first: any failure here fails it all.
-	product := in.ProductCode
-	for _, u := range in.UsageRecords {
-		switch {
-		case u.LicenseArn != "" && u.CustomerIdentifier != "":
-			writeError(w, http.StatusBadRequest, "ValidationException", "a record names a CustomerIdentifier or a LicenseArn, not both")
-			return
-		case u.LicenseArn != "" && in.ProductCode != "":
-			writeError(w, http.StatusBadRequest, "InvalidProductCodeException", "a request with LicenseArn records carries no ProductCode")
-			return
-		case u.LicenseArn == "" && u.CustomerIdentifier == "":
-			writeError(w, http.StatusBadRequest, "InvalidCustomerIdentifierException", "a record needs a CustomerIdentifier or a LicenseArn")
-			return
-		case u.CustomerIdentifier != "" && in.ProductCode == "":
-			writeError(w, http.StatusBadRequest, "InvalidProductCodeException", "ProductCode is required for CustomerIdentifier records")
-			return
-		case u.LicenseArn != "" && u.CustomerAWSAccountId == "":
-			writeError(w, http.StatusBadRequest, "ValidationException", "CustomerAWSAccountId is required with LicenseArn")
-			return
-		case u.Dimension == "":
-			writeError(w, http.StatusBadRequest, "InvalidUsageDimensionException", "Dimension is required")
-			return
-		case u.Quantity != nil && (*u.Quantity < 0 || *u.Quantity > math.MaxInt32 || *u.Quantity != math.Trunc(*u.Quantity)):
-			writeError(w, http.StatusBadRequest, "ValidationException",
-				fmt.Sprintf("1 validation error detected: Value '%v' at 'usageRecords.member.quantity' failed to satisfy constraint: Member must be an integer from 0 to 2147483647", *u.Quantity))
-			return
-		}
-		if u.LicenseArn != "" {
-			if p, ok := m.subscribed["ca:"+u.CustomerAWSAccountId+":"+u.LicenseArn]; ok {
-				if product != "" && p != product {
-					writeError(w, http.StatusBadRequest, "InvalidLicenseException", "the licenses in one call must belong to one product")
-					return
-				}
-				product = p
-			}
-		}
-		if dims, ok := m.dimensions[product]; ok && !dims[u.Dimension] {
-			writeError(w, http.StatusBadRequest, "InvalidUsageDimensionException", "unknown dimension "+u.Dimension)
-			return
-		}
-		if !inBounds(epoch(u.Timestamp), now) {
-			writeError(w, http.StatusBadRequest, "TimestampOutOfBoundsException",
-				"a record's Timestamp is in the future, more than 24 hours old, or past the month-end cutoff")
-			return
-		}
+	if bad := m.validateBatch(in, m.now().UTC()); bad != nil {
+		bad.write(w)
+		return
 	}
 	results := []any{}
 	unprocessed := []any{}
@@ -272,7 +216,6 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 			zero := 0.0
 			echo.Quantity = &zero
 		}
-		qty := int32(*echo.Quantity) // within int32: checked above
 		if m.drop > 0 {
 			m.drop--
 			continue
@@ -282,35 +225,148 @@ func (m *Metering) batchMeterUsage(w http.ResponseWriter, r *http.Request) {
 			unprocessed = append(unprocessed, echo)
 			continue
 		}
-		id := Identity{CustomerIdentifier: u.CustomerIdentifier, ProductCode: in.ProductCode, CustomerAWSAccountID: u.CustomerAWSAccountId, LicenseArn: u.LicenseArn}
-		key := identityKey(id)
-		if _, ok := m.subscribed[key]; !ok {
-			results = append(results, map[string]any{"Status": "CustomerNotSubscribed", "UsageRecord": echo})
-			continue
-		}
-		ts := epoch(u.Timestamp)
-		hour := ts.Truncate(time.Hour)
-		slot := key + "|" + u.Dimension + "|" + hour.Format(time.RFC3339)
-		prev, seen := m.metered[slot]
-		switch {
-		case !seen:
-			m.seq++
-			rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: qty,
-				RecordID: fmt.Sprintf("%08d-%s", m.seq, newID()[:12])}
-			m.metered[slot] = rec
-			if m.log != nil {
-				// Written before the answer: what AWS billed is never forgotten.
-				b, _ := json.Marshal(rec)
-				_, _ = m.log.Write(append(b, '\n'))
-			}
-			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": rec.RecordID, "UsageRecord": echo})
-		case prev.Quantity == qty:
-			results = append(results, map[string]any{"Status": "Success", "MeteringRecordId": prev.RecordID, "UsageRecord": echo})
-		default:
-			results = append(results, map[string]any{"Status": "DuplicateRecord", "UsageRecord": echo})
-		}
+		results = append(results, m.meterRecord(in.ProductCode, u, echo))
 	}
 	writeJSON(w, map[string]any{"Results": results, "UnprocessedRecords": unprocessed})
+}
+
+// readBatchRequest reads and decodes a BatchMeterUsage body and applies R1.
+func readBatchRequest(r *http.Request) (batchRequest, *awsError) {
+	var in batchRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBody+1))
+	if err != nil {
+		return in, badRequest("ValidationException", "unreadable request")
+	}
+	if len(body) > maxBatchBody {
+		return in, badRequest("ValidationException", "the request must be smaller than 1 MB")
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return in, badRequest("ValidationException", "malformed request: "+err.Error())
+	}
+	if n := len(in.UsageRecords); n == 0 || n > 25 {
+		return in, badRequest("ValidationException", fmt.Sprintf("UsageRecords must hold 1 to 25 records, not %d", n))
+	}
+	return in, nil
+}
+
+// recordIdentity is the buyer a record of the request names.
+func recordIdentity(productCode string, u usageRecord) Identity {
+	return Identity{CustomerIdentifier: u.CustomerIdentifier, ProductCode: productCode, CustomerAWSAccountID: u.CustomerAWSAccountId, LicenseArn: u.LicenseArn}
+}
+
+// startInFlight counts the request's records (customer|dimension|hour) as
+// received and in flight, noting the ones another call has in flight too.
+// It answers the keys to hand to endInFlight and the latency to simulate.
+func (m *Metering) startInFlight(in batchRequest) ([]string, func()) {
+	keys := make([]string, len(in.UsageRecords))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, u := range in.UsageRecords {
+		keys[i] = identityKey(recordIdentity(in.ProductCode, u)) + "|" + u.Dimension + "|" + epoch(u.Timestamp).Truncate(time.Hour).Format(time.RFC3339)
+		if m.inFlight[keys[i]] > 0 {
+			m.overlaps = append(m.overlaps, keys[i])
+		}
+		m.inFlight[keys[i]]++
+		m.received[keys[i]]++
+	}
+	return keys, m.latency
+}
+
+// endInFlight ends what startInFlight began.
+func (m *Metering) endInFlight(keys []string) {
+	m.mu.Lock()
+	for _, k := range keys {
+		m.inFlight[k]--
+	}
+	m.mu.Unlock()
+}
+
+// validateBatch checks every record of the request (R2, R3, R4, R5, R9);
+// the first failure fails the whole batch. The caller holds m.mu.
+func (m *Metering) validateBatch(in batchRequest, now time.Time) *awsError {
+	product := in.ProductCode
+	for _, u := range in.UsageRecords {
+		if bad := validateRecordFields(in.ProductCode, u); bad != nil {
+			return bad
+		}
+		if u.LicenseArn != "" {
+			if p, ok := m.subscribed["ca:"+u.CustomerAWSAccountId+":"+u.LicenseArn]; ok {
+				if product != "" && p != product {
+					return badRequest("InvalidLicenseException", "the licenses in one call must belong to one product")
+				}
+				product = p
+			}
+		}
+		if dims, ok := m.dimensions[product]; ok && !dims[u.Dimension] {
+			return badRequest("InvalidUsageDimensionException", "unknown dimension "+u.Dimension)
+		}
+		if !inBounds(epoch(u.Timestamp), now) {
+			return badRequest("TimestampOutOfBoundsException",
+				"a record's Timestamp is in the future, more than 24 hours old, or past the month-end cutoff")
+		}
+	}
+	return nil
+}
+
+// validateRecordFields checks the fields of one record on their own: who
+// it names (R2), its dimension and its quantity (R9).
+func validateRecordFields(productCode string, u usageRecord) *awsError {
+	switch {
+	case u.LicenseArn != "" && u.CustomerIdentifier != "":
+		return badRequest("ValidationException", "a record names a CustomerIdentifier or a LicenseArn, not both")
+	case u.LicenseArn != "" && productCode != "":
+		return badRequest("InvalidProductCodeException", "a request with LicenseArn records carries no ProductCode")
+	case u.LicenseArn == "" && u.CustomerIdentifier == "":
+		return badRequest("InvalidCustomerIdentifierException", "a record needs a CustomerIdentifier or a LicenseArn")
+	case u.CustomerIdentifier != "" && productCode == "":
+		return badRequest("InvalidProductCodeException", "ProductCode is required for CustomerIdentifier records")
+	case u.LicenseArn != "" && u.CustomerAWSAccountId == "":
+		return badRequest("ValidationException", "CustomerAWSAccountId is required with LicenseArn")
+	case u.Dimension == "":
+		return badRequest("InvalidUsageDimensionException", "Dimension is required")
+	case !validQuantity(u.Quantity):
+		return badRequest("ValidationException",
+			fmt.Sprintf("1 validation error detected: Value '%v' at 'usageRecords.member.quantity' failed to satisfy constraint: Member must be an integer from 0 to 2147483647", *u.Quantity))
+	}
+	return nil
+}
+
+// validQuantity applies R9: no quantity (zero), or an integer from 0 to
+// 2147483647.
+func validQuantity(q *float64) bool {
+	return q == nil || (*q >= 0 && *q <= math.MaxInt32 && *q == math.Trunc(*q))
+}
+
+// meterRecord bills one validated record (R6, R7, R8) and answers its
+// result; echo is the record as AWS echoes it (Quantity set). The caller
+// holds m.mu.
+func (m *Metering) meterRecord(productCode string, u, echo usageRecord) any {
+	qty := int32(*echo.Quantity) // within int32: checked by validateRecordFields
+	key := identityKey(recordIdentity(productCode, u))
+	if _, ok := m.subscribed[key]; !ok {
+		return map[string]any{"Status": "CustomerNotSubscribed", "UsageRecord": echo}
+	}
+	ts := epoch(u.Timestamp)
+	hour := ts.Truncate(time.Hour)
+	slot := key + "|" + u.Dimension + "|" + hour.Format(time.RFC3339)
+	prev, seen := m.metered[slot]
+	switch {
+	case !seen:
+		m.seq++
+		rec := &MeteredRecord{Key: key, Dimension: u.Dimension, Hour: hour, Timestamp: ts, Quantity: qty,
+			RecordID: fmt.Sprintf("%08d-%s", m.seq, newID()[:12])}
+		m.metered[slot] = rec
+		if m.log != nil {
+			// Written before the answer: what AWS billed is never forgotten.
+			b, _ := json.Marshal(rec)
+			_, _ = m.log.Write(append(b, '\n'))
+		}
+		return map[string]any{"Status": "Success", "MeteringRecordId": rec.RecordID, "UsageRecord": echo}
+	case prev.Quantity == qty:
+		return map[string]any{"Status": "Success", "MeteringRecordId": prev.RecordID, "UsageRecord": echo}
+	default:
+		return map[string]any{"Status": "DuplicateRecord", "UsageRecord": echo}
+	}
 }
 
 func epoch(sec float64) time.Time {

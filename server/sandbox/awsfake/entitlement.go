@@ -116,13 +116,7 @@ func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "unknown operation")
 		return
 	}
-	e.mu.Lock()
-	var code string
-	if len(e.fail) > 0 {
-		code, e.fail = e.fail[0], e.fail[1:]
-	}
-	e.mu.Unlock()
-	if code != "" {
+	if code := e.takeFailure(); code != "" {
 		status := http.StatusBadRequest
 		if code == "InternalServiceErrorException" {
 			status = http.StatusInternalServerError
@@ -130,45 +124,12 @@ func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, "injected by the sandbox")
 		return
 	}
-	var in struct {
-		ProductCode string
-		Filter      map[string][]string
-		NextToken   string
-		MaxResults  int
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ProductCode == "" || len(in.ProductCode) > 255 {
-		writeError(w, http.StatusBadRequest, "InvalidParameterException", "ProductCode is required")
+	in, bad := readEntitlementsRequest(r)
+	if bad != nil {
+		bad.write(w)
 		return
 	}
-	if in.Filter["CUSTOMER_IDENTIFIER"] != nil && in.Filter["CUSTOMER_AWS_ACCOUNT_ID"] != nil {
-		writeError(w, http.StatusBadRequest, "InvalidParameterException", "CUSTOMER_IDENTIFIER and CUSTOMER_AWS_ACCOUNT_ID are mutually exclusive")
-		return
-	}
-	match := func(key, v string) bool {
-		vals, ok := in.Filter[key]
-		if !ok {
-			return true
-		}
-		for _, x := range vals {
-			if x == v {
-				return true
-			}
-		}
-		return false
-	}
-	e.mu.Lock()
-	if in.NextToken == "" {
-		e.queries++
-	}
-	var found []Entitlement
-	for _, it := range e.items {
-		if it.ProductCode == in.ProductCode && match("CUSTOMER_IDENTIFIER", it.CustomerIdentifier) &&
-			match("CUSTOMER_AWS_ACCOUNT_ID", it.CustomerAWSAccountID) && match("LICENSE_ARN", it.LicenseArn) && match("DIMENSION", it.Dimension) {
-			found = append(found, it)
-		}
-	}
-	size := e.PageSize
-	e.mu.Unlock()
+	found, size := e.find(in)
 	// Tokens: "p<start>" for a page of entitlements, "e<start>" for the
 	// empty page AWS sends before the last one.
 	start, empty := 0, false
@@ -189,13 +150,7 @@ func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	end := min(start+size, len(found))
-	var page []any
-	for _, it := range found[start:end] {
-		page = append(page, map[string]any{"CustomerIdentifier": it.CustomerIdentifier, "CustomerAWSAccountId": it.CustomerAWSAccountID,
-			"LicenseArn": it.LicenseArn, "ProductCode": it.ProductCode, "Dimension": it.Dimension,
-			"ExpirationDate": it.Expiration.Unix(), "Value": map[string]int32{"IntegerValue": it.Value}})
-	}
-	if page != nil {
+	if page := entitlementsPage(found[start:end]); page != nil {
 		out["Entitlements"] = page
 	}
 	if end < len(found) {
@@ -205,4 +160,80 @@ func (e *Entitlements) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out["NextToken"] = "e0" // even "nothing" starts with an empty page and a token
 	}
 	writeJSON(w, out)
+}
+
+// takeFailure answers the next error code FailNext injected, if any.
+func (e *Entitlements) takeFailure() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var code string
+	if len(e.fail) > 0 {
+		code, e.fail = e.fail[0], e.fail[1:]
+	}
+	return code
+}
+
+// entitlementsRequest is the body of a GetEntitlements call.
+type entitlementsRequest struct {
+	ProductCode string
+	Filter      map[string][]string
+	NextToken   string
+	MaxResults  int
+}
+
+// readEntitlementsRequest decodes a GetEntitlements body and checks its
+// ProductCode and filters.
+func readEntitlementsRequest(r *http.Request) (entitlementsRequest, *awsError) {
+	var in entitlementsRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ProductCode == "" || len(in.ProductCode) > 255 {
+		return in, badRequest("InvalidParameterException", "ProductCode is required")
+	}
+	if in.Filter["CUSTOMER_IDENTIFIER"] != nil && in.Filter["CUSTOMER_AWS_ACCOUNT_ID"] != nil {
+		return in, badRequest("InvalidParameterException", "CUSTOMER_IDENTIFIER and CUSTOMER_AWS_ACCOUNT_ID are mutually exclusive")
+	}
+	return in, nil
+}
+
+// matches tells whether the filter lets v through for key: a filter not
+// given lets everything through, one given lets through the values it lists.
+func (in entitlementsRequest) matches(key, v string) bool {
+	vals, ok := in.Filter[key]
+	if !ok {
+		return true
+	}
+	for _, x := range vals {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// find answers the entitlements the request's product and filters select
+// and the page size, counting a query when the request asks for its first page.
+func (e *Entitlements) find(in entitlementsRequest) ([]Entitlement, int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if in.NextToken == "" {
+		e.queries++
+	}
+	var found []Entitlement
+	for _, it := range e.items {
+		if it.ProductCode == in.ProductCode && in.matches("CUSTOMER_IDENTIFIER", it.CustomerIdentifier) &&
+			in.matches("CUSTOMER_AWS_ACCOUNT_ID", it.CustomerAWSAccountID) && in.matches("LICENSE_ARN", it.LicenseArn) && in.matches("DIMENSION", it.Dimension) {
+			found = append(found, it)
+		}
+	}
+	return found, e.PageSize
+}
+
+// entitlementsPage is the wire form of a page of entitlements (nil for none).
+func entitlementsPage(items []Entitlement) []any {
+	var page []any
+	for _, it := range items {
+		page = append(page, map[string]any{"CustomerIdentifier": it.CustomerIdentifier, "CustomerAWSAccountId": it.CustomerAWSAccountID,
+			"LicenseArn": it.LicenseArn, "ProductCode": it.ProductCode, "Dimension": it.Dimension,
+			"ExpirationDate": it.Expiration.Unix(), "Value": map[string]int32{"IntegerValue": it.Value}})
+	}
+	return page
 }

@@ -86,31 +86,27 @@ func md5hex(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// sqsRequest is the body of an SQS call (the members the fake reads).
+type sqsRequest struct {
+	QueueURL            string `json:"QueueUrl"`
+	QueueName           string
+	MessageBody         string
+	ReceiptHandle       string
+	MaxNumberOfMessages int
+	WaitTimeSeconds     int
+	VisibilityTimeout   *int
+}
+
 func (q *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
-	var in struct {
-		QueueURL            string `json:"QueueUrl"`
-		QueueName           string
-		MessageBody         string
-		ReceiptHandle       string
-		MaxNumberOfMessages int
-		WaitTimeSeconds     int
-		VisibilityTimeout   *int
-	}
+	var in sqsRequest
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		sqsError(w, http.StatusBadRequest, "InvalidParameterValue", "malformed request")
 		return
 	}
 	switch op {
 	case "GetQueueUrl":
-		q.mu.Lock()
-		var found string
-		for url, qu := range q.queues {
-			if qu.name == in.QueueName {
-				found = url
-			}
-		}
-		q.mu.Unlock()
+		found := q.queueURL(in.QueueName)
 		if found == "" {
 			sqsError(w, http.StatusBadRequest, "QueueDoesNotExist", "the specified queue does not exist")
 			return
@@ -126,23 +122,7 @@ func (q *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ReceiveMessage":
 		q.receive(w, r, in.QueueURL, in.MaxNumberOfMessages, in.WaitTimeSeconds, in.VisibilityTimeout)
 	case "DeleteMessage", "ChangeMessageVisibility":
-		q.mu.Lock()
-		qu, ok := q.queues[in.QueueURL]
-		found := false
-		if ok {
-			for i, m := range qu.msgs {
-				if m.receipt != "" && m.receipt == in.ReceiptHandle {
-					found = true
-					if op == "DeleteMessage" {
-						qu.msgs = append(qu.msgs[:i], qu.msgs[i+1:]...)
-					} else if in.VisibilityTimeout != nil {
-						m.visibleAt = q.now().Add(time.Duration(*in.VisibilityTimeout) * time.Second)
-					}
-					break
-				}
-			}
-		}
-		q.mu.Unlock()
+		ok, found := q.onReceipt(op, in)
 		switch {
 		case !ok:
 			sqsError(w, http.StatusBadRequest, "QueueDoesNotExist", "the specified queue does not exist")
@@ -154,6 +134,42 @@ func (q *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		sqsError(w, http.StatusBadRequest, "UnsupportedOperation", "the sandbox does not implement "+op)
 	}
+}
+
+// queueURL answers the URL of the queue named name ("" for none).
+func (q *SQS) queueURL(name string) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var found string
+	for url, qu := range q.queues {
+		if qu.name == name {
+			found = url
+		}
+	}
+	return found
+}
+
+// onReceipt applies DeleteMessage or ChangeMessageVisibility to the
+// message the request's receipt handle names; it answers whether the queue
+// exists and whether a message has that handle.
+func (q *SQS) onReceipt(op string, in sqsRequest) (queueExists, found bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	qu, ok := q.queues[in.QueueURL]
+	if !ok {
+		return false, false
+	}
+	for i, m := range qu.msgs {
+		if m.receipt != "" && m.receipt == in.ReceiptHandle {
+			if op == "DeleteMessage" {
+				qu.msgs = append(qu.msgs[:i], qu.msgs[i+1:]...)
+			} else if in.VisibilityTimeout != nil {
+				m.visibleAt = q.now().Add(time.Duration(*in.VisibilityTimeout) * time.Second)
+			}
+			return true, true
+		}
+	}
+	return true, false
 }
 
 func (q *SQS) receive(w http.ResponseWriter, r *http.Request, url string, max, wait int, visibility *int) {

@@ -77,23 +77,9 @@ func randomInt(n int64) int64 {
 // identity (POST), redirecting 303 to redirect_uri?code=..&state=.. (the
 // code flow with response_mode=query, reference §6.4 side note).
 func (e *Entra) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
-	if err := r.ParseForm(); err != nil {
-		e.authorizeError(w, "AADSTS900144: the request is malformed.")
-		return
-	}
-	p := map[string]string{}
-	for _, k := range authParams {
-		if v := r.Form.Get(k); v != "" {
-			p[k] = v
-		}
-	}
-	redirect, err := url.Parse(p["redirect_uri"])
-	switch {
-	case p["client_id"] == "":
-		e.authorizeError(w, "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
-		return
-	case err != nil || !redirect.IsAbs() || (redirect.Scheme != "http" && redirect.Scheme != "https") || redirect.Fragment != "":
-		e.authorizeError(w, "AADSTS50011: The redirect URI specified in the request is not a valid absolute http(s) URL.")
+	p, redirect, msg := readAuthorizeRequest(r)
+	if msg != "" {
+		e.authorizeError(w, msg)
 		return
 	}
 	if rt := p["response_type"]; rt != "code" {
@@ -111,19 +97,10 @@ func (e *Entra) authorize(w http.ResponseWriter, r *http.Request, tenant string)
 		e.signInForm(w, tenant, p)
 		return
 	}
-	u := User{Name: strings.TrimSpace(r.PostForm.Get("name")), Email: strings.TrimSpace(r.PostForm.Get("email")),
-		Organization: strings.TrimSpace(r.PostForm.Get("org")), TenantID: strings.ToLower(strings.TrimSpace(r.PostForm.Get("tenant_id"))),
-		ObjectID: strings.ToLower(strings.TrimSpace(r.PostForm.Get("object_id")))}
-	if u.Name == "" || u.Email == "" {
+	u, ok := signedInUser(r)
+	if !ok {
 		e.signInForm(w, tenant, p)
 		return
-	}
-	if !isGUID(u.TenantID) {
-		// A typed organisation name becomes a stable tenant id.
-		u.TenantID = stableGUID("tenant:" + strings.ToLower(u.Organization+u.TenantID))
-	}
-	if !isGUID(u.ObjectID) {
-		u.ObjectID = stableGUID("user:" + u.TenantID + ":" + strings.ToLower(u.Email))
 	}
 	code := randomString(48)
 	e.mu.Lock()
@@ -138,6 +115,49 @@ func (e *Entra) authorize(w http.ResponseWriter, r *http.Request, tenant string)
 	q.Set("session_state", stableGUID("session:"+u.ObjectID))
 	redirect.RawQuery = q.Encode()
 	http.Redirect(w, r, redirect.String(), http.StatusSeeOther)
+}
+
+// readAuthorizeRequest reads the authorize parameters (authParams, the
+// ones given) and checks client_id and redirect_uri; msg is the error page's
+// message when they do not pass.
+func readAuthorizeRequest(r *http.Request) (p map[string]string, redirect *url.URL, msg string) {
+	if err := r.ParseForm(); err != nil {
+		return nil, nil, "AADSTS900144: the request is malformed."
+	}
+	p = map[string]string{}
+	for _, k := range authParams {
+		if v := r.Form.Get(k); v != "" {
+			p[k] = v
+		}
+	}
+	redirect, err := url.Parse(p["redirect_uri"])
+	switch {
+	case p["client_id"] == "":
+		return nil, nil, "AADSTS900144: The request body must contain the following parameter: 'client_id'."
+	case err != nil || !redirect.IsAbs() || (redirect.Scheme != "http" && redirect.Scheme != "https") || redirect.Fragment != "":
+		return nil, nil, "AADSTS50011: The redirect URI specified in the request is not a valid absolute http(s) URL."
+	}
+	return p, redirect, ""
+}
+
+// signedInUser is the identity the sign-in form posted; false when it
+// lacks a name or an e-mail. Tenant and object ids that are not GUIDs
+// become stable ones.
+func signedInUser(r *http.Request) (User, bool) {
+	u := User{Name: strings.TrimSpace(r.PostForm.Get("name")), Email: strings.TrimSpace(r.PostForm.Get("email")),
+		Organization: strings.TrimSpace(r.PostForm.Get("org")), TenantID: strings.ToLower(strings.TrimSpace(r.PostForm.Get("tenant_id"))),
+		ObjectID: strings.ToLower(strings.TrimSpace(r.PostForm.Get("object_id")))}
+	if u.Name == "" || u.Email == "" {
+		return u, false
+	}
+	if !isGUID(u.TenantID) {
+		// A typed organisation name becomes a stable tenant id.
+		u.TenantID = stableGUID("tenant:" + strings.ToLower(u.Organization+u.TenantID))
+	}
+	if !isGUID(u.ObjectID) {
+		u.ObjectID = stableGUID("user:" + u.TenantID + ":" + strings.ToLower(u.Email))
+	}
+	return u, true
 }
 
 func (e *Entra) signInForm(w http.ResponseWriter, tenant string, p map[string]string) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,6 +186,36 @@ func (e *Entra) count(endpoint string) {
 	e.mu.Unlock()
 }
 
+// entraRoute is one endpoint of the fake: the methods it takes, the name
+// it is counted under and what serves it.
+type entraRoute struct {
+	methods  []string
+	endpoint string
+	serve    func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string)
+}
+
+// entraRoutes are the endpoints under /{tenant}/.
+var entraRoutes = map[string]entraRoute{
+	"v2.0/.well-known/openid-configuration": {[]string{http.MethodGet}, "openid-configuration",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) {
+			e.openIDConfiguration(w, tenant, true)
+		}},
+	".well-known/openid-configuration": {[]string{http.MethodGet}, "openid-configuration",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) {
+			e.openIDConfiguration(w, tenant, false)
+		}},
+	"discovery/v2.0/keys": {[]string{http.MethodGet}, "keys",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.jwks(w) }},
+	"discovery/keys": {[]string{http.MethodGet}, "keys",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.jwks(w) }},
+	"oauth2/v2.0/token": {[]string{http.MethodPost}, "token",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.token(w, r, tenant, true) }},
+	"oauth2/token": {[]string{http.MethodPost}, "token",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.token(w, r, tenant, false) }},
+	"oauth2/v2.0/authorize": {[]string{http.MethodGet, http.MethodPost}, "authorize",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.authorize(w, r, tenant) }},
+}
+
 // ServeHTTP serves /{tenant}/... paths relative to Base.
 func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.SplitN(strings.Trim(r.URL.Path, "/"), "/", 2)
@@ -193,28 +224,13 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, rest := parts[0], parts[1]
-	switch {
-	case rest == "v2.0/.well-known/openid-configuration" && r.Method == http.MethodGet:
-		e.count("openid-configuration")
-		e.openIDConfiguration(w, tenant, true)
-	case rest == ".well-known/openid-configuration" && r.Method == http.MethodGet:
-		e.count("openid-configuration")
-		e.openIDConfiguration(w, tenant, false)
-	case (rest == "discovery/v2.0/keys" || rest == "discovery/keys") && r.Method == http.MethodGet:
-		e.count("keys")
-		e.jwks(w)
-	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
-		e.count("token")
-		e.token(w, r, tenant, true)
-	case rest == "oauth2/token" && r.Method == http.MethodPost:
-		e.count("token")
-		e.token(w, r, tenant, false)
-	case rest == "oauth2/v2.0/authorize" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
-		e.count("authorize")
-		e.authorize(w, r, tenant)
-	default:
+	rt, ok := entraRoutes[rest]
+	if !ok || !slices.Contains(rt.methods, r.Method) {
 		http.NotFound(w, r)
+		return
 	}
+	e.count(rt.endpoint)
+	rt.serve(e, w, r, tenant)
 }
 
 // multiTenant reports the authority aliases whose issuer is templated.
@@ -380,44 +396,10 @@ func (e *Entra) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, t
 func (e *Entra) authorizationCodeGrant(w http.ResponseWriter, r *http.Request) {
 	clientID, secret := clientCredentials(r)
 	code := r.PostForm.Get("code")
-	e.mu.Lock()
-	c := e.codes[code]
-	delete(e.codes, code) // single use, even when the redemption fails
-	secretOK := false
-	for k, s := range e.apps {
-		if strings.HasSuffix(k, "|"+clientID) && secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s)) == 1 {
-			secretOK = true
-		}
-	}
-	e.mu.Unlock()
-	switch {
-	case code == "":
-		e.tokenError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'code'.")
+	c, secretOK := e.redeemCode(code, clientID, secret)
+	if f := e.codeRefusal(r, c, code, clientID); f != nil {
+		e.tokenError(w, f.status, f.code, f.aadsts, f.msg)
 		return
-	case c == nil:
-		e.tokenError(w, http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity, or was already redeemed.")
-		return
-	case e.now().Sub(c.issued) > CodeLifetime:
-		e.tokenError(w, http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code has expired.")
-		return
-	case clientID != c.clientID:
-		e.tokenError(w, http.StatusBadRequest, "invalid_grant", 70002, "The client_id does not match the one the code was issued to.")
-		return
-	case r.PostForm.Get("redirect_uri") != c.redirectURI:
-		e.tokenError(w, http.StatusBadRequest, "invalid_grant", 50148, "The redirect_uri does not match the one used in the authorization request.")
-		return
-	}
-	if c.challenge != "" {
-		v := r.PostForm.Get("code_verifier")
-		want := v
-		if c.challengeMethod == "S256" {
-			sum := sha256.Sum256([]byte(v))
-			want = b64.EncodeToString(sum[:])
-		}
-		if v == "" || want != c.challenge {
-			e.tokenError(w, http.StatusBadRequest, "invalid_grant", 501481, "The code_verifier does not match the code_challenge supplied in the authorization request.")
-			return
-		}
 	}
 	if secret != "" && !secretOK {
 		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided.")
@@ -427,6 +409,68 @@ func (e *Entra) authorizationCodeGrant(w http.ResponseWriter, r *http.Request) {
 		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
+	writeJSONStatus(w, http.StatusOK, e.codeTokens(c))
+}
+
+// redeemCode takes the code out of the store (single use, even when the
+// redemption fails) and tells whether secret is a client secret
+// registered for clientID.
+func (e *Entra) redeemCode(code, clientID, secret string) (*authCode, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.codes[code]
+	delete(e.codes, code) // single use, even when the redemption fails
+	secretOK := false
+	for k, s := range e.apps {
+		if strings.HasSuffix(k, "|"+clientID) && secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s)) == 1 {
+			secretOK = true
+		}
+	}
+	return c, secretOK
+}
+
+// tokenFault is an error answer of the token endpoint.
+type tokenFault struct {
+	status int
+	code   string
+	aadsts int
+	msg    string
+}
+
+// codeRefusal checks the code itself: given, known, fresh, issued to this
+// client for this redirect_uri, and its PKCE verifier; nil when it passes.
+func (e *Entra) codeRefusal(r *http.Request, c *authCode, code, clientID string) *tokenFault {
+	switch {
+	case code == "":
+		return &tokenFault{http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'code'."}
+	case c == nil:
+		return &tokenFault{http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity, or was already redeemed."}
+	case e.now().Sub(c.issued) > CodeLifetime:
+		return &tokenFault{http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code has expired."}
+	case clientID != c.clientID:
+		return &tokenFault{http.StatusBadRequest, "invalid_grant", 70002, "The client_id does not match the one the code was issued to."}
+	case r.PostForm.Get("redirect_uri") != c.redirectURI:
+		return &tokenFault{http.StatusBadRequest, "invalid_grant", 50148, "The redirect_uri does not match the one used in the authorization request."}
+	case c.challenge != "" && !pkceVerified(c, r.PostForm.Get("code_verifier")):
+		return &tokenFault{http.StatusBadRequest, "invalid_grant", 501481, "The code_verifier does not match the code_challenge supplied in the authorization request."}
+	}
+	return nil
+}
+
+// pkceVerified tells whether the code_verifier v matches the code's
+// challenge (S256 or plain).
+func pkceVerified(c *authCode, v string) bool {
+	want := v
+	if c.challengeMethod == "S256" {
+		sum := sha256.Sum256([]byte(v))
+		want = b64.EncodeToString(sum[:])
+	}
+	return v != "" && want == c.challenge
+}
+
+// codeTokens is the token response for a redeemed code: an ID token for
+// the client and an access token for Microsoft Graph.
+func (e *Entra) codeTokens(c *authCode) map[string]any {
 	u := c.user
 	id := e.times()
 	id["iss"], id["aud"], id["tid"], id["ver"] = e.Issuer(u.TenantID), c.clientID, u.TenantID, "2.0"
@@ -445,9 +489,9 @@ func (e *Entra) authorizationCodeGrant(w http.ResponseWriter, r *http.Request) {
 	if scope == "" {
 		scope = "openid profile email"
 	}
-	writeJSONStatus(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+	return map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
 		"scope": scope, "access_token": e.Sign(at), "id_token": e.Sign(id),
-		"client_info": base64.RawURLEncoding.EncodeToString(ci)})
+		"client_info": base64.RawURLEncoding.EncodeToString(ci)}
 }
 
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {

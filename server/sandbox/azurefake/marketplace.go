@@ -760,46 +760,67 @@ type handler func(w http.ResponseWriter, r *http.Request)
 func (m *Marketplace) route(r *http.Request) (string, handler) {
 	p := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	method := r.Method
-	pick := func(want, name string, h handler) (string, handler) {
-		if method != want {
-			return "method", nil
-		}
-		return name, h
-	}
 	switch {
-	case len(p) == 1 && p[0] == "usageEvent":
-		return pick(http.MethodPost, "usageEvent", m.usageEvent)
-	case len(p) == 1 && p[0] == "batchUsageEvent":
-		return pick(http.MethodPost, "batchUsageEvent", m.batchUsageEvent)
-	case len(p) == 1 && p[0] == "usageEvents":
-		return pick(http.MethodGet, "usageEvents", m.usageEvents)
-	case len(p) < 2 || p[0] != "saas" || p[1] != "subscriptions":
+	case len(p) == 1:
+		return m.meteringRoute(method, p[0])
+	case p[0] != "saas" || p[1] != "subscriptions":
 		return "", nil
 	case len(p) == 2:
-		return pick(http.MethodGet, "list", m.list)
+		return pickMethod(method, http.MethodGet, "list", m.list)
 	case len(p) == 3 && p[2] == "resolve":
-		return pick(http.MethodPost, "resolve", m.resolve)
-	}
-	id := p[2]
-	switch {
+		return pickMethod(method, http.MethodPost, "resolve", m.resolve)
 	case len(p) == 3:
-		switch method {
-		case http.MethodGet:
-			return "get", func(w http.ResponseWriter, r *http.Request) { m.get(w, id) }
-		case http.MethodPatch:
-			return "patch", func(w http.ResponseWriter, r *http.Request) { m.patch(w, r, id) }
-		case http.MethodDelete:
-			return "delete", func(w http.ResponseWriter, r *http.Request) { m.delete(w, id) }
-		}
+		return m.subscriptionRoute(method, p[2])
+	}
+	return m.subscriptionSubRoute(method, p[2], p[3:])
+}
+
+// pickMethod answers the route when the request's method is the one it
+// takes, else the wrong-method route.
+func pickMethod(method, want, name string, h handler) (string, handler) {
+	if method != want {
 		return "method", nil
-	case len(p) == 4 && p[3] == "activate":
-		return pick(http.MethodPost, "activate", func(w http.ResponseWriter, r *http.Request) { m.activate(w, r, id) })
-	case len(p) == 4 && p[3] == "listAvailablePlans":
-		return pick(http.MethodGet, "plans", func(w http.ResponseWriter, r *http.Request) { m.plans(w, r, id) })
-	case len(p) == 4 && p[3] == "operations":
-		return pick(http.MethodGet, "operations", func(w http.ResponseWriter, r *http.Request) { m.listOperations(w, id) })
-	case len(p) == 5 && p[3] == "operations":
-		opID := p[4]
+	}
+	return name, h
+}
+
+// meteringRoute routes the metering APIs (one path segment).
+func (m *Marketplace) meteringRoute(method, path string) (string, handler) {
+	switch path {
+	case "usageEvent":
+		return pickMethod(method, http.MethodPost, "usageEvent", m.usageEvent)
+	case "batchUsageEvent":
+		return pickMethod(method, http.MethodPost, "batchUsageEvent", m.batchUsageEvent)
+	case "usageEvents":
+		return pickMethod(method, http.MethodGet, "usageEvents", m.usageEvents)
+	}
+	return "", nil
+}
+
+// subscriptionRoute routes saas/subscriptions/{id}.
+func (m *Marketplace) subscriptionRoute(method, id string) (string, handler) {
+	switch method {
+	case http.MethodGet:
+		return "get", func(w http.ResponseWriter, r *http.Request) { m.get(w, id) }
+	case http.MethodPatch:
+		return "patch", func(w http.ResponseWriter, r *http.Request) { m.patch(w, r, id) }
+	case http.MethodDelete:
+		return "delete", func(w http.ResponseWriter, r *http.Request) { m.delete(w, id) }
+	}
+	return "method", nil
+}
+
+// subscriptionSubRoute routes saas/subscriptions/{id}/<rest>.
+func (m *Marketplace) subscriptionSubRoute(method, id string, rest []string) (string, handler) {
+	switch {
+	case len(rest) == 1 && rest[0] == "activate":
+		return pickMethod(method, http.MethodPost, "activate", func(w http.ResponseWriter, r *http.Request) { m.activate(w, r, id) })
+	case len(rest) == 1 && rest[0] == "listAvailablePlans":
+		return pickMethod(method, http.MethodGet, "plans", func(w http.ResponseWriter, r *http.Request) { m.plans(w, r, id) })
+	case len(rest) == 1 && rest[0] == "operations":
+		return pickMethod(method, http.MethodGet, "operations", func(w http.ResponseWriter, r *http.Request) { m.listOperations(w, id) })
+	case len(rest) == 2 && rest[0] == "operations":
+		opID := rest[1]
 		switch method {
 		case http.MethodGet:
 			return "operation", func(w http.ResponseWriter, r *http.Request) { m.getOperation(w, id, opID) }
@@ -923,12 +944,15 @@ func (m *Marketplace) resolve(w http.ResponseWriter, r *http.Request) {
 	}{s.ID, s.Name, s.OfferID, s.PlanID, m.quantityOf(s.OfferID, s.PlanID, s.Quantity), m.wireLocked(s)})
 }
 
+// activateRequest is the body of an activate call.
+type activateRequest struct {
+	PlanID   string  `json:"planId"`
+	Quantity flexNum `json:"quantity"`
+}
+
 // activate: POST /saas/subscriptions/{id}/activate (§4.2).
 func (m *Marketplace) activate(w http.ResponseWriter, r *http.Request, id string) {
-	var in struct {
-		PlanID   string  `json:"planId"`
-		Quantity flexNum `json:"quantity"`
-	}
+	var in activateRequest
 	bodyErr := decodeBody(r, &in)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -937,34 +961,8 @@ func (m *Marketplace) activate(w http.ResponseWriter, r *http.Request, id string
 		apiError(w, http.StatusNotFound, "NotFound", "The subscription was not found or is Unsubscribed")
 		return
 	}
-	switch {
-	case bodyErr != nil:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The request body is not valid JSON")
-		return
-	case s.Status == StatusSubscribed || s.Status == StatusSuspended:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The subscription is already "+s.Status)
-		return
-	case s.Status != StatusPendingFulfillmentStart:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The subscription cannot be activated in status "+s.Status)
-		return
-	case in.PlanID == "":
-		apiError(w, http.StatusBadRequest, "BadRequest", "planId is required")
-		return
-	case in.PlanID != s.PlanID:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The planId does not match the purchased plan "+s.PlanID)
-		return
-	}
-	// §4.2: "omit quantity on plans that are not per-seat"; on a per-seat
-	// plan it must be the purchased one (400: plan or quantity mismatch).
-	p, _ := m.plan(s.OfferID, s.PlanID)
-	sent := in.Quantity.set || in.Quantity.bad
-	q, qok := in.Quantity.int()
-	switch {
-	case sent && (p == nil || !p.PerSeat):
-		apiError(w, http.StatusBadRequest, "BadRequest", "The plan "+s.PlanID+" is not priced per seat: omit the quantity")
-		return
-	case sent && (!qok || q != s.Quantity):
-		apiError(w, http.StatusBadRequest, "BadRequest", "The quantity does not match the purchased quantity "+strconv.Itoa(s.Quantity))
+	if msg := m.activateRefusalLocked(s, in, bodyErr); msg != "" {
+		apiError(w, http.StatusBadRequest, "BadRequest", msg)
 		return
 	}
 	now := m.now()
@@ -978,6 +976,35 @@ func (m *Marketplace) activate(w http.ResponseWriter, r *http.Request, id string
 		m.outbox = append(m.outbox, op.payload) // delivered with the next call or Tick
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// activateRefusalLocked is the message of the 400 an activate call gets,
+// or "" when the subscription may be activated as asked.
+func (m *Marketplace) activateRefusalLocked(s *subscription, in activateRequest, bodyErr error) string {
+	switch {
+	case bodyErr != nil:
+		return "The request body is not valid JSON"
+	case s.Status == StatusSubscribed || s.Status == StatusSuspended:
+		return "The subscription is already " + s.Status
+	case s.Status != StatusPendingFulfillmentStart:
+		return "The subscription cannot be activated in status " + s.Status
+	case in.PlanID == "":
+		return "planId is required"
+	case in.PlanID != s.PlanID:
+		return "The planId does not match the purchased plan " + s.PlanID
+	}
+	// §4.2: "omit quantity on plans that are not per-seat"; on a per-seat
+	// plan it must be the purchased one (400: plan or quantity mismatch).
+	p, _ := m.plan(s.OfferID, s.PlanID)
+	sent := in.Quantity.set || in.Quantity.bad
+	q, qok := in.Quantity.int()
+	switch {
+	case sent && (p == nil || !p.PerSeat):
+		return "The plan " + s.PlanID + " is not priced per seat: omit the quantity"
+	case sent && (!qok || q != s.Quantity):
+		return "The quantity does not match the purchased quantity " + strconv.Itoa(s.Quantity)
+	}
+	return ""
 }
 
 type pageToken struct {
@@ -1092,12 +1119,28 @@ func (m *Marketplace) startPartnerOpLocked(s *subscription, action string) *oper
 	return op
 }
 
+// patchRequest is the body of a PATCH of a subscription.
+type patchRequest struct {
+	PlanID   *string `json:"planId"`
+	Quantity flexNum `json:"quantity"`
+}
+
+// apiFault is an error answer of the marketplace APIs.
+type apiFault struct {
+	status  int
+	code    string
+	message string
+}
+
+func badRequest(message string) *apiFault {
+	return &apiFault{http.StatusBadRequest, "BadRequest", message}
+}
+
+func (e *apiFault) write(w http.ResponseWriter) { apiError(w, e.status, e.code, e.message) }
+
 // patch: PATCH /saas/subscriptions/{id} with one of planId or quantity (§4.6).
 func (m *Marketplace) patch(w http.ResponseWriter, r *http.Request, id string) {
-	var in struct {
-		PlanID   *string `json:"planId"`
-		Quantity flexNum `json:"quantity"`
-	}
+	var in patchRequest
 	bodyErr := decodeBody(r, &in)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -1107,59 +1150,21 @@ func (m *Marketplace) patch(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	hasPlan, hasQty := in.PlanID != nil && *in.PlanID != "", in.Quantity.set || in.Quantity.bad
-	switch {
-	case bodyErr != nil:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The request body is not valid JSON")
-		return
-	case hasPlan == hasQty:
-		apiError(w, http.StatusBadRequest, "BadRequest", "Send exactly one of planId or quantity")
-		return
-	case s.pending() != nil:
-		apiError(w, http.StatusConflict, "Conflict", "Another operation is in progress on this subscription")
-		return
-	case s.Status != StatusSubscribed:
-		apiError(w, http.StatusBadRequest, "BadRequest", "The subscription is "+s.Status+", not Subscribed")
-		return
-	case !allowed(s, "Update"):
-		apiError(w, http.StatusBadRequest, "BadRequest", "Update is not in allowedCustomerOperations")
+	if bad := patchRefusal(s, bodyErr, hasPlan, hasQty); bad != nil {
+		bad.write(w)
 		return
 	}
-	cur, _ := m.plan(s.OfferID, s.PlanID)
 	var planID string
 	var qty int
+	var bad *apiFault
 	if hasPlan {
-		planID = *in.PlanID
-		p, ok := m.plan(s.OfferID, planID)
-		if !ok {
-			apiError(w, http.StatusBadRequest, "BadRequest", "The plan "+planID+" is not available to this subscription")
-			return
-		}
-		if planID == s.PlanID {
-			apiError(w, http.StatusBadRequest, "BadRequest", "The subscription is already on plan "+planID)
-			return
-		}
-		var err error
-		if qty, err = quantityOnPlan(p, s.Quantity); err != nil {
-			apiError(w, http.StatusBadRequest, "BadRequest", err.Error())
-			return
-		}
+		planID, qty, bad = m.planChangeLocked(s, *in.PlanID)
 	} else {
-		q, ok := in.Quantity.int()
-		switch {
-		case !ok:
-			apiError(w, http.StatusBadRequest, "BadRequest", "The quantity is not a whole number")
-			return
-		case cur == nil || !cur.PerSeat:
-			apiError(w, http.StatusBadRequest, "BadRequest", "The plan "+s.PlanID+" is not priced per seat")
-			return
-		case q == s.Quantity:
-			apiError(w, http.StatusBadRequest, "BadRequest", "The quantity is already "+strconv.Itoa(q))
-			return
-		case q < cur.MinQuantity || q > cur.MaxQuantity:
-			apiError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("The quantity must be between %d and %d on plan %s; change the plan first", cur.MinQuantity, cur.MaxQuantity, s.PlanID))
-			return
-		}
-		planID, qty = s.PlanID, q
+		planID, qty, bad = m.quantityChangeLocked(s, in.Quantity)
+	}
+	if bad != nil {
+		bad.write(w)
+		return
 	}
 	action := "ChangePlan"
 	if hasQty {
@@ -1169,6 +1174,59 @@ func (m *Marketplace) patch(w http.ResponseWriter, r *http.Request, id string) {
 	op.PlanID, op.Quantity = planID, qty
 	w.Header().Set("Operation-Location", m.operationLocation(s.ID, op.ID))
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// patchRefusal is the answer to a PATCH the subscription's state or the
+// body's shape refuses, or nil.
+func patchRefusal(s *subscription, bodyErr error, hasPlan, hasQty bool) *apiFault {
+	switch {
+	case bodyErr != nil:
+		return badRequest("The request body is not valid JSON")
+	case hasPlan == hasQty:
+		return badRequest("Send exactly one of planId or quantity")
+	case s.pending() != nil:
+		return &apiFault{http.StatusConflict, "Conflict", "Another operation is in progress on this subscription"}
+	case s.Status != StatusSubscribed:
+		return badRequest("The subscription is " + s.Status + ", not Subscribed")
+	case !allowed(s, "Update"):
+		return badRequest("Update is not in allowedCustomerOperations")
+	}
+	return nil
+}
+
+// planChangeLocked checks a change to plan planID and answers the plan and
+// the quantity the subscription would have on it.
+func (m *Marketplace) planChangeLocked(s *subscription, planID string) (string, int, *apiFault) {
+	p, ok := m.plan(s.OfferID, planID)
+	if !ok {
+		return "", 0, badRequest("The plan " + planID + " is not available to this subscription")
+	}
+	if planID == s.PlanID {
+		return "", 0, badRequest("The subscription is already on plan " + planID)
+	}
+	qty, err := quantityOnPlan(p, s.Quantity)
+	if err != nil {
+		return "", 0, badRequest(err.Error())
+	}
+	return planID, qty, nil
+}
+
+// quantityChangeLocked checks a change of quantity on the current plan and
+// answers the plan and the new quantity.
+func (m *Marketplace) quantityChangeLocked(s *subscription, quantity flexNum) (string, int, *apiFault) {
+	cur, _ := m.plan(s.OfferID, s.PlanID)
+	q, ok := quantity.int()
+	switch {
+	case !ok:
+		return "", 0, badRequest("The quantity is not a whole number")
+	case cur == nil || !cur.PerSeat:
+		return "", 0, badRequest("The plan " + s.PlanID + " is not priced per seat")
+	case q == s.Quantity:
+		return "", 0, badRequest("The quantity is already " + strconv.Itoa(q))
+	case q < cur.MinQuantity || q > cur.MaxQuantity:
+		return "", 0, badRequest(fmt.Sprintf("The quantity must be between %d and %d on plan %s; change the plan first", cur.MinQuantity, cur.MaxQuantity, s.PlanID))
+	}
+	return s.PlanID, q, nil
 }
 
 // quantityOnPlan is the quantity a subscription keeps when it moves to p.

@@ -212,34 +212,12 @@ func (m *Marketplace) meterLocked(in usageIn, now time.Time) verdict {
 		v.status, v.target, v.message = status, target, msg
 		return v
 	}
-	switch {
-	case in.ResourceID == "" && in.ResourceURI == "":
-		return bad("BadArgument", "ResourceId", "The resourceId is required.")
-	case in.ResourceID != "" && in.ResourceURI != "":
-		return bad("BadArgument", "ResourceId", "Only one of resourceId and resourceUri may be given.")
-	case !in.Quantity.set || in.Quantity.bad:
-		return bad("BadArgument", "Quantity", "The quantity is required and must be a number.")
-	case in.Dimension == "":
-		return bad("BadArgument", "Dimension", "The dimension is required.")
-	case in.PlanID == "":
-		return bad("BadArgument", "PlanId", "The planId is required.")
-	case !effOK:
-		return bad("BadArgument", "EffectiveStartTime", "The effectiveStartTime is required and must be an ISO 8601 date-time.")
-	case in.Quantity.v <= 0:
-		return bad("InvalidQuantity", "Quantity", "The quantity must be greater than 0.")
-	case eff.Before(now.Add(-24 * time.Hour)):
-		return bad("Expired", "EffectiveStartTime", "The effectiveStartTime is more than 24 hours in the past.")
-	case eff.After(now.Add(5 * time.Minute)):
-		return bad("BadArgument", "EffectiveStartTime", "The effectiveStartTime is in the future.")
+	if f := eventRefusal(in, eff, effOK, now); f != nil {
+		return bad(f.status, f.target, f.message)
 	}
-	s, ok := m.subs[res]
-	switch {
-	case !ok:
-		return bad("ResourceNotFound", "ResourceId", "The resource "+res+" was not found.")
-	case s.Status != StatusSubscribed:
-		return bad("ResourceNotActive", "ResourceId", "The resource is "+s.Status+", not Subscribed.")
-	case in.PlanID != s.PlanID:
-		return bad("BadArgument", "PlanId", "The planId "+in.PlanID+" is not the resource's current plan.")
+	s, f := m.resourceRefusalLocked(in, res)
+	if f != nil {
+		return bad(f.status, f.target, f.message)
 	}
 	p, _ := m.plan(s.OfferID, s.PlanID)
 	found := false
@@ -261,6 +239,51 @@ func (m *Marketplace) meterLocked(in usageIn, now time.Time) verdict {
 	m.usageByKey[key] = e
 	v.status, v.out = "Accepted", eventOut(e, "Accepted")
 	return v
+}
+
+// usageRefusal is why one usage event is not accepted: its status, the
+// field it concerns and the message.
+type usageRefusal struct{ status, target, message string }
+
+// eventRefusal checks the fields of a usage event on their own (§7.1),
+// eff being its effectiveStartTime as parsed; nil when they pass.
+func eventRefusal(in usageIn, eff time.Time, effOK bool, now time.Time) *usageRefusal {
+	switch {
+	case in.ResourceID == "" && in.ResourceURI == "":
+		return &usageRefusal{"BadArgument", "ResourceId", "The resourceId is required."}
+	case in.ResourceID != "" && in.ResourceURI != "":
+		return &usageRefusal{"BadArgument", "ResourceId", "Only one of resourceId and resourceUri may be given."}
+	case !in.Quantity.set || in.Quantity.bad:
+		return &usageRefusal{"BadArgument", "Quantity", "The quantity is required and must be a number."}
+	case in.Dimension == "":
+		return &usageRefusal{"BadArgument", "Dimension", "The dimension is required."}
+	case in.PlanID == "":
+		return &usageRefusal{"BadArgument", "PlanId", "The planId is required."}
+	case !effOK:
+		return &usageRefusal{"BadArgument", "EffectiveStartTime", "The effectiveStartTime is required and must be an ISO 8601 date-time."}
+	case in.Quantity.v <= 0:
+		return &usageRefusal{"InvalidQuantity", "Quantity", "The quantity must be greater than 0."}
+	case eff.Before(now.Add(-24 * time.Hour)):
+		return &usageRefusal{"Expired", "EffectiveStartTime", "The effectiveStartTime is more than 24 hours in the past."}
+	case eff.After(now.Add(5 * time.Minute)):
+		return &usageRefusal{"BadArgument", "EffectiveStartTime", "The effectiveStartTime is in the future."}
+	}
+	return nil
+}
+
+// resourceRefusalLocked finds the subscription a usage event is for and
+// checks that it is Subscribed on the event's plan.
+func (m *Marketplace) resourceRefusalLocked(in usageIn, res string) (*subscription, *usageRefusal) {
+	s, ok := m.subs[res]
+	switch {
+	case !ok:
+		return nil, &usageRefusal{"ResourceNotFound", "ResourceId", "The resource " + res + " was not found."}
+	case s.Status != StatusSubscribed:
+		return nil, &usageRefusal{"ResourceNotActive", "ResourceId", "The resource is " + s.Status + ", not Subscribed."}
+	case in.PlanID != s.PlanID:
+		return nil, &usageRefusal{"BadArgument", "PlanId", "The planId " + in.PlanID + " is not the resource's current plan."}
+	}
+	return s, nil
 }
 
 // usageEvent: POST /usageEvent (§7.1).
@@ -358,47 +381,71 @@ func (m *Marketplace) usageEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	end := dateOf(m.now()).Add(24 * time.Hour)
-	if s := queryFold(r, "usageEndDate"); s != "" {
-		e, ok := parseTime(s)
-		if !ok {
-			writeJSONStatus(w, http.StatusBadRequest, badArgument("usageEndDate", "usageEndDate must be an ISO 8601 date.", "BadArgument"))
-			return
-		}
-		end = e
-		if len(strings.TrimSpace(s)) == len(dateLayout) {
-			end = e.Add(24 * time.Hour) // a bare end date includes that day
-		}
+	end, ok := usageEnd(queryFold(r, "usageEndDate"), dateOf(m.now()).Add(24*time.Hour))
+	if !ok {
+		writeJSONStatus(w, http.StatusBadRequest, badArgument("usageEndDate", "usageEndDate must be an ISO 8601 date.", "BadArgument"))
+		return
 	}
-	offerF, planF, dimF := queryFold(r, "offerId"), queryFold(r, "planId"), queryFold(r, "dimension")
+	f := usageFilter{offer: queryFold(r, "offerId"), plan: queryFold(r, "planId"), dimension: queryFold(r, "dimension")}
 	if rs := queryFold(r, "reconStatus"); rs != "" && !strings.EqualFold(rs, "Accepted") {
 		writeJSONStatus(w, http.StatusOK, []any{})
 		return
 	}
-	type row struct {
-		UsageDate           string `json:"usageDate"`
-		UsageResourceID     string `json:"usageResourceId"`
-		Dimension           string `json:"dimension"`
-		PlanID              string `json:"planId"`
-		PlanName            string `json:"planName"`
-		OfferID             string `json:"offerId"`
-		OfferName           string `json:"offerName"`
-		OfferType           string `json:"offerType"`
-		AzureSubscriptionID string `json:"azureSubscriptionId"`
-		ReconStatus         string `json:"reconStatus"`
-		SubmittedQuantity   float1 `json:"submittedQuantity"`
-		ProcessedQuantity   float1 `json:"processedQuantity"`
-		SubmittedCount      int    `json:"submittedCount"`
-		sortKey             string
-		sum                 float64
+	writeJSONStatus(w, http.StatusOK, m.usageRowsLocked(start, end, f))
+}
+
+// usageEnd is the end of the usageEvents window: usageEndDate when given
+// (a bare date includes that day), else def.
+func usageEnd(s string, def time.Time) (time.Time, bool) {
+	if s == "" {
+		return def, true
 	}
-	rows := map[string]*row{}
+	e, ok := parseTime(s)
+	if !ok {
+		return time.Time{}, false
+	}
+	if len(strings.TrimSpace(s)) == len(dateLayout) {
+		return e.Add(24 * time.Hour), true // a bare end date includes that day
+	}
+	return e, true
+}
+
+// usageFilter is the optional filters of usageEvents ("" lets all through).
+type usageFilter struct{ offer, plan, dimension string }
+
+func (f usageFilter) keeps(s *subscription, e *UsageEvent) bool {
+	return (f.offer == "" || s.OfferID == f.offer) && (f.plan == "" || e.PlanID == f.plan) && (f.dimension == "" || e.Dimension == f.dimension)
+}
+
+// usageRow is one row of the usageEvents answer.
+type usageRow struct {
+	UsageDate           string `json:"usageDate"`
+	UsageResourceID     string `json:"usageResourceId"`
+	Dimension           string `json:"dimension"`
+	PlanID              string `json:"planId"`
+	PlanName            string `json:"planName"`
+	OfferID             string `json:"offerId"`
+	OfferName           string `json:"offerName"`
+	OfferType           string `json:"offerType"`
+	AzureSubscriptionID string `json:"azureSubscriptionId"`
+	ReconStatus         string `json:"reconStatus"`
+	SubmittedQuantity   float1 `json:"submittedQuantity"`
+	ProcessedQuantity   float1 `json:"processedQuantity"`
+	SubmittedCount      int    `json:"submittedCount"`
+	sortKey             string
+	sum                 float64
+}
+
+// usageRowsLocked sums the accepted usage in [start, end) the filter keeps
+// per day, resource, dimension and plan.
+func (m *Marketplace) usageRowsLocked(start, end time.Time, f usageFilter) []*usageRow {
+	rows := map[string]*usageRow{}
 	for _, e := range m.usage {
 		if e.EffectiveStartTime.Before(start) || !e.EffectiveStartTime.Before(end) {
 			continue
 		}
 		s := m.subs[e.ResourceID]
-		if (offerF != "" && s.OfferID != offerF) || (planF != "" && e.PlanID != planF) || (dimF != "" && e.Dimension != dimF) {
+		if !f.keeps(s, e) {
 			continue
 		}
 		day := dateOf(e.EffectiveStartTime)
@@ -407,7 +454,7 @@ func (m *Marketplace) usageEvents(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			p, _ := m.plan(s.OfferID, e.PlanID)
 			of := m.offers[s.OfferID]
-			rw = &row{UsageDate: day.Format("2006-01-02T15:04:05Z"), UsageResourceID: e.ResourceID, Dimension: e.Dimension,
+			rw = &usageRow{UsageDate: day.Format("2006-01-02T15:04:05Z"), UsageResourceID: e.ResourceID, Dimension: e.Dimension,
 				PlanID: e.PlanID, PlanName: p.DisplayName, OfferID: s.OfferID, OfferName: of.Name, OfferType: "SaaS",
 				ReconStatus: "Accepted", sortKey: k}
 			rows[k] = rw
@@ -416,10 +463,10 @@ func (m *Marketplace) usageEvents(w http.ResponseWriter, r *http.Request) {
 		rw.SubmittedQuantity, rw.ProcessedQuantity = float1(rw.sum), float1(rw.sum)
 		rw.SubmittedCount++
 	}
-	out := make([]*row, 0, len(rows))
+	out := make([]*usageRow, 0, len(rows))
 	for _, rw := range rows {
 		out = append(out, rw)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].sortKey < out[j].sortKey })
-	writeJSONStatus(w, http.StatusOK, out)
+	return out
 }
