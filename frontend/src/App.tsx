@@ -2,7 +2,7 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
-import { api, queryKeys, ApiError, setUnauthenticatedHandler, type User } from './shared/api';
+import { api, queryKeys, ApiError, setUnauthenticatedHandler, type Me } from './shared/api';
 import { ErrorBox, Loading } from './shared/components/components';
 import { Login } from './features/auth/Login';
 import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
@@ -90,7 +90,7 @@ export function App() {
   return <Shell user={user} onSignOut={signOut} />;
 }
 
-function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
   const [dark, toggle] = useTheme();
   const seller = user.role !== 'customer_admin';
   return (
@@ -144,7 +144,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
 }
 
 /** An admin requires two-factor authentication: set it up before anything else. */
-function RequireTwoFactor({ user }: { user: User }) {
+function RequireTwoFactor({ user }: { user: Me }) {
   return (
     <Dialog isOpen title="Set up two-factor authentication" isCloseButtonShown={false} style={{ width: 680 }}>
       <DialogBody>

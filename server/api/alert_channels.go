@@ -79,7 +79,7 @@ func (s *Server) checkChannel(kind, target string, types []string) (string, erro
 
 // alertChannelInput is a new alert channel.
 type alertChannelInput struct {
-	Kind       string   `json:"kind"`
+	Kind       string   `json:"kind" enum:"email,slack,teams"`
 	Name       string   `json:"name"`
 	Target     string   `json:"target"`
 	AlertTypes []string `json:"alert_types"`

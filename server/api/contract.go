@@ -30,9 +30,11 @@ import (
 // omitempty, and nothing else; a pointer may be null; a slice is an array
 // (never null: answer an empty slice); time.Time is a date-time string;
 // a map is an object of its values; an interface or json.RawMessage is any
-// JSON value. A named struct becomes a component schema named after its Go
-// type, without a trailing "View" and with a capital first letter
-// (subscriptionView → Subscription); two types of one name are an error.
+// JSON value; a string field tagged `enum:"a,b"` takes only those values; a
+// pointer tagged omitempty is left out rather than null. A named struct
+// becomes a component schema named after its Go type, without a trailing
+// "View" and with a capital first letter (subscriptionView → Subscription);
+// two types of one name are an error.
 
 // PortalOpenAPI returns the portal API's document as indented JSON.
 func PortalOpenAPI() ([]byte, error) {
@@ -412,8 +414,21 @@ func (g *schemaGen) object(t reflect.Type) (map[string]any, error) {
 		if strings.Contains(","+opts+",", ",string,") {
 			sch = map[string]any{"type": "string"}
 		}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			// The values a string field takes: `enum:"a,b,c"`.
+			vals := []any{}
+			for _, v := range strings.Split(enum, ",") {
+				vals = append(vals, v)
+			}
+			sch["enum"] = vals
+		}
+		omitted := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
+		if omitted && f.Type.Kind() == reflect.Pointer {
+			// A nil pointer tagged omitempty is left out, never null.
+			sch = notNull(sch)
+		}
 		props[name] = sch
-		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
+		if !omitted {
 			required = append(required, name)
 		}
 	}
@@ -423,4 +438,18 @@ func (g *schemaGen) object(t reflect.Type) (map[string]any, error) {
 		out["required"] = required
 	}
 	return out, nil
+}
+
+// notNull is a pointer's schema without "may be null".
+func notNull(sch map[string]any) map[string]any {
+	if all, ok := sch["allOf"].([]any); ok && len(all) == 1 {
+		return all[0].(map[string]any)
+	}
+	out := map[string]any{}
+	for k, v := range sch {
+		if k != "nullable" {
+			out[k] = v
+		}
+	}
+	return out
 }

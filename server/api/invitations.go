@@ -50,7 +50,7 @@ type staffInviteView struct {
 	ID        uint       `json:"id"`
 	Email     string     `json:"email"`
 	Name      string     `json:"name"`
-	Role      string     `json:"role"`
+	Role      string     `json:"role" enum:"admin,operator,viewer"`
 	CreatedBy string     `json:"created_by"`
 	ExpiresAt time.Time  `json:"expires_at"`
 	UsedAt    *time.Time `json:"used_at"`

@@ -20,7 +20,7 @@ import (
 
 type offerView struct {
 	ID            uint       `json:"id"`
-	Marketplace   string     `json:"marketplace"`
+	Marketplace   string     `json:"marketplace" enum:"aws,azure"`
 	Name          string     `json:"name"`
 	MarketplaceID string     `json:"marketplace_id"`
 	IdentityModel string     `json:"identity_model"`
@@ -29,12 +29,12 @@ type offerView struct {
 }
 
 type planView struct {
-	ID               uint            `json:"id"`
-	PlanID           string          `json:"plan_id"`
-	Name             string          `json:"name"`
-	SeatBased        bool            `json:"seat_based"`
-	Dimensions       json.RawMessage `json:"dimensions"`
-	ActivationPolicy string          `json:"activation_policy"`
+	ID               uint              `json:"id"`
+	PlanID           string            `json:"plan_id"`
+	Name             string            `json:"name"`
+	SeatBased        bool              `json:"seat_based"`
+	Dimensions       []store.Dimension `json:"dimensions"`
+	ActivationPolicy string            `json:"activation_policy"`
 	// What a Microsoft customer may not change on their own; 0: no limit.
 	RejectPlanChange     bool `json:"reject_plan_change"`
 	RejectQuantityChange bool `json:"reject_quantity_change"`
@@ -43,16 +43,16 @@ type planView struct {
 	// Seats (per-user plans).
 	AllowOverAssignment bool   `json:"allow_over_assignment"`
 	AutoAssignSeats     bool   `json:"auto_assign_seats"`
-	OverQuantityPolicy  string `json:"over_quantity_policy"`
+	OverQuantityPolicy  string `json:"over_quantity_policy" enum:"keep_all,newest_unlicensed"`
 	// NeedsReview: learned from the marketplace (a purchase of a plan not in
 	// the catalog); saving the plan marks it reviewed.
 	NeedsReview bool `json:"needs_review"`
 }
 
 func viewPlan(p *store.Plan) planView {
-	dims := json.RawMessage(p.Dimensions)
-	if !json.Valid(dims) {
-		dims = json.RawMessage("[]")
+	dims := p.DimensionList()
+	if dims == nil {
+		dims = []store.Dimension{}
 	}
 	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
 		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,

@@ -24,7 +24,7 @@ type userView struct {
 	ID                 uint       `json:"id"`
 	Email              string     `json:"email"`
 	Name               string     `json:"name"`
-	Role               string     `json:"role"`
+	Role               string     `json:"role" enum:"admin,operator,viewer,customer_admin"`
 	CustomerID         *uint      `json:"customer_id"`
 	MustChangePassword bool       `json:"must_change_password"`
 	Disabled           bool       `json:"disabled"`
@@ -77,7 +77,7 @@ func (s *Server) listUsers(c *gin.Context) (list[userRowView], error) {
 type staffInput struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
-	Role  string `json:"role"`
+	Role  string `json:"role" enum:"admin,operator,viewer,customer_admin"`
 }
 
 // checked is the input with the e-mail folded and the name trimmed, or an

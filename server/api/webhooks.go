@@ -245,7 +245,7 @@ type deliveryView struct {
 	EventID         string              `json:"event_id"`
 	EventType       string              `json:"event_type"`
 	SubscriptionID  *uint               `json:"subscription_id"`
-	Status          string              `json:"status"`
+	Status          string              `json:"status" enum:"pending,succeeded,failed"`
 	Attempts        int                 `json:"attempts"`
 	NextAttemptAt   time.Time           `json:"next_attempt_at"`
 	LastAttemptAt   *time.Time          `json:"last_attempt_at"`

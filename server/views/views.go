@@ -35,7 +35,7 @@ type PlanRef struct {
 // Subscription is a subscription's current state.
 type Subscription struct {
 	ID                    uint         `json:"id"`
-	Marketplace           string       `json:"marketplace"`
+	Marketplace           string       `json:"marketplace" enum:"aws,azure"`
 	State                 string       `json:"state"`
 	Name                  string       `json:"name"`
 	Customer              *CustomerRef `json:"customer"`

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { User } from '../../shared/api';
+import type { Me } from '../../shared/api';
 import { SecurityCard, TwoFactorCard } from './TwoFactor';
 import { json, mockFetch, refusal } from '../../shared/test/testutil';
 
@@ -10,7 +10,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const user: User = { id: 1, email: 'op@seller.com', name: 'Op', role: 'operator', customer_id: null, must_change_password: false };
+const user: Me = {
+  id: 1, email: 'op@seller.com', name: 'Op', role: 'operator', customer_id: null, must_change_password: false,
+  created_at: '2026-01-01T00:00:00Z', disabled: false, last_login_at: null, must_enable_two_factor: false, recovery_codes_left: 0, sso: false, two_factor_enabled: false,
+};
 
 function renderWith(el: React.ReactNode) {
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });

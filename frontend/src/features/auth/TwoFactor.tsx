@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Card, Classes, Code, FormGroup, H5, InputGroup, Switch, Tag } from '@blueprintjs/core';
-import { api, queryKeys, type User, type TwoFactorSetup } from '../../shared/api';
+import { api, queryKeys, type Me, type TwoFactorSetup } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { CopyButton } from '../../shared/components/common';
 
@@ -20,7 +20,7 @@ function RecoveryCodes({ codes }: { codes: string[] }) {
   );
 }
 
-export function TwoFactorCard({ user }: { user: User }) {
+export function TwoFactorCard({ user }: { user: Me }) {
   const qc = useQueryClient();
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');

@@ -9,7 +9,7 @@ const plan = (over: Partial<PlanFull> = {}): PlanFull => ({
   plan_id: 'gold',
   name: 'Gold',
   seat_based: false,
-  dimensions: [{ key: 'api_calls', name: 'API calls', unit: '1000 calls' }],
+  dimensions: [{ key: 'api_calls', name: 'API calls', unit: '1000 calls', metered: false }],
   activation_policy: 'buyer_confirms',
   reject_plan_change: false,
   reject_quantity_change: false,

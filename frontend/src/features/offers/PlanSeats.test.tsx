@@ -11,13 +11,14 @@ function json(status: number, body: unknown) {
 
 const plan = (over: Partial<Plan> = {}): Plan => ({
   id: 7, plan_id: 'per-user', name: 'Per user', seat_based: true, dimensions: [], activation_policy: 'manual_approval',
-  allow_over_assignment: false, auto_assign_seats: false, over_quantity_policy: 'keep_all', ...over,
+  allow_over_assignment: false, auto_assign_seats: false, over_quantity_policy: 'keep_all',
+  reject_plan_change: false, reject_quantity_change: false, min_quantity: 0, max_quantity: 0, needs_review: false, ...over,
 });
 
 const offers = (p: Plan): { items: Offer[] } => ({
   items: [
     {
-      id: 1, marketplace: 'azure', name: 'Acme Teams App', marketplace_id: 'acme-teams-app', identity_model: '',
+      id: 1, marketplace: 'azure', name: 'Acme Teams App', marketplace_id: 'acme-teams-app', identity_model: '', contract: false,
       plans: [p, plan({ id: 8, plan_id: 'flat', name: 'Flat', seat_based: false })],
     },
   ],

@@ -19,7 +19,7 @@ const summary = (over: Partial<SeatSummary> = {}): SeatSummary => ({
 
 let nextId = 1;
 const seat = (email: string, over = false): Seat => ({
-  id: nextId++, email, entra_object_id: '', name: '', source: 'manual', assigned_by: 'it@contoso.com',
+  id: nextId++, subscription_id: 1, email, entra_object_id: '', name: '', source: 'manual', assigned_by: 'it@contoso.com',
   assigned_at: '2026-11-27T01:00:00Z', over, last_checked_at: null,
 });
 

@@ -30,8 +30,8 @@ afterEach(() => {
 
 describe('Settings', () => {
   it('an error newer than the last success is failing; no calls yet is said', () => {
-    expect(connectionState(true, system.aws.connection).text).toBe('failing');
-    expect(connectionState(true, { ...system.aws.connection!, last_error_at: '2026-11-27T00:00:00Z' }).text).toBe('working');
+    expect(connectionState(true, system.aws!.connection).text).toBe('failing');
+    expect(connectionState(true, { ...system.aws!.connection!, last_error_at: '2026-11-27T00:00:00Z' }).text).toBe('working');
     expect(connectionState(true, undefined).text).toBe('no call yet');
     expect(connectionState(false, undefined).text).toBe('not configured');
   });

@@ -69,7 +69,7 @@ export function SettingsPage() {
           </>
         )}
       </dl>
-      {!seller ? null : (
+      {!seller || !s.aws || !ms ? null : (
         <>
           {s.sandbox && (
             <Callout intent="primary" icon="lab-test" title="Sandbox" style={{ maxWidth: 1200, marginTop: 12 }} data-testid="sandbox-controls">

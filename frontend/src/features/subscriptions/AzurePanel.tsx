@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { FormGroup, HTMLSelect, NumericInput, Tag } from '@blueprintjs/core';
-import { api, queryKeys, type Subscription, type AzureOperation, type SeatSummary } from '../../shared/api';
+import { api, queryKeys, type Subscription, type AzureOperation, type SeatCounts } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
@@ -149,7 +149,7 @@ export function ChangePlanDialog({ s, onStarted, onClose }: { s: Subscription; o
   );
 }
 
-export function ChangeSeatsDialog(props: { s: Subscription; seats: SeatSummary | null; onStarted: Started; onClose: () => void }) {
+export function ChangeSeatsDialog(props: { s: Subscription; seats: SeatCounts | null; onStarted: Started; onClose: () => void }) {
   const { s, seats, onStarted, onClose } = props;
   const plans = useQuery(azurePlansQuery(s.id));
   const current = plans.data?.plans.find((p) => p.plan_id === s.plan?.plan_id);

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, ProgressBar } from '@blueprintjs/core';
-import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatSummary } from '../../shared/api';
+import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatCounts } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, UnsubscribeDialog } from './AzurePanel';
@@ -28,7 +28,7 @@ type Dialog = null | 'activate' | 'plan' | 'seats' | 'unsubscribe' | 'replay';
  * and their outcome. AWS gives sellers no API for changes: the toolbar says
  * so and links to the AWS Marketplace Management Portal.
  */
-export function SubActions(props: { s: Subscription; operations: AzureOperation[]; seats: SeatSummary | null }) {
+export function SubActions(props: { s: Subscription; operations: AzureOperation[]; seats: SeatCounts | null }) {
   const { s, operations, seats } = props;
   const role = useRole();
   const qc = useQueryClient();

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, H4, H5, Tab, Tabs, Tag } from '@blueprintjs/core';
-import { api, queryKeys, type AWSMeteringIdentity, type Entitlement, type Agreement, type FreeTrial, type SeatSummary, type SubscriptionDetail } from '../../shared/api';
+import { api, queryKeys, type AWSMeteringIdentity, type Entitlement, type Agreement, type FreeTrial, type SeatCounts, type SubscriptionDetail } from '../../shared/api';
 import { AzureOperationsTable } from './AzurePanel';
 import { SubscriptionMetering } from '../metering/Metering';
 import { SeatsTab, seatsQuery } from '../seats/Seats';
@@ -138,7 +138,7 @@ export function SubscriptionPage() {
 function Overview(props: {
   d: SubscriptionDetail;
   merged: ReturnType<typeof mergeTimeline>;
-  seats: SeatSummary | null;
+  seats: SeatCounts | null;
   seller: boolean;
   onTab: (t: string) => void;
 }) {

@@ -14,8 +14,8 @@ const data: CustomerAdmins = {
   customer: { id: 3, name: 'Contoso', azure_tenant_id: 'tid', aws_account_id: '' },
   admins: [{ id: 5, email: 'megan@contoso.com', name: 'Megan', entra: true, password: false, last_login_at: null, disabled: false }],
   invites: [
-    { id: 7, email: 'open@contoso.com', created_by: 'megan@contoso.com', created_at: '2026-01-01T00:00:00Z', expires_at: future, used_at: null, revoked_at: null },
-    { id: 8, email: 'used@contoso.com', created_by: 'megan@contoso.com', created_at: '2026-01-01T00:00:00Z', expires_at: future, used_at: '2026-01-02T00:00:00Z', revoked_at: null },
+    { id: 7, customer_id: 3, email: 'open@contoso.com', created_by: 'megan@contoso.com', created_at: '2026-01-01T00:00:00Z', expires_at: future, used_at: null, revoked_at: null },
+    { id: 8, customer_id: 3, email: 'used@contoso.com', created_by: 'megan@contoso.com', created_at: '2026-01-01T00:00:00Z', expires_at: future, used_at: '2026-01-02T00:00:00Z', revoked_at: null },
   ],
 };
 

@@ -14,6 +14,8 @@ const user = (over: Partial<User>): User => ({
   disabled: false,
   last_login_at: null,
   created_at: '2026-11-01T00:00:00Z',
+  sso: false,
+  two_factor_enabled: false,
   ...over,
 });
 

@@ -9,11 +9,9 @@ import type {
   AlertChannelList,
   AlertItem,
   ApiKey,
-  AuditEntry,
   AuthOptions,
   AvailablePlan,
   AzureOperation,
-  Customer,
   CustomerAdmins,
   CustomerDetail,
   Dashboard,
@@ -22,7 +20,10 @@ import type {
   MeteringHealth,
   MeteringRecord,
   OfferFull,
-  Page,
+  SubscriptionList,
+  CustomerList,
+  InboxList,
+  AuditPage,
   Plan,
   PlanFull,
   PlanSeatPolicies,
@@ -45,6 +46,7 @@ import type {
   WebhookEndpoint,
   WebhookList,
 } from './types';
+import type { AnswerOf } from './types';
 
 type Params = Record<string, string | number | undefined | null>;
 const post = <T>(path: string, body?: unknown) => request<T>(path, { method: 'POST', body });
@@ -54,7 +56,7 @@ const del = <T = undefined>(path: string) => request<T>(path, { method: 'DELETE'
 // ---- sign-in, the signed-in user, two-factor ----
 
 export const auth = {
-  me: () => request<{ user: User }>('/api/auth/me'),
+  me: () => request<AnswerOf<'/api/auth/me', 'get'>>('/api/auth/me'),
   options: () => request<AuthOptions>('/api/auth/options'),
   login: (email: string, password: string) => post<LoginAnswer>('/api/auth/login', { email, password }),
   /** The second step: a code of the authenticator app, or a recovery code. */
@@ -75,7 +77,7 @@ export const security = {
 // ---- subscriptions ----
 
 export const subscriptions = {
-  list: (params: Params) => request<Page<Subscription>>('/api/subscriptions' + query(params)),
+  list: (params: Params) => request<SubscriptionList>('/api/subscriptions' + query(params)),
   /** The CSV download of a filtered, sorted list. */
   csvUrl: (params: Params) => '/api/subscriptions' + query({ ...params, format: 'csv' }),
   get: (id: number | string) => request<SubscriptionDetail>('/api/subscriptions/' + id),
@@ -118,7 +120,7 @@ export const system = {
 // ---- customers and their admins ----
 
 export const customers = {
-  list: (params: Params) => request<Page<Customer>>('/api/customers' + query(params)),
+  list: (params: Params) => request<CustomerList>('/api/customers' + query(params)),
   get: (id: number | string) => request<{ customer: CustomerDetail }>(`/api/customers/${id}`),
 };
 
@@ -154,7 +156,7 @@ export const metering = {
 // ---- inbound marketplace messages (the inbox) ----
 
 export const inbox = {
-  list: (params: Params) => request<Page<InboxMessage>>('/api/inbox' + query(params)),
+  list: (params: Params) => request<InboxList>('/api/inbox' + query(params)),
   get: (id: number | string) => request<{ message: InboxMessage }>('/api/inbox/' + id),
   replay: (id: number | string) => post<{ message: InboxMessage }>(`/api/inbox/${id}/replay`),
 };
@@ -181,7 +183,7 @@ export const apiKeys = {
 };
 
 export const audit = {
-  list: (params: Params) => request<Page<AuditEntry>>('/api/audit' + query(params)),
+  list: (params: Params) => request<AuditPage>('/api/audit' + query(params)),
   csvUrl: (params: Params) => '/api/audit' + query({ ...params, format: 'csv' }),
 };
 

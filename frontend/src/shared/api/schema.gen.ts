@@ -107,6 +107,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** format=csv answers the matching entries as a CSV file (text/csv) */
         get: operations["getAudit"];
         put?: never;
         post?: never;
@@ -475,6 +476,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** format=csv answers the whole selection as a CSV file (text/csv) instead. */
         get: operations["getMeteringRecords"];
         put?: never;
         post?: never;
@@ -619,6 +621,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** format=csv answers the whole filtered set as a CSV file (text/csv) instead. */
         get: operations["getSubscriptions"];
         put?: never;
         post?: never;
@@ -765,6 +768,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** The body is the CSV file itself (text/csv); mode=add|replace, apply=true to apply, else a preview. */
         post: operations["postSubscriptionsIdSeatsImport"];
         delete?: never;
         options?: never;
@@ -1016,12 +1020,421 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Admin: {
+            disabled: boolean;
+            email: string;
+            entra: boolean;
+            id: number;
+            /** Format: date-time */
+            last_login_at: string | null;
+            name: string;
+            password: boolean;
+        };
+        Agreement: {
+            agreement_id: string;
+            auto_renewal: boolean | null;
+            days_before_end: number | null;
+            /** Format: date-time */
+            ended_at: string | null;
+            /** Format: date-time */
+            ends_at: string | null;
+            free_trial_days: number | null;
+            /** Format: date-time */
+            free_trial_ends_at: string | null;
+            intent: string;
+            offer_id: string;
+            previous_agreement_id?: string;
+            /** Format: date-time */
+            starts_at: string | null;
+            status: string;
+            terms_status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        Alert: {
+            count: number;
+            detail: string;
+            /** Format: date-time */
+            first_at: string;
+            id: number;
+            key: string;
+            /** Format: date-time */
+            last_at: string;
+            link: string;
+            title: string;
+            type: string;
+        };
+        AlertChannelAnswer: {
+            channel: components["schemas"]["Channel"];
+        };
+        AlertChannelChanges: {
+            alert_types: string[] | null;
+            enabled: boolean | null;
+            name: string | null;
+            target: string | null;
+        };
+        AlertChannelInput: {
+            alert_types: string[];
+            /** @enum {string} */
+            kind: "email" | "slack" | "teams";
+            name: string;
+            target: string;
+        };
+        AlertChannelList: {
+            alert_types: components["schemas"]["AlertType"][];
+            email_configured: boolean;
+            items: components["schemas"]["Channel"][];
+        };
+        AlertChannelTested: {
+            sent: boolean;
+        };
+        AlertList: {
+            items: components["schemas"]["Alert"][];
+        };
+        AlertType: {
+            description: string;
+            type: string;
+        };
+        ApiKey: {
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            /** Format: date-time */
+            last_used_at: string | null;
+            name: string;
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            scopes: string[];
+        };
+        ApiKeyCreated: {
+            api_key: components["schemas"]["ApiKey"];
+            key: string;
+        };
+        ApiKeyInput: {
+            name: string;
+            scopes: string[];
+        };
+        ApiKeyList: {
+            items: components["schemas"]["ApiKey"][];
+            scopes: string[];
+        };
+        Audit: {
+            action: string;
+            actor: string;
+            after: string;
+            /** Format: date-time */
+            at: string;
+            before: string;
+            id: number;
+            ip: string;
+            request_id: string;
+            target_id: string;
+            target_type: string;
+        };
+        AuditPage: {
+            items: components["schemas"]["Audit"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        AuthOptions: {
+            microsoft: boolean;
+            sso: components["schemas"]["SsoOption"] | null;
+        };
+        AzureChangeInput: {
+            action: string;
+            plan_id: string;
+            quantity: number;
+        };
+        AzurePlan: {
+            max_quantity: number;
+            min_quantity: number;
+            name: string;
+            per_seat: boolean;
+            plan_id: string;
+            private: boolean;
+        };
+        AzurePlansAnswer: {
+            plans: components["schemas"]["AzurePlan"][];
+        };
+        Channel: {
+            alert_types: string[];
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            id: number;
+            kind: string;
+            last_error: string;
+            /** Format: date-time */
+            last_sent_at: string | null;
+            name: string;
+            target: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CurrentPasswordInput: {
+            current_password: string;
+        };
+        Customer: {
+            active_subscriptions: number;
+            admins: number;
+            aws_account_id: string;
+            azure_tenant_id: string;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            id: number;
+            name: string;
+            subscriptions: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CustomerAdminInvite: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            customer_id: number;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: number;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** Format: date-time */
+            used_at: string | null;
+        };
+        CustomerAdminInviteAnswer: {
+            invite: components["schemas"]["CustomerAdminInvite"];
+        };
+        CustomerAdminInviteCreated: {
+            invite: components["schemas"]["CustomerAdminInvite"];
+            url: string;
+        };
+        CustomerAdminInviteInput: {
+            customer_id: number;
+            email: string;
+        };
+        CustomerAdminsAnswer: {
+            admins: components["schemas"]["Admin"][];
+            customer: components["schemas"]["CustomerAdminsOrganisation"];
+            invites: components["schemas"]["CustomerAdminInvite"][];
+        };
+        CustomerAdminsOrganisation: {
+            aws_account_id: string;
+            azure_tenant_id: string;
+            id: number;
+            name: string;
+        };
+        CustomerAnswer: {
+            customer: components["schemas"]["Customer"];
+        };
+        CustomerList: {
+            items: components["schemas"]["CustomerRow"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        CustomerRef: {
+            id: number;
+            name: string;
+        };
+        CustomerRow: {
+            aws_account_id: string;
+            azure_tenant_id: string;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            id: number;
+            name: string;
+            subscriptions: number;
+        };
+        Dashboard: {
+            by_state: components["schemas"]["StateCount"][];
+            created_per_day: components["schemas"]["DayCount"][];
+            customers: number;
+            ended_per_day: components["schemas"]["DayCount"][];
+            inbox_failed?: number;
+            metering?: components["schemas"]["MeteringHealth"];
+            recent_events: components["schemas"]["RecentEvent"][];
+            seats: components["schemas"]["DashboardSeats"];
+            total: number;
+        };
+        DashboardSeats: {
+            assigned: number;
+            sold: number;
+        };
+        DayCount: {
+            count: number;
+            day: string;
+        };
+        Delivery: {
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at: string | null;
+            error: string;
+            event_id: string;
+            event_type: string;
+            id: number;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /** Format: date-time */
+            next_attempt_at: string;
+            request: components["schemas"]["DeliveryRequest"];
+            response_excerpt: string;
+            response_status: number;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            subscription_id: number | null;
+        };
+        DeliveryAnswer: {
+            delivery: components["schemas"]["Delivery"];
+        };
+        DeliveryPage: {
+            items: components["schemas"]["Delivery"][];
+            total: number;
+        };
+        DeliveryRequest: {
+            body: unknown;
+            headers: {
+                [key: string]: string;
+            };
+        };
+        Dimension: {
+            key: string;
+            metered: boolean;
+            name: string;
+            unit: string;
+        };
+        Endpoint: {
+            consecutive_failures: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            description: string;
+            /** Format: date-time */
+            disabled_at: string | null;
+            disabled_reason: string;
+            enabled: boolean;
+            event_types: string[];
+            failed: number;
+            /** Format: date-time */
+            failing_since: string | null;
+            id: number;
+            /** Format: date-time */
+            last_success_at: string | null;
+            pending: number;
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
+        };
+        EndpointAnswer: {
+            endpoint: components["schemas"]["Endpoint"];
+        };
+        EndpointChanges: {
+            description: string | null;
+            enabled: boolean | null;
+            event_types: string[] | null;
+            url: string | null;
+        };
+        EndpointDetail: {
+            endpoint: components["schemas"]["Endpoint"];
+            event_types: components["schemas"]["EventType"][];
+        };
+        EndpointInput: {
+            description: string;
+            event_types: string[];
+            url: string;
+        };
+        EndpointList: {
+            event_types: components["schemas"]["EventType"][];
+            items: components["schemas"]["Endpoint"][];
+        };
+        EndpointSecretAnswer: {
+            endpoint: components["schemas"]["Endpoint"];
+            secret: string;
+        };
+        Entitlement: {
+            dimension: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            kind: string;
+            /** Format: date-time */
+            updated_at: string;
+            value: string;
+        };
         Error: {
             error: {
                 code: string;
                 message: string;
                 request_id: string;
             };
+        };
+        EventType: {
+            description: string;
+            type: string;
+        };
+        FreeTrial: {
+            agreement_id?: string;
+            days: number | null;
+            /** Format: date-time */
+            ends_at: string | null;
+            note?: string;
+            status: string;
+        };
+        InboxAnswer: {
+            message: components["schemas"]["InboxMessage"];
+        };
+        InboxList: {
+            items: components["schemas"]["InboxMessage"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        InboxMessage: {
+            action: string;
+            attempts: number;
+            body?: string;
+            content_type?: string;
+            dedup_key: string;
+            error: string;
+            headers?: string;
+            id: number;
+            marketplace: string;
+            /** Format: date-time */
+            processed_at: string | null;
+            /** Format: date-time */
+            received_at: string;
+            source: string;
+            status: string;
+            subscription_id: number | null;
+        };
+        LoginAnswer: {
+            two_factor_required?: boolean;
+            user?: components["schemas"]["Me"];
+        };
+        LoginInput: {
+            email: string;
+            password: string;
+        };
+        ManualUsageAnswer: {
+            result: components["schemas"]["UsageResult"];
+        };
+        ManualUsageInput: {
+            dimension: string;
+            quantity: number;
+            subscription_id: number;
+            timestamp: string;
+        };
+        MarketplaceConnection: {
+            last_call: string;
+            last_error: string;
+            /** Format: date-time */
+            last_error_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
         };
         Me: {
             /** Format: date-time */
@@ -1036,40 +1449,503 @@ export interface components {
             must_enable_two_factor: boolean;
             name: string;
             recovery_codes_left: number;
-            role: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "customer_admin";
             sso: boolean;
             two_factor_enabled: boolean;
         };
         MeAnswer: {
             user: components["schemas"]["Me"];
         };
+        MeteringHealth: {
+            accepted: number;
+            expired: number;
+            expiring: number;
+            failed: number;
+            pending: number;
+            unsealed_usage_hours: number;
+        };
+        MeteringHealthAnswer: {
+            health: components["schemas"]["MeteringHealth"];
+        };
+        MeteringIdentity: {
+            customer_aws_account_id: string;
+            customer_identifier: string;
+            license_arn: string;
+            missing: string;
+            model: string;
+            product_code: string;
+            source: string;
+        };
+        MeteringRecord: {
+            attempts: number;
+            dimension: string;
+            expiring: boolean;
+            /** Format: date-time */
+            hour: string;
+            id: number;
+            marketplace: string;
+            marketplace_record_id?: string;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            quantity: number;
+            reason?: string;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** Format: date-time */
+            settled_at: string | null;
+            status: string;
+            subscription_id: number;
+        };
+        MeteringRecordIDs: {
+            ids: number[];
+        };
+        MeteringRecordList: {
+            items: components["schemas"]["MeteringRecord"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        MeteringRecordsRetried: {
+            retried: number;
+        };
+        MoreSeats: {
+            label?: string;
+            text: string;
+            url?: string;
+        };
         Offer: {
             contract: boolean;
             id: number;
             identity_model: string;
-            marketplace: string;
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
             marketplace_id: string;
             name: string;
             plans: components["schemas"]["Plan"][];
         };
+        OfferAnswer: {
+            offer: components["schemas"]["Offer"];
+        };
+        OfferInput: {
+            contract: boolean | null;
+            identity_model: string | null;
+            marketplace: string | null;
+            marketplace_id: string | null;
+            name: string | null;
+        };
         OfferList: {
             items: components["schemas"]["Offer"][];
+        };
+        OfferRef: {
+            id: number;
+            marketplace_id: string;
+            name: string;
+        };
+        Operation: {
+            action: string;
+            /** Format: date-time */
+            created_at: string;
+            error_message?: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            operation_id: string;
+            plan_id?: string;
+            quantity?: number;
+            requested_by?: string;
+            source: string;
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        OperationAnswer: {
+            operation: components["schemas"]["Operation"];
+        };
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
         };
         Plan: {
             activation_policy: string;
             allow_over_assignment: boolean;
             auto_assign_seats: boolean;
-            dimensions: unknown;
+            dimensions: components["schemas"]["Dimension"][];
             id: number;
             max_quantity: number;
             min_quantity: number;
             name: string;
             needs_review: boolean;
-            over_quantity_policy: string;
+            /** @enum {string} */
+            over_quantity_policy: "keep_all" | "newest_unlicensed";
             plan_id: string;
             reject_plan_change: boolean;
             reject_quantity_change: boolean;
             seat_based: boolean;
+        };
+        PlanAnswer: {
+            plan: components["schemas"]["Plan"];
+        };
+        PlanInput: {
+            activation_policy: string | null;
+            allow_over_assignment: boolean | null;
+            auto_assign_seats: boolean | null;
+            dimensions: components["schemas"]["Dimension"][] | null;
+            max_quantity: number | null;
+            min_quantity: number | null;
+            name: string | null;
+            over_quantity_policy: string | null;
+            plan_id: string | null;
+            reject_plan_change: boolean | null;
+            reject_quantity_change: boolean | null;
+            seat_based: boolean | null;
+        };
+        PlanRef: {
+            id: number;
+            name: string;
+            plan_id: string;
+        };
+        PlanSeatsInput: {
+            allow_over_assignment: boolean | null;
+            auto_assign_seats: boolean | null;
+            over_quantity_policy: string | null;
+            seat_based: boolean | null;
+        };
+        RecentEvent: {
+            /** Format: date-time */
+            at: string;
+            id: number;
+            kind: string;
+            subscription_id: number;
+            summary: string;
+            to_state: string;
+        };
+        ReconcileAnswer: {
+            report: components["schemas"]["ReconcileReport"];
+        };
+        ReconcileReport: {
+            failed: number;
+            /** Format: date-time */
+            finished_at: string;
+            repaired: number;
+            seen: number;
+            /** Format: date-time */
+            started_at: string;
+        };
+        RecoveryCodes: {
+            recovery_codes: string[];
+        };
+        Seat: {
+            /** Format: date-time */
+            assigned_at: string;
+            assigned_by: string;
+            email: string;
+            entra_object_id: string;
+            id: number;
+            /** Format: date-time */
+            last_checked_at: string | null;
+            name: string;
+            over: boolean;
+            source: string;
+            subscription_id: number;
+        };
+        SeatAssigned: {
+            seat: components["schemas"]["Seat"];
+            summary: components["schemas"]["SeatSummary"];
+        };
+        SeatAssignment: {
+            name: string;
+            user: string;
+        };
+        SeatCounts: {
+            allow_over_assignment: boolean;
+            assigned: number;
+            auto_assign: boolean;
+            bought: number;
+            free: number;
+            over: number;
+            over_quantity_policy: string;
+            seat_based: boolean;
+            state: string;
+            usable: boolean;
+        };
+        SeatIDs: {
+            ids: number[];
+        };
+        SeatImport: {
+            add: components["schemas"]["SeatImportLine"][];
+            applied: boolean;
+            keep: components["schemas"]["SeatImportLine"][];
+            mode: string;
+            refused: components["schemas"]["SeatImportRefusal"][];
+            release: components["schemas"]["SeatImportRelease"][];
+            summary: components["schemas"]["SeatSummary"];
+        };
+        SeatImportLine: {
+            line: number;
+            name?: string;
+            user: string;
+        };
+        SeatImportRefusal: {
+            line: number;
+            reason: string;
+            value: string;
+        };
+        SeatImportRelease: {
+            id: number;
+            user: string;
+        };
+        SeatList: {
+            items: components["schemas"]["Seat"][];
+            summary: components["schemas"]["SeatSummary"];
+            total: number;
+        };
+        SeatsReleased: {
+            released: number;
+            summary: components["schemas"]["SeatSummary"];
+        };
+        SeatSummary: {
+            allow_over_assignment: boolean;
+            assigned: number;
+            auto_assign: boolean;
+            bought: number;
+            can_manage: boolean;
+            free: number;
+            more_seats: components["schemas"]["MoreSeats"];
+            over: number;
+            over_quantity_policy: string;
+            seat_based: boolean;
+            state: string;
+            usable: boolean;
+        };
+        SecondFactorInput: {
+            code: string;
+            recovery_code: string;
+        };
+        SecuritySettings: {
+            require_two_factor: boolean;
+            sso: components["schemas"]["SsoOption"] | null;
+        };
+        SecuritySettingsInput: {
+            require_two_factor: boolean | null;
+        };
+        SsoOption: {
+            name: string;
+            url: string;
+        };
+        StaffInput: {
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "customer_admin";
+        };
+        StaffInvite: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: number;
+            name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer";
+            /** Format: date-time */
+            used_at: string | null;
+        };
+        StaffInviteAnswer: {
+            invite: components["schemas"]["StaffInvite"];
+        };
+        StaffInviteCreated: {
+            invite: components["schemas"]["StaffInvite"];
+            url: string;
+        };
+        StaffInviteList: {
+            items: components["schemas"]["StaffInvite"][];
+        };
+        StateCount: {
+            count: number;
+            marketplace: string;
+            state: string;
+        };
+        Subscription: {
+            auto_renew: boolean;
+            aws_customer_account_id: string;
+            aws_customer_identifier: string;
+            aws_license_arn: string;
+            aws_offer_id: string;
+            aws_product_code: string;
+            azure_subscription_id: string;
+            azure_tenant_id: string;
+            /** Format: date-time */
+            created_at: string;
+            customer: components["schemas"]["CustomerRef"] | null;
+            free_trial: boolean;
+            id: number;
+            is_test: boolean;
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            name: string;
+            offer: components["schemas"]["OfferRef"] | null;
+            plan: components["schemas"]["PlanRef"] | null;
+            quantity: number;
+            state: string;
+            /** Format: date-time */
+            state_changed_at: string;
+            /** Format: date-time */
+            term_end: string | null;
+            /** Format: date-time */
+            term_start: string | null;
+            term_unit: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        SubscriptionAnswer: {
+            subscription: components["schemas"]["Subscription"];
+        };
+        SubscriptionDetail: {
+            agreements: components["schemas"]["Agreement"][];
+            audit: components["schemas"]["Audit"][];
+            aws_metering_identity: components["schemas"]["MeteringIdentity"] | null;
+            entitlements: components["schemas"]["Entitlement"][];
+            free_trial: components["schemas"]["FreeTrial"] | null;
+            operations: components["schemas"]["Operation"][];
+            seats: components["schemas"]["SeatCounts"] | null;
+            subscription: components["schemas"]["Subscription"];
+            timeline: components["schemas"]["Timeline"][];
+        };
+        SubscriptionList: {
+            items: components["schemas"]["Subscription"][];
+            limit: number;
+            next_cursor: string | null;
+            offset: number;
+            total: number;
+        };
+        SubscriptionRecord: {
+            marketplace: string;
+            messages?: components["schemas"]["InboxMessage"][];
+            /** Format: date-time */
+            read_at?: string;
+            record?: unknown;
+            source: string;
+        };
+        System: {
+            aws?: components["schemas"]["SystemAWS"];
+            base_url?: string;
+            database?: string;
+            microsoft?: components["schemas"]["SystemMicrosoft"];
+            sandbox: boolean;
+            version: string;
+        };
+        SystemAWS: {
+            configured: boolean;
+            connection?: components["schemas"]["MarketplaceConnection"];
+            registration_url: string;
+        };
+        SystemMicrosoft: {
+            api_url?: string;
+            client_id?: string;
+            configured: boolean;
+            connection?: components["schemas"]["MarketplaceConnection"];
+            landing_url?: string;
+            tenant_id?: string;
+            webhook_auth?: string;
+            webhook_url?: string;
+        };
+        Timeline: {
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            from_state: string;
+            id: number;
+            inbox_id: number | null;
+            kind: string;
+            payload: unknown;
+            source: string;
+            summary: string;
+            to_state: string;
+        };
+        TwoFactorCode: {
+            code: string;
+        };
+        TwoFactorSetup: {
+            otpauth_uri: string;
+            qr_code_url: string;
+            secret: string;
+        };
+        UsagePoint: {
+            /** Format: date-time */
+            at: string;
+            quantity: number;
+        };
+        UsageResult: {
+            code?: string;
+            /** Format: date-time */
+            hour?: string;
+            id: string;
+            late?: boolean;
+            original_status?: string;
+            reason?: string;
+            status: string;
+            subscription_id?: number;
+        };
+        UsageSeries: {
+            /** Format: date-time */
+            from: string;
+            granularity: string;
+            series: {
+                [key: string]: components["schemas"]["UsagePoint"][];
+            };
+        };
+        User: {
+            /** Format: date-time */
+            created_at: string;
+            customer_id: number | null;
+            disabled: boolean;
+            email: string;
+            id: number;
+            /** Format: date-time */
+            last_login_at: string | null;
+            must_change_password: boolean;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "customer_admin";
+            sso: boolean;
+            two_factor_enabled: boolean;
+        };
+        UserAnswer: {
+            user: components["schemas"]["User"];
+        };
+        UserChanges: {
+            disabled: boolean | null;
+            name: string | null;
+            role: string | null;
+        };
+        UserPasswordAnswer: {
+            password: string;
+            user: components["schemas"]["User"];
+        };
+        UserRow: {
+            /** Format: date-time */
+            created_at: string;
+            customer_id: number | null;
+            customer_name?: string;
+            disabled: boolean;
+            email: string;
+            id: number;
+            /** Format: date-time */
+            last_login_at: string | null;
+            must_change_password: boolean;
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "customer_admin";
+            sso: boolean;
+            two_factor_enabled: boolean;
+        };
+        UserRowList: {
+            items: components["schemas"]["UserRow"][];
         };
     };
     responses: never;
@@ -1082,20 +1958,22 @@ export type $defs = Record<string, never>;
 export interface operations {
     getAlerts: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AlertList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1118,13 +1996,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AlertChannelList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1145,15 +2023,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertChannelInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AlertChannelAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1178,14 +2060,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -1207,15 +2087,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertChannelChanges"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AlertChannelAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1240,13 +2124,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AlertChannelTested"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1269,13 +2153,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1296,15 +2180,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1329,14 +2217,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -1351,20 +2237,30 @@ export interface operations {
     };
     getAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                action?: string;
+                actor?: string;
+                format?: string;
+                from?: string;
+                limit?: number;
+                offset?: number;
+                target_id?: string;
+                target_type?: string;
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1385,16 +2281,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CurrentPasswordInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -1414,15 +2312,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorCode"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RecoveryCodes"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1472,15 +2374,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CurrentPasswordInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RecoveryCodes"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1501,15 +2407,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CurrentPasswordInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TwoFactorSetup"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1530,15 +2440,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LoginAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1559,15 +2473,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecondFactorInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["MeAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1590,14 +2508,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -1648,13 +2564,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AuthOptions"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1675,16 +2591,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -1706,13 +2624,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReconcileAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1728,20 +2646,22 @@ export interface operations {
     };
     getCustomerAdmins: {
         parameters: {
-            query?: never;
+            query?: {
+                customer_id?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CustomerAdminsAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1762,15 +2682,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerAdminInviteInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CustomerAdminInviteCreated"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1795,13 +2719,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CustomerAdminInviteAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1817,20 +2741,24 @@ export interface operations {
     };
     getCustomers: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+                q?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CustomerList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1855,13 +2783,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CustomerAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1884,13 +2812,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1906,20 +2834,31 @@ export interface operations {
     };
     getInbox: {
         parameters: {
-            query?: never;
+            query?: {
+                action?: string;
+                from?: string;
+                limit?: number;
+                marketplace?: string;
+                offset?: number;
+                q?: string;
+                source?: string;
+                status?: string;
+                subscription?: number;
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InboxList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1944,13 +2883,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InboxAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -1975,13 +2914,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["InboxAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2004,13 +2943,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["MeteringHealthAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2026,20 +2965,31 @@ export interface operations {
     };
     getMeteringRecords: {
         parameters: {
-            query?: never;
+            query?: {
+                dimension?: string;
+                expiring?: string;
+                format?: string;
+                from?: string;
+                limit?: number;
+                marketplace?: string;
+                offset?: number;
+                status?: string;
+                subscription?: number;
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["MeteringRecordList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2060,15 +3010,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeteringRecordIDs"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["MeteringRecordsRetried"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2089,15 +3043,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManualUsageInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ManualUsageAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2147,15 +3105,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OfferInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OfferAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2178,15 +3140,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OfferInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OfferAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2209,15 +3175,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PlanAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2240,15 +3210,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PlanAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2271,15 +3245,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanSeatsInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PlanAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2302,13 +3280,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SecuritySettings"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2329,15 +3307,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecuritySettingsInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SecuritySettings"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2353,20 +3335,37 @@ export interface operations {
     };
     getSubscriptions: {
         parameters: {
-            query?: never;
+            query?: {
+                changed_from?: string;
+                changed_to?: string;
+                created_from?: string;
+                created_to?: string;
+                cursor?: string;
+                customer?: number;
+                format?: string;
+                limit?: number;
+                marketplace?: string;
+                offer?: number;
+                offset?: number;
+                plan?: number;
+                q?: string;
+                seat_based?: string;
+                sort?: string;
+                state?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SubscriptionList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2391,13 +3390,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SubscriptionDetail"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2422,13 +3421,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SubscriptionAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2451,15 +3450,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AzureChangeInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OperationAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2484,13 +3487,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AzurePlansAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2515,13 +3518,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SubscriptionRecord"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2537,7 +3540,11 @@ export interface operations {
     };
     getSubscriptionsIdSeats: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+                q?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2546,13 +3553,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SeatList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2575,15 +3582,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeatAssignment"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SeatAssigned"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2609,13 +3620,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SeatsReleased"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2662,7 +3673,10 @@ export interface operations {
     };
     postSubscriptionsIdSeatsImport: {
         parameters: {
-            query?: never;
+            query?: {
+                apply?: string;
+                mode?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2671,13 +3685,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SeatImport"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2700,15 +3714,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeatIDs"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SeatsReleased"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2724,7 +3742,9 @@ export interface operations {
     };
     getSubscriptionsIdUsage: {
         parameters: {
-            query?: never;
+            query?: {
+                granularity?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2733,13 +3753,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UsageSeries"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2762,13 +3782,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["System"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2791,13 +3811,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserRowList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2818,15 +3838,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserPasswordAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2849,15 +3873,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserChanges"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2882,13 +3910,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2913,13 +3941,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserPasswordAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2942,13 +3970,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["StaffInviteList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -2969,15 +3997,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["StaffInviteCreated"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3002,13 +4034,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["StaffInviteAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3031,13 +4063,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["EndpointList"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3058,15 +4090,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointInput"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["EndpointSecretAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3091,13 +4127,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["EndpointDetail"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3122,14 +4158,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description Done. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description An error: a stable code, a message for people and the request id. */
             default: {
@@ -3151,15 +4185,19 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointChanges"];
+            };
+        };
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["EndpointAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3175,7 +4213,11 @@ export interface operations {
     };
     getWebhooksIdDeliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+                status?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -3184,13 +4226,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeliveryPage"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3216,13 +4258,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeliveryAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3247,13 +4289,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["EndpointSecretAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3278,13 +4320,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK (not described by a Go type). */
-            200: {
+            /** @description OK. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeliveryAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

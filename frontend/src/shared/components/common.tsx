@@ -5,12 +5,12 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { Link, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { Button, HTMLSelect, InputGroup, NonIdealState, Tooltip } from '@blueprintjs/core';
-import { queryKeys, type Role, type User } from '../api';
+import { queryKeys, type Role, type Me } from '../api';
 import './admin.css';
 
 /** The signed-in user (the App loads it before any page renders). */
-export function useMe(): User | undefined {
-  return useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user;
+export function useMe(): Me | undefined {
+  return useQueryClient().getQueryData<{ user: Me }>(queryKeys.me)?.user;
 }
 
 export const SELLER: Role[] = ['admin', 'operator', 'viewer'];
