@@ -21,11 +21,11 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/marketgate/marketgate/server/netguard"
+	"github.com/marketgate/marketgate/server/views"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -43,29 +43,23 @@ const (
 	DisbursementPaused = "disbursement_paused"
 )
 
-// EventType is one alert type and what it means, as the portal shows it.
-type EventType struct {
-	Type        string `json:"type"`
-	Description string `json:"description"`
-}
-
 // Types lists the alert types a channel may choose.
-var Types = []EventType{
-	{MarketplaceFailing, "calls to a marketplace keep failing (metering records retried again and again)"},
-	{MeteringExpiring, "metering records are close to the end of the marketplace's 24-hour window"},
-	{MeteringRejected, "a marketplace refused metering records, or holds another quantity for their hour"},
-	{InboxFailed, "an inbound marketplace message failed to apply"},
-	{WebhookDisabled, "an outbound webhook endpoint kept failing and was disabled"},
-	{ApprovalWaiting, "a subscription waits for the seller's approval"},
-	{AgreementEnding, "AWS: an agreement ends in 180, 120, 90, 60 or 30 days"},
-	{RenewalUpcoming, "AWS: an agreement is about to renew"},
-	{AgreementAdvisory, "AWS issued an advisory on an agreement"},
-	{DisbursementPaused, "AWS paused disbursements (payments to you) for an agreement"},
+var Types = []views.EventType{
+	{Type: MarketplaceFailing, Description: "calls to a marketplace keep failing (metering records retried again and again)"},
+	{Type: MeteringExpiring, Description: "metering records are close to the end of the marketplace's 24-hour window"},
+	{Type: MeteringRejected, Description: "a marketplace refused metering records, or holds another quantity for their hour"},
+	{Type: InboxFailed, Description: "an inbound marketplace message failed to apply"},
+	{Type: WebhookDisabled, Description: "an outbound webhook endpoint kept failing and was disabled"},
+	{Type: ApprovalWaiting, Description: "a subscription waits for the seller's approval"},
+	{Type: AgreementEnding, Description: "AWS: an agreement ends in 180, 120, 90, 60 or 30 days"},
+	{Type: RenewalUpcoming, Description: "AWS: an agreement is about to renew"},
+	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
+	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
 }
 
 // KnownType reports whether t is an alert type.
 func KnownType(t string) bool {
-	return slices.ContainsFunc(Types, func(x EventType) bool { return x.Type == t })
+	return views.HasType(Types, t)
 }
 
 func wants(types, t string) bool {

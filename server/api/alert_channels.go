@@ -9,6 +9,7 @@ import (
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/views"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -24,26 +25,12 @@ func viewChannel(ch *store.AlertChannel) channelView {
 	return channelView{AlertChannel: *ch, AlertTypes: splitTypes(ch.AlertTypes)}
 }
 
-// alertTypeView is an alert type a channel may choose, with what it means.
-type alertTypeView struct {
-	Type        string `json:"type"`
-	Description string `json:"description"`
-}
-
-func alertTypes() []alertTypeView {
-	out := make([]alertTypeView, len(alerts.Types))
-	for i, t := range alerts.Types {
-		out[i] = alertTypeView{Type: t.Type, Description: t.Description}
-	}
-	return out
-}
-
 // alertChannelList is the alert channels, the alert types they may
 // choose, and whether e-mail can be sent.
 type alertChannelList struct {
-	Items           []channelView   `json:"items"`
-	AlertTypes      []alertTypeView `json:"alert_types"`
-	EmailConfigured bool            `json:"email_configured"`
+	Items           []channelView     `json:"items"`
+	AlertTypes      []views.EventType `json:"alert_types"`
+	EmailConfigured bool              `json:"email_configured"`
 }
 
 func (s *Server) emailConfigured() bool {
@@ -59,7 +46,7 @@ func (s *Server) listAlertChannels(c *gin.Context) (alertChannelList, error) {
 	for i := range chans {
 		items[i] = viewChannel(&chans[i])
 	}
-	return alertChannelList{Items: items, AlertTypes: alertTypes(), EmailConfigured: s.emailConfigured()}, nil
+	return alertChannelList{Items: items, AlertTypes: alerts.Types, EmailConfigured: s.emailConfigured()}, nil
 }
 
 func (s *Server) checkChannel(kind, target string, types []string) (string, error) {

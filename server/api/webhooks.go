@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/server/views"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -24,20 +25,6 @@ type endpointView struct {
 	EventTypes []string `json:"event_types"`
 	Pending    int64    `json:"pending"`
 	Failed     int64    `json:"failed"`
-}
-
-// eventTypeView is an event type an endpoint may choose, with what it means.
-type eventTypeView struct {
-	Type        string `json:"type"`
-	Description string `json:"description"`
-}
-
-func eventTypes() []eventTypeView {
-	out := make([]eventTypeView, len(webhooks.Types))
-	for i, t := range webhooks.Types {
-		out[i] = eventTypeView{Type: t.Type, Description: t.Description}
-	}
-	return out
 }
 
 func splitTypes(s string) []string {
@@ -78,8 +65,8 @@ func (s *Server) checkURL(raw string) error {
 
 // endpointList is the endpoints and the event types they may choose.
 type endpointList struct {
-	Items      []endpointView  `json:"items"`
-	EventTypes []eventTypeView `json:"event_types"`
+	Items      []endpointView    `json:"items"`
+	EventTypes []views.EventType `json:"event_types"`
 }
 
 func (s *Server) listWebhooks(c *gin.Context) (endpointList, error) {
@@ -91,7 +78,7 @@ func (s *Server) listWebhooks(c *gin.Context) (endpointList, error) {
 	for i := range eps {
 		items[i] = s.viewEndpoint(c, &eps[i])
 	}
-	return endpointList{Items: items, EventTypes: eventTypes()}, nil
+	return endpointList{Items: items, EventTypes: webhooks.Types}, nil
 }
 
 // endpointInput is a new endpoint.
@@ -136,8 +123,8 @@ func (s *Server) webhookByID(c *gin.Context) (*store.WebhookEndpoint, error) {
 
 // endpointDetail is one endpoint and the event types it may choose.
 type endpointDetail struct {
-	Endpoint   endpointView    `json:"endpoint"`
-	EventTypes []eventTypeView `json:"event_types"`
+	Endpoint   endpointView      `json:"endpoint"`
+	EventTypes []views.EventType `json:"event_types"`
 }
 
 func (s *Server) getWebhook(c *gin.Context) (endpointDetail, error) {
@@ -145,7 +132,7 @@ func (s *Server) getWebhook(c *gin.Context) (endpointDetail, error) {
 	if err != nil {
 		return endpointDetail{}, err
 	}
-	return endpointDetail{Endpoint: s.viewEndpoint(c, ep), EventTypes: eventTypes()}, nil
+	return endpointDetail{Endpoint: s.viewEndpoint(c, ep), EventTypes: webhooks.Types}, nil
 }
 
 // endpointChanges are the changes of an endpoint (absent: unchanged).

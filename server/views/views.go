@@ -105,3 +105,20 @@ func OfRow(r *store.SubscriptionRow) Subscription {
 	}
 	return v
 }
+
+// EventType is a type of outbound webhook event or of alert, and what it
+// means, as the portal lists them for choosing.
+type EventType struct {
+	Type        string `json:"type"`
+	Description string `json:"description"`
+}
+
+// HasType reports whether t is one of the types.
+func HasType(types []EventType, t string) bool {
+	for _, x := range types {
+		if x.Type == t {
+			return true
+		}
+	}
+	return false
+}

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,39 +41,33 @@ const (
 	Test                           = "webhook.test"
 )
 
-// EventType is one event type and what it means, as the portal shows it.
-type EventType struct {
-	Type        string `json:"type"`
-	Description string `json:"description"`
-}
-
 // Types lists the event types an endpoint may choose, with what they mean.
-var Types = []EventType{
-	{SubscriptionCreated, "a subscription was recorded for the first time (registration, landing page, notification or webhook)"},
-	{SubscriptionActivated, "a subscription became active: the customer may use the product"},
-	{SubscriptionPlanChanged, "the plan changed"},
-	{SubscriptionQuantityChanged, "the quantity (seats) changed"},
-	{SubscriptionSuspended, "Microsoft suspended the subscription (for example an unpaid bill); data is kept"},
-	{SubscriptionReinstated, "a suspended subscription is active again"},
-	{SubscriptionUnsubscribePending, "an AWS customer cancelled; access continues until the subscription ends"},
-	{SubscriptionEnded, "the subscription ended: remove access"},
-	{SubscriptionFailed, "the marketplace failed the subscription (for example the payment)"},
-	{EntitlementChanged, "an AWS contract's entitlements changed (upgrade, renewal, expiry)"},
-	{SeatAssigned, "a customer admin (or the seat check) gave a user a seat"},
-	{SeatReleased, "a user's seat was released"},
-	{MeteringRecordRejected, "the marketplace refused an hourly metering record, or holds another quantity for its hour"},
-	{MeteringRecordExpiring, "an hourly metering record is close to the end of the marketplace's 24-hour window"},
-	{MeteringRecordExpired, "an hourly metering record can no longer be sent; settle it another way"},
-	{AgreementEnding, "AWS: an agreement ends in 180, 120, 90, 60 or 30 days (days_before_end; auto_renewal says whether it renews)"},
-	{AgreementRenewalUpcoming, "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
-	{AgreementAdvisoryIssued, "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
-	{AgreementDisbursementPaused, "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
-	{Test, "sent by the portal's “Send test event” button"},
+var Types = []views.EventType{
+	{Type: SubscriptionCreated, Description: "a subscription was recorded for the first time (registration, landing page, notification or webhook)"},
+	{Type: SubscriptionActivated, Description: "a subscription became active: the customer may use the product"},
+	{Type: SubscriptionPlanChanged, Description: "the plan changed"},
+	{Type: SubscriptionQuantityChanged, Description: "the quantity (seats) changed"},
+	{Type: SubscriptionSuspended, Description: "Microsoft suspended the subscription (for example an unpaid bill); data is kept"},
+	{Type: SubscriptionReinstated, Description: "a suspended subscription is active again"},
+	{Type: SubscriptionUnsubscribePending, Description: "an AWS customer cancelled; access continues until the subscription ends"},
+	{Type: SubscriptionEnded, Description: "the subscription ended: remove access"},
+	{Type: SubscriptionFailed, Description: "the marketplace failed the subscription (for example the payment)"},
+	{Type: EntitlementChanged, Description: "an AWS contract's entitlements changed (upgrade, renewal, expiry)"},
+	{Type: SeatAssigned, Description: "a customer admin (or the seat check) gave a user a seat"},
+	{Type: SeatReleased, Description: "a user's seat was released"},
+	{Type: MeteringRecordRejected, Description: "the marketplace refused an hourly metering record, or holds another quantity for its hour"},
+	{Type: MeteringRecordExpiring, Description: "an hourly metering record is close to the end of the marketplace's 24-hour window"},
+	{Type: MeteringRecordExpired, Description: "an hourly metering record can no longer be sent; settle it another way"},
+	{Type: AgreementEnding, Description: "AWS: an agreement ends in 180, 120, 90, 60 or 30 days (days_before_end; auto_renewal says whether it renews)"},
+	{Type: AgreementRenewalUpcoming, Description: "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
+	{Type: AgreementAdvisoryIssued, Description: "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
+	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
+	{Type: Test, Description: "sent by the portal's “Send test event” button"},
 }
 
 // KnownType reports whether t is an event type.
 func KnownType(t string) bool {
-	return slices.ContainsFunc(Types, func(x EventType) bool { return x.Type == t })
+	return views.HasType(Types, t)
 }
 
 // listens reports whether an endpoint's event types include t ("*" = all

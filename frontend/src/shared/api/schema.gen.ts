@@ -1081,7 +1081,7 @@ export interface components {
             target: string;
         };
         AlertChannelList: {
-            alert_types: components["schemas"]["AlertType"][];
+            alert_types: components["schemas"]["EventType"][];
             email_configured: boolean;
             items: components["schemas"]["Channel"][];
         };
@@ -1090,10 +1090,6 @@ export interface components {
         };
         AlertList: {
             items: components["schemas"]["Alert"][];
-        };
-        AlertType: {
-            description: string;
-            type: string;
         };
         ApiKey: {
             /** Format: date-time */
