@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
@@ -96,13 +97,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 		return
 	}
 	if e := c.Query("error"); e != "" {
-		s.Log.Info("entra sign-in refused", "request_id", requestID(c), "error", e)
-		if p := s.Azure.SignInPurpose(ctx, c.Query("state")); p != "" && p != "landing" {
-			loginFailed(c, "Microsoft did not sign you in ("+e+").")
-			return
-		}
-		s.problem(c, http.StatusUnauthorized, "Sign-in did not complete",
-			"Microsoft did not sign you in ("+e+"). Open the subscription in the Azure portal and choose “Configure account” to try again.", "", "")
+		s.azureSignInRefused(c, e)
 		return
 	}
 	now := s.Now().UTC()
@@ -118,16 +113,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	// The purchase token is not needed after this request.
 	defer func() { _ = s.Azure.ForgetPurchaseToken(context.WithoutCancel(ctx), si.ID) }()
-	xctx := ctx
-	if s.AzureSignIn.HTTP != nil {
-		xctx = context.WithValue(ctx, oauth2.HTTPClient, s.AzureSignIn.HTTP)
-	}
-	tok, err := s.AzureSignIn.OAuth.Exchange(xctx, c.Query("code"))
-	var who azuremp.Identity
-	if err == nil {
-		raw, _ := tok.Extra("id_token").(string)
-		who, err = s.AzureSignIn.IDTokens.Verify(ctx, raw, si.Nonce)
-	}
+	who, err := s.azureIdentity(ctx, c.Query("code"), si.Nonce)
 	portal := si.Purpose == "login" || si.Purpose == "invite"
 	if err != nil && portal {
 		s.Log.Warn("entra portal sign-in failed", "request_id", requestID(c), "err", err)
@@ -146,45 +132,92 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	landed, err := s.Azure.Land(ctx, si.PurchaseToken, who)
 	if err != nil {
-		s.Log.Warn("azure resolve failed", "request_id", requestID(c), "err", err)
-		if st := azuremp.StatusOf(err); st == http.StatusBadRequest || st == http.StatusNotFound {
-			s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
-				"We couldn't identify this purchase. Reopen the SaaS subscription in the Azure portal or Microsoft 365 admin center and choose “Configure account” or “Manage account” again.", "", "")
-			return
-		}
-		s.problem(c, http.StatusBadGateway, "Microsoft is not answering right now",
-			"Your purchase is safe. Please try again in a few minutes from the Azure portal (“Configure account”).", "", "")
+		s.azureLandingFailed(c, err)
 		return
 	}
-	sess, err := s.Sessions.Get(c.Request, SessionCookie)
-	if err == nil {
-		err = s.Sessions.Renew(ctx, sess)
-	}
-	if err == nil {
-		if landed.User != nil {
-			sess.Values = map[any]any{auth.UserIDKey: landed.User.ID}
-		} else {
-			// Signed in with Microsoft for this purchase, but not its administrator.
-			sess.Values = map[any]any{azureLandedKey: landed.Subscription.ID, azureLandedByKey: cmp.Or(who.Email, who.ObjectID)}
-		}
-		err = sess.Save(c.Request, c.Writer)
-	}
-	if err != nil {
+	if err := s.startLandedSession(c, landed, who); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if landed.User != nil {
-		_ = s.Store.TouchLogin(ctx, landed.User.ID, now)
-	} else {
-		s.Azure.InviteBeneficiary(ctx, landed, azuremp.Invitation{Mail: s.AzureSignIn.Mail, Invitations: azureInvitations{s}, Now: now,
-			URL: func(token string) string { return s.baseURL(c) + "/invite?token=" + url.QueryEscape(token) },
-			Log: s.Log.With("request_id", requestID(c))})
-	}
+	s.greetLanded(c, landed, now)
 	sub := landed.Subscription
 	if err := s.Azure.ActivateOnLanding(ctx, landed, cmp.Or(who.Email, "buyer")); err != nil {
 		s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
 	}
 	c.Redirect(http.StatusSeeOther, "/marketplace/azure/welcome?subscription="+strconv.FormatUint(uint64(sub.ID), 10))
+}
+
+// azureSignInRefused answers Entra's refusal to sign the buyer in (the
+// callback's error parameter e): a portal sign-in goes back to the login
+// page, a landing gets the problem page.
+func (s *Server) azureSignInRefused(c *gin.Context, e string) {
+	s.Log.Info("entra sign-in refused", "request_id", requestID(c), "error", e)
+	if p := s.Azure.SignInPurpose(c.Request.Context(), c.Query("state")); p != "" && p != "landing" {
+		loginFailed(c, "Microsoft did not sign you in ("+e+").")
+		return
+	}
+	s.problem(c, http.StatusUnauthorized, "Sign-in did not complete",
+		"Microsoft did not sign you in ("+e+"). Open the subscription in the Azure portal and choose “Configure account” to try again.", "", "")
+}
+
+// azureIdentity exchanges the authorization code and verifies the ID
+// token it brings against the sign-in's nonce.
+func (s *Server) azureIdentity(ctx context.Context, code, nonce string) (azuremp.Identity, error) {
+	xctx := ctx
+	if s.AzureSignIn.HTTP != nil {
+		xctx = context.WithValue(ctx, oauth2.HTTPClient, s.AzureSignIn.HTTP)
+	}
+	tok, err := s.AzureSignIn.OAuth.Exchange(xctx, code)
+	if err != nil {
+		return azuremp.Identity{}, err
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	return s.AzureSignIn.IDTokens.Verify(ctx, raw, nonce)
+}
+
+// azureLandingFailed answers a purchase Microsoft did not resolve: one it
+// does not know (400/404), or Microsoft not answering.
+func (s *Server) azureLandingFailed(c *gin.Context, err error) {
+	s.Log.Warn("azure resolve failed", "request_id", requestID(c), "err", err)
+	if st := azuremp.StatusOf(err); st == http.StatusBadRequest || st == http.StatusNotFound {
+		s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
+			"We couldn't identify this purchase. Reopen the SaaS subscription in the Azure portal or Microsoft 365 admin center and choose “Configure account” or “Manage account” again.", "", "")
+		return
+	}
+	s.problem(c, http.StatusBadGateway, "Microsoft is not answering right now",
+		"Your purchase is safe. Please try again in a few minutes from the Azure portal (“Configure account”).", "", "")
+}
+
+// startLandedSession renews the session for the landed buyer: signed in as
+// the customer admin, or as the purchaser of this one subscription.
+func (s *Server) startLandedSession(c *gin.Context, landed *azuremp.Landed, who azuremp.Identity) error {
+	sess, err := s.Sessions.Get(c.Request, SessionCookie)
+	if err != nil {
+		return err
+	}
+	if err := s.Sessions.Renew(c.Request.Context(), sess); err != nil {
+		return err
+	}
+	if landed.User != nil {
+		sess.Values = map[any]any{auth.UserIDKey: landed.User.ID}
+	} else {
+		// Signed in with Microsoft for this purchase, but not its administrator.
+		sess.Values = map[any]any{azureLandedKey: landed.Subscription.ID, azureLandedByKey: cmp.Or(who.Email, who.ObjectID)}
+	}
+	return sess.Save(c.Request, c.Writer)
+}
+
+// greetLanded notes the customer admin's sign-in, or, when the buyer is
+// not the administrator, invites the beneficiary's administrator.
+func (s *Server) greetLanded(c *gin.Context, landed *azuremp.Landed, now time.Time) {
+	ctx := c.Request.Context()
+	if landed.User != nil {
+		_ = s.Store.TouchLogin(ctx, landed.User.ID, now)
+		return
+	}
+	s.Azure.InviteBeneficiary(ctx, landed, azuremp.Invitation{Mail: s.AzureSignIn.Mail, Invitations: azureInvitations{s}, Now: now,
+		URL: func(token string) string { return s.baseURL(c) + "/invite?token=" + url.QueryEscape(token) },
+		Log: s.Log.With("request_id", requestID(c))})
 }
 
 var azureWelcomePage = page("Welcome", `<h1>{{if eq .State "active"}}Welcome to {{.Product}}{{else}}Your {{.Product}} subscription{{end}}</h1>
@@ -313,28 +346,32 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 	}
 	// Who administers it: the organisation's customer admins, or who was invited.
 	if sub.CustomerID != nil {
-		org := "the beneficiary's organisation"
-		if sub.Customer != nil && sub.Customer.Name != "" {
-			org = sub.Customer.Name
-		}
-		admins, invited := facts.Admins, facts.Invited
-		switch {
-		case isAdmin:
-			data["Admin"] = u.Email + " (you)"
-		case len(admins) > 0:
-			data["Admin"] = strings.Join(admins, ", ") + " (" + org + ")"
-		case len(invited) > 0:
-			data["Admin"] = strings.Join(invited, ", ") + " (" + org + ")"
-			data["AdminNote"] = "We sent " + strings.Join(invited, ", ") + " an invitation to administer this subscription: they accept it, then assign seats to their colleagues."
-		case beneficiaryEmail != "":
-			data["Admin"] = beneficiaryEmail + " (" + org + ")"
-			data["AdminNote"] = "The seller will invite " + beneficiaryEmail + " to administer this subscription."
-		default:
-			data["Admin"] = org
-			data["AdminNote"] = "The seller will invite an administrator of " + org + "."
-		}
+		data["Admin"], data["AdminNote"] = welcomeAdmin(sub, u, isAdmin, facts, beneficiaryEmail)
 	}
 	return data
+}
+
+// welcomeAdmin says who administers a customer's subscription on its
+// welcome page, with a note on what happens next when nobody does yet.
+func welcomeAdmin(sub *store.Subscription, u *store.User, isAdmin bool, facts azuremp.WelcomeFacts, beneficiaryEmail string) (admin, note string) {
+	org := "the beneficiary's organisation"
+	if sub.Customer != nil && sub.Customer.Name != "" {
+		org = sub.Customer.Name
+	}
+	admins, invited := facts.Admins, facts.Invited
+	switch {
+	case isAdmin:
+		return u.Email + " (you)", ""
+	case len(admins) > 0:
+		return strings.Join(admins, ", ") + " (" + org + ")", ""
+	case len(invited) > 0:
+		return strings.Join(invited, ", ") + " (" + org + ")",
+			"We sent " + strings.Join(invited, ", ") + " an invitation to administer this subscription: they accept it, then assign seats to their colleagues."
+	case beneficiaryEmail != "":
+		return beneficiaryEmail + " (" + org + ")", "The seller will invite " + beneficiaryEmail + " to administer this subscription."
+	default:
+		return org, "The seller will invite an administrator of " + org + "."
+	}
 }
 
 // azureActivateBuyer is the buyer's "Activate subscription" button: the

@@ -65,6 +65,21 @@ func (c *Client) BatchMeterUsage(ctx context.Context, productCode string, record
 	if len(records) > MaxBatch {
 		return nil, fmt.Errorf("BatchMeterUsage takes at most %d records, not %d", MaxBatch, len(records))
 	}
+	in, err := meterInput(productCode, records)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.Metering.BatchMeterUsage(ctx, in)
+	if err != nil {
+		return nil, meterError(err)
+	}
+	return matchResults(records, out), nil
+}
+
+// meterInput is the BatchMeterUsage request for records, all of one
+// identity model: productCode and CustomerIdentifier for legacy records,
+// CustomerAWSAccountId and LicenseArn otherwise.
+func meterInput(productCode string, records []UsageRecord) (*mm.BatchMeterUsageInput, error) {
 	in := &mm.BatchMeterUsageInput{}
 	legacy := records[0].LicenseArn == ""
 	if legacy {
@@ -87,10 +102,13 @@ func (c *Client) BatchMeterUsage(ctx context.Context, productCode string, record
 		}
 		in.UsageRecords = append(in.UsageRecords, u)
 	}
-	out, err := c.Metering.BatchMeterUsage(ctx, in)
-	if err != nil {
-		return nil, meterError(err)
-	}
+	return in, nil
+}
+
+// matchResults matches AWS's results and unprocessed records to the
+// records sent by the echoed identity, dimension and timestamp, never by
+// position; a record AWS does not mention stays pending.
+func matchResults(records []UsageRecord, out *mm.BatchMeterUsageOutput) []UsageResult {
 	key := func(acct, lic, cust, dim string, t time.Time) string {
 		return acct + "|" + lic + "|" + cust + "|" + dim + "|" + t.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
@@ -119,7 +137,7 @@ func (c *Client) BatchMeterUsage(ctx context.Context, productCode string, record
 			res[i].Status = UsageUnprocessed
 		}
 	}
-	return res, nil
+	return res
 }
 
 func meterError(err error) error {

@@ -181,7 +181,7 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 		a := &ags[i]
 		switch a.TermsStatus {
 		case "read":
-			if best == nil || a.CreatedAt.After(best.CreatedAt) || (a.CreatedAt.Equal(best.CreatedAt) && a.ID > best.ID) {
+			if best == nil || newerAgreement(a, best) {
 				best = a
 			}
 		case "unavailable":
@@ -194,16 +194,7 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 	}
 	switch {
 	case best != nil && best.FreeTrialDays != nil:
-		ft := FreeTrial{Status: "active", Days: best.FreeTrialDays, EndsAt: best.FreeTrialEndsAt, AgreementID: best.AgreementID}
-		switch {
-		case *best.FreeTrialDays == 0:
-			ft.Days, ft.Note = nil, "AWS gave the trial's duration in a form Marketgate does not read"
-		case best.FreeTrialEndsAt == nil:
-			ft.Note = "the agreement's start date is not known yet"
-		case !now.Before(*best.FreeTrialEndsAt):
-			ft.Status = "ended"
-		}
-		return ft
+		return trialOf(best, now)
 	case best != nil:
 		return FreeTrial{Status: "none", AgreementID: best.AgreementID}
 	case unavailable:
@@ -214,6 +205,26 @@ func FreeTrialOf(ags []store.AWSAgreement, now time.Time) FreeTrial {
 		return FreeTrial{Status: "unknown", Note: "AWS did not give the agreement's terms: " + failed}
 	}
 	return FreeTrial{Status: "unknown", Note: "no AWS agreement is linked to this subscription"}
+}
+
+// newerAgreement tells whether a was created after b (the higher id
+// breaking a tie).
+func newerAgreement(a, b *store.AWSAgreement) bool {
+	return a.CreatedAt.After(b.CreatedAt) || (a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID)
+}
+
+// trialOf is the free trial of an agreement whose terms give one.
+func trialOf(a *store.AWSAgreement, now time.Time) FreeTrial {
+	ft := FreeTrial{Status: "active", Days: a.FreeTrialDays, EndsAt: a.FreeTrialEndsAt, AgreementID: a.AgreementID}
+	switch {
+	case *a.FreeTrialDays == 0:
+		ft.Days, ft.Note = nil, "AWS gave the trial's duration in a form Marketgate does not read"
+	case a.FreeTrialEndsAt == nil:
+		ft.Note = "the agreement's start date is not known yet"
+	case !now.Before(*a.FreeTrialEndsAt):
+		ft.Status = "ended"
+	}
+	return ft
 }
 
 // setFreeTrial flags a subscription as a free trial, unless it is one

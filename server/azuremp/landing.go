@@ -99,24 +99,12 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 // customer's tenant) only, never by e-mail: another identity of the tenant
 // with the same email claim is not that person.
 func ensureCustomerAdmin(tx *store.Tx, now time.Time, customerID uint, tenantID string, who Identity) (*store.User, error) {
-	var u *store.User
-	var err error
-	if who.ObjectID != "" {
-		if u, err = tx.UserByEntraObjectID(who.ObjectID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
-	if u == nil && who.Email != "" {
-		if u, err = tx.UserWithEmail(who.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		if u != nil && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
-			return nil, nil // bound to another Entra identity
-		}
+	u, foreign, err := findBuyerAccount(tx, who)
+	if err != nil || foreign {
+		return nil, err
 	}
 	if u != nil {
-		if u.Role != store.RoleCustomerAdmin || u.CustomerID == nil || *u.CustomerID != customerID || u.Disabled ||
-			!strings.EqualFold(who.TenantID, tenantID) {
+		if !isOwnAdmin(u, customerID, tenantID, who) {
 			return nil, nil // seller staff or another organisation's admin: not taken over
 		}
 		if u.EntraObjectID == "" && who.ObjectID != "" {
@@ -133,6 +121,33 @@ func ensureCustomerAdmin(tx *store.Tx, now time.Time, customerID uint, tenantID 
 	u = &store.User{Email: store.NormalizeEmail(who.Email), Name: who.Name, Role: store.RoleCustomerAdmin, CustomerID: &customerID, EntraObjectID: who.ObjectID,
 		CreatedAt: now, UpdatedAt: now}
 	return u, tx.CreateEntraUser(u)
+}
+
+// findBuyerAccount finds the signed-in buyer's account: by Entra object id,
+// else by e-mail. foreign is true when the e-mail's account is bound to
+// another Entra identity.
+func findBuyerAccount(tx *store.Tx, who Identity) (u *store.User, foreign bool, err error) {
+	if who.ObjectID != "" {
+		if u, err = tx.UserByEntraObjectID(who.ObjectID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+	}
+	if u == nil && who.Email != "" {
+		if u, err = tx.UserWithEmail(who.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+		if u != nil && u.EntraObjectID != "" && !strings.EqualFold(u.EntraObjectID, who.ObjectID) {
+			return nil, true, nil // bound to another Entra identity
+		}
+	}
+	return u, false, nil
+}
+
+// isOwnAdmin tells whether an existing account is an enabled customer admin
+// of this customer, signed in from the customer's tenant.
+func isOwnAdmin(u *store.User, customerID uint, tenantID string, who Identity) bool {
+	return u.Role == store.RoleCustomerAdmin && u.CustomerID != nil && *u.CustomerID == customerID && !u.Disabled &&
+		strings.EqualFold(who.TenantID, tenantID)
 }
 
 // ErrNotPending: only a pending subscription can be activated.

@@ -156,8 +156,7 @@ func (p *Processor) ProcessNotification(ctx context.Context, m *store.InboxMessa
 	}
 	rejected := RejectedByPolicy(m)
 	op, err := p.Client.GetOperation(ctx, call.SubscriptionID, call.ID)
-	if StatusOf(err) == http.StatusNotFound || (err == nil && (!strings.EqualFold(op.SubscriptionID, call.SubscriptionID) ||
-		!strings.EqualFold(op.Action, call.Action))) {
+	if unconfirmed(call, op, err) {
 		p.Log.Warn("azure notification not confirmed by Get Operation", "inbox_id", m.ID, "operation", call.ID)
 		if rejected {
 			// Keep the refusal on the message: it must never be replayed as an approval.
@@ -166,20 +165,14 @@ func (p *Processor) ProcessNotification(ctx context.Context, m *store.InboxMessa
 		return p.Store.FinishInbox(ctx, m.ID, store.InboxFailed, "rejected_unverified: Get Operation does not confirm this call", nil, nil)
 	}
 	if err != nil {
-		if rejected {
-			return p.retryRejected(ctx, m, err)
-		}
-		return p.retryLater(ctx, m, err)
+		return p.retryConfirmation(ctx, m, rejected, err)
 	}
 	if op.SubscriptionID == "" {
 		op.SubscriptionID = call.SubscriptionID
 	}
 	dup, err := p.claimOperation(ctx, m, call.ID)
 	if err != nil {
-		if rejected {
-			return p.retryRejected(ctx, m, err)
-		}
-		return p.retryLater(ctx, m, err)
+		return p.retryConfirmation(ctx, m, rejected, err)
 	}
 	if dup != 0 {
 		// Another delivery of this operation (a retry with a different body) was confirmed first.
@@ -202,6 +195,25 @@ func (p *Processor) ProcessNotification(ctx context.Context, m *store.InboxMessa
 		return p.retryLater(ctx, m, err)
 	}
 	return p.Store.FinishInbox(ctx, m.ID, status, reason, subID, nil)
+}
+
+// unconfirmed tells whether Get Operation's answer fails to confirm the
+// call: the operation is unknown, or names another subscription or action.
+func unconfirmed(call, op Operation, err error) bool {
+	if StatusOf(err) == http.StatusNotFound {
+		return true
+	}
+	return err == nil && (!strings.EqualFold(op.SubscriptionID, call.SubscriptionID) ||
+		!strings.EqualFold(op.Action, call.Action))
+}
+
+// retryConfirmation keeps a message for another confirmation attempt,
+// a refused change with its refusal kept.
+func (p *Processor) retryConfirmation(ctx context.Context, m *store.InboxMessage, rejected bool, err error) error {
+	if rejected {
+		return p.retryRejected(ctx, m, err)
+	}
+	return p.retryLater(ctx, m, err)
 }
 
 // claimOperation makes a confirmed call the one delivery of its operation:
@@ -257,105 +269,21 @@ func (p *Processor) retryRejected(ctx context.Context, m *store.InboxMessage, er
 // act applies a confirmed operation.
 func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
 	now := p.Store.Now()
-	sub := func() (Subscription, error) {
-		s, err := p.Client.Get(ctx, op.SubscriptionID)
-		if err == nil {
-			p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
-		}
-		return s, err
-	}
-	apply := func(s Subscription, ev lifecycle.Event) (*uint, error) {
-		var id uint
-		err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-			if _, err := ensureKnown(tx, now, s, meta); err != nil {
-				return err
-			}
-			got, err := record(tx, now, s, ev, meta)
-			if got != nil {
-				id = got.ID
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &id, nil
-	}
 	switch op.Action {
 	case "ChangePlan", "ChangeQuantity":
-		s, err := sub()
-		if err != nil {
-			return nil, "", "", err
-		}
-		var subID uint
-		if err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-			id, err := ensureKnown(tx, now, s, meta)
-			if err != nil {
-				return err
-			}
-			subID = id
-			return track(tx, now, id, op, "azure")
-		}); err != nil {
-			return nil, "", "", err
-		}
-		if strings.EqualFold(op.Status, "InProgress") && !strings.EqualFold(op.Source, "Partner") {
-			// The policy again, on Microsoft's own operation (Get Operation),
-			// not the payload the call carried: a call whose payload passed
-			// must not approve a change the plan refuses.
-			if reason := p.policy(ctx, op); reason != "" {
-				if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, false); err != nil && StatusOf(err) != http.StatusNotFound {
-					return nil, "", "", err
-				}
-				err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-					if err := finishTracked(tx, op.ID, "Failed", reason); err != nil {
-						return err
-					}
-					return subscriptions.NoteTx(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
-				})
-				if err != nil {
-					return nil, "", "", err
-				}
-				return &subID, store.InboxProcessed, policyRejected + reason, nil
-			}
-			// Accepted by policy: say so now, then apply it when the
-			// operation has succeeded.
-			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil && StatusOf(err) != http.StatusNotFound {
-				return nil, "", "", err
-			}
-		}
-		if strings.EqualFold(op.Status, "Succeeded") {
-			if err := p.finishOperation(ctx, op, at); err != nil {
-				return nil, "", "", err
-			}
-		}
-		return &subID, store.InboxProcessed, "", nil
+		return p.actChange(ctx, now, op, at, meta)
 	case "Renew":
-		s, err := sub()
+		s, err := p.confirmedSubscription(ctx, op)
 		if err != nil {
 			return nil, "", "", err
 		}
 		start, end := term(s)
-		id, err := apply(s, lifecycle.Event{Kind: lifecycle.AzureRenew, At: at, TermStart: start, TermEnd: end})
+		id, err := p.applyEvent(ctx, now, s, lifecycle.Event{Kind: lifecycle.AzureRenew, At: at, TermStart: start, TermEnd: end}, meta)
 		return id, store.InboxProcessed, "", err
 	case "Suspend", "Reinstate", "Unsubscribe":
-		s, err := sub()
-		if err != nil {
-			return nil, "", "", err
-		}
-		kind := map[string]lifecycle.Kind{"Suspend": lifecycle.AzureSuspend, "Reinstate": lifecycle.AzureReinstate, "Unsubscribe": lifecycle.AzureUnsubscribe}[op.Action]
-		start, end := term(s)
-		if op.Action == "Reinstate" && strings.EqualFold(op.Status, "InProgress") {
-			if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil {
-				p.Log.Warn("azure reinstate acknowledgement", "operation", op.ID, "err", err) // tolerated (reference §6.1)
-			}
-		}
-		id, err := apply(s, lifecycle.Event{Kind: kind, At: at, TermStart: start, TermEnd: end})
-		if err == nil {
-			_ = p.Store.InTx(ctx, func(tx *store.Tx) error { return finishTracked(tx, op.ID, "Succeeded", "") })
-		}
-		return id, store.InboxProcessed, "", err
+		return p.actStatus(ctx, now, op, at, meta)
 	case "Subscribe":
-		s, err := sub()
+		s, err := p.confirmedSubscription(ctx, op)
 		if err != nil {
 			return nil, "", "", err
 		}
@@ -363,6 +291,112 @@ func (p *Processor) act(ctx context.Context, op Operation, at time.Time, meta su
 		return id, store.InboxProcessed, "", err
 	}
 	return nil, store.InboxIgnored, fmt.Sprintf("action %q changes nothing here", op.Action), nil
+}
+
+// confirmedSubscription reads the operation's subscription from Microsoft
+// and learns its offer's plans.
+func (p *Processor) confirmedSubscription(ctx context.Context, op Operation) (Subscription, error) {
+	s, err := p.Client.Get(ctx, op.SubscriptionID)
+	if err == nil {
+		p.learnPlans(ctx, s.ID, s.OfferID, s.PlanID, op.PlanID)
+	}
+	return s, err
+}
+
+// applyEvent records a lifecycle event on the subscription (made known
+// first) in one transaction and returns its id.
+func (p *Processor) applyEvent(ctx context.Context, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*uint, error) {
+	var id uint
+	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := ensureKnown(tx, now, s, meta); err != nil {
+			return err
+		}
+		got, err := record(tx, now, s, ev, meta)
+		if got != nil {
+			id = got.ID
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// actChange tracks a customer's ChangePlan/ChangeQuantity, answers an
+// InProgress one by policy and applies it once it has succeeded.
+func (p *Processor) actChange(ctx context.Context, now time.Time, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
+	s, err := p.confirmedSubscription(ctx, op)
+	if err != nil {
+		return nil, "", "", err
+	}
+	var subID uint
+	if err := p.Store.InTx(ctx, func(tx *store.Tx) error {
+		id, err := ensureKnown(tx, now, s, meta)
+		if err != nil {
+			return err
+		}
+		subID = id
+		return track(tx, now, id, op, "azure")
+	}); err != nil {
+		return nil, "", "", err
+	}
+	if strings.EqualFold(op.Status, "InProgress") && !strings.EqualFold(op.Source, "Partner") {
+		// The policy again, on Microsoft's own operation (Get Operation),
+		// not the payload the call carried: a call whose payload passed
+		// must not approve a change the plan refuses.
+		if reason := p.policy(ctx, op); reason != "" {
+			if err := p.rejectChange(ctx, now, op, subID, at, reason, meta); err != nil {
+				return nil, "", "", err
+			}
+			return &subID, store.InboxProcessed, policyRejected + reason, nil
+		}
+		// Accepted by policy: say so now, then apply it when the
+		// operation has succeeded.
+		if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil && StatusOf(err) != http.StatusNotFound {
+			return nil, "", "", err
+		}
+	}
+	if strings.EqualFold(op.Status, "Succeeded") {
+		if err := p.finishOperation(ctx, op, at); err != nil {
+			return nil, "", "", err
+		}
+	}
+	return &subID, store.InboxProcessed, "", nil
+}
+
+// rejectChange answers Microsoft's operation with a failure and records
+// the refusal on the tracked operation and the subscription's timeline.
+func (p *Processor) rejectChange(ctx context.Context, now time.Time, op Operation, subID uint, at time.Time, reason string, meta subscriptions.Meta) error {
+	if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, false); err != nil && StatusOf(err) != http.StatusNotFound {
+		return err
+	}
+	return p.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := finishTracked(tx, op.ID, "Failed", reason); err != nil {
+			return err
+		}
+		return subscriptions.NoteTx(tx, now, subID, "azure.change_rejected", at, "Customer's "+op.Action+" rejected: "+reason, meta)
+	})
+}
+
+// actStatus applies a Suspend, Reinstate or Unsubscribe operation.
+func (p *Processor) actStatus(ctx context.Context, now time.Time, op Operation, at time.Time, meta subscriptions.Meta) (*uint, string, string, error) {
+	s, err := p.confirmedSubscription(ctx, op)
+	if err != nil {
+		return nil, "", "", err
+	}
+	kind := map[string]lifecycle.Kind{"Suspend": lifecycle.AzureSuspend, "Reinstate": lifecycle.AzureReinstate, "Unsubscribe": lifecycle.AzureUnsubscribe}[op.Action]
+	start, end := term(s)
+	if op.Action == "Reinstate" && strings.EqualFold(op.Status, "InProgress") {
+		if err := p.Client.UpdateOperation(ctx, op.SubscriptionID, op.ID, true); err != nil {
+			p.Log.Warn("azure reinstate acknowledgement", "operation", op.ID, "err", err) // tolerated (reference §6.1)
+		}
+	}
+	id, err := p.applyEvent(ctx, now, s, lifecycle.Event{Kind: kind, At: at, TermStart: start, TermEnd: end}, meta)
+	if err == nil {
+		_ = p.Store.InTx(ctx, func(tx *store.Tx) error { return finishTracked(tx, op.ID, "Succeeded", "") })
+	}
+	return id, store.InboxProcessed, "", err
 }
 
 func (p *Processor) retryLater(ctx context.Context, m *store.InboxMessage, err error) error {

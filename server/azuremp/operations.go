@@ -177,6 +177,45 @@ func (p *Processor) AvailablePlans(ctx context.Context, sub *store.Subscription)
 	return p.Client.ListAvailablePlans(ctx, sub.AzureSubscriptionID)
 }
 
+// requestChange checks a change against the subscription and asks
+// Microsoft for it; it returns Microsoft's operation id.
+func (p *Processor) requestChange(ctx context.Context, sub *store.Subscription, action, planID string, quantity int) (string, error) {
+	switch action {
+	case "ChangePlan":
+		if err := p.checkPlanOffered(ctx, sub, planID); err != nil {
+			return "", err
+		}
+		return p.Client.ChangePlan(ctx, sub.AzureSubscriptionID, planID)
+	case "ChangeQuantity":
+		if quantity <= 0 || quantity == sub.Quantity {
+			return "", fmt.Errorf("%w: the new quantity must be positive and differ from %d", ErrInvalidChange, sub.Quantity)
+		}
+		return p.Client.ChangeQuantity(ctx, sub.AzureSubscriptionID, quantity)
+	case "Unsubscribe":
+		return p.Client.Unsubscribe(ctx, sub.AzureSubscriptionID)
+	default:
+		return "", fmt.Errorf("%w: unknown action %q", ErrInvalidChange, action)
+	}
+}
+
+// checkPlanOffered refuses a plan change to the current plan or to a plan
+// Microsoft does not offer this customer (listAvailablePlans).
+func (p *Processor) checkPlanOffered(ctx context.Context, sub *store.Subscription, planID string) error {
+	if sub.Plan != nil && sub.Plan.PlanID == planID {
+		return fmt.Errorf("%w: the subscription is already on plan %s", ErrInvalidChange, planID)
+	}
+	plans, err := p.Client.ListAvailablePlans(ctx, sub.AzureSubscriptionID)
+	if err != nil {
+		return err
+	}
+	for _, pl := range plans {
+		if pl.PlanID == planID {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: plan %s is not offered to this customer", ErrInvalidChange, planID)
+}
+
 // StartChange asks Microsoft for a plan change, a quantity change or a
 // cancellation of one of our subscriptions and follows the operation.
 // The request is checked first (CheckChange).
@@ -194,34 +233,7 @@ func (p *Processor) StartChange(ctx context.Context, subID uint, action, planID 
 	if sub.State != string(lifecycle.Active) && !(action == "Unsubscribe" && sub.State == string(lifecycle.Suspended)) {
 		return nil, fmt.Errorf("%w: the subscription is %s", ErrInvalidChange, sub.State)
 	}
-	var opID string
-	switch action {
-	case "ChangePlan":
-		if sub.Plan != nil && sub.Plan.PlanID == planID {
-			return nil, fmt.Errorf("%w: the subscription is already on plan %s", ErrInvalidChange, planID)
-		}
-		plans, perr := p.Client.ListAvailablePlans(ctx, sub.AzureSubscriptionID)
-		if perr != nil {
-			return nil, perr
-		}
-		ok := false
-		for _, pl := range plans {
-			ok = ok || pl.PlanID == planID
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: plan %s is not offered to this customer", ErrInvalidChange, planID)
-		}
-		opID, err = p.Client.ChangePlan(ctx, sub.AzureSubscriptionID, planID)
-	case "ChangeQuantity":
-		if quantity <= 0 || quantity == sub.Quantity {
-			return nil, fmt.Errorf("%w: the new quantity must be positive and differ from %d", ErrInvalidChange, sub.Quantity)
-		}
-		opID, err = p.Client.ChangeQuantity(ctx, sub.AzureSubscriptionID, quantity)
-	case "Unsubscribe":
-		opID, err = p.Client.Unsubscribe(ctx, sub.AzureSubscriptionID)
-	default:
-		return nil, fmt.Errorf("%w: unknown action %q", ErrInvalidChange, action)
-	}
+	opID, err := p.requestChange(ctx, sub, action, planID, quantity)
 	if err != nil {
 		return nil, err
 	}

@@ -99,11 +99,7 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 		p.Log.Warn("azure: reading the catalog", "offer", offerID, "err", err)
 		return
 	}
-	missing := false
-	for _, id := range planIDs {
-		missing = missing || (id != "" && !slices.Contains(known, id))
-	}
-	if !missing {
+	if !anyUnknown(known, planIDs) {
 		return
 	}
 	plans, err := p.Client.ListAvailablePlans(ctx, msSubID)
@@ -121,15 +117,7 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 			if ap.PlanID == "" || slices.Contains(known, ap.PlanID) {
 				continue
 			}
-			dims := []store.Dimension{}
-			for _, d := range ap.PlanComponents.MeteringDimensions {
-				if d.ID != "" {
-					dims = append(dims, store.Dimension{Key: d.ID, Name: cmp.Or(d.DisplayName, d.ID), Unit: d.UnitOfMeasure})
-				}
-			}
-			b, _ := json.Marshal(dims)
-			pl := store.Plan{OfferID: o.ID, PlanID: ap.PlanID, Name: cmp.Or(strings.TrimSpace(ap.DisplayName), ap.PlanID), SeatBased: ap.IsPricePerSeat,
-				Dimensions: string(b), ActivationPolicy: store.ActivateAutomatic, NeedsReview: true, CreatedAt: now, UpdatedAt: now}
+			pl := learnedPlan(o.ID, ap, now)
 			if err := tx.AddAzurePlanOnce(&pl); err != nil {
 				return err
 			}
@@ -139,6 +127,30 @@ func (p *Processor) learnPlans(ctx context.Context, msSubID, offerID string, pla
 	if err != nil {
 		p.Log.Warn("azure: storing plans learned from Microsoft", "offer", offerID, "err", err)
 	}
+}
+
+// anyUnknown tells whether one of planIDs (empty ones aside) is not in known.
+func anyUnknown(known, planIDs []string) bool {
+	for _, id := range planIDs {
+		if id != "" && !slices.Contains(known, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// learnedPlan is a plan of Microsoft's listAvailablePlans in our catalog's
+// shape, marked for the seller's review.
+func learnedPlan(offerID uint, ap AvailablePlan, now time.Time) store.Plan {
+	dims := []store.Dimension{}
+	for _, d := range ap.PlanComponents.MeteringDimensions {
+		if d.ID != "" {
+			dims = append(dims, store.Dimension{Key: d.ID, Name: cmp.Or(d.DisplayName, d.ID), Unit: d.UnitOfMeasure})
+		}
+	}
+	b, _ := json.Marshal(dims)
+	return store.Plan{OfferID: offerID, PlanID: ap.PlanID, Name: cmp.Or(strings.TrimSpace(ap.DisplayName), ap.PlanID), SeatBased: ap.IsPricePerSeat,
+		Dimensions: string(b), ActivationPolicy: store.ActivateAutomatic, NeedsReview: true, CreatedAt: now, UpdatedAt: now}
 }
 
 // ensureCustomer returns the customer of an Entra tenant, creating it.
@@ -163,14 +175,9 @@ func ensureCustomer(tx *store.Tx, now time.Time, tenantID, name, email string) (
 // record applies one event to the subscription with Microsoft's id,
 // creating catalog entries and the customer as needed.
 func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, meta subscriptions.Meta) (*store.Subscription, error) {
-	offer, _, err := ensureCatalog(tx, now, s.OfferID, cmp.Or(ev.PlanID, s.PlanID))
+	offer, err := ensureEventCatalog(tx, now, s, ev)
 	if err != nil {
 		return nil, err
-	}
-	if ev.PlanID != "" && ev.PlanID != s.PlanID && s.OfferID != "" {
-		if _, _, err := ensureCatalog(tx, now, s.OfferID, s.PlanID); err != nil {
-			return nil, err
-		}
 	}
 	cust, err := ensureCustomer(tx, now, s.Beneficiary.TenantID, organisation(s), s.Beneficiary.EmailID)
 	if err != nil {
@@ -194,6 +201,35 @@ func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, met
 		return nil, fmt.Errorf("subscription %s is not known here yet", s.ID)
 	}
 	sub := res.Subscription
+	upd := catchUp(sub, s, offer, cust)
+	if len(upd) > 0 {
+		upd["updated_at"] = now
+		if err := tx.UpdateSubscription(sub.ID, 0, upd); err != nil {
+			return nil, err
+		}
+	}
+	return sub, nil
+}
+
+// ensureEventCatalog makes the catalog know the event's offer and plan, and
+// the subscription's current plan when the event names another one.
+func ensureEventCatalog(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event) (*store.Offer, error) {
+	offer, _, err := ensureCatalog(tx, now, s.OfferID, cmp.Or(ev.PlanID, s.PlanID))
+	if err != nil {
+		return nil, err
+	}
+	if ev.PlanID != "" && ev.PlanID != s.PlanID && s.OfferID != "" {
+		if _, _, err := ensureCatalog(tx, now, s.OfferID, s.PlanID); err != nil {
+			return nil, err
+		}
+	}
+	return offer, nil
+}
+
+// catchUp lists the changes that bring an existing record up to what
+// Microsoft says (customer, offer, tenant, name, term unit); it sets the
+// term unit on sub too.
+func catchUp(sub *store.Subscription, s Subscription, offer *store.Offer, cust *store.Customer) map[string]any {
 	upd := map[string]any{}
 	if sub.CustomerID == nil && cust != nil {
 		upd["customer_id"] = cust.ID
@@ -213,13 +249,7 @@ func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, met
 		upd["term_unit"] = u
 		sub.TermUnit = u
 	}
-	if len(upd) > 0 {
-		upd["updated_at"] = now
-		if err := tx.UpdateSubscription(sub.ID, 0, upd); err != nil {
-			return nil, err
-		}
-	}
-	return sub, nil
+	return upd
 }
 
 func organisation(s Subscription) string {

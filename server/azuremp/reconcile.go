@@ -32,24 +32,7 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 		if err != nil {
 			return err
 		}
-		var drift []string
-		if cur.ID == 0 {
-			drift = append(drift, "not known here")
-		} else {
-			if cur.State != string(st) {
-				drift = append(drift, "state "+cur.State+" → "+string(st))
-			}
-			if s.PlanID != "" && (cur.Plan == nil || cur.Plan.PlanID != s.PlanID) {
-				drift = append(drift, "plan → "+s.PlanID)
-			}
-			if s.Quantity > 0 && cur.Quantity != s.Quantity {
-				drift = append(drift, fmt.Sprintf("quantity %d → %d", cur.Quantity, s.Quantity))
-			}
-			// Microsoft's term dates are dates: compare the days.
-			if (st == lifecycle.Active || st == lifecycle.Suspended) && !end.IsZero() && (cur.TermEnd == nil || !sameDay(*cur.TermEnd, end)) {
-				drift = append(drift, "term end → "+end.Format("2006-01-02"))
-			}
-		}
+		drift := driftOf(cur, s, st, end)
 		if len(drift) == 0 {
 			id = cur.ID
 			return nil
@@ -75,6 +58,29 @@ func (p *Processor) reconcileOne(ctx context.Context, s Subscription, meta subsc
 		return nil, false, err
 	}
 	return &id, repaired, nil
+}
+
+// driftOf lists how our record (cur, ID 0 when unknown) differs from
+// Microsoft's subscription s in state st with term end end.
+func driftOf(cur *store.Subscription, s Subscription, st lifecycle.State, end time.Time) []string {
+	if cur.ID == 0 {
+		return []string{"not known here"}
+	}
+	var drift []string
+	if cur.State != string(st) {
+		drift = append(drift, "state "+cur.State+" → "+string(st))
+	}
+	if s.PlanID != "" && (cur.Plan == nil || cur.Plan.PlanID != s.PlanID) {
+		drift = append(drift, "plan → "+s.PlanID)
+	}
+	if s.Quantity > 0 && cur.Quantity != s.Quantity {
+		drift = append(drift, fmt.Sprintf("quantity %d → %d", cur.Quantity, s.Quantity))
+	}
+	// Microsoft's term dates are dates: compare the days.
+	if (st == lifecycle.Active || st == lifecycle.Suspended) && !end.IsZero() && (cur.TermEnd == nil || !sameDay(*cur.TermEnd, end)) {
+		drift = append(drift, "term end → "+end.Format("2006-01-02"))
+	}
+	return drift
 }
 
 // ReconcileReport is what a reconciliation run did.

@@ -244,132 +244,166 @@ func (s *Console) sandboxAWSNotify(c *gin.Context) {
 	}
 	ident := awsfake.Identity{CustomerAWSAccountID: sub.AWSCustomerAccountID, LicenseArn: sub.AWSLicenseArn,
 		CustomerIdentifier: sub.AWSCustomerIdentifier, ProductCode: sub.AWSProductCode}
-	contract := sub.Offer != nil && sub.Offer.Contract
 	// Which model the buyer is, and so whether AWS tells of them by
 	// EventBridge (concurrent agreements) or SNS (legacy, even when the
 	// legacy buyer also has a license).
-	ca := !ident.Legacy()
-	now := s.now()
-	back := func(title, text string) {
-		s.pages.Problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
-	}
-	grants := s.AWSEntitlements.Of(ident)
-	action := c.PostForm("action")
-	switch action {
+	a := awsSandboxEvent{c: c, sub: sub, ident: ident, ca: !ident.Legacy(), contract: sub.Offer != nil && sub.Offer.Contract, now: s.now()}
+	var title, text string
+	switch action := c.PostForm("action"); action {
 	case "subscribe-success":
-		s.AWSMetering.Subscribe(ident)
-		if ca {
-			s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, s.sandboxAgreement(c, sub, ident), now))
-		} else {
-			s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, sub.FreeTrial, now))
-		}
+		s.awsSubscribeSuccess(a)
 	case "subscribe-fail":
-		if ca {
-			back("No such AWS event", "AWS sends no payment-failure event for concurrent-agreement products (EventBridge).")
-			return
+		if a.ca {
+			title, text = "No such AWS event", "AWS sends no payment-failure event for concurrent-agreement products (EventBridge)."
+			break
 		}
-		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, now))
+		s.sandboxSend(awsfake.SNSNotification("subscribe-fail", ident, sub.FreeTrial, a.now))
 	case "cancel":
-		// AWS completes a cancellation about an hour later, after the
-		// seller's final usage; the sandbox does so after CancelDelay.
-		// Then the contract's grants end (GetEntitlements lists them
-		// expired) and metering is refused, before AWS says it is over.
-		agreement := ""
-		if ca {
-			agreement = s.sandboxAgreement(c, sub, ident)
-		}
-		pending := awsfake.CancelRequested(ident, agreement, now)
-		final := awsfake.CancelCompleted(ident, contract, agreement, now.Add(CancelDelay))
-		for _, b := range pending {
-			s.sandboxSend(b)
-		}
-		time.AfterFunc(CancelDelay, func() {
-			s.AWSEntitlements.Expire(ident, now.Add(CancelDelay))
-			s.AWSMetering.Unsubscribe(ident)
-			for _, b := range final {
-				s.sandboxSend(b)
-			}
-		})
+		s.awsCancel(a)
 	case "upgrade", "expire", "renew":
-		if !contract {
-			back("Not a contract", "Only contract subscriptions have entitlements to upgrade, expire or renew.")
-			return
-		}
-		if len(grants) == 0 {
-			back("No contract at AWS", "The simulated AWS holds no entitlements for this buyer (it forgets them when the sandbox restarts without them stored).")
-			return
-		}
-		agreement := ""
-		if ca {
-			agreement = s.sandboxAgreement(c, sub, ident)
-		}
-		switch action {
-		case "upgrade":
-			for i := range grants {
-				if grants[i].Expiration.After(now) {
-					grants[i].Value += 10
-				}
-			}
-			s.AWSEntitlements.Set(ident, grants...)
-			for _, b := range awsfake.ContractChanged(ident, agreement, now) {
-				s.sandboxSend(b)
-			}
-		case "expire":
-			s.AWSEntitlements.Expire(ident, now.Add(-time.Minute))
-			s.AWSMetering.Unsubscribe(ident)
-			if ca {
-				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: ident, AgreementID: agreement, Status: "EXPIRED"}.Body(now))
-			} else {
-				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
-			}
-		case "renew":
-			// A renewal is a new term: the grants again for a year. AWS sends
-			// subscribe-success again on a renewal (reference §6.3) and
-			// entitlement-updated; for concurrent agreements a new agreement
-			// (intent RENEW, naming the one it renews) and License Updated.
-			renewed := make([]awsfake.Entitlement, 0, len(grants))
-			seen := map[string]bool{}
-			for i := len(grants) - 1; i >= 0; i-- { // the latest grant of each dimension
-				if g := grants[i]; !seen[g.Dimension] {
-					seen[g.Dimension] = true
-					g.Expiration = now.AddDate(1, 0, 0)
-					renewed = append(renewed, g)
-				}
-			}
-			s.AWSEntitlements.Set(ident, renewed...)
-			s.AWSMetering.Subscribe(ident)
-			if ca {
-				next := "agmt-" + strings.ToLower(auth.RandomToken(12))
-				s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: ident, AgreementID: next, Intent: "RENEW",
-					PreviousID: agreement, Status: "ACTIVE", Start: now, End: now.AddDate(1, 0, 0), OfferID: "offer-sandbox-" + ident.ProductCode}.Body(now))
-				s.sandboxSend(awsfake.LicenseEvent("License Updated", ident, next, now))
-			} else {
-				s.sandboxSend(awsfake.SNSNotification("subscribe-success", ident, false, now))
-				s.sandboxSend(awsfake.SNSNotification("entitlement-updated", ident, false, now))
-			}
-		}
+		title, text = s.awsContractEvent(a, action)
 	case "agreement-event":
-		// The agreement events that change no state: AWS sends them for a
-		// running agreement; they show on the timeline, and some alert.
-		if !ca {
-			back("No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge).")
-			return
-		}
-		i := slices.IndexFunc(awsfake.SandboxNotices, func(n awsfake.Notice) bool { return n.DetailType == c.PostForm("event") })
-		if i < 0 {
-			back("Unknown event", "Choose an agreement event on the sandbox page.")
-			return
-		}
-		n := awsfake.SandboxNotices[i]
-		agreement := s.sandboxAgreement(c, sub, ident)
-		var extra map[string]any
-		if n.Extra != nil {
-			extra = n.Extra(agreement, now)
-		}
-		s.sandboxSend(awsfake.AgreementNotice(n.DetailType, ident, agreement, extra, now))
+		title, text = s.awsAgreementNotice(a)
 	default:
-		back("Unknown action", "Choose an action on the sandbox page.")
+		title, text = "Unknown action", "Choose an action on the sandbox page."
+	}
+	if title != "" {
+		s.pages.Problem(c, http.StatusBadRequest, title, text, "/sandbox/aws", "Back")
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/sandbox/aws")
+}
+
+// awsSandboxEvent is one request of the sandbox's AWS event form: the
+// subscription, its buyer at AWS, whether the buyer has concurrent
+// agreements (ca) and whether the offer is a contract.
+type awsSandboxEvent struct {
+	c            *gin.Context
+	sub          *store.Subscription
+	ident        awsfake.Identity
+	ca, contract bool
+	now          time.Time
+}
+
+// awsAgreementOf is the buyer's agreement id for concurrent agreements, "" for
+// a legacy buyer.
+func (s *Console) awsAgreementOf(a awsSandboxEvent) string {
+	if !a.ca {
+		return ""
+	}
+	return s.sandboxAgreement(a.c, a.sub, a.ident)
+}
+
+func (s *Console) awsSubscribeSuccess(a awsSandboxEvent) {
+	s.AWSMetering.Subscribe(a.ident)
+	if a.ca {
+		s.sandboxSend(awsfake.LicenseEvent("License Updated", a.ident, s.sandboxAgreement(a.c, a.sub, a.ident), a.now))
+	} else {
+		s.sandboxSend(awsfake.SNSNotification("subscribe-success", a.ident, a.sub.FreeTrial, a.now))
+	}
+}
+
+// awsCancel: AWS completes a cancellation about an hour later, after the
+// seller's final usage; the sandbox does so after CancelDelay. Then the
+// contract's grants end (GetEntitlements lists them expired) and metering
+// is refused, before AWS says it is over.
+func (s *Console) awsCancel(a awsSandboxEvent) {
+	agreement := s.awsAgreementOf(a)
+	pending := awsfake.CancelRequested(a.ident, agreement, a.now)
+	final := awsfake.CancelCompleted(a.ident, a.contract, agreement, a.now.Add(CancelDelay))
+	for _, b := range pending {
+		s.sandboxSend(b)
+	}
+	time.AfterFunc(CancelDelay, func() {
+		s.AWSEntitlements.Expire(a.ident, a.now.Add(CancelDelay))
+		s.AWSMetering.Unsubscribe(a.ident)
+		for _, b := range final {
+			s.sandboxSend(b)
+		}
+	})
+}
+
+// awsContractEvent upgrades, expires or renews a contract's entitlements;
+// it returns a problem's title and text when it cannot.
+func (s *Console) awsContractEvent(a awsSandboxEvent, action string) (title, text string) {
+	if !a.contract {
+		return "Not a contract", "Only contract subscriptions have entitlements to upgrade, expire or renew."
+	}
+	grants := s.AWSEntitlements.Of(a.ident)
+	if len(grants) == 0 {
+		return "No contract at AWS", "The simulated AWS holds no entitlements for this buyer (it forgets them when the sandbox restarts without them stored)."
+	}
+	agreement := s.awsAgreementOf(a)
+	switch action {
+	case "upgrade":
+		for i := range grants {
+			if grants[i].Expiration.After(a.now) {
+				grants[i].Value += 10
+			}
+		}
+		s.AWSEntitlements.Set(a.ident, grants...)
+		for _, b := range awsfake.ContractChanged(a.ident, agreement, a.now) {
+			s.sandboxSend(b)
+		}
+	case "expire":
+		s.AWSEntitlements.Expire(a.ident, a.now.Add(-time.Minute))
+		s.AWSMetering.Unsubscribe(a.ident)
+		if a.ca {
+			s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementEnded, Identity: a.ident, AgreementID: agreement, Status: "EXPIRED"}.Body(a.now))
+		} else {
+			s.sandboxSend(awsfake.SNSNotification("entitlement-updated", a.ident, false, a.now))
+		}
+	case "renew":
+		s.awsRenew(a, grants, agreement)
+	}
+	return "", ""
+}
+
+// awsRenew: a renewal is a new term, the grants again for a year. AWS
+// sends subscribe-success again on a renewal (reference §6.3) and
+// entitlement-updated; for concurrent agreements a new agreement (intent
+// RENEW, naming the one it renews) and License Updated.
+func (s *Console) awsRenew(a awsSandboxEvent, grants []awsfake.Entitlement, agreement string) {
+	renewed := make([]awsfake.Entitlement, 0, len(grants))
+	seen := map[string]bool{}
+	for i := len(grants) - 1; i >= 0; i-- { // the latest grant of each dimension
+		if g := grants[i]; !seen[g.Dimension] {
+			seen[g.Dimension] = true
+			g.Expiration = a.now.AddDate(1, 0, 0)
+			renewed = append(renewed, g)
+		}
+	}
+	s.AWSEntitlements.Set(a.ident, renewed...)
+	s.AWSMetering.Subscribe(a.ident)
+	if a.ca {
+		next := "agmt-" + strings.ToLower(auth.RandomToken(12))
+		s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: a.ident, AgreementID: next, Intent: "RENEW",
+			PreviousID: agreement, Status: "ACTIVE", Start: a.now, End: a.now.AddDate(1, 0, 0), OfferID: "offer-sandbox-" + a.ident.ProductCode}.Body(a.now))
+		s.sandboxSend(awsfake.LicenseEvent("License Updated", a.ident, next, a.now))
+	} else {
+		s.sandboxSend(awsfake.SNSNotification("subscribe-success", a.ident, false, a.now))
+		s.sandboxSend(awsfake.SNSNotification("entitlement-updated", a.ident, false, a.now))
+	}
+}
+
+// awsAgreementNotice sends one of the agreement events that change no
+// state: AWS sends them for a running agreement; they show on the
+// timeline, and some alert. It returns a problem's title and text when it
+// cannot.
+func (s *Console) awsAgreementNotice(a awsSandboxEvent) (title, text string) {
+	if !a.ca {
+		return "No such AWS event", "Agreement events are sent for concurrent-agreement products (EventBridge)."
+	}
+	i := slices.IndexFunc(awsfake.SandboxNotices, func(n awsfake.Notice) bool { return n.DetailType == a.c.PostForm("event") })
+	if i < 0 {
+		return "Unknown event", "Choose an agreement event on the sandbox page."
+	}
+	n := awsfake.SandboxNotices[i]
+	agreement := s.sandboxAgreement(a.c, a.sub, a.ident)
+	var extra map[string]any
+	if n.Extra != nil {
+		extra = n.Extra(agreement, a.now)
+	}
+	s.sandboxSend(awsfake.AgreementNotice(n.DetailType, a.ident, agreement, extra, a.now))
+	return "", ""
 }

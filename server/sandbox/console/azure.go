@@ -127,6 +127,12 @@ func (s *Console) sandboxAzure(c *gin.Context) {
 	s.pages.RenderPage(c, http.StatusOK, sandboxAzurePage, map[string]any{"Offers": offers, "Subs": rows, "Message": c.Query("message"), "Mails": mails})
 }
 
+// domainLabel is a name's ASCII letters and digits, lower-cased: the
+// sandbox's made-up e-mail domains.
+func domainLabel(name string) string {
+	return strings.ToLower(strings.Join(strings.FieldsFunc(name, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
+}
+
 func (s *Console) sandboxAzurePurchase(c *gin.Context) {
 	if err := s.pages.CheckOrigin(c.Request); err != nil {
 		s.pages.Problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
@@ -139,11 +145,7 @@ func (s *Console) sandboxAzurePurchase(c *gin.Context) {
 		return
 	}
 	q, _ := strconv.Atoi(c.PostForm("quantity"))
-	domain := strings.ToLower(strings.Join(strings.FieldsFunc(org, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
-	if domain == "" {
-		domain = "org"
-	}
-	domain += "-" + azuremp.NewGUID()[:4] + ".example"
+	domain := cmp.Or(domainLabel(org), "org") + "-" + azuremp.NewGUID()[:4] + ".example"
 	email := strings.ToLower(strings.Fields(name)[0]) + "@" + domain
 	buyer := azurefake.Party{EmailID: email, ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 	beneficiary, subName := buyer, org+" subscription"
@@ -155,8 +157,7 @@ func (s *Console) sandboxAzurePurchase(c *gin.Context) {
 			s.pages.Problem(c, http.StatusBadRequest, "The beneficiary's name is too long", "Up to 100 characters.", "/sandbox/azure", "Back")
 			return
 		}
-		bdomain := strings.ToLower(strings.Join(strings.FieldsFunc(b, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') }), ""))
-		beneficiary = azurefake.Party{EmailID: "it@" + cmp.Or(bdomain, "beneficiary") + "-" + azuremp.NewGUID()[:4] + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
+		beneficiary = azurefake.Party{EmailID: "it@" + cmp.Or(domainLabel(b), "beneficiary") + "-" + azuremp.NewGUID()[:4] + ".example", ObjectID: azuremp.NewGUID(), TenantID: azuremp.NewGUID()}
 		subName = b + " subscription (bought by " + org + ")"
 		s.AzureEntra.AddUser(azurefake.User{Name: b + " IT", Email: beneficiary.EmailID, TenantID: beneficiary.TenantID, ObjectID: beneficiary.ObjectID, Organization: b})
 	}
