@@ -27,23 +27,3 @@ func rowByPathID[T any](s *Server, c *gin.Context, what string) (*T, error) {
 	}
 	return rowByID[T](s, c, id, what)
 }
-
-// byPathID loads the row named by the path's :id, answering 404 (with
-// what it is) or the error itself when it cannot.
-func byPathID[T any](s *Server, c *gin.Context, what string) (*T, bool) {
-	id, ok := s.pathID(c)
-	if !ok {
-		return nil, false
-	}
-	return byID[T](s, c, id, what)
-}
-
-// byID loads a row by id, answering 404 (with what it is) when it does not exist.
-func byID[T any](s *Server, c *gin.Context, id uint, what string) (*T, bool) {
-	row, err := rowByID[T](s, c, id, what)
-	if err != nil {
-		s.fail(c, err)
-		return nil, false
-	}
-	return row, true
-}

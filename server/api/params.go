@@ -27,15 +27,6 @@ func csvSafe(s string) string {
 	return s
 }
 
-func (s *Server) pathID(c *gin.Context) (uint, bool) {
-	n, err := strconv.ParseUint(c.Param("id"), 10, 32)
-	if err != nil || n == 0 {
-		s.failCode(c, apperr.Invalid, "id must be a positive whole number")
-		return 0, false
-	}
-	return uint(n), true
-}
-
 var marketplaces = []string{string(lifecycle.AWS), string(lifecycle.Azure)}
 
 // maxOffset bounds offset paging; deeper pages use the cursor.

@@ -22,12 +22,7 @@ import (
 
 // The subscription's one shape (server/views), shared with the outbound
 // webhook events.
-type (
-	customerRef      = views.CustomerRef
-	offerRef         = views.OfferRef
-	planRef          = views.PlanRef
-	subscriptionView = views.Subscription
-)
+type subscriptionView = views.Subscription
 
 func viewSubscription(s *store.Subscription) subscriptionView { return views.Of(s) }
 
