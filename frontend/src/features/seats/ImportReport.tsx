@@ -1,0 +1,63 @@
+import { HTMLTable, Tag } from '@blueprintjs/core';
+import { type SeatImportResult } from '../../shared/api';
+
+// ImportReport lists what an import adds, keeps, releases and refuses.
+export function ImportReport({ r }: { r: SeatImportResult }) {
+  const done = r.applied;
+  const section = (key: string, title: string, count: number, body: React.ReactNode, intent?: 'danger' | 'warning') => (
+    <div data-testid={'import-' + key} style={{ marginBottom: 8 }}>
+      <div>
+        <Tag minimal intent={intent ?? 'none'}>{count}</Tag> <strong>{title}</strong>
+      </div>
+      {count > 0 && body}
+    </div>
+  );
+  const table = (head: string[], rows: React.ReactNode[][]) => (
+    <HTMLTable compact className="mg-table" style={{ marginTop: 4 }}>
+      <thead>
+        <tr>
+          {head.map((h) => (
+            <th key={h}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((cells, i) => (
+          <tr key={i}>
+            {cells.map((c, j) => (
+              <td key={j} style={j === cells.length - 1 ? { whiteSpace: 'normal' } : undefined}>
+                {c}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </HTMLTable>
+  );
+  return (
+    <div data-testid="import-report" style={{ maxHeight: 360, overflow: 'auto' }}>
+      {section(
+        'add',
+        done ? 'added' : 'will be added',
+        r.add.length,
+        table(['Line', 'User', 'Name'], r.add.map((a) => [a.line, a.user, a.name || '—'])),
+      )}
+      {section('keep', done ? 'kept (already held a seat)' : 'kept (already hold a seat)', r.keep.length, table(['Line', 'User'], r.keep.map((k) => [k.line, k.user])))}
+      {(r.mode === 'replace' || r.release.length > 0) &&
+        section(
+          'release',
+          done ? 'released (not in the list)' : 'will be released (not in the list) — they lose access',
+          r.release.length,
+          table(['User'], r.release.map((x) => [x.user])),
+          r.release.length > 0 ? 'warning' : undefined,
+        )}
+      {section(
+        'refused',
+        'refused',
+        r.refused.length,
+        table(['Line', 'Value', 'Reason'], r.refused.map((x) => [x.line, x.value, x.reason])),
+        r.refused.length > 0 ? 'danger' : undefined,
+      )}
+    </div>
+  );
+}
