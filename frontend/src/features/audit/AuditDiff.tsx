@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { Button, ButtonGroup, Classes, HTMLTable, Tag } from '@blueprintjs/core';
+import { Button, ButtonGroup, Classes, Tag } from '@blueprintjs/core';
 import { type AuditEntry } from '../../shared/api';
+import { DataTable } from '../../shared/components/DataTable';
 import { JsonTree } from '../../shared/components/common';
 
 export const changedOf = (e: AuditEntry) => diffAudit(e.before, e.after).filter((r) => r.kind !== 'same');
@@ -75,24 +76,23 @@ export function AuditDiff({ before, after }: { before: string; after: string }) 
         shown.length === 0 ? (
           <p className={Classes.TEXT_MUTED}>Nothing changed.</p>
         ) : (
-          <HTMLTable compact bordered className="mg-table mg-diff" aria-label="Changes">
-            <thead>
-              <tr>
-                <th>Field</th>
-                <th>Before</th>
-                <th>After</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((r) => (
-                <tr key={r.path} className={'mg-diff-' + r.kind} data-testid="diff-row" data-kind={r.kind}>
-                  <td>{r.path}</td>
-                  <td className={r.kind === 'changed' || r.kind === 'removed' ? 'mg-diff-old' : undefined}>{r.before ?? ''}</td>
-                  <td>{r.after ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </HTMLTable>
+          <DataTable
+            label="Changes"
+            className="mg-diff"
+            striped={false}
+            bordered
+            rows={shown}
+            rowKey={(r) => r.path}
+            rowProps={(r) => {
+              const attrs = { className: 'mg-diff-' + r.kind, 'data-testid': 'diff-row', 'data-kind': r.kind };
+              return attrs;
+            }}
+            columns={[
+              { id: 'field', header: 'Field', cell: (r) => r.path },
+              { id: 'before', header: 'Before', cell: (r) => r.before ?? '', cellProps: (r) => ({ className: r.kind === 'changed' || r.kind === 'removed' ? 'mg-diff-old' : undefined }) },
+              { id: 'after', header: 'After', cell: (r) => r.after ?? '' },
+            ]}
+          />
         )
       ) : (
         <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0,1fr) minmax(0,1fr)', gap: 12 }}>
