@@ -1,5 +1,6 @@
-import { HTMLTable, Tag } from '@blueprintjs/core';
+import { Tag } from '@blueprintjs/core';
 import { type SeatImportResult } from '../../shared/api';
+import { DataTable } from '../../shared/components/DataTable';
 
 // ImportReport lists what an import adds, keeps, releases and refuses.
 export function ImportReport({ r }: { r: SeatImportResult }) {
@@ -13,26 +14,14 @@ export function ImportReport({ r }: { r: SeatImportResult }) {
     </div>
   );
   const table = (head: string[], rows: React.ReactNode[][]) => (
-    <HTMLTable compact className="mg-table" style={{ marginTop: 4 }}>
-      <thead>
-        <tr>
-          {head.map((h) => (
-            <th key={h}>{h}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((cells, i) => (
-          <tr key={i}>
-            {cells.map((c, j) => (
-              <td key={j} style={j === cells.length - 1 ? { whiteSpace: 'normal' } : undefined}>
-                {c}
-              </td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </HTMLTable>
+    <DataTable
+      label={head.join(', ')}
+      striped={false}
+      style={{ marginTop: 4 }}
+      rows={rows}
+      rowKey={(_, i) => i}
+      columns={head.map((h, j) => ({ id: h, header: h, cell: (cells: React.ReactNode[]) => cells[j], style: j === head.length - 1 ? { whiteSpace: 'normal' } : undefined }))}
+    />
   );
   return (
     <div data-testid="import-report" style={{ maxHeight: 360, overflow: 'auto' }}>
