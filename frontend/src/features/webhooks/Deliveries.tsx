@@ -1,9 +1,10 @@
 import { Fragment } from 'react';
 import { Link } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
-import { Button, Callout, Classes, H6, HTMLTable, Icon, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H6, Icon, Tag } from '@blueprintjs/core';
 import { api, type WebhookDelivery } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
+import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { statusIntent } from './webhookShared';
 
@@ -104,18 +105,22 @@ export function DeliveryDetail({ d }: { d: WebhookDelivery }) {
       <div>
         <H6>Request</H6>
         {headers.length > 0 ? (
-          <HTMLTable compact className="mg-table" aria-label="Request headers">
-            <tbody>
-              {headers.map(([k, v]) => (
-                <tr key={k}>
-                  <th style={{ width: 160 }}>{k}</th>
-                  <td className="mg-wrap">
-                    <code>{v}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </HTMLTable>
+          <DataTable
+            label="Request headers"
+            header={false}
+            striped={false}
+            rows={headers}
+            rowKey={([k]) => k}
+            columns={[
+              { id: 'name', header: 'Name', style: { width: 160, fontWeight: 600 }, cell: ([k]) => k },
+              {
+                id: 'value',
+                header: 'Value',
+                className: 'mg-wrap',
+                cell: ([, v]) => <code>{v}</code>,
+              },
+            ]}
+          />
         ) : (
           <p className={Classes.TEXT_MUTED}>Not sent yet.</p>
         )}
