@@ -1,14 +1,15 @@
 import { useRef, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Checkbox, Classes, Dialog, DialogBody, DialogFooter, FormGroup, HTMLSelect, HTMLTable, InputGroup, Radio, RadioGroup, Switch } from '@blueprintjs/core';
+import { Button, Callout, Checkbox, Classes, Dialog, DialogBody, DialogFooter, FormGroup, HTMLSelect, InputGroup, Radio, RadioGroup, Switch } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, type OverQuantityPolicy, type Dimension, type PlanFull, type OfferFull } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { fieldError } from '../../shared/components/common';
 import { consequences } from './PlanSeats';
 import { ACTIVATION } from './offerLabels';
+import { DimensionsEditor } from './DimensionsEditor';
 import { messageOf, FieldError } from './OfferDialog';
 
-interface DimRow extends Dimension {
+export interface DimRow extends Dimension {
   rid: number;
 }
 
@@ -147,55 +148,13 @@ export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: 
             </span>
           </div>
           {v.dimensions.length > 0 && (
-            <HTMLTable compact className="mg-table mg-dims" aria-label="Metered dimensions">
-              <thead>
-                <tr>
-                  <th>Key (as the marketplace knows it)</th>
-                  <th>Name</th>
-                  <th>Unit</th>
-                  <th title="Contract offers: billed by usage on top of the entitlement">Metered</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {v.dimensions.flatMap((d, i) => {
-                  const rows = [
-                    <tr key={d.rid} data-testid="dimension-row" className={i === dimError ? 'mg-dim-invalid' : undefined}>
-                      <td>
-                        <input className="bp6-input bp6-small bp6-fill" aria-label={`Dimension ${i + 1} key`} value={d.key} onChange={(e) => setDim(i, { key: e.currentTarget.value })} style={{ fontFamily: 'monospace' }} />
-                      </td>
-                      <td>
-                        <input className="bp6-input bp6-small bp6-fill" aria-label={`Dimension ${i + 1} name`} value={d.name} onChange={(e) => setDim(i, { name: e.currentTarget.value })} />
-                      </td>
-                      <td>
-                        <input className="bp6-input bp6-small" aria-label={`Dimension ${i + 1} unit`} value={d.unit} onChange={(e) => setDim(i, { unit: e.currentTarget.value })} style={{ width: 110 }} placeholder="e.g. 1000 calls" />
-                      </td>
-                      <td>
-                        <Checkbox aria-label={`Dimension ${i + 1} metered`} checked={!!d.metered} onChange={(e) => setDim(i, { metered: e.currentTarget.checked })} style={{ margin: '4px 0 0' }} />
-                      </td>
-                      <td>
-                        <Button
-                          small
-                          minimal
-                          icon="trash"
-                          aria-label={`Remove dimension ${i + 1}`}
-                          onClick={() => setV((x) => ({ ...x, dimensions: x.dimensions.filter((_, j) => j !== i) }))}
-                        />
-                      </td>
-                    </tr>,
-                  ];
-                  if (i === dimError)
-                    rows.push(
-                      <tr key={d.rid + '-error'} className="mg-dim-invalid" data-testid="dimension-error">
-                        <td colSpan={5}>
-                          <FieldError text={msg} />
-                        </td>
-                      </tr>,
-                    );
-                  return rows;
-                })}
-              </tbody>
-            </HTMLTable>
+            <DimensionsEditor
+              dimensions={v.dimensions}
+              dimError={dimError}
+              message={msg}
+              setDim={setDim}
+              onRemove={(i) => setV((x) => ({ ...x, dimensions: x.dimensions.filter((_, j) => j !== i) }))}
+            />
           )}
           <Button small icon="add" text="Add dimension" onClick={() => setV((x) => ({ ...x, dimensions: [...x.dimensions, row()] }))} style={{ margin: '4px 0 8px' }} />
           {v.dimensions.length === 0 && <span className={Classes.TEXT_MUTED}> No metered dimensions: nothing is metered for this plan.</span>}
