@@ -45,6 +45,8 @@ describe('event-type pickers in a real browser', () => {
   async function checkPicker(dialog, group, expected) {
     const picker = dialog.getByRole('group', { name: group });
     const boxes = picker.getByRole('checkbox');
+    // The dialog may still be drawing its list: wait for the last box first.
+    await boxes.nth(expected.length - 1).waitFor();
     assert.equal(await boxes.count(), expected.length, 'one checkbox per type');
     for (const [i, t] of expected.entries()) {
       const label = (await picker.locator('label').nth(i).innerText()).replace(/\s+/g, ' ').trim();

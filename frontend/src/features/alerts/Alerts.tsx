@@ -1,47 +1,15 @@
 import { Fragment, useState } from 'react';
-import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import {
-  Button,
-  Callout,
-  Classes,
-  Dialog,
-  DialogBody,
-  DialogFooter,
-  FormGroup,
-  H4,
-  H5,
-  HTMLSelect,
-  HTMLTable,
-  InputGroup,
-  Tag,
-} from '@blueprintjs/core';
-import { api, queryKeys, type User, type TypeInfo, type AlertChannelKind, type AlertChannel } from '../../shared/api';
+import { Button, Callout, Classes, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { api, queryKeys, type User, type AlertChannel } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
-import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
-import { choiceOf, choiceValid, TypeList, TypePicker, typesOf, type TypeChoice } from '../../shared/components/TypePicker';
+import { TypeList } from '../../shared/components/TypePicker';
+import { kindLabel } from './alertLabels';
+import { RecentAlerts } from './RecentAlerts';
+import { ChannelDialog } from './ChannelDialog';
 
-
-export const kindLabel: Record<AlertChannelKind, string> = { email: 'E-mail', slack: 'Slack', teams: 'Microsoft Teams' };
-
-const targetHelp: Record<AlertChannelKind, { label: string; placeholder: string; help: string }> = {
-  email: { label: 'E-mail address', placeholder: 'ops@example.com', help: 'Alerts are sent to this address through the configured SMTP server.' },
-  slack: {
-    label: 'Incoming-webhook URL',
-    placeholder: 'https://hooks.slack.com/services/T000/B000/XXXX',
-    help: 'A Slack incoming webhook (or any endpoint that takes Slack’s {"text": …} message).',
-  },
-  teams: {
-    label: 'Incoming-webhook URL',
-    placeholder: 'https://…webhook.office.com/… or a Power Automate workflow URL',
-    help: 'A Microsoft Teams incoming webhook or Workflows URL for the channel.',
-  },
-};
-
-// AlertsPage (/alerts): where alerts go (admins) and what was raised
-// recently (seller staff).
 export function AlertsPage() {
   const me = useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user;
   return (
@@ -192,127 +160,5 @@ export function ChannelRow({ c, onEdit }: { c: AlertChannel; onEdit: () => void 
         </tr>
       )}
     </Fragment>
-  );
-}
-
-export function ChannelDialog(props: { channel?: AlertChannel; alertTypes: TypeInfo[]; emailConfigured: boolean; onClose: () => void }) {
-  const { channel, alertTypes, emailConfigured, onClose } = props;
-  const qc = useQueryClient();
-  const [kind, setKind] = useState<AlertChannelKind>(channel?.kind ?? (emailConfigured ? 'email' : 'slack'));
-  const [name, setName] = useState(channel?.name ?? '');
-  const [target, setTarget] = useState(channel?.target ?? '');
-  const [types, setTypes] = useState<TypeChoice>(choiceOf(channel?.alert_types ?? ['*']));
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { name: name.trim(), target: target.trim(), alert_types: typesOf(types) };
-      return channel
-        ? api.alerts.updateChannel(channel.id, body)
-        : api.alerts.createChannel({ kind, ...body });
-    },
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: queryKeys.alertChannels });
-      onClose();
-    },
-  });
-  const noSmtp = kind === 'email' && !emailConfigured;
-  const h = targetHelp[kind];
-  const ready = name.trim() !== '' && target.trim() !== '' && choiceValid(types) && !(noSmtp && !channel);
-  return (
-    <Dialog isOpen title={channel ? 'Edit alert channel' : 'Add alert channel'} onClose={onClose} style={{ width: 680 }}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (ready) save.mutate();
-        }}
-      >
-        <DialogBody>
-          <FormGroup label="Kind" labelFor="ch-kind" helperText={channel ? 'The kind of a channel cannot change: add a new one instead.' : undefined}>
-            <HTMLSelect id="ch-kind" value={kind} disabled={!!channel} onChange={(e) => setKind(e.currentTarget.value as AlertChannelKind)}>
-              <option value="email">E-mail</option>
-              <option value="slack">Slack</option>
-              <option value="teams">Microsoft Teams</option>
-            </HTMLSelect>
-          </FormGroup>
-          {noSmtp && (
-            <Callout intent="warning" icon="envelope" style={{ marginBottom: 12 }} data-testid="smtp-needed">
-              E-mail is not configured on this server, so e-mail alerts cannot be sent. Set <code>MARKETGATE_SMTP_ADDR</code> (host:port) and{' '}
-              <code>MARKETGATE_SMTP_FROM</code> (plus <code>MARKETGATE_SMTP_USERNAME</code> and <code>MARKETGATE_SMTP_PASSWORD</code> if needed)
-              and restart Marketgate — or choose Slack or Teams.
-            </Callout>
-          )}
-          <FormGroup label="Name" labelFor="ch-name">
-            <InputGroup id="ch-name" value={name} onValueChange={setName} maxLength={200} placeholder="on-call" />
-          </FormGroup>
-          <FormGroup label={h.label} labelFor="ch-target" helperText={h.help}>
-            <InputGroup id="ch-target" type={kind === 'email' ? 'email' : 'url'} value={target} onValueChange={setTarget} placeholder={h.placeholder} />
-          </FormGroup>
-          <TypePicker name="ch-types" label="Alert types" allLabel="All alerts, including types added later" types={alertTypes} value={types} onChange={setTypes} />
-          {save.isError && <ErrorBox error={save.error} title={channel ? 'Not saved' : 'Not added'} />}
-        </DialogBody>
-        <DialogFooter
-          actions={
-            <>
-              <Button text="Cancel" onClick={onClose} />
-              <Button type="submit" intent="primary" text={channel ? 'Save' : 'Add channel'} disabled={!ready} loading={save.isPending} />
-            </>
-          }
-        />
-      </form>
-    </Dialog>
-  );
-}
-
-function RecentAlerts() {
-  const q = useQuery({
-    queryKey: queryKeys.alerts,
-    queryFn: () => api.alerts.recent(50),
-    refetchInterval: 60_000,
-  });
-  return (
-    <section aria-label="Recent alerts">
-      <H5>Recent alerts</H5>
-      {q.isPending && <Loading />}
-      {q.isError && <ErrorBox error={q.error} />}
-      {q.isSuccess && q.data.items.length === 0 && <Empty title="No alerts" action={<span>Nothing has needed attention.</span>} />}
-      {q.isSuccess && q.data.items.length > 0 && (
-        <DataTable
-          label="Recent alerts"
-          staticLook
-          rows={q.data.items}
-          rowKey={(a) => a.id}
-          rowProps={() => ({ 'data-testid': 'alert-row' })}
-          columns={[
-            {
-              id: 'type',
-              header: 'Type',
-              cell: (a) => (
-                <Tag minimal intent="warning">
-                  {a.type}
-                </Tag>
-              ),
-            },
-            { id: 'title', header: 'Title', className: 'mg-prose', style: { maxWidth: 300 }, cell: (a) => a.title },
-            { id: 'detail', header: 'Detail', className: 'mg-prose', style: { maxWidth: 420 }, cell: (a) => a.detail || '—' },
-            { id: 'count', header: 'Count', cell: (a) => a.count },
-            { id: 'first', header: 'First seen', cell: (a) => formatDate(a.first_at) },
-            { id: 'last', header: 'Last seen', cell: (a) => formatDate(a.last_at) },
-            {
-              id: 'link',
-              header: '',
-              cell: (a) =>
-                a.link ? (
-                  a.link.startsWith('/') ? (
-                    <Link to={a.link}>open</Link>
-                  ) : (
-                    <a href={a.link} target="_blank" rel="noreferrer">
-                      open
-                    </a>
-                  )
-                ) : null,
-            },
-          ]}
-        />
-      )}
-    </section>
   );
 }

@@ -5,6 +5,7 @@ import { api, queryKeys } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { QueryState } from '../../shared/components/QueryState';
 import { DataTable } from '../../shared/components/DataTable';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 
 const scopeHelp: Record<string, string> = {
@@ -19,9 +20,11 @@ export function ApiKeys() {
   const q = useQuery({ queryKey: queryKeys.apiKeys, queryFn: api.apiKeys.list });
   const [creating, setCreating] = useState(false);
   const [shown, setShown] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<{ id: number; name: string } | null>(null);
   const revoke = useMutation({
     mutationFn: (id: number) => api.apiKeys.revoke(id),
     onSuccess: () => qc.invalidateQueries({ queryKey: queryKeys.apiKeys }),
+    onSettled: () => setRevoking(null),
   });
   return (
     <>
@@ -63,9 +66,7 @@ export function ApiKeys() {
                       small
                       intent="danger"
                       text="Revoke"
-                      onClick={() => {
-                        if (window.confirm(`Revoke “${k.name}”? Applications using it stop working at once.`)) revoke.mutate(k.id);
-                      }}
+                      onClick={() => setRevoking(k)}
                     />
                   ),
               },
@@ -73,6 +74,17 @@ export function ApiKeys() {
           />
         )}
       </QueryState>
+      <ConfirmDialog
+        isOpen={revoking !== null}
+        confirmText="Revoke key"
+        intent="danger"
+        icon="trash"
+        loading={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onCancel={() => setRevoking(null)}
+      >
+        Revoke “{revoking?.name}”? Applications using it stop working at once.
+      </ConfirmDialog>
       {creating && q.isSuccess && (
         <CreateKeyDialog
           scopes={q.data.scopes}

@@ -1,35 +1,12 @@
 import { Link } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Card, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
-import { api, query, queryKeys, type User, type DayCount } from '../../shared/api';
+import { api, queryKeys, type User, type DayCount } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
-import { dayRange, formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
+import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import '../subscriptions/SubDash.css';
-
-const MARKETPLACES = ['aws', 'azure'];
-/** The states that count seats as sold (GET /api/dashboard counts these). */
-const SEAT_STATES = 'active,unsubscribe_pending';
-/** The Metering page's "failed" filter. */
-const METERING_FAILED = 'rejected,duplicate,conflict';
-
-const subs = (p: Record<string, string>) => '/subscriptions' + query(p);
-
-/** The subscriptions on per-user plans that count seats (sold and assigned). */
-export const SEATS_LINK = subs({ state: SEAT_STATES, seat_based: 'true' });
-/** Pending metering records at most 4 hours before their deadline (GET /api/metering/records?expiring=true). */
-export const EXPIRING_LINK = '/metering?expiring=true';
-
-/** Subscriptions created on a UTC day ("2026-11-27"), or from that day on (`onward`). */
-export function createdLink(day: string, onward = false): string {
-  const r = dayRange(day);
-  return subs(onward ? { created_from: r.from } : { created_from: r.from, created_to: r.to });
-}
-
-/** Subscriptions that ended on a UTC day, or from that day on (`onward`); latest first. */
-export function endedLink(day: string, onward = false): string {
-  const r = dayRange(day);
-  return subs({ state: 'ended', changed_from: r.from, ...(onward ? {} : { changed_to: r.to }), sort: '-state_changed_at' });
-}
+import { NEW_COLOR, ENDED_COLOR, DayChart } from './DayChart';
+import { MARKETPLACES, METERING_FAILED, subs, SEATS_LINK, EXPIRING_LINK, createdLink, endedLink } from './dashboardLinks';
 
 /** The first day of the 30 days the API counts (UTC midnight 29 days ago), when it sent none. */
 function firstDay(xs: DayCount[]): string {
@@ -248,65 +225,5 @@ export function DashboardPage() {
         </div>
       </div>
     </div>
-  );
-}
-
-const NEW_COLOR = '#2d72d2';
-const ENDED_COLOR = '#cd4246';
-
-/**
- * Bars per day, new and ended side by side (SVG, no library). Each bar links
- * to that day's subscriptions: created on it, or ended on it (UTC days, as
- * the API counts them); the whole height of its slot is the link.
- */
-export function DayChart({ created, ended }: { created: DayCount[]; ended: DayCount[] }) {
-  const w = 640;
-  const h = 150;
-  const left = 28;
-  const bottom = 18;
-  const days = created.map((c) => c.day);
-  for (const e of ended) if (!days.includes(e.day)) days.push(e.day);
-  days.sort();
-  const get = (xs: DayCount[], day: string) => xs.find((x) => x.day === day)?.count ?? 0;
-  const max = Math.max(1, ...created.map((c) => c.count), ...ended.map((c) => c.count));
-  const slot = (w - left) / Math.max(days.length, 1);
-  const bw = Math.max(1, slot / 2 - 1);
-  const y = (n: number) => ((h - bottom - 8) * n) / max;
-  const top = 8;
-  const bar = (x: number, n: number, color: string, to: string, label: string, testid: string) => (
-    <Link to={to} aria-label={label} data-testid={testid} className="dash-bar">
-      <title>{label}</title>
-      <rect x={x} y={top} width={bw} height={h - bottom - top} fill="transparent" />
-      <rect x={x} y={h - bottom - y(n)} width={bw} height={y(n)} fill={color} />
-    </Link>
-  );
-  return (
-    <figure className="dash-chart" style={{ margin: '4px 0 0' }} data-testid="day-chart">
-      <svg viewBox={`0 0 ${w} ${h}`} role="group" aria-label="New and ended subscriptions per day">
-        <line x1={left} y1={h - bottom} x2={w} y2={h - bottom} stroke="currentColor" opacity={0.4} />
-        <text x={0} y={12} fontSize={10} fill="currentColor">
-          {max}
-        </text>
-        <text x={0} y={h - bottom} fontSize={10} fill="currentColor">
-          0
-        </text>
-        {days.map((day, i) => {
-          const x = left + i * slot;
-          const n = get(created, day);
-          const e = get(ended, day);
-          return (
-            <g key={day} data-testid="chart-day">
-              {bar(x, n, NEW_COLOR, createdLink(day), `${day}: ${n} new`, 'chart-new-' + day)}
-              {bar(x + bw + 1, e, ENDED_COLOR, endedLink(day), `${day}: ${e} ended`, 'chart-ended-' + day)}
-              {(i === days.length - 1 || (i % 7 === 0 && i < days.length - 4)) && (
-                <text x={x} y={h - 4} fontSize={10} fill="currentColor">
-                  {day.slice(5)}
-                </text>
-              )}
-            </g>
-          );
-        })}
-      </svg>
-    </figure>
   );
 }

@@ -62,8 +62,11 @@ describe('Team page', () => {
     expect((await screen.findByTestId('invite-url')).textContent).toBe('http://host/invite?token=secret123');
     expect(JSON.parse(calls.find((c) => c.method === 'POST')!.body)).toEqual({ email: 'new@contoso.com' });
 
-    vi.spyOn(window, 'confirm').mockReturnValue(true);
     fireEvent.click(within(rows[0]).getByRole('button', { name: 'Revoke' }));
+    const confirm = await screen.findByRole('alertdialog');
+    expect(within(confirm).getByText(/Revoke the invitation for .*\? The link stops working\./)).toBeTruthy();
+    expect(calls.some((c) => c.url.endsWith('/revoke'))).toBe(false);
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Revoke invitation' }));
     await waitFor(() => expect(calls.some((c) => c.url === '/api/customer-admins/invites/7/revoke' && c.method === 'POST')).toBe(true));
   });
 

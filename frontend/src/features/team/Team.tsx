@@ -5,6 +5,7 @@ import { Button, Callout, Classes, H4, H5, InputGroup, Tag } from '@blueprintjs/
 import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
+import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 
 function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
@@ -42,9 +43,11 @@ export function TeamPage() {
       void qc.invalidateQueries({ queryKey: key });
     },
   });
+  const [revoking, setRevoking] = useState<AdminInvite | null>(null);
   const revoke = useMutation({
     mutationFn: (inviteId: number) => api.customerAdmins.revokeInvite(inviteId),
     onSuccess: () => qc.invalidateQueries({ queryKey: key }),
+    onSettled: () => setRevoking(null),
   });
 
   if (seller && !id) return <Callout intent="warning" title="Choose a customer on the Customers page" />;
@@ -150,15 +153,24 @@ export function TeamPage() {
                     intent="danger"
                     text="Revoke"
                     loading={revoke.isPending && revoke.variables === i.id}
-                    onClick={() => {
-                      if (window.confirm(`Revoke the invitation for ${i.email}? The link stops working.`)) revoke.mutate(i.id);
-                    }}
+                    onClick={() => setRevoking(i)}
                   />
                 ),
             },
           ]}
         />
       )}
+      <ConfirmDialog
+        isOpen={revoking !== null}
+        confirmText="Revoke invitation"
+        intent="danger"
+        icon="trash"
+        loading={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onCancel={() => setRevoking(null)}
+      >
+        Revoke the invitation for {revoking?.email}? The link stops working.
+      </ConfirmDialog>
     </div>
   );
 }

@@ -5,10 +5,11 @@
 //   - a sortable header is focusable; Enter or Space sorts by it (shift adds
 //     it to a server-side multi-sort), like a click;
 //   - with onRowOpen, rows are focusable and Enter opens the focused row.
-import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type KeyboardEvent, type ReactNode, type Ref, type TdHTMLAttributes } from 'react';
-import { Checkbox, HTMLTable, Icon } from '@blueprintjs/core';
+import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type ReactNode, type Ref, type TdHTMLAttributes } from 'react';
+import { Checkbox, HTMLTable } from '@blueprintjs/core';
 import { getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from '@tanstack/react-table';
 import { Empty, Loading } from './components';
+import { DataTableHead } from './DataTableHead';
 
 export interface Column<T> {
   id: string;
@@ -122,13 +123,6 @@ export function DataTable<T>(props: DataTableProps<T>) {
   const allSelected = !!selection && shown.length > 0 && shown.every((r) => !selection.selectable || selection.selectable(r.original) ? selection.isSelected(r.original) : true);
   const classes = ['mg-table', props.staticLook ? 'mg-static' : '', props.className ?? ''].filter(Boolean).join(' ');
 
-  const sortKeyDown = (e: KeyboardEvent, run: (add: boolean) => void) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      run(e.shiftKey);
-    }
-  };
-
   return (
     <HTMLTable
       compact={props.compact ?? true}
@@ -140,76 +134,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
       aria-label={label}
       data-testid={props.testId}
     >
-      <thead hidden={props.header === false} style={props.header === false ? { display: 'none' } : undefined}>
-        <tr>
-          {selection && (
-            <th style={{ width: 30 }}>
-              {selection.onToggleAll && (
-                <Checkbox
-                  aria-label={selection.allLabel ?? 'Select all'}
-                  checked={allSelected}
-                  onChange={() => selection.onToggleAll?.(!allSelected)}
-                  style={{ marginBottom: 0 }}
-                />
-              )}
-            </th>
-          )}
-          {table.getFlatHeaders().map((h) => {
-            const c = byId.get(h.column.id)!;
-            const name = typeof c.header === 'string' ? c.header : c.id;
-            if (serverSort && c.sortField) {
-              const field = c.sortField;
-              const at = serverSort.keys.findIndex((k) => k.field === field);
-              const key = at >= 0 ? serverSort.keys[at] : null;
-              return (
-                <th
-                  key={h.id}
-                  className={['mg-sortable', c.headerClassName].filter(Boolean).join(' ')}
-                  style={c.headerStyle}
-                  tabIndex={0}
-                  aria-sort={key ? (key.desc ? 'descending' : 'ascending') : undefined}
-                  title={serverSort.title?.(name) ?? c.title ?? `Sort by ${name}`}
-                  onClick={(e) => serverSort.onSort(field, e.shiftKey)}
-                  onKeyDown={(e) => sortKeyDown(e, (add) => serverSort.onSort(field, add))}
-                  data-column={c.id}
-                >
-                  {c.header}
-                  {key && <Icon icon={key.desc ? 'caret-down' : 'caret-up'} size={12} />}
-                  {key && serverSort.keys.length > 1 && (
-                    <sup className="sub-sort-rank" data-testid="sort-rank">
-                      {at + 1}
-                    </sup>
-                  )}
-                </th>
-              );
-            }
-            if (h.column.getCanSort()) {
-              const dir = h.column.getIsSorted();
-              return (
-                <th
-                  key={h.id}
-                  className={['mg-sortable', c.headerClassName].filter(Boolean).join(' ')}
-                  style={c.headerStyle}
-                  tabIndex={0}
-                  aria-sort={dir ? (dir === 'desc' ? 'descending' : 'ascending') : undefined}
-                  title={c.title ?? `Sort by ${name}`}
-                  onClick={h.column.getToggleSortingHandler()}
-                  onKeyDown={(e) => sortKeyDown(e, () => h.column.toggleSorting())}
-                  data-column={c.id}
-                >
-                  {c.header}
-                  {dir && <Icon icon={dir === 'desc' ? 'caret-down' : 'caret-up'} size={12} />}
-                </th>
-              );
-            }
-            return (
-              <th key={h.id} className={c.headerClassName} style={c.headerStyle} title={c.title} data-column={c.id}>
-                {c.header}
-              </th>
-            );
-          })}
-        </tr>
-      </thead>
+      <DataTableHead table={table} byId={byId} serverSort={serverSort} selection={selection} allSelected={allSelected} hidden={props.header === false} />
       <tbody>
         {shown.map((r, i) => {
           const row = r.original;

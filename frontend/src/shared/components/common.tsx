@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
-import { Button, HTMLSelect, InputGroup, NonIdealState, Tooltip } from '@blueprintjs/core';
+import { Button, InputGroup, NonIdealState, Tooltip } from '@blueprintjs/core';
 import { queryKeys, type Role, type Me } from '../api';
 import './admin.css';
 
@@ -115,72 +115,6 @@ export function FilterText(props: {
   );
 }
 
-const PRESETS: { label: string; ms: number }[] = [
-  { label: 'last hour', ms: 3600_000 },
-  { label: 'last 24 hours', ms: 86_400_000 },
-  { label: 'last 7 days', ms: 7 * 86_400_000 },
-  { label: 'last 30 days', ms: 30 * 86_400_000 },
-];
-
-/** "2026-11-27T01:00:00Z" → "2026-11-27T01:00" for a datetime-local box (UTC). */
-export function toLocalInput(iso: string): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 16);
-}
-
-/** "2026-11-27T01:00" (UTC) → "2026-11-27T01:00:00Z", as the API takes it (RFC 3339). */
-export function fromLocalInput(v: string): string {
-  return v ? v + ':00Z' : '';
-}
-
-/** From and to (UTC) in the URL as RFC 3339, with a few quick ranges. */
-export function TimeRange({ from, to, onChange }: { from: string; to: string; onChange: (from: string, to: string) => void }) {
-  return (
-    <span className="mg-time-range">
-      <HTMLSelect
-        minimal
-        aria-label="Time range"
-        value=""
-        onChange={(e) => {
-          const ms = Number(e.currentTarget.value);
-          if (ms > 0) onChange(new Date(Date.now() - ms).toISOString().slice(0, 17) + '00Z', '');
-        }}
-      >
-        <option value="">{from || to ? 'custom range' : 'any time'}</option>
-        {PRESETS.map((p) => (
-          <option key={p.ms} value={p.ms}>
-            {p.label}
-          </option>
-        ))}
-      </HTMLSelect>
-      <label>
-        from
-        <input
-          className="bp6-input bp6-small"
-          type="datetime-local"
-          aria-label="From (UTC)"
-          value={toLocalInput(from)}
-          onChange={(e) => onChange(fromLocalInput(e.currentTarget.value), to)}
-        />
-      </label>
-      <label>
-        to
-        <input
-          className="bp6-input bp6-small"
-          type="datetime-local"
-          aria-label="To (UTC)"
-          value={toLocalInput(to)}
-          onChange={(e) => onChange(from, fromLocalInput(e.currentTarget.value))}
-        />
-      </label>
-      <span className="mg-muted">UTC</span>
-      {(from || to) && <Button small minimal icon="cross" aria-label="Any time" title="Any time" onClick={() => onChange('', '')} />}
-    </span>
-  );
-}
-
-/** Copies text to the clipboard and says so. */
 export function CopyButton({ text, label = 'Copy', small = true }: { text: string; label?: string; small?: boolean }) {
   const [done, setDone] = useState(false);
   useEffect(() => {
@@ -260,95 +194,5 @@ export function fieldError(message: string | undefined, field: string): string |
 
 // ---- JSON viewer ----
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/**
- * A pretty, collapsible view of a JSON value; `depth` levels start open
- * (remount it with a new key and depth to expand or collapse everything).
- */
-export function JsonTree({ value, depth = 3, label }: { value: unknown; depth?: number; label?: string }) {
-  return (
-    <div className="mg-json" role="tree" aria-label={label ?? 'JSON'}>
-      <JsonNode value={value as Json} level={0} openDepth={depth} last />
-    </div>
-  );
-}
-
-function JsonNode({ name, value, level, openDepth, last }: { name?: string | number; value: Json; level: number; openDepth: number; last: boolean }) {
-  const [open, setOpen] = useState(level < openDepth);
-  const comma = last ? '' : ',';
-  const key =
-    name === undefined ? null : typeof name === 'number' ? null : (
-      <>
-        <span className="mg-json-key">&quot;{name}&quot;</span>:{' '}
-      </>
-    );
-  if (value === null || typeof value !== 'object') {
-    return (
-      <div className="mg-json-line" role="treeitem">
-        {key}
-        <JsonScalar value={value} />
-        {comma}
-      </div>
-    );
-  }
-  const isArray = Array.isArray(value);
-  const entries: [string | number, Json][] = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
-  const [openCh, closeCh] = isArray ? ['[', ']'] : ['{', '}'];
-  if (entries.length === 0) {
-    return (
-      <div className="mg-json-line" role="treeitem">
-        {key}
-        {openCh}
-        {closeCh}
-        {comma}
-      </div>
-    );
-  }
-  const what = isArray ? `${entries.length} ${entries.length === 1 ? 'item' : 'items'}` : `${entries.length} ${entries.length === 1 ? 'key' : 'keys'}`;
-  return (
-    <div role="treeitem" aria-expanded={open}>
-      <div className="mg-json-line">
-        <button
-          type="button"
-          className="mg-json-toggle"
-          aria-label={`${open ? 'Collapse' : 'Expand'} ${name ?? 'root'}`}
-          onClick={() => setOpen(!open)}
-        >
-          {open ? '▾' : '▸'}
-        </button>
-        {key}
-        {openCh}
-        {!open && (
-          <>
-            <button type="button" className="mg-json-more" onClick={() => setOpen(true)} tabIndex={-1}>
-              … {what}
-            </button>
-            {closeCh}
-            {comma}
-          </>
-        )}
-      </div>
-      {open && (
-        <>
-          <div className="mg-json-children" role="group">
-            {entries.map(([k, v], i) => (
-              <JsonNode key={k} name={k} value={v} level={level + 1} openDepth={openDepth} last={i === entries.length - 1} />
-            ))}
-          </div>
-          <div className="mg-json-line">
-            {closeCh}
-            {comma}
-          </div>
-        </>
-      )}
-    </div>
-  );
-}
-
-function JsonScalar({ value }: { value: null | boolean | number | string }) {
-  if (value === null) return <span className="mg-json-null">null</span>;
-  if (typeof value === 'string') return <span className="mg-json-string">{JSON.stringify(value)}</span>;
-  if (typeof value === 'number') return <span className="mg-json-number">{value}</span>;
-  return <span className="mg-json-bool">{String(value)}</span>;
-}
+export { JsonTree } from './JsonTree';
+export { TimeRange, toLocalInput, fromLocalInput } from './TimeRange';
