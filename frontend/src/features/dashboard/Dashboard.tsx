@@ -1,8 +1,9 @@
 import { Link } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Card, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { Card, H4, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type User, type DayCount } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
+import { DataTable, type Column } from '../../shared/components/DataTable';
 import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import '../subscriptions/SubDash.css';
 import { NEW_COLOR, ENDED_COLOR, DayChart } from './DayChart';
@@ -36,6 +37,41 @@ function Stat(props: { label: string; value: number | string; to?: string; sub?:
       {sub && <div className="dash-sub">{sub}</div>}
     </Card>
   );
+}
+
+/** The by-state table's columns: the state, one count per marketplace, and the state's total. */
+function byStateColumns(count: (mp: string, st: string) => number, byState: (st: string) => number): Column<string>[] {
+  return [
+    {
+      id: 'state',
+      header: 'State',
+      cell: (st) => (
+        <Tag minimal intent={stateIntent(st)}>
+          {st}
+        </Tag>
+      ),
+    },
+    ...MARKETPLACES.map(
+      (mp): Column<string> => ({
+        id: mp,
+        header: <Link to={subs({ marketplace: mp })}>{marketplaceName[mp]}</Link>,
+        cell: (st) => (
+          <Link to={subs({ state: st, marketplace: mp })} data-testid={`count-${mp}-${st}`}>
+            {count(mp, st)}
+          </Link>
+        ),
+      }),
+    ),
+    {
+      id: 'all',
+      header: 'All',
+      cell: (st) => (
+        <Link to={subs({ state: st })} data-testid={`count-all-${st}`}>
+          {byState(st)}
+        </Link>
+      ),
+    },
+  ];
 }
 
 export function DashboardPage() {
@@ -132,42 +168,15 @@ export function DashboardPage() {
       <div className="dash-grid">
         <div>
           <H5>Subscriptions by state and marketplace</H5>
-          <HTMLTable compact bordered className="mg-table dash-table" aria-label="Subscriptions by state">
-            <thead>
-              <tr>
-                <th>State</th>
-                {MARKETPLACES.map((mp) => (
-                  <th key={mp}>
-                    <Link to={subs({ marketplace: mp })}>{marketplaceName[mp]}</Link>
-                  </th>
-                ))}
-                <th>All</th>
-              </tr>
-            </thead>
-            <tbody>
-              {states.map((st) => (
-                <tr key={st}>
-                  <td>
-                    <Tag minimal intent={stateIntent(st)}>
-                      {st}
-                    </Tag>
-                  </td>
-                  {MARKETPLACES.map((mp) => (
-                    <td key={mp}>
-                      <Link to={subs({ state: st, marketplace: mp })} data-testid={`count-${mp}-${st}`}>
-                        {count(mp, st)}
-                      </Link>
-                    </td>
-                  ))}
-                  <td>
-                    <Link to={subs({ state: st })} data-testid={`count-all-${st}`}>
-                      {byState(st)}
-                    </Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
+          <DataTable
+            rows={states}
+            columns={byStateColumns(count, byState)}
+            rowKey={(st) => st}
+            label="Subscriptions by state"
+            striped={false}
+            bordered
+            className="dash-table"
+            footer={
               <tr>
                 <th>All</th>
                 {MARKETPLACES.map((mp) => (
@@ -181,8 +190,8 @@ export function DashboardPage() {
                   <Link to="/subscriptions">{d.total}</Link>
                 </th>
               </tr>
-            </tfoot>
-          </HTMLTable>
+            }
+          />
         </div>
         <div>
           <H5>New and ended subscriptions, last 30 days</H5>
