@@ -4,15 +4,16 @@
 // customer may change, seat limits and seat policies); everyone else reads.
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Classes, H4, H5, HTMLTable, Tag } from '@blueprintjs/core';
+import { Button, Card, Classes, H4, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type PlanFull, type OfferFull } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { marketplaceName } from '../../shared/format';
 import { ADMINS, RequireRole, SELLER, useMe } from '../../shared/components/common';
-import { PlanSeatsDialog, PlanSeatSummary } from './PlanSeats';
+import { PlanSeatsDialog } from './PlanSeats';
+import { PlansTable } from './PlansTable';
 import { PlanDialog } from './PlanDialog';
-import { ChangePolicy, OfferDialog } from './OfferDialog';
-import { ACTIVATION, IDENTITY } from './offerLabels';
+import { OfferDialog } from './OfferDialog';
+import { IDENTITY } from './offerLabels';
 
 export function OffersPage() {
   return (
@@ -75,74 +76,7 @@ function Offers() {
           {o.plans.length === 0 ? (
             <p className={Classes.TEXT_MUTED}>No plans yet.{admin && ' Add the plans listed for this offer on the marketplace.'}</p>
           ) : (
-            <HTMLTable compact className="mg-table mg-static" aria-label={'Plans of ' + o.name}>
-              <thead>
-                <tr>
-                  <th>Plan id</th>
-                  <th>Name</th>
-                  <th>Metered dimensions</th>
-                  <th>Activation</th>
-                  {o.marketplace === 'azure' && <th>Customer changes</th>}
-                  <th>Seats</th>
-                  {admin && <th />}
-                </tr>
-              </thead>
-              <tbody>
-                {o.plans.map((p) => (
-                  <tr key={p.id} data-testid="plan-row">
-                    <td>
-                      <code>{p.plan_id}</code>
-                    </td>
-                    <td>
-                      {p.name}{' '}
-                      {p.needs_review && (
-                        <Tag
-                          minimal
-                          intent="warning"
-                          title="Learned from Microsoft when a customer bought it: check its activation, customer changes and seats, then save it."
-                        >
-                          needs review
-                        </Tag>
-                      )}
-                    </td>
-                    <td className="mg-prose" style={{ minWidth: 160 }}>
-                      {p.dimensions.length === 0
-                        ? '—'
-                        : p.dimensions.map((d) => (
-                            <div key={d.key}>
-                              <code>{d.key}</code> {d.name && d.name !== d.key && d.name} {d.unit && <span className={Classes.TEXT_MUTED}>({d.unit})</span>}{' '}
-                              {d.metered && o.contract && (
-                                <Tag minimal round>
-                                  metered
-                                </Tag>
-                              )}
-                            </div>
-                          ))}
-                    </td>
-                    <td title={ACTIVATION[p.activation_policy]?.help}>{ACTIVATION[p.activation_policy]?.label ?? p.activation_policy}</td>
-                    {o.marketplace === 'azure' && (
-                      <td className="mg-prose" style={{ minWidth: 140 }}>
-                        <ChangePolicy p={p} />
-                      </td>
-                    )}
-                    <td className="mg-prose">
-                      <PlanSeatSummary p={p} />
-                      {p.seat_based && (p.min_quantity > 0 || p.max_quantity > 0) && (
-                        <div className={Classes.TEXT_MUTED}>
-                          {p.min_quantity > 0 ? p.min_quantity : 1}–{p.max_quantity > 0 ? p.max_quantity : 'any'} seats
-                        </div>
-                      )}
-                    </td>
-                    {admin && (
-                      <td>
-                        <Button small minimal icon="edit" text="Edit…" aria-label={`Edit plan ${p.plan_id}`} onClick={() => setEditing({ kind: 'plan', offer: o, plan: p })} />
-                        <Button small minimal icon="people" text="Seat policies…" onClick={() => setEditing({ kind: 'seats', plan: p })} />
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </HTMLTable>
+            <PlansTable offer={o} admin={admin} onEdit={(p) => setEditing({ kind: 'plan', offer: o, plan: p })} onSeats={(p) => setEditing({ kind: 'seats', plan: p })} />
           )}
         </Card>
       ))}
