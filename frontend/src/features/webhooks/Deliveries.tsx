@@ -1,88 +1,137 @@
-import { Fragment } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { Button, Callout, Classes, H6, Icon, Tag } from '@blueprintjs/core';
 import { api, type WebhookDelivery } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
-import { DataTable } from '../../shared/components/DataTable';
+import { DataTable, type Column } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { statusIntent } from './webhookShared';
 
-const COLUMNS = 10;
-
-export function DeliveryRow(props: { endpointId: number; d: WebhookDelivery; open: boolean; onToggle: () => void; onRedelivered: () => void }) {
-  const { endpointId, d, open, onToggle, onRedelivered } = props;
+function RedeliverButton(props: { endpointId: number; d: WebhookDelivery; onRedelivered: () => void; onError: (e: unknown) => void }) {
+  const { endpointId, d, onRedelivered, onError } = props;
   const redeliver = useMutation({
     mutationFn: () => api.webhooks.redeliver(endpointId, d.id),
+    onMutate: () => onError(undefined),
     onSuccess: onRedelivered,
+    onError,
   });
-  const ok = d.response_status >= 200 && d.response_status < 300;
   return (
-    <Fragment>
-      <tr data-testid="delivery-row" className={open ? 'mg-expanded' : undefined} onClick={onToggle} aria-expanded={open}>
-        <td>
-          <Icon icon={open ? 'chevron-down' : 'chevron-right'} aria-label={open ? 'Collapse' : 'Expand'} />
-        </td>
-        <td>{d.event_type}</td>
-        <td className="mg-ellipsis" title={d.event_id}>
-          <code>{d.event_id}</code>
-        </td>
-        <td>
-          {d.subscription_id ? (
-            <Link to={`/subscriptions/${d.subscription_id}`} onClick={(e) => e.stopPropagation()}>
-              #{d.subscription_id}
-            </Link>
-          ) : (
-            '—'
+    <Button
+      small
+      minimal
+      icon="repeat"
+      text="Redeliver"
+      title="Send this event again now, with the same webhook-id"
+      loading={redeliver.isPending}
+      onClick={(e) => {
+        e.stopPropagation();
+        redeliver.mutate();
+      }}
+    />
+  );
+}
+
+function deliveryColumns(
+  endpointId: number,
+  open: number | null,
+  onRedelivered: () => void,
+  onRedeliverError: (id: number, e: unknown) => void,
+): Column<WebhookDelivery>[] {
+  return [
+    {
+      id: 'expand',
+      header: null,
+      headerLabel: 'Expand',
+      cell: (d) => <Icon icon={open === d.id ? 'chevron-down' : 'chevron-right'} aria-label={open === d.id ? 'Collapse' : 'Expand'} />,
+    },
+    { id: 'event_type', header: 'Event type', cell: (d) => d.event_type },
+    { id: 'event_id', header: 'Event id', className: 'mg-ellipsis', cellProps: (d) => ({ title: d.event_id }), cell: (d) => <code>{d.event_id}</code> },
+    {
+      id: 'subscription',
+      header: 'Subscription',
+      cell: (d) =>
+        d.subscription_id ? (
+          <Link to={`/subscriptions/${d.subscription_id}`} onClick={(e) => e.stopPropagation()}>
+            #{d.subscription_id}
+          </Link>
+        ) : (
+          '—'
+        ),
+    },
+    {
+      id: 'status',
+      header: 'Status',
+      cell: (d) => (
+        <Tag minimal intent={statusIntent[d.status] ?? 'none'} data-testid="delivery-status">
+          {d.status}
+        </Tag>
+      ),
+    },
+    { id: 'attempts', header: 'Attempts', cell: (d) => d.attempts },
+    {
+      id: 'response',
+      header: 'Response',
+      cellProps: () => ({ 'data-testid': 'delivery-response' }),
+      cell: (d) =>
+        d.response_status ? (
+          <span className={d.response_status >= 200 && d.response_status < 300 ? undefined : 'mg-stat-danger'}>{d.response_status}</span>
+        ) : d.error ? (
+          <span className="mg-stat-danger">no response</span>
+        ) : (
+          '—'
+        ),
+    },
+    { id: 'last_attempt', header: 'Last attempt', cell: (d) => (d.last_attempt_at ? formatDate(d.last_attempt_at) : 'not yet') },
+    { id: 'next_attempt', header: 'Next attempt', cell: (d) => (d.status === 'pending' ? formatDate(d.next_attempt_at) : '—') },
+    {
+      id: 'redeliver',
+      header: '',
+      cell: (d) => <RedeliverButton endpointId={endpointId} d={d} onRedelivered={onRedelivered} onError={(e) => onRedeliverError(d.id, e)} />,
+    },
+  ];
+}
+
+/** An endpoint's deliveries; a click on a row opens its details under it (and closes them). */
+export function DeliveriesTable(props: {
+  endpointId: number;
+  items: WebhookDelivery[];
+  open: number | null;
+  onToggle: (d: WebhookDelivery) => void;
+  onRedelivered: () => void;
+}) {
+  const { endpointId, items, open, onToggle, onRedelivered } = props;
+  // A refused redelivery, by delivery id, shown under its row until the next try.
+  const [refused, setRefused] = useState<Record<number, unknown>>({});
+  const columns = deliveryColumns(endpointId, open, onRedelivered, (id, e) => setRefused((all) => ({ ...all, [id]: e })));
+  return (
+    <DataTable
+      rows={items}
+      columns={columns}
+      rowKey={(d) => d.id}
+      label="Deliveries"
+      striped={false}
+      className="mg-deliveries"
+      rowProps={(d) => ({ 'data-testid': 'delivery-row', className: open === d.id ? 'mg-expanded' : undefined, onClick: () => onToggle(d), 'aria-expanded': open === d.id })}
+      afterRow={(d) => (
+        <>
+          {refused[d.id] !== undefined && (
+            <tr className="mg-detail-row">
+              <td colSpan={columns.length}>
+                <ErrorBox error={refused[d.id]} title="Not redelivered" />
+              </td>
+            </tr>
           )}
-        </td>
-        <td>
-          <Tag minimal intent={statusIntent[d.status] ?? 'none'} data-testid="delivery-status">
-            {d.status}
-          </Tag>
-        </td>
-        <td>{d.attempts}</td>
-        <td data-testid="delivery-response">
-          {d.response_status ? (
-            <span className={ok ? undefined : 'mg-stat-danger'}>{d.response_status}</span>
-          ) : d.error ? (
-            <span className="mg-stat-danger">no response</span>
-          ) : (
-            '—'
+          {open === d.id && (
+            <tr className="mg-detail-row">
+              <td colSpan={columns.length}>
+                <DeliveryDetail d={d} />
+              </td>
+            </tr>
           )}
-        </td>
-        <td>{d.last_attempt_at ? formatDate(d.last_attempt_at) : 'not yet'}</td>
-        <td>{d.status === 'pending' ? formatDate(d.next_attempt_at) : '—'}</td>
-        <td>
-          <Button
-            small
-            minimal
-            icon="repeat"
-            text="Redeliver"
-            title="Send this event again now, with the same webhook-id"
-            loading={redeliver.isPending}
-            onClick={(e) => {
-              e.stopPropagation();
-              redeliver.mutate();
-            }}
-          />
-        </td>
-      </tr>
-      {redeliver.isError && (
-        <tr className="mg-detail-row">
-          <td colSpan={COLUMNS}>
-            <ErrorBox error={redeliver.error} title="Not redelivered" />
-          </td>
-        </tr>
+        </>
       )}
-      {open && (
-        <tr className="mg-detail-row">
-          <td colSpan={COLUMNS}>
-            <DeliveryDetail d={d} />
-          </td>
-        </tr>
-      )}
-    </Fragment>
+    />
   );
 }
 

@@ -1,12 +1,12 @@
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLSelect, HTMLTable } from '@blueprintjs/core';
+import { Button, Callout, Classes, H4, H5, HTMLSelect } from '@blueprintjs/core';
 import { api, queryKeys, type WebhookDelivery } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { listQuery, DELIVERY_PAGE } from './webhookShared';
-import { DeliveryRow } from './Deliveries';
+import { DeliveriesTable } from './Deliveries';
 import { EndpointStatus, EndpointActions } from './EndpointActions';
 
 /** How soon to read the log again: soon after the next attempt is due, while anything waits. */
@@ -167,34 +167,13 @@ export function EndpointPage({ id }: { id: number }) {
         />
       )}
       {deliveries.isSuccess && deliveries.data.items.length > 0 && (
-        <HTMLTable compact className="mg-table mg-deliveries" aria-label="Deliveries">
-          <thead>
-            <tr>
-              <th aria-label="Expand" />
-              <th>Event type</th>
-              <th>Event id</th>
-              <th>Subscription</th>
-              <th>Status</th>
-              <th>Attempts</th>
-              <th>Response</th>
-              <th>Last attempt</th>
-              <th>Next attempt</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.data.items.map((d) => (
-              <DeliveryRow
-                key={d.id}
-                endpointId={id}
-                d={d}
-                open={open === d.id}
-                onToggle={() => update({ delivery: open === d.id ? null : String(d.id) })}
-                onRedelivered={refreshLog}
-              />
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DeliveriesTable
+          endpointId={id}
+          items={deliveries.data.items}
+          open={open}
+          onToggle={(d) => update({ delivery: open === d.id ? null : String(d.id) })}
+          onRedelivered={refreshLog}
+        />
       )}
       {deliveries.isSuccess && (
         <Pager offset={offset} limit={DELIVERY_PAGE} total={deliveries.data.total} onOffset={(o) => update({ offset: String(o), delivery: null })} />

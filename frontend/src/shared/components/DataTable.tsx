@@ -27,6 +27,8 @@ export interface Column<T> {
   cellProps?: (row: T) => TdHTMLAttributes<HTMLTableCellElement> & { 'data-testid'?: string };
   headerClassName?: string;
   headerStyle?: CSSProperties;
+  /** The header's accessible name when it shows none (an icon column). */
+  headerLabel?: string;
 }
 
 /** Sorting done by the API: the current keys, and what a header click (or key) asks for. */

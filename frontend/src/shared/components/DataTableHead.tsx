@@ -49,6 +49,7 @@ export function DataTableHead<T>(props: {
                 key={h.id}
                 className={['mg-sortable', c.headerClassName].filter(Boolean).join(' ')}
                 style={c.headerStyle}
+                aria-label={c.headerLabel}
                 tabIndex={0}
                 aria-sort={key ? (key.desc ? 'descending' : 'ascending') : undefined}
                 title={serverSort.title?.(name) ?? c.title ?? `Sort by ${name}`}
@@ -73,6 +74,7 @@ export function DataTableHead<T>(props: {
                 key={h.id}
                 className={['mg-sortable', c.headerClassName].filter(Boolean).join(' ')}
                 style={c.headerStyle}
+                aria-label={c.headerLabel}
                 tabIndex={0}
                 aria-sort={dir ? (dir === 'desc' ? 'descending' : 'ascending') : undefined}
                 title={c.title ?? `Sort by ${name}`}
@@ -86,7 +88,7 @@ export function DataTableHead<T>(props: {
             );
           }
           return (
-            <th key={h.id} className={c.headerClassName} style={c.headerStyle} title={c.title} data-column={c.id}>
+            <th key={h.id} className={c.headerClassName} style={c.headerStyle} aria-label={c.headerLabel} title={c.title} data-column={c.id}>
               {c.header}
             </th>
           );
