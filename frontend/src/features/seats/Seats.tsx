@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { AnchorButton, Button, Callout, Checkbox, Classes, HTMLTable, InputGroup, Tag } from '@blueprintjs/core';
+import { AnchorButton, Button, Callout, Classes, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Seat } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
+import { DataTable, type Column } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { SeatSummaryBar, AssignForm, ImportDialog, userOf } from './SeatForms';
 
@@ -20,6 +21,32 @@ export function seatsQuery(id: string, q: string, offset: number) {
 
 const sourceLabel: Record<string, string> = { manual: 'assigned', import: 'imported', auto: 'auto-assigned' };
 
+
+function seatColumns(manage: boolean, onRelease: (s: Seat) => void): Column<Seat>[] {
+  return [
+    {
+      id: 'user',
+      header: 'User',
+      cell: (s) => (
+        <>
+          {s.email || <code>{s.entra_object_id}</code>}
+          {s.email && s.entra_object_id && <div className={Classes.TEXT_MUTED}>{s.entra_object_id}</div>}
+          {s.over && (
+            <Tag minimal intent="warning" style={{ marginLeft: 6 }} data-testid="over-tag">
+              over quantity
+            </Tag>
+          )}
+        </>
+      ),
+    },
+    { id: 'name', header: 'Name', cell: (s) => s.name || '—' },
+    { id: 'source', header: 'Source', cell: (s) => sourceLabel[s.source] ?? s.source },
+    { id: 'assigned_by', header: 'Assigned by', cell: (s) => s.assigned_by || '—' },
+    { id: 'assigned_at', header: 'Assigned', cell: (s) => formatDate(s.assigned_at) },
+    { id: 'last_checked', header: 'Last checked', cell: (s) => (s.last_checked_at ? formatDate(s.last_checked_at) : 'never') },
+    { id: 'release', header: '', cell: (s) => manage && <Button small minimal intent="danger" icon="cross" text="Release" onClick={() => onRelease(s)} /> },
+  ];
+}
 
 // SeatsTab: the seats of one per-user subscription — what was bought and
 // used, who holds a seat, and (for those who may manage them) assigning,
@@ -144,51 +171,17 @@ export function SeatsTab({ id }: { id: string }) {
           action={q ? undefined : <span>{manage ? 'Assign a seat above, or import a list.' : 'The customer\u2019s admins assign seats here.'}</span>}
         />
       ) : (
-        <HTMLTable compact striped className="mg-table mg-seats" aria-label="Seats">
-          <thead>
-            <tr>
-              {manage && <th aria-label="Select" />}
-              <th>User</th>
-              <th>Name</th>
-              <th>Source</th>
-              <th>Assigned by</th>
-              <th>Assigned</th>
-              <th>Last checked</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id} data-testid="seat-row" className={s.over ? 'mg-over' : undefined}>
-                {manage && (
-                  <td>
-                    <Checkbox
-                      style={{ margin: 0 }}
-                      checked={selected.includes(s.id)}
-                      onChange={() => toggle(s.id)}
-                      aria-label={'Select ' + userOf(s)}
-                    />
-                  </td>
-                )}
-                <td>
-                  {s.email || <code>{s.entra_object_id}</code>}
-                  {s.email && s.entra_object_id && <div className={Classes.TEXT_MUTED}>{s.entra_object_id}</div>}
-                  {s.over && (
-                    <Tag minimal intent="warning" style={{ marginLeft: 6 }} data-testid="over-tag">
-                      over quantity
-                    </Tag>
-                  )}
-                </td>
-                <td>{s.name || '—'}</td>
-                <td>{sourceLabel[s.source] ?? s.source}</td>
-                <td>{s.assigned_by || '—'}</td>
-                <td>{formatDate(s.assigned_at)}</td>
-                <td>{s.last_checked_at ? formatDate(s.last_checked_at) : 'never'}</td>
-                <td>{manage && <Button small minimal intent="danger" icon="cross" text="Release" onClick={() => setConfirm([s])} />}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          rows={items}
+          columns={seatColumns(manage, (s) => setConfirm([s]))}
+          rowKey={(s) => s.id}
+          label="Seats"
+          className="mg-seats"
+          selection={
+            manage ? { isSelected: (s) => selected.includes(s.id), onToggle: (s) => toggle(s.id), label: (s) => 'Select ' + userOf(s), headerLabel: 'Select' } : undefined
+          }
+          rowProps={(s) => ({ 'data-testid': 'seat-row', className: s.over ? 'mg-over' : undefined })}
+        />
       )}
       <Pager offset={offset} limit={SEAT_PAGE} total={total} onOffset={(o) => update({ offset: String(o) })} />
       <ConfirmDialog

@@ -48,6 +48,8 @@ export interface Selection<T> {
   label: (row: T) => string;
   /** The accessible name of the header checkbox. */
   allLabel?: string;
+  /** The accessible name of the column's header when it has no checkbox (no onToggleAll). */
+  headerLabel?: string;
   /** A row that cannot be selected shows no checkbox. */
   selectable?: (row: T) => boolean;
 }

@@ -26,7 +26,7 @@ export function DataTableHead<T>(props: {
     <thead hidden={hidden} style={hidden ? { display: 'none' } : undefined}>
       <tr>
         {selection && (
-          <th style={{ width: 30 }}>
+          <th style={{ width: 30 }} aria-label={selection.onToggleAll ? undefined : selection.headerLabel}>
             {selection.onToggleAll && (
               <Checkbox
                 aria-label={selection.allLabel ?? 'Select all'}
