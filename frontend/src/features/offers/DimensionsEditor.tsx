@@ -3,7 +3,7 @@
 import { Button, Checkbox } from '@blueprintjs/core';
 import { DataTable } from '../../shared/components/DataTable';
 import { FieldError } from './OfferDialog';
-import { type DimRow } from './PlanDialog';
+import { type DimRow } from './planForm';
 
 export function DimensionsEditor(props: {
   dimensions: DimRow[];

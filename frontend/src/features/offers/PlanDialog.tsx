@@ -2,6 +2,7 @@ import { useRef, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Checkbox, Classes, Dialog, DialogBody, DialogFooter, FormGroup, HTMLSelect, InputGroup, Radio, RadioGroup, Switch } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, type OverQuantityPolicy, type Dimension, type PlanFull, type OfferFull } from '../../shared/api';
+import { dims, initialForm, planBody, planForm, type DimRow, type PlanForm } from './planForm';
 import { ErrorBox } from '../../shared/components/components';
 import { fieldError } from '../../shared/components/common';
 import { consequences } from './PlanSeats';
@@ -9,63 +10,11 @@ import { ACTIVATION } from './offerLabels';
 import { DimensionsEditor } from './DimensionsEditor';
 import { messageOf, FieldError } from './OfferDialog';
 
-export interface DimRow extends Dimension {
-  rid: number;
-}
-
-interface PlanForm {
-  plan_id: string;
-  name: string;
-  seat_based: boolean;
-  dimensions: DimRow[];
-  activation_policy: string;
-  reject_plan_change: boolean;
-  reject_quantity_change: boolean;
-  min_quantity: string;
-  max_quantity: string;
-  allow_over_assignment: boolean;
-  auto_assign_seats: boolean;
-  over_quantity_policy: OverQuantityPolicy;
-}
-
-const toInt = (s: string) => (s.trim() === '' ? 0 : Math.trunc(Number(s)));
-const dims = (rows: Dimension[]) => rows.map((d) => ({ key: d.key.trim(), name: d.name.trim(), unit: d.unit.trim(), metered: !!d.metered }));
-
-/** The plan as the API takes it; a flat plan has no seat limits or seat policies. */
-function planBody(v: PlanForm) {
-  return {
-    name: v.name.trim(),
-    seat_based: v.seat_based,
-    dimensions: dims(v.dimensions),
-    activation_policy: v.activation_policy,
-    reject_plan_change: v.reject_plan_change,
-    reject_quantity_change: v.reject_quantity_change,
-    min_quantity: v.seat_based ? toInt(v.min_quantity) : 0,
-    max_quantity: v.seat_based ? toInt(v.max_quantity) : 0,
-    allow_over_assignment: v.seat_based && v.allow_over_assignment,
-    auto_assign_seats: v.seat_based && v.auto_assign_seats,
-    over_quantity_policy: v.over_quantity_policy,
-  };
-}
-
 export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: PlanFull; onClose: () => void }) {
   const qc = useQueryClient();
   const rid = useRef(0);
   const row = (d?: Dimension): DimRow => ({ rid: ++rid.current, key: d?.key ?? '', name: d?.name ?? '', unit: d?.unit ?? '', metered: d?.metered ?? false });
-  const [v, setV] = useState<PlanForm>(() => ({
-    plan_id: plan?.plan_id ?? '',
-    name: plan?.name ?? '',
-    seat_based: plan?.seat_based ?? false,
-    dimensions: (plan?.dimensions ?? []).map(row),
-    activation_policy: plan?.activation_policy ?? 'automatic',
-    reject_plan_change: plan?.reject_plan_change ?? false,
-    reject_quantity_change: plan?.reject_quantity_change ?? false,
-    min_quantity: plan?.min_quantity ? String(plan.min_quantity) : '',
-    max_quantity: plan?.max_quantity ? String(plan.max_quantity) : '',
-    allow_over_assignment: plan?.allow_over_assignment ?? false,
-    auto_assign_seats: plan?.auto_assign_seats ?? false,
-    over_quantity_policy: plan?.over_quantity_policy || 'keep_all',
-  }));
+  const [v, setV] = useState<PlanForm>(() => initialForm(plan, row));
   const set = <K extends keyof PlanForm>(k: K, val: PlanForm[K]) => setV((x) => ({ ...x, [k]: val }));
   const setDim = (i: number, d: Partial<Dimension>) => setV((x) => ({ ...x, dimensions: x.dimensions.map((r, j) => (j === i ? { ...r, ...d } : r)) }));
   const azure = offer.marketplace === 'azure';
@@ -243,20 +192,4 @@ export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: 
       </form>
     </Dialog>
   );
-}
-
-/** The form fields of a stored plan (to compare against). */
-function planForm(p: PlanFull): Omit<PlanForm, 'plan_id' | 'dimensions'> {
-  return {
-    name: p.name,
-    seat_based: p.seat_based,
-    activation_policy: p.activation_policy,
-    reject_plan_change: p.reject_plan_change,
-    reject_quantity_change: p.reject_quantity_change,
-    min_quantity: String(p.min_quantity ?? 0),
-    max_quantity: String(p.max_quantity ?? 0),
-    allow_over_assignment: p.allow_over_assignment,
-    auto_assign_seats: p.auto_assign_seats,
-    over_quantity_policy: p.over_quantity_policy || 'keep_all',
-  };
 }
