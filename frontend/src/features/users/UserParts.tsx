@@ -12,6 +12,9 @@ export const ROLE_HELP: Record<SellerRole, string> = {
   viewer: 'reads everything seller staff see and changes nothing',
 };
 
+/** The article before a role's name ("a viewer", "an operator"). */
+export const article = (role: SellerRole) => (role === 'viewer' ? 'a' : 'an');
+
 export type Pending = { user: User; change: { role: SellerRole } | { disabled: boolean } } | null;
 
 /** A one-time password to pass on: of a new user, or a new one of an existing user. */

@@ -15,7 +15,8 @@ import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { formatDate } from '../../shared/format';
 import { ADMINS, CopyButton, FilterText, RequireRole, useMe, useUrlFilters } from '../../shared/components/common';
 import { type SellerRole, ROLE_HELP, type Pending, type OneTime, describe, confirmText, Consequence, UserStatus, AddUserDialog } from './UserParts';
-import { Invitations, InviteDialog } from './UserInvitations';
+import { Invitations } from './UserInvitations';
+import { InviteDialog } from './InviteDialog';
 export { inviteState, type InviteState } from './UserInvitations';
 
 export function UsersPage() {
