@@ -178,13 +178,8 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 		s.ticketProblem(c, err)
 		return
 	}
-	sub, hasAdmin, err := s.onboardingContext(ctx, t.SubscriptionID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if hasAdmin {
-		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
+	sub, ok := s.onboardingOpen(c, t.SubscriptionID)
+	if !ok {
 		return
 	}
 	o, problem := awsmp.CheckOnboarding(c.PostForm("company"), c.PostForm("name"), c.PostForm("email"), c.PostForm("password"))
@@ -265,4 +260,20 @@ func (s *Server) awsWelcome(c *gin.Context) {
 		}
 	}
 	s.renderPage(c, http.StatusOK, welcomePage, data)
+}
+
+// onboardingOpen loads what the onboarding form is for and answers the
+// "account exists" page (false) when the organisation already has an
+// admin: the form and its e-mail confirmation end there alike.
+func (s *Server) onboardingOpen(c *gin.Context, subscriptionID uint) (*store.Subscription, bool) {
+	sub, hasAdmin, err := s.onboardingContext(c.Request.Context(), subscriptionID)
+	if err != nil {
+		s.fail(c, err)
+		return nil, false
+	}
+	if hasAdmin {
+		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
+		return nil, false
+	}
+	return sub, true
 }

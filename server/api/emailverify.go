@@ -99,13 +99,7 @@ func (s *Server) awsVerifySubmit(c *gin.Context) {
 		s.ticketProblem(c, err)
 		return
 	}
-	sub, hasAdmin, err := s.onboardingContext(ctx, t.SubscriptionID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if hasAdmin {
-		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
+	if _, ok := s.onboardingOpen(c, t.SubscriptionID); !ok {
 		return
 	}
 	switch err := awsmp.UseVerification(ctx, s.Store, s.Now().UTC(), p); {
