@@ -201,10 +201,11 @@ func (t *Tx) PollAzureOperationLater(id uint, attempts int, status string, next 
 
 // ---- Microsoft notifications and landings in the inbox ----
 
-// InboxByKey returns the message of a source with a dedup key.
-func (t *Tx) InboxByKey(source, dedupKey string) (*InboxMessage, error) {
+// InboxByKey returns the first message of a source holding any of the
+// dedup keys (one statement, so a key moved meanwhile is still found).
+func (t *Tx) InboxByKey(source string, dedupKeys ...string) (*InboxMessage, error) {
 	var m InboxMessage
-	if err := t.db.Where("source = ? AND dedup_key = ?", source, dedupKey).Limit(1).Find(&m).Error; err != nil {
+	if err := t.db.Where("source = ? AND dedup_key IN ?", source, dedupKeys).Order("id").Limit(1).Find(&m).Error; err != nil {
 		return nil, err
 	}
 	if m.ID == 0 {

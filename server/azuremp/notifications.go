@@ -70,14 +70,15 @@ func (p *Processor) ReceiveNotification(ctx context.Context, body []byte, header
 	if err != nil {
 		return NotificationAnswer{Status: http.StatusBadRequest, Message: err.Error()}, nil
 	}
-	for _, key := range []string{operationKey(op.ID), callKey(body)} {
-		prior, err := p.Store.Reads(ctx).InboxByKey(SourceNotification, key)
-		if err == nil {
-			return answerOf(prior), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return NotificationAnswer{}, err
-		}
+	// One statement for both keys: processing a stored call moves its key
+	// from the call to the operation it claims (claimOperation), so two
+	// lookups could miss it between them and store a redelivery twice.
+	prior, err := p.Store.Reads(ctx).InboxByKey(SourceNotification, operationKey(op.ID), callKey(body))
+	if err == nil {
+		return answerOf(prior), nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return NotificationAnswer{}, err
 	}
 	ans := NotificationAnswer{Status: http.StatusOK}
 	if (op.Action == "ChangePlan" || op.Action == "ChangeQuantity") && !strings.EqualFold(op.Source, "Partner") &&
