@@ -5,18 +5,17 @@
 // customer admins of each organisation. Admins only. /users?q= filters the
 // lists (e-mail, name, organisation).
 import { useState } from 'react';
-import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLSelect, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H4, H5 } from '@blueprintjs/core';
 import { api, queryKeys, type User } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
-import { formatDate } from '../../shared/format';
-import { ADMINS, CopyButton, FilterText, RequireRole, useMe, useUrlFilters } from '../../shared/components/common';
-import { type SellerRole, ROLE_HELP, type Pending, type OneTime, describe, confirmText, Consequence, UserStatus, AddUserDialog } from './UserParts';
+import { ADMINS, FilterText, RequireRole, useMe, useUrlFilters } from '../../shared/components/common';
+import { type Pending, type OneTime, describe, confirmText, Consequence, AddUserDialog } from './UserParts';
 import { Invitations } from './UserInvitations';
 import { InviteDialog } from './InviteDialog';
+import { CustomerAdminGroups, OneTimePasswordCallout, ResetConfirmText, staffColumns } from './UserLists';
 export { inviteState, type InviteState } from './UserInvitations';
 
 export function UsersPage() {
@@ -125,37 +124,7 @@ function Users() {
           icon="search"
         />
       </div>
-      {created && (
-        <Callout
-          intent="success"
-          icon="key"
-          title={
-            created.reset
-              ? `${created.user.email} has a new one-time password — it is shown only once`
-              : `${created.user.email} can sign in with this one-time password — it is shown only once`
-          }
-          className="mg-once"
-          data-testid="one-time-password-callout"
-        >
-          <p>
-            <code data-testid="one-time-password">{created.password}</code> <CopyButton text={created.password} label="Copy password" />
-          </p>
-          {created.reset ? (
-            <p>
-              Pass it on over a safe channel. Their previous password no longer works and they were signed out everywhere. It works for the next
-              sign-in only: {created.user.email} must choose their own password at once.
-              {created.user.disabled ? ' The account stays deactivated until an admin reactivates it.' : ''} Marketgate keeps only a hash: it
-              cannot be shown again.
-            </p>
-          ) : (
-            <p>
-              Pass it on over a safe channel. It works for the first sign-in only: {created.user.email} must choose their own password at once.
-              Marketgate keeps only a hash: it cannot be shown again.
-            </p>
-          )}
-          <Button small text="Done — I have passed it on" onClick={() => setCreated(null)} />
-        </Callout>
-      )}
+      {created && <OneTimePasswordCallout created={created} onDone={() => setCreated(null)} />}
       {done && (
         <Callout intent="success" icon="tick" className="mg-once" role="status" data-testid="user-updated">
           {done}
@@ -174,95 +143,7 @@ function Users() {
         rows={staff}
         rowKey={(u) => u.id}
         rowProps={(u) => ({ 'data-testid': 'user-row', className: u.disabled ? 'mg-muted-row' : refusal?.user.id === u.id ? 'mg-row-selected' : undefined })}
-        columns={[
-          {
-            id: 'email',
-            header: 'E-mail',
-            cell: (u) => (
-              <>
-                {u.email} {u.id === me?.id && <Tag minimal>you</Tag>}
-              </>
-            ),
-          },
-          { id: 'name', header: 'Name', cell: (u) => u.name || '—' },
-          {
-            id: 'role',
-            header: 'Role',
-            className: 'mg-role',
-            cell: (u) => {
-              const self = u.id === me?.id;
-              return (
-                <HTMLSelect
-                  minimal
-                  value={u.role}
-                  disabled={self || update.isPending}
-                  aria-label={`Role of ${u.email}`}
-                  title={self ? 'You cannot change your own role: ask another admin' : ROLE_HELP[u.role as SellerRole]}
-                  onChange={(e) => ask(u, { role: e.currentTarget.value as SellerRole })}
-                >
-                  {(['admin', 'operator', 'viewer'] as const).map((r) => (
-                    <option key={r} value={r}>
-                      {r}
-                    </option>
-                  ))}
-                </HTMLSelect>
-              );
-            },
-          },
-          {
-            id: 'status',
-            header: 'Status',
-            cell: (u) => (
-              <>
-                <UserStatus u={u} />{' '}
-                {u.sso && (
-                  <Tag minimal title="Signs in with the company's identity provider">
-                    SSO
-                  </Tag>
-                )}
-                {u.two_factor_enabled && (
-                  <Tag minimal intent="success" title="Two-factor authentication is on">
-                    2FA
-                  </Tag>
-                )}
-              </>
-            ),
-          },
-          { id: 'last_login', header: 'Last sign-in', cell: (u) => formatDate(u.last_login_at) },
-          { id: 'created', header: 'Added', cell: (u) => formatDate(u.created_at) },
-          {
-            id: 'actions',
-            header: '',
-            className: 'mg-actions',
-            cell: (u) =>
-              u.id === me?.id ? (
-                <span className={Classes.TEXT_MUTED} title="Change your own password with your current one">
-                  your own account
-                </span>
-              ) : (
-                <>
-                  {u.disabled ? (
-                    <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
-                  ) : (
-                    <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
-                  )}
-                  {resetButton(u)}
-                  {u.two_factor_enabled && (
-                    <Button
-                      small
-                      minimal
-                      icon="mobile-phone"
-                      text="Reset 2FA"
-                      title="Turns two-factor authentication off and ends the user's sessions (lost phone and recovery codes)"
-                      loading={resetTwoFactor.isPending && resetTwoFactor.variables?.id === u.id}
-                      onClick={() => resetTwoFactor.mutate(u)}
-                      data-testid="reset-2fa"
-                    />
-                  )}
-                </>
-              ),
-          },
-        ]}
+        columns={staffColumns({ me, ask, resetButton, updating: update.isPending, resetTwoFactor })}
       />
       {staff.length === 0 && <p className={Classes.TEXT_MUTED}>No seller user matches “{filter}”.</p>}
 
@@ -274,46 +155,7 @@ function Users() {
         Entra; manage them on the organisation&apos;s admins page.
       </p>
       {orgIds.length === 0 && <p className={Classes.TEXT_MUTED}>{filter ? 'No customer admin matches.' : 'No customer admins yet.'}</p>}
-      {orgIds.map((id) => (
-        <div key={id} data-testid="customer-admin-group" style={{ marginBottom: 12 }}>
-          <div className="mg-section">
-            <Link to={'/customers/' + id}>{orgName(id) ?? `Customer #${id}`}</Link>{' '}
-            <Link to={`/customers/${id}/admins`} className={Classes.TEXT_MUTED} style={{ fontWeight: 400 }}>
-              admins &amp; invitations
-            </Link>
-          </div>
-          <DataTable
-            label={`Customer admins of ${orgName(id) ?? id}`}
-            header={false}
-            staticLook
-            style={{ maxWidth: 1000 }}
-            rows={customerAdmins.filter((u) => u.customer_id === id)}
-            rowKey={(u) => u.id}
-            rowProps={(u) => ({ 'data-testid': 'customer-admin-row', className: u.disabled ? 'mg-muted-row' : undefined })}
-            columns={[
-              { id: 'email', header: 'E-mail', style: { width: 280 }, cell: (u) => u.email },
-              { id: 'name', header: 'Name', style: { width: 200 }, cell: (u) => u.name || '—' },
-              { id: 'status', header: 'Status', style: { width: 160 }, cell: (u) => <UserStatus u={u} /> },
-              { id: 'last_login', header: 'Last sign-in', style: { width: 160 }, cell: (u) => `last sign-in ${formatDate(u.last_login_at)}` },
-              {
-                id: 'actions',
-                header: '',
-                className: 'mg-actions',
-                cell: (u) => (
-                  <>
-                    {u.disabled ? (
-                      <Button small minimal icon="unlock" text="Reactivate…" onClick={() => ask(u, { disabled: false })} />
-                    ) : (
-                      <Button small minimal icon="disable" intent="danger" text="Deactivate…" onClick={() => ask(u, { disabled: true })} />
-                    )}
-                    {u.id !== me?.id && resetButton(u)}
-                  </>
-                ),
-              },
-            ]}
-          />
-        </div>
-      ))}
+      <CustomerAdminGroups orgIds={orgIds} orgName={orgName} admins={customerAdmins} me={me} ask={ask} resetButton={resetButton} />
 
       {inviting && <InviteDialog onClose={() => setInviting(false)} />}
       {adding && (
@@ -348,18 +190,7 @@ function Users() {
         onConfirm={() => resetting && reset.mutate(resetting)}
         onCancel={() => setResetting(null)}
       >
-        {resetting && (
-          <div data-testid="reset-confirm-text">
-            <p>
-              Give <strong>{resetting.email}</strong> a new one-time password? Their current password stops working and they are{' '}
-              <strong>signed out everywhere</strong> — every session they have open ends.
-            </p>
-            <p>
-              They <strong>must change it at their first sign-in</strong> with it. You see it once, next, to pass on over a safe channel.
-              {resetting.disabled ? ' The account stays deactivated until an admin reactivates it.' : ''}
-            </p>
-          </div>
-        )}
+        {resetting && <ResetConfirmText user={resetting} />}
       </ConfirmDialog>
     </div>
   );
