@@ -66,7 +66,6 @@ func (s *Server) portalOpenAPIJSON(c *gin.Context) {
 // portalRoutesOf registers the routes on a throwaway engine and returns
 // the portal API's routes.
 func portalRoutesOf() []route {
-	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}}
 	s.routes(gin.New())
 	return s.portalRoutes

@@ -8,10 +8,15 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/marketgate/marketgate/server/api"
 )
 
 func main() {
+	// Quiet: gin's debug mode prints every route it registers to stdout,
+	// where the document goes.
+	gin.SetMode(gin.ReleaseMode)
 	b, err := api.PortalOpenAPI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gencontract:", err)

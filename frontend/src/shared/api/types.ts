@@ -15,13 +15,6 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** The JSON answer of a route, as the contract describes it. */
 export type AnswerOf<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R } ? Json<Success<R>> : never;
 
-/** The JSON body a route takes, as the contract describes it. */
-export type BodyOf<P extends keyof paths, M extends Method> = paths[P][M] extends {
-  requestBody: { content: { 'application/json': infer B } };
-}
-  ? B
-  : never;
-
 // ---- the values some fields take (enums of the contract) ----
 export type Role = S['UserRow']['role'];
 export type OverQuantityPolicy = S['Plan']['over_quantity_policy'];
