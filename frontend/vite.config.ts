@@ -9,5 +9,5 @@ export default defineConfig({
       '/healthz': 'http://127.0.0.1:8080',
     },
   },
-  test: { environment: 'jsdom', include: ['src/**/*.test.{ts,tsx}'] },
+  test: { environment: 'jsdom', include: ['src/**/*.test.{ts,tsx}'], setupFiles: ['src/shared/test/setup.ts'] },
 });
