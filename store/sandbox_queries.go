@@ -51,3 +51,11 @@ func (s *Store) SandboxLatestAgreement(ctx context.Context, subscriptionID uint)
 	err := s.r.WithContext(ctx).Where("subscription_id = ?", subscriptionID).Order("ended_at IS NOT NULL, id DESC").Limit(1).Find(&ag).Error
 	return ag, err
 }
+
+// SandboxAgreements returns every AWS agreement linked to a subscription,
+// for the simulated Agreement Service to answer for after a restart.
+func (s *Store) SandboxAgreements(ctx context.Context) ([]AWSAgreement, error) {
+	var out []AWSAgreement
+	err := s.r.WithContext(ctx).Where("subscription_id IS NOT NULL").Order("id").Find(&out).Error
+	return out, err
+}

@@ -42,6 +42,9 @@ func (w *wiring) sandbox(ctx context.Context) error {
 	if err := sandbox.LoadAWS(ctx, w.st, sb.AWSMetering, sb.AWSEntitlements); err != nil {
 		return err
 	}
+	if err := sandbox.LoadAWSAgreements(ctx, w.st, sb.AWSAgreements); err != nil {
+		return err
+	}
 	// What the simulated AWS billed survives restarts, like AWS.
 	if err := os.MkdirAll(w.cfg.DataDir, 0o750); err != nil {
 		return err

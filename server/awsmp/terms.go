@@ -83,24 +83,40 @@ func isoDays(s string) int {
 	return w*7 + d
 }
 
+// termsBatch is how many agreements ReadTerms reads at a time, and
+// termsBatches how many batches one run reads at most: a backlog (a first
+// start on a database of many agreements) drains in one run instead of 20
+// agreements every 5 seconds, and one run still ends.
+const (
+	termsBatch   = 20
+	termsBatches = 50
+)
+
 // ReadTerms reads the terms of linked agreements not read yet (and retries
 // failed reads with backoff), storing each agreement's free trial. Where
 // the partition has no Agreement Service the agreements are marked
 // "unavailable": the free trial is unknown, and nothing fails. It returns
 // how many agreements it looked at.
 func (p *Processor) ReadTerms(ctx context.Context) int {
-	now := p.Store.Now()
-	rows, err := p.Store.Reads(ctx).AWSAgreementsDueForTerms(now, 20)
-	if err != nil {
-		p.Log.Error("aws agreement terms", "err", err)
-		return 0
-	}
-	for _, row := range rows {
-		if err := p.readTerms(ctx, &row); err != nil {
-			p.Log.Warn("aws agreement terms not read", "agreement", row.AgreementID, "err", err)
+	total := 0
+	for i := 0; i < termsBatches && ctx.Err() == nil; i++ {
+		now := p.Store.Now()
+		rows, err := p.Store.Reads(ctx).AWSAgreementsDueForTerms(now, termsBatch)
+		if err != nil {
+			p.Log.Error("aws agreement terms", "err", err)
+			return total
+		}
+		for _, row := range rows {
+			if err := p.readTerms(ctx, &row); err != nil {
+				p.Log.Warn("aws agreement terms not read", "agreement", row.AgreementID, "err", err)
+			}
+		}
+		total += len(rows)
+		if len(rows) < termsBatch {
+			break
 		}
 	}
-	return len(rows)
+	return total
 }
 
 func (p *Processor) readTerms(ctx context.Context, row *store.AWSAgreement) error {

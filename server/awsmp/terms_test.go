@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -285,4 +286,40 @@ func TestAgreementTermsDuration(t *testing.T) {
 	if _, err := none.GetAgreementTerms(context.Background(), "agmt-d"); err != awsmp.ErrNoAgreementAPI {
 		t.Fatalf("no client: %v", err)
 	}
+}
+
+// TestAgreementTermsBacklogReadInOneRun: a first start on a database with
+// many linked agreements not read yet (a migration, the sandbox's demo
+// data) reads them all in one run of the job, not 20 every 5 seconds: an
+// agreement linked after the backlog waits one run, not minutes.
+func TestAgreementTermsBacklogReadInOneRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		st.TestingDB(t).Create(&store.Offer{Marketplace: "aws", Name: "CA", MarketplaceID: "prod-ca", IdentityModel: "concurrent_agreements", CreatedAt: now, UpdatedAt: now})
+		fake := awsfake.NewAgreementService()
+		srv := httptest.NewServer(fake)
+		defer srv.Close()
+		p := processor(st)
+		p.AWS = &awsmp.Client{Agreement: agreementClient(srv.URL, false), Partition: awsmp.PartitionAWS}
+		const n = 45
+		for i := 0; i < n; i++ {
+			id := fmt.Sprintf("agmt-%02d", i)
+			if i%3 != 0 { // a third unknown to AWS: refused for good, still looked at once
+				fake.SetTerms(id, awsfake.AgreementTerms{Start: now, FreeTrialDays: 7})
+			}
+			drain(t, p, event(fmt.Sprintf("l-%d", i), "License Updated - Manufacturer", now, caLicense("111122223333", fmt.Sprint(i), id, "prod-ca")))
+		}
+		if got := p.ReadTerms(ctx); got != n {
+			t.Fatalf("one run looked at %d agreements, want all %d", got, n)
+		}
+		var unread int64
+		st.TestingReadDB(t).Model(&store.AWSAgreement{}).Where("terms_status = ''").Count(&unread)
+		if unread != 0 {
+			t.Fatalf("%d agreements left unread after one run", unread)
+		}
+		if got := p.ReadTerms(ctx); got != 0 {
+			t.Fatalf("a second run looked at %d agreements", got)
+		}
+	})
 }

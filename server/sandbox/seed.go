@@ -410,6 +410,28 @@ func LoadAWS(ctx context.Context, st *store.Store, m *awsfake.Metering, ents *aw
 	return nil
 }
 
+// LoadAWSAgreements tells the simulated Agreement Service the terms of every
+// stored agreement (its start, and its free trial as read), so that
+// GetAgreementTerms answers for agreements bought before a restart or made
+// by the demo seed, as AWS would.
+func LoadAWSAgreements(ctx context.Context, st *store.Store, f *awsfake.AgreementService) error {
+	rows, err := st.SandboxAgreements(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range rows {
+		var t awsfake.AgreementTerms
+		if a.StartsAt != nil {
+			t.Start = *a.StartsAt
+		}
+		if a.FreeTrialDays != nil {
+			t.FreeTrialDays = *a.FreeTrialDays
+		}
+		f.SetTerms(a.AgreementID, t)
+	}
+	return nil
+}
+
 // AzureOffers returns the Microsoft offers of the catalog as the simulated
 // marketplace sells them.
 func AzureOffers(ctx context.Context, st *store.Store) ([]azurefake.Offer, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	me "github.com/aws/aws-sdk-go-v2/service/marketplaceentitlementservice"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 
@@ -37,6 +38,7 @@ type awsWorld struct {
 	proc  *awsmp.Processor
 	meter *awsfake.Metering
 	ents  *awsfake.Entitlements
+	terms *awsfake.AgreementService
 }
 
 // handlerTransport serves HTTP requests with a handler, in process.
@@ -53,15 +55,19 @@ func newAWSWorld(st *store.Store) (*awsWorld, error) {
 	w.st.Now = func() time.Time { return w.clock }
 	w.meter = awsfake.NewMetering(func() time.Time { return w.clock })
 	w.ents = awsfake.NewEntitlements()
+	w.terms = awsfake.NewAgreementService()
 	mux := http.NewServeMux()
 	mux.Handle("/metering", w.meter)
 	mux.Handle("/entitlement", w.ents)
+	mux.Handle("/agreement/", w.terms)
 	hc := &http.Client{Transport: handlerTransport{mux}}
 	creds := credentials.NewStaticCredentialsProvider("sandbox", "sandbox", "")
 	client := &awsmp.Client{
 		Metering: mm.New(mm.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/metering"),
 			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
 		Entitlement: me.New(me.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/entitlement"),
+			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
+		Agreement: ma.New(ma.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/agreement"),
 			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -121,6 +127,10 @@ func contractGrants(plan store.Plan, units int, expires time.Time) []awsfake.Ent
 	return out
 }
 
+// seedTrialDays is the free trial of the demo's trial buyers (AWS allows 5
+// to 31 days).
+const seedTrialDays = 14
+
 // awsBuyer is one AWS demo subscription to make: who buys what, when, and
 // how its life goes on (roll, as for Microsoft's).
 type awsBuyer struct {
@@ -152,6 +162,12 @@ func seedAWS(ctx context.Context, st *store.Store, now time.Time, buyers []awsBu
 			return made, fmt.Errorf("AWS demo subscription for %s: %w", b.customer.Name, err)
 		}
 		made++
+	}
+	// The agreements' terms are read as the running server would read them
+	// (GetAgreementTerms, every linked agreement), so the demo shows free
+	// trials and the running server has no backlog of terms to read.
+	for n := 1; n > 0; {
+		n = w.proc.ReadTerms(ctx)
 	}
 	return made, nil
 }
@@ -189,6 +205,14 @@ func (w *awsWorld) buy(ctx context.Context, b awsBuyer, at func(time.Time) time.
 	}
 	w.clock = t
 	token := w.meter.IssueToken(id)
+	if !id.Legacy() && b.agreement != "" {
+		// The terms the buyer accepted, as GetAgreementTerms answers them.
+		terms := awsfake.AgreementTerms{Start: t}
+		if b.freeTrial {
+			terms.FreeTrialDays = seedTrialDays
+		}
+		w.terms.SetTerms(b.agreement, terms)
+	}
 	purchase := awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, at(t.Add(time.Minute)))
 	register := func() error { return w.register(at(t.Add(2*time.Minute)), token, b.freeTrial) }
 	switch {

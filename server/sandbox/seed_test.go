@@ -2,9 +2,15 @@ package sandbox_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
+
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
 	"github.com/marketgate/marketgate/store"
@@ -123,6 +129,45 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 				if len(ents.Of(id)) == 0 {
 					t.Fatalf("contract %d holds nothing at the simulated AWS after a restart", s.ID)
 				}
+			}
+		}
+
+		// Every linked agreement's terms were read at seeding (a running
+		// server starts with no backlog of agreements to read), and the
+		// live simulated Agreement Service answers GetAgreementTerms for
+		// each after a restart, free trial included.
+		var agreements []store.AWSAgreement
+		st.TestingReadDB(t).Where("subscription_id IS NOT NULL").Find(&agreements)
+		if len(agreements) == 0 {
+			t.Fatal("no seeded AWS agreement")
+		}
+		trial := map[uint]bool{}
+		for _, s := range subs {
+			trial[s.ID] = s.FreeTrial
+		}
+		for _, a := range agreements {
+			if a.TermsStatus != "read" {
+				t.Fatalf("agreement %s: terms %q (%s)", a.AgreementID, a.TermsStatus, a.TermsError)
+			}
+			if want := trial[*a.SubscriptionID]; (a.FreeTrialDays != nil) != want || (want && *a.FreeTrialDays != 14) {
+				t.Fatalf("agreement %s: free trial days %v, the buyer's trial %v", a.AgreementID, a.FreeTrialDays, want)
+			}
+		}
+		f := awsfake.NewAgreementService()
+		if err := sandbox.LoadAWSAgreements(ctx, st, f); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		client := &awsmp.Client{Agreement: ma.New(ma.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})}
+		for _, a := range agreements {
+			terms, err := client.GetAgreementTerms(ctx, a.AgreementID)
+			if err != nil {
+				t.Fatalf("agreement %s after a restart: %v", a.AgreementID, err)
+			}
+			if terms.FreeTrial != (a.FreeTrialDays != nil) || (a.FreeTrialDays != nil && terms.FreeTrialDays != *a.FreeTrialDays) {
+				t.Fatalf("agreement %s after a restart: trial %v/%d, stored %v", a.AgreementID, terms.FreeTrial, terms.FreeTrialDays, a.FreeTrialDays)
 			}
 		}
 	})
