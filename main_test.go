@@ -340,6 +340,7 @@ func TestCommands(t *testing.T) {
 		{"half a Microsoft configuration", "", []string{"serve", "--data-dir", filepath.Join(dir, "ms"), "--azure-tenant-id", "t"}, 2, "set all of --azure-tenant-id"},
 		{"migrate status before", "", []string{"migrate", "--data-dir", dir, "--status"}, 0, "pending: 202611240001_initial"},
 		{"migrate", "", []string{"migrate", "--data-dir", dir}, 0, "migration(s); database is up to date"},
+		{"backup help", "", []string{"backup", "--help"}, 0, "VACUUM INTO"},
 		{"migrate again", "", []string{"migrate", "--data-dir", dir}, 0, "applied 0 migration"},
 		{"user add from stdin", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "Viewer@Example.com", "--role", "viewer", "--password-stdin"}, 0, "viewer@example.com (viewer)"},
 		{"user add duplicate", "a-long-password\n", []string{"user", "add", "--data-dir", dir, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"}, 1, "already exists"},
@@ -1109,5 +1110,72 @@ func TestMetricsAddressTokenAndPublicSandbox(t *testing.T) {
 	pub := startOn(t, "0.0.0.0:"+port, dir, nil, "--sandbox", "--sandbox-public")
 	if !strings.Contains(pub.out.String(), "SANDBOX ON A NON-LOOPBACK ADDRESS") {
 		t.Fatalf("no loud warning:\n%s", pub.out)
+	}
+}
+
+// TestBackupWhileServingRestores: `marketgate backup` copies the database
+// of a running server (the sandbox, with its buyers and their usage going
+// on); the copy, put in a new data directory, is a server the same people
+// sign in to and that holds the same subscriptions.
+func TestBackupWhileServingRestores(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, nil, "--sandbox")
+	c, _ := sandboxBuyer(t, s, "1", false, "backup@journey.example")
+	var before struct {
+		Items []struct {
+			ID uint `json:"id"`
+		} `json:"items"`
+	}
+	r, err := c.Get(s.url + "/api/subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, r, &before)
+	if len(before.Items) != 1 {
+		t.Fatalf("the buyer sees %d subscriptions", len(before.Items))
+	}
+
+	dest := filepath.Join(t.TempDir(), "copy.db")
+	out, code := run(t, "", nil, "backup", "--data-dir", dir, "--out", dest)
+	if code != 0 || !strings.Contains(out, "backup written: "+dest) || !strings.Contains(out, "To restore it:") {
+		t.Fatalf("backup: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", nil, "backup", "--data-dir", dir, "--out", dest); code != 1 || !strings.Contains(out, "already exists") {
+		t.Fatalf("a second backup to the same file: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", nil, "backup", "--data-dir", filepath.Join(dir, "nothing-here"), "--out", dest+"2"); code != 1 || !strings.Contains(out, "no database at") {
+		t.Fatalf("a backup of a missing database: exit %d\n%s", code, out)
+	}
+
+	restored := t.TempDir()
+	raw, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, "marketgate.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, "", nil, "migrate", "--data-dir", restored, "--status"); code != 0 || !strings.Contains(out, "database is up to date") {
+		t.Fatalf("the restored database: exit %d\n%s", code, out)
+	}
+	s2 := start(t, restored, nil)
+	c2 := client(t)
+	r = postJSON(t, c2, s2.url+"/api/auth/login", `{"email":"backup@journey.example","password":"journey-password"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("the buyer signing in to the restored server: %d", r.StatusCode)
+	}
+	r.Body.Close()
+	var after struct {
+		Items []struct {
+			ID uint `json:"id"`
+		} `json:"items"`
+	}
+	r, err = c2.Get(s2.url + "/api/subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, r, &after)
+	if len(after.Items) != 1 || after.Items[0].ID != before.Items[0].ID {
+		t.Fatalf("the restored server shows %+v, before %+v", after.Items, before.Items)
 	}
 }

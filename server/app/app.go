@@ -37,6 +37,7 @@ Usage:
 Commands:
   serve      run the server (portal, API, marketplace callbacks)
   migrate    apply database migrations and exit
+  backup     write a consistent copy of the live SQLite database
   user add   create a user (seller staff or customer admin)
   apikey     create or list API keys for the seller's application
   version    print the version
@@ -56,6 +57,8 @@ func Run(ctx context.Context, args []string, o IO) int {
 		err = serve(ctx, args[1:], o)
 	case "migrate":
 		err = migrate(ctx, args[1:], o)
+	case "backup":
+		err = backup(ctx, args[1:], o)
 	case "user":
 		return userCommand(ctx, args[1:], o)
 	case "apikey":
