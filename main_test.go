@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -1121,24 +1122,124 @@ func TestBackupWhileServingRestores(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, dir, nil, "--sandbox")
 	c, _ := sandboxBuyer(t, s, "1", false, "backup@journey.example")
-	var before struct {
-		Items []struct {
+	type item struct {
+		ID       uint   `json:"id"`
+		State    string `json:"state"`
+		Customer *struct {
 			ID uint `json:"id"`
+		} `json:"customer"`
+		Plan *struct {
+			ID uint `json:"id"`
+		} `json:"plan"`
+	}
+	var before struct {
+		Items []item `json:"items"`
+	}
+	eventually(t, s, "the subscription becoming active", func() bool {
+		r, err := c.Get(s.url + "/api/subscriptions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &before)
+		return len(before.Items) == 1 && before.Items[0].State == "active"
+	})
+	sub := before.Items[0]
+	// A dimension of its plan (a pay-as-you-go SaaS offer: every dimension
+	// is metered), to report usage against.
+	var offers struct {
+		Items []struct {
+			Plans []struct {
+				ID         uint `json:"id"`
+				Dimensions []struct {
+					Key string `json:"key"`
+				} `json:"dimensions"`
+			} `json:"plans"`
 		} `json:"items"`
 	}
-	r, err := c.Get(s.url + "/api/subscriptions")
+	r, err := c.Get(s.url + "/api/offers")
 	if err != nil {
 		t.Fatal(err)
 	}
-	decode(t, r, &before)
-	if len(before.Items) != 1 {
-		t.Fatalf("the buyer sees %d subscriptions", len(before.Items))
+	decode(t, r, &offers)
+	dimension := ""
+	for _, o := range offers.Items {
+		for _, p := range o.Plans {
+			if p.ID == sub.Plan.ID && len(p.Dimensions) > 0 {
+				dimension = p.Dimensions[0].Key
+			}
+		}
 	}
+	if dimension == "" {
+		t.Fatalf("no metered dimension on plan %d", sub.Plan.ID)
+	}
+	key, code := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "ingest", "--scopes", "usage")
+	if code != 0 {
+		t.Fatalf("apikey: %s", key)
+	}
+	key = regexp.MustCompile(`mgk_[A-Za-z0-9_-]+`).FindString(key)
 
+	// The seller's app reports usage, batch after batch, while the backup
+	// is taken: every batch acknowledged before the backup started must be
+	// in it; none acknowledged after it ended can be.
+	var mu sync.Mutex
+	acked := 0 // events acknowledged so far
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for batch := 0; ; batch++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var events []string
+			for i := 0; i < 50; i++ {
+				events = append(events, fmt.Sprintf(`{"id":"b%d-%d","customer":"%d","dimension":%q,"quantity":1,"timestamp":%q}`,
+					batch, i, sub.Customer.ID, dimension, time.Now().UTC().Format(time.RFC3339)))
+			}
+			req, _ := http.NewRequest(http.MethodPost, s.url+"/api/v1/usage", strings.NewReader(`{"events":[`+strings.Join(events, ",")+`]}`))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("batch %d: %v", batch, err)
+				return
+			}
+			var res struct {
+				Accepted int `json:"accepted"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&res)
+			resp.Body.Close()
+			if res.Accepted != 50 {
+				t.Errorf("batch %d: %d of 50 accepted", batch, res.Accepted)
+				return
+			}
+			mu.Lock()
+			acked += 50
+			mu.Unlock()
+		}
+	}()
+	eventually(t, s, "usage being acknowledged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return acked >= 200
+	})
+	mu.Lock()
+	ackedBefore := acked
+	mu.Unlock()
 	dest := filepath.Join(t.TempDir(), "copy.db")
 	out, code := run(t, "", nil, "backup", "--data-dir", dir, "--out", dest)
+	mu.Lock()
+	ackedAfter := acked
+	mu.Unlock()
+	close(stop)
+	<-done
 	if code != 0 || !strings.Contains(out, "backup written: "+dest) || !strings.Contains(out, "To restore it:") {
 		t.Fatalf("backup: exit %d\n%s", code, out)
+	}
+	if ackedBefore == 0 {
+		t.Fatal("no usage was acknowledged before the backup")
 	}
 	if out, code := run(t, "", nil, "backup", "--data-dir", dir, "--out", dest); code != 1 || !strings.Contains(out, "already exists") {
 		t.Fatalf("a second backup to the same file: exit %d\n%s", code, out)
@@ -1178,4 +1279,17 @@ func TestBackupWhileServingRestores(t *testing.T) {
 	if len(after.Items) != 1 || after.Items[0].ID != before.Items[0].ID {
 		t.Fatalf("the restored server shows %+v, before %+v", after.Items, before.Items)
 	}
+	// The usage in the copy: every event acknowledged before the backup
+	// began, and nothing acknowledged after it ended.
+	rs, err := store.Open(context.Background(), store.Config{DataDir: restored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var inCopy int64
+	rs.TestingReadDB(t).Table("usage_events").Where("subscription_id = ?", sub.ID).Count(&inCopy)
+	if inCopy < int64(ackedBefore) || inCopy > int64(ackedAfter) {
+		t.Fatalf("the copy holds %d usage events; %d were acknowledged before the backup began and %d by its end", inCopy, ackedBefore, ackedAfter)
+	}
+	t.Logf("usage events in the copy: %d (acknowledged: %d before the backup, %d after it)", inCopy, ackedBefore, ackedAfter)
 }
