@@ -1144,39 +1144,8 @@ func TestBackupWhileServingRestores(t *testing.T) {
 		return len(before.Items) == 1 && before.Items[0].State == "active"
 	})
 	sub := before.Items[0]
-	// A dimension of its plan (a pay-as-you-go SaaS offer: every dimension
-	// is metered), to report usage against.
-	var offers struct {
-		Items []struct {
-			Plans []struct {
-				ID         uint `json:"id"`
-				Dimensions []struct {
-					Key string `json:"key"`
-				} `json:"dimensions"`
-			} `json:"plans"`
-		} `json:"items"`
-	}
-	r, err := c.Get(s.url + "/api/offers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	decode(t, r, &offers)
-	dimension := ""
-	for _, o := range offers.Items {
-		for _, p := range o.Plans {
-			if p.ID == sub.Plan.ID && len(p.Dimensions) > 0 {
-				dimension = p.Dimensions[0].Key
-			}
-		}
-	}
-	if dimension == "" {
-		t.Fatalf("no metered dimension on plan %d", sub.Plan.ID)
-	}
-	key, code := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "ingest", "--scopes", "usage")
-	if code != 0 {
-		t.Fatalf("apikey: %s", key)
-	}
-	key = regexp.MustCompile(`mgk_[A-Za-z0-9_-]+`).FindString(key)
+	_, dimension := usageTarget(t, s, c)
+	key := apiKey(t, dir, "usage")
 
 	// The seller's app reports usage, batch after batch, while the backup
 	// is taken: every batch acknowledged before the backup started must be
@@ -1261,7 +1230,7 @@ func TestBackupWhileServingRestores(t *testing.T) {
 	}
 	s2 := start(t, restored, nil)
 	c2 := client(t)
-	r = postJSON(t, c2, s2.url+"/api/auth/login", `{"email":"backup@journey.example","password":"journey-password"}`)
+	r := postJSON(t, c2, s2.url+"/api/auth/login", `{"email":"backup@journey.example","password":"journey-password"}`)
 	if r.StatusCode != 200 {
 		t.Fatalf("the buyer signing in to the restored server: %d", r.StatusCode)
 	}
@@ -1292,4 +1261,66 @@ func TestBackupWhileServingRestores(t *testing.T) {
 		t.Fatalf("the copy holds %d usage events; %d were acknowledged before the backup began and %d by its end", inCopy, ackedBefore, ackedAfter)
 	}
 	t.Logf("usage events in the copy: %d (acknowledged: %d before the backup, %d after it)", inCopy, ackedBefore, ackedAfter)
+}
+
+// usageTarget is the buyer's one subscription's customer id and a dimension
+// of its plan (a pay-as-you-go SaaS offer: every dimension is metered), to
+// report usage against, once the subscription is active.
+func usageTarget(t *testing.T, s *server, c *http.Client) (customer, dimension string) {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			State    string `json:"state"`
+			Customer *struct {
+				ID uint `json:"id"`
+			} `json:"customer"`
+			Plan *struct {
+				ID uint `json:"id"`
+			} `json:"plan"`
+		} `json:"items"`
+	}
+	eventually(t, s, "the subscription becoming active", func() bool {
+		r, err := c.Get(s.url + "/api/subscriptions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, r, &list)
+		return len(list.Items) == 1 && list.Items[0].State == "active" && list.Items[0].Plan != nil
+	})
+	sub := list.Items[0]
+	var offers struct {
+		Items []struct {
+			Plans []struct {
+				ID         uint `json:"id"`
+				Dimensions []struct {
+					Key string `json:"key"`
+				} `json:"dimensions"`
+			} `json:"plans"`
+		} `json:"items"`
+	}
+	r, err := c.Get(s.url + "/api/offers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, r, &offers)
+	for _, o := range offers.Items {
+		for _, p := range o.Plans {
+			if p.ID == sub.Plan.ID && len(p.Dimensions) > 0 {
+				return fmt.Sprint(sub.Customer.ID), p.Dimensions[0].Key
+			}
+		}
+	}
+	t.Fatalf("no dimension on plan %d", sub.Plan.ID)
+	return "", ""
+}
+
+// apiKey creates an API key with the command line, beside a running server.
+func apiKey(t *testing.T, dir, scopes string) string {
+	t.Helper()
+	out, code := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "test app "+scopes, "--scopes", scopes)
+	key := regexp.MustCompile(`mgk_[A-Za-z0-9_-]+`).FindString(out)
+	if code != 0 || key == "" {
+		t.Fatalf("apikey: exit %d\n%s", code, out)
+	}
+	return key
 }

@@ -37,6 +37,9 @@ func (s *Store) ReceiveInbox(ctx context.Context, m *InboxMessage) (stored *Inbo
 		stored = &got
 		return nil
 	})
+	if err == nil && s.OnInbox != nil {
+		s.OnInbox(m.Marketplace, m.Source, map[bool]string{true: "received", false: "duplicate"}[isNew])
+	}
 	return stored, isNew, err
 }
 
@@ -58,6 +61,12 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 	}
 	if r.RowsAffected == 0 {
 		return ErrNotFound
+	}
+	if s.OnInbox != nil {
+		var m InboxMessage
+		if err := s.w.WithContext(ctx).Select("marketplace", "source").First(&m, id).Error; err == nil {
+			s.OnInbox(m.Marketplace, m.Source, status)
+		}
 	}
 	return nil
 }
@@ -84,7 +93,8 @@ type InboxOutcome struct {
 // it taken (ErrInboxTaken), keeping nothing of its own fn. When fn fails,
 // nothing is kept and the caller records the failure (FinishInbox).
 func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *Tx) (InboxOutcome, error)) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	var status string
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r := tx.Model(&InboxMessage{}).Where("id = ? AND attempts = ?", m.ID, m.Attempts).
 			Update("attempts", gorm.Expr("attempts + 1"))
 		if r.Error != nil {
@@ -104,8 +114,13 @@ func (s *Store) ApplyInbox(ctx context.Context, m *InboxMessage, fn func(tx *Tx)
 		if out.SubscriptionID != nil {
 			upd["subscription_id"] = *out.SubscriptionID
 		}
+		status = out.Status
 		return tx.Model(&InboxMessage{}).Where("id = ?", m.ID).Updates(upd).Error
 	})
+	if err == nil && s.OnInbox != nil { // heard once committed
+		s.OnInbox(m.Marketplace, m.Source, status)
+	}
+	return err
 }
 
 // DueInbox lists a source's failed messages whose retry time has come, oldest first.

@@ -111,6 +111,23 @@ func (t *Tx) MeteringHealth(expiring RecordDeadline, settledSince, expiredSince 
 	return h, nil
 }
 
+// MeteringRecordsByStatus counts the records of the hours since a time by
+// status.
+func (t *Tx) MeteringRecordsByStatus(since time.Time) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := t.records().Select("status, COUNT(*) AS n").Where("hour >= ?", since).Group("status").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
 // OldestOpenUsageHour is the earliest hour before the given one that holds
 // usage not sealed yet (ok false when there is none).
 func (t *Tx) OldestOpenUsageHour(before time.Time) (hour time.Time, ok bool, err error) {

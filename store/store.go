@@ -49,6 +49,10 @@ type Store struct {
 	r       *gorm.DB // the readers (SQLite: a pool beside the writer; Postgres: the same pool)
 	Dialect string
 	Now     func() time.Time
+	// OnInbox, when set, hears of every inbound message's outcome:
+	// received (stored for the first time), duplicate (a redelivery),
+	// processed, ignored or failed (metrics).
+	OnInbox func(marketplace, source, outcome string)
 }
 
 // Open connects to the database. It does not migrate.

@@ -364,5 +364,6 @@ func (s *Server) seatCheck(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.Metrics.SeatCheck(a.Licensed, a.Reason)
 	c.JSON(http.StatusOK, a)
 }

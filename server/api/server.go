@@ -27,6 +27,7 @@ import (
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/seats"
+	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -40,7 +41,9 @@ type Info struct {
 
 // Deps are the server's dependencies.
 type Deps struct {
-	Store    *store.Store
+	Store *store.Store
+	// Metrics counts seat checks (nil: none); the other parts record their own.
+	Metrics  *telemetry.Metrics
 	Sessions *auth.SessionStore
 	Log      *slog.Logger
 	Info     Info

@@ -17,6 +17,7 @@ import (
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/azurefake"
 	"github.com/marketgate/marketgate/server/sandbox/console"
+	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -41,7 +42,7 @@ type azureEndpoints struct {
 
 // setupAzure reads the Microsoft settings. It returns nil parts when
 // Microsoft is not configured at all.
-func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints) (*azureParts, error) {
+func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints, metrics *telemetry.Metrics) (*azureParts, error) {
 	baseURL := c.BaseURL
 	e := azureEndpoints{TenantID: c.Azure.TenantID, ClientID: c.Azure.ClientID, Secret: c.Azure.ClientSecret,
 		APIURL: c.Azure.APIURL, MeteringURL: c.Azure.MeteringURL, LoginURL: c.Azure.LoginURL}
@@ -70,7 +71,7 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 	}
 	every := c.Azure.ReconcileInterval
 	cfg := azuremp.Config{TenantID: e.TenantID, ClientID: e.ClientID, ClientSecret: e.Secret, APIURL: e.APIURL,
-		MeteringURL: e.MeteringURL, LoginURL: e.LoginURL, TokenAuthority: e.TokenAuthority}
+		MeteringURL: e.MeteringURL, LoginURL: e.LoginURL, TokenAuthority: e.TokenAuthority, Metrics: metrics}
 	var entraHTTP *http.Client
 	if e.TokenTLS != nil {
 		entraHTTP = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: e.TokenTLS}}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/console"
+	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -95,7 +97,7 @@ func start(ctx context.Context, cfg *Config, o IO, c *closers) (*Running, error)
 	}
 	c.add(func() { _ = ln.Close() })
 	w := &wiring{cfg: cfg, o: o, log: log, st: st, local: "http://" + ln.Addr().String(), reg: prometheus.NewRegistry()}
-	for _, step := range []func(context.Context) error{w.sessions, w.sandbox, w.marketplaces, w.metering, w.alerts, w.jobs, w.handler} {
+	for _, step := range []func(context.Context) error{w.observability, w.sessions, w.sandbox, w.marketplaces, w.metering, w.alerts, w.jobs, w.handler} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -169,6 +171,7 @@ type wiring struct {
 	reg   *prometheus.Registry
 	owner string // this process, for leases
 
+	metrics      *telemetry.Metrics
 	sessionStore *auth.SessionStore
 	sessionKey   []byte
 	sb           *sandboxParts // nil: not in sandbox mode
@@ -274,6 +277,7 @@ func (w *wiring) marketplaces(ctx context.Context) error {
 		}
 		w.entra = entra
 	}
+	w.awsCfg.Metrics = w.metrics
 	client, err := awsmp.New(ctx, w.awsCfg)
 	if err != nil {
 		return err
@@ -288,15 +292,34 @@ func (w *wiring) marketplaces(ctx context.Context) error {
 	if w.entra != nil {
 		endpoints = w.entra.endpoints
 	}
-	w.az, err = setupAzure(w.cfg, w.st, w.log, endpoints)
+	w.az, err = setupAzure(w.cfg, w.st, w.log, endpoints, w.metrics)
 	return err
+}
+
+// observability: the Go runtime and process collectors every Prometheus
+// user expects (go_*, process_*), and Marketgate's own metrics of its work,
+// the store's inbound messages included.
+func (w *wiring) observability(context.Context) error {
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := w.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	m, err := telemetry.New(w.reg)
+	if err != nil {
+		return err
+	}
+	w.metrics = m
+	w.st.OnInbox = m.Inbound
+	return nil
 }
 
 // metering: the meter (its group-commit writer of usage events runs until
 // ctx ends; sealing and sending are jobs) and the final records at a
 // cancellation.
 func (w *wiring) metering(ctx context.Context) error {
-	w.meter = &metering.Meter{Store: w.st, Log: w.log, Grace: w.cfg.MeteringGrace, Claim: w.cfg.MeteringClaim, AWS: w.aws, Owner: w.owner}
+	w.meter = &metering.Meter{Store: w.st, Log: w.log, Grace: w.cfg.MeteringGrace, Claim: w.cfg.MeteringClaim, AWS: w.aws, Owner: w.owner,
+		Metrics: w.metrics}
 	if w.az != nil {
 		w.meter.Azure = w.az.proc.Client
 	}
@@ -324,7 +347,8 @@ func (w *wiring) alerts(context.Context) error {
 	if s := w.cfg.SMTP; s.Addr != "" {
 		w.alertSvc.SMTP = &alerts.SMTP{Addr: s.Addr, Username: s.Username, Password: s.Password, From: s.From}
 	}
-	w.hooks = &webhooks.Dispatcher{Store: w.st, Log: w.log, Owner: w.owner, OnDisabled: w.alertSvc.EndpointDisabled, Policy: w.outbound}
+	w.hooks = &webhooks.Dispatcher{Store: w.st, Log: w.log, Owner: w.owner, OnDisabled: w.alertSvc.EndpointDisabled, Policy: w.outbound,
+		Metrics: w.metrics}
 	return nil
 }
 
@@ -341,7 +365,7 @@ func (w *wiring) handler(context.Context) error {
 		Info: api.Info{Version: Version, Sandbox: w.cfg.Sandbox, BaseURL: w.cfg.BaseURL, SupportEmail: w.cfg.SupportEmail},
 		AWS:  w.aws, AWSEvents: w.awsProc, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
 		TrustedProxies: w.cfg.TrustedProxies,
-		Registry:       w.reg, MetricsToken: w.cfg.MetricsToken, MetricsElsewhere: w.cfg.MetricsAddr != "",
+		Registry:       w.reg, Metrics: w.metrics, MetricsToken: w.cfg.MetricsToken, MetricsElsewhere: w.cfg.MetricsAddr != "",
 		Outbound: w.outbound,
 	}
 	if w.sb != nil {

@@ -17,6 +17,8 @@ import (
 	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
+
+	"github.com/marketgate/marketgate/server/telemetry"
 )
 
 // Config says where the AWS services are.
@@ -40,6 +42,9 @@ type Config struct {
 	// AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT); AgreementRegion defaults to us-east-1.
 	AgreementEndpoint string
 	AgreementRegion   string
+
+	// Metrics records every call (nil: none).
+	Metrics *telemetry.Metrics
 }
 
 // Partitions Marketgate knows.
@@ -88,6 +93,9 @@ func New(ctx context.Context, c Config) (*Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	if c.Metrics != nil {
+		cfg.APIOptions = append(cfg.APIOptions, callMetrics(c.Metrics))
 	}
 	metering := mm.NewFromConfig(cfg, func(o *mm.Options) {
 		if c.MeteringEndpoint != "" {

@@ -31,6 +31,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/marketgate/marketgate/server/telemetry"
 )
 
 // Resource is the marketplace's application id: tokens are issued for it,
@@ -59,6 +61,8 @@ type Config struct {
 	TokenAuthority string
 	TokenHTTP      *http.Client
 	HTTP           *http.Client // API calls (default: 15 s timeout)
+	// Metrics records every API call (nil: none).
+	Metrics *telemetry.Metrics
 }
 
 func (c *Config) defaults() {
@@ -191,11 +195,16 @@ func (c *Client) do(ctx context.Context, method, base, path string, query url.Va
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	start, status := time.Now(), 0
+	defer func() {
+		c.cfg.Metrics.Call("azure", operationName(method, path), telemetry.OutcomeOfStatus(status), time.Since(start))
+	}()
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
 		return nil, err

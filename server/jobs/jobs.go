@@ -81,16 +81,18 @@ func New(leases Leases, owner string, reg prometheus.Registerer, log *slog.Logge
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{leases: leases, owner: owner, log: log, jobs: map[string]*entry{},
+		// The label is job_name, not job: Prometheus's own job label (the
+		// scrape target) would rename a job label to exported_job.
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marketgate_job_runs_total",
-			Help: "Runs of each background job (failed ones included; runs skipped for another replica's lease not)."}, []string{"job"}),
+			Help: "Runs of each background job (failed ones included; runs skipped for another replica's lease not)."}, []string{"job_name"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marketgate_job_failures_total",
-			Help: "Failed runs of each background job."}, []string{"job"}),
+			Help: "Failed runs of each background job."}, []string{"job_name"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "marketgate_job_skipped_total",
-			Help: "Runs of each leased background job left to the replica that holds its lease."}, []string{"job"}),
+			Help: "Runs of each leased background job left to the replica that holds its lease."}, []string{"job_name"}),
 		lastDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "marketgate_job_last_duration_seconds",
-			Help: "How long each background job's last run took."}, []string{"job"}),
+			Help: "How long each background job's last run took."}, []string{"job_name"}),
 		lastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "marketgate_job_last_success_timestamp_seconds",
-			Help: "When each background job last ran without an error (Unix time)."}, []string{"job"}),
+			Help: "When each background job last ran without an error (Unix time)."}, []string{"job_name"}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{r.runs, r.failures, r.skipped, r.lastDuration, r.lastOK} {

@@ -59,7 +59,7 @@ func counter(t *testing.T, r *jobs.Runner, reg *prometheus.Registry, metric, job
 		}
 		for _, m := range mf.Metric {
 			for _, l := range m.Label {
-				if l.GetName() == "job" && l.GetValue() == job {
+				if l.GetName() == "job_name" && l.GetValue() == job {
 					if m.Counter != nil {
 						return m.Counter.GetValue()
 					}

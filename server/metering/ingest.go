@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -79,6 +80,8 @@ type Meter struct {
 	// when the marketplace answered (even with per-record refusals), and
 	// the error when it could not be reached, throttled or failed.
 	OnCall func(marketplace, call string, err error)
+	// Metrics counts usage events by outcome (nil: none).
+	Metrics *telemetry.Metrics
 
 	mu      sync.Mutex
 	queue   chan *ingestReq
@@ -179,6 +182,7 @@ func (m *Meter) Ingest(ctx context.Context, apiKeyID *uint, source string, event
 		if err != nil {
 			return nil, err
 		}
+		m.count(res[0])
 		return res[0], nil
 	}
 	req.done = make(chan ingestRes, 1)
@@ -188,7 +192,43 @@ func (m *Meter) Ingest(ctx context.Context, apiKeyID *uint, source string, event
 		return nil, ctx.Err()
 	}
 	r := <-req.done // once queued, the group is written whatever the caller does
+	if r.err == nil {
+		m.count(r.results)
+	}
 	return r.results, r.err
+}
+
+// count adds a request's answers to the metrics.
+func (m *Meter) count(results []Result) {
+	if m.Metrics == nil {
+		return
+	}
+	for _, r := range results {
+		reason := ""
+		if r.Status == store.UsageRejected {
+			reason = rejectionLabel(r)
+		}
+		m.Metrics.Usage(r.Status, reason)
+	}
+}
+
+// rejectionLabel is a rejection's reason as a metric label: its stable code
+// when it has one, else one of a few kinds (never the free text).
+func rejectionLabel(r Result) string {
+	if r.Code != "" {
+		return r.Code
+	}
+	for _, k := range []struct{ prefix, label string }{
+		{"unknown customer", "unknown_customer"},
+		{`dimension "`, "dimension_not_metered"},
+		{"subscription not active", "subscription_not_active"},
+		{"AWS meters whole numbers", "not_an_integer"},
+	} {
+		if strings.HasPrefix(r.Reason, k.prefix) {
+			return k.label
+		}
+	}
+	return "invalid_event"
 }
 
 // candidate is a subscription an event may count for.

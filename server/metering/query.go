@@ -27,6 +27,11 @@ func (m *Meter) Observe(ctx context.Context) {
 	if h, err := m.HealthNow(ctx); err == nil {
 		m.last.Store(&h)
 	}
+	if m.Metrics != nil {
+		if counts, err := m.Store.Reads(ctx).MeteringRecordsByStatus(m.now().Add(-7 * 24 * time.Hour)); err == nil {
+			m.Metrics.MeteringRecords(counts)
+		}
+	}
 }
 
 // LastHealth is the health as last observed (zero before the first time).

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/marketgate/marketgate/server/netguard"
+	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -82,6 +83,8 @@ type Dispatcher struct {
 	DisableAfter time.Duration
 	// OnDisabled is told when an endpoint is disabled (alerts).
 	OnDisabled func(ctx context.Context, ep *store.WebhookEndpoint)
+	// Metrics counts the attempts by outcome (nil: none).
+	Metrics *telemetry.Metrics
 	// Backoff overrides the retry delay after n failed attempts (tests).
 	Backoff func(n int) time.Duration
 
@@ -288,6 +291,9 @@ func (d *Dispatcher) record(ctx context.Context, c *claimed, ev *store.Event, a 
 		}
 		return tx.WebhookEndpointFailed(ep.ID, ep.ConsecutiveFailures+1, since, now, reason)
 	})
+	if err == nil {
+		d.Metrics.Delivery(deliveryOutcome(a, now.Sub(ev.CreatedAt) >= d.GiveUpAfter))
+	}
 	if err == nil && disabled != nil {
 		d.Log.Warn("webhook endpoint disabled", "endpoint", disabled.ID, "url", disabled.URL, "reason", disabled.DisabledReason)
 		if d.OnDisabled != nil {
@@ -295,6 +301,18 @@ func (d *Dispatcher) record(ctx context.Context, c *claimed, ev *store.Event, a 
 		}
 	}
 	return err
+}
+
+// deliveryOutcome names an attempt's outcome for the metrics: delivered,
+// failed (retried later) or gave_up (no more retries).
+func deliveryOutcome(a Attempt, tooOld bool) string {
+	switch {
+	case a.Accepted:
+		return "delivered"
+	case tooOld:
+		return "gave_up"
+	}
+	return "failed"
 }
 
 func errText(a Attempt) string {
