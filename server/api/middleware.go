@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,10 +51,7 @@ func (s *Server) requestContext(c *gin.Context) {
 		d := time.Since(start)
 		s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
 		s.metrics.duration.WithLabelValues(c.Request.Method, route).Observe(d.Seconds())
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
+		level := requestLogLevel(route, status)
 		s.Log.Log(c.Request.Context(), level, "http", "request_id", id, "method", c.Request.Method,
 			"route", route, "status", status, "duration_ms", d.Milliseconds(), "ip", ClientIP(c))
 	}()
@@ -205,4 +203,18 @@ func inboxHeaders(r *http.Request) string {
 	}
 	b, _ := json.Marshal(keep)
 	return string(b)
+}
+
+// requestLogLevel: one line per request at info, except health checks and
+// the sandbox's simulated marketplaces (Marketgate's own SQS long polls,
+// metering calls and pages: noise at info) at debug; server errors at
+// error whatever the route.
+func requestLogLevel(route string, status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case route == "/healthz" || route == "/metrics" || strings.HasPrefix(route, "/sandbox/"):
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
