@@ -20,7 +20,7 @@ import (
 // the seed, where the real meter takes over (its first run seals the
 // latest finished hour).
 const (
-	usageSubscriptions = 40
+	usageSubscriptions = 20 // per marketplace
 	usageDays          = 10
 )
 
@@ -35,14 +35,14 @@ func seedUsage(ctx context.Context, st *store.Store, now time.Time, seed uint64)
 	first := last.Add(-usageDays * 24 * time.Hour)
 	var hours []store.SealedUsageHour
 	var recs []store.MeteringRecord
-	n := 0
+	n := map[string]int{}
 	for i := range subs {
 		s := &subs[i]
 		dims := metering.MeteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract)
-		if len(dims) == 0 || n == usageSubscriptions {
+		if len(dims) == 0 || n[s.Marketplace] == usageSubscriptions {
 			continue
 		}
-		n++
+		n[s.Marketplace]++
 		start := first
 		if s.CreatedAt.After(start) {
 			start = s.CreatedAt.UTC().Truncate(time.Hour).Add(time.Hour)

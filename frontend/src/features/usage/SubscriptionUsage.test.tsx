@@ -216,7 +216,7 @@ describe('UsageTooltip', () => {
     expect(tip.textContent).toContain('Used: 2.125 GB');
     expect(tip.textContent).toContain('Sent to the marketplace: 2.125 GB');
     expect(tip.textContent).toContain('Accepted by the marketplace: 0 GB');
-    expect(tip.textContent).toContain('Waiting to be sent: 2.125 GB · 1 record');
+    expect(tip.textContent).toContain('Waiting to be sent: 2.125 GB (1 record)');
   });
 });
 

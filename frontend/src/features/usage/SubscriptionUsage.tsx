@@ -36,7 +36,9 @@ function DimensionUsage({ d, granularity, range }: { d: UsageDimension; granular
         <span>{t('total.used', { value: exact(d.total.used) + unit })}</span>
         <span>{t('total.sent', { value: exact(d.total.sent) + unit })}</span>
         <span>{t('total.accepted', { value: exact(d.total.accepted) + unit })}</span>
-        {d.total.statuses.map((s) => (
+        {d.total.statuses
+          .filter((s) => s.status !== 'accepted')
+          .map((s) => (
           <Tag key={s.status} minimal intent={statusIntent(s.status)} title={t('chart.records', { count: s.records })}>
             {t('status.' + s.status, { defaultValue: s.status })}: {exact(s.quantity) + unit}
           </Tag>

@@ -33,20 +33,19 @@ export function UsageTooltip({ bucket, granularity, unit }: { bucket: UsageBucke
   return (
     <div className="mg-usage-tooltip" data-testid="usage-tooltip">
       <div className="mg-usage-tooltip-time">{bucketLabel(bucket.at, granularity)}</div>
-      <div>
-        <span style={{ color: COLORS.used }}>■</span> {t('chart.used')}: <b>{exact(bucket.used) + u}</b>
-      </div>
-      <div>
-        <span style={{ color: COLORS.sent }}>■</span> {t('chart.sent')}: <b>{exact(bucket.sent) + u}</b>
-      </div>
-      <div>
-        <span style={{ color: COLORS.accepted }}>■</span> {t('chart.accepted')}: <b>{exact(bucket.accepted) + u}</b>
-      </div>
-      {bucket.statuses.map((s) => (
-        <div key={s.status} className="mg-usage-tooltip-status">
-          {t('status.' + s.status, { defaultValue: s.status })}: {exact(s.quantity) + u} · {t('chart.records', { count: s.records })}
+      {(['used', 'sent', 'accepted'] as const).map((k) => (
+        <div key={k}>
+          <span style={{ color: COLORS[k] }}>■</span> <b>{t('tooltip.line', { label: t('chart.' + k), value: exact(bucket[k]) + u })}</b>
         </div>
       ))}
+      {/* Records in another status than accepted (that one is the line above). */}
+      {bucket.statuses
+        .filter((s) => s.status !== 'accepted')
+        .map((s) => (
+          <div key={s.status} className="mg-usage-tooltip-status">
+            {t('tooltip.status', { status: t('status.' + s.status, { defaultValue: s.status }), quantity: exact(s.quantity) + u, count: s.records })}
+          </div>
+        ))}
     </div>
   );
 }
