@@ -67,20 +67,3 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]MeteringReco
 	err := q.Order("hour DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&recs).Error
 	return recs, total, err
 }
-
-// HourlyUsage is one hour of a subscription's usage of one dimension.
-type HourlyUsage struct {
-	Dimension string
-	Hour      time.Time
-	Quantity  float64
-	Sealed    bool
-}
-
-// UsageSince lists a subscription's non-zero usage hours from from on,
-// oldest first.
-func (s *Store) UsageSince(ctx context.Context, subID uint, from time.Time) ([]HourlyUsage, error) {
-	var rows []HourlyUsage
-	err := s.Reads(ctx).db.Table("usage_hours").Select("dimension, hour, quantity, sealed").
-		Where("subscription_id = ? AND hour >= ? AND quantity > 0", subID, from).Order("hour").Scan(&rows).Error
-	return rows, err
-}

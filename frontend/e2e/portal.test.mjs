@@ -101,13 +101,25 @@ describe('portal in a real browser', () => {
       assert.ok(id, 'an active AWS subscription on the metered offer');
       await page.goto(base + '/subscriptions/' + id);
       await page.getByRole('tab', { name: 'Metering' }).click();
-      await page.getByText('No usage reported in this period.').waitFor();
+      // The API calls used this billing period so far (the demo's history, or none).
+      await page.getByTestId('usage-range').waitFor();
+      await page.locator('[data-testid=usage-totals], .bp6-non-ideal-state').first().waitFor();
+      const calls = page.getByTestId('usage-dimension').filter({ hasText: 'API calls' }).getByTestId('usage-totals');
+      const used = async () => ((await calls.count()) === 0 ? 0 : Number((await calls.textContent()).match(/Used: ([\d,.]+)/)[1].replace(/,/g, '')));
+      const before = await used();
       await page.getByRole('button', { name: 'Enter usage' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel('Dimension').fill('api_calls');
       await dialog.getByLabel('Quantity').fill('7');
       await dialog.getByRole('button', { name: 'Record usage' }).click();
-      await page.getByTestId('usage-chart').getByText('total 7').waitFor();
+      await page.waitForFunction(
+        (want) => {
+          const dim = [...document.querySelectorAll('[data-testid=usage-dimension]')].find((d) => d.textContent.includes('API calls'));
+          const m = dim?.querySelector('[data-testid=usage-totals]')?.textContent.match(/Used: ([\d,.]+)/);
+          return m && Number(m[1].replace(/,/g, '')) === want;
+        },
+        before + 7,
+      );
       // An unknown dimension is refused with the reason.
       await page.getByRole('button', { name: 'Enter usage' }).click();
       await dialog.getByLabel('Dimension').fill('gpu_hours');

@@ -152,11 +152,9 @@ func TestUsageAPIAndRecords(t *testing.T) {
 		}
 		ca.get(fmt.Sprintf("/api/subscriptions/%d/usage", mine.ID)).errCode(t, 404, "not_found")
 		ca.get("/api/metering/health").errCode(t, 403, "forbidden")
-		var series struct {
-			Series map[string][]struct{ Quantity float64 } `json:"series"`
-		}
+		var series usageReport
 		op.get(fmt.Sprintf("/api/subscriptions/%d/usage?granularity=day", mine.ID)).json(t, &series)
-		if len(series.Series["api_calls"]) != 1 || series.Series["api_calls"][0].Quantity != 19 {
+		if len(series.Dimensions) != 1 || len(series.Dimensions[0].Buckets) != 2 || series.Dimensions[0].Buckets[1].Used != 19 {
 			t.Fatalf("daily series: %+v", series)
 		}
 	})

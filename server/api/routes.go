@@ -99,7 +99,7 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/metering/records", anyUserRead, s.listRecords, query[meteringRecordQuery](), summary("format=csv answers the whole selection as a CSV file (text/csv) instead."))
 	handleBody(p, http.MethodPost, "/metering/records/retry", sellerWrite, s.retryRecords)
 	handleBody(p, http.MethodPost, "/metering/usage", sellerWrite, s.manualUsage)
-	handle(p, http.MethodGet, "/subscriptions/:id/usage", anyUserRead, s.usageSeries, query[usageSeriesQuery]())
+	handle(p, http.MethodGet, "/subscriptions/:id/usage", anyUserRead, s.usageSeries, query[usageSeriesQuery](), summary("Usage per dimension and hour or day of a period (default: the current calendar month, UTC), with what was sent to the marketplace by record status; format=csv answers the same as a CSV file (text/csv)."))
 	handle(p, http.MethodGet, "/subscriptions/:id/seats", anyUserRead, s.listSeats, query[seatQuery]())
 	handleRaw(p, http.MethodGet, "/subscriptions/:id/seats/export", anyUserRead, "text/csv", s.exportSeats)
 	handleBody(p, http.MethodPost, "/subscriptions/:id/seats", manageSeats, s.assignSeat, status(http.StatusCreated))

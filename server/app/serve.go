@@ -215,7 +215,7 @@ func setUpDatabase(ctx context.Context, st *store.Store, cfg *Config, o IO, log 
 	if !cfg.Sandbox {
 		return nil
 	}
-	n, err := sandbox.Seed(ctx, st, sandbox.SeedOptions{})
+	n, err := sandbox.Seed(ctx, st, sandbox.SeedOptions{UsageHistory: true})
 	if err != nil {
 		return fmt.Errorf("sandbox seed: %w", err)
 	}

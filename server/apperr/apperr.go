@@ -23,6 +23,7 @@ const (
 	RateLimited        = "rate_limited"
 	CrossOrigin        = "cross_origin_request"
 	TooLarge           = "request_too_large"
+	PeriodTooLong      = "period_too_long"
 	Unavailable        = "unavailable"
 	Upstream           = "marketplace_error"
 	DeliveryFailed     = "delivery_failed"
@@ -42,6 +43,7 @@ var statuses = map[string]int{
 	RateLimited:        http.StatusTooManyRequests,
 	CrossOrigin:        http.StatusForbidden,
 	TooLarge:           http.StatusRequestEntityTooLarge,
+	PeriodTooLong:      http.StatusBadRequest,
 	Unavailable:        http.StatusServiceUnavailable,
 	Upstream:           http.StatusBadGateway,
 	DeliveryFailed:     http.StatusBadGateway,

@@ -247,12 +247,22 @@ func (c *candidate) usable() bool {
 // "metered" are metered there.
 func meteredDimensions(p *store.Plan, contract bool) map[string]bool {
 	out := map[string]bool{}
-	if p == nil {
-		return out
+	for _, d := range MeteredDimensions(p, contract) {
+		out[d.Key] = true
 	}
+	return out
+}
+
+// MeteredDimensions lists, in the plan's order, the dimensions of a plan
+// that are billed by usage (see meteredDimensions); none for no plan.
+func MeteredDimensions(p *store.Plan, contract bool) []store.Dimension {
+	if p == nil {
+		return nil
+	}
+	var out []store.Dimension
 	for _, d := range p.DimensionList() {
 		if !contract || d.Metered {
-			out[d.Key] = true
+			out = append(out, d)
 		}
 	}
 	return out

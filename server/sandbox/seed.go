@@ -23,6 +23,7 @@ type SeedOptions struct {
 	Customers     int       // default 150
 	Now           time.Time // default: the store's clock
 	Seed          uint64    // random seed; the same seed gives the same data
+	UsageHistory  bool      // also a usage history for some active metered subscriptions (seedUsage)
 }
 
 const seededKey = "sandbox_seeded_at"
@@ -119,6 +120,9 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 		return created, err
 	}
 	n, err := seedAWS(ctx, st, o.Now.UTC(), buyers)
+	if err == nil && o.UsageHistory {
+		_, err = seedUsage(ctx, st, o.Now.UTC(), o.Seed)
+	}
 	return created + n, err
 }
 

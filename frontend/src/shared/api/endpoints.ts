@@ -39,6 +39,7 @@ import type {
   SubscriptionRaw,
   SystemInfo,
   TwoFactorSetup,
+  UsageParams,
   UsageSeries,
   User,
   UserInvite,
@@ -86,7 +87,10 @@ export const subscriptions = {
   azureChange: (id: number, body: { action: string; plan_id?: string; quantity?: number }) =>
     post<{ operation: AzureOperation }>(`/api/subscriptions/${id}/azure/change`, body),
   azureActivate: (id: number) => post<{ subscription: Subscription }>(`/api/subscriptions/${id}/azure/activate`),
-  usage: (id: number | string, granularity: 'hour' | 'day') => request<UsageSeries>(`/api/subscriptions/${id}/usage` + query({ granularity })),
+  /** The usage report: per dimension, every hour or day of [from, to) (default: the current calendar month, UTC). */
+  usage: (id: number | string, params: UsageParams) => request<UsageSeries>(`/api/subscriptions/${id}/usage` + query({ ...params })),
+  /** The same usage report as a CSV download. */
+  usageCsvUrl: (id: number | string, params: UsageParams) => `/api/subscriptions/${id}/usage` + query({ ...params, format: 'csv' }),
 };
 
 // ---- seats of a per-user subscription ----

@@ -27,7 +27,7 @@ export const queryKeys = {
     detail: (subscriptionId: Id) => ['subscription', id(subscriptionId)] as const,
     raw: (subscriptionId: Id) => ['subscription-raw', id(subscriptionId)] as const,
     azurePlans: (subscriptionId: Id) => ['azure-plans', id(subscriptionId)] as const,
-    usage: (subscriptionId: Id, day: boolean) => ['usage', id(subscriptionId), day] as const,
+    usage: (subscriptionId: Id, selection: string) => ['usage', id(subscriptionId), selection] as const,
   },
   usage: { all: ['usage'] as const },
   seats: {

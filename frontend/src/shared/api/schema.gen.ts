@@ -799,6 +799,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Usage per dimension and hour or day of a period (default: the current calendar month, UTC), with what was sent to the marketplace by record status; format=csv answers the same as a CSV file (text/csv). */
         get: operations["getSubscriptionsIdUsage"];
         put?: never;
         post?: never;
@@ -1871,10 +1872,27 @@ export interface components {
             qr_code_url: string;
             secret: string;
         };
-        UsagePoint: {
+        UsageAmounts: {
+            accepted: number;
+            sent: number;
+            statuses: components["schemas"]["UsageStatus"][];
+            used: number;
+        };
+        UsageBucket: {
+            accepted: number;
             /** Format: date-time */
             at: string;
-            quantity: number;
+            sent: number;
+            statuses: components["schemas"]["UsageStatus"][];
+            used: number;
+        };
+        UsageDimension: {
+            buckets: components["schemas"]["UsageBucket"][];
+            key: string;
+            metered: boolean;
+            name: string;
+            total: components["schemas"]["UsageAmounts"];
+            unit: string;
         };
         UsageResult: {
             code?: string;
@@ -1888,12 +1906,20 @@ export interface components {
             subscription_id?: number;
         };
         UsageSeries: {
+            dimensions: components["schemas"]["UsageDimension"][];
             /** Format: date-time */
             from: string;
             granularity: string;
-            series: {
-                [key: string]: components["schemas"]["UsagePoint"][];
-            };
+            marketplace: string;
+            metered: boolean;
+            subscription_id: number;
+            /** Format: date-time */
+            to: string;
+        };
+        UsageStatus: {
+            quantity: number;
+            records: number;
+            status: string;
         };
         User: {
             /** Format: date-time */
@@ -3739,7 +3765,10 @@ export interface operations {
     getSubscriptionsIdUsage: {
         parameters: {
             query?: {
+                format?: string;
+                from?: string;
                 granularity?: string;
+                to?: string;
             };
             header?: never;
             path: {

@@ -84,6 +84,15 @@ export type AlertItem = S['Alert'];
 export type MeteringRecord = S['MeteringRecord'];
 export type MeteringHealth = S['MeteringHealth'];
 export type UsageSeries = S['UsageSeries'];
+export type UsageDimension = S['UsageDimension'];
+export type UsageBucket = S['UsageBucket'];
+export type UsageStatus = S['UsageStatus'];
+/** A usage report's selection: the granularity and the period (RFC 3339, to exclusive). */
+export interface UsageParams {
+  granularity: 'hour' | 'day';
+  from?: string;
+  to?: string;
+}
 export type AuditEntry = S['Audit'];
 export type AuditPage = S['AuditPage'];
 export type ApiKey = S['ApiKey'];
