@@ -48,6 +48,11 @@ if ! command -v chromium >/dev/null; then
   step "installing Chromium (apt-get)"
   apt_install chromium
 fi
+# A Japanese font, so the Japanese pages' screenshots show text, not boxes.
+if ! (command -v fc-list >/dev/null && fc-list :lang=ja | grep -q .); then
+  step "installing a Japanese font (apt-get)"
+  apt_install fonts-ipafont-gothic
+fi
 (cd frontend && MARKETGATE_BIN="$PWD/../bin/marketgate" npm run --silent e2e)
 echo "screenshots of every page (per role): frontend/e2e/artifacts/"
 
