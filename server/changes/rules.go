@@ -93,31 +93,39 @@ func PolicyFor(p *store.Plan, kind string) string {
 // (approval), and AWS changes are always requests (no API changes an AWS
 // buyer's subscription).
 func Decide(s Situation) Decision {
-	refuse := func(reason string) Decision { return Decision{Outcome: Refuse, Reason: reason} }
-	switch {
-	case s.Kind != Plan && s.Kind != Seats && s.Kind != Unsubscribe:
-		return refuse(ReasonUnknownKind)
-	case s.Marketplace != "azure" && s.Marketplace != "aws":
-		return refuse(ReasonMarketplace)
-	case s.Kind == Seats && !s.SeatBased:
-		return refuse(ReasonNotSeatBased)
-	case !stateAllows(s):
-		return refuse(ReasonNotActive)
-	case s.Marketplace == "aws" && s.Kind == Unsubscribe:
-		// An AWS buyer cancels in AWS Marketplace's console themselves.
-		return refuse(ReasonAWSEnded)
-	case s.Kind == Plan && s.Marketplace == "azure" && s.OtherPlans == 0:
-		return refuse(ReasonNoOtherPlans)
+	if reason := refusal(s); reason != "" {
+		return Decision{Outcome: Refuse, Reason: reason}
 	}
 	switch NormalPolicy(s.Policy) {
 	case NotAllowed:
-		return refuse(ReasonPolicy)
+		return Decision{Outcome: Refuse, Reason: ReasonPolicy}
 	case Allowed:
 		if s.Marketplace == "azure" {
 			return Decision{Outcome: Perform}
 		}
 	}
 	return Decision{Outcome: Request}
+}
+
+// refusal is why a change is impossible whatever the policy ("": it is
+// possible).
+func refusal(s Situation) string {
+	switch {
+	case s.Kind != Plan && s.Kind != Seats && s.Kind != Unsubscribe:
+		return ReasonUnknownKind
+	case s.Marketplace != "azure" && s.Marketplace != "aws":
+		return ReasonMarketplace
+	case s.Kind == Seats && !s.SeatBased:
+		return ReasonNotSeatBased
+	case !stateAllows(s):
+		return ReasonNotActive
+	case s.Marketplace == "aws" && s.Kind == Unsubscribe:
+		// An AWS buyer cancels in AWS Marketplace's console themselves.
+		return ReasonAWSEnded
+	case s.Kind == Plan && s.Marketplace == "azure" && s.OtherPlans == 0:
+		return ReasonNoOtherPlans
+	}
+	return ""
 }
 
 // stateAllows: changes need an active subscription; a suspended Microsoft

@@ -6,41 +6,46 @@ import (
 	"github.com/marketgate/marketgate/store"
 )
 
+type want struct{ outcome, reason string }
+
+// expect is the rules written out once more, independently of Decide.
+func expect(mp, kind, policy, state string, seatBased bool) want {
+	switch {
+	case kind == Seats && !seatBased:
+		return want{Refuse, ReasonNotSeatBased}
+	case state != "active" && !(mp == "azure" && kind == Unsubscribe && state == "suspended"):
+		return want{Refuse, ReasonNotActive}
+	case mp == "aws" && kind == Unsubscribe:
+		return want{Refuse, ReasonAWSEnded}
+	case policy == NotAllowed:
+		return want{Refuse, ReasonPolicy}
+	case policy == Allowed && mp == "azure":
+		return want{Perform, ""}
+	}
+	return want{Request, ""} // approval anywhere; allowed on AWS (no API)
+}
+
 // TestDecide walks marketplace × kind × policy × state (× seat-based) and
 // checks each outcome against the rules written out once more.
 func TestDecide(t *testing.T) {
-	type want struct{ outcome, reason string }
-	expect := func(mp, kind, policy, state string, seatBased bool) want {
-		switch {
-		case kind == Seats && !seatBased:
-			return want{Refuse, ReasonNotSeatBased}
-		case state != "active" && !(mp == "azure" && kind == Unsubscribe && state == "suspended"):
-			return want{Refuse, ReasonNotActive}
-		case mp == "aws" && kind == Unsubscribe:
-			return want{Refuse, ReasonAWSEnded}
-		case policy == NotAllowed:
-			return want{Refuse, ReasonPolicy}
-		case policy == Allowed && mp == "azure":
-			return want{Perform, ""}
-		}
-		return want{Request, ""} // approval anywhere; allowed on AWS (no API)
-	}
-	n := 0
+	var cases []Situation
 	for _, mp := range []string{"azure", "aws"} {
 		for _, kind := range Kinds {
 			for _, policy := range append(Policies, "") {
 				for _, state := range []string{"pending", "active", "suspended", "unsubscribe_pending", "ended", "failed"} {
-					for _, seatBased := range []bool{true, false} {
-						got := Decide(Situation{Marketplace: mp, Kind: kind, Policy: policy, State: state, SeatBased: seatBased, OtherPlans: 2})
-						w := expect(mp, kind, NormalPolicy(policy), state, seatBased)
-						if got.Outcome != w.outcome || got.Reason != w.reason {
-							t.Errorf("%s %s policy=%q %s seatBased=%v: %+v, want %+v", mp, kind, policy, state, seatBased, got, w)
-						}
-						n++
-					}
+					cases = append(cases, Situation{Marketplace: mp, Kind: kind, Policy: policy, State: state, SeatBased: true, OtherPlans: 2},
+						Situation{Marketplace: mp, Kind: kind, Policy: policy, State: state, OtherPlans: 2})
 				}
 			}
 		}
+	}
+	n := 0
+	for _, c := range cases {
+		got, w := Decide(c), expect(c.Marketplace, c.Kind, NormalPolicy(c.Policy), c.State, c.SeatBased)
+		if got.Outcome != w.outcome || got.Reason != w.reason {
+			t.Errorf("%+v: %+v, want %+v", c, got, w)
+		}
+		n++
 	}
 	if n != 2*3*4*6*2 {
 		t.Fatalf("walked %d cases", n)

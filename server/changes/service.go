@@ -146,30 +146,40 @@ func limits(sub *store.Subscription, plans []azuremp.AvailablePlan) Limits {
 	return l
 }
 
-// check validates a change's fields against the subscription and
-// Microsoft's listed plans (asked only for plan and seat changes).
-func (s *Service) check(ctx context.Context, sub *store.Subscription, in *Input) (int, error) {
+// checkFields normalises a change's fields and checks them against the
+// subscription.
+func checkFields(sub *store.Subscription, in *Input) error {
 	in.Note = strings.TrimSpace(in.Note)
 	in.PlanID = strings.TrimSpace(in.PlanID)
 	if len(in.Note) > MaxNote {
-		return 0, fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, MaxNote)
+		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, MaxNote)
 	}
 	switch in.Kind {
 	case Plan:
 		in.Quantity = 0
 		if in.PlanID == "" {
-			return 0, fmt.Errorf("%w: choose a plan", ErrInvalid)
+			return fmt.Errorf("%w: choose a plan", ErrInvalid)
 		}
 		if in.PlanID == currentPlanID(sub) {
-			return 0, fmt.Errorf("%w: the subscription is on plan %s already", ErrInvalid, in.PlanID)
+			return fmt.Errorf("%w: the subscription is on plan %s already", ErrInvalid, in.PlanID)
 		}
 	case Seats:
 		in.PlanID = ""
 		if in.Quantity <= 0 || in.Quantity == sub.Quantity {
-			return 0, fmt.Errorf("%w: the new seat count must be positive and differ from %d", ErrInvalid, sub.Quantity)
+			return fmt.Errorf("%w: the new seat count must be positive and differ from %d", ErrInvalid, sub.Quantity)
 		}
 	default:
 		in.PlanID, in.Quantity = "", 0
+	}
+	return nil
+}
+
+// check validates a change's fields against the subscription and
+// Microsoft's listed plans (asked only for plan and seat changes); it
+// answers how many other plans Microsoft lists (-1: not asked).
+func (s *Service) check(ctx context.Context, sub *store.Subscription, in *Input) (int, error) {
+	if err := checkFields(sub, in); err != nil {
+		return 0, err
 	}
 	if sub.Marketplace != "azure" || s.Azure == nil || sub.State != "active" || in.Kind == Unsubscribe {
 		return -1, nil
@@ -210,15 +220,11 @@ func (s *Service) Submit(ctx context.Context, sub *store.Subscription, in Input)
 	if sub.CustomerID == nil {
 		return Result{}, &RefusedError{Reason: ReasonMarketplace}
 	}
-	if in.IdempotencyKey != "" {
-		if r, err := s.Store.Reads(ctx).ChangeRequestByKey(sub.ID, in.IdempotencyKey); err == nil {
-			return s.existing(ctx, r)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return Result{}, err
-		}
+	if res, found, err := s.submitted(ctx, sub, in); found || err != nil {
+		return res, err
 	}
-	if Decide(situation(sub, in.Kind, -1)).Outcome == Refuse {
-		return Result{}, &RefusedError{Reason: Decide(situation(sub, in.Kind, -1)).Reason}
+	if d := Decide(situation(sub, in.Kind, -1)); d.Outcome == Refuse {
+		return Result{}, &RefusedError{Reason: d.Reason}
 	}
 	others, err := s.check(ctx, sub, &in)
 	if err != nil {
@@ -228,13 +234,8 @@ func (s *Service) Submit(ctx context.Context, sub *store.Subscription, in Input)
 	if d.Outcome == Refuse {
 		return Result{}, &RefusedError{Reason: d.Reason}
 	}
-	if open, err := s.Store.Reads(ctx).OpenChangeRequest(sub.ID, in.Kind); err == nil {
-		if open.PlanID == in.PlanID && open.Quantity == in.Quantity {
-			return s.existing(ctx, open)
-		}
-		return Result{}, ErrOpen
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Result{}, err
+	if res, found, err := s.sameOpen(ctx, sub, in); found || err != nil {
+		return res, err
 	}
 	now := s.Store.Now()
 	r := &store.ChangeRequest{SubscriptionID: sub.ID, CustomerID: *sub.CustomerID, Marketplace: sub.Marketplace, Kind: in.Kind,
@@ -244,11 +245,8 @@ func (s *Service) Submit(ctx context.Context, sub *store.Subscription, in Input)
 		r.Status = store.ChangePerforming
 	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateChangeRequest(r); err != nil {
+		if err := tx.CreateChangeRequest(r); err != nil || r.Status != store.ChangePending {
 			return err
-		}
-		if r.Status != store.ChangePending {
-			return nil
 		}
 		return emit(tx, now, r, webhooks.ChangeRequestCreated)
 	})
@@ -263,6 +261,38 @@ func (s *Service) Submit(ctx context.Context, sub *store.Subscription, in Input)
 		return Result{Request: r}, nil
 	}
 	return s.perform(ctx, r, store.ChangePerforming, store.ChangePerformed, in.Actor, nil)
+}
+
+// sameOpen finds the open request of the change's kind: the same change
+// answers it, another one must wait for it (ErrOpen).
+func (s *Service) sameOpen(ctx context.Context, sub *store.Subscription, in Input) (Result, bool, error) {
+	open, err := s.Store.Reads(ctx).OpenChangeRequest(sub.ID, in.Kind)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Result{}, false, nil
+	case err != nil:
+		return Result{}, false, err
+	case open.PlanID != in.PlanID || open.Quantity != in.Quantity:
+		return Result{}, false, ErrOpen
+	}
+	res, err := s.existing(ctx, open)
+	return res, true, err
+}
+
+// submitted finds the request a retry with the same idempotency key
+// submitted before.
+func (s *Service) submitted(ctx context.Context, sub *store.Subscription, in Input) (Result, bool, error) {
+	if in.IdempotencyKey == "" {
+		return Result{}, false, nil
+	}
+	r, err := s.Store.Reads(ctx).ChangeRequestByKey(sub.ID, in.IdempotencyKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, false, nil
+	} else if err != nil {
+		return Result{}, false, err
+	}
+	res, err := s.existing(ctx, r)
+	return res, true, err
 }
 
 // raced answers the request that won a concurrent submission.
