@@ -154,6 +154,9 @@ func checkFields(sub *store.Subscription, in *Input) error {
 	if len(in.Note) > MaxNote {
 		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, MaxNote)
 	}
+	if len(in.PlanID) > 64 {
+		return fmt.Errorf("%w: plan_id is longer than 64 characters", ErrInvalid)
+	}
 	switch in.Kind {
 	case Plan:
 		in.Quantity = 0
