@@ -22,6 +22,7 @@ const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ def
 const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
 const ChangeRequestsPage = lazy(() => import('./features/changes/ChangeRequestsPage').then((m) => ({ default: m.ChangeRequestsPage })));
+const CustomerChangesRoute = lazy(() => import('./features/changes/CustomerChanges').then((m) => ({ default: m.CustomerChangesRoute })));
 const TwoFactorCard = lazy(() => import('./features/auth/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
@@ -130,6 +131,7 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/team" element={<TeamPage />} />
             <Route path="/offers" element={<OffersPage />} />
             <Route path="/change-requests" element={<ChangeRequestsPage />} />
+            <Route path="/my/subscriptions/:id/changes" element={<CustomerChangesRoute />} />
             <Route path="/webhooks" element={<WebhooksPage />} />
             <Route path="/webhooks/:id" element={<WebhooksPage />} />
             <Route path="/alerts" element={<AlertsPage />} />

@@ -6,6 +6,7 @@
 // buyer's subscription, it shows how to change it in AWS and lets the
 // buyer ask the seller (who answers with a private offer).
 import { useRef, useState } from 'react';
+import { useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import {
@@ -18,7 +19,6 @@ import {
   H5,
   HTMLSelect,
   InputGroup,
-  NumericInput,
   ProgressBar,
   Tag,
   TextArea,
@@ -158,7 +158,7 @@ function MicrosoftChanges({ o }: { o: ChangeOptions }) {
   return (
     <div className="mg-change-cards" style={{ display: 'grid', gap: 12, gridTemplateColumns: 'repeat(auto-fit, minmax(280px, 1fr))' }}>
       <PlanChange o={o} />
-      {o.seat_based && <SeatChange o={o} />}
+      {o.seat_based && <SeatChange key={o.quantity} o={o} />}
       <Unsubscribe o={o} />
     </div>
   );
@@ -220,7 +220,7 @@ function SeatChange({ o }: { o: ChangeOptions }) {
   const [note, setNote] = useState('');
   const [confirm, setConfirm] = useState(false);
   const now = k.outcome === 'perform';
-  const more = count > o.quantity;
+  const more = count >= o.quantity;
   const valid = count !== o.quantity && count >= o.min_quantity && count <= o.max_quantity;
   const label = now ? (more ? 'seats.buyMore' : 'seats.reduce') : more ? 'seats.requestMore' : 'seats.requestFewer';
   const confirmText = !now
@@ -235,13 +235,14 @@ function SeatChange({ o }: { o: ChangeOptions }) {
       {k.outcome !== 'refuse' && (
         <>
           <FormGroup label={t('seats.label')} labelFor="change-seats-count" helperText={t('seats.range', { min: o.min_quantity, max: o.max_quantity })}>
-            <NumericInput
+            <InputGroup
               id="change-seats-count"
+              type="number"
               min={o.min_quantity}
               max={o.max_quantity}
-              value={count}
-              clampValueOnBlur
-              onValueChange={(v) => setCount(Number.isFinite(v) ? v : o.quantity)}
+              value={String(count)}
+              onChange={(e) => setCount(e.target.value === '' ? 0 : Math.trunc(Number(e.target.value)))}
+              style={{ maxWidth: 160 }}
             />
           </FormGroup>
           {!now && <NoteField id="change-seats-note" value={note} onChange={setNote} />}
@@ -346,7 +347,14 @@ function AwsChanges({ o }: { o: ChangeOptions }) {
               </FormGroup>
             ) : (
               <FormGroup label={t('aws.seatCount')} labelFor="aws-seats">
-                <NumericInput id="aws-seats" min={1} value={count} onValueChange={(v) => setCount(Number.isFinite(v) ? v : 1)} />
+                <InputGroup
+                  id="aws-seats"
+                  type="number"
+                  min={1}
+                  value={String(count)}
+                  onChange={(e) => setCount(e.target.value === '' ? 0 : Math.trunc(Number(e.target.value)))}
+                  style={{ maxWidth: 160 }}
+                />
               </FormGroup>
             )}
             <NoteField id="aws-note" value={note} onChange={setNote} />
@@ -421,4 +429,12 @@ function RequestItem({ r }: { r: ChangeRequest }) {
       {op?.error_message && r.status === 'approved' && <div>{t('requests.error', { text: op.error_message })}</div>}
     </li>
   );
+}
+
+/** CustomerChanges at /my/subscriptions/:id/changes (a deep link until the customer portal's subscription page shows it as a tab). */
+export function CustomerChangesRoute() {
+  const { id } = useParams();
+  const n = Number(id);
+  if (!Number.isInteger(n) || n <= 0) return null;
+  return <CustomerChanges subscriptionId={n} />;
 }

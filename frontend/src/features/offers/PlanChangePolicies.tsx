@@ -24,7 +24,7 @@ export function PlanChangePolicies({ offer, admin }: { offer: OfferFull; admin: 
     <details style={{ marginTop: 8 }} data-testid="change-policies">
       <summary>{t('policy.heading')}</summary>
       <p className={Classes.TEXT_MUTED}>{t('policy.note')}</p>
-      <HTMLTable compact>
+      <HTMLTable compact style={{ tableLayout: 'auto' }}>
         <thead>
           <tr>
             <th>{t('policy.planCol')}</th>
@@ -60,9 +60,10 @@ function PolicyRow({ plan, admin }: { plan: PlanFull; admin: boolean }) {
         {plan.name} <code>{plan.plan_id}</code>
       </td>
       {FIELDS.map(([f, k]) => (
-        <td key={f}>
+        <td key={f} style={{ whiteSpace: 'nowrap', minWidth: 170 }}>
           {admin ? (
             <HTMLSelect
+              minimal
               aria-label={`${t(`policy.${k}`)} — ${plan.plan_id}`}
               value={v[f]}
               onChange={(e) => setV((x) => ({ ...x, [f]: e.target.value as ChangePolicy }))}
