@@ -646,6 +646,47 @@ UPDATE azure_sign_ins SET invite_id = (SELECT i.id FROM invitations i JOIN admin
 	WHERE a.id = azure_sign_ins.invite_id AND i.kind = 'customer_admin')
 	WHERE invite_id IS NOT NULL;
 `},
+	// Issue 17: changes a customer admin asks for (plan, seats,
+	// unsubscribe), each performed at once, waiting for the seller, or
+	// answered. One waiting or running request per subscription and kind;
+	// an Idempotency-Key names one request per subscription.
+	{"202612030040_change_requests", `
+CREATE TABLE change_requests (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	customer_id {{ref}} NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+	marketplace varchar(8) NOT NULL,
+	kind varchar(16) NOT NULL,
+	plan_id varchar(64) NOT NULL DEFAULT '',
+	quantity integer NOT NULL DEFAULT 0,
+	note text NOT NULL DEFAULT '',
+	status varchar(16) NOT NULL,
+	idempotency_key varchar(128) NOT NULL DEFAULT '',
+	requested_by varchar(320) NOT NULL DEFAULT '',
+	decided_by varchar(320) NOT NULL DEFAULT '',
+	decided_at {{ts}},
+	answer text NOT NULL DEFAULT '',
+	operation_id varchar(64) NOT NULL DEFAULT '',
+	error text NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (kind IN ('plan', 'seats', 'unsubscribe')),
+	CHECK (status IN ('pending', 'performing', 'performed', 'approved', 'declined', 'failed'))
+);
+CREATE UNIQUE INDEX change_requests_open ON change_requests (subscription_id, kind) WHERE status IN ('pending', 'performing');
+CREATE UNIQUE INDEX change_requests_idempotency ON change_requests (subscription_id, idempotency_key) WHERE idempotency_key <> '';
+CREATE INDEX change_requests_status ON change_requests (status, created_at);
+CREATE INDEX change_requests_customer ON change_requests (customer_id, created_at);
+`},
+	// What a customer admin may change from the customer portal, per plan
+	// and kind: allowed, approval (the seller decides) or not_allowed.
+	// Existing plans need the seller's approval for all three until the
+	// seller chooses (the conservative default).
+	{"202612030041_plan_change_policies", `
+ALTER TABLE plans ADD COLUMN customer_plan_change varchar(16) NOT NULL DEFAULT 'approval';
+ALTER TABLE plans ADD COLUMN customer_seat_change varchar(16) NOT NULL DEFAULT 'approval';
+ALTER TABLE plans ADD COLUMN customer_unsubscribe varchar(16) NOT NULL DEFAULT 'approval';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -127,8 +127,13 @@ type Plan struct {
 	// of a plan not in the catalog yet); the seller should check its
 	// policies.
 	NeedsReview bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// What a customer admin may change from the customer portal (see
+	// server/changes): allowed, approval or not_allowed ("" is approval).
+	CustomerPlanChange  string
+	CustomerSeatChange  string
+	CustomerUnsubscribe string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Over-quantity policies: what the seat check answers for the seats

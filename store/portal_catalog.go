@@ -69,7 +69,8 @@ func (s *Store) SavePlan(ctx context.Context, p *Plan) error {
 		"name": p.Name, "seat_based": p.SeatBased, "dimensions": p.Dimensions, "activation_policy": p.ActivationPolicy,
 		"reject_plan_change": p.RejectPlanChange, "reject_quantity_change": p.RejectQuantityChange, "min_quantity": p.MinQuantity,
 		"max_quantity": p.MaxQuantity, "allow_over_assignment": p.AllowOverAssignment, "auto_assign_seats": p.AutoAssignSeats,
-		"over_quantity_policy": p.OverQuantityPolicy, "updated_at": p.UpdatedAt}).Error
+		"over_quantity_policy": p.OverQuantityPolicy, "updated_at": p.UpdatedAt,
+		"customer_plan_change": p.CustomerPlanChange, "customer_seat_change": p.CustomerSeatChange, "customer_unsubscribe": p.CustomerUnsubscribe}).Error
 }
 
 // CustomerByID returns a customer.

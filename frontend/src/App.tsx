@@ -21,6 +21,8 @@ const OffersPage = lazy(() => import('./features/offers/Offers').then((m) => ({ 
 const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ default: m.UsersPage })));
 const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
+const ChangeRequestsPage = lazy(() => import('./features/changes/ChangeRequestsPage').then((m) => ({ default: m.ChangeRequestsPage })));
+const CustomerChangesRoute = lazy(() => import('./features/changes/CustomerChanges').then((m) => ({ default: m.CustomerChangesRoute })));
 const TwoFactorCard = lazy(() => import('./features/auth/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
@@ -31,6 +33,7 @@ const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; selle
   { to: '/notifications', label: 'Notifications', icon: 'inbox', sellerOnly: true },
   { to: '/customers', label: 'Customers', icon: 'people', sellerOnly: true },
   { to: '/offers', label: 'Offers', icon: 'shop', sellerOnly: true },
+  { to: '/change-requests', label: 'Change requests', icon: 'exchange', sellerOnly: true },
   { to: '/webhooks', label: 'Webhooks', icon: 'send-message', adminOnly: true },
   { to: '/alerts', label: 'Alerts', icon: 'notifications', sellerOnly: true },
   { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
@@ -127,6 +130,8 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/customers/:id/admins" element={<TeamPage />} />
             <Route path="/team" element={<TeamPage />} />
             <Route path="/offers" element={<OffersPage />} />
+            <Route path="/change-requests" element={<ChangeRequestsPage />} />
+            <Route path="/my/subscriptions/:id/changes" element={<CustomerChangesRoute />} />
             <Route path="/webhooks" element={<WebhooksPage />} />
             <Route path="/webhooks/:id" element={<WebhooksPage />} />
             <Route path="/alerts" element={<AlertsPage />} />

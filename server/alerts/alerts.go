@@ -41,6 +41,7 @@ const (
 	RenewalUpcoming    = "renewal_upcoming"
 	AgreementAdvisory  = "agreement_advisory"
 	DisbursementPaused = "disbursement_paused"
+	ChangeRequested    = "change_requested"
 )
 
 // Types lists the alert types a channel may choose.
@@ -55,6 +56,7 @@ var Types = []views.EventType{
 	{Type: RenewalUpcoming, Description: "AWS: an agreement is about to renew"},
 	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
 	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
+	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
 }
 
 // KnownType reports whether t is an alert type.

@@ -47,6 +47,7 @@ type azureEnv struct {
 	proc    *azuremp.Processor
 	webhook *azuremp.NotificationVerifier
 	esrv    *httptest.Server
+	mkURL   string // the simulated marketplace's base URL
 	now     time.Time
 	// lose, when set, makes Microsoft's webhook calls fail on the way (no
 	// answer reaches Microsoft; our server never sees them).
@@ -97,6 +98,7 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 		o(&mo)
 	}
 	e.mk = azurefake.NewMarketplace(mo)
+	e.mkURL = msrv.URL
 	msrv.Config.Handler = e.mk
 
 	client, err := azuremp.New(azuremp.Config{TenantID: msTenant, ClientID: msClient, ClientSecret: msSecret, APIURL: msrv.URL,

@@ -194,6 +194,10 @@ func (g *schemaGen) responses(rt route) (map[string]any, error) {
 		}
 		responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK.",
 			"content": map[string]any{"application/json": map[string]any{"schema": sch}}}
+		for _, code := range rt.Also {
+			responses[fmt.Sprint(code)] = map[string]any{"description": "OK.",
+				"content": map[string]any{"application/json": map[string]any{"schema": sch}}}
+		}
 	default:
 		responses[fmt.Sprint(rt.Status)] = map[string]any{"description": "OK (not described by a Go type).",
 			"content": map[string]any{rt.Raw: map[string]any{}}}

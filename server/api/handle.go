@@ -36,6 +36,7 @@ type route struct {
 	Status       int          // the success status (200 unless set)
 	Raw          string       // content type of an answer that is not JSON (text/csv, image/png, ...)
 	Query        reflect.Type // optional: a struct whose `form` tags name the query parameters
+	Also         []int        // other success statuses a handler may choose (setStatus), same answer type
 }
 
 // router registers routes on a gin group and remembers them.
@@ -54,6 +55,16 @@ type routeOpt func(*route)
 
 // status sets the success status (201 Created, 202 Accepted).
 func status(code int) routeOpt { return func(r *route) { r.Status = code } }
+
+// alsoStatus documents other success statuses the handler may answer
+// with (setStatus), with the same answer type.
+func alsoStatus(codes ...int) routeOpt { return func(r *route) { r.Also = append(r.Also, codes...) } }
+
+const ctxAnswerStatus = "answer_status"
+
+// setStatus makes the handler answer with one of its route's alsoStatus
+// statuses instead of its usual one.
+func setStatus(c *gin.Context, code int) { c.Set(ctxAnswerStatus, code) }
 
 // summary describes the route in the document.
 func summary(text string) routeOpt { return func(r *route) { r.Summary = text } }
@@ -126,6 +137,9 @@ func (s *Server) answer(c *gin.Context, code int, out any, err error) {
 	if _, ok := out.(NoContent); ok {
 		c.Status(http.StatusNoContent)
 		return
+	}
+	if v, ok := c.Get(ctxAnswerStatus); ok {
+		code = v.(int)
 	}
 	c.JSON(code, out)
 }

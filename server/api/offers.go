@@ -11,6 +11,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/changes"
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 )
@@ -47,6 +48,10 @@ type planView struct {
 	// NeedsReview: learned from the marketplace (a purchase of a plan not in
 	// the catalog); saving the plan marks it reviewed.
 	NeedsReview bool `json:"needs_review"`
+	// What a customer admin may change from the customer portal.
+	CustomerPlanChange  string `json:"customer_plan_change" enum:"allowed,approval,not_allowed"`
+	CustomerSeatChange  string `json:"customer_seat_change" enum:"allowed,approval,not_allowed"`
+	CustomerUnsubscribe string `json:"customer_unsubscribe" enum:"allowed,approval,not_allowed"`
 }
 
 func viewPlan(p *store.Plan) planView {
@@ -56,7 +61,9 @@ func viewPlan(p *store.Plan) planView {
 	}
 	return planView{ID: p.ID, PlanID: p.PlanID, Name: p.Name, SeatBased: p.SeatBased, Dimensions: dims, ActivationPolicy: p.ActivationPolicy,
 		RejectPlanChange: p.RejectPlanChange, RejectQuantityChange: p.RejectQuantityChange, MinQuantity: p.MinQuantity, MaxQuantity: p.MaxQuantity,
-		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview}
+		AllowOverAssignment: p.AllowOverAssignment, AutoAssignSeats: p.AutoAssignSeats, OverQuantityPolicy: seats.OverPolicy(p), NeedsReview: p.NeedsReview,
+		CustomerPlanChange: changes.NormalPolicy(p.CustomerPlanChange), CustomerSeatChange: changes.NormalPolicy(p.CustomerSeatChange),
+		CustomerUnsubscribe: changes.NormalPolicy(p.CustomerUnsubscribe)}
 }
 
 func (s *Server) listOffers(c *gin.Context) (list[offerView], error) {
@@ -199,6 +206,9 @@ type planInput struct {
 	AllowOverAssignment  *bool              `json:"allow_over_assignment"`
 	AutoAssignSeats      *bool              `json:"auto_assign_seats"`
 	OverQuantityPolicy   *string            `json:"over_quantity_policy"`
+	CustomerPlanChange   *string            `json:"customer_plan_change" enum:"allowed,approval,not_allowed"`
+	CustomerSeatChange   *string            `json:"customer_seat_change" enum:"allowed,approval,not_allowed"`
+	CustomerUnsubscribe  *string            `json:"customer_unsubscribe" enum:"allowed,approval,not_allowed"`
 }
 
 func applyPlan(p *store.Plan, in *planInput) error {
@@ -214,6 +224,9 @@ func applyPlan(p *store.Plan, in *planInput) error {
 	setIf(&p.AllowOverAssignment, in.AllowOverAssignment)
 	setIf(&p.AutoAssignSeats, in.AutoAssignSeats)
 	setIf(&p.OverQuantityPolicy, in.OverQuantityPolicy)
+	setIf(&p.CustomerPlanChange, in.CustomerPlanChange)
+	setIf(&p.CustomerSeatChange, in.CustomerSeatChange)
+	setIf(&p.CustomerUnsubscribe, in.CustomerUnsubscribe)
 	if in.Dimensions != nil {
 		dims, err := dimensionsJSON(*in.Dimensions)
 		if err != nil {
@@ -253,8 +266,21 @@ func validatePlan(p *store.Plan) error {
 		return errors.New("name: 1 to 200 characters, no control characters")
 	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
 		return errors.New("activation_policy: automatic, buyer_confirms or seller_approves")
+	case !validPolicies(p):
+		return errors.New("customer_plan_change, customer_seat_change and customer_unsubscribe: allowed, approval or not_allowed")
 	}
 	return validatePlanSeats(p)
+}
+
+// validPolicies: a plan's customer change policies are known ones (""
+// stands for approval, the default).
+func validPolicies(p *store.Plan) bool {
+	for _, v := range []string{p.CustomerPlanChange, p.CustomerSeatChange, p.CustomerUnsubscribe} {
+		if v != "" && !oneOf(v, changes.Policies) {
+			return false
+		}
+	}
+	return true
 }
 
 // validatePlanSeats checks a plan's quantity limits and seat policies.

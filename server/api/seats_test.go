@@ -459,6 +459,15 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			Invite struct{ ID uint } `json:"invite"`
 		}
 		b.do(http.MethodPost, "/api/customer-admins/invites", `{"email":"invitee@fabrikam.com"}`, nil).json(t, &invite)
+		// B's customer admin asks for more seats (the plan's default policy: the seller's approval).
+		var reqB struct {
+			Request struct{ ID uint } `json:"request"`
+		}
+		if r := b.do(http.MethodPost, fmt.Sprintf("/api/my/subscriptions/%d/changes", w.subB), `{"kind":"seats","quantity":12,"note":"secret@fabrikam.com needs one"}`, nil); r.code != 201 {
+			t.Fatalf("B's change request: %d %s", r.code, r.body)
+		} else {
+			r.json(t, &reqB)
+		}
 		var seatB store.Seat
 		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.subB).First(&seatB).Error)
 		var subBefore store.Subscription
@@ -557,6 +566,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			// A customer admin always invites into their own organisation.
 			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
 			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
+			"GET /api/my/subscriptions/:id/changes":        {class: byID},
+			"POST /api/my/subscriptions/:id/changes":       {class: byID, body: `{"kind":"seats","quantity":9}`},
+			"GET /api/change-requests":                     {class: seller},
+			"POST /api/change-requests/:id/approve":        {class: seller, path: fmt.Sprintf("/api/change-requests/%d/approve", reqB.Request.ID), body: `{}`},
+			"POST /api/change-requests/:id/decline":        {class: seller, path: fmt.Sprintf("/api/change-requests/%d/decline", reqB.Request.ID), body: `{"reason":"x"}`},
 		}
 		eng, ok := e.engine.(interface{ Routes() gin.RoutesInfo })
 		if !ok {
@@ -614,6 +628,15 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		must(t, st.TestingReadDB(t).First(&subAfter, w.subB).Error)
 		var invitesB int64
 		st.TestingReadDB(t).Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
+		var requestsB []store.ChangeRequest
+		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.subB).Find(&requestsB).Error)
+		if len(requestsB) != 1 || requestsB[0].Status != store.ChangePending || requestsB[0].Quantity != 12 {
+			t.Fatalf("organisation B's change requests changed: %+v", requestsB)
+		}
+		// A's own view of changes names nothing of B (a list of their own).
+		if r := a.get(fmt.Sprintf("/api/my/subscriptions/%d/changes", w.subA)); r.code != 200 || strings.Contains(string(r.body), "fabrikam") {
+			t.Fatalf("A's changes: %d %s", r.code, r.body)
+		}
 		if len(seatsB) != 1 || seatsB[0].Email != "secret@fabrikam.com" || inv.RevokedAt != nil || invitesB != 1 ||
 			subAfter.Version != subBefore.Version || subAfter.State != subBefore.State {
 			t.Fatalf("organisation B changed: seats %+v, invite %+v, %d invites, subscription v%d→v%d", seatsB, inv, invitesB, subBefore.Version, subAfter.Version)

@@ -20,6 +20,7 @@ const (
 	Conflict           = "conflict"
 	NoFreeSeat         = "no_free_seat"
 	NotSeatBased       = "not_seat_based"
+	ChangeNotAllowed   = "change_not_allowed"
 	RateLimited        = "rate_limited"
 	CrossOrigin        = "cross_origin_request"
 	TooLarge           = "request_too_large"
@@ -40,6 +41,7 @@ var statuses = map[string]int{
 	Conflict:           http.StatusConflict,
 	NoFreeSeat:         http.StatusConflict,
 	NotSeatBased:       http.StatusConflict,
+	ChangeNotAllowed:   http.StatusForbidden,
 	RateLimited:        http.StatusTooManyRequests,
 	CrossOrigin:        http.StatusForbidden,
 	TooLarge:           http.StatusRequestEntityTooLarge,

@@ -38,6 +38,9 @@ const (
 	AgreementRenewalUpcoming       = "agreement.renewal_upcoming"
 	AgreementAdvisoryIssued        = "agreement.advisory_issued"
 	AgreementDisbursementPaused    = "agreement.disbursement_paused"
+	ChangeRequestCreated           = "change_request.created"
+	ChangeRequestApproved          = "change_request.approved"
+	ChangeRequestDeclined          = "change_request.declined"
 	Test                           = "webhook.test"
 )
 
@@ -62,6 +65,9 @@ var Types = []views.EventType{
 	{Type: AgreementRenewalUpcoming, Description: "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
 	{Type: AgreementAdvisoryIssued, Description: "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
 	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
+	{Type: ChangeRequestCreated, Description: "a customer admin asked for a change (plan, seats, unsubscribe) that needs your approval (data.change_request)"},
+	{Type: ChangeRequestApproved, Description: "a change request was approved: Microsoft performs it (operation_id), or on AWS you send a private offer"},
+	{Type: ChangeRequestDeclined, Description: "a change request was declined; answer holds the reason the customer sees"},
 	{Type: Test, Description: "sent by the portal's “Send test event” button"},
 }
 

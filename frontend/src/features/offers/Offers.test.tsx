@@ -19,6 +19,9 @@ const plan = (over: Partial<PlanFull> = {}): PlanFull => ({
   auto_assign_seats: false,
   over_quantity_policy: 'keep_all',
   needs_review: false,
+  customer_plan_change: 'approval',
+  customer_seat_change: 'approval',
+  customer_unsubscribe: 'approval',
   ...over,
 });
 

@@ -11,6 +11,7 @@ import { marketplaceName } from '../../shared/format';
 import { ADMINS, RequireRole, SELLER, useMe } from '../../shared/components/common';
 import { PlanSeatsDialog } from './PlanSeats';
 import { PlansTable } from './PlansTable';
+import { PlanChangePolicies } from './PlanChangePolicies';
 import { PlanDialog } from './PlanDialog';
 import { OfferDialog } from './OfferDialog';
 import { IDENTITY } from './offerLabels';
@@ -78,6 +79,7 @@ function Offers() {
           ) : (
             <PlansTable offer={o} admin={admin} onEdit={(p) => setEditing({ kind: 'plan', offer: o, plan: p })} onSeats={(p) => setEditing({ kind: 'seats', plan: p })} />
           )}
+          <PlanChangePolicies offer={o} admin={admin} />
         </Card>
       ))}
       {editing?.kind === 'offer' && <OfferDialog offer={editing.offer} onClose={() => setEditing(null)} />}

@@ -12,7 +12,8 @@ function json(status: number, body: unknown) {
 const plan = (over: Partial<Plan> = {}): Plan => ({
   id: 7, plan_id: 'per-user', name: 'Per user', seat_based: true, dimensions: [], activation_policy: 'manual_approval',
   allow_over_assignment: false, auto_assign_seats: false, over_quantity_policy: 'keep_all',
-  reject_plan_change: false, reject_quantity_change: false, min_quantity: 0, max_quantity: 0, needs_review: false, ...over,
+  reject_plan_change: false, reject_quantity_change: false, min_quantity: 0, max_quantity: 0, needs_review: false,
+  customer_plan_change: 'approval', customer_seat_change: 'approval', customer_unsubscribe: 'approval', ...over,
 });
 
 const offers = (p: Plan): { items: Offer[] } => ({

@@ -26,11 +26,17 @@ export function setUnauthenticatedHandler(fn: (() => void) | null) {
  * Calls the API. The body goes as JSON, unless contentType is given: then a
  * string body is sent as it is (e.g. a CSV file as text/csv).
  */
-export async function request<T>(path: string, init?: { method?: string; body?: unknown; contentType?: string }): Promise<T> {
+export async function request<T>(
+  path: string,
+  init?: { method?: string; body?: unknown; contentType?: string; headers?: Record<string, string> },
+): Promise<T> {
   const raw = init?.contentType !== undefined;
   const res = await fetch(path, {
     method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json' } : undefined,
+    headers:
+      init?.body !== undefined || init?.headers
+        ? { ...(init?.body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json' } : {}), ...init?.headers }
+        : undefined,
     body: init?.body !== undefined ? (raw ? String(init.body) : JSON.stringify(init.body)) : undefined,
     credentials: 'same-origin',
   });

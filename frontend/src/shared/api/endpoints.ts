@@ -12,6 +12,10 @@ import type {
   AuthOptions,
   AvailablePlan,
   AzureOperation,
+  ChangeAnswer,
+  ChangeInput,
+  ChangeOptions,
+  ChangeRequestList,
   CustomerAdmins,
   CustomerDetail,
   Dashboard,
@@ -216,4 +220,18 @@ export const alerts = {
   removeChannel: (id: number) => del(`/api/alerts/channels/${id}`),
   testChannel: (id: number) => post<{ sent: boolean }>(`/api/alerts/channels/${id}/test`),
   recent: (limit: number) => request<{ items: AlertItem[] }>('/api/alerts' + query({ limit })),
+};
+
+// ---- customer-initiated changes (plan, seats, unsubscribe) ----
+
+export const changes = {
+  /** What a customer admin may change of their subscription now, and their requests. */
+  options: (subscriptionId: number | string) => request<ChangeOptions>(`/api/my/subscriptions/${subscriptionId}/changes`),
+  /** A retry with the same idempotency key answers the first submission. */
+  submit: (subscriptionId: number | string, body: ChangeInput, idempotencyKey: string) =>
+    request<ChangeAnswer>(`/api/my/subscriptions/${subscriptionId}/changes`, { method: 'POST', body, headers: { 'Idempotency-Key': idempotencyKey } }),
+  /** The seller's queue. */
+  list: (params: Params) => request<ChangeRequestList>('/api/change-requests' + query(params)),
+  approve: (id: number, note: string) => post<ChangeAnswer>(`/api/change-requests/${id}/approve`, { note }),
+  decline: (id: number, reason: string) => post<ChangeAnswer>(`/api/change-requests/${id}/decline`, { reason }),
 };

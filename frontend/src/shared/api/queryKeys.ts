@@ -30,6 +30,12 @@ export const queryKeys = {
     usage: (subscriptionId: Id, selection: string) => ['usage', id(subscriptionId), selection] as const,
   },
   usage: { all: ['usage'] as const },
+  /** Customer-initiated changes: one subscription's options and requests, and the seller's queue. */
+  changes: {
+    all: ['changes'] as const,
+    of: (subscriptionId: Id) => ['changes', 'subscription', id(subscriptionId)] as const,
+    queue: (status: string, marketplace: string) => ['changes', 'queue', status, marketplace] as const,
+  },
   seats: {
     of: (subscriptionId: Id) => ['seats', id(subscriptionId)] as const,
     page: (subscriptionId: Id, q: string, offset: number) => ['seats', id(subscriptionId), q, offset] as const,

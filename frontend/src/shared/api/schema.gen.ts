@@ -309,6 +309,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/change-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getChangeRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postChangeRequestsIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postChangeRequestsIdDecline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/customer-admins": {
         parameters: {
             query?: never;
@@ -512,6 +560,23 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["postMeteringUsage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/my/subscriptions/{id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptionsIdChanges"];
+        put?: never;
+        /** 201: a request waiting for the seller; 202: performed now (Microsoft's operation); 403 change_not_allowed: refused. An Idempotency-Key header makes a retry answer the first submission. */
+        post: operations["postMySubscriptionsIdChanges"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1155,6 +1220,89 @@ export interface components {
         AzurePlansAnswer: {
             plans: components["schemas"]["AzurePlan"][];
         };
+        ChangeAnswer: {
+            existing: boolean;
+            operation: components["schemas"]["Operation"] | null;
+            /** @enum {string} */
+            outcome: "perform" | "request";
+            request: components["schemas"]["ChangeRequest"];
+        };
+        ChangeDecisionInput: {
+            note?: string;
+            reason?: string;
+        };
+        ChangeInput: {
+            /** @enum {string} */
+            kind: "plan" | "seats" | "unsubscribe";
+            note?: string;
+            plan_id?: string;
+            quantity?: number;
+        };
+        ChangeKind: {
+            /** @enum {string} */
+            kind: "plan" | "seats" | "unsubscribe";
+            /** @enum {string} */
+            outcome: "perform" | "request" | "refuse";
+            /** @enum {string} */
+            policy: "allowed" | "approval" | "not_allowed";
+            reason?: string;
+        };
+        ChangeOptionsAnswer: {
+            contract: boolean;
+            kinds: components["schemas"]["ChangeKind"][];
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            max_quantity: number;
+            min_quantity: number;
+            plan_id: string;
+            plan_name: string;
+            plans: components["schemas"]["ChangePlan"][];
+            plans_unavailable: boolean;
+            quantity: number;
+            requests: components["schemas"]["ChangeRequest"][];
+            seat_based: boolean;
+            state: string;
+            subscription_id: number;
+        };
+        ChangePlan: {
+            current: boolean;
+            max_quantity: number;
+            min_quantity: number;
+            name: string;
+            per_seat: boolean;
+            plan_id: string;
+        };
+        ChangeRequest: {
+            answer: string;
+            /** Format: date-time */
+            created_at: string;
+            current_plan_id: string;
+            customer_name: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string;
+            error: string;
+            id: number;
+            /** @enum {string} */
+            kind: "plan" | "seats" | "unsubscribe";
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            note: string;
+            operation: components["schemas"]["Operation"] | null;
+            operation_id: string;
+            plan_id: string;
+            quantity: number;
+            requested_by: string;
+            /** @enum {string} */
+            status: "pending" | "performing" | "performed" | "approved" | "declined" | "failed";
+            subscription_id: number;
+            subscription_name: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ChangeRequestList: {
+            items: components["schemas"]["ChangeRequest"][];
+        };
         Channel: {
             alert_types: string[];
             /** Format: date-time */
@@ -1566,6 +1714,12 @@ export interface components {
             activation_policy: string;
             allow_over_assignment: boolean;
             auto_assign_seats: boolean;
+            /** @enum {string} */
+            customer_plan_change: "allowed" | "approval" | "not_allowed";
+            /** @enum {string} */
+            customer_seat_change: "allowed" | "approval" | "not_allowed";
+            /** @enum {string} */
+            customer_unsubscribe: "allowed" | "approval" | "not_allowed";
             dimensions: components["schemas"]["Dimension"][];
             id: number;
             max_quantity: number;
@@ -1586,6 +1740,12 @@ export interface components {
             activation_policy: string | null;
             allow_over_assignment: boolean | null;
             auto_assign_seats: boolean | null;
+            /** @enum {string|null} */
+            customer_plan_change: "allowed" | "approval" | "not_allowed" | null;
+            /** @enum {string|null} */
+            customer_seat_change: "allowed" | "approval" | "not_allowed" | null;
+            /** @enum {string|null} */
+            customer_unsubscribe: "allowed" | "approval" | "not_allowed" | null;
             dimensions: components["schemas"]["Dimension"][] | null;
             max_quantity: number | null;
             min_quantity: number | null;
@@ -2666,6 +2826,108 @@ export interface operations {
             };
         };
     };
+    getChangeRequests: {
+        parameters: {
+            query?: {
+                marketplace?: string;
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequestList"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postChangeRequestsIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecisionInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postChangeRequestsIdDecline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecisionInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getCustomerAdmins: {
         parameters: {
             query?: {
@@ -3078,6 +3340,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManualUsageAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMySubscriptionsIdChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeOptionsAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postMySubscriptionsIdChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeAnswer"];
+                };
+            };
+            /** @description OK. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

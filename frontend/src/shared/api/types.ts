@@ -100,3 +100,13 @@ export type Connection = S['MarketplaceConnection'];
 export type SystemInfo = S['System'];
 export type DayCount = S['DayCount'];
 export type Dashboard = S['Dashboard'];
+
+// ---- customer-initiated changes ----
+export type ChangeOptions = S['ChangeOptionsAnswer'];
+export type ChangeKindOption = S['ChangeKind'];
+export type ChangeKind = S['ChangeInput']['kind'];
+export type ChangeInput = S['ChangeInput'];
+export type ChangeRequest = S['ChangeRequest'];
+export type ChangeAnswer = S['ChangeAnswer'];
+export type ChangeRequestList = S['ChangeRequestList'];
+export type ChangePolicy = S['Plan']['customer_plan_change'];

@@ -8,6 +8,8 @@ export function ConfirmDialog(props: {
   isOpen: boolean;
   /** The confirm button's text: what it does ("Delete endpoint"). */
   confirmText: string;
+  /** The cancel button's text (default "Cancel"). */
+  cancelText?: string;
   intent?: Intent;
   icon?: IconName;
   loading?: boolean;
@@ -21,7 +23,7 @@ export function ConfirmDialog(props: {
       intent={props.intent}
       icon={props.icon}
       confirmButtonText={props.confirmText}
-      cancelButtonText="Cancel"
+      cancelButtonText={props.cancelText ?? 'Cancel'}
       loading={props.loading}
       onConfirm={props.onConfirm}
       onCancel={props.onCancel}
