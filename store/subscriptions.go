@@ -53,6 +53,7 @@ type SubscriptionFilter struct {
 	// Time ranges (zero: open): created, and state last changed.
 	CreatedFrom, CreatedTo time.Time
 	ChangedFrom, ChangedTo time.Time
+	UpdatedFrom            time.Time // any change at or after (the read API's updated_since)
 	Sort                   []SortField
 	Limit                  int
 	Offset                 int
@@ -119,7 +120,7 @@ func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
 		col  string
 		from time.Time
 		to   time.Time
-	}{{"s.created_at", f.CreatedFrom, f.CreatedTo}, {"s.state_changed_at", f.ChangedFrom, f.ChangedTo}} {
+	}{{"s.created_at", f.CreatedFrom, f.CreatedTo}, {"s.state_changed_at", f.ChangedFrom, f.ChangedTo}, {"s.updated_at", f.UpdatedFrom, time.Time{}}} {
 		if !r.from.IsZero() {
 			q = q.Where(r.col+" >= ?", r.from.UTC())
 		}

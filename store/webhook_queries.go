@@ -30,6 +30,9 @@ func (t *Tx) EnqueueEvent(ev *Event, endpointIDs []uint, orderKey string) error 
 	if err := t.db.Create(ev).Error; err != nil {
 		return err
 	}
+	if len(endpointIDs) == 0 {
+		return nil // kept for the events feed only
+	}
 	ds := make([]WebhookDelivery, len(endpointIDs))
 	for i, id := range endpointIDs {
 		ds[i] = WebhookDelivery{EndpointID: id, EventID: ev.ID, OrderKey: orderKey, Status: DeliveryPending,
@@ -191,4 +194,16 @@ func (t *Tx) LatestDeliveryID(endpointID uint) (uint, error) {
 		return 0, err
 	}
 	return ids[0], nil
+}
+
+// EventsAfter lists outbound events with a row id above after, in id order,
+// at most limit, created at or before visibleBefore (the pull feed of
+// events: an id is assigned at insert, so on a database with concurrent
+// writers a later id may commit before an earlier one; holding back the
+// newest seconds keeps a reader from stepping past an event that commits
+// late).
+func (s *Store) EventsAfter(ctx context.Context, after uint, limit int, visibleBefore time.Time) ([]Event, error) {
+	var out []Event
+	err := s.r.WithContext(ctx).Where("id > ? AND created_at <= ?", after, visibleBefore).Order("id").Limit(limit).Find(&out).Error
+	return out, err
 }

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -79,6 +81,8 @@ func TestOpenAPIDocument(t *testing.T) {
 	routes := map[string]bool{}
 	for _, ri := range eng.Routes() {
 		if p, ok := strings.CutPrefix(ri.Path, "/api/v1/"); ok {
+			// gin's :param is OpenAPI's {param}
+			p = regexp.MustCompile(`:([a-z_]+)`).ReplaceAllString(p, "{$1}")
 			routes[ri.Method+" /"+p] = true
 		}
 	}
@@ -162,6 +166,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			return k
 		}
 		all, accessOnly, usageOnly, seatsOnly, revoked := key("", false), key("access", false), key("usage", false), key("seats", false), key("", true)
+		readOnly := key("read", false)
 
 		ts := func(d time.Duration) string { return clock.Add(d).Format(time.RFC3339) }
 		ev := func(id, who, dim string, q any, at string) string {
@@ -280,6 +285,47 @@ func TestOpenAPIResponses(t *testing.T) {
 			{name: "seats: no key", method: get, path: seatQ("tenant_id=" + tenantA + "&email=ann@contoso.com"), status: 401, code: "unauthenticated"},
 			{name: "seats: wrong scope", method: get, path: seatQ("tenant_id=" + tenantA + "&email=ann@contoso.com"), key: usageOnly, reqValid: true, status: 403, code: "forbidden"},
 			{name: "seats: database down", method: get, path: seatQ("tenant_id=" + tenantA + "&email=ann@contoso.com"), key: brokenKey, env: down, reqValid: true, status: 500, code: "internal"},
+
+			// The read API.
+			{name: "read: subscriptions", method: get, path: "/api/v1/subscriptions", key: readOnly, reqValid: true, status: 200,
+				want: []string{`"items":[{"id":`, `"next_cursor":null`, `"aws_customer_identifier":"XACME"`}},
+			{name: "read: subscriptions, a page", method: get, path: "/api/v1/subscriptions?limit=2&marketplace=azure&state=active", key: all, reqValid: true, status: 200,
+				want: []string{`"next_cursor":"`, `"marketplace":"azure"`}},
+			{name: "read: subscriptions of a customer, changed since", method: get, path: fmt.Sprintf("/api/v1/subscriptions?customer=%d&updated_since=%s", f.acme, url.QueryEscape(ts(-73*time.Hour))),
+				key: all, reqValid: true, status: 200, want: []string{fmt.Sprintf(`"items":[{"id":%d,`, f.acmeSub)}},
+			{name: "read: nothing changed since", method: get, path: fmt.Sprintf("/api/v1/subscriptions?customer=%d&updated_since=%s", f.acme, url.QueryEscape(ts(-71*time.Hour))),
+				key: all, reqValid: true, status: 200, want: []string{`{"items":[],"next_cursor":null}`}},
+			{name: "read: subscriptions, bad limit", method: get, path: "/api/v1/subscriptions?limit=500", key: all, status: 400, code: "invalid_input"},
+			{name: "read: subscriptions, bad cursor", method: get, path: "/api/v1/subscriptions?cursor=nonsense", key: all, reqValid: true, status: 400, code: "invalid_input"},
+			{name: "read: subscriptions, no key", method: get, path: "/api/v1/subscriptions", status: 401, code: "unauthenticated"},
+			{name: "read: subscriptions, wrong scope", method: get, path: "/api/v1/subscriptions", key: usageOnly, reqValid: true, status: 403, code: "forbidden"},
+			{name: "read: subscriptions, database down", method: get, path: "/api/v1/subscriptions", key: brokenKey, env: down, reqValid: true, status: 500, code: "internal"},
+			{name: "read: a contract", method: get, path: fmt.Sprintf("/api/v1/subscriptions/%d", f.contractSub), key: readOnly, reqValid: true, status: 200,
+				want: []string{`"seats":null`, `"entitlements":[{"dimension":`, `"dimension":"users","kind":"integer","value":"10"`}},
+			{name: "read: a per-user subscription", method: get, path: fmt.Sprintf("/api/v1/subscriptions/%d", f.teamsSub), key: all, reqValid: true, status: 200,
+				want: []string{`"seats":{"bought":5,"assigned":2,"free":3,"over":0,"usable":true}`, `"entitlements":[]`}},
+			{name: "read: no such subscription", method: get, path: "/api/v1/subscriptions/999999", key: all, reqValid: true, status: 404, code: "not_found"},
+			{name: "read: subscription id not a number", method: get, path: "/api/v1/subscriptions/abc", key: all, status: 400, code: "invalid_input"},
+			{name: "read: subscription, no key", method: get, path: fmt.Sprintf("/api/v1/subscriptions/%d", f.acmeSub), status: 401, code: "unauthenticated"},
+			{name: "read: subscription, wrong scope", method: get, path: fmt.Sprintf("/api/v1/subscriptions/%d", f.acmeSub), key: seatsOnly, reqValid: true, status: 403, code: "forbidden"},
+			{name: "read: subscription, database down", method: get, path: fmt.Sprintf("/api/v1/subscriptions/%d", f.acmeSub), key: brokenKey, env: down, reqValid: true, status: 500, code: "internal"},
+			{name: "read: a customer", method: get, path: fmt.Sprintf("/api/v1/customers/%d", f.custA), key: readOnly, reqValid: true, status: 200,
+				want: []string{`"name":"Contoso"`, `"azure_tenant_id":"` + tenantA + `"`, `"active_subscriptions":3`}},
+			{name: "read: no such customer", method: get, path: "/api/v1/customers/999999", key: all, reqValid: true, status: 404, code: "not_found"},
+			{name: "read: customer id not a number", method: get, path: "/api/v1/customers/x", key: all, status: 400, code: "invalid_input"},
+			{name: "read: customer, no key", method: get, path: fmt.Sprintf("/api/v1/customers/%d", f.custA), status: 401, code: "unauthenticated"},
+			{name: "read: customer, wrong scope", method: get, path: fmt.Sprintf("/api/v1/customers/%d", f.custA), key: accessOnly, reqValid: true, status: 403, code: "forbidden"},
+			{name: "read: customer, database down", method: get, path: "/api/v1/customers/1", key: brokenKey, env: down, reqValid: true, status: 500, code: "internal"},
+			{name: "read: events from the start", method: get, path: "/api/v1/events", key: readOnly, reqValid: true, status: 200,
+				want: []string{`"type":"subscription.created"`, `"id":"evt_fixture_0"`, `"data":{"id":`, `"timestamp":"2026-`}},
+			{name: "read: events, one at a time", method: get, path: "/api/v1/events?after=0&limit=1", key: all, reqValid: true, status: 200,
+				want: []string{`"id":"evt_fixture_0"`}},
+			{name: "read: events, none after the last", method: get, path: "/api/v1/events?after=4000000000", key: all, reqValid: true, status: 200,
+				want: []string{`{"items":[],"next":4000000000}`}},
+			{name: "read: events, bad after", method: get, path: "/api/v1/events?after=-1", key: all, status: 400, code: "invalid_input"},
+			{name: "read: events, no key", method: get, path: "/api/v1/events", status: 401, code: "unauthenticated"},
+			{name: "read: events, wrong scope", method: get, path: "/api/v1/events", key: usageOnly, reqValid: true, status: 403, code: "forbidden"},
+			{name: "read: events, database down", method: get, path: "/api/v1/events", key: brokenKey, env: down, reqValid: true, status: 500, code: "internal"},
 
 			// The document itself: no key.
 			{name: "document: JSON", method: get, path: "/api/v1/openapi.json", reqValid: true, status: 200, want: []string{`"openapi": "3.0.3"`}},
@@ -405,6 +451,7 @@ func bearerKey(_ context.Context, in *openapi3filter.AuthenticationInput) error 
 type openAPIFixtures struct {
 	acme, custA, custOver uint
 	acmeSub, azureSub     uint
+	contractSub, teamsSub uint
 }
 
 // newOpenAPIFixtures stores what the cases ask about: AWS and Microsoft
@@ -473,6 +520,12 @@ func newOpenAPIFixtures(t *testing.T, st *store.Store, now time.Time) *openAPIFi
 	f.custA = cust("Contoso", tenantA, "")
 	f.azureSub = sub(store.Subscription{State: "active", AzureSubscriptionID: "az-contoso-silver", AzureTenantID: tenantA, Quantity: 1}, f.custA, saas, 0)
 	subA := sub(store.Subscription{State: "active", AzureSubscriptionID: "az-contoso-teams", AzureTenantID: tenantA, Quantity: 5}, f.custA, teams, 0)
+	f.contractSub, f.teamsSub = contractSub, subA
+	// Two outbound events, as the outbox holds them, for the events feed.
+	for i, typ := range []string{"subscription.created", "subscription.activated"} {
+		must(t, db.Create(&store.Event{EventID: fmt.Sprintf("evt_fixture_%d", i), Type: typ, SubscriptionID: &f.acmeSub, CustomerID: &f.acme,
+			OccurredAt: then, Data: fmt.Sprintf(`{"id":%d,"state":"active"}`, f.acmeSub), CreatedAt: then}).Error)
+	}
 	sub(store.Subscription{State: "active", AzureSubscriptionID: "az-contoso-flat", AzureTenantID: tenantA}, f.custA, teams, 2)
 	sub(store.Subscription{State: "active", AzureSubscriptionID: "az-fabrikam-auto", AzureTenantID: tenantB, Quantity: 1}, cust("Fabrikam", tenantB, ""), teams, 1)
 	f.custOver = cust("Litware", "dddddddd-0000-4000-8000-00000000000d", "")

@@ -131,6 +131,10 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.GET("/access", s.scope("access"), s.accessCheck)
 	v1.POST("/usage", s.scope("usage"), s.postUsage)
 	v1.GET("/seats/check", s.scope("seats"), s.seatCheck)
+	v1.GET("/subscriptions", s.scope("read"), s.v1ListSubscriptions)
+	v1.GET("/subscriptions/:id", s.scope("read"), s.v1GetSubscription)
+	v1.GET("/customers/:id", s.scope("read"), s.v1GetCustomer)
+	v1.GET("/events", s.scope("read"), s.v1Events)
 	// Its OpenAPI document is public: it describes the API and holds no data.
 	r.GET("/api/v1/openapi.json", noStore, s.openAPIJSON)
 	r.GET("/api/v1/openapi.yaml", noStore, s.openAPIYAML)

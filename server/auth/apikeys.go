@@ -20,7 +20,7 @@ func NewAPIKey() (key, prefix string) {
 // APIKeyScopes are what the seller's app may call with a key. A key with no
 // scopes (created before scopes existed, or by `apikey create` without
 // --scopes) may call everything.
-var APIKeyScopes = []string{"usage", "access", "seats"}
+var APIKeyScopes = []string{"usage", "access", "seats", "read"}
 
 // ParseScopes checks a list of scopes and joins the known ones (each once)
 // with commas; false when one is unknown.

@@ -137,7 +137,10 @@ func (l listeners) targets(t string, all bool) []uint {
 
 // emitTo writes the event and its deliveries to the given endpoints.
 func emitTo(tx *store.Tx, now time.Time, e Event, targets []uint) error {
-	if len(targets) == 0 {
+	// Every event is kept for the read API's pull feed (GET /api/v1/events),
+	// also when no endpoint listens; a test event, for one endpoint only,
+	// is not part of the feed.
+	if len(targets) == 0 && (e.Only != 0 || e.Type == Test) {
 		return nil
 	}
 	data, err := json.Marshal(e.Data)
@@ -186,8 +189,8 @@ func Listening(tx *store.Tx, types ...string) (bool, error) {
 // EmitSubscription emits events of the given types about a subscription,
 // its current state as data: one per type, or one per type for each of
 // extras (fields added to the data, for example the change or a seat). The
-// endpoints and the subscription are read once; nothing is read further
-// when no endpoint listens.
+// endpoints and the subscription are read once. The events are kept for the
+// read API's feed also when no endpoint listens.
 func EmitSubscription(tx *store.Tx, now time.Time, subID uint, at time.Time, types []string, extras ...map[string]any) error {
 	eps, err := endpoints(tx, 0)
 	if err != nil {
@@ -198,9 +201,6 @@ func EmitSubscription(tx *store.Tx, now time.Time, subID uint, at time.Time, typ
 		if ts := eps.targets(t, false); len(ts) > 0 {
 			targets[t] = ts
 		}
-	}
-	if len(targets) == 0 {
-		return nil
 	}
 	sd, err := LoadSubscription(tx, subID)
 	if err != nil {
