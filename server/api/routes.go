@@ -18,6 +18,7 @@ import (
 //	sellerWrite  admin, operator
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
+//	customerAdminOnly  customer admins only (the customer portal, /api/my/...)
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(s.requestContext, s.securityHeaders)
 	r.GET("/page-assets/:file", pageAsset)
@@ -109,6 +110,10 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/customer-admins", anyUserRead, s.listCustomerAdmins, query[customerAdminsQuery]())
 	handleBody(p, http.MethodPost, "/customer-admins/invites", manageSeats, s.createInvite, status(http.StatusCreated))
 	handle(p, http.MethodPost, "/customer-admins/invites/:id/revoke", manageSeats, s.revokeInvite)
+	handle(p, http.MethodGet, "/my/subscriptions", customerAdminOnly, s.listMySubscriptions)
+	handle(p, http.MethodGet, "/my/subscriptions/:id", customerAdminOnly, s.getMySubscription)
+	handle(p, http.MethodGet, "/my/organisation", customerAdminOnly, s.getMyOrganisation)
+	handleBody(p, http.MethodPut, "/my/organisation", customerAdminOnly, s.putMyOrganisation)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
