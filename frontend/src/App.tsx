@@ -7,6 +7,7 @@ import { ErrorBox, Loading } from './shared/components/components';
 import { Login } from './features/auth/Login';
 import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
 import { DashboardPage } from './features/dashboard/Dashboard';
+import { CustomerApp } from './features/portal/CustomerApp';
 
 // Pages most visits do not need load on first use.
 const SubscriptionPage = lazy(() => import('./features/subscriptions/Subscription').then((m) => ({ default: m.SubscriptionPage })));
@@ -87,6 +88,13 @@ export function App() {
       navigate('/login');
     }
   };
+  if (user.role === 'customer_admin') {
+    return (
+      <CustomerApp user={user} onSignOut={signOut}>
+        {user.must_change_password && <ChangePassword />}
+      </CustomerApp>
+    );
+  }
   return <Shell user={user} onSignOut={signOut} />;
 }
 

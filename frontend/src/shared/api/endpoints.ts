@@ -3,6 +3,10 @@
 // spelling URLs; the answer and request types live in types.ts.
 import { query, request } from './client';
 import type {
+  MyOrganisation,
+  MyOrganisationInput,
+  MySubscription,
+  MySubscriptionList,
   AdminInvite,
   AlertChannel,
   AlertChannelKind,
@@ -212,4 +216,13 @@ export const alerts = {
   removeChannel: (id: number) => del(`/api/alerts/channels/${id}`),
   testChannel: (id: number) => post<{ sent: boolean }>(`/api/alerts/channels/${id}/test`),
   recent: (limit: number) => request<{ items: AlertItem[] }>('/api/alerts' + query({ limit })),
+};
+
+// ---- the customer portal: a customer admin's own subscriptions and organisation ----
+
+export const my = {
+  subscriptions: () => request<MySubscriptionList>('/api/my/subscriptions'),
+  subscription: (id: number | string) => request<{ subscription: MySubscription }>(`/api/my/subscriptions/${id}`),
+  organisation: () => request<{ organisation: MyOrganisation }>('/api/my/organisation'),
+  saveOrganisation: (body: MyOrganisationInput) => request<{ organisation: MyOrganisation }>('/api/my/organisation', { method: 'PUT', body }),
 };

@@ -91,3 +91,12 @@ export type Connection = S['MarketplaceConnection'];
 export type SystemInfo = S['System'];
 export type DayCount = S['DayCount'];
 export type Dashboard = S['Dashboard'];
+
+// ---- the customer portal (/api/my/...) ----
+export type MySubscription = S['MySubscription'];
+export type MySubscriptionList = S['MySubscriptionList'];
+export type MyStatus = S['MyStatus'];
+export type MyParty = S['MyParty'];
+export type MyOrganisation = S['MyOrganisation'];
+export type MyOrganisationInput = S['MyOrganisationInput'];
+export type Contact = S['Contact'];
