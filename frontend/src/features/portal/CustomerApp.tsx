@@ -72,7 +72,6 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
             <Route path="/" element={<Navigate to="/subscriptions" replace />} />
             <Route path="/subscriptions" element={<MySubscriptionsPage />} />
             <Route path="/subscriptions/:id" element={<MySubscriptionPage />} />
-            <Route path="/subscriptions/:id/:tab" element={<MySubscriptionPage />} />
             <Route path="/organisation" element={<OrganisationPage />} />
             <Route path="/team" element={<MyTeamPage />} />
             <Route path="*" element={<NotFound />} />

@@ -56,7 +56,7 @@ const org: MyOrganisation = {
 };
 
 function renderSubscription(s: MySubscription, url = '/subscriptions/7', extra?: (c: Call) => Response | undefined) {
-  return renderRoutes(url, 'customer_admin', { '/subscriptions/:id': <MySubscriptionPage />, '/subscriptions/:id/:tab': <MySubscriptionPage /> }, (c) => {
+  return renderRoutes(url, 'customer_admin', { '/subscriptions/:id': <MySubscriptionPage /> }, (c) => {
     const r = extra?.(c);
     if (r) return r;
     if (c.url === '/api/my/subscriptions/7') return json(200, { subscription: s });
@@ -159,7 +159,7 @@ describe('subscription page: the state in plain language', () => {
 
   it('the tabs are a list others extend; the Seats tab reuses the seats feature', async () => {
     expect(TABS.map((t) => t.id)).toEqual(['overview', 'seats']);
-    renderSubscription(sub(), '/subscriptions/7/seats', (c) =>
+    renderSubscription(sub(), '/subscriptions/7?tab=seats', (c) =>
       c.url.startsWith('/api/subscriptions/7/seats')
         ? json(200, {
             summary: { seat_based: true, bought: 25, assigned: 0, free: 25, over: 0, allow_over_assignment: false, over_quantity_policy: 'keep_all', auto_assign: false, usable: true, state: 'active', can_manage: true, more_seats: { text: '', url: '' } },

@@ -3,7 +3,7 @@
 // beneficiary) and Seats (the seats feature as it is). TABS is the list of
 // tabs: other features add theirs (usage, changes, permissions) to it.
 import type { ReactNode } from 'react';
-import { Link, Navigate, useNavigate, useParams } from 'react-router';
+import { Link, Navigate, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Spinner, Tab, Tabs } from '@blueprintjs/core';
 import { useTranslation } from 'react-i18next';
@@ -22,7 +22,7 @@ export interface TabContext {
 
 /** One tab of the subscription page. */
 export interface SubscriptionTab {
-  /** The tab's path segment: /subscriptions/:id/:tab. */
+  /** The tab's id in the address: /subscriptions/:id?tab=<id>. */
   id: string;
   /** Its title, from the portal's catalogues. */
   title: (t: TFunction<'portal'>) => string;
@@ -49,7 +49,7 @@ export const TABS: SubscriptionTab[] = [
 export function MySubscriptionPage({ tabs = TABS }: { tabs?: SubscriptionTab[] }) {
   const { t } = useTranslation('portal');
   const params = useParams();
-  const navigate = useNavigate();
+  const [search, setSearch] = useSearchParams();
   const id = Number(params.id);
   const q = useQuery({ queryKey: queryKeys.my.subscription(id), queryFn: () => api.my.subscription(id) });
   if (q.isPending) return <Spinner size={24} aria-label={t('common:loading')} />;
@@ -66,7 +66,7 @@ export function MySubscriptionPage({ tabs = TABS }: { tabs?: SubscriptionTab[] }
   }
   const sub = q.data.subscription;
   const shown = tabs.filter((tab) => !tab.shows || tab.shows(sub));
-  const current = shown.find((tab) => tab.id === (params.tab ?? 'overview'));
+  const current = shown.find((tab) => tab.id === (search.get('tab') || 'overview'));
   if (!current) return <Navigate to={`/subscriptions/${id}`} replace />;
   const ctx: TabContext = { subscriptionId: id, subscription: sub };
   return (
@@ -78,7 +78,8 @@ export function MySubscriptionPage({ tabs = TABS }: { tabs?: SubscriptionTab[] }
       <Tabs
         id="subscription-tabs"
         selectedTabId={current.id}
-        onChange={(tab) => navigate(tab === 'overview' ? `/subscriptions/${id}` : `/subscriptions/${id}/${String(tab)}`)}
+        // A tab's own parameters (a search, a page) do not carry over to another.
+        onChange={(tab) => setSearch(tab === 'overview' ? {} : { tab: String(tab) })}
         aria-label={t('detail.tabsLabel')}
         renderActiveTabPanelOnly
       >
