@@ -207,7 +207,7 @@ describe('seats in a real browser', () => {
       assert.equal((await seatCheck({ aws_account_id: sub.aws_customer_account_id, email: 'user10@fabrikam.example' })).licensed, false);
 
       // The Team page: invite a colleague; the link is shown once.
-      await buyer.getByRole('navigation', { name: 'Main' }).getByText('Team').click();
+      await buyer.getByRole('navigation', { name: 'Customer portal' }).getByText('Team').click();
       await buyer.waitForURL(/\/team$/);
       await buyer.getByTestId('admin-row').filter({ hasText: admin }).waitFor();
       await buyer.getByLabel('E-mail of the new admin').fill(`colleague-${stamp}@fabrikam.example`);

@@ -32,6 +32,7 @@ export function MySubscriptionsPage() {
           rowKey={(s) => s.id}
           interactive
           onRowOpen={(s) => navigate('/subscriptions/' + s.id)}
+          openOnClick
           rowProps={() => ({ 'data-testid': 'my-subscription-row' })}
           columns={[
             {
