@@ -99,7 +99,7 @@ describe('seats in a real browser', () => {
       // The customer admin signs in and sees only their own things.
       await signIn(buyer, admin, 'fabrikam-password-42');
       // Their own portal (features/portal), not the seller's console.
-      const nav = (await buyer.getByRole('navigation', { name: 'Customer portal' }).getByRole('menuitem').allTextContents()).map((t) => t.trim());
+      const nav = (await buyer.getByRole('navigation', { name: 'Customer portal' }).getByRole('link').allTextContents()).map((t) => t.trim());
       assert.deepEqual(nav, ['Subscriptions', 'Organisation', 'Team']);
       await buyer.goto(mg.base + '/subscriptions');
       await buyer.getByTestId('my-subscription-row').first().waitFor();

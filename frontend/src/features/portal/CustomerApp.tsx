@@ -6,7 +6,7 @@
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Link, Navigate, NavLink, Route, Routes } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Menu, MenuItem, Spinner } from '@blueprintjs/core';
+import { Button, Icon, Spinner } from '@blueprintjs/core';
 import { useTranslation } from 'react-i18next';
 import { api, queryKeys, type Me } from '../../shared/api';
 import { LanguageSwitch } from '../../shared/i18n/LanguageSwitch';
@@ -58,13 +58,17 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
         <Button minimal small icon="log-out" onClick={onSignOut} text={t('common:signOut')} />
       </header>
       <nav className="mg-side" aria-label={t('nav.label')} data-testid="portal-nav">
-        <Menu>
+        {/* Links styled as Blueprint menu items (a Menu's roles would need a menu widget's keyboard). */}
+        <ul className="mg-portal-nav">
           {NAV.map((n) => (
-            <NavLink key={n.to} to={n.to} style={{ textDecoration: 'none' }}>
-              {({ isActive }) => <MenuItem icon={n.icon} text={t(n.key)} active={isActive} tagName="span" />}
-            </NavLink>
+            <li key={n.to}>
+              <NavLink to={n.to} className={({ isActive }) => 'bp6-menu-item' + (isActive ? ' bp6-active' : '')}>
+                <Icon icon={n.icon} />
+                <span className="bp6-text-overflow-ellipsis bp6-fill">{t(n.key)}</span>
+              </NavLink>
+            </li>
           ))}
-        </Menu>
+        </ul>
       </nav>
       <main className="mg-main" id="main" tabIndex={-1}>
         <Suspense fallback={<Spinner size={24} aria-label={t('common:loading')} />}>
