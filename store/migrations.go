@@ -646,6 +646,16 @@ UPDATE azure_sign_ins SET invite_id = (SELECT i.id FROM invitations i JOIN admin
 	WHERE a.id = azure_sign_ins.invite_id AND i.kind = 'customer_admin')
 	WHERE invite_id IS NOT NULL;
 `},
+	// The organisation's registration information its customer admins can
+	// correct in the customer portal: a billing and a technical contact.
+	{"202612030030_customer_contacts", `
+ALTER TABLE customers ADD COLUMN billing_contact_name text NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN billing_contact_email varchar(320) NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN billing_contact_phone varchar(64) NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN technical_contact_name text NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN technical_contact_email varchar(320) NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN technical_contact_phone varchar(64) NOT NULL DEFAULT '';
+`},
 	// Issue 17: changes a customer admin asks for (plan, seats,
 	// unsubscribe), each performed at once, waiting for the seller, or
 	// answered. One waiting or running request per subscription and kind;

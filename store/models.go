@@ -166,8 +166,15 @@ type Customer struct {
 	Email         string
 	AWSAccountID  string `gorm:"column:aws_account_id"`
 	AzureTenantID string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Contacts the customer admins keep up to date in the customer portal.
+	BillingContactName    string
+	BillingContactEmail   string
+	BillingContactPhone   string
+	TechnicalContactName  string
+	TechnicalContactEmail string
+	TechnicalContactPhone string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }
 
 // Subscription is one customer's subscription on one marketplace.

@@ -101,7 +101,7 @@ describe('customer-initiated changes in a real browser', () => {
       await admin.fill('#password', 'contoso-admin-password-42');
       await admin.click('button[type=submit]');
       await admin.getByTestId('current-user').getByText('customer_admin', { exact: true }).waitFor();
-      await admin.goto(`${mg.base}/my/subscriptions/${id}/changes`);
+      await admin.goto(`${mg.base}/subscriptions/${id}?tab=changes`);
       const changes = admin.getByTestId('customer-changes');
       await changes.waitFor();
       assert.equal((await admin.getByTestId('current-seats').textContent()).trim(), '3');

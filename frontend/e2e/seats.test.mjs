@@ -98,12 +98,13 @@ describe('seats in a real browser', () => {
 
       // The customer admin signs in and sees only their own things.
       await signIn(buyer, admin, 'fabrikam-password-42');
-      const nav = (await buyer.getByRole('navigation', { name: 'Main' }).getByRole('menuitem').allTextContents()).map((t) => t.trim());
-      assert.deepEqual(nav, ['Dashboard', 'Subscriptions', 'Team', 'Settings']);
+      // Their own portal (features/portal), not the seller's console.
+      const nav = (await buyer.getByRole('navigation', { name: 'Customer portal' }).getByRole('link').allTextContents()).map((t) => t.trim());
+      assert.deepEqual(nav, ['Subscriptions', 'Organisation', 'Team']);
       await buyer.goto(mg.base + '/subscriptions');
-      await buyer.getByTestId('subscription-row').first().waitFor();
-      assert.equal(await buyer.getByTestId('subscription-row').count(), 1, 'a customer admin sees only their subscription');
-      await buyer.getByTestId('subscription-row').first().click();
+      await buyer.getByTestId('my-subscription-row').first().waitFor();
+      assert.equal(await buyer.getByTestId('my-subscription-row').count(), 1, 'a customer admin sees only their subscription');
+      await buyer.getByTestId('my-subscription-row').first().click();
       await buyer.waitForURL(/\/subscriptions\/\d+$/);
       const id = Number(new URL(buyer.url()).pathname.split('/').pop());
       const sub = await waitState(buyer, id, 'active');
@@ -206,7 +207,7 @@ describe('seats in a real browser', () => {
       assert.equal((await seatCheck({ aws_account_id: sub.aws_customer_account_id, email: 'user10@fabrikam.example' })).licensed, false);
 
       // The Team page: invite a colleague; the link is shown once.
-      await buyer.getByRole('navigation', { name: 'Main' }).getByText('Team').click();
+      await buyer.getByRole('navigation', { name: 'Customer portal' }).getByText('Team').click();
       await buyer.waitForURL(/\/team$/);
       await buyer.getByTestId('admin-row').filter({ hasText: admin }).waitFor();
       await buyer.getByLabel('E-mail of the new admin').fill(`colleague-${stamp}@fabrikam.example`);
@@ -317,7 +318,7 @@ describe('seats in a real browser', () => {
       await page.waitForURL(/\/sandbox\/azure\/entra\/.*authorize/);
       await page.locator('.known button').first().click();
       await page.waitForURL(/\/team$/);
-      await page.getByTestId('current-user').getByText('customer_admin').waitFor();
+      await page.getByRole('navigation', { name: 'Customer portal' }).waitFor();
       await page.getByTestId('admin-row').first().waitFor();
     } catch (err) {
       await failed(page, 'login-microsoft-failure');

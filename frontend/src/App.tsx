@@ -7,6 +7,7 @@ import { ErrorBox, Loading } from './shared/components/components';
 import { Login } from './features/auth/Login';
 import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
 import { DashboardPage } from './features/dashboard/Dashboard';
+import { CustomerApp } from './features/portal/CustomerApp';
 
 // Pages most visits do not need load on first use.
 const SubscriptionPage = lazy(() => import('./features/subscriptions/Subscription').then((m) => ({ default: m.SubscriptionPage })));
@@ -22,7 +23,6 @@ const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ def
 const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
 const ChangeRequestsPage = lazy(() => import('./features/changes/ChangeRequestsPage').then((m) => ({ default: m.ChangeRequestsPage })));
-const CustomerChangesRoute = lazy(() => import('./features/changes/CustomerChanges').then((m) => ({ default: m.CustomerChangesRoute })));
 const TwoFactorCard = lazy(() => import('./features/auth/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
@@ -90,6 +90,13 @@ export function App() {
       navigate('/login');
     }
   };
+  if (user.role === 'customer_admin') {
+    return (
+      <CustomerApp user={user} onSignOut={signOut}>
+        {user.must_change_password && <ChangePassword />}
+      </CustomerApp>
+    );
+  }
   return <Shell user={user} onSignOut={signOut} />;
 }
 
@@ -131,7 +138,6 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/team" element={<TeamPage />} />
             <Route path="/offers" element={<OffersPage />} />
             <Route path="/change-requests" element={<ChangeRequestsPage />} />
-            <Route path="/my/subscriptions/:id/changes" element={<CustomerChangesRoute />} />
             <Route path="/webhooks" element={<WebhooksPage />} />
             <Route path="/webhooks/:id" element={<WebhooksPage />} />
             <Route path="/alerts" element={<AlertsPage />} />

@@ -97,6 +97,15 @@ func portalOpenAPI(o contractOptions) ([]byte, error) {
 				"code":       map[string]any{"type": "string"},
 				"message":    map[string]any{"type": "string"},
 				"request_id": map[string]any{"type": "string"},
+				// fields: one entry per invalid field of a form (optional).
+				"fields": map[string]any{"type": "array", "items": map[string]any{
+					"type": "object", "additionalProperties": false, "required": []string{"field", "code", "message"},
+					"properties": map[string]any{
+						"field":   map[string]any{"type": "string"},
+						"code":    map[string]any{"type": "string"},
+						"message": map[string]any{"type": "string"},
+					},
+				}},
 			},
 		}},
 	}
@@ -233,7 +242,7 @@ func accessName(rt route) string {
 		return "public"
 	}
 	for name, a := range map[string]access{"signedIn": signedIn, "anyUserRead": anyUserRead, "sellerRead": sellerRead,
-		"sellerWrite": sellerWrite, "adminOnly": adminOnly, "manageSeats": manageSeats} {
+		"sellerWrite": sellerWrite, "adminOnly": adminOnly, "manageSeats": manageSeats, "customerAdminOnly": customerAdminOnly} {
 		if reflect.DeepEqual(a, rt.Access) {
 			return name
 		}

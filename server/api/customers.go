@@ -69,6 +69,9 @@ type customerView struct {
 	Subscriptions       int64     `json:"subscriptions"`
 	ActiveSubscriptions int64     `json:"active_subscriptions"`
 	Admins              int64     `json:"admins"`
+	// The contacts the customer's admins keep up to date in their portal.
+	BillingContact   contactView `json:"billing_contact"`
+	TechnicalContact contactView `json:"technical_contact"`
 }
 
 // customerAnswer is one customer.
@@ -96,5 +99,7 @@ func (s *Server) getCustomer(c *gin.Context) (customerAnswer, error) {
 	}
 	return customerAnswer{Customer: customerView{ID: cu.ID, Name: cu.Name, Email: cu.Email, AWSAccountID: cu.AWSAccountID,
 		AzureTenantID: cu.AzureTenantID, CreatedAt: cu.CreatedAt, UpdatedAt: cu.UpdatedAt,
-		Subscriptions: n.Subscriptions, ActiveSubscriptions: n.ActiveSubscriptions, Admins: n.Admins}}, nil
+		Subscriptions: n.Subscriptions, ActiveSubscriptions: n.ActiveSubscriptions, Admins: n.Admins,
+		BillingContact:   contactView{cu.BillingContactName, cu.BillingContactEmail, cu.BillingContactPhone},
+		TechnicalContact: contactView{cu.TechnicalContactName, cu.TechnicalContactEmail, cu.TechnicalContactPhone}}}, nil
 }

@@ -77,7 +77,8 @@ func (s *Server) crossOrigin(c *gin.Context) {
 // Who may call a route.
 type access struct {
 	roles      []string
-	anyPwState bool // allowed while a password change is required
+	anyPwState bool          // allowed while a password change is required
+	refusal    *apperr.Error // what a caller of another role gets (nil: forbidden)
 }
 
 var (
@@ -122,6 +123,10 @@ func (s *Server) allow(a access) gin.HandlerFunc {
 				ok = true
 				break
 			}
+		}
+		if !ok && a.refusal != nil {
+			s.fail(c, a.refusal)
+			return
 		}
 		if !ok {
 			s.failCode(c, apperr.Forbidden, "your role (%s) may not do this", u.Role)

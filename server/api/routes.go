@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
-	"github.com/marketgate/marketgate/store"
 )
 
 // routes declares every route and who may call it.
@@ -19,12 +18,7 @@ import (
 //	sellerWrite  admin, operator
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
-//	customerOnly customer admin (their own customer only)
-//
-// customerOnly: customer admins (their own customer only), for the
-// customer portal's own routes (/api/my/...).
-var customerOnly = access{roles: []string{store.RoleCustomerAdmin}}
-
+//	customerAdminOnly  customer admins only (the customer portal, /api/my/...)
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(s.requestContext, s.securityHeaders)
 	r.GET("/page-assets/:file", pageAsset)
@@ -116,10 +110,14 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/customer-admins", anyUserRead, s.listCustomerAdmins, query[customerAdminsQuery]())
 	handleBody(p, http.MethodPost, "/customer-admins/invites", manageSeats, s.createInvite, status(http.StatusCreated))
 	handle(p, http.MethodPost, "/customer-admins/invites/:id/revoke", manageSeats, s.revokeInvite)
+	handle(p, http.MethodGet, "/my/subscriptions", customerAdminOnly, s.listMySubscriptions)
+	handle(p, http.MethodGet, "/my/subscriptions/:id", customerAdminOnly, s.getMySubscription)
+	handle(p, http.MethodGet, "/my/organisation", customerAdminOnly, s.getMyOrganisation)
+	handleBody(p, http.MethodPut, "/my/organisation", customerAdminOnly, s.putMyOrganisation)
 	// Customer-initiated changes (changes.go): the customer admin's side,
 	// and the seller's queue of requests that need approval.
-	handle(p, http.MethodGet, "/my/subscriptions/:id/changes", customerOnly, s.myChanges)
-	handleBody(p, http.MethodPost, "/my/subscriptions/:id/changes", customerOnly, s.submitMyChange, status(http.StatusCreated), alsoStatus(http.StatusAccepted),
+	handle(p, http.MethodGet, "/my/subscriptions/:id/changes", customerAdminOnly, s.myChanges)
+	handleBody(p, http.MethodPost, "/my/subscriptions/:id/changes", customerAdminOnly, s.submitMyChange, status(http.StatusCreated), alsoStatus(http.StatusAccepted),
 		summary("201: a request waiting for the seller; 202: performed now (Microsoft's operation); 403 change_not_allowed: refused. An Idempotency-Key header makes a retry answer the first submission."))
 	handle(p, http.MethodGet, "/change-requests", sellerRead, s.listChangeRequests, query[changeRequestsQuery]())
 	handleBody(p, http.MethodPost, "/change-requests/:id/approve", sellerWrite, s.approveChangeRequest)

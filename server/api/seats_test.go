@@ -482,6 +482,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			seller = "seller" // must refuse customer admins (403)
 			byID   = "byID"   // names B's resource: 403 or 404
 			list   = "list"   // answers with the caller's own data only
+			hidden = "hidden" // names B's resource: must not exist for them (404)
 		)
 		type route struct {
 			class string
@@ -566,6 +567,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			// A customer admin always invites into their own organisation.
 			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
 			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
+			// The customer portal: always the caller's own organisation.
+			"GET /api/my/subscriptions":     {class: list},
+			"GET /api/my/subscriptions/:id": {class: hidden},
+			"GET /api/my/organisation":      {class: list},
+			"PUT /api/my/organisation":      {class: list, body: `{"name":"Contoso Ltd","billing_contact":{"name":"","email":"","phone":""},"technical_contact":{"name":"","email":"","phone":""}}`},
 			"GET /api/my/subscriptions/:id/changes":        {class: byID},
 			"POST /api/my/subscriptions/:id/changes":       {class: byID, body: `{"kind":"seats","quantity":9}`},
 			"GET /api/change-requests":                     {class: seller},
@@ -606,6 +612,10 @@ func TestCustomerAdminIsolation(t *testing.T) {
 				if r.code != 403 {
 					t.Errorf("%s: seller-only route answered %d to a customer admin", name, r.code)
 				}
+			case hidden:
+				if r.code != 404 {
+					t.Errorf("%s: B's resource answered %d (want 404): %.200s", name, r.code, r.body)
+				}
 			case byID:
 				if r.code != 403 && r.code != 404 {
 					t.Errorf("%s: B's resource answered %d: %.200s", name, r.code, r.body)
@@ -628,6 +638,11 @@ func TestCustomerAdminIsolation(t *testing.T) {
 		must(t, st.TestingReadDB(t).First(&subAfter, w.subB).Error)
 		var invitesB int64
 		st.TestingReadDB(t).Model(&store.Invitation{}).Where("customer_id = ?", w.custB).Count(&invitesB)
+		var custB store.Customer
+		must(t, st.TestingReadDB(t).First(&custB, w.custB).Error)
+		if custB.Name != "Fabrikam" {
+			t.Fatalf("organisation B renamed to %q", custB.Name)
+		}
 		var requestsB []store.ChangeRequest
 		must(t, st.TestingReadDB(t).Where("subscription_id = ?", w.subB).Find(&requestsB).Error)
 		if len(requestsB) != 1 || requestsB[0].Status != store.ChangePending || requestsB[0].Quantity != 12 {

@@ -236,9 +236,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.Log.Error("request failed", "request_id", requestID(c), "method", c.Request.Method,
 			"path", c.FullPath(), "err", err)
 	}
-	c.AbortWithStatusJSON(apperr.Status(ae.Code), gin.H{"error": gin.H{
-		"code": ae.Code, "message": ae.Message, "request_id": requestID(c),
-	}})
+	body := gin.H{"code": ae.Code, "message": ae.Message, "request_id": requestID(c)}
+	if len(ae.Fields) > 0 {
+		body["fields"] = ae.Fields
+	}
+	c.AbortWithStatusJSON(apperr.Status(ae.Code), gin.H{"error": body})
 }
 
 func (s *Server) failCode(c *gin.Context, code, format string, args ...any) {

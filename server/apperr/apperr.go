@@ -29,6 +29,7 @@ const (
 	Upstream           = "marketplace_error"
 	DeliveryFailed     = "delivery_failed"
 	Internal           = "internal"
+	CustomerPortalOnly = "customer_portal_only" // a customer portal route called by seller staff
 )
 
 var statuses = map[string]int{
@@ -50,12 +51,23 @@ var statuses = map[string]int{
 	Upstream:           http.StatusBadGateway,
 	DeliveryFailed:     http.StatusBadGateway,
 	Internal:           http.StatusInternalServerError,
+	CustomerPortalOnly: http.StatusForbidden,
 }
 
 // Error is an error meant for the client.
 type Error struct {
 	Code    string
 	Message string
+	// Fields: what is wrong with each field of a form (optional).
+	Fields []FieldError
+}
+
+// FieldError is one invalid field of a form: the field's name as the
+// client sent it, a stable code and a message for people.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

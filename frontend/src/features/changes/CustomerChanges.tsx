@@ -6,7 +6,6 @@
 // buyer's subscription, it shows how to change it in AWS and lets the
 // buyer ask the seller (who answers with a private offer).
 import { useRef, useState } from 'react';
-import { useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import {
@@ -429,12 +428,4 @@ function RequestItem({ r }: { r: ChangeRequest }) {
       {op?.error_message && r.status === 'approved' && <div>{t('requests.error', { text: op.error_message })}</div>}
     </li>
   );
-}
-
-/** CustomerChanges at /my/subscriptions/:id/changes (a deep link until the customer portal's subscription page shows it as a tab). */
-export function CustomerChangesRoute() {
-  const { id } = useParams();
-  const n = Number(id);
-  if (!Number.isInteger(n) || n <= 0) return null;
-  return <CustomerChanges subscriptionId={n} />;
 }

@@ -15,6 +15,8 @@ const contoso: CustomerDetail = {
   subscriptions: 7,
   active_subscriptions: 4,
   admins: 2,
+  billing_contact: { name: 'Ann Billing', email: 'ap@contoso.example', phone: '+81 3-1234-5678' },
+  technical_contact: { name: '', email: '', phone: '' },
 };
 
 const admins = {
@@ -61,6 +63,9 @@ describe('Customer page', () => {
     expect(decodeURIComponent(active.getAttribute('href')!)).toBe('/subscriptions?customer=5&state=active,unsubscribe_pending');
     const adminsLink = within(header).getByTestId('customer-admins-count');
     expect(adminsLink.textContent).toBe('2');
+    // The contacts the customer's admins keep in their portal.
+    expect(within(header).getByTestId('customer-billing-contact').textContent).toBe('Ann Billing · ap@contoso.example · +81 3-1234-5678');
+    expect(within(header).getByTestId('customer-technical-contact').textContent).toBe('—');
     expect(adminsLink.getAttribute('href')).toBe('/customers/5/admins');
     // The admins' list is still there, with how they sign in.
     const rows = await screen.findAllByTestId('customer-admin');

@@ -90,6 +90,11 @@ function CustomerList() {
   );
 }
 
+/** A contact the customer's admins keep in their portal: name, e-mail, phone. */
+function contactLine(c: { name: string; email: string; phone: string }): string {
+  return [c.name, c.email, c.phone].filter(Boolean).join(' · ') || '—';
+}
+
 function CustomerDetail({ id }: { id: number }) {
   const navigate = useNavigate();
   const f = useUrlFilters();
@@ -148,6 +153,10 @@ function CustomerDetail({ id }: { id: number }) {
             {customer.admins}
           </Link>
         </dd>
+        <dt>Billing contact</dt>
+        <dd data-testid="customer-billing-contact">{contactLine(customer.billing_contact)}</dd>
+        <dt>Technical contact</dt>
+        <dd data-testid="customer-technical-contact">{contactLine(customer.technical_contact)}</dd>
         <dt>Created</dt>
         <dd>{formatDate(customer.created_at)} UTC</dd>
         <dt>Updated</dt>

@@ -2,16 +2,25 @@
 // and the error type a refused call throws (its code, message and request
 // id). The endpoints themselves are typed functions in endpoints.ts.
 
-/** An error the API returned: its code, message and request id. */
+/** One invalid field of a form: its name as sent, a stable code and a message. */
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** An error the API returned: its code, message and request id (and, for a form, its invalid fields). */
 export class ApiError extends Error {
   status: number;
   code: string;
   requestId: string;
-  constructor(status: number, code: string, message: string, requestId: string) {
+  fields: FieldError[];
+  constructor(status: number, code: string, message: string, requestId: string, fields: FieldError[] = []) {
     super(message);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
+    this.fields = fields;
   }
 }
 
@@ -49,12 +58,13 @@ export async function request<T>(
     data = null;
   }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
+    const err = (data as { error?: { code?: string; message?: string; request_id?: string; fields?: FieldError[] } } | null)?.error;
     const e = new ApiError(
       res.status,
       err?.code ?? 'http_' + res.status,
       err?.message ?? `The server answered ${res.status}.`,
       err?.request_id ?? res.headers.get('X-Request-Id') ?? '',
+      Array.isArray(err?.fields) ? err.fields : [],
     );
     if (res.status === 401 && e.code === 'unauthenticated' && onUnauthenticated) onUnauthenticated();
     throw e;

@@ -3,6 +3,10 @@
 // spelling URLs; the answer and request types live in types.ts.
 import { query, request } from './client';
 import type {
+  MyOrganisation,
+  MyOrganisationInput,
+  MySubscription,
+  MySubscriptionList,
   AdminInvite,
   AlertChannel,
   AlertChannelKind,
@@ -234,4 +238,13 @@ export const changes = {
   list: (params: Params) => request<ChangeRequestList>('/api/change-requests' + query(params)),
   approve: (id: number, note: string) => post<ChangeAnswer>(`/api/change-requests/${id}/approve`, { note }),
   decline: (id: number, reason: string) => post<ChangeAnswer>(`/api/change-requests/${id}/decline`, { reason }),
+};
+
+// ---- the customer portal: a customer admin's own subscriptions and organisation ----
+
+export const my = {
+  subscriptions: () => request<MySubscriptionList>('/api/my/subscriptions'),
+  subscription: (id: number | string) => request<{ subscription: MySubscription }>(`/api/my/subscriptions/${id}`),
+  organisation: () => request<{ organisation: MyOrganisation }>('/api/my/organisation'),
+  saveOrganisation: (body: MyOrganisationInput) => request<{ organisation: MyOrganisation }>('/api/my/organisation', { method: 'PUT', body }),
 };

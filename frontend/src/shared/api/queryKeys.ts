@@ -50,6 +50,14 @@ export const queryKeys = {
 
   offers: ['offers'] as const,
 
+  /** The customer portal (/api/my/...): the signed-in customer admin's own data. */
+  my: {
+    all: ['my'] as const,
+    subscriptions: ['my', 'subscriptions'] as const,
+    subscription: (subscriptionId: Id) => ['my', 'subscription', id(subscriptionId)] as const,
+    organisation: ['my', 'organisation'] as const,
+  },
+
   metering: {
     health: ['metering-health'] as const,
     records: {

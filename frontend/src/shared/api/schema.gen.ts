@@ -566,6 +566,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/my/organisation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMyOrganisation"];
+        put: operations["putMyOrganisation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/my/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/my/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptionsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/my/subscriptions/{id}/changes": {
         parameters: {
             query?: never;
@@ -1318,6 +1366,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        Contact: {
+            email: string;
+            name: string;
+            phone: string;
+        };
         CurrentPasswordInput: {
             current_password: string;
         };
@@ -1326,12 +1379,14 @@ export interface components {
             admins: number;
             aws_account_id: string;
             azure_tenant_id: string;
+            billing_contact: components["schemas"]["Contact"];
             /** Format: date-time */
             created_at: string;
             email: string;
             id: number;
             name: string;
             subscriptions: number;
+            technical_contact: components["schemas"]["Contact"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -1513,6 +1568,11 @@ export interface components {
         Error: {
             error: {
                 code: string;
+                fields?: {
+                    code: string;
+                    field: string;
+                    message: string;
+                }[];
                 message: string;
                 request_id: string;
             };
@@ -1658,6 +1718,75 @@ export interface components {
             label?: string;
             text: string;
             url?: string;
+        };
+        MyOrganisation: {
+            aws_account_id: string;
+            azure_tenant_id: string;
+            billing_contact: components["schemas"]["Contact"];
+            name: string;
+            technical_contact: components["schemas"]["Contact"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        MyOrganisationAnswer: {
+            organisation: components["schemas"]["MyOrganisation"];
+        };
+        MyOrganisationInput: {
+            billing_contact: components["schemas"]["Contact"];
+            name: string;
+            technical_contact: components["schemas"]["Contact"];
+        };
+        MyParty: {
+            aws_account_id: string;
+            email: string;
+            tenant_id: string;
+        };
+        MySeats: {
+            assigned: number;
+            quantity: number;
+        };
+        MyStatus: {
+            /** @enum {string} */
+            actor: "none" | "seller" | "buyer" | "marketplace";
+            can_use: boolean;
+            data_kept: boolean;
+            /** Format: date-time */
+            ends_by: string | null;
+            /** @enum {string} */
+            next_step: "none" | "wait" | "finish_registration" | "confirm_activation" | "update_payment" | "subscribe_again" | "contact_seller";
+            /** Format: date-time */
+            since: string;
+            /** @enum {string} */
+            situation: "pending_seller" | "pending_buyer" | "pending_marketplace" | "active" | "suspended_payment" | "unsubscribe_pending" | "ended" | "failed";
+            /** @enum {string} */
+            state: "pending" | "active" | "suspended" | "unsubscribe_pending" | "ended" | "failed";
+        };
+        MySubscription: {
+            auto_renew: boolean;
+            beneficiary: components["schemas"]["MyParty"] | null;
+            free_trial: boolean;
+            id: number;
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            name: string;
+            offer: string;
+            plan: string;
+            purchaser: components["schemas"]["MyParty"] | null;
+            quantity: number;
+            /** Format: date-time */
+            renews_on: string | null;
+            seats: components["schemas"]["MySeats"] | null;
+            status: components["schemas"]["MyStatus"];
+            /** Format: date-time */
+            term_end: string | null;
+            /** Format: date-time */
+            term_start: string | null;
+        };
+        MySubscriptionAnswer: {
+            subscription: components["schemas"]["MySubscription"];
+        };
+        MySubscriptionList: {
+            items: components["schemas"]["MySubscription"][];
         };
         Offer: {
             contract: boolean;
@@ -3340,6 +3469,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManualUsageAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyOrganisationAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putMyOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MyOrganisationInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyOrganisationAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMySubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MySubscriptionList"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMySubscriptionsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MySubscriptionAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

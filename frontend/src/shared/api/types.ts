@@ -110,3 +110,11 @@ export type ChangeRequest = S['ChangeRequest'];
 export type ChangeAnswer = S['ChangeAnswer'];
 export type ChangeRequestList = S['ChangeRequestList'];
 export type ChangePolicy = S['Plan']['customer_plan_change'];
+// ---- the customer portal (/api/my/...) ----
+export type MySubscription = S['MySubscription'];
+export type MySubscriptionList = S['MySubscriptionList'];
+export type MyStatus = S['MyStatus'];
+export type MyParty = S['MyParty'];
+export type MyOrganisation = S['MyOrganisation'];
+export type MyOrganisationInput = S['MyOrganisationInput'];
+export type Contact = S['Contact'];
