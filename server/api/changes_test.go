@@ -183,7 +183,7 @@ func TestCustomerChangesMicrosoft(t *testing.T) {
 			t.Fatalf("AWS queue: %+v", queue.Items)
 		}
 		// Seller staff have no customer portal routes.
-		seller.get(path).errCode(t, 403, "forbidden")
+		seller.get(path).errCode(t, 403, "customer_portal_only")
 
 		// The seller approves: Marketgate asks Microsoft through the seller's path and follows the operation.
 		var approved changeAns
