@@ -69,11 +69,17 @@ type customerView struct {
 	Subscriptions       int64     `json:"subscriptions"`
 	ActiveSubscriptions int64     `json:"active_subscriptions"`
 	Admins              int64     `json:"admins"`
+	// NameSource: where the name came from: graph_organization (Microsoft
+	// Graph's name of the tenant), email_domain, tenant_id, or "" (typed).
+	NameSource string `json:"name_source" enum:"graph_organization,email_domain,tenant_id,"`
 }
 
 // customerAnswer is one customer.
 type customerAnswer struct {
 	Customer customerView `json:"customer"`
+	// Consent: the Microsoft tenant's latest admin-consent outcome (null
+	// for a customer without a tenant).
+	Consent *consentView `json:"consent"`
 }
 
 // getCustomer is one organisation with its identities and counts.
@@ -94,7 +100,11 @@ func (s *Server) getCustomer(c *gin.Context) (customerAnswer, error) {
 	if err != nil {
 		return customerAnswer{}, err
 	}
-	return customerAnswer{Customer: customerView{ID: cu.ID, Name: cu.Name, Email: cu.Email, AWSAccountID: cu.AWSAccountID,
-		AzureTenantID: cu.AzureTenantID, CreatedAt: cu.CreatedAt, UpdatedAt: cu.UpdatedAt,
-		Subscriptions: n.Subscriptions, ActiveSubscriptions: n.ActiveSubscriptions, Admins: n.Admins}}, nil
+	out := customerAnswer{Customer: customerView{ID: cu.ID, Name: cu.Name, Email: cu.Email, AWSAccountID: cu.AWSAccountID,
+		AzureTenantID: cu.AzureTenantID, CreatedAt: cu.CreatedAt, UpdatedAt: cu.UpdatedAt, NameSource: cu.NameSource,
+		Subscriptions: n.Subscriptions, ActiveSubscriptions: n.ActiveSubscriptions, Admins: n.Admins}}
+	if out.Consent, err = tenantConsent(s.Store.Reads(ctx), cu.AzureTenantID); err != nil {
+		return customerAnswer{}, err
+	}
+	return out, nil
 }

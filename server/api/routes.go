@@ -7,7 +7,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/marketgate/marketgate/server/apperr"
+	"github.com/marketgate/marketgate/store"
 )
+
+// customerOnly: customer admins alone — the customer portal's /api/my
+// routes, each confined to the caller's own customer.
+var customerOnly = access{roles: []string{store.RoleCustomerAdmin}}
 
 // routes declares every route and who may call it.
 //
@@ -18,6 +23,7 @@ import (
 //	sellerWrite  admin, operator
 //	adminOnly    admin
 //	manageSeats  admin, operator, customer admin (their own customer only)
+//	customerOnly customer admins alone (/api/my: their own customer only)
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(s.requestContext, s.securityHeaders)
 	r.GET("/page-assets/:file", pageAsset)
@@ -109,6 +115,9 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/customer-admins", anyUserRead, s.listCustomerAdmins, query[customerAdminsQuery]())
 	handleBody(p, http.MethodPost, "/customer-admins/invites", manageSeats, s.createInvite, status(http.StatusCreated))
 	handle(p, http.MethodPost, "/customer-admins/invites/:id/revoke", manageSeats, s.revokeInvite)
+	// The customer portal: Entra admin consent for the app's extra permissions (consent.go).
+	handle(p, http.MethodGet, "/my/subscriptions/:id/permissions", customerOnly, s.myPermissions)
+	handle(p, http.MethodPost, "/my/subscriptions/:id/permissions/grant", customerOnly, s.grantPermissions)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
@@ -148,6 +157,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/invite", noStore, s.invite)
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
+	// Entra's answer to an admin-consent request (consent.go): the state
+	// is bound to the session that started it.
+	r.GET(consentCallbackPath, noStore, s.adminConsentCallback)
 	// Seller staff: single sign-on with the company's identity provider
 	// (OpenID Connect; the state travels in a signed, encrypted cookie).
 	r.GET("/auth/sso", noStore, s.ssoStart)

@@ -557,6 +557,9 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			// A customer admin always invites into their own organisation.
 			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
 			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
+			// The customer portal (customer admins only, their own customer's).
+			"GET /api/my/subscriptions/:id/permissions":        {class: byID},
+			"POST /api/my/subscriptions/:id/permissions/grant": {class: byID},
 		}
 		eng, ok := e.engine.(interface{ Routes() gin.RoutesInfo })
 		if !ok {

@@ -259,6 +259,9 @@ type subscriptionDetail struct {
 	AWSMeteringIdentity *awsmp.MeteringIdentity `json:"aws_metering_identity"`
 	// FreeTrial: AWS free trials, from the agreements' terms (GetAgreementTerms).
 	FreeTrial *awsmp.FreeTrial `json:"free_trial"`
+	// Consent: Microsoft only: the tenant's admin consent to the offer's
+	// extra permissions.
+	Consent *consentView `json:"consent"`
 }
 
 // viewSubscriptionWith is a subscription's view with its customer, offer
@@ -333,6 +336,9 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 		out.FreeTrial = &ft
 	}
 	if out.Operations, err = s.subscriptionOperationViews(ctx, id); err != nil {
+		return subscriptionDetail{}, err
+	}
+	if out.Consent, err = subscriptionConsent(s.Store.Reads(ctx), sub); err != nil {
 		return subscriptionDetail{}, err
 	}
 	if sub.Plan != nil && sub.Plan.SeatBased {

@@ -26,6 +26,8 @@ const (
 	Unavailable        = "unavailable"
 	Upstream           = "marketplace_error"
 	DeliveryFailed     = "delivery_failed"
+	InvalidPermission  = "invalid_permission"  // an offer's permission list (scope, reason)
+	ConsentUnavailable = "consent_unavailable" // admin consent cannot be asked for this subscription now
 	Internal           = "internal"
 )
 
@@ -45,6 +47,8 @@ var statuses = map[string]int{
 	Unavailable:        http.StatusServiceUnavailable,
 	Upstream:           http.StatusBadGateway,
 	DeliveryFailed:     http.StatusBadGateway,
+	InvalidPermission:  http.StatusBadRequest,
+	ConsentUnavailable: http.StatusConflict,
 	Internal:           http.StatusInternalServerError,
 }
 

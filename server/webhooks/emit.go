@@ -39,6 +39,8 @@ const (
 	AgreementAdvisoryIssued        = "agreement.advisory_issued"
 	AgreementDisbursementPaused    = "agreement.disbursement_paused"
 	Test                           = "webhook.test"
+	ConsentGranted                 = "consent.granted"
+	ConsentDeclined                = "consent.declined"
 )
 
 // Types lists the event types an endpoint may choose, with what they mean.
@@ -62,6 +64,8 @@ var Types = []views.EventType{
 	{Type: AgreementRenewalUpcoming, Description: "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
 	{Type: AgreementAdvisoryIssued, Description: "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
 	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
+	{Type: ConsentGranted, Description: "an administrator of a Microsoft customer's tenant granted the app's extra permissions (Entra admin consent)"},
+	{Type: ConsentDeclined, Description: "an administrator of a Microsoft customer's tenant declined the app's extra permissions (or Entra refused)"},
 	{Type: Test, Description: "sent by the portal's “Send test event” button"},
 }
 

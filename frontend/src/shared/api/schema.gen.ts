@@ -518,6 +518,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/my/subscriptions/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptionsIdPermissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/my/subscriptions/{id}/permissions/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postMySubscriptionsIdPermissionsGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/offers": {
         parameters: {
             query?: never;
@@ -1169,6 +1201,21 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        Consent: {
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string;
+            error: string;
+            error_description: string;
+            granted: string[];
+            /** Format: date-time */
+            granted_at: string | null;
+            /** @enum {string} */
+            last_decision: "granted" | "declined" | "";
+            requested: string[];
+            /** @enum {string} */
+            status: "not_required" | "not_asked" | "granted" | "declined" | "outdated";
+        };
         CurrentPasswordInput: {
             current_password: string;
         };
@@ -1182,6 +1229,8 @@ export interface components {
             email: string;
             id: number;
             name: string;
+            /** @enum {string} */
+            name_source: "graph_organization" | "email_domain" | "tenant_id" | "";
             subscriptions: number;
             /** Format: date-time */
             updated_at: string;
@@ -1223,6 +1272,7 @@ export interface components {
             name: string;
         };
         CustomerAnswer: {
+            consent: components["schemas"]["Consent"] | null;
             customer: components["schemas"]["Customer"];
         };
         CustomerList: {
@@ -1380,6 +1430,9 @@ export interface components {
             note?: string;
             status: string;
         };
+        GrantAnswer: {
+            redirect_url: string;
+        };
         InboxAnswer: {
             message: components["schemas"]["InboxMessage"];
         };
@@ -1518,6 +1571,7 @@ export interface components {
             marketplace: "aws" | "azure";
             marketplace_id: string;
             name: string;
+            permissions: components["schemas"]["Permission"][];
             plans: components["schemas"]["Plan"][];
         };
         OfferAnswer: {
@@ -1529,6 +1583,7 @@ export interface components {
             marketplace: string | null;
             marketplace_id: string | null;
             name: string | null;
+            permissions: components["schemas"]["PermissionInput"][] | null;
         };
         OfferList: {
             items: components["schemas"]["Offer"][];
@@ -1560,6 +1615,27 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        Permission: {
+            name: string;
+            reason: string;
+            resource: string;
+            scope: string;
+        };
+        PermissionInput: {
+            reason: string;
+            scope: string;
+        };
+        PermissionsAnswer: {
+            /** @enum {string} */
+            blocked: "" | "not_microsoft" | "not_active" | "nothing_to_grant" | "no_tenant" | "not_configured";
+            can_grant: boolean;
+            consent: components["schemas"]["Consent"];
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            permissions: components["schemas"]["Permission"][];
+            subscription_id: number;
+            tenant_id: string;
         };
         Plan: {
             activation_policy: string;
@@ -1805,6 +1881,7 @@ export interface components {
             agreements: components["schemas"]["Agreement"][];
             audit: components["schemas"]["Audit"][];
             aws_metering_identity: components["schemas"]["MeteringIdentity"] | null;
+            consent: components["schemas"]["Consent"] | null;
             entitlements: components["schemas"]["Entitlement"][];
             free_trial: components["schemas"]["FreeTrial"] | null;
             operations: components["schemas"]["Operation"][];
@@ -3052,6 +3129,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManualUsageAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMySubscriptionsIdPermissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postMySubscriptionsIdPermissionsGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
