@@ -57,8 +57,8 @@ const (
 // Offer permissions: a Microsoft Graph scope (the full URI, or the short
 // name, which Entra reads as Graph's) or a scope of the seller's own API.
 var (
-	graphScope  = regexp.MustCompile(`^(https://graph\.microsoft\.com/)?[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+$`)
-	customScope = regexp.MustCompile(`^(api://[A-Za-z0-9][A-Za-z0-9._:/-]{0,200}|https://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)*)/[A-Za-z0-9][A-Za-z0-9._-]{0,119}$`)
+	graphScope  = regexp.MustCompile(`^(https://graph\.microsoft\.com/)?([A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+)$|^https://graph\.microsoft\.com/\.default$`)
+	customScope = regexp.MustCompile(`^(api://[A-Za-z0-9][A-Za-z0-9._:/-]{0,200}|https://[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)*)/(\.default|[A-Za-z0-9][A-Za-z0-9._-]{0,119})$`)
 )
 
 // openIDScopes are not permissions an admin consents to for an app.
