@@ -66,12 +66,12 @@ var openIDScopes = []string{"openid", "profile", "email", "offline_access", "use
 
 const maxOfferPermissions = 30
 
-type permissionInput struct {
+type offerPermissionInput struct {
 	Scope  string `json:"scope"`
 	Reason string `json:"reason"`
 }
 
-type permissionView struct {
+type offerPermissionView struct {
 	Scope string `json:"scope"`
 	// Resource: "Microsoft Graph" or the API the scope belongs to.
 	Resource string `json:"resource"`
@@ -80,13 +80,13 @@ type permissionView struct {
 	Reason string `json:"reason"`
 }
 
-func viewPermission(p store.OfferPermission) permissionView {
+func viewPermission(p store.OfferPermission) offerPermissionView {
 	res, name := splitScope(p.Scope)
-	return permissionView{Scope: p.Scope, Resource: res, Name: name, Reason: p.Reason}
+	return offerPermissionView{Scope: p.Scope, Resource: res, Name: name, Reason: p.Reason}
 }
 
-func viewPermissions(ps []store.OfferPermission) []permissionView {
-	out := make([]permissionView, 0, len(ps))
+func viewPermissions(ps []store.OfferPermission) []offerPermissionView {
+	out := make([]offerPermissionView, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, viewPermission(p))
 	}
@@ -116,7 +116,7 @@ func normalScope(scope string) string {
 
 // validPermissions checks an offer's list of permissions; the error's
 // message names the entry and what is wrong.
-func validPermissions(in []permissionInput) ([]store.OfferPermission, error) {
+func validPermissions(in []offerPermissionInput) ([]store.OfferPermission, error) {
 	if len(in) > maxOfferPermissions {
 		return nil, apperr.New(apperr.InvalidPermission, "an offer asks for at most %d permissions", maxOfferPermissions)
 	}
@@ -145,9 +145,9 @@ func validPermissions(in []permissionInput) ([]store.OfferPermission, error) {
 	return out, nil
 }
 
-// consentView is a subscription's (or tenant's) consent, as the portal
+// adminConsentView is a subscription's (or tenant's) consent, as the portal
 // shows it.
-type consentView struct {
+type adminConsentView struct {
 	Status string `json:"status" enum:"not_required,not_asked,granted,declined,outdated"`
 	// Requested: the scopes the offer asks for.
 	Requested []string `json:"requested"`
@@ -164,8 +164,8 @@ type consentView struct {
 
 // consentOf computes the status of a tenant's consent against what an
 // offer asks for (perms; tc nil when the tenant was never asked).
-func consentOf(perms []store.OfferPermission, tc *store.TenantConsent) consentView {
-	v := consentView{Requested: []string{}, Granted: []string{}}
+func consentOf(perms []store.OfferPermission, tc *store.TenantConsent) adminConsentView {
+	v := adminConsentView{Requested: []string{}, Granted: []string{}}
 	for _, p := range perms {
 		v.Requested = append(v.Requested, p.Scope)
 	}
@@ -200,7 +200,7 @@ func containsFold(list []string, s string) bool {
 
 // subscriptionConsent is a Microsoft subscription's consent (nil for AWS
 // or a subscription without a tenant).
-func subscriptionConsent(tx *store.Tx, sub *store.Subscription) (*consentView, error) {
+func subscriptionConsent(tx *store.Tx, sub *store.Subscription) (*adminConsentView, error) {
 	if sub.Marketplace != "azure" || sub.AzureTenantID == "" {
 		return nil, nil
 	}
@@ -221,7 +221,7 @@ func subscriptionConsent(tx *store.Tx, sub *store.Subscription) (*consentView, e
 
 // tenantConsent is a tenant's latest outcome on its own (the customer
 // page): its status is that decision, or not_asked; nil without a tenant.
-func tenantConsent(tx *store.Tx, tenantID string) (*consentView, error) {
+func tenantConsent(tx *store.Tx, tenantID string) (*adminConsentView, error) {
 	if tenantID == "" {
 		return nil, nil
 	}
@@ -237,27 +237,27 @@ func tenantConsent(tx *store.Tx, tenantID string) (*consentView, error) {
 	return &v, nil
 }
 
-// apiConsent is the consent as the seller's app reads it (/api/v1).
-type apiConsent struct {
+// apiAdminConsent is the consent as the seller's app reads it (/api/v1).
+type apiAdminConsent struct {
 	Status    string     `json:"status"`
 	Scopes    []string   `json:"scopes"`
 	GrantedAt *time.Time `json:"granted_at"`
 }
 
-func apiConsentOf(v *consentView) *apiConsent {
+func apiConsentOf(v *adminConsentView) *apiAdminConsent {
 	if v == nil {
 		return nil
 	}
-	return &apiConsent{Status: v.Status, Scopes: v.Granted, GrantedAt: v.GrantedAt}
+	return &apiAdminConsent{Status: v.Status, Scopes: v.Granted, GrantedAt: v.GrantedAt}
 }
 
-// permissionsAnswer is what the customer portal's permissions tab shows.
-type permissionsAnswer struct {
-	SubscriptionID uint             `json:"subscription_id"`
-	Marketplace    string           `json:"marketplace" enum:"aws,azure"`
-	TenantID       string           `json:"tenant_id"`
-	Permissions    []permissionView `json:"permissions"`
-	Consent        consentView      `json:"consent"`
+// consentPermissionsAnswer is what the customer portal's permissions tab shows.
+type consentPermissionsAnswer struct {
+	SubscriptionID uint                  `json:"subscription_id"`
+	Marketplace    string                `json:"marketplace" enum:"aws,azure"`
+	TenantID       string                `json:"tenant_id"`
+	Permissions    []offerPermissionView `json:"permissions"`
+	Consent        adminConsentView      `json:"consent"`
 	// CanGrant: the Grant permissions button works now; else Blocked says why.
 	CanGrant bool   `json:"can_grant"`
 	Blocked  string `json:"blocked" enum:",not_microsoft,not_active,nothing_to_grant,no_tenant,not_configured"`
@@ -278,20 +278,20 @@ func (s *Server) mySubscription(c *gin.Context) (*store.Subscription, error) {
 	return sub, err
 }
 
-func (s *Server) myPermissions(c *gin.Context) (permissionsAnswer, error) {
+func (s *Server) myPermissions(c *gin.Context) (consentPermissionsAnswer, error) {
 	sub, err := s.mySubscription(c)
 	if err != nil {
-		return permissionsAnswer{}, err
+		return consentPermissionsAnswer{}, err
 	}
 	return s.permissionsOf(c, sub)
 }
 
-func (s *Server) permissionsOf(c *gin.Context, sub *store.Subscription) (permissionsAnswer, error) {
+func (s *Server) permissionsOf(c *gin.Context, sub *store.Subscription) (consentPermissionsAnswer, error) {
 	var perms []store.OfferPermission
 	if sub.Offer != nil {
 		perms = sub.Offer.Permissions
 	}
-	out := permissionsAnswer{SubscriptionID: sub.ID, Marketplace: sub.Marketplace, TenantID: sub.AzureTenantID, Permissions: viewPermissions(perms)}
+	out := consentPermissionsAnswer{SubscriptionID: sub.ID, Marketplace: sub.Marketplace, TenantID: sub.AzureTenantID, Permissions: viewPermissions(perms)}
 	tc, err := s.Store.Reads(c.Request.Context()).TenantConsentOf(sub.AzureTenantID)
 	if err != nil || sub.AzureTenantID == "" {
 		tc = nil
@@ -317,28 +317,28 @@ func (s *Server) permissionsOf(c *gin.Context, sub *store.Subscription) (permiss
 	return out, nil
 }
 
-type grantAnswer struct {
+type consentGrantAnswer struct {
 	// RedirectURL: send the browser there (Entra's admin consent page).
 	RedirectURL string `json:"redirect_url"`
 }
 
 // grantPermissions starts the admin-consent round trip for the customer
 // admin's subscription and answers where to send the browser.
-func (s *Server) grantPermissions(c *gin.Context) (grantAnswer, error) {
+func (s *Server) grantPermissions(c *gin.Context) (consentGrantAnswer, error) {
 	sub, err := s.mySubscription(c)
 	if err != nil {
-		return grantAnswer{}, err
+		return consentGrantAnswer{}, err
 	}
 	pa, err := s.permissionsOf(c, sub)
 	if err != nil {
-		return grantAnswer{}, err
+		return consentGrantAnswer{}, err
 	}
 	if !pa.CanGrant {
-		return grantAnswer{}, apperr.New(apperr.ConsentUnavailable, "%s", consentBlockedMessage(pa.Blocked))
+		return consentGrantAnswer{}, apperr.New(apperr.ConsentUnavailable, "%s", consentBlockedMessage(pa.Blocked))
 	}
 	sess, err := s.Sessions.Get(c.Request, SessionCookie)
 	if err != nil || sess.ID == "" {
-		return grantAnswer{}, apperr.New(apperr.Unauthenticated, "sign in again")
+		return consentGrantAnswer{}, apperr.New(apperr.Unauthenticated, "sign in again")
 	}
 	ctx, now := c.Request.Context(), s.Now().UTC()
 	tx := s.Store.Writes(ctx)
@@ -350,11 +350,11 @@ func (s *Server) grantPermissions(c *gin.Context) (grantAnswer, error) {
 	u := currentUser(c)
 	if err := tx.CreateConsentRequest(&store.ConsentRequest{StateHash: store.HashToken(state), UserID: u.ID, SessionHash: store.HashToken(sess.ID),
 		SubscriptionID: sub.ID, TenantID: strings.ToLower(sub.AzureTenantID), Scopes: scopes, ExpiresAt: now.Add(consentLifetime), CreatedAt: now}); err != nil {
-		return grantAnswer{}, err
+		return consentGrantAnswer{}, err
 	}
 	q := url.Values{"client_id": {s.AzureSignIn.OAuth.ClientID}, "scope": {scopes},
 		"redirect_uri": {s.baseURL(c) + consentCallbackPath}, "state": {state}}
-	return grantAnswer{RedirectURL: s.entraBase() + "/" + url.PathEscape(strings.ToLower(sub.AzureTenantID)) + "/v2.0/adminconsent?" + q.Encode()}, nil
+	return consentGrantAnswer{RedirectURL: s.entraBase() + "/" + url.PathEscape(strings.ToLower(sub.AzureTenantID)) + "/v2.0/adminconsent?" + q.Encode()}, nil
 }
 
 func consentBlockedMessage(blocked string) string {

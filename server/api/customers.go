@@ -79,7 +79,7 @@ type customerAnswer struct {
 	Customer customerView `json:"customer"`
 	// Consent: the Microsoft tenant's latest admin-consent outcome (null
 	// for a customer without a tenant).
-	Consent *consentView `json:"consent"`
+	Consent *adminConsentView `json:"consent"`
 }
 
 // getCustomer is one organisation with its identities and counts.

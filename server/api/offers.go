@@ -28,7 +28,7 @@ type offerView struct {
 	Plans         []planView `json:"plans"`
 	// Permissions: what the app asks a Microsoft customer's administrator
 	// to grant after activation (Entra admin consent), with the reasons.
-	Permissions []permissionView `json:"permissions"`
+	Permissions []offerPermissionView `json:"permissions"`
 }
 
 type planView struct {
@@ -88,7 +88,7 @@ type offerInput struct {
 	IdentityModel *string `json:"identity_model"`
 	Contract      *bool   `json:"contract"`
 	// Permissions replaces the offer's list (Microsoft offers only).
-	Permissions *[]permissionInput `json:"permissions"`
+	Permissions *[]offerPermissionInput `json:"permissions"`
 }
 
 // validOffer checks an offer as it would be stored.
@@ -213,7 +213,7 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 
 // offerPermissions checks a PATCH's permission list: nil when it gives
 // none (the list stays), else the new list (empty clears it).
-func offerPermissions(o *store.Offer, in *[]permissionInput) ([]store.OfferPermission, error) {
+func offerPermissions(o *store.Offer, in *[]offerPermissionInput) ([]store.OfferPermission, error) {
 	if in == nil {
 		return nil, nil
 	}

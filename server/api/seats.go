@@ -371,7 +371,7 @@ func (s *Server) seatCheck(c *gin.Context) {
 		tx := s.Store.Reads(c.Request.Context())
 		sub, err := tx.SubscriptionForConsent(a.Subscription.ID)
 		if err == nil {
-			var cv *consentView
+			var cv *adminConsentView
 			cv, err = subscriptionConsent(tx, sub)
 			out.Consent = apiConsentOf(cv)
 		}
@@ -387,5 +387,5 @@ func (s *Server) seatCheck(c *gin.Context) {
 // admin consent when the subscription is Microsoft's.
 type seatCheckAnswer struct {
 	*seats.Answer
-	Consent *apiConsent `json:"consent,omitempty"`
+	Consent *apiAdminConsent `json:"consent,omitempty"`
 }

@@ -261,7 +261,7 @@ type subscriptionDetail struct {
 	FreeTrial *awsmp.FreeTrial `json:"free_trial"`
 	// Consent: Microsoft only: the tenant's admin consent to the offer's
 	// extra permissions.
-	Consent *consentView `json:"consent"`
+	Consent *adminConsentView `json:"consent"`
 }
 
 // viewSubscriptionWith is a subscription's view with its customer, offer

@@ -14,6 +14,7 @@ import { PlansTable } from './PlansTable';
 import { PlanDialog } from './PlanDialog';
 import { OfferDialog } from './OfferDialog';
 import { IDENTITY } from './offerLabels';
+import { OfferPermissions } from './OfferPermissions';
 
 export function OffersPage() {
   return (
@@ -78,6 +79,7 @@ function Offers() {
           ) : (
             <PlansTable offer={o} admin={admin} onEdit={(p) => setEditing({ kind: 'plan', offer: o, plan: p })} onSeats={(p) => setEditing({ kind: 'seats', plan: p })} />
           )}
+          {o.marketplace === 'azure' && <OfferPermissions offer={o} admin={admin} />}
         </Card>
       ))}
       {editing?.kind === 'offer' && <OfferDialog offer={editing.offer} onClose={() => setEditing(null)} />}

@@ -3,6 +3,7 @@
 // spelling URLs; the answer and request types live in types.ts.
 import { query, request } from './client';
 import type {
+  AdminConsent,
   AdminInvite,
   AlertChannel,
   AlertChannelKind,
@@ -12,6 +13,7 @@ import type {
   AuthOptions,
   AvailablePlan,
   AzureOperation,
+  ConsentPermissions,
   CustomerAdmins,
   CustomerDetail,
   Dashboard,
@@ -121,7 +123,7 @@ export const system = {
 
 export const customers = {
   list: (params: Params) => request<CustomerList>('/api/customers' + query(params)),
-  get: (id: number | string) => request<{ customer: CustomerDetail }>(`/api/customers/${id}`),
+  get: (id: number | string) => request<{ customer: CustomerDetail; consent?: AdminConsent | null }>(`/api/customers/${id}`),
 };
 
 export const customerAdmins = {
@@ -212,4 +214,13 @@ export const alerts = {
   removeChannel: (id: number) => del(`/api/alerts/channels/${id}`),
   testChannel: (id: number) => post<{ sent: boolean }>(`/api/alerts/channels/${id}/test`),
   recent: (limit: number) => request<{ items: AlertItem[] }>('/api/alerts' + query({ limit })),
+};
+
+// ---- the customer portal: Entra admin consent ----
+
+export const consent = {
+  /** What the subscription's offer asks for, why, and the tenant's consent. */
+  permissions: (subscriptionId: number) => request<ConsentPermissions>(`/api/my/subscriptions/${subscriptionId}/permissions`),
+  /** Starts Entra's admin consent: send the browser to redirect_url. */
+  grant: (subscriptionId: number) => post<{ redirect_url: string }>(`/api/my/subscriptions/${subscriptionId}/permissions/grant`),
 };

@@ -1062,6 +1062,21 @@ export interface components {
             name: string;
             password: boolean;
         };
+        AdminConsent: {
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string;
+            error: string;
+            error_description: string;
+            granted: string[];
+            /** Format: date-time */
+            granted_at: string | null;
+            /** @enum {string} */
+            last_decision: "granted" | "declined" | "";
+            requested: string[];
+            /** @enum {string} */
+            status: "not_required" | "not_asked" | "granted" | "declined" | "outdated";
+        };
         Agreement: {
             agreement_id: string;
             auto_renewal: boolean | null;
@@ -1201,20 +1216,19 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        Consent: {
-            /** Format: date-time */
-            decided_at: string | null;
-            decided_by: string;
-            error: string;
-            error_description: string;
-            granted: string[];
-            /** Format: date-time */
-            granted_at: string | null;
+        ConsentGrantAnswer: {
+            redirect_url: string;
+        };
+        ConsentPermissionsAnswer: {
             /** @enum {string} */
-            last_decision: "granted" | "declined" | "";
-            requested: string[];
+            blocked: "" | "not_microsoft" | "not_active" | "nothing_to_grant" | "no_tenant" | "not_configured";
+            can_grant: boolean;
+            consent: components["schemas"]["AdminConsent"];
             /** @enum {string} */
-            status: "not_required" | "not_asked" | "granted" | "declined" | "outdated";
+            marketplace: "aws" | "azure";
+            permissions: components["schemas"]["OfferPermission"][];
+            subscription_id: number;
+            tenant_id: string;
         };
         CurrentPasswordInput: {
             current_password: string;
@@ -1272,7 +1286,7 @@ export interface components {
             name: string;
         };
         CustomerAnswer: {
-            consent: components["schemas"]["Consent"] | null;
+            consent: components["schemas"]["AdminConsent"] | null;
             customer: components["schemas"]["Customer"];
         };
         CustomerList: {
@@ -1430,9 +1444,6 @@ export interface components {
             note?: string;
             status: string;
         };
-        GrantAnswer: {
-            redirect_url: string;
-        };
         InboxAnswer: {
             message: components["schemas"]["InboxMessage"];
         };
@@ -1571,7 +1582,7 @@ export interface components {
             marketplace: "aws" | "azure";
             marketplace_id: string;
             name: string;
-            permissions: components["schemas"]["Permission"][];
+            permissions: components["schemas"]["OfferPermission"][];
             plans: components["schemas"]["Plan"][];
         };
         OfferAnswer: {
@@ -1583,10 +1594,20 @@ export interface components {
             marketplace: string | null;
             marketplace_id: string | null;
             name: string | null;
-            permissions: components["schemas"]["PermissionInput"][] | null;
+            permissions: components["schemas"]["OfferPermissionInput"][] | null;
         };
         OfferList: {
             items: components["schemas"]["Offer"][];
+        };
+        OfferPermission: {
+            name: string;
+            reason: string;
+            resource: string;
+            scope: string;
+        };
+        OfferPermissionInput: {
+            reason: string;
+            scope: string;
         };
         OfferRef: {
             id: number;
@@ -1615,27 +1636,6 @@ export interface components {
         PasswordChange: {
             current_password: string;
             new_password: string;
-        };
-        Permission: {
-            name: string;
-            reason: string;
-            resource: string;
-            scope: string;
-        };
-        PermissionInput: {
-            reason: string;
-            scope: string;
-        };
-        PermissionsAnswer: {
-            /** @enum {string} */
-            blocked: "" | "not_microsoft" | "not_active" | "nothing_to_grant" | "no_tenant" | "not_configured";
-            can_grant: boolean;
-            consent: components["schemas"]["Consent"];
-            /** @enum {string} */
-            marketplace: "aws" | "azure";
-            permissions: components["schemas"]["Permission"][];
-            subscription_id: number;
-            tenant_id: string;
         };
         Plan: {
             activation_policy: string;
@@ -1881,7 +1881,7 @@ export interface components {
             agreements: components["schemas"]["Agreement"][];
             audit: components["schemas"]["Audit"][];
             aws_metering_identity: components["schemas"]["MeteringIdentity"] | null;
-            consent: components["schemas"]["Consent"] | null;
+            consent: components["schemas"]["AdminConsent"] | null;
             entitlements: components["schemas"]["Entitlement"][];
             free_trial: components["schemas"]["FreeTrial"] | null;
             operations: components["schemas"]["Operation"][];
@@ -3159,7 +3159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PermissionsAnswer"];
+                    "application/json": components["schemas"]["ConsentPermissionsAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */
@@ -3190,7 +3190,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GrantAnswer"];
+                    "application/json": components["schemas"]["ConsentGrantAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

@@ -91,3 +91,9 @@ export type Connection = S['MarketplaceConnection'];
 export type SystemInfo = S['System'];
 export type DayCount = S['DayCount'];
 export type Dashboard = S['Dashboard'];
+
+// ---- Entra admin consent (extra app permissions after activation) ----
+export type OfferPermission = S['OfferPermission'];
+export type OfferPermissionInput = S['OfferPermissionInput'];
+export type AdminConsent = S['AdminConsent'];
+export type ConsentPermissions = S['ConsentPermissionsAnswer'];
