@@ -41,8 +41,9 @@ const consentLifetime = 15 * time.Minute
 const consentCallbackPath = "/auth/microsoft/adminconsent"
 
 // consentReturnPath is where the customer admin lands after Entra: the
-// portal's subscription page, with the outcome (granted, declined, failed).
-const consentReturnPath = "/subscriptions/%d?consent=%s"
+// portal's subscription page, its permissions tab, with the outcome
+// (granted or declined).
+const consentReturnPath = "/subscriptions/%d?tab=permissions&consent=%s"
 
 // Consent statuses of a subscription (its offer's permissions against its
 // tenant's consent).

@@ -302,7 +302,7 @@ func TestAdminConsentGranted(t *testing.T) {
 		}
 		back := w.entra(consent, "accept")
 		r := w.admin.get(back)
-		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != fmt.Sprintf("/subscriptions/%d?consent=granted", w.subID) {
+		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != fmt.Sprintf("/subscriptions/%d?tab=permissions&consent=granted", w.subID) {
 			t.Fatalf("callback: %d %s %s", r.code, r.hdr.Get("Location"), r.body)
 		}
 		p = w.permissions(w.admin)
@@ -353,7 +353,7 @@ func TestAdminConsentDeclined(t *testing.T) {
 		w := newConsentWorld(t, st, "auto", 0)
 		back := w.entra(w.grant(w.admin), "cancel")
 		r := w.admin.get(back)
-		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != fmt.Sprintf("/subscriptions/%d?consent=declined", w.subID) {
+		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != fmt.Sprintf("/subscriptions/%d?tab=permissions&consent=declined", w.subID) {
 			t.Fatalf("callback: %d %s", r.code, r.hdr.Get("Location"))
 		}
 		p := w.permissions(w.admin)

@@ -21,6 +21,12 @@ const STATUS_INTENT: Record<AdminConsent['status'], Intent> = {
 /** Sends the browser to Entra's admin consent page (replaced in tests). */
 export const navigate = { to: (url: string) => window.location.assign(url) };
 
+/** The permissions tab's title, in the customer's language. */
+export function PermissionsTitle() {
+  const { t } = useTranslation('consent');
+  return <>{t('title')}</>;
+}
+
 export function PermissionsPanel({ subscriptionId }: { subscriptionId: number }) {
   const { t } = useTranslation('consent');
   const q = useQuery({ queryKey: queryKeys.subscription.permissions(subscriptionId), queryFn: () => api.consent.permissions(subscriptionId) });

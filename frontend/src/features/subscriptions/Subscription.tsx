@@ -14,9 +14,10 @@ import './SubDash.css';
 import { Entitlements } from './Entitlements';
 import { Overview } from './SubOverview';
 import { ConsentSummary } from '../consent/ConsentSummary';
+import { PermissionsPanel, PermissionsTitle } from '../consent/PermissionsPanel';
 export { freeTrialText } from './SubOverview';
 
-export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
+export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'permissions', 'raw'] as const;
 type TabId = (typeof TABS)[number];
 
 /** How often the page reads the subscription while Microsoft works on it. */
@@ -46,7 +47,7 @@ export function SubscriptionPage() {
   const aws = s.marketplace === 'aws';
   const hasSeats = !!(seats.data?.summary.seat_based || seats.isError);
   const available: TabId[] = TABS.filter(
-    (t) => (t !== 'seats' || hasSeats || params.get('tab') === 'seats') && (t !== 'entitlements' || aws) && (t !== 'raw' || seller),
+    (t) => (t !== 'seats' || hasSeats || params.get('tab') === 'seats') && (t !== 'entitlements' || aws) && (t !== 'raw' || seller) && (t !== 'permissions' || (!seller && !aws)),
   );
   const asked = params.get('tab') === 'details' ? 'overview' : params.get('tab');
   const tab: TabId = available.find((t) => t === asked) ?? 'overview';
@@ -117,6 +118,7 @@ export function SubscriptionPage() {
         {available.includes('entitlements') && (
           <Tab id="entitlements" title="Entitlements" panel={<Entitlements entitlements={q.data.entitlements ?? []} agreements={q.data.agreements ?? []} />} />
         )}
+        {available.includes('permissions') && <Tab id="permissions" title={<PermissionsTitle />} panel={<PermissionsPanel subscriptionId={s.id} />} />}
         {available.includes('raw') && <Tab id="raw" title="Raw" panel={<SubRaw id={s.id} />} />}
       </Tabs>
     </div>
