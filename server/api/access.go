@@ -105,12 +105,7 @@ func (s *Server) accessCheck(c *gin.Context) {
 	out["allowed"], out["reason"] = allowed, reason
 	// Microsoft: whether the tenant's administrator granted the app's extra
 	// permissions (Entra admin consent).
-	cv, err := subscriptionConsent(s.Store.Reads(c.Request.Context()), best)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if cv != nil {
+	if cv := s.consentFor(c, best); cv != nil {
 		out["consent"] = apiConsentOf(cv)
 	}
 	c.JSON(http.StatusOK, out)

@@ -16,6 +16,7 @@ import (
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/lifecycle"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -218,6 +219,40 @@ func subscriptionConsent(tx *store.Tx, sub *store.Subscription) (*adminConsentVi
 	}
 	v := consentOf(perms, tc)
 	return &v, nil
+}
+
+// consentFor is a Microsoft subscription's consent for the answers that
+// carry it beside their main content (the subscription page, the access
+// check): nil for AWS, and nil (logged) when it cannot be read, so those
+// answers still come.
+func (s *Server) consentFor(c *gin.Context, sub *store.Subscription) *adminConsentView {
+	v, err := subscriptionConsent(s.Store.Reads(c.Request.Context()), sub)
+	if err != nil {
+		s.Log.Warn("admin consent: reading it for an answer", "request_id", requestID(c), "subscription", sub.ID, "err", err)
+	}
+	return v
+}
+
+// withConsent adds the Microsoft tenant's consent to a seat check's answer.
+func (s *Server) withConsent(c *gin.Context, a *seats.Answer) seatCheckAnswer {
+	out := seatCheckAnswer{Answer: a}
+	if a.Subscription == nil || a.Subscription.Marketplace != "azure" {
+		return out
+	}
+	sub, err := s.Store.Reads(c.Request.Context()).SubscriptionForConsent(a.Subscription.ID)
+	if err != nil {
+		s.Log.Warn("admin consent: reading the subscription for a seat check", "request_id", requestID(c), "err", err)
+		return out
+	}
+	out.Consent = apiConsentOf(s.consentFor(c, sub))
+	return out
+}
+
+// seatCheckAnswer is the seat check's answer, with the Microsoft tenant's
+// admin consent when the subscription is Microsoft's.
+type seatCheckAnswer struct {
+	*seats.Answer
+	Consent *apiAdminConsent `json:"consent,omitempty"`
 }
 
 // tenantConsent is a tenant's latest outcome on its own (the customer

@@ -295,11 +295,7 @@ func TestAdminConsentGranted(t *testing.T) {
 		}
 
 		consent := w.grant(w.admin)
-		q := consent.Query()
-		if consent.Path != "/"+strings.ToLower(w.who.TenantID)+"/v2.0/adminconsent" || q.Get("client_id") != msClient ||
-			q.Get("scope") != scopeDirectory+" "+scopeOwnAPI || q.Get("redirect_uri") != "http://portal.test/auth/microsoft/adminconsent" || len(q.Get("state")) < 32 {
-			t.Fatalf("admin consent URL %s", consent)
-		}
+		w.checkConsentURL(consent)
 		back := w.entra(consent, "accept")
 		r := w.admin.get(back)
 		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != fmt.Sprintf("/subscriptions/%d?tab=permissions&consent=granted", w.subID) {
@@ -309,34 +305,7 @@ func TestAdminConsentGranted(t *testing.T) {
 		if p.Consent.Status != "granted" || p.Consent.DecidedBy != w.who.EmailID || p.Consent.GrantedAt == nil || len(p.Consent.Granted) != 2 {
 			t.Fatalf("after: %+v", p.Consent)
 		}
-		// Recorded per tenant, on the timeline, as an outbound event, for the seller.
-		var tc store.TenantConsent
-		must(t, st.TestingReadDB(t).Where("tenant_id = ?", strings.ToLower(w.who.TenantID)).First(&tc).Error)
-		if tc.Status != store.ConsentGranted || tc.Scopes != scopeDirectory+" "+scopeOwnAPI || tc.DecidedByUserID == nil {
-			t.Fatalf("tenant consent %+v", tc)
-		}
-		if w.timeline(w.subID, "consent.granted") != 1 || len(w.events("consent.granted")) != 1 {
-			t.Fatalf("timeline %d, events %d", w.timeline(w.subID, "consent.granted"), len(w.events("consent.granted")))
-		}
-		if ev := w.events("consent.granted")[0]; !strings.Contains(ev.Data, `"decision":"granted"`) || !strings.Contains(ev.Data, scopeDirectory) {
-			t.Fatalf("event data %s", ev.Data)
-		}
-		var detail struct {
-			Consent *struct{ Status string } `json:"consent"`
-		}
-		w.seller.get(fmt.Sprintf("/api/subscriptions/%d", w.subID)).json(t, &detail)
-		if detail.Consent == nil || detail.Consent.Status != "granted" {
-			t.Fatalf("seller's subscription page: %+v", detail.Consent)
-		}
-		// The seller's app reads it in the access and seat-check answers.
-		c := w.v1("/api/v1/access?customer=" + w.who.TenantID)["consent"].(map[string]any)
-		if c["status"] != "granted" || c["granted_at"] == nil || len(c["scopes"].([]any)) != 2 {
-			t.Fatalf("access: %v", c)
-		}
-		sc := w.v1("/api/v1/seats/check?tenant_id=" + w.who.TenantID + "&email=" + url.QueryEscape(w.who.EmailID))
-		if c, _ := sc["consent"].(map[string]any); c == nil || c["status"] != "granted" {
-			t.Fatalf("seat check: %v", sc)
-		}
+		w.checkGrantRecorded()
 
 		// The state works once.
 		if r := w.admin.get(back); r.code != http.StatusBadRequest {
@@ -346,6 +315,53 @@ func TestAdminConsentGranted(t *testing.T) {
 			t.Fatal("a replay recorded twice")
 		}
 	})
+}
+
+// checkConsentURL: Entra's documented admin consent endpoint for the
+// customer's tenant, with the app, the offer's scopes, our redirect URI and
+// a state.
+func (w *consentWorld) checkConsentURL(consent *url.URL) {
+	w.t.Helper()
+	q := consent.Query()
+	if consent.Path != "/"+strings.ToLower(w.who.TenantID)+"/v2.0/adminconsent" || q.Get("client_id") != msClient ||
+		q.Get("scope") != scopeDirectory+" "+scopeOwnAPI || q.Get("redirect_uri") != "http://portal.test/auth/microsoft/adminconsent" || len(q.Get("state")) < 32 {
+		w.t.Fatalf("admin consent URL %s", consent)
+	}
+}
+
+// checkGrantRecorded: the grant is recorded per tenant, on the timeline,
+// as an outbound event, for the seller, and in the seller app's answers.
+func (w *consentWorld) checkGrantRecorded() {
+	t, st := w.t, w.st
+	t.Helper()
+	// Recorded per tenant, on the timeline, as an outbound event, for the seller.
+	var tc store.TenantConsent
+	must(t, st.TestingReadDB(t).Where("tenant_id = ?", strings.ToLower(w.who.TenantID)).First(&tc).Error)
+	if tc.Status != store.ConsentGranted || tc.Scopes != scopeDirectory+" "+scopeOwnAPI || tc.DecidedByUserID == nil {
+		t.Fatalf("tenant consent %+v", tc)
+	}
+	if w.timeline(w.subID, "consent.granted") != 1 || len(w.events("consent.granted")) != 1 {
+		t.Fatalf("timeline %d, events %d", w.timeline(w.subID, "consent.granted"), len(w.events("consent.granted")))
+	}
+	if ev := w.events("consent.granted")[0]; !strings.Contains(ev.Data, `"decision":"granted"`) || !strings.Contains(ev.Data, scopeDirectory) {
+		t.Fatalf("event data %s", ev.Data)
+	}
+	var detail struct {
+		Consent *struct{ Status string } `json:"consent"`
+	}
+	w.seller.get(fmt.Sprintf("/api/subscriptions/%d", w.subID)).json(t, &detail)
+	if detail.Consent == nil || detail.Consent.Status != "granted" {
+		t.Fatalf("seller's subscription page: %+v", detail.Consent)
+	}
+	// The seller's app reads it in the access and seat-check answers.
+	c := w.v1("/api/v1/access?customer=" + w.who.TenantID)["consent"].(map[string]any)
+	if c["status"] != "granted" || c["granted_at"] == nil || len(c["scopes"].([]any)) != 2 {
+		t.Fatalf("access: %v", c)
+	}
+	sc := w.v1("/api/v1/seats/check?tenant_id=" + w.who.TenantID + "&email=" + url.QueryEscape(w.who.EmailID))
+	if c, _ := sc["consent"].(map[string]any); c == nil || c["status"] != "granted" {
+		t.Fatalf("seat check: %v", sc)
+	}
 }
 
 func TestAdminConsentDeclined(t *testing.T) {

@@ -364,28 +364,5 @@ func (s *Server) seatCheck(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := seatCheckAnswer{Answer: a}
-	if a.Subscription != nil && a.Subscription.Marketplace == "azure" {
-		// Whether the tenant's administrator granted the app's extra
-		// permissions (Entra admin consent).
-		tx := s.Store.Reads(c.Request.Context())
-		sub, err := tx.SubscriptionForConsent(a.Subscription.ID)
-		if err == nil {
-			var cv *adminConsentView
-			cv, err = subscriptionConsent(tx, sub)
-			out.Consent = apiConsentOf(cv)
-		}
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-// seatCheckAnswer is the seat check's answer, with the Microsoft tenant's
-// admin consent when the subscription is Microsoft's.
-type seatCheckAnswer struct {
-	*seats.Answer
-	Consent *apiAdminConsent `json:"consent,omitempty"`
+	c.JSON(http.StatusOK, s.withConsent(c, a))
 }

@@ -338,9 +338,7 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 	if out.Operations, err = s.subscriptionOperationViews(ctx, id); err != nil {
 		return subscriptionDetail{}, err
 	}
-	if out.Consent, err = subscriptionConsent(s.Store.Reads(ctx), sub); err != nil {
-		return subscriptionDetail{}, err
-	}
+	out.Consent = s.consentFor(c, sub)
 	if sub.Plan != nil && sub.Plan.SeatBased {
 		sm, err := s.seats.Summary(ctx, sub)
 		if err != nil {

@@ -30,35 +30,9 @@ func TestAdminConsentEndpoint(t *testing.T) {
 	q := consentQuery(redirect)
 
 	// The page shows the app, the tenant and the scopes.
-	resp, err := http.Get(e.consentURL(customerTenant, q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{appID, customerTenant, "https://graph.microsoft.com/Directory.Read.All", "api://" + appID + "/.default", "Accept", "Cancel"} {
-		if resp.StatusCode != 200 || !strings.Contains(string(page), want) {
-			t.Fatalf("consent page %d lacks %q: %s", resp.StatusCode, want, page)
-		}
-	}
+	e.checkConsentPage(q)
 
-	decide := func(decision string) *url.URL {
-		t.Helper()
-		form := url.Values{"decision": {decision}}
-		for k, v := range q {
-			form[k] = v
-		}
-		resp, err := noFollow.PostForm(e.srv.URL+"/entra/"+customerTenant+"/v2.0/adminconsent", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), redirect+"?") {
-			t.Fatalf("%s: %d %s", decision, resp.StatusCode, resp.Header.Get("Location"))
-		}
-		return loc
-	}
+	decide := func(decision string) *url.URL { return e.decideConsent(q, redirect, decision) }
 	// "If the admin approves the permissions for your app, the successful
 	// response looks like this: …?admin_consent=True&tenant=…&scope=…&state=12345"
 	ok := decide("accept").Query()
@@ -73,6 +47,43 @@ func TestAdminConsentEndpoint(t *testing.T) {
 	no := decide("cancel").Query()
 	if no.Get("error") != "access_denied" || !strings.HasPrefix(no.Get("error_description"), "AADSTS65004") || no.Get("state") != "st-42" || no.Get("admin_consent") != "" {
 		t.Fatalf("cancelled: %v", no)
+	}
+}
+
+// decideConsent posts the administrator's decision on the consent page and
+// returns where Entra redirects.
+func (e *env) decideConsent(q url.Values, redirect, decision string) *url.URL {
+	t := e.t
+	t.Helper()
+	form := url.Values{"decision": {decision}}
+	for k, v := range q {
+		form[k] = v
+	}
+	resp, err := noFollow.PostForm(e.srv.URL+"/entra/"+customerTenant+"/v2.0/adminconsent", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), redirect+"?") {
+		t.Fatalf("%s: %d %s", decision, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc
+}
+
+func (e *env) checkConsentPage(q url.Values) {
+	t := e.t
+	t.Helper()
+	resp, err := http.Get(e.consentURL(customerTenant, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{appID, customerTenant, "https://graph.microsoft.com/Directory.Read.All", "api://" + appID + "/.default", "Accept", "Cancel"} {
+		if resp.StatusCode != 200 || !strings.Contains(string(page), want) {
+			t.Fatalf("consent page %d lacks %q: %s", resp.StatusCode, want, page)
+		}
 	}
 }
 
