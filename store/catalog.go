@@ -13,7 +13,7 @@ func (s *Store) ListOffers(ctx context.Context) ([]Offer, error) {
 	var offers []Offer
 	err := s.r.WithContext(ctx).Preload("Plans", func(db *gorm.DB) *gorm.DB {
 		return db.Order("id")
-	}).Order("marketplace, name").Find(&offers).Error
+	}).Preload("Permissions", orderPermissions).Order("marketplace, name").Find(&offers).Error
 	return offers, err
 }
 

@@ -697,6 +697,56 @@ ALTER TABLE plans ADD COLUMN customer_plan_change varchar(16) NOT NULL DEFAULT '
 ALTER TABLE plans ADD COLUMN customer_seat_change varchar(16) NOT NULL DEFAULT 'approval';
 ALTER TABLE plans ADD COLUMN customer_unsubscribe varchar(16) NOT NULL DEFAULT 'approval';
 `},
+	// Issue 17: the extra permissions (Microsoft Graph or the seller's own
+	// API) an offer's app needs after activation, each with the reason the
+	// customer is shown; the Entra admin-consent requests a customer admin
+	// starts (the state's hash, bound to their session and subscription,
+	// single use, expiring); the outcome per Microsoft tenant. And where a
+	// customer's name came from (Microsoft Graph's organisation, the
+	// e-mail domain, the tenant id, or a person).
+	{"202612030045_offer_permissions_admin_consent", `
+CREATE TABLE offer_permissions (
+	id {{id}},
+	offer_id {{ref}} NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+	scope varchar(500) NOT NULL,
+	reason text NOT NULL DEFAULT '',
+	position integer NOT NULL DEFAULT 0,
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX offer_permissions_scope ON offer_permissions (offer_id, scope);
+CREATE TABLE consent_requests (
+	id {{id}},
+	state_hash varchar(64) NOT NULL,
+	user_id {{ref}} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	session_hash varchar(64) NOT NULL,
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	tenant_id varchar(64) NOT NULL,
+	scopes text NOT NULL,
+	expires_at {{ts}} NOT NULL,
+	used_at {{ts}},
+	created_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX consent_requests_state ON consent_requests (state_hash);
+CREATE INDEX consent_requests_expires ON consent_requests (expires_at);
+CREATE TABLE tenant_consents (
+	id {{id}},
+	tenant_id varchar(64) NOT NULL,
+	status varchar(16) NOT NULL CHECK (status IN ('granted', 'declined')),
+	scopes text NOT NULL DEFAULT '',
+	granted_scopes text NOT NULL DEFAULT '',
+	error varchar(100) NOT NULL DEFAULT '',
+	error_description text NOT NULL DEFAULT '',
+	decided_by_user_id {{ref}} REFERENCES users (id) ON DELETE SET NULL,
+	decided_by varchar(320) NOT NULL DEFAULT '',
+	subscription_id {{ref}} REFERENCES subscriptions (id) ON DELETE SET NULL,
+	decided_at {{ts}} NOT NULL,
+	granted_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX tenant_consents_tenant ON tenant_consents (tenant_id);
+ALTER TABLE customers ADD COLUMN name_source varchar(32) NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

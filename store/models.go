@@ -89,10 +89,13 @@ type Offer struct {
 	// "concurrent_agreements" (CustomerAWSAccountId+LicenseArn); "" for Microsoft.
 	IdentityModel string
 	// Contract: AWS contract pricing; access follows GetEntitlements.
-	Contract  bool
-	Plans     []Plan
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Contract bool
+	Plans    []Plan
+	// Permissions: what the app asks a Microsoft customer's administrator
+	// to consent to after activation (loaded with the plans).
+	Permissions []OfferPermission `gorm:"foreignKey:OfferID"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Activation policies.
@@ -173,8 +176,11 @@ type Customer struct {
 	TechnicalContactName  string
 	TechnicalContactEmail string
 	TechnicalContactPhone string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// NameSource: where Name came from (NameFrom* constants; "" before
+	// it was recorded).
+	NameSource string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Subscription is one customer's subscription on one marketplace.

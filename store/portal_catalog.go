@@ -31,7 +31,7 @@ func (s *Store) CreateOffer(ctx context.Context, o *Offer) error {
 func (s *Store) OfferByID(ctx context.Context, id uint, withPlans bool) (*Offer, error) {
 	q := s.Writes(ctx).db
 	if withPlans {
-		q = q.Preload("Plans")
+		q = q.Preload("Plans").Preload("Permissions", orderPermissions)
 	}
 	var o Offer
 	if err := q.First(&o, id).Error; err != nil {

@@ -103,6 +103,11 @@ func (s *Server) accessCheck(c *gin.Context) {
 		}
 	}
 	out["allowed"], out["reason"] = allowed, reason
+	// Microsoft: whether the tenant's administrator granted the app's extra
+	// permissions (Entra admin consent).
+	if cv := s.consentFor(c, best); cv != nil {
+		out["consent"] = apiConsentOf(cv)
+	}
 	c.JSON(http.StatusOK, out)
 }
 

@@ -39,7 +39,16 @@ type AzureSignIn struct {
 	// the simulated Entra ID the buyer's browser signs in with, served
 	// under /sandbox/azure/entra.
 	SimulatedEntra http.Handler
+	// GraphURL is Microsoft Graph (v1.0) for the organisation's name
+	// ("": https://graph.microsoft.com/v1.0); it is called with HTTP.
+	GraphURL string
 }
+
+// LandingScopes are all the landing page's sign-in asks for: the
+// marketplace requires that it opens with User.Read alone, so the buyer
+// is signed in without any admin-consent prompt before activation; extra
+// permissions are asked after activation (consent.go).
+var LandingScopes = []string{"openid", "profile", "email", "User.Read"}
 
 // Session keys of a purchaser who signed in on the landing page but does
 // not administer the subscription (another tenant): they may see that
@@ -85,7 +94,8 @@ func (s *Server) azureLanding(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusFound, s.AzureSignIn.OAuth.AuthCodeURL(state, oauth2.SetAuthURLParam("nonce", nonce),
-		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("prompt", "select_account")))
+		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("prompt", "select_account"),
+		oauth2.SetAuthURLParam("scope", strings.Join(LandingScopes, " "))))
 }
 
 // azureCallback finishes the sign-in, resolves the purchase and shows the
@@ -172,7 +182,20 @@ func (s *Server) azureIdentity(ctx context.Context, code, nonce string) (azuremp
 		return azuremp.Identity{}, err
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	return s.AzureSignIn.IDTokens.Verify(ctx, raw, nonce)
+	who, err := s.AzureSignIn.IDTokens.Verify(ctx, raw, nonce)
+	if err != nil {
+		return who, err
+	}
+	// The organisation's name, as Microsoft Graph gives it to User.Read
+	// (the landing page's one permission); without it the customer keeps
+	// a name derived from the e-mail, and says so.
+	g := azuremp.Graph{URL: s.AzureSignIn.GraphURL, HTTP: s.AzureSignIn.HTTP}
+	if org, gerr := g.OrganizationName(ctx, tok.AccessToken); gerr != nil {
+		s.Log.Warn("microsoft graph: the organisation's name", "tenant", who.TenantID, "err", gerr)
+	} else {
+		who.Organization = org
+	}
+	return who, nil
 }
 
 // azureLandingFailed answers a purchase Microsoft did not resolve: one it

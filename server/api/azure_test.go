@@ -113,9 +113,9 @@ func newAzureEnv(t *testing.T, st *store.Store, opts ...func(*azurefake.Options)
 		Log: log, Info: api.Info{BaseURL: "http://portal.test"}, Azure: e.proc,
 		AzureSignIn: &api.AzureSignIn{
 			OAuth: &oauth2.Config{ClientID: msClient, ClientSecret: msSecret, RedirectURL: "http://portal.test/marketplace/azure/callback",
-				Scopes: []string{"openid", "profile", "email"}, Endpoint: oauth2.Endpoint{AuthURL: esrv.URL + "/organizations/oauth2/v2.0/authorize",
+				Scopes: api.LandingScopes, Endpoint: oauth2.Endpoint{AuthURL: esrv.URL + "/organizations/oauth2/v2.0/authorize",
 					TokenURL: esrv.URL + "/organizations/oauth2/v2.0/token", AuthStyle: oauth2.AuthStyleInParams}},
-			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client(),
+			IDTokens: azuremp.NewIDTokenVerifier(msClient, esrv.URL, esrv.Client()), HTTP: esrv.Client(), GraphURL: esrv.URL + "/graph/v1.0",
 			Mail: func(_ context.Context, to, subject, text string) error {
 				e.mailMu.Lock()
 				defer e.mailMu.Unlock()

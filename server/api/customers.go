@@ -72,11 +72,17 @@ type customerView struct {
 	// The contacts the customer's admins keep up to date in their portal.
 	BillingContact   contactView `json:"billing_contact"`
 	TechnicalContact contactView `json:"technical_contact"`
+	// NameSource: where the name came from: graph_organization (Microsoft
+	// Graph's name of the tenant), email_domain, tenant_id, or "" (typed).
+	NameSource string `json:"name_source" enum:"graph_organization,email_domain,tenant_id,"`
 }
 
 // customerAnswer is one customer.
 type customerAnswer struct {
 	Customer customerView `json:"customer"`
+	// Consent: the Microsoft tenant's latest admin-consent outcome (null
+	// for a customer without a tenant).
+	Consent *adminConsentView `json:"consent"`
 }
 
 // getCustomer is one organisation with its identities and counts.
@@ -97,9 +103,13 @@ func (s *Server) getCustomer(c *gin.Context) (customerAnswer, error) {
 	if err != nil {
 		return customerAnswer{}, err
 	}
-	return customerAnswer{Customer: customerView{ID: cu.ID, Name: cu.Name, Email: cu.Email, AWSAccountID: cu.AWSAccountID,
-		AzureTenantID: cu.AzureTenantID, CreatedAt: cu.CreatedAt, UpdatedAt: cu.UpdatedAt,
+	out := customerAnswer{Customer: customerView{ID: cu.ID, Name: cu.Name, Email: cu.Email, AWSAccountID: cu.AWSAccountID,
+		AzureTenantID: cu.AzureTenantID, CreatedAt: cu.CreatedAt, UpdatedAt: cu.UpdatedAt, NameSource: cu.NameSource,
 		Subscriptions: n.Subscriptions, ActiveSubscriptions: n.ActiveSubscriptions, Admins: n.Admins,
 		BillingContact:   contactView{cu.BillingContactName, cu.BillingContactEmail, cu.BillingContactPhone},
-		TechnicalContact: contactView{cu.TechnicalContactName, cu.TechnicalContactEmail, cu.TechnicalContactPhone}}}, nil
+		TechnicalContact: contactView{cu.TechnicalContactName, cu.TechnicalContactEmail, cu.TechnicalContactPhone}}}
+	if out.Consent, err = tenantConsent(s.Store.Reads(ctx), cu.AzureTenantID); err != nil {
+		return customerAnswer{}, err
+	}
+	return out, nil
 }

@@ -27,6 +27,9 @@ type offerView struct {
 	IdentityModel string     `json:"identity_model"`
 	Contract      bool       `json:"contract"`
 	Plans         []planView `json:"plans"`
+	// Permissions: what the app asks a Microsoft customer's administrator
+	// to grant after activation (Entra admin consent), with the reasons.
+	Permissions []offerPermissionView `json:"permissions"`
 }
 
 type planView struct {
@@ -91,6 +94,8 @@ type offerInput struct {
 	MarketplaceID *string `json:"marketplace_id"`
 	IdentityModel *string `json:"identity_model"`
 	Contract      *bool   `json:"contract"`
+	// Permissions replaces the offer's list (Microsoft offers only).
+	Permissions *[]offerPermissionInput `json:"permissions"`
 }
 
 // validOffer checks an offer as it would be stored.
@@ -131,11 +136,21 @@ func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err := validOffer(&o); err != nil {
 		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
+	perms, err := offerPermissions(&o, in.Permissions)
+	if err != nil {
+		return offerAnswer{}, err
+	}
 	if err := s.Store.CreateOffer(c.Request.Context(), &o); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return offerAnswer{}, apperr.New(apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
 		}
 		return offerAnswer{}, err
+	}
+	if len(perms) > 0 {
+		if err := s.Store.ReplaceOfferPermissions(c.Request.Context(), o.ID, perms, now); err != nil {
+			return offerAnswer{}, err
+		}
+		o.Permissions = perms
 	}
 	s.audit(c, currentUser(c), "offer.create", "offer", o.ID, nil, viewOffer(&o))
 	return offerAnswer{Offer: viewOffer(&o)}, nil
@@ -159,7 +174,7 @@ func applyOffer(o *store.Offer, in *offerInput) {
 
 func viewOffer(o *store.Offer) offerView {
 	ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID, IdentityModel: o.IdentityModel,
-		Contract: o.Contract, Plans: []planView{}}
+		Contract: o.Contract, Plans: []planView{}, Permissions: viewPermissions(o.Permissions)}
 	for i := range o.Plans {
 		ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
 	}
@@ -186,11 +201,37 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err := validOffer(o); err != nil {
 		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
+	perms, err := offerPermissions(o, in.Permissions)
+	if err != nil {
+		return offerAnswer{}, err
+	}
 	if err := s.Store.UpdateOffer(ctx, o, s.Now().UTC()); err != nil {
 		return offerAnswer{}, err
 	}
+	if perms != nil {
+		if err := s.Store.ReplaceOfferPermissions(ctx, o.ID, perms, s.Now().UTC()); err != nil {
+			return offerAnswer{}, err
+		}
+		o.Permissions = perms
+	}
 	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(o))
 	return offerAnswer{Offer: viewOffer(o)}, nil
+}
+
+// offerPermissions checks a PATCH's permission list: nil when it gives
+// none (the list stays), else the new list (empty clears it).
+func offerPermissions(o *store.Offer, in *[]offerPermissionInput) ([]store.OfferPermission, error) {
+	if in == nil {
+		return nil, nil
+	}
+	if o.Marketplace != "azure" && len(*in) > 0 {
+		return nil, apperr.New(apperr.InvalidPermission, "extra app permissions (Entra admin consent) are for Microsoft offers only")
+	}
+	perms, err := validPermissions(*in)
+	if err != nil {
+		return nil, err
+	}
+	return perms, nil
 }
 
 type planInput struct {

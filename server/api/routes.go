@@ -122,6 +122,9 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/change-requests", sellerRead, s.listChangeRequests, query[changeRequestsQuery]())
 	handleBody(p, http.MethodPost, "/change-requests/:id/approve", sellerWrite, s.approveChangeRequest)
 	handleBody(p, http.MethodPost, "/change-requests/:id/decline", sellerWrite, s.declineChangeRequest)
+	// The customer portal: Entra admin consent for the app's extra permissions (consent.go).
+	handle(p, http.MethodGet, "/my/subscriptions/:id/permissions", customerAdminOnly, s.myPermissions)
+	handle(p, http.MethodPost, "/my/subscriptions/:id/permissions/grant", customerAdminOnly, s.grantPermissions)
 
 	// The seller's application, authenticated by API key (no cookies, so
 	// no cross-origin check).
@@ -165,6 +168,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/invite", noStore, s.invite)
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)
+	// Entra's answer to an admin-consent request (consent.go): the state
+	// is bound to the session that started it.
+	r.GET(consentCallbackPath, noStore, s.adminConsentCallback)
 	// Seller staff: single sign-on with the company's identity provider
 	// (OpenID Connect; the state travels in a signed, encrypted cookie).
 	r.GET("/auth/sso", noStore, s.ssoStart)

@@ -365,5 +365,5 @@ func (s *Server) seatCheck(c *gin.Context) {
 		return
 	}
 	s.Metrics.SeatCheck(a.Licensed, a.Reason)
-	c.JSON(http.StatusOK, a)
+	c.JSON(http.StatusOK, s.withConsent(c, a))
 }

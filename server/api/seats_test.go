@@ -568,15 +568,18 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"POST /api/customer-admins/invites":            {class: list, body: fmt.Sprintf(`{"email":"mallory@contoso.com","customer_id":%d}`, w.custB)},
 			"POST /api/customer-admins/invites/:id/revoke": {class: byID, path: fmt.Sprintf("/api/customer-admins/invites/%d/revoke", invite.Invite.ID)},
 			// The customer portal: always the caller's own organisation.
-			"GET /api/my/subscriptions":     {class: list},
-			"GET /api/my/subscriptions/:id": {class: hidden},
-			"GET /api/my/organisation":      {class: list},
-			"PUT /api/my/organisation":      {class: list, body: `{"name":"Contoso Ltd","billing_contact":{"name":"","email":"","phone":""},"technical_contact":{"name":"","email":"","phone":""}}`},
-			"GET /api/my/subscriptions/:id/changes":        {class: byID},
-			"POST /api/my/subscriptions/:id/changes":       {class: byID, body: `{"kind":"seats","quantity":9}`},
-			"GET /api/change-requests":                     {class: seller},
-			"POST /api/change-requests/:id/approve":        {class: seller, path: fmt.Sprintf("/api/change-requests/%d/approve", reqB.Request.ID), body: `{}`},
-			"POST /api/change-requests/:id/decline":        {class: seller, path: fmt.Sprintf("/api/change-requests/%d/decline", reqB.Request.ID), body: `{"reason":"x"}`},
+			"GET /api/my/subscriptions":              {class: list},
+			"GET /api/my/subscriptions/:id":          {class: hidden},
+			"GET /api/my/organisation":               {class: list},
+			"PUT /api/my/organisation":               {class: list, body: `{"name":"Contoso Ltd","billing_contact":{"name":"","email":"","phone":""},"technical_contact":{"name":"","email":"","phone":""}}`},
+			"GET /api/my/subscriptions/:id/changes":  {class: byID},
+			"POST /api/my/subscriptions/:id/changes": {class: byID, body: `{"kind":"seats","quantity":9}`},
+			"GET /api/change-requests":               {class: seller},
+			"POST /api/change-requests/:id/approve":  {class: seller, path: fmt.Sprintf("/api/change-requests/%d/approve", reqB.Request.ID), body: `{}`},
+			"POST /api/change-requests/:id/decline":  {class: seller, path: fmt.Sprintf("/api/change-requests/%d/decline", reqB.Request.ID), body: `{"reason":"x"}`},
+			// The customer portal (customer admins only, their own customer's).
+			"GET /api/my/subscriptions/:id/permissions":        {class: byID},
+			"POST /api/my/subscriptions/:id/permissions/grant": {class: byID},
 		}
 		eng, ok := e.engine.(interface{ Routes() gin.RoutesInfo })
 		if !ok {

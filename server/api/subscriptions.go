@@ -259,6 +259,9 @@ type subscriptionDetail struct {
 	AWSMeteringIdentity *awsmp.MeteringIdentity `json:"aws_metering_identity"`
 	// FreeTrial: AWS free trials, from the agreements' terms (GetAgreementTerms).
 	FreeTrial *awsmp.FreeTrial `json:"free_trial"`
+	// Consent: Microsoft only: the tenant's admin consent to the offer's
+	// extra permissions.
+	Consent *adminConsentView `json:"consent"`
 }
 
 // viewSubscriptionWith is a subscription's view with its customer, offer
@@ -335,6 +338,7 @@ func (s *Server) getSubscription(c *gin.Context) (subscriptionDetail, error) {
 	if out.Operations, err = s.subscriptionOperationViews(ctx, id); err != nil {
 		return subscriptionDetail{}, err
 	}
+	out.Consent = s.consentFor(c, sub)
 	if sub.Plan != nil && sub.Plan.SeatBased {
 		sm, err := s.seats.Summary(ctx, sub)
 		if err != nil {

@@ -35,6 +35,7 @@ type azureEndpoints struct {
 	TenantID, ClientID, Secret string
 	APIURL, MeteringURL        string
 	LoginURL                   string
+	GraphURL                   string // Microsoft Graph v1.0 ("" = Microsoft's)
 	BrowserLoginURL            string // where the buyer's browser signs in (default LoginURL)
 	TokenAuthority             string
 	TokenTLS                   *tls.Config // trust for every server-to-Entra call (sandbox certificate)
@@ -92,11 +93,12 @@ func setupAzure(c *Config, st *store.Store, log *slog.Logger, sb *azureEndpoints
 		reconcileEvery: every,
 		signIn: &api.AzureSignIn{
 			OAuth: &oauth2.Config{ClientID: e.ClientID, ClientSecret: e.Secret, RedirectURL: baseURL + "/marketplace/azure/callback",
-				Scopes: []string{"openid", "profile", "email"},
+				Scopes: api.LandingScopes,
 				Endpoint: oauth2.Endpoint{AuthURL: browser + "/organizations/oauth2/v2.0/authorize", TokenURL: login + "/organizations/oauth2/v2.0/token",
 					AuthStyle: oauth2.AuthStyleInParams}},
 			IDTokens: azuremp.NewIDTokenVerifier(e.ClientID, login, entraHTTP),
 			HTTP:     entraHTTP,
+			GraphURL: e.GraphURL,
 		},
 	}
 	if insecure {
@@ -121,6 +123,7 @@ func (e *azureEndpoints) fillFrom(sb *azureEndpoints) {
 	}
 	if e.LoginURL == "" {
 		e.LoginURL, e.BrowserLoginURL, e.TokenAuthority, e.TokenTLS = sb.LoginURL, sb.BrowserLoginURL, sb.TokenAuthority, sb.TokenTLS
+		e.GraphURL = sb.GraphURL
 	}
 }
 
@@ -179,7 +182,7 @@ func startSimulatedEntra(ctx context.Context, tenant, client, secret, local stri
 		<-ctx.Done()
 		_ = esrv.Close()
 	}()
-	return entra, &azureEndpoints{TenantID: tenant, ClientID: client, Secret: secret, LoginURL: entraBase,
+	return entra, &azureEndpoints{TenantID: tenant, ClientID: client, Secret: secret, LoginURL: entraBase, GraphURL: entraBase + "/graph/v1.0",
 		BrowserLoginURL: local + "/sandbox/azure/entra", TokenAuthority: entraBase, TokenTLS: clientTLS}, nil
 }
 

@@ -28,6 +28,8 @@ const (
 	Unavailable        = "unavailable"
 	Upstream           = "marketplace_error"
 	DeliveryFailed     = "delivery_failed"
+	InvalidPermission  = "invalid_permission"  // an offer's permission list (scope, reason)
+	ConsentUnavailable = "consent_unavailable" // admin consent cannot be asked for this subscription now
 	Internal           = "internal"
 	CustomerPortalOnly = "customer_portal_only" // a customer portal route called by seller staff
 )
@@ -50,6 +52,8 @@ var statuses = map[string]int{
 	Unavailable:        http.StatusServiceUnavailable,
 	Upstream:           http.StatusBadGateway,
 	DeliveryFailed:     http.StatusBadGateway,
+	InvalidPermission:  http.StatusBadRequest,
+	ConsentUnavailable: http.StatusConflict,
 	Internal:           http.StatusInternalServerError,
 	CustomerPortalOnly: http.StatusForbidden,
 }

@@ -222,6 +222,9 @@ type Identity struct {
 	ObjectID string `json:"object_id"`
 	Name     string `json:"name"`
 	Email    string `json:"email"`
+	// Organization is the signed-in user's organisation as Microsoft
+	// Graph names it (GET /organization, displayName); "" when unknown.
+	Organization string `json:"organization,omitempty"`
 }
 
 // IDTokenVerifier checks the id_token of a (multi-tenant) sign-in.

@@ -75,6 +75,9 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 		}
 		out.Offer, out.Plan, out.Customer = out.Subscription.Offer, out.Subscription.Plan, out.Subscription.Customer
 		if out.Customer != nil && who.TenantID != "" && strings.EqualFold(who.TenantID, out.Customer.AzureTenantID) {
+			if err := nameFromGraph(tx, now, out.Customer, who); err != nil {
+				return err
+			}
 			u, err := ensureCustomerAdmin(tx, now, out.Customer.ID, out.Customer.AzureTenantID, who)
 			if err != nil {
 				return err
@@ -91,6 +94,22 @@ func (p *Processor) Land(ctx context.Context, token string, who Identity) (*Land
 	}
 	_ = p.Store.FinishInbox(ctx, msg.ID, store.InboxProcessed, "", &out.Subscription.ID, nil)
 	return out, nil
+}
+
+// nameFromGraph names the customer after its tenant as Microsoft Graph
+// calls it (GET /organization's displayName, read with the beneficiary's
+// own sign-in), replacing a name that was only a guess (the e-mail domain,
+// the tenant id); a name a person typed stays.
+func nameFromGraph(tx *store.Tx, now time.Time, cust *store.Customer, who Identity) error {
+	name := strings.TrimSpace(who.Organization)
+	if name == "" || len(name) > 200 {
+		return nil
+	}
+	changed, err := tx.SetCustomerName(cust.ID, name, store.NameFromGraph, now)
+	if changed {
+		cust.Name, cust.NameSource = name, store.NameFromGraph
+	}
+	return err
 }
 
 // ensureCustomerAdmin makes the signed-in buyer a customer admin of the

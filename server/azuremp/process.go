@@ -160,10 +160,11 @@ func ensureCustomer(tx *store.Tx, now time.Time, tenantID, name, email string) (
 	}
 	c, err := tx.AzureCustomer(tenantID)
 	if errors.Is(err, store.ErrNotFound) {
+		source := store.NameFromEmailDomain
 		if name == "" {
-			name = "Microsoft tenant " + tenantID
+			name, source = "Microsoft tenant "+tenantID, store.NameFromTenantID
 		}
-		c = &store.Customer{Name: name, Email: email, AzureTenantID: tenantID, CreatedAt: now, UpdatedAt: now}
+		c = &store.Customer{Name: name, NameSource: source, Email: email, AzureTenantID: tenantID, CreatedAt: now, UpdatedAt: now}
 		err = tx.CreateAzureCustomer(c)
 	}
 	if err != nil {
@@ -252,6 +253,10 @@ func catchUp(sub *store.Subscription, s Subscription, offer *store.Offer, cust *
 	return upd
 }
 
+// organisation is what the fulfillment API lets us call the beneficiary's
+// organisation until Microsoft Graph names it (see Land): the domain of
+// its e-mail. Microsoft's subscription sends no organisation name
+// (beneficiary and purchaser are {emailId, objectId, tenantId, puid}).
 func organisation(s Subscription) string {
 	if at := strings.LastIndex(s.Beneficiary.EmailID, "@"); at > 0 {
 		return s.Beneficiary.EmailID[at+1:]

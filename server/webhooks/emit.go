@@ -42,6 +42,8 @@ const (
 	ChangeRequestApproved          = "change_request.approved"
 	ChangeRequestDeclined          = "change_request.declined"
 	Test                           = "webhook.test"
+	ConsentGranted                 = "consent.granted"
+	ConsentDeclined                = "consent.declined"
 )
 
 // Types lists the event types an endpoint may choose, with what they mean.
@@ -68,6 +70,8 @@ var Types = []views.EventType{
 	{Type: ChangeRequestCreated, Description: "a customer admin asked for a change (plan, seats, unsubscribe) that needs your approval (data.change_request)"},
 	{Type: ChangeRequestApproved, Description: "a change request was approved: Microsoft performs it (operation_id), or on AWS you send a private offer"},
 	{Type: ChangeRequestDeclined, Description: "a change request was declined; answer holds the reason the customer sees"},
+	{Type: ConsentGranted, Description: "an administrator of a Microsoft customer's tenant granted the app's extra permissions (Entra admin consent)"},
+	{Type: ConsentDeclined, Description: "an administrator of a Microsoft customer's tenant declined the app's extra permissions (or Entra refused)"},
 	{Type: Test, Description: "sent by the portal's “Send test event” button"},
 }
 

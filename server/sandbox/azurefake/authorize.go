@@ -104,6 +104,9 @@ func (e *Entra) authorize(w http.ResponseWriter, r *http.Request, tenant string)
 	}
 	code := randomString(48)
 	e.mu.Lock()
+	if u.Organization != "" {
+		e.orgs[strings.ToLower(u.TenantID)] = u.Organization
+	}
 	e.codes[code] = &authCode{clientID: p["client_id"], redirectURI: p["redirect_uri"], nonce: p["nonce"], scope: p["scope"],
 		challenge: p["code_challenge"], challengeMethod: p["code_challenge_method"], user: u, issued: e.now()}
 	e.mu.Unlock()

@@ -29,6 +29,10 @@ type Entra struct {
 	codes map[string]*authCode // authorization codes, single use
 	users []User               // one-click "known users" on the sign-in page
 	stats map[string]int       // calls per endpoint
+	// Admin consent and Microsoft Graph (adminconsent.go, graph.go).
+	redirects map[string][]string // client id → registered redirect URIs (none: any absolute http(s) URL)
+	consents  map[string][]string // lower(tenant) + "|" + client id → scopes an admin granted
+	orgs      map[string]string   // lower(tenant) → the tenant's display name, as users signed in
 }
 
 // User is a buyer identity the sign-in page can log in as.
@@ -59,7 +63,7 @@ func NewEntra(base string, now func() time.Time) *Entra {
 		now = time.Now
 	}
 	e := &Entra{base: strings.TrimRight(base, "/"), now: now, apps: map[string]string{}, codes: map[string]*authCode{},
-		stats: map[string]int{}}
+		stats: map[string]int{}, redirects: map[string][]string{}, consents: map[string][]string{}, orgs: map[string]string{}}
 	e.keys = []*signingKey{newSigningKey(now())}
 	e.users = []User{
 		{Name: "Megan Bowen", Email: "meganb@contoso.example", TenantID: stableGUID("tenant:contoso"), Organization: "Contoso"},
@@ -212,6 +216,8 @@ var entraRoutes = map[string]entraRoute{
 		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.token(w, r, tenant, true) }},
 	"oauth2/token": {[]string{http.MethodPost}, "token",
 		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.token(w, r, tenant, false) }},
+	"v2.0/adminconsent": {[]string{http.MethodGet, http.MethodPost}, "adminconsent",
+		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.adminConsent(w, r, tenant) }},
 	"oauth2/v2.0/authorize": {[]string{http.MethodGet, http.MethodPost}, "authorize",
 		func(e *Entra, w http.ResponseWriter, r *http.Request, tenant string) { e.authorize(w, r, tenant) }},
 }
@@ -224,6 +230,11 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, rest := parts[0], parts[1]
+	if tenant == "graph" { // the simulated Microsoft Graph (graph.go)
+		e.count("graph")
+		e.graph(w, r, rest)
+		return
+	}
 	rt, ok := entraRoutes[rest]
 	if !ok || !slices.Contains(rt.methods, r.Method) {
 		http.NotFound(w, r)
@@ -483,7 +494,7 @@ func (e *Entra) codeTokens(c *authCode) map[string]any {
 	at := e.times()
 	at["iss"], at["aud"], at["tid"], at["ver"] = e.Issuer(u.TenantID), "00000003-0000-0000-c000-000000000000", u.TenantID, "2.0"
 	at["oid"], at["sub"], at["azp"], at["appid"] = u.ObjectID, stableGUID("graph:"+u.ObjectID), c.clientID, c.clientID
-	at["name"], at["upn"], at["scp"] = u.Name, u.Email, "openid profile email User.Read"
+	at["name"], at["upn"], at["scp"] = u.Name, u.Email, graphScopes(c.scope)
 	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
 	scope := c.scope
 	if scope == "" {

@@ -8,6 +8,7 @@ const contoso: CustomerDetail = {
   id: 5,
   name: 'Contoso Ltd',
   email: 'billing@contoso.example',
+  name_source: '',
   aws_account_id: '123456789012',
   azure_tenant_id: 'tenant-5',
   created_at: '2026-10-01T08:00:00Z',

@@ -11,6 +11,7 @@ import { DataTable } from '../../shared/components/DataTable';
 import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { AdminsTable } from '../team/Team';
+import { ConsentSummary } from '../consent/ConsentSummary';
 
 export function CustomersPage() {
   return (
@@ -162,6 +163,7 @@ function CustomerDetail({ id }: { id: number }) {
         <dt>Updated</dt>
         <dd>{formatDate(customer.updated_at)} UTC</dd>
       </dl>
+      {detail.data.consent && <ConsentSummary consent={detail.data.consent} title="Microsoft tenant's admin consent" />}
 
       <H5 style={{ marginTop: 16 }}>
         Subscriptions {subs.data && <Tag minimal round>{subs.data.total}</Tag>}

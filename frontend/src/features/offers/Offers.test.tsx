@@ -26,7 +26,7 @@ const plan = (over: Partial<PlanFull> = {}): PlanFull => ({
 });
 
 const offers: { items: OfferFull[] } = {
-  items: [{ id: 1, marketplace: 'azure', name: 'Acme for Azure', marketplace_id: 'acme-saas', identity_model: '', contract: false, plans: [plan()] }],
+  items: [{ id: 1, marketplace: 'azure', name: 'Acme for Azure', marketplace_id: 'acme-saas', identity_model: '', contract: false, plans: [plan()], permissions: [] }],
 };
 
 function renderAt(role: Role, handler?: (c: Call) => Response | undefined) {

@@ -15,6 +15,7 @@ import { PlanChangePolicies } from './PlanChangePolicies';
 import { PlanDialog } from './PlanDialog';
 import { OfferDialog } from './OfferDialog';
 import { IDENTITY } from './offerLabels';
+import { OfferPermissions } from './OfferPermissions';
 
 export function OffersPage() {
   return (
@@ -80,6 +81,7 @@ function Offers() {
             <PlansTable offer={o} admin={admin} onEdit={(p) => setEditing({ kind: 'plan', offer: o, plan: p })} onSeats={(p) => setEditing({ kind: 'seats', plan: p })} />
           )}
           <PlanChangePolicies offer={o} admin={admin} />
+          {o.marketplace === 'azure' && <OfferPermissions offer={o} admin={admin} />}
         </Card>
       ))}
       {editing?.kind === 'offer' && <OfferDialog offer={editing.offer} onClose={() => setEditing(null)} />}

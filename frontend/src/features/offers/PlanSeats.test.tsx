@@ -19,7 +19,7 @@ const plan = (over: Partial<Plan> = {}): Plan => ({
 const offers = (p: Plan): { items: Offer[] } => ({
   items: [
     {
-      id: 1, marketplace: 'azure', name: 'Acme Teams App', marketplace_id: 'acme-teams-app', identity_model: '', contract: false,
+      id: 1, marketplace: 'azure', name: 'Acme Teams App', marketplace_id: 'acme-teams-app', identity_model: '', contract: false, permissions: [],
       plans: [p, plan({ id: 8, plan_id: 'flat', name: 'Flat', seat_based: false })],
     },
   ],

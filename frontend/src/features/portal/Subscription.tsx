@@ -12,6 +12,7 @@ import { api, queryKeys, type MyParty, type MySubscription } from '../../shared/
 import { SeatsTab } from '../seats/Seats';
 import { SubscriptionUsage } from '../usage/SubscriptionUsage';
 import { CustomerChanges } from '../changes/CustomerChanges';
+import { PermissionsPanel } from '../consent/PermissionsPanel';
 import { formatNumber } from '../../shared/i18n';
 import { day, PageTitle, PortalError } from './common';
 import { StatusExplanation } from './Status';
@@ -48,6 +49,12 @@ export const TABS: SubscriptionTab[] = [
   },
   { id: 'usage', title: (t) => t('tabs.usage'), element: ({ subscriptionId }) => <SubscriptionUsage subscriptionId={subscriptionId} /> },
   { id: 'changes', title: (t) => t('tabs.changes'), element: ({ subscriptionId }) => <CustomerChanges subscriptionId={subscriptionId} /> },
+  {
+    id: 'permissions',
+    title: (t) => t('tabs.permissions'),
+    element: ({ subscriptionId }) => <PermissionsPanel subscriptionId={subscriptionId} />,
+    shows: (sub) => sub.marketplace === 'azure',
+  },
 ];
 
 export function MySubscriptionPage({ tabs = TABS }: { tabs?: SubscriptionTab[] }) {

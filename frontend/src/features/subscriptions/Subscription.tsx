@@ -13,6 +13,7 @@ import { marketplaceName, stateIntent } from '../../shared/format';
 import './SubDash.css';
 import { Entitlements } from './Entitlements';
 import { Overview } from './SubOverview';
+import { ConsentSummary } from '../consent/ConsentSummary';
 export { freeTrialText } from './SubOverview';
 
 export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
@@ -76,6 +77,7 @@ export function SubscriptionPage() {
         <span className={Classes.TEXT_MUTED}>#{s.id}</span>
       </div>
       <SubActions s={s} operations={q.data.operations ?? []} seats={summary} />
+      {seller && q.data.consent && <ConsentSummary consent={q.data.consent} />}
       <Tabs id="subscription-tabs" renderActiveTabPanelOnly selectedTabId={tab} onChange={(t) => setTab(String(t))}>
         <Tab id="overview" title="Overview" panel={<Overview d={q.data} merged={merged} seats={summary} seller={seller} onTab={setTab} />} />
         <Tab

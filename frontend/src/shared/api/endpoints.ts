@@ -7,6 +7,7 @@ import type {
   MyOrganisationInput,
   MySubscription,
   MySubscriptionList,
+  AdminConsent,
   AdminInvite,
   AlertChannel,
   AlertChannelKind,
@@ -20,6 +21,7 @@ import type {
   ChangeInput,
   ChangeOptions,
   ChangeRequestList,
+  ConsentPermissions,
   CustomerAdmins,
   CustomerDetail,
   Dashboard,
@@ -133,7 +135,7 @@ export const system = {
 
 export const customers = {
   list: (params: Params) => request<CustomerList>('/api/customers' + query(params)),
-  get: (id: number | string) => request<{ customer: CustomerDetail }>(`/api/customers/${id}`),
+  get: (id: number | string) => request<{ customer: CustomerDetail; consent?: AdminConsent | null }>(`/api/customers/${id}`),
 };
 
 export const customerAdmins = {
@@ -247,4 +249,13 @@ export const my = {
   subscription: (id: number | string) => request<{ subscription: MySubscription }>(`/api/my/subscriptions/${id}`),
   organisation: () => request<{ organisation: MyOrganisation }>('/api/my/organisation'),
   saveOrganisation: (body: MyOrganisationInput) => request<{ organisation: MyOrganisation }>('/api/my/organisation', { method: 'PUT', body }),
+};
+
+// ---- the customer portal: Entra admin consent ----
+
+export const consent = {
+  /** What the subscription's offer asks for, why, and the tenant's consent. */
+  permissions: (subscriptionId: number) => request<ConsentPermissions>(`/api/my/subscriptions/${subscriptionId}/permissions`),
+  /** Starts Entra's admin consent: send the browser to redirect_url. */
+  grant: (subscriptionId: number) => post<{ redirect_url: string }>(`/api/my/subscriptions/${subscriptionId}/permissions/grant`),
 };

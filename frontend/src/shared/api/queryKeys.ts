@@ -28,6 +28,8 @@ export const queryKeys = {
     raw: (subscriptionId: Id) => ['subscription-raw', id(subscriptionId)] as const,
     azurePlans: (subscriptionId: Id) => ['azure-plans', id(subscriptionId)] as const,
     usage: (subscriptionId: Id, selection: string) => ['usage', id(subscriptionId), selection] as const,
+    /** The customer portal's permissions tab (Entra admin consent). */
+    permissions: (subscriptionId: Id) => ['subscription-permissions', id(subscriptionId)] as const,
   },
   usage: { all: ['usage'] as const },
   /** Customer-initiated changes: one subscription's options and requests, and the seller's queue. */

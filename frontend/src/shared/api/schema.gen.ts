@@ -631,6 +631,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/my/subscriptions/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptionsIdPermissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/my/subscriptions/{id}/permissions/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postMySubscriptionsIdPermissionsGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/offers": {
         parameters: {
             query?: never;
@@ -1144,6 +1176,21 @@ export interface components {
             name: string;
             password: boolean;
         };
+        AdminConsent: {
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string;
+            error: string;
+            error_description: string;
+            granted: string[];
+            /** Format: date-time */
+            granted_at: string | null;
+            /** @enum {string} */
+            last_decision: "granted" | "declined" | "";
+            requested: string[];
+            /** @enum {string} */
+            status: "not_required" | "not_asked" | "granted" | "declined" | "outdated";
+        };
         Agreement: {
             agreement_id: string;
             auto_renewal: boolean | null;
@@ -1366,6 +1413,20 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        ConsentGrantAnswer: {
+            redirect_url: string;
+        };
+        ConsentPermissionsAnswer: {
+            /** @enum {string} */
+            blocked: "" | "not_microsoft" | "not_active" | "nothing_to_grant" | "no_tenant" | "not_configured";
+            can_grant: boolean;
+            consent: components["schemas"]["AdminConsent"];
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            permissions: components["schemas"]["OfferPermission"][];
+            subscription_id: number;
+            tenant_id: string;
+        };
         Contact: {
             email: string;
             name: string;
@@ -1385,6 +1446,8 @@ export interface components {
             email: string;
             id: number;
             name: string;
+            /** @enum {string} */
+            name_source: "graph_organization" | "email_domain" | "tenant_id" | "";
             subscriptions: number;
             technical_contact: components["schemas"]["Contact"];
             /** Format: date-time */
@@ -1427,6 +1490,7 @@ export interface components {
             name: string;
         };
         CustomerAnswer: {
+            consent: components["schemas"]["AdminConsent"] | null;
             customer: components["schemas"]["Customer"];
         };
         CustomerList: {
@@ -1796,6 +1860,7 @@ export interface components {
             marketplace: "aws" | "azure";
             marketplace_id: string;
             name: string;
+            permissions: components["schemas"]["OfferPermission"][];
             plans: components["schemas"]["Plan"][];
         };
         OfferAnswer: {
@@ -1807,9 +1872,20 @@ export interface components {
             marketplace: string | null;
             marketplace_id: string | null;
             name: string | null;
+            permissions: components["schemas"]["OfferPermissionInput"][] | null;
         };
         OfferList: {
             items: components["schemas"]["Offer"][];
+        };
+        OfferPermission: {
+            name: string;
+            reason: string;
+            resource: string;
+            scope: string;
+        };
+        OfferPermissionInput: {
+            reason: string;
+            scope: string;
         };
         OfferRef: {
             id: number;
@@ -2095,6 +2171,7 @@ export interface components {
             agreements: components["schemas"]["Agreement"][];
             audit: components["schemas"]["Audit"][];
             aws_metering_identity: components["schemas"]["MeteringIdentity"] | null;
+            consent: components["schemas"]["AdminConsent"] | null;
             entitlements: components["schemas"]["Entitlement"][];
             free_trial: components["schemas"]["FreeTrial"] | null;
             operations: components["schemas"]["Operation"][];
@@ -3666,6 +3743,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMySubscriptionsIdPermissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentPermissionsAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postMySubscriptionsIdPermissionsGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentGrantAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

@@ -118,3 +118,8 @@ export type MyParty = S['MyParty'];
 export type MyOrganisation = S['MyOrganisation'];
 export type MyOrganisationInput = S['MyOrganisationInput'];
 export type Contact = S['Contact'];
+// ---- Entra admin consent (extra app permissions after activation) ----
+export type OfferPermission = S['OfferPermission'];
+export type OfferPermissionInput = S['OfferPermissionInput'];
+export type AdminConsent = S['AdminConsent'];
+export type ConsentPermissions = S['ConsentPermissionsAnswer'];
