@@ -229,16 +229,16 @@ func (s *Server) revokeInvite(c *gin.Context) (customerAdminInviteAnswer, error)
 
 // ---- accepting an invitation (server-rendered pages) ----
 
-var invitePage = page("Join your organisation", `<h1>Join {{.Company}}</h1>
-<p>{{.By}} invited <strong>{{.Email}}</strong> {{.Purpose}}.</p>
+var invitePage = page("invite_title", `<h1>{{.L.T "invite_heading" "Company" .Company}}</h1>
+<p>{{if .Staff}}{{.L.T "invite_text_staff" "By" .By "Email" .Email "Role" (.L.T .RoleID)}}{{else}}{{.L.T "invite_text_admin" "By" .By "Email" .Email "Company" .Company}}{{end}}</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-{{if .Microsoft}}<p><a class="button" href="/auth/microsoft?invite={{.Token}}">Sign in with Microsoft</a></p>
-<p>Use your {{.Company}} work account. Or choose a password instead:</p>{{end}}
+{{if .Microsoft}}<p><a class="button" href="/auth/microsoft?invite={{.Token}}">{{.L.T "invite_microsoft"}}</a></p>
+<p>{{.L.T "invite_microsoft_or" "Company" .Company}}</p>{{end}}
 <form method="post" action="/invite">
 <input type="hidden" name="token" value="{{.Token}}">
-<label for="name">Your name</label><input id="name" name="name" value="{{.Name}}" required maxlength="200">
-<label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" required minlength="10">
-<button type="submit">Create my account</button>
+<label for="name">{{.L.T "field_your_name"}}</label><input id="name" name="name" value="{{.Name}}" required maxlength="200" autocomplete="name">
+<label for="password">{{.L.T "field_password"}}</label><input id="password" name="password" type="password" required minlength="10" autocomplete="new-password">
+<button type="submit">{{.L.T "invite_submit"}}</button>
 </form>`)
 
 // customerAdminInvite finds a usable customer-admin invitation by its
@@ -261,37 +261,39 @@ func (s *Server) customerAdminInvite(ctx context.Context, token string) (*store.
 
 func (s *Server) inviteProblem(c *gin.Context, err error) {
 	if errors.Is(err, invitations.ErrUnusable) {
-		s.problem(c, http.StatusGone, "This invitation no longer works",
-			"Invitation links work once and for 7 days, and an admin can withdraw them. If you already joined, sign in; otherwise ask an admin of your organisation for a new link.", "/login", "Sign in")
+		s.problem(c, http.StatusGone, "invite_unusable", "/login", "link_sign_in")
 		return
 	}
-	s.problem(c, http.StatusNotFound, "Invitation not found", "Check that you opened the whole link, or ask an admin of your organisation for a new one.", "/login", "Sign in")
+	s.problem(c, http.StatusNotFound, "invite_not_found", "/login", "link_sign_in")
 }
 
-// invitePageData is what the invitation page shows of a usable invitation.
-func (s *Server) invitePageData(ctx context.Context, inv *store.Invitation, token string) (map[string]any, error) {
-	by := cmp.Or(inv.CreatedBy, "An administrator")
+// invitePageData is what the invitation page shows of a usable
+// invitation, in the request's language (or the invitation's, when the
+// browser expresses no choice it can be matched against).
+func (s *Server) invitePageData(c *gin.Context, inv *store.Invitation, token string) (map[string]any, error) {
+	l := requestLangOr(c.Request, inv.Language)
+	by := cmp.Or(inv.CreatedBy, l.T("an_administrator"))
 	if inv.Kind == store.InviteStaff {
-		return map[string]any{"Token": token, "Company": "the seller's team", "Email": inv.Email, "Name": inv.Name,
-			"Purpose": "to the seller's portal as " + inv.Role, "By": by, "Microsoft": false}, nil
+		return map[string]any{"L": l, "Token": token, "Company": l.T("the_sellers_team"), "Email": inv.Email, "Name": inv.Name,
+			"Staff": true, "RoleID": "role_" + inv.Role, "By": by, "Microsoft": false, "Next": "/invite?token=" + url.QueryEscape(token)}, nil
 	}
-	cu, err := store.Row[store.Customer](ctx, s.Store, *inv.CustomerID)
+	cu, err := store.Row[store.Customer](c.Request.Context(), s.Store, *inv.CustomerID)
 	if err != nil {
 		return nil, store.ErrNotFound
 	}
-	company := cmp.Or(cu.Name, "your organisation")
-	return map[string]any{"Token": token, "Company": company, "Email": inv.Email, "Purpose": "to manage " + company + "'s subscriptions and seats",
-		"By": by, "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != ""}, nil
+	company := cmp.Or(cu.Name, l.T("your_organisation"))
+	return map[string]any{"L": l, "Token": token, "Company": company, "Email": inv.Email, "Staff": false,
+		"By": by, "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != "", "Next": "/invite?token=" + url.QueryEscape(token)}, nil
 }
 
 // findInvitation finds a usable invitation of either kind by its link's
 // token, with its page's data.
-func (s *Server) findInvitation(ctx context.Context, token string) (*store.Invitation, map[string]any, error) {
-	inv, err := s.invitations().Find(ctx, token)
+func (s *Server) findInvitation(c *gin.Context, token string) (*store.Invitation, map[string]any, error) {
+	inv, err := s.invitations().Find(c.Request.Context(), token)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := s.invitePageData(ctx, inv, token)
+	data, err := s.invitePageData(c, inv, token)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -299,7 +301,7 @@ func (s *Server) findInvitation(ctx context.Context, token string) (*store.Invit
 }
 
 func (s *Server) invite(c *gin.Context) {
-	_, data, err := s.findInvitation(c.Request.Context(), c.Query("token"))
+	_, data, err := s.findInvitation(c, c.Query("token"))
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
@@ -310,11 +312,11 @@ func (s *Server) invite(c *gin.Context) {
 // acceptInvite creates the invited account with a password and signs it in.
 func (s *Server) acceptInvite(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		s.problem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
-	inv, data, err := s.findInvitation(ctx, c.PostForm("token"))
+	inv, data, err := s.findInvitation(c, c.PostForm("token"))
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
@@ -322,12 +324,12 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
 	data["Name"] = name
 	if name == "" || len(name) > 200 || auth.HasControl(name) {
-		data["Error"] = "Enter your name (up to 200 characters)."
+		data["Error"] = data["L"].(*Lang).T("invite_name_needed")
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
 	if err := auth.CheckPasswordRules(password, name, inv.Email); err != nil {
-		data["Error"] = err.Error()
+		data["Error"] = data["L"].(*Lang).T(formProblemID(err.Error()), "Min", auth.MinPasswordLength)
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
@@ -349,8 +351,7 @@ func (s *Server) acceptFailed(c *gin.Context, err error) {
 	case errors.Is(err, invitations.ErrUnusable):
 		s.inviteProblem(c, err)
 	case errors.Is(err, invitations.ErrEmailTaken):
-		s.problem(c, http.StatusConflict, "This e-mail address already has an account",
-			"Sign in with it, or ask an admin of your organisation to invite another address.", "/login", "Sign in")
+		s.problem(c, http.StatusConflict, "invite_email_taken", "/login", "link_sign_in")
 	default:
 		s.fail(c, err)
 	}

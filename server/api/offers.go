@@ -26,6 +26,8 @@ type offerView struct {
 	IdentityModel string     `json:"identity_model"`
 	Contract      bool       `json:"contract"`
 	Plans         []planView `json:"plans"`
+	// Branding of the offer's buyer-facing pages (branding.go).
+	Branding offerBranding `json:"branding"`
 }
 
 type planView struct {
@@ -84,6 +86,8 @@ type offerInput struct {
 	MarketplaceID *string `json:"marketplace_id"`
 	IdentityModel *string `json:"identity_model"`
 	Contract      *bool   `json:"contract"`
+	// Branding, when given, replaces the offer's branding of its buyer pages.
+	Branding *offerBranding `json:"branding"`
 }
 
 // validOffer checks an offer as it would be stored.
@@ -124,6 +128,13 @@ func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err := validOffer(&o); err != nil {
 		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
+	if in.Branding != nil {
+		b, err := checkBranding(*in.Branding)
+		if err != nil {
+			return offerAnswer{}, err
+		}
+		o.OfferBranding = b
+	}
 	if err := s.Store.CreateOffer(c.Request.Context(), &o); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return offerAnswer{}, apperr.New(apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
@@ -152,7 +163,7 @@ func applyOffer(o *store.Offer, in *offerInput) {
 
 func viewOffer(o *store.Offer) offerView {
 	ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID, IdentityModel: o.IdentityModel,
-		Contract: o.Contract, Plans: []planView{}}
+		Contract: o.Contract, Plans: []planView{}, Branding: viewBranding(o.OfferBranding)}
 	for i := range o.Plans {
 		ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
 	}
@@ -179,8 +190,22 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err := validOffer(o); err != nil {
 		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
 	}
+	var branding *store.OfferBranding
+	if in.Branding != nil {
+		b, err := checkBranding(*in.Branding)
+		if err != nil {
+			return offerAnswer{}, err
+		}
+		branding = &b
+	}
 	if err := s.Store.UpdateOffer(ctx, o, s.Now().UTC()); err != nil {
 		return offerAnswer{}, err
+	}
+	if branding != nil {
+		if err := s.Store.UpdateOfferBranding(ctx, o.ID, *branding, s.Now().UTC()); err != nil {
+			return offerAnswer{}, err
+		}
+		o.OfferBranding = *branding
 	}
 	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(o))
 	return offerAnswer{Offer: viewOffer(o)}, nil

@@ -27,6 +27,13 @@ const (
 	Upstream           = "marketplace_error"
 	DeliveryFailed     = "delivery_failed"
 	Internal           = "internal"
+	// An offer's branding of the buyer pages (issue 17).
+	BrandingText   = "branding_text_invalid"
+	BrandingLogo   = "branding_logo_invalid"
+	BrandingAccent = "branding_accent_invalid"
+	BrandingEmail  = "branding_email_invalid"
+	BrandingURL    = "branding_url_invalid"
+	BrandingLinks  = "branding_links_invalid"
 )
 
 var statuses = map[string]int{
@@ -46,6 +53,12 @@ var statuses = map[string]int{
 	Upstream:           http.StatusBadGateway,
 	DeliveryFailed:     http.StatusBadGateway,
 	Internal:           http.StatusInternalServerError,
+	BrandingText:       http.StatusBadRequest,
+	BrandingLogo:       http.StatusBadRequest,
+	BrandingAccent:     http.StatusBadRequest,
+	BrandingEmail:      http.StatusBadRequest,
+	BrandingURL:        http.StatusBadRequest,
+	BrandingLinks:      http.StatusBadRequest,
 }
 
 // Error is an error meant for the client.
