@@ -169,4 +169,3 @@ func brandOf(o *store.Offer, fallback string) *pageBrand {
 	}
 	return b
 }
-
