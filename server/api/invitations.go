@@ -72,13 +72,25 @@ type staffInviteAnswer struct {
 type staffInviteCreated struct {
 	Invite staffInviteView `json:"invite"`
 	URL    string          `json:"url"`
+	// Emailed: the link was sent by e-mail to the invitee (SMTP is set up).
+	Emailed bool `json:"emailed"`
+}
+
+// staffInviteInput invites someone to the seller's staff.
+type staffInviteInput struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role" enum:"admin,operator,viewer,customer_admin"`
+	// Language of the invitation's e-mail and page (the invitee's, when
+	// known; else the inviter's).
+	Language string `json:"language,omitempty" enum:"en,ja"`
 }
 
 // createStaffInvite invites someone to the seller's staff with a role; the
 // link is shown once, works once, for 7 days. The newest link of an
 // address wins: older pending invitations of it stop working.
-func (s *Server) createStaffInvite(c *gin.Context, body staffInput) (staffInviteCreated, error) {
-	in, err := body.checked()
+func (s *Server) createStaffInvite(c *gin.Context, body staffInviteInput) (staffInviteCreated, error) {
+	in, err := staffInput{Email: body.Email, Name: body.Name, Role: body.Role}.checked()
 	if err != nil {
 		return staffInviteCreated{}, err
 	}
@@ -89,12 +101,15 @@ func (s *Server) createStaffInvite(c *gin.Context, body staffInput) (staffInvite
 		return staffInviteCreated{}, err
 	}
 	u := currentUser(c)
-	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteStaff, Email: in.Email, Name: in.Name, Role: in.Role, CreatedBy: u.Email})
+	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteStaff, Email: in.Email, Name: in.Name, Role: in.Role, CreatedBy: u.Email,
+		Language: s.invitationLanguage(c, body.Language)})
 	if err != nil {
 		return staffInviteCreated{}, err
 	}
-	s.audit(c, u, "user.invite", "staff_invite", inv.ID, nil, map[string]any{"email": inv.Email, "role": inv.Role})
-	return staffInviteCreated{Invite: viewStaffInvite(inv), URL: s.inviteURL(c, token)}, nil
+	link := s.inviteURL(c, token)
+	mailed := s.mailInvitation(c, inv, "", link)
+	s.audit(c, u, "user.invite", "staff_invite", inv.ID, nil, map[string]any{"email": inv.Email, "role": inv.Role, "emailed": mailed})
+	return staffInviteCreated{Invite: viewStaffInvite(inv), URL: link, Emailed: mailed}, nil
 }
 
 func (s *Server) listStaffInvites(c *gin.Context) (list[staffInviteView], error) {
@@ -165,6 +180,9 @@ func viewCustomerAdminInvite(inv *store.Invitation) customerAdminInviteView {
 type customerAdminInviteInput struct {
 	Email      string `json:"email"`
 	CustomerID uint   `json:"customer_id"`
+	// Language of the invitation's e-mail and page (the invitee's, when
+	// known; else the inviter's).
+	Language string `json:"language,omitempty" enum:"en,ja"`
 }
 
 // customerAdminInviteAnswer is one customer-admin invitation.
@@ -177,6 +195,8 @@ type customerAdminInviteAnswer struct {
 type customerAdminInviteCreated struct {
 	Invite customerAdminInviteView `json:"invite"`
 	URL    string                  `json:"url"`
+	// Emailed: the link was sent by e-mail to the invitee (SMTP is set up).
+	Emailed bool `json:"emailed"`
 }
 
 // createInvite invites someone to become a customer admin; the link is
@@ -206,12 +226,15 @@ func (s *Server) createInvite(c *gin.Context, in customerAdminInviteInput) (cust
 		return customerAdminInviteCreated{}, err
 	}
 	u := currentUser(c)
-	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteCustomerAdmin, CustomerID: cu.ID, Email: who.Email, CreatedBy: u.Email})
+	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteCustomerAdmin, CustomerID: cu.ID, Email: who.Email, CreatedBy: u.Email,
+		Language: s.invitationLanguage(c, in.Language)})
 	if err != nil {
 		return customerAdminInviteCreated{}, err
 	}
-	s.audit(c, u, "customer_admin.invite", "customer", cu.ID, nil, map[string]any{"email": who.Email, "invite": inv.ID})
-	return customerAdminInviteCreated{Invite: viewCustomerAdminInvite(inv), URL: s.inviteURL(c, token)}, nil
+	link := s.inviteURL(c, token)
+	mailed := s.mailInvitation(c, inv, cu.Name, link)
+	s.audit(c, u, "customer_admin.invite", "customer", cu.ID, nil, map[string]any{"email": who.Email, "invite": inv.ID, "emailed": mailed})
+	return customerAdminInviteCreated{Invite: viewCustomerAdminInvite(inv), URL: link, Emailed: mailed}, nil
 }
 
 // revokeInvite makes an unused customer-admin invitation link stop

@@ -13,6 +13,7 @@ import { PlanSeatsDialog } from './PlanSeats';
 import { PlansTable } from './PlansTable';
 import { PlanDialog } from './PlanDialog';
 import { OfferDialog } from './OfferDialog';
+import { BrandingButton } from './Branding';
 import { IDENTITY } from './offerLabels';
 
 export function OffersPage() {
@@ -70,6 +71,7 @@ function Offers() {
               <span style={{ marginLeft: 'auto' }}>
                 <Button small minimal icon="edit" text="Edit offer…" onClick={() => setEditing({ kind: 'offer', offer: o })} />
                 <Button small minimal icon="add" text="Add plan…" onClick={() => setEditing({ kind: 'plan', offer: o })} />
+                <BrandingButton offer={o} />
               </span>
             )}
           </H5>
