@@ -42,7 +42,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxRegisterBody+1))
 	if err != nil || len(raw) > maxRegisterBody {
-		s.problem(c, http.StatusBadRequest, "aws_register_unreadable", awsMarketplaceURL, "link_back_aws")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_unreadable", awsMarketplaceURL, "link_back_aws")
 		return
 	}
 	form, _ := url.ParseQuery(string(raw))
@@ -52,7 +52,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 	// stored: only a registration AWS could have sent is worth keeping.
 	if token == "" || len(token) > maxRegisterToken || hasUnsafeByte(token) {
 		s.Log.Info("aws registration without a usable token", "request_id", requestID(c), "ip", ClientIP(c), "bytes", len(raw))
-		s.problem(c, http.StatusBadRequest, "aws_register_no_token", awsMarketplaceURL, "link_go_aws")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_no_token", awsMarketplaceURL, "link_go_aws")
 		return
 	}
 
@@ -62,17 +62,17 @@ func (s *Server) awsRegister(c *gin.Context) {
 		ContentType: c.ContentType(), Headers: inboxHeaders(c.Request)})
 	switch {
 	case errors.Is(err, awsmp.ErrRegistrationNotStored):
-		s.problem(c, http.StatusServiceUnavailable, "aws_register_not_stored", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_stored", "", "")
 	case errors.Is(err, awsmp.ErrRegistrationNotConfigured):
-		s.problem(c, http.StatusServiceUnavailable, "aws_register_not_configured", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_configured", "", "")
 	case errors.Is(err, awsmp.ErrExpiredToken):
-		s.problem(c, http.StatusBadRequest, "aws_register_expired", awsMarketplaceURL, "link_back_aws")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_expired", awsMarketplaceURL, "link_back_aws")
 	case errors.Is(err, awsmp.ErrInvalidToken):
-		s.problem(c, http.StatusBadRequest, "aws_register_invalid", awsMarketplaceURL, "link_back_aws")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_invalid", awsMarketplaceURL, "link_back_aws")
 	case errors.Is(err, awsmp.ErrResolveUnavailable):
-		s.problem(c, http.StatusServiceUnavailable, "aws_register_unavailable", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_unavailable", "", "")
 	case errors.Is(err, awsmp.ErrRegistrationNotRecorded):
-		s.problem(c, http.StatusServiceUnavailable, "aws_register_not_recorded", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_recorded", "", "")
 	case err != nil:
 		s.fail(c, err)
 	default:
@@ -112,9 +112,9 @@ var welcomePage = page("welcome_title", `<h1>{{.L.T "welcome_heading" "Product" 
 func (s *Server) ticketProblem(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, store.ErrTicketUsed):
-		s.problem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
+		s.showProblem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
 	case errors.Is(err, store.ErrTicketExpired), errors.Is(err, store.ErrNotFound):
-		s.problem(c, http.StatusGone, "ticket_expired", awsMarketplaceURL, "link_back_aws")
+		s.showProblem(c, http.StatusGone, "ticket_expired", awsMarketplaceURL, "link_back_aws")
 	default:
 		s.fail(c, err)
 	}
@@ -123,12 +123,6 @@ func (s *Server) ticketProblem(c *gin.Context, err error) {
 // onboardingContext loads what the onboarding pages show.
 func (s *Server) onboardingContext(ctx context.Context, subID uint) (*store.Subscription, bool, error) {
 	return awsmp.OnboardingState(ctx, s.Store, subID)
-}
-
-// productName is the product's name for buyers (the offer's branding,
-// its name, or "your product" in the request's language).
-func productName(c *gin.Context, sub *store.Subscription) string {
-	return brandOf(sub.Offer, requestLang(c.Request).T("your_product")).Name
 }
 
 func (s *Server) awsOnboarding(c *gin.Context) {
@@ -157,7 +151,7 @@ func (s *Server) awsOnboarding(c *gin.Context) {
 
 func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "cross_origin", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
@@ -259,7 +253,6 @@ func (s *Server) finishOnboarding(c *gin.Context, t *store.OnboardingTicket, com
 // named (its customer admin, or seller staff), else the customer admin's
 // latest AWS subscription.
 func (s *Server) awsWelcome(c *gin.Context) {
-	ctx := c.Request.Context()
 	u, err := s.sessionUser(c)
 	if err != nil {
 		s.fail(c, err)
@@ -269,28 +262,48 @@ func (s *Server) awsWelcome(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 		return
 	}
+	sub, err := s.awsWelcomeSubscription(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if sub == nil {
+		s.showProblem(c, http.StatusNotFound, "welcome_not_found", "/login", "link_sign_in")
+		return
+	}
+	s.renderPage(c, http.StatusOK, welcomePage, s.welcomeBase(c, sub, u))
+}
+
+// awsWelcomeSubscription is the AWS subscription u's welcome page shows
+// (nil: none u may see).
+func (s *Server) awsWelcomeSubscription(c *gin.Context, u *store.User) (*store.Subscription, error) {
+	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
 	if id == 0 && u.CustomerID != nil {
 		page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: *u.CustomerID,
 			Marketplaces: []string{"aws"}, Limit: 1, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 		if err != nil {
-			s.fail(c, err)
-			return
+			return nil, err
 		}
 		if len(page.Items) == 1 {
 			id = uint64(page.Items[0].ID)
 		}
 	}
-	var sub *store.Subscription
-	if id != 0 {
-		sub, err = s.Store.GetSubscription(ctx, uint(id))
+	if id == 0 {
+		return nil, nil
 	}
-	mine := sub != nil && (u.Role != store.RoleCustomerAdmin || (u.CustomerID != nil && sub.CustomerID != nil && *u.CustomerID == *sub.CustomerID))
-	if err != nil || sub == nil || sub.Marketplace != "aws" || !mine {
-		s.problem(c, http.StatusNotFound, "welcome_not_found", "/login", "link_sign_in")
-		return
+	sub, err := s.Store.GetSubscription(ctx, uint(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	s.renderPage(c, http.StatusOK, welcomePage, s.welcomeBase(c, sub, u))
+	if err != nil {
+		return nil, err
+	}
+	mine := u.Role != store.RoleCustomerAdmin || (u.CustomerID != nil && sub.CustomerID != nil && *u.CustomerID == *sub.CustomerID)
+	if sub.Marketplace != "aws" || !mine {
+		return nil, nil
+	}
+	return sub, nil
 }
 
 // onboardingOpen loads what the onboarding form is for and answers the

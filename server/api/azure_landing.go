@@ -66,7 +66,7 @@ func hashState(s string) string {
 // URL or a cookie.
 func (s *Server) azureLanding(c *gin.Context) {
 	if s.Azure == nil || s.AzureSignIn == nil {
-		s.problem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
 		return
 	}
 	if !s.allowAnonymous(c, "azure-landing", landingLimit) {
@@ -74,7 +74,7 @@ func (s *Server) azureLanding(c *gin.Context) {
 	}
 	token := c.Query("token")
 	if strings.TrimSpace(token) == "" || len(token) > maxPurchaseToken {
-		s.problem(c, http.StatusBadRequest, "azure_no_token",
+		s.showProblem(c, http.StatusBadRequest, "azure_no_token",
 			"https://portal.azure.com/#blade/HubsExtension/BrowseResourceBlade/resourceType/Microsoft.SaaS%2Fresources", "link_azure_portal")
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) azureLanding(c *gin.Context) {
 func (s *Server) azureCallback(c *gin.Context) {
 	ctx := c.Request.Context()
 	if s.Azure == nil || s.AzureSignIn == nil {
-		s.problem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
 		return
 	}
 	if e := c.Query("error"); e != "" {
@@ -102,7 +102,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	now := s.Now().UTC()
 	si, err := s.Azure.UseSignIn(ctx, c.Query("state"), now)
 	if errors.Is(err, azuremp.ErrSignInUnusable) {
-		s.problem(c, http.StatusBadRequest, "azure_sign_in_expired", "", "")
+		s.showProblem(c, http.StatusBadRequest, "azure_sign_in_expired", "", "")
 		return
 	}
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	if err != nil {
 		s.Log.Warn("entra sign-in failed", "request_id", requestID(c), "err", err)
-		s.problem(c, http.StatusUnauthorized, "azure_sign_in_unconfirmed", "", "")
+		s.showProblem(c, http.StatusUnauthorized, "azure_sign_in_unconfirmed", "", "")
 		return
 	}
 	landed, err := s.Azure.Land(ctx, si.PurchaseToken, who)
@@ -153,7 +153,7 @@ func (s *Server) azureSignInRefused(c *gin.Context, e string) {
 		loginFailed(c, "login_microsoft_refused", "Error", truncate(e, 64))
 		return
 	}
-	s.problem(c, http.StatusUnauthorized, "azure_sign_in_refused", "", "", "Error", truncate(e, 64))
+	s.showProblem(c, http.StatusUnauthorized, "azure_sign_in_refused", "", "", "Error", truncate(e, 64))
 }
 
 // azureIdentity exchanges the authorization code and verifies the ID
@@ -176,10 +176,10 @@ func (s *Server) azureIdentity(ctx context.Context, code, nonce string) (azuremp
 func (s *Server) azureLandingFailed(c *gin.Context, err error) {
 	s.Log.Warn("azure resolve failed", "request_id", requestID(c), "err", err)
 	if st := azuremp.StatusOf(err); st == http.StatusBadRequest || st == http.StatusNotFound {
-		s.problem(c, http.StatusBadRequest, "azure_unknown_purchase", "", "")
+		s.showProblem(c, http.StatusBadRequest, "azure_unknown_purchase", "", "")
 		return
 	}
-	s.problem(c, http.StatusBadGateway, "azure_unavailable", "", "")
+	s.showProblem(c, http.StatusBadGateway, "azure_unavailable", "", "")
 }
 
 // startLandedSession renews the session for the landed buyer: signed in as
@@ -285,7 +285,7 @@ func (s *Server) azureWelcome(c *gin.Context) {
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
 	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
-		s.problem(c, http.StatusNotFound, "azure_welcome_not_found", "", "")
+		s.showProblem(c, http.StatusNotFound, "azure_welcome_not_found", "", "")
 		return
 	}
 	u, _, ok, err := s.welcomeViewer(c, sub)
@@ -294,7 +294,7 @@ func (s *Server) azureWelcome(c *gin.Context) {
 		return
 	}
 	if !ok {
-		s.problem(c, http.StatusForbidden, "azure_welcome_sign_in", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_welcome_sign_in", "", "")
 		return
 	}
 	s.renderPage(c, http.StatusOK, azureWelcomePage, s.azureWelcomeData(c, sub, u))
@@ -359,14 +359,14 @@ func welcomeAdmin(l *Lang, sub *store.Subscription, u *store.User, isAdmin bool,
 // the plan lets the buyer activate.
 func (s *Server) azureActivateBuyer(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "cross_origin", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
 	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
-		s.problem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
 		return
 	}
 	u, by, ok, err := s.welcomeViewer(c, sub)
@@ -375,7 +375,7 @@ func (s *Server) azureActivateBuyer(c *gin.Context) {
 		return
 	}
 	if !ok || (u != nil && u.Role != store.RoleCustomerAdmin) {
-		s.problem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
 		return
 	}
 	back := "/marketplace/azure/welcome?subscription=" + strconv.FormatUint(id, 10)
@@ -383,11 +383,11 @@ func (s *Server) azureActivateBuyer(c *gin.Context) {
 	switch {
 	case err == nil || errors.Is(err, azuremp.ErrNotPending):
 	case errors.Is(err, azuremp.ErrNeedsSellerApproval):
-		s.problem(c, http.StatusForbidden, "azure_seller_activates", back, "link_back")
+		s.showProblem(c, http.StatusForbidden, "azure_seller_activates", back, "link_back")
 		return
 	default:
 		s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
-		s.problem(c, http.StatusBadGateway, "azure_activation_failed", back, "link_back", "Reason", marketplaceMessage(c, err))
+		s.showProblem(c, http.StatusBadGateway, "azure_activation_failed", back, "link_back", "Reason", marketplaceMessage(c, err))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, back)

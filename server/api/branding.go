@@ -110,22 +110,29 @@ func checkBranding(in offerBranding) (store.OfferBranding, error) {
 	if b.SupportURL != "" && !httpsURL(b.SupportURL) {
 		return b, apperr.New(apperr.BrandingURL, "The support page must be an https:// address.")
 	}
-	if len(in.GettingStarted) > maxGettingStarted {
-		return b, apperr.New(apperr.BrandingLinks, "Up to %d getting-started links.", maxGettingStarted)
+	links, err := checkLinks(in.GettingStarted)
+	b.GettingStarted = links
+	return b, err
+}
+
+// checkLinks validates the getting-started links and returns them as stored.
+func checkLinks(in []gettingStartedLink) (string, error) {
+	if len(in) > maxGettingStarted {
+		return "", apperr.New(apperr.BrandingLinks, "Up to %d getting-started links.", maxGettingStarted)
 	}
-	links := make([]store.GettingStartedLink, 0, len(in.GettingStarted))
-	for i, l := range in.GettingStarted {
+	links := make([]store.GettingStartedLink, 0, len(in))
+	for i, l := range in {
 		l.Title, l.URL = strings.TrimSpace(l.Title), strings.TrimSpace(l.URL)
 		if l.Title == "" || !plainText(l.Title, maxBrandText) || !httpsURL(l.URL) {
-			return b, apperr.New(apperr.BrandingLinks, "Getting-started link %d needs a title (up to %d characters) and an https:// address.", i+1, maxBrandText)
+			return "", apperr.New(apperr.BrandingLinks, "Getting-started link %d needs a title (up to %d characters) and an https:// address.", i+1, maxBrandText)
 		}
 		links = append(links, store.GettingStartedLink(l))
 	}
-	if len(links) > 0 {
-		raw, _ := json.Marshal(links)
-		b.GettingStarted = string(raw)
+	if len(links) == 0 {
+		return "", nil
 	}
-	return b, nil
+	raw, _ := json.Marshal(links)
+	return string(raw), nil
 }
 
 // pageBrand is an offer's branding as a buyer page shows it.

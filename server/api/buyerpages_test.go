@@ -65,7 +65,7 @@ func usedMessageIDs(t *testing.T) map[string]string {
 	}{
 		{regexp.MustCompile(`\.T "([a-z0-9_]+)"`), []string{""}},
 		{regexp.MustCompile(`\.T\("([a-z0-9_]+)"[,)]`), []string{""}},
-		{regexp.MustCompile(`problem\(c, [^,]+, "([a-z0-9_]+)"`), []string{"_title", "_message"}},
+		{regexp.MustCompile(`showProblem\(c, [^,]+, "([a-z0-9_]+)"`), []string{"_title", "_message"}},
 		{regexp.MustCompile(`loginFailed\(c, "([a-z0-9_]+)"`), []string{""}},
 		{regexp.MustCompile(`"(link_[a-z0-9_]+)"`), []string{""}},
 		{regexp.MustCompile(`= page\("([a-z0-9_]+)"`), []string{""}},
@@ -376,8 +376,8 @@ func TestOfferBrandingValidation(t *testing.T) {
 		var out struct {
 			Offer struct {
 				Branding struct {
-					LogoURL        string `json:"logo_url"`
-					AccentColor    string `json:"accent_color"`
+					LogoURL        string                        `json:"logo_url"`
+					AccentColor    string                        `json:"accent_color"`
 					GettingStarted []struct{ Title, URL string } `json:"getting_started"`
 				} `json:"branding"`
 			} `json:"offer"`

@@ -187,7 +187,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 			return
 		}
 		if cu.AzureTenantID == "" || !strings.EqualFold(cu.AzureTenantID, who.TenantID) {
-			s.problem(c, http.StatusForbidden, "invite_wrong_tenant", "", "", "Company", cmp.Or(cu.Name, requestLang(c.Request).T("the_organisation")))
+			s.showProblem(c, http.StatusForbidden, "invite_wrong_tenant", "", "", "Company", cmp.Or(cu.Name, requestLang(c.Request).T("the_organisation")))
 			return
 		}
 		if who.ObjectID != "" {
@@ -197,7 +197,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 				return
 			}
 			if n > 0 {
-				s.problem(c, http.StatusConflict, "invite_microsoft_exists", "/login", "link_sign_in")
+				s.showProblem(c, http.StatusConflict, "invite_microsoft_exists", "/login", "link_sign_in")
 				return
 			}
 		}

@@ -49,7 +49,7 @@ func (s *Server) sendOnboardingVerification(c *gin.Context, t *store.OnboardingT
 	text := l.T("mail_verify_body", "Name", name, "Product", brand.Name, "Company", company, "Link", link)
 	if err := s.Mail.SendMail(ctx, email, l.T("mail_verify_subject", "Product", brand.Name), text); err != nil {
 		s.Log.Error("verification e-mail not sent", "request_id", requestID(c), "err", err)
-		s.problem(c, http.StatusServiceUnavailable, "mail_not_sent", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "mail_not_sent", "", "")
 		return
 	}
 	s.renderPage(c, http.StatusOK, checkInboxPage, map[string]any{"L": l, "Email": email, "Brand": brand,
@@ -61,10 +61,10 @@ func (s *Server) verification(c *gin.Context, token string) (*awsmp.PendingOnboa
 	p, err := awsmp.PendingVerification(c.Request.Context(), s.Store, s.Now(), token)
 	switch {
 	case errors.Is(err, awsmp.ErrVerificationExpired):
-		s.problem(c, http.StatusGone, "verify_expired", awsMarketplaceURL, "link_back_aws")
+		s.showProblem(c, http.StatusGone, "verify_expired", awsMarketplaceURL, "link_back_aws")
 		return nil, false
 	case errors.Is(err, awsmp.ErrVerificationUsed):
-		s.problem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
+		s.showProblem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
 		return nil, false
 	case err != nil:
 		s.fail(c, err)
@@ -86,7 +86,7 @@ func (s *Server) awsVerify(c *gin.Context) {
 // awsVerifySubmit creates the account the link was sent for.
 func (s *Server) awsVerifySubmit(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "cross_origin", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
@@ -112,6 +112,6 @@ func (s *Server) awsVerifySubmit(c *gin.Context) {
 	}
 	s.finishOnboarding(c, t, p.Company, p.Name, p.Email, p.PasswordHash, func(string) {
 		// Only the mailbox's owner gets here, so saying so reveals nothing.
-		s.problem(c, http.StatusConflict, "verify_account_exists", "/login", "link_sign_in")
+		s.showProblem(c, http.StatusConflict, "verify_account_exists", "/login", "link_sign_in")
 	})
 }

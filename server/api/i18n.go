@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -152,10 +151,4 @@ func pageNext(c *gin.Context, data map[string]any) string {
 		return c.Request.URL.RequestURI()
 	}
 	return "/"
-}
-
-// trimLang drops the region of an Accept-Language-like code ("ja-JP": "ja").
-func trimLang(code string) string {
-	code, _, _ = strings.Cut(code, "-")
-	return strings.ToLower(code)
 }

@@ -284,10 +284,10 @@ func (s *Server) customerAdminInvite(ctx context.Context, token string) (*store.
 
 func (s *Server) inviteProblem(c *gin.Context, err error) {
 	if errors.Is(err, invitations.ErrUnusable) {
-		s.problem(c, http.StatusGone, "invite_unusable", "/login", "link_sign_in")
+		s.showProblem(c, http.StatusGone, "invite_unusable", "/login", "link_sign_in")
 		return
 	}
-	s.problem(c, http.StatusNotFound, "invite_not_found", "/login", "link_sign_in")
+	s.showProblem(c, http.StatusNotFound, "invite_not_found", "/login", "link_sign_in")
 }
 
 // invitePageData is what the invitation page shows of a usable
@@ -335,7 +335,7 @@ func (s *Server) invite(c *gin.Context) {
 // acceptInvite creates the invited account with a password and signs it in.
 func (s *Server) acceptInvite(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "cross_origin", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
@@ -374,7 +374,7 @@ func (s *Server) acceptFailed(c *gin.Context, err error) {
 	case errors.Is(err, invitations.ErrUnusable):
 		s.inviteProblem(c, err)
 	case errors.Is(err, invitations.ErrEmailTaken):
-		s.problem(c, http.StatusConflict, "invite_email_taken", "/login", "link_sign_in")
+		s.showProblem(c, http.StatusConflict, "invite_email_taken", "/login", "link_sign_in")
 	default:
 		s.fail(c, err)
 	}

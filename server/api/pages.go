@@ -72,10 +72,10 @@ var problemPage = page("problem_page_title", `<h1>{{.Heading}}</h1><p>{{.Message
 {{if .Link}}<p><a class="button" href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 <p class="muted">{{.L.T "problem_reference" "ID" .RequestID}}</p>`)
 
-// problem renders the problem page of key in the request's language: the
+// showProblem renders the problem page of key in the request's language: the
 // messages key_title and key_message (with kv as their data), and a link
 // whose text is the message linkText.
-func (s *Server) problem(c *gin.Context, status int, key, link, linkText string, kv ...any) {
+func (s *Server) showProblem(c *gin.Context, status int, key, link, linkText string, kv ...any) {
 	l := requestLang(c.Request)
 	lt := ""
 	if linkText != "" {
