@@ -103,8 +103,8 @@ var welcomePage = page("welcome_title", `<h1>{{.L.T "welcome_heading" "Product" 
 {{if eq .State "pending"}}<p>{{.L.T "aws_welcome_pending"}}</p>{{end}}
 {{if eq .State "failed"}}<p class="error">{{.L.T "aws_welcome_failed"}}</p>{{end}}
 {{template "welcome_portal" .}}
+<h2>{{.L.T "welcome_getting_started"}}</h2>
 {{template "welcome_links" .}}
-<h2>{{.L.T "aws_welcome_next_heading"}}</h2>
 <ol><li>{{.L.T "aws_welcome_step_portal"}}</li>
 <li>{{.L.T "aws_welcome_step_change"}} <a href="https://console.aws.amazon.com/marketplace/home#/subscriptions" rel="noopener noreferrer">{{.L.T "aws_welcome_your_software"}}</a></li></ol>
 {{template "welcome_support" .}}`+welcomeCommon)

@@ -237,8 +237,8 @@ var azureWelcomePage = page("welcome_title", `<h1>{{if eq .State "active"}}{{.L.
 {{else if eq .State "active"}}
 {{template "welcome_portal" .}}
 {{if eq .Viewer ""}}<p>{{.L.T "azure_welcome_other_admin" "Admin" .Admin}}</p>{{end}}
+<h2>{{.L.T "welcome_getting_started"}}</h2>
 {{template "welcome_links" .}}
-<h2>{{.L.T "azure_welcome_next_heading"}}</h2>
 <ol>{{if .Seats}}<li>{{.L.T "azure_welcome_step_seats" "Seats" .Seats}}</li>{{end}}
 <li>{{.L.T "azure_welcome_step_change"}}</li></ol>
 {{else}}<p>{{.L.T "azure_welcome_other_state" "State" .StateText}}</p>{{template "welcome_portal" .}}{{end}}

@@ -218,7 +218,7 @@ func TestAzureLanding(t *testing.T) {
 			t.Fatalf("automatic: ours %s, Microsoft %s", sub.State, ms.Status)
 		}
 		page := b.get(r.hdr.Get("Location"))
-		if page.code != 200 || !strings.Contains(string(page.body), "Open the customer portal") || !strings.Contains(string(page.body), who.EmailID) {
+		if page.code != 200 || !strings.Contains(string(page.body), "Getting started") || !strings.Contains(string(page.body), who.EmailID) {
 			t.Fatalf("first-use page: %d %s", page.code, page.body)
 		}
 		// The buyer is now the customer admin of their organisation (keyed by tenant) and signed in.

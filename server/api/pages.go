@@ -48,7 +48,7 @@ func (s *Server) renderPage(c *gin.Context, status int, t *template.Template, da
 		// colour (validated #rrggbb) is one inline rule with a nonce.
 		nonce := make([]byte, 16)
 		_, _ = rand.Read(nonce)
-		data["Nonce"] = base64.StdEncoding.EncodeToString(nonce)
+		data["Nonce"] = base64.RawURLEncoding.EncodeToString(nonce) // nothing html/template escapes
 		c.Header("Content-Security-Policy", brandedPagePolicy(data["Nonce"].(string)))
 	}
 	c.Header("Cache-Control", "no-store")

@@ -22,8 +22,7 @@ const customerPortalPath = "/"
 
 // welcomeCommon is the end of both welcome pages: getting started, the
 // support contact and the portal button (data from welcomeBase).
-const welcomeCommon = `{{define "welcome_links"}}{{if .Brand.Links}}<h2>{{.L.T "welcome_getting_started"}}</h2>
-<ul class="links">{{range .Brand.Links}}<li><a href="{{.URL}}" rel="noopener noreferrer" target="_blank">{{.Title}}</a></li>{{end}}</ul>{{end}}{{end}}
+const welcomeCommon = `{{define "welcome_links"}}{{if .Brand.Links}}<ul class="links">{{range .Brand.Links}}<li><a href="{{.URL}}" rel="noopener noreferrer" target="_blank">{{.Title}}</a></li>{{end}}</ul>{{end}}{{end}}
 {{define "welcome_portal"}}{{if eq .Viewer "buyer"}}<p><a class="button" href="{{.PortalURL}}">{{.L.T "welcome_open_portal"}}</a></p>
 <p class="muted">{{.L.T "welcome_signed_in_as" "Email" .ViewerEmail}}</p>
 {{else if eq .Viewer "staff"}}<div class="note" role="note"><p><strong>{{.L.T "welcome_staff_ready"}}</strong></p>
