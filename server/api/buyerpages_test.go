@@ -543,3 +543,31 @@ func TestInvitationWithoutMailIsCopied(t *testing.T) {
 }
 
 func timeNow() time.Time { return time.Now().UTC() }
+
+// The e-mail verification's pages and e-mail follow the buyer's language.
+func TestOnboardingVerificationInJapanese(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		sink, addr := newSMTPSink(t)
+		e := newAWSEnvWith(t, st, func(d *api.Deps) {
+			d.Mail = &alerts.Service{Store: st, Log: d.Log, SMTP: &alerts.SMTP{Addr: addr, From: "Marketgate <no-reply@seller.example>"}}
+		})
+		loc := e.register(url.Values{"x-amzn-marketplace-token": {e.fake.IssueToken(caBuyer)}}).hdr.Get("Location")
+		ticket, _ := url.QueryUnescape(strings.TrimPrefix(loc, "/marketplace/aws/onboarding?ticket="))
+		form := url.Values{"ticket": {ticket}, "company": {"東京商事株式会社"}, "name": {"佐藤花子"}, "email": {"hanako@tokyo.example"}, "password": {"a-good-password"}}
+		ja := map[string]string{"Accept-Language": "ja-JP", "Content-Type": "application/x-www-form-urlencoded"}
+		b := &browser{e: e.env}
+		r := b.do(http.MethodPost, "/marketplace/aws/onboarding", form.Encode(), ja)
+		if r.code != 200 || !strings.Contains(string(r.body), "メールをご確認ください") || !strings.Contains(string(r.body), "hanako@tokyo.example 宛てにリンクをお送りしました。") {
+			t.Fatalf("check your inbox in Japanese: %d %s", r.code, r.body)
+		}
+		msgs := sink.messages()
+		if len(msgs) != 1 || !strings.Contains(msgs[0], "佐藤花子 様") || !strings.Contains(msgs[0], "=?utf-8?") {
+			t.Fatalf("verification e-mail in Japanese: %q", msgs)
+		}
+		link := regexp.MustCompile(`/marketplace/aws/verify\?token=[A-Za-z0-9_%-]+`).FindString(msgs[0])
+		page := b.do(http.MethodGet, link, "", map[string]string{"Accept-Language": "ja"})
+		if !strings.Contains(string(page.body), "確認してアカウントを作成") || !strings.Contains(string(page.body), "東京商事株式会社 の管理者アカウント") {
+			t.Fatalf("confirmation page in Japanese: %s", page.body)
+		}
+	})
+}

@@ -103,6 +103,12 @@ func (l *Lang) T(id string, kv ...any) string {
 	return s
 }
 
+// Has says whether id is a message of the catalogues.
+func (l *Lang) Has(id string) bool {
+	_, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id})
+	return err == nil
+}
+
 // Number formats an integer for the language (1,234).
 func (l *Lang) Number(n int) string { return message.NewPrinter(l.tag).Sprintf("%d", n) }
 

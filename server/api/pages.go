@@ -18,7 +18,7 @@ var pageTemplates = template.Must(template.New("layout").Parse(`<!doctype html>
 <title>{{.L.T .Title}} · {{if .Brand}}{{.Brand.Name}}{{else}}Marketgate{{end}}</title>
 <link rel="stylesheet" href="/page-assets/page.css">{{if .Brand}}{{if .Brand.Accent}}
 <style nonce="{{.Nonce}}">:root{--accent:{{.Brand.AccentCSS}}}</style>{{end}}{{end}}</head><body>
-<nav class="lang" aria-label="{{.L.T "lang_switch_label"}}">{{with .L.Other}}<a href="{{.SwitchURL $.Next}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.T "lang_name"}}</a>{{end}}</nav>
+{{if .Translated}}<nav class="lang" aria-label="{{.L.T "lang_switch_label"}}">{{with .L.Other}}<a href="{{.SwitchURL $.Next}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.T "lang_name"}}</a>{{end}}</nav>{{end}}
 <main>{{if .Brand}}<header class="brand">{{if .Brand.Logo}}<img src="{{.Brand.LogoURL}}" alt="" class="logo">{{end}}<span class="brand-name">{{.Brand.Name}}</span></header>{{end}}
 {{template "body" .}}</main></body></html>`))
 
@@ -41,6 +41,13 @@ func (s *Server) renderPage(c *gin.Context, status int, t *template.Template, da
 		data["L"] = requestLang(c.Request)
 	}
 	data["Next"] = pageNext(c, data)
+	// The switch is for the buyer pages; the sandbox's own pages are English only.
+	if _, ok := data["Translated"]; !ok {
+		data["Translated"] = data["L"].(*Lang).Has(pageTitles[t])
+	}
+	if data["Translated"] == false {
+		data["L"] = langFor("en") // <html lang> says what the words are
+	}
 	if b, ok := data["Brand"].(*pageBrand); ok && b == nil {
 		delete(data, "Brand") // a nil *pageBrand is not "no brand" to a template
 	} else if ok {
@@ -82,13 +89,13 @@ func (s *Server) showProblem(c *gin.Context, status int, key, link, linkText str
 		lt = l.T(linkText)
 	}
 	title := l.T(key+"_title", kv...)
-	s.renderPage(c, status, problemPage, map[string]any{"L": l, "Title": title, "Heading": title, "Message": l.T(key+"_message", kv...),
+	s.renderPage(c, status, problemPage, map[string]any{"L": l, "Translated": true, "Title": title, "Heading": title, "Message": l.T(key+"_message", kv...),
 		"Link": link, "LinkText": lt, "RequestID": requestID(c)})
 }
 
 // problemText is the problem page with words given (the sandbox's pages).
 func (s *Server) problemText(c *gin.Context, status int, title, message, link, linkText string) {
-	s.renderPage(c, status, problemPage, map[string]any{"Title": title, "Heading": title, "Message": message, "Link": link,
+	s.renderPage(c, status, problemPage, map[string]any{"Translated": false, "Title": title, "Heading": title, "Message": message, "Link": link,
 		"LinkText": linkText, "RequestID": requestID(c)})
 }
 
