@@ -137,6 +137,7 @@ func checkLinks(in []gettingStartedLink) (string, error) {
 
 // pageBrand is an offer's branding as a buyer page shows it.
 type pageBrand struct {
+	Header       bool // the product is known: its name (and logo) head the page
 	Name         string
 	Logo         bool
 	LogoURL      template.URL // validated when saved (checkBranding) and again here
@@ -153,7 +154,7 @@ func brandOf(o *store.Offer, fallback string) *pageBrand {
 	if o == nil {
 		return &pageBrand{Name: fallback}
 	}
-	b := &pageBrand{Name: o.Name, SupportEmail: o.SupportEmail}
+	b := &pageBrand{Header: true, Name: o.Name, SupportEmail: o.SupportEmail}
 	if o.BrandName != "" {
 		b.Name = o.BrandName
 	}

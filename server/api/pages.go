@@ -15,11 +15,11 @@ import (
 
 var pageTemplates = template.Must(template.New("layout").Parse(`<!doctype html>
 <html lang="{{.L.Code}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.L.T .Title}} · {{if .Brand}}{{.Brand.Name}}{{else}}Marketgate{{end}}</title>
+<title>{{.L.T .Title}} · {{if .Brand}}{{if .Brand.Header}}{{.Brand.Name}}{{else}}Marketgate{{end}}{{else}}Marketgate{{end}}</title>
 <link rel="stylesheet" href="/page-assets/page.css">{{if .Brand}}{{if .Brand.Accent}}
 <style nonce="{{.Nonce}}">:root{--accent:{{.Brand.AccentCSS}}}</style>{{end}}{{end}}</head><body>
 {{if .Translated}}<nav class="lang" aria-label="{{.L.T "lang_switch_label"}}">{{with .L.Other}}<a href="{{.SwitchURL $.Next}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.T "lang_name"}}</a>{{end}}</nav>{{end}}
-<main>{{if .Brand}}<header class="brand">{{if .Brand.Logo}}<img src="{{.Brand.LogoURL}}" alt="" class="logo">{{end}}<span class="brand-name">{{.Brand.Name}}</span></header>{{end}}
+<main>{{if .Brand}}{{if .Brand.Header}}<header class="brand">{{if .Brand.Logo}}<img src="{{.Brand.LogoURL}}" alt="" class="logo">{{end}}<span class="brand-name">{{.Brand.Name}}</span></header>{{end}}{{end}}
 {{template "body" .}}</main></body></html>`))
 
 // pageTitles holds each page's title (a message id), by template.
