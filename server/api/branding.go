@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/store"
@@ -176,4 +178,20 @@ func brandOf(o *store.Offer, fallback string) *pageBrand {
 		}
 	}
 	return b
+}
+
+// customerBrand is the branding of a customer's latest subscription's
+// offer (its invitation page), or nil.
+func (s *Server) customerBrand(c *gin.Context, customerID uint) *pageBrand {
+	ctx := c.Request.Context()
+	page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: customerID, Limit: 1,
+		Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
+	if err != nil || len(page.Items) == 0 {
+		return nil
+	}
+	sub, err := s.Store.GetSubscription(ctx, page.Items[0].ID)
+	if err != nil || sub.Offer == nil {
+		return nil
+	}
+	return brandOf(sub.Offer, "")
 }

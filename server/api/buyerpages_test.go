@@ -242,6 +242,16 @@ func TestAWSWelcomeInTheBuyersLanguage(t *testing.T) {
 		if !strings.Contains(string(enWelcome.body), "Welcome to Acme Cloud") || !strings.Contains(string(enWelcome.body), "Open the customer portal") {
 			t.Fatalf("welcome in English: %s", enWelcome.body)
 		}
+		// The buyer invites a colleague: the invitation page carries the product's branding.
+		var inv inviteCreated
+		buyer.do(http.MethodPost, "/api/customer-admins/invites", `{"email":"ken@contoso.example"}`, nil).json(t, &inv)
+		if inv.Emailed || inv.URL == "" {
+			t.Fatalf("invitation without SMTP: %+v", inv)
+		}
+		ip := (&browser{e: e.env}).do(http.MethodGet, inv.URL[strings.Index(inv.URL, "/invite"):], "", ja)
+		if !strings.Contains(string(ip.body), `<span class="brand-name">Acme Cloud</span>`) || !strings.Contains(string(ip.body), "Contoso Ltd に参加") {
+			t.Fatalf("invitation page: %s", ip.body)
+		}
 	})
 }
 
@@ -501,7 +511,8 @@ func TestInvitationsByEmail(t *testing.T) {
 			!strings.Contains(msgs[0], "Contoso Ltd のサブスクリプションとシートを管理") {
 			t.Fatalf("mail: %q", msgs)
 		}
-		// The invitation's page opens in its language when the browser says nothing.
+		// The invitation's page opens in its language when the browser says nothing,
+		// branded with the customer's product.
 		path := got.URL[strings.Index(got.URL, "/invite"):]
 		if p := (&browser{e: e}).do(http.MethodGet, path, "", map[string]string{"Accept-Language": ""}); !strings.Contains(string(p.body), "Contoso Ltd に参加") {
 			t.Fatalf("invitation page: %s", p.body)

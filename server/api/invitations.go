@@ -305,7 +305,7 @@ func (s *Server) invitePageData(c *gin.Context, inv *store.Invitation, token str
 		return nil, store.ErrNotFound
 	}
 	company := cmp.Or(cu.Name, l.T("your_organisation"))
-	return map[string]any{"L": l, "Token": token, "Company": company, "Email": inv.Email, "Staff": false,
+	return map[string]any{"L": l, "Brand": s.customerBrand(c, cu.ID), "Token": token, "Company": company, "Email": inv.Email, "Staff": false,
 		"By": by, "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != "", "Next": "/invite?token=" + url.QueryEscape(token)}, nil
 }
 
