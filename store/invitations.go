@@ -33,6 +33,8 @@ type Invitation struct {
 	UsedBy     *uint
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
+	// Language the invitation was written in ("en", "ja"; "" before issue 17).
+	Language string
 }
 
 // Pending says whether the link still works at now.

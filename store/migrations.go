@@ -747,6 +747,19 @@ CREATE TABLE tenant_consents (
 CREATE UNIQUE INDEX tenant_consents_tenant ON tenant_consents (tenant_id);
 ALTER TABLE customers ADD COLUMN name_source varchar(32) NOT NULL DEFAULT '';
 `},
+	// Issue 17: the seller's branding of an offer's buyer-facing pages, and
+	// the language an invitation was written in (its e-mail and page).
+	{"202612030050_offer_branding", `
+ALTER TABLE offers ADD COLUMN brand_name text NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN brand_logo text NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN brand_accent varchar(7) NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN support_email varchar(320) NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN support_url text NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN getting_started text NOT NULL DEFAULT '';
+`},
+	{"202612030051_invitation_language", `
+ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

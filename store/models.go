@@ -96,6 +96,34 @@ type Offer struct {
 	Permissions []OfferPermission `gorm:"foreignKey:OfferID"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	OfferBranding
+}
+
+// OfferBranding is how the seller brands an offer's buyer-facing pages
+// (welcome, onboarding, invitation): all optional, validated by the API.
+type OfferBranding struct {
+	BrandName    string // the product's name for buyers ("" : the offer's name)
+	BrandLogo    string // an https URL or a small data:image URI
+	BrandAccent  string // #rrggbb
+	SupportEmail string
+	SupportURL   string
+	// GettingStarted is a JSON array of {title, url} (https links).
+	GettingStarted string
+}
+
+// GettingStartedLink is one of an offer's getting-started links.
+type GettingStartedLink struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+// Links decodes GettingStarted (nil when empty or unreadable).
+func (b OfferBranding) Links() []GettingStartedLink {
+	var out []GettingStartedLink
+	if b.GettingStarted != "" {
+		_ = json.Unmarshal([]byte(b.GettingStarted), &out)
+	}
+	return out
 }
 
 // Activation policies.

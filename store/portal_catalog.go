@@ -47,6 +47,13 @@ func (s *Store) UpdateOffer(ctx context.Context, o *Offer, now time.Time) error 
 		"identity_model": o.IdentityModel, "contract": o.Contract, "updated_at": now}).Error
 }
 
+// UpdateOfferBranding writes an offer's branding of its buyer pages.
+func (s *Store) UpdateOfferBranding(ctx context.Context, id uint, b OfferBranding, now time.Time) error {
+	return s.Writes(ctx).db.Model(&Offer{}).Where("id = ?", id).Updates(map[string]any{"brand_name": b.BrandName,
+		"brand_logo": b.BrandLogo, "brand_accent": b.BrandAccent, "support_email": b.SupportEmail, "support_url": b.SupportURL,
+		"getting_started": b.GettingStarted, "updated_at": now}).Error
+}
+
 // CreatePlan stores a new plan; ErrConflict when its offer already has a
 // plan of its plan id.
 func (s *Store) CreatePlan(ctx context.Context, p *Plan) error {

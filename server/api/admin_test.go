@@ -332,7 +332,7 @@ func TestStaffInvitations(t *testing.T) {
 		}
 		_, link := invite("bea@seller.com")
 		bea := &browser{e: e}
-		if r := bea.get(link); r.code != 200 || !strings.Contains(string(r.body), "as viewer") {
+		if r := bea.get(link); r.code != 200 || !strings.Contains(string(r.body), "as a viewer") {
 			t.Fatalf("invite page: %d %s", r.code, r.body)
 		}
 		token := link[strings.Index(link, "=")+1:]

@@ -29,15 +29,14 @@ func (s *Server) allowAnonymous(c *gin.Context, kind string, l rateLimit) bool {
 	ok, wait, err := s.throttle.Allow(c.Request.Context(), kind, ClientIP(c), l.n, l.per)
 	if err != nil {
 		s.Log.Error("rate limit", "request_id", requestID(c), "kind", kind, "err", err)
-		s.problem(c, http.StatusServiceUnavailable, "Please try again", "Something went wrong on our side. Please try again in a minute.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "try_again", "", "")
 		c.Abort()
 		return false
 	}
 	if !ok {
 		secs := int(wait.Seconds()) + 1
 		c.Header("Retry-After", strconv.Itoa(secs))
-		s.problem(c, http.StatusTooManyRequests, "Too many requests",
-			"Too many requests came from your network. Please try again in "+strconv.Itoa(secs)+" seconds.", "", "")
+		s.showProblem(c, http.StatusTooManyRequests, "too_many_requests", "", "", "Seconds", secs)
 		c.Abort()
 		return false
 	}

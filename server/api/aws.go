@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -41,9 +42,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxRegisterBody+1))
 	if err != nil || len(raw) > maxRegisterBody {
-		s.problem(c, http.StatusBadRequest, "We could not read your registration",
-			"The request from AWS Marketplace was too large or cut off. Return to AWS Marketplace and choose “Set up your account” again.",
-			awsMarketplaceURL, "Back to AWS Marketplace")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_unreadable", awsMarketplaceURL, "link_back_aws")
 		return
 	}
 	form, _ := url.ParseQuery(string(raw))
@@ -53,9 +52,7 @@ func (s *Server) awsRegister(c *gin.Context) {
 	// stored: only a registration AWS could have sent is worth keeping.
 	if token == "" || len(token) > maxRegisterToken || hasUnsafeByte(token) {
 		s.Log.Info("aws registration without a usable token", "request_id", requestID(c), "ip", ClientIP(c), "bytes", len(raw))
-		s.problem(c, http.StatusBadRequest, "This page is opened from AWS Marketplace",
-			"We did not receive a registration token. Open the product in AWS Marketplace and choose “Set up your account”.",
-			awsMarketplaceURL, "Go to AWS Marketplace")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_no_token", awsMarketplaceURL, "link_go_aws")
 		return
 	}
 
@@ -65,25 +62,17 @@ func (s *Server) awsRegister(c *gin.Context) {
 		ContentType: c.ContentType(), Headers: inboxHeaders(c.Request)})
 	switch {
 	case errors.Is(err, awsmp.ErrRegistrationNotStored):
-		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
-			"Something went wrong on our side. Please try again in a minute.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_stored", "", "")
 	case errors.Is(err, awsmp.ErrRegistrationNotConfigured):
-		s.problem(c, http.StatusServiceUnavailable, "Registration is not available yet",
-			"This seller has not connected AWS Marketplace yet. Your subscription is safe at AWS; please contact the seller.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_configured", "", "")
 	case errors.Is(err, awsmp.ErrExpiredToken):
-		s.problem(c, http.StatusBadRequest, "Your registration link has expired",
-			"Registration links from AWS Marketplace work for a few hours. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
-			awsMarketplaceURL, "Back to AWS Marketplace")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_expired", awsMarketplaceURL, "link_back_aws")
 	case errors.Is(err, awsmp.ErrInvalidToken):
-		s.problem(c, http.StatusBadRequest, "We could not verify your registration",
-			"AWS Marketplace did not recognise this registration. Return to AWS Marketplace and choose “Set up your account” again.",
-			awsMarketplaceURL, "Back to AWS Marketplace")
+		s.showProblem(c, http.StatusBadRequest, "aws_register_invalid", awsMarketplaceURL, "link_back_aws")
 	case errors.Is(err, awsmp.ErrResolveUnavailable):
-		s.problem(c, http.StatusServiceUnavailable, "AWS Marketplace is not answering right now",
-			"Your subscription is safe. Please go back and try again in a few minutes.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_unavailable", "", "")
 	case errors.Is(err, awsmp.ErrRegistrationNotRecorded):
-		s.problem(c, http.StatusServiceUnavailable, "We could not complete your registration",
-			"Something went wrong on our side. Please try again in a minute; your subscription at AWS is safe.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "aws_register_not_recorded", "", "")
 	case err != nil:
 		s.fail(c, err)
 	default:
@@ -91,41 +80,41 @@ func (s *Server) awsRegister(c *gin.Context) {
 	}
 }
 
-var onboardingPage = page("Set up your account", `<h1>Set up your {{.Product}} account</h1>
-<p>Thank you for subscribing through AWS Marketplace. Create the administrator account for your organisation; you can invite colleagues later.</p>
+var onboardingPage = page("onboarding_title", `<h1>{{.L.T "onboarding_heading" "Product" .Brand.Name}}</h1>
+<p>{{.L.T "onboarding_intro"}}</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/marketplace/aws/onboarding">
 <input type="hidden" name="ticket" value="{{.Ticket}}">
-<label for="company">Company</label><input id="company" name="company" value="{{.Company}}" required maxlength="200">
-<label for="name">Your name</label><input id="name" name="name" value="{{.Name}}" required maxlength="200">
-<label for="email">Work e-mail</label><input id="email" name="email" type="email" value="{{.Email}}" required maxlength="320">
-<label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" required minlength="10">
-<button type="submit">Create account</button>
+<label for="company">{{.L.T "field_company"}}</label><input id="company" name="company" value="{{.Company}}" required maxlength="200" autocomplete="organization">
+<label for="name">{{.L.T "field_your_name"}}</label><input id="name" name="name" value="{{.Name}}" required maxlength="200" autocomplete="name">
+<label for="email">{{.L.T "field_work_email"}}</label><input id="email" name="email" type="email" value="{{.Email}}" required maxlength="320" autocomplete="email">
+<label for="password">{{.L.T "field_password"}}</label><input id="password" name="password" type="password" required minlength="10" autocomplete="new-password">
+<button type="submit">{{.L.T "onboarding_submit"}}</button>
 </form>`)
 
-var accountExistsPage = page("Account exists", `<h1>Your organisation already has an account</h1>
-<p>{{.Company}} is already set up{{if .Product}} for {{.Product}}{{end}}. Sign in with your account; if you cannot, ask your administrator to invite you.</p>
-<p><a class="button" href="/login">Sign in</a></p>`)
+var accountExistsPage = page("account_exists_title", `<h1>{{.L.T "account_exists_heading"}}</h1>
+<p>{{if .Company}}{{.L.T "account_exists_text" "Company" .Company "Product" .Brand.Name}}{{else}}{{.L.T "account_exists_text_anonymous" "Product" .Brand.Name}}{{end}}</p>
+<p><a class="button" href="/login">{{.L.T "link_sign_in"}}</a></p>`)
 
-var welcomePage = page("Welcome", `<h1>Welcome to {{.Product}}</h1>
-<dl><dt>Organisation</dt><dd>{{.Company}}</dd><dt>Plan</dt><dd>{{.Plan}}</dd><dt>Status</dt><dd>{{.State}}</dd></dl>
-{{if eq .State "pending"}}<p>AWS Marketplace is confirming your subscription; this usually takes a few minutes. You can sign in now — the product opens for use as soon as AWS confirms.</p>{{end}}
-{{if eq .State "failed"}}<p class="error">AWS Marketplace reported a problem with your subscription (for example the payment). Check your subscription in AWS Marketplace.</p>{{end}}
-<h2>Getting started</h2>
-<ol><li>Sign in to the portal with the e-mail and password you just chose.</li>
-<li>See your subscription, its plan and its state under <em>Subscriptions</em>.</li>
-<li>To change or cancel the subscription, use <a href="https://console.aws.amazon.com/marketplace/home#/subscriptions">Your Marketplace Software</a> in the AWS console.</li></ol>
-<p><a class="button" href="/subscriptions">Open the portal</a></p>`)
+var welcomePage = page("welcome_title", `<h1>{{.L.T "welcome_heading" "Product" .Brand.Name}}</h1>
+<dl><dt>{{.L.T "label_organisation"}}</dt><dd>{{.Company}}</dd><dt>{{.L.T "label_offer"}}</dt><dd>{{.Brand.Name}}</dd>
+<dt>{{.L.T "label_plan"}}</dt><dd>{{.Plan}}</dd>{{if .Seats}}<dt>{{.L.T "label_seats"}}</dt><dd>{{.Seats}}</dd>{{end}}
+{{if .Term}}<dt>{{.L.T "label_term"}}</dt><dd>{{.Term}}</dd>{{end}}<dt>{{.L.T "label_status"}}</dt><dd>{{.StateText}}</dd></dl>
+{{if eq .State "pending"}}<p>{{.L.T "aws_welcome_pending"}}</p>{{end}}
+{{if eq .State "failed"}}<p class="error">{{.L.T "aws_welcome_failed"}}</p>{{end}}
+{{template "welcome_portal" .}}
+<h2>{{.L.T "welcome_getting_started"}}</h2>
+{{template "welcome_links" .}}
+<ol><li>{{.L.T "aws_welcome_step_portal"}}</li>
+<li>{{.L.T "aws_welcome_step_change"}} <a href="https://console.aws.amazon.com/marketplace/home#/subscriptions" rel="noopener noreferrer">{{.L.T "aws_welcome_your_software"}}</a></li></ol>
+{{template "welcome_support" .}}`+welcomeCommon)
 
 func (s *Server) ticketProblem(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, store.ErrTicketUsed):
-		s.problem(c, http.StatusGone, "This link was already used",
-			"Your account was created with this link. Sign in to continue.", "/login", "Sign in")
+		s.showProblem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
 	case errors.Is(err, store.ErrTicketExpired), errors.Is(err, store.ErrNotFound):
-		s.problem(c, http.StatusGone, "This setup link has expired",
-			"Setup links work for one hour. Return to AWS Marketplace and choose “Set up your account” again — you do not need to subscribe again.",
-			awsMarketplaceURL, "Back to AWS Marketplace")
+		s.showProblem(c, http.StatusGone, "ticket_expired", awsMarketplaceURL, "link_back_aws")
 	default:
 		s.fail(c, err)
 	}
@@ -134,13 +123,6 @@ func (s *Server) ticketProblem(c *gin.Context, err error) {
 // onboardingContext loads what the onboarding pages show.
 func (s *Server) onboardingContext(ctx context.Context, subID uint) (*store.Subscription, bool, error) {
 	return awsmp.OnboardingState(ctx, s.Store, subID)
-}
-
-func productName(sub *store.Subscription) string {
-	if sub.Offer != nil && sub.Offer.Name != "" {
-		return sub.Offer.Name
-	}
-	return "your product"
 }
 
 func (s *Server) awsOnboarding(c *gin.Context) {
@@ -159,16 +141,17 @@ func (s *Server) awsOnboarding(c *gin.Context) {
 	if sub.Customer != nil {
 		company = sub.Customer.Name
 	}
+	brand := brandOf(sub.Offer, requestLang(c.Request).T("your_product"))
 	if hasAdmin {
-		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Company": company, "Product": productName(sub)})
+		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Company": company, "Brand": brand})
 		return
 	}
-	s.renderPage(c, http.StatusOK, onboardingPage, map[string]any{"Ticket": token, "Product": productName(sub), "Company": company})
+	s.renderPage(c, http.StatusOK, onboardingPage, map[string]any{"Ticket": token, "Brand": brand, "Company": company})
 }
 
 func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
@@ -182,13 +165,15 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 	if !ok {
 		return
 	}
+	l := requestLang(c.Request)
 	o, problem := awsmp.CheckOnboarding(c.PostForm("company"), c.PostForm("name"), c.PostForm("email"), c.PostForm("password"))
 	bad := func(msg string) {
-		s.renderPage(c, http.StatusBadRequest, onboardingPage, map[string]any{"Ticket": token, "Product": productName(sub),
-			"Company": o.Company, "Name": o.Name, "Email": o.Email, "Error": msg})
+		s.renderPage(c, http.StatusBadRequest, onboardingPage, map[string]any{"L": l, "Ticket": token, "Brand": brandOf(sub.Offer, l.T("your_product")),
+			"Company": o.Company, "Name": o.Name, "Email": o.Email, "Error": msg,
+			"Next": "/marketplace/aws/onboarding?ticket=" + url.QueryEscape(token)})
 	}
 	if problem != "" {
-		bad(problem)
+		bad(l.T(formProblemID(problem), "Min", auth.MinPasswordLength))
 		return
 	}
 	if s.Mail != nil { // the address is verified before it becomes the account's identity (emailverify.go)
@@ -198,68 +183,127 @@ func (s *Server) awsOnboardingSubmit(c *gin.Context) {
 	s.finishOnboarding(c, t, o.Company, o.Name, o.Email, o.PasswordHash, bad)
 }
 
+// formProblemID is the message id of a problem awsmp.CheckOnboarding or
+// auth.CheckPasswordRules found (their words are English only).
+func formProblemID(problem string) string {
+	switch {
+	case strings.Contains(problem, "at least"):
+		return "form_password_short"
+	case strings.Contains(problem, "bytes"):
+		return "form_password_long"
+	case strings.Contains(problem, "too common"):
+		return "form_password_common"
+	case strings.Contains(problem, "password") && strings.Contains(problem, "control"):
+		return "form_password_control"
+	case strings.Contains(problem, "fill in"):
+		return "form_fill_in"
+	case strings.Contains(problem, "at most"):
+		return "form_too_long"
+	case strings.Contains(problem, "control"):
+		return "form_control"
+	case strings.Contains(problem, "e-mail"):
+		return "form_email"
+	default:
+		return "form_invalid"
+	}
+}
+
 // finishOnboarding creates the buyer's organisation and first admin from
 // the onboarding form (at once, or once the e-mail address is verified),
-// using the ticket, and signs them in.
+// using the ticket, and signs them in — unless the browser carries a
+// seller staff session, which is kept (welcome.go).
 func (s *Server) finishOnboarding(c *gin.Context, t *store.OnboardingTicket, company, name, email, hash string, bad func(string)) {
 	ctx := c.Request.Context()
+	keep, err := s.keepSellerSession(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	user, err := awsmp.Onboard(ctx, s.Store, s.Now().UTC(), t, awsmp.Onboarding{Company: company, Name: name, Email: email, PasswordHash: hash})
 	switch {
 	case errors.Is(err, store.ErrTicketUsed):
 		s.ticketProblem(c, err)
 		return
 	case errors.Is(err, awsmp.ErrAccountExists):
-		bad("An account with this e-mail address already exists. Sign in instead, or use another address.")
+		bad(requestLang(c.Request).T("form_account_exists"))
 		return
 	case err != nil:
 		s.fail(c, err)
 		return
 	}
-	sess, err := s.Sessions.Get(c.Request, SessionCookie)
-	if err == nil {
-		err = s.Sessions.Renew(ctx, sess)
+	if !keep {
+		sess, err := s.Sessions.Get(c.Request, SessionCookie)
+		if err == nil {
+			err = s.Sessions.Renew(ctx, sess)
+		}
+		if err == nil {
+			sess.Values = map[any]any{auth.UserIDKey: user.ID}
+			err = sess.Save(c.Request, c.Writer)
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
-	if err == nil {
-		sess.Values = map[any]any{auth.UserIDKey: user.ID}
-		err = sess.Save(c.Request, c.Writer)
-	}
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.audit(c, user, "customer.onboarded", "subscription", t.SubscriptionID, nil, map[string]any{"company": company})
-	c.Redirect(http.StatusSeeOther, "/marketplace/aws/welcome")
+	s.audit(c, user, "customer.onboarded", "subscription", t.SubscriptionID, nil, map[string]any{"company": company, "signed_in": !keep})
+	c.Redirect(http.StatusSeeOther, "/marketplace/aws/welcome?subscription="+strconv.FormatUint(uint64(t.SubscriptionID), 10))
 }
 
-// awsWelcome is the first-use page after onboarding.
+// awsWelcome is the first-use page after onboarding: the subscription
+// named (its customer admin, or seller staff), else the customer admin's
+// latest AWS subscription.
 func (s *Server) awsWelcome(c *gin.Context) {
 	u, err := s.sessionUser(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if u == nil || u.CustomerID == nil {
-		c.Redirect(http.StatusSeeOther, "/login")
+	if u == nil {
+		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 		return
 	}
-	page, err := s.Store.ListSubscriptions(c.Request.Context(), store.SubscriptionFilter{CustomerID: *u.CustomerID,
-		Marketplaces: []string{"aws"}, Limit: 1, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
+	sub, err := s.awsWelcomeSubscription(c, u)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	data := map[string]any{"Product": "your product", "Company": "", "Plan": "—", "State": ""}
-	if len(page.Items) == 1 {
-		r := page.Items[0]
-		data["Company"], data["State"] = r.CustomerName, r.State
-		if r.OfferName != "" {
-			data["Product"] = r.OfferName
+	if sub == nil {
+		s.showProblem(c, http.StatusNotFound, "welcome_not_found", "/login", "link_sign_in")
+		return
+	}
+	s.renderPage(c, http.StatusOK, welcomePage, s.welcomeBase(c, sub, u))
+}
+
+// awsWelcomeSubscription is the AWS subscription u's welcome page shows
+// (nil: none u may see).
+func (s *Server) awsWelcomeSubscription(c *gin.Context, u *store.User) (*store.Subscription, error) {
+	ctx := c.Request.Context()
+	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
+	if id == 0 && u.CustomerID != nil {
+		page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: *u.CustomerID,
+			Marketplaces: []string{"aws"}, Limit: 1, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
+		if err != nil {
+			return nil, err
 		}
-		if r.PlanName != "" {
-			data["Plan"] = r.PlanName
+		if len(page.Items) == 1 {
+			id = uint64(page.Items[0].ID)
 		}
 	}
-	s.renderPage(c, http.StatusOK, welcomePage, data)
+	if id == 0 {
+		return nil, nil
+	}
+	sub, err := s.Store.GetSubscription(ctx, uint(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	mine := u.Role != store.RoleCustomerAdmin || (u.CustomerID != nil && sub.CustomerID != nil && *u.CustomerID == *sub.CustomerID)
+	if sub.Marketplace != "aws" || !mine {
+		return nil, nil
+	}
+	return sub, nil
 }
 
 // onboardingOpen loads what the onboarding form is for and answers the
@@ -272,7 +316,7 @@ func (s *Server) onboardingOpen(c *gin.Context, subscriptionID uint) (*store.Sub
 		return nil, false
 	}
 	if hasAdmin {
-		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Product": productName(sub)})
+		s.renderPage(c, http.StatusOK, accountExistsPage, map[string]any{"Brand": brandOf(sub.Offer, requestLang(c.Request).T("your_product"))})
 		return nil, false
 	}
 	return sub, true

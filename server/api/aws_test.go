@@ -30,7 +30,10 @@ type awsEnv struct {
 	log  *strings.Builder
 }
 
-func newAWSEnv(t *testing.T, st *store.Store) *awsEnv {
+func newAWSEnv(t *testing.T, st *store.Store) *awsEnv { return newAWSEnvWith(t, st, nil) }
+
+// newAWSEnvWith is newAWSEnv with dependencies set by the test.
+func newAWSEnvWith(t *testing.T, st *store.Store, set func(*api.Deps)) *awsEnv {
 	t.Helper()
 	fake := awsfake.NewMetering(nil)
 	fsrv := httptest.NewServer(fake)
@@ -41,9 +44,13 @@ func newAWSEnv(t *testing.T, st *store.Store) *awsEnv {
 	}
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
+	d := api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
 		Log: log, AWS: client, AWSEvents: &awsmp.Processor{Store: st, Log: log, AWS: client},
-		Info: api.Info{BaseURL: "http://portal.test"}})
+		Info: api.Info{BaseURL: "http://portal.test"}}
+	if set != nil {
+		set(&d)
+	}
+	h, err := api.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +147,7 @@ func TestAWSRegistrationAndOnboarding(t *testing.T) {
 		}
 		form.Set("password", "a-good-password")
 		r = post(form)
-		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/marketplace/aws/welcome" {
+		if r.code != http.StatusSeeOther || !strings.HasPrefix(r.hdr.Get("Location"), "/marketplace/aws/welcome?subscription=") {
 			t.Fatalf("onboarding submit: %d %s", r.code, r.body)
 		}
 		// The new customer admin is signed in and sees the welcome page.

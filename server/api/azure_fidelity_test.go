@@ -446,7 +446,7 @@ func TestAzureTermAfterActivationAndUnits(t *testing.T) {
 		if sub.State != "active" || sub.TermStart == nil || sub.TermEnd == nil || !sameDate(*sub.TermEnd, ms.EndDate) || sub.TermUnit != "P1M" {
 			t.Fatalf("term after activation: %v – %v (%s), Microsoft %v", sub.TermStart, sub.TermEnd, sub.TermUnit, ms.EndDate)
 		}
-		if page := b.get(r.hdr.Get("Location")); !strings.Contains(string(page.body), "1 month, "+ms.StartDate.Format("2006-01-02")) {
+		if page := b.get(r.hdr.Get("Location")); !strings.Contains(string(page.body), "1 month, "+ms.StartDate.UTC().Format("2 January 2006")) {
 			t.Fatalf("term on the welcome page: %s", page.body)
 		}
 		for unit, plan := range map[string]string{"PAY": "payg", "P3Y": "p3y", "P18M": "future", "P1Y": "team"} {

@@ -75,7 +75,7 @@ func hashState(s string) string {
 // URL or a cookie.
 func (s *Server) azureLanding(c *gin.Context) {
 	if s.Azure == nil || s.AzureSignIn == nil {
-		s.problem(c, http.StatusServiceUnavailable, "Not set up yet", "This seller has not connected Microsoft's marketplace yet. Please try again later.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
 		return
 	}
 	if !s.allowAnonymous(c, "azure-landing", landingLimit) {
@@ -83,9 +83,8 @@ func (s *Server) azureLanding(c *gin.Context) {
 	}
 	token := c.Query("token")
 	if strings.TrimSpace(token) == "" || len(token) > maxPurchaseToken {
-		s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
-			"The link has no purchase token. Reopen the SaaS subscription in the Azure portal or the Microsoft 365 admin center and choose “Configure account” again.",
-			"https://portal.azure.com/#blade/HubsExtension/BrowseResourceBlade/resourceType/Microsoft.SaaS%2Fresources", "Open the Azure portal")
+		s.showProblem(c, http.StatusBadRequest, "azure_no_token",
+			"https://portal.azure.com/#blade/HubsExtension/BrowseResourceBlade/resourceType/Microsoft.SaaS%2Fresources", "link_azure_portal")
 		return
 	}
 	state, nonce, err := s.Azure.StartLanding(c.Request.Context(), token, s.Now().UTC())
@@ -103,7 +102,7 @@ func (s *Server) azureLanding(c *gin.Context) {
 func (s *Server) azureCallback(c *gin.Context) {
 	ctx := c.Request.Context()
 	if s.Azure == nil || s.AzureSignIn == nil {
-		s.problem(c, http.StatusServiceUnavailable, "Not set up yet", "This seller has not connected Microsoft's marketplace yet.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "azure_not_set_up", "", "")
 		return
 	}
 	if e := c.Query("error"); e != "" {
@@ -113,8 +112,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	now := s.Now().UTC()
 	si, err := s.Azure.UseSignIn(ctx, c.Query("state"), now)
 	if errors.Is(err, azuremp.ErrSignInUnusable) {
-		s.problem(c, http.StatusBadRequest, "This sign-in link has expired",
-			"Sign-in must finish within 15 minutes and works once. Open the subscription in the Azure portal and choose “Configure account” again.", "", "")
+		s.showProblem(c, http.StatusBadRequest, "azure_sign_in_expired", "", "")
 		return
 	}
 	if err != nil {
@@ -127,7 +125,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	portal := si.Purpose == "login" || si.Purpose == "invite"
 	if err != nil && portal {
 		s.Log.Warn("entra portal sign-in failed", "request_id", requestID(c), "err", err)
-		loginFailed(c, "We could not confirm your Microsoft sign-in. Please try again.")
+		loginFailed(c, "login_microsoft_unconfirmed")
 		return
 	}
 	if portal {
@@ -136,8 +134,7 @@ func (s *Server) azureCallback(c *gin.Context) {
 	}
 	if err != nil {
 		s.Log.Warn("entra sign-in failed", "request_id", requestID(c), "err", err)
-		s.problem(c, http.StatusUnauthorized, "Sign-in did not complete",
-			"We could not confirm your Microsoft sign-in. Open the subscription in the Azure portal and choose “Configure account” to try again.", "", "")
+		s.showProblem(c, http.StatusUnauthorized, "azure_sign_in_unconfirmed", "", "")
 		return
 	}
 	landed, err := s.Azure.Land(ctx, si.PurchaseToken, who)
@@ -163,11 +160,10 @@ func (s *Server) azureCallback(c *gin.Context) {
 func (s *Server) azureSignInRefused(c *gin.Context, e string) {
 	s.Log.Info("entra sign-in refused", "request_id", requestID(c), "error", e)
 	if p := s.Azure.SignInPurpose(c.Request.Context(), c.Query("state")); p != "" && p != "landing" {
-		loginFailed(c, "Microsoft did not sign you in ("+e+").")
+		loginFailed(c, "login_microsoft_refused", "Error", truncate(e, 64))
 		return
 	}
-	s.problem(c, http.StatusUnauthorized, "Sign-in did not complete",
-		"Microsoft did not sign you in ("+e+"). Open the subscription in the Azure portal and choose “Configure account” to try again.", "", "")
+	s.showProblem(c, http.StatusUnauthorized, "azure_sign_in_refused", "", "", "Error", truncate(e, 64))
 }
 
 // azureIdentity exchanges the authorization code and verifies the ID
@@ -203,17 +199,20 @@ func (s *Server) azureIdentity(ctx context.Context, code, nonce string) (azuremp
 func (s *Server) azureLandingFailed(c *gin.Context, err error) {
 	s.Log.Warn("azure resolve failed", "request_id", requestID(c), "err", err)
 	if st := azuremp.StatusOf(err); st == http.StatusBadRequest || st == http.StatusNotFound {
-		s.problem(c, http.StatusBadRequest, "We couldn't identify this purchase",
-			"We couldn't identify this purchase. Reopen the SaaS subscription in the Azure portal or Microsoft 365 admin center and choose “Configure account” or “Manage account” again.", "", "")
+		s.showProblem(c, http.StatusBadRequest, "azure_unknown_purchase", "", "")
 		return
 	}
-	s.problem(c, http.StatusBadGateway, "Microsoft is not answering right now",
-		"Your purchase is safe. Please try again in a few minutes from the Azure portal (“Configure account”).", "", "")
+	s.showProblem(c, http.StatusBadGateway, "azure_unavailable", "", "")
 }
 
 // startLandedSession renews the session for the landed buyer: signed in as
 // the customer admin, or as the purchaser of this one subscription.
+//
+// A seller staff session in the browser is kept as it is (welcome.go).
 func (s *Server) startLandedSession(c *gin.Context, landed *azuremp.Landed, who azuremp.Identity) error {
+	if keep, err := s.keepSellerSession(c); err != nil || keep {
+		return err
+	}
 	sess, err := s.Sessions.Get(c.Request, SessionCookie)
 	if err != nil {
 		return err
@@ -243,29 +242,30 @@ func (s *Server) greetLanded(c *gin.Context, landed *azuremp.Landed, now time.Ti
 		Log: s.Log.With("request_id", requestID(c))})
 }
 
-var azureWelcomePage = page("Welcome", `<h1>{{if eq .State "active"}}Welcome to {{.Product}}{{else}}Your {{.Product}} subscription{{end}}</h1>
-{{if .NeedsReview}}<p class="muted">This plan is new to the seller; they may contact you about it.</p>{{end}}
-<dl><dt>Subscription</dt><dd>{{.Name}}</dd><dt>Offer</dt><dd>{{.Product}}</dd><dt>Plan</dt><dd>{{.Plan}}</dd>
-{{if .Quantity}}<dt>Seats</dt><dd>{{.Quantity}}</dd>{{end}}
-{{if .Term}}<dt>Term</dt><dd>{{.Term}}</dd>{{end}}
-<dt>Purchaser</dt><dd>{{.Purchaser}}</dd><dt>Beneficiary</dt><dd>{{.Beneficiary}}</dd><dt>Status</dt><dd>{{.State}}</dd>
-<dt>Administered by</dt><dd>{{.Admin}}</dd></dl>
+var azureWelcomePage = page("welcome_title", `<h1>{{if eq .State "active"}}{{.L.T "welcome_heading" "Product" .Brand.Name}}{{else}}{{.L.T "azure_welcome_heading_pending" "Product" .Brand.Name}}{{end}}</h1>
+{{if .NeedsReview}}<p class="muted">{{.L.T "azure_welcome_needs_review"}}</p>{{end}}
+<dl><dt>{{.L.T "label_subscription"}}</dt><dd>{{.Name}}</dd><dt>{{.L.T "label_offer"}}</dt><dd>{{.Brand.Name}}</dd><dt>{{.L.T "label_plan"}}</dt><dd>{{.Plan}}</dd>
+{{if .Seats}}<dt>{{.L.T "label_seats"}}</dt><dd>{{.Seats}}</dd>{{end}}
+{{if .Term}}<dt>{{.L.T "label_term"}}</dt><dd>{{.Term}}</dd>{{end}}
+<dt>{{.L.T "label_purchaser"}}</dt><dd>{{.Purchaser}}</dd><dt>{{.L.T "label_beneficiary"}}</dt><dd>{{.Beneficiary}}</dd><dt>{{.L.T "label_status"}}</dt><dd>{{.StateText}}</dd>
+<dt>{{.L.T "label_administered_by"}}</dt><dd>{{.Admin}}</dd></dl>
 {{if .AdminNote}}<p>{{.AdminNote}}</p>{{end}}
 {{if eq .State "pending"}}
  {{if eq .Policy "buyer_confirms"}}{{if .CanAct}}<form method="post" action="/marketplace/azure/activate">
- <input type="hidden" name="subscription" value="{{.ID}}"><p>Check the details above, then activate. Billing starts when you activate.</p>
- <button type="submit">Activate subscription</button></form>{{else}}<p>An administrator of the beneficiary organisation must sign in to activate this subscription.</p>{{end}}
- {{else if eq .Policy "seller_approves"}}<p>Thank you. The seller reviews new subscriptions and activates yours shortly; billing starts then. You can close this page.</p>
- {{else}}<p>We are activating your subscription. Reload this page in a moment.</p>{{end}}
+ <input type="hidden" name="subscription" value="{{.ID}}"><p>{{.L.T "azure_welcome_check_activate"}}</p>
+ <button type="submit">{{.L.T "azure_welcome_activate"}}</button></form>{{else}}<p>{{.L.T "azure_welcome_admin_must_activate"}}</p>{{end}}
+ {{else if eq .Policy "seller_approves"}}<p>{{.L.T "azure_welcome_seller_reviews"}}</p>
+ {{else}}<p>{{.L.T "azure_welcome_activating"}}</p>{{end}}
+ {{template "welcome_portal" .}}
 {{else if eq .State "active"}}
-<h2>Getting started</h2>
-{{if .IsAdmin}}<ol><li>Open the portal and sign in with your Microsoft account (you are signed in now).</li>
-<li>Assign seats to your colleagues under <em>Seats</em>{{if .Quantity}} — your plan has {{.Quantity}}{{end}}.</li>
-<li>Change the plan or the number of seats in the Azure portal or the Microsoft 365 admin center.</li></ol>
-<p><a class="button" href="/subscriptions/{{.ID}}">Open the portal</a></p>
-{{else}}<p>The subscription is active. {{.Admin}} administers it: they sign in to the portal with their Microsoft account to assign seats{{if .Quantity}} ({{.Quantity}} on this plan){{end}}.</p>{{end}}
-<p>Need help? Contact the seller's support{{if .Support}} at <a href="mailto:{{.Support}}">{{.Support}}</a>{{end}}.</p>
-{{else}}<p>This subscription is {{.State}} at Microsoft. Manage it in the Azure portal.</p>{{end}}`)
+{{template "welcome_portal" .}}
+{{if eq .Viewer ""}}<p>{{.L.T "azure_welcome_other_admin" "Admin" .Admin}}</p>{{end}}
+<h2>{{.L.T "welcome_getting_started"}}</h2>
+{{template "welcome_links" .}}
+<ol>{{if .Seats}}<li>{{.L.T "azure_welcome_step_seats" "Seats" .Seats}}</li>{{end}}
+<li>{{.L.T "azure_welcome_step_change"}}</li></ol>
+{{else}}<p>{{.L.T "azure_welcome_other_state" "State" .StateText}}</p>{{template "welcome_portal" .}}{{end}}
+{{template "welcome_support" .}}`+welcomeCommon)
 
 // welcomeViewer says who is looking at a Microsoft subscription's welcome
 // page: its customer admin or seller staff (a user), or the purchaser who
@@ -308,7 +308,7 @@ func (s *Server) azureWelcome(c *gin.Context) {
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
 	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
-		s.problem(c, http.StatusNotFound, "Subscription not found", "Open the subscription from the Azure portal (“Configure account”).", "", "")
+		s.showProblem(c, http.StatusNotFound, "azure_welcome_not_found", "", "")
 		return
 	}
 	u, _, ok, err := s.welcomeViewer(c, sub)
@@ -317,42 +317,21 @@ func (s *Server) azureWelcome(c *gin.Context) {
 		return
 	}
 	if !ok {
-		s.problem(c, http.StatusForbidden, "Sign in first", "Open the subscription from the Azure portal (“Configure account”) to sign in with your Microsoft account.", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_welcome_sign_in", "", "")
 		return
 	}
-	s.renderPage(c, http.StatusOK, azureWelcomePage, s.azureWelcomeData(ctx, sub, u))
+	s.renderPage(c, http.StatusOK, azureWelcomePage, s.azureWelcomeData(c, sub, u))
 }
 
-// termUnits names Microsoft's term units; any other value is shown as sent.
-var termUnits = map[string]string{"P1M": "1 month", "P1Y": "1 year", "P2Y": "2 years", "P3Y": "3 years", "P4Y": "4 years", "P5Y": "5 years",
-	"PAY": "pay as you go"}
-
-// termText describes a subscription's term: its unit and dates.
-func termText(sub *store.Subscription) string {
-	var parts []string
-	if sub.TermUnit != "" {
-		parts = append(parts, cmp.Or(termUnits[strings.ToUpper(sub.TermUnit)], sub.TermUnit))
-	}
-	if sub.TermStart != nil && sub.TermEnd != nil {
-		parts = append(parts, sub.TermStart.UTC().Format("2006-01-02")+" – "+sub.TermEnd.UTC().Format("2006-01-02"))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, u *store.User) map[string]any {
+func (s *Server) azureWelcomeData(c *gin.Context, sub *store.Subscription, u *store.User) map[string]any {
+	ctx := c.Request.Context()
+	data := s.welcomeBase(c, sub, u)
+	l := data["L"].(*Lang)
 	isAdmin := u != nil && u.Role == store.RoleCustomerAdmin
-	data := map[string]any{"ID": sub.ID, "Name": sub.Name, "State": sub.State, "Product": "the product", "Plan": "—", "Quantity": sub.Quantity,
-		"Purchaser": "—", "Beneficiary": "—", "Policy": "", "IsAdmin": isAdmin, "Support": s.Info.SupportEmail, "Term": termText(sub),
-		"Admin": "—", "AdminNote": "", "NeedsReview": false}
-	if sub.Offer != nil {
-		data["Product"] = sub.Offer.Name
-	}
+	data["Name"], data["Purchaser"], data["Beneficiary"], data["Policy"] = sub.Name, "—", "—", ""
+	data["Admin"], data["AdminNote"], data["NeedsReview"] = "—", "", false
 	if sub.Plan != nil {
-		data["Plan"], data["Policy"] = cmp.Or(sub.Plan.Name, sub.Plan.PlanID), sub.Plan.ActivationPolicy
-		data["NeedsReview"] = sub.Plan.NeedsReview
-		if !sub.Plan.SeatBased {
-			data["Quantity"] = 0
-		}
+		data["Policy"], data["NeedsReview"] = sub.Plan.ActivationPolicy, sub.Plan.NeedsReview
 	}
 	// The buyer (customer admin or purchaser) may activate when the plan lets the buyer; seller staff use the portal.
 	data["CanAct"] = (u == nil || isAdmin) && azuremp.MayActivate(sub.Plan, azuremp.SourceLanding)
@@ -369,31 +348,32 @@ func (s *Server) azureWelcomeData(ctx context.Context, sub *store.Subscription, 
 	}
 	// Who administers it: the organisation's customer admins, or who was invited.
 	if sub.CustomerID != nil {
-		data["Admin"], data["AdminNote"] = welcomeAdmin(sub, u, isAdmin, facts, beneficiaryEmail)
+		data["Admin"], data["AdminNote"] = welcomeAdmin(l, sub, u, isAdmin, facts, beneficiaryEmail)
 	}
 	return data
 }
 
 // welcomeAdmin says who administers a customer's subscription on its
 // welcome page, with a note on what happens next when nobody does yet.
-func welcomeAdmin(sub *store.Subscription, u *store.User, isAdmin bool, facts azuremp.WelcomeFacts, beneficiaryEmail string) (admin, note string) {
-	org := "the beneficiary's organisation"
+func welcomeAdmin(l *Lang, sub *store.Subscription, u *store.User, isAdmin bool, facts azuremp.WelcomeFacts, beneficiaryEmail string) (admin, note string) {
+	org := l.T("the_beneficiary_organisation")
 	if sub.Customer != nil && sub.Customer.Name != "" {
 		org = sub.Customer.Name
 	}
 	admins, invited := facts.Admins, facts.Invited
+	sep := l.T("list_separator")
 	switch {
 	case isAdmin:
-		return u.Email + " (you)", ""
+		return l.T("admin_you", "Email", u.Email), ""
 	case len(admins) > 0:
-		return strings.Join(admins, ", ") + " (" + org + ")", ""
+		return l.T("admin_of", "Who", strings.Join(admins, sep), "Org", org), ""
 	case len(invited) > 0:
-		return strings.Join(invited, ", ") + " (" + org + ")",
-			"We sent " + strings.Join(invited, ", ") + " an invitation to administer this subscription: they accept it, then assign seats to their colleagues."
+		who := strings.Join(invited, sep)
+		return l.T("admin_of", "Who", who, "Org", org), l.T("admin_note_invited", "Who", who)
 	case beneficiaryEmail != "":
-		return beneficiaryEmail + " (" + org + ")", "The seller will invite " + beneficiaryEmail + " to administer this subscription."
+		return l.T("admin_of", "Who", beneficiaryEmail, "Org", org), l.T("admin_note_will_invite", "Who", beneficiaryEmail)
 	default:
-		return org, "The seller will invite an administrator of " + org + "."
+		return org, l.T("admin_note_will_invite_org", "Org", org)
 	}
 }
 
@@ -402,14 +382,14 @@ func welcomeAdmin(sub *store.Subscription, u *store.User, isAdmin bool, facts az
 // the plan lets the buyer activate.
 func (s *Server) azureActivateBuyer(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.PostForm("subscription"), 10, 32)
 	sub, err := s.azureReads().StoredSubscription(ctx, uint(id))
 	if err != nil {
-		s.problem(c, http.StatusForbidden, "Not allowed", "Only the buyer who opened this purchase from Microsoft can activate it.", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
 		return
 	}
 	u, by, ok, err := s.welcomeViewer(c, sub)
@@ -418,7 +398,7 @@ func (s *Server) azureActivateBuyer(c *gin.Context) {
 		return
 	}
 	if !ok || (u != nil && u.Role != store.RoleCustomerAdmin) {
-		s.problem(c, http.StatusForbidden, "Not allowed", "Only the buyer who opened this purchase from Microsoft can activate it.", "", "")
+		s.showProblem(c, http.StatusForbidden, "azure_activate_not_allowed", "", "")
 		return
 	}
 	back := "/marketplace/azure/welcome?subscription=" + strconv.FormatUint(id, 10)
@@ -426,23 +406,21 @@ func (s *Server) azureActivateBuyer(c *gin.Context) {
 	switch {
 	case err == nil || errors.Is(err, azuremp.ErrNotPending):
 	case errors.Is(err, azuremp.ErrNeedsSellerApproval):
-		s.problem(c, http.StatusForbidden, "The seller activates this subscription",
-			"The seller reviews new subscriptions of this plan and activates them; billing starts then. You can close this page.", back, "Back")
+		s.showProblem(c, http.StatusForbidden, "azure_seller_activates", back, "link_back")
 		return
 	default:
 		s.Log.Error("azure activate", "request_id", requestID(c), "subscription", sub.ID, "err", err)
-		s.problem(c, http.StatusBadGateway, "Activation did not go through", "Microsoft did not confirm the activation: "+marketplaceMessage(err)+". Please try again in a moment.",
-			back, "Back")
+		s.showProblem(c, http.StatusBadGateway, "azure_activation_failed", back, "link_back", "Reason", marketplaceMessage(c, err))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, back)
 }
 
-// marketplaceMessage is Microsoft's own message for the seller or buyer.
-func marketplaceMessage(err error) string {
+// marketplaceMessage is Microsoft's own message for the buyer.
+func marketplaceMessage(c *gin.Context, err error) string {
 	var ae *azuremp.APIError
 	if errors.As(err, &ae) {
 		return ae.Error()
 	}
-	return "Microsoft is not answering"
+	return requestLang(c.Request).T("microsoft_not_answering")
 }

@@ -429,7 +429,7 @@ func (s *Server) adminConsentCallback(c *gin.Context) {
 	hash := store.HashToken(c.Query("state"))
 	req, err := s.Store.Writes(ctx).ConsentRequestByState(hash, now)
 	if c.Query("state") == "" || errors.Is(err, store.ErrNotFound) {
-		s.problem(c, http.StatusBadRequest, "This link has expired", "Granting permissions must finish within 15 minutes and works once. Open the subscription in the portal and choose “Grant permissions” again.", "/", "Open the portal")
+		s.showProblem(c, http.StatusBadRequest, "consent_expired", "/", "link_open_portal")
 		return
 	}
 	if err != nil {
@@ -444,12 +444,12 @@ func (s *Server) adminConsentCallback(c *gin.Context) {
 	sess, _ := s.Sessions.Get(c.Request, SessionCookie)
 	if u == nil || u.ID != req.UserID || sess == nil || store.HashToken(sess.ID) != req.SessionHash {
 		s.Log.Warn("admin consent: state from another session refused", "request_id", requestID(c), "subscription", req.SubscriptionID)
-		s.problem(c, http.StatusForbidden, "Sign in as the administrator who started this", "Granting permissions must finish in the browser session that started it. Sign in to the portal and choose “Grant permissions” again.", "/login", "Sign in")
+		s.showProblem(c, http.StatusForbidden, "consent_other_session", "/login", "link_sign_in")
 		return
 	}
 	d, ok := consentDecision(c, req)
 	if !ok {
-		s.problem(c, http.StatusBadRequest, "Microsoft's answer does not match", "The answer names another organisation than the one asked. Choose “Grant permissions” again from the portal.", "/", "Open the portal")
+		s.showProblem(c, http.StatusBadRequest, "consent_other_tenant", "/", "link_open_portal")
 		return
 	}
 	d.DecidedByUserID, d.DecidedBy, d.DecidedAt = &u.ID, u.Email, now
@@ -460,7 +460,7 @@ func (s *Server) adminConsentCallback(c *gin.Context) {
 		return s.recordConsent(tx, now, req, d)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		s.problem(c, http.StatusBadRequest, "This link has expired", "Granting permissions works once. Open the subscription in the portal to see the outcome.", "/", "Open the portal")
+		s.showProblem(c, http.StatusBadRequest, "consent_used", "/", "link_open_portal")
 		return
 	}
 	if err != nil {

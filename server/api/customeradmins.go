@@ -160,8 +160,14 @@ func (s *Server) microsoftSignIn(c *gin.Context) {
 		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("prompt", "select_account")))
 }
 
-// loginFailed sends the browser back to the portal's sign-in page with a reason.
-func loginFailed(c *gin.Context, msg string) {
+// loginFailed sends the browser back to the portal's sign-in page with a
+// reason: the message id in the request's language, kv its data.
+func loginFailed(c *gin.Context, id string, kv ...any) {
+	loginFailedText(c, requestLang(c.Request).T(id, kv...))
+}
+
+// loginFailedText sends the browser back to the sign-in page with msg.
+func loginFailedText(c *gin.Context, msg string) {
 	c.Redirect(http.StatusSeeOther, "/login?error="+url.QueryEscape(msg))
 }
 
@@ -181,8 +187,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 			return
 		}
 		if cu.AzureTenantID == "" || !strings.EqualFold(cu.AzureTenantID, who.TenantID) {
-			s.problem(c, http.StatusForbidden, "Use your organisation's Microsoft account",
-				"The account you signed in with does not belong to "+cmp.Or(cu.Name, "the organisation")+"'s Microsoft Entra tenant. Sign in with your work account, or choose a password on the invitation page.", "", "")
+			s.showProblem(c, http.StatusForbidden, "invite_wrong_tenant", "", "", "Company", cmp.Or(cu.Name, requestLang(c.Request).T("the_organisation")))
 			return
 		}
 		if who.ObjectID != "" {
@@ -192,7 +197,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 				return
 			}
 			if n > 0 {
-				s.problem(c, http.StatusConflict, "You already have an account", "Sign in with Microsoft on the sign-in page.", "/login", "Sign in")
+				s.showProblem(c, http.StatusConflict, "invite_microsoft_exists", "/login", "link_sign_in")
 				return
 			}
 		}
@@ -211,7 +216,7 @@ func (s *Server) finishMicrosoftSignIn(c *gin.Context, si *store.AzureSignIn, wh
 	}
 	if u == nil {
 		s.Log.Info("microsoft sign-in: no customer admin", "request_id", requestID(c), "tenant", who.TenantID)
-		loginFailed(c, "Your Microsoft account is not a customer admin here. Ask an admin of your organisation to invite you, or open your subscription from the Azure portal (“Configure account”).")
+		loginFailed(c, "login_microsoft_not_admin")
 		return
 	}
 	s.startSession(c, u, si.NextPath)

@@ -19,15 +19,15 @@ import (
 // an account, so it tells nobody which addresses exist. The flow lives in
 // server/awsmp (RequestVerification, PendingVerification, UseVerification).
 
-var checkInboxPage = page("Check your inbox", `<h1>Check your inbox</h1>
-<p>We sent a link to <strong>{{.Email}}</strong>. Open it within 24 hours to confirm the address and finish setting up {{.Product}}.</p>
-<p class="muted">No e-mail? Check the spam folder, or return to AWS Marketplace and set up your account again.</p>`)
+var checkInboxPage = page("check_inbox_title", `<h1>{{.L.T "check_inbox_heading"}}</h1>
+<p>{{.L.T "check_inbox_text" "Email" .Email "Product" .Brand.Name}}</p>
+<p class="muted">{{.L.T "check_inbox_none"}}</p>`)
 
-var confirmEmailPage = page("Confirm your e-mail address", `<h1>Confirm your e-mail address</h1>
-<p>Create the administrator account <strong>{{.Email}}</strong> for {{.Company}}?</p>
+var confirmEmailPage = page("confirm_email_title", `<h1>{{.L.T "confirm_email_heading"}}</h1>
+<p>{{.L.T "confirm_email_text" "Email" .Email "Company" .Company}}</p>
 <form method="post" action="/marketplace/aws/verify">
 <input type="hidden" name="token" value="{{.Token}}">
-<button type="submit">Confirm and create my account</button>
+<button type="submit">{{.L.T "confirm_email_submit"}}</button>
 </form>`)
 
 func (s *Server) sendOnboardingVerification(c *gin.Context, t *store.OnboardingTicket, company, name, email, hash string) {
@@ -43,16 +43,17 @@ func (s *Server) sendOnboardingVerification(c *gin.Context, t *store.OnboardingT
 		s.fail(c, err)
 		return
 	}
+	l := requestLang(c.Request)
+	brand := brandOf(sub.Offer, l.T("your_product"))
 	link := s.baseURL(c) + "/marketplace/aws/verify?token=" + url.QueryEscape(token)
-	text := "Hello " + name + ",\n\nconfirm your e-mail address to finish setting up " + productName(sub) + " for " + company +
-		":\n\n" + link + "\n\nThe link works for 24 hours. If you did not ask for this, ignore this e-mail: nothing is created without it.\n"
-	if err := s.Mail.SendMail(ctx, email, "Confirm your e-mail address for "+productName(sub), text); err != nil {
+	text := l.T("mail_verify_body", "Name", name, "Product", brand.Name, "Company", company, "Link", link)
+	if err := s.Mail.SendMail(ctx, email, l.T("mail_verify_subject", "Product", brand.Name), text); err != nil {
 		s.Log.Error("verification e-mail not sent", "request_id", requestID(c), "err", err)
-		s.problem(c, http.StatusServiceUnavailable, "We could not send the e-mail",
-			"Please try again in a few minutes. If it keeps failing, contact the seller's support.", "", "")
+		s.showProblem(c, http.StatusServiceUnavailable, "mail_not_sent", "", "")
 		return
 	}
-	s.renderPage(c, http.StatusOK, checkInboxPage, map[string]any{"Email": email, "Product": productName(sub)})
+	s.renderPage(c, http.StatusOK, checkInboxPage, map[string]any{"L": l, "Email": email, "Brand": brand,
+		"Next": "/marketplace/aws/onboarding?ticket=" + url.QueryEscape(c.PostForm("ticket"))})
 }
 
 // verification loads a usable verification link.
@@ -60,11 +61,10 @@ func (s *Server) verification(c *gin.Context, token string) (*awsmp.PendingOnboa
 	p, err := awsmp.PendingVerification(c.Request.Context(), s.Store, s.Now(), token)
 	switch {
 	case errors.Is(err, awsmp.ErrVerificationExpired):
-		s.problem(c, http.StatusGone, "This link has expired",
-			"Confirmation links work for 24 hours. Return to AWS Marketplace and choose “Set up your account” again.", awsMarketplaceURL, "Back to AWS Marketplace")
+		s.showProblem(c, http.StatusGone, "verify_expired", awsMarketplaceURL, "link_back_aws")
 		return nil, false
 	case errors.Is(err, awsmp.ErrVerificationUsed):
-		s.problem(c, http.StatusGone, "This link was already used", "Your account was created with this link. Sign in to continue.", "/login", "Sign in")
+		s.showProblem(c, http.StatusGone, "ticket_used", "/login", "link_sign_in")
 		return nil, false
 	case err != nil:
 		s.fail(c, err)
@@ -86,7 +86,7 @@ func (s *Server) awsVerify(c *gin.Context) {
 // awsVerifySubmit creates the account the link was sent for.
 func (s *Server) awsVerifySubmit(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
@@ -112,7 +112,6 @@ func (s *Server) awsVerifySubmit(c *gin.Context) {
 	}
 	s.finishOnboarding(c, t, p.Company, p.Name, p.Email, p.PasswordHash, func(string) {
 		// Only the mailbox's owner gets here, so saying so reveals nothing.
-		s.problem(c, http.StatusConflict, "This e-mail address already has an account",
-			"Sign in with it, or set up your organisation with another address from AWS Marketplace.", "/login", "Sign in")
+		s.showProblem(c, http.StatusConflict, "verify_account_exists", "/login", "link_sign_in")
 	})
 }

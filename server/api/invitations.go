@@ -72,13 +72,25 @@ type staffInviteAnswer struct {
 type staffInviteCreated struct {
 	Invite staffInviteView `json:"invite"`
 	URL    string          `json:"url"`
+	// Emailed: the link was sent by e-mail to the invitee (SMTP is set up).
+	Emailed bool `json:"emailed"`
+}
+
+// staffInviteInput invites someone to the seller's staff.
+type staffInviteInput struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role" enum:"admin,operator,viewer,customer_admin"`
+	// Language of the invitation's e-mail and page (the invitee's, when
+	// known; else the inviter's).
+	Language string `json:"language,omitempty" enum:"en,ja"`
 }
 
 // createStaffInvite invites someone to the seller's staff with a role; the
 // link is shown once, works once, for 7 days. The newest link of an
 // address wins: older pending invitations of it stop working.
-func (s *Server) createStaffInvite(c *gin.Context, body staffInput) (staffInviteCreated, error) {
-	in, err := body.checked()
+func (s *Server) createStaffInvite(c *gin.Context, body staffInviteInput) (staffInviteCreated, error) {
+	in, err := staffInput{Email: body.Email, Name: body.Name, Role: body.Role}.checked()
 	if err != nil {
 		return staffInviteCreated{}, err
 	}
@@ -89,12 +101,15 @@ func (s *Server) createStaffInvite(c *gin.Context, body staffInput) (staffInvite
 		return staffInviteCreated{}, err
 	}
 	u := currentUser(c)
-	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteStaff, Email: in.Email, Name: in.Name, Role: in.Role, CreatedBy: u.Email})
+	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteStaff, Email: in.Email, Name: in.Name, Role: in.Role, CreatedBy: u.Email,
+		Language: s.invitationLanguage(c, body.Language)})
 	if err != nil {
 		return staffInviteCreated{}, err
 	}
-	s.audit(c, u, "user.invite", "staff_invite", inv.ID, nil, map[string]any{"email": inv.Email, "role": inv.Role})
-	return staffInviteCreated{Invite: viewStaffInvite(inv), URL: s.inviteURL(c, token)}, nil
+	link := s.inviteURL(c, token)
+	mailed := s.mailInvitation(c, inv, "", link)
+	s.audit(c, u, "user.invite", "staff_invite", inv.ID, nil, map[string]any{"email": inv.Email, "role": inv.Role, "emailed": mailed})
+	return staffInviteCreated{Invite: viewStaffInvite(inv), URL: link, Emailed: mailed}, nil
 }
 
 func (s *Server) listStaffInvites(c *gin.Context) (list[staffInviteView], error) {
@@ -165,6 +180,9 @@ func viewCustomerAdminInvite(inv *store.Invitation) customerAdminInviteView {
 type customerAdminInviteInput struct {
 	Email      string `json:"email"`
 	CustomerID uint   `json:"customer_id"`
+	// Language of the invitation's e-mail and page (the invitee's, when
+	// known; else the inviter's).
+	Language string `json:"language,omitempty" enum:"en,ja"`
 }
 
 // customerAdminInviteAnswer is one customer-admin invitation.
@@ -177,6 +195,8 @@ type customerAdminInviteAnswer struct {
 type customerAdminInviteCreated struct {
 	Invite customerAdminInviteView `json:"invite"`
 	URL    string                  `json:"url"`
+	// Emailed: the link was sent by e-mail to the invitee (SMTP is set up).
+	Emailed bool `json:"emailed"`
 }
 
 // createInvite invites someone to become a customer admin; the link is
@@ -206,12 +226,15 @@ func (s *Server) createInvite(c *gin.Context, in customerAdminInviteInput) (cust
 		return customerAdminInviteCreated{}, err
 	}
 	u := currentUser(c)
-	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteCustomerAdmin, CustomerID: cu.ID, Email: who.Email, CreatedBy: u.Email})
+	inv, token, err := s.invitations().Create(ctx, invitations.Request{Kind: store.InviteCustomerAdmin, CustomerID: cu.ID, Email: who.Email, CreatedBy: u.Email,
+		Language: s.invitationLanguage(c, in.Language)})
 	if err != nil {
 		return customerAdminInviteCreated{}, err
 	}
-	s.audit(c, u, "customer_admin.invite", "customer", cu.ID, nil, map[string]any{"email": who.Email, "invite": inv.ID})
-	return customerAdminInviteCreated{Invite: viewCustomerAdminInvite(inv), URL: s.inviteURL(c, token)}, nil
+	link := s.inviteURL(c, token)
+	mailed := s.mailInvitation(c, inv, cu.Name, link)
+	s.audit(c, u, "customer_admin.invite", "customer", cu.ID, nil, map[string]any{"email": who.Email, "invite": inv.ID, "emailed": mailed})
+	return customerAdminInviteCreated{Invite: viewCustomerAdminInvite(inv), URL: link, Emailed: mailed}, nil
 }
 
 // revokeInvite makes an unused customer-admin invitation link stop
@@ -229,16 +252,16 @@ func (s *Server) revokeInvite(c *gin.Context) (customerAdminInviteAnswer, error)
 
 // ---- accepting an invitation (server-rendered pages) ----
 
-var invitePage = page("Join your organisation", `<h1>Join {{.Company}}</h1>
-<p>{{.By}} invited <strong>{{.Email}}</strong> {{.Purpose}}.</p>
+var invitePage = page("invite_title", `<h1>{{.L.T "invite_heading" "Company" .Company}}</h1>
+<p>{{if .Staff}}{{.L.T "invite_text_staff" "By" .By "Email" .Email "Role" (.L.T .RoleID)}}{{else}}{{.L.T "invite_text_admin" "By" .By "Email" .Email "Company" .Company}}{{end}}</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-{{if .Microsoft}}<p><a class="button" href="/auth/microsoft?invite={{.Token}}">Sign in with Microsoft</a></p>
-<p>Use your {{.Company}} work account. Or choose a password instead:</p>{{end}}
+{{if .Microsoft}}<p><a class="button" href="/auth/microsoft?invite={{.Token}}">{{.L.T "invite_microsoft"}}</a></p>
+<p>{{.L.T "invite_microsoft_or" "Company" .Company}}</p>{{end}}
 <form method="post" action="/invite">
 <input type="hidden" name="token" value="{{.Token}}">
-<label for="name">Your name</label><input id="name" name="name" value="{{.Name}}" required maxlength="200">
-<label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" required minlength="10">
-<button type="submit">Create my account</button>
+<label for="name">{{.L.T "field_your_name"}}</label><input id="name" name="name" value="{{.Name}}" required maxlength="200" autocomplete="name">
+<label for="password">{{.L.T "field_password"}}</label><input id="password" name="password" type="password" required minlength="10" autocomplete="new-password">
+<button type="submit">{{.L.T "invite_submit"}}</button>
 </form>`)
 
 // customerAdminInvite finds a usable customer-admin invitation by its
@@ -261,37 +284,39 @@ func (s *Server) customerAdminInvite(ctx context.Context, token string) (*store.
 
 func (s *Server) inviteProblem(c *gin.Context, err error) {
 	if errors.Is(err, invitations.ErrUnusable) {
-		s.problem(c, http.StatusGone, "This invitation no longer works",
-			"Invitation links work once and for 7 days, and an admin can withdraw them. If you already joined, sign in; otherwise ask an admin of your organisation for a new link.", "/login", "Sign in")
+		s.showProblem(c, http.StatusGone, "invite_unusable", "/login", "link_sign_in")
 		return
 	}
-	s.problem(c, http.StatusNotFound, "Invitation not found", "Check that you opened the whole link, or ask an admin of your organisation for a new one.", "/login", "Sign in")
+	s.showProblem(c, http.StatusNotFound, "invite_not_found", "/login", "link_sign_in")
 }
 
-// invitePageData is what the invitation page shows of a usable invitation.
-func (s *Server) invitePageData(ctx context.Context, inv *store.Invitation, token string) (map[string]any, error) {
-	by := cmp.Or(inv.CreatedBy, "An administrator")
+// invitePageData is what the invitation page shows of a usable
+// invitation, in the request's language (or the invitation's, when the
+// browser expresses no choice it can be matched against).
+func (s *Server) invitePageData(c *gin.Context, inv *store.Invitation, token string) (map[string]any, error) {
+	l := requestLangOr(c.Request, inv.Language)
+	by := cmp.Or(inv.CreatedBy, l.T("an_administrator"))
 	if inv.Kind == store.InviteStaff {
-		return map[string]any{"Token": token, "Company": "the seller's team", "Email": inv.Email, "Name": inv.Name,
-			"Purpose": "to the seller's portal as " + inv.Role, "By": by, "Microsoft": false}, nil
+		return map[string]any{"L": l, "Token": token, "Company": l.T("the_sellers_team"), "Email": inv.Email, "Name": inv.Name,
+			"Staff": true, "RoleID": "role_" + inv.Role, "By": by, "Microsoft": false, "Next": "/invite?token=" + url.QueryEscape(token)}, nil
 	}
-	cu, err := store.Row[store.Customer](ctx, s.Store, *inv.CustomerID)
+	cu, err := store.Row[store.Customer](c.Request.Context(), s.Store, *inv.CustomerID)
 	if err != nil {
 		return nil, store.ErrNotFound
 	}
-	company := cmp.Or(cu.Name, "your organisation")
-	return map[string]any{"Token": token, "Company": company, "Email": inv.Email, "Purpose": "to manage " + company + "'s subscriptions and seats",
-		"By": by, "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != ""}, nil
+	company := cmp.Or(cu.Name, l.T("your_organisation"))
+	return map[string]any{"L": l, "Brand": s.customerBrand(c, cu.ID), "Token": token, "Company": company, "Email": inv.Email, "Staff": false,
+		"By": by, "Microsoft": s.AzureSignIn != nil && cu.AzureTenantID != "", "Next": "/invite?token=" + url.QueryEscape(token)}, nil
 }
 
 // findInvitation finds a usable invitation of either kind by its link's
 // token, with its page's data.
-func (s *Server) findInvitation(ctx context.Context, token string) (*store.Invitation, map[string]any, error) {
-	inv, err := s.invitations().Find(ctx, token)
+func (s *Server) findInvitation(c *gin.Context, token string) (*store.Invitation, map[string]any, error) {
+	inv, err := s.invitations().Find(c.Request.Context(), token)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := s.invitePageData(ctx, inv, token)
+	data, err := s.invitePageData(c, inv, token)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -299,7 +324,7 @@ func (s *Server) findInvitation(ctx context.Context, token string) (*store.Invit
 }
 
 func (s *Server) invite(c *gin.Context) {
-	_, data, err := s.findInvitation(c.Request.Context(), c.Query("token"))
+	_, data, err := s.findInvitation(c, c.Query("token"))
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
@@ -310,11 +335,11 @@ func (s *Server) invite(c *gin.Context) {
 // acceptInvite creates the invited account with a password and signs it in.
 func (s *Server) acceptInvite(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.problem(c, http.StatusForbidden, "Request refused", "This form can only be sent from this site.", "", "")
+		s.showProblem(c, http.StatusForbidden, "cross_origin", "", "")
 		return
 	}
 	ctx := c.Request.Context()
-	inv, data, err := s.findInvitation(ctx, c.PostForm("token"))
+	inv, data, err := s.findInvitation(c, c.PostForm("token"))
 	if err != nil {
 		s.inviteProblem(c, err)
 		return
@@ -322,12 +347,12 @@ func (s *Server) acceptInvite(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("name")), c.PostForm("password")
 	data["Name"] = name
 	if name == "" || len(name) > 200 || auth.HasControl(name) {
-		data["Error"] = "Enter your name (up to 200 characters)."
+		data["Error"] = data["L"].(*Lang).T("invite_name_needed")
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
 	if err := auth.CheckPasswordRules(password, name, inv.Email); err != nil {
-		data["Error"] = err.Error()
+		data["Error"] = data["L"].(*Lang).T(formProblemID(err.Error()), "Min", auth.MinPasswordLength)
 		s.renderPage(c, http.StatusBadRequest, invitePage, data)
 		return
 	}
@@ -349,8 +374,7 @@ func (s *Server) acceptFailed(c *gin.Context, err error) {
 	case errors.Is(err, invitations.ErrUnusable):
 		s.inviteProblem(c, err)
 	case errors.Is(err, invitations.ErrEmailTaken):
-		s.problem(c, http.StatusConflict, "This e-mail address already has an account",
-			"Sign in with it, or ask an admin of your organisation to invite another address.", "/login", "Sign in")
+		s.showProblem(c, http.StatusConflict, "invite_email_taken", "/login", "link_sign_in")
 	default:
 		s.fail(c, err)
 	}

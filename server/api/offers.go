@@ -30,6 +30,8 @@ type offerView struct {
 	// Permissions: what the app asks a Microsoft customer's administrator
 	// to grant after activation (Entra admin consent), with the reasons.
 	Permissions []offerPermissionView `json:"permissions"`
+	// Branding of the offer's buyer-facing pages (branding.go).
+	Branding offerBranding `json:"branding"`
 }
 
 type planView struct {
@@ -96,6 +98,8 @@ type offerInput struct {
 	Contract      *bool   `json:"contract"`
 	// Permissions replaces the offer's list (Microsoft offers only).
 	Permissions *[]offerPermissionInput `json:"permissions"`
+	// Branding, when given, replaces the offer's branding of its buyer pages.
+	Branding *offerBranding `json:"branding"`
 }
 
 // validOffer checks an offer as it would be stored.
@@ -140,6 +144,13 @@ func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err != nil {
 		return offerAnswer{}, err
 	}
+	if in.Branding != nil {
+		b, err := checkBranding(*in.Branding)
+		if err != nil {
+			return offerAnswer{}, err
+		}
+		o.OfferBranding = b
+	}
 	if err := s.Store.CreateOffer(c.Request.Context(), &o); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return offerAnswer{}, apperr.New(apperr.Conflict, "an offer %s already exists on %s", o.MarketplaceID, o.Marketplace)
@@ -174,7 +185,8 @@ func applyOffer(o *store.Offer, in *offerInput) {
 
 func viewOffer(o *store.Offer) offerView {
 	ov := offerView{ID: o.ID, Marketplace: o.Marketplace, Name: o.Name, MarketplaceID: o.MarketplaceID, IdentityModel: o.IdentityModel,
-		Contract: o.Contract, Plans: []planView{}, Permissions: viewPermissions(o.Permissions)}
+		Contract: o.Contract, Plans: []planView{}, Permissions: viewPermissions(o.Permissions),
+		Branding: viewBranding(o.OfferBranding)}
 	for i := range o.Plans {
 		ov.Plans = append(ov.Plans, viewPlan(&o.Plans[i]))
 	}
@@ -205,6 +217,14 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	if err != nil {
 		return offerAnswer{}, err
 	}
+	var branding *store.OfferBranding
+	if in.Branding != nil {
+		b, err := checkBranding(*in.Branding)
+		if err != nil {
+			return offerAnswer{}, err
+		}
+		branding = &b
+	}
 	if err := s.Store.UpdateOffer(ctx, o, s.Now().UTC()); err != nil {
 		return offerAnswer{}, err
 	}
@@ -213,6 +233,12 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 			return offerAnswer{}, err
 		}
 		o.Permissions = perms
+	}
+	if branding != nil {
+		if err := s.Store.UpdateOfferBranding(ctx, o.ID, *branding, s.Now().UTC()); err != nil {
+			return offerAnswer{}, err
+		}
+		o.OfferBranding = *branding
 	}
 	s.audit(c, currentUser(c), "offer.update", "offer", o.ID, before, viewOffer(o))
 	return offerAnswer{Offer: viewOffer(o)}, nil

@@ -165,6 +165,8 @@ func (s *Server) routes(r *gin.Engine) {
 	// Customer admins: accepting an invitation (the link is the credential;
 	// the form checks its origin itself), and signing in with Microsoft
 	// Entra (the same callback as the landing page).
+	// The buyer pages' language switch (a cookie; back to the page, same site only).
+	r.GET("/lang", noStore, setLang)
 	r.GET("/invite", noStore, s.invite)
 	r.POST("/invite", noStore, s.acceptInvite)
 	r.GET("/auth/microsoft", noStore, s.microsoftSignIn)

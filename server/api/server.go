@@ -137,7 +137,7 @@ func (p pages) RenderPage(c *gin.Context, status int, t *template.Template, data
 	p.s.renderPage(c, status, t, data)
 }
 func (p pages) Problem(c *gin.Context, status int, title, message, link, linkText string) {
-	p.s.problem(c, status, title, message, link, linkText)
+	p.s.problemText(c, status, title, message, link, linkText)
 }
 func (p pages) Fail(c *gin.Context, err error)    { p.s.fail(c, err) }
 func (p pages) CheckOrigin(r *http.Request) error { return p.s.cop.Check(r) }

@@ -55,7 +55,7 @@ func (s *Server) ssoCookie(c *gin.Context, value string, maxAge int) {
 // ssoStart sends the browser to the identity provider.
 func (s *Server) ssoStart(c *gin.Context) {
 	if s.SSO == nil {
-		loginFailed(c, "Single sign-on is not set up on this portal.")
+		loginFailed(c, "login_sso_not_set_up")
 		return
 	}
 	if !s.allowAnonymous(c, "sso-start", ssoLimit) {
@@ -70,7 +70,7 @@ func (s *Server) ssoStart(c *gin.Context) {
 	to, err := s.SSO.AuthURL(c.Request.Context(), st.State, st.Nonce, st.Verifier)
 	if err != nil {
 		s.Log.Error("single sign-on unavailable", "request_id", requestID(c), "err", err)
-		loginFailed(c, "Your company's sign-in cannot be reached right now. Try again in a moment, or sign in with a password.")
+		loginFailed(c, "login_sso_unreachable")
 		return
 	}
 	s.ssoCookie(c, enc, int(ssoLifetime.Seconds()))
@@ -80,7 +80,7 @@ func (s *Server) ssoStart(c *gin.Context) {
 // ssoCallback finishes the sign-in.
 func (s *Server) ssoCallback(c *gin.Context) {
 	if s.SSO == nil {
-		loginFailed(c, "Single sign-on is not set up on this portal.")
+		loginFailed(c, "login_sso_not_set_up")
 		return
 	}
 	// A state cookie can be replayed until it expires, and refusals are
@@ -96,26 +96,26 @@ func (s *Server) ssoCallback(c *gin.Context) {
 	}
 	s.ssoCookie(c, "", -1) // one use
 	if err != nil || st.State == "" || subtle.ConstantTimeCompare([]byte(st.State), []byte(c.Query("state"))) != 1 {
-		loginFailed(c, "This sign-in expired or was started in another browser. Please try again.")
+		loginFailed(c, "login_sso_expired")
 		return
 	}
 	if e := c.Query("error"); e != "" {
 		s.auditSignIn(c, "auth.login_failed", "", nil, map[string]any{"method": "sso", "reason": "provider: " + truncate(e, 64)})
-		loginFailed(c, "Your company's sign-in did not sign you in ("+truncate(e, 64)+").")
+		loginFailed(c, "login_sso_refused", "Error", truncate(e, 64))
 		return
 	}
 	who, err := s.SSO.Exchange(ctx, c.Query("code"), st.Verifier, st.Nonce)
 	if err != nil {
 		s.Log.Warn("single sign-on failed", "request_id", requestID(c), "err", err)
 		s.auditSignIn(c, "auth.login_failed", "", nil, map[string]any{"method": "sso", "reason": "token not accepted"})
-		loginFailed(c, "Your company's sign-in could not be confirmed. Please try again.")
+		loginFailed(c, "login_sso_unconfirmed")
 		return
 	}
 	email := store.NormalizeEmail(who.Email)
 	role := s.SSO.MapRole(who.Groups)
 	if role == "" {
 		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "sso", "reason": "no group maps to a role"})
-		loginFailed(c, "Your account at "+s.SSO.Name+" is not in a group that may use this portal. Ask your administrator for access.")
+		loginFailed(c, "login_sso_no_group", "Provider", s.SSO.Name)
 		return
 	}
 	u, why, err := s.ssoAccount(c, who, email, role)
@@ -125,7 +125,7 @@ func (s *Server) ssoCallback(c *gin.Context) {
 	}
 	if u == nil {
 		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "sso", "reason": why})
-		loginFailed(c, why)
+		loginFailedText(c, why) // seller staff's single sign-on: not a buyer page
 		return
 	}
 	if err := s.signIn(c, u, "sso"); err != nil {

@@ -32,6 +32,13 @@ const (
 	ConsentUnavailable = "consent_unavailable" // admin consent cannot be asked for this subscription now
 	Internal           = "internal"
 	CustomerPortalOnly = "customer_portal_only" // a customer portal route called by seller staff
+	// An offer's branding of the buyer pages (issue 17).
+	BrandingText   = "branding_text_invalid"
+	BrandingLogo   = "branding_logo_invalid"
+	BrandingAccent = "branding_accent_invalid"
+	BrandingEmail  = "branding_email_invalid"
+	BrandingURL    = "branding_url_invalid"
+	BrandingLinks  = "branding_links_invalid"
 )
 
 var statuses = map[string]int{
@@ -56,6 +63,12 @@ var statuses = map[string]int{
 	ConsentUnavailable: http.StatusConflict,
 	Internal:           http.StatusInternalServerError,
 	CustomerPortalOnly: http.StatusForbidden,
+	BrandingText:       http.StatusBadRequest,
+	BrandingLogo:       http.StatusBadRequest,
+	BrandingAccent:     http.StatusBadRequest,
+	BrandingEmail:      http.StatusBadRequest,
+	BrandingURL:        http.StatusBadRequest,
+	BrandingLinks:      http.StatusBadRequest,
 }
 
 // Error is an error meant for the client.

@@ -67,6 +67,7 @@ type Request struct {
 	Name       string
 	Role       string
 	CreatedBy  string // who invited (an e-mail, or what did)
+	Language   string // the invitation's language ("en", "ja"; "": unknown)
 }
 
 // Create stores a new invitation and returns it with its link's token
@@ -76,7 +77,7 @@ func (s *Service) Create(ctx context.Context, r Request) (*store.Invitation, str
 	now := s.now()
 	token := auth.RandomToken(24)
 	inv := &store.Invitation{Kind: r.Kind, Email: r.Email, Name: r.Name, Role: r.Role, TokenHash: HashToken(token), CreatedBy: r.CreatedBy,
-		ExpiresAt: now.Add(Lifetime), CreatedAt: now}
+		ExpiresAt: now.Add(Lifetime), CreatedAt: now, Language: r.Language}
 	switch r.Kind {
 	case store.InviteStaff:
 	case store.InviteCustomerAdmin:

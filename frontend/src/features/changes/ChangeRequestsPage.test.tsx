@@ -120,7 +120,7 @@ describe('PlanChangePolicies', () => {
       over_quantity_policy: 'keep_all' as const, needs_review: false, customer_plan_change: 'approval' as const,
       customer_seat_change: 'approval' as const, customer_unsubscribe: 'approval' as const,
     };
-    renderWith(<PlanChangePolicies offer={{ id: 1, marketplace: 'azure', name: 'Acme', marketplace_id: 'acme', identity_model: '', contract: false, permissions: [], plans: [plan] }} admin />);
+    renderWith(<PlanChangePolicies offer={{ id: 1, marketplace: 'azure', name: 'Acme', marketplace_id: 'acme', identity_model: '', contract: false, permissions: [], plans: [plan], branding: { product_name: '', logo_url: '', accent_color: '', support_email: '', support_url: '', getting_started: [] } }} admin />);
     const row = screen.getByTestId('policy-row-seats');
     const save = within(row).getByRole('button', { name: 'Save' }) as HTMLButtonElement;
     expect(save.disabled).toBe(true);

@@ -26,7 +26,8 @@ const plan = (over: Partial<PlanFull> = {}): PlanFull => ({
 });
 
 const offers: { items: OfferFull[] } = {
-  items: [{ id: 1, marketplace: 'azure', name: 'Acme for Azure', marketplace_id: 'acme-saas', identity_model: '', contract: false, plans: [plan()], permissions: [] }],
+  items: [{ id: 1, marketplace: 'azure', name: 'Acme for Azure', marketplace_id: 'acme-saas', identity_model: '', contract: false, plans: [plan()], permissions: [],
+    branding: { product_name: '', logo_url: '', accent_color: '', support_email: '', support_url: '', getting_started: [] } }],
 };
 
 function renderAt(role: Role, handler?: (c: Call) => Response | undefined) {

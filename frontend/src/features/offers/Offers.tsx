@@ -14,6 +14,7 @@ import { PlansTable } from './PlansTable';
 import { PlanChangePolicies } from './PlanChangePolicies';
 import { PlanDialog } from './PlanDialog';
 import { OfferDialog } from './OfferDialog';
+import { BrandingButton } from './Branding';
 import { IDENTITY } from './offerLabels';
 import { OfferPermissions } from './OfferPermissions';
 
@@ -72,6 +73,7 @@ function Offers() {
               <span style={{ marginLeft: 'auto' }}>
                 <Button small minimal icon="edit" text="Edit offer…" onClick={() => setEditing({ kind: 'offer', offer: o })} />
                 <Button small minimal icon="add" text="Add plan…" onClick={() => setEditing({ kind: 'plan', offer: o })} />
+                <BrandingButton offer={o} />
               </span>
             )}
           </H5>

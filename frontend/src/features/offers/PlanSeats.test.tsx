@@ -20,6 +20,7 @@ const offers = (p: Plan): { items: Offer[] } => ({
   items: [
     {
       id: 1, marketplace: 'azure', name: 'Acme Teams App', marketplace_id: 'acme-teams-app', identity_model: '', contract: false, permissions: [],
+      branding: { product_name: '', logo_url: '', accent_color: '', support_email: '', support_url: '', getting_started: [] },
       plans: [p, plan({ id: 8, plan_id: 'flat', name: 'Flat', seat_based: false })],
     },
   ],

@@ -6,6 +6,7 @@ import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
+import { InviteMailed } from '../users/InviteMailed';
 import { formatDate } from '../../shared/format';
 
 function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
@@ -31,13 +32,13 @@ export function TeamPage() {
     queryFn: () => api.customerAdmins.list(customerId),
   });
   const [email, setEmail] = useState('');
-  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const [link, setLink] = useState<{ email: string; url: string; emailed?: boolean } | null>(null);
   const [copied, setCopied] = useState(false);
   const invite = useMutation({
     mutationFn: () =>
       api.customerAdmins.invite(customerId ? { email: email.trim(), customer_id: Number(customerId) } : { email: email.trim() }),
     onSuccess: (r) => {
-      setLink({ email: r.invite.email, url: r.url });
+      setLink({ email: r.invite.email, url: r.url, emailed: r.emailed });
       setCopied(false);
       setEmail('');
       void qc.invalidateQueries({ queryKey: key });
@@ -98,6 +99,7 @@ export function TeamPage() {
         </form>
       )}
       {invite.isError && <ErrorBox error={invite.error} />}
+      {link && <InviteMailed email={link.email} emailed={!!link.emailed} />}
       {link && (
         <Callout intent="success" title="Send this link to the new admin — it is shown only now" style={{ maxWidth: 900, marginBottom: 8 }} data-testid="invite-link">
           <p>

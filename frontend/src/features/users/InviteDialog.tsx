@@ -8,6 +8,7 @@ import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { CopyButton, fieldError } from '../../shared/components/common';
 import { article, type SellerRole, ROLE_HELP } from './UserParts';
+import { InviteMailed } from './InviteMailed';
 
 /** Invite a seller user: e-mail, name and role; the answer's link is shown once, to copy and pass on. */
 export function InviteDialog({ onClose }: { onClose: () => void }) {
@@ -28,6 +29,7 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
       // The link is shown only here: a stray click or Escape must not lose it.
       <Dialog isOpen onClose={onClose} title={`Invitation for ${inv.email}`} style={{ width: 640 }} canOutsideClickClose={false} canEscapeKeyClose={false}>
         <DialogBody>
+          <InviteMailed email={inv.email} emailed={made.emailed} />
           <Callout intent="success" icon="envelope" title="Pass this link on — it is shown only now" data-testid="invite-link">
             <p>
               <code data-testid="invite-url" style={{ userSelect: 'all', wordBreak: 'break-all' }}>

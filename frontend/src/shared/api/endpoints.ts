@@ -141,7 +141,8 @@ export const customers = {
 export const customerAdmins = {
   /** A seller staff member names the organisation; a customer admin gets their own. */
   list: (customerId?: number | string) => request<CustomerAdmins>('/api/customer-admins' + query({ customer_id: customerId })),
-  invite: (body: { email: string; customer_id?: number }) => post<{ invite: AdminInvite; url: string }>('/api/customer-admins/invites', body),
+  invite: (body: { email: string; customer_id?: number; language?: 'en' | 'ja' }) =>
+    post<{ invite: AdminInvite; url: string; emailed: boolean }>('/api/customer-admins/invites', body),
   revokeInvite: (inviteId: number) => post<{ invite: AdminInvite }>(`/api/customer-admins/invites/${inviteId}/revoke`),
 };
 
@@ -184,7 +185,8 @@ export const users = {
   resetPassword: (id: number) => post<{ user: User; password: string }>(`/api/users/${id}/reset-password`),
   resetTwoFactor: (id: number) => post<{ user: User }>(`/api/users/${id}/reset-2fa`),
   invites: () => request<{ items: UserInvite[] }>('/api/users/invites'),
-  invite: (body: { email: string; name?: string; role: Exclude<Role, 'customer_admin'> }) => post<{ invite: UserInvite; url: string }>('/api/users/invites', body),
+  invite: (body: { email: string; name?: string; role: Exclude<Role, 'customer_admin'>; language?: 'en' | 'ja' }) =>
+    post<{ invite: UserInvite; url: string; emailed: boolean }>('/api/users/invites', body),
   revokeInvite: (id: number) => post<{ invite: UserInvite }>(`/api/users/invites/${id}/revoke`),
 };
 

@@ -1471,12 +1471,15 @@ export interface components {
             invite: components["schemas"]["CustomerAdminInvite"];
         };
         CustomerAdminInviteCreated: {
+            emailed: boolean;
             invite: components["schemas"]["CustomerAdminInvite"];
             url: string;
         };
         CustomerAdminInviteInput: {
             customer_id: number;
             email: string;
+            /** @enum {string} */
+            language?: "en" | "ja";
         };
         CustomerAdminsAnswer: {
             admins: components["schemas"]["Admin"][];
@@ -1652,6 +1655,10 @@ export interface components {
             ends_at: string | null;
             note?: string;
             status: string;
+        };
+        GettingStartedLink: {
+            title: string;
+            url: string;
         };
         InboxAnswer: {
             message: components["schemas"]["InboxMessage"];
@@ -1853,6 +1860,7 @@ export interface components {
             items: components["schemas"]["MySubscription"][];
         };
         Offer: {
+            branding: components["schemas"]["OfferBranding"];
             contract: boolean;
             id: number;
             identity_model: string;
@@ -1866,7 +1874,16 @@ export interface components {
         OfferAnswer: {
             offer: components["schemas"]["Offer"];
         };
+        OfferBranding: {
+            accent_color: string;
+            getting_started: components["schemas"]["GettingStartedLink"][];
+            logo_url: string;
+            product_name: string;
+            support_email: string;
+            support_url: string;
+        };
         OfferInput: {
+            branding: components["schemas"]["OfferBranding"] | null;
             contract: boolean | null;
             identity_model: string | null;
             marketplace: string | null;
@@ -2120,8 +2137,17 @@ export interface components {
             invite: components["schemas"]["StaffInvite"];
         };
         StaffInviteCreated: {
+            emailed: boolean;
             invite: components["schemas"]["StaffInvite"];
             url: string;
+        };
+        StaffInviteInput: {
+            email: string;
+            /** @enum {string} */
+            language?: "en" | "ja";
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer" | "customer_admin";
         };
         StaffInviteList: {
             items: components["schemas"]["StaffInvite"][];
@@ -4751,7 +4777,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["StaffInput"];
+                "application/json": components["schemas"]["StaffInviteInput"];
             };
         };
         responses: {

@@ -10,7 +10,12 @@ export function LanguageSwitch() {
       minimal
       aria-label={t('language')}
       value={currentLanguage()}
-      onChange={(e) => void i18n.changeLanguage(e.currentTarget.value)}
+      onChange={(e) => {
+        const lang = e.currentTarget.value;
+        // The buyer pages the server renders follow the same choice (their `lang` cookie).
+        document.cookie = `lang=${lang}; path=/; max-age=31536000; samesite=lax`;
+        void i18n.changeLanguage(lang);
+      }}
       options={LANGUAGES.map((l) => ({ value: l.code, label: l.label }))}
     />
   );

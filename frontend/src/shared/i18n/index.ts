@@ -36,7 +36,8 @@ void i18n
     fallbackLng: 'en',
     defaultNS: 'common',
     interpolation: { escapeValue: false }, // React escapes
-    detection: { order: ['localStorage', 'navigator'], lookupLocalStorage: 'marketgate.lang', caches: ['localStorage'] },
+    // The cookie is the buyer pages' language switch (server/api/i18n.go): the customer portal follows it.
+    detection: { order: ['localStorage', 'cookie', 'navigator'], lookupLocalStorage: 'marketgate.lang', lookupCookie: 'lang', caches: ['localStorage'] },
     returnNull: false,
   });
 
