@@ -242,7 +242,7 @@ var serveSettings = []setting{
 			c.MeteringClaim = n
 			return nil
 		}},
-	{flag: "smtp-addr", env: "MARKETGATE_SMTP_ADDR", usage: "SMTP server (host:port) for e-mail alerts; STARTTLS is used when the server offers it",
+	{flag: "smtp-addr", env: "MARKETGATE_SMTP_ADDR", usage: "SMTP server (host:port) for e-mail alerts and invitations (staff and customer admins); STARTTLS is used when the server offers it",
 		set: text(func(c *Config) *string { return &c.SMTP.Addr })},
 	{flag: "smtp-username", env: "MARKETGATE_SMTP_USERNAME", usage: "SMTP user name (empty: no authentication)",
 		set: text(func(c *Config) *string { return &c.SMTP.Username })},
