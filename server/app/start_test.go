@@ -39,7 +39,7 @@ func TestStartSandboxInProcess(t *testing.T) {
 	}
 	code, body := get("/metrics")
 	for _, job := range []string{jobMeteringSeal, jobMeteringSend, jobAlerts, jobRetention, jobAzureInbox, jobSandboxAzure} {
-		if code != http.StatusOK || !strings.Contains(body, `marketgate_job_runs_total{job="`+job+`"}`) {
+		if code != http.StatusOK || !strings.Contains(body, `marketgate_job_runs_total{job_name="`+job+`"}`) {
 			t.Errorf("/metrics lacks the runs of job %s", job)
 		}
 	}
