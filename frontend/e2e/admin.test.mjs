@@ -177,7 +177,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByLabel('Name').fill('E2E Suite ' + stamp);
       await dialog.getByLabel('Offer id').fill('E2E Suite');
       await dialog.getByRole('button', { name: 'Create offer' }).click();
-      await dialog.getByText(/^marketplace_id: a Microsoft offer id is up to 50 lower-case/).waitFor();
+      await dialog.getByText(/^Offer id: up to 50 lower-case/).waitFor();
       await dialog.getByLabel('Offer id').fill('e2e-suite-' + stamp);
       await dialog.getByRole('button', { name: 'Create offer' }).click();
       await dialog.waitFor({ state: 'detached' });
@@ -197,7 +197,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByRole('button', { name: 'Create plan' }).click();
       // The server's validation, one message at a time, next to what it is about.
       const dimError = dialog.getByTestId('dimension-error');
-      await dimError.getByText('dimensions[1].key: "reports" is listed twice').waitFor();
+      await dimError.getByText('Dimension 2: the key "reports" is listed twice').waitFor();
       assert.match(await dialog.getByTestId('dimension-row').nth(1).getAttribute('class'), /mg-dim-invalid/);
       await screenshot(admin, 'admin-plan-validation');
       await dialog.getByLabel('Dimension 2 key').fill('exports');
@@ -357,7 +357,7 @@ describe('admin pages in a real browser, per role', () => {
       await staff.fill('#email', staffEmail);
       await staff.fill('#password', staffPassword);
       await staff.click('button[type=submit]');
-      await staff.getByText('wrong e-mail or password').waitFor();
+      await staff.getByText('Wrong e-mail or password.').waitFor();
       // The new one works once: a new password first.
       await staff.fill('#password', oneTime);
       await staff.click('button[type=submit]');
@@ -424,7 +424,7 @@ describe('admin pages in a real browser, per role', () => {
       await staff.fill('#email', staffEmail);
       await staff.fill('#password', staffPassword);
       await staff.click('button[type=submit]');
-      await staff.getByText('wrong e-mail or password').waitFor(); // a deactivated account cannot sign in
+      await staff.getByText('Wrong e-mail or password.').waitFor(); // a deactivated account cannot sign in
       await staffCtx.close();
     } catch (err) {
       await failed('admin-roles-failure', staff);
