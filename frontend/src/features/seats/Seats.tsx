@@ -97,7 +97,7 @@ export function SeatsTab({ id }: { id: string }) {
   });
 
   if (list.isPending) return <Loading />;
-  if (list.isError) return <ErrorBox error={list.error} />;
+  if (list.isError && list.data === undefined) return <ErrorBox error={list.error} />;
   const { summary, items, total } = list.data;
   if (!summary.seat_based) {
     return (

@@ -2,13 +2,14 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type VisibilityState } from '@tanstack/react-table';
-import { AnchorButton, Button, Callout, H4, HTMLSelect, Icon, InputGroup, Tag } from '@blueprintjs/core';
+import { AnchorButton, Button, Callout, HTMLSelect, Icon, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Subscription } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
 import { clickSort, COLUMNS, defaultColumns, DEFAULT_SORT, deleteView, FILTER_PARAMS, formatColumns, formatSort, loadViews, MAX_SORT, parseColumns, parseSort, saveView, viewQuery, type SavedView } from './SubTable';
 import './SubDash.css';
 import { FilterTags, ColumnChooser, ViewsMenu } from './SubListControls';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 /** Rows per request; later pages follow the API's keyset cursor. */
 export const PAGE_SIZE = 100;
@@ -300,7 +301,7 @@ export function SubscriptionsPage() {
   return (
     <div className="sub-page">
       <div className="sub-head">
-        <H4 style={{ margin: 0 }}>Subscriptions</H4>
+        <PageTitle title="Subscriptions" style={{ margin: 0 }} />
         {currentView && (
           <Tag minimal icon="bookmark" data-testid="current-view">
             {currentView.name}

@@ -2,5 +2,5 @@
 // `queryKeys` for every cache entry, the wire types, and the error type.
 export * as api from './endpoints';
 export { queryKeys } from './queryKeys';
-export { ApiError, query, setUnauthenticatedHandler } from './client';
+export { ApiError, query, setUnauthenticatedHandler, setReauthenticateHandler, connection, isUnreachable, UNREACHABLE } from './client';
 export type * from './types';
