@@ -1,8 +1,8 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, ProgressBar } from '@blueprintjs/core';
-import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatCounts } from '../../shared/api';
+import { api, invalidateAll, queryKeys, staleAfter, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatCounts } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, operationOutcome, UnsubscribeDialog } from './AzurePanel';
@@ -63,6 +63,16 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
       void qc.invalidateQueries({ queryKey: queryKeys.inbox.all });
     },
   });
+
+  // An operation that finished changed the plan, the seats or the state:
+  // read again what shows them (the seat counts, lists, the dashboard).
+  const runningIds = operations.filter((o) => o.finished_at === null).map((o) => o.operation_id).join(' ');
+  const lastRunning = useRef(runningIds);
+  useEffect(() => {
+    const finished = lastRunning.current.split(' ').some((op) => op !== '' && !runningIds.split(' ').includes(op));
+    lastRunning.current = runningIds;
+    if (finished) void invalidateAll(qc, staleAfter.subscriptionChange(s.id));
+  }, [runningIds, qc, s.id]);
 
   if (!isSeller(role)) return null;
   const running = operations.filter((o) => o.finished_at === null);

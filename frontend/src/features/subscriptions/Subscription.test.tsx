@@ -299,6 +299,26 @@ describe('Subscription actions: live progress', () => {
     const reads = calls.filter((c) => c.url === '/api/subscriptions/9').length;
     expect(reads).toBeGreaterThanOrEqual(3);
   }, 10_000);
+
+  it('when Microsoft finishes a seat change, the seat counts are read again (badge, "bought/free")', async () => {
+    const running: AzureOperation = {
+      operation_id: 'op-new', action: 'ChangeQuantity', source: 'Partner', quantity: 7, status: 'InProgress', requested_by: 'operator@example.com',
+      created_at: '2026-02-01T00:00:00Z', updated_at: '2026-02-01T00:00:00Z', finished_at: null,
+    };
+    const done = { ...running, status: 'Succeeded', finished_at: '2026-02-01T00:00:05Z' };
+    const calls = mockApi({ sub: azure, after: [[running], [done]] });
+    renderAs('operator', '/subscriptions/9');
+    fireEvent.click(await screen.findByRole('button', { name: 'Change seats' }));
+    const dialog = await screen.findByRole('dialog');
+    fireEvent.change(within(dialog).getByLabelText(/Seats/), { target: { value: '7' } });
+    const seatReads = () => calls.filter((c) => c.url.startsWith('/api/subscriptions/9/seats')).length;
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Change seats' }));
+    await screen.findByTestId('operation-progress');
+    const before = seatReads();
+    const result = await screen.findByTestId('operation-result', {}, { timeout: 6000 });
+    expect(result.textContent).toContain('Microsoft changed the seats to 7.');
+    await waitFor(() => expect(seatReads()).toBeGreaterThan(before));
+  }, 10_000);
 });
 
 describe('Subscription tabs', () => {
