@@ -10,6 +10,7 @@ import { clickSort, COLUMNS, defaultColumns, DEFAULT_SORT, deleteView, FILTER_PA
 import './SubDash.css';
 import { FilterTags, ColumnChooser, ViewsMenu } from './SubListControls';
 import { PageTitle } from '../../shared/components/PageTitle';
+import { focusRow } from '../../shared/components/common';
 
 /** Rows per request; later pages follow the API's keyset cursor. */
 export const PAGE_SIZE = 100;
@@ -200,6 +201,17 @@ export function SubscriptionsPage() {
 
   const open = (id: number) => navigate('/subscriptions/' + id);
 
+  // A row chosen with the keyboard takes the focus (once it is drawn), so a
+  // screen reader announces it.
+  const focusNext = useRef(false);
+  useEffect(() => {
+    if (!focusNext.current) return;
+    const tr = scrollRef.current?.querySelector<HTMLElement>(`tr[aria-rowindex="${selected + 2}"]`);
+    if (!tr) return;
+    focusNext.current = false;
+    focusRow(tr);
+  }, [selected, start, end]);
+
   // Keyboard: "/" searches, arrows (and page keys) move, Enter opens, Esc clears.
   const keys = useRef({ rows, selected, viewRows, rowH, listKey });
   keys.current = { rows, selected, viewRows, rowH, listKey };
@@ -224,6 +236,7 @@ export function SubscriptionsPage() {
       const move = (i: number) => {
         const n = Math.max(0, Math.min(i, rs.length - 1));
         setSel({ key: lk, i: n });
+        focusNext.current = true;
         reveal(n);
       };
       if (inSearch) {
