@@ -9,7 +9,7 @@ import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
 import { mergeTimeline, TimelineTab, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../../shared/components/components';
-import { marketplaceName, stateIntent } from '../../shared/format';
+import { marketplaceName, stateIntent, subscriptionName } from '../../shared/format';
 import './SubDash.css';
 import { Entitlements } from './Entitlements';
 import { Overview } from './SubOverview';
@@ -69,7 +69,7 @@ export function SubscriptionPage() {
   return (
     <div>
       <div className="sub-title">
-        <PageTitle title={s.name || 'Subscription ' + s.id} />
+        <PageTitle title={subscriptionName(s)} />
         <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
           {s.state}
         </Tag>

@@ -5,7 +5,7 @@ import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type Vi
 import { AnchorButton, Button, Callout, HTMLSelect, Icon, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Subscription } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
-import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
+import { formatDate, marketplaceName, stateIntent, STATES, subscriptionName } from '../../shared/format';
 import { clickSort, COLUMNS, defaultColumns, DEFAULT_SORT, deleteView, FILTER_PARAMS, formatColumns, formatSort, loadViews, MAX_SORT, parseColumns, parseSort, saveView, viewQuery, type SavedView } from './SubTable';
 import './SubDash.css';
 import { FilterTags, ColumnChooser, ViewsMenu } from './SubListControls';
@@ -30,7 +30,7 @@ function identity(s: Subscription): string {
 const cells: Record<string, (s: Subscription) => React.ReactNode> = {
   id: (s) => <Link to={'/subscriptions/' + s.id}>{s.id}</Link>,
   customer: (s) => s.customer?.name ?? '',
-  name: (s) => s.name,
+  name: (s) => subscriptionName(s),
   marketplace: (s) => marketplaceName[s.marketplace] ?? s.marketplace,
   identity: (s) => <code>{identity(s) || '—'}</code>,
   offer: (s) => s.offer?.name ?? '',
