@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -91,23 +90,23 @@ func validOffer(o *store.Offer) error {
 	switch o.Marketplace {
 	case "aws":
 		if !awsProductCode.MatchString(o.MarketplaceID) {
-			return errors.New("Product code: 1 to 64 lower-case letters and digits, as AWS Marketplace shows it")
+			return apperr.New(apperr.Invalid, "Product code: 1 to 64 lower-case letters and digits, as AWS Marketplace shows it")
 		}
 		if o.IdentityModel != "legacy" && o.IdentityModel != "concurrent_agreements" {
-			return errors.New("How AWS identifies a buyer: legacy (CustomerIdentifier + ProductCode) or concurrent_agreements (CustomerAWSAccountId + LicenseArn)")
+			return apperr.New(apperr.Invalid, "How AWS identifies a buyer: legacy (CustomerIdentifier + ProductCode) or concurrent_agreements (CustomerAWSAccountId + LicenseArn)")
 		}
 	case "azure":
 		if !msOfferID.MatchString(o.MarketplaceID) {
-			return errors.New("Offer id: up to 50 lower-case letters, digits, hyphens and underscores, as Partner Center shows it")
+			return apperr.New(apperr.Invalid, "Offer id: up to 50 lower-case letters, digits, hyphens and underscores, as Partner Center shows it")
 		}
 		if o.IdentityModel != "" || o.Contract {
-			return errors.New("How AWS identifies a buyer and contract pricing are for AWS offers only")
+			return apperr.New(apperr.Invalid, "How AWS identifies a buyer and contract pricing are for AWS offers only")
 		}
 	default:
-		return errors.New("Marketplace: choose AWS Marketplace or the Microsoft commercial marketplace")
+		return apperr.New(apperr.Invalid, "Marketplace: choose AWS Marketplace or the Microsoft commercial marketplace")
 	}
 	if n := strings.TrimSpace(o.Name); n == "" || len(n) > 200 || auth.HasControl(n) {
-		return errors.New("Name: 1 to 200 characters, no control characters")
+		return apperr.New(apperr.Invalid, "Name: 1 to 200 characters, no control characters")
 	}
 	return nil
 }
@@ -122,7 +121,7 @@ func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	o := store.Offer{CreatedAt: now, UpdatedAt: now}
 	applyOffer(&o, &in)
 	if err := validOffer(&o); err != nil {
-		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return offerAnswer{}, err
 	}
 	if err := s.Store.CreateOffer(c.Request.Context(), &o); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -177,7 +176,7 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	before := viewOffer(o)
 	applyOffer(o, &in)
 	if err := validOffer(o); err != nil {
-		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return offerAnswer{}, err
 	}
 	if err := s.Store.UpdateOffer(ctx, o, s.Now().UTC()); err != nil {
 		return offerAnswer{}, err
@@ -230,14 +229,14 @@ func dimensionsJSON(dims []store.Dimension) (string, error) {
 	seen := map[string]bool{}
 	for i, d := range dims {
 		if !dimensionKey.MatchString(d.Key) {
-			return "", fmt.Errorf("Dimension %d: the key is 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i+1)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the key is 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i+1)
 		}
 		if seen[d.Key] {
-			return "", fmt.Errorf("Dimension %d: the key %q is listed twice", i+1, d.Key)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the key %q is listed twice", i+1, d.Key)
 		}
 		seen[d.Key] = true
 		if len(d.Name) > 200 || len(d.Unit) > 50 {
-			return "", fmt.Errorf("Dimension %d: the name is up to 200 characters, the unit up to 50", i+1)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the name is up to 200 characters, the unit up to 50", i+1)
 		}
 	}
 	b, _ := json.Marshal(dims)
@@ -248,11 +247,11 @@ func dimensionsJSON(dims []store.Dimension) (string, error) {
 func validatePlan(p *store.Plan) error {
 	switch {
 	case !planIDPattern.MatchString(p.PlanID):
-		return errors.New("Plan id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
+		return apperr.New(apperr.Invalid, "Plan id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
 	case p.Name == "" || len(p.Name) > 200 || auth.HasControl(p.Name):
-		return errors.New("Name: 1 to 200 characters, no control characters")
+		return apperr.New(apperr.Invalid, "Name: 1 to 200 characters, no control characters")
 	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
-		return errors.New("Activation: choose one of the activation rules")
+		return apperr.New(apperr.Invalid, "Activation: choose one of the activation rules")
 	}
 	return validatePlanSeats(p)
 }
@@ -261,11 +260,11 @@ func validatePlan(p *store.Plan) error {
 func validatePlanSeats(p *store.Plan) error {
 	switch {
 	case p.MinQuantity < 0 || p.MaxQuantity < 0 || (p.MaxQuantity > 0 && p.MinQuantity > p.MaxQuantity):
-		return errors.New("Fewest and most seats: 0 (no limit), and the fewest no more than the most")
+		return apperr.New(apperr.Invalid, "Fewest and most seats: 0 (no limit), and the fewest no more than the most")
 	case p.OverQuantityPolicy != "" && !oneOf(p.OverQuantityPolicy, []string{store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed}):
-		return errors.New("Seats over the quantity: keep access (keep_all) or refuse the newest (newest_unlicensed)")
+		return apperr.New(apperr.Invalid, "Seats over the quantity: keep access (keep_all) or refuse the newest (newest_unlicensed)")
 	case !p.SeatBased && (p.AllowOverAssignment || p.AutoAssignSeats || p.MinQuantity > 0 || p.MaxQuantity > 0):
-		return errors.New("Seat policies and seat limits are for per-user plans only")
+		return apperr.New(apperr.Invalid, "Seat policies and seat limits are for per-user plans only")
 	}
 	return nil
 }
@@ -289,7 +288,7 @@ func (s *Server) createPlan(c *gin.Context, in planInput) (planAnswer, error) {
 	p := store.Plan{OfferID: o.ID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic, OverQuantityPolicy: store.OverQuantityKeepAll,
 		CreatedAt: now, UpdatedAt: now}
 	if err := applyPlan(&p, &in); err != nil {
-		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return planAnswer{}, err
 	}
 	if err := s.Store.CreatePlan(ctx, &p); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -344,7 +343,7 @@ func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string)
 	}
 	before := viewPlan(p)
 	if err := applyPlan(p, in); err != nil {
-		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return planAnswer{}, err
 	}
 	p.UpdatedAt = s.Now().UTC()
 	p.NeedsReview = false // a seller saved it: reviewed
