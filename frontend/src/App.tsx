@@ -1,7 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag } from '@blueprintjs/core';
+import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, Icon, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, ApiError, isUnreachable, setUnauthenticatedHandler, type Me } from './shared/api';
 import { ErrorBox, Loading } from './shared/components/components';
 import { ConnectionBanner } from './shared/components/ConnectionBanner';
@@ -113,13 +113,22 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
         <Button minimal small icon="log-out" onClick={onSignOut} text="Sign out" />
       </header>
       <nav className="mg-side" id="mg-sidebar" aria-label="Main">
-        <Menu>
+        <ul className={Classes.MENU + ' mg-nav'}>
           {NAV.filter((n) => (!n.adminOnly || user.role === 'admin') && (!n.sellerOnly || seller) && (!n.customerOnly || !seller)).map((n) => (
-            <NavLink key={n.to} to={n.to} end={n.to === '/'} style={{ textDecoration: 'none' }}>
-              {({ isActive }) => <MenuItem icon={n.icon as never} text={collapsed ? undefined : n.label} title={collapsed ? n.label : undefined} aria-label={n.label} active={isActive} tagName="span" />}
-            </NavLink>
+            <li key={n.to}>
+              <NavLink
+                to={n.to}
+                end={n.to === '/'}
+                className={({ isActive }) => Classes.MENU_ITEM + (isActive ? ' ' + Classes.ACTIVE : '')}
+                aria-label={collapsed ? n.label : undefined}
+                title={collapsed ? n.label : undefined}
+              >
+                <Icon icon={n.icon as never} />
+                {!collapsed && <span className={Classes.FILL}>{n.label}</span>}
+              </NavLink>
+            </li>
           ))}
-        </Menu>
+        </ul>
       </nav>
       <main className="mg-main" id={MAIN_ID} tabIndex={-1}>
         <ConnectionBanner />

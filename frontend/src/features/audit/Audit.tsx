@@ -131,7 +131,6 @@ function AuditLog() {
             'data-testid': 'audit-row',
             className: e.id === entry ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined,
             ref: i === keys.selected ? keys.rowRef : undefined,
-            'aria-expanded': e.id === entry,
             onClick: (ev) => {
               if ((ev.target as HTMLElement).closest('a')) return;
               keys.setSelected(i);

@@ -51,6 +51,7 @@ export function AzureOperationsTable({ operations }: { operations: AzureOperatio
     <div className="sub-xscroll">
       <DataTable
         label="Operations"
+        className="sub-ops"
         staticLook
         striped={false}
         rows={operations}

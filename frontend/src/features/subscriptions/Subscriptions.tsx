@@ -330,7 +330,7 @@ export function SubscriptionsPage() {
           </span>
         )}
       </div>
-      <div className="mg-toolbar">
+      <div className="mg-toolbar sub-toolbar">
         <InputGroup
           inputRef={searchRef}
           leftIcon="search"
