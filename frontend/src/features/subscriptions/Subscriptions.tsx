@@ -29,12 +29,12 @@ function identity(s: Subscription): string {
 // The cells of each column; headers, order and sort fields come from COLUMNS.
 const cells: Record<string, (s: Subscription) => React.ReactNode> = {
   id: (s) => <Link to={'/subscriptions/' + s.id}>{s.id}</Link>,
-  customer: (s) => s.customer?.name ?? '',
-  name: (s) => subscriptionName(s),
+  customer: (s) => <span title={s.customer?.name}>{s.customer?.name ?? ''}</span>,
+  name: (s) => <span title={subscriptionName(s)}>{subscriptionName(s)}</span>,
   marketplace: (s) => marketplaceName[s.marketplace] ?? s.marketplace,
   identity: (s) => <code>{identity(s) || '—'}</code>,
-  offer: (s) => s.offer?.name ?? '',
-  plan: (s) => s.plan?.name ?? '',
+  offer: (s) => <span title={s.offer?.name}>{s.offer?.name ?? ''}</span>,
+  plan: (s) => <span title={s.plan?.name}>{s.plan?.name ?? ''}</span>,
   quantity: (s) => s.quantity,
   state: (s) => (
     <Tag minimal intent={stateIntent(s.state)} data-testid="state">
