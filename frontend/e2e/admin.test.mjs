@@ -46,7 +46,7 @@ describe('admin pages in a real browser, per role', () => {
   }
 
   const nav = (page) => page.getByRole('navigation', { name: 'Main' });
-  const navItems = async (page) => (await nav(page).getByRole('menuitem').allTextContents()).map((t) => t.trim());
+  const navItems = async (page) => (await nav(page).getByRole('link').allTextContents()).map((t) => t.trim());
   const where = (page) => {
     const u = new URL(page.url());
     return { path: u.pathname, params: Object.fromEntries(u.searchParams) };
@@ -204,7 +204,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByTestId('dimension-row').nth(1).locator('label.bp6-checkbox').click(); // "metered"
       assert.equal(await dialog.getByLabel('Dimension 2 metered').isChecked(), true);
       await dialog.getByRole('button', { name: 'Create plan' }).click();
-      await dialog.getByText(/^plan_id: 1 to 50 letters/).waitFor();
+      await dialog.getByText(/^Plan id: 1 to 50 letters/).waitFor();
       assert.equal(await dimError.count(), 0);
       await dialog.getByLabel('Plan id').fill('gold');
       await dialog.getByText(/^Buyer confirms/).click();
@@ -223,7 +223,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByLabel('Most seats').fill('5');
       await dialog.getByText(/^Refuse plan changes/).click();
       await dialog.getByRole('button', { name: 'Save plan' }).click();
-      await dialog.getByText(/^min_quantity and max_quantity: 0 \(no limit\) or 0 ≤ min ≤ max/).waitFor();
+      await dialog.getByText(/^Fewest and most seats: 0 \(no limit\)/).waitFor();
       await dialog.getByLabel('Most seats').fill('500');
       await dialog.getByRole('button', { name: 'Save plan' }).click();
       await dialog.waitFor({ state: 'detached' });
