@@ -46,7 +46,7 @@ describe('admin pages in a real browser, per role', () => {
   }
 
   const nav = (page) => page.getByRole('navigation', { name: 'Main' });
-  const navItems = async (page) => (await nav(page).getByRole('menuitem').allTextContents()).map((t) => t.trim());
+  const navItems = async (page) => (await nav(page).getByRole('link').allTextContents()).map((t) => t.trim());
   const where = (page) => {
     const u = new URL(page.url());
     return { path: u.pathname, params: Object.fromEntries(u.searchParams) };
@@ -177,7 +177,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByLabel('Name').fill('E2E Suite ' + stamp);
       await dialog.getByLabel('Offer id').fill('E2E Suite');
       await dialog.getByRole('button', { name: 'Create offer' }).click();
-      await dialog.getByText(/^marketplace_id: a Microsoft offer id is up to 50 lower-case/).waitFor();
+      await dialog.getByText(/^Offer id: up to 50 lower-case/).waitFor();
       await dialog.getByLabel('Offer id').fill('e2e-suite-' + stamp);
       await dialog.getByRole('button', { name: 'Create offer' }).click();
       await dialog.waitFor({ state: 'detached' });
@@ -197,14 +197,14 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByRole('button', { name: 'Create plan' }).click();
       // The server's validation, one message at a time, next to what it is about.
       const dimError = dialog.getByTestId('dimension-error');
-      await dimError.getByText('dimensions[1].key: "reports" is listed twice').waitFor();
+      await dimError.getByText('Dimension 2: the key "reports" is listed twice').waitFor();
       assert.match(await dialog.getByTestId('dimension-row').nth(1).getAttribute('class'), /mg-dim-invalid/);
       await screenshot(admin, 'admin-plan-validation');
       await dialog.getByLabel('Dimension 2 key').fill('exports');
       await dialog.getByTestId('dimension-row').nth(1).locator('label.bp6-checkbox').click(); // "metered"
       assert.equal(await dialog.getByLabel('Dimension 2 metered').isChecked(), true);
       await dialog.getByRole('button', { name: 'Create plan' }).click();
-      await dialog.getByText(/^plan_id: 1 to 50 letters/).waitFor();
+      await dialog.getByText(/^Plan id: 1 to 50 letters/).waitFor();
       assert.equal(await dimError.count(), 0);
       await dialog.getByLabel('Plan id').fill('gold');
       await dialog.getByText(/^Buyer confirms/).click();
@@ -223,7 +223,7 @@ describe('admin pages in a real browser, per role', () => {
       await dialog.getByLabel('Most seats').fill('5');
       await dialog.getByText(/^Refuse plan changes/).click();
       await dialog.getByRole('button', { name: 'Save plan' }).click();
-      await dialog.getByText(/^min_quantity and max_quantity: 0 \(no limit\) or 0 ≤ min ≤ max/).waitFor();
+      await dialog.getByText(/^Fewest and most seats: 0 \(no limit\)/).waitFor();
       await dialog.getByLabel('Most seats').fill('500');
       await dialog.getByRole('button', { name: 'Save plan' }).click();
       await dialog.waitFor({ state: 'detached' });
@@ -357,7 +357,7 @@ describe('admin pages in a real browser, per role', () => {
       await staff.fill('#email', staffEmail);
       await staff.fill('#password', staffPassword);
       await staff.click('button[type=submit]');
-      await staff.getByText('wrong e-mail or password').waitFor();
+      await staff.getByText('Wrong e-mail or password.').waitFor();
       // The new one works once: a new password first.
       await staff.fill('#password', oneTime);
       await staff.click('button[type=submit]');
@@ -424,7 +424,7 @@ describe('admin pages in a real browser, per role', () => {
       await staff.fill('#email', staffEmail);
       await staff.fill('#password', staffPassword);
       await staff.click('button[type=submit]');
-      await staff.getByText('wrong e-mail or password').waitFor(); // a deactivated account cannot sign in
+      await staff.getByText('Wrong e-mail or password.').waitFor(); // a deactivated account cannot sign in
       await staffCtx.close();
     } catch (err) {
       await failed('admin-roles-failure', staff);

@@ -1,7 +1,8 @@
+/* global window -- used in code that runs in the browser page (axe-core) */
 // Shared by the browser tests: starts the real binary in sandbox mode on a
 // free port and Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,4 +92,44 @@ export async function signInAt(page, base, email, password) {
   await page.fill('#password', password);
   await page.click('button[type=submit]');
   await page.getByTestId('current-user').waitFor();
+}
+
+const AXE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Runs axe-core (injected into the page) over what the page shows now and
+ * fails on any serious or critical violation, listing each with its help
+ * text and the elements it found. Every violation (moderate and minor too)
+ * is saved as artifacts/a11y-<name>.json. Also checks the page's outline:
+ * exactly one <h1>, and a document title of its own.
+ * Options: rules to disable ({ disable: ['rule-id'] }), a CSS selector to
+ * leave out ({ exclude: ['.third-party'] }).
+ */
+export async function checkA11y(page, name, { disable = [], exclude = [] } = {}) {
+  // Evaluated rather than added as a <script>: the portal's Content-Security-Policy refuses inline scripts.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(readFileSync(AXE_SCRIPT, 'utf8'));
+  const violations = await page.evaluate(
+    async ({ disable, exclude }) => {
+      const context = exclude.length ? { include: [document], exclude: exclude.map((s) => [s]) } : document;
+      const r = await window.axe.run(context, {
+        resultTypes: ['violations'],
+        rules: Object.fromEntries(disable.map((id) => [id, { enabled: false }])),
+      });
+      return r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 8).map((n) => `${n.target.join(' ')} — ${n.failureSummary.replace(/\s+/g, ' ')}`),
+      }));
+    },
+    { disable, exclude },
+  );
+  writeFileSync(join(artifactsDir, `a11y-${name}.json`), JSON.stringify(violations, null, 2));
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const problems = bad.map((v) => `[${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.join('\n    ')}`);
+  const outline = await page.evaluate(() => ({ h1: document.querySelectorAll('h1').length, title: document.title }));
+  if (outline.h1 !== 1) problems.push(`the page has ${outline.h1} <h1> elements, not one`);
+  if (!outline.title || outline.title === 'Marketgate' || outline.title === 'Marketgate portal') problems.push(`the document title "${outline.title}" does not name the page`);
+  if (problems.length) throw new Error(`${name}: accessibility problems at ${page.url()}:\n  ${problems.join('\n  ')}`);
+  return violations;
 }

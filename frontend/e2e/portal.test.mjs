@@ -36,7 +36,7 @@ describe('portal in a real browser', () => {
     await page.fill('#email', EMAIL);
     await page.fill('#password', 'not-the-password');
     await page.click('button[type=submit]');
-    await page.getByText('wrong e-mail or password').waitFor();
+    await page.getByText('Wrong e-mail or password.').waitFor();
   });
 
   it('signs in, filters and searches subscriptions, opens one, and goes back', async () => {
@@ -165,7 +165,7 @@ describe('portal in a real browser', () => {
       await dialog.getByRole('button', { name: 'Change plan' }).click();
       const row = page.getByTestId('azure-operation').first();
       await row.waitFor();
-      assert.match(await row.textContent(), /ChangePlan → silver/);
+      assert.match(await row.textContent(), /Change the plan to silver/);
       // The portal follows the operation until Microsoft reports success.
       await row.getByText('Succeeded').waitFor({ timeout: 45_000 });
       await page.getByText('Silver (silver)').waitFor({ timeout: 10_000 });

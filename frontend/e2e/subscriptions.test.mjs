@@ -329,7 +329,7 @@ describe('subscriptions in a real browser', () => {
         // The page follows Microsoft's operation until it succeeds.
         const result = page.getByTestId('operation-result');
         await result.waitFor({ timeout: 45_000 });
-        assert.match(await result.textContent(), /Microsoft applied ChangeQuantity → 5/);
+        assert.match(await result.textContent(), /Microsoft changed the seats to 5\./);
         await page.getByTestId('azure-operation').first().getByText('Succeeded').waitFor();
         await page.locator('dl[aria-label=Details] dd', { hasText: /^5$/ }).waitFor({ timeout: 10_000 });
         await screenshot(page, 'subscription-actions');

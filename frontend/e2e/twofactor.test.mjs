@@ -70,7 +70,7 @@ describe('two-factor authentication in a real browser', () => {
     await page.getByTestId('two-factor-step').waitFor();
     await page.getByLabel('Code').fill('000000');
     await page.getByRole('button', { name: 'Verify' }).click();
-    await page.getByText('wrong or already used code').waitFor();
+    await page.getByText('Wrong or already used code.').waitFor();
     await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
     await page.getByLabel('Recovery code').fill(recovery[0]);
     await page.getByRole('button', { name: 'Verify' }).click();

@@ -1,9 +1,13 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Menu, MenuItem, Tag, Callout } from '@blueprintjs/core';
-import { api, queryKeys, ApiError, setUnauthenticatedHandler, type Me } from './shared/api';
+import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, Icon, InputGroup, Tag } from '@blueprintjs/core';
+import { api, queryKeys, ApiError, isUnreachable, setUnauthenticatedHandler, type Me } from './shared/api';
 import { ErrorBox, Loading } from './shared/components/components';
+import { ConnectionBanner } from './shared/components/ConnectionBanner';
+import { SessionGuard } from './shared/components/SessionDialog';
+import { MAIN_ID, NotFoundPage, SidebarToggle, SkipLink, useSidebarCollapsed } from './shared/components/Shell';
+import { Unreachable } from './shared/components/QueryState';
 import { Login } from './features/auth/Login';
 import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
 import { DashboardPage } from './features/dashboard/Dashboard';
@@ -59,7 +63,8 @@ export function App() {
   const me = useQuery({
     queryKey: queryKeys.me,
     queryFn: () => api.auth.me(),
-    retry: false,
+    // Only an unreachable server is worth retrying here (the page says so meanwhile).
+    retry: (_, err) => isUnreachable(err),
     staleTime: 60_000,
   });
 
@@ -74,7 +79,7 @@ export function App() {
   if (location.pathname === '/login') {
     return <Login />;
   }
-  if (me.isPending) return <Loading />;
+  if (me.isPending) return isUnreachable(me.failureReason) ? <Unreachable /> : <Loading />;
   const unauth = (me.error instanceof ApiError && me.error.status === 401) || (me.isSuccess && !me.data);
   if (unauth) {
     const next = location.pathname + location.search;
@@ -103,9 +108,12 @@ export function App() {
 function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
   const [dark, toggle] = useTheme();
   const seller = user.role !== 'customer_admin';
+  const [collapsed, toggleSidebar] = useSidebarCollapsed();
   return (
-    <div className="mg-shell">
+    <div className={'mg-shell' + (collapsed ? ' mg-collapsed' : '')}>
+      <SkipLink />
       <header className="mg-top">
+        <SidebarToggle collapsed={collapsed} onToggle={toggleSidebar} />
         <span className="mg-brand">Marketgate</span>
         <span className="mg-spacer" />
         <span data-testid="current-user">
@@ -114,16 +122,26 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
         <Button minimal small icon={dark ? 'flash' : 'moon'} onClick={toggle} aria-label="Toggle theme" title="Toggle dark/light theme" />
         <Button minimal small icon="log-out" onClick={onSignOut} text="Sign out" />
       </header>
-      <nav className="mg-side" aria-label="Main">
-        <Menu>
+      <nav className="mg-side" id="mg-sidebar" aria-label="Main">
+        <ul className={Classes.MENU + ' mg-nav'}>
           {NAV.filter((n) => (!n.adminOnly || user.role === 'admin') && (!n.sellerOnly || seller) && (!n.customerOnly || !seller)).map((n) => (
-            <NavLink key={n.to} to={n.to} end={n.to === '/'} style={{ textDecoration: 'none' }}>
-              {({ isActive }) => <MenuItem icon={n.icon as never} text={n.label} active={isActive} tagName="span" />}
-            </NavLink>
+            <li key={n.to}>
+              <NavLink
+                to={n.to}
+                end={n.to === '/'}
+                className={({ isActive }) => Classes.MENU_ITEM + (isActive ? ' ' + Classes.ACTIVE : '')}
+                aria-label={collapsed ? n.label : undefined}
+                title={collapsed ? n.label : undefined}
+              >
+                <Icon icon={n.icon as never} />
+                {!collapsed && <span className={Classes.FILL}>{n.label}</span>}
+              </NavLink>
+            </li>
           ))}
-        </Menu>
+        </ul>
       </nav>
-      <main className="mg-main">
+      <main className="mg-main" id={MAIN_ID} tabIndex={-1}>
+        <ConnectionBanner />
         <Suspense fallback={<Loading />}>
           <Routes>
             <Route path="/" element={<DashboardPage />} />
@@ -144,10 +162,11 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/users" element={<UsersPage />} />
             <Route path="/audit" element={<AuditPage />} />
             <Route path="/settings" element={<SettingsPage />} />
-            <Route path="*" element={<Callout intent="warning" title="Page not found" />} />
+            <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </Suspense>
       </main>
+      <SessionGuard email={user.email} />
       {user.must_change_password && <ChangePassword />}
       {!user.must_change_password && user.must_enable_two_factor && <RequireTwoFactor user={user} />}
     </div>

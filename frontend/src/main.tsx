@@ -4,18 +4,11 @@ import './shared/i18n';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { App } from './App';
-import { ApiError } from './shared/api';
+import { makeQueryClient } from './shared/api/queryClient';
 
-const client = new QueryClient({
-  defaultOptions: {
-    queries: {
-      staleTime: 10_000,
-      retry: (count, err) => !(err instanceof ApiError && err.status < 500) && count < 2,
-    },
-  },
-});
+const client = makeQueryClient();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -107,23 +106,23 @@ func validOffer(o *store.Offer) error {
 	switch o.Marketplace {
 	case "aws":
 		if !awsProductCode.MatchString(o.MarketplaceID) {
-			return errors.New("marketplace_id: an AWS product code is 1 to 64 lower-case letters and digits")
+			return apperr.New(apperr.Invalid, "Product code: 1 to 64 lower-case letters and digits, as AWS Marketplace shows it")
 		}
 		if o.IdentityModel != "legacy" && o.IdentityModel != "concurrent_agreements" {
-			return errors.New("identity_model: legacy (CustomerIdentifier + ProductCode) or concurrent_agreements (CustomerAWSAccountId + LicenseArn)")
+			return apperr.New(apperr.Invalid, "How AWS identifies a buyer: legacy (CustomerIdentifier + ProductCode) or concurrent_agreements (CustomerAWSAccountId + LicenseArn)")
 		}
 	case "azure":
 		if !msOfferID.MatchString(o.MarketplaceID) {
-			return errors.New("marketplace_id: a Microsoft offer id is up to 50 lower-case letters, digits, hyphens and underscores")
+			return apperr.New(apperr.Invalid, "Offer id: up to 50 lower-case letters, digits, hyphens and underscores, as Partner Center shows it")
 		}
 		if o.IdentityModel != "" || o.Contract {
-			return errors.New("identity_model and contract are for AWS offers only")
+			return apperr.New(apperr.Invalid, "How AWS identifies a buyer and contract pricing are for AWS offers only")
 		}
 	default:
-		return errors.New("marketplace must be aws or azure")
+		return apperr.New(apperr.Invalid, "Marketplace: choose AWS Marketplace or the Microsoft commercial marketplace")
 	}
 	if n := strings.TrimSpace(o.Name); n == "" || len(n) > 200 || auth.HasControl(n) {
-		return errors.New("name: 1 to 200 characters, no control characters")
+		return apperr.New(apperr.Invalid, "Name: 1 to 200 characters, no control characters")
 	}
 	return nil
 }
@@ -138,7 +137,7 @@ func (s *Server) createOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	o := store.Offer{CreatedAt: now, UpdatedAt: now}
 	applyOffer(&o, &in)
 	if err := validOffer(&o); err != nil {
-		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return offerAnswer{}, err
 	}
 	perms, err := offerPermissions(&o, in.Permissions)
 	if err != nil {
@@ -211,7 +210,7 @@ func (s *Server) updateOffer(c *gin.Context, in offerInput) (offerAnswer, error)
 	before := viewOffer(o)
 	applyOffer(o, &in)
 	if err := validOffer(o); err != nil {
-		return offerAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return offerAnswer{}, err
 	}
 	perms, err := offerPermissions(o, in.Permissions)
 	if err != nil {
@@ -310,14 +309,14 @@ func dimensionsJSON(dims []store.Dimension) (string, error) {
 	seen := map[string]bool{}
 	for i, d := range dims {
 		if !dimensionKey.MatchString(d.Key) {
-			return "", fmt.Errorf("dimensions[%d].key: 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the key is 1 to 64 letters, digits, '_', '.' or '-', as the marketplace knows it", i+1)
 		}
 		if seen[d.Key] {
-			return "", fmt.Errorf("dimensions[%d].key: %q is listed twice", i, d.Key)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the key %q is listed twice", i+1, d.Key)
 		}
 		seen[d.Key] = true
 		if len(d.Name) > 200 || len(d.Unit) > 50 {
-			return "", fmt.Errorf("dimensions[%d]: name up to 200 characters, unit up to 50", i)
+			return "", apperr.New(apperr.Invalid, "Dimension %d: the name is up to 200 characters, the unit up to 50", i+1)
 		}
 	}
 	b, _ := json.Marshal(dims)
@@ -328,13 +327,13 @@ func dimensionsJSON(dims []store.Dimension) (string, error) {
 func validatePlan(p *store.Plan) error {
 	switch {
 	case !planIDPattern.MatchString(p.PlanID):
-		return errors.New("plan_id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
+		return apperr.New(apperr.Invalid, "Plan id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it")
 	case p.Name == "" || len(p.Name) > 200 || auth.HasControl(p.Name):
-		return errors.New("name: 1 to 200 characters, no control characters")
+		return apperr.New(apperr.Invalid, "Name: 1 to 200 characters, no control characters")
 	case !oneOf(p.ActivationPolicy, []string{store.ActivateAutomatic, store.ActivateBuyerConfirms, store.ActivateSellerApproves}):
-		return errors.New("activation_policy: automatic, buyer_confirms or seller_approves")
+		return apperr.New(apperr.Invalid, "Activation: choose one of the activation rules")
 	case !validPolicies(p):
-		return errors.New("customer_plan_change, customer_seat_change and customer_unsubscribe: allowed, approval or not_allowed")
+		return apperr.New(apperr.Invalid, "Customer changes: choose allowed, approval or not allowed for plan changes, seat changes and unsubscribing")
 	}
 	return validatePlanSeats(p)
 }
@@ -354,11 +353,11 @@ func validPolicies(p *store.Plan) bool {
 func validatePlanSeats(p *store.Plan) error {
 	switch {
 	case p.MinQuantity < 0 || p.MaxQuantity < 0 || (p.MaxQuantity > 0 && p.MinQuantity > p.MaxQuantity):
-		return errors.New("min_quantity and max_quantity: 0 (no limit) or 0 ≤ min ≤ max")
+		return apperr.New(apperr.Invalid, "Fewest and most seats: 0 (no limit), and the fewest no more than the most")
 	case p.OverQuantityPolicy != "" && !oneOf(p.OverQuantityPolicy, []string{store.OverQuantityKeepAll, store.OverQuantityNewestUnlicensed}):
-		return errors.New("over_quantity_policy: keep_all or newest_unlicensed")
+		return apperr.New(apperr.Invalid, "Seats over the quantity: keep access (keep_all) or refuse the newest (newest_unlicensed)")
 	case !p.SeatBased && (p.AllowOverAssignment || p.AutoAssignSeats || p.MinQuantity > 0 || p.MaxQuantity > 0):
-		return errors.New("seat policies and quantity limits are for per-user plans (seat_based)")
+		return apperr.New(apperr.Invalid, "Seat policies and seat limits are for per-user plans only")
 	}
 	return nil
 }
@@ -382,7 +381,7 @@ func (s *Server) createPlan(c *gin.Context, in planInput) (planAnswer, error) {
 	p := store.Plan{OfferID: o.ID, Dimensions: "[]", ActivationPolicy: store.ActivateAutomatic, OverQuantityPolicy: store.OverQuantityKeepAll,
 		CreatedAt: now, UpdatedAt: now}
 	if err := applyPlan(&p, &in); err != nil {
-		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return planAnswer{}, err
 	}
 	if err := s.Store.CreatePlan(ctx, &p); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -437,7 +436,7 @@ func (s *Server) savePlan(c *gin.Context, id uint, in *planInput, action string)
 	}
 	before := viewPlan(p)
 	if err := applyPlan(p, in); err != nil {
-		return planAnswer{}, apperr.New(apperr.Invalid, "%s", err.Error())
+		return planAnswer{}, err
 	}
 	p.UpdatedAt = s.Now().UTC()
 	p.NeedsReview = false // a seller saved it: reviewed

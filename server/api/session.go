@@ -123,7 +123,7 @@ func (s *Server) passwordUser(c *gin.Context, email, ip, password string) (*stor
 			return nil, err
 		}
 		s.auditSignIn(c, "auth.login_failed", email, nil, map[string]any{"method": "password"})
-		return nil, apperr.New(apperr.InvalidCredentials, "wrong e-mail or password")
+		return nil, apperr.New(apperr.InvalidCredentials, "Wrong e-mail or password.")
 	}
 	return u, nil
 }
@@ -241,7 +241,7 @@ func (s *Server) currentPasswordOK(c *gin.Context, u *store.User, pw, failedAudi
 		if failedAudit != "" {
 			s.auditSignIn(c, failedAudit, u.Email, u, nil)
 		}
-		return apperr.New(apperr.InvalidCredentials, "the current password is wrong")
+		return apperr.New(apperr.InvalidCredentials, "The current password is wrong.")
 	}
 	if err := s.throttle.LoginSucceeded(ctx, u.Email, ip); err != nil {
 		s.Log.Warn("sign-in throttle reset", "request_id", requestID(c), "err", err)

@@ -81,7 +81,7 @@ func (s *Server) loginSecondFactor(c *gin.Context, in secondFactorInput) (meAnsw
 			return meAnswer{}, err
 		}
 		s.auditSignIn(c, "auth.2fa_failed", u.Email, u, map[string]any{"method": method})
-		return meAnswer{}, apperr.New(apperr.InvalidCredentials, "wrong or already used code")
+		return meAnswer{}, apperr.New(apperr.InvalidCredentials, "Wrong or already used code.")
 	}
 	s.forgetLoginFailures(c, u.Email, ip)
 	if err := s.signIn(c, u, "password+"+method); err != nil {

@@ -101,7 +101,7 @@ func (s *Server) createWebhook(c *gin.Context, in endpointInput) (endpointSecret
 	}
 	types, err := checkTypes(in.EventTypes, webhooks.KnownType)
 	if err != nil {
-		return endpointSecretAnswer{}, apperr.New(apperr.Invalid, "event_types: %s", err.Error())
+		return endpointSecretAnswer{}, apperr.New(apperr.Invalid, "Event types: %s", err.Error())
 	}
 	if len(in.Description) > 500 {
 		return endpointSecretAnswer{}, apperr.New(apperr.Invalid, "description is longer than 500 characters")
@@ -170,7 +170,7 @@ func (s *Server) updateWebhook(c *gin.Context, in endpointChanges) (endpointAnsw
 	if in.EventTypes != nil {
 		types, err := checkTypes(*in.EventTypes, webhooks.KnownType)
 		if err != nil {
-			return endpointAnswer{}, apperr.New(apperr.Invalid, "event_types: %s", err.Error())
+			return endpointAnswer{}, apperr.New(apperr.Invalid, "Event types: %s", err.Error())
 		}
 		set["event_types"] = types
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -94,7 +95,20 @@ func Onboard(ctx context.Context, st *store.Store, now time.Time, t *store.Onboa
 			return err
 		}
 		// The search digest follows the customer's name and e-mail.
-		if err := tx.UpdateSubscription(cur.ID, 0, map[string]any{"customer_id": cust.ID, "updated_at": now}); err != nil {
+		upd := map[string]any{"customer_id": cust.ID, "updated_at": now}
+		if cur.Name == "" {
+			// AWS names no subscription: it is named after its buyer and offer (subscriptions.DisplayName).
+			withOffer, err := tx.AWSSubscription(cur.ID, true)
+			if err != nil {
+				return err
+			}
+			offer := ""
+			if withOffer.Offer != nil {
+				offer = withOffer.Offer.Name
+			}
+			upd["name"] = subscriptions.DisplayName("", cust.Name, offer)
+		}
+		if err := tx.UpdateSubscription(cur.ID, 0, upd); err != nil {
 			return err
 		}
 		user = store.User{Email: o.Email, Name: o.Name, PasswordHash: o.PasswordHash,

@@ -238,6 +238,10 @@ func TestOnboardCreatesTheOrganisationOnce(t *testing.T) {
 		if err != nil || !hasAdmin || after.Customer == nil || after.Customer.Name != "Acme Corp" || after.Customer.Email != "ada@acme.test" {
 			t.Fatalf("after: %+v, admin %v, %v", after, hasAdmin, err)
 		}
+		// AWS names no subscription: it is named by the one rule, "<Customer> – <Offer>".
+		if sub.Name != "" || after.Name != "Acme Corp – Acme Contracts" {
+			t.Fatalf("named %q before, %q after onboarding", sub.Name, after.Name)
+		}
 		if after.Version != sub.Version+1 || !strings.Contains(after.SearchText, "acme corp") {
 			t.Fatalf("version %d → %d, digest %q: the subscription change must go through the one update", sub.Version, after.Version, after.SearchText)
 		}

@@ -185,7 +185,7 @@ func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, met
 		return nil, err
 	}
 	res, err := subscriptions.ApplyTx(tx, now, subscriptions.Ref{AzureSubscriptionID: s.ID}, ev, meta, func(sub *store.Subscription) {
-		sub.Name = s.Name
+		sub.Name = subscriptions.DisplayName(s.Name, nameOf(cust), nameOfOffer(offer))
 		sub.AzureTenantID = s.Beneficiary.TenantID
 		sub.IsTest, sub.FreeTrial, sub.AutoRenew = s.IsTest, s.IsFreeTrial, s.AutoRenew
 		if offer != nil {
@@ -210,6 +210,20 @@ func record(tx *store.Tx, now time.Time, s Subscription, ev lifecycle.Event, met
 		}
 	}
 	return sub, nil
+}
+
+func nameOf(c *store.Customer) string {
+	if c == nil {
+		return ""
+	}
+	return c.Name
+}
+
+func nameOfOffer(o *store.Offer) string {
+	if o == nil {
+		return ""
+	}
+	return o.Name
 }
 
 // ensureEventCatalog makes the catalog know the event's offer and plan, and

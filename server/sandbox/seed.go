@@ -166,10 +166,18 @@ func seedOffers(tx *store.Tx, now time.Time) ([]store.Offer, error) {
 // Azure tenant or both.
 func seedCustomers(tx *store.Tx, rng *rand.Rand, now time.Time, n int) ([]store.Customer, error) {
 	customers := make([]store.Customer, n)
+	// Each demo customer is one organisation: every name (and so its
+	// e-mail domain) is drawn once, from the shuffled prefix × suffix
+	// pairs; past them, the pairs come round again with a number.
+	// The names come from a stream of their own: the rest of the demo
+	// (accounts, subscriptions, their lifecycles) is drawn as before.
+	pairs := rand.New(rand.NewPCG(uint64(n), 11)).Perm(len(prefixes) * len(suffixes))
 	for i := range customers {
-		name := fmt.Sprintf("%s %s", prefixes[rng.IntN(len(prefixes))], suffixes[rng.IntN(len(suffixes))])
-		if i >= len(prefixes)*2 {
-			name = fmt.Sprintf("%s %d", name, i)
+		_, _ = rng.IntN(len(prefixes)), rng.IntN(len(suffixes)) // the draws the names once took
+		k := pairs[i%len(pairs)]
+		name := fmt.Sprintf("%s %s", prefixes[k/len(suffixes)], suffixes[k%len(suffixes)])
+		if i >= len(pairs) {
+			name = fmt.Sprintf("%s %d", name, i/len(pairs)+1)
 		}
 		domain := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(name)) + ".example"
 		c := store.Customer{Name: name, Email: "it@" + domain, CreatedAt: now, UpdatedAt: now}
@@ -263,7 +271,8 @@ func seedAzureSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, pk seedP
 	cust, offer := pk.cust, pk.offer
 	init := func(s *store.Subscription) {
 		s.CustomerID, s.OfferID = &cust.ID, &offer.ID
-		s.Name = cust.Name + " – " + offer.Name
+		// Microsoft names every subscription; the simulated one is told this name (seedAzure).
+		s.Name = subscriptions.DisplayName("", cust.Name, offer.Name)
 		s.FreeTrial = false
 		s.IsTest = rng.IntN(25) == 0
 		s.AutoRenew = offer.Marketplace == "azure" && rng.IntN(5) > 0

@@ -22,6 +22,7 @@ import (
 	"github.com/marketgate/marketgate/server/auth"
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
+	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -307,7 +308,7 @@ func (w *awsWorld) finish(ctx context.Context, now time.Time, b awsBuyer, err er
 	// Changed by the seller at the seed's present (the portal lists the AWS
 	// demo subscriptions as the latest changed, in the order they were
 	// made); the search digest follows the customer and the name.
-	upd := map[string]any{"customer_id": b.customer.ID, "name": b.customer.Name + " – " + b.offer.Name, "is_test": b.isTest,
+	upd := map[string]any{"customer_id": b.customer.ID, "name": subscriptions.DisplayName("", b.customer.Name, b.offer.Name), "is_test": b.isTest,
 		"updated_at": now}
 	if sub.PlanID == nil && !b.offer.Contract {
 		// A SaaS subscription meters its offer's dimensions from

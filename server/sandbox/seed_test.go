@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,49 @@ func TestSeededAWSSubscriptionsAreWhatTheFlowsMake(t *testing.T) {
 			}
 			if terms.FreeTrial != (a.FreeTrialDays != nil) || (a.FreeTrialDays != nil && terms.FreeTrialDays != *a.FreeTrialDays) {
 				t.Fatalf("agreement %s after a restart: trial %v/%d, stored %v", a.AgreementID, terms.FreeTrial, terms.FreeTrialDays, a.FreeTrialDays)
+			}
+		}
+	})
+}
+
+// TestSeededCustomersAreOneRecordEach: the demo data has no duplicate
+// customers (one organisation, one record: no name, e-mail, AWS account or
+// Entra tenant twice), and every subscription is named by the one rule
+// (subscriptions.DisplayName): the marketplace's name when it gives one,
+// else "<Customer> – <Offer>".
+func TestSeededCustomersAreOneRecordEach(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+		// More customers than name pairs would allow without numbering, so the wrap-around is checked too.
+		if _, err := sandbox.Seed(ctx, st, sandbox.SeedOptions{Subscriptions: 60, Customers: 150, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		var customers []store.Customer
+		st.TestingReadDB(t).Find(&customers)
+		if len(customers) < 150 {
+			t.Fatalf("%d customers", len(customers))
+		}
+		seen := map[string]uint{}
+		for _, c := range customers {
+			for _, key := range []string{"name:" + strings.ToLower(c.Name), "email:" + c.Email, "aws:" + c.AWSAccountID, "tenant:" + c.AzureTenantID} {
+				if strings.HasSuffix(key, ":") {
+					continue
+				}
+				if other, dup := seen[key]; dup {
+					t.Errorf("customers %d and %d share %s", other, c.ID, key)
+				}
+				seen[key] = c.ID
+			}
+		}
+		var subs []store.Subscription
+		st.TestingReadDB(t).Preload("Offer").Preload("Customer").Find(&subs)
+		for _, s := range subs {
+			if s.Customer == nil || s.Offer == nil {
+				t.Fatalf("subscription %d without customer or offer", s.ID)
+			}
+			if want := s.Customer.Name + " – " + s.Offer.Name; s.Name != want {
+				t.Errorf("%s subscription %d is named %q, want %q", s.Marketplace, s.ID, s.Name, want)
 			}
 		}
 	})

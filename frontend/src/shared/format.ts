@@ -50,3 +50,14 @@ export function dayRange(day: string): { from: string; to: string } {
 
 /** A subscription's states, in the order the portal lists them. */
 export const STATES = ['pending', 'active', 'suspended', 'unsubscribe_pending', 'ended', 'failed'] as const;
+
+/**
+ * A subscription's name by the one rule (the server's
+ * subscriptions.DisplayName): the marketplace's name when it gives one,
+ * else "<Customer> – <Offer>"; only with neither known, its number.
+ */
+export function subscriptionName(s: { id: number; name: string; customer?: { name: string } | null; offer?: { name: string } | null }): string {
+  if (s.name.trim()) return s.name;
+  const parts = [s.customer?.name, s.offer?.name].filter((p): p is string => !!p && !!p.trim());
+  return parts.length > 0 ? parts.join(' – ') : `Subscription #${s.id}`;
+}

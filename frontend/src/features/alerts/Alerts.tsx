@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type User, type AlertChannel } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable, type Column } from '../../shared/components/DataTable';
@@ -10,12 +10,13 @@ import { kindLabel } from './alertLabels';
 import { RecentAlerts } from './RecentAlerts';
 import { ChannelDialog } from './ChannelDialog';
 import { ChannelActions, ChannelOutcomeRow, type ChannelOutcome } from './ChannelActions';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 export function AlertsPage() {
   const me = useQueryClient().getQueryData<{ user: User }>(queryKeys.me)?.user;
   return (
     <div>
-      <H4>Alerts</H4>
+      <PageTitle title="Alerts" />
       <p className={Classes.TEXT_MUTED} style={{ maxWidth: 900 }}>
         Things that need a person — a marketplace failing, metering records about to expire or refused, inbound messages that failed, a webhook
         endpoint disabled, subscriptions waiting for approval. A channel hears of an alert at once, then at most once an hour with the count of

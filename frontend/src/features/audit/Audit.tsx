@@ -4,13 +4,14 @@
 import { useRef } from 'react';
 import { Link } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { AnchorButton, Button, Classes, H4, HTMLSelect } from '@blueprintjs/core';
+import { AnchorButton, Button, Classes, HTMLSelect } from '@blueprintjs/core';
 import { api, query, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
 import { ADMINS, FilterText, RequireRole, TimeRange, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { changedOf, AuditDiff } from './AuditDiff';
+import { PageTitle } from '../../shared/components/PageTitle';
 export { AuditDiff, diffAudit, flatten, type DiffKind, type DiffRow } from './AuditDiff';
 
 export const AUDIT_FILTERS = ['actor', 'action', 'target_type', 'target_id', 'from', 'to'] as const;
@@ -88,7 +89,7 @@ function AuditLog() {
   const csv = api.audit.csvUrl(values);
   return (
     <div>
-      <H4>Audit log</H4>
+      <PageTitle title="Audit log" />
       <div className="mg-toolbar" role="search" aria-label="Filter the audit log">
         <FilterText value={values.actor} onCommit={(v) => f.set({ actor: v })} label="Actor" placeholder="actor e-mail  ( / )" icon="user" width={200} inputRef={search} />
         <FilterText value={values.action} onCommit={(v) => f.set({ action: v })} label="Action prefix" placeholder="action, e.g. user." list="mg-audit-actions" icon="tag" width={170} />
@@ -130,7 +131,6 @@ function AuditLog() {
             'data-testid': 'audit-row',
             className: e.id === entry ? 'mg-row-open' : i === keys.selected ? 'mg-row-selected' : undefined,
             ref: i === keys.selected ? keys.rowRef : undefined,
-            'aria-expanded': e.id === entry,
             onClick: (ev) => {
               if ((ev.target as HTMLElement).closest('a')) return;
               keys.setSelected(i);

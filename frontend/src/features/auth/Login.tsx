@@ -1,10 +1,11 @@
 import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { AnchorButton, Button, Callout, Card, Divider, FormGroup, H3, InputGroup } from '@blueprintjs/core';
+import { AnchorButton, Button, Callout, Card, Classes, Divider, FormGroup, InputGroup } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { safeNext } from '../../shared/safeNext';
+import { useDocumentTitle } from '../../shared/useDocumentTitle';
 
 export function Login() {
   const [email, setEmail] = useState('');
@@ -19,6 +20,7 @@ export function Login() {
   const navigate = useNavigate();
   const qc = useQueryClient();
   const next = safeNext(params.get('next'));
+  useDocumentTitle('Sign in');
   const failure = params.get('error');
   const options = useQuery({
     queryKey: queryKeys.authOptions,
@@ -53,7 +55,7 @@ export function Login() {
     <div className="mg-login">
       <form onSubmit={submit} aria-label="Sign in">
         <Card elevation={2}>
-          <H3>Sign in to Marketgate</H3>
+          <h1 className={Classes.HEADING + ' mg-h1'}>Sign in to Marketgate</h1>
           {failure && (
             <Callout intent="danger" title="Sign-in did not work" role="alert" style={{ marginBottom: 12 }} data-testid="login-error">
               {failure}

@@ -153,7 +153,7 @@ export function SecurityCard() {
     },
   });
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   return (
     <Card style={{ maxWidth: 640, marginTop: 12 }} data-testid="security-settings">
       <H5>Security</H5>

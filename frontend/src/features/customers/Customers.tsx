@@ -4,7 +4,7 @@
 import { useRef } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Button, Classes, H4, H5, HTMLSelect, Tag } from '@blueprintjs/core';
+import { Button, Classes, H5, HTMLSelect, Tag } from '@blueprintjs/core';
 import { api, query, queryKeys, type CustomerDetail } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
@@ -12,6 +12,7 @@ import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/f
 import { FilterText, RequireRole, SELLER, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { AdminsTable } from '../team/Team';
 import { ConsentSummary } from '../consent/ConsentSummary';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 export function CustomersPage() {
   return (
@@ -46,7 +47,7 @@ function CustomerList() {
   const keys = useRowKeys(items.length, (i) => navigate('/customers/' + items[i].id), search);
   return (
     <div>
-      <H4>Customers</H4>
+      <PageTitle title="Customers" />
       <div className="mg-toolbar" role="search">
         <FilterText
           value={q}
@@ -119,16 +120,16 @@ function CustomerDetail({ id }: { id: number }) {
   const items = subs.data?.items ?? [];
   const keys = useRowKeys(items.length, (i) => navigate('/subscriptions/' + items[i].id));
   if (detail.isPending) return <Loading />;
-  if (detail.isError) return <ErrorBox error={detail.error} title={`Customer #${id}`} />;
+  if (detail.isError && detail.data === undefined) return <ErrorBox error={detail.error} title={`Customer #${id}`} />;
   const customer = detail.data.customer;
   const admins = org.data?.admins ?? [];
   const invites = org.data?.invites ?? [];
   const open = invites.filter((i) => !i.used_at && !i.revoked_at && new Date(i.expires_at) > new Date()).length;
   return (
     <div>
-      <H4>
+      <PageTitle title={customer.name + ' · Customers'}>
         <Link to="/customers">Customers</Link> / <span data-testid="customer-name">{customer.name}</span>
-      </H4>
+      </PageTitle>
       <dl className="mg-grid" aria-label="Customer" data-testid="customer-header">
         <dt>Customer id</dt>
         <dd>{customer.id}</dd>

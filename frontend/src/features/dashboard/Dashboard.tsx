@@ -1,6 +1,6 @@
 import { Link } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Card, H4, H5, Tag } from '@blueprintjs/core';
+import { Card, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type User, type DayCount } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable, type Column } from '../../shared/components/DataTable';
@@ -8,6 +8,7 @@ import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/f
 import '../subscriptions/SubDash.css';
 import { NEW_COLOR, ENDED_COLOR, DayChart } from './DayChart';
 import { MARKETPLACES, METERING_FAILED, subs, SEATS_LINK, EXPIRING_LINK, createdLink, endedLink } from './dashboardLinks';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 /** The first day of the 30 days the API counts (UTC midnight 29 days ago), when it sent none. */
 function firstDay(xs: DayCount[]): string {
@@ -83,7 +84,7 @@ export function DashboardPage() {
     refetchInterval: 30_000,
   });
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} title="The dashboard could not be loaded" />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} title="The dashboard could not be loaded" />;
   const d = q.data;
   const count = (mp: string, st: string) => d.by_state.find((c) => c.marketplace === mp && c.state === st)?.count ?? 0;
   const byState = (st: string) => d.by_state.filter((c) => c.state === st).reduce((n, c) => n + c.count, 0);
@@ -100,7 +101,7 @@ export function DashboardPage() {
   const m = d.metering;
   return (
     <div>
-      <H4>Dashboard</H4>
+      <PageTitle title="Dashboard" />
       <div className="dash-cards">
         <Stat testid="stat-total" label="Subscriptions" value={d.total} to="/subscriptions" />
         <Stat testid="stat-active" label="Active" value={byState('active')} to={subs({ state: 'active' })} />

@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, ButtonGroup, Callout, FormGroup, H4, HTMLSelect, InputGroup, Tag } from '@blueprintjs/core';
+import { Button, ButtonGroup, Callout, FormGroup, HTMLSelect, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { STATUSES, useCanWrite, RECORD_FILTERS } from './meteringShared';
 import { UsageEntryDialog } from './UsageEntryDialog';
 import { HealthCard, RecordsTable } from './RecordsTable';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 export function MeteringPage() {
   const [params, setParams] = useSearchParams();
@@ -36,7 +37,7 @@ export function MeteringPage() {
   const h = health.data?.health;
   return (
     <div>
-      <H4>Metering</H4>
+      <PageTitle title="Metering" />
       {health.isError && <ErrorBox error={health.error} />}
       {h && (
         <div style={{ display: 'flex', gap: 12, flexWrap: 'wrap', marginBottom: 12 }} aria-label="Metering health">

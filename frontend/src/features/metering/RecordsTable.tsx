@@ -41,7 +41,7 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
     },
   });
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const items = q.data.items;
   const retryable = (r: MeteringRecord) => r.status === 'pending' || r.status === 'rejected';
   return (

@@ -7,7 +7,7 @@
 import { useRef } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Button, Classes, Drawer, H4, HTMLSelect, Tag } from '@blueprintjs/core';
+import { Button, Classes, Drawer, HTMLSelect, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
@@ -15,6 +15,7 @@ import { formatDate, marketplaceName } from '../../shared/format';
 import { FilterText, RequireRole, SELLER, TimeRange, useRowKeys, useUrlFilters } from '../../shared/components/common';
 import { INBOX_STATUSES, SOURCES, ACTIONS, statusIntent, FILTERS } from './notificationLabels';
 import { InboxDetail } from './InboxDetail';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 export function NotificationsPage() {
   return (
@@ -47,7 +48,7 @@ function Inbox() {
   const sourceOptions = values.source && !SOURCES[values.source] ? { ...SOURCES, [values.source]: values.source } : SOURCES;
   return (
     <div>
-      <H4>Notifications</H4>
+      <PageTitle title="Notifications" />
       <div className="mg-toolbar" role="search" aria-label="Filter the inbox">
         <HTMLSelect value={values.marketplace} onChange={(e) => f.set({ marketplace: e.currentTarget.value })} aria-label="Marketplace">
           <option value="">All marketplaces</option>

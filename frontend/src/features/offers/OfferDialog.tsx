@@ -14,6 +14,8 @@ export function ChangePolicy({ p }: { p: PlanFull }) {
 /** The message of a failed request, for matching it to a field. */
 export const messageOf = (e: unknown) => (e instanceof ApiError ? e.message : undefined);
 
+const LABEL = { marketplace: 'Marketplace', name: 'Name', marketplace_id: 'Product code', identity_model: 'How AWS identifies a buyer' };
+
 export function FieldError({ text }: { text?: string }) {
   return text ? (
     <div className="mg-field-error" role="alert">
@@ -48,8 +50,9 @@ export function OfferDialog({ offer, onClose }: { offer?: OfferFull; onClose: ()
     },
   });
   const msg = messageOf(save.error);
-  const err = (f: string) => fieldError(msg, f);
-  const known = ['marketplace', 'name', 'marketplace_id', 'identity_model'].some((f) => err(f));
+  // The server names a field by the label shown here ("Product code: …").
+  const err = (f: keyof typeof LABEL) => fieldError(msg, f === 'marketplace_id' ? (aws ? 'Product code' : 'Offer id') : LABEL[f]);
+  const known = (['marketplace', 'name', 'marketplace_id', 'identity_model'] as const).some((f) => err(f));
   return (
     <Dialog isOpen onClose={onClose} title={offer ? `Edit offer — ${offer.name}` : 'New offer'} style={{ width: 620 }}>
       <form

@@ -91,7 +91,7 @@ describe('Offers & plans', () => {
   });
 
   it('shows the server’s validation message next to the dimension row it is about, and next to the field', async () => {
-    let answer = refusal(400, 'invalid_input', 'dimensions[1].key: "api_calls" is listed twice', 'req-d');
+    let answer = refusal(400, 'invalid_input', 'Dimension 2: the key "api_calls" is listed twice', 'req-d');
     renderAt('admin', (c) => (c.method === 'POST' ? answer : undefined));
     await screen.findAllByTestId('plan-row');
     fireEvent.click(screen.getByRole('button', { name: 'Add plan…' }));
@@ -104,7 +104,7 @@ describe('Offers & plans', () => {
     fill('Dimension 2 key', 'api_calls');
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create plan' }));
     const err = await within(dialog).findByTestId('dimension-error');
-    expect(err.textContent).toBe('dimensions[1].key: "api_calls" is listed twice');
+    expect(err.textContent).toBe('Dimension 2: the key "api_calls" is listed twice');
     // It sits right under the second row, which is marked; the first is not.
     expect(dimRows()[1].className).toContain('mg-dim-invalid');
     expect(dimRows()[0].className).not.toContain('mg-dim-invalid');
@@ -112,10 +112,10 @@ describe('Offers & plans', () => {
     expect(within(dialog).getByText('request id: req-d')).toBeTruthy();
     expect(screen.getByRole('dialog')).toBeTruthy(); // still open to fix it
 
-    answer = refusal(400, 'invalid_input', "plan_id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it", 'req-p');
+    answer = refusal(400, 'invalid_input', "Plan id: 1 to 50 letters, digits, '_', '.' or '-', as the marketplace knows it", 'req-p');
     fill('Plan id', 'Gold plan!');
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create plan' }));
-    const planIdError = await within(dialog).findByText(/^plan_id: 1 to 50 letters/);
+    const planIdError = await within(dialog).findByText(/^Plan id: 1 to 50 letters/);
     expect(planIdError.closest('.bp6-form-group')!.textContent).toContain('Plan id');
     expect(within(dialog).queryByTestId('dimension-error')).toBeNull();
   });
@@ -144,7 +144,7 @@ describe('Offers & plans', () => {
 
   it('a new offer’s refused product code is shown under that field', async () => {
     renderAt('admin', (c) =>
-      c.method === 'POST' ? refusal(400, 'invalid_input', 'marketplace_id: an AWS product code is 1 to 64 lower-case letters and digits', 'req-o') : undefined,
+      c.method === 'POST' ? refusal(400, 'invalid_input', 'Product code: 1 to 64 lower-case letters and digits, as AWS Marketplace shows it', 'req-o') : undefined,
     );
     await screen.findAllByTestId('plan-row');
     fireEvent.click(screen.getByRole('button', { name: 'New offer' }));
@@ -152,7 +152,7 @@ describe('Offers & plans', () => {
     fill('Name', 'Acme AWS');
     fill('Product code', 'Acme-AWS');
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create offer' }));
-    const msg = await within(dialog).findByText(/^marketplace_id: an AWS product code/);
+    const msg = await within(dialog).findByText(/^Product code: 1 to 64/);
     expect(msg.closest('.bp6-form-group')!.textContent).toContain('Product code');
   });
 

@@ -4,7 +4,7 @@
 // customer may change, seat limits and seat policies); everyone else reads.
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Classes, H4, H5, Tag } from '@blueprintjs/core';
+import { Button, Card, Classes, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type PlanFull, type OfferFull } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { marketplaceName } from '../../shared/format';
@@ -17,6 +17,7 @@ import { OfferDialog } from './OfferDialog';
 import { BrandingButton } from './Branding';
 import { IDENTITY } from './offerLabels';
 import { OfferPermissions } from './OfferPermissions';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 export function OffersPage() {
   return (
@@ -34,10 +35,10 @@ function Offers() {
   const [editing, setEditing] = useState<Editing>(null);
   const q = useQuery({ queryKey: queryKeys.offers, queryFn: api.offers.list });
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   return (
     <div>
-      <H4>Offers &amp; plans</H4>
+      <PageTitle title="Offers & plans" />
       <div className="mg-toolbar">
         {admin ? (
           <Button icon="add" intent="primary" text="New offer" onClick={() => setEditing({ kind: 'offer' })} />

@@ -10,6 +10,8 @@ import { ACTIVATION } from './offerLabels';
 import { DimensionsEditor } from './DimensionsEditor';
 import { messageOf, FieldError } from './OfferDialog';
 
+const LABEL = { plan_id: 'Plan id', name: 'Name', activation_policy: 'Activation' };
+
 export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: PlanFull; onClose: () => void }) {
   const qc = useQueryClient();
   const rid = useRef(0);
@@ -44,10 +46,11 @@ export function PlanDialog({ offer, plan, onClose }: { offer: OfferFull; plan?: 
     },
   });
   const msg = messageOf(save.error);
-  const err = (f: string) => fieldError(msg, f);
-  const dimMatch = msg?.match(/^dimensions\[(\d+)\]/);
-  const dimError = dimMatch ? Number(dimMatch[1]) : -1;
-  const quantityError = msg && /^min_quantity|^max_quantity/.test(msg) ? msg : undefined;
+  // The server names a field by the label shown here ("Plan id: …", "Dimension 2: …").
+  const err = (f: keyof typeof LABEL) => fieldError(msg, LABEL[f]);
+  const dimMatch = msg?.match(/^Dimension (\d+):/);
+  const dimError = dimMatch ? Number(dimMatch[1]) - 1 : -1;
+  const quantityError = msg && /^Fewest and most seats/.test(msg) ? msg : undefined;
   const known = !!(err('plan_id') || err('name') || err('activation_policy') || dimMatch || quantityError);
   const nChanged = Object.keys(changed).length;
   return (

@@ -3,6 +3,8 @@
 // the product and the organisation's name, the signed-in user with sign-out,
 // the language switch and a skip link; every page has one <h1> and a
 // document title.
+import { ConnectionBanner } from '../../shared/components/ConnectionBanner';
+import { SessionGuard } from '../../shared/components/SessionDialog';
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Link, Navigate, NavLink, Route, Routes } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
@@ -71,6 +73,7 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
         </ul>
       </nav>
       <main className="mg-main" id="main" tabIndex={-1}>
+        <ConnectionBanner />
         <Suspense fallback={<Spinner size={24} aria-label={t('common:loading')} />}>
           <Routes>
             <Route path="/" element={<Navigate to="/subscriptions" replace />} />
@@ -82,6 +85,7 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
           </Routes>
         </Suspense>
       </main>
+      <SessionGuard email={user.email} />
       {children}
     </div>
   );

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, FileInput, FormGroup, H5, InputGroup, ProgressBar, Radio, RadioGroup, TextArea } from '@blueprintjs/core';
 import { api, ApiError, type SeatSummary, type SeatImportResult } from '../../shared/api';
@@ -53,7 +53,14 @@ function MoreSeats({ summary, said }: { summary: SeatSummary; said: string }) {
   );
 }
 
-export function AssignForm({ id, summary, onAssigned }: { id: string; summary: SeatSummary; onAssigned: () => void }) {
+export function AssignForm(props: {
+  id: string;
+  summary: SeatSummary;
+  onAssigned: () => void;
+  /** Counts the seat changes made otherwise (release, import): each clears the note about the last assignment. */
+  changes?: number;
+}) {
+  const { id, summary, onAssigned, changes = 0 } = props;
   const [user, setUser] = useState('');
   const [name, setName] = useState('');
   const assign = useMutation({
@@ -64,6 +71,12 @@ export function AssignForm({ id, summary, onAssigned }: { id: string; summary: S
       onAssigned();
     },
   });
+  const { reset } = assign;
+  const seen = useRef(changes);
+  useEffect(() => {
+    if (seen.current !== changes) reset();
+    seen.current = changes;
+  }, [changes, reset]);
   const noFree = assign.error instanceof ApiError && assign.error.code === 'no_free_seat';
   return (
     <form

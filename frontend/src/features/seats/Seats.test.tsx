@@ -254,6 +254,29 @@ describe('Seats import', () => {
     await waitFor(() => expect(calls.filter((c) => c.method === 'GET').length).toBeGreaterThan(1));
   });
 
+  it('after an import, the note about the last assignment is gone (it no longer describes the list)', async () => {
+    mockFetch((c) => {
+      if (c.method === 'GET') return json(200, { summary: summary({ bought: 10, assigned: 1, free: 9 }), items: [seat('ann@contoso.com')], total: 1 });
+      if (c.method === 'POST' && c.url === '/api/subscriptions/9/seats') return json(201, { seat: seat('bob@contoso.com'), summary: summary() });
+      const apply = new URLSearchParams(c.url.split('?')[1]).get('apply') === 'true';
+      return json(200, { ...preview, applied: apply });
+    });
+    renderTab();
+    await screen.findByText('ann@contoso.com');
+    fireEvent.change(screen.getByLabelText('User e-mail or Entra object id'), { target: { value: 'bob@contoso.com' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Assign seat' }));
+    expect(await screen.findByText('Seat assigned to bob@contoso.com.')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: /Import/ }));
+    const dialog = await screen.findByRole('dialog');
+    fireEvent.change(within(dialog).getByLabelText('…or paste the list'), { target: { value: 'cy@contoso.com\n' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Preview' }));
+    await within(dialog).findByTestId('import-report');
+    fireEvent.click(within(dialog).getByRole('button', { name: /^Apply/ }));
+    await within(dialog).findByTestId('import-applied');
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Done' }));
+    await waitFor(() => expect(screen.queryByText('Seat assigned to bob@contoso.com.')).toBeNull());
+  });
+
   it("shows an unreadable file's error with the server's message", async () => {
     mockFetch((c) => {
       if (c.method === 'GET') return json(200, { summary: summary(), items: [seat('ann@contoso.com')], total: 1 });
@@ -300,6 +323,30 @@ describe('Subscription page tabs', () => {
     renderPage('/subscriptions/9?tab=seats');
     expect(await screen.findByText('ann@contoso.com')).toBeTruthy();
     expect(screen.getByRole('tab', { name: /Seats/ }).getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('a seat change refreshes the counts shown outside the list (tab badge, Overview "bought/free")', async () => {
+    let assigned = 1;
+    const counts = () => ({ seat_based: true, bought: 3, assigned, free: 3 - assigned, over: 0, allow_over_assignment: false, auto_assign: false, over_quantity_policy: 'keep_all', state: 'active', usable: true });
+    const calls = mockFetch((c) => {
+      if (c.method === 'POST' && c.url === '/api/subscriptions/9/seats') {
+        assigned = 2;
+        return json(201, { seat: seat('bob@contoso.com'), summary: summary({ assigned: 2, free: 1 }) });
+      }
+      if (c.url.startsWith('/api/subscriptions/9/seats')) return json(200, { summary: summary({ assigned, free: 3 - assigned }), items: [seat('ann@contoso.com')], total: 1 });
+      if (c.url === '/api/subscriptions/9') return json(200, { subscription: sub, seats: counts(), timeline: [], entitlements: [], agreements: [], operations: [] });
+    });
+    renderPage('/subscriptions/9?tab=seats');
+    await screen.findByText('ann@contoso.com');
+    expect(screen.getByRole('tab', { name: /Seats/ }).textContent).toContain('1/3');
+    const detailReads = () => calls.filter((c) => c.url === '/api/subscriptions/9').length;
+    const before = detailReads();
+    fireEvent.change(screen.getByLabelText('User e-mail or Entra object id'), { target: { value: 'bob@contoso.com' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Assign seat' }));
+    await waitFor(() => expect(screen.getByRole('tab', { name: /Seats/ }).textContent).toContain('2/3'));
+    await waitFor(() => expect(detailReads()).toBeGreaterThan(before));
+    fireEvent.click(screen.getByRole('tab', { name: 'Overview' }));
+    expect((await screen.findByTestId('overview-seats')).textContent).toContain('3 bought · 2 assigned · 1 free');
   });
 
   it('has no Seats tab when the plan is not per-user', async () => {

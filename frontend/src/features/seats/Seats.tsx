@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, Classes, InputGroup, Tag } from '@blueprintjs/core';
-import { api, queryKeys, type Seat } from '../../shared/api';
+import { api, invalidateAll, queryKeys, staleAfter, type Seat } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { DataTable, type Column } from '../../shared/components/DataTable';
@@ -79,7 +79,13 @@ export function SeatsTab({ id }: { id: string }) {
   }, [text]);
 
   const list = useQuery({ ...seatsQuery(id, q, offset), placeholderData: keepPreviousData });
-  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.seats.of(id) });
+  // Bumped by every change but an assignment: the assignment's own success note is then out of date.
+  const [changes, setChanges] = useState(0);
+  const refresh = () => invalidateAll(qc, staleAfter.seatChange(id));
+  const changed = () => {
+    setChanges((n) => n + 1);
+    return refresh();
+  };
 
   const release = useMutation({
     mutationFn: (seats: Seat[]) =>
@@ -91,13 +97,13 @@ export function SeatsTab({ id }: { id: string }) {
           ),
     onSuccess: () => {
       setSelected([]);
-      void refresh();
+      void changed();
     },
     onSettled: () => setConfirm(null),
   });
 
   if (list.isPending) return <Loading />;
-  if (list.isError) return <ErrorBox error={list.error} />;
+  if (list.isError && list.data === undefined) return <ErrorBox error={list.error} />;
   const { summary, items, total } = list.data;
   if (!summary.seat_based) {
     return (
@@ -142,7 +148,7 @@ export function SeatsTab({ id }: { id: string }) {
           )}
         </Callout>
       )}
-      {manage && <AssignForm id={id} summary={summary} onAssigned={refresh} />}
+      {manage && <AssignForm id={id} summary={summary} onAssigned={refresh} changes={changes} />}
       <div className="mg-toolbar">
         <InputGroup
           leftIcon="search"
@@ -208,7 +214,7 @@ export function SeatsTab({ id }: { id: string }) {
           </p>
         )}
       </ConfirmDialog>
-      {importing && <ImportDialog id={id} onClose={() => setImporting(false)} onApplied={refresh} />}
+      {importing && <ImportDialog id={id} onClose={() => setImporting(false)} onApplied={changed} />}
     </div>
   );
 }

@@ -2,13 +2,14 @@
 // last successful call? last error?), the URLs to give the marketplaces,
 // the sandbox's buyer pages, Microsoft reconciliation and the API keys.
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Button, Callout, Card, Classes, H4, H5, Tag } from '@blueprintjs/core';
+import { Button, Callout, Card, Classes, H5, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Connection } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { ApiKeys } from '../apikeys/ApiKeys';
 import { SecurityCard, TwoFactorCard } from '../auth/TwoFactor';
 import { CopyButton, useMe, WRITERS } from '../../shared/components/common';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 /** How long ago, roughly. */
 export function ago(iso: string | null | undefined, now = Date.now()): string {
@@ -41,12 +42,12 @@ export function SettingsPage() {
     onSuccess: () => void q.refetch(),
   });
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const s = q.data;
   const ms = s.microsoft;
   return (
     <div>
-      <H4>Settings</H4>
+      <PageTitle title="Settings" />
       <dl className="mg-grid">
         <dt>Version</dt>
         <dd data-testid="version">{s.version}</dd>

@@ -18,16 +18,30 @@ export const azurePlansQuery = (id: number) => ({
   staleTime: 60_000,
 });
 
-/** What an operation does, in a few words. */
+/** What an operation does, in a few words ("Change the seats to 40"). */
 export function describeOperation(o: AzureOperation): string {
-  switch (o.action) {
-    case 'ChangePlan':
-      return `ChangePlan → ${o.plan_id ?? ''}`;
-    case 'ChangeQuantity':
-      return `ChangeQuantity → ${o.quantity ?? ''}`;
-    default:
-      return o.action;
-  }
+  return OPERATION_WORDS[o.action]?.(o).what ?? o.action;
+}
+
+// Per action: what it does, and what Microsoft did when it succeeded.
+const OPERATION_WORDS: Record<string, (o: AzureOperation) => { what: string; done: string }> = {
+  ChangePlan: (o) => ({ what: `Change the plan to ${o.plan_id ?? 'another plan'}`, done: `changed the plan to ${o.plan_id ?? 'another plan'}` }),
+  ChangeQuantity: (o) => ({ what: `Change the seats to ${o.quantity ?? '?'}`, done: `changed the seats to ${o.quantity ?? '?'}` }),
+  Unsubscribe: () => ({ what: 'Unsubscribe', done: 'ended the subscription' }),
+  Suspend: () => ({ what: 'Suspend', done: 'suspended the subscription' }),
+  Reinstate: () => ({ what: 'Reinstate', done: 'reinstated the subscription' }),
+  Renew: () => ({ what: 'Renew', done: 'renewed the subscription' }),
+};
+
+/**
+ * How an operation ended, in a sentence: "Microsoft changed the seats to 40."
+ * or "Microsoft did not change the seats to 40 (Failed).".
+ */
+export function operationOutcome(o: AzureOperation): string {
+  const words = OPERATION_WORDS[o.action]?.(o);
+  if (o.status === 'Succeeded') return words ? `Microsoft ${words.done}.` : `Microsoft completed ${o.action}.`;
+  const what = words ? words.what.charAt(0).toLowerCase() + words.what.slice(1) : o.action;
+  return `Microsoft did not ${what} (${o.status}).`;
 }
 
 /** The subscription's Microsoft operations, newest first. */
@@ -37,6 +51,7 @@ export function AzureOperationsTable({ operations }: { operations: AzureOperatio
     <div className="sub-xscroll">
       <DataTable
         label="Operations"
+        className="sub-ops"
         staticLook
         striped={false}
         rows={operations}
@@ -157,7 +172,9 @@ export function ChangeSeatsDialog(props: { s: Subscription; seats: SeatCounts | 
   const max = current?.max_quantity || 1_000_000;
   const [q, setQ] = useState(s.quantity || 1);
   const change = useChange(s, onStarted, onClose);
-  const valid = Number.isInteger(q) && q >= min && q <= max && q !== s.quantity;
+  // Microsoft's own listing decides: a plan it does not price per seat has no seat count to change.
+  const flat = current !== undefined && !current.per_seat;
+  const valid = !flat && Number.isInteger(q) && q >= min && q <= max && q !== s.quantity;
   const over = seats?.seat_based ? seats.assigned - q : 0;
   return (
     <ActionDialog
@@ -187,6 +204,11 @@ export function ChangeSeatsDialog(props: { s: Subscription; seats: SeatCounts | 
       >
         <NumericInput id="seats" min={min} max={max} value={q} onValueChange={(v) => setQ(v)} allowNumericCharactersOnly />
       </FormGroup>
+      {flat && (
+        <p className="dash-danger" data-testid="seats-flat">
+          Microsoft prices this plan per subscription, not per seat: there is no seat count to change. Change the plan instead.
+        </p>
+      )}
       {plans.isError && <ErrorBox error={plans.error} title="Microsoft's plan limits could not be read" />}
     </ActionDialog>
   );

@@ -1,11 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, ProgressBar } from '@blueprintjs/core';
-import { api, queryKeys, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatCounts } from '../../shared/api';
+import { api, invalidateAll, queryKeys, staleAfter, type Role, type User, type Subscription, type AzureOperation, type InboxMessage, type SeatCounts } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
-import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, UnsubscribeDialog } from './AzurePanel';
+import { ActivateDialog, ChangePlanDialog, ChangeSeatsDialog, describeOperation, operationOutcome, UnsubscribeDialog } from './AzurePanel';
 import { ActionDialog } from './SubDialog';
 import { replayEffect, replayRefusal } from '../notifications/replay';
 
@@ -64,6 +64,16 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
     },
   });
 
+  // An operation that finished changed the plan, the seats or the state:
+  // read again what shows them (the seat counts, lists, the dashboard).
+  const runningIds = operations.filter((o) => o.finished_at === null).map((o) => o.operation_id).join(' ');
+  const lastRunning = useRef(runningIds);
+  useEffect(() => {
+    const finished = lastRunning.current.split(' ').some((op) => op !== '' && !runningIds.split(' ').includes(op));
+    lastRunning.current = runningIds;
+    if (finished) void invalidateAll(qc, staleAfter.subscriptionChange(s.id));
+  }, [runningIds, qc, s.id]);
+
   if (!isSeller(role)) return null;
   const running = operations.filter((o) => o.finished_at === null);
   const busy = running.length > 0;
@@ -76,8 +86,10 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
     if (s.state === 'active') {
       buttons.push(
         <Button key="plan" icon="swap-horizontal" text="Change plan" disabled={busy} onClick={() => setDialog('plan')} />,
-        <Button key="seats" icon="people" text="Change seats" disabled={busy} onClick={() => setDialog('seats')} />,
       );
+      // Only a per-user plan has a seat count to change: Microsoft refuses ChangeQuantity on a flat-rate plan.
+      if (seats?.seat_based)
+        buttons.push(<Button key="seats" icon="people" text="Change seats" disabled={busy} onClick={() => setDialog('seats')} />);
     }
     if (s.state === 'active' || s.state === 'suspended')
       buttons.push(<Button key="unsubscribe" intent="danger" icon="cross" text="Unsubscribe" disabled={busy} onClick={() => setDialog('unsubscribe')} />);
@@ -119,7 +131,7 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
       )}
       {running.map((o) => (
         <Callout key={o.operation_id} compact intent="primary" icon="refresh" className="sub-progress" data-testid="operation-progress">
-          Microsoft is applying <strong>{describeOperation(o)}</strong>: {o.status} (started {formatDate(o.created_at)}
+          In progress at Microsoft: <strong>{describeOperation(o)}</strong> ({o.status}, started {formatDate(o.created_at)}
           {o.requested_by ? ` by ${o.requested_by}` : ''}). This page follows it.
           <ProgressBar intent="primary" animate stripes />
         </Callout>
@@ -133,7 +145,7 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
           data-testid="operation-result"
         >
           <strong>
-            {o.status === 'Succeeded' ? `Microsoft applied ${describeOperation(o)}.` : `Microsoft did not apply ${describeOperation(o)}: ${o.status}.`}
+            {operationOutcome(o)}
           </strong>{' '}
           {o.error_message && <span role="alert">Microsoft: {o.error_message}</span>}
           <Button size="small" variant="minimal" text="Dismiss" onClick={() => setWatched((w) => w.filter((x) => x !== o.operation_id))} />

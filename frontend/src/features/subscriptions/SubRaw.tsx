@@ -41,7 +41,7 @@ export function SubRaw({ id }: { id: number }) {
       {q.isPending && <Loading />}
       {q.isError && <ErrorBox error={q.error} title="The marketplace's record could not be read" />}
       {q.data?.record !== undefined && (
-        <pre className="bp6-code-block" data-testid="raw-json">
+        <pre className="bp6-code-block" data-testid="raw-json" tabIndex={0} aria-label="The record as the marketplace sent it">
           {pretty(q.data.record)}
         </pre>
       )}
@@ -58,7 +58,7 @@ export function SubRaw({ id }: { id: number }) {
             <span className="sub-tl-meta">received {formatDate(m.received_at)}</span>
           </div>
           {m.error && <div className="dash-danger">{m.error}</div>}
-          <pre className="bp6-code-block" data-testid="raw-json">
+          <pre className="bp6-code-block" data-testid="raw-json" tabIndex={0} aria-label="The record as the marketplace sent it">
             {prettyBody(m.body)}
           </pre>
         </div>

@@ -37,7 +37,11 @@ interface World {
   failedMessage?: { id: number; source: string; action: string; error: string };
   change?: (body: unknown) => Response;
   freeTrial?: FreeTrial;
+  /** A flat-rate plan: no seat counts. */
+  flat?: boolean;
 }
+
+const seatCounts = { seat_based: true, bought: 3, assigned: 1, free: 2, over: 0, allow_over_assignment: false, auto_assign: false, over_quantity_policy: 'keep_all', state: 'active', usable: true };
 
 function mockApi(w: World) {
   const calls: Call[] = [];
@@ -52,7 +56,7 @@ function mockApi(w: World) {
       let operations = w.operations ?? [];
       if (started && w.after) operations = w.after[Math.min(polls++, w.after.length - 1)];
       return json(200, {
-        subscription: w.sub, operations, entitlements: [{ dimension: 'users', kind: 'Integer', value: '25', expires_at: '2027-01-01T00:00:00Z', updated_at: old }],
+        subscription: w.sub, operations, seats: w.flat || w.sub.marketplace === 'aws' ? null : seatCounts, entitlements: [{ dimension: 'users', kind: 'Integer', value: '25', expires_at: '2027-01-01T00:00:00Z', updated_at: old }],
         agreements: [], free_trial: w.freeTrial ?? null,
         aws_metering_identity: w.sub.marketplace === 'aws'
           ? { model: 'concurrent_agreements', source: 'offer', customer_identifier: '', product_code: '', customer_aws_account_id: w.sub.aws_customer_account_id, license_arn: w.sub.aws_license_arn, missing: '' }
@@ -118,6 +122,12 @@ describe('Subscription actions: role gating', () => {
     mockApi({ sub: azure });
     renderAs(role, '/subscriptions/9');
     await waitFor(() => expect(actionNames()).toEqual(['Change plan', 'Change seats', 'Unsubscribe']));
+  });
+
+  it('a flat-rate plan is not offered a seat change (Microsoft would refuse it)', async () => {
+    mockApi({ sub: { ...azure, quantity: 0 }, flat: true });
+    renderAs('admin', '/subscriptions/9');
+    await waitFor(() => expect(actionNames()).toEqual(['Change plan', 'Unsubscribe']));
   });
 
   it('a pending Microsoft subscription offers activation only', async () => {
@@ -279,15 +289,35 @@ describe('Subscription actions: live progress', () => {
     fireEvent.change(within(dialog).getByLabelText(/Seats/), { target: { value: '7' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Change seats' }));
     const progress = await screen.findByTestId('operation-progress');
-    expect(progress.textContent).toContain('Microsoft is applying ChangeQuantity → 7: InProgress');
+    expect(progress.textContent).toContain('In progress at Microsoft: Change the seats to 7 (InProgress');
     // No second change while one runs.
     expect((screen.getByRole('button', { name: 'Unsubscribe' }) as HTMLButtonElement).disabled).toBe(true);
     const result = await screen.findByTestId('operation-result', {}, { timeout: 6000 });
-    expect(result.textContent).toContain('Microsoft did not apply ChangeQuantity → 7: Failed');
+    expect(result.textContent).toContain('Microsoft did not change the seats to 7 (Failed).');
     expect(result.textContent).toContain('Microsoft: The customer has reached the seat limit');
     expect(screen.queryByTestId('operation-progress')).toBeNull();
     const reads = calls.filter((c) => c.url === '/api/subscriptions/9').length;
     expect(reads).toBeGreaterThanOrEqual(3);
+  }, 10_000);
+
+  it('when Microsoft finishes a seat change, the seat counts are read again (badge, "bought/free")', async () => {
+    const running: AzureOperation = {
+      operation_id: 'op-new', action: 'ChangeQuantity', source: 'Partner', quantity: 7, status: 'InProgress', requested_by: 'operator@example.com',
+      created_at: '2026-02-01T00:00:00Z', updated_at: '2026-02-01T00:00:00Z', finished_at: null,
+    };
+    const done = { ...running, status: 'Succeeded', finished_at: '2026-02-01T00:00:05Z' };
+    const calls = mockApi({ sub: azure, after: [[running], [done]] });
+    renderAs('operator', '/subscriptions/9');
+    fireEvent.click(await screen.findByRole('button', { name: 'Change seats' }));
+    const dialog = await screen.findByRole('dialog');
+    fireEvent.change(within(dialog).getByLabelText(/Seats/), { target: { value: '7' } });
+    const seatReads = () => calls.filter((c) => c.url.startsWith('/api/subscriptions/9/seats')).length;
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Change seats' }));
+    await screen.findByTestId('operation-progress');
+    const before = seatReads();
+    const result = await screen.findByTestId('operation-result', {}, { timeout: 6000 });
+    expect(result.textContent).toContain('Microsoft changed the seats to 7.');
+    await waitFor(() => expect(seatReads()).toBeGreaterThan(before));
   }, 10_000);
 });
 

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Classes, H4, Tab, Tabs, Tag } from '@blueprintjs/core';
+import { Classes, Tab, Tabs, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
 import { SubscriptionMetering } from '../metering/SubscriptionMetering';
 import { SeatsTab, seatsQuery } from '../seats/Seats';
@@ -9,11 +9,12 @@ import { isSeller, SubActions, useRole } from './SubActions';
 import { SubRaw } from './SubRaw';
 import { mergeTimeline, TimelineTab, type TimelineFilter } from './SubTimeline';
 import { ErrorBox, Loading } from '../../shared/components/components';
-import { marketplaceName, stateIntent } from '../../shared/format';
+import { marketplaceName, stateIntent, subscriptionName } from '../../shared/format';
 import './SubDash.css';
 import { Entitlements } from './Entitlements';
 import { Overview } from './SubOverview';
 import { ConsentSummary } from '../consent/ConsentSummary';
+import { PageTitle } from '../../shared/components/PageTitle';
 export { freeTrialText } from './SubOverview';
 
 export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
@@ -41,7 +42,7 @@ export function SubscriptionPage() {
     [q.data],
   );
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const s = q.data.subscription;
   const aws = s.marketplace === 'aws';
   const hasSeats = !!(seats.data?.summary.seat_based || seats.isError);
@@ -69,7 +70,7 @@ export function SubscriptionPage() {
   return (
     <div>
       <div className="sub-title">
-        <H4>{s.name || 'Subscription ' + s.id}</H4>
+        <PageTitle title={subscriptionName(s)} />
         <Tag intent={stateIntent(s.state)} data-testid="subscription-state">
           {s.state}
         </Tag>

@@ -194,6 +194,10 @@ describe('Subscriptions table, grown up', () => {
     expect(selectedId()).toBe('3');
     fireEvent.keyDown(window, { key: 'ArrowUp' });
     expect(selectedId()).toBe('2');
+    // The selected row has the focus, so a screen reader announces it.
+    expect(document.activeElement?.getAttribute('aria-selected')).toBe('true');
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('subscription-row');
+    expect(document.activeElement?.textContent).toContain('Customer 2');
     fireEvent.keyDown(window, { key: 'End' });
     expect(selectedId()).toBe('5');
     fireEvent.keyDown(window, { key: 'ArrowDown' }); // stays on the last row

@@ -2,13 +2,15 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type VisibilityState } from '@tanstack/react-table';
-import { AnchorButton, Button, Callout, H4, HTMLSelect, Icon, InputGroup, Tag } from '@blueprintjs/core';
+import { AnchorButton, Button, Callout, HTMLSelect, Icon, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type Subscription } from '../../shared/api';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
-import { formatDate, marketplaceName, stateIntent, STATES } from '../../shared/format';
+import { formatDate, marketplaceName, stateIntent, STATES, subscriptionName } from '../../shared/format';
 import { clickSort, COLUMNS, defaultColumns, DEFAULT_SORT, deleteView, FILTER_PARAMS, formatColumns, formatSort, loadViews, MAX_SORT, parseColumns, parseSort, saveView, viewQuery, type SavedView } from './SubTable';
 import './SubDash.css';
 import { FilterTags, ColumnChooser, ViewsMenu } from './SubListControls';
+import { PageTitle } from '../../shared/components/PageTitle';
+import { focusRow } from '../../shared/components/common';
 
 /** Rows per request; later pages follow the API's keyset cursor. */
 export const PAGE_SIZE = 100;
@@ -27,12 +29,12 @@ function identity(s: Subscription): string {
 // The cells of each column; headers, order and sort fields come from COLUMNS.
 const cells: Record<string, (s: Subscription) => React.ReactNode> = {
   id: (s) => <Link to={'/subscriptions/' + s.id}>{s.id}</Link>,
-  customer: (s) => s.customer?.name ?? '',
-  name: (s) => s.name,
+  customer: (s) => <span title={s.customer?.name}>{s.customer?.name ?? ''}</span>,
+  name: (s) => <span title={subscriptionName(s)}>{subscriptionName(s)}</span>,
   marketplace: (s) => marketplaceName[s.marketplace] ?? s.marketplace,
   identity: (s) => <code>{identity(s) || '—'}</code>,
-  offer: (s) => s.offer?.name ?? '',
-  plan: (s) => s.plan?.name ?? '',
+  offer: (s) => <span title={s.offer?.name}>{s.offer?.name ?? ''}</span>,
+  plan: (s) => <span title={s.plan?.name}>{s.plan?.name ?? ''}</span>,
   quantity: (s) => s.quantity,
   state: (s) => (
     <Tag minimal intent={stateIntent(s.state)} data-testid="state">
@@ -199,6 +201,17 @@ export function SubscriptionsPage() {
 
   const open = (id: number) => navigate('/subscriptions/' + id);
 
+  // A row chosen with the keyboard takes the focus (once it is drawn), so a
+  // screen reader announces it.
+  const focusNext = useRef(false);
+  useEffect(() => {
+    if (!focusNext.current) return;
+    const tr = scrollRef.current?.querySelector<HTMLElement>(`tr[aria-rowindex="${selected + 2}"]`);
+    if (!tr) return;
+    focusNext.current = false;
+    focusRow(tr);
+  }, [selected, start, end]);
+
   // Keyboard: "/" searches, arrows (and page keys) move, Enter opens, Esc clears.
   const keys = useRef({ rows, selected, viewRows, rowH, listKey });
   keys.current = { rows, selected, viewRows, rowH, listKey };
@@ -223,6 +236,7 @@ export function SubscriptionsPage() {
       const move = (i: number) => {
         const n = Math.max(0, Math.min(i, rs.length - 1));
         setSel({ key: lk, i: n });
+        focusNext.current = true;
         reveal(n);
       };
       if (inSearch) {
@@ -300,7 +314,7 @@ export function SubscriptionsPage() {
   return (
     <div className="sub-page">
       <div className="sub-head">
-        <H4 style={{ margin: 0 }}>Subscriptions</H4>
+        <PageTitle title="Subscriptions" style={{ margin: 0 }} />
         {currentView && (
           <Tag minimal icon="bookmark" data-testid="current-view">
             {currentView.name}
@@ -316,7 +330,7 @@ export function SubscriptionsPage() {
           </span>
         )}
       </div>
-      <div className="mg-toolbar">
+      <div className="mg-toolbar sub-toolbar">
         <InputGroup
           inputRef={searchRef}
           leftIcon="search"

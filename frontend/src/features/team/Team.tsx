@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, InputGroup, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H5, InputGroup, Tag } from '@blueprintjs/core';
 import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { InviteMailed } from '../users/InviteMailed';
 import { formatDate } from '../../shared/format';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
   if (i.used_at) return { text: 'accepted ' + formatDate(i.used_at), intent: 'success' };
@@ -53,19 +54,19 @@ export function TeamPage() {
 
   if (seller && !id) return <Callout intent="warning" title="Choose a customer on the Customers page" />;
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const { customer, admins, invites } = q.data;
   const now = new Date();
   return (
     <div>
-      <H4>
+      <PageTitle title={`${customer.name} — ${seller ? 'customer admins' : 'team'}`}>
         {seller && (
           <>
             <Link to="/customers">Customers</Link> /{' '}
           </>
         )}
         {customer.name} — {seller ? 'customer admins' : 'team'}
-      </H4>
+      </PageTitle>
       <p className={Classes.TEXT_MUTED}>
         Customer admins see this organisation&apos;s subscriptions and assign its seats.
         {customer.azure_tenant_id && ` Entra tenant ${customer.azure_tenant_id}.`}

@@ -148,7 +148,6 @@ export function SubscriptionUsage({ subscriptionId }: { subscriptionId: number }
           <QueryState query={q} errorTitle={t('loadError')}>
             {(data) => <Report data={data} granularity={granularity} period={period} />}
           </QueryState>
-          {q.isError && <Button icon="refresh" text={t('retry')} onClick={() => void q.refetch()} loading={q.isFetching} style={{ marginTop: 8 }} />}
         </>
       )}
     </div>

@@ -6,7 +6,7 @@
 // lists (e-mail, name, organisation).
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5 } from '@blueprintjs/core';
+import { Button, Callout, Classes, H5 } from '@blueprintjs/core';
 import { api, queryKeys, type User } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
@@ -16,6 +16,7 @@ import { type Pending, type OneTime, describe, confirmText, Consequence, AddUser
 import { Invitations } from './UserInvitations';
 import { InviteDialog } from './InviteDialog';
 import { CustomerAdminGroups, OneTimePasswordCallout, ResetConfirmText, staffColumns } from './UserLists';
+import { PageTitle } from '../../shared/components/PageTitle';
 export { inviteState, type InviteState } from './UserInvitations';
 
 export function UsersPage() {
@@ -90,7 +91,7 @@ function Users() {
   const orgName = (id: number) => customerAdmins.find((u) => u.customer_id === id && u.customer_name)?.customer_name;
 
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const ask = (user: User, change: NonNullable<Pending>['change']) => {
     setRefusal(null);
     setPending({ user, change });
@@ -104,7 +105,7 @@ function Users() {
   );
   return (
     <div>
-      <H4>Users</H4>
+      <PageTitle title="Users" />
       <div className="mg-toolbar">
         <Button icon="envelope" intent="primary" text="Invite user" onClick={() => setInviting(true)} />
         <Button

@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4, H5, HTMLSelect } from '@blueprintjs/core';
+import { Button, Callout, Classes, H5, HTMLSelect } from '@blueprintjs/core';
 import { api, queryKeys, type WebhookDelivery } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { listQuery, DELIVERY_PAGE } from './webhookShared';
 import { DeliveriesTable } from './Deliveries';
 import { EndpointStatus, EndpointActions } from './EndpointActions';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 /** How soon to read the log again: soon after the next attempt is due, while anything waits. */
 export function pollEvery(items: WebhookDelivery[] | undefined, waitingOnEndpoint: number, now = Date.now()): number | false {
@@ -64,9 +65,9 @@ export function EndpointPage({ id }: { id: number }) {
   });
 
   const title = (
-    <H4>
+    <PageTitle title={`${ep ? ep.url : '#' + id} · Webhooks`}>
       <Link to="/webhooks">Webhooks</Link> / {ep ? <span className="mg-wrap">{ep.url}</span> : `#${id}`}
-    </H4>
+    </PageTitle>
   );
   if (list.isPending) return <Loading />;
   if (list.isError)

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Callout, Classes, H4 } from '@blueprintjs/core';
+import { Button, Callout, Classes } from '@blueprintjs/core';
 import { Empty, ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { formatDate } from '../../shared/format';
@@ -11,6 +11,7 @@ import { EndpointPage } from './EndpointPage';
 import { listQuery } from './webhookShared';
 export { pollEvery } from './EndpointPage';
 import { EndpointStatus, EndpointActions } from './EndpointActions';
+import { PageTitle } from '../../shared/components/PageTitle';
 
 // WebhooksPage: the seller's endpoints (/webhooks) and one endpoint with its
 // delivery log (/webhooks/:id?status=&offset=&delivery=). Admins only.
@@ -26,7 +27,7 @@ function EndpointList() {
   const disabled = list.data?.items.filter((e) => !e.enabled && e.disabled_reason) ?? [];
   return (
     <div>
-      <H4>Webhooks</H4>
+      <PageTitle title="Webhooks" />
       <p className={Classes.TEXT_MUTED} style={{ maxWidth: 900 }}>
         Marketgate tells your systems what happened — subscriptions created, activated, changed or ended, seats assigned or released, metering
         records refused — by POSTing signed JSON events to these endpoints, in order per subscription. A delivery that is not answered with a

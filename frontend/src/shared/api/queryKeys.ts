@@ -89,3 +89,28 @@ export const queryKeys = {
   alertChannels: ['alert-channels'] as const,
   alerts: ['alerts'] as const,
 };
+
+/**
+ * What an action makes stale, by action: invalidate exactly these after it
+ * (each a prefix: every page of the family is read again).
+ */
+export const staleAfter = {
+  /** A seat assigned, released or imported: the seat list, the subscription's counts (tab badge, "bought/free"), the dashboard's seats. */
+  seatChange: (subscriptionId: Id) => [queryKeys.seats.of(subscriptionId), queryKeys.subscription.detail(subscriptionId), queryKeys.dashboard],
+  /**
+   * A marketplace change that finished (plan, seats, unsubscribe): the
+   * subscription, its seats (the quantity is the seats bought), the lists
+   * and the dashboard that show its plan, quantity and state.
+   */
+  subscriptionChange: (subscriptionId: Id) => [
+    queryKeys.subscription.detail(subscriptionId),
+    queryKeys.seats.of(subscriptionId),
+    queryKeys.subscriptions.all,
+    queryKeys.dashboard,
+  ],
+};
+
+/** Invalidates every key of a staleAfter list. */
+export function invalidateAll(qc: { invalidateQueries: (f: { queryKey: readonly unknown[] }) => Promise<void> }, keys: readonly (readonly unknown[])[]) {
+  return Promise.all(keys.map((queryKey) => qc.invalidateQueries({ queryKey })));
+}

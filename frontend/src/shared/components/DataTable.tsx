@@ -4,11 +4,14 @@
 // sorting, row selection and keyboard use everywhere:
 //   - a sortable header is focusable; Enter or Space sorts by it (shift adds
 //     it to a server-side multi-sort), like a click;
-//   - with onRowOpen, rows are focusable and Enter opens the focused row.
-import { Fragment, useMemo, useState, type CSSProperties, type HTMLAttributes, type ReactNode, type Ref, type TdHTMLAttributes } from 'react';
+//   - with onRowOpen, rows are focusable and Enter opens the focused row;
+//   - the keyboard-selected row (activeIndex) takes the focus, so screen
+//     readers announce it.
+import { Fragment, useEffect, useMemo, useRef, useState, type CSSProperties, type HTMLAttributes, type ReactNode, type Ref, type TdHTMLAttributes } from 'react';
 import { Checkbox, HTMLTable } from '@blueprintjs/core';
 import { getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from '@tanstack/react-table';
 import { Empty, Loading } from './components';
+import { focusRow } from './common';
 import { DataTableHead } from './DataTableHead';
 
 export interface Column<T> {
@@ -119,6 +122,14 @@ export function DataTable<T>(props: DataTableProps<T>) {
     getRowId: (r, i) => String(rowKey(r, i)),
   });
 
+  // The keyboard-selected row takes the focus, so a screen reader announces it.
+  const body = useRef<HTMLTableSectionElement>(null);
+  useEffect(() => {
+    if (activeIndex === undefined || activeIndex < 0) return;
+    const tr = body.current?.querySelector<HTMLElement>(`tr[data-row-index="${activeIndex}"]`);
+    if (tr) focusRow(tr);
+  }, [activeIndex]);
+
   if (loading || rows === undefined) return loading ? <Loading /> : null;
   if (rows.length === 0 && empty !== undefined) return typeof empty === 'string' ? <Empty title={empty} /> : <>{empty}</>;
 
@@ -139,7 +150,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
       data-testid={props.testId}
     >
       <DataTableHead table={table} byId={byId} serverSort={serverSort} selection={selection} allSelected={allSelected} hidden={props.header === false} />
-      <tbody>
+      <tbody ref={body}>
         {shown.map((r, i) => {
           const row = r.original;
           const extra = rowProps?.(row, i) ?? {};
@@ -149,9 +160,10 @@ export function DataTable<T>(props: DataTableProps<T>) {
             <Fragment key={r.id}>
               <tr
                 {...extra}
+                data-row-index={i}
                 className={[extra.className, active ? 'mg-row-selected' : ''].filter(Boolean).join(' ') || undefined}
                 aria-selected={activeIndex !== undefined || selection ? active || (selection?.isSelected(row) ?? false) : extra['aria-selected']}
-                tabIndex={open ? 0 : extra.tabIndex}
+                tabIndex={open ? 0 : activeIndex !== undefined ? -1 : extra.tabIndex}
                 onKeyDown={
                   open
                     ? (e) => {

@@ -145,9 +145,17 @@ function ownKeys(t: EventTarget | null): boolean {
   return ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON', 'A'].includes(el.tagName) || el.isContentEditable || !!el.closest('[role=menu], [role=tablist], nav');
 }
 
+/** Focuses a list row (focusable from script only, unless it is already) and brings it into view. */
+export function focusRow(el: HTMLElement) {
+  if (!el.hasAttribute('tabindex')) el.tabIndex = -1;
+  if (document.activeElement !== el) el.focus({ preventScroll: true });
+  el.scrollIntoView?.({ block: 'nearest' });
+}
+
 /**
  * Keyboard navigation of a list: ↑/↓ (or k/j) move the selection, Enter
- * opens the selected row, "/" focuses the search box. Ignored while a
+ * opens the selected row, "/" focuses the search box. The selected row
+ * takes the focus (screen readers announce it). Ignored while a
  * control has the focus (typing, a button, a link) or a dialog is open.
  */
 export function useRowKeys(count: number, open: (index: number) => void, search?: React.RefObject<HTMLInputElement | null>) {
@@ -180,8 +188,10 @@ export function useRowKeys(count: number, open: (index: number) => void, search?
     document.addEventListener('keydown', h);
     return () => document.removeEventListener('keydown', h);
   }, []);
+  // The selected row takes the focus, so a screen reader announces it.
   const rowRef = useCallback((el: HTMLTableRowElement | null) => {
-    el?.scrollIntoView?.({ block: 'nearest' });
+    if (!el) return;
+    focusRow(el);
   }, []);
   return { selected: sel, setSelected, rowRef };
 }
