@@ -1,9 +1,11 @@
 import { Tag } from '@blueprintjs/core';
+import { useTranslation } from 'react-i18next';
 import { type SeatImportResult } from '../../shared/api';
 import { DataTable } from '../../shared/components/DataTable';
 
 // ImportReport lists what an import adds, keeps, releases and refuses.
 export function ImportReport({ r }: { r: SeatImportResult }) {
+  const { t } = useTranslation('seats');
   const done = r.applied;
   const section = (key: string, title: string, count: number, body: React.ReactNode, intent?: 'danger' | 'warning') => (
     <div data-testid={'import-' + key} style={{ marginBottom: 8 }}>
@@ -27,24 +29,24 @@ export function ImportReport({ r }: { r: SeatImportResult }) {
     <div data-testid="import-report" style={{ maxHeight: 360, overflow: 'auto' }}>
       {section(
         'add',
-        done ? 'added' : 'will be added',
+        done ? t('report.added') : t('report.willAdd'),
         r.add.length,
-        table(['Line', 'User', 'Name'], r.add.map((a) => [a.line, a.user, a.name || '—'])),
+        table([t('columns.line'), t('columns.user'), t('columns.name')], r.add.map((a) => [a.line, a.user, a.name || '—'])),
       )}
-      {section('keep', done ? 'kept (already held a seat)' : 'kept (already hold a seat)', r.keep.length, table(['Line', 'User'], r.keep.map((k) => [k.line, k.user])))}
+      {section('keep', done ? t('report.kept') : t('report.willKeep'), r.keep.length, table([t('columns.line'), t('columns.user')], r.keep.map((k) => [k.line, k.user])))}
       {(r.mode === 'replace' || r.release.length > 0) &&
         section(
           'release',
-          done ? 'released (not in the list)' : 'will be released (not in the list) — they lose access',
+          done ? t('report.released') : t('report.willRelease'),
           r.release.length,
-          table(['User'], r.release.map((x) => [x.user])),
+          table([t('columns.user')], r.release.map((x) => [x.user])),
           r.release.length > 0 ? 'warning' : undefined,
         )}
       {section(
         'refused',
-        'refused',
+        t('report.refused'),
         r.refused.length,
-        table(['Line', 'Value', 'Reason'], r.refused.map((x) => [x.line, x.value, x.reason])),
+        table([t('columns.line'), t('columns.value'), t('columns.reason')], r.refused.map((x) => [x.line, x.value, x.reason])),
         r.refused.length > 0 ? 'danger' : undefined,
       )}
     </div>

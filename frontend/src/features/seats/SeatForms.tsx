@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, FileInput, FormGroup, H5, InputGroup, ProgressBar, Radio, RadioGroup, TextArea } from '@blueprintjs/core';
+import { Trans, useTranslation } from 'react-i18next';
 import { api, ApiError, type SeatSummary, type SeatImportResult } from '../../shared/api';
 import { ErrorBox } from '../../shared/components/components';
+import { formatNumber } from '../../shared/i18n';
 import { ImportReport } from './ImportReport';
 
 export function userOf(s: { email: string; entra_object_id: string }) {
@@ -10,17 +12,18 @@ export function userOf(s: { email: string; entra_object_id: string }) {
 }
 
 export function SeatSummaryBar({ summary: s }: { summary: SeatSummary }) {
+  const { t } = useTranslation('seats');
   const stat = (n: number, label: string, testid: string, intent?: 'warning' | 'danger') => (
     <div className="mg-stat" data-testid={testid}>
-      <span className={'mg-stat-n' + (intent ? ' mg-stat-' + intent : '')}>{n}</span> {label}
+      <span className={'mg-stat-n' + (intent ? ' mg-stat-' + intent : '')}>{formatNumber(n)}</span> {label}
     </div>
   );
   return (
     <div className="mg-seat-summary" data-testid="seat-summary">
-      {stat(s.bought, 'bought', 'seats-bought')}
-      {stat(s.assigned, 'assigned', 'seats-assigned')}
-      {stat(s.free, 'free', 'seats-free')}
-      {stat(s.over, 'over', 'seats-over', s.over > 0 ? 'danger' : undefined)}
+      {stat(s.bought, t('summary.bought'), 'seats-bought')}
+      {stat(s.assigned, t('summary.assigned'), 'seats-assigned')}
+      {stat(s.free, t('summary.free'), 'seats-free')}
+      {stat(s.over, t('summary.over'), 'seats-over', s.over > 0 ? 'danger' : undefined)}
       <ProgressBar
         className="mg-seat-bar"
         animate={false}
@@ -29,19 +32,20 @@ export function SeatSummaryBar({ summary: s }: { summary: SeatSummary }) {
         value={s.bought > 0 ? Math.min(1, s.assigned / s.bought) : s.assigned > 0 ? 1 : 0}
       />
       <span className={Classes.TEXT_MUTED}>
-        {s.allow_over_assignment && 'over-assignment allowed (flagged) · '}
-        {s.auto_assign && 'free seats are handed out on first use · '}
-        {s.over_quantity_policy === 'newest_unlicensed' ? 'seats over the quantity are refused' : 'seats over the quantity keep access'}
+        {s.allow_over_assignment && t('summary.allowOver') + ' · '}
+        {s.auto_assign && t('summary.autoAssign') + ' · '}
+        {s.over_quantity_policy === 'newest_unlicensed' ? t('summary.policyRefused') : t('summary.policyKept')}
       </span>
     </div>
   );
 }
 
 function MoreSeats({ summary, said }: { summary: SeatSummary; said: string }) {
+  const { t } = useTranslation('seats');
   const m = summary.more_seats;
   if (!m) return null;
   return (
-    <Callout icon="shopping-cart" title="How to get more seats" style={{ maxWidth: 900, marginTop: 8 }} data-testid="more-seats">
+    <Callout icon="shopping-cart" title={t('moreSeats')} style={{ maxWidth: 900, marginTop: 8 }} data-testid="more-seats">
       {/* The refusal may already say it. */}
       {m.text && !said.includes(m.text) && <p>{m.text}</p>}
       {m.url && (
@@ -61,6 +65,7 @@ export function AssignForm(props: {
   changes?: number;
 }) {
   const { id, summary, onAssigned, changes = 0 } = props;
+  const { t } = useTranslation('seats');
   const [user, setUser] = useState('');
   const [name, setName] = useState('');
   const assign = useMutation({
@@ -80,7 +85,7 @@ export function AssignForm(props: {
   const noFree = assign.error instanceof ApiError && assign.error.code === 'no_free_seat';
   return (
     <form
-      aria-label="Assign a seat"
+      aria-label={t('assign.form')}
       style={{ marginBottom: 12, maxWidth: 900 }}
       onSubmit={(e) => {
         e.preventDefault();
@@ -90,8 +95,8 @@ export function AssignForm(props: {
       <div className="mg-toolbar" style={{ marginBottom: 4 }}>
         <InputGroup
           id="seat-user"
-          aria-label="User e-mail or Entra object id"
-          placeholder="user@example.com or Entra object id"
+          aria-label={t('assign.user')}
+          placeholder={t('assign.userPlaceholder')}
           value={user}
           onValueChange={(v) => {
             setUser(v);
@@ -99,21 +104,22 @@ export function AssignForm(props: {
           }}
           style={{ width: 300 }}
         />
-        <InputGroup id="seat-name" aria-label="Name (optional)" placeholder="Name (optional)" value={name} onValueChange={setName} style={{ width: 200 }} />
-        <Button type="submit" intent="primary" icon="add" text="Assign seat" disabled={!user.trim()} loading={assign.isPending} />
+        <InputGroup id="seat-name" aria-label={t('assign.name')} placeholder={t('assign.name')} value={name} onValueChange={setName} style={{ width: 200 }} />
+        <Button type="submit" intent="primary" icon="add" text={t('assign.submit')} disabled={!user.trim()} loading={assign.isPending} />
         {assign.isSuccess && (
           <span role="status" className={Classes.TEXT_MUTED}>
-            Seat assigned to {userOf(assign.data.seat)}.
+            {t('assign.done', { user: userOf(assign.data.seat) })}
           </span>
         )}
       </div>
-      {assign.isError && <ErrorBox error={assign.error} title={assign.error instanceof ApiError && assign.error.status === 409 ? 'Seat not assigned' : undefined} />}
+      {assign.isError && <ErrorBox error={assign.error} title={assign.error instanceof ApiError && assign.error.status === 409 ? t('assign.notAssigned') : undefined} />}
       {noFree && <MoreSeats summary={summary} said={assign.error?.message ?? ''} />}
     </form>
   );
 }
 
 export function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: () => void; onApplied: () => void }) {
+  const { t } = useTranslation('seats');
   const [text, setText] = useState('');
   const [fileName, setFileName] = useState('');
   const [mode, setMode] = useState<'add' | 'replace'>('add');
@@ -135,25 +141,30 @@ export function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: 
   const preview = previewed && previewed.text === text && previewed.mode === mode ? previewed.result : null;
   const changes = preview ? preview.add.length + preview.release.length : 0;
   return (
-    <Dialog isOpen onClose={onClose} title="Import seats" style={{ width: 760 }}>
+    <Dialog isOpen onClose={onClose} title={t('import.title')} style={{ width: 760 }}>
       <DialogBody>
         {applied ? (
           <>
-            <Callout intent="success" title="Import applied" data-testid="import-applied" style={{ marginBottom: 8 }}>
-              {applied.add.length} added, {applied.keep.length} kept, {applied.release.length} released, {applied.refused.length} refused. Now{' '}
-              {applied.summary.assigned} of {applied.summary.bought} seats are assigned.
+            <Callout intent="success" title={t('import.appliedTitle')} data-testid="import-applied" style={{ marginBottom: 8 }}>
+              {t('import.appliedBody', {
+                added: formatNumber(applied.add.length),
+                kept: formatNumber(applied.keep.length),
+                released: formatNumber(applied.release.length),
+                refused: formatNumber(applied.refused.length),
+                assigned: formatNumber(applied.summary.assigned),
+                bought: formatNumber(applied.summary.bought),
+              })}
             </Callout>
             <ImportReport r={applied} />
           </>
         ) : (
           <>
             <p>
-              One user per line: an e-mail address or an Entra object id, then optionally a name, separated by a comma. A header row may name the
-              columns <code>email</code>, <code>entra_object_id</code>, <code>user</code>, <code>name</code>.
+              <Trans t={t} i18nKey="import.help" components={{ code: <code /> }} />
             </p>
-            <FormGroup label="CSV file" labelFor="import-file">
+            <FormGroup label={t('import.file')} labelFor="import-file">
               <FileInput
-                text={fileName || 'Choose a CSV file…'}
+                text={fileName || t('import.chooseFile')}
                 hasSelection={!!fileName}
                 inputProps={{ id: 'import-file', accept: '.csv,.txt,text/csv,text/plain' }}
                 onInputChange={(e) => {
@@ -166,7 +177,7 @@ export function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: 
                 }}
               />
             </FormGroup>
-            <FormGroup label="…or paste the list" labelFor="import-text">
+            <FormGroup label={t('import.paste')} labelFor="import-text">
               <TextArea
                 id="import-text"
                 fill
@@ -177,14 +188,14 @@ export function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: 
                 style={{ fontFamily: 'monospace', fontSize: 12 }}
               />
             </FormGroup>
-            <RadioGroup label="Mode" selectedValue={mode} onChange={(e) => setMode(e.currentTarget.value as 'add' | 'replace')} inline>
-              <Radio value="add" label="Add: assign seats to the listed users" />
-              <Radio value="replace" label="Replace: the list is everyone — users not listed lose their seat" />
+            <RadioGroup label={t('import.mode')} selectedValue={mode} onChange={(e) => setMode(e.currentTarget.value as 'add' | 'replace')} inline>
+              <Radio value="add" label={t('import.modeAdd')} />
+              <Radio value="replace" label={t('import.modeReplace')} />
             </RadioGroup>
             {run.isError && <ErrorBox error={run.error} />}
             {preview && (
               <>
-                <H5 style={{ marginTop: 8 }}>Preview — nothing has changed yet</H5>
+                <H5 style={{ marginTop: 8 }}>{t('import.previewTitle')}</H5>
                 <ImportReport r={preview} />
               </>
             )}
@@ -194,15 +205,15 @@ export function ImportDialog({ id, onClose, onApplied }: { id: string; onClose: 
       <DialogFooter
         actions={
           applied ? (
-            <Button intent="primary" text="Done" onClick={onClose} />
+            <Button intent="primary" text={t('import.done')} onClick={onClose} />
           ) : (
             <>
-              <Button text="Cancel" onClick={onClose} />
-              <Button text="Preview" icon="eye-open" disabled={!text.trim()} loading={run.isPending && run.variables === false} onClick={() => run.mutate(false)} />
+              <Button text={t('import.cancel')} onClick={onClose} />
+              <Button text={t('import.preview')} icon="eye-open" disabled={!text.trim()} loading={run.isPending && run.variables === false} onClick={() => run.mutate(false)} />
               <Button
                 intent={preview && preview.release.length > 0 ? 'danger' : 'primary'}
-                text={preview ? `Apply (${preview.add.length} add, ${preview.release.length} release)` : 'Apply'}
-                title={!preview ? 'Preview first' : changes === 0 ? 'Nothing to change' : undefined}
+                text={preview ? t('import.applyCounts', { add: formatNumber(preview.add.length), release: formatNumber(preview.release.length) }) : t('import.apply')}
+                title={!preview ? t('import.previewFirst') : changes === 0 ? t('import.nothing') : undefined}
                 disabled={!preview || changes === 0}
                 loading={run.isPending && run.variables === true}
                 onClick={() => run.mutate(true)}

@@ -356,8 +356,8 @@ describe('Subscription page tabs', () => {
     });
     renderPage('/subscriptions/9');
     await screen.findByText('Contoso Teams');
-    // Overview, Timeline, Metering and the customer admin's App permissions (no Raw tab without a seller role, no Entitlements for Microsoft).
-    await waitFor(() => expect(screen.getAllByRole('tab').map((t) => t.textContent?.replace(/\d+$/, '').trim())).toEqual(['Overview', 'Timeline', 'Metering', 'App permissions']));
+    // Overview, Timeline and Metering (no Raw tab without a seller role, no Entitlements for Microsoft; App permissions is the customer portal's tab).
+    await waitFor(() => expect(screen.getAllByRole('tab').map((t) => t.textContent?.replace(/\d+$/, '').trim())).toEqual(['Overview', 'Timeline', 'Metering']));
     expect(screen.queryByRole('tab', { name: /Seats/ })).toBeNull();
   });
 });

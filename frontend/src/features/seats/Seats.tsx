@@ -2,11 +2,13 @@ import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { AnchorButton, Button, Callout, Classes, InputGroup, Tag } from '@blueprintjs/core';
+import { Trans, useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { api, invalidateAll, queryKeys, staleAfter, type Seat } from '../../shared/api';
 import { Empty, ErrorBox, Loading, Pager } from '../../shared/components/components';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { DataTable, type Column } from '../../shared/components/DataTable';
-import { formatDate } from '../../shared/format';
+import { formatDateTime, formatNumber } from '../../shared/i18n';
 import { SeatSummaryBar, AssignForm, ImportDialog, userOf } from './SeatForms';
 
 export const SEAT_PAGE = 50;
@@ -19,32 +21,29 @@ export function seatsQuery(id: string, q: string, offset: number) {
   };
 }
 
-const sourceLabel: Record<string, string> = { manual: 'assigned', import: 'imported', auto: 'auto-assigned' };
-
-
-function seatColumns(manage: boolean, onRelease: (s: Seat) => void): Column<Seat>[] {
+function seatColumns(t: TFunction<'seats'>, manage: boolean, onRelease: (s: Seat) => void): Column<Seat>[] {
   return [
     {
       id: 'user',
-      header: 'User',
+      header: t('columns.user'),
       cell: (s) => (
         <>
           {s.email || <code>{s.entra_object_id}</code>}
           {s.email && s.entra_object_id && <div className={Classes.TEXT_MUTED}>{s.entra_object_id}</div>}
           {s.over && (
             <Tag minimal intent="warning" style={{ marginLeft: 6 }} data-testid="over-tag">
-              over quantity
+              {t('overTag')}
             </Tag>
           )}
         </>
       ),
     },
-    { id: 'name', header: 'Name', cell: (s) => s.name || '—' },
-    { id: 'source', header: 'Source', cell: (s) => sourceLabel[s.source] ?? s.source },
-    { id: 'assigned_by', header: 'Assigned by', cell: (s) => s.assigned_by || '—' },
-    { id: 'assigned_at', header: 'Assigned', cell: (s) => formatDate(s.assigned_at) },
-    { id: 'last_checked', header: 'Last checked', cell: (s) => (s.last_checked_at ? formatDate(s.last_checked_at) : 'never') },
-    { id: 'release', header: '', cell: (s) => manage && <Button small minimal intent="danger" icon="cross" text="Release" onClick={() => onRelease(s)} /> },
+    { id: 'name', header: t('columns.name'), cell: (s) => s.name || '—' },
+    { id: 'source', header: t('columns.source'), cell: (s) => t(`source.${s.source}`, { defaultValue: s.source }) },
+    { id: 'assigned_by', header: t('columns.assignedBy'), cell: (s) => s.assigned_by || '—' },
+    { id: 'assigned_at', header: t('columns.assignedAt'), cell: (s) => formatDateTime(s.assigned_at) },
+    { id: 'last_checked', header: t('columns.lastChecked'), cell: (s) => (s.last_checked_at ? formatDateTime(s.last_checked_at) : t('never')) },
+    { id: 'release', header: '', cell: (s) => manage && <Button small minimal intent="danger" icon="cross" text={t('release')} onClick={() => onRelease(s)} /> },
   ];
 }
 
@@ -52,6 +51,7 @@ function seatColumns(manage: boolean, onRelease: (s: Seat) => void): Column<Seat
 // used, who holds a seat, and (for those who may manage them) assigning,
 // releasing, and importing a list. Search and page live in the URL.
 export function SeatsTab({ id }: { id: string }) {
+  const { t } = useTranslation('seats');
   const qc = useQueryClient();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
@@ -108,7 +108,7 @@ export function SeatsTab({ id }: { id: string }) {
   if (!summary.seat_based) {
     return (
       <Callout icon="info-sign" style={{ maxWidth: 900 }} data-testid="not-seat-based">
-        This subscription&apos;s plan is not priced per user: there are no seats to assign.
+        {t('notSeatBased')}
       </Callout>
     );
   }
@@ -122,25 +122,27 @@ export function SeatsTab({ id }: { id: string }) {
       <SeatSummaryBar summary={summary} />
       {!summary.usable && (
         <Callout icon="disable" style={{ maxWidth: 900, marginBottom: 8 }}>
-          This subscription is <strong>{summary.state}</strong>: its users cannot use the product now. Seats are kept.
+          <Trans t={t} i18nKey="notUsable" values={{ state: t(`state.${summary.state}`, { defaultValue: summary.state }) }} components={{ b: <strong /> }} />
         </Callout>
       )}
       {summary.over > 0 && (
-        <Callout intent="warning" title="More seats assigned than bought" style={{ maxWidth: 900, marginBottom: 8 }} data-testid="over-warning">
+        <Callout intent="warning" title={t('over.title')} style={{ maxWidth: 900, marginBottom: 8 }} data-testid="over-warning">
           <p>
-            The quantity dropped below the seats assigned: {summary.bought} bought, {summary.assigned} assigned. The {summary.over} newest{' '}
-            {summary.over === 1 ? 'seat is' : 'seats are'} marked <em>over quantity</em>
-            {summary.over_quantity_policy === 'newest_unlicensed'
-              ? ' and their users are refused until seats are released or more are bought.'
-              : '; their users keep access for now.'}
+            <Trans
+              t={t}
+              i18nKey={summary.over_quantity_policy === 'newest_unlicensed' ? 'over.bodyRefused' : 'over.bodyKept'}
+              count={summary.over}
+              values={{ bought: formatNumber(summary.bought), assigned: formatNumber(summary.assigned) }}
+              components={{ em: <em /> }}
+            />
           </p>
           {manage && (
             <p style={{ marginBottom: 0 }}>
-              Tick the seats to release below (any seats, not only the marked ones), then press <em>Release selected</em>.{' '}
+              <Trans t={t} i18nKey="over.manage" components={{ em: <em /> }} />{' '}
               {visibleOver.length > 0 && (
                 <Button
                   small
-                  text={visibleOver.length === 1 ? 'Tick the over-quantity seat' : `Tick the ${visibleOver.length} over-quantity seats shown`}
+                  text={t('over.tick', { count: visibleOver.length })}
                   onClick={() => setSelected(visibleOver.map((s) => s.id))}
                 />
               )}
@@ -152,19 +154,19 @@ export function SeatsTab({ id }: { id: string }) {
       <div className="mg-toolbar">
         <InputGroup
           leftIcon="search"
-          placeholder="Search e-mail, object id or name"
+          placeholder={t('search.placeholder')}
           value={text}
           onValueChange={setText}
           style={{ width: 300 }}
-          aria-label="Search seats"
+          aria-label={t('search.label')}
         />
-        <AnchorButton icon="download" text="Export CSV" href={api.seats.exportUrl(id)} />
-        {manage && <Button icon="import" text="Import…" onClick={() => setImporting(true)} />}
+        <AnchorButton icon="download" text={t('exportCsv')} href={api.seats.exportUrl(id)} />
+        {manage && <Button icon="import" text={t('importButton')} onClick={() => setImporting(true)} />}
         {manage && (
           <Button
             icon="remove"
             intent="danger"
-            text={`Release selected (${chosen.length})`}
+            text={t('releaseSelected', { n: formatNumber(chosen.length) })}
             disabled={chosen.length === 0}
             onClick={() => setConfirm(chosen)}
           />
@@ -173,18 +175,18 @@ export function SeatsTab({ id }: { id: string }) {
       {release.isError && <ErrorBox error={release.error} />}
       {items.length === 0 ? (
         <Empty
-          title={q ? 'No seat holder matches' : 'No seats assigned yet'}
-          action={q ? undefined : <span>{manage ? 'Assign a seat above, or import a list.' : 'The customer\u2019s admins assign seats here.'}</span>}
+          title={q ? t('empty.noMatch') : t('empty.none')}
+          action={q ? undefined : <span>{manage ? t('empty.manage') : t('empty.view')}</span>}
         />
       ) : (
         <DataTable
           rows={items}
-          columns={seatColumns(manage, (s) => setConfirm([s]))}
+          columns={seatColumns(t, manage, (s) => setConfirm([s]))}
           rowKey={(s) => s.id}
-          label="Seats"
+          label={t('table.label')}
           className="mg-seats"
           selection={
-            manage ? { isSelected: (s) => selected.includes(s.id), onToggle: (s) => toggle(s.id), label: (s) => 'Select ' + userOf(s), headerLabel: 'Select' } : undefined
+            manage ? { isSelected: (s) => selected.includes(s.id), onToggle: (s) => toggle(s.id), label: (s) => t('table.select', { user: userOf(s) }), headerLabel: t('table.selectHeader') } : undefined
           }
           rowProps={(s) => ({ 'data-testid': 'seat-row', className: s.over ? 'mg-over' : undefined })}
         />
@@ -194,23 +196,25 @@ export function SeatsTab({ id }: { id: string }) {
         isOpen={confirm !== null}
         intent="danger"
         icon="warning-sign"
-        confirmText={confirm && confirm.length > 1 ? `Release ${confirm.length} seats` : 'Release seat'}
+        confirmText={confirm && confirm.length > 1 ? t('confirm.releaseMany', { n: formatNumber(confirm.length) }) : t('confirm.releaseOne')}
         loading={release.isPending}
         onConfirm={() => confirm && release.mutate(confirm)}
         onCancel={() => setConfirm(null)}
       >
         {confirm && confirm.length === 1 ? (
           <p>
-            Release the seat of <strong>{userOf(confirm[0])}</strong>? They lose access at once.
+            <Trans t={t} i18nKey="confirm.one" values={{ user: userOf(confirm[0]) }} components={{ b: <strong /> }} />
           </p>
         ) : (
           <p>
-            Release {confirm?.length} seats? These users lose access at once:{' '}
-            {confirm
-              ?.slice(0, 10)
-              .map(userOf)
-              .join(', ')}
-            {confirm && confirm.length > 10 && ` and ${confirm.length - 10} more`}.
+            {t('confirm.many', {
+              n: formatNumber(confirm?.length),
+              users:
+                (confirm
+                  ?.slice(0, 10)
+                  .map(userOf)
+                  .join(t('confirm.separator')) ?? '') + (confirm && confirm.length > 10 ? t('confirm.andMore', { n: formatNumber(confirm.length - 10) }) : ''),
+            })}
           </p>
         )}
       </ConfirmDialog>

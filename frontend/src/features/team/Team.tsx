@@ -2,25 +2,28 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Classes, H5, InputGroup, Tag } from '@blueprintjs/core';
+import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { InviteMailed } from '../users/InviteMailed';
-import { formatDate } from '../../shared/format';
+import { formatDateTime } from '../../shared/i18n';
 import { PageTitle } from '../../shared/components/PageTitle';
 
-function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
-  if (i.used_at) return { text: 'accepted ' + formatDate(i.used_at), intent: 'success' };
-  if (i.revoked_at) return { text: 'revoked ' + formatDate(i.revoked_at), intent: 'none' };
-  if (new Date(i.expires_at) <= now) return { text: 'expired', intent: 'warning' };
-  return { text: 'open', intent: 'primary' };
+function inviteStatus(t: TFunction<'team'>, i: AdminInvite, now: Date): { open: boolean; text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
+  if (i.used_at) return { open: false, text: t('status.accepted', { when: formatDateTime(i.used_at) }), intent: 'success' };
+  if (i.revoked_at) return { open: false, text: t('status.revoked', { when: formatDateTime(i.revoked_at) }), intent: 'none' };
+  if (new Date(i.expires_at) <= now) return { open: false, text: t('status.expired'), intent: 'warning' };
+  return { open: true, text: t('status.open'), intent: 'primary' };
 }
 
 // TeamPage: the customer admins of one organisation and their invitations.
 // A customer admin sees their own organisation (/team); seller staff open it
 // per customer (/customers/:id/admins).
 export function TeamPage() {
+  const { t } = useTranslation('team');
   const { id } = useParams();
   const qc = useQueryClient();
   const me = qc.getQueryData<{ user: User }>(queryKeys.me)?.user;
@@ -52,7 +55,7 @@ export function TeamPage() {
     onSettled: () => setRevoking(null),
   });
 
-  if (seller && !id) return <Callout intent="warning" title="Choose a customer on the Customers page" />;
+  if (seller && !id) return <Callout intent="warning" title={t('chooseCustomer')} />;
   if (q.isPending) return <Loading />;
   if (q.isError && q.data === undefined) return <ErrorBox error={q.error} />;
   const { customer, admins, invites } = q.data;
@@ -62,26 +65,26 @@ export function TeamPage() {
       <PageTitle title={`${customer.name} — ${seller ? 'customer admins' : 'team'}`}>
         {seller && (
           <>
-            <Link to="/customers">Customers</Link> /{' '}
+            <Link to="/customers">{t('customers')}</Link> /{' '}
           </>
         )}
-        {customer.name} — {seller ? 'customer admins' : 'team'}
+        {customer.name} — {seller ? t('titleSeller') : t('titleCustomer')}
       </PageTitle>
       <p className={Classes.TEXT_MUTED}>
-        Customer admins see this organisation&apos;s subscriptions and assign its seats.
-        {customer.azure_tenant_id && ` Entra tenant ${customer.azure_tenant_id}.`}
-        {customer.aws_account_id && ` AWS account ${customer.aws_account_id}.`}
+        {t('intro')}
+        {customer.azure_tenant_id && ' ' + t('tenant', { id: customer.azure_tenant_id })}
+        {customer.aws_account_id && ' ' + t('awsAccount', { id: customer.aws_account_id })}
       </p>
-      <H5>Admins</H5>
+      <H5>{t('admins')}</H5>
       {admins.length === 0 ? (
-        <p>No admins yet.</p>
+        <p>{t('noAdmins')}</p>
       ) : (
-        <AdminsTable admins={admins} label="Admins" rowTestId="admin-row" />
+        <AdminsTable admins={admins} label={t('admins')} rowTestId="admin-row" />
       )}
-      <H5 style={{ marginTop: 16 }}>Invitations</H5>
+      <H5 style={{ marginTop: 16 }}>{t('invitations')}</H5>
       {canManage && (
         <form
-          aria-label="Invite an admin"
+          aria-label={t('invite.form')}
           className="mg-toolbar"
           onSubmit={(e) => {
             e.preventDefault();
@@ -90,21 +93,21 @@ export function TeamPage() {
         >
           <InputGroup
             type="email"
-            aria-label="E-mail of the new admin"
+            aria-label={t('invite.email')}
             placeholder="colleague@example.com"
             value={email}
             onValueChange={setEmail}
             style={{ width: 280 }}
           />
-          <Button type="submit" icon="envelope" text="Invite an admin" disabled={!email.trim()} loading={invite.isPending} />
+          <Button type="submit" icon="envelope" text={t('invite.submit')} disabled={!email.trim()} loading={invite.isPending} />
         </form>
       )}
       {invite.isError && <ErrorBox error={invite.error} />}
       {link && <InviteMailed email={link.email} emailed={!!link.emailed} />}
       {link && (
-        <Callout intent="success" title="Send this link to the new admin — it is shown only now" style={{ maxWidth: 900, marginBottom: 8 }} data-testid="invite-link">
+        <Callout intent="success" title={t('link.title')} style={{ maxWidth: 900, marginBottom: 8 }} data-testid="invite-link">
           <p>
-            For {link.email}. It works once and expires after 7 days.
+            {t('link.body', { email: link.email })}
           </p>
           <code style={{ userSelect: 'all', wordBreak: 'break-all' }} data-testid="invite-url">
             {link.url}
@@ -112,31 +115,31 @@ export function TeamPage() {
           <Button
             small
             icon={copied ? 'tick' : 'duplicate'}
-            text={copied ? 'Copied' : 'Copy'}
+            text={copied ? t('link.copied') : t('link.copy')}
             onClick={() => void navigator.clipboard?.writeText(link.url).then(() => setCopied(true))}
           />
         </Callout>
       )}
       {revoke.isError && <ErrorBox error={revoke.error} />}
       {invites.length === 0 ? (
-        <p>No invitations.</p>
+        <p>{t('noInvites')}</p>
       ) : (
         <DataTable
-          label="Invitations"
+          label={t('invitations')}
           style={{ maxWidth: 900 }}
           rows={invites}
           rowKey={(i) => i.id}
           rowProps={() => ({ 'data-testid': 'invite-row' })}
           columns={[
-            { id: 'email', header: 'E-mail', cell: (i) => i.email },
-            { id: 'by', header: 'Invited by', cell: (i) => i.created_by || '—' },
-            { id: 'sent', header: 'Sent', cell: (i) => formatDate(i.created_at) },
-            { id: 'expires', header: 'Expires', cell: (i) => formatDate(i.expires_at) },
+            { id: 'email', header: t('columns.email'), cell: (i) => i.email },
+            { id: 'by', header: t('columns.invitedBy'), cell: (i) => i.created_by || '—' },
+            { id: 'sent', header: t('columns.sent'), cell: (i) => formatDateTime(i.created_at) },
+            { id: 'expires', header: t('columns.expires'), cell: (i) => formatDateTime(i.expires_at) },
             {
               id: 'status',
-              header: 'Status',
+              header: t('columns.status'),
               cell: (i) => {
-                const st = inviteStatus(i, now);
+                const st = inviteStatus(t, i, now);
                 return (
                   <Tag minimal intent={st.intent}>
                     {st.text}
@@ -149,12 +152,12 @@ export function TeamPage() {
               header: '',
               cell: (i) =>
                 canManage &&
-                inviteStatus(i, now).text === 'open' && (
+                inviteStatus(t, i, now).open && (
                   <Button
                     small
                     minimal
                     intent="danger"
-                    text="Revoke"
+                    text={t('revoke')}
                     loading={revoke.isPending && revoke.variables === i.id}
                     onClick={() => setRevoking(i)}
                   />
@@ -165,14 +168,14 @@ export function TeamPage() {
       )}
       <ConfirmDialog
         isOpen={revoking !== null}
-        confirmText="Revoke invitation"
+        confirmText={t('revokeConfirm')}
         intent="danger"
         icon="trash"
         loading={revoke.isPending}
         onConfirm={() => revoking && revoke.mutate(revoking.id)}
         onCancel={() => setRevoking(null)}
       >
-        Revoke the invitation for {revoking?.email}? The link stops working.
+        {t('revokeBody', { email: revoking?.email })}
       </ConfirmDialog>
     </div>
   );
@@ -180,6 +183,7 @@ export function TeamPage() {
 
 /** An organisation's customer admins: how each signs in, when last, and whether they may. */
 export function AdminsTable({ admins, label, rowTestId, staticLook }: { admins: CustomerAdmins['admins']; label: string; rowTestId: string; staticLook?: boolean }) {
+  const { t } = useTranslation('team');
   return (
     <DataTable
       label={label}
@@ -189,19 +193,19 @@ export function AdminsTable({ admins, label, rowTestId, staticLook }: { admins: 
       rowKey={(a) => a.id}
       rowProps={() => ({ 'data-testid': rowTestId })}
       columns={[
-        { id: 'email', header: 'E-mail', cell: (a) => a.email },
-        { id: 'name', header: 'Name', cell: (a) => a.name || '—' },
+        { id: 'email', header: t('columns.email'), cell: (a) => a.email },
+        { id: 'name', header: t('columns.name'), cell: (a) => a.name || '—' },
         {
           id: 'signin',
-          header: 'Signs in with',
+          header: t('columns.signIn'),
           cell: (a) => (
             <>
-              {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>password</Tag>}
+              {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>{t('password')}</Tag>}
             </>
           ),
         },
-        { id: 'last_login', header: 'Last sign-in', cell: (a) => (a.last_login_at ? formatDate(a.last_login_at) : 'never') },
-        { id: 'status', header: 'Status', cell: (a) => (a.disabled ? <Tag minimal intent="danger">disabled</Tag> : <Tag minimal intent="success">active</Tag>) },
+        { id: 'last_login', header: t('columns.lastSignIn'), cell: (a) => (a.last_login_at ? formatDateTime(a.last_login_at) : t('never')) },
+        { id: 'status', header: t('columns.status'), cell: (a) => (a.disabled ? <Tag minimal intent="danger">{t('disabled')}</Tag> : <Tag minimal intent="success">{t('active')}</Tag>) },
       ]}
     />
   );

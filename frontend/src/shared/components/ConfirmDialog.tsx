@@ -3,6 +3,7 @@
 // spinner while the action runs.
 import { Alert, type IconName, type Intent } from '@blueprintjs/core';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 
 export function ConfirmDialog(props: {
   isOpen: boolean;
@@ -17,13 +18,14 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
   children: ReactNode;
 }) {
+  const { t } = useTranslation('common');
   return (
     <Alert
       isOpen={props.isOpen}
       intent={props.intent}
       icon={props.icon}
       confirmButtonText={props.confirmText}
-      cancelButtonText={props.cancelText ?? 'Cancel'}
+      cancelButtonText={props.cancelText ?? t('cancel')}
       loading={props.loading}
       onConfirm={props.onConfirm}
       onCancel={props.onCancel}

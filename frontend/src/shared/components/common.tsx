@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { Link, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { Button, InputGroup, NonIdealState, Tooltip } from '@blueprintjs/core';
+import { useTranslation } from 'react-i18next';
 import { queryKeys, type Role, type Me } from '../api';
 import './admin.css';
 
@@ -115,7 +116,8 @@ export function FilterText(props: {
   );
 }
 
-export function CopyButton({ text, label = 'Copy', small = true }: { text: string; label?: string; small?: boolean }) {
+export function CopyButton({ text, label, small = true }: { text: string; label?: string; small?: boolean }) {
+  const { t } = useTranslation('common');
   const [done, setDone] = useState(false);
   useEffect(() => {
     if (!done) return;
@@ -123,12 +125,12 @@ export function CopyButton({ text, label = 'Copy', small = true }: { text: strin
     return () => clearTimeout(t);
   }, [done]);
   return (
-    <Tooltip content="Copied" isOpen={done} placement="top">
+    <Tooltip content={t('copied')} isOpen={done} placement="top">
       <Button
         small={small}
         minimal
         icon={done ? 'tick' : 'duplicate'}
-        text={label}
+        text={label ?? t('copy')}
         onClick={() => {
           void navigator.clipboard?.writeText(text).catch(() => {});
           setDone(true);
