@@ -51,9 +51,14 @@ func seedUsage(ctx context.Context, st *store.Store, now time.Time, seed uint64)
 		for _, d := range dims {
 			for h := start; !h.After(last); h = h.Add(time.Hour) {
 				q := demoQuantity(rng, h, scale)
+				// Every hour with a record is a sealed hour, an idle one too:
+				// usage arriving later for it counts, late, in the open hour
+				// (a record already holds this one).
+				events := 0
 				if q > 0 {
-					hours = append(hours, store.SealedUsageHour{SubscriptionID: s.ID, Dimension: d.Key, Hour: h, Quantity: q, Events: 1 + rng.IntN(20)})
+					events = 1 + rng.IntN(20)
 				}
+				hours = append(hours, store.SealedUsageHour{SubscriptionID: s.ID, Dimension: d.Key, Hour: h, Quantity: q, Events: events})
 				recs = append(recs, demoRecord(s, d.Key, h, q))
 			}
 		}

@@ -45,6 +45,16 @@ func TestSeededUsageHistory(t *testing.T) {
 		for _, r := range rows {
 			used[fmt.Sprint(r.SubscriptionID, r.Dimension, r.Hour.Unix())] = r.Quantity
 		}
+		// Every hour that has a record is a sealed usage hour, an idle one
+		// too: otherwise usage arriving later for it would be accepted into
+		// that hour, and its record could never be sealed and sent (the
+		// hour already has one): billed never.
+		var unsealed int64
+		db.Table("metering_records AS r").Where("NOT EXISTS (SELECT 1 FROM usage_hours h WHERE h.subscription_id = r.subscription_id " +
+			"AND h.dimension = r.dimension AND h.hour = r.hour AND h.sealed)").Count(&unsealed)
+		if unsealed != 0 {
+			t.Fatalf("%d seeded records whose hour is not sealed", unsealed)
+		}
 		last := now.Truncate(time.Hour).Add(-2 * time.Hour)
 		subs := map[uint]bool{}
 		markets := map[string]int{}
