@@ -8,18 +8,21 @@ import { DataTable } from '../../shared/components/DataTable';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { InviteMailed } from '../users/InviteMailed';
 import { formatDate } from '../../shared/format';
+import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 
-function inviteStatus(i: AdminInvite, now: Date): { text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
-  if (i.used_at) return { text: 'accepted ' + formatDate(i.used_at), intent: 'success' };
-  if (i.revoked_at) return { text: 'revoked ' + formatDate(i.revoked_at), intent: 'none' };
-  if (new Date(i.expires_at) <= now) return { text: 'expired', intent: 'warning' };
-  return { text: 'open', intent: 'primary' };
+function inviteStatus(i: AdminInvite, now: Date, t: TFunction<'team'>): { open: boolean; text: string; intent: 'success' | 'none' | 'warning' | 'primary' } {
+  if (i.used_at) return { open: false, text: t('status.accepted', { date: formatDate(i.used_at) }), intent: 'success' };
+  if (i.revoked_at) return { open: false, text: t('status.revoked', { date: formatDate(i.revoked_at) }), intent: 'none' };
+  if (new Date(i.expires_at) <= now) return { open: false, text: t('status.expired'), intent: 'warning' };
+  return { open: true, text: t('status.open'), intent: 'primary' };
 }
 
 // TeamPage: the customer admins of one organisation and their invitations.
 // A customer admin sees their own organisation (/team); seller staff open it
 // per customer (/customers/:id/admins).
 export function TeamPage() {
+  const { t } = useTranslation('team');
   const { id } = useParams();
   const qc = useQueryClient();
   const me = qc.getQueryData<{ user: User }>(queryKeys.me)?.user;
@@ -51,7 +54,7 @@ export function TeamPage() {
     onSettled: () => setRevoking(null),
   });
 
-  if (seller && !id) return <Callout intent="warning" title="Choose a customer on the Customers page" />;
+  if (seller && !id) return <Callout intent="warning" title={t('chooseCustomer')} />;
   if (q.isPending) return <Loading />;
   if (q.isError) return <ErrorBox error={q.error} />;
   const { customer, admins, invites } = q.data;
@@ -61,26 +64,26 @@ export function TeamPage() {
       <H4>
         {seller && (
           <>
-            <Link to="/customers">Customers</Link> /{' '}
+            <Link to="/customers">{t('customers')}</Link> /{' '}
           </>
         )}
-        {customer.name} — {seller ? 'customer admins' : 'team'}
+        {customer.name} — {seller ? t('headingSeller') : t('heading')}
       </H4>
       <p className={Classes.TEXT_MUTED}>
-        Customer admins see this organisation&apos;s subscriptions and assign its seats.
-        {customer.azure_tenant_id && ` Entra tenant ${customer.azure_tenant_id}.`}
-        {customer.aws_account_id && ` AWS account ${customer.aws_account_id}.`}
+        {t('intro')}
+        {customer.azure_tenant_id && ' ' + t('tenant', { id: customer.azure_tenant_id })}
+        {customer.aws_account_id && ' ' + t('awsAccount', { id: customer.aws_account_id })}
       </p>
-      <H5>Admins</H5>
+      <H5>{t('admins')}</H5>
       {admins.length === 0 ? (
-        <p>No admins yet.</p>
+        <p>{t('noAdmins')}</p>
       ) : (
-        <AdminsTable admins={admins} label="Admins" rowTestId="admin-row" />
+        <AdminsTable admins={admins} label={t('admins')} rowTestId="admin-row" />
       )}
-      <H5 style={{ marginTop: 16 }}>Invitations</H5>
+      <H5 style={{ marginTop: 16 }}>{t('invitations')}</H5>
       {canManage && (
         <form
-          aria-label="Invite an admin"
+          aria-label={t('invite')}
           className="mg-toolbar"
           onSubmit={(e) => {
             e.preventDefault();
@@ -89,53 +92,51 @@ export function TeamPage() {
         >
           <InputGroup
             type="email"
-            aria-label="E-mail of the new admin"
+            aria-label={t('inviteEmail')}
             placeholder="colleague@example.com"
             value={email}
             onValueChange={setEmail}
             style={{ width: 280 }}
           />
-          <Button type="submit" icon="envelope" text="Invite an admin" disabled={!email.trim()} loading={invite.isPending} />
+          <Button type="submit" icon="envelope" text={t('invite')} disabled={!email.trim()} loading={invite.isPending} />
         </form>
       )}
       {invite.isError && <ErrorBox error={invite.error} />}
       {link && <InviteMailed email={link.email} emailed={!!link.emailed} />}
       {link && (
-        <Callout intent="success" title="Send this link to the new admin — it is shown only now" style={{ maxWidth: 900, marginBottom: 8 }} data-testid="invite-link">
-          <p>
-            For {link.email}. It works once and expires after 7 days.
-          </p>
+        <Callout intent="success" title={t('link.title')} style={{ maxWidth: 900, marginBottom: 8 }} data-testid="invite-link">
+          <p>{t('link.for', { email: link.email })}</p>
           <code style={{ userSelect: 'all', wordBreak: 'break-all' }} data-testid="invite-url">
             {link.url}
           </code>{' '}
           <Button
             small
             icon={copied ? 'tick' : 'duplicate'}
-            text={copied ? 'Copied' : 'Copy'}
+            text={copied ? t('link.copied') : t('link.copy')}
             onClick={() => void navigator.clipboard?.writeText(link.url).then(() => setCopied(true))}
           />
         </Callout>
       )}
       {revoke.isError && <ErrorBox error={revoke.error} />}
       {invites.length === 0 ? (
-        <p>No invitations.</p>
+        <p>{t('noInvitations')}</p>
       ) : (
         <DataTable
-          label="Invitations"
+          label={t('invitations')}
           style={{ maxWidth: 900 }}
           rows={invites}
           rowKey={(i) => i.id}
           rowProps={() => ({ 'data-testid': 'invite-row' })}
           columns={[
-            { id: 'email', header: 'E-mail', cell: (i) => i.email },
-            { id: 'by', header: 'Invited by', cell: (i) => i.created_by || '—' },
-            { id: 'sent', header: 'Sent', cell: (i) => formatDate(i.created_at) },
-            { id: 'expires', header: 'Expires', cell: (i) => formatDate(i.expires_at) },
+            { id: 'email', header: t('col.email'), cell: (i) => i.email },
+            { id: 'by', header: t('col.invitedBy'), cell: (i) => i.created_by || '—' },
+            { id: 'sent', header: t('col.sent'), cell: (i) => formatDate(i.created_at) },
+            { id: 'expires', header: t('col.expires'), cell: (i) => formatDate(i.expires_at) },
             {
               id: 'status',
-              header: 'Status',
+              header: t('col.status'),
               cell: (i) => {
-                const st = inviteStatus(i, now);
+                const st = inviteStatus(i, now, t);
                 return (
                   <Tag minimal intent={st.intent}>
                     {st.text}
@@ -148,12 +149,12 @@ export function TeamPage() {
               header: '',
               cell: (i) =>
                 canManage &&
-                inviteStatus(i, now).text === 'open' && (
+                inviteStatus(i, now, t).open && (
                   <Button
                     small
                     minimal
                     intent="danger"
-                    text="Revoke"
+                    text={t('revoke')}
                     loading={revoke.isPending && revoke.variables === i.id}
                     onClick={() => setRevoking(i)}
                   />
@@ -164,14 +165,14 @@ export function TeamPage() {
       )}
       <ConfirmDialog
         isOpen={revoking !== null}
-        confirmText="Revoke invitation"
+        confirmText={t('revokeConfirm')}
         intent="danger"
         icon="trash"
         loading={revoke.isPending}
         onConfirm={() => revoking && revoke.mutate(revoking.id)}
         onCancel={() => setRevoking(null)}
       >
-        Revoke the invitation for {revoking?.email}? The link stops working.
+        {t('revokeQuestion', { email: revoking?.email ?? '' })}
       </ConfirmDialog>
     </div>
   );
@@ -179,6 +180,7 @@ export function TeamPage() {
 
 /** An organisation's customer admins: how each signs in, when last, and whether they may. */
 export function AdminsTable({ admins, label, rowTestId, staticLook }: { admins: CustomerAdmins['admins']; label: string; rowTestId: string; staticLook?: boolean }) {
+  const { t } = useTranslation('team');
   return (
     <DataTable
       label={label}
@@ -188,19 +190,32 @@ export function AdminsTable({ admins, label, rowTestId, staticLook }: { admins: 
       rowKey={(a) => a.id}
       rowProps={() => ({ 'data-testid': rowTestId })}
       columns={[
-        { id: 'email', header: 'E-mail', cell: (a) => a.email },
-        { id: 'name', header: 'Name', cell: (a) => a.name || '—' },
+        { id: 'email', header: t('col.email'), cell: (a) => a.email },
+        { id: 'name', header: t('col.name'), cell: (a) => a.name || '—' },
         {
           id: 'signin',
-          header: 'Signs in with',
+          header: t('col.signsInWith'),
           cell: (a) => (
             <>
-              {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>password</Tag>}
+              {a.entra && <Tag minimal>Microsoft Entra</Tag>} {a.password && <Tag minimal>{t('password')}</Tag>}
             </>
           ),
         },
-        { id: 'last_login', header: 'Last sign-in', cell: (a) => (a.last_login_at ? formatDate(a.last_login_at) : 'never') },
-        { id: 'status', header: 'Status', cell: (a) => (a.disabled ? <Tag minimal intent="danger">disabled</Tag> : <Tag minimal intent="success">active</Tag>) },
+        { id: 'last_login', header: t('col.lastSignIn'), cell: (a) => (a.last_login_at ? formatDate(a.last_login_at) : t('never')) },
+        {
+          id: 'status',
+          header: t('col.status'),
+          cell: (a) =>
+            a.disabled ? (
+              <Tag minimal intent="danger">
+                {t('status.disabled')}
+              </Tag>
+            ) : (
+              <Tag minimal intent="success">
+                {t('status.active')}
+              </Tag>
+            ),
+        },
       ]}
     />
   );
