@@ -223,10 +223,11 @@ describe("the buyer's whole journey in a real browser", () => {
       const colleague = `kenji-${Date.now().toString(36)}@contoso.example`;
       await nav.getByText('チーム').click();
       await buyer.waitForURL(/\/team$/);
-      // TODO(issue 17): the Team page is not in the catalogues yet (English only).
-      await buyer.getByRole('textbox', { name: 'E-mail of the new admin' }).fill(colleague);
-      await buyer.getByRole('button', { name: 'Invite an admin' }).click();
-      await buyer.getByTestId('invite-mailed').waitFor();
+      await buyer.getByRole('heading', { name: '株式会社コントソ・ファーマ — チーム' }).waitFor();
+      await buyer.getByRole('textbox', { name: '招待する管理者のメールアドレス' }).fill(colleague);
+      await buyer.getByRole('button', { name: '管理者を招待' }).click();
+      await buyer.getByTestId('invite-mailed').getByText(`${colleague} 宛てにメールで送信しました。`).waitFor();
+      await buyer.getByTestId('invite-row').filter({ hasText: colleague }).getByText('未承諾').waitFor();
       await step(buyer, 'microsoft', '12-team-invited');
       const mail = await smtp.waitFor((m) => m.to.includes(colleague));
       assert.match(mail.raw, /^From: .*<noreply@example\.com>/im);
@@ -238,7 +239,7 @@ describe("the buyer's whole journey in a real browser", () => {
       const kenji = await colleagueCtx.newPage();
       await kenji.goto(link);
       assert.equal(await kenji.getAttribute('html', 'lang'), 'ja');
-      await kenji.locator('#password').waitFor();
+      await kenji.getByRole('heading', { level: 1, name: '株式会社コントソ・ファーマ に参加' }).waitFor();
       await step(kenji, 'microsoft', '13-invitation');
       await kenji.fill('#name', '田中 健二');
       await kenji.fill('#password', 'contoso-colleague-password-42');
@@ -250,7 +251,8 @@ describe("the buyer's whole journey in a real browser", () => {
       await kenji.getByRole('navigation', { name: 'カスタマーポータル' }).waitFor();
       await step(kenji, 'microsoft', '14-colleague-portal');
       await buyer.reload();
-      await buyer.getByTestId('admin-row').filter({ hasText: colleague }).waitFor();
+      await buyer.getByTestId('admin-row').filter({ hasText: colleague }).getByText('有効').waitFor();
+      await buyer.getByTestId('invite-row').filter({ hasText: colleague }).getByText(/に承諾$/).waitFor();
     } catch (err) {
       await failed(err, 'microsoft', buyer, seller);
     } finally {
