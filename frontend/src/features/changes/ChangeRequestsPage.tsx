@@ -129,7 +129,8 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
               </td>
               <td>{r.customer_name}</td>
               <td>
-                <Link to={`/subscriptions/${r.subscription_id}`}>{r.subscription_name}</Link>{' '}
+                {/* AWS subscriptions have no name: the link still needs a text. */}
+                <Link to={`/subscriptions/${r.subscription_id}`}>{r.subscription_name || `#${r.subscription_id}`}</Link>{' '}
                 <Tag minimal>{marketplaceName[r.marketplace] ?? r.marketplace}</Tag>
               </td>
               <td>

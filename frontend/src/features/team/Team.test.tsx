@@ -3,6 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-li
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { CustomerAdmins, Role } from '../../shared/api';
+import '../../shared/i18n';
 import { TeamPage } from './Team';
 
 function json(status: number, body: unknown) {

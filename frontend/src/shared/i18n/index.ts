@@ -26,6 +26,13 @@ export function catalogues(): Record<string, Record<string, Catalogue>> {
   return out;
 }
 
+// <html lang> follows the language (screen readers, fonts, hyphenation).
+// Registered before init: with bundled resources, init detects the language
+// (e.g. the browser's ja-JP) and announces it synchronously.
+i18n.on('languageChanged', (lng) => {
+  if (typeof document !== 'undefined') document.documentElement.lang = i18n.resolvedLanguage ?? lng;
+});
+
 void i18n
   .use(LanguageDetector)
   .use(initReactI18next)
@@ -41,10 +48,6 @@ void i18n
     returnNull: false,
   });
 
-// <html lang> follows the language (screen readers, fonts, hyphenation).
-i18n.on('languageChanged', (lng) => {
-  if (typeof document !== 'undefined') document.documentElement.lang = lng;
-});
 
 /** The current language, one of LANGUAGES. */
 export function currentLanguage(): Language {
