@@ -100,7 +100,8 @@ describe('customer-initiated changes in a real browser', () => {
       await admin.fill('#name', 'Ida Admin');
       await admin.fill('#password', 'contoso-admin-password-42');
       await admin.click('button[type=submit]');
-      await admin.getByTestId('current-user').getByText('customer_admin', { exact: true }).waitFor();
+      // The customer admin lands in the customer portal (its own navigation).
+      await admin.getByTestId('portal-nav').waitFor();
       await admin.goto(`${mg.base}/subscriptions/${id}?tab=changes`);
       const changes = admin.getByTestId('customer-changes');
       await changes.waitFor();
