@@ -937,21 +937,28 @@ func TestMeteringSurvivesKills(t *testing.T) {
 	for s, q := range expected {
 		if s.hour >= current.Unix() {
 			late++
-			var series struct {
-				Series map[string][]struct {
-					At       time.Time `json:"at"`
-					Quantity float64   `json:"quantity"`
-				} `json:"series"`
+			var report struct {
+				Dimensions []struct {
+					Key     string `json:"key"`
+					Buckets []struct {
+						At   time.Time `json:"at"`
+						Used float64   `json:"used"`
+					} `json:"buckets"`
+				} `json:"dimensions"`
 			}
-			r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d/usage", base, s.sub))
+			from := time.Unix(s.hour, 0).UTC()
+			r, err := c.Get(fmt.Sprintf("%s/api/subscriptions/%d/usage?granularity=hour&from=%s&to=%s", base, s.sub,
+				url.QueryEscape(from.Format(time.RFC3339)), url.QueryEscape(from.Add(time.Hour).Format(time.RFC3339))))
 			if err != nil {
 				t.Fatal(err)
 			}
-			decode(t, r, &series)
+			decode(t, r, &report)
 			held := -1.0
-			for _, p := range series.Series[s.dim] {
-				if p.At.Unix() == s.hour {
-					held = p.Quantity
+			for _, d := range report.Dimensions {
+				for _, b := range d.Buckets {
+					if d.Key == s.dim && b.At.Unix() == s.hour {
+						held = b.Used
+					}
 				}
 			}
 			if held != q {

@@ -16,12 +16,15 @@ import (
 // and their statuses at once, the first active metered subscriptions get
 // usage for every hour of the last days, sealed into records settled as
 // the marketplaces answer them (AWS accepts every hour, zero included;
-// Microsoft is not sent a zero hour). The history stops two hours before
-// the seed, where the real meter takes over (its first run seals the
-// latest finished hour).
+// Microsoft is not sent a zero hour). The history stops usageHistoryGap
+// before the seed: the recent hours, still inside the marketplaces' window,
+// stay open for the usage the sandbox's user (or their app, or the crash
+// and replica tests) reports there, billed in its own hour by the real
+// meter; usage for a seeded hour counts, late, in the open hour.
 const (
 	usageSubscriptions = 20 // per marketplace
 	usageDays          = 10
+	usageHistoryGap    = 8 * time.Hour
 )
 
 // seedUsage writes the usage history; it returns how many hours it wrote.
@@ -31,7 +34,7 @@ func seedUsage(ctx context.Context, st *store.Store, now time.Time, seed uint64)
 	if err != nil {
 		return 0, err
 	}
-	last := now.UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	last := now.UTC().Truncate(time.Hour).Add(-usageHistoryGap)
 	first := last.Add(-usageDays * 24 * time.Hour)
 	var hours []store.SealedUsageHour
 	var recs []store.MeteringRecord
