@@ -274,8 +274,10 @@ func (t *Tx) LeaseRecords(ids []uint, owner string, now, until time.Time) ([]Met
 	var won []MeteringRecord
 	for start := 0; start < len(ids); start += 900 {
 		chunk := ids[start:min(start+900, len(ids))]
-		if err := t.records().Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, RecordPending, now).
-			Updates(map[string]any{"lease_owner": owner, "lease_until": until}).Error; err != nil {
+		if err := retryDeadlock(func() error {
+			return t.records().Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, RecordPending, now).
+				Updates(map[string]any{"lease_owner": owner, "lease_until": until}).Error
+		}); err != nil {
 			return nil, err
 		}
 		var got []MeteringRecord
@@ -290,14 +292,39 @@ func (t *Tx) LeaseRecords(ids []uint, owner string, now, until time.Time) ([]Met
 // RenewLeases extends to until the lease of every pending record owner
 // holds.
 func (t *Tx) RenewLeases(owner string, until time.Time) error {
-	return t.records().Where("lease_owner = ? AND status = ?", owner, RecordPending).Update("lease_until", until).Error
+	return retryDeadlock(func() error {
+		return t.records().Where("lease_owner = ? AND status = ?", owner, RecordPending).Update("lease_until", until).Error
+	})
 }
 
 // RenewHeldLeases extends to until the lease of those of the records owner
 // still holds (pending), and returns how many it extended.
 func (t *Tx) RenewHeldLeases(ids []uint, owner string, until time.Time) (int64, error) {
-	res := t.records().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Update("lease_until", until)
-	return res.RowsAffected, res.Error
+	var n int64
+	err := retryDeadlock(func() error {
+		res := t.records().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Update("lease_until", until)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+// retryDeadlock runs one lease statement again when PostgreSQL chose it as
+// the victim of a deadlock (SQLSTATE 40P01): two replicas' UPDATEs over
+// overlapping records (one claiming records whose lease it sees expired,
+// the other renewing them) lock the rows in different orders. Each lease
+// statement runs on its own (not in a transaction) and checks its whole
+// condition itself, so running it again is safe; SQLite, with one writer,
+// never deadlocks.
+func retryDeadlock(stmt func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = stmt(); err == nil || !strings.Contains(err.Error(), "40P01") {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	return err
 }
 
 // HeldRecordIDs lists those of the records owner still holds (pending).
