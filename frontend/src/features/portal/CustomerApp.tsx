@@ -93,13 +93,8 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
 
 /** The customer admins of the organisation and their invitations (the team feature as it is). */
 function MyTeamPage() {
-  const { t } = useTranslation('portal');
-  return (
-    <div>
-      <PageTitle>{t('team.title')}</PageTitle>
-      <TeamPage />
-    </div>
-  );
+  // TeamPage names the page itself ("<organisation> — Team"): one <h1>.
+  return <TeamPage />;
 }
 
 function NotFound() {
