@@ -93,8 +93,13 @@ export function CustomerApp({ user, onSignOut, children }: { user: Me; onSignOut
 
 /** The customer admins of the organisation and their invitations (the team feature as it is). */
 function MyTeamPage() {
-  // TeamPage names the page itself ("<organisation> — Team"): one <h1>.
-  return <TeamPage />;
+  const { t } = useTranslation('portal');
+  return (
+    <div>
+      <PageTitle>{t('team.title')}</PageTitle>
+      <TeamPage />
+    </div>
+  );
 }
 
 function NotFound() {

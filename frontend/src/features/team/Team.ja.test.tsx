@@ -46,7 +46,7 @@ describe('Team page in Japanese', () => {
       </QueryClientProvider>,
     );
     await screen.findByText('Megan');
-    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Contoso — チーム');
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Contoso — チーム');
     expect(screen.getByText(/顧客管理者は、この組織のサブスクリプションを確認し/).textContent).toContain('Entra テナント: tid。');
     const admin = screen.getByTestId('admin-row');
     expect(within(admin).getByText('パスワード')).toBeTruthy();

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, H5, InputGroup, Tag } from '@blueprintjs/core';
+import { Button, Callout, Classes, H2, H5, InputGroup, Tag } from '@blueprintjs/core';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { api, queryKeys, type User, type AdminInvite, type CustomerAdmins } from '../../shared/api';
@@ -62,14 +62,16 @@ export function TeamPage() {
   const now = new Date();
   return (
     <div>
-      <PageTitle title={`${customer.name} — ${seller ? 'customer admins' : 'team'}`}>
-        {seller && (
-          <>
-            <Link to="/customers">{t('customers')}</Link> /{' '}
-          </>
-        )}
-        {customer.name} — {seller ? t('titleSeller') : t('titleCustomer')}
-      </PageTitle>
+      {seller ? (
+        <PageTitle title={`${customer.name} — customer admins`}>
+          <Link to="/customers">{t('customers')}</Link> / {customer.name} — {t('titleSeller')}
+        </PageTitle>
+      ) : (
+        // In the customer portal the page's <h1> and title are the portal's ("Team").
+        <H2 className="mg-h2">
+          {customer.name} — {t('titleCustomer')}
+        </H2>
+      )}
       <p className={Classes.TEXT_MUTED}>
         {t('intro')}
         {customer.azure_tenant_id && ' ' + t('tenant', { id: customer.azure_tenant_id })}
