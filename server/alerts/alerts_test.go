@@ -1,12 +1,10 @@
 package alerts_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/netguard"
+	"github.com/marketgate/marketgate/server/smtptest"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -46,87 +45,6 @@ func (h *hook) got() []map[string]any {
 	return append([]map[string]any(nil), h.bodies...)
 }
 
-// smtpServer is a minimal SMTP server that keeps the messages it gets.
-type smtpServer struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []string
-	rcpt []string
-}
-
-func newSMTP(t *testing.T) *smtpServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpServer{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(l string) { _, _ = io.WriteString(c, l+"\r\n") }
-	say("220 fake ESMTP")
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250-fake")
-			say("250 8BITMIME")
-		case strings.HasPrefix(cmd, "MAIL FROM"):
-			say("250 OK")
-		case strings.HasPrefix(cmd, "RCPT TO"):
-			s.mu.Lock()
-			s.rcpt = append(s.rcpt, strings.TrimSpace(line[8:]))
-			s.mu.Unlock()
-			say("250 OK")
-		case cmd == "DATA":
-			say("354 go on")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, b.String())
-			s.mu.Unlock()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 OK")
-		}
-	}
-}
-
-func (s *smtpServer) messages() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs...)
-}
-
 func channel(t *testing.T, st *store.Store, kind, target, types string) *store.AlertChannel {
 	t.Helper()
 	now := time.Now().UTC()
@@ -148,9 +66,9 @@ func TestCoalescing(t *testing.T) {
 		ss, ts := httptest.NewServer(slack), httptest.NewServer(teams)
 		defer ss.Close()
 		defer ts.Close()
-		mail := newSMTP(t)
+		mail := smtptest.Start(t)
 		svc := &alerts.Service{Store: st, Policy: localOnly, BaseURL: "https://portal.example", Window: time.Hour,
-			SMTP: &alerts.SMTP{Addr: mail.ln.Addr().String(), From: "Marketgate <alerts@seller.example>"}}
+			SMTP: &alerts.SMTP{Addr: mail.Addr, From: "Marketgate <alerts@seller.example>"}}
 		channel(t, st, "slack", ss.URL, "*")
 		channel(t, st, "teams", ts.URL, alerts.InboxFailed)
 		channel(t, st, "email", "ops@seller.example", "*")
@@ -195,7 +113,7 @@ func TestCoalescing(t *testing.T) {
 		if len(tm) != 2 || tm[0]["@type"] != "MessageCard" || tm[0]["title"] != "[Marketgate] Inbound sqs messages failed to apply" {
 			t.Fatalf("teams: %v", tm)
 		}
-		msgs := mail.messages()
+		msgs := mail.Messages()
 		if len(msgs) != 2 || !strings.Contains(msgs[0], "Subject: [Marketgate] Inbound sqs messages failed to apply") ||
 			!strings.Contains(msgs[0], "To: ops@seller.example") {
 			t.Fatalf("e-mail: %q", msgs)

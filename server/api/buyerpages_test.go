@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/smtptest"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -407,78 +405,6 @@ func TestOfferBrandingValidation(t *testing.T) {
 
 // ---- invitations by e-mail ----
 
-// smtpSink is a minimal SMTP server that keeps the messages it gets.
-type smtpSink struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func newSMTPSink(t *testing.T) (*smtpSink, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &smtpSink{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s, ln.Addr().String()
-}
-
-func (s *smtpSink) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(l string) { _, _ = io.WriteString(c, l+"\r\n") }
-	say("220 fake ESMTP")
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250-fake")
-			say("250 8BITMIME")
-		case cmd == "DATA":
-			say("354 go on")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, b.String())
-			s.mu.Unlock()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 OK")
-		}
-	}
-}
-
-func (s *smtpSink) messages() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs...)
-}
-
 type inviteCreated struct {
 	URL     string `json:"url"`
 	Emailed bool   `json:"emailed"`
@@ -486,7 +412,8 @@ type inviteCreated struct {
 
 func TestInvitationsByEmail(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		sink, addr := newSMTPSink(t)
+		sink := smtptest.Start(t)
+		addr := sink.Addr
 		mailer := &alerts.Service{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			SMTP: &alerts.SMTP{Addr: addr, From: "Marketgate <noreply@seller.example>"}}
 		e := newEnvWith(t, st, func(d *api.Deps) { d.Mail = mailer })
@@ -506,7 +433,7 @@ func TestInvitationsByEmail(t *testing.T) {
 		if r.code != http.StatusCreated || !got.Emailed || !strings.HasPrefix(got.URL, "http://portal.test/invite?token=") {
 			t.Fatalf("customer admin's invitation: %d %s", r.code, r.body)
 		}
-		msgs := sink.messages()
+		msgs := sink.Messages()
 		if len(msgs) != 1 || !strings.Contains(msgs[0], "To: bob@contoso.example") || !strings.Contains(msgs[0], got.URL) ||
 			!strings.Contains(msgs[0], "Contoso Ltd のサブスクリプションとシートを管理") {
 			t.Fatalf("mail: %q", msgs)
@@ -522,7 +449,7 @@ func TestInvitationsByEmail(t *testing.T) {
 		r = e.login("admin@example.com").do(http.MethodPost, "/api/users/invites", `{"email":"cy@seller.example","name":"Cy","role":"operator","language":"en"}`,
 			map[string]string{"Accept-Language": "ja"})
 		r.json(t, &got)
-		msgs = sink.messages()
+		msgs = sink.Messages()
 		if r.code != http.StatusCreated || !got.Emailed || len(msgs) != 2 || !strings.Contains(msgs[1], "To: cy@seller.example") ||
 			!strings.Contains(msgs[1], got.URL) || !strings.Contains(msgs[1], "as an operator") {
 			t.Fatalf("staff invitation: %d %s %q", r.code, r.body, msgs)
@@ -558,7 +485,8 @@ func timeNow() time.Time { return time.Now().UTC() }
 // The e-mail verification's pages and e-mail follow the buyer's language.
 func TestOnboardingVerificationInJapanese(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		sink, addr := newSMTPSink(t)
+		sink := smtptest.Start(t)
+		addr := sink.Addr
 		e := newAWSEnvWith(t, st, func(d *api.Deps) {
 			d.Mail = &alerts.Service{Store: st, Log: d.Log, SMTP: &alerts.SMTP{Addr: addr, From: "Marketgate <no-reply@seller.example>"}}
 		})
@@ -571,7 +499,7 @@ func TestOnboardingVerificationInJapanese(t *testing.T) {
 		if r.code != 200 || !strings.Contains(string(r.body), "メールをご確認ください") || !strings.Contains(string(r.body), "hanako@tokyo.example 宛てにリンクをお送りしました。") {
 			t.Fatalf("check your inbox in Japanese: %d %s", r.code, r.body)
 		}
-		msgs := sink.messages()
+		msgs := sink.Messages()
 		if len(msgs) != 1 || !strings.Contains(msgs[0], "佐藤花子 様") || !strings.Contains(msgs[0], "=?utf-8?") {
 			t.Fatalf("verification e-mail in Japanese: %q", msgs)
 		}
