@@ -55,7 +55,11 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 	if subscriptionID != nil {
 		upd["subscription_id"] = *subscriptionID
 	}
-	r := s.w.WithContext(ctx).Model(&InboxMessage{}).Where("id = ?", id).Updates(upd)
+	// RETURNING names the message's marketplace and source for OnInbox in
+	// the same statement (no second read on every outcome).
+	var m InboxMessage
+	r := s.w.WithContext(ctx).Model(&m).Clauses(clause.Returning{Columns: []clause.Column{{Name: "marketplace"}, {Name: "source"}}}).
+		Where("id = ?", id).Updates(upd)
 	if r.Error != nil {
 		return r.Error
 	}
@@ -63,10 +67,7 @@ func (s *Store) FinishInbox(ctx context.Context, id uint, status, errText string
 		return ErrNotFound
 	}
 	if s.OnInbox != nil {
-		var m InboxMessage
-		if err := s.w.WithContext(ctx).Select("marketplace", "source").First(&m, id).Error; err == nil {
-			s.OnInbox(m.Marketplace, m.Source, status)
-		}
+		s.OnInbox(m.Marketplace, m.Source, status)
 	}
 	return nil
 }
