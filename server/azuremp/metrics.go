@@ -5,40 +5,56 @@ import (
 	"strings"
 )
 
+// fixedOperations are the calls named by their whole path.
+var fixedOperations = map[string]string{
+	"batchUsageEvent":            "BatchUsageEvent",
+	"usageEvent":                 "UsageEvent",
+	"saas/subscriptions/resolve": "Resolve",
+	"saas/subscriptions":         "ListSubscriptions",
+}
+
+// subscriptionOperation is a call on one subscription
+// (saas/subscriptions/{id}[/action[/{operationId}]]), named by the number of
+// path segments, the action segment ("" for none) and the method ("" for
+// any).
+type subscriptionOperation struct {
+	segments int
+	action   string
+	method   string
+}
+
+var subscriptionOperations = map[subscriptionOperation]string{
+	{3, "", http.MethodGet}:             "GetSubscription",
+	{3, "", http.MethodPatch}:           "ChangePlanOrQuantity",
+	{3, "", http.MethodDelete}:          "Unsubscribe",
+	{4, "activate", ""}:                 "Activate",
+	{4, "listAvailablePlans", ""}:       "ListAvailablePlans",
+	{4, "operations", ""}:               "ListOutstandingOperations",
+	{5, "operations", http.MethodGet}:   "GetOperationStatus",
+	{5, "operations", http.MethodPatch}: "UpdateOperationStatus",
+}
+
 // operationName names a SaaS Fulfillment, Operations or Metering API call
 // from its method and path, as Microsoft's documentation names them, for
 // the call metrics (never an id: the label set stays small).
 func operationName(method, path string) string {
 	p := strings.Trim(path, "/")
+	if name, ok := fixedOperations[p]; ok {
+		return name
+	}
 	parts := strings.Split(p, "/")
-	switch {
-	case p == "batchUsageEvent":
-		return "BatchUsageEvent"
-	case p == "usageEvent":
-		return "UsageEvent"
-	case p == "saas/subscriptions/resolve":
-		return "Resolve"
-	case p == "saas/subscriptions":
-		return "ListSubscriptions"
-	case len(parts) == 3 && parts[0] == "saas" && parts[1] == "subscriptions":
-		switch method {
-		case http.MethodGet:
-			return "GetSubscription"
-		case http.MethodPatch:
-			return "ChangePlanOrQuantity"
-		case http.MethodDelete:
-			return "Unsubscribe"
+	if len(parts) < 3 || len(parts) > 5 || parts[0] != "saas" || parts[1] != "subscriptions" {
+		return "other"
+	}
+	key := subscriptionOperation{segments: len(parts)}
+	if len(parts) > 3 {
+		key.action = parts[3]
+	}
+	for _, m := range []string{method, ""} {
+		key.method = m
+		if name, ok := subscriptionOperations[key]; ok {
+			return name
 		}
-	case len(parts) == 4 && parts[3] == "activate":
-		return "Activate"
-	case len(parts) == 4 && parts[3] == "listAvailablePlans":
-		return "ListAvailablePlans"
-	case len(parts) == 4 && parts[3] == "operations":
-		return "ListOutstandingOperations"
-	case len(parts) == 5 && parts[3] == "operations" && method == http.MethodGet:
-		return "GetOperationStatus"
-	case len(parts) == 5 && parts[3] == "operations" && method == http.MethodPatch:
-		return "UpdateOperationStatus"
 	}
 	return "other"
 }

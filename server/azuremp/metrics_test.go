@@ -24,6 +24,8 @@ func TestOperationNames(t *testing.T) {
 		{http.MethodPost, "/usageEvent", "UsageEvent"},
 		{http.MethodPost, "/batchUsageEvent", "BatchUsageEvent"},
 		{http.MethodGet, "/something/else", "other"},
+		{http.MethodPost, sub, "other"},
+		{http.MethodGet, "/saas/other/x/activate", "other"},
 	} {
 		if got := operationName(c.method, c.path); got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.method, c.path, got, c.want)
