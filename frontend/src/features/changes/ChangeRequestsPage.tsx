@@ -15,7 +15,7 @@ import { ErrorBox, Loading } from '../../shared/components/components';
 import { RequireRole, SELLER, WRITERS, useMe, useUrlFilters } from '../../shared/components/common';
 import { marketplaceName } from '../../shared/format';
 import { formatDateTime } from '../../shared/i18n';
-import { running, useChangeWhat } from './CustomerChanges';
+import { running, useChangeWhat } from './ChangeRequestList';
 
 export function ChangeRequestsPage() {
   return (
