@@ -142,6 +142,24 @@ func openStore(ctx context.Context, c *Config) (*store.Store, error) {
 	return store.Open(ctx, store.Config{DataDir: c.DataDir, DatabaseURL: c.DatabaseURL})
 }
 
+// openMigrated opens the database the flags name (db is dbFlags' answer)
+// and applies pending migrations, for the commands that read or write it.
+func openMigrated(ctx context.Context, db func() (*Config, error)) (*store.Store, error) {
+	cfg, err := db()
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // dbFlags registers the database flags (--data-dir, --database-url) on
 // fs; after parsing, the returned function gives the configuration they say.
 func dbFlags(fs *flag.FlagSet, env Env) (func() (*Config, error), error) {
@@ -263,18 +281,11 @@ func userAdd(ctx context.Context, args []string, o IO) error {
 	if err != nil {
 		return usageError{err}
 	}
-	cfg, err := db()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openMigrated(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(); err != nil {
-		return err
-	}
 	u := &store.User{Email: a.email, Name: a.name, Role: a.role, PasswordHash: hash}
 	if a.customer != 0 {
 		c := a.customer
@@ -316,18 +327,11 @@ func apikeyCreate(ctx context.Context, args []string, o IO) error {
 	if !ok {
 		return usageError{fmt.Errorf("--scopes: one or more of %s", strings.Join(auth.APIKeyScopes, ", "))}
 	}
-	cfg, err := db()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openMigrated(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(); err != nil {
-		return err
-	}
 	key, prefix := auth.NewAPIKey()
 	k := &store.APIKey{Name: strings.TrimSpace(*name), Prefix: prefix, Scopes: scopes}
 	if err := st.CreateAPIKey(ctx, k, key); err != nil {
@@ -347,18 +351,11 @@ func apikeyList(ctx context.Context, args []string, o IO) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := db()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openMigrated(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(); err != nil {
-		return err
-	}
 	keys, err := st.ListAPIKeys(ctx)
 	if err != nil {
 		return err
