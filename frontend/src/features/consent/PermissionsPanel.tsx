@@ -6,7 +6,8 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, Callout, Classes, HTMLTable, H5, Spinner, Tag, type Intent } from '@blueprintjs/core';
+import { Button, Callout, Classes, H5, Spinner, Tag, type Intent } from '@blueprintjs/core';
+import { DataTable } from '../../shared/components/DataTable';
 import { api, ApiError, queryKeys, type AdminConsent, type ConsentPermissions } from '../../shared/api';
 import { formatDateTime } from '../../shared/i18n';
 
@@ -71,26 +72,18 @@ function Panel({ data }: { data: ConsentPermissions }) {
         </Callout>
       )}
       <p>{t('intro')}</p>
-      <HTMLTable compact striped style={{ width: '100%' }} aria-label={t('tableLabel')}>
-        <thead>
-          <tr>
-            <th scope="col">{t('permission')}</th>
-            <th scope="col">{t('resource')}</th>
-            <th scope="col">{t('why')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.permissions.map((p) => (
-            <tr key={p.scope} data-testid="permission-row">
-              <td>
-                <code title={p.scope}>{p.name}</code>
-              </td>
-              <td>{p.resource === 'Microsoft Graph' ? t('graph') : p.resource}</td>
-              <td>{p.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </HTMLTable>
+      <DataTable
+        rows={data.permissions}
+        columns={[
+          { id: 'permission', header: t('permission'), cell: (p) => <code title={p.scope}>{p.name}</code> },
+          { id: 'resource', header: t('resource'), cell: (p) => (p.resource === 'Microsoft Graph' ? t('graph') : p.resource) },
+          { id: 'why', header: t('why'), cell: (p) => p.reason },
+        ]}
+        rowKey={(p) => p.scope}
+        rowProps={() => ({ 'data-testid': 'permission-row' })}
+        label={t('tableLabel')}
+        style={{ width: '100%' }}
+      />
       <p style={{ marginTop: 12 }} data-testid="consent-status">
         <Tag intent={STATUS_INTENT[c.status]} minimal={c.status === 'not_required'}>
           {t(`status.${c.status}`)}

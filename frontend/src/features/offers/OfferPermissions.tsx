@@ -3,8 +3,14 @@
 // with the reason the customer is shown. Admins edit the list.
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, HTMLTable, InputGroup } from '@blueprintjs/core';
+import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, InputGroup } from '@blueprintjs/core';
 import { api, ApiError, queryKeys, type OfferFull, type OfferPermissionInput } from '../../shared/api';
+import { DataTable, type Column } from '../../shared/components/DataTable';
+
+const PERMISSION_COLUMNS: Column<OfferFull['permissions'][number]>[] = [
+  { id: 'scope', header: 'Permission', cell: (p) => <code>{p.scope}</code> },
+  { id: 'reason', header: 'Why', cell: (p) => p.reason },
+];
 
 export function OfferPermissions({ offer, admin }: { offer: OfferFull; admin: boolean }) {
   const [editing, setEditing] = useState(false);
@@ -18,18 +24,14 @@ export function OfferPermissions({ offer, admin }: { offer: OfferFull; admin: bo
         {admin && <Button small minimal icon="edit" text="Edit permissions…" onClick={() => setEditing(true)} />}
       </div>
       {offer.permissions.length > 0 && (
-        <HTMLTable compact style={{ marginTop: 4 }}>
-          <tbody>
-            {offer.permissions.map((p) => (
-              <tr key={p.scope}>
-                <td>
-                  <code>{p.scope}</code>
-                </td>
-                <td>{p.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </HTMLTable>
+        <DataTable
+          rows={offer.permissions}
+          columns={PERMISSION_COLUMNS}
+          rowKey={(p) => p.scope}
+          label={`App permissions of ${offer.name}`}
+          header={false}
+          style={{ marginTop: 4 }}
+        />
       )}
       {editing && <PermissionsDialog offer={offer} onClose={() => setEditing(false)} />}
     </div>
