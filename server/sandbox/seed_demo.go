@@ -36,7 +36,7 @@ import (
 const (
 	demoKey  = "sandbox_demo_seeded_at"
 	demoDays = 30
-	demoStep = 6 * time.Hour // how often the simulated server runs its jobs (sends twice)
+	demoStep = 12 * time.Hour // how often the simulated server runs its jobs (more often in an outage: demoStories)
 )
 
 // demoWorld is the simulated month: AWS (awsWorld), Microsoft, the meter,
@@ -301,14 +301,6 @@ func (w *demoWorld) run(ctx context.Context, now time.Time) error {
 				return fmt.Errorf("demo story at %s: %w", stories[0].at, err)
 			}
 			stories = stories[1:]
-		}
-		// Records are sent again half-way (the meter retries within the
-		// hour; a step's worth of tries is enough for the story).
-		if mid := t.Add(demoStep / 2); mid.Before(end) && t.After(w.start) {
-			w.clock = mid
-			if _, err := w.m.Dispatch(ctx); err != nil {
-				return err
-			}
 		}
 		w.clock = end
 		if err := w.report(ctx, t, end); err != nil {

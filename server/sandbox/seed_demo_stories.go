@@ -42,8 +42,12 @@ func (w *demoWorld) stories() []demoStory {
 		{at(18, 0), w.endpoint("Billing system: metering refusals and expiries", ReceiverAccepting)},
 		{at(26, 0), w.endpoint("Legacy CRM (decommissioning)", ReceiverFailing)},
 		{at(27, 2), w.suspendAtMicrosoft},
+		{at(27, 5), w.retry},
+		{at(27, 8), w.retry},
 		{at(27, 9), w.suspendArrives},
 		{at(28, 1), w.suspendAtAWS},
+		{at(28, 4), w.retry},
+		{at(28, 7), w.retry},
 		{at(28, 8), w.cancelAtAWS(false)},
 		{at(28, 9), w.cancelAtAWS(true)},
 	}
@@ -53,8 +57,30 @@ func (w *demoWorld) stories() []demoStory {
 		h = at(21, 2+i)
 		out = append(out, demoStory{h.Add(70 * time.Minute), w.otherAzureWriter(h)})
 	}
+	// While a marketplace is down the meter keeps retrying (every two
+	// hours here): the records fail again and again (the "keeps failing"
+	// alert), and are warned of before they expire.
+	for h := at(11, 3); h.Before(at(12, 8)); h = h.Add(2 * time.Hour) {
+		out = append(out, demoStory{h, w.retry})
+	}
+	for h := at(15, 2); h.Before(at(16, 6)); h = h.Add(2 * time.Hour) {
+		out = append(out, demoStory{h, w.retry})
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
+}
+
+// retry is a round of the meter between the world's steps: finished hours
+// sealed, due records sent again.
+func (w *demoWorld) retry(ctx context.Context) error {
+	if _, err := w.m.Seal(ctx); err != nil {
+		return err
+	}
+	if _, err := w.m.WarnExpiring(ctx); err != nil {
+		return err
+	}
+	_, err := w.m.Dispatch(ctx)
+	return err
 }
 
 // forgedSNS: a message on the queue that claims to be AWS's SNS
