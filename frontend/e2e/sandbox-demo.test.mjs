@@ -34,17 +34,39 @@ describe('the sandbox demo shows every view with data', () => {
     mg?.stop();
   });
 
-  it('dashboard: the charts draw the month of usage', async () => {
+  it('dashboard: the charts have bars, the metering tiles numbers', async () => {
     await page.goto(mg.base + '/');
-    await page.locator('.recharts-surface').first().waitFor({ timeout: 20_000 });
-    // Drawn shapes (bars, areas, lines) with a real extent, not an empty plot.
-    const drawn = await page.evaluate(() => {
-      const shapes = document.querySelectorAll('.recharts-surface path.recharts-rectangle, .recharts-surface path.recharts-curve, .recharts-surface path.recharts-area-area');
-      return [...shapes].filter((s) => s.getBBox().width > 0 && s.getBBox().height > 0).length;
-    });
+    await page.getByTestId('day-chart').waitFor({ timeout: 20_000 });
+    // Bars with a height (the coloured ones, not the transparent link areas).
+    const bars = await page.evaluate(
+      () => [...document.querySelectorAll('[data-testid=day-chart] rect')].filter((r) => r.getAttribute('fill') !== 'transparent' && Number(r.getAttribute('height')) > 0).length,
+    );
+    assert.ok(bars > 0, 'the new/ended chart draws no bar');
+    // The month's mishaps are recent enough for the tiles: refused in the
+    // last 24 hours, expired in the last 7 days.
+    for (const id of ['metering-failed', 'metering-expired']) {
+      const n = Number((await page.getByTestId(id).innerText()).replace(/\D/g, ''));
+      assert.ok(n > 0, `${id} shows ${n}`);
+    }
+    assert.ok(Number((await page.getByTestId('stat-inbox-failed').innerText()).replace(/\D/g, '')) > 0, 'no failed inbound message on the dashboard');
     await screenshot(page, 'sandbox-demo-dashboard');
-    assert.ok(drawn > 0, 'no drawn chart shape on the dashboard');
     await checkA11y(page, 'sandbox-demo-dashboard');
+  });
+
+  it('usage: a metered subscription charts its month', async () => {
+    const res = await page.request.get(mg.base + '/api/metering/records?status=duplicate&limit=1');
+    assert.equal(res.status(), 200);
+    const body = await res.json();
+    const rec = (body.records ?? body.items ?? body)[0];
+    assert.ok(rec?.subscription_id, 'no duplicate record to find its subscription: ' + JSON.stringify(body).slice(0, 200));
+    await page.goto(`${mg.base}/subscriptions/${rec.subscription_id}`);
+    await page.getByRole('tab', { name: 'Metering' }).click();
+    await page.locator('.recharts-surface').first().waitFor({ timeout: 20_000 });
+    const drawn = await page.evaluate(
+      () => [...document.querySelectorAll('.recharts-surface path, .recharts-surface rect')].filter((s) => s.getBBox().width > 0 && s.getBBox().height > 0).length,
+    );
+    assert.ok(drawn > 2, 'the usage chart draws nothing');
+    await screenshot(page, 'sandbox-demo-usage-chart');
   });
 
   it('metering: records in every status, with the marketplaces\u2019 reasons', async () => {
@@ -53,11 +75,12 @@ describe('the sandbox demo shows every view with data', () => {
     await screenshot(page, 'sandbox-demo-metering');
     await checkA11y(page, 'sandbox-demo-metering');
     for (const [status, reason] of [
-      ['rejected', 'CustomerNotSubscribed'],
-      ['rejected', 'ResourceNotActive'],
+      ['rejected&marketplace=aws', 'CustomerNotSubscribed'],
+      ['rejected&marketplace=azure', 'ResourceNotActive'],
       ['duplicate', 'DuplicateRecord'],
       ['conflict', 'Microsoft already holds'],
-      ['expired', '24-hour window'],
+      ['expired&marketplace=aws', '24-hour window'],
+      ['expired&marketplace=azure', '24-hour window'],
     ]) {
       await page.goto(`${mg.base}/metering?status=${status}`);
       assert.ok((await tableRows(page)) > 0, `no ${status} records`);
@@ -82,17 +105,22 @@ describe('the sandbox demo shows every view with data', () => {
     await page.getByText('webhooks.sandbox.invalid/legacy-crm').first().waitFor();
     await screenshot(page, 'sandbox-demo-webhooks');
     await checkA11y(page, 'sandbox-demo-webhooks');
-    for (const [name, shot] of [
-      ['webhooks.sandbox.invalid/billing', 'sandbox-demo-webhook-delivered'],
-      ['webhooks.sandbox.invalid/legacy-crm', 'sandbox-demo-webhook-failing'],
+    const res = await page.request.get(mg.base + '/api/webhooks');
+    assert.equal(res.status(), 200);
+    const list = await res.json();
+    const endpoints = list.items ?? list.endpoints ?? list;
+    for (const [path, shot, answer] of [
+      ['/billing', 'sandbox-demo-webhook-delivered', '204'],
+      ['/legacy-crm', 'sandbox-demo-webhook-failing', '500'],
     ]) {
-      await page.goto(mg.base + '/webhooks');
-      await page.getByText(name).first().click();
-      await page.waitForURL(/\/webhooks\/\d+/);
-      assert.ok((await tableRows(page)) > 0, `no deliveries for ${name}`);
+      const ep = endpoints.find((e) => e.url.endsWith(path));
+      assert.ok(ep, `no endpoint ${path} in ${JSON.stringify(list).slice(0, 200)}`);
+      await page.goto(`${mg.base}/webhooks/${ep.id}`);
+      // Delivered (204) at the one, failed (500) and retried at the other.
+      await page.locator('table.mg-table tbody tr', { hasText: answer }).first().waitFor({ timeout: 20_000 });
       await screenshot(page, shot);
     }
-    await page.getByText(/HTTP 500/).first().waitFor({ timeout: 10_000 });
+    await page.getByTestId('disabled-callout').waitFor({ timeout: 10_000 });
     await checkA11y(page, 'sandbox-demo-webhook-failing');
   });
 

@@ -33,37 +33,37 @@ func (w *demoWorld) stories() []demoStory {
 	// batchUsageEvent 503 for 26: the records of the first hours are still
 	// unsent when the marketplaces' 24-hour window closes (expired), the
 	// others go out once the marketplace is back.
-	w.meter.FailBetween("BatchMeterUsage", "InternalServiceErrorException", at(11, 2), at(12, 5))
-	w.mk.FailBetween("batchUsageEvent", http.StatusServiceUnavailable, `{"message":"The service is temporarily unavailable."}`, at(15, 1), at(16, 3))
+	w.meter.FailBetween("BatchMeterUsage", "InternalServiceErrorException", at(24, 2), at(25, 5))
+	w.mk.FailBetween("batchUsageEvent", http.StatusServiceUnavailable, `{"message":"The service is temporarily unavailable."}`, at(26, 1), at(27, 3))
 	out := []demoStory{
 		{at(8, 10), w.forgedSNS},
-		{at(15, 6), w.throttledChange},
-		{at(15, 8), w.replayFailed},
-		{at(18, 0), w.endpoint("Billing system: metering refusals and expiries", ReceiverAccepting)},
-		{at(26, 0), w.endpoint("Legacy CRM (decommissioning)", ReceiverFailing)},
-		{at(27, 2), w.suspendAtMicrosoft},
-		{at(27, 5), w.retry},
-		{at(27, 8), w.retry},
-		{at(27, 9), w.suspendArrives},
-		{at(28, 1), w.suspendAtAWS},
-		{at(28, 4), w.retry},
-		{at(28, 7), w.retry},
-		{at(28, 8), w.cancelAtAWS(false)},
-		{at(28, 9), w.cancelAtAWS(true)},
+		{at(10, 6), w.throttledChange},
+		{at(10, 8), w.replayFailed},
+		{at(12, 0), w.endpoint("Billing system: metering refusals and expiries", ReceiverAccepting)},
+		{at(27, 0), w.endpoint("Legacy CRM (decommissioning)", ReceiverFailing)},
+		{at(28, 2), w.suspendAtMicrosoft},
+		{at(28, 5), w.retry},
+		{at(28, 8), w.retry},
+		{at(28, 9), w.suspendArrives},
+		{at(29, 4), w.suspendAtAWS},
+		{at(29, 7), w.retry},
+		{at(29, 10), w.retry},
+		{at(29, 11), w.cancelAtAWS(false)},
+		{at(29, 12), w.cancelAtAWS(true)},
 	}
 	for i := 0; i < 3; i++ {
-		h := at(20, 3+i)
+		h := at(14, 3+i)
 		out = append(out, demoStory{h.Add(70 * time.Minute), w.otherAWSWriter(h)})
-		h = at(21, 2+i)
+		h = at(15, 2+i)
 		out = append(out, demoStory{h.Add(70 * time.Minute), w.otherAzureWriter(h)})
 	}
 	// While a marketplace is down the meter keeps retrying (every two
 	// hours here): the records fail again and again (the "keeps failing"
 	// alert), and are warned of before they expire.
-	for h := at(11, 3); h.Before(at(12, 8)); h = h.Add(2 * time.Hour) {
+	for h := at(24, 3); h.Before(at(25, 8)); h = h.Add(2 * time.Hour) {
 		out = append(out, demoStory{h, w.retry})
 	}
-	for h := at(15, 2); h.Before(at(16, 6)); h = h.Add(2 * time.Hour) {
+	for h := at(26, 2); h.Before(at(27, 6)); h = h.Add(2 * time.Hour) {
 		out = append(out, demoStory{h, w.retry})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
