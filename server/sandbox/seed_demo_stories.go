@@ -66,6 +66,12 @@ func (w *demoWorld) stories() []demoStory {
 	for h := at(26, 2); h.Before(at(27, 6)); h = h.Add(2 * time.Hour) {
 		out = append(out, demoStory{h, w.retry})
 	}
+	// AWS takes a month's usage only until 06:00 UTC on the 1st (R4): the
+	// server's regular rounds send the month's last hours in time.
+	end := at(demoDays, 0)
+	for m := time.Date(w.start.Year(), w.start.Month()+1, 1, 1, 10, 0, 0, time.UTC); m.Before(end); m = m.AddDate(0, 1, 0) {
+		out = append(out, demoStory{m, w.retry})
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
 }

@@ -125,6 +125,11 @@ func (d demoDB) checkStatuses() {
 			t.Errorf("no %s record %s with %q", w.mp, w.status, w.reason)
 		}
 	}
+	// The month's end is sent in time (AWS's 06:00 UTC cutoff on the 1st):
+	// only the outages expire records.
+	if n := count("metering_records", "status = 'expired' AND reason LIKE ?", "%month-end%"); n != 0 {
+		t.Errorf("%d records expired at the month's end", n)
+	}
 	if n := count("metering_records", "status = ?", store.RecordPending); n == 0 {
 		t.Error("no record pending")
 	}
