@@ -23,7 +23,7 @@ type SeedOptions struct {
 	Customers     int       // default 150
 	Now           time.Time // default: the store's clock
 	Seed          uint64    // random seed; the same seed gives the same data
-	UsageHistory  bool      // also a usage history for some active metered subscriptions (seedUsage)
+	UsageHistory  bool      // also the demo's month of usage, failures and alerts (seedDemo)
 }
 
 const seededKey = "sandbox_seeded_at"
@@ -86,21 +86,40 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 		return 0, err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 7))
-	created := 0
-	var buyers []awsBuyer
+	now := o.Now.UTC()
+	var offers []store.Offer
+	var customers []store.Customer
+	var fresh bool
 	err := st.InTx(ctx, func(tx *store.Tx) error {
 		if done, err := tx.HasSetting(seededKey); err != nil || done {
 			return err
 		}
-		now := o.Now.UTC()
-		offers, err := seedOffers(tx, now)
-		if err != nil {
+		var err error
+		if offers, err = seedOffers(tx, now); err != nil {
 			return err
 		}
-		customers, err := seedCustomers(tx, rng, now, o.Customers)
-		if err != nil {
+		if customers, err = seedCustomers(tx, rng, now, o.Customers); err != nil {
 			return err
 		}
+		fresh = true
+		// Marked now: an interrupted first start leaves fewer demo
+		// subscriptions rather than a second set of offers.
+		return tx.CreateSetting(seededKey, now.Format(time.RFC3339), now)
+	})
+	if err != nil || !fresh {
+		return 0, err
+	}
+	// The demo's month of usage runs first, on its own few subscriptions:
+	// the meter seals a record for every active metered subscription every
+	// hour, and a month of that for hundreds would slow the first start.
+	if o.UsageHistory {
+		if err := seedDemo(ctx, st, now, o.Seed, offers, customers); err != nil {
+			return 0, fmt.Errorf("demo history: %w", err)
+		}
+	}
+	created := 0
+	var buyers []awsBuyer
+	err = st.InTx(ctx, func(tx *store.Tx) error {
 		for i := 0; i < o.Subscriptions; i++ {
 			b, err := seedSubscription(tx, rng, now, offers, customers)
 			if err != nil {
@@ -112,17 +131,12 @@ func Seed(ctx context.Context, st *store.Store, o SeedOptions) (int, error) {
 				created++
 			}
 		}
-		// Marked now: an interrupted first start leaves fewer AWS demo
-		// subscriptions rather than a second set of offers.
-		return tx.CreateSetting(seededKey, now.Format(time.RFC3339), now)
+		return nil
 	})
 	if err != nil {
 		return created, err
 	}
-	n, err := seedAWS(ctx, st, o.Now.UTC(), buyers)
-	if err == nil && o.UsageHistory {
-		_, err = seedUsage(ctx, st, o.Now.UTC(), o.Seed)
-	}
+	n, err := seedAWS(ctx, st, now, buyers)
 	return created + n, err
 }
 
@@ -268,6 +282,11 @@ func newAWSBuyer(rng *rand.Rand, pk seedPick) *awsBuyer {
 // the lifecycle events azureSteps draws.
 func seedAzureSubscription(tx *store.Tx, rng *rand.Rand, now time.Time, pk seedPick) error {
 	ref, steps := azureSteps(rng, now, pk)
+	return applyAzureSteps(tx, rng, pk, ref, steps)
+}
+
+// applyAzureSteps applies a Microsoft subscription's lifecycle events.
+func applyAzureSteps(tx *store.Tx, rng *rand.Rand, pk seedPick, ref subscriptions.Ref, steps []step) error {
 	cust, offer := pk.cust, pk.offer
 	init := func(s *store.Subscription) {
 		s.CustomerID, s.OfferID = &cust.ID, &offer.ID

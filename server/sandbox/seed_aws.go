@@ -40,6 +40,7 @@ type awsWorld struct {
 	meter *awsfake.Metering
 	ents  *awsfake.Entitlements
 	terms *awsfake.AgreementService
+	aws   *awsmp.Client // the real client, reaching the simulated AWS in process
 }
 
 // handlerTransport serves HTTP requests with a handler, in process.
@@ -71,6 +72,7 @@ func newAWSWorld(st *store.Store) (*awsWorld, error) {
 		Agreement: ma.New(ma.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://aws.sandbox.invalid/agreement"),
 			Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1}),
 	}
+	w.aws = client
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w.proc = &awsmp.Processor{Store: &w.st, Log: log, AWS: client}
 	key := make([]byte, 64)

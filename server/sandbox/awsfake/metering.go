@@ -50,6 +50,7 @@ type Metering struct {
 	inFlight map[string]int // records (customer|dimension|hour) in calls not yet answered
 	overlaps []string       // records that arrived while the same record was in flight
 	received map[string]int // how often each record arrived
+	outages  []outage       // FailBetween
 }
 
 // NewMetering returns an empty fake; now is its clock (nil: time.Now).
@@ -108,6 +109,9 @@ func (m *Metering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var code string
 	if q := m.fail[op]; len(q) > 0 {
 		code, m.fail[op] = q[0], q[1:]
+	}
+	if code == "" {
+		code = m.outageCodeLocked(op)
 	}
 	m.mu.Unlock()
 	if code != "" {

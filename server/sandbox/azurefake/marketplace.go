@@ -159,6 +159,8 @@ type Marketplace struct {
 	flight     inFlight // usage events in calls not yet answered (SetLatency, InFlightOverlaps)
 
 	calls []WebhookCall
+
+	outages []outage // FailBetween
 }
 
 // NewMarketplace returns an empty marketplace with the given offers.
@@ -863,6 +865,9 @@ func (m *Marketplace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var inj *injected
 	if q := m.fail[name]; len(q) > 0 {
 		inj, m.fail[name] = &q[0], q[1:]
+	}
+	if inj == nil {
+		inj = m.outageLocked(name)
 	}
 	m.mu.Unlock()
 	if inj != nil {

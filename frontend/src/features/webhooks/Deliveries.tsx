@@ -112,7 +112,7 @@ export function DeliveriesTable(props: {
       label="Deliveries"
       striped={false}
       className="mg-deliveries"
-      rowProps={(d) => ({ 'data-testid': 'delivery-row', className: open === d.id ? 'mg-expanded' : undefined, onClick: () => onToggle(d), 'aria-expanded': open === d.id })}
+      rowProps={(d) => ({ 'data-testid': 'delivery-row', className: open === d.id ? 'mg-expanded' : undefined, onClick: () => onToggle(d) })}
       afterRow={(d) => (
         <>
           {refused[d.id] !== undefined && (

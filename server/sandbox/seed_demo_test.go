@@ -1,0 +1,218 @@
+package sandbox_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/server/sandbox"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// TestSandboxDemoShowsEveryView is issue 19's item 5: a fresh sandbox has
+// something on every page, and all of it was made by the real flows
+// against the simulated marketplaces. The checks follow the marketplaces'
+// documentation: AWS's per-record statuses and request errors (reference
+// aws-marketplace.md §4.2: "CustomerNotSubscribed … rejected",
+// "DuplicateRecord … duplicate"), Microsoft's item statuses (§7.2:
+// "Duplicate … otherwise duplicate", "ResourceNotActive … rejected"), the
+// 24-hour window of both (expired), and records still in flight (pending).
+// A second start adds nothing.
+func TestSandboxDemoShowsEveryView(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 3, 12, 20, 0, 0, time.UTC)
+		st.Now = func() time.Time { return now }
+		opts := sandbox.SeedOptions{Subscriptions: 120, Customers: 40, Now: now, UsageHistory: true}
+		if _, err := sandbox.Seed(ctx, st, opts); err != nil {
+			t.Fatal(err)
+		}
+		d := demoDB{t: t, st: st}
+		d.checkRhythm(now)
+		d.checkStatuses()
+		d.checkInbound()
+		d.checkWebhooks()
+		d.checkAlertsAndStages()
+
+		// A second start adds nothing.
+		tables := []string{"subscriptions", "metering_records", "usage_events", "inbox_messages", "webhook_endpoints", "webhook_deliveries", "alerts", "customers"}
+		before := map[string]int64{}
+		for _, tb := range tables {
+			before[tb] = d.count(tb, "1 = 1")
+		}
+		if n, err := sandbox.Seed(ctx, st, opts); err != nil || n != 0 {
+			t.Fatalf("second start: %d, %v", n, err)
+		}
+		for _, tb := range tables {
+			if n := d.count(tb, "1 = 1"); n != before[tb] {
+				t.Errorf("second start: %s %d → %d", tb, before[tb], n)
+			}
+		}
+	})
+}
+
+// demoDB reads the seeded database for the checks.
+type demoDB struct {
+	t  *testing.T
+	st *store.Store
+}
+
+func (d demoDB) count(table, where string, args ...any) int64 {
+	var n int64
+	if err := d.st.TestingReadDB(d.t).Table(table).Where(where, args...).Count(&n).Error; err != nil {
+		d.t.Fatalf("%s: %v", table, err)
+	}
+	return n
+}
+
+// checkRhythm: a month of usage with its rhythm: weekdays busier than
+// weekends, the working day busier than the night, the last week busier
+// than the first.
+func (d demoDB) checkRhythm(now time.Time) {
+	t := d.t
+	var recs []store.MeteringRecord
+	d.st.TestingReadDB(d.t).Order("hour").Find(&recs)
+	if len(recs) == 0 {
+		t.Fatal("no metering records")
+	}
+	first, last := recs[0].Hour, recs[len(recs)-1].Hour
+	if last.Sub(first) < 29*24*time.Hour || last.After(now) {
+		t.Fatalf("records from %s to %s", first, last)
+	}
+	var weekday, weekend, day, night, week1, week4 float64
+	for _, r := range recs {
+		if wd := r.Hour.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			weekend += r.Quantity / 2
+		} else {
+			weekday += r.Quantity / 5
+		}
+		if r.Hour.Hour() < 9 {
+			day += r.Quantity / 9
+		} else {
+			night += r.Quantity / 15
+		}
+		switch d := r.Hour.Sub(first); {
+		case d < 7*24*time.Hour:
+			week1 += r.Quantity
+		case d >= 22*24*time.Hour && d < 29*24*time.Hour:
+			week4 += r.Quantity
+		}
+	}
+	if weekday < 2*weekend || day < 3*night || week4 < 1.15*week1 {
+		t.Errorf("no rhythm: weekday %.0f weekend %.0f, day %.0f night %.0f, week 1 %.0f week 4 %.0f", weekday, weekend, day, night, week1, week4)
+	}
+}
+
+// checkStatuses: records in every status, with the marketplaces' own
+// reasons, all made through the flows.
+func (d demoDB) checkStatuses() {
+	t, count := d.t, d.count
+	want := []struct{ mp, status, reason string }{
+		{"aws", store.RecordAccepted, ""},
+		{"azure", store.RecordAccepted, ""},
+		{"aws", store.RecordRejected, "CustomerNotSubscribed"},
+		{"aws", store.RecordDuplicate, "DuplicateRecord"},
+		{"azure", store.RecordConflict, "Microsoft already holds"},
+		{"azure", store.RecordRejected, "ResourceNotActive"},
+		{"aws", store.RecordExpired, "24-hour window"},
+		{"azure", store.RecordExpired, "24-hour window"},
+		{"azure", store.RecordNotSentZero, ""},
+	}
+	for _, w := range want {
+		if n := count("metering_records", "marketplace = ? AND status = ? AND reason LIKE ?", w.mp, w.status, "%"+w.reason+"%"); n == 0 {
+			t.Errorf("no %s record %s with %q", w.mp, w.status, w.reason)
+		}
+	}
+	// The month's end is sent in time (AWS's 06:00 UTC cutoff on the 1st):
+	// only the outages expire records.
+	if n := count("metering_records", "status = 'expired' AND reason LIKE ?", "%month-end%"); n != 0 {
+		t.Errorf("%d records expired at the month's end", n)
+	}
+	if n := count("metering_records", "status = ?", store.RecordPending); n == 0 {
+		t.Error("no record pending")
+	}
+	// Through the flows: every record the marketplaces settled carries
+	// its attempts and, accepted, the marketplace's record id; every
+	// record has its sealed usage hour, which ingested events made.
+	if n := count("metering_records", "status IN ('accepted','rejected','duplicate','conflict') AND (attempts = 0 OR sent_at IS NULL)"); n != 0 {
+		t.Errorf("%d settled records never sent", n)
+	}
+	if n := count("metering_records", "status = 'accepted' AND marketplace_record_id = ''"); n != 0 {
+		t.Errorf("%d accepted records without the marketplace's id", n)
+	}
+	if n := count("metering_records AS r", "NOT EXISTS (SELECT 1 FROM usage_hours h WHERE h.subscription_id = r.subscription_id AND h.dimension = r.dimension AND h.hour = r.hour AND h.sealed)"); n != 0 {
+		t.Errorf("%d records without their sealed hour", n)
+	}
+	if n := count("usage_events", "1 = 1"); n < 1000 {
+		t.Errorf("%d usage events ingested", n)
+	}
+}
+
+// checkInbound: a forged SNS message refused, a notification that failed
+// and was replayed; every message kept as received.
+func (d demoDB) checkInbound() {
+	t, count, db := d.t, d.count, d.st.TestingReadDB(d.t)
+	if n := count("inbox_messages", "status = 'failed' AND error LIKE ?", "%SNS signature verification failed%"); n != 1 {
+		t.Errorf("%d forged SNS messages refused", n)
+	}
+	var replayed []store.InboxMessage
+	db.Where("status = 'processed' AND source = 'aws_sqs' AND processed_at IS NOT NULL").Find(&replayed)
+	n := 0
+	for _, m := range replayed {
+		if m.ProcessedAt.Sub(m.ReceivedAt) >= time.Hour {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("no notification processed on a replay, after it had failed")
+	}
+	if n := count("inbox_messages", "body = ''"); n != 0 {
+		t.Errorf("%d inbound messages without their body", n)
+	}
+}
+
+// checkWebhooks: delivered to the accepting receiver; failing at the
+// other, retried, the endpoint disabled.
+func (d demoDB) checkWebhooks() {
+	t, count, db := d.t, d.count, d.st.TestingReadDB(d.t)
+	var eps []store.WebhookEndpoint
+	db.Find(&eps)
+	if len(eps) != 2 {
+		t.Fatalf("%d webhook endpoints", len(eps))
+	}
+	for _, ep := range eps {
+		failing := strings.HasSuffix(ep.URL, "/legacy-crm")
+		delivered := count("webhook_deliveries", "endpoint_id = ? AND status = 'succeeded'", ep.ID)
+		failed := count("webhook_deliveries", "endpoint_id = ? AND status = 'failed'", ep.ID)
+		retried := count("webhook_deliveries", "endpoint_id = ? AND attempts > 1", ep.ID)
+		switch {
+		case failing && (delivered != 0 || retried == 0 || ep.Enabled):
+			t.Errorf("failing endpoint: %d delivered, %d retried, %d failed, enabled %v", delivered, retried, failed, ep.Enabled)
+		case !failing && (delivered < 2 || failed != 0 || !ep.Enabled):
+			t.Errorf("accepting endpoint: %d delivered, %d failed", delivered, failed)
+		}
+	}
+}
+
+// checkAlertsAndStages: alerts raised by the sweep; customers at every
+// stage.
+func (d demoDB) checkAlertsAndStages() {
+	t, count := d.t, d.count
+	for _, typ := range []string{"metering_rejected", "metering_expiring", "marketplace_failing", "inbox_failed", "webhook_disabled"} {
+		if n := count("alerts", "type = ?", typ); n == 0 {
+			t.Errorf("no %s alert", typ)
+		}
+	}
+
+	// Customers at every stage.
+	for _, state := range []string{"pending", "active", "suspended", "unsubscribe_pending", "ended"} {
+		if n := count("subscriptions", "state = ?", state); n == 0 {
+			t.Errorf("no subscription %s", state)
+		}
+	}
+	if n := count("subscriptions", "free_trial"); n == 0 {
+		t.Error("no free trial")
+	}
+}
