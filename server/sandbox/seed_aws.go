@@ -197,25 +197,33 @@ func (w *awsWorld) live(ctx context.Context, now time.Time, b awsBuyer) error {
 	return w.finish(ctx, now, b, nil)
 }
 
-// buy walks the purchase and the registration, in the order the buyer's
-// roll says; more is false for a buyer whose story ends there (not
-// confirmed yet, payment failed).
-func (w *awsWorld) buy(ctx context.Context, b awsBuyer, at func(time.Time) time.Time) (more bool, err error) {
-	id, contract, t := b.identity, b.offer.Contract, b.start
+// prepare sets up what AWS knows of a buyer's purchase before it is made:
+// a paid contract's entitlements, the registration token, and the terms of
+// a concurrent agreement as GetAgreementTerms answers them.
+func (w *awsWorld) prepare(b awsBuyer) (token string) {
+	id, t := b.identity, b.start
 	paid := b.roll >= 8 && !(b.roll >= 62 && b.roll < 67) // 0–7 not confirmed yet, 62–66 payment fails
-	if contract && paid {
+	if b.offer.Contract && paid {
 		w.ents.Set(id, contractGrants(b.plan, b.units, t.AddDate(1, 0, 0))...)
 	}
 	w.clock = t
-	token := w.meter.IssueToken(id)
+	token = w.meter.IssueToken(id)
 	if !id.Legacy() && b.agreement != "" {
-		// The terms the buyer accepted, as GetAgreementTerms answers them.
 		terms := awsfake.AgreementTerms{Start: t}
 		if b.freeTrial {
 			terms.FreeTrialDays = seedTrialDays
 		}
 		w.terms.SetTerms(b.agreement, terms)
 	}
+	return token
+}
+
+// buy walks the purchase and the registration, in the order the buyer's
+// roll says; more is false for a buyer whose story ends there (not
+// confirmed yet, payment failed).
+func (w *awsWorld) buy(ctx context.Context, b awsBuyer, at func(time.Time) time.Time) (more bool, err error) {
+	id, contract, t := b.identity, b.offer.Contract, b.start
+	token := w.prepare(b)
 	purchase := awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, at(t.Add(time.Minute)))
 	register := func() error { return w.register(at(t.Add(2*time.Minute)), token, b.freeTrial) }
 	switch {
