@@ -770,6 +770,11 @@ ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
 CREATE INDEX subscriptions_plan_updated ON subscriptions (plan_id, updated_at, id);
 CREATE INDEX subscriptions_plan_quantity ON subscriptions (plan_id, quantity, id);
 `},
+	// Issue 18: dispatch claims the due records page by page, oldest hour
+	// first: the pending ones in that order, without the settled ones.
+	{"202612030087_metering_records_pending", `
+CREATE INDEX metering_records_pending ON metering_records (hour, id) WHERE status = 'pending';
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
