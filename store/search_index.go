@@ -243,15 +243,3 @@ func migrateSearchPostgres(tx *gorm.DB) error {
 	}
 	return tx.Exec(`CREATE INDEX subscriptions_search_trgm ON subscriptions USING gin (search_text gin_trgm_ops)`).Error
 }
-
-// searchDocs counts the documents of the SQLite text index (tests).
-func (s *Store) searchDocs(ctx context.Context) (docs, queued int64, err error) {
-	if s.Dialect != SQLite {
-		return 0, 0, nil
-	}
-	if err = s.r.WithContext(ctx).Raw("SELECT count(*) FROM subscription_search").Scan(&docs).Error; err != nil {
-		return
-	}
-	err = s.r.WithContext(ctx).Raw("SELECT count(*) FROM subscription_search_dirty").Scan(&queued).Error
-	return
-}
