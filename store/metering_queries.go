@@ -260,8 +260,10 @@ func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int) ([]uint, er
 	var ids []uint
 	err := t.records().Select("metering_records.id").
 		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
-		Where("metering_records.status = ? AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
-			RecordPending, now, now, states).
+		// status as a literal: the planners then read the partial index of
+		// pending records (metering_records_pending) in claim order.
+		Where("metering_records.status = '"+RecordPending+"' AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
+			now, now, states).
 		Order("metering_records.hour, metering_records.id").Limit(limit).Pluck("metering_records.id", &ids).Error
 	return ids, err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -760,6 +761,26 @@ ALTER TABLE offers ADD COLUMN getting_started text NOT NULL DEFAULT '';
 	{"202612030051_invitation_language", `
 ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
 `},
+	// Issue 18: the subscriptions' text search through the database's own
+	// text index (search_index.go: FTS4 on SQLite, pg_trgm on Postgres).
+	{"202612030085_subscription_search", ""},
+	// Issue 18: the subscriptions list filtered by plan (or offer and
+	// plan) in any of its sort orders reads an index in that order.
+	{"202612030086_subscription_list_indexes", `
+CREATE INDEX subscriptions_plan_updated ON subscriptions (plan_id, updated_at, id);
+CREATE INDEX subscriptions_plan_quantity ON subscriptions (plan_id, quantity, id);
+`},
+	// Issue 18: dispatch claims the due records page by page, oldest hour
+	// first: the pending ones in that order, without the settled ones.
+	{"202612030087_metering_records_pending", `
+CREATE INDEX metering_records_pending ON metering_records (hour, id) WHERE status = 'pending';
+`},
+}
+
+// goMigrations are the migrations written per dialect in Go (their SQL
+// above is empty): statements SQLite and Postgres do not share.
+var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
+	"202612030085_subscription_search": migrateSearchIndex,
 }
 
 func (s *Store) dialectSQL(sql string) string {
@@ -779,6 +800,9 @@ func (s *Store) migrator() *gormigrate.Gormigrate {
 		ms = append(ms, &gormigrate.Migration{
 			ID: m.id,
 			Migrate: func(tx *gorm.DB) error {
+				if fn := goMigrations[m.id]; fn != nil {
+					return fn(s.Dialect, tx)
+				}
 				for _, stmt := range splitStatements(sql) {
 					if err := tx.Exec(stmt).Error; err != nil {
 						return fmt.Errorf("migration %s: %w", m.id, err)
@@ -798,7 +822,15 @@ func (s *Store) migrator() *gormigrate.Gormigrate {
 }
 
 // Migrate applies every pending migration.
-func (s *Store) Migrate() error { return s.migrator().Migrate() }
+// Rows queued for the text index (written outside the store, or by a bulk
+// load) are indexed afterwards.
+func (s *Store) Migrate() error {
+	if err := s.migrator().Migrate(); err != nil {
+		return err
+	}
+	_, err := s.IndexPendingSearch(context.Background())
+	return err
+}
 
 // PendingMigrations lists the migrations not applied yet.
 func (s *Store) PendingMigrations() ([]string, error) {

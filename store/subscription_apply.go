@@ -70,7 +70,11 @@ func (t *Tx) SubscriptionsByKeys(k SubscriptionKeys, limit int) ([]Subscription,
 // or plan rows). Run it in a Savepoint: a taken identity is a unique-key
 // violation that would abort a Postgres transaction otherwise.
 func (t *Tx) CreateSubscription(s *Subscription) error {
-	return t.db.Omit("Customer", "Offer", "Plan").Create(s).Error
+	if err := t.db.Omit("Customer", "Offer", "Plan").Create(s).Error; err != nil {
+		return err
+	}
+	_, err := t.indexSearch(0, s.ID) // the text index follows in the same transaction
+	return err
 }
 
 // SubscriptionCustomer reads a subscription's customer; nil when the row

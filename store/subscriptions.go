@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -97,7 +98,7 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
+func (f SubscriptionFilter) where(q *gorm.DB, s *Store, walk bool) *gorm.DB {
 	if len(f.Marketplaces) > 0 {
 		q = q.Where("s.marketplace IN ?", f.Marketplaces)
 	}
@@ -133,7 +134,13 @@ func (f SubscriptionFilter) where(q *gorm.DB) *gorm.DB {
 			// A pasted marketplace id: an indexed lookup instead of a scan.
 			q = q.Where("s."+col+" = ?", identityValue(col, t))
 		} else {
-			q = q.Where(`s.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+			cond, args := s.searchCondition(t)
+			if walk {
+				// Reading the sort's index: the matches are a set to look in
+				// (its rowids are not the way in).
+				cond = "+" + cond
+			}
+			q = q.Where(cond, args...)
 		}
 	}
 	return q
@@ -161,9 +168,15 @@ func identityColumn(t string) string {
 // identityValue undoes the search folding where the stored id keeps case.
 func identityValue(col, t string) string { return t }
 
+// listPlan says how a list reads its rows on SQLite: walk the sort's index
+// and keep the rows that match (a broad search: the first page is near),
+// or find the matches first and sort them (a rare term, where the walk
+// would visit most of the table).
+type listPlan struct{ walk bool }
+
 // listQuery builds the ordered, filtered query of a list (without limit)
 // and the full sort it orders by.
-func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter) (*gorm.DB, []SortField, error) {
+func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter, plan listPlan) (*gorm.DB, []SortField, error) {
 	sort := append([]SortField{}, f.Sort...)
 	if len(sort) == 0 {
 		sort = []SortField{{Field: "created_at", Desc: true}}
@@ -176,7 +189,26 @@ func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter) (*gorm.DB, 
 			return nil, nil, fmt.Errorf("unknown sort field %q", sf.Field)
 		}
 	}
-	q := f.where(s.r.WithContext(ctx).Table("subscriptions AS s")).
+	// With a substring search, walking an ORDER BY index to find a rare
+	// term visits every row out of order; "+col" keeps SQLite from using the
+	// index for ordering, so it finds the matches first and sorts them.
+	term := NormalizeSearch(f.Q)
+	noIndexOrder := s.Dialect == SQLite && term != "" && identityColumn(term) == "" && !plan.walk
+	order := func(q *gorm.DB) *gorm.DB {
+		for _, sf := range sort {
+			dir := " ASC"
+			if sf.Desc {
+				dir = " DESC"
+			}
+			col := SubscriptionSortFields[sf.Field]
+			if noIndexOrder {
+				col = "+" + col
+			}
+			q = q.Order(col + dir)
+		}
+		return q
+	}
+	q := f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, plan.walk).
 		Select(`s.*, COALESCE(c.name, '') AS customer_name, COALESCE(o.name, '') AS offer_name,
 			COALESCE(o.marketplace_id, '') AS offer_marketplace_id, COALESCE(p.plan_id, '') AS plan_key,
 			COALESCE(p.name, '') AS plan_name`).
@@ -190,35 +222,54 @@ func (s *Store) listQuery(ctx context.Context, f SubscriptionFilter) (*gorm.DB, 
 		}
 		q = q.Where(cond, args...)
 	} else if f.Offset > 0 {
-		q = q.Offset(f.Offset)
+		// A deferred join: the rows skipped are counted off the index
+		// alone (no row, no join read for them); only the page's rows are
+		// read in full.
+		ids := order(f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, plan.walk).Select("s.id")).
+			Offset(f.Offset).Limit(max(f.Limit, 1))
+		q = q.Where("s.id IN (?)", ids)
 	}
-	// With a substring search, walking an ORDER BY index to find a rare
-	// term visits every row out of order; "+col" keeps SQLite from using the
-	// index for ordering, so it scans once and sorts the matches instead.
-	noIndexOrder := s.Dialect == SQLite && NormalizeSearch(f.Q) != "" && identityColumn(NormalizeSearch(f.Q)) == ""
-	for _, sf := range sort {
-		dir := " ASC"
-		if sf.Desc {
-			dir = " DESC"
-		}
-		col := SubscriptionSortFields[sf.Field]
-		if noIndexOrder {
-			col = "+" + col
-		}
-		q = q.Order(col + dir)
+	return order(q), sort, nil
+}
+
+// broadSearch reports whether a search through the text index matches so
+// many rows that walking the sort's index finds a page sooner than
+// sorting every match (more than one row in 50).
+func (s *Store) broadSearch(ctx context.Context, f SubscriptionFilter, total int64) bool {
+	if !s.indexedSearch(NormalizeSearch(f.Q)) || total < 1000 {
+		return false
 	}
-	return q, sort, nil
+	var rows struct{ N int64 }
+	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) AS n FROM subscriptions").Scan(&rows).Error; err != nil {
+		return false
+	}
+	return total*50 >= rows.N
+}
+
+// countSubscriptions counts the rows the filter matches. A search and
+// nothing else is counted in the text index alone (its documents are the
+// subscriptions not queued for it, so the two counts add up).
+func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n *int64) error {
+	term := NormalizeSearch(f.Q)
+	only := f
+	only.Q, only.Sort, only.Limit, only.Offset, only.Cursor = "", nil, 0, 0, ""
+	if s.indexedSearch(term) && reflect.ValueOf(only).IsZero() {
+		return s.r.WithContext(ctx).Raw(`SELECT (SELECT count(*) FROM subscription_search WHERE subscription_search MATCH ?)
+			+ (SELECT count(*) FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`,
+			searchMatch(term), "%"+escapeLike(term)+"%").Scan(n).Error
+	}
+	return f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false).Count(n).Error
 }
 
 // ListSubscriptions returns one page of subscriptions and the total that
 // match the filter.
 func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (SubscriptionPage, error) {
 	var page SubscriptionPage
-	q, sort, err := s.listQuery(ctx, f)
-	if err != nil {
+	if err := s.countSubscriptions(ctx, f, &page.Total); err != nil {
 		return page, err
 	}
-	if err := f.where(s.r.WithContext(ctx).Table("subscriptions AS s")).Count(&page.Total).Error; err != nil {
+	q, sort, err := s.listQuery(ctx, f, listPlan{walk: s.broadSearch(ctx, f, page.Total)})
+	if err != nil {
 		return page, err
 	}
 	if err := q.Limit(f.Limit).Scan(&page.Items).Error; err != nil {
@@ -234,7 +285,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 // its order, reading them in one pass (exports); at most max rows.
 func (s *Store) EachSubscription(ctx context.Context, f SubscriptionFilter, max int, fn func(*SubscriptionRow) error) error {
 	f.Cursor, f.Offset = "", 0
-	q, _, err := s.listQuery(ctx, f)
+	q, _, err := s.listQuery(ctx, f, listPlan{})
 	if err != nil {
 		return err
 	}
@@ -350,7 +401,13 @@ func keysetCondition(sort []SortField, token string) (string, []any, error) {
 		return "(" + col + " " + op + " ? OR (" + col + " = ? AND (" + rest + ")))", append([]any{vals[i], vals[i]}, args...)
 	}
 	cond, args := build(0)
-	return cond, args, nil
+	// The same bound on the first column alone, which an index range can
+	// start from (the OR form above is not one the planners use).
+	col, op := SubscriptionSortFields[sort[0].Field], " >= ?"
+	if sort[0].Desc {
+		op = " <= ?"
+	}
+	return col + op + " AND " + cond, append([]any{vals[0]}, args...), nil
 }
 
 // GetSubscription returns one subscription with its customer, offer and plan.

@@ -131,5 +131,9 @@ func (t *Tx) RefreshSearchText(id uint) error {
 	if text == sub.SearchText {
 		return nil
 	}
-	return t.db.Model(&Subscription{}).Where("id = ?", id).UpdateColumn("search_text", text).Error
+	if err := t.db.Model(&Subscription{}).Where("id = ?", id).UpdateColumn("search_text", text).Error; err != nil {
+		return err
+	}
+	_, err := t.indexSearch(0, id) // the text index follows in the same transaction
+	return err
 }

@@ -67,32 +67,79 @@ type outcome struct {
 
 // Dispatch sends every due pending record, in batches of at most 25 with
 // bounded concurrency, and stores each result. Records are claimed with a
-// lease first, and the lease is renewed while the pass lasts and checked
-// (and renewed) just before every marketplace call, which ends before the
-// lease does: a record is in flight at one replica at a time, however long
-// a pass takes. A crash leaves the lease to expire and the record is sent
-// again, identically. It returns how many records reached a final status.
+// lease first, a page at a time (claimLimit): the next page is claimed
+// while the last batches of the one before are still in flight, so the
+// calls never wait for a page to drain, and memory holds about one page
+// however many records are due. The lease is renewed while the pass lasts
+// and checked (and renewed) just before every marketplace call, which ends
+// before the lease does: a record is in flight at one replica at a time,
+// however long a pass takes. A crash leaves the lease to expire and the
+// record is sent again, identically. It returns how many records reached a
+// final status.
 func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 	if err := m.expire(ctx, m.now()); err != nil {
 		return 0, err
 	}
-	settled := 0
-	for round := 0; round < 50; round++ {
+	p := m.newPass()
+	for round := 0; round < maxRounds; round++ {
 		recs, err := m.claim(ctx, m.now())
-		if err != nil || len(recs) == 0 {
-			return settled, err
-		}
-		n, err := m.send(ctx, recs)
-		settled += n
 		if err != nil {
-			return settled, err
+			p.fail(err)
+			break
 		}
-		if len(recs) < m.claimLimit() {
-			return settled, nil
+		if len(recs) == 0 {
+			break
+		}
+		m.sendPage(ctx, p, recs)
+		if len(recs) < m.claimLimit() || p.failed() {
+			break
 		}
 	}
-	return settled, nil
+	p.wg.Wait()
+	return p.settled, p.err
 }
+
+// maxRounds bounds the pages of one pass (records sent again at once come
+// back as due; the next pass takes what is left).
+const maxRounds = 1000
+
+// pass is one Dispatch: the calls in flight (at most the concurrency) and
+// what they settled.
+type pass struct {
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	settled int
+	err     error
+}
+
+func (m *Meter) newPass() *pass {
+	conc := m.Concurrency
+	if conc <= 0 {
+		conc = defaultConcurrency
+	}
+	return &pass{sem: make(chan struct{}, conc)}
+}
+
+func (p *pass) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *pass) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil
+}
+
+// defaultConcurrency: marketplace calls in flight. Each call waits on the
+// marketplace (tens of milliseconds) far longer than on this process, so
+// the calls overlap; 32 sends 100,000 subscriptions × 2 dimensions (8,000
+// calls of 25) in about 13 s at 50 ms a call.
+const defaultConcurrency = 32
 
 // expire settles what can no longer be sent: past its deadline
 // (sendDeadline: the 24-hour window and, for AWS, the month-end cutoff), or
@@ -186,9 +233,10 @@ func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecor
 	return w.LeaseRecords(ids, owner, now, until)
 }
 
-// send groups the records as the APIs require and sends the batches.
-func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, error) {
-	var batches [][]*store.MeteringRecord
+// batches groups the records as the APIs require: AWS by product and
+// identity model, at most 25 a call; Microsoft at most 25 a call.
+func batches(recs []store.MeteringRecord) [][]*store.MeteringRecord {
+	var out [][]*store.MeteringRecord
 	aws := map[string][]*store.MeteringRecord{}
 	var azure []*store.MeteringRecord
 	for i := range recs {
@@ -210,44 +258,38 @@ func (m *Meter) send(ctx context.Context, recs []store.MeteringRecord) (int, err
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		batches = append(batches, chunks(aws[k], awsmp.MaxBatch)...)
+		out = append(out, chunks(aws[k], awsmp.MaxBatch)...)
 	}
-	batches = append(batches, chunks(azure, azuremp.MaxUsageBatch)...)
-	conc := m.Concurrency
-	if conc <= 0 {
-		conc = 8
-	}
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	settled := 0
-	var firstErr error
+	return append(out, chunks(azure, azuremp.MaxUsageBatch)...)
+}
+
+// sendPage starts the batches of one claimed page, each when a call slot
+// is free, and returns when the last one has started (not finished).
+func (m *Meter) sendPage(ctx context.Context, p *pass, recs []store.MeteringRecord) {
 	lastRenew := m.now()
-	for _, b := range batches {
-		wg.Add(1)
-		sem <- struct{}{}
+	for _, b := range batches(recs) {
+		p.sem <- struct{}{}
 		if now := m.now(); now.Sub(lastRenew) >= renewEvery {
-			// A long pass: keep the records still queued (and in flight).
+			// A long wait for a slot: keep the records still queued.
 			if err := m.renewClaim(ctx, b[0].LeaseOwner, now); err != nil {
 				m.Log.Warn("metering: renewing leases", "err", err)
 			}
 			lastRenew = now
 		}
+		p.wg.Add(1)
 		go func(b []*store.MeteringRecord) {
-			defer wg.Done()
-			defer func() { <-sem }()
+			defer p.wg.Done()
+			defer func() { <-p.sem }()
 			outs := m.sendBatch(ctx, b)
 			n, err := m.store(ctx, b, outs)
-			mu.Lock()
-			settled += n
-			if err != nil && firstErr == nil {
-				firstErr = err
+			p.mu.Lock()
+			p.settled += n
+			if err != nil && p.err == nil {
+				p.err = err
 			}
-			mu.Unlock()
+			p.mu.Unlock()
 		}(b)
 	}
-	wg.Wait()
-	return settled, firstErr
 }
 
 func (m *Meter) sendBatch(ctx context.Context, b []*store.MeteringRecord) []outcome {

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/metering"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// How cost grows (scripts/bench.sh, MARKETGATE_BENCH=1): the subscription
+// list's queries, the sealing and dispatch of one hour (the real binary,
+// 50 ms per marketplace call), its peak RSS and the database's size at
+// 10,000, 100,000 and 1,000,000 subscriptions (MARKETGATE_BENCH_SIZES),
+// on SQLite and, with MARKETGATE_TEST_POSTGRES_URL, on PostgreSQL with one
+// and two replicas dispatching. Figures are logged, never asserted.
+
+func benchSizes() []int {
+	spec := os.Getenv("MARKETGATE_BENCH_SIZES")
+	if spec == "" {
+		spec = "10000,100000,1000000"
+	}
+	var out []int
+	for _, f := range strings.Split(spec, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// scaleSeed bulk-loads n subscriptions over n/5 customers (as the list
+// benchmark of server/api: four offers, both marketplaces, every state, a
+// year of creation times); the AWS offers meter two dimensions, so the
+// live AWS subscriptions (about a fifth) get two records an hour.
+func scaleSeed(t *testing.T, st *store.Store, n int) time.Duration {
+	t.Helper()
+	began := time.Now()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	states := []string{"active", "active", "active", "active", "pending", "suspended", "unsubscribe_pending", "ended", "ended", "failed"}
+	dims := `[{"key":"api_calls"},{"key":"storage_gb"}]`
+	var offers []store.Offer
+	var customers []store.Customer
+	err := st.TestingDB(t).Transaction(func(tx *gorm.DB) error {
+		for i, mp := range []string{"aws", "aws", "azure", "azure"} {
+			o := store.Offer{Marketplace: mp, Name: fmt.Sprintf("Offer %d", i), MarketplaceID: fmt.Sprintf("offer-%d", i), IdentityModel: "legacy",
+				CreatedAt: now, UpdatedAt: now,
+				Plans: []store.Plan{{PlanID: "a", Name: "A", Dimensions: dims, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now},
+					{PlanID: "b", Name: "B", Dimensions: dims, ActivationPolicy: "automatic", CreatedAt: now, UpdatedAt: now}}}
+			if mp == "azure" {
+				o.Plans[0].Dimensions, o.Plans[1].Dimensions = "[]", "[]"
+			}
+			if err := tx.Create(&o).Error; err != nil {
+				return err
+			}
+			offers = append(offers, o)
+		}
+		customers = make([]store.Customer, max(n/5, 1))
+		for i := range customers {
+			customers[i] = store.Customer{Name: fmt.Sprintf("Customer %07d %s", i, []string{"Contoso", "Fabrikam", "Northwind", "Litware"}[i%4]),
+				Email: fmt.Sprintf("it@c%07d.example", i), AWSAccountID: fmt.Sprintf("%012d", i), CreatedAt: now, UpdatedAt: now}
+		}
+		return tx.CreateInBatches(customers, 1000).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]store.Subscription, 0, 20000)
+	for i := 0; i < n; i++ {
+		c := &customers[rng.IntN(len(customers))]
+		o := &offers[rng.IntN(len(offers))]
+		p := &o.Plans[rng.IntN(2)]
+		created := now.Add(-48*time.Hour - time.Duration(rng.IntN(365*24*3600))*time.Second)
+		s := store.Subscription{Marketplace: o.Marketplace, State: states[rng.IntN(len(states))], StateChangedAt: created,
+			Name: c.Name + " " + o.Name, CustomerID: &c.ID, OfferID: &o.ID, PlanID: &p.ID, Quantity: rng.IntN(500),
+			Version: 1, CreatedAt: created, UpdatedAt: created.Add(time.Duration(rng.IntN(1000)) * time.Hour)}
+		if o.Marketplace == "aws" {
+			s.AWSCustomerIdentifier, s.AWSProductCode = fmt.Sprintf("CUST%09d", i), o.MarketplaceID
+		} else {
+			s.AzureSubscriptionID = fmt.Sprintf("%08x-0000-4000-a000-%012x", i, i)
+		}
+		s.SearchText = store.SearchTextFor(&s, c)
+		batch = append(batch, s)
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := st.BulkCreateSubscriptions(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if _, err := st.IndexPendingSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The sandbox's demo data (and its usage history for every metered
+	// subscription, which takes minutes at this size) is left out: the
+	// binary runs in sandbox mode for its simulated marketplaces only.
+	if err := st.SetSetting(ctx, "sandbox_seeded_at", now.Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.TestingDB(t).Exec("ANALYZE").Error; err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(began)
+}
+
+// listCases are the list queries of the cost table (as the API's list
+// benchmark): p50 of 15 runs each through store.ListSubscriptions.
+func listCases(t *testing.T, st *store.Store) []string {
+	ctx := context.Background()
+	deep := store.SubscriptionFilter{States: []string{"active"}, Sort: []store.SortField{{Field: "created_at"}}, Limit: 50, Offset: 19950}
+	first, err := st.ListSubscriptions(ctx, deep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		f    store.SubscriptionFilter
+	}{
+		{"default page", store.SubscriptionFilter{Limit: 50}},
+		{"offer+plan", store.SubscriptionFilter{OfferID: 3, PlanID: 5, Sort: []store.SortField{{Field: "quantity", Desc: true}}, Limit: 50}},
+		{"search broad", store.SubscriptionFilter{Q: "northwind", Limit: 50}},
+		{"search one customer", store.SubscriptionFilter{Q: "customer 0001234", Limit: 50}},
+		{"deep offset 20,000", store.SubscriptionFilter{States: []string{"active"}, Sort: deep.Sort, Limit: 50, Offset: 20000}},
+		{"deep cursor 20,000", store.SubscriptionFilter{States: []string{"active"}, Sort: deep.Sort, Limit: 50, Cursor: first.NextCursor}},
+	}
+	var out []string
+	for _, c := range cases {
+		var ms []float64
+		for i := 0; i < 15; i++ {
+			t0 := time.Now()
+			if _, err := st.ListSubscriptions(ctx, c.f); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+		}
+		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
+	}
+	return out
+}
+
+// dispatchHour starts the binary (replicas of it on Postgres) in sandbox
+// mode with 50 ms per marketplace call: its first sealing makes the last
+// hour's records, which it sends. It returns the seconds until the first
+// pending record was seen (sealing) and until none was left (dispatch),
+// the records accepted and the peak RSS of the first replica.
+func dispatchHour(t *testing.T, dir, dbURL string, replicas int) (seal, drain float64, accepted int64, rss string) {
+	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=bench-password"}
+	if dbURL != "" {
+		env = append(env, "MARKETGATE_DATABASE_URL="+dbURL)
+	}
+	began := time.Now()
+	var servers []*server
+	for i := 0; i < replicas; i++ {
+		servers = append(servers, start(t, dir, env, "--sandbox", "--sandbox-latency", "50ms"))
+	}
+	s := servers[0]
+	c := client(t)
+	c.Timeout = 60 * time.Second
+	r := postJSON(t, c, s.url+"/api/auth/login", `{"email":"admin@example.com","password":"bench-password"}`)
+	r.Body.Close()
+	health := func() metering.Health {
+		var h struct {
+			Health metering.Health `json:"health"`
+		}
+		res, err := c.Get(s.url + "/api/metering/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("health: %d", res.StatusCode)
+		}
+		decode(t, res, &h)
+		return h.Health
+	}
+	var first time.Time
+	deadline := time.Now().Add(20 * time.Minute)
+	for {
+		h := health()
+		if first.IsZero() && h.Pending > 0 {
+			first = time.Now()
+		}
+		if !first.IsZero() && h.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not drained: %+v", h)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	drained := time.Since(first).Seconds()
+	h := health()
+	rss = peakRSS(s.cmd.Process.Pid)
+	for _, x := range servers {
+		_ = x.cmd.Process.Signal(os.Interrupt)
+		<-x.done
+		x.done <- nil
+	}
+	return first.Sub(began).Seconds(), drained, h.Accepted, rss
+}
+
+func TestCostCurve(t *testing.T) {
+	benchOn(t)
+	dialects := []string{store.SQLite}
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		dialects = append(dialects, store.Postgres)
+	}
+	var table []string
+	for _, dialect := range dialects {
+		for _, n := range benchSizes() {
+			if dialect == store.Postgres && n > 100000 {
+				continue // the shared test server: the curve's first two points
+			}
+			cfg := storetest.Config(t, dialect)
+			dir := t.TempDir()
+			if cfg.DataDir != "" {
+				dir = cfg.DataDir
+			}
+			st, err := store.Open(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			seeded := scaleSeed(t, st, n)
+			lists := listCases(t, st)
+			size, _ := st.DatabaseSize(context.Background())
+			st.Close()
+			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s", dialect, n, seeded.Round(time.Second), strings.Join(lists, ", "))
+			replicas := []int{1}
+			if dialect == store.Postgres {
+				replicas = []int{1, 2}
+			}
+			for _, rep := range replicas {
+				seal, drain, acc, rss := dispatchHour(t, dir, cfg.DatabaseURL, rep)
+				row += fmt.Sprintf("; %d replica(s): sealing %.1f s, dispatch of %d records %.1f s, peak RSS %s", rep, seal, acc, drain, rss)
+				if rep == 1 && len(replicas) > 1 {
+					// The second run needs the hour due again: a fresh hour is
+					// not due until the next one, so it re-sends the same
+					// records as pending (identical resends).
+					resetRecords(t, cfg)
+				}
+			}
+			row += fmt.Sprintf("; database %.0f MB", float64(size)/(1<<20))
+			t.Log(row)
+			table = append(table, row)
+		}
+	}
+	slices.Sort(table)
+	t.Log("how cost grows:\n" + strings.Join(table, "\n"))
+}
+
+// resetRecords makes every record pending again (the two-replica run
+// sends the same hour).
+func resetRecords(t *testing.T, cfg store.Config) {
+	st, err := store.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.TestingDB(t).Exec(`UPDATE metering_records SET status = 'pending', settled_at = NULL, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, attempts = 0`).Error; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,265 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// searchCorpus loads subscriptions whose digests mix ASCII names,
+// Japanese company names, identities and punctuation.
+func searchCorpus(t *testing.T, st *store.Store) []store.Subscription {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	names := []string{"Contoso Ltd", "株式会社テスト商事", "テスト株式会社", "山田商店", "田中工業 東京支店", "Fabrikam, Inc.",
+		"Northwind Traders", "北風トレーダーズ", "100% Pure_Data \\ Co", "ａｂｃ全角", "Ünïcödé GmbH", "o'Reilly & Sons"}
+	var subs []store.Subscription
+	for i := 0; i < 60; i++ {
+		c := &store.Customer{Name: names[i%len(names)], Email: fmt.Sprintf("it%d@c%d.example", i, i%7), CreatedAt: now, UpdatedAt: now}
+		if err := st.TestingDB(t).Create(c).Error; err != nil {
+			t.Fatal(err)
+		}
+		s := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: now, Name: c.Name + fmt.Sprintf(" 契約 %d", i),
+			CustomerID: &c.ID, AzureSubscriptionID: fmt.Sprintf("%08x-0000-4000-a000-%012x", i, i), Version: 1,
+			CreatedAt: now.Add(time.Duration(i) * time.Minute), UpdatedAt: now}
+		s.SearchText = store.SearchTextFor(&s, c)
+		if i%2 == 0 {
+			// Half through the store (indexed in its transaction), half
+			// written behind its back (queued, then found by LIKE).
+			if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.CreateSubscription(&s) }); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := st.TestingDB(t).Omit("Customer", "Offer", "Plan").Create(&s).Error; err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, s)
+	}
+	return subs
+}
+
+// likeIDs is what the search matched before the index: every digest that
+// contains the folded term.
+func likeIDs(subs []store.Subscription, q string) []uint {
+	term := store.NormalizeSearch(q)
+	var ids []uint
+	for _, s := range subs {
+		if strings.Contains(s.SearchText, term) {
+			ids = append(ids, s.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func searchIDs(t *testing.T, st *store.Store, q string, extra store.SubscriptionFilter) []uint {
+	t.Helper()
+	f := extra
+	f.Q, f.Limit = q, 200
+	page, err := st.ListSubscriptions(context.Background(), f)
+	if err != nil {
+		t.Fatalf("%q: %v", q, err)
+	}
+	var ids []uint
+	for _, r := range page.Items {
+		ids = append(ids, r.ID)
+	}
+	slices.Sort(ids)
+	if page.Total != int64(len(ids)) {
+		t.Fatalf("%q: total %d for %d rows", q, page.Total, len(ids))
+	}
+	return ids
+}
+
+var searchTerms = []string{"contoso", "CONTOSO LTD", "toso", "テスト", "株式会社", "テスト商事", "商事", "山田", "田", "東京支店", "支店 契",
+	"northwind", "北風", "風ト", "100%", "_data", "\\ co", "pure_", "ａｂｃ", "ünï", "gmbh", "o'reilly &", "契約 1", "契約 12",
+	"it3@c3", ".example", "0000-4000", "nothing like this", "ab", "a", "ltd 契約"}
+
+// TestSearchIndexMatchesLike: the indexed search finds exactly what the
+// LIKE scan found for every term of the corpus, ASCII and Japanese, long
+// and short (two CJK characters use bigrams; shorter ASCII terms scan),
+// with LIKE's wildcards taken literally, on rows written through the store
+// and behind its back; and with the rows queued for the index indexed.
+func TestSearchIndexMatchesLike(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		subs := searchCorpus(t, st)
+		check := func(stage string) {
+			for _, q := range searchTerms {
+				want, got := likeIDs(subs, q), searchIDs(t, st, q, store.SubscriptionFilter{})
+				if !slices.Equal(want, got) {
+					t.Errorf("%s: %q: want %v, got %v", stage, q, want, got)
+				}
+				// With another condition (the count joins the rows).
+				want2 := likeIDs(subs[:0:0], q)
+				for _, s := range subs {
+					if s.CustomerID != nil && *s.CustomerID == *subs[1].CustomerID && strings.Contains(s.SearchText, store.NormalizeSearch(q)) {
+						want2 = append(want2, s.ID)
+					}
+				}
+				if got := searchIDs(t, st, q, store.SubscriptionFilter{CustomerID: *subs[1].CustomerID}); !slices.Equal(want2, got) {
+					t.Errorf("%s: %q for one customer: want %v, got %v", stage, q, want2, got)
+				}
+			}
+		}
+		check("half queued")
+		if n, err := st.IndexPendingSearch(context.Background()); err != nil || (st.Dialect == store.SQLite && n != 30) {
+			t.Fatalf("indexed %d, %v", n, err)
+		}
+		check("all indexed")
+	})
+}
+
+// TestSearchFindsRename: a subscription is found by its new name (and no
+// longer by its old one) right after UpdateSubscription renames it, and a
+// customer's new name after RefreshSearchText.
+func TestSearchFindsRename(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		subs := searchCorpus(t, st)
+		if _, err := st.IndexPendingSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		target := subs[4]
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.UpdateSubscription(target.ID, 0, map[string]any{"name": "ゼータ研究所 Zeta Labs"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"ゼータ研究所", "zeta labs", "ゼータ"} {
+			if got := searchIDs(t, st, q, store.SubscriptionFilter{}); !slices.Equal(got, []uint{target.ID}) {
+				t.Errorf("%q after the rename: %v, want [%d]", q, got, target.ID)
+			}
+		}
+		if got := searchIDs(t, st, target.Name, store.SubscriptionFilter{}); slices.Contains(got, target.ID) {
+			t.Errorf("the old name %q still finds it", target.Name)
+		}
+		if err := st.TestingDB(t).Model(&store.Customer{}).Where("id = ?", *target.CustomerID).Update("name", "Omega 商会").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.RefreshSearchText(target.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := searchIDs(t, st, "omega 商会", store.SubscriptionFilter{}); !slices.Equal(got, []uint{target.ID}) {
+			t.Errorf("customer's new name: %v, want [%d]", got, target.ID)
+		}
+	})
+}
+
+// TestKeysetPagingWithConcurrentInserts: paging a list by cursor returns
+// every row that existed when paging began exactly once, in order, while
+// new rows are inserted between (and during) the pages, in ascending and
+// descending sorts of several columns.
+func TestKeysetPagingWithConcurrentInserts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		mk := func(i int) store.Subscription {
+			s := store.Subscription{Marketplace: []string{"aws", "azure"}[i%2], State: []string{"active", "ended", "pending"}[i%3],
+				StateChangedAt: now, Name: fmt.Sprintf("sub %d", i), Quantity: i % 7, Version: 1,
+				CreatedAt: now.Add(time.Duration(i%40) * time.Second), UpdatedAt: now.Add(time.Duration(i%13) * time.Hour)}
+			s.SearchText = store.SearchTextFor(&s, nil)
+			return s
+		}
+		var seed []store.Subscription
+		for i := 0; i < 300; i++ {
+			seed = append(seed, mk(i))
+		}
+		if err := st.BulkCreateSubscriptions(ctx, seed); err != nil {
+			t.Fatal(err)
+		}
+		var before []uint
+		if err := st.TestingDB(t).Model(&store.Subscription{}).Order("id").Pluck("id", &before).Error; err != nil {
+			t.Fatal(err)
+		}
+		next := 1000
+		for _, sort := range [][]store.SortField{
+			{{Field: "created_at", Desc: true}},
+			{{Field: "quantity"}, {Field: "updated_at", Desc: true}},
+			{{Field: "state"}, {Field: "created_at"}},
+		} {
+			seen := map[uint]int{}
+			f := store.SubscriptionFilter{Sort: sort, Limit: 17}
+			var last *store.SubscriptionRow
+			for pages := 0; ; pages++ {
+				// Writers insert rows between the pages (some sort before
+				// the cursor, some after it) and while a page is read.
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func(n int) {
+					defer wg.Done()
+					_ = st.BulkCreateSubscriptions(ctx, []store.Subscription{mk(n), mk(n + 1)})
+				}(next)
+				next += 2
+				page, err := st.ListSubscriptions(ctx, f)
+				wg.Wait()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range page.Items {
+					r := &page.Items[i]
+					seen[r.ID]++
+					if last != nil && !inOrder(sort, &last.Subscription, &r.Subscription) {
+						t.Fatalf("%v: %d after %d out of order", sort, r.ID, last.ID)
+					}
+					last = r
+				}
+				if page.NextCursor == "" {
+					break
+				}
+				f.Cursor = page.NextCursor
+				if pages > 200 {
+					t.Fatal("paging does not end")
+				}
+			}
+			for _, id := range before {
+				if seen[id] != 1 {
+					t.Fatalf("%v: row %d seen %d times", sort, id, seen[id])
+				}
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("%v: row %d seen %d times", sort, id, n)
+				}
+			}
+		}
+	})
+}
+
+// inOrder reports whether b may follow a in the sort (ties broken by id).
+func inOrder(sort []store.SortField, a, b *store.Subscription) bool {
+	for _, sf := range sort {
+		c := compareField(sf.Field, a, b)
+		if sf.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c < 0
+		}
+	}
+	c := int(a.ID) - int(b.ID)
+	if sort[len(sort)-1].Desc {
+		c = -c
+	}
+	return c < 0
+}
+
+func compareField(field string, a, b *store.Subscription) int {
+	switch field {
+	case "created_at":
+		return a.CreatedAt.Compare(b.CreatedAt)
+	case "updated_at":
+		return a.UpdatedAt.Compare(b.UpdatedAt)
+	case "quantity":
+		return a.Quantity - b.Quantity
+	case "state":
+		return strings.Compare(a.State, b.State)
+	}
+	return 0
+}
