@@ -30,7 +30,7 @@ var wires = []struct {
 func seedAgreementChain(fake *awsfake.AgreementService, start time.Time) {
 	off := false
 	terms := awsfake.AgreementTerms{Start: start, FreeTrialDays: 14, Dimensions: []string{"users"}, Pricing: "configurable", Currency: "USD",
-		Rates: []awsfake.Rate{{Dimension: "users", Price: "12.50", Units: 20}, {Dimension: "admins", Price: "40.00", Units: 2}},
+		Rates:        []awsfake.Rate{{Dimension: "users", Price: "12.50", Units: 20}, {Dimension: "admins", Price: "40.00", Units: 2}},
 		RefundPolicy: "Refunds within 30 days", AutoRenew: &off}
 	fake.SetTerms("agmt-old", terms)
 	fake.SetAgreement("agmt-old", awsfake.AgreementInfo{AcceptorAccountID: "111122223333", ProductID: "prod-ca", OfferID: "offer-1",
