@@ -495,7 +495,12 @@ func (p *Processor) readAgreementView(ctx context.Context, agreementID string, n
 		if merr != nil {
 			return store.AWSAgreementView{}, merr
 		}
-		err = db.SaveAgreementViewCache(agreementID, string(body), &now, "", now)
+		err = p.Store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.SaveAgreementViewCache(agreementID, string(body), &now, "", now); err != nil {
+				return err
+			}
+			return correctTurnedOffBy(tx, now, v)
+		})
 	}
 	if err != nil {
 		return store.AWSAgreementView{}, err
