@@ -47,6 +47,7 @@ func (t *Tx) SaveAgreementRenewal(row *AgreementRenewal) error {
 // RenewalFilter selects renewals: those ending within [From, To) (nil: no
 // bound), and only auto-renewal off when AutoRenewOff.
 type RenewalFilter struct {
+	AgreementID  string // "": every agreement
 	From, To     *time.Time
 	AutoRenewOff bool
 	Limit        int
@@ -74,6 +75,9 @@ func (t *Tx) ListRenewals(f RenewalFilter) ([]RenewalRow, error) {
 	}
 	if f.To != nil {
 		q = q.Where("r.ends_at < ?", f.To.UTC())
+	}
+	if f.AgreementID != "" {
+		q = q.Where("r.agreement_id = ?", f.AgreementID)
 	}
 	if f.AutoRenewOff {
 		q = q.Where("r.auto_renew = ?", "false")

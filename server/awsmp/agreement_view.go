@@ -23,33 +23,33 @@ type AgreementReader interface {
 	GetAgreementEntitlements(ctx context.Context, in *ma.GetAgreementEntitlementsInput, opts ...func(*ma.Options)) (*ma.GetAgreementEntitlementsOutput, error)
 }
 
-// AgreementView is an agreement as AWS's Agreement Service describes it, in
+// AgreementDescription is an agreement as AWS's Agreement Service describes it, in
 // the shape the portal shows: its party and dates, its pricing and
 // dimensions, free trial, renewal, support and legal terms, entitlements,
 // and the agreements of the same chain (renewals, replacements).
-type AgreementView struct {
-	AgreementID        string             `json:"agreement_id"`
-	Status             string             `json:"status"` // ACTIVE, CANCELLED, EXPIRED, RENEWED, REPLACED, TERMINATED (verbatim)
-	AgreementType      string             `json:"agreement_type"`
-	AcceptorAccountID  string             `json:"acceptor_account_id"`
-	ProposerAccountID  string             `json:"proposer_account_id"`
-	OfferID            string             `json:"offer_id"`
-	ProductID          string             `json:"product_id"`
-	AcceptedAt         *time.Time         `json:"accepted_at"`
-	StartsAt           *time.Time         `json:"starts_at"`
-	EndsAt             *time.Time         `json:"ends_at"` // nil: pay-as-you-go, no end
-	Duration           string             `json:"duration"`
-	InitialAgreementID string             `json:"initial_agreement_id"`
-	EstimatedValue     string             `json:"estimated_value"`
-	Currency           string             `json:"currency"`
-	Pricing            []PricingTerm      `json:"pricing"`
-	Dimensions         []AgreementDim     `json:"dimensions"`
-	FreeTrial          *AgreementTrial    `json:"free_trial"`
-	Renewal            AgreementRenewal   `json:"renewal"`
-	RefundPolicy       string             `json:"refund_policy"`
-	Documents          []AgreementDoc     `json:"documents"`
-	Entitlements       []AgreementGrant   `json:"entitlements"`
-	Related            []RelatedAgreement `json:"related"`
+type AgreementDescription struct {
+	AgreementID        string               `json:"agreement_id"`
+	Status             string               `json:"status"` // ACTIVE, CANCELLED, EXPIRED, RENEWED, REPLACED, TERMINATED (verbatim)
+	AgreementType      string               `json:"agreement_type"`
+	AcceptorAccountID  string               `json:"acceptor_account_id"`
+	ProposerAccountID  string               `json:"proposer_account_id"`
+	OfferID            string               `json:"offer_id"`
+	ProductID          string               `json:"product_id"`
+	AcceptedAt         *time.Time           `json:"accepted_at"`
+	StartsAt           *time.Time           `json:"starts_at"`
+	EndsAt             *time.Time           `json:"ends_at"` // nil: pay-as-you-go, no end
+	Duration           string               `json:"duration"`
+	InitialAgreementID string               `json:"initial_agreement_id"`
+	EstimatedValue     string               `json:"estimated_value"`
+	Currency           string               `json:"currency"`
+	Pricing            []PricingTerm        `json:"pricing"`
+	Dimensions         []AgreementDim       `json:"dimensions"`
+	FreeTrial          *AgreementTrial      `json:"free_trial"`
+	Renewal            AgreementRenewalTerm `json:"renewal"`
+	RefundPolicy       string               `json:"refund_policy"`
+	Documents          []AgreementDoc       `json:"documents"`
+	Entitlements       []AgreementGrant     `json:"entitlements"`
+	Related            []RelatedAgreement   `json:"related"`
 }
 
 // PricingTerm is one accepted pricing term.
@@ -80,8 +80,8 @@ type AgreementTrial struct {
 	Dimensions []string   `json:"dimensions"`
 }
 
-// AgreementRenewal is whether and how the agreement renews.
-type AgreementRenewal struct {
+// AgreementRenewalTerm is whether and how the agreement renews.
+type AgreementRenewalTerm struct {
 	HasRenewalTerm bool   `json:"has_renewal_term"`
 	AutoRenew      *bool  `json:"auto_renew"`       // the buyer's choice (RenewalTermConfiguration.enableAutoRenew)
 	Behavior       string `json:"behavior"`         // RENEW, REPLACE, EXPIRE; "" for an agreement not active or without end
@@ -131,7 +131,7 @@ func (c *Client) reader() AgreementReader {
 // ReadAgreement reads an agreement from AWS: DescribeAgreement, every page
 // of GetAgreementTerms and GetAgreementEntitlements, and (SearchAgreements
 // by its InitialAgreementId) the other agreements of its chain.
-func (c *Client) ReadAgreement(ctx context.Context, agreementID string) (*AgreementView, error) {
+func (c *Client) ReadAgreement(ctx context.Context, agreementID string) (*AgreementDescription, error) {
 	r := c.reader()
 	if r == nil {
 		return nil, ErrNoAgreementAPI
@@ -158,8 +158,8 @@ func (c *Client) ReadAgreement(ctx context.Context, agreementID string) (*Agreem
 	return v, nil
 }
 
-func describeView(d *ma.DescribeAgreementOutput) *AgreementView {
-	v := &AgreementView{AgreementID: aws.ToString(d.AgreementId), Status: string(d.Status), AgreementType: aws.ToString(d.AgreementType),
+func describeView(d *ma.DescribeAgreementOutput) *AgreementDescription {
+	v := &AgreementDescription{AgreementID: aws.ToString(d.AgreementId), Status: string(d.Status), AgreementType: aws.ToString(d.AgreementType),
 		AcceptedAt: utc(d.AcceptanceTime), StartsAt: utc(d.StartTime), EndsAt: utc(d.EndTime), InitialAgreementID: aws.ToString(d.InitialAgreementId),
 		Pricing: []PricingTerm{}, Dimensions: []AgreementDim{}, Documents: []AgreementDoc{}, Entitlements: []AgreementGrant{}, Related: []RelatedAgreement{}}
 	if d.Acceptor != nil {
@@ -201,7 +201,7 @@ func TurnedOffBy(reasonCode string) string {
 
 // finish derives what the terms imply together: the trial's end, who
 // turned renewal off.
-func (v *AgreementView) finish() {
+func (v *AgreementDescription) finish() {
 	v.Renewal.TurnedOffBy = TurnedOffBy(v.Renewal.ReasonCode)
 	if v.Renewal.TurnedOffBy == "" && v.Renewal.AutoRenew != nil && !*v.Renewal.AutoRenew {
 		// "The EnableAutoRenew field reflects only the acceptor's preference."
@@ -214,7 +214,7 @@ func (v *AgreementView) finish() {
 }
 
 // applyTerm adds one accepted term to the view.
-func applyTerm(v *AgreementView, t matypes.AcceptedTerm) {
+func applyTerm(v *AgreementDescription, t matypes.AcceptedTerm) {
 	switch x := t.(type) {
 	case *matypes.AcceptedTermMemberUsageBasedPricingTerm:
 		v.addPricing(PricingTerm{Kind: "usage", Currency: aws.ToString(x.Value.CurrencyCode)})
@@ -269,7 +269,7 @@ func applyTerm(v *AgreementView, t matypes.AcceptedTerm) {
 
 // applyConfigurable adds a configurable upfront term: the rate card's
 // prices, and the units the buyer chose.
-func applyConfigurable(v *AgreementView, t *matypes.ConfigurableUpfrontPricingTerm) {
+func applyConfigurable(v *AgreementDescription, t *matypes.ConfigurableUpfrontPricingTerm) {
 	p := PricingTerm{Kind: "configurable_upfront", Currency: aws.ToString(t.CurrencyCode)}
 	units := map[string]int{}
 	if c := t.Configuration; c != nil {
@@ -287,14 +287,14 @@ func applyConfigurable(v *AgreementView, t *matypes.ConfigurableUpfrontPricingTe
 	}
 }
 
-func (v *AgreementView) addPricing(p PricingTerm) {
+func (v *AgreementDescription) addPricing(p PricingTerm) {
 	v.Pricing = append(v.Pricing, p)
 	if v.Currency == "" {
 		v.Currency = p.Currency
 	}
 }
 
-func (v *AgreementView) addRates(term string, card []matypes.RateCardItem, units map[string]int) {
+func (v *AgreementDescription) addRates(term string, card []matypes.RateCardItem, units map[string]int) {
 	for _, r := range card {
 		d := AgreementDim{Key: aws.ToString(r.DimensionKey), Term: term, Price: aws.ToString(r.Price)}
 		if n, ok := units[d.Key]; ok {
@@ -355,7 +355,7 @@ func readGrants(ctx context.Context, r AgreementReader, agreementID string) ([]A
 
 // readChain lists the other agreements of the agreement's chain (same
 // InitialAgreementId), oldest end first.
-func readChain(ctx context.Context, r AgreementReader, v *AgreementView) ([]RelatedAgreement, error) {
+func readChain(ctx context.Context, r AgreementReader, v *AgreementDescription) ([]RelatedAgreement, error) {
 	out := []RelatedAgreement{}
 	if v.InitialAgreementID == "" {
 		return out, nil
@@ -421,12 +421,12 @@ func intPtr(n *int32) *int {
 // never be read), when it was read, why the last read failed, and every
 // agreement Marketgate has linked to the subscription.
 type SubscriptionAgreement struct {
-	SubscriptionID uint           `json:"subscription_id"`
-	AgreementID    string         `json:"agreement_id"` // "" when no agreement is linked
-	Agreement      *AgreementView `json:"agreement"`
-	ReadAt         *time.Time     `json:"read_at"`
-	Error          string         `json:"error"`
-	Linked         []string       `json:"linked_agreements"`
+	SubscriptionID uint                  `json:"subscription_id"`
+	AgreementID    string                `json:"agreement_id"` // "" when no agreement is linked
+	Agreement      *AgreementDescription `json:"agreement"`
+	ReadAt         *time.Time            `json:"read_at"`
+	Error          string                `json:"error"`
+	Linked         []string              `json:"linked_agreements"`
 }
 
 // AgreementViewMaxAge is how long a cached agreement is shown before it is
@@ -469,7 +469,7 @@ func (p *Processor) SubscriptionAgreement(ctx context.Context, subID uint, refre
 	}
 	out.ReadAt, out.Error = cached.ReadAt, cached.Error
 	if cached.Body != "" {
-		var v AgreementView
+		var v AgreementDescription
 		if err := json.Unmarshal([]byte(cached.Body), &v); err != nil {
 			return nil, err
 		}
@@ -520,7 +520,7 @@ func agreementFailure(err error) string {
 }
 
 // linkRelated names the subscriptions the related agreements are linked to.
-func (p *Processor) linkRelated(ctx context.Context, v *AgreementView) error {
+func (p *Processor) linkRelated(ctx context.Context, v *AgreementDescription) error {
 	ids := make([]string, 0, len(v.Related))
 	for _, r := range v.Related {
 		ids = append(ids, r.AgreementID)

@@ -156,7 +156,7 @@ func endsOn(t *time.Time) string {
 // correctTurnedOffBy writes who turned auto-renewal off as AWS's
 // DescribeAgreement says (its reason code), when the renewals view has
 // the agreement.
-func correctTurnedOffBy(tx *store.Tx, now time.Time, v *AgreementView) error {
+func correctTurnedOffBy(tx *store.Tx, now time.Time, v *AgreementDescription) error {
 	by := v.Renewal.TurnedOffBy
 	row, err := tx.AgreementRenewal(v.AgreementID)
 	if err != nil || row.ID == 0 {
