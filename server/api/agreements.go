@@ -27,13 +27,13 @@ type agreementQuery struct {
 // read and why the last read failed, the agreements linked to it, and what
 // the renewal events said.
 type agreementPage struct {
-	SubscriptionID uint                 `json:"subscription_id"`
-	AgreementID    string               `json:"agreement_id"` // "" when none is linked
+	SubscriptionID uint                        `json:"subscription_id"`
+	AgreementID    string                      `json:"agreement_id"` // "" when none is linked
 	Agreement      *awsmp.AgreementDescription `json:"agreement"`
-	ReadAt         *time.Time           `json:"read_at"`
-	Error          string               `json:"error"`
-	Linked         []string             `json:"linked_agreements"`
-	Renewal        *renewalView         `json:"renewal_events"`
+	ReadAt         *time.Time                  `json:"read_at"`
+	Error          string                      `json:"error"`
+	Linked         []string                    `json:"linked_agreements"`
+	Renewal        *renewalView                `json:"renewal_events"`
 }
 
 // renewalView is what AWS's events said of an agreement's end and renewal.
