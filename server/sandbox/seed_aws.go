@@ -208,11 +208,13 @@ func (w *awsWorld) buy(ctx context.Context, b awsBuyer, at func(time.Time) time.
 	token := w.meter.IssueToken(id)
 	if !id.Legacy() && b.agreement != "" {
 		// The terms the buyer accepted, as GetAgreementTerms answers them.
-		terms := awsfake.AgreementTerms{Start: t}
+		days := 0
 		if b.freeTrial {
-			terms.FreeTrialDays = seedTrialDays
+			days = seedTrialDays
 		}
-		w.terms.SetTerms(b.agreement, terms)
+		w.terms.SetTerms(b.agreement, awsfake.DemoTerms(t, days, contract, nil))
+		w.terms.SetAgreement(b.agreement, awsfake.AgreementInfo{AcceptorAccountID: id.CustomerAWSAccountID, ProductID: id.ProductCode,
+			OfferID: "offer-" + b.offer.MarketplaceID, LicenseArn: id.LicenseArn})
 	}
 	purchase := awsfake.Purchase(id, contract, b.freeTrial, b.agreement, "offer-"+b.offer.MarketplaceID, at(t.Add(time.Minute)))
 	register := func() error { return w.register(at(t.Add(2*time.Minute)), token, b.freeTrial) }

@@ -63,8 +63,11 @@ func (f *AgreementService) SetAgreement(id string, info AgreementInfo) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := f.recordLocked(id)
-	start := r.start
+	start, end := r.start, r.End
 	r.AgreementInfo = info
+	if r.End.IsZero() {
+		r.End = end
+	}
 	if r.Status == "" {
 		r.Status = "ACTIVE"
 	}
@@ -636,4 +639,50 @@ func fromJSON(v any) any {
 		return nil
 	}
 	return v
+}
+
+// DemoTerms are the terms the sandbox's buyers accept: a usage rate card
+// (or, for a contract, a configurable upfront one with the units bought)
+// over the dimensions, a renewal term with auto-renewal on, a refund
+// policy, and a free trial of trialDays (0: none).
+func DemoTerms(start time.Time, trialDays int, contract bool, rates []Rate) AgreementTerms {
+	on := true
+	t := AgreementTerms{Start: start, FreeTrialDays: trialDays, Pricing: "usage", Currency: "USD", Rates: rates, AutoRenew: &on,
+		RefundPolicy: "Refunds are considered within 30 days of a charge; contact the seller's support."}
+	if contract {
+		t.Pricing = "configurable"
+	}
+	for _, r := range rates {
+		t.Dimensions = append(t.Dimensions, r.Dimension)
+	}
+	return t
+}
+
+// EndingEvents are the two variants (Manufacturer, Proposer) of Purchase
+// Agreement Ending, "Sent 180, 120, 90, 60, and 30 days before a purchase
+// agreement expires": daysBeforeEndTime, endTime and autoRenewalEnabled
+// (reference §6.5).
+func EndingEvents(id Identity, agreementID string, days int, end time.Time, autoRenew bool, at time.Time) []string {
+	return bothVariants("Purchase Agreement Ending", at, map[string]any{"id": agreementID, "status": "ACTIVE", "daysBeforeEndTime": days,
+		"endTime": end.UTC().Format(time.RFC3339), "autoRenewalEnabled": autoRenew}, id)
+}
+
+// AutoRenewalEvents are the two variants of Purchase Agreement Amended
+// (intent AMEND) that tell a party changed auto-renewal
+// (autoRenewalEnabled).
+func AutoRenewalEvents(id Identity, agreementID string, end time.Time, autoRenew bool, at time.Time) []string {
+	return bothVariants("Purchase Agreement Amended", at, map[string]any{"id": agreementID, "status": "ACTIVE", "intent": "AMEND",
+		"endTime": end.UTC().Format(time.RFC3339), "autoRenewalEnabled": autoRenew}, id)
+}
+
+// bothVariants renders an agreement event as AWS sends it to the ISV on
+// its own direct offers: once per role, each with its own id.
+func bothVariants(detailType string, at time.Time, agreement map[string]any, id Identity) []string {
+	var out []string
+	for _, role := range []string{" - Manufacturer", " - Proposer"} {
+		out = append(out, eventBody(detailType+role, at, map[string]any{"requestId": newID(), "catalog": "AWSMarketplace",
+			"agreement": agreement, "product": map[string]string{"code": id.ProductCode},
+			"acceptor": map[string]string{"accountId": id.CustomerAWSAccountID}, "proposer": map[string]string{"accountId": "000000000000"}}))
+	}
+	return out
 }
