@@ -215,27 +215,10 @@ func (v *AgreementDescription) finish() {
 
 // applyTerm adds one accepted term to the view.
 func applyTerm(v *AgreementDescription, t matypes.AcceptedTerm) {
+	if applyPricing(v, t) {
+		return
+	}
 	switch x := t.(type) {
-	case *matypes.AcceptedTermMemberUsageBasedPricingTerm:
-		v.addPricing(PricingTerm{Kind: "usage", Currency: aws.ToString(x.Value.CurrencyCode)})
-		for _, card := range x.Value.RateCards {
-			v.addRates("usage", card.RateCard, nil)
-		}
-	case *matypes.AcceptedTermMemberConfigurableUpfrontPricingTerm:
-		applyConfigurable(v, &x.Value)
-	case *matypes.AcceptedTermMemberFixedUpfrontPricingTerm:
-		v.addPricing(PricingTerm{Kind: "fixed_upfront", Currency: aws.ToString(x.Value.CurrencyCode), Price: aws.ToString(x.Value.Price), Duration: aws.ToString(x.Value.Duration)})
-		for _, g := range x.Value.Grants {
-			v.Dimensions = append(v.Dimensions, AgreementDim{Key: aws.ToString(g.DimensionKey), Term: "fixed_upfront", MaxQuantity: intPtr(g.MaxQuantity)})
-		}
-	case *matypes.AcceptedTermMemberRecurringPaymentTerm:
-		v.addPricing(PricingTerm{Kind: "recurring", Currency: aws.ToString(x.Value.CurrencyCode), Price: aws.ToString(x.Value.Price), BillingPeriod: aws.ToString(x.Value.BillingPeriod)})
-	case *matypes.AcceptedTermMemberPaymentScheduleTerm:
-		v.addPricing(PricingTerm{Kind: "payment_schedule", Currency: aws.ToString(x.Value.CurrencyCode)})
-	case *matypes.AcceptedTermMemberVariablePaymentTerm:
-		v.addPricing(PricingTerm{Kind: "variable_payment", Currency: aws.ToString(x.Value.CurrencyCode), MaxTotal: aws.ToString(x.Value.MaxTotalChargeAmount)})
-	case *matypes.AcceptedTermMemberByolPricingTerm:
-		v.addPricing(PricingTerm{Kind: "byol"})
 	case *matypes.AcceptedTermMemberFreeTrialPricingTerm:
 		ft := &AgreementTrial{Duration: aws.ToString(x.Value.Duration), Days: isoDays(aws.ToString(x.Value.Duration)), Dimensions: []string{}}
 		for _, g := range x.Value.Grants {
@@ -265,6 +248,35 @@ func applyTerm(v *AgreementDescription, t matypes.AcceptedTerm) {
 			v.Documents = append(v.Documents, AgreementDoc{Type: aws.ToString(d.Type), URL: aws.ToString(d.Url), Version: aws.ToString(d.Version)})
 		}
 	}
+}
+
+// applyPricing adds a pricing term; false for a term of another kind.
+func applyPricing(v *AgreementDescription, t matypes.AcceptedTerm) bool {
+	switch x := t.(type) {
+	case *matypes.AcceptedTermMemberUsageBasedPricingTerm:
+		v.addPricing(PricingTerm{Kind: "usage", Currency: aws.ToString(x.Value.CurrencyCode)})
+		for _, card := range x.Value.RateCards {
+			v.addRates("usage", card.RateCard, nil)
+		}
+	case *matypes.AcceptedTermMemberConfigurableUpfrontPricingTerm:
+		applyConfigurable(v, &x.Value)
+	case *matypes.AcceptedTermMemberFixedUpfrontPricingTerm:
+		v.addPricing(PricingTerm{Kind: "fixed_upfront", Currency: aws.ToString(x.Value.CurrencyCode), Price: aws.ToString(x.Value.Price), Duration: aws.ToString(x.Value.Duration)})
+		for _, g := range x.Value.Grants {
+			v.Dimensions = append(v.Dimensions, AgreementDim{Key: aws.ToString(g.DimensionKey), Term: "fixed_upfront", MaxQuantity: intPtr(g.MaxQuantity)})
+		}
+	case *matypes.AcceptedTermMemberRecurringPaymentTerm:
+		v.addPricing(PricingTerm{Kind: "recurring", Currency: aws.ToString(x.Value.CurrencyCode), Price: aws.ToString(x.Value.Price), BillingPeriod: aws.ToString(x.Value.BillingPeriod)})
+	case *matypes.AcceptedTermMemberPaymentScheduleTerm:
+		v.addPricing(PricingTerm{Kind: "payment_schedule", Currency: aws.ToString(x.Value.CurrencyCode)})
+	case *matypes.AcceptedTermMemberVariablePaymentTerm:
+		v.addPricing(PricingTerm{Kind: "variable_payment", Currency: aws.ToString(x.Value.CurrencyCode), MaxTotal: aws.ToString(x.Value.MaxTotalChargeAmount)})
+	case *matypes.AcceptedTermMemberByolPricingTerm:
+		v.addPricing(PricingTerm{Kind: "byol"})
+	default:
+		return false
+	}
+	return true
 }
 
 // applyConfigurable adds a configurable upfront term: the rate card's

@@ -90,21 +90,7 @@ func trackRenewal(tx *store.Tx, now, at time.Time, n Notification, subID *uint, 
 	}
 	newest := row.LastEventAt == nil || !at.Before(*row.LastEventAt)
 	mergeRenewal(&row, n.Action, at, a, d, newest)
-	turnedOff := false
-	if newest && a.AutoRenewal != "" && a.AutoRenewal != row.AutoRenew {
-		// Off after on, or an amendment that says off: someone turned it off.
-		turnedOff = a.AutoRenewal == "false" && (row.AutoRenew == "true" || (row.AutoRenew == "" && n.Action == AgreementAmended))
-		row.AutoRenew = a.AutoRenewal
-		row.TurnedOffBy, row.TurnedOffAt = "", nil
-		if a.AutoRenewal == "false" {
-			row.TurnedOffBy = "buyer"
-			if TurnedOffBy(d.reasonCode()) == "seller" {
-				row.TurnedOffBy = "seller"
-			}
-			t := at
-			row.TurnedOffAt = &t
-		}
-	}
+	turnedOff := newest && applyAutoRenew(&row, n.Action, a.AutoRenewal, d, at)
 	if newest {
 		t := at
 		row.LastEventAt = &t
@@ -121,6 +107,27 @@ func trackRenewal(tx *store.Tx, now, at time.Time, n Notification, subID *uint, 
 	_, err = noteOnce(tx, now, *row.SubscriptionID, KindAutoRenewalOff, at,
 		fmt.Sprintf("auto-renewal of agreement %s was turned off by the %s%s", a.ID, row.TurnedOffBy, endsOn(row.EndsAt)), meta, data)
 	return err
+}
+
+// applyAutoRenew writes the event's autoRenewalEnabled over the row and
+// tells whether someone turned auto-renewal off: off after on, or an
+// amendment that says off.
+func applyAutoRenew(row *store.AgreementRenewal, action, autoRenewal string, d renewalDetail, at time.Time) bool {
+	if autoRenewal == "" || autoRenewal == row.AutoRenew {
+		return false
+	}
+	turnedOff := autoRenewal == "false" && (row.AutoRenew == "true" || (row.AutoRenew == "" && action == AgreementAmended))
+	row.AutoRenew = autoRenewal
+	row.TurnedOffBy, row.TurnedOffAt = "", nil
+	if autoRenewal == "false" {
+		row.TurnedOffBy = "buyer"
+		if TurnedOffBy(d.reasonCode()) == "seller" {
+			row.TurnedOffBy = "seller"
+		}
+		t := at
+		row.TurnedOffAt = &t
+	}
+	return turnedOff
 }
 
 // mergeRenewal writes what one event says over the row.
