@@ -761,6 +761,40 @@ ALTER TABLE offers ADD COLUMN getting_started text NOT NULL DEFAULT '';
 	{"202612030051_invitation_language", `
 ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
 `},
+	// Issue 20: the renewals view (what AWS said of each agreement's end
+	// and renewal) and the cached answers of AWS's Agreement Service.
+	{"202612030075_agreement_renewals", `
+CREATE TABLE agreement_renewals (
+	id {{id}},
+	agreement_id varchar(128) NOT NULL,
+	subscription_id {{ref}} REFERENCES subscriptions (id) ON DELETE SET NULL,
+	ends_at {{ts}},
+	days_before_end integer,
+	auto_renew varchar(8) NOT NULL DEFAULT '',
+	turned_off_by varchar(16) NOT NULL DEFAULT '',
+	turned_off_at {{ts}},
+	ending_at {{ts}},
+	renewal_upcoming_at {{ts}},
+	lockout_at {{ts}},
+	terms_finalized_at {{ts}},
+	last_event_at {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX agreement_renewals_agreement ON agreement_renewals (agreement_id);
+CREATE INDEX agreement_renewals_ends ON agreement_renewals (ends_at);
+CREATE INDEX agreement_renewals_subscription ON agreement_renewals (subscription_id);
+CREATE TABLE aws_agreement_views (
+	id {{id}},
+	agreement_id varchar(128) NOT NULL,
+	body text NOT NULL DEFAULT '',
+	read_at {{ts}},
+	error text NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL
+);
+CREATE UNIQUE INDEX aws_agreement_views_agreement ON aws_agreement_views (agreement_id);
+`},
 	// Issue 18: the subscriptions' text search through the database's own
 	// text index (search_index.go: FTS4 on SQLite, pg_trgm on Postgres).
 	{"202612030085_subscription_search", ""},

@@ -27,6 +27,8 @@ const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ def
 const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
 const ChangeRequestsPage = lazy(() => import('./features/changes/ChangeRequestsPage').then((m) => ({ default: m.ChangeRequestsPage })));
+const AgreementPage = lazy(() => import('./features/agreements/AgreementPage').then((m) => ({ default: m.AgreementPage })));
+const RenewalsPage = lazy(() => import('./features/renewals/Renewals').then((m) => ({ default: m.RenewalsPage })));
 const TwoFactorCard = lazy(() => import('./features/auth/TwoFactor').then((m) => ({ default: m.TwoFactorCard })));
 
 // Customer admins see only the items that are not sellerOnly or adminOnly.
@@ -38,6 +40,7 @@ const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; selle
   { to: '/customers', label: 'Customers', icon: 'people', sellerOnly: true },
   { to: '/offers', label: 'Offers', icon: 'shop', sellerOnly: true },
   { to: '/change-requests', label: 'Change requests', icon: 'exchange', sellerOnly: true },
+  { to: '/renewals', label: 'Renewals', icon: 'refresh', sellerOnly: true },
   { to: '/webhooks', label: 'Webhooks', icon: 'send-message', adminOnly: true },
   { to: '/alerts', label: 'Alerts', icon: 'notifications', sellerOnly: true },
   { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
@@ -147,6 +150,8 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/" element={<DashboardPage />} />
             <Route path="/subscriptions" element={<SubscriptionsPage />} />
             <Route path="/subscriptions/:id" element={<SubscriptionPage />} />
+            <Route path="/subscriptions/:id/agreement" element={<AgreementPage />} />
+            <Route path="/renewals" element={<RenewalsPage />} />
             <Route path="/metering" element={<MeteringPage />} />
             <Route path="/notifications" element={<NotificationsPage />} />
             <Route path="/notifications/:id" element={<NotificationsPage />} />

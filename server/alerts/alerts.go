@@ -42,6 +42,7 @@ const (
 	AgreementAdvisory  = "agreement_advisory"
 	DisbursementPaused = "disbursement_paused"
 	ChangeRequested    = "change_requested"
+	AutoRenewalOff     = "auto_renewal_off"
 )
 
 // Types lists the alert types a channel may choose.
@@ -56,6 +57,7 @@ var Types = []views.EventType{
 	{Type: RenewalUpcoming, Description: "AWS: an agreement is about to renew"},
 	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
 	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
+	{Type: AutoRenewalOff, Description: "AWS: auto-renewal of an agreement was turned off (by the buyer or the seller)"},
 	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
 }
 

@@ -130,6 +130,7 @@ var agreementAlerts = []struct{ kind, detailType, typ, title string }{
 	{"aws.renewal_upcoming", "Purchase Agreement Renewal Upcoming", RenewalUpcoming, "An AWS agreement renews soon"},
 	{"aws.advisory_issued", "Purchase Agreement Advisory Issued", AgreementAdvisory, "AWS issued an advisory on an agreement"},
 	{"aws.disbursement_paused", "Purchase Agreement Disbursement Paused", DisbursementPaused, "AWS paused disbursements for an agreement"},
+	{"aws.auto_renewal_off", "", AutoRenewalOff, "Auto-renewal of an AWS agreement was turned off"},
 }
 
 // sweepAgreements raises an alert per subscription for each such event
@@ -154,6 +155,9 @@ func (s *Service) sweepAgreements(ctx context.Context, since, now time.Time) err
 				fmt.Sprintf("%s: %s", n.Name, n.Summary), fmt.Sprintf("/subscriptions/%d", n.SubscriptionID), 1); err != nil {
 				return err
 			}
+		}
+		if a.detailType == "" {
+			continue // derived from other events: always on a subscription
 		}
 		unmatched, err := s.Store.UnmatchedInboxBetween(ctx, "aws_sqs", a.detailType, since, now)
 		if err != nil {

@@ -54,6 +54,10 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/subscriptions", anyUserRead, s.listSubscriptions, query[subscriptionQuery](), summary("format=csv answers the whole filtered set as a CSV file (text/csv) instead."))
 	handle(p, http.MethodGet, "/subscriptions/:id", anyUserRead, s.getSubscription)
 	handle(p, http.MethodGet, "/subscriptions/:id/raw", sellerRead, s.subscriptionRaw)
+	handle(p, http.MethodGet, "/subscriptions/:id/agreement", sellerRead, s.getSubscriptionAgreement, query[agreementQuery](),
+		summary("An AWS subscription's current agreement as AWS's Agreement Service describes it (cached 15 minutes; refresh=true reads AWS again), with its renewal events."))
+	handle(p, http.MethodGet, "/renewals", sellerRead, s.listRenewals, query[renewalsQuery](),
+		summary("AWS agreements by end date, soonest first: auto-renewal on or off and who turned it off; window=days ahead (default 180), all=true for every one, auto_renew_off=true for those that will not renew."))
 	handle(p, http.MethodGet, "/offers", anyUserRead, s.listOffers)
 	handleBody(p, http.MethodPost, "/offers", adminOnly, s.createOffer, status(http.StatusCreated))
 	handleBody(p, http.MethodPatch, "/offers/:id", adminOnly, s.updateOffer)

@@ -510,6 +510,8 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"GET /api/subscriptions":                                {class: list, path: fmt.Sprintf("/api/subscriptions?customer=%d&q=fabrikam", w.custB)},
 			"GET /api/subscriptions/:id":                            {class: byID},
 			"GET /api/subscriptions/:id/raw":                        {class: seller},
+			"GET /api/subscriptions/:id/agreement":                  {class: seller},
+			"GET /api/renewals":                                     {class: seller},
 			"GET /api/offers":                                       {class: list},
 			"PATCH /api/plans/:id/seats":                            {class: seller, body: `{"auto_assign_seats":true}`},
 			"GET /api/customers":                                    {class: seller},

@@ -54,6 +54,9 @@ type Deps struct {
 	// AWSEvents applies AWS notifications (replay) and reads contract
 	// entitlements after a registration; nil: neither.
 	AWSEvents AWSEvents
+	// AWSAgreements reads AWS agreements for the agreement page (nil: the
+	// page says AWS is not configured).
+	AWSAgreements AgreementViews
 
 	// Azure handles Microsoft's marketplace (nil: not configured);
 	// AzureSignIn is the buyer's Entra sign-in on the landing page.

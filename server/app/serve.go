@@ -366,7 +366,7 @@ func (w *wiring) handler(context.Context) error {
 	deps := api.Deps{
 		Store: w.st, Sessions: w.sessionStore, Log: w.log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: w.cfg.Sandbox, BaseURL: w.cfg.BaseURL, SupportEmail: w.cfg.SupportEmail},
-		AWS:  w.aws, AWSEvents: w.awsProc, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
+		AWS:  w.aws, AWSEvents: w.awsProc, AWSAgreements: w.awsProc, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
 		TrustedProxies: w.cfg.TrustedProxies,
 		Registry:       w.reg, Metrics: w.metrics, MetricsToken: w.cfg.MetricsToken, MetricsElsewhere: w.cfg.MetricsAddr != "",
 		Outbound: w.outbound,

@@ -213,7 +213,13 @@ func (p *Processor) agreementTx(tx *store.Tx, now, at time.Time, n Notification,
 		return err
 	}
 	if row.SubscriptionID == nil {
-		return noteUnlinked(tx, now, at, n, row, meta, out)
+		if err := noteUnlinked(tx, now, at, n, row, meta, out); err != nil {
+			return err
+		}
+		return trackRenewal(tx, now, at, n, out.subID, meta)
+	}
+	if err := trackRenewal(tx, now, at, n, row.SubscriptionID, meta); err != nil {
+		return err
 	}
 	sub, err := tx.AWSSubscription(*row.SubscriptionID, true)
 	if err != nil {
@@ -457,6 +463,8 @@ var webhookFor = map[string]string{
 	KindRenewalUpcoming:    webhooks.AgreementRenewalUpcoming,
 	KindAdvisoryIssued:     webhooks.AgreementAdvisoryIssued,
 	KindDisbursementPaused: webhooks.AgreementDisbursementPaused,
+	KindRenewalTerms:       webhooks.AgreementRenewalTermsFinalized,
+	KindAutoRenewalOff:     webhooks.AgreementAutoRenewalOff,
 }
 
 // eventData is the "agreement" part of an agreement webhook event.
@@ -506,8 +514,10 @@ func (p *Processor) applyNote(ctx context.Context, m *store.InboxMessage, n Noti
 		}
 		subID = id
 		meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
-		_, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n))
-		return err
+		if _, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n)); err != nil {
+			return err
+		}
+		return trackRenewal(tx, now, at, n, id, meta)
 	})
 	if err != nil {
 		return p.retryLater(ctx, m, err)

@@ -35,35 +35,23 @@ var ErrNoAgreementAPI = errors.New("the AWS Agreement Service is not available i
 // FreeTrialPricingTerm means a free trial; AWS allows 5 to 31 days, given
 // as an ISO 8601 duration ("P14D").
 func (c *Client) GetAgreementTerms(ctx context.Context, agreementID string) (Terms, error) {
-	if c == nil || c.Agreement == nil {
-		return Terms{}, ErrNoAgreementAPI
-	}
 	var out Terms
-	in := &ma.GetAgreementTermsInput{AgreementId: aws.String(agreementID), MaxResults: aws.Int32(50)}
-	seen := map[string]bool{}
-	for {
-		page, err := c.Agreement.GetAgreementTerms(ctx, in)
-		if err != nil {
-			return Terms{}, err
-		}
-		for _, t := range page.AcceptedTerms {
-			switch v := t.(type) {
-			case *matypes.AcceptedTermMemberFreeTrialPricingTerm:
-				out.FreeTrial = true
-				out.FreeTrialDays = isoDays(aws.ToString(v.Value.Duration))
-			case *matypes.AcceptedTermMemberValidityTerm:
-				if v.Value.AgreementStartDate != nil {
-					out.AgreementStart = v.Value.AgreementStartDate.UTC()
-				}
+	terms, err := c.acceptedTerms(ctx, agreementID)
+	if err != nil {
+		return Terms{}, err
+	}
+	for _, t := range terms {
+		switch v := t.(type) {
+		case *matypes.AcceptedTermMemberFreeTrialPricingTerm:
+			out.FreeTrial = true
+			out.FreeTrialDays = isoDays(aws.ToString(v.Value.Duration))
+		case *matypes.AcceptedTermMemberValidityTerm:
+			if v.Value.AgreementStartDate != nil {
+				out.AgreementStart = v.Value.AgreementStartDate.UTC()
 			}
 		}
-		next := aws.ToString(page.NextToken)
-		if next == "" || seen[next] {
-			return out, nil
-		}
-		seen[next] = true
-		in.NextToken = aws.String(next)
 	}
+	return out, nil
 }
 
 var isoDuration = regexp.MustCompile(`^P(?:(\d+)W)?(?:(\d+)D)?$`)

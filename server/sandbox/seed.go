@@ -452,14 +452,24 @@ func LoadAWSAgreements(ctx context.Context, st *store.Store, f *awsfake.Agreemen
 		return err
 	}
 	for _, a := range rows {
-		var t awsfake.AgreementTerms
+		var start time.Time
 		if a.StartsAt != nil {
-			t.Start = *a.StartsAt
+			start = *a.StartsAt
 		}
+		days := 0
 		if a.FreeTrialDays != nil {
-			t.FreeTrialDays = *a.FreeTrialDays
+			days = *a.FreeTrialDays
+		}
+		t := awsfake.DemoTerms(start, days, false, nil)
+		if a.EndsAt != nil {
+			t.End = *a.EndsAt
 		}
 		f.SetTerms(a.AgreementID, t)
+		info := awsfake.AgreementInfo{AcceptorAccountID: a.AccountID, ProductID: a.ProductCode, OfferID: a.OfferID, PreviousID: a.PreviousAgreementID}
+		if a.EndedAt != nil && a.Status != "" {
+			info.Status = a.Status
+		}
+		f.SetAgreement(a.AgreementID, info)
 	}
 	return nil
 }

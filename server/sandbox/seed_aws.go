@@ -209,11 +209,14 @@ func (w *awsWorld) prepare(b awsBuyer) (token string) {
 	w.clock = t
 	token = w.meter.IssueToken(id)
 	if !id.Legacy() && b.agreement != "" {
-		terms := awsfake.AgreementTerms{Start: t}
+		// The terms the buyer accepted, as GetAgreementTerms answers them.
+		days := 0
 		if b.freeTrial {
-			terms.FreeTrialDays = seedTrialDays
+			days = seedTrialDays
 		}
-		w.terms.SetTerms(b.agreement, terms)
+		w.terms.SetTerms(b.agreement, awsfake.DemoTerms(t, days, b.offer.Contract, nil))
+		w.terms.SetAgreement(b.agreement, awsfake.AgreementInfo{AcceptorAccountID: id.CustomerAWSAccountID, ProductID: id.ProductCode,
+			OfferID: "offer-" + b.offer.MarketplaceID, LicenseArn: id.LicenseArn})
 	}
 	return token
 }

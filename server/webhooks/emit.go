@@ -38,6 +38,8 @@ const (
 	AgreementRenewalUpcoming       = "agreement.renewal_upcoming"
 	AgreementAdvisoryIssued        = "agreement.advisory_issued"
 	AgreementDisbursementPaused    = "agreement.disbursement_paused"
+	AgreementRenewalTermsFinalized = "agreement.renewal_terms_finalized"
+	AgreementAutoRenewalOff        = "agreement.auto_renewal_off"
 	ChangeRequestCreated           = "change_request.created"
 	ChangeRequestApproved          = "change_request.approved"
 	ChangeRequestDeclined          = "change_request.declined"
@@ -67,6 +69,8 @@ var Types = []views.EventType{
 	{Type: AgreementRenewalUpcoming, Description: "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
 	{Type: AgreementAdvisoryIssued, Description: "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
 	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
+	{Type: AgreementRenewalTermsFinalized, Description: "AWS: a percentage-range renewal's price uplift is final (the seller's adjustment deadline passed)"},
+	{Type: AgreementAutoRenewalOff, Description: "AWS: auto-renewal of an agreement was turned off (turned_off_by: buyer or seller); it expires at its end unless renewed"},
 	{Type: ChangeRequestCreated, Description: "a customer admin asked for a change (plan, seats, unsubscribe) that needs your approval (data.change_request)"},
 	{Type: ChangeRequestApproved, Description: "a change request was approved: Microsoft performs it (operation_id), or on AWS you send a private offer"},
 	{Type: ChangeRequestDeclined, Description: "a change request was declined; answer holds the reason the customer sees"},

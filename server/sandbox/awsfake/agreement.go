@@ -29,6 +29,7 @@ import (
 type AgreementService struct {
 	mu       sync.Mutex
 	terms    map[string][]map[string]any // agreement id → accepted terms
+	records  map[string]*agreementRecord // agreement id → DescribeAgreement's answer (agreement_describe.go)
 	PageSize int                         // terms per page when the caller asks for more (default 2: paging is exercised)
 	fail     []string
 	calls    int
@@ -44,6 +45,17 @@ type AgreementTerms struct {
 	FreeTrialDays int       // 0: no FreeTrialPricingTerm
 	Start         time.Time // the ValidityTerm's agreementStartDate (zero: none)
 	Dimensions    []string  // granted by the free trial
+	// The pricing the buyer accepted (agreement_describe.go): "usage"
+	// (UsageBasedPricingTerm), "configurable" (ConfigurableUpfrontPricingTerm,
+	// Rates' Units bought), "fixed" (FixedUpfrontPricingTerm); "" none.
+	Pricing      string
+	Currency     string // default USD
+	Rates        []Rate
+	UpfrontPrice string    // fixed upfront: the price
+	Duration     string    // ISO 8601 (default P12M)
+	End          time.Time // the ValidityTerm's agreementEndDate (zero: none)
+	RefundPolicy string    // a SupportTerm when set
+	AutoRenew    *bool     // a RenewalTerm when set, with the buyer's enableAutoRenew
 }
 
 // SetTerms records an agreement's accepted terms (a legal term, a
@@ -53,9 +65,12 @@ func (f *AgreementService) SetTerms(agreementID string, t AgreementTerms) {
 		{"legalTerm": map[string]any{"id": "term-legal", "type": "LegalTerm",
 			"documents": []any{map[string]any{"type": "StandardEula", "url": "https://aws.amazon.com/marketplace/eula"}}}},
 	}
-	validity := map[string]any{"id": "term-validity", "type": "ValidityTerm", "agreementDuration": "P12M"}
+	validity := map[string]any{"id": "term-validity", "type": "ValidityTerm", "agreementDuration": duration(t)}
 	if !t.Start.IsZero() {
 		validity["agreementStartDate"] = t.Start.UTC()
+	}
+	if !t.End.IsZero() {
+		validity["agreementEndDate"] = t.End.UTC()
 	}
 	terms = append(terms, map[string]any{"validityTerm": validity})
 	if t.FreeTrialDays > 0 {
@@ -66,9 +81,23 @@ func (f *AgreementService) SetTerms(agreementID string, t AgreementTerms) {
 		terms = append(terms, map[string]any{"freeTrialPricingTerm": map[string]any{"id": "term-trial", "type": "FreeTrialPricingTerm",
 			"duration": fmt.Sprintf("P%dD", t.FreeTrialDays), "grants": grants}})
 	}
+	terms = append(terms, pricingTerms(t)...)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.terms[agreementID] = terms
+	r := f.recordLocked(agreementID)
+	r.start, r.renewalTerm = t.Start.UTC(), t.AutoRenew != nil
+	if t.AutoRenew != nil {
+		r.autoRenew = *t.AutoRenew
+	}
+	if !t.End.IsZero() {
+		r.End = t.End.UTC()
+	} else if r.End.IsZero() && !t.Start.IsZero() {
+		r.End = t.Start.UTC().AddDate(1, 0, 0)
+	}
+	if r.updated.IsZero() {
+		r.updated = t.Start.UTC()
+	}
 }
 
 // FailNext makes the next n calls answer with the error code.
@@ -93,7 +122,8 @@ var agreementIDPattern = regexp.MustCompile(`^[A-Za-z0-9_/-]{1,64}$`)
 
 func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := agreementWire{w: w, cbor: r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor"}
-	if agreementOperation(r, out.cbor) == "" {
+	op := agreementOperation(r, out.cbor)
+	if op == "" {
 		out.fail(&agreementFault{http.StatusBadRequest, "UnknownOperationException", "unknown operation", nil})
 		return
 	}
@@ -103,6 +133,10 @@ func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusInternalServerError
 		}
 		out.fail(&agreementFault{status, code, "injected by the sandbox", nil})
+		return
+	}
+	if op != "GetAgreementTerms" {
+		f.serveDescribe(out, op, r)
 		return
 	}
 	in, bad := f.readTermsRequest(r, out.cbor)
@@ -139,6 +173,15 @@ func agreementOperation(r *http.Request, cborWire bool) string {
 		return "GetAgreementTerms"
 	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
 		return "GetAgreementTerms"
+	}
+	for _, op := range describeOperations {
+		if r.Method != http.MethodPost {
+			break
+		}
+		if cborWire && strings.HasSuffix(r.URL.Path, "/service/"+agreementService+"/operation/"+op) ||
+			!cborWire && r.Header.Get("X-Amz-Target") == agreementService+"."+op {
+			return op
+		}
 	}
 	return ""
 }

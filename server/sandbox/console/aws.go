@@ -44,7 +44,10 @@ entitlements that GetEntitlements answers; a contract with consumption also mete
 <button type="submit" name="action" value="expire">Let the contract expire</button>
 <button type="submit" name="action" value="renew">Renew the contract</button>{{end}}
 {{if .CA}}<br><select name="event" aria-label="Agreement event">{{range $.Notices}}<option>{{.}}</option>{{end}}</select>
-<button type="submit" name="action" value="agreement-event">Send this agreement event</button>{{end}}
+<button type="submit" name="action" value="agreement-event">Send this agreement event</button>
+<br><select name="days" aria-label="Days before the end">{{range $.EndingDays}}<option value="{{.}}">{{.}} days</option>{{end}}</select>
+<button type="submit" name="action" value="advance-ending">Advance to that many days before the end</button>
+<button type="submit" name="action" value="auto-renew-off">Turn auto-renew off (by the buyer)</button>{{end}}
 </form>{{else}}<p class="muted">None yet.</p>{{end}}
 <p class="muted">Legacy products get SNS notifications (subscription and entitlement topics); concurrent-agreement
 products get EventBridge events (Purchase Agreement Created, Amended and Ended; License Updated and Deprovisioned), and
@@ -133,7 +136,7 @@ func (s *Console) sandboxAWS(c *gin.Context) {
 	for _, n := range awsfake.SandboxNotices {
 		notices = append(notices, n.DetailType)
 	}
-	s.pages.RenderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices})
+	s.pages.RenderPage(c, http.StatusOK, sandboxAWSPage, map[string]any{"Offers": aws, "Subs": rows, "Notices": notices, "EndingDays": EndingDays})
 }
 
 // CancelDelay is how long the simulated AWS takes to complete a
@@ -158,9 +161,7 @@ func (s *Console) sandboxAgreement(c *gin.Context, sub *store.Subscription, id a
 		return ag.AgreementID
 	}
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
-	if s.AWSAgreements != nil {
-		s.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
-	}
+	s.recordAgreement(agreement, id, "offer-sandbox-"+id.ProductCode, awsfake.DemoTerms(sub.CreatedAt, 0, sub.Offer != nil && sub.Offer.Contract, nil))
 	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.now()))
 	return agreement
 }
@@ -195,11 +196,13 @@ func (s *Console) sandboxAWSSubscribe(c *gin.Context) {
 	if !ident.Legacy() && s.AWSAgreements != nil {
 		// The terms the buyer accepted, as GetAgreementTerms answers them
 		// (a free trial offer carries a FreeTrialPricingTerm of 5 to 31 days).
-		terms := awsfake.AgreementTerms{Start: now}
+		days := 0
 		if trial {
-			terms.FreeTrialDays = TrialDays
+			days = TrialDays
 		}
-		s.AWSAgreements.SetTerms(agreement, terms)
+		units, _ := strconv.Atoi(cmp.Or(c.PostForm("units"), "10"))
+		s.recordAgreement(agreement, ident, "offer-sandbox-"+offer.MarketplaceID,
+			awsfake.DemoTerms(now, days, offer.Contract, agreementRates(offer, c.PostForm("plan"), units)))
 	}
 	token := s.AWSMetering.IssueToken(ident)
 	for _, body := range awsfake.Purchase(ident, offer.Contract, trial, agreement, "offer-sandbox-"+offer.MarketplaceID, now) {
@@ -264,6 +267,8 @@ func (s *Console) sandboxAWSNotify(c *gin.Context) {
 		title, text = s.awsContractEvent(a, action)
 	case "agreement-event":
 		title, text = s.awsAgreementNotice(a)
+	case "advance-ending", "auto-renew-off":
+		title, text = s.awsRenewalControl(a, action)
 	default:
 		title, text = "Unknown action", "Choose an action on the sandbox page."
 	}
@@ -377,6 +382,9 @@ func (s *Console) awsRenew(a awsSandboxEvent, grants []awsfake.Entitlement, agre
 	s.AWSMetering.Subscribe(a.ident)
 	if a.ca {
 		next := "agmt-" + strings.ToLower(auth.RandomToken(12))
+		if s.AWSAgreements != nil {
+			s.AWSAgreements.Renew(agreement, next, a.now) // RENEWED, and its successor (intent RENEW)
+		}
 		s.sandboxSend(awsfake.AgreementEvent{DetailType: awsmp.AgreementCreated, Identity: a.ident, AgreementID: next, Intent: "RENEW",
 			PreviousID: agreement, Status: "ACTIVE", Start: a.now, End: a.now.AddDate(1, 0, 0), OfferID: "offer-sandbox-" + a.ident.ProductCode}.Body(a.now))
 		s.sandboxSend(awsfake.LicenseEvent("License Updated", a.ident, next, a.now))

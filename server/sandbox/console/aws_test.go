@@ -35,6 +35,7 @@ type sandboxEnv struct {
 	apiKey string
 	offers map[string]store.Offer
 	meter  *metering.Meter
+	proc   *awsmp.Processor
 }
 
 func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
@@ -43,10 +44,10 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	sb := &console.Console{Store: st, AWSMetering: awsfake.NewMetering(nil), AWSSQS: awsfake.NewSQS(nil), AWSEntitlements: awsfake.NewEntitlements(),
-		AWSQueueURL: srv.URL + "/sandbox/aws/sqs/000000000000/notifications"}
+		AWSAgreements: awsfake.NewAgreementService(), AWSQueueURL: srv.URL + "/sandbox/aws/sqs/000000000000/notifications"}
 	sb.AWSSQS.CreateQueue(sb.AWSQueueURL)
 	client, err := awsmp.New(ctx, awsmp.Config{MeteringEndpoint: srv.URL + "/sandbox/aws/metering", SQSEndpoint: srv.URL + "/sandbox/aws/sqs",
-		EntitlementEndpoint: srv.URL + "/sandbox/aws/entitlement", StaticKeys: true, MaxAttempts: 1})
+		EntitlementEndpoint: srv.URL + "/sandbox/aws/entitlement", AgreementEndpoint: srv.URL + "/sandbox/aws/agreement", StaticKeys: true, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	proc := &awsmp.Processor{Store: st, Log: log, AWS: client}
 	meter := &metering.Meter{Store: st, Log: log, Owner: "sandbox-test", AWS: client}
 	h, err = api.New(api.Deps{Store: st, Sessions: auth.NewSessionStore(st, []byte(strings.Repeat("s", 64)), false, time.Hour),
-		Log: log, AWS: client, AWSEvents: proc, Meter: meter, Sandbox: sb.Mount, Info: api.Info{BaseURL: srv.URL}})
+		Log: log, AWS: client, AWSEvents: proc, AWSAgreements: proc, Meter: meter, Sandbox: sb.Mount, Info: api.Info{BaseURL: srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func newSandboxEnv(t *testing.T, st *store.Store) *sandboxEnv {
 	if err := st.CreateAPIKey(ctx, &store.APIKey{Name: "app", Prefix: prefix}, key); err != nil {
 		t.Fatal(err)
 	}
-	return &sandboxEnv{t: t, st: st, h: h, sb: sb, apiKey: key, offers: offers, meter: meter}
+	return &sandboxEnv{t: t, st: st, h: h, sb: sb, apiKey: key, offers: offers, meter: meter, proc: proc}
 }
 
 func (e *sandboxEnv) post(path string, form url.Values, hdr map[string]string) *httptest.ResponseRecorder {

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { useParams, useSearchParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Classes, Tab, Tabs, Tag } from '@blueprintjs/core';
 import { api, queryKeys } from '../../shared/api';
@@ -76,6 +76,11 @@ export function SubscriptionPage() {
         </Tag>
         <Tag minimal>{marketplaceName[s.marketplace] ?? s.marketplace}</Tag>
         <span className={Classes.TEXT_MUTED}>#{s.id}</span>
+        {aws && seller && (
+          <Link to={`/subscriptions/${s.id}/agreement`} data-testid="agreement-link">
+            Agreement, terms and renewal
+          </Link>
+        )}
       </div>
       <SubActions s={s} operations={q.data.operations ?? []} seats={summary} />
       {seller && q.data.consent && <ConsentSummary consent={q.data.consent} />}

@@ -3,6 +3,8 @@
 // spelling URLs; the answer and request types live in types.ts.
 import { query, request } from './client';
 import type {
+  AgreementPage,
+  RenewalItem,
   MyOrganisation,
   MyOrganisationInput,
   MySubscription,
@@ -260,4 +262,17 @@ export const consent = {
   permissions: (subscriptionId: number) => request<ConsentPermissions>(`/api/my/subscriptions/${subscriptionId}/permissions`),
   /** Starts Entra's admin consent: send the browser to redirect_url. */
   grant: (subscriptionId: number) => post<{ redirect_url: string }>(`/api/my/subscriptions/${subscriptionId}/permissions/grant`),
+};
+
+// ---- AWS agreements: an AWS subscription's agreement, and renewals ----
+
+export const agreements = {
+  /** AWS's description of the subscription's current agreement (cached; refresh reads AWS again). */
+  ofSubscription: (subscriptionId: number | string, refresh = false) =>
+    request<AgreementPage>(`/api/subscriptions/${subscriptionId}/agreement` + query({ refresh: refresh ? 'true' : undefined })),
+  /** Agreements by end date: window in days ahead, all, or only those with auto-renewal off. */
+  renewals: (params: { window?: number; all?: boolean; auto_renew_off?: boolean }) =>
+    request<{ items: RenewalItem[] }>(
+      '/api/renewals' + query({ window: params.all ? undefined : params.window, all: params.all ? 'true' : undefined, auto_renew_off: params.auto_renew_off ? 'true' : undefined }),
+    ),
 };

@@ -32,6 +32,11 @@ export const queryKeys = {
     permissions: (subscriptionId: Id) => ['subscription-permissions', id(subscriptionId)] as const,
   },
   usage: { all: ['usage'] as const },
+  /** AWS agreements: one subscription's agreement page, and the renewals list. */
+  agreements: {
+    of: (subscriptionId: Id) => ['agreement', id(subscriptionId)] as const,
+    renewals: (filter: string) => ['renewals', filter] as const,
+  },
   /** Customer-initiated changes: one subscription's options and requests, and the seller's queue. */
   changes: {
     all: ['changes'] as const,

@@ -743,6 +743,23 @@ export interface paths {
         patch: operations["patchPlansIdSeats"];
         trace?: never;
     };
+    "/api/renewals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** AWS agreements by end date, soonest first: auto-renewal on or off and who turned it off; window=days ahead (default 180), all=true for every one, auto_renew_off=true for those that will not renew. */
+        get: operations["getRenewals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/security": {
         parameters: {
             query?: never;
@@ -784,6 +801,23 @@ export interface paths {
             cookie?: never;
         };
         get: operations["getSubscriptionsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An AWS subscription's current agreement as AWS's Agreement Service describes it (cached 15 minutes; refresh=true reads AWS again), with its renewal events. */
+        get: operations["getSubscriptionsIdAgreement"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1211,6 +1245,78 @@ export interface components {
             terms_status: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        AgreementDescription: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            acceptor_account_id: string;
+            agreement_id: string;
+            agreement_type: string;
+            currency: string;
+            dimensions: components["schemas"]["AgreementDim"][];
+            documents: components["schemas"]["AgreementDoc"][];
+            duration: string;
+            /** Format: date-time */
+            ends_at: string | null;
+            entitlements: components["schemas"]["AgreementGrant"][];
+            estimated_value: string;
+            free_trial: components["schemas"]["AgreementTrial"] | null;
+            initial_agreement_id: string;
+            offer_id: string;
+            pricing: components["schemas"]["PricingTerm"][];
+            product_id: string;
+            proposer_account_id: string;
+            refund_policy: string;
+            related: components["schemas"]["RelatedAgreement"][];
+            renewal: components["schemas"]["AgreementRenewalTerm"];
+            /** Format: date-time */
+            starts_at: string | null;
+            status: string;
+        };
+        AgreementDim: {
+            key: string;
+            max_quantity: number | null;
+            price: string;
+            term: string;
+            units: number | null;
+        };
+        AgreementDoc: {
+            type: string;
+            url: string;
+            version: string;
+        };
+        AgreementGrant: {
+            license_arn: string;
+            reason: string;
+            resource: string;
+            status: string;
+        };
+        AgreementPage: {
+            agreement: components["schemas"]["AgreementDescription"] | null;
+            agreement_id: string;
+            error: string;
+            linked_agreements: string[];
+            /** Format: date-time */
+            read_at: string | null;
+            renewal_events: components["schemas"]["Renewal"] | null;
+            subscription_id: number;
+        };
+        AgreementRenewalTerm: {
+            auto_renew: boolean | null;
+            behavior: string;
+            has_renewal_term: boolean;
+            lockout_period: string;
+            max_renewals: number | null;
+            reason_code: string;
+            renewal_offer_id: string;
+            turned_off_by: string;
+        };
+        AgreementTrial: {
+            days: number;
+            dimensions: string[];
+            duration: string;
+            /** Format: date-time */
+            ends_at: string | null;
         };
         Alert: {
             count: number;
@@ -1989,6 +2095,14 @@ export interface components {
             over_quantity_policy: string | null;
             seat_based: boolean | null;
         };
+        PricingTerm: {
+            billing_period: string;
+            currency: string;
+            duration: string;
+            kind: string;
+            max_total: string;
+            price: string;
+        };
         RecentEvent: {
             /** Format: date-time */
             at: string;
@@ -2012,6 +2126,43 @@ export interface components {
         };
         RecoveryCodes: {
             recovery_codes: string[];
+        };
+        RelatedAgreement: {
+            agreement_id: string;
+            /** Format: date-time */
+            ends_at: string | null;
+            relation: string;
+            /** Format: date-time */
+            starts_at: string | null;
+            status: string;
+            subscription_id: number | null;
+        };
+        Renewal: {
+            agreement_id: string;
+            auto_renew: boolean | null;
+            customer_id: number | null;
+            customer_name: string;
+            days_before_end: number | null;
+            /** Format: date-time */
+            ends_at: string | null;
+            /** Format: date-time */
+            last_event_at: string | null;
+            /** Format: date-time */
+            lockout_at: string | null;
+            offer_name: string;
+            /** Format: date-time */
+            renewal_upcoming_at: string | null;
+            state: string;
+            subscription_id: number | null;
+            subscription_name: string;
+            /** Format: date-time */
+            terms_finalized_at: string | null;
+            /** Format: date-time */
+            turned_off_at: string | null;
+            turned_off_by: string;
+        };
+        RenewalList: {
+            items: components["schemas"]["Renewal"][];
         };
         Seat: {
             /** Format: date-time */
@@ -4046,6 +4197,39 @@ export interface operations {
             };
         };
     };
+    getRenewals: {
+        parameters: {
+            query?: {
+                all?: boolean;
+                auto_renew_off?: boolean;
+                window?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalList"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getSecurity: {
         parameters: {
             query?: never;
@@ -4172,6 +4356,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionDetail"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSubscriptionsIdAgreement: {
+        parameters: {
+            query?: {
+                refresh?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementPage"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

@@ -123,3 +123,9 @@ export type OfferPermission = S['OfferPermission'];
 export type OfferPermissionInput = S['OfferPermissionInput'];
 export type AdminConsent = S['AdminConsent'];
 export type ConsentPermissions = S['ConsentPermissionsAnswer'];
+// ---- AWS agreements: the agreement page and renewals ----
+export type AgreementPage = S['AgreementPage'];
+export type AgreementDescription = S['AgreementDescription'];
+export type AgreementDim = S['AgreementDim'];
+export type RelatedAgreement = S['RelatedAgreement'];
+export type RenewalItem = S['Renewal'];
