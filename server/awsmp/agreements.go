@@ -506,8 +506,10 @@ func (p *Processor) applyNote(ctx context.Context, m *store.InboxMessage, n Noti
 		}
 		subID = id
 		meta := subscriptions.Meta{Source: SourceSQS, Actor: "aws", Payload: m.Body, InboxID: &m.ID}
-		_, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n))
-		return err
+		if _, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n)); err != nil {
+			return err
+		}
+		return applyMoneyEventTx(tx, n.Money)
 	})
 	if err != nil {
 		return p.retryLater(ctx, m, err)

@@ -32,6 +32,8 @@ type AgreementService struct {
 	PageSize int                         // terms per page when the caller asks for more (default 2: paging is exercised)
 	fail     []string
 	calls    int
+
+	moneyState // refunds, cancellations, payment requests (agreement_money.go)
 }
 
 // NewAgreementService returns an empty fake.
@@ -105,6 +107,10 @@ func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.fail(&agreementFault{status, code, "injected by the sandbox", nil})
 		return
 	}
+	if op := moneyOperation(r, out.cbor); op != "" {
+		f.serveMoney(op, r, out)
+		return
+	}
 	in, bad := f.readTermsRequest(r, out.cbor)
 	if bad != nil {
 		out.fail(bad)
@@ -139,6 +145,8 @@ func agreementOperation(r *http.Request, cborWire bool) string {
 		return "GetAgreementTerms"
 	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
 		return "GetAgreementTerms"
+	case moneyOperation(r, cborWire) != "":
+		return moneyOperation(r, cborWire)
 	}
 	return ""
 }
