@@ -42,6 +42,7 @@ const (
 	AgreementAdvisory  = "agreement_advisory"
 	DisbursementPaused = "disbursement_paused"
 	ChangeRequested    = "change_requested"
+	AgreementRequest   = "agreement_request" // a refund, cancellation or payment request on an AWS agreement reached its outcome
 )
 
 // Types lists the alert types a channel may choose.
@@ -56,6 +57,7 @@ var Types = []views.EventType{
 	{Type: RenewalUpcoming, Description: "AWS: an agreement is about to renew"},
 	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
 	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
+	{Type: AgreementRequest, Description: "AWS: a refund, cancellation request or payment request reached its outcome (completed, approved, rejected, failed)"},
 	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
 }
 

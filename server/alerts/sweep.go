@@ -130,6 +130,7 @@ var agreementAlerts = []struct{ kind, detailType, typ, title string }{
 	{"aws.renewal_upcoming", "Purchase Agreement Renewal Upcoming", RenewalUpcoming, "An AWS agreement renews soon"},
 	{"aws.advisory_issued", "Purchase Agreement Advisory Issued", AgreementAdvisory, "AWS issued an advisory on an agreement"},
 	{"aws.disbursement_paused", "Purchase Agreement Disbursement Paused", DisbursementPaused, "AWS paused disbursements for an agreement"},
+	{"aws.agreement_request", "Agreement request outcome", AgreementRequest, "An AWS refund, cancellation or payment request has an outcome"},
 }
 
 // sweepAgreements raises an alert per subscription for each such event

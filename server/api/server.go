@@ -23,6 +23,7 @@ import (
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
@@ -54,6 +55,9 @@ type Deps struct {
 	// AWSEvents applies AWS notifications (replay) and reads contract
 	// entitlements after a registration; nil: neither.
 	AWSEvents AWSEvents
+	// AWSMoney performs the money actions on AWS agreements (refunds,
+	// cancellation and payment requests); nil: AWS is not configured.
+	AWSMoney *awsmp.Money
 
 	// Azure handles Microsoft's marketplace (nil: not configured);
 	// AzureSignIn is the buyer's Entra sign-in on the landing page.

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/marketgate/marketgate/server/subscriptions"
+	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
 
@@ -59,7 +60,7 @@ type Money struct {
 // The portal's webhook event for a request's outcome, and the timeline kind
 // (an alert) of the outcomes a seller should see.
 const (
-	WebhookAgreementRequest = "agreement.request_updated"
+	WebhookAgreementRequest = webhooks.AgreementRequestUpdated
 	KindAgreementRequest    = "aws.agreement_request"
 )
 
@@ -789,6 +790,14 @@ func applyRequestTx(tx *store.Tx, m *Money, r *store.AgreementRequest, fields ma
 	}
 	applyFields(r, fields)
 	return err
+}
+
+// Resend sends a request left "sending" again, with its token.
+func (m *Money) Resend(ctx context.Context, r *store.AgreementRequest) (*store.AgreementRequest, error) {
+	if r.Status != store.RequestSending {
+		return r, nil
+	}
+	return r, m.send(ctx, r)
 }
 
 // Check polls AWS for a request's status.

@@ -38,6 +38,7 @@ const (
 	AgreementRenewalUpcoming       = "agreement.renewal_upcoming"
 	AgreementAdvisoryIssued        = "agreement.advisory_issued"
 	AgreementDisbursementPaused    = "agreement.disbursement_paused"
+	AgreementRequestUpdated        = "agreement.request_updated"
 	ChangeRequestCreated           = "change_request.created"
 	ChangeRequestApproved          = "change_request.approved"
 	ChangeRequestDeclined          = "change_request.declined"
@@ -67,6 +68,7 @@ var Types = []views.EventType{
 	{Type: AgreementRenewalUpcoming, Description: "AWS: an agreement is about to renew; the buyer can still change auto-renewal until the decision deadline"},
 	{Type: AgreementAdvisoryIssued, Description: "AWS issued an advisory on an agreement: check it in AWS Marketplace"},
 	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
+	{Type: AgreementRequestUpdated, Description: "AWS: a refund, cancellation request or payment request changed status (data.agreement_request: kind, status, aws_status, summary); an approved cancellation ends the agreement"},
 	{Type: ChangeRequestCreated, Description: "a customer admin asked for a change (plan, seats, unsubscribe) that needs your approval (data.change_request)"},
 	{Type: ChangeRequestApproved, Description: "a change request was approved: Microsoft performs it (operation_id), or on AWS you send a private offer"},
 	{Type: ChangeRequestDeclined, Description: "a change request was declined; answer holds the reason the customer sees"},

@@ -1127,3 +1127,40 @@ func (n MoneyNotice) Bodies(id Identity) []string {
 	}
 	return out
 }
+
+// BuyerRequest is a seller's request waiting for the buyer, as the
+// sandbox's buyer page shows it.
+type BuyerRequest struct {
+	AgreementID, ID, Kind string // Kind: cancellation, payment
+	Reason, Amount, Name  string
+	Created, RespondBy    time.Time // RespondBy: a cancellation's 7 days (zero: none)
+}
+
+// Waiting lists the cancellation and payment requests waiting for buyers.
+func (f *AgreementService) Waiting() []BuyerRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []BuyerRequest
+	for id, m := range f.moneyOf {
+		for _, c := range m.cancellations {
+			if c.status == "PENDING_APPROVAL" {
+				out = append(out, BuyerRequest{AgreementID: id, ID: c.id, Kind: "cancellation", Reason: c.reason, Created: c.created, RespondBy: c.created.Add(CancellationWindow)})
+			}
+		}
+		for _, p := range m.payments {
+			if p.status == "PENDING_APPROVAL" {
+				out = append(out, BuyerRequest{AgreementID: id, ID: p.id, Kind: "payment", Amount: p.amount.String() + " " + p.currency, Name: p.name, Created: p.created})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) || (out[i].Created.Equal(out[j].Created) && out[i].ID < out[j].ID) })
+	return out
+}
+
+// HasInvoices reports whether the fake holds invoices for an agreement.
+func (f *AgreementService) HasInvoices(agreementID string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.moneyOf[agreementID]
+	return m != nil && len(m.invoices) > 0
+}
