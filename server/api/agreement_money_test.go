@@ -121,7 +121,7 @@ func TestAgreementMoneyOverHTTP(t *testing.T) {
 
 		// The customer admin sees the request waiting for them, and the charges.
 		var mine struct {
-			Available           bool `json:"available"`
+			Available           bool                      `json:"available"`
 			Charges             []struct{ Amount string } `json:"charges"`
 			PendingCancellation *struct {
 				ReasonCode string     `json:"reason_code"`
@@ -156,7 +156,7 @@ func TestAgreementMoneyOverHTTP(t *testing.T) {
 			t.Fatalf("payment: %d %s", r.code, r.body)
 		}
 
-		ops.get(base + "/money").json(t, &money)
+		ops.get(base+"/money").json(t, &money)
 		if len(money.Requests) != 3 || money.Remaining != "380.00" {
 			t.Fatalf("requests: %+v remaining %s", money.Requests, money.Remaining)
 		}

@@ -35,6 +35,7 @@ entitlements that GetEntitlements answers; a contract with consumption also mete
 <button type="submit" name="trial" value="false">Subscribe</button>{{if not .Contract}} <button type="submit" name="trial" value="true">Start a free trial</button>{{end}}
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
+<p><a href="/sandbox/aws/agreement-requests">Answer the seller's cancellation and payment requests (as the buyer)</a></p>
 {{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>
@@ -160,6 +161,7 @@ func (s *Console) sandboxAgreement(c *gin.Context, sub *store.Subscription, id a
 	agreement := "agmt-" + strings.ToLower(auth.RandomToken(12))
 	if s.AWSAgreements != nil {
 		s.AWSAgreements.SetTerms(agreement, awsfake.AgreementTerms{Start: sub.CreatedAt})
+		SandboxAgreementMoney(s.AWSAgreements, agreement, sub.CreatedAt)
 	}
 	s.sandboxSend(awsfake.LicenseEvent("License Updated", id, agreement, s.now()))
 	return agreement
@@ -200,6 +202,7 @@ func (s *Console) sandboxAWSSubscribe(c *gin.Context) {
 			terms.FreeTrialDays = TrialDays
 		}
 		s.AWSAgreements.SetTerms(agreement, terms)
+		SandboxAgreementMoney(s.AWSAgreements, agreement, now)
 	}
 	token := s.AWSMetering.IssueToken(ident)
 	for _, body := range awsfake.Purchase(ident, offer.Contract, trial, agreement, "offer-sandbox-"+offer.MarketplaceID, now) {

@@ -3,6 +3,13 @@
 // spelling URLs; the answer and request types live in types.ts.
 import { query, request } from './client';
 import type {
+  AgreementMoney,
+  AgreementRequestAnswer,
+  CancellationInput,
+  MyAgreement,
+  PaymentInput,
+  RefundInput,
+  WithdrawInput,
   MyOrganisation,
   MyOrganisationInput,
   MySubscription,
@@ -260,4 +267,21 @@ export const consent = {
   permissions: (subscriptionId: number) => request<ConsentPermissions>(`/api/my/subscriptions/${subscriptionId}/permissions`),
   /** Starts Entra's admin consent: send the browser to redirect_url. */
   grant: (subscriptionId: number) => post<{ redirect_url: string }>(`/api/my/subscriptions/${subscriptionId}/permissions/grant`),
+};
+
+// ---- AWS agreement money (admins act; staff read; customer admins read their own) ----
+
+const moneyPath = (subscriptionId: number | string) => `/api/subscriptions/${subscriptionId}/agreement`;
+const moneyPost = <B>(path: string, body: B, idempotencyKey?: string) =>
+  request<AgreementRequestAnswer>(path, { method: 'POST', body, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : undefined });
+
+export const agreementMoney = {
+  get: (subscriptionId: number | string) => request<AgreementMoney>(`${moneyPath(subscriptionId)}/money`),
+  refund: (subscriptionId: number | string, body: RefundInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/refunds`, body, key),
+  cancel: (subscriptionId: number | string, body: CancellationInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/cancellation-requests`, body, key),
+  pay: (subscriptionId: number | string, body: PaymentInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/payment-requests`, body, key),
+  withdraw: (subscriptionId: number | string, requestId: number, body: WithdrawInput) => moneyPost(`${moneyPath(subscriptionId)}/requests/${requestId}/withdraw`, body),
+  refresh: (subscriptionId: number | string, requestId: number) => post<AgreementRequestAnswer>(`${moneyPath(subscriptionId)}/requests/${requestId}/refresh`),
+  /** The customer admin's own agreement, read-only. */
+  mine: (subscriptionId: number | string) => request<MyAgreement>(`/api/my/subscriptions/${subscriptionId}/agreement`),
 };

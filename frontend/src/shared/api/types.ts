@@ -123,3 +123,15 @@ export type OfferPermission = S['OfferPermission'];
 export type OfferPermissionInput = S['OfferPermissionInput'];
 export type AdminConsent = S['AdminConsent'];
 export type ConsentPermissions = S['ConsentPermissionsAnswer'];
+
+// ---- AWS agreement money: invoices, charges, refunds, cancellation and payment requests ----
+export type AgreementMoney = S['AgreementMoneyAnswer'];
+export type AgreementRequest = S['AgreementRequest'];
+export type AgreementRequestAnswer = S['AgreementRequestAnswer'];
+export type AgreementInvoice = S['InvoiceLine'];
+export type AgreementCharge = S['Charge'];
+export type RefundInput = S['RefundInput'];
+export type CancellationInput = S['CancellationInput'];
+export type PaymentInput = S['PaymentInput'];
+export type WithdrawInput = S['WithdrawInput'];
+export type MyAgreement = S['MyAgreementAnswer'];
