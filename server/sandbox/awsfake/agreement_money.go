@@ -949,25 +949,36 @@ func (f *AgreementService) sendPayment(in map[string]any) (map[string]any, *agre
 func paymentInputFault(in map[string]any, m *agreementMoney, token string) *agreementFault {
 	name, desc, term := str(in, "name"), str(in, "description"), str(in, "termId")
 	amount, ok := parseUnits(str(in, "chargeAmount"))
-	switch {
-	case token != "" && !clientTokenPattern.MatchString(token):
+	if token != "" && !clientTokenPattern.MatchString(token) {
 		return validation("INVALID_CLIENT_TOKEN", "clientToken must be 1 to 64 letters, digits or hyphens", "clientToken")
+	}
+	switch {
 	case str(in, "chargeAmount") == "":
 		return validation("MISSING_CHARGE_AMOUNT", "chargeAmount is required", "chargeAmount")
 	case !ok || amount <= 0:
 		return validation("INVALID_CHARGE_AMOUNT", "chargeAmount must be a positive decimal", "chargeAmount")
-	case name == "":
-		return validation("MISSING_NAME", "name is required", "name")
-	case len(name) < 5 || len(name) > 64:
-		return validation("INVALID_NAME", "name is 5 to 64 characters", "name")
-	case in["description"] != nil && (len(desc) < 1 || len(desc) > 2000):
-		return validation("INVALID_DESCRIPTION", "description is 1 to 2000 characters", "description")
+	case nameFault(name, desc, in["description"] != nil) != nil:
+		return nameFault(name, desc, in["description"] != nil)
 	case term == "":
 		return validation("MISSING_TERM_ID", "termId is required", "termId")
 	case m.variable == nil || m.variable.TermID != term:
 		return validation("INVALID_TERM_ID", "the agreement has no VariablePaymentTerm "+term, "termId")
 	case m.ended:
 		return validation("INACTIVE_AGREEMENT", "the agreement is not active", "agreementId")
+	}
+	return nil
+}
+
+// nameFault checks a payment request's name (5 to 64 characters) and
+// description (1 to 2000).
+func nameFault(name, desc string, hasDesc bool) *agreementFault {
+	switch {
+	case name == "":
+		return validation("MISSING_NAME", "name is required", "name")
+	case len(name) < 5 || len(name) > 64:
+		return validation("INVALID_NAME", "name is 5 to 64 characters", "name")
+	case hasDesc && (len(desc) < 1 || len(desc) > 2000):
+		return validation("INVALID_DESCRIPTION", "description is 1 to 2000 characters", "description")
 	}
 	return nil
 }
