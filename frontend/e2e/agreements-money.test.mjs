@@ -106,6 +106,7 @@ describe('AWS agreement money in a real browser', () => {
         if (state !== 'ended') await new Promise((r) => setTimeout(r, 500));
       }
       assert.equal(state, 'ended', 'an accepted cancellation ends the subscription (Purchase Agreement Ended)');
+      await admin.getByTestId('agreement-ended').waitFor();
       await screenshot(admin, 'agreement-money-outcomes');
       await checkA11y(admin, 'agreement-money-outcomes');
     } catch (err) {

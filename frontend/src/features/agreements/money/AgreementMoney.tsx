@@ -44,6 +44,8 @@ export function AgreementMoney({ subscriptionId }: { subscriptionId: number | st
   const m = q.data;
   const pendingCancel = m.requests.find((r) => r.kind === 'cancellation' && open(r));
   const pendingPay = m.requests.find((r) => r.kind === 'payment' && open(r));
+  // An approved cancellation has ended the agreement: nothing more to ask.
+  const ended = m.requests.some((r) => r.kind === 'cancellation' && r.status === 'approved');
   const start = (a: Action) => {
     setDone('');
     setAction(a);
@@ -82,6 +84,8 @@ export function AgreementMoney({ subscriptionId }: { subscriptionId: number | st
               <Button small text="Withdraw" onClick={() => start({ kind: 'withdraw', request: pendingCancel })} data-testid="withdraw-cancellation" />
             )}
           </Callout>
+        ) : ended ? (
+          <Callout data-testid="agreement-ended">The buyer approved a cancellation request: AWS ended the agreement.</Callout>
         ) : (
           admin && m.agreement_id && <Button intent="danger" text="Request cancellation…" onClick={() => start({ kind: 'cancel' })} data-testid="request-cancellation" />
         )}
