@@ -761,6 +761,59 @@ ALTER TABLE offers ADD COLUMN getting_started text NOT NULL DEFAULT '';
 	{"202612030051_invitation_language", `
 ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
 `},
+	// Issue 20: money actions on AWS agreements (refunds, cancellation
+	// requests, payment requests), each stored with AWS's ClientToken
+	// before AWS is called, and its status history.
+	{"202612030070_agreement_requests", `
+CREATE TABLE agreement_requests (
+	id {{id}},
+	subscription_id {{ref}} NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+	customer_id {{ref}} REFERENCES customers (id) ON DELETE SET NULL,
+	agreement_id varchar(64) NOT NULL,
+	kind varchar(16) NOT NULL,
+	client_token varchar(64) NOT NULL,
+	idempotency_key varchar(128) NOT NULL DEFAULT '',
+	external_id varchar(64) NOT NULL DEFAULT '',
+	status varchar(16) NOT NULL,
+	aws_status varchar(24) NOT NULL DEFAULT '',
+	amount varchar(32) NOT NULL DEFAULT '',
+	currency varchar(3) NOT NULL DEFAULT '',
+	invoice_id varchar(255) NOT NULL DEFAULT '',
+	term_id varchar(64) NOT NULL DEFAULT '',
+	reason_code varchar(64) NOT NULL DEFAULT '',
+	name varchar(64) NOT NULL DEFAULT '',
+	note text NOT NULL DEFAULT '',
+	status_message text NOT NULL DEFAULT '',
+	error_code varchar(64) NOT NULL DEFAULT '',
+	error text NOT NULL DEFAULT '',
+	charge_id varchar(64) NOT NULL DEFAULT '',
+	requested_by varchar(320) NOT NULL DEFAULT '',
+	withdrawn_by varchar(320) NOT NULL DEFAULT '',
+	attempts integer NOT NULL DEFAULT 0,
+	next_check_at {{ts}},
+	respond_by {{ts}},
+	created_at {{ts}} NOT NULL,
+	updated_at {{ts}} NOT NULL,
+	CHECK (kind IN ('refund', 'cancellation', 'payment')),
+	CHECK (status IN ('sending', 'pending', 'completed', 'approved', 'rejected', 'withdrawn', 'failed'))
+);
+CREATE UNIQUE INDEX agreement_requests_token ON agreement_requests (client_token);
+CREATE UNIQUE INDEX agreement_requests_idempotency ON agreement_requests (subscription_id, kind, idempotency_key) WHERE idempotency_key <> '';
+CREATE INDEX agreement_requests_due ON agreement_requests (status, next_check_at);
+CREATE INDEX agreement_requests_subscription ON agreement_requests (subscription_id, created_at);
+CREATE INDEX agreement_requests_external ON agreement_requests (kind, external_id);
+CREATE TABLE agreement_request_events (
+	id {{id}},
+	request_id {{ref}} NOT NULL REFERENCES agreement_requests (id) ON DELETE CASCADE,
+	status varchar(16) NOT NULL,
+	aws_status varchar(24) NOT NULL DEFAULT '',
+	message text NOT NULL DEFAULT '',
+	actor varchar(320) NOT NULL DEFAULT '',
+	source varchar(16) NOT NULL DEFAULT '',
+	at {{ts}} NOT NULL
+);
+CREATE INDEX agreement_request_events_request ON agreement_request_events (request_id, at);
+`},
 	// Issue 20: the renewals view (what AWS said of each agreement's end
 	// and renewal) and the cached answers of AWS's Agreement Service.
 	{"202612030075_agreement_renewals", `

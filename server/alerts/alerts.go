@@ -43,6 +43,8 @@ const (
 	DisbursementPaused = "disbursement_paused"
 	ChangeRequested    = "change_requested"
 	AutoRenewalOff     = "auto_renewal_off"
+
+	AgreementRequest = "agreement_request" // a refund, cancellation or payment request on an AWS agreement reached its outcome
 )
 
 // Types lists the alert types a channel may choose.
@@ -58,6 +60,8 @@ var Types = []views.EventType{
 	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
 	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
 	{Type: AutoRenewalOff, Description: "AWS: auto-renewal of an agreement was turned off (by the buyer or the seller)"},
+
+	{Type: AgreementRequest, Description: "AWS: a refund, cancellation request or payment request reached its outcome (completed, approved, rejected, failed)"},
 	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
 }
 

@@ -131,6 +131,8 @@ var agreementAlerts = []struct{ kind, detailType, typ, title string }{
 	{"aws.advisory_issued", "Purchase Agreement Advisory Issued", AgreementAdvisory, "AWS issued an advisory on an agreement"},
 	{"aws.disbursement_paused", "Purchase Agreement Disbursement Paused", DisbursementPaused, "AWS paused disbursements for an agreement"},
 	{"aws.auto_renewal_off", "", AutoRenewalOff, "Auto-renewal of an AWS agreement was turned off"},
+
+	{"aws.agreement_request", "Agreement request outcome", AgreementRequest, "An AWS refund, cancellation or payment request has an outcome"},
 }
 
 // sweepAgreements raises an alert per subscription for each such event

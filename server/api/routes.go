@@ -126,6 +126,15 @@ func (s *Server) routes(r *gin.Engine) {
 	handle(p, http.MethodGet, "/change-requests", sellerRead, s.listChangeRequests, query[changeRequestsQuery]())
 	handleBody(p, http.MethodPost, "/change-requests/:id/approve", sellerWrite, s.approveChangeRequest)
 	handleBody(p, http.MethodPost, "/change-requests/:id/decline", sellerWrite, s.declineChangeRequest)
+	// AWS agreement money (agreement_money.go): staff read, admins act
+	// (confirmed, audited); customer admins read their own.
+	handle(p, http.MethodGet, "/subscriptions/:id/agreement/money", sellerRead, s.getAgreementMoney)
+	handleBody(p, http.MethodPost, "/subscriptions/:id/agreement/refunds", adminOnly, s.createRefund, status(http.StatusCreated))
+	handleBody(p, http.MethodPost, "/subscriptions/:id/agreement/cancellation-requests", adminOnly, s.createCancellationRequest, status(http.StatusCreated))
+	handleBody(p, http.MethodPost, "/subscriptions/:id/agreement/payment-requests", adminOnly, s.createPaymentRequest, status(http.StatusCreated))
+	handleBody(p, http.MethodPost, "/subscriptions/:id/agreement/requests/:request/withdraw", adminOnly, s.withdrawAgreementRequest)
+	handle(p, http.MethodPost, "/subscriptions/:id/agreement/requests/:request/refresh", sellerWrite, s.refreshAgreementRequest)
+	handle(p, http.MethodGet, "/my/subscriptions/:id/agreement", customerAdminOnly, s.getMyAgreement)
 	// The customer portal: Entra admin consent for the app's extra permissions (consent.go).
 	handle(p, http.MethodGet, "/my/subscriptions/:id/permissions", customerAdminOnly, s.myPermissions)
 	handle(p, http.MethodPost, "/my/subscriptions/:id/permissions/grant", customerAdminOnly, s.grantPermissions)

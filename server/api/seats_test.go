@@ -582,6 +582,15 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			// The customer portal (customer admins only, their own customer's).
 			"GET /api/my/subscriptions/:id/permissions":        {class: byID},
 			"POST /api/my/subscriptions/:id/permissions/grant": {class: byID},
+
+			// AWS agreement money (agreement_money.go): staff and admins only; the customer admin reads their own.
+			"GET /api/subscriptions/:id/agreement/money":                       {class: seller},
+			"POST /api/subscriptions/:id/agreement/refunds":                    {class: seller, body: `{"invoice_id":"inv-1","amount":"1","reason_code":"OTHER","confirm":true}`},
+			"POST /api/subscriptions/:id/agreement/cancellation-requests":      {class: seller, body: `{"reason_code":"OTHER","confirm":true}`},
+			"POST /api/subscriptions/:id/agreement/payment-requests":           {class: seller, body: `{"amount":"1","name":"Extra","confirm":true}`},
+			"POST /api/subscriptions/:id/agreement/requests/:request/withdraw": {class: seller, path: fmt.Sprintf("/api/subscriptions/%d/agreement/requests/1/withdraw", w.subB), body: `{"reason":"x","confirm":true}`},
+			"POST /api/subscriptions/:id/agreement/requests/:request/refresh":  {class: seller, path: fmt.Sprintf("/api/subscriptions/%d/agreement/requests/1/refresh", w.subB)},
+			"GET /api/my/subscriptions/:id/agreement":                          {class: byID},
 		}
 		eng, ok := e.engine.(interface{ Routes() gin.RoutesInfo })
 		if !ok {

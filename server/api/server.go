@@ -23,6 +23,7 @@ import (
 	"github.com/marketgate/marketgate/server/alerts"
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/azuremp"
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
@@ -57,6 +58,10 @@ type Deps struct {
 	// AWSAgreements reads AWS agreements for the agreement page (nil: the
 	// page says AWS is not configured).
 	AWSAgreements AgreementViews
+
+	// AWSMoney performs the money actions on AWS agreements (refunds,
+	// cancellation and payment requests); nil: AWS is not configured.
+	AWSMoney *awsmp.Money
 
 	// Azure handles Microsoft's marketplace (nil: not configured);
 	// AzureSignIn is the buyer's Entra sign-in on the landing page.

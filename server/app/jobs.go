@@ -20,6 +20,7 @@ const (
 	jobRetention       = "retention"
 	jobAWSInbox        = "aws.inbox"
 	jobAWSTerms        = "aws.terms"
+	jobAWSMoney        = "aws.agreement_requests"
 	jobAWSQueue        = "aws.sqs" // one per queue: "aws.sqs <URL>"
 	jobMeteringSeal    = "metering.seal"
 	jobMeteringObserve = "metering.observe"
@@ -67,6 +68,14 @@ func (w *wiring) jobList() []jobs.Job {
 		// Agreements' terms (free trials) are read soon after the agreement
 		// is linked (an indexed look-up when there is nothing to read).
 		{Name: jobAWSTerms, Every: 5 * time.Second, Run: func(ctx context.Context) error { proc.ReadTerms(ctx); return nil }},
+		// Refunds, cancellation and payment requests: resend those a failure
+		// left unsent (same ClientToken) and poll the pending ones.
+		{Name: jobAWSMoney, Every: 5 * time.Second, Run: func(ctx context.Context) error {
+			if w.awsMoney != nil {
+				w.awsMoney.Track(ctx)
+			}
+			return nil
+		}},
 		// Metering: finished hours are sealed every 30 s, one replica at a
 		// time (sealing is idempotent anyway); due records are sent every
 		// 5 s (leased one by one, so every replica helps).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/sandbox"
@@ -43,6 +44,10 @@ func (w *wiring) sandbox(ctx context.Context) error {
 		return err
 	}
 	if err := sandbox.LoadAWSAgreements(ctx, w.st, sb.AWSAgreements); err != nil {
+		return err
+	}
+	sb.AWSAgreements.AdjustmentDelay = 3 * time.Second // refunds settle soon (AWS: later)
+	if err := console.LoadAgreementMoney(ctx, w.st, sb.AWSAgreements); err != nil {
 		return err
 	}
 	// What the simulated AWS billed survives restarts, like AWS.

@@ -179,6 +179,7 @@ type wiring struct {
 	queues       []string
 	aws          *awsmp.Client
 	awsProc      *awsmp.Processor
+	awsMoney     *awsmp.Money // refunds, cancellation and payment requests on AWS agreements
 	az           *azureParts
 	entra        *sandboxEntra // the simulated Entra ID (sandbox or --azure-simulated-entra)
 	meter        *metering.Meter
@@ -284,6 +285,10 @@ func (w *wiring) marketplaces(ctx context.Context) error {
 	}
 	w.aws = client
 	w.awsProc = &awsmp.Processor{Store: w.st, Log: w.log, AWS: client}
+	w.awsMoney = &awsmp.Money{Store: w.st, Log: w.log, AWS: client}
+	if w.cfg.Sandbox {
+		w.awsMoney.PollEvery = 5 * time.Second // the simulated AWS answers at once
+	}
 	if w.cfg.AWS.SNSVerify {
 		w.awsProc.SNS = &awsmp.SNSVerifier{TopicARNs: w.cfg.AWS.SNSTopicARNs}
 		w.log.Info("SNS signature verification on", "topics", len(w.awsProc.SNS.TopicARNs))
@@ -366,7 +371,7 @@ func (w *wiring) handler(context.Context) error {
 	deps := api.Deps{
 		Store: w.st, Sessions: w.sessionStore, Log: w.log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: w.cfg.Sandbox, BaseURL: w.cfg.BaseURL, SupportEmail: w.cfg.SupportEmail},
-		AWS:  w.aws, AWSEvents: w.awsProc, AWSAgreements: w.awsProc, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
+		AWS:  w.aws, AWSEvents: w.awsProc, AWSAgreements: w.awsProc, AWSMoney: w.awsMoney, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
 		TrustedProxies: w.cfg.TrustedProxies,
 		Registry:       w.reg, Metrics: w.metrics, MetricsToken: w.cfg.MetricsToken, MetricsElsewhere: w.cfg.MetricsAddr != "",
 		Outbound: w.outbound,

@@ -445,9 +445,6 @@ type SubscriptionAgreement struct {
 // read again.
 const AgreementViewMaxAge = 15 * time.Minute
 
-// ErrNoAgreement means the subscription has no AWS agreement linked.
-var ErrNoAgreement = errors.New("no AWS agreement is linked to this subscription")
-
 // SubscriptionAgreement answers a subscription's current agreement (its
 // newest linked one), from the cache unless it is older than
 // AgreementViewMaxAge or refresh is set; a failed read answers the cached

@@ -517,7 +517,10 @@ func (p *Processor) applyNote(ctx context.Context, m *store.InboxMessage, n Noti
 		if _, err = noteOnce(tx, now, *id, n.Note.Kind, at, n.Note.Summary, meta, eventData(n)); err != nil {
 			return err
 		}
-		return trackRenewal(tx, now, at, n, id, meta)
+		if err := trackRenewal(tx, now, at, n, id, meta); err != nil {
+			return err
+		}
+		return applyMoneyEventTx(tx, n.Money)
 	})
 	if err != nil {
 		return p.retryLater(ctx, m, err)

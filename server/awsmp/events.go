@@ -299,6 +299,7 @@ func classifyNote(n *Notification, raw json.RawMessage) {
 	if spec, ok := noteEvents[noteKey(n.Action)]; ok {
 		n.Action = spec.base
 		n.Note = &EventNote{DetailType: spec.base, Kind: spec.kind, Known: true, Summary: describe(spec, id, n.Agreement, raw)}
+		n.Money = moneyEventOf(raw)
 		return
 	}
 	what := ""

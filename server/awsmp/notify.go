@@ -36,6 +36,9 @@ type Notification struct {
 	// subscription's timeline: the agreement events that are not lifecycle
 	// events, and unknown detail types and SNS actions (kept and shown).
 	Note *EventNote
+	// Money is what a refund, cancellation or payment request event said
+	// of the request (agreement_money.go).
+	Money *MoneyEvent
 }
 
 // Agreement is the agreement part of an EventBridge event. Enum values are

@@ -40,12 +40,14 @@ const (
 	AgreementDisbursementPaused    = "agreement.disbursement_paused"
 	AgreementRenewalTermsFinalized = "agreement.renewal_terms_finalized"
 	AgreementAutoRenewalOff        = "agreement.auto_renewal_off"
-	ChangeRequestCreated           = "change_request.created"
-	ChangeRequestApproved          = "change_request.approved"
-	ChangeRequestDeclined          = "change_request.declined"
-	Test                           = "webhook.test"
-	ConsentGranted                 = "consent.granted"
-	ConsentDeclined                = "consent.declined"
+
+	AgreementRequestUpdated = "agreement.request_updated"
+	ChangeRequestCreated    = "change_request.created"
+	ChangeRequestApproved   = "change_request.approved"
+	ChangeRequestDeclined   = "change_request.declined"
+	Test                    = "webhook.test"
+	ConsentGranted          = "consent.granted"
+	ConsentDeclined         = "consent.declined"
 )
 
 // Types lists the event types an endpoint may choose, with what they mean.
@@ -71,6 +73,8 @@ var Types = []views.EventType{
 	{Type: AgreementDisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement until the cause is resolved"},
 	{Type: AgreementRenewalTermsFinalized, Description: "AWS: a percentage-range renewal's price uplift is final (the seller's adjustment deadline passed)"},
 	{Type: AgreementAutoRenewalOff, Description: "AWS: auto-renewal of an agreement was turned off (turned_off_by: buyer or seller); it expires at its end unless renewed"},
+
+	{Type: AgreementRequestUpdated, Description: "AWS: a refund, cancellation request or payment request changed status (data.agreement_request: kind, status, aws_status, summary); an approved cancellation ends the agreement"},
 	{Type: ChangeRequestCreated, Description: "a customer admin asked for a change (plan, seats, unsubscribe) that needs your approval (data.change_request)"},
 	{Type: ChangeRequestApproved, Description: "a change request was approved: Microsoft performs it (operation_id), or on AWS you send a private offer"},
 	{Type: ChangeRequestDeclined, Description: "a change request was declined; answer holds the reason the customer sees"},

@@ -33,6 +33,8 @@ type AgreementService struct {
 	PageSize int                         // terms per page when the caller asks for more (default 2: paging is exercised)
 	fail     []string
 	calls    int
+
+	moneyState // refunds, cancellations, payment requests (agreement_money.go)
 }
 
 // NewAgreementService returns an empty fake.
@@ -135,6 +137,10 @@ func (f *AgreementService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.fail(&agreementFault{status, code, "injected by the sandbox", nil})
 		return
 	}
+	if _, ok := moneyOperations[op]; ok {
+		f.serveMoney(op, r, out)
+		return
+	}
 	if op != "GetAgreementTerms" {
 		f.serveDescribe(out, op, r)
 		return
@@ -173,6 +179,8 @@ func agreementOperation(r *http.Request, cborWire bool) string {
 		return "GetAgreementTerms"
 	case !cborWire && r.Header.Get("X-Amz-Target") == agreementService+".GetAgreementTerms":
 		return "GetAgreementTerms"
+	case moneyOperation(r, cborWire) != "":
+		return moneyOperation(r, cborWire)
 	}
 	for _, op := range describeOperations {
 		if r.Method != http.MethodPost {

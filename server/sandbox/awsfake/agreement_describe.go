@@ -250,10 +250,6 @@ func (f *AgreementService) serveDescribe(out agreementWire, op string, r *http.R
 	out.reply(http.StatusOK, v)
 }
 
-func validation(reason, msg string) *agreementFault {
-	return &agreementFault{http.StatusBadRequest, "ValidationException", msg, map[string]any{"reason": reason}}
-}
-
 // agreementOf reads the request's agreementId and finds the agreement.
 func (f *AgreementService) agreementOf(in map[string]any) (*agreementRecord, *agreementFault) {
 	id, _ := in["agreementId"].(string)
@@ -592,32 +588,6 @@ func readNested(r *http.Request, cborWire bool) (map[string]any, *agreementFault
 		return nil, &agreementFault{http.StatusBadRequest, "SerializationException", "the body is not a map", nil}
 	}
 	return m, nil
-}
-
-func fromCBOR(v cbor.Value) any {
-	switch x := v.(type) {
-	case cbor.Map:
-		out := make(map[string]any, len(x))
-		for k, y := range x {
-			out[k] = fromCBOR(y)
-		}
-		return out
-	case cbor.List:
-		out := make([]any, len(x))
-		for i, y := range x {
-			out[i] = fromCBOR(y)
-		}
-		return out
-	case cbor.String:
-		return string(x)
-	case cbor.Uint:
-		return int64(x)
-	case cbor.NegInt:
-		return -int64(x)
-	case cbor.Bool:
-		return bool(x)
-	}
-	return nil
 }
 
 func fromJSON(v any) any {

@@ -35,6 +35,7 @@ entitlements that GetEntitlements answers; a contract with consumption also mete
 <button type="submit" name="trial" value="false">Subscribe</button>{{if not .Contract}} <button type="submit" name="trial" value="true">Start a free trial</button>{{end}}
 </form>{{else}}<p>No AWS offers yet.</p>{{end}}
 <h2>Recent AWS subscriptions</h2>
+<p><a href="/sandbox/aws/agreement-requests">Answer the seller's cancellation and payment requests (as the buyer)</a></p>
 {{range .Subs}}<form method="post" action="/sandbox/aws/notify" class="sandbox-sub">
 <input type="hidden" name="subscription" value="{{.ID}}">#{{.ID}} {{.CustomerName}} · {{.OfferName}} · <strong>{{.State}}</strong>{{if .Contract}} · contract{{end}}<br>
 <button type="submit" name="action" value="subscribe-success">Confirm (subscribe-success)</button>

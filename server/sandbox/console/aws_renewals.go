@@ -50,6 +50,7 @@ func (s *Console) recordAgreement(agreement string, ident awsfake.Identity, offe
 	s.AWSAgreements.SetTerms(agreement, terms)
 	s.AWSAgreements.SetAgreement(agreement, awsfake.AgreementInfo{AcceptorAccountID: ident.CustomerAWSAccountID, ProductID: ident.ProductCode,
 		OfferID: offerID, LicenseArn: ident.LicenseArn})
+	SandboxAgreementMoney(s.AWSAgreements, agreement, terms.Start)
 }
 
 // awsRenewalControl moves a concurrent-agreements buyer's agreement to n

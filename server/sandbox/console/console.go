@@ -57,6 +57,10 @@ func (s *Console) Mount(r *gin.RouterGroup, p api.Pages) {
 		agreements := s.slow(gin.WrapH(s.AWSAgreements))
 		r.POST("/aws/agreement", agreements)
 		r.POST("/aws/agreement/*rest", agreements)
+		// The buyer's side of the seller's requests (aws_money.go).
+		s.AWSAgreements.Notify = s.agreementNotice
+		r.GET("/aws/agreement-requests", s.sandboxAWSRequests)
+		r.POST("/aws/agreement-requests", s.sandboxAWSRequestAnswer)
 	}
 	r.POST("/aws/metering", metering)
 	r.POST("/aws/metering/*rest", metering)

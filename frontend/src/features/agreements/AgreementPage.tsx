@@ -11,6 +11,7 @@ import { api, queryKeys, type AgreementDescription, type AgreementPage as Page, 
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { PageTitle } from '../../shared/components/PageTitle';
+import { AgreementMoney } from './money/AgreementMoney';
 import { formatDate } from '../../shared/format';
 
 const PRICING: Record<string, string> = {
@@ -94,12 +95,11 @@ function AgreementBody({ page, onRefresh, subscriptionId }: { page: Page; onRefr
       )}
       {page.renewal_events && <RenewalEvents r={page.renewal_events} />}
       {a && <AgreementSections a={a} />}
-      {/*
-        SLOT (issue 20, item 1): the lead mounts the agreement's money here —
-        <AgreementMoney subscriptionId={subscriptionId} /> (charges, invoice
-        line items, refunds, cancellation and payment requests; branch agract).
-      */}
-      <div data-slot="agreement-money" data-subscription-id={subscriptionId} />
+{page.agreement_id && (
+        <Section title="Invoices, charges and requests">
+          <AgreementMoney subscriptionId={subscriptionId} />
+        </Section>
+      )}
     </>
   );
 }

@@ -158,7 +158,7 @@ describe('subscription page: the state in plain language', () => {
   });
 
   it('the tabs are a list others extend; the Seats tab reuses the seats feature', async () => {
-    expect(TABS.map((t) => t.id)).toEqual(['overview', 'seats', 'usage', 'changes', 'permissions']);
+    expect(TABS.map((t) => t.id)).toEqual(['overview', 'seats', 'usage', 'changes', 'permissions', 'agreement']);
     renderSubscription(sub(), '/subscriptions/7?tab=seats', (c) =>
       c.url.startsWith('/api/subscriptions/7/seats')
         ? json(200, {

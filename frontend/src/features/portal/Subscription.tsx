@@ -13,6 +13,7 @@ import { SeatsTab } from '../seats/Seats';
 import { SubscriptionUsage } from '../usage/SubscriptionUsage';
 import { CustomerChanges } from '../changes/CustomerChanges';
 import { PermissionsPanel } from '../consent/PermissionsPanel';
+import { MyAgreement } from '../agreements/money/MyAgreement';
 import { formatNumber } from '../../shared/i18n';
 import { day, PageTitle, PortalError } from './common';
 import { StatusExplanation } from './Status';
@@ -55,6 +56,8 @@ export const TABS: SubscriptionTab[] = [
     element: ({ subscriptionId }) => <PermissionsPanel subscriptionId={subscriptionId} />,
     shows: (sub) => sub.marketplace === 'azure',
   },
+  // The AWS agreement's charges and the seller's requests waiting for the customer (read-only).
+  { id: 'agreement', title: (t) => t('tabs.agreement'), element: ({ subscriptionId }) => <MyAgreement subscriptionId={subscriptionId} />, shows: (sub) => sub.marketplace === 'aws' },
 ];
 
 export function MySubscriptionPage({ tabs = TABS }: { tabs?: SubscriptionTab[] }) {

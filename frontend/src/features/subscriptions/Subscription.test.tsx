@@ -366,7 +366,7 @@ describe('Subscription tabs', () => {
     renderAs('admin', '/subscriptions/10');
     await screen.findByText('Fabrikam Contracts');
     expect(screen.getAllByRole('tab').map((t) => t.textContent?.replace(/\d+$/, '').trim())).toEqual([
-      'Overview', 'Timeline', 'Metering', 'Entitlements', 'Raw',
+      'Overview', 'Timeline', 'Metering', 'Entitlements', 'Billing & requests', 'Raw',
     ]);
     fireEvent.click(screen.getByRole('tab', { name: 'Entitlements' }));
     await waitFor(() => expect(search).toBe('?tab=entitlements'));

@@ -15,9 +15,10 @@ import { Entitlements } from './Entitlements';
 import { Overview } from './SubOverview';
 import { ConsentSummary } from '../consent/ConsentSummary';
 import { PageTitle } from '../../shared/components/PageTitle';
+import { AgreementMoney } from '../agreements/money/AgreementMoney';
 export { freeTrialText } from './SubOverview';
 
-export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'raw'] as const;
+export const TABS = ['overview', 'timeline', 'seats', 'metering', 'entitlements', 'money', 'raw'] as const;
 type TabId = (typeof TABS)[number];
 
 /** How often the page reads the subscription while Microsoft works on it. */
@@ -47,7 +48,7 @@ export function SubscriptionPage() {
   const aws = s.marketplace === 'aws';
   const hasSeats = !!(seats.data?.summary.seat_based || seats.isError);
   const available: TabId[] = TABS.filter(
-    (t) => (t !== 'seats' || hasSeats || params.get('tab') === 'seats') && (t !== 'entitlements' || aws) && (t !== 'raw' || seller),
+    (t) => (t !== 'seats' || hasSeats || params.get('tab') === 'seats') && (t !== 'entitlements' || aws) && (t !== 'money' || (aws && seller)) && (t !== 'raw' || seller),
   );
   const asked = params.get('tab') === 'details' ? 'overview' : params.get('tab');
   const tab: TabId = available.find((t) => t === asked) ?? 'overview';
@@ -123,6 +124,8 @@ export function SubscriptionPage() {
         {available.includes('entitlements') && (
           <Tab id="entitlements" title="Entitlements" panel={<Entitlements entitlements={q.data.entitlements ?? []} agreements={q.data.agreements ?? []} />} />
         )}
+        {/* The agreement's money (issue 20); the lead moves it to the Agreement page at merge. */}
+        {available.includes('money') && <Tab id="money" title="Billing & requests" panel={<AgreementMoney subscriptionId={s.id} />} />}
         {available.includes('raw') && <Tab id="raw" title="Raw" panel={<SubRaw id={s.id} />} />}
       </Tabs>
     </div>

@@ -5,6 +5,13 @@ import { query, request } from './client';
 import type {
   AgreementPage,
   RenewalItem,
+  AgreementMoney,
+  AgreementRequestAnswer,
+  CancellationInput,
+  MyAgreement,
+  PaymentInput,
+  RefundInput,
+  WithdrawInput,
   MyOrganisation,
   MyOrganisationInput,
   MySubscription,
@@ -275,4 +282,21 @@ export const agreements = {
     request<{ items: RenewalItem[] }>(
       '/api/renewals' + query({ window: params.all ? undefined : params.window, all: params.all ? 'true' : undefined, auto_renew_off: params.auto_renew_off ? 'true' : undefined }),
     ),
+};
+
+// ---- AWS agreement money (admins act; staff read; customer admins read their own) ----
+
+const moneyPath = (subscriptionId: number | string) => `/api/subscriptions/${subscriptionId}/agreement`;
+const moneyPost = <B>(path: string, body: B, idempotencyKey?: string) =>
+  request<AgreementRequestAnswer>(path, { method: 'POST', body, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : undefined });
+
+export const agreementMoney = {
+  get: (subscriptionId: number | string) => request<AgreementMoney>(`${moneyPath(subscriptionId)}/money`),
+  refund: (subscriptionId: number | string, body: RefundInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/refunds`, body, key),
+  cancel: (subscriptionId: number | string, body: CancellationInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/cancellation-requests`, body, key),
+  pay: (subscriptionId: number | string, body: PaymentInput, key: string) => moneyPost(`${moneyPath(subscriptionId)}/payment-requests`, body, key),
+  withdraw: (subscriptionId: number | string, requestId: number, body: WithdrawInput) => moneyPost(`${moneyPath(subscriptionId)}/requests/${requestId}/withdraw`, body),
+  refresh: (subscriptionId: number | string, requestId: number) => post<AgreementRequestAnswer>(`${moneyPath(subscriptionId)}/requests/${requestId}/refresh`),
+  /** The customer admin's own agreement, read-only. */
+  mine: (subscriptionId: number | string) => request<MyAgreement>(`/api/my/subscriptions/${subscriptionId}/agreement`),
 };

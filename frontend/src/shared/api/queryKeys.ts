@@ -37,6 +37,12 @@ export const queryKeys = {
     of: (subscriptionId: Id) => ['agreement', id(subscriptionId)] as const,
     renewals: (filter: string) => ['renewals', filter] as const,
   },
+  /** An AWS subscription's agreement money (seller) and the customer's read-only view. */
+  agreementMoney: {
+    all: ['agreement-money'] as const,
+    of: (subscriptionId: Id) => ['agreement-money', id(subscriptionId)] as const,
+    mine: (subscriptionId: Id) => ['agreement-money', 'mine', id(subscriptionId)] as const,
+  },
   /** Customer-initiated changes: one subscription's options and requests, and the seller's queue. */
   changes: {
     all: ['changes'] as const,

@@ -614,6 +614,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/my/subscriptions/{id}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMySubscriptionsIdAgreement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/my/subscriptions/{id}/changes": {
         parameters: {
             query?: never;
@@ -820,6 +836,102 @@ export interface paths {
         get: operations["getSubscriptionsIdAgreement"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/cancellation-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postSubscriptionsIdAgreementCancellationRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/money": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getSubscriptionsIdAgreementMoney"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/payment-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postSubscriptionsIdAgreementPaymentRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postSubscriptionsIdAgreementRefunds"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/requests/{request}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postSubscriptionsIdAgreementRequestsRequestRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{id}/agreement/requests/{request}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["postSubscriptionsIdAgreementRequestsRequestWithdraw"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1291,6 +1403,19 @@ export interface components {
             resource: string;
             status: string;
         };
+        AgreementMoneyAnswer: {
+            agreement_id: string;
+            available: boolean;
+            cancellation_reasons: string[];
+            charges: components["schemas"]["Charge"][];
+            invoices: components["schemas"]["InvoiceLine"][];
+            note: string;
+            refund_reasons: string[];
+            remaining: string;
+            requests: components["schemas"]["AgreementRequest"][];
+            subscription_id: number;
+            variable_term: components["schemas"]["VariableTerm"] | null;
+        };
         AgreementPage: {
             agreement: components["schemas"]["AgreementDescription"] | null;
             agreement_id: string;
@@ -1310,6 +1435,49 @@ export interface components {
             reason_code: string;
             renewal_offer_id: string;
             turned_off_by: string;
+        };
+        AgreementRequest: {
+            agreement_id: string;
+            amount: string;
+            aws_id: string;
+            aws_status: string;
+            charge_id: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            error: string;
+            error_code: string;
+            history: components["schemas"]["AgreementRequestStep"][];
+            id: number;
+            invoice_id: string;
+            /** @enum {string} */
+            kind: "refund" | "cancellation" | "payment";
+            name: string;
+            note: string;
+            reason_code: string;
+            requested_by: string;
+            /** Format: date-time */
+            respond_by: string | null;
+            /** @enum {string} */
+            status: "sending" | "pending" | "completed" | "approved" | "rejected" | "withdrawn" | "failed";
+            status_message: string;
+            summary: string;
+            /** Format: date-time */
+            updated_at: string;
+            withdrawn_by: string;
+        };
+        AgreementRequestAnswer: {
+            request: components["schemas"]["AgreementRequest"];
+        };
+        AgreementRequestStep: {
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            aws_status: string;
+            message: string;
+            /** @enum {string} */
+            source: "portal" | "poll" | "event";
+            status: string;
         };
         AgreementTrial: {
             days: number;
@@ -1421,6 +1589,11 @@ export interface components {
         AzurePlansAnswer: {
             plans: components["schemas"]["AzurePlan"][];
         };
+        CancellationInput: {
+            confirm: boolean;
+            note?: string;
+            reason_code: string;
+        };
         ChangeAnswer: {
             existing: boolean;
             operation: components["schemas"]["Operation"] | null;
@@ -1518,6 +1691,13 @@ export interface components {
             target: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        Charge: {
+            amount: string;
+            /** Format: date-time */
+            at: string | null;
+            currency: string;
+            id: string;
         };
         ConsentGrantAnswer: {
             redirect_url: string;
@@ -1793,6 +1973,16 @@ export interface components {
             status: string;
             subscription_id: number | null;
         };
+        InvoiceLine: {
+            amount: string;
+            currency: string;
+            invoice_id: string;
+            /** Format: date-time */
+            issued_at: string | null;
+            max_refundable: string;
+            period: string;
+            type: string;
+        };
         LoginAnswer: {
             two_factor_required?: boolean;
             user?: components["schemas"]["Me"];
@@ -1896,6 +2086,15 @@ export interface components {
             text: string;
             url?: string;
         };
+        MyAgreementAnswer: {
+            agreement_id: string;
+            available: boolean;
+            charges: components["schemas"]["Charge"][];
+            invoices: components["schemas"]["InvoiceLine"][];
+            pending_cancellation: components["schemas"]["MyPendingRequest"] | null;
+            pending_payment: components["schemas"]["MyPendingRequest"] | null;
+            subscription_id: number;
+        };
         MyOrganisation: {
             aws_account_id: string;
             azure_tenant_id: string;
@@ -1917,6 +2116,16 @@ export interface components {
             aws_account_id: string;
             email: string;
             tenant_id: string;
+        };
+        MyPendingRequest: {
+            amount: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            name: string;
+            reason_code: string;
+            /** Format: date-time */
+            respond_by: string | null;
         };
         MySeats: {
             assigned: number;
@@ -2038,6 +2247,12 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        PaymentInput: {
+            amount: string;
+            confirm: boolean;
+            name: string;
+            note?: string;
+        };
         Plan: {
             activation_policy: string;
             allow_over_assignment: boolean;
@@ -2126,6 +2341,13 @@ export interface components {
         };
         RecoveryCodes: {
             recovery_codes: string[];
+        };
+        RefundInput: {
+            amount: string;
+            confirm: boolean;
+            invoice_id: string;
+            note?: string;
+            reason_code: string;
         };
         RelatedAgreement: {
             agreement_id: string;
@@ -2511,6 +2733,17 @@ export interface components {
         };
         UserRowList: {
             items: components["schemas"]["UserRow"][];
+        };
+        VariableTerm: {
+            approval: string;
+            currency: string;
+            expires: string;
+            max_total: string;
+            term_id: string;
+        };
+        WithdrawInput: {
+            confirm: boolean;
+            reason?: string;
         };
     };
     responses: never;
@@ -3858,6 +4091,37 @@ export interface operations {
             };
         };
     };
+    getMySubscriptionsIdAgreement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyAgreementAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getMySubscriptionsIdChanges: {
         parameters: {
             query?: never;
@@ -4389,6 +4653,210 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementPage"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postSubscriptionsIdAgreementCancellationRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancellationInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRequestAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSubscriptionsIdAgreementMoney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementMoneyAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postSubscriptionsIdAgreementPaymentRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRequestAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postSubscriptionsIdAgreementRefunds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRequestAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postSubscriptionsIdAgreementRequestsRequestRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRequestAnswer"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postSubscriptionsIdAgreementRequestsRequestWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawInput"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRequestAnswer"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

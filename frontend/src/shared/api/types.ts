@@ -129,3 +129,16 @@ export type AgreementDescription = S['AgreementDescription'];
 export type AgreementDim = S['AgreementDim'];
 export type RelatedAgreement = S['RelatedAgreement'];
 export type RenewalItem = S['Renewal'];
+
+
+// ---- AWS agreement money: invoices, charges, refunds, cancellation and payment requests ----
+export type AgreementMoney = S['AgreementMoneyAnswer'];
+export type AgreementRequest = S['AgreementRequest'];
+export type AgreementRequestAnswer = S['AgreementRequestAnswer'];
+export type AgreementInvoice = S['InvoiceLine'];
+export type AgreementCharge = S['Charge'];
+export type RefundInput = S['RefundInput'];
+export type CancellationInput = S['CancellationInput'];
+export type PaymentInput = S['PaymentInput'];
+export type WithdrawInput = S['WithdrawInput'];
+export type MyAgreement = S['MyAgreementAnswer'];
