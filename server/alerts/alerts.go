@@ -42,6 +42,7 @@ const (
 	AgreementAdvisory  = "agreement_advisory"
 	DisbursementPaused = "disbursement_paused"
 	ChangeRequested    = "change_requested"
+	SecretExpiring     = "azure_secret_expiring"
 )
 
 // Types lists the alert types a channel may choose.
@@ -57,6 +58,7 @@ var Types = []views.EventType{
 	{Type: AgreementAdvisory, Description: "AWS issued an advisory on an agreement"},
 	{Type: DisbursementPaused, Description: "AWS paused disbursements (payments to you) for an agreement"},
 	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
+	{Type: SecretExpiring, Description: "Microsoft: the app's client secret expires in 30, 7 or 1 days (or has expired)"},
 }
 
 // KnownType reports whether t is an alert type.
