@@ -14,6 +14,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // AWSConfig is AWS Marketplace's side of the checks (nil in Config: not
@@ -47,7 +48,7 @@ func (a *AWSConfig) clients(ctx context.Context) (*awsClients, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithRetryMaxAttempts(1)}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithRetryMaxAttempts(1), config.WithLogger(logging.Nop{})}
 	if a.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(a.Credentials))
 	}
@@ -55,16 +56,16 @@ func (a *AWSConfig) clients(ctx context.Context) (*awsClients, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := func(e string) *string {
-		if e == "" {
-			return nil
+	// An endpoint setting wins; without one the SDK's (and AWS_ENDPOINT_URL_*) stays.
+	endpoint := func(e string, base **string) {
+		if e != "" {
+			*base = aws.String(e)
 		}
-		return aws.String(e)
 	}
 	return &awsClients{cfg: cfg,
-		metering: mm.NewFromConfig(cfg, func(o *mm.Options) { o.BaseEndpoint = endpoint(a.MeteringEndpoint) }),
-		sqs:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpoint(a.SQSEndpoint) }),
-		sts:      sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(a.STSEndpoint) }),
+		metering: mm.NewFromConfig(cfg, func(o *mm.Options) { endpoint(a.MeteringEndpoint, &o.BaseEndpoint) }),
+		sqs:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { endpoint(a.SQSEndpoint, &o.BaseEndpoint) }),
+		sts:      sts.NewFromConfig(cfg, func(o *sts.Options) { endpoint(a.STSEndpoint, &o.BaseEndpoint) }),
 	}, nil
 }
 
@@ -86,7 +87,7 @@ const (
 	AWSFulfillment   = "aws.fulfillment_url"
 )
 
-func awsCheck(id, title string) Check { return Check{ID: id, Marketplace: AWS, Title: title} }
+func awsCheck(id, title string) SetupCheck { return SetupCheck{ID: id, Marketplace: AWS, Title: title} }
 
 func (c *Checker) awsSteps() []step {
 	a := c.cfg.AWS
@@ -94,40 +95,40 @@ func (c *Checker) awsSteps() []step {
 		ch := awsCheck(AWSConfigured, "AWS Marketplace configured")
 		ch.Status, ch.Message = Skip, "AWS Marketplace is not configured (no notification queue is set)."
 		ch.Fix = "To sell on AWS Marketplace, set --aws-sqs-queue-urls (MARKETGATE_AWS_SQS_QUEUE_URLS) and the AWS credentials of the seller account."
-		return []step{{ids: []Check{ch}, run: func(context.Context) []Check { return []Check{ch} }}}
+		return []step{{ids: []SetupCheck{ch}, run: func(context.Context) []SetupCheck { return []SetupCheck{ch} }}}
 	}
-	one := func(ch Check, f func(context.Context, *awsClients, Check) Check) step {
-		return step{ids: []Check{ch}, run: func(ctx context.Context) []Check {
+	one := func(ch SetupCheck, f func(context.Context, *awsClients, SetupCheck) SetupCheck) step {
+		return step{ids: []SetupCheck{ch}, run: func(ctx context.Context) []SetupCheck {
 			cl, err := a.clients(ctx)
 			if err != nil {
 				ch.Status, ch.Message = Fail, "The AWS configuration cannot be read: "+errText(err)
 				ch.Fix = "Correct the AWS settings named in the message (AWS_PROFILE, AWS_CONFIG_FILE, AWS_REGION …)."
-				return []Check{ch}
+				return []SetupCheck{ch}
 			}
-			return []Check{f(ctx, cl, ch)}
+			return []SetupCheck{f(ctx, cl, ch)}
 		}}
 	}
 	steps := []step{
 		one(awsCheck(AWSCredentials, "AWS credentials"), a.checkCredentials),
 		one(awsCheck(AWSResolve, "ResolveCustomer reachable in "+a.region()), a.checkResolve),
 		one(awsCheck(AWSMeter, "BatchMeterUsage reachable in "+a.region()), a.checkMeter),
-		{ids: []Check{awsCheck(AWSFulfillment, "Fulfillment URL")}, run: func(context.Context) []Check {
-			return []Check{c.publicURL(awsCheck(AWSFulfillment, "Fulfillment URL"), "the AWS Marketplace Management Portal (your SaaS product's fulfillment URL)",
-				Value{Label: "Fulfillment URL", Value: c.cfg.BaseURL + "/marketplace/aws/register"})}
+		{ids: []SetupCheck{awsCheck(AWSFulfillment, "Fulfillment URL")}, run: func(context.Context) []SetupCheck {
+			return []SetupCheck{c.publicURL(awsCheck(AWSFulfillment, "Fulfillment URL"), "the AWS Marketplace Management Portal (your SaaS product's fulfillment URL)",
+				SetupValue{Label: "Fulfillment URL", Value: c.cfg.BaseURL + "/marketplace/aws/register"})}
 		}},
 	}
 	if len(a.Queues) == 0 {
 		ch := awsCheck(AWSQueueReadable, "Notification queue")
 		ch.Status, ch.Message = Fail, "No SQS queue is configured: AWS's subscription notifications would never reach Marketgate."
 		ch.Fix = "Create an SQS queue in the seller account, subscribe it to the product's notifications, and set --aws-sqs-queue-urls (MARKETGATE_AWS_SQS_QUEUE_URLS) to its URL."
-		steps = append(steps, step{ids: []Check{ch}, run: func(context.Context) []Check { return []Check{ch} }})
+		steps = append(steps, step{ids: []SetupCheck{ch}, run: func(context.Context) []SetupCheck { return []SetupCheck{ch} }})
 	}
 	for _, q := range a.Queues {
-		ids := []Check{awsCheck(AWSQueueReadable, "Queue readable"), awsCheck(AWSQueueSubscr, "Queue subscribed to the product's notifications")}
+		ids := []SetupCheck{awsCheck(AWSQueueReadable, "Queue readable"), awsCheck(AWSQueueSubscr, "Queue subscribed to the product's notifications")}
 		for i := range ids {
 			ids[i].Subject = q
 		}
-		steps = append(steps, step{ids: ids, run: func(ctx context.Context) []Check {
+		steps = append(steps, step{ids: ids, run: func(ctx context.Context) []SetupCheck {
 			cl, err := a.clients(ctx)
 			if err != nil {
 				ids[0].Status, ids[0].Message = Fail, "The AWS configuration cannot be read: "+errText(err)
@@ -153,12 +154,17 @@ func awsCode(err error) string {
 var credentialCodes = map[string]bool{"UnrecognizedClientException": true, "InvalidClientTokenId": true, "SignatureDoesNotMatch": true,
 	"ExpiredToken": true, "ExpiredTokenException": true, "IncompleteSignature": true, "MissingAuthenticationToken": true}
 
+// noCredentials tells whether the SDK found no credentials to sign with.
+func noCredentials(err error) bool {
+	return strings.Contains(err.Error(), "get credentials") || strings.Contains(err.Error(), "failed to retrieve credentials")
+}
+
 const credentialsFix = "Give Marketgate credentials of the AWS seller account that publishes the product: " +
 	"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or run it with an IAM role (EC2 instance profile, ECS task role, EKS pod identity)."
 
 // checkCredentials: credentials found (the SDK's chain) and whose they are
 // (STS GetCallerIdentity, which needs no permission).
-func (a *AWSConfig) checkCredentials(ctx context.Context, cl *awsClients, ch Check) Check {
+func (a *AWSConfig) checkCredentials(ctx context.Context, cl *awsClients, ch SetupCheck) SetupCheck {
 	creds, err := cl.cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		ch.Status, ch.Message, ch.Fix = Fail, "No AWS credentials were found: "+errText(err), credentialsFix
@@ -179,7 +185,7 @@ func (a *AWSConfig) checkCredentials(ctx context.Context, cl *awsClients, ch Che
 	ch.Status = OK
 	ch.Message = fmt.Sprintf("Credentials of account %s (%s), from %s. It must be the seller account that publishes the product.",
 		aws.ToString(out.Account), aws.ToString(out.Arn), creds.Source)
-	ch.Values = []Value{{Label: "Account", Value: aws.ToString(out.Account)}, {Label: "Identity", Value: aws.ToString(out.Arn)}}
+	ch.Values = []SetupValue{{Label: "Account", Value: aws.ToString(out.Account)}, {Label: "Identity", Value: aws.ToString(out.Arn)}}
 	return ch
 }
 
@@ -191,11 +197,11 @@ func maskKey(k string) string {
 }
 
 // meteringFailure fills a failed metering check from the error.
-func (a *AWSConfig) meteringFailure(ch Check, action string, err error) Check {
+func (a *AWSConfig) meteringFailure(ch SetupCheck, action string, err error) SetupCheck {
 	code := awsCode(err)
 	ch.Status = Fail
 	switch {
-	case credentialCodes[code]:
+	case credentialCodes[code] || noCredentials(err):
 		ch.Message, ch.Fix = "AWS refused the credentials: "+errText(err), credentialsFix
 	case strings.HasPrefix(code, "AccessDenied"):
 		ch.Message = "The credentials may not call " + action + ": " + errText(err)
@@ -216,7 +222,7 @@ func (a *AWSConfig) meteringFailure(ch Check, action string, err error) Check {
 // authorised caller gets InvalidTokenException, documented for a token
 // AWS did not issue ("Registration token is invalid"); nothing is
 // resolved and nothing is billed.
-func (a *AWSConfig) checkResolve(ctx context.Context, cl *awsClients, ch Check) Check {
+func (a *AWSConfig) checkResolve(ctx context.Context, cl *awsClients, ch SetupCheck) SetupCheck {
 	_, err := cl.metering.ResolveCustomer(ctx, &mm.ResolveCustomerInput{RegistrationToken: aws.String("marketgate-setup-check")})
 	var invalid *mmtypes.InvalidTokenException
 	if err == nil || errors.As(err, &invalid) || awsCode(err) == "InvalidTokenException" {
@@ -231,7 +237,7 @@ func (a *AWSConfig) checkResolve(ctx context.Context, cl *awsClients, ch Check) 
 // billed. An authorised caller gets an answer about the request itself
 // (an empty result, or a ValidationException for the empty list); a
 // refused one AccessDeniedException.
-func (a *AWSConfig) checkMeter(ctx context.Context, cl *awsClients, ch Check) Check {
+func (a *AWSConfig) checkMeter(ctx context.Context, cl *awsClients, ch SetupCheck) SetupCheck {
 	in := &mm.BatchMeterUsageInput{UsageRecords: []mmtypes.UsageRecord{}}
 	if len(a.ProductCodes) > 0 {
 		in.ProductCode = aws.String(a.ProductCodes[0])
@@ -248,7 +254,7 @@ func (a *AWSConfig) checkMeter(ctx context.Context, cl *awsClients, ch Check) Ch
 
 // checkQueue reads the queue's attributes: readable, and its policy lets
 // the product's SNS topics or an EventBridge rule send to it.
-func (a *AWSConfig) checkQueue(ctx context.Context, cl *awsClients, url string, readable, subscribed Check) []Check {
+func (a *AWSConfig) checkQueue(ctx context.Context, cl *awsClients, url string, readable, subscribed SetupCheck) []SetupCheck {
 	out, err := cl.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 	if err != nil {
@@ -259,7 +265,7 @@ func (a *AWSConfig) checkQueue(ctx context.Context, cl *awsClients, url string, 
 		case errors.As(err, &missing) || code == "QueueDoesNotExist" || code == "AWS.SimpleQueueService.NonExistentQueue":
 			readable.Message = "The queue does not exist: " + url
 			readable.Fix = "Create it in the seller account (region " + a.region() + "), or correct --aws-sqs-queue-urls (MARKETGATE_AWS_SQS_QUEUE_URLS)."
-		case credentialCodes[code]:
+		case credentialCodes[code] || noCredentials(err):
 			readable.Message, readable.Fix = "AWS refused the credentials: "+errText(err), credentialsFix
 		case strings.HasPrefix(code, "AccessDenied"):
 			readable.Message = "The credentials may not read the queue: " + errText(err)
@@ -269,10 +275,10 @@ func (a *AWSConfig) checkQueue(ctx context.Context, cl *awsClients, url string, 
 			readable.Fix = "Check the queue URL and that this server reaches SQS in " + a.region() + "."
 		}
 		subscribed.Status, subscribed.Message = Skip, "Not checked: the queue could not be read."
-		return []Check{readable, subscribed}
+		return []SetupCheck{readable, subscribed}
 	}
 	attrs := out.Attributes
 	readable.Status = OK
 	readable.Message = fmt.Sprintf("Readable: %s message(s) waiting, %s in flight.", attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"])
-	return []Check{readable, a.subscription(subscribed, attrs["QueueArn"], attrs["Policy"])}
+	return []SetupCheck{readable, a.subscription(subscribed, attrs["QueueArn"], attrs["Policy"])}
 }

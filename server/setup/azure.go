@@ -68,7 +68,9 @@ const (
 // least privileged).
 const GraphPermission = "Application.Read.All"
 
-func azureCheck(id, title string) Check { return Check{ID: id, Marketplace: Azure, Title: title} }
+func azureCheck(id, title string) SetupCheck {
+	return SetupCheck{ID: id, Marketplace: Azure, Title: title}
+}
 
 func (c *Checker) redirectURI() string { return c.cfg.BaseURL + "/marketplace/azure/callback" }
 
@@ -78,10 +80,10 @@ func (c *Checker) azureSteps() []step {
 		ch := azureCheck(AzureConfigured, "Microsoft commercial marketplace configured")
 		ch.Status, ch.Message = Skip, "Microsoft's commercial marketplace is not configured."
 		ch.Fix = "To sell on Microsoft's marketplace, set --azure-tenant-id, --azure-client-id and --azure-client-secret (the app registration named in Partner Center's Technical configuration)."
-		return []step{{ids: []Check{ch}, run: func(context.Context) []Check { return []Check{ch} }}}
+		return []step{{ids: []SetupCheck{ch}, run: func(context.Context) []SetupCheck { return []SetupCheck{ch} }}}
 	}
-	static := func(ch Check) step {
-		return step{ids: []Check{ch}, run: func(context.Context) []Check { return []Check{ch} }}
+	static := func(ch SetupCheck) step {
+		return step{ids: []SetupCheck{ch}, run: func(context.Context) []SetupCheck { return []SetupCheck{ch} }}
 	}
 	app := azureCheck(AzureApp, "Tenant and app id")
 	if a.TenantID == "" || a.ClientID == "" || a.ClientSecret == "" {
@@ -90,20 +92,20 @@ func (c *Checker) azureSteps() []step {
 		return []step{static(app)}
 	}
 	app.Status, app.Message = OK, "Tenant "+a.TenantID+", app "+a.ClientID+". They must be the ones in Partner Center → the offer → Technical configuration."
-	app.Values = []Value{{Label: "Tenant ID", Value: a.TenantID}, {Label: "App (client) ID", Value: a.ClientID}}
+	app.Values = []SetupValue{{Label: "Tenant ID", Value: a.TenantID}, {Label: "App (client) ID", Value: a.ClientID}}
 	urls := c.publicURL(azureCheck(AzureURLs, "Landing page and webhook URLs"), "Partner Center (the offer → Technical configuration)",
-		Value{Label: "Landing page URL", Value: c.cfg.BaseURL + "/marketplace/azure/landing"},
-		Value{Label: "Connection webhook", Value: c.cfg.BaseURL + "/marketplace/azure/webhook"})
-	graphIDs := []Check{azureCheck(AzureMultiTenant, "App registration is multi-tenant"), azureCheck(AzureRedirect, "Redirect URI registered"),
+		SetupValue{Label: "Landing page URL", Value: c.cfg.BaseURL + "/marketplace/azure/landing"},
+		SetupValue{Label: "Connection webhook", Value: c.cfg.BaseURL + "/marketplace/azure/webhook"})
+	graphIDs := []SetupCheck{azureCheck(AzureMultiTenant, "App registration is multi-tenant"), azureCheck(AzureRedirect, "Redirect URI registered"),
 		azureCheck(AzureSecret, "Client secret expiry")}
 	return []step{static(app), static(urls),
-		{ids: []Check{azureCheck(AzureToken, "Client-credentials token")}, run: func(ctx context.Context) []Check {
-			return []Check{a.checkToken(ctx, azureCheck(AzureToken, "Client-credentials token"))}
+		{ids: []SetupCheck{azureCheck(AzureToken, "Client-credentials token")}, run: func(ctx context.Context) []SetupCheck {
+			return []SetupCheck{a.checkToken(ctx, azureCheck(AzureToken, "Client-credentials token"))}
 		}},
-		{ids: []Check{azureCheck(AzureFulfillment, "Fulfillment API answering")}, run: func(ctx context.Context) []Check {
-			return []Check{a.checkFulfillment(ctx, azureCheck(AzureFulfillment, "Fulfillment API answering"))}
+		{ids: []SetupCheck{azureCheck(AzureFulfillment, "Fulfillment API answering")}, run: func(ctx context.Context) []SetupCheck {
+			return []SetupCheck{a.checkFulfillment(ctx, azureCheck(AzureFulfillment, "Fulfillment API answering"))}
 		}},
-		{ids: graphIDs, run: func(ctx context.Context) []Check { return c.checkRegistration(ctx, graphIDs) }},
+		{ids: graphIDs, run: func(ctx context.Context) []SetupCheck { return c.checkRegistration(ctx, graphIDs) }},
 	}
 }
 
@@ -157,7 +159,7 @@ func (a *AzureConfig) token(ctx context.Context, scope string) (string, error) {
 	return tok.Token, err
 }
 
-func (a *AzureConfig) checkToken(ctx context.Context, ch Check) Check {
+func (a *AzureConfig) checkToken(ctx context.Context, ch SetupCheck) SetupCheck {
 	if _, err := a.token(ctx, azuremp.Resource+"/.default"); err != nil {
 		ch.Status, ch.Message, ch.Fix = Fail, "Entra refused the client-credentials token: "+entraMessage(err), a.tokenFix(err)
 		return ch
@@ -180,7 +182,7 @@ func entraMessage(err error) string {
 }
 
 // checkFulfillment lists the publisher's subscriptions (the first page).
-func (a *AzureConfig) checkFulfillment(ctx context.Context, ch Check) Check {
+func (a *AzureConfig) checkFulfillment(ctx context.Context, ch SetupCheck) SetupCheck {
 	client, err := azuremp.New(azuremp.Config{TenantID: a.TenantID, ClientID: a.ClientID, ClientSecret: a.ClientSecret, APIURL: a.APIURL,
 		LoginURL: a.LoginURL, TokenHTTP: a.HTTP})
 	if err != nil {
@@ -275,7 +277,7 @@ func (app *application) secretEnd(secret string) (time.Time, bool) {
 
 // checkRegistration reads the app registration once for three checks:
 // multi-tenant, the redirect URI, and the secret's expiry.
-func (c *Checker) checkRegistration(ctx context.Context, ids []Check) []Check {
+func (c *Checker) checkRegistration(ctx context.Context, ids []SetupCheck) []SetupCheck {
 	a := c.cfg.Azure
 	multi, redirect, secret := ids[0], ids[1], ids[2]
 	app, err := a.readApplication(ctx)
@@ -288,11 +290,11 @@ func (c *Checker) checkRegistration(ctx context.Context, ids []Check) []Check {
 		}
 		multi.Status, multi.Message, multi.Fix = Skip, why, fix+" Supported account types must be \"Accounts in any organizational directory (multitenant)\"."
 		redirect.Status, redirect.Message, redirect.Fix = Skip, why, fix+" Authentication → Web → Redirect URIs must hold "+c.redirectURI()+"."
-		redirect.Values = []Value{{Label: "Redirect URI", Value: c.redirectURI()}}
-		return []Check{multi, redirect, c.secretFromSetting(secret, why)}
+		redirect.Values = []SetupValue{{Label: "Redirect URI", Value: c.redirectURI()}}
+		return []SetupCheck{multi, redirect, c.secretFromSetting(secret, why)}
 	}
 	multi = checkAudience(multi, app.SignInAudience)
-	redirect.Values = []Value{{Label: "Redirect URI", Value: c.redirectURI()}}
+	redirect.Values = []SetupValue{{Label: "Redirect URI", Value: c.redirectURI()}}
 	if slices.Contains(app.Web.RedirectURIs, c.redirectURI()) {
 		redirect.Status, redirect.Message = OK, "The app registration's web redirect URIs include "+c.redirectURI()+"."
 	} else {
@@ -302,12 +304,12 @@ func (c *Checker) checkRegistration(ctx context.Context, ids []Check) []Check {
 	}
 	end, ok := app.secretEnd(a.ClientSecret)
 	if !ok {
-		return []Check{multi, redirect, c.secretFromSetting(secret, "None of the app's client secrets matches the configured one (Graph's hint, its first three characters).")}
+		return []SetupCheck{multi, redirect, c.secretFromSetting(secret, "None of the app's client secrets matches the configured one (Graph's hint, its first three characters).")}
 	}
-	return []Check{multi, redirect, c.secretExpiry(secret, end, "Microsoft Graph")}
+	return []SetupCheck{multi, redirect, c.secretExpiry(secret, end, "Microsoft Graph")}
 }
 
-func checkAudience(ch Check, audience string) Check {
+func checkAudience(ch SetupCheck, audience string) SetupCheck {
 	switch audience {
 	case "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount":
 		ch.Status, ch.Message = OK, "signInAudience is "+audience+": buyers of any organisation can sign in on the landing page."
@@ -321,7 +323,7 @@ func checkAudience(ch Check, audience string) Check {
 
 // secretFromSetting is the expiry check when Graph cannot tell: the
 // --azure-client-secret-expires setting, or a failure saying so.
-func (c *Checker) secretFromSetting(ch Check, why string) Check {
+func (c *Checker) secretFromSetting(ch SetupCheck, why string) SetupCheck {
 	if t := c.cfg.Azure.SecretExpires; t != nil {
 		return c.secretExpiry(ch, *t, "--azure-client-secret-expires")
 	}
@@ -333,10 +335,10 @@ func (c *Checker) secretFromSetting(ch Check, why string) Check {
 // ExpiryWarning is how long before its expiry a secret is a warning.
 const ExpiryWarning = 30 * 24 * time.Hour
 
-func (c *Checker) secretExpiry(ch Check, end time.Time, source string) Check {
+func (c *Checker) secretExpiry(ch SetupCheck, end time.Time, source string) SetupCheck {
 	c.cfg.Azure.setExpiry(end)
 	left := end.Sub(c.cfg.Now())
-	ch.Values = []Value{{Label: "Expires", Value: end.UTC().Format(time.RFC3339)}}
+	ch.Values = []SetupValue{{Label: "Expires", Value: end.UTC().Format(time.RFC3339)}}
 	days := int(left.Hours() / 24)
 	switch {
 	case left <= 0:
@@ -350,7 +352,7 @@ func (c *Checker) secretExpiry(ch Check, end time.Time, source string) Check {
 		ch.Message = fmt.Sprintf("The client secret expires on %s, in %d days (%s). Alerts are raised 30, 7 and 1 days before.", end.UTC().Format("2006-01-02"), days, source)
 		return ch
 	}
-	ch.Fix = "Add a new client secret (Entra admin center → App registrations → the app → Certificates & secrets), set --azure-client-secret to its Value and restart; then delete the old secret."
+	ch.Fix = "Add a new client secret (Entra admin center → App registrations → the app → Certificates & secrets), set --azure-client-secret to its SetupValue and restart; then delete the old secret."
 	return ch
 }
 

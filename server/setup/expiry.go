@@ -49,7 +49,7 @@ func SecretExpiryAlert(ctx context.Context, st AlertStore, clientID string, end,
 		title = "Microsoft: the app's client secret expired on " + day
 	}
 	detail := "Add a new client secret to app " + clientID + " (Entra admin center → App registrations → Certificates & secrets), " +
-		"set --azure-client-secret to its Value and restart Marketgate before " + day + "; Microsoft's API refuses every call after it."
+		"set --azure-client-secret to its SetupValue and restart Marketgate before " + day + "; Microsoft's API refuses every call after it."
 	raised, err := st.RaiseAlertOnce(ctx, alerts.SecretExpiring, fmt.Sprintf("%s|%s|%d", clientID, day, t), title, detail, "/setup", now)
 	if err != nil || !raised {
 		return -1, err

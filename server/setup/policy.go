@@ -35,14 +35,17 @@ func accountOf(arn string) string {
 }
 
 // topicARNs are the SNS topics the queue policy should allow: the
-// configured ones, else the product codes' subscription and entitlement
-// topics, else a placeholder to fill in.
-
+// configured ones, else the product codes' topics.
 func (a *AWSConfig) topicARNs() []string {
 	if len(a.TopicARNs) > 0 {
 		return a.TopicARNs
 	}
-	codes := a.ProductCodes
+	return MarketplaceTopics(a.ProductCodes)
+}
+
+// MarketplaceTopics are AWS Marketplace's subscription and entitlement SNS
+// topics of products (a PRODUCT_CODE placeholder to fill in when none).
+func MarketplaceTopics(codes []string) []string {
 	if len(codes) == 0 {
 		codes = []string{"PRODUCT_CODE"}
 	}
@@ -213,7 +216,7 @@ func policyAllows(doc string, topics []string) (okTopics []string, snsMarketplac
 // subscription checks the queue policy: with --aws-sns-topic-arns every
 // topic must be allowed; otherwise AWS Marketplace's topics or an
 // EventBridge rule. The fix is the policy to paste.
-func (a *AWSConfig) subscription(ch Check, queueARN, policy string) Check {
+func (a *AWSConfig) subscription(ch SetupCheck, queueARN, policy string) SetupCheck {
 	if queueARN == "" {
 		queueARN = queueARNOf(ch.Subject, a.region())
 	}
@@ -244,12 +247,12 @@ func (a *AWSConfig) subscription(ch Check, queueARN, policy string) Check {
 		}
 		ch.Status = OK
 		ch.Message = "The queue policy lets " + strings.Join(from, " and ") + " send to the queue."
-		ch.Values = []Value{{Label: "Queue ARN", Value: queueARN}}
+		ch.Values = []SetupValue{{Label: "Queue ARN", Value: queueARN}}
 		return ch
 	default:
 		ch.Status, ch.Message = Fail, "The queue policy lets neither AWS Marketplace's SNS topics nor an EventBridge rule send to the queue."
 	}
 	ch.Fix = fix
-	ch.Values = []Value{{Label: "Queue access policy", Value: paste}, {Label: "Queue ARN", Value: queueARN}}
+	ch.Values = []SetupValue{{Label: "Queue access policy", Value: paste}, {Label: "Queue ARN", Value: queueARN}}
 	return ch
 }

@@ -35,38 +35,38 @@ const (
 	Azure = "azure"
 )
 
-// Value is something to paste elsewhere (a URL, a policy), with a copy button.
-type Value struct {
+// SetupValue is something to paste elsewhere (a URL, a policy), with a copy button.
+type SetupValue struct {
 	Label string `json:"label"`
 	Value string `json:"value"`
 }
 
-// Check is one step of going live.
-type Check struct {
-	ID          string  `json:"id"`          // stable, e.g. aws.credentials, aws.queue.readable
-	Marketplace string  `json:"marketplace"` // aws or azure
-	Title       string  `json:"title"`
-	Status      Status  `json:"status"`
-	Message     string  `json:"message"`       // what was found
-	Fix         string  `json:"fix,omitempty"` // what to do, when it is not ok
-	Values      []Value `json:"values,omitempty"`
-	Subject     string  `json:"subject,omitempty"` // what it is about when there are several (a queue URL)
-	DurationMS  int64   `json:"duration_ms"`
+// SetupCheck is one step of going live.
+type SetupCheck struct {
+	ID          string       `json:"id"`                           // stable, e.g. aws.credentials, aws.queue.readable
+	Marketplace string       `json:"marketplace" enum:"aws,azure"` // aws or azure
+	Title       string       `json:"title"`
+	Status      Status       `json:"status" enum:"ok,warn,fail,skip"`
+	Message     string       `json:"message"`       // what was found
+	Fix         string       `json:"fix,omitempty"` // what to do, when it is not ok
+	Values      []SetupValue `json:"values,omitempty"`
+	Subject     string       `json:"subject,omitempty"` // what it is about when there are several (a queue URL)
+	DurationMS  int64        `json:"duration_ms"`
 }
 
-// Report is every check's outcome.
-type Report struct {
-	Checks    []Check   `json:"checks"`
-	OK        bool      `json:"ok"` // no check failed
-	CheckedAt time.Time `json:"checked_at"`
+// SetupReport is every check's outcome.
+type SetupReport struct {
+	Checks    []SetupCheck `json:"checks"`
+	OK        bool         `json:"ok"` // no check failed
+	CheckedAt time.Time    `json:"checked_at"`
 	// AzureSecretExpiresAt is when the Microsoft client secret expires,
 	// when it is known (Graph or --azure-client-secret-expires).
 	AzureSecretExpiresAt *time.Time `json:"azure_secret_expires_at,omitempty"`
 }
 
 // Failed returns the failed checks.
-func (r Report) Failed() []Check {
-	var out []Check
+func (r SetupReport) Failed() []SetupCheck {
+	var out []SetupCheck
 	for _, c := range r.Checks {
 		if c.Status == Fail {
 			out = append(out, c)
@@ -106,14 +106,14 @@ func New(cfg Config) *Checker {
 // step is a check (or a group of checks sharing calls); on a timeout or
 // panic-free error it still answers every check it stands for.
 type step struct {
-	ids []Check // the checks it answers, with ID, marketplace and title set (used on a timeout)
-	run func(ctx context.Context) []Check
+	ids []SetupCheck // the checks it answers, with ID, marketplace and title set (used on a timeout)
+	run func(ctx context.Context) []SetupCheck
 }
 
 // Run runs every check in parallel, each with the timeout.
-func (c *Checker) Run(ctx context.Context) Report {
+func (c *Checker) Run(ctx context.Context) SetupReport {
 	steps := append(c.awsSteps(), c.azureSteps()...)
-	results := make([][]Check, len(steps))
+	results := make([][]SetupCheck, len(steps))
 	var wg sync.WaitGroup
 	for i, s := range steps {
 		wg.Add(1)
@@ -123,7 +123,7 @@ func (c *Checker) Run(ctx context.Context) Report {
 		}()
 	}
 	wg.Wait()
-	rep := Report{CheckedAt: c.cfg.Now().UTC(), OK: true}
+	rep := SetupReport{CheckedAt: c.cfg.Now().UTC(), OK: true}
 	for _, r := range results {
 		rep.Checks = append(rep.Checks, r...)
 	}
@@ -140,13 +140,13 @@ func (c *Checker) Run(ctx context.Context) Report {
 
 // runStep runs one step with the timeout; a step that does not answer in
 // time fails each of its checks with what to look at.
-func (c *Checker) runStep(ctx context.Context, s step) []Check {
+func (c *Checker) runStep(ctx context.Context, s step) []SetupCheck {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	done := make(chan []Check, 1)
+	done := make(chan []SetupCheck, 1)
 	go func() { done <- s.run(ctx) }()
-	var out []Check
+	var out []SetupCheck
 	select {
 	case out = <-done:
 	case <-ctx.Done():
@@ -165,15 +165,15 @@ func (c *Checker) runStep(ctx context.Context, s step) []Check {
 
 // Sorted returns the checks in a stable order: by marketplace, then as
 // declared (Run keeps the declared order already).
-func Sorted(checks []Check) []Check {
-	out := append([]Check(nil), checks...)
+func Sorted(checks []SetupCheck) []SetupCheck {
+	out := append([]SetupCheck(nil), checks...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Marketplace < out[j].Marketplace })
 	return out
 }
 
 // publicURL checks that a URL the marketplace calls is https (outside the
 // sandbox); the check fails with the fix otherwise.
-func (c *Checker) publicURL(ch Check, where string, values ...Value) Check {
+func (c *Checker) publicURL(ch SetupCheck, where string, values ...SetupValue) SetupCheck {
 	ch.Values = values
 	if c.cfg.Sandbox || strings.HasPrefix(c.cfg.BaseURL, "https://") {
 		ch.Status = OK

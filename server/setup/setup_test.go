@@ -16,7 +16,7 @@ import (
 	"github.com/marketgate/marketgate/store/storetest"
 )
 
-func find(t *testing.T, r setup.Report, id, subject string) setup.Check {
+func find(t *testing.T, r setup.SetupReport, id, subject string) setup.SetupCheck {
 	t.Helper()
 	for _, c := range r.Checks {
 		if c.ID == id && (subject == "" || c.Subject == subject) {
@@ -24,7 +24,7 @@ func find(t *testing.T, r setup.Report, id, subject string) setup.Check {
 		}
 	}
 	t.Fatalf("no check %s in %+v", id, r.Checks)
-	return setup.Check{}
+	return setup.SetupCheck{}
 }
 
 // Against healthy simulated services every check passes, and each says
