@@ -1,17 +1,13 @@
 // The Setup page: every go-live check per marketplace, run live against the
 // configured services, with the fix and the values to paste (copy buttons).
-import { useQuery } from '@tanstack/react-query';
 import { Button, Callout, Card, H2, Icon, Tag } from '@blueprintjs/core';
-import { api, queryKeys, type SetupCheck } from '../../shared/api';
+import type { SetupCheck } from '../../shared/api';
 import { ErrorBox, Loading } from '../../shared/components/components';
 import { CopyButton } from '../../shared/components/common';
 import { PageTitle } from '../../shared/components/PageTitle';
 import { formatDate } from '../../shared/format';
 import { groups, statusLook } from './setupModel';
-
-export function useSetupReport() {
-  return useQuery({ queryKey: queryKeys.setup, queryFn: api.setup.get, staleTime: 60_000 });
-}
+import { useSetupReport } from './useSetupReport';
 
 /** One value to paste elsewhere: short ones inline, long ones (a policy) as a block. */
 function Paste({ label, value }: { label: string; value: string }) {
@@ -19,7 +15,7 @@ function Paste({ label, value }: { label: string; value: string }) {
   return (
     <div className="mg-setup-value" data-testid="setup-value">
       <span className="mg-setup-value-label">{label}</span>{' '}
-      {long ? <pre className="mg-setup-pre">{value}</pre> : <code>{value}</code>} <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />
+      {long ? <pre className="mg-setup-pre">{value}</pre> : <code>{value}</code>} <CopyButton text={value} label={`Copy ${label}`} />
     </div>
   );
 }

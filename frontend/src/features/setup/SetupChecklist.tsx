@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { Button, Callout, Icon } from '@blueprintjs/core';
 import { dismiss, groups, isDismissed, statusLook, type Marketplace } from './setupModel';
-import { useSetupReport } from './Setup';
+import { useSetupReport } from './useSetupReport';
 
 export function SetupChecklist() {
   const q = useSetupReport();
