@@ -1,19 +1,24 @@
 // InviteDialog: invite a seller user; the answer's one-time link is shown
 // here only, to copy and pass on.
+import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Button, Callout, Dialog, DialogBody, DialogFooter } from '@blueprintjs/core';
+import { Button, Callout, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Radio, RadioGroup } from '@blueprintjs/core';
 import { api, queryKeys, ApiError } from '../../shared/api';
+import { ErrorBox } from '../../shared/components/components';
 import { formatDate } from '../../shared/format';
 import { CopyButton, fieldError } from '../../shared/components/common';
-import { article } from './UserParts';
-import { SellerUserForm, type SellerUserInput } from './SellerUserForm';
+import { article, type SellerRole, ROLE_HELP } from './UserParts';
 import { InviteMailed } from './InviteMailed';
 
 /** Invite a seller user: e-mail, name and role; the answer's link is shown once, to copy and pass on. */
 export function InviteDialog({ onClose }: { onClose: () => void }) {
   const qc = useQueryClient();
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<SellerRole>('viewer');
   const create = useMutation({
-    mutationFn: ({ email, name, role }: SellerUserInput) => api.users.invite({ email, ...(name ? { name } : {}), role }),
+    mutationFn: () =>
+      api.users.invite({ email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), role }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: queryKeys.userInvites }),
   });
   const made = create.data;
@@ -44,20 +49,49 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
     );
   }
   return (
-    <SellerUserForm
-      title="Invite a seller user"
-      formLabel="Invite a seller user"
-      idPrefix="invite"
-      nameInfo="(optional — they confirm it when they join)"
-      note="Marketgate makes a link for you to pass on, shown once. It works once, for 7 days: with it they choose their own password."
-      submitText="Create invitation link"
-      submitIcon="envelope"
-      errorTitle="Not invited"
-      error={create.isError ? create.error : null}
-      pending={create.isPending}
-      emailRefused={Boolean(fieldError(message, 'email'))}
-      onSubmit={(input) => create.mutate(input)}
-      onClose={onClose}
-    />
+    <Dialog isOpen onClose={onClose} title="Invite a seller user" style={{ width: 560 }}>
+      <form
+        aria-label="Invite a seller user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <DialogBody>
+          <FormGroup label="E-mail" labelFor="invite-email" intent={fieldError(message, 'email') ? 'danger' : 'none'}>
+            <InputGroup
+              id="invite-email"
+              type="email"
+              value={email}
+              onValueChange={setEmail}
+              autoFocus
+              intent={fieldError(message, 'email') ? 'danger' : 'none'}
+            />
+          </FormGroup>
+          <FormGroup label="Name" labelInfo="(optional — they confirm it when they join)" labelFor="invite-name">
+            <InputGroup id="invite-name" value={name} onValueChange={setName} maxLength={200} />
+          </FormGroup>
+          <FormGroup label="Role">
+            <RadioGroup selectedValue={role} onChange={(e) => setRole(e.currentTarget.value as SellerRole)}>
+              {(['viewer', 'operator', 'admin'] as const).map((r) => (
+                <Radio key={r} value={r} label={`${r} — ${ROLE_HELP[r]}`} />
+              ))}
+            </RadioGroup>
+          </FormGroup>
+          <p className={Classes.TEXT_MUTED}>
+            Marketgate makes a link for you to pass on, shown once. It works once, for 7 days: with it they choose their own password.
+          </p>
+          {create.isError && <ErrorBox error={create.error} title="Not invited" />}
+        </DialogBody>
+        <DialogFooter
+          actions={
+            <>
+              <Button text="Cancel" onClick={onClose} />
+              <Button type="submit" intent="primary" icon="envelope" text="Create invitation link" disabled={!email.trim()} loading={create.isPending} />
+            </>
+          }
+        />
+      </form>
+    </Dialog>
   );
 }

@@ -1,7 +1,8 @@
+import { useState } from 'react';
 import { useMutation } from '@tanstack/react-query';
-import { Tag } from '@blueprintjs/core';
+import { Button, Classes, Dialog, DialogBody, DialogFooter, FormGroup, InputGroup, Radio, RadioGroup, Tag } from '@blueprintjs/core';
 import { api, type Role, type User } from '../../shared/api';
-import { SellerUserForm, type SellerUserInput } from './SellerUserForm';
+import { ErrorBox } from '../../shared/components/components';
 
 export type SellerRole = Exclude<Role, 'customer_admin'>;
 
@@ -66,27 +67,51 @@ export function UserStatus({ u }: { u: User }) {
 }
 
 export function AddUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (r: { user: User; password: string }) => void }) {
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<SellerRole>('viewer');
   const create = useMutation({
-    mutationFn: (input: SellerUserInput) => api.users.create(input),
+    mutationFn: () => api.users.create({ email: email.trim(), name: name.trim(), role }),
     onSuccess: onCreated,
   });
   return (
-    <SellerUserForm
-      title="Add a seller user with a one-time password"
-      formLabel="Add a seller user"
-      idPrefix="user"
-      note={
-        <>
-          The account exists at once. Marketgate makes a one-time password and shows it once; they choose their own at first sign-in. To let them choose
-          their password themselves, use “Invite user” instead.
-        </>
-      }
-      submitText="Add user"
-      errorTitle="Not added"
-      error={create.isError ? create.error : null}
-      pending={create.isPending}
-      onSubmit={(input) => create.mutate(input)}
-      onClose={onClose}
-    />
+    <Dialog isOpen onClose={onClose} title="Add a seller user with a one-time password" style={{ width: 560 }}>
+      <form
+        aria-label="Add a seller user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <DialogBody>
+          <FormGroup label="E-mail" labelFor="user-email">
+            <InputGroup id="user-email" type="email" value={email} onValueChange={setEmail} autoFocus />
+          </FormGroup>
+          <FormGroup label="Name" labelFor="user-name">
+            <InputGroup id="user-name" value={name} onValueChange={setName} maxLength={200} />
+          </FormGroup>
+          <FormGroup label="Role">
+            <RadioGroup selectedValue={role} onChange={(e) => setRole(e.currentTarget.value as SellerRole)}>
+              {(['viewer', 'operator', 'admin'] as const).map((r) => (
+                <Radio key={r} value={r} label={`${r} — ${ROLE_HELP[r]}`} />
+              ))}
+            </RadioGroup>
+          </FormGroup>
+          <p className={Classes.TEXT_MUTED}>
+            The account exists at once. Marketgate makes a one-time password and shows it once; they choose their own at first sign-in. To let them
+            choose their password themselves, use “Invite user” instead.
+          </p>
+          {create.isError && <ErrorBox error={create.error} title="Not added" />}
+        </DialogBody>
+        <DialogFooter
+          actions={
+            <>
+              <Button text="Cancel" onClick={onClose} />
+              <Button type="submit" intent="primary" text="Add user" disabled={!email.trim()} loading={create.isPending} />
+            </>
+          }
+        />
+      </form>
+    </Dialog>
   );
 }
