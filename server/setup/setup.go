@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -160,14 +159,6 @@ func (c *Checker) runStep(ctx context.Context, s step) []SetupCheck {
 	for i := range out {
 		out[i].DurationMS = ms
 	}
-	return out
-}
-
-// Sorted returns the checks in a stable order: by marketplace, then as
-// declared (Run keeps the declared order already).
-func Sorted(checks []SetupCheck) []SetupCheck {
-	out := append([]SetupCheck(nil), checks...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Marketplace < out[j].Marketplace })
 	return out
 }
 
