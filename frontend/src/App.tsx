@@ -25,6 +25,7 @@ const CustomerPage = lazy(() => import('./features/customers/Customers').then((m
 const OffersPage = lazy(() => import('./features/offers/Offers').then((m) => ({ default: m.OffersPage })));
 const UsersPage = lazy(() => import('./features/users/Users').then((m) => ({ default: m.UsersPage })));
 const AuditPage = lazy(() => import('./features/audit/Audit').then((m) => ({ default: m.AuditPage })));
+const SetupPage = lazy(() => import('./features/setup/Setup').then((m) => ({ default: m.SetupPage })));
 const SettingsPage = lazy(() => import('./features/settings/Settings').then((m) => ({ default: m.SettingsPage })));
 const ChangeRequestsPage = lazy(() => import('./features/changes/ChangeRequestsPage').then((m) => ({ default: m.ChangeRequestsPage })));
 const AgreementPage = lazy(() => import('./features/agreements/AgreementPage').then((m) => ({ default: m.AgreementPage })));
@@ -46,6 +47,7 @@ const NAV: { to: string; label: string; icon: string; adminOnly?: boolean; selle
   { to: '/team', label: 'Team', icon: 'people', customerOnly: true },
   { to: '/users', label: 'Users', icon: 'user', adminOnly: true },
   { to: '/audit', label: 'Audit log', icon: 'history', adminOnly: true },
+  { to: '/setup', label: 'Setup', icon: 'build', adminOnly: true },
   { to: '/settings', label: 'Settings', icon: 'cog' },
 ];
 
@@ -166,6 +168,7 @@ function Shell({ user, onSignOut }: { user: Me; onSignOut: () => void }) {
             <Route path="/alerts" element={<AlertsPage />} />
             <Route path="/users" element={<UsersPage />} />
             <Route path="/audit" element={<AuditPage />} />
+            <Route path="/setup" element={<SetupPage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>

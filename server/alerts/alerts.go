@@ -45,6 +45,7 @@ const (
 	AutoRenewalOff     = "auto_renewal_off"
 
 	AgreementRequest = "agreement_request" // a refund, cancellation or payment request on an AWS agreement reached its outcome
+	SecretExpiring   = "azure_secret_expiring"
 )
 
 // Types lists the alert types a channel may choose.
@@ -63,6 +64,7 @@ var Types = []views.EventType{
 
 	{Type: AgreementRequest, Description: "AWS: a refund, cancellation request or payment request reached its outcome (completed, approved, rejected, failed)"},
 	{Type: ChangeRequested, Description: "a customer admin asked for a plan, seat or unsubscribe change that needs your approval"},
+	{Type: SecretExpiring, Description: "Microsoft: the app's client secret expires in 30, 7 or 1 days (or has expired)"},
 }
 
 // KnownType reports whether t is an alert type.

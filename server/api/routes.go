@@ -51,6 +51,7 @@ func (s *Server) routes(r *gin.Engine) {
 
 	handle(p, http.MethodGet, "/system", anyUserRead, s.system)
 	handle(p, http.MethodGet, "/dashboard", anyUserRead, s.dashboard)
+	handle(p, http.MethodGet, "/setup", adminOnly, s.getSetup, summary("Runs every go-live check against the configured marketplaces now (in parallel, each with a timeout) and answers each one's outcome and fix."))
 	handle(p, http.MethodGet, "/subscriptions", anyUserRead, s.listSubscriptions, query[subscriptionQuery](), summary("format=csv answers the whole filtered set as a CSV file (text/csv) instead."))
 	handle(p, http.MethodGet, "/subscriptions/:id", anyUserRead, s.getSubscription)
 	handle(p, http.MethodGet, "/subscriptions/:id/raw", sellerRead, s.subscriptionRaw)

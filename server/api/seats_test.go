@@ -507,6 +507,7 @@ func TestCustomerAdminIsolation(t *testing.T) {
 			"PUT /api/security":                                     {class: seller, body: `{"require_two_factor":false}`},
 			"GET /api/system":                                       {class: list},
 			"GET /api/dashboard":                                    {class: list},
+			"GET /api/setup":                                        {class: seller},
 			"GET /api/subscriptions":                                {class: list, path: fmt.Sprintf("/api/subscriptions?customer=%d&q=fabrikam", w.custB)},
 			"GET /api/subscriptions/:id":                            {class: byID},
 			"GET /api/subscriptions/:id/raw":                        {class: seller},

@@ -28,6 +28,7 @@ import (
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/seats"
+	"github.com/marketgate/marketgate/server/setup"
 	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/store"
 )
@@ -98,6 +99,8 @@ type Deps struct {
 
 	// Alerts sends alerts to the seller's team (nil: test buttons refuse).
 	Alerts *alerts.Service
+	// Setup runs the setup checks (GET /api/setup; nil: none configured).
+	Setup func(context.Context) setup.SetupReport
 	// Connections reports how calls to each marketplace went lately.
 	Connections func() map[string]alerts.Connection
 

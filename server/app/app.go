@@ -38,6 +38,7 @@ Commands:
   serve      run the server (portal, API, marketplace callbacks)
   migrate    apply database migrations and exit
   backup     write a consistent copy of the live SQLite database
+  doctor     check, live, that each marketplace is set up to go live (exit 1 on a failed check)
   user add   create a user (seller staff or customer admin)
   apikey     create or list API keys for the seller's application
   version    print the version
@@ -59,6 +60,10 @@ func Run(ctx context.Context, args []string, o IO) int {
 		err = migrate(ctx, args[1:], o)
 	case "backup":
 		err = backup(ctx, args[1:], o)
+	case "doctor":
+		if err = doctor(ctx, args[1:], o); errors.Is(err, errChecksFailed) {
+			return 1 // the report said which check failed
+		}
 	case "user":
 		return userCommand(ctx, args[1:], o)
 	case "apikey":

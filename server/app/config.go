@@ -96,6 +96,7 @@ type AzureConfig struct {
 	InsecureNotifications bool          // --azure-webhook-insecure
 	SimulatedEntra        bool          // --azure-simulated-entra
 	ReconcileInterval     time.Duration // --azure-reconcile-interval (at least 1m)
+	SecretExpires         *time.Time    // --azure-client-secret-expires (nil: read from Microsoft Graph)
 }
 
 // SMTPConfig is the mail server of e-mail alerts (Addr empty: none).
@@ -221,6 +222,18 @@ var serveSettings = []setting{
 		set: boolean(func(c *Config) *bool { return &c.Azure.InsecureNotifications })},
 	{flag: "azure-simulated-entra", env: "MARKETGATE_AZURE_SIMULATED_ENTRA", def: "false", usage: "run the sandbox's simulated Entra ID (buyer sign-in, the publisher's tokens) without the rest of the sandbox: no demo data, no simulated marketplace; to run against Microsoft's SaaS API emulator offline (anyone can sign in as anyone: never in production)", boolean: true,
 		set: boolean(func(c *Config) *bool { return &c.Azure.SimulatedEntra })},
+	{flag: "azure-client-secret-expires", env: "MARKETGATE_AZURE_CLIENT_SECRET_EXPIRES", usage: "Microsoft: the client secret's expiry date (YYYY-MM-DD), for the setup check and the alerts 30, 7 and 1 days before, when the app may not read its own registration in Microsoft Graph (Application.Read.All)",
+		set: func(c *Config, name, raw string) error {
+			if raw == "" {
+				return nil
+			}
+			t, err := time.Parse(time.DateOnly, raw)
+			if err != nil {
+				return fmt.Errorf("--%s must be a date (YYYY-MM-DD), not %q", name, raw)
+			}
+			c.Azure.SecretExpires = &t
+			return nil
+		}},
 	{flag: "azure-reconcile-interval", env: "MARKETGATE_AZURE_RECONCILE_INTERVAL", def: "1h", usage: "how often Microsoft subscriptions are compared with the marketplace and repaired (Go duration, at least 1m)",
 		set: duration(func(c *Config) *time.Duration { return &c.Azure.ReconcileInterval }, time.Minute, 0, "a duration of at least 1m")},
 	{flag: "trusted-proxies", env: "MARKETGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For/X-Real-IP name the client (empty: trust none, the client is the connection's address)",
@@ -309,7 +322,12 @@ const serveAbout = "Run Marketgate: the portal, the API and the marketplace call
 // error is flag.ErrHelp after --help, and a usage error (exit code 2) for
 // a bad setting.
 func LoadConfig(args []string, env Env, out io.Writer) (*Config, error) {
-	fs := newFlagSet("serve", serveAbout, out)
+	return loadConfig(newFlagSet("serve", serveAbout, out), args, env)
+}
+
+// loadConfig is LoadConfig on a flag set that may have flags of its own
+// (doctor's).
+func loadConfig(fs *flag.FlagSet, args []string, env Env) (*Config, error) {
 	raw, err := register(fs, env, serveSettings)
 	if err != nil {
 		return nil, err

@@ -173,7 +173,7 @@ func TestEverySettingFillsAField(t *testing.T) {
 	}
 	for _, s := range serveSettings {
 		other := map[string]string{"boolean": "true", "duration": "7m", "sandbox-latency": "50ms", "metering-claim": "7", "aws-partition": "aws-eusc",
-			"log-format": "json", "log-level": "warn"}
+			"log-format": "json", "log-level": "warn", "azure-client-secret-expires": "2027-06-30"}
 		v := "other-value"
 		switch {
 		case s.boolean:

@@ -125,6 +125,7 @@ func (w *wiring) jobList() []jobs.Job {
 		// A long poll (20 s) after another; 1 s doubling to a minute after a failure.
 		list = append(list, jobs.Job{Name: jobAWSQueue + " " + q, Immediately: true, Backoff: time.Second, Run: p.Once})
 	}
+	list = append(list, w.setupJobs()...)
 	return append(list, w.azureJobs()...)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/console"
+	"github.com/marketgate/marketgate/server/setup"
 	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
@@ -97,7 +98,7 @@ func start(ctx context.Context, cfg *Config, o IO, c *closers) (*Running, error)
 	}
 	c.add(func() { _ = ln.Close() })
 	w := &wiring{cfg: cfg, o: o, log: log, st: st, local: "http://" + ln.Addr().String(), reg: prometheus.NewRegistry()}
-	for _, step := range []func(context.Context) error{w.observability, w.sessions, w.sandbox, w.marketplaces, w.metering, w.alerts, w.jobs, w.handler} {
+	for _, step := range []func(context.Context) error{w.observability, w.sessions, w.sandbox, w.marketplaces, w.metering, w.alerts, w.setupChecks, w.jobs, w.handler} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -189,6 +190,7 @@ type wiring struct {
 	hooks        *webhooks.Dispatcher
 	runner       *jobs.Runner
 	azureInbox   *pending
+	checker      *setup.Checker // the setup checks (doctor_setup.go)
 	api          http.Handler
 }
 
@@ -374,7 +376,7 @@ func (w *wiring) handler(context.Context) error {
 		AWS:  w.aws, AWSEvents: w.awsProc, AWSAgreements: w.awsProc, AWSMoney: w.awsMoney, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
 		TrustedProxies: w.cfg.TrustedProxies,
 		Registry:       w.reg, Metrics: w.metrics, MetricsToken: w.cfg.MetricsToken, MetricsElsewhere: w.cfg.MetricsAddr != "",
-		Outbound: w.outbound,
+		Outbound: w.outbound, Setup: w.checker.Run,
 	}
 	if w.sb != nil {
 		deps.Sandbox = w.sb.console.Mount

@@ -28,8 +28,9 @@ type message struct {
 }
 
 type queue struct {
-	name string
-	msgs []*message
+	name   string
+	msgs   []*message
+	policy string // the queue's access policy (JSON; sqs_attributes.go)
 }
 
 // NewSQS returns a fake with no queues; now is its clock (nil: time.Now).
@@ -95,6 +96,7 @@ type sqsRequest struct {
 	MaxNumberOfMessages int
 	WaitTimeSeconds     int
 	VisibilityTimeout   *int
+	AttributeNames      []string
 }
 
 func (q *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +121,8 @@ func (q *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sqsJSON(w, map[string]string{"MessageId": id, "MD5OfMessageBody": md5hex(in.MessageBody)})
+	case "GetQueueAttributes":
+		q.getQueueAttributes(w, in)
 	case "ReceiveMessage":
 		q.receive(w, r, in.QueueURL, in.MaxNumberOfMessages, in.WaitTimeSeconds, in.VisibilityTimeout)
 	case "DeleteMessage", "ChangeMessageVisibility":

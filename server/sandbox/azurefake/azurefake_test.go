@@ -259,7 +259,7 @@ func TestTokenFlow(t *testing.T) {
 		t.Fatalf("other tenant: %d %v", resp.StatusCode, out)
 	}
 	resp, out = postForm(t, e.srv.URL+"/entra/"+pubTenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {appID}, "client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
+		"client_id": {appID}, "client_secret": {secret}, "scope": {"https://vault.azure.net/.default"}})
 	if resp.StatusCode != 400 || out["error"] != "invalid_scope" {
 		t.Fatalf("scope: %d %v", resp.StatusCode, out)
 	}

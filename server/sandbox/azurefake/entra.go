@@ -33,6 +33,8 @@ type Entra struct {
 	redirects map[string][]string // client id → registered redirect URIs (none: any absolute http(s) URL)
 	consents  map[string][]string // lower(tenant) + "|" + client id → scopes an admin granted
 	orgs      map[string]string   // lower(tenant) → the tenant's display name, as users signed in
+	// App registrations as Microsoft Graph shows them (graphapps.go).
+	applications map[string]*Application // client id → registration
 }
 
 // User is a buyer identity the sign-in page can log in as.
@@ -360,6 +362,13 @@ func (e *Entra) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, t
 		e.tokenError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return
 	}
+	if v2 && graphDefaultScope(r.PostForm.Get("scope")) { // an app-only Microsoft Graph token (graphapps.go)
+		if e.clientSecretOK(w, tenant, clientID, secret) {
+			writeJSONStatus(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+				"access_token": e.graphAppToken(tenant, clientID)})
+		}
+		return
+	}
 	if v2 {
 		ok := false
 		for _, s := range strings.Fields(r.PostForm.Get("scope")) {
@@ -375,18 +384,7 @@ func (e *Entra) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, t
 		e.tokenError(w, http.StatusBadRequest, "invalid_resource", 500011, "The resource principal named "+res+" was not found in the tenant.")
 		return
 	}
-	e.mu.Lock()
-	want, known := e.apps[strings.ToLower(tenant)+"|"+clientID]
-	e.mu.Unlock()
-	switch {
-	case !known:
-		e.tokenError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant))
-		return
-	case secret == "":
-		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1:
-		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+	if !e.clientSecretOK(w, tenant, clientID, secret) {
 		return
 	}
 	tok := e.accessToken(tenant, clientID)
@@ -399,6 +397,26 @@ func (e *Entra) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, t
 	writeJSONStatus(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": "3599", "ext_expires_in": "3599",
 		"expires_on": strconv.FormatInt(now+3599, 10), "not_before": strconv.FormatInt(now, 10),
 		"resource": MarketplaceResource, "access_token": tok})
+}
+
+// clientSecretOK checks a client-credentials grant's app and secret in
+// the tenant, answering Entra's error when they do not pass.
+func (e *Entra) clientSecretOK(w http.ResponseWriter, tenant, clientID, secret string) bool {
+	e.mu.Lock()
+	want, known := e.apps[strings.ToLower(tenant)+"|"+clientID]
+	e.mu.Unlock()
+	switch {
+	case !known:
+		e.tokenError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant))
+		return false
+	case secret == "":
+		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return false
+	case subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1:
+		e.tokenError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+		return false
+	}
+	return true
 }
 
 // authorizationCodeGrant redeems a code from the sign-in page: single use,

@@ -43,6 +43,10 @@ func graphScopes(requested string) string {
 // with exactly one organization object ("There's only one organization
 // object in the collection").
 func (e *Entra) graph(w http.ResponseWriter, r *http.Request, path string) {
+	if strings.HasPrefix(path, "v1.0/applications") { // the publisher's app registration (graphapps.go)
+		e.graphApplication(w, r, path)
+		return
+	}
 	if path != "v1.0/organization" || r.Method != http.MethodGet {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+path+"'.")
 		return

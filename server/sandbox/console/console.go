@@ -30,6 +30,7 @@ type Console struct {
 	AWSSQS          *awsfake.SQS              // under /sandbox/aws/sqs
 	AWSEntitlements *awsfake.Entitlements     // under /sandbox/aws/entitlement
 	AWSAgreements   *awsfake.AgreementService // under /sandbox/aws/agreement (GetAgreementTerms); nil: none
+	AWSSTS          *awsfake.STS              // under /sandbox/aws/sts (GetCallerIdentity, for the setup checks); nil: none
 	AWSQueueURL     string                    // the queue AWS's notifications go to
 
 	// Latency is added to every call of the simulated marketplace APIs
@@ -61,6 +62,9 @@ func (s *Console) Mount(r *gin.RouterGroup, p api.Pages) {
 		s.AWSAgreements.Notify = s.agreementNotice
 		r.GET("/aws/agreement-requests", s.sandboxAWSRequests)
 		r.POST("/aws/agreement-requests", s.sandboxAWSRequestAnswer)
+	}
+	if s.AWSSTS != nil {
+		r.POST("/aws/sts", gin.WrapH(s.AWSSTS))
 	}
 	r.POST("/aws/metering", metering)
 	r.POST("/aws/metering/*rest", metering)

@@ -9,6 +9,7 @@ import '../subscriptions/SubDash.css';
 import { NEW_COLOR, ENDED_COLOR, DayChart } from './DayChart';
 import { MARKETPLACES, METERING_FAILED, subs, SEATS_LINK, EXPIRING_LINK, createdLink, endedLink } from './dashboardLinks';
 import { PageTitle } from '../../shared/components/PageTitle';
+import { SetupChecklist } from '../setup/SetupChecklist';
 
 /** The first day of the 30 days the API counts (UTC midnight 29 days ago), when it sent none. */
 function firstDay(xs: DayCount[]): string {
@@ -102,6 +103,7 @@ export function DashboardPage() {
   return (
     <div>
       <PageTitle title="Dashboard" />
+      {me?.user.role === 'admin' && <SetupChecklist />}
       <div className="dash-cards">
         <Stat testid="stat-total" label="Subscriptions" value={d.total} to="/subscriptions" />
         <Stat testid="stat-active" label="Active" value={byState('active')} to={subs({ state: 'active' })} />

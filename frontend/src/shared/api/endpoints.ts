@@ -57,6 +57,7 @@ import type {
   SubscriptionDetail,
   SubscriptionRaw,
   SystemInfo,
+  SetupReport,
   TwoFactorSetup,
   UsageParams,
   UsageSeries,
@@ -134,6 +135,9 @@ export const seats = {
 // ---- dashboard, system ----
 
 export const dashboard = { get: () => request<Dashboard>('/api/dashboard') };
+
+/** The go-live checks, run live on every call (admins only). */
+export const setup = { get: () => request<SetupReport>('/api/setup') };
 
 export const system = {
   get: () => request<SystemInfo>('/api/system'),

@@ -15,6 +15,7 @@ export const queryKeys = {
   security: ['security'] as const,
   dashboard: ['dashboard'] as const,
   system: ['system'] as const,
+  setup: ['setup'] as const,
 
   subscriptions: {
     all: ['subscriptions'] as const,

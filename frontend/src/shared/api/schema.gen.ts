@@ -792,6 +792,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs every go-live check against the configured marketplaces now (in parallel, each with a timeout) and answers each one's outcome and fix. */
+        get: operations["getSetup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/subscriptions": {
         parameters: {
             query?: never;
@@ -2479,6 +2496,31 @@ export interface components {
         };
         SecuritySettingsInput: {
             require_two_factor: boolean | null;
+        };
+        SetupCheck: {
+            duration_ms: number;
+            fix?: string;
+            id: string;
+            /** @enum {string} */
+            marketplace: "aws" | "azure";
+            message: string;
+            /** @enum {string} */
+            status: "ok" | "warn" | "fail" | "skip";
+            subject?: string;
+            title: string;
+            values?: components["schemas"]["SetupValue"][];
+        };
+        SetupReport: {
+            /** Format: date-time */
+            azure_secret_expires_at?: string;
+            /** Format: date-time */
+            checked_at: string;
+            checks: components["schemas"]["SetupCheck"][];
+            ok: boolean;
+        };
+        SetupValue: {
+            label: string;
+            value: string;
         };
         SsoOption: {
             name: string;
@@ -4543,6 +4585,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecuritySettings"];
+                };
+            };
+            /** @description An error: a stable code, a message for people and the request id. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupReport"];
                 };
             };
             /** @description An error: a stable code, a message for people and the request id. */

@@ -100,6 +100,8 @@ export type Connection = S['MarketplaceConnection'];
 export type SystemInfo = S['System'];
 export type DayCount = S['DayCount'];
 export type Dashboard = S['Dashboard'];
+export type SetupReport = S['SetupReport'];
+export type SetupCheck = S['SetupCheck'];
 
 // ---- customer-initiated changes ----
 export type ChangeOptions = S['ChangeOptionsAnswer'];
