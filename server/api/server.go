@@ -146,6 +146,7 @@ func (p pages) CheckOrigin(r *http.Request) error { return p.s.cop.Check(r) }
 type Server struct {
 	Deps
 	throttle    *auth.Throttle
+	allowances  *auth.Allowances
 	hsts        bool // the base URL is https
 	cop         *http.CrossOriginProtection
 	metrics     *httpMetrics
@@ -177,10 +178,11 @@ func New(d Deps) (http.Handler, error) {
 		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureNotificationReceived)")
 	}
 	s := &Server{
-		Deps:     d,
-		throttle: auth.NewThrottle(d.Store, d.Now),
-		cop:      http.NewCrossOriginProtection(),
-		seats:    &seats.Service{Store: d.Store},
+		Deps:       d,
+		throttle:   auth.NewThrottle(d.Store, d.Now),
+		allowances: auth.NewAllowances(d.Now),
+		cop:        http.NewCrossOriginProtection(),
+		seats:      &seats.Service{Store: d.Store},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)
