@@ -227,7 +227,7 @@ func New(d Deps) (http.Handler, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = false // pass c.Request.Context() to anything that outlives the handler
 	s.routes(r)
-	return r, nil
+	return compressAnswers(r)
 }
 
 // fail answers with err's client-facing form; internal errors are logged
