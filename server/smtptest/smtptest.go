@@ -126,63 +126,81 @@ func (s *Server) auth(line string, encrypted bool) bool {
 	return true
 }
 
+// session is one client's connection.
+type session struct {
+	c         net.Conn
+	r         *bufio.Reader
+	encrypted bool
+}
+
+func (ss *session) say(l string) { _, _ = io.WriteString(ss.c, l+"\r\n") }
+
 func (s *Server) serve(c net.Conn) {
-	defer func() { c.Close() }()
-	r := bufio.NewReader(c)
-	say := func(l string) { _, _ = io.WriteString(c, l+"\r\n") }
-	encrypted := false
-	say("220 fake ESMTP")
+	ss := &session{c: c, r: bufio.NewReader(c)}
+	defer func() { ss.c.Close() }()
+	ss.say("220 fake ESMTP")
 	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
+		line, err := ss.r.ReadString('\n')
+		if err != nil || !s.command(ss, line) {
 			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			s.hello(say, encrypted)
-		case cmd == "STARTTLS" && s.tls != nil && !encrypted:
-			say("220 go ahead")
-			tc := tls.Server(c, s.tls)
-			if tc.Handshake() != nil {
-				return
-			}
-			c, r, encrypted = tc, bufio.NewReader(tc), true
-		case strings.HasPrefix(cmd, "AUTH") && s.opts.Auth:
-			if s.auth(strings.TrimSpace(line), encrypted) {
-				say("235 accepted")
-			} else {
-				say("535 refused")
-			}
-		case strings.HasPrefix(cmd, "RCPT TO"):
-			s.mu.Lock()
-			s.rcpt = append(s.rcpt, strings.TrimSpace(line[8:]))
-			s.mu.Unlock()
-			say("250 OK")
-		case cmd == "DATA":
-			say("354 go on")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, b.String())
-			s.mu.Unlock()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 OK")
 		}
 	}
+}
+
+// command answers one command line; false ends the session.
+func (s *Server) command(ss *session, line string) bool {
+	cmd := strings.ToUpper(strings.TrimSpace(line))
+	switch {
+	case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+		s.hello(ss.say, ss.encrypted)
+	case cmd == "STARTTLS" && s.tls != nil && !ss.encrypted:
+		ss.say("220 go ahead")
+		tc := tls.Server(ss.c, s.tls)
+		if tc.Handshake() != nil {
+			return false
+		}
+		ss.c, ss.r, ss.encrypted = tc, bufio.NewReader(tc), true
+	case strings.HasPrefix(cmd, "AUTH") && s.opts.Auth:
+		if s.auth(strings.TrimSpace(line), ss.encrypted) {
+			ss.say("235 accepted")
+		} else {
+			ss.say("535 refused")
+		}
+	case strings.HasPrefix(cmd, "RCPT TO"):
+		s.mu.Lock()
+		s.rcpt = append(s.rcpt, strings.TrimSpace(line[8:]))
+		s.mu.Unlock()
+		ss.say("250 OK")
+	case cmd == "DATA":
+		return s.data(ss)
+	case cmd == "QUIT":
+		ss.say("221 bye")
+		return false
+	default:
+		ss.say("250 OK")
+	}
+	return true
+}
+
+// data reads a message up to its lone dot and keeps it.
+func (s *Server) data(ss *session) bool {
+	ss.say("354 go on")
+	var b strings.Builder
+	for {
+		l, err := ss.r.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		if l == ".\r\n" {
+			break
+		}
+		b.WriteString(l)
+	}
+	s.mu.Lock()
+	s.msgs = append(s.msgs, b.String())
+	s.mu.Unlock()
+	ss.say("250 queued")
+	return true
 }
 
 // Messages are the messages received so far (headers and body, as sent).
