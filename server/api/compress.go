@@ -33,8 +33,18 @@ import (
 // saves less than it costs).
 const compressMinSize = 1024
 
-// compressAnswers wraps the server's handler with gzip for dynamic answers.
-func compressAnswers(h http.Handler) (http.Handler, error) {
+// compressedEngine is the router behind the gzip middleware; it still
+// lists its routes (the contract and isolation tests read them).
+type compressedEngine struct {
+	http.Handler
+	engine *gin.Engine
+}
+
+// Routes are the router's routes.
+func (c compressedEngine) Routes() gin.RoutesInfo { return c.engine.Routes() }
+
+// compressAnswers wraps the server's router with gzip for dynamic answers.
+func compressAnswers(h *gin.Engine) (http.Handler, error) {
 	wrap, err := gzhttp.NewWrapper(
 		gzhttp.MinSize(compressMinSize),
 		gzhttp.ExceptContentTypes([]string{"text/event-stream"}),
@@ -45,7 +55,7 @@ func compressAnswers(h http.Handler) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrap(h), nil
+	return compressedEngine{Handler: wrap(h), engine: h}, nil
 }
 
 // precompressed are the encodings the build writes, best first: the
