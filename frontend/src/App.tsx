@@ -9,11 +9,11 @@ import { SessionGuard } from './shared/components/SessionDialog';
 import { MAIN_ID, NotFoundPage, SidebarToggle, SkipLink, useSidebarCollapsed } from './shared/components/Shell';
 import { Unreachable } from './shared/components/QueryState';
 import { Login } from './features/auth/Login';
-import { SubscriptionsPage } from './features/subscriptions/Subscriptions';
-import { DashboardPage } from './features/dashboard/Dashboard';
-import { CustomerApp } from './features/portal/CustomerApp';
 
-// Pages most visits do not need load on first use.
+// Pages load on first use: the sign-in page's JS stays small (issue 18).
+const SubscriptionsPage = lazy(() => import('./features/subscriptions/Subscriptions').then((m) => ({ default: m.SubscriptionsPage })));
+const DashboardPage = lazy(() => import('./features/dashboard/Dashboard').then((m) => ({ default: m.DashboardPage })));
+const CustomerApp = lazy(() => import('./features/portal/CustomerApp').then((m) => ({ default: m.CustomerApp })));
 const SubscriptionPage = lazy(() => import('./features/subscriptions/Subscription').then((m) => ({ default: m.SubscriptionPage })));
 const MeteringPage = lazy(() => import('./features/metering/Metering').then((m) => ({ default: m.MeteringPage })));
 const TeamPage = lazy(() => import('./features/team/Team').then((m) => ({ default: m.TeamPage })));
@@ -102,9 +102,11 @@ export function App() {
   };
   if (user.role === 'customer_admin') {
     return (
-      <CustomerApp user={user} onSignOut={signOut}>
-        {user.must_change_password && <ChangePassword />}
-      </CustomerApp>
+      <Suspense fallback={<Loading />}>
+        <CustomerApp user={user} onSignOut={signOut}>
+          {user.must_change_password && <ChangePassword />}
+        </CustomerApp>
+      </Suspense>
     );
   }
   return <Shell user={user} onSignOut={signOut} />;

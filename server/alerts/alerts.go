@@ -9,8 +9,8 @@ package alerts
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +19,12 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
-	"net/smtp"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/views"
@@ -87,6 +89,9 @@ type SMTP struct {
 	Username string
 	Password string
 	From     string
+	// RootCAs: the certificates a STARTTLS server's chain must lead to
+	// (nil: the system's; tests set their own).
+	RootCAs *x509.CertPool
 }
 
 // Service raises alerts and sends them.
@@ -226,7 +231,7 @@ func (s *Service) SendTest(ctx context.Context, ch *store.AlertChannel) error {
 func (s *Service) send(ctx context.Context, ch *store.AlertChannel, subject, text, link string) error {
 	switch ch.Kind {
 	case "email":
-		return s.sendMail(ch.Target, subject, text, link)
+		return s.sendMail(ctx, ch.Target, subject, text, link)
 	case "slack":
 		body := map[string]any{"text": text + linkLine(link)}
 		return s.post(ctx, ch.Target, body)
@@ -282,57 +287,63 @@ func (s *Service) post(ctx context.Context, target string, body any) error {
 // SendMail sends one plain-text e-mail with the SMTP settings (ErrNoSMTP
 // without them): the beneficiary's invitation after a Microsoft purchase and
 // the e-mail verification links.
-func (s *Service) SendMail(_ context.Context, to, subject, text string) error {
-	return s.sendMail(to, subject, text, "")
+func (s *Service) SendMail(ctx context.Context, to, subject, text string) error {
+	return s.sendMail(ctx, to, subject, text, "")
 }
 
-func (s *Service) sendMail(to, subject, text, link string) error {
+func (s *Service) sendMail(ctx context.Context, to, subject, text, link string) error {
 	if s.SMTP == nil || s.SMTP.Addr == "" || s.SMTP.From == "" {
 		return ErrNoSMTP
 	}
-	host, _, err := net.SplitHostPort(s.SMTP.Addr)
+	c, err := s.SMTP.client()
 	if err != nil {
-		return fmt.Errorf("SMTP address: %w", err)
+		return err
 	}
-	var auth smtp.Auth
-	if s.SMTP.Username != "" {
-		auth = smtp.PlainAuth("", s.SMTP.Username, s.SMTP.Password, host)
+	m := gomail.NewMsg(gomail.WithEncoding(gomail.NoEncoding), gomail.WithCharset(gomail.CharsetUTF8), gomail.WithNoDefaultUserAgent())
+	if err := m.From(s.SMTP.From); err != nil {
+		return fmt.Errorf("SMTP sender: %w", err)
 	}
-	id := make([]byte, 12)
-	_, _ = rand.Read(id)
-	msg := "From: " + s.SMTP.From + "\r\nTo: " + to + "\r\nSubject: " + mimeHeader(subject) +
-		"\r\nDate: " + time.Now().UTC().Format(time.RFC1123Z) + "\r\nMessage-ID: <" + hex.EncodeToString(id) + "@marketgate>" +
-		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
-		strings.ReplaceAll(text+linkLine(link), "\n", "\r\n") + "\r\n"
-	from := s.SMTP.From
-	if a, err := mail.ParseAddress(from); err == nil {
-		from = a.Address
+	if err := m.To(to); err != nil {
+		return fmt.Errorf("SMTP recipient: %w", err)
 	}
-	if err := smtp.SendMail(s.SMTP.Addr, auth, from, []string{to}, []byte(msg)); err != nil {
+	m.Subject(subject)
+	m.SetDate()
+	m.SetMessageID()
+	m.SetGenHeader(gomail.HeaderXMailer, "Marketgate")
+	m.SetBodyString(gomail.TypeTextPlain, text+linkLine(link)+"\n")
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
 		return fmt.Errorf("SMTP: %w", err)
 	}
 	return nil
 }
 
-func mimeHeader(s string) string {
-	for _, r := range s {
-		if r > 127 {
-			return "=?utf-8?q?" + strings.NewReplacer("=", "=3D", "?", "=3F", "_", "=5F", " ", "_").Replace(qp(s)) + "?="
-		}
+// client is a mail client for these settings, with net/smtp's former
+// behaviour: STARTTLS when the server offers it (its certificate checked
+// against the host name), PLAIN authentication when a user name is set,
+// which sends the password only over TLS or to a server on this machine.
+func (m *SMTP) client() (*gomail.Client, error) {
+	host, port, err := net.SplitHostPort(m.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP address: %w", err)
 	}
-	return s
-}
-
-func qp(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c > 127 {
-			fmt.Fprintf(&b, "=%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP address: port %q", port)
 	}
-	return b.String()
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if m.RootCAs != nil {
+		tc.RootCAs = m.RootCAs
+	}
+	opts := []gomail.Option{gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSOpportunistic), gomail.WithTLSConfig(tc),
+		gomail.WithTimeout(30 * time.Second), gomail.WithHELO("localhost")}
+	if m.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(m.Username), gomail.WithPassword(m.Password))
+	}
+	c, err := gomail.NewClient(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP: %w", err)
+	}
+	return c, nil
 }
 
 // ValidTarget checks a channel's target for its kind.

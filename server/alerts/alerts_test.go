@@ -115,7 +115,7 @@ func TestCoalescing(t *testing.T) {
 		}
 		msgs := mail.Messages()
 		if len(msgs) != 2 || !strings.Contains(msgs[0], "Subject: [Marketgate] Inbound sqs messages failed to apply") ||
-			!strings.Contains(msgs[0], "To: ops@seller.example") {
+			!strings.Contains(msgs[0], "To: <ops@seller.example>") {
 			t.Fatalf("e-mail: %q", msgs)
 		}
 	})

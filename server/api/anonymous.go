@@ -23,16 +23,10 @@ var (
 	ssoLimit         = rateLimit{30, 10 * time.Minute} // GET /auth/sso and GET /auth/sso/callback, each
 )
 
-// allowAnonymous counts a request of kind from the client and answers 429
-// (a page: these are browser routes) once the allowance is used.
+// allowAnonymous takes a request of kind from the client's allowance and
+// answers 429 (a page: these are browser routes) once it is used.
 func (s *Server) allowAnonymous(c *gin.Context, kind string, l rateLimit) bool {
-	ok, wait, err := s.throttle.Allow(c.Request.Context(), kind, ClientIP(c), l.n, l.per)
-	if err != nil {
-		s.Log.Error("rate limit", "request_id", requestID(c), "kind", kind, "err", err)
-		s.showProblem(c, http.StatusServiceUnavailable, "try_again", "", "")
-		c.Abort()
-		return false
-	}
+	ok, wait := s.allowances.Allow(kind, ClientIP(c), l.n, l.per)
 	if !ok {
 		secs := int(wait.Seconds()) + 1
 		c.Header("Retry-After", strconv.Itoa(secs))

@@ -434,7 +434,7 @@ func TestInvitationsByEmail(t *testing.T) {
 			t.Fatalf("customer admin's invitation: %d %s", r.code, r.body)
 		}
 		msgs := sink.Messages()
-		if len(msgs) != 1 || !strings.Contains(msgs[0], "To: bob@contoso.example") || !strings.Contains(msgs[0], got.URL) ||
+		if len(msgs) != 1 || !strings.Contains(msgs[0], "To: <bob@contoso.example>") || !strings.Contains(msgs[0], got.URL) ||
 			!strings.Contains(msgs[0], "Contoso Ltd のサブスクリプションとシートを管理") {
 			t.Fatalf("mail: %q", msgs)
 		}
@@ -450,7 +450,7 @@ func TestInvitationsByEmail(t *testing.T) {
 			map[string]string{"Accept-Language": "ja"})
 		r.json(t, &got)
 		msgs = sink.Messages()
-		if r.code != http.StatusCreated || !got.Emailed || len(msgs) != 2 || !strings.Contains(msgs[1], "To: cy@seller.example") ||
+		if r.code != http.StatusCreated || !got.Emailed || len(msgs) != 2 || !strings.Contains(msgs[1], "To: <cy@seller.example>") ||
 			!strings.Contains(msgs[1], got.URL) || !strings.Contains(msgs[1], "as an operator") {
 			t.Fatalf("staff invitation: %d %s %q", r.code, r.body, msgs)
 		}
@@ -500,7 +500,7 @@ func TestOnboardingVerificationInJapanese(t *testing.T) {
 			t.Fatalf("check your inbox in Japanese: %d %s", r.code, r.body)
 		}
 		msgs := sink.Messages()
-		if len(msgs) != 1 || !strings.Contains(msgs[0], "佐藤花子 様") || !strings.Contains(msgs[0], "=?utf-8?") {
+		if len(msgs) != 1 || !strings.Contains(msgs[0], "佐藤花子 様") || !strings.Contains(msgs[0], "=?UTF-8?") {
 			t.Fatalf("verification e-mail in Japanese: %q", msgs)
 		}
 		link := regexp.MustCompile(`/marketplace/aws/verify\?token=[A-Za-z0-9_%-]+`).FindString(msgs[0])

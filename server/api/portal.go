@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,8 +18,8 @@ const notBuiltPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 <p>Run <code>scripts/build.sh</code> (or <code>scripts/run.sh</code>) to build it, then start Marketgate again.
 The API under <code>/api</code>, <code>/healthz</code> and <code>/metrics</code> work without it.</p></body></html>`
 
-// portal serves the built single-page app: files as they are (hashed
-// assets cached for a year), and index.html, never cached, for every other
+// portal serves the built single-page app: files as they are or
+// precompressed (compress.go; hashed assets cached for a year), and index.html, never cached, for every other
 // path so the app's own router can take it.
 func (s *Server) portal(c *gin.Context) {
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
@@ -40,7 +38,7 @@ func (s *Server) portal(c *gin.Context) {
 			} else {
 				c.Header("Cache-Control", "no-cache")
 			}
-			http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(data))
+			s.serveFile(c, name, data)
 			return
 		}
 		if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" {

@@ -157,6 +157,7 @@ func (p pages) CheckOrigin(r *http.Request) error { return p.s.cop.Check(r) }
 type Server struct {
 	Deps
 	throttle    *auth.Throttle
+	allowances  *auth.Allowances
 	hsts        bool // the base URL is https
 	cop         *http.CrossOriginProtection
 	metrics     *httpMetrics
@@ -188,10 +189,11 @@ func New(d Deps) (http.Handler, error) {
 		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureNotificationReceived)")
 	}
 	s := &Server{
-		Deps:     d,
-		throttle: auth.NewThrottle(d.Store, d.Now),
-		cop:      http.NewCrossOriginProtection(),
-		seats:    &seats.Service{Store: d.Store},
+		Deps:       d,
+		throttle:   auth.NewThrottle(d.Store, d.Now),
+		allowances: auth.NewAllowances(d.Now),
+		cop:        http.NewCrossOriginProtection(),
+		seats:      &seats.Service{Store: d.Store},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)
@@ -236,7 +238,7 @@ func New(d Deps) (http.Handler, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = false // pass c.Request.Context() to anything that outlives the handler
 	s.routes(r)
-	return r, nil
+	return compressAnswers(r)
 }
 
 // fail answers with err's client-facing form; internal errors are logged

@@ -1,11 +1,16 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
 
 	"github.com/marketgate/marketgate/store"
 )
@@ -116,22 +121,57 @@ func (t *Throttle) delay(over int) time.Duration {
 	return min(d, t.MaxDelay)
 }
 
-// Allow counts a request of a kind (e.g. "aws-register") from client and
-// reports whether it is within limit per window, and if not how long until
-// the window ends.
-func (t *Throttle) Allow(ctx context.Context, kind, client string, limit int, window time.Duration) (bool, time.Duration, error) {
-	now := t.Now().UTC()
-	key := "rate:" + kind + ":" + hashKey(ClientKey(client))
-	n, err := t.Store.ThrottleHit(ctx, key, window, window, now)
-	if err != nil {
-		return false, 0, err
+// Allowances are per-client allowances of public endpoints: a token
+// bucket (golang.org/x/time/rate) per kind and client, n requests at once
+// and then one every per/n. The buckets live in this process, in an
+// expiring LRU (hashicorp/golang-lru) bounded in size and forgotten once
+// idle for a period (a bucket full again), so a flood is refused without a
+// database write per request; each replica keeps its own.
+type Allowances struct {
+	Now func() time.Time
+	// Size bounds the clients remembered per kind (default 65,536; the
+	// least recently seen are forgotten first).
+	Size int
+
+	mu    sync.Mutex
+	kinds map[string]*expirable.LRU[string, *rate.Limiter]
+}
+
+// NewAllowances reads the time from now (nil: time.Now).
+func NewAllowances(now func() time.Time) *Allowances {
+	if now == nil {
+		now = time.Now
 	}
-	if n <= limit {
-		return true, 0, nil
+	return &Allowances{Now: now}
+}
+
+// Allow takes one request of kind from client out of n per period and
+// reports whether it may go on; if not, how long until it may.
+func (a *Allowances) Allow(kind, client string, n int, per time.Duration) (bool, time.Duration) {
+	lim := a.bucket(kind, ClientKey(client), n, per)
+	r := lim.ReserveN(a.Now(), 1)
+	if d := r.DelayFrom(a.Now()); d > 0 || !r.OK() {
+		r.CancelAt(a.Now())
+		return false, d
 	}
-	row, err := t.Store.ThrottleRow(ctx, key)
-	if err != nil {
-		return false, window, nil
+	return true, 0
+}
+
+func (a *Allowances) bucket(kind, client string, n int, per time.Duration) *rate.Limiter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.kinds == nil {
+		a.kinds = map[string]*expirable.LRU[string, *rate.Limiter]{}
 	}
-	return false, row.FirstAt.Add(window).Sub(now), nil
+	buckets := a.kinds[kind]
+	if buckets == nil {
+		buckets = expirable.NewLRU[string, *rate.Limiter](cmp.Or(a.Size, 1<<16), nil, per)
+		a.kinds[kind] = buckets
+	}
+	lim, ok := buckets.Get(client)
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(per/time.Duration(n)), n)
+		buckets.Add(client, lim)
+	}
+	return lim
 }

@@ -3,27 +3,31 @@ package azuremp
 import (
 	"cmp"
 	"context"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // ErrUnauthenticated wraps every reason a token is refused.
 var ErrUnauthenticated = errors.New("token refused")
 
-// KeySet is Entra's signing keys from one JWKS URL, cached; an unknown key
-// id fetches them again (at most once per MinRefresh), so a key rotation
-// is picked up without a restart.
+// skew is the clock difference allowed for nbf and iat (go-oidc's own
+// allowance for nbf, as Microsoft's libraries do).
+const skew = 5 * time.Minute
+
+// KeySet is Entra's signing keys from one JWKS URL, held by go-oidc's
+// RemoteKeySet: cached, fetched again when a token names a key id it does
+// not hold (so a key rotation is picked up without a restart), concurrent
+// fetches merged into one. The keys are fetched at most once per
+// MinRefresh: between two fetches a token the cached keys do not verify
+// (a made-up key id, a forged signature) is refused without calling Entra.
 type KeySet struct {
 	// URL returns the JWKS URL (it may read an OpenID configuration first).
 	URL        func(ctx context.Context) (string, error)
@@ -31,64 +35,59 @@ type KeySet struct {
 	MinRefresh time.Duration // default 10 seconds
 
 	mu      sync.Mutex
-	keys    map[string]*rsa.PublicKey
-	fetched time.Time
+	remote  *oidc.RemoteKeySet
+	fetched time.Time // the last fetch of the keys
 }
 
-// Key returns the key with the id, fetching the set when needed.
-func (k *KeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+var _ oidc.KeySet = (*KeySet)(nil)
+
+// errTooSoon: the keys were fetched less than MinRefresh ago.
+var errTooSoon = errors.New("signing keys fetched moments ago; not fetched again yet")
+
+// VerifySignature checks a compact JWS (RS256 only) and returns its
+// payload; it is what go-oidc's verifier calls.
+func (k *KeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	remote, err := k.remoteSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := remote.VerifySignature(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", ErrUnauthenticated, err)
+	}
+	return payload, nil
+}
+
+func (k *KeySet) remoteSet(ctx context.Context) (*oidc.RemoteKeySet, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if key, ok := k.keys[kid]; ok {
-		return key, nil
+	if k.remote == nil {
+		u, err := k.URL(ctx)
+		if err != nil {
+			return nil, err
+		}
+		hc := *k.client()
+		hc.Transport = gate{k: k, next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)}
+		k.remote = oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &hc), u)
 	}
-	min := k.MinRefresh
-	if min == 0 {
-		min = 10 * time.Second
-	}
-	if k.keys != nil && time.Since(k.fetched) < min {
-		return nil, fmt.Errorf("%w: unknown signing key %q", ErrUnauthenticated, kid)
-	}
-	keys, err := k.fetch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	k.keys, k.fetched = keys, time.Now()
-	if key, ok := keys[kid]; ok {
-		return key, nil
-	}
-	return nil, fmt.Errorf("%w: unknown signing key %q", ErrUnauthenticated, kid)
+	return k.remote, nil
 }
 
-func (k *KeySet) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
-	u, err := k.URL(ctx)
-	if err != nil {
-		return nil, err
+// gate lets the remote key set fetch the keys at most once per MinRefresh.
+type gate struct {
+	k    *KeySet
+	next http.RoundTripper
+}
+
+func (g gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	g.k.mu.Lock()
+	if !g.k.fetched.IsZero() && time.Since(g.k.fetched) < cmp.Or(g.k.MinRefresh, 10*time.Second) {
+		g.k.mu.Unlock()
+		return nil, errTooSoon
 	}
-	var set struct {
-		Keys []struct {
-			Kty string `json:"kty"`
-			Kid string `json:"kid"`
-			N   string `json:"n"`
-			E   string `json:"e"`
-		} `json:"keys"`
-	}
-	if err := getJSON(ctx, k.client(), u, &set); err != nil {
-		return nil, fmt.Errorf("entra signing keys: %w", err)
-	}
-	keys := map[string]*rsa.PublicKey{}
-	for _, j := range set.Keys {
-		if j.Kty != "RSA" {
-			continue
-		}
-		n, err1 := base64.RawURLEncoding.DecodeString(j.N)
-		e, err2 := base64.RawURLEncoding.DecodeString(j.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
-			continue
-		}
-		keys[j.Kid] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-	}
-	return keys, nil
+	g.k.fetched = time.Now()
+	g.k.mu.Unlock()
+	return g.next.RoundTrip(r)
 }
 
 func (k *KeySet) client() *http.Client {
@@ -114,24 +113,39 @@ func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
-// parse checks the signature (RS256 only), exp, nbf and iat (5 minutes of skew)
-// and returns the claims.
-func parse(ctx context.Context, keys *KeySet, raw string) (jwt.MapClaims, error) {
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		return keys.Key(ctx, kid)
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+// claims are a verified token's claims.
+type claims map[string]any
+
+// parse verifies a token with go-oidc (signature by the key set, RS256
+// only, exp required and passed, nbf within 5 minutes of skew), then what
+// go-oidc leaves to the caller: nbf present, iat not in the future. The
+// audience, issuer and tenant are the caller's to check.
+func parse(ctx context.Context, keys *KeySet, raw string) (claims, error) {
+	v := oidc.NewVerifier("", keys, &oidc.Config{SkipClientIDCheck: true, SkipIssuerCheck: true, SupportedSigningAlgs: []string{oidc.RS256}})
+	tok, err := v.Verify(ctx, raw)
 	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
-	if _, ok := claims["nbf"]; !ok {
+	var c claims
+	if err := tok.Claims(&c); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrUnauthenticated, err)
+	}
+	if _, ok := c["nbf"].(float64); !ok {
 		return nil, fmt.Errorf("%w: no nbf", ErrUnauthenticated)
 	}
-	return claims, nil
+	if iat, ok := c["iat"]; ok {
+		n, isNum := iat.(float64)
+		if !isNum || time.Unix(int64(n), 0).After(time.Now().Add(skew)) {
+			return nil, fmt.Errorf("%w: issued in the future", ErrUnauthenticated)
+		}
+	}
+	return c, nil
 }
 
-func claim(c jwt.MapClaims, names ...string) string {
+func claim(c claims, names ...string) string {
 	for _, n := range names {
 		if s, ok := c[n].(string); ok && s != "" {
 			return s
@@ -140,7 +154,7 @@ func claim(c jwt.MapClaims, names ...string) string {
 	return ""
 }
 
-func audience(c jwt.MapClaims) []string {
+func audience(c claims) []string {
 	switch a := c["aud"].(type) {
 	case string:
 		return []string{a}
