@@ -760,6 +760,15 @@ ALTER TABLE offers ADD COLUMN getting_started text NOT NULL DEFAULT '';
 	{"202612030051_invitation_language", `
 ALTER TABLE invitations ADD COLUMN language varchar(8) NOT NULL DEFAULT '';
 `},
+	// Issue 18: an event id is unique within its dedup bucket (a 25-hour
+	// slice of time, see store.UsageDedupBucket), so that new random ids
+	// land at the index's right edge; events stored before keep bucket 0,
+	// which ingestion still probes.
+	{"202612030080_usage_dedup_buckets", `
+ALTER TABLE usage_events ADD COLUMN dedup_bucket bigint NOT NULL DEFAULT 0;
+DROP INDEX usage_events_event;
+CREATE UNIQUE INDEX usage_events_dedup ON usage_events (dedup_bucket, event_id);
+`},
 }
 
 func (s *Store) dialectSQL(sql string) string {

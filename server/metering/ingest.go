@@ -282,7 +282,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	out, items := validateGroup(group, now)
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := freshEvents(tx, items)
+		fresh, err := freshEvents(tx, items, now)
 		if err != nil {
 			return err
 		}
@@ -329,14 +329,14 @@ func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
 
 // freshEvents answers the duplicates, of an earlier delivery or within
 // this group, and returns the events seen for the first time.
-func freshEvents(tx *store.Tx, items []*pending) ([]*pending, error) {
+func freshEvents(tx *store.Tx, items []*pending, now time.Time) ([]*pending, error) {
 	ids := make([]string, 0, len(items))
 	for _, p := range items {
 		if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
 			ids = append(ids, p.ev.ID)
 		}
 	}
-	prior, err := tx.UsageEventsByID(ids)
+	prior, err := tx.UsageEventsByID(ids, now)
 	if err != nil {
 		return nil, err
 	}
@@ -784,7 +784,7 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 			return nil
 		}
 		var err error
-		if pend, err = replaceMissed(tx, pend, missed, cur); err != nil {
+		if pend, err = replaceMissed(tx, pend, missed, cur, now); err != nil {
 			return err
 		}
 	}
@@ -829,7 +829,7 @@ type storedHour struct {
 // refused when the current hour is sealed too or the total would pass the
 // limit. It stores those moves and refusals and returns the events still
 // to add.
-func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Time) ([]*pending, error) {
+func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now time.Time) ([]*pending, error) {
 	state := map[hourKey]storedHour{}
 	for _, k := range missed {
 		var st storedHour
@@ -867,21 +867,21 @@ func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Tim
 			next = append(next, p)
 		}
 	}
-	return next, storeReplaced(tx, moved, refused, cur)
+	return next, storeReplaced(tx, moved, refused, cur, now)
 }
 
 // storeReplaced marks the moved events late in the current hour and the
 // refused ones rejected.
-func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur time.Time) error {
+func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur, now time.Time) error {
 	var ids []string
 	for _, p := range moved {
 		ids = append(ids, p.ev.ID)
 	}
-	if err := tx.MoveUsageEventsLate(ids, cur); err != nil {
+	if err := tx.MoveUsageEventsLate(ids, cur, now); err != nil {
 		return err
 	}
 	for reason, ids := range refused {
-		if err := tx.RejectUsageEvents(ids, reason); err != nil {
+		if err := tx.RejectUsageEvents(ids, reason, now); err != nil {
 			return err
 		}
 	}
