@@ -59,7 +59,9 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 				}
 				return res
 			}
-			dup := func(r metering.Result) bool { return r.Status == "duplicate" && r.OriginalStatus == store.UsageAccepted }
+			dup := func(r metering.Result) bool {
+				return r.Status == "duplicate" && r.OriginalStatus == store.UsageAccepted
+			}
 
 			// Before the boundary, then again through the other replica with a
 			// timestamp after it (another bucket): one count.
