@@ -14,10 +14,12 @@ import (
 // used again, by its hash, while this process has committed no write to
 // the tables of grants and keys since (store.GrantGeneration: a key
 // revoked here is refused by the very next request) and for at most
-// apiKeyCacheTTL: a key revoked on another replica is refused here within
+// APIKeyCacheTTL: a key revoked on another replica is refused here within
 // that bound.
 
-const apiKeyCacheTTL = time.Second
+// APIKeyCacheTTL bounds how long a key revoked on another replica may still
+// be accepted here.
+const APIKeyCacheTTL = time.Second
 
 type apiKeyEntry struct {
 	key     store.APIKey
@@ -40,7 +42,7 @@ func (s *Server) lookupAPIKey(ctx context.Context, key string) (*store.APIKey, e
 	c.mu.RLock()
 	e := c.m[hash]
 	c.mu.RUnlock()
-	if e == nil || e.gen != gen || now.Sub(e.at) >= apiKeyCacheTTL || now.Before(e.at) {
+	if e == nil || e.gen != gen || now.Sub(e.at) >= APIKeyCacheTTL || now.Before(e.at) {
 		k, err := s.Store.APIKeyByKey(ctx, key)
 		if err != nil {
 			return nil, err
