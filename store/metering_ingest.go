@@ -52,6 +52,14 @@ const (
 	UsageHourChunk  = 500
 )
 
+// usageSmallPrepared: statements of up to this many rows are prepared too,
+// for the small groups that concurrent single-event requests make.
+const usageSmallPrepared = 64
+
+// preparedSize reports whether statements of n rows of a chunk size are
+// prepared (see PrepareUsageStatements).
+func preparedSize(n, chunk int) bool { return n == chunk || n <= usageSmallPrepared }
+
 // sqliteTimeLayout is how the SQLite driver writes a time (its
 // SQLiteTimestampFormats[0]); binding text in this layout stores the same
 // bytes a time.Time would.
@@ -91,9 +99,12 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 	if err != nil {
 		return
 	}
-	qs := []string{insertEventsSQL(UsageEventChunk), upsertHoursSQL(UsageHourChunk)}
-	if s.Dialect == SQLite {
-		qs = append(qs, insertEventsPlainSQL(UsageEventChunk), upsertHoursPlainSQL(UsageHourChunk))
+	var qs []string
+	for _, n := range []int{UsageEventChunk, UsageHourChunk} {
+		qs = append(qs, usageStatementTexts(s.Dialect, n, n == UsageEventChunk, n == UsageHourChunk)...)
+	}
+	for n := 1; n <= usageSmallPrepared; n++ {
+		qs = append(qs, usageStatementTexts(s.Dialect, n, true, true)...)
 	}
 	for _, q := range qs {
 		key := q
@@ -104,6 +115,25 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 			us.m[key] = st
 		}
 	}
+}
+
+// usageStatementTexts are the statements of n rows ingestion runs on
+// dialect: its event inserts and its hour adds.
+func usageStatementTexts(dialect string, n int, events, hours bool) []string {
+	var qs []string
+	if events {
+		qs = append(qs, insertEventsSQL(n))
+		if dialect == SQLite {
+			qs = append(qs, insertEventsPlainSQL(n))
+		}
+	}
+	if hours {
+		qs = append(qs, upsertHoursSQL(n))
+		if dialect == SQLite {
+			qs = append(qs, upsertHoursPlainSQL(n))
+		}
+	}
+	return qs
 }
 
 // singleWriter: on SQLite one transaction writes at a time, and ingestion
@@ -332,7 +362,7 @@ func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []N
 		for i := start; i < end; i++ {
 			args = enc.append(args, &evs[i])
 		}
-		full := end-start == UsageEventChunk
+		full := preparedSize(end-start, UsageEventChunk)
 		if enc.lite {
 			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, full); err != nil {
 				return nil, err
@@ -500,12 +530,12 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 		}
 		args = append(args, false, limit)
 		if lite {
-			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, end-start == UsageHourChunk); err != nil {
+			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, preparedSize(end-start, UsageHourChunk)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, end-start == UsageHourChunk)
+		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, preparedSize(end-start, UsageHourChunk))
 		if err != nil {
 			return nil, err
 		}
