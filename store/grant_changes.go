@@ -33,7 +33,19 @@ func notAGrantChange(ctx context.Context) context.Context {
 // GrantGeneration is the count of committed writes this process made to
 // the tables grants are read from. Read it before reading a grant; the
 // grant read may be reused while it has not moved.
-func (s *Store) GrantGeneration() uint64 { return s.grantGen.Load() }
+func (s *Store) GrantGeneration() uint64 {
+	if s.grantGen == nil {
+		return 0
+	}
+	return s.grantGen.Load()
+}
+
+// grantsChanged moves the generation on.
+func (s *Store) grantsChanged() {
+	if s.grantGen != nil {
+		s.grantGen.Add(1)
+	}
+}
 
 // watchGrantTables registers the callbacks that move the generation.
 func (s *Store) watchGrantTables() {
@@ -45,7 +57,7 @@ func (s *Store) watchGrantTables() {
 			flag.Store(true) // InTx moves the generation once it has committed
 			return
 		}
-		s.grantGen.Add(1)
+		s.grantsChanged()
 	}
 	cb := s.w.Callback()
 	_ = cb.Create().After("gorm:create").Register("marketgate:grants", hook)

@@ -55,7 +55,7 @@ type Store struct {
 	// processed, ignored or failed (metrics).
 	OnInbox func(marketplace, source, outcome string)
 
-	grantGen atomic.Uint64 // see GrantGeneration
+	grantGen *atomic.Uint64 // see GrantGeneration (a pointer: copies of a Store share it)
 }
 
 // Open connects to the database. It does not migrate.
@@ -67,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {

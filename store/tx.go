@@ -33,7 +33,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	ctx, grants := grantTx(ctx)
 	err := s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
 	if err == nil && grants.Load() {
-		s.grantGen.Add(1) // see GrantGeneration
+		s.grantsChanged() // see GrantGeneration
 	}
 	return err
 }

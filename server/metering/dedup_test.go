@@ -51,17 +51,7 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 			ev := func(id string, at time.Time) metering.Event {
 				return metering.Event{ID: id, Customer: "XLEGACY", Dimension: "api_calls", Quantity: 1, Timestamp: at}
 			}
-			ingest := func(m *metering.Meter, evs ...metering.Event) []metering.Result {
-				t.Helper()
-				res, err := m.Ingest(ctx, nil, "api", evs)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return res
-			}
-			dup := func(r metering.Result) bool {
-				return r.Status == "duplicate" && r.OriginalStatus == store.UsageAccepted
-			}
+			ingest := func(m *metering.Meter, evs ...metering.Event) []metering.Result { return mustIngest(t, m, evs...) }
 
 			// Before the boundary, then again through the other replica with a
 			// timestamp after it (another bucket): one count.
@@ -77,32 +67,7 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 			for i := range ids {
 				ids[i] = ev("c"+string(rune('A'+i%26))+string(rune('a'+i/26)), now.Add(-time.Duration(i)*time.Minute))
 			}
-			var mu sync.Mutex
-			accepted := map[string]int{}
-			var wg sync.WaitGroup
-			for g := 0; g < 6; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					m := w.m
-					if g%2 == 1 {
-						m = b
-					}
-					res, err := m.Ingest(ctx, nil, "api", ids)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					defer mu.Unlock()
-					for _, r := range res {
-						if r.Status == store.UsageAccepted {
-							accepted[r.ID]++
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			accepted := ingestConcurrently(t, []*metering.Meter{w.m, b}, ids)
 			for _, e := range ids {
 				if accepted[e.ID] != 1 {
 					t.Errorf("%s accepted %d times", e.ID, accepted[e.ID])
@@ -112,14 +77,7 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 			// A failure between storing the ids and counting them (here the
 			// hourly totals refuse the write) leaves neither: the client's
 			// repeat is counted, once.
-			boom(t, stA, d, true)
-			if _, err := w.m.Ingest(ctx, nil, "api", []metering.Event{ev("k1", now), ev("k2", now)}); err == nil {
-				t.Fatal("the ingest went through the failing hour write")
-			}
-			boom(t, stA, d, false)
-			if r := ingest(b, ev("k1", now), ev("k2", now)); r[0].Status != store.UsageAccepted || r[1].Status != store.UsageAccepted {
-				t.Fatalf("after the failure: %+v", r)
-			}
+			failBetweenIDAndCount(t, stA, d, w.m, b, ev("k1", now), ev("k2", now))
 
 			// A restart (a new process on the same database): still a repeat.
 			c := replica()
@@ -139,23 +97,97 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 				t.Fatalf("%d rows for x1, k1, k2", stored)
 			}
 
-			// 23 hours on, x1 (its timestamp still within the window) is a repeat …
-			w.clk.set(boundary.Add(23 * time.Hour))
-			if r := ingest(c, ev("x1", boundary.Add(-20*time.Minute))); !dup(r[0]) {
-				t.Fatalf("within the window: %+v", r)
-			}
-			// A new id older than the window is refused with its stable code.
-			w.clk.set(boundary.Add(24 * time.Hour))
-			if r := ingest(c, ev("old1", boundary.Add(-20*time.Minute))); r[0].Status != store.UsageRejected || r[0].Code != "usage_too_old" {
-				t.Fatalf("older than the window: %+v", r)
-			}
-			// Once x1's bucket is no longer probed (two days on), its repeat is
-			// refused the same way: never counted again.
-			w.clk.set(boundary.Add(49 * time.Hour))
-			if r := ingest(c, ev("x1", boundary.Add(-20*time.Minute))); r[0].Status != store.UsageRejected || r[0].Code != "usage_too_old" {
-				t.Fatalf("a repeat past the probed buckets: %+v", r)
-			}
+			checkWindow(t, w.clk, c, boundary, ev)
 		})
+	}
+}
+
+// mustIngest ingests events through m.
+func mustIngest(t *testing.T, m *metering.Meter, evs ...metering.Event) []metering.Result {
+	t.Helper()
+	res, err := m.Ingest(context.Background(), nil, "api", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// dup reports whether r answers a repeat of an accepted event.
+func dup(r metering.Result) bool {
+	return r.Status == "duplicate" && r.OriginalStatus == store.UsageAccepted
+}
+
+// checkWindow: x1, first sent 20 minutes before boundary, is a repeat 23
+// hours after boundary; a new id older than the window is refused with
+// its stable code, and so is x1 once its bucket is no longer probed.
+func checkWindow(t *testing.T, clk *clock, c *metering.Meter, boundary time.Time, ev func(string, time.Time) metering.Event) {
+	t.Helper()
+	ingest := func(m *metering.Meter, evs ...metering.Event) []metering.Result { return mustIngest(t, m, evs...) }
+	// 23 hours on, x1 (its timestamp still within the window) is a repeat …
+	clk.set(boundary.Add(23 * time.Hour))
+	if r := ingest(c, ev("x1", boundary.Add(-20*time.Minute))); !dup(r[0]) {
+		t.Fatalf("within the window: %+v", r)
+	}
+	// A new id older than the window is refused with its stable code.
+	clk.set(boundary.Add(24 * time.Hour))
+	if r := ingest(c, ev("old1", boundary.Add(-20*time.Minute))); r[0].Status != store.UsageRejected || r[0].Code != "usage_too_old" {
+		t.Fatalf("older than the window: %+v", r)
+	}
+	// Once x1's bucket is no longer probed (two days on), its repeat is
+	// refused the same way: never counted again.
+	clk.set(boundary.Add(49 * time.Hour))
+	if r := ingest(c, ev("x1", boundary.Add(-20*time.Minute))); r[0].Status != store.UsageRejected || r[0].Code != "usage_too_old" {
+		t.Fatalf("a repeat past the probed buckets: %+v", r)
+	}
+}
+
+// ingestConcurrently sends the same events through each meter three
+// times at once and counts, per id, the answers that accepted it.
+func ingestConcurrently(t *testing.T, ms []*metering.Meter, evs []metering.Event) map[string]int {
+	var mu sync.Mutex
+	accepted := map[string]int{}
+	var wg sync.WaitGroup
+	for g := 0; g < 3*len(ms); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := ms[g%len(ms)].Ingest(context.Background(), nil, "api", evs)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range res {
+				if r.Status == store.UsageAccepted {
+					accepted[r.ID]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return accepted
+}
+
+// failBetweenIDAndCount makes the hourly totals refuse the write of a
+// batch through first (its ids would be stored by then), then sends it
+// again through second: accepted, every event.
+func failBetweenIDAndCount(t *testing.T, st *store.Store, dialect string, first, second *metering.Meter, evs ...metering.Event) {
+	t.Helper()
+	ctx := context.Background()
+	boom(t, st, dialect, true)
+	if _, err := first.Ingest(ctx, nil, "api", evs); err == nil {
+		t.Fatal("the ingest went through the failing hour write")
+	}
+	boom(t, st, dialect, false)
+	res, err := second.Ingest(ctx, nil, "api", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != store.UsageAccepted {
+			t.Fatalf("after the failure: %+v", res)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
@@ -35,19 +37,7 @@ func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
 			b := open()
 			clock := time.Now().UTC()
 			a.Now = func() time.Time { return clock }
-			then := clock.Add(-time.Hour)
-			db := a.TestingDB(t)
-			o := store.Offer{Marketplace: "azure", Name: "Seats", MarketplaceID: "seats", CreatedAt: then, UpdatedAt: then,
-				Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
-			must(t, db.Create(&o).Error)
-			c := store.Customer{Name: "Contoso", AzureTenantID: "tenant-a", CreatedAt: then, UpdatedAt: then}
-			must(t, db.Create(&c).Error)
-			sub := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: then, CustomerID: &c.ID, OfferID: &o.ID,
-				PlanID: &o.Plans[0].ID, Quantity: 5, AzureSubscriptionID: "sub-a", Version: 1, CreatedAt: then, UpdatedAt: then}
-			must(t, db.Create(&sub).Error)
-			for _, u := range []string{"ann@contoso.com", "bob@contoso.com"} {
-				must(t, db.Exec("INSERT INTO seats (subscription_id, customer_id, email, source, assigned_at) VALUES (?, ?, ?, 'manual', ?)", sub.ID, c.ID, u, then).Error)
-			}
+			sub := seedSeatOrg(t, a.TestingDB(t), clock.Add(-time.Hour))
 			svc := &seats.Service{Store: a}
 			check := func(user string) *seats.Answer {
 				t.Helper()
@@ -87,6 +77,24 @@ func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seedSeatOrg adds Contoso (tenant-a) with an active per-user Microsoft
+// subscription of 5 seats, two of them held (ann, bob).
+func seedSeatOrg(t *testing.T, db *gorm.DB, then time.Time) store.Subscription {
+	t.Helper()
+	o := store.Offer{Marketplace: "azure", Name: "Seats", MarketplaceID: "seats", CreatedAt: then, UpdatedAt: then,
+		Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
+	must(t, db.Create(&o).Error)
+	c := store.Customer{Name: "Contoso", AzureTenantID: "tenant-a", CreatedAt: then, UpdatedAt: then}
+	must(t, db.Create(&c).Error)
+	sub := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: then, CustomerID: &c.ID, OfferID: &o.ID,
+		PlanID: &o.Plans[0].ID, Quantity: 5, AzureSubscriptionID: "sub-a", Version: 1, CreatedAt: then, UpdatedAt: then}
+	must(t, db.Create(&sub).Error)
+	for _, u := range []string{"ann@contoso.com", "bob@contoso.com"} {
+		must(t, db.Exec("INSERT INTO seats (subscription_id, customer_id, email, source, assigned_at) VALUES (?, ?, ?, 'manual', ?)", sub.ID, c.ID, u, then).Error)
+	}
+	return sub
 }
 
 func must(t *testing.T, err error) {
