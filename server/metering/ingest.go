@@ -9,6 +9,22 @@
 // counts in its hour or, marked late, in the current one — never in both,
 // never in neither. A sealed hour becomes exactly one metering record,
 // sent identically until the marketplace gives it a final status.
+//
+// Deduplication. A repeated event id is answered "duplicate" with what
+// its first delivery got, and counted once. Ids are keyed by (dedup
+// bucket, id), the bucket a 25-hour slice of the event's own timestamp
+// (store.UsageDedupBucket), not by the id alone: random ids (UUIDv4) then
+// land in the current slice of the index instead of on a random page of
+// the table's whole history, and an id only needs to be unique within the
+// acceptance window (24 hours), since an older event is refused anyway
+// (usage_too_old). Two deliveries of one event compute the same key, so
+// the unique index decides between replicas racing on it (Postgres: ON
+// CONFLICT DO NOTHING; SQLite: one writer at a time, reading before it
+// writes); a repeat with another timestamp is found by probing the few
+// buckets a first delivery within the window can be in. Storing the event
+// and adding it to its hour are one transaction: a crash between them
+// leaves neither, and the client's retry counts once. The details are in
+// store/metering_ingest.go.
 package metering
 
 import (
