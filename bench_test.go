@@ -258,6 +258,15 @@ func TestBenchUsageAPI(t *testing.T) {
 	one := newUsageLoad(t, []string{a.url}, key, customers).measure()
 	b := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
 	two := newUsageLoad(t, []string{a.url, b.url}, key, customers).measure()
+	if t.Failed() {
+		for _, s := range []*server{a, b} {
+			for _, line := range strings.Split(s.out.String(), "\n") {
+				if strings.Contains(line, "ERROR") || strings.Contains(line, "status=500") {
+					t.Log(line)
+				}
+			}
+		}
+	}
 	rssA, rssB := stopServer(a), stopServer(b)
 	seqCeil, rndCeil = insertCeiling(t, pg, customers, false), insertCeiling(t, pg, customers, true)
 	one.report(t, "Postgres, one replica", seqCeil, rndCeil, rssA)
