@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -811,7 +812,7 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 func (p *pending) hourKey() hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
 
 // hourSums adds up the events of one marketplace per hour, in the order
-// the hours first appear.
+// of the hours.
 func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
 	sums := map[hourKey]*[2]float64{}
 	var order []hourKey
@@ -827,6 +828,12 @@ func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
 		sums[k][0] += p.ev.Quantity
 		sums[k][1]++
 	}
+	// One order for every transaction (by subscription, dimension, hour):
+	// two replicas adding to the same hours lock them in the same order
+	// and never deadlock.
+	slices.SortFunc(order, func(a, b hourKey) int {
+		return cmp.Or(cmp.Compare(a.sub, b.sub), strings.Compare(a.dim, b.dim), cmp.Compare(a.hour, b.hour))
+	})
 	adds := make([]store.UsageHourAdd, len(order))
 	for i, k := range order {
 		adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
