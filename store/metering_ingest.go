@@ -239,15 +239,19 @@ func UsageDedupProbe(now time.Time) []int64 {
 func (t *Tx) UsageEventsByID(ids []string, now time.Time) (map[string]UsageEvent, error) {
 	prior := map[string]UsageEvent{}
 	probe := UsageDedupProbe(now)
-	for start := 0; start < len(ids); start += 900 {
-		var rows []UsageEvent
-		if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
-			Where("dedup_bucket IN ? AND event_id IN ?", probe, ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
-				prior[r.EventID] = r
+	// One bucket per statement: an equality on the index's first column
+	// keeps Postgres on the index (with two IN lists it may scan the table).
+	for _, b := range probe {
+		for start := 0; start < len(ids); start += 900 {
+			var rows []UsageEvent
+			if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
+				Where("dedup_bucket = ? AND event_id IN ?", b, ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
+					prior[r.EventID] = r
+				}
 			}
 		}
 	}
