@@ -20,6 +20,7 @@ import (
 
 	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
 )
 
 // The metering measurements of scripts/bench.sh (MARKETGATE_BENCH=1): the
@@ -47,11 +48,11 @@ func peakRSS(pid int) string {
 }
 
 // seedMetered adds n active AWS legacy subscriptions metering two
-// dimensions, created two days ago.
-func seedMetered(t *testing.T, dir string, n int) []string {
+// dimensions, created two days ago, to the database of cfg (migrating it).
+func seedMetered(t *testing.T, cfg store.Config, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,108 +82,195 @@ func seedMetered(t *testing.T, dir string, n int) []string {
 	return ids
 }
 
-func TestBenchUsageAPI(t *testing.T) {
-	benchOn(t)
-	dir := t.TempDir()
-	customers := seedMetered(t, dir, 1000)
-	ceilingBefore := insertCeiling(t, dir, customers) // the empty table
-	out, _ := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "bench")
-	key := strings.TrimSpace(out[strings.LastIndex(out, "mgk_"):])
-	s := start(t, dir, nil, "--sandbox")
-	const clients = 16
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	var seq atomic.Int64
-	now := time.Now().UTC().Format(time.RFC3339)
-	// Event ids: the sequence ("e123"), or spread like random UUIDs (a
-	// 64-bit mix of the sequence in hex), which insert all over the index.
-	var spread atomic.Bool
-	mix := func(x uint64) uint64 {
-		x += 0x9e3779b97f4a7c15
-		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-		x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-		return x ^ (x >> 31)
+// mix64 spreads a sequence number over 64 bits (splitmix64): event ids
+// made of it land all over the id index, as random UUIDs do.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// appendEventID appends event id n: "e<n>" in sequence, or 32 hex digits
+// spread like a random UUID.
+func appendEventID(buf []byte, prefix string, n int64, random bool) []byte {
+	buf = append(buf, prefix...)
+	if random {
+		buf = strconv.AppendUint(buf, mix64(uint64(n)), 16)
+		return strconv.AppendUint(buf, mix64(uint64(n)+1), 16)
 	}
-	post := func(n int) error {
-		// Built with appends: the load generator shares the machine's two cores.
-		buf := make([]byte, 0, n*110)
-		buf = append(buf, '[')
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			id := seq.Add(1)
-			buf = append(buf, `{"id":"e`...)
-			if spread.Load() {
-				buf = strconv.AppendUint(buf, mix(uint64(id)), 16)
-				buf = strconv.AppendUint(buf, mix(uint64(id)+1), 16)
-			} else {
-				buf = strconv.AppendInt(buf, id, 10)
-			}
-			buf = append(buf, `","customer":"`...)
-			buf = append(buf, customers[id%int64(len(customers))]...)
-			buf = append(buf, `","dimension":"api_calls","quantity":`...)
-			buf = strconv.AppendInt(buf, 1+id%5, 10)
-			buf = append(buf, `,"timestamp":"`...)
-			buf = append(buf, now...)
-			buf = append(buf, `"}`...)
-		}
-		buf = append(buf, ']')
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/api/v1/usage", bytes.NewReader(buf))
-		req.Header.Set("Authorization", "Bearer "+key)
-		res, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != 200 {
-			return fmt.Errorf("HTTP %d", res.StatusCode)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		return nil
+	return strconv.AppendInt(buf, n, 10)
+}
+
+// usageLoad posts usage events to one or more replicas (round robin).
+type usageLoad struct {
+	t         *testing.T
+	urls      []string
+	key       string
+	customers []string
+	seq       atomic.Int64
+	now       string
+	clients   map[int]*http.Client
+}
+
+func newUsageLoad(t *testing.T, urls []string, key string, customers []string) *usageLoad {
+	l := &usageLoad{t: t, urls: urls, key: key, customers: customers, now: time.Now().UTC().Format(time.RFC3339), clients: map[int]*http.Client{}}
+	for _, n := range []int{16, 64} {
+		tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}
+		l.clients[n] = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	}
-	runFor := func(batch int, d time.Duration) (float64, float64) {
-		var reqs atomic.Int64
-		var wg sync.WaitGroup
-		stop := time.Now().Add(d)
-		startAt := time.Now()
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(stop) {
-					if err := post(batch); err != nil {
-						t.Error(err)
-						return
-					}
-					reqs.Add(1)
+	return l
+}
+
+func (l *usageLoad) post(hc *http.Client, client, n int, random bool) error {
+	// Built with appends: the load generator shares the machine's two cores.
+	buf := make([]byte, 0, n*120)
+	buf = append(buf, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		id := l.seq.Add(1)
+		buf = append(buf, `{"id":"`...)
+		buf = appendEventID(buf, "e", id, random)
+		buf = append(buf, `","customer":"`...)
+		buf = append(buf, l.customers[id%int64(len(l.customers))]...)
+		buf = append(buf, `","dimension":"api_calls","quantity":`...)
+		buf = strconv.AppendInt(buf, 1+id%5, 10)
+		buf = append(buf, `,"timestamp":"`...)
+		buf = append(buf, l.now...)
+		buf = append(buf, `"}`...)
+	}
+	buf = append(buf, ']')
+	req, _ := http.NewRequest(http.MethodPost, l.urls[client%len(l.urls)]+"/api/v1/usage", bytes.NewReader(buf))
+	req.Header.Set("Authorization", "Bearer "+l.key)
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	return nil
+}
+
+// run posts batches of batch events from clients concurrent clients for
+// d: requests and events per second.
+func (l *usageLoad) run(clients, batch int, random bool, d time.Duration) (float64, float64) {
+	var reqs atomic.Int64
+	var wg sync.WaitGroup
+	hc := l.clients[clients]
+	stop := time.Now().Add(d)
+	startAt := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if err := l.post(hc, c, batch, random); err != nil {
+					l.t.Error(err)
+					return
 				}
-			}()
-		}
-		wg.Wait()
-		el := time.Since(startAt).Seconds()
-		return float64(reqs.Load()) / el, float64(reqs.Load()*int64(batch)) / el
+				reqs.Add(1)
+			}
+		}()
 	}
-	runFor(100, time.Second) // warm up
-	var batched, single, random []float64
+	wg.Wait()
+	el := time.Since(startAt).Seconds()
+	return float64(reqs.Load()) / el, float64(reqs.Load()*int64(batch)) / el
+}
+
+// usageFigures are the medians of one configuration's runs.
+type usageFigures struct {
+	sequential, random, single []float64 // events/s, events/s, requests/s
+}
+
+// measure runs three rounds of: batches of 1,000 with ids in sequence,
+// single events at 64 clients, batches of 1,000 with random ids.
+func (l *usageLoad) measure() usageFigures {
+	l.run(16, 100, false, time.Second) // warm up
+	var f usageFigures
 	for i := 0; i < 3; i++ {
-		_, ev := runFor(1000, 4*time.Second)
-		batched = append(batched, ev)
-		rq, _ := runFor(1, 4*time.Second)
-		single = append(single, rq)
-		spread.Store(true)
-		_, rv := runFor(1000, 4*time.Second)
-		random = append(random, rv)
-		spread.Store(false)
+		_, ev := l.run(16, 1000, false, 4*time.Second)
+		f.sequential = append(f.sequential, ev)
+		rq, _ := l.run(64, 1, false, 4*time.Second)
+		f.single = append(f.single, rq)
+		_, rv := l.run(16, 1000, true, 4*time.Second)
+		f.random = append(f.random, rv)
 	}
-	// The ceiling: the same rows inserted into the same database without HTTP.
+	return f
+}
+
+// report logs a configuration's figures beside its same-run ceilings.
+func (f usageFigures) report(t *testing.T, what string, seqCeil, rndCeil []float64, rss string) {
+	t.Logf("usage API, %s: batches of 1,000 (16 clients), ids in sequence: %s events/s = %s of the plain-insert ceiling (%s rows/s); "+
+		"ids spread like random UUIDs: %s events/s = %s of the random-id ceiling (%s rows/s), %s of the sequential one; "+
+		"single-event requests at 64 clients: %s requests/s; peak RSS %s",
+		what, med(f.sequential), ratio(f.sequential, seqCeil), med(seqCeil), med(f.random), ratio(f.random, rndCeil), med(rndCeil),
+		ratio(f.random, seqCeil), med(f.single), rss)
+}
+
+func ratio(xs, ceiling []float64) string {
+	return strconv.FormatFloat(medF(xs)/medF(ceiling), 'f', 2, 64)
+}
+
+// usageKey creates an API key for the bench.
+func usageKey(t *testing.T, args ...string) string {
+	out, _ := run(t, "", nil, append([]string{"apikey", "create", "--name", "bench"}, args...)...)
+	return strings.TrimSpace(out[strings.LastIndex(out, "mgk_"):])
+}
+
+func stopServer(s *server) string {
 	s.cmd.Process.Signal(os.Interrupt)
 	<-s.done
 	s.done <- nil
-	ceiling := insertCeiling(t, dir, customers) // the table as the API left it
-	t.Logf("usage API, SQLite, %d clients: batches of 1,000: %s events/s (median of 3; ids in sequence), %s events/s (ids spread like random UUIDs); "+
-		"single-event batches: %s requests/s; plain inserts of the same rows without HTTP: %s rows/s into the empty table, %s rows/s into the table as the API left it; peak RSS %s",
-		clients, med(batched), med(random), med(single), med(ceilingBefore), med(ceiling), peakRSSOf(s))
+	return peakRSSOf(s)
+}
+
+// TestBenchUsageAPI measures the usage API on the real binary over
+// loopback, on SQLite and, when MARKETGATE_TEST_POSTGRES_URL names a
+// server, on Postgres with one and with two replicas, each beside its
+// ceiling: plain inserts of the same rows (ids in sequence and random)
+// into the same table without HTTP.
+func TestBenchUsageAPI(t *testing.T) {
+	benchOn(t)
+	dir := t.TempDir()
+	cfg := store.Config{DataDir: dir}
+	customers := seedMetered(t, cfg, 1000)
+	key := usageKey(t, "--data-dir", dir)
+	s := start(t, dir, nil, "--sandbox")
+	f := newUsageLoad(t, []string{s.url}, key, customers).measure()
+	rss := stopServer(s)
+	// The ceilings: the same rows inserted into the table as the API left it.
+	seqCeil, rndCeil := insertCeiling(t, cfg, customers, false), insertCeiling(t, cfg, customers, true)
+	f.report(t, "SQLite", seqCeil, rndCeil, rss)
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Log("usage API on Postgres: not measured (set " + storetest.PostgresEnv + ")")
+		return
+	}
+	pg := storetest.Config(t, store.Postgres)
+	customers = seedMetered(t, pg, 1000)
+	db := []string{"--database-url", pg.DatabaseURL}
+	key = usageKey(t, db...)
+	a := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
+	one := newUsageLoad(t, []string{a.url}, key, customers).measure()
+	b := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
+	two := newUsageLoad(t, []string{a.url, b.url}, key, customers).measure()
+	if t.Failed() {
+		for _, s := range []*server{a, b} {
+			for _, line := range strings.Split(s.out.String(), "\n") {
+				if strings.Contains(line, "ERROR") || strings.Contains(line, "status=500") {
+					t.Log(line)
+				}
+			}
+		}
+	}
+	rssA, rssB := stopServer(a), stopServer(b)
+	seqCeil, rndCeil = insertCeiling(t, pg, customers, false), insertCeiling(t, pg, customers, true)
+	one.report(t, "Postgres, one replica", seqCeil, rndCeil, rssA)
+	two.report(t, "Postgres, two replicas", seqCeil, rndCeil, rssA+" and "+rssB)
 }
 
 func peakRSSOf(s *server) string {
@@ -195,38 +283,41 @@ func peakRSSOf(s *server) string {
 }
 
 func med(xs []float64) string {
-	c := append([]float64(nil), xs...)
-	for i := range c {
-		for j := i + 1; j < len(c); j++ {
-			if c[j] < c[i] {
-				c[i], c[j] = c[j], c[i]
-			}
-		}
-	}
-	return strconv.FormatFloat(c[len(c)/2], 'f', 0, 64)
+	return strconv.FormatFloat(medF(xs), 'f', 0, 64)
 }
 
-// insertCeiling inserts the same usage_events rows the API stores (all
-// columns, batches of 1,000, one transaction each), in-process, with no
-// HTTP, no validation and no hourly totals: the database's own rate.
-func insertCeiling(t *testing.T, dir string, customers []string) []float64 {
+// insertCeiling inserts the rows the API stores (every column; ids in
+// sequence or spread like random UUIDs; about 1,000 a transaction, as a
+// batch) into usage_events, in-process, with no HTTP, no validation and
+// no hourly totals: the database's own rate, rows per second of three
+// rounds of 3 s.
+func insertCeiling(t *testing.T, cfg store.Config, customers []string, random bool) []float64 {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	db, _ := st.TestingDB(t).DB()
+	// The dedup key's bucket, when the schema has one (issue 18).
+	bucketed := st.TestingDB(t).Exec("SELECT dedup_bucket FROM usage_events WHERE 1 = 0").Error == nil
+	cols, width := "event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at", 12
+	if bucketed {
+		cols, width = "dedup_bucket, "+cols, 13
+	}
 	const rows = 400
-	q := "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
-		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", rows-1) + "(?,?,?,?,?,?,?,?,?,?,?,?)"
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
+	q := "INSERT INTO usage_events (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+	if st.Dialect == store.Postgres {
+		q = numbered(q)
+	}
 	stmt, err := db.PrepareContext(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stmt.Close()
 	var out []float64
-	n := 0
+	n := int64(0)
 	prefix := "ceiling-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
 	for round := 0; round < 3; round++ {
 		startAt := time.Now()
@@ -238,11 +329,16 @@ func insertCeiling(t *testing.T, dir string, customers []string) []float64 {
 			}
 			now := time.Now().UTC()
 			hour := now.Truncate(time.Hour)
-			for chunk := 0; chunk < 1000/rows+1; chunk++ { // about 1,000 rows a transaction, as a batch
-				args := make([]any, 0, rows*12)
+			bucket := now.Unix() / (25 * 3600)
+			for chunk := 0; chunk < 1000/rows+1; chunk++ {
+				args := make([]any, 0, rows*width)
 				for i := 0; i < rows; i++ {
 					n++
-					args = append(args, prefix+strconv.Itoa(n), 1, 1+n%len(customers), "api_calls", 1.0, now, hour, false, "accepted", "", "api", now)
+					if bucketed {
+						args = append(args, bucket)
+					}
+					id := string(appendEventID(nil, prefix, n, random))
+					args = append(args, id, 1, 1+n%int64(len(customers)), "api_calls", 1.0, now, hour, false, "accepted", "", "api", now)
 				}
 				if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 					t.Fatal(err)
@@ -258,10 +354,25 @@ func insertCeiling(t *testing.T, dir string, customers []string) []float64 {
 	return out
 }
 
+// numbered numbers a statement's placeholders for Postgres.
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func TestBenchDispatch(t *testing.T) {
 	benchOn(t)
 	dir := t.TempDir()
-	seedMetered(t, dir, 10000)
+	seedMetered(t, store.Config{DataDir: dir}, 10000)
 	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=bench-password"}
 	s := start(t, dir, env, "--sandbox", "--sandbox-latency", "50ms")
 	c := client(t)

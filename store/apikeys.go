@@ -37,7 +37,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, k *APIKey) error {
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Minute {
 		return nil
 	}
-	return s.w.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error
+	return s.w.WithContext(notAGrantChange(ctx)).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now).Error
 }
 
 // ListAPIKeys lists keys, newest first.

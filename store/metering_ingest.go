@@ -14,6 +14,36 @@ import (
 // (subscription, dimension, UTC hour) in usage_hours; ingestion writes
 // the events and adds them to their hours in one transaction, with large
 // multi-row statements prepared once per process.
+//
+// Deduplication keys. An event id is unique within its dedup bucket
+// (usage_events_dedup: UNIQUE (dedup_bucket, event_id)), a 25-hour slice
+// of time, rather than among every event ever stored. Ids are usually
+// random (UUIDv4); in an index led by the id each new one lands on a
+// random page of everything ever received, so the working set of the
+// index, and what a commit writes to the write-ahead log, grows with the
+// table's whole history. Led by the bucket, new keys land only in the
+// current bucket's slice at the right edge of the index: older slices are
+// never written again (and fall out of the cache), whatever the table's
+// age. Within the slice the order is still the id's.
+//
+// Why that keeps exactly-once counting. Only an event within the
+// acceptance window (24 hours; 5 minutes ahead for clock skew) counts, so
+// only ids within it need deduplicating: a repeat with an older timestamp
+// is refused as too old whatever it was the first time. The bucket of an
+// event is that of its own timestamp (UsageDedupBucket), not of when it
+// arrived: two deliveries of one event, on two replicas at the same
+// moment, compute the same (bucket, id), and the unique index lets one of
+// them insert it (Postgres: ON CONFLICT DO NOTHING, the other answers
+// duplicate; SQLite: writers take turns, IMMEDIATE transactions, and each
+// reads before it writes). An event whose timestamp is missing or far
+// outside the window (always rejected) is keyed by when it arrived.
+// Looking up whether an id was seen probes every bucket a first delivery
+// of it could be in (UsageDedupProbe: at most three, plus bucket 0 of the
+// events stored before buckets existed); a repeat with the same id but
+// another timestamp is thus still found within the window. The insert,
+// the adds to usage_hours and the answer's bookkeeping are one
+// transaction: a crash between them leaves none of them, and the repeat
+// the client sends then counts once.
 
 // Rows per multi-row statement of ingestion; full chunks run as prepared
 // statements (see UsageStatements).
@@ -21,6 +51,14 @@ const (
 	UsageEventChunk = 400
 	UsageHourChunk  = 500
 )
+
+// usageSmallPrepared: statements of up to this many rows are prepared too,
+// for the small groups that concurrent single-event requests make.
+const usageSmallPrepared = 64
+
+// preparedSize reports whether statements of n rows of a chunk size are
+// prepared (see PrepareUsageStatements).
+func preparedSize(n, chunk int) bool { return n == chunk || n <= usageSmallPrepared }
 
 // sqliteTimeLayout is how the SQLite driver writes a time (its
 // SQLiteTimestampFormats[0]); binding text in this layout stores the same
@@ -61,9 +99,12 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 	if err != nil {
 		return
 	}
-	qs := []string{insertEventsSQL(UsageEventChunk), upsertHoursSQL(UsageHourChunk)}
-	if s.Dialect == SQLite {
-		qs = append(qs, insertEventsPlainSQL(UsageEventChunk), upsertHoursPlainSQL(UsageHourChunk))
+	var qs []string
+	for _, n := range []int{UsageEventChunk, UsageHourChunk} {
+		qs = append(qs, usageStatementTexts(s.Dialect, n, n == UsageEventChunk, n == UsageHourChunk)...)
+	}
+	for n := 1; n <= usageSmallPrepared; n++ {
+		qs = append(qs, usageStatementTexts(s.Dialect, n, true, true)...)
 	}
 	for _, q := range qs {
 		key := q
@@ -74,6 +115,25 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 			us.m[key] = st
 		}
 	}
+}
+
+// usageStatementTexts are the statements of n rows ingestion runs on
+// dialect: its event inserts and its hour adds.
+func usageStatementTexts(dialect string, n int, events, hours bool) []string {
+	var qs []string
+	if events {
+		qs = append(qs, insertEventsSQL(n))
+		if dialect == SQLite {
+			qs = append(qs, insertEventsPlainSQL(n))
+		}
+	}
+	if hours {
+		qs = append(qs, upsertHoursSQL(n))
+		if dialect == SQLite {
+			qs = append(qs, upsertHoursPlainSQL(n))
+		}
+	}
+	return qs
 }
 
 // singleWriter: on SQLite one transaction writes at a time, and ingestion
@@ -134,19 +194,65 @@ func dollars(q string) string {
 	return b.String()
 }
 
-// UsageEventsByID reads the stored events with these ids (event_id), by
-// id: what an earlier delivery of each got (status, reason, subscription,
-// hour, late).
-func (t *Tx) UsageEventsByID(ids []string) (map[string]UsageEvent, error) {
+// UsageDedupWidth is the span of time of one dedup bucket (see the
+// package's notes on deduplication keys): longer than the acceptance
+// window, so that a first delivery is at most a few buckets back.
+const UsageDedupWidth = 25 * time.Hour
+
+// usageDedupReach is how far from now an event's timestamp may be and
+// still key it: beyond, it is refused, and keyed by its arrival.
+const (
+	usageDedupBack  = 48 * time.Hour
+	usageDedupAhead = 5 * time.Minute
+)
+
+// UsageDedupBucket is the dedup bucket of a time.
+func UsageDedupBucket(at time.Time) int64 {
+	return at.Unix() / int64(UsageDedupWidth/time.Second)
+}
+
+// usageDedupKeyTime is the time an event is keyed by: its timestamp, or
+// when it arrived when it has none or one far outside the window.
+func usageDedupKeyTime(occurred, now time.Time) time.Time {
+	if occurred.IsZero() || occurred.Before(now.Add(-usageDedupBack)) || occurred.After(now.Add(usageDedupAhead)) {
+		return now
+	}
+	return occurred
+}
+
+// UsageDedupProbe lists the buckets an earlier delivery of an event
+// arriving now may be keyed in: those of the last 48 hours and 5
+// minutes (an earlier delivery within the window, with the timestamp it
+// had then), and 0 (events stored before buckets existed).
+func UsageDedupProbe(now time.Time) []int64 {
+	out := []int64{0}
+	for b := UsageDedupBucket(now.Add(-usageDedupBack - usageDedupAhead)); b <= UsageDedupBucket(now.Add(usageDedupAhead)); b++ {
+		out = append(out, b)
+	}
+	return out
+}
+
+// UsageEventsByID reads the stored events with these ids (event_id) an
+// event arriving now may repeat, by id: what an earlier delivery of each
+// got (status, reason, subscription, hour, late). When an id is stored
+// twice (see UsageDedupBucket) the accepted one wins.
+func (t *Tx) UsageEventsByID(ids []string, now time.Time) (map[string]UsageEvent, error) {
 	prior := map[string]UsageEvent{}
-	for start := 0; start < len(ids); start += 900 {
-		var rows []UsageEvent
-		if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
-			Where("event_id IN ?", ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			prior[r.EventID] = r
+	probe := UsageDedupProbe(now)
+	// One bucket per statement: an equality on the index's first column
+	// keeps Postgres on the index (with two IN lists it may scan the table).
+	for _, b := range probe {
+		for start := 0; start < len(ids); start += 900 {
+			var rows []UsageEvent
+			if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
+				Where("dedup_bucket = ? AND event_id IN ?", b, ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
+					prior[r.EventID] = r
+				}
+			}
 		}
 	}
 	return prior, nil
@@ -260,7 +366,7 @@ func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []N
 		for i := start; i < end; i++ {
 			args = enc.append(args, &evs[i])
 		}
-		full := end-start == UsageEventChunk
+		full := preparedSize(end-start, UsageEventChunk)
 		if enc.lite {
 			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, full); err != nil {
 				return nil, err
@@ -296,7 +402,7 @@ func (t *Tx) insertEventsReturning(ctx context.Context, us *UsageStatements, n i
 }
 
 // usageEventCols is the number of arguments per event of the insert.
-const usageEventCols = 12
+const usageEventCols = 13
 
 // usageEventArgs makes the insert's arguments. On SQLite they are in the
 // form the driver would bind them anyway (times as its text layout, ids as
@@ -304,6 +410,7 @@ const usageEventCols = 12
 // times are formatted once.
 type usageEventArgs struct {
 	lite       bool
+	at         time.Time // now
 	now        any
 	hours      map[int64]string // SQLite: hour → its text
 	lastTS     time.Time        // SQLite: the last occurrence time formatted…
@@ -311,7 +418,7 @@ type usageEventArgs struct {
 }
 
 func newUsageEventArgs(lite bool, now time.Time) usageEventArgs {
-	a := usageEventArgs{lite: lite, now: now, hours: map[int64]string{}}
+	a := usageEventArgs{lite: lite, at: now, now: now, hours: map[int64]string{}}
 	if lite {
 		a.now = now.UTC().Format(sqliteTimeLayout)
 	}
@@ -337,7 +444,7 @@ func (a *usageEventArgs) append(args []any, e *NewUsageEvent) []any {
 	if math.IsNaN(q) || math.IsInf(q, 0) {
 		q = 0
 	}
-	return append(args, e.EventID, keyID, subID, cutUsageText(e.Dimension, 256), q, occurred, hour, e.Late, e.Status, cutUsageText(e.Reason, 300), e.Source, a.now)
+	return append(args, UsageDedupBucket(usageDedupKeyTime(e.OccurredAt, a.at)), e.EventID, keyID, subID, cutUsageText(e.Dimension, 256), q, occurred, hour, e.Late, e.Status, cutUsageText(e.Reason, 300), e.Source, a.now)
 }
 
 // occurred is an occurrence time as bound; on SQLite events in a row
@@ -427,12 +534,12 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 		}
 		args = append(args, false, limit)
 		if lite {
-			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, end-start == UsageHourChunk); err != nil {
+			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, preparedSize(end-start, UsageHourChunk)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, end-start == UsageHourChunk)
+		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, preparedSize(end-start, UsageHourChunk))
 		if err != nil {
 			return nil, err
 		}
@@ -456,11 +563,13 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 	return missed, nil
 }
 
-// MoveUsageEventsLate moves stored events to another hour, marked late
-// (their own hour was sealed while they were being added).
-func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour time.Time) error {
+// MoveUsageEventsLate moves events this transaction stored (at now) to
+// another hour, marked late (their own hour was sealed while they were
+// being added).
+func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour, now time.Time) error {
+	probe := UsageDedupProbe(now)
 	for start := 0; start < len(eventIDs); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("event_id IN ?", eventIDs[start:min(start+900, len(eventIDs))]).
+		if err := t.db.Model(&UsageEvent{}).Where("dedup_bucket IN ? AND event_id IN ?", probe, eventIDs[start:min(start+900, len(eventIDs))]).
 			Updates(map[string]any{"hour": hour, "late": true}).Error; err != nil {
 			return err
 		}
@@ -468,11 +577,12 @@ func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour time.Time) error {
 	return nil
 }
 
-// RejectUsageEvents marks stored events rejected for reason: they count in
-// no hour.
-func (t *Tx) RejectUsageEvents(eventIDs []string, reason string) error {
+// RejectUsageEvents marks events this transaction stored (at now)
+// rejected for reason: they count in no hour.
+func (t *Tx) RejectUsageEvents(eventIDs []string, reason string, now time.Time) error {
+	probe := UsageDedupProbe(now)
 	for start := 0; start < len(eventIDs); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("event_id IN ?", eventIDs[start:min(start+900, len(eventIDs))]).
+		if err := t.db.Model(&UsageEvent{}).Where("dedup_bucket IN ? AND event_id IN ?", probe, eventIDs[start:min(start+900, len(eventIDs))]).
 			Updates(map[string]any{"status": UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
 			return err
 		}
@@ -481,12 +591,16 @@ func (t *Tx) RejectUsageEvents(eventIDs []string, reason string) error {
 }
 
 func insertEventsSQL(n int) string {
-	return "INSERT INTO usage_events (event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
-		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+	return insertEventsPlainSQL(n) + " ON CONFLICT (dedup_bucket, event_id) DO NOTHING RETURNING event_id"
 }
 
+// UsageEventsInsertSQL is the plain multi-row insert of n usage events
+// (the benchmarks' ceiling inserts the same rows with it).
+func UsageEventsInsertSQL(n int) string { return insertEventsPlainSQL(n) }
+
 func insertEventsPlainSQL(n int) string {
-	return strings.TrimSuffix(insertEventsSQL(n), " ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+	return "INSERT INTO usage_events (dedup_bucket, event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at) VALUES " +
+		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?),", n-1) + "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 }
 
 func upsertHoursPlainSQL(n int) string {

@@ -848,6 +848,15 @@ CREATE TABLE aws_agreement_views (
 );
 CREATE UNIQUE INDEX aws_agreement_views_agreement ON aws_agreement_views (agreement_id);
 `},
+	// Issue 18: an event id is unique within its dedup bucket (a 25-hour
+	// slice of time, see store.UsageDedupBucket), so that new random ids
+	// land at the index's right edge; events stored before keep bucket 0,
+	// which ingestion still probes.
+	{"202612030080_usage_dedup_buckets", `
+ALTER TABLE usage_events ADD COLUMN dedup_bucket bigint NOT NULL DEFAULT 0;
+DROP INDEX usage_events_event;
+CREATE UNIQUE INDEX usage_events_dedup ON usage_events (dedup_bucket, event_id);
+`},
 	// Issue 18: the subscriptions' text search through the database's own
 	// text index (search_index.go: FTS4 on SQLite, pg_trgm on Postgres).
 	{"202612030085_subscription_search", ""},

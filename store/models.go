@@ -438,7 +438,8 @@ var RecordStatuses = []string{RecordPending, RecordAccepted, RecordDuplicate, Re
 
 // UsageEvent is one usage report from the seller's app, as received.
 type UsageEvent struct {
-	ID             uint `gorm:"primaryKey"`
+	ID             uint  `gorm:"primaryKey"`
+	DedupBucket    int64 // see UsageDedupBucket
 	EventID        string
 	APIKeyID       *uint `gorm:"column:api_key_id"`
 	SubscriptionID *uint

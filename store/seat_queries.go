@@ -150,7 +150,7 @@ func (t *Tx) MarkSeatChecked(id uint, at time.Time) error {
 // TouchSeats records that seats were checked at at, on those not marked
 // since notSince.
 func (s *Store) TouchSeats(ctx context.Context, ids []uint, at, notSince time.Time) error {
-	return s.w.WithContext(ctx).Model(&Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids, notSince).
+	return s.w.WithContext(notAGrantChange(ctx)).Model(&Seat{}).Where("id IN ? AND (last_checked_at IS NULL OR last_checked_at < ?)", ids, notSince).
 		Update("last_checked_at", at).Error
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -53,6 +54,8 @@ type Store struct {
 	// received (stored for the first time), duplicate (a redelivery),
 	// processed, ignored or failed (metrics).
 	OnInbox func(marketplace, source, outcome string)
+
+	grantGen *atomic.Uint64 // see GrantGeneration (a pointer: copies of a Store share it)
 }
 
 // Open connects to the database. It does not migrate.
@@ -64,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {
@@ -127,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
+	s.watchGrantTables()
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

@@ -30,7 +30,12 @@ func (s *Store) wrap(db *gorm.DB) *Tx { return &Tx{db: db, now: s.Now, dialect: 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
 // rolls back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
+	ctx, grants := grantTx(ctx)
+	err := s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
+	if err == nil && grants.Load() {
+		s.grantsChanged() // see GrantGeneration
+	}
+	return err
 }
 
 // Reads returns the queries on the reader pool (on SQLite, readers run

@@ -27,17 +27,17 @@ func (s *Server) apiKey(c *gin.Context) {
 		s.failCode(c, apperr.Unauthenticated, "send an API key: Authorization: Bearer mgk_…")
 		return
 	}
-	k, err := s.Store.APIKeyByKey(c.Request.Context(), strings.TrimSpace(key))
+	k, err := s.lookupAPIKey(c.Request.Context(), strings.TrimSpace(key)) // apikey_cache.go
 	if errors.Is(err, store.ErrNotFound) {
 		c.Header("WWW-Authenticate", `Bearer realm="marketgate", error="invalid_token"`)
 		s.failCode(c, apperr.Unauthenticated, "this API key is unknown or revoked")
 		return
 	}
-	if err != nil {
+	if err != nil && k == nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.TouchAPIKey(c.Request.Context(), k); err != nil {
+	if err != nil {
 		s.Log.Warn("api key last-use update failed", "request_id", requestID(c), "err", err)
 	}
 	c.Set(ctxAPIKey, k)

@@ -162,6 +162,7 @@ type Server struct {
 	cop         *http.CrossOriginProtection
 	metrics     *httpMetrics
 	seats       *seats.Service
+	apiKeys     apiKeyCache // apikey_cache.go
 	secSettings securitySettings
 	ssoOnce     sync.Once
 	ssoCodecV   securecookie.Codec

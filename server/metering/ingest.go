@@ -9,6 +9,22 @@
 // counts in its hour or, marked late, in the current one — never in both,
 // never in neither. A sealed hour becomes exactly one metering record,
 // sent identically until the marketplace gives it a final status.
+//
+// Deduplication. A repeated event id is answered "duplicate" with what
+// its first delivery got, and counted once. Ids are keyed by (dedup
+// bucket, id), the bucket a 25-hour slice of the event's own timestamp
+// (store.UsageDedupBucket), not by the id alone: random ids (UUIDv4) then
+// land in the current slice of the index instead of on a random page of
+// the table's whole history, and an id only needs to be unique within the
+// acceptance window (24 hours), since an older event is refused anyway
+// (usage_too_old). Two deliveries of one event compute the same key, so
+// the unique index decides between replicas racing on it (Postgres: ON
+// CONFLICT DO NOTHING; SQLite: one writer at a time, reading before it
+// writes); a repeat with another timestamp is found by probing the few
+// buckets a first delivery within the window can be in. Storing the event
+// and adding it to its hour are one transaction: a crash between them
+// leaves neither, and the client's retry counts once. The details are in
+// store/metering_ingest.go.
 package metering
 
 import (
@@ -18,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,7 +299,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	out, items := validateGroup(group, now)
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := freshEvents(tx, items)
+		fresh, err := freshEvents(tx, items, now)
 		if err != nil {
 			return err
 		}
@@ -329,14 +346,14 @@ func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
 
 // freshEvents answers the duplicates, of an earlier delivery or within
 // this group, and returns the events seen for the first time.
-func freshEvents(tx *store.Tx, items []*pending) ([]*pending, error) {
+func freshEvents(tx *store.Tx, items []*pending, now time.Time) ([]*pending, error) {
 	ids := make([]string, 0, len(items))
 	for _, p := range items {
 		if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
 			ids = append(ids, p.ev.ID)
 		}
 	}
-	prior, err := tx.UsageEventsByID(ids)
+	prior, err := tx.UsageEventsByID(ids, now)
 	if err != nil {
 		return nil, err
 	}
@@ -784,7 +801,7 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 			return nil
 		}
 		var err error
-		if pend, err = replaceMissed(tx, pend, missed, cur); err != nil {
+		if pend, err = replaceMissed(tx, pend, missed, cur, now); err != nil {
 			return err
 		}
 	}
@@ -795,7 +812,7 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 func (p *pending) hourKey() hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
 
 // hourSums adds up the events of one marketplace per hour, in the order
-// the hours first appear.
+// of the hours.
 func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
 	sums := map[hourKey]*[2]float64{}
 	var order []hourKey
@@ -811,6 +828,12 @@ func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
 		sums[k][0] += p.ev.Quantity
 		sums[k][1]++
 	}
+	// One order for every transaction (by subscription, dimension, hour):
+	// two replicas adding to the same hours lock them in the same order
+	// and never deadlock.
+	slices.SortFunc(order, func(a, b hourKey) int {
+		return cmp.Or(cmp.Compare(a.sub, b.sub), strings.Compare(a.dim, b.dim), cmp.Compare(a.hour, b.hour))
+	})
 	adds := make([]store.UsageHourAdd, len(order))
 	for i, k := range order {
 		adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
@@ -829,7 +852,7 @@ type storedHour struct {
 // refused when the current hour is sealed too or the total would pass the
 // limit. It stores those moves and refusals and returns the events still
 // to add.
-func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Time) ([]*pending, error) {
+func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now time.Time) ([]*pending, error) {
 	state := map[hourKey]storedHour{}
 	for _, k := range missed {
 		var st storedHour
@@ -867,21 +890,21 @@ func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Tim
 			next = append(next, p)
 		}
 	}
-	return next, storeReplaced(tx, moved, refused, cur)
+	return next, storeReplaced(tx, moved, refused, cur, now)
 }
 
 // storeReplaced marks the moved events late in the current hour and the
 // refused ones rejected.
-func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur time.Time) error {
+func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur, now time.Time) error {
 	var ids []string
 	for _, p := range moved {
 		ids = append(ids, p.ev.ID)
 	}
-	if err := tx.MoveUsageEventsLate(ids, cur); err != nil {
+	if err := tx.MoveUsageEventsLate(ids, cur, now); err != nil {
 		return err
 	}
 	for reason, ids := range refused {
-		if err := tx.RejectUsageEvents(ids, reason); err != nil {
+		if err := tx.RejectUsageEvents(ids, reason, now); err != nil {
 			return err
 		}
 	}

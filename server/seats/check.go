@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -67,10 +68,16 @@ func view(c *candidate, assigned int) *CheckedSubscription {
 const checkTouchEvery = time.Hour
 
 // Check answers whether the user holds a seat, handing out a free one
-// first when the plan auto-assigns.
+// first when the plan auto-assigns. What it reads of the organisation's
+// subscriptions is cached (see CheckCacheTTL); the seat never is.
 func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	db := s.reads(ctx)
 	org := store.SeatOrganisation{CustomerID: q.CustomerID, TenantID: q.TenantID, AWSAccountID: q.AWSAccountID}
+	key := orgKey{org: org, offer: q.Offer}
+	gen, now := s.Store.GrantGeneration(), s.Store.Now()
+	if e := s.cache.get(key, gen, now); e != nil {
+		return s.checkCached(ctx, db, e, q.User)
+	}
 	cands, err := db.SeatCandidates(org, q.Offer)
 	if err != nil {
 		return nil, err
@@ -79,19 +86,44 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 		return noCandidate(db, org, q.Offer)
 	}
 	sortCandidates(cands)
-	byID := map[uint]*candidate{}
-	ids := make([]uint, len(cands))
-	for i := range cands {
-		ids[i], byID[cands[i].ID] = cands[i].ID, &cands[i]
-	}
-	seat, assigned, err := db.FindSeatCounted(ids, q.User.Email, q.User.ObjectID)
+	e := newOrgEntry(gen, now, cands)
+	seat, assigned, err := db.FindSeatCounted(e.ids, q.User.Email, q.User.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if seat != nil {
-		return s.held(ctx, db, byID[seat.SubscriptionID], seat, assigned)
+		e.counts[seat.SubscriptionID] = assigned
 	}
-	return s.unseated(ctx, db, cands, q.User)
+	s.cache.put(key, e)
+	if seat != nil {
+		return s.held(ctx, db, e.byID[seat.SubscriptionID], seat, assigned)
+	}
+	return s.unseated(ctx, db, e.cands, q.User)
+}
+
+// checkCached answers from the organisation's cached subscriptions: only
+// the seat is read (with the count when it is not cached yet).
+func (s *Service) checkCached(ctx context.Context, db *store.Tx, e *orgEntry, u User) (*Answer, error) {
+	seat, err := db.FindSeat(e.ids, u.Email, u.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	if seat == nil {
+		return s.unseated(ctx, db, slices.Clone(e.cands), u)
+	}
+	s.cache.mu.RLock()
+	n, ok := e.counts[seat.SubscriptionID]
+	s.cache.mu.RUnlock()
+	if !ok {
+		if n, err = db.CountSeats(seat.SubscriptionID); err != nil {
+			return nil, err
+		}
+		s.cache.mu.Lock()
+		e.counts[seat.SubscriptionID] = n
+		s.cache.mu.Unlock()
+	}
+	c := *e.byID[seat.SubscriptionID]
+	return s.held(ctx, db, &c, seat, n)
 }
 
 // noCandidate answers for an organisation without a per-user subscription

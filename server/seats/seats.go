@@ -95,6 +95,7 @@ type Service struct {
 
 	hotOnce sync.Once
 	hot     *store.Tx // reads with cached prepared statements (the seat check)
+	cache   checkCache
 
 	mu        sync.Mutex
 	pending   map[uint]struct{} // seats checked, last-checked time not yet written

@@ -1,0 +1,64 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/server/api"
+	"github.com/marketgate/marketgate/server/auth"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// The v1 API's key cache (apikey_cache.go): a key revoked on this replica
+// is refused by the next request; one revoked on another replica (one
+// SQLite file; one Postgres) within api.APIKeyCacheTTL.
+func TestAPIKeyRevokedOnAnotherReplica(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := storetest.Config(t, d)
+			open := func() *store.Store {
+				st, err := store.Open(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				return st
+			}
+			st := open()
+			must(t, st.Migrate())
+			other := open()
+			clock := time.Now().UTC()
+			st.Now = func() time.Time { return clock }
+			e := newEnv(t, st, nil)
+			mk := func(name string) (string, uint) {
+				key, prefix := auth.NewAPIKey()
+				k := &store.APIKey{Name: name, Prefix: prefix}
+				must(t, st.CreateAPIKey(ctx, k, key))
+				return key, k.ID
+			}
+			const path = "/api/v1/access?customer=nobody"
+			there, thereID := mk("there")
+			here, hereID := mk("here")
+			for _, k := range []string{there, here} {
+				if r := apiGet(e, k, path); r.code == 401 {
+					t.Fatalf("a live key refused: %d %s", r.code, r.body)
+				}
+			}
+			// Revoked by the other replica: accepted at most until the bound …
+			_, err := other.RevokeAPIKey(ctx, thereID, clock)
+			must(t, err)
+			if r := apiGet(e, there, path); r.code == 401 {
+				t.Fatal("the key was read again (no cache)")
+			}
+			clock = clock.Add(api.APIKeyCacheTTL)
+			apiGet(e, there, path).errCode(t, 401, "unauthenticated")
+			// … revoked here: refused by the next request.
+			_, err = st.RevokeAPIKey(ctx, hereID, clock)
+			must(t, err)
+			apiGet(e, here, path).errCode(t, 401, "unauthenticated")
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package seats_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/marketgate/marketgate/server/seats"
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// The seat check's cache (server/seats/check_cache.go) with two replicas
+// on one database (one SQLite file; one Postgres): a seat released on the
+// other replica is refused at once; a subscription suspended there is
+// seen within seats.CheckCacheTTL; a change made on this replica is seen
+// by the very next check.
+func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := storetest.Config(t, d)
+			open := func() *store.Store {
+				st, err := store.Open(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				return st
+			}
+			a := open()
+			if err := a.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			b := open()
+			clock := time.Now().UTC()
+			a.Now = func() time.Time { return clock }
+			sub := seedSeatOrg(t, a.TestingDB(t), clock.Add(-time.Hour))
+			svc := &seats.Service{Store: a}
+			check := func(user string) *seats.Answer {
+				t.Helper()
+				ans, err := svc.Check(ctx, seats.Query{TenantID: "tenant-a", User: seats.User{Email: user}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ans
+			}
+			if !check("ann@contoso.com").Licensed || !check("bob@contoso.com").Licensed {
+				t.Fatal("seat holders not licensed")
+			}
+			// The other replica releases Bob's seat: refused at once.
+			must(t, b.TestingDB(t).Exec("DELETE FROM seats WHERE email = ?", "bob@contoso.com").Error)
+			if ans := check("bob@contoso.com"); ans.Licensed || ans.Reason != seats.ReasonNoSeat {
+				t.Fatalf("released on the other replica: %+v", ans)
+			}
+			// The other replica suspends the subscription: within the bound
+			// this replica may still answer from what it read …
+			must(t, b.TestingDB(t).Exec("UPDATE subscriptions SET state = 'suspended', version = version + 1 WHERE id = ?", sub.ID).Error)
+			if !check("ann@contoso.com").Licensed {
+				t.Fatal("the cache was not used (the check read the subscription again)")
+			}
+			// … and never past it.
+			clock = clock.Add(seats.CheckCacheTTL)
+			if ans := check("ann@contoso.com"); ans.Licensed || ans.Reason != seats.ReasonNotActive {
+				t.Fatalf("suspended on the other replica, %s later: %+v", seats.CheckCacheTTL, ans)
+			}
+			// A change made on this replica is seen by the next check, with no time passing.
+			must(t, a.TestingDB(t).Exec("UPDATE subscriptions SET state = 'active', version = version + 1 WHERE id = ?", sub.ID).Error)
+			if !check("ann@contoso.com").Licensed {
+				t.Fatal("reactivated here, still refused")
+			}
+			must(t, a.TestingDB(t).Exec("UPDATE subscriptions SET state = 'ended', version = version + 1 WHERE id = ?", sub.ID).Error)
+			if ans := check("ann@contoso.com"); ans.Licensed || ans.Reason != seats.ReasonNotActive {
+				t.Fatalf("ended here, still granted: %+v", ans)
+			}
+		})
+	}
+}
+
+// seedSeatOrg adds Contoso (tenant-a) with an active per-user Microsoft
+// subscription of 5 seats, two of them held (ann, bob).
+func seedSeatOrg(t *testing.T, db *gorm.DB, then time.Time) store.Subscription {
+	t.Helper()
+	o := store.Offer{Marketplace: "azure", Name: "Seats", MarketplaceID: "seats", CreatedAt: then, UpdatedAt: then,
+		Plans: []store.Plan{{PlanID: "per-user", Name: "Per user", SeatBased: true, Dimensions: "[]", ActivationPolicy: "automatic", CreatedAt: then, UpdatedAt: then}}}
+	must(t, db.Create(&o).Error)
+	c := store.Customer{Name: "Contoso", AzureTenantID: "tenant-a", CreatedAt: then, UpdatedAt: then}
+	must(t, db.Create(&c).Error)
+	sub := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: then, CustomerID: &c.ID, OfferID: &o.ID,
+		PlanID: &o.Plans[0].ID, Quantity: 5, AzureSubscriptionID: "sub-a", Version: 1, CreatedAt: then, UpdatedAt: then}
+	must(t, db.Create(&sub).Error)
+	for _, u := range []string{"ann@contoso.com", "bob@contoso.com"} {
+		must(t, db.Exec("INSERT INTO seats (subscription_id, customer_id, email, source, assigned_at) VALUES (?, ?, ?, 'manual', ?)", sub.ID, c.ID, u, then).Error)
+	}
+	return sub
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
