@@ -25,8 +25,10 @@ type Dialog = null | 'activate' | 'plan' | 'seats' | 'unsubscribe' | 'replay';
 /**
  * The subscription's action toolbar: the marketplace actions the role may
  * take (each behind a confirmation), the progress of Microsoft's operations
- * and their outcome. AWS gives sellers no API for changes: the toolbar says
- * so and links to the AWS Marketplace Management Portal.
+ * and their outcome. AWS gives sellers no API to change a buyer's plan or
+ * quantity: the toolbar says so, links to the AWS Marketplace Management
+ * Portal, and points to what AWS does let sellers do on an agreement
+ * (refunds, cancellation and payment requests: the Billing & requests tab).
  */
 export function SubActions(props: { s: Subscription; operations: AzureOperation[]; seats: SeatCounts | null }) {
   const { s, operations, seats } = props;
@@ -115,8 +117,10 @@ export function SubActions(props: { s: Subscription; operations: AzureOperation[
       )}
       {!azure && (
         <Callout icon="info-sign" className="sub-callout" data-testid="aws-no-api">
-          AWS offers sellers no API to change or cancel a buyer&apos;s subscription: buyers change or cancel it in AWS Marketplace, and sellers
-          work with private offers and agreements in the AWS Marketplace Management Portal.{' '}
+          AWS offers sellers no API to change a buyer&apos;s plan or quantity: buyers change it in AWS Marketplace, and sellers make private
+          offers in the AWS Marketplace Management Portal. What AWS does let sellers do on an agreement — refund an invoice, ask the buyer to
+          cancel (they have 7 days to answer), request a payment — is on the{' '}
+          <Link to={`/subscriptions/${s.id}?tab=money`}>Billing &amp; requests</Link> tab.{' '}
           <AnchorButton
             size="small"
             variant="minimal"

@@ -157,11 +157,13 @@ describe('Subscription actions: role gating', () => {
     expect(screen.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected')).toBe('true');
   });
 
-  it('an AWS subscription explains that AWS has no seller API and links to the Management Portal', async () => {
+  it('an AWS subscription explains that AWS has no seller API for plan or quantity changes, links to the Management Portal and to the agreement actions', async () => {
     mockApi({ sub: aws });
     renderAs('admin', '/subscriptions/10');
     const note = await screen.findByTestId('aws-no-api');
-    expect(note.textContent).toMatch(/AWS offers sellers no API to change or cancel/);
+    expect(note.textContent).toMatch(/AWS offers sellers no API to change a buyer.s plan or quantity/);
+    expect(note.textContent).not.toMatch(/no API to change or cancel/);
+    expect(within(note).getByRole('link', { name: 'Billing & requests' }).getAttribute('href')).toBe('/subscriptions/10?tab=money');
     const link = within(note).getByText('AWS Marketplace Management Portal').closest('a')!;
     expect(link.getAttribute('href')).toBe(AWS_PORTAL);
     expect(link.getAttribute('target')).toBe('_blank');
