@@ -52,7 +52,8 @@ describe('Agreement page', () => {
     const related = screen.getByTestId('related-row');
     expect(within(related).getByRole('link', { name: '#5' }).getAttribute('href')).toBe('/subscriptions/5/agreement');
     expect(screen.getByRole('region', { name: 'What AWS said of the end' }).textContent).toContain('60 days before the end');
-    expect(document.querySelector('[data-slot="agreement-money"]')).not.toBeNull();
+    // The agreement's money (invoices, charges, refunds and requests) is on the page too.
+    expect(screen.getByRole('region', { name: 'Invoices, charges and requests' })).not.toBeNull();
     fireEvent.click(screen.getByRole('button', { name: 'Read again from AWS' }));
     await waitFor(() => expect(calls.map((c) => c.url)).toContain('/api/subscriptions/7/agreement?refresh=true'));
   });
