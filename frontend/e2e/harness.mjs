@@ -106,6 +106,16 @@ const AXE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_mod
  * leave out ({ exclude: ['.third-party'] }).
  */
 export async function checkA11y(page, name, { disable = [], exclude = [] } = {}) {
+  // Colours are checked as shown: a dialog still fading in (Blueprint's CSS transitions) would read as faint text.
+  // (Endless ones, spinners and progress bars, are not waited for.)
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => Number.isFinite(Number(a.effect?.getComputedTiming().endTime)))
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  );
   // Evaluated rather than added as a <script>: the portal's Content-Security-Policy refuses inline scripts.
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(readFileSync(AXE_SCRIPT, 'utf8'));
   const violations = await page.evaluate(
