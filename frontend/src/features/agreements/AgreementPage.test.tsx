@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import type { AgreementPage as Page } from '../../shared/api';
+import type { AgreementMoney, AgreementPage as Page } from '../../shared/api';
 import { json, renderRoutes } from '../../shared/test/testutil';
 import { AgreementPage, durationText } from './AgreementPage';
 import { daysLeft, RenewalsPage } from '../renewals/Renewals';
@@ -32,6 +32,21 @@ const page: Page = {
   },
 };
 
+// The agreement's money as the API answers it when AWS reports none yet.
+const noMoney: AgreementMoney = {
+  subscription_id: 7,
+  agreement_id: 'agmt-2',
+  available: true,
+  note: '',
+  invoices: [],
+  charges: [],
+  variable_term: null,
+  remaining: '',
+  requests: [],
+  refund_reasons: [],
+  cancellation_reasons: [],
+};
+
 afterEach(() => {
   cleanup();
   vi.restoreAllMocks();
@@ -40,7 +55,11 @@ afterEach(() => {
 describe('Agreement page', () => {
   it('shows the terms, dimensions, free trial, renewal and related agreements, and reads AWS again on request', async () => {
     const calls = renderRoutes('/subscriptions/7/agreement', 'viewer', { '/subscriptions/:id/agreement': <AgreementPage /> }, (c) =>
-      c.url.startsWith('/api/subscriptions/7/agreement') ? json(200, page) : json(404, {}),
+      c.url.startsWith('/api/subscriptions/7/agreement/money')
+        ? json(200, noMoney)
+        : c.url.startsWith('/api/subscriptions/7/agreement')
+          ? json(200, page)
+          : json(404, {}),
     );
     expect((await screen.findByTestId('agreement-status')).textContent).toBe('ACTIVE');
     const dims = screen.getAllByTestId('dimension-row');
