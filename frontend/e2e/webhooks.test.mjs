@@ -111,7 +111,8 @@ describe('webhooks and alerts in a real browser', () => {
     try {
       await page.getByRole('navigation', { name: 'Main' }).getByText('Webhooks').click();
       await page.waitForURL(/\/webhooks$/);
-      await page.getByText('No webhook endpoints').waitFor();
+      // The sandbox's demo month has endpoints of its own; this test adds its receiver beside them.
+      await page.getByTestId('endpoint-row').first().waitFor();
       await page.getByRole('button', { name: 'Add endpoint' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel('URL', { exact: true }).fill(hooks.url + '/marketgate');
