@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import type { AgreementMoney, AgreementPage as Page } from '../../shared/api';
 import { json, renderRoutes } from '../../shared/test/testutil';
-import { AgreementPage, durationText } from './AgreementPage';
+import { AgreementPage } from './AgreementPage';
+import { durationText } from './agreementText';
 import { daysLeft, RenewalsPage } from '../renewals/Renewals';
 
 const page: Page = {

@@ -11,7 +11,7 @@ import { ErrorBox } from '../../shared/components/components';
 import { DataTable } from '../../shared/components/DataTable';
 import { PageTitle } from '../../shared/components/PageTitle';
 import { formatDate } from '../../shared/format';
-import { AutoRenewTag } from '../agreements/AgreementPage';
+import { AutoRenewTag } from '../agreements/agreementText';
 
 export const WINDOWS = [
   { value: '30', label: 'next 30 days' },
