@@ -470,6 +470,11 @@ func LoadAWSAgreements(ctx context.Context, st *store.Store, f *awsfake.Agreemen
 			info.Status = a.Status
 		}
 		f.SetAgreement(a.AgreementID, info)
+		if a.AutoRenewal == "false" {
+			// Turned off, as Amended said; the row does not keep by whom
+			// (agreement_renewals does): the buyer, as in the demo.
+			f.SetAutoRenew(a.AgreementID, false, false)
+		}
 	}
 	return nil
 }

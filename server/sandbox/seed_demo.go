@@ -55,6 +55,10 @@ type demoWorld struct {
 	ids    map[string]awsfake.Identity    // the AWS ones' identities by role
 	// agreements: the AWS ones' agreements by role
 	agreements map[string]string
+	azp        *azuremp.Processor   // the real Microsoft notification and operations processor
+	holdAzure  bool                 // the seller's server does not answer Microsoft's webhooks
+	ends       map[string]time.Time // the AWS agreements' ends, by role, once AWS said them
+	suspendOp  string               // Microsoft's Suspend operation, whose webhook is late
 }
 
 // demoSeries is one metered dimension of a demo subscription, and how busy
@@ -80,6 +84,9 @@ var demoRoles = []demoRole{
 	{"azure-big", "acme-analytics-saas", "silver", 90},
 	{"azure-other-writer", "acme-analytics-saas", "gold", 50},
 	{"azure-suspended", "acme-analytics-saas", "silver", 30},
+	// Per-user plans, not metered: the desk's change requests.
+	{"azure-seats", "acme-teams-app", "per-user", 0},
+	{"azure-unsubscribe", "acme-teams-app", "per-user-enterprise", 0},
 }
 
 // seedDemo runs the demo's month, once per database.
@@ -111,7 +118,7 @@ func newDemoWorld(ctx context.Context, st *store.Store, now time.Time, seed uint
 		return nil, err
 	}
 	w := &demoWorld{awsWorld: aw, rng: rand.New(rand.NewPCG(seed, 13)), subs: map[string]*store.Subscription{}, ids: map[string]awsfake.Identity{},
-		agreements: map[string]string{}}
+		agreements: map[string]string{}, ends: map[string]time.Time{}}
 	w.start = now.Truncate(time.Hour).Add(-demoDays * 24 * time.Hour)
 	w.clock = w.start
 	clock := func() time.Time { return w.clock }
@@ -121,7 +128,7 @@ func newDemoWorld(ctx context.Context, st *store.Store, now time.Time, seed uint
 	if err != nil {
 		return nil, err
 	}
-	w.mk = azurefake.NewMarketplace(azurefake.Options{Now: clock, Base: demoAzureAPI, Offers: offers})
+	w.mk = azurefake.NewMarketplace(azurefake.Options{Now: clock, Base: demoAzureAPI, Offers: offers, Webhook: w.azureWebhook})
 	entra := azurefake.NewEntra(demoEntra, clock)
 	entra.RegisterApp(demoTenant, demoClient, demoSecret)
 	hc := &http.Client{Transport: handlerTransport{demoMicrosoft{api: w.mk, entra: entra}}}
@@ -131,6 +138,7 @@ func newDemoWorld(ctx context.Context, st *store.Store, now time.Time, seed uint
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w.azp = &azuremp.Processor{Store: &w.st, Log: log, Client: w.az}
 	w.alerts = &alerts.Service{Store: &w.st, Log: log, BaseURL: "http://seed.invalid"}
 	calls := &alerts.Calls{Alerts: w.alerts}
 	w.m = &metering.Meter{Store: &w.st, Log: log, Owner: "sandbox-seed", AWS: w.aws, Azure: w.az, Concurrency: 1, OnCall: calls.Observe}
@@ -332,6 +340,8 @@ func (w *demoWorld) jobs(ctx context.Context, last bool) error {
 		return err
 	}
 	w.proc.RetryDue(ctx)
+	w.azp.RetryDue(ctx)
+	w.azp.PollOperations(ctx)
 	for i := 0; i < 4; i++ {
 		if n, err := w.hooks.Once(ctx); err != nil || n == 0 {
 			if err != nil {

@@ -2,17 +2,15 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/marketgate/marketgate/server/awsmp"
 	"github.com/marketgate/marketgate/server/azuremp"
-	"github.com/marketgate/marketgate/server/lifecycle"
 	"github.com/marketgate/marketgate/server/sandbox/awsfake"
-	"github.com/marketgate/marketgate/server/subscriptions"
 	"github.com/marketgate/marketgate/server/webhooks"
 	"github.com/marketgate/marketgate/store"
 )
@@ -72,6 +70,7 @@ func (w *demoWorld) stories() []demoStory {
 	for m := time.Date(w.start.Year(), w.start.Month()+1, 1, 1, 10, 0, 0, time.UTC); m.Before(end); m = m.AddDate(0, 1, 0) {
 		out = append(out, demoStory{m, w.retry})
 	}
+	out = append(out, w.deskStories(at)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
 }
@@ -136,6 +135,14 @@ func (w *demoWorld) replayFailed(ctx context.Context) error {
 		if err := w.proc.Apply(ctx, m); err != nil {
 			return err
 		}
+		after, err := w.st.GetInbox(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		if err := w.audit(ctx, demoAdmin, "inbox.replayed", "inbox_message", m.ID, map[string]any{"status": m.Status, "error": m.Error},
+			map[string]any{"status": after.Status, "error": after.Error}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -148,6 +155,9 @@ func (w *demoWorld) endpoint(desc, url string) func(ctx context.Context) error {
 			EventTypes: webhooks.MeteringRecordRejected + "," + webhooks.MeteringRecordExpiring + "," + webhooks.MeteringRecordExpired,
 			CreatedAt:  w.clock, UpdatedAt: w.clock}
 		if err := w.st.CreateWebhookEndpoint(ctx, &ep); err != nil {
+			return err
+		}
+		if err := w.audit(ctx, demoAdmin, "webhook.create", "webhook", ep.ID, nil, map[string]any{"url": ep.URL, "event_types": strings.Split(ep.EventTypes, ",")}); err != nil {
 			return err
 		}
 		_, err := webhooks.SendTest(ctx, &w.st, w.clock, ep.ID, "admin@example.com")
@@ -181,23 +191,27 @@ func (w *demoWorld) otherAzureWriter(hour time.Time) func(ctx context.Context) e
 }
 
 // suspendAtMicrosoft: Microsoft suspends a subscription (the customer's
-// payment failed); its webhook is late, so the hours sent meanwhile are
-// refused as ResourceNotActive.
+// payment failed); the seller's server does not answer its webhook (it
+// is late), so the hours sent meanwhile are refused as ResourceNotActive.
 func (w *demoWorld) suspendAtMicrosoft(context.Context) error {
-	_, err := w.mk.Suspend(w.subs["azure-suspended"].AzureSubscriptionID)
+	w.holdAzure = true
+	defer func() { w.holdAzure = false }()
+	op, err := w.mk.Suspend(w.subs["azure-suspended"].AzureSubscriptionID)
+	w.suspendOp = op
 	return err
 }
 
-// suspendArrives: Microsoft's Suspend webhook is applied.
+// suspendArrives: Microsoft delivers the Suspend webhook again (its
+// retries, reference §6.3) while its Get Operation answers 503 once: the
+// call is stored and fails to be confirmed (kept with its error and a
+// retry time), and the server's next round confirms and applies it.
 func (w *demoWorld) suspendArrives(ctx context.Context) error {
-	s := w.subs["azure-suspended"]
-	payload, _ := json.Marshal(map[string]any{"subscriptionId": s.AzureSubscriptionID, "action": "Suspend", "status": "Succeeded",
-		"offerId": s.Offer.MarketplaceID, "planId": s.Plan.PlanID, "operationRequestSource": "Azure"})
-	return w.st.InTx(ctx, func(tx *store.Tx) error {
-		_, err := subscriptions.ApplyTx(tx, w.clock, subscriptions.Ref{AzureSubscriptionID: s.AzureSubscriptionID},
-			lifecycle.Event{Kind: lifecycle.AzureSuspend, At: w.clock}, subscriptions.Meta{Source: "azure_webhook", Actor: "sandbox", Payload: string(payload)}, nil)
-		return err
-	})
+	w.mk.FailNext("operation", http.StatusServiceUnavailable, `{"message":"The service is temporarily unavailable."}`)
+	status, err := w.mk.RedeliverWebhook(w.subs["azure-suspended"].AzureSubscriptionID, w.suspendOp)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("the Suspend webhook was answered %d", status)
+	}
+	return err
 }
 
 // suspendAtAWS: AWS suspends a buyer's account; it sends no notification,

@@ -35,9 +35,11 @@ func TestSandboxDemoShowsEveryView(t *testing.T) {
 		d.checkInbound()
 		d.checkWebhooks()
 		d.checkAlertsAndStages()
+		d.checkDesk()
 
 		// A second start adds nothing.
-		tables := []string{"subscriptions", "metering_records", "usage_events", "inbox_messages", "webhook_endpoints", "webhook_deliveries", "alerts", "customers"}
+		tables := []string{"subscriptions", "metering_records", "usage_events", "inbox_messages", "webhook_endpoints", "webhook_deliveries", "alerts", "customers",
+			"change_requests", "agreement_renewals", "audit_log", "users", "invitations"}
 		before := map[string]int64{}
 		for _, tb := range tables {
 			before[tb] = d.count(tb, "1 = 1")
@@ -214,5 +216,58 @@ func (d demoDB) checkAlertsAndStages() {
 	}
 	if n := count("subscriptions", "free_trial"); n == 0 {
 		t.Error("no free trial")
+	}
+}
+
+// checkDesk: the seller's desk has a month behind it. AWS's agreement
+// events feed Renewals (reference §6.5: Purchase Agreement Ending "Sent
+// 180, 120, 90, 60, and 30 days before", Amended when a party turns
+// auto-renewal off); customer admins joined by invitation and asked for
+// changes, approved (Microsoft performed the seat change) or declined; a
+// Microsoft webhook failed while Get Operation was down and was applied on
+// the next round, another that Get Operation does not confirm was refused
+// (reference microsoft-marketplace.md: act only on what Get Operation
+// confirms); and the Audit page lists who did it.
+func (d demoDB) checkDesk() {
+	t, count, db := d.t, d.count, d.st.TestingReadDB(d.t)
+	if n := count("agreement_renewals", "days_before_end IN (30, 60, 90, 120, 180) AND ends_at IS NOT NULL"); n < 2 {
+		t.Errorf("%d agreements nearing their end", n)
+	}
+	if n := count("agreement_renewals", "auto_renew = 'false' AND turned_off_by = 'buyer'"); n != 1 {
+		t.Errorf("%d agreements with auto-renewal turned off by the buyer", n)
+	}
+	if n := count("alerts", "type = 'auto_renewal_off'"); n == 0 {
+		t.Error("no auto_renewal_off alert")
+	}
+	for _, c := range []struct{ mp, kind, status string }{{"azure", "seats", "approved"}, {"azure", "unsubscribe", "declined"}, {"aws", "plan", "pending"}} {
+		if n := count("change_requests", "marketplace = ? AND kind = ? AND status = ?", c.mp, c.kind, c.status); n != 1 {
+			t.Errorf("%d %s %s change requests %s", n, c.mp, c.kind, c.status)
+		}
+	}
+	// The approved seat change was performed at Microsoft and confirmed.
+	var r store.ChangeRequest
+	db.Where("kind = 'seats' AND status = 'approved'").First(&r)
+	var sub store.Subscription
+	db.First(&sub, r.SubscriptionID)
+	if r.OperationID == "" || sub.Quantity != r.Quantity {
+		t.Errorf("approved seat change: operation %q, subscription has %d seats, asked %d", r.OperationID, sub.Quantity, r.Quantity)
+	}
+	if n := count("users", "role = 'customer_admin'"); n != 3 {
+		t.Errorf("%d customer admins", n)
+	}
+	if n := count("invitations", "kind = 'staff' AND used_at IS NULL"); n != 1 {
+		t.Errorf("%d open staff invitations", n)
+	}
+	for _, action := range []string{"user.invite", "customer_admin.invite", "customer_admin.join", "change_request.seats", "change_request.plan",
+		"change_request.unsubscribe", "change_request.approve", "change_request.decline", "webhook.create", "inbox.replayed"} {
+		if n := count("audit_log", "action = ?", action); n == 0 {
+			t.Errorf("no %s in the audit log", action)
+		}
+	}
+	if n := count("inbox_messages", "marketplace = 'azure' AND status = 'failed' AND error LIKE ?", "%rejected_unverified%"); n != 1 {
+		t.Errorf("%d Microsoft calls refused as unconfirmed", n)
+	}
+	if n := count("inbox_messages", "marketplace = 'azure' AND action = 'Suspend' AND status = 'processed' AND attempts > 1"); n != 1 {
+		t.Errorf("%d Suspend webhooks applied on a retry", n)
 	}
 }
