@@ -65,6 +65,8 @@ describe('accessibility of the seller console', () => {
     ['customer', `/customers/${ids.customer}`],
     ['customer-admins', `/customers/${ids.customer}/admins`],
     ['offers', '/offers'],
+    ['renewals', '/renewals'],
+    ['change-requests', '/change-requests?status='],
     ['webhooks', '/webhooks'],
     ['webhook', `/webhooks/${ids.webhook}`],
     ['alerts', '/alerts'],

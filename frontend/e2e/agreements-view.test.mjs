@@ -36,9 +36,14 @@ describe('AWS agreement page and renewals in a real browser', () => {
   it('shows the terms, then the ending and the buyer turning auto-renew off, in Renewals and as an alert', async () => {
     try {
       // A concurrent-agreements subscription on the sandbox's buyer page: its form has the renewal controls.
+      // Not one of the demo month's, whose agreements AWS already said are ending.
       await page.goto(mg.base + '/sandbox/aws');
-      const form = page.locator('form.sandbox-sub', { has: page.locator('select[name=days]') }).first();
-      const subId = await form.locator('input[name=subscription]').inputValue();
+      const ending = await page.evaluate(async () => {
+        const r = await (await fetch('/api/renewals?all=true')).json();
+        return (r.items ?? []).map((x) => String(x.subscription_id));
+      });
+      const ids = await page.locator('form.sandbox-sub', { has: page.locator('select[name=days]') }).locator('input[name=subscription]').evaluateAll((els) => els.map((e) => e.value));
+      const subId = ids.find((id) => !ending.includes(id));
       assert.ok(Number(subId) > 0, 'a concurrent-agreements subscription is listed');
 
       // Its agreement page, linked from the subscription's page.
@@ -83,7 +88,7 @@ describe('AWS agreement page and renewals in a real browser', () => {
       await page.waitForURL(/\/renewals/);
       await page.getByText('Only auto-renewal off').click();
       await page.waitForURL(/auto_renew=off/);
-      const row = page.getByTestId('renewal-row').first();
+      const row = page.getByTestId('renewal-row').filter({ has: page.locator(`a[href="/subscriptions/${subId}/agreement"]`) });
       await row.waitFor();
       assert.match(await row.textContent(), /off/);
       assert.match(await row.textContent(), /buyer/);
@@ -93,7 +98,10 @@ describe('AWS agreement page and renewals in a real browser', () => {
 
       // The alert (derived every 30 s).
       await page.goto(mg.base + '/alerts');
-      const alert = page.getByTestId('alert-row').filter({ hasText: 'auto_renewal_off' });
+      const alert = page
+        .getByTestId('alert-row')
+        .filter({ hasText: 'auto_renewal_off' })
+        .filter({ has: page.locator(`a[href="/subscriptions/${subId}"]`) });
       for (let i = 0; i < 45 && (await alert.count()) === 0; i++) {
         await page.waitForTimeout(2000);
         await page.reload();

@@ -1,12 +1,13 @@
 // Browser test of issue 19, item 5 (a sandbox that shows every view): a
-// fresh sandbox is walked as a newcomer would — the dashboard, metering,
-// notifications, webhooks and alerts pages — and none shows only zeros or
-// an empty state: the charts have drawn data, the tables have rows, and
+// fresh sandbox is walked as a newcomer would — every page of the seller's
+// console — and none shows only zeros or an empty state: the charts have
+// drawn data, the tables have rows, and
 // the demo's month shows its failures with the marketplaces' own reasons
 // (AWS's CustomerNotSubscribed and DuplicateRecord, Microsoft's
 // ResourceNotActive), a refused SNS message, a webhook endpoint that
-// accepts and one that fails, and alerts. Each page is screenshotted and
-// checked with axe.
+// accepts and one that fails, alerts, agreements nearing their end, change
+// requests answered and waiting, a Microsoft webhook refused, and the
+// audit log of it all. Each page is screenshotted and checked with axe.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMAIL, PASSWORD, checkA11y, launchBrowser, screenshot, signInAt, startMarketgate } from './harness.mjs';
@@ -130,5 +131,50 @@ describe('the sandbox demo shows every view with data', () => {
     await page.getByText(/refused metering records/).first().waitFor();
     await screenshot(page, 'sandbox-demo-alerts');
     await checkA11y(page, 'sandbox-demo-alerts');
+  });
+  it("the seller's desk: renewals, change requests, team and the audit log", async () => {
+    await page.goto(mg.base + '/renewals');
+    assert.ok((await tableRows(page, '[data-testid=renewal-row]')) >= 2, 'agreements nearing their end');
+    await page.getByTestId('renewal-row').filter({ hasText: 'buyer' }).first().waitFor();
+    await screenshot(page, 'sandbox-demo-renewals');
+    await checkA11y(page, 'sandbox-demo-renewals');
+
+    // The queue: the AWS request waits; the answered ones under "all".
+    await page.goto(mg.base + '/change-requests');
+    await page.getByTestId('queue-row').first().waitFor({ timeout: 20_000 });
+    await page.goto(mg.base + '/change-requests?status=');
+    await tableRows(page, '[data-testid=queue-row]');
+    for (const status of ['pending', 'approved', 'declined']) {
+      assert.ok((await page.locator(`[data-testid=queue-row][data-status=${status}]`).count()) > 0, `no ${status} change request`);
+    }
+    await screenshot(page, 'sandbox-demo-change-requests');
+    await checkA11y(page, 'sandbox-demo-change-requests');
+
+    await page.goto(mg.base + '/users');
+    await page.getByTestId('invite-row').filter({ hasText: 'finance@example.com' }).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'sandbox-demo-users');
+
+    await page.goto(mg.base + '/audit');
+    assert.ok((await tableRows(page, '[data-testid=audit-row]')) >= 8, 'few audit entries');
+    for (const action of ['change_request.approve', 'change_request.decline', 'customer_admin.join', 'webhook.create', 'inbox.replayed']) {
+      await page.getByTestId('audit-row').filter({ hasText: action }).first().waitFor();
+    }
+    await screenshot(page, 'sandbox-demo-audit');
+    await checkA11y(page, 'sandbox-demo-audit');
+  });
+
+  it('notifications: a Microsoft webhook Get Operation does not confirm is refused beside the forged SNS message', async () => {
+    await page.goto(mg.base + '/notifications?status=failed');
+    assert.ok((await tableRows(page, '[data-testid=inbox-row]')) >= 2, 'one failed message per marketplace');
+    await page.getByTestId('inbox-row').filter({ hasText: 'rejected_unverified' }).filter({ hasText: 'Microsoft' }).first().waitFor();
+    await screenshot(page, 'sandbox-demo-notifications-failed');
+  });
+
+  it('no page of the console is empty', async () => {
+    for (const path of ['/subscriptions', '/customers', '/offers', '/metering', '/notifications', '/renewals', '/change-requests?status=', '/webhooks', '/alerts', '/users', '/audit']) {
+      await page.goto(mg.base + path);
+      await page.locator('table tbody tr').first().waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('.bp6-non-ideal-state').count(), 0, `${path} shows an empty state`);
+    }
   });
 });

@@ -356,8 +356,9 @@ func (w *wiring) alerts(context.Context) error {
 	}
 	w.hooks = &webhooks.Dispatcher{Store: w.st, Log: w.log, Owner: w.owner, OnDisabled: w.alertSvc.EndpointDisabled, Policy: w.outbound,
 		Metrics: w.metrics}
-	if w.sb != nil { // the demo's webhook endpoints: receivers in this process
+	if w.sb != nil { // the demo's webhook endpoints and alert channel: receivers in this process
 		w.hooks.HTTP = sandbox.ReceiverClient(w.outbound.Client(10 * time.Second))
+		w.alertSvc.HTTP = sandbox.ReceiverClient(w.outbound.Client(10 * time.Second))
 	}
 	return nil
 }

@@ -139,7 +139,7 @@ func newDemoWorld(ctx context.Context, st *store.Store, now time.Time, seed uint
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w.azp = &azuremp.Processor{Store: &w.st, Log: log, Client: w.az}
-	w.alerts = &alerts.Service{Store: &w.st, Log: log, BaseURL: "http://seed.invalid"}
+	w.alerts = &alerts.Service{Store: &w.st, Log: log, BaseURL: "http://seed.invalid", HTTP: &http.Client{Transport: handlerTransport{Receiver()}}}
 	calls := &alerts.Calls{Alerts: w.alerts}
 	w.m = &metering.Meter{Store: &w.st, Log: log, Owner: "sandbox-seed", AWS: w.aws, Azure: w.az, Concurrency: 1, OnCall: calls.Observe}
 	w.hooks = &webhooks.Dispatcher{Store: &w.st, Log: log, Owner: "sandbox-seed",
@@ -350,7 +350,11 @@ func (w *demoWorld) jobs(ctx context.Context, last bool) error {
 			break
 		}
 	}
-	return w.alerts.Sweep(ctx)
+	if err := w.alerts.Sweep(ctx); err != nil {
+		return err
+	}
+	_, err := w.alerts.Notify(ctx)
+	return err
 }
 
 // report is the seller's app reporting the usage of [from, to): a few

@@ -38,6 +38,7 @@ const demoAdmin = "admin@example.com"
 // deskStories are the desk's stories, at their times.
 func (w *demoWorld) deskStories(at func(day, hour int) time.Time) []demoStory {
 	return []demoStory{
+		{at(1, 4), w.alertChannel},
 		{at(2, 3), w.inviteColleague},
 		{at(4, 2), w.customerAdminJoins("azure-seats")},
 		{at(4, 5), w.customerAdminJoins("aws-contract")},
@@ -72,6 +73,22 @@ func (w *demoWorld) audit(ctx context.Context, actor, action, targetType string,
 		}
 	}
 	return w.st.Audit(ctx, e)
+}
+
+// alertChannel: the admin sends every alert to the operations team's
+// Slack channel (an incoming webhook; in the sandbox a receiver in this
+// process that accepts it) and sends it a test message.
+func (w *demoWorld) alertChannel(ctx context.Context) error {
+	ch := store.AlertChannel{Kind: "slack", Name: "Operations team (Slack)", Target: "https://" + ReceiverHost + "/slack/ops-alerts",
+		AlertTypes: "*", Enabled: true, CreatedAt: w.clock, UpdatedAt: w.clock}
+	if err := w.st.CreateAlertChannel(ctx, &ch); err != nil {
+		return err
+	}
+	if err := w.audit(ctx, demoAdmin, "alert_channel.create", "alert_channel", ch.ID, nil,
+		map[string]any{"kind": ch.Kind, "name": ch.Name, "target": ch.Target, "alert_types": []string{"*"}, "enabled": true}); err != nil {
+		return err
+	}
+	return w.alerts.SendTest(ctx, &ch)
 }
 
 // inviteColleague: the admin invites the finance team as viewers; the

@@ -39,7 +39,7 @@ func TestSandboxDemoShowsEveryView(t *testing.T) {
 
 		// A second start adds nothing.
 		tables := []string{"subscriptions", "metering_records", "usage_events", "inbox_messages", "webhook_endpoints", "webhook_deliveries", "alerts", "customers",
-			"change_requests", "agreement_renewals", "audit_log", "users", "invitations"}
+			"change_requests", "agreement_renewals", "audit_log", "users", "invitations", "alert_channels"}
 		before := map[string]int64{}
 		for _, tb := range tables {
 			before[tb] = d.count(tb, "1 = 1")
@@ -263,6 +263,13 @@ func (d demoDB) checkDesk() {
 		if n := count("audit_log", "action = ?", action); n == 0 {
 			t.Errorf("no %s in the audit log", action)
 		}
+	}
+	// The operations team's channel heard of the alerts.
+	if n := count("alert_channels", "enabled AND last_sent_at IS NOT NULL AND last_error = ''"); n != 1 {
+		t.Errorf("%d alert channels that heard of the alerts", n)
+	}
+	if n := count("alert_notices", "notified_at IS NOT NULL"); n < 3 {
+		t.Errorf("%d alerts sent to the channel", n)
 	}
 	if n := count("inbox_messages", "marketplace = 'azure' AND status = 'failed' AND error LIKE ?", "%rejected_unverified%"); n != 1 {
 		t.Errorf("%d Microsoft calls refused as unconfirmed", n)

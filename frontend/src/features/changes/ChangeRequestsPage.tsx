@@ -8,7 +8,8 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Button, Callout, Classes, FormGroup, H4, HTMLSelect, HTMLTable, Tag, TextArea } from '@blueprintjs/core';
+import { Button, Callout, Classes, FormGroup, HTMLSelect, HTMLTable, Tag, TextArea } from '@blueprintjs/core';
+import { PageTitle } from '../../shared/components/PageTitle';
 import { api, ApiError, queryKeys, type ChangeRequest } from '../../shared/api';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
 import { ErrorBox, Loading } from '../../shared/components/components';
@@ -43,7 +44,7 @@ function ChangeRequests() {
   const [done, setDone] = useState('');
   return (
     <div>
-      <H4 data-testid="page-title">{t('seller.title')}</H4>
+      <PageTitle title={t('seller.title')} />
       <p className={Classes.TEXT_MUTED} style={{ maxWidth: 820 }}>
         {t('seller.intro')}
       </p>
