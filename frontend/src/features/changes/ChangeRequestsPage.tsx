@@ -8,7 +8,8 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Button, Callout, Classes, FormGroup, HTMLSelect, HTMLTable, Tag, TextArea } from '@blueprintjs/core';
+import { Button, Callout, Classes, FormGroup, HTMLSelect, Tag, TextArea } from '@blueprintjs/core';
+import { DataTable, type Column } from '../../shared/components/DataTable';
 import { PageTitle } from '../../shared/components/PageTitle';
 import { api, ApiError, queryKeys, type ChangeRequest } from '../../shared/api';
 import { ConfirmDialog } from '../../shared/components/ConfirmDialog';
@@ -107,68 +108,93 @@ function ChangeRequests() {
 function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; canAnswer: boolean; onAnswer: (r: ChangeRequest, approve: boolean) => void }) {
   const { t } = useTranslation('changes');
   const what = useChangeWhat();
+  const columns: Column<ChangeRequest>[] = [
+    {
+      id: 'requested',
+      header: t('seller.col.requested'),
+      sortValue: (r) => r.created_at,
+      cell: (r) => (
+        <>
+          {formatDateTime(r.created_at)}
+          <div className={Classes.TEXT_MUTED}>{r.requested_by}</div>
+        </>
+      ),
+    },
+    { id: 'customer', header: t('seller.col.customer'), sortValue: (r) => r.customer_name, cell: (r) => r.customer_name },
+    {
+      id: 'subscription',
+      header: t('seller.col.subscription'),
+      cell: (r) => (
+        <>
+          {/* AWS subscriptions have no name: the link still needs a text. */}
+          <Link to={`/subscriptions/${r.subscription_id}`}>{r.subscription_name || `#${r.subscription_id}`}</Link>{' '}
+          <Tag minimal>{marketplaceName[r.marketplace] ?? r.marketplace}</Tag>
+        </>
+      ),
+    },
+    {
+      id: 'change',
+      header: t('seller.col.change'),
+      cell: (r) => (
+        <>
+          {what(r)}
+          {r.kind === 'plan' && r.current_plan_id && <div className={Classes.TEXT_MUTED}>{t('seller.from', { from: r.current_plan_id })}</div>}
+        </>
+      ),
+    },
+    { id: 'note', header: t('seller.col.note'), style: { maxWidth: 260, whiteSpace: 'pre-wrap' }, cell: (r) => r.note },
+    { id: 'status', header: t('seller.col.status'), sortValue: (r) => r.status, cell: (r) => <RequestStatus r={r} /> },
+  ];
+  if (canAnswer) {
+    columns.push({
+      id: 'actions',
+      header: t('seller.col.actions'),
+      style: { whiteSpace: 'nowrap' },
+      cell: (r) =>
+        r.status === 'pending' && (
+          <>
+            <Button small intent="success" icon="tick" text={t('seller.approve')} onClick={() => onAnswer(r, true)} />{' '}
+            <Button small intent="danger" icon="cross" text={t('seller.decline')} onClick={() => onAnswer(r, false)} />
+          </>
+        ),
+    });
+  }
   return (
     <div style={{ overflowX: 'auto' }}>
-      <HTMLTable compact striped style={{ width: '100%' }} data-testid="change-queue">
-        <thead>
-          <tr>
-            <th>{t('seller.col.requested')}</th>
-            <th>{t('seller.col.customer')}</th>
-            <th>{t('seller.col.subscription')}</th>
-            <th>{t('seller.col.change')}</th>
-            <th>{t('seller.col.note')}</th>
-            <th>{t('seller.col.status')}</th>
-            {canAnswer && <th>{t('seller.col.actions')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((r) => (
-            <tr key={r.id} data-testid="queue-row" data-status={r.status}>
-              <td>
-                {formatDateTime(r.created_at)}
-                <div className={Classes.TEXT_MUTED}>{r.requested_by}</div>
-              </td>
-              <td>{r.customer_name}</td>
-              <td>
-                {/* AWS subscriptions have no name: the link still needs a text. */}
-                <Link to={`/subscriptions/${r.subscription_id}`}>{r.subscription_name || `#${r.subscription_id}`}</Link>{' '}
-                <Tag minimal>{marketplaceName[r.marketplace] ?? r.marketplace}</Tag>
-              </td>
-              <td>
-                {what(r)}
-                {r.kind === 'plan' && r.current_plan_id && <div className={Classes.TEXT_MUTED}>{t('seller.from', { from: r.current_plan_id })}</div>}
-              </td>
-              <td style={{ maxWidth: 260, whiteSpace: 'pre-wrap' }}>{r.note}</td>
-              <td>
-                <Tag minimal intent={r.status === 'pending' ? 'warning' : r.status === 'declined' || r.status === 'failed' ? 'danger' : 'success'}>
-                  {t(`requests.status.${r.status}`)}
-                </Tag>
-                {r.operation && (
-                  <div>
-                    <Tag minimal data-testid="queue-operation">
-                      {t(`requests.operation.${r.operation.status}`, { defaultValue: r.operation.status })}
-                    </Tag>
-                  </div>
-                )}
-                {r.answer && <div style={{ whiteSpace: 'pre-wrap' }}>{r.answer}</div>}
-                {r.error && r.status === 'pending' && <div className={Classes.TEXT_MUTED}>{t('requests.error', { text: r.error })}</div>}
-                {r.decided_by && <div className={Classes.TEXT_MUTED}>{t('seller.decidedBy', { who: r.decided_by })}</div>}
-              </td>
-              {canAnswer && (
-                <td style={{ whiteSpace: 'nowrap' }}>
-                  {r.status === 'pending' && (
-                    <>
-                      <Button small intent="success" icon="tick" text={t('seller.approve')} onClick={() => onAnswer(r, true)} />{' '}
-                      <Button small intent="danger" icon="cross" text={t('seller.decline')} onClick={() => onAnswer(r, false)} />
-                    </>
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </HTMLTable>
+      <DataTable
+        label={t('seller.title')}
+        testId="change-queue"
+        compact
+        striped
+        style={{ width: '100%' }}
+        rows={items}
+        rowKey={(r) => r.id}
+        rowProps={(r) => ({ 'data-testid': 'queue-row', ...{ 'data-status': r.status } })}
+        columns={columns}
+      />
     </div>
+  );
+}
+
+/** A request's status, Microsoft's operation, the answer and who gave it. */
+function RequestStatus({ r }: { r: ChangeRequest }) {
+  const { t } = useTranslation('changes');
+  return (
+    <>
+      <Tag minimal intent={r.status === 'pending' ? 'warning' : r.status === 'declined' || r.status === 'failed' ? 'danger' : 'success'}>
+        {t(`requests.status.${r.status}`)}
+      </Tag>
+      {r.operation && (
+        <div>
+          <Tag minimal data-testid="queue-operation">
+            {t(`requests.operation.${r.operation.status}`, { defaultValue: r.operation.status })}
+          </Tag>
+        </div>
+      )}
+      {r.answer && <div style={{ whiteSpace: 'pre-wrap' }}>{r.answer}</div>}
+      {r.error && r.status === 'pending' && <div className={Classes.TEXT_MUTED}>{t('requests.error', { text: r.error })}</div>}
+      {r.decided_by && <div className={Classes.TEXT_MUTED}>{t('seller.decidedBy', { who: r.decided_by })}</div>}
+    </>
   );
 }
 

@@ -3,7 +3,8 @@
 // and the seller's cancellation or payment request waiting for the
 // customer's answer in AWS Marketplace.
 import { useQuery } from '@tanstack/react-query';
-import { Callout, HTMLTable, Spinner } from '@blueprintjs/core';
+import { Callout, Spinner } from '@blueprintjs/core';
+import { DataTable } from '../../../shared/components/DataTable';
 import { useTranslation } from 'react-i18next';
 import { api, queryKeys, type MyAgreement as Agreement } from '../../../shared/api';
 import { formatDateTime, formatDay } from '../../../shared/i18n';
@@ -24,59 +25,37 @@ export function MyAgreement({ subscriptionId }: { subscriptionId: number }) {
       {a.available && (
         <>
           <h3 className="bp6-heading">{t('charges')}</h3>
-          {a.charges.length === 0 ? (
-            <p>{t('noCharges')}</p>
-          ) : (
-            <HTMLTable compact striped data-testid="my-charges">
-              <thead>
-                <tr>
-                  <th>{t('col.charge')}</th>
-                  <th>{t('col.when')}</th>
-                  <th>{t('col.amount')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {a.charges.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.id}</td>
-                    <td>{c.at ? formatDay(c.at) : ''}</td>
-                    <td>
-                      {c.amount} {c.currency}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </HTMLTable>
-          )}
+          <DataTable
+            label={t('charges')}
+            testId="my-charges"
+            compact
+            striped
+            rows={a.charges}
+            rowKey={(c) => c.id}
+            empty={<p>{t('noCharges')}</p>}
+            columns={[
+              { id: 'charge', header: t('col.charge'), cell: (c) => c.id },
+              { id: 'when', header: t('col.when'), cell: (c) => (c.at ? formatDay(c.at) : '') },
+              { id: 'amount', header: t('col.amount'), cell: (c) => `${c.amount} ${c.currency}` },
+            ]}
+          />
           <h3 className="bp6-heading">{t('invoices')}</h3>
-          {a.invoices.length === 0 ? (
-            <p>{t('noInvoices')}</p>
-          ) : (
-            <HTMLTable compact striped data-testid="my-invoices">
-              <thead>
-                <tr>
-                  <th>{t('col.invoice')}</th>
-                  <th>{t('col.type')}</th>
-                  <th>{t('col.period')}</th>
-                  <th>{t('col.issued')}</th>
-                  <th>{t('col.amount')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {a.invoices.map((i) => (
-                  <tr key={i.invoice_id}>
-                    <td>{i.invoice_id}</td>
-                    <td>{t(`type.${i.type === 'CREDIT_MEMO' ? 'CREDIT_MEMO' : 'INVOICE'}`)}</td>
-                    <td>{i.period}</td>
-                    <td>{i.issued_at ? formatDay(i.issued_at) : ''}</td>
-                    <td>
-                      {i.amount} {i.currency}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </HTMLTable>
-          )}
+          <DataTable
+            label={t('invoices')}
+            testId="my-invoices"
+            compact
+            striped
+            rows={a.invoices}
+            rowKey={(i) => i.invoice_id}
+            empty={<p>{t('noInvoices')}</p>}
+            columns={[
+              { id: 'invoice', header: t('col.invoice'), cell: (i) => i.invoice_id },
+              { id: 'type', header: t('col.type'), cell: (i) => t(`type.${i.type === 'CREDIT_MEMO' ? 'CREDIT_MEMO' : 'INVOICE'}`) },
+              { id: 'period', header: t('col.period'), cell: (i) => i.period },
+              { id: 'issued', header: t('col.issued'), cell: (i) => (i.issued_at ? formatDay(i.issued_at) : '') },
+              { id: 'amount', header: t('col.amount'), cell: (i) => `${i.amount} ${i.currency}` },
+            ]}
+          />
         </>
       )}
     </div>
