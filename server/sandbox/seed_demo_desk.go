@@ -39,7 +39,6 @@ const demoAdmin = "admin@example.com"
 func (w *demoWorld) deskStories(at func(day, hour int) time.Time) []demoStory {
 	return []demoStory{
 		{at(1, 4), w.alertChannel},
-		{at(2, 3), w.inviteColleague},
 		{at(4, 2), w.customerAdminJoins("azure-seats")},
 		{at(4, 5), w.customerAdminJoins("aws-contract")},
 		{at(4, 6), w.customerAdminJoins("azure-unsubscribe")},
@@ -52,6 +51,7 @@ func (w *demoWorld) deskStories(at func(day, hour int) time.Time) []demoStory {
 		{at(21, 5), w.agreementEnding("aws-other-writer", 60)},
 		{at(23, 9), w.autoRenewOff("aws-other-writer")},
 		{at(25, 1), w.askForChange("aws-contract", changes.Input{Kind: changes.Plan, Note: "We would like the annual contract with 50 users from the renewal."})},
+		{at(27, 3), w.inviteColleague},
 	}
 }
 
