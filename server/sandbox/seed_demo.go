@@ -303,17 +303,27 @@ func (w *demoWorld) run(ctx context.Context, now time.Time) error {
 		if end.After(now) {
 			end = now
 		}
-		for len(stories) > 0 && stories[0].at.Before(end) {
-			w.clock = stories[0].at
-			if err := stories[0].do(ctx); err != nil {
-				return fmt.Errorf("demo story at %s: %w", stories[0].at, err)
+		// The seller's app reports each hour's usage as the hour ends (AWS
+		// takes a month's usage only until 06:00 UTC on the 1st); the
+		// month's stories happen at their times in between.
+		for h := t; h.Before(end); h = h.Add(time.Hour) {
+			he := h.Add(time.Hour)
+			if he.After(end) {
+				he = end
 			}
-			stories = stories[1:]
+			for len(stories) > 0 && stories[0].at.Before(he) {
+				w.clock = stories[0].at
+				if err := stories[0].do(ctx); err != nil {
+					return fmt.Errorf("demo story at %s: %w", stories[0].at, err)
+				}
+				stories = stories[1:]
+			}
+			w.clock = he
+			if err := w.report(ctx, h, he); err != nil {
+				return err
+			}
 		}
 		w.clock = end
-		if err := w.report(ctx, t, end); err != nil {
-			return err
-		}
 		if err := w.jobs(ctx, !end.Before(now)); err != nil {
 			return err
 		}

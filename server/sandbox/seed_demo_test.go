@@ -278,3 +278,26 @@ func (d demoDB) checkDesk() {
 		t.Errorf("%d Suspend webhooks applied on a retry", n)
 	}
 }
+
+// TestSandboxDemoStartsAtAnyHour: a sandbox started at 18:20 UTC on the
+// 3rd lives a month whose 12-hour rounds end at 06:00 UTC on the 1st,
+// AWS's cutoff for the previous month's usage (reference
+// aws-marketplace.md, R4: "usage of the previous month is accepted only
+// until 06:00 UTC on the 1st"). The seller's app reports each hour as it
+// ends, so no November hour arrives after the cutoff; the demo used to
+// report a round's hours at its end and failed to start at that time.
+func TestSandboxDemoStartsAtAnyHour(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Date(2026, 12, 3, 18, 20, 0, 0, time.UTC)
+		st.Now = func() time.Time { return now }
+		opts := sandbox.SeedOptions{Subscriptions: 10, Customers: 40, Now: now, UsageHistory: true}
+		if _, err := sandbox.Seed(context.Background(), st, opts); err != nil {
+			t.Fatal(err)
+		}
+		d := demoDB{t: t, st: st}
+		if n := d.count("metering_records", "marketplace = 'aws' AND hour >= ? AND hour < ? AND status = 'accepted'",
+			time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); n == 0 {
+			t.Error("no AWS usage of November's last hours accepted")
+		}
+	})
+}
