@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -136,6 +137,19 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID uint, keepID stri
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	r := s.w.WithContext(ctx).Where("expires_at <= ?", s.Now()).Delete(&Session{})
 	return r.RowsAffected, r.Error
+}
+
+// SetValues records an audited change's values before and after it, as
+// JSON (nil: none), the same way for every caller.
+func (e *AuditEntry) SetValues(before, after any) {
+	if before != nil {
+		b, _ := json.Marshal(before)
+		e.Before = string(b)
+	}
+	if after != nil {
+		b, _ := json.Marshal(after)
+		e.After = string(b)
+	}
 }
 
 // Audit appends an audit entry.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -21,14 +20,7 @@ func (s *Server) audit(c *gin.Context, actor *store.User, action, targetType str
 	if actor != nil {
 		e.ActorUserID, e.ActorEmail = &actor.ID, actor.Email
 	}
-	if before != nil {
-		b, _ := json.Marshal(before)
-		e.Before = string(b)
-	}
-	if after != nil {
-		b, _ := json.Marshal(after)
-		e.After = string(b)
-	}
+	e.SetValues(before, after)
 	if err := s.Store.Audit(c.Request.Context(), e); err != nil {
 		s.Log.Error("audit write failed", "request_id", requestID(c), "action", action, "err", err)
 	}

@@ -63,15 +63,7 @@ func (w *demoWorld) audit(ctx context.Context, actor, action, targetType string,
 	if u, err := w.st.UserByEmail(ctx, actor); err == nil {
 		e.ActorUserID = &u.ID
 	}
-	for _, v := range []struct {
-		in  any
-		out *string
-	}{{before, &e.Before}, {after, &e.After}} {
-		if v.in != nil {
-			b, _ := json.Marshal(v.in)
-			*v.out = string(b)
-		}
-	}
+	e.SetValues(before, after)
 	return w.st.Audit(ctx, e)
 }
 
