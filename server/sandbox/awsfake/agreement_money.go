@@ -874,11 +874,17 @@ func (f *AgreementService) getCancellation(in map[string]any) (map[string]any, *
 	return cancellationView(agreementID, c), nil
 }
 
-func (f *AgreementService) listCancellations(in map[string]any) (map[string]any, *agreementFault) {
+// listedAgreement is the agreement a List call names, for the party it
+// names: AWS requires partyType, Proposer or Acceptor.
+func (f *AgreementService) listedAgreement(in map[string]any) (string, *agreementMoney, *agreementFault) {
 	if p := str(in, "partyType"); p != "Proposer" && p != "Acceptor" {
-		return nil, validation("INVALID_PARTY_TYPE", "partyType must be Proposer or Acceptor", "partyType")
+		return "", nil, validation("INVALID_PARTY_TYPE", "partyType must be Proposer or Acceptor", "partyType")
 	}
-	id, m, bad := f.moneyAgreement(in)
+	return f.moneyAgreement(in)
+}
+
+func (f *AgreementService) listCancellations(in map[string]any) (map[string]any, *agreementFault) {
+	id, m, bad := f.listedAgreement(in)
 	if bad != nil {
 		return nil, bad
 	}
@@ -1039,10 +1045,7 @@ func (f *AgreementService) getPayment(in map[string]any) (map[string]any, *agree
 }
 
 func (f *AgreementService) listPayments(in map[string]any) (map[string]any, *agreementFault) {
-	if p := str(in, "partyType"); p != "Proposer" && p != "Acceptor" {
-		return nil, validation("INVALID_PARTY_TYPE", "partyType must be Proposer or Acceptor", "partyType")
-	}
-	id, m, bad := f.moneyAgreement(in)
+	id, m, bad := f.listedAgreement(in)
 	if bad != nil {
 		return nil, bad
 	}
