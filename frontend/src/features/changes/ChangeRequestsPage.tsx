@@ -124,6 +124,7 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
     {
       id: 'subscription',
       header: t('seller.col.subscription'),
+      style: { whiteSpace: 'normal', minWidth: 170 },
       cell: (r) => (
         <>
           {/* AWS subscriptions have no name: the link still needs a text. */}
@@ -142,8 +143,8 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
         </>
       ),
     },
-    { id: 'note', header: t('seller.col.note'), style: { maxWidth: 260, whiteSpace: 'pre-wrap' }, cell: (r) => r.note },
-    { id: 'status', header: t('seller.col.status'), sortValue: (r) => r.status, cell: (r) => <RequestStatus r={r} /> },
+    { id: 'note', header: t('seller.col.note'), style: { minWidth: 160, maxWidth: 240, whiteSpace: 'pre-wrap' }, cell: (r) => r.note },
+    { id: 'status', header: t('seller.col.status'), style: { whiteSpace: 'normal', minWidth: 150 }, sortValue: (r) => r.status, cell: (r) => <RequestStatus r={r} /> },
   ];
   if (canAnswer) {
     columns.push({
@@ -169,7 +170,7 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
         style={{ width: '100%' }}
         rows={items}
         rowKey={(r) => r.id}
-        rowProps={(r) => ({ 'data-testid': 'queue-row', ...{ 'data-status': r.status } })}
+        rowProps={(r) => ({ 'data-testid': 'queue-row', 'data-status': r.status })}
         columns={columns}
       />
     </div>

@@ -57,7 +57,7 @@ export interface Selection<T> {
   selectable?: (row: T) => boolean;
 }
 
-type RowAttributes = HTMLAttributes<HTMLTableRowElement> & { 'data-testid'?: string; ref?: Ref<HTMLTableRowElement> };
+type RowAttributes = HTMLAttributes<HTMLTableRowElement> & { 'data-testid'?: string; 'data-status'?: string; ref?: Ref<HTMLTableRowElement> };
 
 export interface DataTableProps<T> {
   /** The rows; undefined while loading. */
