@@ -112,6 +112,7 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
     {
       id: 'requested',
       header: t('seller.col.requested'),
+      style: { whiteSpace: 'normal', minWidth: 120 },
       sortValue: (r) => r.created_at,
       cell: (r) => (
         <>
@@ -120,11 +121,11 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
         </>
       ),
     },
-    { id: 'customer', header: t('seller.col.customer'), sortValue: (r) => r.customer_name, cell: (r) => r.customer_name },
+    { id: 'customer', header: t('seller.col.customer'), style: { whiteSpace: 'normal' }, sortValue: (r) => r.customer_name, cell: (r) => r.customer_name },
     {
       id: 'subscription',
       header: t('seller.col.subscription'),
-      style: { whiteSpace: 'normal', minWidth: 170 },
+      style: { whiteSpace: 'normal', minWidth: 140 },
       cell: (r) => (
         <>
           {/* AWS subscriptions have no name: the link still needs a text. */}
@@ -136,6 +137,7 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
     {
       id: 'change',
       header: t('seller.col.change'),
+      style: { whiteSpace: 'normal' },
       cell: (r) => (
         <>
           {what(r)}
@@ -143,19 +145,19 @@ function RequestTable({ items, canAnswer, onAnswer }: { items: ChangeRequest[]; 
         </>
       ),
     },
-    { id: 'note', header: t('seller.col.note'), style: { minWidth: 160, maxWidth: 240, whiteSpace: 'pre-wrap' }, cell: (r) => r.note },
-    { id: 'status', header: t('seller.col.status'), style: { whiteSpace: 'normal', minWidth: 150 }, sortValue: (r) => r.status, cell: (r) => <RequestStatus r={r} /> },
+    { id: 'note', header: t('seller.col.note'), style: { minWidth: 120, maxWidth: 200, whiteSpace: 'pre-wrap' }, cell: (r) => r.note },
+    { id: 'status', header: t('seller.col.status'), style: { whiteSpace: 'normal', minWidth: 100 }, sortValue: (r) => r.status, cell: (r) => <RequestStatus r={r} /> },
   ];
   if (canAnswer) {
     columns.push({
       id: 'actions',
       header: t('seller.col.actions'),
-      style: { whiteSpace: 'nowrap' },
+      style: { whiteSpace: 'normal', minWidth: 110 },
       cell: (r) =>
         r.status === 'pending' && (
           <>
-            <Button small intent="success" icon="tick" text={t('seller.approve')} onClick={() => onAnswer(r, true)} />{' '}
-            <Button small intent="danger" icon="cross" text={t('seller.decline')} onClick={() => onAnswer(r, false)} />
+            <Button small intent="success" icon="tick" text={t('seller.approve')} onClick={() => onAnswer(r, true)} style={{ margin: '0 4px 4px 0' }} />
+            <Button small intent="danger" icon="cross" text={t('seller.decline')} onClick={() => onAnswer(r, false)} style={{ marginBottom: 4 }} />
           </>
         ),
     });
