@@ -11,14 +11,15 @@ import (
 // Grant changes: what lets a process cache who may use the product (the
 // seat check) without ever answering from data it has itself changed.
 // Every write this process makes to the tables a grant is read from
-// (subscriptions, plans, offers, customers, seats; and API keys) moves GrantGeneration
+// (subscriptions, plans, offers, customers, seats; API keys; a Microsoft
+// tenant's consent and the permissions an offer asks for) moves GrantGeneration
 // on once it is committed; a cache entry read before the move is no
 // longer used. Writes by another replica are not seen here: a cache
 // bounds those by its own time to live.
 
 // grantTables are the tables a grant depends on (matched in the
 // statement's table or, for raw SQL, its text).
-var grantTables = []string{"subscriptions", "plans", "offers", "customers", "seats", "api_keys"}
+var grantTables = []string{"subscriptions", "plans", "offers", "customers", "seats", "api_keys", "tenant_consents", "offer_permissions"}
 
 type grantTxKey struct{}
 

@@ -107,7 +107,7 @@ func (t *Tx) FindSeatCounted(subIDs []uint, email, objectID string) (*Seat, int,
 	}
 	q := whereSeatHolder(t.db.Table("seats").Select("seats.*, (SELECT count(*) FROM seats x WHERE x.subscription_id = seats.subscription_id) AS assigned").
 		Where("subscription_id IN ?", subIDs), email, objectID)
-	if err := q.Order("id").Limit(1).Scan(&rows).Error; err != nil || len(rows) == 0 {
+	if err := q.Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
 		return nil, 0, err
 	}
 	seat := rows[0].Seat
@@ -192,6 +192,8 @@ type SeatCandidate struct {
 	Policy      string
 	OfferID     string // the marketplace's offer id
 	OfferName   string
+	OfferRef    uint   // the offer's row (its permissions: admin consent)
+	TenantID    string // the subscription's Microsoft tenant (admin consent)
 }
 
 // SeatCandidates returns the organisation's subscriptions with a per-user
@@ -204,7 +206,7 @@ func (t *Tx) SeatCandidates(org SeatOrganisation, offer string) ([]SeatCandidate
 	sq := t.db.Table("subscriptions s").
 		Select(`s.id, s.state, s.quantity, s.marketplace, s.created_at, p.plan_id, p.name AS plan_name,
 			p.auto_assign_seats AS auto, p.allow_over_assignment AS allow_over, p.over_quantity_policy AS policy,
-			o.marketplace_id AS offer_id, o.name AS offer_name`).
+			o.marketplace_id AS offer_id, o.name AS offer_name, o.id AS offer_ref, s.azure_tenant_id AS tenant_id`).
 		Joins("JOIN customers c ON c.id = s.customer_id").
 		Joins("JOIN plans p ON p.id = s.plan_id").Joins("LEFT JOIN offers o ON o.id = s.offer_id").
 		Where(cond, arg).Where("p.seat_based")
@@ -212,7 +214,7 @@ func (t *Tx) SeatCandidates(org SeatOrganisation, offer string) ([]SeatCandidate
 		sq = sq.Where("o.marketplace_id = ?", offer)
 	}
 	var cands []SeatCandidate
-	return cands, sq.Scan(&cands).Error
+	return cands, sq.Find(&cands).Error
 }
 
 // OrganisationKnown reports whether a customer is the organisation.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,11 +10,9 @@ import (
 
 // The API key of the seller's app is looked up on every request; the
 // usage API and the seat check take thousands a second. A key read is
-// used again, by its hash, while this process has committed no write to
-// the tables of grants and keys since (store.GrantGeneration: a key
-// revoked here is refused by the very next request) and for at most
-// APIKeyCacheTTL: a key revoked on another replica is refused here within
-// that bound.
+// used again, by its hash, in a store.GrantCache: a key revoked here is
+// refused by the very next request, one revoked on another replica within
+// APIKeyCacheTTL.
 
 // APIKeyCacheTTL bounds how long a key revoked on another replica may still
 // be accepted here.
@@ -23,14 +20,11 @@ const APIKeyCacheTTL = time.Second
 
 type apiKeyEntry struct {
 	key     store.APIKey
-	gen     uint64
-	at      time.Time
 	touched atomic.Int64 // unix seconds of the last recorded use
 }
 
-type apiKeyCache struct {
-	mu sync.RWMutex
-	m  map[string]*apiKeyEntry
+func newAPIKeyCache() *store.GrantCache[string, *apiKeyEntry] {
+	return &store.GrantCache[string, *apiKeyEntry]{TTL: APIKeyCacheTTL, Max: 10000}
 }
 
 // lookup returns the key with this hash (a copy), from memory while it
@@ -38,25 +32,17 @@ type apiKeyCache struct {
 func (s *Server) lookupAPIKey(ctx context.Context, key string) (*store.APIKey, error) {
 	hash := store.HashAPIKey(key)
 	gen, now := s.Store.GrantGeneration(), s.Store.Now()
-	c := &s.apiKeys
-	c.mu.RLock()
-	e := c.m[hash]
-	c.mu.RUnlock()
-	if e == nil || e.gen != gen || now.Sub(e.at) >= APIKeyCacheTTL || now.Before(e.at) {
+	e, ok := s.apiKeys.Get(hash, gen, now)
+	if !ok {
 		k, err := s.Store.APIKeyByKey(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		e = &apiKeyEntry{key: *k, gen: gen, at: now}
+		e = &apiKeyEntry{key: *k}
 		if k.LastUsedAt != nil {
 			e.touched.Store(k.LastUsedAt.Unix())
 		}
-		c.mu.Lock()
-		if c.m == nil || len(c.m) > 10000 {
-			c.m = map[string]*apiKeyEntry{}
-		}
-		c.m[hash] = e
-		c.mu.Unlock()
+		s.apiKeys.Put(hash, e, gen, now)
 	}
 	k := e.key
 	if last := e.touched.Load(); now.Unix()-last >= 60 && e.touched.CompareAndSwap(last, now.Unix()) {

@@ -234,19 +234,45 @@ func (s *Server) consentFor(c *gin.Context, sub *store.Subscription) *adminConse
 }
 
 // withConsent adds the Microsoft tenant's consent to a seat check's answer.
+// The seller's app checks thousands of times a second: what the consent is
+// read from (the offer's permissions, the tenant's decision) is kept in
+// store.GrantCaches: a decision recorded here is seen by the next check,
+// one recorded on another replica within ConsentCacheTTL.
 func (s *Server) withConsent(c *gin.Context, a *seats.Answer) seatCheckAnswer {
 	out := seatCheckAnswer{Answer: a}
-	if a.Subscription == nil || a.Subscription.Marketplace != "azure" {
+	sub := a.Subscription
+	if sub == nil || sub.Marketplace != "azure" || sub.AzureTenantID == "" {
 		return out
 	}
-	sub, err := s.Store.Reads(c.Request.Context()).SubscriptionForConsent(a.Subscription.ID)
-	if err != nil {
-		s.Log.Warn("admin consent: reading the subscription for a seat check", "request_id", requestID(c), "err", err)
-		return out
+	gen, now := s.Store.GrantGeneration(), s.Store.Now()
+	db := s.Store.Reads(c.Request.Context())
+	perms, ok := s.offerPermissions.Get(sub.OfferRef, gen, now)
+	if !ok && sub.OfferRef != 0 {
+		var err error
+		if perms, err = db.OfferPermissions(sub.OfferRef); err != nil {
+			s.Log.Warn("admin consent: reading the offer's permissions for a seat check", "request_id", requestID(c), "err", err)
+			return out
+		}
+		s.offerPermissions.Put(sub.OfferRef, perms, gen, now)
 	}
-	out.Consent = apiConsentOf(s.consentFor(c, sub))
+	tc, ok := s.tenantConsents.Get(sub.AzureTenantID, gen, now)
+	if !ok {
+		var err error
+		if tc, err = db.TenantConsentOf(sub.AzureTenantID); err != nil {
+			s.Log.Warn("admin consent: reading the tenant's decision for a seat check", "request_id", requestID(c), "err", err)
+			return out
+		}
+		s.tenantConsents.Put(sub.AzureTenantID, tc, gen, now)
+	}
+	v := consentOf(perms, tc)
+	out.Consent = apiConsentOf(&v)
 	return out
 }
+
+// ConsentCacheTTL bounds how long a consent decision (or an offer's
+// permissions) recorded on another replica may go unseen by the seat
+// check here.
+const ConsentCacheTTL = time.Second
 
 // seatCheckAnswer is the seat check's answer, with the Microsoft tenant's
 // admin consent when the subscription is Microsoft's.

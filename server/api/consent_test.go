@@ -289,9 +289,15 @@ func TestAdminConsentGranted(t *testing.T) {
 			!strings.Contains(p.Permissions[0].Reason, "groups") {
 			t.Fatalf("before: %+v", p)
 		}
-		// Nothing is recorded yet for the seller's app.
+		// Nothing is recorded yet for the seller's app. (The seat check
+		// keeps the consent it read per subscription; checkGrantRecorded
+		// shows the next check after the grant sees it.)
 		if c := w.v1("/api/v1/access?customer=" + w.who.TenantID)["consent"].(map[string]any); c["status"] != "not_asked" {
 			t.Fatalf("access before: %v", c)
+		}
+		sc := w.v1("/api/v1/seats/check?tenant_id=" + w.who.TenantID + "&email=" + url.QueryEscape(w.who.EmailID))
+		if c, _ := sc["consent"].(map[string]any); c == nil || c["status"] != "not_asked" {
+			t.Fatalf("seat check before: %v", sc)
 		}
 
 		consent := w.grant(w.admin)

@@ -156,16 +156,19 @@ func (p pages) CheckOrigin(r *http.Request) error { return p.s.cop.Check(r) }
 // Server holds the handlers.
 type Server struct {
 	Deps
-	throttle    *auth.Throttle
-	allowances  *auth.Allowances
-	hsts        bool // the base URL is https
-	cop         *http.CrossOriginProtection
-	metrics     *httpMetrics
-	seats       *seats.Service
-	apiKeys     apiKeyCache // apikey_cache.go
-	secSettings securitySettings
-	ssoOnce     sync.Once
-	ssoCodecV   securecookie.Codec
+	throttle   *auth.Throttle
+	allowances *auth.Allowances
+	hsts       bool // the base URL is https
+	cop        *http.CrossOriginProtection
+	metrics    *httpMetrics
+	seats      *seats.Service
+	apiKeys    *store.GrantCache[string, *apiKeyEntry] // apikey_cache.go
+	// the seat check's admin consent (consent.go)
+	offerPermissions *store.GrantCache[uint, []store.OfferPermission]
+	tenantConsents   *store.GrantCache[string, *store.TenantConsent]
+	secSettings      securitySettings
+	ssoOnce          sync.Once
+	ssoCodecV        securecookie.Codec
 
 	portalRoutes []route // the portal API's routes, as registered (see handle.go)
 }
@@ -190,11 +193,14 @@ func New(d Deps) (http.Handler, error) {
 		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureNotificationReceived)")
 	}
 	s := &Server{
-		Deps:       d,
-		throttle:   auth.NewThrottle(d.Store, d.Now),
-		allowances: auth.NewAllowances(d.Now),
-		cop:        http.NewCrossOriginProtection(),
-		seats:      &seats.Service{Store: d.Store},
+		Deps:             d,
+		throttle:         auth.NewThrottle(d.Store, d.Now),
+		allowances:       auth.NewAllowances(d.Now),
+		cop:              http.NewCrossOriginProtection(),
+		seats:            &seats.Service{Store: d.Store},
+		apiKeys:          newAPIKeyCache(),
+		offerPermissions: &store.GrantCache[uint, []store.OfferPermission]{TTL: ConsentCacheTTL, Max: 10000},
+		tenantConsents:   &store.GrantCache[string, *store.TenantConsent]{TTL: ConsentCacheTTL, Max: 100000},
 	}
 	if d.Info.BaseURL != "" {
 		u, err := url.Parse(d.Info.BaseURL)

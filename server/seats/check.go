@@ -44,6 +44,10 @@ type CheckedSubscription struct {
 	Plan          string `json:"plan"`
 	SeatsBought   int    `json:"seats_bought"`
 	SeatsAssigned int    `json:"seats_assigned"`
+
+	// What the tenant's admin consent is read from (not in the answer).
+	OfferRef      uint   `json:"-"`
+	AzureTenantID string `json:"-"`
 }
 
 // Answer is the seat check's answer.
@@ -60,7 +64,7 @@ type candidate = store.SeatCandidate
 
 func view(c *candidate, assigned int) *CheckedSubscription {
 	return &CheckedSubscription{ID: c.ID, Marketplace: c.Marketplace, State: c.State, Offer: c.OfferID, Plan: c.PlanID,
-		SeatsBought: c.Quantity, SeatsAssigned: assigned}
+		SeatsBought: c.Quantity, SeatsAssigned: assigned, OfferRef: c.OfferRef, AzureTenantID: c.TenantID}
 }
 
 // checkTouchEvery bounds how often a check writes a seat's last-checked
@@ -75,7 +79,7 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	org := store.SeatOrganisation{CustomerID: q.CustomerID, TenantID: q.TenantID, AWSAccountID: q.AWSAccountID}
 	key := orgKey{org: org, offer: q.Offer}
 	gen, now := s.Store.GrantGeneration(), s.Store.Now()
-	if e := s.cache.get(key, gen, now); e != nil {
+	if e, ok := s.checks().Get(key, gen, now); ok {
 		return s.checkCached(ctx, db, e, q.User)
 	}
 	cands, err := db.SeatCandidates(org, q.Offer)
@@ -86,15 +90,15 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 		return noCandidate(db, org, q.Offer)
 	}
 	sortCandidates(cands)
-	e := newOrgEntry(gen, now, cands)
+	e := newOrgEntry(cands)
 	seat, assigned, err := db.FindSeatCounted(e.ids, q.User.Email, q.User.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if seat != nil {
-		e.counts[seat.SubscriptionID] = assigned
+		e.setCount(seat.SubscriptionID, assigned)
 	}
-	s.cache.put(key, e)
+	s.checks().Put(key, e, gen, now)
 	if seat != nil {
 		return s.held(ctx, db, e.byID[seat.SubscriptionID], seat, assigned)
 	}
@@ -111,16 +115,12 @@ func (s *Service) checkCached(ctx context.Context, db *store.Tx, e *orgEntry, u 
 	if seat == nil {
 		return s.unseated(ctx, db, slices.Clone(e.cands), u)
 	}
-	s.cache.mu.RLock()
-	n, ok := e.counts[seat.SubscriptionID]
-	s.cache.mu.RUnlock()
+	n, ok := e.count(seat.SubscriptionID)
 	if !ok {
 		if n, err = db.CountSeats(seat.SubscriptionID); err != nil {
 			return nil, err
 		}
-		s.cache.mu.Lock()
-		e.counts[seat.SubscriptionID] = n
-		s.cache.mu.Unlock()
+		e.setCount(seat.SubscriptionID, n)
 	}
 	c := *e.byID[seat.SubscriptionID]
 	return s.held(ctx, db, &c, seat, n)

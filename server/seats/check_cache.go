@@ -35,44 +35,38 @@ type orgKey struct {
 	offer string
 }
 
+// orgEntry is an organisation's per-user subscriptions as read, kept in a
+// store.GrantCache.
 type orgEntry struct {
-	gen    uint64
-	at     time.Time
-	cands  []candidate  // sorted (sortCandidates); read-only once cached
+	cands []candidate // sorted (sortCandidates); read-only once cached
+	byID  map[uint]*candidate
+	ids   []uint
+
+	mu     sync.Mutex
 	counts map[uint]int // seats assigned per subscription, when read
-	byID   map[uint]*candidate
-	ids    []uint
 }
 
-type checkCache struct {
-	mu   sync.RWMutex
-	orgs map[orgKey]*orgEntry
+func newCheckCache() *store.GrantCache[orgKey, *orgEntry] {
+	return &store.GrantCache[orgKey, *orgEntry]{TTL: CheckCacheTTL, Max: maxCachedOrgs}
 }
 
-// get is the organisation's entry while it may be used.
-func (c *checkCache) get(k orgKey, gen uint64, now time.Time) *orgEntry {
-	c.mu.RLock()
-	e := c.orgs[k]
-	c.mu.RUnlock()
-	if e == nil || e.gen != gen || now.Sub(e.at) >= CheckCacheTTL || now.Before(e.at) {
-		return nil
-	}
-	return e
-}
-
-func (c *checkCache) put(k orgKey, e *orgEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.orgs == nil || len(c.orgs) >= maxCachedOrgs {
-		c.orgs = map[orgKey]*orgEntry{}
-	}
-	c.orgs[k] = e
-}
-
-func newOrgEntry(gen uint64, at time.Time, cands []candidate) *orgEntry {
-	e := &orgEntry{gen: gen, at: at, cands: cands, counts: map[uint]int{}, byID: map[uint]*candidate{}, ids: make([]uint, len(cands))}
+func newOrgEntry(cands []candidate) *orgEntry {
+	e := &orgEntry{cands: cands, counts: map[uint]int{}, byID: map[uint]*candidate{}, ids: make([]uint, len(cands))}
 	for i := range cands {
 		e.ids[i], e.byID[cands[i].ID] = cands[i].ID, &cands[i]
 	}
 	return e
+}
+
+func (e *orgEntry) count(id uint) (int, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, ok := e.counts[id]
+	return n, ok
+}
+
+func (e *orgEntry) setCount(id uint, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.counts[id] = n
 }

@@ -94,8 +94,8 @@ type Service struct {
 	Store *store.Store
 
 	hotOnce sync.Once
-	hot     *store.Tx // reads with cached prepared statements (the seat check)
-	cache   checkCache
+	hot     *store.Tx                            // reads with cached prepared statements (the seat check)
+	cache   *store.GrantCache[orgKey, *orgEntry] // the seat check's (check_cache.go)
 
 	mu        sync.Mutex
 	pending   map[uint]struct{} // seats checked, last-checked time not yet written
@@ -106,8 +106,18 @@ type Service struct {
 // reads is the read pool with prepared statements kept for reuse: the
 // seat check runs the same few statements at a high rate.
 func (s *Service) reads(ctx context.Context) *store.Tx {
-	s.hotOnce.Do(func() { s.hot = s.Store.PreparedReads() })
+	s.hotOnce.Do(s.init)
 	return s.hot.WithContext(ctx)
+}
+
+// checks is the seat check's cache of organisations.
+func (s *Service) checks() *store.GrantCache[orgKey, *orgEntry] {
+	s.hotOnce.Do(s.init)
+	return s.cache
+}
+
+func (s *Service) init() {
+	s.hot, s.cache = s.Store.PreparedReads(), newCheckCache()
 }
 
 // Summary is what a subscription's seats look like.
