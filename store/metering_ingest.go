@@ -105,7 +105,9 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 	}
 	for n := 1; n <= usageSmallPrepared; n++ {
 		qs = append(qs, usageStatementTexts(s.Dialect, n, true, true)...)
+		qs = append(qs, usageLookupSQL(n))
 	}
+	qs = append(qs, usageLookupSQL(UsageEventChunk))
 	for _, q := range qs {
 		key := q
 		if s.Dialect == Postgres {
@@ -236,27 +238,106 @@ func UsageDedupProbe(now time.Time) []int64 {
 // event arriving now may repeat, by id: what an earlier delivery of each
 // got (status, reason, subscription, hour, late). When an id is stored
 // twice (see UsageDedupBucket) the accepted one wins.
-func (t *Tx) UsageEventsByID(ids []string, now time.Time) (map[string]UsageEvent, error) {
+//
+// It runs once per group of requests on the one writer, so its statements
+// have a few fixed shapes prepared once (us): one bucket per statement (an
+// equality on the index's first column keeps Postgres on the index; with
+// two IN lists it may scan the table), the ids in chunks of
+// UsageEventChunk, a short chunk padded with its last id. Bucket 0 (events
+// stored before buckets existed) is probed only while the database has
+// such events; nothing stores new ones.
+func (t *Tx) UsageEventsByID(ctx context.Context, us *UsageStatements, ids []string, now time.Time) (map[string]UsageEvent, error) {
 	prior := map[string]UsageEvent{}
 	probe := UsageDedupProbe(now)
-	// One bucket per statement: an equality on the index's first column
-	// keeps Postgres on the index (with two IN lists it may scan the table).
+	legacy, err := t.legacyDedup()
+	if err != nil {
+		return nil, err
+	}
+	if !legacy {
+		probe = probe[1:]
+	}
 	for _, b := range probe {
-		for start := 0; start < len(ids); start += 900 {
-			var rows []UsageEvent
-			if err := t.db.Select("event_id, status, reason, subscription_id, hour, late").
-				Where("dedup_bucket = ? AND event_id IN ?", b, ids[start:min(start+900, len(ids))]).Find(&rows).Error; err != nil {
-				return nil, err
+		for start := 0; start < len(ids); start += UsageEventChunk {
+			chunk := ids[start:min(start+UsageEventChunk, len(ids))]
+			n := lookupSize(len(chunk))
+			args := make([]any, 1, n+1)
+			args[0] = b
+			for i := 0; i < n; i++ {
+				args = append(args, chunk[min(i, len(chunk)-1)])
 			}
-			for _, r := range rows {
-				if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
-					prior[r.EventID] = r
-				}
+			if err := t.scanPrior(ctx, us, n, args, prior); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return prior, nil
 }
+
+// lookupSize is the number of ids a lookup statement for n ids takes:
+// n when small (prepared per size), else a full chunk.
+func lookupSize(n int) int {
+	if n <= usageSmallPrepared {
+		return n
+	}
+	return UsageEventChunk
+}
+
+func usageLookupSQL(n int) string {
+	return "SELECT event_id, status, reason, subscription_id, hour, late FROM usage_events WHERE dedup_bucket = ? AND event_id IN (" +
+		strings.Repeat("?,", n-1) + "?)"
+}
+
+func (t *Tx) scanPrior(ctx context.Context, us *UsageStatements, n int, args []any, prior map[string]UsageEvent) error {
+	rows, err := t.queryRows(ctx, us, usageLookupSQL(n), args, true)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r UsageEvent
+		var sub sql.NullInt64
+		var hour sql.NullTime
+		if err := rows.Scan(&r.EventID, &r.Status, &r.Reason, &sub, &hour, &r.Late); err != nil {
+			return err
+		}
+		if sub.Valid {
+			id := uint(sub.Int64)
+			r.SubscriptionID = &id
+		}
+		if hour.Valid {
+			h := hour.Time.UTC()
+			r.Hour = &h
+		}
+		if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
+			prior[r.EventID] = r
+		}
+	}
+	return rows.Err()
+}
+
+// legacyDedup reports whether the database holds events of bucket 0
+// (stored before buckets existed). Once it holds none it never will again:
+// the answer is kept.
+func (t *Tx) legacyDedup() (bool, error) {
+	if t.legacy == nil {
+		return true, nil
+	}
+	if t.legacy.Load() == legacyNone {
+		return false, nil
+	}
+	var found []int64
+	if err := t.db.Raw("SELECT 1 FROM usage_events WHERE dedup_bucket = 0 LIMIT 1").Scan(&found).Error; err != nil {
+		return false, err
+	}
+	if len(found) == 0 {
+		t.legacy.Store(legacyNone)
+		return false, nil
+	}
+	return true, nil
+}
+
+// legacyNone: the database holds no events of bucket 0 (Store.legacy).
+const legacyNone = 1
 
 // SubscriptionsForUsage reads, with their plan and offer, the
 // subscriptions usage may name: by a marketplace reference in refs (AWS

@@ -237,5 +237,5 @@ func (s *Store) PreparedReads() *Tx {
 
 // WithContext returns t running under ctx.
 func (t *Tx) WithContext(ctx context.Context) *Tx {
-	return &Tx{db: t.db.WithContext(ctx), now: t.now, dialect: t.dialect}
+	return &Tx{db: t.db.WithContext(ctx), now: t.now, dialect: t.dialect, legacy: t.legacy}
 }

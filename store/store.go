@@ -56,6 +56,7 @@ type Store struct {
 	OnInbox func(marketplace, source, outcome string)
 
 	grantGen *atomic.Uint64 // see GrantGeneration (a pointer: copies of a Store share it)
+	legacy   *atomic.Int32  // whether usage events of dedup bucket 0 exist (Tx.legacyDedup)
 }
 
 // Open connects to the database. It does not migrate.
@@ -67,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, legacy: &atomic.Int32{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {

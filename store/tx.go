@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,9 +24,12 @@ type Tx struct {
 	db      *gorm.DB
 	now     func() time.Time
 	dialect string
+	legacy  *atomic.Int32 // Store.legacy
 }
 
-func (s *Store) wrap(db *gorm.DB) *Tx { return &Tx{db: db, now: s.Now, dialect: s.Dialect} }
+func (s *Store) wrap(db *gorm.DB) *Tx {
+	return &Tx{db: db, now: s.Now, dialect: s.Dialect, legacy: s.legacy}
+}
 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
 // rolls back otherwise.
@@ -60,7 +64,7 @@ func (t *Tx) Dialect() string { return t.dialect }
 // transaction otherwise) and the error wraps ErrConflict: the caller reads
 // again and works on the row that won.
 func (t *Tx) Savepoint(fn func(tx *Tx) error) error {
-	err := t.db.Transaction(func(db *gorm.DB) error { return fn(&Tx{db: db, now: t.now, dialect: t.dialect}) })
+	err := t.db.Transaction(func(db *gorm.DB) error { return fn(&Tx{db: db, now: t.now, dialect: t.dialect, legacy: t.legacy}) })
 	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}

@@ -299,7 +299,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	out, items := validateGroup(group, now)
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := freshEvents(tx, items, now)
+		fresh, err := freshEvents(ctx, tx, &m.stmts, items, now)
 		if err != nil {
 			return err
 		}
@@ -346,14 +346,14 @@ func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
 
 // freshEvents answers the duplicates, of an earlier delivery or within
 // this group, and returns the events seen for the first time.
-func freshEvents(tx *store.Tx, items []*pending, now time.Time) ([]*pending, error) {
+func freshEvents(ctx context.Context, tx *store.Tx, us *store.UsageStatements, items []*pending, now time.Time) ([]*pending, error) {
 	ids := make([]string, 0, len(items))
 	for _, p := range items {
 		if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
 			ids = append(ids, p.ev.ID)
 		}
 	}
-	prior, err := tx.UsageEventsByID(ids, now)
+	prior, err := tx.UsageEventsByID(ctx, us, ids, now)
 	if err != nil {
 		return nil, err
 	}
