@@ -263,3 +263,70 @@ func compareField(field string, a, b *store.Subscription) int {
 	}
 	return 0
 }
+
+// TestBroadSearchPages: a term most subscriptions match (at least one in
+// 50: the list walks the sort's index and tests each row with LIKE) pages
+// through exactly the matching rows, newest first, with the index's total,
+// also while some rows are still queued for the index.
+func TestBroadSearchPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		var subs []store.Subscription
+		for i := 0; i < 1300; i++ {
+			name := fmt.Sprintf("Northwind Traders %d", i)
+			if i%4 == 3 {
+				name = fmt.Sprintf("Contoso %d", i)
+			}
+			s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: name, Version: 1,
+				CreatedAt: now.Add(time.Duration(i%97) * time.Minute), UpdatedAt: now}
+			s.SearchText = store.SearchTextFor(&s, nil)
+			subs = append(subs, s)
+		}
+		if err := st.TestingDB(t).Omit("Customer", "Offer", "Plan").CreateInBatches(&subs, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		// All but the last 50 indexed; those stay queued (found by LIKE).
+		if _, err := st.IndexPendingSearch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		late := make([]store.Subscription, 50)
+		for i := range late {
+			late[i] = store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: fmt.Sprintf("Northwind queued %d", i),
+				Version: 1, CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
+			late[i].SearchText = store.SearchTextFor(&late[i], nil)
+		}
+		if err := st.TestingDB(t).Omit("Customer", "Offer", "Plan").Create(&late).Error; err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, late...)
+		want := likeIDs(subs, "northwind")
+		var got []uint
+		f := store.SubscriptionFilter{Q: "northwind", Limit: 50}
+		var last *store.SubscriptionRow
+		for pages := 0; ; pages++ {
+			page, err := st.ListSubscriptions(context.Background(), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != int64(len(want)) {
+				t.Fatalf("page %d: total %d, want %d", pages, page.Total, len(want))
+			}
+			for i := range page.Items {
+				r := &page.Items[i]
+				if last != nil && (r.CreatedAt.After(last.CreatedAt) || (r.CreatedAt.Equal(last.CreatedAt) && r.ID > last.ID)) {
+					t.Fatalf("page %d: %d (%s) after %d (%s): not newest first", pages, r.ID, r.CreatedAt, last.ID, last.CreatedAt)
+				}
+				last = r
+				got = append(got, r.ID)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			f.Cursor = page.NextCursor
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("paged %d rows, want %d", len(got), len(want))
+		}
+	})
+}
