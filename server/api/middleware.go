@@ -210,15 +210,19 @@ func inboxHeaders(r *http.Request) string {
 	return string(b)
 }
 
-// requestLogLevel: one line per request at info, except health checks and
+// requestLogLevel: one line per request at info, except health checks,
 // the sandbox's simulated marketplaces (Marketgate's own SQS long polls,
-// metering calls and pages: noise at info) at debug; server errors at
-// error whatever the route.
+// metering calls and pages: noise at info) and the seller's app's answered
+// calls to /api/v1 (usage, seat and access checks: thousands a second,
+// counted in the metrics; their refusals stay at info) at debug; server
+// errors at error whatever the route.
 func requestLogLevel(route string, status int) slog.Level {
 	switch {
 	case status >= 500:
 		return slog.LevelError
 	case route == "/healthz" || route == "/metrics" || strings.HasPrefix(route, "/sandbox/"):
+		return slog.LevelDebug
+	case strings.HasPrefix(route, "/api/v1/") && status < 400:
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo

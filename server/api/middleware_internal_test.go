@@ -19,6 +19,11 @@ func TestRequestLogLevels(t *testing.T) {
 		{"/sandbox/aws/sqs", 200, slog.LevelDebug},
 		{"/sandbox/aws/metering", 500, slog.LevelError},
 		{"/api/subscriptions", 200, slog.LevelInfo},
+		{"/api/v1/usage", 200, slog.LevelDebug},
+		{"/api/v1/seats/check", 200, slog.LevelDebug},
+		{"/api/v1/usage", 401, slog.LevelInfo},
+		{"/api/v1/seats/check", 400, slog.LevelInfo},
+		{"/api/v1/usage", 503, slog.LevelError},
 		{"/marketplace/aws/register", 303, slog.LevelInfo},
 		{"/api/subscriptions/:id", 500, slog.LevelError},
 	} {
