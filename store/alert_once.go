@@ -12,7 +12,7 @@ import (
 // be told once, not counted (a secret's expiry thresholds).
 func (s *Store) RaiseAlertOnce(ctx context.Context, typ, key, title, detail, link string, now time.Time) (bool, error) {
 	raised := false
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Alert{}).Where("type = ? AND key = ?", typ, key).Count(&n).Error; err != nil || n > 0 {
 			return err

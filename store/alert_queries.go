@@ -14,7 +14,7 @@ import (
 // at now: a new alert, or one more count on the known one, whose title,
 // detail and link become these.
 func (s *Store) RaiseAlert(ctx context.Context, typ, key, title, detail, link string, n int, now time.Time) error {
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		var a Alert
 		if err := tx.Where("type = ? AND key = ?", typ, key).Limit(1).Find(&a).Error; err != nil {
 			return err

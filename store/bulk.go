@@ -16,7 +16,7 @@ import (
 func (s *Store) BulkCreateSubscriptions(ctx context.Context, subs []Subscription) error {
 	const cols = 18
 	const per = 500
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		var sb strings.Builder
 		args := make([]any, 0, per*cols)
 		for start := 0; start < len(subs); start += per {

@@ -61,7 +61,7 @@ func (f InvitationFilter) apply(q *gorm.DB) *gorm.DB {
 // invitations of the same kind and address are revoked in the same
 // transaction (the newest link wins).
 func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, supersede bool) error {
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		if supersede {
 			if err := tx.Model(&Invitation{}).Where("kind = ? AND email = ? AND used_at IS NULL AND revoked_at IS NULL", inv.Kind, inv.Email).
 				Update("revoked_at", inv.CreatedAt).Error; err != nil {
@@ -120,7 +120,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, id uint, at time.Time) (bo
 // used, revoked or expired meanwhile, ErrConflict when the e-mail has an
 // account.
 func (s *Store) AcceptInvitation(ctx context.Context, id uint, u *User, now time.Time) error {
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		r := tx.Model(&Invitation{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", id, now).Update("used_at", now)
 		if r.Error != nil {
 			return r.Error

@@ -871,6 +871,15 @@ CREATE INDEX subscriptions_plan_quantity ON subscriptions (plan_id, quantity, id
 	{"202612030087_metering_records_pending", `
 CREATE INDEX metering_records_pending ON metering_records (hour, id) WHERE status = 'pending';
 `},
+	// The count of committed writes to the tables grants are read from, by
+	// every process sharing the database (see GrantGeneration).
+	{"202612040010_grant_generation", `
+CREATE TABLE grant_generation (
+	id integer PRIMARY KEY,
+	n bigint NOT NULL
+);
+INSERT INTO grant_generation (id, n) VALUES (1, 0);
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL

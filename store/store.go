@@ -56,6 +56,7 @@ type Store struct {
 	OnInbox func(marketplace, source, outcome string)
 
 	grantGen *atomic.Uint64 // see GrantGeneration (a pointer: copies of a Store share it)
+	shared   *sharedGen     // the database's count of grant changes, as last read
 	legacy   *atomic.Int32  // whether usage events of dedup bucket 0 exist (Tx.legacyDedup)
 }
 
@@ -68,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, legacy: &atomic.Int32{}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, legacy: &atomic.Int32{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {
@@ -165,12 +166,6 @@ func (s *Store) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// tx runs fn in a write transaction on the gorm handle (for this
-// package's own multi-statement methods; other packages use InTx).
-func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.w.WithContext(ctx).Transaction(fn)
 }
 
 // GetSetting returns a setting's value ("" and false when absent).

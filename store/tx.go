@@ -34,10 +34,18 @@ func (s *Store) wrap(db *gorm.DB) *Tx {
 // InTx runs fn in one write transaction: it commits when fn returns nil and
 // rolls back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.tx(ctx, func(db *gorm.DB) error { return fn(s.wrap(db)) })
+}
+
+// tx runs fn in a write transaction on the gorm handle (InTx, and this
+// package's own multi-statement methods). When fn wrote to a table grants
+// are read from, the generation moves on once it has committed (see
+// GrantGeneration).
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	ctx, grants := grantTx(ctx)
-	err := s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(s.wrap(db)) })
+	err := s.w.WithContext(ctx).Transaction(fn)
 	if err == nil && grants.Load() {
-		s.grantsChanged() // see GrantGeneration
+		s.grantsChanged(ctx)
 	}
 	return err
 }

@@ -12,11 +12,12 @@ import (
 // usage API and the seat check take thousands a second. A key read is
 // used again, by its hash, in a store.GrantCache: a key revoked here is
 // refused by the very next request, one revoked on another replica within
-// APIKeyCacheTTL.
+// store.GrantRecheck.
 
-// APIKeyCacheTTL bounds how long a key revoked on another replica may still
-// be accepted here.
-const APIKeyCacheTTL = time.Second
+// APIKeyCacheTTL bounds how long a key revoked behind the store's back
+// (SQL by hand, or on a replica stopped between its commit and its count
+// of grant changes) may still be accepted here.
+const APIKeyCacheTTL = time.Minute
 
 type apiKeyEntry struct {
 	key     store.APIKey

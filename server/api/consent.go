@@ -237,7 +237,7 @@ func (s *Server) consentFor(c *gin.Context, sub *store.Subscription) *adminConse
 // The seller's app checks thousands of times a second: what the consent is
 // read from (the offer's permissions, the tenant's decision) is kept in
 // store.GrantCaches: a decision recorded here is seen by the next check,
-// one recorded on another replica within ConsentCacheTTL.
+// one recorded on another replica within store.GrantRecheck.
 func (s *Server) withConsent(c *gin.Context, a *seats.Answer) seatCheckAnswer {
 	out := seatCheckAnswer{Answer: a}
 	sub := a.Subscription
@@ -270,9 +270,9 @@ func (s *Server) withConsent(c *gin.Context, a *seats.Answer) seatCheckAnswer {
 }
 
 // ConsentCacheTTL bounds how long a consent decision (or an offer's
-// permissions) recorded on another replica may go unseen by the seat
-// check here.
-const ConsentCacheTTL = time.Second
+// permissions) written behind the store's back may go unseen by the seat
+// check here (see store.GrantRecheck).
+const ConsentCacheTTL = time.Minute
 
 // seatCheckAnswer is the seat check's answer, with the Microsoft tenant's
 // admin consent when the subscription is Microsoft's.

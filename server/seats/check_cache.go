@@ -11,21 +11,18 @@ import (
 // per-user subscriptions (state, quantity, plan and its policy, with the
 // number of seats assigned) and the user's seat. The seat is read on every
 // check: a released seat is never granted again, on any replica. The
-// subscriptions are kept in memory per organisation (and offer), and
-// used again while both
-//   - this process has committed no write to the tables they are read from
-//     since they were read (store.GrantGeneration): a change made here
-//     (a seat assigned or released, a subscription suspended, ended or
-//     reduced, a plan's policy) is seen by the very next check;
-//   - they were read less than CheckCacheTTL ago: a change made by another
-//     replica (sharing Postgres, or the same SQLite file) is seen within
-//     that bound. Until then a check on this replica may still grant a
-//     seat of a subscription another replica has just suspended or ended,
-//     or count the seats assigned there a moment ago.
+// subscriptions are kept in memory per organisation (and offer), in a
+// store.GrantCache: used again while no write to the tables they are read
+// from was committed, here (seen by the very next check) or by another
+// replica sharing the database (seen within store.GrantRecheck; until then
+// a check here may still grant a seat of a subscription another replica
+// has just suspended or ended, or count the seats assigned there a moment
+// ago), and for at most CheckCacheTTL.
 
-// CheckCacheTTL bounds how long a change made by another replica may go
-// unseen by the seat check here (see above).
-const CheckCacheTTL = time.Second
+// CheckCacheTTL bounds how long a change that moved no count of grant
+// changes may go unseen by the seat check (SQL written by hand, or a
+// replica stopped between its commit and its count; see store.GrantRecheck).
+const CheckCacheTTL = time.Minute
 
 // maxCachedOrgs bounds the cache; past it, it starts again empty.
 const maxCachedOrgs = 100000

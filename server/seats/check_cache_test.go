@@ -15,7 +15,7 @@ import (
 // The seat check's cache (server/seats/check_cache.go) with two replicas
 // on one database (one SQLite file; one Postgres): a seat released on the
 // other replica is refused at once; a subscription suspended there is
-// seen within seats.CheckCacheTTL; a change made on this replica is seen
+// seen within store.GrantRecheck; a change made on this replica is seen
 // by the very next check.
 func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
 	for _, d := range storetest.Dialects() {
@@ -62,9 +62,9 @@ func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
 				t.Fatal("the cache was not used (the check read the subscription again)")
 			}
 			// … and never past it.
-			clock = clock.Add(seats.CheckCacheTTL)
+			clock = clock.Add(store.GrantRecheck)
 			if ans := check("ann@contoso.com"); ans.Licensed || ans.Reason != seats.ReasonNotActive {
-				t.Fatalf("suspended on the other replica, %s later: %+v", seats.CheckCacheTTL, ans)
+				t.Fatalf("suspended on the other replica, %s later: %+v", store.GrantRecheck, ans)
 			}
 			// A change made on this replica is seen by the next check, with no time passing.
 			must(t, a.TestingDB(t).Exec("UPDATE subscriptions SET state = 'active', version = version + 1 WHERE id = ?", sub.ID).Error)
