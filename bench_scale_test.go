@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -228,6 +229,15 @@ func TestCostCurve(t *testing.T) {
 			if cfg.DataDir != "" {
 				dir = cfg.DataDir
 			}
+			if keep := os.Getenv("MARKETGATE_BENCH_KEEP"); keep != "" && dialect == store.SQLite {
+				// Keep the seeded data directory (to walk the portal at this
+				// size afterwards: scripts/bench-portal.sh).
+				dir = filepath.Join(keep, strconv.Itoa(n))
+				if err := os.MkdirAll(dir, 0o750); err != nil {
+					t.Fatal(err)
+				}
+				cfg.DataDir = dir
+			}
 			st, err := store.Open(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -235,7 +245,12 @@ func TestCostCurve(t *testing.T) {
 			if err := st.Migrate(); err != nil {
 				t.Fatal(err)
 			}
-			seeded := scaleSeed(t, st, n)
+			var seeded time.Duration
+			if kept, _ := st.DatabaseSize(context.Background()); os.Getenv("MARKETGATE_BENCH_KEEP") != "" && dialect == store.SQLite && kept > 1<<20 {
+				t.Logf("%d subscriptions: seeded earlier in %s", n, dir) // (kept from an earlier run)
+			} else {
+				seeded = scaleSeed(t, st, n)
+			}
 			lists := listCases(t, st)
 			size, _ := st.DatabaseSize(context.Background())
 			st.Close()

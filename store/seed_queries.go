@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"gorm.io/gorm"
 	"time"
 )
 
@@ -65,9 +66,13 @@ func (s *Store) AWSSubscriptionsWithEntitlements(ctx context.Context) ([]Subscri
 
 // AzureSubscriptionsWithDetails returns the Microsoft subscriptions that
 // have a Microsoft id, with their offer, plan and customer.
+// They are read a page at a time: a preload names its rows' parents in one
+// IN list, and SQLite takes at most 32,766 variables in a statement (a
+// sandbox of a million subscriptions did not start).
 func (s *Store) AzureSubscriptionsWithDetails(ctx context.Context) ([]Subscription, error) {
-	var subs []Subscription
+	var subs, page []Subscription
 	err := s.r.WithContext(ctx).Preload("Offer").Preload("Plan").Preload("Customer").
-		Where("marketplace = 'azure' AND azure_subscription_id <> ''").Find(&subs).Error
+		Where("marketplace = 'azure' AND azure_subscription_id <> ''").
+		FindInBatches(&page, 10000, func(*gorm.DB, int) error { subs = append(subs, page...); return nil }).Error
 	return subs, err
 }
