@@ -96,9 +96,9 @@ func (s *Store) grantsChanged(ctx context.Context) {
 		return
 	}
 	s.grantGen.Add(1)
-	if err := s.w.WithContext(context.WithoutCancel(ctx)).Exec("UPDATE grant_generation SET n = n + 1 WHERE id = 1").Error; err != nil {
-		s.grantGen.Add(1) // (the other replicas see this change within their caches' time to live)
-	}
+	// When this fails the other replicas see the change within their
+	// caches' own time to live; this process has already seen it.
+	_ = s.w.WithContext(context.WithoutCancel(ctx)).Exec("UPDATE grant_generation SET n = n + 1 WHERE id = 1").Error
 }
 
 // watchGrantTables registers the callbacks that move the generation.
