@@ -65,3 +65,39 @@ func TestGrantWritesMoveTheSharedCount(t *testing.T) {
 		}
 	})
 }
+
+// GrantGeneration reads the database's count at most every GrantRecheck
+// (by the store's clock): another process's change is seen after it, not
+// before; an unreadable count counts as a change at every read, so
+// nothing cached is used while it cannot be read.
+func TestGrantGenerationRechecksTheDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		clock := time.Now().UTC()
+		st.Now = func() time.Time { return clock }
+		raw, err := st.TestingDB(t).DB() // another process: no hooks, no local count
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := st.GrantGeneration()
+		if _, err := raw.Exec("UPDATE grant_generation SET n = n + 1 WHERE id = 1"); err != nil {
+			t.Fatal(err)
+		}
+		if st.GrantGeneration() != g {
+			t.Fatal("read the database again before GrantRecheck")
+		}
+		clock = clock.Add(store.GrantRecheck)
+		g2 := st.GrantGeneration()
+		if g2 == g {
+			t.Fatal("another process's change unseen after GrantRecheck")
+		}
+		if _, err := raw.Exec("DROP TABLE grant_generation"); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(store.GrantRecheck)
+		g3 := st.GrantGeneration()
+		clock = clock.Add(store.GrantRecheck)
+		if g3 == g2 || st.GrantGeneration() == g3 {
+			t.Fatal("an unreadable count did not count as a change at each read")
+		}
+	})
+}
