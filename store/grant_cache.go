@@ -52,3 +52,16 @@ func (c *GrantCache[K, V]) Put(k K, v V, gen uint64, at time.Time) {
 	}
 	c.m[k] = grantCached[V]{v: v, gen: gen, at: at}
 }
+
+// Load returns the value kept for k while it may be used, else the value
+// read (kept when read without error). Read gen and now before reading.
+func (c *GrantCache[K, V]) Load(k K, gen uint64, now time.Time, read func() (V, error)) (V, error) {
+	if v, ok := c.Get(k, gen, now); ok {
+		return v, nil
+	}
+	v, err := read()
+	if err == nil {
+		c.Put(k, v, gen, now)
+	}
+	return v, err
+}

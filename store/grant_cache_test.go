@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -36,5 +37,27 @@ func TestGrantCache(t *testing.T) {
 	}
 	if v, ok := c.Get("c", 7, at); !ok || v != 3 {
 		t.Errorf("c: %d %v", v, ok)
+	}
+}
+
+// Load reads on a miss and keeps what it read, never a failed read.
+func TestGrantCacheLoad(t *testing.T) {
+	c := &GrantCache[string, int]{TTL: time.Second, Max: 10}
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	reads := 0
+	read := func(v int, err error) func() (int, error) {
+		return func() (int, error) { reads++; return v, err }
+	}
+	if _, err := c.Load("k", 1, at, read(0, errors.New("down"))); err == nil {
+		t.Fatal("the read's error was not returned")
+	}
+	if v, err := c.Load("k", 1, at, read(5, nil)); err != nil || v != 5 || reads != 2 {
+		t.Fatalf("after a failed read: %d %v, %d reads", v, err, reads)
+	}
+	if v, err := c.Load("k", 1, at, read(6, nil)); err != nil || v != 5 || reads != 2 {
+		t.Fatalf("kept value: %d %v, %d reads", v, err, reads)
+	}
+	if v, _ := c.Load("k", 2, at, read(7, nil)); v != 7 || reads != 3 {
+		t.Fatalf("after a grant change: %d, %d reads", v, reads)
 	}
 }

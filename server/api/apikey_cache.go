@@ -33,17 +33,19 @@ func newAPIKeyCache() *store.GrantCache[string, *apiKeyEntry] {
 func (s *Server) lookupAPIKey(ctx context.Context, key string) (*store.APIKey, error) {
 	hash := store.HashAPIKey(key)
 	gen, now := s.Store.GrantGeneration(), s.Store.Now()
-	e, ok := s.apiKeys.Get(hash, gen, now)
-	if !ok {
+	e, err := s.apiKeys.Load(hash, gen, now, func() (*apiKeyEntry, error) {
 		k, err := s.Store.APIKeyByKey(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		e = &apiKeyEntry{key: *k}
+		e := &apiKeyEntry{key: *k}
 		if k.LastUsedAt != nil {
 			e.touched.Store(k.LastUsedAt.Unix())
 		}
-		s.apiKeys.Put(hash, e, gen, now)
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	k := e.key
 	if last := e.touched.Load(); now.Unix()-last >= 60 && e.touched.CompareAndSwap(last, now.Unix()) {

@@ -246,23 +246,19 @@ func (s *Server) withConsent(c *gin.Context, a *seats.Answer) seatCheckAnswer {
 	}
 	gen, now := s.Store.GrantGeneration(), s.Store.Now()
 	db := s.Store.Reads(c.Request.Context())
-	perms, ok := s.offerPermissions.Get(sub.OfferRef, gen, now)
-	if !ok && sub.OfferRef != 0 {
-		var err error
-		if perms, err = db.OfferPermissions(sub.OfferRef); err != nil {
-			s.Log.Warn("admin consent: reading the offer's permissions for a seat check", "request_id", requestID(c), "err", err)
-			return out
+	perms, err := s.offerPermissions.Load(sub.OfferRef, gen, now, func() ([]store.OfferPermission, error) {
+		if sub.OfferRef == 0 {
+			return nil, nil
 		}
-		s.offerPermissions.Put(sub.OfferRef, perms, gen, now)
+		return db.OfferPermissions(sub.OfferRef)
+	})
+	var tc *store.TenantConsent
+	if err == nil {
+		tc, err = s.tenantConsents.Load(sub.AzureTenantID, gen, now, func() (*store.TenantConsent, error) { return db.TenantConsentOf(sub.AzureTenantID) })
 	}
-	tc, ok := s.tenantConsents.Get(sub.AzureTenantID, gen, now)
-	if !ok {
-		var err error
-		if tc, err = db.TenantConsentOf(sub.AzureTenantID); err != nil {
-			s.Log.Warn("admin consent: reading the tenant's decision for a seat check", "request_id", requestID(c), "err", err)
-			return out
-		}
-		s.tenantConsents.Put(sub.AzureTenantID, tc, gen, now)
+	if err != nil {
+		s.Log.Warn("admin consent: reading it for a seat check", "request_id", requestID(c), "subscription", sub.ID, "err", err)
+		return out
 	}
 	v := consentOf(perms, tc)
 	out.Consent = apiConsentOf(&v)
