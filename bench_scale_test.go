@@ -26,6 +26,7 @@ import (
 // 10,000, 100,000 and 1,000,000 subscriptions (MARKETGATE_BENCH_SIZES),
 // on SQLite and, with MARKETGATE_TEST_POSTGRES_URL, on PostgreSQL with one
 // and two replicas dispatching. Figures are logged, never asserted.
+// MARKETGATE_BENCH_LISTS_ONLY=1 leaves out sealing and dispatch.
 
 func benchSizes() []int {
 	spec := os.Getenv("MARKETGATE_BENCH_SIZES")
@@ -256,7 +257,9 @@ func TestCostCurve(t *testing.T) {
 			st.Close()
 			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s", dialect, n, seeded.Round(time.Second), strings.Join(lists, ", "))
 			replicas := []int{1}
-			if dialect == store.Postgres {
+			if os.Getenv("MARKETGATE_BENCH_LISTS_ONLY") != "" {
+				replicas = nil // the list queries alone
+			} else if dialect == store.Postgres {
 				replicas = []int{1, 2}
 			}
 			for _, rep := range replicas {

@@ -330,3 +330,92 @@ func TestBroadSearchPages(t *testing.T) {
 		}
 	})
 }
+
+// TestListCountStopsAtTheCap: a list counts its matches up to
+// SubscriptionCountCap (a capped total means more match), or to the end of
+// an offset's page when further, so a capped total always means a next
+// page; an exact total below the cap; no count with NoTotal; a search of
+// more matches than the cap (with another filter) still pages every match.
+func TestListCountStopsAtTheCap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		n := store.SubscriptionCountCap + 60
+		subs := make([]store.Subscription, n)
+		for i := range subs {
+			state, name := "active", fmt.Sprintf("Northwind %d", i)
+			if i%200 == 0 {
+				state, name = "ended", fmt.Sprintf("Contoso %d", i)
+			}
+			subs[i] = store.Subscription{Marketplace: "aws", State: state, StateChangedAt: now, Name: name, Version: 1,
+				CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
+			subs[i].SearchText = store.SearchTextFor(&subs[i], nil)
+		}
+		if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.IndexPendingSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name   string
+			f      store.SubscriptionFilter
+			total  int64
+			capped bool
+			items  int
+		}{
+			{"every row: the cap", store.SubscriptionFilter{Limit: 50}, store.SubscriptionCountCap, true, 50},
+			{"a filter under the cap: exact", store.SubscriptionFilter{States: []string{"ended"}, Limit: 50}, int64((n + 199) / 200), false, 50},
+			{"an offset's page ends past the cap: counted to its end", store.SubscriptionFilter{Limit: 50, Offset: 9990},
+				10040, true, 50},
+			{"the last page: exact", store.SubscriptionFilter{Limit: 50, Offset: n - 20}, int64(n), false, 20},
+			{"no total", store.SubscriptionFilter{Limit: 50, NoTotal: true}, 0, false, 50},
+		} {
+			page, err := st.ListSubscriptions(ctx, c.f)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if page.Total != c.total || page.TotalCapped != c.capped || len(page.Items) != c.items {
+				t.Errorf("%s: total %d capped %v with %d rows, want %d %v with %d", c.name, page.Total, page.TotalCapped, len(page.Items), c.total, c.capped, c.items)
+			}
+		}
+		// A search with another filter, matching more than the cap: every
+		// match, newest first, each once.
+		want := map[string]bool{} // (names are unique)
+		for i := range subs {
+			if subs[i].State == "active" {
+				want[subs[i].Name] = true
+			}
+		}
+		f := store.SubscriptionFilter{Q: "northwind", States: []string{"active"}, Limit: 200}
+		seen := 0
+		var last time.Time
+		for {
+			page, err := st.ListSubscriptions(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Cursor == "" && (page.Total != store.SubscriptionCountCap || !page.TotalCapped) {
+				t.Fatalf("search: total %d capped %v, want the cap", page.Total, page.TotalCapped)
+			}
+			for _, r := range page.Items {
+				if !want[r.Name] {
+					t.Fatalf("search: %d (%s) twice or not a match", r.ID, r.Name)
+				}
+				if !last.IsZero() && r.CreatedAt.After(last) {
+					t.Fatalf("search: %d not newest first", r.ID)
+				}
+				last = r.CreatedAt
+				delete(want, r.Name)
+				seen++
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			f.Cursor = page.NextCursor
+		}
+		if len(want) != 0 {
+			t.Fatalf("search: %d matches never listed (%d listed)", len(want), seen)
+		}
+	})
+}

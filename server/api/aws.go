@@ -281,7 +281,7 @@ func (s *Server) awsWelcomeSubscription(c *gin.Context, u *store.User) (*store.S
 	id, _ := strconv.ParseUint(c.Query("subscription"), 10, 32)
 	if id == 0 && u.CustomerID != nil {
 		page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: *u.CustomerID,
-			Marketplaces: []string{"aws"}, Limit: 1, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
+			Marketplaces: []string{"aws"}, Limit: 1, NoTotal: true, Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 		if err != nil {
 			return nil, err
 		}

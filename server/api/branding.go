@@ -184,7 +184,7 @@ func brandOf(o *store.Offer, fallback string) *pageBrand {
 // offer (its invitation page), or nil.
 func (s *Server) customerBrand(c *gin.Context, customerID uint) *pageBrand {
 	ctx := c.Request.Context()
-	page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: customerID, Limit: 1,
+	page, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{CustomerID: customerID, Limit: 1, NoTotal: true,
 		Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 	if err != nil || len(page.Items) == 0 {
 		return nil

@@ -91,11 +91,15 @@ type subscriptionQuery struct {
 
 // subscriptionList is a page of subscriptions.
 type subscriptionList struct {
-	Items      []subscriptionView `json:"items"`
-	Total      int64              `json:"total"`
-	Limit      int                `json:"limit"`
-	Offset     int                `json:"offset"`
-	NextCursor *string            `json:"next_cursor"` // null on the last page
+	Items []subscriptionView `json:"items"`
+	// Total is how many match: exactly, or when total_capped is true more
+	// than this many (counting stops at 10,000, or at the end of the
+	// offset's page when further: a next page exists).
+	Total       int64   `json:"total"`
+	TotalCapped bool    `json:"total_capped"`
+	Limit       int     `json:"limit"`
+	Offset      int     `json:"offset"`
+	NextCursor  *string `json:"next_cursor"` // null on the last page
 }
 
 // listSubscriptions is the subscriptions table (JSON), or with format=csv
@@ -145,7 +149,7 @@ func (s *Server) listSubscriptions(c *gin.Context) (subscriptionList, error) {
 	if err != nil {
 		return subscriptionList{}, err
 	}
-	out := subscriptionList{Items: make([]subscriptionView, 0, len(page.Items)), Total: page.Total, Limit: f.Limit, Offset: f.Offset}
+	out := subscriptionList{Items: make([]subscriptionView, 0, len(page.Items)), Total: page.Total, TotalCapped: page.TotalCapped, Limit: f.Limit, Offset: f.Offset}
 	for i := range page.Items {
 		out.Items = append(out.Items, viewRow(&page.Items[i]))
 	}

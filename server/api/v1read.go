@@ -34,6 +34,7 @@ func (s *Server) v1ListSubscriptions(c *gin.Context) {
 		UpdatedFrom:  p.time("updated_since"),
 		Limit:        p.intRange("limit", 50, 1, 200),
 		Cursor:       p.text("cursor", 4096),
+		NoTotal:      true, // (the answer has no total)
 	}
 	if p.err != nil {
 		s.fail(c, p.err)

@@ -114,7 +114,7 @@ func (s *Console) sandboxAWS(c *gin.Context) {
 		}
 		aws = append(aws, r)
 	}
-	subs, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{Marketplaces: []string{"aws"}, Limit: 15,
+	subs, err := s.Store.ListSubscriptions(ctx, store.SubscriptionFilter{Marketplaces: []string{"aws"}, Limit: 15, NoTotal: true,
 		Sort: []store.SortField{{Field: "updated_at", Desc: true}}})
 	if err != nil {
 		s.pages.Fail(c, err)

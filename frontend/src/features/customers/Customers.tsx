@@ -167,7 +167,7 @@ function CustomerDetail({ id }: { id: number }) {
       {detail.data.consent && <ConsentSummary consent={detail.data.consent} title="Microsoft tenant's admin consent" />}
 
       <H5 style={{ marginTop: 16 }}>
-        Subscriptions {subs.data && <Tag minimal round>{subs.data.total}</Tag>}
+        Subscriptions {subs.data && <Tag minimal round>{subs.data.total}{subs.data.total_capped ? '+' : ''}</Tag>}
       </H5>
       <div className="mg-toolbar">
         <HTMLSelect value={state} onChange={(e) => f.set({ state: e.currentTarget.value })} aria-label="State">
@@ -211,7 +211,7 @@ function CustomerDetail({ id }: { id: number }) {
           ]}
         />
       )}
-      {subs.data && subs.data.total > limit && <Pager offset={offset} limit={limit} total={subs.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} />}
+      {subs.data && (subs.data.total > limit || subs.data.total_capped) && <Pager offset={offset} limit={limit} total={subs.data.total} more={subs.data.total_capped} onOffset={(o) => f.set({ offset: o || '' }, true)} />}
 
       <H5 style={{ marginTop: 16 }}>
         Customer admins <Tag minimal round>{customer.admins}</Tag>

@@ -6,7 +6,7 @@ import { MAX_SORT, type SortKey } from './SubTable';
 
 interface Props {
   table: Table<Subscription>;
-  total: number;
+  total: number; // -1: unknown (more than the server counted)
   sortKeys: SortKey[];
   onSort: (field: string, e: React.MouseEvent) => void;
   /** The rows drawn: [start, end) of those loaded; spacers stand for the others. */
@@ -26,7 +26,7 @@ interface Props {
 export function SubGrid({ table, total, sortKeys, onSort, start, end, rowH, firstRow, selected, onRowClick, more }: Props) {
   const rows = table.getRowModel().rows;
   return (
-    <table className="bp6-html-table bp6-compact bp6-interactive mg-table sub-table" aria-label="Subscriptions" aria-rowcount={total + 1}>
+    <table className="bp6-html-table bp6-compact bp6-interactive mg-table sub-table" aria-label="Subscriptions" aria-rowcount={total < 0 ? -1 : total + 1}>
       <thead>
         {table.getHeaderGroups().map((hg) => (
           <tr key={hg.id}>

@@ -93,6 +93,8 @@ export function SubscriptionsPage() {
   });
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const total = list.data?.pages[0]?.total ?? 0;
+  // More match than total (the server counts up to 10,000).
+  const capped = list.data?.pages[0]?.total_capped ?? false;
   const columnVisibility = useMemo<VisibilityState>(() => Object.fromEntries(COLUMNS.map((c) => [c.id, visible.includes(c.id)])), [visible]);
   const table = useReactTable({
     data: rows,
@@ -176,7 +178,7 @@ export function SubscriptionsPage() {
         )}
         <span className="sub-grow" />
         <span className="sub-summary" data-testid="pager-summary">
-          showing {rows.length === 0 ? 0 : 1}–{rows.length} of {total}
+          showing {rows.length === 0 ? 0 : 1}–{rows.length} of {capped ? `more than ${total}` : total}
         </span>
         {sortKeys.length > 0 && (
           <span className="sub-summary" data-testid="sort-summary">
@@ -219,7 +221,7 @@ export function SubscriptionsPage() {
         >
           <SubGrid
             table={table}
-            total={total}
+            total={capped ? -1 : total}
             sortKeys={sortKeys}
             onSort={headerClick}
             start={start}

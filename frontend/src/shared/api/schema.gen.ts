@@ -2626,6 +2626,7 @@ export interface components {
             next_cursor: string | null;
             offset: number;
             total: number;
+            total_capped: boolean;
         };
         SubscriptionRecord: {
             marketplace: string;

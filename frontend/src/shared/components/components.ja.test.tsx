@@ -40,4 +40,17 @@ describe('shared components in Japanese', () => {
     expect(screen.getByRole('option', { name: '50 件ずつ表示' })).toBeTruthy();
     expect((await screen.findByRole('button', { name: 'キャンセル' })).textContent).toBe('キャンセル');
   });
+
+  it('pages on past a capped count, saying more than it counted', () => {
+    const moved: number[] = [];
+    render(<Pager offset={9950} limit={50} total={10000} more onOffset={(o) => moved.push(o)} />);
+    expect(screen.getByTestId('pager-summary').textContent).toBe('10,000 件超のうち 9,951–10,000 件を表示');
+    const next = screen.getByRole('button', { name: '次のページ' });
+    expect((next as HTMLButtonElement).disabled).toBe(false);
+    next.click();
+    expect(moved).toEqual([10000]);
+    cleanup();
+    render(<Pager offset={9950} limit={50} total={10000} onOffset={() => {}} />);
+    expect((screen.getByRole('button', { name: '次のページ' }) as HTMLButtonElement).disabled).toBe(true);
+  });
 });

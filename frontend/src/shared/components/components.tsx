@@ -47,19 +47,21 @@ export function Pager(props: {
   offset: number;
   limit: number;
   total: number;
+  /** More match than total (a capped count): there is a next page. */
+  more?: boolean;
   onOffset: (o: number) => void;
   onLimit?: (l: number) => void;
 }) {
   const { t } = useTranslation('common');
-  const { offset, limit, total, onOffset, onLimit } = props;
+  const { offset, limit, total, more = false, onOffset, onLimit } = props;
   const from = total === 0 ? 0 : offset + 1;
   const to = Math.min(offset + limit, total);
   return (
     <div className="mg-pager">
       <Button small icon="chevron-left" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - limit))} aria-label={t('pager.previous')} />
-      <Button small icon="chevron-right" disabled={to >= total} onClick={() => onOffset(offset + limit)} aria-label={t('pager.next')} />
+      <Button small icon="chevron-right" disabled={to >= total && !more} onClick={() => onOffset(offset + limit)} aria-label={t('pager.next')} />
       <span data-testid="pager-summary">
-        {t('pager.summary', { from: formatNumber(from), to: formatNumber(to), total: formatNumber(total) })}
+        {t(more ? 'pager.summaryMore' : 'pager.summary', { from: formatNumber(from), to: formatNumber(to), total: formatNumber(total) })}
       </span>
       {onLimit && (
         <HTMLSelect minimal value={limit} onChange={(e) => onLimit(Number(e.currentTarget.value))} aria-label={t('pager.pageSize')}>
