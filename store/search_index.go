@@ -172,15 +172,17 @@ func (s *Store) IndexPendingSearch(ctx context.Context) (int, error) {
 
 // searchCondition is the WHERE condition (on subscriptions AS s) for a
 // folded search term that is not a marketplace identity.
-func (s *Store) searchCondition(term string) (string, []any) {
+func (s *Store) searchCondition(ctx context.Context, term string) (string, []any) {
 	like := "%" + escapeLike(term) + "%"
 	// (CROSS JOIN: SQLite reads the queue, normally empty, first.)
-	if s.Dialect == SQLite {
-		if m := searchMatch(term); m != "" {
-			return `s.id IN (SELECT docid FROM subscription_search WHERE subscription_search MATCH ?
-				UNION ALL SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`,
-				[]any{m, like}
+	if s.indexedSearch(term) {
+		plan := s.searchPlanFor(ctx, term)
+		cond := `s.id IN (SELECT docid FROM subscription_search WHERE subscription_search MATCH ?
+				UNION ALL SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`
+		if plan.verify {
+			return cond + ` AND s.search_text LIKE ? ESCAPE '\'`, []any{plan.match, like, like}
 		}
+		return cond, []any{plan.match, like}
 	}
 	return `s.search_text LIKE ? ESCAPE '\'`, []any{like}
 }

@@ -419,3 +419,83 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchAsksTheRarestTrigrams: a term that holds common trigrams is
+// asked of the index by its rarest ones, and each document found is tested
+// with the term itself: a digest that holds those trigrams elsewhere, not
+// the term, is neither counted nor listed (it is when the test is left out).
+func TestSearchAsksTheRarestTrigrams(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+		var subs []store.Subscription
+		add := func(name string) {
+			s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: name, Version: 1,
+				CreatedAt: now.Add(time.Duration(len(subs)) * time.Second), UpdatedAt: now}
+			s.SearchText = store.SearchTextFor(&s, nil)
+			subs = append(subs, s)
+		}
+		for i := 0; i < 300; i++ {
+			add(fmt.Sprintf("Customer A%d", i)) // "customer " in every digest
+		}
+		add("Customer 12345")      // the match
+		add("Customer 2345 r 123") // "r 1", " 12", "123", "234", "345" but not "customer 12345"
+		add("Customer 12345 again")
+		if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.IndexPendingSearch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: "Customer 12345", Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range page.Items {
+			names = append(names, r.Name)
+		}
+		slices.Sort(names)
+		if want := []string{"Customer 12345", "Customer 12345 again"}; page.Total != 2 || !slices.Equal(names, want) {
+			t.Fatalf("total %d, %q; want 2, %q", page.Total, names, want)
+		}
+	})
+}
+
+// TestBroadSearchCountStopsAtTheCap: a term most digests hold, in a table
+// large enough, is counted by walking the rows up to the cap (capped: more
+// match); a rare one in the same table is counted exactly.
+func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	n := 65000 // (the walk reads at most 3 × 10,001 rows for a term every digest holds, when the table has twice as many)
+	subs := make([]store.Subscription, n)
+	for i := range subs {
+		subs[i] = store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: fmt.Sprintf("Northwind %d", i), Version: 1,
+			CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
+		if i%1000 == 0 {
+			subs[i].Name = fmt.Sprintf("Northwind rare %d", i)
+		}
+		subs[i].SearchText = store.SearchTextFor(&subs[i], nil)
+	}
+	if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IndexPendingSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q      string
+		total  int64
+		capped bool
+	}{{"northwind", store.SubscriptionCountCap, true}, {"northwind rare", int64(n / 1000), false}} {
+		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: c.q, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != c.total || page.TotalCapped != c.capped || len(page.Items) != min(50, int(c.total)) {
+			t.Errorf("%q: total %d capped %v, %d rows; want %d %v", c.q, page.Total, page.TotalCapped, len(page.Items), c.total, c.capped)
+		}
+	}
+}

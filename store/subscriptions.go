@@ -60,6 +60,8 @@ type SubscriptionFilter struct {
 	Offset                 int
 	Cursor                 string // from a previous page's NextCursor; replaces Offset
 	NoTotal                bool   // skip counting the matches (a caller that shows no total)
+
+	matched []uint // a search's matches, found while counting them (countSearch)
 }
 
 // SubscriptionCountCap is how far a list counts its matches: counting is
@@ -140,7 +142,9 @@ func (f SubscriptionFilter) where(q *gorm.DB, s *Store, walk bool) *gorm.DB {
 			q = q.Where(r.col+" < ?", r.to.UTC())
 		}
 	}
-	if t := NormalizeSearch(f.Q); t != "" {
+	if t := NormalizeSearch(f.Q); f.matched != nil {
+		q = q.Where("s.id IN ?", f.matched)
+	} else if t != "" {
 		if col := identityColumn(t); col != "" {
 			// A pasted marketplace id: an indexed lookup instead of a scan.
 			q = q.Where("s."+col+" = ?", identityValue(col, t))
@@ -153,7 +157,7 @@ func (f SubscriptionFilter) where(q *gorm.DB, s *Store, walk bool) *gorm.DB {
 				// a set to look in.
 				q = q.Where(`s.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
 			} else {
-				cond, args := s.searchCondition(t)
+				cond, args := s.searchCondition(q.Statement.Context, t)
 				q = q.Where(cond, args...)
 			}
 		}
@@ -272,27 +276,25 @@ func (s *Store) broadSearch(ctx context.Context, f SubscriptionFilter, total int
 // counted in the text index alone (its documents are the subscriptions not
 // queued for it, so the two counts add up), exactly: the index reads every
 // match's entry whatever the LIMIT.
-func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n *int64) (capped bool, err error) {
+func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n *int64) (capped bool, matched []uint, err error) {
 	term := NormalizeSearch(f.Q)
 	only := f
 	only.Q, only.Sort, only.Limit, only.Offset, only.Cursor = "", nil, 0, 0, ""
 	if s.indexedSearch(term) && reflect.ValueOf(only).IsZero() {
-		return false, s.r.WithContext(ctx).Raw(`SELECT (SELECT count(*) FROM subscription_search WHERE subscription_search MATCH ?)
-			+ (SELECT count(*) FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`,
-			searchMatch(term), "%"+escapeLike(term)+"%").Scan(n).Error
+		return s.countSearch(ctx, term, n)
 	}
 	// Up to the end of an offset's page at least, so that a capped total
 	// always means a next page.
 	limit := max(SubscriptionCountCap, int64(f.Offset+f.Limit))
 	matches := f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false).Select("1").Limit(int(limit) + 1)
 	if err := s.r.WithContext(ctx).Table("(?) AS m", matches).Count(n).Error; err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if *n > limit {
 		*n = limit
-		return true, nil
+		return true, nil, nil
 	}
-	return false, nil
+	return false, nil, nil
 }
 
 // ListSubscriptions returns one page of subscriptions and the total that
@@ -301,11 +303,11 @@ func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (Su
 	var page SubscriptionPage
 	walk := false
 	if !f.NoTotal {
-		capped, err := s.countSubscriptions(ctx, f, &page.Total)
+		capped, matched, err := s.countSubscriptions(ctx, f, &page.Total)
 		if err != nil {
 			return page, err
 		}
-		page.TotalCapped = capped
+		page.TotalCapped, f.matched = capped, matched
 		walk = s.broadSearch(ctx, f, page.Total, capped)
 	}
 	q, sort, err := s.listQuery(ctx, f, listPlan{walk: walk})

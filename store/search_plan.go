@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// How a text search reads the SQLite index (subscription_search, FTS4).
+//
+// The phrase of all a term's trigrams is exact, but FTS4 reads the whole
+// list of documents of every token of a query, whatever its LIMIT: a term
+// that holds a common trigram ("customer 0001234": "cus" is in every
+// digest) costs as much as the table, 23 ms at a million subscriptions for
+// three matches. So a longer term asks the index for documents holding its
+// rarest few trigrams (searchRarest, in any order: a superset of the
+// matches, as small as the rarest list) and tests those with the LIKE the
+// phrase stands for. How common each trigram is comes from a sample of the
+// digests (gramSample), read again every gramSampleAge: it picks which
+// lists to read and never decides a match, so a stale one only costs time.
+// At a million subscriptions that search takes 12 ms instead of 23.
+//
+// A term all of whose trigrams are common (one digest in 50 or more in the
+// sample) is broad: its count walks the table's rows with the LIKE until
+// SubscriptionCountCap + 1 match (about 40,000 rows for a quarter of the
+// table), and the list walks the sort's index (see broadSearch).
+
+// searchRarest is how many trigrams a term's index query names at most.
+const searchRarest = 3
+
+// gramSampleSize digests make the sample; a table of at most twice as many
+// is read whole.
+const gramSampleSize = 2000
+
+// gramSampleAge is how long a sample is used.
+const gramSampleAge = 10 * time.Minute
+
+// gramSample counts, in a sample of the digests, the digests holding each
+// trigram token.
+type gramSample struct {
+	mu   sync.Mutex
+	at   time.Time
+	docs int            // digests sampled
+	n    map[string]int // trigram token -> sampled digests holding it
+}
+
+// searchPlan is how a term is asked of the text index.
+type searchPlan struct {
+	match  string // the FTS query
+	verify bool   // match is a superset: test each document with the LIKE
+	broad  bool   // every trigram is in one sampled digest in 50 or more
+	gram   string // the rarest trigram's token ("" for a short term)
+}
+
+// rarest is how many sampled digests hold the plan's rarest trigram.
+func (p searchPlan) rarest(counts map[string]int) int { return counts[p.gram] }
+
+// searchPlanFor plans a folded term the index answers (indexedSearch).
+func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
+	exact := searchPlan{match: searchMatch(term)}
+	rs := []rune(term)
+	if len(rs) < minGram {
+		return exact
+	}
+	seen := map[string]bool{}
+	var grams []string
+	for i := 0; i+minGram <= len(rs); i++ {
+		g := gramToken(rs[i : i+minGram])
+		if !seen[g] {
+			seen[g] = true
+			grams = append(grams, g)
+		}
+	}
+	counts, docs := s.gramCounts(ctx)
+	if docs == 0 {
+		return exact
+	}
+	sort.SliceStable(grams, func(i, j int) bool { return counts[grams[i]] < counts[grams[j]] })
+	exact.broad, exact.gram = counts[grams[0]]*50 >= docs, grams[0]
+	if exact.broad || len(grams) == 1 {
+		// Every list is long: testing the documents found would cost more
+		// than the exact phrase's reading of every list.
+		return exact
+	}
+	// The rarest trigram, and up to two more that are not much commoner
+	// (a list costs its length; each narrows what is tested).
+	pick := grams[:1]
+	for _, g := range grams[1:] {
+		if len(pick) == searchRarest || counts[g] > 4*counts[grams[0]] {
+			break
+		}
+		pick = append(pick, g)
+	}
+	return searchPlan{match: strings.Join(pick, " "), verify: true, gram: grams[0]}
+}
+
+// gramCounts returns the sample's counts and size, reading a new sample
+// when the last is older than gramSampleAge. On an error it returns none
+// (the phrase of every trigram is then asked).
+func (s *Store) gramCounts(ctx context.Context) (map[string]int, int) {
+	g := s.grams
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := s.Now()
+	if g.n != nil && now.Sub(g.at) < gramSampleAge {
+		return g.n, g.docs
+	}
+	var maxID int64
+	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
+		return nil, 0
+	}
+	q := "SELECT COALESCE(search_text, '') FROM subscriptions"
+	var args []any
+	if maxID > 2*gramSampleSize {
+		ids := make([]any, gramSampleSize)
+		for i := range ids {
+			ids[i] = 1 + rand.Int64N(maxID)
+		}
+		q += " WHERE id IN (?" + strings.Repeat(",?", len(ids)-1) + ")"
+		args = ids
+	}
+	rows, err := s.r.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, 0
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	docs := 0
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return nil, 0
+		}
+		docs++
+		rs := []rune(text)
+		mine := map[string]bool{}
+		for i := 0; i+minGram <= len(rs); i++ {
+			tok := gramToken(rs[i : i+minGram])
+			if !mine[tok] {
+				mine[tok] = true
+				counts[tok]++
+			}
+		}
+	}
+	if rows.Err() != nil {
+		return nil, 0
+	}
+	g.n, g.docs, g.at = counts, docs, now
+	return counts, docs
+}
+
+// countSearch counts the subscriptions a term the index answers matches,
+// with no other filter (see countSubscriptions): for a broad term in a
+// large table, up to SubscriptionCountCap by walking the rows with the
+// LIKE (capped: more match), reading at most three times the rows the
+// sample says hold that many matches, newest first; otherwise, or when
+// the walk found fewer, exactly through the index. The queued rows
+// (subscription_search_dirty) are counted by LIKE.
+func (s *Store) countSearch(ctx context.Context, term string, n *int64) (capped bool, matched []uint, err error) {
+	plan := s.searchPlanFor(ctx, term)
+	like := "%" + escapeLike(term) + "%"
+	if plan.broad {
+		counts, docs := s.gramCounts(ctx)
+		var maxID int64
+		if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
+			return false, nil, err
+		}
+		if rarest := plan.rarest(counts); rarest > 0 {
+			span := 3 * int64(SubscriptionCountCap+1) * int64(docs) / int64(rarest)
+			if span*2 <= maxID {
+				var m int64
+				if err := s.r.WithContext(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM subscriptions WHERE id > ? AND search_text LIKE ? ESCAPE '\' LIMIT ?)`,
+					maxID-span, like, SubscriptionCountCap+1).Row().Scan(&m); err != nil {
+					return false, nil, err
+				}
+				if m > SubscriptionCountCap {
+					*n = SubscriptionCountCap
+					return true, nil, nil
+				}
+			}
+		}
+	}
+	queued := `SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\'`
+	if plan.verify {
+		// The matches themselves (not many: the term is not broad), so
+		// that the list reads them instead of testing the documents again.
+		rows, err := s.r.WithContext(ctx).Raw(`SELECT x.id FROM subscription_search CROSS JOIN subscriptions x ON x.id = subscription_search.docid
+			WHERE subscription_search MATCH ? AND x.search_text LIKE ? ESCAPE '\' UNION ALL `+queued, plan.match, like, like).Rows()
+		if err != nil {
+			return false, nil, err
+		}
+		defer rows.Close()
+		matched = []uint{}
+		for rows.Next() {
+			var id uint
+			if err := rows.Scan(&id); err != nil {
+				return false, nil, err
+			}
+			matched = append(matched, id)
+		}
+		*n = int64(len(matched))
+		if len(matched) > SubscriptionCountCap {
+			matched = nil // (the list asks the index again rather than bind so many)
+		}
+		return false, matched, rows.Err()
+	}
+	return false, nil, s.r.WithContext(ctx).Raw(`SELECT (SELECT count(*) FROM subscription_search WHERE subscription_search MATCH ?)
+		+ (SELECT count(*) FROM (`+queued+`))`, plan.match, like).Row().Scan(n)
+}
