@@ -53,6 +53,20 @@ func (d RecordDeadline) SQL() (string, []any) {
 
 func (t *Tx) records() *gorm.DB { return t.db.Model(&MeteringRecord{}) }
 
+// recordsByID is records() for a statement that names its records by id
+// (a list of ids, and other conditions): on SQLite, NOT INDEXED keeps it
+// on the rowid. Without statistics SQLite takes an equality on an indexed
+// column (status) for about ten rows and prefers it to a list of more
+// ids, so each lease renewal of 25 records read every pending record:
+// 28 ms at 190,000 pending (a million subscriptions), and the dispatch
+// slowed as its backlog grew.
+func (t *Tx) recordsByID() *gorm.DB {
+	if t.dialect == SQLite {
+		return t.db.Model(&MeteringRecord{}).Table("metering_records NOT INDEXED")
+	}
+	return t.records()
+}
+
 // MeteringRecordsByID reads metering records, in id order.
 func (t *Tx) MeteringRecordsByID(ids []uint) ([]MeteringRecord, error) {
 	var recs []MeteringRecord
@@ -72,7 +86,7 @@ func (t *Tx) ExpiringRecordIDs(d RecordDeadline, limit int) ([]uint, error) {
 // MarkRecordsWarned stamps the expiry warning on those of the records not
 // warned about yet and returns how many it stamped.
 func (t *Tx) MarkRecordsWarned(ids []uint, now time.Time) (int64, error) {
-	r := t.records().Where("id IN ? AND expiry_warned_at IS NULL", ids).Update("expiry_warned_at", now)
+	r := t.recordsByID().Where("id IN ? AND expiry_warned_at IS NULL", ids).Update("expiry_warned_at", now)
 	return r.RowsAffected, r.Error
 }
 
@@ -241,7 +255,7 @@ func (t *Tx) ExpirePendingPastDeadline(d RecordDeadline, now time.Time, reason s
 // ExpirePendingRecords settles those of the records still pending as
 // expired, for reason.
 func (t *Tx) ExpirePendingRecords(ids []uint, now time.Time, reason string) error {
-	return t.records().Where("id IN ? AND status = ?", ids, RecordPending).Updates(expiredSet(now, reason)).Error
+	return t.recordsByID().Where("id IN ? AND status = ?", ids, RecordPending).Updates(expiredSet(now, reason)).Error
 }
 
 // SettleRecordsOfSubscriptionsIn settles the pending records of the
@@ -258,7 +272,15 @@ func (t *Tx) SettleRecordsOfSubscriptionsIn(states []string, now time.Time, reas
 // subscriptions in one of the states.
 func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int) ([]uint, error) {
 	var ids []uint
-	err := t.records().Select("metering_records.id").
+	q := t.records()
+	if t.dialect == SQLite {
+		// Without statistics on the table SQLite prefers the equality on
+		// status of metering_records_settled and sorts every pending
+		// record for each claim: 205 ms a claim at 190,000 pending (a
+		// million subscriptions), against 9 ms walking the partial index.
+		q = t.db.Table("metering_records INDEXED BY metering_records_pending")
+	}
+	err := q.Select("metering_records.id").
 		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
 		// status as a literal: the planners then read the partial index of
 		// pending records (metering_records_pending) in claim order.
@@ -277,13 +299,13 @@ func (t *Tx) LeaseRecords(ids []uint, owner string, now, until time.Time) ([]Met
 	for start := 0; start < len(ids); start += 900 {
 		chunk := ids[start:min(start+900, len(ids))]
 		if err := retryDeadlock(func() error {
-			return t.records().Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, RecordPending, now).
+			return t.recordsByID().Where("id IN ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", chunk, RecordPending, now).
 				Updates(map[string]any{"lease_owner": owner, "lease_until": until}).Error
 		}); err != nil {
 			return nil, err
 		}
 		var got []MeteringRecord
-		if err := t.db.Where("id IN ? AND lease_owner = ? AND status = ?", chunk, owner, RecordPending).Find(&got).Error; err != nil {
+		if err := t.recordsByID().Where("id IN ? AND lease_owner = ? AND status = ?", chunk, owner, RecordPending).Find(&got).Error; err != nil {
 			return nil, err
 		}
 		won = append(won, got...)
@@ -304,7 +326,7 @@ func (t *Tx) RenewLeases(owner string, until time.Time) error {
 func (t *Tx) RenewHeldLeases(ids []uint, owner string, until time.Time) (int64, error) {
 	var n int64
 	err := retryDeadlock(func() error {
-		res := t.records().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Update("lease_until", until)
+		res := t.recordsByID().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Update("lease_until", until)
 		n = res.RowsAffected
 		return res.Error
 	})
@@ -332,7 +354,7 @@ func retryDeadlock(stmt func() error) error {
 // HeldRecordIDs lists those of the records owner still holds (pending).
 func (t *Tx) HeldRecordIDs(ids []uint, owner string) ([]uint, error) {
 	var still []uint
-	return still, t.records().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Pluck("id", &still).Error
+	return still, t.recordsByID().Where("id IN ? AND lease_owner = ? AND status = ?", ids, owner, RecordPending).Pluck("id", &still).Error
 }
 
 // RecordOutcome is what a send (or a decision not to send) did to one
@@ -363,7 +385,7 @@ func (t *Tx) StoreRecordOutcome(id uint, owner string, o RecordOutcome, now time
 	} else {
 		upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.Status, o.Reason, o.MarketplaceRecordID, now
 	}
-	res := t.records().Where("id = ? AND lease_owner = ? AND status = ?", id, owner, RecordPending).Updates(upd)
+	res := t.recordsByID().Where("id = ? AND lease_owner = ? AND status = ?", id, owner, RecordPending).Updates(upd)
 	return res.RowsAffected == 1, res.Error
 }
 
@@ -373,7 +395,7 @@ func (t *Tx) StoreRecordOutcome(id uint, owner string, o RecordOutcome, now time
 func (t *Tx) RecordsPastDeadlineIn(ids []uint, statuses []string, d RecordDeadline, now time.Time) ([]MeteringRecord, error) {
 	cond, args := d.SQL()
 	var gone []MeteringRecord
-	return gone, t.db.Select("id, marketplace, hour, status, reason").
+	return gone, t.recordsByID().Select("id, marketplace, hour, status, reason").
 		Where("id IN ? AND status IN ? AND (lease_until IS NULL OR lease_until < ?) AND "+cond, append([]any{ids, statuses, now}, args...)...).
 		Find(&gone).Error
 }
@@ -382,7 +404,7 @@ func (t *Tx) RecordsPastDeadlineIn(ids []uint, statuses []string, d RecordDeadli
 // has the status from (ok tells whether it did); its retry and lease are
 // cleared.
 func (t *Tx) ExpireRecordFrom(id uint, from string, now time.Time, reason string) (ok bool, err error) {
-	res := t.records().Where("id = ? AND status = ?", id, from).
+	res := t.recordsByID().Where("id = ? AND status = ?", id, from).
 		Updates(map[string]any{"status": RecordExpired, "reason": reason, "settled_at": now, "updated_at": now,
 			"next_attempt_at": nil, "lease_owner": "", "lease_until": nil})
 	return res.RowsAffected == 1, res.Error
@@ -392,7 +414,7 @@ func (t *Tx) ExpireRecordFrom(id uint, from string, now time.Time, reason string
 // not selected by d pending and due now, and returns how many.
 func (t *Tx) MakeRecordsDue(ids []uint, statuses []string, d RecordDeadline, now time.Time) (int64, error) {
 	cond, args := d.SQL()
-	res := t.records().Where("id IN ? AND status IN ? AND NOT ("+cond+")", append([]any{ids, statuses}, args...)...).
+	res := t.recordsByID().Where("id IN ? AND status IN ? AND NOT ("+cond+")", append([]any{ids, statuses}, args...)...).
 		Updates(map[string]any{"status": RecordPending, "next_attempt_at": nil, "settled_at": nil, "updated_at": now})
 	return res.RowsAffected, res.Error
 }
