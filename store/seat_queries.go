@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -91,6 +94,9 @@ func whereSeatHolder(q *gorm.DB, email, objectID string) *gorm.DB {
 // FindSeat looks a holder (e-mail and/or Entra object id) up among the
 // seats of the given subscriptions; nil when none holds one.
 func (t *Tx) FindSeat(subIDs []uint, email, objectID string) (*Seat, error) {
+	if t.seats != nil && len(subIDs) > 0 && (email != "" || objectID != "") {
+		return t.seats.find(t.db.Statement.Context, subIDs, email, objectID)
+	}
 	var rows []Seat
 	if err := whereSeatHolder(t.db.Where("subscription_id IN ?", subIDs), email, objectID).Order("id").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
 		return nil, err
@@ -232,10 +238,78 @@ func (t *Tx) OrganisationKnown(org SeatOrganisation) (bool, error) {
 // reuse, for queries run at a high rate (the seat check). Keep the Tx and
 // use it WithContext per call: its statement cache lives as long as it.
 func (s *Store) PreparedReads() *Tx {
-	return s.wrap(s.r.Session(&gorm.Session{PrepareStmt: true}))
+	t := s.wrap(s.r.Session(&gorm.Session{PrepareStmt: true}))
+	if db, err := s.r.DB(); err == nil {
+		t.seats = &seatStatements{db: db, dialect: s.Dialect, m: map[string]*sql.Stmt{}}
+	}
+	return t
 }
 
 // WithContext returns t running under ctx.
 func (t *Tx) WithContext(ctx context.Context) *Tx {
-	return &Tx{db: t.db.WithContext(ctx), now: t.now, dialect: t.dialect, legacy: t.legacy}
+	return &Tx{db: t.db.WithContext(ctx), now: t.now, dialect: t.dialect, legacy: t.legacy, seats: t.seats}
+}
+
+// seatStatements are FindSeat's statements on the readers, prepared once
+// per shape (how many subscriptions; e-mail, object id or both) and
+// scanned by hand: the seat check runs FindSeat for nearly every answer,
+// and building the query and scanning it through gorm cost a quarter of
+// the lookup.
+type seatStatements struct {
+	db      *sql.DB
+	dialect string
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+}
+
+const seatColumns = "id, subscription_id, customer_id, email, entra_object_id, name, source, assigned_by, assigned_at, last_checked_at"
+
+func (ss *seatStatements) find(ctx context.Context, subIDs []uint, email, objectID string) (*Seat, error) {
+	holder, args := "", make([]any, 0, len(subIDs)+2)
+	for _, id := range subIDs {
+		args = append(args, int64(id))
+	}
+	switch {
+	case email != "" && objectID != "":
+		holder, args = "((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", append(args, email, objectID)
+	case email != "":
+		holder, args = "email = ? AND email <> ''", append(args, email)
+	default:
+		holder, args = "entra_object_id = ? AND entra_object_id <> ''", append(args, objectID)
+	}
+	q := "SELECT " + seatColumns + " FROM seats WHERE subscription_id IN (?" + strings.Repeat(",?", len(subIDs)-1) + ") AND " + holder + " ORDER BY id LIMIT 1"
+	if ss.dialect == Postgres {
+		q = dollars(q)
+	}
+	ss.mu.Lock()
+	st := ss.m[q]
+	if st == nil {
+		var err error
+		if st, err = ss.db.PrepareContext(context.Background(), q); err != nil {
+			ss.mu.Unlock()
+			return nil, err
+		}
+		ss.m[q] = st
+	}
+	ss.mu.Unlock()
+	var s Seat
+	var customer sql.NullInt64
+	var checked sql.NullTime
+	err := st.QueryRowContext(ctx, args...).Scan(&s.ID, &s.SubscriptionID, &customer, &s.Email, &s.EntraObjectID, &s.Name, &s.Source,
+		&s.AssignedBy, &s.AssignedAt, &checked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if customer.Valid {
+		c := uint(customer.Int64)
+		s.CustomerID = &c
+	}
+	if checked.Valid {
+		at := checked.Time
+		s.LastCheckedAt = &at
+	}
+	return &s, nil
 }

@@ -25,6 +25,7 @@ type Tx struct {
 	now     func() time.Time
 	dialect string
 	legacy  *atomic.Int32 // Store.legacy
+	seats   *seatStatements // PreparedReads: FindSeat's prepared statements
 }
 
 func (s *Store) wrap(db *gorm.DB) *Tx {
