@@ -24,7 +24,7 @@ type Tx struct {
 	db      *gorm.DB
 	now     func() time.Time
 	dialect string
-	legacy  *atomic.Int32 // Store.legacy
+	legacy  *atomic.Int32   // Store.legacy
 	seats   *seatStatements // PreparedReads: FindSeat's prepared statements
 }
 
