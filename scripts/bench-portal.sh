@@ -4,7 +4,9 @@
 # (TestCostCurve, which also prints that size's row of the curve) unless
 # one is kept from an earlier run, then times in Chromium the subscriptions
 # list's first rows, a filter by state and then by offer, a broad search,
-# and opening a subscription (medians of 7 runs; frontend/e2e/bench-portal.mjs).
+# and opening a subscription (medians of 7 runs, once the server has sent
+# the metering backlog of the hours since the directory was last used;
+# frontend/e2e/bench-portal.mjs).
 # Usage: scripts/bench-portal.sh [SIZE]   (kept in $TMPDIR/marketgate-bench/SIZE)
 set -euo pipefail
 cd "$(dirname "$0")/.."

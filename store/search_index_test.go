@@ -343,20 +343,13 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 		n := store.SubscriptionCountCap + 60
 		subs := make([]store.Subscription, n)
 		for i := range subs {
-			state, name := "active", fmt.Sprintf("Northwind %d", i)
+			subs[i] = searchSub(fmt.Sprintf("Northwind %d", i), now.Add(time.Duration(i)*time.Second))
 			if i%200 == 0 {
-				state, name = "ended", fmt.Sprintf("Contoso %d", i)
+				subs[i] = searchSub(fmt.Sprintf("Contoso %d", i), subs[i].CreatedAt)
+				subs[i].State = "ended"
 			}
-			subs[i] = store.Subscription{Marketplace: "aws", State: state, StateChangedAt: now, Name: name, Version: 1,
-				CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
-			subs[i].SearchText = store.SearchTextFor(&subs[i], nil)
 		}
-		if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.IndexPendingSearch(ctx); err != nil {
-			t.Fatal(err)
-		}
+		storeIndexed(t, st, subs)
 		for _, c := range []struct {
 			name   string
 			f      store.SubscriptionFilter
@@ -429,24 +422,14 @@ func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 		var subs []store.Subscription
-		add := func(name string) {
-			s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: name, Version: 1,
-				CreatedAt: now.Add(time.Duration(len(subs)) * time.Second), UpdatedAt: now}
-			s.SearchText = store.SearchTextFor(&s, nil)
-			subs = append(subs, s)
-		}
+		add := func(name string) { subs = append(subs, searchSub(name, now.Add(time.Duration(len(subs))*time.Second))) }
 		for i := 0; i < 300; i++ {
 			add(fmt.Sprintf("Customer A%d", i)) // "customer " in every digest
 		}
 		add("Customer 12345")      // the match
 		add("Customer 2345 r 123") // "r 1", " 12", "123", "234", "345" but not "customer 12345"
 		add("Customer 12345 again")
-		if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.IndexPendingSearch(ctx); err != nil {
-			t.Fatal(err)
-		}
+		storeIndexed(t, st, subs)
 		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: "Customer 12345", Limit: 50})
 		if err != nil {
 			t.Fatal(err)
@@ -472,19 +455,13 @@ func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
 	n := 65000 // (the walk reads at most 3 × 10,001 rows for a term every digest holds, when the table has twice as many)
 	subs := make([]store.Subscription, n)
 	for i := range subs {
-		subs[i] = store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: fmt.Sprintf("Northwind %d", i), Version: 1,
-			CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
+		name := fmt.Sprintf("Northwind %d", i)
 		if i%1000 == 0 {
-			subs[i].Name = fmt.Sprintf("Northwind rare %d", i)
+			name = fmt.Sprintf("Northwind rare %d", i)
 		}
-		subs[i].SearchText = store.SearchTextFor(&subs[i], nil)
+		subs[i] = searchSub(name, now.Add(time.Duration(i)*time.Second))
 	}
-	if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.IndexPendingSearch(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storeIndexed(t, st, subs)
 	for _, c := range []struct {
 		q      string
 		total  int64
@@ -497,5 +474,25 @@ func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
 		if page.Total != c.total || page.TotalCapped != c.capped || len(page.Items) != min(50, int(c.total)) {
 			t.Errorf("%q: total %d capped %v, %d rows; want %d %v", c.q, page.Total, page.TotalCapped, len(page.Items), c.total, c.capped)
 		}
+	}
+}
+
+// searchSub is an active AWS subscription named name, created at, with
+// its search digest.
+func searchSub(name string, at time.Time) store.Subscription {
+	s := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: at, Name: name, Version: 1, CreatedAt: at, UpdatedAt: at}
+	s.SearchText = store.SearchTextFor(&s, nil)
+	return s
+}
+
+// storeIndexed stores subscriptions in bulk and indexes them for search.
+func storeIndexed(t *testing.T, st *store.Store, subs []store.Subscription) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IndexPendingSearch(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
