@@ -473,3 +473,29 @@ func TestRecordEventsForWebhooks(t *testing.T) {
 		}
 	})
 }
+
+// A sealing run with no hour due (most runs: it runs every 30 s) still
+// seals a cancelled customer's final hours, and nothing for the others.
+func TestSealBetweenHoursSealsFinalHours(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := context.Background()
+		now := w.clk.now()
+		w.ingest(metering.Event{ID: "f1", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 6, Timestamp: now.Add(-time.Minute)})
+		if _, err := w.m.Seal(ctx); err != nil { // the last finished hour, for every metered subscription
+			t.Fatal(err)
+		}
+		before := len(w.records("subscription_id <> ?", w.legA.ID))
+		st.TestingDB(t).Model(&store.Subscription{}).Where("id = ?", w.legA.ID).Update("state", "unsubscribe_pending")
+		if _, err := w.m.Seal(ctx); err != nil { // no hour due
+			t.Fatal(err)
+		}
+		recs := w.records("subscription_id = ? AND hour = ? AND dimension = ?", w.legA.ID, now.Truncate(time.Hour), "api_calls")
+		if len(recs) != 1 || !recs[0].Final || recs[0].Quantity != 6 {
+			t.Fatalf("final record: %+v", recs)
+		}
+		if after := len(w.records("subscription_id <> ?", w.legA.ID)); after != before {
+			t.Fatalf("records of other subscriptions: %d, then %d", before, after)
+		}
+	})
+}
