@@ -61,18 +61,9 @@ func (p searchPlan) rarest(counts map[string]int) int { return counts[p.gram] }
 // searchPlanFor plans a folded term the index answers (indexedSearch).
 func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 	exact := searchPlan{match: searchMatch(term)}
-	rs := []rune(term)
-	if len(rs) < minGram {
+	grams := distinctGrams(term)
+	if len(grams) == 0 {
 		return exact
-	}
-	seen := map[string]bool{}
-	var grams []string
-	for i := 0; i+minGram <= len(rs); i++ {
-		g := gramToken(rs[i : i+minGram])
-		if !seen[g] {
-			seen[g] = true
-			grams = append(grams, g)
-		}
 	}
 	counts, docs := s.gramCounts(ctx)
 	if docs == 0 {
@@ -135,14 +126,8 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int) {
 			return nil, 0
 		}
 		docs++
-		rs := []rune(text)
-		mine := map[string]bool{}
-		for i := 0; i+minGram <= len(rs); i++ {
-			tok := gramToken(rs[i : i+minGram])
-			if !mine[tok] {
-				mine[tok] = true
-				counts[tok]++
-			}
+		for _, g := range distinctGrams(text) {
+			counts[g]++
 		}
 	}
 	if rows.Err() != nil {
@@ -209,4 +194,18 @@ func (s *Store) countSearch(ctx context.Context, term string, n *int64) (capped 
 	}
 	return false, nil, s.r.WithContext(ctx).Raw(`SELECT (SELECT count(*) FROM subscription_search WHERE subscription_search MATCH ?)
 		+ (SELECT count(*) FROM (`+queued+`))`, plan.match, like).Row().Scan(n)
+}
+
+// distinctGrams are the trigram tokens of a text, each once, in order.
+func distinctGrams(text string) []string {
+	rs := []rune(text)
+	seen := map[string]bool{}
+	var out []string
+	for i := 0; i+minGram <= len(rs); i++ {
+		if g := gramToken(rs[i : i+minGram]); !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out
 }

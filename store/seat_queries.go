@@ -81,13 +81,20 @@ func (t *Tx) SeatsOf(subID uint) ([]Seat, error) {
 // when both are given). The repeated "<> ”" lets both databases use the
 // partial unique indexes.
 func whereSeatHolder(q *gorm.DB, email, objectID string) *gorm.DB {
+	cond, args := seatHolder(email, objectID)
+	return q.Where(cond, args...)
+}
+
+// seatHolder is the condition on seats naming a holder by e-mail and/or
+// Entra object id.
+func seatHolder(email, objectID string) (string, []any) {
 	switch {
 	case email != "" && objectID != "":
-		return q.Where("((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", email, objectID)
+		return "((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", []any{email, objectID}
 	case email != "":
-		return q.Where("email = ? AND email <> ''", email)
+		return "email = ? AND email <> ''", []any{email}
 	default:
-		return q.Where("entra_object_id = ? AND entra_object_id <> ''", objectID)
+		return "entra_object_id = ? AND entra_object_id <> ''", []any{objectID}
 	}
 }
 
@@ -265,18 +272,12 @@ type seatStatements struct {
 const seatColumns = "id, subscription_id, customer_id, email, entra_object_id, name, source, assigned_by, assigned_at, last_checked_at"
 
 func (ss *seatStatements) find(ctx context.Context, subIDs []uint, email, objectID string) (*Seat, error) {
-	holder, args := "", make([]any, 0, len(subIDs)+2)
+	holder, who := seatHolder(email, objectID)
+	args := make([]any, 0, len(subIDs)+len(who))
 	for _, id := range subIDs {
 		args = append(args, int64(id))
 	}
-	switch {
-	case email != "" && objectID != "":
-		holder, args = "((email = ? AND email <> '') OR (entra_object_id = ? AND entra_object_id <> ''))", append(args, email, objectID)
-	case email != "":
-		holder, args = "email = ? AND email <> ''", append(args, email)
-	default:
-		holder, args = "entra_object_id = ? AND entra_object_id <> ''", append(args, objectID)
-	}
+	args = append(args, who...)
 	q := "SELECT " + seatColumns + " FROM seats WHERE subscription_id IN (?" + strings.Repeat(",?", len(subIDs)-1) + ") AND " + holder + " ORDER BY id LIMIT 1"
 	if ss.dialect == Postgres {
 		q = dollars(q)
