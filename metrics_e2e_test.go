@@ -140,6 +140,7 @@ func TestMetricsFamilies(t *testing.T) {
 		{"marketgate_metering_records", nil},
 		{"marketgate_job_runs_total", nil},
 		{"marketgate_metering_records_pending", nil},
+		{"marketgate_usage_ids_held", nil},
 	}
 	var fams map[string]*dto.MetricFamily
 	missing := ""
@@ -150,6 +151,10 @@ func TestMetricsFamilies(t *testing.T) {
 			if sample(fams[w.family], w.labels) == nil {
 				missing += fmt.Sprintf("\n  %s%v", w.family, w.labels)
 			}
+		}
+		// The ids of the usage sent above are held (once observed).
+		if held := sample(fams["marketgate_usage_ids_held"], nil); held != nil && held.GetGauge().GetValue() < 1 {
+			missing += "\n  marketgate_usage_ids_held ≥ 1"
 		}
 		if missing == "" {
 			break

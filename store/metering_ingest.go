@@ -16,35 +16,7 @@ import (
 // the events and adds them to their hours in one transaction, with large
 // multi-row statements prepared once per process.
 //
-// Deduplication keys. An event id is unique within its dedup bucket
-// (usage_events_dedup: UNIQUE (dedup_bucket, event_id)), a 25-hour slice
-// of time, rather than among every event ever stored. Ids are usually
-// random (UUIDv4); in an index led by the id each new one lands on a
-// random page of everything ever received, so the working set of the
-// index, and what a commit writes to the write-ahead log, grows with the
-// table's whole history. Led by the bucket, new keys land only in the
-// current bucket's slice at the right edge of the index: older slices are
-// never written again (and fall out of the cache), whatever the table's
-// age. Within the slice the order is still the id's.
-//
-// Why that keeps exactly-once counting. Only an event within the
-// acceptance window (24 hours; 5 minutes ahead for clock skew) counts, so
-// only ids within it need deduplicating: a repeat with an older timestamp
-// is refused as too old whatever it was the first time. The bucket of an
-// event is that of its own timestamp (UsageDedupBucket), not of when it
-// arrived: two deliveries of one event, on two replicas at the same
-// moment, compute the same (bucket, id), and the unique index lets one of
-// them insert it (Postgres: ON CONFLICT DO NOTHING, the other answers
-// duplicate; SQLite: writers take turns, IMMEDIATE transactions, and each
-// reads before it writes). An event whose timestamp is missing or far
-// outside the window (always rejected) is keyed by when it arrived.
-// Looking up whether an id was seen probes every bucket a first delivery
-// of it could be in (UsageDedupProbe: at most three, plus bucket 0 of the
-// events stored before buckets existed); a repeat with the same id but
-// another timestamp is thus still found within the window. The insert,
-// the adds to usage_hours and the answer's bookkeeping are one
-// transaction: a crash between them leaves none of them, and the repeat
-// the client sends then counts once.
+// Deduplication of event ids: see usage_seen.go.
 
 // Rows per multi-row statement of ingestion; full chunks run as prepared
 // statements (see UsageStatements).
@@ -106,9 +78,7 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 	}
 	for n := 1; n <= usageSmallPrepared; n++ {
 		qs = append(qs, usageStatementTexts(s.Dialect, n, true, true)...)
-		qs = append(qs, usageLookupSQL(n))
 	}
-	qs = append(qs, usageLookupSQL(UsageEventChunk))
 	for _, q := range qs {
 		key := q
 		if s.Dialect == Postgres {
@@ -140,9 +110,9 @@ func usageStatementTexts(dialect string, n int, events, hours bool) []string {
 }
 
 // singleWriter: on SQLite one transaction writes at a time, and ingestion
-// has already read, in its own transaction, which ids exist and which hours
-// are sealed: nothing can change under it, so its statements need not
-// report back what they did (RETURNING), which is a third of their cost.
+// has already read, in its own transaction, which hours are sealed:
+// nothing can change under it, so its statements need not report back
+// what they did (RETURNING), which is a third of their cost.
 func (t *Tx) singleWriter() bool { return t.dialect == SQLite }
 
 // queryRows runs a statement returning rows inside the transaction,
@@ -165,19 +135,19 @@ func (t *Tx) queryRows(ctx context.Context, us *UsageStatements, q string, args 
 }
 
 // execStmt runs a statement without rows, prepared when it is a full chunk.
-func (t *Tx) execStmt(ctx context.Context, us *UsageStatements, q string, args []any, cache bool) error {
+func (t *Tx) execStmt(ctx context.Context, us *UsageStatements, q string, args []any, cache bool) (sql.Result, error) {
 	sqlTx, ok := t.db.Statement.ConnPool.(*sql.Tx)
-	if !ok || !cache {
-		return t.db.Exec(q, args...).Error
+	if !ok {
+		return nil, errors.New("usage statements run in a transaction")
 	}
-	st := us.get(q)
-	var err error
+	var st *sql.Stmt
+	if cache {
+		st = us.get(q)
+	}
 	if st == nil {
-		_, err = sqlTx.ExecContext(ctx, q, args...)
-	} else {
-		_, err = sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return sqlTx.ExecContext(ctx, q, args...)
 	}
-	return err
+	return sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
 }
 
 // dollars numbers the placeholders for Postgres ($1, $2, …).
@@ -197,13 +167,14 @@ func dollars(q string) string {
 	return b.String()
 }
 
-// UsageDedupWidth is the span of time of one dedup bucket (see the
-// package's notes on deduplication keys): longer than the acceptance
-// window, so that a first delivery is at most a few buckets back.
+// UsageDedupWidth is the span of time of one dedup bucket: a 25-hour
+// slice of key times. Each event's bucket is stored (usage_events_bucket)
+// so that a process starting up finds the window's rows (usage_seen.go).
 const UsageDedupWidth = 25 * time.Hour
 
-// usageDedupReach is how far from now an event's timestamp may be and
-// still key it: beyond, it is refused, and keyed by its arrival.
+// usageDedupBack and usageDedupAhead: how far from its arrival an event's
+// timestamp may be and still key it (beyond, it is refused, and keyed by
+// its arrival); ids are held for as long back, and as far ahead.
 const (
 	usageDedupBack  = 48 * time.Hour
 	usageDedupAhead = 5 * time.Minute
@@ -222,123 +193,6 @@ func usageDedupKeyTime(occurred, now time.Time) time.Time {
 	}
 	return occurred
 }
-
-// UsageDedupProbe lists the buckets an earlier delivery of an event
-// arriving now may be keyed in: those of the last 48 hours and 5
-// minutes (an earlier delivery within the window, with the timestamp it
-// had then), and 0 (events stored before buckets existed).
-func UsageDedupProbe(now time.Time) []int64 {
-	out := []int64{0}
-	for b := UsageDedupBucket(now.Add(-usageDedupBack - usageDedupAhead)); b <= UsageDedupBucket(now.Add(usageDedupAhead)); b++ {
-		out = append(out, b)
-	}
-	return out
-}
-
-// UsageEventsByID reads the stored events with these ids (event_id) an
-// event arriving now may repeat, by id: what an earlier delivery of each
-// got (status, reason, subscription, hour, late). When an id is stored
-// twice (see UsageDedupBucket) the accepted one wins.
-//
-// It runs once per group of requests on the one writer, so its statements
-// have a few fixed shapes prepared once (us): one bucket per statement (an
-// equality on the index's first column keeps Postgres on the index; with
-// two IN lists it may scan the table), the ids in chunks of
-// UsageEventChunk, a short chunk padded with its last id. Bucket 0 (events
-// stored before buckets existed) is probed only while the database has
-// such events; nothing stores new ones.
-func (t *Tx) UsageEventsByID(ctx context.Context, us *UsageStatements, ids []string, now time.Time) (map[string]UsageEvent, error) {
-	prior := map[string]UsageEvent{}
-	probe := UsageDedupProbe(now)
-	legacy, err := t.legacyDedup()
-	if err != nil {
-		return nil, err
-	}
-	if !legacy {
-		probe = probe[1:]
-	}
-	for _, b := range probe {
-		for start := 0; start < len(ids); start += UsageEventChunk {
-			chunk := ids[start:min(start+UsageEventChunk, len(ids))]
-			n := lookupSize(len(chunk))
-			args := make([]any, 1, n+1)
-			args[0] = b
-			for i := 0; i < n; i++ {
-				args = append(args, chunk[min(i, len(chunk)-1)])
-			}
-			if err := t.scanPrior(ctx, us, n, args, prior); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return prior, nil
-}
-
-// lookupSize is the number of ids a lookup statement for n ids takes:
-// n when small (prepared per size), else a full chunk.
-func lookupSize(n int) int {
-	if n <= usageSmallPrepared {
-		return n
-	}
-	return UsageEventChunk
-}
-
-func usageLookupSQL(n int) string {
-	return "SELECT event_id, status, reason, subscription_id, hour, late FROM usage_events WHERE dedup_bucket = ? AND event_id IN (" +
-		strings.Repeat("?,", n-1) + "?)"
-}
-
-func (t *Tx) scanPrior(ctx context.Context, us *UsageStatements, n int, args []any, prior map[string]UsageEvent) error {
-	rows, err := t.queryRows(ctx, us, usageLookupSQL(n), args, true)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r UsageEvent
-		var sub sql.NullInt64
-		var hour sql.NullTime
-		if err := rows.Scan(&r.EventID, &r.Status, &r.Reason, &sub, &hour, &r.Late); err != nil {
-			return err
-		}
-		if sub.Valid {
-			id := uint(sub.Int64)
-			r.SubscriptionID = &id
-		}
-		if hour.Valid {
-			h := hour.Time.UTC()
-			r.Hour = &h
-		}
-		if p, ok := prior[r.EventID]; !ok || p.Status != UsageAccepted {
-			prior[r.EventID] = r
-		}
-	}
-	return rows.Err()
-}
-
-// legacyDedup reports whether the database holds events of bucket 0
-// (stored before buckets existed). Once it holds none it never will again:
-// the answer is kept.
-func (t *Tx) legacyDedup() (bool, error) {
-	if t.legacy == nil {
-		return true, nil
-	}
-	if t.legacy.Load() == legacyNone {
-		return false, nil
-	}
-	var found []int64
-	if err := t.db.Raw("SELECT 1 FROM usage_events WHERE dedup_bucket = 0 LIMIT 1").Scan(&found).Error; err != nil {
-		return false, err
-	}
-	if len(found) == 0 {
-		t.legacy.Store(legacyNone)
-		return false, nil
-	}
-	return true, nil
-}
-
-// legacyNone: the database holds no events of bucket 0 (Store.legacy).
-const legacyNone = 1
 
 // SubscriptionsForUsage reads, with their plan and offer, the
 // subscriptions usage may name: by a marketplace reference in refs (AWS
@@ -446,13 +300,14 @@ type NewUsageEvent struct {
 }
 
 // InsertUsageEvents stores new usage events in multi-row statements
-// (prepared for full chunks, see UsageStatements) and returns the event
-// ids this transaction inserted: an id another replica stored first is
-// left out (Postgres). On SQLite, the single writer, the caller has read
-// in this transaction which ids exist: every event is inserted and the
-// statement does not report back.
-func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []NewUsageEvent, now time.Time) (map[string]bool, error) {
-	inserted := make(map[string]bool, len(evs))
+// (prepared for full chunks, see UsageStatements) and returns the row id
+// of each (rows[i] is evs[i]'s). Their ids are not repeats (see
+// UsageEventsByID) and not repeated among evs. On SQLite the rows of one
+// statement take consecutive row ids (one more than the table's largest
+// each; nothing else writes meanwhile), so they are known from the last
+// without reading them back; on Postgres the statement returns them.
+func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []NewUsageEvent, now time.Time) ([]int64, error) {
+	rows := make([]int64, len(evs))
 	enc := newUsageEventArgs(t.singleWriter(), now)
 	for start := 0; start < len(evs); start += UsageEventChunk {
 		end := min(start+UsageEventChunk, len(evs))
@@ -462,37 +317,52 @@ func (t *Tx) InsertUsageEvents(ctx context.Context, us *UsageStatements, evs []N
 		}
 		full := preparedSize(end-start, UsageEventChunk)
 		if enc.lite {
-			if err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, full); err != nil {
+			res, err := t.execStmt(ctx, us, insertEventsPlainSQL(end-start), args, full)
+			if err != nil {
+				return nil, err
+			}
+			last, err := res.LastInsertId()
+			if err != nil {
 				return nil, err
 			}
 			for i := start; i < end; i++ {
-				inserted[evs[i].EventID] = true
+				rows[i] = last - int64(end-1-i)
 			}
 			continue
 		}
-		if err := t.insertEventsReturning(ctx, us, end-start, args, full, inserted); err != nil {
+		if err := t.insertEventsReturning(ctx, us, evs[start:end], args, full, rows[start:end]); err != nil {
 			return nil, err
 		}
 	}
-	return inserted, nil
+	return rows, nil
 }
 
-// insertEventsReturning inserts n events (Postgres) and marks in inserted
-// the ids the statement reports it inserted.
-func (t *Tx) insertEventsReturning(ctx context.Context, us *UsageStatements, n int, args []any, full bool, inserted map[string]bool) error {
-	rows, err := t.queryRows(ctx, us, insertEventsSQL(n), args, full)
+// insertEventsReturning inserts evs (Postgres) and puts each one's row id
+// in rows.
+func (t *Tx) insertEventsReturning(ctx context.Context, us *UsageStatements, evs []NewUsageEvent, args []any, full bool, rows []int64) error {
+	res, err := t.queryRows(ctx, us, insertEventsSQL(len(evs)), args, full)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	got := make(map[string]int64, len(evs))
+	for res.Next() {
+		var id int64
+		var eventID string
+		if err := res.Scan(&id, &eventID); err != nil {
+			res.Close()
 			return err
 		}
-		inserted[id] = true
+		got[eventID] = id
 	}
-	return rows.Close()
+	if err := res.Close(); err != nil {
+		return err
+	}
+	for i := range evs {
+		if rows[i] = got[evs[i].EventID]; rows[i] == 0 {
+			return errors.New("usage event " + evs[i].EventID + " was not stored")
+		}
+	}
+	return nil
 }
 
 // usageEventCols is the number of arguments per event of the insert.
@@ -628,7 +498,7 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 		}
 		args = append(args, false, limit)
 		if lite {
-			if err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, preparedSize(end-start, UsageHourChunk)); err != nil {
+			if _, err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, preparedSize(end-start, UsageHourChunk)); err != nil {
 				return nil, err
 			}
 			continue
@@ -657,13 +527,12 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 	return missed, nil
 }
 
-// MoveUsageEventsLate moves events this transaction stored (at now) to
-// another hour, marked late (their own hour was sealed while they were
+// MoveUsageEventsLate moves events this transaction stored (by row id)
+// to another hour, marked late (their own hour was sealed while they were
 // being added).
-func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour, now time.Time) error {
-	probe := UsageDedupProbe(now)
-	for start := 0; start < len(eventIDs); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("dedup_bucket IN ? AND event_id IN ?", probe, eventIDs[start:min(start+900, len(eventIDs))]).
+func (t *Tx) MoveUsageEventsLate(rows []int64, hour time.Time) error {
+	for start := 0; start < len(rows); start += 900 {
+		if err := t.db.Model(&UsageEvent{}).Where("id IN ?", rows[start:min(start+900, len(rows))]).
 			Updates(map[string]any{"hour": hour, "late": true}).Error; err != nil {
 			return err
 		}
@@ -671,12 +540,11 @@ func (t *Tx) MoveUsageEventsLate(eventIDs []string, hour, now time.Time) error {
 	return nil
 }
 
-// RejectUsageEvents marks events this transaction stored (at now)
+// RejectUsageEvents marks events this transaction stored (by row id)
 // rejected for reason: they count in no hour.
-func (t *Tx) RejectUsageEvents(eventIDs []string, reason string, now time.Time) error {
-	probe := UsageDedupProbe(now)
-	for start := 0; start < len(eventIDs); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("dedup_bucket IN ? AND event_id IN ?", probe, eventIDs[start:min(start+900, len(eventIDs))]).
+func (t *Tx) RejectUsageEvents(rows []int64, reason string) error {
+	for start := 0; start < len(rows); start += 900 {
+		if err := t.db.Model(&UsageEvent{}).Where("id IN ?", rows[start:min(start+900, len(rows))]).
 			Updates(map[string]any{"status": UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
 			return err
 		}
@@ -685,7 +553,7 @@ func (t *Tx) RejectUsageEvents(eventIDs []string, reason string, now time.Time) 
 }
 
 func insertEventsSQL(n int) string {
-	return insertEventsPlainSQL(n) + " ON CONFLICT (dedup_bucket, event_id) DO NOTHING RETURNING event_id"
+	return insertEventsPlainSQL(n) + " RETURNING id, event_id"
 }
 
 // UsageEventsInsertSQL is the plain multi-row insert of n usage events

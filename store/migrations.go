@@ -880,6 +880,13 @@ CREATE TABLE grant_generation (
 );
 INSERT INTO grant_generation (id, n) VALUES (1, 0);
 `},
+	// Issue 18: no index holds usage event ids; each process holds the
+	// dedup window's ids in memory (store/usage_seen.go). The bucket index
+	// finds the window's rows at start-up (new rows land at its right edge).
+	{"202612040020_usage_ids_in_memory", `
+DROP INDEX usage_events_dedup;
+CREATE INDEX usage_events_bucket ON usage_events (dedup_bucket);
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL

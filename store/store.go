@@ -57,7 +57,6 @@ type Store struct {
 
 	grantGen *atomic.Uint64 // see GrantGeneration (a pointer: copies of a Store share it)
 	shared   *sharedGen     // the database's count of grant changes, as last read
-	legacy   *atomic.Int32  // whether usage events of dedup bucket 0 exist (Tx.legacyDedup)
 	grams    *gramSample    // how common each trigram is, in a sample (searchPlanFor)
 }
 
@@ -70,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, legacy: &atomic.Int32{}, grams: &gramSample{}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,12 +23,11 @@ type Tx struct {
 	db      *gorm.DB
 	now     func() time.Time
 	dialect string
-	legacy  *atomic.Int32   // Store.legacy
 	seats   *seatStatements // PreparedReads: FindSeat's prepared statements
 }
 
 func (s *Store) wrap(db *gorm.DB) *Tx {
-	return &Tx{db: db, now: s.Now, dialect: s.Dialect, legacy: s.legacy}
+	return &Tx{db: db, now: s.Now, dialect: s.Dialect}
 }
 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
@@ -73,7 +71,7 @@ func (t *Tx) Dialect() string { return t.dialect }
 // transaction otherwise) and the error wraps ErrConflict: the caller reads
 // again and works on the row that won.
 func (t *Tx) Savepoint(fn func(tx *Tx) error) error {
-	err := t.db.Transaction(func(db *gorm.DB) error { return fn(&Tx{db: db, now: t.now, dialect: t.dialect, legacy: t.legacy}) })
+	err := t.db.Transaction(func(db *gorm.DB) error { return fn(&Tx{db: db, now: t.now, dialect: t.dialect}) })
 	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}

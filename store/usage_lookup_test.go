@@ -10,61 +10,150 @@ import (
 	"github.com/marketgate/marketgate/store/storetest"
 )
 
-// The dedup lookup finds an earlier delivery whatever the shape of the
-// group: one id, a short chunk (padded to a prepared size), several
-// chunks; in the bucket of its timestamp and in bucket 0, where events
-// stored before buckets existed are.
-func TestUsageEventsByID(t *testing.T) {
+// ingestTx runs one ingestion transaction the way server/metering does:
+// the turn and the set first, then the lookup of ids, then the inserts of
+// the fresh ones; the set learns them once committed.
+func ingestTx(t *testing.T, st *store.Store, seen *store.UsageSeen, evs []store.NewUsageEvent, ids []string, now time.Time) (prior map[string]store.UsageEvent, rows []int64) {
+	t.Helper()
+	ctx := context.Background()
+	var us store.UsageStatements
+	st.PrepareUsageStatements(ctx, &us)
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SyncUsageSeen(ctx, seen, now); err != nil {
+			return err
+		}
+		var err error
+		if prior, err = tx.UsageEventsByID(ctx, seen, ids, now); err != nil {
+			return err
+		}
+		rows, err = tx.InsertUsageEvents(ctx, &us, evs, now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen.Stored(evs, rows, now)
+	return prior, rows
+}
+
+func usageEv(id string, at time.Time, status string) store.NewUsageEvent {
+	return store.NewUsageEvent{EventID: id, Dimension: "d", Quantity: 1, OccurredAt: at, Status: status, Reason: "r-" + id, Source: "api"}
+}
+
+// The row ids InsertUsageEvents reports are the rows the events are in,
+// for every statement shape (one row; a short chunk, prepared per size; a
+// full chunk; several): on SQLite they are worked out from the last row
+// id, not read back.
+func TestInsertUsageEventsReportsTheirRows(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
 		now := time.Now().UTC()
-		db := st.TestingDB(t)
-		stored := map[string]int64{
-			"ev-legacy":   0, // before buckets existed
-			"ev-now":      store.UsageDedupBucket(now),
-			"ev-2days":    store.UsageDedupBucket(now.Add(-47 * time.Hour)),
-			"ev-too-old":  store.UsageDedupBucket(now.Add(-80 * time.Hour)), // outside the window: not a repeat
-			"ev-rejected": store.UsageDedupBucket(now),
-		}
-		for id, b := range stored {
-			status := store.UsageAccepted
-			if id == "ev-rejected" {
-				status = store.UsageRejected
-			}
-			if err := db.Create(&store.UsageEvent{DedupBucket: b, EventID: id, Status: status, Reason: "r", Dimension: "d", Source: "api", ReceivedAt: now}).Error; err != nil {
-				t.Fatal(err)
-			}
-		}
+		var seen store.UsageSeen
 		for _, n := range []int{1, 5, 64, 65, 399, 400, 401, 1000} {
-			ids := make([]string, 0, n)
-			for i := 0; len(ids) < n-4; i++ {
-				ids = append(ids, fmt.Sprintf("fresh-%d", i))
+			evs := make([]store.NewUsageEvent, n)
+			for i := range evs {
+				evs[i] = usageEv(fmt.Sprintf("rows-%d-%d", n, i), now, store.UsageAccepted)
 			}
-			want := []string{"ev-legacy", "ev-now", "ev-2days", "ev-rejected"}[:min(4, n)]
-			ids = append(ids, want...)
-			if n >= 6 {
-				ids = append(ids, "ev-too-old")
-				ids = ids[1:]
-			}
-			var prior map[string]store.UsageEvent
-			if err := st.InTx(ctx, func(tx *store.Tx) error {
-				var err error
-				prior, err = tx.UsageEventsByID(ctx, nil, ids, now)
-				return err
-			}); err != nil {
+			_, rows := ingestTx(t, st, &seen, evs, nil, now)
+			var got []store.UsageEvent
+			if err := st.TestingReadDB(t).Where("event_id LIKE ?", fmt.Sprintf("rows-%d-%%", n)).Find(&got).Error; err != nil {
 				t.Fatal(err)
 			}
-			if len(prior) != len(want) {
-				t.Errorf("%d ids: found %d %v, want %v", n, len(prior), prior, want)
+			byID := map[string]int64{}
+			for _, e := range got {
+				byID[e.EventID] = int64(e.ID)
 			}
-			for _, id := range want {
-				if _, ok := prior[id]; !ok {
-					t.Errorf("%d ids: %s not found", n, id)
+			if len(got) != n {
+				t.Fatalf("%d events: %d stored", n, len(got))
+			}
+			for i, e := range evs {
+				if byID[e.EventID] != rows[i] {
+					t.Fatalf("%d events: %s reported in row %d, stored in %d", n, e.EventID, rows[i], byID[e.EventID])
 				}
 			}
-			if r := prior["ev-rejected"]; n >= 4 && (r.Status != store.UsageRejected || r.Reason != "r") {
-				t.Errorf("%d ids: rejected event read as %+v", n, r)
+		}
+	})
+}
+
+// A repeat within the window is found whatever process stored it first
+// (this one, another one sharing the database, or one before a restart),
+// with what it got; an id past the window is not a repeat; events stored
+// before buckets existed (bucket 0) count when they arrived within reach
+// of the window. When one id is stored twice, the accepted one answers.
+func TestUsageEventsByID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Now().UTC().Truncate(time.Second)
+		db := st.TestingDB(t)
+		// Stored before this process started: a legacy row that arrived an
+		// hour ago, one that arrived four days ago, one past the window, a
+		// repeat of an event first stored before the window (its second row
+		// is the accepted one).
+		old := now.Add(-96 * time.Hour)
+		for _, e := range []store.UsageEvent{
+			{DedupBucket: 0, EventID: "ev-legacy", Status: store.UsageAccepted, ReceivedAt: now.Add(-time.Hour)},
+			{DedupBucket: 0, EventID: "ev-legacy-old", Status: store.UsageAccepted, ReceivedAt: old},
+			{DedupBucket: store.UsageDedupBucket(old), EventID: "ev-too-old", Status: store.UsageAccepted, OccurredAt: &old, ReceivedAt: old},
+			{DedupBucket: store.UsageDedupBucket(now), EventID: "ev-twice", Status: store.UsageRejected, Reason: "r", ReceivedAt: now.Add(-time.Hour)},
+			{DedupBucket: store.UsageDedupBucket(now), EventID: "ev-twice", Status: store.UsageAccepted, ReceivedAt: now.Add(-time.Minute)},
+		} {
+			e.Dimension, e.Source = "d", "api"
+			if err := db.Create(&e).Error; err != nil {
+				t.Fatal(err)
 			}
+		}
+		var a, b store.UsageSeen // two processes
+		prior, _ := ingestTx(t, st, &a, []store.NewUsageEvent{
+			usageEv("ev-now", now, store.UsageAccepted),
+			usageEv("ev-2days", now.Add(-47*time.Hour), store.UsageAccepted),
+			usageEv("ev-rejected", now, store.UsageRejected),
+		}, []string{"ev-legacy", "ev-legacy-old", "ev-too-old", "ev-twice", "fresh"}, now)
+		if len(prior) != 2 || prior["ev-legacy"].Status != store.UsageAccepted || prior["ev-twice"].Status != store.UsageAccepted {
+			t.Fatalf("at start: %+v", prior)
+		}
+		if a.Len() != 6 {
+			t.Errorf("the set holds %d ids, want 6 (ev-legacy, ev-twice twice, and this transaction's three)", a.Len())
+		}
+		// b starts after a's events: it loads them; a learns b's from the table.
+		prior, _ = ingestTx(t, st, &b, []store.NewUsageEvent{usageEv("ev-b", now, store.UsageAccepted)},
+			[]string{"ev-now", "ev-2days", "ev-rejected", "fresh"}, now)
+		if len(prior) != 3 || prior["ev-rejected"].Status != store.UsageRejected || prior["ev-rejected"].Reason != "r-ev-rejected" ||
+			prior["ev-now"].Status != store.UsageAccepted {
+			t.Fatalf("another process: %+v", prior)
+		}
+		prior, _ = ingestTx(t, st, &a, nil, []string{"ev-b", "ev-now"}, now)
+		if len(prior) != 2 {
+			t.Fatalf("the other process's event: %+v", prior)
+		}
+		// A day and a half later, ev-2days (keyed 47 hours before now) is past
+		// the window of 48 hours and 5 minutes; ev-now is not.
+		later := now.Add(36 * time.Hour)
+		prior, _ = ingestTx(t, st, &a, nil, []string{"ev-2days", "ev-now", "ev-b"}, later)
+		if _, ok := prior["ev-2days"]; ok || len(prior) != 2 {
+			t.Fatalf("a day and a half on: %+v", prior)
+		}
+		var c store.UsageSeen // a restart then
+		if prior, _ = ingestTx(t, st, &c, nil, []string{"ev-2days", "ev-now", "ev-b", "ev-legacy"}, later); len(prior) != 3 {
+			t.Fatalf("a restart a day and a half on: %+v", prior)
+		}
+	})
+}
+
+// Ids past the window are dropped from memory.
+func TestUsageSeenDropsIdsPastTheWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Now().UTC()
+		var s store.UsageSeen
+		evs := make([]store.NewUsageEvent, 100)
+		for i := range evs {
+			evs[i] = usageEv(fmt.Sprintf("sweep-%d", i), now.Add(-time.Duration(i)*time.Hour/4), store.UsageAccepted)
+		}
+		ingestTx(t, st, &s, evs, nil, now)
+		if s.Len() != 100 {
+			t.Fatalf("%d ids held, want 100", s.Len())
+		}
+		// 30 hours on: the events keyed more than 18 h 5 min before now
+		// (i/4 hours back, i ≥ 73) are past the window.
+		ingestTx(t, st, &s, nil, nil, now.Add(30*time.Hour))
+		if s.Len() != 73 {
+			t.Fatalf("%d ids held 30 hours on, want 73", s.Len())
 		}
 	})
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/marketgate/marketgate/store/storetest"
 )
 
-// Deduplication by (dedup bucket, id) (issue 18; see the notes in
-// store/metering_ingest.go): a repeated id is counted once within the
-// acceptance window — through the other replica (two processes on one
+// Deduplication by the ids each process holds in memory (issue 18; see
+// the notes in store/usage_seen.go): a repeated id is counted once within
+// the acceptance window — through the other replica (two processes on one
 // SQLite file; two on one Postgres), concurrently, after a restart, with
 // another timestamp, across a bucket boundary — and a failure between
 // storing the id and counting it leaves neither.

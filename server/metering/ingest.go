@@ -11,20 +11,16 @@
 // sent identically until the marketplace gives it a final status.
 //
 // Deduplication. A repeated event id is answered "duplicate" with what
-// its first delivery got, and counted once. Ids are keyed by (dedup
-// bucket, id), the bucket a 25-hour slice of the event's own timestamp
-// (store.UsageDedupBucket), not by the id alone: random ids (UUIDv4) then
-// land in the current slice of the index instead of on a random page of
-// the table's whole history, and an id only needs to be unique within the
-// acceptance window (24 hours), since an older event is refused anyway
-// (usage_too_old). Two deliveries of one event compute the same key, so
-// the unique index decides between replicas racing on it (Postgres: ON
-// CONFLICT DO NOTHING; SQLite: one writer at a time, reading before it
-// writes); a repeat with another timestamp is found by probing the few
-// buckets a first delivery within the window can be in. Storing the event
-// and adding it to its hour are one transaction: a crash between them
-// leaves neither, and the client's retry counts once. The details are in
-// store/metering_ingest.go.
+// its first delivery got, and counted once. An id only needs to be unique
+// within the dedup window (48 hours of the event's own timestamp): an
+// older event is refused anyway (usage_too_old). No index holds the ids
+// (a random UUIDv4 would land on a random page of it): each process holds
+// the window's ids in memory (store.UsageSeen), and writers of usage take
+// turns (SQLite's one write lock; on Postgres an advisory lock), each
+// first reading what other processes stored since its last look. Storing
+// the event and adding it to its hour are one transaction: a crash
+// between them leaves neither, and the client's retry counts once. The
+// details are in store/usage_seen.go.
 package metering
 
 import (
@@ -108,6 +104,7 @@ type Meter struct {
 	cache   map[string]cacheEntry // customer or subscription reference → candidates
 
 	stmts store.UsageStatements // ingestion's prepared statements
+	seen  store.UsageSeen       // the dedup window's event ids (see store/usage_seen.go)
 	last  atomic.Pointer[Health]
 }
 
@@ -156,6 +153,10 @@ func (m *Meter) Start(ctx context.Context) {
 }
 
 func (m *Meter) writer(ctx context.Context) {
+	// Load the dedup window's ids now rather than on the first request.
+	if err := m.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SyncUsageSeen(ctx, &m.seen, m.now()) }); err != nil && ctx.Err() == nil {
+		m.Log.Warn("usage: loading the recent event ids failed; the first request will try again", "error", err)
+	}
 	for {
 		var first *ingestReq
 		select {
@@ -291,6 +292,7 @@ type pending struct {
 	res      Result
 	sub      *candidate
 	hour     time.Time
+	row      int64 // its row in usage_events, once stored
 }
 
 // ingestGroup writes the events of several requests in one transaction.
@@ -298,8 +300,14 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	now := m.now()
 	out, items := validateGroup(group, now)
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
+	var evs []store.NewUsageEvent
+	var rows []int64
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := freshEvents(ctx, tx, &m.stmts, items, now)
+		// Ingestion's turn first: nothing else stores events until commit.
+		if err := tx.SyncUsageSeen(ctx, &m.seen, now); err != nil {
+			return err
+		}
+		fresh, err := freshEvents(ctx, tx, &m.seen, items, now)
 		if err != nil {
 			return err
 		}
@@ -312,16 +320,16 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 			return err
 		}
 		// Store every fresh event (rejected ones too: a repeat gets the same answer).
-		inserted, err := m.insertEvents(ctx, tx, fresh, group, now)
-		if err != nil {
+		if evs, rows, err = m.insertEvents(ctx, tx, fresh, group, now); err != nil {
 			return err
 		}
 		// Add the accepted ones to their hours.
-		return m.addToHours(ctx, tx, fresh, inserted, cur, now)
+		return m.addToHours(ctx, tx, fresh, cur, now)
 	})
 	if err != nil {
 		return nil, err
 	}
+	m.seen.Stored(evs, rows, now)
 	answer(items, out)
 	return out, nil
 }
@@ -346,14 +354,14 @@ func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
 
 // freshEvents answers the duplicates, of an earlier delivery or within
 // this group, and returns the events seen for the first time.
-func freshEvents(ctx context.Context, tx *store.Tx, us *store.UsageStatements, items []*pending, now time.Time) ([]*pending, error) {
+func freshEvents(ctx context.Context, tx *store.Tx, known *store.UsageSeen, items []*pending, now time.Time) ([]*pending, error) {
 	ids := make([]string, 0, len(items))
 	for _, p := range items {
 		if p.ev.ID != "" && len(p.ev.ID) <= maxEventIDLen {
 			ids = append(ids, p.ev.ID)
 		}
 	}
-	prior, err := tx.UsageEventsByID(ctx, us, ids, now)
+	prior, err := tx.UsageEventsByID(ctx, known, ids, now)
 	if err != nil {
 		return nil, err
 	}
@@ -744,9 +752,9 @@ func (m *Meter) missesDeadline(mp string, hour, now time.Time) (dl time.Time, la
 	return dl, sealAt.Add(sendSlack).After(dl)
 }
 
-// insertEvents stores the fresh events; it returns the event ids this
-// transaction inserted (another replica may have won a race for an id).
-func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending, group []*ingestReq, now time.Time) (map[string]bool, error) {
+// insertEvents stores the fresh events and returns them as stored, with
+// their row ids (each pending event learns its own).
+func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending, group []*ingestReq, now time.Time) ([]store.NewUsageEvent, []int64, error) {
 	evs := make([]store.NewUsageEvent, len(items))
 	for i, p := range items {
 		r := group[p.req]
@@ -757,17 +765,14 @@ func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending
 			e.SubscriptionID = p.sub.sub.ID
 		}
 	}
-	inserted, err := tx.InsertUsageEvents(ctx, &m.stmts, evs, now)
+	rows, err := tx.InsertUsageEvents(ctx, &m.stmts, evs, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, p := range items {
-		if !inserted[p.ev.ID] {
-			// Another replica stored this id first: it counts there.
-			p.res = Result{ID: p.ev.ID, Status: "duplicate", OriginalStatus: p.res.Status}
-		}
+	for i, p := range items {
+		p.row = rows[i]
 	}
-	return inserted, nil
+	return evs, rows, nil
 }
 
 // addToHours adds the accepted events to their hours, each hour only while
@@ -776,10 +781,10 @@ func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending
 // between placeHours' read and this write: the row, locked by then, is read
 // again and those events are placed again — late in the current hour when
 // their hour was sealed, refused when the total would pass the limit.
-func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, inserted map[string]bool, cur, now time.Time) error {
+func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, cur, now time.Time) error {
 	var pend []*pending
 	for _, p := range items {
-		if p.res.Status == store.UsageAccepted && inserted[p.ev.ID] {
+		if p.res.Status == store.UsageAccepted {
 			pend = append(pend, p)
 		}
 	}
@@ -801,7 +806,7 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 			return nil
 		}
 		var err error
-		if pend, err = replaceMissed(tx, pend, missed, cur, now); err != nil {
+		if pend, err = replaceMissed(tx, pend, missed, cur); err != nil {
 			return err
 		}
 	}
@@ -852,7 +857,7 @@ type storedHour struct {
 // refused when the current hour is sealed too or the total would pass the
 // limit. It stores those moves and refusals and returns the events still
 // to add.
-func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now time.Time) ([]*pending, error) {
+func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur time.Time) ([]*pending, error) {
 	state := map[hourKey]storedHour{}
 	for _, k := range missed {
 		var st storedHour
@@ -863,7 +868,7 @@ func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now tim
 		state[k] = st
 	}
 	var next, moved []*pending
-	refused := map[string][]string{} // reason → event ids
+	refused := map[string][]int64{} // reason → rows
 	added := map[hourKey]float64{}
 	for _, p := range pend {
 		k := p.hourKey()
@@ -875,7 +880,7 @@ func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now tim
 		switch {
 		case st.Sealed && k.hour == cur.Unix():
 			p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reasonFinalSent, SubscriptionID: p.res.SubscriptionID}
-			refused[p.res.Reason] = append(refused[p.res.Reason], p.ev.ID)
+			refused[p.res.Reason] = append(refused[p.res.Reason], p.row)
 		case st.Sealed:
 			h := cur
 			p.res.Hour, p.res.Late = &h, true
@@ -884,27 +889,27 @@ func replaceMissed(tx *store.Tx, pend []*pending, missed []hourKey, cur, now tim
 		case st.Quantity+added[k]+p.ev.Quantity > hourLimit(mp):
 			reason := hourTotalReason(mp, *p.res.Hour, st.Quantity+added[k]+p.ev.Quantity)
 			p.res = Result{ID: p.ev.ID, Status: store.UsageRejected, Reason: reason, SubscriptionID: p.res.SubscriptionID}
-			refused[reason] = append(refused[reason], p.ev.ID)
+			refused[reason] = append(refused[reason], p.row)
 		default:
 			added[k] += p.ev.Quantity
 			next = append(next, p)
 		}
 	}
-	return next, storeReplaced(tx, moved, refused, cur, now)
+	return next, storeReplaced(tx, moved, refused, cur)
 }
 
 // storeReplaced marks the moved events late in the current hour and the
 // refused ones rejected.
-func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]string, cur, now time.Time) error {
-	var ids []string
+func storeReplaced(tx *store.Tx, moved []*pending, refused map[string][]int64, cur time.Time) error {
+	var rows []int64
 	for _, p := range moved {
-		ids = append(ids, p.ev.ID)
+		rows = append(rows, p.row)
 	}
-	if err := tx.MoveUsageEventsLate(ids, cur, now); err != nil {
+	if err := tx.MoveUsageEventsLate(rows, cur); err != nil {
 		return err
 	}
-	for reason, ids := range refused {
-		if err := tx.RejectUsageEvents(ids, reason, now); err != nil {
+	for reason, rows := range refused {
+		if err := tx.RejectUsageEvents(rows, reason); err != nil {
 			return err
 		}
 	}

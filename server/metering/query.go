@@ -31,6 +31,7 @@ func (m *Meter) Observe(ctx context.Context) {
 		if counts, err := m.Store.Reads(ctx).MeteringRecordsByStatus(m.now().Add(-7 * 24 * time.Hour)); err == nil {
 			m.Metrics.MeteringRecords(counts)
 		}
+		m.Metrics.UsageIDsHeld(m.seen.Len())
 	}
 }
 

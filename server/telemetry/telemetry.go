@@ -25,6 +25,7 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	seatChecks *prometheus.CounterVec
 	records    *prometheus.GaugeVec
+	usageIDs   prometheus.Gauge
 }
 
 // New registers the metrics on reg.
@@ -52,8 +53,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		records: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "marketgate_metering_records",
 			Help: "Metering records of the last 7 days by status (pending, accepted, rejected, duplicate, conflict, expired …), as of the last observation (every 30 s)."},
 			[]string{"status"}),
+		usageIDs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "marketgate_usage_ids_held",
+			Help: "Usage event ids this process holds in memory to answer repeats (those with a timestamp in the last 48 hours; about 40 bytes each), as of the last observation (every 30 s)."}),
 	}
-	for _, c := range []prometheus.Collector{m.inbound, m.calls, m.latency, m.usage, m.deliveries, m.seatChecks, m.records} {
+	for _, c := range []prometheus.Collector{m.inbound, m.calls, m.latency, m.usage, m.deliveries, m.seatChecks, m.records, m.usageIDs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -128,6 +131,14 @@ func (m *Metrics) MeteringRecords(counts map[string]int64) {
 	for status, n := range counts {
 		m.records.WithLabelValues(status).Set(float64(n))
 	}
+}
+
+// UsageIDsHeld sets the number of usage event ids held in memory.
+func (m *Metrics) UsageIDsHeld(n int) {
+	if m == nil {
+		return
+	}
+	m.usageIDs.Set(float64(n))
 }
 
 // OutcomeOfStatus names a call's outcome from its HTTP status.
