@@ -77,7 +77,8 @@ func TestInsertUsageEventsReportsTheirRows(t *testing.T) {
 // (this one, another one sharing the database, or one before a restart),
 // with what it got; an id past the window is not a repeat; events stored
 // before buckets existed (bucket 0) count when they arrived within reach
-// of the window. When one id is stored twice, the accepted one answers.
+// of the window. When one id is stored twice, the accepted one answers. A
+// start-up from a read snapshot then learns what was stored after it.
 func TestUsageEventsByID(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		now := time.Now().UTC().Truncate(time.Second)
@@ -132,6 +133,19 @@ func TestUsageEventsByID(t *testing.T) {
 		var c store.UsageSeen // a restart then
 		if prior, _ = ingestTx(t, st, &c, nil, []string{"ev-2days", "ev-now", "ev-b", "ev-legacy"}, later); len(prior) != 3 {
 			t.Fatalf("a restart a day and a half on: %+v", prior)
+		}
+		// A start-up loads from a snapshot, outside ingestion's turn; what is
+		// stored after it is read under the turn.
+		var d store.UsageSeen
+		if err := st.LoadUsageSeen(context.Background(), &d, later); err != nil {
+			t.Fatal(err)
+		}
+		if d.Len() != c.Len() {
+			t.Errorf("the snapshot holds %d ids, the load under the turn %d", d.Len(), c.Len())
+		}
+		ingestTx(t, st, &a, []store.NewUsageEvent{usageEv("ev-after", later, store.UsageAccepted)}, nil, later)
+		if prior, _ = ingestTx(t, st, &d, nil, []string{"ev-now", "ev-b", "ev-legacy", "ev-after"}, later); len(prior) != 4 {
+			t.Fatalf("after a start-up from a snapshot: %+v", prior)
 		}
 	})
 }

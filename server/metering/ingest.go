@@ -153,8 +153,9 @@ func (m *Meter) Start(ctx context.Context) {
 }
 
 func (m *Meter) writer(ctx context.Context) {
-	// Load the dedup window's ids now rather than on the first request.
-	if err := m.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SyncUsageSeen(ctx, &m.seen, m.now()) }); err != nil && ctx.Err() == nil {
+	// Load the dedup window's ids now, from a snapshot, rather than on
+	// the first request under ingestion's turn.
+	if err := m.Store.LoadUsageSeen(ctx, &m.seen, m.now()); err != nil && ctx.Err() == nil {
 		m.Log.Warn("usage: loading the recent event ids failed; the first request will try again", "error", err)
 	}
 	for {
