@@ -446,13 +446,14 @@ func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 }
 
 // TestBroadSearchCountStopsAtTheCap: a term most digests hold, in a table
-// large enough, is counted by walking the rows up to the cap (capped: more
-// match); a rare one in the same table is counted exactly.
+// large enough, is counted by walking the rows up to the search's cap
+// (capped: more match), or to the end of a page past it; a rare one in the
+// same table is counted exactly.
 func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	n := 65000 // (the walk reads at most 3 × 10,001 rows for a term every digest holds, when the table has twice as many)
+	n := 20000 // (the walk reads at most 3 × (1,000 + 1) rows for a term every digest holds, when the table has twice as many; 3 × 1,551 for the page at 1,500)
 	subs := make([]store.Subscription, n)
 	for i := range subs {
 		name := fmt.Sprintf("Northwind %d", i)
@@ -464,15 +465,16 @@ func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
 	storeIndexed(t, st, subs)
 	for _, c := range []struct {
 		q      string
+		offset int
 		total  int64
 		capped bool
-	}{{"northwind", store.SubscriptionCountCap, true}, {"northwind rare", int64(n / 1000), false}} {
-		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: c.q, Limit: 50})
+	}{{"northwind", 0, store.SearchCountCap, true}, {"northwind", 1500, 1550, true}, {"northwind rare", 0, int64(n / 1000), false}} {
+		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: c.q, Limit: 50, Offset: c.offset})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if page.Total != c.total || page.TotalCapped != c.capped || len(page.Items) != min(50, int(c.total)) {
-			t.Errorf("%q: total %d capped %v, %d rows; want %d %v", c.q, page.Total, page.TotalCapped, len(page.Items), c.total, c.capped)
+			t.Errorf("%q at %d: total %d capped %v, %d rows; want %d %v", c.q, c.offset, page.Total, page.TotalCapped, len(page.Items), c.total, c.capped)
 		}
 	}
 }

@@ -25,8 +25,8 @@ import (
 //
 // A term all of whose trigrams are common (one digest in 50 or more in the
 // sample) is broad: its count walks the table's rows with the LIKE until
-// SubscriptionCountCap + 1 match (about 40,000 rows for a quarter of the
-// table), and the list walks the sort's index (see broadSearch).
+// SearchCountCap + 1 match (about 4,000 rows for a quarter of the table),
+// and the list walks the sort's index (see broadSearch).
 
 // searchRarest is how many trigrams a term's index query names at most.
 const searchRarest = 3
@@ -139,12 +139,13 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int) {
 
 // countSearch counts the subscriptions a term the index answers matches,
 // with no other filter (see countSubscriptions): for a broad term in a
-// large table, up to SubscriptionCountCap by walking the rows with the
-// LIKE (capped: more match), reading at most three times the rows the
-// sample says hold that many matches, newest first; otherwise, or when
-// the walk found fewer, exactly through the index. The queued rows
+// large table, up to SearchCountCap, or to the end of the page when
+// further (pageEnd: offset + limit), by walking the rows with the LIKE
+// (capped: more match), reading at most three times the rows the sample
+// says hold that many matches, newest first; otherwise, or when the walk
+// found fewer, exactly through the index. The queued rows
 // (subscription_search_dirty) are counted by LIKE.
-func (s *Store) countSearch(ctx context.Context, term string, n *int64) (capped bool, matched []uint, err error) {
+func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *int64) (capped bool, matched []uint, err error) {
 	plan := s.searchPlanFor(ctx, term)
 	like := "%" + escapeLike(term) + "%"
 	if plan.broad {
@@ -153,16 +154,17 @@ func (s *Store) countSearch(ctx context.Context, term string, n *int64) (capped 
 		if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
 			return false, nil, err
 		}
+		limit := max(SearchCountCap, pageEnd)
 		if rarest := plan.rarest(counts); rarest > 0 {
-			span := 3 * int64(SubscriptionCountCap+1) * int64(docs) / int64(rarest)
+			span := 3 * (limit + 1) * int64(docs) / int64(rarest)
 			if span*2 <= maxID {
 				var m int64
 				if err := s.r.WithContext(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM subscriptions WHERE id > ? AND search_text LIKE ? ESCAPE '\' LIMIT ?)`,
-					maxID-span, like, SubscriptionCountCap+1).Row().Scan(&m); err != nil {
+					maxID-span, like, limit+1).Row().Scan(&m); err != nil {
 					return false, nil, err
 				}
-				if m > SubscriptionCountCap {
-					*n = SubscriptionCountCap
+				if m > limit {
+					*n = limit
 					return true, nil, nil
 				}
 			}

@@ -93,7 +93,7 @@ export function SubscriptionsPage() {
   });
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const total = list.data?.pages[0]?.total ?? 0;
-  // More match than total (the server counts up to 10,000).
+  // More match than total (the server counts up to 10,000; 1,000 for a broad text search).
   const capped = list.data?.pages[0]?.total_capped ?? false;
   const columnVisibility = useMemo<VisibilityState>(() => Object.fromEntries(COLUMNS.map((c) => [c.id, visible.includes(c.id)])), [visible]);
   const table = useReactTable({
