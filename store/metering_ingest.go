@@ -531,21 +531,19 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 // to another hour, marked late (their own hour was sealed while they were
 // being added).
 func (t *Tx) MoveUsageEventsLate(rows []int64, hour time.Time) error {
-	for start := 0; start < len(rows); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("id IN ?", rows[start:min(start+900, len(rows))]).
-			Updates(map[string]any{"hour": hour, "late": true}).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.updateUsageRows(rows, map[string]any{"hour": hour, "late": true})
 }
 
 // RejectUsageEvents marks events this transaction stored (by row id)
 // rejected for reason: they count in no hour.
 func (t *Tx) RejectUsageEvents(rows []int64, reason string) error {
+	return t.updateUsageRows(rows, map[string]any{"status": UsageRejected, "reason": reason, "hour": nil, "late": false})
+}
+
+// updateUsageRows sets fields on usage events by row id, in chunks.
+func (t *Tx) updateUsageRows(rows []int64, fields map[string]any) error {
 	for start := 0; start < len(rows); start += 900 {
-		if err := t.db.Model(&UsageEvent{}).Where("id IN ?", rows[start:min(start+900, len(rows))]).
-			Updates(map[string]any{"status": UsageRejected, "reason": reason, "hour": nil, "late": false}).Error; err != nil {
+		if err := t.db.Model(&UsageEvent{}).Where("id IN ?", rows[start:min(start+900, len(rows))]).Updates(fields).Error; err != nil {
 			return err
 		}
 	}

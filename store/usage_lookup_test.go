@@ -171,3 +171,40 @@ func TestUsageSeenDropsIdsPastTheWindow(t *testing.T) {
 		}
 	})
 }
+
+// Events placed again after their hour changed under them (Postgres: a
+// seal between the read of the hours and the add) are updated by the row
+// ids InsertUsageEvents reported: a late move and a refusal touch exactly
+// those rows, and a repeat is then answered with what they became.
+func TestUsageEventsMovedAndRefusedByRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		hour, cur := now.Truncate(time.Hour).Add(-time.Hour), now.Truncate(time.Hour)
+		var seen store.UsageSeen
+		evs := make([]store.NewUsageEvent, 3)
+		for i := range evs {
+			evs[i] = usageEv(fmt.Sprintf("moved-%d", i), now, store.UsageAccepted)
+			evs[i].Hour = &hour
+		}
+		_, rows := ingestTx(t, st, &seen, evs, nil, now)
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.MoveUsageEventsLate(rows[:1], cur); err != nil {
+				return err
+			}
+			return tx.RejectUsageEvents(rows[1:2], "usage_final_sent")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		prior, _ := ingestTx(t, st, &seen, nil, []string{"moved-0", "moved-1", "moved-2"}, now)
+		if p := prior["moved-0"]; p.Status != store.UsageAccepted || !p.Late || p.Hour == nil || !p.Hour.Equal(cur) {
+			t.Errorf("moved late: %+v", p)
+		}
+		if p := prior["moved-1"]; p.Status != store.UsageRejected || p.Reason != "usage_final_sent" || p.Hour != nil {
+			t.Errorf("refused: %+v", p)
+		}
+		if p := prior["moved-2"]; p.Status != store.UsageAccepted || p.Late || p.Hour == nil || !p.Hour.Equal(hour) {
+			t.Errorf("untouched: %+v", p)
+		}
+	})
+}
