@@ -108,8 +108,10 @@ describe('admin pages in a real browser, per role', () => {
 
       await admin.getByLabel('Status').selectOption('failed');
       await admin.waitForURL(/status=failed/);
-      await admin.waitForFunction(() => [...document.querySelectorAll('[data-testid=inbox-status]')].every((t) => t.textContent === 'failed'));
-      assert.equal(await admin.getByTestId('inbox-row').count(), failedTotal);
+      await admin.waitForFunction((n) => {
+        const states = [...document.querySelectorAll('[data-testid=inbox-status]')];
+        return states.length === n && states.every((t) => t.textContent === 'failed');
+      }, failedTotal);
       await admin.getByLabel('Source').selectOption('aws_sqs');
       await admin.waitForURL(/source=aws_sqs/);
       await admin.waitForFunction((n) => document.querySelectorAll('[data-testid=inbox-row]').length === n, failedSqsTotal);
@@ -443,9 +445,12 @@ describe('admin pages in a real browser, per role', () => {
       await admin.getByTestId('audit-row').first().waitFor();
       await admin.getByLabel('Action prefix').fill('user.');
       await admin.waitForURL(/action=user\./);
-      await admin.waitForFunction(() =>
-        [...document.querySelectorAll('[data-testid=audit-row] td:nth-child(4)')].every((td) => td.textContent.startsWith('user.')),
-      );
+      // Wait for the list under the new filter: rows present, and every one a user action
+      // (every() alone holds on the empty list between two fetches).
+      await admin.waitForFunction(() => {
+        const cells = [...document.querySelectorAll('[data-testid=audit-row] td:nth-child(4)')];
+        return cells.length >= 3 && cells.every((td) => td.textContent.startsWith('user.'));
+      });
       const actions = (await admin.locator('[data-testid=audit-row] td:nth-child(4)').allTextContents()).map((t) => t.trim());
       for (const a of ['user.create', 'user.update', 'user.password_changed']) assert.ok(actions.includes(a), `${a} in ${actions.join(',')}`);
 
@@ -454,15 +459,23 @@ describe('admin pages in a real browser, per role', () => {
       const staffId = String(users.find((u) => u.email === staffEmail).id);
       await admin.getByLabel('Target id').fill(staffId);
       await admin.waitForURL(new RegExp('target_id=' + staffId));
-      await admin.waitForFunction((id) => [...document.querySelectorAll('[data-testid=audit-row] td:nth-child(5)')].every((td) => td.textContent.includes('#' + id)), staffId);
+      await admin.waitForFunction((id) => {
+        const cells = [...document.querySelectorAll('[data-testid=audit-row] td:nth-child(5)')];
+        return cells.length >= 2 && cells.every((td) => td.textContent.includes('#' + id));
+      }, staffId);
       // The newest first: deactivation, then the role change.
       const rows = admin.getByTestId('audit-row');
       await rows.nth(1).click();
       await admin.waitForURL(/entry=\d+/);
       const diff = admin.getByTestId('audit-diff');
+      // Wait for this entry's diff to render before reading it.
+      await diff.getByTestId('diff-row').filter({ hasText: /^role/ }).waitFor();
       const changed = await diff.getByTestId('diff-row').allTextContents();
       assert.ok(changed.some((t) => t.startsWith('role') && t.includes('"operator"') && t.includes('"viewer"')), changed.join(' | '));
+      const roleEntry = new URL(admin.url()).searchParams.get('entry');
       await rows.first().click();
+      await admin.waitForURL((u) => new URL(u).searchParams.get('entry') !== roleEntry);
+      await admin.getByTestId('audit-diff').getByTestId('diff-row').filter({ hasText: /^disabled/ }).waitFor();
       const deactivated = await admin.getByTestId('audit-diff').getByTestId('diff-row').allTextContents();
       assert.ok(deactivated.some((t) => t.startsWith('disabled') && t.includes('false') && t.includes('true')), deactivated.join(' | '));
       await screenshot(admin, 'admin-audit');
@@ -584,7 +597,10 @@ describe('admin pages in a real browser, per role', () => {
       await admin.getByTestId('customer-row').first().waitFor();
       await admin.getByLabel('Search customers').fill('Adatum');
       await admin.waitForURL(/q=Adatum/);
-      await admin.waitForFunction(() => [...document.querySelectorAll('[data-testid=customer-row]')].every((r) => r.textContent.includes('Adatum')));
+      await admin.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('[data-testid=customer-row]')];
+        return rows.length > 0 && rows.every((r) => r.textContent.includes('Adatum'));
+      });
       await screenshot(admin, 'admin-customers');
       await admin.getByTestId('customer-row').first().click();
       await admin.waitForURL(/\/customers\/\d+$/);

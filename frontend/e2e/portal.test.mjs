@@ -66,7 +66,10 @@ describe('portal in a real browser', () => {
       await page.getByLabel('Search').fill(term);
       await page.waitForURL(new RegExp('q=' + encodeURIComponent(term)));
       await page.waitForFunction(
-        (t) => [...document.querySelectorAll('[data-testid=subscription-row] td:nth-child(2)')].every((td) => td.textContent.includes(t)),
+        (t) => {
+          const cells = [...document.querySelectorAll('[data-testid=subscription-row] td:nth-child(2)')];
+          return cells.length > 0 && cells.every((td) => td.textContent.includes(t));
+        },
         term,
       );
       const found = await total();
