@@ -887,12 +887,17 @@ INSERT INTO grant_generation (id, n) VALUES (1, 0);
 DROP INDEX usage_events_dedup;
 CREATE INDEX usage_events_bucket ON usage_events (dedup_bucket);
 `},
+	// Issue 18: SQLite's text index also holds each digest's words, so
+	// that a term with a whole word or a word's start in it reads that
+	// word's list (search_plan.go: rarestWord).
+	{"202612040030_search_words", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
 // above is empty): statements SQLite and Postgres do not share.
 var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612030085_subscription_search": migrateSearchIndex,
+	"202612040030_search_words":        migrateSearchWords,
 }
 
 func (s *Store) dialectSQL(sql string) string {

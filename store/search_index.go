@@ -140,7 +140,11 @@ func (t *Tx) indexSearch(limit int, ids ...uint) (int, error) {
 		}
 		if r.SearchText != "" {
 			tri, bi := searchGrams(r.SearchText)
-			if err := t.db.Exec("INSERT INTO subscription_search (docid, tri, bi) VALUES (?, ?, ?)", r.ID, tri, bi).Error; err != nil {
+			words := searchWords(r.SearchText)
+			for i, w := range words {
+				words[i] = wordToken(w)
+			}
+			if err := t.db.Exec("INSERT INTO subscription_search (docid, tri, bi, w) VALUES (?, ?, ?, ?)", r.ID, tri, bi, strings.Join(words, " ")).Error; err != nil {
 				return 0, err
 			}
 		}
@@ -219,7 +223,28 @@ func migrateSearchIndex(dialect string, tx *gorm.DB) error {
 			return fmt.Errorf("migration 202612030085_subscription_search: %w", err)
 		}
 	}
-	// The existing rows are indexed now, in the migration's transaction.
+	// The existing rows are queued; migrateSearchWords, which makes the
+	// table again with its words, indexes them.
+	return nil
+}
+
+// The words column's migration (202612040030_search_words): FTS4 adds no
+// column to a table, so the table is made again with tri, bi and w (each
+// digest's words, see searchWords) and every subscription is indexed
+// again, in the migration's transaction.
+func migrateSearchWords(dialect string, tx *gorm.DB) error {
+	if dialect == Postgres {
+		return nil // (pg_trgm's index answers every term)
+	}
+	for _, stmt := range []string{
+		`DROP TABLE subscription_search`,
+		`CREATE VIRTUAL TABLE subscription_search USING fts4(tri, bi, w, tokenize=simple)`,
+		`INSERT OR IGNORE INTO subscription_search_dirty (id) SELECT id FROM subscriptions`,
+	} {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migration 202612040030_search_words: %w", err)
+		}
+	}
 	_, err := (&Tx{db: tx, dialect: SQLite}).indexSearch(0)
 	return err
 }

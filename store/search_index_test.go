@@ -80,7 +80,10 @@ func searchIDs(t *testing.T, st *store.Store, q string, extra store.Subscription
 
 var searchTerms = []string{"contoso", "CONTOSO LTD", "toso", "テスト", "株式会社", "テスト商事", "商事", "山田", "田", "東京支店", "支店 契",
 	"northwind", "北風", "風ト", "100%", "_data", "\\ co", "pure_", "ａｂｃ", "ünï", "gmbh", "o'reilly &", "契約 1", "契約 12",
-	"it3@c3", ".example", "0000-4000", "nothing like this", "ab", "a", "ltd 契約"}
+	"it3@c3", ".example", "0000-4000", "nothing like this", "ab", "a", "ltd 契約",
+	// Terms with whole words and words' starts (the index's word lists).
+	"contoso ltd 契約", "traders 契約 1", "ltd 契約 12", "northwind traders", "gmbh 契約 5", "inc. 契約", "契約 10", "契約 59",
+	"0000-4000-a000", "a000-00000000003", "sons 契約 11", "o'reilly & sons", "東京支店 契約 4", "it1@c1.exa", "c1.example"}
 
 // TestSearchIndexMatchesLike: the indexed search finds exactly what the
 // LIKE scan found for every term of the corpus, ASCII and Japanese, long

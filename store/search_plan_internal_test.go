@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSearchReadsAWordsList: a term holding a whole word, or a word's
+// start, that fewer digests hold than any of its trigrams asks the index
+// for that word's list (one customer's number among thousands of digests
+// that share every trigram of it), and still finds exactly what LIKE
+// finds; a term whose words are all cut (inside a word at both ends) or
+// common asks for trigrams as before.
+func TestSearchReadsAWordsList(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var subs []Subscription
+	for i := 0; i < 3000; i++ {
+		// Numbers of seven digits: "000", "001", "012" and "123" are each
+		// in many digests, the number itself in one.
+		s := Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Name: fmt.Sprintf("Customer %07d Contoso", i*37), Version: 1, CreatedAt: now, UpdatedAt: now}
+		s.SearchText = SearchTextFor(&s, nil)
+		subs = append(subs, s)
+	}
+	if err := st.BulkCreateSubscriptions(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IndexPendingSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subs = nil
+	if err := st.r.Order("id").Find(&subs).Error; err != nil || len(subs) != 3000 {
+		t.Fatal(len(subs), err)
+	}
+	for _, c := range []struct {
+		term, word string // word: the word constraint asked ("" for trigrams)
+	}{
+		{"customer 0045621", "w:w0045621*"},    // a word's start (it may go on)
+		{"customer 00456 contoso", "w:w00456"}, // a whole word (no such number: nothing found)
+		{"customer 0045621 contoso", "w:w0045621"},
+		{"ustomer 004562", "w:w004562*"},
+		{"0045621", ""},         // inside a word at both ends
+		{"tomer 00", ""},        // the start is too short to ask for
+		{"customer con", ""},    // every word common
+		{"customer 01", ""},     // the start is too short to ask for
+		{"contoso", ""},         // one word, its ends cut
+		{"0045621 contoso", ""}, // the number cut at its start, a common word's start
+	} {
+		term := NormalizeSearch(c.term)
+		if p := st.searchPlanFor(ctx, term); p.word != c.word {
+			t.Errorf("%q: asked %q (match %q), want the word %q", c.term, p.word, p.match, c.word)
+		}
+		var want []uint
+		for _, s := range subs {
+			if strings.Contains(s.SearchText, term) {
+				want = append(want, s.ID)
+			}
+		}
+		page, err := st.ListSubscriptions(ctx, SubscriptionFilter{Q: c.term, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint
+		for _, r := range page.Items {
+			got = append(got, r.ID)
+		}
+		// (A page of at most 500, all of them matches.)
+		slices.Sort(got)
+		inWant := len(got) == min(len(want), 500)
+		for _, id := range got {
+			_, found := slices.BinarySearch(want, id)
+			inWant = inWant && found
+		}
+		if !inWant || page.Total != int64(len(want)) {
+			t.Errorf("%q: found %d (total %d), LIKE finds %d: %v, %v", c.term, len(got), page.Total, len(want), got[:min(len(got), 5)], want[:min(len(want), 5)])
+		}
+	}
+}
