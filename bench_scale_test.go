@@ -42,6 +42,16 @@ func benchSizes() []int {
 	return out
 }
 
+// postgresBenchMax is the largest size measured on PostgreSQL: 100,000
+// unless MARKETGATE_BENCH_POSTGRES_MAX says more (a million takes the
+// test server several gigabytes and minutes to seed).
+func postgresBenchMax() int {
+	if n, err := strconv.Atoi(os.Getenv("MARKETGATE_BENCH_POSTGRES_MAX")); err == nil && n > 0 {
+		return n
+	}
+	return 100000
+}
+
 // scaleSeed bulk-loads n subscriptions over n/5 customers (as the list
 // benchmark of server/api: four offers, both marketplaces, every state, a
 // year of creation times); the AWS offers meter two dimensions, so the
@@ -222,8 +232,8 @@ func TestCostCurve(t *testing.T) {
 	var table []string
 	for _, dialect := range dialects {
 		for _, n := range benchSizes() {
-			if dialect == store.Postgres && n > 100000 {
-				continue // the shared test server: the curve's first two points
+			if dialect == store.Postgres && n > postgresBenchMax() {
+				continue // the shared test server: the curve's first two points, unless asked for more
 			}
 			cfg := storetest.Config(t, dialect)
 			dir := t.TempDir()

@@ -32,7 +32,8 @@ bash scripts/build.sh >/dev/null
 # With MARKETGATE_TEST_POSTGRES_URL naming a Postgres server (as for the
 # tests) it measures the same on Postgres with one and with two replicas in
 # the same run, printed beside SQLite. TestBenchSeatCheck: 10,000 customers ×
-# 100 seats at 16 clients, requests/s and p99.
+# 100 seats at 16 clients, requests/s and p99; then the same users again at
+# 4, 8, 16 and 32 clients (latency against load).
 
 # ---- Issue 18 (list, search, dispatch, how cost grows) ----------------------
 # The subscription list's queries (default page, offer+plan filter, text
