@@ -188,6 +188,16 @@ func (s *Store) searchCondition(ctx context.Context, term string) (string, []any
 		}
 		return cond, []any{plan.match, like}
 	}
+	if s.Dialect == Postgres {
+		if part := s.rarePart(ctx, term); part != "" {
+			// The trigram index reads the lists of the part's trigrams
+			// only; each row found is tested for the whole term (strpos
+			// is no operator the index answers, so the planner keeps it a
+			// filter). The digest and the term are both folded: strpos
+			// finds what LIKE '%term%' finds.
+			return `s.search_text LIKE ? ESCAPE '\' AND strpos(s.search_text, ?) > 0`, []any{"%" + escapeLike(part) + "%", term}
+		}
+	}
 	return `s.search_text LIKE ? ESCAPE '\'`, []any{like}
 }
 

@@ -451,9 +451,12 @@ func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 // TestBroadSearchCountStopsAtTheCap: a term most digests hold, in a table
 // large enough, is counted by walking the rows up to the search's cap
 // (capped: more match), or to the end of a page past it; a rare one in the
-// same table is counted exactly.
+// same table is counted exactly. On SQLite and PostgreSQL alike.
 func TestBroadSearchCountStopsAtTheCap(t *testing.T) {
-	st := storetest.Open(t, store.SQLite)
+	storetest.Each(t, broadSearchCountStopsAtTheCap)
+}
+
+func broadSearchCountStopsAtTheCap(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	n := 20000 // (the walk reads at most 3 × (1,000 + 1) rows for a term every digest holds, when the table has twice as many; 3 × 1,551 for the page at 1,500)

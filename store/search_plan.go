@@ -319,3 +319,82 @@ func termWords(term string) []termWord {
 	}
 	return out
 }
+
+// rarePart is, on PostgreSQL, the part of a term the trigram index is
+// asked for: its rarest trigram in the sample, widened by a character to
+// a neighbouring trigram up to 16 times commoner, at most twice (five
+// characters). pg_trgm reads the list of every trigram of the pattern,
+// and a term's common ones ("cus" of "customer 0001234" is in every
+// digest) cost as much as the table. "" when the whole term is asked (a
+// short term, a broad one, no sample).
+func (s *Store) rarePart(ctx context.Context, term string) string {
+	rs := []rune(term)
+	if len(rs) <= minGram {
+		return ""
+	}
+	counts, docs, _ := s.gramCounts(ctx)
+	if docs == 0 {
+		return ""
+	}
+	// Only trigrams of ASCII letters and digits: pg_trgm splits a pattern
+	// into words at any other character (and, by the database's locale,
+	// perhaps at non-ASCII ones), so its trigrams of "r 0" are not the
+	// sample's.
+	plain := func(i int) bool {
+		for _, r := range rs[i : i+minGram] {
+			if r >= 0x80 || !isWordRune(r) {
+				return false
+			}
+		}
+		return true
+	}
+	n := func(i int) int { return counts[gramToken(rs[i:i+minGram])] }
+	best := -1
+	for i := 0; i+minGram <= len(rs); i++ {
+		if plain(i) && (best < 0 || n(i) < n(best)) {
+			best = i
+		}
+	}
+	if best < 0 || n(best)*50 >= docs {
+		return "" // no plain trigram, or a broad one
+	}
+	lo, hi := best, best // the part's first and last trigram
+	for hi-lo < 2 {
+		left, right := lo > 0 && plain(lo-1), hi+minGram < len(rs) && plain(hi+1)
+		switch {
+		case left && (!right || n(lo-1) <= n(hi+1)) && n(lo-1) <= 16*n(best):
+			lo--
+		case right && n(hi+1) <= 16*n(best):
+			hi++
+		default:
+			return string(rs[lo : hi+minGram])
+		}
+	}
+	return string(rs[lo : hi+minGram])
+}
+
+// broadCapOnPostgres reports whether PostgreSQL counts a search's matches
+// only up to SearchCountCap, as countSearch does on SQLite: every trigram
+// of the term is in one sampled digest in 50 or more, and the table holds
+// at least twice the rows that would take to find (else the count is
+// cheap, and exact).
+func (s *Store) broadCapOnPostgres(ctx context.Context, term string, pageEnd int64) bool {
+	grams := distinctGrams(term)
+	counts, docs, _ := s.gramCounts(ctx)
+	if len(grams) == 0 || docs == 0 {
+		return false
+	}
+	rarest := counts[grams[0]]
+	for _, g := range grams {
+		if counts[g]*50 < docs {
+			return false
+		}
+		rarest = min(rarest, counts[g])
+	}
+	var maxID int64
+	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
+		return false
+	}
+	span := 3 * (max(SearchCountCap, pageEnd) + 1) * int64(docs) / int64(rarest)
+	return span*2 <= maxID
+}

@@ -88,3 +88,46 @@ func TestSearchReadsAWordsList(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresAsksTheRarePart: on PostgreSQL the trigram index is asked
+// for the term's rarest run of ASCII letters and digits (its rarest
+// trigram, widened to neighbours up to 16 times commoner, at most five
+// characters); nothing narrower when every such trigram is common or
+// there is none.
+func TestPostgresAsksTheRarePart(t *testing.T) {
+	st, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	counts := map[string]int{}
+	set := func(g string, n int) { counts[gramToken([]rune(g))] = n }
+	for _, g := range []string{"cus", "ust", "sto", "tom", "ome", "mer", "er ", "r 0", " 00", "con", "ont", "nto", "tos", "oso"} {
+		set(g, 1000)
+	}
+	set("000", 600)
+	set("001", 300)
+	set("012", 123)
+	set("123", 21)
+	set("234", 5)
+	set("r 0", 1) // rare, but pg_trgm does not see "r 0"
+	set("x12", 2)
+	set("0x1", 3)
+	set("abc", 1)
+	set("bcd", 2)
+	set("cde", 3)
+	set("def", 4)
+	st.grams.n, st.grams.docs, st.grams.at = counts, 1000, st.Now()
+	for term, want := range map[string]string{
+		"customer 0001234": "1234",  // "123" widens it, "012" is too common
+		"contoso":          "",      // broad
+		"a b c d":          "",      // no trigram of letters and digits
+		"r 0x12":           "0x12",  // "x12", then its neighbour "0x1"
+		"abcdef":           "abcde", // five characters at most
+		"ab":               "",      // too short
+	} {
+		if got := st.rarePart(context.Background(), term); got != want {
+			t.Errorf("%q: part %q, want %q", term, got, want)
+		}
+	}
+}

@@ -294,6 +294,9 @@ func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n 
 	// Up to the end of an offset's page at least, so that a capped total
 	// always means a next page.
 	limit := max(SubscriptionCountCap, int64(f.Offset+f.Limit))
+	if s.Dialect == Postgres && term != "" && reflect.ValueOf(only).IsZero() && s.broadCapOnPostgres(ctx, term, int64(f.Offset+f.Limit)) {
+		limit = max(SearchCountCap, int64(f.Offset+f.Limit)) // as countSearch on SQLite
+	}
 	matches := f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false).Select("1").Limit(int(limit) + 1)
 	if err := s.r.WithContext(ctx).Table("(?) AS m", matches).Count(n).Error; err != nil {
 		return false, nil, err
