@@ -17,14 +17,7 @@ import (
 // common asks for trigrams as before.
 func TestSearchReadsAWordsList(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(); err != nil {
-		t.Fatal(err)
-	}
+	st := openMigrated(t)
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	var subs []Subscription
 	for i := 0; i < 3000; i++ {
@@ -95,11 +88,7 @@ func TestSearchReadsAWordsList(t *testing.T) {
 // characters); nothing narrower when every such trigram is common or
 // there is none.
 func TestPostgresAsksTheRarePart(t *testing.T) {
-	st, err := Open(context.Background(), Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openMigrated(t)
 	counts := map[string]int{}
 	set := func(g string, n int) { counts[gramToken([]rune(g))] = n }
 	for _, g := range []string{"cus", "ust", "sto", "tom", "ome", "mer", "er ", "r 0", " 00", "con", "ont", "nto", "tos", "oso"} {

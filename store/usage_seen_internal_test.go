@@ -40,14 +40,7 @@ func TestUsageSeenPacksRows(t *testing.T) {
 // by the id itself, not the hash).
 func TestUsageSeenComparesTheIDNotTheHash(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(); err != nil {
-		t.Fatal(err)
-	}
+	st := openMigrated(t)
 	now := time.Now().UTC()
 	var s UsageSeen
 	var us UsageStatements
@@ -57,6 +50,7 @@ func TestUsageSeenComparesTheIDNotTheHash(t *testing.T) {
 		if err := tx.SyncUsageSeen(ctx, &s, now); err != nil {
 			return err
 		}
+		var err error
 		rows, err = tx.InsertUsageEvents(ctx, &us, evs, now)
 		return err
 	}); err != nil {
@@ -105,4 +99,20 @@ func BenchmarkUsageSeenMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/id")
 		runtime.KeepAlive(&s)
 	}
+}
+
+// openMigrated opens a migrated SQLite store in a temporary directory,
+// closed when the test ends (the internal tests cannot use storetest,
+// which imports this package).
+func openMigrated(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
