@@ -448,6 +448,37 @@ func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 	})
 }
 
+// TestRareTermTakesWildcardsLiterally: a term whose rare part the index
+// is asked for (SQLite: its rarest trigrams; PostgreSQL: a run of its
+// letters and digits, the whole term tested by strpos) finds exactly the
+// digests holding the term, "%" and "_" taken as themselves.
+func TestRareTermTakesWildcardsLiterally(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		var subs []store.Subscription
+		add := func(name string) { subs = append(subs, searchSub(name, now.Add(time.Duration(len(subs))*time.Second))) }
+		for i := 0; i < 300; i++ {
+			add(fmt.Sprintf("Customer A%d", i))
+		}
+		for _, name := range []string{"Pure_Data 98765% off", "PureXData 98765X off", "Pure_Data 98765 off", "pure_data 98765%"} {
+			add(name)
+		}
+		storeIndexed(t, st, subs)
+		page, err := st.ListSubscriptions(context.Background(), store.SubscriptionFilter{Q: "Pure_Data 98765%", Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range page.Items {
+			names = append(names, r.Name)
+		}
+		slices.Sort(names)
+		if want := []string{"Pure_Data 98765% off", "pure_data 98765%"}; page.Total != 2 || !slices.Equal(names, want) {
+			t.Fatalf("total %d, %q; want 2, %q", page.Total, names, want)
+		}
+	})
+}
+
 // TestBroadSearchCountStopsAtTheCap: a term most digests hold, in a table
 // large enough, is counted by walking the rows up to the search's cap
 // (capped: more match), or to the end of a page past it; a rare one in the

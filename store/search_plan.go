@@ -54,7 +54,6 @@ type searchPlan struct {
 	verify bool   // match is a superset: test each document with the LIKE
 	broad  bool   // every trigram (and word) is in one sampled digest in 50 or more
 	gram   string // the rarest trigram's token ("" for a short term)
-	word   string // the word constraint asked (w:…), when rarer than every trigram
 }
 
 // rarest is how many sampled digests hold the plan's rarest trigram.
@@ -81,7 +80,7 @@ func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 		// trigram's does ("0001234" is one customer's; "234" is in one
 		// digest in 200).
 		if n*50 < docs {
-			return searchPlan{match: w, verify: true, gram: grams[0], word: w}
+			return searchPlan{match: w, verify: true, gram: grams[0]}
 		}
 	}
 	exact.broad = counts[grams[0]]*50 >= docs
@@ -208,23 +207,20 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 	like := "%" + escapeLike(term) + "%"
 	if plan.broad {
 		counts, docs, _ := s.gramCounts(ctx)
-		var maxID int64
-		if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
+		limit := max(SearchCountCap, pageEnd)
+		from, walk, err := s.broadCountWalk(ctx, plan.rarest(counts), docs, limit)
+		if err != nil {
 			return false, nil, err
 		}
-		limit := max(SearchCountCap, pageEnd)
-		if rarest := plan.rarest(counts); rarest > 0 {
-			span := 3 * (limit + 1) * int64(docs) / int64(rarest)
-			if span*2 <= maxID {
-				var m int64
-				if err := s.r.WithContext(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM subscriptions WHERE id > ? AND search_text LIKE ? ESCAPE '\' LIMIT ?)`,
-					maxID-span, like, limit+1).Row().Scan(&m); err != nil {
-					return false, nil, err
-				}
-				if m > limit {
-					*n = limit
-					return true, nil, nil
-				}
+		if walk {
+			var m int64
+			if err := s.r.WithContext(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM subscriptions WHERE id > ? AND search_text LIKE ? ESCAPE '\' LIMIT ?)`,
+				from, like, limit+1).Row().Scan(&m); err != nil {
+				return false, nil, err
+			}
+			if m > limit {
+				*n = limit
+				return true, nil, nil
 			}
 		}
 	}
@@ -373,11 +369,30 @@ func (s *Store) rarePart(ctx context.Context, term string) string {
 	return string(rs[lo : hi+minGram])
 }
 
+// broadCountWalk reports whether a broad term (its rarest trigram in
+// rarest of docs sampled digests) is counted only up to limit, newest
+// rows first: when the table holds at least twice the rows that walk
+// would read (three times those the sample says hold limit + 1 matches).
+// Else the count is cheap, and exact. from is the id the walk starts
+// after.
+func (s *Store) broadCountWalk(ctx context.Context, rarest, docs int, limit int64) (from int64, walk bool, err error) {
+	if rarest <= 0 {
+		return 0, false, nil
+	}
+	var maxID int64
+	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
+		return 0, false, err
+	}
+	span := 3 * (limit + 1) * int64(docs) / int64(rarest)
+	return maxID - span, span*2 <= maxID, nil
+}
+
 // broadCapOnPostgres reports whether PostgreSQL counts a search's matches
-// only up to SearchCountCap, as countSearch does on SQLite: every trigram
-// of the term is in one sampled digest in 50 or more, and the table holds
-// at least twice the rows that would take to find (else the count is
-// cheap, and exact).
+// only up to SearchCountCap (or the page's end), by the rule countSearch
+// follows on SQLite: every trigram of the term is in one sampled digest
+// in 50 or more, in a table large enough (broadCountWalk). Postgres then
+// counts the whole table's matches up to that cap, which costs less than
+// the walk, so the walk itself is not needed.
 func (s *Store) broadCapOnPostgres(ctx context.Context, term string, pageEnd int64) bool {
 	grams := distinctGrams(term)
 	counts, docs, _ := s.gramCounts(ctx)
@@ -391,10 +406,6 @@ func (s *Store) broadCapOnPostgres(ctx context.Context, term string, pageEnd int
 		}
 		rarest = min(rarest, counts[g])
 	}
-	var maxID int64
-	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
-		return false
-	}
-	span := 3 * (max(SearchCountCap, pageEnd) + 1) * int64(docs) / int64(rarest)
-	return span*2 <= maxID
+	_, walk, err := s.broadCountWalk(ctx, rarest, docs, max(SearchCountCap, pageEnd))
+	return err == nil && walk
 }
