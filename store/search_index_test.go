@@ -422,29 +422,11 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 // the term, is neither counted nor listed (it is when the test is left out).
 func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
-		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-		var subs []store.Subscription
-		add := func(name string) { subs = append(subs, searchSub(name, now.Add(time.Duration(len(subs))*time.Second))) }
-		for i := 0; i < 300; i++ {
-			add(fmt.Sprintf("Customer A%d", i)) // "customer " in every digest
-		}
-		add("Customer 12345")      // the match
-		add("Customer 2345 r 123") // "r 1", " 12", "123", "234", "345" but not "customer 12345"
-		add("Customer 12345 again")
-		storeIndexed(t, st, subs)
-		page, err := st.ListSubscriptions(ctx, store.SubscriptionFilter{Q: "Customer 12345", Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, r := range page.Items {
-			names = append(names, r.Name)
-		}
-		slices.Sort(names)
-		if want := []string{"Customer 12345", "Customer 12345 again"}; page.Total != 2 || !slices.Equal(names, want) {
-			t.Fatalf("total %d, %q; want 2, %q", page.Total, names, want)
-		}
+		findsAmongCustomers(t, st, []string{
+			"Customer 12345",       // the match
+			"Customer 2345 r 123",  // "r 1", " 12", "123", "234", "345" but not "customer 12345"
+			"Customer 12345 again", // a match
+		}, "Customer 12345", []string{"Customer 12345", "Customer 12345 again"})
 	})
 }
 
@@ -454,29 +436,38 @@ func TestSearchAsksTheRarestTrigrams(t *testing.T) {
 // digests holding the term, "%" and "_" taken as themselves.
 func TestRareTermTakesWildcardsLiterally(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-		var subs []store.Subscription
-		add := func(name string) { subs = append(subs, searchSub(name, now.Add(time.Duration(len(subs))*time.Second))) }
-		for i := 0; i < 300; i++ {
-			add(fmt.Sprintf("Customer A%d", i))
-		}
-		for _, name := range []string{"Pure_Data 98765% off", "PureXData 98765X off", "Pure_Data 98765 off", "pure_data 98765%"} {
-			add(name)
-		}
-		storeIndexed(t, st, subs)
-		page, err := st.ListSubscriptions(context.Background(), store.SubscriptionFilter{Q: "Pure_Data 98765%", Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, r := range page.Items {
-			names = append(names, r.Name)
-		}
-		slices.Sort(names)
-		if want := []string{"Pure_Data 98765% off", "pure_data 98765%"}; page.Total != 2 || !slices.Equal(names, want) {
-			t.Fatalf("total %d, %q; want 2, %q", page.Total, names, want)
-		}
+		findsAmongCustomers(t, st, []string{"Pure_Data 98765% off", "PureXData 98765X off", "Pure_Data 98765 off", "pure_data 98765%"},
+			"Pure_Data 98765%", []string{"Pure_Data 98765% off", "pure_data 98765%"})
 	})
+}
+
+// findsAmongCustomers stores 300 subscriptions named "Customer A<n>"
+// ("customer " in every digest) and then names, and checks that a search
+// for q finds exactly the subscriptions named want, with that total.
+func findsAmongCustomers(t *testing.T, st *store.Store, names []string, q string, want []string) {
+	t.Helper()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	var subs []store.Subscription
+	add := func(name string) { subs = append(subs, searchSub(name, now.Add(time.Duration(len(subs))*time.Second))) }
+	for i := 0; i < 300; i++ {
+		add(fmt.Sprintf("Customer A%d", i))
+	}
+	for _, name := range names {
+		add(name)
+	}
+	storeIndexed(t, st, subs)
+	page, err := st.ListSubscriptions(context.Background(), store.SubscriptionFilter{Q: q, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Items {
+		got = append(got, r.Name)
+	}
+	slices.Sort(got)
+	if page.Total != int64(len(want)) || !slices.Equal(got, want) {
+		t.Fatalf("%q: total %d, %q; want %d, %q", q, page.Total, got, len(want), want)
+	}
 }
 
 // TestBroadSearchCountStopsAtTheCap: a term most digests hold, in a table
