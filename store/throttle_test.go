@@ -15,7 +15,7 @@ import (
 func TestThrottleHitsCountedAcrossReplicas(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
-			cfg := storetest.Config(t, dialect)
+			cfg := storetest.Migrated(t, dialect)
 			var sts []*store.Store
 			for i := 0; i < 2; i++ {
 				st, err := store.Open(context.Background(), cfg)

@@ -30,7 +30,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // on one database (one Postgres, or one SQLite file), sharing a moved clock.
 func replicas(t *testing.T, dialect string, n int, set func(*api.Deps)) ([]*env, *clock) {
 	t.Helper()
-	cfg := storetest.Config(t, dialect)
+	cfg := storetest.Migrated(t, dialect)
 	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
 	var out []*env
 	for i := 0; i < n; i++ {

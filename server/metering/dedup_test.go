@@ -23,7 +23,7 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := storetest.Config(t, d)
+			cfg := storetest.Migrated(t, d)
 			open := func() *store.Store {
 				st, err := store.Open(ctx, cfg)
 				if err != nil {
