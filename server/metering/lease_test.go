@@ -1,8 +1,10 @@
 package metering_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,6 +84,15 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 		t.Fatal(err)
 	}
 	w.m.Claim, w.m.Concurrency = 800, 4
+	// The meters' warnings (a lease not renewed, a batch not sent) are
+	// shown when the test fails.
+	logs := &syncBuffer{}
+	w.m.Log = slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the meters logged:\n%s", logs.String())
+		}
+	})
 	second := &metering.Meter{Store: st, Log: w.m.Log, AWS: w.m.AWS, Azure: w.m.Azure, Owner: "replica-2", Claim: 800, Concurrency: 4}
 	var wg sync.WaitGroup
 	var started atomic.Bool
@@ -147,4 +158,22 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 	if left := w.records("status <> ? OR attempts <> 1", store.RecordAccepted); len(left) != 0 {
 		t.Fatalf("%d records not accepted after exactly one send, e.g. %+v", len(left), left[0])
 	}
+}
+
+// syncBuffer is a bytes.Buffer for several goroutines' log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
