@@ -1,10 +1,10 @@
 package metering_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,15 +84,9 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 		t.Fatal(err)
 	}
 	w.m.Claim, w.m.Concurrency = 800, 4
-	// The meters' warnings (a lease not renewed, a batch not sent) are
-	// shown when the test fails.
-	logs := &syncBuffer{}
-	w.m.Log = slog.New(slog.NewTextHandler(logs, nil))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the meters logged:\n%s", logs.String())
-		}
-	})
+	// The meters' warnings (a lease not renewed, a call failed) are shown
+	// when the test fails.
+	w.m.Log = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	second := &metering.Meter{Store: st, Log: w.m.Log, AWS: w.m.AWS, Azure: w.m.Azure, Owner: "replica-2", Claim: 800, Concurrency: 4}
 	var wg sync.WaitGroup
 	var started atomic.Bool
@@ -160,20 +154,11 @@ func leaseHeldThroughLongPass(t *testing.T, st *store.Store, mp string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for several goroutines' log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// testLog writes the meters' log lines to the test's log (shown when it
+// fails, or with -v).
+type testLog struct{ t *testing.T }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
