@@ -2,7 +2,7 @@
 // always, and a fresh Postgres database when MARKETGATE_TEST_POSTGRES_URL
 // names a server (scripts/test.sh starts one). A migrated database is a copy
 // of one migrated once per test process; on Postgres that template
-// (mgtpl_<pid>_…) outlives its process until the next test process drops
+// (mgtpl_<host>_<pid>_…) outlives its process until the next test process drops
 // it.
 package storetest
 
@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -150,7 +151,7 @@ func postgresTemplate() (string, error) {
 		}
 		defer closeDB(admin)
 		dropEndedTemplates(admin)
-		name := fmt.Sprintf("mgtpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+		name := fmt.Sprintf("mgtpl_%s_%d_%d", hostTag(), os.Getpid(), time.Now().UnixNano()%1e9)
 		if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
 			pgErr = err
 			return
@@ -167,17 +168,28 @@ func postgresTemplate() (string, error) {
 }
 
 // dropEndedTemplates drops the templates of test processes on this
-// machine that are no longer running.
+// machine that are no longer running (a server shared by several machines
+// keeps the others').
 func dropEndedTemplates(admin *gorm.DB) {
 	var names []string
-	admin.Raw("SELECT datname FROM pg_database WHERE datname LIKE 'mgtpl\\_%'").Scan(&names)
+	prefix := "mgtpl_" + hostTag() + "_"
+	admin.Raw("SELECT datname FROM pg_database WHERE starts_with(datname, ?)", prefix).Scan(&names)
 	for _, n := range names {
 		var pid, stamp int
-		if _, err := fmt.Sscanf(n, "mgtpl_%d_%d", &pid, &stamp); err != nil || processRuns(pid) {
+		if _, err := fmt.Sscanf(strings.TrimPrefix(n, prefix), "%d_%d", &pid, &stamp); err != nil || processRuns(pid) {
 			continue
 		}
 		admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
 	}
+}
+
+// hostTag names this machine in template names (8 hex digits of its
+// host name's hash).
+func hostTag() string {
+	h, _ := os.Hostname()
+	sum := fnv.New32a()
+	sum.Write([]byte(h))
+	return fmt.Sprintf("%08x", sum.Sum32())
 }
 
 func processRuns(pid int) bool {
