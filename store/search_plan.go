@@ -400,11 +400,11 @@ func (s *Store) broadCapOnPostgres(ctx context.Context, term string, pageEnd int
 		return false
 	}
 	rarest := counts[grams[0]]
-	for _, g := range grams {
-		if counts[g]*50 < docs {
-			return false
-		}
+	for _, g := range grams[1:] {
 		rarest = min(rarest, counts[g])
+	}
+	if rarest*50 < docs {
+		return false
 	}
 	_, walk, err := s.broadCountWalk(ctx, rarest, docs, max(SearchCountCap, pageEnd))
 	return err == nil && walk
