@@ -79,6 +79,10 @@ func (s *Store) PrepareUsageStatements(ctx context.Context, us *UsageStatements)
 	for n := 1; n <= usageSmallPrepared; n++ {
 		qs = append(qs, usageStatementTexts(s.Dialect, n, true, true)...)
 	}
+	for _, n := range usageHourReadSizes {
+		qs = append(qs, usageHoursFromSQL(n))
+	}
+	qs = append(qs, usageSeenSyncSQL)
 	for _, q := range qs {
 		key := q
 		if s.Dialect == Postgres {
@@ -245,14 +249,22 @@ type UsageHourState struct {
 }
 
 // UsageHoursFrom reads the usage hours of these subscriptions from the
-// given hour on.
-func (t *Tx) UsageHoursFrom(subIDs []uint, from time.Time) ([]UsageHourState, error) {
+// given hour on. Its statement is prepared once per process (us): the
+// subscriptions' list is padded, by repeating its last one, to one of a
+// few lengths (usageHourReadSizes), so a group of any size runs one of
+// them instead of preparing a statement of its own length each time.
+func (t *Tx) UsageHoursFrom(ctx context.Context, us *UsageStatements, subIDs []uint, from time.Time) ([]UsageHourState, error) {
 	var out []UsageHourState
-	for start := 0; start < len(subIDs); start += 900 {
-		// (Scanned by hand: ingestion reads the hours of every group on the
-		// one writer, and gorm's reflection was most of the cost.)
-		rows, err := t.db.Table("usage_hours").Select("subscription_id, dimension, hour, sealed, quantity").
-			Where("subscription_id IN ? AND hour >= ?", subIDs[start:min(start+900, len(subIDs))], from).Rows()
+	chunk := usageHourReadSizes[len(usageHourReadSizes)-1]
+	for start := 0; start < len(subIDs); start += chunk {
+		ids := subIDs[start:min(start+chunk, len(subIDs))]
+		n := usageHourReadSize(len(ids))
+		args := make([]any, 0, n+1)
+		for i := 0; i < n; i++ {
+			args = append(args, int64(ids[min(i, len(ids)-1)]))
+		}
+		args = append(args, from)
+		rows, err := t.queryRows(ctx, us, usageHoursFromSQL(n), args, true)
 		if err != nil {
 			return nil, err
 		}
@@ -269,6 +281,26 @@ func (t *Tx) UsageHoursFrom(subIDs []uint, from time.Time) ([]UsageHourState, er
 		}
 	}
 	return out, nil
+}
+
+// usageHourReadSizes are the lengths UsageHoursFrom pads its list of
+// subscriptions to (at most a few times the rows it needs; the last is
+// its chunk, below SQLite's limit of bound parameters).
+var usageHourReadSizes = []int{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900}
+
+// usageHourReadSize is the smallest of usageHourReadSizes that holds n.
+func usageHourReadSize(n int) int {
+	for _, s := range usageHourReadSizes {
+		if n <= s {
+			return s
+		}
+	}
+	return usageHourReadSizes[len(usageHourReadSizes)-1]
+}
+
+func usageHoursFromSQL(n int) string {
+	return "SELECT subscription_id, dimension, hour, sealed, quantity FROM usage_hours WHERE subscription_id IN (" +
+		strings.TrimSuffix(strings.Repeat("?,", n), ",") + ") AND hour >= ?"
 }
 
 // UsageHour reads one usage hour: whether it is sealed and its total (an

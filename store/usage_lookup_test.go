@@ -19,7 +19,7 @@ func ingestTx(t *testing.T, st *store.Store, seen *store.UsageSeen, evs []store.
 	var us store.UsageStatements
 	st.PrepareUsageStatements(ctx, &us)
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SyncUsageSeen(ctx, seen, now); err != nil {
+		if err := tx.SyncUsageSeen(ctx, nil, seen, now); err != nil {
 			return err
 		}
 		var err error
@@ -205,6 +205,61 @@ func TestUsageEventsMovedAndRefusedByRow(t *testing.T) {
 		}
 		if p := prior["moved-2"]; p.Status != store.UsageAccepted || p.Late || p.Hour == nil || !p.Hour.Equal(hour) {
 			t.Errorf("untouched: %+v", p)
+		}
+	})
+}
+
+// UsageHoursFrom reads the hours of exactly the subscriptions asked for,
+// from the hour given on, whatever the length of the list: its statement
+// is prepared for a few lengths and a list is padded (by repeating its
+// last subscription) up to one of them, or split past the longest.
+func TestUsageHoursFromAnyLength(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var us store.UsageStatements
+		st.PrepareUsageStatements(ctx, &us)
+		now := time.Now().UTC()
+		cur := now.Truncate(time.Hour)
+		const subs = 2000
+		var adds []store.UsageHourAdd
+		for s := uint(1); s <= subs; s++ {
+			adds = append(adds,
+				store.UsageHourAdd{SubscriptionID: s, Dimension: "d", Hour: cur.Add(-2 * time.Hour), Quantity: 1, Events: 1},
+				store.UsageHourAdd{SubscriptionID: s, Dimension: "d", Hour: cur, Quantity: float64(s), Events: 1})
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.AddToUsageHours(ctx, &us, adds, now, 1e12)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 3, 64, 65, 900, 901, 1999} {
+			ids := make([]uint, n)
+			for i := range ids {
+				ids[i] = uint(1 + (i*7)%subs)
+			}
+			want := map[uint]bool{}
+			for _, id := range ids {
+				want[id] = true
+			}
+			var got []store.UsageHourState
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				got, err = tx.UsageHoursFrom(ctx, &us, ids, cur.Add(-time.Hour))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[uint]bool{}
+			for _, h := range got {
+				if !want[h.SubscriptionID] || seen[h.SubscriptionID] || !h.Hour.Equal(cur) || h.Quantity != float64(h.SubscriptionID) {
+					t.Fatalf("%d subscriptions asked: got %+v (asked for it: %v, twice: %v)", n, h, want[h.SubscriptionID], seen[h.SubscriptionID])
+				}
+				seen[h.SubscriptionID] = true
+			}
+			if len(seen) != len(want) {
+				t.Fatalf("%d subscriptions asked: %d hours read, want %d", n, len(seen), len(want))
+			}
 		}
 	})
 }

@@ -221,12 +221,17 @@ func (s *UsageSeen) Stored(evs []NewUsageEvent, rows []int64, now time.Time) {
 	}
 }
 
+// usageSeenSyncSQL reads the rows stored after the set's last one, in
+// pages, so that Postgres's generic plan walks the primary key from there.
+const usageSeenSyncSQL = "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE id > ? ORDER BY id LIMIT 5000"
+
 // SyncUsageSeen takes ingestion's turn (see the notes above: the write
 // lock on SQLite, an advisory transaction lock on Postgres) and brings the
 // set up to date with the table: at first the window's ids, then the rows
-// other processes added since the last look. Run it first in every
-// transaction that stores usage events.
-func (t *Tx) SyncUsageSeen(ctx context.Context, s *UsageSeen, now time.Time) error {
+// other processes added since the last look (us: ingestion's prepared
+// statements, or nil). Run it first in every transaction that stores
+// usage events.
+func (t *Tx) SyncUsageSeen(ctx context.Context, us *UsageStatements, s *UsageSeen, now time.Time) error {
 	if t.dialect == Postgres {
 		if err := t.db.WithContext(ctx).Exec("SELECT pg_advisory_xact_lock(?)", int64(usageLockKey)).Error; err != nil {
 			return err
@@ -239,10 +244,8 @@ func (t *Tx) SyncUsageSeen(ctx context.Context, s *UsageSeen, now time.Time) err
 			return err
 		}
 	} else {
-		// In pages, so that Postgres's generic plan (the statement is
-		// prepared once per connection) walks the primary key from last.
 		for {
-			n, err := t.scanSeen(ctx, s, now, "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE id > ? ORDER BY id LIMIT 5000", s.last)
+			n, err := t.scanSeen(ctx, us, s, now, usageSeenSyncSQL, s.last)
 			if err != nil {
 				return err
 			}
@@ -280,10 +283,10 @@ func (t *Tx) loadUsageSeen(ctx context.Context, s *UsageSeen, now time.Time) err
 	}
 	s.reset(now)
 	from := now.Add(-usageDedupBack - usageDedupAhead)
-	if _, err := t.scanSeen(ctx, s, now, "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE dedup_bucket >= ?", UsageDedupBucket(from)); err != nil {
+	if _, err := t.scanSeen(ctx, nil, s, now, "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE dedup_bucket >= ?", UsageDedupBucket(from)); err != nil {
 		return err
 	}
-	if _, err := t.scanSeen(ctx, s, now, "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE dedup_bucket = 0 AND received_at >= ?", from.Add(-usageDedupAhead)); err != nil {
+	if _, err := t.scanSeen(ctx, nil, s, now, "SELECT id, event_id, occurred_at, received_at FROM usage_events WHERE dedup_bucket = 0 AND received_at >= ?", from.Add(-usageDedupAhead)); err != nil {
 		return err
 	}
 	s.last = max(s.last, last.Int64)
@@ -293,8 +296,9 @@ func (t *Tx) loadUsageSeen(ctx context.Context, s *UsageSeen, now time.Time) err
 
 // scanSeen adds the rows of a query (id, event_id, occurred_at,
 // received_at) whose key time is within the window, and counts the rows.
-func (t *Tx) scanSeen(ctx context.Context, s *UsageSeen, now time.Time, q string, arg any) (int, error) {
-	rows, err := t.db.WithContext(ctx).Raw(q, arg).Rows()
+// With us, the statement is one ingestion prepares once per process.
+func (t *Tx) scanSeen(ctx context.Context, us *UsageStatements, s *UsageSeen, now time.Time, q string, arg any) (int, error) {
+	rows, err := t.queryRows(ctx, us, q, []any{arg}, us != nil)
 	if err != nil {
 		return 0, err
 	}

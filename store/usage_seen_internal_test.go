@@ -47,7 +47,7 @@ func TestUsageSeenComparesTheIDNotTheHash(t *testing.T) {
 	var rows []int64
 	evs := []NewUsageEvent{{EventID: "a", Status: UsageAccepted, OccurredAt: now, Source: "api"}, {EventID: "b", Status: UsageRejected, OccurredAt: now, Source: "api"}}
 	if err := st.InTx(ctx, func(tx *Tx) error {
-		if err := tx.SyncUsageSeen(ctx, &s, now); err != nil {
+		if err := tx.SyncUsageSeen(ctx, nil, &s, now); err != nil {
 			return err
 		}
 		var err error

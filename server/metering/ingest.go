@@ -305,7 +305,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 	var rows []int64
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
 		// Ingestion's turn first: nothing else stores events until commit.
-		if err := tx.SyncUsageSeen(ctx, &m.seen, now); err != nil {
+		if err := tx.SyncUsageSeen(ctx, &m.stmts, &m.seen, now); err != nil {
 			return err
 		}
 		fresh, err := freshEvents(ctx, tx, &m.seen, items, now)
@@ -317,7 +317,7 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 		}
 		// Hours: an event for a sealed hour counts, late, in the current one.
 		cur := now.Truncate(time.Hour)
-		if err := m.placeHours(tx, fresh, cur, now); err != nil {
+		if err := m.placeHours(ctx, tx, fresh, cur, now); err != nil {
 			return err
 		}
 		// Store every fresh event (rejected ones too: a repeat gets the same answer).
@@ -622,12 +622,12 @@ type hourKey struct {
 // marketplace accepts for one record. The totals read here are those this
 // transaction adds to; the add itself checks the limit again
 // (addToHours), so events of concurrent transactions cannot jointly pass it.
-func (m *Meter) placeHours(tx *store.Tx, items []*pending, cur, now time.Time) error {
+func (m *Meter) placeHours(ctx context.Context, tx *store.Tx, items []*pending, cur, now time.Time) error {
 	keys, subs, minHour := ownHours(items, cur, now)
 	if len(keys) == 0 {
 		return nil
 	}
-	hours, err := readHours(tx, keys, subs, minHour)
+	hours, err := readHours(ctx, tx, &m.stmts, keys, subs, minHour)
 	if err != nil {
 		return err
 	}
@@ -694,9 +694,9 @@ func (hs hourStates) get(k hourKey) *hourState {
 }
 
 // readHours reads the stored state of the hours keys names.
-func readHours(tx *store.Tx, keys map[hourKey]bool, subs []uint, minHour time.Time) (hourStates, error) {
+func readHours(ctx context.Context, tx *store.Tx, us *store.UsageStatements, keys map[hourKey]bool, subs []uint, minHour time.Time) (hourStates, error) {
 	state := hourStates{}
-	rows, err := tx.UsageHoursFrom(dedupe(subs), minHour)
+	rows, err := tx.UsageHoursFrom(ctx, us, dedupe(subs), minHour)
 	if err != nil {
 		return nil, err
 	}
