@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Callout, Classes, H5, HTMLSelect } from '@blueprintjs/core';
@@ -46,9 +46,15 @@ export function EndpointPage({ id }: { id: number }) {
     placeholderData: keepPreviousData,
     refetchInterval: (q) => pollEvery(q.state.data?.items, ep?.pending ?? 0),
   });
-  // The endpoint's counts and last success follow the log.
   const polling = pollEvery(deliveries.data?.items, ep?.pending ?? 0);
-  useQuery({ ...listQuery, refetchInterval: polling });
+  // The endpoint's counts, last success and failing state follow the log:
+  // read again each time the log is. (A refetchInterval of its own,
+  // computed at every render, restarted its timer at every render, so it
+  // never fired while the log was polled.)
+  const logReadAt = deliveries.dataUpdatedAt;
+  useEffect(() => {
+    if (logReadAt) void qc.invalidateQueries({ queryKey: queryKeys.webhooks, exact: true });
+  }, [logReadAt, qc]);
 
   const refreshLog = () => {
     void qc.invalidateQueries({ queryKey: queryKeys.webhookDeliveries.of(id) });

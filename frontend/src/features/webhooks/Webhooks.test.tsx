@@ -247,6 +247,36 @@ describe('Webhooks: the delivery log', () => {
     expect(screen.getByText('request id: req-409')).toBeTruthy();
   });
 
+  it('shows the endpoint failing as soon as the polled log shows the failed attempt', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let logReads = 0;
+      const since = new Date().toISOString();
+      mockFetch((c) => {
+        // The server stores the attempt and the endpoint's failure together:
+        // from the second read of the log on, the endpoint is failing.
+        if (c.url === '/api/webhooks') {
+          const ep = logReads >= 2 ? endpoint({ pending: 1, failing_since: since, consecutive_failures: 1 }) : endpoint({ pending: 1 });
+          return json(200, { items: [ep], event_types: eventTypes });
+        }
+        if (c.url.startsWith('/api/webhooks/5/deliveries')) {
+          logReads++;
+          const next = new Date(Date.now() + 12_000).toISOString();
+          return json(200, { items: [delivery({ status: 'pending', attempts: logReads, next_attempt_at: next, response_status: logReads >= 2 ? 500 : 200 })], total: 1 });
+        }
+      });
+      renderAt('/webhooks/5');
+      await screen.findAllByTestId('delivery-row');
+      expect(screen.queryByTestId('failing-callout')).toBeNull();
+      // The log is read again when the retry is due; the endpoint with it.
+      await vi.advanceTimersByTimeAsync(13_000);
+      expect(logReads).toBe(2);
+      await screen.findByTestId('failing-callout');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('follows pending deliveries until their next attempt, and stops when none wait', () => {
     const now = Date.parse('2026-03-01T10:00:00Z');
     expect(pollEvery([delivery()], 0, now)).toBe(false);
