@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -118,10 +119,14 @@ type usageLoad struct {
 	seq       atomic.Int64
 	now       string
 	clients   map[int]*http.Client
+	pids      []int // the servers, whose CPU time a phase reports
 }
 
-func newUsageLoad(t *testing.T, urls []string, key string, customers []string) *usageLoad {
-	l := &usageLoad{t: t, urls: urls, key: key, customers: customers, now: time.Now().UTC().Format(time.RFC3339), clients: map[int]*http.Client{}}
+func newUsageLoad(t *testing.T, servers []*server, key string, customers []string) *usageLoad {
+	l := &usageLoad{t: t, key: key, customers: customers, now: time.Now().UTC().Format(time.RFC3339), clients: map[int]*http.Client{}}
+	for _, s := range servers {
+		l.urls, l.pids = append(l.urls, s.url), append(l.pids, s.cmd.Process.Pid)
+	}
 	for _, n := range []int{16, 64} {
 		tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}
 		l.clients[n] = &http.Client{Transport: tr, Timeout: 60 * time.Second}
@@ -189,14 +194,22 @@ func (l *usageLoad) run(clients, batch int, random bool, d time.Duration) (float
 	return float64(reqs.Load()) / el, float64(reqs.Load()*int64(batch)) / el
 }
 
-// usageFigures are the medians of one configuration's runs.
+// usageFigures are one configuration's rounds: rates, the ceiling measured
+// just before (rows/s) and the servers' CPU time per event or request.
 type usageFigures struct {
 	sequential, random, single []float64 // events/s, events/s, requests/s
+	seqCeil, rndCeil           []float64 // rows/s
+	seqCPU, rndCPU, singleCPU  []float64 // µs of the servers' CPU per event (per request for single)
 }
 
-// measure runs three rounds of: batches of 1,000 with ids in sequence,
-// single events at 64 clients, batches of 1,000 with random ids.
-func (l *usageLoad) measure() usageFigures {
+// measure runs three rounds of: the sequential-id ceiling, batches of
+// 1,000 with ids in sequence, single events at 64 clients, the random-id
+// ceiling, batches of 1,000 with random ids. Each ceiling runs just before
+// the API's figure it is the ceiling of: on a shared machine the rate of
+// plain inserts moved by 70 % within an hour, so a ceiling measured once,
+// before or after, made ratios that swung from 0.4 to 0.8 between runs of
+// one build.
+func (l *usageLoad) measure(c *ceiling) usageFigures {
 	// Warm up, and let the server's start-up jobs (sealing, dispatch, the
 	// sandbox's reconcile) finish: on Postgres the first round ran 5 to 20
 	// times slower than the next ones while they did.
@@ -204,27 +217,73 @@ func (l *usageLoad) measure() usageFigures {
 	l.run(64, 1, false, 3*time.Second)
 	var f usageFigures
 	for i := 0; i < 3; i++ {
-		_, ev := l.run(16, 1000, false, 4*time.Second)
-		f.sequential = append(f.sequential, ev)
-		rq, _ := l.run(64, 1, false, 4*time.Second)
-		f.single = append(f.single, rq)
-		_, rv := l.run(16, 1000, true, 4*time.Second)
-		f.random = append(f.random, rv)
+		f.seqCeil = append(f.seqCeil, c.round(false))
+		ev, cpu := l.phase(16, 1000, false)
+		f.sequential, f.seqCPU = append(f.sequential, ev), append(f.seqCPU, cpu)
+		rq, cpu := l.phase(64, 1, false)
+		f.single, f.singleCPU = append(f.single, rq), append(f.singleCPU, cpu)
+		f.rndCeil = append(f.rndCeil, c.round(true))
+		rv, cpu := l.phase(16, 1000, true)
+		f.random, f.rndCPU = append(f.random, rv), append(f.rndCPU, cpu)
 	}
 	return f
 }
 
-// report logs a configuration's figures beside its same-run ceilings.
-func (f usageFigures) report(t *testing.T, what string, seqCeil, rndCeil []float64, rss string) {
-	t.Logf("usage API, %s: batches of 1,000 (16 clients), ids in sequence: %s events/s = %s of the plain-insert ceiling (%s rows/s); "+
-		"ids spread like random UUIDs: %s events/s = %s of the random-id ceiling (%s rows/s), %s of the sequential one; "+
-		"single-event requests at 64 clients: %s requests/s; peak RSS %s",
-		what, med(f.sequential), ratio(f.sequential, seqCeil), med(seqCeil), med(f.random), ratio(f.random, rndCeil), med(rndCeil),
-		ratio(f.random, seqCeil), med(f.single), rss)
+// phase posts for 4 s and answers events/s and the servers' CPU time per
+// event, in µs (for single events: per request).
+func (l *usageLoad) phase(clients, batch int, random bool) (float64, float64) {
+	before, startAt := l.cpuSeconds(), time.Now()
+	_, ev := l.run(clients, batch, random, 4*time.Second)
+	used, el := l.cpuSeconds()-before, time.Since(startAt).Seconds()
+	return ev, used / (ev * el) * 1e6
 }
 
+// cpuSeconds is the CPU time (user and system) the servers have used.
+func (l *usageLoad) cpuSeconds() float64 {
+	total := 0.0
+	for _, pid := range l.pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0
+		}
+		// The fields after the command's name start at the 3rd (state);
+		// utime is the 14th and stime the 15th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			return 0
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		s, _ := strconv.ParseFloat(f[12], 64)
+		total += (u + s) / clockTicks
+	}
+	return total
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
+
+// report logs a configuration's figures: medians of the rates, of the
+// ratios to the ceiling of the same round, and of the CPU time per event.
+func (f usageFigures) report(t *testing.T, what string, rss string) {
+	t.Logf("usage API, %s: batches of 1,000 (16 clients), ids in sequence: %s events/s = %s of the plain-insert ceiling (%s rows/s; each round against the ceiling measured just before it), %s µs of server CPU per event; "+
+		"ids spread like random UUIDs: %s events/s = %s of the random-id ceiling (%s rows/s), %s of the sequential one, %s µs of server CPU per event; "+
+		"single-event requests at 64 clients: %s requests/s, %s µs of server CPU per request; peak RSS %s",
+		what, med(f.sequential), ratio(f.sequential, f.seqCeil), med(f.seqCeil), cpuMed(f.seqCPU),
+		med(f.random), ratio(f.random, f.rndCeil), med(f.rndCeil), ratio(f.random, f.seqCeil), cpuMed(f.rndCPU),
+		med(f.single), cpuMed(f.singleCPU), rss)
+}
+
+// ratio is the median of the rounds' ratios (xs[i] / ceiling[i]).
 func ratio(xs, ceiling []float64) string {
-	return strconv.FormatFloat(medF(xs)/medF(ceiling), 'f', 2, 64)
+	rs := make([]float64, len(xs))
+	for i := range xs {
+		rs[i] = xs[i] / ceiling[i]
+	}
+	return strconv.FormatFloat(medF(rs), 'f', 2, 64)
+}
+
+func cpuMed(xs []float64) string {
+	return strconv.FormatFloat(medF(xs), 'f', 1, 64)
 }
 
 // usageKey creates an API key for the bench.
@@ -251,12 +310,13 @@ func TestBenchUsageAPI(t *testing.T) {
 	cfg := store.Config{DataDir: dir}
 	customers := seedMetered(t, cfg, 1000)
 	key := usageKey(t, "--data-dir", dir)
+	// The ceiling's own database, seeded alike: it grows with the
+	// ceiling's rows as the API's does with the API's.
+	c := newCeiling(t, store.Config{DataDir: t.TempDir()}, 1000)
 	s := start(t, dir, nil, "--sandbox")
-	f := newUsageLoad(t, []string{s.url}, key, customers).measure()
-	rss := stopServer(s)
-	// The ceilings: the same rows inserted into the table as the API left it.
-	seqCeil, rndCeil := insertCeiling(t, cfg, customers, false), insertCeiling(t, cfg, customers, true)
-	f.report(t, "SQLite", seqCeil, rndCeil, rss)
+	f := newUsageLoad(t, []*server{s}, key, customers).measure(c)
+	c.close()
+	f.report(t, "SQLite", stopServer(s))
 	if os.Getenv(storetest.PostgresEnv) == "" {
 		t.Log("usage API on Postgres: not measured (set " + storetest.PostgresEnv + ")")
 		return
@@ -265,10 +325,12 @@ func TestBenchUsageAPI(t *testing.T) {
 	customers = seedMetered(t, pg, 1000)
 	db := []string{"--database-url", pg.DatabaseURL}
 	key = usageKey(t, db...)
+	c = newCeiling(t, storetest.Config(t, store.Postgres), 1000)
+	defer c.close()
 	a := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
-	one := newUsageLoad(t, []string{a.url}, key, customers).measure()
+	one := newUsageLoad(t, []*server{a}, key, customers).measure(c)
 	b := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
-	two := newUsageLoad(t, []string{a.url, b.url}, key, customers).measure()
+	two := newUsageLoad(t, []*server{a, b}, key, customers).measure(c)
 	if t.Failed() {
 		for _, s := range []*server{a, b} {
 			for _, line := range strings.Split(s.out.String(), "\n") {
@@ -279,9 +341,8 @@ func TestBenchUsageAPI(t *testing.T) {
 		}
 	}
 	rssA, rssB := stopServer(a), stopServer(b)
-	seqCeil, rndCeil = insertCeiling(t, pg, customers, false), insertCeiling(t, pg, customers, true)
-	one.report(t, "Postgres, one replica", seqCeil, rndCeil, rssA)
-	two.report(t, "Postgres, two replicas", seqCeil, rndCeil, rssA+" and "+rssB)
+	one.report(t, "Postgres, one replica", rssA)
+	two.report(t, "Postgres, two replicas", rssA+" and "+rssB)
 }
 
 func peakRSSOf(s *server) string {
@@ -297,72 +358,90 @@ func med(xs []float64) string {
 	return strconv.FormatFloat(medF(xs), 'f', 0, 64)
 }
 
-// insertCeiling inserts the rows the API stores (every column; ids in
-// sequence or spread like random UUIDs; about 1,000 a transaction, as a
-// batch) into usage_events, in-process, with no HTTP, no validation and
-// no hourly totals: the database's own rate, rows per second of three
-// rounds of 3 s.
-func insertCeiling(t *testing.T, cfg store.Config, customers []string, random bool) []float64 {
+// ceiling inserts the rows the API stores (every column; ids in sequence
+// or spread like random UUIDs; about 1,000 a transaction, as a batch) into
+// usage_events of its own database, seeded as the API's, in-process, with
+// no HTTP, no validation and no hourly totals: the database's own rate.
+type ceiling struct {
+	t         *testing.T
+	st        *store.Store
+	db        *sql.DB
+	stmt      *sql.Stmt
+	bucketed  bool
+	width     int
+	customers int
+	n         int64
+	prefix    string
+}
+
+// ceilingRows is how many rows one statement inserts.
+const ceilingRows = 400
+
+func newCeiling(t *testing.T, cfg store.Config, customers int) *ceiling {
+	seedMetered(t, cfg, customers)
 	ctx := context.Background()
 	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	db, _ := st.TestingDB(t).DB()
+	c := &ceiling{t: t, st: st, customers: customers, prefix: "ceiling-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"}
+	c.db, _ = st.TestingDB(t).DB()
 	// The dedup key's bucket, when the schema has one (issue 18).
-	bucketed := st.TestingDB(t).Exec("SELECT dedup_bucket FROM usage_events WHERE 1 = 0").Error == nil
+	c.bucketed = st.TestingDB(t).Exec("SELECT dedup_bucket FROM usage_events WHERE 1 = 0").Error == nil
 	cols, width := "event_id, api_key_id, subscription_id, dimension, quantity, occurred_at, hour, late, status, reason, source, received_at", 12
-	if bucketed {
+	if c.bucketed {
 		cols, width = "dedup_bucket, "+cols, 13
 	}
-	const rows = 400
+	c.width = width
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
-	q := "INSERT INTO usage_events (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+	q := "INSERT INTO usage_events (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", ceilingRows), ",")
 	if st.Dialect == store.Postgres {
 		q = numbered(q)
 	}
-	stmt, err := db.PrepareContext(ctx, q)
-	if err != nil {
+	if c.stmt, err = c.db.PrepareContext(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	defer stmt.Close()
-	var out []float64
-	n := int64(0)
-	prefix := "ceiling-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
-	for round := 0; round < 3; round++ {
-		startAt := time.Now()
-		inserted := 0
-		for time.Since(startAt) < 3*time.Second {
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			now := time.Now().UTC()
-			hour := now.Truncate(time.Hour)
-			bucket := now.Unix() / (25 * 3600)
-			for chunk := 0; chunk < 1000/rows+1; chunk++ {
-				args := make([]any, 0, rows*width)
-				for i := 0; i < rows; i++ {
-					n++
-					if bucketed {
-						args = append(args, bucket)
-					}
-					id := string(appendEventID(nil, prefix, n, random))
-					args = append(args, id, 1, 1+n%int64(len(customers)), "api_calls", 1.0, now, hour, false, "accepted", "", "api", now)
-				}
-				if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-					t.Fatal(err)
-				}
-				inserted += rows
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
+	return c
+}
+
+// round inserts for 3 s and answers rows per second.
+func (c *ceiling) round(random bool) float64 {
+	ctx := context.Background()
+	startAt := time.Now()
+	inserted := 0
+	for time.Since(startAt) < 3*time.Second {
+		tx, err := c.db.BeginTx(ctx, nil)
+		if err != nil {
+			c.t.Fatal(err)
 		}
-		out = append(out, float64(inserted)/time.Since(startAt).Seconds())
+		now := time.Now().UTC()
+		hour := now.Truncate(time.Hour)
+		bucket := now.Unix() / (25 * 3600)
+		for chunk := 0; chunk < 1000/ceilingRows+1; chunk++ {
+			args := make([]any, 0, ceilingRows*c.width)
+			for i := 0; i < ceilingRows; i++ {
+				c.n++
+				if c.bucketed {
+					args = append(args, bucket)
+				}
+				id := string(appendEventID(nil, c.prefix, c.n, random))
+				args = append(args, id, 1, 1+c.n%int64(c.customers), "api_calls", 1.0, now, hour, false, "accepted", "", "api", now)
+			}
+			if _, err := tx.StmtContext(ctx, c.stmt).ExecContext(ctx, args...); err != nil {
+				c.t.Fatal(err)
+			}
+			inserted += ceilingRows
+		}
+		if err := tx.Commit(); err != nil {
+			c.t.Fatal(err)
+		}
 	}
-	return out
+	return float64(inserted) / time.Since(startAt).Seconds()
+}
+
+func (c *ceiling) close() {
+	c.stmt.Close()
+	c.st.Close()
 }
 
 // numbered numbers a statement's placeholders for Postgres.

@@ -27,8 +27,10 @@ bash scripts/build.sh >/dev/null
 # --- Usage ingestion and seat check (issue 18) -------------------------------
 # TestBenchUsageAPI (run above with the other TestBench*) prints each usage
 # figure as a ratio to its same-run ceiling: plain inserts of the same rows
-# into the same table without HTTP, with ids in sequence and with ids spread
-# like random UUIDs. Batches of 1,000 at 16 clients, single events at 64.
+# into a table alike without HTTP, with ids in sequence and with ids spread
+# like random UUIDs, measured just before each round of the API (the median
+# of the rounds' ratios), and the server's CPU time per event. Batches of
+# 1,000 at 16 clients, single events at 64.
 # With MARKETGATE_TEST_POSTGRES_URL naming a Postgres server (as for the
 # tests) it measures the same on Postgres with one and with two replicas in
 # the same run, printed beside SQLite. TestBenchSeatCheck: 10,000 customers ×
