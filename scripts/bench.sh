@@ -3,9 +3,9 @@
 #   - the subscription list at 100,000 subscriptions (go test -bench),
 #   - the answer to a Microsoft webhook call (go test -bench),
 #   - metering with the real binary over loopback HTTP on SQLite: the usage
-#     API with batches of 1,000 events and with single events at 16
-#     concurrent clients, beside plain inserts of the same rows (the
-#     ceiling); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
+#     API with batches of 1,000 events at 16 concurrent clients and with
+#     single events at 64, beside plain inserts of the same rows (the
+#     ceiling, measured before each round); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
 #     of added latency per marketplace call; peak RSS of both; the seat check
 #     at 10,000 customers × 100 seats (requests/s and p99 latency).
 # Usage: scripts/bench.sh [-count N]
