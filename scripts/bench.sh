@@ -7,7 +7,8 @@
 #     single events at 64, beside plain inserts of the same rows (the
 #     ceiling, measured before each round); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
 #     of added latency per marketplace call; peak RSS of both; the seat check
-#     at 10,000 customers × 100 seats (requests/s and p99 latency).
+#     at 10,000 customers × 100 seats (requests/s, p99 latency and CPU per
+#     check).
 # Usage: scripts/bench.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,8 +35,9 @@ bash scripts/build.sh >/dev/null
 # With MARKETGATE_TEST_POSTGRES_URL naming a Postgres server (as for the
 # tests) it measures the same on Postgres with one and with two replicas in
 # the same run, printed beside SQLite. TestBenchSeatCheck: 10,000 customers ×
-# 100 seats at 16 clients, requests/s and p99; then the same users again at
-# 4, 8, 16 and 32 clients (latency against load).
+# 100 seats at 16 clients, requests/s, p99 and the server's CPU time per
+# check; then the same users again at 4, 8, 16 and 32 clients (latency
+# against load).
 
 # ---- Issue 18 (list, search, dispatch, how cost grows) ----------------------
 # The subscription list's queries (default page, offer+plan filter, text
