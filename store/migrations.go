@@ -891,13 +891,17 @@ CREATE INDEX usage_events_bucket ON usage_events (dedup_bucket);
 	// that a term with a whole word or a word's start in it reads that
 	// word's list (search_plan.go: rarestWord).
 	{"202612040030_search_words", ""},
+	// Issue 18: on Postgres, an index of each digest's words beside the
+	// trigram index (search_index.go: pgWordQuery).
+	{"202612040040_search_words_postgres", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
 // above is empty): statements SQLite and Postgres do not share.
 var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
-	"202612030085_subscription_search": migrateSearchIndex,
-	"202612040030_search_words":        migrateSearchWords,
+	"202612030085_subscription_search":   migrateSearchIndex,
+	"202612040030_search_words":          migrateSearchWords,
+	"202612040040_search_words_postgres": migrateSearchWordsPostgres,
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -526,3 +527,88 @@ func storeIndexed(t *testing.T, st *store.Store, subs []store.Subscription) {
 		t.Fatal(err)
 	}
 }
+
+// TestSearchWordsAreASuperset: a term with a whole word or a word's start
+// (a separator before it in the term) finds exactly the digests that hold
+// the term, when the word index is asked for that word (PostgreSQL: the
+// GIN index of each digest's runs of ASCII letters and digits; SQLite:
+// the FTS table's words). The digests mix what a text parser splits its
+// own way: e-mails, host names, "1e5x", hyphens, underscores, percent
+// signs, accented and Japanese letters next to ASCII ones, and runs of
+// 249 to 2,500 letters and digits (the Postgres index cuts a run every
+// 250 characters; a lexeme holds at most 2,047 bytes).
+func TestSearchWordsAreASuperset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		rnd := rand.New(rand.NewPCG(18, 4))
+		const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+		run := func(n int) string {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alnum[rnd.IntN(len(alnum))]
+			}
+			return string(b)
+		}
+		seps := []string{" ", "-", "@", ".", ":", "/", "_", "%", "é", "株", " · ", "e5"}
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		var subs []store.Subscription
+		for i := 0; i < 400; i++ {
+			var b strings.Builder
+			for w := 0; w < 3+rnd.IntN(6); w++ {
+				b.WriteString(seps[rnd.IntN(len(seps))])
+				switch n := rnd.IntN(40); {
+				case n == 0:
+					b.WriteString(run([]int{249, 250, 251, 500, 2047, 2500}[rnd.IntN(6)]))
+				case n < 4:
+					b.WriteString("1e" + run(1+rnd.IntN(3)))
+				default:
+					b.WriteString(run(1 + rnd.IntN(12)))
+				}
+			}
+			subs = append(subs, searchSub(b.String(), now.Add(time.Duration(i)*time.Second)))
+		}
+		storeIndexed(t, st, subs)
+		subs = nil
+		if err := st.TestingReadDB(t).Order("id").Find(&subs).Error; err != nil || len(subs) != 400 {
+			t.Fatal(len(subs), err)
+		}
+		// Terms that start at a separator, or a character or two before
+		// one, and end inside the next word, at its end or further on.
+		var terms []string
+		for _, s := range subs {
+			d := []rune(s.SearchText)
+			for i := 1; i < len(d) && len(terms) < 1500; i++ {
+				if isAlnum(d[i-1]) || !isAlnum(d[i]) || rnd.IntN(3) > 0 {
+					continue
+				}
+				from := max(0, i-1-rnd.IntN(3))
+				to := i + 3 + rnd.IntN(12)
+				if rnd.IntN(8) == 0 {
+					to = i + []int{249, 250, 251, 500, 501}[rnd.IntN(5)] // the long runs' cuts
+				}
+				terms = append(terms, string(d[from:min(to, len(d))]))
+			}
+		}
+		byWords := 0
+		for _, q := range terms {
+			cond, args := st.TestingSearchCondition(t, q)
+			if strings.Contains(cond, "array_to_tsvector") || (len(args) > 0 && strings.HasPrefix(fmt.Sprint(args[0]), "w:")) {
+				byWords++
+			}
+			want := likeIDs(subs, q)
+			if len(want) >= 200 {
+				continue // (more than a page: the broad terms' tests)
+			}
+			if got := searchIDs(t, st, q, store.SubscriptionFilter{}); !slices.Equal(want, got) {
+				t.Fatalf("%q (%s %q): want %v, got %v", q, cond, args, want, got)
+			}
+		}
+		// Most terms hold a word few digests share: the word index answers
+		// them (the rest ask for trigrams).
+		if byWords < len(terms)/2 {
+			t.Fatalf("the word index answered %d of %d terms", byWords, len(terms))
+		}
+		t.Logf("%d terms, %d by the word index", len(terms), byWords)
+	})
+}
+
+func isAlnum(r rune) bool { return (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') }

@@ -72,15 +72,15 @@ func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 	}
 	sort.SliceStable(grams, func(i, j int) bool { return counts[grams[i]] < counts[grams[j]] })
 	exact.gram = grams[0]
-	if w, n := rarestWord(term, counts, words); w != "" && n <= counts[grams[0]] {
+	if w, ok := rarestWord(term, counts, words, nil); ok && w.n <= counts[grams[0]] {
 		// A word of the term (or the start of one) is in no more sampled
 		// digests than any trigram: its list is read alone. Its documents
 		// hold its trigrams too, so it is never the longer list, and a
 		// whole word's list does not grow with the table the way a
 		// trigram's does ("0001234" is one customer's; "234" is in one
 		// digest in 200).
-		if n*50 < docs {
-			return searchPlan{match: w, verify: true, gram: grams[0]}
+		if w.n*50 < docs {
+			return searchPlan{match: w.ftsQuery(), verify: true, gram: grams[0]}
 		}
 	}
 	exact.broad = counts[grams[0]]*50 >= docs
@@ -166,32 +166,52 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int, []string) 
 	return counts, docs, words
 }
 
-// rarestWord returns the FTS query of the term's word constraint held by
-// the fewest sampled digests, and that number; "" when the term has none.
-// A word of the term bounded by separators on both sides is a whole word
-// of every digest that holds the term (w:wWORD); one bounded only before
-// is the start of one (w:wWORD*, at least three characters). The first
-// and last words of a term that starts or ends inside a word are neither.
-func rarestWord(term string, counts map[string]int, words []string) (string, int) {
-	best, bestN := "", 0
+// wordPick is a word constraint of a search term: a word of it that every
+// digest holding the term holds too, whole or (prefix) as a word's start,
+// and how many sampled digests hold it.
+type wordPick struct {
+	text   string
+	prefix bool
+	n      int
+}
+
+// ftsQuery is the constraint as SQLite's index is asked for it.
+func (w wordPick) ftsQuery() string {
+	q := "w:" + wordToken(w.text)
+	if w.prefix {
+		q += "*"
+	}
+	return q
+}
+
+// rarestWord returns the term's word constraint held by the fewest
+// sampled digests; false when the term has none (or none that use
+// accepts, when use is not nil). A word of the term bounded by separators
+// on both sides is a whole word of every digest that holds the term
+// (w:wWORD); one bounded only before is the start of one (w:wWORD*, at
+// least three characters). The first and last words of a term that
+// starts or ends inside a word are neither.
+func rarestWord(term string, counts map[string]int, words []string, use func(string) bool) (wordPick, bool) {
+	var best wordPick
+	found := false
 	for _, w := range termWords(term) {
-		if !w.start || (!w.end && len([]rune(w.text)) < minGram) {
+		if !w.start || (!w.end && len([]rune(w.text)) < minGram) || (use != nil && !use(w.text)) {
 			continue
 		}
 		t := wordToken(w.text)
-		n, q := counts[t], "w:"+t
-		if !w.end {
+		pick := wordPick{text: w.text, prefix: !w.end, n: counts[t]}
+		if pick.prefix {
 			// Every sampled word that starts so.
-			n, q = 0, q+"*"
+			pick.n = 0
 			for i := sort.SearchStrings(words, t); i < len(words) && strings.HasPrefix(words[i], t); i++ {
-				n += counts[words[i]]
+				pick.n += counts[words[i]]
 			}
 		}
-		if best == "" || n < bestN {
-			best, bestN = q, n
+		if !found || pick.n < best.n {
+			best, found = pick, true
 		}
 	}
-	return best, bestN
+	return best, found
 }
 
 // countSearch counts the subscriptions a term the index answers matches,

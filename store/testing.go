@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 
 	"gorm.io/gorm"
@@ -20,4 +21,11 @@ func (s *Store) TestingDB(t testing.TB) *gorm.DB {
 func (s *Store) TestingReadDB(t testing.TB) *gorm.DB {
 	t.Helper()
 	return s.r
+}
+
+// TestingSearchCondition is the WHERE condition (and its arguments) a
+// search for q puts on the subscriptions: which index it asks, and what.
+func (s *Store) TestingSearchCondition(t testing.TB, q string) (string, []any) {
+	t.Helper()
+	return s.searchCondition(context.Background(), NormalizeSearch(q))
 }
