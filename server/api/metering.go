@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	gojson "github.com/goccy/go-json"
 
 	"github.com/marketgate/marketgate/server/apperr"
 	"github.com/marketgate/marketgate/server/auth"
@@ -46,13 +48,7 @@ func (s *Server) postUsage(c *gin.Context) {
 		s.failCode(c, apperr.Invalid, "unreadable body")
 		return
 	}
-	trimmed := bytes.TrimSpace(body)
-	// Fast path: a well-formed batch decodes in one pass.
-	if events, malformed, ok := decodeUsageBatch(trimmed); ok {
-		s.ingestAndAnswer(c, events, malformed)
-		return
-	}
-	events, malformed, err := decodeUsageEvents(trimmed)
+	events, malformed, err := decodeUsage(bytes.TrimSpace(body), gojson.Unmarshal)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -60,19 +56,53 @@ func (s *Server) postUsage(c *gin.Context) {
 	s.ingestAndAnswer(c, events, malformed)
 }
 
+// decodeUsage decodes a usage body: a well-formed batch in one pass with
+// unmarshal, else event by event (decodeUsageEvents).
+//
+// The API passes goccy/go-json's Unmarshal: decoding was a seventh of the
+// server's CPU time under batches, and goccy/go-json decodes a batch of
+// 1,000 events in about a third of encoding/json's time. It differs at
+// the edges: it takes numbers with leading zeros, keeps invalid UTF-8
+// where encoding/json puts U+FFFD, and took the key "\u0069" ("i") for
+// "id". So the fast pass is taken only by a body that encoding/json's own
+// validator passes, all ASCII and without a backslash (what apps send:
+// UUIDs, account ids, dimension keys); any other body goes through
+// encoding/json alone. The checks and goccy/go-json together take 0.6 of
+// encoding/json's time (BenchmarkDecodeUsage). A fuzz test
+// (FuzzUsageDecodersAgree) holds both paths to the same events, the same
+// malformed ones and the same error.
+func decodeUsage(trimmed []byte, unmarshal func([]byte, any) error) ([]metering.Event, map[int]string, error) {
+	if plainJSON(trimmed) && json.Valid(trimmed) {
+		if events, malformed, ok := decodeUsageBatch(trimmed, unmarshal); ok {
+			return events, malformed, nil
+		}
+	}
+	return decodeUsageEvents(trimmed)
+}
+
+// plainJSON reports whether a body is all ASCII, without a backslash.
+func plainJSON(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // decodeUsageBatch decodes a well-formed batch (an array of events or
 // {"events": [...]}, 1 to MaxBatch of them) in one pass; false when it is
 // not one, for decodeUsageEvents to look at each event alone.
-func decodeUsageBatch(trimmed []byte) ([]metering.Event, map[int]string, bool) {
+func decodeUsageBatch(trimmed []byte, unmarshal func([]byte, any) error) ([]metering.Event, map[int]string, bool) {
 	var typed []usageEvent
 	var err error
 	if len(trimmed) > 0 && trimmed[0] == '[' {
-		err = json.Unmarshal(trimmed, &typed)
+		err = unmarshal(trimmed, &typed)
 	} else {
 		var wrap struct {
 			Events []usageEvent `json:"events"`
 		}
-		err = json.Unmarshal(trimmed, &wrap)
+		err = unmarshal(trimmed, &wrap)
 		typed = wrap.Events
 	}
 	if err != nil || len(typed) == 0 || len(typed) > metering.MaxBatch {
