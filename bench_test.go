@@ -119,7 +119,8 @@ type usageLoad struct {
 	seq       atomic.Int64
 	now       string
 	clients   map[int]*http.Client
-	pids      []int // the servers, whose CPU time a phase reports
+	pids      []int        // the servers, whose CPU time a phase reports
+	waits     *waitSampler // Postgres: what its sessions wait on during single events (nil on SQLite)
 }
 
 func newUsageLoad(t *testing.T, servers []*server, key string, customers []string) *usageLoad {
@@ -200,6 +201,7 @@ type usageFigures struct {
 	sequential, random, single []float64 // events/s, events/s, requests/s
 	seqCeil, rndCeil           []float64 // rows/s
 	seqCPU, rndCPU, singleCPU  []float64 // µs of the servers' CPU per event (per request for single)
+	waits                      string    // Postgres: what its sessions waited on during single events
 }
 
 // measure runs three rounds of: the sequential-id ceiling, batches of
@@ -226,6 +228,9 @@ func (l *usageLoad) measure(c *ceiling) usageFigures {
 		rv, cpu := l.phase(16, 1000, true)
 		f.random, f.rndCPU = append(f.random, rv), append(f.rndCPU, cpu)
 	}
+	if l.waits != nil {
+		f.waits = l.waits.String()
+	}
 	return f
 }
 
@@ -233,7 +238,12 @@ func (l *usageLoad) measure(c *ceiling) usageFigures {
 // event, in µs (for single events: per request).
 func (l *usageLoad) phase(clients, batch int, random bool) (float64, float64) {
 	before, startAt := l.cpuSeconds(), time.Now()
-	_, ev := l.run(clients, batch, random, 4*time.Second)
+	var ev float64
+	if batch == 1 && l.waits != nil {
+		l.waits.during(func() { _, ev = l.run(clients, batch, random, 4*time.Second) })
+	} else {
+		_, ev = l.run(clients, batch, random, 4*time.Second)
+	}
 	used, el := l.cpuSeconds()-before, time.Since(startAt).Seconds()
 	return ev, used / (ev * el) * 1e6
 }
@@ -275,6 +285,82 @@ func (f usageFigures) report(t *testing.T, what string, rss string) {
 		what, med(f.sequential), ratio(f.sequential, f.seqCeil), med(f.seqCeil), cpuMed(f.seqCPU),
 		med(f.random), ratio(f.random, f.rndCeil), med(f.rndCeil), ratio(f.random, f.seqCeil), cpuMed(f.rndCPU),
 		med(f.single), cpuMed(f.singleCPU), rss)
+	if f.waits != "" {
+		t.Logf("usage API, %s: Postgres sessions during single events (pg_stat_activity every 20 ms; average sessions per sample, by state and wait): %s", what, f.waits)
+	}
+}
+
+// waitSampler counts, every 20 ms while a phase runs, the benchmark
+// database's sessions by state and wait event (pg_stat_activity), and
+// autovacuum workers on the whole server: when single events on Postgres
+// run slow (516 requests/s in one run against 6,685 in the one before,
+// the server waiting rather than working), the figures say on what.
+type waitSampler struct {
+	db      *sql.DB
+	counts  map[string]int
+	samples int
+}
+
+func newWaitSampler(t *testing.T, url string) *waitSampler {
+	st, err := store.Open(context.Background(), store.Config{DatabaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := st.TestingReadDB(t).DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &waitSampler{db: db, counts: map[string]int{}}
+}
+
+func (w *waitSampler) during(fn func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			rows, err := w.db.Query(`SELECT CASE WHEN backend_type = 'autovacuum worker' THEN 'autovacuum (' || COALESCE(datname, '') || ')'
+				ELSE COALESCE(state, '') || ' ' || COALESCE(wait_event_type || ':' || wait_event, 'on CPU') ||
+					CASE WHEN state = 'active' THEN ' (' || regexp_replace(left(query, 60), '\s+', ' ', 'g') || '…)' ELSE '' END END
+				FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (backend_type = 'autovacuum worker' OR (datname = current_database() AND state <> 'idle'))`)
+			if err != nil {
+				continue
+			}
+			for rows.Next() {
+				var k string
+				if rows.Scan(&k) == nil {
+					w.counts[k]++
+				}
+			}
+			rows.Close()
+			w.samples++
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+}
+
+// String is the states and waits seen, commonest first, as the average
+// number of sessions in each per sample.
+func (w *waitSampler) String() string {
+	keys := make([]string, 0, len(w.counts))
+	for k := range w.counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return w.counts[b] - w.counts[a] })
+	parts := []string{fmt.Sprintf("%d samples", w.samples)}
+	for _, k := range keys[:min(len(keys), 6)] {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(w.counts[k])/float64(max(w.samples, 1))))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ratio is the median of the rounds' ratios (xs[i] / ceiling[i]).
@@ -332,9 +418,13 @@ func TestBenchUsageAPI(t *testing.T) {
 	c = newCeiling(t, storetest.Config(t, store.Postgres), 1000)
 	defer c.close()
 	a := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
-	one := newUsageLoad(t, []*server{a}, key, customers).measure(c)
+	l := newUsageLoad(t, []*server{a}, key, customers)
+	l.waits = newWaitSampler(t, pg.DatabaseURL)
+	one := l.measure(c)
 	b := start(t, t.TempDir(), nil, append([]string{"--sandbox"}, db...)...)
-	two := newUsageLoad(t, []*server{a, b}, key, customers).measure(c)
+	l = newUsageLoad(t, []*server{a, b}, key, customers)
+	l.waits = newWaitSampler(t, pg.DatabaseURL)
+	two := l.measure(c)
 	if t.Failed() {
 		for _, s := range []*server{a, b} {
 			for _, line := range strings.Split(s.out.String(), "\n") {
