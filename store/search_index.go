@@ -302,11 +302,12 @@ func migrateSearchPostgres(tx *gorm.DB) error {
 // so, what with account ids and UUIDs).
 //
 // The index holds each digest's runs of ASCII letters and digits, cut
-// after every pgWordMax characters (a lexeme holds at most 2,047 bytes,
-// and array_to_tsvector stores a longer one cut at its length modulo
-// 2,048; a regular expression counts at most 255 repetitions), as lexemes taken verbatim by
-// array_to_tsvector. Not to_tsvector: its parser keeps "ann@contoso.com"
-// whole and splits "1e5x" in two, so its words are not the digest's.
+// after every pgWordMax characters, as lexemes taken verbatim by
+// array_to_tsvector (a lexeme holds at most 2,047 bytes, and
+// array_to_tsvector stores a longer one cut at its length modulo 2,048;
+// a regular expression counts at most 255 repetitions). Not to_tsvector:
+// its parser keeps "ann@contoso.com" whole and splits "1e5x" in two, so
+// its words are not the digest's.
 // A term's word is asked only when it is made of ASCII letters and digits
 // alone, of at most pgWordMax characters, and a separator (a character
 // that is no letter or digit: isWordRune) comes before it in the term.
