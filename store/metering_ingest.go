@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -210,14 +212,28 @@ func (t *Tx) SubscriptionsForUsage(refs, customerIDs []string, ids []uint) ([]Su
 	for start := 0; start < len(refs); start += 500 {
 		chunk := refs[start:min(start+500, len(refs))]
 		var got []Subscription
-		// A legacy buyer's account id may be known only from the
-		// registration, which stores it on the customer.
-		q := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`aws_customer_account_id IN ? OR aws_customer_identifier IN ? OR aws_license_arn IN ? OR azure_subscription_id IN ? OR azure_tenant_id IN ?
-			OR customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`,
-			chunk, chunk, chunk, chunk, chunk, chunk)
+		// Each column by its index (a condition that ORs a subquery in,
+		// or a column without an index, is a scan of every subscription:
+		// 21-27 ms at 100,000 on Postgres, inside ingestion's turn). The
+		// "<> ''" terms let both databases use the partial indexes, and
+		// keep SQLite's statistics (most rows hold '' in most of these
+		// columns) from making a scan look cheaper.
+		q := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`(aws_customer_account_id IN ? AND aws_customer_account_id <> '') OR (aws_customer_identifier IN ? AND aws_customer_identifier <> '')
+			OR (aws_license_arn IN ? AND aws_license_arn <> '') OR (azure_subscription_id IN ? AND azure_subscription_id <> '') OR (azure_tenant_id IN ? AND azure_tenant_id <> '')`,
+			chunk, chunk, chunk, chunk, chunk)
 		if err := q.Order("id").Find(&got).Error; err != nil {
 			return nil, err
 		}
+		// A legacy buyer's account id may be known only from the
+		// registration, which stores it on the customer.
+		var byCustomer []Subscription
+		q = t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`, chunk)
+		if err := q.Order("id").Find(&byCustomer).Error; err != nil {
+			return nil, err
+		}
+		// In id order, as one statement read them before.
+		got = append(got, byCustomer...)
+		slices.SortStableFunc(got, func(a, b Subscription) int { return cmp.Compare(a.ID, b.ID) })
 		subs = append(subs, got...)
 	}
 	for start := 0; start < len(customerIDs); start += 500 {

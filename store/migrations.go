@@ -894,6 +894,13 @@ CREATE INDEX usage_events_bucket ON usage_events (dedup_bucket);
 	// Issue 18: on Postgres, an index of each digest's words beside the
 	// trigram index (search_index.go: pgWordQuery).
 	{"202612040040_search_words_postgres", ""},
+	// Issue 18: usage naming a subscription by an AWS customer identifier
+	// or a Microsoft tenant id is looked up by index, not by a scan of
+	// every subscription (SubscriptionsForUsage).
+	{"202612040050_usage_reference_indexes", `
+CREATE INDEX subscriptions_aws_customer_identifier ON subscriptions (aws_customer_identifier) WHERE aws_customer_identifier <> '';
+CREATE INDEX subscriptions_azure_tenant ON subscriptions (azure_tenant_id) WHERE azure_tenant_id <> '';
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
