@@ -131,3 +131,20 @@ func BenchmarkDecodeUsage(b *testing.B) {
 		})
 	}
 }
+
+// A well-formed batch that is not plain ASCII (a customer reference in
+// Japanese) decodes in one pass through encoding/json, not event by event.
+func TestUsageBatchWithJapaneseDecodesInOnePass(t *testing.T) {
+	body := []byte(`[{"id":"e1","customer":"株式会社テスト","dimension":"calls","quantity":2,"timestamp":"2026-12-04T10:00:00Z"}]`)
+	events, malformed, ok := decodeUsageBatch(body, json.Unmarshal)
+	if !ok || len(malformed) != 0 || events[0].Customer != "株式会社テスト" {
+		t.Fatalf("the one pass: %v %v %+v", ok, malformed, events)
+	}
+	got, bad, err := decodeUsage(body, func([]byte, any) error {
+		t.Fatal("goccy/go-json asked for a body that is not plain ASCII")
+		return nil
+	})
+	if err != nil || len(bad) != 0 || !reflect.DeepEqual(got, events) {
+		t.Fatalf("decodeUsage: %+v %v %v", got, bad, err)
+	}
+}
