@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -211,30 +210,19 @@ func (t *Tx) SubscriptionsForUsage(refs, customerIDs []string, ids []uint) ([]Su
 	var subs []Subscription
 	for start := 0; start < len(refs); start += 500 {
 		chunk := refs[start:min(start+500, len(refs))]
-		var got []Subscription
-		// Each column by its index (a condition that ORs a subquery in,
-		// or a column without an index, is a scan of every subscription:
-		// 21-27 ms at 100,000 on Postgres, inside ingestion's turn). The
-		// "<> ''" terms let Postgres use the partial indexes. SQLite
-		// still plans a scan of this statement (its statistics, with ''
-		// in most rows of these columns, make the scan look cheaper).
-		q := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`(aws_customer_account_id IN ? AND aws_customer_account_id <> '') OR (aws_customer_identifier IN ? AND aws_customer_identifier <> '')
-			OR (aws_license_arn IN ? AND aws_license_arn <> '') OR (azure_subscription_id IN ? AND azure_subscription_id <> '') OR (azure_tenant_id IN ? AND azure_tenant_id <> '')`,
-			chunk, chunk, chunk, chunk, chunk)
-		if err := q.Order("id").Find(&got).Error; err != nil {
+		var found []uint
+		if err := t.db.Raw(referenceIDsSQL, chunk, chunk, chunk, chunk, chunk, chunk).Scan(&found).Error; err != nil {
 			return nil, err
 		}
-		// A legacy buyer's account id may be known only from the
-		// registration, which stores it on the customer.
-		var byCustomer []Subscription
-		q = t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where(`customer_id IN (SELECT id FROM customers WHERE aws_account_id IN ? AND aws_account_id <> '')`, chunk)
-		if err := q.Order("id").Find(&byCustomer).Error; err != nil {
-			return nil, err
+		slices.Sort(found)
+		for at := 0; at < len(found); at += 500 {
+			var got []Subscription
+			if err := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where("id IN ?", found[at:min(at+500, len(found))]).
+				Order("id").Find(&got).Error; err != nil {
+				return nil, err
+			}
+			subs = append(subs, got...)
 		}
-		// In id order, as one statement read them before.
-		got = append(got, byCustomer...)
-		slices.SortStableFunc(got, func(a, b Subscription) int { return cmp.Compare(a.ID, b.ID) })
-		subs = append(subs, got...)
 	}
 	for start := 0; start < len(customerIDs); start += 500 {
 		var got []Subscription

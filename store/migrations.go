@@ -901,6 +901,15 @@ CREATE INDEX usage_events_bucket ON usage_events (dedup_bucket);
 CREATE INDEX subscriptions_aws_customer_identifier ON subscriptions (aws_customer_identifier) WHERE aws_customer_identifier <> '';
 CREATE INDEX subscriptions_azure_tenant ON subscriptions (azure_tenant_id) WHERE azure_tenant_id <> '';
 `},
+	// Issue 18: the AWS account id and license ARN also by an index of the
+	// rows that hold one, which SQLite's statistics price truly (the full
+	// indexes, with '' in most rows, look like a scan's worth of rows per
+	// value): the access check and usage's lookup read every reference
+	// column this way (referenceIDsSQL).
+	{"202612050010_reference_indexes_set", `
+CREATE INDEX subscriptions_aws_account_set ON subscriptions (aws_customer_account_id) WHERE aws_customer_account_id <> '';
+CREATE INDEX subscriptions_license_set ON subscriptions (aws_license_arn) WHERE aws_license_arn <> '';
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL

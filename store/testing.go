@@ -29,3 +29,11 @@ func (s *Store) TestingSearchCondition(t testing.TB, q string) (string, []any) {
 	t.Helper()
 	return s.searchCondition(context.Background(), NormalizeSearch(q))
 }
+
+// TestingReferenceIDsSQL is the statement that finds subscriptions by
+// marketplace reference (the access check's and usage's lookup), for a
+// test to read its plan.
+func (s *Store) TestingReferenceIDsSQL(t testing.TB) string {
+	t.Helper()
+	return referenceIDsSQL
+}
