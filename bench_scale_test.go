@@ -137,7 +137,8 @@ func scaleSeed(t *testing.T, st *store.Store, n int) time.Duration {
 }
 
 // listCases are the list queries of the cost table (as the API's list
-// benchmark): p50 of 15 runs each through store.ListSubscriptions.
+// benchmark): p50 of 15 runs each through store.ListSubscriptions; and
+// the access check's lookup.
 func listCases(t *testing.T, st *store.Store) []string {
 	ctx := context.Background()
 	deep := store.SubscriptionFilter{States: []string{"active"}, Sort: []store.SortField{{Field: "created_at"}}, Limit: 50, Offset: 19950}
@@ -168,7 +169,19 @@ func listCases(t *testing.T, st *store.Store) []string {
 		}
 		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
 	}
-	return out
+	// The seller's access check (GET /api/v1/access), by the kinds of
+	// reference scaleSeed stores: an AWS customer identifier, a Microsoft
+	// subscription id, the AWS account a customer registered with.
+	var ms []float64
+	for i := 0; i < 15; i++ {
+		ref := []string{fmt.Sprintf("CUST%09d", 1000+i), fmt.Sprintf("%08x-0000-4000-a000-%012x", 2000+i, 2000+i), fmt.Sprintf("%012d", 300+i)}[i%3]
+		t0 := time.Now()
+		if _, err := st.AccessCandidates(ctx, ref); err != nil {
+			t.Fatalf("access check: %v", err)
+		}
+		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	return append(out, fmt.Sprintf("access check %.1f ms", medF(ms)))
 }
 
 // dispatchHour starts the binary (replicas of it on Postgres) in sandbox
