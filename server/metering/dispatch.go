@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -578,10 +579,16 @@ func shortErr(err error) string {
 func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
 	now := m.now()
 	settled := 0
+	// In id order: the order in which renewals lock records (RenewLeases).
+	order := make([]int, len(b))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return cmp.Compare(b[i].ID, b[j].ID) })
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
 		var refused []uint
-		for i, r := range b {
-			o := outs[i]
+		for _, i := range order {
+			r, o := b[i], outs[i]
 			if o.lost {
 				continue // another replica holds it now
 			}
