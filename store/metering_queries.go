@@ -275,10 +275,21 @@ func (t *Tx) SettleRecordsOfSubscriptionsIn(states []string, now time.Time, reas
 		Updates(map[string]any{"status": RecordNotActive, "reason": reason, "settled_at": now, "updated_at": now, "lease_owner": "", "lease_until": nil}).Error
 }
 
+// RecordPos is a place in the order of claims (hour, then id).
+type RecordPos struct {
+	Hour time.Time
+	ID   uint
+}
+
 // DueRecordIDs lists (at most limit, oldest hour first) the pending
 // records due at now (no retry waiting) that no pass leases, of the
-// subscriptions in one of the states.
-func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int) ([]uint, error) {
+// subscriptions in one of the states; after a position when after is not
+// zero. A pass claims page after page: from where its last claim ended,
+// the next one skips the records it leased and settled before. From the
+// start, each claim on Postgres walked them all again, the settled ones
+// as dead entries of the pending index until a vacuum (268 ms a claim at
+// 60,000 records, most of a 100,000-subscription dispatch's reads).
+func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int, after RecordPos) ([]uint, error) {
 	var ids []uint
 	q := t.records()
 	if t.dialect == SQLite {
@@ -288,13 +299,17 @@ func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int) ([]uint, er
 		// million subscriptions), against 9 ms walking the partial index.
 		q = t.db.Table("metering_records INDEXED BY metering_records_pending")
 	}
-	err := q.Select("metering_records.id").
+	q = q.Select("metering_records.id").
 		Joins("JOIN subscriptions ON subscriptions.id = metering_records.subscription_id").
 		// status as a literal: the planners then read the partial index of
 		// pending records (metering_records_pending) in claim order.
 		Where("metering_records.status = '"+RecordPending+"' AND (metering_records.next_attempt_at IS NULL OR metering_records.next_attempt_at <= ?) AND (metering_records.lease_until IS NULL OR metering_records.lease_until < ?) AND subscriptions.state IN ?",
 			now, now, states).
-		Order("metering_records.hour, metering_records.id").Limit(limit).Pluck("metering_records.id", &ids).Error
+		Order("metering_records.hour, metering_records.id").Limit(limit)
+	if after.ID != 0 {
+		q = q.Where("(metering_records.hour, metering_records.id) > (?, ?)", after.Hour, after.ID)
+	}
+	err := q.Pluck("metering_records.id", &ids).Error
 	return ids, err
 }
 

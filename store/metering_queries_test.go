@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -83,7 +84,7 @@ func TestLeasesAndOutcomesBelongToTheirOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := st.Writes(ctx)
-		due, err := w.DueRecordIDs(now, []string{"active"}, 10)
+		due, err := w.DueRecordIDs(now, []string{"active"}, 10, store.RecordPos{})
 		if err != nil || !slices.Equal(due, []uint{rec.ID}) {
 			t.Fatalf("due = %v, %v; want [%d]", due, err, rec.ID)
 		}
@@ -224,6 +225,64 @@ func TestRecordStatementsReadByID(t *testing.T) {
 		}
 		if n := otherIndexReads() - before; n != 0 {
 			t.Errorf("the statements by id read another index of metering_records or scanned it %d times", n)
+		}
+	})
+}
+
+// Claims page through the due records in (hour, id) order: from a
+// position, a claim lists the due records after it, across hours (the
+// ids of a later hour may be lower).
+func TestDueRecordsAfterAPosition(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		db := st.TestingDB(t)
+		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
+		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := db.Create(&sub).Error; err != nil {
+			t.Fatal(err)
+		}
+		type rec struct {
+			hour time.Time
+			id   uint
+		}
+		var all []rec
+		// Later hours first, so that ids and hours disagree.
+		for h := 5; h >= 2; h-- {
+			for d := 0; d < 7; d++ {
+				r := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprintf("d%d", d), Hour: now.Add(-time.Duration(h) * time.Hour),
+					Quantity: 1, Status: store.RecordPending, CreatedAt: now, UpdatedAt: now}
+				if err := db.Create(&r).Error; err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, rec{r.Hour, r.ID})
+			}
+		}
+		slices.SortFunc(all, func(a, b rec) int {
+			if c := a.hour.Compare(b.hour); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.id, b.id)
+		})
+		w := st.Writes(context.Background())
+		var after store.RecordPos
+		var got []uint
+		for page := 0; page < 4; page++ {
+			ids, err := w.DueRecordIDs(now, []string{"active"}, 10, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids...)
+			if len(ids) < 10 {
+				break
+			}
+			i := slices.IndexFunc(all, func(r rec) bool { return r.id == ids[len(ids)-1] })
+			after = store.RecordPos{Hour: all[i].hour, ID: all[i].id}
+		}
+		var want []uint
+		for _, r := range all {
+			want = append(want, r.id)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages listed %v, want %v", got, want)
 		}
 	})
 }

@@ -82,19 +82,38 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	p := m.newPass()
+	// Each claim starts where the one before ended (DueRecordIDs). Records
+	// may become due behind it meanwhile (sent again at once, a lease of
+	// another replica that ran out): when the claims from there come up
+	// short, one more starts from the beginning, and the pass ends when a
+	// claim from the beginning comes up short.
+	var after store.RecordPos
 	for round := 0; round < maxRounds; round++ {
-		recs, err := m.claim(ctx, m.now())
+		recs, err := m.claim(ctx, m.now(), after)
 		if err != nil {
 			p.fail(err)
 			break
 		}
-		if len(recs) == 0 {
+		if len(recs) > 0 {
+			m.sendPage(ctx, p, recs)
+		}
+		if p.failed() {
 			break
 		}
-		m.sendPage(ctx, p, recs)
-		if len(recs) < m.claimLimit() || p.failed() {
-			break
+		if len(recs) < m.claimLimit() {
+			if after == (store.RecordPos{}) {
+				break
+			}
+			after = store.RecordPos{}
+			continue
 		}
+		last := &recs[len(recs)-1]
+		for i := range recs {
+			if r := &recs[i]; r.Hour.After(last.Hour) || (r.Hour.Equal(last.Hour) && r.ID > last.ID) {
+				last = r
+			}
+		}
+		after = store.RecordPos{Hour: last.Hour, ID: last.ID}
 	}
 	p.wg.Wait()
 	return p.settled, p.err
@@ -216,13 +235,13 @@ func (m *Meter) leaseToken() string {
 
 // claim leases up to claimLimit due records for this pass; the records
 // carry the claim's token as their LeaseOwner.
-func (m *Meter) claim(ctx context.Context, now time.Time) ([]store.MeteringRecord, error) {
+func (m *Meter) claim(ctx context.Context, now time.Time, after store.RecordPos) ([]store.MeteringRecord, error) {
 	owner := m.leaseToken()
 	until := now.Add(leaseTTL)
 	// Suspended subscriptions wait (Microsoft refuses them; they may be
 	// reinstated within the window).
 	w := m.Store.Writes(ctx)
-	ids, err := w.DueRecordIDs(now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}, m.claimLimit())
+	ids, err := w.DueRecordIDs(now, []string{string(lifecycle.Active), string(lifecycle.UnsubscribePending)}, m.claimLimit(), after)
 	if err != nil {
 		return nil, err
 	}

@@ -34,14 +34,14 @@ func TestLostLeaseIsNotSent(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		a := &Meter{Store: st, Log: log, Owner: "replica-a"}
 		b := &Meter{Store: st, Log: log, Owner: "replica-a"} // even the same process name: each claim has its own token
-		got, err := a.claim(ctx, st.Now())
+		got, err := a.claim(ctx, st.Now(), store.RecordPos{})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("a claimed %d, %v", len(got), err)
 		}
 		mu.Lock()
 		now = now.Add(leaseTTL + time.Second) // a stalled: its lease ran out
 		mu.Unlock()
-		taken, err := b.claim(ctx, st.Now())
+		taken, err := b.claim(ctx, st.Now(), store.RecordPos{})
 		if err != nil || len(taken) != 1 || taken[0].LeaseOwner == got[0].LeaseOwner {
 			t.Fatalf("b claimed %+v, %v", taken, err)
 		}
