@@ -103,10 +103,11 @@ func (s *Store) AccessCandidates(ctx context.Context, customer string) ([]Subscr
 // registered with an AWS account id. Each column is read by its own index
 // in its own arm: one condition ORing them is a scan of every
 // subscription (on Postgres an ORed subquery cannot join a BitmapOr, and
-// SQLite's statistics, with ” in most rows of these columns, make the
-// scan look cheaper: 37 ms an access check and 51-87 ms a usage lookup at
-// 100,000 subscriptions). The "<> ”" terms let both databases use the
-// partial indexes of the rows that hold a reference.
+// SQLite's statistics, with the empty string in most rows of these
+// columns, make the scan look cheaper: 37 ms an access check and 51-87 ms
+// a usage lookup at 100,000 subscriptions). Each arm's "not empty" term
+// lets both databases use the partial indexes of the rows that hold a
+// reference.
 const referenceIDsSQL = `SELECT id FROM subscriptions WHERE aws_customer_account_id IN ? AND aws_customer_account_id <> ''
 UNION SELECT id FROM subscriptions WHERE aws_customer_identifier IN ? AND aws_customer_identifier <> ''
 UNION SELECT id FROM subscriptions WHERE aws_license_arn IN ? AND aws_license_arn <> ''
