@@ -17,8 +17,9 @@ import (
 // AWS account id, customer identifier or license ARN, a Microsoft
 // subscription or tenant id, the AWS account its customer registered
 // with, a Marketgate customer id), and they read each reference's own
-// index: with 20,000 subscriptions, most of them holding ” in these
-// columns, and statistics from before any held an AWS account id, neither database may scan the subscriptions for them (one
+// index: with 20,000 subscriptions, most of them holding the empty
+// string in these columns, and statistics from before any held an AWS
+// account id, neither database may scan the subscriptions for them (one
 // condition ORing the columns did, on both: 37 ms an access check at
 // 100,000 on SQLite, 28 ms on Postgres).
 func TestReferenceLookupsReadByIndex(t *testing.T) {

@@ -78,8 +78,8 @@ func (t *Tx) SeatsOf(subID uint) ([]Seat, error) {
 }
 
 // whereSeatHolder matches a seat by e-mail or Entra object id (either,
-// when both are given). The repeated "<> ”" lets both databases use the
-// partial unique indexes.
+// when both are given). The repeated "not empty" terms let both
+// databases use the partial unique indexes.
 func whereSeatHolder(q *gorm.DB, email, objectID string) *gorm.DB {
 	cond, args := seatHolder(email, objectID)
 	return q.Where(cond, args...)
