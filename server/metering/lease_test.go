@@ -162,3 +162,46 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// A pass claims page after page from where its last claim ended, and
+// still sends in the same pass a record that became due behind that
+// position: here a record another replica leased until 30 s into the
+// pass (it crashed), the oldest of all. Pages of 2 records, every call
+// 20 s on the fake clock: the first claims pass it by, and once the
+// claims from the position come up short, one from the beginning finds
+// its lease run out and sends it, once.
+func TestPassSendsWhatBecameDueBehindIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := context.Background()
+		now := w.clk.now()
+		base := now.Truncate(time.Hour).Add(-8 * time.Hour)
+		stuck := w.pending(w.legA, "api_calls", base, 5)
+		until := now.Add(30 * time.Second)
+		if err := st.TestingDB(t).Model(&store.MeteringRecord{}).Where("id = ?", stuck.ID).
+			Updates(map[string]any{"lease_owner": "crashed-replica/0123", "lease_until": until}).Error; err != nil {
+			t.Fatal(err)
+		}
+		var others []store.MeteringRecord
+		for h := 1; h <= 5; h++ {
+			others = append(others, w.pending(w.legA, "api_calls", base.Add(time.Duration(h)*time.Hour), float64(h)))
+		}
+		w.m.Claim, w.m.Concurrency = 2, 1
+		w.aws.SetLatency(func() { w.clk.advance(20 * time.Second) })
+		n, err := w.m.Dispatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 6 {
+			t.Errorf("the pass settled %d records, want 6", n)
+		}
+		for _, r := range append([]store.MeteringRecord{stuck}, others...) {
+			if got := w.record(r.ID); got.Status != store.RecordAccepted {
+				t.Errorf("record of %s: %s %q", r.Hour.Format(time.RFC3339), got.Status, got.Reason)
+			}
+			if c := w.awsReceived(legacyKey, "api_calls", r.Hour); c != 1 {
+				t.Errorf("AWS received the record of %s %d times, want 1", r.Hour.Format(time.RFC3339), c)
+			}
+		}
+	})
+}
