@@ -188,8 +188,9 @@ func listCases(t *testing.T, st *store.Store) []string {
 // mode with 50 ms per marketplace call: its first sealing makes the last
 // hour's records, which it sends. It returns the seconds until the first
 // pending record was seen (sealing) and until none was left (dispatch),
-// the records accepted and the peak RSS of the first replica.
-func dispatchHour(t *testing.T, dir, dbURL string, replicas int) (seal, drain float64, accepted int64, rss string) {
+// the records accepted, the peak RSS of the first replica and the
+// metering health's p50 afterwards.
+func dispatchHour(t *testing.T, dir, dbURL string, replicas int) (seal, drain float64, accepted int64, rss string, healthMs float64) {
 	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=bench-password"}
 	if dbURL != "" {
 		env = append(env, "MARKETGATE_DATABASE_URL="+dbURL)
@@ -240,13 +241,22 @@ func dispatchHour(t *testing.T, dir, dbURL string, replicas int) (seal, drain fl
 	}
 	drained := time.Since(first).Seconds()
 	h := health()
+	// The metering page's health (it asks every 15 s), after the hour's
+	// dispatch: p50 of 7 calls.
+	var hms []float64
+	for i := 0; i < 7; i++ {
+		t0 := time.Now()
+		health()
+		hms = append(hms, float64(time.Since(t0).Microseconds())/1000)
+	}
+	healthMs = medF(hms)
 	rss = peakRSS(s.cmd.Process.Pid)
 	for _, x := range servers {
 		_ = x.cmd.Process.Signal(os.Interrupt)
 		<-x.done
 		x.done <- nil
 	}
-	return first.Sub(began).Seconds(), drained, h.Accepted, rss
+	return first.Sub(began).Seconds(), drained, h.Accepted, rss, healthMs
 }
 
 func TestCostCurve(t *testing.T) {
@@ -299,8 +309,8 @@ func TestCostCurve(t *testing.T) {
 				replicas = []int{1, 2}
 			}
 			for _, rep := range replicas {
-				seal, drain, acc, rss := dispatchHour(t, dir, cfg.DatabaseURL, rep)
-				row += fmt.Sprintf("; %d replica(s): sealing %.1f s, dispatch of %d records %.1f s, peak RSS %s", rep, seal, acc, drain, rss)
+				seal, drain, acc, rss, hms := dispatchHour(t, dir, cfg.DatabaseURL, rep)
+				row += fmt.Sprintf("; %d replica(s): sealing %.1f s, dispatch of %d records %.1f s, peak RSS %s, metering health %.1f ms", rep, seal, acc, drain, rss, hms)
 				if rep == 1 && len(replicas) > 1 {
 					// The second run needs the hour due again: a fresh hour is
 					// not due until the next one, so it re-sends the same
