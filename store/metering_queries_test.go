@@ -286,3 +286,52 @@ func TestDueRecordsAfterAPosition(t *testing.T) {
 		}
 	})
 }
+
+// The metering health counts each kind of record, and the usage hours not
+// sealed, exactly (the counts the metering page shows).
+func TestMeteringHealthCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		db := st.TestingDB(t)
+		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
+		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := db.Create(&sub).Error; err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		add := func(status string, hour time.Time, settled *time.Time, count int) {
+			t.Helper()
+			for i := 0; i < count; i++ {
+				n++
+				r := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprintf("d%d", n), Hour: hour, Quantity: 1,
+					Status: status, SettledAt: settled, CreatedAt: now, UpdatedAt: now}
+				if err := db.Create(&r).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		recent, old := now.Add(-time.Hour), now.Add(-30*time.Hour)
+		add(store.RecordPending, now.Add(-2*time.Hour), nil, 3)
+		add(store.RecordPending, now.Add(-22*time.Hour), nil, 2) // expiring
+		add(store.RecordAccepted, now.Add(-2*time.Hour), &recent, 4)
+		add(store.RecordAccepted, now.Add(-40*time.Hour), &old, 5)
+		add(store.RecordRejected, now.Add(-2*time.Hour), &recent, 1)
+		add(store.RecordDuplicate, now.Add(-2*time.Hour), &recent, 1)
+		add(store.RecordRejected, now.Add(-40*time.Hour), &old, 6)
+		add(store.RecordExpired, now.Add(-50*time.Hour), &recent, 2)
+		add(store.RecordExpired, now.Add(-10*24*time.Hour), &recent, 7)
+		for i, sealed := range []bool{true, true, false, true, false, false} {
+			if err := db.Exec("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES (?, ?, ?, 1, 1, ?, ?)",
+				sub.ID, "api", now.Add(-time.Duration(i)*time.Hour), sealed, now).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := st.Reads(context.Background()).MeteringHealth(store.RecordDeadline{WindowEnd: now.Add(-20 * time.Hour)}, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.MeteringCounts{Pending: 5, Expiring: 2, Accepted: 4, Failed: 2, Expired: 2, Unsealed: 3}
+		if h != want {
+			t.Errorf("health counts %+v, want %+v", h, want)
+		}
+	})
+}
