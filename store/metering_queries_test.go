@@ -18,10 +18,7 @@ import (
 func TestRecordDeadlineSelectsByEitherCutoff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		start := time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC)
-		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: start, Version: 1, CreatedAt: start, UpdatedAt: start}
-		if err := st.TestingDB(t).Create(&sub).Error; err != nil {
-			t.Fatal(err)
-		}
+		sub := awsSubscription(t, st, start)
 		ids := map[string]uint{}
 		for _, r := range []struct {
 			name, mp string
@@ -74,10 +71,7 @@ func TestLeasesAndOutcomesBelongToTheirOwner(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
-		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := st.TestingDB(t).Create(&sub).Error; err != nil {
-			t.Fatal(err)
-		}
+		sub := awsSubscription(t, st, now)
 		rec := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: "d", Hour: now.Add(-2 * time.Hour), Quantity: 3,
 			Status: store.RecordPending, CreatedAt: now, UpdatedAt: now}
 		if err := st.TestingDB(t).Create(&rec).Error; err != nil {
@@ -130,10 +124,7 @@ func TestRecordStatementsReadByID(t *testing.T) {
 		}
 		sqlDB.SetMaxOpenConns(1) // one Postgres session: its counters are flushed on demand
 		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
-		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := db.Create(&sub).Error; err != nil {
-			t.Fatal(err)
-		}
+		sub := awsSubscription(t, st, now)
 		insert := func(status string, from, n int) {
 			t.Helper()
 			recs := make([]store.MeteringRecord, n)
@@ -236,10 +227,7 @@ func TestDueRecordsAfterAPosition(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		db := st.TestingDB(t)
 		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
-		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := db.Create(&sub).Error; err != nil {
-			t.Fatal(err)
-		}
+		sub := awsSubscription(t, st, now)
 		type rec struct {
 			hour time.Time
 			id   uint
@@ -293,10 +281,7 @@ func TestMeteringHealthCounts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		db := st.TestingDB(t)
 		now := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
-		sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := db.Create(&sub).Error; err != nil {
-			t.Fatal(err)
-		}
+		sub := awsSubscription(t, st, now)
 		n := 0
 		add := func(status string, hour time.Time, settled *time.Time, count int) {
 			t.Helper()
@@ -334,4 +319,14 @@ func TestMeteringHealthCounts(t *testing.T) {
 			t.Errorf("health counts %+v, want %+v", h, want)
 		}
 	})
+}
+
+// awsSubscription stores an active AWS subscription for records to belong to.
+func awsSubscription(t *testing.T, st *store.Store, now time.Time) store.Subscription {
+	t.Helper()
+	sub := store.Subscription{Marketplace: "aws", State: "active", StateChangedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := st.TestingDB(t).Create(&sub).Error; err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }
