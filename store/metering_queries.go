@@ -54,7 +54,7 @@ func (d RecordDeadline) SQL() (string, []any) {
 func (t *Tx) records() *gorm.DB { return t.db.Model(&MeteringRecord{}) }
 
 // recordsByID is records() for a statement that names its records by id
-// (ids: a list, or one id) with further conditions (cond, args): the
+// with further conditions (cond, args): the
 // database reads them by the primary key alone, whatever its statistics
 // say. Without statistics SQLite takes an equality on an indexed column
 // (status) for about ten rows and prefers it to a list of more ids; NOT
@@ -64,10 +64,7 @@ func (t *Tx) records() *gorm.DB { return t.db.Model(&MeteringRecord{}) }
 // lease renewal of 25 (20-80 ms at 60,000 pending, most of the database's
 // time in a dispatch); wrapped in IS TRUE (the same rows: WHERE keeps only
 // true), the conditions offer it no index but the primary key.
-func (t *Tx) recordsByID(ids any, cond string, args ...any) *gorm.DB {
-	if id, ok := ids.(uint); ok {
-		ids = []uint{id}
-	}
+func (t *Tx) recordsByID(ids []uint, cond string, args ...any) *gorm.DB {
 	args = append([]any{ids}, args...)
 	if t.dialect == SQLite {
 		return t.db.Model(&MeteringRecord{}).Table("metering_records NOT INDEXED").Where("id IN ? AND ("+cond+")", args...)
@@ -315,8 +312,9 @@ func (t *Tx) DueRecordIDs(now time.Time, states []string, limit int, after Recor
 
 // LeaseRecords leases to owner, until the given time, those of the
 // records still pending that no pass leases at now, and returns the ones
-// it won. The lease condition is checked by the UPDATE itself: of two
-// replicas racing for a record, one updates it.
+// it won, in claim order (hour, then id) when ids are (DueRecordIDs). The
+// lease condition is checked by the UPDATE itself: of two replicas racing
+// for a record, one updates it.
 func (t *Tx) LeaseRecords(ids []uint, owner string, now, until time.Time) ([]MeteringRecord, error) {
 	var won []MeteringRecord
 	for start := 0; start < len(ids); start += 900 {
@@ -328,7 +326,7 @@ func (t *Tx) LeaseRecords(ids []uint, owner string, now, until time.Time) ([]Met
 			return nil, err
 		}
 		var got []MeteringRecord
-		if err := t.recordsByID(chunk, "lease_owner = ? AND status = ?", owner, RecordPending).Find(&got).Error; err != nil {
+		if err := t.recordsByID(chunk, "lease_owner = ? AND status = ?", owner, RecordPending).Order("hour, id").Find(&got).Error; err != nil {
 			return nil, err
 		}
 		won = append(won, got...)
@@ -415,7 +413,7 @@ func (t *Tx) StoreRecordOutcome(id uint, owner string, o RecordOutcome, now time
 	} else {
 		upd["status"], upd["reason"], upd["marketplace_record_id"], upd["settled_at"] = o.Status, o.Reason, o.MarketplaceRecordID, now
 	}
-	res := t.recordsByID(id, "lease_owner = ? AND status = ?", owner, RecordPending).Updates(upd)
+	res := t.recordsByID([]uint{id}, "lease_owner = ? AND status = ?", owner, RecordPending).Updates(upd)
 	return res.RowsAffected == 1, res.Error
 }
 
@@ -434,7 +432,7 @@ func (t *Tx) RecordsPastDeadlineIn(ids []uint, statuses []string, d RecordDeadli
 // has the status from (ok tells whether it did); its retry and lease are
 // cleared.
 func (t *Tx) ExpireRecordFrom(id uint, from string, now time.Time, reason string) (ok bool, err error) {
-	res := t.recordsByID(id, "status = ?", from).
+	res := t.recordsByID([]uint{id}, "status = ?", from).
 		Updates(map[string]any{"status": RecordExpired, "reason": reason, "settled_at": now, "updated_at": now,
 			"next_attempt_at": nil, "lease_owner": "", "lease_until": nil})
 	return res.RowsAffected == 1, res.Error

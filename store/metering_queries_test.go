@@ -233,8 +233,9 @@ func TestDueRecordsAfterAPosition(t *testing.T) {
 			id   uint
 		}
 		var all []rec
-		// Later hours first, so that ids and hours disagree.
-		for h := 5; h >= 2; h-- {
+		// Later hours first (now - 2 h, then - 3 h …), so that ids and hours
+		// disagree.
+		for h := 2; h <= 5; h++ {
 			for d := 0; d < 7; d++ {
 				r := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprintf("d%d", d), Hour: now.Add(-time.Duration(h) * time.Hour),
 					Quantity: 1, Status: store.RecordPending, CreatedAt: now, UpdatedAt: now}
@@ -271,6 +272,19 @@ func TestDueRecordsAfterAPosition(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("pages listed %v, want %v", got, want)
+		}
+		// A lease returns what it won in the same order: the pass takes
+		// its next position from the last record.
+		won, err := w.LeaseRecords(got[5:15], "a", now, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wonIDs []uint
+		for _, r := range won {
+			wonIDs = append(wonIDs, r.ID)
+		}
+		if !slices.Equal(wonIDs, got[5:15]) {
+			t.Errorf("the lease returned %v, want them in claim order %v", wonIDs, got[5:15])
 		}
 	})
 }

@@ -107,12 +107,7 @@ func (m *Meter) Dispatch(ctx context.Context) (int, error) {
 			after = store.RecordPos{}
 			continue
 		}
-		last := &recs[len(recs)-1]
-		for i := range recs {
-			if r := &recs[i]; r.Hour.After(last.Hour) || (r.Hour.Equal(last.Hour) && r.ID > last.ID) {
-				last = r
-			}
-		}
+		last := recs[len(recs)-1] // the claim is in claim order (LeaseRecords)
 		after = store.RecordPos{Hour: last.Hour, ID: last.ID}
 	}
 	p.wg.Wait()
