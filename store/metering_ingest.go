@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,15 +213,11 @@ func (t *Tx) SubscriptionsForUsage(refs, customerIDs []string, ids []uint) ([]Su
 		if err := t.db.Raw(referenceIDsSQL, chunk, chunk, chunk, chunk, chunk, chunk).Scan(&found).Error; err != nil {
 			return nil, err
 		}
-		slices.Sort(found)
-		for at := 0; at < len(found); at += 500 {
-			var got []Subscription
-			if err := t.db.Preload("Plan").Preload("Offer").Preload("Customer").Where("id IN ?", found[at:min(at+500, len(found))]).
-				Order("id").Find(&got).Error; err != nil {
-				return nil, err
-			}
-			subs = append(subs, got...)
+		got, err := t.subscriptionsByReference(found)
+		if err != nil {
+			return nil, err
 		}
+		subs = append(subs, got...)
 	}
 	for start := 0; start < len(customerIDs); start += 500 {
 		var got []Subscription

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,17 +84,29 @@ func (s *Store) AccessCandidates(ctx context.Context, customer string) ([]Subscr
 		q += "\nUNION SELECT id FROM subscriptions WHERE customer_id = ?"
 		args = append(args, id)
 	}
-	db := s.Reads(ctx).db
+	r := s.Reads(ctx)
 	var ids []uint
-	if err := db.Raw("SELECT id FROM ("+q+") refs ORDER BY id LIMIT 100", args...).Scan(&ids).Error; err != nil {
+	if err := r.db.Raw("SELECT id FROM ("+q+") refs ORDER BY id LIMIT 100", args...).Scan(&ids).Error; err != nil {
 		return nil, err
 	}
+	return r.subscriptionsByReference(ids)
+}
+
+// subscriptionsByReference reads the subscriptions a reference lookup
+// found (referenceIDsSQL), in id order (it sorts ids), with their
+// customer, offer and plan.
+func (t *Tx) subscriptionsByReference(ids []uint) ([]Subscription, error) {
+	slices.Sort(ids)
 	var subs []Subscription
-	if len(ids) == 0 {
-		return subs, nil
+	for at := 0; at < len(ids); at += 500 {
+		var got []Subscription
+		if err := t.db.Preload("Customer").Preload("Offer").Preload("Plan").Where("id IN ?", ids[at:min(at+500, len(ids))]).
+			Order("id").Find(&got).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, got...)
 	}
-	err := db.Preload("Customer").Preload("Offer").Preload("Plan").Where("id IN ?", ids).Order("id").Find(&subs).Error
-	return subs, err
+	return subs, nil
 }
 
 // referenceIDsSQL finds the ids of the subscriptions that a list of
