@@ -35,18 +35,19 @@ bash scripts/build.sh >/dev/null
 # With MARKETGATE_TEST_POSTGRES_URL naming a Postgres server (as for the
 # tests) it measures the same on Postgres with one and with two replicas in
 # the same run, printed beside SQLite, with what the database's sessions
-# did during the single events (pg_stat_activity, sampled every 20 ms). TestBenchSeatCheck: 10,000 customers ×
-# 100 seats at 16 clients, requests/s, p99 and the server's CPU time per
-# check; then the same users again at 4, 8, 16 and 32 clients (latency
-# against load).
+# did during the single events (pg_stat_activity, sampled every 20 ms).
+# TestBenchSeatCheck: 10,000 customers × 100 seats at 16 clients,
+# requests/s, p99 and the server's CPU time per check; then the same users
+# again at 4, 8, 16 and 32 clients (latency against load).
 
 # ---- Issue 18 (list, search, dispatch, how cost grows) ----------------------
 # The subscription list's queries (default page, offer+plan filter, text
 # search broad and for one customer, a page 20,000 rows deep by offset and
-# by cursor), the sealing and dispatch of one hour with 50 ms per
-# marketplace call (the real binary), its peak RSS and the database's size
-# at 10,000, 100,000 and 1,000,000 subscriptions (MARKETGATE_BENCH_SIZES)
-# on SQLite, and at 10,000 and 100,000 on PostgreSQL (one and two replicas
+# by cursor), the seller's access check, the sealing and dispatch of one
+# hour with 50 ms per marketplace call (the real binary), the metering
+# health after it, its peak RSS and the database's size at 10,000,
+# 100,000 and 1,000,000 subscriptions (MARKETGATE_BENCH_SIZES) on SQLite,
+# and at 10,000 and 100,000 on PostgreSQL (one and two replicas
 # dispatching) when MARKETGATE_TEST_POSTGRES_URL is set. The 100,000-row
 # list through HTTP is BenchmarkListSubscriptions above (deep_keyset_page50
 # is the portal's way down a long list).
