@@ -8,7 +8,10 @@
 #     ceiling, measured before each round); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
 #     of added latency per marketplace call; peak RSS of both; the seat check
 #     at 10,000 customers × 100 seats (requests/s, p99 latency and CPU per
-#     check).
+#     check),
+#   - one observation of metering (the health's counts and the last 7 days
+#     of records by status) with a week of records kept, 6,000 an hour, on
+#     SQLite and, with MARKETGATE_TEST_POSTGRES_URL, on Postgres.
 # Usage: scripts/bench.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +25,7 @@ bash scripts/build.sh >/dev/null
   go test -run '^$' -bench . -benchtime 200x -count "$count" ./server/api/
   go test -run '^$' -bench . -benchtime 2000x -count "$count" ./server/azuremp/
   go test -run '^$' -bench . -benchtime 30x -count "$count" ./server/metering/
+  go test -run '^$' -bench MeteringHealthAfterAWeek -benchtime 20x -count 1 ./store/
   MARKETGATE_BENCH=1 MARKETGATE_BIN="$PWD/bin/marketgate" go test -count=1 -timeout 20m -run 'TestBench' -v . | grep -E 'bench_test|^(ok|FAIL|---)'
 } | tee "$out"
 

@@ -108,36 +108,40 @@ type MeteringCounts struct {
 // MeteringHealth counts the records by what needs attention: pending;
 // pending and selected by expiring; accepted and failed (rejected,
 // duplicate, conflict) settled since settledSince; expired of hours since
-// expiredSince; and the usage hours not sealed yet.
+// expiredSince; and the usage hours not sealed yet. All but the expiring
+// (a part of the pending records) and the unsealed hours come from
+// metering_record_counts (metering_counts.go), not from the records.
 func (t *Tx) MeteringHealth(expiring RecordDeadline, settledSince, expiredSince time.Time) (MeteringCounts, error) {
 	var h MeteringCounts
-	cond, args := expiring.SQL()
-	for _, c := range []struct {
-		dst *int64
-		q   *gorm.DB
-	}{
-		{&h.Pending, t.records().Where("status = ?", RecordPending)},
-		{&h.Expiring, t.records().Where("status = ? AND "+cond, append([]any{RecordPending}, args...)...)},
-		{&h.Accepted, t.records().Where("status = ? AND settled_at >= ?", RecordAccepted, settledSince)},
-		{&h.Failed, t.records().Where("status IN ? AND settled_at >= ?", []string{RecordRejected, RecordDuplicate, RecordConflict}, settledSince)},
-		{&h.Expired, t.records().Where("status = ? AND hour >= ?", RecordExpired, expiredSince)},
-		{&h.Unsealed, t.db.Table("usage_hours").Where("sealed = ?", false)},
-	} {
-		if err := c.q.Count(c.dst).Error; err != nil {
-			return h, err
-		}
+	var err error
+	if h.Pending, err = t.recordCounts("status = ?", RecordPending); err != nil {
+		return h, err
 	}
-	return h, nil
+	cond, args := expiring.SQL()
+	if err = t.records().Where("status = ? AND "+cond, append([]any{RecordPending}, args...)...).Count(&h.Expiring).Error; err != nil {
+		return h, err
+	}
+	if h.Accepted, err = t.settledCount([]string{RecordAccepted}, settledSince); err != nil {
+		return h, err
+	}
+	if h.Failed, err = t.settledCount([]string{RecordRejected, RecordDuplicate, RecordConflict}, settledSince); err != nil {
+		return h, err
+	}
+	if h.Expired, err = t.recordCounts("status = ? AND hour >= ?", RecordExpired, expiredSince); err != nil {
+		return h, err
+	}
+	return h, t.db.Table("usage_hours").Where("sealed = ?", false).Count(&h.Unsealed).Error
 }
 
 // MeteringRecordsByStatus counts the records of the hours since a time by
-// status.
+// status (from metering_record_counts).
 func (t *Tx) MeteringRecordsByStatus(since time.Time) (map[string]int64, error) {
 	var rows []struct {
 		Status string
 		N      int64
 	}
-	if err := t.records().Select("status, COUNT(*) AS n").Where("hour >= ?", since).Group("status").Scan(&rows).Error; err != nil {
+	if err := t.db.Table("metering_record_counts").Select("status, CAST(SUM(n) AS bigint) AS n").Where("hour >= ?", since).
+		Group("status").Having("SUM(n) <> 0").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}

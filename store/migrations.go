@@ -910,14 +910,19 @@ CREATE INDEX subscriptions_azure_tenant ON subscriptions (azure_tenant_id) WHERE
 CREATE INDEX subscriptions_aws_account_set ON subscriptions (aws_customer_account_id) WHERE aws_customer_account_id <> '';
 CREATE INDEX subscriptions_license_set ON subscriptions (aws_license_arn) WHERE aws_license_arn <> '';
 `},
+	// Issue 18: metering records counted by hour and status, kept in step
+	// by triggers, for the metering health and metrics
+	// (metering_counts.go).
+	{"202612050020_metering_record_counts", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
 // above is empty): statements SQLite and Postgres do not share.
 var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
-	"202612030085_subscription_search":   migrateSearchIndex,
-	"202612040030_search_words":          migrateSearchWords,
-	"202612040040_search_words_postgres": migrateSearchWordsPostgres,
+	"202612030085_subscription_search":    migrateSearchIndex,
+	"202612040030_search_words":           migrateSearchWords,
+	"202612040040_search_words_postgres":  migrateSearchWordsPostgres,
+	"202612050020_metering_record_counts": migrateMeteringRecordCounts,
 }
 
 func (s *Store) dialectSQL(sql string) string {

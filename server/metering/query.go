@@ -22,8 +22,13 @@ func (m *Meter) HealthNow(ctx context.Context) (Health, error) {
 	return Health{Pending: c.Pending, Expiring: c.Expiring, Accepted: c.Accepted, Failed: c.Failed, Expired: c.Expired, Unsealed: c.Unsealed}, err
 }
 
-// Observe computes the health and keeps it for the metrics endpoint.
+// Observe folds the records' counts (store.FoldMeteringRecordCounts: the
+// rows the last 30 s of changes added), computes the health and keeps it
+// for the metrics endpoint.
 func (m *Meter) Observe(ctx context.Context) {
+	if _, err := m.Store.FoldMeteringRecordCounts(ctx); err != nil && ctx.Err() == nil && m.Log != nil {
+		m.Log.Error("metering: folding the records' counts", "err", err)
+	}
 	if h, err := m.HealthNow(ctx); err == nil {
 		m.last.Store(&h)
 	}
