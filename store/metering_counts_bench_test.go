@@ -15,7 +15,9 @@ import (
 // 15 s): the health's counts and the records of the last 7 days by
 // status, with a week of records kept, 6,000 an hour (10,000 subscriptions
 // with a metered dimension or two, settled within the hour after theirs).
-// What it costs must not grow with the records kept.
+// What it costs must not grow with the records kept. Beside it, the
+// metering page's records list (a page and its total) as it opens and as
+// its failed card opens it.
 func BenchmarkMeteringHealthAfterAWeek(b *testing.B) {
 	for _, d := range storetest.Dialects() {
 		b.Run(d, func(b *testing.B) {
@@ -47,19 +49,39 @@ func BenchmarkMeteringHealthAfterAWeek(b *testing.B) {
 				b.Fatal(err)
 			}
 			r := st.Reads(context.Background())
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				h, err := r.MeteringHealth(store.RecordDeadline{WindowEnd: now.Add(-20 * time.Hour)}, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
-				if err != nil {
-					b.Fatal(err)
+			b.Run("observation", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					h, err := r.MeteringHealth(store.RecordDeadline{WindowEnd: now.Add(-20 * time.Hour)}, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
+					if err != nil {
+						b.Fatal(err)
+					}
+					by, err := r.MeteringRecordsByStatus(now.Add(-7 * 24 * time.Hour))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if i == 0 {
+						b.Logf("%s: accepted in the last 24 hours %d, failed %d; the last 7 days by status %v", d, h.Accepted, h.Failed, fmt.Sprint(by))
+					}
 				}
-				by, err := r.MeteringRecordsByStatus(now.Add(-7 * 24 * time.Hour))
-				if err != nil {
-					b.Fatal(err)
+			})
+			// The metering page's records as it opens, and as the failed
+			// card opens them: a page of 50 and the total.
+			for _, f := range []store.RecordFilter{{Limit: 50}, {Limit: 50, Statuses: []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}}} {
+				name := "records_list"
+				if len(f.Statuses) > 0 {
+					name += "_failed"
 				}
-				if i == 0 {
-					b.Logf("%s: accepted in the last 24 hours %d, failed %d; the last 7 days by status %v", d, h.Accepted, h.Failed, fmt.Sprint(by))
-				}
+				b.Run(name, func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						recs, total, err := st.ListRecords(context.Background(), f)
+						if err != nil || len(recs) != 50 {
+							b.Fatal(len(recs), err)
+						}
+						if i == 0 {
+							b.Logf("%s: %s total %d", d, name, total)
+						}
+					}
+				})
 			}
 		})
 	}
