@@ -108,26 +108,30 @@ type MeteringCounts struct {
 // MeteringHealth counts the records by what needs attention: pending;
 // pending and selected by expiring; accepted and failed (rejected,
 // duplicate, conflict) settled since settledSince; expired of hours since
-// expiredSince; and the usage hours not sealed yet. All but the expiring
-// (a part of the pending records) and the unsealed hours come from
-// metering_record_counts (metering_counts.go), not from the records.
+// expiredSince; and the usage hours not sealed yet. The pending, expired,
+// and the accepted and failed of whole settled hours come from
+// metering_record_counts (metering_counts.go), not from the records; the
+// accepted and failed from settledSince to the next whole hour, and the
+// expiring (a part of the pending), from the records.
 func (t *Tx) MeteringHealth(expiring RecordDeadline, settledSince, expiredSince time.Time) (MeteringCounts, error) {
-	var h MeteringCounts
-	var err error
-	if h.Pending, err = t.recordCounts("status = ?", RecordPending); err != nil {
+	settledSince = settledSince.UTC()
+	whole := partHour(settledSince)
+	h, err := t.healthCounts(whole, expiredSince)
+	if err != nil {
 		return h, err
+	}
+	for _, c := range []struct {
+		dst      *int64
+		statuses []string
+	}{{&h.Accepted, []string{RecordAccepted}}, {&h.Failed, failedStatuses}} {
+		n, err := t.settledInPart(c.statuses, settledSince, whole)
+		if err != nil {
+			return h, err
+		}
+		*c.dst += n
 	}
 	cond, args := expiring.SQL()
 	if err = t.records().Where("status = ? AND "+cond, append([]any{RecordPending}, args...)...).Count(&h.Expiring).Error; err != nil {
-		return h, err
-	}
-	if h.Accepted, err = t.settledCount([]string{RecordAccepted}, settledSince); err != nil {
-		return h, err
-	}
-	if h.Failed, err = t.settledCount([]string{RecordRejected, RecordDuplicate, RecordConflict}, settledSince); err != nil {
-		return h, err
-	}
-	if h.Expired, err = t.recordCounts("status = ? AND hour >= ?", RecordExpired, expiredSince); err != nil {
 		return h, err
 	}
 	return h, t.db.Table("usage_hours").Where("sealed = ?", false).Count(&h.Unsealed).Error
