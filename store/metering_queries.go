@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"time"
 
@@ -423,6 +425,81 @@ func (t *Tx) StoreRecordOutcome(id uint, owner string, o RecordOutcome, now time
 	}
 	res := t.recordsByID([]uint{id}, "lease_owner = ? AND status = ?", owner, RecordPending).Updates(upd)
 	return res.RowsAffected == 1, res.Error
+}
+
+// IDOutcome is the outcome of one record, stored only while owner holds
+// its lease.
+type IDOutcome struct {
+	ID      uint
+	Owner   string
+	Outcome RecordOutcome
+}
+
+// StoreRecordOutcomes stores the outcomes of a batch as StoreRecordOutcome
+// stores one, each only while its owner still holds the record (pending),
+// and returns the ids it stored. On SQLite it stores them one by one, in
+// id order. On Postgres it locks the records in id order (the order
+// renewals lock them in, see RenewLeases) and stores them all with one
+// statement: one outcome a statement was most of a dispatch's statements,
+// and each outcome that changes a record's status also fires the trigger
+// of the records' counts (metering_counts.go).
+func (t *Tx) StoreRecordOutcomes(outs []IDOutcome, now time.Time) (map[uint]bool, error) {
+	outs = slices.Clone(outs)
+	slices.SortFunc(outs, func(a, b IDOutcome) int { return cmp.Compare(a.ID, b.ID) })
+	stored := make(map[uint]bool, len(outs))
+	if t.dialect != Postgres {
+		for _, o := range outs {
+			ok, err := t.StoreRecordOutcome(o.ID, o.Owner, o.Outcome, now)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				stored[o.ID] = true
+			}
+		}
+		return stored, nil
+	}
+	for len(outs) > 0 {
+		chunk := outs[:min(len(outs), 500)]
+		outs = outs[len(chunk):]
+		ids := make([]uint, len(chunk))
+		vals := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)*8+3)
+		args = append(args, now, now, now)
+		for i, o := range chunk {
+			ids[i] = o.ID
+			vals[i] = "(?::bigint, ?::varchar, ?::boolean, ?::boolean, ?::timestamptz, ?::varchar, ?::text, ?::varchar)"
+			var next *time.Time
+			if o.Outcome.Retry {
+				next = &o.Outcome.NextAttemptAt
+			}
+			args = append(args, o.ID, o.Owner, o.Outcome.Unsent, o.Outcome.Retry, next, o.Outcome.Status, o.Outcome.Reason, o.Outcome.MarketplaceRecordID)
+		}
+		var locked []uint
+		if err := t.db.Raw("SELECT id FROM metering_records WHERE id IN ? ORDER BY id FOR UPDATE", ids).Scan(&locked).Error; err != nil {
+			return nil, err
+		}
+		var got []uint
+		err := t.db.Raw(`UPDATE metering_records AS r SET
+				attempts = r.attempts + CASE WHEN v.unsent THEN 0 ELSE 1 END,
+				sent_at = CASE WHEN v.unsent THEN r.sent_at ELSE ? END,
+				updated_at = ?, lease_owner = '', lease_until = NULL,
+				next_attempt_at = CASE WHEN v.retry THEN v.next_at ELSE r.next_attempt_at END,
+				reason = v.reason,
+				status = CASE WHEN v.retry THEN r.status ELSE v.status END,
+				marketplace_record_id = CASE WHEN v.retry THEN r.marketplace_record_id ELSE v.mrid END,
+				settled_at = CASE WHEN v.retry THEN r.settled_at ELSE ? END
+			FROM (VALUES `+strings.Join(vals, ", ")+`) AS v (id, owner, unsent, retry, next_at, status, reason, mrid)
+			WHERE r.id = v.id AND (r.lease_owner = v.owner AND r.status = ?) IS TRUE
+			RETURNING r.id`, append(args, RecordPending)...).Scan(&got).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range got {
+			stored[id] = true
+		}
+	}
+	return stored, nil
 }
 
 // RecordsPastDeadlineIn lists (id, marketplace, hour, status, reason) those

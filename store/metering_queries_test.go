@@ -201,6 +201,13 @@ func TestRecordStatementsReadByID(t *testing.T) {
 		if err := w.ExpirePendingRecords(ids[20:], now, "window closed"); err != nil {
 			t.Fatal(err)
 		}
+		var retries []store.IDOutcome // a batch's outcomes: sent again later, so still pending
+		for _, id := range ids[4:8] {
+			retries = append(retries, store.IDOutcome{ID: id, Owner: "a", Outcome: store.RecordOutcome{Retry: true, NextAttemptAt: until, Reason: "throttled"}})
+		}
+		if stored, err := w.StoreRecordOutcomes(retries, now); err != nil || len(stored) != 4 {
+			t.Fatalf("a batch's outcomes: %v, %v", stored, err)
+		}
 		got, err := w.MeteringRecordsByID(ids)
 		if err != nil || len(got) != 25 {
 			t.Fatal(len(got), err)

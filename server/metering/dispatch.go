@@ -593,24 +593,28 @@ func shortErr(err error) string {
 func (m *Meter) store(ctx context.Context, b []*store.MeteringRecord, outs []outcome) (int, error) {
 	now := m.now()
 	settled := 0
-	// In id order: the order in which renewals lock records (RenewLeases).
+	// In id order, the order in which the store locks and stores them
+	// (StoreRecordOutcomes): webhooks follow it too.
 	order := make([]int, len(b))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(i, j int) int { return cmp.Compare(b[i].ID, b[j].ID) })
 	err := m.Store.InTx(ctx, func(tx *store.Tx) error {
+		batch := make([]store.IDOutcome, 0, len(b))
+		for _, i := range order {
+			if !outs[i].lost { // else another replica holds it now
+				batch = append(batch, store.IDOutcome{ID: b[i].ID, Owner: b[i].LeaseOwner, Outcome: outs[i].recordOutcome(b[i].Attempts, now)})
+			}
+		}
+		stored, err := tx.StoreRecordOutcomes(batch, now)
+		if err != nil {
+			return err
+		}
 		var refused []uint
 		for _, i := range order {
 			r, o := b[i], outs[i]
-			if o.lost {
-				continue // another replica holds it now
-			}
-			stored, err := tx.StoreRecordOutcome(r.ID, r.LeaseOwner, o.recordOutcome(r.Attempts, now), now)
-			if err != nil {
-				return err
-			}
-			if !stored || o.retry {
+			if !stored[r.ID] || o.retry {
 				continue
 			}
 			settled++
