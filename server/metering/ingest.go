@@ -366,8 +366,8 @@ func freshEvents(ctx context.Context, tx *store.Tx, known *store.UsageSeen, item
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]*pending{}
-	var fresh []*pending
+	seen := make(map[string]*pending, len(items))
+	fresh := make([]*pending, 0, len(items))
 	for _, p := range items {
 		if p.ev.ID == "" || len(p.ev.ID) > maxEventIDLen {
 			continue // rejected by validate; not stored (no key to store it under)
@@ -389,11 +389,14 @@ func freshEvents(ctx context.Context, tx *store.Tx, known *store.UsageSeen, item
 // answer puts each event's result in its request's place; in-group repeats
 // get the first one's answer.
 func answer(items []*pending, out [][]Result) {
-	firstOf := map[string]Result{}
-	for _, p := range items {
-		if p.res.Status != "duplicate" && p.ev.ID != "" {
-			if _, ok := firstOf[p.ev.ID]; !ok {
-				firstOf[p.ev.ID] = p.res
+	var firstOf map[string]Result // only when the group repeats an id within itself
+	if slices.ContainsFunc(items, func(p *pending) bool { return p.res.Status == "duplicate" && p.res.OriginalStatus == "" }) {
+		firstOf = make(map[string]Result, len(items))
+		for _, p := range items {
+			if p.res.Status != "duplicate" && p.ev.ID != "" {
+				if _, ok := firstOf[p.ev.ID]; !ok {
+					firstOf[p.ev.ID] = p.res
+				}
 			}
 		}
 	}

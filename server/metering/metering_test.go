@@ -178,6 +178,10 @@ func TestIngestResults(t *testing.T) {
 				t.Errorf("event %d (%s): %+v, want %s %q", i, res[i].ID, res[i], wnt.status, wnt.reason)
 			}
 		}
+		// The repeat within the batch gets the first one's answer.
+		if r := res[8]; r.OriginalStatus != "accepted" || r.Hour == nil || res[0].Hour == nil || !r.Hour.Equal(*res[0].Hour) || r.SubscriptionID == nil {
+			t.Errorf("the repeat within the batch: %+v, the first: %+v", r, res[0])
+		}
 		// A repeated id in a later batch returns the original result and counts once.
 		again := w.ingest(ev("e1", "XLEGACY", "api_calls", 10, now.Add(-time.Minute)), ev("e2", "nobody", "api_calls", 1, now))
 		if again[0].Status != "duplicate" || again[0].OriginalStatus != "accepted" || again[1].OriginalStatus != "rejected" {
