@@ -10,8 +10,9 @@
 #     at 10,000 customers × 100 seats (requests/s, p99 latency and CPU per
 #     check),
 #   - one observation of metering (the health's counts and the last 7 days
-#     of records by status) with a week of records kept, 6,000 an hour, on
-#     SQLite and, with MARKETGATE_TEST_POSTGRES_URL, on Postgres.
+#     of records by status) and the metering page's records list (a page
+#     and its total) with a week of records kept, 6,000 an hour, on SQLite
+#     and, with MARKETGATE_TEST_POSTGRES_URL, on Postgres.
 # Usage: scripts/bench.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
