@@ -210,9 +210,9 @@ func partHour(since time.Time) (whole time.Time) {
 // settledInPart counts the records of the statuses settled from since to
 // whole, by the index of status and settled_at (at most an hour of them).
 func (t *Tx) settledInPart(statuses []string, since, whole time.Time) (int64, error) {
-	var n int64
 	if !whole.After(since) {
 		return 0, nil
 	}
+	var n int64
 	return n, t.records().Where("status IN ? AND settled_at >= ? AND settled_at < ?", statuses, since, whole).Count(&n).Error
 }

@@ -475,8 +475,7 @@ func (t *Tx) StoreRecordOutcomes(outs []IDOutcome, now time.Time) (map[uint]bool
 			}
 			args = append(args, o.ID, o.Owner, o.Outcome.Unsent, o.Outcome.Retry, next, o.Outcome.Status, o.Outcome.Reason, o.Outcome.MarketplaceRecordID)
 		}
-		var locked []uint
-		if err := t.db.Raw("SELECT id FROM metering_records WHERE id IN ? ORDER BY id FOR UPDATE", ids).Scan(&locked).Error; err != nil {
+		if err := t.db.Exec("SELECT id FROM metering_records WHERE id IN ? ORDER BY id FOR UPDATE", ids).Error; err != nil {
 			return nil, err
 		}
 		var got []uint
