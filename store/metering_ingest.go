@@ -247,22 +247,24 @@ type UsageHourState struct {
 	Quantity       float64
 }
 
-// UsageHoursFrom reads the usage hours of these subscriptions from the
-// given hour on. Its statement is prepared once per process (us): the
-// subscriptions' list is padded, by repeating its last one, to one of a
-// few lengths (usageHourReadSizes), so a group of any size runs one of
-// them instead of preparing a statement of its own length each time.
-func (t *Tx) UsageHoursFrom(ctx context.Context, us *UsageStatements, subIDs []uint, from time.Time) ([]UsageHourState, error) {
+// UsageHoursFrom reads the usage hours of one dimension of these
+// subscriptions from the given hour on: each subscription's a range of the
+// table's key (subscription, dimension, hour). Its statement is prepared
+// once per process (us): the subscriptions' list is padded, by repeating
+// its last one, to one of a few lengths (usageHourReadSizes), so a group
+// of any size runs one of them instead of preparing a statement of its own
+// length each time.
+func (t *Tx) UsageHoursFrom(ctx context.Context, us *UsageStatements, dimension string, subIDs []uint, from time.Time) ([]UsageHourState, error) {
 	var out []UsageHourState
 	chunk := usageHourReadSizes[len(usageHourReadSizes)-1]
 	for start := 0; start < len(subIDs); start += chunk {
 		ids := subIDs[start:min(start+chunk, len(subIDs))]
 		n := usageHourReadSize(len(ids))
-		args := make([]any, 0, n+1)
+		args := make([]any, 0, n+2)
 		for i := 0; i < n; i++ {
 			args = append(args, int64(ids[min(i, len(ids)-1)]))
 		}
-		args = append(args, from)
+		args = append(args, dimension, from)
 		rows, err := t.queryRows(ctx, us, usageHoursFromSQL(n), args, true)
 		if err != nil {
 			return nil, err
@@ -299,7 +301,7 @@ func usageHourReadSize(n int) int {
 
 func usageHoursFromSQL(n int) string {
 	return "SELECT subscription_id, dimension, hour, sealed, quantity FROM usage_hours WHERE subscription_id IN (" +
-		strings.TrimSuffix(strings.Repeat("?,", n), ",") + ") AND hour >= ?"
+		strings.TrimSuffix(strings.Repeat("?,", n), ",") + ") AND dimension = ? AND hour >= ?"
 }
 
 // UsageHour reads one usage hour: whether it is sealed and its total (an

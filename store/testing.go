@@ -37,3 +37,10 @@ func (s *Store) TestingReferenceIDsSQL(t testing.TB) string {
 	t.Helper()
 	return referenceIDsSQL
 }
+
+// TestingUsageHoursFromSQL is ingestion's read of the hours of n
+// subscriptions (UsageHoursFrom), for a test to read its plan.
+func (s *Store) TestingUsageHoursFromSQL(t testing.TB, n int) string {
+	t.Helper()
+	return usageHoursFromSQL(n)
+}

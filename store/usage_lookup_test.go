@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
+	"gorm.io/gorm"
 )
 
 // ingestTx runs one ingestion transaction the way server/metering does:
@@ -210,9 +212,15 @@ func TestUsageEventsMovedAndRefusedByRow(t *testing.T) {
 }
 
 // UsageHoursFrom reads the hours of exactly the subscriptions asked for,
-// from the hour given on, whatever the length of the list: its statement
-// is prepared for a few lengths and a list is padded (by repeating its
-// last subscription) up to one of them, or split past the longest.
+// of the dimension asked for, from the hour given on, whatever the length
+// of the list: its statement is prepared for a few lengths and a list is
+// padded (by repeating its last subscription) up to one of them, or split
+// past the longest. Each subscription's read is a range of the table's key
+// (subscription, dimension, hour): sealing keeps a row every hour for
+// every metered dimension, and the read before this one, not naming the
+// dimension, went through each subscription's every hour kept (with a
+// month kept, ingestion ran at a quarter of its rate; see
+// BenchmarkIngestAfterAMonth).
 func TestUsageHoursFromAnyLength(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -225,7 +233,8 @@ func TestUsageHoursFromAnyLength(t *testing.T) {
 		for s := uint(1); s <= subs; s++ {
 			adds = append(adds,
 				store.UsageHourAdd{SubscriptionID: s, Dimension: "d", Hour: cur.Add(-2 * time.Hour), Quantity: 1, Events: 1},
-				store.UsageHourAdd{SubscriptionID: s, Dimension: "d", Hour: cur, Quantity: float64(s), Events: 1})
+				store.UsageHourAdd{SubscriptionID: s, Dimension: "d", Hour: cur, Quantity: float64(s), Events: 1},
+				store.UsageHourAdd{SubscriptionID: s, Dimension: "e", Hour: cur, Quantity: 1, Events: 1})
 		}
 		if err := st.InTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.AddToUsageHours(ctx, &us, adds, now, 1e12)
@@ -245,14 +254,14 @@ func TestUsageHoursFromAnyLength(t *testing.T) {
 			var got []store.UsageHourState
 			if err := st.InTx(ctx, func(tx *store.Tx) error {
 				var err error
-				got, err = tx.UsageHoursFrom(ctx, &us, ids, cur.Add(-time.Hour))
+				got, err = tx.UsageHoursFrom(ctx, &us, "d", ids, cur.Add(-time.Hour))
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
 			seen := map[uint]bool{}
 			for _, h := range got {
-				if !want[h.SubscriptionID] || seen[h.SubscriptionID] || !h.Hour.Equal(cur) || h.Quantity != float64(h.SubscriptionID) {
+				if !want[h.SubscriptionID] || seen[h.SubscriptionID] || h.Dimension != "d" || !h.Hour.Equal(cur) || h.Quantity != float64(h.SubscriptionID) {
 					t.Fatalf("%d subscriptions asked: got %+v (asked for it: %v, twice: %v)", n, h, want[h.SubscriptionID], seen[h.SubscriptionID])
 				}
 				seen[h.SubscriptionID] = true
@@ -260,6 +269,39 @@ func TestUsageHoursFromAnyLength(t *testing.T) {
 			if len(seen) != len(want) {
 				t.Fatalf("%d subscriptions asked: %d hours read, want %d", n, len(seen), len(want))
 			}
+		}
+
+		// The plan: the key's range from the hour on, for each subscription.
+		q := st.TestingUsageHoursFromSQL(t, 2)
+		args := []any{1, 2, "d", cur}
+		db := st.TestingDB(t)
+		var plan []string
+		var err error
+		if st.Dialect == store.Postgres {
+			err = db.Transaction(func(tx *gorm.DB) error {
+				if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
+					return err
+				}
+				return tx.Raw("EXPLAIN "+q, args...).Scan(&plan).Error
+			})
+		} else {
+			var rows []struct {
+				ID, Parent, Notused int
+				Detail              string
+			}
+			err = db.Raw("EXPLAIN QUERY PLAN "+q, args...).Scan(&rows).Error
+			for _, r := range rows {
+				plan = append(plan, r.Detail)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(plan, "\n")
+		ranged := strings.Contains(all, "subscription_id=? AND dimension=? AND hour>?") || // SQLite
+			strings.Contains(all, "Index Cond: ((subscription_id = ANY") && strings.Contains(all, "(dimension)::text = ") && strings.Contains(all, "(hour >= ") // Postgres
+		if !ranged {
+			t.Errorf("the read of the hours is not a range of the key:\n%s", all)
 		}
 	})
 }

@@ -21,8 +21,22 @@ func BenchmarkIngest(b *testing.B) { benchIngest(b, 1000) }
 // requests make them (the writer takes whatever requests are queued).
 func BenchmarkIngestSmall(b *testing.B) { benchIngest(b, 8) }
 
-func benchIngest(b *testing.B, batch int) {
-	st := storetest.Open(b, store.SQLite)
+// BenchmarkIngestAfterAMonth: batches of 1,000 as BenchmarkIngest, with a
+// month of hours kept for every subscription (sealing stores each hour of
+// each metered dimension, empty or not: 720 rows a series), on SQLite and,
+// with MARKETGATE_TEST_POSTGRES_URL, on Postgres.
+func BenchmarkIngestAfterAMonth(b *testing.B) {
+	for _, d := range storetest.Dialects() {
+		b.Run(d, func(b *testing.B) { benchIngestOn(b, d, 1000, 30*24) })
+	}
+}
+
+func benchIngest(b *testing.B, batch int) { benchIngestOn(b, store.SQLite, batch, 0) }
+
+// benchIngestOn ingests batches for 1,000 subscriptions of one metered
+// dimension, each with hours sealed hours kept before the current one.
+func benchIngestOn(b *testing.B, dialect string, batch, hours int) {
+	st := storetest.Open(b, dialect)
 	ctx := context.Background()
 	then := time.Now().UTC().Add(-48 * time.Hour)
 	o := store.Offer{Marketplace: "aws", Name: "Bench", MarketplaceID: "p", IdentityModel: "legacy", CreatedAt: then, UpdatedAt: then,
@@ -34,6 +48,17 @@ func benchIngest(b *testing.B, batch int) {
 			AWSCustomerIdentifier: fmt.Sprintf("C%04d", i), AWSProductCode: "p", Version: 1, CreatedAt: then, UpdatedAt: then}
 	}
 	st.TestingDB(b).CreateInBatches(subs, 500)
+	cur := time.Now().UTC().Truncate(time.Hour)
+	for h := 1; h <= hours; h++ {
+		rows := make([]map[string]any, len(subs))
+		for i := range subs {
+			rows[i] = map[string]any{"subscription_id": subs[i].ID, "dimension": "api_calls", "hour": cur.Add(-time.Duration(h) * time.Hour),
+				"quantity": 0.0, "events": 0, "sealed": true, "updated_at": cur}
+		}
+		if err := st.TestingDB(b).Table("usage_hours").CreateInBatches(rows, 500).Error; err != nil {
+			b.Fatal(err)
+		}
+	}
 	m := &metering.Meter{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	now := time.Now().UTC()
 	b.ResetTimer()

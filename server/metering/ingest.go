@@ -119,17 +119,14 @@ type cacheEntry struct {
 	at    time.Time
 }
 
+// ingestReq is one call of Ingest: its events, validated and resolved by
+// the caller before they queue for the writer (see prepare).
 type ingestReq struct {
 	ctx      context.Context
 	apiKeyID *uint
 	source   string
-	events   []Event
-	done     chan ingestRes
-}
-
-type ingestRes struct {
-	results []Result
-	err     error
+	items    []*pending
+	done     chan error
 }
 
 func (m *Meter) grace() time.Duration {
@@ -166,24 +163,20 @@ func (m *Meter) writer(ctx context.Context) {
 		case first = <-m.queue:
 		}
 		group := []*ingestReq{first}
-		n := len(first.events)
+		n := len(first.items)
 	gather:
 		for n < maxGroup {
 			select {
 			case r := <-m.queue:
 				group = append(group, r)
-				n += len(r.events)
+				n += len(r.items)
 			default:
 				break gather
 			}
 		}
-		results, err := m.ingestGroup(context.WithoutCancel(first.ctx), group)
-		for i, r := range group {
-			if err != nil {
-				r.done <- ingestRes{err: err}
-			} else {
-				r.done <- ingestRes{results: results[i]}
-			}
+		err := m.ingestGroup(context.WithoutCancel(first.ctx), group)
+		for _, r := range group {
+			r.done <- err
 		}
 	}
 }
@@ -195,26 +188,67 @@ func (m *Meter) Ingest(ctx context.Context, apiKeyID *uint, source string, event
 	m.mu.Lock()
 	started := m.started
 	m.mu.Unlock()
-	req := &ingestReq{ctx: ctx, apiKeyID: apiKeyID, source: source, events: events}
+	req := &ingestReq{ctx: ctx, apiKeyID: apiKeyID, source: source}
+	m.prepare(req, events)
 	if !started {
-		res, err := m.ingestGroup(ctx, []*ingestReq{req})
-		if err != nil {
+		if err := m.ingestGroup(ctx, []*ingestReq{req}); err != nil {
 			return nil, err
 		}
-		m.count(res[0])
-		return res[0], nil
+	} else {
+		req.done = make(chan error, 1)
+		select {
+		case m.queue <- req:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// Once queued, the group is written whatever the caller does.
+		if err := <-req.done; err != nil {
+			return nil, err
+		}
 	}
-	req.done = make(chan ingestRes, 1)
-	select {
-	case m.queue <- req:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	res := req.results()
+	m.count(res)
+	return res, nil
+}
+
+// prepare validates the request's events and finds each valid one's
+// subscription when the cache has it, in the caller's goroutine: the
+// writer, which every request waits for, is left with what needs
+// ingestion's turn, and with the references the cache lacks (looked up
+// once for the whole group, not by every request that names them).
+func (m *Meter) prepare(req *ingestReq, events []Event) {
+	now := m.now()
+	req.items = make([]*pending, len(events))
+	for i, ev := range events {
+		p := &pending{req: req, ev: ev, res: Result{ID: ev.ID}}
+		if reason := validate(ev, now); reason != "" {
+			p.res.Status, p.res.Reason = store.UsageRejected, reason
+		}
+		req.items[i] = p
 	}
-	r := <-req.done // once queued, the group is written whatever the caller does
-	if r.err == nil {
-		m.count(r.results)
+	at := time.Now()
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	for _, p := range req.items {
+		if p.res.Status == "" {
+			if e, ok := m.cache[refOf(p.ev)]; ok && at.Sub(e.at) < cacheTTL {
+				p.counter(e.cands)
+				p.resolved = true
+			}
+		}
 	}
-	return r.results, r.err
+}
+
+// results are the request's answers, in the order of its events.
+func (r *ingestReq) results() []Result {
+	out := make([]Result, len(r.items))
+	for i, p := range r.items {
+		if p.res.Status == store.UsageRejected || p.res.OriginalStatus == store.UsageRejected {
+			p.res.Code = reasonCode(p.res.Reason)
+		}
+		out[i] = p.res
+	}
+	return out
 }
 
 // count adds a request's answers to the metrics.
@@ -288,18 +322,28 @@ func MeteredDimensions(p *store.Plan, contract bool) []store.Dimension {
 }
 
 type pending struct {
-	req, idx int
+	req      *ingestReq
 	ev       Event
+	resolved bool // prepare or resolve found its subscription (p.sub), or found none
 	res      Result
 	sub      *candidate
+	own, cur *hourState // its own hour's state and the current hour's (placeHours)
 	hour     time.Time
 	row      int64 // its row in usage_events, once stored
 }
 
-// ingestGroup writes the events of several requests in one transaction.
-func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result, error) {
+// ingestGroup writes the events of several requests in one transaction
+// and leaves each event's answer in its pending.
+func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) error {
 	now := m.now()
-	out, items := validateGroup(group, now)
+	n := 0
+	for _, r := range group {
+		n += len(r.items)
+	}
+	items := make([]*pending, 0, n)
+	for _, r := range group {
+		items = append(items, r.items...)
+	}
 	m.Store.PrepareUsageStatements(ctx, &m.stmts)
 	var evs []store.NewUsageEvent
 	var rows []int64
@@ -317,40 +361,23 @@ func (m *Meter) ingestGroup(ctx context.Context, group []*ingestReq) ([][]Result
 		}
 		// Hours: an event for a sealed hour counts, late, in the current one.
 		cur := now.Truncate(time.Hour)
-		if err := m.placeHours(ctx, tx, fresh, cur, now); err != nil {
+		hours, err := m.placeHours(ctx, tx, fresh, cur, now)
+		if err != nil {
 			return err
 		}
 		// Store every fresh event (rejected ones too: a repeat gets the same answer).
-		if evs, rows, err = m.insertEvents(ctx, tx, fresh, group, now); err != nil {
+		if evs, rows, err = m.insertEvents(ctx, tx, fresh, now); err != nil {
 			return err
 		}
 		// Add the accepted ones to their hours.
-		return m.addToHours(ctx, tx, fresh, cur, now)
+		return m.addToHours(ctx, tx, fresh, hours, cur, now)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.seen.Stored(evs, rows, now)
-	answer(items, out)
-	return out, nil
-}
-
-// validateGroup lists the group's events, rejecting the invalid ones, and
-// makes room for every request's results.
-func validateGroup(group []*ingestReq, now time.Time) ([][]Result, []*pending) {
-	out := make([][]Result, len(group))
-	var items []*pending
-	for ri, r := range group {
-		out[ri] = make([]Result, len(r.events))
-		for i, ev := range r.events {
-			p := &pending{req: ri, idx: i, ev: ev, res: Result{ID: ev.ID}}
-			if reason := validate(ev, now); reason != "" {
-				p.res.Status, p.res.Reason = store.UsageRejected, reason
-			}
-			items = append(items, p)
-		}
-	}
-	return out, items
+	answerRepeats(items)
+	return nil
 }
 
 // freshEvents answers the duplicates, of an earlier delivery or within
@@ -386,17 +413,18 @@ func freshEvents(ctx context.Context, tx *store.Tx, known *store.UsageSeen, item
 	return fresh, nil
 }
 
-// answer puts each event's result in its request's place; in-group repeats
-// get the first one's answer.
-func answer(items []*pending, out [][]Result) {
-	var firstOf map[string]Result // only when the group repeats an id within itself
-	if slices.ContainsFunc(items, func(p *pending) bool { return p.res.Status == "duplicate" && p.res.OriginalStatus == "" }) {
-		firstOf = make(map[string]Result, len(items))
-		for _, p := range items {
-			if p.res.Status != "duplicate" && p.ev.ID != "" {
-				if _, ok := firstOf[p.ev.ID]; !ok {
-					firstOf[p.ev.ID] = p.res
-				}
+// answerRepeats gives each repeat of an id within the group (of this
+// request or another) the answer its first one got. The rest of the
+// answers are put together by each request (ingestReq.results).
+func answerRepeats(items []*pending) {
+	if !slices.ContainsFunc(items, func(p *pending) bool { return p.res.Status == "duplicate" && p.res.OriginalStatus == "" }) {
+		return
+	}
+	firstOf := make(map[string]Result, len(items))
+	for _, p := range items {
+		if p.res.Status != "duplicate" && p.ev.ID != "" {
+			if _, ok := firstOf[p.ev.ID]; !ok {
+				firstOf[p.ev.ID] = p.res
 			}
 		}
 	}
@@ -405,10 +433,6 @@ func answer(items []*pending, out [][]Result) {
 			f := firstOf[p.ev.ID]
 			p.res.OriginalStatus, p.res.Reason, p.res.SubscriptionID, p.res.Hour, p.res.Late = f.Status, f.Reason, f.SubscriptionID, f.Hour, f.Late
 		}
-		if p.res.Status == store.UsageRejected || p.res.OriginalStatus == store.UsageRejected {
-			p.res.Code = reasonCode(p.res.Reason)
-		}
-		out[p.req][p.idx] = p.res
 	}
 }
 
@@ -436,22 +460,26 @@ func validate(ev Event, now time.Time) string {
 	return ""
 }
 
-// resolve finds each event's subscription, from memory when the
-// reference was looked up in the last few seconds.
+// resolve finds the subscription of each event prepare left unresolved,
+// from memory when the reference was looked up in the last few seconds.
 func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 	refs := map[string]bool{}
 	for _, p := range items {
-		if p.res.Status == "" {
+		if p.res.Status == "" && !p.resolved {
 			refs[refOf(p.ev)] = true
 		}
+	}
+	if len(refs) == 0 {
+		return nil
 	}
 	found, err := m.candidates(tx, refs)
 	if err != nil {
 		return err
 	}
 	for _, p := range items {
-		if p.res.Status == "" {
+		if p.res.Status == "" && !p.resolved {
 			p.counter(found[refOf(p.ev)])
+			p.resolved = true
 		}
 	}
 	return nil
@@ -625,29 +653,28 @@ type hourKey struct {
 // marketplace accepts for one record. The totals read here are those this
 // transaction adds to; the add itself checks the limit again
 // (addToHours), so events of concurrent transactions cannot jointly pass it.
-func (m *Meter) placeHours(ctx context.Context, tx *store.Tx, items []*pending, cur, now time.Time) error {
-	keys, subs, minHour := ownHours(items, cur, now)
-	if len(keys) == 0 {
-		return nil
+func (m *Meter) placeHours(ctx context.Context, tx *store.Tx, items []*pending, cur, now time.Time) (hourStates, error) {
+	hours, minHour := ownHours(items, cur, now)
+	if len(hours) == 0 {
+		return hours, nil
 	}
-	hours, err := readHours(ctx, tx, &m.stmts, keys, subs, minHour)
-	if err != nil {
-		return err
+	if err := readHours(ctx, tx, &m.stmts, hours, minHour); err != nil {
+		return nil, err
 	}
 	for _, p := range items {
 		if p.res.Status == "" {
-			m.place(p, hours, cur, now)
+			m.place(p, cur, now)
 		}
 	}
-	return nil
+	return hours, nil
 }
 
 // ownHours gives each event still in the running its own hour (the
-// current one at most), rejecting those of a month AWS has closed. It
-// returns the hours the events may count in (their own and the current
-// one), the subscriptions of those and the earliest hour.
-func ownHours(items []*pending, cur, now time.Time) (keys map[hourKey]bool, subs []uint, minHour time.Time) {
-	keys = map[hourKey]bool{}
+// current one at most) and the states of that hour and of the current
+// one, rejecting the events of a month AWS has closed. It returns those
+// states and the earliest hour.
+func ownHours(items []*pending, cur, now time.Time) (hours hourStates, minHour time.Time) {
+	hours = hourStates{}
 	minHour = cur
 	month := monthStart(now)
 	for _, p := range items {
@@ -664,80 +691,97 @@ func ownHours(items []*pending, cur, now time.Time) (keys map[hourKey]bool, subs
 		if p.hour.After(cur) {
 			p.hour = cur // a few minutes of clock skew: counts now
 		}
-		for _, h := range []time.Time{p.hour, cur} {
-			k := hourKey{p.sub.sub.ID, p.ev.Dimension, h.Unix()}
-			if !keys[k] {
-				keys[k] = true
-				subs = append(subs, p.sub.sub.ID)
-			}
+		p.own = hours.slot(p, p.hour)
+		p.cur = p.own
+		if !p.hour.Equal(cur) {
+			p.cur = hours.slot(p, cur)
 		}
 		if p.hour.Before(minHour) {
 			minHour = p.hour
 		}
 	}
-	return keys, subs, minHour
+	return hours, minHour
 }
 
-// hourState is what placeHours knows of an hour: sealed, and the total
-// stored plus what this transaction adds.
+// hourState is what ingestion knows of an hour: sealed, and the total
+// stored plus what this transaction adds, of which it keeps the events and
+// quantity too.
 type hourState struct {
+	key    hourKey
+	aws    bool // its subscription's marketplace is AWS
 	sealed bool
 	total  float64
+	add    float64
+	events int64
 }
 
-// hourStates are the hours events are placed in.
+// hourStates are the hours events are placed in; an hour not stored yet is
+// open and empty.
 type hourStates map[hourKey]*hourState
 
-// get is the hour's state; an hour not stored yet is open and empty.
-func (hs hourStates) get(k hourKey) *hourState {
-	if hs[k] == nil {
-		hs[k] = &hourState{}
+// slot is the state of the event's hour h, made when first asked for.
+func (hs hourStates) slot(p *pending, h time.Time) *hourState {
+	k := hourKey{p.sub.sub.ID, p.ev.Dimension, h.Unix()}
+	s := hs[k]
+	if s == nil {
+		s = &hourState{key: k, aws: p.sub.sub.Marketplace == "aws"}
+		hs[k] = s
 	}
-	return hs[k]
+	return s
 }
 
-// readHours reads the stored state of the hours keys names.
-func readHours(ctx context.Context, tx *store.Tx, us *store.UsageStatements, keys map[hourKey]bool, subs []uint, minHour time.Time) (hourStates, error) {
-	state := hourStates{}
-	rows, err := tx.UsageHoursFrom(ctx, us, dedupe(subs), minHour)
-	if err != nil {
-		return nil, err
+// readHours reads the stored state of the hours (from minHour on), one
+// statement per dimension: the rows are keyed by subscription, dimension
+// and hour, so naming the dimension makes each subscription's read a range
+// of its hours from minHour, not every hour it has ever had (sealing keeps
+// one a metered dimension every hour).
+func readHours(ctx context.Context, tx *store.Tx, us *store.UsageStatements, hours hourStates, minHour time.Time) error {
+	subsOf := map[string][]uint{}
+	for k := range hours {
+		subsOf[k.dim] = append(subsOf[k.dim], k.sub)
 	}
-	for _, r := range rows {
-		k := hourKey{r.SubscriptionID, r.Dimension, r.Hour.UTC().Unix()}
-		if keys[k] {
-			state[k] = &hourState{sealed: r.Sealed, total: r.Quantity}
+	for dim, subs := range subsOf {
+		slices.Sort(subs)
+		rows, err := tx.UsageHoursFrom(ctx, us, dim, slices.Compact(subs), minHour)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if s := hours[hourKey{r.SubscriptionID, dim, r.Hour.UTC().Unix()}]; s != nil {
+				s.sealed, s.total = r.Sealed, r.Quantity
+			}
 		}
 	}
-	return state, nil
+	return nil
 }
 
 // place accepts the event in its own hour, or late in the current one when
 // its own is sealed, or rejects it: the current hour is sealed too, its own
 // hour could no longer be sent in time, or the hour's total would pass the
 // marketplace's limit.
-func (m *Meter) place(p *pending, hours hourStates, cur, now time.Time) {
+func (m *Meter) place(p *pending, cur, now time.Time) {
 	mp := p.sub.sub.Marketplace
-	k := hourKey{p.sub.sub.ID, p.ev.Dimension, p.hour.Unix()}
-	if hours.get(k).sealed {
-		if hours.get(hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}).sealed {
+	hs := p.own
+	if hs.sealed {
+		if p.cur.sealed {
 			p.res.Status, p.res.Reason = store.UsageRejected, reasonFinalSent
 			return
 		}
 		p.hour, p.res.Late = cur, true
-		k = hourKey{p.sub.sub.ID, p.ev.Dimension, cur.Unix()}
+		hs = p.cur
 	} else if p.hour.Before(cur) {
 		if dl, late := m.missesDeadline(mp, p.hour, now); late {
 			p.res.Status, p.res.Reason = store.UsageRejected, hourClosedReason(mp, p.hour, dl)
 			return
 		}
 	}
-	hs := hours.get(k)
 	if total := hs.total + p.ev.Quantity; total > hourLimit(mp) {
 		p.res.Status, p.res.Reason, p.res.Late = store.UsageRejected, hourTotalReason(mp, p.hour, total), false
 		return
 	}
 	hs.total += p.ev.Quantity
+	hs.add += p.ev.Quantity
+	hs.events++
 	h := p.hour
 	p.res.Hour = &h
 	p.res.Status = store.UsageAccepted
@@ -758,10 +802,10 @@ func (m *Meter) missesDeadline(mp string, hour, now time.Time) (dl time.Time, la
 
 // insertEvents stores the fresh events and returns them as stored, with
 // their row ids (each pending event learns its own).
-func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending, group []*ingestReq, now time.Time) ([]store.NewUsageEvent, []int64, error) {
+func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending, now time.Time) ([]store.NewUsageEvent, []int64, error) {
 	evs := make([]store.NewUsageEvent, len(items))
 	for i, p := range items {
-		r := group[p.req]
+		r := p.req
 		e := &evs[i]
 		e.EventID, e.APIKeyID, e.Dimension, e.Quantity, e.OccurredAt = p.ev.ID, r.apiKeyID, p.ev.Dimension, p.ev.Quantity, p.ev.Timestamp
 		e.Hour, e.Late, e.Status, e.Reason, e.Source = p.res.Hour, p.res.Late, p.res.Status, p.res.Reason, cmp.Or(r.source, "api")
@@ -785,7 +829,7 @@ func (m *Meter) insertEvents(ctx context.Context, tx *store.Tx, items []*pending
 // between placeHours' read and this write: the row, locked by then, is read
 // again and those events are placed again — late in the current hour when
 // their hour was sealed, refused when the total would pass the limit.
-func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, cur, now time.Time) error {
+func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, hours hourStates, cur, now time.Time) error {
 	var pend []*pending
 	for _, p := range items {
 		if p.res.Status == store.UsageAccepted {
@@ -798,7 +842,13 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 		}
 		var missed []hourKey
 		for _, mp := range []string{"aws", "azure"} {
-			ms, err := tx.AddToUsageHours(ctx, &m.stmts, hourSums(pend, mp), now, hourLimit(mp))
+			// The first add is what placeHours added up; after a miss,
+			// the events still to add are added up again.
+			adds := placedSums(hours, mp)
+			if attempt > 0 {
+				adds = hourSums(pend, mp)
+			}
+			ms, err := tx.AddToUsageHours(ctx, &m.stmts, adds, now, hourLimit(mp))
 			if err != nil {
 				return err
 			}
@@ -820,33 +870,48 @@ func (m *Meter) addToHours(ctx context.Context, tx *store.Tx, items []*pending, 
 // hourKey is the hour an accepted event was placed in.
 func (p *pending) hourKey() hourKey { return hourKey{p.sub.sub.ID, p.ev.Dimension, p.res.Hour.Unix()} }
 
+// placedSums are the hours of one marketplace placeHours added events to,
+// in the order of the hours (see sortAdds).
+func placedSums(hours hourStates, mp string) []store.UsageHourAdd {
+	var adds []store.UsageHourAdd
+	for k, s := range hours {
+		if s.events > 0 && s.aws == (mp == "aws") {
+			adds = append(adds, store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: s.add, Events: s.events})
+		}
+	}
+	sortAdds(adds)
+	return adds
+}
+
+// sortAdds puts adds in one order for every transaction (by subscription,
+// dimension, hour): two replicas adding to the same hours lock them in the
+// same order and never deadlock.
+func sortAdds(adds []store.UsageHourAdd) {
+	slices.SortFunc(adds, func(a, b store.UsageHourAdd) int {
+		return cmp.Or(cmp.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.Dimension, b.Dimension), a.Hour.Compare(b.Hour))
+	})
+}
+
 // hourSums adds up the events of one marketplace per hour, in the order
 // of the hours.
 func hourSums(pend []*pending, mp string) []store.UsageHourAdd {
-	sums := map[hourKey]*[2]float64{}
-	var order []hourKey
+	at := map[hourKey]int{}
+	var adds []store.UsageHourAdd
 	for _, p := range pend {
 		if (p.sub.sub.Marketplace == "aws") != (mp == "aws") {
 			continue
 		}
 		k := p.hourKey()
-		if sums[k] == nil {
-			sums[k] = &[2]float64{}
-			order = append(order, k)
+		i, ok := at[k]
+		if !ok {
+			i = len(adds)
+			at[k] = i
+			adds = append(adds, store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC()})
 		}
-		sums[k][0] += p.ev.Quantity
-		sums[k][1]++
+		adds[i].Quantity += p.ev.Quantity
+		adds[i].Events++
 	}
-	// One order for every transaction (by subscription, dimension, hour):
-	// two replicas adding to the same hours lock them in the same order
-	// and never deadlock.
-	slices.SortFunc(order, func(a, b hourKey) int {
-		return cmp.Or(cmp.Compare(a.sub, b.sub), strings.Compare(a.dim, b.dim), cmp.Compare(a.hour, b.hour))
-	})
-	adds := make([]store.UsageHourAdd, len(order))
-	for i, k := range order {
-		adds[i] = store.UsageHourAdd{SubscriptionID: k.sub, Dimension: k.dim, Hour: time.Unix(k.hour, 0).UTC(), Quantity: sums[k][0], Events: int64(sums[k][1])}
-	}
+	sortAdds(adds)
 	return adds
 }
 
