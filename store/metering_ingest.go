@@ -113,10 +113,11 @@ func usageStatementTexts(dialect string, n int, events, hours bool) []string {
 	return qs
 }
 
-// singleWriter: on SQLite one transaction writes at a time, and ingestion
-// has already read, in its own transaction, which hours are sealed:
-// nothing can change under it, so its statements need not report back
-// what they did (RETURNING), which is a third of their cost.
+// singleWriter: on SQLite one transaction writes at a time: nothing can
+// change under ingestion, so its statements need not report back what
+// they did (RETURNING), which is a third of their cost. Its event inserts
+// know their row ids without it, and its adds to the hours learn whether
+// every one happened from the count of rows the statement changed.
 func (t *Tx) singleWriter() bool { return t.dialect == SQLite }
 
 // queryRows runs a statement returning rows inside the transaction,
@@ -490,9 +491,11 @@ type UsageHourAdd struct {
 // and its total stays within limit (checked by the statement that adds),
 // in multi-row statements prepared for full chunks. It returns the adds
 // that did not happen: the hour was sealed or the total would have passed
-// limit (Postgres only: on SQLite, the single writer, nothing changes
-// between the caller's read of the hours and this write, so nothing is
-// reported back).
+// limit. On Postgres the statement returns the hours it added to. On
+// SQLite it returns nothing (RETURNING costs a third of the statement):
+// when it changed as many rows as it adds, every add happened; when not
+// (rare: a sealed hour, a total at the limit), the chunk is undone to a
+// savepoint and run again returning the hours, to learn which missed.
 func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []UsageHourAdd, now time.Time, limit float64) ([]UsageHourAdd, error) {
 	type key struct {
 		sub  uint
@@ -531,10 +534,17 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 		}
 		args = append(args, false, limit)
 		if lite {
-			if _, err := t.execStmt(ctx, us, upsertHoursPlainSQL(end-start), args, preparedSize(end-start, UsageHourChunk)); err != nil {
+			all, err := t.addAllToUsageHours(ctx, us, end-start, args)
+			if err != nil {
 				return nil, err
 			}
-			continue
+			if all {
+				continue
+			}
+			want = make(map[key]int, end-start)
+			for i := start; i < end; i++ {
+				want[key{adds[i].SubscriptionID, adds[i].Dimension, adds[i].Hour.Unix()}] = i
+			}
 		}
 		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, preparedSize(end-start, UsageHourChunk))
 		if err != nil {
@@ -558,6 +568,34 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 		}
 	}
 	return missed, nil
+}
+
+// addAllToUsageHours (SQLite) runs the n adds of args without RETURNING
+// and reports whether every one happened (the statement changed n rows).
+// When not, it leaves the table as it was before the statement.
+func (t *Tx) addAllToUsageHours(ctx context.Context, us *UsageStatements, n int, args []any) (bool, error) {
+	sqlTx, ok := t.db.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return false, errors.New("usage statements run in a transaction")
+	}
+	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT usage_hours_add"); err != nil {
+		return false, err
+	}
+	res, err := t.execStmt(ctx, us, upsertHoursPlainSQL(n), args, preparedSize(n, UsageHourChunk))
+	var changed int64
+	if err == nil {
+		changed, err = res.RowsAffected()
+	}
+	if err == nil && changed != int64(n) {
+		_, err = sqlTx.ExecContext(ctx, "ROLLBACK TO usage_hours_add")
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := sqlTx.ExecContext(ctx, "RELEASE usage_hours_add"); err != nil {
+		return false, err
+	}
+	return changed == int64(n), nil
 }
 
 // MoveUsageEventsLate moves events this transaction stored (by row id)

@@ -235,3 +235,71 @@ func TestAcceptedUsageIsBillable(t *testing.T) {
 		}
 	})
 }
+
+// Ingestion does not read the current hour's rows: it takes the hour as
+// open and empty, and the statement that adds the usage finds it sealed
+// (the subscription's final usage was sent) or its total at the limit,
+// and those events are placed again (placeHours, addToHours). Here the
+// current hour holds each state before one group, beside hours that take
+// their add in the same statement, and the answers, the events as stored
+// and the totals must be what a read of the hour first would have given.
+func TestCurrentHourFoundByTheAdd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		h9 := w.clk.now().Truncate(time.Hour)
+		put := func(sub uint, dim string, q float64, sealed bool) {
+			if err := st.TestingDB(t).Exec("INSERT INTO usage_hours (subscription_id, dimension, hour, quantity, events, sealed, updated_at) VALUES (?,?,?,?,?,?,?)",
+				sub, dim, h9, q, 1, sealed, h9).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		put(w.legA.ID, "api_calls", metering.MaxHourAWS-10, false) // 10 short of AWS's limit
+		put(w.caB.ID, "api_calls", 7, true)                         // final usage sent
+		ev := func(id string, sub uint, dim string, q float64) metering.Event {
+			return metering.Event{ID: id, Subscription: fmt.Sprint(sub), Dimension: dim, Quantity: q, Timestamp: h9.Add(5 * time.Minute)}
+		}
+		evs := []metering.Event{
+			ev("a1", w.legA.ID, "api_calls", 6), ev("a2", w.legA.ID, "api_calls", 5), ev("a3", w.legA.ID, "api_calls", 4),
+			ev("c1", w.caB.ID, "api_calls", 1), ev("c2", w.caB.ID, "storage_gb", 2), ev("m1", w.msC.ID, "api_calls", 3),
+		}
+		want := map[string]string{"a1": "accepted", "a2": metering.CodeHourTotalMax, "a3": "accepted", "c1": metering.CodeFinalSent, "c2": "accepted", "m1": "accepted"}
+		check := func(res []metering.Result, repeat bool) {
+			t.Helper()
+			for _, r := range res {
+				got := r.Status
+				if repeat {
+					got = r.OriginalStatus
+				}
+				if got == "rejected" {
+					got = r.Code
+				}
+				if got != want[r.ID] || (r.Status == "accepted" && (r.Hour == nil || !r.Hour.Equal(h9) || r.Late)) {
+					t.Errorf("%s (repeat %v): %+v, want %s", r.ID, repeat, r, want[r.ID])
+				}
+			}
+		}
+		check(w.ingest(evs...), false)
+		check(w.ingest(evs...), true) // a repeat gets the first answer
+		for _, c := range []struct {
+			sub  uint
+			dim  string
+			want float64
+		}{{w.legA.ID, "api_calls", metering.MaxHourAWS}, {w.caB.ID, "api_calls", 7}, {w.caB.ID, "storage_gb", 2}, {w.msC.ID, "api_calls", 3}} {
+			if q := hourTotal(t, st, c.sub, c.dim, h9); q != c.want {
+				t.Errorf("hour total of %d %s: %v, want %v", c.sub, c.dim, q, c.want)
+			}
+		}
+		// The events as stored: the refused ones count in no hour.
+		var stored []store.UsageEvent
+		st.TestingReadDB(t).Order("event_id").Find(&stored)
+		if len(stored) != len(evs) {
+			t.Fatalf("%d events stored, want %d", len(stored), len(evs))
+		}
+		for _, e := range stored {
+			accepted := want[e.EventID] == "accepted"
+			if (e.Status == "accepted") != accepted || (e.Hour == nil) == accepted || e.Late {
+				t.Errorf("stored %s: status %s, hour %v, late %v", e.EventID, e.Status, e.Hour, e.Late)
+			}
+		}
+	})
+}
