@@ -2,6 +2,10 @@
 # Runs the benchmarks and prints their figures (medians of repeated runs):
 #   - the subscription list at 100,000 subscriptions (go test -bench),
 #   - the answer to a Microsoft webhook call (go test -bench),
+#   - the metering engine without HTTP (go test -bench): batches of 1,000
+#     and groups of 8 on SQLite, and batches of 1,000 with a month of
+#     hours kept for every subscription (BenchmarkIngestAfterAMonth; on
+#     Postgres too with MARKETGATE_TEST_POSTGRES_URL),
 #   - metering with the real binary over loopback HTTP on SQLite: the usage
 #     API with batches of 1,000 events at 16 concurrent clients and with
 #     single events at 64, beside plain inserts of the same rows (the

@@ -713,7 +713,6 @@ func ownHours(items []*pending, cur, now time.Time) (hours hourStates, minHour t
 // stored plus what this transaction adds, of which it keeps the events and
 // quantity too.
 type hourState struct {
-	key    hourKey
 	aws    bool // its subscription's marketplace is AWS
 	sealed bool
 	total  float64
@@ -730,7 +729,7 @@ func (hs hourStates) slot(p *pending, h time.Time) *hourState {
 	k := hourKey{p.sub.sub.ID, p.ev.Dimension, h.Unix()}
 	s := hs[k]
 	if s == nil {
-		s = &hourState{key: k, aws: p.sub.sub.Marketplace == "aws"}
+		s = &hourState{aws: p.sub.sub.Marketplace == "aws"}
 		hs[k] = s
 	}
 	return s

@@ -254,7 +254,7 @@ func TestCurrentHourFoundByTheAdd(t *testing.T) {
 			}
 		}
 		put(w.legA.ID, "api_calls", metering.MaxHourAWS-10, false) // 10 short of AWS's limit
-		put(w.caB.ID, "api_calls", 7, true)                         // final usage sent
+		put(w.caB.ID, "api_calls", 7, true)                        // final usage sent
 		ev := func(id string, sub uint, dim string, q float64) metering.Event {
 			return metering.Event{ID: id, Subscription: fmt.Sprint(sub), Dimension: dim, Quantity: q, Timestamp: h9.Add(5 * time.Minute)}
 		}
