@@ -61,7 +61,7 @@ func (w *wiring) jobList() []jobs.Job {
 			}
 			log.Debug("retention sweep", "sessions", n.Sessions, "sign_ins", n.SignIns, "purchase_tokens", n.PurchaseTokens,
 				"tickets", n.Tickets, "failed_registrations", n.FailedRegistrations, "throttles", n.Throttles,
-				"email_verifications", n.EmailVerifications)
+				"email_verifications", n.EmailVerifications, "empty_usage_hours", n.EmptyUsageHours)
 			return nil
 		}},
 		{Name: jobAWSInbox, Every: 30 * time.Second, Run: func(ctx context.Context) error { proc.RetryDue(ctx); return nil }},
