@@ -512,10 +512,6 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 	for start := 0; start < len(adds); start += UsageHourChunk {
 		end := min(start+UsageHourChunk, len(adds))
 		args := make([]any, 0, (end-start)*7+2)
-		var want map[key]int
-		if !lite {
-			want = make(map[key]int, end-start)
-		}
 		for i := start; i < end; i++ {
 			a := &adds[i]
 			u := a.Hour.Unix()
@@ -528,9 +524,6 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 				hours[u] = h
 			}
 			args = append(args, int64(a.SubscriptionID), a.Dimension, h, a.Quantity, a.Events, false, nowArg)
-			if want != nil {
-				want[key{a.SubscriptionID, a.Dimension, u}] = i
-			}
 		}
 		args = append(args, false, limit)
 		if lite {
@@ -541,10 +534,11 @@ func (t *Tx) AddToUsageHours(ctx context.Context, us *UsageStatements, adds []Us
 			if all {
 				continue
 			}
-			want = make(map[key]int, end-start)
-			for i := start; i < end; i++ {
-				want[key{adds[i].SubscriptionID, adds[i].Dimension, adds[i].Hour.Unix()}] = i
-			}
+		}
+		// The adds this chunk makes; those the statement returns happened.
+		want := make(map[key]int, end-start)
+		for i := start; i < end; i++ {
+			want[key{adds[i].SubscriptionID, adds[i].Dimension, adds[i].Hour.Unix()}] = i
 		}
 		rows, err := t.queryRows(ctx, us, upsertHoursSQL(end-start), args, preparedSize(end-start, UsageHourChunk))
 		if err != nil {

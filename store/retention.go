@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Retention says how long what anonymous visitors create is kept. The
@@ -120,7 +118,7 @@ func (s *Store) PurgeEmptyUsageHours(ctx context.Context, before time.Time) (int
 		for {
 			keys := db.Table("usage_hours").Select("subscription_id, dimension, hour").
 				Where("sealed = ? AND hour = ? AND events = 0 AND quantity = 0", true, h).Limit(emptyHoursChunk)
-			res := db.Session(&gorm.Session{}).Exec("DELETE FROM usage_hours WHERE (subscription_id, dimension, hour) IN (?)", keys)
+			res := db.Exec("DELETE FROM usage_hours WHERE (subscription_id, dimension, hour) IN (?)", keys)
 			if res.Error != nil {
 				return total, res.Error
 			}

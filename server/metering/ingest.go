@@ -119,8 +119,9 @@ type cacheEntry struct {
 	at    time.Time
 }
 
-// ingestReq is one call of Ingest: its events, validated and resolved by
-// the caller before they queue for the writer (see prepare).
+// ingestReq is one call of Ingest: its events, validated and, where the
+// cache knows their subscription, resolved by the caller before they queue
+// for the writer (see prepare).
 type ingestReq struct {
 	ctx      context.Context
 	apiKeyID *uint
@@ -233,7 +234,6 @@ func (m *Meter) prepare(req *ingestReq, events []Event) {
 		if p.res.Status == "" {
 			if e, ok := m.cache[refOf(p.ev)]; ok && at.Sub(e.at) < cacheTTL {
 				p.counter(e.cands)
-				p.resolved = true
 			}
 		}
 	}
@@ -324,7 +324,6 @@ func MeteredDimensions(p *store.Plan, contract bool) []store.Dimension {
 type pending struct {
 	req      *ingestReq
 	ev       Event
-	resolved bool // prepare or resolve found its subscription (p.sub), or found none
 	res      Result
 	sub      *candidate
 	own, cur *hourState // its own hour's state and the current hour's (placeHours)
@@ -460,12 +459,15 @@ func validate(ev Event, now time.Time) string {
 	return ""
 }
 
-// resolve finds the subscription of each event prepare left unresolved,
-// from memory when the reference was looked up in the last few seconds.
+// resolve finds the subscription of each event prepare left unresolved
+// (still in the running, no subscription: counter either picks one or
+// rejects the event), from memory when the reference was looked up in the
+// last few seconds.
 func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
+	unresolved := func(p *pending) bool { return p.res.Status == "" && p.sub == nil }
 	refs := map[string]bool{}
 	for _, p := range items {
-		if p.res.Status == "" && !p.resolved {
+		if unresolved(p) {
 			refs[refOf(p.ev)] = true
 		}
 	}
@@ -477,9 +479,8 @@ func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 		return err
 	}
 	for _, p := range items {
-		if p.res.Status == "" && !p.resolved {
+		if unresolved(p) {
 			p.counter(found[refOf(p.ev)])
-			p.resolved = true
 		}
 	}
 	return nil
