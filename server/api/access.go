@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -68,8 +69,11 @@ func (s *Server) accessCheck(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// Reads of a few rows by key, asked at the rate of the seller's app:
+	// nothing to cancel (see seats.Service.reads).
+	ctx := context.WithoutCancel(c.Request.Context())
 	// Every identity a subscription carries finds it (see AccessCandidates).
-	subs, err := s.Store.AccessCandidates(c.Request.Context(), q.customer)
+	subs, err := s.Store.AccessCandidates(ctx, q.customer)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -87,7 +91,7 @@ func (s *Server) accessCheck(c *gin.Context) {
 		reason, contract = dimensionReason(best, q.dimension, reason, contract)
 	}
 	if q.dimension != "" && allowed && contract {
-		grants, err := s.Store.DimensionEntitlements(c.Request.Context(), best.ID, q.dimension)
+		grants, err := s.Store.DimensionEntitlements(ctx, best.ID, q.dimension)
 		if err != nil {
 			s.fail(c, err)
 			return
