@@ -6,6 +6,10 @@
 #     and groups of 8 on SQLite, and batches of 1,000 with a month of
 #     hours kept for every subscription (BenchmarkIngestAfterAMonth; on
 #     Postgres too with MARKETGATE_TEST_POSTGRES_URL),
+#   - the usage ids' set (store's BenchmarkUsageSeenLookups): its part of
+#     ingesting an event, holding four million ids,
+#   - the seat check without HTTP (seats' BenchmarkCheck), under a context
+#     that cannot be cancelled and under a request's,
 #   - metering with the real binary over loopback HTTP on SQLite: the usage
 #     API with batches of 1,000 events at 16 concurrent clients and with
 #     single events at 64, beside plain inserts of the same rows (the
@@ -30,7 +34,9 @@ bash scripts/build.sh >/dev/null
   go test -run '^$' -bench . -benchtime 200x -count "$count" ./server/api/
   go test -run '^$' -bench . -benchtime 2000x -count "$count" ./server/azuremp/
   go test -run '^$' -bench . -benchtime 30x -count "$count" ./server/metering/
+  go test -run '^$' -bench Check -benchtime 20000x -count "$count" ./server/seats/
   go test -run '^$' -bench MeteringHealthAfterAWeek -benchtime 20x -count 1 ./store/
+  go test -run '^$' -bench UsageSeenLookups -benchtime 800000x -count "$count" ./store/
   MARKETGATE_BENCH=1 MARKETGATE_BIN="$PWD/bin/marketgate" go test -count=1 -timeout 20m -run 'TestBench' -v . | grep -E 'bench_test|^(ok|FAIL|---)'
 } | tee "$out"
 

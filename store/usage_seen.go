@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kamstrup/intmap"
 	"gorm.io/gorm"
 )
 
@@ -27,7 +28,7 @@ import (
 // one lands on a random page, so once the index outgrows a commit's batch
 // every event writes a page of its own to the write-ahead log: a third of
 // the rate of ids in sequence. So no index holds the ids: each process
-// holds the window's ids in memory (UsageSeen: about 40 bytes an id, see
+// holds the window's ids in memory (UsageSeen: about 35 bytes an id, see
 // BenchmarkUsageSeenMemory), and the table is written in row order only.
 //
 // Why that keeps exactly-once counting across replicas and crashes:
@@ -61,7 +62,7 @@ import (
 type UsageSeen struct {
 	mu     sync.Mutex
 	seed   maphash.Seed
-	rows   map[uint64]uint64    // hash of the id → its row, packed (see pack)
+	rows   seenTables           // hash of the id → its row, packed (see pack)
 	more   map[uint64][]seenRow // further rows whose ids share a hash, or too large to pack (rare)
 	last   int64                // the highest row id read or stored
 	loaded bool
@@ -96,6 +97,55 @@ func unpack(v uint64) seenRow {
 	return seenRow{id: int64(v >> packKeyBits), key: int32(int64(v&(1<<packKeyBits-1)) + packKeyBase)}
 }
 
+// seenTables map an id's hash to its packed row: 256 open-addressing
+// tables (linear probing), chosen by the hash's top byte. The writer looks
+// every event's id up twice (is it a repeat; after the commit, store it),
+// in a set of millions that the caches do not hold: a Go map reads two or
+// three lines of memory for a lookup (its directory's table, the group's
+// control word, the slot), a flat table one; ingestion of batches spent
+// a sixth of the writer's time in those lookups. A table grows by
+// doubling and moving every entry at once; 256 of them keep each move to
+// a 256th of the set (a few milliseconds at millions of ids).
+type seenTables [256]*intmap.Map[uint64, uint64]
+
+func newSeenTables() seenTables {
+	var t seenTables
+	for i := range t {
+		t[i] = intmap.New[uint64, uint64](64)
+	}
+	return t
+}
+
+func (t *seenTables) of(h uint64) *intmap.Map[uint64, uint64] { return t[h>>56] }
+
+func (t *seenTables) get(h uint64) (uint64, bool) { return t.of(h).Get(h) }
+
+func (t *seenTables) put(h, v uint64) { t.of(h).Put(h, v) }
+
+func (t *seenTables) len() int {
+	n := 0
+	for _, m := range t {
+		n += m.Len()
+	}
+	return n
+}
+
+// drop deletes the entries keep refuses.
+func (t *seenTables) drop(keep func(v uint64) bool) {
+	var gone []uint64
+	for _, m := range t {
+		gone = gone[:0]
+		for h, v := range m.All() {
+			if !keep(v) {
+				gone = append(gone, h)
+			}
+		}
+		for _, h := range gone {
+			m.Del(h)
+		}
+	}
+}
+
 // usageSweepEvery is how often ids past the window are dropped.
 const usageSweepEvery = 10 * time.Minute
 
@@ -112,14 +162,14 @@ func usageDedupCutoff(now time.Time) int32 {
 // reset empties the set (a new seed: ids' hashes cannot be chosen to
 // collide from outside).
 func (s *UsageSeen) reset(now time.Time) {
-	s.seed, s.rows, s.more, s.last, s.swept, s.loaded = maphash.MakeSeed(), map[uint64]uint64{}, map[uint64][]seenRow{}, 0, now, false
+	s.seed, s.rows, s.more, s.last, s.swept, s.loaded = maphash.MakeSeed(), newSeenTables(), map[uint64][]seenRow{}, 0, now, false
 }
 
 // Len is the number of ids held.
 func (s *UsageSeen) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.rows)
+	n := s.rows.len()
 	for _, rs := range s.more {
 		n += len(rs)
 	}
@@ -130,12 +180,15 @@ func (s *UsageSeen) hash(id string) uint64 { return maphash.String(s.seed, id) }
 
 // add records a stored row (idempotent).
 func (s *UsageSeen) add(eventID string, row int64, key int32) {
-	h := s.hash(eventID)
-	v, ok := s.rows[h]
+	s.addHashed(s.hash(eventID), row, key)
+}
+
+func (s *UsageSeen) addHashed(h uint64, row int64, key int32) {
+	v, ok := s.rows.get(h)
 	packed, fits := pack(seenRow{row, key})
 	switch {
 	case !ok && fits:
-		s.rows[h] = packed
+		s.rows.put(h, packed)
 	case ok && unpack(v).id == row:
 	default:
 		for _, m := range s.more[h] {
@@ -157,7 +210,7 @@ func (s *UsageSeen) candidates(ids []string, now time.Time) (rows []int64, asked
 	out := map[int64]bool{}
 	for _, id := range ids {
 		h := s.hash(id)
-		if v, ok := s.rows[h]; ok {
+		if v, ok := s.rows.get(h); ok {
 			if r := unpack(v); r.key >= cut {
 				out[r.id] = true
 			}
@@ -188,11 +241,7 @@ func (s *UsageSeen) sweep(now time.Time) {
 	}
 	s.swept = now
 	cut := usageDedupCutoff(now)
-	for h, v := range s.rows {
-		if unpack(v).key < cut {
-			delete(s.rows, h)
-		}
-	}
+	s.rows.drop(func(v uint64) bool { return unpack(v).key >= cut })
 	for h, rs := range s.more {
 		kept := rs[:0]
 		for _, r := range rs {
@@ -216,8 +265,18 @@ func (s *UsageSeen) Stored(evs []NewUsageEvent, rows []int64, now time.Time) {
 	if !s.loaded {
 		return // the load reads them from the table
 	}
+	// Look every id up first, then store them: the lookups of the first
+	// loop do not wait for each other, so the processor fetches many of
+	// their slots from memory at once; adding one by one waited for each
+	// slot in turn (a set of millions is not in the caches, and the
+	// commit's work evicted what the repeat check had fetched).
+	hs := make([]uint64, len(evs))
 	for i := range evs {
-		s.add(evs[i].EventID, rows[i], keyMinute(usageDedupKeyTime(evs[i].OccurredAt, now)))
+		hs[i] = s.hash(evs[i].EventID)
+		s.rows.get(hs[i]) // (not inlined: the compiler keeps the load)
+	}
+	for i := range evs {
+		s.addHashed(hs[i], rows[i], keyMinute(usageDedupKeyTime(evs[i].OccurredAt, now)))
 	}
 }
 
