@@ -503,3 +503,62 @@ func TestSealBetweenHoursSealsFinalHours(t *testing.T) {
 		}
 	})
 }
+
+// Ingestion resolves a customer from memory while nothing it was read
+// from changed (see cacheTTL), with two replicas on one database (one
+// SQLite file; one Postgres): a subscription ended on the other replica
+// is refused within store.GrantRecheck, never later; one changed on this
+// replica is seen by the very next event, with no time passing.
+func TestIngestSeesSubscriptionChanges(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := storetest.Migrated(t, d)
+			open := func() *store.Store {
+				st, err := store.Open(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				return st
+			}
+			a, b := open(), open()
+			w := newWorld(t, a)
+			n := 0
+			send := func() metering.Result {
+				t.Helper()
+				n++
+				return w.ingest(metering.Event{ID: fmt.Sprintf("c%d", n), Customer: "XLEGACY", Dimension: "api_calls", Quantity: 1, Timestamp: w.clk.now()})[0]
+			}
+			setState := func(st *store.Store, state string) {
+				t.Helper()
+				if err := st.TestingDB(t).Exec("UPDATE subscriptions SET state = ?, version = version + 1 WHERE id = ?", state, w.legA.ID).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r := send(); r.Status != store.UsageAccepted {
+				t.Fatalf("active: %+v", r)
+			}
+			// The other replica ends it: within the bound this replica may
+			// still count from what it read …
+			setState(b, "ended")
+			if r := send(); r.Status != store.UsageAccepted {
+				t.Fatalf("the cache was not used (the subscription was read again): %+v", r)
+			}
+			// … and never past it.
+			w.clk.set(w.clk.now().Add(store.GrantRecheck))
+			if r := send(); r.Status != store.UsageRejected || !contains(r.Reason, "not active") {
+				t.Fatalf("ended on the other replica, %s later: %+v", store.GrantRecheck, r)
+			}
+			// Changes made on this replica are seen by the next event.
+			setState(a, "active")
+			if r := send(); r.Status != store.UsageAccepted {
+				t.Fatalf("reactivated here, still refused: %+v", r)
+			}
+			setState(a, "suspended")
+			if r := send(); r.Status != store.UsageRejected || !contains(r.Reason, "not active") {
+				t.Fatalf("suspended here, still counted: %+v", r)
+			}
+		})
+	}
+}
