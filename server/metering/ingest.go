@@ -476,8 +476,8 @@ func validate(ev Event, now time.Time) string {
 
 // resolve finds the subscription of each event prepare left unresolved
 // (still in the running, no subscription: counter either picks one or
-// rejects the event), from memory when the reference was looked up in the
-// last few seconds.
+// rejects the event), from memory while the reference's entry may be used
+// (see cacheTTL).
 func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 	unresolved := func(p *pending) bool { return p.res.Status == "" && p.sub == nil }
 	refs := map[string]bool{}
