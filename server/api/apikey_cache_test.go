@@ -22,17 +22,9 @@ func TestAPIKeyRevokedOnAnotherReplica(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
 			cfg := storetest.Migrated(t, d)
-			open := func() *store.Store {
-				st, err := store.Open(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				return st
-			}
-			st := open()
+			st := storetest.OpenOn(t, cfg)
 			must(t, st.Migrate())
-			other := open()
+			other := storetest.OpenOn(t, cfg)
 			clock := time.Now().UTC()
 			st.Now = func() time.Time { return clock }
 			e := newEnv(t, st, nil)

@@ -22,17 +22,8 @@ import (
 func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
 			cfg := storetest.Migrated(t, d)
-			open := func() *store.Store {
-				st, err := store.Open(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				return st
-			}
-			stA := open()
+			stA := storetest.OpenOn(t, cfg)
 			if err := stA.Migrate(); err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +34,7 @@ func TestDedupAcrossReplicasRestartsAndBuckets(t *testing.T) {
 			w.clk.set(boundary.Add(10 * time.Minute))
 			now := w.clk.now()
 			replica := func() *metering.Meter {
-				st := open()
+				st := storetest.OpenOn(t, cfg)
 				st.Now = w.clk.now
 				return &metering.Meter{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: "replica"}
 			}

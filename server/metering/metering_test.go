@@ -512,17 +512,8 @@ func TestSealBetweenHoursSealsFinalHours(t *testing.T) {
 func TestIngestSeesSubscriptionChanges(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
-			ctx := context.Background()
 			cfg := storetest.Migrated(t, d)
-			open := func() *store.Store {
-				st, err := store.Open(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				return st
-			}
-			a, b := open(), open()
+			a, b := storetest.OpenOn(t, cfg), storetest.OpenOn(t, cfg)
 			w := newWorld(t, a)
 			n := 0
 			send := func() metering.Result {

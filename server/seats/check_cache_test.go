@@ -22,19 +22,11 @@ func TestSeatCheckCacheAcrossReplicas(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
 			cfg := storetest.Migrated(t, d)
-			open := func() *store.Store {
-				st, err := store.Open(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				return st
-			}
-			a := open()
+			a := storetest.OpenOn(t, cfg)
 			if err := a.Migrate(); err != nil {
 				t.Fatal(err)
 			}
-			b := open()
+			b := storetest.OpenOn(t, cfg)
 			clock := time.Now().UTC()
 			a.Now = func() time.Time { return clock }
 			sub := seedSeatOrg(t, a.TestingDB(t), clock.Add(-time.Hour))

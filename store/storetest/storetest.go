@@ -63,6 +63,18 @@ func Open(t testing.TB, dialect string) *store.Store {
 	return st
 }
 
+// OpenOn opens a store on the database of cfg, as another process would
+// (a replica, a restart), closed when the test ends.
+func OpenOn(t testing.TB, cfg store.Config) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 var counter atomic.Int64
 
 // Config returns a store configuration for a fresh, empty database.
