@@ -376,6 +376,17 @@ func TestSeatCheck(t *testing.T) {
 				t.Errorf("%s: got %v %s, want %v %s", c.query, a.Licensed, a.Reason, c.licensed, c.reason)
 			}
 		}
+		// A user without a seat is told how many are assigned, counted
+		// again once a seat is assigned (the check keeps the count with
+		// the organisation's subscriptions).
+		bob := "tenant_id=" + tenantA + "&email=bob@contoso.com&offer=teams-app"
+		if a := ask(bob); a.Subscription == nil || a.Subscription.SeatsAssigned != 2 || ask(bob).Subscription.SeatsAssigned != 2 {
+			t.Fatalf("no seat: %+v", a.Subscription)
+		}
+		admin.do(http.MethodPost, fmt.Sprintf("/api/subscriptions/%d/seats", w.subA), `{"user":"carl@contoso.com"}`, nil)
+		if a := ask(bob); a.Subscription == nil || a.Subscription.SeatsAssigned != 3 {
+			t.Fatalf("no seat, after a third was assigned: %+v", a.Subscription)
+		}
 		// Bad questions get a clear error.
 		apiGet(e, key, "/api/v1/seats/check?email=ann@contoso.com").errCode(t, 400, "invalid_input")
 		apiGet(e, key, "/api/v1/seats/check?tenant_id="+tenantA+"&customer_id=1&email=a@b.c").errCode(t, 400, "invalid_input")

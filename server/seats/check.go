@@ -102,7 +102,7 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	if seat != nil {
 		return s.held(ctx, db, e.byID[seat.SubscriptionID], seat, assigned)
 	}
-	return s.unseated(ctx, db, e.cands, q.User)
+	return s.unseated(ctx, db, e, e.cands, q.User)
 }
 
 // checkCached answers from the organisation's cached subscriptions: only
@@ -113,17 +113,27 @@ func (s *Service) checkCached(ctx context.Context, db *store.Tx, e *orgEntry, u 
 		return nil, err
 	}
 	if seat == nil {
-		return s.unseated(ctx, db, slices.Clone(e.cands), u)
+		return s.unseated(ctx, db, e, slices.Clone(e.cands), u)
 	}
-	n, ok := e.count(seat.SubscriptionID)
-	if !ok {
-		if n, err = db.CountSeats(seat.SubscriptionID); err != nil {
-			return nil, err
-		}
-		e.setCount(seat.SubscriptionID, n)
+	n, err := seatCount(db, e, seat.SubscriptionID)
+	if err != nil {
+		return nil, err
 	}
 	c := *e.byID[seat.SubscriptionID]
 	return s.held(ctx, db, &c, seat, n)
+}
+
+// seatCount is the number of seats assigned on a subscription of the
+// organisation: as kept in its entry, else read (and kept).
+func seatCount(db *store.Tx, e *orgEntry, id uint) (int, error) {
+	if n, ok := e.count(id); ok {
+		return n, nil
+	}
+	n, err := db.CountSeats(id)
+	if err == nil {
+		e.setCount(id, n)
+	}
+	return n, err
 }
 
 // noCandidate answers for an organisation without a per-user subscription
@@ -155,11 +165,11 @@ func sortCandidates(cands []candidate) {
 }
 
 // unseated answers for a user who holds no seat of the (sorted)
-// candidates: a free seat of an auto-assigning one, else why not.
-func (s *Service) unseated(ctx context.Context, db *store.Tx, cands []candidate, u User) (*Answer, error) {
+// candidates of e: a free seat of an auto-assigning one, else why not.
+func (s *Service) unseated(ctx context.Context, db *store.Tx, e *orgEntry, cands []candidate, u User) (*Answer, error) {
 	c := &cands[0]
 	if !Usable(c.State) {
-		n, err := db.CountSeats(c.ID)
+		n, err := seatCount(db, e, c.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +184,7 @@ func (s *Service) unseated(ctx context.Context, db *store.Tx, cands []candidate,
 			}
 		}
 	}
-	n, err := db.CountSeats(c.ID)
+	n, err := seatCount(db, e, c.ID)
 	if err != nil {
 		return nil, err
 	}
