@@ -100,8 +100,8 @@ type Meter struct {
 	queue   chan *ingestReq
 	started bool
 
-	cacheMu sync.Mutex
-	cache   map[string]cacheEntry // customer or subscription reference → candidates
+	cacheOnce sync.Once
+	cache     *store.GrantCache[string, []*candidate] // customer or subscription reference → candidates (refs)
 
 	stmts store.UsageStatements // ingestion's prepared statements
 	seen  store.UsageSeen       // the dedup window's event ids (see store/usage_seen.go)
@@ -109,29 +109,18 @@ type Meter struct {
 }
 
 // cacheTTL bounds how long a customer reference is resolved from memory.
-// An entry is used only while no write to the tables it was read from
-// (subscriptions, plans, offers, customers) has been committed since
-// (store.GrantGeneration): a change made by this process is seen by the
-// next event, one made by another replica within store.GrantRecheck. The
-// time to live bounds what neither sees (SQL typed by hand). Before, a
-// bare 3 s made the writer look every active customer up again every 3
-// s: a tenth of its time with a thousand customers sending single events.
+// An entry is a store.GrantCache's: used only while no write to the tables
+// it was read from (subscriptions, plans, offers, customers) has been
+// committed since (store.GrantGeneration), so a change made by this
+// process is seen by the next event, one made by another replica within
+// store.GrantRecheck; the time to live bounds what neither sees (SQL typed
+// by hand).
 const cacheTTL = time.Minute
 
-type cacheEntry struct {
-	cands []*candidate
-	gen   uint64    // the grant generation read before the lookup
-	at    time.Time // when it was looked up
-}
-
-// cached returns the reference's entry while it may be used (the caller
-// holds cacheMu).
-func (m *Meter) cached(ref string, gen uint64, now time.Time) ([]*candidate, bool) {
-	e, ok := m.cache[ref]
-	if !ok || e.gen != gen || now.Sub(e.at) >= cacheTTL || now.Before(e.at) {
-		return nil, false
-	}
-	return e.cands, true
+// refs is ingestion's cache of customer references.
+func (m *Meter) refs() *store.GrantCache[string, []*candidate] {
+	m.cacheOnce.Do(func() { m.cache = &store.GrantCache[string, []*candidate]{TTL: cacheTTL, Max: 200000} })
+	return m.cache
 }
 
 // ingestReq is one call of Ingest: its events, validated and, where the
@@ -242,12 +231,10 @@ func (m *Meter) prepare(req *ingestReq, events []Event) {
 		}
 		req.items[i] = p
 	}
-	gen, at := m.Store.GrantGeneration(), time.Now()
-	m.cacheMu.Lock()
-	defer m.cacheMu.Unlock()
+	gen, at, cache := m.Store.GrantGeneration(), time.Now(), m.refs()
 	for _, p := range req.items {
 		if p.res.Status == "" {
-			if cands, ok := m.cached(refOf(p.ev), gen, at); ok {
+			if cands, ok := cache.Get(refOf(p.ev), gen, at); ok {
 				p.counter(cands)
 			}
 		}
@@ -504,18 +491,16 @@ func (m *Meter) resolve(tx *store.Tx, items []*pending) error {
 // candidates gives each reference's subscriptions: from the cache while
 // fresh, else looked up (and cached).
 func (m *Meter) candidates(tx *store.Tx, refs map[string]bool) (map[string][]*candidate, error) {
-	gen, now := m.Store.GrantGeneration(), time.Now()
+	gen, now, cache := m.Store.GrantGeneration(), time.Now(), m.refs()
 	found := map[string][]*candidate{}
 	var missing []string
-	m.cacheMu.Lock()
 	for r := range refs {
-		if cands, ok := m.cached(r, gen, now); ok {
+		if cands, ok := cache.Get(r, gen, now); ok {
 			found[r] = cands
 		} else {
 			missing = append(missing, r)
 		}
 	}
-	m.cacheMu.Unlock()
 	if len(missing) == 0 {
 		return found, nil
 	}
@@ -523,14 +508,9 @@ func (m *Meter) candidates(tx *store.Tx, refs map[string]bool) (map[string][]*ca
 	if err != nil {
 		return nil, err
 	}
-	m.cacheMu.Lock()
-	defer m.cacheMu.Unlock()
-	if m.cache == nil || len(m.cache) > 200000 {
-		m.cache = map[string]cacheEntry{}
-	}
 	for _, r := range missing {
 		found[r] = looked[r]
-		m.cache[r] = cacheEntry{cands: looked[r], gen: gen, at: now}
+		cache.Put(r, looked[r], gen, now)
 	}
 	return found, nil
 }
