@@ -51,12 +51,7 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 // Open returns a migrated store on a fresh database of the dialect.
 func Open(t testing.TB, dialect string) *store.Store {
 	t.Helper()
-	cfg := Migrated(t, dialect)
-	st, err := store.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("open %s: %v", dialect, err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := OpenOn(t, Migrated(t, dialect))
 	if err := st.Migrate(); err != nil {
 		t.Fatalf("migrate %s: %v", dialect, err)
 	}
