@@ -52,8 +52,13 @@ bash scripts/build.sh >/dev/null
 # the same run, printed beside SQLite, with what the database's sessions
 # did during the single events (pg_stat_activity, sampled every 20 ms).
 # TestBenchSeatCheck: 10,000 customers × 100 seats at 16 clients,
-# requests/s, p99 and the server's CPU time per check; then the same users
-# again at 4, 8, 16 and 32 clients (latency against load).
+# requests/s, p99 (with p50 and p90) and the server's CPU time per check;
+# then the same users again at 4, 8, 16 and 32 clients (latency against
+# load); then at 4 and 16 with the server's threads on one core and the
+# load generator's on the other (sched_setaffinity), as when the seller's
+# application runs elsewhere. Its clients write requests on connections of
+# their own (about 40 µs of CPU a check); one line gives the same users
+# through Go's http.Client too (about 75 µs), as earlier figures used.
 
 # ---- Issue 18 (list, search, dispatch, how cost grows) ----------------------
 # The subscription list's queries (default page, offer+plan filter, text
