@@ -247,7 +247,7 @@ func (t *Tx) OrganisationKnown(org SeatOrganisation) (bool, error) {
 func (s *Store) PreparedReads() *Tx {
 	t := s.wrap(s.r.Session(&gorm.Session{PrepareStmt: true}))
 	if db, err := s.r.DB(); err == nil {
-		t.seats = &seatStatements{db: db, dialect: s.Dialect, m: map[string]*sql.Stmt{}}
+		t.seats = &seatStatements{db: db, dialect: s.Dialect, m: map[seatShape]*sql.Stmt{}}
 	}
 	return t
 }
@@ -266,7 +266,13 @@ type seatStatements struct {
 	db      *sql.DB
 	dialect string
 	mu      sync.Mutex
-	m       map[string]*sql.Stmt
+	m       map[seatShape]*sql.Stmt
+}
+
+// seatShape is what a FindSeat statement's text depends on.
+type seatShape struct {
+	subs       int
+	email, oid bool
 }
 
 const seatColumns = "id, subscription_id, customer_id, email, entra_object_id, name, source, assigned_by, assigned_at, last_checked_at"
@@ -278,19 +284,20 @@ func (ss *seatStatements) find(ctx context.Context, subIDs []uint, email, object
 		args = append(args, int64(id))
 	}
 	args = append(args, who...)
-	q := "SELECT " + seatColumns + " FROM seats WHERE subscription_id IN (?" + strings.Repeat(",?", len(subIDs)-1) + ") AND " + holder + " ORDER BY id LIMIT 1"
-	if ss.dialect == Postgres {
-		q = dollars(q)
-	}
+	shape := seatShape{subs: len(subIDs), email: email != "", oid: objectID != ""}
 	ss.mu.Lock()
-	st := ss.m[q]
+	st := ss.m[shape]
 	if st == nil {
+		q := "SELECT " + seatColumns + " FROM seats WHERE subscription_id IN (?" + strings.Repeat(",?", len(subIDs)-1) + ") AND " + holder + " ORDER BY id LIMIT 1"
+		if ss.dialect == Postgres {
+			q = dollars(q)
+		}
 		var err error
 		if st, err = ss.db.PrepareContext(context.Background(), q); err != nil {
 			ss.mu.Unlock()
 			return nil, err
 		}
-		ss.m[q] = st
+		ss.m[shape] = st
 	}
 	ss.mu.Unlock()
 	var s Seat

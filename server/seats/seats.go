@@ -110,8 +110,13 @@ type Service struct {
 // watches each statement on a goroutine of its own, and the SQLite driver
 // steps each row on another: about 8 µs of a 26 µs lookup).
 func (s *Service) reads(ctx context.Context) *store.Tx {
+	return s.prepared().WithContext(context.WithoutCancel(ctx))
+}
+
+// prepared is the read pool of reads, under no request's context.
+func (s *Service) prepared() *store.Tx {
 	s.hotOnce.Do(s.init)
-	return s.hot.WithContext(context.WithoutCancel(ctx))
+	return s.hot
 }
 
 // checks is the seat check's cache of organisations.
