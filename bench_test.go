@@ -673,7 +673,7 @@ func TestBenchSeatCheck(t *testing.T) {
 	out, _ := run(t, "", nil, "apikey", "create", "--data-dir", dir, "--name", "bench", "--scopes", "seats")
 	key := strings.TrimSpace(out[strings.LastIndex(out, "mgk_"):])
 	s := start(t, dir, nil)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	tr := &http.Transport{MaxIdleConnsPerHost: 32, MaxConnsPerHost: 32}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	host := strings.TrimPrefix(s.url, "http://")
 	var seq, replay atomic.Int64 // replay > 0: the users of the first replay checks again

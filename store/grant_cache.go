@@ -8,7 +8,8 @@ import (
 // GrantCache keeps values read from the tables grants are read from (see
 // GrantGeneration) for the checks the seller's app makes thousands of
 // times a second: the API key, the seat check's subscriptions, a
-// Microsoft tenant's consent, usage ingestion's customer references. A value is used again while both
+// Microsoft tenant's consent, usage ingestion's customer references. A
+// value is used again while both
 //   - this process has committed no write to those tables since it was
 //     read: a change made here is seen by the very next request;
 //   - it was read less than TTL ago: a change made by another replica

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -100,16 +99,16 @@ func (s *Service) Check(ctx context.Context, q Query) (*Answer, error) {
 	}
 	s.checks().Put(key, e, gen, now)
 	if seat != nil {
-		return s.held(ctx, db, e.byID[seat.SubscriptionID], seat, assigned)
+		return s.held(ctx, e.byID[seat.SubscriptionID], seat, assigned)
 	}
-	return s.unseated(ctx, db, e, e.cands, q.User)
+	return s.unseated(ctx, e, q.User)
 }
 
 // checkCached answers from the organisation's cached subscriptions: only
-// the seat is read (with the count when it is not cached yet). The seat is
+// the seat is read (with the count when it is not kept yet). The seat is
 // read through the prepared reads as they are: FindSeat's statement would
 // take nothing of ctx (reads drops its cancellation), and a session for it
-// is a tenth of what the check allocates. What is read less often (a
+// is a third of what the check allocates. What is read less often (a
 // count, a seat's rank) is read under ctx.
 func (s *Service) checkCached(ctx context.Context, e *orgEntry, u User) (*Answer, error) {
 	seat, err := s.prepared().FindSeat(e.ids, u.Email, u.ObjectID)
@@ -117,27 +116,22 @@ func (s *Service) checkCached(ctx context.Context, e *orgEntry, u User) (*Answer
 		return nil, err
 	}
 	if seat == nil {
-		return s.unseated(ctx, s.reads(ctx), e, slices.Clone(e.cands), u)
+		return s.unseated(ctx, e, u)
 	}
-	var db *store.Tx
-	n, ok := e.count(seat.SubscriptionID)
-	if !ok {
-		db = s.reads(ctx)
-		if n, err = seatCount(db, e, seat.SubscriptionID); err != nil {
-			return nil, err
-		}
+	n, err := s.seatCount(ctx, e, seat.SubscriptionID)
+	if err != nil {
+		return nil, err
 	}
-	c := *e.byID[seat.SubscriptionID]
-	return s.held(ctx, db, &c, seat, n)
+	return s.held(ctx, e.byID[seat.SubscriptionID], seat, n)
 }
 
 // seatCount is the number of seats assigned on a subscription of the
 // organisation: as kept in its entry, else read (and kept).
-func seatCount(db *store.Tx, e *orgEntry, id uint) (int, error) {
+func (s *Service) seatCount(ctx context.Context, e *orgEntry, id uint) (int, error) {
 	if n, ok := e.count(id); ok {
 		return n, nil
 	}
-	n, err := db.CountSeats(id)
+	n, err := s.reads(ctx).CountSeats(id)
 	if err == nil {
 		e.setCount(id, n)
 	}
@@ -172,12 +166,14 @@ func sortCandidates(cands []candidate) {
 	})
 }
 
-// unseated answers for a user who holds no seat of the (sorted)
-// candidates of e: a free seat of an auto-assigning one, else why not.
-func (s *Service) unseated(ctx context.Context, db *store.Tx, e *orgEntry, cands []candidate, u User) (*Answer, error) {
+// unseated answers for a user who holds no seat of the organisation's
+// (sorted) candidates: a free seat of an auto-assigning one, else why not.
+// The candidates are the cached entry's: read, never written.
+func (s *Service) unseated(ctx context.Context, e *orgEntry, u User) (*Answer, error) {
+	cands := e.cands
 	c := &cands[0]
 	if !Usable(c.State) {
-		n, err := seatCount(db, e, c.ID)
+		n, err := s.seatCount(ctx, e, c.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +188,7 @@ func (s *Service) unseated(ctx context.Context, db *store.Tx, e *orgEntry, cands
 			}
 		}
 	}
-	n, err := seatCount(db, e, c.ID)
+	n, err := s.seatCount(ctx, e, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -209,19 +205,16 @@ func isNoFreeSeat(err error) bool {
 	return errors.As(err, &nf)
 }
 
-// held answers for a user who holds a seat; db may be nil (then made when
-// needed).
-func (s *Service) held(ctx context.Context, db *store.Tx, c *candidate, seat *store.Seat, n int) (*Answer, error) {
+// held answers for a user who holds a seat of c (the cached entry's: read,
+// never written).
+func (s *Service) held(ctx context.Context, c *candidate, seat *store.Seat, n int) (*Answer, error) {
 	a := &Answer{Subscription: view(c, n), Seat: seat}
 	if !Usable(c.State) {
 		a.Reason, a.Message = ReasonNotActive, fmt.Sprintf("The subscription is %s: nobody may use the product.", c.State)
 		return a, nil
 	}
 	if n > c.Quantity && c.Policy == store.OverQuantityNewestUnlicensed {
-		if db == nil {
-			db = s.reads(ctx)
-		}
-		before, err := db.SeatRank(seat)
+		before, err := s.reads(ctx).SeatRank(seat)
 		if err != nil {
 			return nil, err
 		}

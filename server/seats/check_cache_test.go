@@ -95,3 +95,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// An organisation with two per-user subscriptions: the first check keeps
+// the count of one; a holder of the other, answered from the cached
+// entry, gets that subscription's own count (read, then kept), and a seat
+// assigned there since is counted at the next check.
+func TestSeatCheckCountsEachSubscription(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		then := time.Now().UTC().Add(-time.Hour)
+		db := st.TestingDB(t)
+		a := seedSeatOrg(t, db, then)
+		b := store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: then, CustomerID: a.CustomerID, OfferID: a.OfferID,
+			PlanID: a.PlanID, Quantity: 10, AzureSubscriptionID: "sub-b", Version: 1, CreatedAt: then.Add(time.Minute), UpdatedAt: then}
+		must(t, db.Create(&b).Error)
+		must(t, db.Exec("INSERT INTO seats (subscription_id, customer_id, email, source, assigned_at) VALUES (?, ?, 'cy@contoso.com', 'manual', ?)", b.ID, *a.CustomerID, then).Error)
+		svc := &seats.Service{Store: st}
+		check := func(email string) *seats.Answer {
+			t.Helper()
+			ans, err := svc.Check(ctx, seats.Query{TenantID: "tenant-a", User: seats.User{Email: email}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans
+		}
+		if ans := check("ann@contoso.com"); !ans.Licensed || ans.Subscription.ID != a.ID || ans.Subscription.SeatsAssigned != 2 {
+			t.Fatalf("ann: %+v %+v", ans, ans.Subscription)
+		}
+		for range 2 {
+			if ans := check("cy@contoso.com"); !ans.Licensed || ans.Subscription.ID != b.ID || ans.Subscription.SeatsAssigned != 1 || ans.Subscription.SeatsBought != 10 {
+				t.Fatalf("cy: %+v %+v", ans, ans.Subscription)
+			}
+		}
+		if _, _, err := svc.Assign(ctx, *a.CustomerID, b.ID, seats.User{Email: "dee@contoso.com"}, "", "it@contoso.com"); err != nil {
+			t.Fatal(err)
+		}
+		if ans := check("cy@contoso.com"); ans.Subscription.SeatsAssigned != 2 {
+			t.Fatalf("cy after a second seat on b: %+v", ans.Subscription)
+		}
+		if ans := check("ann@contoso.com"); ans.Subscription.SeatsAssigned != 2 {
+			t.Fatalf("ann after a seat on b: %+v", ans.Subscription)
+		}
+	})
+}
