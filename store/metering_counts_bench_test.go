@@ -73,12 +73,12 @@ func BenchmarkMeteringHealthAfterAWeek(b *testing.B) {
 				}
 				b.Run(name, func(b *testing.B) {
 					for i := 0; i < b.N; i++ {
-						recs, total, err := st.ListRecords(context.Background(), f)
-						if err != nil || len(recs) != 50 {
-							b.Fatal(len(recs), err)
+						page, err := st.ListRecords(context.Background(), f)
+						if err != nil || len(page.Items) != 50 {
+							b.Fatal(len(page.Items), err)
 						}
 						if i == 0 {
-							b.Logf("%s: %s total %d", d, name, total)
+							b.Logf("%s: %s total %d", d, name, page.Total)
 						}
 					}
 				})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -72,8 +73,8 @@ func countsAgree(t *testing.T, st *store.Store, now time.Time, step string) {
 			{store.RecordFilter{Statuses: []string{store.RecordAccepted}, Marketplace: "aws", To: until}, count("status = ? AND marketplace = ? AND hour < ?", store.RecordAccepted, "aws", until)},
 		} {
 			c.f.Limit = 1
-			if _, total, err := st.ListRecords(context.Background(), c.f); err != nil || total != c.want {
-				t.Errorf("%s, since %s: records list %+v counts %d (%v), the records say %d", step, since.Format(time.DateTime), c.f, total, err, c.want)
+			if page, err := st.ListRecords(context.Background(), c.f); err != nil || page.Total != c.want || page.TotalCapped {
+				t.Errorf("%s, since %s: records list %+v counts %d (capped %v, %v), the records say %d", step, since.Format(time.DateTime), c.f, page.Total, page.TotalCapped, err, c.want)
 			}
 		}
 	}
@@ -316,5 +317,84 @@ func TestMeteringRecordCountsOfAnUpgradedDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		countsAgree(t, st, now, "upgraded")
+	})
+}
+
+// TestRecordsListCountsUpToTheCap: a selection the counts table cannot
+// answer (here one subscription's records) is counted up to
+// store.RecordCountCap, or to the end of the page asked for when further,
+// and says when more match; a selection of statuses and hours stays exact
+// past the cap. Either way the page is the records newest hour first.
+func TestRecordsListCountsUpToTheCap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 4, 2, 10, 20, 0, 0, time.UTC)
+		sub := awsSubscription(t, st, now)
+		// Failed, with one named twice (a URL may).
+		failed := []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict, store.RecordRejected}
+		n := store.RecordCountCap + 30
+		recs := make([]store.MeteringRecord, 0, n)
+		for i := 0; i < n; i++ {
+			status := store.RecordAccepted
+			if i%10 == 3 {
+				status = store.RecordRejected
+			}
+			recs = append(recs, store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: "aws", Dimension: fmt.Sprintf("d%d", i%5),
+				Hour: now.Truncate(time.Hour).Add(-time.Duration(i/5) * time.Hour), Quantity: 1, Status: status, CreatedAt: now, UpdatedAt: now})
+		}
+		if err := st.Writes(ctx).CreateMeteringRecordsInBatches(recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name   string
+			f      store.RecordFilter
+			total  int64
+			capped bool
+		}{
+			{"one subscription, first page", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50}, store.RecordCountCap, true},
+			{"one subscription, a page past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.RecordCountCap}, int64(n), false},
+			{"one subscription, a page ending past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.RecordCountCap - 40}, store.RecordCountCap + 10, true},
+			{"one marketplace, rejected", store.RecordFilter{Marketplace: "aws", Statuses: []string{store.RecordRejected}, Limit: 50}, int64(n / 10), false},
+			{"every record", store.RecordFilter{Limit: 50}, int64(n), false},
+			{"rejected", store.RecordFilter{Statuses: []string{store.RecordRejected}, Limit: 50}, int64(n / 10), false},
+			{"conflict (none)", store.RecordFilter{Statuses: []string{store.RecordConflict}, Limit: 50}, 0, false},
+			{"failed", store.RecordFilter{Statuses: failed, Limit: 50}, int64(n / 10), false},
+			{"failed, deep", store.RecordFilter{Statuses: failed, Limit: 50, Offset: 980}, int64(n / 10), false},
+			{"failed, one marketplace", store.RecordFilter{Statuses: failed, Marketplace: "aws", Limit: 50, Offset: 100}, int64(n / 10), false},
+		} {
+			page, err := st.ListRecords(ctx, c.f)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if page.Total != c.total || page.TotalCapped != c.capped {
+				t.Errorf("%s: total %d (capped %v), want %d (capped %v)", c.name, page.Total, page.TotalCapped, c.total, c.capped)
+			}
+			want := min(c.f.Limit, max(int(c.total)-c.f.Offset, 0))
+			if len(page.Items) != want {
+				t.Errorf("%s: %d records on the page, want %d", c.name, len(page.Items), want)
+			}
+			for i := 1; i < len(page.Items); i++ {
+				a, b := page.Items[i-1], page.Items[i]
+				if a.Hour.Before(b.Hour) || (a.Hour.Equal(b.Hour) && a.ID < b.ID) {
+					t.Fatalf("%s: record %d (%s) before record %d (%s): not newest first", c.name, a.ID, a.Hour, b.ID, b.Hour)
+				}
+			}
+			// The page is the one a plain query gives.
+			q := st.TestingDB(t).Model(&store.MeteringRecord{})
+			if len(c.f.Statuses) > 0 {
+				q = q.Where("status IN ?", c.f.Statuses)
+			}
+			var ids []uint
+			if err := q.Order("hour DESC, id DESC").Limit(c.f.Limit).Offset(c.f.Offset).Pluck("id", &ids).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := make([]uint, len(page.Items))
+			for i, r := range page.Items {
+				got[i] = r.ID
+			}
+			if !slices.Equal(got, ids) {
+				t.Errorf("%s: the page holds records %v, want %v", c.name, got, ids)
+			}
+		}
 	})
 }

@@ -914,6 +914,13 @@ CREATE INDEX subscriptions_license_set ON subscriptions (aws_license_arn) WHERE 
 	// by triggers, for the metering health and metrics
 	// (metering_counts.go).
 	{"202612050020_metering_record_counts", ""},
+	// Issue 18: the records list filtered by status (the metering page's
+	// status filter and health cards) walks that status's records newest
+	// first, rather than every record's entry in the hour index until a
+	// page of them is found (a status with no record read them all).
+	{"202612050030_metering_records_status_list", `
+CREATE INDEX metering_records_status_list ON metering_records (status, hour, id);
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL

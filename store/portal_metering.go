@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,14 +30,30 @@ type RecordFilter struct {
 	NoTotal      bool // skip counting the whole selection (an export)
 }
 
+// RecordCountCap is how far the records list counts a selection the
+// counts table cannot answer (a marketplace, subscription, customer,
+// dimension or the expiring records): counting is linear in the records
+// counted, and at a million records the count of one marketplace's took
+// ten times its page. A selection of more reports this many, capped.
+const RecordCountCap = 10000
+
 // recordTotal counts the records a filter selects. A filter of statuses
 // and hours alone (the metering page as it opens, and each health card's
-// list) is counted from metering_record_counts, a few rows an hour,
-// rather than from every record kept; any other is counted from the
-// records, q.
-func (s *Store) recordTotal(ctx context.Context, f RecordFilter, q *gorm.DB, total *int64) error {
+// list) is counted exactly from metering_record_counts, a few rows an
+// hour, rather than from every record kept; any other is counted from the
+// records, q, up to RecordCountCap or the end of the offset's page when
+// further (capped: more match).
+func (s *Store) recordTotal(ctx context.Context, f RecordFilter, q *gorm.DB, total *int64) (capped bool, err error) {
 	if f.CustomerID != 0 || f.Marketplace != "" || f.SubscriptionID != 0 || f.Dimension != "" || f.Expiring != "" {
-		return q.Count(total).Error
+		limit := max(RecordCountCap, int64(f.Offset+f.Limit))
+		if err := s.Reads(ctx).db.Table("(?) AS m", q.Select("1").Limit(int(limit)+1)).Count(total).Error; err != nil {
+			return false, err
+		}
+		if *total > limit {
+			*total = limit
+			return true, nil
+		}
+		return false, nil
 	}
 	c := s.Reads(ctx).db.Table("metering_record_counts").Select("CAST(COALESCE(SUM(n), 0) AS bigint)")
 	if len(f.Statuses) > 0 {
@@ -46,46 +65,74 @@ func (s *Store) recordTotal(ctx context.Context, f RecordFilter, q *gorm.DB, tot
 	if !f.To.IsZero() {
 		c = c.Where("hour < ?", f.To)
 	}
-	return c.Scan(total).Error
+	return false, c.Scan(total).Error
+}
+
+// RecordPage is a page of metering records and how many the filter
+// selects: exactly, or at least Total when TotalCapped.
+type RecordPage struct {
+	Items       []MeteringRecord
+	Total       int64
+	TotalCapped bool
 }
 
 // ListRecords lists metering records, newest hour first, and counts the
-// whole selection (unless NoTotal).
-func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]MeteringRecord, int64, error) {
+// selection (unless NoTotal; see recordTotal).
+func (s *Store) ListRecords(ctx context.Context, f RecordFilter) (RecordPage, error) {
 	db := s.Reads(ctx).db
-	q := db.Model(&MeteringRecord{})
-	if f.CustomerID != 0 {
-		q = q.Where("subscription_id IN (?)", db.Model(&Subscription{}).Select("id").Where("customer_id = ?", f.CustomerID))
-	}
-	if f.Marketplace != "" {
-		q = q.Where("marketplace = ?", f.Marketplace)
-	}
-	if f.SubscriptionID != 0 {
-		q = q.Where("subscription_id = ?", f.SubscriptionID)
-	}
-	if f.Dimension != "" {
-		q = q.Where("dimension = ?", f.Dimension)
-	}
-	if len(f.Statuses) > 0 {
-		q = q.Where("status IN ?", f.Statuses)
-	}
-	if f.Expiring != "" {
-		q = q.Where(f.Expiring, f.ExpiringArgs...)
-	}
-	if !f.From.IsZero() {
-		q = q.Where("hour >= ?", f.From)
-	}
-	if !f.To.IsZero() {
-		q = q.Where("hour < ?", f.To)
-	}
-	q = q.Session(&gorm.Session{})
-	var total int64
-	if !f.NoTotal {
-		if err := s.recordTotal(ctx, f, q, &total); err != nil {
-			return nil, 0, err
+	statuses := slices.Compact(slices.Sorted(slices.Values(f.Statuses)))
+	where := func(statuses []string) *gorm.DB {
+		q := db.Model(&MeteringRecord{})
+		if f.CustomerID != 0 {
+			q = q.Where("subscription_id IN (?)", db.Model(&Subscription{}).Select("id").Where("customer_id = ?", f.CustomerID))
 		}
+		if f.Marketplace != "" {
+			q = q.Where("marketplace = ?", f.Marketplace)
+		}
+		if f.SubscriptionID != 0 {
+			q = q.Where("subscription_id = ?", f.SubscriptionID)
+		}
+		if f.Dimension != "" {
+			q = q.Where("dimension = ?", f.Dimension)
+		}
+		if len(statuses) > 0 {
+			q = q.Where("status IN ?", statuses)
+		}
+		if f.Expiring != "" {
+			q = q.Where(f.Expiring, f.ExpiringArgs...)
+		}
+		if !f.From.IsZero() {
+			q = q.Where("hour >= ?", f.From)
+		}
+		if !f.To.IsZero() {
+			q = q.Where("hour < ?", f.To)
+		}
+		return q.Session(&gorm.Session{})
 	}
-	var recs []MeteringRecord
-	err := q.Order("hour DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&recs).Error
-	return recs, total, err
+	q := where(statuses)
+	var page RecordPage
+	if !f.NoTotal {
+		capped, err := s.recordTotal(ctx, f, q, &page.Total)
+		if err != nil {
+			return page, err
+		}
+		page.TotalCapped = capped
+	}
+	if len(statuses) < 2 || f.SubscriptionID != 0 {
+		err := q.Order("hour DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
+		return page, err
+	}
+	// Several statuses (the failed ones): each status's records newest
+	// first by the status index, up to the page's end, merged. One IN over
+	// the index had the database sort every record of those statuses, or
+	// walk the hour index past every other record until a page was found.
+	// (One subscription's records are few: read by its own index.)
+	parts, args := make([]string, len(statuses)), make([]any, len(statuses))
+	for i, st := range statuses {
+		parts[i] = fmt.Sprintf("SELECT * FROM (?) AS s%d", i)
+		args[i] = where([]string{st}).Order("hour DESC, id DESC").Limit(f.Offset + f.Limit)
+	}
+	union := db.Raw(strings.Join(parts, " UNION ALL "), args...)
+	err := db.Table("(?) AS r", union).Order("hour DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
+	return page, err
 }

@@ -49,12 +49,12 @@ func TestPortalQueriesKeepToTheCustomersScope(t *testing.T) {
 			t.Fatalf("seller staff (no scope): %+v %v", got, err)
 		}
 
-		recs, total, err := st.ListRecords(ctx, store.RecordFilter{CustomerID: a.ID, Limit: 10})
-		if err != nil || total != 1 || len(recs) != 1 || recs[0].SubscriptionID != subA.ID {
-			t.Fatalf("records in A's scope: %+v total %d %v", recs, total, err)
+		recs, err := st.ListRecords(ctx, store.RecordFilter{CustomerID: a.ID, Limit: 10})
+		if err != nil || recs.Total != 1 || recs.TotalCapped || len(recs.Items) != 1 || recs.Items[0].SubscriptionID != subA.ID {
+			t.Fatalf("records in A's scope: %+v %v", recs, err)
 		}
-		if _, total, err := st.ListRecords(ctx, store.RecordFilter{Limit: 10}); err != nil || total != 2 {
-			t.Fatalf("every record: total %d %v", total, err)
+		if recs, err := st.ListRecords(ctx, store.RecordFilter{Limit: 10}); err != nil || recs.Total != 2 {
+			t.Fatalf("every record: total %d %v", recs.Total, err)
 		}
 
 		since := now.Truncate(24*time.Hour).AddDate(0, 0, -29)

@@ -385,10 +385,15 @@ type meteringRecordQuery struct {
 
 // meteringRecordList is a page of hourly metering records.
 type meteringRecordList struct {
-	Items  []meteringRecordView `json:"items"`
-	Total  int64                `json:"total"`
-	Limit  int                  `json:"limit"`
-	Offset int                  `json:"offset"`
+	Items []meteringRecordView `json:"items"`
+	// Total is how many match: exactly, or when total_capped is true more
+	// than that (a selection by marketplace, subscription, customer,
+	// dimension or expiry is counted up to 10,000, or to the end of the
+	// page asked for).
+	Total       int64 `json:"total"`
+	TotalCapped bool  `json:"total_capped"`
+	Limit       int   `json:"limit"`
+	Offset      int   `json:"offset"`
 }
 
 // listRecords is the table of hourly records (JSON), or with format=csv
@@ -417,13 +422,13 @@ func (s *Server) listRecords(c *gin.Context) (meteringRecordList, error) {
 	if csvOut {
 		f.Limit, f.Offset, f.NoTotal = maxOffset, 0, true // the whole selection
 	}
-	recs, total, err := s.Store.ListRecords(c.Request.Context(), f)
+	page, err := s.Store.ListRecords(c.Request.Context(), f)
 	if err != nil {
 		return meteringRecordList{}, err
 	}
 	now := s.Now()
-	views := make([]meteringRecordView, 0, len(recs))
-	for _, r := range recs {
+	views := make([]meteringRecordView, 0, len(page.Items))
+	for _, r := range page.Items {
 		views = append(views, meteringRecordView{r.ID, r.SubscriptionID, r.Marketplace, r.Dimension, r.Hour, r.Quantity, r.Status,
 			r.MarketplaceRecordID, r.Reason, r.Attempts, r.NextAttemptAt, r.SentAt, r.SettledAt,
 			r.Status == store.RecordPending && metering.Expiring(r.Marketplace, r.Hour, now)})
@@ -440,7 +445,7 @@ func (s *Server) listRecords(c *gin.Context) (meteringRecordList, error) {
 		w.Flush()
 		return meteringRecordList{}, nil
 	}
-	return meteringRecordList{Items: views, Total: total, Limit: f.Limit, Offset: f.Offset}, nil
+	return meteringRecordList{Items: views, Total: page.Total, TotalCapped: page.TotalCapped, Limit: f.Limit, Offset: f.Offset}, nil
 }
 
 // meteringRecordIDs names metering records.

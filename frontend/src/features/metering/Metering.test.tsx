@@ -22,10 +22,10 @@ const record = (over: Partial<MeteringRecord> = {}): MeteringRecord => ({
 
 const health = { pending: 12, expiring: 2, accepted: 150, failed: 4, expired: 1, unsealed_usage_hours: 0 };
 
-function renderAt(url: string, total = 1) {
+function renderAt(url: string, total = 1, total_capped = false) {
   return renderRoutes(url, 'operator', { '/metering': <MeteringPage /> }, (c: Call) => {
     if (c.url.startsWith('/api/metering/health')) return json(200, { health });
-    return json(200, { items: [record()], total });
+    return json(200, { items: [record()], total, total_capped, limit: 50, offset: 0 });
   });
 }
 
@@ -74,5 +74,13 @@ describe('Metering: the expiring filter', () => {
     expect(where()).toBe('/metering?expiring=true&offset=50');
     await waitFor(() => expect(recordCalls(calls).at(-1)).toEqual({ expiring: 'true', limit: '50', offset: '50' }));
     expect(await screen.findByText('51–100 of 120')).toBeTruthy();
+  });
+
+  it('says when more records match than were counted, and pages past the count', async () => {
+    const calls = renderAt('/metering?marketplace=aws&offset=9950', 10000, true);
+    await screen.findAllByTestId('metering-record');
+    expect(screen.getByTestId('records-summary').textContent).toBe('9951–10000 of more than 10000');
+    fireEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() => expect(recordCalls(calls).at(-1)).toEqual({ marketplace: 'aws', limit: '50', offset: '10000' }));
   });
 });

@@ -130,9 +130,10 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
       <div style={{ display: 'flex', gap: 8, alignItems: 'center', marginTop: 8 }}>
         <Button icon="chevron-left" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - PAGE))} aria-label="Previous page" />
         <span data-testid="records-summary">
-          {q.data.total === 0 ? 0 : offset + 1}–{Math.min(offset + PAGE, q.data.total)} of {q.data.total}
+          {q.data.total === 0 ? 0 : offset + 1}–{Math.min(offset + PAGE, q.data.total)} of {q.data.total_capped ? 'more than ' : ''}
+          {q.data.total}
         </span>
-        <Button icon="chevron-right" disabled={offset + PAGE >= q.data.total} onClick={() => onOffset(offset + PAGE)} aria-label="Next page" />
+        <Button icon="chevron-right" disabled={offset + PAGE >= q.data.total && !q.data.total_capped} onClick={() => onOffset(offset + PAGE)} aria-label="Next page" />
       </div>
     </>
   );

@@ -75,12 +75,12 @@ export function UsageRecords({ subscriptionId, period, dimensions }: { subscript
               <Button
                 small
                 icon="chevron-right"
-                disabled={offset + RECORDS_PAGE >= data.total}
+                disabled={offset + RECORDS_PAGE >= data.total && !data.total_capped}
                 onClick={() => setOffset(offset + RECORDS_PAGE)}
                 aria-label={t('records.next')}
               />
               <span data-testid="usage-records-summary">
-                {t('records.summary', {
+                {t(data.total_capped ? 'records.summaryMore' : 'records.summary', {
                   from: formatNumber(offset + 1),
                   to: formatNumber(Math.min(offset + RECORDS_PAGE, data.total)),
                   total: formatNumber(data.total),

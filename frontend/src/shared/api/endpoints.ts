@@ -37,7 +37,7 @@ import type {
   InboxMessage,
   LoginAnswer,
   MeteringHealth,
-  MeteringRecord,
+  MeteringRecordList,
   OfferFull,
   SubscriptionList,
   CustomerList,
@@ -175,7 +175,7 @@ export const offers = {
 export const metering = {
   health: () => request<{ health: MeteringHealth }>('/api/metering/health'),
   /** The filters go as the Metering page keeps them in its URL. */
-  records: (params: URLSearchParams) => request<{ items: MeteringRecord[]; total: number }>('/api/metering/records?' + params.toString()),
+  records: (params: URLSearchParams) => request<MeteringRecordList>('/api/metering/records?' + params.toString()),
   recordsCsvUrl: (filters: URLSearchParams) => '/api/metering/records?' + filters.toString() + (filters.size ? '&' : '') + 'format=csv',
   retry: (ids: number[]) => post<{ retried: number }>('/api/metering/records/retry', { ids }),
   enterUsage: (body: { subscription_id: number; dimension: string; quantity: number; timestamp?: string }) => post<unknown>('/api/metering/usage', body),

@@ -2094,6 +2094,7 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+            total_capped: boolean;
         };
         MeteringRecordsRetried: {
             retried: number;

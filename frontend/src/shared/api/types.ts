@@ -82,6 +82,7 @@ export type AlertItem = S['Alert'];
 
 // ---- metering, audit, keys, system, dashboard ----
 export type MeteringRecord = S['MeteringRecord'];
+export type MeteringRecordList = S['MeteringRecordList'];
 export type MeteringHealth = S['MeteringHealth'];
 export type UsageSeries = S['UsageSeries'];
 export type UsageDimension = S['UsageDimension'];
