@@ -21,7 +21,8 @@ import (
 )
 
 // How cost grows (scripts/bench.sh, MARKETGATE_BENCH=1): the subscription
-// list's queries, the sealing and dispatch of one hour (the real binary,
+// list's queries, the metering records list's (over as many records of
+// past hours as there are subscriptions), the sealing and dispatch of one hour (the real binary,
 // 50 ms per marketplace call), its peak RSS and the database's size at
 // 10,000, 100,000 and 1,000,000 subscriptions (MARKETGATE_BENCH_SIZES),
 // on SQLite and, with MARKETGATE_TEST_POSTGRES_URL, on PostgreSQL with one
@@ -122,6 +123,7 @@ func scaleSeed(t *testing.T, st *store.Store, n int) time.Duration {
 	if err := st.SetSetting(ctx, "sandbox_seeded_at", now.Format(time.RFC3339)); err != nil {
 		t.Fatal(err)
 	}
+	seedRecordHistory(t, st, n)
 	// Statistics for the planner; on PostgreSQL also the vacuum that
 	// autovacuum runs after many inserts: it empties the trigram index's
 	// pending list, which every search reads whole until then (4 MB by
@@ -299,9 +301,11 @@ func TestCostCurve(t *testing.T) {
 				seeded = scaleSeed(t, st, n)
 			}
 			lists := listCases(t, st)
+			records := recordCases(t, st)
 			size, _ := st.DatabaseSize(context.Background())
 			st.Close()
-			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s", dialect, n, seeded.Round(time.Second), strings.Join(lists, ", "))
+			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s; %d records: %s", dialect, n, seeded.Round(time.Second),
+				strings.Join(lists, ", "), n, strings.Join(records, ", "))
 			replicas := []int{1}
 			if os.Getenv("MARKETGATE_BENCH_LISTS_ONLY") != "" {
 				replicas = nil // the list queries alone
@@ -338,4 +342,90 @@ func resetRecords(t *testing.T, cfg store.Config) {
 	if err := st.TestingDB(t).Exec(`UPDATE metering_records SET status = 'pending', settled_at = NULL, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, attempts = 0`).Error; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// seedRecordHistory stores as many hourly metering records as there are
+// subscriptions, in the 48 hours before the last day (which sealing and
+// dispatch never look at again): two dimensions an hour for each metered
+// subscription in turn, mostly accepted, some rejected, duplicate or
+// expired, as a seller's history looks.
+func seedRecordHistory(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	var subs []struct {
+		ID          uint
+		Marketplace string
+	}
+	db := st.TestingDB(t)
+	if err := db.Raw("SELECT id, marketplace FROM subscriptions WHERE state IN ('active', 'unsubscribe_pending') ORDER BY id").Scan(&subs).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) == 0 {
+		return
+	}
+	const hours = 48
+	base := time.Now().UTC().Truncate(time.Hour).Add(-26 * time.Hour)
+	batch := make([]store.MeteringRecord, 0, 5000)
+	for j := 0; j < n; j++ {
+		p := j / 2
+		sub := subs[(p/hours)%len(subs)]
+		hour := base.Add(-time.Duration(p%hours) * time.Hour)
+		r := store.MeteringRecord{SubscriptionID: sub.ID, Marketplace: sub.Marketplace, Dimension: []string{"api_calls", "storage_gb"}[j%2],
+			Hour: hour, Quantity: float64(j % 97), Status: store.RecordAccepted, Attempts: 1, CreatedAt: hour.Add(65 * time.Minute), UpdatedAt: hour.Add(66 * time.Minute)}
+		switch j % 100 {
+		case 7, 43:
+			r.Status, r.Reason = store.RecordRejected, "the marketplace refused it"
+		case 61:
+			r.Status, r.Reason = store.RecordDuplicate, "that hour was metered with another quantity"
+		case 89:
+			r.Status, r.Reason = store.RecordExpired, "past the marketplace's window"
+		}
+		settled := r.UpdatedAt
+		r.SentAt, r.SettledAt = &settled, &settled
+		batch = append(batch, r)
+		if len(batch) == cap(batch) || j == n-1 {
+			if err := db.CreateInBatches(batch, 500).Error; err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// recordCases are the metering records list's queries (as the portal's
+// metering page and a customer admin's usage page make them): p50 of 15
+// runs each through store.ListRecords.
+func recordCases(t *testing.T, st *store.Store) []string {
+	ctx := context.Background()
+	var one struct{ SubscriptionID, CustomerID uint }
+	if err := st.TestingDB(t).Raw(`SELECT r.subscription_id, s.customer_id FROM metering_records r JOIN subscriptions s ON s.id = r.subscription_id
+		ORDER BY r.id LIMIT 1 OFFSET 1000`).Scan(&one).Error; err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		f    store.RecordFilter
+	}{
+		{"records page", store.RecordFilter{Limit: 100}},
+		{"rejected", store.RecordFilter{Statuses: []string{store.RecordRejected}, Limit: 100}},
+		{"conflict (none)", store.RecordFilter{Statuses: []string{store.RecordConflict}, Limit: 100}},
+		{"failed", store.RecordFilter{Statuses: []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict}, Limit: 100}},
+		{"one marketplace", store.RecordFilter{Marketplace: "aws", Limit: 100}},
+		{"one dimension", store.RecordFilter{Dimension: "storage_gb", Limit: 100}},
+		{"one subscription", store.RecordFilter{SubscriptionID: one.SubscriptionID, Limit: 100}},
+		{"one customer's", store.RecordFilter{CustomerID: one.CustomerID, Limit: 100}},
+		{"deep offset 20,000", store.RecordFilter{Limit: 100, Offset: 20000}},
+	}
+	var out []string
+	for _, c := range cases {
+		var ms []float64
+		for i := 0; i < 15; i++ {
+			t0 := time.Now()
+			if _, err := st.ListRecords(ctx, c.f); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+		}
+		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
+	}
+	return out
 }
