@@ -64,8 +64,9 @@ type InboxFilter struct {
 	Offset         int
 }
 
-// ListInbox lists inbound messages, newest first, without their bodies.
-func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, int64, error) {
+// ListInbox lists inbound messages, newest first, without their bodies,
+// and counts the selection up to ListCountCap.
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (Page[InboxMessage], error) {
 	q := s.r.WithContext(ctx).Model(&InboxMessage{})
 	if f.Marketplace != "" {
 		q = q.Where("marketplace = ?", f.Marketplace)
@@ -92,13 +93,14 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxMessage, i
 		q = q.Where("received_at < ?", f.To)
 	}
 	q = q.Session(&gorm.Session{})
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, err
+	var page Page[InboxMessage]
+	capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
+	if err != nil {
+		return page, err
 	}
-	var items []InboxMessage
-	err := q.Omit("body", "headers").Order("received_at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&items).Error
-	return items, total, err
+	page.TotalCapped = capped
+	err = q.Omit("body", "headers").Order("received_at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
+	return page, err
 }
 
 // GetInbox returns one inbound message with its body.

@@ -322,7 +322,7 @@ func TestMeteringRecordCountsOfAnUpgradedDatabase(t *testing.T) {
 
 // TestRecordsListCountsUpToTheCap: a selection the counts table cannot
 // answer (here one subscription's records) is counted up to
-// store.RecordCountCap, or to the end of the page asked for when further,
+// store.ListCountCap, or to the end of the page asked for when further,
 // and says when more match; a selection of statuses and hours stays exact
 // past the cap. Either way the page is the records newest hour first.
 func TestRecordsListCountsUpToTheCap(t *testing.T) {
@@ -332,7 +332,7 @@ func TestRecordsListCountsUpToTheCap(t *testing.T) {
 		sub := awsSubscription(t, st, now)
 		// Failed, with one named twice (a URL may).
 		failed := []string{store.RecordRejected, store.RecordDuplicate, store.RecordConflict, store.RecordRejected}
-		n := store.RecordCountCap + 30
+		n := store.ListCountCap + 30
 		recs := make([]store.MeteringRecord, 0, n)
 		for i := 0; i < n; i++ {
 			status := store.RecordAccepted
@@ -351,9 +351,9 @@ func TestRecordsListCountsUpToTheCap(t *testing.T) {
 			total  int64
 			capped bool
 		}{
-			{"one subscription, first page", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50}, store.RecordCountCap, true},
-			{"one subscription, a page past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.RecordCountCap}, int64(n), false},
-			{"one subscription, a page ending past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.RecordCountCap - 40}, store.RecordCountCap + 10, true},
+			{"one subscription, first page", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50}, store.ListCountCap, true},
+			{"one subscription, a page past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.ListCountCap}, int64(n), false},
+			{"one subscription, a page ending past the cap", store.RecordFilter{SubscriptionID: sub.ID, Limit: 50, Offset: store.ListCountCap - 40}, store.ListCountCap + 10, true},
 			{"one marketplace, rejected", store.RecordFilter{Marketplace: "aws", Statuses: []string{store.RecordRejected}, Limit: 50}, int64(n / 10), false},
 			{"every record", store.RecordFilter{Limit: 50}, int64(n), false},
 			{"rejected", store.RecordFilter{Statuses: []string{store.RecordRejected}, Limit: 50}, int64(n / 10), false},

@@ -921,6 +921,17 @@ CREATE INDEX subscriptions_license_set ON subscriptions (aws_license_arn) WHERE 
 	{"202612050030_metering_records_status_list", `
 CREATE INDEX metering_records_status_list ON metering_records (status, hour, id);
 `},
+	// Issue 18: the audit log of one target (a subscription's, a user's)
+	// newest first, rather than a walk of every entry until a page of its
+	// own is found (550 ms at a million entries).
+	{"202612050040_audit_target", `
+CREATE INDEX audit_target ON audit_log (target_type, target_id, at, id);
+`},
+	// Issue 18: the inbound messages of one action (every Unsubscribe),
+	// newest first and counted, by an index of their own.
+	{"202612050050_inbox_action", `
+CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
+`},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL

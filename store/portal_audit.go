@@ -19,8 +19,9 @@ type AuditFilter struct {
 	Offset     int
 }
 
-// ListAudit lists audit entries, newest first, with the number matching.
-func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int64, error) {
+// ListAudit lists audit entries, newest first, and counts the selection
+// up to ListCountCap.
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry], error) {
 	q := s.r.WithContext(ctx).Model(&AuditEntry{})
 	if f.Actor != "" {
 		q = q.Where("actor_email LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.Actor))+"%")
@@ -40,13 +41,13 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int
 	if !f.To.IsZero() {
 		q = q.Where("at < ?", f.To)
 	}
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, 0, err
+	q = q.Session(&gorm.Session{})
+	page := Page[AuditEntry]{Items: []AuditEntry{}}
+	capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
+	if err != nil {
+		return page, err
 	}
-	rows := []AuditEntry{}
-	if err := q.Order("at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
-		return nil, 0, err
-	}
-	return rows, total, nil
+	page.TotalCapped = capped
+	err = q.Order("at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
+	return page, err
 }

@@ -30,30 +30,14 @@ type RecordFilter struct {
 	NoTotal      bool // skip counting the whole selection (an export)
 }
 
-// RecordCountCap is how far the records list counts a selection the
-// counts table cannot answer (a marketplace, subscription, customer,
-// dimension or the expiring records): counting is linear in the records
-// counted, and at a million records the count of one marketplace's took
-// ten times its page. A selection of more reports this many, capped.
-const RecordCountCap = 10000
-
 // recordTotal counts the records a filter selects. A filter of statuses
 // and hours alone (the metering page as it opens, and each health card's
 // list) is counted exactly from metering_record_counts, a few rows an
 // hour, rather than from every record kept; any other is counted from the
-// records, q, up to RecordCountCap or the end of the offset's page when
-// further (capped: more match).
+// records, q, up to ListCountCap (countUpTo).
 func (s *Store) recordTotal(ctx context.Context, f RecordFilter, q *gorm.DB, total *int64) (capped bool, err error) {
 	if f.CustomerID != 0 || f.Marketplace != "" || f.SubscriptionID != 0 || f.Dimension != "" || f.Expiring != "" {
-		limit := max(RecordCountCap, int64(f.Offset+f.Limit))
-		if err := s.Reads(ctx).db.Table("(?) AS m", q.Select("1").Limit(int(limit)+1)).Count(total).Error; err != nil {
-			return false, err
-		}
-		if *total > limit {
-			*total = limit
-			return true, nil
-		}
-		return false, nil
+		return countUpTo(s.Reads(ctx).db, q, countLimit(f.Offset, f.Limit), total)
 	}
 	c := s.Reads(ctx).db.Table("metering_record_counts").Select("CAST(COALESCE(SUM(n), 0) AS bigint)")
 	if len(f.Statuses) > 0 {
@@ -68,17 +52,9 @@ func (s *Store) recordTotal(ctx context.Context, f RecordFilter, q *gorm.DB, tot
 	return false, c.Scan(total).Error
 }
 
-// RecordPage is a page of metering records and how many the filter
-// selects: exactly, or at least Total when TotalCapped.
-type RecordPage struct {
-	Items       []MeteringRecord
-	Total       int64
-	TotalCapped bool
-}
-
 // ListRecords lists metering records, newest hour first, and counts the
 // selection (unless NoTotal; see recordTotal).
-func (s *Store) ListRecords(ctx context.Context, f RecordFilter) (RecordPage, error) {
+func (s *Store) ListRecords(ctx context.Context, f RecordFilter) (Page[MeteringRecord], error) {
 	db := s.Reads(ctx).db
 	statuses := slices.Compact(slices.Sorted(slices.Values(f.Statuses)))
 	where := func(statuses []string) *gorm.DB {
@@ -110,7 +86,7 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) (RecordPage, er
 		return q.Session(&gorm.Session{})
 	}
 	q := where(statuses)
-	var page RecordPage
+	var page Page[MeteringRecord]
 	if !f.NoTotal {
 		capped, err := s.recordTotal(ctx, f, q, &page.Total)
 		if err != nil {

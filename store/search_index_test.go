@@ -336,7 +336,7 @@ func TestBroadSearchPages(t *testing.T) {
 }
 
 // TestListCountStopsAtTheCap: a list counts its matches up to
-// SubscriptionCountCap (a capped total means more match), or to the end of
+// ListCountCap (a capped total means more match), or to the end of
 // an offset's page when further, so a capped total always means a next
 // page; an exact total below the cap; no count with NoTotal; a search of
 // more matches than the cap (with another filter) still pages every match.
@@ -344,7 +344,7 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-		n := store.SubscriptionCountCap + 60
+		n := store.ListCountCap + 60
 		subs := make([]store.Subscription, n)
 		for i := range subs {
 			subs[i] = searchSub(fmt.Sprintf("Northwind %d", i), now.Add(time.Duration(i)*time.Second))
@@ -361,7 +361,7 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 			capped bool
 			items  int
 		}{
-			{"every row: the cap", store.SubscriptionFilter{Limit: 50}, store.SubscriptionCountCap, true, 50},
+			{"every row: the cap", store.SubscriptionFilter{Limit: 50}, store.ListCountCap, true, 50},
 			{"a filter under the cap: exact", store.SubscriptionFilter{States: []string{"ended"}, Limit: 50}, int64((n + 199) / 200), false, 50},
 			{"an offset's page ends past the cap: counted to its end", store.SubscriptionFilter{Limit: 50, Offset: 9990},
 				10040, true, 50},
@@ -392,7 +392,7 @@ func TestListCountStopsAtTheCap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Cursor == "" && (page.Total != store.SubscriptionCountCap || !page.TotalCapped) {
+			if f.Cursor == "" && (page.Total != store.ListCountCap || !page.TotalCapped) {
 				t.Fatalf("search: total %d capped %v, want the cap", page.Total, page.TotalCapped)
 			}
 			for _, r := range page.Items {

@@ -263,7 +263,7 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 			matched = append(matched, id)
 		}
 		*n = int64(len(matched))
-		if len(matched) > SubscriptionCountCap {
+		if len(matched) > ListCountCap {
 			matched = nil // (the list asks the index again rather than bind so many)
 		}
 		return false, matched, rows.Err()

@@ -64,12 +64,6 @@ type SubscriptionFilter struct {
 	matched []uint // a search's matches, found while counting them (countSearch)
 }
 
-// SubscriptionCountCap is how far a list counts its matches: counting is
-// linear in the rows counted, so at a million subscriptions an exact total
-// of a broad selection cost more than its page (11 ms of the default
-// page's 11.3). A selection of more rows reports this many, TotalCapped.
-const SubscriptionCountCap = 10000
-
 // SearchCountCap is how far a broad text search counts its matches (a term
 // in one subscription in 50 or more, in a large table): it has no index to
 // count in, so the count walks the rows testing each, and at a million
@@ -81,7 +75,7 @@ const SearchCountCap = 1000
 type SubscriptionPage struct {
 	Items []SubscriptionRow
 	// Total is how many subscriptions match, exactly unless TotalCapped:
-	// then more match, and Total is SubscriptionCountCap (SearchCountCap
+	// then more match, and Total is ListCountCap (SearchCountCap
 	// for a broad search) or the end of the offset's page when further (so
 	// a next page exists).
 	Total       int64
@@ -279,7 +273,7 @@ func (s *Store) broadSearch(ctx context.Context, f SubscriptionFilter, total int
 }
 
 // countSubscriptions counts the rows the filter matches, up to
-// SubscriptionCountCap or the end of the offset's page when further
+// ListCountCap or the end of the offset's page when further
 // (capped: more match). A search and nothing else is
 // counted in the text index alone (its documents are the subscriptions not
 // queued for it, so the two counts add up), exactly: the index reads every
@@ -291,25 +285,16 @@ func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n 
 	if s.indexedSearch(term) && reflect.ValueOf(only).IsZero() {
 		return s.countSearch(ctx, term, int64(f.Offset+f.Limit), n)
 	}
-	// Up to the end of an offset's page at least, so that a capped total
-	// always means a next page.
-	limit := max(SubscriptionCountCap, int64(f.Offset+f.Limit))
+	limit := countLimit(f.Offset, f.Limit)
 	if s.Dialect == Postgres && term != "" && reflect.ValueOf(only).IsZero() && s.broadCapOnPostgres(ctx, term, int64(f.Offset+f.Limit)) {
 		limit = max(SearchCountCap, int64(f.Offset+f.Limit)) // as countSearch on SQLite
 	}
-	matches := f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false).Select("1").Limit(int(limit) + 1)
-	if err := s.r.WithContext(ctx).Table("(?) AS m", matches).Count(n).Error; err != nil {
-		return false, nil, err
-	}
-	if *n > limit {
-		*n = limit
-		return true, nil, nil
-	}
-	return false, nil, nil
+	capped, err = countUpTo(s.r.WithContext(ctx), f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false), limit, n)
+	return capped, nil, err
 }
 
 // ListSubscriptions returns one page of subscriptions and the total that
-// match the filter (counted up to SubscriptionCountCap; none with NoTotal).
+// match the filter (counted up to ListCountCap; none with NoTotal).
 func (s *Store) ListSubscriptions(ctx context.Context, f SubscriptionFilter) (SubscriptionPage, error) {
 	var page SubscriptionPage
 	walk := false

@@ -55,10 +55,14 @@ type auditQuery struct {
 
 // auditPage is a page of the audit log.
 type auditPage struct {
-	Items  []auditView `json:"items"`
-	Total  int64       `json:"total"`
-	Limit  int         `json:"limit"`
-	Offset int         `json:"offset"`
+	Items []auditView `json:"items"`
+	// Total is how many match: exactly, or when total_capped is true more
+	// than that (counting stops at 10,000, or at the end of the page asked
+	// for when further: a next page exists).
+	Total       int64 `json:"total"`
+	TotalCapped bool  `json:"total_capped"`
+	Limit       int   `json:"limit"`
+	Offset      int   `json:"offset"`
 }
 
 // listAudit is the audit log: who did what and when, with before and
@@ -84,12 +88,12 @@ func (s *Server) listAudit(c *gin.Context) (auditPage, error) {
 	if csvOut {
 		f.Limit, f.Offset = 100000, 0
 	}
-	rows, total, err := s.Store.ListAudit(c.Request.Context(), f)
+	page, err := s.Store.ListAudit(c.Request.Context(), f)
 	if err != nil {
 		return auditPage{}, err
 	}
-	items := make([]auditView, len(rows))
-	for i, r := range rows {
+	items := make([]auditView, len(page.Items))
+	for i, r := range page.Items {
 		items[i] = auditView{r.ID, r.At, r.ActorEmail, r.Action, r.TargetType, r.TargetID, r.Before, r.After, r.RequestID, r.IP}
 	}
 	if csvOut {
@@ -104,5 +108,5 @@ func (s *Server) listAudit(c *gin.Context) (auditPage, error) {
 		w.Flush()
 		return auditPage{}, nil
 	}
-	return auditPage{Items: items, Total: total, Limit: limit, Offset: offset}, nil
+	return auditPage{Items: items, Total: page.Total, TotalCapped: page.TotalCapped, Limit: limit, Offset: offset}, nil
 }

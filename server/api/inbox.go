@@ -59,10 +59,14 @@ type inboxQuery struct {
 
 // inboxList is a page of inbound messages, without their bodies.
 type inboxList struct {
-	Items  []inboxMessageView `json:"items"`
-	Total  int64              `json:"total"`
-	Limit  int                `json:"limit"`
-	Offset int                `json:"offset"`
+	Items []inboxMessageView `json:"items"`
+	// Total is how many match: exactly, or when total_capped is true more
+	// than that (counting stops at 10,000, or at the end of the page asked
+	// for when further: a next page exists).
+	Total       int64 `json:"total"`
+	TotalCapped bool  `json:"total_capped"`
+	Limit       int   `json:"limit"`
+	Offset      int   `json:"offset"`
 }
 
 func (s *Server) listInbox(c *gin.Context) (inboxList, error) {
@@ -82,13 +86,13 @@ func (s *Server) listInbox(c *gin.Context) (inboxList, error) {
 	if p.err != nil {
 		return inboxList{}, p.err
 	}
-	rows, total, err := s.Store.ListInbox(c.Request.Context(), f)
+	page, err := s.Store.ListInbox(c.Request.Context(), f)
 	if err != nil {
 		return inboxList{}, err
 	}
-	out := inboxList{Items: make([]inboxMessageView, 0, len(rows)), Total: total, Limit: f.Limit, Offset: f.Offset}
-	for i := range rows {
-		out.Items = append(out.Items, viewInbox(&rows[i], false))
+	out := inboxList{Items: make([]inboxMessageView, 0, len(page.Items)), Total: page.Total, TotalCapped: page.TotalCapped, Limit: f.Limit, Offset: f.Offset}
+	for i := range page.Items {
+		out.Items = append(out.Items, viewInbox(&page.Items[i], false))
 	}
 	return out, nil
 }

@@ -325,7 +325,8 @@ func TestMyOrganisation(t *testing.T) {
 			o.Organisation.BillingContact.Phone != "+81 3-1234-5678" || o.Organisation.TechnicalContact.Name != "Tom Tech" {
 			t.Fatalf("after saving: %+v", o)
 		}
-		entries, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: "customer.organisation_update", Limit: 10})
+		page, err := st.ListAudit(context.Background(), store.AuditFilter{Action: "customer.organisation_update", Limit: 10})
+		entries := page.Items
 		must(t, err)
 		if len(entries) != 1 || entries[0].ActorEmail != "it@contoso.com" || entries[0].TargetID != fmt.Sprint(w.custA) ||
 			!strings.Contains(entries[0].Before, `"Contoso"`) || !strings.Contains(entries[0].After, "billing@contoso.com") {

@@ -120,10 +120,11 @@ func (w *demoWorld) throttledChange(ctx context.Context) error {
 // Notifications page (the replay applies them with the processor, as
 // POST /api/inbox/{id}/replay does); this time AWS answers.
 func (w *demoWorld) replayFailed(ctx context.Context) error {
-	failed, _, err := w.st.ListInbox(ctx, store.InboxFilter{Status: store.InboxFailed, Source: awsmp.SourceSQS, Limit: 50})
+	page, err := w.st.ListInbox(ctx, store.InboxFilter{Status: store.InboxFailed, Source: awsmp.SourceSQS, Limit: 50})
 	if err != nil {
 		return err
 	}
+	failed := page.Items
 	for i := range failed {
 		if failed[i].NextAttemptAt == nil { // refused for good (the forged one): not replayable
 			continue

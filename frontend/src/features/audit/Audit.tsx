@@ -193,7 +193,7 @@ function AuditLog() {
         />
       )}
       {list.data && (
-        <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '', entry: '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
+        <Pager offset={offset} limit={limit} total={list.data.total} more={list.data.total_capped} onOffset={(o) => f.set({ offset: o || '', entry: '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
       )}
       {list.isSuccess && <p className={Classes.TEXT_MUTED}>↑/↓ to move, Enter to open an entry, / to filter by actor.</p>}
     </div>

@@ -138,7 +138,7 @@ function Inbox() {
         />
       )}
       {list.data && (
-        <Pager offset={offset} limit={limit} total={list.data.total} onOffset={(o) => f.set({ offset: o || '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
+        <Pager offset={offset} limit={limit} total={list.data.total} more={list.data.total_capped} onOffset={(o) => f.set({ offset: o || '' }, true)} onLimit={(l) => f.set({ limit: l === 50 ? '' : l })} />
       )}
       {list.isSuccess && <p className={Classes.TEXT_MUTED}>↑/↓ to move, Enter to open, / to search.</p>}
       <Drawer isOpen={openId !== null} onClose={close} title={openId !== null ? `Inbound message #${openId}` : ''} size="62%" icon="envelope">

@@ -1585,6 +1585,7 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+            total_capped: boolean;
         };
         AuthOptions: {
             microsoft: boolean;
@@ -1971,6 +1972,7 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+            total_capped: boolean;
         };
         InboxMessage: {
             action: string;
