@@ -124,6 +124,7 @@ func scaleSeed(t *testing.T, st *store.Store, n int) time.Duration {
 		t.Fatal(err)
 	}
 	seedRecordHistory(t, st, n)
+	seedLogs(t, st, n)
 	// Statistics for the planner; on PostgreSQL also the vacuum that
 	// autovacuum runs after many inserts: it empties the trigram index's
 	// pending list, which every search reads whole until then (4 MB by
@@ -302,10 +303,11 @@ func TestCostCurve(t *testing.T) {
 			}
 			lists := listCases(t, st)
 			records := recordCases(t, st)
+			logs := logCases(t, st)
 			size, _ := st.DatabaseSize(context.Background())
 			st.Close()
-			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s; %d records: %s", dialect, n, seeded.Round(time.Second),
-				strings.Join(lists, ", "), n, strings.Join(records, ", "))
+			row := fmt.Sprintf("%s %9d subscriptions: seeded in %s; list: %s; %d records: %s; %d inbound messages and audit entries: %s",
+				dialect, n, seeded.Round(time.Second), strings.Join(lists, ", "), n, strings.Join(records, ", "), n, strings.Join(logs, ", "))
 			replicas := []int{1}
 			if os.Getenv("MARKETGATE_BENCH_LISTS_ONLY") != "" {
 				replicas = nil // the list queries alone
@@ -426,6 +428,95 @@ func recordCases(t *testing.T, st *store.Store) []string {
 			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
 		}
 		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
+	}
+	return out
+}
+
+// seedLogs stores as many inbound messages and audit entries as there are
+// subscriptions, one every 7 seconds up to now: messages of both
+// marketplaces, of eight actions, one in 200 failed and one ignored;
+// entries of four actors, six actions, each about a subscription.
+func seedLogs(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	db := st.TestingDB(t)
+	base := time.Now().UTC().Add(-time.Duration(n) * 7 * time.Second)
+	actions := []string{"subscribe-success", "unsubscribe-pending", "entitlement-updated", "ChangePlan", "ChangeQuantity", "Suspend", "Reinstate", "Unsubscribe"}
+	actors := []string{"alice@seller.example", "bob@seller.example", "system", "carol@buyer.example"}
+	audits := []string{"subscription.activate", "subscription.change_plan", "seat.assign", "seat.release", "user.login", "apikey.create"}
+	inbox := make([]store.InboxMessage, 0, 2000)
+	audit := make([]store.AuditEntry, 0, 2000)
+	for i := 0; i < n; i++ {
+		mp, src := "aws", "aws_sqs"
+		if i%2 == 1 {
+			mp, src = "azure", "azure_webhook"
+		}
+		status := store.InboxProcessed
+		switch i % 200 {
+		case 17:
+			status = store.InboxFailed
+		case 91:
+			status = store.InboxIgnored
+		}
+		sub := uint(i%n + 1)
+		at := base.Add(time.Duration(i) * 7 * time.Second)
+		inbox = append(inbox, store.InboxMessage{Marketplace: mp, Source: src, DedupKey: fmt.Sprintf("%08x-%04x-4%03x-a000-%012x", uint32(i*2654435761), i%65536, i%4096, i),
+			Action: actions[i%len(actions)], Body: "{}", Status: status, SubscriptionID: &sub, ReceivedAt: at})
+		audit = append(audit, store.AuditEntry{At: at, ActorEmail: actors[i%len(actors)], Action: audits[i%len(audits)],
+			TargetType: "subscription", TargetID: strconv.Itoa(int(sub))})
+		if len(inbox) == cap(inbox) || i == n-1 {
+			if err := db.CreateInBatches(inbox, 500).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateInBatches(audit, 500).Error; err != nil {
+				t.Fatal(err)
+			}
+			inbox, audit = inbox[:0], audit[:0]
+		}
+	}
+}
+
+// logCases are the notification log's and the audit log's queries (as
+// their pages make them): p50 of 15 runs each through store.ListInbox and
+// store.ListAudit.
+func logCases(t *testing.T, st *store.Store) []string {
+	ctx := context.Background()
+	p50 := func(name string, list func() error) string {
+		var ms []float64
+		for i := 0; i < 15; i++ {
+			t0 := time.Now()
+			if err := list(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+		}
+		return fmt.Sprintf("%s %.1f ms", name, medF(ms))
+	}
+	var out []string
+	for _, c := range []struct {
+		name string
+		f    store.InboxFilter
+	}{
+		{"inbox page", store.InboxFilter{Limit: 50}},
+		{"failed", store.InboxFilter{Status: store.InboxFailed, Limit: 50}},
+		{"one marketplace", store.InboxFilter{Marketplace: "aws", Limit: 50}},
+		{"one action", store.InboxFilter{Action: "Suspend", Limit: 50}},
+		{"one subscription", store.InboxFilter{SubscriptionID: 4321, Limit: 50}},
+		{"a message's key", store.InboxFilter{Q: fmt.Sprintf("-a000-%012x", 4321), Limit: 50}},
+		{"deep offset 20,000", store.InboxFilter{Limit: 50, Offset: 20000}},
+	} {
+		out = append(out, p50(c.name, func() error { _, err := st.ListInbox(ctx, c.f); return err }))
+	}
+	for _, c := range []struct {
+		name string
+		f    store.AuditFilter
+	}{
+		{"audit page", store.AuditFilter{Limit: 50}},
+		{"one actor", store.AuditFilter{Actor: "carol", Limit: 50}},
+		{"action prefix", store.AuditFilter{Action: "seat.", Limit: 50}},
+		{"one subscription's", store.AuditFilter{TargetType: "subscription", TargetID: "4321", Limit: 50}},
+		{"deep offset 20,000", store.AuditFilter{Limit: 50, Offset: 20000}},
+	} {
+		out = append(out, p50(c.name, func() error { _, err := st.ListAudit(ctx, c.f); return err }))
 	}
 	return out
 }
