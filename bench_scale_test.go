@@ -162,29 +162,30 @@ func listCases(t *testing.T, st *store.Store) []string {
 	}
 	var out []string
 	for _, c := range cases {
-		var ms []float64
-		for i := 0; i < 15; i++ {
-			t0 := time.Now()
-			if _, err := st.ListSubscriptions(ctx, c.f); err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
-		}
-		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
+		out = append(out, p50ms(t, c.name, func(int) error { _, err := st.ListSubscriptions(ctx, c.f); return err }))
 	}
 	// The seller's access check (GET /api/v1/access), by the kinds of
 	// reference scaleSeed stores: an AWS customer identifier, a Microsoft
 	// subscription id, the AWS account a customer registered with.
+	return append(out, p50ms(t, "access check", func(i int) error {
+		ref := []string{fmt.Sprintf("CUST%09d", 1000+i), fmt.Sprintf("%08x-0000-4000-a000-%012x", 2000+i, 2000+i), fmt.Sprintf("%012d", 300+i)}[i%3]
+		_, err := st.AccessCandidates(ctx, ref)
+		return err
+	}))
+}
+
+// p50ms runs a query 15 times (run i) and answers "name p50 ms".
+func p50ms(t *testing.T, name string, run func(i int) error) string {
+	t.Helper()
 	var ms []float64
 	for i := 0; i < 15; i++ {
-		ref := []string{fmt.Sprintf("CUST%09d", 1000+i), fmt.Sprintf("%08x-0000-4000-a000-%012x", 2000+i, 2000+i), fmt.Sprintf("%012d", 300+i)}[i%3]
 		t0 := time.Now()
-		if _, err := st.AccessCandidates(ctx, ref); err != nil {
-			t.Fatalf("access check: %v", err)
+		if err := run(i); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 		ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
 	}
-	return append(out, fmt.Sprintf("access check %.1f ms", medF(ms)))
+	return fmt.Sprintf("%s %.1f ms", name, medF(ms))
 }
 
 // dispatchHour starts the binary (replicas of it on Postgres) in sandbox
@@ -419,15 +420,7 @@ func recordCases(t *testing.T, st *store.Store) []string {
 	}
 	var out []string
 	for _, c := range cases {
-		var ms []float64
-		for i := 0; i < 15; i++ {
-			t0 := time.Now()
-			if _, err := st.ListRecords(ctx, c.f); err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
-		}
-		out = append(out, fmt.Sprintf("%s %.1f ms", c.name, medF(ms)))
+		out = append(out, p50ms(t, c.name, func(int) error { _, err := st.ListRecords(ctx, c.f); return err }))
 	}
 	return out
 }
@@ -480,17 +473,6 @@ func seedLogs(t *testing.T, st *store.Store, n int) {
 // store.ListAudit.
 func logCases(t *testing.T, st *store.Store) []string {
 	ctx := context.Background()
-	p50 := func(name string, list func() error) string {
-		var ms []float64
-		for i := 0; i < 15; i++ {
-			t0 := time.Now()
-			if err := list(); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
-		}
-		return fmt.Sprintf("%s %.1f ms", name, medF(ms))
-	}
 	var out []string
 	for _, c := range []struct {
 		name string
@@ -504,7 +486,7 @@ func logCases(t *testing.T, st *store.Store) []string {
 		{"a message's key", store.InboxFilter{Q: fmt.Sprintf("-a000-%012x", 4321), Limit: 50}},
 		{"deep offset 20,000", store.InboxFilter{Limit: 50, Offset: 20000}},
 	} {
-		out = append(out, p50(c.name, func() error { _, err := st.ListInbox(ctx, c.f); return err }))
+		out = append(out, p50ms(t, c.name, func(int) error { _, err := st.ListInbox(ctx, c.f); return err }))
 	}
 	for _, c := range []struct {
 		name string
@@ -516,7 +498,7 @@ func logCases(t *testing.T, st *store.Store) []string {
 		{"one subscription's", store.AuditFilter{TargetType: "subscription", TargetID: "4321", Limit: 50}},
 		{"deep offset 20,000", store.AuditFilter{Limit: 50, Offset: 20000}},
 	} {
-		out = append(out, p50(c.name, func() error { _, err := st.ListAudit(ctx, c.f); return err }))
+		out = append(out, p50ms(t, c.name, func(int) error { _, err := st.ListAudit(ctx, c.f); return err }))
 	}
 	return out
 }
