@@ -932,6 +932,9 @@ CREATE INDEX audit_target ON audit_log (target_type, target_id, at, id);
 	{"202612050050_inbox_action", `
 CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
 `},
+	// Issue 18: on Postgres, the inbound messages' keys by trigram, for
+	// the notification log's search (search_index.go).
+	{"202612050060_inbox_key_trigrams", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
@@ -941,6 +944,7 @@ var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612040030_search_words":           migrateSearchWords,
 	"202612040040_search_words_postgres":  migrateSearchWordsPostgres,
 	"202612050020_metering_record_counts": migrateMeteringRecordCounts,
+	"202612050060_inbox_key_trigrams":     migrateInboxKeyTrigrams,
 }
 
 func (s *Store) dialectSQL(sql string) string {

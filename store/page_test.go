@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 // what they select up to store.ListCountCap (or to the end of the page
 // asked for when further) and say when more match; a selection within the
 // cap is counted exactly; pages are newest first, and one target's audit
-// entries (by their own index) are its own.
+// entries (by their own index) are its own, as are the messages whose key
+// holds a search's text.
 func TestLogsCountUpToTheCap(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -23,8 +25,11 @@ func TestLogsCountUpToTheCap(t *testing.T) {
 		n := store.ListCountCap + 20
 		inbox := make([]store.InboxMessage, n)
 		audit := make([]store.AuditEntry, n)
-		unsubscribes, of42 := 0, 0
+		unsubscribes, of42, with999 := 0, 0, 0
 		for i := range n {
+			if strings.Contains(fmt.Sprintf("op-%d", i), "-999") {
+				with999++
+			}
 			action, status := "ChangeQuantity", store.InboxProcessed
 			if i%50 == 7 {
 				action, status = "Unsubscribe", store.InboxFailed
@@ -64,6 +69,9 @@ func TestLogsCountUpToTheCap(t *testing.T) {
 			{"a page ending past the cap", store.InboxFilter{Limit: 50, Offset: store.ListCountCap - 10}, want{store.ListCountCap + 20, false, 30}},
 			{"one action", store.InboxFilter{Action: "Unsubscribe", Limit: 50}, want{int64(unsubscribes), false, 50}},
 			{"failed", store.InboxFilter{Status: store.InboxFailed, Limit: 500}, want{int64(unsubscribes), false, unsubscribes}},
+			// Part of a key (on Postgres by the keys' trigram index).
+			{"part of a key", store.InboxFilter{Q: "-999", Limit: 50}, want{int64(with999), false, with999}},
+			{"a whole key", store.InboxFilter{Q: "op-1234", Limit: 50}, want{1, false, 1}},
 		} {
 			page, err := st.ListInbox(ctx, c.f)
 			if err != nil {
@@ -71,6 +79,9 @@ func TestLogsCountUpToTheCap(t *testing.T) {
 			}
 			check("inbox, "+c.name, page.Total, page.TotalCapped, len(page.Items), c.want)
 			for i, m := range page.Items {
+				if c.f.Q != "" && !strings.Contains(m.DedupKey, c.f.Q) {
+					t.Fatalf("inbox, %s: message %q", c.name, m.DedupKey)
+				}
 				if c.f.Action != "" && m.Action != c.f.Action {
 					t.Fatalf("inbox, %s: a %s message", c.name, m.Action)
 				}
