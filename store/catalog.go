@@ -80,8 +80,10 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (Page[InboxMessage
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}
+	broad := false
 	if t := strings.TrimSpace(f.Q); t != "" {
-		q = q.Where(`dedup_key LIKE ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+		cond, args, b := s.inboxKeyCondition(ctx, t)
+		q, broad = q.Where(cond, args...), b
 	}
 	if f.SubscriptionID != 0 {
 		q = q.Where("subscription_id = ?", f.SubscriptionID)
@@ -94,7 +96,11 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (Page[InboxMessage
 	}
 	q = q.Session(&gorm.Session{})
 	var page Page[InboxMessage]
-	capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
+	upTo := countLimit(f.Offset, f.Limit)
+	if broad {
+		upTo = max(SearchCountCap, int64(f.Offset+f.Limit)) // (as a broad subscription search's)
+	}
+	capped, err := countUpTo(s.r.WithContext(ctx), q, upTo, &page.Total)
 	if err != nil {
 		return page, err
 	}

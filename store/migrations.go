@@ -935,6 +935,9 @@ CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
 	// Issue 18: on Postgres, the inbound messages' keys by trigram, for
 	// the notification log's search (search_index.go).
 	{"202612050060_inbox_key_trigrams", ""},
+	// Issue 18: on SQLite, the inbound messages' keys by trigram in an
+	// FTS4 table, for the same search (inbox_search.go).
+	{"202612050070_inbox_key_search", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
@@ -945,6 +948,7 @@ var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612040040_search_words_postgres":  migrateSearchWordsPostgres,
 	"202612050020_metering_record_counts": migrateMeteringRecordCounts,
 	"202612050060_inbox_key_trigrams":     migrateInboxKeyTrigrams,
+	"202612050070_inbox_key_search":       migrateInboxKeySearch,
 }
 
 func (s *Store) dialectSQL(sql string) string {
@@ -986,13 +990,16 @@ func (s *Store) migrator() *gormigrate.Gormigrate {
 }
 
 // Migrate applies every pending migration.
-// Rows queued for the text index (written outside the store, or by a bulk
-// load) are indexed afterwards.
+// Rows queued for the text indexes (written outside the store, or by a
+// bulk load) are indexed afterwards.
 func (s *Store) Migrate() error {
 	if err := s.migrator().Migrate(); err != nil {
 		return err
 	}
-	_, err := s.IndexPendingSearch(context.Background())
+	if _, err := s.IndexPendingSearch(context.Background()); err != nil {
+		return err
+	}
+	_, err := s.IndexPendingInboxKeys(context.Background())
 	return err
 }
 

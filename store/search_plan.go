@@ -119,34 +119,14 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int, []string) 
 	if g.n != nil && now.Sub(g.at) < gramSampleAge {
 		return g.n, g.docs, g.words
 	}
-	var maxID int64
-	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM subscriptions").Row().Scan(&maxID); err != nil {
-		return nil, 0, nil
-	}
-	q := "SELECT COALESCE(search_text, '') FROM subscriptions"
-	var args []any
-	if maxID > 2*gramSampleSize {
-		ids := make([]any, gramSampleSize)
-		for i := range ids {
-			ids[i] = 1 + rand.Int64N(maxID)
-		}
-		q += " WHERE id IN (?" + strings.Repeat(",?", len(ids)-1) + ")"
-		args = ids
-	}
-	rows, err := s.r.WithContext(ctx).Raw(q, args...).Rows()
+	texts, err := s.sampleTexts(ctx, "subscriptions", "search_text")
 	if err != nil {
 		return nil, 0, nil
 	}
-	defer rows.Close()
 	counts := map[string]int{}
 	var words []string
-	docs := 0
-	for rows.Next() {
-		var text string
-		if err := rows.Scan(&text); err != nil {
-			return nil, 0, nil
-		}
-		docs++
+	docs := len(texts)
+	for _, text := range texts {
 		for _, g := range distinctGrams(text) {
 			counts[g]++
 		}
@@ -158,12 +138,42 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int, []string) 
 			counts[t]++
 		}
 	}
-	if rows.Err() != nil {
-		return nil, 0, nil
-	}
 	sort.Strings(words)
 	g.n, g.docs, g.words, g.at = counts, docs, words, now
 	return counts, docs, words
+}
+
+// sampleTexts reads a text column of about gramSampleSize rows of a table,
+// picked at random by id (every row of a table of at most twice as many).
+func (s *Store) sampleTexts(ctx context.Context, table, column string) ([]string, error) {
+	var maxID int64
+	if err := s.r.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM " + table).Row().Scan(&maxID); err != nil {
+		return nil, err
+	}
+	q := "SELECT COALESCE(" + column + ", '') FROM " + table
+	var args []any
+	if maxID > 2*gramSampleSize {
+		ids := make([]any, gramSampleSize)
+		for i := range ids {
+			ids[i] = 1 + rand.Int64N(maxID)
+		}
+		q += " WHERE id IN (?" + strings.Repeat(",?", len(ids)-1) + ")"
+		args = ids
+	}
+	rows, err := s.r.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var texts []string
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return nil, err
+		}
+		texts = append(texts, text)
+	}
+	return texts, rows.Err()
 }
 
 // wordPick is a word constraint of a search term: a word of it that every

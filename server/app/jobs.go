@@ -19,6 +19,7 @@ const azureReconcileCall = "reconciliation (List subscriptions)"
 const (
 	jobRetention       = "retention"
 	jobAWSInbox        = "aws.inbox"
+	jobInboxKeys       = "inbox.keys"
 	jobAWSTerms        = "aws.terms"
 	jobAWSMoney        = "aws.agreement_requests"
 	jobAWSQueue        = "aws.sqs" // one per queue: "aws.sqs <URL>"
@@ -65,6 +66,14 @@ func (w *wiring) jobList() []jobs.Job {
 			return nil
 		}},
 		{Name: jobAWSInbox, Every: 30 * time.Second, Run: func(ctx context.Context) error { proc.RetryDue(ctx); return nil }},
+		// The inbound messages' keys for the notification log's search
+		// (SQLite; until then a search tests the queued ones one by one),
+		// in batches: one message at a time doubled the answer to a
+		// webhook call.
+		{Name: jobInboxKeys, Every: 10 * time.Second, Run: func(ctx context.Context) error {
+			_, err := st.IndexPendingInboxKeys(ctx)
+			return err
+		}},
 		// Agreements' terms (free trials) are read soon after the agreement
 		// is linked (an indexed look-up when there is nothing to read).
 		{Name: jobAWSTerms, Every: 5 * time.Second, Run: func(ctx context.Context) error { proc.ReadTerms(ctx); return nil }},

@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marketgate/marketgate/store"
+	"github.com/marketgate/marketgate/store/storetest"
+)
+
+// TestInboxSearchFindsPartsOfKeys: the notification log's search finds the
+// messages whose key holds the text, as LIKE '%text%' did (ASCII letters in
+// either case; % and _ as themselves), while the messages are queued for
+// the keys' index (stored by ReceiveInbox or behind the store's back) and
+// once indexed (IndexPendingInboxKeys, the server's job, and Migrate).
+func TestInboxSearchFindsPartsOfKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		var keys []string
+		for i := 0; i < 400; i++ {
+			key := fmt.Sprintf("event:%08X-7c1e-4b%03d-a000-%012x", i*2654435761%(1<<32), i, i*7919)
+			if i%100 == 3 {
+				key = fmt.Sprintf("landing:50%%_off-%d", i) // % and _ in a key
+			}
+			keys = append(keys, key)
+			m := &store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: key, Action: "Suspend", Body: "{}", Status: store.InboxReceived, ReceivedAt: at.Add(time.Duration(i) * time.Minute)}
+			if i%2 == 0 {
+				if _, _, err := st.ReceiveInbox(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := st.TestingDB(t).Create(m).Error; err != nil { // behind the store's back
+				t.Fatal(err)
+			}
+		}
+		terms := []string{"7C1E-4B1", "7c1e-4b1", "event:", "a000-0000", "-4b077-", "50%_off", "%_o", "0%", "_o", keys[17], keys[17][3:20], "no such key", "zz"}
+		search := func(step string) {
+			t.Helper()
+			for _, term := range terms {
+				page, err := st.ListInbox(ctx, store.InboxFilter{Q: term, Limit: 500})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got, want []string
+				for _, m := range page.Items {
+					got = append(got, m.DedupKey)
+				}
+				for _, k := range keys {
+					hold := strings.Contains(strings.ToLower(k), strings.ToLower(term))
+					if st.Dialect == store.Postgres {
+						hold = strings.Contains(k, term) // (LIKE is case-sensitive there)
+					}
+					if hold {
+						want = append(want, k)
+					}
+				}
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) || page.Total != int64(len(want)) {
+					t.Errorf("%s: %q finds %v (total %d), want %v", step, term, got, page.Total, want)
+				}
+			}
+		}
+		search("received and written behind the store's back, queued")
+		if _, err := st.IndexPendingInboxKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+		search("indexed")
+		for i := 400; i < 420; i++ { // more, queued beside the indexed ones
+			key := fmt.Sprintf("event:late-%d", i)
+			keys = append(keys, key)
+			if _, _, err := st.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: key, Body: "{}", ReceivedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		terms = append(terms, "late-41")
+		search("indexed and queued")
+		if err := st.Migrate(); err != nil {
+			t.Fatal(err)
+		}
+		search("all indexed")
+		// A key changed behind the store's back is queued again.
+		if err := st.TestingDB(t).Model(&store.InboxMessage{}).Where("dedup_key = ?", keys[0]).Update("dedup_key", "renamed-key").Error; err != nil {
+			t.Fatal(err)
+		}
+		keys[0] = "renamed-key"
+		terms = append(terms, "renamed")
+		search("a key changed")
+	})
+}
