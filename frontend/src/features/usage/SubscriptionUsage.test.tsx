@@ -208,6 +208,24 @@ describe('SubscriptionUsage', () => {
   });
 });
 
+describe('UsageRecords past a capped count', () => {
+  const capped = (c: Call) =>
+    c.url.startsWith('/api/metering/records') ? json(200, { items: [record()], total: 10000, total_capped: true, limit: 25, offset: 0 }) : answer(report())(c);
+
+  it('says more records match than were counted, in both languages, and pages on', async () => {
+    const calls = renderUsage(capped);
+    await screen.findByTestId('usage-record');
+    expect(screen.getByTestId('usage-records-summary').textContent).toBe('1–25 of more than 10,000');
+    fireEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() => expect(paramsOf(calls.filter((c) => c.url.startsWith('/api/metering/records')).at(-1)!.url)).toMatchObject({ offset: '25' }));
+    cleanup();
+    await i18n.changeLanguage('ja');
+    renderUsage(capped);
+    await screen.findByTestId('usage-record');
+    expect(screen.getByTestId('usage-records-summary').textContent).toBe('10,000 件超のうち 1～25 件');
+  });
+});
+
 describe('UsageTooltip', () => {
   it('gives the exact figures of a bucket and its records by status', () => {
     render(<UsageTooltip bucket={bucket('2026-06-01T01:00:00Z', 2.125, { sent: 2.125, statuses: [{ status: 'pending', records: 1, quantity: 2.125 }] })} granularity="day" unit="GB" />);
