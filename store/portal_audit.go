@@ -17,10 +17,11 @@ type AuditFilter struct {
 	From, To   time.Time // at >= From, at < To
 	Limit      int
 	Offset     int
+	NoTotal    bool // skip counting the selection (an export)
 }
 
 // ListAudit lists audit entries, newest first, and counts the selection
-// up to ListCountCap.
+// up to ListCountCap (unless NoTotal).
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry], error) {
 	q := s.r.WithContext(ctx).Model(&AuditEntry{})
 	if f.Actor != "" {
@@ -43,11 +44,13 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry],
 	}
 	q = q.Session(&gorm.Session{})
 	page := Page[AuditEntry]{Items: []AuditEntry{}}
-	capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
-	if err != nil {
-		return page, err
+	if !f.NoTotal {
+		capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
+		if err != nil {
+			return page, err
+		}
+		page.TotalCapped = capped
 	}
-	page.TotalCapped = capped
-	err = q.Order("at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
+	err := q.Order("at DESC, id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error
 	return page, err
 }

@@ -58,34 +58,37 @@ type WebhookDeliveryFilter struct {
 }
 
 // ListWebhookDeliveries lists an endpoint's deliveries, newest first, with
-// their events and the number matching.
-func (s *Store) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, map[uint]*Event, int64, error) {
+// their events, counting the selection up to ListCountCap (an endpoint
+// keeps 30 days of events: millions for a busy seller).
+func (s *Store) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) (Page[WebhookDelivery], map[uint]*Event, error) {
 	db := s.r.WithContext(ctx)
 	q := db.Model(&WebhookDelivery{}).Where("endpoint_id = ?", f.EndpointID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, nil, 0, err
+	q = q.Session(&gorm.Session{})
+	page := Page[WebhookDelivery]{Items: []WebhookDelivery{}}
+	capped, err := countUpTo(db, q, countLimit(f.Offset, f.Limit), &page.Total)
+	if err != nil {
+		return page, nil, err
 	}
-	var ds []WebhookDelivery
-	if err := q.Order("id DESC").Limit(f.Limit).Offset(f.Offset).Find(&ds).Error; err != nil {
-		return nil, nil, 0, err
+	page.TotalCapped = capped
+	if err := q.Order("id DESC").Limit(f.Limit).Offset(f.Offset).Find(&page.Items).Error; err != nil {
+		return page, nil, err
 	}
-	ids := make([]uint, len(ds))
-	for i, d := range ds {
+	ids := make([]uint, len(page.Items))
+	for i, d := range page.Items {
 		ids[i] = d.EventID
 	}
 	var evs []Event
 	if err := db.Where("id IN ?", ids).Find(&evs).Error; err != nil {
-		return nil, nil, 0, err
+		return page, nil, err
 	}
 	byID := make(map[uint]*Event, len(evs))
 	for i := range evs {
 		byID[evs[i].ID] = &evs[i]
 	}
-	return ds, byID, total, nil
+	return page, byID, nil
 }
 
 // WebhookDeliveryWithEvent reads one delivery of an endpoint and its

@@ -86,7 +86,7 @@ func (s *Server) listAudit(c *gin.Context) (auditPage, error) {
 	}
 	limit, offset := f.Limit, f.Offset
 	if csvOut {
-		f.Limit, f.Offset = 100000, 0
+		f.Limit, f.Offset, f.NoTotal = 100000, 0, true // (the file has no total: none is counted)
 	}
 	page, err := s.Store.ListAudit(c.Request.Context(), f)
 	if err != nil {

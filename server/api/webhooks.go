@@ -268,8 +268,9 @@ type deliveriesQuery struct {
 
 // deliveryPage is a page of an endpoint's deliveries.
 type deliveryPage struct {
-	Items []deliveryView `json:"items"`
-	Total int64          `json:"total"`
+	Items       []deliveryView `json:"items"`
+	Total       int64          `json:"total"`
+	TotalCapped bool           `json:"total_capped"`
 }
 
 func (s *Server) listDeliveries(c *gin.Context) (deliveryPage, error) {
@@ -285,17 +286,17 @@ func (s *Server) listDeliveries(c *gin.Context) (deliveryPage, error) {
 	if p.err != nil {
 		return deliveryPage{}, p.err
 	}
-	ds, events, total, err := s.Store.ListWebhookDeliveries(c.Request.Context(), f)
+	page, events, err := s.Store.ListWebhookDeliveries(c.Request.Context(), f)
 	if err != nil {
 		return deliveryPage{}, err
 	}
-	items := make([]deliveryView, 0, len(ds))
-	for i := range ds {
-		if ev := events[ds[i].EventID]; ev != nil {
-			items = append(items, s.viewDelivery(&ds[i], ev))
+	items := make([]deliveryView, 0, len(page.Items))
+	for i := range page.Items {
+		if ev := events[page.Items[i].EventID]; ev != nil {
+			items = append(items, s.viewDelivery(&page.Items[i], ev))
 		}
 	}
-	return deliveryPage{Items: items, Total: total}, nil
+	return deliveryPage{Items: items, Total: page.Total, TotalCapped: page.TotalCapped}, nil
 }
 
 // deliveryAnswer is one delivery.

@@ -183,7 +183,7 @@ export function EndpointPage({ id }: { id: number }) {
         />
       )}
       {deliveries.isSuccess && (
-        <Pager offset={offset} limit={DELIVERY_PAGE} total={deliveries.data.total} onOffset={(o) => update({ offset: String(o), delivery: null })} />
+        <Pager offset={offset} limit={DELIVERY_PAGE} total={deliveries.data.total} more={deliveries.data.total_capped} onOffset={(o) => update({ offset: String(o), delivery: null })} />
       )}
     </div>
   );

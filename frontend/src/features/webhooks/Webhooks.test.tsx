@@ -193,6 +193,18 @@ describe('Webhooks: the delivery log', () => {
     expect(screen.getByTestId('location').textContent).toBe('/webhooks/5');
   });
 
+  it('pages past a capped count: the next page stays open and the summary says more match', async () => {
+    const calls = mockFetch((c) => {
+      if (c.url === '/api/webhooks') return json(200, { items: [endpoint()], event_types: eventTypes });
+      if (c.url.startsWith('/api/webhooks/5/deliveries')) return json(200, { items: [delivery(), failed], total: 10000, total_capped: true });
+    });
+    renderAt('/webhooks/5?offset=9950');
+    await screen.findAllByTestId('delivery-row');
+    expect(screen.getByTestId('pager-summary').textContent).toContain('more than 10,000');
+    fireEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() => expect(calls.some((c) => c.url.includes('offset=10000'))).toBe(true));
+  });
+
   it('opens the delivery named in the URL, filters by status, redelivers one and sends a test event', async () => {
     let sentTest = false;
     const calls = mockFetch((c) => {

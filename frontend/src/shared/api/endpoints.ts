@@ -64,6 +64,7 @@ import type {
   User,
   UserInvite,
   WebhookDelivery,
+  WebhookDeliveryPage,
   WebhookEndpoint,
   WebhookList,
 } from './types';
@@ -225,7 +226,7 @@ export const webhooks = {
     patch<{ endpoint: WebhookEndpoint; secret?: string }>(`/api/webhooks/${id}`, body),
   rotateSecret: (id: number) => post<{ endpoint: WebhookEndpoint; secret: string }>(`/api/webhooks/${id}/rotate-secret`),
   remove: (id: number) => del(`/api/webhooks/${id}`),
-  deliveries: (id: number | string, params: Params) => request<{ items: WebhookDelivery[]; total: number }>(`/api/webhooks/${id}/deliveries` + query(params)),
+  deliveries: (id: number | string, params: Params) => request<WebhookDeliveryPage>(`/api/webhooks/${id}/deliveries` + query(params)),
   sendTest: (id: number | string) => post<{ delivery: WebhookDelivery }>(`/api/webhooks/${id}/test`),
   redeliver: (endpointId: number | string, deliveryId: number) => post<{ delivery: WebhookDelivery }>(`/api/webhooks/${endpointId}/deliveries/${deliveryId}/redeliver`),
 };

@@ -1866,6 +1866,7 @@ export interface components {
         DeliveryPage: {
             items: components["schemas"]["Delivery"][];
             total: number;
+            total_capped: boolean;
         };
         DeliveryRequest: {
             body: unknown;

@@ -75,6 +75,7 @@ export type CustomerAdmins = S['CustomerAdminsAnswer'];
 export type TypeInfo = S['EventType'];
 export type WebhookEndpoint = S['Endpoint'];
 export type WebhookDelivery = S['Delivery'];
+export type WebhookDeliveryPage = S['DeliveryPage'];
 export type WebhookList = S['EndpointList'];
 export type AlertChannel = S['Channel'];
 export type AlertChannelList = S['AlertChannelList'];
