@@ -12,10 +12,11 @@ import (
 // The notification log's search for part of a message's key (q) reads a
 // text index, not every message (466 ms at a million messages on SQLite):
 //
-//   - SQLite: inbox_key_search, an FTS4 table of each key's trigrams (the
-//     subscription search's tokens, searchGrams), folded to lower case. A
-//     term of three or more characters is the phrase of its trigrams,
-//     which matches the keys that hold it. Triggers queue every message
+//   - SQLite: inbox_key_search, an FTS4 table of each key's trigrams and
+//     short grams (the subscription search's tokens, searchGrams), folded
+//     to lower case. A term of three or more characters is the phrase of
+//     its trigrams, which matches the keys that hold it; a shorter one is
+//     its short gram. Triggers queue every message
 //     written (inbox_key_dirty); IndexPendingInboxKeys indexes the queue
 //     (the server every 10 s, and Migrate), and a search also tests the
 //     queued rows by LIKE. (Indexing each message as ReceiveInbox stored
@@ -43,14 +44,19 @@ import (
 func (s *Store) inboxKeyCondition(ctx context.Context, term string) (cond string, args []any, broad bool) {
 	like := "%" + escapeLike(term) + "%"
 	scan := `dedup_key LIKE ? ESCAPE '\'`
-	if len([]rune(term)) < minGram {
-		return scan, []any{like}, false
+	folded := strings.ToLower(term)
+	grams := distinctGrams(folded)
+	short := len([]rune(folded)) < minGram
+	if short {
+		grams = []string{gramToken([]rune(folded))} // (its short gram)
 	}
-	grams := distinctGrams(strings.ToLower(term))
 	counts, docs := s.keyGramCounts(ctx)
 	sort.SliceStable(grams, func(i, j int) bool { return counts[grams[i]] < counts[grams[j]] })
 	broad = docs > 0 && counts[grams[0]]*20 >= docs
 	if s.Dialect == Postgres {
+		if short && !broad {
+			return pgShortGrams("dedup_key") + ` @> ARRAY[?]::text[] AND ` + scan, []any{term, like}, false
+		}
 		if broad {
 			// strpos finds what the LIKE finds (both case-sensitive
 			// there) and is no operator the trigram index answers: the
@@ -95,7 +101,11 @@ func (s *Store) keyGramCounts(ctx context.Context) (map[string]int, int) {
 	}
 	counts := map[string]int{}
 	for _, k := range keys {
-		for _, t := range distinctGrams(strings.ToLower(k)) {
+		folded := strings.ToLower(k)
+		for _, t := range distinctGrams(folded) {
+			counts[t]++
+		}
+		for _, t := range shortGrams([]rune(folded)) {
 			counts[t]++
 		}
 	}
@@ -126,8 +136,8 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
 			return 0, err
 		}
 		if r.DedupKey != "" {
-			tri, _ := searchGrams(strings.ToLower(r.DedupKey))
-			if err := db.Exec("INSERT INTO inbox_key_search (docid, tri) VALUES (?, ?)", r.ID, tri).Error; err != nil {
+			tri, short := searchGrams(strings.ToLower(r.DedupKey))
+			if err := db.Exec("INSERT INTO inbox_key_search (docid, tri, short) VALUES (?, ?, ?)", r.ID, tri, short).Error; err != nil {
 				return 0, err
 			}
 		}
@@ -189,3 +199,43 @@ func migrateInboxKeySearch(dialect string, tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// migrateShortGrams (202612050080_short_grams): on SQLite it queues every
+// subscription and every message to be indexed again with its short grams
+// (Migrate indexes them; meanwhile a search tests the queued rows by
+// LIKE), the messages' table made again with a column for them (FTS4 adds
+// none); on Postgres it makes the short grams' indexes.
+func migrateShortGrams(dialect string, tx *gorm.DB) error {
+	stmts := []string{
+		`INSERT OR IGNORE INTO subscription_search_dirty (id) SELECT id FROM subscriptions`,
+		`DROP TABLE inbox_key_search`,
+		`CREATE VIRTUAL TABLE inbox_key_search USING fts4(tri, short, tokenize=simple)`,
+		`INSERT OR IGNORE INTO inbox_key_dirty (id) SELECT id FROM inbox_messages`,
+	}
+	if dialect == Postgres {
+		// pg_trgm answers no term shorter than a trigram: an index of each
+		// text's short grams as an array (GIN), asked whether it holds the
+		// term (pgShortGrams). Its characters (string_to_array with no
+		// delimiter) and pairs of characters; GIN keeps each element once.
+		// (With DISTINCT and a second generate_series in place of
+		// string_to_array it took three times as long a row.)
+		stmts = []string{
+			`CREATE FUNCTION marketgate_short_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+				SELECT string_to_array(t, NULL) || ARRAY(SELECT substr(t, i, 2) FROM generate_series(1, length(t) - 1) i)
+			$$`,
+			`CREATE INDEX inbox_key_short ON inbox_messages USING gin (` + pgShortGrams("dedup_key") + `)`,
+			`CREATE INDEX subscriptions_search_short ON subscriptions USING gin (` + pgShortGrams("search_text") + `)`,
+		}
+	}
+	for _, stmt := range stmts {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migration 202612050080_short_grams: %w", err)
+		}
+	}
+	return nil
+}
+
+// pgShortGrams is the expression of a column's short grams that the
+// Postgres indexes hold (as SQLite's shortGrams, of the text as stored:
+// LIKE is case-sensitive there).
+func pgShortGrams(column string) string { return "marketgate_short_grams(" + column + ")" }

@@ -37,7 +37,8 @@ func TestInboxSearchFindsPartsOfKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		terms := []string{"7C1E-4B1", "7c1e-4b1", "event:", "a000-0000", "-4b077-", "50%_off", "%_o", "0%", "_o", keys[17], keys[17][3:20], "no such key", "zz"}
+		terms := []string{"7C1E-4B1", "7c1e-4b1", "event:", "a000-0000", "-4b077-", "50%_off", "%_o", "0%", "_o", keys[17], keys[17][3:20], "no such key", "zz",
+			"%", "_", "q", "7C", "b1"} // (one and two characters: short grams)
 		search := func(step string) {
 			t.Helper()
 			for _, term := range terms {
@@ -90,5 +91,79 @@ func TestInboxSearchFindsPartsOfKeys(t *testing.T) {
 		keys[0] = "renamed-key"
 		terms = append(terms, "renamed")
 		search("a key changed")
+	})
+}
+
+// TestShortTermsAfterUpgrade: a database indexed before the text indexes
+// held short grams (migration 202612050080_short_grams) finds terms of one
+// and two characters through them once migrated, as LIKE '%term%' did:
+// every subscription and message is indexed again.
+func TestShortTermsAfterUpgrade(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		subs := searchCorpus(t, st)
+		at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		var keys []string
+		for i := 0; i < 50; i++ {
+			key := fmt.Sprintf("event:%04d-%x", i, i*7919)
+			if i == 17 {
+				key = "event:ZQ-17" // the one key with "zq" (in either case)
+			}
+			keys = append(keys, key)
+			if _, _, err := st.ReceiveInbox(ctx, &store.InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: key, Body: "{}", ReceivedAt: at.Add(time.Duration(i) * time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Migrate(); err != nil { // (indexes what is queued)
+			t.Fatal(err)
+		}
+		inbox := func(q string) []string {
+			t.Helper()
+			page, err := st.ListInbox(ctx, store.InboxFilter{Q: q, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range page.Items {
+				got = append(got, m.DedupKey)
+			}
+			slices.Sort(got)
+			return got
+		}
+		if st.Dialect == store.SQLite {
+			// As indexed before: documents without short grams.
+			for _, stmt := range []string{"UPDATE subscription_search SET bi = ''", "UPDATE inbox_key_search SET short = ''",
+				"DELETE FROM schema_migrations WHERE id = '202612050080_short_grams'"} {
+				if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := inbox("zq"); len(got) != 0 {
+				t.Fatalf("before the migration %q finds %v (is the stale index read?)", "zq", got)
+			}
+			if got := searchIDs(t, st, "59", store.SubscriptionFilter{}); len(got) != 0 {
+				t.Fatalf("before the migration %q finds subscriptions %v", "59", got)
+			}
+			if err := st.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []string{"59", "ab", "a", "田", "&", "ï"} {
+			if want, got := likeIDs(subs, q), searchIDs(t, st, q, store.SubscriptionFilter{}); !slices.Equal(want, got) {
+				t.Errorf("%q: want subscriptions %v, got %v", q, want, got)
+			}
+		}
+		for _, q := range []string{"zq", "ZQ", "Q", "-1", "7", ":"} {
+			var want []string
+			for _, k := range keys {
+				if strings.Contains(strings.ToLower(k), strings.ToLower(q)) && (st.Dialect == store.SQLite || strings.Contains(k, q)) {
+					want = append(want, k)
+				}
+			}
+			slices.Sort(want)
+			if got := inbox(q); !slices.Equal(want, got) {
+				t.Errorf("%q: want messages %v, got %v", q, want, got)
+			}
+		}
 	})
 }

@@ -938,6 +938,9 @@ CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
 	// Issue 18: on SQLite, the inbound messages' keys by trigram in an
 	// FTS4 table, for the same search (inbox_search.go).
 	{"202612050070_inbox_key_search", ""},
+	// Issue 18: on SQLite, both text indexes hold every character and
+	// pair of characters too, for terms of one or two (shortGrams).
+	{"202612050080_short_grams", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
@@ -949,6 +952,7 @@ var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612050020_metering_record_counts": migrateMeteringRecordCounts,
 	"202612050060_inbox_key_trigrams":     migrateInboxKeyTrigrams,
 	"202612050070_inbox_key_search":       migrateInboxKeySearch,
+	"202612050080_short_grams":            migrateShortGrams,
 }
 
 func (s *Store) dialectSQL(sql string) string {

@@ -15,14 +15,16 @@ import (
 //   - PostgreSQL: a pg_trgm GIN index on subscriptions.search_text, which
 //     answers search_text LIKE '%term%' directly (when the extension is
 //     available to the database; without it the search scans, as before),
-//     and a GIN index of each digest's words for a term that holds a rare
-//     whole word or word's start (pgWordQuery, below).
+//     a GIN index of each digest's words for a term that holds a rare
+//     whole word or word's start (pgWordQuery, below), and one of its
+//     short grams for a term of one or two characters (pgShortGrams).
 //   - SQLite: an FTS4 table, subscription_search, holding each digest as
-//     its sequence of trigrams (and, for CJK text, bigrams), one token per
-//     trigram. A term of three or more characters is the phrase of its
-//     trigrams: consecutive trigrams overlap, so the phrase matches exactly
-//     the digests that contain the term (what LIKE '%term%' matched),
-//     without a scan. FTS4 is compiled into every build of the SQLite
+//     its sequence of trigrams, one token per trigram, and its short
+//     grams (every character and pair of characters, shortGrams). A term
+//     of three or more characters is the phrase of its trigrams:
+//     consecutive trigrams overlap, so the phrase matches exactly the
+//     digests that contain the term (what LIKE '%term%' matched), without
+//     a scan; a shorter term is its short gram's token. FTS4 is compiled into every build of the SQLite
 //     driver (FTS5 and its trigram tokenizer need a build tag that every
 //     go build and go test would have to carry).
 //
@@ -34,14 +36,15 @@ import (
 // start-up (IndexPendingSearch). A search also matches the queued rows by
 // LIKE, so a row written behind the store's back is found all the same.
 
-// minGram is the shortest term the index answers; shorter terms scan
-// (except two characters of CJK text, which have bigrams).
+// minGram is the length of the index's trigrams; a shorter term is asked
+// for its short gram (shortGrams).
 const minGram = 3
 
 // gramToken encodes a run of runes as one FTS token made of [0-9a-z] only
 // (the simple tokenizer keeps it whole): exact, so a match is never a
 // collision. Three ASCII runes fit in 21 bits (five base-36 digits); other
-// runs use up to 63 bits behind an "x" (fourteen characters).
+// runs use up to 63 bits behind an "x" (three runes), "y" (two) or "z"
+// (one): fourteen characters.
 func gramToken(rs []rune) string {
 	ascii := true
 	var v uint64
@@ -61,54 +64,53 @@ func gramToken(rs []rune) string {
 		v = v<<21 | uint64(r)
 	}
 	s := strconv.FormatUint(v, 36)
-	p := "x"
-	if len(rs) == 2 {
-		p = "y"
-	}
+	p := [...]string{"z", "y", "x"}[len(rs)-1]
 	return p + strings.Repeat("0", 13-len(s)) + s
 }
 
-func hasWide(rs []rune) bool {
-	for _, r := range rs {
-		if r >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
-
 // searchGrams are the FTS columns of a digest: its trigrams in order, and
-// the bigrams that hold a non-ASCII character (two-character Japanese
-// names are common search terms).
-func searchGrams(text string) (tri, bi string) {
+// its short grams (shortGrams).
+func searchGrams(text string) (tri, short string) {
 	rs := []rune(text)
-	var t, b strings.Builder
+	var t strings.Builder
 	for i := 0; i+minGram <= len(rs); i++ {
 		if i > 0 {
 			t.WriteByte(' ')
 		}
 		t.WriteString(gramToken(rs[i : i+minGram]))
 	}
-	for i := 0; i+2 <= len(rs); i++ {
-		if hasWide(rs[i : i+2]) {
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(gramToken(rs[i : i+2]))
-		}
-	}
-	return t.String(), b.String()
+	return t.String(), strings.Join(shortGrams(rs), " ")
 }
 
-// searchMatch is the FTS query for a folded term, or "" when the index
-// cannot answer it (too short).
+// shortGrams are the tokens of every character and every two characters
+// in a row of a text, each once: a term of one or two characters is the
+// one token that the texts holding it hold. (Without them such a term
+// read every row: 457 ms at a million messages for two characters no key
+// holds.) A common one is read by the broad walks instead, as a common
+// trigram is.
+func shortGrams(rs []rune) []string {
+	seen := map[string]bool{}
+	var out []string
+	for n := 1; n < minGram; n++ {
+		for i := 0; i+n <= len(rs); i++ {
+			if g := gramToken(rs[i : i+n]); !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// searchMatch is the FTS query for a folded term: the phrase of its
+// trigrams, or the token of a shorter one.
 func searchMatch(term string) string {
 	rs := []rune(term)
-	if len(rs) >= minGram {
+	switch {
+	case len(rs) >= minGram:
 		tri, _ := searchGrams(term)
 		return `"` + tri + `"` // (FTS4 takes no column filter on a phrase; the tokens of the two columns differ)
-	}
-	if len(rs) == 2 && hasWide(rs) {
+	case len(rs) > 0:
 		return gramToken(rs)
 	}
 	return ""
@@ -191,6 +193,14 @@ func (s *Store) searchCondition(ctx context.Context, term string) (string, []any
 		return cond, []any{plan.match, like}
 	}
 	if s.Dialect == Postgres {
+		if rs := []rune(term); len(rs) < minGram {
+			// One or two characters: the short grams' index, unless the
+			// sample finds them in one digest in 50 or more (the LIKE
+			// below, walking the list's order, then soon finds a page).
+			if counts, docs, _ := s.gramCounts(ctx); docs == 0 || counts[gramToken(rs)]*50 < docs {
+				return pgShortGrams("s.search_text") + ` @> ARRAY[?]::text[]`, []any{term}
+			}
+		}
 		if q := s.pgWordQuery(ctx, term); q != "" {
 			// The words index reads one word's list (or the lists of the
 			// words that start so), once, into an array of ids; each row

@@ -39,12 +39,12 @@ const gramSampleSize = 2000
 const gramSampleAge = 10 * time.Minute
 
 // gramSample counts, in a sample of the digests, the digests holding each
-// trigram token.
+// trigram, short gram and word token.
 type gramSample struct {
 	mu    sync.Mutex
 	at    time.Time
 	docs  int            // digests sampled
-	n     map[string]int // trigram or word token -> sampled digests holding it
+	n     map[string]int // trigram, short gram or word token -> sampled digests holding it
 	words []string       // the sampled word tokens, sorted (for prefixes)
 }
 
@@ -53,7 +53,7 @@ type searchPlan struct {
 	match  string // the FTS query
 	verify bool   // match is a superset: test each document with the LIKE
 	broad  bool   // every trigram (and word) is in one sampled digest in 50 or more
-	gram   string // the rarest trigram's token ("" for a short term)
+	gram   string // the rarest trigram's token (a short term's short gram)
 }
 
 // rarest is how many sampled digests hold the plan's rarest trigram.
@@ -63,6 +63,14 @@ func (p searchPlan) rarest(counts map[string]int) int { return counts[p.gram] }
 func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 	exact := searchPlan{match: searchMatch(term)}
 	grams := distinctGrams(term)
+	if rs := []rune(term); len(rs) < minGram {
+		// One token, the exact answer (shortGrams): only how common it is
+		// is asked of the sample.
+		counts, docs, _ := s.gramCounts(ctx)
+		exact.gram = exact.match
+		exact.broad = docs > 0 && counts[exact.gram]*50 >= docs
+		return exact
+	}
 	if len(grams) == 0 {
 		return exact
 	}
@@ -128,6 +136,9 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int, []string) 
 	docs := len(texts)
 	for _, text := range texts {
 		for _, g := range distinctGrams(text) {
+			counts[g]++
+		}
+		for _, g := range shortGrams([]rune(text)) {
 			counts[g]++
 		}
 		for _, w := range searchWords(text) {
