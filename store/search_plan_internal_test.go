@@ -125,3 +125,40 @@ func TestPostgresAsksTheRarePart(t *testing.T) {
 		}
 	}
 }
+
+// TestGramTokensNeverCollide: every run of one, two or three characters
+// (ASCII and not) has a token of its own, made only of what the FTS simple
+// tokenizer keeps in one token: a match of a token is a match of the run.
+func TestGramTokensNeverCollide(t *testing.T) {
+	var runs [][]rune
+	for a := rune(1); a < 0x80; a++ {
+		runs = append(runs, []rune{a})
+		for b := rune(1); b < 0x80; b++ {
+			runs = append(runs, []rune{a, b})
+		}
+	}
+	some := []rune("aZ09 -_%@.:/ü田東ａ😀\u007f\u0080")
+	for _, a := range some {
+		runs = append(runs, []rune{a})
+		for _, b := range some {
+			runs = append(runs, []rune{a, b})
+			for _, c := range some {
+				runs = append(runs, []rune{a, b, c})
+			}
+		}
+	}
+	runs = append(runs, [][]rune{{0x7f, 0x7f, 0x7f}, {1, 1, 1}, {0x10FFFF, 0x10FFFF, 0x10FFFF}, {0x10FFFF}, {0x10FFFF, 1}}...)
+	seen := map[string][]rune{}
+	for _, r := range runs {
+		tok := gramToken(r)
+		for _, c := range tok {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+				t.Fatalf("%q: token %q holds %q", string(r), tok, c)
+			}
+		}
+		if o, ok := seen[tok]; ok && string(o) != string(r) {
+			t.Fatalf("%q and %q share the token %q", string(o), string(r), tok)
+		}
+		seen[tok] = r
+	}
+}
