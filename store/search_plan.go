@@ -266,11 +266,20 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 		}
 	}
 	queued := `SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\'`
-	if plan.verify {
+	if !plan.broad {
 		// The matches themselves (not many: the term is not broad), so
-		// that the list reads them instead of testing the documents again.
-		rows, err := s.r.WithContext(ctx).Raw(`SELECT x.id FROM subscription_search CROSS JOIN subscriptions x ON x.id = subscription_search.docid
-			WHERE subscription_search MATCH ? AND x.search_text LIKE ? ESCAPE '\' UNION ALL `+queued, plan.match, like, like).Rows()
+		// that the list reads them instead of testing the documents again,
+		// or walking its order to test each row against the index's
+		// answer (21 ms at a million subscriptions for two characters
+		// none holds).
+		q := `SELECT docid FROM subscription_search WHERE subscription_search MATCH ? UNION ALL ` + queued
+		args := []any{plan.match, like}
+		if plan.verify {
+			q = `SELECT x.id FROM subscription_search CROSS JOIN subscriptions x ON x.id = subscription_search.docid
+			WHERE subscription_search MATCH ? AND x.search_text LIKE ? ESCAPE '\' UNION ALL ` + queued
+			args = []any{plan.match, like, like}
+		}
+		rows, err := s.r.WithContext(ctx).Raw(q, args...).Rows()
 		if err != nil {
 			return false, nil, err
 		}
