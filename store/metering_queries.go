@@ -185,11 +185,15 @@ func (t *Tx) OpenUsageHours(hour time.Time) ([]UsageSeries, error) {
 }
 
 // SubscriptionsInStatesWithPlan lists, in id order with their plan and
-// offer, the subscriptions in one of the states that have a plan.
-func (t *Tx) SubscriptionsInStatesWithPlan(states []string) ([]Subscription, error) {
+// offer, the subscriptions in one of the states that have a plan: those
+// after the id after, at most limit (0: all).
+func (t *Tx) SubscriptionsInStatesWithPlan(states []string, after uint, limit int) ([]Subscription, error) {
 	var subs []Subscription
-	return subs, t.db.Preload("Plan").Preload("Offer").Where("state IN ? AND plan_id IS NOT NULL", states).
-		Order("id").Find(&subs).Error
+	q := t.db.Preload("Plan").Preload("Offer").Where("state IN ? AND plan_id IS NOT NULL AND id > ?", states, after).Order("id")
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return subs, q.Find(&subs).Error
 }
 
 // SubscriptionsWithPlanByID reads subscriptions with their plan and offer.

@@ -553,3 +553,50 @@ func TestIngestSeesSubscriptionChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestSealReadsSubscriptionsPageByPage: sealing reads the metered
+// subscriptions a page at a time (here one), and every one still gets a
+// record for each due hour, zero when idle, with its usage; the ended
+// subscription gets none; sealing again makes nothing.
+func TestSealReadsSubscriptionsPageByPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		metering.SetSealPage(t, 1)
+		w := newWorld(t, st)
+		ctx := context.Background()
+		h8 := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
+		h7 := h8.Add(-time.Hour)
+		if err := st.SetSetting(ctx, "metering.sealed_through", h7.Add(-time.Hour).Format(time.RFC3339)); err != nil {
+			t.Fatal(err)
+		}
+		w.ingest(
+			metering.Event{ID: "a1", Customer: "XLEGACY", Dimension: "api_calls", Quantity: 10, Timestamp: h7.Add(10 * time.Minute)},
+			metering.Event{ID: "b1", Customer: caID.LicenseArn, Dimension: "storage_gb", Quantity: 7, Timestamp: h8.Add(30 * time.Minute)},
+			metering.Event{ID: "c1", Subscription: w.msC.AzureSubscriptionID, Dimension: "api_calls", Quantity: 2.5, Timestamp: h8.Add(5 * time.Minute)},
+		)
+		n, err := w.m.Seal(ctx)
+		if err != nil || n != 10 {
+			t.Fatalf("sealed %d records, %v; want 10 (5 series × 2 hours)", n, err)
+		}
+		got := map[string]float64{}
+		for _, r := range w.records("") {
+			got[fmt.Sprintf("%s %d/%s", r.Hour.UTC().Format("15h"), r.SubscriptionID, r.Dimension)] = r.Quantity
+		}
+		want := map[string]float64{}
+		for _, h := range []string{"07h", "08h"} {
+			want[fmt.Sprintf("%s %d/api_calls", h, w.legA.ID)] = 0
+			want[fmt.Sprintf("%s %d/storage_gb", h, w.legA.ID)] = 0
+			want[fmt.Sprintf("%s %d/api_calls", h, w.caB.ID)] = 0
+			want[fmt.Sprintf("%s %d/storage_gb", h, w.caB.ID)] = 0
+			want[fmt.Sprintf("%s %d/api_calls", h, w.msC.ID)] = 0
+		}
+		want[fmt.Sprintf("07h %d/api_calls", w.legA.ID)] = 10
+		want[fmt.Sprintf("08h %d/storage_gb", w.caB.ID)] = 7
+		want[fmt.Sprintf("08h %d/api_calls", w.msC.ID)] = 2.5
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("records %v\nwant %v", got, want)
+		}
+		if n, err := w.m.Seal(ctx); err != nil || n != 0 {
+			t.Fatalf("sealing again made %d records, %v", n, err)
+		}
+	})
+}

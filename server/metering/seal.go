@@ -36,47 +36,74 @@ func (m *Meter) Seal(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Every metered subscription only when an hour is due that gives each
-	// one a record; otherwise (nearly every run: it runs every 30 s) only
-	// cancelled customers, for their final hours. Reading every one took
-	// 7 s of CPU at a million subscriptions, each run.
-	states := []lifecycle.State{lifecycle.UnsubscribePending}
-	if latest := from; !latest.After(last) {
-		if regular.After(latest) {
-			latest = regular
-		}
-		if !latest.After(last) {
-			states = append(states, lifecycle.Active)
-		}
-	}
-	subs, err := m.meteredSubscriptions(ctx, states...)
-	if err != nil {
-		return 0, err
-	}
 	created := 0
-	for h := from; !h.After(last); h = h.Add(time.Hour) {
-		hs := subs
-		if h.Before(regular) {
-			hs = nil // catching up: only the hours that hold usage
-		}
-		n, err := m.sealHour(ctx, h, hs, now, false)
+	if first := maxTime(from, regular); !first.After(last) {
+		// Every metered subscription gets each hour from regular on, zero
+		// when idle (the hours before, caught up, only where they hold
+		// usage).
+		n, err := m.sealMetered(ctx, first, last, now)
+		created += n
 		if err != nil {
 			return created, err
 		}
+	}
+	for h := from; !h.After(last); h = h.Add(time.Hour) {
+		// What is still open in the hour: the usage of subscriptions not
+		// metered (ended, suspended), or all of it before regular.
+		n, err := m.sealHour(ctx, h, nil, now, false)
 		created += n
+		if err != nil {
+			return created, err
+		}
 		if err := m.Store.SetSetting(ctx, "metering.sealed_through", h.Format(time.RFC3339)); err != nil {
 			return created, err
 		}
 	}
 	// Cancelled customers: their last hours now (AWS gives about an hour).
-	var final []meteredSub
-	for _, s := range subs {
-		if s.State == string(lifecycle.UnsubscribePending) {
-			final = append(final, s)
-		}
+	final, _, err := m.meteredSubscriptions(ctx, 0, 0, lifecycle.UnsubscribePending)
+	if err != nil {
+		return created, err
 	}
 	n, err := m.sealFinalHours(ctx, final, last, now)
 	return created + n, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// sealPage is how many subscriptions sealMetered reads at a time.
+var sealPage = 2000
+
+// sealMetered seals the hours first to last for every metered
+// subscription (active or unsubscribe pending), reading them once, a page
+// at a time: all at once held 200 MB at a million subscriptions. (An hour
+// counts as sealed, metering.sealed_through, only once Seal has sealed
+// what else it holds too; a crash before seals it again, which finds its
+// series sealed and their records made.)
+func (m *Meter) sealMetered(ctx context.Context, first, last, now time.Time) (int, error) {
+	created := 0
+	for after := uint(0); ; {
+		page, next, err := m.meteredSubscriptions(ctx, after, sealPage, lifecycle.Active, lifecycle.UnsubscribePending)
+		if err != nil {
+			return created, err
+		}
+		for h := first; !h.After(last); h = h.Add(time.Hour) {
+			targets, _ := meteredTargets(page, h)
+			n, err := m.sealTargets(ctx, h, targets, now, false)
+			created += n
+			if err != nil {
+				return created, err
+			}
+		}
+		if next == 0 {
+			return created, nil
+		}
+		after = next
+	}
 }
 
 // sealFrom is the first hour to seal, and regular the first from which
@@ -130,17 +157,22 @@ func (m *Meter) sealFinalHours(ctx context.Context, final []meteredSub, last, no
 
 // meteredSubscriptions lists the subscriptions in the states (of those
 // that get a record for every hour: active or unsubscribe pending) on a
-// plan with metered dimensions.
-func (m *Meter) meteredSubscriptions(ctx context.Context, states ...lifecycle.State) ([]meteredSub, error) {
+// plan with metered dimensions, in id order: those after the id after, at
+// most limit of them read (0: all). next is the last id read when there
+// may be more, else 0.
+func (m *Meter) meteredSubscriptions(ctx context.Context, after uint, limit int, states ...lifecycle.State) (out []meteredSub, next uint, err error) {
 	names := make([]string, len(states))
 	for i, st := range states {
 		names[i] = string(st)
 	}
-	subs, err := m.Store.Reads(ctx).SubscriptionsInStatesWithPlan(names)
+	subs, err := m.Store.Reads(ctx).SubscriptionsInStatesWithPlan(names, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	out := make([]meteredSub, 0, len(subs))
+	if limit > 0 && len(subs) == limit {
+		next = subs[len(subs)-1].ID
+	}
+	out = make([]meteredSub, 0, len(subs))
 	for _, s := range subs {
 		var dims []string
 		for d := range meteredDimensions(s.Plan, s.Offer != nil && s.Offer.Contract) {
@@ -150,7 +182,7 @@ func (m *Meter) meteredSubscriptions(ctx context.Context, states ...lifecycle.St
 			out = append(out, meteredSub{Subscription: s, dims: dims})
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // sealTarget is one series (subscription, dimension) an hour is sealed for.
@@ -170,6 +202,11 @@ func (m *Meter) sealHour(ctx context.Context, hour time.Time, subs []meteredSub,
 		}
 		targets = append(targets, others...)
 	}
+	return m.sealTargets(ctx, hour, targets, now, final)
+}
+
+// sealTargets seals the hour of the series, 400 to a transaction.
+func (m *Meter) sealTargets(ctx context.Context, hour time.Time, targets []sealTarget, now time.Time, final bool) (int, error) {
 	created := 0
 	for start := 0; start < len(targets); start += 400 {
 		end := min(start+400, len(targets))
@@ -298,7 +335,7 @@ func (t sealTarget) record(hour time.Time, q float64, now *time.Time, final bool
 // SealFinal seals a cancelled customer's hours up to the current one and
 // sends them at once (AWS unsubscribe-pending: about an hour remains).
 func (m *Meter) SealFinal(ctx context.Context, subscriptionID uint) error {
-	subs, err := m.meteredSubscriptions(ctx, lifecycle.UnsubscribePending)
+	subs, _, err := m.meteredSubscriptions(ctx, 0, 0, lifecycle.UnsubscribePending)
 	if err != nil {
 		return err
 	}

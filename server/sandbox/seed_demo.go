@@ -256,7 +256,7 @@ func demoCustomer(customers []store.Customer, mp string, used map[uint]bool) (st
 // loadSeries reads the demo's subscriptions back and lists their metered
 // dimensions, each with how busy it is.
 func (w *demoWorld) loadSeries(ctx context.Context) error {
-	subs, err := w.st.Reads(ctx).SubscriptionsInStatesWithPlan([]string{string(lifecycle.Active)})
+	subs, err := w.st.Reads(ctx).SubscriptionsInStatesWithPlan([]string{string(lifecycle.Active)}, 0, 0)
 	if err != nil {
 		return err
 	}
