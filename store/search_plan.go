@@ -302,6 +302,15 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 		+ (SELECT count(*) FROM (`+queued+`))`, plan.match, like).Row().Scan(n)
 }
 
+// termGrams are the tokens a term is looked up by: its trigrams, or the
+// short gram of a term of one or two characters.
+func termGrams(term string) []string {
+	if rs := []rune(term); len(rs) < minGram {
+		return []string{gramToken(rs)}
+	}
+	return distinctGrams(term)
+}
+
 // distinctGrams are the trigram tokens of a text, each once, in order.
 func distinctGrams(text string) []string {
 	rs := []rune(text)
@@ -439,12 +448,13 @@ func (s *Store) broadCountWalk(ctx context.Context, rarest, docs int, limit int6
 
 // broadCapOnPostgres reports whether PostgreSQL counts a search's matches
 // only up to SearchCountCap (or the page's end), by the rule countSearch
-// follows on SQLite: every trigram of the term is in one sampled digest
-// in 50 or more, in a table large enough (broadCountWalk). Postgres then
+// follows on SQLite: every trigram of the term (a short term: its short
+// gram) is in one sampled digest in 50 or more, in a table large enough
+// (broadCountWalk). Postgres then
 // counts the whole table's matches up to that cap, which costs less than
 // the walk, so the walk itself is not needed.
 func (s *Store) broadCapOnPostgres(ctx context.Context, term string, pageEnd int64) bool {
-	grams := distinctGrams(term)
+	grams := termGrams(term)
 	counts, docs, _ := s.gramCounts(ctx)
 	if len(grams) == 0 || docs == 0 {
 		return false
