@@ -112,7 +112,11 @@ func startOn(t *testing.T, addr, dataDir string, env []string, args ...string) *
 		_ = cmd.Process.Kill()
 		<-s.done
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	wait := 60 * time.Second
+	if os.Getenv("MARKETGATE_BENCH") != "" {
+		wait = 5 * time.Minute // (a sandbox at a million subscriptions loads them into its marketplaces first: about a minute)
+	}
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
