@@ -98,13 +98,7 @@ func (s *Store) keyGramCounts(ctx context.Context) (map[string]int, int) {
 	}
 	counts := map[string]int{}
 	for _, k := range keys {
-		folded := strings.ToLower(k)
-		for _, t := range distinctGrams(folded) {
-			counts[t]++
-		}
-		for _, t := range shortGrams([]rune(folded)) {
-			counts[t]++
-		}
+		countGrams(counts, strings.ToLower(k))
 	}
 	g.n, g.docs, g.at = counts, len(keys), now
 	return counts, len(keys)

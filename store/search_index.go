@@ -197,14 +197,14 @@ func (s *Store) searchCondition(ctx context.Context, term string) (string, []any
 		return cond, []any{plan.match, like}
 	}
 	if s.Dialect == Postgres {
-		if rs := []rune(term); len(rs) < minGram {
+		if len([]rune(term)) < minGram {
 			// One or two characters: the short grams' index, unless the
-			// sample finds them in one digest in 50 or more. Then strpos
+			// term is broad (SQLite's rule, searchPlanFor). Then strpos
 			// (which finds what the LIKE finds in the folded digest), as
 			// no index answers it: the planner walks the list's order,
 			// which soon finds a page, instead of reading every digest
 			// to sort the matches (91 ms at 100,000).
-			if counts, docs, _ := s.gramCounts(ctx); docs == 0 || counts[gramToken(rs)]*50 < docs {
+			if !s.searchPlanFor(ctx, term).broad {
 				return "s." + pgShortGramIDs("subscriptions", "search_text"), []any{term}
 			}
 			return `strpos(s.search_text, ?) > 0`, []any{term}

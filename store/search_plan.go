@@ -59,7 +59,8 @@ type searchPlan struct {
 // rarest is how many sampled digests hold the plan's rarest trigram.
 func (p searchPlan) rarest(counts map[string]int) int { return counts[p.gram] }
 
-// searchPlanFor plans a folded term the index answers (indexedSearch).
+// searchPlanFor plans a folded term the index answers (indexedSearch; on
+// Postgres only whether a short term is broad is asked of it).
 func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 	exact := searchPlan{match: searchMatch(term)}
 	grams := distinctGrams(term)
@@ -135,12 +136,7 @@ func (s *Store) gramCounts(ctx context.Context) (map[string]int, int, []string) 
 	var words []string
 	docs := len(texts)
 	for _, text := range texts {
-		for _, g := range distinctGrams(text) {
-			counts[g]++
-		}
-		for _, g := range shortGrams([]rune(text)) {
-			counts[g]++
-		}
+		countGrams(counts, text)
 		for _, w := range searchWords(text) {
 			t := wordToken(w)
 			if counts[t] == 0 {
@@ -300,6 +296,17 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 	}
 	return false, nil, s.r.WithContext(ctx).Raw(`SELECT (SELECT count(*) FROM subscription_search WHERE subscription_search MATCH ?)
 		+ (SELECT count(*) FROM (`+queued+`))`, plan.match, like).Row().Scan(n)
+}
+
+// countGrams counts a sampled text in counts: once for each of its
+// trigrams and short grams.
+func countGrams(counts map[string]int, text string) {
+	for _, g := range distinctGrams(text) {
+		counts[g]++
+	}
+	for _, g := range shortGrams([]rune(text)) {
+		counts[g]++
+	}
 }
 
 // termGrams are the tokens a term is looked up by: its trigrams, or the
