@@ -598,5 +598,21 @@ func TestSealReadsSubscriptionsPageByPage(t *testing.T) {
 		if n, err := w.m.Seal(ctx); err != nil || n != 0 {
 			t.Fatalf("sealing again made %d records, %v", n, err)
 		}
+		// A crash after the pages were sealed and before the hours were
+		// marked sealed: the next run seals both hours again, which makes
+		// no record twice and changes none.
+		if err := st.SetSetting(ctx, "metering.sealed_through", h7.Add(-time.Hour).Format(time.RFC3339)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.m.Seal(ctx); err != nil || n != 0 {
+			t.Fatalf("sealing after a crash made %d records, %v", n, err)
+		}
+		again := map[string]float64{}
+		for _, r := range w.records("") {
+			again[fmt.Sprintf("%s %d/%s", r.Hour.UTC().Format("15h"), r.SubscriptionID, r.Dimension)] = r.Quantity
+		}
+		if fmt.Sprint(again) != fmt.Sprint(want) {
+			t.Fatalf("records after a crash %v\nwant %v", again, want)
+		}
 	})
 }
