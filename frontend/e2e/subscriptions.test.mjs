@@ -196,9 +196,25 @@ describe('subscriptions in a real browser', () => {
       assert.equal(body.total, dash.total);
 
       // Metering: "expiring" is the API's own filter (pending, over 20 hours old).
+      // The go-live checks answer after the numbers (they call the marketplaces): the checklist they
+      // bring must not move the numbers under the pointer (it did, and a click landed on it).
+      // Held back a second here, as a marketplace slow to answer would.
+      const slowChecks = async (route) => {
+        await new Promise((r) => setTimeout(r, 1000));
+        await route.continue();
+      };
+      await page.route('**/api/setup', slowChecks);
+      const checks = page.waitForResponse((r) => r.url().endsWith('/api/setup'));
       await page.goto(mg.base + '/');
+      const expiring = page.getByTestId('metering-expiring');
+      await expiring.waitFor();
+      const before = await expiring.boundingBox();
+      await checks;
+      await page.getByTestId('setup-checklist').waitFor();
+      assert.deepEqual(await expiring.boundingBox(), before, 'the metering numbers stay where they were');
+      await page.unroute('**/api/setup', slowChecks);
       const records = page.waitForResponse((r) => r.url().includes('/api/metering/records?') && r.url().includes('expiring=true'));
-      await page.getByTestId('metering-expiring').click();
+      await expiring.click();
       await page.waitForURL(/\/metering\?expiring=true$/);
       assert.equal((await records).status(), 200);
       await page.getByTestId('expiring-filter').waitFor();

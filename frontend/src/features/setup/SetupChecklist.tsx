@@ -17,7 +17,7 @@ export function SetupChecklist() {
     setTick((n) => n + 1);
   };
   return (
-    <section aria-label="Go-live checklist" data-testid="setup-checklist" style={{ marginBottom: 16 }}>
+    <section aria-label="Go-live checklist" data-testid="setup-checklist" style={{ marginTop: 16 }}>
       {shown.map((g) => (
         <Callout
           key={g.id}
