@@ -140,7 +140,7 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
 }
 
 // IndexPendingInboxKeys indexes every message queued for the key index, in
-// transactions of a few thousand. It returns how many it indexed.
+// transactions of indexBatch. It returns how many it indexed.
 func (s *Store) IndexPendingInboxKeys(ctx context.Context) (int, error) {
 	if s.Dialect != SQLite {
 		return 0, nil
@@ -156,11 +156,11 @@ func (s *Store) IndexPendingInboxKeys(ctx context.Context) (int, error) {
 		var n int
 		err := s.tx(ctx, func(tx *gorm.DB) error {
 			var err error
-			n, err = indexInboxKeys(tx, s.Dialect, 5000)
+			n, err = indexInboxKeys(tx, s.Dialect, indexBatch)
 			return err
 		})
 		total += n
-		if err != nil || n < 5000 {
+		if err != nil || n < indexBatch {
 			return total, err
 		}
 	}

@@ -144,26 +144,52 @@ func TestShortTermsAfterUpgrade(t *testing.T) {
 			if got := searchIDs(t, st, "59", store.SubscriptionFilter{}); len(got) != 0 {
 				t.Fatalf("before the migration %q finds subscriptions %v", "59", got)
 			}
-			if err := st.Migrate(); err != nil {
-				t.Fatal(err)
-			}
 		}
-		for _, q := range []string{"59", "ab", "a", "田", "&", "ï"} {
-			if want, got := likeIDs(subs, q), searchIDs(t, st, q, store.SubscriptionFilter{}); !slices.Equal(want, got) {
-				t.Errorf("%q: want subscriptions %v, got %v", q, want, got)
-			}
-		}
-		for _, q := range []string{"zq", "ZQ", "Q", "-1", "7", ":"} {
-			var want []string
-			for _, k := range keys {
-				if strings.Contains(strings.ToLower(k), strings.ToLower(q)) && (st.Dialect == store.SQLite || strings.Contains(k, q)) {
-					want = append(want, k)
+		compare := func(when string) {
+			t.Helper()
+			for _, q := range []string{"59", "ab", "a", "田", "&", "ï"} {
+				if want, got := likeIDs(subs, q), searchIDs(t, st, q, store.SubscriptionFilter{}); !slices.Equal(want, got) {
+					t.Errorf("%s, %q: want subscriptions %v, got %v", when, q, want, got)
 				}
 			}
-			slices.Sort(want)
-			if got := inbox(q); !slices.Equal(want, got) {
-				t.Errorf("%q: want messages %v, got %v", q, want, got)
+			for _, q := range []string{"zq", "ZQ", "Q", "-1", "7", ":"} {
+				var want []string
+				for _, k := range keys {
+					if strings.Contains(strings.ToLower(k), strings.ToLower(q)) && (st.Dialect == store.SQLite || strings.Contains(k, q)) {
+						want = append(want, k)
+					}
+				}
+				slices.Sort(want)
+				if got := inbox(q); !slices.Equal(want, got) {
+					t.Errorf("%s, %q: want messages %v, got %v", when, q, want, got)
+				}
 			}
 		}
+		// serve migrates the schema and starts; its jobs index what the
+		// migration queued. Meanwhile a search tests the queued rows.
+		if err := st.MigrateSchema(); err != nil {
+			t.Fatal(err)
+		}
+		queued := func() (n int64) {
+			t.Helper()
+			if st.Dialect == store.SQLite {
+				if err := st.TestingDB(t).Raw("SELECT (SELECT count(*) FROM subscription_search_dirty) + (SELECT count(*) FROM inbox_key_dirty)").Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			return n
+		}
+		if n, want := queued(), int64(len(subs)+len(keys)); st.Dialect == store.SQLite && n != want {
+			t.Fatalf("after the schema's migration %d rows queued, want every subscription and message (%d)", n, want)
+		}
+		compare("before indexing the queue")
+		n, err := st.IndexPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := queued(); left != 0 || (st.Dialect == store.SQLite && n != len(subs)+len(keys)) {
+			t.Fatalf("IndexPending indexed %d rows and left %d queued", n, left)
+		}
+		compare("once indexed")
 	})
 }

@@ -33,9 +33,11 @@ import (
 // write is covered) delete a subscription's document when its digest
 // changes or the row goes, and queue the row in subscription_search_dirty
 // on insert and on a digest change; the store indexes the queue in the
-// same transaction (Tx.CreateSubscription, Tx.RefreshSearchText) and at
-// start-up (IndexPendingSearch). A search also matches the queued rows by
-// LIKE, so a row written behind the store's back is found all the same.
+// same transaction (Tx.CreateSubscription, Tx.RefreshSearchText), and
+// serve's search.index job indexes what else is queued (IndexPendingSearch;
+// the migrate command does before it exits). A search also matches the
+// queued rows by LIKE, so a row written behind the store's back, or one an
+// upgrade requeued, is found all the same.
 
 // minGram is the length of the index's trigrams; a shorter term is asked
 // for its short gram (shortGrams).
@@ -165,22 +167,37 @@ func (t *Tx) indexSearch(limit int, ids ...uint) (int, error) {
 
 // IndexPendingSearch indexes every subscription queued for the text index
 // (rows written outside the store, a bulk load, an upgrade), in
-// transactions of a few thousand rows. It returns how many it indexed.
+// transactions of indexBatch rows. It returns how many it indexed.
 func (s *Store) IndexPendingSearch(ctx context.Context) (int, error) {
+	if s.Dialect != SQLite {
+		return 0, nil
+	}
+	// Nearly every round of serve's job finds the queue empty: a read says
+	// so without taking the writer.
+	var queued bool
+	if err := s.r.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM subscription_search_dirty)").Scan(&queued).Error; err != nil || !queued {
+		return 0, err
+	}
 	total := 0
 	for {
 		var n int
 		err := s.InTx(ctx, func(tx *Tx) error {
 			var err error
-			n, err = tx.indexSearch(5000)
+			n, err = tx.indexSearch(indexBatch)
 			return err
 		})
 		total += n
-		if err != nil || n < 5000 {
+		if err != nil || n < indexBatch {
 			return total, err
 		}
 	}
 }
+
+// indexBatch is how many queued rows one transaction indexes: serve
+// indexes in the background while it ingests usage and answers webhooks
+// on the same single writer, which each batch holds for about a third of
+// a second.
+const indexBatch = 1000
 
 // searchCondition is the WHERE condition (on subscriptions AS s) for a
 // folded search term that is not a marketplace identity.

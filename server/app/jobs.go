@@ -20,6 +20,7 @@ const (
 	jobRetention       = "retention"
 	jobAWSInbox        = "aws.inbox"
 	jobInboxKeys       = "inbox.keys"
+	jobSearchIndex     = "search.index"
 	jobAWSTerms        = "aws.terms"
 	jobAWSMoney        = "aws.agreement_requests"
 	jobAWSQueue        = "aws.sqs" // one per queue: "aws.sqs <URL>"
@@ -72,6 +73,18 @@ func (w *wiring) jobList() []jobs.Job {
 		// webhook call.
 		{Name: jobInboxKeys, Every: 10 * time.Second, Run: func(ctx context.Context) error {
 			_, err := st.IndexPendingInboxKeys(ctx)
+			return err
+		}},
+		// The subscriptions queued for the text search (SQLite): after a
+		// migration that requeued every one, serve starts at once and
+		// indexes them here (searches test the queued ones by LIKE until
+		// then); afterwards, rows written behind the store's back.
+		{Name: jobSearchIndex, Every: 10 * time.Second, Immediately: true, Run: func(ctx context.Context) error {
+			start := time.Now()
+			n, err := st.IndexPendingSearch(ctx)
+			if n > 0 {
+				log.Info("search index: queued subscriptions indexed", "subscriptions", n, "seconds", time.Since(start).Seconds())
+			}
 			return err
 		}},
 		// Agreements' terms (free trials) are read soon after the agreement

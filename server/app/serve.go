@@ -209,7 +209,9 @@ func openDatabase(ctx context.Context, cfg *Config, o IO, log *slog.Logger) (*st
 }
 
 func setUpDatabase(ctx context.Context, st *store.Store, cfg *Config, o IO, log *slog.Logger) error {
-	if err := st.Migrate(); err != nil {
+	// The rows a migration queued for the text indexes are indexed by the
+	// background jobs (search.index, inbox.keys), not before serving.
+	if err := st.MigrateSchema(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := ensureAdmin(ctx, st, cfg, o, log); err != nil {
