@@ -196,7 +196,8 @@ func (s *Store) IndexPendingSearch(ctx context.Context) (int, error) {
 // indexBatch is how many queued rows one transaction indexes: serve
 // indexes in the background while it ingests usage and answers webhooks
 // on the same single writer, which each batch holds for about a third of
-// a second.
+// a second (0.34 s at 100,000 subscriptions, 0.43 s at a million).
+// Batches of 250 made the whole queue take 1.5 times as long.
 const indexBatch = 1000
 
 // searchCondition is the WHERE condition (on subscriptions AS s) for a
