@@ -142,28 +142,9 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
 // IndexPendingInboxKeys indexes every message queued for the key index, in
 // transactions of indexBatch. It returns how many it indexed.
 func (s *Store) IndexPendingInboxKeys(ctx context.Context) (int, error) {
-	if s.Dialect != SQLite {
-		return 0, nil
-	}
-	// Most rounds find the queue empty: a read says so without taking the
-	// one writer's lock from the usage being ingested.
-	var queued bool
-	if err := s.r.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM inbox_key_dirty)").Scan(&queued).Error; err != nil || !queued {
-		return 0, err
-	}
-	total := 0
-	for {
-		var n int
-		err := s.tx(ctx, func(tx *gorm.DB) error {
-			var err error
-			n, err = indexInboxKeys(tx, s.Dialect, indexBatch)
-			return err
-		})
-		total += n
-		if err != nil || n < indexBatch {
-			return total, err
-		}
-	}
+	return s.drainIndexQueue(ctx, "inbox_key_dirty", func(tx *gorm.DB) (int, error) {
+		return indexInboxKeys(tx, s.Dialect, indexBatch)
+	})
 }
 
 // migrateInboxKeySearch (202612050070_inbox_key_search) makes the SQLite

@@ -169,21 +169,30 @@ func (t *Tx) indexSearch(limit int, ids ...uint) (int, error) {
 // (rows written outside the store, a bulk load, an upgrade), in
 // transactions of indexBatch rows. It returns how many it indexed.
 func (s *Store) IndexPendingSearch(ctx context.Context) (int, error) {
+	return s.drainIndexQueue(ctx, "subscription_search_dirty", func(tx *gorm.DB) (int, error) {
+		return s.wrap(tx).indexSearch(indexBatch)
+	})
+}
+
+// drainIndexQueue runs step (which indexes up to indexBatch rows of the
+// queue table) in transactions until the queue is empty, on SQLite; it
+// returns how many rows were indexed. Nearly every round of serve's jobs
+// finds the queue empty: a read says so without taking the one writer from
+// the usage being ingested.
+func (s *Store) drainIndexQueue(ctx context.Context, queue string, step func(*gorm.DB) (int, error)) (int, error) {
 	if s.Dialect != SQLite {
 		return 0, nil
 	}
-	// Nearly every round of serve's job finds the queue empty: a read says
-	// so without taking the writer.
 	var queued bool
-	if err := s.r.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM subscription_search_dirty)").Scan(&queued).Error; err != nil || !queued {
+	if err := s.r.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM " + queue + ")").Scan(&queued).Error; err != nil || !queued {
 		return 0, err
 	}
 	total := 0
 	for {
 		var n int
-		err := s.InTx(ctx, func(tx *Tx) error {
+		err := s.tx(ctx, func(tx *gorm.DB) error {
 			var err error
-			n, err = tx.indexSearch(indexBatch)
+			n, err = step(tx)
 			return err
 		})
 		total += n
