@@ -15,7 +15,9 @@ import (
 // An upgrade whose migration queues every subscription for the text index
 // again (as 202612050080_short_grams does): serve starts without indexing
 // them first (about five minutes at a million), its search.index job
-// indexes the whole queue, and the searches answer as before.
+// indexes the whole queue, and the searches answer as before. Then an
+// upgrade to the table of the index's grams: the job lists the grams of
+// every subscription indexed before, and the searches answer as before.
 func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"MARKETGATE_ADMIN_EMAIL=ops@example.com", "MARKETGATE_ADMIN_PASSWORD=end-to-end-password"}
@@ -90,6 +92,42 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	for _, q := range terms {
 		if got, _ := search(s, q); !slices.Equal(got, want[q]) {
 			t.Errorf("%q after the upgrade: %v, want %v", q, got, want[q])
+		}
+	}
+	stopServer(s)
+
+	// As before the table of the index's grams (search_grams.go): the
+	// job lists the grams of every subscription indexed before it, and
+	// the searches answer as before, meanwhile and after.
+	st, err = store.Open(context.Background(), store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{"DROP TABLE subscription_search_grams", "DROP TABLE subscription_search_grams_fill",
+		"DELETE FROM schema_migrations WHERE id = '202612060010_search_grams'"} {
+		if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.TestingDB(t).Raw("SELECT count(*) FROM subscriptions").Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	s = start(t, dir, env, "--sandbox")
+	signIn(s)
+	for _, q := range terms {
+		if got, _ := search(s, q); !slices.Equal(got, want[q]) {
+			t.Errorf("%q before the grams are listed: %v, want %v", q, got, want[q])
+		}
+	}
+	listed := regexp.MustCompile(`msg="search index: grams of the indexed subscriptions listed" subscriptions=(\d+)`)
+	eventually(t, s, "the search.index job listing the grams", func() bool { return listed.MatchString(s.out.String()) })
+	if n, _ := strconv.Atoi(listed.FindStringSubmatch(s.out.String())[1]); n < stored {
+		t.Fatalf("the job read %d subscriptions for their grams, want all %d", n, stored)
+	}
+	for _, q := range terms {
+		if got, _ := search(s, q); !slices.Equal(got, want[q]) {
+			t.Errorf("%q after the grams are listed: %v, want %v", q, got, want[q])
 		}
 	}
 }

@@ -941,6 +941,10 @@ CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
 	// Issue 18: on SQLite, both text indexes hold every character and
 	// pair of characters too, for terms of one or two (shortGrams).
 	{"202612050080_short_grams", ""},
+	// Issue 18: on SQLite, the grams the subscriptions' text index holds,
+	// so that a term none holds is answered without the index
+	// (search_grams.go).
+	{"202612060010_search_grams", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
@@ -953,6 +957,7 @@ var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612050060_inbox_key_trigrams":     migrateInboxKeyTrigrams,
 	"202612050070_inbox_key_search":       migrateInboxKeySearch,
 	"202612050080_short_grams":            migrateShortGrams,
+	"202612060010_search_grams":           migrateSearchGrams,
 }
 
 func (s *Store) dialectSQL(sql string) string {
@@ -1015,10 +1020,15 @@ func (s *Store) MigrateSchema() error {
 }
 
 // IndexPending indexes every subscription and message queued for the text
-// indexes (SQLite; nothing on Postgres) and returns how many.
+// indexes, and adds the grams of the subscriptions indexed before the
+// table of grams (SQLite; nothing on Postgres); it returns how many rows
+// it indexed.
 func (s *Store) IndexPending(ctx context.Context) (int, error) {
 	a, err := s.IndexPendingSearch(ctx)
 	if err != nil {
+		return a, err
+	}
+	if _, err := s.FillSearchGrams(ctx); err != nil {
 		return a, err
 	}
 	b, err := s.IndexPendingInboxKeys(ctx)

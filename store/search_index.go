@@ -37,7 +37,8 @@ import (
 // serve's search.index job indexes what else is queued (IndexPendingSearch;
 // the migrate command does before it exits). A search also matches the
 // queued rows by LIKE, so a row written behind the store's back, or one an
-// upgrade requeued, is found all the same.
+// upgrade requeued, is found all the same. A term with a gram that no
+// indexed digest holds is answered from the queue alone (search_grams.go).
 
 // minGram is the length of the index's trigrams; a shorter term is asked
 // for its short gram (shortGrams).
@@ -144,15 +145,26 @@ func (t *Tx) indexSearch(limit int, ids ...uint) (int, error) {
 	if err := q.Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	for _, r := range rows {
+	// Each digest's grams are in the table of grams before its document
+	// is in the index, even when t is no transaction (search_grams.go).
+	grams := map[string]struct{}{}
+	docs := make([][2]string, len(rows))
+	for i, r := range rows {
+		docs[i][0], docs[i][1] = searchGrams(r.SearchText)
+		digestGrams(docs[i][0], docs[i][1], grams)
+	}
+	if err := t.addGrams(t.db.Statement.Context, grams); err != nil {
+		return 0, err
+	}
+	for i, r := range rows {
 		if err := t.db.Exec("DELETE FROM subscription_search WHERE docid = ?", r.ID).Error; err != nil {
 			return 0, err
 		}
 		if r.SearchText != "" {
-			tri, bi := searchGrams(r.SearchText)
+			tri, bi := docs[i][0], docs[i][1]
 			words := searchWords(r.SearchText)
-			for i, w := range words {
-				words[i] = wordToken(w)
+			for j, w := range words {
+				words[j] = wordToken(w)
 			}
 			if err := t.db.Exec("INSERT INTO subscription_search (docid, tri, bi, w) VALUES (?, ?, ?, ?)", r.ID, tri, bi, strings.Join(words, " ")).Error; err != nil {
 				return 0, err
@@ -216,6 +228,9 @@ func (s *Store) searchCondition(ctx context.Context, term string) (string, []any
 	// (CROSS JOIN: SQLite reads the queue, normally empty, first.)
 	if s.indexedSearch(term) {
 		plan := s.searchPlanFor(ctx, term)
+		if plan.absent {
+			return `s.id IN (SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`, []any{like}
+		}
 		cond := `s.id IN (SELECT docid FROM subscription_search WHERE subscription_search MATCH ?
 				UNION ALL SELECT q.id FROM subscription_search_dirty q CROSS JOIN subscriptions x ON x.id = q.id WHERE x.search_text LIKE ? ESCAPE '\')`
 		if plan.verify {
@@ -313,6 +328,7 @@ func migrateSearchWords(dialect string, tx *gorm.DB) error {
 			return fmt.Errorf("migration 202612040030_search_words: %w", err)
 		}
 	}
+	// (No table of grams yet: its migration has the fill add these.)
 	_, err := (&Tx{db: tx, dialect: SQLite}).indexSearch(0)
 	return err
 }

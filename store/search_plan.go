@@ -54,6 +54,18 @@ type searchPlan struct {
 	verify bool   // match is a superset: test each document with the LIKE
 	broad  bool   // every trigram (and word) is in one sampled digest in 50 or more
 	gram   string // the rarest trigram's token (a short term's short gram)
+	absent bool   // a gram of the term is in no indexed document: only the queued rows can match
+}
+
+// unseen reports whether a gram is in no indexed document: asked of the
+// table of grams (search_grams.go) only when one is in no sampled digest.
+func (s *Store) unseen(ctx context.Context, grams []string, counts map[string]int) bool {
+	for _, g := range grams {
+		if counts[g] == 0 {
+			return s.inNoDocument(ctx, grams)
+		}
+	}
+	return false
 }
 
 // rarest is how many sampled digests hold the plan's rarest trigram.
@@ -70,12 +82,17 @@ func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 		counts, docs, _ := s.gramCounts(ctx)
 		exact.gram = exact.match
 		exact.broad = docs > 0 && counts[exact.gram]*50 >= docs
+		exact.absent = s.unseen(ctx, []string{exact.gram}, counts)
 		return exact
 	}
 	if len(grams) == 0 {
 		return exact
 	}
 	counts, docs, words := s.gramCounts(ctx)
+	if s.unseen(ctx, grams, counts) {
+		exact.absent = true
+		return exact
+	}
 	if docs == 0 {
 		return exact
 	}
@@ -270,7 +287,9 @@ func (s *Store) countSearch(ctx context.Context, term string, pageEnd int64, n *
 		// none holds).
 		q := `SELECT docid FROM subscription_search WHERE subscription_search MATCH ? UNION ALL ` + queued
 		args := []any{plan.match, like}
-		if plan.verify {
+		if plan.absent {
+			q, args = queued, []any{like}
+		} else if plan.verify {
 			q = `SELECT x.id FROM subscription_search CROSS JOIN subscriptions x ON x.id = subscription_search.docid
 			WHERE subscription_search MATCH ? AND x.search_text LIKE ? ESCAPE '\' UNION ALL ` + queued
 			args = []any{plan.match, like, like}

@@ -59,6 +59,9 @@ type Store struct {
 	shared   *sharedGen     // the database's count of grant changes, as last read
 	grams    *gramSample    // how common each trigram is, in a sample (searchPlanFor)
 	keyGrams *gramSample    // the same of the inbound messages' keys (inboxKeyCondition)
+	// knownGrams are the grams known to be in the text index's table of
+	// grams (search_grams.go; a pointer: copies of a Store share it).
+	knownGrams *knownGrams
 }
 
 // Open connects to the database. It does not migrate.
@@ -70,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{}, knownGrams: &knownGrams{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {

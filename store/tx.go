@@ -24,10 +24,16 @@ type Tx struct {
 	now     func() time.Time
 	dialect string
 	seats   *seatStatements // PreparedReads: FindSeat's prepared statements
+	grams   *knownGrams     // SQLite: the grams the text index holds (search_grams.go)
+	reads   *gorm.DB        // SQLite: the readers, for grams
 }
 
 func (s *Store) wrap(db *gorm.DB) *Tx {
-	return &Tx{db: db, now: s.Now, dialect: s.Dialect}
+	t := &Tx{db: db, now: s.Now, dialect: s.Dialect}
+	if s.Dialect == SQLite {
+		t.grams, t.reads = s.knownGrams, s.r
+	}
+	return t
 }
 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
@@ -71,7 +77,9 @@ func (t *Tx) Dialect() string { return t.dialect }
 // transaction otherwise) and the error wraps ErrConflict: the caller reads
 // again and works on the row that won.
 func (t *Tx) Savepoint(fn func(tx *Tx) error) error {
-	err := t.db.Transaction(func(db *gorm.DB) error { return fn(&Tx{db: db, now: t.now, dialect: t.dialect}) })
+	err := t.db.Transaction(func(db *gorm.DB) error {
+		return fn(&Tx{db: db, now: t.now, dialect: t.dialect, grams: t.grams, reads: t.reads})
+	})
 	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}

@@ -85,6 +85,15 @@ func (w *wiring) jobList() []jobs.Job {
 			if n > 0 {
 				log.Info("search index: queued subscriptions indexed", "subscriptions", n, "seconds", time.Since(start).Seconds())
 			}
+			if err != nil {
+				return err
+			}
+			// After an upgrade: the grams of what was indexed before the
+			// index's table of grams (search_grams.go).
+			start = time.Now()
+			if n, err = st.FillSearchGrams(ctx); n > 0 {
+				log.Info("search index: grams of the indexed subscriptions listed", "subscriptions", n, "seconds", time.Since(start).Seconds())
+			}
 			return err
 		}},
 		// Agreements' terms (free trials) are read soon after the agreement
