@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/marketgate/marketgate/store"
 )
@@ -128,6 +132,112 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	for _, q := range terms {
 		if got, _ := search(s, q); !slices.Equal(got, want[q]) {
 			t.Errorf("%q after the grams are listed: %v, want %v", q, got, want[q])
+		}
+	}
+}
+
+// TestIndexingSurvivesAKill: serve is killed (SIGKILL) while its
+// search.index job works through a queue of 20,000 subscriptions; started
+// again, it indexes what is left, and the index then holds every
+// subscription once, the table of grams every gram of every digest, and
+// the searches find what LIKE finds.
+func TestIndexingSurvivesAKill(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := []string{"MARKETGATE_ADMIN_EMAIL=ops@example.com", "MARKETGATE_ADMIN_PASSWORD=end-to-end-password"}
+	stopServer(start(t, dir, env, "--sandbox")) // (the sandbox's own data first)
+
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 20000
+	names := []string{"Contoso Ltd", "株式会社テスト商事", "Northwind Traders", "山田商店 東京支店", "Fabrikam, Inc.", "Ünïcödé GmbH"}
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	subs := make([]store.Subscription, n)
+	for i := range subs {
+		s := &subs[i]
+		*s = store.Subscription{Marketplace: "azure", State: "active", StateChangedAt: at, Name: fmt.Sprintf("%s %05d", names[i%len(names)], i*7),
+			AzureSubscriptionID: fmt.Sprintf("%08x-1111-4000-a000-%012x", i, i*31), Version: 1, CreatedAt: at, UpdatedAt: at}
+		s.SearchText = store.SearchTextFor(s, nil)
+	}
+	if err := st.BulkCreateSubscriptions(ctx, subs); err != nil { // (queued for the index)
+		t.Fatal(err)
+	}
+	queued := func() int {
+		var q int
+		if err := st.TestingDB(t).Raw("SELECT count(*) FROM subscription_search_dirty").Scan(&q).Error; err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+
+	s := start(t, dir, env, "--sandbox")
+	deadline := time.Now().Add(60 * time.Second)
+	for q := queued(); q > n-3000; q = queued() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job has not started on the queue: %d left\n%s", q, s.out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	s.done <- nil
+	left := queued()
+	if left == 0 {
+		t.Fatal("the queue was done before the kill: nothing tested")
+	}
+	t.Logf("killed with %d of %d subscriptions left to index", left, n)
+
+	s = start(t, dir, env, "--sandbox")
+	indexed := regexp.MustCompile(`msg="search index: queued subscriptions indexed" subscriptions=(\d+)`)
+	eventually(t, s, "the search.index job indexing the rest", func() bool { return indexed.MatchString(s.out.String()) })
+	if q := queued(); q != 0 {
+		t.Fatalf("%d subscriptions still queued", q)
+	}
+	var digests []string
+	if err := st.TestingDB(t).Raw("SELECT search_text FROM subscriptions ORDER BY id").Scan(&digests).Error; err != nil {
+		t.Fatal(err)
+	}
+	var docs, distinct int
+	if err := st.TestingDB(t).Raw("SELECT count(*), count(DISTINCT docid) FROM subscription_search").Row().Scan(&docs, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if docs != len(digests) || distinct != docs {
+		t.Fatalf("the index holds %d documents (%d distinct) for %d subscriptions", docs, distinct, len(digests))
+	}
+	var listed []string
+	if err := st.TestingDB(t).Raw("SELECT gram FROM subscription_search_grams").Scan(&listed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if missing := store.GramsMissing(t, digests, listed); len(missing) > 0 {
+		t.Fatalf("%d grams of the digests are not listed, such as %v", len(missing), missing[:min(len(missing), 5)])
+	}
+
+	c := client(t)
+	r := postJSON(t, c, s.url+"/api/auth/login", `{"email":"ops@example.com","password":"end-to-end-password"}`)
+	r.Body.Close()
+	for _, q := range []string{"contoso ltd 0007", "テスト商事 001", "東京", "zq", "q", "ünï", "1111-4000", "northwind traders 2"} {
+		want := 0
+		for _, d := range digests {
+			if strings.Contains(d, store.NormalizeSearch(q)) {
+				want++
+			}
+		}
+		r, err := c.Get(s.url + "/api/subscriptions?limit=1&q=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Total       int  `json:"total"`
+			TotalCapped bool `json:"total_capped"`
+		}
+		decode(t, r, &p)
+		if p.Total != want && !(p.TotalCapped && want >= p.Total) {
+			t.Errorf("%q: %d found (capped %v), LIKE finds %d", q, p.Total, p.TotalCapped, want)
 		}
 	}
 }

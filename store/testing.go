@@ -44,3 +44,26 @@ func (s *Store) TestingUsageHoursFromSQL(t testing.TB, n int) string {
 	t.Helper()
 	return usageHoursFromSQL(n)
 }
+
+// GramsMissing returns the grams of the digests (each trigram and short
+// gram the subscriptions' text index holds) that listed lacks: for tests
+// of the table of grams (search_grams.go).
+func GramsMissing(t testing.TB, digests, listed []string) []string {
+	t.Helper()
+	have := map[string]bool{}
+	for _, g := range listed {
+		have[g] = true
+	}
+	want := map[string]struct{}{}
+	for _, d := range digests {
+		tri, bi := searchGrams(d)
+		digestGrams(tri, bi, want)
+	}
+	var missing []string
+	for g := range want {
+		if !have[g] {
+			missing = append(missing, g)
+		}
+	}
+	return missing
+}
