@@ -66,25 +66,33 @@ func TestSearchReadsAWordsList(t *testing.T) {
 				want = append(want, s.ID)
 			}
 		}
-		page, err := st.ListSubscriptions(ctx, SubscriptionFilter{Q: c.term, Limit: 500})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []uint
-		for _, r := range page.Items {
-			got = append(got, r.ID)
-		}
+		got, total := searchPage(t, st, c.term, 500)
 		// (A page of at most 500, all of them matches.)
-		slices.Sort(got)
 		inWant := len(got) == min(len(want), 500)
 		for _, id := range got {
 			_, found := slices.BinarySearch(want, id)
 			inWant = inWant && found
 		}
-		if !inWant || page.Total != int64(len(want)) {
-			t.Errorf("%q: found %d (total %d), LIKE finds %d: %v, %v", c.term, len(got), page.Total, len(want), got[:min(len(got), 5)], want[:min(len(want), 5)])
+		if !inWant || total != int64(len(want)) {
+			t.Errorf("%q: found %d (total %d), LIKE finds %d: %v, %v", c.term, len(got), total, len(want), got[:min(len(got), 5)], want[:min(len(want), 5)])
 		}
 	}
+}
+
+// searchPage lists the first page of a search (limit rows at most): the
+// ids found, sorted, and the total.
+func searchPage(t *testing.T, st *Store, term string, limit int) ([]uint, int64) {
+	t.Helper()
+	page, err := st.ListSubscriptions(context.Background(), SubscriptionFilter{Q: term, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint
+	for _, r := range page.Items {
+		got = append(got, r.ID)
+	}
+	slices.Sort(got)
+	return got, page.Total
 }
 
 // TestPostgresAsksTheRarePart: on PostgreSQL the trigram index is asked
