@@ -108,12 +108,17 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{"DROP TABLE subscription_search_grams", "DROP TABLE subscription_search_grams_fill",
-		"DELETE FROM schema_migrations WHERE id = '202612060010_search_grams'"} {
+		"DROP TABLE inbox_key_search_grams", "DROP TABLE inbox_key_search_grams_fill",
+		"DELETE FROM schema_migrations WHERE id IN ('202612060010_search_grams', '202612060020_inbox_key_grams')"} {
 		if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := st.TestingDB(t).Raw("SELECT count(*) FROM subscriptions").Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	var messages int
+	if err := st.TestingDB(t).Raw("SELECT count(*) FROM inbox_messages").Scan(&messages).Error; err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -122,6 +127,13 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	for _, q := range terms {
 		if got, _ := search(s, q); !slices.Equal(got, want[q]) {
 			t.Errorf("%q before the grams are listed: %v, want %v", q, got, want[q])
+		}
+	}
+	if messages > 0 {
+		keys := regexp.MustCompile(`msg="search index: grams of the indexed message keys listed" messages=(\d+)`)
+		eventually(t, s, "the inbox.keys job listing the keys' grams", func() bool { return keys.MatchString(s.out.String()) })
+		if n, _ := strconv.Atoi(keys.FindStringSubmatch(s.out.String())[1]); n < messages {
+			t.Fatalf("the job read %d messages for their grams, want all %d", n, messages)
 		}
 	}
 	listed := regexp.MustCompile(`msg="search index: grams of the indexed subscriptions listed" subscriptions=(\d+)`)

@@ -27,7 +27,8 @@ import (
 //     with strpos, which it does not answer.
 //
 // Every row found is tested by the LIKE the search always made, so it
-// finds what that found.
+// finds what that found. A term with a gram no indexed key holds is
+// answered from the queue alone (search_grams.go).
 //
 // As for the subscriptions (search_plan.go), FTS4 reads the whole list of
 // every token a query names: the index is asked for the documents holding
@@ -62,6 +63,12 @@ func (s *Store) inboxKeyCondition(ctx context.Context, term string) (cond string
 			return "strpos(dedup_key, ?) > 0", []any{term}, true
 		}
 		return scan, []any{like}, false
+	}
+	if s.unseen(ctx, s.keyKnownGrams, grams, counts) {
+		// A gram no indexed key holds (search_grams.go): the queued
+		// messages alone can match.
+		return `id IN (SELECT k.id FROM inbox_key_dirty k CROSS JOIN inbox_messages x ON x.id = k.id WHERE x.dedup_key LIKE ? ESCAPE '\')
+		AND ` + scan, []any{like, like}, false
 	}
 	if broad {
 		return scan, []any{like}, true
@@ -105,8 +112,9 @@ func (s *Store) keyGramCounts(ctx context.Context) (map[string]int, int) {
 }
 
 // indexInboxKeys indexes the queued messages (inbox_key_dirty) on SQLite,
-// at most limit of them (0: all); it returns how many.
-func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
+// at most limit of them (0: all), their grams listed first in k's table
+// (search_grams.go; reads: the readers); it returns how many.
+func indexInboxKeys(db *gorm.DB, dialect string, limit int, k *knownGrams, reads *gorm.DB) (int, error) {
 	if dialect != SQLite {
 		return 0, nil
 	}
@@ -122,12 +130,21 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
 	if err := q.Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	for _, r := range rows {
+	grams := map[string]struct{}{}
+	docs := make([][2]string, len(rows))
+	for i, r := range rows {
+		docs[i][0], docs[i][1] = searchGrams(strings.ToLower(r.DedupKey))
+		digestGrams(docs[i][0], docs[i][1], grams)
+	}
+	if err := addGrams(db.Statement.Context, db, reads, k, grams); err != nil {
+		return 0, err
+	}
+	for i, r := range rows {
 		if err := db.Exec("DELETE FROM inbox_key_search WHERE docid = ?", r.ID).Error; err != nil {
 			return 0, err
 		}
 		if r.DedupKey != "" {
-			tri, short := searchGrams(strings.ToLower(r.DedupKey))
+			tri, short := docs[i][0], docs[i][1]
 			if err := db.Exec("INSERT INTO inbox_key_search (docid, tri, short) VALUES (?, ?, ?)", r.ID, tri, short).Error; err != nil {
 				return 0, err
 			}
@@ -143,7 +160,7 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int) (int, error) {
 // transactions of indexBatch. It returns how many it indexed.
 func (s *Store) IndexPendingInboxKeys(ctx context.Context) (int, error) {
 	return s.drainIndexQueue(ctx, "inbox_key_dirty", func(tx *gorm.DB) (int, error) {
-		return indexInboxKeys(tx, s.Dialect, indexBatch)
+		return indexInboxKeys(tx, s.Dialect, indexBatch, s.keyKnownGrams, s.r)
 	})
 }
 

@@ -945,6 +945,8 @@ CREATE INDEX inbox_action ON inbox_messages (action, received_at, id);
 	// so that a term none holds is answered without the index
 	// (search_grams.go).
 	{"202612060010_search_grams", ""},
+	// Issue 18: the same of the inbound messages' keys.
+	{"202612060020_inbox_key_grams", ""},
 }
 
 // goMigrations are the migrations written per dialect in Go (their SQL
@@ -958,6 +960,7 @@ var goMigrations = map[string]func(dialect string, tx *gorm.DB) error{
 	"202612050070_inbox_key_search":       migrateInboxKeySearch,
 	"202612050080_short_grams":            migrateShortGrams,
 	"202612060010_search_grams":           migrateSearchGrams,
+	"202612060020_inbox_key_grams":        migrateInboxKeyGrams,
 }
 
 func (s *Store) dialectSQL(sql string) string {
@@ -1029,6 +1032,9 @@ func (s *Store) IndexPending(ctx context.Context) (int, error) {
 		return a, err
 	}
 	if _, err := s.FillSearchGrams(ctx); err != nil {
+		return a, err
+	}
+	if _, err := s.FillInboxKeyGrams(ctx); err != nil {
 		return a, err
 	}
 	b, err := s.IndexPendingInboxKeys(ctx)

@@ -132,7 +132,7 @@ func TestTermsNoDocumentHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st.knownGrams = &knownGrams{}
+	st.knownGrams = &knownGrams{table: "subscription_search_grams"}
 	before := map[string]bool{"qz": false, "zqx": false, "co": false, "xylo": false, "ltd 0007": false}
 	check("before the fill", before)
 	create("Mørk Zqxy") // (indexed meanwhile: its grams are listed at once)
@@ -155,4 +155,72 @@ func TestTermsNoDocumentHolds(t *testing.T) {
 	if p := other.searchPlanFor(ctx, "jq"); !p.absent {
 		t.Error("another process asks the index for a term none holds")
 	}
+}
+
+// TestKeysNoMessageHolds: the same of the notification log's search for
+// part of a message's key (the key index and its own table of grams).
+func TestKeysNoMessageHolds(t *testing.T) {
+	ctx := context.Background()
+	st := openMigrated(t)
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	receive := func(key string) {
+		t.Helper()
+		if _, _, err := st.ReceiveInbox(ctx, &InboxMessage{Marketplace: "aws", Source: "aws_sqs", DedupKey: key, Body: "{}", ReceivedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Second)
+	}
+	for i := 0; i < 1500; i++ {
+		receive(fmt.Sprintf("event:%04d-%x", i, i*7919))
+	}
+	if _, err := st.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string, absent map[string]bool) {
+		t.Helper()
+		var keys []string
+		if err := st.r.Model(&InboxMessage{}).Order("id").Pluck("dedup_key", &keys).Error; err != nil {
+			t.Fatal(err)
+		}
+		for term, skip := range absent {
+			cond, _, _ := st.inboxKeyCondition(ctx, term)
+			if got := strings.Contains(cond, "inbox_key_dirty") && !strings.Contains(cond, "MATCH"); got != skip {
+				t.Errorf("%s: %q: the queue alone asked: %v, want %v (%s)", stage, term, got, skip, cond)
+			}
+			want := 0
+			for _, k := range keys {
+				if strings.Contains(strings.ToLower(k), strings.ToLower(term)) { // (ASCII keys: LIKE's folding)
+					want++
+				}
+			}
+			page, err := st.ListInbox(ctx, InboxFilter{Q: term, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != int64(want) && !(page.TotalCapped && int64(want) >= page.Total) {
+				t.Errorf("%s: %q: total %d (capped %v), LIKE finds %d", stage, term, page.Total, page.TotalCapped, want)
+			}
+		}
+	}
+	check("indexed", map[string]bool{"zq": true, "event:zq": true, "q": true, "0123-": false, "ev": false, "-1f": false})
+	receive("event:ZQ-1500")
+	check("queued", map[string]bool{"zq": true, "event:zq": true})
+	if n, err := st.IndexPendingInboxKeys(ctx); err != nil || n != 1 {
+		t.Fatalf("indexed %d, %v", n, err)
+	}
+	check("indexed again", map[string]bool{"zq": false, "event:zq": false, "q": false, "j": true})
+
+	// Indexed before the table of grams: asked of the index until the
+	// fill has listed every key's grams.
+	for _, stmt := range []string{"DELETE FROM inbox_key_search_grams", "INSERT INTO inbox_key_search_grams_fill (next_id) VALUES (0)"} {
+		if err := st.w.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.keyKnownGrams = &knownGrams{table: "inbox_key_search_grams"}
+	check("before the fill", map[string]bool{"q": false, "zq": false, "ev": false})
+	if n, err := st.FillInboxKeyGrams(ctx); err != nil || n != 1501 {
+		t.Fatalf("the fill read %d messages, %v", n, err)
+	}
+	check("after the fill", map[string]bool{"j": true, "zq": false, "xz": true, "ev": false, "q": false})
 }

@@ -57,17 +57,6 @@ type searchPlan struct {
 	absent bool   // a gram of the term is in no indexed document: only the queued rows can match
 }
 
-// unseen reports whether a gram is in no indexed document: asked of the
-// table of grams (search_grams.go) only when one is in no sampled digest.
-func (s *Store) unseen(ctx context.Context, grams []string, counts map[string]int) bool {
-	for _, g := range grams {
-		if counts[g] == 0 {
-			return s.inNoDocument(ctx, grams)
-		}
-	}
-	return false
-}
-
 // rarest is how many sampled digests hold the plan's rarest trigram.
 func (p searchPlan) rarest(counts map[string]int) int { return counts[p.gram] }
 
@@ -82,14 +71,14 @@ func (s *Store) searchPlanFor(ctx context.Context, term string) searchPlan {
 		counts, docs, _ := s.gramCounts(ctx)
 		exact.gram = exact.match
 		exact.broad = docs > 0 && counts[exact.gram]*50 >= docs
-		exact.absent = s.unseen(ctx, []string{exact.gram}, counts)
+		exact.absent = s.unseen(ctx, s.knownGrams, []string{exact.gram}, counts)
 		return exact
 	}
 	if len(grams) == 0 {
 		return exact
 	}
 	counts, docs, words := s.gramCounts(ctx)
-	if s.unseen(ctx, grams, counts) {
+	if s.unseen(ctx, s.knownGrams, grams, counts) {
 		exact.absent = true
 		return exact
 	}

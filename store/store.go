@@ -61,7 +61,8 @@ type Store struct {
 	keyGrams *gramSample    // the same of the inbound messages' keys (inboxKeyCondition)
 	// knownGrams are the grams known to be in the text index's table of
 	// grams (search_grams.go; a pointer: copies of a Store share it).
-	knownGrams *knownGrams
+	knownGrams    *knownGrams
+	keyKnownGrams *knownGrams // the same of the inbound messages' keys
 }
 
 // Open connects to the database. It does not migrate.
@@ -73,7 +74,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{}, knownGrams: &knownGrams{}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{},
+		knownGrams: &knownGrams{table: "subscription_search_grams"}, keyKnownGrams: &knownGrams{table: "inbox_key_search_grams"}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {

@@ -72,7 +72,16 @@ func (w *wiring) jobList() []jobs.Job {
 		// in batches: one message at a time doubled the answer to a
 		// webhook call.
 		{Name: jobInboxKeys, Every: 10 * time.Second, Run: func(ctx context.Context) error {
-			_, err := st.IndexPendingInboxKeys(ctx)
+			if _, err := st.IndexPendingInboxKeys(ctx); err != nil {
+				return err
+			}
+			// After an upgrade: the grams of the keys indexed before the
+			// index's table of grams (search_grams.go).
+			start := time.Now()
+			n, err := st.FillInboxKeyGrams(ctx)
+			if n > 0 {
+				log.Info("search index: grams of the indexed message keys listed", "messages", n, "seconds", time.Since(start).Seconds())
+			}
 			return err
 		}},
 		// The subscriptions queued for the text search (SQLite): after a
