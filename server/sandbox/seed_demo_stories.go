@@ -31,7 +31,14 @@ func (w *demoWorld) stories() []demoStory {
 	// batchUsageEvent 503 for 26: the records of the first hours are still
 	// unsent when the marketplaces' 24-hour window closes (expired), the
 	// others go out once the marketplace is back.
-	w.meter.FailBetween("BatchMeterUsage", "InternalServiceErrorException", at(24, 2), at(25, 5))
+	// AWS takes a month's usage only until 06:00 UTC on the 1st (R4): an
+	// outage over that hour would expire the month's last records by the
+	// cutoff instead of by the window, so it comes three days earlier then.
+	awsFrom, awsTo := at(24, 2), at(25, 5)
+	if monthCutoffWithin(awsFrom, awsTo.Add(3*time.Hour)) {
+		awsFrom, awsTo = awsFrom.AddDate(0, 0, -3), awsTo.AddDate(0, 0, -3)
+	}
+	w.meter.FailBetween("BatchMeterUsage", "InternalServiceErrorException", awsFrom, awsTo)
 	w.mk.FailBetween("batchUsageEvent", http.StatusServiceUnavailable, `{"message":"The service is temporarily unavailable."}`, at(26, 1), at(27, 3))
 	out := []demoStory{
 		{at(8, 10), w.forgedSNS},
@@ -58,7 +65,7 @@ func (w *demoWorld) stories() []demoStory {
 	// While a marketplace is down the meter keeps retrying (every two
 	// hours here): the records fail again and again (the "keeps failing"
 	// alert), and are warned of before they expire.
-	for h := at(24, 3); h.Before(at(25, 8)); h = h.Add(2 * time.Hour) {
+	for h := awsFrom.Add(time.Hour); h.Before(awsTo.Add(3 * time.Hour)); h = h.Add(2 * time.Hour) {
 		out = append(out, demoStory{h, w.retry})
 	}
 	for h := at(26, 2); h.Before(at(27, 6)); h = h.Add(2 * time.Hour) {
@@ -73,6 +80,14 @@ func (w *demoWorld) stories() []demoStory {
 	out = append(out, w.deskStories(at)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
+}
+
+// monthCutoffWithin reports whether AWS's month-end cutoff (06:00 UTC on
+// a month's 1st) falls between from and to (less than a month apart).
+func monthCutoffWithin(from, to time.Time) bool {
+	to = to.UTC()
+	c := time.Date(to.Year(), to.Month(), 1, 6, 0, 0, 0, time.UTC)
+	return !c.Before(from) && !c.After(to)
 }
 
 // retry is a round of the meter between the world's steps: finished hours

@@ -20,10 +20,20 @@ import (
 // "Duplicate … otherwise duplicate", "ResourceNotActive … rejected"), the
 // 24-hour window of both (expired), and records still in flight (pending).
 // A second start adds nothing.
+//
+// Twice: on a day whose month had ended long before AWS's outage, and on
+// one where the outage would have run over AWS's month-end cutoff (06:00
+// UTC on the 1st): its records then expired by the cutoff, not the
+// window, and the demo showed no AWS record expired by the window.
 func TestSandboxDemoShowsEveryView(t *testing.T) {
+	for _, now := range []time.Time{time.Date(2026, 12, 3, 12, 20, 0, 0, time.UTC), time.Date(2026, 12, 6, 1, 40, 0, 0, time.UTC)} {
+		t.Run(now.Format("Jan 2 15:04"), func(t *testing.T) { demoShowsEveryView(t, now) })
+	}
+}
+
+func demoShowsEveryView(t *testing.T, now time.Time) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		now := time.Date(2026, 12, 3, 12, 20, 0, 0, time.UTC)
 		st.Now = func() time.Time { return now }
 		opts := sandbox.SeedOptions{Subscriptions: 120, Customers: 40, Now: now, UsageHistory: true}
 		if _, err := sandbox.Seed(ctx, st, opts); err != nil {
