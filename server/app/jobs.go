@@ -71,7 +71,7 @@ func (w *wiring) jobList() []jobs.Job {
 		// (SQLite; until then a search tests the queued ones one by one),
 		// in batches: one message at a time doubled the answer to a
 		// webhook call.
-		{Name: jobInboxKeys, Every: 10 * time.Second, Run: func(ctx context.Context) error {
+		{Name: jobInboxKeys, Every: 10 * time.Second, Immediately: true, Run: func(ctx context.Context) error {
 			if _, err := st.IndexPendingInboxKeys(ctx); err != nil {
 				return err
 			}
