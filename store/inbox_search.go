@@ -67,8 +67,7 @@ func (s *Store) inboxKeyCondition(ctx context.Context, term string) (cond string
 	if s.unseen(ctx, s.keyKnownGrams, grams, counts) {
 		// A gram no indexed key holds (search_grams.go): the queued
 		// messages alone can match.
-		return `id IN (SELECT k.id FROM inbox_key_dirty k CROSS JOIN inbox_messages x ON x.id = k.id WHERE x.dedup_key LIKE ? ESCAPE '\')
-		AND ` + scan, []any{like, like}, false
+		return `id IN (SELECT k.id FROM inbox_key_dirty k CROSS JOIN inbox_messages x ON x.id = k.id WHERE x.dedup_key LIKE ? ESCAPE '\')`, []any{like}, false
 	}
 	if broad {
 		return scan, []any{like}, true
@@ -113,8 +112,8 @@ func (s *Store) keyGramCounts(ctx context.Context) (map[string]int, int) {
 
 // indexInboxKeys indexes the queued messages (inbox_key_dirty) on SQLite,
 // at most limit of them (0: all), their grams listed first in k's table
-// (search_grams.go; reads: the readers); it returns how many.
-func indexInboxKeys(db *gorm.DB, dialect string, limit int, k *knownGrams, reads *gorm.DB) (int, error) {
+// (search_grams.go); it returns how many.
+func indexInboxKeys(db *gorm.DB, dialect string, limit int, k *knownGrams) (int, error) {
 	if dialect != SQLite {
 		return 0, nil
 	}
@@ -130,13 +129,12 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int, k *knownGrams, reads
 	if err := q.Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	grams := map[string]struct{}{}
-	docs := make([][2]string, len(rows))
+	keys := make([]string, len(rows))
 	for i, r := range rows {
-		docs[i][0], docs[i][1] = searchGrams(strings.ToLower(r.DedupKey))
-		digestGrams(docs[i][0], docs[i][1], grams)
+		keys[i] = strings.ToLower(r.DedupKey)
 	}
-	if err := addGrams(db.Statement.Context, db, reads, k, grams); err != nil {
+	docs, grams := docGrams(keys)
+	if err := addGrams(db.Statement.Context, db, k, grams); err != nil {
 		return 0, err
 	}
 	for i, r := range rows {
@@ -160,7 +158,7 @@ func indexInboxKeys(db *gorm.DB, dialect string, limit int, k *knownGrams, reads
 // transactions of indexBatch. It returns how many it indexed.
 func (s *Store) IndexPendingInboxKeys(ctx context.Context) (int, error) {
 	return s.drainIndexQueue(ctx, "inbox_key_dirty", func(tx *gorm.DB) (int, error) {
-		return indexInboxKeys(tx, s.Dialect, indexBatch, s.keyKnownGrams, s.r)
+		return indexInboxKeys(tx, s.Dialect, indexBatch, s.keyKnownGrams)
 	})
 }
 

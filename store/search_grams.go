@@ -51,11 +51,28 @@ import (
 // knownGrams are the grams known to be in a table of grams (committed),
 // read incrementally by the table's ids.
 type knownGrams struct {
-	table string // subscription_search_grams or inbox_key_search_grams; its fill row is in table_fill
+	table string   // subscription_search_grams or inbox_key_search_grams; its fill row is in table_fill
+	reads *gorm.DB // the readers: only what is committed is known
 	mu    sync.Mutex
 	set   map[string]struct{}
 	last  int64       // the highest id read
 	ready atomic.Bool // no fill row: every indexed document's grams are in the table
+}
+
+func newKnownGrams(table string, reads *gorm.DB) *knownGrams {
+	return &knownGrams{table: table, reads: reads}
+}
+
+// docGrams are the index's columns of each text (searchGrams), and every
+// gram they hold, once.
+func docGrams(texts []string) ([][2]string, map[string]struct{}) {
+	docs := make([][2]string, len(texts))
+	all := map[string]struct{}{}
+	for i, text := range texts {
+		docs[i][0], docs[i][1] = searchGrams(text)
+		digestGrams(docs[i][0], docs[i][1], all)
+	}
+	return docs, all
 }
 
 // digestGrams are the tokens of a digest's tri and bi columns, each once.
@@ -68,8 +85,8 @@ func digestGrams(tri, bi string, into map[string]struct{}) {
 }
 
 // unknown returns the grams of want not known to be in the table, after
-// reading what was added to it since the last read (r: the readers).
-func (k *knownGrams) unknown(ctx context.Context, r *gorm.DB, want map[string]struct{}) ([]string, error) {
+// reading what was added to it since the last read.
+func (k *knownGrams) unknown(ctx context.Context, want map[string]struct{}) ([]string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out []string
@@ -83,14 +100,14 @@ func (k *knownGrams) unknown(ctx context.Context, r *gorm.DB, want map[string]st
 		if len(out) == 0 || refreshed {
 			return out, nil
 		}
-		if err := k.refresh(ctx, r); err != nil {
+		if err := k.refresh(ctx); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // refresh reads the grams added since the last read (k.mu held).
-func (k *knownGrams) refresh(ctx context.Context, r *gorm.DB) error {
+func (k *knownGrams) refresh(ctx context.Context) error {
 	if k.set == nil {
 		k.set = map[string]struct{}{}
 	}
@@ -99,7 +116,7 @@ func (k *knownGrams) refresh(ctx context.Context, r *gorm.DB) error {
 			ID   int64
 			Gram string
 		}
-		if err := r.WithContext(ctx).Raw("SELECT id, gram FROM "+k.table+" WHERE id > ? ORDER BY id LIMIT 10000", k.last).Scan(&rows).Error; err != nil {
+		if err := k.reads.WithContext(ctx).Raw("SELECT id, gram FROM "+k.table+" WHERE id > ? ORDER BY id LIMIT 10000", k.last).Scan(&rows).Error; err != nil {
 			return err
 		}
 		for _, row := range rows {
@@ -116,16 +133,16 @@ func (k *knownGrams) refresh(ctx context.Context, r *gorm.DB) error {
 // the indexing transaction (t.grams nil: the migration that made the index
 // again, before the table existed, which leaves it to the fill).
 func (t *Tx) addGrams(ctx context.Context, want map[string]struct{}) error {
-	return addGrams(ctx, t.db, t.reads, t.grams, want)
+	return addGrams(ctx, t.db, t.grams, want)
 }
 
 // addGrams inserts into k's table, on db, the grams of want it may lack
-// (reads: the readers; k nil: nothing).
-func addGrams(ctx context.Context, db, reads *gorm.DB, k *knownGrams, want map[string]struct{}) error {
+// (k nil: nothing).
+func addGrams(ctx context.Context, db *gorm.DB, k *knownGrams, want map[string]struct{}) error {
 	if k == nil || len(want) == 0 {
 		return nil
 	}
-	missing, err := k.unknown(ctx, reads, want)
+	missing, err := k.unknown(ctx, want)
 	if err != nil {
 		return err
 	}
@@ -188,12 +205,12 @@ func (s *Store) fillGrams(ctx context.Context, k *knownGrams, rowsQuery string, 
 				return err
 			}
 			n = len(rows)
-			want := map[string]struct{}{}
-			for _, r := range rows {
-				tri, bi := searchGrams(fold(r.Text))
-				digestGrams(tri, bi, want)
+			texts := make([]string, n)
+			for i, r := range rows {
+				texts[i] = fold(r.Text)
 			}
-			if err := addGrams(ctx, db, s.r, k, want); err != nil {
+			_, want := docGrams(texts)
+			if err := addGrams(ctx, db, k, want); err != nil {
 				return err
 			}
 			if n < gramsFillBatch {

@@ -132,7 +132,7 @@ func TestTermsNoDocumentHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st.knownGrams = &knownGrams{table: "subscription_search_grams"}
+	st.knownGrams = newKnownGrams("subscription_search_grams", st.r)
 	before := map[string]bool{"qz": false, "zqx": false, "co": false, "xylo": false, "ltd 0007": false}
 	check("before the fill", before)
 	create("Mørk Zqxy") // (indexed meanwhile: its grams are listed at once)
@@ -217,7 +217,7 @@ func TestKeysNoMessageHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st.keyKnownGrams = &knownGrams{table: "inbox_key_search_grams"}
+	st.keyKnownGrams = newKnownGrams("inbox_key_search_grams", st.r)
 	check("before the fill", map[string]bool{"q": false, "zq": false, "ev": false})
 	if n, err := st.FillInboxKeyGrams(ctx); err != nil || n != 1501 {
 		t.Fatalf("the fill read %d messages, %v", n, err)

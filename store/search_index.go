@@ -147,12 +147,11 @@ func (t *Tx) indexSearch(limit int, ids ...uint) (int, error) {
 	}
 	// Each digest's grams are in the table of grams before its document
 	// is in the index, even when t is no transaction (search_grams.go).
-	grams := map[string]struct{}{}
-	docs := make([][2]string, len(rows))
+	texts := make([]string, len(rows))
 	for i, r := range rows {
-		docs[i][0], docs[i][1] = searchGrams(r.SearchText)
-		digestGrams(docs[i][0], docs[i][1], grams)
+		texts[i] = r.SearchText
 	}
+	docs, grams := docGrams(texts)
 	if err := t.addGrams(t.db.Statement.Context, grams); err != nil {
 		return 0, err
 	}

@@ -254,7 +254,7 @@ func (s *Store) PreparedReads() *Tx {
 
 // WithContext returns t running under ctx.
 func (t *Tx) WithContext(ctx context.Context) *Tx {
-	return &Tx{db: t.db.WithContext(ctx), now: t.now, dialect: t.dialect, seats: t.seats, grams: t.grams, reads: t.reads}
+	return t.on(t.db.WithContext(ctx))
 }
 
 // seatStatements are FindSeat's statements on the readers, prepared once

@@ -60,7 +60,8 @@ type Store struct {
 	grams    *gramSample    // how common each trigram is, in a sample (searchPlanFor)
 	keyGrams *gramSample    // the same of the inbound messages' keys (inboxKeyCondition)
 	// knownGrams are the grams known to be in the text index's table of
-	// grams (search_grams.go; a pointer: copies of a Store share it).
+	// grams (search_grams.go; SQLite only, nil on Postgres; a pointer:
+	// copies of a Store share it).
 	knownGrams    *knownGrams
 	keyKnownGrams *knownGrams // the same of the inbound messages' keys
 }
@@ -74,8 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return &gorm.Config{Logger: l, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
 	}
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{},
-		knownGrams: &knownGrams{table: "subscription_search_grams"}, keyKnownGrams: &knownGrams{table: "inbox_key_search_grams"}}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, grantGen: &atomic.Uint64{}, shared: &sharedGen{}, grams: &gramSample{}, keyGrams: &gramSample{}}
 	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
 		db, err := gorm.Open(postgres.Open(u), gcfg())
 		if err != nil {
@@ -128,6 +128,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		rdb.SetMaxOpenConns(8)
 		rdb.SetMaxIdleConns(8)
 		s.w, s.r, s.Dialect = w, r, SQLite
+		s.knownGrams, s.keyKnownGrams = newKnownGrams("subscription_search_grams", r), newKnownGrams("inbox_key_search_grams", r)
 		// Create the file and switch it to WAL before any reader opens it.
 		if err := w.WithContext(ctx).Exec("PRAGMA user_version").Error; err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)

@@ -25,15 +25,17 @@ type Tx struct {
 	dialect string
 	seats   *seatStatements // PreparedReads: FindSeat's prepared statements
 	grams   *knownGrams     // SQLite: the grams the text index holds (search_grams.go)
-	reads   *gorm.DB        // SQLite: the readers, for grams
+}
+
+// on returns t's queries on db (the same clock, dialect and caches).
+func (t *Tx) on(db *gorm.DB) *Tx {
+	c := *t
+	c.db = db
+	return &c
 }
 
 func (s *Store) wrap(db *gorm.DB) *Tx {
-	t := &Tx{db: db, now: s.Now, dialect: s.Dialect}
-	if s.Dialect == SQLite {
-		t.grams, t.reads = s.knownGrams, s.r
-	}
-	return t
+	return &Tx{db: db, now: s.Now, dialect: s.Dialect, grams: s.knownGrams}
 }
 
 // InTx runs fn in one write transaction: it commits when fn returns nil and
@@ -77,9 +79,7 @@ func (t *Tx) Dialect() string { return t.dialect }
 // transaction otherwise) and the error wraps ErrConflict: the caller reads
 // again and works on the row that won.
 func (t *Tx) Savepoint(fn func(tx *Tx) error) error {
-	err := t.db.Transaction(func(db *gorm.DB) error {
-		return fn(&Tx{db: db, now: t.now, dialect: t.dialect, grams: t.grams, reads: t.reads})
-	})
+	err := t.db.Transaction(func(db *gorm.DB) error { return fn(t.on(db)) })
 	if err != nil && IsUniqueViolation(err) && !errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}
