@@ -68,29 +68,41 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	}
 	stopServer(s)
 
-	// As before the upgrade: documents without short grams, the migration
-	// not applied.
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{"UPDATE subscription_search SET bi = ''", "DELETE FROM schema_migrations WHERE id = '202612050080_short_grams'"} {
-		if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
+	// undo runs statements on the stopped server's database (an earlier
+	// version's state) and counts its subscriptions and messages then.
+	undo := func(stmts ...string) (subs, messages int) {
+		t.Helper()
+		st, err := store.Open(context.Background(), store.Config{DataDir: dir})
+		if err != nil {
 			t.Fatal(err)
 		}
+		defer st.Close()
+		for _, stmt := range stmts {
+			if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.TestingDB(t).Raw("SELECT (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM inbox_messages)").Row().Scan(&subs, &messages); err != nil {
+			t.Fatal(err)
+		}
+		return subs, messages
 	}
-	var stored int
-	if err := st.TestingDB(t).Raw("SELECT count(*) FROM subscriptions").Scan(&stored).Error; err != nil {
-		t.Fatal(err)
+	// logged waits for a job's log line and answers its count (key=N).
+	logged := func(s *server, what, msg, key string) int {
+		t.Helper()
+		re := regexp.MustCompile(`msg="` + msg + `" ` + key + `=(\d+)`)
+		eventually(t, s, what, func() bool { return re.MatchString(s.out.String()) })
+		n, _ := strconv.Atoi(re.FindStringSubmatch(s.out.String())[1])
+		return n
 	}
-	st.Close()
+
+	// As before the upgrade: documents without short grams, the migration
+	// not applied.
+	stored, _ := undo("UPDATE subscription_search SET bi = ''", "DELETE FROM schema_migrations WHERE id = '202612050080_short_grams'")
 
 	s = start(t, dir, env, "--sandbox")
 	signIn(s)
-	indexed := regexp.MustCompile(`msg="search index: queued subscriptions indexed" subscriptions=(\d+)`)
-	eventually(t, s, "the search.index job indexing the queue", func() bool { return indexed.MatchString(s.out.String()) })
-	n, _ := strconv.Atoi(indexed.FindStringSubmatch(s.out.String())[1])
-	if n != stored {
+	if n := logged(s, "the search.index job indexing the queue", "search index: queued subscriptions indexed", "subscriptions"); n != stored {
 		t.Fatalf("the job indexed %d subscriptions, want all %d (did serve index them before listening?)", n, stored)
 	}
 	for _, q := range terms {
@@ -103,25 +115,9 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 	// As before the table of the index's grams (search_grams.go): the
 	// job lists the grams of every subscription indexed before it, and
 	// the searches answer as before, meanwhile and after.
-	st, err = store.Open(context.Background(), store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{"DROP TABLE subscription_search_grams", "DROP TABLE subscription_search_grams_fill",
+	stored, messages := undo("DROP TABLE subscription_search_grams", "DROP TABLE subscription_search_grams_fill",
 		"DROP TABLE inbox_key_search_grams", "DROP TABLE inbox_key_search_grams_fill",
-		"DELETE FROM schema_migrations WHERE id IN ('202612060010_search_grams', '202612060020_inbox_key_grams')"} {
-		if err := st.TestingDB(t).Exec(stmt).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.TestingDB(t).Raw("SELECT count(*) FROM subscriptions").Scan(&stored).Error; err != nil {
-		t.Fatal(err)
-	}
-	var messages int
-	if err := st.TestingDB(t).Raw("SELECT count(*) FROM inbox_messages").Scan(&messages).Error; err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+		"DELETE FROM schema_migrations WHERE id IN ('202612060010_search_grams', '202612060020_inbox_key_grams')")
 	s = start(t, dir, env, "--sandbox")
 	signIn(s)
 	for _, q := range terms {
@@ -130,15 +126,11 @@ func TestUpgradeIndexesTheSearchInTheBackground(t *testing.T) {
 		}
 	}
 	if messages > 0 {
-		keys := regexp.MustCompile(`msg="search index: grams of the indexed message keys listed" messages=(\d+)`)
-		eventually(t, s, "the inbox.keys job listing the keys' grams", func() bool { return keys.MatchString(s.out.String()) })
-		if n, _ := strconv.Atoi(keys.FindStringSubmatch(s.out.String())[1]); n < messages {
+		if n := logged(s, "the inbox.keys job listing the keys' grams", "search index: grams of the indexed message keys listed", "messages"); n < messages {
 			t.Fatalf("the job read %d messages for their grams, want all %d", n, messages)
 		}
 	}
-	listed := regexp.MustCompile(`msg="search index: grams of the indexed subscriptions listed" subscriptions=(\d+)`)
-	eventually(t, s, "the search.index job listing the grams", func() bool { return listed.MatchString(s.out.String()) })
-	if n, _ := strconv.Atoi(listed.FindStringSubmatch(s.out.String())[1]); n < stored {
+	if n := logged(s, "the search.index job listing the grams", "search index: grams of the indexed subscriptions listed", "subscriptions"); n < stored {
 		t.Fatalf("the job read %d subscriptions for their grams, want all %d", n, stored)
 	}
 	for _, q := range terms {
