@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
+import { MemoryRouter, Route, Routes, parsePath, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { SubscriptionsPage } from './Subscriptions';
 
@@ -24,11 +24,17 @@ function LocationSpy() {
   return null;
 }
 
+// Each render is a history entry of its own: the page remembers the selected
+// row per entry (a module-level map, as a browser's back button needs), and
+// MemoryRouter names every first entry "default".
+let renders = 0;
+
 function renderAt(url: string) {
+  renders += 1;
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   return render(
     <QueryClientProvider client={qc}>
-      <MemoryRouter initialEntries={[url]}>
+      <MemoryRouter initialEntries={[{ ...parsePath(url), key: `render-${renders}` }]}>
         <Routes>
           <Route path="/subscriptions" element={<><SubscriptionsPage /><LocationSpy /></>} />
           <Route path="/subscriptions/:id" element={<><div>detail page</div><LocationSpy /></>} />
