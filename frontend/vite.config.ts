@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import type { Plugin } from 'vite';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -91,5 +92,17 @@ export default defineConfig({
       '/healthz': 'http://127.0.0.1:8080',
     },
   },
-  test: { environment: 'jsdom', include: ['src/**/*.test.{ts,tsx}'], setupFiles: ['src/shared/test/setup.ts'] },
+  // The component tests share one jsdom and one module graph per worker
+  // (isolate: false): importing Blueprint and React into a fresh context
+  // for each of the 38 files was three quarters of the run (190 s on two
+  // cores, 28 s shared). Every file starts clean all the same: the setup
+  // file sets English again, each file's afterEach unmounts and restores
+  // its mocks, and each test renders its own router and query client.
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    setupFiles: ['src/shared/test/setup.ts'],
+    isolate: false,
+    maxWorkers: availableParallelism(),
+  },
 });
