@@ -21,7 +21,8 @@ type AuditFilter struct {
 }
 
 // ListAudit lists audit entries, newest first, and counts the selection
-// up to ListCountCap (unless NoTotal).
+// up to ListCountCap, or SearchCountCap when it selects by actor or action
+// (unless NoTotal).
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry], error) {
 	q := s.r.WithContext(ctx).Model(&AuditEntry{})
 	if f.Actor != "" {
@@ -45,7 +46,15 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry],
 	q = q.Session(&gorm.Session{})
 	page := Page[AuditEntry]{Items: []AuditEntry{}}
 	if !f.NoTotal {
-		capped, err := countUpTo(s.r.WithContext(ctx), q, countLimit(f.Offset, f.Limit), &page.Total)
+		upTo := countLimit(f.Offset, f.Limit)
+		if f.Actor != "" || f.Action != "" {
+			// Part of an e-mail or an action's prefix is a LIKE tested on
+			// each entry the count walks: to 10,000 entries of one actor
+			// in four it walked 40,000 (9-10 ms at 100,000 entries and at
+			// a million); to SearchCountCap, as a broad search, a tenth.
+			upTo = max(SearchCountCap, int64(f.Offset+f.Limit))
+		}
+		capped, err := countUpTo(s.r.WithContext(ctx), q, upTo, &page.Total)
 		if err != nil {
 			return page, err
 		}

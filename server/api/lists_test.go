@@ -85,6 +85,9 @@ func TestLogListsCountUpToTheCap(t *testing.T) {
 			{"/api/inbox?q=zq", 1, false, 1},
 			{"/api/inbox?q=ZQ", folds, false, int(folds)},
 			{"/api/audit?limit=50", store.ListCountCap, true, 50},
+			{"/api/audit?actor=ALICE&limit=50", store.SearchCountCap, true, 50}, // (a LIKE on each entry counted)
+			{"/api/audit?action=seat.&limit=50", store.SearchCountCap, true, 50},
+			{fmt.Sprintf("/api/audit?actor=alice&limit=50&offset=%d", store.ListCountCap-10), int64(n), false, 30},
 			{"/api/audit?target_type=subscription&target_id=42&limit=200", int64(n / 100), false, n / 100},
 			{hooks + "?limit=50", store.ListCountCap, true, 50},
 			{hooks + "?status=failed&limit=200", int64(n / 100), false, n / 100},
