@@ -203,6 +203,23 @@ func TestKeysNoMessageHolds(t *testing.T) {
 		}
 	}
 	check("indexed", map[string]bool{"zq": true, "event:zq": true, "q": true, "0123-": false, "ev": false, "-1f": false})
+	// The messages found before the count and the page, or (more than
+	// keyMatchesRead of them) the index asked by both: the same answer.
+	for _, term := range []string{"0123-", "-1f", "1f", "event:01", "nothing"} {
+		found, err := st.ListInbox(ctx, InboxFilter{Q: term, Limit: 5, Offset: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyMatchesRead = 1
+		asked, err := st.ListInbox(ctx, InboxFilter{Q: term, Limit: 5, Offset: 1})
+		keyMatchesRead = 1000
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found.Total != asked.Total || !slices.Equal(messageIDs(found.Items), messageIDs(asked.Items)) {
+			t.Errorf("%q: found first: %d %v; asked of the index: %d %v", term, found.Total, messageIDs(found.Items), asked.Total, messageIDs(asked.Items))
+		}
+	}
 	receive("event:ZQ-1500")
 	check("queued", map[string]bool{"zq": true, "event:zq": true})
 	if n, err := st.IndexPendingInboxKeys(ctx); err != nil || n != 1 {
@@ -223,4 +240,12 @@ func TestKeysNoMessageHolds(t *testing.T) {
 		t.Fatalf("the fill read %d messages, %v", n, err)
 	}
 	check("after the fill", map[string]bool{"j": true, "zq": false, "xz": true, "ev": false, "q": false})
+}
+
+func messageIDs(ms []InboxMessage) []uint {
+	ids := make([]uint, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
 }
