@@ -117,6 +117,9 @@ func scaleSeed(t *testing.T, st *store.Store, n int) time.Duration {
 	if _, err := st.IndexPendingSearch(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.MergeSearchIndex(ctx, 0); err != nil { // (as the job does, a second a run)
+		t.Fatal(err)
+	}
 	// The sandbox's demo data (and its usage history for every metered
 	// subscription, which takes minutes at this size) is left out: the
 	// binary runs in sandbox mode for its simulated marketplaces only.
@@ -475,6 +478,9 @@ func seedLogs(t *testing.T, st *store.Store, n int) {
 	// the binary would index in the background (its inbox.keys job); the
 	// lists are measured on an index made, as a server that has run a while.
 	if _, err := st.IndexPendingInboxKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.MergeInboxKeyIndex(context.Background(), 0); err != nil { // (as the job does, a second a run)
 		t.Fatal(err)
 	}
 }

@@ -1023,9 +1023,9 @@ func (s *Store) MigrateSchema() error {
 }
 
 // IndexPending indexes every subscription and message queued for the text
-// indexes, and adds the grams of the subscriptions indexed before the
-// table of grams (SQLite; nothing on Postgres); it returns how many rows
-// it indexed.
+// indexes, adds the grams of the subscriptions indexed before the table of
+// grams and merges the indexes' segments (SQLite; nothing on Postgres);
+// it returns how many rows it indexed.
 func (s *Store) IndexPending(ctx context.Context) (int, error) {
 	a, err := s.IndexPendingSearch(ctx)
 	if err != nil {
@@ -1038,6 +1038,13 @@ func (s *Store) IndexPending(ctx context.Context) (int, error) {
 		return a, err
 	}
 	b, err := s.IndexPendingInboxKeys(ctx)
+	if err != nil {
+		return a + b, err
+	}
+	if _, err := s.MergeSearchIndex(ctx, 0); err != nil {
+		return a + b, err
+	}
+	_, err = s.MergeInboxKeyIndex(ctx, 0)
 	return a + b, err
 }
 

@@ -14,6 +14,10 @@ import (
 
 const azureReconcileCall = "reconciliation (List subscriptions)"
 
+// mergeBudget is how long a run of the text indexes' jobs merges segments
+// (store.MergeSearchIndex) at most: a tenth of their 10 s.
+const mergeBudget = time.Second
+
 // Names of the background jobs (metric labels; the leased ones name their
 // lease, shared with older replicas: keep them).
 const (
@@ -75,6 +79,13 @@ func (w *wiring) jobList() []jobs.Job {
 			if _, err := st.IndexPendingInboxKeys(ctx); err != nil {
 				return err
 			}
+			// Segments merged (store/search_merge.go), a second a run at
+			// most, a step at a time on the writer.
+			if n, err := st.MergeInboxKeyIndex(ctx, mergeBudget); err != nil {
+				return err
+			} else if n > 0 {
+				log.Debug("search index: message keys' segments merged", "steps", n)
+			}
 			// After an upgrade: the grams of the keys indexed before the
 			// index's table of grams (search_grams.go).
 			start := time.Now()
@@ -96,6 +107,11 @@ func (w *wiring) jobList() []jobs.Job {
 			}
 			if err != nil {
 				return err
+			}
+			if n, err := st.MergeSearchIndex(ctx, mergeBudget); err != nil {
+				return err
+			} else if n > 0 {
+				log.Debug("search index: subscriptions' segments merged", "steps", n)
 			}
 			// After an upgrade: the grams of what was indexed before the
 			// index's table of grams (search_grams.go).
