@@ -86,6 +86,12 @@ describe('the sandbox demo shows every view with data', () => {
       await page.goto(`${mg.base}/metering?status=${status}`);
       assert.ok((await tableRows(page)) > 0, `no ${status} records`);
       await page.getByText(reason).first().waitFor({ timeout: 10_000 });
+      // The reasons wrap: the page does not scroll sideways at 1,400 px.
+      const sideways = await page.evaluate(() => {
+        const main = document.querySelector('main');
+        return main.scrollWidth - main.clientWidth;
+      });
+      assert.ok(sideways <= 1, `${status}: the metering page scrolls sideways by ${sideways} px`);
     }
     await screenshot(page, 'sandbox-demo-metering-expired');
   });

@@ -116,7 +116,9 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
             {
               id: 'reason',
               header: 'Marketplace id / reason',
-              style: { maxWidth: 360, wordBreak: 'break-word' },
+              // (mg-prose: the reasons wrap; the table's cells do not by default)
+              className: 'mg-prose',
+              style: { maxWidth: 360 },
               cell: (r) => (
                 <>
                   {r.marketplace_record_id && <code>{r.marketplace_record_id}</code>}
