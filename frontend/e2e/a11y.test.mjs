@@ -121,6 +121,17 @@ describe('accessibility of the seller console', () => {
     assert.ok(state <= view + 1, `the State column ends at ${state}, the list at ${view}`);
   });
 
+  it('at 1024 px the metering records fit the page (reasons and their heading wrap)', async () => {
+    await page.setViewportSize({ width: 1024, height: 800 });
+    await page.goto(mg.base + '/metering');
+    await page.getByTestId('metering-record').first().waitFor();
+    const sideways = await page.evaluate(() => {
+      const main = document.querySelector('main');
+      return main.scrollWidth - main.clientWidth;
+    });
+    assert.ok(sideways <= 1, `the metering page scrolls sideways by ${sideways} px`);
+  });
+
   it('the Microsoft operations table fits at 1440 px', async () => {
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.goto(mg.base + `/subscriptions/${ids.azure}`);

@@ -109,16 +109,18 @@ export function RecordsTable({ filters, offset, onOffset }: { filters: URLSearch
               cell: (r) => (
                 <>
                   {r.attempts}
-                  {r.status === 'pending' && r.next_attempt_at && <div style={{ opacity: 0.7 }}>next {formatDate(r.next_attempt_at)}</div>}
+                  {r.status === 'pending' && r.next_attempt_at && <div style={{ opacity: 0.7, whiteSpace: 'normal' }}>next {formatDate(r.next_attempt_at)}</div>}
                 </>
               ),
             },
             {
               id: 'reason',
               header: 'Marketplace id / reason',
-              // (mg-prose: the reasons wrap; the table's cells do not by default)
+              // The reasons wrap, and the heading too (the table's cells do
+              // not by default): the table fits at 1,024 px.
               className: 'mg-prose',
-              style: { maxWidth: 360 },
+              headerStyle: { whiteSpace: 'normal' },
+              style: { maxWidth: 360, minWidth: 120 },
               cell: (r) => (
                 <>
                   {r.marketplace_record_id && <code>{r.marketplace_record_id}</code>}
