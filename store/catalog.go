@@ -98,7 +98,7 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (Page[InboxMessage
 	var page Page[InboxMessage]
 	upTo := countLimit(f.Offset, f.Limit)
 	if broad {
-		upTo = max(SearchCountCap, int64(f.Offset+f.Limit)) // (as a broad subscription search's)
+		upTo = searchCountLimit(f.Offset, f.Limit) // (as a broad subscription search's)
 	}
 	capped, err := countUpTo(s.r.WithContext(ctx), q, upTo, &page.Total)
 	if err != nil {

@@ -23,6 +23,11 @@ type Page[T any] struct {
 // page).
 func countLimit(offset, limit int) int64 { return max(ListCountCap, int64(offset+limit)) }
 
+// searchCountLimit is countLimit for a selection each counted row of
+// which is tested by a LIKE (a broad search, part of an e-mail):
+// SearchCountCap, or the end of the page asked for when further.
+func searchCountLimit(offset, limit int) int64 { return max(SearchCountCap, int64(offset+limit)) }
+
 // countUpTo counts q's rows up to upTo: past it, n is upTo and capped is
 // true. db runs the count.
 func countUpTo(db, q *gorm.DB, upTo int64, n *int64) (capped bool, err error) {

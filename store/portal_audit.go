@@ -52,7 +52,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (Page[AuditEntry],
 			// each entry the count walks: to 10,000 entries of one actor
 			// in four it walked 40,000 (9-10 ms at 100,000 entries and at
 			// a million); to SearchCountCap, as a broad search, a tenth.
-			upTo = max(SearchCountCap, int64(f.Offset+f.Limit))
+			upTo = searchCountLimit(f.Offset, f.Limit)
 		}
 		capped, err := countUpTo(s.r.WithContext(ctx), q, upTo, &page.Total)
 		if err != nil {

@@ -287,7 +287,7 @@ func (s *Store) countSubscriptions(ctx context.Context, f SubscriptionFilter, n 
 	}
 	limit := countLimit(f.Offset, f.Limit)
 	if s.Dialect == Postgres && term != "" && reflect.ValueOf(only).IsZero() && s.broadCapOnPostgres(ctx, term, int64(f.Offset+f.Limit)) {
-		limit = max(SearchCountCap, int64(f.Offset+f.Limit)) // as countSearch on SQLite
+		limit = searchCountLimit(f.Offset, f.Limit) // as countSearch on SQLite
 	}
 	capped, err = countUpTo(s.r.WithContext(ctx), f.where(s.r.WithContext(ctx).Table("subscriptions AS s"), s, false), limit, n)
 	return capped, nil, err
