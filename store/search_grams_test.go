@@ -249,3 +249,82 @@ func messageIDs(ms []InboxMessage) []uint {
 	}
 	return ids
 }
+
+// A key search narrowed by the log's other filters (marketplace, status,
+// source, a receipt time range) answers the messages that hold the term
+// and pass every filter, whether the messages holding the term were found
+// first (up to keyMatchesRead) or the index is asked by the count and the
+// page: the found messages are the term's in the whole log, and the
+// filters still apply to them.
+func TestKeySearchWithFilters(t *testing.T) {
+	ctx := context.Background()
+	st := openMigrated(t)
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	type msg struct {
+		id                       uint
+		key, marketplace, source string
+		failed                   bool
+		received                 time.Time
+	}
+	var all []msg
+	for i := 0; i < 900; i++ {
+		m := msg{key: fmt.Sprintf("event:%04d-%x", i, i*7919), marketplace: "aws", source: "aws_sqs", received: at.Add(time.Duration(i) * time.Minute)}
+		if i%3 == 0 {
+			m.marketplace, m.source = "azure", "azure_webhook"
+		}
+		im := &InboxMessage{Marketplace: m.marketplace, Source: m.source, DedupKey: m.key, Body: "{}", ReceivedAt: m.received}
+		if _, _, err := st.ReceiveInbox(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		m.id = im.ID
+		if i%4 == 1 {
+			m.failed = true
+			if err := st.w.Exec("UPDATE inbox_messages SET status = ? WHERE id = ?", InboxFailed, im.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		all = append(all, m)
+	}
+	if _, err := st.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	from, to := at.Add(200*time.Minute), at.Add(700*time.Minute)
+	filters := []struct {
+		name string
+		f    InboxFilter
+		pass func(msg) bool
+	}{
+		{"Microsoft's", InboxFilter{Marketplace: "azure"}, func(m msg) bool { return m.marketplace == "azure" }},
+		{"failed", InboxFilter{Status: InboxFailed}, func(m msg) bool { return m.failed }},
+		{"AWS's failed", InboxFilter{Marketplace: "aws", Status: InboxFailed}, func(m msg) bool { return m.marketplace == "aws" && m.failed }},
+		{"from SQS", InboxFilter{Source: "aws_sqs"}, func(m msg) bool { return m.source == "aws_sqs" }},
+		{"received in a range", InboxFilter{From: from, To: to}, func(m msg) bool { return !m.received.Before(from) && m.received.Before(to) }},
+	}
+	for _, term := range []string{"0123-", "-1f", "1f", "event:01", "nothing"} {
+		for _, fl := range filters {
+			var want []uint // newest first, as the log lists
+			for i := len(all) - 1; i >= 0; i-- {
+				if m := all[i]; strings.Contains(m.key, term) && fl.pass(m) {
+					want = append(want, m.id)
+				}
+			}
+			f := fl.f
+			f.Q, f.Limit = term, 1000
+			found, err := st.ListInbox(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keyMatchesRead = 1
+			asked, err := st.ListInbox(ctx, f)
+			keyMatchesRead = 1000
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, page := range map[string]Page[InboxMessage]{"found first": found, "the index asked": asked} {
+				if page.Total != int64(len(want)) || !slices.Equal(messageIDs(page.Items), want) {
+					t.Errorf("%q, %s, %s: %d messages %v, want %d %v", term, fl.name, path, page.Total, messageIDs(page.Items), len(want), want)
+				}
+			}
+		}
+	}
+}
