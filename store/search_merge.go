@@ -22,8 +22,9 @@ import (
 // blocks, so that webhooks and usage written meanwhile wait for one step
 // at most.
 
-// mergeStepBlocks is how many blocks a merge step writes at most (X).
-const mergeStepBlocks = 256
+// mergeStepBlocks is how many blocks a merge step writes at most (X). (A
+// variable: a test lowers it, for more steps to kill a process between.)
+var mergeStepBlocks = 256
 
 // MergeSearchIndex merges the subscriptions' text index's segments, a step
 // at least and for up to budget (0: until none is left to merge). It
