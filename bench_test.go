@@ -139,7 +139,9 @@ func newUsageLoad(t *testing.T, servers []*server, key string, customers []strin
 	return l
 }
 
-func (l *usageLoad) post(hc *http.Client, client, n int, random bool) error {
+// post sends a batch of n events from client, through lc when not nil,
+// else through hc.
+func (l *usageLoad) post(hc *http.Client, lc *leanClient, client, n int, random bool) error {
 	// Built with appends: the load generator shares the machine's two cores.
 	buf := make([]byte, 0, n*120)
 	buf = append(buf, '[')
@@ -159,6 +161,13 @@ func (l *usageLoad) post(hc *http.Client, client, n int, random bool) error {
 		buf = append(buf, `"}`...)
 	}
 	buf = append(buf, ']')
+	if lc != nil {
+		status, body, err := lc.do(http.MethodPost, strings.TrimPrefix(l.urls[client%len(l.urls)], "http://"), "/api/v1/usage", "Bearer "+l.key, buf)
+		if err == nil && status != 200 {
+			err = fmt.Errorf("HTTP %d %s", status, body)
+		}
+		return err
+	}
 	req, _ := http.NewRequest(http.MethodPost, l.urls[client%len(l.urls)]+"/api/v1/usage", bytes.NewReader(buf))
 	req.Header.Set("Authorization", "Bearer "+l.key)
 	res, err := hc.Do(req)
@@ -174,8 +183,9 @@ func (l *usageLoad) post(hc *http.Client, client, n int, random bool) error {
 }
 
 // run posts batches of batch events from clients concurrent clients for
-// d: requests and events per second.
-func (l *usageLoad) run(clients, batch int, random bool, d time.Duration) (float64, float64) {
+// d: requests and events per second. Lean clients write their requests on
+// connections of their own (leanClient); the others share Go's http.Client.
+func (l *usageLoad) run(clients, batch int, random, lean bool, d time.Duration) (float64, float64) {
 	var reqs atomic.Int64
 	var wg sync.WaitGroup
 	hc := l.clients[clients]
@@ -185,8 +195,13 @@ func (l *usageLoad) run(clients, batch int, random bool, d time.Duration) (float
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lc *leanClient
+			if lean {
+				lc = &leanClient{}
+				defer lc.close()
+			}
 			for time.Now().Before(stop) {
-				if err := l.post(hc, c, batch, random); err != nil {
+				if err := l.post(hc, lc, c, batch, random); err != nil {
 					l.t.Error(err)
 					return
 				}
@@ -203,14 +218,17 @@ func (l *usageLoad) run(clients, batch int, random bool, d time.Duration) (float
 // just before (rows/s) and the servers' CPU time per event or request.
 type usageFigures struct {
 	sequential, random, single []float64 // events/s, events/s, requests/s
+	singleStd, singleStdCPU    []float64 // single events through Go's http.Client: requests/s, µs per request
 	seqCeil, rndCeil           []float64 // rows/s
 	seqCPU, rndCPU, singleCPU  []float64 // µs of the servers' CPU per event (per request for single)
 	waits                      string    // Postgres: what its sessions waited on during single events
 }
 
 // measure runs three rounds of: the sequential-id ceiling, batches of
-// 1,000 with ids in sequence, single events at 64 clients, the random-id
-// ceiling, batches of 1,000 with random ids. Each ceiling runs just before
+// 1,000 with ids in sequence, single events at 64 clients (each on a
+// connection of its own, leanClient, then through Go's http.Client, as
+// figures before December 2026 were), the random-id ceiling, batches of
+// 1,000 with random ids. Each ceiling runs just before
 // the API's figure it is the ceiling of: on a shared machine the rate of
 // plain inserts moved by 70 % within an hour, so a ceiling measured once,
 // before or after, made ratios that swung from 0.4 to 0.8 between runs of
@@ -219,17 +237,19 @@ func (l *usageLoad) measure(c *ceiling) usageFigures {
 	// Warm up, and let the server's start-up jobs (sealing, dispatch, the
 	// sandbox's reconcile) finish: on Postgres the first round ran 5 to 20
 	// times slower than the next ones while they did.
-	l.run(16, 100, false, time.Second)
-	l.run(64, 1, false, 3*time.Second)
+	l.run(16, 100, false, false, time.Second)
+	l.run(64, 1, false, true, 3*time.Second)
 	var f usageFigures
 	for i := 0; i < 3; i++ {
 		f.seqCeil = append(f.seqCeil, c.round(false))
-		ev, cpu := l.phase(16, 1000, false)
+		ev, cpu := l.phase(16, 1000, false, false)
 		f.sequential, f.seqCPU = append(f.sequential, ev), append(f.seqCPU, cpu)
-		rq, cpu := l.phase(64, 1, false)
+		rq, cpu := l.phase(64, 1, false, true)
 		f.single, f.singleCPU = append(f.single, rq), append(f.singleCPU, cpu)
+		rq, cpu = l.phase(64, 1, false, false)
+		f.singleStd, f.singleStdCPU = append(f.singleStd, rq), append(f.singleStdCPU, cpu)
 		f.rndCeil = append(f.rndCeil, c.round(true))
-		rv, cpu := l.phase(16, 1000, true)
+		rv, cpu := l.phase(16, 1000, true, false)
 		f.random, f.rndCPU = append(f.random, rv), append(f.rndCPU, cpu)
 	}
 	if l.waits != nil {
@@ -240,13 +260,13 @@ func (l *usageLoad) measure(c *ceiling) usageFigures {
 
 // phase posts for 4 s and answers events/s and the servers' CPU time per
 // event, in µs (for single events: per request).
-func (l *usageLoad) phase(clients, batch int, random bool) (float64, float64) {
+func (l *usageLoad) phase(clients, batch int, random, lean bool) (float64, float64) {
 	before, startAt := l.cpuSeconds(), time.Now()
 	var ev float64
 	if batch == 1 && l.waits != nil {
-		l.waits.during(func() { _, ev = l.run(clients, batch, random, 4*time.Second) })
+		l.waits.during(func() { _, ev = l.run(clients, batch, random, lean, 4*time.Second) })
 	} else {
-		_, ev = l.run(clients, batch, random, 4*time.Second)
+		_, ev = l.run(clients, batch, random, lean, 4*time.Second)
 	}
 	used, el := l.cpuSeconds()-before, time.Since(startAt).Seconds()
 	return ev, used / (ev * el) * 1e6
@@ -285,10 +305,10 @@ const clockTicks = 100
 func (f usageFigures) report(t *testing.T, what string, rss string) {
 	t.Logf("usage API, %s: batches of 1,000 (16 clients), ids in sequence: %s events/s = %s of the plain-insert ceiling (%s rows/s; each round against the ceiling measured just before it), %s µs of server CPU per event; "+
 		"ids spread like random UUIDs: %s events/s = %s of the random-id ceiling (%s rows/s), %s of the sequential one, %s µs of server CPU per event; "+
-		"single-event requests at 64 clients: %s requests/s, %s µs of server CPU per request; peak RSS %s",
+		"single-event requests at 64 clients: %s requests/s, %s µs of server CPU per request (through Go's http.Client: %s requests/s, %s µs); peak RSS %s",
 		what, med(f.sequential), ratio(f.sequential, f.seqCeil), med(f.seqCeil), cpuMed(f.seqCPU),
 		med(f.random), ratio(f.random, f.rndCeil), med(f.rndCeil), ratio(f.random, f.seqCeil), cpuMed(f.rndCPU),
-		med(f.single), cpuMed(f.singleCPU), rss)
+		med(f.single), cpuMed(f.singleCPU), med(f.singleStd), cpuMed(f.singleStdCPU), rss)
 	if f.waits != "" {
 		t.Logf("usage API, %s: Postgres sessions during single events (pg_stat_activity every 20 ms; average sessions per sample, by state and wait): %s", what, f.waits)
 	}
@@ -907,7 +927,7 @@ func setAffinity(pid int, set *unix.CPUSet) error {
 }
 
 // leanClient is a load generator's keep-alive connection: it writes each
-// GET's bytes itself and reads the answer with http.ReadResponse, without
+// request's bytes itself and reads the answer with http.ReadResponse, without
 // http.Transport's goroutines and hand-offs, so that it takes less of the
 // cores it shares with the server it measures.
 type leanClient struct {
@@ -920,6 +940,11 @@ type leanClient struct {
 // get sends GET target to host with the Authorization header and answers
 // the status and body (valid until the next call).
 func (c *leanClient) get(host, target, auth string) (int, []byte, error) {
+	return c.do(http.MethodGet, host, target, auth, nil)
+}
+
+// do sends a request (a JSON body when body is not nil) and answers as get.
+func (c *leanClient) do(method, host, target, auth string, body []byte) (int, []byte, error) {
 	if c.conn == nil {
 		conn, err := net.Dial("tcp", host)
 		if err != nil {
@@ -927,13 +952,19 @@ func (c *leanClient) get(host, target, auth string) (int, []byte, error) {
 		}
 		c.conn, c.r = conn, bufio.NewReaderSize(conn, 16<<10)
 	}
-	c.req = append(c.req[:0], "GET "...)
+	c.req = append(c.req[:0], method...)
+	c.req = append(c.req, ' ')
 	c.req = append(c.req, target...)
 	c.req = append(c.req, " HTTP/1.1\r\nHost: "...)
 	c.req = append(c.req, host...)
 	c.req = append(c.req, "\r\nAuthorization: "...)
 	c.req = append(c.req, auth...)
+	if body != nil {
+		c.req = append(c.req, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+		c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
+	}
 	c.req = append(c.req, "\r\n\r\n"...)
+	c.req = append(c.req, body...)
 	if _, err := c.conn.Write(c.req); err != nil {
 		c.close()
 		return 0, nil, err

@@ -46,7 +46,10 @@ bash scripts/build.sh >/dev/null
 # into a table alike without HTTP, with ids in sequence and with ids spread
 # like random UUIDs, measured just before each round of the API (the median
 # of the rounds' ratios), and the server's CPU time per event. Batches of
-# 1,000 at 16 clients, single events at 64.
+# 1,000 at 16 clients, single events at 64: each client on a connection of
+# its own, writing its requests' bytes itself (as the seat check's clients
+# do: Go's http.Client takes about as much of the shared cores as the
+# server), and through Go's http.Client too, as earlier figures were.
 # With MARKETGATE_TEST_POSTGRES_URL naming a Postgres server (as for the
 # tests) it measures the same on Postgres with one and with two replicas in
 # the same run, printed beside SQLite, with what the database's sessions
