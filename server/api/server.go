@@ -44,6 +44,10 @@ type Info struct {
 // Deps are the server's dependencies.
 type Deps struct {
 	Store *store.Store
+	// Seats answers the seat check (nil: New makes one). It queues the
+	// seats' last-checked times and writes them in batches: whoever made
+	// it runs its FlushTouches once the server has stopped answering.
+	Seats *seats.Service
 	// Metrics counts seat checks (nil: none); the other parts record their own.
 	Metrics  *telemetry.Metrics
 	Sessions *auth.SessionStore
@@ -192,12 +196,15 @@ func New(d Deps) (http.Handler, error) {
 	if d.Azure != nil && d.AzureNotificationReceived == nil {
 		return nil, errors.New("the Microsoft marketplace needs a job for its webhook calls (Deps.AzureNotificationReceived)")
 	}
+	if d.Seats == nil {
+		d.Seats = &seats.Service{Store: d.Store}
+	}
 	s := &Server{
 		Deps:             d,
 		throttle:         auth.NewThrottle(d.Store, d.Now),
 		allowances:       auth.NewAllowances(d.Now),
 		cop:              http.NewCrossOriginProtection(),
-		seats:            &seats.Service{Store: d.Store},
+		seats:            d.Seats,
 		apiKeys:          newAPIKeyCache(),
 		offerPermissions: &store.GrantCache[uint, []store.OfferPermission]{TTL: ConsentCacheTTL, Max: 10000},
 		tenantConsents:   &store.GrantCache[string, *store.TenantConsent]{TTL: ConsentCacheTTL, Max: 100000},

@@ -26,6 +26,7 @@ import (
 	"github.com/marketgate/marketgate/server/netguard"
 	"github.com/marketgate/marketgate/server/sandbox"
 	"github.com/marketgate/marketgate/server/sandbox/console"
+	"github.com/marketgate/marketgate/server/seats"
 	"github.com/marketgate/marketgate/server/setup"
 	"github.com/marketgate/marketgate/server/telemetry"
 	"github.com/marketgate/marketgate/server/webhooks"
@@ -111,6 +112,10 @@ func start(ctx context.Context, cfg *Config, o IO, c *closers) (*Running, error)
 			return nil, err
 		}
 	}
+	// The seats' last-checked times still queued are written once the
+	// server has stopped answering (Stop shuts it down, then closes these
+	// in reverse order: before the database).
+	c.add(w.seats.FlushTouches)
 	w.runner.Start(ctx)
 	c.add(w.runner.Wait) // after the context ended (Stop cancels first)
 	go func() { r.errc <- r.srv.Serve(ln) }()
@@ -192,6 +197,7 @@ type wiring struct {
 	azureInbox   *pending
 	checker      *setup.Checker // the setup checks (doctor_setup.go)
 	api          http.Handler
+	seats        *seats.Service // the seat check's (its last-checked times are flushed at Stop)
 }
 
 // openDatabase opens and migrates the database, makes sure of the admin
@@ -373,8 +379,9 @@ func (w *wiring) handler(context.Context) error {
 			w.log.Warn("the portal is not built into this binary; run scripts/build.sh")
 		}
 	}
+	w.seats = &seats.Service{Store: w.st}
 	deps := api.Deps{
-		Store: w.st, Sessions: w.sessionStore, Log: w.log, Portal: portal,
+		Store: w.st, Seats: w.seats, Sessions: w.sessionStore, Log: w.log, Portal: portal,
 		Info: api.Info{Version: Version, Sandbox: w.cfg.Sandbox, BaseURL: w.cfg.BaseURL, SupportEmail: w.cfg.SupportEmail},
 		AWS:  w.aws, AWSEvents: w.awsProc, AWSAgreements: w.awsProc, AWSMoney: w.awsMoney, Meter: w.meter, Alerts: w.alertSvc, Connections: w.calls.Snapshot,
 		TrustedProxies: w.cfg.TrustedProxies,
