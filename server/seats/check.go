@@ -231,8 +231,14 @@ func (s *Service) held(ctx context.Context, c *candidate, seat *store.Seat, n in
 
 // touch records when a seat was last checked, at most once an hour per
 // seat. The writes are batched off the request: the check stays a read, and
-// the single SQLite writer sees one statement per few hundred seats. A
-// crash loses at most the last batch of these informational times.
+// the single SQLite writer sees one statement per few thousand seats, or
+// every touchEvery. Each commit makes every read connection drop its page
+// cache (SQLite in WAL mode), so fewer, larger batches keep the checks'
+// reads cached: a wave of first checks (each user's first of the hour)
+// answered 20-25 % more checks a second, with 20-24 % less CPU a check,
+// with 5,000 seats or 10 s a batch than with 500 or 2 s (four runs side by
+// side). A graceful stop writes what is queued (FlushTouches); a crash
+// loses at most touchEvery of these informational times.
 func (s *Service) touch(_ context.Context, seat *store.Seat) {
 	now := s.Store.Now()
 	if seat.LastCheckedAt != nil && now.Sub(*seat.LastCheckedAt) < checkTouchEvery {
@@ -256,8 +262,8 @@ func (s *Service) touch(_ context.Context, seat *store.Seat) {
 }
 
 const (
-	touchBatch = 500
-	touchEvery = 2 * time.Second
+	touchBatch = 5000
+	touchEvery = 10 * time.Second
 )
 
 func (s *Service) flushTouches(ids []uint, at time.Time) {
@@ -273,7 +279,8 @@ func (s *Service) flushTouches(ids []uint, at time.Time) {
 	}
 }
 
-// FlushTouches writes the pending last-checked times now (shutdown, tests).
+// FlushTouches writes the pending last-checked times now: run it when the
+// server has stopped answering checks, before the database closes.
 func (s *Service) FlushTouches() {
 	s.mu.Lock()
 	batch := make([]uint, 0, len(s.pending))
