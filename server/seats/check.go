@@ -258,7 +258,16 @@ func (s *Service) touch(_ context.Context, seat *store.Seat) {
 		batch = append(batch, id)
 	}
 	s.pending, s.flushing, s.lastFlush = nil, true, now
-	go s.flushTouches(batch, now)
+	s.flushes.Add(1)
+	go func() {
+		defer s.flushes.Done()
+		defer func() {
+			s.mu.Lock()
+			s.flushing = false
+			s.mu.Unlock()
+		}()
+		s.writeTouches(batch, now)
+	}()
 }
 
 const (
@@ -266,12 +275,9 @@ const (
 	touchEvery = 10 * time.Second
 )
 
-func (s *Service) flushTouches(ids []uint, at time.Time) {
-	defer func() {
-		s.mu.Lock()
-		s.flushing = false
-		s.mu.Unlock()
-	}()
+// writeTouches writes the last-checked times of ids, touchBatch a
+// statement.
+func (s *Service) writeTouches(ids []uint, at time.Time) {
 	for len(ids) > 0 {
 		n := min(len(ids), touchBatch)
 		_ = s.Store.TouchSeats(context.Background(), ids[:n], at, at.Add(-checkTouchEvery))
@@ -279,9 +285,11 @@ func (s *Service) flushTouches(ids []uint, at time.Time) {
 	}
 }
 
-// FlushTouches writes the pending last-checked times now: run it when the
-// server has stopped answering checks, before the database closes.
+// FlushTouches writes the pending last-checked times now, after the batch
+// being written (if any): run it when the server has stopped answering
+// checks, before the database closes.
 func (s *Service) FlushTouches() {
+	s.flushes.Wait()
 	s.mu.Lock()
 	batch := make([]uint, 0, len(s.pending))
 	for id := range s.pending {
@@ -290,7 +298,7 @@ func (s *Service) FlushTouches() {
 	s.pending = nil
 	s.mu.Unlock()
 	if len(batch) > 0 {
-		s.flushTouches(batch, s.Store.Now())
+		s.writeTouches(batch, s.Store.Now())
 	}
 }
 

@@ -100,6 +100,7 @@ type Service struct {
 	mu        sync.Mutex
 	pending   map[uint]struct{} // seats checked, last-checked time not yet written
 	flushing  bool
+	flushes   sync.WaitGroup // the batch being written off the request
 	lastFlush time.Time
 }
 
