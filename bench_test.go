@@ -797,8 +797,7 @@ func TestBenchSeatCheck(t *testing.T) {
 				qs[j] = append(qs[j], float64(q[j].Microseconds())/1000)
 			}
 		}
-		ms := func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
-		return med(rates), fmt.Sprintf("%s (p50 %s, p90 %s)", ms(medF(qs[2])), ms(medF(qs[0])), ms(medF(qs[1]))), cpuMed(cpus), cpuMed(gens)
+		return med(rates), latencyMed(qs), cpuMed(cpus), cpuMed(gens)
 	}
 	runFor(time.Second, clients, true) // warm up
 	firstRate, firstP99, firstCPU, firstGen := measure(clients, true)
@@ -1054,6 +1053,12 @@ func measureAtRate(t *testing.T, rate float64, conns, pid int, do func(*leanClie
 			qs[j] = append(qs[j], float64(all[q].Microseconds())/1000)
 		}
 	}
+	return med(rates), latencyMed(qs), cpuMed(cpus), cpuMed(gens)
+}
+
+// latencyMed formats the medians of runs' p50, p90 and p99 latencies (ms):
+// "p99 (p50 x, p90 y)".
+func latencyMed(qs [3][]float64) string {
 	ms := func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
-	return med(rates), fmt.Sprintf("%s (p50 %s, p90 %s)", ms(medF(qs[2])), ms(medF(qs[0])), ms(medF(qs[1]))), cpuMed(cpus), cpuMed(gens)
+	return fmt.Sprintf("%s (p50 %s, p90 %s)", ms(medF(qs[2])), ms(medF(qs[0])), ms(medF(qs[1])))
 }
