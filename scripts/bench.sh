@@ -66,8 +66,9 @@ bash scripts/build.sh >/dev/null
 # ask as fast as the cores answer (saturation). Two lines ask at a fixed
 # rate instead (5,000 and 10,000 a second, spread evenly, on up to 64
 # connections), the seat check and GET /healthz, on shared cores and then
-# the seat check with the server on its own core: each latency counts from
-# when the request was due, so a stall counts for every request it delays.
+# with the server on its own core (also at 7,500 a second): each latency
+# counts from when the request was due, so a stall counts for every request
+# it delays.
 
 # ---- Issue 18 (list, search, dispatch, how cost grows) ----------------------
 # The subscription list's queries (default page, offer+plan filter, text
