@@ -13,7 +13,7 @@
 #   - metering with the real binary over loopback HTTP on SQLite: the usage
 #     API with batches of 1,000 events at 16 concurrent clients and with
 #     single events at 64, beside plain inserts of the same rows (the
-#     ceiling, measured before each round); dispatch of 10,000 subscriptions × 2 dimensions with 50 ms
+#     ceiling, measured before each round); dispatch of 10,000 and 100,000 subscriptions × 2 dimensions with 50 ms
 #     of added latency per marketplace call; peak RSS of both; the seat check
 #     at 10,000 customers × 100 seats (requests/s, p99 latency and CPU per
 #     check),
