@@ -23,7 +23,6 @@ import (
 	"golang.org/x/sys/unix"
 	"gorm.io/gorm"
 
-	"github.com/marketgate/marketgate/server/metering"
 	"github.com/marketgate/marketgate/store"
 	"github.com/marketgate/marketgate/store/storetest"
 )
@@ -585,56 +584,12 @@ func numbered(q string) string {
 func TestBenchDispatch(t *testing.T) {
 	benchOn(t)
 	for _, n := range []int{10000, 100000} {
-		dispatchBench(t, n)
+		dir := t.TempDir()
+		seedMetered(t, store.Config{DataDir: dir}, n)
+		_, drain, accepted, rss, _ := dispatchHour(t, dir, "", 1)
+		t.Logf("dispatch of the last hour's records of %d subscriptions × 2 dimensions (plus the sandbox's own) with 50 ms per call: drained in %.1f s (from the first pending record seen), %d accepted (%.0f a second), peak RSS %s",
+			n, drain, accepted, float64(accepted)/drain, rss)
 	}
-}
-
-func dispatchBench(t *testing.T, n int) {
-	dir := t.TempDir()
-	seedMetered(t, store.Config{DataDir: dir}, n)
-	env := []string{"MARKETGATE_ADMIN_EMAIL=admin@example.com", "MARKETGATE_ADMIN_PASSWORD=bench-password"}
-	s := start(t, dir, env, "--sandbox", "--sandbox-latency", "50ms")
-	c := client(t)
-	r := postJSON(t, c, s.url+"/api/auth/login", `{"email":"admin@example.com","password":"bench-password"}`)
-	r.Body.Close()
-	health := func() metering.Health {
-		var h struct {
-			Health metering.Health `json:"health"`
-		}
-		res, err := c.Get(s.url + "/api/metering/health")
-		if err != nil {
-			t.Fatal(err)
-		}
-		decode(t, res, &h)
-		return h.Health
-	}
-	// The first sealing at start makes 2 records for each subscription for
-	// the last hour. The health is polled every 50 ms at 10,000 and every
-	// 500 ms at 100,000 (its counts read the day's records: polled as
-	// often, they would take a share of the cores from the dispatch).
-	poll := 50 * time.Millisecond
-	if n > 10000 {
-		poll = 500 * time.Millisecond
-	}
-	var first time.Time
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		h := health()
-		if first.IsZero() && h.Pending > 0 {
-			first = time.Now()
-		}
-		if !first.IsZero() && h.Pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not drained: %+v", h)
-		}
-		time.Sleep(poll)
-	}
-	drain := time.Since(first)
-	h := health()
-	t.Logf("dispatch of the last hour's records of %d subscriptions × 2 dimensions (plus the sandbox's own) with 50 ms per call: drained in %.1f s (from the first pending record seen), %d accepted (%.0f a second), peak RSS %s",
-		n, drain.Seconds(), h.Accepted, float64(h.Accepted)/drain.Seconds(), stopServer(s))
 }
 
 // TestBenchSeatCheck measures GET /api/v1/seats/check on the real binary
